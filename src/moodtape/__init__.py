@@ -1,0 +1,1 @@
+"""moodtape: emotion-aware music and video recommendations from a face."""

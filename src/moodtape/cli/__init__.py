@@ -1,0 +1,48 @@
+"""The ``moodtape`` command: thin wrappers that parse, call the public API and format.
+
+Each command group lives in its own module and is registered here. Wherever ``--json`` is given,
+stdout holds only JSON; progress and messages go to stderr. A :class:`MoodtapeError` becomes a
+one-line message and exit code 1 (2 for usage errors), never a traceback.
+"""
+
+from __future__ import annotations
+
+import click
+
+from moodtape.cli._common import run_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="moodtape")
+def cli() -> None:
+    """moodtape: music and videos that fit how you feel, read from your face."""
+
+
+def _register() -> None:
+    # Imported here, not at module top, so `moodtape --help` stays fast and each
+    # command group imports only what it needs when it runs.
+    from moodtape.cli import analyze, evaluate, train
+
+    cli.add_command(analyze.analyze)
+    cli.add_command(evaluate.evaluate)
+    cli.add_command(train.train)
+
+    from moodtape.cli import recommend as recommend_commands
+
+    cli.add_command(recommend_commands.recommend)
+
+    from moodtape.cli import convert as convert_commands
+
+    cli.add_command(convert_commands.convert)
+
+    from moodtape.cli import catalog as catalog_commands
+
+    cli.add_command(catalog_commands.catalog)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    run_command(cli)

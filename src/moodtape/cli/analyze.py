@@ -1,0 +1,98 @@
+"""``moodtape analyze IMAGE…``: faces and their emotions, as a table or JSON lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from moodtape.cli._common import echo_json, info
+from moodtape.cli._models import model_options, parse_labels
+from moodtape.errors import ImageError, MoodtapeError
+from moodtape.types import Face
+
+
+@click.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image on stdout.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write an annotated copy: a file for one image, a folder for several.",
+)
+@model_options
+def analyze(
+    images: tuple[Path, ...],
+    as_json: bool,
+    out: Path | None,
+    model_path: str | None,
+    preset: str | None,
+    labels: str | None,
+) -> None:
+    """Find the faces in each IMAGE and predict their emotions.
+
+    An image without a face is not an error. Exit code 1 when any image could not be read.
+    """
+    from moodtape.vision.classifier import load_classifier
+    from moodtape.vision.pipeline import Analyzer
+
+    analyzer = Analyzer(classifier=load_classifier(model_path, preset=preset, labels=parse_labels(labels)))
+    failed = 0
+    for image in images:
+        try:
+            faces = _analyze_one(analyzer, image, out, several=len(images) > 1)
+        except ImageError as exc:
+            failed += 1
+            if as_json:
+                echo_json({"image": str(image), "error": str(exc)})
+            info(f"moodtape: error: {exc}")
+            continue
+        if as_json:
+            echo_json({"image": str(image), "faces": [face.to_dict() for face in faces]})
+        else:
+            click.echo(format_faces(str(image), faces))
+    if failed:
+        raise SystemExit(1)
+
+
+def _analyze_one(analyzer: object, image: Path, out: Path | None, several: bool) -> list[Face]:
+    from moodtape.vision.images import load_image
+    from moodtape.vision.pipeline import Analyzer
+
+    assert isinstance(analyzer, Analyzer)
+    pixels = load_image(image, max_pixels=analyzer.max_pixels)
+    faces = analyzer.analyze(pixels)
+    if out is not None:
+        _write_annotated(pixels, faces, out / f"{image.stem}-annotated.jpg" if several else out)
+    return faces
+
+
+def _write_annotated(pixels: object, faces: list[Face], target: Path) -> None:
+    import cv2
+    import numpy as np
+
+    from moodtape.vision.annotate import annotate
+
+    assert isinstance(pixels, np.ndarray)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(target), annotate(pixels, faces)):
+        raise MoodtapeError(f"cannot write {target}: use a .jpg or .png name in a writable folder")
+    info(f"wrote {target}")
+
+
+def format_faces(name: str, faces: list[Face]) -> str:
+    """A readable table of ``faces`` for one image."""
+    if not faces:
+        return f"{name}: no face found"
+    lines = [f"{name}: {len(faces)} face{'s' if len(faces) > 1 else ''}"]
+    lines.append(f"  {'#':>2}  {'box (x, y, w, h)':<22} {'emotion':<10} {'confidence':>10}   next most likely")
+    for number, face in enumerate(faces, 1):
+        others = sorted(face.probabilities.items(), key=lambda kv: kv[1], reverse=True)[1:3]
+        emotion = f"{face.emotion}?" if face.uncertain else face.emotion
+        box = "({}, {}, {}, {})".format(*face.box)
+        rest = " · ".join(f"{label} {p:.0%}" for label, p in others)
+        lines.append(f"  {number:>2}  {box:<22} {emotion:<10} {face.confidence:>10.0%}   {rest}")
+    if any(face.uncertain for face in faces):
+        lines.append("  ? = uncertain: no emotion is clearly ahead for this face")
+    return "\n".join(lines)

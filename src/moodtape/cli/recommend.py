@@ -1,0 +1,116 @@
+"""``moodtape recommend``: a list of tracks or videos for a mood, from a name, a point or a photo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from moodtape.cli._common import echo_json, info
+from moodtape.errors import DataError
+from moodtape.types import Mood
+
+
+@click.command()
+@click.argument("emotion", required=False)
+@click.option("--image", type=click.Path(path_type=Path), help="Read the mood from the faces in this photo.")
+@click.option("--valence", type=float, help="Set the mood by hand: valence in [-1, 1] (needs --arousal).")
+@click.option("--arousal", type=float, help="Set the mood by hand: arousal in [-1, 1] (needs --valence).")
+@click.option("--strategy", help="match, uplift, calm or energize (default: chosen from the mood).")
+@click.option("--kind", type=click.Choice(["tracks", "videos"]), default="tracks", show_default=True)
+@click.option("--n", "n", type=int, default=20, show_default=True, help="How many items (1–100).")
+@click.option("--seed", type=int, default=None, help="The same seed gives the same list.")
+@click.option(
+    "--catalog",
+    "catalog_file",
+    type=click.Path(path_type=Path),
+    help="Recommend only from this file: a CSV as `moodtape catalog import` accepts, or a catalog database.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON on stdout (nothing else).")
+@click.option(
+    "--export",
+    "export_path",
+    type=click.Path(path_type=Path),
+    help="Also write the list as a playlist: FILE.m3u8, FILE.xspf or FILE.csv.",
+)
+def recommend(
+    emotion: str | None,
+    image: Path | None,
+    valence: float | None,
+    arousal: float | None,
+    strategy: str | None,
+    kind: str,
+    n: int,
+    seed: int | None,
+    catalog_file: Path | None,
+    as_json: bool,
+    export_path: Path | None,
+) -> None:
+    """Recommend music or videos for EMOTION (angry, disgust, fear, happy, sad, surprise, neutral).
+
+    Give the mood one way: EMOTION, --image PHOTO, or --valence V --arousal A.
+    """
+    from moodtape.recommend import api
+    from moodtape.recommend.export import export
+
+    mood = _mood(emotion, image, valence, arousal)
+    if export_path is not None:
+        _check_export_path(export_path)
+    # --catalog FILE: only that file, no live providers; otherwise the process-wide engine.
+    engine = api.build_recommender(catalog_file=catalog_file) if catalog_file else api.default_recommender()
+    result = api.recommend(mood, strategy=strategy, kind=kind, n=n, seed=seed, recommender=engine)
+    for reason in result.fallback_reasons:
+        info(f"moodtape: note: {reason}; using the built-in catalog")
+    for note in result.notes:
+        info(f"moodtape: note: {note}")
+    if export_path is not None:
+        export(result, export_path)
+        info(f"wrote {export_path}")
+    if as_json:
+        echo_json(result.to_list())
+        return
+    click.echo(
+        f"{result.strategy} for your {result.mood.emotion or 'chosen'} mood (valence {result.mood.valence:+.2f}, "
+        f"arousal {result.mood.arousal:+.2f}) · {len(result.items)} {kind} from {', '.join(result.sources)}"
+    )
+    for number, entry in enumerate(result.items, start=1):
+        click.echo(f"{number:3d}. {entry.artist} – {entry.item.title}  [{entry.source}]")
+        click.echo(f"     {entry.reason}")
+
+
+def _mood(emotion: str | None, image: Path | None, valence: float | None, arousal: float | None) -> Mood | str:
+    """Exactly one way of giving the mood; the photo is analysed here."""
+    given = [emotion is not None, image is not None, valence is not None or arousal is not None]
+    if sum(given) != 1:
+        raise click.UsageError("give the mood one way: EMOTION, --image PHOTO, or --valence V --arousal A")
+    if emotion is not None:
+        return emotion
+    if image is not None:
+        return _mood_from_image(image)
+    if valence is None or arousal is None:
+        raise click.UsageError("--valence and --arousal go together")
+    from moodtape.recommend.mood import mood_from_point
+
+    return mood_from_point(valence, arousal)
+
+
+def _mood_from_image(image: Path) -> Mood:
+    from moodtape.recommend.mood import group_mood
+    from moodtape.vision.pipeline import analyze
+
+    faces = analyze(image)
+    if not faces:
+        raise DataError(f"no face found in {image}; name an emotion or give --valence and --arousal instead")
+    mood = group_mood(faces)
+    info(f"{len(faces)} face(s) in {image}: {mood.emotion} (valence {mood.valence:+.2f}, arousal {mood.arousal:+.2f})")
+    return mood
+
+
+def _check_export_path(path: Path) -> None:
+    """Fail before any work when the export could not be written."""
+    from moodtape.recommend.export import FORMATS
+
+    if path.suffix.lower() not in FORMATS:
+        raise DataError(f"cannot export to {path.name!r}: use a file ending in .m3u8, .xspf or .csv")
+    if not path.parent.exists():
+        raise DataError(f"cannot export to {path}: the folder {path.parent} does not exist")

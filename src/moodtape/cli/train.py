@@ -1,0 +1,83 @@
+"""``moodtape train``: train the emotion CNN on FER2013 and export it to ONNX (needs the train extra)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from moodtape.cli._common import fail, info
+
+
+@click.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("runs/moodtape"),
+    show_default=True,
+    help="Folder for checkpoints, metrics.jsonl and the exported model; an existing run resumes.",
+)
+@click.option("--epochs", default=70, show_default=True)
+@click.option("--batch-size", default=128, show_default=True)
+@click.option("--lr", default=0.05, show_default=True, help="Peak learning rate (SGD, Nesterov momentum).")
+@click.option("--width", default=32, show_default=True, help="Channels of the first stage (doubles per stage).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--threads", type=int, default=None, help="PyTorch threads (default: all cores).")
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "fp32", "bf16"]),
+    default="auto",
+    show_default=True,
+    help="auto uses bf16 autocast where the CPU or GPU computes it natively.",
+)
+@click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
+@click.option("--limit", type=int, default=None, help="Train on only this many images (smoke tests).")
+@click.option(
+    "--export/--no-export",
+    default=True,
+    show_default=True,
+    help="After training, export best.pt to OUT/emotion.onnx and fit its temperature.",
+)
+def train(
+    data: Path,
+    out: Path,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    width: int,
+    seed: int,
+    threads: int | None,
+    precision: str,
+    device: str,
+    limit: int | None,
+    export: bool,
+) -> None:
+    """Train on DATA: a FER2013 folder with train/ and publictest/, or fer2013.csv.
+
+    Trains on the Training split only and selects the epoch on PublicTest.
+    """
+    try:
+        from moodtape.training.trainer import TrainConfig, Trainer
+    except ImportError as exc:
+        fail(f"training needs PyTorch ({exc.name} is missing): pip install 'moodtape[train]'")
+        return
+    config = TrainConfig(
+        data=str(data),
+        out=str(out),
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        width=width,
+        seed=seed,
+        threads=threads,
+        precision=precision,
+        device=device,
+        limit=limit,
+    )
+    Trainer(config, log=info).run()
+    if export:
+        from moodtape.training.export import export_run
+
+        model_path = export_run(out, data=str(data))
+        info(f"exported {model_path}")

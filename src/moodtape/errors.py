@@ -1,0 +1,91 @@
+"""moodtape's exceptions: one small hierarchy, each class carrying an HTTP status for ``web/``.
+
+Every message says what went wrong and, where there is one, what to do about it, so that the
+CLI can print it as one line and the web API can return it as JSON unchanged.
+"""
+
+from __future__ import annotations
+
+
+class MoodtapeError(Exception):
+    """Root of every error moodtape raises on purpose."""
+
+    #: HTTP status the web API answers with.
+    status: int = 500
+    #: Short machine-readable code for the JSON error body.
+    code: str = "internal_error"
+
+
+class ImageError(MoodtapeError):
+    """An image could not be read: missing, empty, corrupt, not an image, or too large."""
+
+    status = 422
+    code = "bad_image"
+
+
+class ImageTooLargeError(ImageError):
+    """The image has more pixels than the configured limit (a guard against decompression bombs)."""
+
+    status = 413
+    code = "image_too_large"
+
+
+class UnsupportedImageError(ImageError):
+    """The bytes are not in an image format moodtape reads."""
+
+    status = 415
+    code = "unsupported_image"
+
+
+class ModelError(MoodtapeError):
+    """An emotion model could not be loaded, converted or run."""
+
+    status = 503
+    code = "model_error"
+
+
+class DatasetError(MoodtapeError):
+    """A dataset (FER2013 folder or CSV) is missing or malformed."""
+
+    status = 400
+    code = "bad_dataset"
+
+
+class DataError(MoodtapeError):
+    """Input to the recommender is invalid: unknown emotion or strategy, bad probabilities, bad n."""
+
+    status = 400
+    code = "bad_request"
+
+
+class CatalogError(MoodtapeError):
+    """The built-in or a user catalog is missing, empty or malformed."""
+
+    status = 422
+    code = "bad_catalog"
+
+
+class ProviderError(MoodtapeError):
+    """A live provider (Spotify, YouTube, Deezer, iTunes) failed; the catalog takes over."""
+
+    status = 503
+    code = "provider_unavailable"
+
+
+class ProviderUnreachableError(ProviderError):
+    """A live provider could not be reached or did not answer in time (offline, DNS, timeout)."""
+
+    code = "provider_unreachable"
+
+
+class ProviderAuthError(ProviderError):
+    """The provider refused our credentials (invalid key, Premium required, API not enabled)."""
+
+    code = "provider_auth"
+
+
+class QuotaExceededError(ProviderError):
+    """The provider's quota or rate limit is used up for now."""
+
+    status = 429
+    code = "quota_exceeded"

@@ -1,0 +1,1 @@
+"""Where recommendations come from: the built-in catalog (always there) and live services."""

@@ -1,0 +1,243 @@
+"""The catalog's SQLite schema, its identity rule, and loading the data files shipped in the package.
+
+One schema serves three databases: the built-in catalog (rebuilt in memory from
+``providers/data/*.csv`` each time a :class:`~moodtape.providers.catalog.Catalog` opens), the
+user's additions (``catalog.db`` under the data folder) and any catalog file given with
+``--catalog``. Keeping them identical lets one ``UNION ALL`` read them all.
+
+The SQL is plain SQLite-and-PostgreSQL-compatible DDL apart from ``INTEGER PRIMARY KEY``.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from urllib.parse import quote_plus
+
+from moodtape.errors import CatalogError
+
+SCHEMA_VERSION = "1"
+
+#: Columns of the ``tracks`` table that hold a track's data (all but ``id``), in insert order.
+TRACK_COLUMNS: tuple[str, ...] = (
+    "key",
+    "title",
+    "artist",
+    "valence",
+    "energy",
+    "origin",
+    "estimated",
+    "spotify_id",
+    "deezer_id",
+    "youtube_id",
+    "genre",
+    "decade",
+    "language",
+    "danceability",
+    "acousticness",
+    "instrumentalness",
+    "loudness",
+    "tempo",
+)
+VIDEO_COLUMNS: tuple[str, ...] = ("key", "title", "channel", "category", "valence", "energy", "origin", "youtube_id")
+
+_UNIT = "BETWEEN 0 AND 1"
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {{db}}.meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS {{db}}.tracks (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    artist TEXT NOT NULL,
+    valence REAL NOT NULL CHECK (valence {_UNIT}),
+    energy REAL NOT NULL CHECK (energy {_UNIT}),
+    origin TEXT NOT NULL,
+    estimated INTEGER NOT NULL DEFAULT 0,
+    spotify_id TEXT UNIQUE,
+    deezer_id TEXT,
+    youtube_id TEXT,
+    genre TEXT,
+    decade INTEGER,
+    language TEXT,
+    danceability REAL CHECK (danceability {_UNIT}),
+    acousticness REAL CHECK (acousticness {_UNIT}),
+    instrumentalness REAL CHECK (instrumentalness {_UNIT}),
+    loudness REAL CHECK (loudness {_UNIT}),
+    tempo REAL CHECK (tempo {_UNIT})
+);
+CREATE INDEX IF NOT EXISTS {{db}}.tracks_mood ON tracks (valence, energy);
+CREATE TABLE IF NOT EXISTS {{db}}.videos (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    category TEXT NOT NULL,
+    valence REAL NOT NULL CHECK (valence {_UNIT}),
+    energy REAL NOT NULL CHECK (energy {_UNIT}),
+    origin TEXT NOT NULL,
+    youtube_id TEXT
+);
+INSERT OR IGNORE INTO {{db}}.meta (name, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
+"""
+
+_BRACKETED = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
+_DASH_SUFFIX = re.compile(r"\s+-\s+.*$")
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def normalise_name(text: str) -> str:
+    """The compare-only form of an artist or title.
+
+    Case, accents, punctuation, a leading "the" and bracketed or dashed suffixes such as
+    ``(Live)`` or ``- Remastered 2011`` are ignored, so two releases of one song compare equal.
+    """
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode() or text
+    text = _BRACKETED.sub("", text.casefold())
+    text = _DASH_SUFFIX.sub("", text)
+    text = _NON_WORD.sub(" ", text).strip()
+    return text.removeprefix("the ").strip()
+
+
+def item_key(creator: str, title: str) -> str:
+    """The catalog's identity for a track: normalised artist + title."""
+    return f"{normalise_name(creator)}\x1f{normalise_name(title)}"
+
+
+def video_key(channel: str, title: str) -> str:
+    """The identity of a video: channel + title, ignoring only case, accents and punctuation.
+
+    Lighter than :func:`item_key`: video titles use dashes for real parts (``"Our Planet - Jungles"``).
+    """
+
+    def simple(text: str) -> str:
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode() or text
+        return _NON_WORD.sub(" ", text.casefold()).strip()
+
+    return f"{simple(channel)}\x1f{simple(title)}"
+
+
+def create_schema(connection: sqlite3.Connection, database: str = "main") -> None:
+    """Create the tables in ``database`` (``main`` or an attached name) if they are missing."""
+    connection.executescript(SCHEMA.format(db=database))
+
+
+def youtube_search_url(*words: str) -> str:
+    """A YouTube search for ``words``: the link for items without a verified video ID."""
+    return "https://www.youtube.com/results?search_query=" + quote_plus(" ".join(w for w in words if w))
+
+
+def track_url(deezer_id: str | None, spotify_id: str | None, artist: str, title: str) -> str:
+    """Where a track opens: its Deezer page, else its Spotify page, else a search."""
+    if deezer_id:
+        return f"https://www.deezer.com/track/{deezer_id}"
+    if spotify_id:
+        return f"https://open.spotify.com/track/{spotify_id}"
+    return youtube_search_url(artist, title)
+
+
+def video_url(youtube_id: str | None, channel: str, title: str) -> str:
+    """Where a video opens: its YouTube page when the ID is known, else a search."""
+    if youtube_id:
+        return f"https://www.youtube.com/watch?v={youtube_id}"
+    return youtube_search_url(channel, title)
+
+
+# --- the built-in data files -------------------------------------------------------------------
+
+#: Built-in files and the origin label their rows get.
+BUILTIN_TRACK_FILES: tuple[tuple[str, str], ...] = (("tracks.csv", "deezer-mood"), ("curated_tracks.csv", "curated"))
+BUILTIN_VIDEO_FILE = "videos.csv"
+
+
+@dataclass(frozen=True)
+class BuiltinData:
+    """The shipped rows, ready for ``executemany`` in :data:`TRACK_COLUMNS` / :data:`VIDEO_COLUMNS` order."""
+
+    tracks: tuple[tuple[object, ...], ...]
+    videos: tuple[tuple[object, ...], ...]
+
+
+def _read_package_csv(name: str) -> Iterator[dict[str, str]]:
+    text = resources.files("moodtape.providers").joinpath("data", name).read_text(encoding="utf-8")
+    yield from csv.DictReader(io.StringIO(text))
+
+
+def _optional_float(value: str | None) -> float | None:
+    return float(value) if value else None
+
+
+def _optional_text(value: str | None) -> str | None:
+    return value.strip() or None if value else None
+
+
+def builtin_track_row(record: Mapping[str, str], origin: str) -> tuple[object, ...]:
+    """One shipped CSV record as a ``tracks`` row.
+
+    Curated rows are hand estimates (``estimated = 1``); Deezer rows come from listeners' tags.
+    """
+    values: dict[str, object] = {
+        "key": item_key(record["artist"], record["title"]),
+        "title": record["title"].strip(),
+        "artist": record["artist"].strip(),
+        "valence": float(record["valence"]),
+        "energy": float(record["energy"]),
+        "origin": origin,
+        "estimated": int(origin == "curated"),
+        "spotify_id": None,
+        "deezer_id": _optional_text(record.get("deezer_id")),
+        "youtube_id": None,
+        "genre": _optional_text(record.get("genre")),
+        "decade": int(record["decade"]) if record.get("decade") else None,
+        "language": _optional_text(record.get("language")),
+    }
+    for feature in ("danceability", "acousticness", "instrumentalness", "loudness", "tempo"):
+        values[feature] = _optional_float(record.get(feature))
+    return tuple(values[column] for column in TRACK_COLUMNS)
+
+
+def _video_row(record: Mapping[str, str]) -> tuple[object, ...]:
+    values: dict[str, object] = {
+        "key": video_key(record["channel"], record["title"]),
+        "title": record["title"].strip(),
+        "channel": record["channel"].strip(),
+        "category": record["category"].strip(),
+        "valence": float(record["valence"]),
+        "energy": float(record["energy"]),
+        "origin": "curated",
+        "youtube_id": None,
+    }
+    return tuple(values[column] for column in VIDEO_COLUMNS)
+
+
+@functools.cache
+def builtin_data() -> BuiltinData:
+    """Parse the shipped CSV files once per process (they never change while it runs)."""
+    try:
+        tracks = tuple(
+            builtin_track_row(record, origin)
+            for name, origin in BUILTIN_TRACK_FILES
+            for record in _read_package_csv(name)
+        )
+        videos = tuple(_video_row(record) for record in _read_package_csv(BUILTIN_VIDEO_FILE))
+    except (OSError, KeyError, ValueError, sqlite3.Error) as exc:
+        raise CatalogError(f"the built-in catalog data is damaged ({exc}); reinstall moodtape") from exc
+    return BuiltinData(tracks=tracks, videos=videos)
+
+
+def insert_tracks(connection: sqlite3.Connection, rows: Iterable[tuple[object, ...]], database: str = "main") -> None:
+    """Insert ``tracks`` rows (in :data:`TRACK_COLUMNS` order); the caller owns the transaction."""
+    placeholders = ", ".join("?" for _ in TRACK_COLUMNS)
+    connection.executemany(f"INSERT INTO {database}.tracks ({', '.join(TRACK_COLUMNS)}) VALUES ({placeholders})", rows)
+
+
+def insert_videos(connection: sqlite3.Connection, rows: Iterable[tuple[object, ...]], database: str = "main") -> None:
+    """Insert ``videos`` rows (in :data:`VIDEO_COLUMNS` order); the caller owns the transaction."""
+    placeholders = ", ".join("?" for _ in VIDEO_COLUMNS)
+    connection.executemany(f"INSERT INTO {database}.videos ({', '.join(VIDEO_COLUMNS)}) VALUES ({placeholders})", rows)

@@ -1,0 +1,321 @@
+"""Shared plumbing for the live providers: one JSON request helper, a TTL cache, a circuit breaker.
+
+Every live call goes through :func:`request_json`, so every provider gets the same behaviour:
+
+- a timeout on each attempt;
+- bounded retries with exponential backoff on 5xx and 429, honouring ``Retry-After`` but never
+  sleeping more than :attr:`RetryPolicy.max_wait` seconds in total for one request (a person is
+  waiting for the page);
+- transport failures, timeouts and malformed JSON turned into :class:`ProviderError` subclasses
+  whose message a person can read.
+
+Secrets (API keys, client secrets, tokens) never appear in messages or logs: callers pass them in
+``secrets`` and anything quoted from a reply is scrubbed; URLs are never logged or quoted.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from moodtape.errors import ProviderError, ProviderUnreachableError, QuotaExceededError
+
+log = logging.getLogger("moodtape.providers")
+
+#: Returns seconds; ``time.time`` in production, a fake in tests.
+Clock = Callable[[], float]
+#: Sleeps for the given seconds; ``time.sleep`` in production, a recorder in tests.
+Sleep = Callable[[float], None]
+#: Maps a non-2xx reply to the error to raise, or None to let :func:`request_json` decide.
+ErrorHook = Callable[[httpx.Response], ProviderError | None]
+
+V = TypeVar("V")
+
+_MAX_QUOTED = 200  # characters of a provider's own error message we quote back
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every non-empty secret replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class TTLCache(Generic[V]):
+    """A small per-process cache: entries expire after ``ttl`` seconds, the oldest go past ``maxsize``.
+
+    Thread-safe (the web server answers from several threads). ``clock`` is injectable so tests
+    can move time forward. A shared cache (Redis…) could replace it behind the same two methods.
+    """
+
+    def __init__(self, ttl: float, maxsize: int = 512, clock: Clock = time.monotonic) -> None:
+        if ttl < 0 or maxsize <= 0:
+            raise ValueError("ttl must be >= 0 and maxsize > 0")
+        self.ttl = ttl
+        self.maxsize = maxsize
+        self._clock = clock
+        self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> V | None:
+        """The value stored under ``key``, or None when absent or expired."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            expires_at, value = entry
+            if self._clock() >= expires_at:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return value
+
+    def set(self, key: Hashable, value: V, ttl: float | None = None) -> None:
+        """Store ``value`` for ``ttl`` seconds (default: the cache's own TTL)."""
+        lifetime = self.ttl if ttl is None else ttl
+        with self._lock:
+            self._entries[key] = (self._clock() + lifetime, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+class CircuitBreaker:
+    """Stops calling a service for ``cooldown`` seconds after it failed, so an offline machine
+    does not pay a timeout on every request.
+    """
+
+    def __init__(self, cooldown: float, clock: Clock = time.monotonic) -> None:
+        self.cooldown = cooldown
+        self._clock = clock
+        self._open_until = 0.0
+        self.reason: str | None = None
+
+    def allow(self) -> bool:
+        """True when calls may go out (the breaker is closed or its cooldown is over)."""
+        return self._clock() >= self._open_until
+
+    def trip(self, reason: str) -> None:
+        self.reason = reason
+        self._open_until = self._clock() + self.cooldown
+
+    def reset(self) -> None:
+        self.reason = None
+        self._open_until = 0.0
+
+    def seconds_left(self) -> float:
+        return max(0.0, self._open_until - self._clock())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard :func:`request_json` tries.
+
+    Attributes:
+        attempts: total tries, the first included.
+        backoff: first delay in seconds; it doubles after each retry.
+        max_wait: the most seconds slept in total for one request. A ``Retry-After`` longer than
+            what is left is not waited for: the call fails at once and says when to try again.
+    """
+
+    attempts: int = 3
+    backoff: float = 0.25
+    max_wait: float = 2.5
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+def retry_after_seconds(response: httpx.Response, now: float | None = None) -> float | None:
+    """The reply's ``Retry-After`` in seconds (delta-seconds or an HTTP date), or None."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def quote_api_message(message: object, secrets: Iterable[str] = ()) -> str:
+    """A provider's error text made safe to show: a string, scrubbed, one line, not too long."""
+    text = " ".join(str(message).split()) if message else ""
+    text = redact(text, secrets)
+    return text if len(text) <= _MAX_QUOTED else text[: _MAX_QUOTED - 1] + "…"
+
+
+def _wait_phrase(seconds: float | None) -> str:
+    if seconds is None:
+        return "in a minute"
+    return f"in about {max(1, math.ceil(seconds))} s"
+
+
+def _final_status_error(service: str, response: httpx.Response, retry_after: float | None) -> ProviderError:
+    status = response.status_code
+    if status == 429:
+        return QuotaExceededError(
+            f"{service} is limiting how often moodtape may ask; try again {_wait_phrase(retry_after)}."
+        )
+    if status >= 500:
+        return ProviderError(f"{service} is having trouble (HTTP {status}); try again in a few minutes.")
+    return ProviderError(f"{service} refused the request (HTTP {status}).")
+
+
+def request_json(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    service: str,
+    params: Mapping[str, str | int] | None = None,
+    data: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    timeout: float | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    sleep: Sleep = time.sleep,
+    on_error: ErrorHook | None = None,
+) -> Any:
+    """Send one request and return its decoded JSON body.
+
+    ``service`` names the provider in messages ("Spotify"). ``on_error`` sees every non-2xx reply
+    first and may return the error to raise (an invalid key is not worth retrying); when it
+    returns None, 5xx and 429 are retried within ``retry`` and anything else fails at once.
+
+    Raises:
+        ProviderUnreachableError: connection failed or timed out.
+        QuotaExceededError: still rate-limited (429) after the allowed waiting.
+        ProviderError: 5xx after every retry, another non-2xx status, or a body that is not JSON.
+    """
+    waited = 0.0
+    for attempt in range(1, retry.attempts + 1):
+        response = _send(client, method, url, service, params, data, headers, auth, timeout)
+        if response.is_success:
+            return _decode(response, service)
+        if on_error is not None and (error := on_error(response)) is not None:
+            raise error
+        retry_after = retry_after_seconds(response)
+        if response.status_code != 429 and response.status_code < 500:
+            raise _final_status_error(service, response, retry_after)
+        delay = retry_after if retry_after is not None else retry.backoff * 2 ** (attempt - 1)
+        if attempt == retry.attempts or waited + delay > retry.max_wait:
+            raise _final_status_error(service, response, retry_after)
+        log.info("%s answered HTTP %d; retrying in %.2f s", service, response.status_code, delay)
+        sleep(delay)
+        waited += delay
+    raise AssertionError("unreachable: the loop always returns or raises")  # pragma: no cover
+
+
+def _send(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    service: str,
+    params: Mapping[str, str | int] | None,
+    data: Mapping[str, str] | None,
+    headers: Mapping[str, str] | None,
+    auth: tuple[str, str] | None,
+    timeout: float | None,
+) -> httpx.Response:
+    kwargs: dict[str, Any] = {"params": params, "data": data, "headers": headers, "auth": auth}
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    try:
+        return client.request(method, url, **kwargs)
+    except httpx.TimeoutException:
+        # `from None`: the httpx exception carries the request, whose URL or headers may hold a key.
+        raise ProviderUnreachableError(f"{service} did not answer in time (slow network or offline?).") from None
+    except httpx.TransportError:
+        raise ProviderUnreachableError(f"{service} is unreachable (offline?).") from None
+
+
+def _decode(response: httpx.Response, service: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:  # json.JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        raise ProviderError(f"{service} sent a reply moodtape could not read (not JSON); try again later.") from None
+
+
+def json_dict(value: object, service: str) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else a readable :class:`ProviderError`."""
+    if not isinstance(value, dict):
+        raise ProviderError(f"{service} sent a reply in an unexpected shape; try again later.")
+    return value
+
+
+class ServiceClient:
+    """One service's way of calling :func:`request_json`: its name, timeout, retries and secrets.
+
+    After a connection failure or timeout the service is not called again for ``cooldown``
+    seconds: the same readable error is raised at once, so an offline machine answers fast.
+    Any message that somehow quotes a secret is scrubbed before it leaves.
+    """
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        service: str,
+        *,
+        timeout: float,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        cooldown: float = 60.0,
+        secrets: Callable[[], Iterable[str]] = tuple,
+    ) -> None:
+        self.http = http
+        self.service = service
+        self.timeout = timeout
+        self.retry = retry
+        self.breaker = CircuitBreaker(cooldown, clock)
+        self._sleep = sleep
+        self._secrets = secrets
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        """:func:`request_json` with this service's settings; keyword arguments pass through."""
+        if not self.breaker.allow():
+            raise ProviderUnreachableError(self.breaker.reason or f"{self.service} is unreachable (offline?).")
+        try:
+            return request_json(
+                self.http,
+                method,
+                url,
+                service=self.service,
+                timeout=self.timeout,
+                retry=self.retry,
+                sleep=self._sleep,
+                **kwargs,
+            )
+        except ProviderUnreachableError as error:
+            self.breaker.trip(str(error))
+            raise
+        except ProviderError as error:
+            safe = redact(str(error), self._secrets())
+            if safe != str(error):
+                raise type(error)(safe) from None
+            raise

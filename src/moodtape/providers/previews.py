@@ -1,0 +1,303 @@
+"""Keyless enrichers: 30-second previews, artwork and links from Deezer and iTunes Search.
+
+They run after ranking, on the few tracks actually shown, and never break a list: an enricher
+that fails returns the tracks unchanged and says why in ``last_error``. After a failure it stops
+calling its service for ``cooldown`` seconds (a circuit breaker), so a machine without network
+pays one short timeout every few minutes, not one per request. Only missing fields are filled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import deque
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from moodtape.errors import ProviderError, QuotaExceededError
+from moodtape.providers.http import Clock, RetryPolicy, ServiceClient, Sleep, TTLCache, json_dict, quote_api_message
+from moodtape.providers.matching import same_song
+from moodtape.types import Track
+
+DEEZER_TRACK_URL = "https://api.deezer.com/track/{id}"
+DEEZER_SEARCH_URL = "https://api.deezer.com/search"
+ITUNES_SEARCH_URL = "https://itunes.apple.com/search"
+#: Keyless services get one quick retry at most: previews are a nicety, not worth a wait.
+PREVIEW_RETRY = RetryPolicy(attempts=2, backoff=0.25, max_wait=1.0)
+_DEEZER_NOT_FOUND = 800  # Deezer's "DataException: no data"
+_DEEZER_QUOTA = 4  # Deezer's "QuotaException: Quota limit exceeded"
+
+__all__ = ["DeezerPreviews", "ITunesPreviews", "PreviewInfo", "same_song"]
+
+
+@dataclass(frozen=True)
+class PreviewInfo:
+    """What a service knows about one song; all None means "not found" (cached like a hit)."""
+
+    artwork_url: str | None = None
+    preview_url: str | None = None
+    url: str | None = None
+    deezer_id: str | None = None
+
+
+NOT_FOUND = PreviewInfo()
+
+
+def _text(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _merge(track: Track, info: PreviewInfo) -> Track:
+    """``track`` with its missing fields taken from ``info``; what it already has is kept."""
+    changes = {
+        name: getattr(info, name)
+        for name in ("artwork_url", "preview_url", "url", "deezer_id")
+        if getattr(track, name) is None and getattr(info, name) is not None
+    }
+    return dataclasses.replace(track, **changes) if changes else track
+
+
+class _PreviewEnricher:
+    """The loop shared by both enrichers: cache, lookup budget, circuit breaker, ``last_error``."""
+
+    name = "previews"
+
+    def __init__(self, client: ServiceClient, *, cache_ttl: float, max_lookups: int, clock: Clock) -> None:
+        self._client = client
+        self._cache: TTLCache[PreviewInfo] = TTLCache(cache_ttl, maxsize=2048, clock=clock)
+        self.max_lookups = max_lookups
+        #: Why the last :meth:`enrich` left tracks unfilled, or None when it did all it could.
+        self.last_error: str | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def enrich(self, tracks: list[Track]) -> list[Track]:
+        """``tracks`` in the same order, with artwork, preview and links filled where found."""
+        self.last_error = None
+        result = list(tracks)
+        breaker = self._client.breaker
+        if not breaker.allow():
+            self.last_error = f"{breaker.reason} Not trying again for {round(breaker.seconds_left())} s."
+            return result
+        lookups = skipped = 0
+        for index, track in enumerate(result):
+            if not self._wanted(track):
+                continue
+            key = self._key(track)
+            info = self._cache.get(key)
+            if info is None:
+                if lookups >= self.max_lookups or not self._may_call():
+                    skipped += 1
+                    continue
+                lookups += 1
+                try:
+                    info = self._lookup(track)
+                except ProviderError as error:
+                    self.last_error = str(error)
+                    breaker.trip(str(error))
+                    break
+                self._cache.set(key, info)
+            result[index] = _merge(track, info)
+        if skipped and self.last_error is None:
+            self.last_error = self._skipped_message(skipped)
+        return result
+
+    # --- for subclasses ---
+
+    def _wanted(self, track: Track) -> bool:
+        return track.preview_url is None or track.artwork_url is None
+
+    def _key(self, track: Track) -> Hashable:
+        return track.key
+
+    def _may_call(self) -> bool:
+        return True
+
+    def _skipped_message(self, skipped: int) -> str:
+        return f"{self._client.service}: {skipped} track(s) left for later (at most {self.max_lookups} lookups a list)."
+
+    def _lookup(self, track: Track) -> PreviewInfo:
+        raise NotImplementedError
+
+
+class DeezerPreviews(_PreviewEnricher):
+    """Deezer by track ID (``GET /track/{id}``), or by search for tracks without one.
+
+    Deezer's preview links may be signed and expire, so answers are cached for 10 minutes only.
+    Errors arrive as HTTP 200 with ``{"error": {"type", "message", "code"}}``: code 800 ("no
+    data") means not found; code 4 means Deezer's rate limit.
+    """
+
+    name = "deezer"
+
+    def __init__(
+        self,
+        http: httpx.Client | None = None,
+        *,
+        search: bool = True,
+        timeout: float = 3.0,
+        cache_ttl: float = 600.0,
+        max_lookups: int = 20,
+        cooldown: float = 300.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        client = ServiceClient(
+            http if http is not None else httpx.Client(timeout=timeout),
+            "Deezer",
+            timeout=timeout,
+            retry=PREVIEW_RETRY,
+            sleep=sleep,
+            clock=clock,
+            cooldown=cooldown,
+        )
+        super().__init__(client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock)
+        self.search = search
+
+    def _wanted(self, track: Track) -> bool:
+        has_id = track.deezer_id is not None and track.deezer_id.isdigit()
+        return (has_id or self.search) and (track.preview_url is None or track.artwork_url is None)
+
+    def _key(self, track: Track) -> Hashable:
+        return ("id", track.deezer_id) if track.deezer_id else ("song", track.key)
+
+    def _lookup(self, track: Track) -> PreviewInfo:
+        if track.deezer_id is not None and track.deezer_id.isdigit():
+            body = self._get(DEEZER_TRACK_URL.format(id=track.deezer_id), None)
+            return NOT_FOUND if body is None else _deezer_info(body)
+        body = self._get(DEEZER_SEARCH_URL, {"q": f"{track.artist} {track.title}"})
+        data = body.get("data") if body is not None else None
+        for item in data if isinstance(data, list) else []:
+            if not isinstance(item, dict):
+                continue
+            artist = item.get("artist")
+            name = _text(artist.get("name")) if isinstance(artist, dict) else None
+            title = _text(item.get("title"))
+            if name and title and same_song(track.artist, track.title, name, title):
+                return _deezer_info(item)
+        return NOT_FOUND
+
+    def _get(self, url: str, params: dict[str, str | int] | None) -> dict[str, Any] | None:
+        """The reply as a dict, None for Deezer's "no data"; other in-body errors raise."""
+        body = json_dict(self._client.request("GET", url, params=params), "Deezer")
+        error = body.get("error")
+        if error is None:
+            return body
+        error = error if isinstance(error, dict) else {}
+        code = error.get("code")
+        if code == _DEEZER_NOT_FOUND:
+            return None
+        if code == _DEEZER_QUOTA:
+            raise QuotaExceededError("Deezer is limiting how often moodtape may ask; previews resume in a few minutes.")
+        detail = quote_api_message(error.get("message") or error.get("type") or "unknown error")
+        raise ProviderError(f"Deezer answered with an error ({detail}); previews resume in a few minutes.")
+
+
+def _deezer_info(item: dict[str, Any]) -> PreviewInfo:
+    album = item.get("album")
+    raw_id = item.get("id")
+    return PreviewInfo(
+        artwork_url=_text(album.get("cover_medium")) if isinstance(album, dict) else None,
+        preview_url=_text(item.get("preview")),  # "" when Deezer has no preview for the track
+        url=_text(item.get("link")),
+        deezer_id=str(raw_id) if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None,
+    )
+
+
+class ITunesPreviews(_PreviewEnricher):
+    """iTunes Search by "artist title", keeping the first result whose artist and title match.
+
+    Apple allows about 20 calls a minute: beyond ``per_minute`` in the last 60 s the remaining
+    tracks are left as they are (no waiting) and ``last_error`` says so. Answers are cached a day.
+    """
+
+    name = "itunes"
+
+    def __init__(
+        self,
+        http: httpx.Client | None = None,
+        *,
+        country: str = "US",
+        per_minute: int = 20,
+        search_limit: int = 5,
+        timeout: float = 3.0,
+        cache_ttl: float = 86400.0,
+        max_lookups: int = 10,
+        cooldown: float = 300.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        client = ServiceClient(
+            http if http is not None else httpx.Client(timeout=timeout),
+            "iTunes Search",
+            timeout=timeout,
+            retry=PREVIEW_RETRY,
+            sleep=sleep,
+            clock=clock,
+            cooldown=cooldown,
+        )
+        super().__init__(client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock)
+        self.country = country
+        self.per_minute = per_minute
+        self.search_limit = search_limit
+        self._clock = clock
+        self._calls: deque[float] = deque()
+
+    def _key(self, track: Track) -> Hashable:
+        return (track.key, self.country)
+
+    def _may_call(self) -> bool:
+        """A sliding window: at most ``per_minute`` calls in any 60 s."""
+        now = self._clock()
+        while self._calls and now - self._calls[0] >= 60.0:
+            self._calls.popleft()
+        if len(self._calls) >= self.per_minute:
+            return False
+        self._calls.append(now)
+        return True
+
+    def _skipped_message(self, skipped: int) -> str:
+        return (
+            f"iTunes Search: {skipped} track(s) left for later (moodtape asks Apple at most "
+            f"{self.per_minute} times a minute and {self.max_lookups} times a list)."
+        )
+
+    def _lookup(self, track: Track) -> PreviewInfo:
+        params: dict[str, str | int] = {
+            "term": f"{track.artist} {track.title}",
+            "media": "music",
+            "entity": "song",
+            "limit": self.search_limit,
+            "country": self.country,
+        }
+        body = json_dict(
+            self._client.request("GET", ITUNES_SEARCH_URL, params=params, on_error=_itunes_error), "iTunes Search"
+        )
+        return _pick_itunes(track, body.get("results"))
+
+
+def _itunes_error(response: httpx.Response) -> ProviderError | None:
+    if response.status_code in (403, 429):  # a keyless API has no key to refuse: read both as "too often"
+        return QuotaExceededError(
+            "iTunes Search is limiting how often moodtape may ask; previews resume in a few minutes."
+        )
+    return None
+
+
+def _pick_itunes(track: Track, results: object) -> PreviewInfo:
+    candidates: Iterable[object] = results if isinstance(results, list) else []
+    for item in candidates:
+        if not isinstance(item, dict):
+            continue
+        artist, title = _text(item.get("artistName")), _text(item.get("trackName"))
+        if artist and title and same_song(track.artist, track.title, artist, title):
+            return PreviewInfo(
+                artwork_url=_text(item.get("artworkUrl100")),
+                preview_url=_text(item.get("previewUrl")),
+                url=_text(item.get("trackViewUrl")),
+            )
+    return NOT_FOUND

@@ -1,0 +1,84 @@
+"""Building the live providers and enrichers the settings ask for.
+
+Call these once per process (the web app's ``create_app``, a CLI command) and keep the result:
+the caches, tokens, search budget and circuit breakers live in the objects they return.
+
+- ``MOODTAPE_OFFLINE=true``: nothing live at all, not even previews.
+- Spotify only when both ``SPOTIFY_CLIENT_ID`` and ``SPOTIFY_CLIENT_SECRET`` are set; YouTube only
+  when ``YOUTUBE_API_KEY`` is. Its search count is kept in ``MOODTAPE_DATA_DIR`` so that the
+  workers of one machine share the day's budget.
+- Keyless previews (Deezer, iTunes) when ``MOODTAPE_PREVIEWS`` is true, the default: with a short
+  timeout (at most 3 s) and a five-minute pause after a failure, an offline machine pays one short
+  wait every five minutes, while an online one gets artwork and previews with no setup.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from moodtape.config import Settings
+from moodtape.providers.base import Enricher, Provider
+from moodtape.providers.budget import FileBudgetStore
+from moodtape.providers.previews import DeezerPreviews, ITunesPreviews
+from moodtape.providers.spotify import SpotifyProvider
+from moodtape.providers.youtube import YouTubeProvider
+
+#: Keyless previews wait at most this long per call, whatever MOODTAPE_HTTP_TIMEOUT says.
+PREVIEW_TIMEOUT = 3.0
+BUDGET_FILE = "youtube-search-budget.json"
+SAFE_SEARCH = ("none", "moderate", "strict")
+
+
+def _client(http: httpx.Client | None, timeout: float) -> httpx.Client:
+    return http if http is not None else httpx.Client(timeout=timeout, headers={"User-Agent": "moodtape"})
+
+
+def live_providers(settings: Settings, http: httpx.Client | None = None) -> list[Provider]:
+    """Spotify and/or YouTube, each only when its keys are set; ``[]`` when offline."""
+    if settings.get_bool("MOODTAPE_OFFLINE"):
+        return []
+    timeout = settings.get_float("MOODTAPE_HTTP_TIMEOUT")
+    ttl = settings.get_float("MOODTAPE_CACHE_TTL")
+    providers: list[Provider] = []
+    client_id, secret = settings.get("SPOTIFY_CLIENT_ID").strip(), settings.get("SPOTIFY_CLIENT_SECRET").strip()
+    if client_id and secret:
+        providers.append(
+            SpotifyProvider(
+                client_id,
+                secret,
+                market=settings.get("SPOTIFY_MARKET").strip() or "US",
+                http=_client(http, timeout),
+                cache_ttl=ttl,
+                timeout=timeout,
+            )
+        )
+    api_key = settings.get("YOUTUBE_API_KEY").strip()
+    if api_key:
+        safe_search = settings.get("YOUTUBE_SAFE_SEARCH").strip().lower() or "moderate"
+        if safe_search not in SAFE_SEARCH:
+            raise ValueError(f"YOUTUBE_SAFE_SEARCH must be none, moderate or strict, got {safe_search!r}")
+        from moodtape.store import data_dir
+
+        providers.append(
+            YouTubeProvider(
+                api_key,
+                region=settings.get("YOUTUBE_REGION").strip() or "US",
+                safe_search=safe_search,
+                daily_search_budget=settings.get_int("YOUTUBE_DAILY_SEARCH_BUDGET"),
+                http=_client(http, timeout),
+                budget_store=FileBudgetStore(data_dir(settings) / BUDGET_FILE),
+                cache_ttl=ttl,
+                timeout=timeout,
+            )
+        )
+    return providers
+
+
+def enrichers(settings: Settings, http: httpx.Client | None = None) -> list[Enricher]:
+    """Deezer then iTunes previews, unless offline or ``MOODTAPE_PREVIEWS`` is false."""
+    if settings.get_bool("MOODTAPE_OFFLINE") or not settings.get_bool("MOODTAPE_PREVIEWS"):
+        return []
+    timeout = min(PREVIEW_TIMEOUT, settings.get_float("MOODTAPE_HTTP_TIMEOUT"))
+    client = _client(http, timeout)
+    country = settings.get("SPOTIFY_MARKET").strip() or "US"
+    return [DeezerPreviews(client, timeout=timeout), ITunesPreviews(client, country=country, timeout=timeout)]

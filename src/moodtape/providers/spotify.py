@@ -1,0 +1,292 @@
+"""Spotify: mood- and genre-aware track and playlist searches with the Client Credentials flow.
+
+What Spotify still offers a new app (see DESIGN.md): search. Recommendations, audio features,
+related artists and curated playlists are closed since 2024-11-27, and since February 2026 a
+development-mode app gets ``limit`` ≤ 10 per search page and needs an owner with Premium. So:
+
+- the target path becomes a few text searches (:mod:`moodtape.providers.moodwords`), each paged
+  10 at a time with ``offset``, at most ``max_pages`` requests per :meth:`SpotifyProvider.tracks`;
+- each track is given the target point its search was made for, with ``estimated=True``;
+- every search page (tracks and playlists together) is cached, so :meth:`SpotifyProvider.playlists`
+  after :meth:`SpotifyProvider.tracks` for the same query sends nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from moodtape.errors import ProviderAuthError, ProviderError
+from moodtape.providers.base import Query
+from moodtape.providers.http import (
+    DEFAULT_RETRY,
+    Clock,
+    RetryPolicy,
+    ServiceClient,
+    Sleep,
+    TTLCache,
+    json_dict,
+    quote_api_message,
+)
+from moodtape.providers.moodwords import interleave, mean_point, regions
+from moodtape.providers.spotify_items import SpotifyPlaylist, playlist_from_spotify, track_from_spotify
+from moodtape.types import Track, Video
+
+TOKEN_URL = "https://accounts.spotify.com/api/token"
+SEARCH_URL = "https://api.spotify.com/v1/search"
+#: The most a development-mode app may ask for per page since February 2026 (more → 400).
+PAGE_LIMIT = 10
+#: Renew the token this many seconds before Spotify says it expires.
+TOKEN_MARGIN = 60.0
+_SERVICE = "Spotify"
+_CREDENTIALS_HINT = "check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET"
+
+__all__ = ["PAGE_LIMIT", "SpotifyPlaylist", "SpotifyProvider"]
+
+
+class _StaleTokenError(ProviderAuthError):
+    """A 401 on a search: the token expired early or was revoked; fetched again once."""
+
+
+@dataclass(frozen=True)
+class _Search:
+    q: str
+    point: tuple[float, float]
+    pages: int
+
+
+class SpotifyProvider:
+    """Tracks (and playlists) from Spotify's search. ``videos()`` is always ``[]``.
+
+    Args:
+        client_id, client_secret: the app's credentials; kept private, never shown.
+        market: ISO 3166-1 alpha-2 country whose catalogue is searched.
+        http: the client to send requests with (tests pass one on ``httpx.MockTransport``).
+        clock, sleep: injectable time, for the token's expiry, the cache and retry waits.
+        cache_ttl: seconds a search page is cached.
+        max_pages: the most search requests one :meth:`tracks` call may send.
+        timeout: seconds per attempt.
+    """
+
+    name = "spotify"
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        market: str = "US",
+        http: httpx.Client | None = None,
+        clock: Clock = time.time,
+        sleep: Sleep = time.sleep,
+        cache_ttl: float = 3600.0,
+        max_pages: int = 6,
+        timeout: float = 5.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> None:
+        if not client_id or not client_secret:
+            raise ProviderAuthError(f"Spotify needs a client ID and secret: {_CREDENTIALS_HINT}.")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self.market = market
+        self._client = ServiceClient(
+            http if http is not None else httpx.Client(timeout=timeout),
+            _SERVICE,
+            timeout=timeout,
+            retry=retry,
+            sleep=sleep,
+            clock=clock,
+            secrets=lambda: (self._client_id, self._client_secret, self._token or ""),
+        )
+        self._clock = clock
+        self.max_pages = max(1, max_pages)
+        self._cache: TTLCache[dict[str, Any]] = TTLCache(cache_ttl, maxsize=512, clock=clock)
+        self._token: str | None = None
+        self._token_expires_at = 0.0
+        self._token_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SpotifyProvider(market={self.market!r}, credentials='set')"
+
+    # --- the Provider protocol ---
+
+    def tracks(self, query: Query) -> list[Track]:
+        """Up to ``query.limit`` distinct tracks, one search per mood region, the regions interleaved."""
+        found: list[list[Track]] = []
+        for search in self._plan(query):
+            tracks: list[Track] = []
+            for page in range(search.pages):
+                body = self._search_page(search.q, page * PAGE_LIMIT)
+                section = body.get("tracks")
+                items = section.get("items") if isinstance(section, dict) else None
+                for item in items if isinstance(items, list) else []:
+                    if (track := track_from_spotify(item, search.point)) is not None:
+                        tracks.append(track)
+                if not isinstance(section, dict) or not section.get("next"):
+                    break
+            found.append(tracks)
+        return interleave(found, key=lambda track: track.spotify_id)[: query.limit]
+
+    def videos(self, query: Query) -> list[Video]:
+        """Spotify has no videos for us."""
+        return []
+
+    def playlists(self, query: Query) -> list[SpotifyPlaylist]:
+        """Playlists from the first page of each of the query's searches (cached with the tracks).
+
+        Spotify's search is best at playlists for a mood ("calm acoustic"); their tracks are not
+        fetched (playlist items are restricted for development-mode apps), so the engine can show
+        them as "open this playlist" links.
+        """
+        found: list[SpotifyPlaylist] = []
+        seen: set[str] = set()
+        for search in self._plan(query):
+            section = self._search_page(search.q, 0).get("playlists")
+            items = section.get("items") if isinstance(section, dict) else None
+            for item in items if isinstance(items, list) else []:
+                playlist = playlist_from_spotify(item, search.point)  # None for Spotify's `null` entries
+                if playlist is not None and playlist.spotify_id not in seen:
+                    seen.add(playlist.spotify_id)
+                    found.append(playlist)
+        return found[: query.limit]
+
+    # --- searches ---
+
+    def _plan(self, query: Query) -> list[_Search]:
+        """The searches for ``query``: keywords, when given, replace the mood words of each region."""
+        if query.keywords:
+            cells = [(tuple(query.keywords), mean_point(query.targets), len(query.targets))]
+        else:
+            cells = [(r.words, r.point, r.count) for r in regions(query.targets)]
+        per_search = max(1, self.max_pages // len(cells))
+        total = sum(count for _, _, count in cells)
+        plans: dict[str, _Search] = {}
+        for index, (words, point, count) in enumerate(cells):
+            q = " ".join(words)
+            if query.genres:
+                genre = query.genres[index % len(query.genres)].replace('"', "")
+                q += f' genre:"{genre}"'
+            share = math.ceil(query.limit * count / total)
+            pages = min(per_search, math.ceil(share / PAGE_LIMIT))
+            if q not in plans:
+                plans[q] = _Search(q=q, point=point, pages=max(1, pages))
+        return list(plans.values())
+
+    def _search_page(self, q: str, offset: int) -> dict[str, Any]:
+        """One page (``limit`` = :data:`PAGE_LIMIT`) of tracks and playlists for ``q``, cached."""
+        key = (q, offset, self.market)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        params: dict[str, str | int] = {
+            "q": q,
+            "type": "track,playlist",
+            "market": self.market,
+            "limit": PAGE_LIMIT,
+            "offset": offset,
+        }
+        try:
+            body = self._get(SEARCH_URL, params)
+        except _StaleTokenError:
+            self._forget_token()
+            try:
+                body = self._get(SEARCH_URL, params)
+            except _StaleTokenError:
+                raise ProviderAuthError(
+                    f"Spotify keeps refusing moodtape's access token: {_CREDENTIALS_HINT}."
+                ) from None
+        page = json_dict(body, _SERVICE)
+        self._cache.set(key, page)
+        return page
+
+    def _get(self, url: str, params: Mapping[str, str | int]) -> Any:
+        token = self._access_token()
+        return self._call(
+            "GET", url, params=params, headers={"Authorization": f"Bearer {token}"}, on_error=_search_error
+        )
+
+    def _call(self, method: str, url: str, **kwargs: Any) -> Any:
+        return self._client.request(method, url, **kwargs)
+
+    # --- the Client Credentials token ---
+
+    def _access_token(self) -> str:
+        """The cached token, or a new one when it is missing or about to expire."""
+        with self._token_lock:
+            if self._token is not None and self._clock() < self._token_expires_at:
+                return self._token
+            body = json_dict(
+                self._call(
+                    "POST",
+                    TOKEN_URL,
+                    data={"grant_type": "client_credentials"},
+                    auth=(self._client_id, self._client_secret),
+                    on_error=_token_error,
+                ),
+                _SERVICE,
+            )
+            token, expires_in = body.get("access_token"), body.get("expires_in", 3600)
+            if not isinstance(token, str) or not token or not isinstance(expires_in, int | float):
+                raise ProviderError("Spotify sent a token reply in an unexpected shape; try again later.")
+            self._token = token
+            self._token_expires_at = self._clock() + max(0.0, float(expires_in) - TOKEN_MARGIN)
+            return token
+
+    def _forget_token(self) -> None:
+        with self._token_lock:
+            self._token = None
+            self._token_expires_at = 0.0
+
+
+def _error_message(response: httpx.Response) -> str:
+    """Spotify's own words: ``{"error": {"message"}}`` on the Web API, ``error_description`` on accounts."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    error = body.get("error")
+    if isinstance(error, dict):
+        return quote_api_message(error.get("message"))
+    return quote_api_message(body.get("error_description") or error)
+
+
+def _token_error(response: httpx.Response) -> ProviderError | None:
+    if response.status_code in (400, 401):
+        message = _error_message(response)
+        if response.status_code == 401 or "client" in message.lower():
+            return ProviderAuthError(
+                f"Spotify rejected the app's credentials ({message or 'invalid client'}): {_CREDENTIALS_HINT}."
+            )
+        return ProviderError(f"Spotify refused to issue a token (HTTP 400: {message or 'bad request'}).")
+    if response.status_code == 403:
+        return ProviderAuthError(f"Spotify refused to issue a token (HTTP 403): {_CREDENTIALS_HINT}.")
+    return None
+
+
+def _search_error(response: httpx.Response) -> ProviderError | None:
+    status = response.status_code
+    if status == 401:
+        return _StaleTokenError("Spotify rejected moodtape's access token.")
+    if status == 403:
+        message = _error_message(response)
+        if not message or "premium" in message.lower():
+            return ProviderAuthError(
+                "Spotify requires the app owner to have Premium: the account that owns this Spotify app "
+                "needs an active Premium subscription (Spotify's rule for development-mode apps since February 2026)."
+            )
+        return ProviderAuthError(
+            f"Spotify refused access (HTTP 403: {message}); check the app in Spotify's developer dashboard."
+        )
+    if status == 400:
+        return ProviderError(f"Spotify rejected the search (HTTP 400: {_error_message(response) or 'bad request'}).")
+    if 400 < status < 500 and status != 429:
+        return ProviderError(f"Spotify refused the search (HTTP {status}).")
+    return None

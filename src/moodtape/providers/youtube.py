@@ -1,0 +1,277 @@
+"""YouTube: music videos and mood videos (comedy, nature, breathing…) from the Data API v3.
+
+search.list is scarce (its own allowance of 100 calls a day since 2026-06-01), so this provider:
+
+- caches every search for ``search_ttl`` (24 h by default) and asks for 50 results each time,
+  whatever the query's limit, so one call serves many lists;
+- counts its search calls per UTC day in a :class:`~moodtape.providers.budget.BudgetStore` and,
+  once ``daily_search_budget`` is spent, raises :class:`QuotaExceededError` without calling;
+- uses the 1-unit ``videos.list?chart=mostPopular&videoCategoryId=10`` for upbeat music, where
+  a chart serves as well as a search.
+
+The API key travels in the ``X-Goog-Api-Key`` header (Google's documented alternative to
+``key=``), so it never sits in a URL that a log or proxy might record.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+
+from moodtape.errors import ProviderAuthError, ProviderError, ProviderUnreachableError, QuotaExceededError
+from moodtape.providers.base import Query
+from moodtape.providers.budget import BudgetStore, MemoryBudgetStore, utc_day
+from moodtape.providers.http import DEFAULT_RETRY, Clock, RetryPolicy, ServiceClient, Sleep, TTLCache, json_dict
+from moodtape.providers.moodwords import interleave, mean_point, regions
+from moodtape.providers.youtube_replies import (
+    PROJECT_QUOTA_MESSAGE,
+    ProjectQuotaError,
+    SearchQuotaError,
+    video_from_youtube,
+    youtube_error,
+)
+from moodtape.types import Track, Video
+
+SEARCH_URL = "https://www.googleapis.com/youtube/v3/search"
+VIDEOS_URL = "https://www.googleapis.com/youtube/v3/videos"
+MUSIC_CATEGORY_ID = "10"
+MAX_RESULTS = 50
+_SERVICE = "YouTube"
+
+#: Mood-video categories → the search that finds them. A query keyword naming one asks for it.
+MOOD_VIDEOS: dict[str, str] = {
+    "comedy": "stand-up comedy",
+    "nature": "nature sounds relaxation",
+    "breathing": "guided breathing exercise",
+    "meditation": "guided meditation",
+    "motivation": "motivational speech",
+}
+
+__all__ = ["MOOD_VIDEOS", "YouTubeProvider", "default_mood_category"]
+
+
+@dataclass(frozen=True)
+class _Fetch:
+    kind: Literal["search", "chart"]
+    q: str
+    category: str  # "music" or a key of MOOD_VIDEOS
+    point: tuple[float, float]
+
+
+def default_mood_category(targets: tuple[tuple[float, float], ...]) -> str:
+    """The mood-video category for a path when the query names none.
+
+    Tense start (low valence, high energy: anger, fear) → breathing; a path ending low in energy
+    → nature; ending high in energy without high valence → motivation; otherwise → comedy.
+    """
+    start, end = mean_point(targets[:1]), mean_point(targets[-1:])
+    if start[0] < 1 / 3 and start[1] > 2 / 3:
+        return "breathing"
+    if end[1] < 1 / 3:
+        return "nature"
+    if end[1] > 2 / 3 and end[0] <= 2 / 3:
+        return "motivation"
+    return "comedy"
+
+
+class YouTubeProvider:
+    """Videos from YouTube. ``tracks()`` is always ``[]``.
+
+    Args:
+        api_key: a YouTube Data API v3 key; kept private, never shown.
+        region: ``regionCode`` for searches and charts.
+        safe_search: ``none``, ``moderate`` or ``strict``.
+        daily_search_budget: search.list calls allowed per UTC day.
+        http, clock, sleep: injectable for tests.
+        budget_store: where the day's count lives (default: this process's memory).
+        cache_ttl: seconds a chart is cached; search_ttl: seconds a search is cached.
+    """
+
+    name = "youtube"
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        region: str = "US",
+        safe_search: str = "moderate",
+        daily_search_budget: int = 90,
+        http: httpx.Client | None = None,
+        clock: Clock = time.time,
+        sleep: Sleep = time.sleep,
+        budget_store: BudgetStore | None = None,
+        cache_ttl: float = 3600.0,
+        search_ttl: float = 86400.0,
+        timeout: float = 5.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> None:
+        if not api_key:
+            raise ProviderAuthError("YouTube needs an API key: set YOUTUBE_API_KEY.")
+        if safe_search not in ("none", "moderate", "strict"):
+            raise ValueError(f"safe_search must be none, moderate or strict, got {safe_search!r}")
+        self._api_key = api_key
+        self.region = region
+        self.safe_search = safe_search
+        self.daily_search_budget = daily_search_budget
+        self._client = ServiceClient(
+            http if http is not None else httpx.Client(timeout=timeout),
+            _SERVICE,
+            timeout=timeout,
+            retry=retry,
+            sleep=sleep,
+            clock=clock,
+            secrets=lambda: (self._api_key,),
+        )
+        self._clock = clock
+        self._budget = budget_store if budget_store is not None else MemoryBudgetStore()
+        self._cache: TTLCache[list[Any]] = TTLCache(cache_ttl, maxsize=256, clock=clock)
+        self._search_ttl = search_ttl
+        self._quota_spent_on = ""  # UTC day on which YouTube said the project's quota was spent
+
+    def __repr__(self) -> str:
+        return f"YouTubeProvider(region={self.region!r}, safe_search={self.safe_search!r}, api_key='set')"
+
+    def searches_left(self) -> int:
+        """search.list calls still allowed today (UTC)."""
+        return max(0, self.daily_search_budget - self._budget.used(utc_day(self._clock())))
+
+    # --- the Provider protocol ---
+
+    def tracks(self, query: Query) -> list[Track]:
+        """YouTube gives videos, not tracks."""
+        return []
+
+    def videos(self, query: Query) -> list[Video]:
+        """Up to ``query.limit`` videos, the results of each fetch interleaved so every kind shows.
+
+        A used-up quota on one fetch still returns what the others (or the cache) found; it is
+        raised only when nothing at all was found. Other errors are raised at once.
+        """
+        found: list[list[Video]] = []
+        quota_error: QuotaExceededError | None = None
+        for fetch in self._plan(query):
+            try:
+                items = self._items(fetch)
+            except QuotaExceededError as error:
+                quota_error = quota_error or error
+                continue
+            found.append([v for item in items if (v := video_from_youtube(item, fetch.point, fetch.category))])
+        merged = interleave(found, key=lambda video: video.youtube_id)
+        if not merged and quota_error is not None:
+            raise quota_error
+        return merged[: query.limit]
+
+    # --- planning ---
+
+    def _plan(self, query: Query) -> list[_Fetch]:
+        """Music fetches (a chart or searches) and mood-video searches, decided by the keywords.
+
+        A keyword naming a category of :data:`MOOD_VIDEOS` asks for those videos only, unless the
+        keyword ``music`` is there too; with no category named, music comes with one mood category
+        chosen by :func:`default_mood_category`. Other keywords replace the mood words in music searches.
+        """
+        words = [k.strip().lower() for k in query.keywords]
+        named = [w for w in dict.fromkeys(words) if w in MOOD_VIDEOS][:2]
+        other = tuple(k for k, w in zip(query.keywords, words, strict=True) if w not in MOOD_VIDEOS and w != "music")
+        fetches: list[_Fetch] = []
+        if "music" in words or not named:
+            fetches.extend(self._music_fetches(query, other))
+        lead = mean_point(query.targets[-max(1, len(query.targets) // 3) :])  # where the list leads
+        for category in named or [default_mood_category(query.targets)]:
+            fetches.append(_Fetch("search", MOOD_VIDEOS[category], category, lead))
+        return fetches
+
+    def _music_fetches(self, query: Query, keywords: tuple[str, ...]) -> list[_Fetch]:
+        genre = " ".join(g.replace('"', "") for g in query.genres[:1])
+        if keywords:
+            q = " ".join(w for w in (*keywords, genre, "music") if w)
+            return [_Fetch("search", q, "music", mean_point(query.targets))]
+        fetches = []
+        for region in regions(query.targets, max_regions=2):
+            if region.upbeat and not genre:
+                fetches.append(_Fetch("chart", "", "music", region.point))
+            else:
+                q = " ".join(w for w in (*region.words, genre, "music") if w)
+                fetches.append(_Fetch("search", q, "music", region.point))
+        return fetches
+
+    # --- calls ---
+
+    def _items(self, fetch: _Fetch) -> list[Any]:
+        """The raw items of one fetch: from the cache, or one call within quota and budget."""
+        key = (fetch.kind, fetch.q, fetch.category == "music", self.region, self.safe_search)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        day = utc_day(self._clock())
+        if self._quota_spent_on == day:
+            raise ProjectQuotaError(PROJECT_QUOTA_MESSAGE)
+        if fetch.kind == "search" and self._budget.used(day) >= self.daily_search_budget:
+            raise SearchQuotaError(
+                f"YouTube's daily search allowance is used up (moodtape's budget: "
+                f"{self.daily_search_budget} searches a day); using the built-in catalog until tomorrow."
+            )
+        try:
+            if fetch.kind == "chart":
+                body, ttl = self._chart(), self._cache.ttl
+            else:
+                body, ttl = self._search(fetch, day), self._search_ttl
+        except ProjectQuotaError:
+            self._quota_spent_on = day
+            raise
+        except SearchQuotaError:
+            self._budget.exhaust(day, self.daily_search_budget)
+            raise
+        items = json_dict(body, _SERVICE).get("items")
+        result = items if isinstance(items, list) else []
+        self._cache.set(key, result, ttl)
+        return result
+
+    def _search(self, fetch: _Fetch, day: str) -> Any:
+        """One search.list call, counted against the day's budget once YouTube has answered."""
+        params: dict[str, str | int] = {
+            "part": "snippet",
+            "q": fetch.q,
+            "type": "video",
+            "videoEmbeddable": "true",
+            "safeSearch": self.safe_search,
+            "regionCode": self.region,
+            "maxResults": MAX_RESULTS,
+        }
+        if fetch.category == "music":
+            params["videoCategoryId"] = MUSIC_CATEGORY_ID
+        try:
+            body = self._client.request(
+                "GET",
+                SEARCH_URL,
+                params=params,
+                headers={"X-Goog-Api-Key": self._api_key},
+                on_error=lambda response: youtube_error(response, search=True),
+            )
+        except ProviderUnreachableError:
+            raise  # it never reached YouTube (or we cannot tell): not counted
+        except ProviderError:
+            self._budget.spend(day)  # YouTube answered, with an error: it counts
+            raise
+        self._budget.spend(day)
+        return body
+
+    def _chart(self) -> Any:
+        """The region's most popular music videos: 1 quota unit, no search allowance."""
+        params: dict[str, str | int] = {
+            "part": "snippet,status",  # status.embeddable: a chart is not filtered like a search
+            "chart": "mostPopular",
+            "videoCategoryId": MUSIC_CATEGORY_ID,
+            "regionCode": self.region,
+            "maxResults": MAX_RESULTS,
+        }
+        return self._client.request(
+            "GET",
+            VIDEOS_URL,
+            params=params,
+            headers={"X-Goog-Api-Key": self._api_key},
+            on_error=lambda response: youtube_error(response, search=False),
+        )

@@ -1,0 +1,128 @@
+"""Reading YouTube Data API v3 replies: items into :class:`Video` values, errors into readable ones.
+
+Google's error body is ``{"error": {"code", "message", "errors": [{"reason", "domain"}], "status",
+"details": [{"reason"}]}}``; the ``reason`` strings tell an invalid key from a used-up quota.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import httpx
+
+from moodtape.errors import ProviderAuthError, ProviderError, QuotaExceededError
+from moodtape.providers.http import quote_api_message
+from moodtape.providers.moodwords import clamp_point
+from moodtape.types import Video
+
+_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+_THUMBNAIL_ORDER = ("medium", "high", "default")
+
+PROJECT_QUOTA_MESSAGE = "YouTube's daily quota is used up; using the built-in catalog until tomorrow."
+SEARCH_QUOTA_MESSAGE = "YouTube's daily search allowance is used up; using the built-in catalog until tomorrow."
+
+
+class ProjectQuotaError(QuotaExceededError):
+    """403 ``quotaExceeded``: the Google Cloud project's daily units are spent; every call fails."""
+
+
+class SearchQuotaError(QuotaExceededError):
+    """The daily search.list allowance is spent (429 from YouTube, or moodtape's own budget)."""
+
+
+def video_from_youtube(item: object, point: tuple[float, float], category: str) -> Video | None:
+    """A :class:`Video` from a search.list or videos.list item; None when unusable or not embeddable.
+
+    search.list gives ``id: {"kind", "videoId"}``, videos.list gives ``id: "…"``. Titles and
+    channel names come HTML-escaped (``&#39;``, ``&amp;``) and are unescaped here.
+    """
+    if not isinstance(item, dict):
+        return None
+    raw_id = item.get("id")
+    video_id = raw_id.get("videoId") if isinstance(raw_id, dict) else raw_id
+    snippet = item.get("snippet")
+    status = item.get("status")
+    if not isinstance(video_id, str) or not _VIDEO_ID.fullmatch(video_id) or not isinstance(snippet, dict):
+        return None
+    if isinstance(status, dict) and status.get("embeddable") is False:
+        return None
+    title = html.unescape(str(snippet.get("title") or "")).strip()
+    if not title:
+        return None
+    valence, energy = clamp_point(point)
+    return Video(
+        title=title,
+        channel=html.unescape(str(snippet.get("channelTitle") or "")).strip(),
+        valence=valence,
+        energy=energy,
+        category=category,
+        source="youtube",
+        youtube_id=video_id,
+        thumbnail_url=_thumbnail(snippet.get("thumbnails")),
+        url=f"https://www.youtube.com/watch?v={video_id}",
+        estimated=True,
+    )
+
+
+def _thumbnail(thumbnails: object) -> str | None:
+    if not isinstance(thumbnails, dict):
+        return None
+    for size in _THUMBNAIL_ORDER:
+        entry = thumbnails.get(size)
+        if isinstance(entry, dict) and isinstance(entry.get("url"), str) and entry["url"]:
+            return str(entry["url"])
+    return None
+
+
+def _google_error(response: httpx.Response) -> tuple[str, set[str]]:
+    """Google's message and every ``reason``/``status`` string in the error body."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return "", set()
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return "", set()
+    reasons: set[str] = set()
+    for entry in [*(error.get("errors") or []), *(error.get("details") or [])]:
+        if isinstance(entry, dict) and isinstance(entry.get("reason"), str):
+            reasons.add(entry["reason"])
+    if isinstance(error.get("status"), str):
+        reasons.add(error["status"])
+    return quote_api_message(error.get("message")), reasons
+
+
+def youtube_error(response: httpx.Response, *, search: bool) -> ProviderError | None:
+    """The error for a non-2xx YouTube reply, or None to let the retry logic handle it (5xx, brief 429s)."""
+    status = response.status_code
+    message, reasons = _google_error(response)
+    if reasons & {"quotaExceeded", "dailyLimitExceeded"}:
+        return (
+            SearchQuotaError(SEARCH_QUOTA_MESSAGE)
+            if status == 429 and search
+            else ProjectQuotaError(PROJECT_QUOTA_MESSAGE)
+        )
+    if status == 429:
+        # DESIGN.md: the search allowance may come back as a bare 429; a day's allowance is not worth retrying.
+        return SearchQuotaError(SEARCH_QUOTA_MESSAGE) if search else None
+    if "keyInvalid" in reasons or "API_KEY_INVALID" in reasons or "api key not valid" in message.lower():
+        return ProviderAuthError("The YouTube API key is not valid: check YOUTUBE_API_KEY.")
+    if reasons & {"accessNotConfigured", "SERVICE_DISABLED"}:
+        return ProviderAuthError(
+            "The YouTube Data API v3 is not enabled for this key's Google Cloud project: enable it in the "
+            "Google Cloud console (APIs & Services → Library → YouTube Data API v3), then try again."
+        )
+    if any("Blocked" in r or "BLOCKED" in r for r in reasons):
+        return ProviderAuthError(
+            "YouTube refused this API key: its restrictions (websites, IP addresses or APIs) block moodtape; "
+            "check the key in the Google Cloud console."
+        )
+    if reasons & {"rateLimitExceeded", "userRateLimitExceeded"}:
+        return QuotaExceededError("YouTube is limiting how often moodtape may ask; try again in a minute.")
+    if status == 403:
+        return ProviderAuthError(f"YouTube refused access (HTTP 403: {message or 'forbidden'}).")
+    if 400 <= status < 500:
+        return ProviderError(f"YouTube rejected the request (HTTP {status}: {message or 'bad request'}).")
+    return None

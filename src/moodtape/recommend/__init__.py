@@ -1,0 +1,24 @@
+"""Recommendations: mood → strategy → target path → ranked, explained tracks and videos.
+
+Modules: ``mood`` (emotions → circumplex points), ``strategies`` (target paths), ``features``
+(audio features → the mood plane), ``ranking``, ``reasons``, ``engine`` (the :class:`Recommender`),
+``result``, ``export`` and ``api`` (the :func:`recommend` verb).
+"""
+
+from moodtape.recommend.api import recommend
+from moodtape.recommend.engine import Recommender
+from moodtape.recommend.mood import group_mood, mood_from_emotion, mood_from_point, mood_from_probabilities
+from moodtape.recommend.result import Recommendation, RecommendedItem
+from moodtape.recommend.strategies import STRATEGIES
+
+__all__ = [
+    "STRATEGIES",
+    "Recommendation",
+    "RecommendedItem",
+    "Recommender",
+    "group_mood",
+    "mood_from_emotion",
+    "mood_from_point",
+    "mood_from_probabilities",
+    "recommend",
+]

@@ -1,0 +1,109 @@
+"""Export a recommendation as a playlist file: M3U8, XSPF or CSV.
+
+Each entry points at the item's URL (a player page or a search, see
+:func:`moodtape.recommend.result.item_url`); players that cannot open web pages still show the
+titles. Files are written to a temporary file next to the target and renamed into place, so an
+interrupted export never leaves half a playlist behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from moodtape.errors import DataError
+from moodtape.recommend.result import Recommendation
+
+XSPF_NAMESPACE: Final[str] = "http://xspf.org/ns/0/"
+CSV_COLUMNS: Final[tuple[str, ...]] = (
+    "position",
+    "title",
+    "artist",
+    "valence",
+    "energy",
+    "source",
+    "url",
+    "spotify_id",
+    "youtube_id",
+    "deezer_id",
+    "reason",
+)
+
+
+def _one_line(text: str) -> str:
+    """M3U is line-based: a title with a newline in it would break the file."""
+    return " ".join(text.split())
+
+
+def to_m3u8(recommendation: Recommendation) -> str:
+    """Extended M3U in UTF-8: ``#EXTINF:-1,Artist - Title`` then the URL, per item."""
+    lines = ["#EXTM3U", f"#PLAYLIST:moodtape {recommendation.strategy} ({recommendation.mood.emotion or 'mood'})"]
+    for entry in recommendation.to_list():
+        lines.append(f"#EXTINF:-1,{_one_line(entry['artist'])} - {_one_line(entry['title'])}")
+        lines.append(_one_line(entry["url"]))
+    return "\n".join(lines) + "\n"
+
+
+def to_xspf(recommendation: Recommendation) -> str:
+    """XSPF 1 (XML; titles and URLs escaped by the XML writer)."""
+    ET.register_namespace("", XSPF_NAMESPACE)
+    playlist = ET.Element(f"{{{XSPF_NAMESPACE}}}playlist", version="1")
+    title = ET.SubElement(playlist, f"{{{XSPF_NAMESPACE}}}title")
+    title.text = f"moodtape: {recommendation.strategy} for a {recommendation.mood.emotion or 'chosen'} mood"
+    track_list = ET.SubElement(playlist, f"{{{XSPF_NAMESPACE}}}trackList")
+    for entry in recommendation.to_list():
+        track = ET.SubElement(track_list, f"{{{XSPF_NAMESPACE}}}track")
+        for tag, value in (
+            ("location", entry["url"]),
+            ("title", entry["title"]),
+            ("creator", entry["artist"]),
+            ("annotation", entry["reason"]),
+            ("image", entry.get("artwork_url") or entry.get("thumbnail_url")),
+        ):
+            if value:
+                ET.SubElement(track, f"{{{XSPF_NAMESPACE}}}{tag}").text = str(value)
+    return ET.tostring(playlist, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def to_csv(recommendation: Recommendation) -> str:
+    """One row per item with :data:`CSV_COLUMNS` (position counts from 1)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for position, entry in enumerate(recommendation.to_list(), start=1):
+        writer.writerow({**entry, "position": position})
+    return buffer.getvalue()
+
+
+FORMATS: Final[dict[str, Callable[[Recommendation], str]]] = {
+    ".m3u8": to_m3u8,
+    ".m3u": to_m3u8,
+    ".xspf": to_xspf,
+    ".csv": to_csv,
+}
+
+
+def export(recommendation: Recommendation, path: Path) -> Path:
+    """Write ``recommendation`` to ``path`` in the format its suffix names; returns the path."""
+    render = FORMATS.get(path.suffix.lower())
+    if render is None:
+        raise DataError(f"cannot export to {path.name!r}: use a file ending in .m3u8, .xspf or .csv")
+    if not path.parent.exists():
+        raise DataError(f"cannot export to {path}: the folder {path.parent} does not exist")
+    text = render(recommendation)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        os.chmod(temporary, 0o644)  # mkstemp makes files private; a playlist is meant to be shared
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

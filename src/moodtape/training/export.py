@@ -1,0 +1,202 @@
+"""Export a trained network to ONNX, check it against PyTorch, calibrate it, and write its metadata.
+
+The exported graph averages the logits of the face and its mirror image (test-time flip
+averaging), because we measured it more accurate on PublicTest and the shipped path must be the
+measured one. The temperature and the uncertainty threshold go into the ONNX file's metadata, so
+the model file alone says how to read its outputs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+from moodtape.emotions import EMOTIONS
+from moodtape.errors import ModelError
+from moodtape.training.calibration import expected_calibration_error, fit_temperature, reliability
+from moodtape.training.datasets import load_dataset
+from moodtape.training.network import INPUT_SIZE, EmotionNet
+from moodtape.vision.classifier import (
+    META_LABELS,
+    META_PRESET,
+    META_TEMPERATURE,
+    META_UNCERTAIN,
+    create_session,
+    softmax,
+)
+
+#: A face whose calibrated top probability is below this is reported as ``uncertain``.
+UNCERTAIN_BELOW = 0.4
+PARITY_TOLERANCE = 1e-4
+
+
+def fuse_batch_norms(network: nn.Module) -> nn.Module:
+    """Fold every ``Conv2d → BatchNorm2d`` pair into one convolution (evaluation mode)."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    for module in network.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        for i in range(len(module) - 1):
+            conv, norm = module[i], module[i + 1]
+            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+                module[i] = fuse_conv_bn_eval(conv.eval(), norm.eval())
+                module[i + 1] = nn.Identity()
+    return network
+
+
+def round_to_half(network: nn.Module) -> nn.Module:
+    """Round every weight to the nearest float16 value, so the file can store them in half the space.
+
+    The rounded network is the one we ship and measure; :func:`store_half` then keeps its weights
+    exactly.
+    """
+    with torch.no_grad():
+        for tensor in [*network.parameters(), *network.buffers()]:
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().float())
+    return network
+
+
+def store_half(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Store float32 weights as float16 plus a Cast back to float32 (lossless for rounded weights).
+
+    ONNX Runtime folds the casts once when the session is created, so inference stays float32.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = model.graph
+    casts = []
+    for initializer in list(graph.initializer):
+        if initializer.data_type != TensorProto.FLOAT or np.prod(initializer.dims) < 16:
+            continue
+        values = numpy_helper.to_array(initializer)
+        half = numpy_helper.from_array(values.astype(np.float16), initializer.name + "_fp16")
+        graph.initializer.remove(initializer)
+        graph.initializer.append(half)
+        casts.append(helper.make_node("Cast", [half.name], [initializer.name], to=TensorProto.FLOAT))
+    for node in reversed(casts):
+        graph.node.insert(0, node)
+    return model
+
+
+class FlipAveraged(nn.Module):
+    """Wraps a network so that it returns the mean logits of each face and its mirror image."""
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        result: torch.Tensor = (self.network(x) + self.network(torch.flip(x, dims=[3]))) * 0.5
+        return result
+
+
+def to_onnx(network: nn.Module, flip: bool = True) -> onnx.ModelProto:
+    """Trace ``network`` (in eval mode, float32) to an ONNX model with a dynamic batch axis."""
+    module = FlipAveraged(network) if flip else network
+    module = module.eval().float()
+    example = torch.zeros(1, 1, INPUT_SIZE, INPUT_SIZE)
+    buffer = io.BytesIO()
+    torch.onnx.export(
+        module,
+        (example,),
+        buffer,  # type: ignore[arg-type]
+        input_names=["face"],
+        output_names=["logits"],
+        dynamic_axes={"face": {0: "batch"}, "logits": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    return onnx.load_from_string(buffer.getvalue())
+
+
+def onnx_logits(model: onnx.ModelProto, images: np.ndarray[Any, Any], batch_size: int = 512) -> np.ndarray[Any, Any]:
+    """Run the ONNX model on ``(n, 1, 48, 48)`` float32 inputs."""
+    session = create_session(model.SerializeToString(), threads=2)
+    outputs = [session.run(None, {"face": images[i : i + batch_size]})[0] for i in range(0, len(images), batch_size)]
+    return np.concatenate(outputs)
+
+
+def check_parity(network: nn.Module, model: onnx.ModelProto, images: np.ndarray[Any, Any], flip: bool = True) -> float:
+    """Max absolute difference between PyTorch's and ONNX Runtime's logits; raises above 1e-4."""
+    reference_module = (FlipAveraged(network) if flip else network).eval().float()
+    with torch.no_grad():
+        reference = reference_module(torch.from_numpy(images)).numpy()
+    difference = float(np.abs(reference - onnx_logits(model, images)).max())
+    if difference > PARITY_TOLERANCE:
+        raise ModelError(f"ONNX export differs from PyTorch by {difference:.2e} (tolerance {PARITY_TOLERANCE:.0e})")
+    return difference
+
+
+def set_metadata(model: onnx.ModelProto, values: dict[str, str]) -> None:
+    """Replace the model's ``metadata_props`` with ``values``."""
+    del model.metadata_props[:]
+    onnx.helper.set_model_props(model, values)
+
+
+def export_run(out: str | Path, data: str, flip: bool = True) -> Path:
+    """Export ``out/best.pt`` to ``out/emotion.onnx``, fit its temperature on PublicTest, write a report.
+
+    Batch norms are folded into the convolutions and the weights rounded to float16 (stored in half
+    the space, under the 5 MB budget); ``out/calibration.json`` records how much that rounding
+    changes (logits and accuracy), the parity check against PyTorch, the temperature and the ECE
+    before and after calibration.
+    """
+    run = Path(out)
+    state = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
+    network: nn.Module = EmotionNet(width=int(state["width"]))
+    network.load_state_dict(state["model"])
+    network.eval()
+    started = time.perf_counter()
+    root = Path(data)
+    validation = load_dataset(root, "publictest") if root.suffix == ".csv" else load_dataset(root / "publictest")
+    images = (validation.images.astype(np.float32) / 255.0)[:, None]
+    full_precision = onnx_logits(to_onnx(network, flip=flip), images)
+    network = round_to_half(fuse_batch_norms(network))
+    model = store_half(to_onnx(network, flip=flip))
+    parity = check_parity(network, model, images[:256], flip=flip)
+    logits = onnx_logits(model, images)
+    temperature = fit_temperature(logits, validation.labels)
+    before, after = softmax(logits), softmax(logits, temperature)
+    report = {
+        "epoch": int(state["epoch"]),
+        "accuracy": float((logits.argmax(1) == validation.labels).mean()),
+        "accuracy_float32_weights": float((full_precision.argmax(1) == validation.labels).mean()),
+        "half_rounding_max_logit_change": float(np.abs(full_precision - logits).max()),
+        "half_rounding_top_label_agreement": float((full_precision.argmax(1) == logits.argmax(1)).mean()),
+        "flip_averaged": flip,
+        "parity_max_abs_diff": parity,
+        "temperature": temperature,
+        "ece_before": expected_calibration_error(before, validation.labels),
+        "ece_after": expected_calibration_error(after, validation.labels),
+        "uncertain_below": UNCERTAIN_BELOW,
+        "uncertain_share": float((after.max(1) < UNCERTAIN_BELOW).mean()),
+        "accuracy_when_certain": float((after.argmax(1) == validation.labels)[after.max(1) >= UNCERTAIN_BELOW].mean()),
+        "reliability_before": [bin_.__dict__ for bin_ in reliability(before, validation.labels)],
+        "reliability_after": [bin_.__dict__ for bin_ in reliability(after, validation.labels)],
+        "export_seconds": time.perf_counter() - started,
+    }
+    set_metadata(
+        model,
+        {
+            META_PRESET: "moodtape",
+            META_TEMPERATURE: f"{temperature:.6f}",
+            META_UNCERTAIN: f"{UNCERTAIN_BELOW}",
+            META_LABELS: json.dumps(list(EMOTIONS)),
+            "moodtape.flip_averaged": str(flip).lower(),
+            "moodtape.trained_epochs": str(state["epoch"]),
+        },
+    )
+    path = run / "emotion.onnx"
+    onnx.save(model, path)
+    (run / "calibration.json").write_text(json.dumps(report, indent=2))
+    return path

@@ -1,0 +1,279 @@
+"""The training loop: seeded, resumable from checkpoints, with progress bars and a metrics log.
+
+Train on FER2013's ``Training`` split only and select the epoch on ``PublicTest``. Each epoch
+writes ``last.pt`` (everything needed to resume) and, when the flip-averaged validation accuracy
+improves, ``best.pt``; ``metrics.jsonl`` gets one line per epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch.nn import functional
+from tqdm import tqdm
+
+from moodtape.errors import DatasetError
+from moodtape.training.augment import augment
+from moodtape.training.datasets import FaceDataset, load_dataset
+from moodtape.training.network import EmotionNet
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run; saved in each checkpoint so a resume uses the same ones."""
+
+    data: str
+    out: str
+    epochs: int = 70
+    batch_size: int = 128
+    lr: float = 0.05
+    weight_decay: float = 5e-4
+    warmup_epochs: float = 2.0
+    label_smoothing: float = 0.1
+    width: int = 32
+    seed: int = 0
+    precision: str = "auto"
+    device: str = "auto"
+    threads: int | None = None
+    train_split: str = "train"
+    val_split: str = "publictest"
+    limit: int | None = field(default=None, metadata={"help": "use only this many training images"})
+
+
+@dataclass
+class EpochResult:
+    """What one epoch measured; one line of ``metrics.jsonl``."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    val_accuracy_flip: float
+    lr: float
+    seconds: float
+
+
+def load_splits(config: TrainConfig) -> tuple[FaceDataset, FaceDataset]:
+    """Load the training and validation splits from a folder root or a FER2013 CSV."""
+    root = Path(config.data)
+    if root.suffix.lower() == ".csv":
+        return load_dataset(root, config.train_split), load_dataset(root, config.val_split)
+    for split in (config.train_split, config.val_split):
+        if not (root / split).is_dir():
+            raise DatasetError(f"{root}: expected a {split}/ folder (Kaggle layout) or a fer2013.csv")
+    return load_dataset(root / config.train_split), load_dataset(root / config.val_split)
+
+
+def to_tensor(images: npt.NDArray[np.uint8]) -> torch.Tensor:
+    """``(n, 48, 48)`` uint8 → ``(n, 1, 48, 48)`` float32 in [0, 1], the network's input."""
+    return torch.from_numpy(images).float().div_(255.0).unsqueeze(1)
+
+
+def pick_device(choice: str) -> torch.device:
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(choice)
+
+
+def use_bf16(choice: str, device: torch.device) -> bool:
+    """bf16 autocast halves CPU training time where the CPU computes bf16 natively (AVX-512)."""
+    if choice != "auto":
+        return choice == "bf16"
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    return "AVX512" in torch.backends.cpu.get_cpu_capability()
+
+
+def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
+    """Linear warm-up to ``peak``, then cosine decay to zero."""
+    if step < warmup_steps:
+        return peak * (0.1 + 0.9 * step / max(1, warmup_steps))
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+@torch.no_grad()
+def predict_logits(
+    model: torch.nn.Module, images: torch.Tensor, device: torch.device, flip: bool, batch_size: int = 512
+) -> torch.Tensor:
+    """Logits for ``images`` in evaluation mode; with ``flip``, averaged with the mirrored faces."""
+    model.eval()
+    chunks = []
+    for start in range(0, images.shape[0], batch_size):
+        batch = images[start : start + batch_size].to(device)
+        logits = model(batch)
+        if flip:
+            logits = (logits + model(torch.flip(batch, dims=[3]))) / 2
+        chunks.append(logits.float().cpu())
+    return torch.cat(chunks)
+
+
+class Trainer:
+    """Runs :class:`TrainConfig` to completion, resuming from ``out/last.pt`` when present."""
+
+    def __init__(self, config: TrainConfig, log: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self.out = Path(config.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.device = pick_device(config.device)
+        self.bf16 = use_bf16(config.precision, self.device)
+        train, val = load_splits(config)
+        if config.limit:
+            keep = np.random.default_rng(config.seed).permutation(len(train))[: config.limit]
+            train = FaceDataset(train.images[keep], train.labels[keep], tuple(train.sources[i] for i in keep))
+        self.train_x, self.train_y = to_tensor(train.images), torch.from_numpy(train.labels)
+        self.val_x, self.val_y = to_tensor(val.images), torch.from_numpy(val.labels)
+        torch.manual_seed(config.seed)
+        self.model = EmotionNet(width=config.width).to(self.device)
+        self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        decay: list[torch.nn.Parameter] = []
+        no_decay: list[torch.nn.Parameter] = []
+        for parameter in self.model.parameters():
+            (no_decay if parameter.ndim <= 1 else decay).append(parameter)
+        self.optimizer = torch.optim.SGD(
+            [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=config.lr,
+            momentum=0.9,
+            nesterov=True,
+        )
+        self.steps_per_epoch = math.ceil(len(self.train_y) / config.batch_size)
+        self.epoch = 0
+        self.best_accuracy = -1.0
+        self._resume()
+
+    def _resume(self) -> None:
+        checkpoint_path = self.out / "last.pt"
+        if not checkpoint_path.exists():
+            return
+        state = torch.load(checkpoint_path, map_location=self.device, weights_only=False)
+        if state["config"] != asdict(self.config):
+            changed = sorted(k for k, v in asdict(self.config).items() if state["config"].get(k) != v)
+            raise DatasetError(
+                f"{checkpoint_path} was written with other settings ({', '.join(changed)}); "
+                "use the same settings to resume, or another --out folder to start afresh"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch = int(state["epoch"])
+        self.best_accuracy = float(state["best_accuracy"])
+        self.log(f"resumed from {checkpoint_path} after epoch {self.epoch}")
+
+    def run(self) -> list[EpochResult]:
+        """Train the remaining epochs; return what each of them measured."""
+        results = []
+        self.log(
+            f"training on {len(self.train_y)} faces, validating on {len(self.val_y)}; "
+            f"device={self.device.type} precision={'bf16' if self.bf16 else 'fp32'} threads={torch.get_num_threads()}"
+        )
+        while self.epoch < self.config.epochs:
+            results.append(self._run_epoch())
+        return results
+
+    def _run_epoch(self) -> EpochResult:
+        config, epoch = self.config, self.epoch
+        started = time.perf_counter()
+        generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
+        order = torch.randperm(len(self.train_y), generator=generator)
+        total_steps = config.epochs * self.steps_per_epoch
+        warmup_steps = int(config.warmup_epochs * self.steps_per_epoch)
+        self.model.train()
+        loss_sum, correct, seen = 0.0, 0, 0
+        bar = tqdm(
+            range(self.steps_per_epoch),
+            desc=f"epoch {epoch + 1}/{config.epochs}",
+            leave=False,
+            file=sys.stderr,
+            mininterval=2.0,
+        )
+        lr = config.lr
+        for step_in_epoch in bar:
+            lr = lr_at(epoch * self.steps_per_epoch + step_in_epoch, total_steps, warmup_steps, config.lr)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            index = order[step_in_epoch * config.batch_size : (step_in_epoch + 1) * config.batch_size]
+            batch = (
+                augment(self.train_x[index], generator).to(self.device).contiguous(memory_format=torch.channels_last)
+            )
+            target = self.train_y[index].to(self.device)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                logits = self.model(batch)
+                loss = functional.cross_entropy(logits.float(), target, label_smoothing=config.label_smoothing)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            self.optimizer.step()
+            loss_sum += loss.item() * len(index)
+            correct += int((logits.argmax(1) == target).sum())
+            seen += len(index)
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+        bar.close()
+        result = self._validate(epoch, loss_sum / seen, correct / seen, lr, time.perf_counter() - started)
+        self.epoch += 1
+        self._save(result)
+        return result
+
+    def _validate(self, epoch: int, train_loss: float, train_accuracy: float, lr: float, seconds: float) -> EpochResult:
+        plain = predict_logits(self.model, self.val_x, self.device, flip=False)
+        flipped = predict_logits(self.model, self.val_x, self.device, flip=True)
+        return EpochResult(
+            epoch=epoch + 1,
+            train_loss=train_loss,
+            train_accuracy=train_accuracy,
+            val_loss=float(functional.cross_entropy(plain, self.val_y)),
+            val_accuracy=float((plain.argmax(1) == self.val_y).float().mean()),
+            val_accuracy_flip=float((flipped.argmax(1) == self.val_y).float().mean()),
+            lr=lr,
+            seconds=seconds,
+        )
+
+    def _save(self, result: EpochResult) -> None:
+        improved = result.val_accuracy_flip > self.best_accuracy
+        if improved:
+            self.best_accuracy = result.val_accuracy_flip
+        state: dict[str, Any] = {
+            "config": asdict(self.config),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch,
+            "best_accuracy": self.best_accuracy,
+            "width": self.config.width,
+        }
+        _atomic_save(state, self.out / "last.pt")
+        if improved:
+            _atomic_save(
+                {
+                    "model": self.model.state_dict(),
+                    "width": self.config.width,
+                    "epoch": self.epoch,
+                    "val_accuracy_flip": result.val_accuracy_flip,
+                },
+                self.out / "best.pt",
+            )
+        with (self.out / "metrics.jsonl").open("a") as handle:
+            handle.write(json.dumps(asdict(result)) + "\n")
+        self.log(
+            f"epoch {result.epoch:3d}/{self.config.epochs}  loss {result.train_loss:.3f}  "
+            f"train {result.train_accuracy:.2%}  val {result.val_accuracy:.2%}  val+flip {result.val_accuracy_flip:.2%}"
+            f"  lr {result.lr:.4f}  {result.seconds:.0f}s{'  *best*' if improved else ''}"
+        )
+
+
+def _atomic_save(state: dict[str, Any], path: Path) -> None:
+    """Write then rename, so an interrupted save never leaves a broken checkpoint."""
+    partial = path.with_suffix(".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)

@@ -1,0 +1,1 @@
+"""Seeing faces and their emotions: decode → detect (Haar) → crop → classify (ONNX Runtime)."""

@@ -1,0 +1,149 @@
+"""Turn whatever a caller hands us (a path, encoded bytes, an array) into pixels, safely.
+
+Decoding goes through Pillow, which reads the unusual-but-valid images people have (16-bit and
+palette PNGs, WebP, animated GIFs: first frame) and honours EXIF orientation, so a phone photo
+is upright. Before any pixel is decoded, the header's size is checked against a pixel limit:
+a tiny file can declare a gigapixel image (a "decompression bomb").
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Final
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from moodtape.errors import ImageError, ImageTooLargeError, UnsupportedImageError
+
+#: 40 megapixels: larger than any phone or DSLR photo people upload, small enough to decode safely.
+DEFAULT_MAX_PIXELS: Final = 40_000_000
+
+Pixels = npt.NDArray[np.uint8]
+ImageSource = str | Path | bytes | bytearray | memoryview | npt.NDArray[np.generic]
+
+# We enforce our own limit before decoding; Pillow's warning threshold would only add noise.
+Image.MAX_IMAGE_PIXELS = None
+
+
+def load_image(
+    source: ImageSource,
+    *,
+    gray: bool = False,
+    color_order: str = "bgr",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Pixels:
+    """Read ``source`` into a uint8 array: ``(h, w)`` gray when ``gray``, else ``(h, w, 3)`` BGR.
+
+    Args:
+        source: an image file path, encoded image bytes, or an array. 3-channel arrays are BGR
+            (OpenCV's order) unless ``color_order="rgb"``; 4-channel arrays are BGRA/RGBA;
+            16-bit and float (0–1) arrays are scaled to 8 bits.
+        gray: return one gray channel (what detection and classification use).
+        max_pixels: refuse larger images with :class:`ImageTooLargeError`.
+
+    Raises:
+        ImageError: missing, empty, truncated or corrupt input.
+        UnsupportedImageError: bytes that are not an image format we read.
+        ImageTooLargeError: more than ``max_pixels`` pixels.
+    """
+    if color_order not in {"bgr", "rgb"}:
+        raise ValueError(f"color_order must be 'bgr' or 'rgb', got {color_order!r}")
+    if isinstance(source, np.ndarray):
+        return _from_array(source, gray=gray, rgb=color_order == "rgb", max_pixels=max_pixels)
+    if isinstance(source, bytes | bytearray | memoryview):
+        return decode_image(bytes(source), gray=gray, max_pixels=max_pixels, name="image data")
+    path = Path(source)
+    if not path.exists():
+        raise ImageError(f"{path}: file not found")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({exc.strerror})") from None
+    return decode_image(data, gray=gray, max_pixels=max_pixels, name=str(path))
+
+
+def decode_image(
+    data: bytes, *, gray: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "image"
+) -> Pixels:
+    """Decode encoded image bytes (JPEG, PNG, WebP, GIF, BMP, TIFF…); see :func:`load_image`."""
+    if not data:
+        raise ImageError(f"{name}: empty file")
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise UnsupportedImageError(f"{name}: not an image (or a format moodtape cannot read)") from None
+    with image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageTooLargeError(
+                f"{name}: {width}×{height} is {width * height / 1e6:.0f} megapixels; the limit is "
+                f"{max_pixels / 1e6:.0f} (set MOODTAPE_MAX_PIXELS to change it)"
+            )
+        if gray and image.format == "JPEG":
+            image.draft("L", image.size)  # decode luma only: faster, and all we need
+        try:
+            image.seek(0)  # animated images: the first frame
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageError(f"{name}: truncated or corrupt image ({exc})") from None
+        return _pil_to_array(upright, gray=gray)
+
+
+def _pil_to_array(image: Image.Image, *, gray: bool) -> Pixels:
+    if image.mode in {"I;16", "I;16B", "I;16L", "I", "F"}:
+        wide = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if wide.max(initial=0) > 255 else 255.0
+        return _from_array((wide / top * 255.0).round().astype(np.uint8), gray=gray, rgb=False, max_pixels=0)
+    if gray:
+        return np.asarray(image.convert("L"), dtype=np.uint8)
+    rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return np.ascontiguousarray(rgb[..., ::-1])
+
+
+def as_pixels(array: object) -> Pixels:
+    """View OpenCV's loosely typed results as the uint8 images they are."""
+    return np.asarray(array, dtype=np.uint8)
+
+
+def _from_array(array: npt.NDArray[np.generic], *, gray: bool, rgb: bool, max_pixels: int) -> Pixels:
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ImageError(f"array of shape {array.shape} is not an image; expected (h, w), (h, w, 3) or (h, w, 4)")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ImageError("empty image array")
+    if max_pixels and array.shape[0] * array.shape[1] > max_pixels:
+        raise ImageTooLargeError(f"{array.shape[1]}×{array.shape[0]} image is over the {max_pixels} pixel limit")
+    pixels = _to_uint8(array)
+    if pixels.ndim == 2:
+        return pixels if gray else as_pixels(cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR))
+    if pixels.shape[2] == 4:
+        pixels = as_pixels(cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGR if rgb else cv2.COLOR_BGRA2BGR))
+    elif rgb:
+        pixels = as_pixels(cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
+    return as_pixels(cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)) if gray else np.ascontiguousarray(pixels)
+
+
+def _to_uint8(array: npt.NDArray[np.generic]) -> Pixels:
+    if array.dtype == np.uint8:
+        return np.asarray(array)
+    if array.dtype == np.uint16:
+        return (array.astype(np.uint32) // 257).astype(np.uint8)
+    if np.issubdtype(array.dtype, np.floating):
+        values = np.asarray(array, dtype=np.float64)
+        if not np.all(np.isfinite(values)):
+            raise ImageError("image array contains NaN or infinite values")
+        scale = 255.0 if values.max(initial=0.0) <= 1.0 else 1.0
+        return np.clip(values * scale, 0, 255).round().astype(np.uint8)
+    if array.dtype == np.bool_:
+        return as_pixels(np.asarray(array, dtype=np.uint8) * 255)
+    if np.issubdtype(array.dtype, np.integer):
+        return as_pixels(np.clip(array, 0, 255))
+    raise ImageError(f"unsupported array type {array.dtype}")

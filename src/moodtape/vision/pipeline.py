@@ -1,0 +1,108 @@
+"""From an image to a list of faces with emotions: ``decode → detect → frame → classify``.
+
+``analyze(image)`` uses one process-wide :class:`Analyzer`, built on first use (models load once,
+lazily, never at import). ``get_analyzer`` is that cached loader; tests can call
+``get_analyzer.cache_clear()`` or build their own ``Analyzer`` with fakes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from moodtape.emotions import EMOTIONS
+from moodtape.types import Box, Face
+from moodtape.vision.classifier import EmotionClassifier, load_classifier
+from moodtape.vision.faces import DetectorSettings, FaceDetector
+from moodtape.vision.framing import Framing
+from moodtape.vision.images import DEFAULT_MAX_PIXELS, ImageSource, load_image
+
+
+class Analyzer:
+    """Finds faces and classifies their emotions. Safe to share between threads.
+
+    Args:
+        detector: the face detector (default: Haar with :class:`DetectorSettings` defaults).
+        classifier: the emotion model (default: moodtape's bundled model).
+        framing: how detector boxes become classifier crops.
+        max_pixels: images larger than this are refused.
+    """
+
+    def __init__(
+        self,
+        detector: FaceDetector | None = None,
+        classifier: EmotionClassifier | None = None,
+        framing: Framing | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self.detector = detector or FaceDetector()
+        self.classifier = classifier or load_classifier()
+        self.framing = framing or Framing()
+        self.max_pixels = max_pixels
+
+    def analyze(self, image: ImageSource, *, color_order: str = "bgr") -> list[Face]:
+        """Faces in ``image`` (path, bytes or array), largest first; ``[]`` when there are none."""
+        gray = load_image(image, gray=True, color_order=color_order, max_pixels=self.max_pixels)
+        return self.analyze_gray(gray)
+
+    def analyze_gray(self, gray: npt.NDArray[np.uint8]) -> list[Face]:
+        """Like :meth:`analyze` for an already-decoded ``(h, w)`` uint8 image."""
+        return self.classify_boxes(gray, self.detector.detect(gray))
+
+    def classify_boxes(self, gray: npt.NDArray[np.uint8], boxes: Sequence[Box]) -> list[Face]:
+        """Classify the faces at ``boxes`` (one batched model call)."""
+        crops = [self.framing.crop(gray, box) for box in boxes]
+        probabilities = self.classifier.predict(crops)
+        uncertain = self.classifier.is_uncertain(probabilities)
+        return [
+            Face(box=box, probabilities=_as_mapping(row), uncertain=bool(flag))
+            for box, row, flag in zip(boxes, probabilities, uncertain, strict=True)
+        ]
+
+
+def _as_mapping(row: npt.NDArray[np.float32]) -> dict[str, float]:
+    values = row.astype(np.float64)
+    values /= values.sum()
+    return {label: float(v) for label, v in zip(EMOTIONS, values, strict=True)}
+
+
+@functools.lru_cache(maxsize=4)
+def get_analyzer(
+    model: str | None = None,
+    preset: str | None = None,
+    threads: int = 2,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Analyzer:
+    """The shared analyzer for a model (``None``: the bundled one), built once per process."""
+    classifier = load_classifier(Path(model) if model else None, preset=preset, threads=threads)
+    return Analyzer(FaceDetector(DetectorSettings()), classifier, max_pixels=max_pixels)
+
+
+def analyze(
+    image: ImageSource,
+    *,
+    model: str | Path | None = None,
+    preset: str | None = None,
+    color_order: str = "bgr",
+) -> list[Face]:
+    """Detect the faces in ``image`` and predict each one's emotion.
+
+    Args:
+        image: a file path, encoded image bytes (JPEG, PNG, WebP, GIF…), or an array
+            (3-channel arrays are BGR unless ``color_order="rgb"``; gray and 4-channel work too).
+        model: an ``.onnx`` or Keras ``.h5`` emotion model; ``None`` uses moodtape's own.
+        preset: pixel scaling for a foreign ``model`` (``fer-library``, ``fer-tutorial``…).
+
+    Returns:
+        One :class:`~moodtape.types.Face` per face, largest first; ``[]`` when there is none.
+
+    Raises:
+        moodtape.errors.ImageError: the image cannot be read (subclasses say why).
+        moodtape.errors.ModelError: the model cannot be loaded or run.
+    """
+    analyzer = get_analyzer(str(model) if model else None, preset)
+    return analyzer.analyze(image, color_order=color_order)
