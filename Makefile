@@ -21,7 +21,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
-	$(BIN)/moodtape analyze docs/sample.jpg --out artifacts/sample-annotated.jpg
+	$(BIN)/moodtape serve
 
 check: $(VENV)/.test-installed
 	$(BIN)/ruff format --check src tests benchmarks

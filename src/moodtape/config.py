@@ -65,6 +65,11 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("MOODTAPE_MAX_UPLOAD_BYTES", "10485760", "Largest upload accepted, in bytes (larger gets 413)."),
     Setting("MOODTAPE_RATE_LIMIT", "200", "Requests per second one client address may send before getting 429."),
     Setting("MOODTAPE_WORKERS", "4", "Threads the WSGI server uses to answer requests."),
+    Setting(
+        "MOODTAPE_PROXY_HOPS",
+        "0",
+        "Reverse proxies in front of moodtape whose X-Forwarded-* headers are trusted (0: none, answer directly).",
+    ),
 )
 
 _BY_NAME: Final[dict[str, Setting]] = {s.name: s for s in SETTINGS}

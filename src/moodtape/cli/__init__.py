@@ -39,6 +39,10 @@ def _register() -> None:
 
     cli.add_command(catalog_commands.catalog)
 
+    from moodtape.cli import serve as serve_commands
+
+    cli.add_command(serve_commands.serve)
+
 
 _register()
 

@@ -34,10 +34,14 @@ def analyze(
 
     An image without a face is not an error. Exit code 1 when any image could not be read.
     """
+    from moodtape.config import Settings
     from moodtape.vision.classifier import load_classifier
     from moodtape.vision.pipeline import Analyzer
 
-    analyzer = Analyzer(classifier=load_classifier(model_path, preset=preset, labels=parse_labels(labels)))
+    # The "image too large" message points at MOODTAPE_MAX_PIXELS, so the CLI must honour it.
+    max_pixels = Settings.load().get_int("MOODTAPE_MAX_PIXELS")
+    classifier = load_classifier(model_path, preset=preset, labels=parse_labels(labels))
+    analyzer = Analyzer(classifier=classifier, max_pixels=max_pixels)
     failed = 0
     for image in images:
         try:

@@ -24,8 +24,10 @@ from moodtape.errors import ModelError
 from moodtape.training.calibration import expected_calibration_error, fit_temperature, reliability
 from moodtape.training.datasets import load_dataset
 from moodtape.training.network import INPUT_SIZE, EmotionNet
+from moodtape.training.report import plot_reliability, plot_training_curves
 from moodtape.vision.classifier import (
     META_LABELS,
+    META_OUTPUT,
     META_PRESET,
     META_TEMPERATURE,
     META_UNCERTAIN,
@@ -167,6 +169,8 @@ def export_run(out: str | Path, data: str, flip: bool = True) -> Path:
     logits = onnx_logits(model, images)
     temperature = fit_temperature(logits, validation.labels)
     before, after = softmax(logits), softmax(logits, temperature)
+    certain = after.max(1) >= UNCERTAIN_BELOW
+    correct = after.argmax(1) == validation.labels
     report = {
         "epoch": int(state["epoch"]),
         "accuracy": float((logits.argmax(1) == validation.labels).mean()),
@@ -179,8 +183,9 @@ def export_run(out: str | Path, data: str, flip: bool = True) -> Path:
         "ece_before": expected_calibration_error(before, validation.labels),
         "ece_after": expected_calibration_error(after, validation.labels),
         "uncertain_below": UNCERTAIN_BELOW,
-        "uncertain_share": float((after.max(1) < UNCERTAIN_BELOW).mean()),
-        "accuracy_when_certain": float((after.argmax(1) == validation.labels)[after.max(1) >= UNCERTAIN_BELOW].mean()),
+        "uncertain_share": float(1.0 - certain.mean()),
+        # None, not NaN (which is not JSON), when every prediction is uncertain.
+        "accuracy_when_certain": float(correct[certain].mean()) if certain.any() else None,
         "reliability_before": [bin_.__dict__ for bin_ in reliability(before, validation.labels)],
         "reliability_after": [bin_.__dict__ for bin_ in reliability(after, validation.labels)],
         "export_seconds": time.perf_counter() - started,
@@ -192,6 +197,7 @@ def export_run(out: str | Path, data: str, flip: bool = True) -> Path:
             META_TEMPERATURE: f"{temperature:.6f}",
             META_UNCERTAIN: f"{UNCERTAIN_BELOW}",
             META_LABELS: json.dumps(list(EMOTIONS)),
+            META_OUTPUT: "logits",
             "moodtape.flip_averaged": str(flip).lower(),
             "moodtape.trained_epochs": str(state["epoch"]),
         },
@@ -199,4 +205,7 @@ def export_run(out: str | Path, data: str, flip: bool = True) -> Path:
     path = run / "emotion.onnx"
     onnx.save(model, path)
     (run / "calibration.json").write_text(json.dumps(report, indent=2))
+    plot_reliability(run / "calibration.json", run / "reliability.png")
+    if (run / "metrics.jsonl").exists():
+        plot_training_curves(run / "metrics.jsonl", run / "training-curves.png")
     return path

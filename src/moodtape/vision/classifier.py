@@ -4,10 +4,13 @@
 testable without a model. Postprocessing maps the model's label order onto FER2013's and turns
 outputs into calibrated probabilities:
 
-* outputs that are already probabilities (non-negative rows summing to 1, as Keras softmax
-  models give) are taken as they are;
-* otherwise they are logits, divided by the model's temperature (fitted on PublicTest for our
-  model, see the model card) and passed through a softmax.
+* a model whose metadata says what it outputs (``moodtape.output``: ``logits`` for ours) is
+  read that way;
+* otherwise, outputs that are already probabilities (non-negative rows summing to 1, as Keras
+  softmax models give) are taken as they are, and anything else is taken as logits.
+
+Logits are divided by the model's temperature (fitted on PublicTest for our model, see the model
+card) and passed through a softmax.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ META_PRESET: Final = "moodtape.preset"
 META_TEMPERATURE: Final = "moodtape.temperature"
 META_UNCERTAIN: Final = "moodtape.uncertain_below"
 META_LABELS: Final = "moodtape.labels"
+#: ``logits`` or ``probabilities``; without it, outputs are judged by :func:`looks_like_probabilities`.
+META_OUTPUT: Final = "moodtape.output"
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -91,12 +96,16 @@ class EmotionClassifier:
         temperature: float = 1.0,
         uncertain_below: float = 0.0,
         name: str = "model",
+        output: str | None = None,
     ) -> None:
         self.session = session
         self.preset = preset
         self.temperature = temperature
         self.uncertain_below = uncertain_below
         self.name = name
+        if output not in (None, "logits", "probabilities"):
+            raise ModelError(f"{name}: unknown output kind {output!r}; expected logits or probabilities")
+        self.output = output
         model_input = session.get_inputs()[0]
         self.input_name: str = model_input.name
         self.spec = input_spec_from_shape(list(model_input.shape))
@@ -145,7 +154,7 @@ class EmotionClassifier:
     def _postprocess(self, outputs: FloatArray) -> FloatArray:
         if outputs.ndim != 2 or outputs.shape[1] != len(self.preset.labels):
             raise ModelError(f"{self.name} returned shape {outputs.shape}; expected (n, {len(self.preset.labels)})")
-        if looks_like_probabilities(outputs):
+        if self.output == "probabilities" or (self.output is None and looks_like_probabilities(outputs)):
             probabilities = outputs / outputs.sum(axis=1, keepdims=True)
         else:
             probabilities = softmax(outputs, self.temperature)
@@ -209,6 +218,7 @@ def classifier_from_onnx(
         temperature=float(metadata.get(META_TEMPERATURE, 1.0)),
         uncertain_below=float(metadata.get(META_UNCERTAIN, 0.0)),
         name=name,
+        output=metadata.get(META_OUTPUT),
     )
 
 

@@ -82,8 +82,8 @@ def decode_image(
         width, height = image.size
         if width * height > max_pixels:
             raise ImageTooLargeError(
-                f"{name}: {width}×{height} is {width * height / 1e6:.0f} megapixels; the limit is "
-                f"{max_pixels / 1e6:.0f} (set MOODTAPE_MAX_PIXELS to change it)"
+                f"{name}: {width}×{height} is {width * height / 1e6:.1f} megapixels; the limit is "
+                f"{max_pixels / 1e6:.1f} (set MOODTAPE_MAX_PIXELS to change it)"
             )
         if gray and image.format == "JPEG":
             image.draft("L", image.size)  # decode luma only: faster, and all we need

@@ -1,0 +1,184 @@
+"""The application factory: ``create_app(settings)`` builds a Flask app; nothing happens at import.
+
+Creating the app is fast: the emotion model and the recommender are built on first use (or by
+:meth:`Services.warm`, which ``moodtape serve`` runs in the background right after binding its
+port). Tests pass their own analyzer and recommender.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from flask import Flask, Response, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from moodtape.config import SETTINGS, Settings
+from moodtape.errors import ModelError
+from moodtape.recommend.engine import Recommender
+from moodtape.recommend.result import Recommendation
+from moodtape.vision.pipeline import Analyzer
+from moodtape.vision.stream import StreamAnalyzer
+from moodtape.web.errors import error_response, register_error_handlers
+from moodtape.web.lru import BoundedLRU
+from moodtape.web.security import SECURITY_HEADERS, RateLimiter, RedactSecrets, retry_after_header
+from moodtape.web.session import install_session
+from moodtape.web.streams import STREAM_DETECT_EVERY, StreamRegistry
+from moodtape.web.uploads import InMemoryRequest
+
+AnalyzerSource = Analyzer | Callable[[], Analyzer]
+#: Latest lists kept per process so that "export" writes exactly the list the page shows.
+MAX_RECENT_LISTS = 1024
+BUNDLED_MODEL_NAME = "moodtape model"
+
+
+class Services:
+    """What the views need, each built once on first use and shared by the request threads.
+
+    Args:
+        settings: the resolved settings.
+        analyzer: an analyzer, or a function that builds one; None loads the model the settings name.
+        recommender: the engine; None builds one from the settings.
+    """
+
+    def __init__(self, settings: Settings, analyzer: AnalyzerSource | None, recommender: Recommender | None) -> None:
+        self.settings = settings
+        self._analyzer_source = analyzer
+        self._analyzer = analyzer if isinstance(analyzer, Analyzer) else None
+        self._recommender = recommender
+        # Two locks: /healthz building the recommender must not wait for the model to load.
+        self._analyzer_lock = threading.Lock()
+        self._recommender_lock = threading.Lock()
+        self.streams = StreamRegistry(lambda: StreamAnalyzer(self.analyzer(), detect_every=STREAM_DETECT_EVERY))
+        self.limiter = RateLimiter(settings.get_float("MOODTAPE_RATE_LIMIT"))
+        self.recent: BoundedLRU[tuple[str, str], Recommendation] = BoundedLRU(MAX_RECENT_LISTS, 3600.0)
+
+    @property
+    def model_ready(self) -> bool:
+        """True once the emotion model is loaded (the first analysis will not wait for it)."""
+        return self._analyzer is not None
+
+    @property
+    def model_name(self) -> str:
+        if self._analyzer is not None:
+            return self._analyzer.classifier.name
+        configured = self.settings.get("MOODTAPE_MODEL").strip()
+        return Path(configured).name if configured else BUNDLED_MODEL_NAME
+
+    def analyzer(self) -> Analyzer:
+        """The shared analyzer, loading the model on first call.
+
+        Raises:
+            ModelError: the model cannot be loaded (the API answers 503).
+        """
+        if self._analyzer is not None:
+            return self._analyzer
+        with self._analyzer_lock:
+            if self._analyzer is None:
+                self._analyzer = self._load_analyzer()
+            return self._analyzer
+
+    def _load_analyzer(self) -> Analyzer:
+        source = self._analyzer_source
+        if callable(source):
+            return source()
+        from moodtape.vision.pipeline import get_analyzer
+
+        model = self.settings.get("MOODTAPE_MODEL").strip() or None
+        try:
+            return get_analyzer(
+                model,
+                self.settings.get("MOODTAPE_MODEL_PRESET").strip() or None,
+                max(1, self.settings.get_int("MOODTAPE_THREADS")),
+                self.settings.get_int("MOODTAPE_MAX_PIXELS"),
+            )
+        except ModelError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"the emotion model could not be loaded ({exc}); check MOODTAPE_MODEL") from None
+
+    def recommender(self) -> Recommender:
+        """The shared recommender, built from the settings on first call."""
+        if self._recommender is None:
+            with self._recommender_lock:
+                if self._recommender is None:
+                    from moodtape.recommend.api import build_recommender
+
+                    self._recommender = build_recommender(self.settings)
+        return self._recommender
+
+    def warm(self) -> None:
+        """Load the model and the catalog, and run the model once, so the first request is fast."""
+        analyzer = self.analyzer()
+        analyzer.classify_boxes(np.full((96, 96), 128, np.uint8), [])
+        analyzer.analyze_gray(np.full((480, 640), 128, np.uint8))
+        self.recommender()
+
+
+def services() -> Services:
+    """The current app's :class:`Services`."""
+    found: Services = current_app.extensions["moodtape"]
+    return found
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    analyzer: AnalyzerSource | None = None,
+    recommender: Recommender | None = None,
+) -> Flask:
+    """Build the moodtape web app.
+
+    Args:
+        settings: None reads the environment and ``.env`` (:meth:`Settings.load`).
+        analyzer: an :class:`Analyzer` or a function that builds one; None loads the configured model
+            on first use.
+        recommender: None builds the default engine (catalog, live providers when keys are set).
+    """
+    settings = settings or Settings.load()
+    app = Flask(__name__)
+    app.request_class = InMemoryRequest
+    max_upload = settings.get_int("MOODTAPE_MAX_UPLOAD_BYTES")
+    app.config.update(
+        # A per-start random key is fine for one process; several processes must share one.
+        SECRET_KEY=settings.get("MOODTAPE_SECRET_KEY") or secrets.token_hex(32),
+        MAX_CONTENT_LENGTH=max_upload,
+        MAX_FORM_MEMORY_SIZE=max_upload,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep labels in FER2013 order
+    app.extensions["moodtape"] = Services(settings, analyzer, recommender)
+    app.logger.addFilter(RedactSecrets(settings.get(s.name) for s in SETTINGS if s.secret))
+    hops = settings.get_int("MOODTAPE_PROXY_HOPS")
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+
+    app.before_request(_limit_rate)
+    install_session(app)
+    app.after_request(_add_security_headers)
+    register_error_handlers(app)
+
+    from moodtape.web import api, views
+
+    app.register_blueprint(views.blueprint)
+    app.register_blueprint(api.blueprint)
+    return app
+
+
+def _limit_rate() -> Response | None:
+    wait = services().limiter.check(request.remote_addr or "unknown")
+    if not wait:
+        return None
+    response = error_response(429, "rate_limited", "too many requests from this address; slow down and retry")
+    response.headers["Retry-After"] = retry_after_header(wait)
+    return response
+
+
+def _add_security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

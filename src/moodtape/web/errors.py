@@ -1,0 +1,67 @@
+"""Every error becomes JSON ``{"error": {"code", "message"}}`` with its status: never HTML, never a traceback.
+
+- :class:`~moodtape.errors.MoodtapeError` subclasses carry their own status and code, and their
+  messages are written for people, so they are passed on as they are.
+- Werkzeug's HTTP errors (404, 405, 413, …) keep their status and headers (``Allow`` on 405).
+- Anything else is a bug: the traceback goes to the server log, the client gets a generic 500.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from flask import Flask, Response, current_app, jsonify
+from werkzeug.exceptions import HTTPException
+
+from moodtape.errors import MoodtapeError
+
+#: Codes for the HTTP errors the app raises or Werkzeug raises for it.
+HTTP_CODES: Final[dict[int, str]] = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+_MESSAGES: Final[dict[int, str]] = {
+    404: "nothing here: see /api/openapi.yaml for the API",
+    413: "the upload is too large (see limits.max_upload_bytes in /api/config)",
+}
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    """The JSON error body with ``status``."""
+    response = jsonify(error={"code": code, "message": message})
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the JSON handlers on ``app``."""
+    app.register_error_handler(MoodtapeError, _moodtape_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def _moodtape_error(error: MoodtapeError) -> Response:
+    return error_response(error.status, error.code, str(error))
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    message = _MESSAGES.get(status) or (error.description or error.name).strip()
+    response = error_response(status, HTTP_CODES.get(status, "http_error"), message)
+    for name, value in error.get_headers():
+        if name.lower() not in {"content-type", "content-length"}:
+            response.headers[name] = value
+    return response
+
+
+def _unexpected_error(error: Exception) -> Response:
+    if isinstance(error, HTTPException):  # pragma: no cover - Flask routes these to _http_error
+        return _http_error(error)
+    current_app.logger.error("unexpected error answering a request", exc_info=error)
+    return error_response(500, "internal_error", "something went wrong on the server; the details are in its log")

@@ -1,0 +1,88 @@
+"""A small thread-safe map with a size bound and idle expiry, for per-process web state.
+
+The web app keeps three kinds of short-lived state per process: rate-limit buckets per client
+address, smoothing state per webcam stream, and each session's latest list (for export). Each must
+stay bounded however many clients come and go, so each lives in a :class:`BoundedLRU`: entries are
+kept in order of last use, the least recently used one goes when the map is full, and entries
+unused for ``max_idle`` seconds are dropped. Every operation is O(1) amortized.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BoundedLRU(Generic[K, V]):
+    """At most ``max_size`` entries, each dropped after ``max_idle`` seconds without use.
+
+    Args:
+        max_size: the most entries kept; the least recently used one is evicted beyond it.
+        max_idle: seconds an entry may go unused before it expires (``0``: never).
+        clock: seconds, monotonic; tests pass a fake.
+    """
+
+    def __init__(self, max_size: int, max_idle: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
+        if max_size < 1:
+            raise ValueError("max_size must be at least 1")
+        self.max_size = max_size
+        self.max_idle = max_idle
+        self._clock = clock
+        self._entries: OrderedDict[K, tuple[V, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        """The value for ``key`` (marking it used), or None when absent or expired."""
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            self._entries[key] = (found[0], now)
+            self._entries.move_to_end(key)
+            return found[0]
+
+    def get_or_create(self, key: K, create: Callable[[], V]) -> V:
+        """The value for ``key``, made by ``create()`` (under the lock, so only once) when absent."""
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            found = self._entries.get(key)
+            value = create() if found is None else found[0]
+            self._store(key, value, now)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        """Set ``key`` to ``value`` and mark it used."""
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            self._store(key, value, now)
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire(self._clock())
+            return len(self._entries)
+
+    def _store(self, key: K, value: V, now: float) -> None:
+        self._entries[key] = (value, now)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_size:
+            self._entries.popitem(last=False)
+
+    def _expire(self, now: float) -> None:
+        # Entries are in order of last use, so the expired ones are all at the front.
+        if self.max_idle <= 0:
+            return
+        while self._entries:
+            _, (_, last_used) = next(iter(self._entries.items()))
+            if now - last_used <= self.max_idle:
+                break
+            self._entries.popitem(last=False)

@@ -1,0 +1,94 @@
+"""Reading the query of ``/api/recommendations`` and ``/api/export`` into one typed request.
+
+The mood comes one way only: ``emotion=sad``, ``probabilities={"sad": 0.7, …}`` (a JSON object),
+or ``valence=…&arousal=…``. Anything malformed is a :class:`~moodtape.errors.DataError` (400)
+whose message names the parameter and what it accepts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from moodtape.errors import DataError
+from moodtape.recommend.engine import KINDS, MAX_ITEMS
+from moodtape.recommend.mood import mood_from_emotion, mood_from_point, mood_from_probabilities
+from moodtape.recommend.strategies import STRATEGIES
+from moodtape.types import Mood
+
+DEFAULT_ITEMS: Final[int] = 12
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """What a list is asked for: the mood, the strategy (None: the mood's default), kind, length, seed."""
+
+    mood: Mood
+    strategy: str | None
+    kind: str
+    n: int
+    seed: int | None
+
+    @property
+    def cache_key(self) -> str:
+        """Identifies the request, to find the list shown for it again (export)."""
+        mood = self.mood
+        return f"{mood.valence:.6f}|{mood.arousal:.6f}|{mood.emotion}|{self.strategy}|{self.kind}|{self.n}|{self.seed}"
+
+
+def parse_list_request(args: Mapping[str, str]) -> ListRequest:
+    """A :class:`ListRequest` from query arguments; raises :class:`DataError` on bad input."""
+    strategy = args.get("strategy") or None
+    if strategy is not None and strategy not in STRATEGIES:
+        raise DataError(f"unknown strategy {strategy!r}; choose one of: {', '.join(STRATEGIES)}")
+    kind = args.get("kind") or "tracks"
+    if kind not in KINDS:
+        raise DataError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    n = _integer(args, "n", DEFAULT_ITEMS)
+    if n is None or not 1 <= n <= MAX_ITEMS:
+        raise DataError(f"n must be a whole number from 1 to {MAX_ITEMS}")
+    return ListRequest(parse_mood(args), strategy, kind, n, _integer(args, "seed", None))
+
+
+def parse_mood(args: Mapping[str, str]) -> Mood:
+    """The mood from ``emotion``, ``probabilities`` or ``valence``+``arousal`` (exactly one way)."""
+    given = [name for name in ("emotion", "probabilities", "valence", "arousal") if args.get(name)]
+    ways = {"valence" if name == "arousal" else name for name in given}
+    if len(ways) != 1:
+        raise DataError("give the mood one way: emotion=NAME, probabilities={JSON}, or valence=V&arousal=A")
+    if "emotion" in ways:
+        return mood_from_emotion(args["emotion"])
+    if "probabilities" in ways:
+        return mood_from_probabilities(_json_object(args["probabilities"]))
+    if not (args.get("valence") and args.get("arousal")):
+        raise DataError("valence and arousal go together: give both, each in [-1, 1]")
+    return mood_from_point(_number(args, "valence"), _number(args, "arousal"))
+
+
+def _json_object(text: str) -> dict[str, float]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise DataError('probabilities must be a JSON object such as {"sad": 0.7, "neutral": 0.3}') from None
+    if not isinstance(value, dict):
+        raise DataError('probabilities must be a JSON object such as {"sad": 0.7, "neutral": 0.3}')
+    return value
+
+
+def _number(args: Mapping[str, str], name: str) -> float:
+    try:
+        return float(args[name])
+    except ValueError:
+        raise DataError(f"{name} must be a number in [-1, 1], got {args[name]!r}") from None
+
+
+def _integer(args: Mapping[str, str], name: str, default: int | None) -> int | None:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise DataError(f"{name} must be a whole number, got {raw!r}") from None

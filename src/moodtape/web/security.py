@@ -1,0 +1,150 @@
+"""Security for the web app: response headers, CSRF tokens, a per-client rate limiter, log redaction.
+
+- **Headers.** A Content-Security-Policy without inline scripts or styles that allows only the
+  player and artwork hosts the page uses; ``Referrer-Policy: strict-origin-when-cross-origin``
+  because YouTube's embedded player needs the referrer (``no-referrer`` breaks it).
+- **CSRF.** The token is an HMAC of the anonymous session id under the app's secret key, so any
+  process that shares the key can check it without shared state. State-changing requests send it
+  in ``X-CSRF-Token``; a browser on another site can neither read it nor set that header. A
+  mismatching ``Origin`` is refused as well (the second check).
+- **Rate limit.** A token bucket per client address: ``rate`` requests a second on average, bursts
+  of up to one second's worth. The buckets live in a bounded LRU, so a flood of addresses cannot
+  grow memory without limit.
+- **Redaction.** A logging filter that blanks the configured secrets out of every log line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from moodtape.web.lru import BoundedLRU
+
+CONTENT_SECURITY_POLICY: Final[str] = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob: https://*.dzcdn.net https://i.scdn.co https://*.mzstatic.com https://i.ytimg.com",
+        "media-src 'self' https://*.dzcdn.net https://*.scdn.co https://*.itunes.apple.com https://*.mzstatic.com",
+        "frame-src https://open.spotify.com https://widget.deezer.com https://www.youtube-nocookie.com",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "object-src 'none'",
+    )
+)
+
+SECURITY_HEADERS: Final[dict[str, str]] = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Permissions-Policy": "camera=(self), microphone=()",
+    "X-Frame-Options": "DENY",
+}
+
+CSRF_HEADER: Final[str] = "X-CSRF-Token"
+#: Distinct client addresses whose buckets are remembered; beyond this the least recent is forgotten.
+MAX_TRACKED_CLIENTS: Final[int] = 10_000
+#: Seconds after which an idle client's bucket is forgotten (it would be full again by then anyway).
+BUCKET_IDLE_SECONDS: Final[float] = 60.0
+
+
+def csrf_token(secret_key: str, session_id: str) -> str:
+    """The CSRF token for ``session_id``: hex HMAC-SHA256 under ``secret_key``."""
+    return hmac.new(secret_key.encode(), f"csrf:{session_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_valid(secret_key: str, session_id: str, token: str | None) -> bool:
+    """True when ``token`` is the session's token (compared in constant time)."""
+    return bool(token) and hmac.compare_digest(csrf_token(secret_key, session_id), str(token))
+
+
+def same_origin(origin: str | None, host_url: str) -> bool:
+    """True when the request's ``Origin`` is absent or equals this server's origin.
+
+    ``host_url`` is Flask's ``request.host_url`` (``scheme://host[:port]/``).
+    """
+    if not origin:
+        return True
+    return origin.rstrip("/") == host_url.rstrip("/")
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """Token bucket per client: ``rate`` requests a second, bursts up to ``rate``. Thread-safe, O(1).
+
+    Args:
+        rate: average requests per second allowed per client; ``0`` or less turns the limit off.
+        clock: seconds, monotonic; tests pass a fake.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        max_clients: int = MAX_TRACKED_CLIENTS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = rate
+        self._clock = clock
+        self._buckets: BoundedLRU[str, _Bucket] = BoundedLRU(max_clients, BUCKET_IDLE_SECONDS, clock)
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
+
+    def check(self, client: str) -> float:
+        """Take one token for ``client``: ``0.0`` when allowed, else seconds until the next token."""
+        if not self.enabled:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            bucket = self._buckets.get_or_create(client, lambda: _Bucket(self.rate, now))
+            bucket.tokens = min(self.rate, bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.updated = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return 0.0
+            return (1.0 - bucket.tokens) / self.rate
+
+
+def retry_after_header(wait: float) -> str:
+    """``Retry-After`` takes whole seconds; never say 0, or clients retry at once."""
+    return str(max(1, math.ceil(wait)))
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces every configured secret in a log record's message and traceback by ``[redacted]``."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        # Very short values would blank out ordinary words; real keys are long.
+        self._secrets = tuple(s for s in secrets if len(s) >= 4)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        for secret in self._secrets:
+            message = message.replace(secret, "[redacted]")
+            if record.exc_text:
+                record.exc_text = record.exc_text.replace(secret, "[redacted]")
+        record.msg, record.args = message, None
+        return True

@@ -1,0 +1,73 @@
+"""The anonymous session: a random id in the ``moodtape_session`` cookie, and its CSRF check.
+
+The id ties history, feedback and "not my mood" corrections together and to nothing else: no
+account, no name. It is made on the first request that lacks one and sent back as an HttpOnly,
+SameSite=Lax cookie, so the page's JavaScript never handles it and other sites' forms do not
+carry it on cross-site POSTs.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Final
+
+from flask import Flask, Response, current_app, g, request
+
+from moodtape.errors import MoodtapeError
+from moodtape.web.security import CSRF_HEADER, csrf_token, csrf_valid, same_origin
+
+COOKIE_NAME: Final[str] = "moodtape_session"
+#: 180 days: long enough that history survives closing the browser, short enough to expire.
+COOKIE_MAX_AGE: Final[int] = 180 * 24 * 3600
+_SESSION_ID: Final = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+class CsrfError(MoodtapeError):
+    """A state-changing request without this session's CSRF token, or from another origin."""
+
+    status = 403
+    code = "csrf_failed"
+
+
+def install_session(app: Flask) -> None:
+    """Give every request ``g.session_id`` and send the cookie when it is new."""
+    app.before_request(_load_session)
+    app.after_request(_save_session)
+
+
+def session_id() -> str:
+    """This request's anonymous session id."""
+    return str(g.session_id)
+
+
+def current_csrf_token() -> str:
+    """The CSRF token the page must send back in ``X-CSRF-Token``."""
+    return csrf_token(current_app.config["SECRET_KEY"], session_id())
+
+
+def require_csrf() -> None:
+    """Raise :class:`CsrfError` unless the request carries this session's token from our own origin."""
+    if not same_origin(request.headers.get("Origin"), request.host_url):
+        raise CsrfError("this request came from another site; reload moodtape and try again")
+    if not csrf_valid(current_app.config["SECRET_KEY"], session_id(), request.headers.get(CSRF_HEADER)):
+        raise CsrfError(f"missing or wrong {CSRF_HEADER} header; reload the page to get a fresh token")
+
+
+def _load_session() -> None:
+    cookie = request.cookies.get(COOKIE_NAME, "")
+    g.new_session = not _SESSION_ID.fullmatch(cookie)
+    g.session_id = secrets.token_urlsafe(18) if g.new_session else cookie
+
+
+def _save_session(response: Response) -> Response:
+    if g.get("new_session") and "session_id" in g:
+        response.set_cookie(
+            COOKIE_NAME,
+            g.session_id,
+            max_age=COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+    return response

@@ -1,0 +1,131 @@
+// Talking to the moodtape server: one place that knows URLs, the CSRF header and the error shape.
+// Every failure becomes an ApiError, so callers show `error.message` without parsing anything.
+
+export class ApiError extends Error {
+  /**
+   * @param {string} code  snake_case code from the server, or "unreachable" when fetch itself failed
+   * @param {string} message  one line a person can read
+   * @param {number} status  HTTP status (0 when the server could not be reached)
+   * @param {number|null} retryAfter  seconds to wait, from a Retry-After header
+   */
+  constructor(code, message, status, retryAfter = null) {
+    super(sentence(message));
+    this.code = code;
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+
+  get unreachable() {
+    return this.status === 0;
+  }
+}
+
+/** "that file is not a picture" → "That file is not a picture." (server messages are one lower-case line). */
+export function sentence(text) {
+  const trimmed = String(text || "").trim();
+  if (!trimmed) return "Something went wrong.";
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+function retryAfterSeconds(response) {
+  const value = response.headers.get("Retry-After");
+  if (!value) return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000);
+}
+
+async function request(url, options = {}) {
+  let response;
+  try {
+    response = await fetch(url, { credentials: "same-origin", ...options });
+  } catch (err) {
+    if (err && err.name === "AbortError") throw err;
+    throw new ApiError("unreachable", "Can't reach the moodtape server. Is `moodtape serve` still running?", 0);
+  }
+  if (response.ok) return response;
+  let code = "http_" + response.status;
+  let message = `The server answered ${response.status} ${response.statusText}`.trim();
+  try {
+    const body = await response.json();
+    if (body && body.error) {
+      code = body.error.code || code;
+      message = body.error.message || message;
+    }
+  } catch {
+    // Not JSON (e.g. a proxy's error page): keep the generic message.
+  }
+  throw new ApiError(code, message, response.status, retryAfterSeconds(response));
+}
+
+async function json(url, options) {
+  const response = await request(url, options);
+  return response.json();
+}
+
+export function getConfig() {
+  return json("/api/config");
+}
+
+/**
+ * Send one image (a Blob or File) for analysis. With `stream`, the server smooths faces over time.
+ * @returns {Promise<{faces: Array, image: {width: number, height: number}, mood: object|null, elapsed_ms: number}>}
+ */
+export function analyze(blob, { stream = null, signal } = {}) {
+  const url = stream ? `/api/analyze?stream=${encodeURIComponent(stream)}` : "/api/analyze";
+  const headers = { "Content-Type": blob.type || "application/octet-stream" };
+  return json(url, { method: "POST", body: blob, headers, signal });
+}
+
+/** How many items a list has. */
+export const LIST_LENGTH = 12;
+
+/** Query parameters for /api/recommendations and /api/export from the page's current choice. */
+export function listParams({ mood, strategy, kind, n = LIST_LENGTH }) {
+  const params = new URLSearchParams();
+  if (mood.emotionOnly) {
+    params.set("emotion", mood.emotion);
+  } else {
+    params.set("valence", mood.valence.toFixed(3));
+    params.set("arousal", mood.arousal.toFixed(3));
+  }
+  if (strategy) params.set("strategy", strategy);
+  params.set("kind", kind);
+  params.set("n", String(n));
+  return params;
+}
+
+export function recommendations(params, { signal } = {}) {
+  return json(`/api/recommendations?${params}`, { signal });
+}
+
+export function exportUrl(params, format) {
+  const copy = new URLSearchParams(params);
+  copy.set("format", format);
+  return `/api/export?${copy}`;
+}
+
+function withCsrf(method, body) {
+  const headers = { "X-CSRF-Token": csrfToken() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  return { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+}
+
+export function sendFeedback(payload) {
+  return json("/api/feedback", withCsrf("POST", payload));
+}
+
+export function getHistory() {
+  return json("/api/history");
+}
+
+export function deleteHistory() {
+  return json("/api/history", withCsrf("DELETE"));
+}

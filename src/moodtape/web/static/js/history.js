@@ -1,0 +1,58 @@
+// The history dialog: what lists this browser session was given, and a button to delete them.
+
+import { deleteHistory, getHistory } from "./api.js";
+
+function describe(entry) {
+  const when = new Date(entry.at);
+  const time = Number.isNaN(when.getTime()) ? entry.at : when.toLocaleString();
+  const mood = entry.mood && entry.mood.emotion ? entry.mood.emotion : "a mood";
+  const titles = entry.titles || [];
+  const shown = titles.slice(0, 3).join(", ") + (titles.length > 3 ? `, … (${titles.length} in all)` : "");
+  return { head: `${time} — ${entry.kind || "tracks"} for ${mood}, ${entry.strategy || "auto"}`, titles: shown };
+}
+
+export function setupHistory({ openButton, dialog, list, status, deleteButton, closeButton, onError }) {
+  const render = (items) => {
+    list.replaceChildren(
+      ...items.map((entry) => {
+        const { head, titles } = describe(entry);
+        const li = document.createElement("li");
+        const strong = document.createElement("strong");
+        strong.textContent = head;
+        const p = document.createElement("p");
+        p.textContent = titles;
+        li.append(strong, p);
+        return li;
+      }),
+    );
+    deleteButton.disabled = items.length === 0;
+  };
+
+  openButton.addEventListener("click", async () => {
+    dialog.showModal();
+    status.textContent = "Loading…";
+    try {
+      const data = await getHistory();
+      render(data.items);
+      status.textContent = data.items.length
+        ? `${data.items.length} ${data.items.length === 1 ? "list" : "lists"} in your history.`
+        : "Your history is empty.";
+    } catch (err) {
+      status.textContent = err.message;
+      onError(err);
+    }
+  });
+
+  deleteButton.addEventListener("click", async () => {
+    try {
+      const data = await deleteHistory();
+      render([]);
+      status.textContent = `Deleted ${data.deleted} ${data.deleted === 1 ? "list" : "lists"}. Your history is empty.`;
+    } catch (err) {
+      status.textContent = err.message;
+      onError(err);
+    }
+  });
+
+  closeButton.addEventListener("click", () => dialog.close());
+}

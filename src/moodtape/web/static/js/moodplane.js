@@ -1,0 +1,175 @@
+// The mood plane: valence (unpleasant → pleasant) across, arousal (calm → excited) up.
+// It shows the seven emotions' anchor points, the live mood, the mood the list was made for and
+// the list's path; it is also a picker (click, or arrow keys then Enter) for choosing a mood by hand.
+
+import { clamp, svgEl, svgText } from "./svg.js";
+
+/**
+ * Anchor points, used when /api/config does not send `emotion_points`.
+ * Copied from moodtape.recommend.mood.EMOTION_POINTS (our placement on Russell's circumplex).
+ */
+export const DEFAULT_POINTS = {
+  angry: [-0.55, 0.7],
+  disgust: [-0.65, 0.3],
+  fear: [-0.65, 0.6],
+  happy: [0.8, 0.35],
+  sad: [-0.7, -0.4],
+  surprise: [0.3, 0.75],
+  neutral: [0.0, 0.0],
+};
+
+const SIZE = 320;
+const PAD = 30;
+const SPAN = SIZE - 2 * PAD;
+const STEP = 0.05;
+
+export const toX = (v) => PAD + ((v + 1) / 2) * SPAN;
+export const toY = (a) => PAD + ((1 - a) / 2) * SPAN;
+
+export function nearestEmotion(points, valence, arousal) {
+  let best = null;
+  let bestD = Infinity;
+  for (const [name, [v, a]] of Object.entries(points)) {
+    const d = Math.hypot(v - valence, a - arousal);
+    if (d < bestD) [best, bestD] = [name, d];
+  }
+  return best;
+}
+
+export class MoodPlane {
+  /**
+   * @param {SVGSVGElement} svg
+   * @param {object} points  emotion → [valence, arousal]
+   * @param {(mood: {valence: number, arousal: number, emotion: string}) => void} onPick
+   * @param {(text: string) => void} announce  for the cursor position (aria-live)
+   */
+  constructor(svg, points, onPick, announce) {
+    this.svg = svg;
+    this.points = points;
+    this.onPick = onPick;
+    this.announce = announce;
+    this.cursor = { valence: 0, arousal: 0 };
+    this.build();
+    svg.addEventListener("click", (event) => this.click(event));
+    svg.addEventListener("keydown", (event) => this.key(event));
+    svg.addEventListener("focus", () => this.showCursor(true));
+    svg.addEventListener("blur", () => this.showCursor(false));
+  }
+
+  build() {
+    const svg = this.svg;
+    svg.setAttribute("viewBox", `0 0 ${SIZE} ${SIZE}`);
+    svg.replaceChildren();
+    svgEl("rect", { x: PAD, y: PAD, width: SPAN, height: SPAN, rx: 10, class: "plane-bg" }, svg);
+    svgEl("circle", { cx: toX(0), cy: toY(0), r: SPAN / 2, class: "plane-circle" }, svg);
+    svgEl("line", { x1: PAD, y1: toY(0), x2: PAD + SPAN, y2: toY(0), class: "plane-axis" }, svg);
+    svgEl("line", { x1: toX(0), y1: PAD, x2: toX(0), y2: PAD + SPAN, class: "plane-axis" }, svg);
+    // Axis words sit outside the plane, so they never hide an anchor or the path.
+    const below = SIZE - 8;
+    svgText("← unpleasant", { x: PAD, y: below, class: "plane-hint" }, svg);
+    svgText("valence", { x: SIZE / 2, y: below, class: "plane-title middle" }, svg);
+    svgText("pleasant →", { x: PAD + SPAN, y: below, class: "plane-hint end" }, svg);
+    const side = svgEl("g", { transform: `translate(16 ${SIZE / 2}) rotate(-90)` }, svg);
+    svgText("← calm", { x: -SPAN / 2, y: 0, class: "plane-hint" }, side);
+    svgText("arousal", { x: 0, y: 0, class: "plane-title middle" }, side);
+    svgText("excited →", { x: SPAN / 2, y: 0, class: "plane-hint end" }, side);
+
+    for (const [name, [v, a]] of Object.entries(this.points)) {
+      const g = svgEl("g", { class: `anchor emo-${name}` }, svg);
+      svgEl("circle", { cx: toX(v), cy: toY(a), r: 4 }, g);
+      const right = v < 0.5;
+      svgText(name, { x: toX(v) + (right ? 7 : -7), y: toY(a) + 4, class: right ? "" : "end" }, g);
+    }
+    this.pathLayer = svgEl("g", { class: "plane-path" }, svg);
+    this.appliedDot = svgEl("circle", { r: 8, class: "applied-dot hidden" }, svg);
+    // The live ring is drawn last and wider, so it stays visible around the list's dot.
+    this.liveDot = svgEl("circle", { r: 12, class: "live-dot hidden" }, svg);
+    this.cursorMark = svgEl("g", { class: "cursor hidden" }, svg);
+    svgEl("circle", { r: 11 }, this.cursorMark);
+    svgEl("line", { x1: -16, y1: 0, x2: 16, y2: 0 }, this.cursorMark);
+    svgEl("line", { x1: 0, y1: -16, x2: 0, y2: 16 }, this.cursorMark);
+    this.moveCursor(0, 0, false);
+  }
+
+  place(el, mood) {
+    el.classList.toggle("hidden", !mood);
+    if (mood) {
+      el.setAttribute("cx", toX(mood.valence).toFixed(1));
+      el.setAttribute("cy", toY(mood.arousal).toFixed(1));
+    }
+  }
+
+  /** The live (smoothed) mood from the camera; null hides it. */
+  setLive(mood) {
+    this.place(this.liveDot, mood);
+  }
+
+  /** The mood the current list was made for. */
+  setApplied(mood) {
+    this.place(this.appliedDot, mood);
+    if (mood) this.moveCursor(mood.valence, mood.arousal, false);
+  }
+
+  /** The playlist's path: [[valence, energy], ...] in 0..1, mapped onto the plane. */
+  setPath(path) {
+    const layer = this.pathLayer;
+    layer.replaceChildren();
+    if (!path || !path.length) return;
+    const pts = path.map(([v, e]) => [toX(2 * v - 1), toY(2 * e - 1)]);
+    svgEl("polyline", { points: pts.map((p) => p.map((n) => n.toFixed(1)).join(",")).join(" ") }, layer);
+    pts.forEach(([x, y], i) => {
+      svgEl("circle", { cx: x, cy: y, r: i === 0 || i === pts.length - 1 ? 4 : 2.5 }, layer);
+    });
+    const [sx, sy] = pts[0];
+    const [ex, ey] = pts[pts.length - 1];
+    // Label the end only when the path goes somewhere (a "match" list stays on one spot).
+    if (Math.hypot(ex - sx, ey - sy) > 12) svgText("end", { x: ex + 6, y: ey - 6, class: "path-end" }, layer);
+  }
+
+  showCursor(visible) {
+    this.cursorMark.classList.toggle("hidden", !visible);
+  }
+
+  moveCursor(valence, arousal, speak = true) {
+    this.cursor = { valence: clamp(valence), arousal: clamp(arousal) };
+    const { valence: v, arousal: a } = this.cursor;
+    this.cursorMark.setAttribute("transform", `translate(${toX(v).toFixed(1)} ${toY(a).toFixed(1)})`);
+    if (speak) {
+      const near = nearestEmotion(this.points, v, a);
+      this.announce(`Valence ${v.toFixed(2)}, arousal ${a.toFixed(2)}, near ${near}. Press Enter to choose.`);
+    }
+  }
+
+  pick() {
+    const { valence, arousal } = this.cursor;
+    this.onPick({ valence, arousal, emotion: nearestEmotion(this.points, valence, arousal) });
+  }
+
+  click(event) {
+    const ctm = this.svg.getScreenCTM();
+    if (!ctm) return;
+    const point = new DOMPoint(event.clientX, event.clientY).matrixTransform(ctm.inverse());
+    this.moveCursor(((point.x - PAD) / SPAN) * 2 - 1, 1 - ((point.y - PAD) / SPAN) * 2, false);
+    this.pick();
+  }
+
+  key(event) {
+    const step = event.shiftKey ? 4 * STEP : STEP;
+    const { valence: v, arousal: a } = this.cursor;
+    const moves = {
+      ArrowLeft: [v - step, a],
+      ArrowRight: [v + step, a],
+      ArrowUp: [v, a + step],
+      ArrowDown: [v, a - step],
+      Home: [0, 0],
+    };
+    if (event.key in moves) {
+      event.preventDefault();
+      this.showCursor(true);
+      this.moveCursor(...moves[event.key]);
+    } else if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      this.pick();
+    }
+  }
+}

@@ -1,0 +1,74 @@
+// Photo mode: a file from the picker, a drop or the clipboard, shown with its face boxes.
+
+import { analyze } from "./api.js";
+import { drawFaces, fitMedia } from "./overlay.js";
+
+/** The first image-like file in a DataTransfer (drop or paste), or null. */
+function firstFile(transfer) {
+  if (!transfer) return null;
+  for (const file of transfer.files || []) return file;
+  for (const item of transfer.items || []) {
+    if (item.kind === "file") return item.getAsFile();
+  }
+  return null;
+}
+
+/**
+ * Wire the photo panel. `onAnalysed(result)` gets the server's answer; `onFailed(error)` an ApiError.
+ * `onPasted()` lets the page switch to the photo tab when a picture is pasted anywhere.
+ */
+export function setupPhoto({ input, dropzone, stage, img, overlay, message, onAnalysed, onFailed, onPasted }) {
+  let objectUrl = null;
+  let generation = 0;
+
+  async function handle(file) {
+    if (!file) return;
+    const mine = ++generation;
+    if (objectUrl) URL.revokeObjectURL(objectUrl);
+    objectUrl = URL.createObjectURL(file);
+    overlay.replaceChildren();
+    message.textContent = `Analysing ${file.name || "the pasted image"}…`;
+    message.classList.remove("error");
+    try {
+      const result = await analyze(file);
+      if (mine !== generation) return;
+      img.src = objectUrl;
+      stage.hidden = false;
+      fitMedia(img.parentElement, result.image.width, result.image.height);
+      drawFaces(overlay, result.faces, result.image, false);
+      onAnalysed(result);
+    } catch (err) {
+      if (mine !== generation) return;
+      stage.hidden = true;
+      message.classList.add("error");
+      message.textContent = err.message;
+      onFailed(err);
+    }
+  }
+
+  input.addEventListener("change", () => {
+    handle(input.files[0]);
+    input.value = "";
+  });
+  for (const name of ["dragenter", "dragover"]) {
+    dropzone.addEventListener(name, (event) => {
+      event.preventDefault();
+      dropzone.classList.add("dragging");
+    });
+  }
+  for (const name of ["dragleave", "drop"]) {
+    dropzone.addEventListener(name, () => dropzone.classList.remove("dragging"));
+  }
+  dropzone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    handle(firstFile(event.dataTransfer));
+  });
+  document.addEventListener("paste", (event) => {
+    const file = firstFile(event.clipboardData);
+    if (!file) return;
+    event.preventDefault();
+    onPasted();
+    handle(file);
+  });
+  return { handle };
+}

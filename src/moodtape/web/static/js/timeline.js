@@ -1,0 +1,78 @@
+// The session's mood over the last two minutes: valence and arousal as two lines.
+// Samples are thinned to one per SAMPLE_MS, and a gap (no face) breaks the lines instead of
+// drawing a straight line across it.
+
+import { svgEl, svgText } from "./svg.js";
+
+export const WINDOW_MS = 120000;
+const SAMPLE_MS = 250;
+const GAP_MS = 1500;
+const W = 360;
+const H = 130;
+const LEFT = 28;
+const RIGHT = 8;
+const TOP = 10;
+const BOTTOM = 22;
+
+const x = (t, now) => LEFT + (1 - (now - t) / WINDOW_MS) * (W - LEFT - RIGHT);
+const y = (value) => TOP + ((1 - value) / 2) * (H - TOP - BOTTOM);
+
+export class Timeline {
+  constructor(svg, summary) {
+    this.svg = svg;
+    this.summary = summary;
+    this.samples = [];
+    this.build();
+  }
+
+  build() {
+    const svg = this.svg;
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    svg.replaceChildren();
+    for (const value of [1, 0, -1]) {
+      svgEl("line", { x1: LEFT, x2: W - RIGHT, y1: y(value), y2: y(value), class: value ? "grid" : "grid zero" }, svg);
+      svgText(value > 0 ? "+1" : String(value), { x: LEFT - 5, y: y(value) + 4, class: "tick end" }, svg);
+    }
+    svgText("2 min ago", { x: LEFT, y: H - 5, class: "tick" }, svg);
+    svgText("1 min", { x: (LEFT + W - RIGHT) / 2, y: H - 5, class: "tick middle" }, svg);
+    svgText("now", { x: W - RIGHT, y: H - 5, class: "tick end" }, svg);
+    this.valenceLine = svgEl("path", { class: "line valence" }, svg);
+    this.arousalLine = svgEl("path", { class: "line arousal" }, svg);
+  }
+
+  /** Add one mood sample at `t` (ms, performance.now() clock); null means "no face now". */
+  add(mood, t) {
+    const last = this.samples[this.samples.length - 1];
+    if (mood && last && last.mood && t - last.t < SAMPLE_MS) return;
+    this.samples.push({ t, mood });
+    this.samples = this.samples.filter((s) => t - s.t <= WINDOW_MS);
+    this.draw(t);
+  }
+
+  pathFor(key, now) {
+    let d = "";
+    let prev = null;
+    for (const s of this.samples) {
+      if (!s.mood) {
+        prev = null;
+        continue;
+      }
+      const cmd = prev && s.t - prev.t < GAP_MS ? "L" : "M";
+      d += `${cmd}${x(s.t, now).toFixed(1)} ${y(s.mood[key]).toFixed(1)} `;
+      prev = s;
+    }
+    return d.trim() || "M0 0";
+  }
+
+  draw(now) {
+    this.valenceLine.setAttribute("d", this.pathFor("valence", now));
+    this.arousalLine.setAttribute("d", this.pathFor("arousal", now));
+    const moods = this.samples.filter((s) => s.mood).map((s) => s.mood);
+    if (moods.length && this.summary) {
+      const mean = (key) => moods.reduce((sum, m) => sum + m[key], 0) / moods.length;
+      this.summary.textContent =
+        `Over the last ${Math.round(Math.min(WINDOW_MS, now - this.samples[0].t) / 1000)} s: ` +
+        `mean valence ${mean("valence").toFixed(2)}, mean arousal ${mean("arousal").toFixed(2)}.`;
+    }
+  }
+}

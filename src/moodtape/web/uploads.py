@@ -1,0 +1,73 @@
+"""Getting an uploaded image out of a request: in memory only, typed by its content.
+
+Privacy promise: frames and photos are never written anywhere. Werkzeug spools multipart file
+parts over 500 KB into a temporary file by default; :class:`InMemoryRequest` keeps every part in
+a ``BytesIO`` instead. That is safe for memory because the app's ``MAX_CONTENT_LENGTH`` bounds the
+whole body before any of it is read.
+
+The type is decided by the first bytes (the "magic number"), never by the file name or the
+``Content-Type`` header, which the client controls.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import IO, Final
+
+from flask import Request
+
+from moodtape.errors import DataError, UnsupportedImageError
+
+#: Leading bytes of each accepted format → the format's name.
+_MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+)
+ACCEPTED_TYPES: Final[tuple[str, ...]] = ("image/jpeg", "image/png", "image/webp", "image/gif")
+
+
+class InMemoryRequest(Request):
+    """A Flask request whose multipart file parts stay in memory (never a temporary file)."""
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        return io.BytesIO()
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """``"jpeg"``, ``"png"``, ``"webp"`` or ``"gif"`` from the leading bytes; None for anything else."""
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    return None
+
+
+def read_image_bytes(request: Request) -> bytes:
+    """The uploaded image: the multipart field ``image``, or else the raw body.
+
+    Raises:
+        DataError: no image in the request (400).
+        UnsupportedImageError: the bytes are not JPEG, PNG, WebP or GIF (415).
+        werkzeug.exceptions.RequestEntityTooLarge: the body is over ``MAX_CONTENT_LENGTH`` (413).
+    """
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("image")
+        if upload is None:
+            raise DataError("send the picture in a form field named 'image' (or as the raw request body)")
+        data = upload.stream.read()
+    else:
+        data = request.get_data(cache=False)
+    if not data:
+        raise DataError("the request holds no image: send a JPEG, PNG or WebP picture")
+    if sniff_image_type(data) is None:
+        raise UnsupportedImageError("that file is not a JPEG, PNG, WebP or GIF picture")
+    return data

@@ -1,0 +1,57 @@
+"""Fixtures shared across test folders: the astronaut photo and tiny FER2013-style datasets, built in code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from fer_faces import synthetic_face
+from moodtape.emotions import EMOTIONS
+
+
+@pytest.fixture(scope="session")
+def astronaut_bgr() -> npt.NDArray[np.uint8]:
+    """scikit-image's astronaut (Eileen Collins, smiling), 512×512, converted to OpenCV's BGR order."""
+    data = pytest.importorskip("skimage.data")
+    rgb = data.astronaut()
+    return np.ascontiguousarray(rgb[..., ::-1])
+
+
+@pytest.fixture(scope="session")
+def astronaut_jpeg_bytes(astronaut_bgr: npt.NDArray[np.uint8]) -> bytes:
+    ok, encoded = cv2.imencode(".jpg", astronaut_bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    assert ok
+    return encoded.tobytes()
+
+
+@pytest.fixture
+def astronaut_jpeg(tmp_path: Path, astronaut_jpeg_bytes: bytes) -> Path:
+    path = tmp_path / "astronaut.jpg"
+    path.write_bytes(astronaut_jpeg_bytes)
+    return path
+
+
+FaceFolderFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def make_face_folder(tmp_path: Path) -> FaceFolderFactory:
+    """Write ``<root>/<emotion>/<n>.jpg`` 48×48 faces (Kaggle layout); returns the root."""
+
+    def make(name: str = "faces", per_class: int = 3, labels: tuple[str, ...] = EMOTIONS, seed: int = 0) -> Path:
+        rng = np.random.default_rng(seed)
+        root = tmp_path / name
+        for label in labels:
+            folder = root / label
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                face = synthetic_face(EMOTIONS.index(label), rng)
+                assert cv2.imwrite(str(folder / f"{i:03d}.jpg"), face, [cv2.IMWRITE_JPEG_QUALITY, 98])
+        return root
+
+    return make

@@ -1,0 +1,250 @@
+"""Helpers for the browser tests: Chromium lookup, test pictures, the fake camera video, pages.
+
+Fixtures live in ``conftest.py``; these are plain functions the tests import.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+#: Generous: the CPU may be shared with a training job.
+TIMEOUT_MS = 20_000
+SERVER_START_S = 60.0
+
+BASE_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Records CSP violations in the page, where the test can read them (console text varies by version).
+CSP_RECORDER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
+});
+"""
+
+
+def chromium_path() -> str | None:
+    """The system Chromium, or None; never a downloaded browser."""
+    configured = os.environ.get("MOODTAPE_E2E_CHROMIUM")
+    for candidate in (configured, "/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+# ---- test images ---------------------------------------------------------------------------------
+
+
+def astronaut_rgb() -> np.ndarray:
+    """The astronaut photo (512×512 RGB, a real smiling face)."""
+    skimage_data = pytest.importorskip("skimage.data")
+    image: np.ndarray = skimage_data.astronaut()
+    return image
+
+
+def jpeg_bytes(rgb: np.ndarray, quality: int = 90) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def gradient_rgb(width: int = 480, height: int = 320) -> np.ndarray:
+    """A smooth colour gradient: a valid picture with no face in it."""
+    x = np.linspace(0, 255, width, dtype=np.float32)[None, :]
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+    red = np.broadcast_to(x, (height, width))
+    green = np.broadcast_to(y, (height, width))
+    blue = np.full((height, width), 160.0, np.float32)
+    return np.stack([red, green, blue], axis=-1).astype(np.uint8)
+
+
+def _rgb_to_yuv420(rgb: np.ndarray) -> bytes:
+    """BT.601 full-range RGB → planar Y, U, V with 2×2 chroma subsampling (as Y4M C420jpeg)."""
+    f = rgb.astype(np.float32)
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    u = -0.168736 * r - 0.331264 * g + 0.5 * b + 128.0
+    v = 0.5 * r - 0.418688 * g - 0.081312 * b + 128.0
+    h, w = y.shape
+
+    def sub(c: np.ndarray) -> np.ndarray:
+        small: np.ndarray = c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+        return small
+
+    planes = [np.clip(p + 0.5, 0, 255).astype(np.uint8) for p in (y, sub(u), sub(v))]
+    return b"".join(p.tobytes() for p in planes)
+
+
+def write_face_video(path: Path, *, width: int = 640, height: int = 480, fps: int = 15, seconds: float = 2.0) -> Path:
+    """A YUV4MPEG2 video of the astronaut on a grey background, drifting slowly (a live-ish face)."""
+    from PIL import Image
+
+    face = np.asarray(Image.fromarray(astronaut_rgb()).resize((height, height), Image.Resampling.BILINEAR))
+    frames = int(fps * seconds)
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode("ascii"))
+        for i in range(frames):
+            canvas = np.full((height, width, 3), 118, np.uint8)
+            shift = round(12 * float(np.sin(2 * np.pi * i / frames)))
+            left = (width - height) // 2 + shift
+            canvas[:, left : left + height] = face
+            out.write(b"FRAME\n")
+            out.write(_rgb_to_yuv420(canvas))
+    return path
+
+
+# ---- the server ----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def _wait_until_ready(server: Server) -> None:
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"moodtape serve exited early:\n{server.log.read_text(errors='replace')[-3000:]}")
+        try:
+            reply = httpx.get(f"{server.url}healthz", timeout=2.0)
+            if reply.status_code == 200 and reply.json().get("model_ready", True):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"moodtape serve did not become ready in {SERVER_START_S:.0f} s")
+
+
+def start_server(tmp: Path) -> Server:
+    """Start ``moodtape serve`` on a free loopback port, offline, with its own data folder; wait for it."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MOODTAPE_OFFLINE": "true",
+        "MOODTAPE_DATA_DIR": str(tmp / "data"),
+        "MOODTAPE_DATABASE_URL": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for secret in ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "YOUTUBE_API_KEY"):
+        env.pop(secret, None)
+    log = tmp / "serve.log"
+    command = [sys.executable, "-c", "from moodtape.cli import main; main()", "serve"]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, env=env, cwd=tmp, stdout=sink, stderr=subprocess.STDOUT)
+    running = Server(f"http://127.0.0.1:{port}/", process, log)
+    try:
+        _wait_until_ready(running)
+    except BaseException:
+        stop_server(running)
+        raise
+    return running
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+# ---- the browser ---------------------------------------------------------------------------------
+
+
+def camera_flags(video: Path) -> list[str]:
+    """Chromium flags for a fake camera that plays ``video`` and is allowed without a prompt."""
+    return [
+        *BASE_FLAGS,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+
+
+@dataclass
+class PageWatch:
+    """Errors seen on a page: JavaScript exceptions and console lines about the CSP."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def check(self, page: Any) -> None:
+        violations = page.evaluate("window.__cspViolations || []")
+        assert not violations, f"Content-Security-Policy violations: {violations}"
+        assert not self.errors, f"errors in the page: {self.errors}"
+
+
+def open_page(
+    browser: Any, server: Server, *, width: int = 1280, height: int = 900, init_script: str = ""
+) -> tuple[Any, Any, PageWatch]:
+    """A fresh context (own cookies) and page at ``/``, watched for errors; returns (context, page, watch)."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, base_url=server.url, permissions=["camera"]
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(CSP_RECORDER + init_script)
+    page = context.new_page()
+    watch = PageWatch()
+    page.on("pageerror", lambda exc: watch.errors.append(f"pageerror: {exc}"))
+
+    def console(message: Any) -> None:
+        text = message.text
+        if message.type == "error" and ("Content Security Policy" in text or "Refused to" in text):
+            watch.errors.append(f"console: {text}")
+
+    page.on("console", console)
+    page.goto(server.url)
+    page.wait_for_selector("body[data-ready='true']")
+    return context, page, watch
+
+
+def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
+    """Save ``artifacts/e2e/<name>.png`` (git-ignored) for a person to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path

@@ -1,0 +1,57 @@
+"""Fixtures for the browser tests: one real ``moodtape serve`` and one Chromium per module.
+
+The browser is Debian's Chromium (``/usr/bin/chromium``, or ``MOODTAPE_E2E_CHROMIUM``), driven by
+Playwright; nothing is downloaded, and the tests skip when no browser can be had. Its fake camera
+plays a Y4M video built from ``skimage.data.astronaut()``, a real smiling face.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browsertools import Server, camera_flags, chromium_path, open_page, start_server, stop_server, write_face_video
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``moodtape serve`` on a free loopback port, offline, with its own data folder."""
+    running = start_server(tmp_path_factory.mktemp("serve"))
+    yield running
+    stop_server(running)
+
+
+@pytest.fixture(scope="module")
+def face_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_face_video(tmp_path_factory.mktemp("camera") / "face.y4m")
+
+
+@pytest.fixture(scope="module")
+def browser(face_video: Path) -> Iterator[Any]:
+    """Chromium whose fake camera plays the astronaut video."""
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("no Chromium at /usr/bin/chromium (apt-get install chromium), nor MOODTAPE_E2E_CHROMIUM")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+    with sync_api.sync_playwright() as playwright:
+        try:
+            launched = playwright.chromium.launch(
+                executable_path=executable, headless=True, args=camera_flags(face_video)
+            )
+        except Exception as exc:  # a broken or incompatible browser: skip, don't fail the suite
+            pytest.skip(f"Chromium at {executable} could not be started by Playwright: {exc}")
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: Server) -> Iterator[Any]:
+    """A fresh desktop-sized page at ``/``; the test fails on JavaScript errors or CSP violations."""
+    context, opened, watch = open_page(browser, server)
+    yield opened
+    watch.check(opened)
+    context.close()

@@ -1,0 +1,129 @@
+"""A tiny real training run: the loss falls, checkpoints resume, and the ONNX export matches PyTorch.
+
+The dataset is generated (seven classes told apart by the height of a bright band), the network is
+the real ``EmotionNet`` at width 8, and everything runs on one CPU thread in well under a minute.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from fer_faces import synthetic_face
+
+torch = pytest.importorskip("torch")
+
+from moodtape.emotions import EMOTIONS  # noqa: E402
+from moodtape.errors import DatasetError  # noqa: E402
+from moodtape.training.export import PARITY_TOLERANCE, export_run  # noqa: E402
+from moodtape.training.trainer import EpochResult, TrainConfig, Trainer, lr_at  # noqa: E402
+from moodtape.vision.classifier import load_classifier, read_metadata  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+class StopTrainingError(Exception):
+    """Raised from the log callback to stop a run the way Ctrl-C would."""
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fer")
+    rng = np.random.default_rng(0)
+    for split, per_class in (("train", 20), ("publictest", 6)):
+        for label in range(7):
+            folder = root / split / EMOTIONS[label]
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                cv2.imwrite(str(folder / f"{i}.png"), synthetic_face(label, rng))
+    return root
+
+
+def tiny_config(data: Path, out: Path, **changes: object) -> TrainConfig:
+    config = TrainConfig(
+        data=str(data), out=str(out), epochs=3, batch_size=32, width=8, threads=1, precision="fp32", device="cpu"
+    )
+    return replace(config, **changes)
+
+
+@pytest.fixture(scope="module")
+def trained(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[EpochResult]]:
+    out = tmp_path_factory.mktemp("run")
+    results = Trainer(tiny_config(dataset, out), log=lambda _: None).run()
+    return out, results
+
+
+def test_loss_falls_and_checkpoints_are_written(trained: tuple[Path, list[EpochResult]]) -> None:
+    out, results = trained
+    assert [r.epoch for r in results] == [1, 2, 3]
+    assert results[-1].train_loss < results[0].train_loss
+    assert all(np.isfinite(r.val_loss) and 0 <= r.val_accuracy <= 1 for r in results)
+    for name in ("last.pt", "best.pt", "metrics.jsonl"):
+        assert (out / name).is_file()
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [line["epoch"] for line in lines] == [1, 2, 3]
+    assert lines[0]["train_loss"] == pytest.approx(results[0].train_loss)
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(dataset: Path, tmp_path: Path) -> None:
+    def stop_after_epoch_two(message: str) -> None:
+        if message.startswith("epoch   2/3"):
+            raise StopTrainingError
+
+    with pytest.raises(StopTrainingError):
+        Trainer(tiny_config(dataset, tmp_path), log=stop_after_epoch_two).run()
+    messages: list[str] = []
+    resumed = Trainer(tiny_config(dataset, tmp_path), log=messages.append)
+    assert resumed.epoch == 2
+    assert any("resumed" in m and "after epoch 2" in m for m in messages)
+    results = resumed.run()
+    assert [r.epoch for r in results] == [3]
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
+    # A finished run resumes to nothing left to do.
+    assert Trainer(tiny_config(dataset, tmp_path), log=lambda _: None).run() == []
+
+
+def test_changed_settings_refuse_to_resume(trained: tuple[Path, list[EpochResult]], dataset: Path) -> None:
+    out, _ = trained
+    with pytest.raises(DatasetError, match=r"other settings \(epochs, lr\)") as caught:
+        Trainer(tiny_config(dataset, out, epochs=4, lr=0.01), log=lambda _: None)
+    assert "another --out folder" in str(caught.value)
+
+
+def test_missing_split_folder_is_a_dataset_error(dataset: Path, tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="validation/"):
+        Trainer(tiny_config(dataset, tmp_path / "out", val_split="validation"), log=lambda _: None)
+
+
+def test_export_matches_pytorch_and_loads(trained: tuple[Path, list[EpochResult]], dataset: Path) -> None:
+    out, _ = trained
+    model_path = export_run(out, data=str(dataset))
+    assert model_path == out / "emotion.onnx"
+    report = json.loads((out / "calibration.json").read_text())
+    assert report["parity_max_abs_diff"] <= PARITY_TOLERANCE == 1e-4
+    assert report["temperature"] > 0
+    assert 0 <= report["ece_after"] <= 1 and 0 <= report["accuracy"] <= 1
+    metadata = read_metadata(model_path.read_bytes())
+    assert float(metadata["moodtape.temperature"]) == pytest.approx(report["temperature"], rel=1e-5)
+    assert metadata["moodtape.trained_epochs"] == str(report["epoch"])
+    classifier = load_classifier(model_path, threads=1)
+    assert classifier.preset.name == "moodtape"
+    probabilities = classifier.predict([np.full((48, 48), 90, dtype=np.uint8), np.zeros((60, 60), dtype=np.uint8)])
+    assert probabilities.shape == (2, 7)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_learning_rate_warms_up_then_decays() -> None:
+    schedule: Callable[[int], float] = lambda step: lr_at(step, total_steps=100, warmup_steps=10, peak=1.0)  # noqa: E731
+    assert schedule(0) == pytest.approx(0.1)
+    assert schedule(10) == pytest.approx(1.0)
+    assert schedule(55) == pytest.approx(0.5)
+    assert schedule(100) == pytest.approx(0.0, abs=1e-12)
+    assert all(schedule(s) >= schedule(s + 1) for s in range(10, 100))

@@ -1,0 +1,105 @@
+"""Haar face detection: real faces found where they are, none in blank images, boxes merged and mapped back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+from vision_scenes import ASTRONAUT_FACE, inside, iou
+
+from moodtape.errors import ModelError
+from moodtape.types import Box
+from moodtape.vision.faces import DetectorSettings, FaceDetector, overlap_ratio, suppress_overlaps
+
+
+def test_astronaut_has_one_face_where_it_is(detector: FaceDetector, astronaut_gray: npt.NDArray[np.uint8]) -> None:
+    boxes = detector.detect(astronaut_gray)
+    assert len(boxes) == 1
+    (box,) = boxes
+    assert all(isinstance(v, int) for v in box)
+    assert iou(box, ASTRONAUT_FACE) > 0.6
+
+
+def test_two_faces_come_largest_first(
+    detector: FaceDetector, two_face_scene: tuple[npt.NDArray[np.uint8], list[Box]]
+) -> None:
+    scene, regions = two_face_scene
+    boxes = detector.detect(cv2.cvtColor(scene, cv2.COLOR_BGR2GRAY))
+    assert len(boxes) == 2
+    assert boxes[0].w * boxes[0].h > boxes[1].w * boxes[1].h
+    for box, region in zip(boxes, regions, strict=True):
+        assert inside(box, region)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((480, 640), dtype=np.uint8),
+        np.full((480, 640), 200, dtype=np.uint8),
+        np.tile(np.linspace(0, 255, 640).astype(np.uint8), (480, 1)),
+    ],
+    ids=["black", "flat-grey", "gradient"],
+)
+def test_no_faces_in_plain_images(detector: FaceDetector, image: npt.NDArray[np.uint8]) -> None:
+    assert detector.detect(image) == []
+
+
+def test_boxes_from_the_downscaled_copy_map_back_to_input_pixels(astronaut_gray: npt.NDArray[np.uint8]) -> None:
+    # Default: min_face 60 → detection copy at 36/60 = 0.6 scale. Reference: scale 1 (no shrinking).
+    shrunk = FaceDetector(DetectorSettings(min_face=60, min_face_detect=36)).detect(astronaut_gray)
+    full = FaceDetector(DetectorSettings(min_face=36, min_face_detect=36)).detect(astronaut_gray)
+    assert len(shrunk) == 1 and len(full) == 1
+    assert iou(shrunk[0], full[0]) > 0.7
+    # Both lie in input pixels, far from the 0.6-scaled position (≈ 104, 39).
+    assert iou(shrunk[0], ASTRONAUT_FACE) > 0.6
+
+
+def test_max_face_and_min_face_limit_what_is_found(astronaut_gray: npt.NDArray[np.uint8]) -> None:
+    assert FaceDetector(DetectorSettings(min_face=140)).detect(astronaut_gray) == []
+    assert FaceDetector(DetectorSettings(min_face=30, max_face=60)).detect(astronaut_gray) == []
+
+
+def test_detect_refuses_colour_images(detector: FaceDetector, astronaut_bgr: npt.NDArray[np.uint8]) -> None:
+    with pytest.raises(ValueError, match="gray"):
+        detector.detect(astronaut_bgr)
+
+
+def test_missing_cascade_is_a_model_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="cascade"):
+        FaceDetector(cascade_path=tmp_path / "missing.xml")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"min_face": 10},
+        {"min_face_detect": 19},
+        {"scale_factor": 1.0},
+        {"min_neighbors": -1},
+        {"overlap": 0.0},
+        {"overlap": 1.5},
+    ],
+)
+def test_detector_settings_are_validated(options: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        DetectorSettings(**options)  # type: ignore[arg-type]
+
+
+def test_suppress_overlaps_keeps_the_larger_of_nested_boxes() -> None:
+    outer, inner, apart = Box(10, 10, 100, 100), Box(30, 30, 40, 40), Box(300, 300, 50, 50)
+    assert suppress_overlaps([inner, apart, outer], threshold=0.5) == [outer, apart]
+
+
+def test_suppress_overlaps_keeps_boxes_that_overlap_little() -> None:
+    a, b = Box(0, 0, 100, 100), Box(80, 0, 100, 100)  # 20 % of the smaller box shared
+    assert overlap_ratio(a, b) == pytest.approx(0.2)
+    assert suppress_overlaps([a, b], threshold=0.5) == [a, b]
+    assert suppress_overlaps([a, b], threshold=0.1) == [a]
+
+
+def test_overlap_ratio_of_disjoint_and_nested_boxes() -> None:
+    assert overlap_ratio(Box(0, 0, 10, 10), Box(20, 20, 10, 10)) == 0.0
+    assert overlap_ratio(Box(0, 0, 10, 10), Box(2, 2, 4, 4)) == 1.0

@@ -1,0 +1,98 @@
+"""Fixtures for the web app: a fresh app per test on a temporary data folder and a tiny catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from webtools import AppFactory, encode
+
+from moodtape.config import Settings
+from moodtape.providers.catalog import Catalog
+from moodtape.recommend.engine import Recommender
+from moodtape.store import Store
+from moodtape.types import Track, Video
+from moodtape.vision.pipeline import Analyzer, get_analyzer
+from moodtape.web import create_app
+
+
+def small_catalog() -> Catalog:
+    """30 tracks spread over the mood plane (every 3rd with a Deezer id) and 10 videos."""
+    tracks = [
+        Track(
+            f"Song {i}",
+            f"Artist {i}",
+            valence=(i % 6) / 5,
+            energy=(i // 6) / 4,
+            genre="pop" if i % 2 else "folk",
+            deezer_id=str(1000 + i) if i % 3 == 0 else None,
+            spotify_id="4uLU6hMCjMI75M1A2tKUQC" if i == 1 else None,
+        )
+        for i in range(30)
+    ]
+    videos = [
+        Video(f"Clip {i}", f"Channel {i}", valence=i / 9, energy=(9 - i) / 9, youtube_id=f"vid{i:08d}")
+        for i in range(10)
+    ]
+    return Catalog.from_items(tracks, videos)
+
+
+@pytest.fixture(scope="session")
+def real_analyzer() -> Analyzer:
+    """The bundled model with one ONNX thread, loaded once for the whole test run."""
+    return get_analyzer(None, None, 1)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def make(**values: str) -> Settings:
+        base = {"MOODTAPE_DATA_DIR": str(tmp_path / "data"), "MOODTAPE_OFFLINE": "true"}
+        return Settings.load(overrides={**base, **values}, environ={}, dotenv=None)
+
+    return make
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, make_settings: Callable[..., Settings], real_analyzer: Analyzer) -> AppFactory:
+    """Build an app; keyword arguments are settings overrides, ``analyzer=`` replaces the model."""
+
+    def make(analyzer: Any = real_analyzer, recommender: Recommender | None = None, **values: str) -> Flask:
+        engine = recommender or Recommender([], small_catalog(), store=Store(tmp_path / "store.db"))
+        app = create_app(make_settings(**values), analyzer=analyzer, recommender=engine)
+        app.config["TESTING"] = True
+        return app
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def csrf(client: FlaskClient) -> dict[str, str]:
+    """Headers carrying this client's CSRF token (the session cookie comes with the first call)."""
+    token = client.get("/api/config").get_json()["csrf_token"]
+    return {"X-CSRF-Token": token}
+
+
+@pytest.fixture
+def frame_640(astronaut_bgr: npt.NDArray[np.uint8]) -> bytes:
+    """The astronaut pasted into a 640×480 gray frame, as JPEG."""
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[40:440, 120:520] = cv2.resize(astronaut_bgr, (400, 400))
+    return encode(frame)
