@@ -173,6 +173,8 @@ def test_photo_without_a_face_says_so(page: Any) -> None:
     expect(page.locator("#photo-overlay .face-box")).to_have_count(0)
     expect(page.locator("#result-list > li")).to_have_count(0)
     screenshot(page, "04-no-face-desktop")
+    page.locator("#photo-way-out").get_by_role("button", name="Pick a mood by hand").click()
+    expect(page.locator("#panel-manual")).to_be_visible()
 
 
 def test_bad_file_shows_the_servers_message(page: Any) -> None:

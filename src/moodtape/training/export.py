@@ -21,7 +21,12 @@ from torch import nn
 
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import ModelError
-from moodtape.training.calibration import expected_calibration_error, fit_temperature, reliability
+from moodtape.training.calibration import (
+    expected_calibration_error,
+    fit_temperature,
+    negative_log_likelihood,
+    reliability,
+)
 from moodtape.training.datasets import load_dataset
 from moodtape.training.network import INPUT_SIZE, EmotionNet
 from moodtape.training.report import plot_reliability, plot_training_curves
@@ -180,6 +185,8 @@ def export_run(out: str | Path, data: str, flip: bool = True) -> Path:
         "flip_averaged": flip,
         "parity_max_abs_diff": parity,
         "temperature": temperature,
+        "nll_before": negative_log_likelihood(logits, validation.labels, 1.0),
+        "nll_after": negative_log_likelihood(logits, validation.labels, temperature),
         "ece_before": expected_calibration_error(before, validation.labels),
         "ece_after": expected_calibration_error(after, validation.labels),
         "uncertain_below": UNCERTAIN_BELOW,

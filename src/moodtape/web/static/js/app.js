@@ -247,6 +247,7 @@ function onCameraFrame(result) {
 function onPhoto(result) {
   showFaces(result, { live: false });
   const message = $("photo-message");
+  $("photo-way-out").hidden = result.faces.length > 0;
   if (!result.faces.length) {
     message.textContent = "No face found in this photo. Try one where a face looks toward the camera, or pick a mood by hand.";
     message.classList.add("error");
@@ -352,6 +353,7 @@ async function start() {
     message: $("photo-message"),
     onAnalysed: onPhoto,
     onFailed: (err) => {
+      $("photo-way-out").hidden = false;
       drawBars($("bars"), state.emotions, null);
       reportError(err);
     },
