@@ -1,9 +1,10 @@
-"""Export a trained network to ONNX, check it against PyTorch, calibrate it, and write its metadata.
+"""Export a trained network to ONNX, check it against PyTorch, quantize it, calibrate it, add metadata.
 
 The exported graph averages the logits of the face and its mirror image (test-time flip
 averaging), because we measured it more accurate on PublicTest and the shipped path must be the
-measured one. The temperature and the uncertainty threshold go into the ONNX file's metadata, so
-the model file alone says how to read its outputs.
+measured one; its weights and activations are then quantized to int8. The temperature and the
+uncertainty threshold go into the ONNX file's metadata, so the model file alone says how to read
+its outputs.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from moodtape.training.calibration import (
     negative_log_likelihood,
     reliability,
 )
-from moodtape.training.datasets import load_dataset
+from moodtape.training.datasets import FaceDataset, load_dataset
 from moodtape.training.network import INPUT_SIZE, EmotionNet
+from moodtape.training.quantize import calibration_sample, quantize_int8
 from moodtape.training.report import plot_reliability, plot_training_curves
 from moodtape.vision.classifier import (
     META_LABELS,
@@ -58,41 +60,6 @@ def fuse_batch_norms(network: nn.Module) -> nn.Module:
                 module[i] = fuse_conv_bn_eval(conv.eval(), norm.eval())
                 module[i + 1] = nn.Identity()
     return network
-
-
-def round_to_half(network: nn.Module) -> nn.Module:
-    """Round every weight to the nearest float16 value, so the file can store them in half the space.
-
-    The rounded network is the one we ship and measure; :func:`store_half` then keeps its weights
-    exactly.
-    """
-    with torch.no_grad():
-        for tensor in [*network.parameters(), *network.buffers()]:
-            if tensor.is_floating_point():
-                tensor.copy_(tensor.half().float())
-    return network
-
-
-def store_half(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Store float32 weights as float16 plus a Cast back to float32 (lossless for rounded weights).
-
-    ONNX Runtime folds the casts once when the session is created, so inference stays float32.
-    """
-    from onnx import TensorProto, helper, numpy_helper
-
-    graph = model.graph
-    casts = []
-    for initializer in list(graph.initializer):
-        if initializer.data_type != TensorProto.FLOAT or np.prod(initializer.dims) < 16:
-            continue
-        values = numpy_helper.to_array(initializer)
-        half = numpy_helper.from_array(values.astype(np.float16), initializer.name + "_fp16")
-        graph.initializer.remove(initializer)
-        graph.initializer.append(half)
-        casts.append(helper.make_node("Cast", [half.name], [initializer.name], to=TensorProto.FLOAT))
-    for node in reversed(casts):
-        graph.node.insert(0, node)
-    return model
 
 
 class FlipAveraged(nn.Module):
@@ -144,6 +111,13 @@ def check_parity(network: nn.Module, model: onnx.ModelProto, images: np.ndarray[
     return difference
 
 
+def _splits(root: Path) -> tuple[FaceDataset, FaceDataset]:
+    """Training faces (for quantization calibration) and PublicTest (for checks and the temperature)."""
+    if root.suffix.lower() == ".csv":
+        return load_dataset(root, "train"), load_dataset(root, "publictest")
+    return load_dataset(root / "train"), load_dataset(root / "publictest")
+
+
 def set_metadata(model: onnx.ModelProto, values: dict[str, str]) -> None:
     """Replace the model's ``metadata_props`` with ``values``."""
     del model.metadata_props[:]
@@ -151,26 +125,26 @@ def set_metadata(model: onnx.ModelProto, values: dict[str, str]) -> None:
 
 
 def export_run(out: str | Path, data: str, flip: bool = True) -> Path:
-    """Export ``out/best.pt`` to ``out/emotion.onnx``, fit its temperature on PublicTest, write a report.
+    """Export ``out/best.pt`` to ``out/emotion.onnx``: check, quantize, calibrate, and write a report.
 
-    Batch norms are folded into the convolutions and the weights rounded to float16 (stored in half
-    the space, under the 5 MB budget); ``out/calibration.json`` records how much that rounding
-    changes (logits and accuracy), the parity check against PyTorch, the temperature and the ECE
-    before and after calibration.
+    Batch norms are folded into the convolutions; the float ONNX graph is checked against PyTorch
+    (≤ 1e-4), then quantized to int8 (:mod:`moodtape.training.quantize`), and the temperature is
+    fitted on the quantized model's PublicTest logits, since that is the model we ship.
+    ``out/calibration.json`` records the parity check, what quantization changed (logits, labels,
+    accuracy), the temperature, and NLL and ECE before and after calibration.
     """
     run = Path(out)
     state = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
     network: nn.Module = EmotionNet(width=int(state["width"]))
     network.load_state_dict(state["model"])
-    network.eval()
+    network = fuse_batch_norms(network.eval())
     started = time.perf_counter()
-    root = Path(data)
-    validation = load_dataset(root, "publictest") if root.suffix == ".csv" else load_dataset(root / "publictest")
+    train, validation = _splits(Path(data))
     images = (validation.images.astype(np.float32) / 255.0)[:, None]
-    full_precision = onnx_logits(to_onnx(network, flip=flip), images)
-    network = round_to_half(fuse_batch_norms(network))
-    model = store_half(to_onnx(network, flip=flip))
-    parity = check_parity(network, model, images[:256], flip=flip)
+    float_model = to_onnx(network, flip=flip)
+    parity = check_parity(network, float_model, images[:256], flip=flip)
+    float_logits = onnx_logits(float_model, images)
+    model = quantize_int8(float_model, calibration_sample(train.images))
     logits = onnx_logits(model, images)
     temperature = fit_temperature(logits, validation.labels)
     before, after = softmax(logits), softmax(logits, temperature)
@@ -179,9 +153,9 @@ def export_run(out: str | Path, data: str, flip: bool = True) -> Path:
     report = {
         "epoch": int(state["epoch"]),
         "accuracy": float((logits.argmax(1) == validation.labels).mean()),
-        "accuracy_float32_weights": float((full_precision.argmax(1) == validation.labels).mean()),
-        "half_rounding_max_logit_change": float(np.abs(full_precision - logits).max()),
-        "half_rounding_top_label_agreement": float((full_precision.argmax(1) == logits.argmax(1)).mean()),
+        "accuracy_float32": float((float_logits.argmax(1) == validation.labels).mean()),
+        "int8_max_logit_change": float(np.abs(float_logits - logits).max()),
+        "int8_top_label_agreement": float((float_logits.argmax(1) == logits.argmax(1)).mean()),
         "flip_averaged": flip,
         "parity_max_abs_diff": parity,
         "temperature": temperature,
