@@ -24,8 +24,8 @@ import httpx
 from moodtape.emotions import EMOTIONS
 from moodtape.providers.catalog import Catalog
 from moodtape.providers.spotify import SpotifyProvider
-from moodtape.recommend.engine import Recommender
-from moodtape.recommend.mood import mood_from_emotion
+from moodtape.recommender.engine import Recommender
+from moodtape.recommender.mood import mood_from_emotion
 
 N = 20
 

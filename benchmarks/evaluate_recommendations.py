@@ -29,12 +29,12 @@ from pathlib import Path
 
 from moodtape.emotions import EMOTIONS
 from moodtape.providers.catalog import Catalog
-from moodtape.recommend.engine import Recommender
-from moodtape.recommend.features import item_point
-from moodtape.recommend.mood import EMOTION_POINTS, mood_from_emotion
-from moodtape.recommend.ranking import Item, artist_of, genre_of
-from moodtape.recommend.result import Recommendation
-from moodtape.recommend.strategies import STRATEGIES
+from moodtape.recommender.engine import Recommender
+from moodtape.recommender.features import item_point
+from moodtape.recommender.mood import EMOTION_POINTS, mood_from_emotion
+from moodtape.recommender.ranking import Item, artist_of, genre_of
+from moodtape.recommender.result import Recommendation
+from moodtape.recommender.strategies import STRATEGIES
 from moodtape.types import Track
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,8 +16,8 @@ DOCUMENTED = {
     "Analyzer": "moodtape.vision.pipeline",
     "StreamAnalyzer": "moodtape.vision.stream",
     "load_classifier": "moodtape.vision.classifier",
-    "recommend": "moodtape.recommend.api",
-    "Recommendation": "moodtape.recommend.result",
+    "recommend": "moodtape.recommender.api",
+    "Recommendation": "moodtape.recommender.result",
     "EMOTIONS": "moodtape.emotions",
     "Box": "moodtape.types",
     "Face": "moodtape.types",
@@ -37,18 +37,9 @@ def test_all_is_exactly_the_documented_list() -> None:
     assert len(set(moodtape.__all__)) == len(moodtape.__all__)
 
 
-KNOWN_BUG = (
-    "known bug: once any moodtape.recommend submodule is imported (resolving `Recommendation` does), "
-    "the import system binds the subpackage to moodtape.recommend and the lazy verb is never looked up"
-)
-
-
 @pytest.mark.parametrize(
     ("name", "module"),
-    [
-        pytest.param(name, module, marks=pytest.mark.xfail(reason=KNOWN_BUG)) if name == "recommend" else (name, module)
-        for name, module in sorted(DOCUMENTED.items())
-    ],
+    [(name, module) for name, module in sorted(DOCUMENTED.items())],
 )
 def test_each_name_resolves_to_its_module_object(name: str, module: str) -> None:
     assert getattr(moodtape, name) is getattr(importlib.import_module(module), name)
@@ -74,7 +65,7 @@ def test_verbs_resolve_in_a_fresh_interpreter() -> None:
     assert _in_fresh_python(code) == [True, True]
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUG)
 def test_recommend_verb_survives_an_earlier_subpackage_import() -> None:
-    code = "import json, moodtape.recommend.engine, moodtape; print(json.dumps(callable(moodtape.recommend)))"
+    # The engine lives in moodtape.recommender, so importing it never shadows the verb.
+    code = "import json, moodtape.recommender.engine, moodtape; print(json.dumps(callable(moodtape.recommend)))"
     assert _in_fresh_python(code) is True

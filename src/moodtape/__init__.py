@@ -23,8 +23,8 @@ if TYPE_CHECKING:
         MoodtapeError,
         ProviderError,
     )
-    from moodtape.recommend.api import recommend
-    from moodtape.recommend.result import Recommendation
+    from moodtape.recommender.api import recommend
+    from moodtape.recommender.result import Recommendation
     from moodtape.types import Box, Face, Mood, Track, Video
     from moodtape.vision.classifier import load_classifier
     from moodtape.vision.pipeline import Analyzer, analyze
@@ -37,8 +37,8 @@ _EXPORTS = {
     "Analyzer": "moodtape.vision.pipeline",
     "StreamAnalyzer": "moodtape.vision.stream",
     "load_classifier": "moodtape.vision.classifier",
-    "recommend": "moodtape.recommend.api",
-    "Recommendation": "moodtape.recommend.result",
+    "recommend": "moodtape.recommender.api",
+    "Recommendation": "moodtape.recommender.result",
     "EMOTIONS": "moodtape.emotions",
     "Box": "moodtape.types",
     "Face": "moodtape.types",

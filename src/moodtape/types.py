@@ -3,7 +3,7 @@
 Each validates itself on creation, so bad data fails where it is made, not three stages later.
 Conventions: a :class:`Mood` lives on Russell's circumplex with valence and arousal in [-1, 1];
 a :class:`Track` or :class:`Video` carries Spotify-style ``valence`` and ``energy`` in [0, 1].
-:func:`moodtape.recommend.features` converts between the two.
+:func:`moodtape.recommender.features` converts between the two.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ import pytest
 
 from moodtape.cli import main
 from moodtape.providers.base import Query
-from moodtape.recommend import api
-from moodtape.recommend.engine import Recommender
+from moodtape.recommender import api
+from moodtape.recommender.engine import Recommender
 from moodtape.types import Track, Video
 
 FIELDS = {"title", "artist", "spotify_id", "youtube_id", "deezer_id", "valence", "energy", "reason", "source", "url"}

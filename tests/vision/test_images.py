@@ -286,7 +286,7 @@ def test_decompression_bomb_header_fails_fast(tmp_path: Path) -> None:
     path.write_bytes(_png_declaring(100_000, 100_000))
     assert path.stat().st_size < 200
     started = time.perf_counter()
-    with pytest.raises(ImageTooLargeError, match="10000.0 megapixels") as caught:
+    with pytest.raises(ImageTooLargeError, match=r"10000\.0 megapixels") as caught:
         load_image(path)
     assert time.perf_counter() - started < 1.0  # refused from the header, nothing decoded
     _one_line_naming(caught.value, str(path))

@@ -16,7 +16,7 @@ from webtools import AppFactory, encode
 
 from moodtape.config import Settings
 from moodtape.providers.catalog import Catalog
-from moodtape.recommend.engine import Recommender
+from moodtape.recommender.engine import Recommender
 from moodtape.store import Store
 from moodtape.types import Track, Video
 from moodtape.vision.pipeline import Analyzer, get_analyzer

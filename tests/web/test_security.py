@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from webtools import AppFactory
 
-from moodtape.recommend.engine import Recommender
+from moodtape.recommender.engine import Recommender
 from moodtape.store import Store
 from moodtape.web.lru import BoundedLRU
 from moodtape.web.security import SECURITY_HEADERS, RateLimiter, RedactSecrets, retry_after_header

@@ -50,8 +50,8 @@ def recommend(
 
     Give the mood one way: EMOTION, --image PHOTO, or --valence V --arousal A.
     """
-    from moodtape.recommend import api
-    from moodtape.recommend.export import export
+    from moodtape.recommender import api
+    from moodtape.recommender.export import export
 
     mood = _mood(emotion, image, valence, arousal)
     if export_path is not None:
@@ -89,13 +89,13 @@ def _mood(emotion: str | None, image: Path | None, valence: float | None, arousa
         return _mood_from_image(image)
     if valence is None or arousal is None:
         raise click.UsageError("--valence and --arousal go together")
-    from moodtape.recommend.mood import mood_from_point
+    from moodtape.recommender.mood import mood_from_point
 
     return mood_from_point(valence, arousal)
 
 
 def _mood_from_image(image: Path) -> Mood:
-    from moodtape.recommend.mood import group_mood
+    from moodtape.recommender.mood import group_mood
     from moodtape.vision.pipeline import analyze
 
     faces = analyze(image)
@@ -108,7 +108,7 @@ def _mood_from_image(image: Path) -> Mood:
 
 def _check_export_path(path: Path) -> None:
     """Fail before any work when the export could not be written."""
-    from moodtape.recommend.export import FORMATS
+    from moodtape.recommender.export import FORMATS
 
     if path.suffix.lower() not in FORMATS:
         raise DataError(f"cannot export to {path.name!r}: use a file ending in .m3u8, .xspf or .csv")

@@ -14,10 +14,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import DataError, ImageError, UnsupportedImageError
-from moodtape.recommend.export import to_csv, to_m3u8, to_xspf
-from moodtape.recommend.mood import EMOTION_POINTS, group_mood
-from moodtape.recommend.result import Recommendation
-from moodtape.recommend.strategies import DEFAULT_STRATEGY, STRATEGIES
+from moodtape.recommender.export import to_csv, to_m3u8, to_xspf
+from moodtape.recommender.mood import EMOTION_POINTS, group_mood
+from moodtape.recommender.result import Recommendation
+from moodtape.recommender.strategies import DEFAULT_STRATEGY, STRATEGIES
 from moodtape.store import ACTIONS
 from moodtape.vision.images import decode_image
 from moodtape.web.app import services

@@ -18,8 +18,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moodtape.config import SETTINGS, Settings
 from moodtape.errors import ModelError
-from moodtape.recommend.engine import Recommender
-from moodtape.recommend.result import Recommendation
+from moodtape.recommender.engine import Recommender
+from moodtape.recommender.result import Recommendation
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.errors import error_response, register_error_handlers
@@ -105,7 +105,7 @@ class Services:
         if self._recommender is None:
             with self._recommender_lock:
                 if self._recommender is None:
-                    from moodtape.recommend.api import build_recommender
+                    from moodtape.recommender.api import build_recommender
 
                     self._recommender = build_recommender(self.settings)
         return self._recommender

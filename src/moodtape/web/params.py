@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from moodtape.errors import DataError
-from moodtape.recommend.engine import KINDS, MAX_ITEMS
-from moodtape.recommend.mood import mood_from_emotion, mood_from_point, mood_from_probabilities
-from moodtape.recommend.strategies import STRATEGIES
+from moodtape.recommender.engine import KINDS, MAX_ITEMS
+from moodtape.recommender.mood import mood_from_emotion, mood_from_point, mood_from_probabilities
+from moodtape.recommender.strategies import STRATEGIES
 from moodtape.types import Mood
 
 DEFAULT_ITEMS: Final[int] = 12

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from moodtape.recommend.result import Recommendation, RecommendedItem
+from moodtape.recommender.result import Recommendation, RecommendedItem
 from moodtape.store import HistoryEntry
 from moodtape.types import Face, Mood, Track
 

@@ -1,7 +1,7 @@
 """Export a recommendation as a playlist file: M3U8, XSPF or CSV.
 
 Each entry points at the item's URL (a player page or a search, see
-:func:`moodtape.recommend.result.item_url`); players that cannot open web pages still show the
+:func:`moodtape.recommender.result.item_url`); players that cannot open web pages still show the
 titles. Files are written to a temporary file next to the target and renamed into place, so an
 interrupted export never leaves half a playlist behind.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from moodtape.errors import DataError
-from moodtape.recommend.result import Recommendation
+from moodtape.recommender.result import Recommendation
 
 XSPF_NAMESPACE: Final[str] = "http://xspf.org/ns/0/"
 CSV_COLUMNS: Final[tuple[str, ...]] = (

@@ -5,11 +5,11 @@ Modules: ``mood`` (emotions → circumplex points), ``strategies`` (target paths
 ``result``, ``export`` and ``api`` (the :func:`recommend` verb).
 """
 
-from moodtape.recommend.api import recommend
-from moodtape.recommend.engine import Recommender
-from moodtape.recommend.mood import group_mood, mood_from_emotion, mood_from_point, mood_from_probabilities
-from moodtape.recommend.result import Recommendation, RecommendedItem
-from moodtape.recommend.strategies import STRATEGIES
+from moodtape.recommender.api import recommend
+from moodtape.recommender.engine import Recommender
+from moodtape.recommender.mood import group_mood, mood_from_emotion, mood_from_point, mood_from_probabilities
+from moodtape.recommender.result import Recommendation, RecommendedItem
+from moodtape.recommender.strategies import STRATEGIES
 
 __all__ = [
     "STRATEGIES",

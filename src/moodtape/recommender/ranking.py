@@ -1,7 +1,7 @@
 """Ranking: fill each slot of the target path with the closest fitting candidate.
 
 Slots are filled in playlist order. For each slot the score of a candidate is its distance to the
-slot's target in the unit plane (see :func:`moodtape.recommend.features.item_point`), minus a bonus
+slot's target in the unit plane (see :func:`moodtape.recommender.features.item_point`), minus a bonus
 for artists and genres the person liked in this session (a penalty for those they skipped or
 disliked), plus a small seeded jitter that breaks near-ties, so a seed gives the same list every time and
 another seed a different one among equally good items. Rules:
@@ -20,7 +20,7 @@ from typing import Final
 
 import numpy as np
 
-from moodtape.recommend.features import item_point
+from moodtape.recommender.features import item_point
 from moodtape.types import Track, Video
 
 Item = Track | Video

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from moodtape.recommend.reasons import describe, purpose, reason
-from moodtape.recommend.strategies import STRATEGIES
+from moodtape.recommender.reasons import describe, purpose, reason
+from moodtape.recommender.strategies import STRATEGIES
 from moodtape.types import Track, Video
 
 

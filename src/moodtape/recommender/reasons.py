@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from moodtape.recommend.features import effective_energy
+from moodtape.recommender.features import effective_energy
 from moodtape.types import Track, Video
 
 #: The mood word for each emotion, as it reads in "your ___ mood".

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from moodtape.recommend.features import (
+from moodtape.recommender.features import (
     effective_energy,
     item_point,
     loudness_to_unit,

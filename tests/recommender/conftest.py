@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from recommend_fakes import FakeProvider, make_tracks, make_videos
 
-from moodtape.recommend.engine import Recommender
+from moodtape.recommender.engine import Recommender
 from moodtape.store import Store
 from moodtape.types import Track
 

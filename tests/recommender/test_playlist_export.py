@@ -9,10 +9,10 @@ import pytest
 from recommend_fakes import FakeProvider
 
 from moodtape.errors import DataError
-from moodtape.recommend.engine import Recommender
-from moodtape.recommend.export import XSPF_NAMESPACE, export, to_csv, to_m3u8, to_xspf
-from moodtape.recommend.mood import mood_from_emotion
-from moodtape.recommend.result import Recommendation
+from moodtape.recommender.engine import Recommender
+from moodtape.recommender.export import XSPF_NAMESPACE, export, to_csv, to_m3u8, to_xspf
+from moodtape.recommender.mood import mood_from_emotion
+from moodtape.recommender.result import Recommendation
 from moodtape.types import Track
 
 NS = {"x": XSPF_NAMESPACE}
@@ -77,7 +77,7 @@ def test_failed_write_leaves_the_old_file(
     def boom(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("moodtape.recommend.export.os.replace", boom)
+    monkeypatch.setattr("moodtape.recommender.export.os.replace", boom)
     with pytest.raises(OSError, match="disk full"):
         export(result, target)
     assert target.read_text(encoding="utf-8") == "old"

@@ -8,8 +8,8 @@ import pytest
 from moodtape.config import Settings
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import DataError
-from moodtape.recommend import api, recommend
-from moodtape.recommend.engine import Recommender
+from moodtape.recommender import api, recommend
+from moodtape.recommender.engine import Recommender
 from moodtape.types import Box, Face, Mood
 
 

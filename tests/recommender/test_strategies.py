@@ -6,9 +6,9 @@ import pytest
 
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import DataError
-from moodtape.recommend.features import mood_to_unit
-from moodtape.recommend.mood import mood_from_emotion
-from moodtape.recommend.strategies import DEFAULT_STRATEGY, STRATEGIES, progress, resolve_strategy, target_path
+from moodtape.recommender.features import mood_to_unit
+from moodtape.recommender.mood import mood_from_emotion
+from moodtape.recommender.strategies import DEFAULT_STRATEGY, STRATEGIES, progress, resolve_strategy, target_path
 
 
 def _monotone(values: list[float], increasing: bool) -> bool:

@@ -19,11 +19,11 @@ from typing import Final
 
 from moodtape.errors import CatalogError, DataError, ProviderError
 from moodtape.providers.base import Enricher, Provider, Query
-from moodtape.recommend.mood import mood_from_emotion
-from moodtape.recommend.ranking import Item, Preferences, Ranked, artist_of, genre_of, rank
-from moodtape.recommend.reasons import reason
-from moodtape.recommend.result import Recommendation, RecommendedItem
-from moodtape.recommend.strategies import progress, resolve_strategy, target_path
+from moodtape.recommender.mood import mood_from_emotion
+from moodtape.recommender.ranking import Item, Preferences, Ranked, artist_of, genre_of, rank
+from moodtape.recommender.reasons import reason
+from moodtape.recommender.result import Recommendation, RecommendedItem
+from moodtape.recommender.strategies import progress, resolve_strategy, target_path
 from moodtape.store import Feedback, HistoryEntry, Store
 from moodtape.types import Mood, Track
 

@@ -5,8 +5,8 @@ import math
 import pytest
 from recommend_fakes import make_tracks
 
-from moodtape.recommend.features import item_point
-from moodtape.recommend.ranking import Preferences, artist_of, rank
+from moodtape.recommender.features import item_point
+from moodtape.recommender.ranking import Preferences, artist_of, rank
 from moodtape.types import Track
 
 PATH = [(0.2 + 0.03 * i, 0.3 + 0.02 * i) for i in range(20)]

@@ -6,7 +6,7 @@ import pytest
 
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import DataError
-from moodtape.recommend.mood import (
+from moodtape.recommender.mood import (
     EMOTION_POINTS,
     face_weight,
     group_mood,

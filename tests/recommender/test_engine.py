@@ -7,10 +7,10 @@ import pytest
 from recommend_fakes import FailingProvider, FakeProvider, make_tracks
 
 from moodtape.errors import CatalogError, DataError, ProviderError
-from moodtape.recommend.engine import MAX_ITEMS, Recommender
-from moodtape.recommend.features import item_point
-from moodtape.recommend.mood import mood_from_emotion, mood_from_probabilities
-from moodtape.recommend.ranking import artist_of
+from moodtape.recommender.engine import MAX_ITEMS, Recommender
+from moodtape.recommender.features import item_point
+from moodtape.recommender.mood import mood_from_emotion, mood_from_probabilities
+from moodtape.recommender.ranking import artist_of
 from moodtape.store import Store
 from moodtape.types import Track
 

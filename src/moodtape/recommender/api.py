@@ -16,9 +16,9 @@ from pathlib import Path
 from moodtape.config import Settings
 from moodtape.errors import DataError
 from moodtape.providers.base import Enricher, Provider
-from moodtape.recommend.engine import Recommender
-from moodtape.recommend.mood import group_mood, mood_from_emotion, mood_from_probabilities
-from moodtape.recommend.result import Recommendation
+from moodtape.recommender.engine import Recommender
+from moodtape.recommender.mood import group_mood, mood_from_emotion, mood_from_probabilities
+from moodtape.recommender.result import Recommendation
 from moodtape.store import Store, data_dir
 from moodtape.types import Face, Mood
 

@@ -1,7 +1,7 @@
 """Strategies: where a playlist should lead, as one target point per slot.
 
 A strategy turns a mood into a *target path* through the unit plane of (valence, energy), both in
-[0, 1] (see :mod:`moodtape.recommend.features`). All four start at the person's mood, following the
+[0, 1] (see :mod:`moodtape.recommender.features`). All four start at the person's mood, following the
 iso principle from music therapy: meet the listener where they are, then move.
 
 - ``match``: stay at the mood for the whole list (mood-congruent listening).
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from moodtape.errors import DataError
-from moodtape.recommend.features import mood_to_unit
-from moodtape.recommend.mood import nearest_emotion
+from moodtape.recommender.features import mood_to_unit
+from moodtape.recommender.mood import nearest_emotion
 from moodtape.types import Mood
 
 Point = tuple[float, float]
