@@ -144,3 +144,15 @@ def test_detect_every_must_be_positive(bundled_analyzer: Analyzer) -> None:
 )
 def test_iou(a: Box, b: Box, expected: float) -> None:
     assert iou(a, b) == pytest.approx(expected)
+
+
+def test_neighbouring_tracks_find_their_shared_face_once(
+    bundled_analyzer: Analyzer, astronaut_gray: npt.NDArray[np.uint8]
+) -> None:
+    # Two live tracks near the same face (the old box and a new one after a fast move): both search
+    # windows contain the face, which must still come back once, not twice.
+    stream = StreamAnalyzer(bundled_analyzer, detect_every=3)
+    near_face = [Box(160, 60, 100, 100), Box(190, 70, 100, 100)]
+    found = stream._redetect(astronaut_gray, near_face)
+    assert len(found) == 1
+    assert iou(found[0], Box(173, 65, 99, 98)) > 0.6

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from moodtape.emotions import EMOTIONS
 from moodtape.types import Box, Face
-from moodtape.vision.faces import DetectorSettings, FaceDetector
+from moodtape.vision.faces import DetectorSettings, FaceDetector, suppress_overlaps
 from moodtape.vision.pipeline import Analyzer
 
 DEFAULT_TIME_CONSTANT = 0.6
@@ -152,7 +152,8 @@ class StreamAnalyzer:
             if hits:
                 hit = hits[0]
                 found.append(Box(hit.x + left, hit.y + top, hit.w, hit.h))
-        return sorted(found, key=lambda b: b.w * b.h, reverse=True)
+        # Windows of neighbouring tracks can find the same face twice: keep one box per face.
+        return suppress_overlaps(found, self.analyzer.detector.settings.overlap)
 
 
 def _local_detector(settings: DetectorSettings, box: Box) -> FaceDetector:
