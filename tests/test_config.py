@@ -58,3 +58,9 @@ def test_secrets_are_hidden_in_public_view(setting: object) -> None:
     name = setting.name  # type: ignore[attr-defined]
     assert Settings({name: "hunter2-secret"}).public()[name] == "set"
     assert "hunter2-secret" not in repr(Settings({name: "hunter2-secret"}))
+
+
+def test_readme_table_has_every_setting_with_its_default() -> None:
+    table = _table(ROOT / "README.md")
+    assert list(table) == [s.name for s in SETTINGS], "the README's settings table is out of step with config.SETTINGS"
+    assert table == {s.name: s.default for s in SETTINGS}
