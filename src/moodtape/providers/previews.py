@@ -124,6 +124,21 @@ class _PreviewEnricher:
         raise NotImplementedError
 
 
+def _preview_client(
+    http: httpx.Client | None, service: str, timeout: float, cooldown: float, clock: Clock, sleep: Sleep
+) -> ServiceClient:
+    """A keyless service's client: short timeout, few retries, a pause after failures."""
+    return ServiceClient(
+        http if http is not None else httpx.Client(timeout=timeout),
+        service,
+        timeout=timeout,
+        retry=PREVIEW_RETRY,
+        sleep=sleep,
+        clock=clock,
+        cooldown=cooldown,
+    )
+
+
 class DeezerPreviews(_PreviewEnricher):
     """Deezer by track ID (``GET /track/{id}``), or by search for tracks without one.
 
@@ -146,15 +161,7 @@ class DeezerPreviews(_PreviewEnricher):
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
     ) -> None:
-        client = ServiceClient(
-            http if http is not None else httpx.Client(timeout=timeout),
-            "Deezer",
-            timeout=timeout,
-            retry=PREVIEW_RETRY,
-            sleep=sleep,
-            clock=clock,
-            cooldown=cooldown,
-        )
+        client = _preview_client(http, "Deezer", timeout, cooldown, clock, sleep)
         super().__init__(client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock)
         self.search = search
 
@@ -231,15 +238,7 @@ class ITunesPreviews(_PreviewEnricher):
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
     ) -> None:
-        client = ServiceClient(
-            http if http is not None else httpx.Client(timeout=timeout),
-            "iTunes Search",
-            timeout=timeout,
-            retry=PREVIEW_RETRY,
-            sleep=sleep,
-            clock=clock,
-            cooldown=cooldown,
-        )
+        client = _preview_client(http, "iTunes Search", timeout, cooldown, clock, sleep)
         super().__init__(client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock)
         self.country = country
         self.per_minute = per_minute
