@@ -52,3 +52,9 @@ def test_uplift_reason_names_the_mood_and_moves_along() -> None:
 def test_liked_artist_is_mentioned() -> None:
     track = Track(title="t", artist="a", valence=0.9, energy=0.5)
     assert reason(track, "match", "happy", 0.0, liked=True).endswith("(you liked this artist)")
+
+
+def test_a_match_list_does_not_repeat_one_purpose_throughout() -> None:
+    phrases = {purpose("match", "happy", progress) for progress in (0.0, 0.5, 1.0)}
+    assert len(phrases) == 3
+    assert all("happy mood" in phrase for phrase in phrases)

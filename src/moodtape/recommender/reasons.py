@@ -98,7 +98,13 @@ def purpose(strategy: str, emotion: str | None, progress: float) -> str:
     """Why an item sits at this point of the list, for ``strategy`` and the mood's ``emotion``."""
     mood = MOOD_WORDS.get(emotion or "", "current")
     if strategy == "match":
-        return f"to stay with your {mood} mood"
+        # The whole list sits at one mood; vary the words along it so the lines don't all read alike.
+        match_phrases = (
+            f"in tune with your {mood} mood",
+            f"to stay with your {mood} mood",
+            f"to keep your {mood} mood going",
+        )
+        return match_phrases[0 if progress < 0.34 else (1 if progress < 0.67 else 2)]
     if progress <= 0.0:
         return f"to meet your {mood} mood where it is"
     stage = "start" if progress < 0.35 else ("middle" if progress < 0.75 else "end")
