@@ -120,6 +120,7 @@ class Store:
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         self._last_time = 0.0
+        self._time_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Store:
@@ -154,8 +155,9 @@ class Store:
 
     def _now(self) -> float:
         """Seconds since the epoch, strictly increasing within this process so "latest" is well defined."""
-        self._last_time = max(time.time(), self._last_time + 1e-6)
-        return self._last_time
+        with self._time_lock:
+            self._last_time = max(time.time(), self._last_time + 1e-6)
+            return self._last_time
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -103,3 +103,32 @@ def test_suppress_overlaps_keeps_boxes_that_overlap_little() -> None:
 def test_overlap_ratio_of_disjoint_and_nested_boxes() -> None:
     assert overlap_ratio(Box(0, 0, 10, 10), Box(20, 20, 10, 10)) == 0.0
     assert overlap_ratio(Box(0, 0, 10, 10), Box(2, 2, 4, 4)) == 1.0
+
+
+def test_threads_sharing_one_detector_get_the_single_threaded_answer(
+    astronaut_gray: npt.NDArray[np.uint8],
+) -> None:
+    import threading
+
+    detector = FaceDetector()
+    frames = [cv2.resize(astronaut_gray, None, fx=f, fy=f) for f in (0.8, 1.0, 1.2, 1.5)]
+    expected = [detector.detect(frame) for frame in frames]
+    mismatches: list[int] = []
+
+    def work(offset: int) -> None:
+        for i in range(12):
+            k = (i + offset) % len(frames)
+            if detector.detect(frames[k]) != expected[k]:
+                mismatches.append(k)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert mismatches == []
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 300), (300, 1), (2, 2)])
+def test_images_too_small_for_a_face_give_no_boxes(shape: tuple[int, int]) -> None:
+    assert FaceDetector().detect(np.full(shape, 128, dtype=np.uint8)) == []

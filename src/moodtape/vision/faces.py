@@ -8,8 +8,10 @@ holds the knobs; the defaults were chosen on generated scenes (see docs/benchmar
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -64,14 +66,27 @@ def cascade_folder() -> Path:
 
 
 class FaceDetector:
-    """Finds faces in gray images; boxes come back in input pixels, largest first."""
+    """Finds faces in gray images; boxes come back in input pixels, largest first. Thread-safe.
+
+    OpenCV's ``CascadeClassifier`` keeps scratch buffers inside itself, so two threads detecting
+    with one classifier corrupt each other's results; each thread therefore gets its own copy,
+    loaded on its first call (about 15 ms).
+    """
 
     def __init__(self, settings: DetectorSettings | None = None, cascade_path: str | Path | None = None) -> None:
         self.settings = settings or DetectorSettings()
-        path = Path(cascade_path) if cascade_path else cascade_folder() / CASCADE_FILE
-        self._cascade = cv2.CascadeClassifier(str(path))
-        if self._cascade.empty():
-            raise ModelError(f"cannot load the Haar cascade {path}; is opencv-python-headless 4.x installed?")
+        self._path = Path(cascade_path) if cascade_path else cascade_folder() / CASCADE_FILE
+        self._local = threading.local()
+        self._cascade()  # fail now, not on the first frame, when the file is missing
+
+    def _cascade(self) -> Any:
+        cascade = getattr(self._local, "cascade", None)
+        if cascade is None:
+            cascade = cv2.CascadeClassifier(str(self._path))
+            if cascade.empty():
+                raise ModelError(f"cannot load the Haar cascade {self._path}; is opencv-python-headless 4.x installed?")
+            self._local.cascade = cascade
+        return cascade
 
     def detect(self, gray: npt.NDArray[np.uint8]) -> list[Box]:
         """Faces in a ``(h, w)`` uint8 image, largest first, overlaps merged."""
@@ -79,12 +94,14 @@ class FaceDetector:
             raise ValueError(f"detect() needs a gray (h, w) image, got shape {gray.shape}")
         settings = self.settings
         scale = min(1.0, settings.min_face_detect / settings.min_face)
+        min_size = max(20, round(settings.min_face * scale))
+        if min(gray.shape) * scale < min_size:
+            return []  # too small to hold a face we look for (and OpenCV refuses a 0-pixel resize)
         small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         if settings.equalize:
             small = cv2.equalizeHist(small)
-        min_size = max(20, round(settings.min_face * scale))
         max_size = (round(settings.max_face * scale),) * 2 if settings.max_face else None
-        found, _, weights = self._cascade.detectMultiScale3(
+        found, _, weights = self._cascade().detectMultiScale3(
             small,
             scaleFactor=settings.scale_factor,
             minNeighbors=settings.min_neighbors,

@@ -78,6 +78,8 @@ def decode_image(
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise UnsupportedImageError(f"{name}: not an image (or a format moodtape cannot read)") from None
+    except (OSError, SyntaxError, ValueError) as exc:  # Pillow's way of saying "header cut short"
+        raise ImageError(f"{name}: truncated or corrupt image ({exc})") from None
     with image:
         width, height = image.size
         if width * height > max_pixels:
@@ -85,9 +87,9 @@ def decode_image(
                 f"{name}: {width}×{height} is {width * height / 1e6:.1f} megapixels; the limit is "
                 f"{max_pixels / 1e6:.1f} (set MOODTAPE_MAX_PIXELS to change it)"
             )
-        if gray and image.format == "JPEG":
-            image.draft("L", image.size)  # decode luma only: faster, and all we need
         try:
+            if gray and image.format == "JPEG":
+                image.draft("L", image.size)  # decode luma only: faster, and all we need
             image.seek(0)  # animated images: the first frame
             image.load()
             upright = ImageOps.exif_transpose(image)

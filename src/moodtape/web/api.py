@@ -117,16 +117,14 @@ def feedback() -> Response:
             session_id(),
             _text(body, "detected"),
             _text(body, "corrected"),
-            strategy=body.get("strategy") or None,
-            kind=body.get("kind") or "tracks",
+            strategy=_optional_text(body, "strategy"),
+            kind=_optional_text(body, "kind") or "tracks",
             n=_count(body.get("n")),
         )
         return jsonify(ok=True, mood=mood_json(result.mood), recommendations=recommendation_json(result))
     if action not in ACTIONS:
         raise DataError(f"unknown action {action!r}; choose one of: {', '.join((*ACTIONS, 'not_my_mood'))}")
-    genre = body.get("genre") or body.get("category")
-    if genre is not None and not isinstance(genre, str):
-        raise DataError("genre must be text or null")
+    genre = _optional_text(body, "genre") or _optional_text(body, "category")
     engine.feedback_by_key(session_id(), _text(body, "key"), _text(body, "artist"), action, genre)
     return jsonify(ok=True)
 
@@ -181,6 +179,15 @@ def _text(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value.strip() or len(value) > _MAX_TEXT:
         raise DataError(f"{name} must be non-empty text (at most {_MAX_TEXT} characters)")
+    return value
+
+
+def _optional_text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > _MAX_TEXT:
+        raise DataError(f"{name} must be text (at most {_MAX_TEXT} characters) or null")
     return value
 
 

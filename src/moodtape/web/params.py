@@ -49,7 +49,10 @@ def parse_list_request(args: Mapping[str, str]) -> ListRequest:
     n = _integer(args, "n", DEFAULT_ITEMS)
     if n is None or not 1 <= n <= MAX_ITEMS:
         raise DataError(f"n must be a whole number from 1 to {MAX_ITEMS}")
-    return ListRequest(parse_mood(args), strategy, kind, n, _integer(args, "seed", None))
+    seed = _integer(args, "seed", None)
+    if seed is not None and seed < 0:
+        raise DataError("seed must be a whole number of 0 or more")
+    return ListRequest(parse_mood(args), strategy, kind, n, seed)
 
 
 def parse_mood(args: Mapping[str, str]) -> Mood:

@@ -114,8 +114,10 @@ class RateLimiter:
             return 0.0
         with self._lock:
             now = self._clock()
-            bucket = self._buckets.get_or_create(client, lambda: _Bucket(self.rate, now))
-            bucket.tokens = min(self.rate, bucket.tokens + (now - bucket.updated) * self.rate)
+            # The bucket holds at least one token, so rates below 1/s still let a request through.
+            capacity = max(1.0, self.rate)
+            bucket = self._buckets.get_or_create(client, lambda: _Bucket(capacity, now))
+            bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * self.rate)
             bucket.updated = now
             if bucket.tokens >= 1.0:
                 bucket.tokens -= 1.0

@@ -1,0 +1,59 @@
+"""Odd but possible inputs get clear 4xx answers, never a 500 (found in review)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from flask.testing import FlaskClient
+from PIL import Image
+
+from moodtape.web.security import RateLimiter
+
+
+def _png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), 128).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1, 1), (300, 1), (1, 300)])
+@pytest.mark.parametrize("query", ["", "?stream=edge"])
+def test_a_one_pixel_side_image_has_no_face(client: FlaskClient, width: int, height: int, query: str) -> None:
+    reply = client.post(f"/api/analyze{query}", data=_png(width, height), content_type="image/png")
+    assert reply.status_code == 200
+    assert reply.get_json()["faces"] == []
+
+
+def test_a_jpeg_cut_after_its_first_bytes_is_a_422(client: FlaskClient) -> None:
+    reply = client.post("/api/analyze", data=b"\xff\xd8\xff\xe0\x00\x10", content_type="image/jpeg")
+    assert reply.status_code == 422
+    assert "truncated or corrupt" in reply.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/recommendations", "/api/export"])
+def test_a_negative_seed_is_a_400(client: FlaskClient, path: str) -> None:
+    reply = client.get(path, query_string={"emotion": "sad", "seed": "-1", "format": "csv"})
+    assert reply.status_code == 400
+    assert "seed" in reply.get_json()["error"]["message"]
+
+
+def test_feedback_refuses_a_strategy_that_is_not_text(client: FlaskClient, csrf: dict[str, str]) -> None:
+    body = {"action": "not_my_mood", "detected": "sad", "corrected": "happy", "strategy": 5}
+    reply = client.post("/api/feedback", json=body, headers=csrf)
+    assert reply.status_code == 400
+
+
+def test_feedback_refuses_an_endless_genre(client: FlaskClient, csrf: dict[str, str]) -> None:
+    body = {"action": "like", "key": "a\x1fb", "artist": "a", "genre": "x" * 100_000}
+    reply = client.post("/api/feedback", json=body, headers=csrf)
+    assert reply.status_code == 400
+
+
+def test_a_rate_below_one_per_second_still_lets_the_first_request_through() -> None:
+    now = [0.0]
+    limiter = RateLimiter(0.5, clock=lambda: now[0])
+    assert limiter.check("a") == 0.0
+    assert limiter.check("a") > 0.0
+    now[0] += 2.0
+    assert limiter.check("a") == 0.0
