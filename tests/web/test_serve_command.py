@@ -28,6 +28,17 @@ def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
 
 
+def _stop(process: subprocess.Popen[str], sig: signal.Signals) -> str:
+    """Send ``sig`` and return stderr; a server that does not stop in 20 s is killed, never left behind."""
+    process.send_signal(sig)
+    try:
+        return process.communicate(timeout=20)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+
+
 def _wait_for(url: str, process: subprocess.Popen[str], **kwargs: object) -> httpx.Response:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -45,8 +56,7 @@ def test_serve_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     try:
         assert _wait_for(f"http://127.0.0.1:{port}/healthz", process).json()["status"] == "ok"
     finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=20)
+        stderr = _stop(process, signal.SIGINT)
     assert process.returncode == 0
     assert f"moodtape is running at http://127.0.0.1:{port}/ — press Ctrl+C to stop" in stderr
     assert "Traceback" not in stderr
@@ -58,8 +68,7 @@ def test_serve_warns_about_plain_http_off_loopback(tmp_path: Path) -> None:
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz", process)
     finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=20)
+        stderr = _stop(process, signal.SIGTERM)
     assert "browsers allow the camera only on localhost or HTTPS" in stderr
 
 
@@ -104,6 +113,5 @@ def test_serve_https_with_cert_and_key(tmp_path: Path) -> None:
         assert reply.status_code == 200
         assert "Secure" in reply.headers["set-cookie"]
     finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=20)
+        stderr = _stop(process, signal.SIGINT)
     assert f"https://127.0.0.1:{port}/" in stderr
