@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,6 +11,10 @@ from moodtape.cli._common import echo_json, info
 from moodtape.cli._models import model_options, parse_labels
 from moodtape.errors import ImageError, MoodtapeError
 from moodtape.types import Face
+
+if TYPE_CHECKING:
+    from moodtape.vision.images import Pixels
+    from moodtape.vision.pipeline import Analyzer
 
 
 @click.command()
@@ -60,25 +65,22 @@ def analyze(
         raise SystemExit(1)
 
 
-def _analyze_one(analyzer: object, image: Path, out: Path | None, several: bool) -> list[Face]:
+def _analyze_one(analyzer: Analyzer, image: Path, out: Path | None, several: bool) -> list[Face]:
     from moodtape.vision.images import load_image
-    from moodtape.vision.pipeline import Analyzer
 
-    assert isinstance(analyzer, Analyzer)
-    pixels = load_image(image, max_pixels=analyzer.max_pixels)
+    # Colour is decoded only when an annotated copy is wanted; detection needs gray alone.
+    pixels = load_image(image, gray=out is None, max_pixels=analyzer.max_pixels)
     faces = analyzer.analyze(pixels)
     if out is not None:
         _write_annotated(pixels, faces, out / f"{image.stem}-annotated.jpg" if several else out)
     return faces
 
 
-def _write_annotated(pixels: object, faces: list[Face], target: Path) -> None:
+def _write_annotated(pixels: Pixels, faces: list[Face], target: Path) -> None:
     import cv2
-    import numpy as np
 
     from moodtape.vision.annotate import annotate
 
-    assert isinstance(pixels, np.ndarray)
     target.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(target), annotate(pixels, faces)):
         raise MoodtapeError(f"cannot write {target}: use a .jpg or .png name in a writable folder")

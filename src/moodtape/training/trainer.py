@@ -106,17 +106,14 @@ def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
 
 @torch.no_grad()
 def predict_logits(
-    model: torch.nn.Module, images: torch.Tensor, device: torch.device, flip: bool, batch_size: int = 512
+    model: torch.nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 512
 ) -> torch.Tensor:
-    """Logits for ``images`` in evaluation mode; with ``flip``, averaged with the mirrored faces."""
+    """Logits for ``images`` in evaluation mode."""
     model.eval()
     chunks = []
     for start in range(0, images.shape[0], batch_size):
         batch = images[start : start + batch_size].to(device)
-        logits = model(batch)
-        if flip:
-            logits = (logits + model(torch.flip(batch, dims=[3]))) / 2
-        chunks.append(logits.float().cpu())
+        chunks.append(model(batch).float().cpu())
     return torch.cat(chunks)
 
 
@@ -227,8 +224,9 @@ class Trainer:
         return result
 
     def _validate(self, epoch: int, train_loss: float, train_accuracy: float, lr: float, seconds: float) -> EpochResult:
-        plain = predict_logits(self.model, self.val_x, self.device, flip=False)
-        flipped = predict_logits(self.model, self.val_x, self.device, flip=True)
+        # One pass over the faces and one over their mirror images give both figures.
+        plain = predict_logits(self.model, self.val_x, self.device)
+        flipped = (plain + predict_logits(self.model, torch.flip(self.val_x, dims=[3]), self.device)) / 2
         return EpochResult(
             epoch=epoch + 1,
             train_loss=train_loss,

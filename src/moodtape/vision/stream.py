@@ -13,6 +13,7 @@ only in a window around its last box, which costs a fraction of a full-frame sea
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
@@ -160,17 +161,7 @@ def _local_detector(settings: DetectorSettings, box: Box) -> FaceDetector:
     # Sizes are rounded to 16 px so that a face whose box wobbles by a few pixels per frame keeps
     # using the same detector (each one loads the cascade, about 15 ms).
     size = max(32, round(max(box.w, box.h) / 16) * 16)
-    local = DetectorSettings(
-        min_face=max(20, int(size * 0.7)),
-        max_face=int(size * 1.4),
-        min_face_detect=settings.min_face_detect,
-        scale_factor=settings.scale_factor,
-        min_neighbors=settings.min_neighbors,
-        min_weight=settings.min_weight,
-        equalize=settings.equalize,
-        overlap=settings.overlap,
-    )
-    return _cached_detector(local)
+    return _cached_detector(dataclasses.replace(settings, min_face=max(20, int(size * 0.7)), max_face=int(size * 1.4)))
 
 
 @functools.lru_cache(maxsize=32)
