@@ -47,7 +47,8 @@ def serve(host: str | None, port: int | None, certfile: Path | None, keyfile: Pa
             "or HTTPS, so use --certfile/--keyfile or a reverse proxy with TLS (see docs/deployment.md)"
         )
     services: Services = app.extensions["moodtape"]
-    threading.Thread(target=_warm, args=(services,), name="moodtape-warm", daemon=True).start()
+    warming = threading.Thread(target=_warm, args=(services,), name="moodtape-warm", daemon=True)
+    warming.start()
     signal.signal(signal.SIGTERM, _interrupt)
     click.echo(f"moodtape is running at {server_url(host, port, tls=tls)} — press Ctrl+C to stop", err=True)
     try:
@@ -56,6 +57,12 @@ def serve(host: str | None, port: int | None, certfile: Path | None, keyfile: Pa
         info("moodtape: stopping")
     finally:
         server.stop()
+        # A Ctrl+C during start-up can come while the warm-up thread is still importing ONNX
+        # Runtime; exiting under it can deadlock on the import lock, so let it finish first.
+        warming.join(timeout=WARM_JOIN_SECONDS)
+
+
+WARM_JOIN_SECONDS = 15.0
 
 
 def _warm(services: Services) -> None:
