@@ -50,6 +50,20 @@ def test_one_epoch_trains_and_exports(tmp_path: Path) -> None:
     assert report["uncertain_share"] == 1.0
     assert report["accuracy_when_certain"] is None
 
+    # The same run exported again as a one-view model, somewhere else.
+    result = CliRunner().invoke(cli, ["export", str(data), str(out), "--out", str(tmp_path / "plain"), "--no-flip"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "plain" / "calibration.json").read_text())["passes"] == [[0, False]]
+
+
+def test_export_of_a_folder_without_a_checkpoint_is_a_model_error(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from moodtape.errors import ModelError
+
+    result = CliRunner().invoke(cli, ["export", str(tmp_path), str(tmp_path)])
+    assert isinstance(result.exception, ModelError)  # the entry point prints it as one line, exit 1
+    assert "best.pt not found" in str(result.exception)
+
 
 def reject_non_json(constant: str) -> None:
     raise AssertionError(f"calibration.json holds {constant}, which is not JSON")

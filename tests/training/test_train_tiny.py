@@ -21,7 +21,7 @@ torch = pytest.importorskip("torch")
 
 from moodtape.emotions import EMOTIONS  # noqa: E402
 from moodtape.errors import DatasetError  # noqa: E402
-from moodtape.training.export import PARITY_TOLERANCE, export_run  # noqa: E402
+from moodtape.training.export import PARITY_TOLERANCE, ViewEnsemble, export_run, export_runs  # noqa: E402
 from moodtape.training.trainer import EpochResult, TrainConfig, Trainer, lr_at  # noqa: E402
 from moodtape.vision.classifier import load_classifier, read_metadata  # noqa: E402
 
@@ -112,12 +112,48 @@ def test_export_matches_pytorch_and_loads(trained: tuple[Path, list[EpochResult]
     assert 0 <= report["ece_after"] <= 1 and 0 <= report["accuracy"] <= 1
     metadata = read_metadata(model_path.read_bytes())
     assert float(metadata["moodtape.temperature"]) == pytest.approx(report["temperature"], rel=1e-5)
-    assert metadata["moodtape.trained_epochs"] == str(report["epoch"])
+    assert metadata["moodtape.trained_epochs"] == str(report["epochs"][0])
+    assert metadata["moodtape.networks"] == "1" and report["passes"] == [[0, False], [0, True]]
     classifier = load_classifier(model_path, threads=1)
     assert classifier.preset.name == "moodtape"
     probabilities = classifier.predict([np.full((48, 48), 90, dtype=np.uint8), np.zeros((60, 60), dtype=np.uint8)])
     assert probabilities.shape == (2, 7)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_two_runs_export_as_an_ensemble_that_matches_pytorch(
+    trained: tuple[Path, list[EpochResult]], dataset: Path, tmp_path: Path
+) -> None:
+    first, _ = trained
+    second = tmp_path / "second"
+    Trainer(tiny_config(dataset, second, seed=1), log=lambda _: None).run()
+    model_path = export_runs([first, second], data=str(dataset), out=tmp_path / "ensemble")
+    report = json.loads((tmp_path / "ensemble" / "calibration.json").read_text())
+    assert report["parity_max_abs_diff"] <= PARITY_TOLERANCE
+    assert report["passes"] == [[0, False], [1, True]]  # one view each: the cost of one flip-averaged network
+    metadata = read_metadata(model_path.read_bytes())
+    assert metadata["moodtape.networks"] == "2" and metadata["moodtape.trained_epochs"] == "3,3"
+    assert load_classifier(model_path, threads=1).predict([np.full((48, 48), 90, dtype=np.uint8)]).shape == (1, 7)
+
+
+def test_view_ensemble_averages_each_networks_view() -> None:
+    class Fixed(torch.nn.Module):  # type: ignore[misc]
+        def __init__(self, value: float) -> None:
+            super().__init__()
+            self.value = value
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            # Left half minus right half: a mirror image negates it.
+            return (x[..., :24].sum() - x[..., 24:].sum()).reshape(1, 1) * self.value
+
+    face = torch.zeros(1, 1, 48, 48)
+    face[..., :24] = 1.0  # bright left half
+    left = float(face[..., :24].sum())
+    assert float(ViewEnsemble([Fixed(1.0)])(face)) == pytest.approx(0.0)  # face and mirror cancel
+    assert float(ViewEnsemble([Fixed(1.0)], flip=False)(face)) == pytest.approx(left)
+    assert float(ViewEnsemble([Fixed(1.0), Fixed(3.0)])(face)) == pytest.approx((left - 3 * left) / 2)
+    with pytest.raises(ValueError, match="at least one"):
+        ViewEnsemble([])
 
 
 def test_learning_rate_warms_up_then_decays() -> None:

@@ -12,7 +12,15 @@ from vision_scenes import ASTRONAUT_FACE, inside, iou
 
 from moodtape.errors import ModelError
 from moodtape.types import Box
-from moodtape.vision.faces import DetectorSettings, FaceDetector, overlap_ratio, suppress_overlaps
+from moodtape.vision.faces import (
+    CASCADE_FILE,
+    DetectorSettings,
+    FaceDetector,
+    cascade_folder,
+    group_hits,
+    overlap_ratio,
+    suppress_overlaps,
+)
 
 
 def test_astronaut_has_one_face_where_it_is(detector: FaceDetector, astronaut_gray: npt.NDArray[np.uint8]) -> None:
@@ -81,6 +89,7 @@ def test_missing_cascade_is_a_model_error(tmp_path: Path) -> None:
         {"min_neighbors": -1},
         {"overlap": 0.0},
         {"overlap": 1.5},
+        {"weak_group_step": -0.5},
     ],
 )
 def test_detector_settings_are_validated(options: dict[str, float]) -> None:
@@ -91,6 +100,14 @@ def test_detector_settings_are_validated(options: dict[str, float]) -> None:
 def test_suppress_overlaps_keeps_the_larger_of_nested_boxes() -> None:
     outer, inner, apart = Box(10, 10, 100, 100), Box(30, 30, 40, 40), Box(300, 300, 50, 50)
     assert suppress_overlaps([inner, apart, outer], threshold=0.5) == [outer, apart]
+
+
+def test_suppress_overlaps_with_scores_keeps_the_confident_box_and_returns_largest_first() -> None:
+    outer, inner, apart = Box(10, 10, 100, 100), Box(30, 30, 40, 40), Box(300, 300, 50, 50)
+    kept = suppress_overlaps([outer, inner, apart], threshold=0.5, scores=[1.5, 4.0, 2.0])
+    assert kept == [apart, inner]
+    with pytest.raises(ValueError, match="one score per box"):
+        suppress_overlaps([outer, inner], threshold=0.5, scores=[1.0])
 
 
 def test_suppress_overlaps_keeps_boxes_that_overlap_little() -> None:
@@ -132,3 +149,40 @@ def test_threads_sharing_one_detector_get_the_single_threaded_answer(
 @pytest.mark.parametrize("shape", [(1, 1), (1, 300), (300, 1), (2, 2)])
 def test_images_too_small_for_a_face_give_no_boxes(shape: tuple[int, int]) -> None:
     assert FaceDetector().detect(np.full(shape, 128, dtype=np.uint8)) == []
+
+
+def test_group_hits_counts_neighbours_and_keeps_the_best_score() -> None:
+    hits = np.array([[100, 100, 50, 50], [102, 101, 50, 50], [99, 98, 52, 52], [300, 40, 60, 60], [301, 41, 60, 60]])
+    scores = np.array([1.0, 3.5, -0.5, 0.2, 0.9])
+    groups = sorted(group_hits(hits, scores), key=lambda g: g[0][0])
+    assert [(count, score) for _, count, score in groups] == [(3, 3.5), (2, 0.9)]
+    (x, y, w, h), _, _ = groups[0]
+    assert abs(x - 100) <= 1 and abs(y - 100) <= 1 and abs(w - 51) <= 1 and abs(h - 51) <= 1
+    assert group_hits(hits[:1], scores[:1]) == []  # a lone hit is not a face
+
+
+@pytest.mark.parametrize(
+    ("hits", "score", "expected"),
+    [(4, 1.0, True), (4, 0.9, False), (9, 1.2, True), (3, 1.9, False), (3, 2.0, True), (2, 2.9, False), (2, 3.1, True)],
+)
+def test_weak_groups_need_a_higher_score(hits: int, score: float, expected: bool) -> None:
+    settings = DetectorSettings(min_neighbors=3, min_weight=1.0, weak_group_step=1.0)
+    assert settings.accepts(hits, score) is expected
+    plain = DetectorSettings(min_neighbors=3, min_weight=1.0, weak_group_step=None)
+    assert plain.accepts(hits, score) is (hits >= 4 and score >= 1.0)
+
+
+@pytest.mark.parametrize("scale", [0.6, 1.0, 1.4])
+def test_plain_grouping_matches_opencv(astronaut_gray: npt.NDArray[np.uint8], scale: float) -> None:
+    # Our own grouping (needed to weigh hits against score) must agree with OpenCV's when the
+    # weak-group rule is off: same boxes as detectMultiScale3 with the same neighbour count.
+    gray = cv2.resize(astronaut_gray, None, fx=scale, fy=scale)
+    settings = DetectorSettings(
+        min_face=40, min_face_detect=40, min_neighbors=2, min_weight=-10.0, weak_group_step=None
+    )
+    ours = FaceDetector(settings).detect(gray)
+    cascade = cv2.CascadeClassifier(str(cascade_folder() / CASCADE_FILE))
+    found, _, _ = cascade.detectMultiScale3(gray, 1.1, 2, minSize=(40, 40), outputRejectLevels=True)
+    theirs = suppress_overlaps([Box(*(int(v) for v in row)) for row in np.asarray(found).reshape(-1, 4)], 0.5)
+    assert ours, "the astronaut's face is found"
+    assert sorted(ours) == sorted(theirs)

@@ -26,6 +26,7 @@ def _register() -> None:
     cli.add_command(analyze.analyze)
     cli.add_command(evaluate.evaluate)
     cli.add_command(train.train)
+    cli.add_command(train.export)
 
     from moodtape.cli import recommend as recommend_commands
 

@@ -81,3 +81,28 @@ def train(
 
         model_path = export_run(out, data=str(data))
         info(f"exported {model_path}")
+
+
+@click.command("export")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for emotion.onnx, calibration.json and reliability.png [default: the first run].",
+)
+@click.option("--flip/--no-flip", default=True, show_default=True, help="Use the mirror image as a second view.")
+def export(data: Path, runs: tuple[Path, ...], out: Path | None, flip: bool) -> None:
+    """Export finished training RUNS as one ONNX model, calibrated on DATA's PublicTest.
+
+    One run gives a flip-averaged network; two runs an ensemble in which the second network reads
+    the mirror image, at the same cost per face.
+    """
+    try:
+        from moodtape.training.export import export_runs
+    except ImportError as exc:
+        fail(f"exporting needs PyTorch ({exc.name} is missing): pip install 'moodtape[train]'")
+        return
+    model_path = export_runs(list(runs), data=str(data), out=out or runs[0], flip=flip)
+    info(f"exported {model_path}")
