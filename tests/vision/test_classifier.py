@@ -324,3 +324,12 @@ def test_unknown_preset_lists_the_choices() -> None:
 def test_presets_are_validated(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Preset("p", 1.0, 0.0, **options)
+
+
+def test_bundled_model_is_the_documented_two_network_ensemble_within_the_size_limit() -> None:
+    model = bundled_model_bytes()
+    assert len(model) <= 5 * 1024 * 1024  # the limit for a model shipped in the package
+    metadata = read_metadata(model)
+    assert metadata["moodtape.networks"] == "2"  # the model card describes two networks, one pass each
+    assert metadata["moodtape.flip_averaged"] == "false"
+    assert metadata["moodtape.trained_epochs"] == "65,100"
