@@ -133,6 +133,7 @@ def test_two_runs_export_as_an_ensemble_that_matches_pytorch(
     assert report["passes"] == [[0, False], [1, True]]  # one view each: the cost of one flip-averaged network
     metadata = read_metadata(model_path.read_bytes())
     assert metadata["moodtape.networks"] == "2" and metadata["moodtape.trained_epochs"] == "3,3"
+    assert metadata["moodtape.passes"] == "0:face,1:mirror" and metadata["moodtape.flip_averaged"] == "false"
     assert load_classifier(model_path, threads=1).predict([np.full((48, 48), 90, dtype=np.uint8)]).shape == (1, 7)
 
 

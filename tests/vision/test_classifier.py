@@ -331,5 +331,5 @@ def test_bundled_model_is_the_documented_two_network_ensemble_within_the_size_li
     assert len(model) <= 5 * 1024 * 1024  # the limit for a model shipped in the package
     metadata = read_metadata(model)
     assert metadata["moodtape.networks"] == "2"  # the model card describes two networks, one pass each
-    assert metadata["moodtape.flip_averaged"] == "false"
+    assert metadata["moodtape.flip_averaged"] == "false" and metadata["moodtape.passes"] == "0:face,1:face"
     assert metadata["moodtape.trained_epochs"] == "65,100"

@@ -96,8 +96,9 @@ def train(
 def export(data: Path, runs: tuple[Path, ...], out: Path | None, flip: bool) -> None:
     """Export finished training RUNS as one ONNX model, calibrated on DATA's PublicTest.
 
-    One run gives a flip-averaged network; two runs an ensemble in which the second network reads
-    the mirror image, at the same cost per face.
+    One run gives a flip-averaged network; two runs an ensemble at the same cost per face, in which
+    the second network reads the mirror image, or the face too with --no-flip (the bundled model).
+    The default --out is the first run's folder: its own emotion.onnx is replaced.
     """
     try:
         from moodtape.training.export import export_runs
