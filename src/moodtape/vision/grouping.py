@@ -35,20 +35,21 @@ def cluster_hits(hits: IntArray, scores: npt.NDArray[np.float64]) -> list[HitGro
     Two hits are similar when each of their corners differs by at most 20 % of their mean smaller
     side; clusters are the connected parts of that relation (a chain of similar hits is one face).
     """
-    count = len(hits)
-    if count == 0:
+    if len(hits) == 0:
         return []
     boxes = np.asarray(hits, dtype=np.int64).reshape(-1, 4)
-    labels = _connected(_similar(boxes, boxes))
-    groups = []
-    for label in np.unique(labels):
-        members = labels == label
-        size = int(members.sum())
-        # OpenCV sums the members' coordinates and rounds sum × (1/n) in single precision.
-        mean = np.rint(boxes[members].sum(axis=0).astype(np.float32) * np.float32(1.0 / size)).astype(int)
-        x, y, w, h = (int(v) for v in mean)
-        groups.append(HitGroup((x, y, w, h), size, float(scores[members].max())))
-    return groups
+    labels = _connected(_similar(boxes))
+    _, member_of, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    sums = np.zeros((len(sizes), 4), dtype=np.int64)
+    np.add.at(sums, member_of, boxes)
+    best = np.full(len(sizes), -np.inf)
+    np.maximum.at(best, member_of, scores)
+    # OpenCV sums the members' coordinates and rounds sum × (1/n) in single precision.
+    means = np.rint(sums.astype(np.float32) * (np.float32(1.0) / sizes.astype(np.float32))[:, None]).astype(int)
+    return [
+        HitGroup((int(x), int(y), int(w), int(h)), int(size), float(score))
+        for (x, y, w, h), size, score in zip(means, sizes, best, strict=True)
+    ]
 
 
 def drop_nested(groups: list[HitGroup]) -> list[HitGroup]:
@@ -72,19 +73,16 @@ def _nested_in(inner: HitGroup, outer: HitGroup) -> bool:
     return inside and (outer.hits > max(3, inner.hits) or inner.hits < 3)
 
 
-def _similar(a: IntArray, b: IntArray) -> npt.NDArray[np.bool_]:
-    """(len(a), len(b)) table: are the boxes' corners within OpenCV's tolerance of each other?"""
-    tolerance = (
-        GROUP_TOLERANCE * (np.minimum(a[:, None, 2], b[None, :, 2]) + np.minimum(a[:, None, 3], b[None, :, 3])) * 0.5
-    )
-    close: npt.NDArray[np.bool_] = np.all(
-        np.abs(_corners(a)[:, None, :] - _corners(b)[None, :, :]) <= tolerance[..., None], axis=2
-    )
+def _similar(boxes: IntArray) -> npt.NDArray[np.bool_]:
+    """(n, n) table: are two boxes' corners within OpenCV's tolerance of each other?"""
+    x, y, w, h = (boxes[:, i].astype(np.float64) for i in range(4))
+    # The same double-precision arithmetic, in the same order, as OpenCV's SimilarRects.
+    tolerance = GROUP_TOLERANCE * (np.minimum.outer(w, w) + np.minimum.outer(h, h)) * 0.5
+    close = np.abs(np.subtract.outer(x, x)) <= tolerance
+    close &= np.abs(np.subtract.outer(y, y)) <= tolerance
+    close &= np.abs(np.subtract.outer(x + w, x + w)) <= tolerance
+    close &= np.abs(np.subtract.outer(y + h, y + h)) <= tolerance
     return close
-
-
-def _corners(boxes: IntArray) -> IntArray:
-    return np.column_stack([boxes[:, 0], boxes[:, 1], boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]])
 
 
 def _connected(adjacent: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
