@@ -83,8 +83,13 @@ class ViewEnsemble(nn.Module):
         else:
             self.passes = [(i, flip and i % 2 == 1) for i in range(len(networks))]
 
+    @property
+    def flip_averaged(self) -> bool:
+        """Whether one network reads both the face and its mirror image."""
+        return len(self.networks) == 1 and len(self.passes) == 2
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mirror = torch.flip(x, dims=[3])
+        mirror = torch.flip(x, dims=[3]) if any(mirrored for _, mirrored in self.passes) else x
         logits = [self.networks[i](mirror if mirrored else x) for i, mirrored in self.passes]
         result: torch.Tensor = torch.stack(logits).mean(dim=0)
         return result
@@ -186,7 +191,7 @@ def export_runs(runs: Sequence[Path], data: str, out: Path, flip: bool = True) -
         "accuracy_float32": float((float_logits.argmax(1) == validation.labels).mean()),
         "int8_max_logit_change": float(np.abs(float_logits - logits).max()),
         "int8_top_label_agreement": float((float_logits.argmax(1) == logits.argmax(1)).mean()),
-        "flip_averaged": flip and len(runs) == 1,
+        "flip_averaged": module.flip_averaged,
         "parity_max_abs_diff": parity,
         "temperature": temperature,
         "nll_before": negative_log_likelihood(logits, validation.labels, 1.0),
@@ -209,8 +214,8 @@ def export_runs(runs: Sequence[Path], data: str, out: Path, flip: bool = True) -
             META_UNCERTAIN: f"{UNCERTAIN_BELOW}",
             META_LABELS: json.dumps(list(EMOTIONS)),
             META_OUTPUT: "logits",
-            # True only when one network reads both views; an ensemble's passes say who reads what.
-            "moodtape.flip_averaged": str(flip and len(runs) == 1).lower(),
+            # An ensemble's passes say which network reads which view.
+            "moodtape.flip_averaged": str(module.flip_averaged).lower(),
             "moodtape.passes": ",".join(f"{i}:{'mirror' if mirrored else 'face'}" for i, mirrored in module.passes),
             "moodtape.networks": str(len(runs)),
             "moodtape.trained_epochs": ",".join(str(epoch) for epoch in epochs),
