@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import DataError, ImageError, UnsupportedImageError
+from moodtape.metrics import FRAMES
 from moodtape.recommender.export import to_csv, to_m3u8, to_xspf
 from moodtape.recommender.mood import EMOTION_POINTS, group_mood
 from moodtape.recommender.result import Recommendation
@@ -71,10 +72,8 @@ def analyze() -> Response:
         # The leading bytes said "image", so the rest is damaged rather than of the wrong type.
         raise ImageError("the picture is damaged and cannot be read") from None
     analyzer = services().analyzer()
-    if stream is None:
-        faces = analyzer.analyze_gray(gray)
-    else:
-        faces = services().streams.get(session_id(), stream).process(gray, time.monotonic())
+    FRAMES.labels(kind="photo" if stream is None else "stream").inc()
+    faces = analyzer.analyze_gray(gray) if stream is None else services().streams.process(session_id(), stream, gray)
     height, width = gray.shape
     return jsonify(
         faces=faces_json(faces),
@@ -98,7 +97,7 @@ def export() -> Response:
     if fmt not in EXPORTS:
         raise DataError(f"unknown format {fmt!r}; choose one of: {', '.join(EXPORTS)}")
     wanted = parse_list_request(request.args)
-    result = services().recent.get((session_id(), wanted.cache_key)) or _recommend(wanted)
+    result = services().recent.get(session_id(), wanted.cache_key) or _recommend(wanted)
     render, extension, media_type = EXPORTS[fmt]
     response = Response(render(result), mimetype=media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="moodtape-{result.strategy}.{extension}"'
@@ -164,7 +163,7 @@ def _recommend(wanted: ListRequest) -> Recommendation:
             session_id=session_id(),
         )
     )
-    services().recent.put((session_id(), wanted.cache_key), result)
+    services().recent.put(session_id(), wanted.cache_key, result)
     return result
 
 

@@ -3,14 +3,20 @@
 Creating the app is fast: the emotion model and the recommender are built on first use (or by
 :meth:`Services.warm`, which ``moodtape serve`` runs in the background right after binding its
 port). Tests pass their own analyzer and recommender.
+
+With ``MOODTAPE_REDIS_URL`` the state that requests share (rate limits, streams, recent lists,
+provider caches) lives in Redis (see :mod:`moodtape.state`), so instances behind a balancer are
+interchangeable; without it, in this process.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from flask import Flask, Response, current_app, request
@@ -18,20 +24,23 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moodtape.config import SETTINGS, Settings
 from moodtape.errors import ModelError
+from moodtape.metrics import DETECTOR_SECONDS, MODEL_SECONDS
 from moodtape.recommender.engine import Recommender
-from moodtape.recommender.result import Recommendation
+from moodtape.state.connection import client_for
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
-from moodtape.web.errors import error_response, register_error_handlers
-from moodtape.web.lru import BoundedLRU
-from moodtape.web.security import SECURITY_HEADERS, RateLimiter, RedactSecrets, retry_after_header
+from moodtape.web.errors import register_error_handlers
+from moodtape.web.ratelimit import install_rate_limit
+from moodtape.web.recent import MemoryRecent, RecentLists, RedisRecent
+from moodtape.web.security import SECURITY_HEADERS, RedactSecrets
 from moodtape.web.session import install_session
-from moodtape.web.streams import STREAM_DETECT_EVERY, StreamRegistry
+from moodtape.web.streams import STREAM_DETECT_EVERY, RedisStreamRegistry, StreamRegistry, Streams
 from moodtape.web.uploads import InMemoryRequest
 
+if TYPE_CHECKING:
+    import redis
+
 AnalyzerSource = Analyzer | Callable[[], Analyzer]
-#: Latest lists kept per process so that "export" writes exactly the list the page shows.
-MAX_RECENT_LISTS = 1024
 BUNDLED_MODEL_NAME = "moodtape model"
 
 
@@ -52,9 +61,14 @@ class Services:
         # Two locks: /healthz building the recommender must not wait for the model to load.
         self._analyzer_lock = threading.Lock()
         self._recommender_lock = threading.Lock()
-        self.streams = StreamRegistry(lambda: StreamAnalyzer(self.analyzer(), detect_every=STREAM_DETECT_EVERY))
-        self.limiter = RateLimiter(settings.get_float("MOODTAPE_RATE_LIMIT"))
-        self.recent: BoundedLRU[tuple[str, str], Recommendation] = BoundedLRU(MAX_RECENT_LISTS, 3600.0)
+        #: Redis for shared state, or None: everything stays in this process.
+        self.redis: redis.Redis | None = client_for(settings.get("MOODTAPE_REDIS_URL"))
+        factory = self._new_stream
+        self.streams: Streams = RedisStreamRegistry(self.redis, factory) if self.redis else StreamRegistry(factory)
+        self.recent: RecentLists = RedisRecent(self.redis) if self.redis else MemoryRecent()
+
+    def _new_stream(self) -> StreamAnalyzer:
+        return StreamAnalyzer(self.analyzer(), detect_every=STREAM_DETECT_EVERY)
 
     @property
     def model_ready(self) -> bool:
@@ -78,7 +92,7 @@ class Services:
             return self._analyzer
         with self._analyzer_lock:
             if self._analyzer is None:
-                self._analyzer = self._load_analyzer()
+                self._analyzer = _timed(self._load_analyzer())
             return self._analyzer
 
     def _load_analyzer(self) -> Analyzer:
@@ -155,30 +169,45 @@ def create_app(
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
-    app.before_request(_limit_rate)
+    from moodtape.web import api, ops, views
+
+    ops.install_ops(app)  # first, so the request id and timing cover every other hook
+    install_rate_limit(app, settings.get_float("MOODTAPE_RATE_LIMIT"), settings.get("MOODTAPE_REDIS_URL").strip())
     install_session(app)
     app.after_request(_add_security_headers)
     register_error_handlers(app)
-
-    from moodtape.web import api, views
 
     app.register_blueprint(views.blueprint)
     app.register_blueprint(api.blueprint)
     return app
 
 
-def _limit_rate() -> Response | None:
-    wait = services().limiter.check(request.remote_addr or "unknown")
-    if not wait:
-        return None
-    response = error_response(429, "rate_limited", "too many requests from this address; slow down and retry")
-    response.headers["Retry-After"] = retry_after_header(wait)
-    return response
+def _timed(analyzer: Analyzer) -> Analyzer:
+    """``analyzer`` with its full-frame detector and its model timed into the metrics."""
+    detect, predict = analyzer.detector.detect, analyzer.classifier.predict
+
+    def timed_detect(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return detect(*args, **kwargs)
+        finally:
+            DETECTOR_SECONDS.observe(time.perf_counter() - started)
+
+    def timed_predict(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return predict(*args, **kwargs)
+        finally:
+            MODEL_SECONDS.observe(time.perf_counter() - started)
+
+    analyzer.detector.detect = timed_detect  # type: ignore[method-assign]
+    analyzer.classifier.predict = timed_predict  # type: ignore[method-assign]
+    return analyzer
 
 
 def _add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.path.startswith("/api/") or request.path == "/healthz":
+    if request.path.startswith("/api/") or request.path in ("/healthz", "/readyz"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
