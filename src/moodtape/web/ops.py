@@ -124,7 +124,7 @@ def metrics() -> Response:
         body = generate_latest(registry)
     else:
         body = generate_latest()
-    response = Response(body, mimetype=CONTENT_TYPE_LATEST)
+    response = Response(body, content_type=CONTENT_TYPE_LATEST)
     response.headers["Cache-Control"] = "no-store"
     return response
 
