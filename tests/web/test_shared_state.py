@@ -1,0 +1,135 @@
+"""The web app's shared state in a real Redis: streams and lists across instances, limits, outages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+import redis
+from webtools import AppFactory
+
+from moodtape.recommender.result import Recommendation, RecommendedItem
+from moodtape.state.connection import connect
+from moodtape.types import Mood, Track, Video
+from moodtape.vision.pipeline import Analyzer
+from moodtape.vision.stream import StreamAnalyzer
+from moodtape.web.recent import RedisRecent, from_state, to_state
+from moodtape.web.streams import RedisStreamRegistry
+from redis_server import RedisServer
+
+
+@pytest.fixture
+def client(redis_url: str) -> redis.Redis:
+    return connect(redis_url)
+
+
+def _frames(astronaut_bgr: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.uint8]]:
+    """Six 640×480 gray frames of the astronaut, moving and changing brightness a little."""
+    face = cv2.cvtColor(cv2.resize(astronaut_bgr, (360, 360)), cv2.COLOR_BGR2GRAY)
+    frames = []
+    for i in range(6):
+        frame = np.full((480, 640), 90, np.uint8)
+        frame[60:420, 140 + 8 * i : 500 + 8 * i] = np.clip(face.astype(int) + 12 * (i % 3) - 12, 0, 255)
+        frames.append(frame)
+    return frames
+
+
+def test_stream_smoothing_carries_over_between_instances(
+    client: redis.Redis, redis_url: str, real_analyzer: Analyzer, astronaut_bgr: npt.NDArray[np.uint8]
+) -> None:
+    times = iter(np.arange(0.0, 10.0, 0.1))
+    clock = lambda: float(next(times))  # noqa: E731 - shared by both instances, like wall-clock time
+    instances = [
+        RedisStreamRegistry(connect(redis_url), lambda: StreamAnalyzer(real_analyzer, detect_every=3), clock=clock)
+        for _ in range(2)
+    ]
+    alone = StreamAnalyzer(real_analyzer, detect_every=3)
+    for n, frame in enumerate(_frames(astronaut_bgr)):
+        shared = instances[n % 2].process("session-1234567890", "cam", frame)
+        expected = alone.process(frame, n * 0.1)
+        raw = real_analyzer.analyze_gray(frame)
+        assert [f.track_id for f in shared] == [f.track_id for f in expected] == [1]
+        assert shared[0].probabilities == pytest.approx(expected[0].probabilities, abs=1e-9)
+        if n:
+            assert shared[0].probabilities != pytest.approx(raw[0].probabilities, abs=1e-6)  # smoothed
+    ttl = client.pttl("moodtape:stream:session-1234567890:cam")
+    assert 0 < ttl <= 60_000
+
+
+def test_an_unreadable_stream_state_starts_the_stream_afresh(
+    client: redis.Redis, real_analyzer: Analyzer, astronaut_bgr: npt.NDArray[np.uint8]
+) -> None:
+    client.set("moodtape:stream:session-1234567890:cam", b"{not json")
+    registry = RedisStreamRegistry(client, lambda: StreamAnalyzer(real_analyzer))
+    faces = registry.process("session-1234567890", "cam", _frames(astronaut_bgr)[0])
+    assert [f.track_id for f in faces] == [1]
+
+
+def _recommendation() -> Recommendation:
+    track = Track("Song", "Artist", 0.7, 0.4, genre="pop", deezer_id="42", extra={"k": "v"})
+    video = Video("Clip", "Channel", 0.3, 0.6, youtube_id="abcdefghijk")
+    items = (
+        RecommendedItem(track, 0, (0.7, 0.4), 0.01, "warm pop"),
+        RecommendedItem(video, 1, (0.6, 0.5), 0.2, "a clip", repeat=True),
+    )
+    return Recommendation(
+        items, Mood(0.5, 0.1, "happy"), "match", "tracks", ((0.7, 0.4), (0.6, 0.5)), ("catalog",), ("x",), ("n",)
+    )
+
+
+def test_recent_lists_round_trip_through_json(client: redis.Redis) -> None:
+    result = _recommendation()
+    assert from_state(json.loads(json.dumps(to_state(result)))) == result
+    recent = RedisRecent(client)
+    recent.put("session-1234567890", "k1", result)
+    assert recent.get("session-1234567890", "k1") == result
+    assert recent.get("session-1234567890", "k2") is None
+    client.set("moodtape:recent:session-1234567890:bad", b'{"items": 3}')
+    assert recent.get("session-1234567890", "bad") is None  # unreadable: as if absent
+
+
+def test_the_rate_limit_holds_across_instances(make_app: AppFactory, redis_url: str) -> None:
+    instances = [make_app(MOODTAPE_RATE_LIMIT="4", MOODTAPE_REDIS_URL=redis_url).test_client() for _ in range(2)]
+    statuses = [instances[n % 2].get("/api/openapi.yaml").status_code for n in range(8)]
+    assert statuses == [200] * 4 + [429] * 4  # four in all, not four per instance
+
+
+def test_export_on_another_instance_writes_the_list_the_first_one_showed(
+    make_app: AppFactory, redis_url: str, tmp_path: Path
+) -> None:
+    settings = {"MOODTAPE_REDIS_URL": redis_url, "MOODTAPE_SECRET_KEY": "k" * 32}
+    first, second = (make_app(**settings).test_client() for _ in range(2))
+    shown = first.get("/api/recommendations?emotion=sad&n=5").get_json()
+    cookie = first.get_cookie("moodtape_session")
+    assert cookie is not None
+    second.set_cookie("moodtape_session", cookie.value)
+    exported = second.get("/api/export?emotion=sad&n=5&format=csv").get_data(as_text=True)
+    titles = [item["title"] for item in shown["items"]]
+    assert all(title in exported for title in titles)
+    assert exported.count("\n") == len(titles) + 1  # a header and exactly the shown rows
+
+
+def test_a_redis_outage_gives_clear_503s_then_recovery(make_app: AppFactory, frame_640: bytes, tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        client = make_app(MOODTAPE_REDIS_URL=server.url).test_client()
+        assert client.get("/readyz").status_code == 200
+        assert client.post("/api/analyze?stream=cam", data=frame_640, content_type="image/jpeg").status_code == 200
+        server.stop()
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.get_json()["checks"]["redis"].startswith("the shared state")
+        reply = client.post("/api/analyze?stream=cam", data=frame_640, content_type="image/jpeg")
+        assert reply.status_code == 503
+        assert reply.get_json()["error"]["code"] == "shared_state_unavailable"
+        # Requests that need no shared state still work: the rate limit counts in memory meanwhile.
+        assert client.get("/api/openapi.yaml").status_code == 200
+        server.start()
+        assert client.get("/readyz").status_code == 200
+        assert client.post("/api/analyze?stream=cam", data=frame_640, content_type="image/jpeg").status_code == 200
+    finally:
+        server.stop()
