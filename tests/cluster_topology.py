@@ -71,9 +71,15 @@ UNAVAILABLE = (
 )
 
 
+def haproxy_path() -> str | None:
+    """``haproxy``, which Debian puts in /usr/sbin (not always on a user's PATH)."""
+    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
+    return found
+
+
 def missing_reason() -> str | None:
     """Why the topology cannot run here, or None when it can."""
-    if shutil.which("haproxy") is None:
+    if haproxy_path() is None:
         return "haproxy is not installed (apt-get install haproxy)"
     return redis_missing()
 
@@ -165,7 +171,9 @@ class Topology:
             )
         )
         with open(self.folder / "haproxy.log", "ab") as log:
-            self.haproxy = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=log, stderr=log)
+            self.haproxy = subprocess.Popen(
+                [haproxy_path() or "haproxy", "-db", "-f", str(config)], stdout=log, stderr=log
+            )
         wait_for_port(self.port, process=self.haproxy)
 
     def wait_all_serving(self, timeout: float = 30.0) -> None:
