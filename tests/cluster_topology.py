@@ -36,6 +36,7 @@ START_SECONDS = 90.0
 HAPROXY_CONFIG = """\
 global
     maxconn 512
+    tune.bufsize 131072
 defaults
     mode http
     timeout connect 2s
@@ -48,6 +49,8 @@ defaults
     errorfile 503 {errorfile}
 frontend web
     bind 127.0.0.1:{port}
+    # Slow clients: the whole body (up to a buffer) must arrive before a worker sees the request.
+    http-request wait-for-body time 10s
     default_backend moodtape
 backend moodtape
     balance roundrobin
@@ -55,8 +58,7 @@ backend moodtape
     http-check expect status 200
     default-server inter 500ms fall 2 rise 1
     http-response set-header X-Served-By %[srv_name]
-    server a 127.0.0.1:{port_a} check
-    server b 127.0.0.1:{port_b} check
+{servers}
 """
 
 #: What HAProxy answers when no instance is ready: JSON, like moodtape's own errors.
@@ -167,7 +169,9 @@ class Topology:
         config = self.folder / "haproxy.cfg"
         config.write_text(
             HAPROXY_CONFIG.format(
-                errorfile=errorfile, port=self.port, port_a=self.instances[0].port, port_b=self.instances[1].port
+                errorfile=errorfile,
+                port=self.port,
+                servers="\n".join(f"    server {i.name} 127.0.0.1:{i.port} check" for i in self.instances),
             )
         )
         with open(self.folder / "haproxy.log", "ab") as log:
@@ -208,8 +212,11 @@ class Topology:
 
 
 @contextlib.contextmanager
-def topology(folder: Path, *, processes: tuple[int, int] = (1, 2), database_url: str = "") -> Iterator[Topology]:
-    """Start Redis, two instances and HAProxy in ``folder``; stop them all on exit."""
+def topology(
+    folder: Path, *, processes: tuple[int, ...] = (1, 2), database_url: str = "", **settings: str
+) -> Iterator[Topology]:
+    """Start Redis, one instance per entry of ``processes`` (its process count) and HAProxy in
+    ``folder``; ``settings`` override the instances' settings. Everything is stopped on exit."""
     redis = RedisServer(folder / "redis")
     redis.start()
     database_url = database_url or f"sqlite:///{folder / 'shared.db'}"
@@ -217,7 +224,7 @@ def topology(folder: Path, *, processes: tuple[int, int] = (1, 2), database_url:
         key: value for key, value in os.environ.items() if not key.startswith(("MOODTAPE_", "SPOTIFY_", "YOUTUBE_"))
     }
     instances = []
-    for name, count in zip("ab", processes, strict=True):
+    for name, count in zip("abcdefgh", processes, strict=False):
         home = folder / name
         home.mkdir(parents=True, exist_ok=True)
         env = {
@@ -232,6 +239,7 @@ def topology(folder: Path, *, processes: tuple[int, int] = (1, 2), database_url:
             "MOODTAPE_THREADS": "1",
             "MOODTAPE_SHUTDOWN_SECONDS": "5",
             "PYTHONUNBUFFERED": "1",
+            **settings,
         }
         instances.append(Instance(name, free_port(), home, count, env))
     running = Topology(folder, redis, instances, free_port(), database_url=database_url)
