@@ -110,4 +110,9 @@ def recommend(
         CatalogError: nothing to recommend from.
     """
     engine = recommender or default_recommender()
-    return engine.recommend(to_mood(mood), strategy=strategy, kind=kind, n=n, seed=seed, session_id=session_id)
+    if session_id is None:
+        return engine.recommend(to_mood(mood), strategy=strategy, kind=kind, n=n, seed=seed)
+    # A session: its feedback shapes the list, and the list is recorded (the shell, not the engine, writes).
+    from moodtape.sessions import SessionService
+
+    return SessionService.of(engine).recommend(session_id, to_mood(mood), strategy=strategy, kind=kind, n=n, seed=seed)

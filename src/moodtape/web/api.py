@@ -18,6 +18,7 @@ from moodtape.recommender.export import to_csv, to_m3u8, to_xspf
 from moodtape.recommender.mood import EMOTION_POINTS, group_mood
 from moodtape.recommender.result import Recommendation
 from moodtape.recommender.strategies import DEFAULT_STRATEGY, STRATEGIES
+from moodtape.sessions import SessionService
 from moodtape.store import ACTIONS
 from moodtape.vision.images import decode_image
 from moodtape.web.app import services
@@ -111,7 +112,7 @@ def feedback() -> Response:
     require_csrf()
     body = _json_body()
     action = _text(body, "action")
-    engine = services().recommender()
+    engine = SessionService.of(services().recommender())
     if action == "not_my_mood":
         result = engine.not_my_mood(
             session_id(),
@@ -152,17 +153,8 @@ def openapi() -> Response:
 
 
 def _recommend(wanted: ListRequest) -> Recommendation:
-    result = (
-        services()
-        .recommender()
-        .recommend(
-            wanted.mood,
-            strategy=wanted.strategy,
-            kind=wanted.kind,
-            n=wanted.n,
-            seed=wanted.seed,
-            session_id=session_id(),
-        )
+    result = SessionService.of(services().recommender()).recommend(
+        session_id(), wanted.mood, strategy=wanted.strategy, kind=wanted.kind, n=wanted.n, seed=wanted.seed
     )
     services().recent.put((session_id(), wanted.cache_key), result)
     return result
