@@ -11,8 +11,8 @@ import numpy.typing as npt
 import pytest
 
 from fer_faces import synthetic_face
-from services import PostgresServer, missing_reason
 from moodtape.emotions import EMOTIONS
+from services import PostgresServer, missing_reason
 
 
 @pytest.fixture(scope="session")

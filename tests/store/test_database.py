@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from services import PostgresServer, free_port
 
 from moodtape.errors import DataError, StoreUnavailableError
 from moodtape.store import Store, new_id
@@ -17,6 +16,7 @@ from moodtape.store.database import ATTEMPTS, Database, engine_url
 from moodtape.store.migrate import current_revision, head_revision
 from moodtape.store.records import SavedList
 from moodtape.store.schema import metadata
+from services import PostgresServer, free_port
 
 
 def a_list() -> SavedList:
@@ -88,7 +88,20 @@ def test_a_moodtape_0_1_database_keeps_its_rows(tmp_path: Path) -> None:
         )
         now = time.time()
         rows = [
-            (f"h{i}", "sess", now - (100 if i < 2 else 50), i % 2, f"k{i}", "tracks", f"t{i}", "a", None, "catalog", "sad", "uplift")
+            (
+                f"h{i}",
+                "sess",
+                now - (100 if i < 2 else 50),
+                i % 2,
+                f"k{i}",
+                "tracks",
+                f"t{i}",
+                "a",
+                None,
+                "catalog",
+                "sad",
+                "uplift",
+            )
             for i in range(4)
         ]
         old.executemany("INSERT INTO history VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)

@@ -26,10 +26,7 @@ def settings(**values: str) -> Settings:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Store]:
     """Build stores on a fresh SQLite file or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        url = request.getfixturevalue("postgres")
+    url = f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres")
     return lambda **options: Store(url, **options)
 
 
@@ -74,7 +71,10 @@ def test_feedback_names_list_and_position_and_can_be_removed(make_store: Callabl
     liked = Feedback("k1", "a", "like", "pop", list_id="L" * 32, position=3)
     store.add_feedback("s", liked)
     store.add_feedback("s", Feedback("k2", "b", "dislike"))
-    assert [(f.item_key, f.list_id, f.position) for f in store.feedback("s")] == [("k1", "L" * 32, 3), ("k2", None, None)]
+    assert [(f.item_key, f.list_id, f.position) for f in store.feedback("s")] == [
+        ("k1", "L" * 32, 3),
+        ("k2", None, None),
+    ]
     assert store.remove_feedback("s", liked.id) and not store.remove_feedback("s", liked.id)
     assert [f.item_key for f in store.feedback("s")] == ["k2"]
 
@@ -123,7 +123,7 @@ def test_rows_past_the_retention_period_disappear(make_store: Callable[..., Stor
 def test_a_failed_transaction_writes_nothing(make_store: Callable[..., Store]) -> None:
     store = make_store()
     first = store.save_list("s", saved("a"))
-    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
         store.save_list("s", first)  # the same id again
     assert len(store.lists("s")) == 1
 

@@ -154,7 +154,7 @@ class Database:
             try:
                 with self._translate_errors(), self._serialised(), self._begin(write) as connection:
                     return work(connection)
-            except _Retry as retry:
+            except _RetryError as retry:
                 if attempt == ATTEMPTS:
                     raise StoreUnavailableError(_UNAVAILABLE) from retry.__cause__
                 log.info("store: transaction lost a race (%s); retrying", retry)
@@ -178,12 +178,12 @@ class Database:
 
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:
-        """Lost races become :class:`_Retry`; an unreachable database becomes a 503 error."""
+        """Lost races become :class:`_RetryError`; an unreachable database becomes a 503 error."""
         try:
             yield
         except exc.DBAPIError as error:
             if _is_retryable(error):
-                raise _Retry(str(error.orig)) from error
+                raise _RetryError(str(error.orig)) from error
             if error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError):
                 log.warning("store: database unavailable: %s", error.orig)
                 raise StoreUnavailableError(_UNAVAILABLE) from None
@@ -198,7 +198,7 @@ class Database:
             self._engine.dispose()
 
 
-class _Retry(Exception):
+class _RetryError(Exception):
     """Internal: the transaction lost a race and may be run again."""
 
 

@@ -221,7 +221,9 @@ class Store:
         check_session_id(session_id)
         t = schema.feedback
         query = (
-            sa.select(t.c.item_key, t.c.artist, t.c.action, t.c.genre, t.c.created_at, t.c.list_id, t.c.position, t.c.id)
+            sa.select(
+                t.c.item_key, t.c.artist, t.c.action, t.c.genre, t.c.created_at, t.c.list_id, t.c.position, t.c.id
+            )
             .where(t.c.session_id == session_id, t.c.created_at >= self._oldest_kept())
             .order_by(t.c.created_at.asc())
         )
@@ -304,8 +306,9 @@ def _list_columns() -> sa.Select[Any]:
     return sa.select(t.c.id, t.c.kind, t.c.strategy, t.c.document, t.c.created_at)
 
 
-def _saved(row: sa.Row[Any]) -> SavedList:
-    return SavedList(str(row[0]), str(row[1]), str(row[2]), dict(row[3]), float(row[4]))
+def _saved(row: sa.Row[Any] | tuple[Any, ...]) -> SavedList:
+    list_id, kind, strategy, document, created_at = tuple(row)
+    return SavedList(str(list_id), str(kind), str(strategy), dict(document), float(created_at))
 
 
 def _keep_newest(connection: Connection, table: sa.Table, session_id: str, keep: int) -> None:
