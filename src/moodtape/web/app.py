@@ -119,11 +119,13 @@ class Services:
         return Playlists(self.sessions())
 
     def warm(self) -> None:
-        """Load the model and the catalog, and run the model once, so the first request is fast."""
+        """Load the model and the catalog, run the model once and migrate the store, so the first request is fast."""
         analyzer = self.analyzer()
         analyzer.classify_boxes(np.full((96, 96), 128, np.uint8), [])
         analyzer.analyze_gray(np.full((480, 640), 128, np.uint8))
-        self.recommender()
+        store = self.recommender().store
+        if store is not None:
+            store.database.ensure_ready()  # schema migrations run at start, not on a first request
 
 
 def services() -> Services:
