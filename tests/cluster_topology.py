@@ -6,8 +6,9 @@ adds the answering instance's name in ``X-Served-By`` (so tests can see who answ
 client's address in ``X-Forwarded-For`` (the instances trust one hop). Instance ``a`` is one
 process (the default server), instance ``b`` two gunicorn processes: both servers are covered.
 
-The database is a SQLite file both instances open (they share a machine here); PostgreSQL takes
-its place when the store supports it. Everything skips with a reason when a program is missing.
+The database is PostgreSQL (``tests/services.py``, Debian's ``postgresql``) when it is installed,
+else a SQLite file both instances open (they share a machine here). Everything skips with a reason
+when a program is missing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import httpx
 
 from redis_server import RedisServer, free_port, wait_for_port
 from redis_server import missing_reason as redis_missing
+from services import PostgresServer
+from services import missing_reason as postgres_missing
 
 SECRET_KEY = "cluster-test-secret-key-0123456789abcdef"
 #: Requests a second per client address; tests that send many use several loopback addresses.
@@ -149,6 +152,8 @@ class Topology:
     port: int
     haproxy: subprocess.Popen[bytes] | None = None
     database_url: str = ""
+    #: The PostgreSQL server, or None when the instances share a SQLite file.
+    postgres: PostgresServer | None = None
     _clients: list[httpx.Client] = field(default_factory=list)
 
     @property
@@ -209,6 +214,8 @@ class Topology:
         for instance in self.instances:
             instance.stop()
         self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.cleanup()
 
 
 @contextlib.contextmanager
@@ -219,6 +226,11 @@ def topology(
     ``folder``; ``settings`` override the instances' settings. Everything is stopped on exit."""
     redis = RedisServer(folder / "redis")
     redis.start()
+    postgres = None
+    if not database_url and postgres_missing() is None:
+        postgres = PostgresServer()
+        postgres.start()
+        database_url = postgres.create_database()
     database_url = database_url or f"sqlite:///{folder / 'shared.db'}"
     base = {
         key: value for key, value in os.environ.items() if not key.startswith(("MOODTAPE_", "SPOTIFY_", "YOUTUBE_"))
@@ -242,7 +254,7 @@ def topology(
             **settings,
         }
         instances.append(Instance(name, free_port(), home, count, env))
-    running = Topology(folder, redis, instances, free_port(), database_url=database_url)
+    running = Topology(folder, redis, instances, free_port(), database_url=database_url, postgres=postgres)
     try:
         for instance in instances:
             instance.start()

@@ -14,6 +14,7 @@ from fer_faces import synthetic_face
 from moodtape.emotions import EMOTIONS
 from redis_server import RedisServer
 from redis_server import missing_reason as redis_missing_reason
+from services import PostgresServer, missing_reason
 
 
 @pytest.fixture(scope="session")
@@ -80,3 +81,42 @@ def redis_url(redis_server: RedisServer) -> str:
     client.flushdb()
     client.close()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL 15 server for the whole run (skips when PostgreSQL is not installed)."""
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def postgres(postgres_server: PostgresServer) -> str:
+    """The URL of a fresh, empty PostgreSQL database on the shared server."""
+    return postgres_server.create_database()
+
+
+@pytest.fixture
+def make_postgres() -> Iterator[Callable[[], PostgresServer]]:
+    """Start private PostgreSQL servers a test may stop and restart; all are removed afterwards."""
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    servers: list[PostgresServer] = []
+
+    def make() -> PostgresServer:
+        server = PostgresServer()
+        servers.append(server)
+        server.start()
+        return server
+
+    yield make
+    for server in servers:
+        server.cleanup()

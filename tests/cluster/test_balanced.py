@@ -69,25 +69,30 @@ def test_requests_take_turns_without_stickiness(cluster: Topology) -> None:
 def test_a_session_is_the_same_whichever_instance_answers(cluster: Topology) -> None:
     client = cluster.client()
     headers = _csrf(client)
-    shown = []
+    assert client.put("/api/history/consent", json={"history": True}, headers=headers).status_code == 200
+    made = []
     for emotion in ("sad", "happy", "angry", "neutral"):
-        reply = client.get(f"/api/recommendations?emotion={emotion}&n=5&seed=7")
-        assert reply.status_code == 200
-        shown.append((_served_by(reply), reply.json()))
-    assert {who for who, _ in shown} == {"a", "b"}
-    for item in shown[0][1]["items"][:2]:  # feedback with the token one instance made, on both
-        body = {"action": "like", "key": item["key"], "artist": item["artist"]}
-        assert client.post("/api/feedback", json=body, headers=headers).status_code == 200
-    histories = [client.get("/api/history") for _ in range(2)]
-    assert {_served_by(h) for h in histories} == {"a", "b"}
-    assert histories[0].json() == histories[1].json()
-    assert [entry["titles"] for entry in histories[0].json()["items"]] == [
-        [item["title"] for item in body["items"]] for _, body in reversed(shown)
-    ]
-    exports = [client.get("/api/export?emotion=neutral&n=5&seed=7&format=csv") for _ in range(2)]
-    assert {_served_by(e) for e in exports} == {"a", "b"}
-    assert exports[0].text == exports[1].text
-    assert all(item["title"] in exports[0].text for item in shown[-1][1]["items"])
+        reply = client.post(f"/api/lists?emotion={emotion}&n=5&seed=7", headers=headers)
+        assert reply.status_code == 201, reply.text
+        made.append((_served_by(reply), reply.json()))
+    assert {who for who, _ in made} == {"a", "b"}
+    first = made[0][1]["list_id"]
+    disliked = client.post("/api/feedback", json={"action": "dislike", "list": first, "position": 0}, headers=headers)
+    liked = client.post("/api/feedback", json={"action": "like", "list": first, "position": 1}, headers=headers)
+    assert disliked.status_code == liked.status_code == 200
+    assert {_served_by(disliked), _served_by(liked)} == {"a", "b"}
+    changed = liked.json()["list"]
+    assert changed["items"][0] != made[0][1]["items"][0]  # the disliked row was replaced
+    for path in (f"/api/lists/{first}", "/api/history", f"/api/export?list={first}&format=csv"):
+        replies = [client.get(path) for _ in range(2)]
+        assert {_served_by(r) for r in replies} == {"a", "b"}, path
+        assert all(r.status_code == 200 for r in replies), path
+        assert replies[0].content == replies[1].content, path
+    assert client.get(f"/api/lists/{first}").json()["items"] == changed["items"]
+    history = client.get("/api/history").json()
+    assert history["history"] is True and len(history["items"]) == 4
+    export = client.get(f"/api/export?list={first}&format=csv").text
+    assert all(item["title"] in export for item in changed["items"])
 
 
 def test_stream_smoothing_carries_over_between_instances(cluster: Topology, frames: list[bytes]) -> None:
@@ -137,35 +142,60 @@ def test_sigkill_of_one_instance_loses_no_acknowledged_write(cluster: Topology) 
     victim = cluster.instances[0]
     sources = [f"127.0.3.{n}" for n in range(1, 9)]  # spread the writes over the rate limit
     clients = [cluster.client(source=s) for s in sources]
-    cookie = clients[0].get("/healthz").cookies["moodtape_session"]
+    headers = _csrf(clients[0])
+    cookie = clients[0].cookies["moodtape_session"]
     for other in clients[1:]:
         other.cookies.set("moodtape_session", cookie)
-    acknowledged: list[int] = []
+    assert clients[0].put("/api/history/consent", json={"history": True}, headers=headers).status_code == 200
+    acknowledged: list[str] = []
     failed: list[int] = []
     killed = threading.Event()
-
-    def write(n: int) -> None:
+    n = 0
+    while len(acknowledged) < 40:
+        if n == 15:
+            threading.Thread(target=lambda: (victim.kill(), killed.set())).start()
         try:
-            reply = clients[n % len(clients)].get(f"/api/recommendations?emotion=sad&n=3&seed={n}")
+            reply = clients[n % len(clients)].post(f"/api/lists?emotion=sad&n=3&seed={n}&fresh=true", headers=headers)
         except httpx.HTTPError:
             failed.append(n)
-            return
-        (acknowledged if reply.status_code == 200 else failed).append(n)
-
-    n = 0
-    while len(acknowledged) < 60:
-        if n == 20:
-            threading.Thread(target=lambda: (victim.kill(), killed.set())).start()
-        write(n)
+        else:
+            if reply.status_code == 201:
+                acknowledged.append(reply.json()["list_id"])
+            else:
+                failed.append(n)
         n += 1
     assert killed.wait(10)
     assert victim.process is not None and victim.process.poll() is not None
     assert len(failed) <= 4, f"{len(failed)} writes failed while one instance died"
     after = [clients[0].get("/healthz") for _ in range(4)]
     assert all(r.status_code == 200 and _served_by(r) == "b" for r in after)  # the other keeps serving
-    history = clients[0].get("/api/history").json()["items"]
-    assert len(acknowledged) <= len(history) <= len(acknowledged) + len(failed)
+    kept = {item["list_id"] for item in clients[0].get("/api/history").json()["items"]}
+    assert set(acknowledged) <= kept, set(acknowledged) - kept
+    assert len(kept) <= len(acknowledged) + len(failed)
     cluster.restart_instance(victim)
+
+
+def test_a_database_restart_gives_clear_503s_then_recovery(cluster: Topology) -> None:
+    if cluster.postgres is None:
+        pytest.skip("PostgreSQL is not installed; the instances share a SQLite file, which cannot restart")
+    client = cluster.client(source="127.0.0.91")
+    headers = _csrf(client)
+    assert client.put("/api/history/consent", json={"history": True}, headers=headers).status_code == 200
+    write = lambda: client.post("/api/lists?emotion=sad&n=3&fresh=true", headers=headers)  # noqa: E731
+    assert write().status_code == 201
+    cluster.postgres.stop()
+    outage = []
+    for _ in range(6):
+        outage.append(write())
+        time.sleep(0.2)
+    assert all(r.status_code == 503 for r in outage), [r.status_code for r in outage]
+    assert all(r.json()["error"]["code"] for r in outage)
+    cluster.postgres.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and write().status_code != 201:
+        time.sleep(0.3)
+    assert write().status_code == 201
+    cluster.wait_all_serving()
 
 
 def test_a_redis_restart_gives_clear_503s_then_recovery(cluster: Topology, frames: list[bytes]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import concurrent.futures
 from pathlib import Path
 
 import cv2
@@ -12,12 +12,12 @@ import pytest
 import redis
 from webtools import AppFactory
 
-from moodtape.recommender.result import Recommendation, RecommendedItem
+from moodtape.session_state import SessionState
 from moodtape.state.connection import connect
-from moodtape.types import Mood, Track, Video
+from moodtape.state.sessions import RedisSessionMemory
+from moodtape.store.records import Feedback
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
-from moodtape.web.recent import RedisRecent, from_state, to_state
 from moodtape.web.streams import RedisStreamRegistry
 from redis_server import RedisServer
 
@@ -69,27 +69,28 @@ def test_an_unreadable_stream_state_starts_the_stream_afresh(
     assert [f.track_id for f in faces] == [1]
 
 
-def _recommendation() -> Recommendation:
-    track = Track("Song", "Artist", 0.7, 0.4, genre="pop", deezer_id="42", extra={"k": "v"})
-    video = Video("Clip", "Channel", 0.3, 0.6, youtube_id="abcdefghijk")
-    items = (
-        RecommendedItem(track, 0, (0.7, 0.4), 0.01, "warm pop"),
-        RecommendedItem(video, 1, (0.6, 0.5), 0.2, "a clip", repeat=True),
-    )
-    return Recommendation(
-        items, Mood(0.5, 0.1, "happy"), "match", "tracks", ((0.7, 0.4), (0.6, 0.5)), ("catalog",), ("x",), ("n",)
-    )
+def test_session_state_round_trips_and_updates_are_atomic_across_instances(redis_url: str) -> None:
+    instances = [RedisSessionMemory(connect(redis_url)) for _ in range(4)]
+    session = "session-1234567890"
+    assert instances[0].get(session) == SessionState()
+
+    def like(n: int) -> None:
+        feedback = Feedback(f"key{n}", f"artist{n}", "like", created_at=float(n))
+        instances[n % 4].update(session, lambda state: state.with_feedback(feedback))
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(like, range(40)))
+    kept = instances[1].get(session).feedback
+    assert sorted(f.item_key for f in kept) == sorted(f"key{n}" for n in range(40))  # none lost in a race
+    instances[2].update(session, lambda state: state.with_correction("sad", "neutral"))
+    assert instances[3].get(session).corrections == {"sad": "neutral"}
+    instances[0].delete(session)
+    assert instances[1].get(session) == SessionState()
 
 
-def test_recent_lists_round_trip_through_json(client: redis.Redis) -> None:
-    result = _recommendation()
-    assert from_state(json.loads(json.dumps(to_state(result)))) == result
-    recent = RedisRecent(client)
-    recent.put("session-1234567890", "k1", result)
-    assert recent.get("session-1234567890", "k1") == result
-    assert recent.get("session-1234567890", "k2") is None
-    client.set("moodtape:recent:session-1234567890:bad", b'{"items": 3}')
-    assert recent.get("session-1234567890", "bad") is None  # unreadable: as if absent
+def test_an_unreadable_session_state_starts_afresh(client: redis.Redis) -> None:
+    client.set("moodtape:session:session-1234567890", b"{not json")
+    assert RedisSessionMemory(client).get("session-1234567890") == SessionState()
 
 
 def test_the_rate_limit_holds_across_instances(make_app: AppFactory, redis_url: str) -> None:
@@ -98,19 +99,21 @@ def test_the_rate_limit_holds_across_instances(make_app: AppFactory, redis_url: 
     assert statuses == [200] * 4 + [429] * 4  # four in all, not four per instance
 
 
-def test_export_on_another_instance_writes_the_list_the_first_one_showed(
-    make_app: AppFactory, redis_url: str, tmp_path: Path
-) -> None:
+def test_a_list_made_on_one_instance_is_exported_and_changed_on_another(make_app: AppFactory, redis_url: str) -> None:
     settings = {"MOODTAPE_REDIS_URL": redis_url, "MOODTAPE_SECRET_KEY": "k" * 32}
     first, second = (make_app(**settings).test_client() for _ in range(2))
-    shown = first.get("/api/recommendations?emotion=sad&n=5").get_json()
+    token = {"X-CSRF-Token": first.get("/api/config").get_json()["csrf_token"]}
     cookie = first.get_cookie("moodtape_session")
     assert cookie is not None
     second.set_cookie("moodtape_session", cookie.value)
-    exported = second.get("/api/export?emotion=sad&n=5&format=csv").get_data(as_text=True)
+    shown = first.post("/api/lists?emotion=sad&n=5", headers=token).get_json()
+    exported = second.get(f"/api/export?list={shown['list_id']}&format=csv").get_data(as_text=True)
     titles = [item["title"] for item in shown["items"]]
     assert all(title in exported for title in titles)
     assert exported.count("\n") == len(titles) + 1  # a header and exactly the shown rows
+    body = {"action": "dislike", "list": shown["list_id"], "position": 0}
+    changed = second.post("/api/feedback", json=body, headers=token).get_json()["list"]
+    assert first.get(f"/api/lists/{shown['list_id']}").get_json()["items"] == changed["items"]
 
 
 def test_a_redis_outage_gives_clear_503s_then_recovery(make_app: AppFactory, frame_640: bytes, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ Creating the app is fast: the emotion model and the recommender are built on fir
 :meth:`Services.warm`, which ``moodtape serve`` runs in the background right after binding its
 port). Tests pass their own analyzer and recommender.
 
-With ``MOODTAPE_REDIS_URL`` the state that requests share (rate limits, streams, recent lists,
+With ``MOODTAPE_REDIS_URL`` the state that requests share (rate limits, streams, session lists,
 provider caches) lives in Redis (see :mod:`moodtape.state`), so instances behind a balancer are
 interchangeable; without it, in this process.
 """
@@ -25,13 +25,16 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from moodtape.config import SETTINGS, Settings
 from moodtape.errors import ModelError
 from moodtape.metrics import DETECTOR_SECONDS, MODEL_SECONDS
+from moodtape.playlists import Playlists
 from moodtape.recommender.engine import Recommender
+from moodtape.session_state import LocalSessionMemory, SessionMemory
+from moodtape.sessions import SessionService
 from moodtape.state.connection import client_for
+from moodtape.state.sessions import RedisSessionMemory
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.errors import register_error_handlers
 from moodtape.web.ratelimit import install_rate_limit
-from moodtape.web.recent import MemoryRecent, RecentLists, RedisRecent
 from moodtape.web.security import SECURITY_HEADERS, RedactSecrets
 from moodtape.web.session import install_session
 from moodtape.web.streams import STREAM_DETECT_EVERY, RedisStreamRegistry, StreamRegistry, Streams
@@ -65,7 +68,8 @@ class Services:
         self.redis: redis.Redis | None = client_for(settings.get("MOODTAPE_REDIS_URL"))
         factory = self._new_stream
         self.streams: Streams = RedisStreamRegistry(self.redis, factory) if self.redis else StreamRegistry(factory)
-        self.recent: RecentLists = RedisRecent(self.redis) if self.redis else MemoryRecent()
+        # Each session's short-lived lists (export, undo, restore): in Redis when shared.
+        self.memory: SessionMemory = RedisSessionMemory(self.redis) if self.redis else LocalSessionMemory()
 
     def _new_stream(self) -> StreamAnalyzer:
         return StreamAnalyzer(self.analyzer(), detect_every=STREAM_DETECT_EVERY)
@@ -124,12 +128,22 @@ class Services:
                     self._recommender = build_recommender(self.settings)
         return self._recommender
 
+    def sessions(self) -> SessionService:
+        """The session shell over the shared recommender: validates, ranks, then records."""
+        return SessionService.of(self.recommender(), self.memory)
+
+    def playlists(self) -> Playlists:
+        """Saved-list operations (reuse, dislike-replace, undo) for the session shell."""
+        return Playlists(self.sessions())
+
     def warm(self) -> None:
-        """Load the model and the catalog, and run the model once, so the first request is fast."""
+        """Load the model and the catalog, run the model once and migrate the store, so the first request is fast."""
         analyzer = self.analyzer()
         analyzer.classify_boxes(np.full((96, 96), 128, np.uint8), [])
         analyzer.analyze_gray(np.full((480, 640), 128, np.uint8))
-        self.recommender()
+        store = self.recommender().store
+        if store is not None:
+            store.database.ensure_ready()  # schema migrations run at start, not on a first request
 
 
 def services() -> Services:
@@ -169,7 +183,7 @@ def create_app(
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
-    from moodtape.web import api, ops, views
+    from moodtape.web import api, lists_api, ops, views
 
     ops.install_ops(app)  # first, so the request id and timing cover every other hook
     install_rate_limit(app, settings.get_float("MOODTAPE_RATE_LIMIT"), settings.get("MOODTAPE_REDIS_URL").strip())
@@ -179,6 +193,7 @@ def create_app(
 
     app.register_blueprint(views.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(lists_api.blueprint)
     return app
 
 

@@ -88,13 +88,10 @@ def readyz() -> tuple[Response, int]:
 
 def _ping_store() -> None:
     store = services().recommender().store
-    if store is None:
-        return
-    ping = getattr(store, "ping", None)
-    if callable(ping):
-        ping()
-    else:
-        store.history("readyz", limit=1)
+    if store is not None:
+        import sqlalchemy as sa
+
+        store.database.read(lambda connection: connection.execute(sa.text("SELECT 1")))
 
 
 def _check(probe: Any) -> str:
