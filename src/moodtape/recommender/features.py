@@ -58,16 +58,13 @@ def tempo_to_unit(bpm: float) -> float:
 
 def effective_energy(item: Track | Video) -> float:
     """Energy as a listener feels it, in [0, 1]: the weighted mean of the features present."""
+    features = item.audio_features()
     values: dict[str, float] = {"energy": item.energy}
-    if isinstance(item, Track):
-        if item.loudness is not None:
-            values["loudness"] = item.loudness
-        if item.tempo is not None:
-            values["tempo"] = item.tempo
-        if item.acousticness is not None:
-            values["electric"] = 1.0 - item.acousticness
-        if item.danceability is not None:
-            values["danceability"] = item.danceability
+    for name in ("loudness", "tempo", "danceability"):
+        if name in features:
+            values[name] = features[name]
+    if "acousticness" in features:
+        values["electric"] = 1.0 - features["acousticness"]
     total = sum(ENERGY_WEIGHTS[name] for name in values)
     return _clip01(sum(ENERGY_WEIGHTS[name] * value for name, value in values.items()) / total)
 

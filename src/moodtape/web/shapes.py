@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from moodtape.recommender.result import Recommendation, RecommendedItem
+from moodtape.recommender.result import Recommendation
 from moodtape.store import HistoryEntry
-from moodtape.types import Face, Mood, Track
+from moodtape.types import Face, Mood
 
 #: Every item field the contract names; those an item lacks are null.
 ITEM_FIELDS = (
@@ -37,28 +37,6 @@ ITEM_FIELDS = (
 )
 
 
-def embed_url(entry: RecommendedItem) -> str | None:
-    """A player that needs no key: Spotify, else Deezer for tracks; youtube-nocookie for videos."""
-    item = entry.item
-    if isinstance(item, Track):
-        if item.spotify_id:
-            return f"https://open.spotify.com/embed/track/{item.spotify_id}"
-        if item.deezer_id:
-            return f"https://widget.deezer.com/widget/auto/track/{item.deezer_id}"
-        return None
-    return f"https://www.youtube-nocookie.com/embed/{item.youtube_id}" if item.youtube_id else None
-
-
-def item_json(entry: RecommendedItem) -> dict[str, Any]:
-    """One list item with every contract field (null where unknown)."""
-    raw = entry.to_dict()
-    result = {name: raw.get(name) for name in ITEM_FIELDS}
-    result["artwork_url"] = raw.get("artwork_url") or raw.get("thumbnail_url")
-    result["embed_url"] = embed_url(entry)
-    result["kind"] = raw["kind"]
-    return result
-
-
 def mood_json(mood: Mood) -> dict[str, Any]:
     return {
         "valence": round(mood.valence, 4),
@@ -71,7 +49,8 @@ def mood_json(mood: Mood) -> dict[str, Any]:
 def recommendation_json(result: Recommendation) -> dict[str, Any]:
     """``GET /api/recommendations``: items, mood, strategy, path, sources and fallbacks."""
     return {
-        "items": [item_json(entry) for entry in result.items],
+        "items": result.to_list(),
+        "list_id": result.list_id,
         "kind": result.kind,
         "strategy": result.strategy,
         "mood": mood_json(result.mood),
