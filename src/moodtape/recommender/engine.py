@@ -146,7 +146,9 @@ class Recommender:
 
     @staticmethod
     def _explained(entry: RecommendedItem, strategy: str, mood: Mood, n: int) -> RecommendedItem:
-        line = reason(entry.item, strategy, mood.emotion, progress(entry.position, n), liked=entry.because is not None)
+        line = reason(
+            entry.item, strategy, mood.emotion, progress(entry.position, n, strategy), liked=entry.because is not None
+        )
         return entry.with_reason(line)
 
 
