@@ -85,7 +85,7 @@ class Playlists:
             seed=ask.seed,
             preferences=self.sessions.preferences(session_id),
         )
-        return self.sessions.record(session_id, result, ask.request), True
+        return self.sessions.record(session_id, result, ask.request)[1], True
 
     def current(self, session_id: str, ask: Ask) -> SavedList | None:
         """The list on screen for ``ask``, if the session has one; reads only."""
@@ -170,7 +170,8 @@ class Playlists:
             return None
         # Prefer what the ranking put in the same slot on the path, else the best one left.
         same = ranked[position] if position < len(ranked) else None
-        return same if same in fresh else fresh[0]
+        chosen = same if same in fresh else fresh[0]
+        return {**chosen, "position": position, "list_id": saved.id}
 
     def _keep(
         self, session_id: str, changed: SavedList, steps: Callable[[tuple[UndoStep, ...]], tuple[UndoStep, ...]]

@@ -153,7 +153,7 @@ def _not_my_mood(body: dict[str, Any]) -> Response:
         kind=kind,
         n=_count(body.get("n")),
     )
-    saved = sessions.memory.get(session_id()).current_list(kind)
+    saved = sessions.find_list(session_id(), result.list_id or "")
     shown = list_json(saved) if saved is not None else recommendation_json(result)
     return jsonify(ok=True, mood=mood_json(result.mood), recommendations=shown)
 
