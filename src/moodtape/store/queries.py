@@ -114,8 +114,13 @@ class Store:
         now = self._now()
 
         def work(connection: Connection) -> None:
-            connection.execute(sa.delete(table).where(table.c.id == session_id))
-            connection.execute(sa.insert(table).values(id=session_id, history=keep_history, updated_at=now))
+            # An upsert, so two requests choosing at once cannot collide on the primary key.
+            insert = _dialect_insert(connection)(table).values(id=session_id, history=keep_history, updated_at=now)
+            connection.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[table.c.id], set_={"history": keep_history, "updated_at": now}
+                )
+            )
 
         self._write(work)
 
@@ -288,6 +293,10 @@ class Store:
         pruned: int = self.database.write(work)
         return pruned
 
+    def ping(self) -> None:
+        """Raise :class:`~moodtape.errors.StoreUnavailableError` unless the database answers (for readiness checks)."""
+        self.database.read(lambda c: c.execute(sa.text("SELECT 1")).scalar_one())
+
     def row_count(self) -> int:
         """Rows in every session table together (for tests and ``moodtape db status``)."""
 
@@ -299,6 +308,17 @@ class Store:
 
         total: int = self.database.read(work)
         return total
+
+
+def _dialect_insert(connection: Connection) -> Any:
+    """``INSERT … ON CONFLICT`` for the connection's database (SQLite and PostgreSQL both have it)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def _list_columns() -> sa.Select[Any]:
