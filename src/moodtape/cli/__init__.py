@@ -44,6 +44,10 @@ def _register() -> None:
 
     cli.add_command(serve_commands.serve)
 
+    from moodtape.cli import calibrate as calibrate_commands
+
+    cli.add_command(calibrate_commands.calibrate)
+
 
 _register()
 

@@ -107,7 +107,13 @@ def calibrate(
         raise DataError("examples must map emotion names to lists of images, e.g. {'neutral': ['me.jpg']}")
     lists = {str(label).strip().lower(): _as_list(images, label) for label, images in examples.items()}
     check_examples(lists)
-    analyzer = get_analyzer(str(model) if model else None, preset)
+    return calibrate_with(get_analyzer(str(model) if model else None, preset), lists)
+
+
+def calibrate_with(analyzer: Analyzer, examples: Mapping[str, Sequence[ImageSource]]) -> Profile:
+    """:func:`calibrate` with a given analyzer (its detector and model)."""
+    lists = {label: _as_list(images, label) for label, images in examples.items()}
+    check_examples(lists)
     read: dict[str, list[Example]] = {}
     notes: list[str] = []
     for label, images in lists.items():
