@@ -24,6 +24,7 @@ from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.errors import error_response, register_error_handlers
 from moodtape.web.lru import BoundedLRU
+from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.security import SECURITY_HEADERS, RateLimiter, RedactSecrets, retry_after_header
 from moodtape.web.session import install_session
 from moodtape.web.streams import STREAM_DETECT_EVERY, StreamRegistry
@@ -55,6 +56,8 @@ class Services:
         self.streams = StreamRegistry(lambda: StreamAnalyzer(self.analyzer(), detect_every=STREAM_DETECT_EVERY))
         self.limiter = RateLimiter(settings.get_float("MOODTAPE_RATE_LIMIT"))
         self.recent: BoundedLRU[tuple[str, str], Recommendation] = BoundedLRU(MAX_RECENT_LISTS, 3600.0)
+        #: Each session's personal calibration (web/profiles.py); replaceable by a shared store.
+        self.profiles: ProfileStore = MemoryProfileStore()
 
     @property
     def model_ready(self) -> bool:
@@ -160,10 +163,11 @@ def create_app(
     app.after_request(_add_security_headers)
     register_error_handlers(app)
 
-    from moodtape.web import api, views
+    from moodtape.web import api, calibration_api, views
 
     app.register_blueprint(views.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(calibration_api.blueprint)
     return app
 
 

@@ -66,6 +66,13 @@ class BoundedLRU(Generic[K, V]):
             self._expire(now)
             self._store(key, value, now)
 
+    def pop(self, key: K) -> V | None:
+        """Remove ``key``; its value, or None when absent or expired."""
+        with self._lock:
+            self._expire(self._clock())
+            found = self._entries.pop(key, None)
+            return None if found is None else found[0]
+
     def __len__(self) -> int:
         with self._lock:
             self._expire(self._clock())
