@@ -9,9 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from webtools import encode
 
-from moodtape.vision.calibrate import Example
+from moodtape.vision.calibrate import Example, profile_from_examples
 from moodtape.vision.pipeline import Analyzer
-from moodtape.web.profiles import MAX_EXAMPLES, Calibration, MemoryProfileStore
+from moodtape.web.profiles import Calibration, MemoryProfileStore
 
 
 def post_frame(client: FlaskClient, csrf: dict[str, str], frame: bytes, emotion: str = "neutral") -> dict[str, object]:
@@ -120,14 +120,26 @@ def example(seed: int) -> Example:
     return Example(rng.dirichlet(np.ones(7)).astype(np.float32), rng.random(512).astype(np.float32), 1)
 
 
-def test_a_calibration_keeps_the_newest_examples(real_analyzer: Analyzer) -> None:
+def test_many_frames_take_constant_space_and_average(real_analyzer: Analyzer) -> None:
     calibration = Calibration(real_analyzer.classifier.model_id)
-    for seed in range(MAX_EXAMPLES + 3):
-        calibration = calibration.add(real_analyzer, "neutral", example(seed))
-    assert len(calibration.examples["neutral"]) == MAX_EXAMPLES
-    assert (
-        calibration.examples["neutral"][-1].probabilities.tolist() == example(MAX_EXAMPLES + 2).probabilities.tolist()
-    )
+    examples = [example(seed) for seed in range(20)]
+    for item in examples:
+        calibration = calibration.add(real_analyzer, "neutral", item)
+    tally = calibration.tallies["neutral"]
+    assert tally.count == 20 and tally.embedding is not None and tally.embedding.shape == (512,)
+    assert calibration.status()["examples"] == {"neutral": 20}
+    # The same profile as fitting all 20 examples at once.
+    direct = profile_from_examples(real_analyzer, {"neutral": examples})
+    assert calibration.profile is not None
+    np.testing.assert_allclose(calibration.profile.baseline, direct.baseline, atol=1e-5)
+    assert calibration.profile.examples == {"neutral": 20}
+    smiles = [example(seed) for seed in range(100, 103)]
+    for item in smiles:
+        calibration = calibration.add(real_analyzer, "happy", item)
+    direct = profile_from_examples(real_analyzer, {"neutral": examples, "happy": smiles})
+    assert calibration.profile is not None and calibration.profile.uses_embedding
+    for label in ("neutral", "happy"):
+        np.testing.assert_allclose(calibration.profile.prototypes[label], direct.prototypes[label], atol=1e-5)
 
 
 def test_a_calibration_round_trips_through_a_dict(real_analyzer: Analyzer) -> None:

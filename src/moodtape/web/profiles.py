@@ -1,9 +1,9 @@
 """Where the web app keeps each session's calibration: behind a small interface, in memory by default.
 
 A visitor calibrates from live frames: each frame is analysed in memory and only what the
-calibration needs is kept — the model's probabilities and embedding of the face (a few KB, never
-a pixel) — in a :class:`Calibration` tied to the anonymous session. The profile is refitted from
-those examples after every frame.
+calibration needs is kept — running sums of the model's log-probabilities and embeddings per
+emotion (at most about 15 KB, never a pixel) — in a :class:`Calibration` tied to the anonymous
+session. The profile is refitted after every frame.
 
 :class:`ProfileStore` is the interface; :class:`MemoryProfileStore` keeps calibrations in this
 process, bounded in number and forgotten after :data:`PROFILE_IDLE_SECONDS` unused. With several
@@ -13,11 +13,13 @@ processes, a shared store (Redis, say) can implement the same three methods, sto
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from moodtape.emotions import EMOTIONS
 from moodtape.vision.calibrate import Example, profile_from_examples
@@ -25,68 +27,101 @@ from moodtape.vision.calibration import Profile
 from moodtape.vision.pipeline import Analyzer
 from moodtape.web.lru import BoundedLRU
 
-#: Sessions whose calibration one process keeps (each a few KB).
-MAX_PROFILES: Final[int] = 4096
+#: Sessions whose calibration one process keeps: at most about 15 KB each (7 emotions × 512
+#: float32 features), so 2,048 sessions stay under 32 MB however many frames they send.
+MAX_PROFILES: Final[int] = 2048
 #: A calibration unused for a day is forgotten: recalibrating takes seconds, and lighting changes.
 PROFILE_IDLE_SECONDS: Final[float] = 24 * 3600.0
-#: Examples kept per emotion (the newest): the page sends a handful of frames per expression.
-MAX_EXAMPLES: Final[int] = 8
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Running sums for one emotion: what the profile needs from its examples, in constant space.
+
+    The baseline uses the mean log-probabilities and a prototype the mean of unit-length
+    embeddings, so sums and a count are all there is to keep, however many frames arrive.
+    """
+
+    count: int
+    log_probabilities: npt.NDArray[np.float64]  # (7,) sum of log p
+    embedding: npt.NDArray[np.float32] | None  # (d,) sum of unit embeddings; None without an embedding
+
+    def plus(self, example: Example) -> Tally:
+        log_p = np.log(np.clip(example.probabilities.astype(np.float64), 1e-7, 1.0))
+        unit = None
+        if example.embedding is not None and (self.count == 0 or self.embedding is not None):
+            unit = example.embedding / max(float(np.linalg.norm(example.embedding)), 1e-12)
+            unit = unit if self.embedding is None else self.embedding + unit
+        return Tally(self.count + 1, self.log_probabilities + log_p, None if unit is None else unit.astype(np.float32))
+
+    def mean_example(self) -> Example:
+        """One example standing for all: geometric-mean probabilities and the mean unit embedding."""
+        probabilities = np.exp(self.log_probabilities / self.count).astype(np.float32)
+        embedding = None if self.embedding is None else (self.embedding / self.count).astype(np.float32)
+        return Example(probabilities, embedding, 1)
+
+
+_EMPTY_TALLY: Final = Tally(0, np.zeros(len(EMOTIONS)), None)
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """One session's calibration examples and the profile fitted from them (None until neutral is given)."""
+    """One session's calibration examples (as running sums) and the profile fitted from them.
+
+    ``profile`` is None until a neutral example is in.
+    """
 
     model_id: str
-    examples: Mapping[str, tuple[Example, ...]] = field(default_factory=dict)
+    tallies: Mapping[str, Tally] = field(default_factory=dict)
     profile: Profile | None = None
 
     def add(self, analyzer: Analyzer, emotion: str, example: Example) -> Calibration:
-        """A copy with ``example`` added (keeping the newest :data:`MAX_EXAMPLES`) and the profile refitted."""
-        kept = {**self.examples, emotion: (*self.examples.get(emotion, ()), example)[-MAX_EXAMPLES:]}
-        profile = profile_from_examples(analyzer, kept) if "neutral" in kept else None
-        return Calibration(self.model_id, kept, profile)
+        """A copy with ``example`` counted and the profile refitted."""
+        tallies = {**self.tallies, emotion: self.tallies.get(emotion, _EMPTY_TALLY).plus(example)}
+        return Calibration(self.model_id, tallies, _fit(analyzer, tallies))
 
     def status(self) -> dict[str, Any]:
         """The JSON the API answers with."""
         return {
             "calibrated": self.profile is not None,
-            "examples": {label: len(self.examples[label]) for label in EMOTIONS if label in self.examples},
+            "examples": {label: self.tallies[label].count for label in EMOTIONS if label in self.tallies},
             "expressions": self.profile is not None and self.profile.uses_embedding,
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form for a shared store (probabilities and embeddings, no pixels)."""
+        """A JSON-ready form for a shared store (sums of numbers the model read, no pixels)."""
         return {
             "model_id": self.model_id,
-            "examples": {
-                label: [
-                    {
-                        "probabilities": [float(v) for v in e.probabilities],
-                        "embedding": None if e.embedding is None else [float(v) for v in e.embedding],
-                    }
-                    for e in items
-                ]
-                for label, items in self.examples.items()
+            "tallies": {
+                label: {
+                    "count": tally.count,
+                    "log_probabilities": [float(v) for v in tally.log_probabilities],
+                    "embedding": None if tally.embedding is None else [float(v) for v in tally.embedding],
+                }
+                for label, tally in self.tallies.items()
             },
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], analyzer: Analyzer) -> Calibration:
         """Read :meth:`to_dict`'s form back, refitting the profile with ``analyzer``."""
-        examples = {
-            label: tuple(
-                Example(
-                    np.asarray(item["probabilities"], dtype=np.float32),
-                    None if item["embedding"] is None else np.asarray(item["embedding"], dtype=np.float32),
-                    1,
-                )
-                for item in items
+        tallies = {
+            str(label): Tally(
+                int(item["count"]),
+                np.asarray(item["log_probabilities"], dtype=np.float64),
+                None if item["embedding"] is None else np.asarray(item["embedding"], dtype=np.float32),
             )
-            for label, items in data["examples"].items()
+            for label, item in data["tallies"].items()
         }
-        profile = profile_from_examples(analyzer, examples) if "neutral" in examples else None
-        return cls(str(data["model_id"]), examples, profile)
+        return cls(str(data["model_id"]), tallies, _fit(analyzer, tallies))
+
+
+def _fit(analyzer: Analyzer, tallies: Mapping[str, Tally]) -> Profile | None:
+    if "neutral" not in tallies:
+        return None
+    profile = profile_from_examples(analyzer, {label: [t.mean_example()] for label, t in tallies.items()})
+    counts = {label: tallies[label].count for label in EMOTIONS if label in tallies}
+    return dataclasses.replace(profile, examples=counts)
 
 
 class ProfileStore(Protocol):
