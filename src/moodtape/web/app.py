@@ -25,6 +25,7 @@ from moodtape.sessions import SessionService
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.errors import error_response, register_error_handlers
+from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.security import SECURITY_HEADERS, RateLimiter, RedactSecrets, retry_after_header
 from moodtape.web.session import install_session
 from moodtape.web.streams import STREAM_DETECT_EVERY, StreamRegistry
@@ -55,6 +56,8 @@ class Services:
         self.limiter = RateLimiter(settings.get_float("MOODTAPE_RATE_LIMIT"))
         # Each session's short-lived lists (export, undo, restore); shared storage can replace it.
         self.memory: SessionMemory = LocalSessionMemory()
+        #: Each session's personal calibration (web/profiles.py); replaceable by a shared store.
+        self.profiles: ProfileStore = MemoryProfileStore()
 
     @property
     def model_ready(self) -> bool:
@@ -170,11 +173,12 @@ def create_app(
     app.after_request(_add_security_headers)
     register_error_handlers(app)
 
-    from moodtape.web import api, lists_api, views
+    from moodtape.web import api, calibration_api, lists_api, views
 
     app.register_blueprint(views.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(lists_api.blueprint)
+    app.register_blueprint(calibration_api.blueprint)
     return app
 
 

@@ -167,7 +167,7 @@ def history() -> Response:
 
 @blueprint.delete("/history")
 def delete_history() -> Response:
-    """Forget this session (lists, feedback, corrections, the history choice); needs ``confirm``."""
+    """Forget this session (lists, feedback, corrections, calibration, the history choice); needs ``confirm``."""
     require_csrf()
     confirmed = request.args.get("confirm", "").lower() == "true"
     if not confirmed and request.content_length:
@@ -179,6 +179,7 @@ def delete_history() -> Response:
             f'deleting cannot be undone: send confirm=true (or {{"confirm": true}}) to delete {count} list(s), '
             "feedback and corrections"
         )
+    services().profiles.delete(session_id())
     return jsonify(deleted=sessions.forget(session_id()))
 
 
