@@ -90,9 +90,10 @@ class Playlists:
     def current(self, session_id: str, ask: Ask) -> SavedList | None:
         """The list on screen for ``ask``, if the session has one; reads only."""
         current = self.sessions.memory.get(session_id).current_list(ask.kind)
+        if current is None:
+            return None
         mood = self.sessions.corrected(ask.mood, session_id)
-        asked = Ask(mood, ask.strategy, ask.kind, ask.n, ask.seed)
-        return current if current is not None and same_request(current, asked) else None
+        return current if same_request(current, Ask(mood, ask.strategy, ask.kind, ask.n, ask.seed)) else None
 
     def get(self, session_id: str, list_id: str) -> SavedList:
         """A list the session was shown.
