@@ -100,16 +100,7 @@ class SessionService:
         store.set_consent(session_id, keep_history)
         if keep_history and not was_on:
             state = self.memory.get(session_id)
-            stored = {saved.id for saved in store.lists(session_id)}
-            for saved in state.lists:
-                if saved.id not in stored:
-                    store.save_list(session_id, saved)
-            known = {f.id for f in store.feedback(session_id)}
-            for feedback in state.feedback:
-                if feedback.id not in known:
-                    store.add_feedback(session_id, feedback)
-            for detected, corrected in state.corrections.items():
-                store.set_correction(session_id, detected, corrected)
+            store.keep_visit(session_id, state.lists, state.feedback, state.corrections)
 
     def forget(self, session_id: str) -> int:
         """Delete everything about the session, kept or short-lived; returns how many lists went."""
