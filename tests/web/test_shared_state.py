@@ -136,3 +136,23 @@ def test_a_redis_outage_gives_clear_503s_then_recovery(make_app: AppFactory, fra
         assert client.post("/api/analyze?stream=cam", data=frame_640, content_type="image/jpeg").status_code == 200
     finally:
         server.stop()
+
+
+def test_a_calibration_made_on_one_instance_is_applied_by_another(
+    make_app: AppFactory, redis_url: str, frame_640: bytes
+) -> None:
+    settings = {"MOODTAPE_REDIS_URL": redis_url, "MOODTAPE_SECRET_KEY": "k" * 32}
+    first, second = (make_app(**settings).test_client() for _ in range(2))
+    token = {"X-CSRF-Token": first.get("/api/config").get_json()["csrf_token"]}
+    cookie = first.get_cookie("moodtape_session")
+    assert cookie is not None
+    second.set_cookie("moodtape_session", cookie.value)
+    jpeg = {"Content-Type": "image/jpeg"}
+    assert second.post("/api/analyze", data=frame_640, headers=jpeg).get_json()["calibrated"] is False
+    made = first.post("/api/calibration?emotion=neutral", data=frame_640, headers={**token, **jpeg})
+    assert made.status_code == 200 and made.get_json()["calibrated"] is True
+    assert second.get("/api/calibration").get_json()["calibrated"] is True
+    assert second.post("/api/analyze", data=frame_640, headers=jpeg).get_json()["calibrated"] is True
+    assert second.post("/api/analyze?stream=cam", data=frame_640, headers=jpeg).get_json()["calibrated"] is True
+    assert second.delete("/api/calibration", headers=token).get_json()["deleted"] is True
+    assert first.get("/api/calibration").get_json()["calibrated"] is False

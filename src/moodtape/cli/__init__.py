@@ -50,6 +50,10 @@ def _register() -> None:
 
     cli.add_command(db_commands.db)
 
+    from moodtape.cli import calibrate as calibrate_commands
+
+    cli.add_command(calibrate_commands.calibrate)
+
 
 _register()
 

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from moodtape.errors import ProviderError, QuotaExceededError
+from moodtape.identity import same_song
 from moodtape.providers.http import (
     Cache,
     Clock,
@@ -28,7 +29,6 @@ from moodtape.providers.http import (
     json_dict,
     quote_api_message,
 )
-from moodtape.providers.matching import same_song
 from moodtape.types import Track
 
 DEEZER_TRACK_URL = "https://api.deezer.com/track/{id}"

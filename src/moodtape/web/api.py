@@ -18,6 +18,7 @@ from moodtape.recommender.mood import EMOTION_POINTS, group_mood
 from moodtape.recommender.strategies import DEFAULT_STRATEGY, STRATEGIES
 from moodtape.vision.images import decode_image
 from moodtape.web.app import services
+from moodtape.web.calibration_api import session_profile
 from moodtape.web.session import current_csrf_token, session_id
 from moodtape.web.shapes import faces_json, mood_json
 from moodtape.web.streams import check_stream_id
@@ -59,14 +60,19 @@ def analyze() -> Response:
         # The leading bytes said "image", so the rest is damaged rather than of the wrong type.
         raise ImageError("the picture is damaged and cannot be read") from None
     analyzer = services().analyzer()
+    profile = session_profile()  # the visitor's calibration, if any (web/calibration_api.py)
     FRAMES.labels(kind="photo" if stream is None else "stream").inc()
-    faces = analyzer.analyze_gray(gray) if stream is None else services().streams.process(session_id(), stream, gray)
+    if stream is None:
+        faces = analyzer.analyze_gray(gray, profile=profile)
+    else:
+        faces = services().streams.process(session_id(), stream, gray, profile)
     height, width = gray.shape
     return jsonify(
         faces=faces_json(faces),
         image={"width": int(width), "height": int(height)},
         mood=mood_json(group_mood(faces)) if faces else None,
         stream=stream,
+        calibrated=profile is not None,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
     )
 

@@ -30,10 +30,12 @@ from moodtape.recommender.engine import Recommender
 from moodtape.session_state import LocalSessionMemory, SessionMemory
 from moodtape.sessions import SessionService
 from moodtape.state.connection import client_for
+from moodtape.state.profiles import RedisProfileStore
 from moodtape.state.sessions import RedisSessionMemory
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.errors import register_error_handlers
+from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.ratelimit import install_rate_limit
 from moodtape.web.security import SECURITY_HEADERS, RedactSecrets
 from moodtape.web.session import install_session
@@ -70,6 +72,10 @@ class Services:
         self.streams: Streams = RedisStreamRegistry(self.redis, factory) if self.redis else StreamRegistry(factory)
         # Each session's short-lived lists (export, undo, restore): in Redis when shared.
         self.memory: SessionMemory = RedisSessionMemory(self.redis) if self.redis else LocalSessionMemory()
+        #: Each session's personal calibration (web/profiles.py): in Redis when shared.
+        self.profiles: ProfileStore = (
+            RedisProfileStore(self.redis, self.analyzer) if self.redis else MemoryProfileStore()
+        )
 
     def _new_stream(self) -> StreamAnalyzer:
         return StreamAnalyzer(self.analyzer(), detect_every=STREAM_DETECT_EVERY)
@@ -183,7 +189,7 @@ def create_app(
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
-    from moodtape.web import api, lists_api, ops, views
+    from moodtape.web import api, calibration_api, lists_api, ops, views
 
     ops.install_ops(app)  # first, so the request id and timing cover every other hook
     install_rate_limit(app, settings.get_float("MOODTAPE_RATE_LIMIT"), settings.get("MOODTAPE_REDIS_URL").strip())
@@ -194,6 +200,7 @@ def create_app(
     app.register_blueprint(views.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(lists_api.blueprint)
+    app.register_blueprint(calibration_api.blueprint)
     return app
 
 

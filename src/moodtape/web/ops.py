@@ -89,9 +89,7 @@ def readyz() -> tuple[Response, int]:
 def _ping_store() -> None:
     store = services().recommender().store
     if store is not None:
-        import sqlalchemy as sa
-
-        store.database.read(lambda connection: connection.execute(sa.text("SELECT 1")))
+        store.ping()
 
 
 def _check(probe: Any) -> str:

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from moodtape.errors import DataError
 from moodtape.state.connection import PREFIX, redis_errors
 from moodtape.types import Face
+from moodtape.vision.calibration import Profile
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.lru import BoundedLRU
 
@@ -56,8 +57,10 @@ def check_stream_id(stream_id: str) -> str:
 class Streams(Protocol):
     """Where streams live; :meth:`process` runs one frame of one stream."""
 
-    def process(self, session_id: str, stream_id: str, gray: npt.NDArray[np.uint8]) -> list[Face]:
-        """Smoothed faces of this frame of the session's stream ``stream_id``."""
+    def process(
+        self, session_id: str, stream_id: str, gray: npt.NDArray[np.uint8], profile: Profile | None = None
+    ) -> list[Face]:
+        """Smoothed faces of this frame of the session's stream ``stream_id``, calibrated by ``profile``."""
         ...
 
 
@@ -81,8 +84,12 @@ class StreamRegistry:
         """The stream's analyzer, made on first use."""
         return self._streams.get_or_create((session_id, check_stream_id(stream_id)), self._factory)
 
-    def process(self, session_id: str, stream_id: str, gray: npt.NDArray[np.uint8]) -> list[Face]:
-        return self.get(session_id, stream_id).process(gray, time.monotonic())
+    def process(
+        self, session_id: str, stream_id: str, gray: npt.NDArray[np.uint8], profile: Profile | None = None
+    ) -> list[Face]:
+        stream = self.get(session_id, stream_id)
+        stream.profile = profile
+        return stream.process(gray, time.monotonic())
 
     def __len__(self) -> int:
         return len(self._streams)
@@ -113,11 +120,14 @@ class RedisStreamRegistry:
         self._idle_ms = max(1, round(idle_seconds * 1000))
         self._clock = clock
 
-    def process(self, session_id: str, stream_id: str, gray: npt.NDArray[np.uint8]) -> list[Face]:
+    def process(
+        self, session_id: str, stream_id: str, gray: npt.NDArray[np.uint8], profile: Profile | None = None
+    ) -> list[Face]:
         key = f"{PREFIX}stream:{session_id}:{check_stream_id(stream_id)}"
         with redis_errors(self._client):
             raw = self._client.get(key)
         stream = self._factory()
+        stream.profile = profile
         if raw is not None:
             try:
                 stream.restore(json.loads(raw))
