@@ -46,6 +46,8 @@ defaults
     timeout client 30s
     timeout server 30s
     timeout http-request 10s
+    # A busy instance answers /readyz late (it queues behind frames): not a reason to drop it.
+    timeout check 3s
     option forwardfor
     option redispatch
     retries 2
