@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -61,7 +60,12 @@ def serve(
     host = host if host is not None else settings.get("MOODTAPE_HOST")
     port = port if port is not None else settings.get_int("MOODTAPE_PORT")
     threads = threads if threads is not None else settings.get_int("MOODTAPE_WORKERS")
-    logging.basicConfig(level=logging.INFO, format="moodtape: %(levelname)s: %(message)s")
+    from moodtape.web.logs import configure_logging
+
+    try:
+        configure_logging(settings.get("MOODTAPE_LOG_FORMAT"))  # text (as before) or json
+    except ValueError as exc:
+        fail(str(exc))
     app = create_app(settings)
     server = make_server(app, host, port, threads=threads, certfile=certfile, keyfile=keyfile)
     try:
