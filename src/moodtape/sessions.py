@@ -24,6 +24,7 @@ from moodtape.recommender.mood import mood_from_emotion
 from moodtape.recommender.ranking import Item, Preferences, artist_of, genre_of
 from moodtape.recommender.result import Recommendation, RecommendedItem
 from moodtape.recommender.strategies import resolve_strategy
+from moodtape.recommender.taste import Taste, features_from_json
 from moodtape.store import ACTIONS, Feedback, HistoryEntry, Store, check_session_id
 from moodtape.types import Mood
 
@@ -106,7 +107,29 @@ class SessionService:
                 genres[entry.genre] += genre_weight
             if entry.action == "dislike":
                 disliked.add(entry.item_key)
-        return Preferences(dict(artists), dict(genres), self.store.seen_keys(session_id), frozenset(disliked))
+        return Preferences(
+            dict(artists),
+            dict(genres),
+            self.store.seen_keys(session_id),
+            frozenset(disliked),
+            taste=self.taste(session_id),
+        )
+
+    def taste(self, session_id: str | None) -> Taste:
+        """The session's :class:`Taste`, rebuilt from its feedback (oldest first).
+
+        This store keeps the artist and genre of each rated item, so these are the features learned
+        here; a store that keeps the rated item's JSON can feed every feature through
+        :func:`~moodtape.recommender.taste.features_from_json`.
+        """
+        taste = Taste()
+        if session_id is None or self.store is None:
+            return taste
+        titles = {entry.item_key: entry.title for entry in self.store.history(session_id)}
+        for entry in self.store.feedback(session_id):
+            item = {"artist": entry.artist, "genre": entry.genre}
+            taste = taste.learn(features_from_json(item), entry.action, titles.get(entry.item_key, ""))
+        return taste
 
     # --- "not my mood" ---
 
