@@ -116,3 +116,13 @@ def test_reasons_are_specific_to_the_item_and_its_step() -> None:
     assert "170 BPM" in rock and "acoustic" not in rock and "1990s" in rock
     # the purpose follows the step along an uplift path
     assert purpose("uplift", "sad", 0.0) != purpose("uplift", "sad", 0.2) != purpose("uplift", "sad", 0.9)
+
+
+def test_a_list_that_holds_still_says_how_an_item_differs_from_the_last() -> None:
+    before = Track(title="a", artist="a", valence=0.6, energy=0.2)
+    livelier = Track(title="b", artist="b", valence=0.6, energy=0.3)
+    brighter = Track(title="c", artist="c", valence=0.7, energy=0.2)
+    assert "a shade livelier than the last" in reason(livelier, "match", "happy", 0.0, previous=before)
+    assert "a shade brighter than the last" in reason(brighter, "calm", "angry", 1.0, previous=before)
+    assert "than the last" not in reason(livelier, "uplift", "sad", 0.5, previous=before)  # moving: the step says it
+    assert "than the last" not in reason(before, "match", "happy", 0.0, previous=before)

@@ -3,7 +3,9 @@
 A reason has two halves joined by a dash: a description built from the item's own features
 ("slow (72 BPM), warm acoustic folk song from the 1970s") and a purpose built from the strategy
 and the item's step along the list ("a first small step up from your sad mood"), plus "because you
-liked …" when the person's taste brought it in. Words, not raw numbers — except a tempo in BPM,
+liked …" when the person's taste brought it in. Where the list holds still (match, or the goal of a
+moving strategy) a line also says how the item differs from the one before ("a shade livelier than
+the last"), when a listener would notice. Words, not raw numbers — except a tempo in BPM,
 which people know.
 
 :func:`explain` writes the lines for a whole list and keeps a promise: no sentence appears more
@@ -23,6 +25,8 @@ from moodtape.types import Track, Video
 
 #: The most times one sentence may appear in a list.
 MAX_REPEATS: Final[int] = 2
+#: A change from the previous item (unit plane) a listener notices: "a shade livelier than the last".
+NOTICEABLE: Final[float] = 0.04
 
 #: The mood word for each emotion, as it reads in "your ___ mood".
 MOOD_WORDS: Final[dict[str, str]] = {
@@ -154,6 +158,19 @@ def purpose(strategy: str, emotion: str | None, progress: float, slot: int = 0) 
     return phrases[slot % len(phrases)].format(mood=mood)
 
 
+def compared(item: Track | Video, previous: Track | Video | None) -> str:
+    """How ``item`` differs from the one before it, when a listener would notice; else ``""``."""
+    if previous is None:
+        return ""
+    energy = effective_energy(item) - effective_energy(previous)
+    if abs(energy) >= NOTICEABLE:
+        return "a shade livelier than the last" if energy > 0 else "a shade calmer than the last"
+    valence = item.valence - previous.valence
+    if abs(valence) >= NOTICEABLE:
+        return "a shade brighter than the last" if valence > 0 else "a shade darker than the last"
+    return ""
+
+
 def reason(
     item: Track | Video,
     strategy: str,
@@ -162,13 +179,17 @@ def reason(
     liked: bool = False,
     slot: int = 0,
     because: str | None = None,
+    previous: Track | Video | None = None,
 ) -> str:
     """One line: ``"Slow, warm acoustic song — to lift your sad mood gently"``.
 
     ``because`` names a liked item whose taste brought this one in; ``liked`` (without a title)
-    says the artist was liked.
+    says the artist was liked; ``previous`` (the item before it) adds how this one differs, where
+    the list holds still (match, or the goal of a moving strategy).
     """
-    line = f"{describe(item)} — {purpose(strategy, emotion, progress, slot)}"
+    difference = compared(item, previous) if _stage(strategy, progress) in ("all", "end") else ""
+    head = f"{describe(item)}, {difference}" if difference else describe(item)
+    line = f"{head} — {purpose(strategy, emotion, progress, slot)}"
     line = line[0].upper() + line[1:]
     if because:
         return f"{line}, because you liked “{because}”"
@@ -182,10 +203,21 @@ def explain(
     used: Counter[str] = Counter()
     lines: list[str] = []
     total = len(entries)
+    previous: Track | Video | None = None
     for entry, progress in zip(entries, progresses, strict=True):
         because = entry.because if entry.because and entry.because != entry.item.artist else None
         liked = entry.because is not None and because is None
-        line = reason(entry.item, strategy, emotion, progress, liked=liked, slot=entry.position, because=because)
+        line = reason(
+            entry.item,
+            strategy,
+            emotion,
+            progress,
+            liked=liked,
+            slot=entry.position,
+            because=because,
+            previous=previous,
+        )
+        previous = entry.item
         if used[line] >= MAX_REPEATS:
             line = f"{line} (step {entry.position + 1} of {total})"
         used[line] += 1
