@@ -79,7 +79,7 @@ class Recommender:
     ) -> Recommendation:
         """A list of ``n`` tracks or videos for ``mood``, in playlist order, each with its reason.
 
-        ``preferences`` (affinities, seen and disliked items) come from the caller, usually
+        ``preferences`` (taste, seen and disliked items) come from the caller, usually
         :meth:`moodtape.sessions.SessionService.preferences`; nothing is read from or written to a store.
         """
         check_request(kind, n)
