@@ -36,7 +36,7 @@ MAX_AFFINITY: Final[float] = 3.0
 SEEN_PENALTY: Final[float] = 10.0
 #: Distance bonus per unit of sampled taste utility (about −1…1; a liked artist is near +1): a strong
 #: taste wins between items up to about 0.25 apart in the unit plane, never across the plane.
-#: Chosen on ``benchmarks/taste_learning.py`` with a differently seeded catalog (0.15, 0.25, 0.35 tried).
+#: Picked on ``benchmarks/taste_learning.py`` from 0.15, 0.25 and 0.35 (see docs/recommendations.md).
 TASTE_WEIGHT: Final[float] = 0.25
 #: Utility above which an item counts as chosen for a taste ("because you liked …").
 BECAUSE_THRESHOLD: Final[float] = 0.3

@@ -45,8 +45,8 @@ PRIOR_SD: Final[float] = 1.0
 #: Reward noise standard deviation.
 NOISE_SD: Final[float] = 0.5
 #: Scale of the posterior spread when sampling (1 = textbook Thompson sampling; smaller explores less).
-#: 0.3 explored enough and learned faster than 0.5 in ``benchmarks/taste_learning.py`` (tuned on a
-#: differently seeded catalog than the one reported).
+#: 0.3 explored enough and learned faster than 0.5 in ``benchmarks/taste_learning.py`` (a small grid,
+#: confirmed on a catalog generated with another seed; see docs/recommendations.md).
 EXPLORATION: Final[float] = 0.3
 #: Spread of the weight drawn for an artist, genre or era no signal has named yet: small, so new
 #: names get a chance without drowning the mood fit (a weight of 1 is a liked artist).
