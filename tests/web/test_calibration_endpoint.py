@@ -75,7 +75,7 @@ def test_forgetting_the_session_forgets_the_calibration(
     client: FlaskClient, csrf: dict[str, str], frame_640: bytes
 ) -> None:
     post_frame(client, csrf, frame_640)
-    assert client.delete("/api/history", headers=csrf).status_code == 200
+    assert client.delete("/api/history?confirm=true", headers=csrf).status_code == 200
     assert client.get("/api/calibration").get_json()["calibrated"] is False
 
 
