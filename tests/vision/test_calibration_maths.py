@@ -1,4 +1,4 @@
-"""The calibration maths (``vision/calibration.py``): baseline, prototypes, bounds and the JSON form."""
+"""The calibration maths (``vision/calibration.py``; named apart from training/test_calibration.py): baseline, prototypes, bounds, JSON."""
 
 from __future__ import annotations
 
