@@ -1,4 +1,7 @@
-"""The calibration maths (``vision/calibration.py``; named apart from training/test_calibration.py): baseline, prototypes, bounds, JSON."""
+"""The calibration maths (``vision/calibration.py``): baseline, prototypes, bounds and the JSON form.
+
+Named apart from ``tests/training/test_calibration.py``, which tests the temperature fit.
+"""
 
 from __future__ import annotations
 
