@@ -25,6 +25,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from moodtape.errors import DataError
@@ -59,7 +60,7 @@ def default_memory() -> SessionMemory:
 
 def list_document(result: Recommendation, request: Mapping[str, Any]) -> dict[str, Any]:
     """The record of a list as shown: the serialiser's JSON plus what was asked for."""
-    return {**result.to_dict(), "request": dict(request)}
+    return {**result.to_dict(), "fallback_reasons": list(result.fallback_reasons), "request": dict(request)}
 
 
 class SessionService:
@@ -99,16 +100,7 @@ class SessionService:
         store.set_consent(session_id, keep_history)
         if keep_history and not was_on:
             state = self.memory.get(session_id)
-            stored = {saved.id for saved in store.lists(session_id)}
-            for saved in state.lists:
-                if saved.id not in stored:
-                    store.save_list(session_id, saved)
-            known = {f.id for f in store.feedback(session_id)}
-            for feedback in state.feedback:
-                if feedback.id not in known:
-                    store.add_feedback(session_id, feedback)
-            for detected, corrected in state.corrections.items():
-                store.set_correction(session_id, detected, corrected)
+            store.keep_visit(session_id, state.lists, state.feedback, state.corrections)
 
     def forget(self, session_id: str) -> int:
         """Delete everything about the session, kept or short-lived; returns how many lists went."""
@@ -140,18 +132,25 @@ class SessionService:
         result = self.recommender.recommend(
             mood, strategy=strategy, kind=kind, n=n, seed=seed, preferences=self.preferences(session_id), genres=genres
         )
-        self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})
-        return result
+        return self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})[0]
 
-    def record(self, session_id: str | None, result: Recommendation, request: Mapping[str, Any]) -> SavedList:
-        """Keep the list as shown, as the session's current list of its kind; returns its record."""
-        saved = SavedList(new_id(), result.kind, result.strategy, list_document(result, request), time.time())
+    def record(
+        self, session_id: str | None, result: Recommendation, request: Mapping[str, Any]
+    ) -> tuple[Recommendation, SavedList]:
+        """Keep the list as shown, as the session's current list of its kind.
+
+        Returns the list with its ``list_id`` and its record (the same JSON the API shows).
+        """
+        result = replace(result, list_id=new_id())
+        saved = SavedList(
+            result.list_id or "", result.kind, result.strategy, list_document(result, request), time.time()
+        )
         if session_id is None:
-            return saved
+            return result, saved
         self.memory.update(session_id, lambda state: state.with_list(saved, current=True))
         if self.store is not None and self.keeps_history(session_id):
             saved = self.store.save_list(session_id, saved)
-        return saved
+        return result, saved
 
     def find_list(self, session_id: str, list_id: str) -> SavedList | None:
         """A list this session was shown: from this visit, or from its kept history."""
@@ -247,8 +246,7 @@ class SessionService:
             mood, strategy=strategy, kind=kind, n=n, seed=seed, preferences=self.preferences(session_id)
         )
         self.set_correction(session_id, detected_emotion, corrected_mood.emotion or corrected)
-        self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})
-        return result
+        return self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})[0]
 
     def set_correction(self, session_id: str, detected: str, corrected: str) -> None:
         self.memory.update(session_id, lambda state: state.with_correction(detected, corrected))

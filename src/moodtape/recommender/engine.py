@@ -14,11 +14,12 @@ writes nothing. Reading a session's feedback and recording what was shown is the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Final
 
 from moodtape.errors import CatalogError, DataError, ProviderError
 from moodtape.providers.base import Enricher, Provider, Query
-from moodtape.recommender.ranking import Item, Preferences, Ranked, rank
+from moodtape.recommender.ranking import Item, Preferences, rank
 from moodtape.recommender.reasons import reason
 from moodtape.recommender.result import Recommendation, RecommendedItem
 from moodtape.recommender.strategies import progress, resolve_strategy, target_path
@@ -98,7 +99,10 @@ class Recommender:
                 f"no {kind} to recommend: the catalog has none; add some with `moodtape catalog import FILE.csv`"
             )
         items, enrich_fallbacks = self._enrich([r.item for r in ranked])
-        entries = tuple(self._entry(r, item, chosen_strategy, mood, n) for r, item in zip(ranked, items, strict=True))
+        entries = tuple(
+            self._explained(replace(entry, item=item), chosen_strategy, mood, n)
+            for entry, item in zip(ranked, items, strict=True)
+        )
         return Recommendation(
             items=entries,
             mood=mood,
@@ -141,9 +145,11 @@ class Recommender:
         return [next(replacement) if isinstance(item, Track) else item for item in items], fallbacks
 
     @staticmethod
-    def _entry(ranked: Ranked, item: Item, strategy: str, mood: Mood, n: int) -> RecommendedItem:
-        line = reason(item, strategy, mood.emotion, progress(ranked.slot, n), liked=ranked.liked_artist)
-        return RecommendedItem(item, ranked.slot, ranked.target, ranked.distance, line, ranked.repeat)
+    def _explained(entry: RecommendedItem, strategy: str, mood: Mood, n: int) -> RecommendedItem:
+        line = reason(
+            entry.item, strategy, mood.emotion, progress(entry.position, n, strategy), liked=entry.because is not None
+        )
+        return entry.with_reason(line)
 
 
 def _fetch(provider: Provider, query: Query, kind: str) -> list[Item]:

@@ -21,6 +21,7 @@ from typing import Final
 import numpy as np
 
 from moodtape.recommender.features import item_point
+from moodtape.recommender.result import RecommendedItem
 from moodtape.types import Track, Video
 
 Item = Track | Video
@@ -40,14 +41,12 @@ JITTER: Final[float] = 0.02
 
 def artist_of(item: Item) -> str:
     """The artist (track) or channel (video), normalised for comparisons."""
-    name = item.artist if isinstance(item, Track) else item.channel
-    return name.casefold().strip()
+    return item.artist.casefold().strip()
 
 
 def genre_of(item: Item) -> str | None:
     """The genre (track) or category (video), normalised; None when unknown."""
-    value = item.genre if isinstance(item, Track) else item.category
-    return value.casefold().strip() if value else None
+    return item.genre.casefold().strip() if item.genre else None
 
 
 @dataclass(frozen=True)
@@ -61,18 +60,6 @@ class Preferences:
     genres: Mapping[str, float] = field(default_factory=dict)
     seen: frozenset[str] = frozenset()
     disliked: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """One chosen item: its slot, the slot's target, the distance to it, whether an artist liked before."""
-
-    item: Item
-    slot: int
-    target: tuple[float, float]
-    distance: float
-    liked_artist: bool
-    repeat: bool
 
 
 def _affinity(value: float) -> float:
@@ -96,8 +83,11 @@ def rank(
     targets: Sequence[tuple[float, float]],
     preferences: Preferences | None = None,
     seed: int | None = None,
-) -> list[Ranked]:
-    """Choose one item per target, in order; fewer when the candidates run out of distinct artists."""
+) -> list[RecommendedItem]:
+    """Choose one item per target, in order; fewer when the candidates run out of distinct artists.
+
+    The entries carry no reason yet: the engine explains the whole list once it is chosen.
+    """
     prefs = preferences or Preferences()
     items = _unique(candidates, prefs.disliked)
     if not items or not targets:
@@ -118,7 +108,7 @@ def rank(
 
     available = np.ones(len(items), dtype=bool)
     artist_ids = _artist_ids(artists)
-    chosen: list[Ranked] = []
+    chosen: list[RecommendedItem] = []
     for slot in range(len(goals)):
         row = np.where(available, scores[slot], np.inf)
         best = int(np.argmin(row))
@@ -126,13 +116,13 @@ def rank(
             break
         available &= artist_ids != artist_ids[best]
         chosen.append(
-            Ranked(
+            RecommendedItem(
                 item=items[best],
-                slot=slot,
+                position=slot,
                 target=(float(goals[slot][0]), float(goals[slot][1])),
                 distance=float(distances[slot, best]),
-                liked_artist=bool(artist_bonus[best] > 0),
                 repeat=bool(seen[best]),
+                because=items[best].artist if artist_bonus[best] > 0 else None,
             )
         )
     return chosen
