@@ -140,5 +140,4 @@ def test_recommend_is_pure_it_writes_nothing(engine: Recommender) -> None:
     assert engine.store is not None
     engine.recommend(mood_from_emotion("sad"), n=10, seed=0)
     engine.recommend(mood_from_emotion("angry"), kind="videos", n=5, seed=0)
-    rows = engine.store._query("SELECT COUNT(*) FROM history", ())
-    assert rows == [(0,)]
+    assert engine.store.row_count() == 0

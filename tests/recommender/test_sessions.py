@@ -8,10 +8,12 @@ import pytest
 from recommend_fakes import FakeProvider
 
 from moodtape.errors import CatalogError, DataError
+from moodtape.playlists import Ask, Playlists
 from moodtape.recommender.engine import Recommender
 from moodtape.recommender.features import item_point
 from moodtape.recommender.mood import mood_from_emotion, mood_from_probabilities
 from moodtape.recommender.ranking import artist_of
+from moodtape.session_state import LocalSessionMemory
 from moodtape.sessions import SessionService
 from moodtape.store import Store
 from moodtape.types import Track
@@ -19,21 +21,41 @@ from moodtape.types import Track
 
 @pytest.fixture
 def sessions(engine: Recommender) -> SessionService:
-    return SessionService.of(engine)
+    return SessionService.of(engine, LocalSessionMemory())
 
 
 def test_empty_catalog_records_nothing(store: Store) -> None:
-    service = SessionService(Recommender([], FakeProvider()), store)
+    service = SessionService(Recommender([], FakeProvider()), store, LocalSessionMemory())
+    store.set_consent("s1", True)
     with pytest.raises(CatalogError, match="catalog import"):
         service.recommend("s1", mood_from_emotion("happy"))
-    assert store.history("s1") == []
+    assert store.lists("s1") == [] and service.history("s1") == []
 
 
 def test_a_list_is_recorded_in_order(sessions: SessionService, store: Store) -> None:
+    store.set_consent("s1", True)
     result = sessions.recommend("s1", mood_from_emotion("sad"), n=6, seed=0)
-    rows = store.history("s1")
-    assert [row.item_key for row in rows] == [entry.item.key for entry in result.items]
-    assert {row.strategy for row in rows} == {"uplift"} and {row.emotion for row in rows} == {"sad"}
+    [kept] = store.lists("s1")
+    assert [item["key"] for item in kept.items] == [entry.item.key for entry in result.items]
+    assert kept.strategy == "uplift" and kept.emotion == "sad"
+
+
+def test_nothing_reaches_the_database_until_history_is_chosen(sessions: SessionService, store: Store) -> None:
+    """Issue 11 part 7: keeping history is the person's choice, off until chosen."""
+    mood = mood_from_emotion("sad")
+    first = sessions.recommend("s3", mood, n=4, seed=0)
+    sessions.feedback("s3", first.items[0].item, "dislike")
+    sessions.not_my_mood("s3", "sad", "happy", n=4, seed=0)
+    assert store.row_count() == 0, "no consent: the visit lives only in short-lived session state"
+    assert first.items[0].item.key in sessions.preferences("s3").disliked, "but the visit still learns"
+    assert [kept for _, kept in sessions.history("s3")] == [False, False]
+    sessions.set_consent("s3", True)  # turning history on keeps this visit too
+    assert len(store.lists("s3")) == 2 and store.correction("s3", "sad") == "happy"
+    assert [f.action for f in store.feedback("s3")] == ["dislike"]
+    sessions.set_consent("s3", False)
+    sessions.recommend("s3", mood, n=4, seed=0)
+    assert len(store.lists("s3")) == 2, "off again: nothing new is kept"
+    assert sessions.forget("s3") == 3 and store.row_count() == 0 and sessions.history("s3") == []
 
 
 def test_no_repeats_within_a_session(sessions: SessionService) -> None:
@@ -101,12 +123,15 @@ def test_a_refused_not_my_mood_writes_nothing(sessions: SessionService, store: S
     arguments: dict[str, object] = {"detected": "sad", "corrected": "happy", "n": 5, **bad}
     with pytest.raises(DataError):
         sessions.not_my_mood("s2", **arguments)  # type: ignore[arg-type]
-    assert store.correction("s2", "sad") is None and store.history("s2") == []
+    assert sessions.correction("s2", "sad") is None and sessions.history("s2") == []
+    assert store.row_count() == 0
 
 
 def test_feedback_without_a_store_says_how_to_fix_it(tracks: list[Track]) -> None:
     with pytest.raises(DataError, match="store="):
-        SessionService(Recommender([], FakeProvider(tracks)), None).feedback("s", tracks[0], "like")
+        SessionService(Recommender([], FakeProvider(tracks)), None, LocalSessionMemory()).feedback(
+            "s", tracks[0], "like"
+        )
 
 
 def test_feedback_from_json_matches_feedback_on_the_item(sessions: SessionService, engine: Recommender) -> None:
@@ -117,13 +142,25 @@ def test_feedback_from_json_matches_feedback_on_the_item(sessions: SessionServic
 
 
 def test_a_like_in_one_list_shapes_the_next_and_is_named(sessions: SessionService) -> None:
-    mood = mood_from_emotion("happy")
-    first = sessions.recommend("taste", mood, n=10, seed=0)
-    liked = first.items[0].item
-    sessions.feedback("taste", liked, "like")
-    sessions.feedback("taste", liked, "like")
+    playlists = Playlists(sessions)
+    first, _ = playlists.show("taste", Ask(mood_from_emotion("happy"), n=10, seed=0))
+    liked = first.items[0]
+    playlists.feedback("taste", first.id, 0, "like")
+    playlists.feedback("taste", first.id, 0, "like")
     taste = sessions.taste("taste")
-    assert len(taste.events) == 2 and taste.events[0].title == liked.title
-    later = sessions.recommend("taste", mood, n=10, seed=1)
-    named = [entry for entry in later.items if f"because you liked “{liked.title}”" in entry.reason]
-    assert named and all(entry.item.key != liked.key for entry in named)  # a new song, not the same one
+    assert len(taste.events) == 2 and taste.events[0].title == liked["title"]
+    # the features come from the saved row: energy (and genre, artist) as the list showed them
+    assert taste.events[0].features["energy"] == pytest.approx(liked["energy"] - 0.5)
+    later, _ = playlists.show("taste", Ask(mood_from_emotion("happy"), n=10, seed=1), fresh=True)
+    named = [item for item in later.items if f"because you liked “{liked['title']}”" in item["reason"]]
+    assert named and all(item["key"] != liked["key"] for item in named)  # a new song, not the same one
+
+
+def test_a_replaced_row_falls_back_to_the_feedback_it_carries(sessions: SessionService) -> None:
+    playlists = Playlists(sessions)
+    shown, _ = playlists.show("swap", Ask(mood_from_emotion("sad"), n=8, seed=0))
+    disliked = shown.items[2]
+    playlists.feedback("swap", shown.id, 2, "dislike")  # the row now holds another song
+    [event] = sessions.taste("swap").events
+    assert event.reward == -1.0 and event.title == ""  # not the replacement's title
+    assert f"artist:{disliked['artist'].casefold()}" in event.features

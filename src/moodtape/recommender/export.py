@@ -27,10 +27,23 @@ import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, Protocol
 
 from moodtape.errors import DataError
-from moodtape.recommender.result import Recommendation
+from moodtape.types import Mood
+
+
+class Playlist(Protocol):
+    """What an export needs: a :class:`~moodtape.recommender.result.Recommendation` or a saved list."""
+
+    @property
+    def strategy(self) -> str: ...
+
+    @property
+    def mood(self) -> Mood: ...
+
+    def to_list(self) -> list[dict[str, Any]]: ...
+
 
 XSPF_NAMESPACE: Final[str] = "http://xspf.org/ns/0/"
 CSV_COLUMNS: Final[tuple[str, ...]] = (
@@ -73,7 +86,7 @@ def _csv_cell(value: object) -> object:
     return value
 
 
-def to_m3u8(recommendation: Recommendation) -> str:
+def to_m3u8(recommendation: Playlist) -> str:
     """Extended M3U in UTF-8: ``#EXTINF:-1,Artist - Title`` then the URL, per item."""
     name = _one_line(f"moodtape {recommendation.strategy} ({recommendation.mood.emotion or 'mood'})")
     lines = ["#EXTM3U", f"#PLAYLIST:{name}"]
@@ -83,7 +96,7 @@ def to_m3u8(recommendation: Recommendation) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_xspf(recommendation: Recommendation) -> str:
+def to_xspf(recommendation: Playlist) -> str:
     """XSPF 1 (XML; titles and URLs escaped by the XML writer)."""
     ET.register_namespace("", XSPF_NAMESPACE)
     playlist = ET.Element(f"{{{XSPF_NAMESPACE}}}playlist", version="1")
@@ -104,7 +117,7 @@ def to_xspf(recommendation: Recommendation) -> str:
     return ET.tostring(playlist, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def to_csv(recommendation: Recommendation) -> str:
+def to_csv(recommendation: Playlist) -> str:
     """One row per item with :data:`CSV_COLUMNS` (position counts from 1), RFC 4180 line ends.
 
     CRLF line ends make the writer quote any cell holding a CR or LF, so no title splits a row.
@@ -117,7 +130,7 @@ def to_csv(recommendation: Recommendation) -> str:
     return buffer.getvalue()
 
 
-FORMATS: Final[dict[str, Callable[[Recommendation], str]]] = {
+FORMATS: Final[dict[str, Callable[[Playlist], str]]] = {
     ".m3u8": to_m3u8,
     ".m3u": to_m3u8,
     ".xspf": to_xspf,
@@ -125,7 +138,7 @@ FORMATS: Final[dict[str, Callable[[Recommendation], str]]] = {
 }
 
 
-def export(recommendation: Recommendation, path: Path) -> Path:
+def export(recommendation: Playlist, path: Path) -> Path:
     """Write ``recommendation`` to ``path`` in the format its suffix names; returns the path."""
     render = FORMATS.get(path.suffix.lower())
     if render is None:

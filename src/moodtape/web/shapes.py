@@ -7,13 +7,12 @@ catalog answered.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import groupby
 from typing import Any
 
 from moodtape.recommender.result import Recommendation
-from moodtape.store import HistoryEntry
+from moodtape.store import SavedList
 from moodtape.types import Face, Mood
 
 #: Every item field the contract names; those an item lacks are null.
@@ -37,6 +36,15 @@ ITEM_FIELDS = (
 )
 
 
+def item_json(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """One list item: the serialiser's object (``RecommendedItem.to_dict``), every contract field present.
+
+    The serialiser already carries ``embed_url`` (the one URL rule, ``recommender/links.py``);
+    a field an older saved document lacks is null.
+    """
+    return {**dict.fromkeys(ITEM_FIELDS), "kind": raw.get("kind"), **raw}
+
+
 def mood_json(mood: Mood) -> dict[str, Any]:
     return {
         "valence": round(mood.valence, 4),
@@ -47,43 +55,59 @@ def mood_json(mood: Mood) -> dict[str, Any]:
 
 
 def recommendation_json(result: Recommendation) -> dict[str, Any]:
-    """``GET /api/recommendations``: items, mood, strategy, path, sources and fallbacks."""
+    """``GET /api/recommendations``: items, mood, strategy, path, sources and fallbacks (not saved)."""
+    return _list_json(result.to_dict(), None)
+
+
+def list_json(saved: SavedList, undo: int = 0) -> dict[str, Any]:
+    """A saved list as the page shows it: the same fields plus its ``list_id`` and undo steps."""
+    return {**_list_json(saved.document, saved.id), "undo": undo}
+
+
+def _list_json(document: Mapping[str, Any], list_id: str | None) -> dict[str, Any]:
+    sources = list(document.get("sources", ()))
+    mood = document.get("mood") or {}
     return {
-        "items": result.to_list(),
-        "list_id": result.list_id,
-        "kind": result.kind,
-        "strategy": result.strategy,
-        "mood": mood_json(result.mood),
-        "path": [[round(v, 4), round(e, 4)] for v, e in result.targets],
-        "sources": list(result.sources),
-        "fallback_reasons": list(result.fallback_reasons),
-        "notes": list(result.notes),
+        "list_id": list_id,
+        "items": [item_json(item) for item in document.get("items", ())],
+        "kind": document.get("kind"),
+        "strategy": document.get("strategy"),
+        "mood": {name: mood.get(name) for name in ("valence", "arousal", "emotion", "source")},
+        "path": document.get("targets", []),
+        "sources": sources,
+        "fallback_reasons": _fallbacks(document),
+        "notes": list(document.get("notes", ())),
         # Nothing came from a live provider: the page says the offline catalog is in use.
-        "offline": all(source == "catalog" for source in result.sources),
+        "offline": all(source == "catalog" for source in sources),
     }
+
+
+def _fallbacks(document: Mapping[str, Any]) -> list[str]:
+    if "fallback_reasons" in document:
+        return list(document["fallback_reasons"])
+    joined = document.get("fallback_reason")
+    return joined.split("; ") if joined else []
 
 
 def faces_json(faces: Sequence[Face]) -> list[dict[str, object]]:
     return [face.to_dict() for face in faces]
 
 
-def history_json(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
-    """The session's lists, newest first: one object per list shown (entries share a timestamp)."""
-    lists: list[dict[str, Any]] = []
-    for created_at, group in groupby(entries, key=lambda e: e.created_at):
-        rows = sorted(group, key=lambda e: e.position)
-        first = rows[0]
-        lists.append(
+def history_json(lists: Sequence[tuple[SavedList, bool]]) -> list[dict[str, Any]]:
+    """The session's lists, newest first: one summary per list, ``kept`` when it is in history."""
+    summaries: list[dict[str, Any]] = []
+    for saved, kept in lists:
+        items = saved.items
+        summaries.append(
             {
-                "at": datetime.fromtimestamp(created_at, UTC).isoformat(timespec="seconds"),
-                "kind": first.kind,
-                "strategy": first.strategy,
-                "mood": {"emotion": first.emotion},
-                "titles": [row.title for row in rows],
-                "items": [
-                    {"key": row.item_key, "title": row.title, "artist": row.artist, "source": row.source}
-                    for row in rows
-                ],
+                "list_id": saved.id,
+                "at": datetime.fromtimestamp(saved.created_at, UTC).isoformat(timespec="seconds"),
+                "kind": saved.kind,
+                "strategy": saved.strategy,
+                "mood": {"emotion": saved.emotion},
+                "kept": kept,
+                "titles": [str(item.get("title", "")) for item in items],
+                "items": [{name: item.get(name) for name in ("key", "title", "artist", "source")} for item in items],
             }
         )
-    return lists
+    return summaries
