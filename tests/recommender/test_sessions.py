@@ -164,3 +164,12 @@ def test_a_replaced_row_falls_back_to_the_feedback_it_carries(sessions: SessionS
     [event] = sessions.taste("swap").events
     assert event.reward == -1.0 and event.title == ""  # not the replacement's title
     assert f"artist:{disliked['artist'].casefold()}" in event.features
+
+
+def test_a_full_play_is_a_weaker_like(sessions: SessionService) -> None:
+    playlists = Playlists(sessions)
+    shown, _ = playlists.show("plays", Ask(mood_from_emotion("happy"), n=6, seed=0))
+    after, replaced = playlists.feedback("plays", shown.id, 1, "play")
+    assert not replaced and after.items == shown.items
+    [event] = sessions.taste("plays").events
+    assert event.reward == 0.5 and event.title == shown.items[1]["title"]
