@@ -25,6 +25,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from moodtape.errors import DataError
@@ -61,7 +62,7 @@ def default_memory() -> SessionMemory:
 
 def list_document(result: Recommendation, request: Mapping[str, Any]) -> dict[str, Any]:
     """The record of a list as shown: the serialiser's JSON plus what was asked for."""
-    return {**result.to_dict(), "request": dict(request)}
+    return {**result.to_dict(), "fallback_reasons": list(result.fallback_reasons), "request": dict(request)}
 
 
 class SessionService:
@@ -101,16 +102,7 @@ class SessionService:
         store.set_consent(session_id, keep_history)
         if keep_history and not was_on:
             state = self.memory.get(session_id)
-            stored = {saved.id for saved in store.lists(session_id)}
-            for saved in state.lists:
-                if saved.id not in stored:
-                    store.save_list(session_id, saved)
-            known = {f.id for f in store.feedback(session_id)}
-            for feedback in state.feedback:
-                if feedback.id not in known:
-                    store.add_feedback(session_id, feedback)
-            for detected, corrected in state.corrections.items():
-                store.set_correction(session_id, detected, corrected)
+            store.keep_visit(session_id, state.lists, state.feedback, state.corrections)
 
     def forget(self, session_id: str) -> int:
         """Delete everything about the session, kept or short-lived; returns how many lists went."""
@@ -142,18 +134,25 @@ class SessionService:
         result = self.recommender.recommend(
             mood, strategy=strategy, kind=kind, n=n, seed=seed, preferences=self.preferences(session_id), genres=genres
         )
-        self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})
-        return result
+        return self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})[0]
 
-    def record(self, session_id: str | None, result: Recommendation, request: Mapping[str, Any]) -> SavedList:
-        """Keep the list as shown, as the session's current list of its kind; returns its record."""
-        saved = SavedList(new_id(), result.kind, result.strategy, list_document(result, request), time.time())
+    def record(
+        self, session_id: str | None, result: Recommendation, request: Mapping[str, Any]
+    ) -> tuple[Recommendation, SavedList]:
+        """Keep the list as shown, as the session's current list of its kind.
+
+        Returns the list with its ``list_id`` and its record (the same JSON the API shows).
+        """
+        result = replace(result, list_id=new_id())
+        saved = SavedList(
+            result.list_id or "", result.kind, result.strategy, list_document(result, request), time.time()
+        )
         if session_id is None:
-            return saved
+            return result, saved
         self.memory.update(session_id, lambda state: state.with_list(saved, current=True))
         if self.store is not None and self.keeps_history(session_id):
             saved = self.store.save_list(session_id, saved)
-        return saved
+        return result, saved
 
     def find_list(self, session_id: str, list_id: str) -> SavedList | None:
         """A list this session was shown: from this visit, or from its kept history."""
@@ -198,65 +197,39 @@ class SessionService:
         if self.store is not None:
             self.store.remove_feedback(session_id, feedback_id)
 
+    def taste(self, session_id: str | None) -> Taste:
+        """The session's :class:`Taste`, learned from its feedback (see :meth:`preferences`)."""
+        taste = self.preferences(session_id).taste
+        return taste if taste is not None else Taste()
+
     def preferences(self, session_id: str | None) -> Preferences:
-        """Avoid-lists and the taste learned from the session's feedback and the lists it was shown."""
+        """Affinities and avoid-lists learned from the session's feedback and the lists it was shown."""
         if session_id is None or self.store is None:
             return Preferences()
         state = self.memory.get(session_id)
+        events = {f.id: f for f in state.feedback}
         seen = {key for saved in state.lists for key in saved.keys}
         if self.keeps_history(session_id):
+            events.update({f.id: f for f in self.store.feedback(session_id)})
             seen |= self.store.seen_keys(session_id)
-        events = self._feedback_events(session_id)
         artists: dict[str, float] = defaultdict(float)
         genres: dict[str, float] = defaultdict(float)
         disliked: set[str] = set()
-        for entry in events:
+        for entry in sorted(events.values(), key=lambda f: f.created_at):
             artist_weight, genre_weight = ACTION_WEIGHTS[entry.action]
             artists[entry.artist] += artist_weight
             if entry.genre:
                 genres[entry.genre] += genre_weight
             if entry.action == "dislike":
                 disliked.add(entry.item_key)
+        shown = {str(item.get("key")): item for saved in state.lists for item in saved.items}
         return Preferences(
-            dict(artists), dict(genres), frozenset(seen), frozenset(disliked), taste=self._taste(session_id, events)
+            dict(artists),
+            dict(genres),
+            frozenset(seen),
+            frozenset(disliked),
+            taste=_taste(sorted(events.values(), key=lambda f: f.created_at), shown),
         )
-
-    def taste(self, session_id: str | None) -> Taste:
-        """The session's :class:`~moodtape.recommender.taste.Taste`, rebuilt from its feedback, oldest first.
-
-        Each signal learns the rated item's features (artist, genre, era, energy, acousticness) from
-        the saved list it was rated in; without that list, its artist and genre.
-        """
-        if session_id is None or self.store is None:
-            return Taste()
-        return self._taste(session_id, self._feedback_events(session_id))
-
-    def _feedback_events(self, session_id: str) -> list[Feedback]:
-        """This visit's feedback, plus the kept history's when the session keeps it; oldest first."""
-        events = {f.id: f for f in self.memory.get(session_id).feedback}
-        if self.store is not None and self.keeps_history(session_id):
-            events.update({f.id: f for f in self.store.feedback(session_id)})
-        return sorted(events.values(), key=lambda f: f.created_at)
-
-    def _taste(self, session_id: str, events: Sequence[Feedback]) -> Taste:
-        taste = Taste()
-        lists: dict[str, SavedList | None] = {}
-        for feedback in events:
-            item = self._rated_item(session_id, feedback, lists)
-            taste = taste.learn(features_from_json(item), feedback.action, str(item.get("title") or ""))
-        return taste
-
-    def _rated_item(self, session_id: str, feedback: Feedback, lists: dict[str, SavedList | None]) -> Mapping[str, Any]:
-        """The item's JSON from the list it was rated in, when that list and row are still known."""
-        if feedback.list_id is not None and feedback.position is not None:
-            if feedback.list_id not in lists:
-                lists[feedback.list_id] = self.find_list(session_id, feedback.list_id)
-            saved = lists[feedback.list_id]
-            items = saved.document.get("items", []) if saved is not None else []
-            if 0 <= feedback.position < len(items) and items[feedback.position].get("key") == feedback.item_key:
-                found: Mapping[str, Any] = items[feedback.position]
-                return found
-        return {"artist": feedback.artist, "genre": feedback.genre}
 
     # --- "not my mood" ---
 
@@ -287,8 +260,7 @@ class SessionService:
             mood, strategy=strategy, kind=kind, n=n, seed=seed, preferences=self.preferences(session_id)
         )
         self.set_correction(session_id, detected_emotion, corrected_mood.emotion or corrected)
-        self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})
-        return result
+        return self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})[0]
 
     def set_correction(self, session_id: str, detected: str, corrected: str) -> None:
         self.memory.update(session_id, lambda state: state.with_correction(detected, corrected))
@@ -319,3 +291,16 @@ class SessionService:
 
 
 __all__ = ["ACTIONS", "ACTION_WEIGHTS", "SessionService", "default_memory", "list_document"]
+
+
+def _taste(feedback: list[Feedback], shown: dict[str, dict[str, Any]]) -> Taste:
+    """A :class:`Taste` learned from ``feedback`` (oldest first).
+
+    Items still in the session's lists give every feature (energy, era, acousticness) through their
+    JSON; for older ones only the artist and genre the feedback row keeps are known.
+    """
+    taste = Taste()
+    for entry in feedback:
+        item = shown.get(entry.item_key) or {"artist": entry.artist, "genre": entry.genre}
+        taste = taste.learn(features_from_json(item), entry.action, str(item.get("title") or ""))
+    return taste

@@ -37,12 +37,8 @@ ITEM_FIELDS = (
 
 
 def item_json(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """One list item: the serialiser's object (``RecommendedItem.to_dict``), every contract field present.
-
-    The serialiser already carries ``embed_url`` (the one URL rule, ``recommender/links.py``);
-    a field an older saved document lacks is null.
-    """
-    return {**dict.fromkeys(ITEM_FIELDS), "kind": raw.get("kind"), **raw}
+    """One list item from the serialiser's dictionary; contract fields it lacks (lists from 0.1) are null."""
+    return {**dict.fromkeys(ITEM_FIELDS), **raw}
 
 
 def mood_json(mood: Mood) -> dict[str, Any]:
