@@ -34,6 +34,7 @@ from moodtape.recommender.mood import mood_from_emotion
 from moodtape.recommender.ranking import Item, Preferences, artist_of, genre_of
 from moodtape.recommender.result import Recommendation
 from moodtape.recommender.strategies import resolve_strategy
+from moodtape.recommender.taste import Taste, features_from_json
 from moodtape.session_state import LocalSessionMemory, SessionMemory
 from moodtape.store import ACTIONS, Feedback, SavedList, Store, check_session_id, new_id
 from moodtape.types import Mood
@@ -195,6 +196,11 @@ class SessionService:
         if self.store is not None:
             self.store.remove_feedback(session_id, feedback_id)
 
+    def taste(self, session_id: str | None) -> Taste:
+        """The session's :class:`Taste`, learned from its feedback (see :meth:`preferences`)."""
+        taste = self.preferences(session_id).taste
+        return taste if taste is not None else Taste()
+
     def preferences(self, session_id: str | None) -> Preferences:
         """Affinities and avoid-lists learned from the session's feedback and the lists it was shown."""
         if session_id is None or self.store is None:
@@ -215,7 +221,14 @@ class SessionService:
                 genres[entry.genre] += genre_weight
             if entry.action == "dislike":
                 disliked.add(entry.item_key)
-        return Preferences(dict(artists), dict(genres), frozenset(seen), frozenset(disliked))
+        shown = {str(item.get("key")): item for saved in state.lists for item in saved.items}
+        return Preferences(
+            dict(artists),
+            dict(genres),
+            frozenset(seen),
+            frozenset(disliked),
+            taste=_taste(sorted(events.values(), key=lambda f: f.created_at), shown),
+        )
 
     # --- "not my mood" ---
 
@@ -277,3 +290,16 @@ class SessionService:
 
 
 __all__ = ["ACTIONS", "ACTION_WEIGHTS", "SessionService", "default_memory", "list_document"]
+
+
+def _taste(feedback: list[Feedback], shown: dict[str, dict[str, Any]]) -> Taste:
+    """A :class:`Taste` learned from ``feedback`` (oldest first).
+
+    Items still in the session's lists give every feature (energy, era, acousticness) through their
+    JSON; for older ones only the artist and genre the feedback row keeps are known.
+    """
+    taste = Taste()
+    for entry in feedback:
+        item = shown.get(entry.item_key) or {"artist": entry.artist, "genre": entry.genre}
+        taste = taste.learn(features_from_json(item), entry.action, str(item.get("title") or ""))
+    return taste

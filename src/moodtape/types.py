@@ -227,6 +227,11 @@ class Video:
         """Videos have no audio preview."""
         return None
 
+    @property
+    def decade(self) -> None:
+        """Videos carry no release decade."""
+        return None
+
     def service_ids(self) -> dict[str, str | None]:
         """The item's ID per service: only YouTube for videos."""
         return {"spotify": None, "deezer": None, "youtube": self.youtube_id}

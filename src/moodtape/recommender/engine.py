@@ -20,7 +20,7 @@ from typing import Final
 from moodtape.errors import CatalogError, DataError, ProviderError
 from moodtape.providers.base import Enricher, Provider, Query
 from moodtape.recommender.ranking import Item, Preferences, rank
-from moodtape.recommender.reasons import reason
+from moodtape.recommender.reasons import explain
 from moodtape.recommender.result import Recommendation, RecommendedItem
 from moodtape.recommender.strategies import progress, resolve_strategy, target_path
 from moodtape.store import Store
@@ -79,7 +79,7 @@ class Recommender:
     ) -> Recommendation:
         """A list of ``n`` tracks or videos for ``mood``, in playlist order, each with its reason.
 
-        ``preferences`` (affinities, seen and disliked items) come from the caller, usually
+        ``preferences`` (taste, seen and disliked items) come from the caller, usually
         :meth:`moodtape.sessions.SessionService.preferences`; nothing is read from or written to a store.
         """
         check_request(kind, n)
@@ -99,10 +99,11 @@ class Recommender:
                 f"no {kind} to recommend: the catalog has none; add some with `moodtape catalog import FILE.csv`"
             )
         items, enrich_fallbacks = self._enrich([r.item for r in ranked])
-        entries = tuple(
-            self._explained(replace(entry, item=item), chosen_strategy, mood, n)
-            for entry, item in zip(ranked, items, strict=True)
+        chosen = [replace(entry, item=item) for entry, item in zip(ranked, items, strict=True)]
+        lines = explain(
+            chosen, chosen_strategy, mood.emotion, [progress(e.position, n, chosen_strategy) for e in chosen]
         )
+        entries = tuple(entry.with_reason(line) for entry, line in zip(chosen, lines, strict=True))
         return Recommendation(
             items=entries,
             mood=mood,
@@ -143,13 +144,6 @@ class Recommender:
                 tracks = enriched
         replacement = iter(tracks)
         return [next(replacement) if isinstance(item, Track) else item for item in items], fallbacks
-
-    @staticmethod
-    def _explained(entry: RecommendedItem, strategy: str, mood: Mood, n: int) -> RecommendedItem:
-        line = reason(
-            entry.item, strategy, mood.emotion, progress(entry.position, n, strategy), liked=entry.because is not None
-        )
-        return entry.with_reason(line)
 
 
 def _fetch(provider: Provider, query: Query, kind: str) -> list[Item]:

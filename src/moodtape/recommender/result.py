@@ -5,8 +5,9 @@
 both kinds, null where it does not apply:
 
 ``key, kind, position, title, artist, spotify_id, youtube_id, deezer_id, valence, energy, reason,
-source, url, embed_url, artwork_url, thumbnail_url, preview_url, genre, category, target`` and, when
-the list was saved, ``list_id``.
+source, url, embed_url, artwork_url, thumbnail_url, preview_url, genre, category, decade,
+acousticness, target`` and, when the list was saved, ``list_id``. ``decade`` and ``acousticness``
+let a saved list's rows feed the taste model (:func:`moodtape.recommender.taste.features_from_json`).
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ class RecommendedItem:
             "preview_url": item.preview_url,
             "genre": None if is_video else item.genre,
             "category": item.genre if is_video else None,
+            "decade": item.decade,
+            "acousticness": item.audio_features().get("acousticness"),
             "target": [round(self.target[0], 4), round(self.target[1], 4)],
         }
         if list_id is not None:
