@@ -22,6 +22,7 @@ from moodtape.recommender.engine import Recommender
 from moodtape.recommender.result import Recommendation
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
+from moodtape.web.delivery import install_delivery
 from moodtape.web.errors import error_response, register_error_handlers
 from moodtape.web.lru import BoundedLRU
 from moodtape.web.security import SECURITY_HEADERS, RateLimiter, RedactSecrets, retry_after_header
@@ -158,6 +159,7 @@ def create_app(
     app.before_request(_limit_rate)
     install_session(app)
     app.after_request(_add_security_headers)
+    install_delivery(app)
     register_error_handlers(app)
 
     from moodtape.web import api, views

@@ -129,3 +129,21 @@ export function getHistory() {
 export function deleteHistory() {
   return json("/api/history", withCsrf("DELETE"));
 }
+
+/**
+ * Whether this browser keeps a history (issue 11's consent switch). Resolves to null when the
+ * server has no such endpoint yet, so the page can hide the switch instead of showing a broken one.
+ */
+export async function getHistoryConsent() {
+  try {
+    const data = await json("/api/history/consent");
+    return Boolean(data.consent);
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 405)) return null;
+    throw err;
+  }
+}
+
+export function setHistoryConsent(consent) {
+  return json("/api/history/consent", withCsrf("PUT", { consent }));
+}

@@ -1,17 +1,42 @@
 // The history dialog: what lists this browser session was given, and a button to delete them.
 
-import { deleteHistory, getHistory } from "./api.js";
+import { emotionWord } from "./words.js";
+import { deleteHistory, getHistory, getHistoryConsent, setHistoryConsent } from "./api.js";
 
 function describe(entry) {
   const when = new Date(entry.at);
   const time = Number.isNaN(when.getTime()) ? entry.at : when.toLocaleString();
-  const mood = entry.mood && entry.mood.emotion ? entry.mood.emotion : "a mood";
+  const mood = entry.mood && entry.mood.emotion ? emotionWord(entry.mood.emotion) : "a mood";
   const titles = entry.titles || [];
   const shown = titles.slice(0, 3).join(", ") + (titles.length > 3 ? `, … (${titles.length} in all)` : "");
   return { head: `${time} — ${entry.kind || "tracks"} for ${mood}, ${entry.strategy || "auto"}`, titles: shown };
 }
 
-export function setupHistory({ openButton, dialog, list, status, deleteButton, closeButton, onError }) {
+/** The consent switch: shown only when the server offers the endpoint; off until the person turns it on. */
+async function showConsent(row, consent, onError) {
+  try {
+    const value = await getHistoryConsent();
+    row.hidden = value === null;
+    consent.setAttribute("aria-checked", String(Boolean(value)));
+  } catch (err) {
+    row.hidden = true;
+    onError(err);
+  }
+}
+
+export function setupHistory({ openButton, dialog, list, status, deleteButton, closeButton, consentRow, consent, onError }) {
+  consent.addEventListener("click", async () => {
+    const wanted = consent.getAttribute("aria-checked") !== "true";
+    try {
+      await setHistoryConsent(wanted);
+      consent.setAttribute("aria-checked", String(wanted));
+      status.textContent = wanted ? "moodtape will keep your lists." : "moodtape will not keep your lists.";
+    } catch (err) {
+      status.textContent = err.message;
+      onError(err);
+    }
+  });
+
   const render = (items) => {
     list.replaceChildren(
       ...items.map((entry) => {
@@ -31,6 +56,7 @@ export function setupHistory({ openButton, dialog, list, status, deleteButton, c
   openButton.addEventListener("click", async () => {
     dialog.showModal();
     status.textContent = "Loading…";
+    showConsent(consentRow, consent, onError);
     try {
       const data = await getHistory();
       render(data.items);
@@ -48,6 +74,8 @@ export function setupHistory({ openButton, dialog, list, status, deleteButton, c
       const data = await deleteHistory();
       render([]);
       status.textContent = `Deleted ${data.deleted} ${data.deleted === 1 ? "list" : "lists"}. Your history is empty.`;
+      // The delete button is now disabled, which would drop focus to <body>: Close is next.
+      closeButton.focus();
     } catch (err) {
       status.textContent = err.message;
       onError(err);
@@ -55,4 +83,6 @@ export function setupHistory({ openButton, dialog, list, status, deleteButton, c
   });
 
   closeButton.addEventListener("click", () => dialog.close());
+  // Back to the button that opened it, whichever way the dialog closed (Close, Escape).
+  dialog.addEventListener("close", () => openButton.focus());
 }
