@@ -307,7 +307,7 @@ COUNT_ANNOUNCEMENTS = """() => {
   window.__announced = [];
   const live = () => [...document.querySelectorAll('[role="status"], [role="alert"], [role="log"], [aria-live]')]
     .filter((el) => el.getAttribute("aria-live") !== "off");
-  const last = new Map(live().map((el) => [el, el.textContent]));
+  const last = new Map(live().map((el) => [el, el.textContent.trim()]));
   new MutationObserver(() => {
     for (const el of live()) {
       const text = el.textContent.trim();

@@ -124,7 +124,7 @@ def test_feedback_keeps_focus_and_dislike_returns_to_the_same_row(page: Any) -> 
     items.nth(2).locator(".fb-dislike").focus()
     with page.expect_response(lambda r: "/api/recommendations" in r.url):
         page.keyboard.press("Enter")
-    page.wait_for_function(f"{FOCUSED_ITEM} === 2")
+    page.wait_for_function(f"() => {FOCUSED_ITEM} === 2")
     assert page.evaluate(FOCUSED) != "BODY"
 
 
@@ -135,7 +135,7 @@ def test_not_my_mood_moves_focus_to_the_new_list(page: Any) -> None:
     page.locator("#not-mine-select").select_option("sad")
     page.get_by_role("button", name="Use this mood").click()
     expect(page.locator("#results-mood")).to_contain_text("sad")
-    page.wait_for_function(f"{FOCUSED_ITEM} === 0")
+    page.wait_for_function(f"() => {FOCUSED_ITEM} === 0")
     # Escape closes the form and returns to its button.
     page.get_by_role("button", name="Not my mood").click()
     page.keyboard.press("Escape")

@@ -3,7 +3,7 @@
 // where keyboard focus goes after every action.
 
 import * as api from "./api.js";
-import { Announcer, redrawInterval } from "./calm.js";
+import { Announcer, STABLE_NONE_MS, redrawInterval } from "./calm.js";
 import { setupHistory } from "./history.js";
 import { ListView } from "./listview.js";
 import { LiveCamera } from "./live.js";
@@ -29,6 +29,8 @@ const state = {
   /** A settled camera mood waiting for "Show it" (the list never swaps by itself). */
   offered: null,
   readoutAt: -Infinity,
+  /** When the camera last lost the face (null: a face is in view). */
+  noFaceSince: null,
 };
 
 // ---- small UI helpers -------------------------------------------------------------------------
@@ -172,6 +174,10 @@ function onCameraFrame(result, now) {
     showMoodNow();
   }
   if (list.source !== null && list.source !== "camera") return;
+  // Like the announcer, the list ignores short moments without a face.
+  if (mood) state.noFaceSince = null;
+  else if (state.noFaceSince === null) state.noFaceSince = now;
+  if (!mood && now - state.noFaceSince < STABLE_NONE_MS) return;
   const settled = settler.update(mood, now);
   if (settled) onSettled(settled);
 }

@@ -4,7 +4,8 @@
 
 /** A label must be seen on every frame for this long before it counts as settled. */
 export const STABLE_MS = 2000;
-/** "No face" must last longer before it is worth saying. */
+/** "No face" must last this long to count at all: shorter gaps (a turned head, a missed detection)
+ * neither interrupt a mood nor get said. */
 export const STABLE_NONE_MS = 4000;
 /** At most one announcement in this many milliseconds. */
 export const GAP_MS = 5000;
@@ -27,6 +28,7 @@ export class Announcer {
   reset() {
     this.candidate = undefined;
     this.since = 0;
+    this.noneSince = null;
     this.spoken = undefined;
     this.spokenAt = -Infinity;
   }
@@ -36,18 +38,23 @@ export class Announcer {
    * @returns the text announced now, or null
    */
   update(label, now) {
-    if (label !== this.candidate) {
-      this.candidate = label;
-      this.since = now;
-      return null;
+    if (label !== null) this.noneSince = null;
+    else if (this.noneSince === null) this.noneSince = now;
+    const shortGap = label === null && now - this.noneSince < this.stableNoneMs;
+    const seen = shortGap ? this.candidate : label;
+    if (seen === undefined) return null;
+    if (seen !== this.candidate) {
+      this.candidate = seen;
+      // A gap that has lasted long enough counts from its start.
+      this.since = seen === null ? this.noneSince : now;
     }
-    const stable = now - this.since >= (label === null ? this.stableNoneMs : this.stableMs);
-    if (!stable || label === this.spoken || now - this.spokenAt < this.gapMs) return null;
+    const stable = now - this.since >= (seen === null ? this.stableNoneMs : this.stableMs);
+    if (!stable || seen === this.spoken || now - this.spokenAt < this.gapMs) return null;
     // Nothing said yet and no face: silence is the right first word.
-    if (label === null && this.spoken === undefined) return null;
-    this.spoken = label;
+    if (seen === null && this.spoken === undefined) return null;
+    this.spoken = seen;
     this.spokenAt = now;
-    const text = this.words(label);
+    const text = this.words(seen);
     this.say(text);
     return text;
   }
