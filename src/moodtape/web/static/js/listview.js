@@ -66,9 +66,9 @@ export class ListView {
   }
 
   explainStrategy(chosen) {
-    let text = STRATEGY_WORDS[this.strategy] || "";
-    if (!this.strategy && chosen) text += ` For this mood it chose ${chosen}: ${STRATEGY_WORDS[chosen] || ""}`;
-    $("strategy-explain").textContent = text;
+    // Auto names what it chose and why in one line: "Auto chose Match: stays where your mood is."
+    const text = !this.strategy && chosen ? `Auto chose ${STRATEGY_WORDS[chosen] || chosen}` : STRATEGY_WORDS[this.strategy];
+    $("strategy-explain").textContent = text || "";
   }
 
   params() {

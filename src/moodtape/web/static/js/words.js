@@ -45,9 +45,9 @@ export function moodLine(mood) {
 
 /** What each strategy does, shown on screen under the strategy buttons. */
 export const STRATEGY_WORDS = {
-  "": "Auto: moodtape picks one of the four below from your mood.",
-  match: "Match: music that stays where your mood is.",
-  uplift: "Uplift: starts near your mood, then lifts it step by step toward pleasant.",
+  "": "Auto picks a strategy from your mood.",
+  match: "Match: stays where your mood is.",
+  uplift: "Uplift: starts near your mood, then lifts it toward pleasant.",
   calm: "Calm: moves toward quiet, gentle music.",
   energize: "Energize: moves toward lively, energetic music.",
 };
