@@ -97,7 +97,7 @@ def test_preview_and_offer_states(page: Any) -> None:
             item["preview_url"] = "https://cdnt-preview.dzcdn.net/p.mp3"
         route.fulfill(response=reply, body=json.dumps(data))
 
-    page.route("**/api/recommendations?**", with_previews)
+    page.route("**/api/lists?**", with_previews)
     page.route("https://*.dzcdn.net/**", lambda route: route.abort("internetdisconnected"))
     page.get_by_role("tab", name="Pick by hand").click()
     page.get_by_role("button", name="happy", exact=True).click()

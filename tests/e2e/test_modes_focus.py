@@ -3,6 +3,7 @@ sensible (never on <body>), with one Tab stop per list item and a visible, contr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,11 +122,30 @@ def test_feedback_keeps_focus_and_dislike_returns_to_the_same_row(page: Any) -> 
     expect(skip).to_have_attribute("aria-pressed", "true")
     expect(skip).to_be_focused()
 
+    # A Dislike replaces that row only; focus goes to the new row's Undo, and Undo brings it back.
+    titles = page.locator("#result-list .title").all_text_contents()
     items.nth(2).locator(".fb-dislike").focus()
-    with page.expect_response(lambda r: "/api/recommendations" in r.url):
-        page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    undo = items.nth(2).get_by_role("button", name=re.compile("^Undo"))
+    expect(undo).to_be_focused()
+    expect(items.nth(2)).to_contain_text(f"In place of “{titles[2]}”")
+    after = page.locator("#result-list .title").all_text_contents()
+    assert after[2] != titles[2] and after[:2] == titles[:2] and after[3:] == titles[3:]
+    page.keyboard.press("Enter")
+    expect(items.nth(2).locator(".title")).to_have_text(titles[2])
     page.wait_for_function(f"() => {FOCUSED_ITEM} === 2")
-    assert page.evaluate(FOCUSED) != "BODY"
+    assert page.locator("#result-list .title").all_text_contents() == titles
+
+
+def test_switching_kind_and_back_restores_the_list(page: Any) -> None:
+    _pick(page, "sad")
+    tracks = page.locator("#result-list .title").all_text_contents()
+    page.get_by_role("button", name="Videos").click()
+    expect(page.locator("#results-status")).to_contain_text("videos")
+    page.get_by_role("button", name="Music").click()
+    expect(page.locator("#results-status")).to_contain_text("tracks")
+    assert page.locator("#result-list .title").all_text_contents() == tracks
+    expect(page.get_by_role("button", name="Music")).to_be_focused()
 
 
 def test_not_my_mood_moves_focus_to_the_new_list(page: Any) -> None:

@@ -279,7 +279,8 @@ def test_export_links_return_the_list_as_files(page: Any) -> None:
     first_title = _titles(page)[0]
     for fmt, start in (("m3u8", "#EXTM3U"), ("xspf", "<?xml"), ("csv", "")):
         href = page.locator(f"#export-{fmt}").get_attribute("href")
-        assert href and f"format={fmt}" in href and "emotion=neutral" in href
+        # The link names the saved list on screen, so the file holds exactly what is shown.
+        assert href and f"format={fmt}" in href and re.search(r"list=[0-9a-f]{32}", href)
         reply = page.request.get(href)
         assert reply.status == 200
         assert "attachment" in reply.headers["content-disposition"]
@@ -297,6 +298,8 @@ def test_history_shows_and_deletes(page: Any) -> None:
     expect(dialog.locator("#history-list > li").first).to_contain_text(first_title)
     screenshot(page, "08-history-desktop")
     dialog.get_by_role("button", name="Delete my history").click()
+    expect(dialog.get_by_role("button", name="Keep my history")).to_be_focused()
+    dialog.get_by_role("button", name="Delete everything").click()
     expect(dialog.locator("#history-status")).to_contain_text("Deleted")
     expect(dialog.locator("#history-list > li")).to_have_count(0)
     dialog.get_by_role("button", name="Close").click()
@@ -329,7 +332,7 @@ def test_camera_denied_or_absent_offers_a_way_out(browser: Any, server: Server, 
 
 
 def test_unreachable_server_is_reported(page: Any) -> None:
-    page.route("**/api/recommendations?**", lambda route: route.abort("connectionrefused"))
+    page.route("**/api/lists?**", lambda route: route.abort("connectionrefused"))
     page.get_by_role("tab", name="Pick by hand").click()
     page.locator("#emotion-buttons").get_by_role("button", name="afraid", exact=True).click()
     expect(page.locator("#banner")).to_be_visible()

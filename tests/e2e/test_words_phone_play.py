@@ -70,28 +70,23 @@ def test_model_card_and_privacy_statement_are_linked_pages(page: Any) -> None:
     expect(page.locator("main")).to_contain_text("analysed in memory and dropped")
 
 
-def test_history_consent_switch_appears_when_the_server_offers_it(page: Any) -> None:
-    page.get_by_role("button", name="History").click()
-    expect(page.locator("#history-status")).not_to_have_text("Loading…")
-    expect(page.locator("#history-consent-row")).to_be_hidden()  # no endpoint yet: no broken switch
-    page.get_by_role("button", name="Close").click()
-    expect(page.get_by_role("button", name="History")).to_be_focused()
-
-    sent: list[Any] = []
-
-    def consent(route: Any) -> None:
-        if route.request.method == "PUT":
-            sent.append(json.loads(route.request.post_data))
-        route.fulfill(status=200, content_type="application/json", body=json.dumps({"consent": bool(sent)}))
-
-    page.route("**/api/history/consent", consent)
+def test_history_is_off_until_switched_on(page: Any) -> None:
     page.get_by_role("button", name="History").click()
     switch = page.get_by_role("switch", name="Keep a history of my lists")
     expect(switch).to_be_visible()
     expect(switch).to_have_attribute("aria-checked", "false")
-    switch.click()
+    expect(page.locator("#history-consent-note")).to_contain_text("Off until you turn it on")
+    with page.expect_request(lambda r: r.url.endswith("/api/history/consent") and r.method == "PUT") as sent:
+        switch.click()
+    assert sent.value.post_data_json == {"history": True}
     expect(switch).to_have_attribute("aria-checked", "true")
-    assert sent == [{"consent": True}]
+    expect(switch).to_be_focused()
+    assert page.evaluate("() => fetch('/api/history/consent').then((r) => r.json())")["history"] is True
+    page.get_by_role("button", name="Close").click()
+    expect(page.get_by_role("button", name="History")).to_be_focused()
+    _pick(page, "happy")
+    page.get_by_role("button", name="History").click()
+    expect(page.locator("#history-list > li").first).not_to_contain_text("this visit only")
 
 
 @pytest.mark.parametrize("mode", ["manual", "camera"])
@@ -154,7 +149,7 @@ def test_previews_play_in_one_small_persistent_player(page: Any) -> None:
             item["preview_url"] = PREVIEW_URL
         route.fulfill(response=reply, body=json.dumps(data))
 
-    page.route("**/api/recommendations?**", with_previews)
+    page.route("**/api/lists?**", with_previews)
     page.route("https://*.dzcdn.net/**", lambda route: route.abort("internetdisconnected"))
     _pick(page, "happy")
     first = page.locator("#result-list > li").first

@@ -106,8 +106,25 @@ export function recommendations(params, { signal } = {}) {
   return json(`/api/recommendations?${params}`, { signal });
 }
 
-export function exportUrl(params, format) {
-  const copy = new URLSearchParams(params);
+/**
+ * The list to show for `params` (issue 11's saved lists): the session's current list when the
+ * request has not really changed (switching kind and back restores it), else a new one; `fresh`
+ * asks for a new one anyway. The answer carries `list_id` and `undo` (dislikes that can be undone).
+ */
+export function showList(params, { fresh = false, signal } = {}) {
+  const query = new URLSearchParams(params);
+  if (fresh) query.set("fresh", "1");
+  return json(`/api/lists?${query}`, { ...withCsrf("POST"), signal });
+}
+
+/** Undo the latest dislike on a list: its row comes back. */
+export function undoDislike(listId) {
+  return json(`/api/lists/${encodeURIComponent(listId)}/undo`, withCsrf("POST"));
+}
+
+/** Export exactly the list on screen (by id) or, for a list the server did not keep, by its request. */
+export function exportUrl(listId, params, format) {
+  const copy = listId ? new URLSearchParams({ list: listId }) : new URLSearchParams(params);
   copy.set("format", format);
   return `/api/export?${copy}`;
 }
@@ -126,24 +143,24 @@ export function getHistory() {
   return json("/api/history");
 }
 
+/** Delete lists, feedback and corrections; the server asks for an explicit confirmation. */
 export function deleteHistory() {
-  return json("/api/history", withCsrf("DELETE"));
+  return json("/api/history?confirm=true", withCsrf("DELETE"));
 }
 
 /**
- * Whether this browser keeps a history (issue 11's consent switch). Resolves to null when the
- * server has no such endpoint yet, so the page can hide the switch instead of showing a broken one.
+ * Whether this browser keeps a history (issue 11's consent switch: off until chosen). Resolves to
+ * null when the server has no such endpoint, so the page hides the switch instead of a broken one.
  */
 export async function getHistoryConsent() {
   try {
-    const data = await json("/api/history/consent");
-    return Boolean(data.consent);
+    return await json("/api/history/consent");
   } catch (err) {
     if (err instanceof ApiError && (err.status === 404 || err.status === 405)) return null;
     throw err;
   }
 }
 
-export function setHistoryConsent(consent) {
-  return json("/api/history/consent", withCsrf("PUT", { consent }));
+export function setHistoryConsent(keep) {
+  return json("/api/history/consent", withCsrf("PUT", { history: keep }));
 }

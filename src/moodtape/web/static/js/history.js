@@ -9,7 +9,8 @@ function describe(entry) {
   const mood = entry.mood && entry.mood.emotion ? emotionWord(entry.mood.emotion) : "a mood";
   const titles = entry.titles || [];
   const shown = titles.slice(0, 3).join(", ") + (titles.length > 3 ? `, … (${titles.length} in all)` : "");
-  return { head: `${time} — ${entry.kind || "tracks"} for ${mood}, ${entry.strategy || "auto"}`, titles: shown };
+  const where = entry.kept === false ? " (this visit only)" : "";
+  return { head: `${time} — ${entry.kind || "tracks"} for ${mood}, ${entry.strategy || "auto"}${where}`, titles: shown };
 }
 
 /** The consent switch: shown only when the server offers the endpoint; off until the person turns it on. */
@@ -17,19 +18,39 @@ async function showConsent(row, consent, onError) {
   try {
     const value = await getHistoryConsent();
     row.hidden = value === null;
-    consent.setAttribute("aria-checked", String(Boolean(value)));
+    if (value === null) return;
+    consent.setAttribute("aria-checked", String(value.history === true));
+    const note = row.querySelector(".consent-note");
+    const days = Math.round(value.retention_days);
+    note.textContent = value.history === true
+      ? `On: lists are kept for ${days} days (at most ${value.max_lists}).`
+      : `Off until you turn it on: lists are kept only for this visit. On, they are kept for ${days} days.`;
   } catch (err) {
     row.hidden = true;
     onError(err);
   }
 }
 
-export function setupHistory({ openButton, dialog, list, status, deleteButton, closeButton, consentRow, consent, onError }) {
+export function setupHistory({
+  openButton,
+  dialog,
+  list,
+  status,
+  deleteButton,
+  confirmRow,
+  confirmButton,
+  keepButton,
+  closeButton,
+  consentRow,
+  consent,
+  onError,
+}) {
   consent.addEventListener("click", async () => {
     const wanted = consent.getAttribute("aria-checked") !== "true";
     try {
       await setHistoryConsent(wanted);
       consent.setAttribute("aria-checked", String(wanted));
+      showConsent(consentRow, consent, onError);
       status.textContent = wanted ? "moodtape will keep your lists." : "moodtape will not keep your lists.";
     } catch (err) {
       status.textContent = err.message;
@@ -55,6 +76,7 @@ export function setupHistory({ openButton, dialog, list, status, deleteButton, c
 
   openButton.addEventListener("click", async () => {
     dialog.showModal();
+    confirmRow.hidden = true;
     status.textContent = "Loading…";
     showConsent(consentRow, consent, onError);
     try {
@@ -69,9 +91,19 @@ export function setupHistory({ openButton, dialog, list, status, deleteButton, c
     }
   });
 
-  deleteButton.addEventListener("click", async () => {
+  // Deleting cannot be undone, so it takes two steps; the safe choice has focus.
+  deleteButton.addEventListener("click", () => {
+    confirmRow.hidden = false;
+    keepButton.focus();
+  });
+  keepButton.addEventListener("click", () => {
+    confirmRow.hidden = true;
+    deleteButton.focus();
+  });
+  confirmButton.addEventListener("click", async () => {
     try {
       const data = await deleteHistory();
+      confirmRow.hidden = true;
       render([]);
       status.textContent = `Deleted ${data.deleted} ${data.deleted === 1 ? "list" : "lists"}. Your history is empty.`;
       // The delete button is now disabled, which would drop focus to <body>: Close is next.

@@ -3,9 +3,9 @@
 // focus lands when the list changes, so focus never falls to <body>.
 
 import * as api from "./api.js";
-import { focusItem, setupListKeys } from "./listnav.js";
+import { focusItem, setStop, setupListKeys } from "./listnav.js";
 import { PreviewPlayer } from "./player.js";
-import { describeSources, renderResults } from "./results.js";
+import { describeSources, renderItem, renderResults } from "./results.js";
 import { STRATEGY_WORDS, emotionWord, moodLine, moodNumbers } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
@@ -34,6 +34,16 @@ export class ListView {
     this.strategy = "";
     this.kind = "tracks";
     this.controller = null;
+    /** The list on screen (an /api/lists answer): its list_id names it for feedback and export. */
+    this.data = null;
+  }
+
+  handlers() {
+    return {
+      onFeedback: (action, item, button) => this.feedback(action, item, button),
+      onPreview: (item, button) => this.preview.play(item, button),
+      onUndo: (button) => this.undo(button),
+    };
   }
 
   setup() {
@@ -99,7 +109,7 @@ export class ListView {
     $("results-status").textContent = "Finding music for this mood…";
     $("results").setAttribute("aria-busy", "true");
     try {
-      const data = await api.recommendations(params, { signal: controller.signal });
+      const data = await api.showList(params, { signal: controller.signal });
       this.draw(data, params);
       const index = focusIndex ?? (inside >= 0 ? inside : null);
       if (index !== null && !focusItem($("result-list"), index)) $("results").focus();
@@ -117,10 +127,8 @@ export class ListView {
   }
 
   draw(data, params) {
-    renderResults($("result-list"), data, {
-      onFeedback: (action, item, button) => this.feedback(action, item, button),
-      onPreview: (item, button) => this.preview.play(item, button),
-    });
+    this.data = data;
+    renderResults($("result-list"), data, this.handlers());
     const empty = $("results-empty");
     empty.hidden = data.items.length > 0;
     if (!data.items.length) empty.textContent = "Nothing in the catalog fits this mood and choice.";
@@ -143,28 +151,70 @@ export class ListView {
         return li;
       }),
     );
-    for (const format of ["m3u8", "xspf", "csv"]) $(`export-${format}`).href = api.exportUrl(params, format);
+    this.exportLinks(params);
     $("results-foot").hidden = false;
     $("not-mine").hidden = false;
     this.hooks.setPath(data.path);
   }
 
-  /** Like, Skip or Dislike one item; focus stays on the pressed button, or its row after a Dislike. */
+  /** Export links name the list on screen, so the file holds exactly what is shown. */
+  exportLinks(params) {
+    const id = this.data && this.data.list_id;
+    for (const format of ["m3u8", "xspf", "csv"]) $(`export-${format}`).href = api.exportUrl(id, params, format);
+  }
+
+  /**
+   * Like, Skip or Dislike one item. Focus stays on the pressed button; a Dislike replaces only that
+   * row (saved lists) and focus moves to the new row's Undo button.
+   */
   async feedback(action, item, button) {
     const index = itemIndex(button);
+    const listId = this.data && this.data.list_id;
     try {
-      await api.sendFeedback({ action, key: item.key, artist: item.artist, genre: item.genre || null });
+      const answer = await api.sendFeedback(
+        listId
+          ? { action, list: listId, position: index }
+          : { action, key: item.key, artist: item.artist, genre: item.genre || null },
+      );
       const words = { like: "Liked", skip: "Skipped", dislike: "Disliked" }[action];
       $("results-status").textContent = `${words} “${item.title}”. Thanks — moodtape will take it into account.`;
-      // Seam for saved lists (issue 11): when the server answers a Dislike with one replacement
-      // row, only that row should change; until then the list is fetched again and focus goes
-      // back to the same row.
-      if (action === "dislike") await this.load({ focusIndex: index });
+      if (action === "dislike" && answer.replaced && answer.list) this.replaceRow(index, item, answer.list);
       return true;
     } catch (err) {
       $("results-status").textContent = `Feedback not saved: ${err.message}`;
       this.hooks.onError(err);
       return false;
+    }
+  }
+
+  /** Put the server's replacement for the disliked row `index` in place, with an Undo button. */
+  replaceRow(index, disliked, list) {
+    this.data = list;
+    const rows = $("result-list");
+    // Only the latest dislike can be undone: older Undo buttons go.
+    for (const old of rows.querySelectorAll(".undo-btn")) {
+      const row = old.closest(".item");
+      old.remove();
+      setStop(row, null);
+    }
+    const fresh = renderItem(list.items[index], index, this.handlers(), disliked);
+    rows.children[index].replaceWith(fresh);
+    const newcomer = list.items[index];
+    $("results-status").textContent = `Disliked “${disliked.title}”; “${newcomer.title}” took its place.`;
+    fresh.querySelector(".undo-btn").focus();
+  }
+
+  /** Undo the latest dislike: the list comes back as it was, focus on the restored row. */
+  async undo(button) {
+    const index = itemIndex(button);
+    try {
+      const list = await api.undoDislike(this.data.list_id);
+      this.draw(list, this.params());
+      $("results-status").textContent = `Undone: “${list.items[index].title}” is back.`;
+      focusItem($("result-list"), index);
+    } catch (err) {
+      $("results-status").textContent = `Not undone: ${err.message}`;
+      this.hooks.onError(err);
     }
   }
 

@@ -109,8 +109,20 @@ function feedbackButtons(item, onFeedback) {
   return group;
 }
 
-/** One <li> for `item`, the `index`-th of the list (0-based). */
-export function renderItem(item, index, { onFeedback, onPreview }) {
+/** "In place of “X”, which you disliked. [Undo]" on a row that replaced a disliked one. */
+function replacedNote(disliked, onUndo) {
+  const note = el("p", "replaced-note", `In place of “${disliked.title}”, which you disliked. `);
+  const undo = button("undo-btn", "Undo", `Undo: bring back “${disliked.title}”`);
+  undo.addEventListener("click", () => onUndo(undo));
+  note.append(undo);
+  return note;
+}
+
+/**
+ * One <li> for `item`, the `index`-th of the list (0-based); `disliked` is the item it replaced,
+ * when it did (the row then offers Undo).
+ */
+export function renderItem(item, index, { onFeedback, onPreview, onUndo }, disliked = null) {
   const li = el("li", "item");
   li.dataset.key = item.key || "";
   const text = el("div", "text");
@@ -121,14 +133,15 @@ export function renderItem(item, index, { onFeedback, onPreview }) {
   const parts = [item.source, item.genre || item.category].filter(Boolean);
   meta.textContent = `${index + 1} · ${parts.join(" · ")}`;
   text.append(title, artist, reason, meta);
+  if (disliked) text.append(replacedNote(disliked, onUndo));
   li.append(artwork(item), text, playArea(item, onPreview), feedbackButtons(item, onFeedback));
   setStop(li, null);
   return li;
 }
 
 /**
- * Draw a /api/recommendations answer into `list`.
- * @param handlers {onFeedback(action, item, button) → Promise<boolean>, onPreview(item, button)}
+ * Draw a list answer (/api/lists) into `list`.
+ * @param handlers {onFeedback(action, item, button) → Promise<boolean>, onPreview(item, button), onUndo(button)}
  */
 export function renderResults(list, data, handlers) {
   list.replaceChildren(...data.items.map((item, i) => renderItem(item, i, handlers)));
