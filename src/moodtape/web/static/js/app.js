@@ -163,11 +163,11 @@ function onSettled(mood) {
 function onCameraFrame(result, now) {
   const mood = result.mood;
   state.liveMood = mood;
-  timeline.add(mood, now);
   announcer.update(mood ? mood.emotion : null, now);
-  // Bars, words and the live dot follow every frame, or once a second with reduced motion.
+  // Bars, words, the live dot and the timeline follow every frame, or once a second with reduced motion.
   if (now - state.readoutAt >= redrawInterval()) {
     state.readoutAt = now;
+    timeline.add(mood, now);
     const faces = showFaces(result);
     $("faces-summary").textContent = faces.length ? describeFaces(faces).replace(/ \d+ %/g, "") : "No face in view.";
     plane.setLive(mood);
