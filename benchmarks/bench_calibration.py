@@ -157,6 +157,32 @@ def someone_else(people: dict[str, Person], model_id: str, settings: Settings) -
     return {"mean_accuracy": float(np.mean(per_profile)), "worst_accuracy": float(np.min(per_profile))}
 
 
+def nearest_prototype(people: dict[str, Person], model_id: str, settings: Settings) -> dict[str, Any]:
+    """The one check of the prototypes Yale allows: is a held-out resting photo nearest the neutral one?
+
+    Each person's full profile (``normal`` and the three expressions); the resting photos other than
+    ``normal`` (frontal and side-lit) are a different photo of a calibrated class.
+    """
+    hits, margins = [], []
+    for person in people.values():
+        if "normal" not in person or person["normal"].embedding is None:
+            continue
+        profile = profile_for(person, ["normal", *EXPRESSIONS], model_id, settings)
+        labels = list(profile.prototypes)
+        matrix = np.asarray([profile.prototypes[label] for label in labels])
+        for condition in (*FRONTAL_RESTING, *SIDE_LIT):
+            if condition not in person or person[condition].embedding is None:
+                continue
+            face = person[condition].embedding.astype(np.float64)
+            face = face / np.linalg.norm(face) - np.asarray(profile.center)
+            similarity = matrix @ (face / np.linalg.norm(face))
+            own = labels.index("neutral")
+            margin = float(similarity[own] - np.delete(similarity, own).max())
+            hits.append(margin > 0)
+            margins.append(margin)
+    return {"photos": len(hits), "nearest_is_neutral": float(np.mean(hits)), "median_margin": float(np.median(margins))}
+
+
 def fer_check(
     fer: Path, analyzer: Analyzer, people: dict[str, Person], model_id: str, settings: Settings
 ) -> dict[str, Any]:
@@ -233,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "photos_without_a_face": missed,
         "protocols": table(people, model_id, settings),
         "someone_elses_profile": someone_else(people, model_id, settings),
+        "held_out_resting_photos": nearest_prototype(people, model_id, settings),
     }
     if args.fer is not None:
         result["fer2013_publictest"] = fer_check(args.fer, analyzer, people, model_id, settings)
@@ -245,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             + " ".join(f"{k} {v:.0%}" for k, v in frontal["per_class"].items())
         )
     print("someone else's profile:", json.dumps(result["someone_elses_profile"]))
+    print("held-out resting photos, nearest prototype:", json.dumps(result["held_out_resting_photos"]))
     if "fer2013_publictest" in result:
         print("FER2013 PublicTest:", json.dumps(result["fer2013_publictest"]))
     if args.json_out is not None:

@@ -138,3 +138,16 @@ def test_feedback_from_json_matches_feedback_on_the_item(sessions: SessionServic
     sessions.feedback_by_key("json", shown["key"], shown["artist"].upper(), "dislike", shown["genre"])
     assert shown["key"] in sessions.preferences("json").disliked
     assert sessions.preferences("json").artists == {shown["artist"].casefold(): -1.5}
+
+
+def test_a_like_in_one_list_shapes_the_next_and_is_named(sessions: SessionService) -> None:
+    mood = mood_from_emotion("happy")
+    first = sessions.recommend("taste", mood, n=10, seed=0)
+    liked = first.items[0].item
+    sessions.feedback("taste", liked, "like")
+    sessions.feedback("taste", liked, "like")
+    taste = sessions.taste("taste")
+    assert len(taste.events) == 2 and taste.events[0].title == liked.title
+    later = sessions.recommend("taste", mood, n=10, seed=1)
+    named = [entry for entry in later.items if f"because you liked “{liked.title}”" in entry.reason]
+    assert named and all(entry.item.key != liked.key for entry in named)  # a new song, not the same one

@@ -171,3 +171,41 @@ def test_restarting_postgresql_gives_503s_then_recovers(make_postgres: Callable[
     assert [x.id for x in store.lists("s")] == [kept.id], "the same store works again, no restart of moodtape"
     store.save_list("s", a_list())
     assert len(store.lists("s")) == 2
+
+
+def test_a_database_at_an_older_version_is_brought_to_the_newest(tmp_path: Path) -> None:
+    from moodtape.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    database = Database(url)
+    with database.engine.begin() as connection:
+        upgrade(connection, "0001")
+        assert current_revision(connection) == "0001"
+    assert _schema_differences(url) == []  # the first use migrates the rest
+
+
+def test_ping_says_whether_the_database_answers(postgres: str) -> None:
+    Store(postgres).ping()
+    with pytest.raises(StoreUnavailableError):
+        Store(f"postgresql://u@127.0.0.1:{free_port()}/none").ping()
+
+
+def test_choosing_at_once_from_many_threads_never_collides(postgres: str) -> None:
+    import threading
+
+    store = Store(postgres)
+    errors: list[BaseException] = []
+
+    def choose(keep: bool) -> None:
+        try:
+            for _ in range(10):
+                store.set_consent("s", keep)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=choose, args=(i % 2 == 0,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and store.consent("s") in (True, False) and store.row_count() == 1

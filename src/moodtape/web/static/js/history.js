@@ -47,12 +47,14 @@ export function setupHistory({
 }) {
   consent.addEventListener("click", async () => {
     const wanted = consent.getAttribute("aria-checked") !== "true";
+    // The switch flips at once and flips back if the server refuses.
+    consent.setAttribute("aria-checked", String(wanted));
     try {
       await setHistoryConsent(wanted);
-      consent.setAttribute("aria-checked", String(wanted));
       showConsent(consentRow, consent, onError);
       status.textContent = wanted ? "moodtape will keep your lists." : "moodtape will not keep your lists.";
     } catch (err) {
+      consent.setAttribute("aria-checked", String(!wanted));
       status.textContent = err.message;
       onError(err);
     }
