@@ -34,6 +34,7 @@ from moodtape.state.profiles import RedisProfileStore
 from moodtape.state.sessions import RedisSessionMemory
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
+from moodtape.web.delivery import install_delivery
 from moodtape.web.errors import register_error_handlers
 from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.ratelimit import install_rate_limit
@@ -195,6 +196,7 @@ def create_app(
     install_rate_limit(app, settings.get_float("MOODTAPE_RATE_LIMIT"), settings.get("MOODTAPE_REDIS_URL").strip())
     install_session(app)
     app.after_request(_add_security_headers)
+    install_delivery(app)
     register_error_handlers(app)
 
     app.register_blueprint(views.blueprint)
