@@ -50,4 +50,4 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
-    run_command(cli)
+    run_command(cli, check_settings=True)

@@ -11,11 +11,21 @@ import click
 from moodtape.errors import MoodtapeError
 
 EXIT_ERROR = 1
+_HELP = frozenset({"-h", "--help", "--version"})
 
 
-def run_command(command: click.Command) -> None:
-    """Run ``command``; a MoodtapeError prints ``moodtape: error: …`` on stderr and exits 1."""
+def run_command(command: click.Command, *, check_settings: bool = False) -> None:
+    """Run ``command``; a MoodtapeError prints ``moodtape: error: …`` on stderr and exits 1.
+
+    With ``check_settings``, every setting is checked before any command starts, so a typo in
+    ``.env`` is one clear line now rather than a failure halfway through; asking for help or the
+    version works whatever the settings.
+    """
     try:
+        if check_settings and not _HELP & set(sys.argv[1:]):
+            from moodtape.config import Settings
+
+            Settings.load()
         command.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("moodtape: aborted", err=True)

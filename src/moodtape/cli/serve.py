@@ -21,10 +21,14 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default: MOODTAPE_HOST, 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port to listen on (default: MOODTAPE_PORT, 5000).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="Port to listen on (default: MOODTAPE_PORT, 5000)."
+)
 @click.option("--certfile", type=click.Path(path_type=Path), help="TLS certificate (PEM) to serve HTTPS.")
 @click.option("--keyfile", type=click.Path(path_type=Path), help="TLS private key (PEM) for --certfile.")
-@click.option("--threads", type=int, default=None, help="Request threads (default: MOODTAPE_WORKERS, 4).")
+@click.option(
+    "--threads", type=click.IntRange(1, 256), default=None, help="Request threads (default: MOODTAPE_WORKERS, 4)."
+)
 def serve(host: str | None, port: int | None, certfile: Path | None, keyfile: Path | None, threads: int | None) -> None:
     """Serve the moodtape page and API; open the printed address in a browser."""
     from moodtape.config import Settings

@@ -1,7 +1,8 @@
 """The JSON API under ``/api``: thin handlers that parse, call moodtape, and shape the answer.
 
-Documented in ``web/openapi.yaml`` (served at ``/api/openapi.yaml``). Analysis and
-recommendations change no state; feedback and history deletion need the CSRF token.
+Documented in ``web/openapi.yaml`` (served at ``/api/openapi.yaml``). Analysis changes
+no state; a list from ``/api/recommendations`` is recorded in the session's history; feedback and
+history deletion need the CSRF token. Unknown query parameters and JSON fields are ignored.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from moodtape.recommender.strategies import DEFAULT_STRATEGY, STRATEGIES
 from moodtape.store import ACTIONS
 from moodtape.vision.images import decode_image
 from moodtape.web.app import services
+from moodtape.web.bounded_json import loads_bounded
 from moodtape.web.params import ListRequest, parse_list_request
 from moodtape.web.session import current_csrf_token, require_csrf, session_id
 from moodtape.web.shapes import faces_json, history_json, mood_json, recommendation_json
@@ -36,6 +38,8 @@ EXPORTS: Final = {
     "csv": (to_csv, "csv", "text/csv"),
 }
 _MAX_TEXT = 500
+#: A feedback body is a handful of short fields.
+MAX_JSON_BODY: Final[int] = 16_384
 
 
 @blueprint.get("/config")
@@ -169,7 +173,9 @@ def _recommend(wanted: ListRequest) -> Recommendation:
 
 
 def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    if request.mimetype != "application/json":
+        raise DataError("send a JSON object with Content-Type: application/json")
+    body = loads_bounded(request.get_data(cache=True), max_chars=MAX_JSON_BODY, what="the JSON body")
     if not isinstance(body, dict):
         raise DataError("send a JSON object with Content-Type: application/json")
     return body
