@@ -1,4 +1,4 @@
-"""``moodtape serve``: the web app on a real WSGI server (cheroot), HTTP or HTTPS."""
+"""``moodtape serve``: the web app on a real WSGI server in one process (waitress for HTTP, cheroot for HTTPS)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,9 @@ def serve(host: str | None, port: int | None, certfile: Path | None, keyfile: Pa
         )
     services: Services = app.extensions["moodtape"]
     threading.Thread(target=_warm, args=(services,), name="moodtape-warm", daemon=True).start()
+    # Both set explicitly: a server started from a script with `&` inherits SIGINT as ignored.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     click.echo(f"moodtape is running at {server_url(host, port, tls=tls)} — press Ctrl+C to stop", err=True)
     try:
         server.serve()
@@ -64,17 +66,17 @@ def serve(host: str | None, port: int | None, certfile: Path | None, keyfile: Pa
         _stop(server)
 
 
-#: How long Ctrl+C waits for cheroot's worker threads before the process exits regardless.
-STOP_SECONDS = 8.0
+#: How long stopping waits for the server's threads before the process exits regardless.
+STOP_SECONDS = 5.0
 
 
 def _stop(server: Any) -> None:
     """Stop the server; never hang on the way out.
 
-    cheroot's ``ThreadPool.stop`` can wait forever on a worker that missed its shutdown request
-    (seen once in a few full test runs: py-spy showed the main thread in ``Thread.join`` and one idle
-    worker in ``Queue.get``). The listening socket is closed by then and no request is in flight,
-    so after ``STOP_SECONDS`` we end the process rather than wait on that thread.
+    cheroot's ``ThreadPool.stop`` (the HTTPS server) can wait forever on a worker that missed its
+    shutdown request (seen once in a few full test runs). The listening socket is closed by then,
+    so after ``STOP_SECONDS`` we end the process rather than wait on that thread. The HTTP server
+    closes stalled uploads at once and gives running requests a few seconds.
     """
     stopper = threading.Thread(target=server.stop, name="moodtape-stop", daemon=True)
     stopper.start()
@@ -96,4 +98,7 @@ def _warm(services: Services) -> None:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # Ignore repeats while stopping: a second signal must not interrupt the clean-up itself.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt

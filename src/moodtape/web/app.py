@@ -29,7 +29,7 @@ from moodtape.web.secret_key import stored_secret_key
 from moodtape.web.security import HSTS, SECURITY_HEADERS, RateLimiter, RedactSecrets, retry_after_header
 from moodtape.web.session import install_session
 from moodtape.web.streams import STREAM_DETECT_EVERY, StreamRegistry
-from moodtape.web.uploads import InMemoryRequest
+from moodtape.web.uploads import MAX_FORM_PARTS, InMemoryRequest
 
 AnalyzerSource = Analyzer | Callable[[], Analyzer]
 #: Latest lists kept per process so that "export" writes exactly the list the page shows.
@@ -155,6 +155,7 @@ def create_app(
         SECRET_KEY=settings.get("MOODTAPE_SECRET_KEY") or stored_secret_key(data_dir(settings)),
         MAX_CONTENT_LENGTH=max_upload,
         MAX_FORM_MEMORY_SIZE=max_upload,
+        MAX_FORM_PARTS=MAX_FORM_PARTS,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep labels in FER2013 order
     app.extensions["moodtape"] = Services(settings, analyzer, recommender)
