@@ -170,7 +170,20 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting(
         "MOODTAPE_DATABASE_URL",
         "",
-        "Store for feedback and history: sqlite:///path.db; empty means MOODTAPE_DATA_DIR/moodtape.db.",
+        "Store for feedback and history: sqlite:///path.db or postgresql://user:password@host:5432/db "
+        "(needs moodtape[postgres]); empty means MOODTAPE_DATA_DIR/moodtape.db.",
+    ),
+    Setting(
+        "MOODTAPE_HISTORY_DAYS",
+        "30",
+        "Days a session's history, feedback and corrections are kept before the store deletes them.",
+        kind=Number(low=0, high=36_500),
+    ),
+    Setting(
+        "MOODTAPE_HISTORY_MAX_LISTS",
+        "50",
+        "Most lists kept per session; the oldest go first.",
+        kind=Integer(low=1, high=100_000),
     ),
     Setting("MOODTAPE_OFFLINE", "false", "true: never call live providers (the built-in catalog only).", kind=Flag()),
     Setting(
@@ -205,7 +218,10 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("MOODTAPE_HOST", "127.0.0.1", "Address the web server listens on.", kind=_HOST),
     Setting("MOODTAPE_PORT", "5000", "Port the web server listens on.", kind=Integer(low=0, high=65_535)),
     Setting(
-        "MOODTAPE_SECRET_KEY", "", "Flask secret key for sessions; empty means a random key per start.", secret=True
+        "MOODTAPE_SECRET_KEY",
+        "",
+        "Flask secret key for sessions; empty means one generated once and kept in MOODTAPE_DATA_DIR/secret_key.",
+        secret=True,
     ),
     Setting(
         "MOODTAPE_MAX_UPLOAD_BYTES",

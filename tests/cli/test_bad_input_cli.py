@@ -61,6 +61,8 @@ FINE_ARGS = {
     "convert": ["a.h5", "b.onnx"],
     "catalog": ["stats"],
     "serve": ["--port", "0"],
+    "calibrate": ["missing-folder"],
+    "db": ["status"],
 }
 
 
@@ -133,7 +135,7 @@ _OPTIONS = {
         if opt.startswith("--")
     ]
     for name, command in cli.commands.items()
-    if name not in {"serve", "catalog"}
+    if name not in {"serve", "catalog", "db"}
 }
 _GARBAGE = st.one_of(
     st.text(min_size=0, max_size=12),
@@ -151,9 +153,12 @@ def test_garbage_option_values_never_give_a_traceback(
 ) -> None:
     option = data.draw(st.sampled_from(_OPTIONS[command]))
     value = data.draw(_GARBAGE)
-    positional = {"analyze": ["missing.jpg"], "recommend": [], "convert": ["missing.h5", "o.onnx"]}.get(
-        command, ["missing-folder"] if command != "export" else ["missing", "run"]
-    )
+    positional = {
+        "analyze": ["missing.jpg"],
+        "recommend": [],
+        "convert": ["missing.h5", "o.onnx"],
+        "calibrate": ["missing-folder"],
+    }.get(command, ["missing-folder"] if command != "export" else ["missing", "run"])
     code, err = run(monkeypatch, capsys, command, *positional, option, value)
     assert "Traceback" not in err
     if code == 0:  # a valid recommend (e.g. --seed 0 without a mood cannot pass; only lists can)

@@ -154,7 +154,7 @@ def test_image_without_faces_says_what_to_do(
         pytest.skip("the vision pipeline is not installed")
     import moodtape.vision.pipeline as pipeline
 
-    monkeypatch.setattr(pipeline, "get_analyzer", lambda *_: SimpleNamespace(analyze=lambda image: []))
+    monkeypatch.setattr(pipeline, "get_analyzer", lambda *_: SimpleNamespace(analyze=lambda image, **_: []))
     code, _, err = run(monkeypatch, capsys, "--image", str(tmp_path / "blank.png"), "--json")
     assert code == 1 and "no face found" in err and "--valence" in err
 
@@ -171,7 +171,7 @@ def test_image_faces_set_the_mood(
     probs = dict.fromkeys(EMOTIONS, 0.0)
     probs["angry"] = 1.0
     faces = [Face(Box(0, 0, 60, 60), probs)]
-    monkeypatch.setattr(pipeline, "get_analyzer", lambda *_: SimpleNamespace(analyze=lambda image: faces))
+    monkeypatch.setattr(pipeline, "get_analyzer", lambda *_: SimpleNamespace(analyze=lambda image, **_: faces))
     code, out, err = run(monkeypatch, capsys, "--image", str(tmp_path / "face.png"), "--json", "--n", "5")
     assert code == 0 and "angry" in err
     assert len(json.loads(out)) == 5
@@ -189,7 +189,7 @@ def test_image_is_read_with_the_configured_model_and_limits(
 
     def fake(*args: object) -> SimpleNamespace:
         asked.append(args)
-        return SimpleNamespace(analyze=lambda image: [])
+        return SimpleNamespace(analyze=lambda image, **_: [])
 
     monkeypatch.setattr(pipeline, "get_analyzer", fake)
     for name, value in (("MODEL", str(model)), ("MODEL_PRESET", "fer-library"), ("THREADS", "3")):

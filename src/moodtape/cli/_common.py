@@ -22,6 +22,8 @@ def run_command(command: click.Command, *, check_settings: bool = False) -> None
     version works whatever the settings.
     """
     try:
+        if any("\x00" in argument for argument in sys.argv[1:]):
+            raise click.UsageError("arguments cannot hold NUL characters")
         if check_settings and not _HELP & set(sys.argv[1:]):
             from moodtape.config import Settings
 
@@ -35,6 +37,9 @@ def run_command(command: click.Command, *, check_settings: bool = False) -> None
         sys.exit(exc.exit_code)
     except MoodtapeError as exc:
         fail(str(exc))
+    except OSError as exc:  # a file or folder the command could not use (permissions, disk full, …)
+        where = f" ({exc.filename})" if exc.filename else ""
+        fail(f"{exc.strerror or exc}{where}; check the path and its permissions")
     except KeyboardInterrupt:
         click.echo("moodtape: interrupted", err=True)
         sys.exit(130)

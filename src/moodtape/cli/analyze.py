@@ -9,10 +9,12 @@ import click
 
 from moodtape.cli._common import echo_json, info
 from moodtape.cli._models import load_model, model_options
+from moodtape.cli.calibrate import load_profile, profile_option
 from moodtape.errors import ImageError, MoodtapeError
 from moodtape.types import Face
 
 if TYPE_CHECKING:
+    from moodtape.vision.calibration import Profile
     from moodtape.vision.images import Pixels
     from moodtape.vision.pipeline import Analyzer
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     help="Write an annotated copy: a file for one image, a folder for several.",
 )
 @model_options
+@profile_option
 def analyze(
     images: tuple[Path, ...],
     as_json: bool,
@@ -34,6 +37,7 @@ def analyze(
     model_path: str | None,
     preset: str | None,
     labels: str | None,
+    profile_path: Path | None,
 ) -> None:
     """Find the faces in each IMAGE and predict their emotions.
 
@@ -45,11 +49,14 @@ def analyze(
     settings = Settings.load()
     # The "image too large" message points at MOODTAPE_MAX_PIXELS, so the CLI must honour it.
     classifier = load_model(settings, model_path, preset, labels)
+    profile = load_profile(profile_path)
+    if profile is not None:
+        profile.check_model(classifier.model_id)  # before any image, not once per image
     analyzer = Analyzer(classifier=classifier, max_pixels=settings.get_int("MOODTAPE_MAX_PIXELS"))
     failed = 0
     for image in images:
         try:
-            faces = _analyze_one(analyzer, image, out, several=len(images) > 1)
+            faces = _analyze_one(analyzer, image, out, several=len(images) > 1, profile=profile)
         except ImageError as exc:
             failed += 1
             if as_json:
@@ -64,12 +71,14 @@ def analyze(
         raise SystemExit(1)
 
 
-def _analyze_one(analyzer: Analyzer, image: Path, out: Path | None, several: bool) -> list[Face]:
+def _analyze_one(
+    analyzer: Analyzer, image: Path, out: Path | None, several: bool, profile: Profile | None = None
+) -> list[Face]:
     from moodtape.vision.images import load_image
 
     # Colour is decoded only when an annotated copy is wanted; detection needs gray alone.
     pixels = load_image(image, gray=out is None, max_pixels=analyzer.max_pixels)
-    faces = analyzer.analyze(pixels)
+    faces = analyzer.analyze(pixels, profile=profile)
     if out is not None:
         _write_annotated(pixels, faces, out / f"{image.stem}-annotated.jpg" if several else out)
     return faces

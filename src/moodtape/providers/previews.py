@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 
 from moodtape.errors import ProviderError, QuotaExceededError
+from moodtape.identity import same_song
 from moodtape.providers.http import Clock, RetryPolicy, ServiceClient, Sleep, TTLCache, json_dict, quote_api_message
-from moodtape.providers.matching import same_song
 from moodtape.types import Track
 
 DEEZER_TRACK_URL = "https://api.deezer.com/track/{id}"

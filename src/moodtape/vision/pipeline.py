@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,9 @@ from moodtape.vision.classifier import EmotionClassifier, load_classifier
 from moodtape.vision.faces import DetectorSettings, FaceDetector
 from moodtape.vision.framing import Framing
 from moodtape.vision.images import DEFAULT_MAX_PIXELS, ImageSource, load_image
+
+if TYPE_CHECKING:
+    from moodtape.vision.calibration import Profile
 
 
 class Analyzer:
@@ -44,19 +48,30 @@ class Analyzer:
         self.framing = framing or Framing()
         self.max_pixels = max_pixels
 
-    def analyze(self, image: ImageSource, *, color_order: str = "bgr") -> list[Face]:
-        """Faces in ``image`` (path, bytes or array), largest first; ``[]`` when there are none."""
+    def analyze(self, image: ImageSource, *, color_order: str = "bgr", profile: Profile | None = None) -> list[Face]:
+        """Faces in ``image`` (path, bytes or array), largest first; ``[]`` when there are none.
+
+        With a calibration ``profile`` (made with this analyzer's model), every face is read
+        through it.
+        """
         gray = load_image(image, gray=True, color_order=color_order, max_pixels=self.max_pixels)
-        return self.analyze_gray(gray)
+        return self.analyze_gray(gray, profile=profile)
 
-    def analyze_gray(self, gray: npt.NDArray[np.uint8]) -> list[Face]:
+    def analyze_gray(self, gray: npt.NDArray[np.uint8], *, profile: Profile | None = None) -> list[Face]:
         """Like :meth:`analyze` for an already-decoded ``(h, w)`` uint8 image."""
-        return self.classify_boxes(gray, self.detector.detect(gray))
+        return self.classify_boxes(gray, self.detector.detect(gray), profile=profile)
 
-    def classify_boxes(self, gray: npt.NDArray[np.uint8], boxes: Sequence[Box]) -> list[Face]:
-        """Classify the faces at ``boxes`` (one batched model call)."""
+    def classify_boxes(
+        self, gray: npt.NDArray[np.uint8], boxes: Sequence[Box], *, profile: Profile | None = None
+    ) -> list[Face]:
+        """Classify the faces at ``boxes`` (one batched model call), through ``profile`` when given."""
         crops = [self.framing.crop(gray, box) for box in boxes]
-        probabilities = self.classifier.predict(crops)
+        if profile is None:
+            probabilities = self.classifier.predict(crops)
+        else:
+            profile.check_model(self.classifier.model_id)
+            generic, embeddings = self.classifier.predict_with_embedding(crops)
+            probabilities = profile.apply(generic, embeddings)
         uncertain = self.classifier.is_uncertain(probabilities)
         return [
             Face(box=box, probabilities=_as_mapping(row), uncertain=bool(flag))
@@ -88,6 +103,7 @@ def analyze(
     model: str | Path | None = None,
     preset: str | None = None,
     color_order: str = "bgr",
+    profile: Profile | None = None,
 ) -> list[Face]:
     """Detect the faces in ``image`` and predict each one's emotion.
 
@@ -96,6 +112,7 @@ def analyze(
             (3-channel arrays are BGR unless ``color_order="rgb"``; gray and 4-channel work too).
         model: an ``.onnx`` or Keras ``.h5`` emotion model; ``None`` uses moodtape's own.
         preset: pixel scaling for a foreign ``model`` (``fer-library``, ``fer-tutorial``…).
+        profile: a personal calibration from :func:`moodtape.calibrate`, applied to every face.
 
     Returns:
         One :class:`~moodtape.types.Face` per face, largest first; ``[]`` when there is none.
@@ -103,6 +120,7 @@ def analyze(
     Raises:
         moodtape.errors.ImageError: the image cannot be read (subclasses say why).
         moodtape.errors.ModelError: the model cannot be loaded or run.
+        moodtape.errors.DataError: ``profile`` was made with another model.
     """
     analyzer = get_analyzer(str(model) if model else None, preset)
-    return analyzer.analyze(image, color_order=color_order)
+    return analyzer.analyze(image, color_order=color_order, profile=profile)
