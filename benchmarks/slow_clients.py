@@ -1,182 +1,87 @@
-"""Slow-client benchmark: do 20 connections sending one byte a second stop the server answering others?
+"""Slow clients: how many trickling uploads it takes to stall ``moodtape serve --processes 2``,
+directly and behind HAProxy.
 
-Starts the real app (bundled model, built-in catalog, offline) on a loopback port under one
-server design, opens N "slow" connections that send a request one byte a second (the headers
-never end, or the headers end and the body trickles), and meanwhile probes ``GET /healthz`` and
-``POST /api/analyze`` (a 640×480 JPEG) from a well-behaved client with a 2-second timeout.
+gunicorn's gthread workers read a request's body in a request thread: a client that sends its
+upload one byte a second holds that thread for as long as it likes. With 2 processes × 2 threads,
+four such clients leave no thread for anyone else. HAProxy in front (``http-request wait-for-body``,
+``timeout http-request 10s``, as in ``tests/cluster_topology.py`` and ``deploy/haproxy.cfg``) waits
+for the body itself and never hands a worker an unfinished request, so the same clients cost the
+workers nothing.
 
-Designs compared: ``waitress`` (what ``moodtape serve`` uses for HTTP: an event loop reads whole
-requests before a thread runs the app) and ``cheroot`` (the thread-per-connection server used
-before, with its 4 threads; still used for ``--certfile`` HTTPS).
+    .venv/bin/python benchmarks/slow_clients.py
 
-    .venv/bin/python -m benchmarks.slow_clients --server waitress --slow 20 --mode headers --seconds 20
-    .venv/bin/python -m benchmarks.slow_clients --all --seconds 20 --markdown
-
-The attacker and the prober are also used by ``tests/web/test_slow_clients.py`` (a short run).
+Prints, for 0, 4 and 8 slow clients, the time a normal ``GET /healthz`` takes directly and through
+the balancer (10 s means it timed out).
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import socket
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the topology helper
 
-@dataclass
-class ProbeResult:
-    """What the well-behaved client saw: answered in time or not, per endpoint."""
+from cluster_topology import missing_reason, topology
 
-    ok: dict[str, int]
-    failed: dict[str, int]
-    worst_seconds: float
-
-    def row(self, server: str, slow: int, mode: str) -> str:
-        total = {k: self.ok[k] + self.failed[k] for k in self.ok}
-        cells = " | ".join(f"{self.ok[k]}/{total[k]}" for k in sorted(self.ok))
-        return f"| {server} | {slow} | {mode} | {cells} | {self.worst_seconds:.2f} |"
+TIMEOUT = 10.0
 
 
-class SlowClients:
-    """``count`` connections to ``port``, each sending one more byte of a request every ``interval`` s."""
-
-    def __init__(self, port: int, count: int, mode: str, interval: float = 1.0) -> None:
-        if mode not in {"headers", "body"}:
-            raise ValueError("mode is headers or body")
-        self.port, self.count, self.mode, self.interval = port, count, mode, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="slow-clients", daemon=True)
-        self.sockets: list[socket.socket] = []
-
-    def __enter__(self) -> SlowClients:
-        for _ in range(self.count):
-            sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-            if self.mode == "headers":
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-            else:
-                sock.sendall(
-                    b"POST /api/analyze HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                    b"Content-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n\xff\xd8\xff"
-                )
-            self.sockets.append(sock)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            for sock in self.sockets:
-                with contextlib.suppress(OSError):  # the server closed it: that is allowed
-                    sock.send(b"a" if self.mode == "headers" else b"\x00")
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        for sock in self.sockets:
-            sock.close()
-
-
-def probe(base_url: str, jpeg: bytes, seconds: float, timeout: float = 2.0) -> ProbeResult:
-    """Alternate ``GET /healthz`` and ``POST /api/analyze`` for ``seconds``, each on a new connection."""
-    ok = {"healthz": 0, "analyze": 0}
-    failed = {"healthz": 0, "analyze": 0}
-    worst = 0.0
-    deadline = time.monotonic() + seconds
-    turn = 0
-    while time.monotonic() < deadline:
-        name = ("healthz", "analyze")[turn % 2]
-        turn += 1
-        started = time.monotonic()
-        try:
-            with httpx.Client(timeout=timeout) as client:
-                if name == "healthz":
-                    reply = client.get(f"{base_url}/healthz")
-                else:
-                    reply = client.post(f"{base_url}/api/analyze", content=jpeg, headers={"Content-Type": "image/jpeg"})
-            good = reply.status_code == 200
-        except httpx.HTTPError:
-            good = False
-        elapsed = time.monotonic() - started
-        worst = max(worst, elapsed)
-        (ok if good else failed)[name] += 1
-        time.sleep(max(0.0, 0.25 - elapsed))
-    return ProbeResult(ok, failed, worst)
-
-
-@contextmanager
-def running_server(kind: str, data_dir: Path, threads: int = 4) -> Iterator[int]:
-    """The real app under ``kind`` (waitress or cheroot) on a free loopback port; yields the port."""
-    from moodtape.config import Settings
-    from moodtape.web import create_app
-    from moodtape.web.server import make_server
-
-    settings = Settings({"MOODTAPE_DATA_DIR": str(data_dir), "MOODTAPE_OFFLINE": "true", "MOODTAPE_RATE_LIMIT": "0"})
-    app = create_app(settings)
-    app.extensions["moodtape"].warm()
-    with socket.socket() as finder:
-        finder.bind(("127.0.0.1", 0))
-        port = int(finder.getsockname()[1])
-    if kind == "waitress":
-        server = make_server(app, "127.0.0.1", port, threads=threads)
-    else:
-        from cheroot import wsgi
-
-        server = wsgi.Server(("127.0.0.1", port), app, numthreads=threads)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
+def slow_upload(port: int, stop: threading.Event) -> None:
+    """A POST whose 50 kB body comes one byte every half second, until ``stop``."""
     try:
-        yield port
-    finally:
-        server.stop()
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
+            conn.sendall(
+                "POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                "Content-Length: 50000\r\n\r\n\xff".encode("latin-1")
+            )
+            while not stop.wait(0.5):
+                conn.sendall(b"\xd8")
+    except OSError:
+        pass  # the balancer (or the server) gave up on us: that is the point
 
 
-def astronaut_jpeg() -> bytes:
-    """A 640×480 JPEG with one face, built from scikit-image's astronaut."""
-    import cv2
-    from skimage import data
-
-    bgr = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    frame = cv2.copyMakeBorder(cv2.resize(bgr, (480, 480)), 0, 0, 80, 80, cv2.BORDER_REFLECT)
-    ok, encoded = cv2.imencode(".jpg", frame)
-    assert ok
-    return encoded.tobytes()
+def healthz_seconds(url: str) -> float:
+    started = time.perf_counter()
+    try:
+        httpx.get(f"{url}/healthz", timeout=TIMEOUT)
+    except httpx.TimeoutException:
+        return TIMEOUT
+    return time.perf_counter() - started
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", choices=["waitress", "cheroot"], default="waitress")
-    parser.add_argument("--slow", type=int, default=20, help="slow connections")
-    parser.add_argument("--mode", choices=["headers", "body"], default="headers")
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--all", action="store_true", help="both servers × both modes")
-    parser.add_argument("--markdown", action="store_true")
-    args = parser.parse_args()
-    import tempfile
-
-    runs = (
-        [(s, m) for s in ("cheroot", "waitress") for m in ("headers", "body")]
-        if args.all
-        else [(args.server, args.mode)]
-    )
-    jpeg = astronaut_jpeg()
-    print("| server | slow clients | slow part | /api/analyze answered | /healthz answered | slowest probe (s) |")
-    print("|---|---|---|---|---|---|")
-    for kind, mode in runs:
-        with (
-            tempfile.TemporaryDirectory() as folder,
-            running_server(kind, Path(folder)) as port,
-            SlowClients(port, args.slow, mode),
-        ):
-            time.sleep(1.5)  # let the slow requests reach the server's threads
-            result = probe(f"http://127.0.0.1:{port}", jpeg, args.seconds)
-        print(result.row(kind, args.slow, mode), flush=True)
+    reason = missing_reason()
+    if reason:
+        raise SystemExit(f"slow_clients: {reason}")
+    with (
+        tempfile.TemporaryDirectory(prefix="moodtape-slow-") as folder,
+        topology(Path(folder), processes=(2,), MOODTAPE_WORKERS="2", MOODTAPE_RATE_LIMIT="0") as running,
+    ):
+        instance = running.instances[0]
+        print("| slow clients | /healthz directly (s) | /healthz through HAProxy (s) |")
+        print("|---|---|---|")
+        for count in (0, 4, 8):
+            row = []
+            # Through the balancer first: a stalled instance fails its /readyz checks meanwhile,
+            # and the balancer needs a moment to take it back afterwards.
+            for port, url in ((running.port, running.url), (instance.port, instance.url)):
+                stop = threading.Event()
+                clients = [threading.Thread(target=slow_upload, args=(port, stop)) for _ in range(count)]
+                for client in clients:
+                    client.start()
+                time.sleep(1.5)  # every slow client is connected and has sent its headers
+                row.append(max(healthz_seconds(url) for _ in range(3)))
+                stop.set()
+                for client in clients:
+                    client.join()
+                running.wait_all_serving()
+            print(f"| {count} | {row[1]:.2f} | {row[0]:.2f} |")
 
 
 if __name__ == "__main__":

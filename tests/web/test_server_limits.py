@@ -18,7 +18,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from benchmarks.slow_clients import SlowClients, probe
+from benchmarks.slow_clients_single import SlowClients, probe
 from flask import Flask
 
 from moodtape.web.server import make_server

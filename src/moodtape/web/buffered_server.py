@@ -5,7 +5,7 @@ request blocks until the client sends it, so a few clients sending one byte a se
 four threads and nobody else was answered (issue 10). waitress reads every connection on one
 ``select``/``poll`` loop and hands a request to a worker thread only once its headers and body have
 fully arrived, so slow clients cost a socket and a buffer each, never a thread. The measurements
-are in ``benchmarks/slow_clients.py`` and ``docs/deployment.md``.
+are in ``benchmarks/slow_clients_single.py`` and ``docs/deployment.md``.
 
 What this module adds to waitress:
 

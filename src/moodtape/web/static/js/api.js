@@ -152,6 +152,11 @@ export function deleteHistory() {
   return json("/api/history?confirm=true", withCsrf("DELETE"));
 }
 
+/** A list this session was shown (from this visit or kept history), as it now is. */
+export function getList(listId) {
+  return json(`/api/lists/${encodeURIComponent(listId)}`);
+}
+
 /** Undo the latest dislike on a list; answers with the list as it now is. */
 export function undoDislike(listId) {
   return json(`/api/lists/${encodeURIComponent(listId)}/undo`, withCsrf("POST"));

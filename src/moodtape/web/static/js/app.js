@@ -180,6 +180,20 @@ async function sendItemFeedback(action, item) {
   }
 }
 
+/** Show a past list from the history exactly as it was; its export links name it. */
+async function reopenList(listId) {
+  try {
+    const data = await api.getList(listId);
+    showList(data, state.listParams || new URLSearchParams({ kind: data.kind }));
+    $("results-status").textContent = `A list from your history: ${data.items.length} ${data.kind}.`;
+    return true;
+  } catch (err) {
+    $("results-status").textContent = `Could not open that list: ${err.message}`;
+    reportError(err);
+    return false;
+  }
+}
+
 /** After a dislike: one Undo button next to the status line puts the row back. */
 function offerUndo(list, item) {
   const status = $("results-status");
@@ -408,6 +422,7 @@ async function start() {
     deleteButton: $("history-delete"),
     closeButton: $("history-close"),
     onError: reportError,
+    onOpen: reopenList,
   });
   document.body.dataset.ready = "true";
 }

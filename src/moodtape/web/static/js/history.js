@@ -11,7 +11,19 @@ function describe(entry) {
   return { head: `${time} — ${entry.kind || "tracks"} for ${mood}, ${entry.strategy || "auto"}`, titles: shown };
 }
 
-export function setupHistory({ openButton, dialog, list, status, deleteButton, closeButton, onError }) {
+/** "Show this list": reopens a past list on the page, exactly as it was (dislikes replaced). */
+function reopenButton(entry, dialog, onOpen) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "btn reopen";
+  button.textContent = "Show this list";
+  button.addEventListener("click", async () => {
+    if (await onOpen(entry.list_id)) dialog.close();
+  });
+  return button;
+}
+
+export function setupHistory({ openButton, dialog, list, status, deleteButton, closeButton, onError, onOpen }) {
   const render = (items) => {
     list.replaceChildren(
       ...items.map((entry) => {
@@ -22,6 +34,7 @@ export function setupHistory({ openButton, dialog, list, status, deleteButton, c
         const p = document.createElement("p");
         p.textContent = titles;
         li.append(strong, p);
+        if (onOpen && entry.list_id) li.append(reopenButton(entry, dialog, onOpen));
         return li;
       }),
     );
