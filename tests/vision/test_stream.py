@@ -155,4 +155,4 @@ def test_neighbouring_tracks_find_their_shared_face_once(
     near_face = [Box(160, 60, 100, 100), Box(190, 70, 100, 100)]
     found = stream._redetect(astronaut_gray, near_face)
     assert len(found) == 1
-    assert iou(found[0], Box(173, 65, 99, 98)) > 0.6
+    assert iou(found[0][0], Box(173, 65, 99, 98)) > 0.6

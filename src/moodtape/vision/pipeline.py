@@ -16,10 +16,17 @@ import numpy.typing as npt
 
 from moodtape.emotions import EMOTIONS
 from moodtape.types import Box, Face
+from moodtape.vision.align import aligned_crop
 from moodtape.vision.classifier import EmotionClassifier, load_classifier
 from moodtape.vision.faces import DetectorSettings, FaceDetector
 from moodtape.vision.framing import Framing
 from moodtape.vision.images import DEFAULT_MAX_PIXELS, ImageSource, load_image
+from moodtape.vision.yunet import Landmarks, YuNetDetector
+
+#: Either face detector: both return boxes largest first from ``detect(gray)``.
+Detector = FaceDetector | YuNetDetector
+#: A face's box and, from a landmark detector, its landmarks.
+Located = tuple[Box, Landmarks | None]
 
 
 class Analyzer:
@@ -30,19 +37,22 @@ class Analyzer:
         classifier: the emotion model (default: moodtape's bundled model).
         framing: how detector boxes become classifier crops.
         max_pixels: images larger than this are refused.
+        align: with a detector that finds landmarks (YuNet), level the eyes before classifying.
     """
 
     def __init__(
         self,
-        detector: FaceDetector | None = None,
+        detector: Detector | None = None,
         classifier: EmotionClassifier | None = None,
         framing: Framing | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        align: bool = True,
     ) -> None:
-        self.detector = detector or FaceDetector()
+        self.detector: Detector = detector or FaceDetector()
         self.classifier = classifier or load_classifier()
         self.framing = framing or Framing()
         self.max_pixels = max_pixels
+        self.align = align
 
     def analyze(self, image: ImageSource, *, color_order: str = "bgr") -> list[Face]:
         """Faces in ``image`` (path, bytes or array), largest first; ``[]`` when there are none."""
@@ -51,11 +61,22 @@ class Analyzer:
 
     def analyze_gray(self, gray: npt.NDArray[np.uint8]) -> list[Face]:
         """Like :meth:`analyze` for an already-decoded ``(h, w)`` uint8 image."""
-        return self.classify_boxes(gray, self.detector.detect(gray))
+        return self.classify(gray, self.locate(gray))
 
     def classify_boxes(self, gray: npt.NDArray[np.uint8], boxes: Sequence[Box]) -> list[Face]:
-        """Classify the faces at ``boxes`` (one batched model call)."""
-        crops = [self.framing.crop(gray, box) for box in boxes]
+        """Classify the faces at ``boxes`` (one batched model call), cropped upright."""
+        return self.classify(gray, [(box, None) for box in boxes])
+
+    def locate(self, gray: npt.NDArray[np.uint8]) -> list[Located]:
+        """The faces' boxes, largest first, each with its landmarks when alignment will use them."""
+        if isinstance(self.detector, YuNetDetector) and self.align:
+            return list(self.detector.detect_landmarks(gray))
+        return [(box, None) for box in self.detector.detect(gray)]
+
+    def classify(self, gray: npt.NDArray[np.uint8], located: Sequence[Located]) -> list[Face]:
+        """Classify located faces in one batched model call; faces with landmarks get levelled eyes."""
+        crops = [self.framing.crop(gray, box) if face is None else aligned_crop(gray, face) for box, face in located]
+        boxes = [box for box, _ in located]
         probabilities = self.classifier.predict(crops)
         uncertain = self.classifier.is_uncertain(probabilities)
         return [
