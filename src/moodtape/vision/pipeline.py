@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moodtape.emotions import EMOTIONS
+from moodtape.errors import ModelError
 from moodtape.types import Box, Face
 from moodtape.vision.align import aligned_crop
 from moodtape.vision.classifier import EmotionClassifier, load_classifier
@@ -27,13 +28,26 @@ from moodtape.vision.yunet import Landmarks, YuNetDetector
 Detector = FaceDetector | YuNetDetector
 #: A face's box and, from a landmark detector, its landmarks.
 Located = tuple[Box, Landmarks | None]
+#: The detectors by name (``MOODTAPE_DETECTOR``, ``--detector``) and the default, chosen by the
+#: measurements in docs/benchmarks.md ("Haar or YuNet").
+DETECTORS = ("yunet", "haar")
+DEFAULT_DETECTOR = "yunet"
+
+
+def make_detector(name: str = DEFAULT_DETECTOR) -> Detector:
+    """A new face detector by name: ``yunet`` or ``haar``."""
+    if name == "haar":
+        return FaceDetector(DetectorSettings())
+    if name == "yunet":
+        return YuNetDetector()
+    raise ModelError(f"unknown face detector {name!r}: set MOODTAPE_DETECTOR (or --detector) to yunet or haar")
 
 
 class Analyzer:
     """Finds faces and classifies their emotions. Safe to share between threads.
 
     Args:
-        detector: the face detector (default: Haar with :class:`DetectorSettings` defaults).
+        detector: the face detector (default: :data:`DEFAULT_DETECTOR`).
         classifier: the emotion model (default: moodtape's bundled model).
         framing: how detector boxes become classifier crops.
         max_pixels: images larger than this are refused.
@@ -48,7 +62,7 @@ class Analyzer:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         align: bool = True,
     ) -> None:
-        self.detector: Detector = detector or FaceDetector()
+        self.detector: Detector = detector or make_detector()
         self.classifier = classifier or load_classifier()
         self.framing = framing or Framing()
         self.max_pixels = max_pixels
@@ -97,10 +111,11 @@ def get_analyzer(
     preset: str | None = None,
     threads: int = 2,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    detector: str = DEFAULT_DETECTOR,
 ) -> Analyzer:
-    """The shared analyzer for a model (``None``: the bundled one), built once per process."""
+    """The shared analyzer for a model (``None``: the bundled one) and detector, built once per process."""
     classifier = load_classifier(Path(model) if model else None, preset=preset, threads=threads)
-    return Analyzer(FaceDetector(DetectorSettings()), classifier, max_pixels=max_pixels)
+    return Analyzer(make_detector(detector), classifier, max_pixels=max_pixels)
 
 
 def analyze(
