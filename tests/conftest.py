@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -12,6 +12,7 @@ import pytest
 
 from fer_faces import synthetic_face
 from moodtape.emotions import EMOTIONS
+from services import PostgresServer, missing_reason
 
 
 @pytest.fixture(scope="session")
@@ -55,3 +56,42 @@ def make_face_folder(tmp_path: Path) -> FaceFolderFactory:
         return root
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL 15 server for the whole run (skips when PostgreSQL is not installed)."""
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def postgres(postgres_server: PostgresServer) -> str:
+    """The URL of a fresh, empty PostgreSQL database on the shared server."""
+    return postgres_server.create_database()
+
+
+@pytest.fixture
+def make_postgres() -> Iterator[Callable[[], PostgresServer]]:
+    """Start private PostgreSQL servers a test may stop and restart; all are removed afterwards."""
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    servers: list[PostgresServer] = []
+
+    def make() -> PostgresServer:
+        server = PostgresServer()
+        servers.append(server)
+        server.start()
+        return server
+
+    yield make
+    for server in servers:
+        server.cleanup()

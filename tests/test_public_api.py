@@ -15,6 +15,8 @@ DOCUMENTED = {
     "analyze": "moodtape.vision.pipeline",
     "Analyzer": "moodtape.vision.pipeline",
     "StreamAnalyzer": "moodtape.vision.stream",
+    "calibrate": "moodtape.vision.calibrate",
+    "Profile": "moodtape.vision.calibration",
     "load_classifier": "moodtape.vision.classifier",
     "recommend": "moodtape.recommender.api",
     "Recommendation": "moodtape.recommender.result",

@@ -4,6 +4,8 @@ The public API is a few verbs and the types they pass around::
 
     import moodtape
     faces = moodtape.analyze("photo.jpg")          # list[Face], largest first
+    me = moodtape.calibrate({"neutral": ["me.jpg"], "happy": ["smile.jpg"]})
+    faces = moodtape.analyze("photo.jpg", profile=me)  # read through your calibration
     playlist = moodtape.recommend(faces, strategy="uplift", n=10)
 
 Importing moodtape is cheap: names are resolved on first use, and models load on first call.
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from moodtape.recommender.api import recommend
     from moodtape.recommender.result import Recommendation
     from moodtape.types import Box, Face, Mood, Track, Video
+    from moodtape.vision.calibrate import calibrate
+    from moodtape.vision.calibration import Profile
     from moodtape.vision.classifier import load_classifier
     from moodtape.vision.pipeline import Analyzer, analyze
     from moodtape.vision.stream import StreamAnalyzer
@@ -36,6 +40,8 @@ _EXPORTS = {
     "analyze": "moodtape.vision.pipeline",
     "Analyzer": "moodtape.vision.pipeline",
     "StreamAnalyzer": "moodtape.vision.stream",
+    "calibrate": "moodtape.vision.calibrate",
+    "Profile": "moodtape.vision.calibration",
     "load_classifier": "moodtape.vision.classifier",
     "recommend": "moodtape.recommender.api",
     "Recommendation": "moodtape.recommender.result",
@@ -62,12 +68,14 @@ __all__ = [
     "ModelError",
     "Mood",
     "MoodtapeError",
+    "Profile",
     "ProviderError",
     "Recommendation",
     "StreamAnalyzer",
     "Track",
     "Video",
     "analyze",
+    "calibrate",
     "load_classifier",
     "recommend",
 ]

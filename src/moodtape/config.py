@@ -42,8 +42,15 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting(
         "MOODTAPE_DATABASE_URL",
         "",
-        "Store for feedback and history: sqlite:///path.db; empty means MOODTAPE_DATA_DIR/moodtape.db.",
+        "Store for feedback and history: sqlite:///path.db or postgresql://user:password@host:5432/db "
+        "(needs moodtape[postgres]); empty means MOODTAPE_DATA_DIR/moodtape.db.",
     ),
+    Setting(
+        "MOODTAPE_HISTORY_DAYS",
+        "30",
+        "Days a session's history, feedback and corrections are kept before the store deletes them.",
+    ),
+    Setting("MOODTAPE_HISTORY_MAX_LISTS", "50", "Most lists kept per session; the oldest go first."),
     Setting("MOODTAPE_OFFLINE", "false", "true: never call live providers (the built-in catalog only)."),
     Setting("MOODTAPE_CACHE_TTL", "3600", "Seconds a live provider's answer is cached."),
     Setting("MOODTAPE_HTTP_TIMEOUT", "5", "Seconds before a live provider call gives up."),

@@ -89,3 +89,17 @@ class QuotaExceededError(ProviderError):
 
     status = 429
     code = "quota_exceeded"
+
+
+class StoreUnavailableError(MoodtapeError):
+    """The database behind the store cannot be reached or stopped answering; it may come back."""
+
+    status = 503
+    code = "store_unavailable"
+
+
+class NotFoundError(MoodtapeError):
+    """A saved list (or an item on it) that this session does not have: never made, expired or deleted."""
+
+    status = 404
+    code = "not_found"

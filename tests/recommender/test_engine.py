@@ -9,9 +9,7 @@ from recommend_fakes import FailingProvider, FakeProvider, make_tracks
 from moodtape.errors import CatalogError, DataError, ProviderError
 from moodtape.recommender.engine import MAX_ITEMS, Recommender
 from moodtape.recommender.features import item_point
-from moodtape.recommender.mood import mood_from_emotion, mood_from_probabilities
-from moodtape.recommender.ranking import artist_of
-from moodtape.store import Store
+from moodtape.recommender.mood import mood_from_emotion
 from moodtape.types import Track
 
 
@@ -53,13 +51,6 @@ def test_bad_requests_are_refused_before_any_work(
     assert catalog.queries == []
 
 
-def test_empty_catalog_is_a_clear_error(store: Store) -> None:
-    engine = Recommender([], FakeProvider(), store=store)
-    with pytest.raises(CatalogError, match="catalog import"):
-        engine.recommend(mood_from_emotion("happy"), session_id="s1")
-    assert store.history("s1") == []
-
-
 def test_live_failure_falls_back_to_the_catalog_with_the_reason(catalog: FakeProvider) -> None:
     engine = Recommender([FailingProvider()], catalog)
     result = engine.recommend(mood_from_emotion("happy"), n=5, seed=0)
@@ -88,71 +79,6 @@ def test_same_seed_same_list(catalog: FakeProvider) -> None:
     engine = Recommender([], catalog)
     first = engine.recommend(mood_from_emotion("neutral"), seed=3).to_list()
     assert first == engine.recommend(mood_from_emotion("neutral"), seed=3).to_list()
-
-
-def test_no_repeats_within_a_session(engine: Recommender) -> None:
-    mood = mood_from_emotion("happy")
-    first = {entry.item.key for entry in engine.recommend(mood, n=20, seed=0, session_id="abc").items}
-    second = {entry.item.key for entry in engine.recommend(mood, n=20, seed=0, session_id="abc").items}
-    assert not first & second
-    other_session = {entry.item.key for entry in engine.recommend(mood, n=20, seed=0, session_id="xyz").items}
-    assert other_session == first
-
-
-def test_likes_bring_an_artist_in(engine: Recommender, tracks: list[Track]) -> None:
-    mood = mood_from_emotion("happy")
-    before = engine.recommend(mood, n=10, seed=0)
-    chosen_artists = {artist_of(entry.item) for entry in before.items}
-    outsider = min(
-        (t for t in tracks if artist_of(t) not in chosen_artists),
-        key=lambda t: min(math.dist(item_point(t), target) for target in before.targets),
-    )
-    engine.feedback("fb", outsider, "like")
-    engine.feedback("fb", outsider, "like")
-    after = engine.recommend(mood, n=10, seed=0, session_id="fb")
-    liked = [entry for entry in after.items if artist_of(entry.item) == artist_of(outsider)]
-    assert len(liked) == 1
-    assert liked[0].reason.endswith("(you liked this artist)")
-
-
-def test_dislikes_and_skips_push_items_out(engine: Recommender) -> None:
-    mood = mood_from_emotion("happy")
-    before = engine.recommend(mood, n=10, seed=0)
-    engine.feedback("fb", before.items[0].item, "dislike")
-    engine.feedback("fb", before.items[1].item, "skip")
-    engine.feedback("fb", before.items[1].item, "skip")
-    engine.feedback("fb", before.items[1].item, "skip")
-    prefs = engine.preferences("fb")
-    after = Recommender([], engine.catalog).recommend(mood, n=10, seed=0)
-    assert after.to_list() == before.to_list()  # sanity: the same request without feedback is unchanged
-    with_feedback = engine.recommend(mood, n=10, seed=0, session_id="fb")
-    keys = [entry.item.key for entry in with_feedback.items]
-    assert before.items[0].item.key not in keys
-    assert before.items[0].item.key in prefs.disliked
-    assert prefs.artists[artist_of(before.items[1].item)] < 0
-
-
-def test_unknown_feedback_is_refused(engine: Recommender, tracks: list[Track]) -> None:
-    with pytest.raises(DataError, match="unknown feedback 'love'"):
-        engine.feedback("fb", tracks[0], "love")
-
-
-def test_not_my_mood_changes_the_list_and_later_face_moods(engine: Recommender) -> None:
-    angry_face = mood_from_probabilities({"angry": 0.8, "neutral": 0.2})
-    before = engine.recommend(angry_face, n=10, seed=0)
-    assert before.strategy == "calm"
-    corrected = engine.not_my_mood("s9", "angry", "happy", n=10, seed=0)
-    assert corrected.mood.emotion == "happy" and corrected.strategy == "match"
-    assert {e.item.key for e in corrected.items}.isdisjoint({e.item.key for e in before.items})
-    later = engine.recommend(angry_face, n=10, seed=0, session_id="s9")
-    assert later.mood.source == "corrected" and later.mood.emotion == "happy"
-    # a hand-picked emotion is taken as given, never "corrected"
-    assert engine.recommend(mood_from_emotion("angry"), n=5, session_id="s9").mood.emotion == "angry"
-
-
-def test_feedback_without_a_store_says_how_to_fix_it(catalog: FakeProvider, tracks: list[Track]) -> None:
-    with pytest.raises(DataError, match="store="):
-        Recommender([], catalog).feedback("s", tracks[0], "like")
 
 
 class _BrokenEnricher:
@@ -204,8 +130,14 @@ def test_catalog_fills_in_when_live_answers_share_one_artist(catalog: FakeProvid
     assert result.sources[0] in {"spotify", "catalog"} and set(result.sources) == {"spotify", "catalog"}
 
 
-def test_feedback_from_json_matches_feedback_on_the_item(engine: Recommender) -> None:
-    shown = engine.recommend(mood_from_emotion("happy"), n=3, seed=0).to_list()[0]
-    engine.feedback_by_key("json", shown["key"], shown["artist"].upper(), "dislike", shown["genre"])
-    assert shown["key"] in engine.preferences("json").disliked
-    assert engine.preferences("json").artists == {shown["artist"].casefold(): -1.5}
+def test_empty_catalog_is_a_clear_error() -> None:
+    with pytest.raises(CatalogError, match="catalog import"):
+        Recommender([], FakeProvider()).recommend(mood_from_emotion("happy"))
+
+
+def test_recommend_is_pure_it_writes_nothing(engine: Recommender) -> None:
+    """The engine holds a store for its shell, but ranking never writes to it (issue 11, part 1)."""
+    assert engine.store is not None
+    engine.recommend(mood_from_emotion("sad"), n=10, seed=0)
+    engine.recommend(mood_from_emotion("angry"), kind="videos", n=5, seed=0)
+    assert engine.store.row_count() == 0

@@ -73,7 +73,10 @@ def test_the_default_engine_comes_from_the_settings(tmp_path: Path) -> None:
     engine = api.build_recommender(settings)
     assert engine.providers == () and engine.enrichers == ()
     assert isinstance(engine.catalog, catalog_module.Catalog)
+    assert engine.store is not None
+    engine.store.set_consent("api-test", True)  # history is kept only for sessions that chose it
     result = recommend("sad", n=5, seed=0, session_id="api-test", recommender=engine)
     assert len(result.items) == 5 and result.sources == ("catalog",)
-    assert engine.store is not None and len(engine.store.history("api-test")) == 5
+    [kept] = engine.store.lists("api-test")
+    assert [item["key"] for item in kept.items] == [entry.item.key for entry in result.items]
     assert (tmp_path / "moodtape.db").is_file()

@@ -119,6 +119,11 @@ def test_export_matches_pytorch_and_loads(trained: tuple[Path, list[EpochResult]
     probabilities = classifier.predict([np.full((48, 48), 90, dtype=np.uint8), np.zeros((60, 60), dtype=np.uint8)])
     assert probabilities.shape == (2, 7)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    # The embedding for personal calibration: both passes' penultimate features side by side.
+    with_embedding, embedding = classifier.predict_with_embedding([np.full((48, 48), 90, dtype=np.uint8)])
+    np.testing.assert_allclose(with_embedding, probabilities[:1], atol=1e-6)
+    assert classifier.has_embedding and embedding is not None and embedding.shape[0] == 1
+    assert embedding.shape[1] % 2 == 0 and embedding.shape[1] >= 2
 
 
 def test_two_runs_export_as_an_ensemble_that_matches_pytorch(

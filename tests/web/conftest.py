@@ -61,10 +61,12 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 @pytest.fixture
 def make_app(tmp_path: Path, make_settings: Callable[..., Settings], real_analyzer: Analyzer) -> AppFactory:
-    """Build an app; keyword arguments are settings overrides, ``analyzer=`` replaces the model."""
+    """Build an app; keywords are settings overrides, ``analyzer=`` replaces the model, ``store=`` the store."""
 
-    def make(analyzer: Any = real_analyzer, recommender: Recommender | None = None, **values: str) -> Flask:
-        engine = recommender or Recommender([], small_catalog(), store=Store(tmp_path / "store.db"))
+    def make(
+        analyzer: Any = real_analyzer, recommender: Recommender | None = None, store: Store | None = None, **values: str
+    ) -> Flask:
+        engine = recommender or Recommender([], small_catalog(), store=store or Store(tmp_path / "store.db"))
         app = create_app(make_settings(**values), analyzer=analyzer, recommender=engine)
         app.config["TESTING"] = True
         return app

@@ -110,25 +110,34 @@ def test_export_without_a_shown_list_makes_one(client: FlaskClient) -> None:
     assert client.get("/api/export?format=pdf&emotion=happy").status_code == 400
 
 
+def _shown(client: FlaskClient, csrf: dict[str, str], query: str) -> dict[str, Any]:
+    reply = client.post(f"/api/lists?{query}", headers=csrf)
+    assert reply.status_code in (200, 201), reply.get_json()
+    body: dict[str, Any] = reply.get_json()
+    return body
+
+
 def test_history_records_lists_and_deletes_them(client: FlaskClient, csrf: dict[str, str]) -> None:
-    first = _list(client, "emotion=sad&n=3")
-    second = _list(client, "emotion=happy&n=2&kind=videos")
+    first = _shown(client, csrf, "emotion=sad&n=3")
+    second = _shown(client, csrf, "emotion=happy&n=2&kind=videos")
     history = client.get("/api/history").get_json()["items"]
     assert [entry["titles"] for entry in history] == [
         [i["title"] for i in second["items"]],
         [i["title"] for i in first["items"]],
     ]
+    assert [entry["list_id"] for entry in history] == [second["list_id"], first["list_id"]]
     assert history[0]["kind"] == "videos" and history[1]["strategy"] == "uplift"
     assert history[1]["mood"] == {"emotion": "sad"} and history[1]["at"].endswith("+00:00")
-    reply = client.delete("/api/history", headers=csrf)
-    assert reply.status_code == 200 and reply.get_json() == {"deleted": 5}
-    assert client.get("/api/history").get_json() == {"items": []}
+    assert client.delete("/api/history", headers=csrf).status_code == 400, "deleting needs a confirmation"
+    reply = client.delete("/api/history?confirm=true", headers=csrf)
+    assert reply.status_code == 200 and reply.get_json() == {"deleted": 2}
+    assert client.get("/api/history").get_json() == {"items": [], "history": None}
 
 
-def test_history_is_per_session(app: Any, client: FlaskClient) -> None:
-    _list(client, "emotion=sad&n=3")
+def test_history_is_per_session(app: Any, client: FlaskClient, csrf: dict[str, str]) -> None:
+    _shown(client, csrf, "emotion=sad&n=3")
     with app.test_client() as stranger:
-        assert stranger.get("/api/history").get_json() == {"items": []}
+        assert stranger.get("/api/history").get_json() == {"items": [], "history": None}
 
 
 def test_feedback_changes_the_next_list(client: FlaskClient, csrf: dict[str, str]) -> None:

@@ -55,7 +55,7 @@ def test_404_and_405_are_json(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize(("method", "path"), [("POST", "/api/feedback"), ("DELETE", "/api/history")])
 def test_state_changes_need_the_csrf_token(client: FlaskClient, method: str, path: str) -> None:
-    body = {"action": "like", "key": "k", "artist": "a"}
+    body = {"action": "like", "key": "k", "artist": "a", "confirm": True}
     token = client.get("/api/config").get_json()["csrf_token"]
     for headers in ({}, {"X-CSRF-Token": "0" * 64}, {"X-CSRF-Token": token, "Origin": "https://evil.example"}):
         reply = client.open(path, method=method, json=body, headers=headers)

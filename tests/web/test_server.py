@@ -44,7 +44,7 @@ def test_real_http_requests(live_url: str, frame_640: bytes) -> None:
         analysis = client.post("/api/analyze?stream=t", content=frame_640, headers={"Content-Type": "image/jpeg"})
         assert analysis.status_code == 200 and analysis.json()["faces"]
         token = client.get("/api/config").json()["csrf_token"]  # the cookie jar keeps the session
-        assert client.delete("/api/history", headers={"X-CSRF-Token": token}).status_code == 200
+        assert client.delete("/api/history?confirm=true", headers={"X-CSRF-Token": token}).status_code == 200
 
 
 def test_oversized_upload_gets_the_apps_json_413_not_a_reset(live_url: str) -> None:

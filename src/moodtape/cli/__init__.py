@@ -7,6 +7,8 @@ one-line message and exit code 1 (2 for usage errors), never a traceback.
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from moodtape.cli._common import run_command
@@ -44,10 +46,21 @@ def _register() -> None:
 
     cli.add_command(serve_commands.serve)
 
+    from moodtape.cli import db as db_commands
+
+    cli.add_command(db_commands.db)
+
+    from moodtape.cli import calibrate as calibrate_commands
+
+    cli.add_command(calibrate_commands.calibrate)
+
 
 _register()
 
 
 def main() -> None:
     """Console-script entry point."""
+    # Library warnings (e.g. "database unavailable: <driver detail>") stay out of the one-line
+    # errors; `moodtape serve` configures logging and still shows them.
+    logging.getLogger("moodtape").addHandler(logging.NullHandler())
     run_command(cli)

@@ -9,10 +9,12 @@ import click
 
 from moodtape.cli._common import echo_json, info
 from moodtape.cli._models import model_options, parse_labels
+from moodtape.cli.calibrate import load_profile, profile_option
 from moodtape.errors import ImageError, MoodtapeError
 from moodtape.types import Face
 
 if TYPE_CHECKING:
+    from moodtape.vision.calibration import Profile
     from moodtape.vision.images import Pixels
     from moodtape.vision.pipeline import Analyzer
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     help="Face detector: YuNet (a small CNN) or OpenCV's Haar cascade.",
 )
 @model_options
+@profile_option
 def analyze(
     images: tuple[Path, ...],
     as_json: bool,
@@ -43,6 +46,7 @@ def analyze(
     model_path: str | None,
     preset: str | None,
     labels: str | None,
+    profile_path: Path | None,
 ) -> None:
     """Find the faces in each IMAGE and predict their emotions.
 
@@ -54,12 +58,15 @@ def analyze(
 
     # The "image too large" message points at MOODTAPE_MAX_PIXELS, so the CLI must honour it.
     max_pixels = Settings.load().get_int("MOODTAPE_MAX_PIXELS")
+    profile = load_profile(profile_path)
     classifier = load_classifier(model_path, preset=preset, labels=parse_labels(labels))
+    if profile is not None:
+        profile.check_model(classifier.model_id)  # before any image, not once per image
     analyzer = Analyzer(make_detector(detector), classifier=classifier, max_pixels=max_pixels)
     failed = 0
     for image in images:
         try:
-            faces = _analyze_one(analyzer, image, out, several=len(images) > 1)
+            faces = _analyze_one(analyzer, image, out, several=len(images) > 1, profile=profile)
         except ImageError as exc:
             failed += 1
             if as_json:
@@ -74,12 +81,14 @@ def analyze(
         raise SystemExit(1)
 
 
-def _analyze_one(analyzer: Analyzer, image: Path, out: Path | None, several: bool) -> list[Face]:
+def _analyze_one(
+    analyzer: Analyzer, image: Path, out: Path | None, several: bool, profile: Profile | None = None
+) -> list[Face]:
     from moodtape.vision.images import load_image
 
     # Colour is decoded only when an annotated copy is wanted; detection needs gray alone.
     pixels = load_image(image, gray=out is None, max_pixels=analyzer.max_pixels)
-    faces = analyzer.analyze(pixels)
+    faces = analyzer.analyze(pixels, profile=profile)
     if out is not None:
         _write_annotated(pixels, faces, out / f"{image.stem}-annotated.jpg" if several else out)
     return faces

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from moodtape.cli._common import echo_json, info
+from moodtape.cli.calibrate import load_profile, profile_option
 from moodtape.errors import DataError
 from moodtape.types import Mood
 
@@ -14,6 +15,7 @@ from moodtape.types import Mood
 @click.command()
 @click.argument("emotion", required=False)
 @click.option("--image", type=click.Path(path_type=Path), help="Read the mood from the faces in this photo.")
+@profile_option
 @click.option("--valence", type=float, help="Set the mood by hand: valence in [-1, 1] (needs --arousal).")
 @click.option("--arousal", type=float, help="Set the mood by hand: arousal in [-1, 1] (needs --valence).")
 @click.option("--strategy", help="match, uplift, calm or energize (default: chosen from the mood).")
@@ -36,6 +38,7 @@ from moodtape.types import Mood
 def recommend(
     emotion: str | None,
     image: Path | None,
+    profile_path: Path | None,
     valence: float | None,
     arousal: float | None,
     strategy: str | None,
@@ -53,7 +56,9 @@ def recommend(
     from moodtape.recommender import api
     from moodtape.recommender.export import export
 
-    mood = _mood(emotion, image, valence, arousal)
+    if profile_path is not None and image is None:
+        raise click.UsageError("--profile reads the faces in --image; give --image PHOTO too")
+    mood = _mood(emotion, image, valence, arousal, profile_path)
     if export_path is not None:
         _check_export_path(export_path)
     # --catalog FILE: only that file, no live providers; otherwise the process-wide engine.
@@ -78,7 +83,13 @@ def recommend(
         click.echo(f"     {entry.reason}")
 
 
-def _mood(emotion: str | None, image: Path | None, valence: float | None, arousal: float | None) -> Mood | str:
+def _mood(
+    emotion: str | None,
+    image: Path | None,
+    valence: float | None,
+    arousal: float | None,
+    profile_path: Path | None = None,
+) -> Mood | str:
     """Exactly one way of giving the mood; the photo is analysed here."""
     given = [emotion is not None, image is not None, valence is not None or arousal is not None]
     if sum(given) != 1:
@@ -86,7 +97,7 @@ def _mood(emotion: str | None, image: Path | None, valence: float | None, arousa
     if emotion is not None:
         return emotion
     if image is not None:
-        return _mood_from_image(image)
+        return _mood_from_image(image, profile_path)
     if valence is None or arousal is None:
         raise click.UsageError("--valence and --arousal go together")
     from moodtape.recommender.mood import mood_from_point
@@ -94,11 +105,11 @@ def _mood(emotion: str | None, image: Path | None, valence: float | None, arousa
     return mood_from_point(valence, arousal)
 
 
-def _mood_from_image(image: Path) -> Mood:
+def _mood_from_image(image: Path, profile_path: Path | None = None) -> Mood:
     from moodtape.recommender.mood import group_mood
     from moodtape.vision.pipeline import analyze
 
-    faces = analyze(image)
+    faces = analyze(image, profile=load_profile(profile_path))
     if not faces:
         raise DataError(f"no face found in {image}; name an emotion or give --valence and --arousal instead")
     mood = group_mood(faces)

@@ -19,7 +19,7 @@ from moodtape.providers.base import Enricher, Provider
 from moodtape.recommender.engine import Recommender
 from moodtape.recommender.mood import group_mood, mood_from_emotion, mood_from_probabilities
 from moodtape.recommender.result import Recommendation
-from moodtape.store import Store, data_dir
+from moodtape.store import data_dir, store_from_settings
 from moodtape.types import Face, Mood
 
 MoodInput = str | Mood | Mapping[str, float] | Sequence[Face]
@@ -51,7 +51,7 @@ def build_recommender(settings: Settings | None = None, catalog_file: Path | Non
     from moodtape.providers.catalog import Catalog
 
     settings = settings or Settings.load()
-    store = Store.from_settings(settings)
+    store = store_from_settings(settings)
     if catalog_file is not None:
         return Recommender([], Catalog.from_file(catalog_file), store=store)
     catalog = Catalog(data_dir(settings))
@@ -110,4 +110,9 @@ def recommend(
         CatalogError: nothing to recommend from.
     """
     engine = recommender or default_recommender()
-    return engine.recommend(to_mood(mood), strategy=strategy, kind=kind, n=n, seed=seed, session_id=session_id)
+    if session_id is None:
+        return engine.recommend(to_mood(mood), strategy=strategy, kind=kind, n=n, seed=seed)
+    # A session: its feedback shapes the list, and the list is recorded (the shell, not the engine, writes).
+    from moodtape.sessions import SessionService
+
+    return SessionService.of(engine).recommend(session_id, to_mood(mood), strategy=strategy, kind=kind, n=n, seed=seed)

@@ -15,10 +15,23 @@ import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, Protocol
 
 from moodtape.errors import DataError
-from moodtape.recommender.result import Recommendation
+from moodtape.types import Mood
+
+
+class Playlist(Protocol):
+    """What an export needs: a :class:`~moodtape.recommender.result.Recommendation` or a saved list."""
+
+    @property
+    def strategy(self) -> str: ...
+
+    @property
+    def mood(self) -> Mood: ...
+
+    def to_list(self) -> list[dict[str, Any]]: ...
+
 
 XSPF_NAMESPACE: Final[str] = "http://xspf.org/ns/0/"
 CSV_COLUMNS: Final[tuple[str, ...]] = (
@@ -41,7 +54,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def to_m3u8(recommendation: Recommendation) -> str:
+def to_m3u8(recommendation: Playlist) -> str:
     """Extended M3U in UTF-8: ``#EXTINF:-1,Artist - Title`` then the URL, per item."""
     lines = ["#EXTM3U", f"#PLAYLIST:moodtape {recommendation.strategy} ({recommendation.mood.emotion or 'mood'})"]
     for entry in recommendation.to_list():
@@ -50,7 +63,7 @@ def to_m3u8(recommendation: Recommendation) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_xspf(recommendation: Recommendation) -> str:
+def to_xspf(recommendation: Playlist) -> str:
     """XSPF 1 (XML; titles and URLs escaped by the XML writer)."""
     ET.register_namespace("", XSPF_NAMESPACE)
     playlist = ET.Element(f"{{{XSPF_NAMESPACE}}}playlist", version="1")
@@ -71,7 +84,7 @@ def to_xspf(recommendation: Recommendation) -> str:
     return ET.tostring(playlist, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def to_csv(recommendation: Recommendation) -> str:
+def to_csv(recommendation: Playlist) -> str:
     """One row per item with :data:`CSV_COLUMNS` (position counts from 1)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
@@ -81,7 +94,7 @@ def to_csv(recommendation: Recommendation) -> str:
     return buffer.getvalue()
 
 
-FORMATS: Final[dict[str, Callable[[Recommendation], str]]] = {
+FORMATS: Final[dict[str, Callable[[Playlist], str]]] = {
     ".m3u8": to_m3u8,
     ".m3u": to_m3u8,
     ".xspf": to_xspf,
@@ -89,7 +102,7 @@ FORMATS: Final[dict[str, Callable[[Recommendation], str]]] = {
 }
 
 
-def export(recommendation: Recommendation, path: Path) -> Path:
+def export(recommendation: Playlist, path: Path) -> Path:
     """Write ``recommendation`` to ``path`` in the format its suffix names; returns the path."""
     render = FORMATS.get(path.suffix.lower())
     if render is None:

@@ -7,7 +7,8 @@ flip-averaged network costs, and on PublicTest two networks beat one network's t
 model card). Either way the shipped path is the measured one; weights and activations are then
 quantized to int8. The temperature and the
 uncertainty threshold go into the ONNX file's metadata, so the model file alone says how to read
-its outputs.
+its outputs. A second output, ``embedding`` (each pass's penultimate features side by side), is
+added for personal calibration (:mod:`moodtape.training.embedding`); ``logits`` are unchanged by it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from moodtape.training.calibration import (
     reliability,
 )
 from moodtape.training.datasets import FaceDataset, load_dataset
+from moodtape.training.embedding import add_embedding_output
 from moodtape.training.network import INPUT_SIZE, EmotionNet
 from moodtape.training.quantize import calibration_sample, quantize_int8
 from moodtape.training.report import plot_reliability, plot_training_curves
@@ -177,7 +179,7 @@ def export_runs(runs: Sequence[Path], data: str, out: Path, flip: bool = True) -
     float_model = to_onnx(module)
     parity = check_parity(module, float_model, images[:256])
     float_logits = onnx_logits(float_model, images)
-    model = quantize_int8(float_model, calibration_sample(train.images))
+    model = add_embedding_output(quantize_int8(float_model, calibration_sample(train.images)))
     logits = onnx_logits(model, images)
     temperature = fit_temperature(logits, validation.labels)
     before, after = softmax(logits), softmax(logits, temperature)

@@ -15,6 +15,7 @@ card) and passed through a softmax.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ META_UNCERTAIN: Final = "moodtape.uncertain_below"
 META_LABELS: Final = "moodtape.labels"
 #: ``logits`` or ``probabilities``; without it, outputs are judged by :func:`looks_like_probabilities`.
 META_OUTPUT: Final = "moodtape.output"
+#: The optional second output: penultimate features, read by personal calibration.
+EMBEDDING_OUTPUT: Final = "embedding"
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -97,6 +100,7 @@ class EmotionClassifier:
         uncertain_below: float = 0.0,
         name: str = "model",
         output: str | None = None,
+        model_id: str = "",
     ) -> None:
         self.session = session
         self.preset = preset
@@ -106,6 +110,10 @@ class EmotionClassifier:
         if output not in (None, "logits", "probabilities"):
             raise ModelError(f"{name}: unknown output kind {output!r}; expected logits or probabilities")
         self.output = output
+        #: SHA-256 of the model file: calibration profiles are tied to it.
+        self.model_id = model_id
+        #: Whether the model also outputs its penultimate features (see :meth:`predict_with_embedding`).
+        self.has_embedding = any(out.name == EMBEDDING_OUTPUT for out in session.get_outputs())
         model_input = session.get_inputs()[0]
         self.input_name: str = model_input.name
         self.spec = input_spec_from_shape(list(model_input.shape))
@@ -129,8 +137,18 @@ class EmotionClassifier:
         if not crops:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
         batch = self._preprocess(crops)
-        outputs = self.session.run(None, {self.input_name: batch})[0]
+        outputs = self.session.run([self.session.get_outputs()[0].name], {self.input_name: batch})[0]
         return self._postprocess(np.asarray(outputs, dtype=np.float32))
+
+    def predict_with_embedding(self, crops: list[npt.NDArray[np.uint8]]) -> tuple[FloatArray, FloatArray | None]:
+        """Probabilities ``(n, 7)`` and, when the model has one, the embedding ``(n, d)`` (else None)."""
+        if not self.has_embedding:
+            return self.predict(crops), None
+        if not crops:
+            return np.zeros((0, len(EMOTIONS)), dtype=np.float32), None
+        names = [self.session.get_outputs()[0].name, EMBEDDING_OUTPUT]
+        outputs, embedding = self.session.run(names, {self.input_name: self._preprocess(crops)})
+        return self._postprocess(np.asarray(outputs, dtype=np.float32)), np.asarray(embedding, dtype=np.float32)
 
     def _preprocess(self, crops: list[npt.NDArray[np.uint8]]) -> FloatArray:
         spec, preset = self.spec, self.preset
@@ -222,6 +240,7 @@ def classifier_from_onnx(
         uncertain_below=float(metadata.get(META_UNCERTAIN, 0.0)),
         name=name,
         output=metadata.get(META_OUTPUT),
+        model_id=hashlib.sha256(model_bytes).hexdigest(),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +44,10 @@ def make_detector(name: str = DEFAULT_DETECTOR) -> Detector:
     raise ModelError(f"unknown face detector {name!r}: set MOODTAPE_DETECTOR (or --detector) to yunet or haar")
 
 
+if TYPE_CHECKING:
+    from moodtape.vision.calibration import Profile
+
+
 class Analyzer:
     """Finds faces and classifies their emotions. Safe to share between threads.
 
@@ -68,18 +73,24 @@ class Analyzer:
         self.max_pixels = max_pixels
         self.align = align
 
-    def analyze(self, image: ImageSource, *, color_order: str = "bgr") -> list[Face]:
-        """Faces in ``image`` (path, bytes or array), largest first; ``[]`` when there are none."""
+    def analyze(self, image: ImageSource, *, color_order: str = "bgr", profile: Profile | None = None) -> list[Face]:
+        """Faces in ``image`` (path, bytes or array), largest first; ``[]`` when there are none.
+
+        With a calibration ``profile`` (made with this analyzer's model), every face is read
+        through it.
+        """
         gray = load_image(image, gray=True, color_order=color_order, max_pixels=self.max_pixels)
-        return self.analyze_gray(gray)
+        return self.analyze_gray(gray, profile=profile)
 
-    def analyze_gray(self, gray: npt.NDArray[np.uint8]) -> list[Face]:
+    def analyze_gray(self, gray: npt.NDArray[np.uint8], *, profile: Profile | None = None) -> list[Face]:
         """Like :meth:`analyze` for an already-decoded ``(h, w)`` uint8 image."""
-        return self.classify(gray, self.locate(gray))
+        return self.classify(gray, self.locate(gray), profile=profile)
 
-    def classify_boxes(self, gray: npt.NDArray[np.uint8], boxes: Sequence[Box]) -> list[Face]:
+    def classify_boxes(
+        self, gray: npt.NDArray[np.uint8], boxes: Sequence[Box], *, profile: Profile | None = None
+    ) -> list[Face]:
         """Classify the faces at ``boxes`` (one batched model call), cropped upright."""
-        return self.classify(gray, [(box, None) for box in boxes])
+        return self.classify(gray, [(box, None) for box in boxes], profile=profile)
 
     def locate(self, gray: npt.NDArray[np.uint8]) -> list[Located]:
         """The faces' boxes, largest first, each with its landmarks when alignment will use them."""
@@ -87,11 +98,19 @@ class Analyzer:
             return list(self.detector.detect_landmarks(gray))
         return [(box, None) for box in self.detector.detect(gray)]
 
-    def classify(self, gray: npt.NDArray[np.uint8], located: Sequence[Located]) -> list[Face]:
-        """Classify located faces in one batched model call; faces with landmarks get levelled eyes."""
+    def classify(
+        self, gray: npt.NDArray[np.uint8], located: Sequence[Located], *, profile: Profile | None = None
+    ) -> list[Face]:
+        """Classify located faces in one batched model call (levelled eyes where landmarks are
+        known), through ``profile`` when given."""
         crops = [self.framing.crop(gray, box) if face is None else aligned_crop(gray, face) for box, face in located]
         boxes = [box for box, _ in located]
-        probabilities = self.classifier.predict(crops)
+        if profile is None:
+            probabilities = self.classifier.predict(crops)
+        else:
+            profile.check_model(self.classifier.model_id)
+            generic, embeddings = self.classifier.predict_with_embedding(crops)
+            probabilities = profile.apply(generic, embeddings)
         uncertain = self.classifier.is_uncertain(probabilities)
         return [
             Face(box=box, probabilities=_as_mapping(row), uncertain=bool(flag))
@@ -124,6 +143,7 @@ def analyze(
     model: str | Path | None = None,
     preset: str | None = None,
     color_order: str = "bgr",
+    profile: Profile | None = None,
 ) -> list[Face]:
     """Detect the faces in ``image`` and predict each one's emotion.
 
@@ -132,6 +152,7 @@ def analyze(
             (3-channel arrays are BGR unless ``color_order="rgb"``; gray and 4-channel work too).
         model: an ``.onnx`` or Keras ``.h5`` emotion model; ``None`` uses moodtape's own.
         preset: pixel scaling for a foreign ``model`` (``fer-library``, ``fer-tutorial``…).
+        profile: a personal calibration from :func:`moodtape.calibrate`, applied to every face.
 
     Returns:
         One :class:`~moodtape.types.Face` per face, largest first; ``[]`` when there is none.
@@ -139,6 +160,7 @@ def analyze(
     Raises:
         moodtape.errors.ImageError: the image cannot be read (subclasses say why).
         moodtape.errors.ModelError: the model cannot be loaded or run.
+        moodtape.errors.DataError: ``profile`` was made with another model.
     """
     analyzer = get_analyzer(str(model) if model else None, preset)
-    return analyzer.analyze(image, color_order=color_order)
+    return analyzer.analyze(image, color_order=color_order, profile=profile)

@@ -19,6 +19,7 @@ import itertools
 import math
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,9 @@ from moodtape.types import Box, Face
 from moodtape.vision.faces import DetectorSettings, FaceDetector, suppress_overlaps
 from moodtape.vision.pipeline import Analyzer, Detector, Located
 from moodtape.vision.yunet import YuNetDetector, YuNetSettings
+
+if TYPE_CHECKING:
+    from moodtape.vision.calibration import Profile
 
 DEFAULT_TIME_CONSTANT = 0.6
 MATCH_IOU = 0.3
@@ -121,12 +125,23 @@ class StreamAnalyzer:
         detect_every: run full-frame detection every N frames (1: every frame); in between,
             search only near the known faces.
         time_constant: smoothing time constant in seconds.
+        profile: a personal calibration applied to every face before smoothing; the attribute
+            may be replaced between frames (the web app does when a visitor calibrates).
     """
 
-    def __init__(self, analyzer: Analyzer, detect_every: int = 1, time_constant: float = DEFAULT_TIME_CONSTANT) -> None:
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        detect_every: int = 1,
+        time_constant: float = DEFAULT_TIME_CONSTANT,
+        profile: Profile | None = None,
+    ) -> None:
         if detect_every < 1:
             raise ValueError("detect_every must be at least 1")
+        if profile is not None:
+            profile.check_model(analyzer.classifier.model_id)
         self.analyzer = analyzer
+        self.profile = profile
         self.detect_every = detect_every
         self.smoother = FaceSmoother(time_constant, uncertain_below=analyzer.classifier.uncertain_below)
         self._frame = 0
@@ -138,7 +153,7 @@ class StreamAnalyzer:
             full = self._frame % self.detect_every == 0 or not self.smoother.boxes
             self._frame += 1
         located = self.analyzer.locate(gray) if full else self._redetect(gray, self.smoother.boxes)
-        return self.smoother.update(self.analyzer.classify(gray, located), timestamp)
+        return self.smoother.update(self.analyzer.classify(gray, located, profile=self.profile), timestamp)
 
     def _redetect(self, gray: npt.NDArray[np.uint8], previous: list[Box]) -> list[Located]:
         """Look for each known face in a window twice its size around its last box."""

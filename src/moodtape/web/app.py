@@ -18,20 +18,20 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moodtape.config import SETTINGS, Settings
 from moodtape.errors import ModelError
+from moodtape.playlists import Playlists
 from moodtape.recommender.engine import Recommender
-from moodtape.recommender.result import Recommendation
+from moodtape.session_state import LocalSessionMemory, SessionMemory
+from moodtape.sessions import SessionService
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.errors import error_response, register_error_handlers
-from moodtape.web.lru import BoundedLRU
+from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.security import SECURITY_HEADERS, RateLimiter, RedactSecrets, retry_after_header
 from moodtape.web.session import install_session
 from moodtape.web.streams import STREAM_DETECT_EVERY, StreamRegistry
 from moodtape.web.uploads import InMemoryRequest
 
 AnalyzerSource = Analyzer | Callable[[], Analyzer]
-#: Latest lists kept per process so that "export" writes exactly the list the page shows.
-MAX_RECENT_LISTS = 1024
 BUNDLED_MODEL_NAME = "moodtape model"
 
 
@@ -54,7 +54,10 @@ class Services:
         self._recommender_lock = threading.Lock()
         self.streams = StreamRegistry(lambda: StreamAnalyzer(self.analyzer(), detect_every=STREAM_DETECT_EVERY))
         self.limiter = RateLimiter(settings.get_float("MOODTAPE_RATE_LIMIT"))
-        self.recent: BoundedLRU[tuple[str, str], Recommendation] = BoundedLRU(MAX_RECENT_LISTS, 3600.0)
+        # Each session's short-lived lists (export, undo, restore); shared storage can replace it.
+        self.memory: SessionMemory = LocalSessionMemory()
+        #: Each session's personal calibration (web/profiles.py); replaceable by a shared store.
+        self.profiles: ProfileStore = MemoryProfileStore()
 
     @property
     def model_ready(self) -> bool:
@@ -111,12 +114,22 @@ class Services:
                     self._recommender = build_recommender(self.settings)
         return self._recommender
 
+    def sessions(self) -> SessionService:
+        """The session shell over the shared recommender: validates, ranks, then records."""
+        return SessionService.of(self.recommender(), self.memory)
+
+    def playlists(self) -> Playlists:
+        """Saved-list operations (reuse, dislike-replace, undo) for the session shell."""
+        return Playlists(self.sessions())
+
     def warm(self) -> None:
-        """Load the model and the catalog, and run the model once, so the first request is fast."""
+        """Load the model and the catalog, run the model once and migrate the store, so the first request is fast."""
         analyzer = self.analyzer()
         analyzer.classify_boxes(np.full((96, 96), 128, np.uint8), [])
         analyzer.analyze_gray(np.full((480, 640), 128, np.uint8))
-        self.recommender()
+        store = self.recommender().store
+        if store is not None:
+            store.database.ensure_ready()  # schema migrations run at start, not on a first request
 
 
 def services() -> Services:
@@ -161,10 +174,12 @@ def create_app(
     app.after_request(_add_security_headers)
     register_error_handlers(app)
 
-    from moodtape.web import api, views
+    from moodtape.web import api, calibration_api, lists_api, views
 
     app.register_blueprint(views.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(lists_api.blueprint)
+    app.register_blueprint(calibration_api.blueprint)
     return app
 
 

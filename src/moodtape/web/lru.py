@@ -59,12 +59,29 @@ class BoundedLRU(Generic[K, V]):
             self._store(key, value, now)
             return value
 
+    def update(self, key: K, change: Callable[[V | None], V]) -> V:
+        """Set ``key`` to ``change(old value or None)`` under the lock (atomic read-modify-write)."""
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            found = self._entries.get(key)
+            value = change(None if found is None else found[0])
+            self._store(key, value, now)
+            return value
+
     def put(self, key: K, value: V) -> None:
         """Set ``key`` to ``value`` and mark it used."""
         with self._lock:
             now = self._clock()
             self._expire(now)
             self._store(key, value, now)
+
+    def pop(self, key: K) -> V | None:
+        """Remove ``key``; its value, or None when absent or expired."""
+        with self._lock:
+            self._expire(self._clock())
+            found = self._entries.pop(key, None)
+            return None if found is None else found[0]
 
     def __len__(self) -> int:
         with self._lock:

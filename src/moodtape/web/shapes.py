@@ -7,14 +7,13 @@ catalog answered.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import groupby
 from typing import Any
 
-from moodtape.recommender.result import Recommendation, RecommendedItem
-from moodtape.store import HistoryEntry
-from moodtape.types import Face, Mood, Track
+from moodtape.recommender.result import Recommendation
+from moodtape.store import SavedList
+from moodtape.types import Face, Mood
 
 #: Every item field the contract names; those an item lacks are null.
 ITEM_FIELDS = (
@@ -37,25 +36,23 @@ ITEM_FIELDS = (
 )
 
 
-def embed_url(entry: RecommendedItem) -> str | None:
+def embed_url(item: Mapping[str, Any]) -> str | None:
     """A player that needs no key: Spotify, else Deezer for tracks; youtube-nocookie for videos."""
-    item = entry.item
-    if isinstance(item, Track):
-        if item.spotify_id:
-            return f"https://open.spotify.com/embed/track/{item.spotify_id}"
-        if item.deezer_id:
-            return f"https://widget.deezer.com/widget/auto/track/{item.deezer_id}"
-        return None
-    return f"https://www.youtube-nocookie.com/embed/{item.youtube_id}" if item.youtube_id else None
+    if item.get("kind") == "video":
+        return f"https://www.youtube-nocookie.com/embed/{item['youtube_id']}" if item.get("youtube_id") else None
+    if item.get("spotify_id"):
+        return f"https://open.spotify.com/embed/track/{item['spotify_id']}"
+    if item.get("deezer_id"):
+        return f"https://widget.deezer.com/widget/auto/track/{item['deezer_id']}"
+    return None
 
 
-def item_json(entry: RecommendedItem) -> dict[str, Any]:
-    """One list item with every contract field (null where unknown)."""
-    raw = entry.to_dict()
+def item_json(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """One list item, from the serialiser's dictionary, with every contract field (null where unknown)."""
     result = {name: raw.get(name) for name in ITEM_FIELDS}
     result["artwork_url"] = raw.get("artwork_url") or raw.get("thumbnail_url")
-    result["embed_url"] = embed_url(entry)
-    result["kind"] = raw["kind"]
+    result["embed_url"] = embed_url(raw)
+    result["kind"] = raw.get("kind")
     return result
 
 
@@ -69,42 +66,59 @@ def mood_json(mood: Mood) -> dict[str, Any]:
 
 
 def recommendation_json(result: Recommendation) -> dict[str, Any]:
-    """``GET /api/recommendations``: items, mood, strategy, path, sources and fallbacks."""
+    """``GET /api/recommendations``: items, mood, strategy, path, sources and fallbacks (not saved)."""
+    return _list_json(result.to_dict(), None)
+
+
+def list_json(saved: SavedList, undo: int = 0) -> dict[str, Any]:
+    """A saved list as the page shows it: the same fields plus its ``list_id`` and undo steps."""
+    return {**_list_json(saved.document, saved.id), "undo": undo}
+
+
+def _list_json(document: Mapping[str, Any], list_id: str | None) -> dict[str, Any]:
+    sources = list(document.get("sources", ()))
+    mood = document.get("mood") or {}
     return {
-        "items": [item_json(entry) for entry in result.items],
-        "kind": result.kind,
-        "strategy": result.strategy,
-        "mood": mood_json(result.mood),
-        "path": [[round(v, 4), round(e, 4)] for v, e in result.targets],
-        "sources": list(result.sources),
-        "fallback_reasons": list(result.fallback_reasons),
-        "notes": list(result.notes),
+        "list_id": list_id,
+        "items": [item_json(item) for item in document.get("items", ())],
+        "kind": document.get("kind"),
+        "strategy": document.get("strategy"),
+        "mood": {name: mood.get(name) for name in ("valence", "arousal", "emotion", "source")},
+        "path": document.get("targets", []),
+        "sources": sources,
+        "fallback_reasons": _fallbacks(document),
+        "notes": list(document.get("notes", ())),
         # Nothing came from a live provider: the page says the offline catalog is in use.
-        "offline": all(source == "catalog" for source in result.sources),
+        "offline": all(source == "catalog" for source in sources),
     }
+
+
+def _fallbacks(document: Mapping[str, Any]) -> list[str]:
+    if "fallback_reasons" in document:
+        return list(document["fallback_reasons"])
+    joined = document.get("fallback_reason")
+    return joined.split("; ") if joined else []
 
 
 def faces_json(faces: Sequence[Face]) -> list[dict[str, object]]:
     return [face.to_dict() for face in faces]
 
 
-def history_json(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
-    """The session's lists, newest first: one object per list shown (entries share a timestamp)."""
-    lists: list[dict[str, Any]] = []
-    for created_at, group in groupby(entries, key=lambda e: e.created_at):
-        rows = sorted(group, key=lambda e: e.position)
-        first = rows[0]
-        lists.append(
+def history_json(lists: Sequence[tuple[SavedList, bool]]) -> list[dict[str, Any]]:
+    """The session's lists, newest first: one summary per list, ``kept`` when it is in history."""
+    summaries: list[dict[str, Any]] = []
+    for saved, kept in lists:
+        items = saved.items
+        summaries.append(
             {
-                "at": datetime.fromtimestamp(created_at, UTC).isoformat(timespec="seconds"),
-                "kind": first.kind,
-                "strategy": first.strategy,
-                "mood": {"emotion": first.emotion},
-                "titles": [row.title for row in rows],
-                "items": [
-                    {"key": row.item_key, "title": row.title, "artist": row.artist, "source": row.source}
-                    for row in rows
-                ],
+                "list_id": saved.id,
+                "at": datetime.fromtimestamp(saved.created_at, UTC).isoformat(timespec="seconds"),
+                "kind": saved.kind,
+                "strategy": saved.strategy,
+                "mood": {"emotion": saved.emotion},
+                "kept": kept,
+                "titles": [str(item.get("title", "")) for item in items],
+                "items": [{name: item.get(name) for name in ("key", "title", "artist", "source")} for item in items],
             }
         )
-    return lists
+    return summaries

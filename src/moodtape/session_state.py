@@ -1,0 +1,148 @@
+"""A session's short-lived state: its latest lists, the list shown per kind, undo steps, feedback.
+
+This is what a visit needs whether or not the person keeps history: export the list on screen,
+switch Music → Videos → Music and get the same list back, undo a dislike. It is not history: it
+lives for :data:`IDLE_SECONDS` after the session's last use and is bounded per session and in
+total, so clients cannot grow it without limit.
+
+:class:`SessionMemory` is the interface; :class:`LocalSessionMemory` keeps the state in this
+process (the default, one machine). A shared implementation (e.g. Redis, one JSON document per
+session with a TTL) only needs ``get``/``update``/``delete`` and :meth:`SessionState.to_json` /
+:meth:`SessionState.from_json`, so any instance can answer any request of a session.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, Protocol
+
+from moodtape.store.records import Feedback, SavedList
+
+#: Seconds a session's state is kept after its last use.
+IDLE_SECONDS: Final[float] = 3600.0
+#: Sessions kept at once per process (least recently used go first).
+MAX_SESSIONS: Final[int] = 4096
+#: Per session: lists, undo steps per list, feedback events.
+MAX_LISTS: Final[int] = 20
+MAX_UNDO: Final[int] = 10
+MAX_FEEDBACK: Final[int] = 200
+
+
+@dataclass(frozen=True)
+class UndoStep:
+    """What a dislike replaced: the row's position (0-based), the item before, the feedback to forget."""
+
+    position: int
+    item: Mapping[str, Any]
+    feedback_id: str
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """Everything short-lived about one session; immutable, changed by making a new one."""
+
+    lists: tuple[SavedList, ...] = ()
+    current: Mapping[str, str] = field(default_factory=dict)
+    undo: Mapping[str, tuple[UndoStep, ...]] = field(default_factory=dict)
+    feedback: tuple[Feedback, ...] = ()
+    corrections: Mapping[str, str] = field(default_factory=dict)
+
+    def find(self, list_id: str) -> SavedList | None:
+        return next((saved for saved in self.lists if saved.id == list_id), None)
+
+    def current_list(self, kind: str) -> SavedList | None:
+        list_id = self.current.get(kind)
+        return self.find(list_id) if list_id else None
+
+    def with_list(self, saved: SavedList, *, current: bool) -> SessionState:
+        """The state with ``saved`` added (or replaced), newest last, at most :data:`MAX_LISTS`."""
+        lists = (*(x for x in self.lists if x.id != saved.id), saved)[-MAX_LISTS:]
+        kept = {x.id for x in lists}
+        chosen = {**self.current, saved.kind: saved.id} if current else dict(self.current)
+        return replace(
+            self,
+            lists=lists,
+            current={kind: list_id for kind, list_id in chosen.items() if list_id in kept},
+            undo={list_id: steps for list_id, steps in self.undo.items() if list_id in kept},
+        )
+
+    def with_undo(self, list_id: str, steps: tuple[UndoStep, ...]) -> SessionState:
+        return replace(self, undo={**self.undo, list_id: steps[-MAX_UNDO:]})
+
+    def with_feedback(self, feedback: Feedback) -> SessionState:
+        return replace(self, feedback=(*self.feedback, feedback)[-MAX_FEEDBACK:])
+
+    def without_feedback(self, feedback_id: str) -> SessionState:
+        return replace(self, feedback=tuple(f for f in self.feedback if f.id != feedback_id))
+
+    def with_correction(self, detected: str, corrected: str) -> SessionState:
+        return replace(self, corrections={**self.corrections, detected: corrected})
+
+    # --- JSON, for shared implementations ---
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "lists": [
+                    {"id": x.id, "kind": x.kind, "strategy": x.strategy, "document": x.document, "at": x.created_at}
+                    for x in self.lists
+                ],
+                "current": dict(self.current),
+                "undo": {
+                    k: [{"position": s.position, "item": s.item, "feedback_id": s.feedback_id} for s in steps]
+                    for k, steps in self.undo.items()
+                },
+                "feedback": [f.__dict__ for f in self.feedback],
+                "corrections": dict(self.corrections),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> SessionState:
+        data = json.loads(text)
+        return cls(
+            lists=tuple(SavedList(x["id"], x["kind"], x["strategy"], x["document"], x["at"]) for x in data["lists"]),
+            current=data["current"],
+            undo={k: tuple(UndoStep(**s) for s in steps) for k, steps in data["undo"].items()},
+            feedback=tuple(Feedback(**f) for f in data["feedback"]),
+            corrections=data["corrections"],
+        )
+
+
+class SessionMemory(Protocol):
+    """Where short-lived session state lives; every method is atomic for one session."""
+
+    def get(self, session_id: str) -> SessionState:
+        """The session's state (empty when unknown or expired)."""
+        ...
+
+    def update(self, session_id: str, change: Callable[[SessionState], SessionState]) -> SessionState:
+        """Replace the state by ``change(state)`` atomically; returns the new state."""
+        ...
+
+    def delete(self, session_id: str) -> None:
+        """Forget the session."""
+        ...
+
+
+class LocalSessionMemory:
+    """:class:`SessionMemory` in this process: at most ``max_sessions``, each expiring when idle."""
+
+    def __init__(self, max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECONDS) -> None:
+        from moodtape.web.lru import BoundedLRU
+
+        self._states: BoundedLRU[str, SessionState] = BoundedLRU(max_sessions, idle_seconds)
+
+    def get(self, session_id: str) -> SessionState:
+        return self._states.get(session_id) or SessionState()
+
+    def update(self, session_id: str, change: Callable[[SessionState], SessionState]) -> SessionState:
+        return self._states.update(session_id, lambda old: change(old or SessionState()))
+
+    def delete(self, session_id: str) -> None:
+        self._states.pop(session_id)
+
+    def __len__(self) -> int:
+        return len(self._states)

@@ -1,0 +1,281 @@
+"""The imperative shell around the pure recommender: read a session's state, rank, then record.
+
+:meth:`moodtape.recommender.engine.Recommender.recommend` ranks and returns; it neither reads nor
+writes the store. :class:`SessionService` is the small service the web API, the public
+``moodtape.recommend(…, session_id=…)`` and the CLI go through when a session is involved:
+
+1. validate the request (nothing is stored for a request that would fail);
+2. read what the session taught us (feedback → :class:`Preferences`, "not my mood" corrections);
+3. call the pure recommender;
+4. record what was shown (a saved list) and, for "not my mood", the correction.
+
+Where things are kept: every list, feedback and correction goes to the session's short-lived
+state (:mod:`moodtape.session_state`, an hour after last use), which is enough for export, undo
+and restoring a list. It goes to the store (history, kept ``MOODTAPE_HISTORY_DAYS``) only when
+the person chose to keep history (:meth:`SessionService.set_consent`); until they choose, nothing
+about the session is written to the database. Saved-list operations (reuse, dislike-replace,
+undo) live in :mod:`moodtape.playlists`.
+
+This is the "functional core, imperative shell" split that STYLE.md asks for.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from moodtape.errors import DataError
+from moodtape.recommender.engine import Recommender, check_request
+from moodtape.recommender.mood import mood_from_emotion
+from moodtape.recommender.ranking import Item, Preferences, artist_of, genre_of
+from moodtape.recommender.result import Recommendation
+from moodtape.recommender.strategies import resolve_strategy
+from moodtape.session_state import LocalSessionMemory, SessionMemory
+from moodtape.store import ACTIONS, Feedback, SavedList, Store, check_session_id, new_id
+from moodtape.types import Mood
+
+#: (artist, genre) affinity change per feedback action.
+ACTION_WEIGHTS: Final[dict[str, tuple[float, float]]] = {
+    "like": (1.0, 0.5),
+    "skip": (-0.5, -0.25),
+    "dislike": (-1.5, -0.75),
+}
+
+_default_memory: LocalSessionMemory | None = None
+_default_memory_lock = threading.Lock()
+
+
+def default_memory() -> SessionMemory:
+    """The process-wide short-lived session state, made on first use."""
+    global _default_memory
+    with _default_memory_lock:
+        if _default_memory is None:
+            _default_memory = LocalSessionMemory()
+        return _default_memory
+
+
+def list_document(result: Recommendation, request: Mapping[str, Any]) -> dict[str, Any]:
+    """The record of a list as shown: the serialiser's JSON plus what was asked for."""
+    return {**result.to_dict(), "request": dict(request)}
+
+
+class SessionService:
+    """Lists, feedback and corrections for anonymous sessions, over a pure recommender and a store.
+
+    Args:
+        recommender: the pure engine.
+        store: where history is kept for sessions that chose it; None keeps none.
+        memory: short-lived session state; None uses the process-wide one.
+    """
+
+    def __init__(self, recommender: Recommender, store: Store | None, memory: SessionMemory | None = None) -> None:
+        self.recommender = recommender
+        self.store = store
+        self.memory = memory or default_memory()
+
+    @classmethod
+    def of(cls, recommender: Recommender, memory: SessionMemory | None = None) -> SessionService:
+        """The service over ``recommender`` and the store it was built with."""
+        return cls(recommender, recommender.store, memory)
+
+    # --- the history choice ---
+
+    def consent(self, session_id: str) -> bool | None:
+        """Whether the session keeps history: True, False, or None when it has not chosen (off)."""
+        check_session_id(session_id)
+        return None if self.store is None else self.store.consent(session_id)
+
+    def keeps_history(self, session_id: str | None) -> bool:
+        return session_id is not None and self.consent(session_id) is True
+
+    def set_consent(self, session_id: str, keep_history: bool) -> None:
+        """Record the choice; turning history on keeps this visit's lists, feedback and corrections too."""
+        store = self._require_store()
+        check_session_id(session_id)
+        was_on = store.consent(session_id) is True
+        store.set_consent(session_id, keep_history)
+        if keep_history and not was_on:
+            state = self.memory.get(session_id)
+            stored = {saved.id for saved in store.lists(session_id)}
+            for saved in state.lists:
+                if saved.id not in stored:
+                    store.save_list(session_id, saved)
+            known = {f.id for f in store.feedback(session_id)}
+            for feedback in state.feedback:
+                if feedback.id not in known:
+                    store.add_feedback(session_id, feedback)
+            for detected, corrected in state.corrections.items():
+                store.set_correction(session_id, detected, corrected)
+
+    def forget(self, session_id: str) -> int:
+        """Delete everything about the session, kept or short-lived; returns how many lists went."""
+        check_session_id(session_id)
+        shown = {saved.id for saved in self.memory.get(session_id).lists}
+        self.memory.delete(session_id)
+        if self.store is None:
+            return len(shown)
+        stored = {saved.id for saved in self.store.lists(session_id, limit=self.store.max_lists)}
+        self.store.delete_session(session_id)
+        return len(shown | stored)
+
+    # --- lists ---
+
+    def recommend(
+        self,
+        session_id: str | None,
+        mood: Mood,
+        strategy: str | None = None,
+        kind: str = "tracks",
+        n: int = 20,
+        seed: int | None = None,
+        genres: Sequence[str] = (),
+    ) -> Recommendation:
+        """A new list for ``mood`` that follows the session's feedback and corrections, recorded."""
+        if session_id is not None:
+            check_session_id(session_id)
+        mood = self.corrected(mood, session_id)
+        result = self.recommender.recommend(
+            mood, strategy=strategy, kind=kind, n=n, seed=seed, preferences=self.preferences(session_id), genres=genres
+        )
+        self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})
+        return result
+
+    def record(self, session_id: str | None, result: Recommendation, request: Mapping[str, Any]) -> SavedList:
+        """Keep the list as shown, as the session's current list of its kind; returns its record."""
+        saved = SavedList(new_id(), result.kind, result.strategy, list_document(result, request), time.time())
+        if session_id is None:
+            return saved
+        self.memory.update(session_id, lambda state: state.with_list(saved, current=True))
+        if self.store is not None and self.keeps_history(session_id):
+            saved = self.store.save_list(session_id, saved)
+        return saved
+
+    def find_list(self, session_id: str, list_id: str) -> SavedList | None:
+        """A list this session was shown: from this visit, or from its kept history."""
+        check_session_id(session_id)
+        found = self.memory.get(session_id).find(list_id)
+        if found is None and self.store is not None:
+            found = self.store.get_list(session_id, list_id)
+        return found
+
+    def history(self, session_id: str) -> list[tuple[SavedList, bool]]:
+        """The session's lists, newest first, each with whether it is kept in history."""
+        check_session_id(session_id)
+        stored = self.store.lists(session_id) if self.store is not None else []
+        kept = {saved.id for saved in stored}
+        visit = [(saved, False) for saved in self.memory.get(session_id).lists if saved.id not in kept]
+        both = [(saved, True) for saved in stored] + visit
+        return sorted(both, key=lambda pair: pair[0].created_at, reverse=True)
+
+    # --- feedback ---
+
+    def feedback(self, session_id: str, item: Item, action: str) -> None:
+        """Record a like, skip or dislike on ``item``; the session's next lists follow it."""
+        self.feedback_by_key(session_id, item.key, artist_of(item), action, genre_of(item))
+
+    def feedback_by_key(
+        self, session_id: str, item_key: str, artist: str, action: str, genre: str | None = None
+    ) -> Feedback:
+        """The same from the JSON of a shown item (its ``key``, ``artist`` and ``genre``/``category``)."""
+        feedback = Feedback(item_key, artist.casefold().strip(), action, genre.casefold().strip() if genre else None)
+        return self.add_feedback(session_id, feedback)
+
+    def add_feedback(self, session_id: str, feedback: Feedback) -> Feedback:
+        self._require_store()
+        check_session_id(session_id)
+        self.memory.update(session_id, lambda state: state.with_feedback(feedback))
+        if self.store is not None and self.keeps_history(session_id):
+            self.store.add_feedback(session_id, feedback)
+        return feedback
+
+    def remove_feedback(self, session_id: str, feedback_id: str) -> None:
+        self.memory.update(session_id, lambda state: state.without_feedback(feedback_id))
+        if self.store is not None:
+            self.store.remove_feedback(session_id, feedback_id)
+
+    def preferences(self, session_id: str | None) -> Preferences:
+        """Affinities and avoid-lists learned from the session's feedback and the lists it was shown."""
+        if session_id is None or self.store is None:
+            return Preferences()
+        state = self.memory.get(session_id)
+        events = {f.id: f for f in state.feedback}
+        seen = {key for saved in state.lists for key in saved.keys}
+        if self.keeps_history(session_id):
+            events.update({f.id: f for f in self.store.feedback(session_id)})
+            seen |= self.store.seen_keys(session_id)
+        artists: dict[str, float] = defaultdict(float)
+        genres: dict[str, float] = defaultdict(float)
+        disliked: set[str] = set()
+        for entry in sorted(events.values(), key=lambda f: f.created_at):
+            artist_weight, genre_weight = ACTION_WEIGHTS[entry.action]
+            artists[entry.artist] += artist_weight
+            if entry.genre:
+                genres[entry.genre] += genre_weight
+            if entry.action == "dislike":
+                disliked.add(entry.item_key)
+        return Preferences(dict(artists), dict(genres), frozenset(seen), frozenset(disliked))
+
+    # --- "not my mood" ---
+
+    def not_my_mood(
+        self,
+        session_id: str,
+        detected: str,
+        corrected: str,
+        strategy: str | None = None,
+        kind: str = "tracks",
+        n: int = 20,
+        seed: int | None = None,
+    ) -> Recommendation:
+        """The person says they are ``corrected``, not ``detected``: make the new list, then remember it.
+
+        Every input is validated and the list made before anything is stored, so a refused request
+        writes nothing. The new list uses the corrected emotion's default strategy unless
+        ``strategy`` is given.
+        """
+        self._require_store()
+        check_session_id(session_id)
+        detected_emotion = mood_from_emotion(detected).emotion or detected
+        corrected_mood = mood_from_emotion(corrected)
+        check_request(kind, n)
+        mood = Mood(corrected_mood.valence, corrected_mood.arousal, corrected_mood.emotion, source="corrected")
+        resolve_strategy(strategy, mood)
+        result = self.recommender.recommend(
+            mood, strategy=strategy, kind=kind, n=n, seed=seed, preferences=self.preferences(session_id)
+        )
+        self.set_correction(session_id, detected_emotion, corrected_mood.emotion or corrected)
+        self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})
+        return result
+
+    def set_correction(self, session_id: str, detected: str, corrected: str) -> None:
+        self.memory.update(session_id, lambda state: state.with_correction(detected, corrected))
+        if self.store is not None and self.keeps_history(session_id):
+            self.store.set_correction(session_id, detected, corrected)
+
+    def correction(self, session_id: str, detected: str) -> str | None:
+        """The person's correction for ``detected`` in this session, or None."""
+        found = self.memory.get(session_id).corrections.get(detected)
+        if found is None and self.store is not None and self.keeps_history(session_id):
+            found = self.store.correction(session_id, detected)
+        return found
+
+    def corrected(self, mood: Mood, session_id: str | None) -> Mood:
+        """A face mood replaced by the person's own correction for that emotion, if they gave one."""
+        if session_id is None or self.store is None or mood.emotion is None or mood.source not in ("face", "group"):
+            return mood
+        corrected = self.correction(session_id, mood.emotion)
+        if corrected is None:
+            return mood
+        point = mood_from_emotion(corrected)
+        return Mood(point.valence, point.arousal, point.emotion, source="corrected")
+
+    def _require_store(self) -> Store:
+        if self.store is None:
+            raise DataError("feedback needs a store: create the Recommender with store=Store(...)")
+        return self.store
+
+
+__all__ = ["ACTIONS", "ACTION_WEIGHTS", "SessionService", "default_memory", "list_document"]

@@ -1,0 +1,241 @@
+"""One database behind one URL: SQLite by default, PostgreSQL when several machines share it.
+
+:class:`Database` owns the SQLAlchemy engine (a connection pool), brings the schema up to date
+with Alembic on first use, and runs every unit of work as one transaction with two promises:
+
+- **Retries.** A transaction that loses a race (PostgreSQL's serialisation failure or deadlock,
+  SQLite's "database is locked") is run again, a few times, from the start.
+- **Clear failure.** A database that cannot be reached or stops answering becomes
+  :class:`~moodtape.errors.StoreUnavailableError` (HTTP 503 with a JSON error in the web app, one
+  line in the CLI), never a traceback. The pool checks each connection before lending it
+  (``pool_pre_ping``), so when the database comes back the next request simply works.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from moodtape.errors import DataError, StoreUnavailableError
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+#: Attempts for a transaction that loses a race, and the pause before the first retry (doubles).
+ATTEMPTS: Final[int] = 4
+FIRST_PAUSE_S: Final[float] = 0.02
+#: Seconds to wait for a connection or a lock before the request is answered with a 503.
+CONNECT_TIMEOUT_S: Final[int] = 5
+#: SQLSTATEs that mean "run the transaction again": serialization_failure, deadlock_detected.
+_RETRY_SQLSTATES: Final[frozenset[str]] = frozenset({"40001", "40P01"})
+#: Advisory lock key so that two instances starting together migrate one after the other.
+_MIGRATION_LOCK: Final[int] = 0x6D6F6F64  # "mood"
+_UNAVAILABLE = "the history store is not answering right now; try again in a moment"
+
+
+def engine_url(url: str) -> sa.URL:
+    """The SQLAlchemy URL for a ``MOODTAPE_DATABASE_URL`` value (``postgresql://`` uses psycopg 3).
+
+    Raises:
+        DataError: not a ``sqlite:///`` or ``postgresql://`` URL.
+    """
+    try:
+        parsed = sa.make_url(url)
+        if parsed.drivername == "postgres":  # the scheme libpq and Heroku-style URLs use
+            parsed = parsed.set(drivername="postgresql")
+    except exc.ArgumentError:
+        parsed = None
+    if parsed is None or parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DataError(
+            "MOODTAPE_DATABASE_URL must look like sqlite:///path/to/moodtape.db or postgresql://user@host/dbname"
+        )
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database:
+            raise DataError("MOODTAPE_DATABASE_URL needs a file: sqlite:///path/to/moodtape.db")
+        return parsed.set(drivername="sqlite+pysqlite")
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+class Database:
+    """A pooled engine for ``url`` whose schema is migrated on first use.
+
+    Args:
+        url: ``sqlite:///path.db``, ``sqlite:///:memory:`` or ``postgresql://user:pw@host:port/db``.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = engine_url(url)
+        self._engine: Engine | None = None
+        self._ready = False
+        self._setup_lock = threading.Lock()
+        self._migrate_lock = threading.Lock()
+        # One shared in-memory SQLite connection must not run two transactions at once.
+        self._memory_lock: threading.Lock | None = threading.Lock() if self.in_memory else None
+
+    @property
+    def dialect(self) -> str:
+        return self.url.get_backend_name()
+
+    @property
+    def in_memory(self) -> bool:
+        return self.dialect == "sqlite" and self.url.database in (None, "", ":memory:")
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, made on first use (no connection is opened until one is needed)."""
+        if self._engine is None:
+            with self._setup_lock:
+                if self._engine is None:
+                    self._engine = self._make_engine()
+        return self._engine
+
+    def _make_engine(self) -> Engine:
+        if self.dialect == "sqlite":
+            return _sqlite_engine(self.url, self.in_memory)
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise DataError(
+                "MOODTAPE_DATABASE_URL names PostgreSQL: install the driver with pip install 'moodtape[postgres]'"
+            ) from None
+        return sa.create_engine(
+            self.url,
+            pool_size=5,
+            max_overflow=10,
+            pool_timeout=CONNECT_TIMEOUT_S,
+            pool_pre_ping=True,  # a connection broken by a database restart is replaced, not lent
+            pool_recycle=1800,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+        )
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest version (Alembic ``upgrade head``); safe to repeat."""
+        from moodtape.store.migrate import upgrade
+
+        with self._translate_errors(), self.engine.begin() as connection:
+            if self.dialect == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            upgrade(connection)
+        self._ready = True
+
+    def ensure_ready(self) -> None:
+        """Migrate once per process, on first use; a database that is down is tried again next time."""
+        if self._ready:
+            return
+        with self._migrate_lock:
+            if not self._ready:
+                self.upgrade()
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a read-only transaction (retried like :meth:`write`)."""
+        return self._run(work, write=False)
+
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one transaction: all of it is written or none of it; retried on a lost race."""
+        return self._run(work, write=True)
+
+    def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
+        self.ensure_ready()
+        pause = FIRST_PAUSE_S
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self._translate_errors(), self._serialised(), self._begin(write) as connection:
+                    return work(connection)
+            except _RetryError as retry:
+                if attempt == ATTEMPTS:
+                    raise StoreUnavailableError(_UNAVAILABLE) from retry.__cause__
+                log.info("store: transaction lost a race (%s); retrying", retry)
+                time.sleep(pause)
+                pause *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextmanager
+    def _begin(self, write: bool) -> Iterator[Connection]:
+        options: dict[str, Any] = {"moodtape_write": write}
+        with self.engine.connect().execution_options(**options) as connection, connection.begin():
+            yield connection
+
+    @contextmanager
+    def _serialised(self) -> Iterator[None]:
+        if self._memory_lock is None:
+            yield
+            return
+        with self._memory_lock:
+            yield
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        """Lost races become :class:`_RetryError`; an unreachable database becomes a 503 error."""
+        try:
+            yield
+        except exc.DBAPIError as error:
+            if _is_retryable(error):
+                raise _RetryError(str(error.orig)) from error
+            if error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError):
+                log.warning("store: database unavailable: %s", error.orig)
+                raise StoreUnavailableError(_UNAVAILABLE) from None
+            raise
+        except exc.TimeoutError:
+            log.warning("store: no free database connection within %s s", CONNECT_TIMEOUT_S)
+            raise StoreUnavailableError(_UNAVAILABLE) from None
+
+    def dispose(self) -> None:
+        """Close every pooled connection; the next use opens new ones."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+class _RetryError(Exception):
+    """Internal: the transaction lost a race and may be run again."""
+
+
+def _is_retryable(error: exc.DBAPIError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in _RETRY_SQLSTATES:
+        return True
+    # SQLite: another process holds the write lock beyond busy_timeout.
+    message = str(error.orig).lower()
+    return isinstance(error, exc.OperationalError) and ("database is locked" in message or "is busy" in message)
+
+
+def _sqlite_engine(url: sa.URL, in_memory: bool) -> Engine:
+    if in_memory:
+        # One connection shared by every thread: separate ones would each see an empty database.
+        engine = sa.create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        assert url.database is not None
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": CONNECT_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: object) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (SQLAlchemy's
+        # documented recipe), so that writes can take the lock up front with BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            # WAL: readers never wait for a writer, and several processes can share the file.
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={CONNECT_TIMEOUT_S * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # A write takes the lock at BEGIN; a deferred one that reads first could fail to upgrade.
+        write = connection.get_execution_options().get("moodtape_write", True)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine

@@ -1,0 +1,324 @@
+"""The store: saved lists, feedback, "not my mood" corrections and the history choice, per session.
+
+Every method is one transaction on :class:`~moodtape.store.database.Database` (retried when it
+loses a race, a 503 error when the database is down). Session ids are opaque strings the browser
+or CLI makes up; nothing ties them to a person.
+
+Bounds, so the store cannot grow without limit:
+
+- **Retention.** Rows older than ``retention_days`` are invisible at once and deleted by
+  :meth:`Store.prune`, which writes run at most once a minute per process.
+- **A cap per session.** At most ``max_lists`` lists and ``max_feedback`` feedback rows per
+  session; the oldest go first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from moodtape.store import schema
+from moodtape.store.database import Database
+from moodtape.store.records import Feedback, SavedList, check_session_id, new_id
+
+DEFAULT_RETENTION_DAYS: Final[float] = 30.0
+DEFAULT_MAX_LISTS: Final[int] = 50
+DEFAULT_MAX_FEEDBACK: Final[int] = 500
+#: Seconds between two retention sweeps in one process.
+PRUNE_EVERY_S: Final[float] = 60.0
+_DAY: Final[float] = 86400.0
+
+
+def _as_url(location: str | Path) -> str:
+    text = str(location)
+    if "://" in text:
+        return text
+    return f"sqlite:///{text}"
+
+
+class Store:
+    """History (saved lists), feedback and corrections per session, in SQLite or PostgreSQL.
+
+    Args:
+        location: a database URL (``sqlite:///…``, ``postgresql://…``), a SQLite file path, or
+            ``":memory:"``.
+        retention_days: how long anything about a session is kept.
+        max_lists: the most lists kept per session (the oldest go first).
+        max_feedback: the most feedback rows kept per session.
+        clock: seconds since the epoch; tests pass a fake.
+    """
+
+    def __init__(
+        self,
+        location: str | Path = ":memory:",
+        *,
+        retention_days: float = DEFAULT_RETENTION_DAYS,
+        max_lists: int = DEFAULT_MAX_LISTS,
+        max_feedback: int = DEFAULT_MAX_FEEDBACK,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if retention_days <= 0 or max_lists < 1 or max_feedback < 1:
+            raise ValueError("retention_days, max_lists and max_feedback must be positive")
+        self.database = Database(_as_url(location))
+        self.retention_days = retention_days
+        self.max_lists = max_lists
+        self.max_feedback = max_feedback
+        self._clock = clock
+        self._last_time = 0.0
+        self._time_lock = threading.Lock()
+        self._next_prune = 0.0
+
+    def __repr__(self) -> str:
+        return f"Store({self.database.url.render_as_string(hide_password=True)!r})"
+
+    def close(self) -> None:
+        """Close pooled connections; the store reopens them if used again."""
+        self.database.dispose()
+
+    def _now(self) -> float:
+        """Seconds since the epoch, strictly increasing within this process so "newest" is well defined."""
+        with self._time_lock:
+            self._last_time = max(self._clock(), self._last_time + 1e-6)
+            return self._last_time
+
+    def _oldest_kept(self) -> float:
+        return self._clock() - self.retention_days * _DAY
+
+    def _write(self, work: Callable[[Connection], Any]) -> Any:
+        result = self.database.write(work)
+        if self._clock() >= self._next_prune:
+            self._next_prune = self._clock() + PRUNE_EVERY_S
+            self.prune()
+        return result
+
+    # --- the history choice ---
+
+    def consent(self, session_id: str) -> bool | None:
+        """Whether the session chose to keep history: True, False, or None when it has not chosen."""
+        check_session_id(session_id)
+        table = schema.sessions
+        row = self.database.read(
+            lambda c: c.execute(sa.select(table.c.history).where(table.c.id == session_id)).first()
+        )
+        return None if row is None else bool(row[0])
+
+    def set_consent(self, session_id: str, keep_history: bool) -> None:
+        check_session_id(session_id)
+        table = schema.sessions
+        now = self._now()
+
+        def work(connection: Connection) -> None:
+            connection.execute(sa.delete(table).where(table.c.id == session_id))
+            connection.execute(sa.insert(table).values(id=session_id, history=keep_history, updated_at=now))
+
+        self._write(work)
+
+    # --- saved lists ---
+
+    def save_list(self, session_id: str, saved: SavedList) -> SavedList:
+        """Store a list as one record (keeping at most ``max_lists`` per session); returns it with its time."""
+        check_session_id(session_id)
+        table = schema.lists
+        now = self._now()
+
+        def work(connection: Connection) -> None:
+            connection.execute(
+                sa.insert(table).values(
+                    id=saved.id,
+                    session_id=session_id,
+                    created_at=now,
+                    kind=saved.kind,
+                    strategy=saved.strategy,
+                    emotion=saved.emotion,
+                    document=dict(saved.document),
+                )
+            )
+            _keep_newest(connection, table, session_id, self.max_lists)
+
+        self._write(work)
+        return SavedList(saved.id, saved.kind, saved.strategy, saved.document, now)
+
+    def update_list(self, session_id: str, saved: SavedList) -> bool:
+        """Replace a stored list's items (a disliked row replaced, or undone); False if it is not stored."""
+        check_session_id(session_id)
+        table = schema.lists
+        statement = (
+            sa.update(table)
+            .where(table.c.session_id == session_id, table.c.id == saved.id)
+            .values(document=dict(saved.document))
+        )
+        changed: int = self._write(lambda c: c.execute(statement).rowcount)
+        return changed > 0
+
+    def get_list(self, session_id: str, list_id: str) -> SavedList | None:
+        """The session's list ``list_id``, or None (never stored, deleted or past retention)."""
+        check_session_id(session_id)
+        table = schema.lists
+        query = _list_columns().where(
+            table.c.session_id == session_id, table.c.id == list_id, table.c.created_at >= self._oldest_kept()
+        )
+        row = self.database.read(lambda c: c.execute(query).first())
+        return None if row is None else _saved(row)
+
+    def lists(self, session_id: str, limit: int = DEFAULT_MAX_LISTS) -> list[SavedList]:
+        """The session's lists, newest first."""
+        check_session_id(session_id)
+        table = schema.lists
+        query = (
+            _list_columns()
+            .where(table.c.session_id == session_id, table.c.created_at >= self._oldest_kept())
+            .order_by(table.c.created_at.desc())
+            .limit(limit)
+        )
+        return [_saved(row) for row in self.database.read(lambda c: c.execute(query).all())]
+
+    def seen_keys(self, session_id: str) -> frozenset[str]:
+        """Keys of every item on the session's stored lists."""
+        keys: set[str] = set()
+        for saved in self.lists(session_id, limit=self.max_lists):
+            keys |= saved.keys
+        return frozenset(keys)
+
+    # --- feedback ---
+
+    def add_feedback(self, session_id: str, feedback: Feedback) -> None:
+        check_session_id(session_id)
+        table = schema.feedback
+        row = {
+            "id": feedback.id,
+            "session_id": session_id,
+            "created_at": self._now(),
+            "item_key": feedback.item_key,
+            "artist": feedback.artist,
+            "genre": feedback.genre,
+            "action": feedback.action,
+            "list_id": feedback.list_id,
+            "position": feedback.position,
+        }
+
+        def work(connection: Connection) -> None:
+            connection.execute(sa.insert(table).values(**row))
+            _keep_newest(connection, table, session_id, self.max_feedback)
+
+        self._write(work)
+
+    def remove_feedback(self, session_id: str, feedback_id: str) -> bool:
+        """Forget one feedback (an undone dislike); False when it was not stored."""
+        check_session_id(session_id)
+        table = schema.feedback
+        statement = sa.delete(table).where(table.c.session_id == session_id, table.c.id == feedback_id)
+        removed: int = self._write(lambda c: c.execute(statement).rowcount)
+        return removed > 0
+
+    def feedback(self, session_id: str) -> list[Feedback]:
+        """The session's feedback, oldest first."""
+        check_session_id(session_id)
+        t = schema.feedback
+        query = (
+            sa.select(
+                t.c.item_key, t.c.artist, t.c.action, t.c.genre, t.c.created_at, t.c.list_id, t.c.position, t.c.id
+            )
+            .where(t.c.session_id == session_id, t.c.created_at >= self._oldest_kept())
+            .order_by(t.c.created_at.asc())
+        )
+        return [Feedback(*row) for row in self.database.read(lambda c: c.execute(query).all())]
+
+    # --- "not my mood" ---
+
+    def set_correction(self, session_id: str, detected: str, corrected: str) -> None:
+        """Remember that when this session's face reads as ``detected``, the person means ``corrected``."""
+        check_session_id(session_id)
+        table = schema.mood_corrections
+        row = {"id": new_id(), "session_id": session_id, "created_at": self._now()}
+
+        def work(connection: Connection) -> None:
+            connection.execute(sa.delete(table).where(table.c.session_id == session_id, table.c.detected == detected))
+            connection.execute(sa.insert(table).values(**row, detected=detected, corrected=corrected))
+
+        self._write(work)
+
+    def corrections(self, session_id: str) -> dict[str, str]:
+        """Every correction of the session: detected emotion → the one the person meant."""
+        check_session_id(session_id)
+        t = schema.mood_corrections
+        query = (
+            sa.select(t.c.detected, t.c.corrected)
+            .where(t.c.session_id == session_id, t.c.created_at >= self._oldest_kept())
+            .order_by(t.c.created_at.asc())
+        )
+        return {str(d): str(c) for d, c in self.database.read(lambda c: c.execute(query).all())}
+
+    def correction(self, session_id: str, detected: str) -> str | None:
+        """The latest correction for ``detected`` in the session, or None."""
+        return self.corrections(session_id).get(detected)
+
+    # --- deletion and retention ---
+
+    def delete_session(self, session_id: str) -> dict[str, int]:
+        """Delete everything stored for the session in one transaction; rows deleted per table."""
+        check_session_id(session_id)
+
+        def work(connection: Connection) -> dict[str, int]:
+            counts: dict[str, int] = {}
+            for table in schema.SESSION_TABLES:
+                key = table.c.id if table is schema.sessions else table.c.session_id
+                counts[table.name] = connection.execute(sa.delete(table).where(key == session_id)).rowcount
+            return counts
+
+        deleted: dict[str, int] = self.database.write(work)
+        return deleted
+
+    def prune(self) -> int:
+        """Delete every row past the retention period, in one transaction; returns how many went."""
+        oldest = self._oldest_kept()
+
+        def work(connection: Connection) -> int:
+            deleted = 0
+            for table in schema.SESSION_TABLES:
+                column = table.c.updated_at if table is schema.sessions else table.c.created_at
+                deleted += connection.execute(sa.delete(table).where(column < oldest)).rowcount
+            return deleted
+
+        pruned: int = self.database.write(work)
+        return pruned
+
+    def row_count(self) -> int:
+        """Rows in every session table together (for tests and ``moodtape db status``)."""
+
+        def work(connection: Connection) -> int:
+            return sum(
+                int(connection.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+                for t in schema.SESSION_TABLES
+            )
+
+        total: int = self.database.read(work)
+        return total
+
+
+def _list_columns() -> sa.Select[Any]:
+    t = schema.lists
+    return sa.select(t.c.id, t.c.kind, t.c.strategy, t.c.document, t.c.created_at)
+
+
+def _saved(row: sa.Row[Any] | tuple[Any, ...]) -> SavedList:
+    list_id, kind, strategy, document, created_at = tuple(row)
+    return SavedList(str(list_id), str(kind), str(strategy), dict(document), float(created_at))
+
+
+def _keep_newest(connection: Connection, table: sa.Table, session_id: str, keep: int) -> None:
+    """Delete the session's oldest rows in ``table`` beyond the newest ``keep``."""
+    cutoff = connection.execute(
+        sa.select(table.c.created_at)
+        .where(table.c.session_id == session_id)
+        .order_by(table.c.created_at.desc())
+        .offset(keep - 1)
+        .limit(1)
+    ).scalar_one_or_none()
+    if cutoff is not None:
+        connection.execute(sa.delete(table).where(table.c.session_id == session_id, table.c.created_at < cutoff))

@@ -1,0 +1,80 @@
+"""Give an exported emotion model a second output, ``embedding``: its penultimate features.
+
+Personal calibration (:mod:`moodtape.vision.calibration`) compares a face with the person's own
+examples in the space the classifier's last layer reads, where expressions are far apart and the
+features are already invariant to much of lighting and framing. The edit only *adds* an output:
+the ``logits`` path is not touched, so predictions stay bit-identical.
+
+The penultimate features are found from the graph, not from layer names: walking back from
+``logits``, the first ``Gemm`` or ``MatMul`` met on each path is a network's final layer, and its
+data input is that pass's penultimate tensor. An ensemble or a flip-averaged model has several
+passes; their features are put side by side (``(n, 256 × passes)`` for ours), in graph order.
+
+Run it once on a model file (the shipped model was edited this way)::
+
+    python -m moodtape.training.embedding src/moodtape/vision/models/emotion.onnx
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Final
+
+import onnx
+from onnx import TensorProto, helper
+
+EMBEDDING_OUTPUT: Final = "embedding"
+_FINAL_LAYERS: Final = frozenset({"Gemm", "MatMul"})
+
+
+def penultimate_tensors(model: onnx.ModelProto, output: str = "logits") -> list[str]:
+    """Names of the tensors that feed the final dense layer of each pass, in graph order.
+
+    Raises:
+        ValueError: when no dense layer feeds ``output``.
+    """
+    producers = {name: index for index, node in enumerate(model.graph.node) for name in node.output}
+    finals: set[int] = set()
+    pending, seen = [output], set()
+    while pending:
+        tensor = pending.pop()
+        if tensor in seen or tensor not in producers:
+            continue
+        seen.add(tensor)
+        index = producers[tensor]
+        node = model.graph.node[index]
+        if node.op_type in _FINAL_LAYERS:
+            finals.add(index)
+        else:
+            pending.extend(node.input)
+    if not finals:
+        raise ValueError(f"no Gemm or MatMul feeds {output!r}: cannot find the penultimate features")
+    return [model.graph.node[index].input[0] for index in sorted(finals)]
+
+
+def add_embedding_output(model: onnx.ModelProto, output: str = "logits") -> onnx.ModelProto:
+    """``model`` with an extra float output ``embedding`` ``(batch, features)``; idempotent."""
+    if any(out.name == EMBEDDING_OUTPUT for out in model.graph.output):
+        return model
+    sources = penultimate_tensors(model, output)
+    if len(sources) == 1:
+        node = helper.make_node("Identity", sources, [EMBEDDING_OUTPUT], name="moodtape_embedding")
+    else:
+        node = helper.make_node("Concat", sources, [EMBEDDING_OUTPUT], name="moodtape_embedding", axis=1)
+    model.graph.node.append(node)
+    model.graph.output.append(helper.make_tensor_value_info(EMBEDDING_OUTPUT, TensorProto.FLOAT, ["batch", None]))
+    onnx.checker.check_model(model)
+    return model
+
+
+def main(argv: list[str]) -> int:
+    """Edit each model file named in ``argv`` in place."""
+    for path in argv:
+        model = add_embedding_output(onnx.load(path))
+        onnx.save(model, path)
+        print(f"{path}: embedding from {', '.join(penultimate_tensors(model))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

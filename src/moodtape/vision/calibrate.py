@@ -1,0 +1,142 @@
+"""``moodtape.calibrate(examples)``: read a person's example photos and learn a :class:`Profile`.
+
+The shell around :mod:`moodtape.vision.calibration`'s maths: it decodes each image (in memory,
+never kept), finds the face, and hands the model's probabilities and embeddings to
+:func:`~moodtape.vision.calibration.fit_profile`.
+
+An example photo must show a face. When it shows several, the **largest** is used (in front of
+one's own camera that is the person calibrating; a face in the background is smaller) and the
+profile's ``notes`` say so, naming the image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from moodtape.errors import DataError, ImageError
+from moodtape.vision.calibration import FloatArray, Profile, Settings, check_examples, fit_profile
+from moodtape.vision.images import ImageSource
+from moodtape.vision.pipeline import Analyzer, get_analyzer
+
+
+class NoFaceError(ImageError):
+    """A calibration example in which no face was found."""
+
+    code = "no_face"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One calibration face, read: the generic model's probabilities and embedding."""
+
+    probabilities: FloatArray  # (7,)
+    embedding: FloatArray | None  # (d,) or None for a model without an embedding output
+    faces: int  # how many faces the image held (the largest was used)
+
+
+def describe(image: ImageSource, emotion: str, number: int) -> str:
+    """How an error names an example: its path, or "the 2nd happy image" for bytes and arrays."""
+    if isinstance(image, str | Path):
+        return str(image)
+    return f"{emotion} image #{number}"
+
+
+def read_example(
+    analyzer: Analyzer, image: ImageSource, name: str, *, gray: npt.NDArray[np.uint8] | None = None
+) -> Example:
+    """The largest face in ``image`` read by ``analyzer``'s model.
+
+    Raises:
+        NoFaceError: no face in the image (the message names it).
+        ImageError: the image cannot be read.
+    """
+    try:
+        pixels = gray if gray is not None else _load(analyzer, image)
+    except ImageError as exc:
+        raise type(exc)(f"{name}: {exc}") from None
+    boxes = analyzer.detector.detect(pixels)
+    if not boxes:
+        raise NoFaceError(f"no face found in {name}: use a well-lit photo that shows your face from the front")
+    largest = max(boxes, key=lambda box: box.w * box.h)
+    probabilities, embeddings = analyzer.classifier.predict_with_embedding([analyzer.framing.crop(pixels, largest)])
+    return Example(probabilities[0], None if embeddings is None else embeddings[0], len(boxes))
+
+
+def profile_from_examples(
+    analyzer: Analyzer, read: Mapping[str, Sequence[Example]], notes: Sequence[str] = ()
+) -> Profile:
+    """Fit a profile from examples already read with :func:`read_example`."""
+    check_examples({label: list(items) for label, items in read.items()})
+    probabilities = {label: np.stack([e.probabilities for e in items]) for label, items in read.items()}
+    embeddings: dict[str, FloatArray] | None = None
+    if all(e.embedding is not None for items in read.values() for e in items):
+        embeddings = {
+            label: np.stack([e.embedding for e in items if e.embedding is not None]) for label, items in read.items()
+        }
+    return fit_profile(analyzer.classifier.model_id, probabilities, embeddings, Settings(), tuple(notes))
+
+
+def calibrate(
+    examples: Mapping[str, Sequence[ImageSource]],
+    *,
+    model: str | Path | None = None,
+    preset: str | None = None,
+) -> Profile:
+    """Learn how this person's face shows emotions, from a few labelled photos of them.
+
+    Args:
+        examples: emotion name → images of the person showing it (anything
+            :func:`moodtape.analyze` accepts). ``"neutral"`` (a relaxed, resting face) is
+            required; any of the other six emotions may be added, and each one added helps.
+        model: the emotion model to calibrate (``None``: moodtape's own); the profile works
+            only with that model.
+
+    Returns:
+        A :class:`~moodtape.vision.calibration.Profile` for ``moodtape.analyze(image, profile=…)``.
+
+    Raises:
+        moodtape.errors.DataError: an unknown emotion, an empty list, or no neutral photo.
+        moodtape.errors.ImageError: an image cannot be read or shows no face (the message names it).
+    """
+    if not isinstance(examples, Mapping):
+        raise DataError("examples must map emotion names to lists of images, e.g. {'neutral': ['me.jpg']}")
+    lists = {str(label).strip().lower(): _as_list(images, label) for label, images in examples.items()}
+    check_examples(lists)
+    return calibrate_with(get_analyzer(str(model) if model else None, preset), lists)
+
+
+def calibrate_with(analyzer: Analyzer, examples: Mapping[str, Sequence[ImageSource]]) -> Profile:
+    """:func:`calibrate` with a given analyzer (its detector and model)."""
+    lists = {label: _as_list(images, label) for label, images in examples.items()}
+    check_examples(lists)
+    read: dict[str, list[Example]] = {}
+    notes: list[str] = []
+    for label, images in lists.items():
+        for number, image in enumerate(images, 1):
+            name = describe(image, label, number)
+            example = read_example(analyzer, image, name)
+            if example.faces > 1:
+                notes.append(f"{name}: {example.faces} faces found; used the largest")
+            read.setdefault(label, []).append(example)
+    return profile_from_examples(analyzer, read, notes)
+
+
+def _as_list(images: object, label: object) -> list[ImageSource]:
+    # A lone path or array is a common slip for a one-element list: accept it rather than
+    # iterating over a string's characters or an array's rows.
+    if isinstance(images, str | Path | bytes | bytearray | memoryview | np.ndarray):
+        return [images]
+    if not isinstance(images, Sequence):
+        raise DataError(f"examples[{label!r}] must be a list of images")
+    return list(images)
+
+
+def _load(analyzer: Analyzer, image: ImageSource) -> npt.NDArray[np.uint8]:
+    from moodtape.vision.images import load_image
+
+    return load_image(image, gray=True, max_pixels=analyzer.max_pixels)

@@ -1,0 +1,281 @@
+"""Personal calibration: what a :class:`Profile` learns from a person's examples, and how it applies.
+
+Pure maths on arrays, no images and no I/O (:mod:`moodtape.vision.calibrate` does the reading).
+A profile adjusts the generic model's log-probabilities ``l = log p`` of each face in two steps,
+then takes a softmax, so the result is again a probability vector summing to 1:
+
+1. **Neutral baseline.** Some resting faces look sad or angry to the model. The person's neutral
+   examples give their mean log-probabilities ``n``; the profile adds ``b = t − n`` (both centred),
+   where ``t`` is the log-probability vector of a face read as neutral with probability
+   :data:`NEUTRAL_TARGET` and the rest spread evenly. The person's own resting face then reads
+   as a clearly neutral face does, and every other face of theirs is read relative to it. Each
+   entry of ``b`` is clipped to ±:data:`MAX_SHIFT` nats, so one odd photo (a smile taken as
+   "neutral") cannot silence a class.
+2. **Prototypes** (with at least one expression besides neutral). Each calibrated emotion gets a
+   prototype: the mean of its examples' embeddings (the model's penultimate features, unit
+   length), centred on the mean of the person's prototypes so that what all their photos share
+   (identity, glasses, lighting) drops out. A face's cosine similarity to each prototype, minus
+   the mean over prototypes, times a weight, is added to those emotions' log probabilities.
+   Emotions without examples are left as the generic model reads them. The weight is
+   :data:`PROTOTYPE_WEIGHT` × (k − 1) / 6 for k calibrated emotions: the term only moves
+   probability *among* the calibrated emotions, so a face showing an emotion without examples is
+   pulled toward the nearest calibrated one, and the fewer emotions are covered, the more often
+   that happens (on Yale, leaving the tested expression out of the profile showed exactly this).
+
+Both terms are bounded (the baseline by the clip, the prototype term by ``2 × weight`` since
+cosines lie in [−1, 1]), so a bad calibration moves probabilities by a bounded factor: it shrinks
+toward the generic model rather than replacing it. A model without an ``embedding`` output gets
+the baseline only.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from moodtape.emotions import EMOTIONS
+from moodtape.errors import DataError
+
+FloatArray = npt.NDArray[np.float32]
+
+#: How surely the person's own neutral face should read as neutral after calibration.
+NEUTRAL_TARGET: Final = 0.6
+#: Largest baseline shift per class, in nats (a factor of e ≈ 2.7 on the odds).
+MAX_SHIFT: Final = 1.0
+#: Nats added per unit of centred cosine similarity to a prototype.
+PROTOTYPE_WEIGHT: Final = 4.0
+#: Version of the JSON format; bumped when the maths changes meaning.
+FORMAT_VERSION: Final = 1
+_NEUTRAL: Final = EMOTIONS.index("neutral")
+_EPSILON: Final = 1e-7
+
+
+class ProfileError(DataError):
+    """A calibration profile that cannot be used: malformed, or made with another model."""
+
+    code = "bad_profile"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The calibration's hyper-parameters (see the module docstring); benchmarks vary them."""
+
+    neutral_target: float = NEUTRAL_TARGET
+    max_shift: float = MAX_SHIFT
+    prototype_weight: float = PROTOTYPE_WEIGHT
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a calibration learned about one person's face, for one model.
+
+    Attributes:
+        model_id: SHA-256 of the model file it was made with; other models refuse it.
+        baseline: 7 log-probability shifts in FER2013 order (centred: they sum to 0).
+        prototypes: emotion → unit-length prototype, centred on ``center`` (absent when the
+            model has no embedding or only neutral was given).
+        center: the mean of the uncentred prototypes, subtracted from each face's embedding.
+        weight: nats per unit of centred cosine similarity (already scaled for coverage).
+        examples: emotion → number of faces it learned from.
+        notes: things the caller should know (for example "used the largest of 2 faces").
+    """
+
+    model_id: str
+    baseline: tuple[float, ...]
+    examples: Mapping[str, int]
+    prototypes: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    center: tuple[float, ...] = ()
+    weight: float = PROTOTYPE_WEIGHT
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.baseline) != len(EMOTIONS) or not np.all(np.isfinite(self.baseline)):
+            raise ProfileError("a profile's baseline must hold 7 finite numbers")
+        unknown = set(self.examples) - set(EMOTIONS) or set(self.prototypes) - set(EMOTIONS)
+        if unknown:
+            raise ProfileError(f"unknown emotion(s) in profile: {', '.join(sorted(unknown))}")
+        if "neutral" not in self.examples:
+            raise ProfileError("a profile needs at least one neutral example")
+        sizes = {len(vector) for vector in self.prototypes.values()}
+        if self.prototypes and (len(sizes) != 1 or sizes != {len(self.center)}):
+            raise ProfileError("a profile's prototypes and center must have one common length")
+
+    @property
+    def emotions(self) -> tuple[str, ...]:
+        """The emotions this profile has examples of, in FER2013 order."""
+        return tuple(label for label in EMOTIONS if label in self.examples)
+
+    @property
+    def uses_embedding(self) -> bool:
+        """True when the profile has prototypes, so faces need the model's embedding."""
+        return len(self.prototypes) >= 2
+
+    def apply(self, probabilities: FloatArray, embeddings: FloatArray | None = None) -> FloatArray:
+        """Calibrated ``(n, 7)`` probabilities for the generic ones (and embeddings ``(n, d)``)."""
+        return apply_profile(self, probabilities, embeddings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape: numbers rounded, vectors as base64 int8 with a scale (a few KB)."""
+        return {
+            "moodtape_profile": FORMAT_VERSION,
+            "model_id": self.model_id,
+            "examples": {label: self.examples[label] for label in self.emotions},
+            "baseline": [round(v, 5) for v in self.baseline],
+            "weight": self.weight,
+            "center": _pack(self.center) if self.prototypes else None,
+            "prototypes": {label: _pack(vector) for label, vector in self.prototypes.items()},
+            "notes": list(self.notes),
+        }
+
+    def to_json(self) -> str:
+        """A small JSON text (no image data) that :meth:`from_json` reads back."""
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Profile:
+        """Read :meth:`to_dict`'s shape. Raises :class:`ProfileError` when it is not one."""
+        if not isinstance(data, Mapping) or data.get("moodtape_profile") != FORMAT_VERSION:
+            raise ProfileError(
+                "this is not a moodtape calibration profile (or one from another version); "
+                "make a new one with `moodtape calibrate`"
+            )
+        try:
+            prototypes = {str(k): _unpack(v) for k, v in dict(data.get("prototypes") or {}).items()}
+            center = _unpack(data["center"]) if prototypes else ()
+            return cls(
+                model_id=str(data["model_id"]),
+                baseline=tuple(float(v) for v in data["baseline"]),
+                examples={str(k): int(v) for k, v in dict(data["examples"]).items()},
+                prototypes=prototypes,
+                center=center,
+                weight=float(data.get("weight", PROTOTYPE_WEIGHT)),
+                notes=tuple(str(note) for note in data.get("notes", ())),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ProfileError(f"the calibration profile is damaged ({exc}); make a new one") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Profile:
+        """Read a profile written by :meth:`to_json`."""
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ProfileError("the calibration profile is not valid JSON; make a new one") from None
+        return cls.from_dict(data)
+
+    def check_model(self, model_id: str) -> None:
+        """Raise :class:`ProfileError` unless this profile was made with the model ``model_id``."""
+        if model_id != self.model_id:
+            raise ProfileError(
+                "this calibration profile was made with a different emotion model "
+                f"({self.model_id[:12]}…, now {model_id[:12]}…); calibrate again with this model"
+            )
+
+
+def fit_profile(
+    model_id: str,
+    probabilities: Mapping[str, FloatArray],
+    embeddings: Mapping[str, FloatArray] | None = None,
+    settings: Settings = Settings(),
+    notes: tuple[str, ...] = (),
+) -> Profile:
+    """Learn a profile from each emotion's example probabilities ``(k, 7)`` (and embeddings ``(k, d)``).
+
+    Raises:
+        DataError: no neutral examples, an unknown emotion, or an emotion with no examples.
+    """
+    check_examples({label: list(rows) for label, rows in probabilities.items()})
+    neutral = np.log(np.clip(probabilities["neutral"].astype(np.float64), _EPSILON, 1.0)).mean(axis=0)
+    baseline = np.clip(
+        _centred(_neutral_target(settings.neutral_target)) - _centred(neutral), -settings.max_shift, settings.max_shift
+    )
+    prototypes: dict[str, tuple[float, ...]] = {}
+    center: tuple[float, ...] = ()
+    if embeddings is not None and len(embeddings) >= 2:
+        means = {
+            label: _unit(_unit(embeddings[label].astype(np.float64)).mean(axis=0))
+            for label in EMOTIONS
+            if label in embeddings
+        }
+        middle = np.mean(list(means.values()), axis=0)
+        prototypes = {label: tuple(float(v) for v in _unit(mean - middle)) for label, mean in means.items()}
+        center = tuple(float(v) for v in middle)
+    coverage = (len(prototypes) - 1) / (len(EMOTIONS) - 1) if prototypes else 0.0
+    return Profile(
+        model_id=model_id,
+        baseline=tuple(float(v) for v in _centred(baseline)),
+        examples={label: len(probabilities[label]) for label in EMOTIONS if label in probabilities},
+        prototypes=prototypes,
+        center=center,
+        weight=settings.prototype_weight * coverage,
+        notes=notes,
+    )
+
+
+def apply_profile(profile: Profile, probabilities: FloatArray, embeddings: FloatArray | None) -> FloatArray:
+    """See :meth:`Profile.apply`."""
+    if probabilities.shape[0] == 0:
+        return probabilities.astype(np.float32)
+    scores = np.log(np.clip(probabilities.astype(np.float64), _EPSILON, 1.0)) + np.asarray(profile.baseline)
+    if profile.uses_embedding and embeddings is not None:
+        labels = list(profile.prototypes)
+        matrix = np.asarray([profile.prototypes[label] for label in labels])
+        if embeddings.shape[1] != matrix.shape[1]:
+            raise ProfileError(
+                f"the model gives {embeddings.shape[1]} features but the profile holds {matrix.shape[1]}; "
+                "calibrate again"
+            )
+        faces = _unit(_unit(embeddings.astype(np.float64)) - np.asarray(profile.center))
+        similarity = faces @ matrix.T
+        similarity -= similarity.mean(axis=1, keepdims=True)
+        columns = [EMOTIONS.index(label) for label in labels]
+        scores[:, columns] += profile.weight * similarity
+    scores -= scores.max(axis=1, keepdims=True)
+    exp = np.exp(scores)
+    return np.asarray(exp / exp.sum(axis=1, keepdims=True), dtype=np.float32)
+
+
+def check_examples(examples: Mapping[str, list[Any]]) -> None:
+    """Raise :class:`DataError` for an unknown emotion, an empty list or a missing neutral."""
+    unknown = sorted(set(examples) - set(EMOTIONS))
+    if unknown:
+        raise DataError(f"unknown emotion(s) {', '.join(map(repr, unknown))}; use: {', '.join(EMOTIONS)}")
+    empty = [label for label, items in examples.items() if len(items) == 0]
+    if empty:
+        raise DataError(f"no images given for {', '.join(empty)}; give at least one per emotion named")
+    if "neutral" not in examples:
+        raise DataError("calibration needs at least one neutral photo (neutral=me.jpg): a relaxed, resting face")
+
+
+def _neutral_target(probability: float) -> npt.NDArray[np.float64]:
+    target = np.full(len(EMOTIONS), (1.0 - probability) / (len(EMOTIONS) - 1))
+    target[_NEUTRAL] = probability
+    return np.asarray(np.log(target), dtype=np.float64)
+
+
+def _centred(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return np.asarray(values - values.mean(), dtype=np.float64)
+
+
+def _unit(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    norms = np.linalg.norm(rows, axis=-1, keepdims=True)
+    return np.asarray(rows / np.maximum(norms, 1e-12), dtype=np.float64)
+
+
+def _pack(vector: tuple[float, ...]) -> dict[str, Any]:
+    """int8 with one scale: 1 byte per feature, relative error ≤ 1/254 of the largest entry."""
+    values = np.asarray(vector, dtype=np.float64)
+    scale = float(np.abs(values).max()) / 127.0 or 1.0
+    quantized = np.round(values / scale).astype(np.int8)
+    return {"scale": scale, "int8": base64.b64encode(quantized.tobytes()).decode("ascii")}
+
+
+def _unpack(packed: Mapping[str, Any]) -> tuple[float, ...]:
+    raw = np.frombuffer(base64.b64decode(packed["int8"], validate=True), dtype=np.int8)
+    return tuple(float(v) * float(packed["scale"]) for v in raw)

@@ -1,0 +1,73 @@
+"""``/api/calibration``: calibrate to this visitor's face from live frames, kept with the session.
+
+``POST`` adds one frame as an example of an emotion (the frame is analysed in memory and dropped;
+only the face's probabilities and embedding are kept, see :mod:`moodtape.web.profiles`), ``GET``
+says how far the calibration is, ``DELETE`` forgets it. ``/api/analyze`` reads every face of the
+session through its profile once a neutral example is in.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from moodtape.emotions import EMOTIONS
+from moodtape.errors import DataError, ImageError, UnsupportedImageError
+from moodtape.vision.calibrate import read_example
+from moodtape.vision.calibration import Profile
+from moodtape.vision.images import decode_image
+from moodtape.web.app import services
+from moodtape.web.profiles import Calibration
+from moodtape.web.session import require_csrf, session_id
+from moodtape.web.uploads import read_image_bytes
+
+blueprint = Blueprint("calibration", __name__, url_prefix="/api")
+
+_EMPTY = {"calibrated": False, "examples": {}, "expressions": False}
+
+
+def session_profile() -> Profile | None:
+    """This session's profile when it fits the loaded model; None otherwise."""
+    calibration = services().profiles.get(session_id())
+    if calibration is None or calibration.profile is None:
+        return None
+    if calibration.model_id != services().analyzer().classifier.model_id:
+        return None  # the server switched models: the old calibration no longer applies
+    return calibration.profile
+
+
+@blueprint.post("/calibration")
+def add_example() -> Response:
+    """One frame as an example of ``?emotion=`` (default neutral); answers the calibration's status."""
+    require_csrf()
+    emotion = (request.args.get("emotion") or "neutral").strip().lower()
+    if emotion not in EMOTIONS:
+        raise DataError(f"unknown emotion {emotion!r}; use one of: {', '.join(EMOTIONS)}")
+    data = read_image_bytes(request)
+    try:
+        gray = decode_image(data, gray=True, max_pixels=services().settings.get_int("MOODTAPE_MAX_PIXELS"))
+    except UnsupportedImageError:
+        raise ImageError("the picture is damaged and cannot be read") from None
+    analyzer = services().analyzer()
+    example = read_example(analyzer, gray, "the frame", gray=gray)
+    store = services().profiles
+    current = store.get(session_id())
+    if current is None or current.model_id != analyzer.classifier.model_id:
+        current = Calibration(analyzer.classifier.model_id)
+    updated = current.add(analyzer, emotion, example)
+    store.put(session_id(), updated)
+    notes = [f"{example.faces} faces in the frame; used the largest"] if example.faces > 1 else []
+    return jsonify(**updated.status(), notes=notes)
+
+
+@blueprint.get("/calibration")
+def status() -> Response:
+    """Whether this session is calibrated, and with how many examples of each emotion."""
+    calibration = services().profiles.get(session_id())
+    return jsonify(calibration.status() if calibration is not None else _EMPTY)
+
+
+@blueprint.delete("/calibration")
+def remove() -> Response:
+    """Forget this session's calibration."""
+    require_csrf()
+    return jsonify(deleted=services().profiles.delete(session_id()))

@@ -1,0 +1,272 @@
+"""The list endpoints under ``/api``: saved lists, feedback, export, history and the history choice.
+
+GET endpoints change no state: ``GET /api/recommendations`` shows the session's current list when
+the request matches it and otherwise ranks a list it does not keep. A list the page will act on
+is made by ``POST /api/lists`` (CSRF token needed, so a cross-site link or a cookieless client
+adds nothing), which returns the current list again while the request has not really changed.
+Documented in ``web/openapi.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from flask import Blueprint, Response, jsonify, request
+
+from moodtape.errors import DataError
+from moodtape.playlists import Ask
+from moodtape.recommender.export import to_csv, to_m3u8, to_xspf
+from moodtape.store import ACTIONS
+from moodtape.web.app import services
+from moodtape.web.params import ListRequest, parse_list_request
+from moodtape.web.session import require_csrf, session_id
+from moodtape.web.shapes import history_json, list_json, mood_json, recommendation_json
+
+blueprint = Blueprint("lists", __name__, url_prefix="/api")
+
+#: format → (renderer, file extension, media type).
+EXPORTS: Final = {
+    "m3u8": (to_m3u8, "m3u8", "audio/x-mpegurl"),
+    "xspf": (to_xspf, "xspf", "application/xspf+xml"),
+    "csv": (to_csv, "csv", "text/csv"),
+}
+_MAX_TEXT: Final[int] = 500
+#: A feedback or consent body is a few hundred bytes; anything much larger is refused unread.
+_MAX_BODY: Final[int] = 64 * 1024
+_LIST_ID_CHARS: Final[frozenset[str]] = frozenset("0123456789abcdef")
+
+
+def _ask(wanted: ListRequest) -> Ask:
+    return Ask(wanted.mood, wanted.strategy, wanted.kind, wanted.n, wanted.seed)
+
+
+@blueprint.get("/recommendations")
+def recommendations() -> Response:
+    """The session's current list for this request when there is one, else a list that is not kept."""
+    wanted = parse_list_request(request.args)
+    current = services().playlists().current(session_id(), _ask(wanted))
+    if current is not None:
+        return jsonify(list_json(current, services().playlists().undo_steps(session_id(), current.id)))
+    sessions = services().sessions()
+    mood = sessions.corrected(wanted.mood, session_id())
+    result = sessions.recommender.recommend(
+        mood,
+        strategy=wanted.strategy,
+        kind=wanted.kind,
+        n=wanted.n,
+        seed=wanted.seed,
+        preferences=sessions.preferences(session_id()),
+    )
+    return jsonify(recommendation_json(result))
+
+
+@blueprint.post("/lists")
+def make_list() -> Response:
+    """The list to show (query as for recommendations): the current one, or a new one when it really changed."""
+    require_csrf()
+    wanted = parse_list_request(request.args)
+    fresh = request.args.get("fresh", "").lower() in ("1", "true", "yes")
+    saved, made = services().playlists().show(session_id(), _ask(wanted), fresh=fresh)
+    response = jsonify(list_json(saved, services().playlists().undo_steps(session_id(), saved.id)))
+    response.status_code = 201 if made else 200
+    return response
+
+
+@blueprint.get("/lists/<list_id>")
+def get_list(list_id: str) -> Response:
+    """Reopen a list this session was shown (this visit, or kept history)."""
+    saved = services().playlists().get(session_id(), _list_id(list_id))
+    return jsonify(list_json(saved, services().playlists().undo_steps(session_id(), saved.id)))
+
+
+@blueprint.post("/lists/<list_id>/undo")
+def undo(list_id: str) -> Response:
+    """Undo the latest dislike on the list: the row comes back and the dislike is forgotten."""
+    require_csrf()
+    playlists = services().playlists()
+    saved = playlists.undo(session_id(), _list_id(list_id))
+    return jsonify(list_json(saved, playlists.undo_steps(session_id(), saved.id)))
+
+
+@blueprint.get("/export")
+def export() -> Response:
+    """``list=ID``: exactly that list; otherwise the current list for the request, or one not kept."""
+    fmt = request.args.get("format", "m3u8")
+    if fmt not in EXPORTS:
+        raise DataError(f"unknown format {fmt!r}; choose one of: {', '.join(EXPORTS)}")
+    list_id = request.args.get("list")
+    playlists = services().playlists()
+    playlist: Any
+    if list_id:
+        playlist = playlists.get(session_id(), _list_id(list_id))
+    else:
+        wanted = parse_list_request(request.args)
+        playlist = playlists.current(session_id(), _ask(wanted))
+        if playlist is None:
+            sessions = services().sessions()
+            playlist = sessions.recommender.recommend(
+                sessions.corrected(wanted.mood, session_id()),
+                strategy=wanted.strategy,
+                kind=wanted.kind,
+                n=wanted.n,
+                seed=wanted.seed,
+                preferences=sessions.preferences(session_id()),
+            )
+    render, extension, media_type = EXPORTS[fmt]
+    response = Response(render(playlist), mimetype=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="moodtape-{playlist.strategy}.{extension}"'
+    return response
+
+
+@blueprint.post("/feedback")
+def feedback() -> Response:
+    """Like, skip or dislike a row of a list (a dislike replaces that row), or "not my mood"."""
+    require_csrf()
+    body = _json_body()
+    action = _text(body, "action")
+    if action == "not_my_mood":
+        return _not_my_mood(body)
+    if action not in ACTIONS:
+        raise DataError(f"unknown action {action!r}; choose one of: {', '.join((*ACTIONS, 'not_my_mood'))}")
+    if body.get("list") is not None:
+        playlists = services().playlists()
+        changed, replaced = playlists.feedback(
+            session_id(), _list_id(body.get("list")), _position(body.get("position")), action
+        )
+        undo_steps = playlists.undo_steps(session_id(), changed.id)
+        return jsonify(ok=True, replaced=replaced, list=list_json(changed, undo_steps))
+    # Without a list: the item named by its key, artist and genre (the API of moodtape 0.1).
+    genre = _optional_text(body, "genre") or _optional_text(body, "category")
+    services().sessions().feedback_by_key(session_id(), _text(body, "key"), _text(body, "artist"), action, genre)
+    return jsonify(ok=True)
+
+
+def _not_my_mood(body: dict[str, Any]) -> Response:
+    sessions = services().sessions()
+    kind = _optional_text(body, "kind") or "tracks"
+    result = sessions.not_my_mood(
+        session_id(),
+        _text(body, "detected"),
+        _text(body, "corrected"),
+        strategy=_optional_text(body, "strategy"),
+        kind=kind,
+        n=_count(body.get("n")),
+    )
+    saved = sessions.memory.get(session_id()).current_list(kind)
+    shown = list_json(saved) if saved is not None else recommendation_json(result)
+    return jsonify(ok=True, mood=mood_json(result.mood), recommendations=shown)
+
+
+@blueprint.get("/history")
+def history() -> Response:
+    """This session's lists, newest first (``kept``: in history; else only for this visit)."""
+    sessions = services().sessions()
+    return jsonify(items=history_json(sessions.history(session_id())), history=sessions.consent(session_id()))
+
+
+@blueprint.delete("/history")
+def delete_history() -> Response:
+    """Forget this session (lists, feedback, corrections, calibration, the history choice); needs ``confirm``."""
+    require_csrf()
+    confirmed = request.args.get("confirm", "").lower() == "true"
+    if not confirmed and request.content_length:
+        confirmed = _json_body().get("confirm") is True
+    sessions = services().sessions()
+    if not confirmed:
+        count = len(sessions.history(session_id()))
+        raise DataError(
+            f'deleting cannot be undone: send confirm=true (or {{"confirm": true}}) to delete {count} list(s), '
+            "feedback and corrections"
+        )
+    services().profiles.delete(session_id())
+    return jsonify(deleted=sessions.forget(session_id()))
+
+
+@blueprint.get("/history/consent")
+def get_consent() -> Response:
+    """Whether this session keeps history (null: not chosen, so off), and the limits that apply."""
+    return _consent_json()
+
+
+@blueprint.put("/history/consent")
+def put_consent() -> Response:
+    """Choose whether to keep history: ``{"history": true}`` or ``{"history": false}``."""
+    require_csrf()
+    choice = _json_body().get("history")
+    if not isinstance(choice, bool):
+        raise DataError('send {"history": true} to keep history or {"history": false} not to')
+    services().sessions().set_consent(session_id(), choice)
+    return _consent_json()
+
+
+def _consent_json() -> Response:
+    settings = services().settings
+    return jsonify(
+        history=services().sessions().consent(session_id()),
+        retention_days=settings.get_float("MOODTAPE_HISTORY_DAYS"),
+        max_lists=settings.get_int("MOODTAPE_HISTORY_MAX_LISTS"),
+    )
+
+
+# --- parsing ---
+
+
+def _json_body() -> dict[str, Any]:
+    """The JSON object sent, bounded in size and depth; anything else is a 400, never a 500."""
+    if (request.content_length or 0) > _MAX_BODY:
+        raise DataError(f"the JSON body is too large (at most {_MAX_BODY // 1024} KiB)")
+    raw = request.get_data(cache=True)
+    if len(raw) > _MAX_BODY:
+        raise DataError(f"the JSON body is too large (at most {_MAX_BODY // 1024} KiB)")
+    try:
+        body = json.loads(raw) if raw else None
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
+        raise DataError("send a JSON object with Content-Type: application/json") from None
+    if not isinstance(body, dict):
+        raise DataError("send a JSON object with Content-Type: application/json")
+    return body
+
+
+def _checked(name: str, value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate such as "\ud800"
+        raise DataError(f"{name} must be valid Unicode text") from None
+    return value
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_TEXT:
+        raise DataError(f"{name} must be non-empty text (at most {_MAX_TEXT} characters)")
+    return _checked(name, value)
+
+
+def _optional_text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > _MAX_TEXT:
+        raise DataError(f"{name} must be text (at most {_MAX_TEXT} characters) or null")
+    return _checked(name, value)
+
+
+def _count(value: object) -> int:
+    if value is None:
+        return 12
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataError("n must be a whole number from 1 to 100")
+    return value
+
+
+def _position(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DataError("position must be a whole number of 0 or more (the row on the list, from 0)")
+    return value
+
+
+def _list_id(value: object) -> str:
+    if not isinstance(value, str) or len(value) != 32 or not set(value) <= _LIST_ID_CHARS:
+        raise DataError("list must be a list id: 32 hexadecimal digits, as list_id in a list")
+    return value

@@ -1,0 +1,159 @@
+"""Where the web app keeps each session's calibration: behind a small interface, in memory by default.
+
+A visitor calibrates from live frames: each frame is analysed in memory and only what the
+calibration needs is kept — running sums of the model's log-probabilities and embeddings per
+emotion (at most about 15 KB, never a pixel) — in a :class:`Calibration` tied to the anonymous
+session. The profile is refitted after every frame.
+
+:class:`ProfileStore` is the interface; :class:`MemoryProfileStore` keeps calibrations in this
+process, bounded in number and forgotten after :data:`PROFILE_IDLE_SECONDS` unused. With several
+processes, a shared store (Redis, say) can implement the same three methods, storing
+:meth:`Calibration.to_dict` as JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from moodtape.emotions import EMOTIONS
+from moodtape.vision.calibrate import Example, profile_from_examples
+from moodtape.vision.calibration import Profile
+from moodtape.vision.pipeline import Analyzer
+from moodtape.web.lru import BoundedLRU
+
+#: Sessions whose calibration one process keeps: at most about 15 KB each (7 emotions × 512
+#: float32 features), so 2,048 sessions stay under 32 MB however many frames they send.
+MAX_PROFILES: Final[int] = 2048
+#: A calibration unused for a day is forgotten: recalibrating takes seconds, and lighting changes.
+PROFILE_IDLE_SECONDS: Final[float] = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Running sums for one emotion: what the profile needs from its examples, in constant space.
+
+    The baseline uses the mean log-probabilities and a prototype the mean of unit-length
+    embeddings, so sums and a count are all there is to keep, however many frames arrive.
+    """
+
+    count: int
+    log_probabilities: npt.NDArray[np.float64]  # (7,) sum of log p
+    embedding: npt.NDArray[np.float32] | None  # (d,) sum of unit embeddings; None without an embedding
+
+    def plus(self, example: Example) -> Tally:
+        log_p = np.log(np.clip(example.probabilities.astype(np.float64), 1e-7, 1.0))
+        unit = None
+        if example.embedding is not None and (self.count == 0 or self.embedding is not None):
+            unit = example.embedding / max(float(np.linalg.norm(example.embedding)), 1e-12)
+            unit = unit if self.embedding is None else self.embedding + unit
+        return Tally(self.count + 1, self.log_probabilities + log_p, None if unit is None else unit.astype(np.float32))
+
+    def mean_example(self) -> Example:
+        """One example standing for all: geometric-mean probabilities and the mean unit embedding."""
+        probabilities = np.exp(self.log_probabilities / self.count).astype(np.float32)
+        embedding = None if self.embedding is None else (self.embedding / self.count).astype(np.float32)
+        return Example(probabilities, embedding, 1)
+
+
+_EMPTY_TALLY: Final = Tally(0, np.zeros(len(EMOTIONS)), None)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """One session's calibration examples (as running sums) and the profile fitted from them.
+
+    ``profile`` is None until a neutral example is in.
+    """
+
+    model_id: str
+    tallies: Mapping[str, Tally] = field(default_factory=dict)
+    profile: Profile | None = None
+
+    def add(self, analyzer: Analyzer, emotion: str, example: Example) -> Calibration:
+        """A copy with ``example`` counted and the profile refitted."""
+        tallies = {**self.tallies, emotion: self.tallies.get(emotion, _EMPTY_TALLY).plus(example)}
+        return Calibration(self.model_id, tallies, _fit(analyzer, tallies))
+
+    def status(self) -> dict[str, Any]:
+        """The JSON the API answers with."""
+        return {
+            "calibrated": self.profile is not None,
+            "examples": {label: self.tallies[label].count for label in EMOTIONS if label in self.tallies},
+            "expressions": self.profile is not None and self.profile.uses_embedding,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form for a shared store (sums of numbers the model read, no pixels)."""
+        return {
+            "model_id": self.model_id,
+            "tallies": {
+                label: {
+                    "count": tally.count,
+                    "log_probabilities": [float(v) for v in tally.log_probabilities],
+                    "embedding": None if tally.embedding is None else [float(v) for v in tally.embedding],
+                }
+                for label, tally in self.tallies.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], analyzer: Analyzer) -> Calibration:
+        """Read :meth:`to_dict`'s form back, refitting the profile with ``analyzer``."""
+        tallies = {
+            str(label): Tally(
+                int(item["count"]),
+                np.asarray(item["log_probabilities"], dtype=np.float64),
+                None if item["embedding"] is None else np.asarray(item["embedding"], dtype=np.float32),
+            )
+            for label, item in data["tallies"].items()
+        }
+        return cls(str(data["model_id"]), tallies, _fit(analyzer, tallies))
+
+
+def _fit(analyzer: Analyzer, tallies: Mapping[str, Tally]) -> Profile | None:
+    if "neutral" not in tallies:
+        return None
+    profile = profile_from_examples(analyzer, {label: [t.mean_example()] for label, t in tallies.items()})
+    counts = {label: tallies[label].count for label in EMOTIONS if label in tallies}
+    return dataclasses.replace(profile, examples=counts)
+
+
+class ProfileStore(Protocol):
+    """Per-session calibrations."""
+
+    def get(self, session_id: str) -> Calibration | None:
+        """The session's calibration, or None."""
+        ...
+
+    def put(self, session_id: str, calibration: Calibration) -> None:
+        """Keep ``calibration`` for the session (replacing any)."""
+        ...
+
+    def delete(self, session_id: str) -> bool:
+        """Forget the session's calibration; True when there was one."""
+        ...
+
+
+class MemoryProfileStore:
+    """A :class:`ProfileStore` in this process's memory: bounded, idle entries expire."""
+
+    def __init__(self, max_profiles: int = MAX_PROFILES, idle_seconds: float = PROFILE_IDLE_SECONDS) -> None:
+        self._entries: BoundedLRU[str, Calibration] = BoundedLRU(max_profiles, idle_seconds)
+
+    def get(self, session_id: str) -> Calibration | None:
+        return self._entries.get(session_id)
+
+    def put(self, session_id: str, calibration: Calibration) -> None:
+        self._entries.put(session_id, calibration)
+
+    def delete(self, session_id: str) -> bool:
+        return self._entries.pop(session_id) is not None
+
+    def __len__(self) -> int:
+        return len(self._entries)

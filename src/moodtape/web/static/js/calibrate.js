@@ -1,0 +1,185 @@
+// Personal calibration ("calibrate to your face"), a self-contained module: it fills the element
+// #calibration in the camera stage, grabs a few frames from the live #video while the person looks
+// neutral (about 3 s) and, if they like, smiles, frowns, looks sad or surprised, and posts each frame
+// to /api/calibration. The server keeps only what the model read from the face, with the session;
+// from then on /api/analyze reads this person's faces through it. "Remove" forgets it.
+//
+// It imports nothing from the page's other modules on purpose: the page can change around it, and
+// the only hook it needs is the mount element plus the <script> tag in index.html.
+
+const NEUTRAL_FRAMES = 5; // over about 3 s
+const EXPRESSION_FRAMES = 3;
+const FRAME_GAP_MS = 600;
+const GET_READY_MS = 1200;
+const MAX_SIDE = 640;
+/** Optional steps: what the button says → the emotion the frames are examples of. */
+const EXPRESSIONS = [
+  ["Smile", "happy", "Smile!"],
+  ["Frown", "angry", "Frown, as if annoyed."],
+  ["Look sad", "sad", "Look sad."],
+  ["Look surprised", "surprise", "Look surprised!"],
+];
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+function sentence(text) {
+  const trimmed = String(text || "").trim() || "Something went wrong";
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
+/** fetch → JSON; a failure becomes an Error whose `code` is the server's error code. */
+async function call(method, url, { body, contentType } = {}) {
+  const headers = method === "GET" ? {} : { "X-CSRF-Token": csrfToken() };
+  if (contentType) headers["Content-Type"] = contentType;
+  let response;
+  try {
+    response = await fetch(url, { method, body, headers, credentials: "same-origin" });
+  } catch {
+    throw Object.assign(new Error("Can't reach the moodtape server."), { code: "unreachable" });
+  }
+  const data = await response.json().catch(() => null);
+  if (response.ok) return data;
+  const error = (data && data.error) || {};
+  throw Object.assign(new Error(sentence(error.message || `The server answered ${response.status}`)), {
+    code: error.code || `http_${response.status}`,
+  });
+}
+
+function grabFrame(video, canvas) {
+  const scale = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
+  canvas.width = Math.max(1, Math.round(video.videoWidth * scale));
+  canvas.height = Math.max(1, Math.round(video.videoHeight * scale));
+  canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("could not encode the frame"))), "image/jpeg", 0.85),
+  );
+}
+
+function element(tag, { className, text, attrs } = {}) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text) el.textContent = text;
+  for (const [name, value] of Object.entries(attrs || {})) el.setAttribute(name, value);
+  return el;
+}
+
+function describe(status) {
+  if (!status.calibrated) return "Not calibrated";
+  const others = Object.keys(status.examples).filter((label) => label !== "neutral");
+  return others.length ? `Calibrated (neutral, ${others.join(", ")})` : "Calibrated (neutral)";
+}
+
+export class Calibration {
+  constructor(mount, video) {
+    this.video = video;
+    this.canvas = document.createElement("canvas");
+    this.busy = false;
+    this.badge = element("span", { className: "badge", text: "Not calibrated", attrs: { id: "calibration-state" } });
+    this.start = element("button", { className: "btn small", text: "Calibrate to my face", attrs: { type: "button" } });
+    this.remove = element("button", { className: "btn ghost small", text: "Remove calibration", attrs: { type: "button" } });
+    this.prompt = element("p", { className: "fineprint", attrs: { role: "status", "aria-live": "polite" } });
+    this.steps = element("p", { className: "fineprint" });
+    this.steps.append("Optional, each helps: ");
+    this.stepButtons = EXPRESSIONS.map(([label, emotion, instruction]) => {
+      const button = element("button", { className: "btn small ghost", text: label, attrs: { type: "button" } });
+      button.addEventListener("click", () => this.capture(emotion, EXPRESSION_FRAMES, instruction));
+      this.steps.append(button, " ");
+      return button;
+    });
+    const intro = element("p", {
+      className: "fineprint",
+      text: "Faces differ: a resting face can look sad or stern to the model. Calibrating teaches moodtape yours. Only what the model read is kept, with this session, never a picture.",
+    });
+    const bar = element("p");
+    bar.append(this.badge, " ", this.start, " ", this.remove);
+    mount.replaceChildren(bar, intro, this.steps, this.prompt);
+    this.start.addEventListener("click", () =>
+      this.capture("neutral", NEUTRAL_FRAMES, "Look at the camera with a relaxed, neutral face…"),
+    );
+    this.remove.addEventListener("click", () => this.forget());
+    this.show({ calibrated: false, examples: {} });
+    call("GET", "/api/calibration").then((status) => this.show(status), () => {});
+  }
+
+  show(status) {
+    this.badge.textContent = describe(status);
+    this.badge.dataset.calibrated = String(Boolean(status.calibrated));
+    this.remove.hidden = !Object.keys(status.examples || {}).length;
+    this.steps.hidden = !status.calibrated;
+    this.start.textContent = status.calibrated ? "Calibrate again" : "Calibrate to my face";
+  }
+
+  setBusy(busy) {
+    this.busy = busy;
+    for (const button of [this.start, this.remove, ...this.stepButtons]) button.disabled = busy;
+  }
+
+  async capture(emotion, frames, instruction) {
+    if (this.busy) return;
+    if (!this.video || !this.video.videoWidth) {
+      this.prompt.textContent = "Start the camera first.";
+      return;
+    }
+    this.setBusy(true);
+    let accepted = 0;
+    let lastError = null;
+    try {
+      if (emotion === "neutral") await this.forgetQuietly(); // "again" starts from scratch
+      this.prompt.textContent = instruction;
+      await sleep(GET_READY_MS);
+      for (let i = 0; i < frames; i++) {
+        this.prompt.textContent = `${instruction} ${frames - i}`;
+        try {
+          const blob = await grabFrame(this.video, this.canvas);
+          const url = `/api/calibration?emotion=${encodeURIComponent(emotion)}`;
+          this.show(await call("POST", url, { body: blob, contentType: "image/jpeg" }));
+          accepted++;
+        } catch (err) {
+          lastError = err;
+          if (err.code !== "no_face") break;
+        }
+        await sleep(FRAME_GAP_MS);
+      }
+      if (accepted) {
+        this.prompt.textContent = emotion === "neutral" ? "Done: moodtape now reads your face against your own resting face." : `Added ${emotion}.`;
+      } else if (lastError && lastError.code === "no_face") {
+        this.prompt.textContent = "No face seen. Face the camera in good light and try again.";
+      } else {
+        this.prompt.textContent = lastError ? lastError.message : "Nothing was added.";
+      }
+    } finally {
+      this.setBusy(false);
+    }
+  }
+
+  async forgetQuietly() {
+    try {
+      await call("DELETE", "/api/calibration");
+    } catch {
+      // Nothing to forget, or the server is away: the next POST says so.
+    }
+  }
+
+  async forget() {
+    if (this.busy) return;
+    this.setBusy(true);
+    try {
+      await call("DELETE", "/api/calibration");
+      this.show({ calibrated: false, examples: {} });
+      this.prompt.textContent = "Calibration removed.";
+    } catch (err) {
+      this.prompt.textContent = err.message;
+    } finally {
+      this.setBusy(false);
+    }
+  }
+}
+
+const mount = document.getElementById("calibration");
+if (mount) new Calibration(mount, document.getElementById("video"));

@@ -1,0 +1,55 @@
+"""``moodtape db upgrade`` and ``moodtape db status``, on SQLite and PostgreSQL, and their one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cli_helpers import assert_one_line_error
+
+from moodtape.store.migrate import head_revision
+from services import free_port
+
+
+def moodtape(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The real entry point with only the given MOODTAPE_* settings (no .env is read from tests/)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOODTAPE_")}
+    return subprocess.run(
+        [sys.executable, "-c", "from moodtape.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**clean, **env},
+        cwd=Path(__file__).parent,
+    )
+
+
+def test_upgrade_then_status_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db' / 'm.db'}"
+    done = moodtape("db", "upgrade", MOODTAPE_DATABASE_URL=url)
+    assert done.returncode == 0 and f"schema at version {head_revision()}" in done.stderr
+    status = moodtape("db", "status", "--json", MOODTAPE_DATABASE_URL=url, MOODTAPE_HISTORY_DAYS="7")
+    report = json.loads(status.stdout)
+    assert report["schema"] == report["newest_schema"] == head_revision()
+    assert report["rows"] == 0 and report["retention_days"] == 7
+
+
+def test_upgrade_on_postgresql(postgres: str) -> None:
+    done = moodtape("db", "upgrade", MOODTAPE_DATABASE_URL=postgres)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(moodtape("db", "status", "--json", MOODTAPE_DATABASE_URL=postgres).stdout)["schema"] == "0001"
+
+
+def test_a_database_that_is_down_is_one_line() -> None:
+    result = moodtape("db", "status", MOODTAPE_DATABASE_URL=f"postgresql://u@127.0.0.1:{free_port()}/none")
+    assert result.returncode == 1
+    assert_one_line_error(result.stderr, "not answering", "try again")
+
+
+def test_a_bad_url_names_the_forms_that_work() -> None:
+    result = moodtape("db", "upgrade", MOODTAPE_DATABASE_URL="mysql://h/db")
+    assert result.returncode == 1
+    assert_one_line_error(result.stderr, "MOODTAPE_DATABASE_URL", "sqlite:///", "postgresql://")

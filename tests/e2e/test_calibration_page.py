@@ -1,0 +1,55 @@
+"""The page's guided calibration (``static/js/calibrate.js``) in a real browser against ``moodtape serve``.
+
+The fake camera plays the astronaut: a real face, so the neutral step is accepted and the page
+shows "Calibrated"; "Remove calibration" forgets it on the server too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from browsertools import TIMEOUT_MS, screenshot
+
+pytestmark = pytest.mark.e2e
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+expect = sync_api.expect
+
+
+def _status(page: Any) -> dict[str, Any]:
+    status: dict[str, Any] = page.evaluate("() => fetch('/api/calibration').then((r) => r.json())")
+    return status
+
+
+def test_calibrate_from_the_camera_then_remove(page: Any) -> None:
+    badge = page.locator("#calibration-state")
+    page.get_by_role("button", name="Start camera").click()
+    page.wait_for_function("() => document.querySelector('#video').videoWidth > 0", timeout=TIMEOUT_MS)
+    expect(badge).to_have_text("Not calibrated")
+
+    page.get_by_role("button", name="Calibrate to my face").click()
+    expect(page.locator("#calibration [role=status]")).to_contain_text("neutral face")
+    expect(badge).to_have_text("Calibrated (neutral)", timeout=TIMEOUT_MS)
+    expect(page.locator("#calibration [role=status]")).to_contain_text("Done", timeout=TIMEOUT_MS)
+    status = _status(page)
+    assert status["calibrated"] is True and status["examples"]["neutral"] >= 3
+    # The live frames are now read through the profile.
+    with page.expect_response(lambda r: "/api/analyze" in r.url and r.json().get("calibrated") is True):
+        pass
+
+    page.get_by_role("button", name="Smile").click()
+    expect(badge).to_have_text("Calibrated (neutral, happy)", timeout=TIMEOUT_MS)
+    screenshot(page, "10-calibrated-desktop")
+
+    page.get_by_role("button", name="Remove calibration").click()
+    expect(badge).to_have_text("Not calibrated")
+    assert _status(page) == {"calibrated": False, "examples": {}, "expressions": False}
+
+
+def test_calibrating_without_the_camera_says_to_start_it(page: Any) -> None:
+    # The stage (and its buttons) are hidden until the camera runs; the module still mounts.
+    expect(page.locator("#calibration-state")).to_have_text("Not calibrated")
+    page.evaluate("() => document.querySelector('#calibration').closest('[hidden]')?.removeAttribute('hidden')")
+    page.evaluate("() => document.querySelector('#camera-stage').hidden = false")
+    page.get_by_role("button", name="Calibrate to my face").click()
+    expect(page.locator("#calibration [role=status]")).to_have_text("Start the camera first.")

@@ -1,0 +1,173 @@
+"""Migrations, retries and an unreachable or restarting database, on SQLite and a real PostgreSQL 15."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from moodtape.errors import DataError, StoreUnavailableError
+from moodtape.store import Store, new_id
+from moodtape.store.database import ATTEMPTS, Database, engine_url
+from moodtape.store.migrate import current_revision, head_revision
+from moodtape.store.records import SavedList
+from moodtape.store.schema import metadata
+from services import PostgresServer, free_port
+
+
+def a_list() -> SavedList:
+    return SavedList(new_id(), "tracks", "match", {"mood": {"emotion": "happy"}, "items": [{"key": "k", "title": "t"}]})
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("sqlite:///x.db", "sqlite+pysqlite"),
+        ("postgresql://u:p@h:5432/db", "postgresql+psycopg"),
+        ("postgres://u@h/db", "postgresql+psycopg"),
+    ],
+)
+def test_urls_name_the_driver(url: str, driver: str) -> None:
+    assert engine_url(url).drivername == driver
+
+
+@pytest.mark.parametrize("url", ["mysql://h/db", "nonsense", "sqlite://"])
+def test_other_urls_are_refused_with_the_forms_that_work(url: str) -> None:
+    with pytest.raises(DataError, match=r"sqlite:///path"):
+        engine_url(url)
+
+
+def _schema_differences(url: str) -> list[object]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    store = Store(url)
+    store.lists("s")  # first use migrates
+    with store.database.engine.connect() as connection:
+        assert current_revision(connection) == head_revision()
+        return list(compare_metadata(MigrationContext.configure(connection), metadata))
+
+
+def test_migrations_build_exactly_the_declared_schema_on_sqlite(tmp_path: Path) -> None:
+    assert _schema_differences(f"sqlite:///{tmp_path / 'm.db'}") == []
+
+
+def test_migrations_build_exactly_the_declared_schema_on_postgresql(postgres: str) -> None:
+    assert _schema_differences(postgres) == []
+
+
+def test_upgrade_is_safe_to_repeat(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    first = Store(url)
+    kept = first.save_list("s", a_list())
+    Database(url).upgrade()
+    assert Store(url).get_list("s", kept.id) is not None
+
+
+def test_a_moodtape_0_1_database_keeps_its_rows(tmp_path: Path) -> None:
+    """Before Alembic, history was one row per item; each list becomes one record, in order."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            """
+            CREATE TABLE history (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, created_at REAL NOT NULL,
+                position INTEGER NOT NULL, item_key TEXT NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL,
+                artist TEXT NOT NULL, genre TEXT, source TEXT NOT NULL, emotion TEXT, strategy TEXT NOT NULL);
+            CREATE INDEX history_session ON history (session_id);
+            CREATE TABLE feedback (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, created_at REAL NOT NULL,
+                item_key TEXT NOT NULL, artist TEXT NOT NULL, genre TEXT, action TEXT NOT NULL);
+            CREATE INDEX feedback_session ON feedback (session_id);
+            CREATE TABLE mood_corrections (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, created_at REAL NOT NULL,
+                detected TEXT NOT NULL, corrected TEXT NOT NULL);
+            CREATE INDEX corrections_session ON mood_corrections (session_id);
+            """
+        )
+        now = time.time()
+        rows = [
+            (
+                f"h{i}",
+                "sess",
+                now - (100 if i < 2 else 50),
+                i % 2,
+                f"k{i}",
+                "tracks",
+                f"t{i}",
+                "a",
+                None,
+                "catalog",
+                "sad",
+                "uplift",
+            )
+            for i in range(4)
+        ]
+        old.executemany("INSERT INTO history VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        old.execute("INSERT INTO feedback VALUES ('f1', 'sess', ?, 'k0', 'a', 'pop', 'like')", (now,))
+        old.execute("INSERT INTO mood_corrections VALUES ('c1', 'sess', ?, 'angry', 'neutral')", (now,))
+    store = Store(path)
+    lists = store.lists("sess")
+    assert [[item["title"] for item in x.items] for x in lists] == [["t2", "t3"], ["t0", "t1"]]
+    assert lists[0].emotion == "sad" and lists[0].strategy == "uplift"
+    assert [f.action for f in store.feedback("sess")] == ["like"]
+    assert store.correction("sess", "angry") == "neutral"
+    assert _schema_differences(f"sqlite:///{path}") == []
+
+
+def test_an_unreachable_database_is_a_clear_503_error_quickly() -> None:
+    store = Store(f"postgresql://nobody@127.0.0.1:{free_port()}/none")
+    started = time.perf_counter()
+    with pytest.raises(StoreUnavailableError, match="try again") as raised:
+        store.lists("s")
+    assert raised.value.status == 503 and time.perf_counter() - started < 3
+    assert "127.0.0.1" not in str(raised.value), "no addresses or driver text reach people"
+
+
+def _raise_serialisation_failure(connection: sa.Connection) -> None:
+    connection.exec_driver_sql(
+        "DO $$ BEGIN RAISE EXCEPTION 'lost a race' USING ERRCODE = 'serialization_failure'; END $$"
+    )
+
+
+def test_a_transaction_that_loses_a_race_is_run_again(postgres: str) -> None:
+    database = Database(postgres)
+    attempts: list[int] = []
+
+    def work(connection: sa.Connection) -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            _raise_serialisation_failure(connection)
+        return "done"
+
+    assert database.write(work) == "done" and len(attempts) == 3
+
+
+def test_a_race_lost_every_time_ends_in_a_503_not_a_traceback(postgres: str) -> None:
+    database = Database(postgres)
+    calls: list[int] = []
+
+    def work(connection: sa.Connection) -> None:
+        calls.append(1)
+        _raise_serialisation_failure(connection)
+
+    with pytest.raises(StoreUnavailableError):
+        database.write(work)
+    assert len(calls) == ATTEMPTS
+
+
+def test_restarting_postgresql_gives_503s_then_recovers(make_postgres: Callable[[], PostgresServer]) -> None:
+    server = make_postgres()
+    store = Store(server.create_database())
+    kept = store.save_list("s", a_list())  # the pool now holds a connection
+    server.stop()
+    for _ in range(3):
+        with pytest.raises(StoreUnavailableError):
+            store.lists("s")
+        with pytest.raises(StoreUnavailableError):
+            store.save_list("s", a_list())
+    server.start()
+    assert [x.id for x in store.lists("s")] == [kept.id], "the same store works again, no restart of moodtape"
+    store.save_list("s", a_list())
+    assert len(store.lists("s")) == 2

@@ -1,0 +1,166 @@
+"""``/api/calibration``: calibrate from frames, kept with the session, applied by ``/api/analyze``."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from webtools import encode
+
+from moodtape.vision.calibrate import Example, profile_from_examples
+from moodtape.vision.pipeline import Analyzer
+from moodtape.web.profiles import Calibration, MemoryProfileStore
+
+
+def post_frame(client: FlaskClient, csrf: dict[str, str], frame: bytes, emotion: str = "neutral") -> dict[str, object]:
+    reply = client.post(f"/api/calibration?emotion={emotion}", data=frame, content_type="image/jpeg", headers=csrf)
+    assert reply.status_code == 200, reply.get_json()
+    body = reply.get_json()
+    assert isinstance(body, dict)
+    return body
+
+
+def neutral_probability(client: FlaskClient, frame: bytes, stream: str | None = None) -> tuple[float, bool]:
+    url = "/api/analyze" + (f"?stream={stream}" if stream else "")
+    body = client.post(url, data=frame, content_type="image/jpeg").get_json()
+    return body["faces"][0]["probabilities"]["neutral"], body["calibrated"]
+
+
+def test_status_starts_empty(client: FlaskClient) -> None:
+    assert client.get("/api/calibration").get_json() == {"calibrated": False, "examples": {}, "expressions": False}
+
+
+def test_a_neutral_frame_calibrates_the_session(client: FlaskClient, csrf: dict[str, str], frame_640: bytes) -> None:
+    before, calibrated = neutral_probability(client, frame_640)
+    assert not calibrated
+    assert post_frame(client, csrf, frame_640) == {
+        "calibrated": True,
+        "examples": {"neutral": 1},
+        "expressions": False,
+        "notes": [],
+    }
+    after, calibrated = neutral_probability(client, frame_640)
+    assert calibrated and after > before
+    streamed, calibrated = neutral_probability(client, frame_640, stream="cam")
+    assert calibrated and streamed == pytest.approx(after, abs=1e-3)
+
+
+def test_expressions_before_neutral_wait_for_it(client: FlaskClient, csrf: dict[str, str], frame_640: bytes) -> None:
+    assert post_frame(client, csrf, frame_640, "happy")["calibrated"] is False
+    status = post_frame(client, csrf, frame_640, "neutral")
+    assert status["calibrated"] is True and status["expressions"] is True
+    assert status["examples"] == {"happy": 1, "neutral": 1}
+
+
+def test_other_sessions_are_not_calibrated(
+    app: Flask, client: FlaskClient, csrf: dict[str, str], frame_640: bytes
+) -> None:
+    post_frame(client, csrf, frame_640)
+    with app.test_client() as stranger:
+        assert stranger.get("/api/calibration").get_json()["calibrated"] is False
+        assert neutral_probability(stranger, frame_640)[1] is False
+
+
+def test_delete_forgets_it(client: FlaskClient, csrf: dict[str, str], frame_640: bytes) -> None:
+    post_frame(client, csrf, frame_640)
+    assert client.delete("/api/calibration", headers=csrf).get_json() == {"deleted": True}
+    assert client.get("/api/calibration").get_json()["calibrated"] is False
+    assert neutral_probability(client, frame_640)[1] is False
+    assert client.delete("/api/calibration", headers=csrf).get_json() == {"deleted": False}
+
+
+def test_forgetting_the_session_forgets_the_calibration(
+    client: FlaskClient, csrf: dict[str, str], frame_640: bytes
+) -> None:
+    post_frame(client, csrf, frame_640)
+    assert client.delete("/api/history?confirm=true", headers=csrf).status_code == 200
+    assert client.get("/api/calibration").get_json()["calibrated"] is False
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "status", "code"),
+    [
+        ("post", "/api/calibration?emotion=joy", "frame", 400, "bad_request"),
+        ("post", "/api/calibration", "blank", 422, "no_face"),
+        ("post", "/api/calibration", "text", 415, "unsupported_image"),
+        ("post", "/api/calibration", "nocsrf", 403, "csrf_failed"),
+        ("delete", "/api/calibration", "nocsrf", 403, "csrf_failed"),
+    ],
+)
+def test_bad_requests(
+    client: FlaskClient,
+    csrf: dict[str, str],
+    frame_640: bytes,
+    method: str,
+    url: str,
+    body: str,
+    status: int,
+    code: str,
+) -> None:
+    data = {
+        "frame": frame_640,
+        "nocsrf": frame_640,
+        "blank": encode(np.full((240, 320, 3), 90, np.uint8)),
+        "text": b"hello",
+    }
+    headers = {} if body == "nocsrf" else csrf
+    reply = getattr(client, method)(url, data=data[body], content_type="image/jpeg", headers=headers)
+    assert reply.status_code == status
+    assert reply.get_json()["error"]["code"] == code
+    assert client.get("/api/calibration").get_json()["calibrated"] is False
+
+
+# --- the store -------------------------------------------------------------------------------------
+
+
+def example(seed: int) -> Example:
+    rng = np.random.default_rng(seed)
+    return Example(rng.dirichlet(np.ones(7)).astype(np.float32), rng.random(512).astype(np.float32), 1)
+
+
+def test_many_frames_take_constant_space_and_average(real_analyzer: Analyzer) -> None:
+    calibration = Calibration(real_analyzer.classifier.model_id)
+    examples = [example(seed) for seed in range(20)]
+    for item in examples:
+        calibration = calibration.add(real_analyzer, "neutral", item)
+    tally = calibration.tallies["neutral"]
+    assert tally.count == 20 and tally.embedding is not None and tally.embedding.shape == (512,)
+    assert calibration.status()["examples"] == {"neutral": 20}
+    # The same profile as fitting all 20 examples at once.
+    direct = profile_from_examples(real_analyzer, {"neutral": examples})
+    assert calibration.profile is not None
+    np.testing.assert_allclose(calibration.profile.baseline, direct.baseline, atol=1e-5)
+    assert calibration.profile.examples == {"neutral": 20}
+    smiles = [example(seed) for seed in range(100, 103)]
+    for item in smiles:
+        calibration = calibration.add(real_analyzer, "happy", item)
+    direct = profile_from_examples(real_analyzer, {"neutral": examples, "happy": smiles})
+    assert calibration.profile is not None and calibration.profile.uses_embedding
+    for label in ("neutral", "happy"):
+        np.testing.assert_allclose(calibration.profile.prototypes[label], direct.prototypes[label], atol=1e-5)
+
+
+def test_a_calibration_round_trips_through_a_dict(real_analyzer: Analyzer) -> None:
+    calibration = Calibration(real_analyzer.classifier.model_id).add(real_analyzer, "neutral", example(0))
+    calibration = calibration.add(real_analyzer, "happy", example(1))
+    again = Calibration.from_dict(calibration.to_dict(), real_analyzer)
+    assert again.status() == calibration.status()
+    assert again.profile is not None and calibration.profile is not None
+    probabilities: npt.NDArray[np.float32] = np.full((1, 7), 1 / 7, dtype=np.float32)
+    embedding = example(2).embedding
+    assert embedding is not None
+    np.testing.assert_allclose(
+        again.profile.apply(probabilities, embedding[None]),
+        calibration.profile.apply(probabilities, embedding[None]),
+        atol=1e-6,
+    )
+
+
+def test_the_memory_store_is_bounded_and_forgets(real_analyzer: Analyzer) -> None:
+    store = MemoryProfileStore(max_profiles=2)
+    for name in ("a", "b", "c"):
+        store.put(name, Calibration(real_analyzer.classifier.model_id))
+    assert len(store) == 2 and store.get("a") is None
+    assert store.delete("b") is True and store.delete("b") is False

@@ -1,0 +1,58 @@
+"""The web app on a real PostgreSQL 15: the same behaviour, clear 503s while it restarts, then recovery."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask.testing import FlaskClient
+from webtools import AppFactory
+
+from moodtape.store import Store
+from services import PostgresServer
+
+
+def _client(make_app: AppFactory, url: str) -> tuple[FlaskClient, dict[str, str]]:
+    app = make_app(store=Store(url))
+    client = app.test_client()
+    return client, {"X-CSRF-Token": client.get("/api/config").get_json()["csrf_token"]}
+
+
+def test_history_and_saved_lists_on_postgresql(make_app: AppFactory, postgres: str) -> None:
+    client, csrf = _client(make_app, postgres)
+    assert client.put("/api/history/consent", json={"history": True}, headers=csrf).status_code == 200
+    shown = client.post("/api/lists?emotion=sad&n=4", headers=csrf).get_json()
+    reply = client.post(
+        "/api/feedback", json={"action": "dislike", "list": shown["list_id"], "position": 1}, headers=csrf
+    )
+    changed = reply.get_json()["list"]
+    # A second app on the same database (another instance) sees the list as changed.
+    other, _ = _client(make_app, postgres)
+    other.set_cookie("moodtape_session", client.get_cookie("moodtape_session").value)  # type: ignore[union-attr]
+    assert other.get(f"/api/lists/{shown['list_id']}").get_json()["items"] == changed["items"]
+    assert [entry["kept"] for entry in other.get("/api/history").get_json()["items"]] == [True]
+
+
+def test_restarting_postgresql_mid_run_gives_503s_then_recovers(
+    make_app: AppFactory, make_postgres: Callable[[], PostgresServer]
+) -> None:
+    server = make_postgres()
+    client, csrf = _client(make_app, server.create_database())
+    assert client.put("/api/history/consent", json={"history": True}, headers=csrf).status_code == 200
+    first = client.post("/api/lists?emotion=sad&n=3", headers=csrf).get_json()
+    server.stop()
+    for method, path in (
+        ("GET", "/api/history"),
+        ("GET", "/api/history/consent"),
+        ("POST", "/api/lists?emotion=happy&n=3"),
+        ("PUT", "/api/history/consent"),
+    ):
+        reply = client.open(path, method=method, headers=csrf, json={"history": True})
+        assert reply.status_code == 503, (method, path, reply.get_data(as_text=True))
+        error = reply.get_json()["error"]
+        assert error["code"] == "store_unavailable" and "try again" in error["message"]
+        assert "Traceback" not in reply.get_data(as_text=True) and "127.0.0.1" not in error["message"]
+    assert client.get("/healthz").status_code == 200, "the app itself stays up"
+    server.start()
+    history = client.get("/api/history")
+    assert history.status_code == 200 and [e["list_id"] for e in history.get_json()["items"]] == [first["list_id"]]
+    assert client.post("/api/lists?emotion=happy&n=3", headers=csrf).status_code == 201
