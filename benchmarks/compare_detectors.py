@@ -107,13 +107,47 @@ def score_yale(analyzers: dict[str, Analyzer], folder: Path) -> dict[str, Any]:
     return result
 
 
+def markdown(results: dict[str, Any]) -> str:
+    """The tables of docs/benchmarks.md from a results dictionary."""
+    lines = [
+        "| frames | detector | recall | false faces | correct of all faces | detector ms (median) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for frames, by_name in results["scenes"].items():
+        for name, row in by_name.items():
+            ms = f"{row['detect_ms_median']:.1f}" if "detect_ms_median" in row else ""
+            lines.append(
+                f"| {frames} | {name} | {100 * row['recall']:.1f} % | {row['false_positives']} "
+                f"| {100 * row['end_to_end_accuracy']:.1f} % | {ms} |"
+            )
+    lines += ["", "| | " + " | ".join(results["photo_false_faces"]) + " |", "|---|" + "---:|" * 2]
+    lines.append(
+        "| false faces on the 69 sample photos | " + " | ".join(map(str, results["photo_false_faces"].values())) + " |"
+    )
+    if "yale" in results:
+        lines += [
+            "",
+            "| Yale (134 photos, one face each) | found | extra faces | largest face labelled right |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, row in results["yale"].items():
+            share = 100 * row["correct"] / row["photos"]
+            lines.append(f"| {name} | {row['found']} | {row['extra_faces']} | {row['correct']} ({share:.1f} %) |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenes", type=Path, nargs="+")
+    parser.add_argument("scenes", type=Path, nargs="*")
+    parser.add_argument("--from-json", type=Path, default=None, help="only print the tables of an earlier run")
+    parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--yale", type=Path, default=None)
     parser.add_argument("--every", type=int, default=1, help="only every Nth scene (a quick look)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    if args.from_json:
+        print(markdown(json.loads(args.from_json.read_text())))
+        return
 
     analyzers = pipelines()
     results: dict[str, Any] = {"scenes": {}}
@@ -131,7 +165,7 @@ def main() -> None:
     text = json.dumps(results, indent=1)
     if args.json:
         args.json.write_text(text)
-    print(text)
+    print(markdown(results) if args.markdown else text)
 
 
 if __name__ == "__main__":
