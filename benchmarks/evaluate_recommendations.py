@@ -9,7 +9,9 @@ For every emotion × strategy it makes ``--seeds`` lists of ``--n`` tracks (seed
   catalog, the chance level;
 - ``Δv`` and ``Δe``: how far the list moves, mean of its last quarter minus mean of its first
   quarter, next to how far the target path moves (``path Δv``, ``path Δe``);
-- ``artists`` and ``genres``: distinct artists and (known) genres per list.
+- ``artists`` and ``genres``: distinct artists and (known) genres per list;
+- ``to goal``: the first slot from which every item lies within 0.1 of the strategy's goal (the
+  list's last target), averaged over the lists: how soon a list gets where it promised.
 
 Then coverage (the share of the catalog that appears in any list), the same for videos, and the
 acousticness of calm versus energize lists where the catalog knows it. With ``--write`` the tables
@@ -55,6 +57,7 @@ class Row:
     path_de: float
     artists: float
     genres: float
+    reach: float
 
 
 def quarter_means(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
@@ -65,6 +68,20 @@ def quarter_means(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
         statistics.fmean(p[0] for p in tail) - statistics.fmean(p[0] for p in head),
         statistics.fmean(p[1] for p in tail) - statistics.fmean(p[1] for p in head),
     )
+
+
+#: "In the goal region": within this distance of the strategy's goal (unit plane).
+GOAL_RADIUS = 0.1
+
+
+def slots_to_goal(points: Sequence[tuple[float, float]], goal: tuple[float, float]) -> int:
+    """The first slot from which every item lies within :data:`GOAL_RADIUS` of ``goal`` (len if never)."""
+    reach = len(points)
+    for index in range(len(points) - 1, -1, -1):
+        if math.dist(points[index], goal) > GOAL_RADIUS:
+            break
+        reach = index
+    return reach
 
 
 def all_items(catalog: Catalog, kind: str) -> list[Item]:
@@ -95,8 +112,10 @@ def _row(emotion: str, strategy: str, lists: list[Recommendation], pool: list[It
     genres: list[int] = []
     artists: list[int] = []
     randoms: list[float] = []
+    reaches: list[int] = []
     for result in lists:
         points = [item_point(entry.item) for entry in result.items]
+        reaches.append(slots_to_goal(points, result.targets[-1]))
         distances.extend(entry.distance for entry in result.items)
         moves.append(quarter_means(points))
         artists.append(len({artist_of(entry.item) for entry in result.items}))
@@ -114,26 +133,28 @@ def _row(emotion: str, strategy: str, lists: list[Recommendation], pool: list[It
         path_de,
         statistics.fmean(artists),
         statistics.fmean(genres),
+        statistics.fmean(reaches),
     )
 
 
 def table(rows: list[Row], n: int) -> str:
     lines = [
-        "| emotion | strategy | dist | random | Δv list | Δv path | Δe list | Δe path | artists | genres |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| emotion | strategy | dist | random | Δv list | Δv path | Δe list | Δe path | artists | genres | to goal |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r.emotion} | {r.strategy} | {r.distance:.3f} | {r.random_distance:.3f} | {r.dv:+.2f} | "
-            f"{r.path_dv:+.2f} | {r.de:+.2f} | {r.path_de:+.2f} | {r.artists:.1f}/{n} | {r.genres:.1f} |"
+            f"{r.path_dv:+.2f} | {r.de:+.2f} | {r.path_de:+.2f} | {r.artists:.1f}/{n} | {r.genres:.1f} | "
+            f"{r.reach:.1f} |"
         )
     return "\n".join(lines)
 
 
 def strategy_summary(rows: list[Row]) -> str:
     lines = [
-        "| strategy | mean dist | chance | mean Δv list (path) | mean Δe list (path) |",
-        "|---|---:|---:|---:|---:|",
+        "| strategy | mean dist | chance | mean Δv list (path) | mean Δe list (path) | slots to goal |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for strategy in STRATEGIES:
         own = [r for r in rows if r.strategy == strategy]
@@ -141,7 +162,8 @@ def strategy_summary(rows: list[Row]) -> str:
             f"| {strategy} | {statistics.fmean(r.distance for r in own):.3f} | "
             f"{statistics.fmean(r.random_distance for r in own):.3f} | "
             f"{statistics.fmean(r.dv for r in own):+.2f} ({statistics.fmean(r.path_dv for r in own):+.2f}) | "
-            f"{statistics.fmean(r.de for r in own):+.2f} ({statistics.fmean(r.path_de for r in own):+.2f}) |"
+            f"{statistics.fmean(r.de for r in own):+.2f} ({statistics.fmean(r.path_de for r in own):+.2f}) | "
+            f"{statistics.fmean(r.reach for r in own):.1f} |"
         )
     return "\n".join(lines)
 

@@ -39,11 +39,28 @@ import csv
 import random
 import re
 import sys
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from moodtape.providers.catalog_db import normalise_name as normalise
+_BRACKETED = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
+_DASH_SUFFIX = re.compile(r"\s+-\s+.*$")
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def normalise(text: str) -> str:
+    """The dedupe rule the shipped subset was built with (frozen so the build stays reproducible).
+
+    moodtape's runtime identity rule is :mod:`moodtape.identity`; changing this function would
+    change which rows the shipped ``tracks.csv`` holds.
+    """
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode() or text
+    text = _BRACKETED.sub("", text.casefold())
+    text = _DASH_SUFFIX.sub("", text)
+    text = _NON_WORD.sub(" ", text).strip()
+    return text.removeprefix("the ").strip()
+
 
 SPLITS = ("train.csv", "validation.csv", "test.csv")
 COLUMNS = ("deezer_id", "artist", "title", "valence", "energy", "genre", "decade", "language")

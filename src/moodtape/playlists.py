@@ -85,14 +85,15 @@ class Playlists:
             seed=ask.seed,
             preferences=self.sessions.preferences(session_id),
         )
-        return self.sessions.record(session_id, result, ask.request), True
+        return self.sessions.record(session_id, result, ask.request)[1], True
 
     def current(self, session_id: str, ask: Ask) -> SavedList | None:
         """The list on screen for ``ask``, if the session has one; reads only."""
         current = self.sessions.memory.get(session_id).current_list(ask.kind)
+        if current is None:
+            return None
         mood = self.sessions.corrected(ask.mood, session_id)
-        asked = Ask(mood, ask.strategy, ask.kind, ask.n, ask.seed)
-        return current if current is not None and same_request(current, asked) else None
+        return current if same_request(current, Ask(mood, ask.strategy, ask.kind, ask.n, ask.seed)) else None
 
     def get(self, session_id: str, list_id: str) -> SavedList:
         """A list the session was shown.
@@ -170,7 +171,8 @@ class Playlists:
             return None
         # Prefer what the ranking put in the same slot on the path, else the best one left.
         same = ranked[position] if position < len(ranked) else None
-        return same if same in fresh else fresh[0]
+        chosen = same if same in fresh else fresh[0]
+        return {**chosen, "position": position, "list_id": saved.id}
 
     def _keep(
         self, session_id: str, changed: SavedList, steps: Callable[[tuple[UndoStep, ...]], tuple[UndoStep, ...]]

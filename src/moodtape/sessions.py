@@ -25,6 +25,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from moodtape.errors import DataError
@@ -33,6 +34,7 @@ from moodtape.recommender.mood import mood_from_emotion
 from moodtape.recommender.ranking import Item, Preferences, artist_of, genre_of
 from moodtape.recommender.result import Recommendation
 from moodtape.recommender.strategies import resolve_strategy
+from moodtape.recommender.taste import Taste, features_from_json
 from moodtape.session_state import LocalSessionMemory, SessionMemory
 from moodtape.store import ACTIONS, Feedback, SavedList, Store, check_session_id, new_id
 from moodtape.types import Mood
@@ -42,6 +44,7 @@ ACTION_WEIGHTS: Final[dict[str, tuple[float, float]]] = {
     "like": (1.0, 0.5),
     "skip": (-0.5, -0.25),
     "dislike": (-1.5, -0.75),
+    "play": (0.5, 0.25),  # a full play: half a like
 }
 
 _default_memory: LocalSessionMemory | None = None
@@ -59,7 +62,7 @@ def default_memory() -> SessionMemory:
 
 def list_document(result: Recommendation, request: Mapping[str, Any]) -> dict[str, Any]:
     """The record of a list as shown: the serialiser's JSON plus what was asked for."""
-    return {**result.to_dict(), "request": dict(request)}
+    return {**result.to_dict(), "fallback_reasons": list(result.fallback_reasons), "request": dict(request)}
 
 
 class SessionService:
@@ -99,16 +102,7 @@ class SessionService:
         store.set_consent(session_id, keep_history)
         if keep_history and not was_on:
             state = self.memory.get(session_id)
-            stored = {saved.id for saved in store.lists(session_id)}
-            for saved in state.lists:
-                if saved.id not in stored:
-                    store.save_list(session_id, saved)
-            known = {f.id for f in store.feedback(session_id)}
-            for feedback in state.feedback:
-                if feedback.id not in known:
-                    store.add_feedback(session_id, feedback)
-            for detected, corrected in state.corrections.items():
-                store.set_correction(session_id, detected, corrected)
+            store.keep_visit(session_id, state.lists, state.feedback, state.corrections)
 
     def forget(self, session_id: str) -> int:
         """Delete everything about the session, kept or short-lived; returns how many lists went."""
@@ -140,18 +134,25 @@ class SessionService:
         result = self.recommender.recommend(
             mood, strategy=strategy, kind=kind, n=n, seed=seed, preferences=self.preferences(session_id), genres=genres
         )
-        self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})
-        return result
+        return self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})[0]
 
-    def record(self, session_id: str | None, result: Recommendation, request: Mapping[str, Any]) -> SavedList:
-        """Keep the list as shown, as the session's current list of its kind; returns its record."""
-        saved = SavedList(new_id(), result.kind, result.strategy, list_document(result, request), time.time())
+    def record(
+        self, session_id: str | None, result: Recommendation, request: Mapping[str, Any]
+    ) -> tuple[Recommendation, SavedList]:
+        """Keep the list as shown, as the session's current list of its kind.
+
+        Returns the list with its ``list_id`` and its record (the same JSON the API shows).
+        """
+        result = replace(result, list_id=new_id())
+        saved = SavedList(
+            result.list_id or "", result.kind, result.strategy, list_document(result, request), time.time()
+        )
         if session_id is None:
-            return saved
+            return result, saved
         self.memory.update(session_id, lambda state: state.with_list(saved, current=True))
         if self.store is not None and self.keeps_history(session_id):
             saved = self.store.save_list(session_id, saved)
-        return saved
+        return result, saved
 
     def find_list(self, session_id: str, list_id: str) -> SavedList | None:
         """A list this session was shown: from this visit, or from its kept history."""
@@ -196,6 +197,11 @@ class SessionService:
         if self.store is not None:
             self.store.remove_feedback(session_id, feedback_id)
 
+    def taste(self, session_id: str | None) -> Taste:
+        """The session's :class:`Taste`, learned from its feedback (see :meth:`preferences`)."""
+        taste = self.preferences(session_id).taste
+        return taste if taste is not None else Taste()
+
     def preferences(self, session_id: str | None) -> Preferences:
         """Affinities and avoid-lists learned from the session's feedback and the lists it was shown."""
         if session_id is None or self.store is None:
@@ -216,7 +222,14 @@ class SessionService:
                 genres[entry.genre] += genre_weight
             if entry.action == "dislike":
                 disliked.add(entry.item_key)
-        return Preferences(dict(artists), dict(genres), frozenset(seen), frozenset(disliked))
+        shown = {str(item.get("key")): item for saved in state.lists for item in saved.items}
+        return Preferences(
+            dict(artists),
+            dict(genres),
+            frozenset(seen),
+            frozenset(disliked),
+            taste=_taste(sorted(events.values(), key=lambda f: f.created_at), shown),
+        )
 
     # --- "not my mood" ---
 
@@ -247,8 +260,7 @@ class SessionService:
             mood, strategy=strategy, kind=kind, n=n, seed=seed, preferences=self.preferences(session_id)
         )
         self.set_correction(session_id, detected_emotion, corrected_mood.emotion or corrected)
-        self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})
-        return result
+        return self.record(session_id, result, {"strategy": strategy, "n": n, "seed": seed})[0]
 
     def set_correction(self, session_id: str, detected: str, corrected: str) -> None:
         self.memory.update(session_id, lambda state: state.with_correction(detected, corrected))
@@ -279,3 +291,16 @@ class SessionService:
 
 
 __all__ = ["ACTIONS", "ACTION_WEIGHTS", "SessionService", "default_memory", "list_document"]
+
+
+def _taste(feedback: list[Feedback], shown: dict[str, dict[str, Any]]) -> Taste:
+    """A :class:`Taste` learned from ``feedback`` (oldest first).
+
+    Items still in the session's lists give every feature (energy, era, acousticness) through their
+    JSON; for older ones only the artist and genre the feedback row keeps are known.
+    """
+    taste = Taste()
+    for entry in feedback:
+        item = shown.get(entry.item_key) or {"artist": entry.artist, "genre": entry.genre}
+        taste = taste.learn(features_from_json(item), entry.action, str(item.get("title") or ""))
+    return taste

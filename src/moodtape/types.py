@@ -4,6 +4,11 @@ Each validates itself on creation, so bad data fails where it is made, not three
 Conventions: a :class:`Mood` lives on Russell's circumplex with valence and arousal in [-1, 1];
 a :class:`Track` or :class:`Video` carries Spotify-style ``valence`` and ``energy`` in [0, 1].
 :func:`moodtape.recommender.features` converts between the two.
+
+Tracks and videos answer the same questions the same way, so the rest of the code asks rather than
+checks the type: ``kind`` ("track"/"video"), ``key`` (identity, :mod:`moodtape.identity`),
+``artist`` (a video's channel), ``genre`` (a video's category), ``artwork`` (cover or thumbnail),
+``service_ids()`` and ``audio_features()``.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from moodtape.emotions import EMOTIONS
+from moodtape.identity import track_key, video_key
 
 _PROBABILITY_TOLERANCE = 1e-3
 
@@ -148,10 +154,26 @@ class Track:
             if value is not None:
                 _check_unit(name, value, 0.0, 1.0)
 
+    kind: ClassVar[str] = "track"
+
     @property
     def key(self) -> str:
-        """Identity within a session: the same song from two sources has the same key."""
-        return f"{self.artist.casefold().strip()}\x1f{self.title.casefold().strip()}"
+        """Identity everywhere (repeats, dislikes, history): remasters, live takes and feat. credits are one song."""
+        return track_key(self.artist, self.title)
+
+    @property
+    def artwork(self) -> str | None:
+        """The cover image, when known."""
+        return self.artwork_url
+
+    def service_ids(self) -> dict[str, str | None]:
+        """The item's ID per service (None where unknown), in the order players are preferred."""
+        return {"spotify": self.spotify_id, "deezer": self.deezer_id, "youtube": self.youtube_id}
+
+    def audio_features(self) -> dict[str, float]:
+        """The optional audio features this track has, each in [0, 1] (loudness and tempo normalised)."""
+        names = ("danceability", "acousticness", "instrumentalness", "loudness", "tempo")
+        return {name: value for name in names if (value := getattr(self, name)) is not None}
 
 
 @dataclass(frozen=True)
@@ -178,7 +200,42 @@ class Video:
         _check_unit("valence", self.valence, 0.0, 1.0)
         _check_unit("energy", self.energy, 0.0, 1.0)
 
+    kind: ClassVar[str] = "video"
+
     @property
     def key(self) -> str:
-        """Identity within a session."""
-        return f"{self.channel.casefold().strip()}\x1f{self.title.casefold().strip()}"
+        """Identity everywhere: channel and title, ignoring case, accents and punctuation."""
+        return video_key(self.channel, self.title)
+
+    @property
+    def artist(self) -> str:
+        """Who made it: the channel (the role a track's artist plays in lists and feedback)."""
+        return self.channel
+
+    @property
+    def genre(self) -> str:
+        """The category (the role a track's genre plays)."""
+        return self.category
+
+    @property
+    def artwork(self) -> str | None:
+        """The thumbnail, when known."""
+        return self.thumbnail_url
+
+    @property
+    def preview_url(self) -> None:
+        """Videos have no audio preview."""
+        return None
+
+    @property
+    def decade(self) -> None:
+        """Videos carry no release decade."""
+        return None
+
+    def service_ids(self) -> dict[str, str | None]:
+        """The item's ID per service: only YouTube for videos."""
+        return {"spotify": None, "deezer": None, "youtube": self.youtube_id}
+
+    def audio_features(self) -> dict[str, float]:
+        """Videos carry no audio features beyond valence and energy."""
+        return {}

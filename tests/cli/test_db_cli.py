@@ -40,7 +40,10 @@ def test_upgrade_then_status_on_sqlite(tmp_path: Path) -> None:
 def test_upgrade_on_postgresql(postgres: str) -> None:
     done = moodtape("db", "upgrade", MOODTAPE_DATABASE_URL=postgres)
     assert done.returncode == 0, done.stderr
-    assert json.loads(moodtape("db", "status", "--json", MOODTAPE_DATABASE_URL=postgres).stdout)["schema"] == "0001"
+    assert (
+        json.loads(moodtape("db", "status", "--json", MOODTAPE_DATABASE_URL=postgres).stdout)["schema"]
+        == head_revision()
+    )
 
 
 def test_a_database_that_is_down_is_one_line() -> None:

@@ -317,7 +317,7 @@ def test_camera_denied_or_absent_offers_a_way_out(browser: Any, server: Server, 
 
 
 def test_unreachable_server_is_reported(page: Any) -> None:
-    page.route("**/api/recommendations?**", lambda route: route.abort("connectionrefused"))
+    page.route("**/api/lists?**", lambda route: route.abort("connectionrefused"))
     page.get_by_role("tab", name="Pick by hand").click()
     page.locator("#emotion-buttons").get_by_role("button", name="fear", exact=True).click()
     expect(page.locator("#banner")).to_be_visible()

@@ -11,6 +11,7 @@ import pytest
 from moodtape.errors import CatalogError
 from moodtape.providers.base import Provider, Query
 from moodtape.providers.catalog import USER_DB_NAME, Catalog, resolve_data_dir
+from moodtape.recommender.links import page_url
 from moodtape.types import Track, Video
 
 SPOTIFY_ID = "4uLU6hMCjMI75M1A2tKUQC"
@@ -106,17 +107,18 @@ def test_videos_are_found_by_nearness_and_filtered_by_category(catalog: Catalog)
 
 
 def test_links_prefer_verified_ids_and_fall_back_to_a_search() -> None:
+    # The catalog stores no link of its own: moodtape.recommender.links makes one from the IDs.
     tracks = [
         Track(title="With Deezer", artist="A", valence=0.5, energy=0.5, deezer_id="3135556"),
         Track(title="With Spotify", artist="B", valence=0.5, energy=0.5, spotify_id=SPOTIFY_ID),
         Track(title="Café & Co", artist="C D", valence=0.5, energy=0.5),
     ]
-    urls = {t.title: t.url for t in Catalog.from_items(tracks).all_tracks()}
+    urls = {t.title: page_url(t) for t in Catalog.from_items(tracks).all_tracks()}
     assert urls["With Deezer"] == "https://www.deezer.com/track/3135556"
     assert urls["With Spotify"] == f"https://open.spotify.com/track/{SPOTIFY_ID}"
     assert urls["Café & Co"] == "https://www.youtube.com/results?search_query=C+D+Caf%C3%A9+%26+Co"
     video = Catalog.from_items(videos=VIDEOS[:1]).all_videos()[0]
-    assert video.url == "https://www.youtube.com/results?search_query=Nature+Channel+Calm+Lake"
+    assert page_url(video) == "https://www.youtube.com/results?search_query=Nature+Channel+Calm+Lake"
 
 
 def test_from_items_keeps_the_first_of_two_equal_songs() -> None:

@@ -8,8 +8,10 @@ from importlib import resources
 
 import pytest
 
+from moodtape.identity import video_key
 from moodtape.providers.catalog import Catalog
-from moodtape.providers.catalog_db import item_key, video_key
+from moodtape.providers.catalog_db import item_key
+from moodtape.recommender.links import page_url
 
 DATA = resources.files("moodtape.providers").joinpath("data")
 VIDEO_CATEGORIES = {"music", "comedy", "nature", "relaxation", "meditation", "breathing", "motivation", "workout",
@@ -93,9 +95,9 @@ def test_videos_have_known_categories_and_no_invented_ids() -> None:
 def test_items_without_an_id_link_to_a_search(builtin: Catalog) -> None:
     video = builtin.all_videos()[0]
     assert video.youtube_id is None
-    assert video.url is not None and video.url.startswith("https://www.youtube.com/results?search_query=")
+    assert page_url(video).startswith("https://www.youtube.com/results?search_query=")
     deezer = next(t for t in builtin.all_tracks() if t.deezer_id)
-    assert deezer.url == f"https://www.deezer.com/track/{deezer.deezer_id}"
+    assert page_url(deezer) == f"https://www.deezer.com/track/{deezer.deezer_id}"
     assert all(t.spotify_id is None and t.youtube_id is None for t in builtin.all_tracks())
 
 

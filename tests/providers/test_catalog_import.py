@@ -10,6 +10,7 @@ import pytest
 from moodtape.errors import CatalogError
 from moodtape.providers.catalog import USER_DB_NAME, Catalog
 from moodtape.providers.catalog_import import normalise_loudness, normalise_tempo, read_track_csv
+from moodtape.recommender.links import page_url
 
 SPOTIFY_ID = "4uLU6hMCjMI75M1A2tKUQC"
 OTHER_ID = "7GhIk7Il098yCjg4BQjzvb"
@@ -44,7 +45,7 @@ def test_each_column_spelling_is_understood(tmp_path: Path, user_catalog: Catalo
     (track,) = user_catalog.all_tracks()
     assert (track.title, track.artist, track.spotify_id) == ("Never Gonna Give You Up", "Rick Astley", SPOTIFY_ID)
     assert (track.valence, track.energy) == (0.92, 0.86)
-    assert track.url == f"https://open.spotify.com/track/{SPOTIFY_ID}"
+    assert page_url(track) == f"https://open.spotify.com/track/{SPOTIFY_ID}"
     assert track.extra["origin"] == "import"
 
 

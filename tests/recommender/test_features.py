@@ -3,10 +3,13 @@ from __future__ import annotations
 import pytest
 
 from moodtape.recommender.features import (
+    ENERGY_WEIGHTS,
     effective_energy,
     item_point,
+    loudness_feel,
     loudness_to_unit,
     mood_to_unit,
+    tempo_feel,
     tempo_to_unit,
     unit_to_mood,
 )
@@ -53,3 +56,28 @@ def test_spotify_units_normalise() -> None:
     assert tempo_to_unit(30.0) == 0.0
     assert tempo_to_unit(125.0) == pytest.approx(0.5)
     assert tempo_to_unit(400.0) == 1.0
+
+
+def test_loudness_and_tempo_are_read_over_realistic_ranges() -> None:
+    """Issue 11: −20 dB and −5 dB used to differ by 0.25 (a −60…0 dB scale); now by most of the range."""
+    quiet, loud = loudness_to_unit(-20.0), loudness_to_unit(-5.0)
+    assert loudness_feel(quiet) == pytest.approx(5 / 22) and loudness_feel(loud) == pytest.approx(20 / 22)
+    assert loudness_feel(loudness_to_unit(-40.0)) == 0.0 and loudness_feel(loudness_to_unit(-1.0)) == 1.0
+    assert tempo_feel(tempo_to_unit(60.0)) == pytest.approx(0.0) and tempo_feel(tempo_to_unit(180.0)) == pytest.approx(
+        1.0
+    )
+    assert tempo_feel(tempo_to_unit(120.0)) == pytest.approx(0.5)
+    # at equal energy, a quiet track and a loud one now land far apart
+    gap = effective_energy(track(energy=0.5, loudness=loud)) - effective_energy(track(energy=0.5, loudness=quiet))
+    assert gap > 0.15
+
+
+def test_the_weights_sum_to_one_and_energy_leads() -> None:
+    assert sum(ENERGY_WEIGHTS.values()) == pytest.approx(1.0)
+    assert ENERGY_WEIGHTS["energy"] == max(ENERGY_WEIGHTS.values())
+    assert (
+        ENERGY_WEIGHTS["loudness"]
+        > ENERGY_WEIGHTS["tempo"]
+        > ENERGY_WEIGHTS["electric"]
+        > ENERGY_WEIGHTS["danceability"]
+    )

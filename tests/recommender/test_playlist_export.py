@@ -82,3 +82,60 @@ def test_failed_write_leaves_the_old_file(
         export(result, target)
     assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["list.csv"]
+
+
+# --- hardening (issue 10): titles come from strangers ---
+
+HOSTILE_TITLES = (
+    '=HYPERLINK("http://evil.example","click")',
+    "+1+2",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "\tTabbed",
+    "\rCarriage",
+    "Null\x00byte",
+    "Escape\x1b[31mred",
+    "Bell\x07 and form\x0cfeed",
+    "New\nline\r\nand more",
+    "Lone \ud800 surrogate",
+    "Del\x7f and C1\x85 next",
+)
+
+
+@pytest.fixture
+def hostile() -> Recommendation:
+    tracks = [
+        Track(title=title, artist=f"Artist {i}", valence=0.8, energy=0.6, deezer_id=str(i))
+        for i, title in enumerate(HOSTILE_TITLES)
+    ]
+    tracks.append(Track(title="Fine", artist="=cmd|' /C calc'!A0", valence=0.8, energy=0.6))
+    return Recommender([], FakeProvider(tracks)).recommend(mood_from_emotion("happy"), n=len(tracks), seed=0)
+
+
+def test_csv_never_starts_a_cell_with_a_formula(hostile: Recommendation) -> None:
+    rows = list(csv.reader(io.StringIO(to_csv(hostile))))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    titles = {row[1] for row in rows[1:]}
+    assert '\'=HYPERLINK("http://evil.example","click")' in titles and "'@SUM(A1:A2)" in titles
+    assert "'=cmd|' /C calc'!A0" in {row[2] for row in rows[1:]}
+
+
+def test_xspf_parses_whatever_the_title(hostile: Recommendation) -> None:
+    text = to_xspf(hostile)
+    root = ET.fromstring(text.encode("utf-8", "surrogatepass"))  # raises on any forbidden character
+    titles = [t.findtext("x:title", namespaces=NS) or "" for t in root.findall("x:trackList/x:track", NS)]
+    assert len(titles) == len(hostile.items)
+    assert "Nullbyte" in titles and "Escape[31mred" in titles
+    text.encode("utf-8")  # no lone surrogate left: strict UTF-8 encoding works
+
+
+def test_m3u8_fields_hold_no_control_characters(hostile: Recommendation) -> None:
+    text = to_m3u8(hostile)
+    lines = text.split("\n")
+    assert lines[-1] == "" and lines[0] == "#EXTM3U"
+    body = lines[1:-1]
+    assert all(line.startswith(("#EXTINF:-1,", "#PLAYLIST:", "https://")) for line in body)
+    assert len([line for line in body if line.startswith("#EXTINF")]) == len(hostile.items)
+    assert not any(ch in text for ch in ("\x00", "\x1b", "\r", "\x07", "\x0c", "\x7f", "\x85"))
+    assert "#EXTINF:-1,Artist 9 - New line and more" in body

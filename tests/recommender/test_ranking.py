@@ -14,7 +14,7 @@ PATH = [(0.2 + 0.03 * i, 0.3 + 0.02 * i) for i in range(20)]
 
 def test_each_slot_gets_a_near_item() -> None:
     chosen = rank(make_tracks(), PATH, seed=0)
-    assert [c.slot for c in chosen] == list(range(20))
+    assert [c.position for c in chosen] == list(range(20))
     for c in chosen:
         assert c.distance == pytest.approx(math.dist(item_point(c.item), c.target))
         assert c.distance < 0.15
@@ -67,7 +67,7 @@ def test_artist_affinity_moves_an_artist_up() -> None:
     liked = Preferences(artists={artist_of(outsider): 3.0})
     boosted = rank(tracks, PATH, liked, seed=0)
     assert artist_of(outsider) in {artist_of(c.item) for c in boosted}
-    assert any(c.liked_artist for c in boosted)
+    assert any((c.because is not None) for c in boosted)
 
 
 def test_nothing_to_rank_gives_empty() -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 
@@ -29,6 +30,28 @@ def test_every_path_starts_at_the_mood_and_stays_in_the_unit_square(strategy: st
 def test_match_stays_put() -> None:
     path = target_path(mood_from_emotion("sad"), "match", 10)
     assert len(set(path)) == 1
+
+
+@pytest.mark.parametrize("strategy", ["calm", "energize"])
+@pytest.mark.parametrize("emotion", EMOTIONS)
+@pytest.mark.parametrize("n", [5, 12, 20, 50])
+def test_calm_and_energize_hold_one_slot_then_reach_the_goal_quickly(strategy: str, emotion: str, n: int) -> None:
+    """Issue 11: at most one slot at the mood, the goal by 30 % of the list, then stay there."""
+    mood = mood_from_emotion(emotion)
+    start = mood_to_unit(mood.valence, mood.arousal)
+    path = target_path(mood, strategy, n)
+    goal = path[-1]
+    if math.dist(start, goal) < 1e-9:
+        return  # already at the goal (e.g. energize from surprise): nothing to move
+    assert sum(math.dist(point, start) < 1e-9 for point in path) == 1
+    reached = next(i for i, point in enumerate(path) if math.dist(point, goal) < 1e-9)
+    assert reached <= max(3, math.ceil(0.3 * (n - 1)))
+    assert all(math.dist(point, goal) < 1e-9 for point in path[reached:])
+
+
+def test_energize_from_neutral_is_lively_from_the_second_slot() -> None:
+    path = target_path(mood_from_emotion("neutral"), "energize", 12)
+    assert path[0][1] == 0.5 and path[1][1] > 0.6 and path[3][1] > 0.8
 
 
 def test_uplift_raises_valence_step_by_step() -> None:
@@ -60,6 +83,7 @@ def test_progress_holds_then_reaches_the_goal() -> None:
     assert progress(0, 20) == 0.0
     assert progress(19, 20) == pytest.approx(1.0)
     assert progress(0, 1) == 0.5
+    assert progress(0, 20, "calm") == 0.0 and progress(1, 20, "calm") > 0.25 and progress(6, 20, "calm") == 1.0
 
 
 @pytest.mark.parametrize(("emotion", "expected"), [("sad", "uplift"), ("angry", "calm"), ("happy", "match")])

@@ -171,3 +171,65 @@ def test_restarting_postgresql_gives_503s_then_recovers(make_postgres: Callable[
     assert [x.id for x in store.lists("s")] == [kept.id], "the same store works again, no restart of moodtape"
     store.save_list("s", a_list())
     assert len(store.lists("s")) == 2
+
+
+def test_a_database_at_an_older_version_is_brought_to_the_newest(tmp_path: Path) -> None:
+    from moodtape.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    database = Database(url)
+    with database.engine.begin() as connection:
+        upgrade(connection, "0001")
+        assert current_revision(connection) == "0001"
+    assert _schema_differences(url) == []  # the first use migrates the rest
+
+
+def test_ping_says_whether_the_database_answers(postgres: str) -> None:
+    Store(postgres).ping()
+    with pytest.raises(StoreUnavailableError):
+        Store(f"postgresql://u@127.0.0.1:{free_port()}/none").ping()
+
+
+def test_choosing_at_once_from_many_threads_never_collides(postgres: str) -> None:
+    import threading
+
+    store = Store(postgres)
+    errors: list[BaseException] = []
+
+    def choose(keep: bool) -> None:
+        try:
+            for _ in range(10):
+                store.set_consent("s", keep)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=choose, args=(i % 2 == 0,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and store.consent("s") in (True, False) and store.row_count() == 1
+
+
+def test_sqlite_database_is_locked_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process holding SQLite's write lock: the transaction waits its turn by retrying."""
+    import logging
+    import threading
+
+    caplog.set_level(logging.INFO, logger="moodtape.store.database")
+    from moodtape.store import database as database_module
+
+    path = tmp_path / "locked.db"
+    Store(path).lists("s")  # create the schema
+    monkeypatch.setattr(database_module, "CONNECT_TIMEOUT_S", 0)  # no busy wait: every clash is "locked"
+    store = Store(path)
+    store.lists("s")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # the write lock, as another process would hold it
+    threading.Timer(0.05, lambda: other.execute("COMMIT")).start()
+    kept = store.save_list("s", a_list())  # fails at first with "database is locked", then succeeds
+    assert store.get_list("s", kept.id) is not None
+    assert "database is locked" in caplog.text and "retrying" in caplog.text
+    other.close()

@@ -175,3 +175,25 @@ def test_nothing_is_opened_until_used(tmp_path: Path) -> None:
     assert not path.exists() and store.retention_days == 7
     store.lists("s")
     assert path.exists()
+
+
+def test_keeping_a_visit_is_one_transaction_that_skips_what_is_kept(make_store: Callable[..., Store]) -> None:
+    store = make_store()
+    lists = [saved(f"t{i}") for i in range(3)]
+    likes = [Feedback(f"k{i}", "a", "like") for i in range(2)]
+    store.save_list("s", lists[0])
+    store.keep_visit("s", lists, likes, {"angry": "neutral"})
+    store.keep_visit("s", lists, likes, {"angry": "neutral"})  # again: nothing doubles
+    assert len(store.lists("s")) == 3 and [f.item_key for f in store.feedback("s")] == ["k0", "k1"]
+    assert store.correction("s", "angry") == "neutral"
+    bad = [saved("x"), saved("y")]
+    object.__setattr__(bad[1], "kind", None)  # NOT NULL fails on the second row…
+    with pytest.raises(Exception, match=r"(?i)not null|null value"):
+        store.keep_visit("t", bad, [], {})
+    assert store.lists("t") == [], "…and the first row is not kept either"
+
+
+def test_the_cap_holds_when_lists_share_a_time(make_store: Callable[..., Store]) -> None:
+    store = make_store(max_lists=2)
+    store.keep_visit("s", [saved(f"t{i}") for i in range(5)], [], {})  # no times yet: all "now"
+    assert len(store.lists("s")) == 2

@@ -56,3 +56,15 @@ def test_restarting_postgresql_mid_run_gives_503s_then_recovers(
     history = client.get("/api/history")
     assert history.status_code == 200 and [e["list_id"] for e in history.get_json()["items"]] == [first["list_id"]]
     assert client.post("/api/lists?emotion=happy&n=3", headers=csrf).status_code == 201
+
+
+def test_a_client_without_a_cookie_gets_lists_while_the_database_is_down(make_app: AppFactory) -> None:
+    """Nothing to read or keep for a new visitor, so the store's outage does not reach them."""
+    from services import free_port
+
+    app = make_app(store=Store(f"postgresql://u@127.0.0.1:{free_port()}/none"))
+    for path in ("/api/recommendations?emotion=sad&n=3", "/api/export?emotion=sad&n=3&format=csv"):
+        with app.test_client() as visitor:
+            assert visitor.get(path).status_code == 200
+    with app.test_client() as visitor:
+        assert visitor.get("/api/history").status_code == 503, "what needs the store says so"

@@ -30,6 +30,7 @@ from types import TracebackType
 
 from moodtape.config import Settings
 from moodtape.errors import CatalogError
+from moodtape.identity import video_key
 from moodtape.providers.base import Query
 from moodtape.providers.catalog_db import (
     TRACK_COLUMNS,
@@ -39,7 +40,6 @@ from moodtape.providers.catalog_db import (
     insert_tracks,
     insert_videos,
     item_key,
-    video_key,
 )
 from moodtape.providers.catalog_import import ParsedCsv, RowProblem, read_track_csv
 from moodtape.providers.catalog_search import (

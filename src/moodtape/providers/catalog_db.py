@@ -13,15 +13,13 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import re
 import sqlite3
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from urllib.parse import quote_plus
 
 from moodtape.errors import CatalogError
+from moodtape.identity import track_key, video_key
 
 SCHEMA_VERSION = "1"
 
@@ -87,66 +85,15 @@ CREATE TABLE IF NOT EXISTS {{db}}.videos (
 INSERT OR IGNORE INTO {{db}}.meta (name, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
 """
 
-_BRACKETED = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
-_DASH_SUFFIX = re.compile(r"\s+-\s+.*$")
-_NON_WORD = re.compile(r"[^\w]+")
-
-
-def normalise_name(text: str) -> str:
-    """The compare-only form of an artist or title.
-
-    Case, accents, punctuation, a leading "the" and bracketed or dashed suffixes such as
-    ``(Live)`` or ``- Remastered 2011`` are ignored, so two releases of one song compare equal.
-    """
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode() or text
-    text = _BRACKETED.sub("", text.casefold())
-    text = _DASH_SUFFIX.sub("", text)
-    text = _NON_WORD.sub(" ", text).strip()
-    return text.removeprefix("the ").strip()
-
 
 def item_key(creator: str, title: str) -> str:
-    """The catalog's identity for a track: normalised artist + title."""
-    return f"{normalise_name(creator)}\x1f{normalise_name(title)}"
-
-
-def video_key(channel: str, title: str) -> str:
-    """The identity of a video: channel + title, ignoring only case, accents and punctuation.
-
-    Lighter than :func:`item_key`: video titles use dashes for real parts (``"Our Planet - Jungles"``).
-    """
-
-    def simple(text: str) -> str:
-        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode() or text
-        return _NON_WORD.sub(" ", text.casefold()).strip()
-
-    return f"{simple(channel)}\x1f{simple(title)}"
+    """The catalog's identity for a track: :func:`moodtape.identity.track_key`, the rule every part uses."""
+    return track_key(creator, title)
 
 
 def create_schema(connection: sqlite3.Connection, database: str = "main") -> None:
     """Create the tables in ``database`` (``main`` or an attached name) if they are missing."""
     connection.executescript(SCHEMA.format(db=database))
-
-
-def youtube_search_url(*words: str) -> str:
-    """A YouTube search for ``words``: the link for items without a verified video ID."""
-    return "https://www.youtube.com/results?search_query=" + quote_plus(" ".join(w for w in words if w))
-
-
-def track_url(deezer_id: str | None, spotify_id: str | None, artist: str, title: str) -> str:
-    """Where a track opens: its Deezer page, else its Spotify page, else a search."""
-    if deezer_id:
-        return f"https://www.deezer.com/track/{deezer_id}"
-    if spotify_id:
-        return f"https://open.spotify.com/track/{spotify_id}"
-    return youtube_search_url(artist, title)
-
-
-def video_url(youtube_id: str | None, channel: str, title: str) -> str:
-    """Where a video opens: its YouTube page when the ID is known, else a search."""
-    if youtube_id:
-        return f"https://www.youtube.com/watch?v={youtube_id}"
-    return youtube_search_url(channel, title)
 
 
 # --- the built-in data files -------------------------------------------------------------------

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from moodtape.providers.catalog_db import track_url, video_url
 from moodtape.types import Track, Video
 
 _FEATURES = ("danceability", "acousticness", "instrumentalness", "loudness", "tempo")
@@ -107,7 +106,6 @@ def row_to_track(row: sqlite3.Row) -> Track:
         genre=row["genre"],
         decade=row["decade"],
         language=row["language"],
-        url=track_url(row["deezer_id"], row["spotify_id"], row["artist"], row["title"]),
         estimated=bool(row["estimated"]),
         extra={"origin": row["origin"]},
         **features,
@@ -123,7 +121,6 @@ def row_to_video(row: sqlite3.Row) -> Video:
         category=row["category"],
         source="catalog",
         youtube_id=row["youtube_id"],
-        url=video_url(row["youtube_id"], row["channel"], row["title"]),
         # Shipped videos carry hand-estimated mood coordinates.
         estimated=row["origin"] == "curated",
     )

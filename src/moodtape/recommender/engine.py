@@ -14,12 +14,13 @@ writes nothing. Reading a session's feedback and recording what was shown is the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Final
 
 from moodtape.errors import CatalogError, DataError, ProviderError
 from moodtape.providers.base import Enricher, Provider, Query
-from moodtape.recommender.ranking import Item, Preferences, Ranked, rank
-from moodtape.recommender.reasons import reason
+from moodtape.recommender.ranking import Item, Preferences, rank
+from moodtape.recommender.reasons import explain
 from moodtape.recommender.result import Recommendation, RecommendedItem
 from moodtape.recommender.strategies import progress, resolve_strategy, target_path
 from moodtape.store import Store
@@ -78,7 +79,7 @@ class Recommender:
     ) -> Recommendation:
         """A list of ``n`` tracks or videos for ``mood``, in playlist order, each with its reason.
 
-        ``preferences`` (affinities, seen and disliked items) come from the caller, usually
+        ``preferences`` (taste, seen and disliked items) come from the caller, usually
         :meth:`moodtape.sessions.SessionService.preferences`; nothing is read from or written to a store.
         """
         check_request(kind, n)
@@ -98,7 +99,11 @@ class Recommender:
                 f"no {kind} to recommend: the catalog has none; add some with `moodtape catalog import FILE.csv`"
             )
         items, enrich_fallbacks = self._enrich([r.item for r in ranked])
-        entries = tuple(self._entry(r, item, chosen_strategy, mood, n) for r, item in zip(ranked, items, strict=True))
+        chosen = [replace(entry, item=item) for entry, item in zip(ranked, items, strict=True)]
+        lines = explain(
+            chosen, chosen_strategy, mood.emotion, [progress(e.position, n, chosen_strategy) for e in chosen]
+        )
+        entries = tuple(entry.with_reason(line) for entry, line in zip(chosen, lines, strict=True))
         return Recommendation(
             items=entries,
             mood=mood,
@@ -139,11 +144,6 @@ class Recommender:
                 tracks = enriched
         replacement = iter(tracks)
         return [next(replacement) if isinstance(item, Track) else item for item in items], fallbacks
-
-    @staticmethod
-    def _entry(ranked: Ranked, item: Item, strategy: str, mood: Mood, n: int) -> RecommendedItem:
-        line = reason(item, strategy, mood.emotion, progress(ranked.slot, n), liked=ranked.liked_artist)
-        return RecommendedItem(item, ranked.slot, ranked.target, ranked.distance, line, ranked.repeat)
 
 
 def _fetch(provider: Provider, query: Query, kind: str) -> list[Item]:

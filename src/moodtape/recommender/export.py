@@ -1,9 +1,20 @@
 """Export a recommendation as a playlist file: M3U8, XSPF or CSV.
 
 Each entry points at the item's URL (a player page or a search, see
-:func:`moodtape.recommender.result.item_url`); players that cannot open web pages still show the
-titles. Files are written to a temporary file next to the target and renamed into place, so an
-interrupted export never leaves half a playlist behind.
+:mod:`moodtape.recommender.links`); players that cannot open web pages still show the titles. Every
+format reads the one item serialiser, :meth:`~moodtape.recommender.result.Recommendation.to_list`.
+Files are written to a temporary file next to the target and renamed into place, so an interrupted
+export never leaves half a playlist behind.
+
+Titles come from strangers (services, user catalogs), so each format defends itself:
+
+- CSV: a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+  apostrophe, so a spreadsheet shows it as text instead of running it as a formula (OWASP's advice
+  against CSV injection);
+- XSPF: characters XML 1.0 forbids (control characters, lone surrogates) are dropped, so the file
+  always parses;
+- M3U8: line-based, so control characters (NUL, ESC, CR, LF, …) are dropped and runs of spaces
+  collapse: a title can never start a line of its own.
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -49,14 +61,35 @@ CSV_COLUMNS: Final[tuple[str, ...]] = (
 )
 
 
+#: C0 and C1 control characters and DEL: none belongs in a playlist line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: What XML 1.0 does not allow in a document (besides tab, LF, CR), plus lone surrogates.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: A spreadsheet treats a cell starting with one of these as a formula.
+_FORMULA_START: Final[tuple[str, ...]] = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _one_line(text: str) -> str:
-    """M3U is line-based: a title with a newline in it would break the file."""
-    return " ".join(text.split())
+    """M3U is line-based: control characters go (each becomes a space) and whitespace collapses."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: forbidden characters are dropped."""
+    return _NOT_XML.sub("", text)
+
+
+def _csv_cell(value: object) -> object:
+    """A cell a spreadsheet shows as text: formula-like strings get a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def to_m3u8(recommendation: Playlist) -> str:
     """Extended M3U in UTF-8: ``#EXTINF:-1,Artist - Title`` then the URL, per item."""
-    lines = ["#EXTM3U", f"#PLAYLIST:moodtape {recommendation.strategy} ({recommendation.mood.emotion or 'mood'})"]
+    name = _one_line(f"moodtape {recommendation.strategy} ({recommendation.mood.emotion or 'mood'})")
+    lines = ["#EXTM3U", f"#PLAYLIST:{name}"]
     for entry in recommendation.to_list():
         lines.append(f"#EXTINF:-1,{_one_line(entry['artist'])} - {_one_line(entry['title'])}")
         lines.append(_one_line(entry["url"]))
@@ -77,20 +110,23 @@ def to_xspf(recommendation: Playlist) -> str:
             ("title", entry["title"]),
             ("creator", entry["artist"]),
             ("annotation", entry["reason"]),
-            ("image", entry.get("artwork_url") or entry.get("thumbnail_url")),
+            ("image", entry["artwork_url"]),
         ):
             if value:
-                ET.SubElement(track, f"{{{XSPF_NAMESPACE}}}{tag}").text = str(value)
+                ET.SubElement(track, f"{{{XSPF_NAMESPACE}}}{tag}").text = _xml_text(str(value))
     return ET.tostring(playlist, encoding="unicode", xml_declaration=True) + "\n"
 
 
 def to_csv(recommendation: Playlist) -> str:
-    """One row per item with :data:`CSV_COLUMNS` (position counts from 1)."""
+    """One row per item with :data:`CSV_COLUMNS` (position counts from 1), RFC 4180 line ends.
+
+    CRLF line ends make the writer quote any cell holding a CR or LF, so no title splits a row.
+    """
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for position, entry in enumerate(recommendation.to_list(), start=1):
-        writer.writerow({**entry, "position": position})
+        writer.writerow({name: _csv_cell(value) for name, value in {**entry, "position": position}.items()})
     return buffer.getvalue()
 
 

@@ -1,14 +1,18 @@
 """Strategies: where a playlist should lead, as one target point per slot.
 
 A strategy turns a mood into a *target path* through the unit plane of (valence, energy), both in
-[0, 1] (see :mod:`moodtape.recommender.features`). All four start at the person's mood, following the
-iso principle from music therapy: meet the listener where they are, then move.
+[0, 1] (see :mod:`moodtape.recommender.features`). Every path starts at the person's mood; how it
+leaves depends on what the strategy promises:
 
 - ``match``: stay at the mood for the whole list (mood-congruent listening).
-- ``uplift``: hold near the mood for the first slots, then step toward positive valence
-  (at least 0.8) with moderate energy (0.6).
-- ``calm``: step toward low energy (0.2) and mid-to-high valence (0.6–0.8).
-- ``energize``: step toward high energy (0.85), valence at least 0.6.
+- ``uplift``: the iso principle from music therapy — meet the listener where they are, hold there
+  for the first :data:`HOLD_FRACTION` of the list, then step gently (a smoothstep S-curve) toward
+  positive valence (at least 0.8) with moderate energy (0.6). Slow on purpose: a sad person is
+  lifted, not jolted.
+- ``calm``: toward low energy (0.2) and mid-to-high valence (0.6–0.8), *quickly*: one slot at the
+  mood, then an ease-out curve that reaches the goal by :data:`REACH_FRACTION` of the list and stays
+  there. A person who presses "calm" wants calm soon, not after five mid-loud songs.
+- ``energize``: toward high energy (0.85), valence at least 0.6, as quickly as calm.
 
 Defaults per emotion (:data:`DEFAULT_STRATEGY`), always overridable: sad → uplift (lift gently,
 rather than dwell), angry / fear / disgust → calm (settle the arousal first), happy and surprise →
@@ -17,6 +21,7 @@ match (nothing to fix), neutral → uplift (a pleasant nudge).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,8 +44,12 @@ DEFAULT_STRATEGY: Final[dict[str, str]] = {
     "neutral": "uplift",
 }
 
-#: Share of the list that stays at the mood before a moving strategy starts to move.
+#: Share of an uplift list that stays at the mood before it starts to move.
 HOLD_FRACTION: Final[float] = 0.15
+#: Calm and energize reach their goal by this share of the list (after one slot at the mood).
+REACH_FRACTION: Final[float] = 0.3
+#: Strategies that promise a change soon: one slot at the mood, then fast.
+FAST_STRATEGIES: Final[frozenset[str]] = frozenset({"calm", "energize"})
 
 
 @dataclass(frozen=True)
@@ -80,14 +89,24 @@ def resolve_strategy(name: str | None, mood: Mood) -> str:
     return key
 
 
-def progress(slot: int, n: int) -> float:
-    """How far along the path slot ``slot`` of ``n`` is, in [0, 1]: flat, then a smooth S-curve.
+def progress(slot: int, n: int, strategy: str = "uplift") -> float:
+    """How far along the path slot ``slot`` of ``n`` is, in [0, 1], for ``strategy``.
 
-    The first :data:`HOLD_FRACTION` of slots stay at 0 (meet the mood); the S-curve (smoothstep)
-    avoids a sudden jump at either end. A one-item list sits halfway.
+    Uplift (and match, whose path does not move): the first :data:`HOLD_FRACTION` of slots stay at 0
+    (meet the mood), then a smoothstep S-curve avoids a sudden jump at either end. Calm and energize:
+    slot 0 at the mood, then an ease-out ``1 − (1 − u)²`` that reaches 1 by :data:`REACH_FRACTION`
+    of the list (spread over at least three slots when the list has them, so the first step is
+    not a jump) and stays there. A one-item list sits
+    halfway.
     """
     if n == 1:
         return 0.5
+    if strategy in FAST_STRATEGIES:
+        if slot == 0:
+            return 0.0
+        reach = max(1, min(3, n - 1), math.ceil(REACH_FRACTION * (n - 1)))
+        u = min(1.0, slot / reach)
+        return 1.0 - (1.0 - u) ** 2
     t = slot / (n - 1)
     if t <= HOLD_FRACTION:
         return 0.0
@@ -103,6 +122,6 @@ def target_path(mood: Mood, strategy: str, n: int) -> tuple[Point, ...]:
     goal = strategy_goal(strategy, start)
     path = []
     for slot in range(n):
-        p = progress(slot, n)
+        p = progress(slot, n, strategy)
         path.append(((1.0 - p) * start[0] + p * goal.valence, (1.0 - p) * start[1] + p * goal.energy))
     return tuple(path)

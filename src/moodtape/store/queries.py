@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -114,8 +114,13 @@ class Store:
         now = self._now()
 
         def work(connection: Connection) -> None:
-            connection.execute(sa.delete(table).where(table.c.id == session_id))
-            connection.execute(sa.insert(table).values(id=session_id, history=keep_history, updated_at=now))
+            # An upsert, so two requests choosing at once cannot collide on the primary key.
+            insert = _dialect_insert(connection)(table).values(id=session_id, history=keep_history, updated_at=now)
+            connection.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[table.c.id], set_={"history": keep_history, "updated_at": now}
+                )
+            )
 
         self._write(work)
 
@@ -128,17 +133,7 @@ class Store:
         now = self._now()
 
         def work(connection: Connection) -> None:
-            connection.execute(
-                sa.insert(table).values(
-                    id=saved.id,
-                    session_id=session_id,
-                    created_at=now,
-                    kind=saved.kind,
-                    strategy=saved.strategy,
-                    emotion=saved.emotion,
-                    document=dict(saved.document),
-                )
-            )
+            connection.execute(sa.insert(table).values(**_list_row(session_id, saved, now)))
             _keep_newest(connection, table, session_id, self.max_lists)
 
         self._write(work)
@@ -185,22 +180,50 @@ class Store:
             keys |= saved.keys
         return frozenset(keys)
 
+    def keep_visit(
+        self,
+        session_id: str,
+        lists: Sequence[SavedList],
+        feedback: Sequence[Feedback],
+        corrections: Mapping[str, str],
+    ) -> None:
+        """Keep a visit's lists, feedback and corrections (history just turned on), in one transaction.
+
+        Rows already stored (the same ids) are left as they are; the per-session caps still hold.
+        """
+        check_session_id(session_id)
+        now = self._now()
+
+        def work(connection: Connection) -> None:
+            t, f, m = schema.lists, schema.feedback, schema.mood_corrections
+            stored = set(connection.execute(sa.select(t.c.id).where(t.c.session_id == session_id)).scalars())
+            known = set(connection.execute(sa.select(f.c.id).where(f.c.session_id == session_id)).scalars())
+            for saved in lists:
+                if saved.id not in stored:
+                    connection.execute(sa.insert(t).values(**_list_row(session_id, saved, saved.created_at or now)))
+            for event in feedback:
+                if event.id not in known:
+                    # Short-lived feedback has no time yet: keep the visit's order with increasing times.
+                    at = event.created_at or self._now()
+                    connection.execute(sa.insert(f).values(**_feedback_row(session_id, event, at)))
+            for detected, corrected in corrections.items():
+                connection.execute(sa.delete(m).where(m.c.session_id == session_id, m.c.detected == detected))
+                connection.execute(
+                    sa.insert(m).values(
+                        id=new_id(), session_id=session_id, created_at=now, detected=detected, corrected=corrected
+                    )
+                )
+            _keep_newest(connection, t, session_id, self.max_lists)
+            _keep_newest(connection, f, session_id, self.max_feedback)
+
+        self._write(work)
+
     # --- feedback ---
 
     def add_feedback(self, session_id: str, feedback: Feedback) -> None:
         check_session_id(session_id)
         table = schema.feedback
-        row = {
-            "id": feedback.id,
-            "session_id": session_id,
-            "created_at": self._now(),
-            "item_key": feedback.item_key,
-            "artist": feedback.artist,
-            "genre": feedback.genre,
-            "action": feedback.action,
-            "list_id": feedback.list_id,
-            "position": feedback.position,
-        }
+        row = _feedback_row(session_id, feedback, self._now())
 
         def work(connection: Connection) -> None:
             connection.execute(sa.insert(table).values(**row))
@@ -288,6 +311,10 @@ class Store:
         pruned: int = self.database.write(work)
         return pruned
 
+    def ping(self) -> None:
+        """Raise :class:`~moodtape.errors.StoreUnavailableError` unless the database answers (for readiness checks)."""
+        self.database.read(lambda c: c.execute(sa.text("SELECT 1")).scalar_one())
+
     def row_count(self) -> int:
         """Rows in every session table together (for tests and ``moodtape db status``)."""
 
@@ -301,6 +328,43 @@ class Store:
         return total
 
 
+def _list_row(session_id: str, saved: SavedList, created_at: float) -> dict[str, Any]:
+    return {
+        "id": saved.id,
+        "session_id": session_id,
+        "created_at": created_at,
+        "kind": saved.kind,
+        "strategy": saved.strategy,
+        "emotion": saved.emotion,
+        "document": dict(saved.document),
+    }
+
+
+def _feedback_row(session_id: str, feedback: Feedback, created_at: float) -> dict[str, Any]:
+    return {
+        "id": feedback.id,
+        "session_id": session_id,
+        "created_at": created_at,
+        "item_key": feedback.item_key,
+        "artist": feedback.artist,
+        "genre": feedback.genre,
+        "action": feedback.action,
+        "list_id": feedback.list_id,
+        "position": feedback.position,
+    }
+
+
+def _dialect_insert(connection: Connection) -> Any:
+    """``INSERT … ON CONFLICT`` for the connection's database (SQLite and PostgreSQL both have it)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
 def _list_columns() -> sa.Select[Any]:
     t = schema.lists
     return sa.select(t.c.id, t.c.kind, t.c.strategy, t.c.document, t.c.created_at)
@@ -312,13 +376,11 @@ def _saved(row: sa.Row[Any] | tuple[Any, ...]) -> SavedList:
 
 
 def _keep_newest(connection: Connection, table: sa.Table, session_id: str, keep: int) -> None:
-    """Delete the session's oldest rows in ``table`` beyond the newest ``keep``."""
-    cutoff = connection.execute(
-        sa.select(table.c.created_at)
+    """Delete the session's rows in ``table`` beyond the newest ``keep`` (ties broken by id)."""
+    newest = (
+        sa.select(table.c.id)
         .where(table.c.session_id == session_id)
-        .order_by(table.c.created_at.desc())
-        .offset(keep - 1)
-        .limit(1)
-    ).scalar_one_or_none()
-    if cutoff is not None:
-        connection.execute(sa.delete(table).where(table.c.session_id == session_id, table.c.created_at < cutoff))
+        .order_by(table.c.created_at.desc(), table.c.id.desc())
+        .limit(keep)
+    )
+    connection.execute(sa.delete(table).where(table.c.session_id == session_id, table.c.id.not_in(newest)))

@@ -23,7 +23,7 @@ sessions: Final = sa.Table(
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("history", sa.Boolean, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False, index=True),
 )
 
 #: A list shown to a person, as one record: its items in order, as shown (corrections included).
@@ -45,7 +45,7 @@ feedback: Final = sa.Table(
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("session_id", sa.String(64), nullable=False, index=True),
-    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False, index=True),
     sa.Column("item_key", sa.Text, nullable=False),
     sa.Column("artist", sa.Text, nullable=False),
     sa.Column("genre", sa.Text),
@@ -60,7 +60,7 @@ mood_corrections: Final = sa.Table(
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("session_id", sa.String(64), nullable=False, index=True),
-    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False, index=True),
     sa.Column("detected", sa.String(16), nullable=False),
     sa.Column("corrected", sa.String(16), nullable=False),
 )

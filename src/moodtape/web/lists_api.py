@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from moodtape.errors import DataError
 from moodtape.playlists import Ask
-from moodtape.recommender.export import to_csv, to_m3u8, to_xspf
+from moodtape.recommender.export import Playlist, to_csv, to_m3u8, to_xspf
+from moodtape.recommender.ranking import Preferences
+from moodtape.recommender.result import Recommendation
 from moodtape.store import ACTIONS
 from moodtape.web.app import services
 from moodtape.web.params import ListRequest, parse_list_request
@@ -48,17 +50,24 @@ def recommendations() -> Response:
     current = services().playlists().current(session_id(), _ask(wanted))
     if current is not None:
         return jsonify(list_json(current, services().playlists().undo_steps(session_id(), current.id)))
+    return jsonify(recommendation_json(_unsaved_list(wanted)))
+
+
+def _unsaved_list(wanted: ListRequest) -> Recommendation:
+    """A list for the request that is not kept, following the session's feedback and corrections.
+
+    A request without a session cookie has taught nothing yet, so it does not read the store at all.
+    """
     sessions = services().sessions()
-    mood = sessions.corrected(wanted.mood, session_id())
-    result = sessions.recommender.recommend(
-        mood,
+    known = not g.get("new_session", True)
+    return sessions.recommender.recommend(
+        sessions.corrected(wanted.mood, session_id()) if known else wanted.mood,
         strategy=wanted.strategy,
         kind=wanted.kind,
         n=wanted.n,
         seed=wanted.seed,
-        preferences=sessions.preferences(session_id()),
+        preferences=sessions.preferences(session_id()) if known else Preferences(),
     )
-    return jsonify(recommendation_json(result))
 
 
 @blueprint.post("/lists")
@@ -97,22 +106,14 @@ def export() -> Response:
         raise DataError(f"unknown format {fmt!r}; choose one of: {', '.join(EXPORTS)}")
     list_id = request.args.get("list")
     playlists = services().playlists()
-    playlist: Any
+    playlist: Playlist | None
     if list_id:
         playlist = playlists.get(session_id(), _list_id(list_id))
     else:
         wanted = parse_list_request(request.args)
         playlist = playlists.current(session_id(), _ask(wanted))
         if playlist is None:
-            sessions = services().sessions()
-            playlist = sessions.recommender.recommend(
-                sessions.corrected(wanted.mood, session_id()),
-                strategy=wanted.strategy,
-                kind=wanted.kind,
-                n=wanted.n,
-                seed=wanted.seed,
-                preferences=sessions.preferences(session_id()),
-            )
+            playlist = _unsaved_list(wanted)
     render, extension, media_type = EXPORTS[fmt]
     response = Response(render(playlist), mimetype=media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="moodtape-{playlist.strategy}.{extension}"'
@@ -153,7 +154,7 @@ def _not_my_mood(body: dict[str, Any]) -> Response:
         kind=kind,
         n=_count(body.get("n")),
     )
-    saved = sessions.memory.get(session_id()).current_list(kind)
+    saved = sessions.find_list(session_id(), result.list_id or "")
     shown = list_json(saved) if saved is not None else recommendation_json(result)
     return jsonify(ok=True, mood=mood_json(result.mood), recommendations=shown)
 

@@ -36,24 +36,9 @@ ITEM_FIELDS = (
 )
 
 
-def embed_url(item: Mapping[str, Any]) -> str | None:
-    """A player that needs no key: Spotify, else Deezer for tracks; youtube-nocookie for videos."""
-    if item.get("kind") == "video":
-        return f"https://www.youtube-nocookie.com/embed/{item['youtube_id']}" if item.get("youtube_id") else None
-    if item.get("spotify_id"):
-        return f"https://open.spotify.com/embed/track/{item['spotify_id']}"
-    if item.get("deezer_id"):
-        return f"https://widget.deezer.com/widget/auto/track/{item['deezer_id']}"
-    return None
-
-
 def item_json(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """One list item, from the serialiser's dictionary, with every contract field (null where unknown)."""
-    result = {name: raw.get(name) for name in ITEM_FIELDS}
-    result["artwork_url"] = raw.get("artwork_url") or raw.get("thumbnail_url")
-    result["embed_url"] = embed_url(raw)
-    result["kind"] = raw.get("kind")
-    return result
+    """One list item from the serialiser's dictionary; contract fields it lacks (lists from 0.1) are null."""
+    return {**dict.fromkeys(ITEM_FIELDS), **raw}
 
 
 def mood_json(mood: Mood) -> dict[str, Any]:

@@ -102,12 +102,21 @@ export function listParams({ mood, strategy, kind, n = LIST_LENGTH }) {
   return params;
 }
 
-export function recommendations(params, { signal } = {}) {
-  return json(`/api/recommendations?${params}`, { signal });
+/**
+ * The list to show for `params`: the session's current list while the request has not really
+ * changed (so switching kind and back restores it), else a new one; `fresh` asks for a new one.
+ * @returns {Promise<object>} the list, with its `list_id`
+ */
+export function recommendations(params, { signal, fresh = false } = {}) {
+  const copy = new URLSearchParams(params);
+  if (fresh) copy.set("fresh", "true");
+  return json(`/api/lists?${copy}`, { ...withCsrf("POST"), signal });
 }
 
-export function exportUrl(params, format) {
+/** The export link for the list on screen: `listId` names exactly that list (dislikes replaced). */
+export function exportUrl(params, format, listId = null) {
   const copy = new URLSearchParams(params);
+  if (listId) copy.set("list", listId);
   copy.set("format", format);
   return `/api/export?${copy}`;
 }
@@ -126,6 +135,26 @@ export function getHistory() {
   return json("/api/history");
 }
 
+/** Delete the session's history; the person confirmed it by pressing the dialog's delete button. */
 export function deleteHistory() {
-  return json("/api/history", withCsrf("DELETE"));
+  return json("/api/history?confirm=true", withCsrf("DELETE"));
+}
+
+/** A list this session was shown (from this visit or kept history), as it now is. */
+export function getList(listId) {
+  return json(`/api/lists/${encodeURIComponent(listId)}`);
+}
+
+/** Undo the latest dislike on a list; answers with the list as it now is. */
+export function undoDislike(listId) {
+  return json(`/api/lists/${encodeURIComponent(listId)}/undo`, withCsrf("POST"));
+}
+
+/** `{history: true|false|null, retention_days, max_lists}`: null means not chosen (history off). */
+export function getConsent() {
+  return json("/api/history/consent");
+}
+
+export function setConsent(keep) {
+  return json("/api/history/consent", withCsrf("PUT", { history: Boolean(keep) }));
 }

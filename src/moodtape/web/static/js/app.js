@@ -25,6 +25,9 @@ const state = {
   kind: "tracks",
   listController: null,
   lastSummary: "",
+  /** The list on screen (with its list_id) and the parameters it was asked with. */
+  list: null,
+  listParams: null,
 };
 
 // ---- small UI helpers -------------------------------------------------------------------------
@@ -109,6 +112,8 @@ async function loadList() {
 }
 
 function showList(data, params) {
+  state.list = data;
+  state.listParams = params;
   renderResults($("result-list"), data, sendItemFeedback);
   $("results-empty").hidden = data.items.length > 0;
   if (!data.items.length) $("results-empty").textContent = "Nothing in the catalog fits this mood and choice.";
@@ -124,7 +129,9 @@ function showList(data, params) {
       return li;
     }),
   );
-  for (const format of ["m3u8", "xspf", "csv"]) $(`export-${format}`).href = api.exportUrl(params, format);
+  for (const format of ["m3u8", "xspf", "csv"]) {
+    $(`export-${format}`).href = api.exportUrl(params, format, data.list_id);
+  }
   $("results-foot").hidden = false;
   $("not-mine").hidden = false;
   plane.setPath(data.path);
@@ -147,18 +154,65 @@ function applyMood(mood, source, preloaded = null) {
   else loadList();
 }
 
+/** Feedback names the list and the row; a dislike answers with the list, that one row replaced. */
 async function sendItemFeedback(action, item) {
   try {
-    await api.sendFeedback({ action, key: item.key, artist: item.artist, genre: item.genre || null });
+    const list = state.list;
+    const position = list && list.list_id ? list.items.findIndex((shown) => shown.key === item.key) : -1;
+    const payload =
+      position >= 0
+        ? { action, list: list.list_id, position }
+        : { action, key: item.key, artist: item.artist, genre: item.genre || null };
+    const answer = await api.sendFeedback(payload);
     const words = { like: "Liked", skip: "Skipped", dislike: "Disliked" }[action];
     $("results-status").textContent = `${words} “${item.title}”. Thanks — moodtape will take it into account.`;
-    if (action === "dislike") loadList();
+    if (action === "dislike" && answer.list) {
+      showList(answer.list, state.listParams);
+      offerUndo(answer.list, item);
+    } else if (action === "dislike") {
+      loadList();
+    }
     return true;
   } catch (err) {
     $("results-status").textContent = `Feedback not saved: ${err.message}`;
     reportError(err);
     return false;
   }
+}
+
+/** Show a past list from the history exactly as it was; its export links name it. */
+async function reopenList(listId) {
+  try {
+    const data = await api.getList(listId);
+    showList(data, state.listParams || new URLSearchParams({ kind: data.kind }));
+    $("results-status").textContent = `A list from your history: ${data.items.length} ${data.kind}.`;
+    return true;
+  } catch (err) {
+    $("results-status").textContent = `Could not open that list: ${err.message}`;
+    reportError(err);
+    return false;
+  }
+}
+
+/** After a dislike: one Undo button next to the status line puts the row back. */
+function offerUndo(list, item) {
+  const status = $("results-status");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "undo";
+  button.textContent = "Undo";
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const restored = await api.undoDislike(list.list_id);
+      showList(restored, state.listParams);
+      status.textContent = `“${item.title}” is back on the list.`;
+    } catch (err) {
+      status.textContent = `Could not undo: ${err.message}`;
+      reportError(err);
+    }
+  });
+  status.append(" ", button);
 }
 
 function setupControls() {
@@ -368,6 +422,7 @@ async function start() {
     deleteButton: $("history-delete"),
     closeButton: $("history-close"),
     onError: reportError,
+    onOpen: reopenList,
   });
   document.body.dataset.ready = "true";
 }

@@ -2,7 +2,9 @@
 // #calibration in the camera stage, grabs a few frames from the live #video while the person looks
 // neutral (about 3 s) and, if they like, smiles, frowns, looks sad or surprised, and posts each frame
 // to /api/calibration. The server keeps only what the model read from the face, with the session;
-// from then on /api/analyze reads this person's faces through it. "Remove" forgets it.
+// from then on /api/analyze reads this person's faces through it. "Remove" forgets it. Once
+// calibrated, a "Not my mood" correction made while the camera runs adds the face in view as an
+// example of the emotion the person names.
 //
 // It imports nothing from the page's other modules on purpose: the page can change around it, and
 // the only hook it needs is the mount element plus the <script> tag in index.html.
@@ -108,6 +110,7 @@ export class Calibration {
   }
 
   show(status) {
+    this.calibrated = Boolean(status.calibrated);
     this.badge.textContent = describe(status);
     this.badge.dataset.calibrated = String(Boolean(status.calibrated));
     this.remove.hidden = !Object.keys(status.examples || {}).length;
@@ -158,6 +161,23 @@ export class Calibration {
     }
   }
 
+  /** A "Not my mood: I feel …" while calibrated: the face in view shows how this person looks then. */
+  async learnCorrection(emotion) {
+    if (!this.calibrated || this.busy || !this.video || !this.video.videoWidth) return;
+    this.setBusy(true);
+    try {
+      const blob = await grabFrame(this.video, this.canvas);
+      const url = `/api/calibration?emotion=${encodeURIComponent(emotion)}`;
+      this.show(await call("POST", url, { body: blob, contentType: "image/jpeg" }));
+      this.prompt.textContent = `Your correction taught the calibration how you look when ${emotion}.`;
+    } catch (err) {
+      // No face in view at that moment: the correction still applies to the list, just not here.
+      if (err.code !== "no_face") this.prompt.textContent = err.message;
+    } finally {
+      this.setBusy(false);
+    }
+  }
+
   async forgetQuietly() {
     try {
       await call("DELETE", "/api/calibration");
@@ -182,4 +202,14 @@ export class Calibration {
 }
 
 const mount = document.getElementById("calibration");
-if (mount) new Calibration(mount, document.getElementById("video"));
+if (mount) {
+  const calibration = new Calibration(mount, document.getElementById("video"));
+  // Listening at the document leaves the page's own "Not my mood" form code untouched; a page
+  // without that form simply never triggers this.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.id !== "not-mine-form") return;
+    const select = form.querySelector("select");
+    if (select && select.value) calibration.learnCorrection(select.value);
+  });
+}

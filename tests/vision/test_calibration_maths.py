@@ -1,4 +1,7 @@
-"""The calibration maths (``vision/calibration.py``): baseline, prototypes, bounds and the JSON form."""
+"""The calibration maths (``vision/calibration.py``): baseline, prototypes, bounds and the JSON form.
+
+Named apart from ``tests/training/test_calibration.py``, which tests the temperature fit.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,80 @@
+"""Short-lived session state: bounded per session and in total, expiring, and JSON for shared stores."""
+
+from __future__ import annotations
+
+import threading
+
+from moodtape.session_state import (
+    MAX_FEEDBACK,
+    MAX_LISTS,
+    MAX_UNDO,
+    LocalSessionMemory,
+    SessionState,
+    UndoStep,
+)
+from moodtape.store import Feedback, SavedList, new_id
+
+
+def a_list(kind: str = "tracks") -> SavedList:
+    return SavedList(
+        new_id(), kind, "match", {"mood": {"emotion": "happy"}, "items": [{"key": "k", "title": "t"}]}, 1.5
+    )
+
+
+def test_lists_per_session_are_bounded_and_current_lists_survive_only_while_kept() -> None:
+    state = SessionState()
+    first = a_list()
+    state = state.with_list(first, current=True)
+    for _ in range(MAX_LISTS):
+        state = state.with_list(a_list("videos"), current=True)
+    assert len(state.lists) == MAX_LISTS and state.find(first.id) is None
+    assert state.current_list("tracks") is None, "a current list that fell out is forgotten, not dangling"
+    assert state.current_list("videos") is state.lists[-1]
+
+
+def test_undo_and_feedback_are_bounded() -> None:
+    state = SessionState().with_list(a_list(), current=True)
+    list_id = state.lists[0].id
+    state = state.with_undo(list_id, tuple(UndoStep(i, {"key": str(i)}, new_id()) for i in range(MAX_UNDO + 5)))
+    assert len(state.undo[list_id]) == MAX_UNDO and state.undo[list_id][-1].position == MAX_UNDO + 4
+    for i in range(MAX_FEEDBACK + 5):
+        state = state.with_feedback(Feedback(f"k{i}", "a", "skip"))
+    assert len(state.feedback) == MAX_FEEDBACK and state.feedback[-1].item_key == f"k{MAX_FEEDBACK + 4}"
+
+
+def test_state_survives_a_json_round_trip() -> None:
+    """What a shared implementation (e.g. Redis) stores per session."""
+    saved = a_list()
+    feedback = Feedback("k", "a", "dislike", "pop", 2.0, saved.id, 0)
+    state = (
+        SessionState()
+        .with_list(saved, current=True)
+        .with_undo(saved.id, (UndoStep(0, {"key": "old"}, feedback.id),))
+        .with_feedback(feedback)
+        .with_correction("angry", "neutral")
+    )
+    assert SessionState.from_json(state.to_json()) == state
+
+
+def test_local_memory_is_bounded_in_sessions_and_expires() -> None:
+    memory = LocalSessionMemory(max_sessions=3, idle_seconds=3600)
+    for i in range(10):
+        memory.update(f"s{i}", lambda state: state.with_correction("sad", "happy"))
+    assert len(memory) == 3 and memory.get("s0") == SessionState()
+    memory.delete("s9")
+    assert memory.get("s9") == SessionState() and len(memory) == 2
+
+
+def test_updates_of_one_session_from_many_threads_are_not_lost() -> None:
+    memory = LocalSessionMemory()
+
+    def add(n: int) -> None:
+        for i in range(50):
+            memory.update("s", lambda state, i=i: state.with_feedback(Feedback(f"{n}-{i}", "a", "like")))
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(memory.get("s").feedback) == MAX_FEEDBACK  # 200 of 200: none lost
