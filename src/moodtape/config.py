@@ -161,6 +161,12 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         kind=Integer(low=1, high=1_000_000_000),
     ),
     Setting("MOODTAPE_THREADS", "2", "ONNX Runtime intra-op threads per process.", kind=Integer(low=1, high=256)),
+    Setting(
+        "MOODTAPE_DETECTOR",
+        "yunet",
+        "Face detector: yunet (a small CNN) or haar (OpenCV's Haar cascade).",
+        kind=Choice(options=("yunet", "haar")),
+    ),
     # --- recommendations and data ---
     Setting(
         "MOODTAPE_DATA_DIR",

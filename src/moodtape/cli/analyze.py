@@ -28,12 +28,21 @@ if TYPE_CHECKING:
     default=None,
     help="Write an annotated copy: a file for one image, a folder for several.",
 )
+@click.option(
+    "--detector",
+    type=click.Choice(["yunet", "haar"]),
+    default="yunet",
+    show_default=True,
+    envvar="MOODTAPE_DETECTOR",
+    help="Face detector: YuNet (a small CNN) or OpenCV's Haar cascade.",
+)
 @model_options
 @profile_option
 def analyze(
     images: tuple[Path, ...],
     as_json: bool,
     out: Path | None,
+    detector: str,
     model_path: str | None,
     preset: str | None,
     labels: str | None,
@@ -44,7 +53,7 @@ def analyze(
     An image without a face is not an error. Exit code 1 when any image could not be read.
     """
     from moodtape.config import Settings
-    from moodtape.vision.pipeline import Analyzer
+    from moodtape.vision.pipeline import Analyzer, make_detector
 
     settings = Settings.load()
     # The "image too large" message points at MOODTAPE_MAX_PIXELS, so the CLI must honour it.
@@ -52,7 +61,9 @@ def analyze(
     profile = load_profile(profile_path)
     if profile is not None:
         profile.check_model(classifier.model_id)  # before any image, not once per image
-    analyzer = Analyzer(classifier=classifier, max_pixels=settings.get_int("MOODTAPE_MAX_PIXELS"))
+    analyzer = Analyzer(
+        make_detector(detector), classifier=classifier, max_pixels=settings.get_int("MOODTAPE_MAX_PIXELS")
+    )
     failed = 0
     for image in images:
         try:

@@ -131,6 +131,7 @@ class Services:
             self.settings.get("MOODTAPE_MODEL_PRESET").strip().lower() or None,
             self.settings.get_int("MOODTAPE_THREADS"),
             self.settings.get_int("MOODTAPE_MAX_PIXELS"),
+            self.settings.get("MOODTAPE_DETECTOR").strip().lower() or "yunet",
         )
 
     def recommender(self) -> Recommender:
