@@ -68,7 +68,7 @@ class Services:
     def __init__(self, settings: Settings, analyzer: AnalyzerSource | None, recommender: Recommender | None) -> None:
         self.settings = settings
         self._analyzer_source = analyzer
-        self._analyzer = analyzer if isinstance(analyzer, Analyzer) else None
+        self._analyzer = _timed(analyzer) if isinstance(analyzer, Analyzer) else None
         self._recommender = recommender
         # Two locks: /healthz building the recommender must not wait for the model to load.
         self._analyzer_lock = threading.Lock()
@@ -217,7 +217,10 @@ def create_app(
 
 
 def _timed(analyzer: Analyzer) -> Analyzer:
-    """``analyzer`` with its full-frame detector and its model timed into the metrics."""
+    """``analyzer`` with its full-frame detector and its model timed into the metrics (once per analyzer:
+    several apps of one process, as in tests, may share an analyzer)."""
+    if getattr(analyzer, "_metrics_timed", False):
+        return analyzer
     detect, predict = analyzer.detector.detect, analyzer.classifier.predict
 
     def timed_detect(*args: Any, **kwargs: Any) -> Any:
@@ -236,6 +239,7 @@ def _timed(analyzer: Analyzer) -> Analyzer:
 
     analyzer.detector.detect = timed_detect  # type: ignore[method-assign]
     analyzer.classifier.predict = timed_predict  # type: ignore[method-assign]
+    analyzer._metrics_timed = True  # type: ignore[attr-defined]
     return analyzer
 
 
