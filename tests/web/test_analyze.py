@@ -7,6 +7,7 @@ import io
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from moodtape.emotions import EMOTIONS
 from moodtape.errors import ModelError
 from moodtape.vision.faces import FaceDetector
 from moodtape.vision.pipeline import Analyzer
+from moodtape.web import streams
 
 
 def test_raw_jpeg_body_gives_faces_and_mood(client: FlaskClient, astronaut_jpeg_bytes: bytes) -> None:
@@ -156,7 +158,12 @@ def _scripted_app(make_app: AppFactory, rows: list[str]) -> FlaskClient:
     return make_app(analyzer=analyzer).test_client()
 
 
-def test_stream_smooths_over_time_and_keeps_track_ids(make_app: AppFactory, frame_640: bytes) -> None:
+def test_stream_smooths_over_time_and_keeps_track_ids(
+    make_app: AppFactory, frame_640: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Frames 80 ms apart on the stream's clock, however slow this machine is.
+    ticks = iter(100.0 + 0.08 * n for n in range(1000))
+    monkeypatch.setattr(streams, "time", SimpleNamespace(monotonic=lambda: next(ticks)))
     client = _scripted_app(make_app, ["happy", "sad", "sad"])
     first = client.post("/api/analyze?stream=cam-1", data=frame_640, content_type="image/jpeg").get_json()
     second = client.post("/api/analyze?stream=cam-1", data=frame_640, content_type="image/jpeg").get_json()
