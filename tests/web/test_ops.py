@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from webtools import AppFactory
 
+from moodtape.errors import SettingsError
 from moodtape.vision.pipeline import Analyzer
 from moodtape.web.logs import JsonFormatter, RequestIdFilter, configure_logging
 
@@ -66,7 +67,8 @@ def test_behind_a_trusted_proxy_metrics_see_the_visitors_address(make_app: AppFa
 
 
 def test_an_unknown_metrics_mode_is_refused(make_app: AppFactory) -> None:
-    with pytest.raises(ValueError, match="MOODTAPE_METRICS"):
+    # Checked when the settings are read (issue 10): the server refuses to start.
+    with pytest.raises(SettingsError, match="MOODTAPE_METRICS='public' is not allowed: use one of: off, local, open"):
         make_app(MOODTAPE_METRICS="public")
 
 
