@@ -35,6 +35,7 @@ from moodtape.state.sessions import RedisSessionMemory
 from moodtape.store import data_dir
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
+from moodtape.web.delivery import install_delivery
 from moodtape.web.errors import register_error_handlers
 from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.ratelimit import install_rate_limit
@@ -204,6 +205,7 @@ def create_app(
     install_rate_limit(app, settings.get_float("MOODTAPE_RATE_LIMIT"), settings.get("MOODTAPE_REDIS_URL").strip())
     install_session(app)
     app.after_request(_add_security_headers)
+    install_delivery(app)
     register_error_handlers(app)
 
     app.register_blueprint(views.blueprint)
