@@ -32,6 +32,7 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "MOODTAPE_MAX_PIXELS", "40000000", "Largest image accepted, in pixels (a guard against decompression bombs)."
     ),
     Setting("MOODTAPE_THREADS", "2", "ONNX Runtime intra-op threads per process."),
+    Setting("MOODTAPE_DETECTOR", "yunet", "Face detector: yunet (a small CNN) or haar (OpenCV's Haar cascade)."),
     # --- recommendations and data ---
     Setting(
         "MOODTAPE_DATA_DIR",

@@ -28,12 +28,21 @@ if TYPE_CHECKING:
     default=None,
     help="Write an annotated copy: a file for one image, a folder for several.",
 )
+@click.option(
+    "--detector",
+    type=click.Choice(["yunet", "haar"]),
+    default="yunet",
+    show_default=True,
+    envvar="MOODTAPE_DETECTOR",
+    help="Face detector: YuNet (a small CNN) or OpenCV's Haar cascade.",
+)
 @model_options
 @profile_option
 def analyze(
     images: tuple[Path, ...],
     as_json: bool,
     out: Path | None,
+    detector: str,
     model_path: str | None,
     preset: str | None,
     labels: str | None,
@@ -45,7 +54,7 @@ def analyze(
     """
     from moodtape.config import Settings
     from moodtape.vision.classifier import load_classifier
-    from moodtape.vision.pipeline import Analyzer
+    from moodtape.vision.pipeline import Analyzer, make_detector
 
     # The "image too large" message points at MOODTAPE_MAX_PIXELS, so the CLI must honour it.
     max_pixels = Settings.load().get_int("MOODTAPE_MAX_PIXELS")
@@ -53,7 +62,7 @@ def analyze(
     classifier = load_classifier(model_path, preset=preset, labels=parse_labels(labels))
     if profile is not None:
         profile.check_model(classifier.model_id)  # before any image, not once per image
-    analyzer = Analyzer(classifier=classifier, max_pixels=max_pixels)
+    analyzer = Analyzer(make_detector(detector), classifier=classifier, max_pixels=max_pixels)
     failed = 0
     for image in images:
         try:

@@ -98,6 +98,7 @@ class Services:
                 self.settings.get("MOODTAPE_MODEL_PRESET").strip() or None,
                 max(1, self.settings.get_int("MOODTAPE_THREADS")),
                 self.settings.get_int("MOODTAPE_MAX_PIXELS"),
+                self.settings.get("MOODTAPE_DETECTOR").strip().lower() or "yunet",
             )
         except ModelError:
             raise
