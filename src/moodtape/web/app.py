@@ -176,12 +176,13 @@ def create_app(
     install_delivery(app)
     register_error_handlers(app)
 
-    from moodtape.web import api, calibration_api, lists_api, views
+    from moodtape.web import api, calibration_api, lists_api, ondevice, views
 
     app.register_blueprint(views.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(lists_api.blueprint)
     app.register_blueprint(calibration_api.blueprint)
+    app.register_blueprint(ondevice.blueprint)
     return app
 
 
