@@ -1,6 +1,7 @@
 """Personal calibration on the Yale faces: what one neutral photo, and one photo per expression, add.
 
-    python -m benchmarks.bench_calibration ../shared/datasets/yale-faces [--fer ../shared/datasets/fer2013] [--json OUT]
+    python -m benchmarks.bench_calibration ../shared/datasets/yale-faces [--fer ../shared/datasets/fer2013] \
+        [--json OUT.json] [--plot OUT.png]
 
 Yale has 15 people, each photographed once per expression (happy, sad, surprised) and several
 times with a resting face (``normal``, ``centerlight``, ``glasses``, ``noglasses``, and side-lit
@@ -237,12 +238,61 @@ def sensitivity(people: dict[str, Person], model_id: str) -> list[dict[str, Any]
     return rows
 
 
+def plot(result: dict[str, Any], path: Path) -> None:
+    """Accuracy per protocol and class, and how it moves with the prototype weight and the clip."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    protocols = result["protocols"]
+    names = {
+        "uncalibrated": "uncalibrated",
+        "neutral": "one neutral photo",
+        "per_expression_loo": "per expression (LOO)",
+    }
+    classes = ["happy", "sad", "surprise", "neutral"]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    width = 0.8 / len(protocols)
+    for i, (key, rows) in enumerate(protocols.items()):
+        frontal = rows["frontal"]
+        values = [frontal["accuracy"], *(frontal["per_class"].get(c, 0.0) for c in classes)]
+        positions = [j + i * width for j in range(len(values))]
+        left.bar(positions, [v * 100 for v in values], width, label=f"{names[key]} ({frontal['accuracy']:.1%})")
+    left.set_xticks([j + width for j in range(len(classes) + 1)], ["all frontal", *classes])
+    left.set_ylabel("accuracy on Yale (%)")
+    left.set_ylim(0, 105)
+    left.legend(loc="lower left", fontsize=8)
+    left.set_title("Yale, 15 people: accuracy per protocol")
+    chosen = result["settings"]
+    for clip in sorted({row["max_shift"] for row in result["sensitivity"]}):
+        rows = [
+            r
+            for r in result["sensitivity"]
+            if r["max_shift"] == clip and r["neutral_target"] == chosen["neutral_target"]
+        ]
+        rows.sort(key=lambda r: r["prototype_weight"])
+        weights = [r["prototype_weight"] for r in rows]
+        right.plot(weights, [r["per_expression_loo"] * 100 for r in rows], marker="o", label=f"LOO, clip {clip:g} nats")
+        right.plot(weights, [r["neutral"] * 100 for r in rows], linestyle=":", color=right.lines[-1].get_color())
+    right.axvline(chosen["prototype_weight"], color="grey", linewidth=0.8)
+    right.set_xlabel("prototype weight (nats, before scaling by coverage)")
+    right.set_ylabel("frontal accuracy (%); one face = 1.1 points")
+    right.set_title(f"sensitivity (neutral target {chosen['neutral_target']}; dotted: one neutral photo)")
+    right.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("yale", type=Path, help="the yale-faces folder (with images/)")
     parser.add_argument("--fer", type=Path, default=None, help="the fer2013 folder, for the PublicTest check")
     parser.add_argument("--model", default=None, help="an .onnx model (default: the bundled one)")
     parser.add_argument("--json", dest="json_out", type=Path, default=None, help="write the results here")
+    parser.add_argument("--plot", type=Path, default=None, help="draw the results into this PNG")
     args = parser.parse_args(argv)
     if not (args.yale / "images").is_dir():
         parser.error(f"{args.yale}/images not found: pass the yale-faces folder from ../shared/datasets")
@@ -278,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json_out is not None:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(result, indent=2) + "\n")
+    if args.plot is not None:
+        plot(result, args.plot)
     return 0
 
 

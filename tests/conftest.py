@@ -12,6 +12,8 @@ import pytest
 
 from fer_faces import synthetic_face
 from moodtape.emotions import EMOTIONS
+from redis_server import RedisServer
+from redis_server import missing_reason as redis_missing_reason
 from services import PostgresServer, missing_reason
 
 
@@ -56,6 +58,29 @@ def make_face_folder(tmp_path: Path) -> FaceFolderFactory:
         return root
 
     return make
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real Redis for the whole run (tests flush what they use); skips when not installed."""
+    reason = redis_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of an empty Redis database."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    client.close()
+    return redis_server.url
 
 
 @pytest.fixture(scope="session")

@@ -78,6 +78,35 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "0",
         "Reverse proxies in front of moodtape whose X-Forwarded-* headers are trusted (0: none, answer directly).",
     ),
+    # --- several instances and operations (docs/deployment.md) ---
+    Setting(
+        "MOODTAPE_REDIS_URL",
+        "",
+        "Redis for state shared by instances (rate limits, provider cache, YouTube budget, streams, recent lists): "
+        "redis://host:6379/0; empty keeps that state in each process.",
+    ),
+    Setting(
+        "MOODTAPE_PROCESSES",
+        "1",
+        "Server processes for moodtape serve; more than 1 runs gunicorn (POSIX only), each process loading the model.",
+    ),
+    Setting(
+        "MOODTAPE_SHUTDOWN_SECONDS",
+        "10",
+        "On SIGTERM or Ctrl+C, seconds that requests in flight get to finish before the server exits.",
+    ),
+    Setting(
+        "MOODTAPE_METRICS",
+        "local",
+        "Prometheus /metrics: off, local (clients on loopback only) or open (anyone who can reach the server).",
+    ),
+    Setting(
+        "MOODTAPE_METRICS_TOKEN",
+        "",
+        "When set, /metrics also answers requests carrying 'Authorization: Bearer <token>' from any address.",
+        secret=True,
+    ),
+    Setting("MOODTAPE_LOG_FORMAT", "text", "Server log lines: text, or json (one object a line, with the request id)."),
 )
 
 _BY_NAME: Final[dict[str, Setting]] = {s.name: s for s in SETTINGS}

@@ -44,6 +44,7 @@ ACTION_WEIGHTS: Final[dict[str, tuple[float, float]]] = {
     "like": (1.0, 0.5),
     "skip": (-0.5, -0.25),
     "dislike": (-1.5, -0.75),
+    "play": (0.5, 0.25),  # a full play: half a like
 }
 
 _default_memory: LocalSessionMemory | None = None

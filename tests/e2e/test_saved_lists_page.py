@@ -55,3 +55,16 @@ def test_history_is_off_until_the_switch_is_turned_on(page: Any) -> None:
     with page.expect_response(lambda r: r.url.endswith("/api/history/consent") and r.request.method == "PUT"):
         switch.check()
     expect(page.locator("#history-dialog .consent")).to_contain_text("30")
+
+
+def test_history_reopens_a_past_list_as_it_was(page: Any) -> None:
+    sad = _pick(page, "sad")
+    _pick(page, "happy")
+    page.get_by_role("button", name="History").click()
+    older = page.locator("#history-list > li").nth(1)
+    expect(older).to_contain_text("sad")
+    older.get_by_role("button", name="Show this list").click()
+    expect(page.locator("#history-dialog")).not_to_be_visible()
+    expect(page.locator("#result-list .title").first).to_have_text(sad[0])
+    assert _titles(page) == sad
+    assert "list=" in (page.locator("#export-csv").get_attribute("href") or "")

@@ -8,6 +8,7 @@ import pytest
 from recommend_fakes import FakeProvider
 
 from moodtape.errors import CatalogError, DataError
+from moodtape.playlists import Ask, Playlists
 from moodtape.recommender.engine import Recommender
 from moodtape.recommender.features import item_point
 from moodtape.recommender.mood import mood_from_emotion, mood_from_probabilities
@@ -141,13 +142,34 @@ def test_feedback_from_json_matches_feedback_on_the_item(sessions: SessionServic
 
 
 def test_a_like_in_one_list_shapes_the_next_and_is_named(sessions: SessionService) -> None:
-    mood = mood_from_emotion("happy")
-    first = sessions.recommend("taste", mood, n=10, seed=0)
-    liked = first.items[0].item
-    sessions.feedback("taste", liked, "like")
-    sessions.feedback("taste", liked, "like")
+    playlists = Playlists(sessions)
+    first, _ = playlists.show("taste", Ask(mood_from_emotion("happy"), n=10, seed=0))
+    liked = first.items[0]
+    playlists.feedback("taste", first.id, 0, "like")
+    playlists.feedback("taste", first.id, 0, "like")
     taste = sessions.taste("taste")
-    assert len(taste.events) == 2 and taste.events[0].title == liked.title
-    later = sessions.recommend("taste", mood, n=10, seed=1)
-    named = [entry for entry in later.items if f"because you liked “{liked.title}”" in entry.reason]
-    assert named and all(entry.item.key != liked.key for entry in named)  # a new song, not the same one
+    assert len(taste.events) == 2 and taste.events[0].title == liked["title"]
+    # the features come from the saved row: energy (and genre, artist) as the list showed them
+    assert taste.events[0].features["energy"] == pytest.approx(liked["energy"] - 0.5)
+    later, _ = playlists.show("taste", Ask(mood_from_emotion("happy"), n=10, seed=1), fresh=True)
+    named = [item for item in later.items if f"because you liked “{liked['title']}”" in item["reason"]]
+    assert named and all(item["key"] != liked["key"] for item in named)  # a new song, not the same one
+
+
+def test_a_replaced_row_falls_back_to_the_feedback_it_carries(sessions: SessionService) -> None:
+    playlists = Playlists(sessions)
+    shown, _ = playlists.show("swap", Ask(mood_from_emotion("sad"), n=8, seed=0))
+    disliked = shown.items[2]
+    playlists.feedback("swap", shown.id, 2, "dislike")  # the row now holds another song
+    [event] = sessions.taste("swap").events
+    assert event.reward == -1.0 and event.title == ""  # not the replacement's title
+    assert f"artist:{disliked['artist'].casefold()}" in event.features
+
+
+def test_a_full_play_is_a_weaker_like(sessions: SessionService) -> None:
+    playlists = Playlists(sessions)
+    shown, _ = playlists.show("plays", Ask(mood_from_emotion("happy"), n=6, seed=0))
+    after, replaced = playlists.feedback("plays", shown.id, 1, "play")
+    assert not replaced and after.items == shown.items
+    [event] = sessions.taste("plays").events
+    assert event.reward == 0.5 and event.title == shown.items[1]["title"]

@@ -209,3 +209,27 @@ def test_choosing_at_once_from_many_threads_never_collides(postgres: str) -> Non
     for thread in threads:
         thread.join()
     assert errors == [] and store.consent("s") in (True, False) and store.row_count() == 1
+
+
+def test_sqlite_database_is_locked_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process holding SQLite's write lock: the transaction waits its turn by retrying."""
+    import logging
+    import threading
+
+    caplog.set_level(logging.INFO, logger="moodtape.store.database")
+    from moodtape.store import database as database_module
+
+    path = tmp_path / "locked.db"
+    Store(path).lists("s")  # create the schema
+    monkeypatch.setattr(database_module, "CONNECT_TIMEOUT_S", 0)  # no busy wait: every clash is "locked"
+    store = Store(path)
+    store.lists("s")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # the write lock, as another process would hold it
+    threading.Timer(0.05, lambda: other.execute("COMMIT")).start()
+    kept = store.save_list("s", a_list())  # fails at first with "database is locked", then succeeds
+    assert store.get_list("s", kept.id) is not None
+    assert "database is locked" in caplog.text and "retrying" in caplog.text
+    other.close()

@@ -13,7 +13,8 @@ from webtools import AppFactory
 from moodtape.recommender.engine import Recommender
 from moodtape.store import Store
 from moodtape.web.lru import BoundedLRU
-from moodtape.web.security import SECURITY_HEADERS, RateLimiter, RedactSecrets, retry_after_header
+from moodtape.web.ratelimit import limit_text, retry_after_header
+from moodtape.web.security import SECURITY_HEADERS, RedactSecrets
 
 SPOTIFY_SECRET = "spotify-secret-d41d8cd98f00b204"
 YOUTUBE_KEY = "AIzaFakeYoutubeKey0123456789abcdef"
@@ -83,41 +84,59 @@ def test_analysis_and_lists_need_no_token(client: FlaskClient, frame_640: bytes)
 
 def test_a_flood_gets_429_with_retry_after(make_app: AppFactory) -> None:
     client = make_app(MOODTAPE_RATE_LIMIT="5").test_client()
-    statuses = [client.get("/healthz").status_code for _ in range(8)]
+    statuses = [client.get("/api/openapi.yaml").status_code for _ in range(8)]
     assert statuses[:5] == [200] * 5 and statuses[5:] == [429] * 3
     reply = client.get("/api/config")
     assert reply.get_json()["error"]["code"] == "rate_limited"
     assert int(reply.headers["Retry-After"]) >= 1
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
-    # Another address has its own budget.
-    assert client.get("/healthz", environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code == 200
+    # Another address has its own budget; health checks are never limited (balancers poll them).
+    assert client.get("/api/openapi.yaml", environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code == 200
+    assert client.get("/healthz").status_code == 200
 
 
 def test_proxy_hops_take_the_client_address_from_x_forwarded_for(make_app: AppFactory) -> None:
     client = make_app(MOODTAPE_RATE_LIMIT="2", MOODTAPE_PROXY_HOPS="1").test_client()
+    path = "/api/openapi.yaml"
     for _ in range(2):
-        assert client.get("/healthz", headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 200
-    assert client.get("/healthz", headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 429
-    assert client.get("/healthz", headers={"X-Forwarded-For": "203.0.113.2"}).status_code == 200
+        assert client.get(path, headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 200
+    assert client.get(path, headers={"X-Forwarded-For": "203.0.113.1"}).status_code == 429
+    assert client.get(path, headers={"X-Forwarded-For": "203.0.113.2"}).status_code == 200
 
 
-def test_rate_limiter_refills_at_its_rate() -> None:
-    now = [0.0]
-    limiter = RateLimiter(10, clock=lambda: now[0])
-    assert all(limiter.check("a") == 0.0 for _ in range(10))
-    wait = limiter.check("a")
-    assert wait == pytest.approx(0.1)
-    assert retry_after_header(wait) == "1"
-    now[0] += 0.25  # 2.5 tokens back
-    assert [limiter.check("a") == 0.0 for _ in range(3)] == [True, True, False]
-    assert RateLimiter(0).check("a") == 0.0  # 0 turns the limit off
+def test_a_spoofed_forwarding_header_is_ignored_without_proxy_hops(make_app: AppFactory) -> None:
+    client = make_app(MOODTAPE_RATE_LIMIT="2").test_client()
+    statuses = [
+        client.get("/api/openapi.yaml", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(3)
+    ]
+    assert statuses == [200, 200, 429]  # every request counts against the socket's address
 
 
-def test_rate_limiter_memory_is_bounded() -> None:
-    limiter = RateLimiter(1, max_clients=100)
-    for i in range(1000):
-        limiter.check(f"10.0.{i // 256}.{i % 256}")
-    assert len(limiter._buckets) == 100
+def test_a_spoofed_extra_hop_does_not_reset_the_limit(make_app: AppFactory) -> None:
+    client = make_app(MOODTAPE_RATE_LIMIT="2", MOODTAPE_PROXY_HOPS="1").test_client()
+    # The trusted proxy appends the real client (203.0.113.9) after whatever the client sent.
+    statuses = [
+        client.get("/api/openapi.yaml", headers={"X-Forwarded-For": f"10.9.9.{i}, 203.0.113.9"}).status_code
+        for i in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    ("rate", "text"),
+    [(200, "200 per 1 second"), (2.4, "2 per 1 second"), (0.5, "1 per 2 second"), (0.3, "1 per 4 second")],
+)
+def test_limit_text(rate: float, text: str) -> None:
+    assert limit_text(rate) == text
+
+
+def test_retry_after_is_whole_seconds_never_zero() -> None:
+    assert [retry_after_header(w) for w in (0.0, 0.1, 1.0, 1.2)] == ["1", "1", "1", "2"]
+
+
+def test_a_zero_rate_turns_the_limit_off(make_app: AppFactory) -> None:
+    client = make_app(MOODTAPE_RATE_LIMIT="0").test_client()
+    assert all(client.get("/api/openapi.yaml").status_code == 200 for _ in range(50))
 
 
 def test_bounded_lru_evicts_least_recent_and_idle() -> None:

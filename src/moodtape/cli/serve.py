@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from types import FrameType
@@ -25,8 +25,33 @@ if TYPE_CHECKING:
 @click.option("--certfile", type=click.Path(path_type=Path), help="TLS certificate (PEM) to serve HTTPS.")
 @click.option("--keyfile", type=click.Path(path_type=Path), help="TLS private key (PEM) for --certfile.")
 @click.option("--threads", type=int, default=None, help="Request threads (default: MOODTAPE_WORKERS, 4).")
-def serve(host: str | None, port: int | None, certfile: Path | None, keyfile: Path | None, threads: int | None) -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Server processes (default: MOODTAPE_PROCESSES, 1); more than 1 runs gunicorn (POSIX only).",
+)
+def serve(
+    host: str | None,
+    port: int | None,
+    certfile: Path | None,
+    keyfile: Path | None,
+    threads: int | None,
+    processes: int | None,
+) -> None:
     """Serve the moodtape page and API; open the printed address in a browser."""
+    if _processes(processes) > 1:
+        # Before anything imports prometheus-client: it picks its multi-process mode on import.
+        metrics_dir = Path(tempfile.mkdtemp(prefix="moodtape-metrics-"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        from moodtape.errors import MoodtapeError
+        from moodtape.web.multiprocess import serve_from_cli
+
+        try:
+            serve_from_cli(host, port, _processes(processes), threads, certfile, keyfile, metrics_dir)
+        except (MoodtapeError, ValueError) as exc:
+            fail(str(exc))
+        return
     from moodtape.config import Settings
     from moodtape.web.app import create_app
     from moodtape.web.server import is_loopback, make_server, server_url
@@ -35,7 +60,12 @@ def serve(host: str | None, port: int | None, certfile: Path | None, keyfile: Pa
     host = host if host is not None else settings.get("MOODTAPE_HOST")
     port = port if port is not None else settings.get_int("MOODTAPE_PORT")
     threads = threads if threads is not None else settings.get_int("MOODTAPE_WORKERS")
-    logging.basicConfig(level=logging.INFO, format="moodtape: %(levelname)s: %(message)s")
+    from moodtape.web.logs import configure_logging
+
+    try:
+        configure_logging(settings.get("MOODTAPE_LOG_FORMAT"))  # text (as before) or json
+    except ValueError as exc:
+        fail(str(exc))
     app = create_app(settings)
     server = make_server(app, host, port, threads=threads, certfile=certfile, keyfile=keyfile)
     try:
@@ -89,6 +119,12 @@ def _warm(services: Services) -> None:
         services.warm()
     except MoodtapeError as exc:
         info(f"moodtape: warning: {exc}")
+
+
+def _processes(given: int | None) -> int:
+    from moodtape.config import Settings
+
+    return given if given is not None else max(1, Settings.load().get_int("MOODTAPE_PROCESSES"))
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

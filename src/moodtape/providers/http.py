@@ -23,11 +23,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
 from moodtape.errors import ProviderError, ProviderUnreachableError, QuotaExceededError
+from moodtape.metrics import PROVIDER_CALLS, PROVIDER_ERRORS, count_lookup
 
 log = logging.getLogger("moodtape.providers")
 
@@ -51,16 +52,28 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+class Cache(Protocol[V]):
+    """A provider's answer cache: :class:`TTLCache` in this process, or
+    :class:`moodtape.state.cache.RedisCache` shared by every instance (``MOODTAPE_REDIS_URL``)."""
+
+    ttl: float
+
+    def get(self, key: Hashable) -> V | None: ...
+
+    def set(self, key: Hashable, value: V, ttl: float | None = None) -> None: ...
+
+
 class TTLCache(Generic[V]):
     """A small per-process cache: entries expire after ``ttl`` seconds, the oldest go past ``maxsize``.
 
     Thread-safe (the web server answers from several threads). ``clock`` is injectable so tests
-    can move time forward. A shared cache (Redis…) could replace it behind the same two methods.
+    can move time forward. ``name``, when given, labels its hits and misses in the metrics.
     """
 
-    def __init__(self, ttl: float, maxsize: int = 512, clock: Clock = time.monotonic) -> None:
+    def __init__(self, ttl: float, maxsize: int = 512, clock: Clock = time.monotonic, name: str = "") -> None:
         if ttl < 0 or maxsize <= 0:
             raise ValueError("ttl must be >= 0 and maxsize > 0")
+        self.name = name
         self.ttl = ttl
         self.maxsize = maxsize
         self._clock = clock
@@ -70,15 +83,21 @@ class TTLCache(Generic[V]):
     def get(self, key: Hashable) -> V | None:
         """The value stored under ``key``, or None when absent or expired."""
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            expires_at, value = entry
-            if self._clock() >= expires_at:
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return value
+            value = self._get(key)
+        if self.name:
+            count_lookup(self.name, value is not None)
+        return value
+
+    def _get(self, key: Hashable) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires_at, value = entry
+        if self._clock() >= expires_at:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return value
 
     def set(self, key: Hashable, value: V, ttl: float | None = None) -> None:
         """Store ``value`` for ``ttl`` seconds (default: the cache's own TTL)."""
@@ -300,6 +319,7 @@ class ServiceClient:
         """:func:`request_json` with this service's settings; keyword arguments pass through."""
         if not self.breaker.allow():
             raise ProviderUnreachableError(self.breaker.reason or f"{self.service} is unreachable (offline?).")
+        PROVIDER_CALLS.labels(service=self.service).inc()
         try:
             return request_json(
                 self.http,
@@ -312,9 +332,11 @@ class ServiceClient:
                 **kwargs,
             )
         except ProviderUnreachableError as error:
+            PROVIDER_ERRORS.labels(service=self.service).inc()
             self.breaker.trip(str(error))
             raise
         except ProviderError as error:
+            PROVIDER_ERRORS.labels(service=self.service).inc()
             safe = redact(str(error), self._secrets())
             if safe != str(error):
                 raise type(error)(safe) from None

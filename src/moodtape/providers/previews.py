@@ -19,7 +19,16 @@ import httpx
 
 from moodtape.errors import ProviderError, QuotaExceededError
 from moodtape.identity import same_song
-from moodtape.providers.http import Clock, RetryPolicy, ServiceClient, Sleep, TTLCache, json_dict, quote_api_message
+from moodtape.providers.http import (
+    Cache,
+    Clock,
+    RetryPolicy,
+    ServiceClient,
+    Sleep,
+    TTLCache,
+    json_dict,
+    quote_api_message,
+)
 from moodtape.types import Track
 
 DEEZER_TRACK_URL = "https://api.deezer.com/track/{id}"
@@ -65,9 +74,17 @@ class _PreviewEnricher:
 
     name = "previews"
 
-    def __init__(self, client: ServiceClient, *, cache_ttl: float, max_lookups: int, clock: Clock) -> None:
+    def __init__(
+        self,
+        client: ServiceClient,
+        *,
+        cache_ttl: float,
+        max_lookups: int,
+        clock: Clock,
+        cache: Cache[PreviewInfo] | None,
+    ) -> None:
         self._client = client
-        self._cache: TTLCache[PreviewInfo] = TTLCache(cache_ttl, maxsize=2048, clock=clock)
+        self._cache = cache if cache is not None else TTLCache[PreviewInfo](cache_ttl, 2048, clock, client.service)
         self.max_lookups = max_lookups
         #: Why the last :meth:`enrich` left tracks unfilled, or None when it did all it could.
         self.last_error: str | None = None
@@ -160,9 +177,10 @@ class DeezerPreviews(_PreviewEnricher):
         cooldown: float = 300.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
+        cache: Cache[PreviewInfo] | None = None,
     ) -> None:
         client = _preview_client(http, "Deezer", timeout, cooldown, clock, sleep)
-        super().__init__(client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock)
+        super().__init__(client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock, cache=cache)
         self.search = search
 
     def _wanted(self, track: Track) -> bool:
@@ -237,9 +255,10 @@ class ITunesPreviews(_PreviewEnricher):
         cooldown: float = 300.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
+        cache: Cache[PreviewInfo] | None = None,
     ) -> None:
         client = _preview_client(http, "iTunes Search", timeout, cooldown, clock, sleep)
-        super().__init__(client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock)
+        super().__init__(client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock, cache=cache)
         self.country = country
         self.per_minute = per_minute
         self.search_limit = search_limit

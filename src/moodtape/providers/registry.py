@@ -7,6 +7,9 @@ the caches, tokens, search budget and circuit breakers live in the objects they 
 - Spotify only when both ``SPOTIFY_CLIENT_ID`` and ``SPOTIFY_CLIENT_SECRET`` are set; YouTube only
   when ``YOUTUBE_API_KEY`` is. Its search count is kept in ``MOODTAPE_DATA_DIR`` so that the
   workers of one machine share the day's budget.
+- With ``MOODTAPE_REDIS_URL`` the answer caches and YouTube's daily search count live in Redis,
+  shared by every instance (one budget for all, not one each); without it, in each process (and
+  the search count in a file in ``MOODTAPE_DATA_DIR``).
 - Keyless previews (Deezer, iTunes) when ``MOODTAPE_PREVIEWS`` is true, the default: with a short
   timeout (at most 3 s) and a five-minute pause after a failure, an offline machine pays one short
   wait every five minutes, while an online one gets artwork and previews with no setup.
@@ -14,14 +17,19 @@ the caches, tokens, search budget and circuit breakers live in the objects they 
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import httpx
 
 from moodtape.config import Settings
 from moodtape.providers.base import Enricher, Provider
-from moodtape.providers.budget import FileBudgetStore
-from moodtape.providers.previews import DeezerPreviews, ITunesPreviews
+from moodtape.providers.budget import BudgetStore, FileBudgetStore
+from moodtape.providers.previews import DeezerPreviews, ITunesPreviews, PreviewInfo
 from moodtape.providers.spotify import SpotifyProvider
 from moodtape.providers.youtube import YouTubeProvider
+from moodtape.state.cache import RedisCache
+from moodtape.state.connection import client_for
 
 #: Keyless previews wait at most this long per call, whatever MOODTAPE_HTTP_TIMEOUT says.
 PREVIEW_TIMEOUT = 3.0
@@ -39,6 +47,7 @@ def live_providers(settings: Settings, http: httpx.Client | None = None) -> list
         return []
     timeout = settings.get_float("MOODTAPE_HTTP_TIMEOUT")
     ttl = settings.get_float("MOODTAPE_CACHE_TTL")
+    redis = client_for(settings.get("MOODTAPE_REDIS_URL"))
     providers: list[Provider] = []
     client_id, secret = settings.get("SPOTIFY_CLIENT_ID").strip(), settings.get("SPOTIFY_CLIENT_SECRET").strip()
     if client_id and secret:
@@ -50,6 +59,7 @@ def live_providers(settings: Settings, http: httpx.Client | None = None) -> list
                 http=_client(http, timeout),
                 cache_ttl=ttl,
                 timeout=timeout,
+                cache=RedisCache[dict[str, Any]](redis, "spotify", ttl) if redis else None,
             )
         )
     api_key = settings.get("YOUTUBE_API_KEY").strip()
@@ -59,6 +69,12 @@ def live_providers(settings: Settings, http: httpx.Client | None = None) -> list
             raise ValueError(f"YOUTUBE_SAFE_SEARCH must be none, moderate or strict, got {safe_search!r}")
         from moodtape.store import data_dir
 
+        if redis:
+            from moodtape.state.budget import RedisBudgetStore
+
+            budget: BudgetStore = RedisBudgetStore(redis)
+        else:
+            budget = FileBudgetStore(data_dir(settings) / BUDGET_FILE)
         providers.append(
             YouTubeProvider(
                 api_key,
@@ -66,9 +82,10 @@ def live_providers(settings: Settings, http: httpx.Client | None = None) -> list
                 safe_search=safe_search,
                 daily_search_budget=settings.get_int("YOUTUBE_DAILY_SEARCH_BUDGET"),
                 http=_client(http, timeout),
-                budget_store=FileBudgetStore(data_dir(settings) / BUDGET_FILE),
+                budget_store=budget,
                 cache_ttl=ttl,
                 timeout=timeout,
+                cache=RedisCache[list[Any]](redis, "youtube", ttl) if redis else None,
             )
         )
     return providers
@@ -81,4 +98,15 @@ def enrichers(settings: Settings, http: httpx.Client | None = None) -> list[Enri
     timeout = min(PREVIEW_TIMEOUT, settings.get_float("MOODTAPE_HTTP_TIMEOUT"))
     client = _client(http, timeout)
     country = settings.get("SPOTIFY_MARKET").strip() or "US"
-    return [DeezerPreviews(client, timeout=timeout), ITunesPreviews(client, country=country, timeout=timeout)]
+    redis = client_for(settings.get("MOODTAPE_REDIS_URL"))
+    if redis is None:
+        return [DeezerPreviews(client, timeout=timeout), ITunesPreviews(client, country=country, timeout=timeout)]
+    # The same lifetimes as the enrichers' own defaults: Deezer's preview links expire, iTunes' do not soon.
+    return [
+        DeezerPreviews(client, timeout=timeout, cache=_preview_cache(redis, "deezer", 600.0)),
+        ITunesPreviews(client, country=country, timeout=timeout, cache=_preview_cache(redis, "itunes", 86400.0)),
+    ]
+
+
+def _preview_cache(redis: Any, name: str, ttl: float) -> RedisCache[PreviewInfo]:
+    return RedisCache(redis, name, ttl, encode=dataclasses.asdict, decode=lambda d: PreviewInfo(**d))

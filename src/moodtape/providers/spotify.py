@@ -26,6 +26,7 @@ from moodtape.errors import ProviderAuthError, ProviderError
 from moodtape.providers.base import Query
 from moodtape.providers.http import (
     DEFAULT_RETRY,
+    Cache,
     Clock,
     RetryPolicy,
     ServiceClient,
@@ -89,6 +90,7 @@ class SpotifyProvider:
         max_pages: int = 6,
         timeout: float = 5.0,
         retry: RetryPolicy = DEFAULT_RETRY,
+        cache: Cache[dict[str, Any]] | None = None,
     ) -> None:
         if not client_id or not client_secret:
             raise ProviderAuthError(f"Spotify needs a client ID and secret: {_CREDENTIALS_HINT}.")
@@ -106,7 +108,7 @@ class SpotifyProvider:
         )
         self._clock = clock
         self.max_pages = max(1, max_pages)
-        self._cache: TTLCache[dict[str, Any]] = TTLCache(cache_ttl, maxsize=512, clock=clock)
+        self._cache = cache if cache is not None else TTLCache[dict[str, Any]](cache_ttl, 512, clock, _SERVICE)
         self._token: str | None = None
         self._token_expires_at = 0.0
         self._token_lock = threading.Lock()

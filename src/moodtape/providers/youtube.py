@@ -24,7 +24,7 @@ import httpx
 from moodtape.errors import ProviderAuthError, ProviderError, ProviderUnreachableError, QuotaExceededError
 from moodtape.providers.base import Query
 from moodtape.providers.budget import BudgetStore, MemoryBudgetStore, utc_day
-from moodtape.providers.http import DEFAULT_RETRY, Clock, RetryPolicy, ServiceClient, Sleep, TTLCache, json_dict
+from moodtape.providers.http import DEFAULT_RETRY, Cache, Clock, RetryPolicy, ServiceClient, Sleep, TTLCache, json_dict
 from moodtape.providers.moodwords import interleave, mean_point, regions
 from moodtape.providers.youtube_replies import (
     PROJECT_QUOTA_MESSAGE,
@@ -87,6 +87,7 @@ class YouTubeProvider:
         daily_search_budget: search.list calls allowed per UTC day.
         http, clock, sleep: injectable for tests.
         budget_store: where the day's count lives (default: this process's memory).
+        cache: where answers are cached (default: this process's memory, for ``cache_ttl``).
         cache_ttl: seconds a chart is cached; search_ttl: seconds a search is cached.
     """
 
@@ -107,6 +108,7 @@ class YouTubeProvider:
         search_ttl: float = 86400.0,
         timeout: float = 5.0,
         retry: RetryPolicy = DEFAULT_RETRY,
+        cache: Cache[list[Any]] | None = None,
     ) -> None:
         if not api_key:
             raise ProviderAuthError("YouTube needs an API key: set YOUTUBE_API_KEY.")
@@ -127,7 +129,7 @@ class YouTubeProvider:
         )
         self._clock = clock
         self._budget = budget_store if budget_store is not None else MemoryBudgetStore()
-        self._cache: TTLCache[list[Any]] = TTLCache(cache_ttl, maxsize=256, clock=clock)
+        self._cache = cache if cache is not None else TTLCache[list[Any]](cache_ttl, 256, clock, "youtube")
         self._search_ttl = search_ttl
         self._quota_spent_on = ""  # UTC day on which YouTube said the project's quota was spent
 

@@ -17,7 +17,7 @@ from moodtape.errors import DataError
 from moodtape.types import Mood
 
 #: The feedback a person can give on one item.
-ACTIONS: Final[tuple[str, ...]] = ("like", "skip", "dislike")
+ACTIONS: Final[tuple[str, ...]] = ("like", "skip", "dislike", "play")
 _SESSION_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 

@@ -9,17 +9,20 @@ second. A track unseen for ``max_age`` seconds is dropped.
 
 Detection may run on a schedule (``detect_every`` frames); in between, each track is looked for
 only in a window around its last box, which costs a fraction of a full-frame search.
+
+A stream's whole state (frame count, tracks) goes to and from plain JSON-able values with
+:meth:`StreamAnalyzer.state` and :meth:`StreamAnalyzer.restore`, so that several server processes
+can take turns on one stream through a shared store (``moodtape.web.streams``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -68,7 +71,7 @@ class FaceSmoother:
     max_age: float = 1.0
     uncertain_below: float = 0.0
     _tracks: list[_Track] = field(default_factory=list)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _next_id: int = 1
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def update(self, faces: list[Face], timestamp: float) -> list[Face]:
@@ -83,6 +86,35 @@ class FaceSmoother:
         """The last box of every live track."""
         with self._lock:
             return [t.box for t in self._tracks]
+
+    def state(self) -> dict[str, Any]:
+        """The tracks and the next track id as JSON-able values (see :meth:`restore`)."""
+        with self._lock:
+            return {
+                "next_id": self._next_id,
+                "tracks": [
+                    [t.track_id, list(t.box), [float(p) for p in t.probabilities], t.last_seen] for t in self._tracks
+                ],
+            }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take over the tracks of :meth:`state` (from this or another process).
+
+        Raises:
+            ValueError: ``state`` is not in the shape :meth:`state` gives.
+        """
+        try:
+            tracks = [
+                _Track(int(tid), Box(*(int(v) for v in box)), np.asarray(probs, dtype=np.float64), float(seen))
+                for tid, box, probs, seen in state["tracks"]
+            ]
+            next_id = int(state["next_id"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a smoother state: {exc}") from None
+        if any(t.probabilities.shape != (len(EMOTIONS),) for t in tracks):
+            raise ValueError("not a smoother state: wrong number of probabilities")
+        with self._lock:
+            self._tracks, self._next_id = tracks, next_id
 
     def _match(self, faces: list[Face]) -> dict[int, _Track]:
         pairs = sorted(
@@ -101,7 +133,8 @@ class FaceSmoother:
     def _blend(self, face: Face, track: _Track | None, timestamp: float) -> Face:
         new = np.array([face.probabilities[label] for label in EMOTIONS], dtype=np.float64)
         if track is None:
-            track = _Track(next(self._ids), face.box, new, timestamp)
+            track = _Track(self._next_id, face.box, new, timestamp)
+            self._next_id += 1
             self._tracks.append(track)
         else:
             elapsed = max(0.0, timestamp - track.last_seen)
@@ -154,6 +187,26 @@ class StreamAnalyzer:
             self._frame += 1
         located = self.analyzer.locate(gray) if full else self._redetect(gray, self.smoother.boxes)
         return self.smoother.update(self.analyzer.classify(gray, located, profile=self.profile), timestamp)
+
+    def state(self) -> dict[str, Any]:
+        """The stream's state as JSON-able values: frame count and the smoother's tracks."""
+        with self._lock:
+            frame = self._frame
+        return {"frame": frame, **self.smoother.state()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue the stream whose :meth:`state` this is.
+
+        Raises:
+            ValueError: ``state`` is not in the shape :meth:`state` gives.
+        """
+        self.smoother.restore(state)
+        try:
+            frame = int(state["frame"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a stream state: {exc}") from None
+        with self._lock:
+            self._frame = frame
 
     def _redetect(self, gray: npt.NDArray[np.uint8], previous: list[Box]) -> list[Located]:
         """Look for each known face in a window twice its size around its last box."""

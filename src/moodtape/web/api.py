@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import ImageError, UnsupportedImageError
+from moodtape.metrics import FRAMES
 from moodtape.recommender.mood import EMOTION_POINTS, group_mood
 from moodtape.recommender.strategies import DEFAULT_STRATEGY, STRATEGIES
 from moodtape.vision.images import decode_image
@@ -60,12 +61,11 @@ def analyze() -> Response:
         raise ImageError("the picture is damaged and cannot be read") from None
     analyzer = services().analyzer()
     profile = session_profile()  # the visitor's calibration, if any (web/calibration_api.py)
+    FRAMES.labels(kind="photo" if stream is None else "stream").inc()
     if stream is None:
         faces = analyzer.analyze_gray(gray, profile=profile)
     else:
-        live = services().streams.get(session_id(), stream)
-        live.profile = profile
-        faces = live.process(gray, time.monotonic())
+        faces = services().streams.process(session_id(), stream, gray, profile)
     height, width = gray.shape
     return jsonify(
         faces=faces_json(faces),

@@ -3,14 +3,20 @@
 Creating the app is fast: the emotion model and the recommender are built on first use (or by
 :meth:`Services.warm`, which ``moodtape serve`` runs in the background right after binding its
 port). Tests pass their own analyzer and recommender.
+
+With ``MOODTAPE_REDIS_URL`` the state that requests share (rate limits, streams, session lists,
+provider caches) lives in Redis (see :mod:`moodtape.state`), so instances behind a balancer are
+interchangeable; without it, in this process.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from flask import Flask, Response, current_app, request
@@ -18,19 +24,27 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moodtape.config import SETTINGS, Settings
 from moodtape.errors import ModelError
+from moodtape.metrics import DETECTOR_SECONDS, MODEL_SECONDS
 from moodtape.playlists import Playlists
 from moodtape.recommender.engine import Recommender
 from moodtape.session_state import LocalSessionMemory, SessionMemory
 from moodtape.sessions import SessionService
+from moodtape.state.connection import client_for
+from moodtape.state.profiles import RedisProfileStore
+from moodtape.state.sessions import RedisSessionMemory
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.delivery import install_delivery
-from moodtape.web.errors import error_response, register_error_handlers
+from moodtape.web.errors import register_error_handlers
 from moodtape.web.profiles import MemoryProfileStore, ProfileStore
-from moodtape.web.security import SECURITY_HEADERS, RateLimiter, RedactSecrets, retry_after_header
+from moodtape.web.ratelimit import install_rate_limit
+from moodtape.web.security import SECURITY_HEADERS, RedactSecrets
 from moodtape.web.session import install_session
-from moodtape.web.streams import STREAM_DETECT_EVERY, StreamRegistry
+from moodtape.web.streams import STREAM_DETECT_EVERY, RedisStreamRegistry, StreamRegistry, Streams
 from moodtape.web.uploads import InMemoryRequest
+
+if TYPE_CHECKING:
+    import redis
 
 AnalyzerSource = Analyzer | Callable[[], Analyzer]
 BUNDLED_MODEL_NAME = "moodtape model"
@@ -53,12 +67,19 @@ class Services:
         # Two locks: /healthz building the recommender must not wait for the model to load.
         self._analyzer_lock = threading.Lock()
         self._recommender_lock = threading.Lock()
-        self.streams = StreamRegistry(lambda: StreamAnalyzer(self.analyzer(), detect_every=STREAM_DETECT_EVERY))
-        self.limiter = RateLimiter(settings.get_float("MOODTAPE_RATE_LIMIT"))
-        # Each session's short-lived lists (export, undo, restore); shared storage can replace it.
-        self.memory: SessionMemory = LocalSessionMemory()
-        #: Each session's personal calibration (web/profiles.py); replaceable by a shared store.
-        self.profiles: ProfileStore = MemoryProfileStore()
+        #: Redis for shared state, or None: everything stays in this process.
+        self.redis: redis.Redis | None = client_for(settings.get("MOODTAPE_REDIS_URL"))
+        factory = self._new_stream
+        self.streams: Streams = RedisStreamRegistry(self.redis, factory) if self.redis else StreamRegistry(factory)
+        # Each session's short-lived lists (export, undo, restore): in Redis when shared.
+        self.memory: SessionMemory = RedisSessionMemory(self.redis) if self.redis else LocalSessionMemory()
+        #: Each session's personal calibration (web/profiles.py): in Redis when shared.
+        self.profiles: ProfileStore = (
+            RedisProfileStore(self.redis, self.analyzer) if self.redis else MemoryProfileStore()
+        )
+
+    def _new_stream(self) -> StreamAnalyzer:
+        return StreamAnalyzer(self.analyzer(), detect_every=STREAM_DETECT_EVERY)
 
     @property
     def model_ready(self) -> bool:
@@ -82,7 +103,7 @@ class Services:
             return self._analyzer
         with self._analyzer_lock:
             if self._analyzer is None:
-                self._analyzer = self._load_analyzer()
+                self._analyzer = _timed(self._load_analyzer())
             return self._analyzer
 
     def _load_analyzer(self) -> Analyzer:
@@ -170,13 +191,14 @@ def create_app(
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
-    app.before_request(_limit_rate)
+    from moodtape.web import api, calibration_api, lists_api, ondevice, ops, views
+
+    ops.install_ops(app)  # first, so the request id and timing cover every other hook
+    install_rate_limit(app, settings.get_float("MOODTAPE_RATE_LIMIT"), settings.get("MOODTAPE_REDIS_URL").strip())
     install_session(app)
     app.after_request(_add_security_headers)
     install_delivery(app)
     register_error_handlers(app)
-
-    from moodtape.web import api, calibration_api, lists_api, ondevice, views
 
     app.register_blueprint(views.blueprint)
     app.register_blueprint(api.blueprint)
@@ -186,18 +208,32 @@ def create_app(
     return app
 
 
-def _limit_rate() -> Response | None:
-    wait = services().limiter.check(request.remote_addr or "unknown")
-    if not wait:
-        return None
-    response = error_response(429, "rate_limited", "too many requests from this address; slow down and retry")
-    response.headers["Retry-After"] = retry_after_header(wait)
-    return response
+def _timed(analyzer: Analyzer) -> Analyzer:
+    """``analyzer`` with its full-frame detector and its model timed into the metrics."""
+    detect, predict = analyzer.detector.detect, analyzer.classifier.predict
+
+    def timed_detect(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return detect(*args, **kwargs)
+        finally:
+            DETECTOR_SECONDS.observe(time.perf_counter() - started)
+
+    def timed_predict(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return predict(*args, **kwargs)
+        finally:
+            MODEL_SECONDS.observe(time.perf_counter() - started)
+
+    analyzer.detector.detect = timed_detect  # type: ignore[method-assign]
+    analyzer.classifier.predict = timed_predict  # type: ignore[method-assign]
+    return analyzer
 
 
 def _add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.path.startswith("/api/") or request.path == "/healthz":
+    if request.path.startswith("/api/") or request.path in ("/healthz", "/readyz"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response

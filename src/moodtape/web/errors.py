@@ -51,6 +51,8 @@ def _moodtape_error(error: MoodtapeError) -> Response:
 
 
 def _http_error(error: HTTPException) -> Response:
+    if isinstance(error.response, Response):  # already a JSON answer (the rate limit's 429)
+        return error.response
     status = error.code or 500
     message = _MESSAGES.get(status) or (error.description or error.name).strip()
     response = error_response(status, HTTP_CODES.get(status, "http_error"), message)

@@ -1,4 +1,4 @@
-"""Security for the web app: response headers, CSRF tokens, a per-client rate limiter, log redaction.
+"""Security for the web app: response headers, CSRF tokens, log redaction (the rate limit: ``ratelimit.py``).
 
 - **Headers.** A Content-Security-Policy without inline scripts or styles that allows only the
   player and artwork hosts the page uses; ``Referrer-Policy: strict-origin-when-cross-origin``
@@ -7,9 +7,6 @@
   process that shares the key can check it without shared state. State-changing requests send it
   in ``X-CSRF-Token``; a browser on another site can neither read it nor set that header. A
   mismatching ``Origin`` is refused as well (the second check).
-- **Rate limit.** A token bucket per client address: ``rate`` requests a second on average, bursts
-  of up to one second's worth. The buckets live in a bounded LRU, so a flood of addresses cannot
-  grow memory without limit.
 - **Redaction.** A logging filter that blanks the configured secrets out of every log line.
 """
 
@@ -18,14 +15,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import math
-import threading
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Final
-
-from moodtape.web.lru import BoundedLRU
 
 CONTENT_SECURITY_POLICY: Final[str] = "; ".join(
     (
@@ -55,10 +46,6 @@ SECURITY_HEADERS: Final[dict[str, str]] = {
 }
 
 CSRF_HEADER: Final[str] = "X-CSRF-Token"
-#: Distinct client addresses whose buckets are remembered; beyond this the least recent is forgotten.
-MAX_TRACKED_CLIENTS: Final[int] = 10_000
-#: Seconds after which an idle client's bucket is forgotten (it would be full again by then anyway).
-BUCKET_IDLE_SECONDS: Final[float] = 60.0
 
 
 def csrf_token(secret_key: str, session_id: str) -> str:
@@ -79,58 +66,6 @@ def same_origin(origin: str | None, host_url: str) -> bool:
     if not origin:
         return True
     return origin.rstrip("/") == host_url.rstrip("/")
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
-
-
-class RateLimiter:
-    """Token bucket per client: ``rate`` requests a second, bursts up to ``rate``. Thread-safe, O(1).
-
-    Args:
-        rate: average requests per second allowed per client; ``0`` or less turns the limit off.
-        clock: seconds, monotonic; tests pass a fake.
-    """
-
-    def __init__(
-        self,
-        rate: float,
-        *,
-        max_clients: int = MAX_TRACKED_CLIENTS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.rate = rate
-        self._clock = clock
-        self._buckets: BoundedLRU[str, _Bucket] = BoundedLRU(max_clients, BUCKET_IDLE_SECONDS, clock)
-        self._lock = threading.Lock()
-
-    @property
-    def enabled(self) -> bool:
-        return self.rate > 0
-
-    def check(self, client: str) -> float:
-        """Take one token for ``client``: ``0.0`` when allowed, else seconds until the next token."""
-        if not self.enabled:
-            return 0.0
-        with self._lock:
-            now = self._clock()
-            # The bucket holds at least one token, so rates below 1/s still let a request through.
-            capacity = max(1.0, self.rate)
-            bucket = self._buckets.get_or_create(client, lambda: _Bucket(capacity, now))
-            bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * self.rate)
-            bucket.updated = now
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
-                return 0.0
-            return (1.0 - bucket.tokens) / self.rate
-
-
-def retry_after_header(wait: float) -> str:
-    """``Retry-After`` takes whole seconds; never say 0, or clients retry at once."""
-    return str(max(1, math.ceil(wait)))
 
 
 class RedactSecrets(logging.Filter):

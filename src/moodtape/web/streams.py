@@ -1,11 +1,12 @@
-"""Webcam streams of this process: one :class:`StreamAnalyzer` per (session, stream id).
+"""Webcam streams: one :class:`StreamAnalyzer` state per (session, stream id).
 
-A stream's smoothing state (face tracks, smoothed probabilities) lives in the process that
-answered its frames; it is short-lived by nature (a track dies after a second unseen), so it is
-kept in memory, bounded in number and dropped after a minute of silence. With several processes
-behind a load balancer, frames of one stream should reach the same process (sticky sessions);
-otherwise each process smooths the frames it sees, which is still correct, just less smooth
-(see ``docs/deployment.md``).
+A stream's smoothing state (face tracks, smoothed probabilities) is short-lived by nature (a track
+dies after a second unseen), so it is dropped after a minute of silence. Two registries keep it:
+
+- :class:`StreamRegistry`, the default: in this process's memory, bounded in number.
+- :class:`RedisStreamRegistry` (``MOODTAPE_REDIS_URL``): in Redis, loaded before and saved after
+  each frame, so consecutive frames of one stream may reach different instances and the smoothing
+  carries over (no sticky sessions). Time is then wall-clock time, which instances share.
 
 Stream ids are chosen by the page and scoped by the anonymous session, so one visitor cannot feed
 frames into another's stream.
@@ -13,13 +14,27 @@ frames into another's stream.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import time
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from moodtape.errors import DataError
+from moodtape.state.connection import PREFIX, redis_errors
+from moodtape.types import Face
+from moodtape.vision.calibration import Profile
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.lru import BoundedLRU
+
+if TYPE_CHECKING:
+    import redis
+
+log = logging.getLogger("moodtape.web")
 
 _STREAM_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: Streams kept per process: far more than the webcams one process can serve at 10 frames/s.
@@ -37,6 +52,16 @@ def check_stream_id(stream_id: str) -> str:
     if not _STREAM_ID.fullmatch(stream_id):
         raise DataError("stream must be 1–64 letters, digits, '-' or '_'")
     return stream_id
+
+
+class Streams(Protocol):
+    """Where streams live; :meth:`process` runs one frame of one stream."""
+
+    def process(
+        self, session_id: str, stream_id: str, gray: npt.NDArray[np.uint8], profile: Profile | None = None
+    ) -> list[Face]:
+        """Smoothed faces of this frame of the session's stream ``stream_id``, calibrated by ``profile``."""
+        ...
 
 
 class StreamRegistry:
@@ -59,5 +84,57 @@ class StreamRegistry:
         """The stream's analyzer, made on first use."""
         return self._streams.get_or_create((session_id, check_stream_id(stream_id)), self._factory)
 
+    def process(
+        self, session_id: str, stream_id: str, gray: npt.NDArray[np.uint8], profile: Profile | None = None
+    ) -> list[Face]:
+        stream = self.get(session_id, stream_id)
+        stream.profile = profile
+        return stream.process(gray, time.monotonic())
+
     def __len__(self) -> int:
         return len(self._streams)
+
+
+class RedisStreamRegistry:
+    """Streams whose state lives in Redis under ``moodtape:stream:<session>:<stream>``, with a TTL.
+
+    Two frames of one stream answered at the same moment by two instances both start from the
+    same state and the later save wins: the page sends a stream's frames one at a time, so this
+    only happens with clients that do not, and costs them a little smoothing, nothing more.
+
+    Args:
+        client: the Redis client.
+        factory: makes a fresh :class:`StreamAnalyzer`; the stored state is restored into it.
+        idle_seconds: a stream unheard of for this long is forgotten (Redis expires the key).
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        factory: Callable[[], StreamAnalyzer],
+        idle_seconds: float = STREAM_IDLE_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._factory = factory
+        self._idle_ms = max(1, round(idle_seconds * 1000))
+        self._clock = clock
+
+    def process(
+        self, session_id: str, stream_id: str, gray: npt.NDArray[np.uint8], profile: Profile | None = None
+    ) -> list[Face]:
+        key = f"{PREFIX}stream:{session_id}:{check_stream_id(stream_id)}"
+        with redis_errors(self._client):
+            raw = self._client.get(key)
+        stream = self._factory()
+        stream.profile = profile
+        if raw is not None:
+            try:
+                stream.restore(json.loads(raw))
+            except ValueError as exc:  # json.JSONDecodeError is a ValueError too
+                log.warning("starting stream afresh: its stored state is unreadable (%s)", exc)
+        faces = stream.process(gray, self._clock())
+        state = json.dumps(stream.state(), separators=(",", ":"))
+        with redis_errors(self._client):
+            self._client.set(key, state, px=self._idle_ms)
+        return faces

@@ -117,6 +117,11 @@ export function showList(params, { fresh = false, signal } = {}) {
   return json(`/api/lists?${query}`, { ...withCsrf("POST"), signal });
 }
 
+/** A list this session was shown (from this visit or kept history), as it now is. */
+export function getList(listId) {
+  return json(`/api/lists/${encodeURIComponent(listId)}`);
+}
+
 /** Undo the latest dislike on a list: its row comes back. */
 export function undoDislike(listId) {
   return json(`/api/lists/${encodeURIComponent(listId)}/undo`, withCsrf("POST"));

@@ -355,6 +355,15 @@ async function start() {
     consentRow: $("history-consent-row"),
     consent: $("history-consent"),
     onError: reportError,
+    onOpen: async (listId) => {
+      const focus = await list.reopen(listId);
+      if (focus) {
+        plane.setApplied(list.applied);
+        markEmotion(null, null);
+        showMoodNow();
+      }
+      return focus;
+    },
   });
   document.body.dataset.ready = "true";
 }

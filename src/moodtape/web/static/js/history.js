@@ -31,6 +31,16 @@ async function showConsent(row, consent, onError) {
   }
 }
 
+/** "Show this list": reopens a past list on the page, exactly as it was (dislikes replaced). */
+function reopenButton(entry, onReopen) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "btn small reopen";
+  button.textContent = "Show this list";
+  button.addEventListener("click", () => onReopen(entry.list_id));
+  return button;
+}
+
 export function setupHistory({
   openButton,
   dialog,
@@ -44,7 +54,17 @@ export function setupHistory({
   consentRow,
   consent,
   onError,
+  onOpen,
 }) {
+  // Where focus goes when the dialog closes: back to History, or into a reopened list.
+  let afterClose = () => openButton.focus();
+  const reopen = async (listId) => {
+    const focusTarget = await onOpen(listId);
+    if (!focusTarget) return;
+    afterClose = focusTarget;
+    dialog.close();
+  };
+
   consent.addEventListener("click", async () => {
     const wanted = consent.getAttribute("aria-checked") !== "true";
     // The switch flips at once and flips back if the server refuses.
@@ -70,6 +90,7 @@ export function setupHistory({
         const p = document.createElement("p");
         p.textContent = titles;
         li.append(strong, p);
+        if (onOpen && entry.list_id) li.append(reopenButton(entry, reopen));
         return li;
       }),
     );
@@ -118,5 +139,8 @@ export function setupHistory({
 
   closeButton.addEventListener("click", () => dialog.close());
   // Back to the button that opened it, whichever way the dialog closed (Close, Escape).
-  dialog.addEventListener("close", () => openButton.focus());
+  dialog.addEventListener("close", () => {
+    afterClose();
+    afterClose = () => openButton.focus();
+  });
 }

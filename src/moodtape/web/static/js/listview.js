@@ -9,7 +9,7 @@ import { describeSources, renderItem, renderResults } from "./results.js";
 import { STRATEGY_WORDS, emotionWord, moodLine, moodNumbers } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
-const SOURCE_WORDS = { camera: "the camera", photo: "your photo", manual: "your choice" };
+const SOURCE_WORDS = { camera: "the camera", photo: "your photo", manual: "your choice", history: "your history" };
 
 function setPressed(group, attr, value) {
   for (const button of group.querySelectorAll("button")) {
@@ -95,6 +95,32 @@ export class ListView {
       return;
     }
     await this.load({ focusIndex: focusList ? 0 : null });
+  }
+
+  /**
+   * Show a past list exactly as it was, and make its mood the list's mood.
+   * @returns a function that puts focus on its first item, or null when it could not be opened
+   */
+  async reopen(listId) {
+    try {
+      const data = await api.getList(listId);
+      if (this.controller) this.controller.abort();
+      this.applied = { ...data.mood };
+      this.source = "history";
+      this.kind = data.kind || this.kind;
+      this.strategy = "";
+      setPressed($("kind-group"), "kind", this.kind);
+      setPressed($("strategy-group"), "strategy", this.strategy);
+      this.draw(data, this.params());
+      $("results-status").textContent = `A list from your history: ${data.items.length} ${data.kind}.`;
+      return () => {
+        if (!focusItem($("result-list"), 0)) $("results").focus();
+      };
+    } catch (err) {
+      $("results-status").textContent = `Could not open that list: ${err.message}`;
+      this.hooks.onError(err);
+      return null;
+    }
   }
 
   /** Fetch and draw the list; `focusIndex` puts focus on that item afterwards. */

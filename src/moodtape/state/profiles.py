@@ -1,0 +1,67 @@
+"""Each session's personal calibration in Redis, so every instance applies it.
+
+A :class:`moodtape.web.profiles.ProfileStore` under ``moodtape:profile:<session>``: the JSON of
+:meth:`Calibration.to_dict` (running sums the model read, never a pixel; about 15 KB at most),
+forgotten after :data:`~moodtape.web.profiles.PROFILE_IDLE_SECONDS` unused. Reading refits the
+profile from those sums with this instance's analyzer, which also checks it against the model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from moodtape.state.connection import PREFIX, redis_errors
+from moodtape.web.profiles import PROFILE_IDLE_SECONDS, Calibration
+
+if TYPE_CHECKING:
+    import redis
+
+    from moodtape.vision.pipeline import Analyzer
+
+log = logging.getLogger("moodtape.state")
+
+
+class RedisProfileStore:
+    """:class:`~moodtape.web.profiles.ProfileStore` in Redis (see the module docstring).
+
+    Args:
+        client: the Redis client.
+        analyzer: gives this instance's analyzer (the profile is refitted with it on reading).
+    """
+
+    def __init__(
+        self, client: redis.Redis, analyzer: Callable[[], Analyzer], idle_seconds: float = PROFILE_IDLE_SECONDS
+    ) -> None:
+        self._client = client
+        self._analyzer = analyzer
+        self._idle_ms = max(1, round(idle_seconds * 1000))
+
+    @staticmethod
+    def _key(session_id: str) -> str:
+        return f"{PREFIX}profile:{session_id}"
+
+    def get(self, session_id: str) -> Calibration | None:
+        key = self._key(session_id)
+        with redis_errors(self._client):
+            raw = self._client.get(key)
+            if raw is not None:
+                self._client.pexpire(key, self._idle_ms)  # in use: keep it another idle period
+        if raw is None:
+            return None
+        try:
+            return Calibration.from_dict(json.loads(raw), self._analyzer())
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring a stored calibration that cannot be read (%s)", exc)
+            return None
+
+    def put(self, session_id: str, calibration: Calibration) -> None:
+        data = json.dumps(calibration.to_dict(), separators=(",", ":"))
+        with redis_errors(self._client):
+            self._client.set(self._key(session_id), data, px=self._idle_ms)
+
+    def delete(self, session_id: str) -> bool:
+        with redis_errors(self._client):
+            return bool(self._client.delete(self._key(session_id)))

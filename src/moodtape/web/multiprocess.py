@@ -1,0 +1,229 @@
+"""``moodtape serve --processes N``: the app on gunicorn, N worker processes of ``--threads`` threads.
+
+Why gunicorn: one Python process uses about one core for the model and the detector (the GIL and
+ONNX Runtime's own threads), so a machine with more cores needs more processes; gunicorn is the
+well-kept POSIX pre-fork server for that. It does not run on Windows: there, run one ``moodtape
+serve`` per port behind the balancer (docs/deployment.md).
+
+- **The app** is created once in the master before forking (cheap: nothing loads at creation), so
+  every worker shares its secret key; each worker then loads the model itself after the fork, in
+  the background (``post_fork``), so no ONNX Runtime session crosses a fork.
+- **ONNX Runtime threads** default to ``cores // N`` per worker (at least 1) unless
+  ``MOODTAPE_THREADS`` is set, so the workers do not fight over cores.
+- **Shutdown.** SIGTERM and SIGINT (Ctrl+C) both stop gracefully: the master stops accepting,
+  tells each worker to finish its requests in flight within ``MOODTAPE_SHUTDOWN_SECONDS``, kills
+  what is left after that, and exits 0. gunicorn installs its handlers explicitly, so a SIGINT
+  that the parent shell ignored (``nohup``, ``&``) still stops it; workers treat SIGINT like SIGTERM
+  (a terminal sends Ctrl+C to the whole process group) instead of gunicorn's immediate exit.
+- **Metrics** of all workers are added up through ``PROMETHEUS_MULTIPROC_DIR``, a fresh temporary
+  folder that ``moodtape serve`` sets before importing this module, removed on exit.
+- **Slow clients.** gthread workers read requests in their thread pool: a client that trickles
+  its upload holds a thread. In multi-process mode the balancer in front (nginx with request
+  buffering, or HAProxy with ``timeout http-request``) is what protects the workers; see
+  docs/deployment.md for the measurement.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from moodtape.errors import MoodtapeError
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from moodtape.config import Settings
+
+
+class MultiprocessUnavailableError(MoodtapeError):
+    """``--processes`` above 1 where gunicorn cannot run."""
+
+    status = 500
+    code = "multiprocess_unavailable"
+
+
+def ort_threads(processes: int, cores: int | None = None) -> int:
+    """ONNX Runtime threads per worker so that ``processes`` workers share the cores: at least 1."""
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    return max(1, cores // max(1, processes))
+
+
+def serve_from_cli(
+    host: str | None,
+    port: int | None,
+    processes: int,
+    threads: int | None,
+    certfile: Path | None,
+    keyfile: Path | None,
+    metrics_dir: Path,
+) -> None:
+    """What ``moodtape serve --processes N`` (N > 1) runs: settings, logging, app, gunicorn.
+
+    ``PROMETHEUS_MULTIPROC_DIR`` must name ``metrics_dir`` before anything imports
+    prometheus-client (``moodtape.web`` does), so the caller sets it; it is removed on exit.
+    """
+    import click
+
+    from moodtape.config import Settings
+    from moodtape.web.logs import configure_logging
+
+    _check_platform()
+    overrides = {}
+    if "MOODTAPE_THREADS" not in os.environ and not _in_dotenv("MOODTAPE_THREADS"):
+        overrides["MOODTAPE_THREADS"] = str(ort_threads(processes))
+    settings = Settings.load(overrides)
+    configure_logging(settings.get("MOODTAPE_LOG_FORMAT"))
+    from moodtape.web.app import create_app
+
+    host = host if host is not None else settings.get("MOODTAPE_HOST")
+    port = port if port is not None else settings.get_int("MOODTAPE_PORT")
+    threads = threads if threads is not None else settings.get_int("MOODTAPE_WORKERS")
+    app = create_app(settings)
+    scheme = "https" if certfile else "http"
+    shown = f"[{host}]" if ":" in host else host
+
+    def ready() -> None:
+        click.echo(
+            f"moodtape is running at {scheme}://{shown}:{port}/ with {processes} processes of {threads} threads "
+            f"(ONNX Runtime {settings.get('MOODTAPE_THREADS')} threads each) — press Ctrl+C to stop",
+            err=True,
+        )
+
+    try:
+        serve_processes(
+            app,
+            settings,
+            host=host,
+            port=port,
+            processes=processes,
+            threads=threads,
+            certfile=certfile,
+            keyfile=keyfile,
+            on_ready=ready,
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _in_dotenv(name: str) -> bool:
+    from moodtape.config import read_dotenv
+
+    dotenv = Path(".env")
+    return dotenv.is_file() and name in read_dotenv(dotenv)
+
+
+def _check_platform() -> None:
+    if sys.platform == "win32":
+        raise MultiprocessUnavailableError(
+            "--processes needs gunicorn, which runs only on Linux and macOS; on Windows run one "
+            "moodtape serve per port behind a balancer (see docs/deployment.md)"
+        )
+
+
+def serve_processes(
+    app: Flask,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    processes: int,
+    threads: int,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    on_ready: Any = None,
+) -> None:
+    """Run ``app`` on gunicorn until SIGTERM or SIGINT; returns after a graceful stop.
+
+    Raises:
+        MultiprocessUnavailableError: not on POSIX, or gunicorn is not installed.
+    """
+    _check_platform()
+    try:
+        from gunicorn.app.base import BaseApplication
+        from gunicorn.arbiter import Arbiter
+    except ImportError:
+        raise MultiprocessUnavailableError(
+            "--processes needs gunicorn: pip install 'gunicorn>=22' (it comes with moodtape on POSIX)"
+        ) from None
+
+    class _Arbiter(Arbiter):  # type: ignore[misc]
+        def handle_int(self) -> None:
+            """Ctrl+C stops gracefully, like SIGTERM (gunicorn's default is an immediate stop)."""
+            raise StopIteration
+
+    options: dict[str, Any] = {
+        "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
+        "workers": processes,
+        "worker_class": "gthread",
+        "threads": max(1, threads),
+        "graceful_timeout": max(1, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS")),
+        "timeout": 60,  # a worker silent this long (stuck) is replaced
+        "keepalive": 5,
+        "preload_app": True,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "moodtape",
+        "post_fork": _post_fork,
+        "post_worker_init": _post_worker_init,
+        "child_exit": _child_exit,
+        "when_ready": (lambda _server: on_ready()) if on_ready else None,
+        # gunicorn 23+: no control socket (one per user by default, so two servers would clash).
+        "control_socket_disable": True,
+    }
+    if certfile is not None:
+        options.update(certfile=str(certfile), keyfile=str(keyfile) if keyfile else None)
+
+    class _Application(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for name, value in options.items():
+                if value is not None and name in self.cfg.settings:
+                    self.cfg.set(name, value)
+
+        def load(self) -> Flask:
+            return app
+
+        def run(self) -> None:
+            _Arbiter(self).run()
+
+    try:
+        _Application().run()
+    except SystemExit as exit_:
+        if exit_.code not in (0, None):
+            raise
+
+
+def _post_fork(_server: Any, worker: Any) -> None:
+    """In each new worker: load the model in the background so its first request does not wait."""
+    services = worker.app.wsgi().extensions["moodtape"]
+    threading.Thread(target=_warm, args=(services,), name="moodtape-warm", daemon=True).start()
+
+
+def _warm(services: Any) -> None:
+    import logging
+
+    try:
+        services.warm()
+    except MoodtapeError as exc:
+        logging.getLogger("moodtape.web").warning("%s", exc)
+
+
+def _post_worker_init(worker: Any) -> None:
+    # A terminal's Ctrl+C reaches every process of the group: let the master lead a graceful stop.
+    signal.signal(signal.SIGINT, worker.handle_exit)
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+__all__ = ["MultiprocessUnavailableError", "ort_threads", "serve_processes"]

@@ -1,0 +1,140 @@
+"""Operations endpoints and hooks: ``/readyz``, ``/metrics``, request metrics and the request id.
+
+- ``/healthz`` (in ``views.py``) says the process is alive; ``/readyz`` says whether it can serve
+  now: the model is loaded, the store answers, Redis answers (when set). A balancer sends traffic
+  only to ready instances; any failed check gives 503 with what failed.
+- ``/metrics`` is Prometheus' text format. Who may read it is ``MOODTAPE_METRICS``: ``off``;
+  ``local`` (the default), clients on a loopback address only, so a server on a public address
+  does not show its metrics to the world; ``open``, anyone. With ``MOODTAPE_METRICS_TOKEN`` set, a
+  request carrying ``Authorization: Bearer <token>`` may read it from anywhere. Others get 404, as
+  if there were no such page. Behind a balancer, ``remote_addr`` is the client's address only
+  when ``MOODTAPE_PROXY_HOPS`` trusts the balancer; otherwise it is the balancer's, which is why
+  the balancer must not forward ``/metrics`` (docs/deployment.md).
+- Every request gets an id: the ``X-Request-ID`` header when it is a short token (balancers set
+  one), else a fresh one; it is sent back in ``X-Request-ID`` and put in every log line.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import os
+import re
+import secrets
+import time
+from typing import Any, Final
+
+from flask import Blueprint, Flask, Response, abort, g, jsonify, request
+
+from moodtape.errors import MoodtapeError
+from moodtape.metrics import REQUEST_SECONDS, REQUESTS
+from moodtape.web.app import services
+
+blueprint = Blueprint("ops", __name__)
+log = logging.getLogger("moodtape.web")
+
+METRICS_MODES: Final = ("off", "local", "open")
+REQUEST_ID_HEADER: Final = "X-Request-ID"
+_REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def install_ops(app: Flask) -> None:
+    """Register ``/readyz``, ``/metrics`` and the per-request id and metrics hooks."""
+    mode = app.extensions["moodtape"].settings.get("MOODTAPE_METRICS").strip().lower()
+    if mode not in METRICS_MODES:
+        raise ValueError(f"MOODTAPE_METRICS must be one of {', '.join(METRICS_MODES)}, got {mode!r}")
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.register_blueprint(blueprint)
+
+
+def request_id() -> str | None:
+    """This request's id, or None outside a request."""
+    from flask import has_request_context
+
+    return str(g.request_id) if has_request_context() and "request_id" in g else None
+
+
+def _start_request() -> None:
+    g.started = time.perf_counter()
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+
+
+def _finish_request(response: Response) -> Response:
+    endpoint = request.endpoint or "unmatched"
+    if "started" in g:
+        REQUEST_SECONDS.labels(endpoint=endpoint).observe(time.perf_counter() - g.started)
+    REQUESTS.labels(endpoint=endpoint, status=str(response.status_code)).inc()
+    if "request_id" in g:
+        response.headers[REQUEST_ID_HEADER] = g.request_id
+    return response
+
+
+@blueprint.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    """200 when the model is loaded and the store and Redis answer; else 503 with what is not ready."""
+    state = services()
+    checks: dict[str, Any] = {"model": "ok" if state.model_ready else "loading"}
+    checks["database"] = _check(_ping_store)
+    if state.redis is not None:
+        from moodtape.state.connection import ping
+
+        checks["redis"] = _check(lambda: ping(state.redis))
+    ready = all(value == "ok" for value in checks.values())
+    return jsonify(status="ready" if ready else "not_ready", checks=checks), 200 if ready else 503
+
+
+def _ping_store() -> None:
+    store = services().recommender().store
+    if store is not None:
+        store.ping()
+
+
+def _check(probe: Any) -> str:
+    try:
+        probe()
+    except MoodtapeError as exc:
+        return str(exc)
+    except Exception as exc:  # a readiness probe reports any failure; it must never raise
+        log.warning("readiness check failed: %s", exc)
+        return f"failing ({type(exc).__name__})"
+    return "ok"
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    """Prometheus metrics of this instance (all its worker processes), for allowed clients only."""
+    settings = services().settings
+    if not _may_read_metrics(settings.get("MOODTAPE_METRICS"), settings.get("MOODTAPE_METRICS_TOKEN")):
+        abort(404)
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        body = generate_latest(registry)
+    else:
+        body = generate_latest()
+    response = Response(body, content_type=CONTENT_TYPE_LATEST)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _may_read_metrics(mode: str, token: str) -> bool:
+    mode = mode.strip().lower()
+    if mode == "off":
+        return False
+    if token:
+        sent = request.headers.get("Authorization", "")
+        if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return True
+    if mode == "open":
+        return True
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False

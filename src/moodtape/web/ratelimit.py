@@ -1,0 +1,78 @@
+"""The per-client rate limit, by Flask-Limiter: in this process by default, in Redis when shared.
+
+``MOODTAPE_RATE_LIMIT`` requests a second per client address, counted over a sliding one-second
+window (rates below 1/s become "1 per N seconds", so the first request always goes through). With
+``MOODTAPE_REDIS_URL`` every instance counts in the same Redis keys, so a client gets the limit
+once, not once per instance. Should Redis go away, Flask-Limiter counts in each process's memory
+until it is back: the limit stays on, just per instance, rather than refusing everyone.
+
+The client address is ``request.remote_addr``: the socket's peer, or, with
+``MOODTAPE_PROXY_HOPS`` > 0, the address the trusted proxies put in ``X-Forwarded-For`` (werkzeug's
+``ProxyFix`` takes exactly that many hops, so a client cannot spoof its way past the limit by
+sending its own header). Health, readiness and metrics are never limited: balancers and
+Prometheus poll them from one address.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Final
+
+from flask import Flask, Response, request
+from flask_limiter import Limiter, RequestLimit
+
+from moodtape.metrics import RATE_LIMITED
+from moodtape.web.errors import error_response
+
+EXEMPT_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def limit_text(rate: float) -> str:
+    """``rate`` requests a second as a Flask-Limiter limit, e.g. ``200 per 1 second``.
+
+    Below 1/s the window grows so that it holds one request: 0.5/s is ``1 per 2 second``.
+    """
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    window = max(1, math.ceil(1 / rate))
+    return f"{max(1, round(rate * window))} per {window} second"
+
+
+def retry_after_header(wait: float) -> str:
+    """``Retry-After`` takes whole seconds; never say 0, or clients retry at once."""
+    return str(max(1, math.ceil(wait)))
+
+
+def install_rate_limit(app: Flask, rate: float, redis_url: str = "") -> Limiter | None:
+    """Limit every client address of ``app`` to ``rate`` requests a second; ``rate <= 0``: no limit."""
+    if rate <= 0:
+        return None
+    options: dict[str, str | int] = {}
+    if redis_url:
+        options = {"socket_timeout": 1, "socket_connect_timeout": 1}
+    return Limiter(
+        _client_address,
+        app=app,
+        application_limits=[limit_text(rate)],
+        application_limits_exempt_when=lambda: request.path in EXEMPT_PATHS,
+        strategy="sliding-window-counter",
+        storage_uri=redis_url or "memory://",
+        storage_options=options,
+        key_prefix="moodtape",
+        headers_enabled=False,
+        swallow_errors=True,
+        in_memory_fallback_enabled=bool(redis_url),
+        on_breach=_refuse,
+    )
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _refuse(limit: RequestLimit) -> Response:
+    RATE_LIMITED.inc()
+    response = error_response(429, "rate_limited", "too many requests from this address; slow down and retry")
+    response.headers["Retry-After"] = retry_after_header(limit.reset_at - time.time())
+    return response

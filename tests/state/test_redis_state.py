@@ -1,0 +1,115 @@
+"""Shared state in a real Redis: provider cache, YouTube budget across instances, streams, recent lists."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import redis
+
+from moodtape.errors import QuotaExceededError
+from moodtape.providers.base import Query
+from moodtape.providers.budget import utc_day
+from moodtape.providers.youtube import YouTubeProvider
+from moodtape.state.budget import RedisBudgetStore
+from moodtape.state.cache import RedisCache
+from moodtape.state.connection import SharedStateError, connect, describe
+
+API_KEY = "AIzaFAKE-test-key-0123456789"
+
+
+@pytest.fixture
+def client(redis_url: str) -> redis.Redis:
+    return connect(redis_url)
+
+
+def test_cache_round_trips_json_and_expires(client: redis.Redis) -> None:
+    cache: RedisCache[dict[str, object]] = RedisCache(client, "spotify", ttl=0.3)
+    cache.set(("search", "calm", 1), {"items": [1, 2]})
+    assert cache.get(("search", "calm", 1)) == {"items": [1, 2]}
+    assert cache.get(("search", "calm", 2)) is None
+    stored = [key for key in client.scan_iter("moodtape:cache:spotify:*")]
+    assert len(stored) == 1 and json.loads(client.get(stored[0]) or b"") == {"items": [1, 2]}  # JSON, not pickle
+    time.sleep(0.4)
+    assert cache.get(("search", "calm", 1)) is None
+    cache.set("x", {"a": 1}, ttl=0)  # a zero lifetime stores nothing
+    assert cache.get("x") is None
+
+
+def test_two_caches_of_one_name_share_entries_like_two_instances(client: redis.Redis, redis_url: str) -> None:
+    first: RedisCache[list[int]] = RedisCache(client, "youtube", ttl=60)
+    second: RedisCache[list[int]] = RedisCache(connect(redis_url), "youtube", ttl=60)
+    first.set(("chart", "US"), [1, 2, 3])
+    assert second.get(("chart", "US")) == [1, 2, 3]
+    assert RedisCache[list[int]](client, "spotify", ttl=60).get(("chart", "US")) is None
+
+
+class SearchCounter:
+    """A fake YouTube whose search.list answers every distinct query with five videos."""
+
+    def __init__(self) -> None:
+        self.searches = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/search"):
+            self.searches += 1
+            items = [
+                {
+                    "id": {"kind": "youtube#video", "videoId": f"v{self.searches:04d}{i:06d}"},
+                    "snippet": {"title": f"Video {i}", "channelTitle": "C", "thumbnails": {}},
+                }
+                for i in range(5)
+            ]
+            return httpx.Response(200, json={"items": items})
+        return httpx.Response(200, json={"items": []})
+
+
+def test_the_youtube_budget_holds_across_instances(client: redis.Redis, redis_url: str) -> None:
+    fake = SearchCounter()
+    instances = [
+        YouTubeProvider(
+            API_KEY,
+            daily_search_budget=5,
+            http=httpx.Client(transport=httpx.MockTransport(fake)),
+            budget_store=RedisBudgetStore(connect(redis_url)),
+            cache=RedisCache(connect(redis_url), "youtube", 60),
+        )
+        for _ in range(2)
+    ]
+    for n in range(12):  # distinct keywords, so the cache cannot answer; the two instances take turns
+        provider = instances[n % 2]
+        with contextlib.suppress(QuotaExceededError):
+            provider.videos(Query(targets=((0.5, 0.2),) * 3, limit=5, keywords=(f"word{n}",)))
+    assert fake.searches == 5  # once for both, not 5 each
+    assert all(p.searches_left() == 0 for p in instances)
+
+
+def test_the_budget_key_expires_after_its_utc_day(client: redis.Redis) -> None:
+    store = RedisBudgetStore(client)
+    day = utc_day(time.time())
+    store.spend(day)
+    store.spend(day)
+    assert store.used(day) == 2 and store.used("1999-01-01") == 0
+    expires = client.expiretime(f"moodtape:youtube-budget:{day}")
+    end_of_day = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() + 86400
+    assert expires == end_of_day + 3600
+    store.exhaust(day, 90)
+    assert store.used(day) == 90
+    store.exhaust(day, 10)  # never lowers the count
+    assert store.used(day) == 90
+
+
+def test_a_redis_that_is_down_gives_a_503_error_that_names_no_password() -> None:
+    down = connect("redis://:hunter2secret@127.0.0.1:1/0")
+    cache: RedisCache[int] = RedisCache(down, "spotify", 60)
+    with pytest.raises(SharedStateError) as caught:
+        cache.get("k")
+    assert caught.value.status == 503
+    assert "hunter2secret" not in str(caught.value) and "127.0.0.1:1" in str(caught.value)
+    assert describe("redis://:hunter2secret@example:6380/2") == "example:6380/2"
+    with pytest.raises(ValueError, match="redis://"):
+        connect("http://example")

@@ -1,0 +1,159 @@
+"""``moodtape serve --processes N`` (gunicorn): answers, adds metrics up, and stops gracefully, never hangs."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from moodtape.web.multiprocess import ort_threads
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(sys.platform == "win32", reason="gunicorn runs only on POSIX"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _start(tmp_path: Path, port: int, *, ignore_sigint: bool = False, **env: str) -> subprocess.Popen[str]:
+    environ = {
+        **os.environ,
+        "MOODTAPE_DATA_DIR": str(tmp_path),
+        "MOODTAPE_OFFLINE": "true",
+        "MOODTAPE_THREADS": "1",
+        **env,
+    }
+    command = [sys.executable, "-c", "from moodtape.cli import main; main()", "serve"]
+    command += ["--port", str(port), "--processes", "2"]
+
+    def ignore() -> None:  # what `nohup` or a shell's `&` does to a child
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return subprocess.Popen(
+        command,
+        env=environ,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ignore if ignore_sigint else None,
+    )
+
+
+def _wait_ready(port: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("never ready")
+
+
+def _finish(process: subprocess.Popen[str], timeout: float = 20) -> tuple[float, str]:
+    """Seconds until the process exited and its stderr; killed (and failed) if it hangs."""
+    started = time.monotonic()
+    try:
+        stderr = process.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError(f"the server did not stop within {timeout} s") from None
+    return time.monotonic() - started, stderr
+
+
+def test_processes_answer_share_metrics_and_stop_on_ctrl_c(tmp_path: Path) -> None:
+    port = _free_port()
+    process = _start(tmp_path, port)
+    try:
+        _wait_ready(port, process)
+        for _ in range(10):
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = _finish(process)
+    assert process.returncode == 0
+    assert re.search(r'moodtape_requests_total\{endpoint="views.healthz",status="200"\} 10\.0', metrics), metrics
+    assert "with 2 processes" in stderr and "Traceback" not in stderr
+
+
+def test_an_inherited_ignored_sigint_still_stops_it(tmp_path: Path) -> None:
+    port = _free_port()
+    process = _start(tmp_path, port, ignore_sigint=True)
+    _wait_ready(port, process)
+    process.send_signal(signal.SIGINT)
+    seconds, stderr = _finish(process)
+    assert process.returncode == 0, stderr
+    assert seconds < 10
+
+
+def _slow_upload(port: int, body: bytes, sent: int) -> socket.socket:
+    """A connection that has sent the headers and ``sent`` bytes of a POST /api/analyze."""
+    conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+    head = (
+        f"POST /api/analyze HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: image/jpeg\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    conn.sendall(head.encode() + body[:sent])
+    return conn
+
+
+def _read_all(conn: socket.socket) -> bytes:
+    chunks = []
+    while chunk := conn.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_sigterm_lets_a_request_in_flight_finish(tmp_path: Path, astronaut_jpeg_bytes: bytes) -> None:
+    port = _free_port()
+    process = _start(tmp_path, port, MOODTAPE_SHUTDOWN_SECONDS="10")
+    _wait_ready(port, process)
+    conn = _slow_upload(port, astronaut_jpeg_bytes, 1000)
+    time.sleep(0.5)  # the worker has the request
+    process.send_signal(signal.SIGTERM)
+    time.sleep(1.0)
+    with pytest.raises(httpx.TransportError):  # no new connections once stopping
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    conn.sendall(astronaut_jpeg_bytes[1000:])
+    answer = _read_all(conn)
+    conn.close()
+    _, stderr = _finish(process)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert b'"faces"' in answer
+    assert process.returncode == 0, stderr
+
+
+def test_a_stuck_request_delays_the_stop_only_up_to_the_bound(tmp_path: Path, astronaut_jpeg_bytes: bytes) -> None:
+    port = _free_port()
+    process = _start(tmp_path, port, MOODTAPE_SHUTDOWN_SECONDS="2")
+    _wait_ready(port, process)
+    conn = _slow_upload(port, astronaut_jpeg_bytes, 1000)  # and never the rest
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    seconds, stderr = _finish(process)
+    conn.close()
+    assert process.returncode == 0, stderr
+    assert seconds < 8, f"took {seconds:.1f} s with a 2 s bound"
+
+
+@pytest.mark.parametrize(("processes", "cores", "threads"), [(1, 8, 8), (2, 8, 4), (3, 8, 2), (4, 2, 1), (16, 2, 1)])
+def test_onnx_threads_share_the_cores(processes: int, cores: int, threads: int) -> None:
+    assert ort_threads(processes, cores) == threads

@@ -1,0 +1,158 @@
+"""The web app's shared state in a real Redis: streams and lists across instances, limits, outages."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+import redis
+from webtools import AppFactory
+
+from moodtape.session_state import SessionState
+from moodtape.state.connection import connect
+from moodtape.state.sessions import RedisSessionMemory
+from moodtape.store.records import Feedback
+from moodtape.vision.pipeline import Analyzer
+from moodtape.vision.stream import StreamAnalyzer
+from moodtape.web.streams import RedisStreamRegistry
+from redis_server import RedisServer
+
+
+@pytest.fixture
+def client(redis_url: str) -> redis.Redis:
+    return connect(redis_url)
+
+
+def _frames(astronaut_bgr: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.uint8]]:
+    """Six 640×480 gray frames of the astronaut, moving and changing brightness a little."""
+    face = cv2.cvtColor(cv2.resize(astronaut_bgr, (360, 360)), cv2.COLOR_BGR2GRAY)
+    frames = []
+    for i in range(6):
+        frame = np.full((480, 640), 90, np.uint8)
+        frame[60:420, 140 + 8 * i : 500 + 8 * i] = np.clip(face.astype(int) + 12 * (i % 3) - 12, 0, 255)
+        frames.append(frame)
+    return frames
+
+
+def test_stream_smoothing_carries_over_between_instances(
+    client: redis.Redis, redis_url: str, real_analyzer: Analyzer, astronaut_bgr: npt.NDArray[np.uint8]
+) -> None:
+    times = iter(np.arange(0.0, 10.0, 0.1))
+    clock = lambda: float(next(times))  # noqa: E731 - shared by both instances, like wall-clock time
+    instances = [
+        RedisStreamRegistry(connect(redis_url), lambda: StreamAnalyzer(real_analyzer, detect_every=3), clock=clock)
+        for _ in range(2)
+    ]
+    alone = StreamAnalyzer(real_analyzer, detect_every=3)
+    for n, frame in enumerate(_frames(astronaut_bgr)):
+        shared = instances[n % 2].process("session-1234567890", "cam", frame)
+        expected = alone.process(frame, n * 0.1)
+        raw = real_analyzer.analyze_gray(frame)
+        assert [f.track_id for f in shared] == [f.track_id for f in expected] == [1]
+        assert shared[0].probabilities == pytest.approx(expected[0].probabilities, abs=1e-9)
+        if n:
+            assert shared[0].probabilities != pytest.approx(raw[0].probabilities, abs=1e-6)  # smoothed
+    ttl = client.pttl("moodtape:stream:session-1234567890:cam")
+    assert 0 < ttl <= 60_000
+
+
+def test_an_unreadable_stream_state_starts_the_stream_afresh(
+    client: redis.Redis, real_analyzer: Analyzer, astronaut_bgr: npt.NDArray[np.uint8]
+) -> None:
+    client.set("moodtape:stream:session-1234567890:cam", b"{not json")
+    registry = RedisStreamRegistry(client, lambda: StreamAnalyzer(real_analyzer))
+    faces = registry.process("session-1234567890", "cam", _frames(astronaut_bgr)[0])
+    assert [f.track_id for f in faces] == [1]
+
+
+def test_session_state_round_trips_and_updates_are_atomic_across_instances(redis_url: str) -> None:
+    instances = [RedisSessionMemory(connect(redis_url)) for _ in range(4)]
+    session = "session-1234567890"
+    assert instances[0].get(session) == SessionState()
+
+    def like(n: int) -> None:
+        feedback = Feedback(f"key{n}", f"artist{n}", "like", created_at=float(n))
+        instances[n % 4].update(session, lambda state: state.with_feedback(feedback))
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(like, range(40)))
+    kept = instances[1].get(session).feedback
+    assert sorted(f.item_key for f in kept) == sorted(f"key{n}" for n in range(40))  # none lost in a race
+    instances[2].update(session, lambda state: state.with_correction("sad", "neutral"))
+    assert instances[3].get(session).corrections == {"sad": "neutral"}
+    instances[0].delete(session)
+    assert instances[1].get(session) == SessionState()
+
+
+def test_an_unreadable_session_state_starts_afresh(client: redis.Redis) -> None:
+    client.set("moodtape:session:session-1234567890", b"{not json")
+    assert RedisSessionMemory(client).get("session-1234567890") == SessionState()
+
+
+def test_the_rate_limit_holds_across_instances(make_app: AppFactory, redis_url: str) -> None:
+    instances = [make_app(MOODTAPE_RATE_LIMIT="4", MOODTAPE_REDIS_URL=redis_url).test_client() for _ in range(2)]
+    statuses = [instances[n % 2].get("/api/openapi.yaml").status_code for n in range(8)]
+    assert statuses == [200] * 4 + [429] * 4  # four in all, not four per instance
+
+
+def test_a_list_made_on_one_instance_is_exported_and_changed_on_another(make_app: AppFactory, redis_url: str) -> None:
+    settings = {"MOODTAPE_REDIS_URL": redis_url, "MOODTAPE_SECRET_KEY": "k" * 32}
+    first, second = (make_app(**settings).test_client() for _ in range(2))
+    token = {"X-CSRF-Token": first.get("/api/config").get_json()["csrf_token"]}
+    cookie = first.get_cookie("moodtape_session")
+    assert cookie is not None
+    second.set_cookie("moodtape_session", cookie.value)
+    shown = first.post("/api/lists?emotion=sad&n=5", headers=token).get_json()
+    exported = second.get(f"/api/export?list={shown['list_id']}&format=csv").get_data(as_text=True)
+    titles = [item["title"] for item in shown["items"]]
+    assert all(title in exported for title in titles)
+    assert exported.count("\n") == len(titles) + 1  # a header and exactly the shown rows
+    body = {"action": "dislike", "list": shown["list_id"], "position": 0}
+    changed = second.post("/api/feedback", json=body, headers=token).get_json()["list"]
+    assert first.get(f"/api/lists/{shown['list_id']}").get_json()["items"] == changed["items"]
+
+
+def test_a_redis_outage_gives_clear_503s_then_recovery(make_app: AppFactory, frame_640: bytes, tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        client = make_app(MOODTAPE_REDIS_URL=server.url).test_client()
+        assert client.get("/readyz").status_code == 200
+        assert client.post("/api/analyze?stream=cam", data=frame_640, content_type="image/jpeg").status_code == 200
+        server.stop()
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.get_json()["checks"]["redis"].startswith("the shared state")
+        reply = client.post("/api/analyze?stream=cam", data=frame_640, content_type="image/jpeg")
+        assert reply.status_code == 503
+        assert reply.get_json()["error"]["code"] == "shared_state_unavailable"
+        # Requests that need no shared state still work: the rate limit counts in memory meanwhile.
+        assert client.get("/api/openapi.yaml").status_code == 200
+        server.start()
+        assert client.get("/readyz").status_code == 200
+        assert client.post("/api/analyze?stream=cam", data=frame_640, content_type="image/jpeg").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_a_calibration_made_on_one_instance_is_applied_by_another(
+    make_app: AppFactory, redis_url: str, frame_640: bytes
+) -> None:
+    settings = {"MOODTAPE_REDIS_URL": redis_url, "MOODTAPE_SECRET_KEY": "k" * 32}
+    first, second = (make_app(**settings).test_client() for _ in range(2))
+    token = {"X-CSRF-Token": first.get("/api/config").get_json()["csrf_token"]}
+    cookie = first.get_cookie("moodtape_session")
+    assert cookie is not None
+    second.set_cookie("moodtape_session", cookie.value)
+    jpeg = {"Content-Type": "image/jpeg"}
+    assert second.post("/api/analyze", data=frame_640, headers=jpeg).get_json()["calibrated"] is False
+    made = first.post("/api/calibration?emotion=neutral", data=frame_640, headers={**token, **jpeg})
+    assert made.status_code == 200 and made.get_json()["calibrated"] is True
+    assert second.get("/api/calibration").get_json()["calibrated"] is True
+    assert second.post("/api/analyze", data=frame_640, headers=jpeg).get_json()["calibrated"] is True
+    assert second.post("/api/analyze?stream=cam", data=frame_640, headers=jpeg).get_json()["calibrated"] is True
+    assert second.delete("/api/calibration", headers=token).get_json()["deleted"] is True
+    assert first.get("/api/calibration").get_json()["calibrated"] is False
