@@ -7,7 +7,8 @@ astronaut (640×480, 15 frames/s, as in tests/e2e), then alternates the two path
 contexts (cold caches): ``?frames=device`` (ONNX Runtime Web, single-threaded WebAssembly) and
 ``?frames=server`` (JPEG frames posted to /api/analyze). Per run it reports:
 
-- start-up: from pressing "Start camera" to the first face on screen, in seconds;
+- start-up, cold (fresh browser context) and warm (a second visit, files cached): from pressing
+  "Start camera" to the first face on screen, in seconds;
 - frames/s and per-frame latency over the last ``--seconds`` (the page's own readout, averaged);
 - bytes downloaded by the page (transfer sizes, the page load included) and bytes uploaded.
 
@@ -35,14 +36,13 @@ from browsertools import camera_flags, chromium_path, start_server, stop_server,
 STATS = re.compile(r"([\d.]+) frames/s · (\d+) ms")
 
 
-def one_run(browser: Any, url: str, path: str, seconds: float) -> dict[str, Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["camera"])
+def one_run(context: Any, url: str, path: str, seconds: float) -> dict[str, Any]:
     page = context.new_page()
     sizes = {"down": 0, "up": 0}
 
     def finished(request: Any) -> None:
         sizes["down"] += request.sizes()["responseBodySize"] + request.sizes()["responseHeadersSize"]
-        sizes["up"] += request.sizes()["requestBodySize"]
+        sizes["up"] += len(request.post_data_buffer or b"")
 
     page.on("requestfinished", finished)
     page.goto(f"{url}?frames={path}")
@@ -60,7 +60,7 @@ def one_run(browser: Any, url: str, path: str, seconds: float) -> dict[str, Any]
         found = STATS.search(page.inner_text("#camera-stats"))
         if found:
             readings.append((float(found.group(1)), int(found.group(2))))
-    context.close()
+    page.close()
     return {
         "path": chosen,
         "startup_s": round(startup, 2),
@@ -91,9 +91,13 @@ def main() -> None:
                 browser = playwright.chromium.launch(executable_path=executable, args=camera_flags(video))
                 for _ in range(args.rounds):
                     for path in ("device", "server"):
-                        result = one_run(browser, server.url, path, args.seconds)
-                        results.append(result)
-                        print(json.dumps(result), flush=True)
+                        # Cold: a fresh context (empty cache); warm: a second visit in the same one.
+                        context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["camera"])
+                        for cache in ("cold", "warm"):
+                            result = {"cache": cache, **one_run(context, server.url, path, args.seconds)}
+                            results.append(result)
+                            print(json.dumps(result), flush=True)
+                        context.close()
                 browser.close()
         finally:
             stop_server(server)
