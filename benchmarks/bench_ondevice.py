@@ -10,7 +10,10 @@ contexts (cold caches): ``?frames=device`` (ONNX Runtime Web, single-threaded We
 - start-up, cold (fresh browser context) and warm (a second visit, files cached): from pressing
   "Start camera" to the first face on screen, in seconds;
 - frames/s and per-frame latency over the last ``--seconds`` (the page's own readout, averaged);
-- bytes downloaded by the page (transfer sizes, the page load included) and bytes uploaded.
+- bytes downloaded by the page (transfer sizes, the page load included) and frames posted.
+
+``--rtt-ms`` adds a round-trip time to every request (Chromium's network emulation), as for a
+server that is not on the same machine.
 
 Both paths share the machine's CPU with the browser (the server runs on the same cores), and the
 machine may be loaded by other jobs, which is why the paths alternate rather than run one after
@@ -36,13 +39,20 @@ from browsertools import camera_flags, chromium_path, start_server, stop_server,
 STATS = re.compile(r"([\d.]+) frames/s · (\d+) ms")
 
 
-def one_run(context: Any, url: str, path: str, seconds: float) -> dict[str, Any]:
+def one_run(context: Any, url: str, path: str, seconds: float, rtt_ms: float) -> dict[str, Any]:
     page = context.new_page()
-    sizes = {"down": 0, "up": 0}
+    if rtt_ms:
+        cdp = context.new_cdp_session(page)
+        conditions = {"offline": False, "latency": rtt_ms, "downloadThroughput": -1, "uploadThroughput": -1}
+        cdp.send("Network.emulateNetworkConditions", conditions)
+    sizes = {"down": 0, "frames": 0}
 
     def finished(request: Any) -> None:
-        sizes["down"] += request.sizes()["responseBodySize"] + request.sizes()["responseHeadersSize"]
-        sizes["up"] += len(request.post_data_buffer or b"")
+        try:
+            sizes["down"] += request.sizes()["responseBodySize"] + request.sizes()["responseHeadersSize"]
+        except Exception:  # the page closed before Playwright read the sizes: the run is over
+            return
+        sizes["frames"] += int("/api/analyze" in request.url)
 
     page.on("requestfinished", finished)
     page.goto(f"{url}?frames={path}")
@@ -52,7 +62,7 @@ def one_run(context: Any, url: str, path: str, seconds: float) -> dict[str, Any]
     page.wait_for_selector("#faces-summary:has-text('1 face')", timeout=120_000)
     startup = time.perf_counter() - started
     chosen = page.get_attribute("#camera-mode", "data-path")
-    up_before = sizes["up"]
+    frames_before = sizes["frames"]
     readings = []
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
@@ -67,7 +77,7 @@ def one_run(context: Any, url: str, path: str, seconds: float) -> dict[str, Any]
         "fps": round(statistics.mean(r[0] for r in readings), 2) if readings else None,
         "latency_ms": round(statistics.median(r[1] for r in readings)) if readings else None,
         "downloaded_bytes": sizes["down"],
-        "uploaded_bytes_while_running": sizes["up"] - up_before,
+        "frames_posted_while_running": sizes["frames"] - frames_before,
     }
 
 
@@ -75,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rtt-ms", type=float, default=0.0)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     executable = chromium_path()
@@ -94,7 +105,11 @@ def main() -> None:
                         # Cold: a fresh context (empty cache); warm: a second visit in the same one.
                         context = browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["camera"])
                         for cache in ("cold", "warm"):
-                            result = {"cache": cache, **one_run(context, server.url, path, args.seconds)}
+                            result = {
+                                "cache": cache,
+                                "rtt_ms": args.rtt_ms,
+                                **one_run(context, server.url, path, args.seconds, args.rtt_ms),
+                            }
                             results.append(result)
                             print(json.dumps(result), flush=True)
                         context.close()

@@ -33,6 +33,11 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     ),
     Setting("MOODTAPE_THREADS", "2", "ONNX Runtime intra-op threads per process."),
     Setting("MOODTAPE_DETECTOR", "yunet", "Face detector: yunet (a small CNN) or haar (OpenCV's Haar cascade)."),
+    Setting(
+        "MOODTAPE_FRAMES",
+        "device",
+        "Where the page reads camera frames by default: device (in the browser, when it can) or server.",
+    ),
     # --- recommendations and data ---
     Setting(
         "MOODTAPE_DATA_DIR",

@@ -38,10 +38,13 @@ needs_runtime = pytest.mark.skipif(
 
 @pytest.fixture
 def device_page(browser: Any, server: Server) -> Iterator[Any]:
-    """A page whose /api/analyze requests are counted."""
+    """A page at ``/?frames=device`` (the suite's server defaults to the server path) whose
+    /api/analyze requests are counted."""
     context, opened, watch = open_page(browser, server)
     opened.analyze_calls = []
     opened.on("request", lambda r: opened.analyze_calls.append(r.url) if "/api/analyze" in r.url else None)
+    opened.goto(server.url + "?frames=device")
+    opened.wait_for_selector("body[data-ready='true']")
     yield opened
     watch.check(opened)
     context.close()
@@ -94,9 +97,10 @@ def test_falls_back_to_the_server_without_the_runtime(device_page: Any) -> None:
     assert "on this moodtape server" in page.inner_text("#camera-mode")
 
 
-def test_server_path_on_request(device_page: Any, server: Server) -> None:
-    page = device_page
-    page.goto(server.url + "?frames=server")
+def test_server_path_by_setting(page: Any) -> None:
+    """MOODTAPE_FRAMES=server (as this suite's server has it) keeps frames on the server path."""
+    page.analyze_calls = []
+    page.on("request", lambda r: page.analyze_calls.append(r.url) if "/api/analyze" in r.url else None)
     page.click("#camera-start")
     page.wait_for_selector("#camera-mode[data-path=server]", state="attached", timeout=TIMEOUT_MS)
     page.wait_for_selector("#faces-summary:has-text('1 face')", timeout=TIMEOUT_MS)
@@ -108,7 +112,7 @@ def test_server_path_on_request(device_page: Any, server: Server) -> None:
 
 def _scenes() -> list[np.ndarray]:
     """RGB pictures with faces: the astronaut varied in size, light, contrast and mirroring, and,
-    when ../shared has it, FER2013 PublicTest faces (enlarged 4×, 20 per class)."""
+    when ../shared has it, FER2013 PublicTest faces (enlarged 4×, 10 per class)."""
     base = astronaut_rgb()
     scenes = []
     for side in (256, 320, 400, 512):
@@ -118,7 +122,7 @@ def _scenes() -> list[np.ndarray]:
             scenes += [pixels, np.ascontiguousarray(pixels[:, ::-1])]
     if PUBLICTEST.is_dir():
         for label in EMOTIONS:
-            for path in sorted((PUBLICTEST / label).glob("*.jpg"))[:20]:
+            for path in sorted((PUBLICTEST / label).glob("*.jpg"))[:10]:
                 face = Image.open(path).convert("RGB").resize((192, 192), Image.Resampling.BICUBIC)
                 scenes.append(np.asarray(face))
     return scenes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -59,3 +60,11 @@ def test_unknown_model_is_a_404(client: FlaskClient) -> None:
 
 def test_profile_is_null_before_calibration(client: FlaskClient) -> None:
     assert client.get("/api/ondevice/profile").get_json() == {"profile": None}
+
+
+@pytest.mark.parametrize(
+    ("value", "default"), [("", "device"), ("device", "device"), ("server", "server"), ("x", "device")]
+)
+def test_default_path_comes_from_the_setting(make_app: Any, value: str, default: str) -> None:
+    with make_app(MOODTAPE_FRAMES=value).test_client() as client:
+        assert client.get("/api/ondevice").get_json()["default"] == default

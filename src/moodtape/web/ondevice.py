@@ -4,10 +4,11 @@ The page runs face detection (YuNet) and our emotion model with ONNX Runtime Web
 vendored by ``make`` into the git-ignored ``static/vendor/ort/``). This module serves the pieces
 the server path already has, so both paths compute the same thing:
 
-- ``GET /api/ondevice`` — every number the browser must use: the model's input size, pixel scaling,
-  label order, temperature and "uncertain" threshold, the crop framing, YuNet's settings and
-  FER-framing constants, the stream smoothing constants, the mood anchors and weights, and whether
-  the runtime files are installed (when not, the page keeps the server path);
+- ``GET /api/ondevice`` — the default path (``MOODTAPE_FRAMES``) and every number the browser must
+  use: the model's input size, pixel scaling, label order, temperature and "uncertain" threshold,
+  the crop framing, YuNet's settings and FER-framing constants, the stream smoothing constants,
+  the mood anchors and weights, and whether the runtime files are installed (when not, the page
+  keeps the server path);
 - ``GET /api/ondevice/profile`` — this session's calibration profile as JSON (its baseline and
   prototypes, a few KB, no image data), or null. The browser applies it to its own probabilities
   and embeddings; the alternative, sending those to the server for every frame, would leak a face
@@ -74,8 +75,11 @@ def config() -> Response:
         and classifier.model_id == hashlib.sha256(bundled_model_bytes()).hexdigest()
         and spec.channels == 1
     )
+    default = services().settings.get("MOODTAPE_FRAMES").strip().lower()
     body: dict[str, Any] = {
         "available": available,
+        # The page's default path (MOODTAPE_FRAMES); ``?frames=`` in the page's address overrides it.
+        "default": "server" if default == "server" else "device",
         "runtime": f"{RUNTIME_DIR}/",
         "models": {name: f"/ondevice/{name}.onnx?v={_digest(_model_bytes(name))}" for name in ("emotion", "yunet")},
         "classifier": {

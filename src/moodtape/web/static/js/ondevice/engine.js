@@ -20,12 +20,17 @@ async function getJson(url) {
   return response.json();
 }
 
+/** The server's settings for this mode (GET /api/ondevice). */
+export function onDeviceConfig() {
+  return getJson("/api/ondevice");
+}
+
 export class OnDeviceAnalyzer {
   /** Load the runtime and both models; throws when anything is missing (the caller falls back). */
-  static async create() {
+  static async create(config = null) {
     if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
     const started = performance.now();
-    const config = await getJson("/api/ondevice");
+    config = config || (await onDeviceConfig());
     if (!config.available) throw new Error("the ONNX Runtime Web files are not installed on this server");
     const ort = await import(`${RUNTIME_URL}ort.wasm.min.mjs`);
     // Threads need cross-origin isolation (COOP/COEP), which the music and video embeds would break.

@@ -1,11 +1,8 @@
 // Which path reads the camera frames: on this device (ONNX Runtime Web) when the browser and the
-// server allow it, else the moodtape server. `?frames=server` or `?frames=device` in the page's
-// address overrides the default (for comparing the two; docs/page.md has the measurements).
+// server allow it, else the moodtape server. The server's MOODTAPE_FRAMES sets the default (device;
+// docs/page.md says why); `?frames=server` or `?frames=device` in the page's address overrides it.
 
-import { OnDeviceAnalyzer } from "./engine.js";
-
-/** The default when nothing says otherwise: see docs/page.md, "On-device mode", for why. */
-export const DEFAULT_PATH = "device";
+import { OnDeviceAnalyzer, onDeviceConfig } from "./engine.js";
 
 const WORDS = {
   device: "Frames are read on this device; only the mood is sent to the server.",
@@ -15,9 +12,9 @@ const WORDS = {
 
 let pending = null;
 
-function wanted() {
+function wanted(config) {
   const asked = new URLSearchParams(window.location.search).get("frames");
-  return asked === "server" || asked === "device" ? asked : DEFAULT_PATH;
+  return asked === "server" || asked === "device" ? asked : config.default;
 }
 
 /** Say on the page which path reads the frames. */
@@ -33,22 +30,31 @@ export function showPath(path, reason = "") {
  * start; a failure (no WebAssembly, runtime not installed, model refused) falls back to the server.
  */
 export function localAnalyzer() {
-  if (wanted() === "server") {
-    showPath("server");
-    return Promise.resolve(null);
-  }
-  if (!pending) {
-    showPath("loading");
-    pending = OnDeviceAnalyzer.create().then(
-      (analyzer) => {
-        showPath("device");
-        return analyzer;
-      },
-      (err) => {
-        showPath("server", `on-device reading is unavailable: ${err.message}`);
-        return null;
-      },
-    );
-  }
+  if (!pending) pending = load();
   return pending;
+}
+
+async function load() {
+  let config;
+  try {
+    config = await onDeviceConfig();
+  } catch (err) {
+    showPath("server", `on-device reading is unavailable: ${err.message}`);
+    return null;
+  }
+  if (wanted(config) === "server") {
+    showPath("server");
+    return null;
+  }
+  showPath("loading");
+  return OnDeviceAnalyzer.create(config).then(
+    (analyzer) => {
+      showPath("device");
+      return analyzer;
+    },
+    (err) => {
+      showPath("server", `on-device reading is unavailable: ${err.message}`);
+      return null;
+    },
+  );
 }
