@@ -65,7 +65,7 @@ VARIANTS: dict[str, Callable[[Scene], Scene]] = {
 
 
 def pipelines() -> dict[str, Analyzer]:
-    haar, yunet = FaceDetector(), YuNetDetector()
+    haar, yunet = FaceDetector(), YuNetDetector()  # align: off unless asked, as in the app
     return {
         "haar": Analyzer(haar, align=False),
         "yunet": Analyzer(yunet, align=False),

@@ -492,3 +492,13 @@ def test_page_has_no_inline_script_or_style(server: Server) -> None:
     for script in re.findall(r"<script\b[^>]*>(.*?)</script>", html, flags=re.S):
         assert not script.strip(), "inline script body"
     assert not re.search(r"<style\b", html)
+
+
+def test_a_too_large_photo_is_refused_before_it_is_sent(page: Any) -> None:
+    """Before: the page sent any file and waited for the server's 413."""
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url) if "/api/analyze" in request.url else None)
+    _upload(page, "huge.jpg", "image/jpeg", b"\xff\xd8\xff" + bytes(11 * 1024 * 1024))
+    expect(page.locator("#photo-message")).to_contain_text("takes up to 10.0 MiB")
+    expect(page.locator("#photo-message")).to_have_class(re.compile(r"\berror\b"))
+    assert sent == []

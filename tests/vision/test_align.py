@@ -51,7 +51,7 @@ def test_small_roll_is_not_rotated(astronaut_gray: npt.NDArray[np.uint8]) -> Non
 
 
 def test_analyzer_and_stream_work_with_yunet(astronaut_gray: npt.NDArray[np.uint8]) -> None:
-    analyzer = Analyzer(YuNetDetector())
+    analyzer = Analyzer(YuNetDetector(), align=True)
     faces = analyzer.analyze_gray(astronaut_gray)
     assert len(faces) == 1 and faces[0].emotion == "happy"
     stream = StreamAnalyzer(analyzer, detect_every=3)

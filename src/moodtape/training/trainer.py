@@ -23,7 +23,7 @@ import torch
 from torch.nn import functional
 from tqdm import tqdm
 
-from moodtape.errors import DatasetError
+from moodtape.errors import DataError, DatasetError
 from moodtape.training.augment import augment
 from moodtape.training.datasets import FaceDataset, load_dataset
 from moodtape.training.network import EmotionNet
@@ -85,9 +85,13 @@ def to_tensor(images: npt.NDArray[np.uint8]) -> torch.Tensor:
 
 
 def pick_device(choice: str) -> torch.device:
+    """``auto`` (CUDA when present, else the CPU) or a torch device name such as ``cpu`` or ``cuda:0``."""
     if choice == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(choice)
+    try:
+        return torch.device(choice)
+    except RuntimeError:
+        raise DataError(f"unknown device {choice!r}: use --device cpu, cuda or auto") from None
 
 
 def use_bf16(choice: str, device: torch.device) -> bool:

@@ -45,6 +45,9 @@ SECURITY_HEADERS: Final[dict[str, str]] = {
     "X-Frame-Options": "DENY",
 }
 
+#: Sent only on HTTPS answers (directly or behind a trusted proxy that says so).
+HSTS: Final[str] = "max-age=63072000"
+
 CSRF_HEADER: Final[str] = "X-CSRF-Token"
 
 

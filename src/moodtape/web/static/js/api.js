@@ -70,8 +70,15 @@ async function json(url, options) {
   return response.json();
 }
 
-export function getConfig() {
-  return json("/api/config");
+// The server's upload limit, learnt from /api/config; a bigger file is refused here, before it is sent.
+let maxUploadBytes = null;
+
+export async function getConfig() {
+  const config = await json("/api/config");
+  if (config && config.limits && Number.isFinite(config.limits.max_upload_bytes)) {
+    maxUploadBytes = config.limits.max_upload_bytes;
+  }
+  return config;
 }
 
 /**
@@ -79,6 +86,11 @@ export function getConfig() {
  * @returns {Promise<{faces: Array, image: {width: number, height: number}, mood: object|null, elapsed_ms: number}>}
  */
 export function analyze(blob, { stream = null, signal } = {}) {
+  if (maxUploadBytes !== null && blob.size > maxUploadBytes) {
+    const mib = (size) => `${(size / 1048576).toFixed(1)} MiB`;
+    const message = `that picture is ${mib(blob.size)}; the server takes up to ${mib(maxUploadBytes)}, so send a smaller one`;
+    return Promise.reject(new ApiError("too_large", message, 413));
+  }
   const url = stream ? `/api/analyze?stream=${encodeURIComponent(stream)}` : "/api/analyze";
   const headers = { "Content-Type": blob.type || "application/octet-stream" };
   return json(url, { method: "POST", body: blob, headers, signal });
