@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from moodtape.config import Settings
+from moodtape.errors import SettingsError
 from moodtape.providers.previews import DeezerPreviews, ITunesPreviews
 from moodtape.providers.registry import enrichers, live_providers
 from moodtape.providers.spotify import SpotifyProvider
@@ -88,5 +89,8 @@ def test_building_sends_nothing(tmp_path) -> None:
 
 
 def test_a_bad_safe_search_setting_names_the_setting(tmp_path, http) -> None:
-    with pytest.raises(ValueError, match="YOUTUBE_SAFE_SEARCH must be none, moderate or strict"):
+    # Checked when the settings are read (issue 10), before any provider is built.
+    with pytest.raises(
+        SettingsError, match="YOUTUBE_SAFE_SEARCH='off' is not allowed: use one of: none, moderate, strict"
+    ):
         live_providers(settings(tmp_path, YOUTUBE_API_KEY="k", YOUTUBE_SAFE_SEARCH="off"), http)
