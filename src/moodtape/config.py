@@ -167,6 +167,12 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "Face detector: yunet (a small CNN) or haar (OpenCV's Haar cascade).",
         kind=Choice(options=("yunet", "haar")),
     ),
+    Setting(
+        "MOODTAPE_FRAMES",
+        "device",
+        "Where the page reads camera frames by default: device (in the browser, when it can) or server.",
+        kind=Choice(options=("device", "server")),
+    ),
     # --- recommendations and data ---
     Setting(
         "MOODTAPE_DATA_DIR",
