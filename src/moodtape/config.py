@@ -169,9 +169,10 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     ),
     Setting(
         "MOODTAPE_FRAMES",
-        "device",
-        "Where the page reads camera frames by default: device (in the browser, when it can) or server.",
-        kind=Choice(options=("device", "server")),
+        "auto",
+        "Where the page reads camera frames: device (in the browser, when it can), server, or auto "
+        "(server when the page comes from this machine, else device).",
+        kind=Choice(options=("auto", "device", "server")),
     ),
     # --- recommendations and data ---
     Setting(

@@ -62,7 +62,7 @@ def test_profile_is_null_before_calibration(client: FlaskClient) -> None:
     assert client.get("/api/ondevice/profile").get_json() == {"profile": None}
 
 
-@pytest.mark.parametrize(("value", "default"), [("device", "device"), ("server", "server")])
+@pytest.mark.parametrize(("value", "default"), [("device", "device"), ("server", "server"), ("auto", "auto")])
 def test_default_path_comes_from_the_setting(make_app: Any, value: str, default: str) -> None:
     with make_app(MOODTAPE_FRAMES=value).test_client() as client:
         assert client.get("/api/ondevice").get_json()["default"] == default

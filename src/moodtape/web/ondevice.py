@@ -79,7 +79,7 @@ def config() -> Response:
     body: dict[str, Any] = {
         "available": available,
         # The page's default path (MOODTAPE_FRAMES); ``?frames=`` in the page's address overrides it.
-        "default": "server" if default == "server" else "device",
+        "default": default if default in ("auto", "server") else "device",
         "runtime": f"{RUNTIME_DIR}/",
         "models": {name: f"/ondevice/{name}.onnx?v={_digest(_model_bytes(name))}" for name in ("emotion", "yunet")},
         "classifier": {
