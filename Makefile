@@ -20,6 +20,12 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[train,dev]"
 	touch $@ $(VENV)/.run-installed
 
+# axe-core for the accessibility checks in tests/e2e, from the npm registry (package-lock.json pins
+# it). Without npm the recipe only says so, and those checks skip with a reason.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the axe-core checks in tests/e2e will be skipped"; fi
+
 run: $(VENV)/.run-installed
 	$(BIN)/moodtape serve
 
@@ -28,7 +34,7 @@ check: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-test: check
+test: check node_modules/.installed
 	$(BIN)/python -m pytest
 
 format: $(VENV)/.test-installed
@@ -36,4 +42,4 @@ format: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix src tests benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache artifacts
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache artifacts

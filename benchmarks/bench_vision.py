@@ -28,6 +28,7 @@ from moodtape.vision.faces import DetectorSettings, FaceDetector
 from moodtape.vision.framing import Framing
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
+from moodtape.vision.yunet import YuNetDetector
 
 WARMUP = 3
 COLD_START = """
@@ -116,12 +117,19 @@ def main() -> None:
     parser.add_argument("scenes", type=Path)
     parser.add_argument("--fer-venv", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--detector", default="haar", choices=["haar", "yunet", "both"])
     parser.add_argument("--sample", type=Path, default=Path(__file__).parents[1] / "docs" / "sample.jpg")
     args = parser.parse_args()
 
     scenes = load_scenes(args.scenes)
     analyzer = Analyzer(FaceDetector(DetectorSettings()))
-    results: dict[str, Any] = {"moodtape": score_frames(analyzer, scenes)}
+    results: dict[str, Any] = {}
+    if args.detector in ("yunet", "both"):
+        results["moodtape_yunet"] = score_frames(Analyzer(YuNetDetector()), scenes)
+    if args.detector in ("haar", "both"):
+        results["moodtape"] = score_frames(analyzer, scenes)
+    if args.detector != "haar":  # throughput, streams and start-up with YuNet, the default
+        analyzer = Analyzer(YuNetDetector())
     results["classifications_per_s"] = {
         "batch_1": round(classification_rate(analyzer, scenes, 1)),
         "batch_8": round(classification_rate(analyzer, scenes, 8)),

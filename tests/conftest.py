@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,12 +10,31 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import HealthCheck, settings
 
 from fer_faces import synthetic_face
 from moodtape.emotions import EMOTIONS
 from redis_server import RedisServer
 from redis_server import missing_reason as redis_missing_reason
 from services import PostgresServer, missing_reason
+
+# Property-based tests (fuzzing): a few dozen derandomized examples each in `make test`; set
+# MOODTAPE_FUZZ=long for a longer, random run (README, Development). A deadline catches hangs.
+settings.register_profile(
+    "default",
+    max_examples=25,
+    derandomize=True,
+    deadline=10_000,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long",
+    max_examples=1_000,
+    derandomize=False,
+    deadline=10_000,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile("long" if os.environ.get("MOODTAPE_FUZZ") == "long" else "default")
 
 
 @pytest.fixture(scope="session")

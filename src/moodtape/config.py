@@ -7,31 +7,166 @@ written to logs, pages or responses: :meth:`Settings.public` leaves them out.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Final
+
+from moodtape.errors import SettingsError
+
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off", ""})
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a setting's text becomes a value: plain text by default; subclasses check and convert."""
+
+    #: What is allowed, as the error message says it.
+    allowed: str = "text of at most 4096 characters"
+
+    def parse(self, text: str) -> object:
+        """The typed value of ``text``; raises ``ValueError`` when ``text`` is not allowed."""
+        if len(text) > 4096 or "\x00" in text:
+            raise ValueError(self.allowed)
+        return text
+
+
+@dataclass(frozen=True)
+class Integer(Kind):
+    low: int = 0
+    high: int = 2**31 - 1
+    allowed: str = ""
+
+    def parse(self, text: str) -> object:
+        cleaned = text.strip().replace("_", "")
+        if not re.fullmatch(r"[+-]?[0-9]{1,19}", cleaned) or not self.low <= int(cleaned) <= self.high:
+            raise ValueError(self.allowed or f"a whole number from {self.low} to {self.high}")
+        return int(cleaned)
+
+
+@dataclass(frozen=True)
+class Number(Kind):
+    """A finite decimal number in [low, high] (never NaN or infinity)."""
+
+    low: float = 0.0
+    high: float = 1e9
+    allowed: str = ""
+
+    def parse(self, text: str) -> object:
+        try:
+            value = float(text.strip()) if len(text) <= 64 else math.nan
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or not self.low <= value <= self.high:
+            raise ValueError(self.allowed or f"a number from {self.low:g} to {self.high:g}")
+        return value
+
+
+@dataclass(frozen=True)
+class Flag(Kind):
+    allowed: str = "true or false (also 1/0, yes/no, on/off)"
+
+    def parse(self, text: str) -> object:
+        word = text.strip().lower()
+        if word not in _TRUE | _FALSE:
+            raise ValueError(self.allowed)
+        return word in _TRUE
+
+
+@dataclass(frozen=True)
+class Choice(Kind):
+    """One of ``options`` (compared without case; the empty string only when listed)."""
+
+    options: tuple[str, ...] = ()
+    allowed: str = ""
+
+    def parse(self, text: str) -> object:
+        word = text.strip().lower()
+        if word not in self.options:
+            shown = ", ".join(option or "(empty)" for option in self.options)
+            raise ValueError(self.allowed or f"one of: {shown}")
+        return word
+
+
+@dataclass(frozen=True)
+class Pattern(Kind):
+    """Text matching ``regex`` in full (after trimming spaces), upper-cased when ``upper``."""
+
+    regex: str = ""
+    allowed: str = ""
+    upper: bool = False
+
+    def parse(self, text: str) -> object:
+        word = text.strip()
+        if len(word) > 256 or not re.fullmatch(self.regex, word):
+            raise ValueError(self.allowed)
+        return word.upper() if self.upper else word
+
+
+@dataclass(frozen=True)
+class ExistingFile(Kind):
+    """Empty, or the path of a file that exists (checked once, when the settings are read)."""
+
+    allowed: str = "empty (the bundled model) or the path of an existing .onnx or .h5 file"
+
+    def parse(self, text: str) -> object:
+        path = text.strip()
+        if path and not Path(path).expanduser().is_file():
+            raise ValueError(self.allowed)
+        return str(Path(path).expanduser()) if path else ""
+
+
+TEXT: Final = Kind()
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting: its environment variable, default (a string, as the environment gives) and help."""
+    """One setting: its environment variable, default (a string, as the environment gives), help and kind."""
 
     name: str
     default: str
     help: str
     secret: bool = False
+    kind: Kind = TEXT
 
+
+_COUNTRY: Final = Pattern(regex="[A-Za-z]{2}", allowed="a two-letter country code such as US or GB", upper=True)
+_HOST: Final = Pattern(
+    regex=r"[A-Za-z0-9.:\[\]_-]{0,253}", allowed="a host name or IP address such as 127.0.0.1 or 0.0.0.0"
+)
 
 SETTINGS: Final[tuple[Setting, ...]] = (
     # --- vision ---
-    Setting("MOODTAPE_MODEL", "", "Emotion model file (.onnx or Keras .h5); empty means the bundled model."),
-    Setting("MOODTAPE_MODEL_PRESET", "", "Preprocessing preset for --model: moodtape, fer-library, fer-tutorial."),
     Setting(
-        "MOODTAPE_MAX_PIXELS", "40000000", "Largest image accepted, in pixels (a guard against decompression bombs)."
+        "MOODTAPE_MODEL",
+        "",
+        "Emotion model file (.onnx or Keras .h5); empty means the bundled model.",
+        kind=ExistingFile(),
     ),
-    Setting("MOODTAPE_THREADS", "2", "ONNX Runtime intra-op threads per process."),
+    Setting(
+        "MOODTAPE_MODEL_PRESET",
+        "",
+        "Preprocessing preset for --model: moodtape, fer-library, fer-tutorial.",
+        kind=Choice(options=("", "moodtape", "fer-library", "fer-tutorial")),
+    ),
+    Setting(
+        "MOODTAPE_MAX_PIXELS",
+        "40000000",
+        "Largest image accepted, in pixels (a guard against decompression bombs).",
+        kind=Integer(low=1, high=1_000_000_000),
+    ),
+    Setting("MOODTAPE_THREADS", "2", "ONNX Runtime intra-op threads per process.", kind=Integer(low=1, high=256)),
+    Setting(
+        "MOODTAPE_DETECTOR",
+        "yunet",
+        "Face detector: yunet (a small CNN) or haar (OpenCV's Haar cascade).",
+        kind=Choice(options=("yunet", "haar")),
+    ),
     # --- recommendations and data ---
     Setting(
         "MOODTAPE_DATA_DIR",
@@ -48,34 +183,70 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "MOODTAPE_HISTORY_DAYS",
         "30",
         "Days a session's history, feedback and corrections are kept before the store deletes them.",
+        kind=Number(low=0, high=36_500),
     ),
-    Setting("MOODTAPE_HISTORY_MAX_LISTS", "50", "Most lists kept per session; the oldest go first."),
-    Setting("MOODTAPE_OFFLINE", "false", "true: never call live providers (the built-in catalog only)."),
-    Setting("MOODTAPE_CACHE_TTL", "3600", "Seconds a live provider's answer is cached."),
-    Setting("MOODTAPE_HTTP_TIMEOUT", "5", "Seconds before a live provider call gives up."),
-    Setting("MOODTAPE_PREVIEWS", "true", "true: artwork and 30 s previews from Deezer and iTunes (keyless)."),
+    Setting(
+        "MOODTAPE_HISTORY_MAX_LISTS",
+        "50",
+        "Most lists kept per session; the oldest go first.",
+        kind=Integer(low=1, high=100_000),
+    ),
+    Setting("MOODTAPE_OFFLINE", "false", "true: never call live providers (the built-in catalog only).", kind=Flag()),
+    Setting(
+        "MOODTAPE_CACHE_TTL", "3600", "Seconds a live provider's answer is cached.", kind=Number(low=0, high=31_536_000)
+    ),
+    Setting(
+        "MOODTAPE_HTTP_TIMEOUT", "5", "Seconds before a live provider call gives up.", kind=Number(low=0.1, high=300)
+    ),
+    Setting(
+        "MOODTAPE_PREVIEWS", "true", "true: artwork and 30 s previews from Deezer and iTunes (keyless).", kind=Flag()
+    ),
     # --- Spotify ---
     Setting("SPOTIFY_CLIENT_ID", "", "Spotify app client ID (Client Credentials flow).", secret=True),
     Setting("SPOTIFY_CLIENT_SECRET", "", "Spotify app client secret.", secret=True),
-    Setting("SPOTIFY_MARKET", "US", "Spotify market (ISO 3166-1 alpha-2 country code) for searches."),
+    Setting("SPOTIFY_MARKET", "US", "Spotify market (ISO 3166-1 alpha-2 country code) for searches.", kind=_COUNTRY),
     # --- YouTube ---
     Setting("YOUTUBE_API_KEY", "", "YouTube Data API v3 key.", secret=True),
-    Setting("YOUTUBE_REGION", "US", "YouTube regionCode for searches and charts."),
-    Setting("YOUTUBE_DAILY_SEARCH_BUDGET", "90", "search.list calls moodtape may make per day (YouTube allows 100)."),
-    Setting("YOUTUBE_SAFE_SEARCH", "moderate", "YouTube safeSearch: none, moderate or strict."),
-    # --- web ---
-    Setting("MOODTAPE_HOST", "127.0.0.1", "Address the web server listens on."),
-    Setting("MOODTAPE_PORT", "5000", "Port the web server listens on."),
+    Setting("YOUTUBE_REGION", "US", "YouTube regionCode for searches and charts.", kind=_COUNTRY),
     Setting(
-        "MOODTAPE_SECRET_KEY", "", "Flask secret key for sessions; empty means a random key per start.", secret=True
+        "YOUTUBE_DAILY_SEARCH_BUDGET",
+        "90",
+        "search.list calls moodtape may make per day (YouTube allows 100).",
+        kind=Integer(low=0, high=10_000),
     ),
-    Setting("MOODTAPE_MAX_UPLOAD_BYTES", "10485760", "Largest upload accepted, in bytes (larger gets 413)."),
-    Setting("MOODTAPE_RATE_LIMIT", "200", "Requests per second one client address may send before getting 429."),
-    Setting("MOODTAPE_WORKERS", "4", "Threads the WSGI server uses to answer requests."),
+    Setting(
+        "YOUTUBE_SAFE_SEARCH",
+        "moderate",
+        "YouTube safeSearch: none, moderate or strict.",
+        kind=Choice(options=("none", "moderate", "strict")),
+    ),
+    # --- web ---
+    Setting("MOODTAPE_HOST", "127.0.0.1", "Address the web server listens on.", kind=_HOST),
+    Setting("MOODTAPE_PORT", "5000", "Port the web server listens on.", kind=Integer(low=0, high=65_535)),
+    Setting(
+        "MOODTAPE_SECRET_KEY",
+        "",
+        "Flask secret key for sessions; empty means one generated once and kept in MOODTAPE_DATA_DIR/secret_key.",
+        secret=True,
+    ),
+    Setting(
+        "MOODTAPE_MAX_UPLOAD_BYTES",
+        "10485760",
+        "Largest upload accepted, in bytes (larger gets 413).",
+        kind=Integer(low=1024, high=1 << 30),
+    ),
+    Setting(
+        "MOODTAPE_RATE_LIMIT",
+        "200",
+        "Requests per second one client address may send before getting 429.",
+        kind=Number(low=0, high=1_000_000),
+    ),
+    Setting("MOODTAPE_WORKERS", "4", "Threads the WSGI server uses to answer requests.", kind=Integer(low=1, high=256)),
     Setting(
         "MOODTAPE_PROXY_HOPS",
         "0",
         "Reverse proxies in front of moodtape whose X-Forwarded-* headers are trusted (0: none, answer directly).",
+        kind=Integer(low=0, high=10),
     ),
     # --- several instances and operations (docs/deployment.md) ---
     Setting(
@@ -88,16 +259,19 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "MOODTAPE_PROCESSES",
         "1",
         "Server processes for moodtape serve; more than 1 runs gunicorn (POSIX only), each process loading the model.",
+        kind=Integer(low=1, high=256),
     ),
     Setting(
         "MOODTAPE_SHUTDOWN_SECONDS",
         "10",
         "On SIGTERM or Ctrl+C, seconds that requests in flight get to finish before the server exits.",
+        kind=Integer(low=0, high=3600),
     ),
     Setting(
         "MOODTAPE_METRICS",
         "local",
         "Prometheus /metrics: off, local (clients on loopback only) or open (anyone who can reach the server).",
+        kind=Choice(options=("off", "local", "open")),
     ),
     Setting(
         "MOODTAPE_METRICS_TOKEN",
@@ -105,11 +279,15 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "When set, /metrics also answers requests carrying 'Authorization: Bearer <token>' from any address.",
         secret=True,
     ),
-    Setting("MOODTAPE_LOG_FORMAT", "text", "Server log lines: text, or json (one object a line, with the request id)."),
+    Setting(
+        "MOODTAPE_LOG_FORMAT",
+        "text",
+        "Server log lines: text, or json (one object a line, with the request id).",
+        kind=Choice(options=("text", "json")),
+    ),
 )
 
 _BY_NAME: Final[dict[str, Setting]] = {s.name: s for s in SETTINGS}
-_TRUE = {"1", "true", "yes", "on"}
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -120,13 +298,29 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 
 class Settings:
-    """Resolved settings: explicit overrides, then the environment, then ``.env``, then defaults."""
+    """Resolved, checked settings: explicit overrides, then the environment, then ``.env``, then defaults.
+
+    Every value is parsed once, here, by its setting's :class:`Kind`; a value that is not allowed raises
+    :class:`SettingsError` naming the variable, the value and what is allowed, so a bad setting stops
+    the CLI or the server at start instead of failing every later request. The object is frozen: the
+    typed getters only look values up.
+    """
+
+    __slots__ = ("_parsed", "_values")
+    _values: Mapping[str, str]
+    _parsed: Mapping[str, object]
 
     def __init__(self, values: Mapping[str, str]) -> None:
         unknown = sorted(set(values) - set(_BY_NAME))
         if unknown:
             raise KeyError(f"unknown setting(s): {', '.join(unknown)}")
-        self._values = {s.name: values.get(s.name, s.default) for s in SETTINGS}
+        raw = {s.name: values.get(s.name, s.default) for s in SETTINGS}
+        parsed = {s.name: _parse(s, raw[s.name]) for s in SETTINGS}
+        object.__setattr__(self, "_values", MappingProxyType(raw))
+        object.__setattr__(self, "_parsed", MappingProxyType(parsed))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Settings are read-only; build a new object with Settings.load(overrides=...)")
 
     @classmethod
     def load(
@@ -135,7 +329,11 @@ class Settings:
         environ: Mapping[str, str] | None = None,
         dotenv: Path | None = Path(".env"),
     ) -> Settings:
-        """Read settings; a missing ``.env`` is fine."""
+        """Read and check settings; a missing ``.env`` is fine.
+
+        Raises:
+            SettingsError: a value is not allowed (the message says which and what is).
+        """
         environ = os.environ if environ is None else environ
         values: dict[str, str] = {}
         if dotenv is not None and dotenv.is_file():
@@ -149,21 +347,27 @@ class Settings:
         return self._values[name]
 
     def get_int(self, name: str) -> int:
-        value = self._values[name]
-        try:
-            return int(value)
-        except ValueError:
-            raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+        """The whole-number value of ``name`` (checked against its bounds when the settings were read)."""
+        value = self._typed(name, Integer())
+        assert isinstance(value, int)
+        return value
 
     def get_float(self, name: str) -> float:
-        value = self._values[name]
-        try:
-            return float(value)
-        except ValueError:
-            raise ValueError(f"{name} must be a number, got {value!r}") from None
+        """The finite number value of ``name`` (checked against its bounds when the settings were read)."""
+        value = self._typed(name, Number(low=-math.inf, high=math.inf))
+        assert isinstance(value, int | float)
+        return float(value)
 
     def get_bool(self, name: str) -> bool:
-        return self._values[name].strip().lower() in _TRUE
+        """The true/false value of ``name``."""
+        return bool(self._typed(name, Flag()))
+
+    def _typed(self, name: str, fallback: Kind) -> object:
+        # A setting declared as plain text is parsed on demand with the asked-for kind, so a
+        # newly added setting without a kind still fails with a SettingsError, not a ValueError.
+        if _BY_NAME[name].kind is TEXT:
+            return _parse(Setting(name, "", "", kind=fallback), self._values[name])
+        return self._parsed[name]
 
     def public(self) -> dict[str, str]:
         """Every setting with secrets replaced by ``"set"``/``""``, safe to show or log."""
@@ -171,3 +375,11 @@ class Settings:
 
     def __repr__(self) -> str:
         return f"Settings({self.public()!r})"
+
+
+def _parse(setting: Setting, text: str) -> object:
+    try:
+        return setting.kind.parse(text)
+    except ValueError as exc:
+        shown = "(set, hidden)" if setting.secret else repr(text if len(text) <= 80 else text[:77] + "...")
+        raise SettingsError(f"{setting.name}={shown} is not allowed: use {exc}") from None

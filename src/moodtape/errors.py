@@ -16,6 +16,15 @@ class MoodtapeError(Exception):
     code: str = "internal_error"
 
 
+class SettingsError(MoodtapeError):
+    """A setting holds a value moodtape cannot use; the message names the variable, the value and what is allowed.
+
+    Raised once, when the settings are read: the CLI prints it as one line and the server refuses to start.
+    """
+
+    code = "bad_setting"
+
+
 class ImageError(MoodtapeError):
     """An image could not be read: missing, empty, corrupt, not an image, or too large."""
 

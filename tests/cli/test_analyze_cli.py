@@ -138,3 +138,15 @@ def test_pixel_limit_comes_from_the_setting(astronaut_jpeg: Path) -> None:
 )
 def test_labels_option_is_parsed(text: str | None, expected: tuple[str, ...] | None) -> None:
     assert parse_labels(text) == expected
+
+
+@pytest.mark.parametrize("detector", ["yunet", "haar"])
+def test_either_detector_finds_the_astronaut(astronaut_jpeg: Path, detector: str) -> None:
+    result = CliRunner().invoke(cli, ["analyze", str(astronaut_jpeg), "--json", "--detector", detector])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.output.splitlines()[0])["faces"]) == 1
+
+
+def test_an_unknown_detector_is_refused_with_the_choices(astronaut_jpeg: Path) -> None:
+    result = CliRunner().invoke(cli, ["analyze", str(astronaut_jpeg), "--detector", "mtcnn"])
+    assert result.exit_code == 2 and "'yunet', 'haar'" in result.output

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -153,7 +154,7 @@ def test_image_without_faces_says_what_to_do(
         pytest.skip("the vision pipeline is not installed")
     import moodtape.vision.pipeline as pipeline
 
-    monkeypatch.setattr(pipeline, "analyze", lambda image, **_: [])
+    monkeypatch.setattr(pipeline, "get_analyzer", lambda *_: SimpleNamespace(analyze=lambda image, **_: []))
     code, _, err = run(monkeypatch, capsys, "--image", str(tmp_path / "blank.png"), "--json")
     assert code == 1 and "no face found" in err and "--valence" in err
 
@@ -169,10 +170,33 @@ def test_image_faces_set_the_mood(
 
     probs = dict.fromkeys(EMOTIONS, 0.0)
     probs["angry"] = 1.0
-    monkeypatch.setattr(pipeline, "analyze", lambda image, **_: [Face(Box(0, 0, 60, 60), probs)])
+    faces = [Face(Box(0, 0, 60, 60), probs)]
+    monkeypatch.setattr(pipeline, "get_analyzer", lambda *_: SimpleNamespace(analyze=lambda image, **_: faces))
     code, out, err = run(monkeypatch, capsys, "--image", str(tmp_path / "face.png"), "--json", "--n", "5")
     assert code == 0 and "angry" in err
     assert len(json.loads(out)) == 5
+
+
+def test_image_is_read_with_the_configured_model_and_limits(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``recommend --image`` honours MOODTAPE_MODEL, _MODEL_PRESET, _THREADS and _MAX_PIXELS like the server."""
+    import moodtape.vision.pipeline as pipeline
+
+    model = tmp_path / "mine.onnx"
+    model.write_bytes(b"not read: get_analyzer is faked")
+    asked: list[tuple[object, ...]] = []
+
+    def fake(*args: object) -> SimpleNamespace:
+        asked.append(args)
+        return SimpleNamespace(analyze=lambda image, **_: [])
+
+    monkeypatch.setattr(pipeline, "get_analyzer", fake)
+    for name, value in (("MODEL", str(model)), ("MODEL_PRESET", "fer-library"), ("THREADS", "3")):
+        monkeypatch.setenv(f"MOODTAPE_{name}", value)
+    monkeypatch.setenv("MOODTAPE_MAX_PIXELS", "1234")
+    run(monkeypatch, capsys, "--image", str(tmp_path / "face.png"))
+    assert asked == [(str(model), "fer-library", 3, 1234)]
 
 
 def test_catalog_file_is_the_only_source(

@@ -117,14 +117,23 @@ def test_stream_smoothing_carries_over_between_instances(cluster: Topology, fram
 def test_the_rate_limit_holds_across_instances(cluster: Topology) -> None:
     client = cluster.client(source="127.0.0.77")  # an address of its own, so other tests don't count
     started = time.monotonic()
+
+    def timed_get(_: int) -> tuple[float, httpx.Response]:
+        reply = client.get("/api/openapi.yaml")
+        return time.monotonic() - started, reply
+
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
-        replies = list(pool.map(lambda _: client.get("/api/openapi.yaml"), range(2 * RATE_LIMIT)))
-    elapsed = time.monotonic() - started
-    allowed = sum(r.status_code == 200 for r in replies)
+        timed = list(pool.map(timed_get, range(2 * RATE_LIMIT)))
+    replies = [reply for _, reply in timed]
     refused = [r for r in replies if r.status_code == 429]
-    assert allowed + len(refused) == 2 * RATE_LIMIT
-    # One limit for both: twice the limit in well under two seconds cannot all pass.
-    assert RATE_LIMIT <= allowed <= RATE_LIMIT * 1.4, f"{allowed} allowed in {elapsed:.2f} s"
+    assert all(r.status_code in (200, 429) for r in replies)
+    # The limit is per second (sliding window): judge the answers that came within the first window.
+    # Two instances counting apart would let up to twice the limit through there; one shared count cannot.
+    first_window = [reply for at, reply in timed if at < 0.9]
+    if len(first_window) < 1.5 * RATE_LIMIT:
+        pytest.skip(f"only {len(first_window)} answers in the first 0.9 s: this machine is too busy to judge")
+    allowed_early = sum(r.status_code == 200 for r in first_window)
+    assert allowed_early <= RATE_LIMIT * 1.2, f"{allowed_early} of {len(first_window)} allowed in 0.9 s"
     assert {_served_by(r) for r in refused} == {"a", "b"}
     assert all(r.json()["error"]["code"] == "rate_limited" and r.headers["Retry-After"] for r in refused)
 

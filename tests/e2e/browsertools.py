@@ -248,3 +248,130 @@ def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def write_changing_face_video(path: Path, *, width: int = 640, height: int = 480, fps: int = 15) -> Path:
+    """A face that comes and goes every 2–9 frames (0.13–0.6 s), as a restless person in front of a
+    camera does: the astronaut, then an empty grey frame, in a fixed pseudo-random rhythm (6 s loop)."""
+    from PIL import Image
+
+    face = np.asarray(Image.fromarray(astronaut_rgb()).resize((height, height), Image.Resampling.BILINEAR))
+    with_face = np.full((height, width, 3), 118, np.uint8)
+    left = (width - height) // 2
+    with_face[:, left : left + height] = face
+    empty = np.full((height, width, 3), 118, np.uint8)
+    frames: list[np.ndarray] = []
+    rng = np.random.default_rng(13)
+    showing = True
+    while len(frames) < 6 * fps:
+        frames += [with_face if showing else empty] * int(rng.integers(2, 10))
+        showing = not showing
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode("ascii"))
+        for frame in frames[: 6 * fps]:
+            out.write(b"FRAME\n")
+            out.write(_rgb_to_yuv420(frame))
+    return path
+
+
+# ---- accessibility -------------------------------------------------------------------------------
+
+AXE_SOURCE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Any, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """Run axe-core (npm package, see package.json) on the page; one line per violating node.
+
+    The script is evaluated through the DevTools protocol, which the page's CSP does not govern, so
+    the page keeps its real policy. Skips when ``make`` could not install axe-core (no npm).
+    """
+    if not AXE_SOURCE.is_file():
+        pytest.skip("axe-core is not installed: run `make node_modules/.installed` (needs npm)")
+    if not page.evaluate("Boolean(window.axe)"):
+        session = page.context.new_cdp_session(page)
+        session.send("Runtime.evaluate", {"expression": AXE_SOURCE.read_text(encoding="utf-8")})
+        session.detach()
+    results = page.evaluate(
+        """async () => {
+          const r = await axe.run(document, { resultTypes: ["violations"] });
+          return r.violations.map((v) => ({
+            id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")),
+          }));
+        }"""
+    )
+    return [f"{v['impact']} {v['id']}: {node}" for v in results if v["impact"] in impacts for node in v["nodes"]]
+
+
+# Every text change in a live region (role=status/alert/log, aria-live) while the observer runs.
+COUNT_ANNOUNCEMENTS = """() => {
+  window.__announced = [];
+  const live = () => [...document.querySelectorAll('[role="status"], [role="alert"], [role="log"], [aria-live]')]
+    .filter((el) => el.getAttribute("aria-live") !== "off");
+  const last = new Map(live().map((el) => [el, el.textContent.trim()]));
+  new MutationObserver(() => {
+    for (const el of live()) {
+      const text = el.textContent.trim();
+      if (text && text !== last.get(el)) window.__announced.push(text);
+      last.set(el, text);
+    }
+  }).observe(document.body, { subtree: true, childList: true, characterData: true });
+}"""
+
+# Counts /api/analyze requests when they start (an aborted one counts too).
+COUNT_ANALYZE_STARTS = """() => {
+  const original = window.fetch;
+  window.__analyzeStarts = 0;
+  window.fetch = (...args) => {
+    if (String(args[0]).includes("/api/analyze")) window.__analyzeStarts++;
+    return original(...args);
+  };
+}"""
+
+# Keeps every camera stream the page opens, so a test can check that its tracks ended.
+KEEP_STREAMS = """
+window.__streams = [];
+const __gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = async (c) => { const s = await __gum(c); window.__streams.push(s); return s; };
+"""
+
+# The focused element's outline and the contrast of its colour against the background behind it.
+FOCUS_RING = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const parse = (c) => {
+    const m = c.match(/[\\d.]+/g).map(Number);
+    return { rgb: m.slice(0, 3), a: m.length > 3 ? m[3] : 1 };
+  };
+  const lum = (rgb) => {
+    const [r, g, b] = rgb.map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  let node = el.parentElement;
+  let bg = null;
+  while (node && !bg) {
+    const c = parse(getComputedStyle(node).backgroundColor);
+    if (c.a > 0.5) bg = c.rgb;
+    node = node.parentElement;
+  }
+  bg = bg || parse(getComputedStyle(document.body).backgroundColor).rgb;
+  const style = getComputedStyle(el);
+  const [hi, lo] = [lum(parse(style.outlineColor).rgb), lum(bg)].sort((a, b) => b - a);
+  return {
+    id: el.id || el.className || el.tagName,
+    style: style.outlineStyle,
+    width: parseFloat(style.outlineWidth),
+    contrast: (hi + 0.05) / (lo + 0.05),
+  };
+}"""
+
+
+def docs_screenshot(page: Any, name: str, *, full_page: bool = False) -> None:
+    """With MOODTAPE_DOCS_SCREENSHOTS=1, also save ``docs/images/page-<name>.png`` for the README."""
+    path = screenshot(page, name, full_page=full_page)
+    if os.environ.get("MOODTAPE_DOCS_SCREENSHOTS") == "1":
+        from PIL import Image
+
+        # 256 colours without dithering: a third of the bytes, and flat UI colours stay flat.
+        with Image.open(path) as shot:
+            small = shot.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+            small.save(ROOT / "docs" / "images" / f"page-{name}.png", optimize=True)

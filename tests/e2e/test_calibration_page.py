@@ -27,6 +27,7 @@ def test_calibrate_from_the_camera_then_remove(page: Any) -> None:
     page.wait_for_function("() => document.querySelector('#video').videoWidth > 0", timeout=TIMEOUT_MS)
     expect(badge).to_have_text("Not calibrated")
 
+    page.locator("#calibration-fold > summary").click()  # folded by default (the page, issue 13)
     page.get_by_role("button", name="Calibrate to my face").click()
     expect(page.locator("#calibration [role=status]")).to_contain_text("neutral face")
     expect(badge).to_have_text("Calibrated (neutral)", timeout=TIMEOUT_MS)
@@ -60,5 +61,6 @@ def test_calibrating_without_the_camera_says_to_start_it(page: Any) -> None:
     expect(page.locator("#calibration-state")).to_have_text("Not calibrated")
     page.evaluate("() => document.querySelector('#calibration').closest('[hidden]')?.removeAttribute('hidden')")
     page.evaluate("() => document.querySelector('#camera-stage').hidden = false")
+    page.evaluate("() => document.querySelector('#calibration-fold').open = true")
     page.get_by_role("button", name="Calibrate to my face").click()
     expect(page.locator("#calibration [role=status]")).to_have_text("Start the camera first.")

@@ -25,13 +25,24 @@ from browsertools import (
 
 from moodtape.emotions import EMOTIONS
 
+#: The words the page uses for the labels (words.js): "afraid", not "fear".
+EMOTION_WORDS = {
+    "angry": "angry",
+    "disgust": "disgusted",
+    "fear": "afraid",
+    "happy": "happy",
+    "sad": "sad",
+    "surprise": "surprised",
+    "neutral": "neutral",
+}
+assert set(EMOTION_WORDS) == set(EMOTIONS)
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
 expect = sync_api.expect
 
 #: What a face box says: "happy 93 %" or, when the model is unsure, "not sure".
-BOX_LABEL = re.compile(rf"^(({'|'.join(EMOTIONS)}) \d+ %|not sure)$")
-ANY_EMOTION = re.compile("|".join(EMOTIONS))
+BOX_LABEL = re.compile(rf"^(({'|'.join(EMOTION_WORDS.values())}) \d+ %|not sure)$")
+ANY_EMOTION = re.compile("|".join(EMOTION_WORDS.values()))
 #: A fake player page, so pressing Play never reaches the network.
 FIRST_BOX_GEOMETRY = """() => {
   const box = document.querySelector("#camera-overlay .face-box");
@@ -130,6 +141,7 @@ def test_camera_boxes_the_face_and_lists_playable_music(page: Any) -> None:
 
     page.get_by_role("button", name="Stop camera").click()
     expect(page.locator("#camera-intro")).to_be_visible()
+    expect(page.locator("#camera-start")).to_be_focused()
 
 
 def test_photo_upload_boxes_the_face(page: Any) -> None:
@@ -267,7 +279,8 @@ def test_export_links_return_the_list_as_files(page: Any) -> None:
     first_title = _titles(page)[0]
     for fmt, start in (("m3u8", "#EXTM3U"), ("xspf", "<?xml"), ("csv", "")):
         href = page.locator(f"#export-{fmt}").get_attribute("href")
-        assert href and f"format={fmt}" in href and "emotion=neutral" in href
+        # The link names the saved list on screen, so the file holds exactly what is shown.
+        assert href and f"format={fmt}" in href and re.search(r"list=[0-9a-f]{32}", href)
         reply = page.request.get(href)
         assert reply.status == 200
         assert "attachment" in reply.headers["content-disposition"]
@@ -277,7 +290,7 @@ def test_export_links_return_the_list_as_files(page: Any) -> None:
 
 
 def test_history_shows_and_deletes(page: Any) -> None:
-    _pick_emotion(page, "surprise")
+    _pick_emotion(page, "surprised")
     first_title = _titles(page)[0]
     page.get_by_role("button", name="History").click()
     dialog = page.locator("#history-dialog")
@@ -285,6 +298,8 @@ def test_history_shows_and_deletes(page: Any) -> None:
     expect(dialog.locator("#history-list > li").first).to_contain_text(first_title)
     screenshot(page, "08-history-desktop")
     dialog.get_by_role("button", name="Delete my history").click()
+    expect(dialog.get_by_role("button", name="Keep my history")).to_be_focused()
+    dialog.get_by_role("button", name="Delete everything").click()
     expect(dialog.locator("#history-status")).to_contain_text("Deleted")
     expect(dialog.locator("#history-list > li")).to_have_count(0)
     dialog.get_by_role("button", name="Close").click()
@@ -319,7 +334,7 @@ def test_camera_denied_or_absent_offers_a_way_out(browser: Any, server: Server, 
 def test_unreachable_server_is_reported(page: Any) -> None:
     page.route("**/api/lists?**", lambda route: route.abort("connectionrefused"))
     page.get_by_role("tab", name="Pick by hand").click()
-    page.locator("#emotion-buttons").get_by_role("button", name="fear", exact=True).click()
+    page.locator("#emotion-buttons").get_by_role("button", name="afraid", exact=True).click()
     expect(page.locator("#banner")).to_be_visible()
     expect(page.locator("#banner")).to_contain_text("Can't reach the moodtape server")
 
@@ -477,3 +492,13 @@ def test_page_has_no_inline_script_or_style(server: Server) -> None:
     for script in re.findall(r"<script\b[^>]*>(.*?)</script>", html, flags=re.S):
         assert not script.strip(), "inline script body"
     assert not re.search(r"<style\b", html)
+
+
+def test_a_too_large_photo_is_refused_before_it_is_sent(page: Any) -> None:
+    """Before: the page sent any file and waited for the server's 413."""
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url) if "/api/analyze" in request.url else None)
+    _upload(page, "huge.jpg", "image/jpeg", b"\xff\xd8\xff" + bytes(11 * 1024 * 1024))
+    expect(page.locator("#photo-message")).to_contain_text("takes up to 10.0 MiB")
+    expect(page.locator("#photo-message")).to_have_class(re.compile(r"\berror\b"))
+    assert sent == []

@@ -1,14 +1,8 @@
 """The page tests again, unchanged, through HAProxy in front of two instances (no sticky sessions).
 
-Camera stream, list and feedback, with every request free to reach either instance:
-the frames of one camera stream alternate between them, so this also checks that the page behaves
-the same when its state lives in Redis and the shared database.
-
-The export and history page tests are left out for now: on main the page still shows lists from
-``GET /api/recommendations`` (not kept since saved lists landed), so its export link recomputes the
-list with a fresh random tie-break and history stays empty without consent; those two tests fail
-against one process too. Export, history and saved lists across instances are covered through the
-API by ``tests/cluster/test_balanced.py``. Add them back here once the page uses ``POST /api/lists``.
+Camera stream, list, feedback, export and history, with every request free to reach either
+instance: the frames of one camera stream alternate between them, so this also checks that the
+page behaves the same when its state lives in Redis and the shared database.
 """
 
 from __future__ import annotations
@@ -19,14 +13,18 @@ import pytest
 from browsertools import Server
 from test_page import (
     test_camera_boxes_the_face_and_lists_playable_music,
+    test_export_links_return_the_list_as_files,
     test_feedback_is_sent_with_the_token_and_accepted,
+    test_history_shows_and_deletes,
 )
 
 from cluster_topology import missing_reason, topology
 
 __all__ = [
     "test_camera_boxes_the_face_and_lists_playable_music",
+    "test_export_links_return_the_list_as_files",
     "test_feedback_is_sent_with_the_token_and_accepted",
+    "test_history_shows_and_deletes",
 ]
 
 

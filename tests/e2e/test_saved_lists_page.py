@@ -54,7 +54,7 @@ def test_history_is_off_until_the_switch_is_turned_on(page: Any) -> None:
     expect(switch).not_to_be_checked()
     with page.expect_response(lambda r: r.url.endswith("/api/history/consent") and r.request.method == "PUT"):
         switch.check()
-    expect(page.locator("#history-dialog label.consent")).to_contain_text("30")
+    expect(page.locator("#history-dialog .consent")).to_contain_text("30")
 
 
 def test_history_reopens_a_past_list_as_it_was(page: Any) -> None:

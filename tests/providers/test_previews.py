@@ -264,3 +264,70 @@ def test_enrichers_follow_the_protocol() -> None:
 )
 def test_same_song(a, b, expected) -> None:
     assert same_song(*a, *b) is expected
+
+
+# --- threads (issue 10) ---
+
+
+def test_itunes_window_holds_under_many_threads(make_api, sleeps) -> None:
+    """Before: the per-minute deque was changed by request threads without a lock (cap exceeded, IndexError)."""
+    import threading
+    import time
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.001)  # let threads interleave inside the window check
+        return httpx.Response(200, json={"results": [itunes_result("A", request.url.params["term"][2:])]})
+
+    from collections import deque
+
+    class SwitchingDeque(deque[float]):
+        def __len__(self) -> int:
+            size = super().__len__()
+            time.sleep(0.0005)  # a thread switch between "is there room?" and "take it", where a race strikes
+            return size
+
+    api = make_api(answer)
+    itunes = ITunesPreviews(api.client(), per_minute=20, max_lookups=50, sleep=sleeps)
+    itunes._calls = SwitchingDeque()
+    errors: list[BaseException] = []
+    outcomes: list[str | None] = []
+
+    def worker(n: int) -> None:
+        try:
+            itunes.enrich([song(f"T{n}-{i}", "A") for i in range(10)])
+            outcomes.append(itunes.last_error)
+        except BaseException as error:  # any exception is the failure we look for
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(api.requests) == 20  # exactly the cap: never more, and the window was not lost
+    assert sum("at most 20 times a minute" in (o or "") for o in outcomes) >= 14  # 160 wanted, 20 allowed
+
+
+def test_an_outcome_belongs_to_the_thread_that_asked(make_api, clock, sleeps) -> None:
+    import threading
+
+    deezer = DeezerPreviews(make_api(offline).client(), clock=clock, sleep=sleeps)
+    deezer.enrich([song("A", "B", deezer_id="1")])
+    seen: list[str | None] = []
+    other = threading.Thread(target=lambda: seen.append(deezer.last_failure))
+    other.start()
+    other.join()
+    assert deezer.last_failure == "Deezer is unreachable (offline?)." and seen == [None]
+
+
+def test_a_preview_failure_reaches_the_lists_fallback_reasons(make_api, clock, sleeps) -> None:
+    """Before: the failure went to a shared ``last_error`` nothing read; the list never said why."""
+    from moodtape.providers.catalog import Catalog
+    from moodtape.recommender.engine import Recommender
+    from moodtape.recommender.mood import mood_from_emotion
+
+    catalog = Catalog.from_items([song(f"S{i}", f"A{i}", deezer_id=str(i)) for i in range(12)], [])
+    deezer = DeezerPreviews(make_api(offline).client(), clock=clock, sleep=sleeps)
+    result = Recommender([], catalog, enrichers=[deezer]).recommend(mood_from_emotion("sad"), n=5, seed=1)
+    assert "Deezer is unreachable (offline?)." in result.fallback_reasons

@@ -51,3 +51,18 @@ def test_a_face_is_mirrored_or_not_but_stays_recognisable() -> None:
     assert bool((contrast > 0.3).float().mean() > 0.8)
     mirrored = (right > left).float().mean()
     assert 0.2 < float(mirrored) < 0.8  # about half the faces are flipped
+
+
+def test_robust_augmentation_keeps_range_repeats_and_adds_conditions(batch: torch.Tensor) -> None:
+    from moodtape.training.robust_augment import robust_augment
+
+    out = robust_augment(batch, torch.Generator().manual_seed(4))
+    assert out.shape == batch.shape and out.dtype == batch.dtype
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+    assert torch.equal(out, robust_augment(batch, torch.Generator().manual_seed(4)))
+    # On a flat gray face geometry and erasing change little; the webcam conditions (noise, JPEG,
+    # gamma, bands) change some faces' pixels far more than brightness jitter alone would.
+    flat = torch.full((64, 1, 48, 48), 0.5)
+    plain = augment(flat, torch.Generator().manual_seed(5))
+    robust = robust_augment(flat, torch.Generator().manual_seed(5))
+    assert float((robust - plain).abs().flatten(1).amax(1).max()) > 0.3

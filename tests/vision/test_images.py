@@ -296,3 +296,30 @@ def test_cv2_encoded_png_round_trips() -> None:
     ok, encoded = cv2.imencode(".png", card_bgr())
     assert ok
     np.testing.assert_array_equal(load_image(encoded.tobytes()), card_bgr())
+
+
+def test_pillow_bomb_guard_is_left_on_for_the_whole_process() -> None:
+    """Importing moodtape must not switch Pillow's decompression-bomb guard off for everyone else."""
+    from PIL import Image
+
+    import moodtape.vision.images  # noqa: F401
+
+    assert Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS >= 80_000_000
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(1, 39_000_000), (39_000_000, 1), (30_000, 1_000), (5_000, 200)], ids=str
+)
+def test_thin_or_long_images_are_refused_from_the_header(tmp_path: Path, width: int, height: int) -> None:
+    """A 38 KB PNG declaring 1 × 39,000,000 pixels passed the pixel limit and cost 1.7 GB to decode."""
+    path = tmp_path / "thin.png"
+    path.write_bytes(_png_declaring(width, height))
+    started = time.perf_counter()
+    with pytest.raises(ImageTooLargeError, match="too long or too thin"):
+        load_image(path)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_wide_panorama_is_still_read() -> None:
+    ok, encoded = cv2.imencode(".png", np.zeros((500, 4000), np.uint8))
+    assert ok and load_image(encoded.tobytes(), gray=True).shape == (500, 4000)

@@ -128,3 +128,15 @@ def test_analyze_with_a_model_file(astronaut_bgr: npt.NDArray[np.uint8], tmp_pat
     assert face.emotion == "sad"
     assert face.probabilities["sad"] == pytest.approx(np.e**3 / (np.e**3 + 6), abs=1e-5)
     assert get_analyzer(str(path), None) is not get_analyzer()
+
+
+def test_detectors_by_name_and_a_clear_error_for_others() -> None:
+    from moodtape.errors import ModelError
+    from moodtape.vision.faces import FaceDetector
+    from moodtape.vision.pipeline import make_detector
+    from moodtape.vision.yunet import YuNetDetector
+
+    assert isinstance(make_detector("haar"), FaceDetector)
+    assert isinstance(make_detector("yunet"), YuNetDetector)
+    with pytest.raises(ModelError, match="MOODTAPE_DETECTOR"):
+        make_detector("mtcnn")

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 yaml = pytest.importorskip("yaml")
 
 #: Flask's static-file route serves the page's assets; it is not part of the API.
-UNDOCUMENTED = {"static"}
+UNDOCUMENTED = {"static", "delivery.versioned_static"}
 
 
 def _document(client: FlaskClient) -> dict[str, object]:

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from webtools import AppFactory
 
+from moodtape.errors import SettingsError
 from moodtape.vision.pipeline import Analyzer
 from moodtape.web.logs import JsonFormatter, RequestIdFilter, configure_logging
 
@@ -66,7 +67,7 @@ def test_behind_a_trusted_proxy_metrics_see_the_visitors_address(make_app: AppFa
 
 
 def test_an_unknown_metrics_mode_is_refused(make_app: AppFactory) -> None:
-    with pytest.raises(ValueError, match="MOODTAPE_METRICS"):
+    with pytest.raises(SettingsError, match="MOODTAPE_METRICS='public' is not allowed"):
         make_app(MOODTAPE_METRICS="public")
 
 
@@ -76,8 +77,8 @@ def test_metrics_count_frames_requests_model_time_and_refusals(make_app: AppFact
     jpeg = {"Content-Type": "image/jpeg"}
     assert client.post("/api/analyze", data=frame_640, headers=jpeg).status_code == 200
     assert client.post("/api/analyze?stream=cam", data=frame_640, headers=jpeg).status_code == 200
-    client.get("/api/openapi.yaml")
-    assert client.get("/api/openapi.yaml").status_code == 429
+    # Three a second: of ten quick requests some are refused, however slow the analyses above were.
+    assert any(client.get("/api/openapi.yaml").status_code == 429 for _ in range(10))
     after = client.get("/metrics").text
 
     def grew(name: str, **labels: str) -> float:

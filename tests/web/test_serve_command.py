@@ -115,3 +115,23 @@ def test_serve_https_with_cert_and_key(tmp_path: Path) -> None:
     finally:
         stderr = _stop(process, signal.SIGINT)
     assert f"https://127.0.0.1:{port}/" in stderr
+
+
+def test_serve_stops_on_sigint_even_when_started_with_it_ignored(tmp_path: Path) -> None:
+    """A server started from a script with `&` inherits SIGINT as ignored; before, Ctrl+C did nothing."""
+    port = _free_port()
+    env = {**os.environ, "MOODTAPE_DATA_DIR": str(tmp_path), "MOODTAPE_OFFLINE": "true"}
+    command = [sys.executable, "-c", "from moodtape.cli import main; main()", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        command,
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # what `&` does
+    )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/healthz", process)
+    finally:
+        stderr = _stop(process, signal.SIGINT)
+    assert process.returncode == 0 and "stopping" in stderr

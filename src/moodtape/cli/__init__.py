@@ -63,4 +63,4 @@ def main() -> None:
     # Library warnings (e.g. "database unavailable: <driver detail>") stay out of the one-line
     # errors; `moodtape serve` configures logging and still shows them.
     logging.getLogger("moodtape").addHandler(logging.NullHandler())
-    run_command(cli)
+    run_command(cli, check_settings=True)

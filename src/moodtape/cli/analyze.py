@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from moodtape.cli._common import echo_json, info
-from moodtape.cli._models import model_options, parse_labels
+from moodtape.cli._models import load_model, model_options
 from moodtape.cli.calibrate import load_profile, profile_option
 from moodtape.errors import ImageError, MoodtapeError
 from moodtape.types import Face
@@ -28,12 +28,21 @@ if TYPE_CHECKING:
     default=None,
     help="Write an annotated copy: a file for one image, a folder for several.",
 )
+@click.option(
+    "--detector",
+    type=click.Choice(["yunet", "haar"]),
+    default="yunet",
+    show_default=True,
+    envvar="MOODTAPE_DETECTOR",
+    help="Face detector: YuNet (a small CNN) or OpenCV's Haar cascade.",
+)
 @model_options
 @profile_option
 def analyze(
     images: tuple[Path, ...],
     as_json: bool,
     out: Path | None,
+    detector: str,
     model_path: str | None,
     preset: str | None,
     labels: str | None,
@@ -44,16 +53,17 @@ def analyze(
     An image without a face is not an error. Exit code 1 when any image could not be read.
     """
     from moodtape.config import Settings
-    from moodtape.vision.classifier import load_classifier
-    from moodtape.vision.pipeline import Analyzer
+    from moodtape.vision.pipeline import Analyzer, make_detector
 
+    settings = Settings.load()
     # The "image too large" message points at MOODTAPE_MAX_PIXELS, so the CLI must honour it.
-    max_pixels = Settings.load().get_int("MOODTAPE_MAX_PIXELS")
+    classifier = load_model(settings, model_path, preset, labels)
     profile = load_profile(profile_path)
-    classifier = load_classifier(model_path, preset=preset, labels=parse_labels(labels))
     if profile is not None:
         profile.check_model(classifier.model_id)  # before any image, not once per image
-    analyzer = Analyzer(classifier=classifier, max_pixels=max_pixels)
+    analyzer = Analyzer(
+        make_detector(detector), classifier=classifier, max_pixels=settings.get_int("MOODTAPE_MAX_PIXELS")
+    )
     failed = 0
     for image in images:
         try:

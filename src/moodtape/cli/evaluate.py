@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from moodtape.cli._common import echo_json, info
-from moodtape.cli._models import model_options, parse_labels
+from moodtape.cli._models import load_model, model_options
 
 
 @click.command()
@@ -38,12 +38,12 @@ def evaluate(
     DATA is a folder of <emotion>/ sub-folders (Kaggle layout) or a FER2013 CSV. Every image is
     taken as an already-cropped face: no detection.
     """
+    from moodtape.config import Settings
     from moodtape.training.datasets import load_dataset
-    from moodtape.vision.classifier import load_classifier
     from moodtape.vision.evaluate import evaluate as run_evaluation
     from moodtape.vision.evaluate import format_report, plot_confusion
 
-    classifier = load_classifier(model_path, preset=preset, labels=parse_labels(labels))
+    classifier = load_model(Settings.load(), model_path, preset, labels)
     info(f"loading {data}…")
     dataset = load_dataset(data, split)
     result = run_evaluation(classifier, dataset)

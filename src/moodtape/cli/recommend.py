@@ -106,10 +106,19 @@ def _mood(
 
 
 def _mood_from_image(image: Path, profile_path: Path | None = None) -> Mood:
+    """The faces' mood, read with the model, preset, threads and pixel limit the settings name."""
+    from moodtape.config import Settings
     from moodtape.recommender.mood import group_mood
-    from moodtape.vision.pipeline import analyze
+    from moodtape.vision.pipeline import get_analyzer
 
-    faces = analyze(image, profile=load_profile(profile_path))
+    settings = Settings.load()
+    analyzer = get_analyzer(
+        settings.get("MOODTAPE_MODEL").strip() or None,
+        settings.get("MOODTAPE_MODEL_PRESET").strip().lower() or None,
+        settings.get_int("MOODTAPE_THREADS"),
+        settings.get_int("MOODTAPE_MAX_PIXELS"),
+    )
+    faces = analyzer.analyze(image, profile=load_profile(profile_path))
     if not faces:
         raise DataError(f"no face found in {image}; name an emotion or give --valence and --arousal instead")
     mood = group_mood(faces)

@@ -1,4 +1,4 @@
-"""``moodtape serve``: the web app on a real WSGI server (cheroot), HTTP or HTTPS."""
+"""``moodtape serve``: the web app on a real WSGI server in one process (waitress for HTTP, cheroot for HTTPS)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,14 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default: MOODTAPE_HOST, 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port to listen on (default: MOODTAPE_PORT, 5000).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="Port to listen on (default: MOODTAPE_PORT, 5000)."
+)
 @click.option("--certfile", type=click.Path(path_type=Path), help="TLS certificate (PEM) to serve HTTPS.")
 @click.option("--keyfile", type=click.Path(path_type=Path), help="TLS private key (PEM) for --certfile.")
-@click.option("--threads", type=int, default=None, help="Request threads (default: MOODTAPE_WORKERS, 4).")
+@click.option(
+    "--threads", type=click.IntRange(1, 256), default=None, help="Request threads (default: MOODTAPE_WORKERS, 4)."
+)
 @click.option(
     "--processes",
     type=click.IntRange(min=1),
@@ -80,7 +84,9 @@ def serve(
         )
     services: Services = app.extensions["moodtape"]
     threading.Thread(target=_warm, args=(services,), name="moodtape-warm", daemon=True).start()
+    # Both set explicitly: a server started from a script with `&` inherits SIGINT as ignored.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     click.echo(f"moodtape is running at {server_url(host, port, tls=tls)} — press Ctrl+C to stop", err=True)
     try:
         server.serve()
@@ -90,17 +96,17 @@ def serve(
         _stop(server)
 
 
-#: How long Ctrl+C waits for cheroot's worker threads before the process exits regardless.
-STOP_SECONDS = 8.0
+#: How long stopping waits for the server's threads before the process exits regardless.
+STOP_SECONDS = 5.0
 
 
 def _stop(server: Any) -> None:
     """Stop the server; never hang on the way out.
 
-    cheroot's ``ThreadPool.stop`` can wait forever on a worker that missed its shutdown request
-    (seen once in a few full test runs: py-spy showed the main thread in ``Thread.join`` and one idle
-    worker in ``Queue.get``). The listening socket is closed by then and no request is in flight,
-    so after ``STOP_SECONDS`` we end the process rather than wait on that thread.
+    cheroot's ``ThreadPool.stop`` (the HTTPS server) can wait forever on a worker that missed its
+    shutdown request (seen once in a few full test runs). The listening socket is closed by then,
+    so after ``STOP_SECONDS`` we end the process rather than wait on that thread. The HTTP server
+    closes stalled uploads at once and gives running requests a few seconds.
     """
     stopper = threading.Thread(target=server.stop, name="moodtape-stop", daemon=True)
     stopper.start()
@@ -128,4 +134,7 @@ def _processes(given: int | None) -> int:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # Ignore repeats while stopping: a second signal must not interrupt the clean-up itself.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt

@@ -34,6 +34,20 @@ from moodtape.cli._common import fail, info
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
 @click.option("--limit", type=int, default=None, help="Train on only this many images (smoke tests).")
 @click.option(
+    "--init",
+    default=None,
+    metavar="MODEL.onnx#N",
+    help="Fine-tune network N of an exported model (e.g. the bundled one) instead of starting afresh.",
+)
+@click.option(
+    "--augment",
+    type=click.Choice(["standard", "robust"]),
+    default="standard",
+    show_default=True,
+    help="robust adds webcam/photo conditions: blur, noise, JPEG, light, contrast, glasses and masks.",
+)
+@click.option("--warmup", default=2.0, show_default=True, help="Epochs of linear learning-rate warm-up.")
+@click.option(
     "--export/--no-export",
     default=True,
     show_default=True,
@@ -51,6 +65,9 @@ def train(
     precision: str,
     device: str,
     limit: int | None,
+    init: str | None,
+    augment: str,
+    warmup: float,
     export: bool,
 ) -> None:
     """Train on DATA: a FER2013 folder with train/ and publictest/, or fer2013.csv.
@@ -74,6 +91,9 @@ def train(
         precision=precision,
         device=device,
         limit=limit,
+        init=init,
+        augment=augment,
+        warmup_epochs=warmup,
     )
     Trainer(config, log=info).run()
     if export:

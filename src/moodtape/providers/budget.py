@@ -1,6 +1,6 @@
 """Counting YouTube search calls per UTC day, so moodtape stays inside the small search allowance.
 
-YouTube's search.list has its own allowance (100 calls a day since 2026-06-01, see DESIGN.md).
+YouTube's search.list has its own allowance (100 calls a day since 2026-06-01, see docs/providers.md).
 :class:`MemoryBudgetStore` counts within one process; :class:`FileBudgetStore` keeps the count in a
 small JSON file so that several workers on one machine share it (the registry uses it).
 

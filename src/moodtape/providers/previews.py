@@ -1,7 +1,8 @@
 """Keyless enrichers: 30-second previews, artwork and links from Deezer and iTunes Search.
 
 They run after ranking, on the few tracks actually shown, and never break a list: an enricher
-that fails returns the tracks unchanged and says why in ``last_error``. After a failure it stops
+that fails returns the tracks unchanged and says why in ``last_failure`` (per thread: request
+threads share one enricher), which the engine adds to the list's fallback reasons. After a failure it stops
 calling its service for ``cooldown`` seconds (a circuit breaker), so a machine without network
 pays one short timeout every few minutes, not one per request. Only missing fields are filled.
 """
@@ -9,6 +10,7 @@ pays one short timeout every few minutes, not one per request. Only missing fiel
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections import deque
 from collections.abc import Hashable, Iterable
@@ -86,20 +88,38 @@ class _PreviewEnricher:
         self._client = client
         self._cache = cache if cache is not None else TTLCache[PreviewInfo](cache_ttl, 2048, clock, client.service)
         self.max_lookups = max_lookups
-        #: Why the last :meth:`enrich` left tracks unfilled, or None when it did all it could.
-        self.last_error: str | None = None
+        # Per thread: request threads share one enricher, and each must read its own call's outcome.
+        self._outcome = threading.local()
+        # The per-minute window and the breaker are shared by every thread, so they are locked.
+        self._window_lock = threading.Lock()
+
+    @property
+    def last_error(self) -> str | None:
+        """Why this thread's last :meth:`enrich` left tracks unfilled (a failure or the lookup budget), or None."""
+        return getattr(self._outcome, "error", None)
+
+    @property
+    def last_failure(self) -> str | None:
+        """Why this thread's last :meth:`enrich` failed (the service erred or is paused), or None.
+
+        The engine adds it to the list's fallback reasons; a lookup budget reached is no failure.
+        """
+        return getattr(self._outcome, "failure", None)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
     def enrich(self, tracks: list[Track]) -> list[Track]:
         """``tracks`` in the same order, with artwork, preview and links filled where found."""
-        self.last_error = None
-        result = list(tracks)
+        result, failure, skipped = self._fill(list(tracks))
+        self._outcome.failure = failure
+        self._outcome.error = failure or (self._skipped_message(skipped) if skipped else None)
+        return result
+
+    def _fill(self, result: list[Track]) -> tuple[list[Track], str | None, int]:
         breaker = self._client.breaker
         if not breaker.allow():
-            self.last_error = f"{breaker.reason} Not trying again for {round(breaker.seconds_left())} s."
-            return result
+            return result, f"{breaker.reason} Not trying again for {round(breaker.seconds_left())} s.", 0
         lookups = skipped = 0
         for index, track in enumerate(result):
             if not self._wanted(track):
@@ -114,14 +134,11 @@ class _PreviewEnricher:
                 try:
                     info = self._lookup(track)
                 except ProviderError as error:
-                    self.last_error = str(error)
                     breaker.trip(str(error))
-                    break
+                    return result, str(error), skipped
                 self._cache.set(key, info)
             result[index] = _merge(track, info)
-        if skipped and self.last_error is None:
-            self.last_error = self._skipped_message(skipped)
-        return result
+        return result, None, skipped
 
     # --- for subclasses ---
 
@@ -269,14 +286,15 @@ class ITunesPreviews(_PreviewEnricher):
         return (track.key, self.country)
 
     def _may_call(self) -> bool:
-        """A sliding window: at most ``per_minute`` calls in any 60 s."""
-        now = self._clock()
-        while self._calls and now - self._calls[0] >= 60.0:
-            self._calls.popleft()
-        if len(self._calls) >= self.per_minute:
-            return False
-        self._calls.append(now)
-        return True
+        """A sliding window: at most ``per_minute`` calls in any 60 s, across every thread."""
+        with self._window_lock:
+            now = self._clock()
+            while self._calls and now - self._calls[0] >= 60.0:
+                self._calls.popleft()
+            if len(self._calls) >= self.per_minute:
+                return False
+            self._calls.append(now)
+            return True
 
     def _skipped_message(self, skipped: int) -> str:
         return (

@@ -1,6 +1,6 @@
 """Spotify: mood- and genre-aware track and playlist searches with the Client Credentials flow.
 
-What Spotify still offers a new app (see DESIGN.md): search. Recommendations, audio features,
+What Spotify still offers a new app (see docs/providers.md): search. Recommendations, audio features,
 related artists and curated playlists are closed since 2024-11-27, and since February 2026 a
 development-mode app gets ``limit`` ≤ 10 per search page and needs an owner with Premium. So:
 

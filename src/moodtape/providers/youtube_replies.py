@@ -105,7 +105,7 @@ def youtube_error(response: httpx.Response, *, search: bool) -> ProviderError | 
             else ProjectQuotaError(PROJECT_QUOTA_MESSAGE)
         )
     if status == 429:
-        # DESIGN.md: the search allowance may come back as a bare 429; a day's allowance is not worth retrying.
+        # docs/providers.md: the search allowance may come back as a bare 429; a day's allowance is not worth retrying.
         return SearchQuotaError(SEARCH_QUOTA_MESSAGE) if search else None
     if "keyInvalid" in reasons or "API_KEY_INVALID" in reasons or "api key not valid" in message.lower():
         return ProviderAuthError("The YouTube API key is not valid: check YOUTUBE_API_KEY.")

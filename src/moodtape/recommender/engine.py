@@ -137,9 +137,12 @@ class Recommender:
         for enricher in self.enrichers:
             try:
                 enriched = enricher.enrich(tracks)
-            except ProviderError as error:
+            except ProviderError as error:  # an Enricher may also give up outright
                 fallbacks.append(str(error))
                 continue
+            failure = getattr(enricher, "last_failure", None)  # ours keep what they filled and say why
+            if failure:
+                fallbacks.append(str(failure))
             if len(enriched) == len(tracks) and all(a.key == b.key for a, b in zip(enriched, tracks, strict=True)):
                 tracks = enriched
         replacement = iter(tracks)

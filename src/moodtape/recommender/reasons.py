@@ -34,8 +34,8 @@ NOTICEABLE: Final[float] = 0.04
 #: The mood word for each emotion, as it reads in "your ___ mood".
 MOOD_WORDS: Final[dict[str, str]] = {
     "angry": "angry",
-    "disgust": "soured",
-    "fear": "anxious",
+    "disgust": "disgusted",
+    "fear": "fearful",
     "happy": "happy",
     "sad": "sad",
     "surprise": "surprised",

@@ -13,10 +13,15 @@ import torch
 from torch.nn import functional
 
 
-def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def augment(
+    batch: torch.Tensor,
+    generator: torch.Generator,
+    max_degrees: float = 15.0,
+    scale: tuple[float, float] = (0.85, 1.15),
+) -> torch.Tensor:
     """Return an augmented copy of ``batch`` (``(n, 1, h, w)`` float in [0, 1])."""
     n = batch.shape[0]
-    out = _geometric(batch, generator)
+    out = _geometric(batch, generator, max_degrees, scale)
     out = _photometric(out, generator)
     out = _erase(out, generator)
     return out.clamp_(0.0, 1.0).view(n, *batch.shape[1:])
@@ -26,10 +31,12 @@ def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> tor
     return torch.rand(n, generator=generator) * (high - low) + low
 
 
-def _geometric(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def _geometric(
+    batch: torch.Tensor, generator: torch.Generator, max_degrees: float, scales: tuple[float, float]
+) -> torch.Tensor:
     n = batch.shape[0]
-    angle = _uniform(n, -15.0, 15.0, generator) * (math.pi / 180.0)
-    scale = _uniform(n, 0.85, 1.15, generator)
+    angle = _uniform(n, -max_degrees, max_degrees, generator) * (math.pi / 180.0)
+    scale = _uniform(n, scales[0], scales[1], generator)
     flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
     shift = _uniform(2 * n, -0.2, 0.2, generator).view(n, 2)  # normalised coords span 2: ±10 %
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale

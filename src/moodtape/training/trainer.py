@@ -23,10 +23,11 @@ import torch
 from torch.nn import functional
 from tqdm import tqdm
 
-from moodtape.errors import DatasetError
+from moodtape.errors import DataError, DatasetError
 from moodtape.training.augment import augment
 from moodtape.training.datasets import FaceDataset, load_dataset
 from moodtape.training.network import EmotionNet
+from moodtape.training.robust_augment import robust_augment
 
 
 @dataclass
@@ -49,6 +50,8 @@ class TrainConfig:
     train_split: str = "train"
     val_split: str = "publictest"
     limit: int | None = field(default=None, metadata={"help": "use only this many training images"})
+    init: str | None = field(default=None, metadata={"help": "start from network N of an ONNX model: PATH#N"})
+    augment: str = field(default="standard", metadata={"help": "standard, or robust (webcam/photo conditions)"})
 
 
 @dataclass
@@ -82,9 +85,13 @@ def to_tensor(images: npt.NDArray[np.uint8]) -> torch.Tensor:
 
 
 def pick_device(choice: str) -> torch.device:
+    """``auto`` (CUDA when present, else the CPU) or a torch device name such as ``cpu`` or ``cuda:0``."""
     if choice == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(choice)
+    try:
+        return torch.device(choice)
+    except RuntimeError:
+        raise DataError(f"unknown device {choice!r}: use --device cpu, cuda or auto") from None
 
 
 def use_bf16(choice: str, device: torch.device) -> bool:
@@ -136,7 +143,7 @@ class Trainer:
         self.train_x, self.train_y = to_tensor(train.images), torch.from_numpy(train.labels)
         self.val_x, self.val_y = to_tensor(val.images), torch.from_numpy(val.labels)
         torch.manual_seed(config.seed)
-        self.model = EmotionNet(width=config.width).to(self.device)
+        self.model = self._initial_network().to(self.device)
         self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         decay: list[torch.nn.Parameter] = []
         no_decay: list[torch.nn.Parameter] = []
@@ -153,13 +160,30 @@ class Trainer:
         self.best_accuracy = -1.0
         self._resume()
 
+    def _initial_network(self) -> EmotionNet:
+        """A fresh network, or one recovered from an exported model (``init``) for fine-tuning."""
+        if not self.config.init:
+            return EmotionNet(width=self.config.width)
+        from moodtape.training.from_onnx import networks_from_onnx, restore_batch_norms
+
+        path, _, index = self.config.init.rpartition("#")
+        if not path or not index.isdigit():
+            raise DatasetError(f"--init {self.config.init!r}: expected PATH#N, e.g. emotion.onnx#0")
+        networks = networks_from_onnx(path)
+        if int(index) >= len(networks):
+            raise DatasetError(f"{path} holds {len(networks)} networks; --init index {index} is out of range")
+        sample = torch.randperm(len(self.train_y), generator=torch.Generator().manual_seed(self.config.seed))[:2048]
+        return restore_batch_norms(networks[int(index)], self.train_x[sample])
+
     def _resume(self) -> None:
         checkpoint_path = self.out / "last.pt"
         if not checkpoint_path.exists():
             return
         state = torch.load(checkpoint_path, map_location=self.device, weights_only=False)
-        if state["config"] != asdict(self.config):
-            changed = sorted(k for k, v in asdict(self.config).items() if state["config"].get(k) != v)
+        # Checkpoints from before a setting existed carry its default.
+        saved = {**asdict(TrainConfig(data="", out="")), **state["config"]}
+        if saved != asdict(self.config):
+            changed = sorted(k for k, v in asdict(self.config).items() if saved.get(k) != v)
             raise DatasetError(
                 f"{checkpoint_path} was written with other settings ({', '.join(changed)}); "
                 "use the same settings to resume, or another --out folder to start afresh"
@@ -190,6 +214,7 @@ class Trainer:
         warmup_steps = int(config.warmup_epochs * self.steps_per_epoch)
         self.model.train()
         loss_sum, correct, seen = 0.0, 0, 0
+        augment_batch = robust_augment if config.augment == "robust" else augment
         bar = tqdm(
             range(self.steps_per_epoch),
             desc=f"epoch {epoch + 1}/{config.epochs}",
@@ -204,7 +229,9 @@ class Trainer:
                 group["lr"] = lr
             index = order[step_in_epoch * config.batch_size : (step_in_epoch + 1) * config.batch_size]
             batch = (
-                augment(self.train_x[index], generator).to(self.device).contiguous(memory_format=torch.channels_last)
+                augment_batch(self.train_x[index], generator)
+                .to(self.device)
+                .contiguous(memory_format=torch.channels_last)
             )
             target = self.train_y[index].to(self.device)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):

@@ -3,12 +3,16 @@
 Decoding goes through Pillow, which reads the unusual-but-valid images people have (16-bit and
 palette PNGs, WebP, animated GIFs: first frame) and honours EXIF orientation, so a phone photo
 is upright. Before any pixel is decoded, the header's size is checked against a pixel limit:
-a tiny file can declare a gigapixel image (a "decompression bomb").
+a tiny file can declare a gigapixel image (a "decompression bomb"). The side and the aspect ratio
+are bounded too: a 1 × 39,000,000 PNG is under a pixel limit yet costs gigabytes in the decoder's
+row buffers. Pillow's own bomb guard (``Image.MAX_IMAGE_PIXELS``) stays as it is, for every other
+user of Pillow in the process; ours is stricter and fires first.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Final
 
@@ -21,12 +25,15 @@ from moodtape.errors import ImageError, ImageTooLargeError, UnsupportedImageErro
 
 #: 40 megapixels: larger than any phone or DSLR photo people upload, small enough to decode safely.
 DEFAULT_MAX_PIXELS: Final = 40_000_000
+#: Longest side accepted: above any camera's (a 100-megapixel sensor is 11,648 px wide).
+MAX_SIDE: Final = 20_000
+#: Longest over shortest side: a phone panorama is about 4:1; 1 × 39,000,000 is a decoder attack.
+MAX_ASPECT: Final = 16.0
+#: Images with no side longer than this are cheap whatever their shape (a 300 × 1 strip is fine).
+THIN_CHECK_FROM: Final = 4096
 
 Pixels = npt.NDArray[np.uint8]
 ImageSource = str | Path | bytes | bytearray | memoryview | npt.NDArray[np.generic]
-
-# We enforce our own limit before decoding; Pillow's warning threshold would only add noise.
-Image.MAX_IMAGE_PIXELS = None
 
 
 def load_image(
@@ -76,26 +83,52 @@ def decode_image(
         raise ImageError(f"{name}: empty file")
     try:
         image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        # Pillow's own guard fired first (far over its 179-megapixel bound); say it in our words.
+        declared = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(declared[1]) / 1e6:.1f} megapixels" if declared else "far too many pixels"
+        raise ImageTooLargeError(
+            f"{name}: the image declares {size}; the limit is {max_pixels / 1e6:.1f} "
+            "(set MOODTAPE_MAX_PIXELS to change it)"
+        ) from None
     except UnidentifiedImageError:
         raise UnsupportedImageError(f"{name}: not an image (or a format moodtape cannot read)") from None
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's way of saying "header cut short"
         raise ImageError(f"{name}: truncated or corrupt image ({exc})") from None
     with image:
-        width, height = image.size
-        if width * height > max_pixels:
-            raise ImageTooLargeError(
-                f"{name}: {width}×{height} is {width * height / 1e6:.1f} megapixels; the limit is "
-                f"{max_pixels / 1e6:.1f} (set MOODTAPE_MAX_PIXELS to change it)"
-            )
+        check_size(image.size, max_pixels, name)
         try:
             if gray and image.format == "JPEG":
                 image.draft("L", image.size)  # decode luma only: faster, and all we need
-            image.seek(0)  # animated images: the first frame
+            image.seek(0)  # animated images: the first frame only is decoded
             image.load()
-            upright = ImageOps.exif_transpose(image)
-        except (OSError, SyntaxError, ValueError) as exc:
+            # In place: the default returns a full copy even when the photo needs no turning.
+            ImageOps.exif_transpose(image, in_place=True)
+            return _pil_to_array(image, gray=gray)
+        except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
             raise ImageError(f"{name}: truncated or corrupt image ({exc})") from None
-        return _pil_to_array(upright, gray=gray)
+
+
+def check_size(size: tuple[int, int], max_pixels: int, name: str = "image") -> None:
+    """Refuse a declared size before any pixel is decoded: too many pixels, too long a side, too thin.
+
+    Raises:
+        ImageTooLargeError: the message says which bound and how to change the pixel limit.
+    """
+    width, height = size
+    if width < 1 or height < 1:
+        raise ImageError(f"{name}: the image declares no pixels ({width}×{height})")
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"{name}: {width}×{height} is {width * height / 1e6:.1f} megapixels; the limit is "
+            f"{max_pixels / 1e6:.1f} (set MOODTAPE_MAX_PIXELS to change it)"
+        )
+    longest = max(width, height)
+    if longest > MAX_SIDE or (longest > THIN_CHECK_FROM and longest > MAX_ASPECT * min(width, height)):
+        raise ImageTooLargeError(
+            f"{name}: {width}×{height} is too long or too thin; moodtape reads images up to {MAX_SIDE} pixels "
+            f"a side, and no thinner than {MAX_ASPECT:g}:1 past {THIN_CHECK_FROM} pixels — crop the photo and try again"
+        )
 
 
 def _pil_to_array(image: Image.Image, *, gray: bool) -> Pixels:
@@ -104,9 +137,9 @@ def _pil_to_array(image: Image.Image, *, gray: bool) -> Pixels:
         top = 65535.0 if wide.max(initial=0) > 255 else 255.0
         return _from_array((wide / top * 255.0).round().astype(np.uint8), gray=gray, rgb=False, max_pixels=0)
     if gray:
-        return np.asarray(image.convert("L"), dtype=np.uint8)
-    rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
-    return np.ascontiguousarray(rgb[..., ::-1])
+        return np.asarray(image if image.mode == "L" else image.convert("L"), dtype=np.uint8)
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
+    return as_pixels(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
 
 
 def as_pixels(array: object) -> Pixels:

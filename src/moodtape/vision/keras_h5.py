@@ -53,12 +53,17 @@ def convert_h5_file(path: str | Path) -> Conversion:
     start = time.perf_counter()
     file = Path(path)
     with open_keras_h5(file) as h5:
-        keras_version = check_saved_by(h5, file.name)
-        spec = parse_model_config(read_model_config(h5, file.name))
-        input_shape = _image_input(spec)
-        store = WeightStore(h5)
-        graph = GraphBuilder()
-        outputs = _convert_calls(spec, graph, store, input_shape)
+        try:
+            keras_version = check_saved_by(h5, file.name)
+            spec = parse_model_config(read_model_config(h5, file.name))
+            input_shape = _image_input(spec)
+            store = WeightStore(h5)
+            graph = GraphBuilder()
+            outputs = _convert_calls(spec, graph, store, input_shape)
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+            # h5py reports damage deep inside a file as any of these (found by fuzzing).
+            first_line = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{file.name} is damaged: HDF5 could not read part of it ({first_line})") from None
     output_names = [graph.fresh(key[0]) for key in spec.outputs]
     model = graph.build(
         spec.name,

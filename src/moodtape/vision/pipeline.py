@@ -16,11 +16,33 @@ import numpy as np
 import numpy.typing as npt
 
 from moodtape.emotions import EMOTIONS
+from moodtape.errors import ModelError
 from moodtape.types import Box, Face
+from moodtape.vision.align import aligned_crop
 from moodtape.vision.classifier import EmotionClassifier, load_classifier
 from moodtape.vision.faces import DetectorSettings, FaceDetector
 from moodtape.vision.framing import Framing
 from moodtape.vision.images import DEFAULT_MAX_PIXELS, ImageSource, load_image
+from moodtape.vision.yunet import Landmarks, YuNetDetector
+
+#: Either face detector: both return boxes largest first from ``detect(gray)``.
+Detector = FaceDetector | YuNetDetector
+#: A face's box and, from a landmark detector, its landmarks.
+Located = tuple[Box, Landmarks | None]
+#: The detectors by name (``MOODTAPE_DETECTOR``, ``--detector``) and the default, chosen by the
+#: measurements in docs/benchmarks.md ("Haar or YuNet").
+DETECTORS = ("yunet", "haar")
+DEFAULT_DETECTOR = "yunet"
+
+
+def make_detector(name: str = DEFAULT_DETECTOR) -> Detector:
+    """A new face detector by name: ``yunet`` or ``haar``."""
+    if name == "haar":
+        return FaceDetector(DetectorSettings())
+    if name == "yunet":
+        return YuNetDetector()
+    raise ModelError(f"unknown face detector {name!r}: set MOODTAPE_DETECTOR (or --detector) to yunet or haar")
+
 
 if TYPE_CHECKING:
     from moodtape.vision.calibration import Profile
@@ -30,23 +52,28 @@ class Analyzer:
     """Finds faces and classifies their emotions. Safe to share between threads.
 
     Args:
-        detector: the face detector (default: Haar with :class:`DetectorSettings` defaults).
+        detector: the face detector (default: :data:`DEFAULT_DETECTOR`).
         classifier: the emotion model (default: moodtape's bundled model).
         framing: how detector boxes become classifier crops.
         max_pixels: images larger than this are refused.
+        align: with a detector that finds landmarks (YuNet), level the eyes before classifying.
+            Off by default: YuNet's eye landmarks follow a tilted head only partly, and on rolled
+            benchmark scenes aligning changed correct labels by −0.4 to +0.6 points (docs/benchmarks.md).
     """
 
     def __init__(
         self,
-        detector: FaceDetector | None = None,
+        detector: Detector | None = None,
         classifier: EmotionClassifier | None = None,
         framing: Framing | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        align: bool = False,
     ) -> None:
-        self.detector = detector or FaceDetector()
+        self.detector: Detector = detector or make_detector()
         self.classifier = classifier or load_classifier()
         self.framing = framing or Framing()
         self.max_pixels = max_pixels
+        self.align = align
 
     def analyze(self, image: ImageSource, *, color_order: str = "bgr", profile: Profile | None = None) -> list[Face]:
         """Faces in ``image`` (path, bytes or array), largest first; ``[]`` when there are none.
@@ -59,13 +86,27 @@ class Analyzer:
 
     def analyze_gray(self, gray: npt.NDArray[np.uint8], *, profile: Profile | None = None) -> list[Face]:
         """Like :meth:`analyze` for an already-decoded ``(h, w)`` uint8 image."""
-        return self.classify_boxes(gray, self.detector.detect(gray), profile=profile)
+        return self.classify(gray, self.locate(gray), profile=profile)
 
     def classify_boxes(
         self, gray: npt.NDArray[np.uint8], boxes: Sequence[Box], *, profile: Profile | None = None
     ) -> list[Face]:
-        """Classify the faces at ``boxes`` (one batched model call), through ``profile`` when given."""
-        crops = [self.framing.crop(gray, box) for box in boxes]
+        """Classify the faces at ``boxes`` (one batched model call), cropped upright."""
+        return self.classify(gray, [(box, None) for box in boxes], profile=profile)
+
+    def locate(self, gray: npt.NDArray[np.uint8]) -> list[Located]:
+        """The faces' boxes, largest first, each with its landmarks when alignment will use them."""
+        if isinstance(self.detector, YuNetDetector) and self.align:
+            return list(self.detector.detect_landmarks(gray))
+        return [(box, None) for box in self.detector.detect(gray)]
+
+    def classify(
+        self, gray: npt.NDArray[np.uint8], located: Sequence[Located], *, profile: Profile | None = None
+    ) -> list[Face]:
+        """Classify located faces in one batched model call (levelled eyes where landmarks are
+        known), through ``profile`` when given."""
+        crops = [self.framing.crop(gray, box) if face is None else aligned_crop(gray, face) for box, face in located]
+        boxes = [box for box, _ in located]
         if profile is None:
             probabilities = self.classifier.predict(crops)
         else:
@@ -91,10 +132,11 @@ def get_analyzer(
     preset: str | None = None,
     threads: int = 2,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    detector: str = DEFAULT_DETECTOR,
 ) -> Analyzer:
-    """The shared analyzer for a model (``None``: the bundled one), built once per process."""
+    """The shared analyzer for a model (``None``: the bundled one) and detector, built once per process."""
     classifier = load_classifier(Path(model) if model else None, preset=preset, threads=threads)
-    return Analyzer(FaceDetector(DetectorSettings()), classifier, max_pixels=max_pixels)
+    return Analyzer(make_detector(detector), classifier, max_pixels=max_pixels)
 
 
 def analyze(

@@ -30,7 +30,8 @@ import numpy.typing as npt
 from moodtape.emotions import EMOTIONS
 from moodtape.types import Box, Face
 from moodtape.vision.faces import DetectorSettings, FaceDetector, suppress_overlaps
-from moodtape.vision.pipeline import Analyzer
+from moodtape.vision.pipeline import Analyzer, Detector, Located
+from moodtape.vision.yunet import YuNetDetector, YuNetSettings
 
 if TYPE_CHECKING:
     from moodtape.vision.calibration import Profile
@@ -184,9 +185,8 @@ class StreamAnalyzer:
         with self._lock:
             full = self._frame % self.detect_every == 0 or not self.smoother.boxes
             self._frame += 1
-        boxes = self.analyzer.detector.detect(gray) if full else self._redetect(gray, self.smoother.boxes)
-        faces = self.analyzer.classify_boxes(gray, boxes, profile=self.profile)
-        return self.smoother.update(faces, timestamp)
+        located = self.analyzer.locate(gray) if full else self._redetect(gray, self.smoother.boxes)
+        return self.smoother.update(self.analyzer.classify(gray, located, profile=self.profile), timestamp)
 
     def state(self) -> dict[str, Any]:
         """The stream's state as JSON-able values: frame count and the smoother's tracks."""
@@ -208,31 +208,46 @@ class StreamAnalyzer:
         with self._lock:
             self._frame = frame
 
-    def _redetect(self, gray: npt.NDArray[np.uint8], previous: list[Box]) -> list[Box]:
+    def _redetect(self, gray: npt.NDArray[np.uint8], previous: list[Box]) -> list[Located]:
         """Look for each known face in a window twice its size around its last box."""
-        found: list[Box] = []
+        found: list[Located] = []
         height, width = gray.shape
         for box in previous:
             left, top = max(0, box.x - box.w // 2), max(0, box.y - box.h // 2)
             right, bottom = min(width, box.x + box.w * 3 // 2), min(height, box.y + box.h * 3 // 2)
             window = np.ascontiguousarray(gray[top:bottom, left:right])
-            local = _local_detector(self.analyzer.detector.settings, box)
-            hits = local.detect(window) if window.size else []
+            local = _local_detector(self.analyzer.detector, box)
+            hits = (
+                Analyzer(local, self.analyzer.classifier, align=self.analyzer.align).locate(window)
+                if window.size
+                else []
+            )
             if hits:
-                hit = hits[0]
-                found.append(Box(hit.x + left, hit.y + top, hit.w, hit.h))
+                hit, face = hits[0]
+                moved = Box(hit.x + left, hit.y + top, hit.w, hit.h)
+                found.append((moved, None if face is None else face.shifted(left, top)))
         # Windows of neighbouring tracks can find the same face twice: keep one box per face.
-        return suppress_overlaps(found, self.analyzer.detector.settings.overlap)
+        kept = suppress_overlaps([box for box, _ in found], self.analyzer.detector.settings.overlap)
+        return [next(item for item in found if item[0] == box) for box in kept]
 
 
-def _local_detector(settings: DetectorSettings, box: Box) -> FaceDetector:
+def _local_detector(detector: Detector, box: Box) -> Detector:
     # Sizes are rounded to 16 px so that a face whose box wobbles by a few pixels per frame keeps
-    # using the same detector (each one loads the cascade, about 15 ms).
+    # using the same detector (each Haar detector loads the cascade, about 15 ms).
     size = max(32, round(max(box.w, box.h) / 16) * 16)
-    return _cached_detector(dataclasses.replace(settings, min_face=max(20, int(size * 0.7)), max_face=int(size * 1.4)))
+    if isinstance(detector, YuNetDetector):
+        return _cached_yunet(dataclasses.replace(detector.settings, min_face=max(20, int(size * 0.7))))
+    return _cached_detector(
+        dataclasses.replace(detector.settings, min_face=max(20, int(size * 0.7)), max_face=int(size * 1.4))
+    )
 
 
 @functools.lru_cache(maxsize=32)
 def _cached_detector(settings: DetectorSettings) -> FaceDetector:
     """One detector per (rounded) face size, at most 32 kept."""
     return FaceDetector(settings)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_yunet(settings: YuNetSettings) -> YuNetDetector:
+    return YuNetDetector(settings)

@@ -1,7 +1,8 @@
 """The JSON API under ``/api``: thin handlers that parse, call moodtape, and shape the answer.
 
-Documented in ``web/openapi.yaml`` (served at ``/api/openapi.yaml``). Analysis and
-recommendations change no state; feedback and history deletion need the CSRF token.
+Documented in ``web/openapi.yaml`` (served at ``/api/openapi.yaml``). Analysis changes no state;
+lists, feedback and history live in ``lists_api``. Unknown query parameters and JSON fields are
+ignored (one rule for the whole API, see ``bounded_json``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ interchangeable; without it, in this process.
 
 from __future__ import annotations
 
-import secrets
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -32,21 +32,28 @@ from moodtape.sessions import SessionService
 from moodtape.state.connection import client_for
 from moodtape.state.profiles import RedisProfileStore
 from moodtape.state.sessions import RedisSessionMemory
+from moodtape.store import data_dir
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
+from moodtape.web.delivery import install_delivery
 from moodtape.web.errors import register_error_handlers
 from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.ratelimit import install_rate_limit
-from moodtape.web.security import SECURITY_HEADERS, RedactSecrets
+from moodtape.web.secret_key import stored_secret_key
+from moodtape.web.security import HSTS, SECURITY_HEADERS, RedactSecrets
 from moodtape.web.session import install_session
 from moodtape.web.streams import STREAM_DETECT_EVERY, RedisStreamRegistry, StreamRegistry, Streams
-from moodtape.web.uploads import InMemoryRequest
+from moodtape.web.uploads import MAX_FORM_PARTS, InMemoryRequest
 
 if TYPE_CHECKING:
     import redis
 
 AnalyzerSource = Analyzer | Callable[[], Analyzer]
 BUNDLED_MODEL_NAME = "moodtape model"
+MODEL_UNAVAILABLE = (
+    "the emotion model is not available; the server's log says why (its operator should check MOODTAPE_MODEL)"
+)
+_log = logging.getLogger(__name__)
 
 
 class Services:
@@ -106,23 +113,26 @@ class Services:
             return self._analyzer
 
     def _load_analyzer(self) -> Analyzer:
+        try:
+            return self._build_analyzer()
+        except (ModelError, OSError, ValueError, RuntimeError) as exc:
+            # The detail (file paths, ONNX Runtime's words) is for the operator's log, not the client.
+            _log.error("the emotion model could not be loaded: %s", exc)
+            raise ModelError(MODEL_UNAVAILABLE) from None
+
+    def _build_analyzer(self) -> Analyzer:
         source = self._analyzer_source
         if callable(source):
             return source()
         from moodtape.vision.pipeline import get_analyzer
 
-        model = self.settings.get("MOODTAPE_MODEL").strip() or None
-        try:
-            return get_analyzer(
-                model,
-                self.settings.get("MOODTAPE_MODEL_PRESET").strip() or None,
-                max(1, self.settings.get_int("MOODTAPE_THREADS")),
-                self.settings.get_int("MOODTAPE_MAX_PIXELS"),
-            )
-        except ModelError:
-            raise
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"the emotion model could not be loaded ({exc}); check MOODTAPE_MODEL") from None
+        return get_analyzer(
+            self.settings.get("MOODTAPE_MODEL").strip() or None,
+            self.settings.get("MOODTAPE_MODEL_PRESET").strip().lower() or None,
+            self.settings.get_int("MOODTAPE_THREADS"),
+            self.settings.get_int("MOODTAPE_MAX_PIXELS"),
+            self.settings.get("MOODTAPE_DETECTOR").strip().lower() or "yunet",
+        )
 
     def recommender(self) -> Recommender:
         """The shared recommender, built from the settings on first call."""
@@ -177,10 +187,11 @@ def create_app(
     app.request_class = InMemoryRequest
     max_upload = settings.get_int("MOODTAPE_MAX_UPLOAD_BYTES")
     app.config.update(
-        # A per-start random key is fine for one process; several processes must share one.
-        SECRET_KEY=settings.get("MOODTAPE_SECRET_KEY") or secrets.token_hex(32),
+        # Unset: a key generated once and kept in the data folder, so a restart keeps pages' tokens valid.
+        SECRET_KEY=settings.get("MOODTAPE_SECRET_KEY") or stored_secret_key(data_dir(settings)),
         MAX_CONTENT_LENGTH=max_upload,
         MAX_FORM_MEMORY_SIZE=max_upload,
+        MAX_FORM_PARTS=MAX_FORM_PARTS,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep labels in FER2013 order
     app.extensions["moodtape"] = Services(settings, analyzer, recommender)
@@ -195,6 +206,7 @@ def create_app(
     install_rate_limit(app, settings.get_float("MOODTAPE_RATE_LIMIT"), settings.get("MOODTAPE_REDIS_URL").strip())
     install_session(app)
     app.after_request(_add_security_headers)
+    install_delivery(app)
     register_error_handlers(app)
 
     app.register_blueprint(views.blueprint)
@@ -230,6 +242,9 @@ def _timed(analyzer: Analyzer) -> Analyzer:
 def _add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.is_secure:
+        # Only over HTTPS (browsers ignore it on plain HTTP): stay on HTTPS for two years.
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     if request.path.startswith("/api/") or request.path in ("/healthz", "/readyz"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response

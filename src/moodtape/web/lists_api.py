@@ -9,7 +9,6 @@ Documented in ``web/openapi.yaml``.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -21,6 +20,7 @@ from moodtape.recommender.ranking import Preferences
 from moodtape.recommender.result import Recommendation
 from moodtape.store import ACTIONS
 from moodtape.web.app import services
+from moodtape.web.bounded_json import loads_bounded
 from moodtape.web.params import ListRequest, parse_list_request
 from moodtape.web.session import require_csrf, session_id
 from moodtape.web.shapes import history_json, list_json, mood_json, recommendation_json
@@ -220,10 +220,8 @@ def _json_body() -> dict[str, Any]:
     raw = request.get_data(cache=True)
     if len(raw) > _MAX_BODY:
         raise DataError(f"the JSON body is too large (at most {_MAX_BODY // 1024} KiB)")
-    try:
-        body = json.loads(raw) if raw else None
-    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
-        raise DataError("send a JSON object with Content-Type: application/json") from None
+    # Bounded: depth, number sizes, no NaN, no lone surrogates (which SQLite cannot store).
+    body = loads_bounded(raw, max_chars=_MAX_BODY, what="the JSON body") if raw else None
     if not isinstance(body, dict):
         raise DataError("send a JSON object with Content-Type: application/json")
     return body

@@ -7,7 +7,7 @@ whose message names the parameter and what it accepts.
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -17,8 +17,11 @@ from moodtape.recommender.engine import KINDS, MAX_ITEMS
 from moodtape.recommender.mood import mood_from_emotion, mood_from_point, mood_from_probabilities
 from moodtape.recommender.strategies import STRATEGIES
 from moodtape.types import Mood
+from moodtape.web.bounded_json import loads_bounded
 
 DEFAULT_ITEMS: Final[int] = 12
+#: Seven labels with long decimals fit in a few hundred characters.
+MAX_PROBABILITIES_CHARS: Final[int] = 1000
 
 
 @dataclass(frozen=True)
@@ -71,27 +74,27 @@ def parse_mood(args: Mapping[str, str]) -> Mood:
 
 
 def _json_object(text: str) -> dict[str, float]:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        raise DataError('probabilities must be a JSON object such as {"sad": 0.7, "neutral": 0.3}') from None
+    value = loads_bounded(text, max_chars=MAX_PROBABILITIES_CHARS, what="probabilities")
     if not isinstance(value, dict):
         raise DataError('probabilities must be a JSON object such as {"sad": 0.7, "neutral": 0.3}')
     return value
 
 
 def _number(args: Mapping[str, str], name: str) -> float:
+    raw = args[name]
     try:
-        return float(args[name])
+        value = float(raw) if len(raw) <= 32 else math.nan
     except ValueError:
-        raise DataError(f"{name} must be a number in [-1, 1], got {args[name]!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise DataError(f"{name} must be a number in [-1, 1], got {raw[:32]!r}")
+    return value
 
 
 def _integer(args: Mapping[str, str], name: str, default: int | None) -> int | None:
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise DataError(f"{name} must be a whole number, got {raw!r}") from None
+    if len(raw) > 19 or not raw.strip().lstrip("+-").isdigit():
+        raise DataError(f"{name} must be a whole number of at most 18 digits, got {raw[:32]!r}")
+    return int(raw)

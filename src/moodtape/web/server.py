@@ -1,7 +1,12 @@
-"""Running the app under cheroot, CherryPy's production WSGI server (pure Python, HTTP and HTTPS).
+"""Running the app in one process: waitress for plain HTTP, cheroot for HTTPS with ``--certfile``.
 
-One server object serves plain HTTP on loopback (browsers allow the camera on ``localhost``) or
-HTTPS with a certificate and key, through cheroot's built-in TLS adapter (Python's ``ssl``).
+Plain HTTP (the default, and what a reverse proxy talks to) goes through
+:class:`~moodtape.web.buffered_server.BufferedServer`: an event loop reads whole requests before
+a worker thread runs the app, so slow clients cannot tie up the threads. waitress has no TLS, so
+HTTPS straight from moodtape (``--certfile``/``--keyfile``, handy on a home network) uses cheroot's
+built-in TLS adapter, with a thread per connection being read: there a reverse proxy is the way to
+resist slow clients (docs/deployment.md). Both objects have ``prepare()`` (bind now), ``serve()``
+and ``stop()``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from flask import Flask
 
 from moodtape.errors import DataError
+from moodtape.web.buffered_server import BufferedServer
 
 #: cheroot refuses bodies above this many bytes itself; the app's own 413 (JSON) must come first.
 SERVER_BODY_HEADROOM: Final[int] = 1024 * 1024
@@ -29,10 +35,12 @@ def make_server(
     threads: int = 4,
     certfile: Path | None = None,
     keyfile: Path | None = None,
-) -> wsgi.Server:
-    """A cheroot server for ``app``, not yet bound (call ``prepare()`` to bind, ``serve()`` to run)."""
+) -> BufferedServer | wsgi.Server:
+    """A server for ``app``, not yet bound (call ``prepare()`` to bind, ``serve()`` to run, ``stop()``)."""
     if (certfile is None) != (keyfile is None):
         raise DataError("HTTPS needs both --certfile and --keyfile")
+    if certfile is None:
+        return BufferedServer(app, host, port, threads=threads)
     server = wsgi.Server((host, port), app, numthreads=max(1, threads), server_name="moodtape")
     max_upload = int(app.config.get("MAX_CONTENT_LENGTH") or 0)
     server.max_request_body_size = 2 * max_upload + SERVER_BODY_HEADROOM if max_upload else 0

@@ -1,6 +1,7 @@
 """The anonymous session: a random id in the ``moodtape_session`` cookie, and its CSRF check.
 
-The id ties history, feedback and "not my mood" corrections together and to nothing else: no
+The cookie carries the id and an HMAC of it under the app's secret key, so only ids this server
+made are accepted. The id ties history, feedback and "not my mood" corrections together and to nothing else: no
 account, no name. It is made on the first request that lacks one and sent back as an HttpOnly,
 SameSite=Lax cookie, so the page's JavaScript never handles it and other sites' forms do not
 carry it on cross-site POSTs.
@@ -8,6 +9,8 @@ carry it on cross-site POSTs.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from typing import Final
@@ -20,7 +23,8 @@ from moodtape.web.security import CSRF_HEADER, csrf_token, csrf_valid, same_orig
 COOKIE_NAME: Final[str] = "moodtape_session"
 #: 180 days: long enough that history survives closing the browser, short enough to expire.
 COOKIE_MAX_AGE: Final[int] = 180 * 24 * 3600
-_SESSION_ID: Final = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+#: The cookie is ``<id>.<signature>``: 24 URL-safe characters of randomness, then an HMAC of them.
+_COOKIE: Final = re.compile(r"(?P<id>[A-Za-z0-9_-]{24})\.(?P<signature>[0-9a-f]{32})")
 
 
 class CsrfError(MoodtapeError):
@@ -54,17 +58,25 @@ def require_csrf() -> None:
         raise CsrfError(f"missing or wrong {CSRF_HEADER} header; reload the page to get a fresh token")
 
 
+def _signature(session: str) -> str:
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, f"session:{session}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def _load_session() -> None:
-    cookie = request.cookies.get(COOKIE_NAME, "")
-    g.new_session = not _SESSION_ID.fullmatch(cookie)
-    g.session_id = secrets.token_urlsafe(18) if g.new_session else cookie
+    # Only ids this server made (and signed) are taken: a client cannot choose its own id, nor
+    # plant a guessable one in someone else's browser.
+    match = _COOKIE.fullmatch(request.cookies.get(COOKIE_NAME, ""))
+    valid = match is not None and hmac.compare_digest(match["signature"], _signature(match["id"]))
+    g.new_session = not valid
+    g.session_id = match["id"] if valid and match is not None else secrets.token_urlsafe(18)
 
 
 def _save_session(response: Response) -> Response:
     if g.get("new_session") and "session_id" in g:
         response.set_cookie(
             COOKIE_NAME,
-            g.session_id,
+            f"{g.session_id}.{_signature(g.session_id)}",
             max_age=COOKIE_MAX_AGE,
             httponly=True,
             samesite="Lax",

@@ -1,4 +1,4 @@
-"""The JSON shapes of the web API (``/work/notes/web-contract.md``, ``web/openapi.yaml``).
+"""The JSON shapes of the web API (documented in ``web/openapi.yaml``).
 
 Built from the same dataclasses the CLI prints, plus what only a page needs: a player
 ``embed_url`` per item, the playlist's ``path`` on the mood plane, and whether only the offline

@@ -14,7 +14,8 @@ from __future__ import annotations
 import io
 from typing import IO, Final
 
-from flask import Request
+from flask import Request, current_app
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from moodtape.errors import DataError, UnsupportedImageError
 
@@ -25,6 +26,8 @@ _MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
     (b"GIF87a", "gif"),
     (b"GIF89a", "gif"),
 )
+#: Form parts accepted in one upload: the page sends one; Werkzeug's default is 1,000.
+MAX_FORM_PARTS: Final[int] = 16
 ACCEPTED_TYPES: Final[tuple[str, ...]] = ("image/jpeg", "image/png", "image/webp", "image/gif")
 
 
@@ -60,7 +63,17 @@ def read_image_bytes(request: Request) -> bytes:
         werkzeug.exceptions.RequestEntityTooLarge: the body is over ``MAX_CONTENT_LENGTH`` (413).
     """
     if request.mimetype == "multipart/form-data":
-        upload = request.files.get("image")
+        try:
+            upload = request.files.get("image")
+        except RequestEntityTooLarge:
+            # Werkzeug says "too large" for too many parts as well; only the size is "too large".
+            limit = current_app.config["MAX_CONTENT_LENGTH"]
+            if request.content_length is not None and request.content_length <= limit:
+                raise DataError(
+                    f"the form has too many fields (at most {MAX_FORM_PARTS}); send the picture alone in "
+                    "a field named 'image'"
+                ) from None
+            raise
         if upload is None:
             raise DataError("send the picture in a form field named 'image' (or as the raw request body)")
         data = upload.stream.read()

@@ -70,8 +70,15 @@ async function json(url, options) {
   return response.json();
 }
 
-export function getConfig() {
-  return json("/api/config");
+// The server's upload limit, learnt from /api/config; a bigger file is refused here, before it is sent.
+let maxUploadBytes = null;
+
+export async function getConfig() {
+  const config = await json("/api/config");
+  if (config && config.limits && Number.isFinite(config.limits.max_upload_bytes)) {
+    maxUploadBytes = config.limits.max_upload_bytes;
+  }
+  return config;
 }
 
 /**
@@ -79,6 +86,11 @@ export function getConfig() {
  * @returns {Promise<{faces: Array, image: {width: number, height: number}, mood: object|null, elapsed_ms: number}>}
  */
 export function analyze(blob, { stream = null, signal } = {}) {
+  if (maxUploadBytes !== null && blob.size > maxUploadBytes) {
+    const mib = (size) => `${(size / 1048576).toFixed(1)} MiB`;
+    const message = `that picture is ${mib(blob.size)}; the server takes up to ${mib(maxUploadBytes)}, so send a smaller one`;
+    return Promise.reject(new ApiError("too_large", message, 413));
+  }
   const url = stream ? `/api/analyze?stream=${encodeURIComponent(stream)}` : "/api/analyze";
   const headers = { "Content-Type": blob.type || "application/octet-stream" };
   return json(url, { method: "POST", body: blob, headers, signal });
@@ -102,21 +114,34 @@ export function listParams({ mood, strategy, kind, n = LIST_LENGTH }) {
   return params;
 }
 
-/**
- * The list to show for `params`: the session's current list while the request has not really
- * changed (so switching kind and back restores it), else a new one; `fresh` asks for a new one.
- * @returns {Promise<object>} the list, with its `list_id`
- */
-export function recommendations(params, { signal, fresh = false } = {}) {
-  const copy = new URLSearchParams(params);
-  if (fresh) copy.set("fresh", "true");
-  return json(`/api/lists?${copy}`, { ...withCsrf("POST"), signal });
+export function recommendations(params, { signal } = {}) {
+  return json(`/api/recommendations?${params}`, { signal });
 }
 
-/** The export link for the list on screen: `listId` names exactly that list (dislikes replaced). */
-export function exportUrl(params, format, listId = null) {
-  const copy = new URLSearchParams(params);
-  if (listId) copy.set("list", listId);
+/**
+ * The list to show for `params` (issue 11's saved lists): the session's current list when the
+ * request has not really changed (switching kind and back restores it), else a new one; `fresh`
+ * asks for a new one anyway. The answer carries `list_id` and `undo` (dislikes that can be undone).
+ */
+export function showList(params, { fresh = false, signal } = {}) {
+  const query = new URLSearchParams(params);
+  if (fresh) query.set("fresh", "1");
+  return json(`/api/lists?${query}`, { ...withCsrf("POST"), signal });
+}
+
+/** A list this session was shown (from this visit or kept history), as it now is. */
+export function getList(listId) {
+  return json(`/api/lists/${encodeURIComponent(listId)}`);
+}
+
+/** Undo the latest dislike on a list: its row comes back. */
+export function undoDislike(listId) {
+  return json(`/api/lists/${encodeURIComponent(listId)}/undo`, withCsrf("POST"));
+}
+
+/** Export exactly the list on screen (by id) or, for a list the server did not keep, by its request. */
+export function exportUrl(listId, params, format) {
+  const copy = listId ? new URLSearchParams({ list: listId }) : new URLSearchParams(params);
   copy.set("format", format);
   return `/api/export?${copy}`;
 }
@@ -135,26 +160,24 @@ export function getHistory() {
   return json("/api/history");
 }
 
-/** Delete the session's history; the person confirmed it by pressing the dialog's delete button. */
+/** Delete lists, feedback and corrections; the server asks for an explicit confirmation. */
 export function deleteHistory() {
   return json("/api/history?confirm=true", withCsrf("DELETE"));
 }
 
-/** A list this session was shown (from this visit or kept history), as it now is. */
-export function getList(listId) {
-  return json(`/api/lists/${encodeURIComponent(listId)}`);
+/**
+ * Whether this browser keeps a history (issue 11's consent switch: off until chosen). Resolves to
+ * null when the server has no such endpoint, so the page hides the switch instead of a broken one.
+ */
+export async function getHistoryConsent() {
+  try {
+    return await json("/api/history/consent");
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 405)) return null;
+    throw err;
+  }
 }
 
-/** Undo the latest dislike on a list; answers with the list as it now is. */
-export function undoDislike(listId) {
-  return json(`/api/lists/${encodeURIComponent(listId)}/undo`, withCsrf("POST"));
-}
-
-/** `{history: true|false|null, retention_days, max_lists}`: null means not chosen (history off). */
-export function getConsent() {
-  return json("/api/history/consent");
-}
-
-export function setConsent(keep) {
-  return json("/api/history/consent", withCsrf("PUT", { history: Boolean(keep) }));
+export function setHistoryConsent(keep) {
+  return json("/api/history/consent", withCsrf("PUT", { history: keep }));
 }

@@ -1,33 +1,36 @@
 // The page's entry point: wires the modes (camera, photo, by hand) to the mood, the pictures and
-// the list. Each concern lives in its own module; this file only holds the page's state.
+// the list. Each concern lives in its own module; this file holds the page's state and decides
+// where keyboard focus goes after every action.
 
 import * as api from "./api.js";
+import { Announcer, STABLE_NONE_MS, redrawInterval } from "./calm.js";
 import { setupHistory } from "./history.js";
+import { ListView } from "./listview.js";
 import { LiveCamera } from "./live.js";
 import { DEFAULT_POINTS, MoodPlane } from "./moodplane.js";
-import { describeFaces, drawBars, mainFace } from "./overlay.js";
+import { describeFaces, drawBars } from "./overlay.js";
 import { setupPhoto } from "./photo.js";
-import { describeSources, renderResults } from "./results.js";
-import { MoodSettler } from "./settle.js";
+import { distance, MIN_DISTANCE, MoodSettler } from "./settle.js";
 import { Timeline } from "./timeline.js";
+import { EMOTION_WORDS, emotionWord, moodLine, moodNumbers } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
-const FALLBACK_EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+const FALLBACK_EMOTIONS = Object.keys(EMOTION_WORDS);
+const TABS = ["camera", "photo", "manual"];
 
 const state = {
   emotions: FALLBACK_EMOTIONS,
   points: DEFAULT_POINTS,
-  /** Where the list's mood came from: "camera", "photo", "manual" or null (no list yet). */
-  source: null,
-  /** The mood the list is made for: {valence, arousal, emotion, emotionOnly?}. */
-  applied: null,
-  strategy: "",
-  kind: "tracks",
-  listController: null,
-  lastSummary: "",
-  /** The list on screen (with its list_id) and the parameters it was asked with. */
-  list: null,
-  listParams: null,
+  mode: "camera",
+  /** The last photo's answer, shown again when the person comes back to photo mode. */
+  photoResult: null,
+  /** The camera's latest smoothed mood (null: no face, or camera off). */
+  liveMood: null,
+  /** A settled camera mood waiting for "Show it" (the list never swaps by itself). */
+  offered: null,
+  readoutAt: -Infinity,
+  /** When the camera last lost the face (null: a face is in view). */
+  noFaceSince: null,
 };
 
 // ---- small UI helpers -------------------------------------------------------------------------
@@ -42,21 +45,53 @@ function reportError(err) {
   if (err && err.unreachable) banner(err.message);
 }
 
-function setPressed(group, attr, value) {
-  for (const button of group.querySelectorAll("button")) {
-    button.setAttribute("aria-pressed", String(button.dataset[attr] === value));
+/** Write "happy — pleasant and energetic" with the numbers after it, smaller. */
+function writeMood(el, lead, mood, tail = "") {
+  const numbers = document.createElement("span");
+  numbers.className = "numbers";
+  numbers.textContent = ` (${moodNumbers(mood)})`;
+  el.replaceChildren(`${lead}${moodLine(mood)}${tail}`, numbers);
+}
+
+function showMoodNow() {
+  const el = $("mood-now");
+  if (camera.running && state.liveMood && !camera.paused) writeMood(el, "Live mood: ", state.liveMood);
+  else if (list.applied) writeMood(el, "Mood of the list: ", list.applied);
+  else el.textContent = "No mood yet.";
+}
+
+// ---- the readout: what the face in this mode shows ----------------------------------------------
+
+function showFaces(result) {
+  const faces = result ? result.faces : [];
+  let face = null;
+  for (const f of faces) if (!face || f.box[2] * f.box[3] > face.box[2] * face.box[3]) face = f;
+  drawBars($("bars"), state.emotions, face);
+  return faces;
+}
+
+/** Each mode shows only its own reading: the camera's, the photo's, or none when picked by hand. */
+function showReadout() {
+  const summary = $("faces-summary");
+  if (state.mode === "photo" && state.photoResult) {
+    showFaces(state.photoResult);
+    summary.textContent = describeFaces(state.photoResult.faces);
+    return;
   }
+  showFaces(null);
+  summary.textContent = {
+    camera: camera.running ? "Waiting for the first frame…" : "The camera is off.",
+    photo: "No photo yet.",
+    manual: "No face is read when you pick a mood by hand.",
+  }[state.mode];
 }
 
-function moodWords(mood) {
-  return `${mood.emotion} · valence ${mood.valence.toFixed(2)} · arousal ${mood.arousal.toFixed(2)}`;
-}
-
-// ---- tabs ----------------------------------------------------------------------------------------
-
-const TABS = ["camera", "photo", "manual"];
+// ---- modes -------------------------------------------------------------------------------------
 
 function selectTab(name, { focus = false } = {}) {
+  // Camera mode owns the camera: leaving it ends the tracks and the frames.
+  if (name !== "camera") camera.stop();
+  state.mode = name;
   for (const tab of TABS) {
     const button = $(`tab-${tab}`);
     const active = tab === name;
@@ -65,12 +100,14 @@ function selectTab(name, { focus = false } = {}) {
     $(`panel-${tab}`).hidden = !active;
     if (active && focus) button.focus();
   }
+  showReadout();
+  showMoodNow();
 }
 
 function setupTabs() {
   for (const tab of TABS) $(`tab-${tab}`).addEventListener("click", () => selectTab(tab));
   $("tab-camera").parentElement.addEventListener("keydown", (event) => {
-    const current = TABS.findIndex((t) => $(`tab-${t}`).getAttribute("aria-selected") === "true");
+    const current = TABS.indexOf(state.mode);
     const moves = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: TABS.length - 1 };
     if (!(event.key in moves)) return;
     event.preventDefault();
@@ -81,247 +118,97 @@ function setupTabs() {
   }
 }
 
-// ---- the list ------------------------------------------------------------------------------------
+// ---- the mood the list is made for -------------------------------------------------------------
 
-function currentParams() {
-  return api.listParams({ mood: state.applied, strategy: state.strategy, kind: state.kind });
-}
-
-async function loadList() {
-  if (!state.applied) return;
-  if (state.listController) state.listController.abort();
-  const controller = new AbortController();
-  state.listController = controller;
-  const params = currentParams();
-  $("results-status").textContent = "Finding music for this mood…";
-  $("results").setAttribute("aria-busy", "true");
-  try {
-    const data = await api.recommendations(params, { signal: controller.signal });
-    showList(data, params);
-    banner("");
-  } catch (err) {
-    if (err.name === "AbortError") return;
-    $("results-status").textContent = err.message;
-    reportError(err);
-  } finally {
-    if (state.listController === controller) {
-      state.listController = null;
-      $("results").removeAttribute("aria-busy");
-    }
+function markEmotion(mood, source) {
+  for (const button of $("emotion-buttons").querySelectorAll("button")) {
+    const chosen = source === "manual" && mood && mood.emotionOnly && button.dataset.emotion === mood.emotion;
+    button.setAttribute("aria-pressed", String(Boolean(chosen)));
   }
 }
 
-function showList(data, params) {
-  state.list = data;
-  state.listParams = params;
-  renderResults($("result-list"), data, sendItemFeedback);
-  $("results-empty").hidden = data.items.length > 0;
-  if (!data.items.length) $("results-empty").textContent = "Nothing in the catalog fits this mood and choice.";
-  const what = data.kind === "videos" ? "videos" : "tracks";
-  $("results-status").textContent = `${data.items.length} ${what}, strategy ${data.strategy}.`;
-  $("results-mood").textContent = `Made for ${moodWords(data.mood)} (from ${sourceWords()}) · strategy: ${data.strategy}`;
-  $("offline-badge").hidden = !data.offline;
-  $("sources").textContent = describeSources(data);
-  $("fallbacks").replaceChildren(
-    ...[...(data.fallback_reasons || []), ...(data.notes || [])].map((reason) => {
-      const li = document.createElement("li");
-      li.textContent = reason;
-      return li;
-    }),
-  );
-  for (const format of ["m3u8", "xspf", "csv"]) {
-    $(`export-${format}`).href = api.exportUrl(params, format, data.list_id);
-  }
-  $("results-foot").hidden = false;
-  $("not-mine").hidden = false;
-  plane.setPath(data.path);
-  if (!state.strategy) setPressed($("strategy-group"), "strategy", "");
+function hideOffer() {
+  state.offered = null;
+  $("new-list").hidden = true;
 }
 
-function sourceWords() {
-  return { camera: "the camera", photo: "your photo", manual: "your choice" }[state.source] || "you";
-}
-
-/** Make `mood` the list's mood and reload the list (or show `preloaded`, a list the server sent). */
-function applyMood(mood, source, preloaded = null) {
-  state.applied = mood;
-  state.source = source;
+/** Make `mood` the list's mood and load its list (or show `preloaded`, a list the server sent). */
+async function applyMood(mood, source, { preloaded = null, focusList = false } = {}) {
+  hideOffer();
   settler.reset(source === "camera" ? mood : null);
   plane.setApplied(mood);
+  markEmotion(mood, source);
   $("follow-camera").hidden = !(camera.running && source !== "camera");
-  $("mood-now").textContent = `Mood: ${moodWords(mood)}`;
-  if (preloaded) showList(preloaded, currentParams());
-  else loadList();
+  await list.show(mood, source, { preloaded, focusList });
+  showMoodNow();
 }
 
-/** Feedback names the list and the row; a dislike answers with the list, that one row replaced. */
-async function sendItemFeedback(action, item) {
-  try {
-    const list = state.list;
-    const position = list && list.list_id ? list.items.findIndex((shown) => shown.key === item.key) : -1;
-    const payload =
-      position >= 0
-        ? { action, list: list.list_id, position }
-        : { action, key: item.key, artist: item.artist, genre: item.genre || null };
-    const answer = await api.sendFeedback(payload);
-    const words = { like: "Liked", skip: "Skipped", dislike: "Disliked" }[action];
-    $("results-status").textContent = `${words} “${item.title}”. Thanks — moodtape will take it into account.`;
-    if (action === "dislike" && answer.list) {
-      showList(answer.list, state.listParams);
-      offerUndo(answer.list, item);
-    } else if (action === "dislike") {
-      loadList();
-    }
-    return true;
-  } catch (err) {
-    $("results-status").textContent = `Feedback not saved: ${err.message}`;
-    reportError(err);
-    return false;
-  }
-}
-
-/** Show a past list from the history exactly as it was; its export links name it. */
-async function reopenList(listId) {
-  try {
-    const data = await api.getList(listId);
-    showList(data, state.listParams || new URLSearchParams({ kind: data.kind }));
-    $("results-status").textContent = `A list from your history: ${data.items.length} ${data.kind}.`;
-    return true;
-  } catch (err) {
-    $("results-status").textContent = `Could not open that list: ${err.message}`;
-    reportError(err);
-    return false;
-  }
-}
-
-/** After a dislike: one Undo button next to the status line puts the row back. */
-function offerUndo(list, item) {
-  const status = $("results-status");
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "undo";
-  button.textContent = "Undo";
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    try {
-      const restored = await api.undoDislike(list.list_id);
-      showList(restored, state.listParams);
-      status.textContent = `“${item.title}” is back on the list.`;
-    } catch (err) {
-      status.textContent = `Could not undo: ${err.message}`;
-      reportError(err);
-    }
-  });
-  status.append(" ", button);
-}
-
-function setupControls() {
-  $("strategy-group").addEventListener("click", (event) => {
-    const button = event.target.closest("button[data-strategy]");
-    if (!button) return;
-    state.strategy = button.dataset.strategy;
-    setPressed($("strategy-group"), "strategy", state.strategy);
-    loadList();
-  });
-  $("kind-group").addEventListener("click", (event) => {
-    const button = event.target.closest("button[data-kind]");
-    if (!button) return;
-    state.kind = button.dataset.kind;
-    setPressed($("kind-group"), "kind", state.kind);
-    loadList();
-  });
-
-  const form = $("not-mine-form");
-  const open = $("not-mine-open");
-  open.addEventListener("click", () => {
-    form.hidden = !form.hidden;
-    open.setAttribute("aria-expanded", String(!form.hidden));
-    if (!form.hidden) $("not-mine-select").focus();
-  });
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const corrected = $("not-mine-select").value;
-    const detected = state.applied ? state.applied.emotion : null;
-    try {
-      const answer = await api.sendFeedback({
-        action: "not_my_mood",
-        detected,
-        corrected,
-        strategy: state.strategy || null,
-        kind: state.kind,
-        n: api.LIST_LENGTH,
-      });
-      const [v, a] = state.points[corrected];
-      const mood = answer.mood || { valence: v, arousal: a, emotion: corrected };
-      form.hidden = true;
-      open.setAttribute("aria-expanded", "false");
-      // The server answers with the list for the corrected mood: no second request needed.
-      applyMood({ ...mood, emotion: corrected, emotionOnly: true }, "manual", answer.recommendations || null);
-      $("results-status").textContent = `Thanks. Using “${corrected}” instead of “${detected}”.`;
-    } catch (err) {
-      $("results-status").textContent = `Not saved: ${err.message}`;
-      reportError(err);
-    }
-  });
-}
-
-// ---- the readout: bars, faces, mood --------------------------------------------------------------
-
-function showFaces(result, { live }) {
-  const face = mainFace(result.faces);
-  drawBars($("bars"), state.emotions, face);
-  // For a live camera, announce only what changes in words (not every percent), or screen
-  // readers would speak ten times a second.
-  const summary = live
-    ? result.faces.length
-      ? describeFaces(result.faces).replace(/ \d+ %/g, "")
-      : "No face in view."
-    : describeFaces(result.faces);
-  if (summary !== state.lastSummary) {
-    $("faces-summary").textContent = summary;
-    state.lastSummary = summary;
-  }
-}
-
-function onCameraFrame(result) {
-  showFaces(result, { live: true });
-  const now = performance.now();
-  const mood = result.mood;
-  plane.setLive(mood);
-  timeline.add(mood, now);
-  if (mood) {
-    const who = result.faces.length > 1 ? `Group mood (${result.faces.length} faces)` : "Mood";
-    $("mood-now").textContent = `${who}: ${moodWords(mood)}`;
-  }
-  if (state.source !== null && state.source !== "camera") return;
-  const settled = settler.update(mood, now);
-  if (settled) applyMood(settled, "camera");
-}
-
-function onPhoto(result) {
-  showFaces(result, { live: false });
-  const message = $("photo-message");
-  $("photo-way-out").hidden = result.faces.length > 0;
-  if (!result.faces.length) {
-    message.textContent = "No face found in this photo. Try one where a face looks toward the camera, or pick a mood by hand.";
-    message.classList.add("error");
+/** A settled camera mood: the first list appears by itself; later ones wait for "Show it". */
+function onSettled(mood) {
+  if (!list.applied) {
+    applyMood(mood, "camera");
     return;
   }
-  message.classList.remove("error");
-  message.textContent = describeFaces(result.faces);
-  if (result.mood) applyMood(result.mood, "photo");
+  if (mood.emotion === list.applied.emotion || distance(mood, list.applied) < MIN_DISTANCE) {
+    hideOffer();
+    return;
+  }
+  state.offered = mood;
+  $("new-list-text").textContent = `Your face has looked ${emotionWord(mood.emotion)} for a few seconds. New list ready —`;
+  $("new-list").hidden = false;
 }
 
-// ---- start-up ------------------------------------------------------------------------------------
+// ---- camera frames -----------------------------------------------------------------------------
+
+function onCameraFrame(result, now) {
+  const mood = result.mood;
+  state.liveMood = mood;
+  announcer.update(mood ? mood.emotion : null, now);
+  // Bars, words, the live dot and the timeline follow every frame, or once a second with reduced motion.
+  if (now - state.readoutAt >= redrawInterval()) {
+    state.readoutAt = now;
+    timeline.add(mood, now);
+    const faces = showFaces(result);
+    $("faces-summary").textContent = faces.length ? describeFaces(faces).replace(/ \d+ %/g, "") : "No face in view.";
+    plane.setLive(mood);
+    showMoodNow();
+  }
+  if (list.source !== null && list.source !== "camera") return;
+  // Like the announcer, the list ignores short moments without a face.
+  if (mood) state.noFaceSince = null;
+  else if (state.noFaceSince === null) state.noFaceSince = now;
+  if (!mood && now - state.noFaceSince < STABLE_NONE_MS) return;
+  const settled = settler.update(mood, now);
+  if (settled) onSettled(settled);
+}
+
+function announceWords(label) {
+  if (label === null) return "No face in view.";
+  const offer = state.offered && state.offered.emotion === label ? " A new list for it is ready: press Show it." : "";
+  return `Your face looks ${emotionWord(label)}.${offer}`;
+}
+
+async function startCamera() {
+  if (await camera.start()) $("camera-stop").focus();
+  else $("camera-problem-text").focus();
+}
+
+function stopCamera() {
+  camera.stop();
+  $("camera-start").focus();
+}
+
+// ---- start-up ----------------------------------------------------------------------------------
 
 function emotionButtons() {
-  const group = $("emotion-buttons");
-  group.replaceChildren(
+  $("emotion-buttons").replaceChildren(
     ...state.emotions.map((emotion) => {
       const button = document.createElement("button");
       button.type = "button";
       button.className = `btn emotion emo-${emotion}`;
-      button.textContent = emotion;
+      button.dataset.emotion = emotion;
+      button.setAttribute("aria-pressed", "false");
+      button.textContent = emotionWord(emotion);
       button.addEventListener("click", () => {
         const [valence, arousal] = state.points[emotion];
         applyMood({ valence, arousal, emotion, emotionOnly: true }, "manual");
@@ -333,13 +220,14 @@ function emotionButtons() {
     ...state.emotions.map((emotion) => {
       const option = document.createElement("option");
       option.value = emotion;
-      option.textContent = emotion;
+      option.textContent = emotionWord(emotion);
       return option;
     }),
   );
 }
 
 const settler = new MoodSettler();
+const announcer = new Announcer((text) => ($("mood-announce").textContent = text), announceWords);
 const plane = new MoodPlane(
   $("plane"),
   state.points,
@@ -347,6 +235,13 @@ const plane = new MoodPlane(
   (text) => ($("plane-status").textContent = text),
 );
 const timeline = new Timeline($("timeline"), $("timeline-summary"));
+const list = new ListView({
+  onError: reportError,
+  onShown: () => banner(""),
+  pointsFor: (emotion) => state.points[emotion],
+  applyMood,
+  setPath: (path) => plane.setPath(path),
+});
 const camera = new LiveCamera(
   {
     intro: $("camera-intro"),
@@ -357,6 +252,7 @@ const camera = new LiveCamera(
     overlay: $("camera-overlay"),
     note: $("camera-note"),
     stats: $("camera-stats"),
+    pause: $("pause-live"),
   },
   {
     onFrame: onCameraFrame,
@@ -365,16 +261,50 @@ const camera = new LiveCamera(
       else $("camera-stats").textContent = `${err.message} Waiting ${Math.ceil(waitMs / 1000)} s.`;
     },
     onRecover: () => banner(""),
+    onStarted: () => {
+      announcer.reset();
+      $("results-camera").hidden = false;
+      showReadout();
+    },
     onStopped: () => {
+      state.liveMood = null;
+      announcer.reset();
       plane.setLive(null);
+      hideOffer();
       $("follow-camera").hidden = true;
+      $("results-camera").hidden = true;
+      $("mood-announce").textContent = "";
+      showReadout();
+      showMoodNow();
     },
   },
 );
 
+function setupCamera() {
+  $("camera-start").addEventListener("click", startCamera);
+  $("camera-retry").addEventListener("click", startCamera);
+  $("camera-stop").addEventListener("click", stopCamera);
+  $("results-camera-stop").addEventListener("click", stopCamera);
+  $("pause-live").addEventListener("click", () => {
+    camera.setPaused(!camera.paused);
+    announcer.reset();
+    showMoodNow();
+  });
+  $("follow-camera").addEventListener("click", () => {
+    list.source = null;
+    settler.reset(null);
+    $("follow-camera").hidden = true;
+    $("camera-stop").focus();
+  });
+  $("new-list-show").addEventListener("click", () => {
+    if (state.offered) applyMood(state.offered, "camera", { focusList: true });
+  });
+}
+
 async function start() {
   setupTabs();
-  setupControls();
+  setupCamera();
+  list.setup();
   try {
     const config = await api.getConfig();
     if (Array.isArray(config.emotions) && config.emotions.length) state.emotions = config.emotions;
@@ -387,28 +317,26 @@ async function start() {
     reportError(err);
   }
   emotionButtons();
-  drawBars($("bars"), state.emotions, null);
-
-  $("camera-start").addEventListener("click", () => camera.start());
-  $("camera-retry").addEventListener("click", () => camera.start());
-  $("camera-stop").addEventListener("click", () => camera.stop());
-  $("follow-camera").addEventListener("click", () => {
-    state.source = null;
-    settler.reset(null);
-    $("follow-camera").hidden = true;
-  });
+  showReadout();
 
   setupPhoto({
     input: $("photo-input"),
+    chooser: $("photo-choose"),
     dropzone: $("panel-photo"),
     stage: $("photo-stage"),
     img: $("photo"),
     overlay: $("photo-overlay"),
     message: $("photo-message"),
-    onAnalysed: onPhoto,
+    onAnalysed: (result) => {
+      state.photoResult = result;
+      $("photo-way-out").hidden = result.faces.length > 0;
+      showReadout();
+      if (result.mood) applyMood(result.mood, "photo");
+    },
     onFailed: (err) => {
+      state.photoResult = null;
       $("photo-way-out").hidden = false;
-      drawBars($("bars"), state.emotions, null);
+      showReadout();
       reportError(err);
     },
     onPasted: () => selectTab("photo"),
@@ -420,9 +348,22 @@ async function start() {
     list: $("history-list"),
     status: $("history-status"),
     deleteButton: $("history-delete"),
+    confirmRow: $("history-confirm"),
+    confirmButton: $("history-delete-yes"),
+    keepButton: $("history-delete-no"),
     closeButton: $("history-close"),
+    consentRow: $("history-consent-row"),
+    consent: $("history-consent"),
     onError: reportError,
-    onOpen: reopenList,
+    onOpen: async (listId) => {
+      const focus = await list.reopen(listId);
+      if (focus) {
+        plane.setApplied(list.applied);
+        markEmotion(null, null);
+        showMoodNow();
+      }
+      return focus;
+    },
   });
   document.body.dataset.ready = "true";
 }

@@ -120,7 +120,9 @@ export class Calibration {
 
   setBusy(busy) {
     this.busy = busy;
-    for (const button of [this.start, this.remove, ...this.stepButtons]) button.disabled = busy;
+    // aria-disabled, not disabled: a disabled button drops keyboard focus to <body> (issue 13).
+    // capture() and forget() already ignore clicks while busy.
+    for (const button of [this.start, this.remove, ...this.stepButtons]) button.setAttribute("aria-disabled", String(busy));
   }
 
   async capture(emotion, frames, instruction) {
@@ -191,7 +193,9 @@ export class Calibration {
     this.setBusy(true);
     try {
       await call("DELETE", "/api/calibration");
+      const hadFocus = document.activeElement === this.remove;
       this.show({ calibrated: false, examples: {} });
+      if (hadFocus) this.start.focus(); // the Remove button is gone now
       this.prompt.textContent = "Calibration removed.";
     } catch (err) {
       this.prompt.textContent = err.message;

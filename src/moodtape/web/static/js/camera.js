@@ -119,6 +119,8 @@ export class FrameLoop {
     const started = performance.now();
     try {
       const blob = await encodeFrame(video, this.canvas, video.videoWidth, video.videoHeight);
+      // Stopped while the frame was being encoded: it must not leave the page.
+      if (!this.running) return;
       const result = await analyze(blob, { stream: this.streamId, signal: this.controller.signal });
       if (!this.running) return;
       const now = performance.now();

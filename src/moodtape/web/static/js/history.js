@@ -1,29 +1,85 @@
 // The history dialog: what lists this browser session was given, and a button to delete them.
 
-import { deleteHistory, getConsent, getHistory, setConsent } from "./api.js";
+import { emotionWord } from "./words.js";
+import { deleteHistory, getHistory, getHistoryConsent, setHistoryConsent } from "./api.js";
 
 function describe(entry) {
   const when = new Date(entry.at);
   const time = Number.isNaN(when.getTime()) ? entry.at : when.toLocaleString();
-  const mood = entry.mood && entry.mood.emotion ? entry.mood.emotion : "a mood";
+  const mood = entry.mood && entry.mood.emotion ? emotionWord(entry.mood.emotion) : "a mood";
   const titles = entry.titles || [];
   const shown = titles.slice(0, 3).join(", ") + (titles.length > 3 ? `, … (${titles.length} in all)` : "");
-  return { head: `${time} — ${entry.kind || "tracks"} for ${mood}, ${entry.strategy || "auto"}`, titles: shown };
+  const where = entry.kept === false ? " (this visit only)" : "";
+  return { head: `${time} — ${entry.kind || "tracks"} for ${mood}, ${entry.strategy || "auto"}${where}`, titles: shown };
+}
+
+/** The consent switch: shown only when the server offers the endpoint; off until the person turns it on. */
+async function showConsent(row, consent, onError) {
+  try {
+    const value = await getHistoryConsent();
+    row.hidden = value === null;
+    if (value === null) return;
+    consent.setAttribute("aria-checked", String(value.history === true));
+    const note = row.querySelector(".consent-note");
+    const days = Math.round(value.retention_days);
+    note.textContent = value.history === true
+      ? `On: lists are kept for ${days} days (at most ${value.max_lists}).`
+      : `Off until you turn it on: lists are kept only for this visit. On, they are kept for ${days} days.`;
+  } catch (err) {
+    row.hidden = true;
+    onError(err);
+  }
 }
 
 /** "Show this list": reopens a past list on the page, exactly as it was (dislikes replaced). */
-function reopenButton(entry, dialog, onOpen) {
+function reopenButton(entry, onReopen) {
   const button = document.createElement("button");
   button.type = "button";
-  button.className = "btn reopen";
+  button.className = "btn small reopen";
   button.textContent = "Show this list";
-  button.addEventListener("click", async () => {
-    if (await onOpen(entry.list_id)) dialog.close();
-  });
+  button.addEventListener("click", () => onReopen(entry.list_id));
   return button;
 }
 
-export function setupHistory({ openButton, dialog, list, status, deleteButton, closeButton, onError, onOpen }) {
+export function setupHistory({
+  openButton,
+  dialog,
+  list,
+  status,
+  deleteButton,
+  confirmRow,
+  confirmButton,
+  keepButton,
+  closeButton,
+  consentRow,
+  consent,
+  onError,
+  onOpen,
+}) {
+  // Where focus goes when the dialog closes: back to History, or into a reopened list.
+  let afterClose = () => openButton.focus();
+  const reopen = async (listId) => {
+    const focusTarget = await onOpen(listId);
+    if (!focusTarget) return;
+    afterClose = focusTarget;
+    dialog.close();
+  };
+
+  consent.addEventListener("click", async () => {
+    const wanted = consent.getAttribute("aria-checked") !== "true";
+    // The switch flips at once and flips back if the server refuses.
+    consent.setAttribute("aria-checked", String(wanted));
+    try {
+      await setHistoryConsent(wanted);
+      showConsent(consentRow, consent, onError);
+      status.textContent = wanted ? "moodtape will keep your lists." : "moodtape will not keep your lists.";
+    } catch (err) {
+      consent.setAttribute("aria-checked", String(!wanted));
+      status.textContent = err.message;
+      onError(err);
+    }
+  });
+
   const render = (items) => {
     list.replaceChildren(
       ...items.map((entry) => {
@@ -34,19 +90,18 @@ export function setupHistory({ openButton, dialog, list, status, deleteButton, c
         const p = document.createElement("p");
         p.textContent = titles;
         li.append(strong, p);
-        if (onOpen && entry.list_id) li.append(reopenButton(entry, dialog, onOpen));
+        if (onOpen && entry.list_id) li.append(reopenButton(entry, reopen));
         return li;
       }),
     );
     deleteButton.disabled = items.length === 0;
   };
 
-  const consent = consentSwitch(dialog, status, onError);
-
   openButton.addEventListener("click", async () => {
     dialog.showModal();
-    consent.refresh();
+    confirmRow.hidden = true;
     status.textContent = "Loading…";
+    showConsent(consentRow, consent, onError);
     try {
       const data = await getHistory();
       render(data.items);
@@ -59,11 +114,23 @@ export function setupHistory({ openButton, dialog, list, status, deleteButton, c
     }
   });
 
-  deleteButton.addEventListener("click", async () => {
+  // Deleting cannot be undone, so it takes two steps; the safe choice has focus.
+  deleteButton.addEventListener("click", () => {
+    confirmRow.hidden = false;
+    keepButton.focus();
+  });
+  keepButton.addEventListener("click", () => {
+    confirmRow.hidden = true;
+    deleteButton.focus();
+  });
+  confirmButton.addEventListener("click", async () => {
     try {
       const data = await deleteHistory();
+      confirmRow.hidden = true;
       render([]);
       status.textContent = `Deleted ${data.deleted} ${data.deleted === 1 ? "list" : "lists"}. Your history is empty.`;
+      // The delete button is now disabled, which would drop focus to <body>: Close is next.
+      closeButton.focus();
     } catch (err) {
       status.textContent = err.message;
       onError(err);
@@ -71,48 +138,9 @@ export function setupHistory({ openButton, dialog, list, status, deleteButton, c
   });
 
   closeButton.addEventListener("click", () => dialog.close());
-}
-
-/**
- * "Keep my history": off until the person chooses. Without it, lists live only for this visit.
- * Built here (not in the page's HTML) so the switch and the API that stores the choice stay together.
- */
-function consentSwitch(dialog, status, onError) {
-  const label = document.createElement("label");
-  label.className = "consent";
-  const box = document.createElement("input");
-  box.type = "checkbox";
-  box.id = "history-consent";
-  label.htmlFor = box.id;
-  const words = document.createElement("span");
-  words.textContent = "Keep my history";
-  label.append(box, " ", words);
-  const heading = dialog.querySelector("h2, h3");
-  if (heading) heading.after(label);
-  else dialog.prepend(label);
-
-  const describe = (answer) => {
-    box.checked = answer.history === true;
-    words.textContent = answer.history
-      ? `Keep my history (kept ${answer.retention_days} days, at most ${answer.max_lists} lists)`
-      : "Keep my history (off: lists are kept for this visit only)";
-  };
-  box.addEventListener("change", async () => {
-    try {
-      describe(await setConsent(box.checked));
-    } catch (err) {
-      box.checked = !box.checked;
-      status.textContent = err.message;
-      onError(err);
-    }
+  // Back to the button that opened it, whichever way the dialog closed (Close, Escape).
+  dialog.addEventListener("close", () => {
+    afterClose();
+    afterClose = () => openButton.focus();
   });
-  return {
-    refresh: async () => {
-      try {
-        describe(await getConsent());
-      } catch (err) {
-        onError(err);
-      }
-    },
-  };
 }

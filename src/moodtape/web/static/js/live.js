@@ -1,6 +1,9 @@
-// Camera mode: start and stop the webcam, post frames, draw what comes back.
-// What the answers mean for the rest of the page (bars, mood, list) is left to the callbacks.
+// Camera mode: start, pause and stop the webcam, post frames, draw what comes back.
+// The camera belongs to this mode: stop() ends every track and the frame loop, and the page calls
+// it whenever the person leaves camera mode. What answers mean for the rest of the page (bars,
+// mood, list) is left to the callbacks.
 
+import { redrawInterval } from "./calm.js";
 import { CameraError, FrameLoop, closeCamera, openCamera } from "./camera.js";
 import { drawFaces, fitMedia } from "./overlay.js";
 
@@ -12,8 +15,8 @@ function randomStreamId() {
 
 export class LiveCamera {
   /**
-   * @param els {intro, problem, problemText, stage, video, overlay, note, stats}
-   * @param callbacks {onFrame(result), onError(err, waitMs), onRecover(), onStopped()}
+   * @param els {intro, problem, problemText, stage, video, overlay, note, stats, pause}
+   * @param callbacks {onFrame(result), onError(err, waitMs), onRecover(), onStarted(), onStopped()}
    */
   constructor(els, callbacks) {
     this.els = els;
@@ -22,10 +25,14 @@ export class LiveCamera {
     this.streamId = randomStreamId();
     this.media = null;
     this.loop = null;
+    this.paused = false;
+    this.drawnAt = -Infinity;
+    // A start() that is still waiting for permission when stop() runs must not turn the camera on.
+    this.generation = 0;
   }
 
   get running() {
-    return Boolean(this.loop);
+    return Boolean(this.media);
   }
 
   showProblem(text) {
@@ -36,19 +43,28 @@ export class LiveCamera {
     stage.hidden = true;
   }
 
+  /** @returns true when the camera runs, false when it could not start (the problem is shown). */
   async start() {
     const { intro, problem, stage, video } = this.els;
+    const mine = ++this.generation;
+    let media;
     try {
-      this.media = await openCamera();
+      media = await openCamera();
     } catch (err) {
+      if (mine !== this.generation) return false;
       const hint = " You can still use a photo, or pick your mood by hand.";
       this.showProblem((err instanceof CameraError ? err.message : String(err)) + hint);
       return false;
     }
+    if (mine !== this.generation) {
+      closeCamera(media);
+      return false;
+    }
+    this.media = media;
     video.addEventListener("loadedmetadata", () => fitMedia(video.parentElement, video.videoWidth, video.videoHeight), {
       once: true,
     });
-    video.srcObject = this.media;
+    video.srcObject = media;
     intro.hidden = true;
     problem.hidden = true;
     stage.hidden = false;
@@ -62,11 +78,31 @@ export class LiveCamera {
       onError: (err, waitMs) => this.callbacks.onError(err, waitMs),
       onRecover: () => this.callbacks.onRecover(),
     });
-    this.loop.start();
+    this.setPaused(false);
+    this.callbacks.onStarted();
     return true;
   }
 
+  /** Pause: no frames are sent and nothing on screen moves; the camera stays on for a quick resume. */
+  setPaused(paused) {
+    this.paused = paused;
+    const { pause, stats, note } = this.els;
+    pause.setAttribute("aria-checked", String(paused));
+    if (!this.loop) return;
+    if (paused) {
+      this.loop.stop();
+      note.hidden = true;
+      stats.textContent = "Live updates paused: no frames are sent.";
+    } else {
+      stats.textContent = "";
+      this.loop.start();
+    }
+  }
+
+  /** End the tracks and the frame loop; safe to call when nothing runs. */
   stop() {
+    this.generation += 1;
+    const wasRunning = this.running;
     if (this.loop) this.loop.stop();
     this.loop = null;
     closeCamera(this.media);
@@ -78,15 +114,23 @@ export class LiveCamera {
     stats.textContent = "";
     stage.hidden = true;
     intro.hidden = false;
-    this.callbacks.onStopped();
+    this.paused = false;
+    this.els.pause.setAttribute("aria-checked", "false");
+    if (wasRunning) this.callbacks.onStopped();
   }
 
   frame(result, { latencyMs, fps }) {
+    if (this.paused) return;
     const { overlay, note, stats } = this.els;
-    drawFaces(overlay, result.faces, result.image, true);
-    note.hidden = result.faces.length > 0;
-    note.textContent = "No face in view. Face the camera, in good light.";
-    stats.textContent = `${fps.toFixed(1)} frames/s · ${Math.round(latencyMs)} ms`;
-    this.callbacks.onFrame(result);
+    const now = performance.now();
+    // With prefers-reduced-motion, boxes move once a second instead of with every frame.
+    if (now - this.drawnAt >= redrawInterval()) {
+      this.drawnAt = now;
+      drawFaces(overlay, result.faces, result.image, true);
+      note.hidden = result.faces.length > 0;
+      note.textContent = "No face in view. Face the camera, in good light.";
+      stats.textContent = `${fps.toFixed(1)} frames/s · ${Math.round(latencyMs)} ms`;
+    }
+    this.callbacks.onFrame(result, now);
   }
 }

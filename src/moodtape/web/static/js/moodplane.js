@@ -1,8 +1,9 @@
-// The mood plane: valence (unpleasant → pleasant) across, arousal (calm → excited) up.
+// The mood plane: valence (unpleasant → pleasant) across, arousal (calm → energetic) up.
 // It shows the seven emotions' anchor points, the live mood, the mood the list was made for and
 // the list's path; it is also a picker (click, or arrow keys then Enter) for choosing a mood by hand.
 
 import { clamp, svgEl, svgText } from "./svg.js";
+import { emotionWord, feelWords } from "./words.js";
 
 /**
  * Anchor points, used when /api/config does not send `emotion_points`.
@@ -67,18 +68,18 @@ export class MoodPlane {
     // Axis words sit outside the plane, so they never hide an anchor or the path.
     const below = SIZE - 8;
     svgText("← unpleasant", { x: PAD, y: below, class: "plane-hint" }, svg);
-    svgText("valence", { x: SIZE / 2, y: below, class: "plane-title middle" }, svg);
+    svgText("how pleasant", { x: SIZE / 2, y: below, class: "plane-title middle" }, svg);
     svgText("pleasant →", { x: PAD + SPAN, y: below, class: "plane-hint end" }, svg);
     const side = svgEl("g", { transform: `translate(16 ${SIZE / 2}) rotate(-90)` }, svg);
     svgText("← calm", { x: -SPAN / 2, y: 0, class: "plane-hint" }, side);
-    svgText("arousal", { x: 0, y: 0, class: "plane-title middle" }, side);
-    svgText("excited →", { x: SPAN / 2, y: 0, class: "plane-hint end" }, side);
+    svgText("how energetic", { x: 0, y: 0, class: "plane-title middle" }, side);
+    svgText("energetic →", { x: SPAN / 2, y: 0, class: "plane-hint end" }, side);
 
     for (const [name, [v, a]] of Object.entries(this.points)) {
       const g = svgEl("g", { class: `anchor emo-${name}` }, svg);
       svgEl("circle", { cx: toX(v), cy: toY(a), r: 4 }, g);
       const right = v < 0.5;
-      svgText(name, { x: toX(v) + (right ? 7 : -7), y: toY(a) + 4, class: right ? "" : "end" }, g);
+      svgText(emotionWord(name), { x: toX(v) + (right ? 7 : -7), y: toY(a) + 4, class: right ? "" : "end" }, g);
     }
     this.pathLayer = svgEl("g", { class: "plane-path" }, svg);
     this.appliedDot = svgEl("circle", { r: 8, class: "applied-dot hidden" }, svg);
@@ -136,7 +137,7 @@ export class MoodPlane {
     this.cursorMark.setAttribute("transform", `translate(${toX(v).toFixed(1)} ${toY(a).toFixed(1)})`);
     if (speak) {
       const near = nearestEmotion(this.points, v, a);
-      this.announce(`Valence ${v.toFixed(2)}, arousal ${a.toFixed(2)}, near ${near}. Press Enter to choose.`);
+      this.announce(`${feelWords(v, a)}, near ${emotionWord(near)}. Press Enter to choose.`);
     }
   }
 

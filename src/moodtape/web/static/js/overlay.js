@@ -1,6 +1,8 @@
 // Face boxes drawn over a photo or the live video. Boxes are placed in percent of the analysed
 // image, so they follow the media element when the layout resizes: no measuring, no redraw.
 
+import { emotionWord } from "./words.js";
+
 /** The largest face: the one whose probabilities we show as bars. */
 export function mainFace(faces) {
   let best = null;
@@ -16,7 +18,7 @@ export function percent(p) {
 
 /** What a box says: the emotion and how sure, or "not sure" instead of a jittery guess. */
 export function faceLabel(face) {
-  return face.uncertain ? "not sure" : `${face.emotion} ${percent(face.confidence)}`;
+  return face.uncertain ? "not sure" : `${emotionWord(face.emotion)} ${percent(face.confidence)}`;
 }
 
 /**
@@ -67,7 +69,7 @@ export function drawBars(list, emotions, face) {
         item.dataset.emotion = emotion;
         const name = document.createElement("span");
         name.className = "bar-name";
-        name.textContent = emotion;
+        name.textContent = emotionWord(emotion);
         const track = document.createElement("span");
         track.className = "bar-track";
         const fill = document.createElement("span");

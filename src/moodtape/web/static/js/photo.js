@@ -1,7 +1,7 @@
 // Photo mode: a file from the picker, a drop or the clipboard, shown with its face boxes.
 
 import { analyze } from "./api.js";
-import { drawFaces, fitMedia } from "./overlay.js";
+import { describeFaces, drawFaces, fitMedia } from "./overlay.js";
 
 /** The first image-like file in a DataTransfer (drop or paste), or null. */
 function firstFile(transfer) {
@@ -16,8 +16,9 @@ function firstFile(transfer) {
 /**
  * Wire the photo panel. `onAnalysed(result)` gets the server's answer; `onFailed(error)` an ApiError.
  * `onPasted()` lets the page switch to the photo tab when a picture is pasted anywhere.
+ * `chooser` is a real button that opens the (hidden) file input, so it can take focus and show it.
  */
-export function setupPhoto({ input, dropzone, stage, img, overlay, message, onAnalysed, onFailed, onPasted }) {
+export function setupPhoto({ input, chooser, dropzone, stage, img, overlay, message, onAnalysed, onFailed, onPasted }) {
   let objectUrl = null;
   let generation = 0;
 
@@ -36,6 +37,10 @@ export function setupPhoto({ input, dropzone, stage, img, overlay, message, onAn
       stage.hidden = false;
       fitMedia(img.parentElement, result.image.width, result.image.height);
       drawFaces(overlay, result.faces, result.image, false);
+      message.classList.toggle("error", !result.faces.length);
+      message.textContent = result.faces.length
+        ? describeFaces(result.faces)
+        : "No face found in this photo. Try one where a face looks toward the camera, or pick a mood by hand.";
       onAnalysed(result);
     } catch (err) {
       if (mine !== generation) return;
@@ -46,6 +51,7 @@ export function setupPhoto({ input, dropzone, stage, img, overlay, message, onAn
     }
   }
 
+  chooser.addEventListener("click", () => input.click());
   input.addEventListener("change", () => {
     handle(input.files[0]);
     input.value = "";

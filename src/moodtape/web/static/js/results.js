@@ -1,23 +1,15 @@
-// One recommendation list on screen: artwork, title, artist, reason, a way to play it, feedback.
+// One recommendation list on screen: artwork, title, artist, reason, ways to play it, feedback.
 // Players load only when the person presses Play, so a list of twelve costs no third-party requests.
+// Every button and link of an item carries class "ctl": listnav.js gives each item one Tab stop.
+
+import { setStop } from "./listnav.js";
+import { embedPlayer, hostLabel } from "./player.js";
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined && text !== null) node.textContent = text;
   return node;
-}
-
-function hostLabel(url) {
-  try {
-    const host = new URL(url).hostname.replace(/^www\./, "");
-    if (host.endsWith("deezer.com")) return "Deezer";
-    if (host.endsWith("spotify.com")) return "Spotify";
-    if (host.endsWith("youtube.com")) return "YouTube";
-    return host;
-  } catch {
-    return "the web";
-  }
 }
 
 function isSearch(url) {
@@ -47,48 +39,44 @@ function artwork(item) {
   return img;
 }
 
-function playerFrame(item) {
-  const frame = el("iframe", "player");
-  const host = hostLabel(item.embed_url);
-  frame.classList.add(`player-${host.toLowerCase()}`);
-  frame.src = item.embed_url;
-  frame.title = `${host} player: ${item.title} by ${item.artist}`;
-  frame.allow = "autoplay; clipboard-write; encrypted-media; fullscreen; picture-in-picture";
-  frame.setAttribute("allowfullscreen", "");
-  frame.loading = "lazy";
-  return frame;
+function button(className, text, label) {
+  const b = el("button", `btn small ctl ${className}`, text);
+  b.type = "button";
+  if (label) b.setAttribute("aria-label", label);
+  return b;
 }
 
-/** The way to play one item: Play button (embed on demand), a 30-s preview, or a link. */
-function playArea(item) {
+/** The ways to play one item: Play (embed on demand), a 30-s preview, and always the link. */
+function playArea(item, onPreview) {
   const area = el("div", "play");
+  const status = el("p", "play-status");
+  status.setAttribute("role", "status");
   if (item.embed_url) {
-    const button = el("button", "btn play-btn", "Play");
-    button.type = "button";
-    button.setAttribute("aria-label", `Play ${item.title} by ${item.artist} (loads the ${hostLabel(item.embed_url)} player)`);
-    button.addEventListener("click", () => {
-      const frame = playerFrame(item);
-      area.replaceChildren(frame);
-      frame.focus();
+    const host = hostLabel(item.embed_url);
+    const play = button("play-btn", "Play", `Play ${item.title} by ${item.artist} (loads the ${host} player)`);
+    play.addEventListener("click", async () => {
+      if (play.getAttribute("aria-disabled") === "true") return;
+      const frame = await embedPlayer(item, play, status);
+      // The Play button is gone: the item's Tab stop moves to its next control.
+      if (frame) setStop(area.closest(".item"), null);
     });
-    area.append(button);
-  } else if (item.preview_url) {
-    const audio = el("audio", "preview");
-    audio.controls = true;
-    audio.preload = "none";
-    audio.src = item.preview_url;
-    audio.setAttribute("aria-label", `30-second preview of ${item.title}`);
-    area.append(audio);
+    area.append(play);
+  }
+  if (item.preview_url) {
+    const preview = button("preview-btn", "Preview", `30-second preview of ${item.title} by ${item.artist}`);
+    preview.addEventListener("click", () => onPreview(item, preview));
+    area.append(preview);
   }
   if (item.url) {
     const label = isSearch(item.url) ? `Search on ${hostLabel(item.url)}` : `Open on ${hostLabel(item.url)}`;
-    const link = el("a", "link", label);
+    const link = el("a", "btn small ghost link ctl", label);
     link.href = item.url;
     link.target = "_blank";
     link.rel = "noopener noreferrer";
     link.setAttribute("aria-label", `${label}: ${item.title} (opens in a new tab)`);
     area.append(link);
   }
+  area.append(status);
   return area;
 }
 
@@ -103,25 +91,38 @@ function feedbackButtons(item, onFeedback) {
   group.setAttribute("role", "group");
   group.setAttribute("aria-label", `Feedback on ${item.title}`);
   for (const [action, label] of ACTIONS) {
-    const button = el("button", `btn small fb-${action}`, label);
-    button.type = "button";
-    button.dataset.action = action;
-    button.setAttribute("aria-pressed", "false");
-    button.addEventListener("click", async () => {
-      for (const b of group.querySelectorAll("button")) b.disabled = true;
-      const ok = await onFeedback(action, item);
-      for (const b of group.querySelectorAll("button")) {
-        b.disabled = false;
-        b.setAttribute("aria-pressed", String(ok && b === button));
-      }
+    const b = button(`fb-${action}`, label);
+    b.dataset.action = action;
+    b.setAttribute("aria-pressed", "false");
+    b.addEventListener("click", async () => {
+      // aria-disabled, not disabled: a disabled button drops keyboard focus to <body>.
+      if (group.getAttribute("aria-busy") === "true") return;
+      group.setAttribute("aria-busy", "true");
+      const ok = await onFeedback(action, item, b);
+      group.removeAttribute("aria-busy");
+      if (!b.isConnected) return;
+      for (const other of group.querySelectorAll("button")) other.setAttribute("aria-pressed", String(ok && other === b));
       if (ok) group.closest(".item").dataset.feedback = action;
     });
-    group.append(button);
+    group.append(b);
   }
   return group;
 }
 
-function renderItem(item, index, onFeedback) {
+/** "In place of “X”, which you disliked. [Undo]" on a row that replaced a disliked one. */
+function replacedNote(disliked, onUndo) {
+  const note = el("p", "replaced-note", `In place of “${disliked.title}”, which you disliked. `);
+  const undo = button("undo-btn", "Undo", `Undo: bring back “${disliked.title}”`);
+  undo.addEventListener("click", () => onUndo(undo));
+  note.append(undo);
+  return note;
+}
+
+/**
+ * One <li> for `item`, the `index`-th of the list (0-based); `disliked` is the item it replaced,
+ * when it did (the row then offers Undo).
+ */
+export function renderItem(item, index, { onFeedback, onPreview, onUndo }, disliked = null) {
   const li = el("li", "item");
   li.dataset.key = item.key || "";
   const text = el("div", "text");
@@ -132,16 +133,18 @@ function renderItem(item, index, onFeedback) {
   const parts = [item.source, item.genre || item.category].filter(Boolean);
   meta.textContent = `${index + 1} · ${parts.join(" · ")}`;
   text.append(title, artist, reason, meta);
-  li.append(artwork(item), text, playArea(item), feedbackButtons(item, onFeedback));
+  if (disliked) text.append(replacedNote(disliked, onUndo));
+  li.append(artwork(item), text, playArea(item, onPreview), feedbackButtons(item, onFeedback));
+  setStop(li, null);
   return li;
 }
 
 /**
- * Draw a /api/recommendations answer into `list`.
- * @param onFeedback (action, item) → Promise<boolean>  true when the server accepted it
+ * Draw a list answer (/api/lists) into `list`.
+ * @param handlers {onFeedback(action, item, button) → Promise<boolean>, onPreview(item, button), onUndo(button)}
  */
-export function renderResults(list, data, onFeedback) {
-  list.replaceChildren(...data.items.map((item, i) => renderItem(item, i, onFeedback)));
+export function renderResults(list, data, handlers) {
+  list.replaceChildren(...data.items.map((item, i) => renderItem(item, i, handlers)));
 }
 
 /** "From the built-in catalog" plus why a live source was not used, in words. */

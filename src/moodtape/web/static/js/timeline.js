@@ -3,6 +3,7 @@
 // drawing a straight line across it.
 
 import { svgEl, svgText } from "./svg.js";
+import { feelWords } from "./words.js";
 
 export const WINDOW_MS = 120000;
 const SAMPLE_MS = 250;
@@ -71,8 +72,9 @@ export class Timeline {
     if (moods.length && this.summary) {
       const mean = (key) => moods.reduce((sum, m) => sum + m[key], 0) / moods.length;
       this.summary.textContent =
-        `Over the last ${Math.round(Math.min(WINDOW_MS, now - this.samples[0].t) / 1000)} s: ` +
-        `mean valence ${mean("valence").toFixed(2)}, mean arousal ${mean("arousal").toFixed(2)}.`;
+        `Over the last ${Math.round(Math.min(WINDOW_MS, now - this.samples[0].t) / 1000)} s, on average: ` +
+        `${feelWords(mean("valence"), mean("arousal"))} ` +
+        `(pleasant ${mean("valence").toFixed(2)}, energetic ${mean("arousal").toFixed(2)}).`;
     }
   }
 }

@@ -1,0 +1,175 @@
+"""Face detection with YuNet (OpenCV Zoo, MIT), which also finds eyes, nose and mouth corners.
+
+YuNet is a 75 k-parameter CNN run by OpenCV's ``cv2.FaceDetectorYN``. Like the Haar detector it
+searches a shrunk copy of the frame (the smallest face we look for becomes ``min_face_detect``
+pixels) and maps results back. Its boxes are tall rectangles from brow to chin, not FER2013's
+framing, so :meth:`YuNetDetector.detect` returns a square *FER-framed* box built from the five
+landmarks (eye centre, eye-to-mouth distance; constants fitted on generated scenes, see
+docs/benchmarks.md); the rest of the pipeline crops it as it crops a Haar box. The landmarks also
+give the eyes' angle, which :mod:`moodtape.vision.align` uses to level a tilted head.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from moodtape.errors import ModelError
+from moodtape.types import Box
+from moodtape.vision.faces import suppress_overlaps
+
+YUNET_FILE = "face_detection_yunet_2026may.onnx"
+#: FER2013 framing from landmarks: the crop's centre lies this share of the eye-to-mouth distance
+#: below the eyes' midpoint, and its side is this many eye-to-mouth distances.
+CENTRE_BELOW_EYES = 0.31
+SIDE_PER_EYE_MOUTH = 2.7
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    """One YuNet face: its own box, five points ``(x, y)`` in input pixels, and its score.
+
+    Points: right eye, left eye (the person's), nose tip, right and left mouth corners.
+    """
+
+    box: Box
+    points: tuple[tuple[float, float], ...]
+    score: float
+
+    def shifted(self, dx: int, dy: int) -> Landmarks:
+        """The same face in a frame whose origin is ``(-dx, -dy)`` of this one's (window → frame)."""
+        box = Box(self.box.x + dx, self.box.y + dy, self.box.w, self.box.h)
+        return Landmarks(box, tuple((x + dx, y + dy) for x, y in self.points), self.score)
+
+    @property
+    def eyes_centre(self) -> tuple[float, float]:
+        (rx, ry), (lx, ly) = self.points[0], self.points[1]
+        return (rx + lx) / 2, (ry + ly) / 2
+
+    @property
+    def mouth_centre(self) -> tuple[float, float]:
+        (rx, ry), (lx, ly) = self.points[3], self.points[4]
+        return (rx + lx) / 2, (ry + ly) / 2
+
+    @property
+    def roll_degrees(self) -> float:
+        """The angle of the line through the eyes, in degrees (0 for a level head; image y down)."""
+        (rx, ry), (lx, ly) = self.points[0], self.points[1]
+        return math.degrees(math.atan2(ly - ry, lx - rx))
+
+    @property
+    def eye_mouth(self) -> float:
+        """Distance from the eyes' midpoint to the mouth's, in pixels (stable under roll)."""
+        (ex, ey), (mx, my) = self.eyes_centre, self.mouth_centre
+        return math.hypot(mx - ex, my - ey)
+
+    def fer_centre_and_side(self) -> tuple[float, float, float]:
+        """Centre ``(x, y)`` and side of the FER2013-framed square, along the face's own axis."""
+        (ex, ey), (mx, my) = self.eyes_centre, self.mouth_centre
+        return (
+            ex + CENTRE_BELOW_EYES * (mx - ex),
+            ey + CENTRE_BELOW_EYES * (my - ey),
+            SIDE_PER_EYE_MOUTH * self.eye_mouth,
+        )
+
+    def fer_box(self, shape: tuple[int, ...]) -> Box:
+        """The upright FER2013-framed square, clipped to an image of ``shape``."""
+        cx, cy, side = self.fer_centre_and_side()
+        height, width = shape[:2]
+        left, top = max(0, round(cx - side / 2)), max(0, round(cy - side / 2))
+        right, bottom = min(width, round(cx + side / 2)), min(height, round(cy + side / 2))
+        return Box(left, top, max(1, right - left), max(1, bottom - top))
+
+
+@dataclass(frozen=True)
+class YuNetSettings:
+    """How YuNet searches.
+
+    Attributes:
+        min_face: smallest face to find, in input pixels (its FER-framed side).
+        min_face_detect: the detection copy is shrunk so that ``min_face`` becomes this many pixels.
+        score_threshold: YuNet's confidence needed for a face.
+        nms_threshold: YuNet's own non-maximum suppression (IoU).
+        overlap: FER-framed boxes overlapping more than this (intersection over the smaller) are
+            merged, keeping the more confident, as for Haar.
+    """
+
+    min_face: int = 80
+    min_face_detect: int = 40
+    score_threshold: float = 0.7
+    nms_threshold: float = 0.3
+    overlap: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.min_face < 10 or self.min_face_detect < 10:
+            raise ValueError("min_face and min_face_detect must be at least 10 pixels")
+        if not 0 < self.score_threshold < 1 or not 0 < self.overlap <= 1:
+            raise ValueError("score_threshold must lie in (0, 1) and overlap in (0, 1]")
+
+
+def yunet_path() -> Path:
+    """The bundled YuNet model file."""
+    return Path(__file__).parent / "models" / YUNET_FILE
+
+
+class YuNetDetector:
+    """Finds faces and their landmarks in gray images; thread-safe (one OpenCV detector per thread)."""
+
+    def __init__(self, settings: YuNetSettings | None = None, model_path: str | Path | None = None) -> None:
+        self.settings = settings or YuNetSettings()
+        self._path = Path(model_path) if model_path else yunet_path()
+        if not self._path.is_file():
+            raise ModelError(f"YuNet model not found at {self._path}; reinstall moodtape or use the Haar detector")
+        self._local = threading.local()
+        self._net(1, 1)  # fail now, not on the first frame, when OpenCV cannot read the file
+
+    def _net(self, width: int, height: int) -> Any:
+        net = getattr(self._local, "net", None)
+        if net is None:
+            try:
+                net = cv2.FaceDetectorYN.create(
+                    str(self._path), "", (width, height), self.settings.score_threshold, self.settings.nms_threshold
+                )
+            except cv2.error as exc:
+                raise ModelError(f"OpenCV cannot load YuNet from {self._path}: {exc}") from None
+            self._local.net = net
+        net.setInputSize((width, height))
+        return net
+
+    def landmarks(self, gray: npt.NDArray[np.uint8]) -> list[Landmarks]:
+        """Every face YuNet finds in a ``(h, w)`` uint8 image, with landmarks in input pixels."""
+        if gray.ndim != 2:
+            raise ValueError(f"landmarks() needs a gray (h, w) image, got shape {gray.shape}")
+        scale = min(1.0, self.settings.min_face_detect / self.settings.min_face)
+        height, width = gray.shape
+        small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
+        if min(small_w, small_h) < 10:
+            return []
+        small = gray if scale == 1.0 else cv2.resize(gray, (small_w, small_h), interpolation=cv2.INTER_LINEAR)
+        _, rows = self._net(small_w, small_h).detect(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
+        found = []
+        for row in np.zeros((0, 15), np.float32) if rows is None else rows:
+            values = row[:14] / scale
+            x, y, w, h = (round(float(v)) for v in values[:4])
+            points = tuple((float(values[4 + 2 * i]), float(values[5 + 2 * i])) for i in range(5))
+            found.append(Landmarks(Box(x, y, w, h), points, float(row[14])))
+        return found
+
+    def detect_landmarks(self, gray: npt.NDArray[np.uint8]) -> list[tuple[Box, Landmarks]]:
+        """FER-framed boxes with their landmarks, largest first, overlaps merged, small faces dropped."""
+        faces = [(face.fer_box(gray.shape), face) for face in self.landmarks(gray)]
+        faces = [(box, face) for box, face in faces if max(box.w, box.h) >= self.settings.min_face]
+        kept = suppress_overlaps([box for box, _ in faces], self.settings.overlap, [f.score for _, f in faces])
+        by_box = {box: face for box, face in faces}
+        return [(box, by_box[box]) for box in kept]
+
+    def detect(self, gray: npt.NDArray[np.uint8]) -> list[Box]:
+        """FER-framed face boxes, largest first (the interface of :class:`~moodtape.vision.faces.FaceDetector`)."""
+        return [box for box, _ in self.detect_landmarks(gray)]

@@ -1,0 +1,108 @@
+"""JSON from clients, parsed with bounds: size, nesting depth, number size, no NaN or infinity.
+
+Python's ``json`` would happily build a 400-digit integer (which later overflows ``float``), recurse
+until ``RecursionError`` on ``[[[[…`` 3,000 deep, and accept ``NaN``. Every JSON text a client sends
+(a body, or the ``probabilities`` query parameter) goes through :func:`loads_bounded` instead, so
+the rest of the code only ever sees small, finite values.
+
+The rule for fields nobody asked for is one for the whole API: unknown JSON fields and query
+parameters are ignored (a newer page may send more than this server knows).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Final
+
+from moodtape.errors import DataError
+
+#: Deepest nesting of arrays and objects accepted (the API's bodies are at most 2 deep).
+MAX_DEPTH: Final[int] = 8
+#: Digits in an integer: enough for any count or seed, far from float overflow.
+MAX_INT_DIGITS: Final[int] = 19
+
+
+def loads_bounded(text: str | bytes, *, max_chars: int, what: str) -> Any:
+    """Parse ``text`` as JSON within the bounds above; ``what`` names it in error messages.
+
+    Raises:
+        DataError: too long, too deep, a number too big or not finite, a lone surrogate, or not JSON.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{what} must be UTF-8 JSON") from None
+    if len(text) > max_chars:
+        raise DataError(f"{what} is too long: at most {max_chars} characters")
+    if _depth(text) > MAX_DEPTH:
+        raise DataError(f"{what} is nested too deeply: at most {MAX_DEPTH} levels")
+    try:
+        value = json.loads(text, parse_int=_integer, parse_float=_float, parse_constant=_constant)
+    except _NumberError as exc:
+        raise DataError(f"{what}: {exc}") from None
+    except (ValueError, RecursionError):
+        raise DataError(f"{what} is not valid JSON") from None
+    _check_strings(value, what)
+    return value
+
+
+class _NumberError(ValueError):
+    pass
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _NumberError(f"the number {text[:24]}… is too large")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NumberError("numbers must be finite")
+    return value
+
+
+def _constant(text: str) -> float:
+    raise _NumberError(f"{text} is not allowed; numbers must be finite")
+
+
+def _depth(text: str) -> int:
+    """Deepest bracket nesting outside strings, found without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _check_strings(value: Any, what: str) -> None:
+    """Refuse lone surrogates (``"\\ud800"``): valid JSON, but no database or file can store them."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise DataError(f"{what} holds text that is not valid Unicode (a lone surrogate)") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)

@@ -1,0 +1,186 @@
+"""Plain-HTTP serving with waitress: whole requests are read by an event loop before any thread sees them.
+
+Why waitress and not a thread-per-connection server (cheroot, before): a thread that reads a
+request blocks until the client sends it, so a few clients sending one byte a second held all
+four threads and nobody else was answered (issue 10). waitress reads every connection on one
+``select``/``poll`` loop and hands a request to a worker thread only once its headers and body have
+fully arrived, so slow clients cost a socket and a buffer each, never a thread. The measurements
+are in ``benchmarks/slow_clients_single.py`` and ``docs/deployment.md``.
+
+What this module adds to waitress:
+
+- **Limits**: headers at most :data:`MAX_HEADER_BYTES`; bodies at most the app's upload limit plus
+  :data:`BODY_HEADROOM` (multipart framing), held in memory (never spooled to a temporary file:
+  photos are never written anywhere); at most :data:`CONNECTION_LIMIT` connections; a connection
+  that sends nothing for :data:`CHANNEL_TIMEOUT` seconds is closed.
+- **JSON errors**: waitress's own refusals (413, 431, 400 for malformed framing such as two
+  different ``Content-Length`` headers) answer with the API's JSON error shape and security headers.
+- **Readable 413s**: a client that declares a too-large ``Content-Length`` without
+  ``Expect: 100-continue`` (Python's urllib, browsers) keeps sending its body; closing then would
+  make it see "broken pipe" instead of the answer. Up to :data:`DRAIN_LIMIT` bytes are read and
+  dropped (no memory kept) before the 413 goes out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from flask import Flask
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import create_server
+from waitress.task import ErrorTask
+from waitress.utilities import RequestEntityTooLarge, RequestHeaderFieldsTooLarge
+
+from moodtape.web.errors import HTTP_CODES
+from moodtape.web.security import SECURITY_HEADERS
+
+#: Request line plus headers: 64 KiB is 8× what browsers send; the 30 MB header line is refused.
+MAX_HEADER_BYTES: Final[int] = 64 * 1024
+#: Multipart framing around an upload of the largest allowed size.
+BODY_HEADROOM: Final[int] = 64 * 1024
+#: Open connections at once; beyond this new ones wait in the listen backlog.
+CONNECTION_LIMIT: Final[int] = 200
+#: Seconds of silence after which a connection is closed (waitress checks every few seconds).
+CHANNEL_TIMEOUT: Final[int] = 60
+#: Seconds a request already running may take to finish when the server stops.
+STOP_GRACE: Final[float] = 3.0
+#: The most of a refused body read and dropped so that the client can read its 413.
+DRAIN_LIMIT: Final[int] = 256 * 1024 * 1024
+
+_MESSAGES: Final[dict[int, str]] = {
+    400: "the request is malformed (for example two different Content-Length headers)",
+    413: "the upload is too large (see limits.max_upload_bytes in /api/config)",
+    431: "the request's headers are too large",
+    501: "that Transfer-Encoding is not supported; send the body as it is or chunked",
+}
+
+
+class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
+    """waitress's refusal, in the API's JSON error shape with the security headers."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        status = int(error.code)
+        body = json.dumps(
+            {"error": {"code": HTTP_CODES.get(status, "http_error"), "message": _MESSAGES.get(status, error.reason)}}
+        ).encode()
+        self.status = f"{status} {error.reason}"
+        self.response_headers.extend(
+            [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *SECURITY_HEADERS.items()]
+        )
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
+    """Reads and drops what is left of a refused request (up to :data:`DRAIN_LIMIT`) before answering.
+
+    A too-large declared body is read to its end; headers over the limit are read to the blank line
+    that ends them. Nothing is kept but the last three bytes (to find that line across reads).
+    """
+
+    _discard = 0
+    _until_blank = False
+    _tail = b""
+
+    def received(self, data: bytes) -> int:
+        if self._discard or self._until_blank:
+            return self._drop(data)
+        consumed: int = super().received(data)
+        if isinstance(self.error, RequestHeaderFieldsTooLarge):
+            self._until_blank, self._discard, self.completed = True, DRAIN_LIMIT, False
+        elif (
+            isinstance(self.error, RequestEntityTooLarge)
+            and not self.chunked
+            and not self.expect_continue  # those clients wait for our answer before sending
+            and 0 < self.content_length <= DRAIN_LIMIT
+            and self.body_bytes_received == 0
+        ):
+            self._discard, self.completed = self.content_length, False
+        return consumed
+
+    def _drop(self, data: bytes) -> int:
+        taken = min(len(data), self._discard)
+        if self._until_blank:
+            seen = self._tail + data[:taken]
+            end = seen.find(b"\r\n\r\n")
+            if end >= 0:
+                taken = end + 4 - len(self._tail)
+                self._discard = taken  # finishes below
+            self._tail = seen[-3:]
+        self._discard -= taken
+        if self._discard <= 0:
+            self._discard, self._until_blank, self.completed = 0, False, True
+        return taken
+
+
+class _Channel(HTTPChannel):  # type: ignore[misc]
+    parser_class = _DrainingParser
+    error_task_class = _JsonErrorTask
+
+
+class BufferedServer:
+    """A waitress server for ``app`` with cheroot's method names: ``prepare``, ``serve``, ``stop``.
+
+    Args:
+        app: the Flask app; its ``MAX_CONTENT_LENGTH`` sets the body limit.
+        host, port: where to listen (port 0: any free port; see :attr:`bound_port`).
+        threads: worker threads that run the app (requests arrive complete, so few are needed).
+    """
+
+    def __init__(self, app: Flask, host: str, port: int, *, threads: int) -> None:
+        self._app = app
+        self._host, self._port, self._threads = host, port, threads
+        self._server: Any = None
+
+    def prepare(self) -> None:
+        """Bind and listen now (raises ``OSError`` when the address is taken)."""
+        max_body = int(self._app.config.get("MAX_CONTENT_LENGTH") or 0) + BODY_HEADROOM
+        self._server = create_server(
+            self._app,
+            host=self._host,
+            port=self._port,
+            threads=max(1, self._threads),
+            ident="moodtape",
+            max_request_header_size=MAX_HEADER_BYTES,
+            max_request_body_size=max_body,
+            # Above max_body so a body is never spooled to a temporary file: photos stay in memory.
+            inbuf_overflow=max_body + 1,
+            connection_limit=CONNECTION_LIMIT,
+            channel_timeout=CHANNEL_TIMEOUT,
+            cleanup_interval=5,
+            clear_untrusted_proxy_headers=False,  # ProxyFix decides, by MOODTAPE_PROXY_HOPS
+        )
+        self._server.channel_class = _Channel
+
+    @property
+    def bound_port(self) -> int:
+        """The port actually listened on (useful with port 0)."""
+        return int(self._server.effective_port)
+
+    def serve(self) -> None:
+        """Answer requests until :meth:`stop` (or ``KeyboardInterrupt`` from a signal handler)."""
+        if self._server is None:
+            self.prepare()
+        from waitress import wasyncore
+
+        server = self._server
+        # waitress's own run() swallows KeyboardInterrupt; the serve command wants to see it.
+        wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map, use_poll=server.adj.asyncore_use_poll)
+
+    def stop(self) -> None:
+        """Close every connection (stalled uploads included, at once) and end the worker threads.
+
+        A request already running in a worker gets up to :data:`STOP_GRACE` seconds; the workers are
+        daemon threads, so the process never waits on one longer than that.
+        """
+        server, self._server = self._server, None
+        if server is None:
+            return
+        from waitress import wasyncore
+
+        wasyncore.close_all(server._map)  # the listening socket, the trigger and every connection
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=STOP_GRACE)

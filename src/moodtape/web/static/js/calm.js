@@ -1,0 +1,66 @@
+// Calm live updates: what a screen reader hears while the camera runs, and how often the picture
+// redraws. A face changes every frame; people should hear only a mood that has settled, only when
+// it changes, and no more often than every few seconds (WCAG 2.2.2, and plain courtesy).
+
+/** A label must be seen on every frame for this long before it counts as settled. */
+export const STABLE_MS = 2000;
+/** "No face" must last this long to count at all: shorter gaps (a turned head, a missed detection)
+ * neither interrupt a mood nor get said. */
+export const STABLE_NONE_MS = 4000;
+/** At most one announcement in this many milliseconds. */
+export const GAP_MS = 5000;
+
+export class Announcer {
+  /**
+   * @param say (text) → void  writes into the live region
+   * @param words (label|null) → text  what to say for a settled label (null = no face)
+   */
+  constructor(say, words, { stableMs = STABLE_MS, stableNoneMs = STABLE_NONE_MS, gapMs = GAP_MS } = {}) {
+    this.say = say;
+    this.words = words;
+    this.stableMs = stableMs;
+    this.stableNoneMs = stableNoneMs;
+    this.gapMs = gapMs;
+    this.reset();
+  }
+
+  /** Forget everything (camera stopped, mode changed). */
+  reset() {
+    this.candidate = undefined;
+    this.since = 0;
+    this.noneSince = null;
+    this.spoken = undefined;
+    this.spokenAt = -Infinity;
+  }
+
+  /**
+   * Feed the label of one frame (an emotion, or null for no face) at `now` ms.
+   * @returns the text announced now, or null
+   */
+  update(label, now) {
+    if (label !== null) this.noneSince = null;
+    else if (this.noneSince === null) this.noneSince = now;
+    const shortGap = label === null && now - this.noneSince < this.stableNoneMs;
+    const seen = shortGap ? this.candidate : label;
+    if (seen === undefined) return null;
+    if (seen !== this.candidate) {
+      this.candidate = seen;
+      // A gap that has lasted long enough counts from its start.
+      this.since = seen === null ? this.noneSince : now;
+    }
+    const stable = now - this.since >= (seen === null ? this.stableNoneMs : this.stableMs);
+    if (!stable || seen === this.spoken || now - this.spokenAt < this.gapMs) return null;
+    // Nothing said yet and no face: silence is the right first word.
+    if (seen === null && this.spoken === undefined) return null;
+    this.spoken = seen;
+    this.spokenAt = now;
+    const text = this.words(seen);
+    this.say(text);
+    return text;
+  }
+}
+
+/** Milliseconds between redraws of boxes and bars: every frame, or once a second for reduced motion. */
+export function redrawInterval() {
+  return window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches ? 1000 : 0;
+}

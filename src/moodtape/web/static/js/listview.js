@@ -1,0 +1,293 @@
+// The list card: loads the list for a mood, draws it, and handles everything done to it (strategy,
+// kind, Like/Skip/Dislike, "Not my mood", export links, previews). It also decides where keyboard
+// focus lands when the list changes, so focus never falls to <body>.
+
+import * as api from "./api.js";
+import { focusItem, setStop, setupListKeys } from "./listnav.js";
+import { PreviewPlayer } from "./player.js";
+import { describeSources, renderItem, renderResults } from "./results.js";
+import { STRATEGY_WORDS, emotionWord, moodLine, moodNumbers } from "./words.js";
+
+const $ = (id) => document.getElementById(id);
+const SOURCE_WORDS = { camera: "the camera", photo: "your photo", manual: "your choice", history: "your history" };
+
+function setPressed(group, attr, value) {
+  for (const button of group.querySelectorAll("button")) {
+    button.setAttribute("aria-pressed", String(button.dataset[attr] === value));
+  }
+}
+
+/** The index of the list item holding `el`, or -1. */
+function itemIndex(el) {
+  const item = el && el.closest ? el.closest("#result-list > li") : null;
+  return item ? [...item.parentElement.children].indexOf(item) : -1;
+}
+
+export class ListView {
+  /** @param hooks {onError(err), onShown(), pointsFor(emotion), applyMood(mood, source, opts), setPath(path)} */
+  constructor(hooks) {
+    this.hooks = hooks;
+    /** The mood the list is made for: {valence, arousal, emotion, emotionOnly?}; null before the first. */
+    this.applied = null;
+    /** Where that mood came from: "camera", "photo", "manual", or null. */
+    this.source = null;
+    this.strategy = "";
+    this.kind = "tracks";
+    this.controller = null;
+    /** The list on screen (an /api/lists answer): its list_id names it for feedback and export. */
+    this.data = null;
+  }
+
+  handlers() {
+    return {
+      onFeedback: (action, item, button) => this.feedback(action, item, button),
+      onPreview: (item, button) => this.preview.play(item, button),
+      onUndo: (button) => this.undo(button),
+    };
+  }
+
+  setup() {
+    setupListKeys($("result-list"));
+    this.preview = new PreviewPlayer({
+      bar: $("mini-player"),
+      title: $("mini-title"),
+      audio: $("mini-audio"),
+      status: $("mini-status"),
+      link: $("mini-link"),
+      close: $("mini-close"),
+    });
+    $("strategy-group").addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-strategy]");
+      if (!button) return;
+      this.strategy = button.dataset.strategy;
+      setPressed($("strategy-group"), "strategy", this.strategy);
+      this.explainStrategy(null);
+      this.load();
+    });
+    $("kind-group").addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-kind]");
+      if (!button) return;
+      this.kind = button.dataset.kind;
+      setPressed($("kind-group"), "kind", this.kind);
+      this.load();
+    });
+    this.explainStrategy(null);
+    this.setupNotMine();
+  }
+
+  explainStrategy(chosen) {
+    // Auto names what it chose and why in one line: "Auto chose Match: stays where your mood is."
+    const text = !this.strategy && chosen ? `Auto chose ${STRATEGY_WORDS[chosen] || chosen}` : STRATEGY_WORDS[this.strategy];
+    $("strategy-explain").textContent = text || "";
+  }
+
+  params() {
+    return api.listParams({ mood: this.applied, strategy: this.strategy, kind: this.kind });
+  }
+
+  /** Make `mood` the list's mood; show `preloaded` or fetch the list. */
+  async show(mood, source, { preloaded = null, focusList = false } = {}) {
+    this.applied = mood;
+    this.source = source;
+    if (preloaded) {
+      this.draw(preloaded, this.params());
+      if (focusList) focusItem($("result-list"), 0);
+      return;
+    }
+    await this.load({ focusIndex: focusList ? 0 : null });
+  }
+
+  /**
+   * Show a past list exactly as it was, and make its mood the list's mood.
+   * @returns a function that puts focus on its first item, or null when it could not be opened
+   */
+  async reopen(listId) {
+    try {
+      const data = await api.getList(listId);
+      if (this.controller) this.controller.abort();
+      this.applied = { ...data.mood };
+      this.source = "history";
+      this.kind = data.kind || this.kind;
+      this.strategy = "";
+      setPressed($("kind-group"), "kind", this.kind);
+      setPressed($("strategy-group"), "strategy", this.strategy);
+      this.draw(data, this.params());
+      $("results-status").textContent = `A list from your history: ${data.items.length} ${data.kind}.`;
+      return () => {
+        if (!focusItem($("result-list"), 0)) $("results").focus();
+      };
+    } catch (err) {
+      $("results-status").textContent = `Could not open that list: ${err.message}`;
+      this.hooks.onError(err);
+      return null;
+    }
+  }
+
+  /** Fetch and draw the list; `focusIndex` puts focus on that item afterwards. */
+  async load({ focusIndex = null } = {}) {
+    if (!this.applied) return;
+    if (this.controller) this.controller.abort();
+    const controller = new AbortController();
+    this.controller = controller;
+    const params = this.params();
+    // Focus inside the list survives the swap: it goes to the same place in the new list.
+    const inside = itemIndex(document.activeElement);
+    $("results-status").textContent = "Finding music for this mood…";
+    $("results").setAttribute("aria-busy", "true");
+    try {
+      const data = await api.showList(params, { signal: controller.signal });
+      this.draw(data, params);
+      const index = focusIndex ?? (inside >= 0 ? inside : null);
+      if (index !== null && !focusItem($("result-list"), index)) $("results").focus();
+      this.hooks.onShown();
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      $("results-status").textContent = err.message;
+      this.hooks.onError(err);
+    } finally {
+      if (this.controller === controller) {
+        this.controller = null;
+        $("results").removeAttribute("aria-busy");
+      }
+    }
+  }
+
+  draw(data, params) {
+    this.data = data;
+    renderResults($("result-list"), data, this.handlers());
+    const empty = $("results-empty");
+    empty.hidden = data.items.length > 0;
+    if (!data.items.length) empty.textContent = "Nothing in the catalog fits this mood and choice.";
+    $("list-keys").hidden = !data.items.length;
+    const what = data.kind === "videos" ? "videos" : "tracks";
+    $("results-status").textContent = `${data.items.length} ${what}, strategy ${data.strategy}.`;
+    const numbers = document.createElement("span");
+    numbers.className = "numbers";
+    numbers.textContent = ` (${moodNumbers(data.mood)})`;
+    const from = SOURCE_WORDS[this.source] || "you";
+    $("results-mood").replaceChildren(`Made for ${moodLine(data.mood)}, from ${from}`, numbers);
+    this.explainStrategy(data.strategy);
+    $("offline-badge").hidden = !data.offline;
+    $("offline-note").hidden = !data.offline;
+    $("sources").textContent = describeSources(data);
+    $("fallbacks").replaceChildren(
+      ...[...(data.fallback_reasons || []), ...(data.notes || [])].map((reason) => {
+        const li = document.createElement("li");
+        li.textContent = reason;
+        return li;
+      }),
+    );
+    this.exportLinks(params);
+    $("results-foot").hidden = false;
+    $("not-mine").hidden = false;
+    this.hooks.setPath(data.path);
+  }
+
+  /** Export links name the list on screen, so the file holds exactly what is shown. */
+  exportLinks(params) {
+    const id = this.data && this.data.list_id;
+    for (const format of ["m3u8", "xspf", "csv"]) $(`export-${format}`).href = api.exportUrl(id, params, format);
+  }
+
+  /**
+   * Like, Skip or Dislike one item. Focus stays on the pressed button; a Dislike replaces only that
+   * row (saved lists) and focus moves to the new row's Undo button.
+   */
+  async feedback(action, item, button) {
+    const index = itemIndex(button);
+    const listId = this.data && this.data.list_id;
+    try {
+      const answer = await api.sendFeedback(
+        listId
+          ? { action, list: listId, position: index }
+          : { action, key: item.key, artist: item.artist, genre: item.genre || null },
+      );
+      const words = { like: "Liked", skip: "Skipped", dislike: "Disliked" }[action];
+      $("results-status").textContent = `${words} “${item.title}”. Thanks — moodtape will take it into account.`;
+      if (action === "dislike" && answer.replaced && answer.list) this.replaceRow(index, item, answer.list);
+      return true;
+    } catch (err) {
+      $("results-status").textContent = `Feedback not saved: ${err.message}`;
+      this.hooks.onError(err);
+      return false;
+    }
+  }
+
+  /** Put the server's replacement for the disliked row `index` in place, with an Undo button. */
+  replaceRow(index, disliked, list) {
+    this.data = list;
+    const rows = $("result-list");
+    // Only the latest dislike can be undone: older Undo buttons go.
+    for (const old of rows.querySelectorAll(".undo-btn")) {
+      const row = old.closest(".item");
+      old.remove();
+      setStop(row, null);
+    }
+    const fresh = renderItem(list.items[index], index, this.handlers(), disliked);
+    rows.children[index].replaceWith(fresh);
+    const newcomer = list.items[index];
+    $("results-status").textContent = `Disliked “${disliked.title}”; “${newcomer.title}” took its place.`;
+    fresh.querySelector(".undo-btn").focus();
+  }
+
+  /** Undo the latest dislike: the list comes back as it was, focus on the restored row. */
+  async undo(button) {
+    const index = itemIndex(button);
+    try {
+      const list = await api.undoDislike(this.data.list_id);
+      this.draw(list, this.params());
+      $("results-status").textContent = `Undone: “${list.items[index].title}” is back.`;
+      focusItem($("result-list"), index);
+    } catch (err) {
+      $("results-status").textContent = `Not undone: ${err.message}`;
+      this.hooks.onError(err);
+    }
+  }
+
+  setupNotMine() {
+    const form = $("not-mine-form");
+    const open = $("not-mine-open");
+    const close = () => {
+      form.hidden = true;
+      open.setAttribute("aria-expanded", "false");
+    };
+    open.addEventListener("click", () => {
+      form.hidden = !form.hidden;
+      open.setAttribute("aria-expanded", String(!form.hidden));
+      if (!form.hidden) $("not-mine-select").focus();
+    });
+    form.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      close();
+      open.focus();
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const corrected = $("not-mine-select").value;
+      const detected = this.applied ? this.applied.emotion : null;
+      try {
+        const answer = await api.sendFeedback({
+          action: "not_my_mood",
+          detected,
+          corrected,
+          strategy: this.strategy || null,
+          kind: this.kind,
+          n: api.LIST_LENGTH,
+        });
+        const [v, a] = this.hooks.pointsFor(corrected);
+        const mood = answer.mood || { valence: v, arousal: a, emotion: corrected };
+        close();
+        // The server answers with the list for the corrected mood: no second request needed.
+        await this.hooks.applyMood({ ...mood, emotion: corrected, emotionOnly: true }, "manual", {
+          preloaded: answer.recommendations || null,
+          focusList: true,
+        });
+        $("results-status").textContent =
+          `Thanks. Using “${emotionWord(corrected)}” instead of “${emotionWord(detected)}”.`;
+      } catch (err) {
+        $("results-status").textContent = `Not saved: ${err.message}`;
+        this.hooks.onError(err);
+      }
+    });
+  }
+}

@@ -1,0 +1,184 @@
+"""Issue 13, point 3: calm live updates. A face that comes and goes every 0.1–0.6 s must not make the
+page chatter: announcements only for a settled mood, at most one every few seconds; a switch pauses
+everything; a new mood offers a new list instead of swapping it; reduced motion slows the redraws."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browsertools import (
+    COUNT_ANALYZE_STARTS,
+    COUNT_ANNOUNCEMENTS,
+    write_changing_face_video,
+)
+
+pytestmark = pytest.mark.e2e
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+expect = sync_api.expect
+
+#: The page may say something at most once in this many seconds (calm.js GAP_MS), plus the list's
+#: own status lines when a list loads.
+GAP_S = 5.0
+
+# Counts changes of the visible (not live) summary: proof that the face really keeps changing.
+COUNT_SUMMARY_CHANGES = """() => {
+  window.__summaryChanges = 0;
+  const el = document.querySelector("#faces-summary");
+  new MutationObserver(() => window.__summaryChanges++)
+    .observe(el, { childList: true, characterData: true, subtree: true });
+}"""
+# Timestamps of what the settled-mood region said.
+RECORD_MOOD_ANNOUNCEMENTS = """() => {
+  window.__moodSaid = [];
+  const el = document.querySelector("#mood-announce");
+  new MutationObserver(() => window.__moodSaid.push([performance.now(), el.textContent]))
+    .observe(el, { childList: true, characterData: true, subtree: true });
+}"""
+
+
+@pytest.fixture(scope="module")
+def face_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's fake camera: a face that keeps appearing and disappearing."""
+    return write_changing_face_video(tmp_path_factory.mktemp("camera") / "restless.y4m")
+
+
+def test_a_restless_face_is_announced_calmly(page: Any) -> None:
+    page.evaluate(COUNT_ANNOUNCEMENTS)
+    page.evaluate(COUNT_SUMMARY_CHANGES)
+    page.evaluate(RECORD_MOOD_ANNOUNCEMENTS)
+    page.get_by_role("button", name="Start camera").click()
+    page.wait_for_timeout(30_000)
+    announced = page.evaluate("window.__announced")
+    said = page.evaluate("window.__moodSaid")
+    changes = page.evaluate("window.__summaryChanges")
+    print(f"30 s of a restless face: {changes} visible summary changes, {len(announced)} announcements: {announced}")
+    assert changes >= 20, f"the fake camera did not change enough ({changes} changes): the test proves nothing"
+    assert len(announced) <= 30 / GAP_S + 3, announced
+    times = [t for t, text in said if text]
+    assert all(b - a >= GAP_S * 1000 - 50 for a, b in itertools.pairwise(times)), said
+    page.get_by_role("button", name="Stop camera").click()
+
+
+def test_pause_stops_frames_and_freezes_the_picture(page: Any) -> None:
+    page.evaluate(COUNT_ANALYZE_STARTS)
+    page.get_by_role("button", name="Start camera").click()
+    page.wait_for_function("() => window.__analyzeStarts > 3")
+    switch = page.get_by_role("switch", name="Pause live updates")
+    switch.click()
+    expect(switch).to_have_attribute("aria-checked", "true")
+    expect(switch).to_be_focused()
+    expect(page.locator("#camera-stats")).to_contain_text("paused")
+    page.wait_for_timeout(300)  # the frame in flight, if any
+    sent, overlay = page.evaluate("window.__analyzeStarts"), page.locator("#camera-overlay").inner_html()
+    page.wait_for_timeout(2000)
+    assert page.evaluate("window.__analyzeStarts") == sent
+    assert page.locator("#camera-overlay").inner_html() == overlay
+    switch.click()
+    expect(switch).to_have_attribute("aria-checked", "false")
+    page.wait_for_function(f"() => window.__analyzeStarts > {sent + 2}")
+
+
+def _fake_analyzer(page: Any, moods: list[tuple[float, str, float, float]]) -> None:
+    """Answer /api/analyze with one face whose mood follows ``moods``: (from second, emotion, v, a)."""
+    started = time.monotonic()
+
+    def answer(route: Any) -> None:
+        now = time.monotonic() - started
+        _, emotion, valence, arousal = [m for m in moods if m[0] <= now][-1]
+        probabilities = {
+            e: (0.9 if e == emotion else 0.1 / 6)
+            for e in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+        }
+        body = {
+            "faces": [
+                {
+                    "box": [200, 120, 220, 220],
+                    "emotion": emotion,
+                    "confidence": 0.9,
+                    "uncertain": False,
+                    "probabilities": probabilities,
+                }
+            ],
+            "image": {"width": 640, "height": 480},
+            "mood": {"valence": valence, "arousal": arousal, "emotion": emotion, "source": "face"},
+            "stream": "s",
+            "elapsed_ms": 1.0,
+        }
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route("**/api/analyze?stream=*", answer)
+
+
+def test_a_new_mood_offers_a_new_list_instead_of_swapping_it(page: Any) -> None:
+    _fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (4.0, "sad", -0.7, -0.4)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+    first = page.locator("#result-list .title").all_text_contents()
+    offer = page.locator("#new-list")
+    expect(offer).to_be_visible(timeout=15_000)
+    expect(offer).to_contain_text("New list ready")
+    expect(page.locator("#mood-announce")).to_contain_text("sad")
+    # Nothing moved under the person: same list, same mood.
+    assert page.locator("#result-list .title").all_text_contents() == first
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+    page.get_by_role("button", name="Show it").click()
+    expect(page.locator("#results-mood")).to_contain_text("sad")
+    expect(offer).to_be_hidden()
+    page.wait_for_function(
+        "() => document.activeElement.closest('#result-list > li') === document.querySelector('#result-list > li')"
+    )
+    assert page.locator("#result-list .title").all_text_contents() != first
+
+
+@pytest.mark.parametrize("motion", ["no-preference", "reduce"])
+def test_reduced_motion_slows_boxes_and_bars(page: Any, motion: str) -> None:
+    page.emulate_media(reduced_motion=motion)
+    _fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#camera-overlay .face-box")).to_have_count(1)
+    page.evaluate(
+        """() => {
+          window.__redraws = 0;
+          const overlay = document.querySelector("#camera-overlay");
+          new MutationObserver(() => window.__redraws++).observe(overlay, { childList: true });
+          window.__bars = 0;
+          const bars = document.querySelector("#bars");
+          new MutationObserver(() => window.__bars++).observe(bars, { subtree: true, attributes: true });
+        }"""
+    )
+    page.evaluate(COUNT_ANALYZE_STARTS)
+    page.wait_for_timeout(3000)
+    frames, redraws = page.evaluate("window.__analyzeStarts"), page.evaluate("window.__redraws")
+    print(f"{motion}: {frames} frames, {redraws} overlay redraws in 3 s")
+    assert frames >= 10, "the fake analyzer answered too slowly for this test to mean anything"
+    if motion == "reduce":
+        assert redraws <= 4 and page.evaluate("window.__bars") <= 4 * 7 * 2
+    else:
+        assert redraws >= frames / 2
+
+
+def test_announcer_rules_with_a_made_up_clock(page: Any) -> None:
+    """calm.js in the browser: settled for 2 s, short gaps ignored, at most one line per 5 s."""
+    said = page.evaluate(
+        """async () => {
+          const entry = document.querySelector('script[type="module"]').src;
+          const { Announcer } = await import(entry.replace("app.js", "calm.js"));
+          const out = [];
+          const a = new Announcer((text) => out.push(text), (label) => label === null ? "none" : label);
+          const feed = (label, from, to, step = 100) => { for (let t = from; t <= to; t += step) a.update(label, t); };
+          feed("happy", 0, 2100);          // settled after 2 s: said at 2000
+          feed(null, 2200, 2700);          // a short gap: ignored
+          feed("happy", 2800, 3000);
+          feed("sad", 3100, 7000);         // settled at 5100, but said only 5 s after "happy": 7000
+          feed(null, 7100, 12000);         // no face for 4 s counts, said once the 5-s gap allows
+          // Flapping between two moods every half second: never settles.
+          for (let i = 0; i < 20; i++) a.update(i % 2 ? "sad" : "happy", 12100 + 500 * i);
+          return out;
+        }"""
+    )
+    assert said == ["happy", "sad", "none"]

@@ -1,0 +1,233 @@
+"""Issue 13, points 1 and 2: each mode owns its resources, and keyboard focus always lands somewhere
+sensible (never on <body>), with one Tab stop per list item and a visible, contrasting focus ring."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from browsertools import (
+    COUNT_ANALYZE_STARTS,
+    FOCUS_RING,
+    KEEP_STREAMS,
+    Server,
+    astronaut_rgb,
+    jpeg_bytes,
+    open_page,
+)
+
+pytestmark = pytest.mark.e2e
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+expect = sync_api.expect
+
+FOCUSED = "document.activeElement === document.body ? 'BODY' : (document.activeElement.id || '')"
+FOCUSED_ITEM = "[...document.querySelectorAll('#result-list > li')].indexOf(document.activeElement.closest('li'))"
+
+
+@pytest.fixture
+def streams_page(browser: Any, server: Server) -> Iterator[Any]:
+    context, page, watch = open_page(browser, server, init_script=KEEP_STREAMS)
+    yield page
+    watch.check(page)
+    context.close()
+
+
+def _pick(page: Any, word: str) -> None:
+    page.get_by_role("tab", name="Pick by hand").click()
+    page.locator("#emotion-buttons").get_by_role("button", name=word, exact=True).click()
+    expect(page.locator("#result-list > li").first).to_be_visible()
+
+
+def test_leaving_camera_mode_ends_the_tracks_and_the_frames(streams_page: Any) -> None:
+    page = streams_page
+    page.evaluate(COUNT_ANALYZE_STARTS)
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#camera-overlay .face-box").first).to_be_visible()
+    expect(page.locator("#results-mood")).to_contain_text("from the camera")
+    # Camera on is said next to the video and next to the list, each with a Stop control.
+    expect(page.locator("#camera-stage .camera-on")).to_be_visible()
+    expect(page.locator("#results-camera")).to_be_visible()
+    expect(page.locator("#mood-now")).to_contain_text("Live mood")
+    assert page.evaluate("window.__analyzeStarts") > 0
+
+    page.get_by_role("tab", name="Pick by hand").click()
+    at_switch = page.evaluate("window.__analyzeStarts")
+    page.wait_for_timeout(3000)
+    assert page.evaluate("window.__analyzeStarts") == at_switch, "frames were sent after leaving camera mode"
+    states = page.evaluate("window.__streams.flatMap((s) => s.getTracks().map((t) => t.readyState))")
+    assert states and set(states) == {"ended"}, states
+    assert page.evaluate("document.querySelector('#video').srcObject") is None
+    expect(page.locator("#results-camera")).to_be_hidden()
+    # No camera state in this mode: the readout says so, the bars are empty, the mood is the list's.
+    expect(page.locator("#faces-summary")).to_have_text("No face is read when you pick a mood by hand.")
+    expect(page.locator("#bars .bar-value").first).to_have_text("–")
+    expect(page.locator("#mood-now")).not_to_contain_text("Live")
+    expect(page.locator("#plane .live-dot")).to_have_class("live-dot hidden")
+
+
+def test_hand_picked_mood_never_shows_the_photos_reading(page: Any) -> None:
+    page.get_by_role("tab", name="Photo").click()
+    page.set_input_files(
+        "#photo-input", files=[{"name": "a.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(astronaut_rgb())}]
+    )
+    expect(page.locator("#faces-summary")).to_contain_text("1 face")
+    _pick(page, "sad")
+    expect(page.locator("#faces-summary")).not_to_contain_text("face:")
+    expect(page.locator("#results-mood")).to_contain_text("sad")
+    expect(page.locator("#mood-now")).to_contain_text("sad")
+    # Back in photo mode, the photo's own reading comes back.
+    page.get_by_role("tab", name="Photo").click()
+    expect(page.locator("#faces-summary")).to_contain_text("1 face")
+
+
+def test_focus_follows_start_stop_and_the_camera_chip(page: Any) -> None:
+    page.locator("#camera-start").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#camera-stop")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#camera-start")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#results-camera-stop")).to_be_visible()
+    page.locator("#results-camera-stop").click()
+    expect(page.locator("#camera-start")).to_be_focused()
+    expect(page.locator("#camera-stage")).to_be_hidden()
+
+
+def test_focus_goes_to_the_explanation_when_the_camera_is_denied(browser: Any, server: Server) -> None:
+    refuse = 'navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("no", "NotAllowedError"));'
+    context, page, watch = open_page(browser, server, init_script=refuse)
+    try:
+        page.locator("#camera-start").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#camera-problem-text")).to_be_focused()
+        expect(page.locator("#camera-problem-text")).to_contain_text("blocked")
+        watch.check(page)
+    finally:
+        context.close()
+
+
+def test_feedback_keeps_focus_and_dislike_returns_to_the_same_row(page: Any) -> None:
+    _pick(page, "happy")
+    items = page.locator("#result-list > li")
+    like = items.nth(0).locator(".fb-like")
+    like.focus()
+    page.keyboard.press("Enter")
+    expect(like).to_have_attribute("aria-pressed", "true")
+    expect(like).to_be_focused()
+    skip = items.nth(0).locator(".fb-skip")
+    skip.focus()
+    page.keyboard.press("Enter")
+    expect(skip).to_have_attribute("aria-pressed", "true")
+    expect(skip).to_be_focused()
+
+    # A Dislike replaces that row only; focus goes to the new row's Undo, and Undo brings it back.
+    titles = page.locator("#result-list .title").all_text_contents()
+    items.nth(2).locator(".fb-dislike").focus()
+    page.keyboard.press("Enter")
+    undo = items.nth(2).get_by_role("button", name=re.compile("^Undo"))
+    expect(undo).to_be_focused()
+    expect(items.nth(2)).to_contain_text(f"In place of “{titles[2]}”")
+    after = page.locator("#result-list .title").all_text_contents()
+    assert after[2] != titles[2] and after[:2] == titles[:2] and after[3:] == titles[3:]
+    page.keyboard.press("Enter")
+    expect(items.nth(2).locator(".title")).to_have_text(titles[2])
+    page.wait_for_function(f"() => {FOCUSED_ITEM} === 2")
+    assert page.locator("#result-list .title").all_text_contents() == titles
+
+
+def test_switching_kind_and_back_restores_the_list(page: Any) -> None:
+    _pick(page, "sad")
+    tracks = page.locator("#result-list .title").all_text_contents()
+    page.get_by_role("button", name="Videos").click()
+    expect(page.locator("#results-status")).to_contain_text("videos")
+    page.get_by_role("button", name="Music").click()
+    expect(page.locator("#results-status")).to_contain_text("tracks")
+    assert page.locator("#result-list .title").all_text_contents() == tracks
+    expect(page.get_by_role("button", name="Music")).to_be_focused()
+
+
+def test_not_my_mood_moves_focus_to_the_new_list(page: Any) -> None:
+    _pick(page, "happy")
+    page.get_by_role("button", name="Not my mood").click()
+    expect(page.locator("#not-mine-select")).to_be_focused()
+    page.locator("#not-mine-select").select_option("sad")
+    page.get_by_role("button", name="Use this mood").click()
+    expect(page.locator("#results-mood")).to_contain_text("sad")
+    page.wait_for_function(f"() => {FOCUSED_ITEM} === 0")
+    # Escape closes the form and returns to its button.
+    page.get_by_role("button", name="Not my mood").click()
+    page.keyboard.press("Escape")
+    expect(page.locator("#not-mine-open")).to_be_focused()
+
+
+def test_one_tab_stop_per_item_and_arrow_keys_inside(page: Any) -> None:
+    _pick(page, "neutral")
+    items = page.locator("#result-list > li")
+    count = items.count()
+    assert count >= 5
+    stops = page.evaluate(
+        "[...document.querySelectorAll('#result-list a[href], #result-list button, #result-list iframe')]"
+        ".filter((el) => el.tabIndex >= 0).length"
+    )
+    assert stops == count, f"{stops} Tab stops for {count} items"
+
+    page.evaluate("document.querySelector('#result-list > li .ctl[tabindex=\"0\"]').focus()")
+    visited = [page.evaluate(FOCUSED_ITEM)]
+    for _ in range(count - 1):
+        page.keyboard.press("Tab")
+        visited.append(page.evaluate(FOCUSED_ITEM))
+    assert visited == list(range(count)), visited
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED_ITEM) == -1, "Tab did not leave the list after the last item"
+
+    first = items.nth(0)
+    controls = first.locator(".ctl")
+    first.locator(".ctl").first.focus()
+    for i in range(1, controls.count()):
+        page.keyboard.press("ArrowRight")
+        expect(controls.nth(i)).to_be_focused()
+    page.keyboard.press("Home")
+    expect(controls.first).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(items.nth(1).locator(".ctl").first).to_be_focused()
+    # The item remembers where you were: Shift+Tab back lands on the same control.
+    page.keyboard.press("End")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    expect(items.nth(1).locator(".ctl").last).to_be_focused()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_tab_stop_shows_a_ring_with_3_to_1_contrast(page: Any, scheme: str) -> None:
+    page.emulate_media(color_scheme=scheme)
+    _pick(page, "happy")
+    page.locator("body").focus()
+    seen = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        ring = page.evaluate(FOCUS_RING)
+        if ring is None:
+            break
+        seen.append(ring)
+        assert ring["style"] != "none" and ring["width"] >= 2, ring
+        assert ring["contrast"] >= 3.0, ring
+    assert len(seen) > 20, f"only {len(seen)} Tab stops checked"
+
+
+def test_photo_chooser_is_a_real_focusable_button(page: Any) -> None:
+    page.get_by_role("tab", name="Photo").click()
+    page.keyboard.press("Tab")
+    chooser = page.get_by_role("button", name="Choose a photo")
+    expect(chooser).to_be_focused()
+    box = chooser.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44
+    assert page.evaluate(FOCUS_RING)["contrast"] >= 3.0
+    with page.expect_file_chooser() as chooser_event:
+        page.keyboard.press("Enter")
+    chooser_event.value.set_files(
+        files=[{"name": "a.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(astronaut_rgb())}]
+    )
+    expect(page.locator("#photo-message")).to_contain_text("1 face")
+    expect(chooser).to_be_focused()

@@ -1,0 +1,83 @@
+"""YuNet: finds the astronaut with sensible landmarks, frames her like Haar does, and measures roll."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+from vision_scenes import ASTRONAUT_FACE
+
+from moodtape.errors import ModelError
+from moodtape.types import Box
+from moodtape.vision.stream import iou
+from moodtape.vision.yunet import Landmarks, YuNetDetector, YuNetSettings
+
+
+@pytest.fixture(scope="module")
+def yunet() -> YuNetDetector:
+    return YuNetDetector()
+
+
+def rotate(gray: npt.NDArray[np.uint8], degrees: float) -> npt.NDArray[np.uint8]:
+    """Rotate about the astronaut's face centre (anticlockwise for positive degrees)."""
+    centre = (ASTRONAUT_FACE.x + ASTRONAUT_FACE.w / 2, ASTRONAUT_FACE.y + ASTRONAUT_FACE.h / 2)
+    matrix = cv2.getRotationMatrix2D(centre, degrees, 1.0)
+    return np.asarray(cv2.warpAffine(gray, matrix, gray.shape[::-1], borderMode=cv2.BORDER_REFLECT_101))
+
+
+def test_finds_the_astronaut_framed_like_the_haar_box(
+    yunet: YuNetDetector, astronaut_gray: npt.NDArray[np.uint8]
+) -> None:
+    found = yunet.detect_landmarks(astronaut_gray)
+    assert len(found) == 1
+    box, face = found[0]
+    assert iou(box, ASTRONAUT_FACE) > 0.6
+    (ex, ey), (mx, my) = face.eyes_centre, face.mouth_centre
+    assert ey < my and abs(ex - mx) < 10  # eyes above the mouth, upright
+    assert abs(face.roll_degrees) < 5
+    assert yunet.detect(astronaut_gray) == [box]
+
+
+@pytest.mark.parametrize("degrees", [-20.0, 20.0])
+def test_a_tilted_head_is_still_found(
+    yunet: YuNetDetector, astronaut_gray: npt.NDArray[np.uint8], degrees: float
+) -> None:
+    found = yunet.detect(rotate(astronaut_gray, degrees))
+    assert len(found) == 1 and iou(found[0], ASTRONAUT_FACE) > 0.5
+
+
+def test_roll_is_the_angle_of_the_eye_line() -> None:
+    points = ((100.0, 100.0), (140.0, 110.0), (120.0, 120.0), (105.0, 140.0), (135.0, 145.0))
+    face = Landmarks(Box(80, 80, 80, 100), points, 0.9)
+    assert face.roll_degrees == pytest.approx(math.degrees(math.atan2(10, 40)))
+    assert face.eyes_centre == (120.0, 105.0) and face.mouth_centre == (120.0, 142.5)
+
+
+def test_blank_and_tiny_images_have_no_faces(yunet: YuNetDetector) -> None:
+    assert yunet.detect(np.full((480, 640), 128, np.uint8)) == []
+    assert yunet.detect(np.zeros((8, 8), np.uint8)) == []
+    with pytest.raises(ValueError, match="gray"):
+        yunet.detect(np.zeros((48, 48, 3), np.uint8))
+
+
+def test_faces_smaller_than_min_face_are_dropped(astronaut_gray: npt.NDArray[np.uint8]) -> None:
+    assert YuNetDetector(YuNetSettings(min_face=150, min_face_detect=60)).detect(astronaut_gray) == []
+
+
+def test_shifted_moves_box_and_points(yunet: YuNetDetector, astronaut_gray: npt.NDArray[np.uint8]) -> None:
+    face = yunet.landmarks(astronaut_gray)[0]
+    moved = face.shifted(10, -5)
+    assert moved.box == Box(face.box.x + 10, face.box.y - 5, face.box.w, face.box.h)
+    assert moved.points[2] == (face.points[2][0] + 10, face.points[2][1] - 5)
+    assert moved.roll_degrees == pytest.approx(face.roll_degrees)
+
+
+def test_bad_settings_and_missing_file_say_what_is_wrong(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="score_threshold"):
+        YuNetSettings(score_threshold=1.5)
+    with pytest.raises(ModelError, match="Haar"):
+        YuNetDetector(model_path=tmp_path / "missing.onnx")

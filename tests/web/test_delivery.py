@@ -1,0 +1,81 @@
+"""Fast delivery: versioned static URLs cached for a year, modules preloaded, gzip for text."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from moodtape.web.delivery import IMMUTABLE, MIN_COMPRESS_BYTES, StaticVersion
+
+STATIC = Path(__file__).resolve().parents[2] / "src" / "moodtape" / "web" / "static"
+
+
+def _page(client: FlaskClient) -> str:
+    return client.get("/", headers={"Accept-Encoding": "identity"}).get_data(as_text=True)
+
+
+def test_page_links_every_module_and_file_under_one_versioned_folder(client: FlaskClient) -> None:
+    html = _page(client)
+    digests = set(re.findall(r'(?:href|src)="/static/v/([0-9a-f]{12})/', html))
+    assert len(digests) == 1, digests
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/v/[0-9a-f]{12}/(js/[a-z]+\.js)">', html))
+    on_disk = {f"js/{p.name}" for p in (STATIC / "js").glob("*.js")} - {"js/app.js"}
+    # Every module the entry point may import is fetched at once, not one import level at a time.
+    assert preloaded == on_disk
+    assert re.search(r'<script type="module" src="/static/v/[0-9a-f]{12}/js/app.js">', html)
+
+
+def test_versioned_files_are_immutable_and_old_versions_revalidate(client: FlaskClient) -> None:
+    digest = re.search(r"/static/v/([0-9a-f]{12})/style.css", _page(client)).group(1)  # type: ignore[union-attr]
+    current = client.get(f"/static/v/{digest}/js/api.js")
+    assert current.status_code == 200
+    assert current.headers["Cache-Control"] == IMMUTABLE
+    assert current.get_data() == (STATIC / "js" / "api.js").read_bytes()
+    old = client.get("/static/v/000000000000/js/api.js")
+    assert old.status_code == 200 and old.headers["Cache-Control"] == "no-cache"
+    assert client.get(f"/static/v/{digest}/js/../../app.py").status_code == 404
+
+
+def test_digest_changes_when_a_file_changes(tmp_path: Path) -> None:
+    (tmp_path / "a.css").write_text("body{}")
+    version = StaticVersion(tmp_path)
+    first = version.digest()
+    assert version.digest() == first
+    (tmp_path / "a.css").write_text("body{color:red}")
+    assert version.digest() != first
+
+
+def test_text_is_gzipped_when_accepted(client: FlaskClient) -> None:
+    html = client.get("/", headers={"Accept-Encoding": "gzip, br"})
+    assert html.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in html.headers["Vary"]
+    assert b"<!doctype html>" in gzip.decompress(html.get_data())
+    digest = re.search(r"/static/v/([0-9a-f]{12})/", _page(client)).group(1)  # type: ignore[union-attr]
+    css = client.get(f"/static/v/{digest}/style.css", headers={"Accept-Encoding": "gzip"})
+    raw = (STATIC / "style.css").read_bytes()
+    assert css.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(css.get_data()) == raw
+    assert len(css.get_data()) < len(raw) / 3
+    plain = client.get(f"/static/v/{digest}/style.css", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and plain.get_data() == raw
+
+
+def test_small_and_binary_responses_are_left_alone(client: FlaskClient) -> None:
+    small = client.get("/healthz", headers={"Accept-Encoding": "gzip"})
+    assert len(small.get_data()) < MIN_COMPRESS_BYTES and "Content-Encoding" not in small.headers
+    digest = re.search(r"/static/v/([0-9a-f]{12})/", _page(client)).group(1)  # type: ignore[union-attr]
+    icon = client.get(f"/static/v/{digest}/favicon.svg", headers={"Accept-Encoding": "gzip"})
+    assert icon.status_code == 200
+
+
+def test_privacy_and_model_card_pages(app: Flask, client: FlaskClient) -> None:
+    privacy = " ".join(client.get("/privacy").get_data(as_text=True).split())
+    assert "<h1>Privacy statement</h1>" in privacy and "No image is written to disk" in privacy
+    card = client.get("/model-card").get_data(as_text=True)
+    assert "<h1>Model card</h1>" in card and "FER2013" in card
+    page = _page(client)
+    assert 'href="/privacy"' in page and 'href="/model-card"' in page

@@ -1,0 +1,161 @@
+"""Findings of the hardening review (issue 10), each reproduced against the app and refused."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from webtools import AppFactory
+
+from moodtape.config import Settings
+from moodtape.errors import ModelError
+from moodtape.web import create_app
+from moodtape.web.secret_key import FILE_NAME
+
+
+def _error(reply: Any, status: int) -> dict[str, str]:
+    assert reply.status_code == status, reply.get_data(as_text=True)
+    body = reply.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    return dict(body["error"])
+
+
+# --- numbers and JSON with bounds -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/api/recommendations", "/api/export"])
+@pytest.mark.parametrize(
+    "probabilities",
+    [
+        '{"sad": 1' + "0" * 400 + "}",  # OverflowError in float() before
+        "[" * 3000 + "]" * 3000,  # RecursionError before
+        '{"sad": NaN}',
+        '{"sad": Infinity}',
+        '{"sad": 1e999}',
+        "x" * 5000,
+    ],
+    ids=["400-digits", "3000-deep", "nan", "infinity", "float-overflow", "long"],
+)
+def test_hostile_probabilities_are_a_400(client: FlaskClient, path: str, probabilities: str) -> None:
+    _error(client.get(f"{path}?probabilities={quote(probabilities)}"), 400)
+
+
+@pytest.mark.parametrize("value", ["1e400", "nan", "-inf", "9" * 5000])
+def test_hostile_valence_is_a_400(client: FlaskClient, value: str) -> None:
+    _error(client.get(f"/api/recommendations?valence={value}&arousal=0"), 400)
+
+
+@pytest.mark.parametrize("seed", ["9" * 400, "1" * 30, "-1", "0x10"])
+def test_hostile_seed_is_a_400(client: FlaskClient, seed: str) -> None:
+    _error(client.get(f"/api/recommendations?emotion=sad&seed={seed}"), 400)
+
+
+def test_feedback_nested_2000_deep_is_a_400(client: FlaskClient, csrf: dict[str, str]) -> None:
+    body = '{"action": ' + "[" * 2000 + "]" * 2000 + "}"
+    reply = client.post("/api/feedback", data=body, headers=csrf, content_type="application/json")
+    _error(reply, 400)
+
+
+def test_feedback_with_a_lone_surrogate_is_a_400(client: FlaskClient, csrf: dict[str, str]) -> None:
+    body = '{"action": "like", "key": "\\ud800", "artist": "A"}'
+    _error(client.post("/api/feedback", data=body, headers=csrf, content_type="application/json"), 400)
+
+
+def test_a_huge_feedback_body_is_refused(client: FlaskClient, csrf: dict[str, str]) -> None:
+    body = json.dumps({"action": "like", "key": "k", "artist": "a", "padding": "x" * 100_000})
+    reply = client.post("/api/feedback", data=body, headers=csrf, content_type="application/json")
+    assert _error(reply, 400)["message"].startswith("the JSON body is too")
+
+
+def test_unknown_fields_are_ignored(client: FlaskClient, csrf: dict[str, str]) -> None:
+    """The one rule for fields nobody asked for: ignored, in JSON bodies and query strings alike."""
+    body = {"action": "like", "key": "Song 1|Artist 1", "artist": "Artist 1", "colour": "blue"}
+    assert client.post("/api/feedback", json=body, headers=csrf).status_code == 200
+    assert client.get("/api/recommendations?emotion=sad&colour=blue").status_code == 200
+
+
+# --- internals never reach clients ------------------------------------------------------------
+
+
+def test_a_model_that_fails_to_load_is_a_503_without_paths(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture, astronaut_jpeg_bytes: bytes
+) -> None:
+    def broken() -> Any:
+        raise ModelError("model file not found: /srv/secret/place/model.onnx")
+
+    client = make_app(analyzer=broken).test_client()
+    with caplog.at_level(logging.ERROR):
+        reply = client.post("/api/analyze", data=astronaut_jpeg_bytes, content_type="image/jpeg")
+    error = _error(reply, 503)
+    assert "/srv" not in error["message"] and "MOODTAPE_MODEL" in error["message"]
+    assert "/srv/secret/place/model.onnx" in caplog.text  # the operator keeps the detail
+
+
+def test_a_bad_model_setting_refuses_to_build_the_app(tmp_path: Path) -> None:
+    from moodtape.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="MOODTAPE_MODEL"):
+        create_app(Settings({"MOODTAPE_DATA_DIR": str(tmp_path), "MOODTAPE_MODEL": str(tmp_path / "gone.onnx")}))
+
+
+# --- sessions, keys, HSTS ---------------------------------------------------------------------
+
+
+def test_a_client_chosen_session_id_is_replaced(client: FlaskClient) -> None:
+    client.set_cookie("moodtape_session", "aaaaaaaaaaaaaaaa")
+    reply = client.get("/api/config")
+    cookie = reply.headers.get("Set-Cookie", "")
+    assert cookie.startswith("moodtape_session=") and "aaaaaaaaaaaaaaaa" not in cookie
+
+
+def test_a_forged_signature_is_replaced_and_a_real_cookie_kept(client: FlaskClient) -> None:
+    issued = client.get("/api/config").headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    assert client.get("/api/config").headers.get("Set-Cookie") is None  # kept: no new cookie
+    session = issued.partition(".")[0]
+    client.set_cookie("moodtape_session", f"{session}.{'0' * 32}")
+    assert client.get("/api/config").headers.get("Set-Cookie", "").startswith("moodtape_session=")
+
+
+def test_the_generated_secret_key_survives_a_restart(tmp_path: Path) -> None:
+    settings = Settings({"MOODTAPE_DATA_DIR": str(tmp_path / "data"), "MOODTAPE_OFFLINE": "true"})
+    first, second = create_app(settings), create_app(settings)
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    kept = tmp_path / "data" / FILE_NAME
+    assert stat.S_IMODE(os.stat(kept).st_mode) == 0o600
+    assert len(first.config["SECRET_KEY"]) == 64
+
+
+def test_a_set_secret_key_is_used_and_nothing_written(tmp_path: Path) -> None:
+    settings = Settings({"MOODTAPE_DATA_DIR": str(tmp_path / "data"), "MOODTAPE_SECRET_KEY": "k" * 40})
+    assert create_app(settings).config["SECRET_KEY"] == "k" * 40
+    assert not (tmp_path / "data" / FILE_NAME).exists()
+
+
+def test_csrf_token_still_valid_after_restart(tmp_path: Path) -> None:
+    settings = Settings({"MOODTAPE_DATA_DIR": str(tmp_path / "data"), "MOODTAPE_OFFLINE": "true"})
+    before: Flask = create_app(settings)
+    client = before.test_client()
+    token = client.get("/api/config").get_json()["csrf_token"]
+    after = create_app(settings).test_client()
+    after.set_cookie("moodtape_session", client.get_cookie("moodtape_session").value)  # type: ignore[union-attr]
+    assert after.get("/api/config").get_json()["csrf_token"] == token
+
+
+def test_hsts_only_under_https(client: FlaskClient) -> None:
+    assert "Strict-Transport-Security" not in client.get("/healthz").headers
+    secure = client.get("/healthz", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_hsts_behind_a_trusted_proxy(make_app: AppFactory) -> None:
+    client = make_app(MOODTAPE_PROXY_HOPS="1").test_client()
+    reply = client.get("/healthz", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    assert "Strict-Transport-Security" in reply.headers
