@@ -98,7 +98,7 @@ def _get_requests(spec: dict[str, Any], list_id: str) -> list[str]:
     for path, operations in spec["paths"].items():
         if "get" not in operations:
             continue
-        concrete = path.replace("{list_id}", list_id)
+        concrete = path.replace("{list_id}", list_id).replace("{name}", "emotion")
         assert "{" not in concrete, f"give {path} a sample value in this test"
         urls += [f"{concrete}?{query}" for query in queries.get(path, [])] or [concrete]
     return urls
