@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.doc_sections import replace_between
 from benchmarks.feature_catalog import Row, feature_rows, write_csv
 from moodtape.emotions import EMOTIONS
 from moodtape.providers.catalog import Catalog
@@ -132,12 +133,6 @@ def plot(results: dict[tuple[str, str], ListMeans], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
-
-
-def replace_between(text: str, start: str, end: str, body: str) -> str:
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{body}\n{end}{tail}"
 
 
 def main() -> None:
