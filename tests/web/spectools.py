@@ -1,0 +1,82 @@
+"""Checking answers against ``web/openapi.yaml`` (imported by name: the tests folders are not packages).
+
+The spec is OpenAPI 3.1, whose schemas are JSON Schema Draft 2020-12, so ``jsonschema`` validates them
+as they are. The whole document is registered as one resource; a response's schema is reached by a
+JSON pointer into it, so the ``$ref``s inside (``#/components/...``) resolve against the document.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+from werkzeug.wrappers import Response
+
+SPEC: dict[str, Any] = yaml.safe_load(
+    resources.files("moodtape.web").joinpath("openapi.yaml").read_text(encoding="utf-8")
+)
+_URI = "urn:moodtape:openapi"
+_REGISTRY: Registry[Any] = Registry().with_resource(_URI, DRAFT202012.create_resource(SPEC))
+#: Where every route's errors are described when the operation does not list that status.
+_ERROR_SCHEMA = "/components/schemas/Error"
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def _follow(pointer: str) -> tuple[str, Any]:
+    """The node at ``pointer``, following ``$ref``s, and the pointer it was found at."""
+    node: Any = SPEC
+    for part in pointer.strip("/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    while isinstance(node, dict) and "$ref" in node:
+        pointer = node["$ref"].removeprefix("#")
+        node = SPEC
+        for part in pointer.strip("/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+    return pointer, node
+
+
+def response_contents(method: str, path: str, status: int) -> dict[str, Any] | None:
+    """The media types the spec gives for that answer, or None when it does not document that status."""
+    responses = SPEC["paths"][path][method.lower()].get("responses", {})
+    if str(status) not in responses:
+        return None
+    _, response = _follow(f"/paths/{_escape(path)}/{method.lower()}/responses/{status}")
+    contents: dict[str, Any] = response.get("content", {})
+    return contents
+
+
+def schema_errors(method: str, path: str, reply: Response) -> list[str]:
+    """Why ``reply`` does not match the spec's answer for ``method path`` and its status (empty: it does).
+
+    ``path`` is the spec's template (``/api/lists/{list_id}``). A status the operation does not list
+    (one of the errors every route may give) must still be the spec's ``Error`` shape.
+    """
+    contents = response_contents(method, path, reply.status_code)
+    if contents is None:
+        if reply.status_code < 400:
+            return [f"{reply.status_code} is not documented for {method} {path}"]
+        pointer = _ERROR_SCHEMA
+    elif not contents:
+        return []  # documented without a body (e.g. the metrics 404)
+    elif reply.mimetype not in contents:
+        return [f"{reply.mimetype} is not one of {sorted(contents)} for {reply.status_code} {method} {path}"]
+    elif reply.mimetype != "application/json" or "schema" not in contents[reply.mimetype]:
+        return []  # pages, YAML, playlists: only the media type is checked
+    else:
+        response_pointer, _ = _follow(f"/paths/{_escape(path)}/{method.lower()}/responses/{reply.status_code}")
+        pointer = f"{response_pointer}/content/application~1json/schema"
+    body = reply.get_json(silent=True)
+    if body is None:
+        return [f"not JSON: {reply.get_data()[:200]!r}"]
+    validator = Draft202012Validator({"$ref": f"{_URI}#{pointer}"}, registry=_REGISTRY)
+    return [
+        f"{'/'.join(map(str, error.absolute_path)) or '(body)'}: {error.message}"
+        for error in validator.iter_errors(body)
+    ]
