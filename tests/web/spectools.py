@@ -3,10 +3,16 @@
 The spec is OpenAPI 3.1, whose schemas are JSON Schema Draft 2020-12, so ``jsonschema`` validates them
 as they are. The whole document is registered as one resource; a response's schema is reached by a
 JSON pointer into it, so the ``$ref``s inside (``#/components/...``) resolve against the document.
+
+The check is closed-world: an object schema with ``properties`` (and no ``additionalProperties``)
+gets ``unevaluatedProperties: false`` in the copy used here, so a field the code sends and the spec
+does not document is a mismatch too. Schemas that are branches of an ``allOf`` stay open (each
+branch sees only its own properties); the ``allOf`` holder is closed instead.
 """
 
 from __future__ import annotations
 
+import copy
 from importlib import resources
 from typing import Any
 
@@ -20,7 +26,48 @@ SPEC: dict[str, Any] = yaml.safe_load(
     resources.files("moodtape.web").joinpath("openapi.yaml").read_text(encoding="utf-8")
 )
 _URI = "urn:moodtape:openapi"
-_REGISTRY: Registry[Any] = Registry().with_resource(_URI, DRAFT202012.create_resource(SPEC))
+
+
+def _all_of_branches(node: Any, found: set[int], document: dict[str, Any]) -> None:
+    """Collect (by ``id``) every schema that is a branch of an ``allOf``, following ``$ref`` branches."""
+    if isinstance(node, dict):
+        for branch in node.get("allOf", []):
+            target = branch
+            if "$ref" in branch:
+                target = document
+                for part in branch["$ref"].removeprefix("#/").split("/"):
+                    target = target[part]
+            found.add(id(target))
+        for value in node.values():
+            _all_of_branches(value, found, document)
+    elif isinstance(node, list):
+        for value in node:
+            _all_of_branches(value, found, document)
+
+
+def _closed(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the spec whose object schemas refuse properties they do not document."""
+    document = copy.deepcopy(document)
+    branches: set[int] = set()
+    _all_of_branches(document, branches, document)
+
+    def close(node: Any) -> None:
+        if isinstance(node, dict):
+            documented = "properties" in node or "allOf" in node
+            if documented and "additionalProperties" not in node and id(node) not in branches:
+                node["unevaluatedProperties"] = False
+            for value in node.values():
+                close(value)
+        elif isinstance(node, list):
+            for value in node:
+                close(value)
+
+    close(document["components"]["schemas"])
+    close(document["paths"])
+    return document
+
+
+_REGISTRY: Registry[Any] = Registry().with_resource(_URI, DRAFT202012.create_resource(_closed(SPEC)))
 #: Where every route's errors are described when the operation does not list that status.
 _ERROR_SCHEMA = "/components/schemas/Error"
 

@@ -140,6 +140,13 @@ def test_a_tour_of_every_success_answer_matches_the_spec(
         ("POST", "/api/lists", 201, {"items": [], "kind": "tracks"}, "'undo' is a required property"),
         ("GET", "/api/config", 404, {"error": {"code": 1, "message": "m"}}, "error/code: 1 is not of type"),
         ("GET", "/api/config", 204, {}, "204 is not documented"),
+        (
+            "GET",
+            "/api/history/consent",
+            200,
+            {"history": None, "retention_days": 30, "max_lists": 5, "x": 1},
+            "'x' was",
+        ),
     ],
 )
 def test_the_schema_check_refuses_what_breaks_the_spec(
