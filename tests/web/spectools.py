@@ -13,6 +13,7 @@ branch sees only its own properties); the ``allOf`` holder is closed instead.
 from __future__ import annotations
 
 import copy
+import functools
 from importlib import resources
 from typing import Any
 
@@ -99,6 +100,12 @@ def response_contents(method: str, path: str, status: int) -> dict[str, Any] | N
     return contents
 
 
+@functools.cache
+def _validator(pointer: str) -> Draft202012Validator:
+    """One validator per schema, kept: the registry caches the references it has resolved."""
+    return Draft202012Validator({"$ref": f"{_URI}#{pointer}"}, registry=_REGISTRY)
+
+
 def schema_errors(method: str, path: str, reply: Response) -> list[str]:
     """Why ``reply`` does not match the spec's answer for ``method path`` and its status (empty: it does).
 
@@ -122,7 +129,7 @@ def schema_errors(method: str, path: str, reply: Response) -> list[str]:
     body = reply.get_json(silent=True)
     if body is None:
         return [f"not JSON: {reply.get_data()[:200]!r}"]
-    validator = Draft202012Validator({"$ref": f"{_URI}#{pointer}"}, registry=_REGISTRY)
+    validator = _validator(pointer)
     return [
         f"{'/'.join(map(str, error.absolute_path)) or '(body)'}: {error.message}"
         for error in validator.iter_errors(body)
