@@ -26,7 +26,18 @@ node_modules/.installed: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the axe-core checks in tests/e2e will be skipped"; fi
 
-run: $(VENV)/.run-installed
+# ONNX Runtime Web for the page's on-device mode (issue 13): its 11 MB WebAssembly is too large to
+# commit, so npm fetches the pinned version and three files are copied into a git-ignored static
+# folder. Without them the page reads frames on the server, as before.
+ORT_DIR := src/moodtape/web/static/vendor/ort
+ORT_FILES := ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
+
+$(ORT_DIR)/.installed: node_modules/.installed
+	@if [ -d node_modules/onnxruntime-web/dist ]; then mkdir -p $(ORT_DIR) && \
+	for f in $(ORT_FILES); do cp node_modules/onnxruntime-web/dist/$$f $(ORT_DIR)/; done && touch $@; \
+	else echo "onnxruntime-web not installed: the page reads camera frames on the server"; fi
+
+run: $(VENV)/.run-installed $(ORT_DIR)/.installed
 	$(BIN)/moodtape serve
 
 check: $(VENV)/.test-installed
@@ -34,7 +45,7 @@ check: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-test: check node_modules/.installed
+test: check node_modules/.installed $(ORT_DIR)/.installed
 	$(BIN)/python -m pytest
 
 format: $(VENV)/.test-installed
@@ -42,4 +53,4 @@ format: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix src tests benchmarks
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache artifacts
+	rm -rf $(VENV) node_modules $(ORT_DIR) .pytest_cache .mypy_cache .ruff_cache artifacts

@@ -249,6 +249,8 @@ def topology(
             "MOODTAPE_REDIS_URL": redis.url,
             "MOODTAPE_SECRET_KEY": SECRET_KEY,
             "MOODTAPE_PROXY_HOPS": "1",
+            # The balanced page tests follow camera frames through the balancer: the server path.
+            "MOODTAPE_FRAMES": "server",
             "MOODTAPE_RATE_LIMIT": str(RATE_LIMIT),
             "MOODTAPE_THREADS": "1",
             "MOODTAPE_SHUTDOWN_SECONDS": "5",

@@ -167,6 +167,13 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "Face detector: yunet (a small CNN) or haar (OpenCV's Haar cascade).",
         kind=Choice(options=("yunet", "haar")),
     ),
+    Setting(
+        "MOODTAPE_FRAMES",
+        "auto",
+        "Where the page reads camera frames: device (in the browser, when it can), server, or auto "
+        "(server when the page comes from this machine, else device).",
+        kind=Choice(options=("auto", "device", "server")),
+    ),
     # --- recommendations and data ---
     Setting(
         "MOODTAPE_DATA_DIR",

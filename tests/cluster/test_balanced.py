@@ -140,10 +140,16 @@ def test_the_rate_limit_holds_across_instances(cluster: Topology) -> None:
 
 def test_a_spoofed_forwarded_for_does_not_escape_the_limit(cluster: Topology) -> None:
     client = cluster.client(source="127.0.0.78")
-    statuses = [
-        client.get("/api/openapi.yaml", headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code
-        for n in range(2 * RATE_LIMIT)
-    ]
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        statuses = list(
+            pool.map(
+                lambda n: client.get("/api/openapi.yaml", headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code,
+                range(2 * RATE_LIMIT),
+            )
+        )
+    if statuses.count(429) == 0 and time.monotonic() - started > 1.5:
+        pytest.skip("twice the limit took over 1.5 s: this machine is too busy to judge a per-second limit")
     assert statuses.count(429) > 0  # the balancer appends the real address; only that one is trusted
 
 

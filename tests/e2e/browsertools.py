@@ -167,6 +167,9 @@ def start_server(tmp: Path) -> Server:
         "MOODTAPE_DATA_DIR": str(tmp / "data"),
         "MOODTAPE_DATABASE_URL": "",
         "PYTHONUNBUFFERED": "1",
+        # Most page tests fake or count /api/analyze: the server path. test_ondevice.py asks for
+        # the device path with ?frames=device.
+        "MOODTAPE_FRAMES": "server",
     }
     for secret in ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "YOUTUBE_API_KEY"):
         env.pop(secret, None)

@@ -36,7 +36,11 @@ def test_security_headers_on_every_response(client: FlaskClient, method: str, pa
     for name, value in SECURITY_HEADERS.items():
         assert reply.headers[name] == value
     csp = reply.headers["Content-Security-Policy"]
-    assert "script-src 'self';" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert (
+        "script-src 'self' 'wasm-unsafe-eval';" in csp
+        and "unsafe-inline" not in csp
+        and "frame-ancestors 'none'" in csp
+    )
     assert reply.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
 
 

@@ -200,7 +200,7 @@ def create_app(
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
-    from moodtape.web import api, calibration_api, lists_api, ops, views
+    from moodtape.web import api, calibration_api, lists_api, ondevice, ops, views
 
     ops.install_ops(app)  # first, so the request id and timing cover every other hook
     install_rate_limit(app, settings.get_float("MOODTAPE_RATE_LIMIT"), settings.get("MOODTAPE_REDIS_URL").strip())
@@ -213,6 +213,7 @@ def create_app(
     app.register_blueprint(api.blueprint)
     app.register_blueprint(lists_api.blueprint)
     app.register_blueprint(calibration_api.blueprint)
+    app.register_blueprint(ondevice.blueprint)
     return app
 
 

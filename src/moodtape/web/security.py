@@ -21,7 +21,8 @@ from typing import Final
 CONTENT_SECURITY_POLICY: Final[str] = "; ".join(
     (
         "default-src 'self'",
-        "script-src 'self'",
+        # WebAssembly compilation for the on-device mode (ONNX Runtime Web); no eval of JavaScript.
+        "script-src 'self' 'wasm-unsafe-eval'",
         "style-src 'self'",
         "img-src 'self' data: blob: https://*.dzcdn.net https://i.scdn.co https://*.mzstatic.com https://i.ytimg.com",
         "media-src 'self' https://*.dzcdn.net https://*.scdn.co https://*.itunes.apple.com https://*.mzstatic.com",

@@ -71,7 +71,9 @@ export function encodeFrame(source, canvas, width, height) {
  * Callbacks: onResult(result, {latencyMs, fps}), onError(ApiError, retryInMs), onRecover().
  */
 export class FrameLoop {
-  constructor(video, streamId, { onResult, onError, onRecover }) {
+  constructor(video, streamId, { onResult, onError, onRecover, local = null }) {
+    // On-device mode: an OnDeviceAnalyzer (ondevice/engine.js) reads frames here; none are posted.
+    this.local = local;
     this.video = video;
     this.streamId = streamId;
     this.onResult = onResult;
@@ -109,6 +111,13 @@ export class FrameLoop {
     return this.sentAt.length / 2;
   }
 
+  async post(video) {
+    const blob = await encodeFrame(video, this.canvas, video.videoWidth, video.videoHeight);
+    // Stopped while the frame was being encoded: it must not leave the page.
+    if (!this.running) throw new DOMException("stopped", "AbortError");
+    return analyze(blob, { stream: this.streamId, signal: this.controller.signal });
+  }
+
   async tick() {
     if (!this.running) return;
     const video = this.video;
@@ -118,10 +127,9 @@ export class FrameLoop {
     }
     const started = performance.now();
     try {
-      const blob = await encodeFrame(video, this.canvas, video.videoWidth, video.videoHeight);
-      // Stopped while the frame was being encoded: it must not leave the page.
-      if (!this.running) return;
-      const result = await analyze(blob, { stream: this.streamId, signal: this.controller.signal });
+      const result = this.local
+        ? await this.local.analyzeFrame(video, video.videoWidth, video.videoHeight)
+        : await this.post(video);
       if (!this.running) return;
       const now = performance.now();
       this.sentAt.push(now);

@@ -6,6 +6,7 @@
 import { redrawInterval } from "./calm.js";
 import { CameraError, FrameLoop, closeCamera, openCamera } from "./camera.js";
 import { drawFaces, fitMedia } from "./overlay.js";
+import { localAnalyzer } from "./ondevice/mode.js";
 
 function randomStreamId() {
   const bytes = new Uint8Array(12);
@@ -47,6 +48,8 @@ export class LiveCamera {
   async start() {
     const { intro, problem, stage, video } = this.els;
     const mine = ++this.generation;
+    // On-device mode (ondevice/): the reader loads while the browser asks for the camera.
+    const local = localAnalyzer();
     let media;
     try {
       media = await openCamera();
@@ -73,7 +76,14 @@ export class LiveCamera {
     } catch {
       // Autoplay of a muted video is allowed; if it fails anyway, the loop waits for frames.
     }
+    const reader = await local;
+    if (mine !== this.generation) return false;
+    if (reader) {
+      reader.resetStream();
+      await reader.refreshProfile(true);
+    }
     this.loop = new FrameLoop(video, this.streamId, {
+      local: reader,
       onResult: (result, timing) => this.frame(result, timing),
       onError: (err, waitMs) => this.callbacks.onError(err, waitMs),
       onRecover: () => this.callbacks.onRecover(),

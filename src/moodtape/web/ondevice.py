@@ -1,0 +1,129 @@
+"""On-device mode: what a browser needs to read faces itself, so live frames never leave it.
+
+The page runs face detection (YuNet) and our emotion model with ONNX Runtime Web (WebAssembly,
+vendored by ``make`` into the git-ignored ``static/vendor/ort/``). This module serves the pieces
+the server path already has, so both paths compute the same thing:
+
+- ``GET /api/ondevice`` — the default path (``MOODTAPE_FRAMES``) and every number the browser must
+  use: the model's input size, pixel scaling, label order, temperature and "uncertain" threshold,
+  the crop framing, YuNet's settings and FER-framing constants, the stream smoothing constants,
+  the mood anchors and weights, and whether the runtime files are installed (when not, the page
+  keeps the server path);
+- ``GET /api/ondevice/profile`` — this session's calibration profile as JSON (its baseline and
+  prototypes, a few KB, no image data), or null. The browser applies it to its own probabilities
+  and embeddings; the alternative, sending those to the server for every frame, would leak a face
+  descriptor per frame for no gain, since the profile maths is ten lines (``ondevice/calibration.js``);
+- ``GET /ondevice/<name>.onnx`` — the two model files, immutable per content digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Final
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from moodtape.emotions import EMOTIONS
+from moodtape.errors import NotFoundError
+from moodtape.recommender.mood import EMOTION_POINTS, UNCERTAIN_FACE_WEIGHT
+from moodtape.vision import yunet
+from moodtape.vision.models import bundled_model_bytes
+from moodtape.vision.stream import DEFAULT_TIME_CONSTANT, MATCH_IOU
+from moodtape.web.app import services
+from moodtape.web.calibration_api import session_profile
+
+blueprint = Blueprint("ondevice", __name__)
+
+#: The ONNX Runtime Web files the page loads (single-threaded WebAssembly, no WebGPU), relative to static/.
+RUNTIME_DIR: Final = "vendor/ort"
+RUNTIME_FILES: Final = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+#: Seconds a face track survives unseen, as in ``FaceSmoother``.
+MAX_AGE: Final = 1.0
+
+
+def runtime_installed(static_folder: str | Path) -> bool:
+    """True when every ONNX Runtime Web file is in ``static/vendor/ort`` (``make`` puts them there)."""
+    folder = Path(static_folder) / RUNTIME_DIR
+    return all((folder / name).is_file() for name in RUNTIME_FILES)
+
+
+def _model_bytes(name: str) -> bytes:
+    if name == "emotion":
+        return bundled_model_bytes()
+    if name == "yunet":
+        return yunet.yunet_path().read_bytes()
+    raise NotFoundError(f"no on-device model named {name!r}; use emotion or yunet")
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+@blueprint.get("/api/ondevice")
+def config() -> Response:
+    """The numbers the browser's pipeline needs to match the server's (see the module docstring)."""
+    analyzer = services().analyzer()
+    classifier, framing = analyzer.classifier, analyzer.framing
+    preset, spec = classifier.preset, classifier.spec
+    settings = yunet.YuNetSettings()
+    static_folder = current_app.static_folder
+    assert static_folder is not None  # Flask's default; create_app never removes it
+    available = (
+        runtime_installed(static_folder)
+        # The browser runs the bundled model; a server started with another model keeps the server path.
+        and classifier.model_id == hashlib.sha256(bundled_model_bytes()).hexdigest()
+        and spec.channels == 1
+    )
+    default = services().settings.get("MOODTAPE_FRAMES").strip().lower()
+    body: dict[str, Any] = {
+        "available": available,
+        # The page's default path (MOODTAPE_FRAMES); ``?frames=`` in the page's address overrides it.
+        "default": default if default in ("auto", "server") else "device",
+        "runtime": f"{RUNTIME_DIR}/",
+        "models": {name: f"/ondevice/{name}.onnx?v={_digest(_model_bytes(name))}" for name in ("emotion", "yunet")},
+        "classifier": {
+            "model_id": classifier.model_id,
+            "input": {"height": spec.height, "width": spec.width, "layout": spec.layout},
+            "scale": preset.scale,
+            "offset": preset.offset,
+            "order": [preset.labels.index(label) for label in EMOTIONS],
+            "output": classifier.output,
+            "temperature": classifier.temperature,
+            "uncertain_below": classifier.uncertain_below,
+            "has_embedding": classifier.has_embedding,
+        },
+        "framing": {"scale": framing.scale, "shift": framing.shift},
+        "detector": {
+            "min_face": settings.min_face,
+            "min_face_detect": settings.min_face_detect,
+            "score_threshold": settings.score_threshold,
+            "nms_threshold": settings.nms_threshold,
+            "overlap": settings.overlap,
+            "centre_below_eyes": yunet.CENTRE_BELOW_EYES,
+            "side_per_eye_mouth": yunet.SIDE_PER_EYE_MOUTH,
+        },
+        "smoothing": {"time_constant": DEFAULT_TIME_CONSTANT, "max_age": MAX_AGE, "match_iou": MATCH_IOU},
+        "mood": {
+            "labels": list(EMOTIONS),
+            "points": {label: list(EMOTION_POINTS[label]) for label in EMOTIONS},
+            "uncertain_face_weight": UNCERTAIN_FACE_WEIGHT,
+        },
+    }
+    return jsonify(body)
+
+
+@blueprint.get("/api/ondevice/profile")
+def profile() -> Response:
+    """This session's calibration profile (``Profile.to_dict``), or null when it has none."""
+    found = session_profile()
+    return jsonify(profile=found.to_dict() if found is not None else None)
+
+
+@blueprint.get("/ondevice/<name>.onnx")
+def model(name: str) -> Response:
+    """A model file; the ``v`` query (its digest) changes with its bytes, so it may be cached for a year."""
+    data = _model_bytes(name)
+    response = Response(data, mimetype="application/octet-stream")
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response

@@ -1,0 +1,148 @@
+// On-device analysis: ONNX Runtime Web (single-threaded WebAssembly) runs YuNet and the emotion
+// model on frames that never leave the browser. The result has the shape of POST /api/analyze's
+// answer, so the rest of the page does not know which path produced it.
+
+import { cropFaces, applyProfile, groupMood, postprocess, preprocess, readProfile } from "./emotion.js";
+import { grayFromRGBA } from "./imaging.js";
+import { FaceSmoother } from "./smoother.js";
+import { detectFaces } from "./yunet.js";
+
+/** Longest side of a frame we analyse: the same as the frames the server path posts (camera.js). */
+const MAX_SIDE = 640;
+/** Seconds between re-reads of the session's calibration profile while the camera runs. */
+const PROFILE_REFRESH_S = 10;
+/** The vendored runtime, beside the versioned js/ folder this module is served from. */
+const RUNTIME_URL = new URL("../../vendor/ort/", import.meta.url).href;
+
+async function getJson(url) {
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  return response.json();
+}
+
+/** The server's settings for this mode (GET /api/ondevice). */
+export function onDeviceConfig() {
+  return getJson("/api/ondevice");
+}
+
+export class OnDeviceAnalyzer {
+  /** Load the runtime and both models; throws when anything is missing (the caller falls back). */
+  static async create(config = null) {
+    if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
+    const started = performance.now();
+    config = config || (await onDeviceConfig());
+    if (!config.available) throw new Error("the ONNX Runtime Web files are not installed on this server");
+    const ort = await import(`${RUNTIME_URL}ort.wasm.min.mjs`);
+    // Threads need cross-origin isolation (COOP/COEP), which the music and video embeds would break.
+    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.proxy = false;
+    ort.env.wasm.wasmPaths = RUNTIME_URL;
+    const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
+    const [emotion, yunet] = await Promise.all([
+      ort.InferenceSession.create(config.models.emotion, options),
+      ort.InferenceSession.create(config.models.yunet, options),
+    ]);
+    const analyzer = new OnDeviceAnalyzer(ort, config, emotion, yunet);
+    analyzer.startupMs = performance.now() - started;
+    return analyzer;
+  }
+
+  constructor(ort, config, emotion, yunet) {
+    Object.assign(this, { ort, config, emotion, yunet });
+    this.canvas = document.createElement("canvas");
+    this.profile = null;
+    this.profileAt = -Infinity;
+    this.resetStream();
+  }
+
+  /** Forget face tracks (a new camera session starts fresh, as a new stream id does on the server). */
+  resetStream() {
+    const { smoothing, classifier, mood } = this.config;
+    this.smoother = new FaceSmoother(smoothing, classifier.uncertain_below, mood.labels);
+  }
+
+  /** Re-read this session's calibration profile (small JSON; no image data goes out). */
+  async refreshProfile(force = false) {
+    const now = performance.now() / 1000;
+    if (!force && now - this.profileAt < PROFILE_REFRESH_S) return;
+    this.profileAt = now;
+    try {
+      const { profile } = await getJson("/api/ondevice/profile");
+      this.profile = profile && profile.model_id === this.config.classifier.model_id ? readProfile(profile, this.config.mood.labels) : null;
+    } catch {
+      // Keep the last profile: a missed refresh only delays a new calibration by one interval.
+    }
+  }
+
+  /** Gray pixels of a video or image, scaled to at most MAX_SIDE like the frames the server gets. */
+  grayOf(source, width, height) {
+    const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
+    const w = Math.max(1, Math.round(width * scale));
+    const h = Math.max(1, Math.round(height * scale));
+    this.canvas.width = w;
+    this.canvas.height = h;
+    const context = this.canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(source, 0, 0, w, h);
+    return grayFromRGBA(context.getImageData(0, 0, w, h).data, w, h);
+  }
+
+  /** YuNet boxes (FER-framed, largest first) in a gray image. */
+  async detect(gray) {
+    const run = (data, padW, padH) =>
+      this.yunet.run({ [this.yunet.inputNames[0]]: new this.ort.Tensor("float32", data, [1, 3, padH, padW]) });
+    return detectFaces(gray, this.config.detector, run);
+  }
+
+  /** Per box: {box, probs (FER2013 order), uncertain}, through the calibration profile when there is one. */
+  async classify(gray, boxes) {
+    if (!boxes.length) return [];
+    const cfg = this.config.classifier;
+    const batch = preprocess(cropFaces(gray, boxes, this.config.framing), cfg);
+    const dims = cfg.input.layout === "nchw" ? [boxes.length, 1, cfg.input.height, cfg.input.width] : [boxes.length, cfg.input.height, cfg.input.width, 1];
+    const outputs = await this.emotion.run({ [this.emotion.inputNames[0]]: new this.ort.Tensor("float32", batch, dims) });
+    const rows = postprocess(outputs[this.emotion.outputNames[0]].data, boxes.length, cfg);
+    const embedding = outputs.embedding;
+    return rows.map((row, i) => {
+      let probs = row;
+      if (this.profile) {
+        const size = embedding ? embedding.dims[1] : 0;
+        probs = applyProfile(this.profile, row, embedding ? Array.from(embedding.data.slice(i * size, (i + 1) * size)) : null);
+      }
+      return { box: boxes[i], probs, uncertain: Math.max(...probs) < cfg.uncertain_below };
+    });
+  }
+
+  /** One frame of a live stream: detect, classify, smooth; the same JSON shape as /api/analyze. */
+  async analyzeFrame(source, width, height) {
+    const started = performance.now();
+    this.refreshProfile();
+    const gray = this.grayOf(source, width, height);
+    const faces = await this.classify(gray, await this.detect(gray));
+    const smoothed = this.smoother.update(faces, started / 1000);
+    const labels = this.config.mood.labels;
+    const uncertainBelow = this.config.classifier.uncertain_below;
+    const shown = smoothed.map((face) => faceJson(face, labels, Math.max(...face.probs) < uncertainBelow));
+    return {
+      faces: shown,
+      image: { width: gray.width, height: gray.height },
+      mood: groupMood(shown, this.config.mood),
+      stream: null,
+      calibrated: this.profile !== null,
+      elapsed_ms: Math.round((performance.now() - started) * 10) / 10,
+      on_device: true,
+    };
+  }
+}
+
+function faceJson(face, labels, uncertain) {
+  const top = face.probs.indexOf(Math.max(...face.probs));
+  const round4 = (v) => Math.round(v * 1e4) / 1e4;
+  return {
+    box: [face.box.x, face.box.y, face.box.w, face.box.h],
+    emotion: labels[top],
+    confidence: round4(face.probs[top]),
+    uncertain,
+    probabilities: Object.fromEntries(labels.map((label, k) => [label, round4(face.probs[k])])),
+    track_id: face.trackId,
+  };
+}

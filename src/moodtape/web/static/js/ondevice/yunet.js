@@ -1,0 +1,113 @@
+// YuNet face detection in the browser: OpenCV's FaceDetectorYN pre- and post-processing ported to
+// JavaScript (pad to a multiple of 32, decode the three strides, NMS), then moodtape's own steps
+// from vision/yunet.py: search a half-size copy, turn the five landmarks into a FER2013-framed
+// square, drop small faces and merge overlaps. Boxes are {x, y, w, h} in input pixels.
+
+import { pyRound, resizeLinear } from "./imaging.js";
+
+const STRIDES = [8, 16, 32];
+
+/** The detector's input: the gray image as 3 equal BGR planes (0–255), zero-padded to 32 px. */
+export function yunetInput(gray) {
+  const padW = (Math.floor((gray.width - 1) / 32) + 1) * 32;
+  const padH = (Math.floor((gray.height - 1) / 32) + 1) * 32;
+  const plane = padW * padH;
+  const data = new Float32Array(3 * plane);
+  for (let y = 0; y < gray.height; y += 1) {
+    for (let x = 0; x < gray.width; x += 1) {
+      const v = gray.data[y * gray.width + x];
+      const i = y * padW + x;
+      data[i] = v;
+      data[plane + i] = v;
+      data[2 * plane + i] = v;
+    }
+  }
+  return { data, padW, padH };
+}
+
+/** Faces {box, points[5], score} from the model's outputs (OpenCV's postProcess, then NMS). */
+export function decode(outputs, padW, padH, { score_threshold: minScore, nms_threshold: nms }) {
+  const faces = [];
+  for (const stride of STRIDES) {
+    const cols = padW / stride;
+    const rows = padH / stride;
+    const cls = outputs[`cls_${stride}`].data;
+    const obj = outputs[`obj_${stride}`].data;
+    const bbox = outputs[`bbox_${stride}`].data;
+    const kps = outputs[`kps_${stride}`].data;
+    for (let r = 0; r < rows; r += 1) {
+      for (let c = 0; c < cols; c += 1) {
+        const i = r * cols + c;
+        const clamp = (v) => Math.min(1, Math.max(0, v));
+        const score = Math.sqrt(clamp(cls[i]) * clamp(obj[i]));
+        if (score < minScore) continue;
+        const cx = (c + bbox[i * 4]) * stride;
+        const cy = (r + bbox[i * 4 + 1]) * stride;
+        const w = Math.exp(bbox[i * 4 + 2]) * stride;
+        const h = Math.exp(bbox[i * 4 + 3]) * stride;
+        const points = [];
+        for (let n = 0; n < 5; n += 1) points.push([(kps[i * 10 + 2 * n] + c) * stride, (kps[i * 10 + 2 * n + 1] + r) * stride]);
+        faces.push({ box: { x: cx - w / 2, y: cy - h / 2, w, h }, points, score });
+      }
+    }
+  }
+  faces.sort((a, b) => b.score - a.score);
+  const kept = [];
+  for (const face of faces) if (kept.every((k) => iou(k.box, face.box) <= nms)) kept.push(face);
+  return kept;
+}
+
+export function iou(a, b) {
+  const ix = Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x));
+  const iy = Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
+  const union = a.w * a.h + b.w * b.h - ix * iy;
+  return union ? (ix * iy) / union : 0;
+}
+
+/** Landmarks.fer_box: the upright FER2013 square from the eyes and mouth, clipped to the image. */
+export function ferBox(points, width, height, cfg) {
+  const [[rx, ry], [lx, ly], , [mrx, mry], [mlx, mly]] = points;
+  const ex = (rx + lx) / 2;
+  const ey = (ry + ly) / 2;
+  const mx = (mrx + mlx) / 2;
+  const my = (mry + mly) / 2;
+  const cx = ex + cfg.centre_below_eyes * (mx - ex);
+  const cy = ey + cfg.centre_below_eyes * (my - ey);
+  const side = cfg.side_per_eye_mouth * Math.hypot(mx - ex, my - ey);
+  const left = Math.max(0, pyRound(cx - side / 2));
+  const top = Math.max(0, pyRound(cy - side / 2));
+  const right = Math.min(width, pyRound(cx + side / 2));
+  const bottom = Math.min(height, pyRound(cy + side / 2));
+  return { x: left, y: top, w: Math.max(1, right - left), h: Math.max(1, bottom - top) };
+}
+
+function overlapRatio(a, b) {
+  const ix = Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x));
+  const iy = Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
+  const smaller = Math.min(a.w * a.h, b.w * b.h);
+  return smaller ? (ix * iy) / smaller : 0;
+}
+
+/** YuNetDetector.detect in the browser: FER-framed boxes, largest first. `run(input)` runs the model. */
+export async function detectFaces(gray, cfg, run) {
+  const scale = Math.min(1, cfg.min_face_detect / cfg.min_face);
+  const smallW = Math.max(1, pyRound(gray.width * scale));
+  const smallH = Math.max(1, pyRound(gray.height * scale));
+  if (Math.min(smallW, smallH) < 10) return [];
+  const small = scale === 1 ? gray : resizeLinear(gray, smallW, smallH);
+  const { data, padW, padH } = yunetInput(small);
+  const outputs = await run(data, padW, padH);
+  const found = decode(outputs, padW, padH, cfg).map((face) => ({
+    box: ferBox(
+      face.points.map(([x, y]) => [x / scale, y / scale]),
+      gray.width,
+      gray.height,
+      cfg,
+    ),
+    score: face.score,
+  }));
+  const big = found.filter((f) => Math.max(f.box.w, f.box.h) >= cfg.min_face).sort((a, b) => b.score - a.score);
+  const kept = [];
+  for (const face of big) if (kept.every((k) => overlapRatio(face.box, k) <= cfg.overlap)) kept.push(face.box);
+  return kept.sort((a, b) => b.w * b.h - a.w * a.h);
+}
