@@ -126,6 +126,10 @@ def test_a_tour_of_every_success_answer_matches_the_spec(
     check("GET", "/api/calibration", "/api/calibration")
     check("POST", "/api/calibration", "/api/calibration", data=frame_640, content_type="image/jpeg", headers=csrf)
     check("POST", "/api/analyze", "/api/analyze", data=frame_640, content_type="image/jpeg")
+    profile = check("GET", "/api/ondevice/profile", "/api/ondevice/profile")
+    assert profile["profile"] is not None, "the tour needs a profile so that its schema is checked"
+    models = check("GET", "/api/ondevice", "/api/ondevice")["models"]
+    check("GET", "/ondevice/{name}.onnx", models["emotion"])
     check("DELETE", "/api/calibration", "/api/calibration", headers=csrf)
     check("DELETE", "/api/history", "/api/history?confirm=true", headers=csrf)
     check("GET", "/metrics", "/metrics")
