@@ -50,14 +50,19 @@ _JSON = st.recursive(
 )
 
 
-def _value(schema: dict[str, Any]) -> st.SearchStrategy[str]:
+def _value(schema: dict[str, Any], valid_only: bool = False) -> st.SearchStrategy[str]:
     schema = _resolve(schema)
-    choices: list[st.SearchStrategy[str]] = [_GARBAGE]
+    choices: list[st.SearchStrategy[str]] = []
     if "enum" in schema:
         choices.append(st.sampled_from([str(v) for v in schema["enum"]]))
     if schema.get("type") in {"integer", "number"}:
         low, high = schema.get("minimum", -5), schema.get("maximum", 200)
-        choices.append(st.integers(int(low) - 1, int(high) + 1).map(str))
+        margin = 0 if valid_only else 1
+        choices.append(st.integers(int(low) - margin, int(high) + margin).map(str))
+    if schema.get("type") == "boolean":
+        choices.append(st.sampled_from(["true", "false"]))
+    if not (valid_only and choices):
+        choices.append(_GARBAGE)
     return st.one_of(*choices)
 
 
@@ -73,9 +78,10 @@ def _fill_path(path: str) -> st.SearchStrategy[str]:
 def requests(draw: st.DrawFn, operation: tuple[str, str, dict[str, Any]]) -> dict[str, Any]:
     method, path, op = operation
     query = {}
+    valid_only = draw(st.booleans())  # half the requests use only documented values, to reach success answers
     for parameter in (_resolve(p) for p in op.get("parameters", [])):
         if parameter.get("in") == "query" and draw(st.booleans()):
-            query[parameter["name"]] = draw(_value(parameter.get("schema", {})))
+            query[parameter["name"]] = draw(_value(parameter.get("schema", {}), valid_only))
     if draw(st.integers(0, 4)) == 0:
         query[draw(st.text(min_size=1, max_size=8))] = draw(_GARBAGE)  # unknown parameters are ignored
     body_kind = draw(st.sampled_from(["none", "json", "bytes"])) if method != "GET" else "none"
