@@ -112,3 +112,10 @@ class NotFoundError(MoodtapeError):
 
     status = 404
     code = "not_found"
+
+
+class ConflictError(MoodtapeError):
+    """Other requests kept changing the same list while this one was working; sending it again works."""
+
+    status = 409
+    code = "conflict"

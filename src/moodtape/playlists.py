@@ -14,13 +14,15 @@ Items are the serialiser's dictionaries: this module never looks inside an item 
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from moodtape.errors import DataError, NotFoundError
-from moodtape.recommender.engine import check_request
+from moodtape.errors import ConflictError, DataError, NotFoundError
+from moodtape.recommender.engine import MAX_ITEMS, check_request
+from moodtape.recommender.reasons import reason_for_row
 from moodtape.recommender.strategies import resolve_strategy
 from moodtape.session_state import SessionState, UndoStep
 from moodtape.sessions import SessionService
@@ -29,6 +31,22 @@ from moodtape.types import Mood
 
 #: Distance on the valence–arousal plane (each in [-1, 1]) below which a mood has not "really" changed.
 MOOD_STEP: Final[float] = 0.25
+#: Times a dislike is ranked again when another change to the same list got there first.
+MAX_ATTEMPTS: Final[int] = 5
+#: Disliked items a list remembers (``document["replaced"]``), so feedback on them keeps their features.
+MAX_REPLACED: Final[int] = 30
+#: The fields it keeps of each: the identity, the title ("because you liked …") and the taste features.
+REMEMBERED: Final[tuple[str, ...]] = (
+    "key",
+    "kind",
+    "title",
+    "artist",
+    "genre",
+    "category",
+    "energy",
+    "decade",
+    "acousticness",
+)
 
 
 @dataclass(frozen=True)
@@ -133,55 +151,138 @@ class Playlists:
         self.sessions.add_feedback(session_id, feedback)
         if action != "dislike":
             return saved, False
-        replacement = self._replacement(session_id, saved, position)
-        if replacement is None:
-            return saved, False
-        changed = saved.with_item(position, replacement)
-        step = UndoStep(position, item, feedback.id)
-        self._keep(session_id, changed, lambda steps: (*steps, step))
-        return changed, True
+        return self._replace_row(session_id, saved, UndoStep(position, item, feedback.id))
 
     def undo(self, session_id: str, list_id: str) -> SavedList:
-        """Undo the list's latest dislike: its row comes back and the dislike is forgotten."""
-        saved = self.get(session_id, list_id)
-        steps = self.sessions.memory.get(session_id).undo.get(list_id, ())
-        if not steps:
+        """Undo the list's latest dislike: its row comes back and the dislike is forgotten.
+
+        Read, restore and pop happen in one atomic update of the session state, so two undos at
+        once undo two dislikes, never the same one twice.
+        """
+        self.get(session_id, list_id)  # 404 for a list the session was never shown
+        undone: list[tuple[SavedList, UndoStep]] = []
+
+        def change(state: SessionState) -> SessionState:
+            undone.clear()  # a shared memory may run this more than once
+            current = state.find(list_id)
+            steps = state.undo.get(list_id, ())
+            if current is None or not steps:
+                return state
+            step = steps[-1]
+            replaced = [x for x in current.document.get("replaced", ()) if x.get("key") != step.item.get("key")]
+            restored = replace_document(current.with_item(step.position, step.item), replaced=replaced)
+            undone.append((restored, step))
+            return _with_changed(state, restored).with_undo(list_id, steps[:-1])
+
+        self.sessions.memory.update(session_id, change)
+        if not undone:
             raise DataError("nothing to undo on this list")
-        step = steps[-1]
-        restored = saved.with_item(step.position, step.item)
-        self._keep(session_id, restored, lambda old: old[:-1])
+        restored, step = undone[0]
+        self._keep_in_history(session_id, restored)
         self.sessions.remove_feedback(session_id, step.feedback_id)
         return restored
 
-    def _replacement(self, session_id: str, saved: SavedList, position: int) -> dict[str, Any] | None:
-        """The best item for the row's place on the path that is not on the list and not disliked."""
-        preferences = self.sessions.preferences(session_id)
-        on_list = saved.keys
-        result = self.sessions.recommender.recommend(
-            saved.mood,
-            strategy=saved.strategy,
-            kind=saved.kind,
-            n=len(saved.items),
-            seed=saved.request.get("seed"),
-            preferences=preferences,
-        )
-        ranked = result.to_list()
-        fresh = [entry for entry in ranked if entry.get("key") not in on_list | preferences.disliked]
-        if not fresh:
-            return None
-        # Prefer what the ranking put in the same slot on the path, else the best one left.
-        same = ranked[position] if position < len(ranked) else None
-        chosen = same if same in fresh else fresh[0]
-        return {**chosen, "position": position, "list_id": saved.id}
+    def _replace_row(self, session_id: str, saved: SavedList, step: UndoStep) -> tuple[SavedList, bool]:
+        """Replace the disliked row, without losing a change another request made meanwhile.
 
-    def _keep(
-        self, session_id: str, changed: SavedList, steps: Callable[[tuple[UndoStep, ...]], tuple[UndoStep, ...]]
-    ) -> None:
+        Ranking takes far too long to run inside the session state's atomic update (and a shared
+        memory may run an update twice), so this is optimistic: rank against the list as read,
+        then apply the new row only if the list is still at that revision; if another request
+        changed it first (a second dislike on the same list), read it again and rank again.
+        """
+        base = self._adopt(session_id, saved)
+        for _ in range(MAX_ATTEMPTS):
+            if base.items[step.position].get("key") != step.item.get("key"):
+                # The row was replaced already: the same dislike sent twice. Count it once, so
+                # that undoing the first brings the song back for good.
+                self.sessions.remove_feedback(session_id, step.feedback_id)
+                return base, False
+            replacement = self._replacement(session_id, base, step.position)
+            if replacement is None:
+                return base, False
+            replaced = [*base.document.get("replaced", ()), _rated(step.item)][-MAX_REPLACED:]
+            changed = replace_document(base.with_item(step.position, replacement), replaced=replaced)
+            if self._apply_if_unchanged(session_id, base, changed, step):
+                self._keep_in_history(session_id, changed)
+                return changed, True
+            base = self.get(session_id, saved.id)
+        raise ConflictError("this list kept changing while the dislike was applied; send it again")
+
+    def _adopt(self, session_id: str, saved: SavedList) -> SavedList:
+        """The list as the session state holds it, copying it there first if only history had it.
+
+        The session state is where concurrent changes meet (its updates are atomic), so every
+        change to a list starts from the copy kept there.
+        """
+        adopted = self.sessions.memory.update(
+            session_id, lambda state: state if state.find(saved.id) else state.with_list(saved, current=False)
+        ).find(saved.id)
+        return adopted or saved
+
+    def _apply_if_unchanged(self, session_id: str, base: SavedList, changed: SavedList, step: UndoStep) -> bool:
+        applied: list[bool] = []
+
         def change(state: SessionState) -> SessionState:
-            updated = state.with_list(changed, current=state.current.get(changed.kind) == changed.id)
-            return updated.with_undo(changed.id, steps(state.undo.get(changed.id, ())))
+            applied.clear()  # a shared memory may run this more than once
+            current = state.find(base.id)
+            if current is None or current.revision != base.revision:
+                return state
+            applied.append(True)
+            return _with_changed(state, changed).with_undo(changed.id, (*state.undo.get(changed.id, ()), step))
 
         self.sessions.memory.update(session_id, change)
+        return bool(applied)
+
+    def _keep_in_history(self, session_id: str, changed: SavedList) -> None:
         store = self.sessions.store
         if store is not None:
-            store.update_list(session_id, changed)  # a no-op for lists not kept in history
+            store.update_list(session_id, changed)  # a no-op for lists not kept in history, or older revisions
+
+    def _replacement(self, session_id: str, saved: SavedList, position: int) -> dict[str, Any] | None:
+        """The best item for the row's place on the path that the list may hold.
+
+        Not on the list, not disliked, and not by an artist (or channel) already on another row:
+        the ranking's own rule for a list. The same slot of a fresh ranking of the list's length is
+        preferred; when that ranking has nothing left, a longer one is searched.
+        """
+        preferences = self.sessions.preferences(session_id)
+        excluded = saved.keys | preferences.disliked
+        items = saved.items
+        artists = {_artist(item) for i, item in enumerate(items) if i != position}
+        for length in dict.fromkeys((len(items), min(MAX_ITEMS, 3 * len(items)))):
+            ranked = self.sessions.recommender.recommend(
+                saved.mood,
+                strategy=saved.strategy,
+                kind=saved.kind,
+                n=length,
+                seed=saved.request.get("seed"),
+                preferences=preferences,
+            ).to_list()
+            fresh = [entry for entry in ranked if entry.get("key") not in excluded and _artist(entry) not in artists]
+            if fresh:
+                same = ranked[position] if length == len(items) and position < len(ranked) else None
+                chosen = same if same in fresh else fresh[0]
+                others = [str(item.get("reason") or "") for i, item in enumerate(items) if i != position]
+                line = reason_for_row(str(chosen.get("reason") or ""), others, position, len(items))
+                return {**chosen, "reason": line, "position": position, "list_id": saved.id}
+        return None
+
+
+def _rated(item: Mapping[str, Any]) -> dict[str, Any]:
+    """What a list remembers of a row a dislike replaced: what the taste model reads, no more."""
+    return {name: item.get(name) for name in REMEMBERED if item.get(name) is not None}
+
+
+def _artist(item: dict[str, Any]) -> str:
+    """The artist (or channel) as the ranking compares them."""
+    return str(item.get("artist") or "").casefold().strip()
+
+
+def replace_document(saved: SavedList, **fields: Any) -> SavedList:
+    """A copy of ``saved`` with these document fields set (its revision unchanged)."""
+    return dataclasses.replace(saved, document={**saved.document, **fields})
+
+
+def _with_changed(state: SessionState, changed: SavedList) -> SessionState:
+    """The state with ``changed`` in place of its older copy, still current if it was."""
+    return state.with_list(changed, current=state.current.get(changed.kind) == changed.id)

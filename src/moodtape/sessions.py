@@ -34,7 +34,7 @@ from moodtape.recommender.mood import mood_from_emotion
 from moodtape.recommender.ranking import Item, Preferences, artist_of, genre_of
 from moodtape.recommender.result import Recommendation
 from moodtape.recommender.strategies import resolve_strategy
-from moodtape.recommender.taste import Taste, features_from_json
+from moodtape.recommender.taste import MAX_EVENTS, Taste, features_from_json
 from moodtape.session_state import LocalSessionMemory, SessionMemory
 from moodtape.store import ACTIONS, Feedback, SavedList, Store, check_session_id, new_id
 from moodtape.types import Mood
@@ -77,7 +77,8 @@ class SessionService:
     def __init__(self, recommender: Recommender, store: Store | None, memory: SessionMemory | None = None) -> None:
         self.recommender = recommender
         self.store = store
-        self.memory = memory or default_memory()
+        # Not `memory or …`: an empty memory has len() 0 and would be swapped for the shared one.
+        self.memory = memory if memory is not None else default_memory()
 
     @classmethod
     def of(cls, recommender: Recommender, memory: SessionMemory | None = None) -> SessionService:
@@ -208,10 +209,12 @@ class SessionService:
             return Preferences()
         state = self.memory.get(session_id)
         events = {f.id: f for f in state.feedback}
-        seen = {key for saved in state.lists for key in saved.keys}
+        lists = list(state.lists)
         if self.keeps_history(session_id):
             events.update({f.id: f for f in self.store.feedback(session_id)})
-            seen |= self.store.seen_keys(session_id)
+            # The kept lists (bounded by the store's cap) go first, so this visit's newer copies win below.
+            lists = self.store.lists(session_id, limit=self.store.max_lists) + lists
+        seen = {key for saved in lists for key in saved.keys}
         artists: dict[str, float] = defaultdict(float)
         genres: dict[str, float] = defaultdict(float)
         disliked: set[str] = set()
@@ -222,13 +225,13 @@ class SessionService:
                 genres[entry.genre] += genre_weight
             if entry.action == "dislike":
                 disliked.add(entry.item_key)
-        shown = {str(item.get("key")): item for saved in state.lists for item in saved.items}
+        newest = sorted(events.values(), key=lambda f: f.created_at)[-MAX_EVENTS:]
         return Preferences(
             dict(artists),
             dict(genres),
             frozenset(seen),
             frozenset(disliked),
-            taste=_taste(sorted(events.values(), key=lambda f: f.created_at), shown),
+            taste=_taste(newest, rated_items(lists)),
         )
 
     # --- "not my mood" ---
@@ -293,11 +296,25 @@ class SessionService:
 __all__ = ["ACTIONS", "ACTION_WEIGHTS", "SessionService", "default_memory", "list_document"]
 
 
-def _taste(feedback: list[Feedback], shown: dict[str, dict[str, Any]]) -> Taste:
-    """A :class:`Taste` learned from ``feedback`` (oldest first).
+def rated_items(lists: Sequence[SavedList]) -> dict[str, dict[str, Any]]:
+    """Item JSON by key from ``lists`` (later lists win): the rows shown and the rows a dislike replaced.
 
-    Items still in the session's lists give every feature (energy, era, acousticness) through their
-    JSON; for older ones only the artist and genre the feedback row keeps are known.
+    Feedback keeps only an item's key, artist and genre; joining it with the lists it was given on
+    (this visit's, and the kept history's when the person chose history) gives the taste model
+    every feature (energy, era, acousticness) on a later visit too.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for saved in lists:
+        for item in (*saved.document.get("replaced", ()), *saved.document.get("items", ())):
+            found[str(item.get("key"))] = dict(item)
+    return found
+
+
+def _taste(feedback: list[Feedback], shown: dict[str, dict[str, Any]]) -> Taste:
+    """A :class:`Taste` learned from ``feedback`` (oldest first, at most :data:`MAX_EVENTS`).
+
+    Items on the session's lists give every feature (energy, era, acousticness) through their
+    JSON; for an item on no list any more only the artist and genre the feedback row keeps are known.
     """
     taste = Taste()
     for entry in feedback:

@@ -156,14 +156,23 @@ def test_a_like_in_one_list_shapes_the_next_and_is_named(sessions: SessionServic
     assert named and all(item["key"] != liked["key"] for item in named)  # a new song, not the same one
 
 
-def test_a_replaced_row_falls_back_to_the_feedback_it_carries(sessions: SessionService) -> None:
+def test_a_replaced_row_keeps_the_disliked_songs_features(sessions: SessionService) -> None:
     playlists = Playlists(sessions)
     shown, _ = playlists.show("swap", Ask(mood_from_emotion("sad"), n=8, seed=0))
     disliked = shown.items[2]
-    playlists.feedback("swap", shown.id, 2, "dislike")  # the row now holds another song
+    changed, _ = playlists.feedback("swap", shown.id, 2, "dislike")  # the row now holds another song
+    assert changed.items[2]["key"] != disliked["key"]
     [event] = sessions.taste("swap").events
-    assert event.reward == -1.0 and event.title == ""  # not the replacement's title
+    assert event.reward == -1.0 and event.title == disliked["title"]  # not the replacement's title
     assert f"artist:{disliked['artist'].casefold()}" in event.features
+    assert event.features["energy"] == pytest.approx(disliked["energy"] - 0.5)
+
+
+def test_feedback_on_a_song_on_no_list_keeps_its_artist_and_genre(sessions: SessionService) -> None:
+    sessions.feedback_by_key("gone", "k\x1fgone", "Some Artist", "dislike", "Folk")
+    [event] = sessions.taste("gone").events
+    assert event.reward == -1.0 and event.title == ""
+    assert event.features == {"artist:some artist": 1.0, "genre:folk": 1.0}
 
 
 def test_a_full_play_is_a_weaker_like(sessions: SessionService) -> None:

@@ -51,6 +51,19 @@ def test_newest_list_first_and_updates_replace_items(make_store: Callable[..., S
     assert not store.update_list("other", old), "only the owner may change a list"
 
 
+def test_an_older_revision_never_overwrites_a_newer_one(make_store: Callable[..., Store]) -> None:
+    """Two requests changing one list may reach the database in either order; the newer revision wins."""
+    store = make_store()
+    kept = store.save_list("s", saved("a", "b", "c"))
+    one = kept.with_item(0, {"key": "x", "title": "x"})
+    two = one.with_item(2, {"key": "y", "title": "y"})
+    assert (kept.revision, one.revision, two.revision) == (0, 1, 2)
+    assert store.update_list("s", two)
+    assert not store.update_list("s", one), "the late, older write is refused"
+    assert not store.update_list("s", two), "the same revision again changes nothing"
+    assert [i["title"] for i in store.get_list("s", kept.id).items] == ["x", "b", "y"]  # type: ignore[union-attr]
+
+
 def test_text_any_database_accepts_is_kept_exactly(make_store: Callable[..., Store]) -> None:
     store = make_store()
     odd = "Ünïcode — \u0000 nul, \ud800 lone surrogate, 🎵"

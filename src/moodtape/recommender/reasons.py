@@ -15,6 +15,7 @@ that would still appear a third time names its step ("step 7 of 12"), which is u
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Final
@@ -25,6 +26,8 @@ from moodtape.types import Track, Video
 
 #: The most times one sentence may appear in a list.
 MAX_REPEATS: Final[int] = 2
+#: The suffix that makes a line unique in its list.
+_STEP: Final = re.compile(r" \(step \d+ of \d+\)$")
 #: A change from the previous item (unit plane) a listener notices: "a shade livelier than the last".
 NOTICEABLE: Final[float] = 0.04
 
@@ -219,7 +222,24 @@ def explain(
         )
         previous = entry.item
         if used[line] >= MAX_REPEATS:
-            line = f"{line} (step {entry.position + 1} of {total})"
+            line = _with_step(line, entry.position, total)
         used[line] += 1
         lines.append(line)
     return lines
+
+
+def reason_for_row(line: str, others: Sequence[str], position: int, total: int) -> str:
+    """``line`` as the reason of row ``position`` (0-based) of a list whose other rows say ``others``.
+
+    A row replaced after a dislike brings its reason from another ranking; the list's promise
+    still holds: if the sentence is already there :data:`MAX_REPEATS` times, the row names its
+    own step (and never a step from the list it came from).
+    """
+    line = _STEP.sub("", line)
+    if sum(other == line for other in others) >= MAX_REPEATS:
+        line = _with_step(line, position, total)
+    return line
+
+
+def _with_step(line: str, position: int, total: int) -> str:
+    return f"{line} (step {position + 1} of {total})"

@@ -140,16 +140,29 @@ class Store:
         return SavedList(saved.id, saved.kind, saved.strategy, saved.document, now)
 
     def update_list(self, session_id: str, saved: SavedList) -> bool:
-        """Replace a stored list's items (a disliked row replaced, or undone); False if it is not stored."""
+        """Replace a stored list's items (a disliked row replaced, or undone) with a newer revision.
+
+        Returns False when the list is not stored, or when the stored one is as new or newer: two
+        requests changing one list may reach the database in either order, and the later
+        revision (:attr:`SavedList.revision`) must win.
+        """
         check_session_id(session_id)
         table = schema.lists
-        statement = (
-            sa.update(table)
-            .where(table.c.session_id == session_id, table.c.id == saved.id)
-            .values(document=dict(saved.document))
-        )
-        changed: int = self._write(lambda c: c.execute(statement).rowcount)
-        return changed > 0
+        where = (table.c.session_id == session_id, table.c.id == saved.id)
+
+        def work(connection: Connection) -> bool:
+            # FOR UPDATE holds the row on PostgreSQL; SQLite writes already hold the lock (BEGIN IMMEDIATE).
+            row = connection.execute(sa.select(table.c.document).where(*where).with_for_update()).first()
+            if row is None:
+                return False
+            stored = SavedList(saved.id, saved.kind, saved.strategy, row[0] or {})
+            if stored.revision >= saved.revision:
+                return False
+            connection.execute(sa.update(table).where(*where).values(document=dict(saved.document)))
+            return True
+
+        changed: bool = self._write(work)
+        return changed
 
     def get_list(self, session_id: str, list_id: str) -> SavedList | None:
         """The session's list ``list_id``, or None (never stored, deleted or past retention)."""

@@ -88,14 +88,27 @@ class SavedList:
         """The items in order: what the exporters write."""
         return self.items
 
+    @property
+    def revision(self) -> int:
+        """How many times the items changed since the list was made (0 at first); see :meth:`with_item`."""
+        value = self.document.get("revision", 0)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
     def with_item(self, position: int, item: Mapping[str, Any]) -> SavedList:
-        """A copy with the item at ``position`` (0-based) replaced."""
+        """A copy with the item at ``position`` (0-based) replaced, one revision newer."""
         items = self.items
         items[position] = dict(item)
-        return replace(self, document={**self.document, "items": items})
+        return self.with_items(items)
 
     def with_items(self, items: Sequence[Mapping[str, Any]]) -> SavedList:
-        return replace(self, document={**self.document, "items": [dict(item) for item in items]})
+        """A copy with these items, one revision newer.
+
+        The revision lets a change made from an old copy be noticed: the session state applies a
+        replaced row only to the revision it was ranked against, and the store never lets an
+        older revision overwrite a newer one.
+        """
+        document = {**self.document, "items": [dict(item) for item in items], "revision": self.revision + 1}
+        return replace(self, document=document)
 
 
 @dataclass(frozen=True)
