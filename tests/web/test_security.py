@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -93,6 +94,16 @@ def test_a_flood_gets_429_with_retry_after(make_app: AppFactory) -> None:
     # Another address has its own budget; health checks are never limited (balancers poll them).
     assert client.get("/api/openapi.yaml", environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code == 200
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_page_load_of_static_files_is_not_counted(make_app: AppFactory) -> None:
+    # One visit loads about 30 versioned static files at once; a limit of 5 a second must not refuse them.
+    client = make_app(MOODTAPE_RATE_LIMIT="5").test_client()
+    page = client.get("/").get_data(as_text=True)
+    static = sorted(set(re.findall(r'(/static/[^"\'?#]+)', page)))
+    assert len(static) > 5
+    assert all(client.get(path).status_code == 200 for path in static * 2)
+    assert [client.get("/api/openapi.yaml").status_code for _ in range(5)].count(429) >= 1
 
 
 def test_proxy_hops_take_the_client_address_from_x_forwarded_for(make_app: AppFactory) -> None:

@@ -10,7 +10,7 @@ The client address is ``request.remote_addr``: the socket's peer, or, with
 ``MOODTAPE_PROXY_HOPS`` > 0, the address the trusted proxies put in ``X-Forwarded-For`` (werkzeug's
 ``ProxyFix`` takes exactly that many hops, so a client cannot spoof its way past the limit by
 sending its own header). Health, readiness and metrics are never limited: balancers and
-Prometheus poll them from one address.
+Prometheus poll them from one address. Nor are the page's static files (see ``EXEMPT_PREFIX``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ from moodtape.metrics import RATE_LIMITED
 from moodtape.web.errors import error_response
 
 EXEMPT_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metrics"})
+#: The page's own files: one visit loads about 30 of them at once (modules are preloaded together),
+#: and they are small, versioned and cached for a year, so counting them would refuse a page load,
+#: not an abuser. API calls and the model downloads stay limited.
+EXEMPT_PREFIX: Final[str] = "/static/"
 
 
 def limit_text(rate: float) -> str:
@@ -55,7 +59,7 @@ def install_rate_limit(app: Flask, rate: float, redis_url: str = "") -> Limiter 
         _client_address,
         app=app,
         application_limits=[limit_text(rate)],
-        application_limits_exempt_when=lambda: request.path in EXEMPT_PATHS,
+        application_limits_exempt_when=_exempt,
         strategy="sliding-window-counter",
         storage_uri=redis_url or "memory://",
         storage_options=options,
@@ -65,6 +69,10 @@ def install_rate_limit(app: Flask, rate: float, redis_url: str = "") -> Limiter 
         in_memory_fallback_enabled=bool(redis_url),
         on_breach=_refuse,
     )
+
+
+def _exempt() -> bool:
+    return request.path in EXEMPT_PATHS or request.path.startswith(EXEMPT_PREFIX)
 
 
 def _client_address() -> str:
