@@ -225,7 +225,7 @@ def test_photo_chooser_is_a_real_focusable_button(page: Any) -> None:
     assert box["width"] >= 44 and box["height"] >= 44
     assert page.evaluate(FOCUS_RING)["contrast"] >= 3.0
     with page.expect_file_chooser() as chooser_event:
-        page.keyboard.press("Enter")
+        chooser.press("Enter")
     chooser_event.value.set_files(
         files=[{"name": "a.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(astronaut_rgb())}]
     )
