@@ -13,17 +13,15 @@ from importlib import resources
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from moodtape.emotions import EMOTIONS
-from moodtape.errors import ImageError, UnsupportedImageError
 from moodtape.metrics import FRAMES
 from moodtape.recommender.mood import EMOTION_POINTS, group_mood
 from moodtape.recommender.strategies import DEFAULT_STRATEGY, STRATEGIES
-from moodtape.vision.images import decode_image
 from moodtape.web.app import services
 from moodtape.web.calibration_api import session_profile
 from moodtape.web.session import current_csrf_token, session_id
 from moodtape.web.shapes import faces_json, mood_json
 from moodtape.web.streams import check_stream_id
-from moodtape.web.uploads import read_image_bytes
+from moodtape.web.uploads import read_gray_upload
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -54,12 +52,7 @@ def analyze() -> Response:
     stream = request.args.get("stream") or None
     if stream is not None:
         check_stream_id(stream)  # before any decoding work
-    data = read_image_bytes(request)
-    try:
-        gray = decode_image(data, gray=True, max_pixels=services().settings.get_int("MOODTAPE_MAX_PIXELS"))
-    except UnsupportedImageError:
-        # The leading bytes said "image", so the rest is damaged rather than of the wrong type.
-        raise ImageError("the picture is damaged and cannot be read") from None
+    gray = read_gray_upload(request, services().settings.get_int("MOODTAPE_MAX_PIXELS"))
     analyzer = services().analyzer()
     profile = session_profile()  # the visitor's calibration, if any (web/calibration_api.py)
     FRAMES.labels(kind="photo" if stream is None else "stream").inc()

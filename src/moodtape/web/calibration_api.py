@@ -11,14 +11,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from moodtape.emotions import EMOTIONS
-from moodtape.errors import DataError, ImageError, UnsupportedImageError
+from moodtape.errors import DataError
 from moodtape.vision.calibrate import read_example
 from moodtape.vision.calibration import Profile
-from moodtape.vision.images import decode_image
 from moodtape.web.app import services
 from moodtape.web.profiles import Calibration
 from moodtape.web.session import require_csrf, session_id
-from moodtape.web.uploads import read_image_bytes
+from moodtape.web.uploads import read_gray_upload
 
 blueprint = Blueprint("calibration", __name__, url_prefix="/api")
 
@@ -42,11 +41,7 @@ def add_example() -> Response:
     emotion = (request.args.get("emotion") or "neutral").strip().lower()
     if emotion not in EMOTIONS:
         raise DataError(f"unknown emotion {emotion!r}; use one of: {', '.join(EMOTIONS)}")
-    data = read_image_bytes(request)
-    try:
-        gray = decode_image(data, gray=True, max_pixels=services().settings.get_int("MOODTAPE_MAX_PIXELS"))
-    except UnsupportedImageError:
-        raise ImageError("the picture is damaged and cannot be read") from None
+    gray = read_gray_upload(request, services().settings.get_int("MOODTAPE_MAX_PIXELS"))
     analyzer = services().analyzer()
     example = read_example(analyzer, gray, "the frame", gray=gray)
     store = services().profiles

@@ -14,10 +14,13 @@ from __future__ import annotations
 import io
 from typing import IO, Final
 
+import numpy as np
+import numpy.typing as npt
 from flask import Request, current_app
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from moodtape.errors import DataError, UnsupportedImageError
+from moodtape.errors import DataError, ImageError, UnsupportedImageError
+from moodtape.vision.images import decode_image
 
 #: Leading bytes of each accepted format → the format's name.
 _MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
@@ -84,3 +87,13 @@ def read_image_bytes(request: Request) -> bytes:
     if sniff_image_type(data) is None:
         raise UnsupportedImageError("that file is not a JPEG, PNG, WebP or GIF picture")
     return data
+
+
+def read_gray_upload(request: Request, max_pixels: int) -> npt.NDArray[np.uint8]:
+    """The uploaded picture of ``request`` as a gray image, decoded in memory (never stored)."""
+    data = read_image_bytes(request)
+    try:
+        return decode_image(data, gray=True, max_pixels=max_pixels)
+    except UnsupportedImageError:
+        # The leading bytes said "image", so the rest is damaged rather than of the wrong type.
+        raise ImageError("the picture is damaged and cannot be read") from None
