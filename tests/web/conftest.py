@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import cv2
@@ -72,6 +73,21 @@ def make_app(tmp_path: Path, make_settings: Callable[..., Settings], real_analyz
         return app
 
     return make
+
+
+@pytest.fixture
+def still_limiter_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stop the clock of the in-memory rate limiter, mid-window.
+
+    Its sliding-window counter keeps windows aligned to the clock and weighs the previous window's
+    hits down (and floors the sum) once a new one starts, so "N requests, then 429" depends on
+    whether a boundary falls inside the test: on a loaded machine it sometimes does. With a still
+    clock every hit lands in one window and the count is exact.
+    """
+    import limits.storage.memory
+
+    instant = 1_800_000_000.25  # a quarter second into a window of 1, 2, 4 or 5 seconds
+    monkeypatch.setattr(limits.storage.memory, "time", SimpleNamespace(time=lambda: instant))
 
 
 @pytest.fixture

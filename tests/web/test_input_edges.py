@@ -49,6 +49,7 @@ def test_feedback_refuses_an_endless_genre(client: FlaskClient, csrf: dict[str, 
     assert reply.status_code == 400
 
 
+@pytest.mark.usefixtures("still_limiter_clock")
 def test_a_rate_below_one_per_second_still_lets_the_first_request_through(make_app: AppFactory) -> None:
     client = make_app(MOODTAPE_RATE_LIMIT="0.5").test_client()
     assert client.get("/api/openapi.yaml").status_code == 200

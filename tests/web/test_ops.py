@@ -72,6 +72,7 @@ def test_an_unknown_metrics_mode_is_refused(make_app: AppFactory) -> None:
         make_app(MOODTAPE_METRICS="public")
 
 
+@pytest.mark.usefixtures("still_limiter_clock")
 def test_metrics_count_frames_requests_model_time_and_refusals(make_app: AppFactory, frame_640: bytes) -> None:
     client = make_app(MOODTAPE_RATE_LIMIT="3").test_client()
     before = client.get("/metrics").text
