@@ -54,3 +54,14 @@ def test_a_rate_below_one_per_second_still_lets_the_first_request_through(make_a
     client = make_app(MOODTAPE_RATE_LIMIT="0.5").test_client()
     assert client.get("/api/openapi.yaml").status_code == 200
     assert client.get("/api/openapi.yaml").status_code == 429
+
+
+@pytest.mark.parametrize("path", ["/api/recommendations", "/api/export"])
+@pytest.mark.parametrize(
+    ("name", "value"), [("n", "²"), ("seed", "²"), ("seed", "--1"), ("n", "+-5"), ("n", "٣"), ("n", "５")]
+)
+def test_a_whole_number_is_ascii_digits_only(client: FlaskClient, path: str, name: str, value: str) -> None:
+    # "²".isdigit() is True but int("²") raises: these were 500s (found by an outside probe).
+    reply = client.get(path, query_string={"emotion": "sad", name: value, "format": "csv"})
+    assert reply.status_code == 400
+    assert name in reply.get_json()["error"]["message"]
