@@ -121,6 +121,19 @@ class _Channel(HTTPChannel):  # type: ignore[misc]
     parser_class = _DrainingParser
     error_task_class = _JsonErrorTask
 
+    def send_continue(self) -> None:
+        """``100 Continue`` only while a body is still wanted.
+
+        waitress sends it for every request with ``Expect: 100-continue`` and then marks the request
+        unfinished, so a request already complete without a body (a GET, ``Content-Length: 0``) or
+        already refused (a too-large ``Content-Length``) waited for a body that never came: no answer
+        until the client gave up, where the 413 was due at once.
+        """
+        if self.request.completed:
+            self.request.expect_continue = False
+            return
+        super().send_continue()
+
 
 class BufferedServer:
     """A waitress server for ``app`` with cheroot's method names: ``prepare``, ``serve``, ``stop``.
