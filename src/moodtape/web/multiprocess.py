@@ -147,6 +147,8 @@ def serve_processes(
     try:
         from gunicorn.app.base import BaseApplication
         from gunicorn.arbiter import Arbiter
+
+        from moodtape.web.gunicorn_worker import JsonErrorWorker
     except ImportError:
         raise MultiprocessUnavailableError(
             "--processes needs gunicorn: pip install 'gunicorn>=22' (it comes with moodtape on POSIX)"
@@ -160,7 +162,7 @@ def serve_processes(
     options: dict[str, Any] = {
         "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
         "workers": processes,
-        "worker_class": "gthread",
+        "worker_class": JsonErrorWorker,  # gthread, refusing in the API's JSON error shape
         "threads": max(1, threads),
         "graceful_timeout": max(1, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS")),
         "timeout": 60,  # a worker silent this long (stuck) is replaced
