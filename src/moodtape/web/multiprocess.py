@@ -88,6 +88,10 @@ def serve_from_cli(
     scheme = "https" if certfile else "http"
     shown = f"[{host}]" if ":" in host else host
 
+    warning = shared_state_warning(settings, processes)
+    if warning:
+        click.echo(f"moodtape: {warning}", err=True)
+
     def ready() -> None:
         click.echo(
             f"moodtape is running at {scheme}://{shown}:{port}/ with {processes} processes of {threads} threads "
@@ -109,6 +113,22 @@ def serve_from_cli(
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def shared_state_warning(settings: Settings, processes: int) -> str | None:
+    """The start-up warning for N processes without Redis: each keeps its own short-lived state.
+
+    A session's lists (export, undo, feedback on a row), its calibration and its live stream live in
+    the memory of the process that made them, and gunicorn hands each connection to any process, so
+    a browser's next request may find none of them (404 "no such list"). Redis shares them.
+    """
+    if processes <= 1 or settings.get("MOODTAPE_REDIS_URL").strip():
+        return None
+    return (
+        f"warning: without MOODTAPE_REDIS_URL each of the {processes} processes keeps its own lists, "
+        "calibrations and live streams, so a page may lose them between requests; set MOODTAPE_REDIS_URL "
+        "or serve one process (docs/deployment.md)"
+    )
 
 
 def _in_dotenv(name: str) -> bool:
@@ -228,4 +248,4 @@ def _child_exit(_server: Any, worker: Any) -> None:
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
-__all__ = ["MultiprocessUnavailableError", "ort_threads", "serve_processes"]
+__all__ = ["MultiprocessUnavailableError", "ort_threads", "serve_processes", "shared_state_warning"]
