@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import strategies as st
 from webtools import AppFactory
 
 from moodtape.providers.base import Query
@@ -71,3 +73,36 @@ def test_stranger_titles_are_kept_in_history(client: FlaskClient) -> None:
     body = {"action": "dislike", "list": list_id, "position": 0}
     assert client.post("/api/feedback", json=body, headers={"X-CSRF-Token": token}).status_code == 200
     assert [entry["list_id"] for entry in client.get("/api/history").get_json()["items"]] == [list_id]
+
+
+class OneTitle:
+    """A live provider answering one track whose title and artist the test chooses."""
+
+    name = "spotify"
+    title = "Song"
+
+    def tracks(self, query: Query) -> list[Track]:
+        return [Track(self.title, self.title, 0.3, 0.3, source="spotify")]
+
+    def videos(self, query: Query) -> list[Video]:
+        return []
+
+
+#: Any text a service's JSON can decode to: lone surrogates and control characters included.
+_STRANGER_TEXT = st.lists(
+    st.characters() | st.sampled_from(["\ud800", "\udfff", "\x00", "\x1b", "\r", "\n", "="]), max_size=40
+).map("".join)  # st.text never draws a lone surrogate
+
+
+@given(title=_STRANGER_TEXT.filter(str.strip))
+def test_any_title_gives_lists_and_exports(make_app: AppFactory, tmp_path: Path, title: str) -> None:
+    provider = OneTitle()
+    provider.title = title
+    catalog = Catalog.from_items([Track("Song", "Artist", 0.5, 0.5)], [Video("Clip", "Channel", 0.5, 0.5)])
+    client = make_app(recommender=Recommender([provider], catalog, store=Store(tmp_path / "one.db"))).test_client()
+    for fmt in ("json", "csv", "xspf", "m3u8"):
+        path = "/api/recommendations" if fmt == "json" else "/api/export"
+        reply = client.get(path, query_string={"emotion": "sad", "format": fmt})
+        assert reply.status_code == 200, (fmt, reply.get_data()[:300])
+        if fmt == "xspf":
+            ET.fromstring(reply.data)  # still well-formed XML
