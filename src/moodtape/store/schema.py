@@ -65,5 +65,18 @@ mood_corrections: Final = sa.Table(
     sa.Column("corrected", sa.String(16), nullable=False),
 )
 
+#: A session's short-lived state shared by processes without Redis (store/short_lived.py): one JSON
+#: document per (kind, session), ``session`` lists/undo or ``profile`` calibration sums, never a
+#: pixel. ``revision`` makes updates compare-and-swap; rows past ``expires_at`` are dead and swept.
+short_lived: Final = sa.Table(
+    "short_lived",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False, index=True),
+    sa.Column("document", sa.Text, nullable=False),
+)
+
 #: Tables that hold a session's data, in the order deletion visits them.
 SESSION_TABLES: Final = (lists, feedback, mood_corrections, sessions)

@@ -6,7 +6,8 @@ port). Tests pass their own analyzer and recommender.
 
 With ``MOODTAPE_REDIS_URL`` the state that requests share (rate limits, streams, session lists,
 provider caches) lives in Redis (see :mod:`moodtape.state`), so instances behind a balancer are
-interchangeable; without it, in this process.
+interchangeable; without it, in this process, except that ``moodtape serve --processes N`` keeps
+session lists and calibrations in the store (:meth:`Services.share_state_in_store`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from moodtape.state.connection import client_for
 from moodtape.state.profiles import RedisProfileStore
 from moodtape.state.sessions import RedisSessionMemory
 from moodtape.store import data_dir
+from moodtape.store.database import Database
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.delivery import install_delivery
@@ -83,6 +85,21 @@ class Services:
         self.profiles: ProfileStore = (
             RedisProfileStore(self.redis, self.analyzer) if self.redis else MemoryProfileStore()
         )
+        #: The database holding the two above after :meth:`share_state_in_store`; None otherwise.
+        self.state_database: Database | None = None
+
+    def share_state_in_store(self) -> None:
+        """Keep session lists and calibrations in the store, for processes that share no memory.
+
+        ``moodtape serve --processes N`` calls this (before forking) when there is no Redis; the
+        store's database opens no connection until a worker uses it, so none crosses a fork.
+        """
+        from moodtape.state.in_store import StoreProfileStore, StoreSessionMemory
+        from moodtape.store import database_url
+
+        database = self.state_database = Database(database_url(self.settings))
+        self.memory = StoreSessionMemory(database)
+        self.profiles = StoreProfileStore(database, self.analyzer)
 
     def _new_stream(self) -> StreamAnalyzer:
         return StreamAnalyzer(self.analyzer(), detect_every=STREAM_DETECT_EVERY)
@@ -160,6 +177,8 @@ class Services:
         store = self.recommender().store
         if store is not None:
             store.database.ensure_ready()  # schema migrations run at start, not on a first request
+        if self.state_database is not None:
+            self.state_database.ensure_ready()
 
 
 def services() -> Services:

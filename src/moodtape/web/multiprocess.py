@@ -88,7 +88,7 @@ def serve_from_cli(
     scheme = "https" if certfile else "http"
     shown = f"[{host}]" if ":" in host else host
 
-    warning = shared_state_warning(settings, processes)
+    warning = share_state(app, settings, processes)
     if warning:
         click.echo(f"moodtape: {warning}", err=True)
 
@@ -115,19 +115,23 @@ def serve_from_cli(
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def shared_state_warning(settings: Settings, processes: int) -> str | None:
-    """The start-up warning for N processes without Redis: each keeps its own short-lived state.
+def share_state(app: Flask, settings: Settings, processes: int) -> str | None:
+    """Make N processes without Redis share session lists and calibrations through the store.
 
-    A session's lists (export, undo, feedback on a row), its calibration and its live stream live in
-    the memory of the process that made them, and gunicorn hands each connection to any process, so
-    a browser's next request may find none of them (404 "no such list"). Redis shares them.
+    gunicorn hands each connection to any process, so a session's lists (export, undo, feedback on
+    a row) and its calibration must not live in one process's memory (404 "no such list" on the
+    next request otherwise): with ``MOODTAPE_REDIS_URL`` they are in Redis, else they go to the
+    store's ``short_lived`` table (``moodtape.store.short_lived``). Returns the start-up warning
+    for what still stays per process, or None.
     """
     if processes <= 1 or settings.get("MOODTAPE_REDIS_URL").strip():
         return None
+    app.extensions["moodtape"].share_state_in_store()
     return (
-        f"warning: without MOODTAPE_REDIS_URL each of the {processes} processes keeps its own lists, "
-        "calibrations and live streams, so a page may lose them between requests; set MOODTAPE_REDIS_URL "
-        "or serve one process (docs/deployment.md)"
+        f"note: without MOODTAPE_REDIS_URL the {processes} processes share session lists and calibrations "
+        "through the store, but each keeps its own rate-limit counters (so a client may get up to "
+        f"{processes}× MOODTAPE_RATE_LIMIT), provider answer caches and live-stream smoothing; set "
+        "MOODTAPE_REDIS_URL to share those too (docs/deployment.md)"
     )
 
 
@@ -248,4 +252,4 @@ def _child_exit(_server: Any, worker: Any) -> None:
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
-__all__ = ["MultiprocessUnavailableError", "ort_threads", "serve_processes", "shared_state_warning"]
+__all__ = ["MultiprocessUnavailableError", "ort_threads", "serve_processes", "share_state"]

@@ -1,0 +1,110 @@
+"""Each session's lists and calibration in the store, when several processes serve without Redis.
+
+The same two interfaces as :mod:`moodtape.state.sessions` and :mod:`moodtape.state.profiles`
+(Redis) and as their in-process defaults, over :class:`moodtape.store.short_lived.ShortLived`:
+one JSON document per session, with the same idle lifetimes and the same atomic ``update``.
+What is stored is what Redis would hold: :meth:`SessionState.to_json` (lists as shown, undo
+steps, recent feedback) and :meth:`Calibration.to_dict` (sums of numbers the model read; never
+a frame or a pixel).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+from moodtape.session_state import IDLE_SECONDS, SessionState
+from moodtape.store.database import Database
+from moodtape.store.short_lived import ShortLived
+from moodtape.web.profiles import PROFILE_IDLE_SECONDS, Calibration
+
+if TYPE_CHECKING:
+    from moodtape.vision.pipeline import Analyzer
+
+log = logging.getLogger("moodtape.state")
+
+#: A calibration read this long after its last write is kept another idle period (one small write).
+PROFILE_TOUCH_AFTER_S: Final[float] = 3600.0
+
+
+class StoreSessionMemory:
+    """:class:`~moodtape.session_state.SessionMemory` in the store's ``short_lived`` table."""
+
+    def __init__(
+        self, database: Database, idle_seconds: float = IDLE_SECONDS, clock: Callable[[], float] | None = None
+    ) -> None:
+        extra = {"clock": clock} if clock is not None else {}
+        self.documents = ShortLived(database, "session", idle_seconds, **extra)
+
+    def get(self, session_id: str) -> SessionState:
+        return _decode(self.documents.get(session_id))
+
+    def update(self, session_id: str, change: Callable[[SessionState], SessionState]) -> SessionState:
+        result: list[SessionState] = []
+
+        def apply(raw: str | None) -> str:
+            new = change(_decode(raw))
+            result[:] = [new]
+            return new.to_json()
+
+        self.documents.update(session_id, apply)
+        return result[0]
+
+    def delete(self, session_id: str) -> None:
+        self.documents.delete(session_id)
+
+    def __len__(self) -> int:
+        return self.documents.count()
+
+
+class StoreProfileStore:
+    """:class:`~moodtape.web.profiles.ProfileStore` in the store's ``short_lived`` table.
+
+    Args:
+        database: the store's database.
+        analyzer: gives this process's analyzer (the profile is refitted with it on reading).
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        analyzer: Callable[[], Analyzer],
+        idle_seconds: float = PROFILE_IDLE_SECONDS,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        extra = {"clock": clock} if clock is not None else {}
+        self.documents = ShortLived(database, "profile", idle_seconds, **extra)
+        self._analyzer = analyzer
+
+    def get(self, session_id: str) -> Calibration | None:
+        raw = self.documents.get(session_id)
+        if raw is None:
+            return None
+        try:
+            calibration = Calibration.from_dict(json.loads(raw), self._analyzer())
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring a stored calibration that cannot be read (%s)", exc)
+            return None
+        self.documents.touch(session_id, older_than=PROFILE_TOUCH_AFTER_S)
+        return calibration
+
+    def put(self, session_id: str, calibration: Calibration) -> None:
+        self.documents.put(session_id, json.dumps(calibration.to_dict(), separators=(",", ":")))
+
+    def delete(self, session_id: str) -> bool:
+        return self.documents.delete(session_id)
+
+    def __len__(self) -> int:
+        return self.documents.count()
+
+
+def _decode(raw: str | None) -> SessionState:
+    if raw is None:
+        return SessionState()
+    try:
+        return SessionState.from_json(raw)
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("starting a session's short-lived state afresh: the stored one is unreadable (%s)", exc)
+        return SessionState()

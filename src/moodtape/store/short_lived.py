@@ -1,0 +1,194 @@
+"""Short-lived documents per session in the store, so several processes share them without Redis.
+
+``moodtape serve --processes N`` hands each connection to any of N processes; a session's lists
+on screen (export, undo) and its calibration must therefore live where every process sees them.
+With ``MOODTAPE_REDIS_URL`` that is Redis; without it, the ``short_lived`` table of the store
+(SQLite in the data folder by default, which every process on the machine opens).
+
+One row per (kind, session): a JSON document, a ``revision`` and an ``expires_at``. Two promises:
+
+- **Atomic updates.** :meth:`ShortLived.update` reads, changes and writes back with a
+  compare-and-swap on ``revision`` (``UPDATE … WHERE revision = r``, or ``INSERT … ON CONFLICT DO
+  NOTHING`` for a new row); when another process wrote in between, it reads again and reapplies
+  the change, as Redis's ``WATCH``/``MULTI`` does. On SQLite the write transaction also holds the
+  file's write lock (``BEGIN IMMEDIATE``), so the retry only happens on PostgreSQL.
+- **Bounded size.** A row is dead once ``expires_at`` passes (reads ignore it at once) and writes
+  delete dead rows :data:`SWEEP_BATCH` at a time, again on the next write while a full batch went,
+  so deleting keeps pace with writing and no transaction grows with the table.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from moodtape.errors import StoreUnavailableError
+from moodtape.store.database import Database
+from moodtape.store.records import check_session_id
+from moodtape.store.schema import short_lived
+
+#: Dead rows one sweep deletes at most; a full batch makes the next write sweep again.
+SWEEP_BATCH: Final[int] = 500
+#: Seconds between sweeps in one process while there is no backlog.
+SWEEP_EVERY_S: Final[float] = 60.0
+#: Compare-and-swap attempts before giving up with a 503 (each loss means another writer won).
+CAS_ATTEMPTS: Final[int] = 20
+
+Change = Callable[[str | None], str]
+
+
+class ShortLived:
+    """Documents of one ``kind`` (``session``, ``profile``…) per session, forgotten ``idle_seconds``
+    after their last write.
+
+    Args:
+        database: the store's database (shared by the processes).
+        kind: which document this is; kinds never see each other's rows.
+        idle_seconds: lifetime after each write.
+        clock: seconds since the epoch; tests pass a fake.
+    """
+
+    def __init__(
+        self, database: Database, kind: str, idle_seconds: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        if idle_seconds <= 0:
+            raise ValueError("idle_seconds must be positive")
+        self.database = database
+        self.kind = kind
+        self.idle_seconds = idle_seconds
+        self._clock = clock
+        self._next_sweep = 0.0
+        self._sweep_lock = threading.Lock()
+
+    def _key(self, session_id: str) -> sa.ColumnElement[bool]:
+        check_session_id(session_id)
+        return sa.and_(short_lived.c.kind == self.kind, short_lived.c.session_id == session_id)
+
+    def get(self, session_id: str) -> str | None:
+        """The session's document, or None when there is none or it expired."""
+        key = self._key(session_id)
+        now = self._clock()
+        query = sa.select(short_lived.c.document).where(key, short_lived.c.expires_at > now)
+        row = self.database.read(lambda c: c.execute(query).first())
+        return None if row is None else str(row[0])
+
+    def update(self, session_id: str, change: Change) -> str:
+        """Replace the document by ``change(document or None)`` atomically; returns the new document.
+
+        ``change`` may run more than once (when another process wins a race), so it must only
+        compute, like the function given to Redis's ``WATCH``.
+        """
+        key = self._key(session_id)
+
+        def attempt(connection: Connection) -> str | None:
+            now = self._clock()
+            row = connection.execute(
+                sa.select(short_lived.c.revision, short_lived.c.expires_at, short_lived.c.document).where(key)
+            ).first()
+            alive = row is not None and row.expires_at > now
+            new = change(str(row.document) if alive and row is not None else None)
+            values = {"document": new, "expires_at": now + self.idle_seconds}
+            if row is None:
+                insert = _insert(connection)(short_lived).values(
+                    kind=self.kind, session_id=session_id, revision=1, **values
+                )
+                # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT.
+                inserted = insert.on_conflict_do_nothing().returning(short_lived.c.revision)
+                written = len(connection.execute(inserted).all())
+            else:
+                swap = (
+                    sa.update(short_lived)
+                    .where(key, short_lived.c.revision == row.revision)
+                    .values(revision=row.revision + 1, **values)
+                )
+                written = connection.execute(swap).rowcount
+            return new if written == 1 else None
+
+        for _ in range(CAS_ATTEMPTS):
+            done = self.database.write(attempt)
+            if done is not None:
+                self._sweep_if_due()
+                return done
+        raise StoreUnavailableError("the session's short-lived state is changing too fast; try again in a moment")
+
+    def put(self, session_id: str, document: str) -> None:
+        """Keep ``document`` for the session, replacing any."""
+        self.update(session_id, lambda _old: document)
+
+    def touch(self, session_id: str, older_than: float = 0.0) -> None:
+        """Keep a live document another ``idle_seconds`` (a dead one stays dead).
+
+        Only when its last write or touch is more than ``older_than`` seconds ago, so that a
+        document read on every request is not also written on every request.
+        """
+        key = self._key(session_id)
+        now = self._clock()
+        renew = (
+            sa.update(short_lived)
+            .where(key, short_lived.c.expires_at > now)
+            .where(short_lived.c.expires_at < now + self.idle_seconds - older_than)
+            .values(expires_at=now + self.idle_seconds)
+        )
+        self.database.write(lambda c: c.execute(renew))
+
+    def delete(self, session_id: str) -> bool:
+        """Forget the session's document; True when a live one was there."""
+        key = self._key(session_id)
+        now = self._clock()
+
+        def work(connection: Connection) -> bool:
+            alive = connection.execute(sa.select(short_lived.c.expires_at).where(key)).first()
+            connection.execute(sa.delete(short_lived).where(key))
+            return alive is not None and alive.expires_at > now
+
+        deleted: bool = self.database.write(work)
+        return deleted
+
+    def sweep(self) -> int:
+        """Delete at most :data:`SWEEP_BATCH` dead rows (of any kind); returns how many went."""
+        now = self._clock()
+        dead = (
+            sa.select(short_lived.c.kind, short_lived.c.session_id)
+            .where(short_lived.c.expires_at <= now)
+            .limit(SWEEP_BATCH)
+        )
+
+        def work(connection: Connection) -> int:
+            pair = sa.tuple_(short_lived.c.kind, short_lived.c.session_id)
+            gone = sa.delete(short_lived).where(pair.in_(dead), short_lived.c.expires_at <= now)
+            return int(connection.execute(gone).rowcount)
+
+        swept: int = self.database.write(work)
+        return swept
+
+    def _sweep_if_due(self) -> None:
+        now = self._clock()
+        with self._sweep_lock:
+            if now < self._next_sweep:
+                return
+            self._next_sweep = now + SWEEP_EVERY_S
+        if self.sweep() == SWEEP_BATCH:  # a backlog: sweep again on the next write
+            with self._sweep_lock:
+                self._next_sweep = 0.0
+
+    def count(self) -> int:
+        """Rows of this kind, dead ones included (for tests and ``moodtape db status``)."""
+        query = sa.select(sa.func.count()).select_from(short_lived).where(short_lived.c.kind == self.kind)
+        total: int = self.database.read(lambda c: c.execute(query).scalar_one())
+        return total
+
+
+def _insert(connection: Connection) -> Any:
+    """``INSERT … ON CONFLICT`` for the connection's database (SQLite and PostgreSQL both have it)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        return insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
