@@ -260,7 +260,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "MOODTAPE_REDIS_URL",
         "",
         "Redis for state shared by instances (rate limits, provider cache, YouTube budget, streams, recent lists): "
-        "redis://host:6379/0; empty keeps that state in each process.",
+        "redis://host:6379/0; empty keeps that state in each process (serve --processes N shares recent lists "
+        "and calibrations through the database).",
     ),
     Setting(
         "MOODTAPE_PROCESSES",

@@ -6,9 +6,10 @@ lives for :data:`IDLE_SECONDS` after the session's last use and is bounded per s
 total, so clients cannot grow it without limit.
 
 :class:`SessionMemory` is the interface; :class:`LocalSessionMemory` keeps the state in this
-process (the default, one machine). A shared implementation (e.g. Redis, one JSON document per
-session with a TTL) only needs ``get``/``update``/``delete`` and :meth:`SessionState.to_json` /
-:meth:`SessionState.from_json`, so any instance can answer any request of a session.
+process (the default, one process). The shared implementations (Redis in
+:mod:`moodtape.state.sessions`, the store in :mod:`moodtape.state.in_store` for ``serve
+--processes N`` without Redis) keep one JSON document per session (:meth:`SessionState.to_json` /
+:meth:`SessionState.from_json`), so any process or instance can answer any request of a session.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ session. The profile is refitted after every frame.
 
 :class:`ProfileStore` is the interface; :class:`MemoryProfileStore` keeps calibrations in this
 process, bounded in number and forgotten after :data:`PROFILE_IDLE_SECONDS` unused. With several
-processes, a shared store (Redis, say) can implement the same three methods, storing
+processes or instances, Redis (:mod:`moodtape.state.profiles`) or the store
+(:mod:`moodtape.state.in_store`) implements the same three methods, storing
 :meth:`Calibration.to_dict` as JSON.
 """
 
