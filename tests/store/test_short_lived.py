@@ -111,6 +111,21 @@ def test_touch_renews_a_live_document_only_when_old_enough(url: str) -> None:
     assert documents.get("s1") is None, "a dead document is not brought back"
 
 
+def test_a_read_renews_only_a_document_not_renewed_lately(url: str) -> None:
+    clock = Clock()
+    documents = ShortLived(Database(url), "profile", 100.0, clock=clock)
+    documents.put("s1", "x")
+    clock.now += 20
+    assert documents.get("s1", renew_after=30) == "x"  # too recent: expires at 100 still
+    clock.now += 79
+    assert documents.get("s1") == "x"  # 99 s: no renewal asked
+    assert documents.get("s1", renew_after=30) == "x"  # renewed until 199
+    clock.now += 99
+    assert documents.get("s1") == "x"
+    clock.now += 2
+    assert documents.get("s1") is None
+
+
 def test_dead_rows_are_swept_in_bounded_batches_that_keep_pace(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(short_lived, "SWEEP_BATCH", 10)
     clock = Clock()

@@ -79,16 +79,14 @@ class StoreProfileStore:
         self._analyzer = analyzer
 
     def get(self, session_id: str) -> Calibration | None:
-        raw = self.documents.get(session_id)
+        raw = self.documents.get(session_id, renew_after=PROFILE_TOUCH_AFTER_S)
         if raw is None:
             return None
         try:
-            calibration = Calibration.from_dict(json.loads(raw), self._analyzer())
+            return Calibration.from_dict(json.loads(raw), self._analyzer())
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring a stored calibration that cannot be read (%s)", exc)
             return None
-        self.documents.touch(session_id, older_than=PROFILE_TOUCH_AFTER_S)
-        return calibration
 
     def put(self, session_id: str, calibration: Calibration) -> None:
         self.documents.put(session_id, json.dumps(calibration.to_dict(), separators=(",", ":")))

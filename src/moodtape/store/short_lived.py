@@ -7,11 +7,12 @@ With ``MOODTAPE_REDIS_URL`` that is Redis; without it, the ``short_lived`` table
 
 One row per (kind, session): a JSON document, a ``revision`` and an ``expires_at``. Two promises:
 
-- **Atomic updates.** :meth:`ShortLived.update` reads, changes and writes back with a
-  compare-and-swap on ``revision`` (``UPDATE … WHERE revision = r``, or ``INSERT … ON CONFLICT DO
-  NOTHING`` for a new row); when another process wrote in between, it reads again and reapplies
-  the change, as Redis's ``WATCH``/``MULTI`` does. On SQLite the write transaction also holds the
-  file's write lock (``BEGIN IMMEDIATE``), so the retry only happens on PostgreSQL.
+- **Atomic updates.** :meth:`ShortLived.update` reads, changes and writes back in one
+  transaction that holds the row (``SELECT … FOR UPDATE`` on PostgreSQL, the file's write lock
+  from ``BEGIN IMMEDIATE`` on SQLite), and the write is also a compare-and-swap on ``revision``
+  (``UPDATE … WHERE revision = r``). A new row is ``INSERT … ON CONFLICT DO NOTHING``: when two
+  processes create it at once, the loser reads again and reapplies its change, as Redis's
+  ``WATCH``/``MULTI`` does.
 - **Bounded size.** A row is dead once ``expires_at`` passes (reads ignore it at once) and writes
   delete dead rows :data:`SWEEP_BATCH` at a time, again on the next write while a full batch went,
   so deleting keeps pace with writing and no transaction grows with the table.
@@ -69,13 +70,21 @@ class ShortLived:
         check_session_id(session_id)
         return sa.and_(short_lived.c.kind == self.kind, short_lived.c.session_id == session_id)
 
-    def get(self, session_id: str) -> str | None:
-        """The session's document, or None when there is none or it expired."""
+    def get(self, session_id: str, renew_after: float | None = None) -> str | None:
+        """The session's document, or None when there is none or it expired.
+
+        With ``renew_after``, a document last written or renewed more than that many seconds ago
+        is kept another ``idle_seconds`` (see :meth:`touch`); reads in between write nothing.
+        """
         key = self._key(session_id)
         now = self._clock()
-        query = sa.select(short_lived.c.document).where(key, short_lived.c.expires_at > now)
+        query = sa.select(short_lived.c.document, short_lived.c.expires_at).where(key, short_lived.c.expires_at > now)
         row = self.database.read(lambda c: c.execute(query).first())
-        return None if row is None else str(row[0])
+        if row is None:
+            return None
+        if renew_after is not None and row.expires_at < now + self.idle_seconds - renew_after:
+            self.touch(session_id, older_than=renew_after)
+        return str(row.document)
 
     def update(self, session_id: str, change: Change) -> str:
         """Replace the document by ``change(document or None)`` atomically; returns the new document.
@@ -87,8 +96,12 @@ class ShortLived:
 
         def attempt(connection: Connection) -> str | None:
             now = self._clock()
+            # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already locks): writers of one row
+            # queue instead of all retrying, which under load starved some of them.
             row = connection.execute(
-                sa.select(short_lived.c.revision, short_lived.c.expires_at, short_lived.c.document).where(key)
+                sa.select(short_lived.c.revision, short_lived.c.expires_at, short_lived.c.document)
+                .where(key)
+                .with_for_update()
             ).first()
             alive = row is not None and row.expires_at > now
             new = change(str(row.document) if alive and row is not None else None)
