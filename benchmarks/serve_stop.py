@@ -6,7 +6,11 @@ until ``/healthz`` answers, sends SIGTERM and times the exit. Issue 10 saw 1 of 
 8 s (the serve command's stop watchdog fired on the HTTPS server of the time).
 
     .venv/bin/python -m benchmarks.serve_stop --runs 40
+    .venv/bin/python -m benchmarks.serve_stop --runs 20 --busy 1   # one CPU-bound process competing
     .venv/bin/python -m benchmarks.serve_stop --runs 10 --scheme https --signal INT
+
+``--busy N`` runs N busy-looping processes meanwhile, to see stops on a machine with other work
+(the slow stops of issue 10 were seen while tests ran).
 
 Prints one Markdown row per scheme: runs, median, 95th percentile and slowest stop, how many took
 over 1 s, how many printed the watchdog's warning, and how many exited with a status other than 0.
@@ -94,7 +98,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--scheme", choices=["http", "https", "both"], default="both")
     parser.add_argument("--signal", choices=["TERM", "INT"], default="TERM")
+    parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes running meanwhile")
     args = parser.parse_args()
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    try:
+        _measure(args)
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+
+def _measure(args: argparse.Namespace) -> None:
     signum = getattr(signal, f"SIG{args.signal}")
     schemes = ["http", "https"] if args.scheme == "both" else [args.scheme]
     print("| server | signal | runs | median (s) | p95 (s) | slowest (s) | over 1 s | watchdog fired | exit ≠ 0 |")
