@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import threading
 from typing import Any, Final
 
 from flask import Flask
@@ -140,6 +141,8 @@ class BufferedServer:
         self._app = app
         self._host, self._port, self._threads = host, port, threads
         self._tls = tls
+        self._loop_thread: int | None = None  # the thread running serve(), while it runs
+        self._loop_done = threading.Event()
         self._server: Any = None
 
     def prepare(self) -> None:
@@ -180,26 +183,31 @@ class BufferedServer:
         from waitress import wasyncore
 
         server = self._server
-        # waitress's own run() swallows KeyboardInterrupt; the serve command wants to see it.
+        poll = wasyncore.poll2 if server.adj.asyncore_use_poll else wasyncore.poll
+        self._loop_thread, self._loop_done = threading.get_ident(), threading.Event()
         try:
-            wasyncore.loop(
-                timeout=server.adj.asyncore_loop_timeout, map=server._map, use_poll=server.adj.asyncore_use_poll
-            )
-        except OSError:
-            if self._server is server:
-                raise
-            # stop() from another thread closed the sockets while select() waited on them: serving is over.
+            # Our own loop, not waitress's run(): that one swallows KeyboardInterrupt, which the serve
+            # command wants to see, and this one ends as soon as stop() asks.
+            while self._server is server and server._map:
+                poll(server.adj.asyncore_loop_timeout, server._map)
+        finally:
+            self._loop_thread = None
+            self._loop_done.set()
 
     def stop(self) -> None:
         """Close every connection (stalled uploads included, at once) and end the worker threads.
 
-        A request already running in a worker gets up to :data:`STOP_GRACE` seconds; the workers are
-        daemon threads, so the process never waits on one longer than that.
+        From another thread than :meth:`serve`'s, the loop is woken and ends first, so that nothing
+        is closed under it. A request already running in a worker gets up to :data:`STOP_GRACE`
+        seconds; the workers are daemon threads, so the process never waits on one longer than that.
         """
         server, self._server = self._server, None
         if server is None:
             return
         from waitress import wasyncore
 
+        if self._loop_thread not in (None, threading.get_ident()):
+            server.pull_trigger()  # wakes select(); the loop sees that it is stopped and returns
+            self._loop_done.wait(STOP_GRACE)
         wasyncore.close_all(server._map)  # the listening socket, the trigger and every connection
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=STOP_GRACE)

@@ -102,8 +102,11 @@ class TlsChannel(JsonErrorChannel):
             except ssl.SSLError as exc:  # not TLS, a failed handshake, a bad record: drop the connection
                 LOG.debug("TLS error from %s: %s", self.addr, exc)
                 plain = None
-            self._flush_pending()  # handshake answers, session tickets, alerts
-        if plain is None:
+            try:
+                self._flush_pending()  # handshake answers, session tickets, alerts
+            except OSError:
+                plain = None
+        if plain is None:  # closed here, outside the TLS lock (closing takes waitress's own lock)
             self.handle_close()
             return b""
         return plain
@@ -134,9 +137,13 @@ class TlsChannel(JsonErrorChannel):
     # --- writing (worker threads and the event loop) ---
 
     def send(self, data: bytes, do_close: bool = True) -> int:
-        """Encrypt ``data`` for the socket; 0 while earlier encrypted bytes still wait (back-pressure)."""
+        """Encrypt ``data`` for the socket; 0 while earlier encrypted bytes still wait (back-pressure).
+
+        Raises:
+            OSError: the connection is broken; waitress then closes it (from the event loop).
+        """
         with self._tls_lock:
-            self._flush_pending(do_close)
+            self._flush_pending()
             if self._pending or not self._handshaken or not self.connected:
                 return 0
             try:
@@ -144,15 +151,26 @@ class TlsChannel(JsonErrorChannel):
             except ssl.SSLError as exc:
                 LOG.debug("TLS error writing to %s: %s", self.addr, exc)
                 raise OSError(str(exc)) from None
-            self._flush_pending(do_close)
+            self._flush_pending()
         return len(data)
 
-    def _flush_pending(self, do_close: bool = True) -> None:
-        """Move encrypted bytes to the socket as far as it takes them; keep the rest (caller holds the lock)."""
+    def _flush_pending(self) -> None:
+        """Move encrypted bytes to the socket as far as it takes them; keep the rest (caller holds the lock).
+
+        Never closes the channel itself: closing takes waitress's output lock, which a worker thread
+        may hold while it waits for this TLS lock. A broken connection raises ``OSError`` instead.
+        """
         self._pending += self._outgoing.read()
-        if self._pending and self.socket is not None:
-            sent = super().send(self._pending, do_close)
-            self._pending = self._pending[sent:]
+        if not self._pending or self.socket is None:
+            return
+        try:
+            sent = self.socket.send(self._pending)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._pending = b""
+            raise
+        self._pending = self._pending[sent:]
 
     def writable(self) -> bool:
         return bool(super().writable() or self._pending)
@@ -176,7 +194,7 @@ class TlsChannel(JsonErrorChannel):
                 with contextlib.suppress(ssl.SSLError, ValueError):
                     self._tls.unwrap()
                 with contextlib.suppress(OSError):
-                    self._flush_pending(do_close=False)
+                    self._flush_pending()
         super().handle_close()
 
 
