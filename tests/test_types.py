@@ -102,3 +102,14 @@ def test_video_validation_and_key() -> None:
         Video("", "c", 0.5, 0.5)
     with pytest.raises(ValueError, match="valence"):
         Video("t", "c", -0.1, 0.5)
+
+
+def test_lone_surrogates_in_text_become_replacement_characters() -> None:
+    """A service's JSON may hold "\\ud800"; such a title made every list holding it a 500."""
+    track = Track("So\ud800ng", "Art\udfffist", 0.5, 0.5, genre="pop\ud83d", extra={})
+    assert (track.title, track.artist, track.genre) == ("So\ufffdng", "Art\ufffdist", "pop\ufffd")
+    video = Video("Cl\udc80ip", "Chan\ud800nel", 0.5, 0.5)
+    assert (video.title, video.channel) == ("Cl\ufffdip", "Chan\ufffdnel")
+    for text in (track.title, track.artist, video.title, video.channel):
+        text.encode("utf-8")
+    assert Track("Ünïcödé 😀", "x", 0.5, 0.5).title == "Ünïcödé 😀"  # real characters stay

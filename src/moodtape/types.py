@@ -14,8 +14,9 @@ checks the type: ``kind`` ("track"/"video"), ``key`` (identity, :mod:`moodtape.i
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar, NamedTuple
 
 from moodtape.emotions import EMOTIONS
@@ -89,6 +90,23 @@ class Face:
         return result
 
 
+#: UTF-16 surrogate code points: JSON's ``"\\ud800"`` decodes to one, and no file, database or HTTP
+#: answer can encode it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _replace_surrogates(item: object) -> None:
+    """Replace lone surrogates in ``item``'s text fields by U+FFFD, as a lenient UTF-8 decoder would.
+
+    Titles come from strangers (a service's JSON may hold ``"\\ud800"``); one such title made every
+    list holding it a 500 (JSON, exports, the store). Cleaned once here, every later step can encode.
+    """
+    for spec in fields(item):  # type: ignore[arg-type]
+        value = getattr(item, spec.name)
+        if isinstance(value, str) and _SURROGATE.search(value):
+            object.__setattr__(item, spec.name, _SURROGATE.sub("\ufffd", value))
+
+
 def _check_unit(name: str, value: float, low: float, high: float) -> None:
     if not math.isfinite(value) or not low <= value <= high:
         raise ValueError(f"{name} must lie in [{low}, {high}], got {value!r}")
@@ -145,6 +163,7 @@ class Track:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        _replace_surrogates(self)
         if not self.title.strip() or not self.artist.strip():
             raise ValueError("a track needs a title and an artist")
         _check_unit("valence", self.valence, 0.0, 1.0)
@@ -195,6 +214,7 @@ class Video:
     estimated: bool = False
 
     def __post_init__(self) -> None:
+        _replace_surrogates(self)
         if not self.title.strip():
             raise ValueError("a video needs a title")
         _check_unit("valence", self.valence, 0.0, 1.0)

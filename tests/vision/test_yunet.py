@@ -81,3 +81,35 @@ def test_bad_settings_and_missing_file_say_what_is_wrong(tmp_path: Path) -> None
         YuNetSettings(score_threshold=1.5)
     with pytest.raises(ModelError, match="Haar"):
         YuNetDetector(model_path=tmp_path / "missing.onnx")
+
+
+@pytest.mark.parametrize("side", [64, 40, 20])
+def test_a_small_image_after_a_large_one_has_no_faces(
+    yunet: YuNetDetector, astronaut_gray: npt.NDArray[np.uint8], side: int
+) -> None:
+    """OpenCV's YuNet, run at a larger size first, answers a 32 × 32 input with infinite boxes (was a 500)."""
+    for _ in range(20):
+        yunet.detect(astronaut_gray)
+        assert yunet.detect(np.full((side, side), 38, np.uint8)) == []
+
+
+def test_implausible_rows_are_never_faces() -> None:
+    """Whatever OpenCV answers, rows with infinite values or a centre outside the input are dropped."""
+    settings = YuNetSettings(min_face=20, min_face_detect=20)
+    detector = YuNetDetector(settings)
+    garbage = np.zeros((3, 15), np.float32)
+    garbage[0, :4] = [-np.inf, -1.9e5, np.inf, 0]
+    garbage[1, :4] = [2.4e5, -1.1e6, 2.3e5, 1e6]
+    garbage[2, :4] = [5, 5, 20, 20]
+    garbage[:, 14] = 1.0
+
+    class FakeNet:
+        def setInputSize(self, size: tuple[int, int]) -> None:  # noqa: N802 - OpenCV's name
+            pass
+
+        def detect(self, image: npt.NDArray[np.uint8]) -> tuple[int, npt.NDArray[np.float32]]:
+            return 1, garbage
+
+    detector._local.net = FakeNet()
+    found = detector.landmarks(np.full((30, 30), 38, np.uint8))
+    assert [face.box for face in found] == [Box(5, 5, 20, 20)]

@@ -157,3 +157,20 @@ def test_a_stuck_request_delays_the_stop_only_up_to_the_bound(tmp_path: Path, as
 @pytest.mark.parametrize(("processes", "cores", "threads"), [(1, 8, 8), (2, 8, 4), (3, 8, 2), (4, 2, 1), (16, 2, 1)])
 def test_onnx_threads_share_the_cores(processes: int, cores: int, threads: int) -> None:
     assert ort_threads(processes, cores) == threads
+
+
+@pytest.mark.parametrize(
+    ("processes", "redis_url", "warned"), [(2, "", True), (2, "redis://127.0.0.1:6379/0", False), (1, "", False)]
+)
+def test_several_processes_without_redis_warn_that_lists_are_per_process(
+    processes: int, redis_url: str, warned: bool
+) -> None:
+    """Found by an outside probe: with --processes 2 an undo on another connection answered 404."""
+    from moodtape.config import Settings
+    from moodtape.web.multiprocess import shared_state_warning
+
+    settings = Settings.load(overrides={"MOODTAPE_REDIS_URL": redis_url}, environ={}, dotenv=None)
+    warning = shared_state_warning(settings, processes)
+    assert (warning is not None) == warned
+    if warning:
+        assert "MOODTAPE_REDIS_URL" in warning and "lists" in warning

@@ -63,7 +63,8 @@ def test_404_and_405_are_json(client: FlaskClient) -> None:
 def test_state_changes_need_the_csrf_token(client: FlaskClient, method: str, path: str) -> None:
     body = {"action": "like", "key": "k", "artist": "a", "confirm": True}
     token = client.get("/api/config").get_json()["csrf_token"]
-    for headers in ({}, {"X-CSRF-Token": "0" * 64}, {"X-CSRF-Token": token, "Origin": "https://evil.example"}):
+    others = ({}, {"X-CSRF-Token": "0" * 64}, {"X-CSRF-Token": "\u00fc" * 64}, {"X-CSRF-Token": token + "\u00e9"})
+    for headers in (*others, {"X-CSRF-Token": token, "Origin": "https://evil.example"}):
         reply = client.open(path, method=method, json=body, headers=headers)
         assert reply.status_code == 403 and reply.get_json()["error"]["code"] == "csrf_failed"
     good = {"X-CSRF-Token": token, "Origin": "http://localhost"}

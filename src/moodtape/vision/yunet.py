@@ -114,6 +114,20 @@ class YuNetSettings:
             raise ValueError("score_threshold must lie in (0, 1) and overlap in (0, 1]")
 
 
+def _plausible(rows: npt.NDArray[np.float32], width: int, height: int) -> npt.NDArray[np.float32]:
+    """The rows that can be faces: finite, with the box's centre inside the ``width`` × ``height`` input.
+
+    OpenCV 4.14's YuNet, once run at a larger size, answers an input of 32 × 32 or less with stale
+    rows: boxes at ±infinity or a million pixels away, with score 1 (an uploaded 64 × 64 photo
+    was a 500 one time in three).
+    """
+    finite = np.isfinite(rows).all(axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, which the test below drops
+        centre_x, centre_y = rows[:, 0] + rows[:, 2] / 2, rows[:, 1] + rows[:, 3] / 2
+        inside = (centre_x >= 0) & (centre_x <= width) & (centre_y >= 0) & (centre_y <= height)
+    return rows[finite & inside]
+
+
 def yunet_path() -> Path:
     """The bundled YuNet model file."""
     return Path(__file__).parent / "models" / YUNET_FILE
@@ -150,12 +164,12 @@ class YuNetDetector:
         scale = min(1.0, self.settings.min_face_detect / self.settings.min_face)
         height, width = gray.shape
         small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
-        if min(small_w, small_h) < 10:
-            return []
+        if min(small_w, small_h) < 10 or max(small_w, small_h) < self.settings.min_face * scale:
+            return []  # no face of the smallest size fits
         small = gray if scale == 1.0 else cv2.resize(gray, (small_w, small_h), interpolation=cv2.INTER_LINEAR)
         _, rows = self._net(small_w, small_h).detect(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
         found = []
-        for row in np.zeros((0, 15), np.float32) if rows is None else rows:
+        for row in _plausible(np.zeros((0, 15), np.float32) if rows is None else rows, small_w, small_h):
             values = row[:14] / scale
             x, y, w, h = (round(float(v)) for v in values[:4])
             points = tuple((float(values[4 + 2 * i]), float(values[5 + 2 * i])) for i in range(5))

@@ -24,7 +24,6 @@ What this module adds to waitress:
 
 from __future__ import annotations
 
-import json
 import ssl
 import threading
 from typing import Any, Final
@@ -36,8 +35,7 @@ from waitress.server import create_server
 from waitress.task import ErrorTask
 from waitress.utilities import RequestEntityTooLarge, RequestHeaderFieldsTooLarge
 
-from moodtape.web.errors import HTTP_CODES
-from moodtape.web.security import SECURITY_HEADERS
+from moodtape.web.refusals import refusal
 
 #: Request line plus headers: 64 KiB is 8× what browsers send; the 30 MB header line is refused.
 MAX_HEADER_BYTES: Final[int] = 64 * 1024
@@ -52,13 +50,6 @@ STOP_GRACE: Final[float] = 3.0
 #: The most of a refused body read and dropped so that the client can read its 413.
 DRAIN_LIMIT: Final[int] = 256 * 1024 * 1024
 
-_MESSAGES: Final[dict[int, str]] = {
-    400: "the request is malformed (for example two different Content-Length headers)",
-    413: "the upload is too large (see limits.max_upload_bytes in /api/config)",
-    431: "the request's headers are too large",
-    501: "that Transfer-Encoding is not supported; send the body as it is or chunked",
-}
-
 
 class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
     """waitress's refusal, in the API's JSON error shape with the security headers."""
@@ -66,13 +57,9 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
     def execute(self) -> None:
         error = self.request.error
         status = int(error.code)
-        body = json.dumps(
-            {"error": {"code": HTTP_CODES.get(status, "http_error"), "message": _MESSAGES.get(status, error.reason)}}
-        ).encode()
+        headers, body = refusal(status, error.reason)
         self.status = f"{status} {error.reason}"
-        self.response_headers.extend(
-            [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *SECURITY_HEADERS.items()]
-        )
+        self.response_headers.extend(headers)
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)
@@ -125,6 +112,19 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
 
     parser_class = _DrainingParser
     error_task_class = _JsonErrorTask
+
+    def send_continue(self) -> None:
+        """``100 Continue`` only while a body is still wanted.
+
+        waitress sends it for every request with ``Expect: 100-continue`` and then marks the request
+        unfinished, so a request already complete without a body (a GET, ``Content-Length: 0``) or
+        already refused (a too-large ``Content-Length``) waited for a body that never came: no answer
+        until the client gave up, where the 413 was due at once.
+        """
+        if self.request.completed:
+            self.request.expect_continue = False
+            return
+        super().send_continue()
 
 
 class BufferedServer:

@@ -88,6 +88,10 @@ def serve_from_cli(
     scheme = "https" if certfile else "http"
     shown = f"[{host}]" if ":" in host else host
 
+    warning = shared_state_warning(settings, processes)
+    if warning:
+        click.echo(f"moodtape: {warning}", err=True)
+
     def ready() -> None:
         click.echo(
             f"moodtape is running at {scheme}://{shown}:{port}/ with {processes} processes of {threads} threads "
@@ -109,6 +113,22 @@ def serve_from_cli(
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def shared_state_warning(settings: Settings, processes: int) -> str | None:
+    """The start-up warning for N processes without Redis: each keeps its own short-lived state.
+
+    A session's lists (export, undo, feedback on a row), its calibration and its live stream live in
+    the memory of the process that made them, and gunicorn hands each connection to any process, so
+    a browser's next request may find none of them (404 "no such list"). Redis shares them.
+    """
+    if processes <= 1 or settings.get("MOODTAPE_REDIS_URL").strip():
+        return None
+    return (
+        f"warning: without MOODTAPE_REDIS_URL each of the {processes} processes keeps its own lists, "
+        "calibrations and live streams, so a page may lose them between requests; set MOODTAPE_REDIS_URL "
+        "or serve one process (docs/deployment.md)"
+    )
 
 
 def _in_dotenv(name: str) -> bool:
@@ -147,6 +167,8 @@ def serve_processes(
     try:
         from gunicorn.app.base import BaseApplication
         from gunicorn.arbiter import Arbiter
+
+        from moodtape.web.gunicorn_worker import JsonErrorWorker
     except ImportError:
         raise MultiprocessUnavailableError(
             "--processes needs gunicorn: pip install 'gunicorn>=22' (it comes with moodtape on POSIX)"
@@ -160,7 +182,7 @@ def serve_processes(
     options: dict[str, Any] = {
         "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
         "workers": processes,
-        "worker_class": "gthread",
+        "worker_class": JsonErrorWorker,  # gthread, refusing in the API's JSON error shape
         "threads": max(1, threads),
         "graceful_timeout": max(1, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS")),
         "timeout": 60,  # a worker silent this long (stuck) is replaced
@@ -226,4 +248,4 @@ def _child_exit(_server: Any, worker: Any) -> None:
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
-__all__ = ["MultiprocessUnavailableError", "ort_threads", "serve_processes"]
+__all__ = ["MultiprocessUnavailableError", "ort_threads", "serve_processes", "shared_state_warning"]

@@ -8,6 +8,7 @@ whose message names the parameter and what it accepts.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -22,6 +23,9 @@ from moodtape.web.bounded_json import loads_bounded
 DEFAULT_ITEMS: Final[int] = 12
 #: Seven labels with long decimals fit in a few hundred characters.
 MAX_PROBABILITIES_CHARS: Final[int] = 1000
+#: A whole number as the API writes it: ASCII digits only. ``str.isdigit`` also takes "²" and "٣",
+#: which ``int`` then refuses (or reads as another number), so it cannot be the test.
+_WHOLE: Final = re.compile(r"[+-]?[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,6 @@ def _integer(args: Mapping[str, str], name: str, default: int | None) -> int | N
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    if len(raw) > 19 or not raw.strip().lstrip("+-").isdigit():
+    if not _WHOLE.fullmatch(raw.strip()):
         raise DataError(f"{name} must be a whole number of at most 18 digits, got {raw[:32]!r}")
     return int(raw)

@@ -57,8 +57,15 @@ def csrf_token(secret_key: str, session_id: str) -> str:
 
 
 def csrf_valid(secret_key: str, session_id: str, token: str | None) -> bool:
-    """True when ``token`` is the session's token (compared in constant time)."""
-    return bool(token) and hmac.compare_digest(csrf_token(secret_key, session_id), str(token))
+    """True when ``token`` is the session's token (compared in constant time).
+
+    Compared as bytes: ``compare_digest`` raises ``TypeError`` for text with non-ASCII characters,
+    which a header can hold (``X-CSRF-Token: ü`` was a 500).
+    """
+    if not token:
+        return False
+    expected = csrf_token(secret_key, session_id).encode()
+    return hmac.compare_digest(expected, str(token).encode("utf-8", "surrogatepass"))
 
 
 def same_origin(origin: str | None, host_url: str) -> bool:
