@@ -33,6 +33,8 @@ LOG = logging.getLogger(__name__)
 
 #: The most plain bytes taken from TLS per read (a few TLS records; the parser takes any amount).
 _READ_CHUNK: Final[int] = 256 * 1024
+#: The most plain bytes encrypted per send: bounds the encrypted bytes waiting per connection.
+_WRITE_CHUNK: Final[int] = 64 * 1024
 
 
 def tls_context(certfile: Path, keyfile: Path) -> ssl.SSLContext:
@@ -146,13 +148,14 @@ class TlsChannel(JsonErrorChannel):
             self._flush_pending()
             if self._pending or not self._handshaken or not self.connected:
                 return 0
+            piece = data[:_WRITE_CHUNK]  # waitress sends the rest on its next try
             try:
-                self._tls.write(data)
+                self._tls.write(piece)
             except ssl.SSLError as exc:
                 LOG.debug("TLS error writing to %s: %s", self.addr, exc)
                 raise OSError(str(exc)) from None
             self._flush_pending()
-        return len(data)
+        return len(piece)
 
     def _flush_pending(self) -> None:
         """Move encrypted bytes to the socket as far as it takes them; keep the rest (caller holds the lock).
