@@ -105,7 +105,7 @@ def _chunked(data: bytes, size: int = 65536) -> Iterator[bytes]:
 def test_twenty_slow_clients_do_not_stop_others_being_answered(live: Live, frame_640: bytes) -> None:
     """Before: 4 slow connections made every /healthz time out (cheroot's 4 threads were all reading).
 
-    Over HTTPS the handshake itself trickles too; cheroot (HTTPS before) stopped accepting altogether.
+    Over HTTPS the handshake itself trickles too; with cheroot (HTTPS before) new connections then timed out.
     """
     modes = ("headers", "body", "handshake") if live.tls else ("headers", "body")
     for mode in modes:
