@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from moodtape.errors import shown
+
 #: Labels in FER2013 order: index ``i`` is the CSV's ``emotion == i``.
 EMOTIONS: Final[tuple[str, ...]] = (
     "angry",
@@ -35,4 +37,4 @@ def emotion_index(name: str) -> int:
         return _INDEX[key]
     except KeyError:
         known = ", ".join(EMOTIONS)
-        raise ValueError(f"unknown emotion {name!r}; expected one of: {known}") from None
+        raise ValueError(f"unknown emotion {shown(name)}; expected one of: {known}") from None

@@ -6,6 +6,23 @@ CLI can print it as one line and the web API can return it as JSON unchanged.
 
 from __future__ import annotations
 
+from typing import Final
+
+#: Longest piece of a client's value quoted back in an error message.
+SHOWN_CHARACTERS: Final = 40
+
+
+def shown(value: object, limit: int = SHOWN_CHARACTERS) -> str:
+    """``value`` quoted for an error message, cut to ``limit`` characters with its full length said.
+
+    Messages echo what the client sent so that they can see what was wrong, but a 60,000-character
+    query value should not come back 60,000 characters long.
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text):,} characters)"
+
 
 class MoodtapeError(Exception):
     """Root of every error moodtape raises on purpose."""

@@ -323,3 +323,26 @@ def test_thin_or_long_images_are_refused_from_the_header(tmp_path: Path, width: 
 def test_a_wide_panorama_is_still_read() -> None:
     ok, encoded = cv2.imencode(".png", np.zeros((500, 4000), np.uint8))
     assert ok and load_image(encoded.tobytes(), gray=True).shape == (500, 4000)
+
+
+def test_a_sixteen_bit_png_is_decoded_without_float_copies_of_the_whole_image() -> None:
+    """A 90 KB 16-bit PNG of 40 megapixels cost about 950 MB to decode (float64 copies of every pixel)."""
+    import tracemalloc
+
+    side = 2000
+    data = encode_pil(Image.fromarray(np.full((side, side), 60000, np.uint16)), "PNG")
+    tracemalloc.start()
+    try:
+        gray = load_image(data, gray=True)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert gray.shape == (side, side) and int(gray[0, 0]) == round(60000 / 257)
+    assert peak < 8 * side * side, f"{peak / side / side:.1f} bytes a pixel"  # float64 copies alone are 8 each
+
+
+def test_wide_pixel_values_are_clipped_not_wrapped() -> None:
+    values = np.array([[-5, 0, 255, 70000]], dtype=np.int32)
+    assert load_image(encode_pil(Image.fromarray(values, mode="I"), "TIFF"), gray=True).tolist() == [[0, 0, 1, 255]]
+    floats = np.array([[np.nan, -3.0, 100.4, 255.0]], dtype=np.float32)
+    assert load_image(encode_pil(Image.fromarray(floats, mode="F"), "TIFF"), gray=True).tolist() == [[0, 0, 100, 255]]

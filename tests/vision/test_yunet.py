@@ -113,3 +113,25 @@ def test_implausible_rows_are_never_faces() -> None:
     detector._local.net = FakeNet()
     found = detector.landmarks(np.full((30, 30), 38, np.uint8))
     assert [face.box for face in found] == [Box(5, 5, 20, 20)]
+
+
+def test_a_huge_photo_is_searched_on_a_bounded_copy(astronaut_gray: npt.NDArray[np.uint8]) -> None:
+    # The astronaut on a 6,000-px-wide canvas (36 MP): at half size YuNet would see 9 MP.
+    canvas = np.full((6000, 6000), 128, np.uint8)
+    big = cv2.resize(astronaut_gray, (2048, 2048), interpolation=cv2.INTER_LINEAR)
+    canvas[1000:3048, 2000:4048] = big
+    detector = YuNetDetector(YuNetSettings(max_detect_side=1920))
+    seen: list[tuple[int, int]] = []
+    real_net = detector._net
+
+    def spy(width: int, height: int) -> object:
+        seen.append((width, height))
+        return real_net(width, height)
+
+    detector._net = spy  # type: ignore[method-assign]
+    found = detector.detect(canvas)
+    assert seen == [(1920, 1920)]
+    expected = Box(2000 + ASTRONAUT_FACE.x * 4, 1000 + ASTRONAUT_FACE.y * 4, ASTRONAUT_FACE.w * 4, ASTRONAUT_FACE.h * 4)
+    assert len(found) == 1 and iou(found[0], expected) > 0.5
+    with pytest.raises(ValueError, match="max_detect_side"):
+        YuNetSettings(max_detect_side=20)

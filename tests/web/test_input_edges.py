@@ -73,3 +73,19 @@ def test_a_small_photo_after_a_large_one_is_never_a_500(client: FlaskClient, ast
         assert client.post("/api/analyze", data=astronaut_jpeg_bytes, content_type="image/jpeg").status_code == 200
         reply = client.post("/api/analyze", data=_png(64, 64, gray=38), content_type="image/png")
         assert reply.status_code == 200 and reply.get_json()["faces"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "hint"),
+    [
+        ("/api/recommendations?emotion={}", "choose one of: angry"),
+        ("/api/recommendations?emotion=sad&strategy={}", "choose one of:"),
+        ("/api/recommendations?emotion=sad&kind={}", "choose one of: tracks"),
+        ("/api/export?format={}", "choose one of:"),
+    ],
+)
+def test_a_huge_unknown_value_is_quoted_back_short(client: FlaskClient, path: str, hint: str) -> None:
+    reply = client.get(path.format("x" * 60_000))
+    message = reply.get_json()["error"]["message"]
+    assert reply.status_code == 400 and len(reply.data) < 1_000
+    assert "'xxxxxxxxxx" in message and "(60,000 characters)" in message and hint in message

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from moodtape.emotions import EMOTIONS
-from moodtape.errors import DataError
+from moodtape.errors import DataError, shown
 from moodtape.types import Face, Mood
 
 #: (valence, arousal) in [-1, 1] for each FER2013 class, in :data:`EMOTIONS` order.
@@ -47,7 +47,7 @@ UNCERTAIN_FACE_WEIGHT: Final[float] = 0.25
 def _known_emotion(name: str) -> str:
     key = name.strip().lower()
     if key not in EMOTION_POINTS:
-        raise DataError(f"unknown emotion {name!r}; choose one of: {', '.join(EMOTIONS)}")
+        raise DataError(f"unknown emotion {shown(name)}; choose one of: {', '.join(EMOTIONS)}")
     return key
 
 
@@ -85,7 +85,7 @@ def validate_probabilities(probs: Mapping[str, float] | Sequence[float]) -> dict
         for label, value in probs.items():
             key = str(label).strip().lower()
             if key not in result:
-                raise DataError(f"unknown emotion {label!r} in probabilities; expected: {', '.join(EMOTIONS)}")
+                raise DataError(f"unknown emotion {shown(label)} in probabilities; expected: {', '.join(EMOTIONS)}")
             result[key] = _probability(label, value)
     else:
         values = list(probs)

@@ -99,6 +99,11 @@ class YuNetSettings:
         nms_threshold: YuNet's own non-maximum suppression (IoU).
         overlap: FER-framed boxes overlapping more than this (intersection over the smaller) are
             merged, keeping the more confident, as for Haar.
+        max_detect_side: the detection copy's longer side is at most this many pixels. YuNet's
+            time and memory grow with the pixels it sees: a 40-megapixel photo searched at half size
+            cost about 700 MB and seconds per upload. Past this size the copy shrinks further, so the
+            smallest face found grows with the photo (from about 130 px in a 6,400-px-wide one),
+            still a small part of such a photo; a 12-megapixel phone photo is barely affected.
     """
 
     min_face: int = 80
@@ -106,10 +111,13 @@ class YuNetSettings:
     score_threshold: float = 0.7
     nms_threshold: float = 0.3
     overlap: float = 0.5
+    max_detect_side: int = 1920
 
     def __post_init__(self) -> None:
         if self.min_face < 10 or self.min_face_detect < 10:
             raise ValueError("min_face and min_face_detect must be at least 10 pixels")
+        if self.max_detect_side < self.min_face_detect:
+            raise ValueError("max_detect_side must be at least min_face_detect")
         if not 0 < self.score_threshold < 1 or not 0 < self.overlap <= 1:
             raise ValueError("score_threshold must lie in (0, 1) and overlap in (0, 1]")
 
@@ -161,8 +169,12 @@ class YuNetDetector:
         """Every face YuNet finds in a ``(h, w)`` uint8 image, with landmarks in input pixels."""
         if gray.ndim != 2:
             raise ValueError(f"landmarks() needs a gray (h, w) image, got shape {gray.shape}")
-        scale = min(1.0, self.settings.min_face_detect / self.settings.min_face)
         height, width = gray.shape
+        scale = min(
+            1.0,
+            self.settings.min_face_detect / self.settings.min_face,
+            self.settings.max_detect_side / max(height, width),
+        )
         small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
         if min(small_w, small_h) < 10 or max(small_w, small_h) < self.settings.min_face * scale:
             return []  # no face of the smallest size fits

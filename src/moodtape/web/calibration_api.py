@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from moodtape.emotions import EMOTIONS
-from moodtape.errors import DataError
+from moodtape.errors import DataError, shown
 from moodtape.vision.calibrate import read_example
 from moodtape.vision.calibration import Profile
 from moodtape.web.app import services
@@ -40,7 +40,7 @@ def add_example() -> Response:
     require_csrf()
     emotion = (request.args.get("emotion") or "neutral").strip().lower()
     if emotion not in EMOTIONS:
-        raise DataError(f"unknown emotion {emotion!r}; use one of: {', '.join(EMOTIONS)}")
+        raise DataError(f"unknown emotion {shown(emotion)}; use one of: {', '.join(EMOTIONS)}")
     gray = read_gray_upload(request, services().settings.get_int("MOODTAPE_MAX_PIXELS"))
     analyzer = services().analyzer()
     example = read_example(analyzer, gray, "the frame", gray=gray)

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from moodtape.errors import DataError
+from moodtape.errors import DataError, shown
 from moodtape.playlists import Ask
 from moodtape.recommender.export import Playlist, to_csv, to_m3u8, to_xspf
 from moodtape.recommender.ranking import Preferences
@@ -103,7 +103,7 @@ def export() -> Response:
     """``list=ID``: exactly that list; otherwise the current list for the request, or one not kept."""
     fmt = request.args.get("format", "m3u8")
     if fmt not in EXPORTS:
-        raise DataError(f"unknown format {fmt!r}; choose one of: {', '.join(EXPORTS)}")
+        raise DataError(f"unknown format {shown(fmt)}; choose one of: {', '.join(EXPORTS)}")
     list_id = request.args.get("list")
     playlists = services().playlists()
     playlist: Playlist | None

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from moodtape.errors import DataError
+from moodtape.errors import DataError, shown
 from moodtape.recommender.engine import KINDS, MAX_ITEMS
 from moodtape.recommender.mood import mood_from_emotion, mood_from_point, mood_from_probabilities
 from moodtape.recommender.strategies import STRATEGIES
@@ -49,10 +49,10 @@ def parse_list_request(args: Mapping[str, str]) -> ListRequest:
     """A :class:`ListRequest` from query arguments; raises :class:`DataError` on bad input."""
     strategy = args.get("strategy") or None
     if strategy is not None and strategy not in STRATEGIES:
-        raise DataError(f"unknown strategy {strategy!r}; choose one of: {', '.join(STRATEGIES)}")
+        raise DataError(f"unknown strategy {shown(strategy)}; choose one of: {', '.join(STRATEGIES)}")
     kind = args.get("kind") or "tracks"
     if kind not in KINDS:
-        raise DataError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}")
+        raise DataError(f"unknown kind {shown(kind)}; choose one of: {', '.join(KINDS)}")
     n = _integer(args, "n", DEFAULT_ITEMS)
     if n is None or not 1 <= n <= MAX_ITEMS:
         raise DataError(f"n must be a whole number from 1 to {MAX_ITEMS}")
