@@ -1,4 +1,4 @@
-"""Odd but legal HTTP framing against the plain-HTTP server, over raw sockets (found by an outside probe).
+"""Odd but legal HTTP framing against the server, HTTP and HTTPS, over raw sockets (found by an outside probe).
 
 Each answer must come at once, with the API's JSON error shape and the security headers when it
 is an error; none may leave the client waiting.
@@ -8,34 +8,51 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+from benchmarks.slow_clients_single import client_tls
 from flask import Flask
 
 from moodtape.web.buffered_server import BufferedServer
+from moodtape.web.tls_channel import tls_context
 
 
-@pytest.fixture
-def port(app: Flask) -> Iterator[int]:
-    server = BufferedServer(app, "127.0.0.1", 0, threads=2)
+class Target(NamedTuple):
+    """Where the server listens, and the client TLS context when it serves HTTPS."""
+
+    port: int
+    tls: ssl.SSLContext | None
+
+    def connect(self, timeout: float) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        return self.tls.wrap_socket(sock, server_hostname="localhost") if self.tls else sock
+
+
+@pytest.fixture(params=["http", "https"])
+def port(request: pytest.FixtureRequest, app: Flask) -> Iterator[Target]:
+    files: tuple[Path, Path] | None = request.getfixturevalue("tls_files") if request.param == "https" else None
+    server = BufferedServer(app, "127.0.0.1", 0, threads=2, tls=tls_context(*files) if files else None)
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     try:
-        yield server.bound_port
+        yield Target(server.bound_port, client_tls() if files else None)
     finally:
         server.stop()
 
 
-def _answer(port: int, request: bytes, timeout: float = 5.0) -> tuple[list[int], dict[str, str], bytes]:
+def _answer(port: Target, request: bytes, timeout: float = 5.0) -> tuple[list[int], dict[str, str], bytes]:
     """Every status line the server sent (interim ``100`` included), the last answer's headers and body.
 
     Raises:
         TimeoutError: no complete final answer within ``timeout`` seconds.
     """
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+    with port.connect(timeout) as sock:
         sock.sendall(request)
         data = b""
         while True:
@@ -65,14 +82,14 @@ def _parse(data: bytes) -> tuple[list[int], dict[str, str], bytes, bool]:
     return statuses, {}, b"", False
 
 
-def test_a_get_with_expect_continue_is_answered(port: int) -> None:
+def test_a_get_with_expect_continue_is_answered(port: Target) -> None:
     """Before: ``100 Continue`` and then nothing: waitress waited for a body a GET does not have."""
     request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
     statuses, _, body = _answer(port, request)
     assert statuses[-1] == 200 and json.loads(body)["status"] == "ok"
 
 
-def test_an_empty_post_with_expect_continue_is_answered(port: int) -> None:
+def test_an_empty_post_with_expect_continue_is_answered(port: Target) -> None:
     request = (
         b"POST /api/analyze HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 0\r\n"
         b"Connection: close\r\n\r\n"
@@ -82,7 +99,7 @@ def test_an_empty_post_with_expect_continue_is_answered(port: int) -> None:
     assert "no image" in json.loads(body)["error"]["message"]
 
 
-def test_a_too_large_body_announced_with_expect_continue_gets_413_before_sending_it(port: int) -> None:
+def test_a_too_large_body_announced_with_expect_continue_gets_413_before_sending_it(port: Target) -> None:
     """Before: ``100 Continue`` (inviting 900 MB) and a wait; the client is told "no" without sending it."""
     request = (
         b"POST /api/analyze HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: image/png\r\n"
@@ -94,12 +111,12 @@ def test_a_too_large_body_announced_with_expect_continue_gets_413_before_sending
     assert json.loads(body)["error"]["code"] == "too_large"
 
 
-def test_a_body_sent_after_100_continue_is_still_read(port: int) -> None:
+def test_a_body_sent_after_100_continue_is_still_read(port: Target) -> None:
     head = (
         b"POST /api/analyze HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: image/png\r\n"
         b"Content-Length: 3\r\nConnection: close\r\n\r\n"
     )
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+    with port.connect(timeout=5) as sock:
         sock.sendall(head)
         assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
         sock.sendall(b"abc")

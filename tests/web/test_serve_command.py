@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -12,7 +11,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 
 def _free_port() -> int:
@@ -83,29 +81,8 @@ def test_busy_port_is_a_one_line_error(tmp_path: Path) -> None:
     assert stderr.strip().splitlines()[-1].startswith("moodtape: error: cannot listen on 127.0.0.1:")
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a test certificate")
-def test_serve_https_with_cert_and_key(tmp_path: Path) -> None:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
+def test_serve_https_with_cert_and_key(tmp_path: Path, tls_files: tuple[Path, Path]) -> None:
+    cert, key = tls_files
     port = _free_port()
     process = _start(tmp_path, "--port", str(port), "--certfile", str(cert), "--keyfile", str(key))
     try:

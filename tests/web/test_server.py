@@ -1,4 +1,4 @@
-"""The real server: cheroot in a thread answering real HTTP, and the serve command's helpers."""
+"""The real server (waitress) in a thread answering real HTTP, and the serve command's helpers."""
 
 from __future__ import annotations
 

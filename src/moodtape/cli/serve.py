@@ -1,15 +1,15 @@
-"""``moodtape serve``: the web app on a real WSGI server in one process (waitress for HTTP, cheroot for HTTPS)."""
+"""``moodtape serve``: the web app on waitress in one process, HTTP or (``--certfile``) HTTPS."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
-import sys
 import tempfile
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -93,28 +93,13 @@ def serve(
     except KeyboardInterrupt:
         info("moodtape: stopping")
     finally:
-        _stop(server)
-
-
-#: How long stopping waits for the server's threads before the process exits regardless.
-STOP_SECONDS = 5.0
-
-
-def _stop(server: Any) -> None:
-    """Stop the server; never hang on the way out.
-
-    cheroot's ``ThreadPool.stop`` (the HTTPS server) can wait forever on a worker that missed its
-    shutdown request (seen once in a few full test runs). The listening socket is closed by then,
-    so after ``STOP_SECONDS`` we end the process rather than wait on that thread. The HTTP server
-    closes stalled uploads at once and gives running requests a few seconds.
-    """
-    stopper = threading.Thread(target=server.stop, name="moodtape-stop", daemon=True)
-    stopper.start()
-    stopper.join(STOP_SECONDS)
-    if stopper.is_alive():
-        info("moodtape: warning: a server thread did not stop in time; exiting anyway")
-        sys.stderr.flush()
-        os._exit(0)
+        # Bounded: stalled uploads are closed at once and a running request gets a few seconds
+        # (web/buffered_server.py); the worker threads are daemons, so exiting never waits on one.
+        server.stop()
+        # Exiting tears down the model, OpenCV and SQLAlchemy, and the final garbage collection
+        # walks every object: under CPU contention that took seconds (benchmarks/serve_stop.py).
+        # Nothing left needs collecting before exit; freezing skips that walk (atexit still runs).
+        gc.freeze()
 
 
 def _warm(services: Services) -> None:

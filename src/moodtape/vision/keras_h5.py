@@ -5,24 +5,33 @@ batch ``(N, height, width, channels)`` (NHWC, as Keras) with no preprocessing fo
 pixels were scaled in training is not in the file; that comes from a preset (see
 :mod:`moodtape.vision.presets`). The Keras model's output is the ONNX model's first output.
 
-Only h5py and onnx are needed; the work is split across :mod:`moodtape.vision.keras`.
+Only h5py and onnx are needed; the work is split across :mod:`moodtape.vision.keras`. The file is
+read in a child process with a time limit (:mod:`moodtape.vision.child`): a damaged file can make
+HDF5 hang or crash, and that must end as a :class:`~moodtape.errors.ModelError`, not take the
+server or the command with it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import onnx
 
 from moodtape.errors import ModelError
+from moodtape.vision.child import ChildCrashedError, ChildTimeoutError, run_bounded
 from moodtape.vision.keras.config import ModelSpec, parse_model_config
 from moodtape.vision.keras.graph import GraphBuilder, Tensor
 from moodtape.vision.keras.h5file import WeightStore, check_saved_by, open_keras_h5, read_model_config
 from moodtape.vision.keras.layers import SUPPORTED_LAYERS, LayerContext, converter_for
 
-__all__ = ["SUPPORTED_LAYERS", "Conversion", "convert_h5", "convert_h5_file"]
+__all__ = ["READ_SECONDS", "SUPPORTED_LAYERS", "Conversion", "convert_h5", "convert_h5_file"]
+
+#: Time allowed to read and convert one file; the classic fer.h5 (2 MB) takes well under a second.
+READ_SECONDS: Final[float] = 60.0
 
 
 @dataclass(frozen=True)
@@ -38,18 +47,37 @@ class Conversion:
     seconds: float
 
 
-def convert_h5(path: str | Path) -> onnx.ModelProto:
+def convert_h5(path: str | Path, *, seconds: float = READ_SECONDS) -> onnx.ModelProto:
     """The ONNX equivalent of the Keras model saved at ``path`` (``model.save("fer.h5")``).
 
     Raises:
-        ModelError: for a file that is not a whole Keras model, a damaged file, or a layer or
-            option moodtape does not convert (the message names the layer).
+        ModelError: for a file that is not a whole Keras model, a damaged file, a layer or option
+            moodtape does not convert (the message names the layer), or a file HDF5 could not
+            read within ``seconds`` or crashed on.
     """
-    return convert_h5_file(path).model
+    return convert_h5_file(path, seconds=seconds).model
 
 
-def convert_h5_file(path: str | Path) -> Conversion:
-    """Like :func:`convert_h5`, with the facts a caller may want to print."""
+def convert_h5_file(path: str | Path, *, seconds: float = READ_SECONDS) -> Conversion:
+    """Like :func:`convert_h5`, with the facts a caller may want to print; the work runs in a child process."""
+    start = time.perf_counter()
+    name = Path(path).name
+    try:
+        conversion = run_bounded(_convert_here, str(path), seconds=seconds)
+    except ChildTimeoutError:
+        raise ModelError(
+            f"could not read {name} within {seconds:g} s: is it a Keras .h5 model? (the file may be damaged)"
+        ) from None
+    except ChildCrashedError as exc:
+        raise ModelError(
+            f"could not read {name}: the HDF5 reader crashed ({exc}); is it a Keras .h5 model? "
+            "(the file may be damaged)"
+        ) from None
+    return dataclasses.replace(conversion, seconds=time.perf_counter() - start)
+
+
+def _convert_here(path: str) -> Conversion:
+    """The conversion itself, in this process (called in the child)."""
     start = time.perf_counter()
     file = Path(path)
     with open_keras_h5(file) as h5:

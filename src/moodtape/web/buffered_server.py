@@ -1,10 +1,11 @@
-"""Plain-HTTP serving with waitress: whole requests are read by an event loop before any thread sees them.
+"""Serving with waitress: whole requests are read by an event loop before any thread sees them.
 
 Why waitress and not a thread-per-connection server (cheroot, before): a thread that reads a
 request blocks until the client sends it, so a few clients sending one byte a second held all
 four threads and nobody else was answered (issue 10). waitress reads every connection on one
 ``select``/``poll`` loop and hands a request to a worker thread only once its headers and body have
-fully arrived, so slow clients cost a socket and a buffer each, never a thread. The measurements
+fully arrived, so slow clients cost a socket and a buffer each, never a thread. HTTPS is the same
+server with TLS inside each connection (:mod:`moodtape.web.tls_channel`). The measurements
 are in ``benchmarks/slow_clients_single.py`` and ``docs/deployment.md``.
 
 What this module adds to waitress:
@@ -23,6 +24,8 @@ What this module adds to waitress:
 
 from __future__ import annotations
 
+import ssl
+import threading
 from typing import Any, Final
 
 from flask import Flask
@@ -104,7 +107,9 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         return taken
 
 
-class _Channel(HTTPChannel):  # type: ignore[misc]
+class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
+    """A connection whose refusals are JSON and whose too-large bodies are drained (HTTPS subclasses it)."""
+
     parser_class = _DrainingParser
     error_task_class = _JsonErrorTask
 
@@ -123,17 +128,21 @@ class _Channel(HTTPChannel):  # type: ignore[misc]
 
 
 class BufferedServer:
-    """A waitress server for ``app`` with cheroot's method names: ``prepare``, ``serve``, ``stop``.
+    """A waitress server for ``app`` (HTTP, or HTTPS with ``tls``): ``prepare``, ``serve``, ``stop``.
 
     Args:
         app: the Flask app; its ``MAX_CONTENT_LENGTH`` sets the body limit.
         host, port: where to listen (port 0: any free port; see :attr:`bound_port`).
         threads: worker threads that run the app (requests arrive complete, so few are needed).
+        tls: a server TLS context to serve HTTPS (:mod:`moodtape.web.tls_channel`), None for HTTP.
     """
 
-    def __init__(self, app: Flask, host: str, port: int, *, threads: int) -> None:
+    def __init__(self, app: Flask, host: str, port: int, *, threads: int, tls: ssl.SSLContext | None = None) -> None:
         self._app = app
         self._host, self._port, self._threads = host, port, threads
+        self._tls = tls
+        self._loop_thread: int | None = None  # the thread running serve(), while it runs
+        self._loop_done = threading.Event()
         self._server: Any = None
 
     def prepare(self) -> None:
@@ -153,8 +162,14 @@ class BufferedServer:
             channel_timeout=CHANNEL_TIMEOUT,
             cleanup_interval=5,
             clear_untrusted_proxy_headers=False,  # ProxyFix decides, by MOODTAPE_PROXY_HOPS
+            url_scheme="https" if self._tls else "http",
         )
-        self._server.channel_class = _Channel
+        if self._tls is None:
+            self._server.channel_class = JsonErrorChannel
+        else:
+            from moodtape.web.tls_channel import tls_channel_class
+
+            self._server.channel_class = tls_channel_class(self._tls)
 
     @property
     def bound_port(self) -> int:
@@ -168,19 +183,31 @@ class BufferedServer:
         from waitress import wasyncore
 
         server = self._server
-        # waitress's own run() swallows KeyboardInterrupt; the serve command wants to see it.
-        wasyncore.loop(timeout=server.adj.asyncore_loop_timeout, map=server._map, use_poll=server.adj.asyncore_use_poll)
+        poll = wasyncore.poll2 if server.adj.asyncore_use_poll else wasyncore.poll
+        self._loop_thread, self._loop_done = threading.get_ident(), threading.Event()
+        try:
+            # Our own loop, not waitress's run(): that one swallows KeyboardInterrupt, which the serve
+            # command wants to see, and this one ends as soon as stop() asks.
+            while self._server is server and server._map:
+                poll(server.adj.asyncore_loop_timeout, server._map)
+        finally:
+            self._loop_thread = None
+            self._loop_done.set()
 
     def stop(self) -> None:
         """Close every connection (stalled uploads included, at once) and end the worker threads.
 
-        A request already running in a worker gets up to :data:`STOP_GRACE` seconds; the workers are
-        daemon threads, so the process never waits on one longer than that.
+        From another thread than :meth:`serve`'s, the loop is woken and ends first, so that nothing
+        is closed under it. A request already running in a worker gets up to :data:`STOP_GRACE`
+        seconds; the workers are daemon threads, so the process never waits on one longer than that.
         """
         server, self._server = self._server, None
         if server is None:
             return
         from waitress import wasyncore
 
+        if self._loop_thread not in (None, threading.get_ident()):
+            server.pull_trigger()  # wakes select(); the loop sees that it is stopped and returns
+            self._loop_done.wait(STOP_GRACE)
         wasyncore.close_all(server._map)  # the listening socket, the trigger and every connection
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=STOP_GRACE)

@@ -1,0 +1,206 @@
+"""HTTPS on waitress's event loop: TLS done in memory (``ssl.MemoryBIO``) inside each connection.
+
+Why not a TLS server with a thread per connection (cheroot, before): a thread that reads a request
+blocks until the client sends it, so 20 clients sending one byte a second held every thread and
+nobody else was answered. waitress has no TLS of its own, but its connections ("channels") read
+and write through two methods, ``recv`` and ``send``. This channel puts an :class:`ssl.SSLObject`
+between those and the socket: ciphertext read from the socket goes into the TLS object, and the
+plain bytes that come out go to waitress's parser exactly as on plain HTTP. So the handshake, the
+headers and the body are all read by the one event loop, a worker thread sees a request only once
+it has fully arrived, and every limit and JSON refusal of :mod:`moodtape.web.buffered_server`
+(413, 431, 400, the drain before a 413, the connection limit, the idle timeout) holds for HTTPS
+unchanged.
+
+Threads: waitress writes answers from worker threads while the event loop reads, and an OpenSSL
+connection must not be used from two threads at once, so one lock guards the TLS object and the
+encrypted bytes waiting to go out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+import threading
+import time
+from pathlib import Path
+from typing import Any, Final
+
+from moodtape.errors import DataError
+from moodtape.web.buffered_server import JsonErrorChannel
+
+LOG = logging.getLogger(__name__)
+
+#: The most plain bytes taken from TLS per read (a few TLS records; the parser takes any amount).
+_READ_CHUNK: Final[int] = 256 * 1024
+#: The most plain bytes encrypted per send: bounds the encrypted bytes waiting per connection.
+_WRITE_CHUNK: Final[int] = 64 * 1024
+
+
+def tls_context(certfile: Path, keyfile: Path) -> ssl.SSLContext:
+    """A server TLS context (TLS 1.2 or later, HTTP/1.1) from two PEM files; a clear error when unusable."""
+    for label, path in (("certificate", certfile), ("key", keyfile)):
+        if not path.is_file():
+            raise DataError(f"the TLS {label} file {path} does not exist")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_alpn_protocols(["http/1.1"])
+    try:
+        # A passphrase would be asked for on the terminal; a server must not wait there.
+        context.load_cert_chain(str(certfile), str(keyfile), password=lambda: b"")
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise DataError(f"cannot use {certfile} and {keyfile} for HTTPS: {_why(exc, keyfile)}") from None
+    return context
+
+
+def _why(exc: Exception, keyfile: Path) -> str:
+    """What is wrong with a certificate and key that OpenSSL refused, in words a user can act on."""
+    if getattr(exc, "reason", None) == "KEY_VALUES_MISMATCH":
+        return "the key does not belong to the certificate"
+    with contextlib.suppress(OSError), keyfile.open("rb") as key:
+        if b"ENCRYPTED" in key.read(4096):
+            return (
+                f"the key has a passphrase; write an unprotected copy with: openssl pkey -in {keyfile} -out plain.key"
+            )
+    return f"they must be a PEM certificate and its PEM private key ({getattr(exc, 'reason', None) or exc})"
+
+
+class TlsChannel(JsonErrorChannel):
+    """A waitress channel that speaks TLS; :attr:`context` is set on a subclass by :func:`tls_channel_class`."""
+
+    context: ssl.SSLContext
+
+    def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._tls = self.context.wrap_bio(self._incoming, self._outgoing, server_side=True)
+        self._tls_lock = threading.RLock()  # re-entered when a failed send closes the channel
+        self._pending = b""  # encrypted bytes the socket has not taken yet
+        self._handshaken = False
+        super().__init__(server, sock, addr, adj, map)
+
+    # --- reading (event loop thread) ---
+
+    def handle_read(self) -> None:
+        """Like waitress's, except that a read giving no plain bytes (mid-handshake) is not a disconnect."""
+        try:
+            data = self.recv(self.adj.recv_bytes)
+        except OSError:
+            self.handle_close()
+            return
+        if data:
+            self.last_activity = time.time()
+            self.received(data)
+
+    def recv(self, buffer_size: int) -> bytes:
+        """Plain bytes decrypted from what the socket has; ``b""`` when none yet (or the connection ended)."""
+        raw: bytes = super().recv(buffer_size)  # b"" when closed: waitress has already closed the channel
+        if not raw:
+            return b""
+        with self._tls_lock:
+            self._incoming.write(raw)
+            try:
+                plain = self._decrypt()
+            except ssl.SSLError as exc:  # not TLS, a failed handshake, a bad record: drop the connection
+                LOG.debug("TLS error from %s: %s", self.addr, exc)
+                plain = None
+            try:
+                self._flush_pending()  # handshake answers, session tickets, alerts
+            except OSError:
+                plain = None
+        if plain is None:  # closed here, outside the TLS lock (closing takes waitress's own lock)
+            self.handle_close()
+            return b""
+        return plain
+
+    def _decrypt(self) -> bytes | None:
+        """Advance the handshake, then take every plain byte ready (``None``: the client closed TLS)."""
+        if not self._handshaken:
+            try:
+                self._tls.do_handshake()
+            except ssl.SSLWantReadError:
+                return b""
+            self._handshaken = True
+        # Take all that is ready: the event loop polls the socket, so bytes left inside the TLS
+        # object would wait unseen until the client sent more.
+        pieces = []
+        while True:
+            try:
+                piece = self._tls.read(_READ_CHUNK)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:
+                return None
+            if not piece:
+                return None
+            pieces.append(piece)
+        return b"".join(pieces)
+
+    # --- writing (worker threads and the event loop) ---
+
+    def send(self, data: bytes, do_close: bool = True) -> int:
+        """Encrypt ``data`` for the socket; 0 while earlier encrypted bytes still wait (back-pressure).
+
+        Raises:
+            OSError: the connection is broken; waitress then closes it (from the event loop).
+        """
+        with self._tls_lock:
+            self._flush_pending()
+            if self._pending or not self._handshaken or not self.connected:
+                return 0
+            piece = data[:_WRITE_CHUNK]  # waitress sends the rest on its next try
+            try:
+                self._tls.write(piece)
+            except ssl.SSLError as exc:
+                LOG.debug("TLS error writing to %s: %s", self.addr, exc)
+                raise OSError(str(exc)) from None
+            self._flush_pending()
+        return len(piece)
+
+    def _flush_pending(self) -> None:
+        """Move encrypted bytes to the socket as far as it takes them; keep the rest (caller holds the lock).
+
+        Never closes the channel itself: closing takes waitress's output lock, which a worker thread
+        may hold while it waits for this TLS lock. A broken connection raises ``OSError`` instead.
+        """
+        self._pending += self._outgoing.read()
+        if not self._pending or self.socket is None:
+            return
+        try:
+            sent = self.socket.send(self._pending)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._pending = b""
+            raise
+        self._pending = self._pending[sent:]
+
+    def writable(self) -> bool:
+        return bool(super().writable() or self._pending)
+
+    def handle_write(self) -> None:
+        with self._tls_lock:
+            try:
+                self._flush_pending()
+            except OSError:
+                self._pending, self.will_close = b"", True
+            waiting = bool(self._pending)
+        if waiting and self.close_when_flushed and not self.will_close:
+            return  # the answer's last encrypted bytes go out before the close
+        super().handle_write()
+
+    def handle_close(self) -> None:
+        """Say goodbye in TLS (close_notify) when the socket takes it at once, then close."""
+        with self._tls_lock:
+            if self._handshaken and self.socket is not None and self.connected:
+                # The client's reply never comes before we close; ours is in the buffer.
+                with contextlib.suppress(ssl.SSLError, ValueError):
+                    self._tls.unwrap()
+                with contextlib.suppress(OSError):
+                    self._flush_pending()
+        super().handle_close()
+
+
+def tls_channel_class(context: ssl.SSLContext) -> type[TlsChannel]:
+    """A :class:`TlsChannel` class bound to ``context`` (waitress builds channels from a class)."""
+    return type("BoundTlsChannel", (TlsChannel,), {"context": context})
