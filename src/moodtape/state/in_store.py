@@ -10,7 +10,6 @@ a frame or a pixel).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
@@ -80,16 +79,10 @@ class StoreProfileStore:
 
     def get(self, session_id: str) -> Calibration | None:
         raw = self.documents.get(session_id, renew_after=PROFILE_TOUCH_AFTER_S)
-        if raw is None:
-            return None
-        try:
-            return Calibration.from_dict(json.loads(raw), self._analyzer())
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("ignoring a stored calibration that cannot be read (%s)", exc)
-            return None
+        return None if raw is None else Calibration.from_text(raw, self._analyzer())
 
     def put(self, session_id: str, calibration: Calibration) -> None:
-        self.documents.put(session_id, json.dumps(calibration.to_dict(), separators=(",", ":")))
+        self.documents.put(session_id, calibration.to_text())
 
     def delete(self, session_id: str) -> bool:
         return self.documents.delete(session_id)

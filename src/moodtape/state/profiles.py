@@ -8,8 +8,6 @@ profile from those sums with this instance's analyzer, which also checks it agai
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -20,8 +18,6 @@ if TYPE_CHECKING:
     import redis
 
     from moodtape.vision.pipeline import Analyzer
-
-log = logging.getLogger("moodtape.state")
 
 
 class RedisProfileStore:
@@ -49,18 +45,11 @@ class RedisProfileStore:
             raw = self._client.get(key)
             if raw is not None:
                 self._client.pexpire(key, self._idle_ms)  # in use: keep it another idle period
-        if raw is None:
-            return None
-        try:
-            return Calibration.from_dict(json.loads(raw), self._analyzer())
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("ignoring a stored calibration that cannot be read (%s)", exc)
-            return None
+        return None if raw is None else Calibration.from_text(raw, self._analyzer())
 
     def put(self, session_id: str, calibration: Calibration) -> None:
-        data = json.dumps(calibration.to_dict(), separators=(",", ":"))
         with redis_errors(self._client):
-            self._client.set(self._key(session_id), data, px=self._idle_ms)
+            self._client.set(self._key(session_id), calibration.to_text(), px=self._idle_ms)
 
     def delete(self, session_id: str) -> bool:
         with redis_errors(self._client):

@@ -15,6 +15,8 @@ processes or instances, Redis (:mod:`moodtape.state.profiles`) or the store
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -27,6 +29,8 @@ from moodtape.vision.calibrate import Example, profile_from_examples
 from moodtape.vision.calibration import Profile
 from moodtape.vision.pipeline import Analyzer
 from moodtape.web.lru import BoundedLRU
+
+log = logging.getLogger("moodtape.state")
 
 #: Sessions whose calibration one process keeps: at most about 15 KB each (7 emotions × 512
 #: float32 features), so 2,048 sessions stay under 32 MB however many frames they send.
@@ -115,6 +119,19 @@ class Calibration:
             for label, item in data["tallies"].items()
         }
         return cls(str(data["model_id"]), tallies, _fit(analyzer, tallies))
+
+    def to_text(self) -> str:
+        """:meth:`to_dict` as compact JSON, the form the shared stores keep."""
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_text(cls, raw: str | bytes, analyzer: Analyzer) -> Calibration | None:
+        """Read :meth:`to_text` back; ``None`` (with a warning) when it cannot be read, so the person recalibrates."""
+        try:
+            return cls.from_dict(json.loads(raw), analyzer)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring a stored calibration that cannot be read (%s)", exc)
+            return None
 
 
 def _fit(analyzer: Analyzer, tallies: Mapping[str, Tally]) -> Profile | None:
