@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import AppFactory, encode
+from webtools import AppFactory, csrf_headers, encode
 
 from moodtape.config import Settings
 from moodtape.providers.catalog import Catalog
@@ -115,8 +115,7 @@ def client(app: Flask) -> Iterator[FlaskClient]:
 @pytest.fixture
 def csrf(client: FlaskClient) -> dict[str, str]:
     """Headers carrying this client's CSRF token (the session cookie comes with the first call)."""
-    token = client.get("/api/config").get_json()["csrf_token"]
-    return {"X-CSRF-Token": token}
+    return csrf_headers(client)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import AppFactory
+from webtools import AppFactory, csrf_headers, same_session
 
 from moodtape.config import Settings
 from moodtape.errors import ModelError
@@ -143,10 +143,9 @@ def test_csrf_token_still_valid_after_restart(tmp_path: Path) -> None:
     settings = Settings({"MOODTAPE_DATA_DIR": str(tmp_path / "data"), "MOODTAPE_OFFLINE": "true"})
     before: Flask = create_app(settings)
     client = before.test_client()
-    token = client.get("/api/config").get_json()["csrf_token"]
-    after = create_app(settings).test_client()
-    after.set_cookie("moodtape_session", client.get_cookie("moodtape_session").value)  # type: ignore[union-attr]
-    assert after.get("/api/config").get_json()["csrf_token"] == token
+    token = csrf_headers(client)
+    after = same_session(create_app(settings), client)
+    assert csrf_headers(after) == token
 
 
 def test_hsts_only_under_https(client: FlaskClient) -> None:

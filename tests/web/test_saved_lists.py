@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import AppFactory
+from webtools import AppFactory, csrf_headers, same_session
 
 from moodtape.store import Store
 
@@ -137,9 +137,8 @@ def test_history_is_off_until_chosen_and_reopens_kept_lists(make_app: AppFactory
     # Another app on the same database (a restart, or another instance) reopens the kept list.
     other = make_app()
     assert other.extensions["moodtape"].memory is not app.extensions["moodtape"].memory
-    with other.test_client() as later:
-        later.set_cookie("moodtape_session", client.get_cookie("moodtape_session").value)  # type: ignore[union-attr]
-        assert titles(later.get(f"/api/lists/{second['list_id']}").get_json()) == titles(second)
+    later = same_session(other, client)
+    assert titles(later.get(f"/api/lists/{second['list_id']}").get_json()) == titles(second)
     assert client.put("/api/history/consent", json={"history": "yes"}, headers=csrf).status_code == 400
 
 
@@ -147,7 +146,7 @@ def test_history_is_off_until_chosen_and_reopens_kept_lists(make_app: AppFactory
 def csrf_client() -> Any:
     def make(app: Flask) -> tuple[FlaskClient, dict[str, str]]:
         client = app.test_client()
-        return client, {"X-CSRF-Token": client.get("/api/config").get_json()["csrf_token"]}
+        return client, csrf_headers(client)
 
     return make
 

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import redis
-from webtools import AppFactory
+from webtools import AppFactory, csrf_headers, same_session
 
 from moodtape.session_state import SessionState
 from moodtape.state.connection import connect
@@ -101,11 +101,9 @@ def test_the_rate_limit_holds_across_instances(make_app: AppFactory, redis_url: 
 
 def test_a_list_made_on_one_instance_is_exported_and_changed_on_another(make_app: AppFactory, redis_url: str) -> None:
     settings = {"MOODTAPE_REDIS_URL": redis_url, "MOODTAPE_SECRET_KEY": "k" * 32}
-    first, second = (make_app(**settings).test_client() for _ in range(2))
-    token = {"X-CSRF-Token": first.get("/api/config").get_json()["csrf_token"]}
-    cookie = first.get_cookie("moodtape_session")
-    assert cookie is not None
-    second.set_cookie("moodtape_session", cookie.value)
+    first = make_app(**settings).test_client()
+    token = csrf_headers(first)
+    second = same_session(make_app(**settings), first)
     shown = first.post("/api/lists?emotion=sad&n=5", headers=token).get_json()
     exported = second.get(f"/api/export?list={shown['list_id']}&format=csv").get_data(as_text=True)
     titles = [item["title"] for item in shown["items"]]
@@ -142,11 +140,9 @@ def test_a_calibration_made_on_one_instance_is_applied_by_another(
     make_app: AppFactory, redis_url: str, frame_640: bytes
 ) -> None:
     settings = {"MOODTAPE_REDIS_URL": redis_url, "MOODTAPE_SECRET_KEY": "k" * 32}
-    first, second = (make_app(**settings).test_client() for _ in range(2))
-    token = {"X-CSRF-Token": first.get("/api/config").get_json()["csrf_token"]}
-    cookie = first.get_cookie("moodtape_session")
-    assert cookie is not None
-    second.set_cookie("moodtape_session", cookie.value)
+    first = make_app(**settings).test_client()
+    token = csrf_headers(first)
+    second = same_session(make_app(**settings), first)
     jpeg = {"Content-Type": "image/jpeg"}
     assert second.post("/api/analyze", data=frame_640, headers=jpeg).get_json()["calibrated"] is False
     made = first.post("/api/calibration?emotion=neutral", data=frame_640, headers={**token, **jpeg})

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from webtools import AppFactory
+from webtools import AppFactory, csrf_headers, same_session
 
 from moodtape.config import Settings
 from moodtape.state.in_store import StoreProfileStore, StoreSessionMemory
@@ -25,21 +24,12 @@ def _worker(make_app: AppFactory, **values: str) -> Flask:
     return app
 
 
-def _same_session(app: Flask, other: FlaskClient) -> FlaskClient:
-    """A client of ``app`` carrying ``other``'s session cookie (the browser, now on another worker)."""
-    client = app.test_client()
-    cookie = other.get_cookie("moodtape_session")
-    assert cookie is not None
-    client.set_cookie("moodtape_session", cookie.value)
-    return client
-
-
 def test_a_list_made_on_one_worker_is_undone_and_exported_on_the_other(make_app: AppFactory) -> None:
     first, second = _worker(make_app), _worker(make_app)
     browser = first.test_client()
-    csrf = {"X-CSRF-Token": browser.get("/api/config").get_json()["csrf_token"]}
+    csrf = csrf_headers(browser)
     shown = browser.post("/api/lists?emotion=neutral&n=6&seed=2", headers=csrf).get_json()
-    there = _same_session(second, browser)
+    there = same_session(second, browser)
     disliked = there.post(
         "/api/feedback", json={"action": "dislike", "list": shown["list_id"], "position": 1}, headers=csrf
     )
@@ -54,10 +44,10 @@ def test_a_list_made_on_one_worker_is_undone_and_exported_on_the_other(make_app:
 def test_a_calibration_made_on_one_worker_applies_on_the_other(make_app: AppFactory, frame_640: bytes) -> None:
     first, second = _worker(make_app), _worker(make_app)
     browser = first.test_client()
-    csrf = {"X-CSRF-Token": browser.get("/api/config").get_json()["csrf_token"]}
+    csrf = csrf_headers(browser)
     made = browser.post("/api/calibration?emotion=neutral", data=frame_640, content_type="image/jpeg", headers=csrf)
     assert made.status_code == 200 and made.get_json()["calibrated"] is True
-    there = _same_session(second, browser)
+    there = same_session(second, browser)
     assert there.get("/api/calibration").get_json()["examples"] == {"neutral": 1}
     assert there.delete("/api/calibration", headers=csrf).get_json() == {"deleted": True}
     assert browser.get("/api/calibration").get_json()["calibrated"] is False
