@@ -27,13 +27,7 @@ settings.register_profile(
     deadline=10_000,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-settings.register_profile(
-    "long",
-    max_examples=1_000,
-    derandomize=False,
-    deadline=10_000,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+settings.register_profile("long", settings.get_profile("default"), max_examples=1_000, derandomize=False)
 settings.load_profile("long" if os.environ.get("MOODTAPE_FUZZ") == "long" else "default")
 
 
