@@ -15,20 +15,29 @@ from werkzeug.exceptions import HTTPException
 
 from moodtape.errors import MoodtapeError
 
-#: Codes for the HTTP errors the app raises or Werkzeug raises for it.
+#: The JSON error code for each HTTP status: of the app's errors, Werkzeug's, and the HTTP server's
+#: own refusals (:mod:`moodtape.web.refusals`).
 HTTP_CODES: Final[dict[int, str]] = {
     400: "bad_request",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     413: "too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
+    417: "expectation_failed",
     429: "rate_limited",
+    431: "headers_too_large",
+    500: "internal_error",
+    501: "not_implemented",
 }
+
+TOO_LARGE_MESSAGE: Final = "the upload is too large (see limits.max_upload_bytes in /api/config)"
+INTERNAL_ERROR_MESSAGE: Final = "something went wrong on the server; the details are in its log"
 
 _MESSAGES: Final[dict[int, str]] = {
     404: "nothing here: see /api/openapi.yaml for the API",
-    413: "the upload is too large (see limits.max_upload_bytes in /api/config)",
+    413: TOO_LARGE_MESSAGE,
 }
 
 
@@ -66,4 +75,4 @@ def _unexpected_error(error: Exception) -> Response:
     if isinstance(error, HTTPException):  # pragma: no cover - Flask routes these to _http_error
         return _http_error(error)
     current_app.logger.error("unexpected error answering a request", exc_info=error)
-    return error_response(500, "internal_error", "something went wrong on the server; the details are in its log")
+    return error_response(500, HTTP_CODES[500], INTERNAL_ERROR_MESSAGE)

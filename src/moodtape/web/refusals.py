@@ -13,32 +13,24 @@ from __future__ import annotations
 import json
 from typing import Final
 
-from moodtape.web.errors import HTTP_CODES
+from moodtape.web.errors import HTTP_CODES, INTERNAL_ERROR_MESSAGE, TOO_LARGE_MESSAGE
 from moodtape.web.security import SECURITY_HEADERS
 
 MESSAGES: Final[dict[int, str]] = {
     400: "the request is not valid HTTP/1.1 (its request line, a header, or the body's framing such as "
     "Content-Length or chunks)",
-    413: "the upload is too large (see limits.max_upload_bytes in /api/config)",
+    413: TOO_LARGE_MESSAGE,
     414: "the address is too long",
     417: "the only expectation understood is Expect: 100-continue",
     431: "the request's headers are too large",
-    500: "something went wrong on the server; the details are in its log",
+    500: INTERNAL_ERROR_MESSAGE,
     501: "that Transfer-Encoding is not supported; send the body as it is or chunked",
-}
-#: Codes for statuses the app itself never answers (the rest come from ``web.errors``).
-_CODES: Final[dict[int, str]] = {
-    414: "uri_too_long",
-    417: "expectation_failed",
-    431: "headers_too_large",
-    500: "internal_error",
-    501: "not_implemented",
 }
 
 
 def refusal(status: int, reason: str) -> tuple[list[tuple[str, str]], bytes]:
     """The headers (without ``Content-Length``) and JSON body refusing a request with ``status``."""
-    code = HTTP_CODES.get(status) or _CODES.get(status, "http_error")
+    code = HTTP_CODES.get(status, "http_error")
     body = json.dumps({"error": {"code": code, "message": MESSAGES.get(status, reason)}}).encode()
     headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *SECURITY_HEADERS.items()]
     return headers, body
