@@ -15,11 +15,14 @@ process (the default, one process). The shared implementations (Redis in
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol
 
 from moodtape.store.records import Feedback, SavedList
+
+log = logging.getLogger("moodtape.state")
 
 #: Seconds a session's state is kept after its last use.
 IDLE_SECONDS: Final[float] = 3600.0
@@ -99,6 +102,21 @@ class SessionState:
                 "corrections": dict(self.corrections),
             }
         )
+
+    @classmethod
+    def from_stored(cls, raw: bytes | str | None) -> SessionState:
+        """What a shared store kept (:meth:`to_json`); a fresh state when there is none or it is unreadable.
+
+        An unreadable document (an older format, a damaged row) only costs the session its lists on
+        screen, so it is logged and replaced rather than turned into an error on every request.
+        """
+        if raw is None:
+            return cls()
+        try:
+            return cls.from_json(raw.decode() if isinstance(raw, bytes) else raw)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("starting a session's short-lived state afresh: the stored one is unreadable (%s)", exc)
+            return cls()
 
     @classmethod
     def from_json(cls, text: str) -> SessionState:

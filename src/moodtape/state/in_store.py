@@ -10,7 +10,6 @@ a frame or a pixel).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
@@ -22,7 +21,6 @@ from moodtape.web.profiles import PROFILE_IDLE_SECONDS, Calibration
 if TYPE_CHECKING:
     from moodtape.vision.pipeline import Analyzer
 
-log = logging.getLogger("moodtape.state")
 
 #: A calibration read this long after its last write is kept another idle period (one small write).
 PROFILE_TOUCH_AFTER_S: Final[float] = 3600.0
@@ -38,13 +36,13 @@ class StoreSessionMemory:
         self.documents = ShortLived(database, "session", idle_seconds, **extra)
 
     def get(self, session_id: str) -> SessionState:
-        return _decode(self.documents.get(session_id))
+        return SessionState.from_stored(self.documents.get(session_id))
 
     def update(self, session_id: str, change: Callable[[SessionState], SessionState]) -> SessionState:
         result: list[SessionState] = []
 
         def apply(raw: str | None) -> str:
-            new = change(_decode(raw))
+            new = change(SessionState.from_stored(raw))
             result[:] = [new]
             return new.to_json()
 
@@ -89,13 +87,3 @@ class StoreProfileStore:
 
     def __len__(self) -> int:
         return self.documents.count()
-
-
-def _decode(raw: str | None) -> SessionState:
-    if raw is None:
-        return SessionState()
-    try:
-        return SessionState.from_json(raw)
-    except (ValueError, KeyError, TypeError) as exc:
-        log.warning("starting a session's short-lived state afresh: the stored one is unreadable (%s)", exc)
-        return SessionState()

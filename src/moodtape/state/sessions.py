@@ -9,7 +9,6 @@ in between, so two requests of one session on two instances never lose each othe
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +17,6 @@ from moodtape.state.connection import PREFIX, redis_errors
 
 if TYPE_CHECKING:
     import redis
-
-log = logging.getLogger("moodtape.state")
 
 
 class RedisSessionMemory:
@@ -36,14 +33,14 @@ class RedisSessionMemory:
     def get(self, session_id: str) -> SessionState:
         with redis_errors(self._client):
             raw = self._client.get(self._key(session_id))
-        return _decode(raw)
+        return SessionState.from_stored(raw)
 
     def update(self, session_id: str, change: Callable[[SessionState], SessionState]) -> SessionState:
         key = self._key(session_id)
         result: list[SessionState] = []
 
         def attempt(pipe: Any) -> None:
-            new = change(_decode(pipe.get(key)))
+            new = change(SessionState.from_stored(pipe.get(key)))
             pipe.multi()
             pipe.set(key, new.to_json(), px=self._idle_ms)
             result[:] = [new]
@@ -55,13 +52,3 @@ class RedisSessionMemory:
     def delete(self, session_id: str) -> None:
         with redis_errors(self._client):
             self._client.delete(self._key(session_id))
-
-
-def _decode(raw: bytes | str | None) -> SessionState:
-    if raw is None:
-        return SessionState()
-    try:
-        return SessionState.from_json(raw.decode() if isinstance(raw, bytes) else raw)
-    except (ValueError, KeyError, TypeError) as exc:
-        log.warning("starting a session's short-lived state afresh: the stored one is unreadable (%s)", exc)
-        return SessionState()
