@@ -91,7 +91,7 @@ def _number(args: Mapping[str, str], name: str) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise DataError(f"{name} must be a number in [-1, 1], got {raw[:32]!r}")
+        raise DataError(f"{name} must be a number in [-1, 1], got {shown(raw, 32)}")
     return value
 
 
@@ -100,5 +100,5 @@ def _integer(args: Mapping[str, str], name: str, default: int | None) -> int | N
     if raw is None or raw == "":
         return default
     if not _WHOLE.fullmatch(raw.strip()):
-        raise DataError(f"{name} must be a whole number of at most 18 digits, got {raw[:32]!r}")
+        raise DataError(f"{name} must be a whole number of at most 18 digits, got {shown(raw, 32)}")
     return int(raw)
