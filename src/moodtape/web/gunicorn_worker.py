@@ -76,18 +76,10 @@ class _CheckedInput:
         self._stream = stream
 
     def read(self, size: int | None = None) -> bytes:
-        try:
-            data: bytes = self._stream.read(size)
-        except ParseException:
-            raise BadRequest(_BAD_BODY) from None
-        return data
+        return _checked(self._stream.read, size)
 
     def readline(self, size: int | None = None) -> bytes:
-        try:
-            line: bytes = self._stream.readline(size)
-        except ParseException:
-            raise BadRequest(_BAD_BODY) from None
-        return line
+        return _checked(self._stream.readline, size)
 
     def readlines(self, hint: int | None = None) -> list[bytes]:
         return list(self)
@@ -95,3 +87,11 @@ class _CheckedInput:
     def __iter__(self) -> Iterator[bytes]:
         while line := self.readline():
             yield line
+
+
+def _checked(method: Callable[[int | None], bytes], size: int | None) -> bytes:
+    """``method(size)``, with gunicorn's framing errors raised as a 400."""
+    try:
+        return method(size)
+    except ParseException:
+        raise BadRequest(_BAD_BODY) from None
