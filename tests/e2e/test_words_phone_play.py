@@ -76,9 +76,15 @@ def test_history_is_off_until_switched_on(page: Any) -> None:
     expect(switch).to_be_visible()
     expect(switch).to_have_attribute("aria-checked", "false")
     expect(page.locator("#history-consent-note")).to_contain_text("Off until you turn it on")
-    with page.expect_request(lambda r: r.url.endswith("/api/history/consent") and r.method == "PUT") as sent:
+
+    # The switch flips at once; wait for the server's answer before asking it again (a GET sent
+    # while the PUT was still running read "not chosen" one run in a few dozen).
+    def is_put(response: Any) -> bool:
+        return bool(response.url.endswith("/api/history/consent") and response.request.method == "PUT")
+
+    with page.expect_response(is_put) as answered:
         switch.click()
-    assert sent.value.post_data_json == {"history": True}
+    assert answered.value.request.post_data_json == {"history": True} and answered.value.ok
     expect(switch).to_have_attribute("aria-checked", "true")
     expect(switch).to_be_focused()
     assert page.evaluate("() => fetch('/api/history/consent').then((r) => r.json())")["history"] is True
