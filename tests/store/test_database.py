@@ -216,7 +216,6 @@ def test_sqlite_database_is_locked_is_retried(
 ) -> None:
     """Another process holding SQLite's write lock: the transaction waits its turn by retrying."""
     import logging
-    import threading
 
     caplog.set_level(logging.INFO, logger="moodtape.store.database")
     from moodtape.store import database as database_module
@@ -228,8 +227,46 @@ def test_sqlite_database_is_locked_is_retried(
     store.lists("s")
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # the write lock, as another process would hold it
-    threading.Timer(0.05, lambda: other.execute("COMMIT")).start()
+    _commit_on_first_retry(other, monkeypatch)
     kept = store.save_list("s", a_list())  # fails at first with "database is locked", then succeeds
     assert store.get_list("s", kept.id) is not None
     assert "database is locked" in caplog.text and "retrying" in caplog.text
     other.close()
+
+
+@pytest.mark.parametrize("first_use", ["ensure_ready", "upgrade", "read"])
+def test_a_migration_that_meets_a_locked_sqlite_file_waits_its_turn(
+    first_use: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Workers that start together on one SQLite file all migrate it at once: the losers retry, not crash."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="moodtape.store.database")
+    from moodtape.store import database as database_module
+
+    path = tmp_path / "new.db"
+    monkeypatch.setattr(database_module, "CONNECT_TIMEOUT_S", 0)  # no busy wait: every clash is "locked"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("BEGIN IMMEDIATE")  # another worker, mid-migration
+    _commit_on_first_retry(other, monkeypatch)
+    database = Database(f"sqlite:///{path}")
+    if first_use == "read":
+        database.read(lambda connection: connection.execute(sa.text("SELECT 1")).scalar_one())
+    else:
+        getattr(database, first_use)()
+    assert database.read(current_revision) == head_revision()
+    assert "database is locked" in caplog.text and "retrying" in caplog.text
+    other.close()
+
+
+def _commit_on_first_retry(other: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other writer lets go while the first retry pauses: the test never depends on timing."""
+    real_sleep = time.sleep
+
+    def sleep_after_committing(seconds: float) -> None:
+        if other.in_transaction:
+            other.execute("COMMIT")
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep_after_committing)  # the module the retries sleep through

@@ -122,7 +122,14 @@ class Database:
         )
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest version (Alembic ``upgrade head``); safe to repeat."""
+        """Bring the schema to the newest version (Alembic ``upgrade head``); safe to repeat.
+
+        Retried like a transaction: processes that start together on one SQLite file race for
+        its write lock, and the loser must wait its turn, not fail to start.
+        """
+        self._retried(self._upgrade_once)
+
+    def _upgrade_once(self) -> None:
         from moodtape.store.migrate import upgrade
 
         with self._translate_errors(), self.engine.begin() as connection:
@@ -133,11 +140,14 @@ class Database:
 
     def ensure_ready(self) -> None:
         """Migrate once per process, on first use; a database that is down is tried again next time."""
+        self._retried(self._ready_once)
+
+    def _ready_once(self) -> None:
         if self._ready:
             return
         with self._migrate_lock:
             if not self._ready:
-                self.upgrade()
+                self._upgrade_once()
 
     def read(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a read-only transaction (retried like :meth:`write`)."""
@@ -148,12 +158,19 @@ class Database:
         return self._run(work, write=True)
 
     def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
-        self.ensure_ready()
+        def once() -> T:
+            self._ready_once()  # inside the retries: a first use may race another process's migration
+            with self._translate_errors(), self._serialised(), self._begin(write) as connection:
+                return work(connection)
+
+        return self._retried(once)
+
+    def _retried(self, once: Callable[[], T]) -> T:
+        """``once()``, run again after a pause while it loses a race; a 503 error after :data:`ATTEMPTS`."""
         pause = FIRST_PAUSE_S
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                with self._translate_errors(), self._serialised(), self._begin(write) as connection:
-                    return work(connection)
+                return once()
             except _RetryError as retry:
                 if attempt == ATTEMPTS:
                     raise StoreUnavailableError(_UNAVAILABLE) from retry.__cause__
