@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsertools import Server, camera_flags, chromium_path, open_page, start_server, stop_server, write_face_video
+from browsertools import (
+    TIMEOUT_MS,
+    Server,
+    camera_flags,
+    chromium_path,
+    open_page,
+    start_server,
+    stop_server,
+    write_face_video,
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +51,9 @@ def browser(face_video: Path) -> Iterator[Any]:
             )
         except Exception as exc:  # a broken or incompatible browser: skip, don't fail the suite
             pytest.skip(f"Chromium at {executable} could not be started by Playwright: {exc}")
+        # expect() has its own 5 s default, apart from the context's: on a busy CI machine that
+        # is too short for a page that waits on the server's model.
+        sync_api.expect.set_options(timeout=TIMEOUT_MS)
         try:
             yield launched
         finally:

@@ -28,13 +28,13 @@ def client(redis_url: str) -> redis.Redis:
 
 
 def test_cache_round_trips_json_and_expires(client: redis.Redis) -> None:
-    cache: RedisCache[dict[str, object]] = RedisCache(client, "spotify", ttl=0.3)
+    cache: RedisCache[dict[str, object]] = RedisCache(client, "spotify", ttl=1.0)
     cache.set(("search", "calm", 1), {"items": [1, 2]})
     assert cache.get(("search", "calm", 1)) == {"items": [1, 2]}
     assert cache.get(("search", "calm", 2)) is None
     stored = [key for key in client.scan_iter("moodtape:cache:spotify:*")]
     assert len(stored) == 1 and json.loads(client.get(stored[0]) or b"") == {"items": [1, 2]}  # JSON, not pickle
-    time.sleep(0.4)
+    time.sleep(1.1)
     assert cache.get(("search", "calm", 1)) is None
     cache.set("x", {"a": 1}, ttl=0)  # a zero lifetime stores nothing
     assert cache.get("x") is None

@@ -202,5 +202,5 @@ def test_a_stalled_upload_does_not_delay_stopping(request: pytest.FixtureRequest
     started = time.monotonic()
     server.stop()
     thread.join(timeout=5)
-    assert time.monotonic() - started < 1.0 and not thread.is_alive()
+    assert time.monotonic() - started < 3.0 and not thread.is_alive()  # was 5 s: the stall's read timeout
     stalled.close()
