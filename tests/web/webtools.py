@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from flask.testing import FlaskClient
 
 from moodtape.vision.pipeline import Analyzer
 from moodtape.web.server import make_server
+from services import free_port
 
 AppFactory = Callable[..., Flask]
 
@@ -39,14 +39,6 @@ def same_session(app: Flask, other: FlaskClient) -> FlaskClient:
     assert cookie is not None
     client.set_cookie("moodtape_session", cookie.value)
     return client
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager
