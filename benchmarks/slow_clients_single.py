@@ -96,30 +96,36 @@ class SlowClients:
         self._trickles: list[bytes] = []
 
     def __enter__(self) -> SlowClients:
-        hello = client_hello() if self.mode == "handshake" else b""
         for _ in range(self.count):
             try:
-                sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-            except OSError:  # a server blocked by the earlier ones stops accepting: that is a result too
+                sock = self._open()
+            except OSError:  # a server blocked by the earlier ones stops accepting (or TLS): a result too
                 break
-            if self.mode == "handshake":
-                self._trickles.append(hello)
-                self.sockets.append(sock)
-                continue
+            self.sockets.append(sock)
+        self._thread.start()
+        return self
+
+    def _open(self) -> socket.socket:
+        """One slow connection, its first bytes sent (a TLS handshake that times out raises ``OSError``)."""
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        if self.mode == "handshake":
+            self._trickles.append(client_hello())
+            return sock
+        try:
             if self.tls is not None:
                 sock = self.tls.wrap_socket(sock, server_hostname="localhost")
             if self.mode == "headers":
                 sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-                self._trickles.append(b"a" * 100_000)
             else:
                 sock.sendall(
                     b"POST /api/analyze HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     b"Content-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n\xff\xd8\xff"
                 )
-                self._trickles.append(bytes(100_000))
-            self.sockets.append(sock)
-        self._thread.start()
-        return self
+        except OSError:
+            sock.close()
+            raise
+        self._trickles.append(b"a" * 100_000 if self.mode == "headers" else bytes(100_000))
+        return sock
 
     def _run(self) -> None:
         sent = 0

@@ -11,7 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from flask import Flask
 from test_multiprocess import _finish, _free_port, _start, _wait_ready
+
+from moodtape.config import Settings
+from moodtape.errors import DataError
+from moodtape.web.multiprocess import serve_processes
 
 pytestmark = [
     pytest.mark.slow,
@@ -59,3 +64,23 @@ def test_a_killed_worker_is_replaced_and_the_port_still_answers(tmp_path: Path) 
         process.send_signal(signal.SIGTERM)
         _, stderr = _finish(process)
     assert process.returncode == 0, stderr
+
+
+def test_https_files_are_checked_before_any_worker_starts(app: Flask, make_settings: Callable[..., Settings]) -> None:
+    """Each worker serves HTTPS with one TLS context made in the master: a bad file is a clear error at once."""
+    settings = make_settings()
+    with pytest.raises(DataError, match="does not exist"):
+        serve_processes(
+            app,
+            settings,
+            host="127.0.0.1",
+            port=_free_port(),
+            processes=2,
+            threads=1,
+            certfile=Path("missing.pem"),
+            keyfile=Path("missing.key"),
+        )
+    with pytest.raises(DataError, match="both --certfile and --keyfile"):
+        serve_processes(
+            app, settings, host="127.0.0.1", port=_free_port(), processes=2, threads=1, certfile=Path("missing.pem")
+        )

@@ -5,8 +5,10 @@ request blocks until the client sends it, so a few clients sending one byte a se
 four threads and nobody else was answered (issue 10). waitress reads every connection on one
 ``select``/``poll`` loop and hands a request to a worker thread only once its headers and body have
 fully arrived, so slow clients cost a socket and a buffer each, never a thread. HTTPS is the same
-server with TLS inside each connection (:mod:`moodtape.web.tls_channel`). The measurements
-are in ``benchmarks/slow_clients_single.py`` and ``docs/deployment.md``.
+server with TLS inside each connection (:mod:`moodtape.web.tls_channel`), and ``serve --processes
+N`` runs it in each gunicorn worker on the sockets the master bound
+(:mod:`moodtape.web.gunicorn_worker`). The measurements are in ``benchmarks/slow_clients_single.py``
+and ``docs/deployment.md``.
 
 What this module adds to waitress:
 

@@ -193,8 +193,7 @@ def serve_processes(
         "worker_class": worker_class(_tls(certfile, keyfile)),
         "threads": max(1, threads),
         "graceful_timeout": max(1, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS")),
-        "timeout": 60,  # a worker silent this long (stuck) is replaced
-        "keepalive": 5,
+        "timeout": 60,  # a worker whose event loop is silent this long (stuck) is replaced
         "preload_app": True,
         "accesslog": None,
         "errorlog": "-",
