@@ -1,10 +1,14 @@
-"""``moodtape serve --processes 2 --threads 2`` against slow clients, over HTTP and HTTPS.
+"""``moodtape serve --processes 2 --threads 2`` against slow clients and the one-process limit tests, HTTP and HTTPS.
 
 Before, gunicorn's gthread workers read each request in a request thread: four connections
 trickling their headers or body one byte a second held all four threads, and /healthz and
 /api/analyze timed out for everyone else (``benchmarks/slow_clients.py``); with ``--certfile`` it
 was gunicorn's own TLS, same weakness. Now each worker runs the one-process server's event loop
 (``moodtape.web.gunicorn_worker``), so 12 such clients cost sockets, not threads.
+
+The same reasoning says every limit and refusal of the one-process server holds here too: the
+tests of ``test_server_limits`` and ``test_http_framing`` that take a running server are imported
+below and run again against this one (through the ``live`` and ``port`` fixtures defined here).
 """
 
 from __future__ import annotations
@@ -20,7 +24,24 @@ from typing import NamedTuple
 import httpx
 import pytest
 from benchmarks.slow_clients_single import SlowClients, client_tls, probe
+from test_http_framing import Target
+from test_http_framing import test_a_body_sent_after_100_continue_is_still_read as test_a_body_after_100_continue
+from test_http_framing import test_a_get_with_expect_continue_is_answered as test_a_get_with_expect_continue
+from test_http_framing import (
+    test_a_too_large_body_announced_with_expect_continue_gets_413_before_sending_it as test_an_expected_413,
+)
+from test_http_framing import test_an_empty_post_with_expect_continue_is_answered as test_an_empty_expected_post
 from test_multiprocess import _finish, _free_port
+from test_server_limits import Live
+from test_server_limits import test_5000_multipart_fields_get_the_right_message as test_5000_multipart_fields
+from test_server_limits import test_200000_headers_and_an_8_mb_url_are_refused as test_200000_headers_8_mb_url
+from test_server_limits import test_a_30_mb_header_line_is_refused as test_a_30_mb_header_line
+from test_server_limits import test_a_chunked_upload_past_the_limit_is_a_json_413 as test_a_chunked_upload_too_large
+from test_server_limits import (
+    test_a_valid_png_over_the_limit_sent_chunked_is_a_413_not_truncated as test_a_chunked_png_too_large,
+)
+from test_server_limits import test_conflicting_content_lengths_are_refused as test_conflicting_content_lengths
+from test_server_limits import test_urllib_reads_the_413_for_a_too_large_body as test_urllib_reads_the_413
 
 pytestmark = [
     pytest.mark.slow,
@@ -88,3 +109,30 @@ def test_slow_clients_do_not_stop_others_being_answered(served: Served, frame_64
             time.sleep(1.2)  # every slow connection has been accepted and has sent a byte more
             result = probe(served.url, frame_640, seconds=3.0, timeout=10.0)  # generous: CI is slow
         assert sum(result.failed.values()) == 0 and min(result.ok.values()) >= 1, (mode, result)
+
+
+@pytest.fixture
+def live(served: Served) -> Live:
+    """The running server as ``test_server_limits``' tests take it."""
+    return Live(served.url, served.port, client_tls() if served.https else None)
+
+
+@pytest.fixture
+def port(served: Served) -> Target:
+    """The running server as ``test_http_framing``'s tests take it."""
+    return Target(served.port, client_tls() if served.https else None)
+
+
+__all__ = [  # run here again, against serve --processes 2
+    "test_5000_multipart_fields",
+    "test_200000_headers_8_mb_url",
+    "test_a_30_mb_header_line",
+    "test_a_body_after_100_continue",
+    "test_a_chunked_png_too_large",
+    "test_a_chunked_upload_too_large",
+    "test_a_get_with_expect_continue",
+    "test_an_empty_expected_post",
+    "test_an_expected_413",
+    "test_conflicting_content_lengths",
+    "test_urllib_reads_the_413",
+]
