@@ -84,3 +84,26 @@ def test_https_files_are_checked_before_any_worker_starts(app: Flask, make_setti
         serve_processes(
             app, settings, host="127.0.0.1", port=_free_port(), processes=2, threads=1, certfile=Path("missing.pem")
         )
+
+
+def test_workers_replaced_on_sighup_serve_and_count_metrics(tmp_path: Path) -> None:
+    """Before: a worker leaving (here SIGHUP's graceful replacement) removed the metrics folder: every request a 500."""
+    port = _free_port()
+    process = _start(tmp_path, port)
+    try:
+        _wait_ready(port, process)
+        assert _wait_for(lambda: len(_children(process.pid)) == 2, 30)
+        first = _children(process.pid)
+        process.send_signal(signal.SIGHUP)
+        assert _wait_for(lambda: _children(process.pid).isdisjoint(first) and len(_children(process.pid)) == 2, 30)
+        _wait_ready(port, process)
+        with httpx.Client(headers={"Connection": "close"}, timeout=10) as client:
+            answers = [client.get(f"http://127.0.0.1:{port}/healthz").status_code for _ in range(10)]
+            metrics = client.get(f"http://127.0.0.1:{port}/metrics")
+        assert answers == [200] * 10
+        assert metrics.status_code == 200 and "moodtape_requests_total" in metrics.text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = _finish(process)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr

@@ -101,6 +101,7 @@ def serve_from_cli(
             err=True,
         )
 
+    master = os.getpid()
     try:
         serve_processes(
             app,
@@ -114,7 +115,11 @@ def serve_from_cli(
             on_ready=ready,
         )
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        # A worker is a fork of this call: its exit (SystemExit) passes through here too. Only the
+        # master removes the folder; a worker that did (replaced on SIGHUP, or after a timeout)
+        # left the others failing every request on their missing metrics files.
+        if os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def share_state(app: Flask, settings: Settings, processes: int) -> str | None:
