@@ -1,14 +1,14 @@
-"""Four 40-megapixel uploads at once: how long does everyone else wait?
+"""Several 40-megapixel uploads at once: how long does everyone else wait?
 
 Decoding a 40 MP photo and searching it for faces takes seconds. ``moodtape serve`` answers with
 4 request threads; when four such uploads each held one, ``/healthz``, the page and every webcam
 frame queued behind them. ``MOODTAPE_LARGE_PICTURES`` (2 by default, ``web/large_pictures.py``)
 bounds the large pictures worked on at once; the others get a 503 with ``Retry-After`` at once.
 
-    .venv/bin/python -m benchmarks.heavy_uploads [--rounds 3]
+    .venv/bin/python -m benchmarks.heavy_uploads [--rounds 3] [--uploads 4]
 
 For each setting (4, which lets every thread take a large picture as before the bound, and the
-default 2) it starts ``moodtape serve --threads 4``, sends four 7,900 × 5,000 JPEGs at once, and
+default 2) it starts ``moodtape serve --threads 4``, sends ``--uploads`` 7,900 × 5,000 JPEGs at once, and
 polls ``GET /healthz`` every 50 ms while they run. Prints the uploads' answers and seconds, and the
 median and longest ``/healthz`` wait.
 """
@@ -32,7 +32,6 @@ import numpy as np
 from skimage import data as skimage_data
 
 ROOT = Path(__file__).resolve().parent.parent
-UPLOADS = 4
 
 
 def large_photo() -> bytes:
@@ -64,8 +63,8 @@ def _wait_ready(base: str) -> None:
     raise SystemExit("the server never became ready")
 
 
-def one_round(base: str, photo: bytes) -> tuple[list[tuple[int, float]], list[float]]:
-    """Four uploads at once; returns their (status, seconds) and every /healthz wait meanwhile."""
+def one_round(base: str, photo: bytes, uploads: int) -> tuple[list[tuple[int, float]], list[float]]:
+    """``uploads`` at once; returns their (status, seconds) and every /healthz wait meanwhile."""
 
     def upload(_: int) -> tuple[int, float]:
         started = time.monotonic()
@@ -73,8 +72,8 @@ def one_round(base: str, photo: bytes) -> tuple[list[tuple[int, float]], list[fl
         return reply.status_code, time.monotonic() - started
 
     waits: list[float] = []
-    with concurrent.futures.ThreadPoolExecutor(UPLOADS) as pool:
-        futures = [pool.submit(upload, n) for n in range(UPLOADS)]
+    with concurrent.futures.ThreadPoolExecutor(uploads) as pool:
+        futures = [pool.submit(upload, n) for n in range(uploads)]
         time.sleep(0.2)  # the uploads are sent and being worked on
         while not all(future.done() for future in futures):
             started = time.monotonic()
@@ -84,7 +83,7 @@ def one_round(base: str, photo: bytes) -> tuple[list[tuple[int, float]], list[fl
     return [future.result() for future in futures], waits
 
 
-def measure(slots: int, rounds: int, photo: bytes) -> None:
+def measure(slots: int, rounds: int, photo: bytes, uploads: int) -> None:
     port = _free_port()
     env = {**os.environ, "MOODTAPE_DATA_DIR": tempfile.mkdtemp(), "MOODTAPE_LARGE_PICTURES": str(slots)}
     command = [str(ROOT / ".venv" / "bin" / "moodtape"), "serve", "--port", str(port), "--threads", "4"]
@@ -92,10 +91,10 @@ def measure(slots: int, rounds: int, photo: bytes) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base)
-        one_round(base, photo)  # warm-up: the model and detector load on first use
+        one_round(base, photo, 1)  # warm-up: the model and detector load on first use
         for number in range(1, rounds + 1):
-            uploads, waits = one_round(base, photo)
-            answers = ", ".join(f"{status} in {seconds:.1f} s" for status, seconds in sorted(uploads))
+            answered, waits = one_round(base, photo, uploads)
+            answers = ", ".join(f"{status} in {seconds:.1f} s" for status, seconds in sorted(answered))
             print(
                 f"MOODTAPE_LARGE_PICTURES={slots} round {number}: uploads {answers}; /healthz "
                 f"median {statistics.median(waits) * 1000:.0f} ms, longest {max(waits) * 1000:.0f} ms "
@@ -109,11 +108,12 @@ def measure(slots: int, rounds: int, photo: bytes) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--uploads", type=int, default=4, help="large uploads sent at once")
     args = parser.parse_args()
     photo = large_photo()
-    print(f"photo: 7900 × 5000 JPEG, {len(photo) / 1e6:.1f} MB; {UPLOADS} uploads at once; 4 request threads")
+    print(f"photo: 7900 × 5000 JPEG, {len(photo) / 1e6:.1f} MB; {args.uploads} uploads at once; 4 request threads")
     for slots in (4, 2):
-        measure(slots, args.rounds, photo)
+        measure(slots, args.rounds, photo, args.uploads)
 
 
 if __name__ == "__main__":

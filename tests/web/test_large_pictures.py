@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 import threading
-from typing import Any
 
 import cv2
 import httpx
 import numpy as np
 import numpy.typing as npt
 import pytest
-from webtools import AppFactory, encode
+from webtools import AppFactory, HeldAnalyzer, encode, running_server
 
 from moodtape.errors import ServerBusyError
 from moodtape.vision.pipeline import Analyzer
 from moodtape.web.large_pictures import LARGE_PICTURE_PIXELS, LargePictureGate, declared_pixels
-from moodtape.web.server import make_server
 
 
 @pytest.fixture
@@ -69,55 +66,29 @@ def test_busy_answer_is_json_with_retry_after(make_app: AppFactory, large_jpeg: 
     assert client.post("/api/analyze", data=large_jpeg, content_type="image/jpeg").status_code == 200
 
 
-class HeldAnalyzer(Analyzer):
-    """The real analyzer, except that large pictures wait for ``release`` (a slow decode stands in)."""
-
-    def __init__(self, real: Analyzer) -> None:
-        super().__init__(real.detector, real.classifier, real.framing, real.max_pixels, real.align)
-        self._metrics_timed = True  # the shared detector and model are timed already: don't wrap them twice
-        self.started = threading.Event()
-        self.release = threading.Event()
-
-    def analyze_gray(self, gray: npt.NDArray[np.uint8], *args: Any, **kwargs: Any) -> Any:
-        if gray.size > LARGE_PICTURE_PIXELS:
-            self.started.set()
-            assert self.release.wait(30)
-        return super().analyze_gray(gray, *args, **kwargs)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_a_second_large_picture_does_not_take_the_last_thread(
     make_app: AppFactory, real_analyzer: Analyzer, large_jpeg: bytes
 ) -> None:
     """Two threads, one busy with a large picture: another large one is refused and /healthz still answers."""
-    analyzer = HeldAnalyzer(real_analyzer)
+    analyzer = HeldAnalyzer(real_analyzer, holds=lambda gray: gray.size > LARGE_PICTURE_PIXELS)
     app = make_app(analyzer=analyzer, MOODTAPE_LARGE_PICTURES="1")
-    port = _free_port()
-    server = make_server(app, "127.0.0.1", port, threads=2)
-    server.prepare()
-    threading.Thread(target=server.serve, daemon=True).start()
-    url = f"http://127.0.0.1:{port}"
     headers = {"Content-Type": "image/jpeg"}
     first: list[httpx.Response] = []
-    upload = threading.Thread(
-        target=lambda: first.append(httpx.post(f"{url}/api/analyze", content=large_jpeg, headers=headers, timeout=60))
-    )
-    try:
-        upload.start()
-        assert analyzer.started.wait(30), "the first large picture never reached the analyzer"
-        second = httpx.post(f"{url}/api/analyze", content=large_jpeg, headers=headers, timeout=30)
-        assert second.status_code == 503 and second.json()["error"]["code"] == "busy"
-        # The refusal freed its thread: with the gate missing, this would wait on the held analysis.
-        assert httpx.get(f"{url}/healthz", timeout=30).status_code == 200
-        assert not first, "the first picture is still being worked on"
-    finally:
-        analyzer.release.set()
-        upload.join(timeout=60)
-        server.stop()
+    with running_server(app, threads=2) as url:
+        upload = threading.Thread(
+            target=lambda: first.append(
+                httpx.post(f"{url}/api/analyze", content=large_jpeg, headers=headers, timeout=60)
+            )
+        )
+        try:
+            upload.start()
+            assert analyzer.started.wait(30), "the first large picture never reached the analyzer"
+            second = httpx.post(f"{url}/api/analyze", content=large_jpeg, headers=headers, timeout=30)
+            assert second.status_code == 503 and second.json()["error"]["code"] == "busy"
+            # The refusal freed its thread: with the gate missing, this would wait on the held analysis.
+            assert httpx.get(f"{url}/healthz", timeout=30).status_code == 200
+            assert not first, "the first picture is still being worked on"
+        finally:
+            analyzer.release.set()
+            upload.join(timeout=60)
     assert first[0].status_code == 200 and first[0].json()["faces"]
