@@ -226,8 +226,6 @@ class BufferedServer:
 
     def poll(self, timeout: float | None = None) -> None:
         """One turn of the event loop: wait up to ``timeout`` seconds (waitress's default: 1) for sockets."""
-        from waitress import wasyncore
-
         adj = self._server.adj
         loop = wasyncore.poll2 if adj.asyncore_use_poll else wasyncore.poll
         loop(adj.asyncore_loop_timeout if timeout is None else timeout, self._map)
