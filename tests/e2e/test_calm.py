@@ -182,3 +182,22 @@ def test_announcer_rules_with_a_made_up_clock(page: Any) -> None:
         }"""
     )
     assert said == ["happy", "sad", "none"]
+
+
+def test_an_offer_in_use_is_not_pulled_from_under_the_keyboard(page: Any) -> None:
+    """The face goes back to the list's mood while focus is on "Show it": the offer stays (saying the
+    mood was a moment ago) until focus leaves it, instead of vanishing and dropping focus to <body>."""
+    _fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (4.0, "sad", -0.7, -0.4), (10.0, "happy", 0.8, 0.35)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+    show = page.get_by_role("button", name="Show it")
+    expect(show).to_be_visible(timeout=15_000)
+    show.focus()
+    offer = page.locator("#new-list")
+    expect(offer).to_contain_text("a moment ago", timeout=20_000)
+    expect(show).to_be_focused()
+    expect(show).to_be_visible()
+    page.keyboard.press("Shift+Tab")
+    expect(offer).to_be_hidden()
+    assert page.evaluate("document.activeElement !== document.body")
+    expect(page.locator("#results-mood")).to_contain_text("happy")

@@ -28,6 +28,8 @@ const state = {
   liveMood: null,
   /** A settled camera mood waiting for "Show it" (the list never swaps by itself). */
   offered: null,
+  /** The face went back to the list's mood while the offer was in use: it goes once left. */
+  offerStale: false,
   readoutAt: -Infinity,
   /** When the camera last lost the face (null: a face is in view). */
   noFaceSince: null,
@@ -129,7 +131,27 @@ function markEmotion(mood, source) {
 
 function hideOffer() {
   state.offered = null;
+  state.offerStale = false;
   $("new-list").hidden = true;
+}
+
+/** Focus or the pointer is on the offer: hiding it now would drop focus to <body> or move the list
+ * under the pointer. */
+function offerInUse() {
+  const box = $("new-list");
+  return !box.hidden && (box.contains(document.activeElement) || box.matches(":hover"));
+}
+
+/** The face went back to the list's mood: the offer goes, but only once nobody is using it. Until
+ * then it says honestly that the mood was a moment ago, and "Show it" still works. */
+function withdrawOffer() {
+  if (!offerInUse()) {
+    hideOffer();
+    return;
+  }
+  if (state.offerStale) return;
+  state.offerStale = true;
+  $("new-list-text").textContent = `Your face looked ${emotionWord(state.offered.emotion)} a moment ago. A list for it is still ready —`;
 }
 
 /** Make `mood` the list's mood and load its list (or show `preloaded`, a list the server sent). */
@@ -150,10 +172,11 @@ function onSettled(mood) {
     return;
   }
   if (mood.emotion === list.applied.emotion || distance(mood, list.applied) < MIN_DISTANCE) {
-    hideOffer();
+    withdrawOffer();
     return;
   }
   state.offered = mood;
+  state.offerStale = false;
   $("new-list-text").textContent = `Your face has looked ${emotionWord(mood.emotion)} for a few seconds. New list ready —`;
   $("new-list").hidden = false;
 }
@@ -296,6 +319,14 @@ function setupCamera() {
     $("follow-camera").hidden = true;
     $("camera-stop").focus();
   });
+  // A withdrawn offer that was in use goes once focus and the pointer have left it.
+  for (const name of ["focusout", "mouseleave"]) {
+    $("new-list").addEventListener(name, () => {
+      setTimeout(() => {
+        if (state.offerStale && !offerInUse()) hideOffer();
+      });
+    });
+  }
   $("new-list-show").addEventListener("click", () => {
     if (state.offered) applyMood(state.offered, "camera", { focusList: true });
   });
