@@ -64,3 +64,28 @@ def test_calibrating_without_the_camera_says_to_start_it(page: Any) -> None:
     page.evaluate("() => document.querySelector('#calibration-fold').open = true")
     page.get_by_role("button", name="Calibrate to my face").click()
     expect(page.locator("#calibration [role=status]")).to_have_text("Start the camera first.")
+
+
+def test_calibration_by_keyboard_is_announced_once_not_once_a_frame(page: Any) -> None:
+    """Keyboard only: open the fold, start calibrating; the status says the instruction and the
+    result, not the countdown (that would read the whole instruction out again for every frame)."""
+    page.get_by_role("button", name="Start camera").click()
+    page.wait_for_function("() => document.querySelector('#video').videoWidth > 0", timeout=TIMEOUT_MS)
+    page.locator("#calibration-fold > summary").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    start = page.get_by_role("button", name="Calibrate to my face")
+    expect(start).to_be_focused()
+    page.evaluate(
+        """() => {
+          window.__said = [];
+          const el = document.querySelector("#calibration [role=status]");
+          new MutationObserver(() => window.__said.push(el.textContent))
+            .observe(el, { childList: true, characterData: true, subtree: true });
+        }"""
+    )
+    page.keyboard.press("Enter")
+    expect(page.locator("#calibration [role=status]")).to_contain_text("Done", timeout=TIMEOUT_MS)
+    said = [text for text in page.evaluate("window.__said") if text]
+    assert said == ["Look at the camera with a relaxed, neutral face…", said[-1]] and "Done" in said[-1], said
+    expect(page.get_by_role("button", name="Calibrate again")).to_be_focused()

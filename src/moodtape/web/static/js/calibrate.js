@@ -86,6 +86,8 @@ export class Calibration {
     this.start = element("button", { className: "btn small", text: "Calibrate to my face", attrs: { type: "button" } });
     this.remove = element("button", { className: "btn ghost small", text: "Remove calibration", attrs: { type: "button" } });
     this.prompt = element("p", { className: "fineprint", attrs: { role: "status", "aria-live": "polite" } });
+    // The countdown is for the eyes: in the live region it would read the instruction out once a frame.
+    this.countdown = element("p", { className: "fineprint countdown", attrs: { "aria-hidden": "true" } });
     this.steps = element("p", { className: "fineprint" });
     this.steps.append("Optional, each helps: ");
     this.stepButtons = EXPRESSIONS.map(([label, emotion, instruction]) => {
@@ -100,7 +102,7 @@ export class Calibration {
     });
     const bar = element("p");
     bar.append(this.badge, " ", this.start, " ", this.remove);
-    mount.replaceChildren(bar, intro, this.steps, this.prompt);
+    mount.replaceChildren(bar, intro, this.steps, this.prompt, this.countdown);
     this.start.addEventListener("click", () =>
       this.capture("neutral", NEUTRAL_FRAMES, "Look at the camera with a relaxed, neutral face…"),
     );
@@ -139,7 +141,7 @@ export class Calibration {
       this.prompt.textContent = instruction;
       await sleep(GET_READY_MS);
       for (let i = 0; i < frames; i++) {
-        this.prompt.textContent = `${instruction} ${frames - i}`;
+        this.countdown.textContent = `${frames - i}…`;
         try {
           const blob = await grabFrame(this.video, this.canvas);
           const url = `/api/calibration?emotion=${encodeURIComponent(emotion)}`;
@@ -159,6 +161,7 @@ export class Calibration {
         this.prompt.textContent = lastError ? lastError.message : "Nothing was added.";
       }
     } finally {
+      this.countdown.textContent = "";
       this.setBusy(false);
     }
   }
