@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 from browsertools import (
+    COUNT_ANALYZE_STARTS,
+    COUNT_ANNOUNCEMENTS,
     TIMEOUT_MS,
     Server,
     astronaut_rgb,
@@ -379,6 +381,20 @@ def test_camera_backs_off_when_unreachable_or_rate_limited_then_recovers(page: A
     expect(page.locator("#banner")).to_be_hidden()
     # Never more than one request in flight, and Retry-After is honoured (2 s, not the 1 s backoff).
     assert sent[2] - sent[1] >= 1.9
+
+
+def test_an_unreachable_server_is_announced_once_while_the_camera_retries(page: Any) -> None:
+    """The alert says "can't reach the server" once, not again (with a new wait in it) every retry."""
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#camera-overlay .face-box").first).to_be_visible()
+    page.evaluate(COUNT_ANNOUNCEMENTS)
+    page.evaluate(COUNT_ANALYZE_STARTS)
+    page.route("**/api/analyze?stream=*", lambda route: route.abort("connectionrefused"))
+    page.wait_for_function("() => window.__analyzeStarts >= 5")  # four retries after 0.5, 1, 2, 4 s
+    alerts = [text for text in page.evaluate("window.__announced") if "reach" in text]
+    assert len(alerts) == 1, alerts
+    page.unroute("**/api/analyze?stream=*")
+    expect(page.locator("#banner")).to_be_hidden()
 
 
 def test_camera_without_a_face_in_view_says_so(page: Any) -> None:

@@ -39,6 +39,8 @@ const state = {
 
 function banner(text) {
   const el = $("banner");
+  // An alert is read out whenever its text changes: the same news is not written twice.
+  if (el.textContent === (text || "") && el.hidden === !text) return;
   el.textContent = text || "";
   el.hidden = !text;
 }
@@ -280,7 +282,9 @@ const camera = new LiveCamera(
   {
     onFrame: onCameraFrame,
     onError: (err, waitMs) => {
-      if (err.unreachable) banner(`${err.message} Trying again in ${Math.ceil(waitMs / 1000)} s.`);
+      // The same words for every retry (the wait grows to 10 s): an alert that changed each time
+      // would interrupt a screen reader again and again with the same news.
+      if (err.unreachable) banner(`${err.message} Trying again every few seconds.`);
       else $("camera-stats").textContent = `${err.message} Waiting ${Math.ceil(waitMs / 1000)} s.`;
     },
     onRecover: () => banner(""),
