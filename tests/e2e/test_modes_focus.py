@@ -67,6 +67,40 @@ def test_leaving_camera_mode_ends_the_tracks_and_the_frames(streams_page: Any) -
     expect(page.locator("#plane .live-dot")).to_have_class("live-dot hidden")
 
 
+# Makes the page believe it is hidden (another tab, a locked phone) or back in sight.
+SET_HIDDEN = """(hidden) => {
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+  const state = hidden ? "hidden" : "visible";
+  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+TRACK_STATES = "window.__streams.flatMap((s) => s.getTracks().map((t) => t.readyState))"
+
+
+def test_a_hidden_page_lets_go_of_the_camera_and_takes_it_back(streams_page: Any) -> None:
+    page = streams_page
+    page.evaluate(COUNT_ANALYZE_STARTS)
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#camera-stop")).to_be_focused()
+    page.wait_for_function("() => window.__analyzeStarts > 2")
+
+    page.evaluate(SET_HIDDEN, True)
+    page.wait_for_function(f"() => {TRACK_STATES}.every((state) => state === 'ended')")
+    page.wait_for_timeout(300)  # the frame in flight, if any
+    sent = page.evaluate("window.__analyzeStarts")
+    page.wait_for_timeout(1500)
+    assert page.evaluate("window.__analyzeStarts") == sent, "frames were sent while the page was hidden"
+
+    page.evaluate(SET_HIDDEN, False)
+    page.wait_for_function(f"() => {TRACK_STATES}.includes('live')")
+    page.wait_for_function(f"() => window.__analyzeStarts > {sent + 2}")
+    # Nothing moved for the person: still camera mode, focus still on Stop.
+    expect(page.locator("#camera-stop")).to_be_focused()
+    expect(page.locator("#camera-stage")).to_be_visible()
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => {TRACK_STATES}.every((state) => state === 'ended')")
+
+
 def test_hand_picked_mood_never_shows_the_photos_reading(page: Any) -> None:
     page.get_by_role("tab", name="Photo").click()
     page.set_input_files(

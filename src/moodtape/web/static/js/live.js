@@ -30,6 +30,9 @@ export class LiveCamera {
     this.drawnAt = -Infinity;
     // A start() that is still waiting for permission when stop() runs must not turn the camera on.
     this.generation = 0;
+    /** The page is out of sight: the camera is let go (its light goes off) until it comes back. */
+    this.suspended = false;
+    document.addEventListener("visibilitychange", () => (document.hidden ? this.suspend() : this.resume()));
   }
 
   get running() {
@@ -109,8 +112,49 @@ export class LiveCamera {
     }
   }
 
+  /** The page was hidden: end the tracks and the frames, but keep camera mode as it is on screen. */
+  suspend() {
+    if (!this.media || this.suspended) return;
+    this.suspended = true;
+    if (this.loop) this.loop.stop();
+    closeCamera(this.media);
+    this.els.video.srcObject = null;
+  }
+
+  /** The page is back in sight: take the camera again and carry on (still paused, if it was). */
+  async resume() {
+    if (!this.suspended) return;
+    this.suspended = false;
+    const mine = this.generation;
+    let media;
+    try {
+      media = await openCamera();
+    } catch (err) {
+      if (mine !== this.generation) return;
+      const hadFocus = this.els.stage.contains(document.activeElement);
+      this.stop();
+      this.showProblem(`${err instanceof CameraError ? err.message : String(err)} You can still use a photo, or pick your mood by hand.`);
+      if (hadFocus) this.els.problemText.focus();
+      return;
+    }
+    if (mine !== this.generation || !this.media) {
+      closeCamera(media);
+      return;
+    }
+    this.media = media;
+    const { video } = this.els;
+    video.srcObject = media;
+    try {
+      await video.play();
+    } catch {
+      // As in start(): the loop waits for frames.
+    }
+    if (this.loop && !this.paused) this.loop.start();
+  }
+
   /** End the tracks and the frame loop; safe to call when nothing runs. */
   stop() {
+    this.suspended = false;
     this.generation += 1;
     const wasRunning = this.running;
     if (this.loop) this.loop.stop();
