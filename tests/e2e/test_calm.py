@@ -201,3 +201,19 @@ def test_an_offer_in_use_is_not_pulled_from_under_the_keyboard(page: Any) -> Non
     expect(offer).to_be_hidden()
     assert page.evaluate("document.activeElement !== document.body")
     expect(page.locator("#results-mood")).to_contain_text("happy")
+
+
+def test_an_offer_does_not_move_the_list_under_the_pointer(page: Any) -> None:
+    """The pointer rests on a Like button while the mood changes: the offer appears above the list,
+    and the button under the pointer is still the same one."""
+    _fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (4.0, "sad", -0.7, -0.4)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+    like = page.locator("#result-list > li").nth(2).locator(".fb-like")
+    like.scroll_into_view_if_needed()
+    before = like.bounding_box()
+    page.mouse.move(before["x"] + before["width"] / 2, before["y"] + before["height"] / 2)
+    expect(page.locator("#new-list")).to_be_visible(timeout=15_000)
+    after = like.bounding_box()
+    assert abs(after["y"] - before["y"]) < 1, f"the list moved {after['y'] - before['y']:.0f} px under the pointer"
+    page.get_by_role("button", name="Stop camera").click()

@@ -131,6 +131,14 @@ function markEmotion(mood, source) {
   }
 }
 
+/** The offer's words. The stale ones ("a moment ago") are about as long, so the box keeps its size. */
+function offerWords(emotion, stale = false) {
+  const word = emotionWord(emotion);
+  return stale
+    ? `Your face looked ${word} a moment ago. New list still ready —`
+    : `Your face has looked ${word} for a few seconds. New list ready —`;
+}
+
 function hideOffer() {
   state.offered = null;
   state.offerStale = false;
@@ -153,7 +161,7 @@ function withdrawOffer() {
   }
   if (state.offerStale) return;
   state.offerStale = true;
-  $("new-list-text").textContent = `Your face looked ${emotionWord(state.offered.emotion)} a moment ago. A list for it is still ready —`;
+  $("new-list-text").textContent = offerWords(state.offered.emotion, true);
 }
 
 /** Make `mood` the list's mood and load its list (or show `preloaded`, a list the server sent). */
@@ -179,7 +187,7 @@ function onSettled(mood) {
   }
   state.offered = mood;
   state.offerStale = false;
-  $("new-list-text").textContent = `Your face has looked ${emotionWord(mood.emotion)} for a few seconds. New list ready —`;
+  $("new-list-text").textContent = offerWords(mood.emotion);
   $("new-list").hidden = false;
 }
 
@@ -291,6 +299,10 @@ const camera = new LiveCamera(
     onStarted: () => {
       announcer.reset();
       $("results-camera").hidden = false;
+      // While the camera runs, the offer's place is kept (invisible) with words as long as the
+      // longest offer: when one appears, the list below does not jump under the pointer.
+      $("new-list-text").textContent = offerWords("disgust");
+      $("new-list").classList.add("reserved");
       showReadout();
     },
     onStopped: () => {
@@ -300,6 +312,7 @@ const camera = new LiveCamera(
       hideOffer();
       $("follow-camera").hidden = true;
       $("results-camera").hidden = true;
+      $("new-list").classList.remove("reserved");
       $("mood-announce").textContent = "";
       showReadout();
       showMoodNow();
