@@ -78,10 +78,12 @@ class SearchCounter:
 
 def test_the_youtube_budget_holds_across_instances(client: redis.Redis, redis_url: str) -> None:
     fake = SearchCounter()
+    now = time.time()  # one UTC day for the whole test, even one that runs across midnight
     instances = [
         YouTubeProvider(
             API_KEY,
             daily_search_budget=5,
+            clock=lambda: now,
             http=httpx.Client(transport=httpx.MockTransport(fake)),
             budget_store=RedisBudgetStore(connect(redis_url)),
             cache=RedisCache(connect(redis_url), "youtube", 60),
