@@ -160,6 +160,13 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "Largest image accepted, in pixels (a guard against decompression bombs).",
         kind=Integer(low=1, high=1_000_000_000),
     ),
+    Setting(
+        "MOODTAPE_LARGE_PICTURES",
+        "2",
+        "Pictures over 4 megapixels worked on at once per process; more get a 503 with Retry-After "
+        "instead of taking every request thread (keep it below MOODTAPE_WORKERS).",
+        kind=Integer(low=1, high=256),
+    ),
     Setting("MOODTAPE_THREADS", "2", "ONNX Runtime intra-op threads per process.", kind=Integer(low=1, high=256)),
     Setting(
         "MOODTAPE_DETECTOR",

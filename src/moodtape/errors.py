@@ -124,6 +124,22 @@ class StoreUnavailableError(MoodtapeError):
     code = "store_unavailable"
 
 
+class ServerBusyError(MoodtapeError):
+    """The server is at its bound for this kind of work right now; the same request works a little later.
+
+    Args:
+        message: what is busy and what to do.
+        retry_after: seconds the client should wait (sent as ``Retry-After``).
+    """
+
+    status = 503
+    code = "busy"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class NotFoundError(MoodtapeError):
     """A saved list (or an item on it) that this session does not have: never made, expired or deleted."""
 

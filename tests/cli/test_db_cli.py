@@ -10,7 +10,10 @@ from pathlib import Path
 
 from cli_helpers import assert_one_line_error
 
+from moodtape.state.in_store import StoreSessionMemory
+from moodtape.store.database import Database
 from moodtape.store.migrate import head_revision
+from moodtape.store.short_lived import ShortLived
 from services import free_port
 
 
@@ -34,7 +37,19 @@ def test_upgrade_then_status_on_sqlite(tmp_path: Path) -> None:
     status = moodtape("db", "status", "--json", MOODTAPE_DATABASE_URL=url, MOODTAPE_HISTORY_DAYS="7")
     report = json.loads(status.stdout)
     assert report["schema"] == report["newest_schema"] == head_revision()
-    assert report["rows"] == 0 and report["retention_days"] == 7
+    assert report["rows"] == 0 and report["retention_days"] == 7 and report["short_lived_rows"] == {}
+
+
+def test_status_counts_the_short_lived_state_of_several_processes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    database = Database(url)
+    StoreSessionMemory(database).update("s1", lambda state: state)
+    StoreSessionMemory(database).update("s2", lambda state: state)
+    ShortLived(database, "profile", 60.0).put("s1", "{}")
+    report = json.loads(moodtape("db", "status", "--json", MOODTAPE_DATABASE_URL=url).stdout)
+    assert report["short_lived_rows"] == {"profile": 1, "session": 2}
+    human = moodtape("db", "status", MOODTAPE_DATABASE_URL=url).stdout
+    assert "short lived rows: profile 1, session 2" in human
 
 
 def test_upgrade_on_postgresql(postgres: str) -> None:

@@ -153,6 +153,26 @@ def test_photo_upload_boxes_the_face(page: Any) -> None:
     screenshot(page, "03-photo-desktop")
 
 
+def test_a_busy_server_is_asked_again_and_the_photo_is_not_lost(page: Any) -> None:
+    """The server takes a few large pictures at a time and answers others 503 busy with Retry-After."""
+    busy = {"error": {"code": "busy", "message": "the server is busy with 2 other large picture(s)"}}
+    refused: list[str] = []
+
+    def answer(route: Any) -> None:
+        if not refused:
+            refused.append(route.request.url)
+            route.fulfill(status=503, headers={"Retry-After": "1"}, json=busy)
+        else:
+            route.continue_()
+
+    page.route("**/api/analyze", answer)
+    _upload(page, "astronaut.jpg", "image/jpeg", jpeg_bytes(astronaut_rgb()))
+    expect(page.locator("#photo-message")).to_contain_text("trying again in 1 s")
+    expect(page.locator("#photo-overlay .face-box")).to_have_count(1)
+    expect(page.locator("#photo-message")).to_contain_text("1 face")
+    assert len(refused) == 1
+
+
 # Builds a File in the page from base64 and hands it over the way a paste or a drop would.
 HAND_OVER_FILE = """([kind, b64]) => {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));

@@ -10,30 +10,16 @@ from pathlib import Path
 import httpx
 import pytest
 from flask import Flask
+from webtools import running_server
 
 from moodtape.errors import DataError
 from moodtape.web.server import is_loopback, make_server, server_url
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
-    port = _free_port()
-    server = make_server(app, "127.0.0.1", port, threads=2)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-        thread.join(timeout=5)
+    with running_server(app, threads=2) as url:
+        yield url
 
 
 def test_real_http_requests(live_url: str, frame_640: bytes) -> None:

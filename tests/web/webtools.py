@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 from flask import Flask
 from flask.testing import FlaskClient
+
+from moodtape.vision.pipeline import Analyzer
+from moodtape.web.server import make_server
+from services import free_port
 
 AppFactory = Callable[..., Flask]
 
@@ -32,3 +39,38 @@ def same_session(app: Flask, other: FlaskClient) -> FlaskClient:
     assert cookie is not None
     client.set_cookie("moodtape_session", cookie.value)
     return client
+
+
+@contextmanager
+def running_server(app: Flask, threads: int = 2) -> Iterator[str]:
+    """``app`` on the real server (``moodtape serve``'s) on a free loopback port; yields its base URL."""
+    port = free_port()
+    server = make_server(app, "127.0.0.1", port, threads=threads)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        thread.join(timeout=10)
+
+
+class HeldAnalyzer(Analyzer):
+    """The real analyzer, except that pictures ``holds`` picks wait for :attr:`release`.
+
+    Stands in for a slow analysis without any sleeping: :attr:`started` says one is waiting.
+    """
+
+    def __init__(self, real: Analyzer, holds: Callable[[npt.NDArray[np.uint8]], bool]) -> None:
+        super().__init__(real.detector, real.classifier, real.framing, real.max_pixels, real.align)
+        self._metrics_timed = True  # the shared detector and model are timed already: don't wrap them twice
+        self.holds = holds
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def analyze_gray(self, gray: npt.NDArray[np.uint8], *args: Any, **kwargs: Any) -> Any:
+        if self.holds(gray):
+            self.started.set()
+            assert self.release.wait(60), "the test never released the held analysis"
+        return super().analyze_gray(gray, *args, **kwargs)

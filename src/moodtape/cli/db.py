@@ -29,6 +29,7 @@ def status(as_json: bool) -> None:
     """Where the store is, its schema version, and how many rows it holds."""
     from moodtape.store import store_from_settings
     from moodtape.store.migrate import current_revision, head_revision
+    from moodtape.store.short_lived import counts_by_kind
 
     store = store_from_settings()
     version = store.database.read(current_revision)
@@ -37,6 +38,8 @@ def status(as_json: bool) -> None:
         "schema": version,
         "newest_schema": head_revision(),
         "rows": store.row_count(),
+        # Session lists and calibrations shared by `serve --processes N` without Redis.
+        "short_lived_rows": counts_by_kind(store.database),
         "retention_days": store.retention_days,
         "max_lists_per_session": store.max_lists,
     }
@@ -44,6 +47,8 @@ def status(as_json: bool) -> None:
         echo_json(report)
         return
     for name, value in report.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{kind} {count}" for kind, count in value.items()) or "none"
         click.echo(f"{name.replace('_', ' ')}: {value}")
 
 

@@ -196,6 +196,13 @@ class ShortLived:
         return total
 
 
+def counts_by_kind(database: Database) -> dict[str, int]:
+    """Rows of each kind, dead ones not yet swept included (``moodtape db status``)."""
+    query = sa.select(short_lived.c.kind, sa.func.count()).group_by(short_lived.c.kind).order_by(short_lived.c.kind)
+    rows = database.read(lambda c: c.execute(query).all())
+    return {str(kind): int(count) for kind, count in rows}
+
+
 def _insert(connection: Connection) -> Any:
     """``INSERT … ON CONFLICT`` for the connection's database (SQLite and PostgreSQL both have it)."""
     if connection.dialect.name == "postgresql":

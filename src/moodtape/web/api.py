@@ -21,7 +21,7 @@ from moodtape.web.calibration_api import session_profile
 from moodtape.web.session import current_csrf_token, session_id
 from moodtape.web.shapes import faces_json, mood_json
 from moodtape.web.streams import check_stream_id
-from moodtape.web.uploads import read_gray_upload
+from moodtape.web.uploads import gray_upload
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -52,15 +52,16 @@ def analyze() -> Response:
     stream = request.args.get("stream") or None
     if stream is not None:
         check_stream_id(stream)  # before any decoding work
-    gray = read_gray_upload(request, services().settings.get_int("MOODTAPE_MAX_PIXELS"))
-    analyzer = services().analyzer()
-    profile = session_profile()  # the visitor's calibration, if any (web/calibration_api.py)
-    FRAMES.labels(kind="photo" if stream is None else "stream").inc()
-    if stream is None:
-        faces = analyzer.analyze_gray(gray, profile=profile)
-    else:
-        faces = services().streams.process(session_id(), stream, gray, profile)
-    height, width = gray.shape
+    max_pixels = services().settings.get_int("MOODTAPE_MAX_PIXELS")
+    with gray_upload(request, max_pixels, services().large_pictures) as gray:
+        analyzer = services().analyzer()
+        profile = session_profile()  # the visitor's calibration, if any (web/calibration_api.py)
+        FRAMES.labels(kind="photo" if stream is None else "stream").inc()
+        if stream is None:
+            faces = analyzer.analyze_gray(gray, profile=profile)
+        else:
+            faces = services().streams.process(session_id(), stream, gray, profile)
+        height, width = gray.shape
     return jsonify(
         faces=faces_json(faces),
         image={"width": int(width), "height": int(height)},

@@ -39,6 +39,7 @@ from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.delivery import install_delivery
 from moodtape.web.errors import register_error_handlers
+from moodtape.web.large_pictures import LargePictureGate
 from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.ratelimit import install_rate_limit
 from moodtape.web.secret_key import stored_secret_key
@@ -86,6 +87,8 @@ class Services:
         self.profiles: ProfileStore = (
             RedisProfileStore(self.redis, self.analyzer) if self.redis else MemoryProfileStore()
         )
+        #: Large pictures worked on at once in this process (web/large_pictures.py).
+        self.large_pictures = LargePictureGate(settings.get_int("MOODTAPE_LARGE_PICTURES"))
         #: The database holding the two above after :meth:`share_state_in_store`; None otherwise.
         self.state_database: Database | None = None
 

@@ -12,7 +12,8 @@ What this module adds to waitress:
 
 - **Limits**: headers at most :data:`MAX_HEADER_BYTES`; bodies at most the app's upload limit plus
   :data:`BODY_HEADROOM` (multipart framing), held in memory (never spooled to a temporary file:
-  photos are never written anywhere); at most :data:`CONNECTION_LIMIT` connections; a connection
+  photos are never written anywhere); at most :data:`CONNECTION_LIMIT` connections, and at that
+  limit the idlest ones are closed to make room (:mod:`moodtape.web.eviction`); a connection
   that sends nothing for :data:`CHANNEL_TIMEOUT` seconds is closed.
 - **JSON errors**: waitress's own refusals (413, 431, 400 for malformed framing such as two
   different ``Content-Length`` headers) answer with the API's JSON error shape and security headers.
@@ -35,6 +36,7 @@ from waitress.server import create_server
 from waitress.task import ErrorTask
 from waitress.utilities import RequestEntityTooLarge, RequestHeaderFieldsTooLarge
 
+from moodtape.web.eviction import evict_when_full
 from moodtape.web.refusals import refusal
 
 #: Request line plus headers: 64 KiB is 8× what browsers send; the 30 MB header line is refused.
@@ -169,6 +171,7 @@ class BufferedServer:
             clear_untrusted_proxy_headers=False,  # ProxyFix decides, by MOODTAPE_PROXY_HOPS
             url_scheme="https" if self._tls else "http",
         )
+        evict_when_full(self._server)  # a flood of idle sockets must not keep others out (web/eviction.py)
         if self._tls is None:
             self._server.channel_class = JsonErrorChannel
         else:

@@ -17,7 +17,7 @@ from moodtape.vision.calibration import Profile
 from moodtape.web.app import services
 from moodtape.web.profiles import Calibration
 from moodtape.web.session import require_csrf, session_id
-from moodtape.web.uploads import read_gray_upload
+from moodtape.web.uploads import gray_upload
 
 blueprint = Blueprint("calibration", __name__, url_prefix="/api")
 
@@ -41,9 +41,10 @@ def add_example() -> Response:
     emotion = (request.args.get("emotion") or "neutral").strip().lower()
     if emotion not in EMOTIONS:
         raise DataError(f"unknown emotion {shown(emotion)}; use one of: {', '.join(EMOTIONS)}")
-    gray = read_gray_upload(request, services().settings.get_int("MOODTAPE_MAX_PIXELS"))
     analyzer = services().analyzer()
-    example = read_example(analyzer, gray, "the frame", gray=gray)
+    max_pixels = services().settings.get_int("MOODTAPE_MAX_PIXELS")
+    with gray_upload(request, max_pixels, services().large_pictures) as gray:
+        example = read_example(analyzer, gray, "the frame", gray=gray)
     store = services().profiles
     current = store.get(session_id())
     if current is None or current.model_id != analyzer.classifier.model_id:

@@ -13,7 +13,7 @@ from typing import Final
 from flask import Flask, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
-from moodtape.errors import MoodtapeError
+from moodtape.errors import MoodtapeError, ServerBusyError
 
 #: The JSON error code for each HTTP status: of the app's errors, Werkzeug's, and the HTTP server's
 #: own refusals (:mod:`moodtape.web.refusals`).
@@ -56,7 +56,10 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _moodtape_error(error: MoodtapeError) -> Response:
-    return error_response(error.status, error.code, str(error))
+    response = error_response(error.status, error.code, str(error))
+    if isinstance(error, ServerBusyError):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _http_error(error: HTTPException) -> Response:

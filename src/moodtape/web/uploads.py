@@ -12,6 +12,8 @@ The type is decided by the first bytes (the "magic number"), never by the file n
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Final
 
 import numpy as np
@@ -21,6 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from moodtape.errors import DataError, ImageError, UnsupportedImageError
 from moodtape.vision.images import decode_image
+from moodtape.web.large_pictures import LargePictureGate, declared_pixels
 
 #: Leading bytes of each accepted format → the format's name.
 _MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
@@ -89,11 +92,21 @@ def read_image_bytes(request: Request) -> bytes:
     return data
 
 
-def read_gray_upload(request: Request, max_pixels: int) -> npt.NDArray[np.uint8]:
-    """The uploaded picture of ``request`` as a gray image, decoded in memory (never stored)."""
+@contextmanager
+def gray_upload(request: Request, max_pixels: int, gate: LargePictureGate) -> Iterator[npt.NDArray[np.uint8]]:
+    """The uploaded picture of ``request`` as a gray image, decoded in memory (never stored).
+
+    A large picture holds one of ``gate``'s slots while the block runs (decoding it and the
+    analysis after): see :mod:`moodtape.web.large_pictures`.
+
+    Raises:
+        ServerBusyError: a large picture while every slot is taken (503, with ``Retry-After``).
+    """
     data = read_image_bytes(request)
-    try:
-        return decode_image(data, gray=True, max_pixels=max_pixels)
-    except UnsupportedImageError:
-        # The leading bytes said "image", so the rest is damaged rather than of the wrong type.
-        raise ImageError("the picture is damaged and cannot be read") from None
+    with gate.admit(declared_pixels(data)):
+        try:
+            gray = decode_image(data, gray=True, max_pixels=max_pixels)
+        except UnsupportedImageError:
+            # The leading bytes said "image", so the rest is damaged rather than of the wrong type.
+            raise ImageError("the picture is damaged and cannot be read") from None
+        yield gray

@@ -13,6 +13,28 @@ function firstFile(transfer) {
   return null;
 }
 
+/** Times a large photo is sent again while the server is busy with other large ones. */
+const BUSY_RETRIES = 5;
+
+/**
+ * `analyze(file)`, sent again after the server's Retry-After while it answers "busy" (it takes a
+ * few large pictures at a time), with the wait shown in `message`. `abandoned()` stops the retries
+ * when the person has picked another photo meanwhile.
+ */
+async function analyzeWhenFree(file, abandoned, message) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await analyze(file);
+    } catch (err) {
+      if (err.code !== "busy" || attempt >= BUSY_RETRIES || abandoned()) throw err;
+      const seconds = Math.max(1, Math.ceil(err.retryAfter ?? 2));
+      message.textContent = `The server is busy with other large photos; trying again in ${seconds} s…`;
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      if (abandoned()) throw err;
+    }
+  }
+}
+
 /**
  * Wire the photo panel. `onAnalysed(result)` gets the server's answer; `onFailed(error)` an ApiError.
  * `onPasted()` lets the page switch to the photo tab when a picture is pasted anywhere.
@@ -31,7 +53,7 @@ export function setupPhoto({ input, chooser, dropzone, stage, img, overlay, mess
     message.textContent = `Analysing ${file.name || "the pasted image"}…`;
     message.classList.remove("error");
     try {
-      const result = await analyze(file);
+      const result = await analyzeWhenFree(file, () => mine !== generation, message);
       if (mine !== generation) return;
       img.src = objectUrl;
       stage.hidden = false;

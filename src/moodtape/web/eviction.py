@@ -1,0 +1,60 @@
+"""When every connection slot is taken, make room by closing the connections that do the least.
+
+waitress keeps at most ``connection_limit`` connections open; at the limit it stops accepting, and
+new clients wait in the listen backlog until one closes. Idle connections close only after
+``channel_timeout`` (60 s), so one client that opened 250 sockets and sent nothing kept everyone
+else out for a minute (``/healthz`` timed out). Servers such as nginx and HAProxy answer this by
+reclaiming idle connections when they run short; this module does the same for our waitress server.
+
+At the limit, before the server decides whether to accept, up to :data:`EVICT_FRACTION` of the
+limit is marked to close, chosen in this order:
+
+1. connections with nothing in progress (never sent a byte, or idle between keep-alive requests)
+   that have been silent for at least :data:`GRACE_S`, the longest silent first — closing one
+   loses nothing, a client simply connects again;
+2. then connections still sending an unfinished request, the longest open first — a client that
+   trickles its request for minutes is the attack; a real upload finishes in seconds;
+3. last, connections opened less than :data:`GRACE_S` ago that have not spoken yet, the oldest
+   first: the newest connection is usually a real client about to send its request.
+
+Connections whose request a worker is answering, or whose answer is still being sent, are never
+chosen. Below the limit nothing changes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Final
+
+#: Share of the connection limit freed at once when it is reached (so the next clients fit too).
+EVICT_FRACTION: Final[float] = 0.1
+#: Seconds a connection may stay silent before it counts as idle rather than about to speak.
+GRACE_S: Final[float] = 2.0
+
+
+def evict_when_full(server: Any) -> None:
+    """Make ``server`` (a waitress server from ``create_server``) reclaim connections at its limit."""
+    decide = server.readable
+
+    def readable() -> bool:
+        if server.accepting and len(server._map) >= server.adj.connection_limit:
+            channels = list(server.active_channels.values())
+            for channel in choose_victims(channels, server.adj.connection_limit, time.time()):
+                channel.will_close = True  # the loop closes it on its next pass, as waitress's own timeout does
+        return bool(decide())
+
+    server.readable = readable
+
+
+def choose_victims(channels: list[Any], limit: int, now: float) -> list[Any]:
+    """The connections to close, in the order above: at most :data:`EVICT_FRACTION` of ``limit``."""
+    wanted = max(1, int(limit * EVICT_FRACTION))
+    closing = sum(1 for channel in channels if channel.will_close)
+    if closing >= wanted:
+        return []  # already making room: wait for those to close
+    candidates = [c for c in channels if not (c.will_close or c.requests or c.total_outbufs_len)]
+    silent = [c for c in candidates if c.request is None]
+    idle = sorted((c for c in silent if c.last_activity <= now - GRACE_S), key=lambda c: c.last_activity)
+    unfinished = sorted((c for c in candidates if c.request is not None), key=lambda c: c.creation_time)
+    newcomers = sorted((c for c in silent if c.last_activity > now - GRACE_S), key=lambda c: c.creation_time)
+    return (idle + unfinished + newcomers)[: wanted - closing]

@@ -1,0 +1,94 @@
+"""Large pictures are bounded per process: over the bound they are refused at once, never queued on a thread."""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import httpx
+import numpy as np
+import numpy.typing as npt
+import pytest
+from webtools import AppFactory, HeldAnalyzer, encode, running_server
+
+from moodtape.errors import ServerBusyError
+from moodtape.vision.pipeline import Analyzer
+from moodtape.web.large_pictures import LARGE_PICTURE_PIXELS, LargePictureGate, declared_pixels
+
+
+@pytest.fixture
+def large_jpeg(astronaut_bgr: npt.NDArray[np.uint8]) -> bytes:
+    """2,400 × 1,800 (4.3 MP, over the bound) with the astronaut's face in it."""
+    canvas = np.full((1800, 2400, 3), 90, np.uint8)
+    canvas[400:1400, 700:1700] = cv2.resize(astronaut_bgr, (1000, 1000))
+    return encode(canvas)
+
+
+def test_declared_pixels_reads_the_header_only() -> None:
+    png = encode(np.zeros((30, 70, 3), np.uint8), ".png")
+    assert declared_pixels(png) == 2100
+    huge = encode(np.zeros((6000, 6000), np.uint8), ".png")  # 36 MP of one value: a few kilobytes to send
+    assert declared_pixels(huge) == 36_000_000, "counted from the header, not by decoding"
+    assert declared_pixels(b"\xff\xd8\xff not a jpeg") == 0, "unreadable: left for the decoder to explain"
+
+
+def test_small_pictures_never_wait_and_large_ones_share_the_slots() -> None:
+    gate = LargePictureGate(slots=1)
+    with gate.admit(LARGE_PICTURE_PIXELS + 1):
+        with gate.admit(LARGE_PICTURE_PIXELS), gate.admit(640 * 480):
+            pass  # at or under the bound: no slot needed
+        with pytest.raises(ServerBusyError) as refused, gate.admit(LARGE_PICTURE_PIXELS + 1):
+            pass
+        assert refused.value.status == 503 and refused.value.retry_after > 0
+    with gate.admit(LARGE_PICTURE_PIXELS + 1):
+        pass  # the slot came back
+
+
+def test_a_failing_analysis_gives_its_slot_back() -> None:
+    gate = LargePictureGate(slots=1)
+    with pytest.raises(RuntimeError), gate.admit(10**8):
+        raise RuntimeError("decoding failed")
+    with gate.admit(10**8):
+        pass
+
+
+def test_busy_answer_is_json_with_retry_after(make_app: AppFactory, large_jpeg: bytes, frame_640: bytes) -> None:
+    app = make_app(MOODTAPE_LARGE_PICTURES="1")
+    client = app.test_client()
+    assert client.post("/api/analyze", data=large_jpeg, content_type="image/jpeg").get_json()["faces"]
+    with app.extensions["moodtape"].large_pictures.admit(10**9):  # another large picture is being worked on
+        busy = client.post("/api/analyze", data=large_jpeg, content_type="image/jpeg")
+        assert busy.status_code == 503 and busy.get_json()["error"]["code"] == "busy"
+        assert int(busy.headers["Retry-After"]) > 0
+        assert "try again" in busy.get_json()["error"]["message"]
+        small = client.post("/api/analyze", data=frame_640, content_type="image/jpeg")
+        assert small.status_code == 200 and small.get_json()["faces"], "webcam-sized frames never wait"
+    assert client.post("/api/analyze", data=large_jpeg, content_type="image/jpeg").status_code == 200
+
+
+def test_a_second_large_picture_does_not_take_the_last_thread(
+    make_app: AppFactory, real_analyzer: Analyzer, large_jpeg: bytes
+) -> None:
+    """Two threads, one busy with a large picture: another large one is refused and /healthz still answers."""
+    analyzer = HeldAnalyzer(real_analyzer, holds=lambda gray: gray.size > LARGE_PICTURE_PIXELS)
+    app = make_app(analyzer=analyzer, MOODTAPE_LARGE_PICTURES="1")
+    headers = {"Content-Type": "image/jpeg"}
+    first: list[httpx.Response] = []
+    with running_server(app, threads=2) as url:
+        upload = threading.Thread(
+            target=lambda: first.append(
+                httpx.post(f"{url}/api/analyze", content=large_jpeg, headers=headers, timeout=60)
+            )
+        )
+        try:
+            upload.start()
+            assert analyzer.started.wait(30), "the first large picture never reached the analyzer"
+            second = httpx.post(f"{url}/api/analyze", content=large_jpeg, headers=headers, timeout=30)
+            assert second.status_code == 503 and second.json()["error"]["code"] == "busy"
+            # The refusal freed its thread: with the gate missing, this would wait on the held analysis.
+            assert httpx.get(f"{url}/healthz", timeout=30).status_code == 200
+            assert not first, "the first picture is still being worked on"
+        finally:
+            analyzer.release.set()
+            upload.join(timeout=60)
+    assert first[0].status_code == 200 and first[0].json()["faces"]
