@@ -15,7 +15,7 @@ from webtools import AppFactory, HeldAnalyzer, running_server
 
 from moodtape.vision.pipeline import Analyzer
 from moodtape.web import buffered_server
-from moodtape.web.eviction import choose_victims
+from moodtape.web.eviction import choose_victims, over_budget
 
 LIMIT = 30
 
@@ -108,3 +108,43 @@ def test_a_request_being_answered_is_never_closed_to_make_room(
             analyzer.release.set()
             post.join(timeout=60)
     assert answers and answers[0].status_code == 200 and answers[0].json()["faces"]
+
+
+def unfinished(name: str, created: float, held: int) -> SimpleNamespace:
+    """A connection whose request holds ``held`` bytes so far (100 of headers, the rest body)."""
+    request = SimpleNamespace(header_plus=b"h" * 100, body_rcv=b"b" * (held - 100))
+    return SimpleNamespace(name=name, creation_time=created, request=request, will_close=False)
+
+
+def test_over_the_budget_the_longest_open_unfinished_requests_go_until_the_rest_fit() -> None:
+    channels = [unfinished("c", 30, 400), unfinished("a", 10, 500), unfinished("b", 20, 300)]
+    idle = SimpleNamespace(name="idle", creation_time=0, request=None, will_close=False)
+    assert over_budget([*channels, idle], budget=1200) == []
+    assert [c.name for c in over_budget([*channels, idle], budget=700)] == ["a"]
+    assert [c.name for c in over_budget([*channels, idle], budget=400)] == ["a", "b"]
+    channels[1].will_close = True  # already closing: holds nothing any more
+    assert [c.name for c in over_budget(channels, budget=700)] == []
+
+
+def _closed(conn: socket.socket, wait: float) -> bool:
+    conn.settimeout(wait)
+    try:
+        return conn.recv(1) == b""
+    except TimeoutError:
+        return False
+    except ConnectionError:
+        return True
+
+
+def test_stalled_uploads_cannot_hold_more_memory_than_the_budget(make_app: AppFactory, frame_640: bytes) -> None:
+    """Before: 60 connections that sent 10 MB of an upload each and stalled held 610 MB."""
+    upload = 200_000
+    budget = buffered_server.UNFINISHED_UPLOADS * (upload + buffered_server.BODY_HEADROOM)
+    sent = 190_000
+    head = f"POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: {upload}\r\n\r\n"
+    with running_server(make_app(MOODTAPE_MAX_UPLOAD_BYTES=str(upload))) as url, ExitStack() as stalled:
+        conns = [stalled.enter_context(c) for c in _open(2 * budget // sent, url, head.encode() + b"\xff" * sent)]
+        assert _closed(conns[0], wait=20), "the longest-open stalled upload is closed once over the budget"
+        assert not _closed(conns[-1], wait=0.5), "the newest ones, within the budget, stay"
+        reply = httpx.post(f"{url}/api/analyze", content=frame_640, headers={"Content-Type": "image/jpeg"}, timeout=20)
+        assert reply.status_code == 200 and reply.json()["faces"]

@@ -45,6 +45,8 @@ MAX_HEADER_BYTES: Final[int] = 64 * 1024
 BODY_HEADROOM: Final[int] = 64 * 1024
 #: Open connections at once; beyond this new ones wait in the listen backlog.
 CONNECTION_LIMIT: Final[int] = 200
+#: Largest uploads' worth of unfinished request bodies held in memory at once, all connections together.
+UNFINISHED_UPLOADS: Final[int] = 8
 #: Seconds of silence after which a connection is closed (waitress checks every few seconds).
 CHANNEL_TIMEOUT: Final[int] = 60
 #: Seconds a request already running may take to finish when the server stops.
@@ -171,7 +173,8 @@ class BufferedServer:
             clear_untrusted_proxy_headers=False,  # ProxyFix decides, by MOODTAPE_PROXY_HOPS
             url_scheme="https" if self._tls else "http",
         )
-        evict_when_full(self._server)  # a flood of idle sockets must not keep others out (web/eviction.py)
+        # A flood of idle sockets or stalled uploads must not keep others out (web/eviction.py).
+        evict_when_full(self._server, body_budget=UNFINISHED_UPLOADS * max_body)
         if self._tls is None:
             self._server.channel_class = JsonErrorChannel
         else:

@@ -1,4 +1,4 @@
-"""When every connection slot is taken, make room by closing the connections that do the least.
+"""When connections crowd the server, make room by closing the ones that do the least.
 
 waitress keeps at most ``connection_limit`` connections open; at the limit it stops accepting, and
 new clients wait in the listen backlog until one closes. Idle connections close only after
@@ -19,6 +19,11 @@ limit is marked to close, chosen in this order:
 
 Connections whose request a worker is answering, or whose answer is still being sent, are never
 chosen. Below the limit nothing changes.
+
+The same goes for memory. Request bodies are held in memory until complete (photos are never
+spooled to disk), so 60 connections that each sent 10 MB of an upload and then stalled held 610 MB.
+Unfinished requests may together hold at most a budget of bytes (``body_budget``); over it, the
+longest-open unfinished requests are closed until the rest fit.
 """
 
 from __future__ import annotations
@@ -32,18 +37,45 @@ EVICT_FRACTION: Final[float] = 0.1
 GRACE_S: Final[float] = 2.0
 
 
-def evict_when_full(server: Any) -> None:
-    """Make ``server`` (a waitress server from ``create_server``) reclaim connections at its limit."""
+def evict_when_full(server: Any, body_budget: int) -> None:
+    """Make ``server`` (a waitress server from ``create_server``) reclaim connections at its limit,
+    and close unfinished requests that together hold more than ``body_budget`` bytes."""
     decide = server.readable
 
     def readable() -> bool:
+        # waitress asks this once per pass of its loop, before deciding whether to accept.
+        channels = list(server.active_channels.values())
+        victims = over_budget(channels, body_budget)
         if server.accepting and len(server._map) >= server.adj.connection_limit:
-            channels = list(server.active_channels.values())
-            for channel in choose_victims(channels, server.adj.connection_limit, time.time()):
-                channel.will_close = True  # the loop closes it on its next pass, as waitress's own timeout does
+            victims += choose_victims(channels, server.adj.connection_limit, time.time())
+        for channel in victims:
+            channel.will_close = True  # the loop closes it on its next pass, as waitress's own timeout does
         return bool(decide())
 
     server.readable = readable
+
+
+def buffered_bytes(channel: Any) -> int:
+    """Bytes of an unfinished request that ``channel`` holds in memory (headers and body so far)."""
+    request = channel.request
+    if request is None or channel.will_close:
+        return 0
+    body = request.body_rcv
+    return len(request.header_plus) + (len(body) if body is not None else 0)
+
+
+def over_budget(channels: list[Any], budget: int) -> list[Any]:
+    """Unfinished requests to close, the longest open first, until the bytes the rest hold fit ``budget``."""
+    held = sum(buffered_bytes(channel) for channel in channels)
+    victims = []
+    for channel in sorted(channels, key=lambda c: c.creation_time):
+        if held <= budget:
+            break
+        size = buffered_bytes(channel)
+        if size:
+            victims.append(channel)
+            held -= size
+    return victims
 
 
 def choose_victims(channels: list[Any], limit: int, now: float) -> list[Any]:
