@@ -1,12 +1,13 @@
-"""Slow clients: how many trickling uploads it takes to stall ``moodtape serve --processes 2``,
-directly and behind HAProxy.
+"""Slow clients against ``moodtape serve --processes 2``, directly and behind HAProxy.
 
-gunicorn's gthread workers read a request's body in a request thread: a client that sends its
-upload one byte a second holds that thread for as long as it likes. With 2 processes × 2 threads,
-four such clients leave no thread for anyone else. HAProxy in front (``http-request wait-for-body``,
-``timeout http-request 10s``, as in ``tests/cluster_topology.py`` and ``deploy/haproxy.cfg``) waits
-for the body itself and never hands a worker an unfinished request, so the same clients cost the
-workers nothing.
+Each worker reads requests whole on waitress's event loop before a thread runs the app
+(``moodtape.web.gunicorn_worker``), so clients sending their upload one byte a second cost
+sockets, not threads, and ``GET /healthz`` is answered at once either way. Before, gunicorn's
+gthread workers read a request's body in a request thread: with 2 processes × 2 threads, four
+such clients left no thread for anyone else, and only HAProxy in front (``http-request
+wait-for-body``, ``timeout http-request 10s``, as in ``tests/cluster_topology.py`` and
+``deploy/haproxy.cfg``), which waits for the body itself, protected the workers. Results are in
+docs/deployment.md.
 
     .venv/bin/python benchmarks/slow_clients.py
 

@@ -15,6 +15,10 @@ until issue 10 was finished; ``pip install cheroot`` to run it).
     .venv/bin/python -m benchmarks.slow_clients_single --server waitress --slow 20 --mode headers --seconds 20
     .venv/bin/python -m benchmarks.slow_clients_single --all --seconds 20 --markdown
     .venv/bin/python -m benchmarks.slow_clients_single --all --tls --seconds 8
+    .venv/bin/python -m benchmarks.slow_clients_single --processes 2 --all --tls --seconds 8
+
+``--processes N`` runs ``moodtape serve --processes N --threads 2`` (gunicorn's master with the
+waitress worker, ``moodtape.web.gunicorn_worker``) in a child process instead, for each mode.
 
 HTTPS needs the ``openssl`` command for the test certificate. The attacker and the prober are also
 used by ``tests/web/test_server_limits.py`` (a short run, HTTP and HTTPS).
@@ -92,30 +96,36 @@ class SlowClients:
         self._trickles: list[bytes] = []
 
     def __enter__(self) -> SlowClients:
-        hello = client_hello() if self.mode == "handshake" else b""
         for _ in range(self.count):
             try:
-                sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-            except OSError:  # a server blocked by the earlier ones stops accepting: that is a result too
+                sock = self._open()
+            except OSError:  # a server blocked by the earlier ones stops accepting (or TLS): a result too
                 break
-            if self.mode == "handshake":
-                self._trickles.append(hello)
-                self.sockets.append(sock)
-                continue
+            self.sockets.append(sock)
+        self._thread.start()
+        return self
+
+    def _open(self) -> socket.socket:
+        """One slow connection, its first bytes sent (a TLS handshake that times out raises ``OSError``)."""
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        if self.mode == "handshake":
+            self._trickles.append(client_hello())
+            return sock
+        try:
             if self.tls is not None:
                 sock = self.tls.wrap_socket(sock, server_hostname="localhost")
             if self.mode == "headers":
                 sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-                self._trickles.append(b"a" * 100_000)
             else:
                 sock.sendall(
                     b"POST /api/analyze HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     b"Content-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n\xff\xd8\xff"
                 )
-                self._trickles.append(bytes(100_000))
-            self.sockets.append(sock)
-        self._thread.start()
-        return self
+        except OSError:
+            sock.close()
+            raise
+        self._trickles.append(b"a" * 100_000 if self.mode == "headers" else bytes(100_000))
+        return sock
 
     def _run(self) -> None:
         sent = 0
@@ -209,6 +219,36 @@ def running_server(kind: str, data_dir: Path, threads: int = 4, tls: bool = Fals
         server.stop()
 
 
+@contextmanager
+def running_processes(data_dir: Path, processes: int, threads: int = 2, tls: bool = False) -> Iterator[int]:
+    """``moodtape serve --processes N`` in a child process on a free loopback port; yields the port."""
+    import os
+    import signal
+    import sys
+
+    with socket.socket() as finder:
+        finder.bind(("127.0.0.1", 0))
+        port = int(finder.getsockname()[1])
+    command = [sys.executable, "-c", "from moodtape.cli import main; main()", "serve", "--port", str(port)]
+    command += ["--processes", str(processes), "--threads", str(threads)]
+    if tls:
+        cert, key = self_signed_certificate(data_dir)
+        command += ["--certfile", str(cert), "--keyfile", str(key)]
+    env = {**os.environ, "MOODTAPE_DATA_DIR": str(data_dir), "MOODTAPE_OFFLINE": "true", "MOODTAPE_RATE_LIMIT": "0"}
+    server = subprocess.Popen(command, env=env, cwd=data_dir, stderr=subprocess.DEVNULL)
+    try:
+        url, ready, deadline = f"{'https' if tls else 'http'}://127.0.0.1:{port}", 0, time.monotonic() + 120
+        while ready < 2 * processes and time.monotonic() < deadline:  # every worker has loaded the model
+            with contextlib.suppress(httpx.HTTPError):
+                reply = httpx.get(f"{url}/readyz", verify=False, timeout=2, headers={"Connection": "close"})
+                ready = ready + 1 if reply.status_code == 200 else 0
+            time.sleep(0.2)
+        yield port
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 def astronaut_jpeg() -> bytes:
     """A 640×480 JPEG with one face, built from scikit-image's astronaut."""
     import cv2
@@ -230,11 +270,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--all", action="store_true", help="both servers × every mode")
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--processes", type=int, default=1, help="above 1: moodtape serve --processes N")
     args = parser.parse_args()
     import tempfile
 
     modes = MODES if args.tls else MODES[:2]
-    runs = [(s, m) for s in ("cheroot", "waitress") for m in modes] if args.all else [(args.server, args.mode)]
+    servers = ("cheroot", "waitress") if args.processes == 1 else (f"serve --processes {args.processes}",)
+    runs = (
+        [(s, m) for s in servers for m in modes]
+        if args.all
+        else [(args.server if args.processes == 1 else servers[0], args.mode)]
+    )
     jpeg = astronaut_jpeg()
     scheme = "https" if args.tls else "http"
     print("| server | slow clients | slow part | /api/analyze answered | /healthz answered | slowest probe (s) |")
@@ -242,7 +288,11 @@ def main() -> None:
     for kind, mode in runs:
         with (
             tempfile.TemporaryDirectory() as folder,
-            running_server(kind, Path(folder), tls=args.tls) as port,
+            (
+                running_server(kind, Path(folder), tls=args.tls)
+                if args.processes == 1
+                else running_processes(Path(folder), args.processes, tls=args.tls)
+            ) as port,
             SlowClients(port, args.slow, mode, tls=client_tls() if args.tls else None) as slow,
         ):
             time.sleep(1.5)  # let the slow requests reach the server's threads

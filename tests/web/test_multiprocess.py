@@ -107,9 +107,9 @@ def test_an_inherited_ignored_sigint_still_stops_it(tmp_path: Path) -> None:
 def _slow_upload(port: int, body: bytes, sent: int) -> socket.socket:
     """A connection whose POST /api/analyze a worker is handling, with only ``sent`` bytes of the body.
 
-    ``Expect: 100-continue`` makes the worker say when it has parsed the request (gunicorn answers
-    "100 Continue" from the thread that handles it), so the test knows the request is in flight
-    instead of sleeping and hoping a busy machine accepted it in time.
+    ``Expect: 100-continue`` makes the worker say when it has accepted the connection and read the
+    request's headers ("100 Continue"), so the test knows the request is in flight instead of
+    sleeping and hoping a busy machine accepted it in time.
     """
     conn = socket.create_connection(("127.0.0.1", port), timeout=30)
     head = (

@@ -5,8 +5,10 @@ request blocks until the client sends it, so a few clients sending one byte a se
 four threads and nobody else was answered (issue 10). waitress reads every connection on one
 ``select``/``poll`` loop and hands a request to a worker thread only once its headers and body have
 fully arrived, so slow clients cost a socket and a buffer each, never a thread. HTTPS is the same
-server with TLS inside each connection (:mod:`moodtape.web.tls_channel`). The measurements
-are in ``benchmarks/slow_clients_single.py`` and ``docs/deployment.md``.
+server with TLS inside each connection (:mod:`moodtape.web.tls_channel`), and ``serve --processes
+N`` runs it in each gunicorn worker on the sockets the master bound
+(:mod:`moodtape.web.gunicorn_worker`). The measurements are in ``benchmarks/slow_clients_single.py``
+and ``docs/deployment.md``.
 
 What this module adds to waitress:
 
@@ -25,14 +27,17 @@ What this module adds to waitress:
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
+from collections.abc import Sequence
 from typing import Any, Final
 
 from flask import Flask
+from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 from waitress.utilities import RequestEntityTooLarge, RequestHeaderFieldsTooLarge
 
@@ -130,6 +135,10 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
             return
         super().send_continue()
 
+    def busy(self) -> bool:
+        """True while a request is being read, run or answered (a graceful stop waits for those)."""
+        return self.request is not None or bool(self.requests) or bool(self.total_outbufs_len)
+
 
 class BufferedServer:
     """A waitress server for ``app`` (HTTP, or HTTPS with ``tls``): ``prepare``, ``serve``, ``stop``.
@@ -139,15 +148,29 @@ class BufferedServer:
         host, port: where to listen (port 0: any free port; see :attr:`bound_port`).
         threads: worker threads that run the app (requests arrive complete, so few are needed).
         tls: a server TLS context to serve HTTPS (:mod:`moodtape.web.tls_channel`), None for HTTP.
+        sockets: sockets already bound and listening to serve instead of ``host``/``port`` (a
+            gunicorn worker gets them from its master, :mod:`moodtape.web.gunicorn_worker`).
     """
 
-    def __init__(self, app: Flask, host: str, port: int, *, threads: int, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        host: str = "",
+        port: int = 0,
+        *,
+        threads: int,
+        tls: ssl.SSLContext | None = None,
+        sockets: Sequence[socket.socket] = (),
+    ) -> None:
         self._app = app
         self._host, self._port, self._threads = host, port, threads
         self._tls = tls
+        self._sockets = list(sockets)
         self._loop_thread: int | None = None  # the thread running serve(), while it runs
         self._loop_done = threading.Event()
         self._server: Any = None
+        self._map: dict[int, Any] = {}  # waitress's socket map: listeners, its trigger, connections
+        self._listeners: list[BaseWSGIServer] = []
         # serve() and stop() agree under this lock on who came first: a stop() that runs before a
         # serve() thread got going must end that serve() at once, not let it bind a new server.
         # Reentrant: Ctrl+C may interrupt serve() holding it, and the same thread then calls stop().
@@ -157,10 +180,14 @@ class BufferedServer:
     def prepare(self) -> None:
         """Bind and listen now (raises ``OSError`` when the address is taken)."""
         max_body = int(self._app.config.get("MAX_CONTENT_LENGTH") or 0) + BODY_HEADROOM
+        where: dict[str, Any] = (
+            {"sockets": self._sockets} if self._sockets else {"host": self._host, "port": self._port}
+        )
+        self._map = {}
         self._server = create_server(
             self._app,
-            host=self._host,
-            port=self._port,
+            map=self._map,
+            **where,
             threads=max(1, self._threads),
             ident="moodtape",
             max_request_header_size=MAX_HEADER_BYTES,
@@ -173,27 +200,28 @@ class BufferedServer:
             clear_untrusted_proxy_headers=False,  # ProxyFix decides, by MOODTAPE_PROXY_HOPS
             url_scheme="https" if self._tls else "http",
         )
-        # A flood of idle sockets or stalled uploads must not keep others out (web/eviction.py).
-        evict_when_full(self._server, body_budget=UNFINISHED_UPLOADS * max_body)
-        if self._tls is None:
-            self._server.channel_class = JsonErrorChannel
-        else:
+        channel_class: type[JsonErrorChannel] = JsonErrorChannel
+        if self._tls is not None:
             from moodtape.web.tls_channel import tls_channel_class
 
-            self._server.channel_class = tls_channel_class(self._tls)
+            channel_class = tls_channel_class(self._tls)
+        # One listener per socket (several sockets: waitress returns a wrapper without channel_class).
+        self._listeners = [each for each in self._map.values() if isinstance(each, BaseWSGIServer)]
+        for listener in self._listeners:
+            listener.channel_class = channel_class
+            # A flood of idle sockets or stalled uploads must not keep others out (web/eviction.py).
+            evict_when_full(listener, body_budget=UNFINISHED_UPLOADS * max_body)
 
     @property
     def bound_port(self) -> int:
         """The port actually listened on (useful with port 0)."""
-        return int(self._server.effective_port)
+        return int(self._listeners[0].effective_port)
 
     def serve(self) -> None:
         """Answer requests until :meth:`stop` (or ``KeyboardInterrupt`` from a signal handler).
 
         Returns at once when :meth:`stop` came first: a stopped server stays stopped.
         """
-        from waitress import wasyncore
-
         with self._state_lock:
             if self._stopped:
                 return
@@ -201,22 +229,50 @@ class BufferedServer:
                 self.prepare()
             server = self._server
             self._loop_thread, self._loop_done = threading.get_ident(), threading.Event()
-        poll = wasyncore.poll2 if server.adj.asyncore_use_poll else wasyncore.poll
         try:
             # Our own loop, not waitress's run(): that one swallows KeyboardInterrupt, which the serve
             # command wants to see, and this one ends as soon as stop() asks.
-            while self._server is server and server._map:
-                poll(server.adj.asyncore_loop_timeout, server._map)
+            while self._server is server and self._map:
+                self.poll()
         finally:
             self._loop_thread = None
             self._loop_done.set()
 
-    def stop(self) -> None:
+    def poll(self, timeout: float | None = None) -> None:
+        """One turn of the event loop: wait up to ``timeout`` seconds (waitress's default: 1) for sockets."""
+        adj = self._server.adj
+        loop = wasyncore.poll2 if adj.asyncore_use_poll else wasyncore.poll
+        loop(adj.asyncore_loop_timeout if timeout is None else timeout, self._map)
+
+    def wake(self) -> None:
+        """Make a :meth:`poll` waiting in another thread (or under a signal handler) return now."""
+        if self._server is not None and self._listeners:
+            self._listeners[0].pull_trigger()
+
+    def stop_accepting(self) -> None:
+        """Close the listening sockets (new connections are refused); the connections open go on."""
+        for listener in self._listeners:
+            # The dispatcher's close, not the listener's: that one also closes the trigger that
+            # worker threads pull to have their answers sent.
+            wasyncore.dispatcher.close(listener)
+
+    def close_idle(self) -> int:
+        """Close the connections that wait for a new request; how many are still busy with one."""
+        busy = 0
+        for each in list(self._map.values()):
+            if isinstance(each, JsonErrorChannel):
+                if each.busy():
+                    busy += 1
+                else:
+                    each.will_close = True  # closed by the loop's next turn
+        return busy
+
+    def stop(self, grace: float = STOP_GRACE) -> None:
         """Close every connection (stalled uploads included, at once) and end the worker threads.
 
         From another thread than :meth:`serve`'s, the loop is woken and ends first, so that nothing
-        is closed under it. A request already running in a worker gets up to :data:`STOP_GRACE`
-        seconds; the workers are daemon threads, so the process never waits on one longer than that.
+        is closed under it. A request already running in a worker gets up to ``grace`` seconds; the
+        workers are daemon threads, so the process never waits on one longer than that.
         """
         with self._state_lock:
             self._stopped = True
@@ -224,10 +280,8 @@ class BufferedServer:
             loop_thread, loop_done = self._loop_thread, self._loop_done
         if server is None:
             return
-        from waitress import wasyncore
-
         if loop_thread not in (None, threading.get_ident()):
-            server.pull_trigger()  # wakes select(); the loop sees that it is stopped and returns
-            loop_done.wait(STOP_GRACE)
-        wasyncore.close_all(server._map)  # the listening socket, the trigger and every connection
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=STOP_GRACE)
+            self._listeners[0].pull_trigger()  # wakes select(); the loop sees that it is stopped and returns
+            loop_done.wait(grace)
+        wasyncore.close_all(self._map)  # the listening sockets, the trigger and every connection
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=grace)

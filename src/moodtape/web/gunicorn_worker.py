@@ -1,97 +1,83 @@
-"""gunicorn's threaded worker, answering every refusal the way the app does (``serve --processes N``).
+"""A gunicorn worker that serves with waitress's event loop (``moodtape serve --processes N``).
 
-gunicorn refuses some requests itself, before the app runs: a bad request line or method, an
-address over 4 KB, a bad header, ``Transfer-Encoding`` with ``Content-Length``, an unknown
-``Expect``. Its answer is an HTML page without the security headers; :class:`JsonErrorWorker`
-sends :func:`~moodtape.web.refusals.refusal` instead, as waitress does in one-process mode.
+Why: gunicorn's own threaded worker (``gthread``) reads each request in its thread pool, so with
+``--processes 2 --threads 2`` four clients trickling their headers or upload one byte a second held
+every thread and nobody else was answered; with ``--certfile`` its TLS had the same weakness. This
+worker runs :class:`~moodtape.web.buffered_server.BufferedServer` on the listening sockets that
+gunicorn's master hands it, so multi-process mode reads whole requests on an event loop before a
+thread runs the app, exactly like one-process mode: same limits, same JSON refusals, and HTTPS
+through the TLS channel (handshake on the loop too). ``benchmarks/slow_clients.py`` measures it.
 
-A chunked body whose framing breaks while the app reads it (a chunk size that is not hex, a
-missing chunk end) raised gunicorn's parser error inside the app, a 500; here it is a 400.
+gunicorn's master still does the rest: it binds, forks N workers (the model loads in each after
+the fork), replaces one that dies or stops calling :meth:`~gunicorn.workers.base.Worker.notify`
+(its heartbeat, sent every turn of the loop here), and on SIGTERM or SIGINT closes its sockets and
+tells every worker to stop gracefully. A worker then closes its listening sockets too (new
+connections are refused), closes its idle keep-alive connections, lets the requests it is reading,
+running or answering finish within ``graceful_timeout`` (``MOODTAPE_SHUTDOWN_SECONDS``), and exits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import os
+import ssl
+import time
 from typing import Any
 
-from gunicorn.http.errors import ParseException
-from gunicorn.workers.gthread import ThreadWorker
-from werkzeug.exceptions import BadRequest
+from flask import Flask
+from gunicorn.workers.base import Worker
 
-from moodtape.web.refusals import refusal
+from moodtape.web.buffered_server import BufferedServer
 
-_BAD_BODY = "the request body's chunked framing is broken (a chunk size that is not hexadecimal, or a missing end)"
-
-
-class JsonErrorWorker(ThreadWorker):  # type: ignore[misc]
-    """``gthread`` with JSON refusals and body framing errors as 400s."""
-
-    wsgi: Callable[..., Iterable[bytes]]  # set by load_wsgi
-
-    def load_wsgi(self) -> None:
-        super().load_wsgi()
-        self.wsgi = _BodyErrorsAreBadRequests(self.wsgi)
-
-    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
-        super().handle_error(req, _JsonErrorSocket(client), addr, exc)
+#: The longest wait of one loop turn: the heartbeat and the parent check run at least this often.
+TURN_SECONDS = 1.0
+#: Kept from the graceful bound for the last answers to go out before the master's SIGKILL.
+EXIT_MARGIN = 0.5
 
 
-class _JsonErrorSocket:
-    """Stands in for the client socket while gunicorn writes its HTML error page: sends the JSON one.
+class BufferedWorker(Worker):  # type: ignore[misc]
+    """gunicorn worker running :class:`BufferedServer` on ``self.sockets``; :attr:`tls` set by :func:`worker_class`."""
 
-    gunicorn writes the whole page with one ``sendall`` whose first line is ``HTTP/1.1 <status> <reason>``.
-    """
+    tls: ssl.SSLContext | None = None
+    wsgi: Flask  # set by gunicorn's load_wsgi: the app the master created
+    _server: BufferedServer | None = None
 
-    def __init__(self, sock: Any) -> None:
-        self._sock = sock
+    def run(self) -> None:
+        """Serve until the master asks this worker to stop (or goes away), then stop gracefully."""
+        server = BufferedServer(
+            self.wsgi,
+            threads=max(1, int(self.cfg.threads)),
+            tls=self.tls,
+            sockets=[listener.sock for listener in self.sockets],
+        )
+        server.prepare()
+        self._server = server
+        try:
+            while self.alive:
+                server.poll(TURN_SECONDS)
+                self.notify()
+                if self.ppid != os.getppid():
+                    self.log.info("Parent changed, shutting down: %s", self)
+                    break
+            self._drain(server)
+        finally:
+            server.stop(grace=EXIT_MARGIN)
 
-    def sendall(self, data: bytes) -> None:
-        first_line = data.split(b"\r\n", 1)[0].decode("latin-1")
-        _, status, reason = [*first_line.split(" ", 2), "", ""][:3]
-        code = int(status) if status.isascii() and status.isdigit() else 500
-        headers, body = refusal(code, reason)
-        head = [f"HTTP/1.1 {code} {reason}", "Connection: close", *(f"{k}: {v}" for k, v in headers)]
-        head.append(f"Content-Length: {len(body)}")
-        self._sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+    def _drain(self, server: BufferedServer) -> None:
+        """Refuse new connections and wait, within the graceful bound, for the requests in flight."""
+        server.stop_accepting()
+        deadline = time.monotonic() + max(EXIT_MARGIN, float(self.cfg.graceful_timeout) - EXIT_MARGIN)
+        while server.close_idle() and time.monotonic() < deadline:
+            server.poll(min(TURN_SECONDS, max(0.0, deadline - time.monotonic())))
+            self.notify()
+        server.poll(0)  # the idle connections marked last are closed
 
-    def __getattr__(self, name: str) -> Any:  # gettimeout, setblocking, ...: the real socket's
-        return getattr(self._sock, name)
-
-
-class _BodyErrorsAreBadRequests:
-    """WSGI middleware: gunicorn's body parsing errors, raised while the app reads, become a 400."""
-
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
-        self._app = app
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        environ["wsgi.input"] = _CheckedInput(environ["wsgi.input"])
-        return self._app(environ, start_response)
-
-
-class _CheckedInput:
-    """``wsgi.input`` whose framing errors are :class:`~werkzeug.exceptions.BadRequest` (400 JSON)."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def read(self, size: int | None = None) -> bytes:
-        return _checked(self._stream.read, size)
-
-    def readline(self, size: int | None = None) -> bytes:
-        return _checked(self._stream.readline, size)
-
-    def readlines(self, hint: int | None = None) -> list[bytes]:
-        return list(self)
-
-    def __iter__(self) -> Iterator[bytes]:
-        while line := self.readline():
-            yield line
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """SIGTERM (and SIGINT, see ``multiprocess``): stop after this turn of the loop, which ends now."""
+        super().handle_exit(sig, frame)
+        if self._server is not None:
+            self._server.wake()
 
 
-def _checked(method: Callable[[int | None], bytes], size: int | None) -> bytes:
-    """``method(size)``, with gunicorn's framing errors raised as a 400."""
-    try:
-        return method(size)
-    except ParseException:
-        raise BadRequest(_BAD_BODY) from None
+def worker_class(tls: ssl.SSLContext | None) -> type[BufferedWorker]:
+    """The worker class for gunicorn's ``worker_class`` setting, serving HTTPS when ``tls`` is given."""
+    return type("MoodtapeWorker", (BufferedWorker,), {"tls": tls})

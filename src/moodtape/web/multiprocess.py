@@ -17,10 +17,11 @@ serve`` per port behind the balancer (docs/deployment.md).
   (a terminal sends Ctrl+C to the whole process group) instead of gunicorn's immediate exit.
 - **Metrics** of all workers are added up through ``PROMETHEUS_MULTIPROC_DIR``, a fresh temporary
   folder that ``moodtape serve`` sets before importing this module, removed on exit.
-- **Slow clients.** gthread workers read requests in their thread pool: a client that trickles
-  its upload holds a thread. In multi-process mode the balancer in front (nginx with request
-  buffering, or HAProxy with ``timeout http-request``) is what protects the workers; see
-  docs/deployment.md for the measurement.
+- **Slow clients.** Each worker is :class:`~moodtape.web.gunicorn_worker.BufferedWorker`: the
+  one-process server's event loop on the sockets gunicorn binds, so a request is read whole (TLS
+  handshake included, with ``--certfile``) before a thread runs the app, and a client trickling its
+  upload costs a socket, never a thread. Limits and JSON refusals are the one-process server's;
+  ``benchmarks/slow_clients.py`` and docs/deployment.md have the measurement.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import ssl
 import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from moodtape.errors import MoodtapeError
+from moodtape.errors import DataError, MoodtapeError
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -99,6 +101,7 @@ def serve_from_cli(
             err=True,
         )
 
+    master = os.getpid()
     try:
         serve_processes(
             app,
@@ -112,7 +115,11 @@ def serve_from_cli(
             on_ready=ready,
         )
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        # A worker is a fork of this call: its exit (SystemExit) passes through here too. Only the
+        # master removes the folder; a worker that did (replaced on SIGHUP, or after a timeout)
+        # left the others failing every request on their missing metrics files.
+        if os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def share_state(app: Flask, settings: Settings, processes: int) -> str | None:
@@ -166,13 +173,14 @@ def serve_processes(
 
     Raises:
         MultiprocessUnavailableError: not on POSIX, or gunicorn is not installed.
+        DataError: only one of ``certfile``/``keyfile`` given, or they are missing or unusable.
     """
     _check_platform()
     try:
         from gunicorn.app.base import BaseApplication
         from gunicorn.arbiter import Arbiter
 
-        from moodtape.web.gunicorn_worker import JsonErrorWorker
+        from moodtape.web.gunicorn_worker import worker_class
     except ImportError:
         raise MultiprocessUnavailableError(
             "--processes needs gunicorn: pip install 'gunicorn>=22' (it comes with moodtape on POSIX)"
@@ -186,11 +194,11 @@ def serve_processes(
     options: dict[str, Any] = {
         "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
         "workers": processes,
-        "worker_class": JsonErrorWorker,  # gthread, refusing in the API's JSON error shape
+        # waitress's event loop in each worker: whole requests read before a thread runs the app.
+        "worker_class": worker_class(_tls(certfile, keyfile)),
         "threads": max(1, threads),
         "graceful_timeout": max(1, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS")),
-        "timeout": 60,  # a worker silent this long (stuck) is replaced
-        "keepalive": 5,
+        "timeout": 60,  # a worker whose event loop is silent this long (stuck) is replaced
         "preload_app": True,
         "accesslog": None,
         "errorlog": "-",
@@ -203,8 +211,6 @@ def serve_processes(
         # gunicorn 23+: no control socket (one per user by default, so two servers would clash).
         "control_socket_disable": True,
     }
-    if certfile is not None:
-        options.update(certfile=str(certfile), keyfile=str(keyfile) if keyfile else None)
 
     class _Application(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -223,6 +229,17 @@ def serve_processes(
     except SystemExit as exit_:
         if exit_.code not in (0, None):
             raise
+
+
+def _tls(certfile: Path | None, keyfile: Path | None) -> ssl.SSLContext | None:
+    """The TLS context every worker serves HTTPS with, made (and checked) once in the master."""
+    if (certfile is None) != (keyfile is None):
+        raise DataError("HTTPS needs both --certfile and --keyfile")
+    if certfile is None or keyfile is None:
+        return None
+    from moodtape.web.tls_channel import tls_context
+
+    return tls_context(certfile, keyfile)
 
 
 def _post_fork(_server: Any, worker: Any) -> None:

@@ -1,9 +1,8 @@
 """The answer when the HTTP server itself refuses a request, before the app sees it.
 
-Both servers moodtape runs refuse some requests on their own: waitress (``buffered_server``) for
-too-large bodies and headers or broken framing, gunicorn (``gunicorn_worker``, ``serve
---processes N``) for a bad request line, a long address, a bad header or chunk. Their own answers
-are plain text or HTML without the security headers; these are the API's JSON error shape
+waitress (``buffered_server``, in one process and in each ``serve --processes N`` worker) refuses
+too-large bodies and headers, a bad request line or header, and broken framing on its own. Its
+answers are plain text without the security headers; these are the API's JSON error shape
 (``{"error": {"code", "message"}}``, web/openapi.yaml) with the same headers as every other answer.
 Messages are fixed texts: nothing the client sent is echoed.
 """

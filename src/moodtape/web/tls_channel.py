@@ -178,6 +178,9 @@ class TlsChannel(JsonErrorChannel):
     def writable(self) -> bool:
         return bool(super().writable() or self._pending)
 
+    def busy(self) -> bool:
+        return super().busy() or bool(self._pending)
+
     def handle_write(self) -> None:
         with self._tls_lock:
             try:
