@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from redis_server import RedisServer, free_port, wait_for_port
+from redis_server import RedisServer, free_ports, wait_for_port
 from redis_server import missing_reason as redis_missing
 from services import PostgresServer
 from services import missing_reason as postgres_missing
@@ -238,7 +238,8 @@ def topology(
         key: value for key, value in os.environ.items() if not key.startswith(("MOODTAPE_", "SPOTIFY_", "YOUTUBE_"))
     }
     instances = []
-    for name, count in zip("abcdefgh", processes, strict=False):
+    *instance_ports, balancer_port = free_ports(len(processes) + 1)
+    for name, count, port in zip("abcdefgh", processes, instance_ports, strict=False):
         home = folder / name
         home.mkdir(parents=True, exist_ok=True)
         env = {
@@ -257,8 +258,8 @@ def topology(
             "PYTHONUNBUFFERED": "1",
             **settings,
         }
-        instances.append(Instance(name, free_port(), home, count, env))
-    running = Topology(folder, redis, instances, free_port(), database_url=database_url, postgres=postgres)
+        instances.append(Instance(name, port, home, count, env))
+    running = Topology(folder, redis, instances, balancer_port, database_url=database_url, postgres=postgres)
     try:
         for instance in instances:
             instance.start()

@@ -159,17 +159,24 @@ def test_a_busy_server_is_asked_again_and_the_photo_is_not_lost(page: Any) -> No
     """The server takes a few large pictures at a time and answers others 503 busy with Retry-After."""
     busy = {"error": {"code": "busy", "message": "the server is busy with 2 other large picture(s)"}}
     refused: list[str] = []
+    retries: list[Any] = []
 
     def answer(route: Any) -> None:
         if not refused:
             refused.append(route.request.url)
             route.fulfill(status=503, headers={"Retry-After": "1"}, json=busy)
         else:
-            route.continue_()
+            retries.append(route)  # held until the test has read the message: it shows only until the answer
 
     page.route("**/api/analyze", answer)
     _upload(page, "astronaut.jpg", "image/jpeg", jpeg_bytes(astronaut_rgb()))
     expect(page.locator("#photo-message")).to_contain_text("trying again in 1 s")
+    for _ in range(TIMEOUT_MS // 50):  # the page sends it again after its 1 s wait
+        if retries:
+            break
+        page.wait_for_timeout(50)
+    assert retries, "the photo was never sent again"
+    retries[0].continue_()
     expect(page.locator("#photo-overlay .face-box")).to_have_count(1)
     expect(page.locator("#photo-message")).to_contain_text("1 face")
     assert len(refused) == 1

@@ -28,14 +28,22 @@ def client(redis_url: str) -> redis.Redis:
 
 
 def test_cache_round_trips_json_and_expires(client: redis.Redis) -> None:
-    cache: RedisCache[dict[str, object]] = RedisCache(client, "spotify", ttl=1.0)
+    cache: RedisCache[dict[str, object]] = RedisCache(client, "spotify", ttl=60)
     cache.set(("search", "calm", 1), {"items": [1, 2]})
     assert cache.get(("search", "calm", 1)) == {"items": [1, 2]}
     assert cache.get(("search", "calm", 2)) is None
     stored = [key for key in client.scan_iter("moodtape:cache:spotify:*")]
     assert len(stored) == 1 and json.loads(client.get(stored[0]) or b"") == {"items": [1, 2]}  # JSON, not pickle
-    time.sleep(1.1)
-    assert cache.get(("search", "calm", 1)) is None
+    # Redis does the expiry, in milliseconds: the entry lives the cache's 60 s (give or take a slow machine).
+    assert 30_000 < client.pttl(stored[0]) <= 60_000
+    # A short lifetime of its own really ends. Polled, not slept: a busy machine may take a while to
+    # get here, and one fixed pause both before and after an expiry cannot be right on every machine.
+    cache.set("short", {"a": 1}, ttl=0.2)
+    deadline = time.monotonic() + 10
+    while cache.get("short") is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cache.get("short") is None, "an entry outlived its 0.2 s lifetime by 10 s"
+    assert cache.get(("search", "calm", 1)) == {"items": [1, 2]}, "the other entry keeps its own lifetime"
     cache.set("x", {"a": 1}, ttl=0)  # a zero lifetime stores nothing
     assert cache.get("x") is None
 
@@ -70,10 +78,12 @@ class SearchCounter:
 
 def test_the_youtube_budget_holds_across_instances(client: redis.Redis, redis_url: str) -> None:
     fake = SearchCounter()
+    now = time.time()  # one UTC day for the whole test, even one that runs across midnight
     instances = [
         YouTubeProvider(
             API_KEY,
             daily_search_budget=5,
+            clock=lambda: now,
             http=httpx.Client(transport=httpx.MockTransport(fake)),
             budget_store=RedisBudgetStore(connect(redis_url)),
             cache=RedisCache(connect(redis_url), "youtube", 60),

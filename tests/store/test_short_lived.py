@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from pathlib import Path
@@ -162,3 +163,23 @@ def test_an_unreadable_document_starts_afresh(url: str) -> None:
     ShortLived(database, "profile", 60.0).put("s1", "[]")
     assert StoreSessionMemory(database).get("s1") == SessionState()
     assert StoreProfileStore(database, lambda: cast(Any, None)).get("s1") is None
+
+
+def test_profile_updates_sent_at_once_both_count(url: str) -> None:
+    """Two calibration examples of one session at once: the update is atomic, neither is lost."""
+    profiles = StoreProfileStore(Database(url), lambda: cast(Any, None))  # no neutral example: no refit
+    both_read = threading.Barrier(2, timeout=3)
+
+    def one_more(current: Calibration | None) -> Calibration:
+        count = current.tallies["happy"].count if current is not None else 0
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait()  # both hold what they read, unless the update lets one in at a time
+        return Calibration("model-a", {"happy": Tally(count + 1, np.log(np.full(7, 1 / 7)), np.ones(8, np.float32))})
+
+    threads = [threading.Thread(target=profiles.update, args=("s1", one_more)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    found = profiles.get("s1")
+    assert found is not None and found.tallies["happy"].count == 2

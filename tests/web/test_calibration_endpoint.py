@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import encode
+from webtools import AppFactory, csrf_headers, encode, same_session
 
 from moodtape.vision.calibrate import Example, profile_from_examples
 from moodtape.vision.pipeline import Analyzer
@@ -164,3 +168,42 @@ def test_the_memory_store_is_bounded_and_forgets(real_analyzer: Analyzer) -> Non
         store.put(name, Calibration(real_analyzer.classifier.model_id))
     assert len(store) == 2 and store.get("a") is None
     assert store.delete("b") is True and store.delete("b") is False
+
+
+@pytest.mark.parametrize("where", ["memory", "redis"])
+def test_two_examples_sent_at_once_both_count(
+    request: pytest.FixtureRequest, make_app: AppFactory, frame_640: bytes, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Before: each request read the calibration, added its example and wrote it back; the later
+    write dropped the other's example (two tabs, or a client that does not wait for each answer)."""
+    settings = {"MOODTAPE_REDIS_URL": request.getfixturevalue("redis_url")} if where == "redis" else {}
+    app = make_app(**settings)
+    first = app.test_client()
+    token = {**csrf_headers(first), "Content-Type": "image/jpeg"}
+    second = same_session(app, first)
+    both_read = threading.Barrier(2, timeout=3)
+    real_add = Calibration.add
+
+    def add_in_step(self: Calibration, *args: Any) -> Calibration:
+        # Both requests hold the calibration they read before either writes. An atomic update
+        # lets only one in at a time: then the wait times out, and each goes on alone.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait()
+        return real_add(self, *args)
+
+    monkeypatch.setattr(Calibration, "add", add_in_step)
+    statuses: list[int] = []
+    threads = [
+        threading.Thread(
+            target=lambda c=client: statuses.append(
+                c.post("/api/calibration?emotion=neutral", data=frame_640, headers=token).status_code
+            )
+        )
+        for client in (first, second)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [200, 200]
+    assert first.get("/api/calibration").get_json()["examples"] == {"neutral": 2}

@@ -105,13 +105,25 @@ def test_an_inherited_ignored_sigint_still_stops_it(tmp_path: Path) -> None:
 
 
 def _slow_upload(port: int, body: bytes, sent: int) -> socket.socket:
-    """A connection that has sent the headers and ``sent`` bytes of a POST /api/analyze."""
+    """A connection whose POST /api/analyze a worker is handling, with only ``sent`` bytes of the body.
+
+    ``Expect: 100-continue`` makes the worker say when it has accepted the connection and read the
+    request's headers ("100 Continue"), so the test knows the request is in flight instead of
+    sleeping and hoping a busy machine accepted it in time.
+    """
     conn = socket.create_connection(("127.0.0.1", port), timeout=30)
     head = (
         f"POST /api/analyze HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: image/jpeg\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
     )
-    conn.sendall(head.encode() + body[:sent])
+    conn.sendall(head.encode())
+    interim = b""
+    while not interim.endswith(b"\r\n\r\n"):  # byte by byte: nothing after it may be swallowed
+        byte = conn.recv(1)
+        assert byte, f"closed before the worker took the request: {interim!r}"
+        interim += byte
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n", interim
+    conn.sendall(body[:sent])
     return conn
 
 
@@ -126,8 +138,7 @@ def test_sigterm_lets_a_request_in_flight_finish(tmp_path: Path, astronaut_jpeg_
     port = _free_port()
     process = _start(tmp_path, port, MOODTAPE_SHUTDOWN_SECONDS="10")
     _wait_ready(port, process)
-    conn = _slow_upload(port, astronaut_jpeg_bytes, 1000)
-    time.sleep(1.5)  # the worker has the request (generous: a busy machine may be slow to accept)
+    conn = _slow_upload(port, astronaut_jpeg_bytes, 1000)  # a worker has the request
     process.send_signal(signal.SIGTERM)
     time.sleep(1.0)
     with pytest.raises(httpx.TransportError):  # no new connections once stopping
@@ -145,8 +156,7 @@ def test_a_stuck_request_delays_the_stop_only_up_to_the_bound(tmp_path: Path, as
     port = _free_port()
     process = _start(tmp_path, port, MOODTAPE_SHUTDOWN_SECONDS="2")
     _wait_ready(port, process)
-    conn = _slow_upload(port, astronaut_jpeg_bytes, 1000)  # and never the rest
-    time.sleep(0.5)
+    conn = _slow_upload(port, astronaut_jpeg_bytes, 1000)  # a worker has the request, and never gets the rest
     process.send_signal(signal.SIGTERM)
     seconds, stderr = _finish(process)
     conn.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,3 +73,21 @@ def test_server_url() -> None:
     assert server_url("127.0.0.1", 5000, tls=False) == "http://127.0.0.1:5000/"
     assert server_url("0.0.0.0", 8443, tls=True) == "https://127.0.0.1:8443/"
     assert server_url("::1", 5000, tls=False) == "http://[::1]:5000/"
+
+
+def test_a_stop_before_the_loop_thread_runs_still_stops_it(app: Flask) -> None:
+    """A server thread started and stopped before the thread got to run (a busy machine) must end.
+
+    Before, ``serve()`` found no server after the ``stop()``, prepared a new one on the same port
+    and served it for good: the thread never ended and the port stayed taken.
+    """
+    server = make_server(app, "127.0.0.1", 0, threads=1)
+    server.prepare()
+    port = server.bound_port
+    server.stop()  # the thread below has not started yet: the order a slow scheduler may choose
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    thread.join(timeout=5)
+    assert not thread.is_alive(), "serve() ran on after stop()"
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "nothing may listen after stop()"

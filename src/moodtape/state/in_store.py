@@ -82,6 +82,18 @@ class StoreProfileStore:
     def put(self, session_id: str, calibration: Calibration) -> None:
         self.documents.put(session_id, calibration.to_text())
 
+    def update(self, session_id: str, change: Callable[[Calibration | None], Calibration]) -> Calibration:
+        analyzer = self._analyzer()
+        result: list[Calibration] = []
+
+        def changed(raw: str | None) -> str:  # in one transaction holding the row (ShortLived.update)
+            new = change(None if raw is None else Calibration.from_text(raw, analyzer))
+            result[:] = [new]
+            return new.to_text()
+
+        self.documents.update(session_id, changed)
+        return result[0]
+
     def delete(self, session_id: str) -> bool:
         return self.documents.delete(session_id)
 

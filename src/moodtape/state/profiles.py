@@ -9,7 +9,7 @@ profile from those sums with this instance's analyzer, which also checks it agai
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from moodtape.state.connection import PREFIX, redis_errors
 from moodtape.web.profiles import PROFILE_IDLE_SECONDS, Calibration
@@ -50,6 +50,22 @@ class RedisProfileStore:
     def put(self, session_id: str, calibration: Calibration) -> None:
         with redis_errors(self._client):
             self._client.set(self._key(session_id), calibration.to_text(), px=self._idle_ms)
+
+    def update(self, session_id: str, change: Callable[[Calibration | None], Calibration]) -> Calibration:
+        key = self._key(session_id)
+        analyzer = self._analyzer()
+        result: list[Calibration] = []
+
+        def attempt(pipe: Any) -> None:  # WATCH key, read, MULTI, write: run again if another instance wrote
+            raw = pipe.get(key)
+            new = change(None if raw is None else Calibration.from_text(raw, analyzer))
+            pipe.multi()
+            pipe.set(key, new.to_text(), px=self._idle_ms)
+            result[:] = [new]
+
+        with redis_errors(self._client):
+            self._client.transaction(attempt, key)
+        return result[0]
 
     def delete(self, session_id: str) -> bool:
         with redis_errors(self._client):

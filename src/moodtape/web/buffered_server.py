@@ -171,6 +171,11 @@ class BufferedServer:
         self._server: Any = None
         self._map: dict[int, Any] = {}  # waitress's socket map: listeners, its trigger, connections
         self._listeners: list[BaseWSGIServer] = []
+        # serve() and stop() agree under this lock on who came first: a stop() that runs before a
+        # serve() thread got going must end that serve() at once, not let it bind a new server.
+        # Reentrant: Ctrl+C may interrupt serve() holding it, and the same thread then calls stop().
+        self._state_lock = threading.RLock()
+        self._stopped = False
 
     def prepare(self) -> None:
         """Bind and listen now (raises ``OSError`` when the address is taken)."""
@@ -213,11 +218,17 @@ class BufferedServer:
         return int(self._listeners[0].effective_port)
 
     def serve(self) -> None:
-        """Answer requests until :meth:`stop` (or ``KeyboardInterrupt`` from a signal handler)."""
-        if self._server is None:
-            self.prepare()
-        server = self._server
-        self._loop_thread, self._loop_done = threading.get_ident(), threading.Event()
+        """Answer requests until :meth:`stop` (or ``KeyboardInterrupt`` from a signal handler).
+
+        Returns at once when :meth:`stop` came first: a stopped server stays stopped.
+        """
+        with self._state_lock:
+            if self._stopped:
+                return
+            if self._server is None:
+                self.prepare()
+            server = self._server
+            self._loop_thread, self._loop_done = threading.get_ident(), threading.Event()
         try:
             # Our own loop, not waitress's run(): that one swallows KeyboardInterrupt, which the serve
             # command wants to see, and this one ends as soon as stop() asks.
@@ -263,11 +274,14 @@ class BufferedServer:
         is closed under it. A request already running in a worker gets up to ``grace`` seconds; the
         workers are daemon threads, so the process never waits on one longer than that.
         """
-        server, self._server = self._server, None
+        with self._state_lock:
+            self._stopped = True
+            server, self._server = self._server, None
+            loop_thread, loop_done = self._loop_thread, self._loop_done
         if server is None:
             return
-        if self._loop_thread not in (None, threading.get_ident()):
+        if loop_thread not in (None, threading.get_ident()):
             self._listeners[0].pull_trigger()  # wakes select(); the loop sees that it is stopped and returns
-            self._loop_done.wait(grace)
+            loop_done.wait(grace)
         wasyncore.close_all(self._map)  # the listening sockets, the trigger and every connection
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=grace)

@@ -45,12 +45,14 @@ def add_example() -> Response:
     max_pixels = services().settings.get_int("MOODTAPE_MAX_PIXELS")
     with gray_upload(request, max_pixels, services().large_pictures) as gray:
         example = read_example(analyzer, gray, "the frame", gray=gray)
-    store = services().profiles
-    current = store.get(session_id())
-    if current is None or current.model_id != analyzer.classifier.model_id:
-        current = Calibration(analyzer.classifier.model_id)
-    updated = current.add(analyzer, emotion, example)
-    store.put(session_id(), updated)
+    model_id = analyzer.classifier.model_id
+
+    def with_example(current: Calibration | None) -> Calibration:
+        if current is None or current.model_id != model_id:
+            current = Calibration(model_id)
+        return current.add(analyzer, emotion, example)
+
+    updated = services().profiles.update(session_id(), with_example)  # atomic: overlapping examples all count
     notes = [f"{example.faces} faces in the frame; used the largest"] if example.faces > 1 else []
     return jsonify(**updated.status(), notes=notes)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -153,6 +153,14 @@ class ProfileStore(Protocol):
         """Keep ``calibration`` for the session (replacing any)."""
         ...
 
+    def update(self, session_id: str, change: Callable[[Calibration | None], Calibration]) -> Calibration:
+        """Replace the session's calibration by ``change(current or None)`` atomically; returns the new one.
+
+        Two examples of one session sent at once must both count: a ``get`` then a ``put`` lost
+        one. ``change`` may run more than once (a shared store retries it when another writer won).
+        """
+        ...
+
     def delete(self, session_id: str) -> bool:
         """Forget the session's calibration; True when there was one."""
         ...
@@ -169,6 +177,9 @@ class MemoryProfileStore:
 
     def put(self, session_id: str, calibration: Calibration) -> None:
         self._entries.put(session_id, calibration)
+
+    def update(self, session_id: str, change: Callable[[Calibration | None], Calibration]) -> Calibration:
+        return self._entries.update(session_id, change)
 
     def delete(self, session_id: str) -> bool:
         return self._entries.pop(session_id) is not None
