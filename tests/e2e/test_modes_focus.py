@@ -97,6 +97,13 @@ def test_a_hidden_page_lets_go_of_the_camera_and_takes_it_back(streams_page: Any
     # Nothing moved for the person: still camera mode, focus still on Stop.
     expect(page.locator("#camera-stop")).to_be_focused()
     expect(page.locator("#camera-stage")).to_be_visible()
+    # Shown and hidden again before the browser hands the camera back: it must not stay on.
+    streams = page.evaluate("window.__streams.length")
+    page.evaluate(f"() => {{ ({SET_HIDDEN})(true); ({SET_HIDDEN})(false); ({SET_HIDDEN})(true); }}")
+    page.wait_for_function(f"() => window.__streams.length > {streams}")
+    page.wait_for_function(f"() => {TRACK_STATES}.every((state) => state === 'ended')")
+    page.evaluate(SET_HIDDEN, False)
+    page.wait_for_function(f"() => {TRACK_STATES}.includes('live')")
     page.keyboard.press("Enter")
     page.wait_for_function(f"() => {TRACK_STATES}.every((state) => state === 'ended')")
 

@@ -93,6 +93,8 @@ export class LiveCamera {
     });
     this.setPaused(false);
     this.callbacks.onStarted();
+    // Hidden while the browser was still asking for the camera: let go of it until shown.
+    if (document.hidden) this.suspend();
     return true;
   }
 
@@ -137,7 +139,8 @@ export class LiveCamera {
       if (hadFocus) this.els.problemText.focus();
       return;
     }
-    if (mine !== this.generation || !this.media) {
+    // Stopped meanwhile, or hidden again: the new stream goes straight back.
+    if (mine !== this.generation || !this.media || this.suspended) {
       closeCamera(media);
       return;
     }
