@@ -149,7 +149,7 @@ def test_the_profile_store_keeps_sums_never_images(url: str) -> None:
     analyzer: Any = object()  # no neutral example yet: nothing is refitted, the analyzer is not used
     profiles = StoreProfileStore(database, lambda: cast(Any, analyzer))
     tally = Tally(3, np.log(np.full(7, 1 / 7)), np.ones(8, np.float32))
-    profiles.put("s1", Calibration("model-a", {"happy": tally}))
+    profiles.update("s1", lambda _old: Calibration("model-a", {"happy": tally}))
     found = profiles.get("s1")
     assert found is not None and found.model_id == "model-a" and found.tallies["happy"].count == 3
     raw = ShortLived(database, "profile", 1.0).get("s1")

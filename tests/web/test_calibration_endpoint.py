@@ -165,7 +165,7 @@ def test_a_calibration_round_trips_through_a_dict(real_analyzer: Analyzer) -> No
 def test_the_memory_store_is_bounded_and_forgets(real_analyzer: Analyzer) -> None:
     store = MemoryProfileStore(max_profiles=2)
     for name in ("a", "b", "c"):
-        store.put(name, Calibration(real_analyzer.classifier.model_id))
+        store.update(name, lambda _old: Calibration(real_analyzer.classifier.model_id))
     assert len(store) == 2 and store.get("a") is None
     assert store.delete("b") is True and store.delete("b") is False
 

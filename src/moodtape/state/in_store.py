@@ -79,9 +79,6 @@ class StoreProfileStore:
         raw = self.documents.get(session_id, renew_after=PROFILE_TOUCH_AFTER_S)
         return None if raw is None else Calibration.from_text(raw, self._analyzer())
 
-    def put(self, session_id: str, calibration: Calibration) -> None:
-        self.documents.put(session_id, calibration.to_text())
-
     def update(self, session_id: str, change: Callable[[Calibration | None], Calibration]) -> Calibration:
         analyzer = self._analyzer()
         result: list[Calibration] = []

@@ -47,10 +47,6 @@ class RedisProfileStore:
                 self._client.pexpire(key, self._idle_ms)  # in use: keep it another idle period
         return None if raw is None else Calibration.from_text(raw, self._analyzer())
 
-    def put(self, session_id: str, calibration: Calibration) -> None:
-        with redis_errors(self._client):
-            self._client.set(self._key(session_id), calibration.to_text(), px=self._idle_ms)
-
     def update(self, session_id: str, change: Callable[[Calibration | None], Calibration]) -> Calibration:
         key = self._key(session_id)
         analyzer = self._analyzer()

@@ -149,14 +149,10 @@ class ProfileStore(Protocol):
         """The session's calibration, or None."""
         ...
 
-    def put(self, session_id: str, calibration: Calibration) -> None:
-        """Keep ``calibration`` for the session (replacing any)."""
-        ...
-
     def update(self, session_id: str, change: Callable[[Calibration | None], Calibration]) -> Calibration:
         """Replace the session's calibration by ``change(current or None)`` atomically; returns the new one.
 
-        Two examples of one session sent at once must both count: a ``get`` then a ``put`` lost
+        Two examples of one session sent at once must both count: reading, then writing back, lost
         one. ``change`` may run more than once (a shared store retries it when another writer won).
         """
         ...
@@ -174,9 +170,6 @@ class MemoryProfileStore:
 
     def get(self, session_id: str) -> Calibration | None:
         return self._entries.get(session_id)
-
-    def put(self, session_id: str, calibration: Calibration) -> None:
-        self._entries.put(session_id, calibration)
 
     def update(self, session_id: str, change: Callable[[Calibration | None], Calibration]) -> Calibration:
         return self._entries.update(session_id, change)
