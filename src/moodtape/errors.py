@@ -31,6 +31,8 @@ class MoodtapeError(Exception):
     status: int = 500
     #: Short machine-readable code for the JSON error body.
     code: str = "internal_error"
+    #: Seconds after which the same request may work (sent as ``Retry-After``); None: no such promise.
+    retry_after: int | None = None
 
 
 class SettingsError(MoodtapeError):

@@ -13,7 +13,7 @@ from typing import Final
 from flask import Flask, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
-from moodtape.errors import MoodtapeError, ServerBusyError
+from moodtape.errors import MoodtapeError
 
 #: The JSON error code for each HTTP status: of the app's errors, Werkzeug's, and the HTTP server's
 #: own refusals (:mod:`moodtape.web.refusals`).
@@ -57,7 +57,7 @@ def register_error_handlers(app: Flask) -> None:
 
 def _moodtape_error(error: MoodtapeError) -> Response:
     response = error_response(error.status, error.code, str(error))
-    if isinstance(error, ServerBusyError):
+    if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
 
