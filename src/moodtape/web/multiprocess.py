@@ -29,13 +29,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import ssl
 import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from moodtape.errors import DataError, MoodtapeError
+from moodtape.errors import MoodtapeError
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -185,6 +184,7 @@ def serve_processes(
         raise MultiprocessUnavailableError(
             "--processes needs gunicorn: pip install 'gunicorn>=22' (it comes with moodtape on POSIX)"
         ) from None
+    from moodtape.web.tls_channel import https_context
 
     class _Arbiter(Arbiter):  # type: ignore[misc]
         def handle_int(self) -> None:
@@ -195,7 +195,8 @@ def serve_processes(
         "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
         "workers": processes,
         # waitress's event loop in each worker: whole requests read before a thread runs the app.
-        "worker_class": worker_class(_tls(certfile, keyfile)),
+        # The TLS context is made (and checked) once here in the master, and shared by the workers.
+        "worker_class": worker_class(https_context(certfile, keyfile)),
         "threads": max(1, threads),
         "graceful_timeout": max(1, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS")),
         "timeout": 60,  # a worker whose event loop is silent this long (stuck) is replaced
@@ -229,17 +230,6 @@ def serve_processes(
     except SystemExit as exit_:
         if exit_.code not in (0, None):
             raise
-
-
-def _tls(certfile: Path | None, keyfile: Path | None) -> ssl.SSLContext | None:
-    """The TLS context every worker serves HTTPS with, made (and checked) once in the master."""
-    if (certfile is None) != (keyfile is None):
-        raise DataError("HTTPS needs both --certfile and --keyfile")
-    if certfile is None or keyfile is None:
-        return None
-    from moodtape.web.tls_channel import tls_context
-
-    return tls_context(certfile, keyfile)
 
 
 def _post_fork(_server: Any, worker: Any) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from flask import Flask
 
-from moodtape.errors import DataError
 from moodtape.web.buffered_server import BufferedServer
 
 
@@ -32,13 +31,9 @@ def make_server(
     Raises:
         DataError: only one of ``certfile``/``keyfile`` given, or they are missing or unusable.
     """
-    if (certfile is None) != (keyfile is None):
-        raise DataError("HTTPS needs both --certfile and --keyfile")
-    if certfile is None or keyfile is None:
-        return BufferedServer(app, host, port, threads=threads)
-    from moodtape.web.tls_channel import tls_context
+    from moodtape.web.tls_channel import https_context
 
-    return BufferedServer(app, host, port, threads=threads, tls=tls_context(certfile, keyfile))
+    return BufferedServer(app, host, port, threads=threads, tls=https_context(certfile, keyfile))
 
 
 def is_loopback(host: str) -> bool:

@@ -53,6 +53,19 @@ def tls_context(certfile: Path, keyfile: Path) -> ssl.SSLContext:
     return context
 
 
+def https_context(certfile: Path | None, keyfile: Path | None) -> ssl.SSLContext | None:
+    """What ``--certfile``/``--keyfile`` ask for: None (plain HTTP) when neither is given.
+
+    Raises:
+        DataError: only one of the two given, or the files missing or unusable.
+    """
+    if (certfile is None) != (keyfile is None):
+        raise DataError("HTTPS needs both --certfile and --keyfile")
+    if certfile is None or keyfile is None:
+        return None
+    return tls_context(certfile, keyfile)
+
+
 def _why(exc: Exception, keyfile: Path) -> str:
     """What is wrong with a certificate and key that OpenSSL refused, in words a user can act on."""
     if getattr(exc, "reason", None) == "KEY_VALUES_MISMATCH":
