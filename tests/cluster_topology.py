@@ -26,9 +26,9 @@ from pathlib import Path
 
 import httpx
 
-from redis_server import RedisServer, free_ports, wait_for_port
+from redis_server import RedisServer, wait_for_port
 from redis_server import missing_reason as redis_missing
-from services import PostgresServer
+from services import PostgresServer, free_ports
 from services import missing_reason as postgres_missing
 
 SECRET_KEY = "cluster-test-secret-key-0123456789abcdef"

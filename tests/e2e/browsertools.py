@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+
+from services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
@@ -129,13 +130,6 @@ def write_face_video(path: Path, *, width: int = 640, height: int = 480, fps: in
 # ---- the server ----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     url: str
@@ -160,7 +154,7 @@ def _wait_until_ready(server: Server) -> None:
 
 def start_server(tmp: Path) -> Server:
     """Start ``moodtape serve`` on a free loopback port, offline, with its own data folder; wait for it."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MOODTAPE_OFFLINE": "true",

@@ -19,9 +19,10 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from test_multiprocess import _finish, _free_port, _start, _wait_ready
+from test_multiprocess import _finish, _start, _wait_ready
 
 from moodtape.web.buffered_server import BufferedServer
+from services import free_port
 
 REQUESTS = {
     "lower-case method": b"get /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -50,7 +51,7 @@ REQUESTS = {
 def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     if sys.platform == "win32":
         pytest.skip("gunicorn runs only on POSIX")
-    port = _free_port()
+    port = free_port()
     process = _start(tmp_path_factory.mktemp("gunicorn"), port)
     try:
         _wait_ready(port, process)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from flask import Flask
+
+from services import wait_until
 
 pytest.importorskip("gunicorn", reason="gunicorn runs only on POSIX")
 
@@ -35,15 +36,6 @@ class _CountingWorker(BufferedWorker):
         self.beats += 1
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float = 20) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.fixture
 def worker(app: Flask) -> Iterator[tuple[_CountingWorker, int, threading.Thread]]:
     listening = socket.create_server(("127.0.0.1", 0))
@@ -55,7 +47,7 @@ def worker(app: Flask) -> Iterator[tuple[_CountingWorker, int, threading.Thread]
     worker.wsgi = app
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
-    assert _wait_for(lambda: worker._server is not None)
+    assert wait_until(lambda: worker._server is not None, 20, every=0.05)
     try:
         yield worker, port, thread
     finally:
@@ -73,7 +65,7 @@ def _stop(worker: BufferedWorker) -> None:
 
 def test_the_worker_beats_while_idle(worker: tuple[_CountingWorker, int, threading.Thread]) -> None:
     counting, _, _ = worker
-    assert _wait_for(lambda: counting.beats >= 3)  # one a turn of the loop, a turn at most a second
+    assert wait_until(lambda: counting.beats >= 3, 20, every=0.05)  # one a turn of the loop, a turn at most a second
 
 
 def test_a_stop_refuses_new_connections_and_finishes_a_request_still_arriving(
@@ -83,9 +75,9 @@ def test_a_stop_refuses_new_connections_and_finishes_a_request_still_arriving(
     idle = socket.create_connection(("127.0.0.1", port), timeout=10)
     arriving = socket.create_connection(("127.0.0.1", port), timeout=10)
     arriving.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # the request is not complete yet
-    assert _wait_for(lambda: _busy(counting) == 1)  # the loop has read the start of the request
+    assert wait_until(lambda: _busy(counting) == 1, 20, every=0.05)  # the loop has read the start of the request
     _stop(counting)
-    assert _wait_for(lambda: _refused(port)), "still accepting after the stop"
+    assert wait_until(lambda: _refused(port), 20, every=0.05), "still accepting after the stop"
     assert idle.recv(100) == b"", "an idle keep-alive connection is closed at once"
     assert thread.is_alive(), "the worker waits for the request still arriving"
     arriving.sendall(b"Connection: close\r\n\r\n")

@@ -22,14 +22,9 @@ from flask import Flask, Response, request
 
 from moodtape.errors import DataError
 from moodtape.web.server import make_server
+from services import free_port
 
 BIG = bytes(range(256)) * (24 * 1024)  # 6 MiB, far more than a socket buffer holds
-
-
-def _free_port() -> int:
-    with socket.socket() as finder:
-        finder.bind(("127.0.0.1", 0))
-        return int(finder.getsockname()[1])
 
 
 @pytest.fixture
@@ -38,7 +33,7 @@ def serving(tls_files: tuple[Path, Path]) -> Iterator[Callable[[Flask], str]]:
     servers = []
 
     def start(app: Flask) -> str:
-        port = _free_port()
+        port = free_port()
         server = make_server(app, "127.0.0.1", port, threads=2, certfile=tls_files[0], keyfile=tls_files[1])
         server.prepare()
         threading.Thread(target=server.serve, daemon=True).start()

@@ -15,18 +15,12 @@ import httpx
 import pytest
 
 from moodtape.web.multiprocess import ort_threads
+from services import free_port
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(sys.platform == "win32", reason="gunicorn runs only on POSIX"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _start(tmp_path: Path, port: int, *, ignore_sigint: bool = False, **env: str) -> subprocess.Popen[str]:
@@ -79,7 +73,7 @@ def _finish(process: subprocess.Popen[str], timeout: float = 20) -> tuple[float,
 
 
 def test_processes_answer_share_metrics_and_stop_on_ctrl_c(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = _start(tmp_path, port)
     try:
         _wait_ready(port, process)
@@ -95,7 +89,7 @@ def test_processes_answer_share_metrics_and_stop_on_ctrl_c(tmp_path: Path) -> No
 
 
 def test_an_inherited_ignored_sigint_still_stops_it(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = _start(tmp_path, port, ignore_sigint=True)
     _wait_ready(port, process)
     process.send_signal(signal.SIGINT)
@@ -135,7 +129,7 @@ def _read_all(conn: socket.socket) -> bytes:
 
 
 def test_sigterm_lets_a_request_in_flight_finish(tmp_path: Path, astronaut_jpeg_bytes: bytes) -> None:
-    port = _free_port()
+    port = free_port()
     process = _start(tmp_path, port, MOODTAPE_SHUTDOWN_SECONDS="10")
     _wait_ready(port, process)
     conn = _slow_upload(port, astronaut_jpeg_bytes, 1000)  # a worker has the request
@@ -153,7 +147,7 @@ def test_sigterm_lets_a_request_in_flight_finish(tmp_path: Path, astronaut_jpeg_
 
 
 def test_a_stuck_request_delays_the_stop_only_up_to_the_bound(tmp_path: Path, astronaut_jpeg_bytes: bytes) -> None:
-    port = _free_port()
+    port = free_port()
     process = _start(tmp_path, port, MOODTAPE_SHUTDOWN_SECONDS="2")
     _wait_ready(port, process)
     conn = _slow_upload(port, astronaut_jpeg_bytes, 1000)  # a worker has the request, and never gets the rest
@@ -171,7 +165,7 @@ def test_onnx_threads_share_the_cores(processes: int, cores: int, threads: int) 
 
 def test_lists_undo_export_and_calibration_work_whichever_process_answers(tmp_path: Path, frame_640: bytes) -> None:
     """Found by an outside probe: without Redis, an undo that reached the other process answered 404."""
-    port = _free_port()
+    port = free_port()
     process = _start(tmp_path, port)
     failures: list[str] = []
     try:

@@ -31,7 +31,7 @@ from test_http_framing import (
     test_a_too_large_body_announced_with_expect_continue_gets_413_before_sending_it as test_an_expected_413,
 )
 from test_http_framing import test_an_empty_post_with_expect_continue_is_answered as test_an_empty_expected_post
-from test_multiprocess import _finish, _free_port
+from test_multiprocess import _finish
 from test_server_limits import Live
 from test_server_limits import test_5000_multipart_fields_get_the_right_message as test_5000_multipart_fields
 from test_server_limits import test_200000_headers_and_an_8_mb_url_are_refused as test_200000_headers_8_mb_url
@@ -42,6 +42,8 @@ from test_server_limits import (
 )
 from test_server_limits import test_conflicting_content_lengths_are_refused as test_conflicting_content_lengths
 from test_server_limits import test_urllib_reads_the_413_for_a_too_large_body as test_urllib_reads_the_413
+
+from services import free_port
 
 pytestmark = [
     pytest.mark.slow,
@@ -60,7 +62,7 @@ class Served(NamedTuple):
 @pytest.fixture(scope="module", params=["http", "https"])
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("prefork")
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-c", "from moodtape.cli import main; main()", "serve", "--port", str(port)]
     command += ["--processes", "2", "--threads", "2"]
     if request.param == "https":

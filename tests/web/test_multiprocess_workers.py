@@ -5,18 +5,18 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 from flask import Flask
-from test_multiprocess import _finish, _free_port, _start, _wait_ready
+from test_multiprocess import _finish, _start, _wait_ready
 
 from moodtape.config import Settings
 from moodtape.errors import DataError
 from moodtape.web.multiprocess import serve_processes
+from services import free_port, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -38,25 +38,16 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_a_killed_worker_is_replaced_and_the_port_still_answers(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = _start(tmp_path, port)
     try:
         _wait_ready(port, process)
-        assert _wait_for(lambda: len(_children(process.pid)) == 2, 30)
+        assert wait_until(lambda: len(_children(process.pid)) == 2, 30)
         first = _children(process.pid)
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
-        assert _wait_for(lambda: len(_children(process.pid) - first) == 1 and victim not in _children(process.pid), 30)
+        assert wait_until(lambda: len(_children(process.pid) - first) == 1 and victim not in _children(process.pid), 30)
         with httpx.Client(headers={"Connection": "close"}, timeout=10) as client:
             answers = [client.get(f"http://127.0.0.1:{port}/healthz").status_code for _ in range(10)]
         assert answers == [200] * 10
@@ -74,7 +65,7 @@ def test_https_files_are_checked_before_any_worker_starts(app: Flask, make_setti
             app,
             settings,
             host="127.0.0.1",
-            port=_free_port(),
+            port=free_port(),
             processes=2,
             threads=1,
             certfile=Path("missing.pem"),
@@ -82,20 +73,20 @@ def test_https_files_are_checked_before_any_worker_starts(app: Flask, make_setti
         )
     with pytest.raises(DataError, match="both --certfile and --keyfile"):
         serve_processes(
-            app, settings, host="127.0.0.1", port=_free_port(), processes=2, threads=1, certfile=Path("missing.pem")
+            app, settings, host="127.0.0.1", port=free_port(), processes=2, threads=1, certfile=Path("missing.pem")
         )
 
 
 def test_workers_replaced_on_sighup_serve_and_count_metrics(tmp_path: Path) -> None:
     """Before: a worker leaving (here SIGHUP's graceful replacement) removed the metrics folder: every request a 500."""
-    port = _free_port()
+    port = free_port()
     process = _start(tmp_path, port)
     try:
         _wait_ready(port, process)
-        assert _wait_for(lambda: len(_children(process.pid)) == 2, 30)
+        assert wait_until(lambda: len(_children(process.pid)) == 2, 30)
         first = _children(process.pid)
         process.send_signal(signal.SIGHUP)
-        assert _wait_for(lambda: _children(process.pid).isdisjoint(first) and len(_children(process.pid)) == 2, 30)
+        assert wait_until(lambda: _children(process.pid).isdisjoint(first) and len(_children(process.pid)) == 2, 30)
         _wait_ready(port, process)
         with httpx.Client(headers={"Connection": "close"}, timeout=10) as client:
             answers = [client.get(f"http://127.0.0.1:{port}/healthz").status_code for _ in range(10)]

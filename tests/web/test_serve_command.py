@@ -12,12 +12,7 @@ from pathlib import Path
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from services import free_port
 
 
 def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
@@ -49,7 +44,7 @@ def _wait_for(url: str, process: subprocess.Popen[str], **kwargs: object) -> htt
 
 
 def test_serve_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = _start(tmp_path, "--port", str(port))
     try:
         assert _wait_for(f"http://127.0.0.1:{port}/healthz", process).json()["status"] == "ok"
@@ -61,7 +56,7 @@ def test_serve_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
 
 def test_serve_warns_about_plain_http_off_loopback(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = _start(tmp_path, "--host", "0.0.0.0", "--port", str(port))
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz", process)
@@ -83,7 +78,7 @@ def test_busy_port_is_a_one_line_error(tmp_path: Path) -> None:
 
 def test_serve_https_with_cert_and_key(tmp_path: Path, tls_files: tuple[Path, Path]) -> None:
     cert, key = tls_files
-    port = _free_port()
+    port = free_port()
     process = _start(tmp_path, "--port", str(port), "--certfile", str(cert), "--keyfile", str(key))
     try:
         reply = _wait_for(f"https://127.0.0.1:{port}/healthz", process, verify=False)
@@ -96,7 +91,7 @@ def test_serve_https_with_cert_and_key(tmp_path: Path, tls_files: tuple[Path, Pa
 
 def test_serve_stops_on_sigint_even_when_started_with_it_ignored(tmp_path: Path) -> None:
     """A server started from a script with `&` inherits SIGINT as ignored; before, Ctrl+C did nothing."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MOODTAPE_DATA_DIR": str(tmp_path), "MOODTAPE_OFFLINE": "true"}
     command = [sys.executable, "-c", "from moodtape.cli import main; main()", "serve", "--port", str(port)]
     process = subprocess.Popen(

@@ -24,12 +24,7 @@ from benchmarks.slow_clients_single import SlowClients, client_tls, probe
 from flask import Flask
 
 from moodtape.web.server import make_server
-
-
-def _free_port() -> int:
-    with socket.socket() as finder:
-        finder.bind(("127.0.0.1", 0))
-        return int(finder.getsockname()[1])
+from services import free_port
 
 
 class Live(NamedTuple):
@@ -43,7 +38,7 @@ class Live(NamedTuple):
 @pytest.fixture(params=["http", "https"])
 def live(request: pytest.FixtureRequest, app: Flask) -> Iterator[Live]:
     certfile, keyfile = request.getfixturevalue("tls_files") if request.param == "https" else (None, None)
-    port = _free_port()
+    port = free_port()
     server = make_server(app, "127.0.0.1", port, threads=4, certfile=certfile, keyfile=keyfile)
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
@@ -189,7 +184,7 @@ def test_5000_multipart_fields_get_the_right_message(live: Live) -> None:
 def test_a_stalled_upload_does_not_delay_stopping(request: pytest.FixtureRequest, app: Flask, scheme: str) -> None:
     """Before: a stalled upload delayed every stop by 5 s."""
     certfile, keyfile = request.getfixturevalue("tls_files") if scheme == "https" else (None, None)
-    port = _free_port()
+    port = free_port()
     server = make_server(app, "127.0.0.1", port, threads=2, certfile=certfile, keyfile=keyfile)
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
