@@ -14,6 +14,16 @@ function randomStreamId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** Start the (muted) video; autoplay of a muted video is allowed, and if it fails anyway the frame
+ * loop simply waits for frames. */
+async function playQuietly(video) {
+  try {
+    await video.play();
+  } catch {
+    // Nothing to do: the frame loop waits until the video has frames.
+  }
+}
+
 export class LiveCamera {
   /**
    * @param els {intro, problem, problemText, stage, video, overlay, note, stats, pause}
@@ -47,6 +57,12 @@ export class LiveCamera {
     stage.hidden = true;
   }
 
+  /** The camera could not be had (denied, missing, busy): say why, and what else works. */
+  showCameraProblem(err) {
+    const why = err instanceof CameraError ? err.message : String(err);
+    this.showProblem(`${why} You can still use a photo, or pick your mood by hand.`);
+  }
+
   /** @returns true when the camera runs, false when it could not start (the problem is shown). */
   async start() {
     const { intro, problem, stage, video } = this.els;
@@ -58,8 +74,7 @@ export class LiveCamera {
       media = await openCamera();
     } catch (err) {
       if (mine !== this.generation) return false;
-      const hint = " You can still use a photo, or pick your mood by hand.";
-      this.showProblem((err instanceof CameraError ? err.message : String(err)) + hint);
+      this.showCameraProblem(err);
       return false;
     }
     if (mine !== this.generation) {
@@ -74,11 +89,7 @@ export class LiveCamera {
     intro.hidden = true;
     problem.hidden = true;
     stage.hidden = false;
-    try {
-      await video.play();
-    } catch {
-      // Autoplay of a muted video is allowed; if it fails anyway, the loop waits for frames.
-    }
+    await playQuietly(video);
     const reader = await local;
     if (mine !== this.generation) return false;
     if (reader) {
@@ -135,7 +146,7 @@ export class LiveCamera {
       if (mine !== this.generation) return;
       const hadFocus = this.els.stage.contains(document.activeElement);
       this.stop();
-      this.showProblem(`${err instanceof CameraError ? err.message : String(err)} You can still use a photo, or pick your mood by hand.`);
+      this.showCameraProblem(err);
       if (hadFocus) this.els.problemText.focus();
       return;
     }
@@ -147,11 +158,7 @@ export class LiveCamera {
     this.media = media;
     const { video } = this.els;
     video.srcObject = media;
-    try {
-      await video.play();
-    } catch {
-      // As in start(): the loop waits for frames.
-    }
+    await playQuietly(video);
     if (this.loop && !this.paused) this.loop.start();
   }
 
