@@ -21,8 +21,9 @@ torch = pytest.importorskip("torch")
 
 from moodtape.emotions import EMOTIONS  # noqa: E402
 from moodtape.errors import DatasetError  # noqa: E402
+from moodtape.training.distill import Teacher  # noqa: E402
 from moodtape.training.export import PARITY_TOLERANCE, ViewEnsemble, export_run, export_runs  # noqa: E402
-from moodtape.training.trainer import EpochResult, TrainConfig, Trainer, lr_at  # noqa: E402
+from moodtape.training.trainer import EpochResult, TrainConfig, Trainer, lr_at, predict_logits  # noqa: E402
 from moodtape.vision.classifier import load_classifier, read_metadata  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -169,3 +170,30 @@ def test_learning_rate_warms_up_then_decays() -> None:
     assert schedule(55) == pytest.approx(0.5)
     assert schedule(100) == pytest.approx(0.0, abs=1e-12)
     assert all(schedule(s) >= schedule(s + 1) for s in range(10, 100))
+
+
+def test_a_teacher_steers_training_when_distilling(
+    trained: tuple[Path, list[EpochResult]], dataset: Path, tmp_path: Path
+) -> None:
+    """A teacher that names the class after its own answer teaches a fresh network that mistake.
+
+    With the whole loss on the soft answers, the student's validation accuracy collapses while it
+    mostly agrees with the (wrong) teacher; without a teacher the same run learns the labels.
+    """
+    first, _ = trained
+    teacher_path = export_runs([first], data=str(dataset), out=tmp_path / "teacher")
+
+    class NextClassTeacher(Teacher):
+        def logits(self, faces: torch.Tensor) -> torch.Tensor:
+            return torch.roll(super().logits(faces), shifts=1, dims=1) * 4.0
+
+    config = tiny_config(dataset, tmp_path / "student", epochs=6, seed=3, distill=str(teacher_path), distill_weight=1.0)
+    student = Trainer(config, log=lambda _: None)
+    student.teacher = NextClassTeacher(teacher_path)
+    misled = student.run()[-1]
+    honest = Trainer(tiny_config(dataset, tmp_path / "honest", epochs=6, seed=3), log=lambda _: None).run()[-1]
+    assert honest.val_accuracy >= 0.8
+    assert misled.val_accuracy <= 0.5
+    predicted = predict_logits(student.model, student.val_x, student.device).argmax(1)
+    taught = student.teacher.logits(student.val_x).argmax(1)
+    assert float((predicted == taught).float().mean()) >= 0.7  # it learned the teacher's answers, not the labels

@@ -46,6 +46,15 @@ from moodtape.cli._common import fail, info
     show_default=True,
     help="robust adds webcam/photo conditions: blur, noise, JPEG, light, contrast, glasses and masks.",
 )
+@click.option(
+    "--distill",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="MODEL.onnx",
+    help="Also learn an exported model's soft answers on each face before webcam/photo conditions.",
+)
+@click.option("--distill-weight", default=0.5, show_default=True, help="Share of the distillation term in the loss.")
+@click.option("--distill-temperature", default=2.0, show_default=True, help="Softmax temperature of the soft answers.")
 @click.option("--warmup", default=2.0, show_default=True, help="Epochs of linear learning-rate warm-up.")
 @click.option(
     "--export/--no-export",
@@ -67,6 +76,9 @@ def train(
     limit: int | None,
     init: str | None,
     augment: str,
+    distill: Path | None,
+    distill_weight: float,
+    distill_temperature: float,
     warmup: float,
     export: bool,
 ) -> None:
@@ -93,6 +105,9 @@ def train(
         limit=limit,
         init=init,
         augment=augment,
+        distill=str(distill) if distill else None,
+        distill_weight=distill_weight,
+        distill_temperature=distill_temperature,
         warmup_epochs=warmup,
     )
     Trainer(config, log=info).run()

@@ -38,9 +38,21 @@ _CONDITIONS: tuple[tuple[float, Draw], ...] = (
 
 def robust_augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Standard augmentation (wider roll and scale), then random webcam/photo conditions per face."""
-    out = augment(batch, generator, max_degrees=20.0, scale=(0.8, 1.25))
+    return add_conditions(robust_geometry(batch, generator), generator)
+
+
+def robust_geometry(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The standard augmentation with roll widened to ±20° and scale to 0.8–1.25: the face before any condition.
+
+    Distillation shows the teacher this clean face and the student the same face with conditions added.
+    """
+    return augment(batch, generator, max_degrees=20.0, scale=(0.8, 1.25))
+
+
+def add_conditions(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A copy of ``batch`` with each face given a few webcam/photo conditions at random strengths."""
     rng = np.random.default_rng(int(torch.randint(0, 1 << 31, (1,), generator=generator)))
-    faces = (out[:, 0].numpy() * 255.0).round().astype(np.uint8)
+    faces = (batch[:, 0].numpy() * 255.0).round().astype(np.uint8)
     for i in range(len(faces)):
         for probability, draw in _CONDITIONS:
             if rng.random() < probability:

@@ -26,8 +26,9 @@ from tqdm import tqdm
 from moodtape.errors import DataError, DatasetError
 from moodtape.training.augment import augment
 from moodtape.training.datasets import FaceDataset, load_dataset
+from moodtape.training.distill import Teacher, distillation_loss
 from moodtape.training.network import EmotionNet
-from moodtape.training.robust_augment import robust_augment
+from moodtape.training.robust_augment import add_conditions, robust_geometry
 
 
 @dataclass
@@ -52,6 +53,9 @@ class TrainConfig:
     limit: int | None = field(default=None, metadata={"help": "use only this many training images"})
     init: str | None = field(default=None, metadata={"help": "start from network N of an ONNX model: PATH#N"})
     augment: str = field(default="standard", metadata={"help": "standard, or robust (webcam/photo conditions)"})
+    distill: str | None = field(default=None, metadata={"help": "an exported ONNX model to distil from"})
+    distill_weight: float = 0.5
+    distill_temperature: float = 2.0
 
 
 @dataclass
@@ -155,6 +159,7 @@ class Trainer:
             momentum=0.9,
             nesterov=True,
         )
+        self.teacher = Teacher(config.distill) if config.distill else None
         self.steps_per_epoch = math.ceil(len(self.train_y) / config.batch_size)
         self.epoch = 0
         self.best_accuracy = -1.0
@@ -214,7 +219,6 @@ class Trainer:
         warmup_steps = int(config.warmup_epochs * self.steps_per_epoch)
         self.model.train()
         loss_sum, correct, seen = 0.0, 0, 0
-        augment_batch = robust_augment if config.augment == "robust" else augment
         bar = tqdm(
             range(self.steps_per_epoch),
             desc=f"epoch {epoch + 1}/{config.epochs}",
@@ -228,15 +232,12 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             index = order[step_in_epoch * config.batch_size : (step_in_epoch + 1) * config.batch_size]
-            batch = (
-                augment_batch(self.train_x[index], generator)
-                .to(self.device)
-                .contiguous(memory_format=torch.channels_last)
-            )
+            clean, degraded = self._augmented(self.train_x[index], generator)
+            batch = degraded.to(self.device).contiguous(memory_format=torch.channels_last)
             target = self.train_y[index].to(self.device)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
                 logits = self.model(batch)
-                loss = functional.cross_entropy(logits.float(), target, label_smoothing=config.label_smoothing)
+            loss = self._loss(logits.float(), target, clean)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             self.optimizer.step()
@@ -249,6 +250,23 @@ class Trainer:
         self.epoch += 1
         self._save(result)
         return result
+
+    def _augmented(self, faces: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """The augmented faces before and after webcam/photo conditions (the same tensor without them)."""
+        if self.config.augment == "robust":
+            clean = robust_geometry(faces, generator)
+            return clean, add_conditions(clean, generator)
+        clean = augment(faces, generator)
+        return clean, clean
+
+    def _loss(self, logits: torch.Tensor, target: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+        """Label-smoothed cross-entropy, mixed with the teacher's soft answer on the clean face when distilling."""
+        hard = functional.cross_entropy(logits, target, label_smoothing=self.config.label_smoothing)
+        if self.teacher is None:
+            return hard
+        soft = distillation_loss(logits, self.teacher.logits(clean).to(logits.device), self.config.distill_temperature)
+        weight = self.config.distill_weight
+        return (1.0 - weight) * hard + weight * soft
 
     def _validate(self, epoch: int, train_loss: float, train_accuracy: float, lr: float, seconds: float) -> EpochResult:
         # One pass over the faces and one over their mirror images give both figures.

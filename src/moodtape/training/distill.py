@@ -1,0 +1,54 @@
+"""Distillation from an exported model: keep what it reads on clean faces while learning hard ones.
+
+Fine-tuning on webcam and photo conditions alone taught the networks blur, noise and masks but cost
+clean FER2013 accuracy (model card, "Model v2: a first fine-tune"). Here the teacher, an exported
+ONNX model such as the bundled two-network ensemble, reads each training face *before* the
+conditions are added, and the student learns to give the same soft answer on the degraded copy.
+Because the teacher is an ensemble, its soft labels are also better than either network's own,
+which is the classic way to move an ensemble's accuracy into a single network.
+
+The teacher runs in ONNX Runtime, so no second PyTorch network is needed and an int8 file works.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional
+
+from moodtape.errors import DatasetError
+
+
+class Teacher:
+    """Logits of an exported moodtape model (input ``(n, 1, 48, 48)`` gray / 255, first output logits)."""
+
+    def __init__(self, path: str | Path, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        if not Path(path).is_file():
+            raise DatasetError(f"--distill {path}: no such model file")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1 or list(inputs[0].shape[1:]) != [1, 48, 48]:
+            raise DatasetError(f"--distill {path}: expected one input of shape (n, 1, 48, 48), a moodtape model")
+        self.input_name = inputs[0].name
+
+    @torch.no_grad()
+    def logits(self, faces: torch.Tensor) -> torch.Tensor:
+        """The teacher's logits for ``faces`` (``(n, 1, 48, 48)`` float in [0, 1])."""
+        batch = np.ascontiguousarray(faces.float().numpy(), dtype=np.float32)
+        return torch.from_numpy(np.asarray(self.session.run(None, {self.input_name: batch})[0], dtype=np.float32))
+
+
+def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Hinton's soft-target loss: KL(teacher ‖ student) at ``temperature``, scaled by T² so its gradients
+    keep the size of the hard-label loss's as the temperature changes."""
+    log_student = functional.log_softmax(student / temperature, dim=1)
+    log_teacher = functional.log_softmax(teacher / temperature, dim=1)
+    kl = functional.kl_div(log_student, log_teacher, log_target=True, reduction="batchmean")
+    return kl * temperature**2
