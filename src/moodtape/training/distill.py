@@ -19,26 +19,22 @@ import torch
 from torch.nn import functional
 
 from moodtape.errors import DatasetError
+from moodtape.vision.classifier import create_session
 
 
 class Teacher:
     """Logits of an exported moodtape model (input ``(n, 1, 48, 48)`` gray / 255, first output logits)."""
 
     def __init__(self, path: str | Path, threads: int = 1) -> None:
-        import onnxruntime as ort
-
         if not Path(path).is_file():
             raise DatasetError(f"--distill {path}: no such model file")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        # The app's own session settings: idle ORT threads do not spin and steal the training core.
+        self.session = create_session(Path(path).read_bytes(), threads)
         inputs = self.session.get_inputs()
         if len(inputs) != 1 or list(inputs[0].shape[1:]) != [1, 48, 48]:
             raise DatasetError(f"--distill {path}: expected one input of shape (n, 1, 48, 48), a moodtape model")
         self.input_name = inputs[0].name
 
-    @torch.no_grad()
     def logits(self, faces: torch.Tensor) -> torch.Tensor:
         """The teacher's logits for ``faces`` (``(n, 1, 48, 48)`` float in [0, 1])."""
         batch = np.ascontiguousarray(faces.float().numpy(), dtype=np.float32)
