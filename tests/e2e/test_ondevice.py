@@ -191,6 +191,27 @@ def test_detection_agrees_with_the_server(page: Any, analyzer: Analyzer) -> None
     assert expected >= 10 and found == expected
 
 
+@needs_runtime
+def test_detection_of_a_photo_that_is_one_face_agrees_with_the_server(page: Any, analyzer: Analyzer) -> None:
+    """Small, tight face photos (enlarged for YuNet; unsure faces that fill the photo): the same boxes."""
+    _load_reader(page)
+    face = astronaut_rgb()[65:165, 175:275]
+    for side in (48, 64, 100, 150):
+        rgb = np.asarray(Image.fromarray(face).resize((side, side), Image.Resampling.BILINEAR))
+        for pixels in (rgb, np.ascontiguousarray(rgb[:, ::-1])):
+            gray = np.asarray(Image.fromarray(pixels).convert("L"))
+            server = analyzer.detector.detect(gray)
+            browser = page.evaluate(
+                """async ([bytes, w, h]) => {
+                     const gray = { width: w, height: h, data: Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0)) };
+                     return window.__reader.detect(gray);
+                   }""",
+                [base64.b64encode(gray.tobytes()).decode(), gray.shape[1], gray.shape[0]],
+            )
+            assert len(server) == 1 and len(browser) == 1, (side, server, browser)
+            assert _iou(server[0], Box(**browser[0])) >= 0.9
+
+
 def _iou(a: Box, b: Box) -> float:
     ix = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
     iy = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))

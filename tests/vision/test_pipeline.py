@@ -39,6 +39,16 @@ def test_analyze_finds_the_smiling_astronaut(astronaut_bgr: npt.NDArray[np.uint8
     check_happy_astronaut(moodtape.analyze(astronaut_bgr))
 
 
+@pytest.mark.parametrize("side", [56, 96])
+def test_a_small_photo_of_just_the_face_is_read(astronaut_bgr: npt.NDArray[np.uint8], side: int) -> None:
+    """A cropped selfie or a dataset's face crop: the face is the whole photo (none was found before)."""
+    box = ASTRONAUT_FACE
+    crop = astronaut_bgr[box.y : box.y + box.h, box.x : box.x + box.w]
+    faces = moodtape.analyze(cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA))
+    assert len(faces) == 1 and faces[0].emotion == "happy"
+    assert faces[0].box.w >= 0.8 * side
+
+
 def test_analyze_from_a_path(astronaut_jpeg: Path) -> None:
     check_happy_astronaut(moodtape.analyze(astronaut_jpeg))
     check_happy_astronaut(moodtape.analyze(str(astronaut_jpeg)))

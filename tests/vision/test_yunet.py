@@ -111,7 +111,7 @@ def test_implausible_rows_are_never_faces() -> None:
             return 1, garbage
 
     detector._local.net = FakeNet()
-    found = detector.landmarks(np.full((30, 30), 38, np.uint8))
+    found = detector.landmarks(np.full((200, 200), 38, np.uint8))  # searched at scale 1: rows are input pixels
     assert [face.box for face in found] == [Box(5, 5, 20, 20)]
 
 
@@ -135,3 +135,86 @@ def test_a_huge_photo_is_searched_on_a_bounded_copy(astronaut_gray: npt.NDArray[
     assert len(found) == 1 and iou(found[0], expected) > 0.5
     with pytest.raises(ValueError, match="max_detect_side"):
         YuNetSettings(max_detect_side=20)
+
+
+def face_photo(astronaut_gray: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.uint8]:
+    """A photo that is only the astronaut's face, framed as tightly as FER2013's crops, ``side`` px wide."""
+    box = ASTRONAUT_FACE
+    crop = astronaut_gray[box.y : box.y + box.h, box.x : box.x + box.w]
+    return np.asarray(cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("side", [48, 64, 100, 150])
+def test_a_photo_that_is_one_face_is_found_at_any_size(
+    yunet: YuNetDetector, astronaut_gray: npt.NDArray[np.uint8], side: int
+) -> None:
+    """Below 160 px, before the small-photo rules, a 48- or 64-px face photo had no face at all."""
+    found = yunet.detect(face_photo(astronaut_gray, side))
+    assert len(found) == 1
+    assert min(found[0].w, found[0].h) >= 0.8 * side  # the face is the photo
+
+
+def test_a_small_photo_is_searched_on_an_enlarged_copy(
+    yunet: YuNetDetector, astronaut_gray: npt.NDArray[np.uint8]
+) -> None:
+    seen: list[tuple[int, int]] = []
+    real_net = yunet._net
+
+    def spy(width: int, height: int) -> object:
+        seen.append((width, height))
+        return real_net(width, height)
+
+    yunet._net = spy  # type: ignore[method-assign]
+    try:
+        yunet.detect(face_photo(astronaut_gray, 64))
+        yunet.detect(np.zeros((480, 640), np.uint8))
+    finally:
+        del yunet._net
+    assert seen == [(160, 160), (320, 240)]  # a webcam frame keeps its half-size copy
+
+
+def _yunet_row(centre: tuple[float, float], eye_mouth: float, score: float) -> list[float]:
+    """One FaceDetectorYN output row for an upright face whose FER-framed square is 2.7 × ``eye_mouth``."""
+    x, y = centre
+    eyes_y, mouth_y = y - 0.31 * eye_mouth, y + 0.69 * eye_mouth
+    gap = eye_mouth / 2
+    points = [x - gap, eyes_y, x + gap, eyes_y, x, y, x - gap / 2, mouth_y, x + gap / 2, mouth_y]
+    return [x - eye_mouth, y - eye_mouth, 2 * eye_mouth, 2.4 * eye_mouth, *points, score]
+
+
+def _answering(rows: list[list[float]]) -> YuNetDetector:
+    detector = YuNetDetector(YuNetSettings())
+
+    class FakeNet:
+        def setInputSize(self, size: tuple[int, int]) -> None:  # noqa: N802 - OpenCV's name
+            pass
+
+        def detect(self, image: npt.NDArray[np.uint8]) -> tuple[int, npt.NDArray[np.float32]]:
+            return 1, np.asarray(rows, np.float32)
+
+    detector._local.net = FakeNet()
+    return detector
+
+
+def test_an_unsure_face_counts_only_when_it_fills_the_photo_and_nothing_surer_was_found() -> None:
+    frame = np.zeros((480, 640), np.uint8)  # searched at half size: rows are in 320 × 240 pixels
+    fills = _yunet_row((160, 120), eye_mouth=40, score=0.6)  # a 216-px square in a 480-px-high frame
+    small = _yunet_row((60, 60), eye_mouth=20, score=0.6)  # 108 px: a face, but not the photo
+    sure = _yunet_row((260, 60), eye_mouth=20, score=0.9)
+
+    found = _answering([fills, small]).detect_landmarks(frame)
+    assert [round(face.score, 2) for _, face in found] == [0.6]
+    assert found[0][0].w >= 0.4 * 480
+
+    assert _answering([small]).detect(frame) == []
+    assert [round(face.score, 2) for _, face in _answering([fills, sure]).detect_landmarks(frame)] == [0.9]
+    assert _answering([_yunet_row((160, 120), eye_mouth=40, score=0.45)]).detect(frame) == []
+
+
+def test_photo_face_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="photo_face_threshold"):
+        YuNetSettings(photo_face_threshold=1.0)
+    with pytest.raises(ValueError, match="photo_face_share"):
+        YuNetSettings(photo_face_share=0.0)
+    with pytest.raises(ValueError, match="min_detect_side"):
+        YuNetSettings(min_detect_side=5000)

@@ -236,7 +236,17 @@ def _local_detector(detector: Detector, box: Box) -> Detector:
     # using the same detector (each Haar detector loads the cascade, about 15 ms).
     size = max(32, round(max(box.w, box.h) / 16) * 16)
     if isinstance(detector, YuNetDetector):
-        return _cached_yunet(dataclasses.replace(detector.settings, min_face=max(20, int(size * 0.7))))
+        # A window is not a photo: its face is expected, so the rules for photos that are one face
+        # (an enlarged copy, a less sure face accepted) stay off, as for the frame's other faces.
+        settings = detector.settings
+        return _cached_yunet(
+            dataclasses.replace(
+                settings,
+                min_face=max(20, int(size * 0.7)),
+                min_detect_side=settings.min_face_detect,
+                photo_face_threshold=settings.score_threshold,
+            )
+        )
     return _cached_detector(
         dataclasses.replace(detector.settings, min_face=max(20, int(size * 0.7)), max_face=int(size * 1.4))
     )

@@ -7,6 +7,14 @@ framing, so :meth:`YuNetDetector.detect` returns a square *FER-framed* box built
 landmarks (eye centre, eye-to-mouth distance; constants fitted on generated scenes, see
 docs/benchmarks.md); the rest of the pipeline crops it as it crops a Haar box. The landmarks also
 give the eyes' angle, which :mod:`moodtape.vision.align` uses to level a tilted head.
+
+Photos that are mostly one face (a cropped selfie, a profile picture, a dataset's face crop) need
+two rules of their own, both measured on FER2013's tight crops run through the whole pipeline
+(docs/benchmarks.md, "Photos that are a face"): the smallest face sought shrinks with the photo,
+and the detection copy is never smaller than :attr:`YuNetSettings.min_detect_side` (a small photo
+is enlarged for YuNet), because YuNet misses faces that touch the border of a small input. And
+YuNet is less sure of a face whose chin or brow is cut by the border, so when no face reaches
+``score_threshold`` a face that fills the photo is accepted at ``photo_face_threshold``.
 """
 
 from __future__ import annotations
@@ -104,6 +112,13 @@ class YuNetSettings:
             cost about 700 MB and seconds per upload. Past this size the copy shrinks further, so the
             smallest face found grows with the photo (from about 130 px in a 6,400-px-wide one),
             still a small part of such a photo; a 12-megapixel phone photo is barely affected.
+        min_detect_side: the detection copy's shorter side is at least this many pixels: a
+            smaller photo is enlarged, a large one shrunk less. A webcam frame's half-size copy is
+            already larger, so only small photos are affected.
+        photo_face_share: a face *fills the photo* when its FER-framed side is at least this share
+            of the photo's shorter side. Such a face is found even below ``min_face``.
+        photo_face_threshold: YuNet's confidence enough for a face that fills the photo, used only
+            when no face reaches ``score_threshold``.
     """
 
     min_face: int = 80
@@ -112,6 +127,9 @@ class YuNetSettings:
     nms_threshold: float = 0.3
     overlap: float = 0.5
     max_detect_side: int = 1920
+    min_detect_side: int = 160
+    photo_face_share: float = 0.4
+    photo_face_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         if self.min_face < 10 or self.min_face_detect < 10:
@@ -120,6 +138,21 @@ class YuNetSettings:
             raise ValueError("max_detect_side must be at least min_face_detect")
         if not 0 < self.score_threshold < 1 or not 0 < self.overlap <= 1:
             raise ValueError("score_threshold must lie in (0, 1) and overlap in (0, 1]")
+        if not 0 < self.photo_face_threshold < 1 or not 0 < self.photo_face_share <= 1:
+            raise ValueError("photo_face_threshold must lie in (0, 1) and photo_face_share in (0, 1]")
+        if not self.min_face_detect <= self.min_detect_side <= self.max_detect_side:
+            raise ValueError("min_detect_side must lie between min_face_detect and max_detect_side")
+
+    def smallest_face(self, shape: tuple[int, ...]) -> int:
+        """The smallest face sought in an image of ``shape``: ``min_face``, or less in a small photo."""
+        return max(10, min(self.min_face, round(self.photo_face_share * min(shape[:2]))))
+
+    def detect_scale(self, shape: tuple[int, ...]) -> float:
+        """How much the detection copy of an image of ``shape`` is shrunk (< 1) or enlarged (> 1)."""
+        height, width = shape[:2]
+        shrink = min(1.0, self.min_face_detect / self.smallest_face(shape))
+        floor = self.min_detect_side / min(height, width)
+        return min(max(shrink, floor), self.max_detect_side / max(height, width))
 
 
 def _plausible(rows: npt.NDArray[np.float32], width: int, height: int) -> npt.NDArray[np.float32]:
@@ -155,9 +188,12 @@ class YuNetDetector:
     def _net(self, width: int, height: int) -> Any:
         net = getattr(self._local, "net", None)
         if net is None:
+            # Run at the lower of the two thresholds and sort the faces here: greedy NMS never lets a
+            # less confident face suppress a more confident one, so the confident faces are the same.
+            lowest = min(self.settings.score_threshold, self.settings.photo_face_threshold)
             try:
                 net = cv2.FaceDetectorYN.create(
-                    str(self._path), "", (width, height), self.settings.score_threshold, self.settings.nms_threshold
+                    str(self._path), "", (width, height), lowest, self.settings.nms_threshold
                 )
             except cv2.error as exc:
                 raise ModelError(f"OpenCV cannot load YuNet from {self._path}: {exc}") from None
@@ -166,17 +202,17 @@ class YuNetDetector:
         return net
 
     def landmarks(self, gray: npt.NDArray[np.uint8]) -> list[Landmarks]:
-        """Every face YuNet finds in a ``(h, w)`` uint8 image, with landmarks in input pixels."""
+        """The faces YuNet finds in a ``(h, w)`` uint8 image, with landmarks in input pixels.
+
+        Those with at least ``score_threshold``; when there are none, the faces that fill the photo
+        with at least ``photo_face_threshold`` (see :class:`YuNetSettings`).
+        """
         if gray.ndim != 2:
             raise ValueError(f"landmarks() needs a gray (h, w) image, got shape {gray.shape}")
         height, width = gray.shape
-        scale = min(
-            1.0,
-            self.settings.min_face_detect / self.settings.min_face,
-            self.settings.max_detect_side / max(height, width),
-        )
+        scale = self.settings.detect_scale(gray.shape)
         small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
-        if min(small_w, small_h) < 10 or max(small_w, small_h) < self.settings.min_face * scale:
+        if min(small_w, small_h) < 10 or max(small_w, small_h) < self.settings.smallest_face(gray.shape) * scale:
             return []  # no face of the smallest size fits
         small = gray if scale == 1.0 else cv2.resize(gray, (small_w, small_h), interpolation=cv2.INTER_LINEAR)
         _, rows = self._net(small_w, small_h).detect(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
@@ -186,12 +222,24 @@ class YuNetDetector:
             x, y, w, h = (round(float(v)) for v in values[:4])
             points = tuple((float(values[4 + 2 * i]), float(values[5 + 2 * i])) for i in range(5))
             found.append(Landmarks(Box(x, y, w, h), points, float(row[14])))
-        return found
+        return self._confident(found, gray.shape)
+
+    def _confident(self, found: list[Landmarks], shape: tuple[int, ...]) -> list[Landmarks]:
+        sure = [face for face in found if face.score >= self.settings.score_threshold]
+        if sure:
+            return sure
+        fills = self.settings.photo_face_share * min(shape[:2])
+        return [
+            face
+            for face in found
+            if face.score >= self.settings.photo_face_threshold and face.fer_centre_and_side()[2] >= fills
+        ]
 
     def detect_landmarks(self, gray: npt.NDArray[np.uint8]) -> list[tuple[Box, Landmarks]]:
         """FER-framed boxes with their landmarks, largest first, overlaps merged, small faces dropped."""
+        smallest = self.settings.smallest_face(gray.shape)
         faces = [(face.fer_box(gray.shape), face) for face in self.landmarks(gray)]
-        faces = [(box, face) for box, face in faces if max(box.w, box.h) >= self.settings.min_face]
+        faces = [(box, face) for box, face in faces if max(box.w, box.h) >= smallest]
         kept = suppress_overlaps([box for box, _ in faces], self.settings.overlap, [f.score for _, f in faces])
         by_box = {box: face for box, face in faces}
         return [(box, by_box[box]) for box in kept]

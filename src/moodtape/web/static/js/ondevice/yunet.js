@@ -64,21 +64,48 @@ export function iou(a, b) {
   return union ? (ix * iy) / union : 0;
 }
 
-/** Landmarks.fer_box: the upright FER2013 square from the eyes and mouth, clipped to the image. */
-export function ferBox(points, width, height, cfg) {
+/** Landmarks.fer_centre_and_side: the FER2013 square's centre and side from the eyes and mouth. */
+function ferSquare(points, cfg) {
   const [[rx, ry], [lx, ly], , [mrx, mry], [mlx, mly]] = points;
   const ex = (rx + lx) / 2;
   const ey = (ry + ly) / 2;
   const mx = (mrx + mlx) / 2;
   const my = (mry + mly) / 2;
-  const cx = ex + cfg.centre_below_eyes * (mx - ex);
-  const cy = ey + cfg.centre_below_eyes * (my - ey);
-  const side = cfg.side_per_eye_mouth * Math.hypot(mx - ex, my - ey);
+  return {
+    cx: ex + cfg.centre_below_eyes * (mx - ex),
+    cy: ey + cfg.centre_below_eyes * (my - ey),
+    side: cfg.side_per_eye_mouth * Math.hypot(mx - ex, my - ey),
+  };
+}
+
+/** Landmarks.fer_box: the upright FER2013 square from the eyes and mouth, clipped to the image. */
+export function ferBox(points, width, height, cfg) {
+  const { cx, cy, side } = ferSquare(points, cfg);
   const left = Math.max(0, pyRound(cx - side / 2));
   const top = Math.max(0, pyRound(cy - side / 2));
   const right = Math.min(width, pyRound(cx + side / 2));
   const bottom = Math.min(height, pyRound(cy + side / 2));
   return { x: left, y: top, w: Math.max(1, right - left), h: Math.max(1, bottom - top) };
+}
+
+/** YuNetSettings.smallest_face: min_face, or less in a small photo. */
+function smallestFace(width, height, cfg) {
+  return Math.max(10, Math.min(cfg.min_face, pyRound(cfg.photo_face_share * Math.min(width, height))));
+}
+
+/** YuNetSettings.detect_scale: shrink (< 1) or enlarge (> 1) for the detection copy. */
+function detectScale(width, height, cfg) {
+  const shrink = Math.min(1, cfg.min_face_detect / smallestFace(width, height, cfg));
+  const floor = cfg.min_detect_side / Math.min(width, height);
+  return Math.min(Math.max(shrink, floor), cfg.max_detect_side / Math.max(width, height));
+}
+
+/** YuNetDetector._confident: the sure faces, or else those that fill the photo at the lower score. */
+function confident(faces, width, height, cfg) {
+  const sure = faces.filter((f) => f.score >= cfg.score_threshold);
+  if (sure.length) return sure;
+  const fills = cfg.photo_face_share * Math.min(width, height);
+  return faces.filter((f) => f.score >= cfg.photo_face_threshold && ferSquare(f.points, cfg).side >= fills);
 }
 
 function overlapRatio(a, b) {
@@ -90,23 +117,24 @@ function overlapRatio(a, b) {
 
 /** YuNetDetector.detect in the browser: FER-framed boxes, largest first. `run(input)` runs the model. */
 export async function detectFaces(gray, cfg, run) {
-  const scale = Math.min(1, cfg.min_face_detect / cfg.min_face);
+  const scale = detectScale(gray.width, gray.height, cfg);
   const smallW = Math.max(1, pyRound(gray.width * scale));
   const smallH = Math.max(1, pyRound(gray.height * scale));
-  if (Math.min(smallW, smallH) < 10) return [];
+  const smallest = smallestFace(gray.width, gray.height, cfg);
+  if (Math.min(smallW, smallH) < 10 || Math.max(smallW, smallH) < smallest * scale) return [];
   const small = scale === 1 ? gray : resizeLinear(gray, smallW, smallH);
   const { data, padW, padH } = yunetInput(small);
   const outputs = await run(data, padW, padH);
-  const found = decode(outputs, padW, padH, cfg).map((face) => ({
-    box: ferBox(
-      face.points.map(([x, y]) => [x / scale, y / scale]),
-      gray.width,
-      gray.height,
-      cfg,
-    ),
+  const lowest = { ...cfg, score_threshold: Math.min(cfg.score_threshold, cfg.photo_face_threshold) };
+  const inInput = decode(outputs, padW, padH, lowest).map((face) => ({
+    points: face.points.map(([x, y]) => [x / scale, y / scale]),
     score: face.score,
   }));
-  const big = found.filter((f) => Math.max(f.box.w, f.box.h) >= cfg.min_face).sort((a, b) => b.score - a.score);
+  const found = confident(inInput, gray.width, gray.height, cfg).map((face) => ({
+    box: ferBox(face.points, gray.width, gray.height, cfg),
+    score: face.score,
+  }));
+  const big = found.filter((f) => Math.max(f.box.w, f.box.h) >= smallest).sort((a, b) => b.score - a.score);
   const kept = [];
   for (const face of big) if (kept.every((k) => overlapRatio(face.box, k) <= cfg.overlap)) kept.push(face.box);
   return kept.sort((a, b) => b.w * b.h - a.w * a.h);
