@@ -101,6 +101,7 @@ def test_implausible_rows_are_never_faces() -> None:
     garbage[0, :4] = [-np.inf, -1.9e5, np.inf, 0]
     garbage[1, :4] = [2.4e5, -1.1e6, 2.3e5, 1e6]
     garbage[2, :4] = [5, 5, 20, 20]
+    garbage[2, 4:14] = [10, 10, 20, 10, 15, 15, 12, 18, 18, 18]  # eyes, nose, mouth: a 21.6-px FER square
     garbage[:, 14] = 1.0
 
     class FakeNet:
@@ -208,6 +209,8 @@ def test_an_unsure_face_counts_only_when_it_fills_the_photo_and_nothing_surer_wa
 
     assert _answering([small]).detect(frame) == []
     assert [round(face.score, 2) for _, face in _answering([fills, sure]).detect_landmarks(frame)] == [0.9]
+    tiny_but_sure = _yunet_row((260, 60), eye_mouth=5, score=0.9)  # 27 px: too small to count
+    assert [round(face.score, 2) for _, face in _answering([fills, tiny_but_sure]).detect_landmarks(frame)] == [0.6]
     assert _answering([_yunet_row((160, 120), eye_mouth=40, score=0.45)]).detect(frame) == []
 
 

@@ -9,8 +9,8 @@ docs/benchmarks.md); the rest of the pipeline crops it as it crops a Haar box. T
 give the eyes' angle, which :mod:`moodtape.vision.align` uses to level a tilted head.
 
 Photos that are mostly one face (a cropped selfie, a profile picture, a dataset's face crop) need
-two rules of their own, both measured on FER2013's tight crops run through the whole pipeline
-(docs/benchmarks.md, "Photos that are a face"): the smallest face sought shrinks with the photo,
+rules of their own, measured on FER2013's tight crops run through the whole pipeline
+(docs/benchmarks.md, "Photos that are one face"): the smallest face sought shrinks with the photo,
 and the detection copy is never smaller than :attr:`YuNetSettings.min_detect_side` (a small photo
 is enlarged for YuNet), because YuNet misses faces that touch the border of a small input. And
 YuNet is less sure of a face whose chin or brow is cut by the border, so when no face reaches
@@ -204,8 +204,8 @@ class YuNetDetector:
     def landmarks(self, gray: npt.NDArray[np.uint8]) -> list[Landmarks]:
         """The faces YuNet finds in a ``(h, w)`` uint8 image, with landmarks in input pixels.
 
-        Those with at least ``score_threshold``; when there are none, the faces that fill the photo
-        with at least ``photo_face_threshold`` (see :class:`YuNetSettings`).
+        Those of at least the smallest size with at least ``score_threshold``; when there are none,
+        the faces that fill the photo with at least ``photo_face_threshold`` (see :class:`YuNetSettings`).
         """
         if gray.ndim != 2:
             raise ValueError(f"landmarks() needs a gray (h, w) image, got shape {gray.shape}")
@@ -225,7 +225,12 @@ class YuNetDetector:
         return self._confident(found, gray.shape)
 
     def _confident(self, found: list[Landmarks], shape: tuple[int, ...]) -> list[Landmarks]:
-        sure = [face for face in found if face.score >= self.settings.score_threshold]
+        smallest = self.settings.smallest_face(shape)
+        sure = [
+            face
+            for face in found
+            if face.score >= self.settings.score_threshold and face.fer_centre_and_side()[2] >= smallest
+        ]
         if sure:
             return sure
         fills = self.settings.photo_face_share * min(shape[:2])

@@ -100,9 +100,10 @@ function detectScale(width, height, cfg) {
   return Math.min(Math.max(shrink, floor), cfg.max_detect_side / Math.max(width, height));
 }
 
-/** YuNetDetector._confident: the sure faces, or else those that fill the photo at the lower score. */
+/** YuNetDetector._confident: the sure faces large enough, or else those that fill the photo at the lower score. */
 function confident(faces, width, height, cfg) {
-  const sure = faces.filter((f) => f.score >= cfg.score_threshold);
+  const smallest = smallestFace(width, height, cfg);
+  const sure = faces.filter((f) => f.score >= cfg.score_threshold && ferSquare(f.points, cfg).side >= smallest);
   if (sure.length) return sure;
   const fills = cfg.photo_face_share * Math.min(width, height);
   return faces.filter((f) => f.score >= cfg.photo_face_threshold && ferSquare(f.points, cfg).side >= fills);
