@@ -177,13 +177,7 @@ def test_detection_agrees_with_the_server(page: Any, analyzer: Analyzer) -> None
     for rgb in _scenes()[:24]:
         gray = np.asarray(Image.fromarray(rgb).convert("L"))
         server = analyzer.detector.detect(gray)
-        browser = page.evaluate(
-            """async ([bytes, w, h]) => {
-                 const gray = { width: w, height: h, data: Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0)) };
-                 return window.__reader.detect(gray);
-               }""",
-            [base64.b64encode(gray.tobytes()).decode(), gray.shape[1], gray.shape[0]],
-        )
+        browser = _browser_detect(page, gray)
         assert len(browser) == len(server)
         for box in server:
             expected += 1
@@ -201,15 +195,21 @@ def test_detection_of_a_photo_that_is_one_face_agrees_with_the_server(page: Any,
         for pixels in (rgb, np.ascontiguousarray(rgb[:, ::-1])):
             gray = np.asarray(Image.fromarray(pixels).convert("L"))
             server = analyzer.detector.detect(gray)
-            browser = page.evaluate(
-                """async ([bytes, w, h]) => {
-                     const gray = { width: w, height: h, data: Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0)) };
-                     return window.__reader.detect(gray);
-                   }""",
-                [base64.b64encode(gray.tobytes()).decode(), gray.shape[1], gray.shape[0]],
-            )
+            browser = _browser_detect(page, gray)
             assert len(server) == 1 and len(browser) == 1, (side, server, browser)
             assert _iou(server[0], Box(**browser[0])) >= 0.9
+
+
+def _browser_detect(page: Any, gray: np.ndarray) -> list[dict[str, int]]:
+    """Boxes found by the page's on-device YuNet (``window.__reader``) in a gray image."""
+    boxes: list[dict[str, int]] = page.evaluate(
+        """async ([bytes, w, h]) => {
+             const gray = { width: w, height: h, data: Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0)) };
+             return window.__reader.detect(gray);
+           }""",
+        [base64.b64encode(gray.tobytes()).decode(), gray.shape[1], gray.shape[0]],
+    )
+    return boxes
 
 
 def _iou(a: Box, b: Box) -> float:

@@ -116,12 +116,8 @@ def test_implausible_rows_are_never_faces() -> None:
     assert [face.box for face in found] == [Box(5, 5, 20, 20)]
 
 
-def test_a_huge_photo_is_searched_on_a_bounded_copy(astronaut_gray: npt.NDArray[np.uint8]) -> None:
-    # The astronaut on a 6,000-px-wide canvas (36 MP): at half size YuNet would see 9 MP.
-    canvas = np.full((6000, 6000), 128, np.uint8)
-    big = cv2.resize(astronaut_gray, (2048, 2048), interpolation=cv2.INTER_LINEAR)
-    canvas[1000:3048, 2000:4048] = big
-    detector = YuNetDetector(YuNetSettings(max_detect_side=1920))
+def record_search_sizes(detector: YuNetDetector) -> list[tuple[int, int]]:
+    """The sizes of the detection copies ``detector`` searches from now on, in order."""
     seen: list[tuple[int, int]] = []
     real_net = detector._net
 
@@ -130,6 +126,16 @@ def test_a_huge_photo_is_searched_on_a_bounded_copy(astronaut_gray: npt.NDArray[
         return real_net(width, height)
 
     detector._net = spy  # type: ignore[method-assign]
+    return seen
+
+
+def test_a_huge_photo_is_searched_on_a_bounded_copy(astronaut_gray: npt.NDArray[np.uint8]) -> None:
+    # The astronaut on a 6,000-px-wide canvas (36 MP): at half size YuNet would see 9 MP.
+    canvas = np.full((6000, 6000), 128, np.uint8)
+    big = cv2.resize(astronaut_gray, (2048, 2048), interpolation=cv2.INTER_LINEAR)
+    canvas[1000:3048, 2000:4048] = big
+    detector = YuNetDetector(YuNetSettings(max_detect_side=1920))
+    seen = record_search_sizes(detector)
     found = detector.detect(canvas)
     assert seen == [(1920, 1920)]
     expected = Box(2000 + ASTRONAUT_FACE.x * 4, 1000 + ASTRONAUT_FACE.y * 4, ASTRONAUT_FACE.w * 4, ASTRONAUT_FACE.h * 4)
@@ -155,22 +161,11 @@ def test_a_photo_that_is_one_face_is_found_at_any_size(
     assert min(found[0].w, found[0].h) >= 0.8 * side  # the face is the photo
 
 
-def test_a_small_photo_is_searched_on_an_enlarged_copy(
-    yunet: YuNetDetector, astronaut_gray: npt.NDArray[np.uint8]
-) -> None:
-    seen: list[tuple[int, int]] = []
-    real_net = yunet._net
-
-    def spy(width: int, height: int) -> object:
-        seen.append((width, height))
-        return real_net(width, height)
-
-    yunet._net = spy  # type: ignore[method-assign]
-    try:
-        yunet.detect(face_photo(astronaut_gray, 64))
-        yunet.detect(np.zeros((480, 640), np.uint8))
-    finally:
-        del yunet._net
+def test_a_small_photo_is_searched_on_an_enlarged_copy(astronaut_gray: npt.NDArray[np.uint8]) -> None:
+    detector = YuNetDetector()
+    seen = record_search_sizes(detector)
+    detector.detect(face_photo(astronaut_gray, 64))
+    detector.detect(np.zeros((480, 640), np.uint8))
     assert seen == [(160, 160), (320, 240)]  # a webcam frame keeps its half-size copy
 
 
