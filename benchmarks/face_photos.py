@@ -1,6 +1,6 @@
 """Photos that are one face: FER2013's tight crops, enlarged, through the whole pipeline.
 
-    python -m benchmarks.face_photos ../shared/datasets/fer2013/publictest [--sizes 48,64,100,150,250,400]
+    python -m benchmarks.face_photos ../shared/datasets/fer2013/publictest [--sizes 48,64,100,150,250,400,800,1200,2000]
         [--every 1] [--detector yunet,haar] [--json OUT.json]
 
 A cropped selfie, a profile picture or a data set's face crop is a photo whose face touches its
@@ -43,7 +43,7 @@ def face_photo_accuracy(analyzer: Analyzer, faces: np.ndarray, labels: np.ndarra
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("split", type=Path, help="a folder-layout split, e.g. fer2013/publictest")
-    parser.add_argument("--sizes", default="48,64,100,150,250,400")
+    parser.add_argument("--sizes", default="48,64,100,150,250,400,800,1200,2000")
     parser.add_argument("--every", type=int, default=1, help="use every n-th face (1: all)")
     parser.add_argument("--detector", default=",".join(DETECTORS))
     parser.add_argument("--json", type=Path)

@@ -187,11 +187,12 @@ def test_detection_agrees_with_the_server(page: Any, analyzer: Analyzer) -> None
 
 @needs_runtime
 def test_detection_of_a_photo_that_is_one_face_agrees_with_the_server(page: Any, analyzer: Analyzer) -> None:
-    """Small, tight face photos (enlarged for YuNet; unsure faces that fill the photo): the same boxes."""
+    """Tight face photos, small (enlarged for YuNet; unsure faces that fill the photo) and large (a
+    second, small copy): the same boxes."""
     _load_reader(page)
     face = astronaut_rgb()[65:165, 175:275]
-    for side in (48, 64, 100, 150):
-        rgb = np.asarray(Image.fromarray(face).resize((side, side), Image.Resampling.BILINEAR))
+    for side in (48, 64, 100, 150, 2000):
+        rgb = np.asarray(Image.fromarray(face).resize((side, side), Image.Resampling.BICUBIC))
         for pixels in (rgb, np.ascontiguousarray(rgb[:, ::-1])):
             gray = np.asarray(Image.fromarray(pixels).convert("L"))
             server = analyzer.detector.detect(gray)

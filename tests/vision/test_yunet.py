@@ -169,6 +169,20 @@ def test_a_small_photo_is_searched_on_an_enlarged_copy(astronaut_gray: npt.NDArr
     assert seen == [(160, 160), (320, 240)]  # a webcam frame keeps its half-size copy
 
 
+def test_a_face_that_fills_a_large_photo_is_found_on_a_second_small_copy(astronaut_gray: npt.NDArray[np.uint8]) -> None:
+    """At 3,000 px the face is too big for YuNet in the half-size copy; the 240-px copy finds it."""
+    photo = np.asarray(cv2.resize(face_photo(astronaut_gray, 100), (3000, 3000), interpolation=cv2.INTER_CUBIC))
+    assert YuNetDetector(YuNetSettings(whole_photo_side=2000)).detect(photo) == []  # the rule off
+    detector = YuNetDetector()
+    seen = record_search_sizes(detector)
+    found = detector.detect(photo)
+    assert seen == [(1500, 1500), (240, 240)]
+    assert len(found) == 1 and min(found[0].w, found[0].h) >= 0.8 * 3000
+    seen.clear()
+    detector.detect(face_photo(astronaut_gray, 400))
+    assert seen == [(200, 200)]  # found in the first copy: no second search
+
+
 def _yunet_row(centre: tuple[float, float], eye_mouth: float, score: float) -> list[float]:
     """One FaceDetectorYN output row for an upright face whose FER-framed square is 2.7 × ``eye_mouth``."""
     x, y = centre
@@ -216,3 +230,5 @@ def test_photo_face_settings_are_checked() -> None:
         YuNetSettings(photo_face_share=0.0)
     with pytest.raises(ValueError, match="min_detect_side"):
         YuNetSettings(min_detect_side=5000)
+    with pytest.raises(ValueError, match="whole_photo_side"):
+        YuNetSettings(whole_photo_side=20)

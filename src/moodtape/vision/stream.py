@@ -237,7 +237,7 @@ def _local_detector(detector: Detector, box: Box) -> Detector:
     size = max(32, round(max(box.w, box.h) / 16) * 16)
     if isinstance(detector, YuNetDetector):
         # A window is not a photo: its face is expected, so the rules for photos that are one face
-        # (an enlarged copy, a less sure face accepted) stay off, as for the frame's other faces.
+        # (an enlarged copy, a less sure face accepted, a second search on a small copy) stay off.
         settings = detector.settings
         return _cached_yunet(
             dataclasses.replace(
@@ -245,6 +245,7 @@ def _local_detector(detector: Detector, box: Box) -> Detector:
                 min_face=max(20, int(size * 0.7)),
                 min_detect_side=settings.min_face_detect,
                 photo_face_threshold=settings.score_threshold,
+                whole_photo_side=settings.max_detect_side,
             )
         )
     return _cached_detector(

@@ -12,9 +12,11 @@ Photos that are mostly one face (a cropped selfie, a profile picture, a dataset'
 rules of their own, measured on FER2013's tight crops run through the whole pipeline
 (docs/benchmarks.md, "Photos that are one face"): the smallest face sought shrinks with the photo,
 and the detection copy is never smaller than :attr:`YuNetSettings.min_detect_side` (a small photo
-is enlarged for YuNet), because YuNet misses faces that touch the border of a small input. And
-YuNet is less sure of a face whose chin or brow is cut by the border, so when no face reaches
-``score_threshold`` a face that fills the photo is accepted at ``photo_face_threshold``.
+is enlarged for YuNet), because YuNet misses faces that touch the border of a small input. YuNet
+is less sure of a face whose chin or brow is cut by the border, so when no face reaches
+``score_threshold`` a face that fills the photo is accepted at ``photo_face_threshold``. And a face
+that fills a large photo is too big for YuNet, so when a large photo shows no face it is searched
+once more on a small copy.
 """
 
 from __future__ import annotations
@@ -119,6 +121,9 @@ class YuNetSettings:
             of the photo's shorter side. Such a face is found even below ``min_face``.
         photo_face_threshold: YuNet's confidence enough for a face that fills the photo, used only
             when no face reaches ``score_threshold``.
+        whole_photo_side: when the first search finds no face, a photo larger than this is
+            searched once more on a copy this many pixels on its shorter side: a face that fills a
+            large photo is too big for YuNet in the first copy.
     """
 
     min_face: int = 80
@@ -130,6 +135,7 @@ class YuNetSettings:
     min_detect_side: int = 160
     photo_face_share: float = 0.4
     photo_face_threshold: float = 0.5
+    whole_photo_side: int = 240
 
     def __post_init__(self) -> None:
         if self.min_face < 10 or self.min_face_detect < 10:
@@ -142,6 +148,8 @@ class YuNetSettings:
             raise ValueError("photo_face_threshold must lie in (0, 1) and photo_face_share in (0, 1]")
         if not self.min_face_detect <= self.min_detect_side <= self.max_detect_side:
             raise ValueError("min_detect_side must lie between min_face_detect and max_detect_side")
+        if self.whole_photo_side < self.min_face_detect:
+            raise ValueError("whole_photo_side must be at least min_face_detect")
 
     def smallest_face(self, shape: tuple[int, ...]) -> int:
         """The smallest face sought in an image of ``shape``: ``min_face``, or less in a small photo."""
@@ -209,8 +217,18 @@ class YuNetDetector:
         """
         if gray.ndim != 2:
             raise ValueError(f"landmarks() needs a gray (h, w) image, got shape {gray.shape}")
-        height, width = gray.shape
         scale = self.settings.detect_scale(gray.shape)
+        found = self._confident(self._search(gray, scale), gray.shape)
+        whole = self.settings.whole_photo_side / min(gray.shape)
+        if not found and whole < scale:
+            # A face filling a large photo can be too big for YuNet in the first copy (a 2,000-px face
+            # photo: 42 % found); in a small copy it is a face of ordinary size.
+            found = self._confident(self._search(gray, whole), gray.shape)
+        return found
+
+    def _search(self, gray: npt.NDArray[np.uint8], scale: float) -> list[Landmarks]:
+        """Every face YuNet finds in a copy of ``gray`` resized by ``scale``, in ``gray``'s pixels."""
+        height, width = gray.shape
         small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
         if min(small_w, small_h) < 10 or max(small_w, small_h) < self.settings.smallest_face(gray.shape) * scale:
             return []  # no face of the smallest size fits
@@ -222,7 +240,7 @@ class YuNetDetector:
             x, y, w, h = (round(float(v)) for v in values[:4])
             points = tuple((float(values[4 + 2 * i]), float(values[5 + 2 * i])) for i in range(5))
             found.append(Landmarks(Box(x, y, w, h), points, float(row[14])))
-        return self._confident(found, gray.shape)
+        return found
 
     def _confident(self, found: list[Landmarks], shape: tuple[int, ...]) -> list[Landmarks]:
         smallest = self.settings.smallest_face(shape)

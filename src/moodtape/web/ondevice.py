@@ -104,6 +104,7 @@ def config() -> Response:
             "min_detect_side": settings.min_detect_side,
             "photo_face_share": settings.photo_face_share,
             "photo_face_threshold": settings.photo_face_threshold,
+            "whole_photo_side": settings.whole_photo_side,
             "centre_below_eyes": yunet.CENTRE_BELOW_EYES,
             "side_per_eye_mouth": yunet.SIDE_PER_EYE_MOUTH,
         },

@@ -119,6 +119,21 @@ function overlapRatio(a, b) {
 /** YuNetDetector.detect in the browser: FER-framed boxes, largest first. `run(input)` runs the model. */
 export async function detectFaces(gray, cfg, run) {
   const scale = detectScale(gray.width, gray.height, cfg);
+  let found = confident(await search(gray, scale, cfg, run), gray.width, gray.height, cfg);
+  const whole = cfg.whole_photo_side / Math.min(gray.width, gray.height);
+  if (!found.length && whole < scale) found = confident(await search(gray, whole, cfg, run), gray.width, gray.height, cfg);
+  const smallest = smallestFace(gray.width, gray.height, cfg);
+  const big = found
+    .map((face) => ({ box: ferBox(face.points, gray.width, gray.height, cfg), score: face.score }))
+    .filter((f) => Math.max(f.box.w, f.box.h) >= smallest)
+    .sort((a, b) => b.score - a.score);
+  const kept = [];
+  for (const face of big) if (kept.every((k) => overlapRatio(face.box, k) <= cfg.overlap)) kept.push(face.box);
+  return kept.sort((a, b) => b.w * b.h - a.w * a.h);
+}
+
+/** YuNetDetector._search: every face in a copy resized by `scale`, as {points, score} in input pixels. */
+async function search(gray, scale, cfg, run) {
   const smallW = Math.max(1, pyRound(gray.width * scale));
   const smallH = Math.max(1, pyRound(gray.height * scale));
   const smallest = smallestFace(gray.width, gray.height, cfg);
@@ -127,16 +142,8 @@ export async function detectFaces(gray, cfg, run) {
   const { data, padW, padH } = yunetInput(small);
   const outputs = await run(data, padW, padH);
   const lowest = { ...cfg, score_threshold: Math.min(cfg.score_threshold, cfg.photo_face_threshold) };
-  const inInput = decode(outputs, padW, padH, lowest).map((face) => ({
+  return decode(outputs, padW, padH, lowest).map((face) => ({
     points: face.points.map(([x, y]) => [x / scale, y / scale]),
     score: face.score,
   }));
-  const found = confident(inInput, gray.width, gray.height, cfg).map((face) => ({
-    box: ferBox(face.points, gray.width, gray.height, cfg),
-    score: face.score,
-  }));
-  const big = found.filter((f) => Math.max(f.box.w, f.box.h) >= smallest).sort((a, b) => b.score - a.score);
-  const kept = [];
-  for (const face of big) if (kept.every((k) => overlapRatio(face.box, k) <= cfg.overlap)) kept.push(face.box);
-  return kept.sort((a, b) => b.w * b.h - a.w * a.h);
 }
