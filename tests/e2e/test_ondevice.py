@@ -187,8 +187,8 @@ def test_detection_agrees_with_the_server(page: Any, analyzer: Analyzer) -> None
 
 @needs_runtime
 def test_detection_of_a_photo_that_is_one_face_agrees_with_the_server(page: Any, analyzer: Analyzer) -> None:
-    """Tight face photos, small (enlarged for YuNet; unsure faces that fill the photo) and large (a
-    second, small copy): the same boxes."""
+    """Tight face photos, small (searched on an enlarged copy) and large (2,000 px: only an unsure,
+    misplaced face in the first copy, the sure one in the second, small copy): the same boxes."""
     _load_reader(page)
     face = astronaut_rgb()[65:165, 175:275]
     for side in (48, 64, 100, 150, 2000):

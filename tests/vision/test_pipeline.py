@@ -41,7 +41,7 @@ def test_analyze_finds_the_smiling_astronaut(astronaut_bgr: npt.NDArray[np.uint8
 
 @pytest.mark.parametrize("side", [56, 96])
 def test_a_small_photo_of_just_the_face_is_read(astronaut_bgr: npt.NDArray[np.uint8], side: int) -> None:
-    """A cropped selfie or a dataset's face crop: the face is the whole photo (none was found before)."""
+    """A cropped selfie or a data set's face crop: the face is the whole photo (at 56 px none was found before)."""
     box = ASTRONAUT_FACE
     crop = astronaut_bgr[box.y : box.y + box.h, box.x : box.x + box.w]
     faces = moodtape.analyze(cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA))

@@ -156,3 +156,18 @@ def test_neighbouring_tracks_find_their_shared_face_once(
     found = stream._redetect(astronaut_gray, near_face)
     assert len(found) == 1
     assert iou(found[0][0], Box(173, 65, 99, 98)) > 0.6
+
+
+def test_re_detection_windows_search_as_in_a_frame_not_as_in_a_photo() -> None:
+    """A window cut short by the frame edge (240 × 60 around a 120-px face) is not a face photo: no
+    enlarged copy, no smaller faces, no unsure faces, no second copy."""
+    from moodtape.vision.stream import _local_detector
+    from moodtape.vision.yunet import YuNetDetector
+
+    local = _local_detector(YuNetDetector(), Box(100, 0, 120, 120))
+    assert isinstance(local, YuNetDetector)
+    settings = local.settings
+    assert settings.photos is False and settings.min_face == 89  # 0.7 × the box side rounded to 16 px (128)
+    assert settings.smallest_face((60, 240)) == 89
+    assert settings.detect_scale((60, 240)) == pytest.approx(40 / 89)
+    assert settings.second_scale((2000, 2000)) is None

@@ -172,7 +172,7 @@ def test_a_small_photo_is_searched_on_an_enlarged_copy(astronaut_gray: npt.NDArr
 def test_a_face_that_fills_a_large_photo_is_found_on_a_second_small_copy(astronaut_gray: npt.NDArray[np.uint8]) -> None:
     """At 3,000 px the face is too big for YuNet in the half-size copy; the 240-px copy finds it."""
     photo = np.asarray(cv2.resize(face_photo(astronaut_gray, 100), (3000, 3000), interpolation=cv2.INTER_CUBIC))
-    assert YuNetDetector(YuNetSettings(whole_photo_side=2000)).detect(photo) == []  # the rule off
+    assert YuNetDetector(YuNetSettings(whole_photo_side=2000)).detect(photo) == []  # no second copy
     detector = YuNetDetector()
     seen = record_search_sizes(detector)
     found = detector.detect(photo)
@@ -181,6 +181,31 @@ def test_a_face_that_fills_a_large_photo_is_found_on_a_second_small_copy(astrona
     seen.clear()
     detector.detect(face_photo(astronaut_gray, 400))
     assert seen == [(200, 200)]  # found in the first copy: no second search
+
+
+def test_an_unsure_face_in_the_first_copy_does_not_stop_the_second_search(
+    astronaut_gray: npt.NDArray[np.uint8],
+) -> None:
+    """At 2,000 px the half-size copy shows only a misplaced face at score 0.53; the small copy a sure one."""
+    photo = np.asarray(cv2.resize(face_photo(astronaut_gray, 100), (2000, 2000), interpolation=cv2.INTER_CUBIC))
+    (box, face), *others = YuNetDetector().detect_landmarks(photo)
+    assert not others and face.score >= 0.7
+    assert min(box.w, box.h) >= 0.8 * 2000
+
+
+@pytest.mark.parametrize(("shape", "searches"), [((480, 640), 1), ((720, 1280), 1), ((1080, 1920), 2)])
+def test_frames_without_a_face_are_searched_twice_only_when_the_second_copy_is_much_smaller(
+    shape: tuple[int, int], searches: int
+) -> None:
+    detector = YuNetDetector()
+    seen = record_search_sizes(detector)
+    assert detector.detect(np.full(shape, 128, np.uint8)) == []
+    assert len(seen) == searches
+
+
+def test_an_empty_image_has_no_faces(yunet: YuNetDetector) -> None:
+    assert yunet.detect(np.zeros((0, 100), np.uint8)) == []
+    assert YuNetSettings().detect_scale((0, 100)) > 0
 
 
 def _yunet_row(centre: tuple[float, float], eye_mouth: float, score: float) -> list[float]:

@@ -236,18 +236,9 @@ def _local_detector(detector: Detector, box: Box) -> Detector:
     # using the same detector (each Haar detector loads the cascade, about 15 ms).
     size = max(32, round(max(box.w, box.h) / 16) * 16)
     if isinstance(detector, YuNetDetector):
-        # A window is not a photo: its face is expected, so the rules for photos that are one face
-        # (an enlarged copy, a less sure face accepted, a second search on a small copy) stay off.
-        settings = detector.settings
-        return _cached_yunet(
-            dataclasses.replace(
-                settings,
-                min_face=max(20, int(size * 0.7)),
-                min_detect_side=settings.min_face_detect,
-                photo_face_threshold=settings.score_threshold,
-                whole_photo_side=settings.max_detect_side,
-            )
-        )
+        # A window is not a photo: its face is expected, so the rules for photos that are one face stay off.
+        settings = dataclasses.replace(detector.settings, min_face=max(20, int(size * 0.7)), photos=False)
+        return _cached_yunet(settings)
     return _cached_detector(
         dataclasses.replace(detector.settings, min_face=max(20, int(size * 0.7)), max_face=int(size * 1.4))
     )

@@ -1,22 +1,27 @@
 """Face detection with YuNet (OpenCV Zoo, MIT), which also finds eyes, nose and mouth corners.
 
 YuNet is a 75 k-parameter CNN run by OpenCV's ``cv2.FaceDetectorYN``. Like the Haar detector it
-searches a shrunk copy of the frame (the smallest face we look for becomes ``min_face_detect``
+searches a shrunk copy of a webcam frame (the smallest face we look for becomes ``min_face_detect``
 pixels) and maps results back. Its boxes are tall rectangles from brow to chin, not FER2013's
 framing, so :meth:`YuNetDetector.detect` returns a square *FER-framed* box built from the five
 landmarks (eye centre, eye-to-mouth distance; constants fitted on generated scenes, see
 docs/benchmarks.md); the rest of the pipeline crops it as it crops a Haar box. The landmarks also
 give the eyes' angle, which :mod:`moodtape.vision.align` uses to level a tilted head.
 
-Photos that are mostly one face (a cropped selfie, a profile picture, a dataset's face crop) need
+Photos that are mostly one face (a cropped selfie, a profile picture, a data set's face crop) need
 rules of their own, measured on FER2013's tight crops run through the whole pipeline
-(docs/benchmarks.md, "Photos that are one face"): the smallest face sought shrinks with the photo,
-and the detection copy is never smaller than :attr:`YuNetSettings.min_detect_side` (a small photo
-is enlarged for YuNet), because YuNet misses faces that touch the border of a small input. YuNet
-is less sure of a face whose chin or brow is cut by the border, so when no face reaches
-``score_threshold`` a face that fills the photo is accepted at ``photo_face_threshold``. And a face
-that fills a large photo is too big for YuNet, so when a large photo shows no face it is searched
-once more on a small copy.
+(docs/benchmarks.md, "Photos that are one face"), all in :class:`YuNetSettings`:
+
+* the smallest face sought shrinks with a small photo, and the detection copy is at least
+  ``min_detect_side`` pixels on its shorter side (a small photo is enlarged), because YuNet misses
+  faces that touch the border of a small input;
+* YuNet is less sure of a face whose chin or brow the border cuts, so when no face is sure
+  (``score_threshold``), a face that fills the photo counts from ``photo_face_threshold``;
+* a face that fills a large photo is too big for YuNet in the first copy, so when that copy shows
+  no sure face, a much smaller copy (``whole_photo_side``) is searched too.
+
+The stream's re-detection windows around known faces are not photos and turn these rules off
+(``photos=False``).
 """
 
 from __future__ import annotations
@@ -103,9 +108,10 @@ class YuNetSettings:
     """How YuNet searches.
 
     Attributes:
-        min_face: smallest face to find, in input pixels (its FER-framed side).
-        min_face_detect: the detection copy is shrunk so that ``min_face`` becomes this many pixels.
-        score_threshold: YuNet's confidence needed for a face.
+        min_face: smallest face to find in a frame, in input pixels (its FER-framed side); a
+            smaller photo lowers it (``photo_face_share``).
+        min_face_detect: the detection copy is shrunk so that the smallest face becomes this many pixels.
+        score_threshold: YuNet's confidence that makes a face *sure*.
         nms_threshold: YuNet's own non-maximum suppression (IoU).
         overlap: FER-framed boxes overlapping more than this (intersection over the smaller) are
             merged, keeping the more confident, as for Haar.
@@ -114,16 +120,19 @@ class YuNetSettings:
             cost about 700 MB and seconds per upload. Past this size the copy shrinks further, so the
             smallest face found grows with the photo (from about 130 px in a 6,400-px-wide one),
             still a small part of such a photo; a 12-megapixel phone photo is barely affected.
-        min_detect_side: the detection copy's shorter side is at least this many pixels: a
-            smaller photo is enlarged, a large one shrunk less. A webcam frame's half-size copy is
-            already larger, so only small photos are affected.
+        photos: apply the rules for photos that are one face (the module docstring); off for the
+            stream's re-detection windows.
+        min_detect_side: the detection copy's shorter side is at least this many pixels (unless
+            ``max_detect_side`` caps a very long, thin image): a small photo is enlarged. A webcam
+            frame's half-size copy is already larger.
         photo_face_share: a face *fills the photo* when its FER-framed side is at least this share
-            of the photo's shorter side. Such a face is found even below ``min_face``.
+            of the photo's shorter side; the smallest face sought is never larger than that.
         photo_face_threshold: YuNet's confidence enough for a face that fills the photo, used only
-            when no face reaches ``score_threshold``.
-        whole_photo_side: when the first search finds no face, a photo larger than this is
-            searched once more on a copy this many pixels on its shorter side: a face that fills a
-            large photo is too big for YuNet in the first copy.
+            when no face is sure.
+        whole_photo_side: when the first copy shows no sure face and a copy this many pixels on its
+            shorter side would be under two thirds of the first, that copy is searched too: a face
+            that fills a large photo is too big for YuNet in the first. A 640 × 480 webcam frame is
+            never searched twice.
     """
 
     min_face: int = 80
@@ -132,6 +141,7 @@ class YuNetSettings:
     nms_threshold: float = 0.3
     overlap: float = 0.5
     max_detect_side: int = 1920
+    photos: bool = True
     min_detect_side: int = 160
     photo_face_share: float = 0.4
     photo_face_threshold: float = 0.5
@@ -153,14 +163,22 @@ class YuNetSettings:
 
     def smallest_face(self, shape: tuple[int, ...]) -> int:
         """The smallest face sought in an image of ``shape``: ``min_face``, or less in a small photo."""
+        if not self.photos:
+            return self.min_face
         return max(10, min(self.min_face, round(self.photo_face_share * min(shape[:2]))))
 
     def detect_scale(self, shape: tuple[int, ...]) -> float:
         """How much the detection copy of an image of ``shape`` is shrunk (< 1) or enlarged (> 1)."""
         height, width = shape[:2]
-        shrink = min(1.0, self.min_face_detect / self.smallest_face(shape))
-        floor = self.min_detect_side / min(height, width)
-        return min(max(shrink, floor), self.max_detect_side / max(height, width))
+        scale = min(1.0, self.min_face_detect / self.smallest_face(shape))
+        if self.photos:
+            scale = max(scale, self.min_detect_side / max(1, min(height, width)))
+        return min(scale, self.max_detect_side / max(1, height, width))
+
+    def second_scale(self, shape: tuple[int, ...]) -> float | None:
+        """The scale of the second, small copy of a large photo, or ``None`` when there is none."""
+        whole = self.whole_photo_side / max(1, min(shape[:2]))
+        return whole if self.photos and whole < self.detect_scale(shape) * 2 / 3 else None
 
 
 def _plausible(rows: npt.NDArray[np.float32], width: int, height: int) -> npt.NDArray[np.float32]:
@@ -196,8 +214,8 @@ class YuNetDetector:
     def _net(self, width: int, height: int) -> Any:
         net = getattr(self._local, "net", None)
         if net is None:
-            # Run at the lower of the two thresholds and sort the faces here: greedy NMS never lets a
-            # less confident face suppress a more confident one, so the confident faces are the same.
+            # Run at the lower of the two thresholds and choose the faces in landmarks(): greedy NMS
+            # never lets a less confident face suppress a more confident one, so the sure faces are the same.
             lowest = min(self.settings.score_threshold, self.settings.photo_face_threshold)
             try:
                 net = cv2.FaceDetectorYN.create(
@@ -212,19 +230,23 @@ class YuNetDetector:
     def landmarks(self, gray: npt.NDArray[np.uint8]) -> list[Landmarks]:
         """The faces YuNet finds in a ``(h, w)`` uint8 image, with landmarks in input pixels.
 
-        Those of at least the smallest size with at least ``score_threshold``; when there are none,
-        the faces that fill the photo with at least ``photo_face_threshold`` (see :class:`YuNetSettings`).
+        The sure faces of at least the smallest size, from the first copy or else from the second
+        copy of a large photo; when neither has one, the faces that fill the photo from
+        ``photo_face_threshold`` (see :class:`YuNetSettings`).
         """
         if gray.ndim != 2:
             raise ValueError(f"landmarks() needs a gray (h, w) image, got shape {gray.shape}")
-        scale = self.settings.detect_scale(gray.shape)
-        found = self._confident(self._search(gray, scale), gray.shape)
-        whole = self.settings.whole_photo_side / min(gray.shape)
-        if not found and whole < scale:
+        if gray.size == 0:
+            return []
+        found = self._search(gray, self.settings.detect_scale(gray.shape))
+        sure = self._sure(found, gray.shape)
+        second = self.settings.second_scale(gray.shape)
+        if not sure and second is not None:
             # A face filling a large photo can be too big for YuNet in the first copy (a 2,000-px face
-            # photo: 42 % found); in a small copy it is a face of ordinary size.
-            found = self._confident(self._search(gray, whole), gray.shape)
-        return found
+            # photo: 2 % found); in the small copy it is a face of ordinary size.
+            more = self._search(gray, second)
+            sure, found = self._sure(more, gray.shape), found + more
+        return sure or self._filling(found, gray.shape)
 
     def _search(self, gray: npt.NDArray[np.uint8], scale: float) -> list[Landmarks]:
         """Every face YuNet finds in a copy of ``gray`` resized by ``scale``, in ``gray``'s pixels."""
@@ -242,15 +264,17 @@ class YuNetDetector:
             found.append(Landmarks(Box(x, y, w, h), points, float(row[14])))
         return found
 
-    def _confident(self, found: list[Landmarks], shape: tuple[int, ...]) -> list[Landmarks]:
+    def _sure(self, found: list[Landmarks], shape: tuple[int, ...]) -> list[Landmarks]:
         smallest = self.settings.smallest_face(shape)
-        sure = [
+        return [
             face
             for face in found
             if face.score >= self.settings.score_threshold and face.fer_centre_and_side()[2] >= smallest
         ]
-        if sure:
-            return sure
+
+    def _filling(self, found: list[Landmarks], shape: tuple[int, ...]) -> list[Landmarks]:
+        if not self.settings.photos:
+            return []
         fills = self.settings.photo_face_share * min(shape[:2])
         return [
             face

@@ -101,6 +101,7 @@ def config() -> Response:
             "nms_threshold": settings.nms_threshold,
             "overlap": settings.overlap,
             "max_detect_side": settings.max_detect_side,
+            "photos": settings.photos,
             "min_detect_side": settings.min_detect_side,
             "photo_face_share": settings.photo_face_share,
             "photo_face_threshold": settings.photo_face_threshold,

@@ -1,7 +1,9 @@
 // YuNet face detection in the browser: OpenCV's FaceDetectorYN pre- and post-processing ported to
 // JavaScript (pad to a multiple of 32, decode the three strides, NMS), then moodtape's own steps
-// from vision/yunet.py: search a half-size copy, turn the five landmarks into a FER2013-framed
-// square, drop small faces and merge overlaps. Boxes are {x, y, w, h} in input pixels.
+// from vision/yunet.py: search a shrunk copy (or an enlarged one of a small photo, and a second,
+// small copy of a large photo with no sure face), turn the five landmarks into a FER2013-framed
+// square, keep the sure faces (or else the unsure ones that fill the photo), drop small faces and
+// merge overlaps. Boxes are {x, y, w, h} in input pixels.
 
 import { pyRound, resizeLinear } from "./imaging.js";
 
@@ -90,21 +92,32 @@ export function ferBox(points, width, height, cfg) {
 
 /** YuNetSettings.smallest_face: min_face, or less in a small photo. */
 function smallestFace(width, height, cfg) {
+  if (!cfg.photos) return cfg.min_face;
   return Math.max(10, Math.min(cfg.min_face, pyRound(cfg.photo_face_share * Math.min(width, height))));
 }
 
 /** YuNetSettings.detect_scale: shrink (< 1) or enlarge (> 1) for the detection copy. */
 function detectScale(width, height, cfg) {
-  const shrink = Math.min(1, cfg.min_face_detect / smallestFace(width, height, cfg));
-  const floor = cfg.min_detect_side / Math.min(width, height);
-  return Math.min(Math.max(shrink, floor), cfg.max_detect_side / Math.max(width, height));
+  let scale = Math.min(1, cfg.min_face_detect / smallestFace(width, height, cfg));
+  if (cfg.photos) scale = Math.max(scale, cfg.min_detect_side / Math.max(1, Math.min(width, height)));
+  return Math.min(scale, cfg.max_detect_side / Math.max(1, width, height));
 }
 
-/** YuNetDetector._confident: the sure faces large enough, or else those that fill the photo at the lower score. */
-function confident(faces, width, height, cfg) {
+/** YuNetSettings.second_scale: the second, small copy of a large photo, or null. */
+function secondScale(width, height, cfg) {
+  const whole = cfg.whole_photo_side / Math.max(1, Math.min(width, height));
+  return cfg.photos && whole < (detectScale(width, height, cfg) * 2) / 3 ? whole : null;
+}
+
+/** YuNetDetector._sure: the faces of at least the smallest size that reach score_threshold. */
+function sureFaces(faces, width, height, cfg) {
   const smallest = smallestFace(width, height, cfg);
-  const sure = faces.filter((f) => f.score >= cfg.score_threshold && ferSquare(f.points, cfg).side >= smallest);
-  if (sure.length) return sure;
+  return faces.filter((f) => f.score >= cfg.score_threshold && ferSquare(f.points, cfg).side >= smallest);
+}
+
+/** YuNetDetector._filling: the unsure faces that fill the photo. */
+function fillingFaces(faces, width, height, cfg) {
+  if (!cfg.photos) return [];
   const fills = cfg.photo_face_share * Math.min(width, height);
   return faces.filter((f) => f.score >= cfg.photo_face_threshold && ferSquare(f.points, cfg).side >= fills);
 }
@@ -118,13 +131,20 @@ function overlapRatio(a, b) {
 
 /** YuNetDetector.detect in the browser: FER-framed boxes, largest first. `run(input)` runs the model. */
 export async function detectFaces(gray, cfg, run) {
-  const scale = detectScale(gray.width, gray.height, cfg);
-  let found = confident(await search(gray, scale, cfg, run), gray.width, gray.height, cfg);
-  const whole = cfg.whole_photo_side / Math.min(gray.width, gray.height);
-  if (!found.length && whole < scale) found = confident(await search(gray, whole, cfg, run), gray.width, gray.height, cfg);
-  const smallest = smallestFace(gray.width, gray.height, cfg);
-  const big = found
-    .map((face) => ({ box: ferBox(face.points, gray.width, gray.height, cfg), score: face.score }))
+  const { width, height } = gray;
+  if (!width || !height) return [];
+  let found = await search(gray, detectScale(width, height, cfg), cfg, run);
+  let sure = sureFaces(found, width, height, cfg);
+  const second = secondScale(width, height, cfg);
+  if (!sure.length && second !== null) {
+    const more = await search(gray, second, cfg, run);
+    sure = sureFaces(more, width, height, cfg);
+    found = found.concat(more);
+  }
+  const chosen = sure.length ? sure : fillingFaces(found, width, height, cfg);
+  const smallest = smallestFace(width, height, cfg);
+  const big = chosen
+    .map((face) => ({ box: ferBox(face.points, width, height, cfg), score: face.score }))
     .filter((f) => Math.max(f.box.w, f.box.h) >= smallest)
     .sort((a, b) => b.score - a.score);
   const kept = [];
