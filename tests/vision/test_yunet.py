@@ -14,7 +14,7 @@ from vision_scenes import ASTRONAUT_FACE
 from moodtape.errors import ModelError
 from moodtape.types import Box
 from moodtape.vision.stream import iou
-from moodtape.vision.yunet import Landmarks, YuNetDetector, YuNetSettings
+from moodtape.vision.yunet import CENTRE_BELOW_EYES, Landmarks, YuNetDetector, YuNetSettings
 
 
 @pytest.fixture(scope="module")
@@ -95,23 +95,13 @@ def test_a_small_image_after_a_large_one_has_no_faces(
 
 def test_implausible_rows_are_never_faces() -> None:
     """Whatever OpenCV answers, rows with infinite values or a centre outside the input are dropped."""
-    settings = YuNetSettings(min_face=20, min_face_detect=20)
-    detector = YuNetDetector(settings)
     garbage = np.zeros((3, 15), np.float32)
     garbage[0, :4] = [-np.inf, -1.9e5, np.inf, 0]
     garbage[1, :4] = [2.4e5, -1.1e6, 2.3e5, 1e6]
     garbage[2, :4] = [5, 5, 20, 20]
     garbage[2, 4:14] = [10, 10, 20, 10, 15, 15, 12, 18, 18, 18]  # eyes, nose, mouth: a 21.6-px FER square
     garbage[:, 14] = 1.0
-
-    class FakeNet:
-        def setInputSize(self, size: tuple[int, int]) -> None:  # noqa: N802 - OpenCV's name
-            pass
-
-        def detect(self, image: npt.NDArray[np.uint8]) -> tuple[int, npt.NDArray[np.float32]]:
-            return 1, garbage
-
-    detector._local.net = FakeNet()
+    detector = _answering(garbage.tolist(), YuNetSettings(min_face=20, min_face_detect=20))
     found = detector.landmarks(np.full((200, 200), 38, np.uint8))  # searched at scale 1: rows are input pixels
     assert [face.box for face in found] == [Box(5, 5, 20, 20)]
 
@@ -209,16 +199,18 @@ def test_an_empty_image_has_no_faces(yunet: YuNetDetector) -> None:
 
 
 def _yunet_row(centre: tuple[float, float], eye_mouth: float, score: float) -> list[float]:
-    """One FaceDetectorYN output row for an upright face whose FER-framed square is 2.7 × ``eye_mouth``."""
+    """One FaceDetectorYN output row for an upright face centred on ``centre`` whose FER-framed square
+    is SIDE_PER_EYE_MOUTH (2.7) × ``eye_mouth``."""
     x, y = centre
-    eyes_y, mouth_y = y - 0.31 * eye_mouth, y + 0.69 * eye_mouth
+    eyes_y, mouth_y = y - CENTRE_BELOW_EYES * eye_mouth, y + (1 - CENTRE_BELOW_EYES) * eye_mouth
     gap = eye_mouth / 2
     points = [x - gap, eyes_y, x + gap, eyes_y, x, y, x - gap / 2, mouth_y, x + gap / 2, mouth_y]
     return [x - eye_mouth, y - eye_mouth, 2 * eye_mouth, 2.4 * eye_mouth, *points, score]
 
 
-def _answering(rows: list[list[float]]) -> YuNetDetector:
-    detector = YuNetDetector(YuNetSettings())
+def _answering(rows: list[list[float]], settings: YuNetSettings | None = None) -> YuNetDetector:
+    """A detector whose YuNet answers ``rows`` (FaceDetectorYN's output, in detection-copy pixels)."""
+    detector = YuNetDetector(settings)
 
     class FakeNet:
         def setInputSize(self, size: tuple[int, int]) -> None:  # noqa: N802 - OpenCV's name

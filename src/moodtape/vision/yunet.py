@@ -214,9 +214,15 @@ class YuNetDetector:
     def _net(self, width: int, height: int) -> Any:
         net = getattr(self._local, "net", None)
         if net is None:
-            # Run at the lower of the two thresholds and choose the faces in landmarks(): greedy NMS
-            # never lets a less confident face suppress a more confident one, so the sure faces are the same.
-            lowest = min(self.settings.score_threshold, self.settings.photo_face_threshold)
+            # With the photo rules, run at the lower of the two thresholds and choose the faces in
+            # landmarks(): greedy NMS never lets a less confident face suppress a more confident one,
+            # so the sure faces are the same. Without them (stream windows), only sure faces count.
+            settings = self.settings
+            lowest = (
+                min(settings.score_threshold, settings.photo_face_threshold)
+                if settings.photos
+                else settings.score_threshold
+            )
             try:
                 net = cv2.FaceDetectorYN.create(
                     str(self._path), "", (width, height), lowest, self.settings.nms_threshold
