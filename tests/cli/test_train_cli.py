@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from fer_faces import synthetic_face
 from moodtape.cli import cli
 from moodtape.emotions import EMOTIONS
+from moodtape.errors import DataError
 
 
 def test_without_torch_the_message_says_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -53,7 +54,15 @@ def test_one_epoch_trains_and_exports(tmp_path: Path) -> None:
     # The same run exported again as a one-view model, somewhere else.
     result = CliRunner().invoke(cli, ["export", str(data), str(out), "--out", str(tmp_path / "plain"), "--no-flip"])
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "plain" / "calibration.json").read_text())["passes"] == [[0, False]]
+    assert json.loads((tmp_path / "plain" / "calibration.json").read_text())["passes"] == ["0:face"]
+
+    # And with named passes, one of them zoomed.
+    zoomed = ["export", str(data), str(out), "--out", str(tmp_path / "zoomed"), "--passes", "0:face,0:mirror@1.05"]
+    result = CliRunner().invoke(cli, zoomed)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "zoomed" / "calibration.json").read_text())["passes"] == ["0:face", "0:mirror@1.05"]
+    result = CliRunner().invoke(cli, ["export", str(data), str(out), "--passes", "0:face,1:face"])
+    assert isinstance(result.exception, DataError) and "only 1" in str(result.exception)
 
 
 def test_export_of_a_folder_without_a_checkpoint_is_a_model_error(tmp_path: Path) -> None:

@@ -94,3 +94,18 @@ def test_trainer_starts_from_the_bundled_network(data: Path, tmp_path: Path, fac
 def test_a_bad_init_names_the_fix(data: Path, tmp_path: Path, init: str) -> None:
     with pytest.raises(DatasetError, match=r"PATH#N|out of range"):
         Trainer(_config(data, tmp_path / "run", init), log=lambda _: None)
+
+
+def test_recovered_networks_are_saved_as_runs_that_export_reads(tmp_path: Path) -> None:
+    from moodtape.training.export import load_network
+    from moodtape.training.from_onnx import save_runs
+
+    folders = save_runs(BUNDLED, tmp_path / "v1")
+    assert folders == [tmp_path / "v1-0", tmp_path / "v1-1"]
+    recovered = networks_from_onnx(BUNDLED)
+    face = torch.rand(2, 1, 48, 48, generator=torch.Generator().manual_seed(0))
+    for folder, network, epoch in zip(folders, recovered, (65, 100), strict=True):
+        loaded, saved_epoch = load_network(folder)
+        assert saved_epoch == epoch  # from the file's moodtape.trained_epochs
+        with torch.no_grad():
+            assert torch.allclose(loaded(face), network(face), atol=1e-4)

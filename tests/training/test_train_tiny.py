@@ -13,6 +13,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnx
 import pytest
 
 from fer_faces import synthetic_face
@@ -24,6 +25,7 @@ from moodtape.errors import DatasetError  # noqa: E402
 from moodtape.training.distill import Teacher  # noqa: E402
 from moodtape.training.export import PARITY_TOLERANCE, ViewEnsemble, export_run, export_runs  # noqa: E402
 from moodtape.training.trainer import EpochResult, TrainConfig, Trainer, lr_at, predict_logits  # noqa: E402
+from moodtape.training.views import parse_passes, zoom_matrix  # noqa: E402
 from moodtape.vision.classifier import load_classifier, read_metadata  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -114,7 +116,7 @@ def test_export_matches_pytorch_and_loads(trained: tuple[Path, list[EpochResult]
     metadata = read_metadata(model_path.read_bytes())
     assert float(metadata["moodtape.temperature"]) == pytest.approx(report["temperature"], rel=1e-5)
     assert metadata["moodtape.trained_epochs"] == str(report["epochs"][0])
-    assert metadata["moodtape.networks"] == "1" and report["passes"] == [[0, False], [0, True]]
+    assert metadata["moodtape.networks"] == "1" and report["passes"] == ["0:face", "0:mirror"]
     classifier = load_classifier(model_path, threads=1)
     assert classifier.preset.name == "moodtape"
     probabilities = classifier.predict([np.full((48, 48), 90, dtype=np.uint8), np.zeros((60, 60), dtype=np.uint8)])
@@ -127,6 +129,24 @@ def test_export_matches_pytorch_and_loads(trained: tuple[Path, list[EpochResult]
     assert embedding.shape[1] % 2 == 0 and embedding.shape[1] >= 2
 
 
+def test_a_network_read_by_two_passes_is_recovered_once(
+    trained: tuple[Path, list[EpochResult]], dataset: Path, tmp_path: Path
+) -> None:
+    from moodtape.training.export import load_network
+    from moodtape.training.from_onnx import networks_from_onnx, verify
+
+    run, _ = trained
+    model_path = export_runs([run], data=str(dataset), out=tmp_path / "flip")  # face and mirror: one network twice
+    # The quantizer gives each pass its own int32 bias (``bias`` and ``bias0``); one network comes back.
+    (recovered,) = networks_from_onnx(model_path)
+    original, _ = load_network(run)
+    faces = torch.from_numpy(np.stack([synthetic_face(i % 7, np.random.default_rng(i)) for i in range(14)]))
+    faces = (faces.float() / 255.0)[:, None]
+    with torch.no_grad():
+        assert torch.allclose(recovered(faces), original(faces), atol=0.05)  # int8 weight rounding only
+    assert verify(model_path, faces.numpy())["top_label_agreement"] >= 13 / 14  # read with the file's own passes
+
+
 def test_two_runs_export_as_an_ensemble_that_matches_pytorch(
     trained: tuple[Path, list[EpochResult]], dataset: Path, tmp_path: Path
 ) -> None:
@@ -136,11 +156,30 @@ def test_two_runs_export_as_an_ensemble_that_matches_pytorch(
     model_path = export_runs([first, second], data=str(dataset), out=tmp_path / "ensemble")
     report = json.loads((tmp_path / "ensemble" / "calibration.json").read_text())
     assert report["parity_max_abs_diff"] <= PARITY_TOLERANCE
-    assert report["passes"] == [[0, False], [1, True]]  # one view each: the cost of one flip-averaged network
+    assert report["passes"] == ["0:face", "1:mirror"]  # one view each: the cost of one flip-averaged network
     metadata = read_metadata(model_path.read_bytes())
     assert metadata["moodtape.networks"] == "2" and metadata["moodtape.trained_epochs"] == "3,3"
     assert metadata["moodtape.passes"] == "0:face,1:mirror" and metadata["moodtape.flip_averaged"] == "false"
     assert load_classifier(model_path, threads=1).predict([np.full((48, 48), 90, dtype=np.uint8)]).shape == (1, 7)
+
+
+def test_zoomed_passes_export_with_float_resampling_and_an_unzoomed_embedding(
+    trained: tuple[Path, list[EpochResult]], dataset: Path, tmp_path: Path
+) -> None:
+    run, _ = trained
+    passes = parse_passes("0:face,0:mirror@1.1", networks=1)
+    model_path = export_runs([run], data=str(dataset), out=tmp_path / "zoomed", passes=passes)
+    report = json.loads((tmp_path / "zoomed" / "calibration.json").read_text())
+    assert report["parity_max_abs_diff"] <= PARITY_TOLERANCE  # the MatMul resampling traced exactly
+    assert report["passes"] == ["0:face", "0:mirror@1.1"] and not report["flip_averaged"]
+    assert read_metadata(model_path.read_bytes())["moodtape.passes"] == "0:face,0:mirror@1.1"
+    graph = onnx.load(model_path).graph
+    matmuls = [node for node in graph.node if node.op_type == "MatMul"]
+    initializers = {tensor.name for tensor in graph.initializer}
+    # The zoom's rows and columns, read straight from float initializers (not dequantized int8).
+    assert len(matmuls) == 2 and all(any(name in initializers for name in node.input) for node in matmuls)
+    _, embedding = load_classifier(model_path, threads=1).predict_with_embedding([np.full((48, 48), 90, np.uint8)])
+    assert embedding is not None and embedding.shape == (1, 256)  # the unzoomed pass only (width 8: 256 features)
 
 
 def test_view_ensemble_averages_each_networks_view() -> None:
@@ -161,6 +200,23 @@ def test_view_ensemble_averages_each_networks_view() -> None:
     assert float(ViewEnsemble([Fixed(1.0), Fixed(3.0)])(face)) == pytest.approx((left - 3 * left) / 2)
     with pytest.raises(ValueError, match="at least one"):
         ViewEnsemble([])
+
+
+def test_a_zoomed_pass_reads_the_resampled_face() -> None:
+    class Sum(torch.nn.Module):  # type: ignore[misc]
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x[..., 20:28, 20:28].sum().reshape(1, 1)  # the face's centre
+
+    face = torch.rand(1, 1, 48, 48, generator=torch.Generator().manual_seed(0))
+    matrix = torch.from_numpy(zoom_matrix(48, 1.2))
+    expected = float((matrix @ face[0, 0] @ matrix.T)[20:28, 20:28].sum())
+    ensemble = ViewEnsemble([Sum()], passes=parse_passes("0:face@1.2", networks=1))
+    assert float(ensemble(face)) == pytest.approx(expected, rel=1e-5)
+    assert float(ensemble(face)) != pytest.approx(float(face[0, 0, 20:28, 20:28].sum()), rel=1e-3)
+    both = ViewEnsemble([Sum()], passes=parse_passes("0:face,0:face@1.2", networks=1))
+    assert float(both(face)) == pytest.approx((expected + float(face[0, 0, 20:28, 20:28].sum())) / 2, rel=1e-5)
+    with pytest.raises(ValueError, match="does not have"):
+        ViewEnsemble([Sum()], passes=parse_passes("0:face,1:face", networks=2))
 
 
 def test_learning_rate_warms_up_then_decays() -> None:

@@ -182,7 +182,7 @@ def test_is_uncertain_uses_the_threshold() -> None:
 )
 def test_pixels_are_scaled_by_the_preset(preset: str, pixel: int, expected: float) -> None:
     classifier = fake_classifier(preset=get_preset(preset))
-    batch = classifier._preprocess([np.full((48, 48), pixel, dtype=np.uint8)])
+    batch = classifier.preprocess([np.full((48, 48), pixel, dtype=np.uint8)])
     assert batch.dtype == np.float32
     np.testing.assert_allclose(batch, expected, atol=1e-6)
 
@@ -193,7 +193,7 @@ def test_pixels_are_scaled_by_the_preset(preset: str, pixel: int, expected: floa
 )
 def test_batch_layout_and_size_follow_the_model(shape: list[Any], expected: tuple[int, ...]) -> None:
     crops = [np.zeros((100, 100), dtype=np.uint8), np.zeros((20, 30, 3), dtype=np.uint8)]
-    batch = fake_classifier(input_shape=shape)._preprocess(crops)
+    batch = fake_classifier(input_shape=shape).preprocess(crops)
     assert batch.shape == expected
     assert batch.flags["C_CONTIGUOUS"]
 
@@ -201,7 +201,7 @@ def test_batch_layout_and_size_follow_the_model(shape: list[Any], expected: tupl
 def test_colour_crops_become_luma_for_gray_models() -> None:
     crop = np.zeros((48, 48, 3), dtype=np.uint8)
     crop[..., 1] = 255  # pure green in BGR
-    batch = fake_classifier()._preprocess([crop])
+    batch = fake_classifier().preprocess([crop])
     np.testing.assert_allclose(batch, 0.587, atol=0.005)
 
 
@@ -210,13 +210,13 @@ def test_colour_models_get_their_channel_order(color: str, first_channel: float)
     crop = np.zeros((48, 48, 3), dtype=np.uint8)
     crop[..., 0] = 255  # pure blue in BGR
     preset = Preset(color, 1.0, 0.0, color=color)
-    batch = fake_classifier(input_shape=["N", 3, 48, 48], preset=preset)._preprocess([crop])
+    batch = fake_classifier(input_shape=["N", 3, 48, 48], preset=preset).preprocess([crop])
     assert batch[0, 0].mean() == first_channel
     assert batch[0, 2].mean() == 255.0 - first_channel
 
 
 def test_gray_crops_fill_every_channel_of_a_colour_model() -> None:
-    batch = fake_classifier(input_shape=["N", 48, 48, 3], preset=Preset("c", 1.0, 0.0, color="rgb"))._preprocess(
+    batch = fake_classifier(input_shape=["N", 48, 48, 3], preset=Preset("c", 1.0, 0.0, color="rgb")).preprocess(
         [np.full((48, 48), 77, dtype=np.uint8)]
     )
     np.testing.assert_array_equal(batch, 77.0)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from moodtape.cli._common import fail, info
+from moodtape.training.views import parse_passes
 
 
 @click.command()
@@ -128,11 +129,19 @@ def train(
     help="Folder for emotion.onnx, calibration.json and reliability.png [default: the first run].",
 )
 @click.option("--flip/--no-flip", default=True, show_default=True, help="Use the mirror image as a second view.")
-def export(data: Path, runs: tuple[Path, ...], out: Path | None, flip: bool) -> None:
+@click.option(
+    "--passes",
+    default=None,
+    metavar="N:VIEW[@ZOOM],…",
+    help="Which network reads which view, e.g. 0:face,1:face,0:mirror@0.95,1:mirror@0.95 "
+    "(docs/training.md); overrides --flip.",
+)
+def export(data: Path, runs: tuple[Path, ...], out: Path | None, flip: bool, passes: str | None) -> None:
     """Export finished training RUNS as one ONNX model, calibrated on DATA's PublicTest.
 
     One run gives a flip-averaged network; two runs an ensemble at the same cost per face, in which
-    the second network reads the mirror image, or the face too with --no-flip (the bundled model).
+    the second network reads the mirror image, or the face too with --no-flip. --passes names any
+    other set of views; each pass costs one network's time per face.
     The default --out is the first run's folder: its own emotion.onnx is replaced.
     """
     try:
@@ -140,5 +149,6 @@ def export(data: Path, runs: tuple[Path, ...], out: Path | None, flip: bool) -> 
     except ImportError as exc:
         fail(f"exporting needs PyTorch ({exc.name} is missing): pip install 'moodtape[train]'")
         return
-    model_path = export_runs(list(runs), data=str(data), out=out or runs[0], flip=flip)
+    chosen = parse_passes(passes, networks=len(runs)) if passes else None
+    model_path = export_runs(list(runs), data=str(data), out=out or runs[0], flip=flip, passes=chosen)
     info(f"exported {model_path}")

@@ -18,6 +18,7 @@ Run it once on a model file (the shipped model was edited this way)::
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Final
 
 import onnx
@@ -52,11 +53,20 @@ def penultimate_tensors(model: onnx.ModelProto, output: str = "logits") -> list[
     return [model.graph.node[index].input[0] for index in sorted(finals)]
 
 
-def add_embedding_output(model: onnx.ModelProto, output: str = "logits") -> onnx.ModelProto:
-    """``model`` with an extra float output ``embedding`` ``(batch, features)``; idempotent."""
+def add_embedding_output(
+    model: onnx.ModelProto, output: str = "logits", passes: Sequence[int] | None = None
+) -> onnx.ModelProto:
+    """``model`` with an extra float output ``embedding`` ``(batch, features)``; idempotent.
+
+    ``passes`` picks which passes' features (by graph order) go into it; all by default.
+    """
     if any(out.name == EMBEDDING_OUTPUT for out in model.graph.output):
         return model
     sources = penultimate_tensors(model, output)
+    if passes is not None:
+        if not passes or any(not 0 <= index < len(sources) for index in passes):
+            raise ValueError(f"embedding passes {list(passes)} do not name passes of a {len(sources)}-pass model")
+        sources = [sources[index] for index in passes]
     if len(sources) == 1:
         node = helper.make_node("Identity", sources, [EMBEDDING_OUTPUT], name="moodtape_embedding")
     else:

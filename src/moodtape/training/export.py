@@ -4,8 +4,9 @@ One run exports as a graph that averages the logits of the face and its mirror i
 flip averaging). Several runs export as an ensemble in which each network sees one view, the
 first the face, the second its mirror, and so on: two networks then cost exactly what one
 flip-averaged network costs, and on PublicTest two networks beat one network's two views (see the
-model card). Either way the shipped path is the measured one; weights and activations are then
-quantized to int8. The temperature and the
+model card). Any other set of passes, zoomed views included, can be named
+(:mod:`moodtape.training.views`). Either way the shipped path is the measured one; weights and
+activations are then quantized to int8 (the zoom's resampling stays float). The temperature and the
 uncertainty threshold go into the ONNX file's metadata, so the model file alone says how to read
 its outputs. A second output, ``embedding`` (each pass's penultimate features side by side), is
 added for personal calibration (:mod:`moodtape.training.embedding`); ``logits`` are unchanged by it.
@@ -38,6 +39,7 @@ from moodtape.training.embedding import add_embedding_output
 from moodtape.training.network import INPUT_SIZE, EmotionNet
 from moodtape.training.quantize import calibration_sample, quantize_int8
 from moodtape.training.report import plot_reliability, plot_training_curves
+from moodtape.training.views import Pass, default_passes, describe, zoom_matrix
 from moodtape.vision.classifier import (
     META_LABELS,
     META_OUTPUT,
@@ -69,30 +71,49 @@ def fuse_batch_norms(network: nn.Module) -> nn.Module:
 
 
 class ViewEnsemble(nn.Module):
-    """Averages the logits of several passes over each face, each a (network, view) pair.
+    """Averages the logits of several passes over each face, each a network reading one view.
 
-    One network: the face and its mirror image (or the face alone when ``flip`` is off). Several
-    networks: one pass each, the odd-numbered ones on the mirror image when ``flip`` is on.
+    Without ``passes``, :func:`~moodtape.training.views.default_passes`: one network reads the
+    face and its mirror image (or the face alone when ``flip`` is off); several networks read one
+    view each, the odd-numbered ones the mirror image when ``flip`` is on. A zoomed view is two
+    matrix products with a constant resampling matrix, so it exports as plain ``MatMul`` nodes.
     """
 
-    def __init__(self, networks: Sequence[nn.Module], flip: bool = True) -> None:
+    def __init__(self, networks: Sequence[nn.Module], flip: bool = True, passes: Sequence[Pass] | None = None) -> None:
         super().__init__()
         if not networks:
             raise ValueError("ViewEnsemble needs at least one network")
         self.networks = nn.ModuleList(networks)
-        if len(networks) == 1:
-            self.passes = [(0, False), (0, True)] if flip else [(0, False)]
-        else:
-            self.passes = [(i, flip and i % 2 == 1) for i in range(len(networks))]
+        self.passes = list(passes) if passes is not None else default_passes(len(networks), flip)
+        if any(p.network >= len(networks) for p in self.passes):
+            raise ValueError("a pass names a network that the ensemble does not have")
+        self.zooms = sorted({p.zoom for p in self.passes if p.zoomed})
+        for index, zoom in enumerate(self.zooms):
+            self.register_buffer(f"rows_{index}", torch.from_numpy(zoom_matrix(INPUT_SIZE, zoom)))
+            self.register_buffer(f"columns_{index}", torch.from_numpy(zoom_matrix(INPUT_SIZE, zoom).T.copy()))
 
     @property
     def flip_averaged(self) -> bool:
-        """Whether one network reads both the face and its mirror image."""
-        return len(self.networks) == 1 and len(self.passes) == 2
+        """Whether one network reads both the face and its mirror image (and nothing else)."""
+        return len(self.networks) == 1 and [(p.mirrored, p.zoom) for p in self.passes] == [(False, 1.0), (True, 1.0)]
+
+    def _view(self, x: torch.Tensor, mirrored: bool, zoom: float) -> torch.Tensor:
+        view = torch.flip(x, dims=[3]) if mirrored else x
+        if zoom == 1.0:
+            return view
+        index = self.zooms.index(zoom)
+        rows: torch.Tensor = getattr(self, f"rows_{index}")
+        columns: torch.Tensor = getattr(self, f"columns_{index}")
+        return torch.matmul(torch.matmul(rows, view), columns)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mirror = torch.flip(x, dims=[3]) if any(mirrored for _, mirrored in self.passes) else x
-        logits = [self.networks[i](mirror if mirrored else x) for i, mirrored in self.passes]
+        views: dict[tuple[bool, float], torch.Tensor] = {}
+        logits = []
+        for p in self.passes:
+            key = (p.mirrored, p.zoom if p.zoomed else 1.0)
+            if key not in views:
+                views[key] = self._view(x, *key)
+            logits.append(self.networks[p.network](views[key]))
         result: torch.Tensor = torch.stack(logits).mean(dim=0)
         return result
 
@@ -161,8 +182,14 @@ def export_run(out: str | Path, data: str, flip: bool = True) -> Path:
     return export_runs([Path(out)], data, Path(out), flip=flip)
 
 
-def export_runs(runs: Sequence[Path], data: str, out: Path, flip: bool = True) -> Path:
+def export_runs(
+    runs: Sequence[Path], data: str, out: Path, flip: bool = True, passes: Sequence[Pass] | None = None
+) -> Path:
     """Export the runs' ``best.pt`` networks as one model, ``out/emotion.onnx``, with a report.
+
+    ``passes`` says which network reads which view (:mod:`moodtape.training.views`); without it,
+    ``flip`` picks the default views. The ``embedding`` output holds the unzoomed passes' features
+    only: a zoomed pass reads the same face re-framed, and profiles stay as small as before.
 
     Batch norms are folded into the convolutions; the float ONNX graph is checked against PyTorch
     (≤ 1e-4), then quantized to int8 (:mod:`moodtape.training.quantize`), and the temperature is
@@ -171,7 +198,7 @@ def export_runs(runs: Sequence[Path], data: str, out: Path, flip: bool = True) -
     accuracy), the temperature, and NLL and ECE before and after calibration.
     """
     loaded = [load_network(Path(run)) for run in runs]
-    module = ViewEnsemble([network for network, _ in loaded], flip=flip)
+    module = ViewEnsemble([network for network, _ in loaded], flip=flip, passes=passes)
     epochs = [epoch for _, epoch in loaded]
     started = time.perf_counter()
     train, validation = _splits(Path(data))
@@ -179,7 +206,8 @@ def export_runs(runs: Sequence[Path], data: str, out: Path, flip: bool = True) -
     float_model = to_onnx(module)
     parity = check_parity(module, float_model, images[:256])
     float_logits = onnx_logits(float_model, images)
-    model = add_embedding_output(quantize_int8(float_model, calibration_sample(train.images)))
+    quantized = quantize_int8(float_model, calibration_sample(train.images))
+    model = add_embedding_output(quantized, passes=[i for i, p in enumerate(module.passes) if not p.zoomed])
     logits = onnx_logits(model, images)
     temperature = fit_temperature(logits, validation.labels)
     before, after = softmax(logits), softmax(logits, temperature)
@@ -188,7 +216,7 @@ def export_runs(runs: Sequence[Path], data: str, out: Path, flip: bool = True) -
     report = {
         "runs": [str(run) for run in runs],
         "epochs": epochs,
-        "passes": [[index, mirrored] for index, mirrored in module.passes],
+        "passes": [p.label for p in module.passes],
         "accuracy": float((logits.argmax(1) == validation.labels).mean()),
         "accuracy_float32": float((float_logits.argmax(1) == validation.labels).mean()),
         "int8_max_logit_change": float(np.abs(float_logits - logits).max()),
@@ -218,7 +246,7 @@ def export_runs(runs: Sequence[Path], data: str, out: Path, flip: bool = True) -
             META_OUTPUT: "logits",
             # An ensemble's passes say which network reads which view.
             "moodtape.flip_averaged": str(module.flip_averaged).lower(),
-            "moodtape.passes": ",".join(f"{i}:{'mirror' if mirrored else 'face'}" for i, mirrored in module.passes),
+            "moodtape.passes": describe(module.passes),
             "moodtape.networks": str(len(runs)),
             "moodtape.trained_epochs": ",".join(str(epoch) for epoch in epochs),
         },

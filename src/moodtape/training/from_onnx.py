@@ -12,6 +12,7 @@ int8 rounding of the weights (``verify`` measures how closely).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,14 @@ import onnx
 import torch
 
 from moodtape.errors import ModelError
+from moodtape.training.export import ViewEnsemble
 from moodtape.training.network import EmotionNet
-from moodtape.vision.classifier import create_session
+from moodtape.training.views import parse_passes
+from moodtape.vision.classifier import create_session, read_metadata
+
+#: A network read by several passes has one int32 bias per pass (its scale follows each pass's
+#: input scale); the quantizer names the copies ``bias0``, ``bias1``… and the first plain ``bias``.
+_REUSED_BIAS = re.compile(r"\.bias\d+$")
 
 
 def _dequantized_tensors(model: onnx.ModelProto) -> dict[str, np.ndarray[Any, Any]]:
@@ -31,6 +38,8 @@ def _dequantized_tensors(model: onnx.ModelProto) -> dict[str, np.ndarray[Any, An
         if node.op_type != "DequantizeLinear" or not node.input[0].startswith("networks."):
             continue
         source = node.input[0].removesuffix("_quantized")
+        if _REUSED_BIAS.search(source):
+            continue  # the bias again, quantized for another pass of the same network (``bias0``)
         names[source] = node.output[0]
     if not names:
         raise ModelError("no int8 network weights found: is this a model made by `moodtape export`?")
@@ -77,13 +86,17 @@ def networks_from_onnx(path: str | Path) -> list[EmotionNet]:
 def verify(path: str | Path, images: np.ndarray[Any, Any]) -> dict[str, float]:
     """Compare the recovered networks (float) with the ONNX file on ``(n, 1, 48, 48)`` float inputs.
 
-    Returns the largest logit difference and the share of faces whose top label agrees; the two
-    differ only by the int8 rounding of activations, which the recovered float networks skip.
+    The networks read the views the file's ``moodtape.passes`` names (each network on the face
+    when it names none). Returns the largest logit difference and the share of faces whose top
+    label agrees; the two differ only by the int8 rounding of activations, which the recovered
+    float networks skip.
     """
     networks = networks_from_onnx(path)
+    described = read_metadata(Path(path).read_bytes()).get("moodtape.passes")
+    passes = parse_passes(described, len(networks)) if described else None
+    ensemble = ViewEnsemble(networks, flip=False, passes=passes)  # the file's own views
     with torch.no_grad():
-        tensor = torch.from_numpy(images)
-        ours = torch.stack([network(tensor) for network in networks]).mean(0).numpy()
+        ours = ensemble(torch.from_numpy(images)).numpy()
     session = create_session(Path(path).read_bytes(), threads=2)
     theirs = session.run(None, {session.get_inputs()[0].name: images})[0]
     return {
@@ -127,3 +140,33 @@ def restore_batch_norms(network: EmotionNet, images: torch.Tensor) -> EmotionNet
         norm.bias.add_(mean)
         norm.weight.copy_(torch.sqrt(var + norm.eps))
     return network
+
+
+def save_runs(path: str | Path, out: str | Path) -> list[Path]:
+    """Write each recovered network as a run folder ``OUT-N/best.pt`` that ``moodtape export`` reads.
+
+    The epoch each network was trained for comes from the file's ``moodtape.trained_epochs``, so
+    a model re-exported from these folders (other views, say) records the same training.
+    """
+    source = Path(path)
+    epochs = read_metadata(source.read_bytes()).get("moodtape.trained_epochs", "")
+    networks = networks_from_onnx(source)
+    numbers = [int(value) for value in epochs.split(",")] if epochs else [0] * len(networks)
+    if len(numbers) != len(networks):
+        numbers = [0] * len(networks)
+    folders = []
+    for index, (network, epoch) in enumerate(zip(networks, numbers, strict=True)):
+        folder = Path(f"{out}-{index}")
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save({"model": network.state_dict(), "width": network.width, "epoch": epoch}, folder / "best.pt")
+        folders.append(folder)
+    return folders
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: python -m moodtape.training.from_onnx MODEL.onnx OUT  (writes OUT-0/best.pt, …)")
+    for run in save_runs(sys.argv[1], sys.argv[2]):
+        print(f"wrote {run / 'best.pt'}")

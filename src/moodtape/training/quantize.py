@@ -38,7 +38,12 @@ def calibration_sample(images: np.ndarray[Any, Any], seed: int = 0) -> np.ndarra
 
 
 def quantize_int8(model: onnx.ModelProto, faces: np.ndarray[Any, Any]) -> onnx.ModelProto:
-    """A QDQ int8 copy of ``model`` (per-channel int8 weights, uint8 activations) calibrated on ``faces``."""
+    """A QDQ int8 copy of ``model`` (per-channel int8 weights, uint8 activations) calibrated on ``faces``.
+
+    ``MatMul`` nodes are left in float: in our graphs they are only the zoomed views' resampling
+    (:mod:`moodtape.training.views`; the networks' dense layers export as ``Gemm``), which costs
+    little and would otherwise round the face's pixels before the first convolution.
+    """
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -54,5 +59,6 @@ def quantize_int8(model: onnx.ModelProto, faces: np.ndarray[Any, Any]) -> onnx.M
             per_channel=True,
             weight_type=QuantType.QInt8,
             activation_type=QuantType.QUInt8,
+            nodes_to_exclude=[node.name for node in onnx.load(prepared).graph.node if node.op_type == "MatMul"],
         )
         return onnx.load(target)

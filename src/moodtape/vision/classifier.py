@@ -1,6 +1,6 @@
 """Emotion classification of face crops on ONNX Runtime.
 
-``EmotionClassifier.predict`` is ``_preprocess`` → forward → ``_postprocess``, so both ends are
+``EmotionClassifier.predict`` is ``preprocess`` → forward → ``_postprocess``, so both ends are
 testable without a model. Postprocessing maps the model's label order onto FER2013's and turns
 outputs into calibrated probabilities:
 
@@ -136,7 +136,7 @@ class EmotionClassifier:
         """Probabilities ``(n, 7)`` in FER2013 order for ``n`` crops (gray or BGR uint8, any size)."""
         if not crops:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
-        batch = self._preprocess(crops)
+        batch = self.preprocess(crops)
         outputs = self.session.run([self.session.get_outputs()[0].name], {self.input_name: batch})[0]
         return self._postprocess(np.asarray(outputs, dtype=np.float32))
 
@@ -147,10 +147,11 @@ class EmotionClassifier:
         if not crops:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32), None
         names = [self.session.get_outputs()[0].name, EMBEDDING_OUTPUT]
-        outputs, embedding = self.session.run(names, {self.input_name: self._preprocess(crops)})
+        outputs, embedding = self.session.run(names, {self.input_name: self.preprocess(crops)})
         return self._postprocess(np.asarray(outputs, dtype=np.float32)), np.asarray(embedding, dtype=np.float32)
 
-    def _preprocess(self, crops: list[npt.NDArray[np.uint8]]) -> FloatArray:
+    def preprocess(self, crops: list[npt.NDArray[np.uint8]]) -> FloatArray:
+        """The model's input batch for ``crops``: resized, coloured and scaled as the model expects."""
         spec, preset = self.spec, self.preset
         images = [self._to_model_colour(crop) for crop in crops]
         resized = [
