@@ -62,7 +62,9 @@ def test_one_epoch_trains_and_exports(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "zoomed" / "calibration.json").read_text())["passes"] == ["0:face", "0:mirror@1.05"]
     result = CliRunner().invoke(cli, ["export", str(data), str(out), "--passes", "0:face,1:face"])
-    assert isinstance(result.exception, DataError) and "only 1" in str(result.exception)
+    assert isinstance(result.exception, DataError) and "there is only network 0" in str(result.exception)
+    result = CliRunner().invoke(cli, ["export", str(data), str(out), "--passes", ""])
+    assert isinstance(result.exception, DataError) and "cannot read the pass ''" in str(result.exception)
 
 
 def test_export_of_a_folder_without_a_checkpoint_is_a_model_error(tmp_path: Path) -> None:

@@ -109,3 +109,29 @@ def test_recovered_networks_are_saved_as_runs_that_export_reads(tmp_path: Path) 
         assert saved_epoch == epoch  # from the file's moodtape.trained_epochs
         with torch.no_grad():
             assert torch.allclose(loaded(face), network(face), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("epochs", "expected"), [(None, [0, 0]), ("65", "names 1 trained epochs"), ("a,b", "not a list")]
+)
+def test_saved_runs_take_their_epochs_from_the_file_or_say_what_is_wrong(
+    tmp_path: Path, epochs: str | None, expected: list[int] | str
+) -> None:
+    import onnx
+
+    from moodtape.training.export import load_network
+    from moodtape.training.from_onnx import save_runs
+
+    model = onnx.load(BUNDLED)
+    kept = {p.key: p.value for p in model.metadata_props if p.key != "moodtape.trained_epochs"}
+    del model.metadata_props[:]
+    onnx.helper.set_model_props(model, kept if epochs is None else {**kept, "moodtape.trained_epochs": epochs})
+    path = tmp_path / "model.onnx"
+    onnx.save(model, path)
+    if isinstance(expected, str):
+        with pytest.raises(ModelError, match=expected):
+            save_runs(path, tmp_path / "runs")
+    else:
+        folders = save_runs(path, tmp_path / "runs/")  # a trailing slash still names the folders runs-N
+        assert folders == [tmp_path / "runs-0", tmp_path / "runs-1"]
+        assert [load_network(folder)[1] for folder in folders] == expected

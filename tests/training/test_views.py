@@ -16,6 +16,7 @@ def test_passes_round_trip_through_their_text() -> None:
     assert passes == [Pass(0), Pass(1), Pass(0, mirrored=True, zoom=1.05), Pass(1, zoom=0.92)]
     assert describe(passes) == text
     assert parse_passes(" 0:mirror@1 ", networks=1) == [Pass(0, mirrored=True)]  # a zoom of 1 is no zoom
+    assert parse_passes("0:face@.95", networks=1) == [Pass(0, zoom=0.95)]
     assert not Pass(0, zoom=1.0).zoomed and Pass(0, zoom=1.05).zoomed
 
 
@@ -24,7 +25,10 @@ def test_passes_round_trip_through_their_text() -> None:
     [
         ("0:side", 1, "cannot read the pass '0:side'"),
         ("0:face@", 1, "cannot read"),
-        ("2:face", 2, "names network 2, but there are only 2"),
+        ("2:face", 2, "names network 2, but the networks are 0–1"),
+        ("0:face,0:face", 1, "'0:face' is named twice"),
+        ("0:face@1.23456", 1, "at most 3 decimals"),
+        ("", 1, "cannot read the pass ''"),
         ("0:face,0:mirror", 2, r"no pass reads network\(s\) 1"),
         ("0:face@3", 1, "zoom must lie in"),
     ],

@@ -149,6 +149,6 @@ def export(data: Path, runs: tuple[Path, ...], out: Path | None, flip: bool, pas
     except ImportError as exc:
         fail(f"exporting needs PyTorch ({exc.name} is missing): pip install 'moodtape[train]'")
         return
-    chosen = parse_passes(passes, networks=len(runs)) if passes else None
+    chosen = parse_passes(passes, networks=len(runs)) if passes is not None else None
     model_path = export_runs(list(runs), data=str(data), out=out or runs[0], flip=flip, passes=chosen)
     info(f"exported {model_path}")

@@ -18,7 +18,6 @@ Run it once on a model file (the shipped model was edited this way)::
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from typing import Final
 
 import onnx
@@ -53,20 +52,39 @@ def penultimate_tensors(model: onnx.ModelProto, output: str = "logits") -> list[
     return [model.graph.node[index].input[0] for index in sorted(finals)]
 
 
+def reads_resampled_input(model: onnx.ModelProto, tensor: str) -> bool:
+    """Whether ``tensor`` is computed from a ``MatMul``: in our graphs, a zoomed view's resampling
+    (:mod:`moodtape.training.views`), since the networks' own dense layers export as ``Gemm``."""
+    producers = {name: node for node in model.graph.node for name in node.output}
+    pending, seen = [tensor], set()
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in producers:
+            continue
+        seen.add(name)
+        node = producers[name]
+        if node.op_type == "MatMul":
+            return True
+        pending.extend(node.input)
+    return False
+
+
 def add_embedding_output(
-    model: onnx.ModelProto, output: str = "logits", passes: Sequence[int] | None = None
+    model: onnx.ModelProto, output: str = "logits", skip_resampled: bool = False
 ) -> onnx.ModelProto:
     """``model`` with an extra float output ``embedding`` ``(batch, features)``; idempotent.
 
-    ``passes`` picks which passes' features (by graph order) go into it; all by default.
+    With ``skip_resampled``, passes that read a zoomed view are left out (unless every pass does):
+    they read the same face re-framed, and calibration profiles stay as small as without them.
+    The passes are found in the graph, not by their order in the export, because quantization may
+    reorder the graph's nodes.
     """
     if any(out.name == EMBEDDING_OUTPUT for out in model.graph.output):
         return model
     sources = penultimate_tensors(model, output)
-    if passes is not None:
-        if not passes or any(not 0 <= index < len(sources) for index in passes):
-            raise ValueError(f"embedding passes {list(passes)} do not name passes of a {len(sources)}-pass model")
-        sources = [sources[index] for index in passes]
+    if skip_resampled:
+        plain = [tensor for tensor in sources if not reads_resampled_input(model, tensor)]
+        sources = plain or sources
     if len(sources) == 1:
         node = helper.make_node("Identity", sources, [EMBEDDING_OUTPUT], name="moodtape_embedding")
     else:

@@ -207,7 +207,7 @@ def export_runs(
     parity = check_parity(module, float_model, images[:256])
     float_logits = onnx_logits(float_model, images)
     quantized = quantize_int8(float_model, calibration_sample(train.images))
-    model = add_embedding_output(quantized, passes=[i for i, p in enumerate(module.passes) if not p.zoomed])
+    model = add_embedding_output(quantized, skip_resampled=True)
     logits = onnx_logits(model, images)
     temperature = fit_temperature(logits, validation.labels)
     before, after = softmax(logits), softmax(logits, temperature)

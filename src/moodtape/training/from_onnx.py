@@ -146,21 +146,33 @@ def save_runs(path: str | Path, out: str | Path) -> list[Path]:
     """Write each recovered network as a run folder ``OUT-N/best.pt`` that ``moodtape export`` reads.
 
     The epoch each network was trained for comes from the file's ``moodtape.trained_epochs``, so
-    a model re-exported from these folders (other views, say) records the same training.
+    a model re-exported from these folders (other views, say) records the same training; 0 when
+    the file does not say (a model made before that metadata).
+
+    Raises:
+        ModelError: the file names the wrong number of epochs, or something that is not a number.
     """
     source = Path(path)
-    epochs = read_metadata(source.read_bytes()).get("moodtape.trained_epochs", "")
     networks = networks_from_onnx(source)
-    numbers = [int(value) for value in epochs.split(",")] if epochs else [0] * len(networks)
-    if len(numbers) != len(networks):
-        numbers = [0] * len(networks)
+    described = read_metadata(source.read_bytes()).get("moodtape.trained_epochs")
+    epochs = [0] * len(networks) if described is None else _epochs(described, len(networks), source)
     folders = []
-    for index, (network, epoch) in enumerate(zip(networks, numbers, strict=True)):
-        folder = Path(f"{out}-{index}")
+    for index, (network, epoch) in enumerate(zip(networks, epochs, strict=True)):
+        folder = Path(out).with_name(f"{Path(out).name}-{index}")
         folder.mkdir(parents=True, exist_ok=True)
         torch.save({"model": network.state_dict(), "width": network.width, "epoch": epoch}, folder / "best.pt")
         folders.append(folder)
     return folders
+
+
+def _epochs(described: str, networks: int, source: Path) -> list[int]:
+    try:
+        epochs = [int(value) for value in described.split(",")]
+    except ValueError:
+        raise ModelError(f"{source}: moodtape.trained_epochs is {described!r}, not a list of numbers") from None
+    if len(epochs) != networks:
+        raise ModelError(f"{source} holds {networks} networks but names {len(epochs)} trained epochs ({described!r})")
+    return epochs
 
 
 if __name__ == "__main__":
@@ -168,5 +180,9 @@ if __name__ == "__main__":
 
     if len(sys.argv) != 3:
         raise SystemExit("usage: python -m moodtape.training.from_onnx MODEL.onnx OUT  (writes OUT-0/best.pt, …)")
-    for run in save_runs(sys.argv[1], sys.argv[2]):
+    try:
+        written = save_runs(sys.argv[1], sys.argv[2])
+    except ModelError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    for run in written:
         print(f"wrote {run / 'best.pt'}")

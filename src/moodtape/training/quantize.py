@@ -42,7 +42,7 @@ def quantize_int8(model: onnx.ModelProto, faces: np.ndarray[Any, Any]) -> onnx.M
 
     ``MatMul`` nodes are left in float: in our graphs they are only the zoomed views' resampling
     (:mod:`moodtape.training.views`; the networks' dense layers export as ``Gemm``), which costs
-    little and would otherwise round the face's pixels before the first convolution.
+    little, and in int8 its 48×48 interpolation matrix would be rounded to 256 levels.
     """
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process

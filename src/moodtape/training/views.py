@@ -28,7 +28,9 @@ from moodtape.errors import DataError
 
 #: Zooms outside this range would show a face the networks never met in training.
 ZOOM_RANGE = (0.7, 1.4)
-_PASS = re.compile(r"^(\d+):(face|mirror)(?:@(\d+(?:\.\d+)?))?$")
+_PASS = re.compile(r"^(\d+):(face|mirror)(?:@(\d*\.?\d+))?$")
+#: Zooms are kept to this many decimals, so that the metadata's text is exactly the graph's zoom.
+ZOOM_DECIMALS = 3
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,13 @@ class Pass:
             raise DataError("a pass's network index must be 0 or more")
         if not ZOOM_RANGE[0] <= self.zoom <= ZOOM_RANGE[1]:
             raise DataError(f"a pass's zoom must lie in [{ZOOM_RANGE[0]}, {ZOOM_RANGE[1]}], not {self.zoom}")
+        if round(self.zoom, ZOOM_DECIMALS) != self.zoom:
+            raise DataError(f"give a pass's zoom with at most {ZOOM_DECIMALS} decimals, not {self.zoom}")
 
     @property
     def zoomed(self) -> bool:
         """Whether this pass reads a re-framed copy of the face."""
-        return not math.isclose(self.zoom, 1.0)
+        return self.zoom != 1.0
 
     @property
     def label(self) -> str:
@@ -68,11 +72,16 @@ def parse_passes(text: str, networks: int) -> list[Pass]:
     for item in (part.strip() for part in text.split(",")):
         match = _PASS.match(item)
         if not match:
-            raise DataError(f"cannot read the pass {item!r}: write network:face or network:mirror, then @zoom if any")
+            hint = "write N:face or N:mirror, then @ZOOM if any (1:mirror@0.95)"
+            raise DataError(f"cannot read the pass {item!r}: {hint}")
         network, view, zoom = int(match[1]), match[2], match[3]
         if network >= networks:
-            raise DataError(f"the pass {item!r} names network {network}, but there are only {networks} (0-based)")
-        passes.append(Pass(network, view == "mirror", float(zoom) if zoom else 1.0))
+            known = "there is only network 0" if networks == 1 else f"the networks are 0–{networks - 1}"
+            raise DataError(f"the pass {item!r} names network {network}, but {known}")
+        chosen = Pass(network, view == "mirror", float(zoom) if zoom else 1.0)
+        if chosen in passes:
+            raise DataError(f"the pass {chosen.label!r} is named twice")
+        passes.append(chosen)
     unread = set(range(networks)) - {p.network for p in passes}
     if unread:
         raise DataError(f"no pass reads network(s) {', '.join(map(str, sorted(unread)))}")
