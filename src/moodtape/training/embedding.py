@@ -18,6 +18,7 @@ Run it once on a model file (the shipped model was edited this way)::
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from typing import Final
 
 import onnx
@@ -27,46 +28,40 @@ EMBEDDING_OUTPUT: Final = "embedding"
 _FINAL_LAYERS: Final = frozenset({"Gemm", "MatMul"})
 
 
-def penultimate_tensors(model: onnx.ModelProto, output: str = "logits") -> list[str]:
-    """Names of the tensors that feed the final dense layer of each pass, in graph order.
-
-    Raises:
-        ValueError: when no dense layer feeds ``output``.
-    """
+def _walk_back(model: onnx.ModelProto, start: str, stop_at: frozenset[str]) -> Iterator[int]:
+    """Indices of the nodes that ``start`` is computed from; a node whose type is in ``stop_at``
+    is yielded but its own inputs are not followed."""
     producers = {name: index for index, node in enumerate(model.graph.node) for name in node.output}
-    finals: set[int] = set()
-    pending, seen = [output], set()
+    pending, seen = [start], set()
     while pending:
         tensor = pending.pop()
         if tensor in seen or tensor not in producers:
             continue
         seen.add(tensor)
         index = producers[tensor]
+        yield index
         node = model.graph.node[index]
-        if node.op_type in _FINAL_LAYERS:
-            finals.add(index)
-        else:
+        if node.op_type not in stop_at:
             pending.extend(node.input)
+
+
+def penultimate_tensors(model: onnx.ModelProto, output: str = "logits") -> list[str]:
+    """Names of the tensors that feed the final dense layer of each pass, in graph order.
+
+    Raises:
+        ValueError: when no dense layer feeds ``output``.
+    """
+    nodes = model.graph.node
+    finals = {index for index in _walk_back(model, output, _FINAL_LAYERS) if nodes[index].op_type in _FINAL_LAYERS}
     if not finals:
         raise ValueError(f"no Gemm or MatMul feeds {output!r}: cannot find the penultimate features")
-    return [model.graph.node[index].input[0] for index in sorted(finals)]
+    return [nodes[index].input[0] for index in sorted(finals)]
 
 
 def reads_resampled_input(model: onnx.ModelProto, tensor: str) -> bool:
     """Whether ``tensor`` is computed from a ``MatMul``: in our graphs, a zoomed view's resampling
     (:mod:`moodtape.training.views`), since the networks' own dense layers export as ``Gemm``."""
-    producers = {name: node for node in model.graph.node for name in node.output}
-    pending, seen = [tensor], set()
-    while pending:
-        name = pending.pop()
-        if name in seen or name not in producers:
-            continue
-        seen.add(name)
-        node = producers[name]
-        if node.op_type == "MatMul":
-            return True
-        pending.extend(node.input)
-    return False
+    return any(model.graph.node[index].op_type == "MatMul" for index in _walk_back(model, tensor, frozenset()))
 
 
 def add_embedding_output(
