@@ -49,7 +49,8 @@ Crops = tuple[list[npt.NDArray[np.uint8]], npt.NDArray[np.int64]]
 
 def pipeline_crops(analyzer: Analyzer, gray: npt.NDArray[np.uint8]) -> list[tuple[list[int], npt.NDArray[np.uint8]]]:
     """Each face the pipeline finds, as ``(box, crop)``, cut as ``Analyzer.classify`` cuts it."""
-    return [(list(box), analyzer.framing.crop(gray, box)) for box, _ in analyzer.locate(gray)]
+    located = analyzer.locate(gray)
+    return [(list(box), crop) for (box, _), crop in zip(located, analyzer.crops(gray, located), strict=True)]
 
 
 def face_sets(

@@ -110,7 +110,7 @@ class ViewEnsemble(nn.Module):
         views: dict[tuple[bool, float], torch.Tensor] = {}
         logits = []
         for p in self.passes:
-            key = (p.mirrored, p.zoom if p.zoomed else 1.0)
+            key = (p.mirrored, p.zoom)
             if key not in views:
                 views[key] = self._view(x, *key)
             logits.append(self.networks[p.network](views[key]))

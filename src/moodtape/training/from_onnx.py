@@ -92,12 +92,13 @@ def verify(path: str | Path, images: np.ndarray[Any, Any]) -> dict[str, float]:
     float networks skip.
     """
     networks = networks_from_onnx(path)
-    described = read_metadata(Path(path).read_bytes()).get("moodtape.passes")
+    model_bytes = Path(path).read_bytes()
+    described = read_metadata(model_bytes).get("moodtape.passes")
     passes = parse_passes(described, len(networks)) if described else None
     ensemble = ViewEnsemble(networks, flip=False, passes=passes)  # the file's own views
     with torch.no_grad():
         ours = ensemble(torch.from_numpy(images)).numpy()
-    session = create_session(Path(path).read_bytes(), threads=2)
+    session = create_session(model_bytes, threads=2)
     theirs = session.run(None, {session.get_inputs()[0].name: images})[0]
     return {
         "max_abs_logit_diff": float(np.abs(ours - theirs).max()),

@@ -100,12 +100,16 @@ class Analyzer:
             return list(self.detector.detect_landmarks(gray))
         return [(box, None) for box in self.detector.detect(gray)]
 
+    def crops(self, gray: npt.NDArray[np.uint8], located: Sequence[Located]) -> list[npt.NDArray[np.uint8]]:
+        """The crops the classifier reads for located faces: framed upright, or levelled by landmarks."""
+        return [self.framing.crop(gray, box) if face is None else aligned_crop(gray, face) for box, face in located]
+
     def classify(
         self, gray: npt.NDArray[np.uint8], located: Sequence[Located], *, profile: Profile | None = None
     ) -> list[Face]:
         """Classify located faces in one batched model call (levelled eyes where landmarks are
         known), through ``profile`` when given."""
-        crops = [self.framing.crop(gray, box) if face is None else aligned_crop(gray, face) for box, face in located]
+        crops = self.crops(gray, located)
         boxes = [box for box, _ in located]
         if profile is None:
             probabilities = self.classifier.predict(crops)

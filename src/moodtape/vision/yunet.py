@@ -195,6 +195,11 @@ def _plausible(rows: npt.NDArray[np.float32], width: int, height: int) -> npt.ND
     return rows[finite & inside]
 
 
+def _at_least(found: list[Landmarks], score: float, side: float) -> list[Landmarks]:
+    """The faces with at least ``score`` whose FER-framed side is at least ``side`` pixels."""
+    return [face for face in found if face.score >= score and face.fer_centre_and_side()[2] >= side]
+
+
 def yunet_path() -> Path:
     """The bundled YuNet model file."""
     return Path(__file__).parent / "models" / YUNET_FILE
@@ -271,22 +276,12 @@ class YuNetDetector:
         return found
 
     def _sure(self, found: list[Landmarks], shape: tuple[int, ...]) -> list[Landmarks]:
-        smallest = self.settings.smallest_face(shape)
-        return [
-            face
-            for face in found
-            if face.score >= self.settings.score_threshold and face.fer_centre_and_side()[2] >= smallest
-        ]
+        return _at_least(found, self.settings.score_threshold, self.settings.smallest_face(shape))
 
     def _filling(self, found: list[Landmarks], shape: tuple[int, ...]) -> list[Landmarks]:
         if not self.settings.photos:
             return []
-        fills = self.settings.photo_face_share * min(shape[:2])
-        return [
-            face
-            for face in found
-            if face.score >= self.settings.photo_face_threshold and face.fer_centre_and_side()[2] >= fills
-        ]
+        return _at_least(found, self.settings.photo_face_threshold, self.settings.photo_face_share * min(shape[:2]))
 
     def detect_landmarks(self, gray: npt.NDArray[np.uint8]) -> list[tuple[Box, Landmarks]]:
         """FER-framed boxes with their landmarks, largest first, overlaps merged, small faces dropped."""

@@ -109,17 +109,20 @@ function secondScale(width, height, cfg) {
   return cfg.photos && whole < (detectScale(width, height, cfg) * 2) / 3 ? whole : null;
 }
 
+/** yunet._at_least: the faces with at least `score` whose FER-framed side is at least `side`. */
+function atLeast(faces, score, side, cfg) {
+  return faces.filter((f) => f.score >= score && ferSquare(f.points, cfg).side >= side);
+}
+
 /** YuNetDetector._sure: the faces of at least the smallest size that reach score_threshold. */
 function sureFaces(faces, width, height, cfg) {
-  const smallest = smallestFace(width, height, cfg);
-  return faces.filter((f) => f.score >= cfg.score_threshold && ferSquare(f.points, cfg).side >= smallest);
+  return atLeast(faces, cfg.score_threshold, smallestFace(width, height, cfg), cfg);
 }
 
 /** YuNetDetector._filling: the unsure faces that fill the photo. */
 function fillingFaces(faces, width, height, cfg) {
   if (!cfg.photos) return [];
-  const fills = cfg.photo_face_share * Math.min(width, height);
-  return faces.filter((f) => f.score >= cfg.photo_face_threshold && ferSquare(f.points, cfg).side >= fills);
+  return atLeast(faces, cfg.photo_face_threshold, cfg.photo_face_share * Math.min(width, height), cfg);
 }
 
 function overlapRatio(a, b) {
@@ -161,7 +164,9 @@ async function search(gray, scale, cfg, run) {
   const small = scale === 1 ? gray : resizeLinear(gray, smallW, smallH);
   const { data, padW, padH } = yunetInput(small);
   const outputs = await run(data, padW, padH);
-  const lowest = { ...cfg, score_threshold: Math.min(cfg.score_threshold, cfg.photo_face_threshold) };
+  // As YuNetDetector._net: with the photo rules, decode down to the lower threshold and choose later.
+  const threshold = cfg.photos ? Math.min(cfg.score_threshold, cfg.photo_face_threshold) : cfg.score_threshold;
+  const lowest = { ...cfg, score_threshold: threshold };
   return decode(outputs, padW, padH, lowest).map((face) => ({
     points: face.points.map(([x, y]) => [x / scale, y / scale]),
     score: face.score,
