@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from flask import Flask
+from waitress import trigger as waitress_trigger
 from webtools import running_server
 
 from moodtape.errors import DataError
@@ -91,3 +94,37 @@ def test_a_stop_before_the_loop_thread_runs_still_stops_it(app: Flask) -> None:
     assert not thread.is_alive(), "serve() ran on after stop()"
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "nothing may listen after stop()"
+
+
+def test_a_worker_pulling_the_trigger_while_stop_closes_logs_no_error(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker that answered pulls its listener's trigger; stop() may be closing by then.
+
+    Before, stop() closed the triggers with the connections, and a worker preempted between its
+    check that the connection is open and the pull wrote to a closed pipe: EBADF, and a traceback
+    on Ctrl+C (seen once in CI). Here every worker's pull waits until stop() has begun.
+    """
+    stopping = threading.Event()
+    pull = waitress_trigger.trigger.pull_trigger
+
+    def late_pull(self: waitress_trigger.trigger, thunk: object = None) -> None:
+        if threading.current_thread().name.startswith("waitress-"):
+            stopping.wait(5)
+            time.sleep(0.2)  # stop() closes in the meantime
+        pull(self, thunk)
+
+    monkeypatch.setattr(waitress_trigger.trigger, "pull_trigger", late_pull)
+    tiny = Flask("tiny")
+    tiny.add_url_rule("/", view_func=lambda: "ok")
+    server = make_server(tiny, "127.0.0.1", 0, threads=1)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    caplog.set_level(logging.ERROR)
+    # The worker's own pull waits, so the loop sends the answer on its next turn (within a second).
+    assert httpx.get(f"http://127.0.0.1:{server.bound_port}/", timeout=10).text == "ok"
+    stopping.set()
+    server.stop()
+    thread.join(timeout=10)
+    assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]

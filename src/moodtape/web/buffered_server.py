@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from flask import Flask
-from waitress import wasyncore
+from waitress import trigger, wasyncore
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer, create_server
@@ -283,5 +283,11 @@ class BufferedServer:
         if loop_thread not in (None, threading.get_ident()):
             self._listeners[0].pull_trigger()  # wakes select(); the loop sees that it is stopped and returns
             loop_done.wait(grace)
-        wasyncore.close_all(self._map)  # the listening sockets, the trigger and every connection
+        # The listening sockets and every connection first; the triggers last, once the workers are
+        # done: a worker that answered pulls its listener's trigger after a check that the connection
+        # is open, and one preempted between the two would write to a closed pipe (EBADF, a traceback
+        # on Ctrl+C, seen in CI).
+        self.stop_accepting()
+        wasyncore.close_all({fd: each for fd, each in self._map.items() if not isinstance(each, trigger.trigger)})
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=grace)
+        wasyncore.close_all(self._map)  # the triggers
