@@ -6,6 +6,7 @@ Fixtures live in ``conftest.py``; these are plain functions the tests import.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -372,3 +373,36 @@ def docs_screenshot(page: Any, name: str, *, full_page: bool = False) -> None:
         with Image.open(path) as shot:
             small = shot.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
             small.save(ROOT / "docs" / "images" / f"page-{name}.png", optimize=True)
+
+
+def fake_analyzer(page: Any, moods: list[tuple[float, str | None, float, float]]) -> None:
+    """Answer /api/analyze with one face whose mood follows ``moods``: (from second, emotion, v, a).
+
+    An emotion of None answers "no face" from that second on.
+    """
+    started = time.monotonic()
+
+    def answer(route: Any) -> None:
+        now = time.monotonic() - started
+        _, emotion, valence, arousal = [m for m in moods if m[0] <= now][-1]
+        probabilities = {
+            e: (0.9 if e == emotion else 0.1 / 6)
+            for e in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+        }
+        face = {
+            "box": [200, 120, 220, 220],
+            "emotion": emotion,
+            "confidence": 0.9,
+            "uncertain": False,
+            "probabilities": probabilities,
+        }
+        body = {
+            "faces": [face] if emotion else [],
+            "image": {"width": 640, "height": 480},
+            "mood": {"valence": valence, "arousal": arousal, "emotion": emotion, "source": "face"} if emotion else None,
+            "stream": "s",
+            "elapsed_ms": 1.0,
+        }
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route("**/api/analyze?stream=*", answer)

@@ -6,6 +6,7 @@ shows "Calibrated"; "Remove calibration" forgets it on the server too.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -40,16 +41,21 @@ def test_calibrate_from_the_camera_then_remove(page: Any) -> None:
 
     page.get_by_role("button", name="Smile").click()
     expect(badge).to_have_text("Calibrated (neutral, happy)", timeout=TIMEOUT_MS)
-    expect(page.locator("#calibration [role=status]")).to_have_text("Added happy.", timeout=TIMEOUT_MS)
+    expect(page.locator("#calibration [role=status]")).to_have_text("Added your happy face.", timeout=TIMEOUT_MS)
     screenshot(page, "10-calibrated-desktop")
 
     # A "Not my mood" correction while calibrated teaches the calibration that face too.
     expect(page.locator("#result-list > li").first).to_be_visible(timeout=TIMEOUT_MS)
     page.get_by_role("button", name="Not my mood").click()
-    page.locator("#not-mine-select").select_option("sad")
+    page.locator("#not-mine-select").select_option("fear")
     page.get_by_role("button", name="Use this mood").click()
-    expect(badge).to_have_text("Calibrated (neutral, happy, sad)", timeout=TIMEOUT_MS)
-    assert _status(page)["examples"]["sad"] == 1
+    # The page's words, not the model's labels: "afraid", never "when fear".
+    calibrated = re.compile(r"^Calibrated \(neutral, (afraid, happy|happy, afraid)\)$")
+    expect(badge).to_have_text(calibrated, timeout=TIMEOUT_MS)
+    expect(page.locator("#calibration [role=status]")).to_have_text(
+        "Your correction taught the calibration how you look when you feel afraid."
+    )
+    assert _status(page)["examples"]["fear"] == 1
 
     page.get_by_role("button", name="Remove calibration").click()
     expect(badge).to_have_text("Not calibrated")

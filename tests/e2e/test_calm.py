@@ -5,8 +5,6 @@ everything; a new mood offers a new list instead of swapping it; reduced motion 
 from __future__ import annotations
 
 import itertools
-import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import pytest
 from browsertools import (
     COUNT_ANALYZE_STARTS,
     COUNT_ANNOUNCEMENTS,
+    fake_analyzer,
     write_changing_face_video,
 )
 
@@ -72,7 +71,7 @@ def test_pause_stops_frames_and_freezes_the_picture(page: Any) -> None:
     switch.click()
     expect(switch).to_have_attribute("aria-checked", "true")
     expect(switch).to_be_focused()
-    expect(page.locator("#camera-stats")).to_contain_text("paused")
+    expect(page.locator("#camera-stats")).to_contain_text("Paused")
     page.wait_for_timeout(300)  # the frame in flight, if any
     sent, overlay = page.evaluate("window.__analyzeStarts"), page.locator("#camera-overlay").inner_html()
     page.wait_for_timeout(2000)
@@ -83,39 +82,10 @@ def test_pause_stops_frames_and_freezes_the_picture(page: Any) -> None:
     page.wait_for_function(f"() => window.__analyzeStarts > {sent + 2}")
 
 
-def _fake_analyzer(page: Any, moods: list[tuple[float, str, float, float]]) -> None:
-    """Answer /api/analyze with one face whose mood follows ``moods``: (from second, emotion, v, a)."""
-    started = time.monotonic()
-
-    def answer(route: Any) -> None:
-        now = time.monotonic() - started
-        _, emotion, valence, arousal = [m for m in moods if m[0] <= now][-1]
-        probabilities = {
-            e: (0.9 if e == emotion else 0.1 / 6)
-            for e in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-        }
-        body = {
-            "faces": [
-                {
-                    "box": [200, 120, 220, 220],
-                    "emotion": emotion,
-                    "confidence": 0.9,
-                    "uncertain": False,
-                    "probabilities": probabilities,
-                }
-            ],
-            "image": {"width": 640, "height": 480},
-            "mood": {"valence": valence, "arousal": arousal, "emotion": emotion, "source": "face"},
-            "stream": "s",
-            "elapsed_ms": 1.0,
-        }
-        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
-
-    page.route("**/api/analyze?stream=*", answer)
-
-
 def test_a_new_mood_offers_a_new_list_instead_of_swapping_it(page: Any) -> None:
-    _fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (4.0, "sad", -0.7, -0.4)])
+    # Sad from 8 s: late enough that its words are due at once (no earlier announcement holds them
+    # back), 0.5 s before the offer is (calm.js STABLE_MS against settle.js HOLD_MS).
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (8.0, "sad", -0.7, -0.4)])
     page.get_by_role("button", name="Start camera").click()
     expect(page.locator("#results-mood")).to_contain_text("happy")
     first = page.locator("#result-list .title").all_text_contents()
@@ -123,6 +93,8 @@ def test_a_new_mood_offers_a_new_list_instead_of_swapping_it(page: Any) -> None:
     expect(offer).to_be_visible(timeout=15_000)
     expect(offer).to_contain_text("New list ready")
     expect(page.locator("#mood-announce")).to_contain_text("sad")
+    # Before, the mood was said 0.5 s before the offer came, and the offer never was.
+    expect(page.locator("#mood-announce")).to_contain_text("A new list for it is ready: press Show it.", timeout=10_000)
     # Nothing moved under the person: same list, same mood.
     assert page.locator("#result-list .title").all_text_contents() == first
     expect(page.locator("#results-mood")).to_contain_text("happy")
@@ -138,7 +110,7 @@ def test_a_new_mood_offers_a_new_list_instead_of_swapping_it(page: Any) -> None:
 @pytest.mark.parametrize("motion", ["no-preference", "reduce"])
 def test_reduced_motion_slows_boxes_and_bars(page: Any, motion: str) -> None:
     page.emulate_media(reduced_motion=motion)
-    _fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
     page.get_by_role("button", name="Start camera").click()
     expect(page.locator("#camera-overlay .face-box")).to_have_count(1)
     page.evaluate(
@@ -197,7 +169,7 @@ def test_announcer_rules_with_a_made_up_clock(page: Any) -> None:
 def test_an_offer_in_use_is_not_pulled_from_under_the_keyboard(page: Any) -> None:
     """The face goes back to the list's mood while focus is on "Show it": the offer stays (saying the
     mood was a moment ago) until focus leaves it, instead of vanishing and dropping focus to <body>."""
-    _fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (4.0, "sad", -0.7, -0.4), (10.0, "happy", 0.8, 0.35)])
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (4.0, "sad", -0.7, -0.4), (10.0, "happy", 0.8, 0.35)])
     page.get_by_role("button", name="Start camera").click()
     expect(page.locator("#results-mood")).to_contain_text("happy")
     show = page.get_by_role("button", name="Show it")
@@ -216,7 +188,7 @@ def test_an_offer_in_use_is_not_pulled_from_under_the_keyboard(page: Any) -> Non
 def test_an_offer_does_not_move_the_list_under_the_pointer(page: Any) -> None:
     """The pointer rests on a Like button while the mood changes: the offer appears above the list,
     and the button under the pointer is still the same one."""
-    _fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (4.0, "sad", -0.7, -0.4)])
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (4.0, "sad", -0.7, -0.4)])
     page.get_by_role("button", name="Start camera").click()
     expect(page.locator("#results-mood")).to_contain_text("happy")
     like = page.locator("#result-list > li").nth(2).locator(".fb-like")

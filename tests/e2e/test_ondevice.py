@@ -255,3 +255,29 @@ def test_stream_smoothing_matches_the_server(page: Any) -> None:
         assert [track for track, _ in want] == [track for track, _ in have]
         for (_, a), (_, b) in zip(want, have, strict=True):
             assert np.allclose(a, b, atol=1e-6)
+
+
+@needs_runtime
+def test_focus_goes_to_stop_at_once_and_stays_where_the_person_moves_it(device_page: Any) -> None:
+    """The reader loads for a second or two after the camera shows. Before, focus sat on <body>
+    meanwhile and was then pulled to "Stop camera" from wherever the person had moved it."""
+    page = device_page
+    page.locator("#camera-start").focus()
+    page.evaluate(
+        """() => {
+             window.__focus = [];
+             const name = (el) => (el === document.body ? "BODY" : el.id || el.tagName);
+             window.__focusTimer = setInterval(() => window.__focus.push(name(document.activeElement)), 20);
+           }"""
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.id === 'camera-stop'")
+    loading = page.get_attribute("#camera-mode", "data-path") == "loading"
+    if loading:
+        page.keyboard.press("Shift+Tab")  # the person moves on while the reader loads
+    moved_to = page.evaluate("() => document.activeElement.outerHTML")
+    page.wait_for_selector(SETTLED, state="attached", timeout=60_000)
+    page.wait_for_timeout(500)
+    samples = page.evaluate("clearInterval(window.__focusTimer), window.__focus")
+    assert "BODY" not in samples, samples
+    assert page.evaluate("() => document.activeElement.outerHTML") == moved_to

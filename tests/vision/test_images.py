@@ -346,3 +346,17 @@ def test_wide_pixel_values_are_clipped_not_wrapped() -> None:
     assert load_image(encode_pil(Image.fromarray(values, mode="I"), "TIFF"), gray=True).tolist() == [[0, 0, 1, 255]]
     floats = np.array([[np.nan, -3.0, 100.4, 255.0]], dtype=np.float32)
     assert load_image(encode_pil(Image.fromarray(floats, mode="F"), "TIFF"), gray=True).tolist() == [[0, 0, 100, 255]]
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_a_photo_with_malformed_exif_is_still_read_and_turned(fmt: str) -> None:
+    """A width tag written as text made Pillow's exif_transpose raise struct.error: a 500 before."""
+    entries = struct.pack(">H", 2)
+    entries += struct.pack(">HHI4s", 0x0100, 2, 4, b"Cam\x00")  # ImageWidth as ASCII (should be a number)
+    entries += struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0)  # Orientation 6: turn 90° clockwise
+    entries += struct.pack(">I", 0)
+    tiff = b"MM\x00*" + struct.pack(">I", 8) + entries
+    wide = Image.fromarray(np.full((40, 50, 3), 128, np.uint8))
+    buffer = io.BytesIO()
+    wide.save(buffer, format=fmt, exif=b"Exif\x00\x00" + tiff if fmt == "JPEG" else tiff)
+    assert load_image(buffer.getvalue(), gray=True).shape == (50, 40)

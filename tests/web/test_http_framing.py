@@ -124,3 +124,34 @@ def test_a_body_sent_after_100_continue_is_still_read(port: Target) -> None:
         while chunk := sock.recv(65536):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 415") and b'"unsupported_image"' in answer
+
+
+@pytest.mark.parametrize("size", [65_536, 70_000])
+def test_headers_just_over_the_limit_sent_whole_get_their_431_at_once(port: Target, size: int) -> None:
+    """Before: the read that crossed 64 KiB held the blank line already, and the server waited for
+    a second one: no answer until the connection timed out a minute later (HTTPS: up to 72 KB)."""
+    start = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: "
+    request = start + b"a" * (size - len(start) - 4) + b"\r\n\r\n"
+    assert len(request) == size
+    statuses, headers, body = _answer(port, request)
+    assert statuses == [431] and headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["code"]
+
+
+def test_content_length_with_transfer_encoding_is_refused_and_the_connection_closed(port: Target) -> None:
+    """A request smuggling shape (RFC 9112 §6.1): before, the chunked body ended early, the bytes
+    after it were read as a second request, and the hidden GET was answered on the same connection."""
+    hidden = b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    request = (
+        b"POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        + hidden
+    )
+    with port.connect(timeout=5) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    statuses, headers, body = _parse(answer)[:3]
+    assert statuses == [400] and headers["connection"] == "close"
+    assert json.loads(body)["error"]["message"]
+    assert answer.endswith(body), "a second answer followed: the hidden request was run"

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from services import free_port
 
@@ -107,3 +108,71 @@ def test_serve_stops_on_sigint_even_when_started_with_it_ignored(tmp_path: Path)
     finally:
         stderr = _stop(process, signal.SIGINT)
     assert process.returncode == 0 and "stopping" in stderr
+
+
+def _wait_for_line(process: subprocess.Popen[str], words: str) -> list[str]:
+    """stderr's lines up to the one holding ``words`` (the process keeps running)."""
+    assert process.stderr is not None
+    lines: list[str] = []
+    for line in process.stderr:
+        lines.append(line)
+        if words in line:
+            return lines
+    raise AssertionError(f"{words!r} never printed: {lines}")
+
+
+def test_a_request_in_flight_at_sigterm_is_still_answered(tmp_path: Path, frame_640: bytes) -> None:
+    """Half an upload is in when SIGTERM comes: the server stops taking connections but reads the
+    rest and answers it (MOODTAPE_SHUTDOWN_SECONDS). Before, the connection was closed at once."""
+    port = free_port()
+    process = _start(tmp_path, "--port", str(port))
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        head = (
+            f"POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame_640)}\r\n"
+        )
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+            sock.sendall(head.encode() + b"Connection: close\r\n\r\n" + frame_640[: len(frame_640) // 2])
+            time.sleep(0.3)
+            process.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            sock.sendall(frame_640[len(frame_640) // 2 :])
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        stderr = process.communicate(timeout=20)[1]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert b'"faces"' in answer
+    assert process.returncode == 0 and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.1, 0.15, 0.2])
+def test_a_signal_while_the_model_still_loads_exits_cleanly(tmp_path: Path, delay: float) -> None:
+    """Just after the address is printed the model still loads in a thread; stopping then made the
+    C++ runtime abort the process at exit ("terminate called without an active exception", -6): two
+    times in three with a signal 0.1 s after the line, on the 2-core machine (this test, on that code:
+    failed in 2 of 4 runs; a race, so it cannot catch it every time)."""
+    process = _start(tmp_path, "--port", str(free_port()))
+    try:
+        _wait_for_line(process, "moodtape is running at")
+        time.sleep(delay)
+        stderr = _stop(process, signal.SIGINT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert "terminate called" not in stderr and "Traceback" not in stderr
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line(tmp_path: Path) -> None:
+    """Before: a KeyboardInterrupt traceback from inside NumPy's or ONNX's imports."""
+    process = _start(tmp_path, "--port", str(free_port()))
+    time.sleep(0.3)  # the interpreter is up; the command modules take about a second to import
+    stderr = _stop(process, signal.SIGINT)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "moodtape: aborted" and "Traceback" not in stderr

@@ -8,6 +8,7 @@ one-line message and exit code 1 (2 for usage errors), never a traceback.
 from __future__ import annotations
 
 import logging
+import sys
 
 import click
 
@@ -55,7 +56,11 @@ def _register() -> None:
     cli.add_command(calibrate_commands.calibrate)
 
 
-_register()
+try:
+    _register()
+except KeyboardInterrupt:  # Ctrl+C while the commands load (NumPy, OpenCV, ONNX: about a second)
+    sys.stderr.write("moodtape: aborted\n")
+    raise SystemExit(130) from None
 
 
 def main() -> None:

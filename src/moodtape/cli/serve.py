@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import signal
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -17,6 +19,7 @@ from moodtape.cli._common import fail, info
 
 if TYPE_CHECKING:
     from moodtape.web.app import Services
+    from moodtape.web.buffered_server import BufferedServer
 
 
 @click.command()
@@ -83,23 +86,29 @@ def serve(
             "or HTTPS, so use --certfile/--keyfile or a reverse proxy with TLS (see docs/deployment.md)"
         )
     services: Services = app.extensions["moodtape"]
-    threading.Thread(target=_warm, args=(services,), name="moodtape-warm", daemon=True).start()
+    warm = threading.Thread(target=_warm, args=(services,), name="moodtape-warm", daemon=True)
+    warm.start()
     # Both set explicitly: a server started from a script with `&` inherits SIGINT as ignored.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
-    click.echo(f"moodtape is running at {server_url(host, port, tls=tls)} — press Ctrl+C to stop", err=True)
     try:
+        # Inside: a signal that comes while the line is still being written stops the server too.
+        click.echo(f"moodtape is running at {server_url(host, port, tls=tls)} — press Ctrl+C to stop", err=True)
         server.serve()
     except KeyboardInterrupt:
         info("moodtape: stopping")
+        _finish_in_flight(server, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS"))
     finally:
+        _ignore_signals()  # a further signal must not interrupt the clean-up itself
         # Bounded: stalled uploads are closed at once and a running request gets a few seconds
         # (web/buffered_server.py); the worker threads are daemons, so exiting never waits on one.
-        server.stop()
+        still_running = server.stop()
         # Exiting tears down the model, OpenCV and SQLAlchemy, and the final garbage collection
         # walks every object: under CPU contention that took seconds (benchmarks/serve_stop.py).
         # Nothing left needs collecting before exit; freezing skips that walk (atexit still runs).
         gc.freeze()
+    if still_running or warm.is_alive():
+        _exit_without_teardown()
 
 
 def _warm(services: Services) -> None:
@@ -119,7 +128,40 @@ def _processes(given: int | None) -> int:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    # Ignore repeats while stopping: a second signal must not interrupt the clean-up itself.
+    _ignore_signals()  # until the next stage of stopping says otherwise
+    raise KeyboardInterrupt
+
+
+def _ignore_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise KeyboardInterrupt
+
+
+def _finish_in_flight(server: BufferedServer, seconds: int) -> None:
+    """Answer the requests in flight (new connections are refused) for up to ``seconds``.
+
+    A person waiting on an analysis or a list gets it rather than a reset connection; a second
+    Ctrl+C (or SIGTERM) stops waiting at once.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    if server.close_idle():
+        info(f"moodtape: answering the requests in flight (up to {seconds} s; Ctrl+C again to stop now)")
+    try:
+        server.drain(seconds)
+    except KeyboardInterrupt:
+        info("moodtape: stopping now")
+
+
+def _exit_without_teardown() -> None:
+    """Exit now, skipping the interpreter's teardown of modules.
+
+    A thread still inside native code (the model loading at start-up, a request past the grace)
+    while the interpreter tears down makes the C++ runtime abort the process ("terminate called
+    without an active exception", exit -6). Logs and output are flushed first; nothing else is
+    pending (every write to the database is committed by its request).
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

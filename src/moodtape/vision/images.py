@@ -102,11 +102,43 @@ def decode_image(
                 image.draft("L", image.size)  # decode luma only: faster, and all we need
             image.seek(0)  # animated images: the first frame only is decoded
             image.load()
-            # In place: the default returns a full copy even when the photo needs no turning.
-            ImageOps.exif_transpose(image, in_place=True)
-            return _pil_to_array(image, gray=gray)
+            return _pil_to_array(_upright(image), gray=gray)
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
             raise ImageError(f"{name}: truncated or corrupt image ({exc})") from None
+
+
+#: EXIF orientation → the turn that makes the photo upright (the EXIF 2.3 table, as Pillow's).
+_ORIENTATION_TURNS: Final = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The photo turned as its EXIF orientation says, even when the rest of its EXIF is malformed.
+
+    Pillow's ``exif_transpose`` also rewrites the other tags, and a tag of the wrong type (a width
+    written as text, as some cameras and fuzzers do) makes it raise ``struct.error`` or
+    ``TypeError``: a valid picture must not fail for its metadata, so then only the orientation is
+    read, and a photo whose orientation cannot be read is taken as it is.
+    """
+    try:
+        # In place: the default returns a full copy even when the photo needs no turning.
+        ImageOps.exif_transpose(image, in_place=True)
+        return image
+    except Exception:  # metadata parsing raises many types (struct.error, TypeError…); the pixels are fine
+        pass
+    try:
+        orientation = image.getexif().get(0x0112)
+    except Exception:  # an unreadable EXIF block: no orientation to honour
+        return image
+    turn = _ORIENTATION_TURNS.get(orientation) if isinstance(orientation, int) else None
+    return image.transpose(turn) if turn is not None else image
 
 
 def check_size(size: tuple[int, int], max_pixels: int, name: str = "image") -> None:

@@ -30,16 +30,17 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from flask import Flask
 from waitress import trigger, wasyncore
 from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser
+from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
-from waitress.utilities import RequestEntityTooLarge, RequestHeaderFieldsTooLarge
+from waitress.utilities import RequestEntityTooLarge, RequestHeaderFieldsTooLarge, find_double_newline
 
 from moodtape.web.eviction import evict_when_full
 from moodtape.web.refusals import refusal
@@ -56,6 +57,8 @@ UNFINISHED_UPLOADS: Final[int] = 8
 CHANNEL_TIMEOUT: Final[int] = 60
 #: Seconds a request already running may take to finish when the server stops.
 STOP_GRACE: Final[float] = 3.0
+#: The longest wait of one loop turn while draining (a connection that finishes is closed after it).
+DRAIN_TURN: Final[float] = 0.1
 #: The most of a refused body read and dropped so that the client can read its 413.
 DRAIN_LIMIT: Final[int] = 256 * 1024 * 1024
 
@@ -78,7 +81,12 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     """Reads and drops what is left of a refused request (up to :data:`DRAIN_LIMIT`) before answering.
 
     A too-large declared body is read to its end; headers over the limit are read to the blank line
-    that ends them. Nothing is kept but the last three bytes (to find that line across reads).
+    that ends them, unless the read that went over the limit held that line already. Nothing is
+    kept but the last three bytes (to find that line across reads).
+
+    It also refuses a request with both ``Content-Length`` and ``Transfer-Encoding`` (a request
+    smuggling shape): RFC 9112 §6.1 lets a server refuse it, and says the connection must not carry
+    another request after it (the refusal closes it).
     """
 
     _discard = 0
@@ -88,9 +96,12 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     def received(self, data: bytes) -> int:
         if self._discard or self._until_blank:
             return self._drop(data)
+        header_ends_here = self.body_rcv is None and find_double_newline(self.header_plus + data) >= 0
         consumed: int = super().received(data)
         if isinstance(self.error, RequestHeaderFieldsTooLarge):
-            self._until_blank, self._discard, self.completed = True, DRAIN_LIMIT, False
+            if not header_ends_here:  # else the refusal is due now: waiting would hang the client
+                self._until_blank, self._discard, self.completed = True, DRAIN_LIMIT, False
+                self._tail = (self.header_plus + data)[-3:]
         elif (
             isinstance(self.error, RequestEntityTooLarge)
             and not self.chunked
@@ -100,6 +111,11 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         ):
             self._discard, self.completed = self.content_length, False
         return consumed
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        if self.chunked and "CONTENT_LENGTH" in self.headers:
+            raise ParsingError("Content-Length and Transfer-Encoding in one request")
 
     def _drop(self, data: bytes) -> int:
         taken = min(len(data), self._discard)
@@ -267,19 +283,38 @@ class BufferedServer:
                     each.will_close = True  # closed by the loop's next turn
         return busy
 
-    def stop(self, grace: float = STOP_GRACE) -> None:
+    def drain(self, seconds: float, on_turn: Callable[[], None] | None = None) -> int:
+        """Refuse new connections and answer the requests in flight, for at most ``seconds``.
+
+        Run it where :meth:`serve` ran, once that loop has ended (a signal, or the loop's owner
+        decided to stop): this runs the loop itself, turn by turn, closing each connection as soon
+        as it waits for nothing, and calls ``on_turn`` after each turn (gunicorn's heartbeat).
+        :meth:`stop` must follow. Returns how many connections were still busy at the deadline.
+        """
+        self.stop_accepting()
+        deadline = time.monotonic() + seconds
+        while (busy := self.close_idle()) and time.monotonic() < deadline:
+            self.poll(min(DRAIN_TURN, max(0.0, deadline - time.monotonic())))
+            if on_turn is not None:
+                on_turn()
+        self.poll(0)  # the idle connections marked last are closed
+        return busy
+
+    def stop(self, grace: float = STOP_GRACE) -> int:
         """Close every connection (stalled uploads included, at once) and end the worker threads.
 
         From another thread than :meth:`serve`'s, the loop is woken and ends first, so that nothing
         is closed under it. A request already running in a worker gets up to ``grace`` seconds; the
-        workers are daemon threads, so the process never waits on one longer than that.
+        workers are daemon threads, so the process never waits on one longer than that. Returns how
+        many worker threads still run (a request past the grace), which the caller exiting the
+        process must not leave to the interpreter's teardown.
         """
         with self._state_lock:
             self._stopped = True
             server, self._server = self._server, None
             loop_thread, loop_done = self._loop_thread, self._loop_done
         if server is None:
-            return
+            return 0
         if loop_thread not in (None, threading.get_ident()):
             self._listeners[0].pull_trigger()  # wakes select(); the loop sees that it is stopped and returns
             loop_done.wait(grace)
@@ -291,3 +326,4 @@ class BufferedServer:
         wasyncore.close_all({fd: each for fd, each in self._map.items() if not isinstance(each, trigger.trigger)})
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=grace)
         wasyncore.close_all(self._map)  # the triggers
+        return len(server.task_dispatcher.threads)  # numbers of the threads not yet ended

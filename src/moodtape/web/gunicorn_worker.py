@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import ssl
-import time
 from typing import Any
 
 from flask import Flask
@@ -64,12 +63,7 @@ class BufferedWorker(Worker):  # type: ignore[misc]
 
     def _drain(self, server: BufferedServer) -> None:
         """Refuse new connections and wait, within the graceful bound, for the requests in flight."""
-        server.stop_accepting()
-        deadline = time.monotonic() + max(EXIT_MARGIN, float(self.cfg.graceful_timeout) - EXIT_MARGIN)
-        while server.close_idle() and time.monotonic() < deadline:
-            server.poll(min(TURN_SECONDS, max(0.0, deadline - time.monotonic())))
-            self.notify()
-        server.poll(0)  # the idle connections marked last are closed
+        server.drain(max(EXIT_MARGIN, float(self.cfg.graceful_timeout) - EXIT_MARGIN), on_turn=self.notify)
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         """SIGTERM (and SIGINT, see ``multiprocess``): stop after this turn of the loop, which ends now."""

@@ -45,8 +45,14 @@ function banner(text) {
   el.hidden = !text;
 }
 
+/** The outage banner's words: the same whichever request found the server gone, so that an alert
+ * is not read out again for the same news. */
+function outageWords(err) {
+  return camera.running && !camera.paused ? `${err.message} Trying again every few seconds.` : err.message;
+}
+
 function reportError(err) {
-  if (err && err.unreachable) banner(err.message);
+  if (err && err.unreachable) banner(outageWords(err));
 }
 
 /** Write "happy — pleasant and energetic" with the numbers after it, smaller. */
@@ -142,6 +148,7 @@ function offerWords(emotion, stale = false) {
 function hideOffer() {
   state.offered = null;
   state.offerStale = false;
+  announcer.forgetNews();
   $("new-list").hidden = true;
 }
 
@@ -166,12 +173,20 @@ function withdrawOffer() {
 
 /** Make `mood` the list's mood and load its list (or show `preloaded`, a list the server sent). */
 async function applyMood(mood, source, { preloaded = null, focusList = false } = {}) {
-  hideOffer();
+  // "Show it" pressed from the keyboard: the offer (and focus on it) stays until the new list is
+  // drawn and takes focus, so that focus never falls to <body> while the list loads.
+  const focusOnOffer = $("new-list").contains(document.activeElement);
+  if (focusOnOffer) state.offered = null;
+  else hideOffer();
   settler.reset(source === "camera" ? mood : null);
   plane.setApplied(mood);
   markEmotion(mood, source);
   $("follow-camera").hidden = !(camera.running && source !== "camera");
-  await list.show(mood, source, { preloaded, focusList });
+  const shown = await list.show(mood, source, { preloaded, focusList });
+  if (focusOnOffer && !state.offered) {
+    if (shown) hideOffer();
+    else state.offered = mood; // not loaded: "Show it" keeps focus and can be pressed again
+  }
   showMoodNow();
 }
 
@@ -189,6 +204,8 @@ function onSettled(mood) {
   state.offerStale = false;
   $("new-list-text").textContent = offerWords(mood.emotion);
   $("new-list").hidden = false;
+  // The offer is news for a screen reader too: the mood's words now end with it (announceWords).
+  announcer.addNews(mood.emotion);
 }
 
 // ---- camera frames -----------------------------------------------------------------------------
@@ -215,15 +232,34 @@ function onCameraFrame(result, now) {
   if (settled) onSettled(settled);
 }
 
+/** The server stopped answering the camera's frames: drop the live reading until it answers. */
+function cameraStalled() {
+  camera.showStalled("No answer from the server.");
+  state.liveMood = null;
+  plane.setLive(null);
+  showFaces(null);
+  $("faces-summary").textContent = "Waiting for the server…";
+  showMoodNow();
+}
+
 function announceWords(label) {
   if (label === null) return "No face in view.";
   const offer = state.offered && state.offered.emotion === label ? " A new list for it is ready: press Show it." : "";
   return `Your face looks ${emotionWord(label)}.${offer}`;
 }
 
+/** Put focus on `target` unless the person has moved it meanwhile: only when it is on <body> or on
+ * something no longer shown (the button that started it all, hidden since). */
+function focusIfLost(target) {
+  const active = document.activeElement;
+  if (!active || active === document.body || !active.getClientRects().length) target.focus();
+}
+
 async function startCamera() {
-  if (await camera.start()) $("camera-stop").focus();
-  else $("camera-problem-text").focus();
+  // The reader may still load for a second or two after the camera shows (on-device mode): focus
+  // goes to "Stop camera" as soon as it is on screen (onStage), and is not taken back later.
+  if (await camera.start()) focusIfLost($("camera-stop"));
+  else focusIfLost($("camera-problem-text"));
 }
 
 function stopCamera() {
@@ -292,10 +328,13 @@ const camera = new LiveCamera(
     onError: (err, waitMs) => {
       // The same words for every retry (the wait grows to 10 s): an alert that changed each time
       // would interrupt a screen reader again and again with the same news.
-      if (err.unreachable) banner(`${err.message} Trying again every few seconds.`);
-      else $("camera-stats").textContent = `${err.message} Waiting ${Math.ceil(waitMs / 1000)} s.`;
+      if (err.unreachable) {
+        banner(outageWords(err));
+        cameraStalled();
+      } else $("camera-stats").textContent = `${err.message} Waiting ${Math.ceil(waitMs / 1000)} s.`;
     },
     onRecover: () => banner(""),
+    onStage: () => focusIfLost($("camera-stop")),
     onStarted: () => {
       announcer.reset();
       $("results-camera").hidden = false;

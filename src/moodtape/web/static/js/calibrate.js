@@ -6,8 +6,11 @@
 // calibrated, a "Not my mood" correction made while the camera runs adds the face in view as an
 // example of the emotion the person names.
 //
-// It imports nothing from the page's other modules on purpose: the page can change around it, and
-// the only hook it needs is the mount element plus the <script> tag in index.html.
+// It imports nothing from the page's other modules on purpose, only the page's words for emotions
+// (words.js, which imports nothing): the page can change around it, and the only hook it needs is
+// the mount element plus the <script> tag in index.html.
+
+import { emotionWord } from "./words.js";
 
 const NEUTRAL_FRAMES = 5; // over about 3 s
 const EXPRESSION_FRAMES = 3;
@@ -74,7 +77,7 @@ function element(tag, { className, text, attrs } = {}) {
 function describe(status) {
   if (!status.calibrated) return "Not calibrated";
   const others = Object.keys(status.examples).filter((label) => label !== "neutral");
-  return others.length ? `Calibrated (neutral, ${others.join(", ")})` : "Calibrated (neutral)";
+  return others.length ? `Calibrated (neutral, ${others.map(emotionWord).join(", ")})` : "Calibrated (neutral)";
 }
 
 export class Calibration {
@@ -154,7 +157,7 @@ export class Calibration {
         await sleep(FRAME_GAP_MS);
       }
       if (accepted) {
-        this.prompt.textContent = emotion === "neutral" ? "Done: moodtape now reads your face against your own resting face." : `Added ${emotion}.`;
+        this.prompt.textContent = emotion === "neutral" ? "Done: moodtape now reads your face against your own resting face." : `Added your ${emotionWord(emotion)} face.`;
       } else if (lastError && lastError.code === "no_face") {
         this.prompt.textContent = "No face seen. Face the camera in good light and try again.";
       } else {
@@ -174,7 +177,7 @@ export class Calibration {
       const blob = await grabFrame(this.video, this.canvas);
       const url = `/api/calibration?emotion=${encodeURIComponent(emotion)}`;
       this.show(await call("POST", url, { body: blob, contentType: "image/jpeg" }));
-      this.prompt.textContent = `Your correction taught the calibration how you look when ${emotion}.`;
+      this.prompt.textContent = `Your correction taught the calibration how you look when you feel ${emotionWord(emotion)}.`;
     } catch (err) {
       // No face in view at that moment: the correction still applies to the list, just not here.
       if (err.code !== "no_face") this.prompt.textContent = err.message;

@@ -31,6 +31,18 @@ export class Announcer {
     this.noneSince = null;
     this.spoken = undefined;
     this.spokenAt = -Infinity;
+    this.news = undefined;
+  }
+
+  /** The words for `label` now carry news (a new list is ready for it): say them again, even if the
+   * label was just said, as soon as the gap allows. */
+  addNews(label) {
+    this.news = label;
+  }
+
+  /** The news went (the offer was taken or withdrawn) before it was said: say nothing for it. */
+  forgetNews() {
+    this.news = undefined;
   }
 
   /**
@@ -49,11 +61,13 @@ export class Announcer {
       this.since = seen === null ? this.noneSince : now;
     }
     const stable = now - this.since >= (seen === null ? this.stableNoneMs : this.stableMs);
-    if (!stable || seen === this.spoken || now - this.spokenAt < this.gapMs) return null;
+    const fresh = seen !== this.spoken || seen === this.news;
+    if (!stable || !fresh || now - this.spokenAt < this.gapMs) return null;
     // Nothing said yet and no face: silence is the right first word.
     if (seen === null && this.spoken === undefined) return null;
     this.spoken = seen;
     this.spokenAt = now;
+    this.news = undefined;
     const text = this.words(seen);
     this.say(text);
     return text;

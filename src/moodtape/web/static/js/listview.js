@@ -58,21 +58,30 @@ export class ListView {
     });
     $("strategy-group").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-strategy]");
-      if (!button) return;
-      this.strategy = button.dataset.strategy;
-      setPressed($("strategy-group"), "strategy", this.strategy);
-      this.explainStrategy(null);
-      this.load();
+      if (button) this.choose("strategy", button.dataset.strategy);
     });
     $("kind-group").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-kind]");
-      if (!button) return;
-      this.kind = button.dataset.kind;
-      setPressed($("kind-group"), "kind", this.kind);
-      this.load();
+      if (button) this.choose("kind", button.dataset.kind);
     });
     this.explainStrategy(null);
     this.setupNotMine();
+  }
+
+  /**
+   * Press a strategy or kind button and load its list. When the list cannot be loaded, the button
+   * pressed before comes back: the buttons always say what the list on screen was made with.
+   */
+  async choose(what, value) {
+    const group = $(`${what}-group`);
+    const before = this[what];
+    this[what] = value;
+    setPressed(group, what, value);
+    if (what === "strategy") this.explainStrategy(null);
+    if ((await this.load()) !== false || this[what] !== value) return;
+    this[what] = before;
+    setPressed(group, what, before);
+    if (what === "strategy") this.explainStrategy(this.data ? this.data.strategy : null);
   }
 
   explainStrategy(chosen) {
@@ -85,16 +94,20 @@ export class ListView {
     return api.listParams({ mood: this.applied, strategy: this.strategy, kind: this.kind });
   }
 
-  /** Make `mood` the list's mood; show `preloaded` or fetch the list. */
+  /**
+   * Make `mood` the list's mood; show `preloaded` or fetch the list.
+   * @returns whether the list for it is on screen (false: it could not be loaded, or a newer load
+   *   took over)
+   */
   async show(mood, source, { preloaded = null, focusList = false } = {}) {
     this.applied = mood;
     this.source = source;
     if (preloaded) {
       this.draw(preloaded, this.params());
       if (focusList) focusItem($("result-list"), 0);
-      return;
+      return true;
     }
-    await this.load({ focusIndex: focusList ? 0 : null });
+    return this.load({ focusIndex: focusList ? 0 : null });
   }
 
   /**
@@ -123,9 +136,12 @@ export class ListView {
     }
   }
 
-  /** Fetch and draw the list; `focusIndex` puts focus on that item afterwards. */
+  /**
+   * Fetch and draw the list; `focusIndex` puts focus on that item afterwards.
+   * @returns true when drawn, false when it failed or a newer load took over, null with no mood yet
+   */
   async load({ focusIndex = null } = {}) {
-    if (!this.applied) return;
+    if (!this.applied) return null;
     if (this.controller) this.controller.abort();
     const controller = new AbortController();
     this.controller = controller;
@@ -140,10 +156,13 @@ export class ListView {
       const index = focusIndex ?? (inside >= 0 ? inside : null);
       if (index !== null && !focusItem($("result-list"), index)) $("results").focus();
       this.hooks.onShown();
+      return true;
     } catch (err) {
-      if (err.name === "AbortError") return;
-      $("results-status").textContent = err.message;
+      if (err.name === "AbortError") return false;
+      // The banner already says that the server is gone (an alert): this line says what it meant.
+      $("results-status").textContent = err.unreachable ? "The list did not change: the server did not answer." : err.message;
       this.hooks.onError(err);
+      return false;
     } finally {
       if (this.controller === controller) {
         this.controller = null;

@@ -27,7 +27,8 @@ async function playQuietly(video) {
 export class LiveCamera {
   /**
    * @param els {intro, problem, problemText, stage, video, overlay, note, stats, pause}
-   * @param callbacks {onFrame(result), onError(err, waitMs), onRecover(), onStarted(), onStopped()}
+   * @param callbacks {onFrame(result), onError(err, waitMs), onRecover(), onStage(), onStarted(), onStopped()}
+   *   onStage: the preview and its controls are on screen (the reader may still be loading)
    */
   constructor(els, callbacks) {
     this.els = els;
@@ -89,6 +90,7 @@ export class LiveCamera {
     intro.hidden = true;
     problem.hidden = true;
     stage.hidden = false;
+    this.callbacks.onStage();
     await playQuietly(video);
     const reader = await local;
     if (mine !== this.generation) return false;
@@ -102,7 +104,7 @@ export class LiveCamera {
       onError: (err, waitMs) => this.callbacks.onError(err, waitMs),
       onRecover: () => this.callbacks.onRecover(),
     });
-    this.setPaused(false);
+    this.setPaused(this.paused); // paused already if the switch was pressed while the reader loaded
     this.callbacks.onStarted();
     // Hidden while the browser was still asking for the camera: let go of it until shown.
     if (document.hidden) this.suspend();
@@ -118,7 +120,7 @@ export class LiveCamera {
     if (paused) {
       this.loop.stop();
       note.hidden = true;
-      stats.textContent = "Live updates paused: no frames are sent.";
+      stats.textContent = "Paused: no frames sent.";
     } else {
       stats.textContent = "";
       this.loop.start();
@@ -160,6 +162,14 @@ export class LiveCamera {
     video.srcObject = media;
     await playQuietly(video);
     if (this.loop && !this.paused) this.loop.start();
+  }
+
+  /** No answers come (the server is gone): nothing on the picture may look live meanwhile. */
+  showStalled(text) {
+    const { overlay, note, stats } = this.els;
+    overlay.replaceChildren();
+    note.hidden = true;
+    stats.textContent = text;
   }
 
   /** End the tracks and the frame loop; safe to call when nothing runs. */

@@ -1,0 +1,134 @@
+"""The page holds still and keeps its word while the camera runs (found by an outside review).
+
+Controls a person is about to press do not move when a list or an offer arrives, on a desktop and
+on a phone; focus never falls to <body> while a list loads; a list that cannot be loaded leaves the
+buttons saying what the list on screen was made with; an outage is said once, and the picture
+stops looking live while the server does not answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from browsertools import Server, fake_analyzer, open_page
+
+pytestmark = pytest.mark.e2e
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+expect = sync_api.expect
+
+# Timestamps and texts of every change of the alert banner.
+RECORD_BANNER = """() => {
+  window.__banner = [];
+  const el = document.querySelector("#banner");
+  new MutationObserver(() => window.__banner.push(el.hidden ? "" : el.textContent))
+    .observe(el, { childList: true, characterData: true, subtree: true, attributes: true });
+}"""
+# Samples what has focus every 20 ms.
+SAMPLE_FOCUS = """() => {
+  window.__focus = [];
+  const name = (el) => (el === document.body ? "BODY" : el.id || el.textContent.trim());
+  window.__focusTimer = setInterval(() => window.__focus.push(name(document.activeElement)), 20);
+}"""
+
+
+@pytest.fixture(params=[(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def sized_page(request: pytest.FixtureRequest, browser: Any, server: Server) -> Iterator[Any]:
+    width, height = request.param
+    context, opened, watch = open_page(browser, server, width=width, height=height)
+    yield opened
+    watch.check(opened)
+    context.close()
+
+
+def _top(page: Any, selector: str) -> float:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not on screen"
+    return float(box["y"])
+
+
+def test_the_first_camera_list_does_not_move_the_controls(sized_page: Any) -> None:
+    """Before: the mood line, the "Offline catalog" badge and "Not my mood" arrived with the list and
+    pushed the strategy buttons down under the person (51 px on a desktop, 73 px on a phone)."""
+    page = sized_page
+    fake_analyzer(page, [(0.0, None, 0.0, 0.0), (3.0, "happy", 0.8, 0.35)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#camera-stage")).to_be_visible()
+    page.wait_for_timeout(1000)
+    calm = "#strategy-group [data-strategy=calm]"
+    before = _top(page, calm)
+    expect(page.locator("#result-list > li").first).to_be_attached(timeout=20_000)
+    page.wait_for_timeout(500)
+    assert _top(page, calm) == pytest.approx(before, abs=1)
+
+
+def test_an_offer_on_a_phone_moves_nothing_on_the_page(browser: Any, server: Server) -> None:
+    """Before: on a phone, not scrolled, the offer pushed the buttons and the list down 106 px; a tap
+    aimed at "Energize" landed on "Show it"."""
+    context, page, watch = open_page(browser, server, width=390, height=844)
+    try:
+        fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (5.0, "sad", -0.7, -0.4)])
+        page.get_by_role("button", name="Start camera").click()
+        expect(page.locator("#results-mood")).to_contain_text("happy")
+        energize = "#strategy-group [data-strategy=energize]"
+        first_item = "#result-list > li:first-child"
+        before = (_top(page, energize), _top(page, first_item))
+        expect(page.locator("#new-list")).to_be_visible(timeout=20_000)
+        assert (_top(page, energize), _top(page, first_item)) == pytest.approx(before, abs=1)
+        # It is on screen, and it works.
+        box = page.locator("#new-list-show").bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 844
+        page.locator("#new-list-show").click()
+        expect(page.locator("#results-mood")).to_contain_text("sad")
+        watch.check(page)
+    finally:
+        context.close()
+
+
+def test_show_it_keeps_focus_until_the_new_list_is_drawn(page: Any) -> None:
+    """Before: "Show it" hid itself first, and focus sat on <body> while the list loaded."""
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (4.0, "sad", -0.7, -0.4)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+    show = page.get_by_role("button", name="Show it")
+    expect(show).to_be_visible(timeout=15_000)
+    held: list[Any] = []
+    page.route("**/api/lists?*", lambda route: held.append(route))  # answered below, on our word
+    show.focus()
+    page.evaluate(SAMPLE_FOCUS)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(800)  # the list is loading meanwhile
+    expect(show).to_be_focused()
+    page.unroute("**/api/lists?*")
+    for route in held:
+        route.continue_()
+    expect(page.locator("#results-mood")).to_contain_text("sad")
+    page.wait_for_function("() => document.querySelector('#result-list').contains(document.activeElement)")
+    samples = page.evaluate("clearInterval(window.__focusTimer), window.__focus")
+    assert "BODY" not in samples, samples
+
+
+def test_a_list_that_cannot_load_leaves_the_buttons_truthful_and_is_said_once(page: Any) -> None:
+    """Before: "Calm" stayed pressed over the old list, and the outage was alerted three times."""
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+    page.evaluate(RECORD_BANNER)
+    page.route("**/api/**", lambda route: route.abort())  # the server is gone
+    expect(page.locator("#banner")).to_be_visible(timeout=10_000)
+    expect(page.locator("#camera-stats")).to_have_text("No answer from the server.")
+    expect(page.locator("#camera-overlay")).to_be_empty()
+    calm = page.locator("#strategy-group [data-strategy=calm]")
+    calm.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#results-status")).to_have_text("The list did not change: the server did not answer.")
+    expect(calm).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#strategy-group [data-strategy='']")).to_have_attribute("aria-pressed", "true")
+    expect(calm).to_be_focused()
+    page.wait_for_timeout(3000)  # the camera's retries meanwhile
+    states = page.evaluate("window.__banner")
+    alerts = [now for before, now in zip(["", *states], states, strict=False) if now and now != before]
+    assert len(alerts) == 1, states  # an alert is read out each time its text changes
+    page.unroute("**/api/**")
+    expect(page.locator("#banner")).to_be_hidden(timeout=20_000)
