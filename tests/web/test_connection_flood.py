@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from types import SimpleNamespace
@@ -14,7 +15,7 @@ import pytest
 from webtools import AppFactory, HeldAnalyzer, running_server
 
 from moodtape.vision.pipeline import Analyzer
-from moodtape.web import buffered_server
+from moodtape.web import buffered_server, eviction
 from moodtape.web.eviction import choose_victims, over_budget
 
 LIMIT = 30
@@ -26,21 +27,23 @@ def channel(name: str, *, created: float, active: float, partial: bool = False, 
     return SimpleNamespace(name=name, creation_time=created, last_activity=active, request=request, **defaults | state)
 
 
-def test_victims_are_the_long_silent_then_the_longest_unfinished_then_newcomers() -> None:
+def test_victims_are_the_long_silent_then_stalled_readers_then_the_longest_unfinished_then_newcomers() -> None:
     channels = [
         channel("just-connected", created=99.5, active=99.5),
         channel("trickler-new", created=50, active=99, partial=True),
         channel("keepalive-quiet-lately", created=1, active=90),
         channel("serving", created=0, active=0, requests=["a request"]),
-        channel("answer-unsent", created=0, active=0, total_outbufs_len=512),
+        channel("answer-being-read", created=0, active=99, total_outbufs_len=512),
+        channel("answer-unread-for-20-s", created=0, active=80, total_outbufs_len=512),
         channel("never-spoke", created=10, active=10),
         channel("connected-a-second-ago", created=99, active=99),
         channel("trickler-old", created=5, active=98, partial=True),
     ]
-    chosen = [c.name for c in choose_victims(channels, limit=70, now=100)]  # 10 % of 70: up to 7
+    chosen = [c.name for c in choose_victims(channels, limit=80, now=100)]  # 10 % of 80: up to 8
     assert chosen == [
         "never-spoke",
         "keepalive-quiet-lately",
+        "answer-unread-for-20-s",
         "trickler-old",
         "trickler-new",
         "connected-a-second-ago",
@@ -82,6 +85,25 @@ def test_a_flood_of_connections_does_not_keep_others_out(make_app: AppFactory, f
     with running_server(make_app()) as url, ExitStack() as flood:
         for conn in _open(3 * LIMIT, url, first_bytes):
             flood.enter_context(conn)
+        for _ in range(3):
+            assert httpx.get(f"{url}/healthz", timeout=20).status_code == 200
+
+
+@pytest.mark.usefixtures("small_limit")
+def test_clients_that_never_read_their_answers_do_not_keep_others_out(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: clients that asked for the 3.6 MB model and read nothing were never chosen, so at the
+    limit every newcomer was the only candidate: accepted and reset at once, for a minute."""
+    monkeypatch.setattr(eviction, "STALLED_READ_S", 1.0)
+    with running_server(make_app()) as url, ExitStack() as flood:
+        port = int(url.rsplit(":", 1)[1])
+        for _ in range(LIMIT + 5):
+            conn = flood.enter_context(socket.socket())
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            conn.connect(("127.0.0.1", port))
+            conn.sendall(b"GET /ondevice/emotion.onnx HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(2)  # the answers wait, unread, past the (shortened) stall
         for _ in range(3):
             assert httpx.get(f"{url}/healthz", timeout=20).status_code == 200
 

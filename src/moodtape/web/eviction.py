@@ -12,12 +12,15 @@ limit is marked to close, chosen in this order:
 1. connections with nothing in progress (never sent a byte, or idle between keep-alive requests)
    that have been silent for at least :data:`GRACE_S`, the longest silent first — closing one
    loses nothing, a client simply connects again;
-2. then connections still sending an unfinished request, the longest open first — a client that
+2. then connections whose answer is ready but whose client has read none of it for
+   :data:`STALLED_READ_S`, the longest stalled first — 200 clients that asked for the 3.6 MB model
+   and never read kept everyone else out for a minute; a real client reads, however slowly;
+3. then connections still sending an unfinished request, the longest open first — a client that
    trickles its request for minutes is the attack; a real upload finishes in seconds;
-3. last, connections opened less than :data:`GRACE_S` ago that have not spoken yet, the oldest
+4. last, connections opened less than :data:`GRACE_S` ago that have not spoken yet, the oldest
    first: the newest connection is usually a real client about to send its request.
 
-Connections whose request a worker is answering, or whose answer is still being sent, are never
+Connections whose request a worker is answering, or whose answer is still being read, are never
 chosen. Below the limit nothing changes.
 
 The same goes for memory. Request bodies are held in memory until complete (photos are never
@@ -35,6 +38,8 @@ from typing import Any, Final
 EVICT_FRACTION: Final[float] = 0.1
 #: Seconds a connection may stay silent before it counts as idle rather than about to speak.
 GRACE_S: Final[float] = 2.0
+#: Seconds a client may read nothing of its answer before, at the limit, it may be closed.
+STALLED_READ_S: Final[float] = 10.0
 
 
 def evict_when_full(server: Any, body_budget: int) -> None:
@@ -86,9 +91,13 @@ def choose_victims(channels: list[Any], limit: int, now: float) -> list[Any]:
     closing = sum(1 for channel in channels if channel.will_close)
     if closing >= wanted:
         return []  # already making room: wait for those to close
-    candidates = [c for c in channels if not (c.will_close or c.requests or c.total_outbufs_len)]
+    open_ = [c for c in channels if not (c.will_close or c.requests)]
+    # waitress moves last_activity whenever the client takes some of the answer.
+    unread = [c for c in open_ if c.total_outbufs_len and c.last_activity <= now - STALLED_READ_S]
+    stalled = sorted(unread, key=lambda c: c.last_activity)
+    candidates = [c for c in open_ if not c.total_outbufs_len]
     silent = [c for c in candidates if c.request is None]
     idle = sorted((c for c in silent if c.last_activity <= now - GRACE_S), key=lambda c: c.last_activity)
     unfinished = sorted((c for c in candidates if c.request is not None), key=lambda c: c.creation_time)
     newcomers = sorted((c for c in silent if c.last_activity > now - GRACE_S), key=lambda c: c.creation_time)
-    return (idle + unfinished + newcomers)[: wanted - closing]
+    return (idle + stalled + unfinished + newcomers)[: wanted - closing]
