@@ -95,6 +95,7 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     another request after it (the refusal closes it).
     """
 
+    error: Any  # waitress's: None, or the refusal to answer with
     _discard = 0
     _until_blank = False
     _tail = b""
