@@ -105,7 +105,8 @@ def serve(
         still_running = server.stop()
         # Exiting tears down the model, OpenCV and SQLAlchemy, and the final garbage collection
         # walks every object: under CPU contention that took seconds (benchmarks/serve_stop.py).
-        # Nothing left needs collecting before exit; freezing skips that walk (atexit still runs).
+        # Nothing left needs collecting before exit; freezing skips that walk (atexit still runs,
+        # unless a thread is still in native code: see _exit_without_teardown).
         gc.freeze()
     if still_running or warm.is_alive():
         _exit_without_teardown()

@@ -19,7 +19,7 @@ from typing import Final
 import cv2
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from moodtape.errors import ImageError, ImageTooLargeError, UnsupportedImageError
 
@@ -120,24 +120,19 @@ _ORIENTATION_TURNS: Final = {
 
 
 def _upright(image: Image.Image) -> Image.Image:
-    """The photo turned as its EXIF orientation says, even when the rest of its EXIF is malformed.
+    """The photo turned as its EXIF orientation says; a photo whose orientation cannot be read is taken as it is.
 
-    Pillow's ``exif_transpose`` also rewrites the other tags, and a tag of the wrong type (a width
-    written as text, as some cameras and fuzzers do) makes it raise ``struct.error`` or
-    ``TypeError``: a valid picture must not fail for its metadata, so then only the orientation is
-    read, and a photo whose orientation cannot be read is taken as it is.
+    Only the orientation tag is read. Pillow's ``exif_transpose`` also rewrites the other tags, and a
+    tag of the wrong type (a width written as text, as some cameras and fuzzers do) made it raise
+    ``struct.error`` (a 500) after it had already turned the picture: a valid picture must not fail
+    for its metadata.
     """
     try:
-        # In place: the default returns a full copy even when the photo needs no turning.
-        ImageOps.exif_transpose(image, in_place=True)
-        return image
-    except Exception:  # metadata parsing raises many types (struct.error, TypeError…); the pixels are fine
-        pass
-    try:
         orientation = image.getexif().get(0x0112)
-    except Exception:  # an unreadable EXIF block: no orientation to honour
+    except Exception:  # an unreadable EXIF block (many types: struct.error, TypeError…): nothing to honour
         return image
     turn = _ORIENTATION_TURNS.get(orientation) if isinstance(orientation, int) else None
+    # transpose() copies only when the photo is turned, as exif_transpose(in_place=True) did.
     return image.transpose(turn) if turn is not None else image
 
 
