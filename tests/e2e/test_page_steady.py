@@ -8,6 +8,7 @@ stops looking live while the server does not answer.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -132,3 +133,104 @@ def test_a_list_that_cannot_load_leaves_the_buttons_truthful_and_is_said_once(pa
     assert len(alerts) == 1, states  # an alert is read out each time its text changes
     page.unroute("**/api/**")
     expect(page.locator("#banner")).to_be_hidden(timeout=20_000)
+
+
+def test_a_mood_whose_list_cannot_load_leaves_the_plane_and_buttons_on_the_list_on_screen(page: Any) -> None:
+    """Before: "sad" stayed pressed and the plane's dot moved to sad over the happy list, and the next
+    strategy click loaded a sad list though the person had never seen one."""
+    page.get_by_role("tab", name="Pick by hand").click()
+    happy = page.get_by_role("button", name="happy", exact=True)
+    sad = page.get_by_role("button", name="sad", exact=True)
+    happy.click()
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+    dot = page.locator("#plane .applied-dot")
+    where = (dot.get_attribute("cx"), dot.get_attribute("cy"))
+    page.route("**/api/lists?*", lambda route: route.abort())
+    sad.click()
+    expect(page.locator("#results-status")).to_have_text("The list did not change: the server did not answer.")
+    expect(happy).to_have_attribute("aria-pressed", "true")
+    expect(sad).to_have_attribute("aria-pressed", "false")
+    assert (dot.get_attribute("cx"), dot.get_attribute("cy")) == where
+    expect(page.locator("#mood-now")).to_contain_text("happy")
+    page.unroute("**/api/lists?*")
+    page.locator("#strategy-group [data-strategy=calm]").click()
+    expect(page.locator("#results-status")).to_contain_text("strategy calm")
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+
+
+def test_a_choice_overtaken_by_another_is_not_restored_when_that_one_fails(page: Any) -> None:
+    """Before: Calm (still loading) then Energize (failed) put Calm back as pressed, though the list on
+    screen was made by Auto and no Calm list ever showed."""
+    page.get_by_role("tab", name="Pick by hand").click()
+    page.get_by_role("button", name="happy", exact=True).click()
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+    held: list[Any] = []
+
+    def answer(route: Any) -> None:
+        if "strategy=calm" in route.request.url:
+            held.append(route)  # still loading when Energize is pressed
+        else:
+            route.abort()
+
+    page.route("**/api/lists?*", answer)
+    page.locator("#strategy-group [data-strategy=calm]").click()
+    page.wait_for_function("() => document.querySelector('#results').getAttribute('aria-busy') === 'true'")
+    page.locator("#strategy-group [data-strategy=energize]").click()
+    expect(page.locator("#results-status")).to_have_text("The list did not change: the server did not answer.")
+    for name, pressed in (("", "true"), ("calm", "false"), ("energize", "false")):
+        expect(page.locator(f"#strategy-group [data-strategy='{name}']")).to_have_attribute("aria-pressed", pressed)
+    assert held, "the Calm list was never asked for: the test proves nothing"
+
+
+def test_pausing_during_an_outage_does_not_alert_again(page: Any) -> None:
+    """Before: the outage's words depended on the pause switch, so pausing and then any request (a
+    strategy here) changed the alert, and a screen reader heard the same news twice."""
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+    page.evaluate(RECORD_BANNER)
+    page.route("**/api/**", lambda route: route.abort())
+    expect(page.locator("#banner")).to_contain_text("Trying again", timeout=10_000)
+    page.locator("#pause-live").click()
+    page.locator("#strategy-group [data-strategy=calm]").click()
+    expect(page.locator("#results-status")).to_have_text("The list did not change: the server did not answer.")
+    states = page.evaluate("window.__banner")
+    alerts = [now for before, now in zip(["", *states], states, strict=False) if now and now != before]
+    assert len(alerts) == 1, states
+
+
+def test_on_a_phone_the_offer_sits_above_a_tall_preview_bar_and_the_page_end_stays_reachable(
+    browser: Any, server: Server
+) -> None:
+    """Before: the offer floated a fixed 8.4rem up, under a preview bar that a long title and a status
+    line had made taller (overlapping "Show it"), and it covered the end of the page."""
+    context, page, watch = open_page(browser, server, width=390, height=844)
+
+    def long_titles(route: Any) -> None:
+        reply = route.fetch()
+        data = reply.json()
+        for item in data["items"]:
+            item["preview_url"] = "https://cdnt-preview.dzcdn.net/p.mp3"
+            item["title"] = "A very long title that wraps over several lines on a phone " * 2
+        route.fulfill(response=reply, body=json.dumps(data))
+
+    try:
+        page.route("**/api/lists?*", long_titles)
+        page.route("https://*.dzcdn.net/**", lambda route: route.abort("internetdisconnected"))
+        fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (6.0, "sad", -0.7, -0.4)])
+        page.get_by_role("button", name="Start camera").click()
+        expect(page.locator("#results-mood")).to_contain_text("happy")
+        page.locator("#result-list > li").first.locator(".preview-btn").click()
+        expect(page.locator("#mini-status")).to_contain_text("can't load")
+        expect(page.locator("#new-list")).to_be_visible(timeout=20_000)
+        page.wait_for_timeout(300)  # the bar's height is measured on the next frame
+        offer = page.locator("#new-list").bounding_box()
+        bar = page.locator("#mini-player").bounding_box()
+        assert offer is not None and bar is not None
+        assert offer["y"] + offer["height"] <= bar["y"], (offer, bar)
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        footer = page.locator(".site-footer").bounding_box()
+        assert footer is not None and footer["y"] + footer["height"] <= offer["y"], (footer, offer)
+        watch.check(page)
+    finally:
+        context.close()

@@ -138,13 +138,17 @@ def test_headers_just_over_the_limit_sent_whole_get_their_431_at_once(port: Targ
     assert json.loads(body)["error"]["code"]
 
 
-def test_content_length_with_transfer_encoding_is_refused_and_the_connection_closed(port: Target) -> None:
+@pytest.mark.parametrize("version", [b"1.1", b"1.0"])
+def test_content_length_with_transfer_encoding_is_refused_and_the_connection_closed(
+    port: Target, version: bytes
+) -> None:
     """A request smuggling shape (RFC 9112 §6.1): before, the chunked body ended early, the bytes
-    after it were read as a second request, and the hidden GET was answered on the same connection."""
+    after it were read as a second request, and the hidden GET was answered on the same connection.
+    HTTP/1.0 framed the body by Content-Length, where a proxy in front may have framed it by chunks."""
     hidden = b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     request = (
-        b"POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-        + hidden
+        b"POST /api/analyze HTTP/" + version + b"\r\nHost: x\r\nConnection: keep-alive\r\n"
+        b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + hidden
     )
     with port.connect(timeout=5) as sock:
         sock.sendall(request)

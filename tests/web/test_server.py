@@ -128,3 +128,40 @@ def test_a_worker_pulling_the_trigger_while_stop_closes_logs_no_error(
     server.stop()
     thread.join(timeout=10)
     assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+def test_drain_after_stop_has_nothing_to_do(app: Flask) -> None:
+    """Before, drain() on a stopped server raised AttributeError (it polled a server that was gone)."""
+    server = make_server(app, "127.0.0.1", 0, threads=1)
+    server.prepare()
+    server.stop()
+    assert server.drain(1.0) == 0
+
+
+def test_a_stop_from_another_thread_ends_a_drain_first(app: Flask) -> None:
+    """stop() waits for the thread draining, as for the one serving, before it closes the sockets.
+
+    Before, it closed them under the drain's loop, whose next turn raised AttributeError."""
+    server = make_server(app, "127.0.0.1", 0, threads=1)
+    server.prepare()
+    with socket.create_connection(("127.0.0.1", server.bound_port)) as client:
+        # Half a request: the connection is busy, so the drain would wait for it until its deadline.
+        client.sendall(b"POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+        server.poll(0.2)
+        server.poll(0.2)
+        outcome: list[int | BaseException] = []
+
+        def drain() -> None:
+            try:
+                outcome.append(server.drain(30.0))
+            except BaseException as error:  # reported below
+                outcome.append(error)
+
+        thread = threading.Thread(target=drain, daemon=True)
+        thread.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        server.stop()
+        thread.join(timeout=10)
+        assert not thread.is_alive() and time.monotonic() - started < 5
+    assert outcome == [1], outcome

@@ -30,11 +30,12 @@ What this module adds to waitress:
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 from flask import Flask
@@ -82,6 +83,14 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
         self.content_length = len(body)
         self.write(body)
 
+    def build_response_header(self) -> bytes:
+        """waitress's header, less the ``Connection: Keep-Alive`` it adds for an HTTP/1.0 client that
+        asked for it: a refusal always closes, and says so only once."""
+        header: bytes = super().build_response_header()
+        if self.close_on_finish:
+            header = header.replace(b"\r\nConnection: Keep-Alive", b"")
+        return header
+
 
 class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     """Reads and drops what is left of a refused request (up to :data:`DRAIN_LIMIT`) before answering.
@@ -91,8 +100,9 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     kept but the last three bytes (to find that line across reads).
 
     It also refuses a request with both ``Content-Length`` and ``Transfer-Encoding`` (a request
-    smuggling shape): RFC 9112 §6.1 lets a server refuse it, and says the connection must not carry
-    another request after it (the refusal closes it).
+    smuggling shape), and an HTTP/1.0 request with ``Transfer-Encoding`` at all: RFC 9112 §6.1 lets
+    a server refuse them, and says the connection must not carry another request after them (the
+    refusal closes it).
     """
 
     error: Any  # waitress's: None, or the refusal to answer with
@@ -137,6 +147,10 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         super().parse_header(header_plus)
         if self.chunked and "CONTENT_LENGTH" in self.headers:
             raise ParsingError("Content-Length and Transfer-Encoding in one request")
+        if "TRANSFER_ENCODING" in self.headers:
+            # waitress reads HTTP/1.0 bodies by Content-Length and leaves this header in place, but a
+            # proxy in front may have framed the body by it: RFC 9112 §6.1 calls the framing faulty.
+            raise ParsingError("Transfer-Encoding in an HTTP/1.0 request")
 
     def _drop(self, data: bytes) -> int:
         taken = min(len(data), self._discard)
@@ -264,13 +278,21 @@ class BufferedServer:
                 return
             if self._server is None:
                 self.prepare()
-            server = self._server
-            self._loop_thread, self._loop_done = threading.get_ident(), threading.Event()
-        try:
+        with self._owning_the_loop() as server:
             # Our own loop, not waitress's run(): that one swallows KeyboardInterrupt, which the serve
             # command wants to see, and this one ends as soon as stop() asks.
             while self._server is server and self._map:
                 self.poll()
+
+    @contextlib.contextmanager
+    def _owning_the_loop(self) -> Iterator[Any]:
+        """Mark this thread as the one turning the loop, so that :meth:`stop` from another thread
+        waits for it to return before closing sockets under it; yields the server (None: stopped)."""
+        with self._state_lock:
+            server = self._server
+            self._loop_thread, self._loop_done = threading.get_ident(), threading.Event()
+        try:
+            yield server
         finally:
             self._loop_thread = None
             self._loop_done.set()
@@ -312,14 +334,18 @@ class BufferedServer:
         as it waits for nothing, and calls ``on_turn`` after each turn (gunicorn's heartbeat).
         :meth:`stop` must follow. Returns how many connections were still busy at the deadline.
         """
-        self.stop_accepting()
-        deadline = time.monotonic() + seconds
-        while (busy := self.close_idle()) and time.monotonic() < deadline:
-            self.poll(min(DRAIN_TURN, max(0.0, deadline - time.monotonic())))
-            if on_turn is not None:
-                on_turn()
-        self.poll(0)  # the idle connections marked last are closed
-        return busy
+        with self._owning_the_loop() as server:
+            if server is None:  # stopped already: nothing is left to answer
+                return 0
+            self.stop_accepting()
+            deadline = time.monotonic() + seconds
+            while (busy := self.close_idle()) and time.monotonic() < deadline and self._server is server:
+                self.poll(min(DRAIN_TURN, max(0.0, deadline - time.monotonic())))
+                if on_turn is not None:
+                    on_turn()
+            if self._server is server:
+                self.poll(0)  # the idle connections marked last are closed
+            return busy
 
     def stop(self, grace: float = STOP_GRACE) -> int:
         """Close every connection (stalled uploads included, at once) and end the worker threads.

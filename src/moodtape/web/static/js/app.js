@@ -8,6 +8,7 @@ import { setupHistory } from "./history.js";
 import { ListView } from "./listview.js";
 import { LiveCamera } from "./live.js";
 import { DEFAULT_POINTS, MoodPlane } from "./moodplane.js";
+import { trackFootHeights } from "./footroom.js";
 import { describeFaces, drawBars } from "./overlay.js";
 import { setupPhoto } from "./photo.js";
 import { distance, MIN_DISTANCE, MoodSettler } from "./settle.js";
@@ -43,16 +44,21 @@ function banner(text) {
   if (el.textContent === (text || "") && el.hidden === !text) return;
   el.textContent = text || "";
   el.hidden = !text;
+  delete el.dataset.outage;
 }
 
-/** The outage banner's words: the same whichever request found the server gone, so that an alert
- * is not read out again for the same news. */
-function outageWords(err) {
-  return camera.running && !camera.paused ? `${err.message} Trying again every few seconds.` : err.message;
+/** The server is gone: say so once. Later failures in the same outage (another request, the camera
+ * paused or not) keep the first words, so that the alert is not read out again for the same news;
+ * `retrying` says that the camera's frames keep trying (not so for other requests, or on-device). */
+function outage(err, { retrying = false } = {}) {
+  const el = $("banner");
+  if (!el.hidden && el.dataset.outage) return;
+  banner(retrying ? `${err.message} Trying again every few seconds.` : err.message);
+  el.dataset.outage = "true";
 }
 
 function reportError(err) {
-  if (err && err.unreachable) banner(outageWords(err));
+  if (err && err.unreachable) outage(err);
 }
 
 /** Write "happy — pleasant and energetic" with the numbers after it, smaller. */
@@ -183,11 +189,21 @@ async function applyMood(mood, source, { preloaded = null, focusList = false } =
   markEmotion(mood, source);
   $("follow-camera").hidden = !(camera.running && source !== "camera");
   const shown = await list.show(mood, source, { preloaded, focusList });
+  if (shown === false) showListMood(); // not loaded: the list on screen, and its mood, stay
   if (focusOnOffer && !state.offered) {
-    if (shown) hideOffer();
-    else state.offered = mood; // not loaded: "Show it" keeps focus and can be pressed again
+    if (shown === false) state.offered = mood; // "Show it" keeps focus and can be pressed again
+    else if (shown || !offerInUse()) hideOffer(); // drawn, or a newer load took over
   }
   showMoodNow();
+}
+
+/** The plane, the pressed emotion and the camera's follow switch show the list's mood (after a
+ * list failed to load, that is the mood of the list still on screen). */
+function showListMood() {
+  settler.reset(list.source === "camera" ? list.applied : null);
+  plane.setApplied(list.applied);
+  markEmotion(list.applied, list.source);
+  $("follow-camera").hidden = !(camera.running && list.source && list.source !== "camera");
 }
 
 /** A settled camera mood: the first list appears by itself; later ones wait for "Show it". */
@@ -249,10 +265,12 @@ function announceWords(label) {
 }
 
 /** Put focus on `target` unless the person has moved it meanwhile: only when it is on <body> or on
- * something no longer shown (the button that started it all, hidden since). */
+ * something no longer shown (the button that started it all, hidden since; or kept in place but
+ * invisible, as the offer's reserved box is). */
 function focusIfLost(target) {
   const active = document.activeElement;
-  if (!active || active === document.body || !active.getClientRects().length) target.focus();
+  const shown = active && active.checkVisibility ? active.checkVisibility({ visibilityProperty: true }) : true;
+  if (!active || active === document.body || !active.getClientRects().length || !shown) target.focus();
 }
 
 async function startCamera() {
@@ -329,7 +347,7 @@ const camera = new LiveCamera(
       // The same words for every retry (the wait grows to 10 s): an alert that changed each time
       // would interrupt a screen reader again and again with the same news.
       if (err.unreachable) {
-        banner(outageWords(err));
+        outage(err, { retrying: true });
         cameraStalled();
       } else $("camera-stats").textContent = `${err.message} Waiting ${Math.ceil(waitMs / 1000)} s.`;
     },
@@ -389,6 +407,7 @@ function setupCamera() {
 }
 
 async function start() {
+  trackFootHeights({ mini: $("mini-player"), offer: $("new-list") });
   setupTabs();
   setupCamera();
   list.setup();

@@ -36,6 +36,8 @@ export class ListView {
     this.controller = null;
     /** The list on screen (an /api/lists answer): its list_id names it for feedback and export. */
     this.data = null;
+    /** What the list on screen was made with ({mood, source, strategy, kind}); null before the first. */
+    this.drawn = null;
   }
 
   handlers() {
@@ -68,20 +70,29 @@ export class ListView {
     this.setupNotMine();
   }
 
-  /**
-   * Press a strategy or kind button and load its list. When the list cannot be loaded, the button
-   * pressed before comes back: the buttons always say what the list on screen was made with.
-   */
+  /** Press a strategy or kind button and load its list (when it fails, see {@link load}). */
   async choose(what, value) {
-    const group = $(`${what}-group`);
-    const before = this[what];
     this[what] = value;
-    setPressed(group, what, value);
+    setPressed($(`${what}-group`), what, value);
     if (what === "strategy") this.explainStrategy(null);
-    if ((await this.load()) !== false || this[what] !== value) return;
-    this[what] = before;
-    setPressed(group, what, before);
-    if (what === "strategy") this.explainStrategy(this.data ? this.data.strategy : null);
+    await this.load();
+  }
+
+  /**
+   * A list could not be loaded: the mood, strategy and kind go back to those of the list on screen,
+   * so that the buttons, the plane and "Not my mood" always speak of what is shown (and the next
+   * load is not made for a mood or choice that never showed).
+   */
+  backToDrawn() {
+    const drawn = this.drawn;
+    this.applied = drawn ? drawn.mood : null;
+    this.source = drawn ? drawn.source : null;
+    if (!drawn) return; // nothing on screen: the buttons keep the choice for the first list
+    this.strategy = drawn.strategy;
+    this.kind = drawn.kind;
+    setPressed($("strategy-group"), "strategy", this.strategy);
+    setPressed($("kind-group"), "kind", this.kind);
+    this.explainStrategy(this.data ? this.data.strategy : null);
   }
 
   explainStrategy(chosen) {
@@ -96,8 +107,8 @@ export class ListView {
 
   /**
    * Make `mood` the list's mood; show `preloaded` or fetch the list.
-   * @returns whether the list for it is on screen (false: it could not be loaded, or a newer load
-   *   took over)
+   * @returns true when its list is on screen, false when it could not be loaded (the list's mood is
+   *   the one on screen again), null when a newer load took over
    */
   async show(mood, source, { preloaded = null, focusList = false } = {}) {
     this.applied = mood;
@@ -138,7 +149,8 @@ export class ListView {
 
   /**
    * Fetch and draw the list; `focusIndex` puts focus on that item afterwards.
-   * @returns true when drawn, false when it failed or a newer load took over, null with no mood yet
+   * @returns true when drawn; false when it failed (then {@link backToDrawn}); null with no mood
+   *   yet, or when a newer load took over (that one decides)
    */
   async load({ focusIndex = null } = {}) {
     if (!this.applied) return null;
@@ -158,7 +170,8 @@ export class ListView {
       this.hooks.onShown();
       return true;
     } catch (err) {
-      if (err.name === "AbortError") return false;
+      if (err.name === "AbortError") return null;
+      this.backToDrawn();
       // The banner already says that the server is gone (an alert): this line says what it meant.
       $("results-status").textContent = err.unreachable ? "The list did not change: the server did not answer." : err.message;
       this.hooks.onError(err);
@@ -173,6 +186,7 @@ export class ListView {
 
   draw(data, params) {
     this.data = data;
+    this.drawn = { mood: this.applied, source: this.source, strategy: this.strategy, kind: this.kind };
     renderResults($("result-list"), data, this.handlers());
     const empty = $("results-empty");
     empty.hidden = data.items.length > 0;
