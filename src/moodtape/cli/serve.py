@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import gc
-import logging
 import os
-import signal
 import sys
 import tempfile
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -20,6 +16,7 @@ from moodtape.cli._common import fail, info
 if TYPE_CHECKING:
     from moodtape.web.app import Services
     from moodtape.web.buffered_server import BufferedServer
+    from moodtape.web.stopping import StopRequests
 
 
 @click.command()
@@ -59,67 +56,90 @@ def serve(
         except (MoodtapeError, ValueError) as exc:
             fail(str(exc))
         return
+    from moodtape.web.stopping import StopRequests
+
+    # From the start: a Ctrl+C during start-up is seen at the next safe point below, never swallowed
+    # by a library that catches every exception (web/stopping.py); a second one forces the way out.
+    stops = StopRequests()
+    stops.install()
+    server, services, url = _start_up(host, port, threads, certfile, keyfile, stops)
+    _serve_until_asked(server, services, url, stops)
+
+
+def _start_up(
+    host: str | None,
+    port: int | None,
+    threads: int | None,
+    certfile: Path | None,
+    keyfile: Path | None,
+    stops: StopRequests,
+) -> tuple[BufferedServer, Services, str]:
+    """Build the app and bind its port (the server, the app's services and the address to print).
+
+    A signal meanwhile ends the command here, as "aborted".
+    """
     from moodtape.config import Settings
     from moodtape.web.app import create_app
+    from moodtape.web.logs import configure_logging
     from moodtape.web.server import is_loopback, make_server, server_url
 
     settings = Settings.load()
     host = host if host is not None else settings.get("MOODTAPE_HOST")
     port = port if port is not None else settings.get_int("MOODTAPE_PORT")
     threads = threads if threads is not None else settings.get_int("MOODTAPE_WORKERS")
-    from moodtape.web.logs import configure_logging
-
     try:
         configure_logging(settings.get("MOODTAPE_LOG_FORMAT"))  # text (as before) or json
     except ValueError as exc:
         fail(str(exc))
     app = create_app(settings)
+    _abort_if_asked(stops)
     server = make_server(app, host, port, threads=threads, certfile=certfile, keyfile=keyfile)
     try:
         server.prepare()  # binds the port now, so the address we print already answers
     except OSError as exc:
         fail(f"cannot listen on {host}:{port} ({exc}); is another server using it? Try --port 5001")
-    tls = certfile is not None
-    if not tls and not is_loopback(host):
+    _abort_if_asked(stops, server)
+    if certfile is None and not is_loopback(host):
         info(
             f"moodtape: warning: serving plain HTTP on {host}; browsers allow the camera only on localhost "
             "or HTTPS, so use --certfile/--keyfile or a reverse proxy with TLS (see docs/deployment.md)"
         )
-    services: Services = app.extensions["moodtape"]
-    warm = threading.Thread(target=_warm, args=(services,), name="moodtape-warm", daemon=True)
-    warm.start()
-    # Both set explicitly: a server started from a script with `&` inherits SIGINT as ignored.
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
+    return server, app.extensions["moodtape"], server_url(host, port, tls=certfile is not None)
+
+
+def _abort_if_asked(stops: StopRequests, server: BufferedServer | None = None) -> None:
+    if not stops.asked:
+        return
+    if server is not None:
+        server.stop()
+    info("moodtape: aborted")
+    sys.exit(130)
+
+
+def _serve_until_asked(server: BufferedServer, services: Services, url: str, stops: StopRequests) -> None:
+    """Serve until a signal; then answer the requests in flight and exit without a long teardown."""
+    from moodtape.config import Settings
+    from moodtape.web.stopping import exit_if_native_threads_run, ignore_stop_signals, start_warming
+
+    start_warming(services, warn=lambda message: info(f"moodtape: warning: {message}"))
+    stops.serving(server.wake)
     try:
-        # Inside: a signal that comes while the line is still being written stops the server too.
-        click.echo(f"moodtape is running at {server_url(host, port, tls=tls)} — press Ctrl+C to stop", err=True)
-        server.serve()
-    except KeyboardInterrupt:
-        info("moodtape: stopping")
-        _finish_in_flight(server, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS"))
+        click.echo(f"moodtape is running at {url} — press Ctrl+C to stop", err=True)
+        server.serve(until=lambda: stops.asked)
+        if stops.asked:
+            info("moodtape: stopping")
+            _finish_in_flight(server, Settings.load().get_int("MOODTAPE_SHUTDOWN_SECONDS"), stops)
     finally:
-        _ignore_signals()  # a further signal must not interrupt the clean-up itself
+        ignore_stop_signals()  # a further signal must not interrupt the clean-up itself
         # Bounded: stalled uploads are closed at once and a running request gets a few seconds
         # (web/buffered_server.py); the worker threads are daemons, so exiting never waits on one.
         still_running = server.stop()
         # Exiting tears down the model, OpenCV and SQLAlchemy, and the final garbage collection
         # walks every object: under CPU contention that took seconds (benchmarks/serve_stop.py).
         # Nothing left needs collecting before exit; freezing skips that walk (atexit still runs,
-        # unless a thread is still in native code: see _exit_without_teardown).
+        # unless a thread is still in native code: see web/stopping.py).
         gc.freeze()
-    if still_running or warm.is_alive():
-        _exit_without_teardown()
-
-
-def _warm(services: Services) -> None:
-    """Load the model and catalog in the background so the first analysis does not wait."""
-    from moodtape.errors import MoodtapeError
-
-    try:
-        services.warm()
-    except MoodtapeError as exc:
-        info(f"moodtape: warning: {exc}")
+    exit_if_native_threads_run(still_running)
 
 
 def _processes(given: int | None) -> int:
@@ -128,41 +148,13 @@ def _processes(given: int | None) -> int:
     return given if given is not None else max(1, Settings.load().get_int("MOODTAPE_PROCESSES"))
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    _ignore_signals()  # until the next stage of stopping says otherwise
-    raise KeyboardInterrupt
-
-
-def _ignore_signals() -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _finish_in_flight(server: BufferedServer, seconds: int) -> None:
+def _finish_in_flight(server: BufferedServer, seconds: int, stops: StopRequests) -> None:
     """Answer the requests in flight (new connections are refused) for up to ``seconds``.
 
     A person waiting on an analysis or a list gets it rather than a reset connection; a second
     Ctrl+C (or SIGTERM) stops waiting at once.
     """
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
     if server.close_idle():
         info(f"moodtape: answering the requests in flight (up to {seconds} s; Ctrl+C again to stop now)")
-    try:
-        server.drain(seconds)
-    except KeyboardInterrupt:
+    if server.drain(seconds, until=lambda: stops.count > 1) and stops.count > 1:
         info("moodtape: stopping now")
-
-
-def _exit_without_teardown() -> None:
-    """Exit now, skipping the interpreter's teardown of modules.
-
-    A thread still inside native code (the model loading at start-up, a request past the grace)
-    while the interpreter tears down makes the C++ runtime abort the process ("terminate called
-    without an active exception", exit -6). Logs and output are flushed first; nothing else is
-    pending (every write to the database is committed by its request).
-    """
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)

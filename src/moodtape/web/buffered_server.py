@@ -68,6 +68,12 @@ STOP_GRACE: Final[float] = 3.0
 DRAIN_TURN: Final[float] = 0.1
 #: The most of a refused body read and dropped so that the client can read its 413.
 DRAIN_LIMIT: Final[int] = 256 * 1024 * 1024
+#: After a refusal the client may still be sending. Closing with its bytes unread makes the kernel
+#: send a reset, which can wipe the answer from the client's buffer before it is read (seen as a
+#: flaky "connection reset" instead of the 400). So the sending side is shut first and what still
+#: comes is read and dropped, for at most this long and this much: a "lingering close".
+LINGER_SECONDS: Final[float] = 2.0
+LINGER_BYTES: Final[int] = 1024 * 1024
 
 
 class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
@@ -80,6 +86,7 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
         self.status = f"{status} {error.reason}"
         self.response_headers.extend(headers)
         self.set_close_on_finish()
+        self.channel.linger_on_close = True
         self.content_length = len(body)
         self.write(body)
 
@@ -172,6 +179,61 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
 
     parser_class = _DrainingParser
     error_task_class = _JsonErrorTask
+    #: Set by a refusal: the close after it lingers (:data:`LINGER_SECONDS`).
+    linger_on_close = False
+    _linger_until: float | None = None
+    _lingered = 0
+
+    @property
+    def lingering(self) -> bool:
+        """The answer is out and the sending side shut; what the client still sends is dropped."""
+        return self._linger_until is not None
+
+    def handle_close(self) -> None:
+        """Close, or after a refusal, shut the sending side and linger (:data:`LINGER_SECONDS`) first."""
+        if self.linger_on_close and not self.lingering and self.connected and self.socket is not None:
+            try:
+                self.socket.shutdown(socket.SHUT_WR)  # the answer goes out, then our end of the stream
+            except OSError:
+                pass  # already gone: close now
+            else:
+                self._linger_until = time.monotonic() + LINGER_SECONDS
+                self.will_close = False  # else the loop's next turn would close at once
+                return
+        self.close_now()
+
+    def close_now(self) -> None:
+        """Close the connection without lingering."""
+        HTTPChannel.handle_close(self)
+
+    def readable(self) -> bool:
+        if self.lingering:
+            if self.will_close or time.monotonic() >= (self._linger_until or 0.0):
+                self.close_now()  # its time is up, or the server closes it (a stop, a timeout)
+                return False
+            return True
+        return bool(super().readable())
+
+    def writable(self) -> bool:
+        return False if self.lingering else bool(super().writable())
+
+    def handle_read(self) -> None:
+        if self.lingering:
+            self.drop_lingering()
+            return
+        super().handle_read()
+
+    def drop_lingering(self) -> None:
+        """Read and drop what the client still sends; close at its end of the stream or a bound."""
+        try:
+            data = self.socket.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        self._lingered += len(data)
+        if not data or self._lingered > LINGER_BYTES:
+            self.close_now()
 
     def send_continue(self) -> None:
         """``100 Continue`` only while a body is still wanted.
@@ -268,8 +330,9 @@ class BufferedServer:
         """The port actually listened on (useful with port 0)."""
         return int(self._listeners[0].effective_port)
 
-    def serve(self) -> None:
-        """Answer requests until :meth:`stop` (or ``KeyboardInterrupt`` from a signal handler).
+    def serve(self, until: Callable[[], bool] | None = None) -> None:
+        """Answer requests until :meth:`stop`, or until ``until()`` is true (checked after every turn
+        of the loop; call :meth:`wake` when it becomes true, e.g. from a signal handler).
 
         Returns at once when :meth:`stop` came first: a stopped server stays stopped.
         """
@@ -279,9 +342,9 @@ class BufferedServer:
             if self._server is None:
                 self.prepare()
         with self._owning_the_loop() as server:
-            # Our own loop, not waitress's run(): that one swallows KeyboardInterrupt, which the serve
-            # command wants to see, and this one ends as soon as stop() asks.
-            while self._server is server and self._map:
+            # Our own loop, not waitress's run(): this one ends between two turns as soon as stop() or
+            # `until` asks, never in the middle of reading or writing a connection.
+            while self._server is server and self._map and not (until is not None and until()):
                 self.poll()
 
     @contextlib.contextmanager
@@ -326,20 +389,31 @@ class BufferedServer:
                     each.will_close = True  # closed by the loop's next turn
         return busy
 
-    def drain(self, seconds: float, on_turn: Callable[[], None] | None = None) -> int:
+    def drain(
+        self,
+        seconds: float,
+        on_turn: Callable[[], None] | None = None,
+        until: Callable[[], bool] | None = None,
+    ) -> int:
         """Refuse new connections and answer the requests in flight, for at most ``seconds``.
 
         Run it where :meth:`serve` ran, once that loop has ended (a signal, or the loop's owner
         decided to stop): this runs the loop itself, turn by turn, closing each connection as soon
-        as it waits for nothing, and calls ``on_turn`` after each turn (gunicorn's heartbeat).
-        :meth:`stop` must follow. Returns how many connections were still busy at the deadline.
+        as it waits for nothing, and calls ``on_turn`` after each turn (gunicorn's heartbeat). It
+        gives up early when ``until()`` turns true (a second Ctrl+C). :meth:`stop` must follow.
+        Returns how many connections were still busy when it ended.
         """
         with self._owning_the_loop() as server:
             if server is None:  # stopped already: nothing is left to answer
                 return 0
             self.stop_accepting()
             deadline = time.monotonic() + seconds
-            while (busy := self.close_idle()) and time.monotonic() < deadline and self._server is server:
+            while (
+                (busy := self.close_idle())
+                and time.monotonic() < deadline
+                and self._server is server
+                and not (until is not None and until())
+            ):
                 self.poll(min(DRAIN_TURN, max(0.0, deadline - time.monotonic())))
                 if on_turn is not None:
                     on_turn()

@@ -26,6 +26,7 @@ from flask import Flask
 from gunicorn.workers.base import Worker
 
 from moodtape.web.buffered_server import BufferedServer
+from moodtape.web.stopping import exit_if_native_threads_run
 
 #: The longest wait of one loop turn: the heartbeat and the parent check run at least this often.
 TURN_SECONDS = 1.0
@@ -59,7 +60,8 @@ class BufferedWorker(Worker):  # type: ignore[misc]
                     break
             self._drain(server)
         finally:
-            server.stop(grace=EXIT_MARGIN)
+            # Then gunicorn exits the worker; not through the teardown while the model still loads.
+            exit_if_native_threads_run(server.stop(grace=EXIT_MARGIN))
 
     def _drain(self, server: BufferedServer) -> None:
         """Refuse new connections and wait, within the graceful bound, for the requests in flight."""

@@ -30,7 +30,6 @@ import os
 import shutil
 import signal
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -234,17 +233,9 @@ def serve_processes(
 
 def _post_fork(_server: Any, worker: Any) -> None:
     """In each new worker: load the model in the background so its first request does not wait."""
-    services = worker.app.wsgi().extensions["moodtape"]
-    threading.Thread(target=_warm, args=(services,), name="moodtape-warm", daemon=True).start()
+    from moodtape.web.stopping import start_warming
 
-
-def _warm(services: Any) -> None:
-    import logging
-
-    try:
-        services.warm()
-    except MoodtapeError as exc:
-        logging.getLogger("moodtape.web").warning("%s", exc)
+    start_warming(worker.app.wsgi().extensions["moodtape"])
 
 
 def _post_worker_init(worker: Any) -> None:

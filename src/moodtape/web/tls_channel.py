@@ -96,6 +96,9 @@ class TlsChannel(JsonErrorChannel):
 
     def handle_read(self) -> None:
         """Like waitress's, except that a read giving no plain bytes (mid-handshake) is not a disconnect."""
+        if self.lingering:  # after a refusal: raw bytes dropped, not decrypted
+            self.drop_lingering()
+            return
         try:
             data = self.recv(self.adj.recv_bytes)
         except OSError:
@@ -189,7 +192,7 @@ class TlsChannel(JsonErrorChannel):
         self._pending = self._pending[sent:]
 
     def writable(self) -> bool:
-        return bool(super().writable() or self._pending)
+        return not self.lingering and bool(super().writable() or self._pending)
 
     def busy(self) -> bool:
         return super().busy() or bool(self._pending)
@@ -206,9 +209,9 @@ class TlsChannel(JsonErrorChannel):
         super().handle_write()
 
     def handle_close(self) -> None:
-        """Say goodbye in TLS (close_notify) when the socket takes it at once, then close."""
+        """Say goodbye in TLS (close_notify) when the socket takes it at once, then close (or linger)."""
         with self._tls_lock:
-            if self._handshaken and self.socket is not None and self.connected:
+            if self._handshaken and self.socket is not None and self.connected and not self.lingering:
                 # The client's reply never comes before we close; ours is in the buffer.
                 with contextlib.suppress(ssl.SSLError, ValueError):
                     self._tls.unwrap()
