@@ -234,3 +234,32 @@ def test_on_a_phone_the_offer_sits_above_a_tall_preview_bar_and_the_page_end_sta
         watch.check(page)
     finally:
         context.close()
+
+
+def test_a_strategy_that_fails_while_a_new_mood_loads_puts_the_page_back_on_the_list_on_screen(page: Any) -> None:
+    """Sad was still loading when Calm was pressed (cancelling it), and Calm failed. Before, the
+    list's mood went back to happy but "sad" stayed pressed and the plane's dot stayed on sad."""
+    page.get_by_role("tab", name="Pick by hand").click()
+    happy = page.get_by_role("button", name="happy", exact=True)
+    sad = page.get_by_role("button", name="sad", exact=True)
+    happy.click()
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+    dot = page.locator("#plane .applied-dot")
+    where = (dot.get_attribute("cx"), dot.get_attribute("cy"))
+    held: list[Any] = []
+
+    def answer(route: Any) -> None:
+        if "strategy=calm" in route.request.url:
+            route.abort()
+        else:
+            held.append(route)  # the sad list: still loading when Calm is pressed
+
+    page.route("**/api/lists?*", answer)
+    sad.click()
+    page.wait_for_function("() => document.querySelector('#results').getAttribute('aria-busy') === 'true'")
+    page.locator("#strategy-group [data-strategy=calm]").click()
+    expect(page.locator("#results-status")).to_have_text("The list did not change: the server did not answer.")
+    expect(happy).to_have_attribute("aria-pressed", "true")
+    expect(sad).to_have_attribute("aria-pressed", "false")
+    assert (dot.get_attribute("cx"), dot.get_attribute("cy")) == where
+    assert held, "the sad list was never asked for: the test proves nothing"

@@ -52,6 +52,16 @@ def test_victims_are_the_long_silent_then_stalled_readers_then_the_longest_unfin
     assert [c.name for c in choose_victims(channels, limit=20, now=100)] == ["never-spoke", "keepalive-quiet-lately"]
 
 
+def test_a_refused_connection_lingering_goes_before_all_others() -> None:
+    """Its answer is out and only the client's leftovers come (web/buffered_server.py); before, it
+    ranked as a newcomer or an unfinished upload and went last."""
+    channels = [
+        channel("never-spoke", created=10, active=10),
+        channel("refused-lingering", created=99, active=99.8, partial=True, lingering=True),
+    ]
+    assert [c.name for c in choose_victims(channels, limit=80, now=100)] == ["refused-lingering", "never-spoke"]
+
+
 def test_no_more_victims_while_enough_are_closing() -> None:
     closing = [channel(f"c{n}", created=0, active=0, will_close=True) for n in range(3)]
     idle = [channel(f"i{n}", created=n, active=n) for n in range(10)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -165,3 +166,27 @@ def test_a_stop_from_another_thread_ends_a_drain_first(app: Flask) -> None:
         thread.join(timeout=10)
         assert not thread.is_alive() and time.monotonic() - started < 5
     assert outcome == [1], outcome
+
+
+def test_a_refused_connection_that_lingers_does_not_hold_up_a_drain(app: Flask) -> None:
+    """A refusal's connection lingers (reading and dropping what the client still sends) for up to 2 s;
+    the bytes after the refused request made it look busy, so a graceful stop waited for it."""
+    server = make_server(app, "127.0.0.1", 0, threads=1)
+    server.prepare()
+    smuggled = (
+        b"POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.bound_port)) as client:
+        client.sendall(smuggled + b"GET /readyz HTTP/1.1\r\nHost: x\r\n")  # and half of another request
+        client.settimeout(5)
+        answer = b""
+        while b"\r\n\r\n" not in answer:  # the loop turns until the refusal is out
+            server.poll(0.1)
+            with contextlib.suppress(TimeoutError, BlockingIOError):
+                client.settimeout(0.05)
+                answer += client.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 400")
+        started = time.monotonic()
+        assert server.drain(10.0) == 0
+        assert time.monotonic() - started < 1.0
+    server.stop()

@@ -249,7 +249,12 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
         super().send_continue()
 
     def busy(self) -> bool:
-        """True while a request is being read, run or answered (a graceful stop waits for those)."""
+        """True while a request is being read, run or answered (a graceful stop waits for those).
+
+        Not while lingering: the answer is out, and what arrives is dropped, not a request.
+        """
+        if self.lingering:
+            return False
         return self.request is not None or bool(self.requests) or bool(self.total_outbufs_len)
 
 
@@ -342,6 +347,8 @@ class BufferedServer:
             if self._server is None:
                 self.prepare()
         with self._owning_the_loop() as server:
+            if server is None:  # a stop() came in between
+                return
             # Our own loop, not waitress's run(): this one ends between two turns as soon as stop() or
             # `until` asks, never in the middle of reading or writing a connection.
             while self._server is server and self._map and not (until is not None and until()):

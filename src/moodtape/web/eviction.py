@@ -92,6 +92,9 @@ def choose_victims(channels: list[Any], limit: int, now: float) -> list[Any]:
     if closing >= wanted:
         return []  # already making room: wait for those to close
     open_ = [c for c in channels if not (c.will_close or c.requests)]
+    # Refused and lingering (web/buffered_server.py): the answer is out, only the client's leftovers come.
+    lingering = [c for c in open_ if getattr(c, "lingering", False)]
+    open_ = [c for c in open_ if not getattr(c, "lingering", False)]
     # waitress moves last_activity whenever the client takes some of the answer.
     unread = [c for c in open_ if c.total_outbufs_len and c.last_activity <= now - STALLED_READ_S]
     stalled = sorted(unread, key=lambda c: c.last_activity)
@@ -100,4 +103,4 @@ def choose_victims(channels: list[Any], limit: int, now: float) -> list[Any]:
     idle = sorted((c for c in silent if c.last_activity <= now - GRACE_S), key=lambda c: c.last_activity)
     unfinished = sorted((c for c in candidates if c.request is not None), key=lambda c: c.creation_time)
     newcomers = sorted((c for c in silent if c.last_activity > now - GRACE_S), key=lambda c: c.creation_time)
-    return (idle + stalled + unfinished + newcomers)[: wanted - closing]
+    return (lingering + idle + stalled + unfinished + newcomers)[: wanted - closing]

@@ -60,8 +60,10 @@ class BufferedWorker(Worker):  # type: ignore[misc]
                     break
             self._drain(server)
         finally:
-            # Then gunicorn exits the worker; not through the teardown while the model still loads.
-            exit_if_native_threads_run(server.stop(grace=EXIT_MARGIN))
+            still_running = server.stop(grace=EXIT_MARGIN)
+        # Then gunicorn exits the worker: not through the teardown while the model still loads (an
+        # error above propagates instead, with its traceback, whatever that teardown does).
+        exit_if_native_threads_run(still_running)
 
     def _drain(self, server: BufferedServer) -> None:
         """Refuse new connections and wait, within the graceful bound, for the requests in flight."""

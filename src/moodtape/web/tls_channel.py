@@ -195,7 +195,7 @@ class TlsChannel(JsonErrorChannel):
         return not self.lingering and bool(super().writable() or self._pending)
 
     def busy(self) -> bool:
-        return super().busy() or bool(self._pending)
+        return super().busy() or (bool(self._pending) and not self.lingering)
 
     def handle_write(self) -> None:
         with self._tls_lock:

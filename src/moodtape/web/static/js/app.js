@@ -172,7 +172,7 @@ function withdrawOffer() {
     hideOffer();
     return;
   }
-  if (state.offerStale) return;
+  if (state.offerStale || !state.offered) return;
   state.offerStale = true;
   $("new-list-text").textContent = offerWords(state.offered.emotion, true);
 }
@@ -188,11 +188,13 @@ async function applyMood(mood, source, { preloaded = null, focusList = false } =
   plane.setApplied(mood);
   markEmotion(mood, source);
   $("follow-camera").hidden = !(camera.running && source !== "camera");
+  // Not loaded: the list's mood went back to the one on screen (onReverted: showListMood).
   const shown = await list.show(mood, source, { preloaded, focusList });
-  if (shown === false) showListMood(); // not loaded: the list on screen, and its mood, stay
   if (focusOnOffer && !state.offered) {
-    if (shown === false) state.offered = mood; // "Show it" keeps focus and can be pressed again
-    else if (shown || !offerInUse()) hideOffer(); // drawn, or a newer load took over
+    // Drawn, or a newer load took over with nobody on the offer: it goes. Else "Show it" keeps
+    // focus and can be pressed again.
+    if (shown || (shown === null && !offerInUse())) hideOffer();
+    else state.offered = mood;
   }
   showMoodNow();
 }
@@ -269,7 +271,7 @@ function announceWords(label) {
  * invisible, as the offer's reserved box is). */
 function focusIfLost(target) {
   const active = document.activeElement;
-  const shown = active && active.checkVisibility ? active.checkVisibility({ visibilityProperty: true }) : true;
+  const shown = active && active.checkVisibility ? active.checkVisibility({ visibilityProperty: true, checkVisibilityCSS: true }) : true;
   if (!active || active === document.body || !active.getClientRects().length || !shown) target.focus();
 }
 
@@ -325,6 +327,7 @@ const timeline = new Timeline($("timeline"), $("timeline-summary"));
 const list = new ListView({
   onError: reportError,
   onShown: () => banner(""),
+  onReverted: showListMood,
   pointsFor: (emotion) => state.points[emotion],
   applyMood,
   setPath: (path) => plane.setPath(path),

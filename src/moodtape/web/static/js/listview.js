@@ -24,7 +24,10 @@ function itemIndex(el) {
 }
 
 export class ListView {
-  /** @param hooks {onError(err), onShown(), pointsFor(emotion), applyMood(mood, source, opts), setPath(path)} */
+  /**
+   * @param hooks {onError(err), onShown(), onReverted() (a failed load put the list's mood back),
+   *   pointsFor(emotion), applyMood(mood, source, opts), setPath(path)}
+   */
   constructor(hooks) {
     this.hooks = hooks;
     /** The mood the list is made for: {valence, arousal, emotion, emotionOnly?}; null before the first. */
@@ -85,8 +88,12 @@ export class ListView {
    */
   backToDrawn() {
     const drawn = this.drawn;
-    this.applied = drawn ? drawn.mood : null;
-    this.source = drawn ? drawn.source : null;
+    // The source only with the mood: "Follow the camera" (source null) survives a failed strategy.
+    if (this.applied !== (drawn ? drawn.mood : null)) {
+      this.applied = drawn ? drawn.mood : null;
+      this.source = drawn ? drawn.source : null;
+    }
+    this.hooks.onReverted();
     if (!drawn) return; // nothing on screen: the buttons keep the choice for the first list
     this.strategy = drawn.strategy;
     this.kind = drawn.kind;
@@ -170,7 +177,8 @@ export class ListView {
       this.hooks.onShown();
       return true;
     } catch (err) {
-      if (err.name === "AbortError") return null;
+      // Superseded: an error read after the newer load began (the body of an error answer) too.
+      if (err.name === "AbortError" || this.controller !== controller) return null;
       this.backToDrawn();
       // The banner already says that the server is gone (an alert): this line says what it meant.
       $("results-status").textContent = err.unreachable ? "The list did not change: the server did not answer." : err.message;
