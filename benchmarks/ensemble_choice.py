@@ -13,18 +13,14 @@ A network that only helps on FER2013's framing is not worth its cost per face (s
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import torch
 
-from benchmarks.view_choice import face_sets, view_logits
-from moodtape.training.export import load_network
-from moodtape.vision.pipeline import Analyzer
+from benchmarks.view_choice import face_sets, runs_and_face_sets, view_logits
 
 
 def groups(count: int) -> list[tuple[int, ...]]:
@@ -42,17 +38,7 @@ def group_accuracy(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="run folders with best.pt")
-    parser.add_argument("--fer", type=Path, required=True, help="a folder-layout split, e.g. fer2013/publictest")
-    parser.add_argument("--scenes", type=Path, action="append", default=[])
-    parser.add_argument("--yale", type=Path, default=None)
-    parser.add_argument("--photo-side", type=int, default=150)
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args()
-    torch.set_num_threads(2)
-    networks = [load_network(run)[0] for run in args.runs]
-    analyzer = Analyzer()
+    args, networks, analyzer = runs_and_face_sets(__doc__.split("\n\n")[0])
     names = ["+".join(str(i) for i in group) for group in groups(len(networks))]
     report: dict[str, dict[str, float]] = {}
     for set_name, (images, labels) in face_sets(analyzer, args.fer, args.scenes, args.yale, args.photo_side):

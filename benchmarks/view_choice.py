@@ -118,8 +118,10 @@ def score(analyzer: Analyzer, networks: list[torch.nn.Module], crops: Crops) -> 
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def runs_and_face_sets(description: str) -> tuple[argparse.Namespace, list[torch.nn.Module], Analyzer]:
+    """The command line shared with :mod:`benchmarks.ensemble_choice`: the arguments, the runs'
+    float networks and the pipeline that cuts the faces (see :func:`face_sets`)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("runs", nargs="+", type=Path, help="run folders with best.pt")
     parser.add_argument("--fer", type=Path, required=True, help="a folder-layout split, e.g. fer2013/publictest")
     parser.add_argument("--scenes", type=Path, action="append", default=[])
@@ -128,8 +130,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(2)
-    networks = [load_network(run)[0] for run in args.runs]
-    analyzer = Analyzer()
+    return args, [load_network(run)[0] for run in args.runs], Analyzer()
+
+
+def main() -> None:
+    args, networks, analyzer = runs_and_face_sets(__doc__.split("\n\n")[0])
     report = {
         name: score(analyzer, networks, crops)
         for name, crops in face_sets(analyzer, args.fer, args.scenes, args.yale, args.photo_side)

@@ -135,22 +135,32 @@ def test_a_list_that_cannot_load_leaves_the_buttons_truthful_and_is_said_once(pa
     expect(page.locator("#banner")).to_be_hidden(timeout=20_000)
 
 
-def test_a_mood_whose_list_cannot_load_leaves_the_plane_and_buttons_on_the_list_on_screen(page: Any) -> None:
-    """Before: "sad" stayed pressed and the plane's dot moved to sad over the happy list, and the next
-    strategy click loaded a sad list though the person had never seen one."""
+def _applied_place(page: Any) -> tuple[str | None, str | None]:
+    """Where the plane's dot for the list's mood is."""
+    dot = page.locator("#plane .applied-dot")
+    return dot.get_attribute("cx"), dot.get_attribute("cy")
+
+
+def _a_happy_list_picked_by_hand(page: Any) -> tuple[Any, Any, tuple[str | None, str | None]]:
+    """A happy list on screen, picked by hand: the happy and sad buttons, and the dot's place."""
     page.get_by_role("tab", name="Pick by hand").click()
     happy = page.get_by_role("button", name="happy", exact=True)
     sad = page.get_by_role("button", name="sad", exact=True)
     happy.click()
     expect(page.locator("#results-mood")).to_contain_text("happy")
-    dot = page.locator("#plane .applied-dot")
-    where = (dot.get_attribute("cx"), dot.get_attribute("cy"))
+    return happy, sad, _applied_place(page)
+
+
+def test_a_mood_whose_list_cannot_load_leaves_the_plane_and_buttons_on_the_list_on_screen(page: Any) -> None:
+    """Before: "sad" stayed pressed and the plane's dot moved to sad over the happy list, and the next
+    strategy click loaded a sad list though the person had never seen one."""
+    happy, sad, happy_place = _a_happy_list_picked_by_hand(page)
     page.route("**/api/lists?*", lambda route: route.abort())
     sad.click()
     expect(page.locator("#results-status")).to_have_text("The list did not change: the server did not answer.")
     expect(happy).to_have_attribute("aria-pressed", "true")
     expect(sad).to_have_attribute("aria-pressed", "false")
-    assert (dot.get_attribute("cx"), dot.get_attribute("cy")) == where
+    assert _applied_place(page) == happy_place
     expect(page.locator("#mood-now")).to_contain_text("happy")
     page.unroute("**/api/lists?*")
     page.locator("#strategy-group [data-strategy=calm]").click()
@@ -239,13 +249,7 @@ def test_on_a_phone_the_offer_sits_above_a_tall_preview_bar_and_the_page_end_sta
 def test_a_strategy_that_fails_while_a_new_mood_loads_puts_the_page_back_on_the_list_on_screen(page: Any) -> None:
     """Sad was still loading when Calm was pressed (cancelling it), and Calm failed. Before, the
     list's mood went back to happy but "sad" stayed pressed and the plane's dot stayed on sad."""
-    page.get_by_role("tab", name="Pick by hand").click()
-    happy = page.get_by_role("button", name="happy", exact=True)
-    sad = page.get_by_role("button", name="sad", exact=True)
-    happy.click()
-    expect(page.locator("#results-mood")).to_contain_text("happy")
-    dot = page.locator("#plane .applied-dot")
-    where = (dot.get_attribute("cx"), dot.get_attribute("cy"))
+    happy, sad, happy_place = _a_happy_list_picked_by_hand(page)
     held: list[Any] = []
 
     def answer(route: Any) -> None:
@@ -261,5 +265,5 @@ def test_a_strategy_that_fails_while_a_new_mood_loads_puts_the_page_back_on_the_
     expect(page.locator("#results-status")).to_have_text("The list did not change: the server did not answer.")
     expect(happy).to_have_attribute("aria-pressed", "true")
     expect(sad).to_have_attribute("aria-pressed", "false")
-    assert (dot.get_attribute("cx"), dot.get_attribute("cy")) == where
+    assert _applied_place(page) == happy_place
     assert held, "the sad list was never asked for: the test proves nothing"
