@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
@@ -62,8 +62,16 @@ def serve(
     # by a library that catches every exception (web/stopping.py); a second one forces the way out.
     stops = StopRequests()
     stops.install()
-    server, services, url = _start_up(host, port, threads, certfile, keyfile, stops)
-    _serve_until_asked(server, services, url, stops)
+    _serve_until_asked(_start_up(host, port, threads, certfile, keyfile, stops), stops)
+
+
+class _Started(NamedTuple):
+    """What start-up hands to serving."""
+
+    server: BufferedServer
+    services: Services
+    url: str  # the address to print
+    shutdown_seconds: int  # MOODTAPE_SHUTDOWN_SECONDS
 
 
 def _start_up(
@@ -73,11 +81,8 @@ def _start_up(
     certfile: Path | None,
     keyfile: Path | None,
     stops: StopRequests,
-) -> tuple[BufferedServer, Services, str]:
-    """Build the app and bind its port (the server, the app's services and the address to print).
-
-    A signal meanwhile ends the command here, as "aborted".
-    """
+) -> _Started:
+    """Build the app and bind its port; a signal meanwhile ends the command here, as "aborted"."""
     from moodtape.config import Settings
     from moodtape.web.app import create_app
     from moodtape.web.logs import configure_logging
@@ -104,7 +109,8 @@ def _start_up(
             f"moodtape: warning: serving plain HTTP on {host}; browsers allow the camera only on localhost "
             "or HTTPS, so use --certfile/--keyfile or a reverse proxy with TLS (see docs/deployment.md)"
         )
-    return server, app.extensions["moodtape"], server_url(host, port, tls=certfile is not None)
+    url = server_url(host, port, tls=certfile is not None)
+    return _Started(server, app.extensions["moodtape"], url, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS"))
 
 
 def _abort_if_asked(stops: StopRequests, server: BufferedServer | None = None) -> None:
@@ -116,19 +122,19 @@ def _abort_if_asked(stops: StopRequests, server: BufferedServer | None = None) -
     sys.exit(130)
 
 
-def _serve_until_asked(server: BufferedServer, services: Services, url: str, stops: StopRequests) -> None:
+def _serve_until_asked(started: _Started, stops: StopRequests) -> None:
     """Serve until a signal; then answer the requests in flight and exit without a long teardown."""
-    from moodtape.config import Settings
     from moodtape.web.stopping import exit_if_native_threads_run, ignore_stop_signals, start_warming
 
-    start_warming(services, warn=lambda message: info(f"moodtape: warning: {message}"))
+    server = started.server
+    start_warming(started.services, warn=lambda message: info(f"moodtape: warning: {message}"))
     stops.serving(server.wake)
     try:
-        click.echo(f"moodtape is running at {url} — press Ctrl+C to stop", err=True)
+        click.echo(f"moodtape is running at {started.url} — press Ctrl+C to stop", err=True)
         server.serve(until=lambda: stops.asked)
         if stops.asked:
             info("moodtape: stopping")
-            _finish_in_flight(server, Settings.load().get_int("MOODTAPE_SHUTDOWN_SECONDS"), stops)
+            _finish_in_flight(server, started.shutdown_seconds, stops)
     finally:
         ignore_stop_signals()  # a further signal must not interrupt the clean-up itself
         # Bounded: stalled uploads are closed at once and a running request gets a few seconds

@@ -184,10 +184,7 @@ async function applyMood(mood, source, { preloaded = null, focusList = false } =
   const focusOnOffer = $("new-list").contains(document.activeElement);
   if (focusOnOffer) state.offered = null;
   else hideOffer();
-  settler.reset(source === "camera" ? mood : null);
-  plane.setApplied(mood);
-  markEmotion(mood, source);
-  $("follow-camera").hidden = !(camera.running && source !== "camera");
+  showListMood(mood, source);
   // Not loaded: the list's mood went back to the one on screen (onReverted: showListMood).
   const shown = await list.show(mood, source, { preloaded, focusList });
   if (focusOnOffer && !state.offered) {
@@ -199,13 +196,13 @@ async function applyMood(mood, source, { preloaded = null, focusList = false } =
   showMoodNow();
 }
 
-/** The plane, the pressed emotion and the camera's follow switch show the list's mood (after a
- * list failed to load, that is the mood of the list still on screen). */
-function showListMood() {
-  settler.reset(list.source === "camera" ? list.applied : null);
-  plane.setApplied(list.applied);
-  markEmotion(list.applied, list.source);
-  $("follow-camera").hidden = !(camera.running && list.source && list.source !== "camera");
+/** The plane, the pressed emotion and the camera's follow switch show the list's mood: the one
+ * being applied, or by default the list's own (after a failed load, that of the list on screen). */
+function showListMood(mood = list.applied, source = list.source) {
+  settler.reset(source === "camera" ? mood : null);
+  plane.setApplied(mood);
+  markEmotion(mood, source);
+  $("follow-camera").hidden = !(camera.running && source && source !== "camera");
 }
 
 /** A settled camera mood: the first list appears by itself; later ones wait for "Show it". */
@@ -327,7 +324,7 @@ const timeline = new Timeline($("timeline"), $("timeline-summary"));
 const list = new ListView({
   onError: reportError,
   onShown: () => banner(""),
-  onReverted: showListMood,
+  onReverted: () => showListMood(),
   pointsFor: (emotion) => state.points[emotion],
   applyMood,
   setPath: (path) => plane.setPath(path),
