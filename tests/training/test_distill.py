@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from moodtape.errors import DatasetError  # noqa: E402
-from moodtape.training.distill import Teacher, distillation_loss  # noqa: E402
+from moodtape.training.distill import Teacher, answers_once, distillation_loss  # noqa: E402
 from moodtape.training.robust_augment import add_conditions, robust_augment, robust_geometry  # noqa: E402
 from moodtape.vision import models  # noqa: E402
 
@@ -64,3 +64,14 @@ def test_the_student_sees_the_teachers_face_with_conditions_added() -> None:
     assert 0 < int(changed.sum()) < 64
     # Splitting the augmentation in two draws the same random numbers as the one-step version.
     np.testing.assert_array_equal(degraded.numpy(), robust_augment(faces, torch.Generator().manual_seed(2)).numpy())
+
+
+def test_answers_read_once_are_the_mean_of_the_face_and_its_mirror() -> None:
+    teacher = Teacher(BUNDLED)
+    faces = torch.rand(9, 1, 48, 48, generator=torch.Generator().manual_seed(4))
+    answers = answers_once(teacher, faces, batch_size=4)
+    mirrored = torch.flip(faces, dims=[3])
+    expected = (teacher.logits(faces) + teacher.logits(mirrored)) / 2
+    torch.testing.assert_close(answers, expected, atol=1e-5, rtol=0)
+    # The same target for a face and its mirror: training's flips do not change what it should learn.
+    torch.testing.assert_close(answers_once(teacher, mirrored), answers, atol=1e-5, rtol=0)

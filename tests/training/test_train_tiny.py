@@ -21,7 +21,7 @@ from fer_faces import synthetic_face
 torch = pytest.importorskip("torch")
 
 from moodtape.emotions import EMOTIONS  # noqa: E402
-from moodtape.errors import DatasetError  # noqa: E402
+from moodtape.errors import DataError, DatasetError  # noqa: E402
 from moodtape.training.distill import Teacher  # noqa: E402
 from moodtape.training.export import PARITY_TOLERANCE, ViewEnsemble, export_run, export_runs, onnx_logits  # noqa: E402
 from moodtape.training.trainer import EpochResult, TrainConfig, Trainer, lr_at, predict_logits  # noqa: E402
@@ -264,3 +264,49 @@ def test_a_teacher_steers_training_when_distilling(
     predicted = predict_logits(student.model, student.val_x, student.device).argmax(1)
     taught = student.teacher.logits(student.val_x).argmax(1)
     assert float((predicted == taught).float().mean()) >= 0.7  # it learned the teacher's answers, not the labels
+
+
+def test_a_teacher_read_once_steers_training_without_reading_any_batch(
+    trained: tuple[Path, list[EpochResult]], dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--distill-once``: the teacher reads every training face (and its mirror) before the first
+    epoch and never again, and its answers still steer the student."""
+    first, _ = trained
+    teacher_path = export_runs([first], data=str(dataset), out=tmp_path / "teacher")
+    faces_read: list[int] = []
+
+    class CountingNextClassTeacher(Teacher):
+        def logits(self, faces: torch.Tensor) -> torch.Tensor:
+            faces_read.append(faces.shape[0])
+            return torch.roll(super().logits(faces), shifts=1, dims=1) * 4.0
+
+    monkeypatch.setattr("moodtape.training.trainer.Teacher", CountingNextClassTeacher)
+    config = tiny_config(
+        dataset,
+        tmp_path / "student",
+        epochs=6,
+        seed=3,
+        distill=str(teacher_path),
+        distill_weight=1.0,
+        distill_once=True,
+    )
+    student = Trainer(config, log=lambda _: None)
+    assert sum(faces_read) == 2 * len(student.train_y)  # each face and its mirror, once
+    assert student.teacher_answers is not None and student.teacher_answers.shape == (len(student.train_y), 7)
+    misled = student.run()[-1]
+    assert sum(faces_read) == 2 * len(student.train_y)  # no batch was shown to the teacher
+    assert misled.val_accuracy <= 0.5
+    predicted = predict_logits(student.model, student.val_x, student.device).argmax(1)
+    taught = CountingNextClassTeacher(teacher_path).logits(student.val_x).argmax(1)
+    assert float((predicted == taught).float().mean()) >= 0.7
+
+
+def test_distilling_once_needs_a_teacher_and_clean_faces(
+    trained: tuple[Path, list[EpochResult]], dataset: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(DataError, match="needs a teacher"):
+        Trainer(tiny_config(dataset, tmp_path / "a", distill_once=True), log=lambda _: None)
+    teacher_path = export_runs([trained[0]], data=str(dataset), out=tmp_path / "teacher")
+    robust = tiny_config(dataset, tmp_path / "b", distill=str(teacher_path), distill_once=True, augment="robust")
+    with pytest.raises(DataError, match="--augment standard"):
+        Trainer(robust, log=lambda _: None)

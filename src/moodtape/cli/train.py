@@ -56,6 +56,12 @@ from moodtape.training.views import parse_passes
 )
 @click.option("--distill-weight", default=0.5, show_default=True, help="Share of the distillation term in the loss.")
 @click.option("--distill-temperature", default=2.0, show_default=True, help="Softmax temperature of the soft answers.")
+@click.option(
+    "--distill-once",
+    is_flag=True,
+    help="The teacher reads each training face once (and its mirror) before training instead of every "
+    "augmented batch: no teacher cost per epoch, so a slow teacher with more passes is affordable.",
+)
 @click.option("--warmup", default=2.0, show_default=True, help="Epochs of linear learning-rate warm-up.")
 @click.option(
     "--export/--no-export",
@@ -80,6 +86,7 @@ def train(
     distill: Path | None,
     distill_weight: float,
     distill_temperature: float,
+    distill_once: bool,
     warmup: float,
     export: bool,
 ) -> None:
@@ -109,6 +116,7 @@ def train(
         distill=str(distill) if distill else None,
         distill_weight=distill_weight,
         distill_temperature=distill_temperature,
+        distill_once=distill_once,
         warmup_epochs=warmup,
     )
     Trainer(config, log=info).run()

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from moodtape.errors import DataError, DatasetError
 from moodtape.training.augment import augment
 from moodtape.training.datasets import FaceDataset, load_dataset
-from moodtape.training.distill import Teacher, distillation_loss
+from moodtape.training.distill import Teacher, answers_once, distillation_loss
 from moodtape.training.network import EmotionNet
 from moodtape.training.robust_augment import add_conditions, robust_geometry
 
@@ -56,6 +56,9 @@ class TrainConfig:
     distill: str | None = field(default=None, metadata={"help": "an exported ONNX model to distil from"})
     distill_weight: float = 0.5
     distill_temperature: float = 2.0
+    distill_once: bool = field(
+        default=False, metadata={"help": "the teacher reads each face once before training, not every batch"}
+    )
 
 
 @dataclass
@@ -160,6 +163,14 @@ class Trainer:
             nesterov=True,
         )
         self.teacher = Teacher(config.distill) if config.distill else None
+        self.teacher_answers: torch.Tensor | None = None
+        if config.distill_once and self.teacher is None:
+            raise DataError("--distill-once needs a teacher: add --distill MODEL.onnx")
+        if self.teacher is not None and config.distill_once:
+            if config.augment == "robust":
+                raise DataError("--distill-once reads faces without conditions; use it with --augment standard")
+            self.log(f"reading {len(self.train_y)} training faces with the teacher once")
+            self.teacher_answers = answers_once(self.teacher, self.train_x)
         self.steps_per_epoch = math.ceil(len(self.train_y) / config.batch_size)
         self.epoch = 0
         self.best_accuracy = -1.0
@@ -237,7 +248,7 @@ class Trainer:
             target = self.train_y[index].to(self.device)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
                 logits = self.model(batch)
-            loss = self._loss(logits.float(), target, clean)
+            loss = self._loss(logits.float(), target, clean, index)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             self.optimizer.step()
@@ -259,12 +270,16 @@ class Trainer:
         clean = augment(faces, generator)
         return clean, clean
 
-    def _loss(self, logits: torch.Tensor, target: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
-        """Label-smoothed cross-entropy, mixed with the teacher's soft answer on the clean face when distilling."""
+    def _loss(
+        self, logits: torch.Tensor, target: torch.Tensor, clean: torch.Tensor, index: torch.Tensor
+    ) -> torch.Tensor:
+        """Label-smoothed cross-entropy, mixed with the teacher's soft answer when distilling: on the
+        clean face of this batch, or on the face as given when the teacher read every face once."""
         hard = functional.cross_entropy(logits, target, label_smoothing=self.config.label_smoothing)
         if self.teacher is None:
             return hard
-        soft = distillation_loss(logits, self.teacher.logits(clean).to(logits.device), self.config.distill_temperature)
+        answers = self.teacher_answers[index] if self.teacher_answers is not None else self.teacher.logits(clean)
+        soft = distillation_loss(logits, answers.to(logits.device), self.config.distill_temperature)
         weight = self.config.distill_weight
         return (1.0 - weight) * hard + weight * soft
 
