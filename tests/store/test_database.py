@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,8 @@ import sqlalchemy as sa
 
 from moodtape.errors import DataError, StoreUnavailableError
 from moodtape.store import Store, new_id
-from moodtape.store.database import ATTEMPTS, Database, engine_url
+from moodtape.store import database as database_module
+from moodtape.store.database import _MIGRATION_LOCK, ATTEMPTS, Database, engine_url
 from moodtape.store.migrate import current_revision, head_revision
 from moodtape.store.records import SavedList
 from moodtape.store.schema import metadata
@@ -175,6 +177,44 @@ def test_restarting_postgresql_gives_503s_then_recovers(make_postgres: Callable[
     assert len(store.lists("s")) == 2
 
 
+def test_a_lock_held_by_a_stuck_transaction_is_a_503_within_the_statement_timeout(
+    postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database_module, "STATEMENT_TIMEOUT_S", 1)
+    store = Store(postgres)
+    assert store.consent("s") is None  # migrated, and a pooled connection is ready
+    with sa.create_engine(engine_url(postgres)).connect() as stuck, stuck.begin():
+        stuck.exec_driver_sql("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE")  # and never commits
+        started = time.perf_counter()
+        with pytest.raises(StoreUnavailableError, match="try again"):
+            store.consent("s")
+        waited = time.perf_counter() - started
+    assert 0.9 < waited < 3, f"waited {waited:.1f} s behind the lock"
+    assert store.consent("s") is None, "the next request works once the lock is gone"
+
+
+def test_a_migration_may_wait_longer_than_a_request(postgres: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another instance's migration holds the lock for 2 s; this one waits it out, not fails at 1 s."""
+    monkeypatch.setattr(database_module, "STATEMENT_TIMEOUT_S", 1)
+    held = threading.Event()
+
+    def migrate_elsewhere() -> None:
+        with sa.create_engine(engine_url(postgres)).connect() as other:
+            other.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})")
+            held.set()
+            time.sleep(2)
+            other.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
+
+    elsewhere = threading.Thread(target=migrate_elsewhere)
+    elsewhere.start()
+    assert held.wait(10)
+    started = time.perf_counter()
+    Database(postgres).upgrade()
+    elsewhere.join()
+    assert time.perf_counter() - started > 1.5
+    assert _schema_differences(postgres) == []
+
+
 def test_a_database_at_an_older_version_is_brought_to_the_newest(tmp_path: Path) -> None:
     from moodtape.store.migrate import upgrade
 
@@ -211,6 +251,43 @@ def test_choosing_at_once_from_many_threads_never_collides(postgres: str) -> Non
     for thread in threads:
         thread.join()
     assert errors == [] and store.consent("s") in (True, False) and store.row_count() == 1
+
+
+def test_two_instances_keeping_one_visit_at_once_store_it_once(postgres: str) -> None:
+    """Two tabs (or a double click) turn history on together, each on its own instance: the second
+    transaction cannot see the first one's uncommitted rows, and must skip them, not fail."""
+    from moodtape.store.records import Feedback
+
+    stores = [Store(postgres), Store(postgres)]  # two processes, two pools
+    for round_number in range(8):
+        session = f"visit-{round_number}"
+        lists = [a_list() for _ in range(3)]
+        likes = [Feedback(f"k{i}", "artist", "like", list_id=lists[0].id, position=i) for i in range(2)]
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def keep(
+            store: Store,
+            session: str = session,
+            lists: list[SavedList] = lists,
+            likes: list[Feedback] = likes,
+            barrier: threading.Barrier = barrier,
+            errors: list[BaseException] = errors,
+        ) -> None:
+            barrier.wait()
+            try:
+                store.keep_visit(session, lists, likes, {})
+            except BaseException as error:  # reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=keep, args=(store,)) for store in stores]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert sorted(x.id for x in stores[1].lists(session)) == sorted(x.id for x in lists)
+        assert sorted(f.id for f in stores[0].feedback(session)) == sorted(f.id for f in likes)
 
 
 def test_sqlite_database_is_locked_is_retried(

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from moodtape.config import Settings
 from moodtape.errors import DataError
-from moodtape.store import Feedback, SavedList, Store, database_url, new_id, store_from_settings
+from moodtape.store import Feedback, SavedList, Store, database_url, new_id, schema, store_from_settings
+from moodtape.store.queries import _list_row
 
 
 def saved(*titles: str, kind: str = "tracks", emotion: str = "sad") -> SavedList:
@@ -136,9 +138,16 @@ def test_rows_past_the_retention_period_disappear(make_store: Callable[..., Stor
 def test_a_failed_transaction_writes_nothing(make_store: Callable[..., Store]) -> None:
     store = make_store()
     first = store.save_list("s", saved("a"))
-    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
-        store.save_list("s", first)  # the same id again
-    assert len(store.lists("s")) == 1
+
+    def save_then_fail(connection: sa.Connection) -> None:
+        connection.execute(sa.insert(schema.lists).values(**_list_row("s", saved("b"), 1.0)))
+        raise RuntimeError("the second half of the work failed")
+
+    with pytest.raises(RuntimeError, match="second half"):
+        store.database.write(save_then_fail)
+    assert [x.id for x in store.lists("s")] == [first.id]
+    store.save_list("s", first)  # the same list again (a retried request): stored once, no error
+    assert [x.id for x in store.lists("s")] == [first.id]
 
 
 def test_several_threads_can_write(make_store: Callable[..., Store]) -> None:

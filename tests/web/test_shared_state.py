@@ -158,3 +158,30 @@ def test_a_calibration_made_on_one_instance_is_applied_by_another(
     assert second.post("/api/analyze?stream=cam", data=frame_640, headers=jpeg).get_json()["calibrated"] is True
     assert second.delete("/api/calibration", headers=token).get_json()["deleted"] is True
     assert first.get("/api/calibration").get_json()["calibrated"] is False
+
+
+def test_a_redis_that_became_a_replica_gives_503s_and_is_not_ready(
+    make_app: AppFactory, redis_url: str, frame_640: bytes, tmp_path: Path
+) -> None:
+    """After a failover the old primary takes no writes but still answers PING: writes must be a
+    503 the client may retry, not a 500, and readiness must take the instance out of rotation."""
+    replica = RedisServer(tmp_path / "replica")
+    replica.start()
+    try:
+        client = make_app(MOODTAPE_REDIS_URL=replica.url, MOODTAPE_SECRET_KEY="k" * 32).test_client()
+        assert client.get("/readyz").status_code == 200
+        token = csrf_headers(client)
+        assert client.post("/api/lists?emotion=sad&n=3", headers=token).status_code == 201
+        primary_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+        connect(replica.url).replicaof("127.0.0.1", primary_port)
+        made = client.post("/api/lists?emotion=sad&n=3", headers=token)
+        assert made.status_code == 503
+        assert made.get_json()["error"]["code"] == "shared_state_unavailable"
+        assert "read-only replica" in made.get_json()["error"]["message"]
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "read-only replica" in ready.get_json()["checks"]["redis"]
+        connect(replica.url).replicaof("NO", "ONE")  # promoted back: the same instance recovers
+        assert client.post("/api/lists?emotion=sad&n=3", headers=token).status_code in (200, 201)
+        assert client.get("/readyz").status_code == 200
+    finally:
+        replica.stop()

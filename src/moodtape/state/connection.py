@@ -3,13 +3,16 @@
 Every Redis call in moodtape goes through :func:`redis_errors`, which turns the client's connection
 and timeout errors into :class:`SharedStateError` (HTTP 503 with a JSON body): a request that needs
 shared state while Redis restarts fails clearly and at once, and the next one after Redis is back
-succeeds, because the pool reconnects by itself.
+succeeds, because the pool reconnects by itself. A Redis that answers but refuses (a read-only
+replica after a failover, ``maxmemory`` reached, writes stopped after a failed snapshot) is the
+same kind of outage for the person asking, and gets the same 503 rather than a 500.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
@@ -18,6 +21,8 @@ from moodtape.errors import MoodtapeError
 
 if TYPE_CHECKING:
     import redis
+
+log = logging.getLogger(__name__)
 
 #: Seconds a Redis call may take; Redis answers in well under a millisecond when healthy, so a
 #: short bound keeps requests from queueing behind a Redis that is down or partitioned.
@@ -66,18 +71,48 @@ def redis_errors(client: redis.Redis) -> Iterator[None]:
     try:
         yield
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        where = client.connection_pool.connection_kwargs.get("host", "?")
-        port = client.connection_pool.connection_kwargs.get("port", "?")
         raise SharedStateError(
-            f"the shared state (Redis at {where}:{port}) is not answering ({type(exc).__name__}); "
+            f"the shared state ({_where(client)}) is not answering ({type(exc).__name__}); "
             "retry in a few seconds, and check MOODTAPE_REDIS_URL if it lasts"
+        ) from None
+    except redis.ReadOnlyError:
+        # After a failover the pooled connections may still reach the old primary, now a replica:
+        # drop them, so that the next request connects afresh (to the new primary behind the name).
+        client.connection_pool.disconnect()
+        raise SharedStateError(
+            f"the shared state ({_where(client)}) is a read-only replica; point MOODTAPE_REDIS_URL at the primary"
+        ) from None
+    except redis.ResponseError as exc:
+        log.warning("shared state: Redis refused a command: %s", exc)
+        raise SharedStateError(
+            f"the shared state ({_where(client)}) refused the request ({type(exc).__name__}); "
+            "the Redis server's log says why (out of memory, a failed snapshot…)"
         ) from None
 
 
+def _where(client: redis.Redis) -> str:
+    kwargs = client.connection_pool.connection_kwargs
+    return f"Redis at {kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+
+
 def ping(client: redis.Redis) -> None:
-    """Raise :class:`SharedStateError` unless Redis answers."""
+    """Raise :class:`SharedStateError` unless Redis answers and takes writes.
+
+    A replica answers PING too, so readiness also asks for the server's role: an instance whose
+    Redis became a replica after a failover would otherwise stay in rotation and fail every write.
+    """
+    import redis
+
     with redis_errors(client):
         client.ping()
+        try:
+            role = client.execute_command("ROLE")  # type: ignore[no-untyped-call]
+        except redis.ResponseError:  # ROLE renamed or disabled by a managed service: PING must do
+            return
+        if role and role[0] in (b"slave", "slave", b"replica", "replica"):
+            raise SharedStateError(
+                f"the shared state ({_where(client)}) is a read-only replica; point MOODTAPE_REDIS_URL at the primary"
+            )
 
 
 @functools.lru_cache(maxsize=4)

@@ -36,6 +36,14 @@ ATTEMPTS: Final[int] = 4
 FIRST_PAUSE_S: Final[float] = 0.02
 #: Seconds to wait for a connection or a lock before the request is answered with a 503.
 CONNECT_TIMEOUT_S: Final[int] = 5
+#: PostgreSQL: longest one statement may run, a wait for a row or table lock included, before the
+#: server cancels it and the request is answered with a 503 (SQLite's bound is its busy_timeout).
+STATEMENT_TIMEOUT_S: Final[int] = 5
+#: PostgreSQL: seconds without an acknowledgement from the server (a dead host, a cut network)
+#: before the kernel gives up on the connection, where no server is left to cancel anything.
+TCP_GIVE_UP_S: Final[int] = 10
+#: A migration may rewrite tables: it gets longer than a request's statements.
+MIGRATION_TIMEOUT_S: Final[int] = 300
 #: SQLSTATEs that mean "run the transaction again": serialization_failure, deadlock_detected.
 _RETRY_SQLSTATES: Final[frozenset[str]] = frozenset({"40001", "40P01"})
 #: Advisory lock key so that two instances starting together migrate one after the other.
@@ -118,7 +126,7 @@ class Database:
             pool_timeout=CONNECT_TIMEOUT_S,
             pool_pre_ping=True,  # a connection broken by a database restart is replaced, not lent
             pool_recycle=1800,
-            connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+            connect_args=postgres_connect_args(),
         )
 
     def upgrade(self) -> None:
@@ -134,6 +142,9 @@ class Database:
 
         with self._translate_errors(), self.engine.begin() as connection:
             if self.dialect == "postgresql":
+                timeout = f"{MIGRATION_TIMEOUT_S * 1000}"
+                connection.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": timeout})
+                connection.execute(sa.text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": timeout})
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             upgrade(connection)
         self._ready = True
@@ -213,6 +224,27 @@ class Database:
         """Close every pooled connection; the next use opens new ones."""
         if self._engine is not None:
             self._engine.dispose()
+
+
+def postgres_connect_args() -> dict[str, Any]:
+    """libpq settings that bound every wait, so a stuck database costs a request 503, not a thread.
+
+    Without them a query waits as long as the server does: behind a lock held by a stuck
+    transaction, on an overloaded server, or on a host that vanished. The server cancels what runs
+    too long (``statement_timeout``, ``lock_timeout``: SQLSTATE 57014 / 55P03, which become 503s);
+    the kernel drops a connection whose server stopped acknowledging (``tcp_user_timeout``,
+    keepalives for idle pooled connections).
+    """
+    statement_ms = STATEMENT_TIMEOUT_S * 1000
+    return {
+        "connect_timeout": CONNECT_TIMEOUT_S,
+        "options": f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms}",
+        "tcp_user_timeout": TCP_GIVE_UP_S * 1000,
+        "keepalives": 1,
+        "keepalives_idle": TCP_GIVE_UP_S,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
+    }
 
 
 class _RetryError(Exception):

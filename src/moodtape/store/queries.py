@@ -133,7 +133,7 @@ class Store:
         now = self._now()
 
         def work(connection: Connection) -> None:
-            connection.execute(sa.insert(table).values(**_list_row(session_id, saved, now)))
+            connection.execute(_insert_new(connection, table, _list_row(session_id, saved, now)))
             _keep_newest(connection, table, session_id, self.max_lists)
 
         self._write(work)
@@ -202,7 +202,9 @@ class Store:
     ) -> None:
         """Keep a visit's lists, feedback and corrections (history just turned on), in one transaction.
 
-        Rows already stored (the same ids) are left as they are; the per-session caps still hold.
+        Rows already stored (the same ids) are left as they are, also when another request keeps
+        the same visit at the same moment (two tabs, a double click): its rows are skipped, not a
+        collision on the primary key. The per-session caps still hold.
         """
         check_session_id(session_id)
         now = self._now()
@@ -213,12 +215,14 @@ class Store:
             known = set(connection.execute(sa.select(f.c.id).where(f.c.session_id == session_id)).scalars())
             for saved in lists:
                 if saved.id not in stored:
-                    connection.execute(sa.insert(t).values(**_list_row(session_id, saved, saved.created_at or now)))
+                    connection.execute(
+                        _insert_new(connection, t, _list_row(session_id, saved, saved.created_at or now))
+                    )
             for event in feedback:
                 if event.id not in known:
                     # Short-lived feedback has no time yet: keep the visit's order with increasing times.
                     at = event.created_at or self._now()
-                    connection.execute(sa.insert(f).values(**_feedback_row(session_id, event, at)))
+                    connection.execute(_insert_new(connection, f, _feedback_row(session_id, event, at)))
             for detected, corrected in corrections.items():
                 connection.execute(sa.delete(m).where(m.c.session_id == session_id, m.c.detected == detected))
                 connection.execute(
@@ -239,7 +243,7 @@ class Store:
         row = _feedback_row(session_id, feedback, self._now())
 
         def work(connection: Connection) -> None:
-            connection.execute(sa.insert(table).values(**row))
+            connection.execute(_insert_new(connection, table, row))
             _keep_newest(connection, table, session_id, self.max_feedback)
 
         self._write(work)
@@ -365,6 +369,13 @@ def _feedback_row(session_id: str, feedback: Feedback, created_at: float) -> dic
         "list_id": feedback.list_id,
         "position": feedback.position,
     }
+
+
+def _insert_new(connection: Connection, table: sa.Table, row: Mapping[str, Any]) -> Any:
+    """Insert ``row`` unless a row with its id is already there: a list or feedback is stored once
+    however many requests store it at the same moment (a check before a plain INSERT cannot see
+    another transaction's uncommitted row, so on PostgreSQL the second one failed)."""
+    return _dialect_insert(connection)(table).values(**row).on_conflict_do_nothing(index_elements=[table.c.id])
 
 
 def _dialect_insert(connection: Connection) -> Any:

@@ -162,7 +162,9 @@ class Trainer:
             momentum=0.9,
             nesterov=True,
         )
-        self.teacher = Teacher(config.distill) if config.distill else None
+        # Per batch the teacher shares the cores with training (one thread); read once, it has them all.
+        teacher_threads = (config.threads or os.cpu_count() or 1) if config.distill_once else 1
+        self.teacher = Teacher(config.distill, threads=teacher_threads) if config.distill else None
         self.teacher_answers: torch.Tensor | None = None
         if config.distill_once and self.teacher is None:
             raise DataError("--distill-once needs a teacher: add --distill MODEL.onnx")
