@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
-from moodtape.errors import DataError
+from moodtape.errors import DataError, StoreUnavailableError
 from moodtape.recommender.engine import Recommender, check_request
 from moodtape.recommender.mood import mood_from_emotion
 from moodtape.recommender.ranking import Item, Preferences, artist_of, genre_of
@@ -150,9 +150,12 @@ class SessionService:
         )
         if session_id is None:
             return result, saved
-        self.memory.update(session_id, lambda state: state.with_list(saved, current=True))
+        # History first: a database that is down fails the request before the visit changes, so
+        # the client's retry makes the list again and it reaches the history (the other order
+        # left it current in the visit but never kept).
         if self.store is not None and self.keeps_history(session_id):
             saved = self.store.save_list(session_id, saved)
+        self.memory.update(session_id, lambda state: state.with_list(saved, current=True))
         return result, saved
 
     def find_list(self, session_id: str, list_id: str) -> SavedList | None:
@@ -188,9 +191,16 @@ class SessionService:
     def add_feedback(self, session_id: str, feedback: Feedback) -> Feedback:
         self._require_store()
         check_session_id(session_id)
+        keep = self.keeps_history(session_id)  # before any change: a database that is down changes nothing
         self.memory.update(session_id, lambda state: state.with_feedback(feedback))
-        if self.store is not None and self.keeps_history(session_id):
-            self.store.add_feedback(session_id, feedback)
+        if keep and self.store is not None:
+            try:
+                self.store.add_feedback(session_id, feedback)
+            except StoreUnavailableError:
+                # All or nothing: a 503 must not leave the feedback in the visit, or the client's
+                # retry would count it twice and an undo would forget only one of the two.
+                self.memory.update(session_id, lambda state: state.without_feedback(feedback.id))
+                raise
         return feedback
 
     def remove_feedback(self, session_id: str, feedback_id: str) -> None:

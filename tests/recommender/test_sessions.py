@@ -7,7 +7,7 @@ import math
 import pytest
 from recommend_fakes import FakeProvider
 
-from moodtape.errors import CatalogError, DataError
+from moodtape.errors import CatalogError, DataError, StoreUnavailableError
 from moodtape.playlists import Ask, Playlists
 from moodtape.recommender.engine import Recommender
 from moodtape.recommender.features import item_point
@@ -15,7 +15,7 @@ from moodtape.recommender.mood import mood_from_emotion, mood_from_probabilities
 from moodtape.recommender.ranking import artist_of
 from moodtape.session_state import LocalSessionMemory
 from moodtape.sessions import SessionService
-from moodtape.store import Store
+from moodtape.store import Feedback, SavedList, Store
 from moodtape.types import Track
 
 
@@ -182,3 +182,63 @@ def test_a_full_play_is_a_weaker_like(sessions: SessionService) -> None:
     assert not replaced and after.items == shown.items
     [event] = sessions.taste("plays").events
     assert event.reward == 0.5 and event.title == shown.items[1]["title"]
+
+
+class FlakyStore(Store):
+    """A store whose database stops answering on demand, for one kind of call or all of them."""
+
+    down: frozenset[str] = frozenset()
+
+    def _check(self, call: str) -> None:
+        if call in self.down or "all" in self.down:
+            raise StoreUnavailableError("the history store is not answering right now; try again in a moment")
+
+    def consent(self, session_id: str) -> bool | None:
+        self._check("consent")
+        return super().consent(session_id)
+
+    def save_list(self, session_id: str, saved: SavedList) -> SavedList:
+        self._check("save_list")
+        return super().save_list(session_id, saved)
+
+    def add_feedback(self, session_id: str, feedback: Feedback) -> None:
+        self._check("add_feedback")
+        super().add_feedback(session_id, feedback)
+
+
+@pytest.fixture
+def flaky(catalog: FakeProvider) -> tuple[FlakyStore, Playlists]:
+    store = FlakyStore(":memory:")
+    service = SessionService.of(Recommender([], catalog, store=store), LocalSessionMemory())
+    store.set_consent("s9", True)
+    return store, Playlists(service)
+
+
+@pytest.mark.parametrize("failing", ["consent", "add_feedback"])
+def test_a_dislike_answered_503_leaves_nothing_behind(flaky: tuple[FlakyStore, Playlists], failing: str) -> None:
+    """The database fails mid-request; the client retries; undo then brings the song back for good."""
+    store, playlists = flaky
+    shown, _ = playlists.show("s9", Ask(mood_from_emotion("happy"), n=5))
+    key = shown.items[1]["key"]
+    store.down = frozenset({failing})
+    with pytest.raises(StoreUnavailableError):
+        playlists.feedback("s9", shown.id, 1, "dislike")
+    assert playlists.sessions.memory.get("s9").feedback == ()
+    store.down = frozenset()
+    assert playlists.feedback("s9", shown.id, 1, "dislike")[1] is True  # the retry
+    playlists.undo("s9", shown.id)
+    assert playlists.get("s9", shown.id).items[1]["key"] == key
+    assert key not in playlists.sessions.preferences("s9").disliked
+    assert store.feedback("s9") == [] and playlists.sessions.memory.get("s9").feedback == ()
+
+
+def test_a_list_answered_503_is_made_again_and_kept(flaky: tuple[FlakyStore, Playlists]) -> None:
+    store, playlists = flaky
+    store.down = frozenset({"save_list"})
+    with pytest.raises(StoreUnavailableError):
+        playlists.show("s9", Ask(mood_from_emotion("sad"), n=5))
+    store.down = frozenset()
+    again, made = playlists.show("s9", Ask(mood_from_emotion("sad"), n=5))  # the page retries
+    assert made is True
+    assert store.get_list("s9", again.id) is not None
+    assert [kept for _, kept in playlists.sessions.history("s9")] == [True]
