@@ -65,6 +65,39 @@ def test_local_memory_is_bounded_in_sessions_and_expires() -> None:
     assert memory.get("s9") == SessionState() and len(memory) == 2
 
 
+def test_local_memory_expires_an_hour_after_the_last_change_like_the_shared_ones() -> None:
+    """Reads do not renew a session: Redis and the database renew only on writes, and one process
+    must not keep a list exportable that a cluster has already forgotten."""
+    now = [0.0]
+    memory = LocalSessionMemory(idle_seconds=3600, clock=lambda: now[0])
+    memory.update("s1", lambda state: state.with_list(a_list(), current=True))
+    now[0] = 3000
+    assert memory.get("s1").lists, "still there within the hour"
+    now[0] = 3700
+    assert memory.get("s1") == SessionState(), "read at 3,000 s, changed last at 0 s: gone at 3,700 s"
+    memory.update("s1", lambda state: state.with_correction("sad", "happy"))
+    now[0] = 7000
+    assert memory.get("s1").corrections == {"sad": "happy"}, "a change renews it"
+
+
+def test_bounded_lru_that_does_not_renew_on_read_still_evicts_by_size() -> None:
+    from moodtape.web.lru import BoundedLRU
+
+    now = [0.0]
+    cache: BoundedLRU[str, int] = BoundedLRU(2, max_idle=10, clock=lambda: now[0], renew_on_read=False)
+    cache.put("a", 1)
+    now[0] = 1
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # read, but not renewed: still the oldest
+    now[0] = 2
+    cache.put("c", 3)
+    assert cache.get("a") is None and cache.get("b") == 2
+    now[0] = 10.5
+    assert cache.get("b") == 2 and cache.get("c") == 3  # 9.5 s since b's write
+    now[0] = 11.5
+    assert cache.get("b") is None and cache.get("c") == 3
+
+
 def test_updates_of_one_session_from_many_threads_are_not_lost() -> None:
     memory = LocalSessionMemory()
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol
@@ -147,12 +148,20 @@ class SessionMemory(Protocol):
 
 
 class LocalSessionMemory:
-    """:class:`SessionMemory` in this process: at most ``max_sessions``, each expiring when idle."""
+    """:class:`SessionMemory` in this process: at most ``max_sessions``, each expiring
+    ``idle_seconds`` after its last change, as in Redis and the database (reads do not renew it)."""
 
-    def __init__(self, max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECONDS) -> None:
+    def __init__(
+        self,
+        max_sessions: int = MAX_SESSIONS,
+        idle_seconds: float = IDLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         from moodtape.web.lru import BoundedLRU
 
-        self._states: BoundedLRU[str, SessionState] = BoundedLRU(max_sessions, idle_seconds)
+        self._states: BoundedLRU[str, SessionState] = BoundedLRU(
+            max_sessions, idle_seconds, clock, renew_on_read=False
+        )
 
     def get(self, session_id: str) -> SessionState:
         return self._states.get(session_id) or SessionState()

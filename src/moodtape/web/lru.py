@@ -26,14 +26,25 @@ class BoundedLRU(Generic[K, V]):
         max_size: the most entries kept; the least recently used one is evicted beyond it.
         max_idle: seconds an entry may go unused before it expires (``0``: never).
         clock: seconds, monotonic; tests pass a fake.
+        renew_on_read: whether :meth:`get` counts as use. False makes entries expire ``max_idle``
+            after their last *write*, the rule of state that Redis or the database also keep
+            (they renew a key's expiry only when it is written), so one process and many agree.
     """
 
-    def __init__(self, max_size: int, max_idle: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_size: int,
+        max_idle: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        renew_on_read: bool = True,
+    ) -> None:
         if max_size < 1:
             raise ValueError("max_size must be at least 1")
         self.max_size = max_size
         self.max_idle = max_idle
         self._clock = clock
+        self._renew_on_read = renew_on_read
         self._entries: OrderedDict[K, tuple[V, float]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -45,8 +56,9 @@ class BoundedLRU(Generic[K, V]):
             found = self._entries.get(key)
             if found is None:
                 return None
-            self._entries[key] = (found[0], now)
-            self._entries.move_to_end(key)
+            if self._renew_on_read:
+                self._entries[key] = (found[0], now)
+                self._entries.move_to_end(key)
             return found[0]
 
     def get_or_create(self, key: K, create: Callable[[], V]) -> V:
