@@ -159,9 +159,7 @@ class LocalSessionMemory:
     ) -> None:
         from moodtape.web.lru import BoundedLRU
 
-        self._states: BoundedLRU[str, SessionState] = BoundedLRU(
-            max_sessions, idle_seconds, clock, renew_on_read=False
-        )
+        self._states: BoundedLRU[str, SessionState] = BoundedLRU(max_sessions, idle_seconds, clock, renew_on_read=False)
 
     def get(self, session_id: str) -> SessionState:
         return self._states.get(session_id) or SessionState()
