@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 from pathlib import Path
 
 import cv2
@@ -185,3 +186,36 @@ def test_a_redis_that_became_a_replica_gives_503s_and_is_not_ready(
         assert client.get("/readyz").status_code == 200
     finally:
         replica.stop()
+
+
+def test_frames_are_timed_by_redis_so_machine_clocks_need_not_agree(
+    client: redis.Redis,
+    redis_url: str,
+    real_analyzer: Analyzer,
+    astronaut_bgr: npt.NDArray[np.uint8],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two instances whose own clocks disagree by 1.5 s (more than a track's 1-s life) share one
+    stream: its face keeps one track and is smoothed, because each frame's time is Redis's."""
+    import time as time_module
+
+    real_time = time_module.time
+    skew = {"now": 0.0}
+    monkeypatch.setattr(time_module, "time", lambda: real_time() + skew["now"])
+    instances = [
+        RedisStreamRegistry(connect(redis_url), lambda: StreamAnalyzer(real_analyzer, detect_every=3)) for _ in range(2)
+    ]
+    stored_times = []
+    for n, frame in enumerate(_frames(astronaut_bgr)):
+        skew["now"] = 1.5 * (n % 2)  # the second machine's clock runs 1.5 s ahead
+        shared = instances[n % 2].process("session-skewed-clocks", "cam", frame)
+        assert [f.track_id for f in shared] == [1]
+        if n:
+            raw = real_analyzer.analyze_gray(frame)
+            assert shared[0].probabilities != pytest.approx(raw[0].probabilities, abs=1e-6)  # smoothed
+        state = json.loads(client.get("moodtape:stream:session-skewed-clocks:cam") or b"")
+        stored_times.append(state["tracks"][0][3])
+        seconds, microseconds = client.time()
+        assert abs(state["tracks"][0][3] - (seconds + microseconds / 1e6)) < 1.0  # Redis's clock
+        time_module.sleep(0.05)
+    assert stored_times == sorted(stored_times)
