@@ -139,6 +139,18 @@ def test_a_set_secret_key_is_used_and_nothing_written(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / FILE_NAME).exists()
 
 
+def test_shared_state_without_a_shared_key_is_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    base = {"MOODTAPE_DATA_DIR": str(tmp_path / "data"), "MOODTAPE_REDIS_URL": "redis://127.0.0.1:1/0"}
+    with caplog.at_level(logging.WARNING, logger="moodtape.web.app"):
+        create_app(Settings(base))
+    assert any("MOODTAPE_SECRET_KEY is not" in record.getMessage() for record in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="moodtape.web.app"):
+        create_app(Settings({**base, "MOODTAPE_SECRET_KEY": "k" * 40}))
+        create_app(Settings({"MOODTAPE_DATA_DIR": str(tmp_path / "data")}))  # one machine, no Redis
+    assert not any("MOODTAPE_SECRET_KEY" in record.getMessage() for record in caplog.records)
+
+
 def test_csrf_token_still_valid_after_restart(tmp_path: Path) -> None:
     settings = Settings({"MOODTAPE_DATA_DIR": str(tmp_path / "data"), "MOODTAPE_OFFLINE": "true"})
     before: Flask = create_app(settings)

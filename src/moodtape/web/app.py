@@ -191,6 +191,21 @@ def services() -> Services:
     return found
 
 
+def _warn_if_machines_disagree_on_the_key(settings: Settings) -> None:
+    """Redis means several machines share state; a key generated per machine would split them.
+
+    The generated key lives in each machine's data folder, so a visit whose next request reaches
+    another machine loses its session and has its CSRF token refused (403), silently from the
+    operator's side. Nothing stops: one machine with Redis is a fine setup too.
+    """
+    if settings.get("MOODTAPE_REDIS_URL").strip() and not settings.get("MOODTAPE_SECRET_KEY"):
+        _log.warning(
+            "MOODTAPE_REDIS_URL is set but MOODTAPE_SECRET_KEY is not: each machine signs sessions "
+            "with its own generated key, so a visit that reaches another machine starts afresh and "
+            "its changes are refused (403); give every machine the same MOODTAPE_SECRET_KEY"
+        )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -209,6 +224,7 @@ def create_app(
     app = Flask(__name__)
     app.request_class = InMemoryRequest
     max_upload = settings.get_int("MOODTAPE_MAX_UPLOAD_BYTES")
+    _warn_if_machines_disagree_on_the_key(settings)
     app.config.update(
         # Unset: a key generated once and kept in the data folder, so a restart keeps pages' tokens valid.
         SECRET_KEY=settings.get("MOODTAPE_SECRET_KEY") or stored_secret_key(data_dir(settings)),
