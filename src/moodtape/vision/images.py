@@ -22,6 +22,7 @@ import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
 from moodtape.errors import ImageError, ImageTooLargeError, UnsupportedImageError
+from moodtape.vision.jpeg_structure import MAX_SCANS, MAX_SEGMENTS, is_jpeg, jpeg_structure
 
 #: 40 megapixels: larger than any phone or DSLR photo people upload, small enough to decode safely.
 DEFAULT_MAX_PIXELS: Final = 40_000_000
@@ -81,6 +82,8 @@ def decode_image(
     """Decode encoded image bytes (JPEG, PNG, WebP, GIF, BMP, TIFF…); see :func:`load_image`."""
     if not data:
         raise ImageError(f"{name}: empty file")
+    if is_jpeg(data):
+        _check_jpeg_cost(data, name)
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
@@ -105,6 +108,21 @@ def decode_image(
             return _pil_to_array(_upright(image), gray=gray)
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
             raise ImageError(f"{name}: truncated or corrupt image ({exc})") from None
+
+
+def _check_jpeg_cost(data: bytes, name: str) -> None:
+    """Refuse a JPEG whose decoding would cost far more than its pixels justify (see jpeg_structure)."""
+    structure = jpeg_structure(data)
+    if structure.scans > MAX_SCANS:
+        raise ImageError(
+            f"{name}: this JPEG has over {MAX_SCANS} scans (a photo has about 10) and would take minutes "
+            "to decode; save it again as an ordinary JPEG or PNG"
+        )
+    if structure.segments > MAX_SEGMENTS:
+        raise ImageError(
+            f"{name}: this JPEG has over {MAX_SEGMENTS} marker segments (a photo has a few dozen); "
+            "save it again as an ordinary JPEG or PNG"
+        )
 
 
 #: EXIF orientation → the turn that makes the photo upright (the EXIF 2.3 table, as Pillow's).
