@@ -151,7 +151,13 @@ class Playlists:
         self.sessions.add_feedback(session_id, feedback)
         if action != "dislike":
             return saved, False
-        return self._replace_row(session_id, saved, UndoStep(position, item, feedback.id))
+        try:
+            return self._replace_row(session_id, saved, UndoStep(position, item, feedback.id))
+        except Exception:
+            # A dislike whose row could not be replaced (409 "send it again", a store that stopped
+            # answering) must not stay counted: the retry records it anew, and undo could not reach it.
+            self.sessions.remove_feedback(session_id, feedback.id)
+            raise
 
     def undo(self, session_id: str, list_id: str) -> SavedList:
         """Undo the list's latest dislike: its row comes back and the dislike is forgotten.

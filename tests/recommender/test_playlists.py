@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from moodtape.errors import ConflictError
 from moodtape.playlists import Ask, Playlists
 from moodtape.recommender.engine import Recommender
 from moodtape.recommender.mood import mood_from_emotion
@@ -106,6 +107,25 @@ def test_the_same_dislike_sent_twice_at_once_replaces_the_row_once(
     assert [f.action for f in sessions.memory.get("twice").feedback] == ["dislike"]
     assert keys(playlists.undo("twice", shown.id)) == keys(shown)
     assert sessions.preferences("twice").disliked == frozenset()
+
+
+def test_a_dislike_answered_409_is_not_counted(
+    sessions: SessionService, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list kept changing under the dislike (409 "send it again"): nothing of it may stay, or
+    the retry counts it twice and undo can never reach the first one."""
+    playlists = Playlists(sessions)
+    sessions.set_consent("busy", True)
+    shown, _ = playlists.show("busy", Ask(mood_from_emotion("sad"), n=6, seed=0))
+    monkeypatch.setattr(playlists, "_apply_if_unchanged", lambda *args: False)  # always beaten to it
+    with pytest.raises(ConflictError, match="send it again"):
+        playlists.feedback("busy", shown.id, 1, "dislike")
+    assert sessions.memory.get("busy").feedback == () and store.feedback("busy") == []
+    assert keys(playlists.get("busy", shown.id)) == keys(shown)
+    monkeypatch.undo()
+    playlists.feedback("busy", shown.id, 1, "dislike")  # the retry
+    assert keys(playlists.undo("busy", shown.id)) == keys(shown)
+    assert sessions.preferences("busy").disliked == frozenset() and store.feedback("busy") == []
 
 
 def test_two_undos_at_once_undo_two_dislikes(sessions: SessionService) -> None:
