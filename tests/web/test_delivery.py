@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from moodtape.web.delivery import IMMUTABLE, MIN_COMPRESS_BYTES, StaticVersion
+from webtools import AppFactory
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "moodtape" / "web" / "static"
 
@@ -79,3 +80,18 @@ def test_privacy_and_model_card_pages(app: Flask, client: FlaskClient) -> None:
     assert "<h1>Model card</h1>" in card and "FER2013" in card
     page = _page(client)
     assert 'href="/privacy"' in page and 'href="/model-card"' in page
+
+
+def test_answers_caches_may_keep_carry_no_session_and_the_page_is_private(make_app: AppFactory) -> None:
+    """A shared cache that stored a Set-Cookie with a year-long public file would hand that session
+    to every visitor; the page holds the session's CSRF token, so only the browser may keep it."""
+    fresh = make_app().test_client(use_cookies=False)  # a first visit: no cookie yet
+    page = fresh.get("/")
+    assert page.headers["Cache-Control"] == "private, no-cache"
+    assert "moodtape_session=" in page.headers.get("Set-Cookie", "")
+    digest = re.search(r"/static/v/([0-9a-f]{12})/", page.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    for path in (f"/static/v/{digest}/style.css", f"/static/v/{digest}/js/api.js"):
+        reply = fresh.get(path)
+        assert reply.headers["Cache-Control"] == IMMUTABLE and "public" in IMMUTABLE
+        assert "Set-Cookie" not in reply.headers, path
+    assert "moodtape_session=" in fresh.get("/api/config").headers.get("Set-Cookie", "")  # private answers still do

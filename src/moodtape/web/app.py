@@ -291,4 +291,7 @@ def _add_security_headers(response: Response) -> Response:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     if request.path.startswith("/api/") or request.path in ("/healthz", "/readyz"):
         response.headers.setdefault("Cache-Control", "no-store")
+    elif response.mimetype == "text/html":
+        # The page carries the session's CSRF token: browsers revalidate it, shared caches keep none.
+        response.headers.setdefault("Cache-Control", "private, no-cache")
     return response

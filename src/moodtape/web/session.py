@@ -73,7 +73,9 @@ def _load_session() -> None:
 
 
 def _save_session(response: Response) -> Response:
-    if g.get("new_session") and "session_id" in g:
+    # Never on an answer any cache may keep (versioned static files, the on-device model): a shared
+    # cache that stored it with the cookie would hand one session to every visitor.
+    if g.get("new_session") and "session_id" in g and not response.cache_control.public:
         response.set_cookie(
             COOKIE_NAME,
             f"{g.session_id}.{_signature(g.session_id)}",
