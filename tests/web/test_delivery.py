@@ -8,9 +8,9 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
+from webtools import AppFactory
 
 from moodtape.web.delivery import IMMUTABLE, MIN_COMPRESS_BYTES, StaticVersion
-from webtools import AppFactory
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "moodtape" / "web" / "static"
 
