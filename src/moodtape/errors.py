@@ -58,6 +58,11 @@ class ImageTooLargeError(ImageError):
     code = "image_too_large"
 
 
+class CorruptImageError(ImageError):
+    """The bytes start like an image but the decoder gave up on them; the message quotes the
+    decoder, which helps on the command line and says nothing useful to a web client."""
+
+
 class UnsupportedImageError(ImageError):
     """The bytes are not in an image format moodtape reads."""
 

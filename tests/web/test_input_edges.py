@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
 from flask.testing import FlaskClient
@@ -24,10 +25,22 @@ def test_a_one_pixel_side_image_has_no_face(client: FlaskClient, width: int, hei
     assert reply.get_json()["faces"] == []
 
 
-def test_a_jpeg_cut_after_its_first_bytes_is_a_422(client: FlaskClient) -> None:
-    reply = client.post("/api/analyze", data=b"\xff\xd8\xff\xe0\x00\x10", content_type="image/jpeg")
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        b"\xff\xd8\xff\xe0\x00\x10",  # a JPEG cut after its first bytes
+        b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(24),  # a WebP header and zeros
+        b"\x89PNG\r\n\x1a\n" + b"junk" * 8,  # a PNG signature and junk
+    ],
+)
+def test_a_damaged_picture_is_one_plain_422_whatever_the_decoder_said(
+    client: FlaskClient, damaged: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="moodtape.web.uploads"):
+        reply = client.post("/api/analyze", data=damaged, content_type="application/octet-stream")
     assert reply.status_code == 422
-    assert "truncated or corrupt" in reply.get_json()["error"]["message"]
+    assert reply.get_json()["error"] == {"code": "bad_image", "message": "the picture is damaged and cannot be read"}
+    assert any("damaged upload" in record.getMessage() for record in caplog.records)  # the detail stays here
 
 
 @pytest.mark.parametrize("path", ["/api/recommendations", "/api/export"])

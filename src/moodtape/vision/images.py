@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
-from moodtape.errors import ImageError, ImageTooLargeError, UnsupportedImageError
+from moodtape.errors import CorruptImageError, ImageError, ImageTooLargeError, UnsupportedImageError
 from moodtape.vision.jpeg_structure import MAX_SCANS, MAX_SEGMENTS, is_jpeg, jpeg_structure
 
 #: 40 megapixels: larger than any phone or DSLR photo people upload, small enough to decode safely.
@@ -97,7 +97,7 @@ def decode_image(
     except UnidentifiedImageError:
         raise UnsupportedImageError(f"{name}: not an image (or a format moodtape cannot read)") from None
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's way of saying "header cut short"
-        raise ImageError(f"{name}: truncated or corrupt image ({exc})") from None
+        raise CorruptImageError(f"{name}: truncated or corrupt image ({exc})") from None
     with image:
         check_size(image.size, max_pixels, name)
         try:
@@ -107,7 +107,7 @@ def decode_image(
             image.load()
             return _pil_to_array(_upright(image), gray=gray)
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
-            raise ImageError(f"{name}: truncated or corrupt image ({exc})") from None
+            raise CorruptImageError(f"{name}: truncated or corrupt image ({exc})") from None
 
 
 def _check_jpeg_cost(data: bytes, name: str) -> None:

@@ -12,6 +12,7 @@ The type is decided by the first bytes (the "magic number"), never by the file n
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Final
@@ -21,7 +22,7 @@ import numpy.typing as npt
 from flask import Request, current_app
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from moodtape.errors import DataError, ImageError, UnsupportedImageError
+from moodtape.errors import CorruptImageError, DataError, ImageError, UnsupportedImageError
 from moodtape.vision.images import decode_image
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
 
@@ -34,6 +35,9 @@ _MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
 )
 #: Form parts accepted in one upload: the page sends one; Werkzeug's default is 1,000.
 MAX_FORM_PARTS: Final[int] = 16
+#: What a client is told about a picture the decoder could not read, whatever the decoder said.
+DAMAGED: Final[str] = "the picture is damaged and cannot be read"
+_log = logging.getLogger(__name__)
 ACCEPTED_TYPES: Final[tuple[str, ...]] = ("image/jpeg", "image/png", "image/webp", "image/gif")
 
 
@@ -106,7 +110,9 @@ def gray_upload(request: Request, max_pixels: int, gate: LargePictureGate) -> It
     with gate.admit(declared_pixels(data)):
         try:
             gray = decode_image(data, gray=True, max_pixels=max_pixels)
-        except UnsupportedImageError:
-            # The leading bytes said "image", so the rest is damaged rather than of the wrong type.
-            raise ImageError("the picture is damaged and cannot be read") from None
+        except (UnsupportedImageError, CorruptImageError) as exc:
+            # The leading bytes said "image", so the rest is damaged rather than of the wrong type;
+            # the decoder's own words go to the log, the client gets one plain sentence.
+            _log.info("damaged upload: %s", exc)
+            raise ImageError(DAMAGED) from None
         yield gray
