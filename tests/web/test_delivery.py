@@ -43,10 +43,20 @@ def test_versioned_files_are_immutable_and_old_versions_revalidate(client: Flask
 
 def test_digest_changes_when_a_file_changes(tmp_path: Path) -> None:
     (tmp_path / "a.css").write_text("body{}")
-    version = StaticVersion(tmp_path)
+    version = StaticVersion(tmp_path, recheck_seconds=0)
     first = version.digest()
     assert version.digest() == first
     (tmp_path / "a.css").write_text("body{color:red}")
+    assert version.digest() != first
+
+
+def test_the_folder_is_looked_at_again_only_after_the_recheck_interval(tmp_path: Path) -> None:
+    (tmp_path / "a.css").write_text("body{}")
+    version = StaticVersion(tmp_path, recheck_seconds=3600)
+    first = version.digest()
+    (tmp_path / "a.css").write_text("body{color:red}")
+    assert version.digest() == first  # one page asks ~30 times: no walk of the folder each time
+    version.recheck_seconds = 0
     assert version.digest() != first
 
 
