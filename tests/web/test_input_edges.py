@@ -102,3 +102,21 @@ def test_a_huge_unknown_value_is_quoted_back_short(client: FlaskClient, path: st
     message = reply.get_json()["error"]["message"]
     assert reply.status_code == 400 and len(reply.data) < 1_000
     assert "'xxxxxxxxxx" in message and "(60,000 characters)" in message and hint in message
+
+
+def test_a_jpeg_built_to_be_slow_is_refused_before_its_header_is_read(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the header of a JPEG with a million empty comments cost 2.6 s in the large-picture
+    gate's pixel count, before the decoder's own check could refuse it."""
+    headers_read: list[int] = []
+    monkeypatch.setattr("moodtape.web.uploads.declared_pixels", lambda data: headers_read.append(len(data)) or 0)
+    buffer = io.BytesIO()
+    Image.new("L", (64, 64), 128).save(buffer, format="JPEG")
+    plain = buffer.getvalue()
+    costly = plain[:2] + b"\xff\xfe\x00\x02" * 2_000 + plain[2:]
+    reply = client.post("/api/analyze", data=costly, content_type="image/jpeg")
+    assert reply.status_code == 422 and "marker segments" in reply.get_json()["error"]["message"]
+    assert headers_read == []
+    assert client.post("/api/analyze", data=plain, content_type="image/jpeg").status_code == 200
+    assert headers_read == [len(plain)]

@@ -82,8 +82,7 @@ def decode_image(
     """Decode encoded image bytes (JPEG, PNG, WebP, GIF, BMP, TIFF…); see :func:`load_image`."""
     if not data:
         raise ImageError(f"{name}: empty file")
-    if is_jpeg(data):
-        _check_jpeg_cost(data, name)
+    check_decode_cost(data, name)
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
@@ -110,8 +109,15 @@ def decode_image(
             raise CorruptImageError(f"{name}: truncated or corrupt image ({exc})") from None
 
 
-def _check_jpeg_cost(data: bytes, name: str) -> None:
-    """Refuse a JPEG whose decoding would cost far more than its pixels justify (see jpeg_structure)."""
+def check_decode_cost(data: bytes, name: str = "image") -> None:
+    """Refuse a JPEG whose decoding, even of its header, would cost far more than its pixels
+    justify (see :mod:`moodtape.vision.jpeg_structure`); other formats pass.
+
+    Call it before anything opens the bytes with Pillow: reading the header of a JPEG with a
+    million empty comments costs seconds already.
+    """
+    if not is_jpeg(data):
+        return
     structure = jpeg_structure(data)
     if structure.scans > MAX_SCANS:
         raise ImageError(

@@ -23,7 +23,7 @@ from flask import Request, current_app
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from moodtape.errors import CorruptImageError, DataError, ImageError, UnsupportedImageError
-from moodtape.vision.images import decode_image
+from moodtape.vision.images import check_decode_cost, decode_image
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
 
 #: Leading bytes of each accepted format → the format's name.
@@ -107,6 +107,7 @@ def gray_upload(request: Request, max_pixels: int, gate: LargePictureGate) -> It
         ServerBusyError: a large picture while every slot is taken (503, with ``Retry-After``).
     """
     data = read_image_bytes(request)
+    check_decode_cost(data)  # before the header is read for the gate: that read alone can be slow
     with gate.admit(declared_pixels(data)):
         try:
             gray = decode_image(data, gray=True, max_pixels=max_pixels)
