@@ -79,9 +79,7 @@ def redis_errors(client: redis.Redis) -> Iterator[None]:
         # After a failover the pooled connections may still reach the old primary, now a replica:
         # drop them, so that the next request connects afresh (to the new primary behind the name).
         client.connection_pool.disconnect()
-        raise SharedStateError(
-            f"the shared state ({_where(client)}) is a read-only replica; point MOODTAPE_REDIS_URL at the primary"
-        ) from None
+        raise _replica_error(client) from None
     except redis.ResponseError as exc:
         log.warning("shared state: Redis refused a command: %s", exc)
         raise SharedStateError(
@@ -93,6 +91,12 @@ def redis_errors(client: redis.Redis) -> Iterator[None]:
 def _where(client: redis.Redis) -> str:
     kwargs = client.connection_pool.connection_kwargs
     return f"Redis at {kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+
+
+def _replica_error(client: redis.Redis) -> SharedStateError:
+    return SharedStateError(
+        f"the shared state ({_where(client)}) is a read-only replica; point MOODTAPE_REDIS_URL at the primary"
+    )
 
 
 def ping(client: redis.Redis) -> None:
@@ -110,9 +114,7 @@ def ping(client: redis.Redis) -> None:
         except redis.ResponseError:  # ROLE renamed or disabled by a managed service: PING must do
             return
         if role and role[0] in (b"slave", "slave", b"replica", "replica"):
-            raise SharedStateError(
-                f"the shared state ({_where(client)}) is a read-only replica; point MOODTAPE_REDIS_URL at the primary"
-            )
+            raise _replica_error(client)
 
 
 @functools.lru_cache(maxsize=4)

@@ -211,18 +211,12 @@ class Store:
 
         def work(connection: Connection) -> None:
             t, f, m = schema.lists, schema.feedback, schema.mood_corrections
-            stored = set(connection.execute(sa.select(t.c.id).where(t.c.session_id == session_id)).scalars())
-            known = set(connection.execute(sa.select(f.c.id).where(f.c.session_id == session_id)).scalars())
             for saved in lists:
-                if saved.id not in stored:
-                    connection.execute(
-                        _insert_new(connection, t, _list_row(session_id, saved, saved.created_at or now))
-                    )
+                connection.execute(_insert_new(connection, t, _list_row(session_id, saved, saved.created_at or now)))
             for event in feedback:
-                if event.id not in known:
-                    # Short-lived feedback has no time yet: keep the visit's order with increasing times.
-                    at = event.created_at or self._now()
-                    connection.execute(_insert_new(connection, f, _feedback_row(session_id, event, at)))
+                # Short-lived feedback has no time yet: keep the visit's order with increasing times.
+                at = event.created_at or self._now()
+                connection.execute(_insert_new(connection, f, _feedback_row(session_id, event, at)))
             for detected, corrected in corrections.items():
                 connection.execute(sa.delete(m).where(m.c.session_id == session_id, m.c.detected == detected))
                 connection.execute(

@@ -57,20 +57,11 @@ def _model_bytes(name: str) -> bytes:
     raise NotFoundError(f"no on-device model named {name!r}; use emotion or yunet")
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:12]
-
-
 @functools.cache
-def _model_digest(name: str) -> str:
-    """A packaged model's digest, computed once per process: its bytes do not change while it runs
+def _model_sha256(name: str) -> str:
+    """A packaged model's SHA-256, computed once per process: its bytes do not change while it runs
     (hashing both files on every request cost 14 ms of CPU)."""
-    return _digest(_model_bytes(name))
-
-
-@functools.cache
-def _bundled_model_id() -> str:
-    return hashlib.sha256(bundled_model_bytes()).hexdigest()
+    return hashlib.sha256(_model_bytes(name)).hexdigest()
 
 
 @blueprint.get("/api/ondevice")
@@ -85,7 +76,7 @@ def config() -> Response:
     available = (
         runtime_installed(static_folder)
         # The browser runs the bundled model; a server started with another model keeps the server path.
-        and classifier.model_id == _bundled_model_id()
+        and classifier.model_id == _model_sha256("emotion")
         and spec.channels == 1
     )
     default = services().settings.get("MOODTAPE_FRAMES").strip().lower()
@@ -94,7 +85,7 @@ def config() -> Response:
         # The page's default path (MOODTAPE_FRAMES); ``?frames=`` in the page's address overrides it.
         "default": default if default in ("auto", "server") else "device",
         "runtime": f"{RUNTIME_DIR}/",
-        "models": {name: f"/ondevice/{name}.onnx?v={_model_digest(name)}" for name in ("emotion", "yunet")},
+        "models": {name: f"/ondevice/{name}.onnx?v={_model_sha256(name)[:12]}" for name in ("emotion", "yunet")},
         "classifier": {
             "model_id": classifier.model_id,
             "input": {"height": spec.height, "width": spec.width, "layout": spec.layout},
