@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -286,18 +289,82 @@ def test_unreachable_youtube_spends_no_budget(make_api, clock, sleeps) -> None:
 def test_file_budget_store_counts_per_day_and_survives_a_new_instance(tmp_path) -> None:
     path = tmp_path / "sub" / "budget.json"
     store = FileBudgetStore(path)
-    assert store.used("2026-11-26") == 0 and not path.exists()  # nothing written before a spend
-    store.spend("2026-11-26")
-    store.spend("2026-11-26")
+    assert store.used("2026-11-26") == 0 and not path.exists()  # nothing written before a reservation
+    assert store.reserve("2026-11-26", 90) and store.reserve("2026-11-26", 90)
     assert FileBudgetStore(path).used("2026-11-26") == 2
     assert store.used("2026-11-27") == 0
     store.exhaust("2026-11-26", 90)
     assert store.used("2026-11-26") == 90
-    store.spend("2026-11-27")
+    assert store.reserve("2026-11-27", 90)
     assert (store.used("2026-11-26"), store.used("2026-11-27")) == (0, 1)
-    assert json.loads(path.read_text()) == {"day": "2026-11-27", "used": 1}
+    assert json.loads(path.read_text()) == {"day": "2026-11-27", "used": 1, "closed": False}
     path.write_text("{not json")
     assert store.used("2026-11-27") == 0  # a damaged file does not block YouTube for good
+    path.write_text('{"day": "2026-11-27", "used": 4}')  # written by an older moodtape
+    assert store.used("2026-11-27") == 4 and not store.closed("2026-11-27")
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_budget_stores_reserve_up_to_the_limit_release_and_close_days(kind, tmp_path) -> None:
+    store = MemoryBudgetStore() if kind == "memory" else FileBudgetStore(tmp_path / "budget.json")
+    day, next_day = "2026-11-26", "2026-11-27"
+    assert [store.reserve(day, 3) for _ in range(5)] == [True, True, True, False, False]
+    store.release(day)  # a call that never reached YouTube
+    assert store.used(day) == 2 and store.reserve(day, 3) and not store.reserve(day, 3)
+    assert not store.closed(day)
+    store.close_day(day)
+    assert store.closed(day) and not store.closed(next_day)
+    assert store.reserve(next_day, 3)  # a new day starts afresh
+    store.release(day)  # a reservation from yesterday gives nothing back today
+    assert store.used(next_day) == 1 and not store.closed(next_day)
+    store.release(next_day)
+    store.release(next_day)  # never below zero
+    assert store.used(next_day) == 0
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_threads_racing_for_the_last_searches_never_overshoot_the_budget(kind, tmp_path, make_api) -> None:
+    """Every thread checks the budget before its call returns; only a reservation keeps them inside it."""
+    store = MemoryBudgetStore() if kind == "memory" else FileBudgetStore(tmp_path / "budget.json")
+    fake = FakeYouTube()
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.2)  # YouTube takes its time: every thread is past the check before any call ends
+        return fake(request)
+
+    api = make_api(slow)
+    provider = YouTubeProvider(API_KEY, http=api.client(), daily_search_budget=3, budget_store=store)
+
+    def search(n: int) -> None:
+        with contextlib.suppress(QuotaExceededError):
+            provider.videos(Query(targets=((0.5, 0.2),), keywords=(f"word{n}",), limit=5))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(search, range(8)))
+    assert len(search_requests(api)) == 3
+    assert provider.searches_left() == 0
+
+
+def test_a_spent_project_quota_met_by_one_worker_stops_every_worker(make_api, clock, sleeps, tmp_path) -> None:
+    """Two processes share the budget file: the one that meets 403 quotaExceeded tells the other."""
+    fake = FakeYouTube()
+    fake.replies = [
+        google_error(403, "quotaExceeded", "The request cannot be completed because you have exceeded your quota.")
+    ]
+    api = make_api(fake)
+    workers = [
+        YouTubeProvider(
+            API_KEY, http=api.client(), clock=clock, sleep=sleeps, budget_store=FileBudgetStore(tmp_path / "b.json")
+        )
+        for _ in range(2)
+    ]
+    with pytest.raises(QuotaExceededError, match="YouTube's daily quota is used up"):
+        workers[0].videos(Query(targets=((0.2, 0.2),), keywords=("comedy",), limit=5))
+    with pytest.raises(QuotaExceededError, match="YouTube's daily quota is used up"):
+        workers[1].videos(PARTY)  # not even its 1-unit chart is tried
+    assert len(api.requests) == 1
+    clock.advance(12 * 3600)  # the next UTC day
+    assert workers[1].videos(PARTY)
 
 
 def test_utc_day() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpx
@@ -101,8 +102,7 @@ def test_the_youtube_budget_holds_across_instances(client: redis.Redis, redis_ur
 def test_the_budget_key_expires_after_its_utc_day(client: redis.Redis) -> None:
     store = RedisBudgetStore(client)
     day = utc_day(time.time())
-    store.spend(day)
-    store.spend(day)
+    assert store.reserve(day, 90) and store.reserve(day, 90)
     assert store.used(day) == 2 and store.used("1999-01-01") == 0
     expires = client.expiretime(f"moodtape:youtube-budget:{day}")
     end_of_day = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() + 86400
@@ -123,3 +123,25 @@ def test_a_redis_that_is_down_gives_a_503_error_that_names_no_password() -> None
     assert describe("redis://:hunter2secret@example:6380/2") == "example:6380/2"
     with pytest.raises(ValueError, match="redis://"):
         connect("http://example")
+
+
+def test_budget_reservations_are_atomic_across_connections(client: redis.Redis, redis_url: str) -> None:
+    """Sixteen connections race for five searches: exactly five get one, whatever the interleaving."""
+    day = utc_day(time.time())  # a day gone by would expire its key at once
+    client.delete(f"moodtape:youtube-budget:{day}")
+    stores = [RedisBudgetStore(connect(redis_url)) for _ in range(16)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        granted = list(pool.map(lambda store: sum(store.reserve(day, 5) for _ in range(3)), stores))
+    assert sum(granted) == 5 and stores[1].used(day) == 5
+    stores[2].release(day)
+    assert stores[3].used(day) == 4 and stores[3].reserve(day, 5) and not stores[4].reserve(day, 5)
+
+
+def test_a_closed_day_is_seen_by_every_instance_and_expires_with_the_day(client: redis.Redis, redis_url: str) -> None:
+    day = utc_day(time.time())
+    one, other = RedisBudgetStore(client), RedisBudgetStore(connect(redis_url))
+    assert not other.closed(day)
+    one.close_day(day)
+    assert other.closed(day) and not other.closed("1999-01-01")
+    end_of_day = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() + 86400
+    assert client.expiretime(f"moodtape:youtube-budget:{day}:closed") == end_of_day + 3600

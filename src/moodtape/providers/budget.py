@@ -2,11 +2,16 @@
 
 YouTube's search.list has its own allowance (100 calls a day since 2026-06-01, see docs/providers.md).
 :class:`MemoryBudgetStore` counts within one process; :class:`FileBudgetStore` keeps the count in a
-small JSON file so that several workers on one machine share it (the registry uses it).
+small JSON file so that several workers on one machine share it (the registry uses it);
+``moodtape.state.budget.RedisBudgetStore`` shares it between machines.
 
-A call is counted once YouTube has answered it (a failed connection costs nothing), so threads
-racing past the check may overshoot the budget by a call or two: the default budget (90) leaves
-YouTube's 100 a margin for that.
+A search is *reserved* before it is sent: the check and the count are one atomic step, so threads
+and instances racing for the last searches of the day cannot overshoot the budget. A reservation
+is *released* again when the call never reached YouTube (a failed connection costs nothing).
+
+The store also remembers a day on which YouTube said the whole project's units are spent
+(``close_day``): from then on every instance stops calling, charts too, until the next UTC day,
+instead of each process finding out with a failing call of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -27,48 +33,98 @@ def utc_day(timestamp: float) -> str:
 
 
 class BudgetStore(Protocol):
-    """Where the day's count of search calls lives."""
+    """Where the day's count of search calls lives, and whether YouTube closed the day."""
 
     def used(self, day: str) -> int:
         """Calls counted on ``day``."""
         ...
 
-    def spend(self, day: str) -> None:
-        """Count one call on ``day``."""
+    def reserve(self, day: str, limit: int) -> bool:
+        """Count one call on ``day`` if fewer than ``limit`` are counted; whether it was counted."""
+        ...
+
+    def release(self, day: str) -> None:
+        """Take back one call reserved on ``day`` that never reached YouTube."""
         ...
 
     def exhaust(self, day: str, limit: int) -> None:
-        """Mark ``day`` as spent (YouTube said the allowance is used up)."""
+        """Mark ``day``'s searches as spent (YouTube said the search allowance is used up)."""
         ...
+
+    def close_day(self, day: str) -> None:
+        """Remember that YouTube said the project's units are spent on ``day``: no call until the next."""
+        ...
+
+    def closed(self, day: str) -> bool:
+        """Whether ``close_day(day)`` was called, by this instance or another."""
+        ...
+
+
+@dataclass
+class _Day:
+    """One UTC day's standing: searches counted, and whether the project's units are spent."""
+
+    day: str = ""
+    used: int = 0
+    closed: bool = False
+
+    def on(self, day: str) -> _Day:
+        """This standing if it is ``day``'s, else a fresh one for ``day`` (a new day starts at 0)."""
+        return self if self.day == day else _Day(day)
+
+    def reserve(self, limit: int) -> bool:
+        if self.used >= limit:
+            return False
+        self.used += 1
+        return True
+
+    def release(self) -> None:
+        self.used = max(0, self.used - 1)
 
 
 class MemoryBudgetStore:
     """Counts in memory: right for one process, and for tests."""
 
     def __init__(self) -> None:
-        self._day = ""
-        self._used = 0
+        self._state = _Day()
         self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def _today(self, day: str) -> Iterator[_Day]:
+        with self._lock:
+            self._state = self._state.on(day)
+            yield self._state
 
     def used(self, day: str) -> int:
         with self._lock:
-            return self._used if day == self._day else 0
+            return self._state.on(day).used
 
-    def spend(self, day: str) -> None:
+    def reserve(self, day: str, limit: int) -> bool:
+        with self._today(day) as state:
+            return state.reserve(limit)
+
+    def release(self, day: str) -> None:
         with self._lock:
-            if day != self._day:
-                self._day, self._used = day, 0
-            self._used += 1
+            if self._state.day == day:  # a reservation from a day gone by has nothing left to give back
+                self._state.release()
 
     def exhaust(self, day: str, limit: int) -> None:
+        with self._today(day) as state:
+            state.used = max(limit, state.used)
+
+    def close_day(self, day: str) -> None:
+        with self._today(day) as state:
+            state.closed = True
+
+    def closed(self, day: str) -> bool:
         with self._lock:
-            self._day, self._used = day, max(limit, self._used if day == self._day else 0)
+            return self._state.on(day).closed
 
 
 class FileBudgetStore:
-    """Counts in a JSON file ``{"day": "YYYY-MM-DD", "used": n}``, shared by processes on one machine.
+    """Counts in a JSON file ``{"day": "YYYY-MM-DD", "used": n, "closed": bool}``, shared by processes on one machine.
 
-    The file is created on the first spend, not before. Writes go through a temporary file and
+    The file is created on the first reservation, not before. Writes go through a temporary file and
     ``os.replace`` so a crash never leaves half a file; on POSIX an ``flock`` serialises processes.
     An unreadable file counts as zero for the day rather than blocking YouTube for good.
     """
@@ -77,16 +133,16 @@ class FileBudgetStore:
         self.path = path
         self._lock = threading.Lock()
 
-    def _read(self) -> tuple[str, int]:
+    def _read(self) -> _Day:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            return str(data["day"]), int(data["used"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return "", 0
+            return _Day(str(data["day"]), int(data["used"]), bool(data.get("closed", False)))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return _Day()
 
-    def _write(self, day: str, used: int) -> None:
+    def _write(self, state: _Day) -> None:
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"day": day, "used": used}), encoding="utf-8")
+        tmp.write_text(json.dumps({"day": state.day, "used": state.used, "closed": state.closed}), encoding="utf-8")
         os.replace(tmp, self.path)
 
     @contextlib.contextmanager
@@ -101,14 +157,35 @@ class FileBudgetStore:
                 pass
             yield
 
-    def used(self, day: str) -> int:
-        stored_day, used = self._read()
-        return used if stored_day == day else 0
-
-    def spend(self, day: str) -> None:
+    @contextlib.contextmanager
+    def _today(self, day: str) -> Iterator[_Day]:
+        """``day``'s standing, read and written back under the locks (one read-modify-write)."""
         with self._locked():
-            self._write(day, self.used(day) + 1)
+            state = self._read().on(day)
+            yield state
+            self._write(state)
+
+    def used(self, day: str) -> int:
+        return self._read().on(day).used
+
+    def reserve(self, day: str, limit: int) -> bool:
+        with self._today(day) as state:
+            return state.reserve(limit)
+
+    def release(self, day: str) -> None:
+        with self._locked():
+            state = self._read()
+            if state.day == day:  # a reservation from a day gone by has nothing left to give back
+                state.release()
+                self._write(state)
 
     def exhaust(self, day: str, limit: int) -> None:
-        with self._locked():
-            self._write(day, max(limit, self.used(day)))
+        with self._today(day) as state:
+            state.used = max(limit, state.used)
+
+    def close_day(self, day: str) -> None:
+        with self._today(day) as state:
+            state.closed = True
+
+    def closed(self, day: str) -> bool:
+        return self._read().on(day).closed

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import httpx
 
-from moodtape.errors import ProviderAuthError, ProviderError, ProviderUnreachableError, QuotaExceededError
+from moodtape.errors import ProviderAuthError, ProviderUnreachableError, QuotaExceededError
 from moodtape.providers.base import Query
 from moodtape.providers.budget import BudgetStore, MemoryBudgetStore, utc_day
 from moodtape.providers.http import DEFAULT_RETRY, Cache, Clock, RetryPolicy, ServiceClient, Sleep, TTLCache, json_dict
@@ -131,7 +131,6 @@ class YouTubeProvider:
         self._budget = budget_store if budget_store is not None else MemoryBudgetStore()
         self._cache = cache if cache is not None else TTLCache[list[Any]](cache_ttl, 256, clock, "youtube")
         self._search_ttl = search_ttl
-        self._quota_spent_on = ""  # UTC day on which YouTube said the project's quota was spent
 
     def __repr__(self) -> str:
         return f"YouTubeProvider(region={self.region!r}, safe_search={self.safe_search!r}, api_key='set')"
@@ -209,9 +208,9 @@ class YouTubeProvider:
         if cached is not None:
             return cached
         day = utc_day(self._clock())
-        if self._quota_spent_on == day:
+        if self._budget.closed(day):
             raise ProjectQuotaError(PROJECT_QUOTA_MESSAGE)
-        if fetch.kind == "search" and self._budget.used(day) >= self.daily_search_budget:
+        if fetch.kind == "search" and not self._budget.reserve(day, self.daily_search_budget):
             raise SearchQuotaError(
                 f"YouTube's daily search allowance is used up (moodtape's budget: "
                 f"{self.daily_search_budget} searches a day); using the built-in catalog until tomorrow."
@@ -222,7 +221,7 @@ class YouTubeProvider:
             else:
                 body, ttl = self._search(fetch, day), self._search_ttl
         except ProjectQuotaError:
-            self._quota_spent_on = day
+            self._budget.close_day(day)  # every instance sharing the store stops calling until tomorrow
             raise
         except SearchQuotaError:
             self._budget.exhaust(day, self.daily_search_budget)
@@ -233,7 +232,7 @@ class YouTubeProvider:
         return result
 
     def _search(self, fetch: _Fetch, day: str) -> Any:
-        """One search.list call, counted against the day's budget once YouTube has answered."""
+        """One search.list call, already reserved in the day's budget; released if YouTube never saw it."""
         params: dict[str, str | int] = {
             "part": "snippet",
             "q": fetch.q,
@@ -254,12 +253,9 @@ class YouTubeProvider:
                 on_error=lambda response: youtube_error(response, search=True),
             )
         except ProviderUnreachableError:
-            raise  # it never reached YouTube (or we cannot tell): not counted
-        except ProviderError:
-            self._budget.spend(day)  # YouTube answered, with an error: it counts
+            self._budget.release(day)  # it never reached YouTube (or we cannot tell): not counted
             raise
-        self._budget.spend(day)
-        return body
+        return body  # answered, even with an error: the reserved call stays counted
 
     def _chart(self) -> Any:
         """The region's most popular music videos: 1 quota unit, no search allowance."""

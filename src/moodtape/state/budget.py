@@ -1,7 +1,9 @@
 """The day's YouTube search count in Redis, so every instance spends from one allowance.
 
-A drop-in :class:`moodtape.providers.budget.BudgetStore`: ``spend`` is one atomic ``INCR``, and the
-key expires an hour after its UTC day ends, so nothing needs cleaning up and a new day starts at 0.
+A drop-in :class:`moodtape.providers.budget.BudgetStore`. Every change is one Lua script, so the
+check and the count are atomic across instances (no overshoot when several race for the day's last
+searches). The keys expire an hour after their UTC day ends, so nothing needs cleaning up and a new
+day starts at 0.
 """
 
 from __future__ import annotations
@@ -13,6 +15,22 @@ from moodtape.state.connection import PREFIX, redis_errors
 
 if TYPE_CHECKING:
     import redis
+
+#: Count one call unless ``limit`` are counted already; 1 when counted, 0 when the budget is spent.
+_RESERVE: Final[str] = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1])
+redis.call('EXPIREAT', KEYS[1], ARGV[2])
+return 1
+"""
+
+#: Take one call back, never below 0, and only while the day's key still exists.
+_RELEASE: Final[str] = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used > 0 then redis.call('DECR', KEYS[1]) end
+return 1
+"""
 
 #: Raise the count to ``limit`` unless it is already higher, atomically, and set the expiry.
 _EXHAUST: Final[str] = """
@@ -30,7 +48,7 @@ def _expires_at(day: str) -> int:
 
 
 class RedisBudgetStore:
-    """Counts search calls per UTC day under ``moodtape:youtube-budget:<day>``."""
+    """Counts search calls per UTC day under ``moodtape:youtube-budget:<day>``; a closed day under ``…:closed``."""
 
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
@@ -44,14 +62,22 @@ class RedisBudgetStore:
             raw = self._client.get(self._key(day))
         return int(raw) if raw is not None else 0
 
-    def spend(self, day: str) -> None:
-        key = self._key(day)
+    def reserve(self, day: str, limit: int) -> bool:
         with redis_errors(self._client):
-            pipe = self._client.pipeline(transaction=True)
-            pipe.incr(key)
-            pipe.expireat(key, _expires_at(day))
-            pipe.execute()
+            return bool(self._client.eval(_RESERVE, 1, self._key(day), limit, _expires_at(day)))
+
+    def release(self, day: str) -> None:
+        with redis_errors(self._client):
+            self._client.eval(_RELEASE, 1, self._key(day))
 
     def exhaust(self, day: str, limit: int) -> None:
         with redis_errors(self._client):
             self._client.eval(_EXHAUST, 1, self._key(day), limit, _expires_at(day))
+
+    def close_day(self, day: str) -> None:
+        with redis_errors(self._client):
+            self._client.set(f"{self._key(day)}:closed", 1, exat=_expires_at(day))
+
+    def closed(self, day: str) -> bool:
+        with redis_errors(self._client):
+            return bool(self._client.exists(f"{self._key(day)}:closed"))
