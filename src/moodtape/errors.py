@@ -159,3 +159,10 @@ class ConflictError(MoodtapeError):
 
     status = 409
     code = "conflict"
+
+
+class NothingToUndoError(MoodtapeError):
+    """Undo asked of a list with no dislike left to take back: the request is fine, the list's state is not."""
+
+    status = 409
+    code = "nothing_to_undo"

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from moodtape.errors import ConflictError, DataError, NotFoundError
+from moodtape.errors import ConflictError, DataError, NotFoundError, NothingToUndoError
 from moodtape.recommender.engine import MAX_ITEMS, check_request
 from moodtape.recommender.reasons import reason_for_row
 from moodtape.recommender.strategies import resolve_strategy
@@ -182,7 +182,7 @@ class Playlists:
 
         self.sessions.memory.update(session_id, change)
         if not undone:
-            raise DataError("nothing to undo on this list")
+            raise NothingToUndoError("nothing to undo on this list: it has no dislike left to take back")
         restored, step = undone[0]
         self._keep_in_history(session_id, restored)
         self.sessions.remove_feedback(session_id, step.feedback_id)

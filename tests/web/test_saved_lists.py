@@ -68,7 +68,8 @@ def test_dislike_replaces_one_row_and_undo_puts_it_back(client: FlaskClient, csr
     assert titles(client.get(f"/api/lists/{shown['list_id']}").get_json()) == after
     undone = client.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf).get_json()
     assert titles(undone) == before and undone["undo"] == 0
-    assert client.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf).status_code == 400
+    nothing = client.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf)
+    assert nothing.status_code == 409 and nothing.get_json()["error"]["code"] == "nothing_to_undo"
     # The dislike is forgotten too: a fresh list may hold the item again.
     preferences = client.application.extensions["moodtape"].sessions().preferences(_session(client))
     assert shown["items"][2]["key"] not in preferences.disliked

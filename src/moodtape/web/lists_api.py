@@ -9,19 +9,24 @@ Documented in ``web/openapi.yaml``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import UnsupportedMediaType
 
+from moodtape.emotions import EMOTIONS
 from moodtape.errors import DataError, shown
 from moodtape.playlists import Ask
+from moodtape.recommender.engine import KINDS, MAX_ITEMS
 from moodtape.recommender.export import Playlist, to_csv, to_m3u8, to_xspf
 from moodtape.recommender.ranking import Preferences
 from moodtape.recommender.result import Recommendation
+from moodtape.recommender.strategies import STRATEGIES
 from moodtape.store import ACTIONS
 from moodtape.web.app import services
 from moodtape.web.bounded_json import loads_bounded
-from moodtape.web.params import ListRequest, parse_list_request
+from moodtape.web.params import ListRequest, flag, parse_list_request
 from moodtape.web.session import require_csrf, session_id
 from moodtape.web.shapes import history_json, list_json, mood_json, recommendation_json
 
@@ -75,7 +80,7 @@ def make_list() -> Response:
     """The list to show (query as for recommendations): the current one, or a new one when it really changed."""
     require_csrf()
     wanted = parse_list_request(request.args)
-    fresh = request.args.get("fresh", "").lower() in ("1", "true", "yes")
+    fresh = flag(request.args, "fresh") or False
     saved, made = services().playlists().show(session_id(), _ask(wanted), fresh=fresh)
     response = jsonify(list_json(saved, services().playlists().undo_steps(session_id(), saved.id)))
     response.status_code = 201 if made else 200
@@ -126,6 +131,7 @@ def feedback() -> Response:
     require_csrf()
     body = _json_body()
     action = _text(body, "action")
+    _check_feedback_fields(body)
     if action == "not_my_mood":
         return _not_my_mood(body)
     if action not in ACTIONS:
@@ -170,9 +176,7 @@ def history() -> Response:
 def delete_history() -> Response:
     """Forget this session (lists, feedback, corrections, calibration, the history choice); needs ``confirm``."""
     require_csrf()
-    confirmed = request.args.get("confirm", "").lower() == "true"
-    if not confirmed and request.content_length:
-        confirmed = _json_body().get("confirm") is True
+    confirmed = _confirmation()
     sessions = services().sessions()
     if not confirmed:
         count = len(sessions.history(session_id()))
@@ -182,6 +186,24 @@ def delete_history() -> Response:
         )
     services().profiles.delete(session_id())
     return jsonify(deleted=sessions.forget(session_id()))
+
+
+def _confirmation() -> bool:
+    """``confirm`` from the query or the JSON body; a malformed one, or two that disagree, is a 400.
+
+    Deleting cannot be undone, so nothing is guessed: ``confirm=false`` in the query is never
+    overridden by the body, and a body that is not ``{"confirm": true|false}`` is refused.
+    """
+    in_query = flag(request.args, "confirm")
+    in_body: bool | None = None
+    if request.content_length or request.get_data(cache=True):
+        value = _json_body().get("confirm")
+        if value is not None and not isinstance(value, bool):
+            raise DataError('confirm must be true or false, as in {"confirm": true}')
+        in_body = value
+    if in_query is not None and in_body is not None and in_query != in_body:
+        raise DataError("confirm is true in one place and false in the other: send it once")
+    return bool(in_query if in_query is not None else in_body)
 
 
 @blueprint.get("/history/consent")
@@ -214,17 +236,43 @@ def _consent_json() -> Response:
 
 
 def _json_body() -> dict[str, Any]:
-    """The JSON object sent, bounded in size and depth; anything else is a 400, never a 500."""
+    """The JSON object sent, bounded in size and depth; anything else is a 400 (415: not sent as JSON)."""
     if (request.content_length or 0) > _MAX_BODY:
         raise DataError(f"the JSON body is too large (at most {_MAX_BODY // 1024} KiB)")
     raw = request.get_data(cache=True)
     if len(raw) > _MAX_BODY:
         raise DataError(f"the JSON body is too large (at most {_MAX_BODY // 1024} KiB)")
+    if raw and not request.is_json:  # application/json or a +json type, as the API documents
+        raise UnsupportedMediaType("send the body as JSON, with Content-Type: application/json")
     # Bounded: depth, number sizes, no NaN, no lone surrogates (which SQLite cannot store).
     body = loads_bounded(raw, max_chars=_MAX_BODY, what="the JSON body") if raw else None
     if not isinstance(body, dict):
         raise DataError("send a JSON object with Content-Type: application/json")
     return body
+
+
+def _check_feedback_fields(body: dict[str, Any]) -> None:
+    """Every documented field that is present must be valid, whichever of them the action reads.
+
+    A field the chosen action ignores (``corrected`` on a like) is still the client's mistake, and
+    saying so beats storing a request that does not mean what its sender thought.
+    """
+    for name, check in _FEEDBACK_FIELDS.items():
+        if name in body:
+            check(body, name)
+
+
+def _one_of(choices: tuple[str, ...], *, nullable: bool = False) -> Callable[[dict[str, Any], str], object]:
+    def check(body: dict[str, Any], name: str) -> object:
+        value = body[name]
+        if value is None and nullable:
+            return None
+        if value not in choices:
+            extra = " (or null)" if nullable else ""
+            raise DataError(f"{name} must be one of: {', '.join(choices)}{extra}; got {shown(value)}")
+        return value
+
+    return check
 
 
 def _checked(name: str, value: str) -> str:
@@ -254,8 +302,8 @@ def _optional_text(body: dict[str, Any], name: str) -> str | None:
 def _count(value: object) -> int:
     if value is None:
         return 12
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DataError("n must be a whole number from 1 to 100")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ITEMS:
+        raise DataError(f"n must be a whole number from 1 to {MAX_ITEMS}")
     return value
 
 
@@ -269,3 +317,19 @@ def _list_id(value: object) -> str:
     if not isinstance(value, str) or len(value) != 32 or not set(value) <= _LIST_ID_CHARS:
         raise DataError("list must be a list id: 32 hexadecimal digits, as list_id in a list")
     return value
+
+
+#: The documented fields of a feedback body, each with its check (they raise DataError).
+_FEEDBACK_FIELDS: Final[dict[str, Callable[[dict[str, Any], str], object]]] = {
+    "list": lambda body, name: _list_id(body[name]),
+    "position": lambda body, name: _position(body[name]),
+    "key": _text,
+    "artist": _text,
+    "genre": _optional_text,
+    "category": _optional_text,
+    "detected": _one_of(EMOTIONS),
+    "corrected": _one_of(EMOTIONS),
+    "strategy": _one_of(STRATEGIES, nullable=True),
+    "kind": _one_of(KINDS),
+    "n": lambda body, name: _count(body[name] if body[name] is not None else "null"),
+}

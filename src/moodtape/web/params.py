@@ -62,6 +62,18 @@ def parse_list_request(args: Mapping[str, str]) -> ListRequest:
     return ListRequest(parse_mood(args), strategy, kind, n, seed)
 
 
+def flag(args: Mapping[str, str], name: str) -> bool | None:
+    """A true/false query value (``true``/``1``, ``false``/``0``); None when absent or empty."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw in ("true", "1"):
+        return True
+    if raw in ("false", "0"):
+        return False
+    raise DataError(f"{name} must be true or false, got {shown(raw, 32)}")
+
+
 def parse_mood(args: Mapping[str, str]) -> Mood:
     """The mood from ``emotion``, ``probabilities`` or ``valence``+``arousal`` (exactly one way)."""
     given = [name for name in ("emotion", "probabilities", "valence", "arousal") if args.get(name)]
