@@ -107,6 +107,18 @@ def test_a_new_mood_offers_a_new_list_instead_of_swapping_it(page: Any) -> None:
     assert page.locator("#result-list .title").all_text_contents() != first
 
 
+def test_a_new_mood_and_its_offer_are_said_once(page: Any) -> None:
+    """The mood settles (2 s) half a second before its offer (2.5 s): both go into one announcement."""
+    page.evaluate(RECORD_MOOD_ANNOUNCEMENTS)
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (8.0, "sad", -0.7, -0.4)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#new-list")).to_be_visible(timeout=15_000)
+    page.wait_for_timeout(int(GAP_S * 1000) + 1500)  # long enough for a second announcement to come
+    said = [text for _, text in page.evaluate("window.__moodSaid") if "sad" in text]
+    # Before: "Your face looks sad." then, 5 s later, the same words with the offer.
+    assert said == ["Your face looks sad. A new list for it is ready: press Show it."], said
+
+
 @pytest.mark.parametrize("motion", ["no-preference", "reduce"])
 def test_reduced_motion_slows_boxes_and_bars(page: Any, motion: str) -> None:
     page.emulate_media(reduced_motion=motion)
@@ -164,6 +176,24 @@ def test_announcer_rules_with_a_made_up_clock(page: Any) -> None:
         }"""
     )
     assert said == ["happy", "sad", "none"]
+
+
+def test_a_mood_the_list_is_deciding_about_waits_for_the_decision(page: Any) -> None:
+    said = page.evaluate(
+        """async () => {
+          const entry = document.querySelector('script[type="module"]').src;
+          const { Announcer } = await import(entry.replace("app.js", "calm.js"));
+          const out = [];
+          const a = new Announcer((text) => out.push(`${text}@${t}`), (label) => label);
+          let t = 0;
+          for (; t <= 2400; t += 100) a.update("sad", t, { hold: true });   // settled at 2000, held
+          a.addNews("sad");                                                  // the offer, at 2500
+          for (; t <= 3000; t += 100) a.update("sad", t);
+          for (; t <= 9000; t += 100) a.update(null, t, { hold: true });     // "no face" is never held
+          return out;
+        }"""
+    )
+    assert said == ["sad@2500", "null@7500"]
 
 
 def test_an_offer_in_use_is_not_pulled_from_under_the_keyboard(page: Any) -> None:

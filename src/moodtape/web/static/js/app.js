@@ -228,7 +228,9 @@ function onSettled(mood) {
 function onCameraFrame(result, now) {
   const mood = result.mood;
   state.liveMood = mood;
-  announcer.update(mood ? mood.emotion : null, now);
+  // The list goes first: when this frame settles a new mood, its offer is news in the same words.
+  const deciding = followFace(mood, now);
+  announcer.update(mood ? mood.emotion : null, now, { hold: deciding });
   // Bars, words, the live dot and the timeline follow every frame, or once a second with reduced motion.
   if (now - state.readoutAt >= redrawInterval()) {
     state.readoutAt = now;
@@ -238,13 +240,19 @@ function onCameraFrame(result, now) {
     plane.setLive(mood);
     showMoodNow();
   }
-  if (list.source !== null && list.source !== "camera") return;
+}
+
+/** The camera's part in the list: feed the settler when the camera drives the list.
+ * @returns whether a change of mood is being held (the list has not decided about it yet) */
+function followFace(mood, now) {
+  if (list.source !== null && list.source !== "camera") return false;
   // Like the announcer, the list ignores short moments without a face.
   if (mood) state.noFaceSince = null;
   else if (state.noFaceSince === null) state.noFaceSince = now;
-  if (!mood && now - state.noFaceSince < STABLE_NONE_MS) return;
+  if (!mood && now - state.noFaceSince < STABLE_NONE_MS) return settler.since !== null;
   const settled = settler.update(mood, now);
   if (settled) onSettled(settled);
+  return settler.since !== null;
 }
 
 /** The server stopped answering the camera's frames: drop the live reading until it answers. */

@@ -47,9 +47,12 @@ export class Announcer {
 
   /**
    * Feed the label of one frame (an emotion, or null for no face) at `now` ms.
+   * `hold`: the list is still deciding whether this mood gets a new list (settle.js holds a change
+   * half a second longer than a mood takes to settle). A face is then said once, when the decision
+   * is made, with the offer in the same words, instead of once now and again with the offer.
    * @returns the text announced now, or null
    */
-  update(label, now) {
+  update(label, now, { hold = false } = {}) {
     if (label !== null) this.noneSince = null;
     else if (this.noneSince === null) this.noneSince = now;
     const shortGap = label === null && now - this.noneSince < this.stableNoneMs;
@@ -62,7 +65,7 @@ export class Announcer {
     }
     const stable = now - this.since >= (seen === null ? this.stableNoneMs : this.stableMs);
     const fresh = seen !== this.spoken || seen === this.news;
-    if (!stable || !fresh || now - this.spokenAt < this.gapMs) return null;
+    if (!stable || !fresh || (hold && seen !== null) || now - this.spokenAt < this.gapMs) return null;
     // Nothing said yet and no face: silence is the right first word.
     if (seen === null && this.spoken === undefined) return null;
     this.spoken = seen;
