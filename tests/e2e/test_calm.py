@@ -5,6 +5,8 @@ everything; a new mood offers a new list instead of swapping it; reduced motion 
 from __future__ import annotations
 
 import itertools
+import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +119,30 @@ def test_a_new_mood_and_its_offer_are_said_once(page: Any) -> None:
     said = [text for _, text in page.evaluate("window.__moodSaid") if "sad" in text]
     # Before: "Your face looks sad." then, 5 s later, the same words with the offer.
     assert said == ["Your face looks sad. A new list for it is ready: press Show it."], said
+
+
+def test_a_refused_first_list_is_asked_for_again_calmly_and_comes_once_the_server_answers(page: Any) -> None:
+    """The list store refuses (503, Retry-After 5) while frames still work: the camera must not ask
+    for its first list, and say that it failed, every second."""
+    asked: list[float] = []
+
+    def refuse(route: Any) -> None:
+        asked.append(time.monotonic())
+        body = {"error": {"code": "store_unavailable", "message": "the history store is not answering"}}
+        route.fulfill(status=503, content_type="application/json", headers={"Retry-After": "5"}, body=json.dumps(body))
+
+    page.route("**/api/lists?*", refuse)
+    page.evaluate(COUNT_ANNOUNCEMENTS)
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+    page.get_by_role("button", name="Start camera").click()
+    page.wait_for_timeout(20_000)
+    spoken = page.evaluate("window.__announced")
+    # Before: 16 requests and 32 status lines in 20 s. Now: at 1 s, after 5 s, after 10 s more.
+    assert 2 <= len(asked) <= 3, [round(t - asked[0], 1) for t in asked]
+    assert all(b - a >= 5.0 for a, b in itertools.pairwise(asked)), asked
+    assert len(spoken) <= 2 * len(asked) + 2, spoken
+    page.unroute("**/api/lists?*")
+    expect(page.locator("#result-list > li").first).to_be_visible(timeout=45_000)
 
 
 @pytest.mark.parametrize("motion", ["no-preference", "reduce"])

@@ -177,6 +177,24 @@ function withdrawOffer() {
   $("new-list-text").textContent = offerWords(state.offered.emotion, true);
 }
 
+/** After a list the camera asked for by itself could not be loaded, the camera waits before asking
+ * again: the server's Retry-After, else 5 s doubling up to a minute. Without this the first list was
+ * asked for (and its failure said) every second for as long as the server refused. A person's own
+ * choice (a button, "Show it") is never held back. */
+const cameraRetry = { failures: 0, until: 0 };
+
+function cameraListFailed(err) {
+  cameraRetry.failures += 1;
+  const backoff = Math.min(60, 5 * 2 ** (cameraRetry.failures - 1));
+  const asked = err && err.retryAfter ? err.retryAfter : 0;
+  cameraRetry.until = performance.now() + 1000 * Math.max(asked, backoff);
+}
+
+function resetCameraRetry() {
+  cameraRetry.failures = 0;
+  cameraRetry.until = 0;
+}
+
 /** Make `mood` the list's mood and load its list (or show `preloaded`, a list the server sent). */
 async function applyMood(mood, source, { preloaded = null, focusList = false } = {}) {
   // "Show it" pressed from the keyboard: the offer (and focus on it) stays until the new list is
@@ -187,6 +205,8 @@ async function applyMood(mood, source, { preloaded = null, focusList = false } =
   showListMood(mood, source);
   // Not loaded: the list's mood went back to the one on screen (onReverted: showListMood).
   const shown = await list.show(mood, source, { preloaded, focusList });
+  if (shown === false && source === "camera" && !focusList) cameraListFailed(list.failure);
+  else if (shown) resetCameraRetry();
   if (focusOnOffer && !state.offered) {
     // Drawn, or a newer load took over with nobody on the offer: it goes. Else "Show it" keeps
     // focus and can be pressed again.
@@ -246,6 +266,7 @@ function onCameraFrame(result, now) {
  * @returns whether a change of mood is being held (the list has not decided about it yet) */
 function followFace(mood, now) {
   if (list.source !== null && list.source !== "camera") return false;
+  if (now < cameraRetry.until) return false; // the server refused the camera's last list: wait
   // Like the announcer, the list ignores short moments without a face.
   if (mood) state.noFaceSince = null;
   else if (state.noFaceSince === null) state.noFaceSince = now;
@@ -372,6 +393,7 @@ const camera = new LiveCamera(
     },
     onStopped: () => {
       state.liveMood = null;
+      resetCameraRetry();
       announcer.reset();
       plane.setLive(null);
       hideOffer();

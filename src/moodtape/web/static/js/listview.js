@@ -41,6 +41,8 @@ export class ListView {
     this.data = null;
     /** What the list on screen was made with ({mood, source, strategy, kind}); null before the first. */
     this.drawn = null;
+    /** Why the latest load failed (an ApiError), or null once a load succeeds. */
+    this.failure = null;
   }
 
   handlers() {
@@ -174,11 +176,13 @@ export class ListView {
       this.draw(data, params);
       const index = focusIndex ?? (inside >= 0 ? inside : null);
       if (index !== null && !focusItem($("result-list"), index)) $("results").focus();
+      this.failure = null;
       this.hooks.onShown();
       return true;
     } catch (err) {
       // Superseded: an error read after the newer load began (the body of an error answer) too.
       if (err.name === "AbortError" || this.controller !== controller) return null;
+      this.failure = err;
       this.backToDrawn();
       // The banner already says that the server is gone (an alert): this line says what it meant.
       $("results-status").textContent = err.unreachable ? "The list did not change: the server did not answer." : err.message;
