@@ -14,6 +14,7 @@ from browsertools import (
     KEEP_STREAMS,
     Server,
     astronaut_rgb,
+    fake_analyzer,
     jpeg_bytes,
     open_page,
 )
@@ -65,6 +66,59 @@ def test_leaving_camera_mode_ends_the_tracks_and_the_frames(streams_page: Any) -
     expect(page.locator("#bars .bar-value").first).to_have_text("–")
     expect(page.locator("#mood-now")).not_to_contain_text("Live")
     expect(page.locator("#plane .live-dot")).to_have_class("live-dot hidden")
+
+
+def test_arrowing_along_the_tabs_while_the_camera_runs_does_not_switch_it_off(streams_page: Any) -> None:
+    page = streams_page
+    page.evaluate(COUNT_ANALYZE_STARTS)
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#camera-overlay .face-box").first).to_be_visible()
+    page.locator("#tab-camera").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#tab-manual")).to_be_focused()
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator("#tab-photo")).to_be_focused()
+    # Only looked at: the camera still runs and its panel is still the one shown.
+    expect(page.locator("#panel-camera")).to_be_visible()
+    expect(page.locator("#tab-camera")).to_have_attribute("aria-selected", "true")
+    sent = page.evaluate("window.__analyzeStarts")
+    page.wait_for_function(f"() => window.__analyzeStarts > {sent + 2}")
+    assert set(page.evaluate(TRACK_STATES)) == {"live"}
+    # Choosing the tab (Enter) is what ends the camera, and a screen reader hears it.
+    page.keyboard.press("Enter")
+    expect(page.locator("#panel-photo")).to_be_visible()
+    expect(page.locator("#tab-photo")).to_be_focused()
+    assert set(page.evaluate(TRACK_STATES)) == {"ended"}
+    expect(page.locator("#mood-announce")).to_have_text("Camera off.")
+
+
+def test_a_list_made_before_the_camera_started_offers_to_follow_the_face(page: Any) -> None:
+    """A list picked by hand, then the camera: the page must offer the way back to the face."""
+    fake_analyzer(page, [(0.0, "sad", -0.7, -0.4)])
+    _pick(page, "happy")
+    page.get_by_role("tab", name="Camera").click()
+    page.get_by_role("button", name="Start camera").click()
+    follow = page.get_by_role("button", name="Follow my face again")
+    expect(follow).to_be_visible()
+    follow.click()
+    page.get_by_role("button", name="Show it").click(timeout=15_000)
+    expect(page.locator("#results-mood")).to_contain_text("sad")
+    expect(page.locator("#results-mood")).to_contain_text("from the camera")
+
+
+def test_a_list_reopened_from_history_while_the_camera_runs_offers_to_follow_the_face(page: Any) -> None:
+    fake_analyzer(page, [(0.0, "sad", -0.7, -0.4)])
+    _pick(page, "happy")
+    page.get_by_role("tab", name="Camera").click()
+    page.get_by_role("button", name="Start camera").click()
+    page.get_by_role("button", name="Follow my face again").click()
+    page.get_by_role("button", name="Show it").click(timeout=15_000)
+    expect(page.locator("#results-mood")).to_contain_text("from the camera")
+    page.locator("#history-open").click()
+    page.locator("#history-list > li").filter(has_text="happy").get_by_role("button", name="Show this list").click()
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+    expect(page.get_by_role("button", name="Follow my face again")).to_be_visible()
 
 
 # Makes the page believe it is hidden (another tab, a locked phone) or back in sight.

@@ -105,8 +105,11 @@ function showReadout() {
 // ---- modes -------------------------------------------------------------------------------------
 
 function selectTab(name, { focus = false } = {}) {
-  // Camera mode owns the camera: leaving it ends the tracks and the frames.
-  if (name !== "camera") camera.stop();
+  // Camera mode owns the camera: leaving it ends the tracks and the frames, and says so.
+  if (name !== "camera" && camera.running) {
+    camera.stop();
+    $("mood-announce").textContent = "Camera off.";
+  }
   state.mode = name;
   for (const tab of TABS) {
     const button = $(`tab-${tab}`);
@@ -123,11 +126,16 @@ function selectTab(name, { focus = false } = {}) {
 function setupTabs() {
   for (const tab of TABS) $(`tab-${tab}`).addEventListener("click", () => selectTab(tab));
   $("tab-camera").parentElement.addEventListener("keydown", (event) => {
-    const current = TABS.indexOf(state.mode);
-    const moves = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: TABS.length - 1 };
-    if (!(event.key in moves)) return;
+    // From the focused tab: while the camera runs, it need not be the selected one (below).
+    const from = TABS.indexOf(event.target.id.replace("tab-", ""));
+    const moves = { ArrowRight: from + 1, ArrowLeft: from - 1, Home: 0, End: TABS.length - 1 };
+    if (from < 0 || !(event.key in moves)) return;
     event.preventDefault();
-    selectTab(TABS[(moves[event.key] + TABS.length) % TABS.length], { focus: true });
+    const target = TABS[(moves[event.key] + TABS.length) % TABS.length];
+    // While the camera runs, arrows only move focus (manual activation; Enter or Space selects):
+    // arrowing along the tabs to hear their names must not switch the camera off.
+    if (camera.running) $(`tab-${target}`).focus();
+    else selectTab(target, { focus: true });
   });
   for (const button of document.querySelectorAll("[data-goto]")) {
     button.addEventListener("click", () => selectTab(button.dataset.goto, { focus: true }));
@@ -222,6 +230,12 @@ function showListMood(mood = list.applied, source = list.source) {
   settler.reset(source === "camera" ? mood : null);
   plane.setApplied(mood);
   markEmotion(mood, source);
+  showFollowSwitch(source);
+}
+
+/** "Follow my face again" while the camera runs and the list was made from something else (a photo,
+ * a pick by hand, a list from history): the one way back to a list that follows the face. */
+function showFollowSwitch(source = list.source) {
   $("follow-camera").hidden = !(camera.running && source && source !== "camera");
 }
 
@@ -389,6 +403,7 @@ const camera = new LiveCamera(
       // longest offer: when one appears, the list below does not jump under the pointer.
       $("new-list-text").textContent = offerWords("disgust");
       $("new-list").classList.add("reserved");
+      showFollowSwitch(); // a list made before the camera started does not follow it by itself
       showReadout();
     },
     onStopped: () => {
@@ -496,6 +511,7 @@ async function start() {
       if (focus) {
         plane.setApplied(list.applied);
         markEmotion(null, null);
+        showFollowSwitch();
         showMoodNow();
       }
       return focus;
