@@ -6,6 +6,7 @@ shows "Calibrated"; "Remove calibration" forgets it on the server too.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -95,3 +96,57 @@ def test_calibration_by_keyboard_is_announced_once_not_once_a_frame(page: Any) -
     said = [text for text in page.evaluate("window.__said") if text]
     assert said == ["Look at the camera with a relaxed, neutral face…", said[-1]] and "Done" in said[-1], said
     expect(page.get_by_role("button", name="Calibrate again")).to_be_focused()
+
+
+NO_FACE = json.dumps({"error": {"code": "no_face", "message": "no face found in the frame"}})
+
+
+def _calibrate_by_keyboard(page: Any) -> None:
+    """Camera on, the fold opened and "Calibrate to my face" pressed from the keyboard, until done."""
+    page.get_by_role("button", name="Start camera").click()
+    page.wait_for_function("() => document.querySelector('#video').videoWidth > 0", timeout=TIMEOUT_MS)
+    page.locator("#calibration-fold > summary").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#calibration [role=status]")).to_contain_text("Done", timeout=TIMEOUT_MS)
+    expect(page.locator("#calibration-state")).to_have_text("Calibrated (neutral)")
+    assert _status(page)["calibrated"] is True
+
+
+def test_a_recalibration_that_sees_no_face_does_not_claim_the_forgotten_calibration(page: Any) -> None:
+    """Before: "Calibrate again" forgot the calibration on the server first; when no frame then had a
+    face, the badge still said "Calibrated (neutral)" and Smile and Remove still showed."""
+    _calibrate_by_keyboard(page)
+    page.route(
+        "**/api/calibration?emotion=*",
+        lambda route: route.fulfill(status=422, content_type="application/json", body=NO_FACE),
+    )
+    again = page.get_by_role("button", name="Calibrate again")
+    expect(again).to_be_focused()
+    page.keyboard.press("Enter")  # nobody in view
+    expect(page.locator("#calibration [role=status]")).to_contain_text("No face seen", timeout=TIMEOUT_MS)
+    assert _status(page)["calibrated"] is False
+    expect(page.locator("#calibration-state")).to_have_text("Not calibrated")
+    expect(page.get_by_role("button", name="Smile")).to_be_hidden()
+    expect(page.get_by_role("button", name="Remove calibration")).to_be_hidden()
+    expect(page.get_by_role("button", name="Calibrate to my face")).to_be_focused()
+
+
+def test_deleting_the_history_says_the_calibration_is_gone(page: Any) -> None:
+    """Before: "Delete everything" (which says it deletes the calibration too) made the server forget
+    it, but the badge went on saying "Calibrated (neutral)"."""
+    _calibrate_by_keyboard(page)
+    expect(page.locator("#result-list > li").first).to_be_visible(timeout=TIMEOUT_MS)
+    page.locator("#history-open").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#history-list > li").first).to_be_visible()
+    page.locator("#history-delete").focus()
+    page.keyboard.press("Enter")
+    page.locator("#history-delete-yes").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#history-status")).to_contain_text("Deleted")
+    page.keyboard.press("Escape")
+    assert _status(page)["calibrated"] is False
+    expect(page.locator("#calibration-state")).to_have_text("Not calibrated")
+    expect(page.get_by_role("button", name="Remove calibration")).to_be_hidden()

@@ -7,8 +7,8 @@
 // example of the emotion the person names.
 //
 // It imports nothing from the page's other modules on purpose, only the page's words for emotions
-// (words.js, which imports nothing): the page can change around it, and the only hook it needs is
-// the mount element plus the <script> tag in index.html.
+// (words.js, which imports nothing): the page can change around it, and the only hooks it needs are
+// the mount element plus the <script> tag in index.html, and events heard at the document.
 
 import { emotionWord } from "./words.js";
 
@@ -24,6 +24,9 @@ const EXPRESSIONS = [
   ["Look sad", "sad", "Look sad."],
   ["Look surprised", "surprise", "Look surprised!"],
 ];
+
+/** The event history.js sends on the document once the server has deleted this session's data. */
+const HISTORY_DELETED = "moodtape:history-deleted";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -111,7 +114,17 @@ export class Calibration {
     );
     this.remove.addEventListener("click", () => this.forget());
     this.show({ calibrated: false, examples: {} });
-    call("GET", "/api/calibration").then((status) => this.show(status), () => {});
+    this.refresh();
+  }
+
+  /** Show what the server holds now: the badge and buttons must never claim a calibration it has
+   * forgotten (a failed "Calibrate again", a deleted history). */
+  async refresh() {
+    try {
+      this.show(await call("GET", "/api/calibration"));
+    } catch {
+      // The server is away: the badge keeps its last word, and the prompt says what failed.
+    }
   }
 
   show(status) {
@@ -163,6 +176,8 @@ export class Calibration {
       } else {
         this.prompt.textContent = lastError ? lastError.message : "Nothing was added.";
       }
+      // Nothing was added, but "again" forgot first, or the server may have lost it meanwhile.
+      if (!accepted) await this.refresh();
     } finally {
       this.countdown.textContent = "";
       this.setBusy(false);
@@ -189,6 +204,8 @@ export class Calibration {
   async forgetQuietly() {
     try {
       await call("DELETE", "/api/calibration");
+      // Forgotten: until a new frame is accepted there is no calibration, whatever happens next.
+      this.show({ calibrated: false, examples: {} });
     } catch {
       // Nothing to forget, or the server is away: the next POST says so.
     }
@@ -222,4 +239,6 @@ if (mount) {
     const select = form.querySelector("select");
     if (select && select.value) calibration.learnCorrection(select.value);
   });
+  // "Delete everything" in the history forgets the calibration too; history.js says when it has.
+  document.addEventListener(HISTORY_DELETED, () => calibration.refresh());
 }

@@ -129,6 +129,9 @@ export function setupHistory({
       confirmRow.hidden = true;
       render([]);
       status.textContent = `Deleted ${data.deleted} ${data.deleted === 1 ? "list" : "lists"}. Your history is empty.`;
+      // The calibration went with it: its view (calibrate.js, which imports nothing from the page)
+      // hears it here and stops saying "Calibrated".
+      document.dispatchEvent(new CustomEvent("moodtape:history-deleted"));
       // The delete button is now disabled, which would drop focus to <body>: Close is next.
       closeButton.focus();
     } catch (err) {
