@@ -36,6 +36,7 @@ def history_size(client: FlaskClient) -> int:
         ("confirm=true", [None, None]),  # not an object
         ("confirm=false", {"confirm": True}),  # the query said no: the body may not overrule it
         ("confirm=true", {"confirm": False}),
+        ("confirm=true", {"confirm": None}),  # the schema's boolean has no null
         ("confirm=TRUE", None),  # not a boolean as the API writes one
         ("confirm=yes", None),
     ],
@@ -148,8 +149,26 @@ def test_the_seed_bounds_the_server_keeps_are_the_ones_the_description_gives(cli
 
 
 @pytest.mark.parametrize(
-    ("fresh", "status"), [("banana", 400), ("yes", 400), ("1", 201), ("true", 201), ("false", 200), ("", 200)]
+    ("fresh", "status"), [("banana", 400), ("yes", 400), ("1", 201), ("true", 201), ("false", 200), ("", 400)]
 )
 def test_fresh_is_a_boolean(client: FlaskClient, csrf: dict[str, str], fresh: str, status: int) -> None:
     assert client.post("/api/lists?emotion=sad", headers=csrf).status_code == 201
     assert client.post(f"/api/lists?emotion=sad&fresh={fresh}", headers=csrf).status_code == status
+
+
+@pytest.mark.parametrize("name", ["kind", "strategy", "n", "seed", "emotion"])
+def test_a_list_parameter_given_empty_is_refused_not_taken_as_the_default(client: FlaskClient, name: str) -> None:
+    query = "valence=0.2&arousal=0.1" if name == "emotion" else "emotion=sad"
+    reply = client.get(f"/api/recommendations?{query}&{name}=")
+    assert reply.status_code == 400 and f"{name} is empty" in reply.get_json()["error"]["message"]
+
+
+def test_whole_numbers_written_with_a_decimal_point_are_whole_numbers(
+    client: FlaskClient, csrf: dict[str, str]
+) -> None:
+    """JSON Schema (OpenAPI 3.1) counts 28.0 as an integer; 0.5 is not one."""
+    made = client.post("/api/lists?emotion=sad&n=6", headers=csrf).get_json()
+    row = {"action": "play", "list": made["list_id"], "position": 0.0}
+    assert client.post("/api/feedback", json={**row, "n": 28.0}, headers=csrf).status_code == 200
+    assert client.post("/api/feedback", json={**row, "position": 0.5}, headers=csrf).status_code == 400
+    assert client.post("/api/feedback", json={**row, "n": 1e300}, headers=csrf).status_code == 400

@@ -197,10 +197,10 @@ def _confirmation() -> bool:
     in_query = flag(request.args, "confirm")
     in_body: bool | None = None
     if request.content_length or request.get_data(cache=True):
-        value = _json_body().get("confirm")
-        if value is not None and not isinstance(value, bool):
+        body = _json_body()
+        if "confirm" in body and not isinstance(body["confirm"], bool):
             raise DataError('confirm must be true or false, as in {"confirm": true}')
-        in_body = value
+        in_body = body.get("confirm")
     if in_query is not None and in_body is not None and in_query != in_body:
         raise DataError("confirm is true in one place and false in the other: send it once")
     return bool(in_query if in_query is not None else in_body)
@@ -299,18 +299,29 @@ def _optional_text(body: dict[str, Any], name: str) -> str | None:
     return _checked(name, value)
 
 
+def _whole(value: object) -> int | None:
+    """``value`` as a whole number, or None. JSON Schema counts 28.0 as the integer 28, so do we."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
 def _count(value: object) -> int:
     if value is None:
         return 12
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ITEMS:
+    n = _whole(value)
+    if n is None or not 1 <= n <= MAX_ITEMS:
         raise DataError(f"n must be a whole number from 1 to {MAX_ITEMS}")
-    return value
+    return n
 
 
 def _position(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    position = _whole(value)
+    if position is None or position < 0:
         raise DataError("position must be a whole number of 0 or more (the row on the list, from 0)")
-    return value
+    return position
 
 
 def _list_id(value: object) -> str:

@@ -45,8 +45,15 @@ class ListRequest:
         return f"{mood.valence:.6f}|{mood.arousal:.6f}|{mood.emotion}|{self.strategy}|{self.kind}|{self.n}|{self.seed}"
 
 
+#: The query parameters of a list request; given empty (``kind=``), each is refused, not taken as absent.
+LIST_PARAMETERS: Final = ("emotion", "probabilities", "valence", "arousal", "strategy", "kind", "n", "seed")
+
+
 def parse_list_request(args: Mapping[str, str]) -> ListRequest:
     """A :class:`ListRequest` from query arguments; raises :class:`DataError` on bad input."""
+    for name in LIST_PARAMETERS:
+        if args.get(name) == "":
+            raise DataError(f"{name} is empty: give it a value, or leave it out")
     strategy = args.get("strategy") or None
     if strategy is not None and strategy not in STRATEGIES:
         raise DataError(f"unknown strategy {shown(strategy)}; choose one of: {', '.join(STRATEGIES)}")
@@ -63,9 +70,9 @@ def parse_list_request(args: Mapping[str, str]) -> ListRequest:
 
 
 def flag(args: Mapping[str, str], name: str) -> bool | None:
-    """A true/false query value (``true``/``1``, ``false``/``0``); None when absent or empty."""
+    """A true/false query value (``true``/``1``, ``false``/``0``); None when absent."""
     raw = args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     if raw in ("true", "1"):
         return True
