@@ -277,6 +277,27 @@ def write_changing_face_video(path: Path, *, width: int = 640, height: int = 480
 AXE_SOURCE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
+#: A Deezer preview address; the host is made unreachable, so the player says it cannot load.
+PREVIEW_URL = "https://cdnt-preview.dzcdn.net/api/1/1/a/b/c/0/preview.mp3"
+
+
+def serve_previews(page: Any, *, title: str | None = None) -> None:
+    """Give every item of the lists the page loads a preview (the offline catalog has none), the
+    preview host unreachable; ``title`` replaces every item's title (a long one, for layout)."""
+
+    def with_previews(route: Any) -> None:
+        reply = route.fetch()
+        data = reply.json()
+        for item in data["items"]:
+            item["preview_url"] = PREVIEW_URL
+            if title is not None:
+                item["title"] = title
+        route.fulfill(response=reply, body=json.dumps(data))
+
+    page.route("**/api/lists?*", with_previews)
+    page.route("https://*.dzcdn.net/**", lambda route: route.abort("internetdisconnected"))
+
+
 def axe_violations(page: Any, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
     """Run axe-core (npm package, see package.json) on the page; one line per violating node.
 

@@ -6,7 +6,6 @@ Each state is also photographed (``artifacts/e2e/``; with ``MOODTAPE_DOCS_SCREEN
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -20,6 +19,7 @@ from browsertools import (
     jpeg_bytes,
     open_page,
     png_bytes,
+    serve_previews,
 )
 
 pytestmark = pytest.mark.e2e
@@ -90,15 +90,7 @@ def test_photo_and_hand_picked_states(page: Any) -> None:
 
 
 def test_preview_and_offer_states(page: Any) -> None:
-    def with_previews(route: Any) -> None:
-        reply = route.fetch()
-        data = reply.json()
-        for item in data["items"]:
-            item["preview_url"] = "https://cdnt-preview.dzcdn.net/p.mp3"
-        route.fulfill(response=reply, body=json.dumps(data))
-
-    page.route("**/api/lists?**", with_previews)
-    page.route("https://*.dzcdn.net/**", lambda route: route.abort("internetdisconnected"))
+    serve_previews(page)
     page.get_by_role("tab", name="Pick by hand").click()
     page.get_by_role("button", name="happy", exact=True).click()
     page.locator("#result-list > li").first.get_by_role("button", name=re.compile("preview")).click()

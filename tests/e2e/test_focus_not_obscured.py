@@ -8,11 +8,10 @@ phone, nine stops 74–95 % under it at 320 px wide, four list buttons wholly un
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from browsertools import Server, fake_analyzer, open_page
+from browsertools import Server, fake_analyzer, open_page, serve_previews
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -79,15 +78,7 @@ def test_tab_never_leaves_focus_under_the_floating_offer_on_a_phone(
 
 
 def test_tab_never_leaves_focus_under_the_preview_bar(page: Any) -> None:
-    def with_previews(route: Any) -> None:
-        reply = route.fetch()
-        data = reply.json()
-        for item in data["items"]:
-            item["preview_url"] = "https://cdnt-preview.dzcdn.net/p.mp3"
-        route.fulfill(response=reply, body=json.dumps(data))
-
-    page.route("**/api/lists?*", with_previews)
-    page.route("https://*.dzcdn.net/**", lambda route: route.abort("internetdisconnected"))
+    serve_previews(page)
     page.get_by_role("tab", name="Pick by hand").click()
     page.get_by_role("button", name="happy", exact=True).click()
     expect(page.locator("#result-list > li").first).to_be_visible()

@@ -8,12 +8,11 @@ stops looking live while the server does not answer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browsertools import Server, fake_analyzer, open_page
+from browsertools import Server, fake_analyzer, open_page, serve_previews
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -215,18 +214,8 @@ def test_on_a_phone_the_offer_sits_above_a_tall_preview_bar_and_the_page_end_sta
     """Before: the offer floated a fixed 8.4rem up, under a preview bar that a long title and a status
     line had made taller (overlapping "Show it"), and it covered the end of the page."""
     context, page, watch = open_page(browser, server, width=390, height=844)
-
-    def long_titles(route: Any) -> None:
-        reply = route.fetch()
-        data = reply.json()
-        for item in data["items"]:
-            item["preview_url"] = "https://cdnt-preview.dzcdn.net/p.mp3"
-            item["title"] = "A very long title that wraps over several lines on a phone " * 2
-        route.fulfill(response=reply, body=json.dumps(data))
-
     try:
-        page.route("**/api/lists?*", long_titles)
-        page.route("https://*.dzcdn.net/**", lambda route: route.abort("internetdisconnected"))
+        serve_previews(page, title="A very long title that wraps over several lines on a phone " * 2)
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (6.0, "sad", -0.7, -0.4)])
         page.get_by_role("button", name="Start camera").click()
         expect(page.locator("#results-mood")).to_contain_text("happy")

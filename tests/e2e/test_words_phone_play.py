@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 import pytest
-from browsertools import Server, open_page
+from browsertools import Server, open_page, serve_previews
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
 expect = sync_api.expect
 
 FIRST_PLAYABLE = "[...document.querySelectorAll('#result-list > li')].findIndex((li) => li.querySelector('.play-btn'))"
-PREVIEW_URL = "https://cdnt-preview.dzcdn.net/api/1/1/a/b/c/0/preview.mp3"
 
 # Controls a finger must hit (inline links inside running text are exempt, as in WCAG 2.5.8).
 SMALL_TARGETS = """() => [...document.querySelectorAll(
@@ -148,15 +146,7 @@ def test_play_online_embeds_the_player(page: Any) -> None:
 
 
 def test_previews_play_in_one_small_persistent_player(page: Any) -> None:
-    def with_previews(route: Any) -> None:
-        reply = route.fetch()
-        data = reply.json()
-        for item in data["items"]:
-            item["preview_url"] = PREVIEW_URL
-        route.fulfill(response=reply, body=json.dumps(data))
-
-    page.route("**/api/lists?**", with_previews)
-    page.route("https://*.dzcdn.net/**", lambda route: route.abort("internetdisconnected"))
+    serve_previews(page)
     _pick(page, "happy")
     first = page.locator("#result-list > li").first
     title = first.locator(".title").text_content()

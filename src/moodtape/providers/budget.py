@@ -82,7 +82,27 @@ class _Day:
         self.used = max(0, self.used - 1)
 
 
-class MemoryBudgetStore:
+class _DayStandingStore:
+    """``reserve``, ``exhaust`` and ``close_day`` written once, over ``_today``: one UTC day's
+    standing read and written back under the store's lock (a read-modify-write)."""
+
+    def _today(self, day: str) -> contextlib.AbstractContextManager[_Day]:
+        raise NotImplementedError
+
+    def reserve(self, day: str, limit: int) -> bool:
+        with self._today(day) as state:
+            return state.reserve(limit)
+
+    def exhaust(self, day: str, limit: int) -> None:
+        with self._today(day) as state:
+            state.used = max(limit, state.used)
+
+    def close_day(self, day: str) -> None:
+        with self._today(day) as state:
+            state.closed = True
+
+
+class MemoryBudgetStore(_DayStandingStore):
     """Counts in memory: right for one process, and for tests."""
 
     def __init__(self) -> None:
@@ -99,29 +119,17 @@ class MemoryBudgetStore:
         with self._lock:
             return self._state.on(day).used
 
-    def reserve(self, day: str, limit: int) -> bool:
-        with self._today(day) as state:
-            return state.reserve(limit)
-
     def release(self, day: str) -> None:
         with self._lock:
             if self._state.day == day:  # a reservation from a day gone by has nothing left to give back
                 self._state.release()
-
-    def exhaust(self, day: str, limit: int) -> None:
-        with self._today(day) as state:
-            state.used = max(limit, state.used)
-
-    def close_day(self, day: str) -> None:
-        with self._today(day) as state:
-            state.closed = True
 
     def closed(self, day: str) -> bool:
         with self._lock:
             return self._state.on(day).closed
 
 
-class FileBudgetStore:
+class FileBudgetStore(_DayStandingStore):
     """Counts in a JSON file ``{"day": "YYYY-MM-DD", "used": n, "closed": bool}``, shared by processes on one machine.
 
     The file is created on the first reservation, not before. Writes go through a temporary file and
@@ -168,24 +176,12 @@ class FileBudgetStore:
     def used(self, day: str) -> int:
         return self._read().on(day).used
 
-    def reserve(self, day: str, limit: int) -> bool:
-        with self._today(day) as state:
-            return state.reserve(limit)
-
     def release(self, day: str) -> None:
         with self._locked():
             state = self._read()
             if state.day == day:  # a reservation from a day gone by has nothing left to give back
                 state.release()
                 self._write(state)
-
-    def exhaust(self, day: str, limit: int) -> None:
-        with self._today(day) as state:
-            state.used = max(limit, state.used)
-
-    def close_day(self, day: str) -> None:
-        with self._today(day) as state:
-            state.closed = True
 
     def closed(self, day: str) -> bool:
         return self._read().on(day).closed
