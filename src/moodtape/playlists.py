@@ -240,8 +240,10 @@ class Playlists:
         return bool(applied)
 
     def _keep_in_history(self, session_id: str, changed: SavedList) -> None:
+        """The kept copy follows a change only while history is on: turning it off stops recording,
+        so a list kept earlier stays as it was then (and its stored feedback agrees with it)."""
         store = self.sessions.store
-        if store is not None:
+        if store is not None and self.sessions.keeps_history(session_id):
             store.update_list(session_id, changed)  # a no-op for lists not kept in history, or older revisions
 
     def _replacement(self, session_id: str, saved: SavedList, position: int) -> dict[str, Any] | None:

@@ -175,6 +175,25 @@ def test_a_later_visit_learns_every_feature_from_kept_history(engine: Recommende
     assert SessionService(engine, store, LocalSessionMemory()).taste("kept").events == ()
 
 
+def test_with_history_turned_off_a_dislike_or_undo_leaves_the_kept_list_as_it_was(
+    engine: Recommender, store: Store
+) -> None:
+    """Turning history off stops recording: the kept copy must not take later changes (found with two
+    instances: the stored list had its row replaced while no feedback row was written)."""
+    visit = SessionService(engine, store, LocalSessionMemory())
+    visit.set_consent("off", True)
+    playlists = Playlists(visit)
+    shown, _ = playlists.show("off", Ask(mood_from_emotion("happy"), n=10, seed=0))
+    visit.set_consent("off", False)
+    changed, replaced = playlists.feedback("off", shown.id, 0, "dislike")
+    assert replaced and keys(changed) != keys(shown)
+    kept = store.get_list("off", shown.id)
+    assert kept is not None and keys(kept) == keys(shown) and not kept.document.get("replaced")
+    playlists.undo("off", shown.id)
+    kept = store.get_list("off", shown.id)
+    assert kept is not None and keys(kept) == keys(shown)
+
+
 def test_the_taste_reads_at_most_its_own_bound_of_signals(engine: Recommender, store: Store) -> None:
     from moodtape.recommender.taste import MAX_EVENTS
 
