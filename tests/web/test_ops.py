@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from webtools import AppFactory
 
-from moodtape.errors import SettingsError
+from moodtape.errors import SettingsError, StoreUnavailableError
 from moodtape.vision.pipeline import Analyzer
 from moodtape.web.logs import JsonFormatter, RequestIdFilter, configure_logging
 
@@ -35,6 +35,29 @@ def test_readyz_says_ready_once_the_model_is_loaded(make_app: AppFactory, real_a
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
     assert ready.headers["Cache-Control"] == "no-store"
+
+
+def test_a_database_down_leaves_the_instance_in_rotation_but_says_so(
+    make_app: AppFactory, real_analyzer: Analyzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every instance shares the store: a 503 from each would take pages and photo analysis (which
+    need no store) off the balancer too. Found with two instances behind HAProxy: 36 of 41 pages refused."""
+    app = make_app(analyzer=lambda: real_analyzer)
+    app.extensions["moodtape"].analyzer()
+    store = app.extensions["moodtape"].recommender().store
+
+    def down() -> None:
+        raise StoreUnavailableError("the history store is not answering")
+
+    monkeypatch.setattr(store, "ping", down)
+    client = app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json() == {
+        "status": "degraded",
+        "checks": {"model": "ok", "database": "the history store is not answering"},
+    }
+    assert client.get("/readyz?strict=true").status_code == 503
 
 
 @pytest.mark.parametrize(

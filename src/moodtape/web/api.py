@@ -55,7 +55,9 @@ def analyze() -> Response:
     max_pixels = services().settings.get_int("MOODTAPE_MAX_PIXELS")
     with gray_upload(request, max_pixels, services().large_pictures) as gray:
         analyzer = services().analyzer()
-        profile = session_profile()  # the visitor's calibration, if any (web/calibration_api.py)
+        # The visitor's calibration, if any (web/calibration_api.py); a photo does without it when
+        # the shared state is down, a stream needs that state anyway.
+        profile = session_profile(best_effort=stream is None)
         FRAMES.labels(kind="photo" if stream is None else "stream").inc()
         if stream is None:
             faces = analyzer.analyze_gray(gray, profile=profile)

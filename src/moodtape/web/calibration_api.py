@@ -8,10 +8,13 @@ session through its profile once a neutral example is in.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+import logging
+
+from flask import Blueprint, Response, g, jsonify, request
 
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import DataError, shown
+from moodtape.state.connection import SharedStateError
 from moodtape.vision.calibrate import read_example
 from moodtape.vision.calibration import Profile
 from moodtape.web.app import services
@@ -20,13 +23,27 @@ from moodtape.web.session import require_csrf, session_id
 from moodtape.web.uploads import gray_upload
 
 blueprint = Blueprint("calibration", __name__, url_prefix="/api")
+log = logging.getLogger("moodtape.web")
 
 _EMPTY = {"calibrated": False, "examples": {}, "expressions": False}
 
 
-def session_profile() -> Profile | None:
-    """This session's profile when it fits the loaded model; None otherwise."""
-    calibration = services().profiles.get(session_id())
+def session_profile(*, best_effort: bool = False) -> Profile | None:
+    """This session's profile when it fits the loaded model; None otherwise.
+
+    A session that came without a cookie has none, and is not looked up. With ``best_effort``
+    (analysing a photo), a shared state that is down means "no profile" rather than a 503: the
+    answer says ``calibrated: false``, which is true of it, and a photo needs nothing else shared.
+    """
+    if g.get("new_session", False):
+        return None
+    try:
+        calibration = services().profiles.get(session_id())
+    except SharedStateError as exc:
+        if not best_effort:
+            raise
+        log.warning("analysed without the session's calibration: %s", exc)
+        return None
     if calibration is None or calibration.profile is None:
         return None
     if calibration.model_id != services().analyzer().classifier.model_id:

@@ -1,8 +1,12 @@
 """Operations endpoints and hooks: ``/readyz``, ``/metrics``, request metrics and the request id.
 
 - ``/healthz`` (in ``views.py``) says the process is alive; ``/readyz`` says whether it can serve
-  now: the model is loaded, the store answers, Redis answers (when set). A balancer sends traffic
-  only to ready instances; any failed check gives 503 with what failed.
+  now. 503 only while the model loads: that is this instance's own state. The store and Redis
+  (when set) are shared by every instance, so when one of them is down every instance sees it:
+  failing readiness then would take the whole site off the balancer, pages and photo analysis
+  included, which need neither. Instead the answer is 200 ``degraded`` naming what is down (the
+  requests that need it get their own 503s); ``?strict=true`` makes any failed check a 503, for
+  monitors that alert on it.
 - ``/metrics`` is Prometheus' text format. Who may read it is ``MOODTAPE_METRICS``: ``off``;
   ``local`` (the default), clients on a loopback address only, so a server on a public address
   does not show its metrics to the world; ``open``, anyone. With ``MOODTAPE_METRICS_TOKEN`` set, a
@@ -74,7 +78,7 @@ def _finish_request(response: Response) -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """200 when the model is loaded and the store and Redis answer; else 503 with what is not ready."""
+    """503 while the model loads; 200 ``ready``, or ``degraded`` when a shared part is down (see above)."""
     state = services()
     checks: dict[str, Any] = {"model": "ok" if state.model_ready else "loading"}
     checks["database"] = _check(_ping_store)
@@ -82,8 +86,11 @@ def readyz() -> tuple[Response, int]:
         from moodtape.state.connection import ping
 
         checks["redis"] = _check(lambda: ping(state.redis))
-    ready = all(value == "ok" for value in checks.values())
-    return jsonify(status="ready" if ready else "not_ready", checks=checks), 200 if ready else 503
+    strict = request.args.get("strict") in ("true", "1")
+    if not state.model_ready or (strict and any(value != "ok" for value in checks.values())):
+        return jsonify(status="not_ready", checks=checks), 503
+    degraded = any(value != "ok" for value in checks.values())
+    return jsonify(status="degraded" if degraded else "ready", checks=checks), 200
 
 
 def _ping_store() -> None:
