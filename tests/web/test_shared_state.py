@@ -227,3 +227,18 @@ def test_frames_are_timed_by_redis_so_machine_clocks_need_not_agree(
         assert abs(state["tracks"][0][3] - (seconds + microseconds / 1e6)) < 1.0  # Redis's clock
         time_module.sleep(0.05)
     assert stored_times == sorted(stored_times)
+
+
+def test_an_instance_with_another_secret_key_is_named_by_readiness(make_app: AppFactory, redis_url: str) -> None:
+    """One machine started with another MOODTAPE_SECRET_KEY refuses every change of visits that
+    cross it (403) and re-issues their cookies: readiness must say so, on every instance."""
+    same = [make_app(MOODTAPE_REDIS_URL=redis_url, MOODTAPE_SECRET_KEY="k" * 32).test_client() for _ in range(2)]
+    for client in same:
+        ready = client.get("/readyz").get_json()
+        assert ready["status"] == "ready" and ready["checks"]["secret_key"] == "ok"
+    other = make_app(MOODTAPE_REDIS_URL=redis_url, MOODTAPE_SECRET_KEY="x" * 32).test_client()
+    for client in (other, *same):
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.get_json()["status"] == "degraded"
+        assert "2 different MOODTAPE_SECRET_KEYs" in ready.get_json()["checks"]["secret_key"]
+    assert "k" * 32 not in connect(redis_url).zrange("moodtape:secret-key-fingerprints", 0, -1).__repr__()

@@ -29,7 +29,7 @@ import secrets
 import time
 from typing import Any, Final
 
-from flask import Blueprint, Flask, Response, abort, g, jsonify, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, request
 
 from moodtape.errors import MoodtapeError
 from moodtape.metrics import REQUEST_SECONDS, REQUESTS
@@ -86,11 +86,35 @@ def readyz() -> tuple[Response, int]:
         from moodtape.state.connection import ping
 
         checks["redis"] = _check(lambda: ping(state.redis))
+        if checks["redis"] == "ok":
+            checks["secret_key"] = _check(lambda: _same_key_everywhere(state.redis))
     strict = request.args.get("strict") in ("true", "1")
     if not state.model_ready or (strict and any(value != "ok" for value in checks.values())):
         return jsonify(status="not_ready", checks=checks), 503
     degraded = any(value != "ok" for value in checks.values())
     return jsonify(status="degraded" if degraded else "ready", checks=checks), 200
+
+
+#: How many keys this process last saw in use (so that a disagreement is logged once, not per poll).
+_keys_logged = 1
+
+
+def _same_key_everywhere(client: Any) -> None:
+    """Raise when instances sharing this Redis sign sessions with different secret keys."""
+    from moodtape.state.connection import redis_errors
+    from moodtape.web.secret_key import keys_in_use
+
+    with redis_errors(client):
+        count = keys_in_use(client, str(current_app.config["SECRET_KEY"]), time.time())
+    global _keys_logged
+    if count > 1 and count != _keys_logged:  # once per change, not at every balancer poll
+        log.error("instances sharing Redis use %d different MOODTAPE_SECRET_KEYs: give every one the same key", count)
+    _keys_logged = count
+    if count > 1:
+        raise MoodtapeError(
+            f"{count} different MOODTAPE_SECRET_KEYs in use among the instances: visits that cross "
+            "them start afresh and their changes are refused; give every instance the same key"
+        )
 
 
 def _ping_store() -> None:

@@ -3,19 +3,31 @@
 A key that changed at every start would make every open page's CSRF token wrong after a restart
 (403 until the page is reloaded). So the first start writes a random key to
 ``MOODTAPE_DATA_DIR/secret_key`` (readable by its owner only) and later starts read it back.
-Several machines behind one load balancer must still share one ``MOODTAPE_SECRET_KEY``.
+Several machines behind one load balancer must still share one ``MOODTAPE_SECRET_KEY``; one
+started with another key makes every visit that crosses it start afresh, with its changes refused
+(403). :func:`keys_in_use` lets readiness notice: each instance notes a fingerprint of its key in
+Redis, and more than one fingerprint seen lately means the instances disagree.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import re
 import secrets
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import redis
 
 FILE_NAME: Final[str] = "secret_key"
+#: Where instances note their key's fingerprint (a sorted set scored by the time each was last seen).
+FINGERPRINTS_KEY: Final[str] = "moodtape:secret-key-fingerprints"
+#: A fingerprint not noted again for this long belongs to an instance that is gone (or rotated away).
+FINGERPRINT_TTL_S: Final[float] = 120.0
 _KEY: Final = re.compile(r"[0-9a-f]{64}")
 _log = logging.getLogger(__name__)
 
@@ -53,3 +65,22 @@ def stored_secret_key(folder: Path) -> str:
         _log.warning("cannot keep a secret key in %s (%s); using one for this start only", folder, exc.strerror)
         return key
     return kept if _KEY.fullmatch(kept) else key
+
+
+def fingerprint(key: str) -> str:
+    """A short HMAC of a constant under ``key``: equal for equal keys, and telling nothing of the key."""
+    return hmac.new(key.encode(), b"moodtape secret-key fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
+def keys_in_use(client: redis.Redis, key: str, now: float) -> int:
+    """Note this instance's key and say how many different keys instances noted in the last two minutes.
+
+    One round trip (a transaction). Old fingerprints age out, so a completed rotation stops
+    counting the old key two minutes after the last instance that used it.
+    """
+    pipe = client.pipeline(transaction=True)
+    pipe.zadd(FINGERPRINTS_KEY, {fingerprint(key): now})
+    pipe.zremrangebyscore(FINGERPRINTS_KEY, "-inf", now - FINGERPRINT_TTL_S)
+    pipe.expire(FINGERPRINTS_KEY, int(FINGERPRINT_TTL_S) * 2)
+    pipe.zcard(FINGERPRINTS_KEY)
+    return int(pipe.execute()[-1])
