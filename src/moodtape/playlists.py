@@ -244,7 +244,8 @@ class Playlists:
         so a list kept earlier stays as it was then (and its stored feedback agrees with it)."""
         store = self.sessions.store
         if store is not None and self.sessions.keeps_history(session_id):
-            store.update_list(session_id, changed)  # a no-op for lists not kept in history, or older revisions
+            # A no-op for lists not kept in history, older revisions, or history turned off meanwhile.
+            store.update_list(session_id, changed, if_kept=True)
 
     def _replacement(self, session_id: str, saved: SavedList, position: int) -> dict[str, Any] | None:
         """The best item for the row's place on the path that the list may hold.

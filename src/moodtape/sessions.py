@@ -154,7 +154,7 @@ class SessionService:
         # the client's retry makes the list again and it reaches the history (the other order
         # left it current in the visit but never kept).
         if self.store is not None and self.keeps_history(session_id):
-            saved = self.store.save_list(session_id, saved)
+            saved = self.store.save_list(session_id, saved, if_kept=True)  # decided again as it writes
         self.memory.update(session_id, lambda state: state.with_list(saved, current=True))
         return result, saved
 
@@ -195,7 +195,7 @@ class SessionService:
         self.memory.update(session_id, lambda state: state.with_feedback(feedback))
         if keep and self.store is not None:
             try:
-                self.store.add_feedback(session_id, feedback)
+                self.store.add_feedback(session_id, feedback, if_kept=True)
             except StoreUnavailableError:
                 # All or nothing: a 503 must not leave the feedback in the visit, or the client's
                 # retry would count it twice and an undo would forget only one of the two.
@@ -278,7 +278,7 @@ class SessionService:
     def set_correction(self, session_id: str, detected: str, corrected: str) -> None:
         self.memory.update(session_id, lambda state: state.with_correction(detected, corrected))
         if self.store is not None and self.keeps_history(session_id):
-            self.store.set_correction(session_id, detected, corrected)
+            self.store.set_correction(session_id, detected, corrected, if_kept=True)
 
     def correction(self, session_id: str, detected: str) -> str | None:
         """The person's correction for ``detected`` in this session, or None."""

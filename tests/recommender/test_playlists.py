@@ -194,6 +194,41 @@ def test_with_history_turned_off_a_dislike_or_undo_leaves_the_kept_list_as_it_wa
     assert kept is not None and keys(kept) == keys(shown)
 
 
+@pytest.mark.parametrize("change", ["list", "dislike", "correction"])
+def test_a_delete_between_the_consent_check_and_the_write_leaves_nothing(
+    engine: Recommender, store: Store, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """A "Delete everything" on another instance lands after this request read the consent (on) and
+    before it wrote: nothing may be stored after the delete (found with two instances: 3–5 of 20)."""
+    visit = SessionService(engine, store, LocalSessionMemory())
+    visit.set_consent("gone", True)
+    playlists = Playlists(visit)
+    shown, _ = playlists.show("gone", Ask(mood_from_emotion("happy"), n=10, seed=0))
+    checked, deleted = threading.Event(), threading.Event()
+    read_consent = store.consent
+
+    def consent_then_pause(session_id: str) -> bool | None:
+        answer = read_consent(session_id)
+        checked.set()
+        deleted.wait(5)
+        return answer
+
+    monkeypatch.setattr(store, "consent", consent_then_pause)
+    work = {
+        "list": lambda: visit.record("gone", engine.recommend(mood_from_emotion("sad"), n=5, seed=1), {}),
+        "dislike": lambda: playlists.feedback("gone", shown.id, 0, "dislike"),
+        "correction": lambda: visit.set_correction("gone", "angry", "neutral"),
+    }[change]
+    worker = threading.Thread(target=work)
+    worker.start()
+    assert checked.wait(5)
+    store.delete_session("gone")
+    deleted.set()
+    worker.join(10)
+    assert store.lists("gone") == [] and store.feedback("gone") == [] and store.corrections("gone") == {}
+    assert read_consent("gone") is None
+
+
 def test_the_taste_reads_at_most_its_own_bound_of_signals(engine: Recommender, store: Store) -> None:
     from moodtape.recommender.taste import MAX_EVENTS
 

@@ -197,13 +197,13 @@ class FlakyStore(Store):
         self._check("consent")
         return super().consent(session_id)
 
-    def save_list(self, session_id: str, saved: SavedList) -> SavedList:
+    def save_list(self, session_id: str, saved: SavedList, *, if_kept: bool = False) -> SavedList:
         self._check("save_list")
-        return super().save_list(session_id, saved)
+        return super().save_list(session_id, saved, if_kept=if_kept)
 
-    def add_feedback(self, session_id: str, feedback: Feedback) -> None:
+    def add_feedback(self, session_id: str, feedback: Feedback, *, if_kept: bool = False) -> None:
         self._check("add_feedback")
-        super().add_feedback(session_id, feedback)
+        super().add_feedback(session_id, feedback, if_kept=if_kept)
 
 
 @pytest.fixture

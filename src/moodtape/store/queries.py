@@ -126,20 +126,26 @@ class Store:
 
     # --- saved lists ---
 
-    def save_list(self, session_id: str, saved: SavedList) -> SavedList:
-        """Store a list as one record (keeping at most ``max_lists`` per session); returns it with its time."""
+    def save_list(self, session_id: str, saved: SavedList, *, if_kept: bool = False) -> SavedList:
+        """Store a list as one record (keeping at most ``max_lists`` per session); returns it with its time.
+
+        ``if_kept``: only while the session keeps history, decided in the same transaction (see
+        :func:`_keeps_history`); otherwise nothing is written.
+        """
         check_session_id(session_id)
         table = schema.lists
         now = self._now()
 
         def work(connection: Connection) -> None:
+            if if_kept and not _keeps_history(connection, session_id):
+                return
             connection.execute(_insert_new(connection, table, _list_row(session_id, saved, now)))
             _keep_newest(connection, table, session_id, self.max_lists)
 
         self._write(work)
         return SavedList(saved.id, saved.kind, saved.strategy, saved.document, now)
 
-    def update_list(self, session_id: str, saved: SavedList) -> bool:
+    def update_list(self, session_id: str, saved: SavedList, *, if_kept: bool = False) -> bool:
         """Replace a stored list's items (a disliked row replaced, or undone) with a newer revision.
 
         Returns False when the list is not stored, or when the stored one is as new or newer: two
@@ -151,6 +157,8 @@ class Store:
         where = (table.c.session_id == session_id, table.c.id == saved.id)
 
         def work(connection: Connection) -> bool:
+            if if_kept and not _keeps_history(connection, session_id):
+                return False
             # FOR UPDATE holds the row on PostgreSQL; SQLite writes already hold the lock (BEGIN IMMEDIATE).
             row = connection.execute(sa.select(table.c.document).where(*where).with_for_update()).first()
             if row is None:
@@ -231,12 +239,15 @@ class Store:
 
     # --- feedback ---
 
-    def add_feedback(self, session_id: str, feedback: Feedback) -> None:
+    def add_feedback(self, session_id: str, feedback: Feedback, *, if_kept: bool = False) -> None:
+        """Store one feedback (``if_kept``: only while the session keeps history, as for lists)."""
         check_session_id(session_id)
         table = schema.feedback
         row = _feedback_row(session_id, feedback, self._now())
 
         def work(connection: Connection) -> None:
+            if if_kept and not _keeps_history(connection, session_id):
+                return
             connection.execute(_insert_new(connection, table, row))
             _keep_newest(connection, table, session_id, self.max_feedback)
 
@@ -265,13 +276,16 @@ class Store:
 
     # --- "not my mood" ---
 
-    def set_correction(self, session_id: str, detected: str, corrected: str) -> None:
-        """Remember that when this session's face reads as ``detected``, the person means ``corrected``."""
+    def set_correction(self, session_id: str, detected: str, corrected: str, *, if_kept: bool = False) -> None:
+        """Remember that when this session's face reads as ``detected``, the person means ``corrected``
+        (``if_kept``: only while the session keeps history, as for lists)."""
         check_session_id(session_id)
         table = schema.mood_corrections
         row = {"id": new_id(), "session_id": session_id, "created_at": self._now()}
 
         def work(connection: Connection) -> None:
+            if if_kept and not _keeps_history(connection, session_id):
+                return
             connection.execute(sa.delete(table).where(table.c.session_id == session_id, table.c.detected == detected))
             connection.execute(sa.insert(table).values(**row, detected=detected, corrected=corrected))
 
@@ -363,6 +377,22 @@ def _feedback_row(session_id: str, feedback: Feedback, created_at: float) -> dic
         "list_id": feedback.list_id,
         "position": feedback.position,
     }
+
+
+def _keeps_history(connection: Connection, session_id: str) -> bool:
+    """Whether the session keeps history, read inside the writing transaction with a share lock.
+
+    A check in a transaction of its own let a "Delete everything" (or history turned off) on
+    another instance slip between the check and the write, which then stored a row the person had
+    just deleted. On PostgreSQL ``FOR SHARE`` holds the session's row: a delete waits for this
+    transaction and takes its rows too, or this one waits for the delete and finds no row. SQLite
+    runs one writing transaction at a time, which gives the same order.
+    """
+    table = schema.sessions
+    row = connection.execute(
+        sa.select(table.c.history).where(table.c.id == session_id).with_for_update(read=True)
+    ).first()
+    return row is not None and bool(row[0])
 
 
 def _insert_new(connection: Connection, table: sa.Table, row: Mapping[str, Any]) -> Any:
