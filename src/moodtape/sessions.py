@@ -153,9 +153,14 @@ class SessionService:
         # History first: a database that is down fails the request before the visit changes, so
         # the client's retry makes the list again and it reaches the history (the other order
         # left it current in the visit but never kept).
-        if self.store is not None and self.keeps_history(session_id):
+        kept = self.store is not None and self.keeps_history(session_id)
+        if kept and self.store is not None:
             saved = self.store.save_list(session_id, saved, if_kept=True)  # decided again as it writes
         self.memory.update(session_id, lambda state: state.with_list(saved, current=True))
+        if not kept and self.store is not None and self.keeps_history(session_id):
+            # History was turned on (on another instance) after the check above, and that keeps the
+            # visit's lists as it finds them, perhaps before this one was in: keep it here too.
+            saved = self.store.save_list(session_id, saved, if_kept=True)
         return result, saved
 
     def find_list(self, session_id: str, list_id: str) -> SavedList | None:
@@ -193,14 +198,15 @@ class SessionService:
         check_session_id(session_id)
         keep = self.keeps_history(session_id)  # before any change: a database that is down changes nothing
         self.memory.update(session_id, lambda state: state.with_feedback(feedback))
-        if keep and self.store is not None:
-            try:
+        try:
+            # Asked again when it was off: turned on meanwhile, it kept the visit as it found it (see record).
+            if self.store is not None and (keep or self.keeps_history(session_id)):
                 self.store.add_feedback(session_id, feedback, if_kept=True)
-            except StoreUnavailableError:
-                # All or nothing: a 503 must not leave the feedback in the visit, or the client's
-                # retry would count it twice and an undo would forget only one of the two.
-                self.memory.update(session_id, lambda state: state.without_feedback(feedback.id))
-                raise
+        except StoreUnavailableError:
+            # All or nothing: a 503 must not leave the feedback in the visit, or the client's
+            # retry would count it twice and an undo would forget only one of the two.
+            self.memory.update(session_id, lambda state: state.without_feedback(feedback.id))
+            raise
         return feedback
 
     def remove_feedback(self, session_id: str, feedback_id: str) -> None:

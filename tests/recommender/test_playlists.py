@@ -229,6 +229,46 @@ def test_a_delete_between_the_consent_check_and_the_write_leaves_nothing(
     assert read_consent("gone") is None
 
 
+@pytest.mark.parametrize("change", ["list", "dislike"])
+def test_history_turned_on_between_the_consent_check_and_the_visit_still_keeps_the_change(
+    engine: Recommender, store: Store, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """History turned on (another instance) after this request read "off" and before it put the
+    list in the visit: turning it on kept the visit as it was, so the list must be kept here."""
+    visit = SessionService(engine, store, LocalSessionMemory())
+    playlists = Playlists(visit)
+    shown, _ = playlists.show("late", Ask(mood_from_emotion("happy"), n=10, seed=0))
+    checked, chosen = threading.Event(), threading.Event()
+    read_consent = store.consent
+
+    def first_read_pauses(session_id: str) -> bool | None:
+        answer = read_consent(session_id)
+        if not checked.is_set():
+            checked.set()
+            chosen.wait(5)
+        return answer
+
+    monkeypatch.setattr(store, "consent", first_read_pauses)
+    result: list[Any] = []
+    work = {
+        "list": lambda: result.append(
+            visit.record("late", engine.recommend(mood_from_emotion("sad"), n=5, seed=1), {})[1]
+        ),
+        "dislike": lambda: result.append(playlists.feedback("late", shown.id, 0, "dislike")),
+    }[change]
+    worker = threading.Thread(target=work)
+    worker.start()
+    assert checked.wait(5)
+    visit.set_consent("late", True)
+    chosen.set()
+    worker.join(10)
+    assert result, "the request did not finish"
+    if change == "list":
+        assert result[0].id in {saved.id for saved in store.lists("late")}
+    else:
+        assert [f.action for f in store.feedback("late")] == ["dislike"]
+
+
 def test_the_taste_reads_at_most_its_own_bound_of_signals(engine: Recommender, store: Store) -> None:
     from moodtape.recommender.taste import MAX_EVENTS
 
