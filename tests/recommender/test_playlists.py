@@ -194,6 +194,31 @@ def test_with_history_turned_off_a_dislike_or_undo_leaves_the_kept_list_as_it_wa
     assert kept is not None and keys(kept) == keys(shown)
 
 
+def between_consent_and_write(
+    store: Store, monkeypatch: pytest.MonkeyPatch, work: Callable[[], Any], meanwhile: Callable[[], Any]
+) -> None:
+    """Run ``work`` in a thread, paused right after its first consent read, and ``meanwhile`` in
+    that pause: what another instance does between one request's check and its write."""
+    checked, done = threading.Event(), threading.Event()
+    read_consent = store.consent
+
+    def first_read_pauses(session_id: str) -> bool | None:
+        answer = read_consent(session_id)
+        if not checked.is_set():
+            checked.set()
+            done.wait(5)
+        return answer
+
+    monkeypatch.setattr(store, "consent", first_read_pauses)
+    worker = threading.Thread(target=work)
+    worker.start()
+    assert checked.wait(5)
+    meanwhile()
+    done.set()
+    worker.join(10)
+    monkeypatch.setattr(store, "consent", read_consent)
+
+
 @pytest.mark.parametrize("change", ["list", "dislike", "correction"])
 def test_a_delete_between_the_consent_check_and_the_write_leaves_nothing(
     engine: Recommender, store: Store, monkeypatch: pytest.MonkeyPatch, change: str
@@ -204,29 +229,14 @@ def test_a_delete_between_the_consent_check_and_the_write_leaves_nothing(
     visit.set_consent("gone", True)
     playlists = Playlists(visit)
     shown, _ = playlists.show("gone", Ask(mood_from_emotion("happy"), n=10, seed=0))
-    checked, deleted = threading.Event(), threading.Event()
-    read_consent = store.consent
-
-    def consent_then_pause(session_id: str) -> bool | None:
-        answer = read_consent(session_id)
-        checked.set()
-        deleted.wait(5)
-        return answer
-
-    monkeypatch.setattr(store, "consent", consent_then_pause)
     work = {
         "list": lambda: visit.record("gone", engine.recommend(mood_from_emotion("sad"), n=5, seed=1), {}),
         "dislike": lambda: playlists.feedback("gone", shown.id, 0, "dislike"),
         "correction": lambda: visit.set_correction("gone", "angry", "neutral"),
     }[change]
-    worker = threading.Thread(target=work)
-    worker.start()
-    assert checked.wait(5)
-    store.delete_session("gone")
-    deleted.set()
-    worker.join(10)
+    between_consent_and_write(store, monkeypatch, work, lambda: store.delete_session("gone"))
     assert store.lists("gone") == [] and store.feedback("gone") == [] and store.corrections("gone") == {}
-    assert read_consent("gone") is None
+    assert store.consent("gone") is None
 
 
 @pytest.mark.parametrize("change", ["list", "dislike"])
@@ -238,17 +248,6 @@ def test_history_turned_on_between_the_consent_check_and_the_visit_still_keeps_t
     visit = SessionService(engine, store, LocalSessionMemory())
     playlists = Playlists(visit)
     shown, _ = playlists.show("late", Ask(mood_from_emotion("happy"), n=10, seed=0))
-    checked, chosen = threading.Event(), threading.Event()
-    read_consent = store.consent
-
-    def first_read_pauses(session_id: str) -> bool | None:
-        answer = read_consent(session_id)
-        if not checked.is_set():
-            checked.set()
-            chosen.wait(5)
-        return answer
-
-    monkeypatch.setattr(store, "consent", first_read_pauses)
     result: list[Any] = []
     work = {
         "list": lambda: result.append(
@@ -256,12 +255,7 @@ def test_history_turned_on_between_the_consent_check_and_the_visit_still_keeps_t
         ),
         "dislike": lambda: result.append(playlists.feedback("late", shown.id, 0, "dislike")),
     }[change]
-    worker = threading.Thread(target=work)
-    worker.start()
-    assert checked.wait(5)
-    visit.set_consent("late", True)
-    chosen.set()
-    worker.join(10)
+    between_consent_and_write(store, monkeypatch, work, lambda: visit.set_consent("late", True))
     assert result, "the request did not finish"
     if change == "list":
         assert result[0].id in {saved.id for saved in store.lists("late")}
