@@ -243,8 +243,9 @@ class Playlists:
         """The kept copy follows a change only while history is on: turning it off stops recording,
         so a list kept earlier stays as it was then (and its stored feedback agrees with it)."""
         store = self.sessions.store
-        if store is not None and self.sessions.keeps_history(session_id):
-            # A no-op for lists not kept in history, older revisions, or history turned off meanwhile.
+        if store is not None:
+            # A no-op for lists not kept in history, older revisions, or history turned off (decided
+            # inside update_list's own transaction, so no separate consent read is needed).
             store.update_list(session_id, changed, if_kept=True)
 
     def _replacement(self, session_id: str, saved: SavedList, position: int) -> dict[str, Any] | None:
