@@ -77,12 +77,22 @@ def load_image(
 
 
 def decode_image(
-    data: bytes, *, gray: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "image"
+    data: bytes,
+    *,
+    gray: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    name: str = "image",
+    cost_checked: bool = False,
 ) -> Pixels:
-    """Decode encoded image bytes (JPEG, PNG, WebP, GIF, BMP, TIFF…); see :func:`load_image`."""
+    """Decode encoded image bytes (JPEG, PNG, WebP, GIF, BMP, TIFF…); see :func:`load_image`.
+
+    ``cost_checked``: the caller ran :func:`check_decode_cost` on these bytes already (the web
+    upload does, before anything reads the header), so the JPEG is not walked a second time.
+    """
     if not data:
         raise ImageError(f"{name}: empty file")
-    check_decode_cost(data, name)
+    if not cost_checked:
+        check_decode_cost(data, name)
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
