@@ -308,9 +308,10 @@ def _whole(value: object) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _count(value: object) -> int:
-    if value is None:
-        return 12
+def _count(value: object, *, default: int | None = 12) -> int:
+    """``n``: a whole number from 1 to MAX_ITEMS; absent (None) means ``default``, unless that is None."""
+    if value is None and default is not None:
+        return default
     n = _whole(value)
     if n is None or not 1 <= n <= MAX_ITEMS:
         raise DataError(f"n must be a whole number from 1 to {MAX_ITEMS}")
@@ -342,5 +343,5 @@ _FEEDBACK_FIELDS: Final[dict[str, Callable[[dict[str, Any], str], object]]] = {
     "corrected": _one_of(EMOTIONS),
     "strategy": _one_of(STRATEGIES, nullable=True),
     "kind": _one_of(KINDS),
-    "n": lambda body, name: _count(body[name] if body[name] is not None else "null"),
+    "n": lambda body, name: _count(body[name], default=None),  # given, so null is not "absent"
 }
