@@ -93,8 +93,12 @@ def test_arrowing_along_the_tabs_while_the_camera_runs_does_not_switch_it_off(st
     expect(page.locator("#mood-announce")).to_have_text("Camera off.")
 
 
-def test_a_list_made_before_the_camera_started_offers_to_follow_the_face(page: Any) -> None:
-    """A list picked by hand, then the camera: the page must offer the way back to the face."""
+def _camera_follows_again_after_a_hand_pick(page: Any) -> None:
+    """Pick happy by hand, start the camera (which sees sad), follow the face again and show its list.
+
+    Asserts along the way that "Follow my face again" is offered when the camera starts over a list
+    made another way, and that following it gives the camera's list.
+    """
     fake_analyzer(page, [(0.0, "sad", -0.7, -0.4)])
     _pick(page, "happy")
     page.get_by_role("tab", name="Camera").click()
@@ -107,14 +111,13 @@ def test_a_list_made_before_the_camera_started_offers_to_follow_the_face(page: A
     expect(page.locator("#results-mood")).to_contain_text("from the camera")
 
 
+def test_a_list_made_before_the_camera_started_offers_to_follow_the_face(page: Any) -> None:
+    """A list picked by hand, then the camera: the page must offer the way back to the face."""
+    _camera_follows_again_after_a_hand_pick(page)
+
+
 def test_a_list_reopened_from_history_while_the_camera_runs_offers_to_follow_the_face(page: Any) -> None:
-    fake_analyzer(page, [(0.0, "sad", -0.7, -0.4)])
-    _pick(page, "happy")
-    page.get_by_role("tab", name="Camera").click()
-    page.get_by_role("button", name="Start camera").click()
-    page.get_by_role("button", name="Follow my face again").click()
-    page.get_by_role("button", name="Show it").click(timeout=15_000)
-    expect(page.locator("#results-mood")).to_contain_text("from the camera")
+    _camera_follows_again_after_a_hand_pick(page)
     page.locator("#history-open").click()
     page.locator("#history-list > li").filter(has_text="happy").get_by_role("button", name="Show this list").click()
     expect(page.locator("#results-mood")).to_contain_text("happy")
