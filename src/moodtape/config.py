@@ -244,6 +244,13 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         secret=True,
     ),
     Setting(
+        "MOODTAPE_SECRET_KEY_FALLBACKS",
+        "",
+        "Earlier secret keys still accepted while a new MOODTAPE_SECRET_KEY rolls out, separated by commas: "
+        "a visit signed with one keeps its session (its cookie is signed again with the new key).",
+        secret=True,
+    ),
+    Setting(
         "MOODTAPE_MAX_UPLOAD_BYTES",
         "10485760",
         "Largest upload accepted, in bytes (larger gets 413).",
@@ -377,6 +384,15 @@ class Settings:
         """The true/false value of ``name``."""
         return bool(self._typed(name, Flag()))
 
+    def get_list(self, name: str) -> tuple[str, ...]:
+        """The comma-separated items of ``name``, trimmed, empty ones left out."""
+        return tuple(_items(self._values[name]))
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret's value, and each item of a comma-separated one, for redacting them from logs."""
+        found = [self._values[s.name] for s in SETTINGS if s.secret]
+        return tuple(dict.fromkeys([*found, *(item for value in found for item in _items(value))]))
+
     def _typed(self, name: str, fallback: Kind) -> object:
         # A setting declared as plain text is parsed on demand with the asked-for kind, so a
         # newly added setting without a kind still fails with a SettingsError, not a ValueError.
@@ -390,6 +406,10 @@ class Settings:
 
     def __repr__(self) -> str:
         return f"Settings({self.public()!r})"
+
+
+def _items(text: str) -> list[str]:
+    return [item for item in (part.strip() for part in text.split(",")) if item]
 
 
 def _parse(setting: Setting, text: str) -> object:

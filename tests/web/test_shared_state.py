@@ -240,5 +240,19 @@ def test_an_instance_with_another_secret_key_is_named_by_readiness(make_app: App
     for client in (other, *same):
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.get_json()["status"] == "degraded"
-        assert "2 different MOODTAPE_SECRET_KEYs" in ready.get_json()["checks"]["secret_key"]
+        assert "1 other MOODTAPE_SECRET_KEY(s)" in ready.get_json()["checks"]["secret_key"]
     assert "k" * 32 not in connect(redis_url).zrange("moodtape:secret-key-fingerprints", 0, -1).__repr__()
+
+
+def test_readiness_follows_a_key_rotation_machine_by_machine(make_app: AppFactory, redis_url: str) -> None:
+    """New key first on one instance, with the old one as a fallback: that instance reads every
+    visit (ready); the one still on the old key alone would lose visits begun on the new (degraded)."""
+    old, new = "o" * 32, "n" * 32
+    still_old = make_app(MOODTAPE_REDIS_URL=redis_url, MOODTAPE_SECRET_KEY=old).test_client()
+    assert still_old.get("/readyz").get_json()["status"] == "ready"
+    rotated = make_app(MOODTAPE_REDIS_URL=redis_url, MOODTAPE_SECRET_KEY=new, MOODTAPE_SECRET_KEY_FALLBACKS=old)
+    ready = rotated.test_client().get("/readyz").get_json()
+    assert ready["status"] == "ready" and ready["checks"]["secret_key"] == "ok"
+    lagging = still_old.get("/readyz").get_json()
+    assert lagging["status"] == "degraded" and "1 other MOODTAPE_SECRET_KEY(s)" in lagging["checks"]["secret_key"]
+    assert "FALLBACKS" in lagging["checks"]["secret_key"]  # says how to rotate without losing visits

@@ -23,7 +23,7 @@ import numpy as np
 from flask import Flask, Response, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from moodtape.config import SETTINGS, Settings
+from moodtape.config import Settings
 from moodtape.errors import ModelError
 from moodtape.metrics import DETECTOR_SECONDS, MODEL_SECONDS
 from moodtape.playlists import Playlists
@@ -228,13 +228,15 @@ def create_app(
     app.config.update(
         # Unset: a key generated once and kept in the data folder, so a restart keeps pages' tokens valid.
         SECRET_KEY=settings.get("MOODTAPE_SECRET_KEY") or stored_secret_key(data_dir(settings)),
+        # Earlier keys during a rotation: sessions and CSRF tokens signed with one are still accepted.
+        SECRET_KEY_FALLBACKS=list(settings.get_list("MOODTAPE_SECRET_KEY_FALLBACKS")),
         MAX_CONTENT_LENGTH=max_upload,
         MAX_FORM_MEMORY_SIZE=max_upload,
         MAX_FORM_PARTS=MAX_FORM_PARTS,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep labels in FER2013 order
     app.extensions["moodtape"] = Services(settings, analyzer, recommender)
-    app.logger.addFilter(RedactSecrets(settings.get(s.name) for s in SETTINGS if s.secret))
+    app.logger.addFilter(RedactSecrets(settings.secret_values()))
     hops = settings.get_int("MOODTAPE_PROXY_HOPS")
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]

@@ -29,7 +29,7 @@ import secrets
 import time
 from typing import Any, Final
 
-from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, abort, g, jsonify, request
 
 from moodtape.errors import MoodtapeError
 from moodtape.metrics import REQUEST_SECONDS, REQUESTS
@@ -95,25 +95,31 @@ def readyz() -> tuple[Response, int]:
     return jsonify(status="degraded" if degraded else "ready", checks=checks), 200
 
 
-#: How many keys this process last saw in use (so that a disagreement is logged once, not per poll).
-_keys_logged = 1
+#: How many unaccepted keys this process last saw (so that a disagreement is logged once, not per poll).
+_keys_logged = 0
 
 
 def _same_key_everywhere(client: Any) -> None:
-    """Raise when instances sharing this Redis sign sessions with different secret keys."""
+    """Raise when other instances sharing this Redis sign sessions with a key this one does not accept."""
     from moodtape.state.connection import redis_errors
-    from moodtape.web.secret_key import keys_in_use
+    from moodtape.web.secret_key import keys_not_accepted
+    from moodtape.web.session import accepted_keys
 
     with redis_errors(client):
-        count = keys_in_use(client, str(current_app.config["SECRET_KEY"]), time.time())
+        count = keys_not_accepted(client, accepted_keys(), time.time())
     global _keys_logged
-    if count > 1 and count != _keys_logged:  # once per change, not at every balancer poll
-        log.error("instances sharing Redis use %d different MOODTAPE_SECRET_KEYs: give every one the same key", count)
+    if count and count != _keys_logged:  # once per change, not at every balancer poll
+        log.error(
+            "instances sharing Redis sign sessions with %d MOODTAPE_SECRET_KEY(s) this one does not accept: "
+            "give every one the same key (or the new key, with the old in MOODTAPE_SECRET_KEY_FALLBACKS)",
+            count,
+        )
     _keys_logged = count
-    if count > 1:
+    if count:
         raise MoodtapeError(
-            f"{count} different MOODTAPE_SECRET_KEYs in use among the instances: visits that cross "
-            "them start afresh and their changes are refused; give every instance the same key"
+            f"{count} other MOODTAPE_SECRET_KEY(s) in use among the instances, not accepted here: visits "
+            "that cross them start afresh and their changes are refused; give every instance the same key, "
+            "or during a rotation the old one in MOODTAPE_SECRET_KEY_FALLBACKS"
         )
 
 

@@ -6,7 +6,8 @@ A key that changed at every start would make every open page's CSRF token wrong 
 Several machines behind one load balancer must still share one ``MOODTAPE_SECRET_KEY``; one
 started with another key makes every visit that crosses it start afresh, with its changes refused
 (403). :func:`keys_in_use` lets readiness notice: each instance notes a fingerprint of its key in
-Redis, and more than one fingerprint seen lately means the instances disagree.
+Redis, and a fingerprint seen lately of a key this instance does not accept (as its key or as one of
+``MOODTAPE_SECRET_KEY_FALLBACKS``) means the instances disagree.
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ def fingerprint(key: str) -> str:
     return hmac.new(key.encode(), b"moodtape secret-key fingerprint", hashlib.sha256).hexdigest()[:16]
 
 
-def keys_in_use(client: redis.Redis, key: str, now: float) -> int:
-    """Note this instance's key and say how many different keys instances noted in the last two minutes.
+def keys_in_use(client: redis.Redis, key: str, now: float) -> set[str]:
+    """Note this instance's key and return the fingerprints of the keys instances noted in the last two minutes.
 
     One round trip (a transaction). Old fingerprints age out, so a completed rotation stops
     counting the old key two minutes after the last instance that used it.
@@ -82,5 +83,16 @@ def keys_in_use(client: redis.Redis, key: str, now: float) -> int:
     pipe.zadd(FINGERPRINTS_KEY, {fingerprint(key): now})
     pipe.zremrangebyscore(FINGERPRINTS_KEY, "-inf", now - FINGERPRINT_TTL_S)
     pipe.expire(FINGERPRINTS_KEY, int(FINGERPRINT_TTL_S) * 2)
-    pipe.zcard(FINGERPRINTS_KEY)
-    return int(pipe.execute()[-1])
+    pipe.zrange(FINGERPRINTS_KEY, 0, -1)
+    return {item.decode() if isinstance(item, bytes) else str(item) for item in pipe.execute()[-1]}
+
+
+def keys_not_accepted(client: redis.Redis, accepted: list[str], now: float) -> int:
+    """How many keys other instances sign with that this one accepts neither as its key nor as a fallback.
+
+    ``accepted`` is this instance's key first, then its fallbacks. Mid-rotation, an instance that
+    already has the new key with the old one as a fallback counts 0 (it reads every visit), while
+    one still on the old key alone counts 1 (visits begun on the new key are lost on it).
+    """
+    in_use = keys_in_use(client, accepted[0], now)
+    return len(in_use - {fingerprint(key) for key in accepted})

@@ -5,6 +5,10 @@ made are accepted. The id ties history, feedback and "not my mood" corrections t
 account, no name. It is made on the first request that lacks one and sent back as an HttpOnly,
 SameSite=Lax cookie, so the page's JavaScript never handles it and other sites' forms do not
 carry it on cross-site POSTs.
+
+During a key rotation (``MOODTAPE_SECRET_KEY_FALLBACKS``) a cookie or CSRF token signed with an
+earlier key is still accepted, and the cookie is signed again with the current key, so a visit
+keeps its history while the new key rolls out machine by machine.
 """
 
 from __future__ import annotations
@@ -50,35 +54,52 @@ def current_csrf_token() -> str:
     return csrf_token(current_app.config["SECRET_KEY"], session_id())
 
 
+def accepted_keys() -> list[str]:
+    """The current secret key first, then the earlier ones still accepted during a rotation."""
+    return [str(current_app.config["SECRET_KEY"]), *current_app.config.get("SECRET_KEY_FALLBACKS", ())]
+
+
 def require_csrf() -> None:
     """Raise :class:`CsrfError` unless the request carries this session's token from our own origin."""
     if not same_origin(request.headers.get("Origin"), request.host_url):
         raise CsrfError("this request came from another site; reload moodtape and try again")
-    if not csrf_valid(current_app.config["SECRET_KEY"], session_id(), request.headers.get(CSRF_HEADER)):
+    sent = request.headers.get(CSRF_HEADER)
+    if not any(csrf_valid(key, session_id(), sent) for key in accepted_keys()):
         raise CsrfError(f"missing or wrong {CSRF_HEADER} header; reload the page to get a fresh token")
 
 
-def _signature(session: str) -> str:
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, f"session:{session}".encode(), hashlib.sha256).hexdigest()[:32]
+def _signature(session: str, key: str) -> str:
+    return hmac.new(key.encode(), f"session:{session}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _signed_with(cookie: str) -> tuple[str, int] | None:
+    """The session id in ``cookie`` and the index of the accepted key that signed it, or None."""
+    match = _COOKIE.fullmatch(cookie)
+    if match is None:
+        return None
+    for index, key in enumerate(accepted_keys()):
+        if hmac.compare_digest(match["signature"], _signature(match["id"], key)):
+            return match["id"], index
+    return None
 
 
 def _load_session() -> None:
     # Only ids this server made (and signed) are taken: a client cannot choose its own id, nor
     # plant a guessable one in someone else's browser.
-    match = _COOKIE.fullmatch(request.cookies.get(COOKIE_NAME, ""))
-    valid = match is not None and hmac.compare_digest(match["signature"], _signature(match["id"]))
-    g.new_session = not valid
-    g.session_id = match["id"] if valid and match is not None else secrets.token_urlsafe(18)
+    signed = _signed_with(request.cookies.get(COOKIE_NAME, ""))
+    g.new_session = signed is None
+    g.session_id = signed[0] if signed is not None else secrets.token_urlsafe(18)
+    # Signed with an earlier key: the same session, its cookie signed again with the current key.
+    g.send_cookie = signed is None or signed[1] > 0
 
 
 def _save_session(response: Response) -> Response:
     # Never on an answer any cache may keep (versioned static files, the on-device model): a shared
     # cache that stored it with the cookie would hand one session to every visitor.
-    if g.get("new_session") and "session_id" in g and not response.cache_control.public:
+    if g.get("send_cookie") and "session_id" in g and not response.cache_control.public:
         response.set_cookie(
             COOKIE_NAME,
-            f"{g.session_id}.{_signature(g.session_id)}",
+            f"{g.session_id}.{_signature(g.session_id, str(current_app.config['SECRET_KEY']))}",
             max_age=COOKIE_MAX_AGE,
             httponly=True,
             samesite="Lax",
