@@ -150,3 +150,32 @@ def test_deleting_the_history_says_the_calibration_is_gone(page: Any) -> None:
     assert _status(page)["calibrated"] is False
     expect(page.locator("#calibration-state")).to_have_text("Not calibrated")
     expect(page.get_by_role("button", name="Remove calibration")).to_be_hidden()
+
+
+def test_deleting_everything_while_calibrating_stops_the_calibration(page: Any) -> None:
+    """Before: "Delete everything" while the neutral frames were being taken forgot the calibration,
+    and the frames still to come made a new one at once: the visit's calibration outlived its
+    deletion. Now the calibration stops, says so, and the server holds nothing."""
+    page.get_by_role("button", name="Start camera").click()
+    page.wait_for_function("() => document.querySelector('#video').videoWidth > 0", timeout=TIMEOUT_MS)
+    page.locator("#calibration-fold > summary").click()
+    page.get_by_role("button", name="Calibrate to my face").click()
+    expect(page.locator("#calibration-state")).to_have_text("Calibrated (neutral)", timeout=TIMEOUT_MS)
+    assert "Done" not in (page.locator("#calibration [role=status]").text_content() or "")  # frames still to come
+    # What history.js does once "Delete everything" is confirmed: the DELETE, then its event.
+    page.evaluate(
+        """async () => {
+          const token = document.querySelector('meta[name="csrf-token"]').content;
+          const headers = { "X-CSRF-Token": token };
+          const reply = await fetch("/api/history?confirm=true", { method: "DELETE", headers });
+          if (!reply.ok) throw new Error(`delete answered ${reply.status}`);
+          document.dispatchEvent(new CustomEvent("moodtape:history-deleted"));
+        }"""
+    )
+    expect(page.locator("#calibration [role=status]")).to_have_text(
+        "Calibration stopped: everything was deleted.", timeout=TIMEOUT_MS
+    )
+    expect(page.locator("#calibration-state")).to_have_text("Not calibrated")
+    page.wait_for_timeout(1500)  # longer than the gap between two frames: none may follow
+    assert _status(page) == {"calibrated": False, "examples": {}, "expressions": False}
+    expect(page.get_by_role("button", name="Calibrate to my face")).to_be_visible()

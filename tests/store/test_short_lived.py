@@ -17,7 +17,7 @@ from moodtape.store import short_lived
 from moodtape.store.database import Database
 from moodtape.store.records import Feedback
 from moodtape.store.short_lived import ShortLived
-from moodtape.web.profiles import Calibration, Tally
+from moodtape.web.profiles import Calibration, Tally, remove_calibration
 
 
 class Clock:
@@ -153,8 +153,10 @@ def test_the_profile_store_keeps_sums_never_images(url: str) -> None:
     found = profiles.get("s1")
     assert found is not None and found.model_id == "model-a" and found.tallies["happy"].count == 3
     raw = ShortLived(database, "profile", 1.0).get("s1")
-    assert raw is not None and set(json.loads(raw)) == {"model_id", "tallies"}
-    assert profiles.delete("s1") is True and profiles.get("s1") is None and profiles.delete("s1") is False
+    assert raw is not None and set(json.loads(raw)) == {"model_id", "removed", "tallies"}
+    assert remove_calibration(profiles, "s1") is True and remove_calibration(profiles, "s1") is False
+    kept = ShortLived(database, "profile", 1.0).get("s1")
+    assert kept is not None and json.loads(kept) == {"model_id": "model-a", "removed": 2, "tallies": {}}
 
 
 def test_an_unreadable_document_starts_afresh(url: str) -> None:

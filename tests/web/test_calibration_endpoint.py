@@ -15,7 +15,8 @@ from webtools import AppFactory, csrf_headers, encode, same_session
 
 from moodtape.vision.calibrate import Example, profile_from_examples
 from moodtape.vision.pipeline import Analyzer
-from moodtape.web.profiles import Calibration, MemoryProfileStore
+from moodtape.web import calibration_api
+from moodtape.web.profiles import Calibration, MemoryProfileStore, remove_calibration
 
 
 def post_frame(client: FlaskClient, csrf: dict[str, str], frame: bytes, emotion: str = "neutral") -> dict[str, object]:
@@ -167,7 +168,9 @@ def test_the_memory_store_is_bounded_and_forgets(real_analyzer: Analyzer) -> Non
     for name in ("a", "b", "c"):
         store.update(name, lambda _old: Calibration(real_analyzer.classifier.model_id))
     assert len(store) == 2 and store.get("a") is None
-    assert store.delete("b") is True and store.delete("b") is False
+    assert remove_calibration(store, "b") is False  # there were no examples, only the empty calibration
+    removed = store.get("b")
+    assert removed is not None and removed.removed == 1 and not removed.tallies and removed.profile is None
 
 
 @pytest.mark.parametrize("where", ["memory", "redis"])
@@ -207,3 +210,50 @@ def test_two_examples_sent_at_once_both_count(
         thread.join(timeout=60)
     assert statuses == [200, 200]
     assert first.get("/api/calibration").get_json()["examples"] == {"neutral": 2}
+
+
+@pytest.mark.parametrize("removal", ["/api/history?confirm=true", "/api/calibration"])
+@pytest.mark.parametrize("where", ["memory", "redis", "store"])
+def test_a_frame_read_while_the_calibration_is_removed_is_not_kept(
+    request: pytest.FixtureRequest,
+    make_app: AppFactory,
+    frame_640: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+    removal: str,
+) -> None:
+    """Before: a calibration frame still being read when the person pressed "Delete everything" (or
+    "Remove calibration"), on another thread or instance, was added afterwards and started the
+    calibration again: something of the visit outlived its deletion."""
+    app = make_app(**({"MOODTAPE_REDIS_URL": request.getfixturevalue("redis_url")} if where == "redis" else {}))
+    if where == "store":
+        app.extensions["moodtape"].share_state_in_store()  # `serve --processes N` without Redis
+    page = app.test_client()
+    token = {**csrf_headers(page), "Content-Type": "image/jpeg"}
+    assert page.post("/api/calibration", data=frame_640, headers=token).status_code == 200
+    reading, go_on = threading.Event(), threading.Event()
+    real_read = calibration_api.read_example
+
+    def slow_read(*args: Any, **kwargs: Any) -> Any:
+        reading.set()
+        assert go_on.wait(30)
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(calibration_api, "read_example", slow_read)
+    answers: list[Any] = []
+    late = threading.Thread(
+        target=lambda: answers.append(
+            same_session(app, page).post("/api/calibration?emotion=happy", data=frame_640, headers=token)
+        )
+    )
+    late.start()
+    assert reading.wait(30)
+    assert page.delete(removal, headers=token).status_code == 200
+    go_on.set()
+    late.join(timeout=60)
+    assert answers[0].status_code == 409 and answers[0].get_json()["error"]["code"] == "calibration_removed"
+    assert page.get("/api/calibration").get_json() == {"calibrated": False, "examples": {}, "expressions": False}
+    monkeypatch.setattr(calibration_api, "read_example", real_read)
+    # A frame sent after the removal starts a new calibration, as the person asked.
+    again = page.post("/api/calibration", data=frame_640, headers=token)
+    assert again.status_code == 200 and again.get_json()["examples"] == {"neutral": 1}

@@ -91,8 +91,5 @@ class StoreProfileStore:
         self.documents.update(session_id, changed)
         return result[0]
 
-    def delete(self, session_id: str) -> bool:
-        return self.documents.delete(session_id)
-
     def __len__(self) -> int:
         return self.documents.count()

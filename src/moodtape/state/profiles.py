@@ -62,7 +62,3 @@ class RedisProfileStore:
         with redis_errors(self._client):
             self._client.transaction(attempt, key)
         return result[0]
-
-    def delete(self, session_id: str) -> bool:
-        with redis_errors(self._client):
-            return bool(self._client.delete(self._key(session_id)))

@@ -18,7 +18,7 @@ from moodtape.state.connection import SharedStateError
 from moodtape.vision.calibrate import read_example
 from moodtape.vision.calibration import Profile
 from moodtape.web.app import services
-from moodtape.web.profiles import Calibration
+from moodtape.web.profiles import add_unless_removed, removals, remove_calibration
 from moodtape.web.session import require_csrf, session_id
 from moodtape.web.uploads import gray_upload
 
@@ -58,18 +58,12 @@ def add_example() -> Response:
     emotion = (request.args.get("emotion") or "neutral").strip().lower()
     if emotion not in EMOTIONS:
         raise DataError(f"unknown emotion {shown(emotion)}; use one of: {', '.join(EMOTIONS)}")
-    analyzer = services().analyzer()
+    profiles, analyzer = services().profiles, services().analyzer()
+    removed_before = removals(profiles, session_id())  # a removal while the frame is read drops it
     max_pixels = services().settings.get_int("MOODTAPE_MAX_PIXELS")
     with gray_upload(request, max_pixels, services().large_pictures) as gray:
         example = read_example(analyzer, gray, "the frame", gray=gray)
-    model_id = analyzer.classifier.model_id
-
-    def with_example(current: Calibration | None) -> Calibration:
-        if current is None or current.model_id != model_id:
-            current = Calibration(model_id)
-        return current.add(analyzer, emotion, example)
-
-    updated = services().profiles.update(session_id(), with_example)  # atomic: overlapping examples all count
+    updated = add_unless_removed(profiles, session_id(), analyzer, emotion, example, removed_before)
     notes = [f"{example.faces} faces in the frame; used the largest"] if example.faces > 1 else []
     return jsonify(**updated.status(), notes=notes)
 
@@ -85,4 +79,4 @@ def status() -> Response:
 def remove() -> Response:
     """Forget this session's calibration."""
     require_csrf()
-    return jsonify(deleted=services().profiles.delete(session_id()))
+    return jsonify(deleted=remove_calibration(services().profiles, session_id()))

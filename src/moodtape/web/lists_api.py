@@ -27,6 +27,7 @@ from moodtape.store import ACTIONS
 from moodtape.web.app import services
 from moodtape.web.bounded_json import loads_bounded
 from moodtape.web.params import ListRequest, flag, parse_list_request
+from moodtape.web.profiles import remove_calibration
 from moodtape.web.session import require_csrf, session_id
 from moodtape.web.shapes import history_json, list_json, mood_json, recommendation_json
 
@@ -184,7 +185,7 @@ def delete_history() -> Response:
             f'deleting cannot be undone: send confirm=true (or {{"confirm": true}}) to delete {count} list(s), '
             "feedback and corrections"
         )
-    services().profiles.delete(session_id())
+    remove_calibration(services().profiles, session_id())
     return jsonify(deleted=sessions.forget(session_id()))
 
 

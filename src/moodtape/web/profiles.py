@@ -8,8 +8,9 @@ session. The profile is refitted after every frame.
 :class:`ProfileStore` is the interface; :class:`MemoryProfileStore` keeps calibrations in this
 process, bounded in number and forgotten after :data:`PROFILE_IDLE_SECONDS` unused. With several
 processes or instances, Redis (:mod:`moodtape.state.profiles`) or the store
-(:mod:`moodtape.state.in_store`) implements the same three methods, storing
-:meth:`Calibration.to_dict` as JSON.
+(:mod:`moodtape.state.in_store`) implements the same two methods, storing
+:meth:`Calibration.to_dict` as JSON. Removing a calibration (:func:`remove_calibration`) is an
+update too, so that it is ordered with the examples being added, on whichever instance.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moodtape.emotions import EMOTIONS
+from moodtape.errors import MoodtapeError
 from moodtape.vision.calibrate import Example, profile_from_examples
 from moodtape.vision.calibration import Profile
 from moodtape.vision.pipeline import Analyzer
@@ -73,17 +75,25 @@ _EMPTY_TALLY: Final = Tally(0, np.zeros(len(EMOTIONS)), None)
 class Calibration:
     """One session's calibration examples (as running sums) and the profile fitted from them.
 
-    ``profile`` is None until a neutral example is in.
+    ``profile`` is None until a neutral example is in. ``removed`` counts how often the person
+    removed the calibration (or deleted everything): a removed calibration is kept as this count
+    alone, no sums, so that an example read from a frame sent before the removal, and arriving
+    after it, can tell and is dropped instead of starting the calibration again.
     """
 
     model_id: str
     tallies: Mapping[str, Tally] = field(default_factory=dict)
     profile: Profile | None = None
+    removed: int = 0
 
     def add(self, analyzer: Analyzer, emotion: str, example: Example) -> Calibration:
         """A copy with ``example`` counted and the profile refitted."""
         tallies = {**self.tallies, emotion: self.tallies.get(emotion, _EMPTY_TALLY).plus(example)}
-        return Calibration(self.model_id, tallies, _fit(analyzer, tallies))
+        return Calibration(self.model_id, tallies, _fit(analyzer, tallies), self.removed)
+
+    def without_examples(self) -> Calibration:
+        """What is kept after a removal: no examples, no profile, the removal counted."""
+        return Calibration(self.model_id, {}, None, self.removed + 1)
 
     def status(self) -> dict[str, Any]:
         """The JSON the API answers with."""
@@ -97,6 +107,7 @@ class Calibration:
         """A JSON-ready form for a shared store (sums of numbers the model read, no pixels)."""
         return {
             "model_id": self.model_id,
+            "removed": self.removed,
             "tallies": {
                 label: {
                     "count": tally.count,
@@ -118,7 +129,7 @@ class Calibration:
             )
             for label, item in data["tallies"].items()
         }
-        return cls(str(data["model_id"]), tallies, _fit(analyzer, tallies))
+        return cls(str(data["model_id"]), tallies, _fit(analyzer, tallies), int(data.get("removed", 0)))
 
     def to_text(self) -> str:
         """:meth:`to_dict` as compact JSON, the form the shared stores keep."""
@@ -157,10 +168,6 @@ class ProfileStore(Protocol):
         """
         ...
 
-    def delete(self, session_id: str) -> bool:
-        """Forget the session's calibration; True when there was one."""
-        ...
-
 
 class MemoryProfileStore:
     """A :class:`ProfileStore` in this process's memory: bounded, idle entries expire."""
@@ -174,8 +181,59 @@ class MemoryProfileStore:
     def update(self, session_id: str, change: Callable[[Calibration | None], Calibration]) -> Calibration:
         return self._entries.update(session_id, change)
 
-    def delete(self, session_id: str) -> bool:
-        return self._entries.pop(session_id) is not None
-
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class CalibrationRemovedError(MoodtapeError):
+    """An example read from a frame sent before the person removed the calibration."""
+
+    status = 409
+    code = "calibration_removed"
+
+
+def remove_calibration(store: ProfileStore, session_id: str) -> bool:
+    """Forget the session's examples and profile; True when there were any.
+
+    Only the removal count stays (until it expires like a calibration), so that a frame sent
+    before the removal, still being read on another thread or instance, is dropped when it
+    arrives instead of starting the calibration again (see :func:`add_unless_removed`).
+    """
+    had: list[bool] = []
+
+    def removed(current: Calibration | None) -> Calibration:
+        had[:] = [current is not None and bool(current.tallies)]
+        return (current or Calibration("")).without_examples()
+
+    store.update(session_id, removed)
+    return had[0]
+
+
+def removals(store: ProfileStore, session_id: str) -> int:
+    """How often the session's calibration was removed so far (read before a frame is analysed)."""
+    current = store.get(session_id)
+    return 0 if current is None else current.removed
+
+
+def add_unless_removed(
+    store: ProfileStore, session_id: str, analyzer: Analyzer, emotion: str, example: Example, removed_before: int
+) -> Calibration:
+    """Add ``example`` atomically, unless the calibration was removed since ``removed_before`` was read.
+
+    Raises:
+        CalibrationRemovedError: it was; nothing is kept.
+    """
+    model_id = analyzer.classifier.model_id
+
+    def with_example(current: Calibration | None) -> Calibration:
+        removed = 0 if current is None else current.removed
+        if removed != removed_before:
+            raise CalibrationRemovedError(
+                "the calibration was removed while this frame was being read, so it was not kept; "
+                "start calibrating again to make a new one"
+            )
+        if current is None or current.model_id != model_id:
+            current = Calibration(model_id, removed=removed)
+        return current.add(analyzer, emotion, example)
+
+    return store.update(session_id, with_example)  # atomic: overlapping examples all count

@@ -88,6 +88,7 @@ export class Calibration {
     this.video = video;
     this.canvas = document.createElement("canvas");
     this.busy = false;
+    this.stopped = false;
     this.badge = element("span", { className: "badge", text: "Not calibrated", attrs: { id: "calibration-state" } });
     this.start = element("button", { className: "btn small", text: "Calibrate to my face", attrs: { type: "button" } });
     this.remove = element("button", { className: "btn ghost small", text: "Remove calibration", attrs: { type: "button" } });
@@ -127,6 +128,12 @@ export class Calibration {
     }
   }
 
+  /** Everything was deleted: a calibration under way stops (its next frame would start a new one). */
+  stopAndRefresh() {
+    if (this.busy) this.stopped = true;
+    return this.refresh();
+  }
+
   show(status) {
     this.calibrated = Boolean(status.calibrated);
     this.badge.textContent = describe(status);
@@ -150,13 +157,14 @@ export class Calibration {
       return;
     }
     this.setBusy(true);
+    this.stopped = false;
     let accepted = 0;
     let lastError = null;
     try {
       if (emotion === "neutral") await this.forgetQuietly(); // "again" starts from scratch
       this.prompt.textContent = instruction;
       await sleep(GET_READY_MS);
-      for (let i = 0; i < frames; i++) {
+      for (let i = 0; i < frames && !this.stopped; i++) {
         this.countdown.textContent = `${frames - i}…`;
         try {
           const blob = await grabFrame(this.video, this.canvas);
@@ -165,11 +173,17 @@ export class Calibration {
           accepted++;
         } catch (err) {
           lastError = err;
+          // The server dropped a frame sent before a removal: the removal wins, stop here.
+          if (err.code === "calibration_removed") this.stopped = true;
           if (err.code !== "no_face") break;
         }
         await sleep(FRAME_GAP_MS);
       }
-      if (accepted) {
+      if (this.stopped) {
+        // "Delete everything" meanwhile: no frame after it may start a new calibration.
+        this.prompt.textContent = "Calibration stopped: everything was deleted.";
+        await this.refresh();
+      } else if (accepted) {
         this.prompt.textContent = emotion === "neutral" ? "Done: moodtape now reads your face against your own resting face." : `Added your ${emotionWord(emotion)} face.`;
       } else if (lastError && lastError.code === "no_face") {
         this.prompt.textContent = "No face seen. Face the camera in good light and try again.";
@@ -240,5 +254,5 @@ if (mount) {
     if (select && select.value) calibration.learnCorrection(select.value);
   });
   // "Delete everything" in the history forgets the calibration too; history.js says when it has.
-  document.addEventListener(HISTORY_DELETED, () => calibration.refresh());
+  document.addEventListener(HISTORY_DELETED, () => calibration.stopAndRefresh());
 }
