@@ -56,8 +56,8 @@ def test_env_example_loads_as_settings(tmp_path: Path) -> None:
 @pytest.mark.parametrize("setting", [s for s in SETTINGS if s.secret], ids=lambda s: s.name)
 def test_secrets_are_hidden_in_public_view(setting: object) -> None:
     name = setting.name  # type: ignore[attr-defined]
-    assert Settings({name: "hunter2-secret"}).public()[name] == "set"
-    assert "hunter2-secret" not in repr(Settings({name: "hunter2-secret"}))
+    assert Settings({name: "hunter2-secret-value"}).public()[name] == "set"
+    assert "hunter2-secret-value" not in repr(Settings({name: "hunter2-secret-value"}))
 
 
 def test_readme_table_has_every_setting_with_its_default() -> None:

@@ -109,6 +109,28 @@ class Pattern(Kind):
 
 
 @dataclass(frozen=True)
+class KeyList(Kind):
+    """Keys separated by commas, each at least ``shortest`` characters (empty: none).
+
+    The length check also catches a key that had a comma in it: split in two, its short halves
+    would otherwise become keys of their own, easy to guess.
+    """
+
+    shortest: int = 16
+    allowed: str = ""
+
+    def parse(self, text: str) -> object:
+        items = _items(text)
+        if len(text) > 4096 or any(len(item) < self.shortest for item in items):
+            raise ValueError(
+                self.allowed
+                or f"keys of at least {self.shortest} characters separated by commas (a key that has a "
+                "comma in it cannot be listed)"
+            )
+        return tuple(items)
+
+
+@dataclass(frozen=True)
 class ExistingFile(Kind):
     """Empty, or the path of a file that exists (checked once, when the settings are read)."""
 
@@ -246,8 +268,9 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting(
         "MOODTAPE_SECRET_KEY_FALLBACKS",
         "",
-        "Earlier secret keys still accepted while a new MOODTAPE_SECRET_KEY rolls out, separated by commas: "
-        "a visit signed with one keeps its session (its cookie is signed again with the new key).",
+        "Other secret keys accepted besides MOODTAPE_SECRET_KEY while a new key rolls out, separated by commas "
+        "(each at least 16 characters): a visit signed with one keeps its session.",
+        kind=KeyList(),
         secret=True,
     ),
     Setting(

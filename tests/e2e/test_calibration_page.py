@@ -60,7 +60,8 @@ def test_calibrate_from_the_camera_then_remove(page: Any) -> None:
 
     page.get_by_role("button", name="Remove calibration").click()
     expect(badge).to_have_text("Not calibrated")
-    assert _status(page) == {"calibrated": False, "examples": {}, "expressions": False}
+    # Removed twice: "Calibrate to my face" starts from scratch, then "Remove calibration".
+    assert _status(page) == {"calibrated": False, "examples": {}, "expressions": False, "removed": 2}
 
 
 def test_calibrating_without_the_camera_says_to_start_it(page: Any) -> None:
@@ -152,30 +153,53 @@ def test_deleting_the_history_says_the_calibration_is_gone(page: Any) -> None:
     expect(page.get_by_role("button", name="Remove calibration")).to_be_hidden()
 
 
-def test_deleting_everything_while_calibrating_stops_the_calibration(page: Any) -> None:
-    """Before: "Delete everything" while the neutral frames were being taken forgot the calibration,
-    and the frames still to come made a new one at once: the visit's calibration outlived its
-    deletion. Now the calibration stops, says so, and the server holds nothing."""
+def _start_calibrating(page: Any) -> None:
+    """Camera on, "Calibrate to my face" pressed; returns once the first frame is in, more to come."""
     page.get_by_role("button", name="Start camera").click()
     page.wait_for_function("() => document.querySelector('#video').videoWidth > 0", timeout=TIMEOUT_MS)
     page.locator("#calibration-fold > summary").click()
     page.get_by_role("button", name="Calibrate to my face").click()
     expect(page.locator("#calibration-state")).to_have_text("Calibrated (neutral)", timeout=TIMEOUT_MS)
-    assert "Done" not in (page.locator("#calibration [role=status]").text_content() or "")  # frames still to come
-    # What history.js does once "Delete everything" is confirmed: the DELETE, then its event.
+    assert "Done" not in (page.locator("#calibration [role=status]").text_content() or "")
+
+
+def _delete(page: Any, url: str, *, event: bool) -> None:
+    """A DELETE with the page's token, as from another of its parts (or another tab when no ``event``)."""
     page.evaluate(
-        """async () => {
+        """async ([url, event]) => {
           const token = document.querySelector('meta[name="csrf-token"]').content;
-          const headers = { "X-CSRF-Token": token };
-          const reply = await fetch("/api/history?confirm=true", { method: "DELETE", headers });
+          const reply = await fetch(url, { method: "DELETE", headers: { "X-CSRF-Token": token } });
           if (!reply.ok) throw new Error(`delete answered ${reply.status}`);
-          document.dispatchEvent(new CustomEvent("moodtape:history-deleted"));
-        }"""
+          if (event) document.dispatchEvent(new CustomEvent("moodtape:history-deleted"));
+        }""",
+        [url, event],
     )
+
+
+def test_deleting_everything_while_calibrating_stops_the_calibration(page: Any) -> None:
+    """Before: "Delete everything" while the neutral frames were being taken forgot the calibration,
+    and the frames still to come made a new one at once: the visit's calibration outlived its
+    deletion. Now the calibration stops, says so, and the server holds nothing."""
+    _start_calibrating(page)
+    # What history.js does once "Delete everything" is confirmed: the DELETE, then its event.
+    _delete(page, "/api/history?confirm=true", event=True)
     expect(page.locator("#calibration [role=status]")).to_have_text(
         "Calibration stopped: everything was deleted.", timeout=TIMEOUT_MS
     )
     expect(page.locator("#calibration-state")).to_have_text("Not calibrated")
     page.wait_for_timeout(1500)  # longer than the gap between two frames: none may follow
-    assert _status(page) == {"calibrated": False, "examples": {}, "expressions": False}
+    # Removed twice: the start of the calibration (it begins from scratch), then the deletion.
+    assert _status(page) == {"calibrated": False, "examples": {}, "expressions": False, "removed": 2}
     expect(page.get_by_role("button", name="Calibrate to my face")).to_be_visible()
+
+
+def test_a_calibration_removed_in_another_tab_stops_here(page: Any) -> None:
+    """The frames still to come carry the removal count this capture began with: the server drops
+    them once another tab removed the calibration, and the page says so instead of "Done"."""
+    _start_calibrating(page)
+    _delete(page, "/api/calibration", event=False)
+    expect(page.locator("#calibration [role=status]")).to_have_text(
+        "Calibration stopped: it was removed meanwhile.", timeout=TIMEOUT_MS
+    )
+    expect(page.locator("#calibration-state")).to_have_text("Not calibrated")
+    assert _status(page)["examples"] == {}

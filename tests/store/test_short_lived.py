@@ -154,7 +154,7 @@ def test_the_profile_store_keeps_sums_never_images(url: str) -> None:
     assert found is not None and found.model_id == "model-a" and found.tallies["happy"].count == 3
     raw = ShortLived(database, "profile", 1.0).get("s1")
     assert raw is not None and set(json.loads(raw)) == {"model_id", "removed", "tallies"}
-    assert remove_calibration(profiles, "s1") is True and remove_calibration(profiles, "s1") is False
+    assert remove_calibration(profiles, "s1") == (True, 1) and remove_calibration(profiles, "s1") == (False, 2)
     kept = ShortLived(database, "profile", 1.0).get("s1")
     assert kept is not None and json.loads(kept) == {"model_id": "model-a", "removed": 2, "tallies": {}}
 

@@ -34,7 +34,12 @@ def neutral_probability(client: FlaskClient, frame: bytes, stream: str | None = 
 
 
 def test_status_starts_empty(client: FlaskClient) -> None:
-    assert client.get("/api/calibration").get_json() == {"calibrated": False, "examples": {}, "expressions": False}
+    assert client.get("/api/calibration").get_json() == {
+        "calibrated": False,
+        "examples": {},
+        "expressions": False,
+        "removed": 0,
+    }
 
 
 def test_a_neutral_frame_calibrates_the_session(client: FlaskClient, csrf: dict[str, str], frame_640: bytes) -> None:
@@ -44,6 +49,7 @@ def test_a_neutral_frame_calibrates_the_session(client: FlaskClient, csrf: dict[
         "calibrated": True,
         "examples": {"neutral": 1},
         "expressions": False,
+        "removed": 0,
         "notes": [],
     }
     after, calibrated = neutral_probability(client, frame_640)
@@ -70,10 +76,10 @@ def test_other_sessions_are_not_calibrated(
 
 def test_delete_forgets_it(client: FlaskClient, csrf: dict[str, str], frame_640: bytes) -> None:
     post_frame(client, csrf, frame_640)
-    assert client.delete("/api/calibration", headers=csrf).get_json() == {"deleted": True}
+    assert client.delete("/api/calibration", headers=csrf).get_json() == {"deleted": True, "removed": 1}
     assert client.get("/api/calibration").get_json()["calibrated"] is False
     assert neutral_probability(client, frame_640)[1] is False
-    assert client.delete("/api/calibration", headers=csrf).get_json() == {"deleted": False}
+    assert client.delete("/api/calibration", headers=csrf).get_json() == {"deleted": False, "removed": 2}
 
 
 def test_forgetting_the_session_forgets_the_calibration(
@@ -168,7 +174,7 @@ def test_the_memory_store_is_bounded_and_forgets(real_analyzer: Analyzer) -> Non
     for name in ("a", "b", "c"):
         store.update(name, lambda _old: Calibration(real_analyzer.classifier.model_id))
     assert len(store) == 2 and store.get("a") is None
-    assert remove_calibration(store, "b") is False  # there were no examples, only the empty calibration
+    assert remove_calibration(store, "b") == (False, 1)  # no examples, only the empty calibration
     removed = store.get("b")
     assert removed is not None and removed.removed == 1 and not removed.tallies and removed.profile is None
 
@@ -252,8 +258,46 @@ def test_a_frame_read_while_the_calibration_is_removed_is_not_kept(
     go_on.set()
     late.join(timeout=60)
     assert answers[0].status_code == 409 and answers[0].get_json()["error"]["code"] == "calibration_removed"
-    assert page.get("/api/calibration").get_json() == {"calibrated": False, "examples": {}, "expressions": False}
+    assert page.get("/api/calibration").get_json() == {
+        "calibrated": False,
+        "examples": {},
+        "expressions": False,
+        "removed": 1,
+    }
     monkeypatch.setattr(calibration_api, "read_example", real_read)
     # A frame sent after the removal starts a new calibration, as the person asked.
     again = page.post("/api/calibration", data=frame_640, headers=token)
     assert again.status_code == 200 and again.get_json()["examples"] == {"neutral": 1}
+
+
+def test_a_frame_says_which_removal_it_was_sent_after(
+    client: FlaskClient, csrf: dict[str, str], frame_640: bytes
+) -> None:
+    """A frame the page sent before a removal may reach the server after it (a slow upload, busy
+    threads): the removal count the page saw, sent with the frame, decides, not the one at arrival."""
+    jpeg = {**csrf, "Content-Type": "image/jpeg"}
+    assert client.post("/api/calibration?removed=0", data=frame_640, headers=jpeg).get_json()["removed"] == 0
+    assert client.delete("/api/calibration", headers=csrf).get_json() == {"deleted": True, "removed": 1}
+    late = client.post("/api/calibration?removed=0", data=frame_640, headers=jpeg)
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "calibration_removed"
+    assert client.get("/api/calibration").get_json()["examples"] == {}
+    after = client.post("/api/calibration?removed=1", data=frame_640, headers=jpeg)
+    assert after.status_code == 200 and after.get_json()["examples"] == {"neutral": 1}
+    for bad in ("-1", "x", "1.5"):
+        assert client.post(f"/api/calibration?removed={bad}", data=frame_640, headers=jpeg).status_code == 400
+
+
+def test_a_calibration_gone_from_a_full_memory_store_does_not_refuse_frames(
+    make_app: AppFactory, frame_640: bytes
+) -> None:
+    """A removal count that was pushed out of the bounded store cannot tell anything: the frame
+    starts a new calibration instead of a 409 that would say "removed" when nothing was."""
+    app = make_app()
+    app.extensions["moodtape"].profiles = MemoryProfileStore(max_profiles=1)
+    page, other = app.test_client(), app.test_client()
+    jpeg = {**csrf_headers(page), "Content-Type": "image/jpeg"}
+    assert page.delete("/api/calibration", headers=jpeg).get_json()["removed"] == 1
+    other_jpeg = {**csrf_headers(other), "Content-Type": "image/jpeg"}
+    assert other.post("/api/calibration", data=frame_640, headers=other_jpeg).status_code == 200  # pushes it out
+    reply = page.post("/api/calibration?removed=1", data=frame_640, headers=jpeg)
+    assert reply.status_code == 200 and reply.get_json()["removed"] == 1

@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from webtools import AppFactory, csrf_headers, same_session
 
 from moodtape.config import Settings
+from moodtape.errors import SettingsError
 
 OLD, NEW, STRANGER = "o" * 40, "n" * 40, "s" * 40
 
@@ -29,7 +30,7 @@ def test_a_visit_begun_under_the_old_key_keeps_its_history_and_token(make_app: A
     assert before.put("/api/history/consent", json={"history": True}, headers=token).status_code == 200
     saved = before.post("/api/lists?emotion=sad&n=4", headers=token).get_json()["list_id"]
 
-    rotated = make_app(MOODTAPE_SECRET_KEY=NEW, MOODTAPE_SECRET_KEY_FALLBACKS=f" {STRANGER[:8]}x , {OLD} ")
+    rotated = make_app(MOODTAPE_SECRET_KEY=NEW, MOODTAPE_SECRET_KEY_FALLBACKS=f" {'u' * 16} , {OLD} ")
     after = same_session(rotated, before)
     assert _history_ids(after) == [saved]  # the same session, found by the new machine
     # The page still holds the token it was given under the old key: its changes go through.
@@ -67,3 +68,29 @@ def test_fallbacks_are_read_as_a_comma_separated_list() -> None:
     settings = Settings({"MOODTAPE_SECRET_KEY_FALLBACKS": f" {OLD}, ,{STRANGER} "})
     assert settings.get_list("MOODTAPE_SECRET_KEY_FALLBACKS") == (OLD, STRANGER)
     assert settings.public()["MOODTAPE_SECRET_KEY_FALLBACKS"] == "set"
+
+
+@pytest.mark.parametrize("listed", ["k" * 20 + ",ab", "0123456789abcdef0123,456789abcdef"])
+def test_a_short_fallback_or_a_key_split_at_its_comma_is_refused(listed: str) -> None:
+    """A key with a comma in it would be split in two, and its halves accepted as keys of their own
+    (a short one is easy to guess): refused at start, without showing the value."""
+    with pytest.raises(SettingsError, match="at least 16 characters separated by commas") as refused:
+        Settings({"MOODTAPE_SECRET_KEY_FALLBACKS": listed})
+    assert "(set, hidden)" in str(refused.value) and listed.split(",")[1] not in str(refused.value)
+
+
+def test_the_two_passes_keep_a_visit_that_crosses_instances_on_either_key(make_app: AppFactory) -> None:
+    """Pass 2 half done: one instance signs with the new key, one still with the old (each accepts
+    the other's). A visit going back and forth keeps its session and its history on both."""
+    first_pass = make_app(MOODTAPE_SECRET_KEY=OLD, MOODTAPE_SECRET_KEY_FALLBACKS=NEW)
+    second_pass = make_app(MOODTAPE_SECRET_KEY=NEW, MOODTAPE_SECRET_KEY_FALLBACKS=OLD)
+    visit = make_app(MOODTAPE_SECRET_KEY=OLD).test_client()
+    token = csrf_headers(visit)
+    visit.put("/api/history/consent", json={"history": True}, headers=token)
+    visit.post("/api/lists?emotion=sad&n=4", headers=token)
+    session = _cookie(visit).partition(".")[0]
+    for n, app in enumerate([second_pass, first_pass, second_pass, first_pass]):
+        visit = same_session(app, visit)
+        assert _cookie(visit).partition(".")[0] == session
+        assert len(_history_ids(visit)) == n + 1
+        assert visit.post(f"/api/lists?emotion=happy&n=4&seed={n}", headers=token).status_code == 201

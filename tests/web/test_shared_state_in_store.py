@@ -49,7 +49,7 @@ def test_a_calibration_made_on_one_worker_applies_on_the_other(make_app: AppFact
     assert made.status_code == 200 and made.get_json()["calibrated"] is True
     there = same_session(second, browser)
     assert there.get("/api/calibration").get_json()["examples"] == {"neutral": 1}
-    assert there.delete("/api/calibration", headers=csrf).get_json() == {"deleted": True}
+    assert there.delete("/api/calibration", headers=csrf).get_json() == {"deleted": True, "removed": 1}
     assert browser.get("/api/calibration").get_json()["calibrated"] is False
 
 

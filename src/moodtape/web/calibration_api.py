@@ -18,6 +18,7 @@ from moodtape.state.connection import SharedStateError
 from moodtape.vision.calibrate import read_example
 from moodtape.vision.calibration import Profile
 from moodtape.web.app import services
+from moodtape.web.params import count
 from moodtape.web.profiles import add_unless_removed, removals, remove_calibration
 from moodtape.web.session import require_csrf, session_id
 from moodtape.web.uploads import gray_upload
@@ -25,7 +26,7 @@ from moodtape.web.uploads import gray_upload
 blueprint = Blueprint("calibration", __name__, url_prefix="/api")
 log = logging.getLogger("moodtape.web")
 
-_EMPTY = {"calibrated": False, "examples": {}, "expressions": False}
+_EMPTY = {"calibrated": False, "examples": {}, "expressions": False, "removed": 0}
 
 
 def session_profile(*, best_effort: bool = False) -> Profile | None:
@@ -59,7 +60,10 @@ def add_example() -> Response:
     if emotion not in EMOTIONS:
         raise DataError(f"unknown emotion {shown(emotion)}; use one of: {', '.join(EMOTIONS)}")
     profiles, analyzer = services().profiles, services().analyzer()
-    removed_before = removals(profiles, session_id())  # a removal while the frame is read drops it
+    # The removal count the client saw when it sent the frame (the page says), else the one now:
+    # a removal after it drops the frame.
+    known = count(request.args, "removed")
+    removed_before = known if known is not None else removals(profiles, session_id())
     max_pixels = services().settings.get_int("MOODTAPE_MAX_PIXELS")
     with gray_upload(request, max_pixels, services().large_pictures) as gray:
         example = read_example(analyzer, gray, "the frame", gray=gray)
@@ -79,4 +83,5 @@ def status() -> Response:
 def remove() -> Response:
     """Forget this session's calibration."""
     require_csrf()
-    return jsonify(deleted=remove_calibration(services().profiles, session_id()))
+    deleted, removed = remove_calibration(services().profiles, session_id())
+    return jsonify(deleted=deleted, removed=removed)

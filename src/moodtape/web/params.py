@@ -114,6 +114,14 @@ def _number(args: Mapping[str, str], name: str) -> float:
     return value
 
 
+def count(args: Mapping[str, str], name: str) -> int | None:
+    """The whole number ≥ 0 given as ``name``, or None when absent."""
+    value = _integer(args, name, None)
+    if value is not None and value < 0:
+        raise DataError(f"{name} must be a whole number of at least 0, got {value}")
+    return value
+
+
 def _integer(args: Mapping[str, str], name: str, default: int | None) -> int | None:
     raw = args.get(name)
     if raw is None or raw == "":

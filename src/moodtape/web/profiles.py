@@ -101,6 +101,7 @@ class Calibration:
             "calibrated": self.profile is not None,
             "examples": {label: self.tallies[label].count for label in EMOTIONS if label in self.tallies},
             "expressions": self.profile is not None and self.profile.uses_embedding,
+            "removed": self.removed,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -192,12 +193,12 @@ class CalibrationRemovedError(MoodtapeError):
     code = "calibration_removed"
 
 
-def remove_calibration(store: ProfileStore, session_id: str) -> bool:
-    """Forget the session's examples and profile; True when there were any.
+def remove_calibration(store: ProfileStore, session_id: str) -> tuple[bool, int]:
+    """Forget the session's examples and profile: whether there were any, and the removal count now.
 
     Only the removal count stays (until it expires like a calibration), so that a frame sent
-    before the removal, still being read on another thread or instance, is dropped when it
-    arrives instead of starting the calibration again (see :func:`add_unless_removed`).
+    before the removal, still on its way or being read, is dropped when it arrives instead of
+    starting the calibration again (see :func:`add_unless_removed`).
     """
     had: list[bool] = []
 
@@ -205,12 +206,12 @@ def remove_calibration(store: ProfileStore, session_id: str) -> bool:
         had[:] = [current is not None and bool(current.tallies)]
         return (current or Calibration("")).without_examples()
 
-    store.update(session_id, removed)
-    return had[0]
+    now = store.update(session_id, removed).removed
+    return had[0], now
 
 
 def removals(store: ProfileStore, session_id: str) -> int:
-    """How often the session's calibration was removed so far (read before a frame is analysed)."""
+    """How often the session's calibration was removed so far (for a client that did not say)."""
     current = store.get(session_id)
     return 0 if current is None else current.removed
 
@@ -218,22 +219,24 @@ def removals(store: ProfileStore, session_id: str) -> int:
 def add_unless_removed(
     store: ProfileStore, session_id: str, analyzer: Analyzer, emotion: str, example: Example, removed_before: int
 ) -> Calibration:
-    """Add ``example`` atomically, unless the calibration was removed since ``removed_before`` was read.
+    """Add ``example`` atomically, unless the calibration was removed since the client saw ``removed_before``.
+
+    A calibration that is gone altogether (expired after a day unused, or pushed out of a full
+    memory store) cannot tell: the example then starts a new one.
 
     Raises:
-        CalibrationRemovedError: it was; nothing is kept.
+        CalibrationRemovedError: it was removed; nothing is kept.
     """
     model_id = analyzer.classifier.model_id
 
     def with_example(current: Calibration | None) -> Calibration:
-        removed = 0 if current is None else current.removed
-        if removed != removed_before:
+        if current is not None and current.removed != removed_before:
             raise CalibrationRemovedError(
-                "the calibration was removed while this frame was being read, so it was not kept; "
+                "the calibration was removed after this frame was sent, so it was not kept; "
                 "start calibrating again to make a new one"
             )
         if current is None or current.model_id != model_id:
-            current = Calibration(model_id, removed=removed)
+            current = Calibration(model_id, removed=removed_before)
         return current.add(analyzer, emotion, example)
 
     return store.update(session_id, with_example)  # atomic: overlapping examples all count

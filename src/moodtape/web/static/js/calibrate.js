@@ -88,7 +88,11 @@ export class Calibration {
     this.video = video;
     this.canvas = document.createElement("canvas");
     this.busy = false;
-    this.stopped = false;
+    /** Why a calibration under way stopped ("" while it runs). */
+    this.stopped = "";
+    /** How often the server says this calibration was removed: every frame sends it, so that one
+     * sent before a removal (here or in another tab) is dropped, not kept after it. */
+    this.removed = 0;
     this.badge = element("span", { className: "badge", text: "Not calibrated", attrs: { id: "calibration-state" } });
     this.start = element("button", { className: "btn small", text: "Calibrate to my face", attrs: { type: "button" } });
     this.remove = element("button", { className: "btn ghost small", text: "Remove calibration", attrs: { type: "button" } });
@@ -130,17 +134,25 @@ export class Calibration {
 
   /** Everything was deleted: a calibration under way stops (its next frame would start a new one). */
   stopAndRefresh() {
-    if (this.busy) this.stopped = true;
+    if (this.busy) this.stopped = "Calibration stopped: everything was deleted.";
     return this.refresh();
   }
 
   show(status) {
+    // Removals only ever add up: an answer that crossed a newer one must not lower the count.
+    if (Number.isInteger(status.removed)) this.removed = Math.max(this.removed, status.removed);
     this.calibrated = Boolean(status.calibrated);
     this.badge.textContent = describe(status);
     this.badge.dataset.calibrated = String(Boolean(status.calibrated));
     this.remove.hidden = !Object.keys(status.examples || {}).length;
     this.steps.hidden = !status.calibrated;
     this.start.textContent = status.calibrated ? "Calibrate again" : "Calibrate to my face";
+  }
+
+  /** Where a frame goes; `removed` is the count when the capture began, so that a removal at any
+   * later moment (even while this frame is grabbed) drops it. */
+  frameUrl(emotion, removed) {
+    return `/api/calibration?emotion=${encodeURIComponent(emotion)}&removed=${removed}`;
   }
 
   setBusy(busy) {
@@ -157,31 +169,31 @@ export class Calibration {
       return;
     }
     this.setBusy(true);
-    this.stopped = false;
+    this.stopped = "";
     let accepted = 0;
     let lastError = null;
     try {
       if (emotion === "neutral") await this.forgetQuietly(); // "again" starts from scratch
+      const since = this.removed;
       this.prompt.textContent = instruction;
       await sleep(GET_READY_MS);
       for (let i = 0; i < frames && !this.stopped; i++) {
         this.countdown.textContent = `${frames - i}…`;
         try {
           const blob = await grabFrame(this.video, this.canvas);
-          const url = `/api/calibration?emotion=${encodeURIComponent(emotion)}`;
-          this.show(await call("POST", url, { body: blob, contentType: "image/jpeg" }));
+          this.show(await call("POST", this.frameUrl(emotion, since), { body: blob, contentType: "image/jpeg" }));
           accepted++;
         } catch (err) {
           lastError = err;
           // The server dropped a frame sent before a removal: the removal wins, stop here.
-          if (err.code === "calibration_removed") this.stopped = true;
+          if (err.code === "calibration_removed") this.stopped ||= "Calibration stopped: it was removed meanwhile.";
           if (err.code !== "no_face") break;
         }
         await sleep(FRAME_GAP_MS);
       }
       if (this.stopped) {
-        // "Delete everything" meanwhile: no frame after it may start a new calibration.
-        this.prompt.textContent = "Calibration stopped: everything was deleted.";
+        // Removed meanwhile ("Delete everything", or another tab): no frame may start a new one.
+        this.prompt.textContent = this.stopped;
         await this.refresh();
       } else if (accepted) {
         this.prompt.textContent = emotion === "neutral" ? "Done: moodtape now reads your face against your own resting face." : `Added your ${emotionWord(emotion)} face.`;
@@ -203,9 +215,9 @@ export class Calibration {
     if (!this.calibrated || this.busy || !this.video || !this.video.videoWidth) return;
     this.setBusy(true);
     try {
+      const since = this.removed;
       const blob = await grabFrame(this.video, this.canvas);
-      const url = `/api/calibration?emotion=${encodeURIComponent(emotion)}`;
-      this.show(await call("POST", url, { body: blob, contentType: "image/jpeg" }));
+      this.show(await call("POST", this.frameUrl(emotion, since), { body: blob, contentType: "image/jpeg" }));
       this.prompt.textContent = `Your correction taught the calibration how you look when you feel ${emotionWord(emotion)}.`;
     } catch (err) {
       // No face in view at that moment: the correction still applies to the list, just not here.
@@ -217,9 +229,9 @@ export class Calibration {
 
   async forgetQuietly() {
     try {
-      await call("DELETE", "/api/calibration");
+      const { removed } = await call("DELETE", "/api/calibration");
       // Forgotten: until a new frame is accepted there is no calibration, whatever happens next.
-      this.show({ calibrated: false, examples: {} });
+      this.show({ calibrated: false, examples: {}, removed });
     } catch {
       // Nothing to forget, or the server is away: the next POST says so.
     }
@@ -229,9 +241,9 @@ export class Calibration {
     if (this.busy) return;
     this.setBusy(true);
     try {
-      await call("DELETE", "/api/calibration");
+      const { removed } = await call("DELETE", "/api/calibration");
       const hadFocus = document.activeElement === this.remove;
-      this.show({ calibrated: false, examples: {} });
+      this.show({ calibrated: false, examples: {}, removed });
       if (hadFocus) this.start.focus(); // the Remove button is gone now
       this.prompt.textContent = "Calibration removed.";
     } catch (err) {
