@@ -1,0 +1,166 @@
+"""The page zoomed to 400 %, with larger text spacing, on a small phone and in forced colours, while
+the camera runs (WCAG 1.4.10 reflow, 1.4.12 text spacing, 1.4.11 non-text contrast).
+
+Found by an outside review that Lighthouse and pa11y (both clean) did not catch: at 400 % zoom the
+preview bar was taller than the screen, its top off it; on a phone the camera preview cut its note
+and face labels off; with text spacing the strategy buttons pushed the page past 320 px; in forced
+colours the selected tab, the pressed strategy, the switch's knob and the mood bars vanished.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from browsertools import Server, fake_analyzer, open_page, serve_previews
+
+pytestmark = pytest.mark.e2e
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+expect = sync_api.expect
+
+#: A 1280×900 window at 400 % zoom.
+ZOOMED = (320, 225)
+
+#: WCAG 1.4.12's text spacing, as the usual bookmarklet applies it. A constructed stylesheet: the
+#: page's Content-Security-Policy rightly refuses an inline <style>.
+TEXT_SPACING = """() => {
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(`* { line-height: 1.5 !important; letter-spacing: 0.12em !important;
+    word-spacing: 0.16em !important; } p { margin-bottom: 2em !important; }`);
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+}"""
+
+INSIDE_VIEWPORT = """(id) => {
+  const r = (id ? document.getElementById(id) : document.activeElement).getBoundingClientRect();
+  return r.top >= -1 && r.bottom <= innerHeight + 1 && r.left >= -1 && r.right <= innerWidth + 1;
+}"""
+
+FLOATING_SHARE = """() => {
+  let covered = 0;
+  for (const id of ["new-list", "mini-player"]) {
+    const box = document.getElementById(id);
+    if (box.hidden || getComputedStyle(box).position !== "fixed") continue;
+    const r = box.getBoundingClientRect();
+    covered += Math.max(0, Math.min(r.bottom, innerHeight) - Math.max(r.top, 0));
+  }
+  return covered / innerHeight;
+}"""
+
+
+def _start_camera(page: Any, moods: list[tuple[float, str | None, float, float]]) -> None:
+    fake_analyzer(page, moods)
+    page.get_by_role("button", name="Start camera").click()
+    page.wait_for_function("() => document.querySelector('#video').videoWidth > 0")
+
+
+def test_at_400_percent_zoom_what_floats_leaves_the_page_usable(browser: Any, server: Server) -> None:
+    """Before: the preview bar was 299 px on a 225 px screen, its title at −83 px, and focus went to
+    its player half off the screen; the offer sat above it, off the top."""
+    context, page, watch = open_page(browser, server, width=ZOOMED[0], height=ZOOMED[1])
+    try:
+        serve_previews(page)
+        _start_camera(page, [(0.0, "happy", 0.8, 0.35), (6.0, "sad", -0.7, -0.4)])
+        first = page.locator("#result-list > li").first
+        expect(first).to_be_visible(timeout=20_000)
+        first.locator(".preview-btn").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#mini-player")).to_be_visible()
+        assert page.evaluate(INSIDE_VIEWPORT, None), "the control focused in the preview bar is off the screen"
+        page.locator("#mini-close").focus()
+        assert page.evaluate(INSIDE_VIEWPORT, None)
+        expect(page.locator("#new-list")).to_be_visible(timeout=20_000)  # the mood turned sad
+        share = page.evaluate(FLOATING_SHARE)
+        assert share <= 0.5, f"floating boxes cover {share:.0%} of the screen"
+        page.locator("#new-list-show").focus()
+        assert page.evaluate(INSIDE_VIEWPORT, "new-list-show"), "Show it is off the screen"
+        watch.check(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", [(390, 844), (320, 568)], ids=["phone", "phone-320"])
+def test_the_small_camera_preview_keeps_its_words_inside(browser: Any, server: Server, size: tuple[int, int]) -> None:
+    """Before: "No face in view. Face the camera, in good light." ran out of both sides of the 7.5rem
+    preview (41 % visible) and a face's label was cut off at its top (a third visible)."""
+    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
+    try:
+        _start_camera(page, [(0.0, "happy", 0.8, 0.35), (3.0, None, 0.0, 0.0)])
+        page.wait_for_selector("#camera-overlay .face-box")
+        cut = page.evaluate(
+            """() => {
+              const wrap = document.querySelector("#camera-stage .media-wrap").getBoundingClientRect();
+              return [...document.querySelectorAll("#camera-overlay .face-label")]
+                .filter((label) => getComputedStyle(label).display !== "none")
+                .map((label) => label.getBoundingClientRect())
+                .filter((r) => r.top < wrap.top - 1 || r.left < wrap.left - 1 || r.right > wrap.right + 1).length;
+            }"""
+        )
+        assert cut == 0, "a face label is cut off by the preview's edge"
+        note = page.locator("#camera-note")
+        expect(note).to_be_visible(timeout=10_000)
+        inside = page.evaluate(
+            """() => {
+              const wrap = document.querySelector("#camera-stage .media-wrap").getBoundingClientRect();
+              const r = document.getElementById("camera-note").getBoundingClientRect();
+              return r.left >= wrap.left - 1 && r.right <= wrap.right + 1 && r.top >= wrap.top - 1
+                && r.bottom <= wrap.bottom + 1;
+            }"""
+        )
+        assert inside, "the no-face note runs out of the preview"
+        watch.check(page)
+    finally:
+        context.close()
+
+
+def test_larger_text_spacing_at_320_px_neither_overlaps_nor_scrolls_sideways(browser: Any, server: Server) -> None:
+    """Before: "Energize" and "Pick by hand" pushed the page to 353 px, and the longer emotion names
+    ran into their bars."""
+    context, page, watch = open_page(browser, server, width=320, height=568)
+    try:
+        page.evaluate(TEXT_SPACING)
+        _start_camera(page, [(0.0, "happy", 0.8, 0.35)])
+        expect(page.locator("#result-list > li").first).to_be_visible(timeout=20_000)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        overlaps = page.evaluate(
+            """() => [...document.querySelectorAll(".bar")].filter((bar) => {
+              const name = bar.querySelector(".bar-name"), track = bar.querySelector(".bar-track");
+              return name && track && track.getBoundingClientRect().width > 0
+                && name.getBoundingClientRect().right > track.getBoundingClientRect().left + 1;
+            }).map((bar) => bar.textContent.trim())"""
+        )
+        assert page.locator(".bar").count() >= 7 and not overlaps, overlaps
+        watch.check(page)
+    finally:
+        context.close()
+
+
+def test_forced_colours_keep_every_state_visible(browser: Any, server: Server) -> None:
+    """Forced colours drop backgrounds and gradients: the selected tab, the pressed strategy, the
+    switch's knob and the mood bars must be drawn in system colours instead."""
+    context, page, watch = open_page(browser, server)
+    try:
+        page.emulate_media(forced_colors="active")
+        _start_camera(page, [(0.0, "happy", 0.8, 0.35)])
+        expect(page.locator("#result-list > li").first).to_be_visible(timeout=20_000)
+        looks = page.evaluate(
+            """() => {
+              const css = (selector, pseudo) => getComputedStyle(document.querySelector(selector), pseudo);
+              const bg = (selector) => css(selector).backgroundColor;
+              const fill = [...document.querySelectorAll(".bar-fill")].find((el) => el.offsetWidth > 0);
+              return {
+                tab: [bg('.tab[aria-selected="true"]'), bg('.tab[aria-selected="false"]')],
+                strategy: [bg('.seg[aria-pressed="true"]'), bg('.seg[aria-pressed="false"]')],
+                knob: css(".switch", "::before").backgroundImage,
+                bar: [fill ? getComputedStyle(fill).backgroundColor : null, css("body").backgroundColor],
+              };
+            }"""
+        )
+        page_colour = looks["bar"][1]
+        for chosen, other in (looks["tab"], looks["strategy"]):
+            # Transparent shows the page's own colour: "chosen" must stand out from both.
+            assert chosen not in (other, page_colour) and not chosen.startswith("rgba"), looks
+        assert looks["knob"] != "none", looks
+        assert looks["bar"][0] is not None and looks["bar"][0] != page_colour, looks
+        watch.check(page)
+    finally:
+        context.close()
