@@ -296,8 +296,34 @@ def test_a_calibration_gone_from_a_full_memory_store_does_not_refuse_frames(
     app.extensions["moodtape"].profiles = MemoryProfileStore(max_profiles=1)
     page, other = app.test_client(), app.test_client()
     jpeg = {**csrf_headers(page), "Content-Type": "image/jpeg"}
+    assert page.post("/api/calibration", data=frame_640, headers=jpeg).status_code == 200
     assert page.delete("/api/calibration", headers=jpeg).get_json()["removed"] == 1
     other_jpeg = {**csrf_headers(other), "Content-Type": "image/jpeg"}
     assert other.post("/api/calibration", data=frame_640, headers=other_jpeg).status_code == 200  # pushes it out
     reply = page.post("/api/calibration?removed=1", data=frame_640, headers=jpeg)
     assert reply.status_code == 200 and reply.get_json()["removed"] == 1
+
+
+def test_removing_nothing_writes_nothing(make_app: AppFactory) -> None:
+    """Before: every DELETE /api/calibration or "Delete everything" stored a removal count, even for
+    a session that never calibrated, so 2,048 fresh sessions deleting pushed every visitor's
+    calibration out of a process's store."""
+    app = make_app()
+    for _ in range(3):
+        client = app.test_client()
+        assert client.delete("/api/calibration", headers=csrf_headers(client)).get_json() == {
+            "deleted": False,
+            "removed": 0,
+        }
+        assert client.delete("/api/history?confirm=true", headers=csrf_headers(client)).status_code == 200
+    assert len(app.extensions["moodtape"].profiles) == 0
+
+
+def test_a_new_calibration_starts_from_a_count_the_client_can_send_back(
+    client: FlaskClient, csrf: dict[str, str], frame_640: bytes
+) -> None:
+    jpeg = {**csrf, "Content-Type": "image/jpeg"}
+    started = client.post("/api/calibration?removed=999999999999999999", data=frame_640, headers=jpeg).get_json()
+    assert started["removed"] == 2**31
+    removed = client.delete("/api/calibration", headers=csrf).get_json()["removed"]
+    assert client.post(f"/api/calibration?removed={removed}", data=frame_640, headers=jpeg).status_code == 200

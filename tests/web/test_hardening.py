@@ -170,3 +170,32 @@ def test_hsts_behind_a_trusted_proxy(make_app: AppFactory) -> None:
     client = make_app(MOODTAPE_PROXY_HOPS="1").test_client()
     reply = client.get("/healthz", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
     assert "Strict-Transport-Security" in reply.headers
+
+
+def test_a_planted_cookie_sent_first_does_not_cut_the_visitor_off(app: Flask) -> None:
+    """A cookie of the same name set for a parent domain or a sub-path comes first in the header;
+    before, only the first was read, so every request started a new session."""
+    browser = app.test_client(use_cookies=False)  # sends exactly the Cookie header given
+    own = browser.get("/api/config")
+    cookie = own.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    header = {"Cookie": f"moodtape_session=planted.{'0' * 32}; moodtape_session={cookie}"}
+    reply = browser.get("/api/config", headers=header)
+    assert "Set-Cookie" not in reply.headers and reply.get_json()["csrf_token"] == own.get_json()["csrf_token"]
+
+
+def test_forwarded_host_and_port_are_not_trusted(make_app: AppFactory) -> None:
+    """The documented proxies pass the browser's Host on and set neither header: a client's own
+    X-Forwarded-Host must not reach the answers (Location) nor the CSRF origin check."""
+    client = make_app(MOODTAPE_PROXY_HOPS="1").test_client()
+    site = "http://moodtape.example.org:8444"
+    spoofed = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Port": "1234", "X-Forwarded-For": "203.0.113.9"}
+    moved = client.get("/api//calibration", headers=spoofed, base_url=site)
+    assert moved.status_code == 308 and "evil.example" not in moved.headers["Location"]
+    assert ":1234" not in moved.headers["Location"]
+    token = {"X-CSRF-Token": client.get("/api/config", base_url=site).get_json()["csrf_token"]}
+    assert (
+        client.delete("/api/calibration", headers={**token, **spoofed, "Origin": site}, base_url=site).status_code
+        == 200
+    )
+    forged = {**token, **spoofed, "Origin": "http://evil.example:1234"}
+    assert client.delete("/api/calibration", headers=forged, base_url=site).status_code == 403

@@ -239,7 +239,9 @@ def create_app(
     app.logger.addFilter(RedactSecrets(settings.secret_values()))
     hops = settings.get_int("MOODTAPE_PROXY_HOPS")
     if hops > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+        # X-Forwarded-Host and -Port are not trusted: the documented proxies pass the browser's Host
+        # on and set neither, so a client's own would come through (docs/deployment.md).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0)  # type: ignore[method-assign]
 
     from moodtape.web import api, calibration_api, lists_api, ondevice, ops, views
 

@@ -186,6 +186,10 @@ class MemoryProfileStore:
         return len(self._entries)
 
 
+#: The highest removal count a new calibration starts from (a client's count may be any number).
+MAX_REMOVALS: Final[int] = 2**31
+
+
 class CalibrationRemovedError(MoodtapeError):
     """An example read from a frame sent before the person removed the calibration."""
 
@@ -200,6 +204,11 @@ def remove_calibration(store: ProfileStore, session_id: str) -> tuple[bool, int]
     before the removal, still on its way or being read, is dropped when it arrives instead of
     starting the calibration again (see :func:`add_unless_removed`).
     """
+    if store.get(session_id) is None:
+        # Nothing to remove, and nothing written: a removal must not cost a place in a bounded
+        # store (2,048 calls would push every calibration out of a process). Left open: a
+        # session's very first frame, read at this moment, still makes a calibration.
+        return False, 0
     had: list[bool] = []
 
     def removed(current: Calibration | None) -> Calibration:
@@ -236,7 +245,9 @@ def add_unless_removed(
                 "start calibrating again to make a new one"
             )
         if current is None or current.model_id != model_id:
-            current = Calibration(model_id, removed=removed_before)
+            # A new one goes on from the client's count (bounded: it must stay a count the client
+            # can send back, and an exact number in JavaScript).
+            current = Calibration(model_id, removed=min(removed_before, MAX_REMOVALS))
         return current.add(analyzer, emotion, example)
 
     return store.update(session_id, with_example)  # atomic: overlapping examples all count

@@ -86,7 +86,10 @@ def _signed_with(cookie: str) -> tuple[str, int] | None:
 def _load_session() -> None:
     # Only ids this server made (and signed) are taken: a client cannot choose its own id, nor
     # plant a guessable one in someone else's browser.
-    signed = _signed_with(request.cookies.get(COOKIE_NAME, ""))
+    # The first validly signed one when several are sent: a cookie planted for a parent domain or a
+    # sub-path (sent first) must not cut the visitor off from their own session.
+    sent = request.cookies.getlist(COOKIE_NAME)
+    signed = next((found for found in map(_signed_with, sent) if found is not None), None)
     g.new_session = signed is None
     g.session_id = signed[0] if signed is not None else secrets.token_urlsafe(18)
     # Signed with an earlier key: the same session, its cookie signed again with the current key.

@@ -1,0 +1,79 @@
+"""``deploy/haproxy.cfg``'s rule that keeps ``/metrics`` from the public, in a real HAProxy.
+
+moodtape answers ``//metrics`` and ``/%6Detrics`` as ``/metrics`` (the server decodes the path and
+the router merges slashes), so a rule matching the raw path exactly let both through. The rule is
+read from the shipped file and put in front of a stand-in backend that answers every path.
+"""
+
+from __future__ import annotations
+
+import http.server
+import re
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cluster_topology import haproxy_path
+from redis_server import wait_for_port
+from services import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+RULE = re.compile(r"^\s*http-request deny deny_status 404 if .*metrics.*$", re.MULTILINE)
+
+
+class _Anything(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def balancer(tmp_path: Path) -> Iterator[int]:
+    binary = haproxy_path()
+    if binary is None:
+        pytest.skip("haproxy is not installed (apt-get install haproxy)")
+    rule = RULE.search((ROOT / "deploy" / "haproxy.cfg").read_text(encoding="utf-8"))
+    assert rule is not None, "deploy/haproxy.cfg has no rule that denies /metrics"
+    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Anything)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    port = free_port()
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"
+        f"frontend web\n    bind 127.0.0.1:{port}\n{rule.group(0)}\n    default_backend app\n"
+        f"backend app\n    server one 127.0.0.1:{backend.server_address[1]}\n"
+    )
+    process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port, process=process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        backend.shutdown()
+
+
+def _status(port: int, path: str) -> int:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(f"GET {path} HTTP/1.1\r\nHost: moodtape.example.org\r\nConnection: close\r\n\r\n".encode())
+        head = connection.recv(256).decode("latin-1")
+    return int(head.split(" ", 2)[1])
+
+
+@pytest.mark.parametrize("path", ["/metrics", "//metrics", "/%6Detrics", "/%2Fmetrics", "/metrics/", "/metrics?x=1"])
+def test_every_spelling_of_metrics_is_refused_at_the_balancer(balancer: int, path: str) -> None:
+    assert _status(balancer, path) == 404
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/api/metrics-help", "/static/metrics.js"])
+def test_other_paths_pass(balancer: int, path: str) -> None:
+    assert _status(balancer, path) == 200
