@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from moodtape.session_state import (
+    ITEM_BYTES,
     MAX_FEEDBACK,
     MAX_LISTS,
     MAX_UNDO,
@@ -111,3 +112,40 @@ def test_updates_of_one_session_from_many_threads_are_not_lost() -> None:
     for thread in threads:
         thread.join()
     assert len(memory.get("s").feedback) == MAX_FEEDBACK  # 200 of 200: none lost
+
+
+def a_long_list(items: int) -> SavedList:
+    document = {"mood": {"emotion": "happy"}, "items": [{"key": f"k{i}", "title": "t" * 40} for i in range(items)]}
+    return SavedList(new_id(), "tracks", "match", document, 1.5)
+
+
+def test_local_memory_is_bounded_in_bytes_not_only_in_sessions() -> None:
+    """Before: only the count was bounded, and a client keeping twenty 100-item lists in each of
+    many sessions grew one process by 3.25 MB a session (13 GB at the 4,096-session bound)."""
+    full = SessionState()
+    for _ in range(MAX_LISTS):
+        full = full.with_list(a_long_list(100), current=True)
+    assert full.approximate_bytes() >= MAX_LISTS * 100 * ITEM_BYTES
+    budget = 3 * full.approximate_bytes() + 10_000
+    memory = LocalSessionMemory(max_bytes=budget)
+    memory.update("small", lambda state: state.with_correction("sad", "happy"))
+    for i in range(10):
+        memory.update(f"big{i}", lambda _state: full)
+    assert memory.approximate_bytes <= budget and len(memory) <= 4
+    assert memory.get("big9") == full and memory.get("big0") == SessionState()  # least recently used went first
+    memory.delete("big9")
+    assert memory.approximate_bytes <= budget - full.approximate_bytes()
+
+
+def test_the_weight_of_one_entry_larger_than_the_budget_is_kept_alone() -> None:
+    from moodtape.web.lru import BoundedLRU
+
+    cache: BoundedLRU[str, str] = BoundedLRU(10, weigh=len, max_weight=5)
+    cache.put("a", "xx")
+    cache.put("b", "xxx")
+    assert cache.weight == 5 and cache.get("a") == "xx"
+    cache.put("c", "x" * 8)  # alone over the budget: the others go, it stays
+    assert cache.get("a") is None and cache.get("b") is None and cache.get("c") == "x" * 8 and cache.weight == 8
+    cache.put("c", "x")  # replaced: its old weight is taken off
+    assert cache.weight == 1
+    assert cache.pop("c") == "x" and cache.weight == 0

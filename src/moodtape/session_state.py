@@ -29,6 +29,12 @@ log = logging.getLogger("moodtape.state")
 IDLE_SECONDS: Final[float] = 3600.0
 #: Sessions kept at once per process (least recently used go first).
 MAX_SESSIONS: Final[int] = 4096
+#: And at most this much of their state in one process's memory: 4,096 sessions of twenty
+#: 100-item lists would be 13 GB, so a count alone bounds nothing (least recently used go first).
+MAX_SESSION_BYTES: Final[int] = 256 * 1024 * 1024
+#: What one list item takes in memory, its share of the list's document included: 1,610 bytes in a
+#: 100-item list and 1,838 in a 12-item one (tracemalloc, ten lists of each).
+ITEM_BYTES: Final[int] = 1_800
 #: Per session: lists, undo steps per list, feedback events.
 MAX_LISTS: Final[int] = 20
 MAX_UNDO: Final[int] = 10
@@ -60,6 +66,12 @@ class SessionState:
     def current_list(self, kind: str) -> SavedList | None:
         list_id = self.current.get(kind)
         return self.find(list_id) if list_id else None
+
+    def approximate_bytes(self) -> int:
+        """Roughly what this state takes in memory: counted from its parts, never serialised."""
+        items = sum(len(saved.document.get("items", ())) for saved in self.lists)
+        steps = sum(len(undone) for undone in self.undo.values())
+        return 1_000 + (items + steps) * ITEM_BYTES + 400 * len(self.feedback) + 200 * len(self.corrections)
 
     def with_list(self, saved: SavedList, *, current: bool) -> SessionState:
         """The state with ``saved`` added (or replaced), newest last, at most :data:`MAX_LISTS`."""
@@ -148,18 +160,32 @@ class SessionMemory(Protocol):
 
 
 class LocalSessionMemory:
-    """:class:`SessionMemory` in this process: at most ``max_sessions``, each expiring
-    ``idle_seconds`` after its last change, as in Redis and the database (reads do not renew it)."""
+    """:class:`SessionMemory` in this process: at most ``max_sessions`` and ``max_bytes`` (as
+    :meth:`SessionState.approximate_bytes` counts), each expiring ``idle_seconds`` after its last
+    change, as in Redis and the database (reads do not renew it)."""
 
     def __init__(
         self,
         max_sessions: int = MAX_SESSIONS,
         idle_seconds: float = IDLE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        max_bytes: int = MAX_SESSION_BYTES,
     ) -> None:
         from moodtape.web.lru import BoundedLRU
 
-        self._states: BoundedLRU[str, SessionState] = BoundedLRU(max_sessions, idle_seconds, clock, renew_on_read=False)
+        self._states: BoundedLRU[str, SessionState] = BoundedLRU(
+            max_sessions,
+            idle_seconds,
+            clock,
+            renew_on_read=False,
+            weigh=SessionState.approximate_bytes,
+            max_weight=max_bytes,
+        )
+
+    @property
+    def approximate_bytes(self) -> int:
+        """What the sessions kept take, as their states count it."""
+        return self._states.weight
 
     def get(self, session_id: str) -> SessionState:
         return self._states.get(session_id) or SessionState()

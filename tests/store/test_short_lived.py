@@ -185,3 +185,24 @@ def test_profile_updates_sent_at_once_both_count(url: str) -> None:
         thread.join(timeout=60)
     found = profiles.get("s1")
     assert found is not None and found.tallies["happy"].count == 2
+
+
+def test_live_documents_beyond_the_byte_bound_go_least_recently_written_first(url: str) -> None:
+    """Before: only dead rows were swept, so clients opening many sessions within the hour (each
+    with twenty long lists) grew the file without a bound."""
+    database = Database(url)
+    now = [1_000.0]
+    sessions = ShortLived(database, "session", 3600.0, clock=lambda: now[0], max_bytes=1_000)
+    profiles = ShortLived(database, "profile", 3600.0, clock=lambda: now[0])
+    for i in range(10):
+        now[0] += 1
+        sessions.put(f"s{i}", "x" * 300)
+        profiles.put(f"s{i}", "y" * 300)
+    assert sessions.sweep() == 0  # nothing dead; the bound is applied all the same
+    kept = [f"s{i}" for i in range(10) if sessions.get(f"s{i}") is not None]
+    assert kept == ["s7", "s8", "s9"]
+    assert profiles.count() == 10  # another kind, another bound (none here)
+    now[0] += 1
+    sessions.put("s0", "x" * 300)  # written again: the newest now
+    sessions.trim()
+    assert [f"s{i}" for i in range(10) if sessions.get(f"s{i}") is not None] == ["s0", "s8", "s9"]

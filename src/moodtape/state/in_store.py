@@ -10,10 +10,11 @@ a frame or a pixel).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from moodtape.session_state import IDLE_SECONDS, SessionState
+from moodtape.session_state import IDLE_SECONDS, MAX_SESSION_BYTES, SessionState
 from moodtape.store.database import Database
 from moodtape.store.short_lived import ShortLived
 from moodtape.web.profiles import PROFILE_IDLE_SECONDS, Calibration
@@ -32,8 +33,10 @@ class StoreSessionMemory:
     def __init__(
         self, database: Database, idle_seconds: float = IDLE_SECONDS, clock: Callable[[], float] | None = None
     ) -> None:
-        extra = {"clock": clock} if clock is not None else {}
-        self.documents = ShortLived(database, "session", idle_seconds, **extra)
+        # The bound one process's memory keeps (the JSON is smaller than the objects it stands for).
+        self.documents = ShortLived(
+            database, "session", idle_seconds, clock=clock or time.time, max_bytes=MAX_SESSION_BYTES
+        )
 
     def get(self, session_id: str) -> SessionState:
         return SessionState.from_stored(self.documents.get(session_id))
@@ -71,8 +74,7 @@ class StoreProfileStore:
         idle_seconds: float = PROFILE_IDLE_SECONDS,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        extra = {"clock": clock} if clock is not None else {}
-        self.documents = ShortLived(database, "profile", idle_seconds, **extra)
+        self.documents = ShortLived(database, "profile", idle_seconds, clock=clock or time.time)
         self._analyzer = analyzer
 
     def get(self, session_id: str) -> Calibration | None:

@@ -15,7 +15,10 @@ One row per (kind, session): a JSON document, a ``revision`` and an ``expires_at
   ``WATCH``/``MULTI`` does.
 - **Bounded size.** A row is dead once ``expires_at`` passes (reads ignore it at once) and writes
   delete dead rows :data:`SWEEP_BATCH` at a time, again on the next write while a full batch went,
-  so deleting keeps pace with writing and no transaction grows with the table.
+  so deleting keeps pace with writing and no transaction grows with the table. With ``max_bytes``,
+  the same sweep also deletes a kind's least recently written live documents beyond that many
+  bytes, as one process's memory would push them out: clients making many sessions within the
+  hour cannot grow the file without a bound.
 """
 
 from __future__ import annotations
@@ -52,16 +55,23 @@ class ShortLived:
         kind: which document this is; kinds never see each other's rows.
         idle_seconds: lifetime after each write.
         clock: seconds since the epoch; tests pass a fake.
+        max_bytes: the most bytes of this kind's live documents kept (``0``: no bound).
     """
 
     def __init__(
-        self, database: Database, kind: str, idle_seconds: float, clock: Callable[[], float] = time.time
+        self,
+        database: Database,
+        kind: str,
+        idle_seconds: float,
+        clock: Callable[[], float] = time.time,
+        max_bytes: int = 0,
     ) -> None:
         if idle_seconds <= 0:
             raise ValueError("idle_seconds must be positive")
         self.database = database
         self.kind = kind
         self.idle_seconds = idle_seconds
+        self.max_bytes = max_bytes
         self._clock = clock
         self._next_sweep = 0.0
         self._sweep_lock = threading.Lock()
@@ -177,7 +187,34 @@ class ShortLived:
             return int(connection.execute(gone).rowcount)
 
         swept: int = self.database.write(work)
+        if self.max_bytes:
+            self.trim()
         return swept
+
+    def trim(self) -> int:
+        """Delete this kind's least recently written live documents beyond ``max_bytes``; how many went."""
+        if not self.max_bytes:
+            return 0
+        this_kind = short_lived.c.kind == self.kind
+        newer_first = sa.select(
+            short_lived.c.session_id,
+            sa.func.sum(sa.func.length(short_lived.c.document))
+            .over(order_by=(short_lived.c.expires_at.desc(), short_lived.c.session_id))
+            .label("kept"),
+        ).where(this_kind)
+        beyond = sa.select(newer_first.subquery().c.session_id).where(sa.column("kept") > self.max_bytes)
+
+        def work(connection: Connection) -> int:
+            over = [row.session_id for row in connection.execute(beyond)]
+            for start in range(0, len(over), SWEEP_BATCH):
+                gone = sa.delete(short_lived).where(
+                    this_kind, short_lived.c.session_id.in_(over[start : start + SWEEP_BATCH])
+                )
+                connection.execute(gone)
+            return len(over)
+
+        trimmed: int = self.database.write(work)
+        return trimmed
 
     def _sweep_if_due(self) -> None:
         now = self._clock()

@@ -4,7 +4,9 @@ The web app keeps three kinds of short-lived state per process: rate-limit bucke
 address, smoothing state per webcam stream, and each session's latest list (for export). Each must
 stay bounded however many clients come and go, so each lives in a :class:`BoundedLRU`: entries are
 kept in order of last use, the least recently used one goes when the map is full, and entries
-unused for ``max_idle`` seconds are dropped. Every operation is O(1) amortized.
+unused for ``max_idle`` seconds are dropped. Every operation is O(1) amortized. An entry whose
+size varies a lot (a session's lists) can also be weighed, and the map kept under a total weight:
+a count alone bounds nothing when one entry can be a thousand times another.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class BoundedLRU(Generic[K, V]):
         renew_on_read: whether :meth:`get` counts as use. False makes entries expire ``max_idle``
             after their last *write*, the rule of state that Redis or the database also keep
             (they renew a key's expiry only when it is written), so one process and many agree.
+        weigh: an entry's weight (e.g. its approximate bytes), taken when it is stored.
+        max_weight: the most total weight kept (``0``: no bound); least recently used entries go
+            first, but the entry just stored always stays.
     """
 
     def __init__(
@@ -38,14 +43,19 @@ class BoundedLRU(Generic[K, V]):
         clock: Callable[[], float] = time.monotonic,
         *,
         renew_on_read: bool = True,
+        weigh: Callable[[V], int] | None = None,
+        max_weight: int = 0,
     ) -> None:
         if max_size < 1:
             raise ValueError("max_size must be at least 1")
         self.max_size = max_size
         self.max_idle = max_idle
+        self.max_weight = max_weight
         self._clock = clock
         self._renew_on_read = renew_on_read
-        self._entries: OrderedDict[K, tuple[V, float]] = OrderedDict()
+        self._weigh = weigh
+        self._entries: OrderedDict[K, tuple[V, float, int]] = OrderedDict()
+        self._weight = 0
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
@@ -57,7 +67,7 @@ class BoundedLRU(Generic[K, V]):
             if found is None:
                 return None
             if self._renew_on_read:
-                self._entries[key] = (found[0], now)
+                self._entries[key] = (found[0], now, found[2])
                 self._entries.move_to_end(key)
             return found[0]
 
@@ -93,25 +103,40 @@ class BoundedLRU(Generic[K, V]):
         with self._lock:
             self._expire(self._clock())
             found = self._entries.pop(key, None)
-            return None if found is None else found[0]
+            if found is None:
+                return None
+            self._weight -= found[2]
+            return found[0]
 
     def __len__(self) -> int:
         with self._lock:
             self._expire(self._clock())
             return len(self._entries)
 
+    @property
+    def weight(self) -> int:
+        """The total weight of the entries kept (0 without ``weigh``)."""
+        with self._lock:
+            self._expire(self._clock())
+            return self._weight
+
     def _store(self, key: K, value: V, now: float) -> None:
-        self._entries[key] = (value, now)
+        weight = self._weigh(value) if self._weigh is not None else 0
+        old = self._entries.get(key)
+        self._weight += weight - (old[2] if old is not None else 0)
+        self._entries[key] = (value, now, weight)
         self._entries.move_to_end(key)
-        while len(self._entries) > self.max_size:
-            self._entries.popitem(last=False)
+        while len(self._entries) > self.max_size or (
+            self.max_weight and self._weight > self.max_weight and len(self._entries) > 1
+        ):
+            self._weight -= self._entries.popitem(last=False)[1][2]
 
     def _expire(self, now: float) -> None:
         # Entries are in order of last use, so the expired ones are all at the front.
         if self.max_idle <= 0:
             return
         while self._entries:
-            _, (_, last_used) = next(iter(self._entries.items()))
+            _, (_, last_used, _) = next(iter(self._entries.items()))
             if now - last_used <= self.max_idle:
                 break
-            self._entries.popitem(last=False)
+            self._weight -= self._entries.popitem(last=False)[1][2]
