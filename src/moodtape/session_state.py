@@ -32,9 +32,11 @@ MAX_SESSIONS: Final[int] = 4096
 #: And at most this much of their state in one process's memory: 4,096 sessions of twenty
 #: 100-item lists would be 13 GB, so a count alone bounds nothing (least recently used go first).
 MAX_SESSION_BYTES: Final[int] = 256 * 1024 * 1024
-#: What one list item takes in memory, its share of the list's document included: 1,610 bytes in a
-#: 100-item list and 1,838 in a 12-item one (tracemalloc, ten lists of each).
-ITEM_BYTES: Final[int] = 1_800
+#: What a list and each of its items take in memory: ten 100-item lists took 1,678 bytes an item and
+#: ten 12-item lists 1,947 (tracemalloc, ``python -m benchmarks.session_memory``), that is about
+#: 3.7 KB a list plus 1.64 KB an item; rounded up.
+LIST_BYTES: Final[int] = 4_000
+ITEM_BYTES: Final[int] = 1_700
 #: Per session: lists, undo steps per list, feedback events.
 MAX_LISTS: Final[int] = 20
 MAX_UNDO: Final[int] = 10
@@ -71,7 +73,8 @@ class SessionState:
         """Roughly what this state takes in memory: counted from its parts, never serialised."""
         items = sum(len(saved.document.get("items", ())) for saved in self.lists)
         steps = sum(len(undone) for undone in self.undo.values())
-        return 1_000 + (items + steps) * ITEM_BYTES + 400 * len(self.feedback) + 200 * len(self.corrections)
+        parts = len(self.lists) * LIST_BYTES + (items + steps) * ITEM_BYTES
+        return 1_000 + parts + 400 * len(self.feedback) + 200 * len(self.corrections)
 
     def with_list(self, saved: SavedList, *, current: bool) -> SessionState:
         """The state with ``saved`` added (or replaced), newest last, at most :data:`MAX_LISTS`."""
