@@ -33,7 +33,7 @@ MAX_SESSIONS: Final[int] = 4096
 #: 100-item lists would be 13 GB, so a count alone bounds nothing (least recently used go first).
 MAX_SESSION_BYTES: Final[int] = 256 * 1024 * 1024
 #: What a list and each of its items take in memory: ten 100-item lists took 1,678 bytes an item and
-#: ten 12-item lists 1,947 (tracemalloc, ``python -m benchmarks.session_memory``), that is about
+#: ten 12-item lists 1,949 (tracemalloc, ``python -m benchmarks.session_memory``), that is about
 #: 3.7 KB a list plus 1.64 KB an item; rounded up.
 LIST_BYTES: Final[int] = 4_000
 ITEM_BYTES: Final[int] = 1_700

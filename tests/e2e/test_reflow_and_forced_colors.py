@@ -142,6 +142,8 @@ def test_forced_colours_keep_every_state_visible(browser: Any, server: Server) -
         page.emulate_media(forced_colors="active")
         _start_camera(page, [(0.0, "happy", 0.8, 0.35)])
         expect(page.locator("#result-list > li").first).to_be_visible(timeout=20_000)
+        page.locator("#result-list > li").first.get_by_role("button", name="Like", exact=True).click()
+        expect(page.locator('#result-list .feedback .btn[aria-pressed="true"]')).to_have_count(1)
         looks = page.evaluate(
             """() => {
               const css = (selector, pseudo) => getComputedStyle(document.querySelector(selector), pseudo);
@@ -150,13 +152,14 @@ def test_forced_colours_keep_every_state_visible(browser: Any, server: Server) -
               return {
                 tab: [bg('.tab[aria-selected="true"]'), bg('.tab[aria-selected="false"]')],
                 strategy: [bg('.seg[aria-pressed="true"]'), bg('.seg[aria-pressed="false"]')],
+                liked: [bg('.feedback .btn[aria-pressed="true"]'), bg('.feedback .btn[aria-pressed="false"]')],
                 knob: css(".switch", "::before").backgroundImage,
                 bar: [fill ? getComputedStyle(fill).backgroundColor : null, css("body").backgroundColor],
               };
             }"""
         )
         page_colour = looks["bar"][1]
-        for chosen, other in (looks["tab"], looks["strategy"]):
+        for chosen, other in (looks["tab"], looks["strategy"], looks["liked"]):
             # Transparent shows the page's own colour: "chosen" must stand out from both.
             assert chosen not in (other, page_colour) and not chosen.startswith("rgba"), looks
         assert looks["knob"] != "none", looks

@@ -206,3 +206,26 @@ def test_live_documents_beyond_the_byte_bound_go_least_recently_written_first(ur
     sessions.put("s0", "x" * 300)  # written again: the newest now
     sessions.trim()
     assert [f"s{i}" for i in range(10) if sessions.get(f"s{i}") is not None] == ["s0", "s8", "s9"]
+
+
+def test_trimming_spares_a_document_written_again_meanwhile(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between finding the documents beyond the bound and deleting them, another process may write
+    one of them again (its next request): that fresh state must stay (PostgreSQL reads committed)."""
+    database = Database(url)
+    now = [1_000.0]
+    sessions = ShortLived(database, "session", 3600.0, clock=lambda: now[0], max_bytes=600)
+    for i in range(4):
+        now[0] += 1
+        sessions.put(f"s{i}", "x" * 300)
+    other_process = ShortLived(database, "session", 3600.0, clock=lambda: now[0])
+    real_delete = ShortLived._delete
+
+    def written_meanwhile(self: ShortLived, statement: Any) -> None:
+        now[0] += 1
+        other_process.put("s0", "fresh")
+        real_delete(self, statement)
+
+    monkeypatch.setattr(ShortLived, "_delete", written_meanwhile)
+    assert sessions.trim() == 2  # s0 and s1 were beyond the bound when looked at
+    assert sessions.get("s0") == "fresh" and sessions.get("s1") is None
+    assert sessions.get("s2") is not None and sessions.get("s3") is not None

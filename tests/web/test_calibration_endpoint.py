@@ -171,12 +171,15 @@ def test_a_calibration_round_trips_through_a_dict(real_analyzer: Analyzer) -> No
 
 def test_the_memory_store_is_bounded_and_forgets(real_analyzer: Analyzer) -> None:
     store = MemoryProfileStore(max_profiles=2)
+    happy = Calibration(real_analyzer.classifier.model_id).add(real_analyzer, "happy", example(0))
     for name in ("a", "b", "c"):
-        store.update(name, lambda _old: Calibration(real_analyzer.classifier.model_id))
+        store.update(name, lambda _old: happy)
     assert len(store) == 2 and store.get("a") is None
-    assert remove_calibration(store, "b") == (False, 1)  # no examples, only the empty calibration
+    assert remove_calibration(store, "b") == (True, 1)
+    assert remove_calibration(store, "b") == (False, 2)  # no examples left, only the count
     removed = store.get("b")
-    assert removed is not None and removed.removed == 1 and not removed.tallies and removed.profile is None
+    assert removed is not None and removed.removed == 2 and not removed.tallies and removed.profile is None
+    assert len(store) == 1  # the removal count is kept apart from the calibrations
 
 
 @pytest.mark.parametrize("where", ["memory", "redis"])
@@ -218,6 +221,7 @@ def test_two_examples_sent_at_once_both_count(
     assert first.get("/api/calibration").get_json()["examples"] == {"neutral": 2}
 
 
+@pytest.mark.parametrize("frames_before", [1, 0], ids=["calibrated", "first-frame"])
 @pytest.mark.parametrize("removal", ["/api/history?confirm=true", "/api/calibration"])
 @pytest.mark.parametrize("where", ["memory", "redis", "store"])
 def test_a_frame_read_while_the_calibration_is_removed_is_not_kept(
@@ -227,6 +231,7 @@ def test_a_frame_read_while_the_calibration_is_removed_is_not_kept(
     monkeypatch: pytest.MonkeyPatch,
     where: str,
     removal: str,
+    frames_before: int,
 ) -> None:
     """Before: a calibration frame still being read when the person pressed "Delete everything" (or
     "Remove calibration"), on another thread or instance, was added afterwards and started the
@@ -236,7 +241,8 @@ def test_a_frame_read_while_the_calibration_is_removed_is_not_kept(
         app.extensions["moodtape"].share_state_in_store()  # `serve --processes N` without Redis
     page = app.test_client()
     token = {**csrf_headers(page), "Content-Type": "image/jpeg"}
-    assert page.post("/api/calibration", data=frame_640, headers=token).status_code == 200
+    for _ in range(frames_before):
+        assert page.post("/api/calibration", data=frame_640, headers=token).status_code == 200
     reading, go_on = threading.Event(), threading.Event()
     real_read = calibration_api.read_example
 
@@ -287,36 +293,38 @@ def test_a_frame_says_which_removal_it_was_sent_after(
         assert client.post(f"/api/calibration?removed={bad}", data=frame_640, headers=jpeg).status_code == 400
 
 
-def test_a_calibration_gone_from_a_full_memory_store_does_not_refuse_frames(
-    make_app: AppFactory, frame_640: bytes
-) -> None:
-    """A removal count that was pushed out of the bounded store cannot tell anything: the frame
-    starts a new calibration instead of a 409 that would say "removed" when nothing was."""
+def test_a_removal_count_gone_from_a_full_store_does_not_refuse_frames(make_app: AppFactory, frame_640: bytes) -> None:
+    """A removal count pushed out of its bounded map cannot tell anything: the frame starts a new
+    calibration instead of a 409 that would say "removed" when nothing was."""
     app = make_app()
-    app.extensions["moodtape"].profiles = MemoryProfileStore(max_profiles=1)
+    app.extensions["moodtape"].profiles = MemoryProfileStore(max_removals=1)
     page, other = app.test_client(), app.test_client()
     jpeg = {**csrf_headers(page), "Content-Type": "image/jpeg"}
     assert page.post("/api/calibration", data=frame_640, headers=jpeg).status_code == 200
     assert page.delete("/api/calibration", headers=jpeg).get_json()["removed"] == 1
-    other_jpeg = {**csrf_headers(other), "Content-Type": "image/jpeg"}
-    assert other.post("/api/calibration", data=frame_640, headers=other_jpeg).status_code == 200  # pushes it out
+    assert other.delete("/api/calibration", headers=csrf_headers(other)).status_code == 200  # pushes it out
     reply = page.post("/api/calibration?removed=1", data=frame_640, headers=jpeg)
     assert reply.status_code == 200 and reply.get_json()["removed"] == 1
 
 
-def test_removing_nothing_writes_nothing(make_app: AppFactory) -> None:
-    """Before: every DELETE /api/calibration or "Delete everything" stored a removal count, even for
-    a session that never calibrated, so 2,048 fresh sessions deleting pushed every visitor's
-    calibration out of a process's store."""
+def test_removals_never_push_a_calibration_out(make_app: AppFactory, frame_640: bytes) -> None:
+    """A removal leaves a count behind, even for a session that never calibrated (its first frame
+    may be in flight); kept apart from the calibrations, so that a flood of removals from new
+    sessions (2,048 would have filled a process's store) never pushes a visitor's calibration out."""
     app = make_app()
-    for _ in range(3):
-        client = app.test_client()
-        assert client.delete("/api/calibration", headers=csrf_headers(client)).get_json() == {
+    app.extensions["moodtape"].profiles = MemoryProfileStore(max_profiles=2)
+    visitor = app.test_client()
+    jpeg = {**csrf_headers(visitor), "Content-Type": "image/jpeg"}
+    assert visitor.post("/api/calibration", data=frame_640, headers=jpeg).status_code == 200
+    for _ in range(5):
+        stranger = app.test_client()
+        assert stranger.delete("/api/calibration", headers=csrf_headers(stranger)).get_json() == {
             "deleted": False,
-            "removed": 0,
+            "removed": 1,
         }
-        assert client.delete("/api/history?confirm=true", headers=csrf_headers(client)).status_code == 200
-    assert len(app.extensions["moodtape"].profiles) == 0
+        assert stranger.delete("/api/history?confirm=true", headers=csrf_headers(stranger)).status_code == 200
+    assert visitor.get("/api/calibration").get_json()["calibrated"] is True
+    assert len(app.extensions["moodtape"].profiles) == 1
 
 
 def test_a_new_calibration_starts_from_a_count_the_client_can_send_back(

@@ -74,7 +74,8 @@ class StoreProfileStore:
         idle_seconds: float = PROFILE_IDLE_SECONDS,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self.documents = ShortLived(database, "profile", idle_seconds, clock=clock or time.time)
+        # Calibrations are 15 KB at most and removal counts a few bytes: 64 MB is thousands of both.
+        self.documents = ShortLived(database, "profile", idle_seconds, clock=clock or time.time, max_bytes=64 << 20)
         self._analyzer = analyzer
 
     def get(self, session_id: str) -> Calibration | None:

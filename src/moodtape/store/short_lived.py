@@ -16,9 +16,10 @@ One row per (kind, session): a JSON document, a ``revision`` and an ``expires_at
 - **Bounded size.** A row is dead once ``expires_at`` passes (reads ignore it at once) and writes
   delete dead rows :data:`SWEEP_BATCH` at a time, again on the next write while a full batch went,
   so deleting keeps pace with writing and no transaction grows with the table. With ``max_bytes``,
-  the same sweep also deletes a kind's least recently written live documents beyond that many
-  bytes, as one process's memory would push them out: clients making many sessions within the
-  hour cannot grow the file without a bound.
+  the same sweep also deletes a kind's least recently written documents beyond that many bytes
+  (a batch a transaction, each only if not written again meanwhile), as one process's memory
+  would push them out: clients making many sessions within the hour cannot grow the file without
+  a bound.
 """
 
 from __future__ import annotations
@@ -192,29 +193,35 @@ class ShortLived:
         return swept
 
     def trim(self) -> int:
-        """Delete this kind's least recently written live documents beyond ``max_bytes``; how many went."""
+        """Delete this kind's least recently written documents beyond ``max_bytes``; how many went.
+
+        A document written again between finding and deleting it (another process, on
+        PostgreSQL) has a new ``revision`` and stays. Deleted :data:`SWEEP_BATCH` at a time, a
+        transaction each, so no transaction grows with the table.
+        """
         if not self.max_bytes:
             return 0
         this_kind = short_lived.c.kind == self.kind
-        newer_first = sa.select(
-            short_lived.c.session_id,
-            sa.func.sum(sa.func.length(short_lived.c.document))
-            .over(order_by=(short_lived.c.expires_at.desc(), short_lived.c.session_id))
-            .label("kept"),
-        ).where(this_kind)
-        beyond = sa.select(newer_first.subquery().c.session_id).where(sa.column("kept") > self.max_bytes)
+        newer_first = (
+            sa.select(
+                short_lived.c.session_id,
+                short_lived.c.revision,
+                sa.func.sum(sa.func.length(short_lived.c.document))
+                .over(order_by=(short_lived.c.expires_at.desc(), short_lived.c.session_id))
+                .label("kept"),
+            )
+            .where(this_kind)
+            .subquery()
+        )
+        beyond = sa.select(newer_first.c.session_id, newer_first.c.revision).where(newer_first.c.kept > self.max_bytes)
+        over = [(row.session_id, row.revision) for row in self.database.read(lambda c: c.execute(beyond).all())]
+        pair = sa.tuple_(short_lived.c.session_id, short_lived.c.revision)
+        for start in range(0, len(over), SWEEP_BATCH):
+            self._delete(sa.delete(short_lived).where(this_kind, pair.in_(over[start : start + SWEEP_BATCH])))
+        return len(over)
 
-        def work(connection: Connection) -> int:
-            over = [row.session_id for row in connection.execute(beyond)]
-            for start in range(0, len(over), SWEEP_BATCH):
-                gone = sa.delete(short_lived).where(
-                    this_kind, short_lived.c.session_id.in_(over[start : start + SWEEP_BATCH])
-                )
-                connection.execute(gone)
-            return len(over)
-
-        trimmed: int = self.database.write(work)
-        return trimmed
+    def _delete(self, statement: sa.Delete) -> None:
+        self.database.write(lambda connection: connection.execute(statement))
 
     def _sweep_if_due(self) -> None:
         now = self._clock()

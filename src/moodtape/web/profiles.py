@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -37,6 +38,8 @@ log = logging.getLogger("moodtape.state")
 #: Sessions whose calibration one process keeps: at most about 15 KB each (7 emotions × 512
 #: float32 features), so 2,048 sessions stay under 32 MB however many frames they send.
 MAX_PROFILES: Final[int] = 2048
+#: Removal counts one process keeps, apart from the calibrations (a few hundred bytes each).
+MAX_REMOVAL_COUNTS: Final[int] = 65_536
 #: A calibration unused for a day is forgotten: recalibrating takes seconds, and lighting changes.
 PROFILE_IDLE_SECONDS: Final[float] = 24 * 3600.0
 
@@ -171,18 +174,43 @@ class ProfileStore(Protocol):
 
 
 class MemoryProfileStore:
-    """A :class:`ProfileStore` in this process's memory: bounded, idle entries expire."""
+    """A :class:`ProfileStore` in this process's memory: bounded, idle entries expire.
 
-    def __init__(self, max_profiles: int = MAX_PROFILES, idle_seconds: float = PROFILE_IDLE_SECONDS) -> None:
+    A removed calibration (a removal count, no examples) is kept apart, in a bound of its own: a
+    removal must never take a calibration's place, or a flood of "Remove calibration" from new
+    sessions would push every visitor's calibration out.
+    """
+
+    def __init__(
+        self,
+        max_profiles: int = MAX_PROFILES,
+        idle_seconds: float = PROFILE_IDLE_SECONDS,
+        max_removals: int = MAX_REMOVAL_COUNTS,
+    ) -> None:
         self._entries: BoundedLRU[str, Calibration] = BoundedLRU(max_profiles, idle_seconds)
+        self._removed: BoundedLRU[str, int] = BoundedLRU(max_removals, idle_seconds)
+        self._lock = threading.Lock()  # one read-change-write across both maps
 
     def get(self, session_id: str) -> Calibration | None:
-        return self._entries.get(session_id)
+        found = self._entries.get(session_id)
+        if found is not None:
+            return found
+        removed = self._removed.get(session_id)
+        return None if removed is None else Calibration("", removed=removed)
 
     def update(self, session_id: str, change: Callable[[Calibration | None], Calibration]) -> Calibration:
-        return self._entries.update(session_id, change)
+        with self._lock:
+            new = change(self.get(session_id))
+            if new.tallies:
+                self._entries.put(session_id, new)
+                self._removed.pop(session_id)
+            else:
+                self._entries.pop(session_id)
+                self._removed.put(session_id, new.removed)
+            return new
 
     def __len__(self) -> int:
+        """Calibrations kept (removal counts not included)."""
         return len(self._entries)
 
 
@@ -204,11 +232,6 @@ def remove_calibration(store: ProfileStore, session_id: str) -> tuple[bool, int]
     before the removal, still on its way or being read, is dropped when it arrives instead of
     starting the calibration again (see :func:`add_unless_removed`).
     """
-    if store.get(session_id) is None:
-        # Nothing to remove, and nothing written: a removal must not cost a place in a bounded
-        # store (2,048 calls would push every calibration out of a process). Left open: a
-        # session's very first frame, read at this moment, still makes a calibration.
-        return False, 0
     had: list[bool] = []
 
     def removed(current: Calibration | None) -> Calibration:
