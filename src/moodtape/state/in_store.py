@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 from moodtape.session_state import IDLE_SECONDS, MAX_SESSION_BYTES, SessionState
 from moodtape.store.database import Database
 from moodtape.store.short_lived import ShortLived
-from moodtape.web.profiles import PROFILE_IDLE_SECONDS, Calibration
+from moodtape.web.profiles import MAX_STORED_PROFILE_BYTES, PROFILE_IDLE_SECONDS, Calibration
 
 if TYPE_CHECKING:
     from moodtape.vision.pipeline import Analyzer
@@ -74,8 +74,9 @@ class StoreProfileStore:
         idle_seconds: float = PROFILE_IDLE_SECONDS,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        # Calibrations are 15 KB at most and removal counts a few bytes: 64 MB is thousands of both.
-        self.documents = ShortLived(database, "profile", idle_seconds, clock=clock or time.time, max_bytes=64 << 20)
+        self.documents = ShortLived(
+            database, "profile", idle_seconds, clock=clock or time.time, max_bytes=MAX_STORED_PROFILE_BYTES
+        )
         self._analyzer = analyzer
 
     def get(self, session_id: str) -> Calibration | None:

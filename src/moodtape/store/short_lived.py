@@ -188,8 +188,7 @@ class ShortLived:
             return int(connection.execute(gone).rowcount)
 
         swept: int = self.database.write(work)
-        if self.max_bytes:
-            self.trim()
+        self.trim()
         return swept
 
     def trim(self) -> int:

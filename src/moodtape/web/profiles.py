@@ -38,6 +38,9 @@ log = logging.getLogger("moodtape.state")
 #: Sessions whose calibration one process keeps: at most about 15 KB each (7 emotions × 512
 #: float32 features), so 2,048 sessions stay under 32 MB however many frames they send.
 MAX_PROFILES: Final[int] = 2048
+#: The most bytes of calibration documents the store keeps for processes without Redis: they are
+#: 15 KB at most and removal counts a few bytes, so 64 MB is thousands of both.
+MAX_STORED_PROFILE_BYTES: Final[int] = 64 * 1024 * 1024
 #: Removal counts one process keeps, apart from the calibrations (a few hundred bytes each).
 MAX_REMOVAL_COUNTS: Final[int] = 65_536
 #: A calibration unused for a day is forgotten: recalibrating takes seconds, and lighting changes.

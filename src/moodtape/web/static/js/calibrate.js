@@ -149,10 +149,12 @@ export class Calibration {
     this.start.textContent = status.calibrated ? "Calibrate again" : "Calibrate to my face";
   }
 
-  /** Where a frame goes; `removed` is the count when the capture began, so that a removal at any
-   * later moment (even while this frame is grabbed) drops it. */
-  frameUrl(emotion, removed) {
-    return `/api/calibration?emotion=${encodeURIComponent(emotion)}&removed=${removed}`;
+  /** Grab a frame and send it as an example of `emotion`; `since` is the removal count when the
+   * capture began, so that a removal at any later moment (even while this frame is grabbed) drops it. */
+  async sendFrame(emotion, since) {
+    const blob = await grabFrame(this.video, this.canvas);
+    const url = `/api/calibration?emotion=${encodeURIComponent(emotion)}&removed=${since}`;
+    this.show(await call("POST", url, { body: blob, contentType: "image/jpeg" }));
   }
 
   setBusy(busy) {
@@ -180,8 +182,7 @@ export class Calibration {
       for (let i = 0; i < frames && !this.stopped; i++) {
         this.countdown.textContent = `${frames - i}…`;
         try {
-          const blob = await grabFrame(this.video, this.canvas);
-          this.show(await call("POST", this.frameUrl(emotion, since), { body: blob, contentType: "image/jpeg" }));
+          await this.sendFrame(emotion, since);
           accepted++;
         } catch (err) {
           lastError = err;
@@ -215,9 +216,7 @@ export class Calibration {
     if (!this.calibrated || this.busy || !this.video || !this.video.videoWidth) return;
     this.setBusy(true);
     try {
-      const since = this.removed;
-      const blob = await grabFrame(this.video, this.canvas);
-      this.show(await call("POST", this.frameUrl(emotion, since), { body: blob, contentType: "image/jpeg" }));
+      await this.sendFrame(emotion, this.removed);
       this.prompt.textContent = `Your correction taught the calibration how you look when you feel ${emotionWord(emotion)}.`;
     } catch (err) {
       // No face in view at that moment: the correction still applies to the list, just not here.
