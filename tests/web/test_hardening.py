@@ -75,6 +75,58 @@ def test_a_huge_feedback_body_is_refused(client: FlaskClient, csrf: dict[str, st
     assert _error(reply, 400)["message"].startswith("the JSON body is too")
 
 
+def test_a_nul_character_in_feedback_is_a_400(client: FlaskClient, csrf: dict[str, str]) -> None:
+    """PostgreSQL's text cannot hold NUL: before, the store's error came out as a 500 there."""
+    body = json.dumps({"action": "like", "key": "a\u0000b", "artist": "A"})
+    reply = client.post("/api/feedback", data=body, headers=csrf, content_type="application/json")
+    assert "NUL" in _error(reply, 400)["message"]
+    assert client.get("/api/history").get_json()["items"] == []
+
+
+def test_a_key_given_twice_in_a_json_body_is_a_400(client: FlaskClient, csrf: dict[str, str]) -> None:
+    """Python kept the last of two ``action`` keys, a filter in front may read the first."""
+    body = '{"action": "like", "key": "Song 1|Artist 1", "artist": "Artist 1", "action": "dislike"}'
+    reply = client.post("/api/feedback", data=body, headers=csrf, content_type="application/json")
+    assert "given twice" in _error(reply, 400)["message"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/history?confirm=true&confirm=false",
+        "/api/history?confirm=true&confirm=true",
+        "/api/history?confirm=true&strict=",
+        "/api/history?confirm=true&x=%00",
+    ],
+    ids=["disagreeing", "repeated", "empty", "nul"],
+)
+def test_a_repeated_empty_or_nul_parameter_deletes_nothing(
+    client: FlaskClient, csrf: dict[str, str], query: str, astronaut_jpeg_bytes: bytes
+) -> None:
+    """Werkzeug reads the first of repeated values: ``confirm=true&confirm=false`` deleted everything."""
+    frame = {"data": astronaut_jpeg_bytes, "headers": csrf, "content_type": "image/jpeg"}
+    assert client.post("/api/calibration", **frame).status_code == 200
+    _error(client.delete(query, headers=csrf), 400)
+    assert client.get("/api/calibration").get_json()["calibrated"] is True
+
+
+@pytest.mark.parametrize("query", ["emotion=sad&emotion=happy", "stream=", "emotion="])
+def test_analyze_and_calibration_refuse_ambiguous_queries(
+    client: FlaskClient, csrf: dict[str, str], query: str, astronaut_jpeg_bytes: bytes
+) -> None:
+    for path in ("/api/analyze", "/api/calibration"):
+        reply = client.post(f"{path}?{query}", data=astronaut_jpeg_bytes, headers=csrf, content_type="image/jpeg")
+        _error(reply, 400)
+    assert client.get("/api/calibration").get_json()["calibrated"] is False
+
+
+@pytest.mark.parametrize("value", ["\uff11", "\u0661", "\u00b9"])
+def test_non_ascii_digits_are_not_numbers(client: FlaskClient, value: str) -> None:
+    """``float("１")`` is 1.0; the API's numbers are ASCII, as its whole numbers already were."""
+    digit = json.loads(f'"{value}"')
+    _error(client.get(f"/api/recommendations?valence={quote(digit)}&arousal=0"), 400)
+
+
 def test_unknown_fields_are_ignored(client: FlaskClient, csrf: dict[str, str]) -> None:
     """The one rule for fields nobody asked for: ignored, in JSON bodies and query strings alike."""
     body = {"action": "like", "key": "Song 1|Artist 1", "artist": "Artist 1", "colour": "blue"}

@@ -40,6 +40,7 @@ from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.delivery import install_delivery
 from moodtape.web.errors import register_error_handlers
 from moodtape.web.large_pictures import LargePictureGate
+from moodtape.web.params import check_query
 from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.ratelimit import install_rate_limit
 from moodtape.web.secret_key import stored_secret_key
@@ -247,6 +248,7 @@ def create_app(
 
     ops.install_ops(app)  # first, so the request id and timing cover every other hook
     install_rate_limit(app, settings.get_float("MOODTAPE_RATE_LIMIT"), settings.get("MOODTAPE_REDIS_URL").strip())
+    app.before_request(_check_api_query)
     install_session(app)
     app.after_request(_add_security_headers)
     install_delivery(app)
@@ -285,6 +287,12 @@ def _observed(function: Callable[..., Any], seconds: Histogram) -> Callable[...,
             seconds.observe(time.perf_counter() - started)
 
     return observed
+
+
+def _check_api_query() -> None:
+    """Every API parameter once, non-empty (``params.check_query``), before a session is even read."""
+    if request.path.startswith("/api/"):
+        check_query(request.args)
 
 
 def _add_security_headers(response: Response) -> Response:

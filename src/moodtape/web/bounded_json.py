@@ -27,7 +27,8 @@ def loads_bounded(text: str | bytes, *, max_chars: int, what: str) -> Any:
     """Parse ``text`` as JSON within the bounds above; ``what`` names it in error messages.
 
     Raises:
-        DataError: too long, too deep, a number too big or not finite, a lone surrogate, or not JSON.
+        DataError: too long, too deep, a number too big or not finite, a lone surrogate or NUL, a key
+            given twice in one object, or not JSON.
     """
     if isinstance(text, bytes):
         try:
@@ -39,8 +40,14 @@ def loads_bounded(text: str | bytes, *, max_chars: int, what: str) -> Any:
     if _depth(text) > MAX_DEPTH:
         raise DataError(f"{what} is nested too deeply: at most {MAX_DEPTH} levels")
     try:
-        value = json.loads(text, parse_int=_integer, parse_float=_float, parse_constant=_constant)
-    except _NumberError as exc:
+        value = json.loads(
+            text,
+            parse_int=_integer,
+            parse_float=_float,
+            parse_constant=_constant,
+            object_pairs_hook=_object_without_repeats,
+        )
+    except (_NumberError, _RepeatedKeyError) as exc:
         raise DataError(f"{what}: {exc}") from None
     except (ValueError, RecursionError):
         raise DataError(f"{what} is not valid JSON") from None
@@ -50,6 +57,24 @@ def loads_bounded(text: str | bytes, *, max_chars: int, what: str) -> Any:
 
 class _NumberError(ValueError):
     pass
+
+
+class _RepeatedKeyError(ValueError):
+    pass
+
+
+def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: ``{"action": "like", "action": "dislike"}`` is refused.
+
+    JSON leaves repeated keys undefined; Python keeps the last, some proxies and filters read the
+    first, so the two could disagree about what a request asks for.
+    """
+    value: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in value:
+            raise _RepeatedKeyError(f"the key {json.dumps(key)[:40]} is given twice in one object")
+        value[key] = item
+    return value
 
 
 def _integer(text: str) -> int:
@@ -92,7 +117,8 @@ def _depth(text: str) -> int:
 
 
 def _check_strings(value: Any, what: str) -> None:
-    """Refuse lone surrogates (``"\\ud800"``): valid JSON, but no database or file can store them."""
+    """Refuse lone surrogates (``"\\ud800"``) and NUL characters: valid JSON, but PostgreSQL's text
+    cannot hold NUL and nothing can encode a lone surrogate, so both would fail only when stored."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -101,6 +127,8 @@ def _check_strings(value: Any, what: str) -> None:
                 item.encode("utf-8")
             except UnicodeEncodeError:
                 raise DataError(f"{what} holds text that is not valid Unicode (a lone surrogate)") from None
+            if "\x00" in item:
+                raise DataError(f"{what} holds a NUL character (\\u0000), which text may not contain")
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from werkzeug.datastructures import MultiDict
+
 from moodtape.errors import DataError, shown
 from moodtape.recommender.engine import KINDS, MAX_ITEMS
 from moodtape.recommender.mood import mood_from_emotion, mood_from_point, mood_from_probabilities
@@ -26,6 +28,10 @@ MAX_PROBABILITIES_CHARS: Final[int] = 1000
 #: A whole number as the API writes it: ASCII digits only. ``str.isdigit`` also takes "²" and "٣",
 #: which ``int`` then refuses (or reads as another number), so it cannot be the test.
 _WHOLE: Final = re.compile(r"[+-]?[0-9]{1,18}")
+#: A parameter name that can be written into a message as it is.
+_NAME: Final = re.compile(r"[a-z_]{1,32}")
+#: A decimal number in ASCII, as JSON and the page write it; ``float`` alone also reads "１" and "١".
+_DECIMAL: Final = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,23 @@ class ListRequest:
 
 #: The query parameters of a list request; given empty (``kind=``), each is refused, not taken as absent.
 LIST_PARAMETERS: Final = ("emotion", "probabilities", "valence", "arousal", "strategy", "kind", "n", "seed")
+
+
+def check_query(args: MultiDict[str, str]) -> None:
+    """Refuse a query that names a parameter twice, leaves one empty, or holds a NUL character.
+
+    Every API parameter takes one value. With ``confirm=true&confirm=false`` or ``emotion=sad&emotion=
+    happy`` the client said two things; taking the first (Werkzeug's rule) or the last would act on a
+    request the client did not make unambiguously, so it is a 400 before any endpoint reads it.
+    """
+    for name, values in args.lists():
+        named = name if _NAME.fullmatch(name) else shown(name, 32)
+        if len(values) > 1:
+            raise DataError(f"{named} is given {len(values)} times: give it once")
+        if values[0] == "":
+            raise DataError(f"{named} is empty: give it a value, or leave it out")
+        if "\x00" in values[0]:
+            raise DataError(f"{named} holds a NUL character")
 
 
 def parse_list_request(args: Mapping[str, str]) -> ListRequest:
@@ -105,10 +128,7 @@ def _json_object(text: str) -> dict[str, float]:
 
 def _number(args: Mapping[str, str], name: str) -> float:
     raw = args[name]
-    try:
-        value = float(raw) if len(raw) <= 32 else math.nan
-    except ValueError:
-        value = math.nan
+    value = float(raw) if len(raw) <= 32 and _DECIMAL.fullmatch(raw.strip()) else math.nan
     if not math.isfinite(value):
         raise DataError(f"{name} must be a number in [-1, 1], got {shown(raw, 32)}")
     return value
