@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol
 
@@ -165,7 +165,9 @@ class SessionMemory(Protocol):
 class LocalSessionMemory:
     """:class:`SessionMemory` in this process: at most ``max_sessions`` and ``max_bytes`` (as
     :meth:`SessionState.approximate_bytes` counts), each expiring ``idle_seconds`` after its last
-    change, as in Redis and the database (reads do not renew it)."""
+    change, as in Redis and the database (reads do not renew it). ``owner`` names who is writing
+    (the web app passes the client's address) so that at the bounds the one holding the most gives
+    way (web/lru.py)."""
 
     def __init__(
         self,
@@ -173,6 +175,7 @@ class LocalSessionMemory:
         idle_seconds: float = IDLE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         max_bytes: int = MAX_SESSION_BYTES,
+        owner: Callable[[], Hashable] | None = None,
     ) -> None:
         from moodtape.web.lru import BoundedLRU
 
@@ -183,6 +186,7 @@ class LocalSessionMemory:
             renew_on_read=False,
             weigh=SessionState.approximate_bytes,
             max_weight=max_bytes,
+            owner=owner,
         )
 
     @property

@@ -40,6 +40,7 @@ from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.delivery import install_delivery
 from moodtape.web.errors import register_error_handlers
 from moodtape.web.large_pictures import LargePictureGate
+from moodtape.web.owners import client_owner
 from moodtape.web.params import check_query
 from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.ratelimit import install_rate_limit
@@ -83,7 +84,9 @@ class Services:
         factory = self._new_stream
         self.streams: Streams = RedisStreamRegistry(self.redis, factory) if self.redis else StreamRegistry(factory)
         # Each session's short-lived lists (export, undo, restore): in Redis when shared.
-        self.memory: SessionMemory = RedisSessionMemory(self.redis) if self.redis else LocalSessionMemory()
+        self.memory: SessionMemory = (
+            RedisSessionMemory(self.redis) if self.redis else LocalSessionMemory(owner=client_owner)
+        )
         #: Each session's personal calibration (web/profiles.py): in Redis when shared.
         self.profiles: ProfileStore = (
             RedisProfileStore(self.redis, self.analyzer) if self.redis else MemoryProfileStore()

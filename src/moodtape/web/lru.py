@@ -7,6 +7,13 @@ kept in order of last use, the least recently used one goes when the map is full
 unused for ``max_idle`` seconds are dropped. Every operation is O(1) amortized. An entry whose
 size varies a lot (a session's lists) can also be weighed, and the map kept under a total weight:
 a count alone bounds nothing when one entry can be a thousand times another.
+
+A map shared by every visitor must also be fair: evicting the least recently used entry lets one
+client that makes thousands of sessions push everybody else's calibration or lists out. So an
+entry can record its *owner* (the client address that wrote it, :func:`moodtape.web.owners.
+client_owner`), and when the map is full the entry to go is the least recently used one *of the
+owner holding the most* (entries, or weight when weighed). Among equals that is plain LRU; a
+flood from one address evicts only its own entries while any other owner holds fewer.
 """
 
 from __future__ import annotations
@@ -14,11 +21,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+#: An entry's owner when no owner function is given, or it gives None (outside a request).
+NOBODY: Hashable = None
 
 
 class BoundedLRU(Generic[K, V]):
@@ -34,6 +44,8 @@ class BoundedLRU(Generic[K, V]):
         weigh: an entry's weight (e.g. its approximate bytes), taken when it is stored.
         max_weight: the most total weight kept (``0``: no bound); least recently used entries go
             first, but the entry just stored always stays.
+        owner: who is writing (called at each write); when the map is full, the owner holding the
+            most gives up its least recently used entry (see the module docstring).
     """
 
     def __init__(
@@ -45,6 +57,7 @@ class BoundedLRU(Generic[K, V]):
         renew_on_read: bool = True,
         weigh: Callable[[V], int] | None = None,
         max_weight: int = 0,
+        owner: Callable[[], Hashable] | None = None,
     ) -> None:
         if max_size < 1:
             raise ValueError("max_size must be at least 1")
@@ -54,8 +67,11 @@ class BoundedLRU(Generic[K, V]):
         self._clock = clock
         self._renew_on_read = renew_on_read
         self._weigh = weigh
-        self._entries: OrderedDict[K, tuple[V, float, int]] = OrderedDict()
+        self._owner = owner
+        self._entries: OrderedDict[K, tuple[V, float, int, Hashable]] = OrderedDict()
         self._weight = 0
+        #: What each owner holds: [number of entries, their total weight].
+        self._held: dict[Hashable, list[int]] = {}
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
@@ -67,7 +83,7 @@ class BoundedLRU(Generic[K, V]):
             if found is None:
                 return None
             if self._renew_on_read:
-                self._entries[key] = (found[0], now, found[2])
+                self._entries[key] = (found[0], now, found[2], found[3])
                 self._entries.move_to_end(key)
             return found[0]
 
@@ -102,11 +118,9 @@ class BoundedLRU(Generic[K, V]):
         """Remove ``key``; its value, or None when absent or expired."""
         with self._lock:
             self._expire(self._clock())
-            found = self._entries.pop(key, None)
-            if found is None:
+            if key not in self._entries:
                 return None
-            self._weight -= found[2]
-            return found[0]
+            return self._drop(key)
 
     def __len__(self) -> int:
         with self._lock:
@@ -122,21 +136,49 @@ class BoundedLRU(Generic[K, V]):
 
     def _store(self, key: K, value: V, now: float) -> None:
         weight = self._weigh(value) if self._weigh is not None else 0
-        old = self._entries.get(key)
-        self._weight += weight - (old[2] if old is not None else 0)
-        self._entries[key] = (value, now, weight)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_size or (
-            self.max_weight and self._weight > self.max_weight and len(self._entries) > 1
-        ):
-            self._weight -= self._entries.popitem(last=False)[1][2]
+        owner = self._owner() if self._owner is not None else NOBODY
+        if key in self._entries:
+            self._drop(key)
+        self._entries[key] = (value, now, weight, owner)
+        self._weight += weight
+        held = self._held.setdefault(owner, [0, 0])
+        held[0] += 1
+        held[1] += weight
+        while True:
+            if len(self._entries) > self.max_size:
+                self._drop(self._victim(spare=key, by_weight=False))
+            elif self.max_weight and self._weight > self.max_weight and len(self._entries) > 1:
+                self._drop(self._victim(spare=key, by_weight=True))
+            else:
+                break
+
+    def _victim(self, spare: K, *, by_weight: bool) -> K:
+        """The least recently used entry of the owner holding the most (entries, or weight for the
+        weight bound), never ``spare``, the entry just stored."""
+        spare_owner = self._entries[spare][3]
+        share = 1 if by_weight else 0
+        most = max(held[share] for owner, held in self._held.items() if owner != spare_owner or held[0] > 1)
+        for key, (_, _, _, owner) in self._entries.items():
+            if key != spare and self._held[owner][share] == most:
+                return key
+        raise AssertionError("the owner holding the most holds an entry")  # pragma: no cover
+
+    def _drop(self, key: K) -> V:
+        value, _, weight, owner = self._entries.pop(key)
+        self._weight -= weight
+        held = self._held[owner]
+        held[0] -= 1
+        held[1] -= weight
+        if held[0] == 0:
+            del self._held[owner]
+        return value
 
     def _expire(self, now: float) -> None:
         # Entries are in order of last use, so the expired ones are all at the front.
         if self.max_idle <= 0:
             return
         while self._entries:
-            _, (_, last_used, _) = next(iter(self._entries.items()))
+            key, (_, last_used, _, _) = next(iter(self._entries.items()))
             if now - last_used <= self.max_idle:
                 break
-            self._weight -= self._entries.popitem(last=False)[1][2]
+            self._drop(key)

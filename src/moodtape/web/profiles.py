@@ -32,6 +32,7 @@ from moodtape.vision.calibrate import Example, profile_from_examples
 from moodtape.vision.calibration import Profile
 from moodtape.vision.pipeline import Analyzer
 from moodtape.web.lru import BoundedLRU
+from moodtape.web.owners import client_owner
 
 log = logging.getLogger("moodtape.state")
 
@@ -190,7 +191,8 @@ class MemoryProfileStore:
         idle_seconds: float = PROFILE_IDLE_SECONDS,
         max_removals: int = MAX_REMOVAL_COUNTS,
     ) -> None:
-        self._entries: BoundedLRU[str, Calibration] = BoundedLRU(max_profiles, idle_seconds)
+        # Fair at the bound (web/owners.py): a flood of new sessions evicts its own calibrations.
+        self._entries: BoundedLRU[str, Calibration] = BoundedLRU(max_profiles, idle_seconds, owner=client_owner)
         self._removed: BoundedLRU[str, int] = BoundedLRU(max_removals, idle_seconds)
         self._lock = threading.Lock()  # one read-change-write across both maps
 

@@ -31,6 +31,7 @@ from moodtape.types import Face
 from moodtape.vision.calibration import Profile
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.lru import BoundedLRU
+from moodtape.web.owners import client_owner
 
 if TYPE_CHECKING:
     import redis
@@ -79,7 +80,9 @@ class StreamRegistry:
         idle_seconds: float = STREAM_IDLE_SECONDS,
     ) -> None:
         self._factory = factory
-        self._streams: BoundedLRU[tuple[str, str], StreamAnalyzer] = BoundedLRU(max_streams, idle_seconds)
+        self._streams: BoundedLRU[tuple[str, str], StreamAnalyzer] = BoundedLRU(
+            max_streams, idle_seconds, owner=client_owner
+        )
 
     def get(self, session_id: str, stream_id: str) -> StreamAnalyzer:
         """The stream's analyzer, made on first use."""

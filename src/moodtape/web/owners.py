@@ -1,0 +1,35 @@
+"""Who wrote a piece of per-process state: the client's address, so that eviction can be fair.
+
+The maps that hold visitors' calibrations, lists and webcam streams are bounded (web/lru.py). When
+one is full, the entry to go is taken from the address holding the most, so one client making
+thousands of sessions evicts its own entries and not everybody else's. The address is what the
+rate limit counts by: the socket's peer, or the client a trusted proxy names
+(``MOODTAPE_PROXY_HOPS``). An IPv6 client usually holds a whole /64 and can pick any address in
+it, so IPv6 addresses count by their /64.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Hashable
+
+from flask import has_request_context, request
+
+#: The IPv6 prefix one client is assumed to control (a typical home or mobile allocation).
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_owner() -> Hashable:
+    """The current request's client, as an address or an IPv6 /64; None outside a request."""
+    if not has_request_context():
+        return None
+    address = request.remote_addr or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is the IPv4 client 192.0.2.1
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(parsed)
