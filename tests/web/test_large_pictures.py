@@ -44,6 +44,32 @@ def test_small_pictures_never_wait_and_large_ones_share_the_slots() -> None:
         pass  # the slot came back
 
 
+def test_one_client_holds_at_most_half_of_the_slots() -> None:
+    """One client re-sending huge pictures held both default slots; everyone else's photo got 503."""
+    gate = LargePictureGate(slots=2)
+    large = LARGE_PICTURE_PIXELS + 1
+    with gate.admit(large, "203.0.113.66"):
+        with pytest.raises(ServerBusyError) as refused, gate.admit(large, "203.0.113.66"):
+            pass
+        assert "your other large picture" in str(refused.value)
+        # another visitor's phone photo still gets a slot; then both are taken
+        with gate.admit(large, "198.51.100.7"), pytest.raises(ServerBusyError), gate.admit(large, "192.0.2.1"):
+            pass
+    with gate.admit(large, "203.0.113.66"):
+        pass  # its slot came back
+
+
+def test_a_client_over_its_share_is_told_to_retry_over_http(make_app: AppFactory, large_jpeg: bytes) -> None:
+    app = make_app(MOODTAPE_LARGE_PICTURES="2")
+    flood, visitor = app.test_client(), app.test_client()
+    flood.environ_base["REMOTE_ADDR"] = "203.0.113.66"
+    visitor.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    with app.extensions["moodtape"].large_pictures.admit(10**9, "203.0.113.66"):  # its first, still running
+        busy = flood.post("/api/analyze", data=large_jpeg, content_type="image/jpeg")
+        assert busy.status_code == 503 and int(busy.headers["Retry-After"]) > 0
+        assert visitor.post("/api/analyze", data=large_jpeg, content_type="image/jpeg").status_code == 200
+
+
 def test_a_failing_analysis_gives_its_slot_back() -> None:
     gate = LargePictureGate(slots=1)
     with pytest.raises(RuntimeError), gate.admit(10**8):

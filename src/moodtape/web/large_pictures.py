@@ -11,13 +11,18 @@ with a 503 and ``Retry-After`` (:class:`~moodtape.errors.ServerBusyError`), whic
 instead of queueing on it; the page tries again by itself. Webcam frames and ordinary photos are
 under the bound and never wait. The bound is per process: with ``--processes N`` each worker has
 its own slots, as it has its own threads.
+
+Slots are shared fairly: one client address (web/owners.py) may hold at most half of them (at
+least one). Before, one client re-sending a 40-megapixel picture that decodes to black held both
+default slots, and every other visitor's phone photo was refused for as long as it went on.
 """
 
 from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from typing import Final
 
@@ -45,7 +50,8 @@ def declared_pixels(data: bytes) -> int:
 
 
 class LargePictureGate:
-    """At most ``slots`` large pictures at once; more are refused, not queued.
+    """At most ``slots`` large pictures at once, at most half of them for one client; more are
+    refused, not queued.
 
     Args:
         slots: large pictures worked on at once (``MOODTAPE_LARGE_PICTURES``).
@@ -56,26 +62,43 @@ class LargePictureGate:
         if slots < 1:
             raise ValueError("slots must be at least 1")
         self.slots = slots
+        self.per_client = max(1, slots // 2)
         self.threshold = threshold
-        self._free = threading.BoundedSemaphore(slots)
+        self._held: Counter[Hashable] = Counter()
+        self._lock = threading.Lock()
 
     @contextmanager
-    def admit(self, pixels: int) -> Iterator[None]:
-        """Run the block for a picture of ``pixels``; a large one holds a slot throughout.
+    def admit(self, pixels: int, client: Hashable = None) -> Iterator[None]:
+        """Run the block for a picture of ``pixels`` sent by ``client``; a large one holds a slot.
 
         Raises:
-            ServerBusyError: the picture is large and every slot is taken.
+            ServerBusyError: the picture is large and every slot is taken, or ``client`` already
+                holds its share of them.
         """
         if pixels <= self.threshold:
             yield
             return
-        if not self._free.acquire(blocking=False):
-            raise ServerBusyError(
-                f"the server is busy with {self.slots} other large picture(s); try again in a few seconds "
-                f"(pictures up to {self.threshold / 1e6:g} megapixels never wait)",
-                retry_after=RETRY_AFTER_S,
-            )
+        self._take(client)
         try:
             yield
         finally:
-            self._free.release()
+            with self._lock:
+                self._held[client] -= 1
+                if not self._held[client]:
+                    del self._held[client]
+
+    def _take(self, client: Hashable) -> None:
+        never_wait = f"pictures up to {self.threshold / 1e6:g} megapixels never wait"
+        with self._lock:
+            if self._held[client] >= self.per_client:
+                raise ServerBusyError(
+                    f"your other large picture(s) are still being worked on; try again in a few seconds ({never_wait})",
+                    retry_after=RETRY_AFTER_S,
+                )
+            if self._held.total() >= self.slots:
+                raise ServerBusyError(
+                    f"the server is busy with {self.slots} other large picture(s); try again in a few seconds "
+                    f"({never_wait})",
+                    retry_after=RETRY_AFTER_S,
+                )
+            self._held[client] += 1

@@ -25,6 +25,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from moodtape.errors import CorruptImageError, DataError, ImageError, UnsupportedImageError
 from moodtape.vision.images import check_decode_cost, decode_image
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
+from moodtape.web.owners import client_owner
 
 #: Leading bytes of each accepted format → the format's name.
 _MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
@@ -108,7 +109,7 @@ def gray_upload(request: Request, max_pixels: int, gate: LargePictureGate) -> It
     """
     data = read_image_bytes(request)
     check_decode_cost(data)  # before the header is read for the gate: that read alone can be slow
-    with gate.admit(declared_pixels(data)):
+    with gate.admit(declared_pixels(data), client_owner()):
         try:
             gray = decode_image(data, gray=True, max_pixels=max_pixels, cost_checked=True)
         except (UnsupportedImageError, CorruptImageError) as exc:
