@@ -235,6 +235,49 @@ def test_a_planted_cookie_sent_first_does_not_cut_the_visitor_off(app: Flask) ->
     assert "Set-Cookie" not in reply.headers and reply.get_json()["csrf_token"] == own.get_json()["csrf_token"]
 
 
+def _cookie_of(reply: Any) -> str:
+    return str(reply.headers["Set-Cookie"].split(";")[0].split("=", 1)[1])
+
+
+def test_a_planted_signed_cookie_does_not_hand_the_visit_to_its_planter(app: Flask) -> None:
+    """The planter visits, keeps its own validly signed cookie and plants it (for a parent domain or
+    a sub-path, so it is sent first). Before, the visitor's calibration and lists went into the
+    planter's session, which the planter then read."""
+    browser = app.test_client(use_cookies=False)
+    planter, visitor = _cookie_of(browser.get("/api/config")), _cookie_of(browser.get("/api/config"))
+    header = {"Cookie": f"moodtape_session={planter}; moodtape_session={visitor}"}
+    reply = browser.get("/api/config", headers=header)
+    assert _cookie_of(reply) not in (planter, visitor), "neither is trusted: a fresh session"
+    for own in (planter, visitor):
+        token = browser.get("/api/config", headers={"Cookie": f"moodtape_session={own}"}).get_json()["csrf_token"]
+        assert reply.get_json()["csrf_token"] != token
+
+
+def test_the_same_session_sent_twice_is_still_that_session(app: Flask) -> None:
+    browser = app.test_client(use_cookies=False)
+    own = browser.get("/api/config")
+    cookie = _cookie_of(own)
+    reply = browser.get("/api/config", headers={"Cookie": f"moodtape_session={cookie}; moodtape_session={cookie}"})
+    assert "Set-Cookie" not in reply.headers and reply.get_json()["csrf_token"] == own.get_json()["csrf_token"]
+
+
+def test_over_https_the_cookie_is_host_only_and_the_plain_name_is_not_read(make_app: AppFactory) -> None:
+    """``__Host-`` cookies can only come from this host over HTTPS, for the whole site: none can
+    be planted from a sibling subdomain or over plain HTTP."""
+    browser = make_app(MOODTAPE_PROXY_HOPS="1").test_client(use_cookies=False)
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    first = browser.get("/api/config", headers=https)
+    set_cookie = first.headers["Set-Cookie"]
+    assert set_cookie.startswith("__Host-moodtape_session=") and "Secure" in set_cookie and "Path=/" in set_cookie
+    assert "Domain" not in set_cookie
+    own = _cookie_of(first)
+    again = browser.get("/api/config", headers={**https, "Cookie": f"__Host-moodtape_session={own}"})
+    assert "Set-Cookie" not in again.headers and again.get_json()["csrf_token"] == first.get_json()["csrf_token"]
+    planted = _cookie_of(browser.get("/api/config"))  # a valid plain-HTTP cookie, planted
+    fresh = browser.get("/api/config", headers={**https, "Cookie": f"moodtape_session={planted}"})
+    assert fresh.headers["Set-Cookie"].startswith("__Host-") and _cookie_of(fresh) != planted
+
+
 def test_forwarded_host_and_port_are_not_trusted(make_app: AppFactory) -> None:
     """The documented proxies pass the browser's Host on and set neither header: a client's own
     X-Forwarded-Host must not reach the answers (Location) nor the CSRF origin check."""

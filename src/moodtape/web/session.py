@@ -1,5 +1,13 @@
 """The anonymous session: a random id in the ``moodtape_session`` cookie, and its CSRF check.
 
+Over HTTPS the cookie is ``__Host-moodtape_session``: browsers accept a cookie of that name only
+from this very host, over HTTPS, for the whole site, so a sibling subdomain or a network attacker
+cannot plant one (a planted cookie that this server signed would otherwise put the visitor in the
+planter's session, where the planter can read what the visitor does). Over plain HTTP (a local
+install) the prefix is not allowed; there, several validly signed cookies naming *different*
+sessions mean one was planted, and since nothing tells which, neither is trusted: a new session
+starts, which the planter cannot read.
+
 The cookie carries the id and an HMAC of it under the app's secret key, so only ids this server
 made are accepted. The id ties history, feedback and "not my mood" corrections together and to nothing else: no
 account, no name. It is made on the first request that lacks one and sent back as an HttpOnly,
@@ -15,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from typing import Final
@@ -25,10 +34,14 @@ from moodtape.errors import MoodtapeError
 from moodtape.web.security import CSRF_HEADER, csrf_token, csrf_valid, same_origin
 
 COOKIE_NAME: Final[str] = "moodtape_session"
+#: The name over HTTPS: the ``__Host-`` prefix makes browsers refuse it from anywhere but this host.
+SECURE_COOKIE_NAME: Final[str] = "__Host-moodtape_session"
 #: 180 days: long enough that history survives closing the browser, short enough to expire.
 COOKIE_MAX_AGE: Final[int] = 180 * 24 * 3600
 #: The cookie is ``<id>.<signature>``: 24 URL-safe characters of randomness, then an HMAC of them.
 _COOKIE: Final = re.compile(r"(?P<id>[A-Za-z0-9_-]{24})\.(?P<signature>[0-9a-f]{32})")
+
+_log = logging.getLogger(__name__)
 
 
 class CsrfError(MoodtapeError):
@@ -83,17 +96,34 @@ def _signed_with(cookie: str) -> tuple[str, int] | None:
     return None
 
 
+def cookie_name() -> str:
+    """The session cookie's name for this request: ``__Host-`` prefixed over HTTPS."""
+    return SECURE_COOKIE_NAME if request.is_secure else COOKIE_NAME
+
+
 def _load_session() -> None:
     # Only ids this server made (and signed) are taken: a client cannot choose its own id, nor
     # plant a guessable one in someone else's browser.
-    # The first validly signed one when several are sent: a cookie planted for a parent domain or a
-    # sub-path (sent first) must not cut the visitor off from their own session.
-    sent = request.cookies.getlist(COOKIE_NAME)
-    signed = next((found for found in map(_signed_with, sent) if found is not None), None)
+    signed = _one_session(request.cookies.getlist(cookie_name()))
     g.new_session = signed is None
     g.session_id = signed[0] if signed is not None else secrets.token_urlsafe(18)
     # Signed with an earlier key: the same session, its cookie signed again with the current key.
     g.send_cookie = signed is None or signed[1] > 0
+
+
+def _one_session(sent: list[str]) -> tuple[str, int] | None:
+    """The session the validly signed cookies among ``sent`` agree on, or None.
+
+    Unsigned or forged ones are skipped: a junk cookie planted for a parent domain or a sub-path
+    (browsers send those first) must not cut the visitor off from their own session. Two signed
+    ones naming different sessions mean one was planted; neither is trusted.
+    """
+    signed = [found for found in map(_signed_with, sent) if found is not None]
+    if len({session for session, _ in signed}) != 1:
+        if len(signed) > 1:
+            _log.warning("several signed session cookies name different sessions; a new session starts")
+        return None
+    return min(signed, key=lambda found: found[1])  # the newest key's signature, if both are there
 
 
 def _save_session(response: Response) -> Response:
@@ -101,7 +131,7 @@ def _save_session(response: Response) -> Response:
     # cache that stored it with the cookie would hand one session to every visitor.
     if g.get("send_cookie") and "session_id" in g and not response.cache_control.public:
         response.set_cookie(
-            COOKIE_NAME,
+            cookie_name(),
             f"{g.session_id}.{_signature(g.session_id, str(current_app.config['SECRET_KEY']))}",
             max_age=COOKIE_MAX_AGE,
             httponly=True,
