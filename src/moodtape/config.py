@@ -179,7 +179,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting(
         "MOODTAPE_MAX_PIXELS",
         "40000000",
-        "Largest image accepted, in pixels (a guard against decompression bombs).",
+        "Largest image accepted, in pixels (a guard against decompression bombs); on the web a larger "
+        "JPEG is read at a half, quarter or eighth of its size instead.",
         kind=Integer(low=1, high=1_000_000_000),
     ),
     Setting(

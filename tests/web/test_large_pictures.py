@@ -118,3 +118,20 @@ def test_a_second_large_picture_does_not_take_the_last_thread(
             analyzer.release.set()
             upload.join(timeout=60)
     assert first[0].status_code == 200 and first[0].json()["faces"]
+
+
+def test_a_jpeg_over_the_pixel_limit_is_read_at_a_fraction_of_its_size(make_app: AppFactory, large_jpeg: bytes) -> None:
+    """Phones take 48- and 50-megapixel JPEGs (the limit is 40): they were refused with a 413 whose
+    message spoke to the operator. A JPEG decodes straight to a half, quarter or eighth of its size;
+    the answer's width and height are those of the picture read, so the page's boxes still fit."""
+    client = make_app(MOODTAPE_MAX_PIXELS="2000000").test_client()
+    reply = client.post("/api/analyze", data=large_jpeg, content_type="image/jpeg")
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    answer = reply.get_json()
+    assert answer["image"] == {"width": 1200, "height": 900}
+    (face,) = answer["faces"]
+    x, _, w, _ = face["box"]
+    assert x + w <= 1200 and face["emotion"] == "happy"
+    rgb = cv2.imdecode(np.frombuffer(large_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    png = client.post("/api/analyze", data=encode(rgb, ".png"), content_type="image/png")
+    assert png.status_code == 413, "other formats cannot be decoded smaller and stay refused"

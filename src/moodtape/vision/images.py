@@ -12,6 +12,7 @@ user of Pillow in the process; ours is stricter and fires first.
 from __future__ import annotations
 
 import io
+import math
 import re
 from pathlib import Path
 from typing import Final
@@ -83,11 +84,16 @@ def decode_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     name: str = "image",
     cost_checked: bool = False,
+    shrink_jpeg: bool = False,
 ) -> Pixels:
     """Decode encoded image bytes (JPEG, PNG, WebP, GIF, BMP, TIFF…); see :func:`load_image`.
 
     ``cost_checked``: the caller ran :func:`check_decode_cost` on these bytes already (the web
     upload does, before anything reads the header), so the JPEG is not walked a second time.
+    ``shrink_jpeg``: a JPEG over ``max_pixels`` is decoded at a half, a quarter or an eighth of its
+    size instead of refused (:func:`_shrink_jpeg_to_fit`); the pixels returned are then that
+    smaller picture's, so only callers that report sizes in the decoded picture's pixels (the web
+    API, whose answer says its width and height) ask for it.
     """
     if not data:
         raise ImageError(f"{name}: empty file")
@@ -108,6 +114,8 @@ def decode_image(
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's way of saying "header cut short"
         raise CorruptImageError(f"{name}: truncated or corrupt image ({exc})") from None
     with image:
+        if shrink_jpeg:
+            _shrink_jpeg_to_fit(image, max_pixels, gray=gray)
         check_size(image.size, max_pixels, name)
         try:
             if gray and image.format == "JPEG":
@@ -117,6 +125,23 @@ def decode_image(
             return _pil_to_array(_upright(image), gray=gray)
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
             raise CorruptImageError(f"{name}: truncated or corrupt image ({exc})") from None
+
+
+def _shrink_jpeg_to_fit(image: Image.Image, max_pixels: int, *, gray: bool) -> None:
+    """Have a JPEG over ``max_pixels`` decode at the smallest of 1/2, 1/4 or 1/8 scale that fits.
+
+    Phones take 48- and 50-megapixel photos; refusing them (the limit is 40) sent visitors a
+    message meant for the operator. A JPEG can be decoded straight to a fraction of its size (the
+    decoder drops DCT coefficients), so such a photo costs what its smaller copy costs, and a face
+    in it still has hundreds of pixels. Other formats cannot, and stay refused.
+    """
+    width, height = image.size
+    if image.format != "JPEG" or width * height <= max_pixels:
+        return
+    for scale in (2, 4, 8):
+        if math.ceil(width / scale) * math.ceil(height / scale) <= max_pixels:
+            image.draft("L" if gray else "RGB", (math.ceil(width / scale), math.ceil(height / scale)))
+            return
 
 
 def check_decode_cost(data: bytes, name: str = "image") -> None:

@@ -111,7 +111,7 @@ def gray_upload(request: Request, max_pixels: int, gate: LargePictureGate) -> It
     check_decode_cost(data)  # before the header is read for the gate: that read alone can be slow
     with gate.admit(declared_pixels(data), client_owner()):
         try:
-            gray = decode_image(data, gray=True, max_pixels=max_pixels, cost_checked=True)
+            gray = decode_image(data, gray=True, max_pixels=max_pixels, cost_checked=True, shrink_jpeg=True)
         except (UnsupportedImageError, CorruptImageError) as exc:
             # The leading bytes said "image", so the rest is damaged rather than of the wrong type;
             # the decoder's own words go to the log, the client gets one plain sentence.
