@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from moodtape.errors import DataError, StoreUnavailableError
-from moodtape.store import Store, new_id
+from moodtape.store import Store, new_id, schema
 from moodtape.store import database as database_module
 from moodtape.store.database import _MIGRATION_LOCK, ATTEMPTS, Database, engine_url
 from moodtape.store.migrate import current_revision, head_revision
@@ -349,3 +349,27 @@ def _commit_on_first_retry(other: sqlite3.Connection, monkeypatch: pytest.Monkey
         real_sleep(seconds)
 
     monkeypatch.setattr(time, "sleep", sleep_after_committing)  # the module the retries sleep through
+
+
+def test_delete_everything_takes_the_rows_of_a_write_it_overlapped(postgres: str) -> None:
+    """A list being saved on another instance when "Delete everything" ran: the delete removed the
+    lists it could see, then waited for the saving transaction's share lock on the session row; the
+    list committed meanwhile stayed behind, kept as history the person had just deleted."""
+    from moodtape.store.queries import _keeps_history, _list_row
+
+    store = Store(postgres)
+    store.set_consent("visit", True)
+    store.save_list("visit", a_list())
+    saving = store.database.engine.connect()
+    transaction = saving.begin()
+    assert _keeps_history(saving, "visit")  # the write holds the session row, as save_list does
+    saving.execute(sa.insert(schema.lists).values(_list_row("visit", a_list(), time.time())))
+    deleting = threading.Thread(target=store.delete_session, args=("visit",))
+    deleting.start()
+    deleting.join(timeout=1.0)
+    assert deleting.is_alive(), "the delete waits for the write holding the session row"
+    transaction.commit()
+    saving.close()
+    deleting.join(timeout=10)
+    assert not deleting.is_alive()
+    assert store.lists("visit") == [] and store.row_count() == 0

@@ -309,12 +309,19 @@ class Store:
     # --- deletion and retention ---
 
     def delete_session(self, session_id: str) -> dict[str, int]:
-        """Delete everything stored for the session in one transaction; rows deleted per table."""
+        """Delete everything stored for the session in one transaction; rows deleted per table.
+
+        The ``sessions`` row goes first. A write on another instance holds it with ``FOR SHARE``
+        (:func:`_keeps_history`) until it commits, so deleting it first makes this transaction wait
+        for that write, and the deletes after it see (and take) the rows it added. Deleted last,
+        a list or like inserted meanwhile was invisible to the earlier deletes and stayed behind.
+        """
         check_session_id(session_id)
+        tables = (schema.sessions, *(table for table in schema.SESSION_TABLES if table is not schema.sessions))
 
         def work(connection: Connection) -> dict[str, int]:
             counts: dict[str, int] = {}
-            for table in schema.SESSION_TABLES:
+            for table in tables:
                 key = table.c.id if table is schema.sessions else table.c.session_id
                 counts[table.name] = connection.execute(sa.delete(table).where(key == session_id)).rowcount
             return counts
