@@ -6,7 +6,6 @@ import contextlib
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from moodtape.errors import QuotaExceededError
 from moodtape.providers.base import Query
 from moodtape.providers.budget import utc_day
 from moodtape.providers.youtube import YouTubeProvider
-from moodtape.state.budget import RedisBudgetStore
+from moodtape.state.budget import BUDGET_KEY, RedisBudgetStore
 from moodtape.state.cache import RedisCache
 from moodtape.state.connection import SharedStateError, connect, describe
 
@@ -99,14 +98,17 @@ def test_the_youtube_budget_holds_across_instances(client: redis.Redis, redis_ur
     assert all(p.searches_left() == 0 for p in instances)
 
 
-def test_the_budget_key_expires_after_its_utc_day(client: redis.Redis) -> None:
+def test_the_budget_never_expires_and_keeps_only_the_current_day(client: redis.Redis) -> None:
+    """A full Redis evicts only keys with an expiry (``volatile-lru``): a count that could expire
+    could be evicted at noon, and the day's budget spent twice."""
     store = RedisBudgetStore(client)
+    client.delete(BUDGET_KEY)
+    store.reserve("2026-12-02", 90)
+    store.close_day("2026-12-02")
     day = utc_day(time.time())
     assert store.reserve(day, 90) and store.reserve(day, 90)
-    assert store.used(day) == 2 and store.used("1999-01-01") == 0
-    expires = client.expiretime(f"moodtape:youtube-budget:{day}")
-    end_of_day = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() + 86400
-    assert expires == end_of_day + 3600
+    assert store.used(day) == 2 and store.used("2026-12-02") == 0 and not store.closed("2026-12-02")
+    assert client.ttl(BUDGET_KEY) == -1 and set(client.hkeys(BUDGET_KEY)) == {day.encode()}
     store.exhaust(day, 90)
     assert store.used(day) == 90
     store.exhaust(day, 10)  # never lowers the count
@@ -128,7 +130,7 @@ def test_a_redis_that_is_down_gives_a_503_error_that_names_no_password() -> None
 def test_budget_reservations_are_atomic_across_connections(client: redis.Redis, redis_url: str) -> None:
     """Sixteen connections race for five searches: exactly five get one, whatever the interleaving."""
     day = utc_day(time.time())  # a day gone by would expire its key at once
-    client.delete(f"moodtape:youtube-budget:{day}")
+    client.delete(BUDGET_KEY)
     stores = [RedisBudgetStore(connect(redis_url)) for _ in range(16)]
     with ThreadPoolExecutor(max_workers=16) as pool:
         granted = list(pool.map(lambda store: sum(store.reserve(day, 5) for _ in range(3)), stores))
@@ -137,11 +139,12 @@ def test_budget_reservations_are_atomic_across_connections(client: redis.Redis, 
     assert stores[3].used(day) == 4 and stores[3].reserve(day, 5) and not stores[4].reserve(day, 5)
 
 
-def test_a_closed_day_is_seen_by_every_instance_and_expires_with_the_day(client: redis.Redis, redis_url: str) -> None:
+def test_a_closed_day_is_seen_by_every_instance_until_the_next_day(client: redis.Redis, redis_url: str) -> None:
     day = utc_day(time.time())
+    client.delete(BUDGET_KEY)
     one, other = RedisBudgetStore(client), RedisBudgetStore(connect(redis_url))
     assert not other.closed(day)
     one.close_day(day)
     assert other.closed(day) and not other.closed("1999-01-01")
-    end_of_day = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() + 86400
-    assert client.expiretime(f"moodtape:youtube-budget:{day}:closed") == end_of_day + 3600
+    one.reserve("2099-01-01", 5)  # the next day's first search forgets this day, closed or not
+    assert not other.closed(day) and other.used("2099-01-01") == 1

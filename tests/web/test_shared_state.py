@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import re
+import time
 from pathlib import Path
 
 import cv2
@@ -13,7 +15,9 @@ import pytest
 import redis
 from webtools import AppFactory, csrf_headers, same_session
 
+from moodtape.providers.budget import utc_day
 from moodtape.session_state import SessionState
+from moodtape.state.budget import RedisBudgetStore
 from moodtape.state.connection import connect
 from moodtape.state.sessions import RedisSessionMemory
 from moodtape.store.records import Feedback
@@ -256,3 +260,42 @@ def test_readiness_follows_a_key_rotation_machine_by_machine(make_app: AppFactor
     lagging = still_old.get("/readyz").get_json()
     assert lagging["status"] == "degraded" and "1 other MOODTAPE_SECRET_KEY(s)" in lagging["checks"]["secret_key"]
     assert "FALLBACKS" in lagging["checks"]["secret_key"]  # says how to rotate without losing visits
+
+
+def _shipped_eviction_policy() -> str:
+    compose = (Path(__file__).parents[2] / "deploy" / "compose.yaml").read_text()
+    found = re.search(r'"--maxmemory-policy", "([a-z-]+)"', compose)
+    assert found is not None, "deploy/compose.yaml gives Redis an eviction policy"
+    return found[1]
+
+
+def test_a_full_redis_under_the_shipped_policy_keeps_the_rate_limit_and_the_budget(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    """Under ``volatile-ttl`` a full Redis evicted the keys closest to expiry first: the rate
+    limiter's windows, so 95–127 of 150 requests a second got through a limit of 20 (a probe). Here:
+    a full Redis of idle session documents, the limiter's window made, then writes that evict."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        admin = connect(server.url)
+        admin.config_set("maxmemory", "4mb")
+        admin.config_set("maxmemory-policy", _shipped_eviction_policy())
+        budget, day = RedisBudgetStore(admin), utc_day(time.time())
+        assert budget.reserve(day, 100) and budget.reserve(day, 100)
+        junk = iter(range(10**6))
+
+        def write(documents: int) -> None:
+            for _ in range(documents):  # session-like documents, each to live an hour
+                admin.set(f"moodtape:session:junk-{next(junk)}", b"x" * 2_000, ex=3600)
+
+        write(3_000)  # past maxmemory: Redis is full
+        time.sleep(2.1)  # those are now idle (Redis's LRU clock ticks once a second)
+        client = make_app(MOODTAPE_RATE_LIMIT="0.1", MOODTAPE_REDIS_URL=server.url).test_client()
+        assert client.get("/api/config").status_code == 200  # the window: one request per 10 s
+        write(900)  # each write evicts a key
+        assert int(admin.info("stats")["evicted_keys"]) > 1_500, "Redis was full and evicting"
+        assert client.get("/api/config").status_code == 429, "the limiter's window was kept"
+        assert budget.used(day) == 2, "the day's YouTube count is never evicted"
+    finally:
+        server.stop()

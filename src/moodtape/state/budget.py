@@ -2,13 +2,15 @@
 
 A drop-in :class:`moodtape.providers.budget.BudgetStore`. Every change is one Lua script, so the
 check and the count are atomic across instances (no overshoot when several race for the day's last
-searches). The keys expire an hour after their UTC day ends, so nothing needs cleaning up and a new
-day starts at 0.
+searches). The counts live in one hash, ``moodtape:youtube-budget`` (a field per UTC day, and
+``<day>:closed`` once YouTube said the quota is spent), that has **no expiry**: under the
+documented ``volatile-lru`` policy a full Redis evicts only keys with an expiry, and a day's count
+evicted at noon would let the budget be spent twice. Each change deletes the fields of other days,
+so the hash never holds more than today's (and a new day starts at 0).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from moodtape.state.connection import PREFIX, redis_errors
@@ -16,68 +18,81 @@ from moodtape.state.connection import PREFIX, redis_errors
 if TYPE_CHECKING:
     import redis
 
-#: Count one call unless ``limit`` are counted already; 1 when counted, 0 when the budget is spent.
-_RESERVE: Final[str] = """
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used >= tonumber(ARGV[1]) then return 0 end
-redis.call('INCR', KEYS[1])
-redis.call('EXPIREAT', KEYS[1], ARGV[2])
-return 1
+#: The hash holding the counts; one key, never expiring (see the module docstring).
+BUDGET_KEY: Final[str] = f"{PREFIX}youtube-budget"
+
+#: Delete every field of another day than ARGV[1] (run first by every changing script).
+_FORGET_OTHER_DAYS: Final[str] = """
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(field, 1, string.len(ARGV[1])) ~= ARGV[1] then redis.call('HDEL', KEYS[1], field) end
+end
 """
 
-#: Take one call back, never below 0, and only while the day's key still exists.
+#: Count one call unless ``limit`` (ARGV[2]) are counted already; 1 when counted, 0 when spent.
+_RESERVE: Final[str] = (
+    _FORGET_OTHER_DAYS
+    + """
+local used = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if used >= tonumber(ARGV[2]) then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+return 1
+"""
+)
+
+#: Take one call back, never below 0.
 _RELEASE: Final[str] = """
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used > 0 then redis.call('DECR', KEYS[1]) end
+local used = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if used > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], -1) end
 return 1
 """
 
-#: Raise the count to ``limit`` unless it is already higher, atomically, and set the expiry.
-_EXHAUST: Final[str] = """
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
-redis.call('EXPIREAT', KEYS[1], ARGV[2])
+#: Raise the count to ``limit`` (ARGV[2]) unless it is already higher, atomically.
+_EXHAUST: Final[str] = (
+    _FORGET_OTHER_DAYS
+    + """
+local used = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if used < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 1
 """
+)
 
-
-def _expires_at(day: str) -> int:
-    """Unix time one hour after the end of UTC ``day`` (``YYYY-MM-DD``)."""
-    start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
-    return int((start + timedelta(days=1, hours=1)).timestamp())
+#: Mark the day closed (YouTube's own ``quotaExceeded``).
+_CLOSE: Final[str] = (
+    _FORGET_OTHER_DAYS
+    + """
+redis.call('HSET', KEYS[1], ARGV[1] .. ':closed', 1)
+return 1
+"""
+)
 
 
 class RedisBudgetStore:
-    """Counts search calls per UTC day under ``moodtape:youtube-budget:<day>``; a closed day under ``…:closed``."""
+    """Counts search calls per UTC day in the hash :data:`BUDGET_KEY` (see the module docstring)."""
 
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
 
-    @staticmethod
-    def _key(day: str) -> str:
-        return f"{PREFIX}youtube-budget:{day}"
-
     def used(self, day: str) -> int:
         with redis_errors(self._client):
-            raw = self._client.get(self._key(day))
+            raw = self._client.hget(BUDGET_KEY, day)
         return int(raw) if raw is not None else 0
 
     def reserve(self, day: str, limit: int) -> bool:
         with redis_errors(self._client):
-            return bool(self._client.eval(_RESERVE, 1, self._key(day), limit, _expires_at(day)))
+            return bool(self._client.eval(_RESERVE, 1, BUDGET_KEY, day, limit))
 
     def release(self, day: str) -> None:
         with redis_errors(self._client):
-            self._client.eval(_RELEASE, 1, self._key(day))
+            self._client.eval(_RELEASE, 1, BUDGET_KEY, day)
 
     def exhaust(self, day: str, limit: int) -> None:
         with redis_errors(self._client):
-            self._client.eval(_EXHAUST, 1, self._key(day), limit, _expires_at(day))
+            self._client.eval(_EXHAUST, 1, BUDGET_KEY, day, limit)
 
     def close_day(self, day: str) -> None:
         with redis_errors(self._client):
-            self._client.set(f"{self._key(day)}:closed", 1, exat=_expires_at(day))
+            self._client.eval(_CLOSE, 1, BUDGET_KEY, day)
 
     def closed(self, day: str) -> bool:
         with redis_errors(self._client):
-            return bool(self._client.exists(f"{self._key(day)}:closed"))
+            return bool(self._client.hexists(BUDGET_KEY, f"{day}:closed"))
