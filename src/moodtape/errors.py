@@ -106,9 +106,18 @@ class ProviderError(MoodtapeError):
 
 
 class ProviderUnreachableError(ProviderError):
-    """A live provider could not be reached or did not answer in time (offline, DNS, timeout)."""
+    """A live provider could not be reached or did not answer in time (offline, DNS, timeout).
+
+    ``maybe_sent``: the request may have reached the provider (it timed out or the connection broke
+    while waiting for the answer), so it may have been counted against a quota there; False when
+    it surely never left (no connection was made).
+    """
 
     code = "provider_unreachable"
+
+    def __init__(self, message: str, *, maybe_sent: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
 
 
 class ProviderAuthError(ProviderError):

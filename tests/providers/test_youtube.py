@@ -272,15 +272,29 @@ def test_a_partly_cached_query_still_answers_when_the_budget_runs_out(make_api, 
     assert len(api.requests) == 1
 
 
-def test_unreachable_youtube_spends_no_budget(make_api, clock, sleeps) -> None:
+@pytest.mark.parametrize(
+    ("failure", "message", "left"),
+    [
+        (httpx.ConnectError, "is unreachable", 90),  # never left: given back
+        (httpx.ConnectTimeout, "did not answer in time", 90),
+        (httpx.ReadTimeout, "did not answer in time", 89),  # may have reached YouTube: counted
+        (httpx.RemoteProtocolError, "is unreachable", 89),
+    ],
+)
+def test_a_search_is_given_back_only_when_it_never_reached_youtube(
+    make_api, clock, sleeps, failure: type[httpx.TransportError], message: str, left: int
+) -> None:
+    """A search that timed out waiting for a slow YouTube may have been counted there: giving it
+    back let a slow YouTube take 9 searches from a budget of 5 (a probe, across instances)."""
+
     def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("slow", request=request)
+        raise failure("failed", request=request)
 
     api = make_api(handler)
     provider = YouTubeProvider(API_KEY, http=api.client(), clock=clock, sleep=sleeps)
-    with pytest.raises(ProviderUnreachableError, match="did not answer in time"):
+    with pytest.raises(ProviderUnreachableError, match=message):
         provider.videos(CALM)
-    assert provider.searches_left() == 90
+    assert provider.searches_left() == left
     with pytest.raises(ProviderUnreachableError):
         provider.videos(CALM)
     assert len(api.requests) == 1  # paused after the first failure

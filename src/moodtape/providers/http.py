@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -250,6 +250,17 @@ def request_json(
     raise AssertionError("unreachable: the loop always returns or raises")  # pragma: no cover
 
 
+#: Failures before any byte of the request left: no connection (refused, DNS, TLS, the proxy's
+#: CONNECT), or none free in the pool. Any other transport failure may come after the request arrived.
+_NEVER_SENT: Final = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+)
+
+
 def _send(
     client: httpx.Client,
     method: str,
@@ -264,13 +275,18 @@ def _send(
     kwargs: dict[str, Any] = {"params": params, "data": data, "headers": headers, "auth": auth}
     if timeout is not None:
         kwargs["timeout"] = timeout
+    # `from None` below: the httpx exception carries the request, whose URL or headers may hold a key.
     try:
         return client.request(method, url, **kwargs)
-    except httpx.TimeoutException:
-        # `from None`: the httpx exception carries the request, whose URL or headers may hold a key.
-        raise ProviderUnreachableError(f"{service} did not answer in time (slow network or offline?).") from None
-    except httpx.TransportError:
-        raise ProviderUnreachableError(f"{service} is unreachable (offline?).") from None
+    except httpx.TimeoutException as exc:
+        raise ProviderUnreachableError(
+            f"{service} did not answer in time (slow network or offline?).",
+            maybe_sent=not isinstance(exc, _NEVER_SENT),
+        ) from None
+    except httpx.TransportError as exc:
+        raise ProviderUnreachableError(
+            f"{service} is unreachable (offline?).", maybe_sent=not isinstance(exc, _NEVER_SENT)
+        ) from None
 
 
 def _decode(response: httpx.Response, service: str) -> Any:
