@@ -147,6 +147,11 @@ def test_a_redis_outage_gives_clear_503s_then_recovery(make_app: AppFactory, fra
         photo = client.post("/api/analyze", data=frame_640, content_type="image/jpeg")
         assert photo.status_code == 200 and photo.get_json()["calibrated"] is False
         assert photo.get_json()["faces"]
+        # A visitor without a cookie has no list to look up: the built-in recommendations come
+        # (before, the lookup of a current list in Redis made these 503 for everyone).
+        for path in ("/api/recommendations?emotion=sad&n=3", "/api/export?emotion=sad&n=3&format=csv"):
+            with make_app(MOODTAPE_REDIS_URL=server.url).test_client() as visitor:
+                assert visitor.get(path).status_code == 200, path
         server.start()
         assert client.get("/readyz").status_code == 200
         assert client.post("/api/analyze?stream=cam", data=frame_640, content_type="image/jpeg").status_code == 200

@@ -23,7 +23,7 @@ from moodtape.recommender.export import Playlist, to_csv, to_m3u8, to_xspf
 from moodtape.recommender.ranking import Preferences
 from moodtape.recommender.result import Recommendation
 from moodtape.recommender.strategies import STRATEGIES
-from moodtape.store import ACTIONS
+from moodtape.store import ACTIONS, SavedList
 from moodtape.web.app import services
 from moodtape.web.bounded_json import loads_bounded
 from moodtape.web.params import ListRequest, flag, parse_list_request
@@ -53,10 +53,18 @@ def _ask(wanted: ListRequest) -> Ask:
 def recommendations() -> Response:
     """The session's current list for this request when there is one, else a list that is not kept."""
     wanted = parse_list_request(request.args)
-    current = services().playlists().current(session_id(), _ask(wanted))
+    current = _current_list(wanted)
     if current is not None:
         return jsonify(list_json(current, services().playlists().undo_steps(session_id(), current.id)))
     return jsonify(recommendation_json(_unsaved_list(wanted)))
+
+
+def _current_list(wanted: ListRequest) -> SavedList | None:
+    """The session's current list for the request; a request without a session cookie has none,
+    so it reads no shared state (a Redis outage then does not reach new visitors)."""
+    if g.get("new_session", True):
+        return None
+    return services().playlists().current(session_id(), _ask(wanted))
 
 
 def _unsaved_list(wanted: ListRequest) -> Recommendation:
@@ -117,7 +125,7 @@ def export() -> Response:
         playlist = playlists.get(session_id(), _list_id(list_id))
     else:
         wanted = parse_list_request(request.args)
-        playlist = playlists.current(session_id(), _ask(wanted))
+        playlist = _current_list(wanted)
         if playlist is None:
             playlist = _unsaved_list(wanted)
     render, extension, media_type = EXPORTS[fmt]
