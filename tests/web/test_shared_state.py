@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import json
 import re
 import time
@@ -304,3 +305,30 @@ def test_a_full_redis_under_the_shipped_policy_keeps_the_rate_limit_and_the_budg
         assert budget.used(day) == 2, "the day's YouTube count is never evicted"
     finally:
         server.stop()
+
+
+def _with_another_model(analyzer: Analyzer) -> Analyzer:
+    classifier = copy.copy(analyzer.classifier)
+    classifier.model_id = "f" * 64  # another file: a rollout of a new model, half done
+    return Analyzer(detector=analyzer.detector, classifier=classifier)
+
+
+def test_instances_running_different_models_are_reported_and_do_not_claim_a_calibration(
+    make_app: AppFactory, redis_url: str, real_analyzer: Analyzer, frame_640: bytes
+) -> None:
+    """Frames crossing two models took turns starting the calibration afresh, the other instance
+    answered ``calibrated: true`` while applying nothing, and every instance said ``ready``."""
+    settings = {"MOODTAPE_REDIS_URL": redis_url, "MOODTAPE_SECRET_KEY": "k" * 32}
+    old = make_app(**settings).test_client()
+    new = make_app(analyzer=_with_another_model(real_analyzer), **settings)
+    assert old.get("/readyz").get_json()["checks"]["emotion_model"] == "ok"  # alone so far
+    ready = new.test_client().get("/readyz").get_json()
+    assert ready["status"] == "degraded" and "1 other emotion model" in ready["checks"]["emotion_model"]
+    assert old.get("/readyz").get_json()["checks"]["emotion_model"] != "ok", "seen from both sides"
+    assert (
+        old.post("/api/calibration", data=frame_640, content_type="image/jpeg", headers=csrf_headers(old)).status_code
+        == 200
+    )
+    assert old.get("/api/calibration").get_json()["calibrated"] is True
+    status = same_session(new, old).get("/api/calibration").get_json()
+    assert status["calibrated"] is False and status["examples"] == {}

@@ -76,7 +76,12 @@ def add_example() -> Response:
 def status() -> Response:
     """Whether this session is calibrated, and with how many examples of each emotion."""
     calibration = services().profiles.get(session_id())
-    return jsonify(calibration.status() if calibration is not None else _EMPTY)
+    if calibration is None:
+        return jsonify(_EMPTY)
+    if calibration.model_id != services().analyzer().classifier.model_id:
+        # Made with another model (another instance's, mid-rollout): not applied here, so not "calibrated".
+        return jsonify({**_EMPTY, "removed": calibration.removed})
+    return jsonify(calibration.status())
 
 
 @blueprint.delete("/calibration")

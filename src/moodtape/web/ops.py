@@ -80,7 +80,10 @@ def _finish_request(response: Response) -> Response:
 def readyz() -> tuple[Response, int]:
     """503 while the model loads; 200 ``ready``, or ``degraded`` when a shared part is down (see above)."""
     state = services()
-    checks: dict[str, Any] = {"model": "ok" if state.model_ready else "loading"}
+    # Read once: the model may finish loading during the checks below, and the answer must not
+    # say 200 with "loading" in it.
+    model_ready = state.model_ready
+    checks: dict[str, Any] = {"model": "ok" if model_ready else "loading"}
     checks["database"] = _check(_ping_store)
     if state.redis is not None:
         from moodtape.state.connection import ping
@@ -88,11 +91,32 @@ def readyz() -> tuple[Response, int]:
         checks["redis"] = _check(lambda: ping(state.redis))
         if checks["redis"] == "ok":
             checks["secret_key"] = _check(lambda: _same_key_everywhere(state.redis))
+            if model_ready:
+                checks["emotion_model"] = _check(lambda: _same_model_everywhere(state.redis))
     strict = request.args.get("strict") in ("true", "1")
-    if not state.model_ready or (strict and any(value != "ok" for value in checks.values())):
+    if not model_ready or (strict and any(value != "ok" for value in checks.values())):
         return jsonify(status="not_ready", checks=checks), 503
     degraded = any(value != "ok" for value in checks.values())
     return jsonify(status="degraded" if degraded else "ready", checks=checks), 200
+
+
+def _same_model_everywhere(client: Any) -> None:
+    """Raise when other instances sharing this Redis run another emotion model.
+
+    A calibration belongs to the model that made it: a visitor's frames crossing two models took
+    turns starting it afresh, and one instance said "calibrated" while the other applied nothing.
+    """
+    from moodtape.state.connection import redis_errors
+    from moodtape.state.instances import other_models
+
+    with redis_errors(client):
+        count = other_models(client, services().analyzer().classifier.model_id, time.time())
+    if count:
+        raise MoodtapeError(
+            f"{count} other emotion model(s) in use among the instances: a visitor's calibration made with "
+            "one is started afresh on the other; run the same MOODTAPE_MODEL everywhere (during a rollout "
+            "this clears two minutes after the last instance on the old model stops)"
+        )
 
 
 #: How many unaccepted keys this process last saw (so that a disagreement is logged once, not per poll).

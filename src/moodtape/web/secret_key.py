@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 FILE_NAME: Final[str] = "secret_key"
 #: Where instances note their key's fingerprint (a sorted set scored by the time each was last seen).
 FINGERPRINTS_KEY: Final[str] = "moodtape:secret-key-fingerprints"
-#: A fingerprint not noted again for this long belongs to an instance that is gone (or rotated away).
-FINGERPRINT_TTL_S: Final[float] = 120.0
 _KEY: Final = re.compile(r"[0-9a-f]{64}")
 _log = logging.getLogger(__name__)
 
@@ -79,12 +77,9 @@ def keys_in_use(client: redis.Redis, key: str, now: float) -> set[str]:
     One round trip (a transaction). Old fingerprints age out, so a completed rotation stops
     counting the old key two minutes after the last instance that used it.
     """
-    pipe = client.pipeline(transaction=True)
-    pipe.zadd(FINGERPRINTS_KEY, {fingerprint(key): now})
-    pipe.zremrangebyscore(FINGERPRINTS_KEY, "-inf", now - FINGERPRINT_TTL_S)
-    pipe.expire(FINGERPRINTS_KEY, int(FINGERPRINT_TTL_S) * 2)
-    pipe.zrange(FINGERPRINTS_KEY, 0, -1)
-    return {item.decode() if isinstance(item, bytes) else str(item) for item in pipe.execute()[-1]}
+    from moodtape.state.instances import note_and_list
+
+    return note_and_list(client, FINGERPRINTS_KEY, fingerprint(key), now)
 
 
 def keys_not_accepted(client: redis.Redis, accepted: list[str], now: float) -> int:
