@@ -28,6 +28,9 @@ BAD_VALUES = [
     ("MOODTAPE_MODEL", "/no/such/model.onnx", "existing .onnx or .h5 file"),
     ("MOODTAPE_MAX_UPLOAD_BYTES", "10", "from 1024"),
     ("MOODTAPE_PROXY_HOPS", "99", "from 0 to 10"),
+    ("MOODTAPE_REDIS_URL", "127.0.0.1:6379", "redis://host:6379/0"),  # a traceback at start before
+    ("MOODTAPE_DATABASE_URL", "postgress://db.example/moodtape", "postgresql://"),  # a 400 on every request
+    ("MOODTAPE_DATABASE_URL", "mysql://db.example/moodtape", "sqlite:///"),
 ]
 
 
@@ -45,6 +48,24 @@ def test_every_default_is_allowed() -> None:
     settings = Settings({})
     assert settings.get_int("MOODTAPE_PORT") == 5000 and settings.get_float("MOODTAPE_HTTP_TIMEOUT") == 5.0
     assert settings.get_bool("MOODTAPE_PREVIEWS") is True and settings.get_bool("MOODTAPE_OFFLINE") is False
+
+
+def test_a_mistyped_url_is_shown_without_its_password() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.load(overrides={"MOODTAPE_DATABASE_URL": "postgress://me:hunter2@db/m"}, environ={}, dotenv=None)
+    assert "hunter2" not in str(caught.value) and "postgress://me:***@db/m" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MOODTAPE_DATABASE_URL", "postgresql+psycopg://u@h/db"),
+        ("MOODTAPE_DATABASE_URL", "sqlite:////tmp/x.db"),
+        ("MOODTAPE_REDIS_URL", "rediss://:pw@h:6380/1"),
+    ],
+)
+def test_the_documented_urls_are_accepted(name: str, value: str) -> None:
+    assert Settings.load(overrides={name: value}, environ={}, dotenv=None).get(name) == value.strip()
 
 
 @pytest.mark.parametrize(("text", "expected"), [("TRUE", True), (" yes ", True), ("0", False), ("off", False)])

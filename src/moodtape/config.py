@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
+from urllib.parse import urlsplit
 
 from moodtape.errors import SettingsError
 
@@ -106,6 +107,32 @@ class Pattern(Kind):
         if len(word) > 256 or not re.fullmatch(self.regex, word):
             raise ValueError(self.allowed)
         return word.upper() if self.upper else word
+
+
+@dataclass(frozen=True)
+class Url(Kind):
+    """Empty, or a URL whose scheme (before any ``+driver``) is one of ``schemes``.
+
+    Checked when the settings are read, so a typo (``postgress://``, ``127.0.0.1:6379`` without
+    ``redis://``) stops the server at start with one line, not a traceback or a 400 on requests.
+    """
+
+    schemes: tuple[str, ...] = ()
+    allowed: str = ""
+
+    def parse(self, text: str) -> object:
+        url = text.strip()
+        if not url:
+            return url
+        scheme = urlsplit(url).scheme.lower().partition("+")[0]
+        if len(url) > 4096 or "\x00" in url or scheme not in self.schemes:
+            raise ValueError(self.allowed)
+        return url
+
+    @staticmethod
+    def without_password(text: str) -> str:
+        """``text`` with any password in it replaced, for messages."""
+        return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", text)
 
 
 @dataclass(frozen=True)
@@ -215,6 +242,10 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "",
         "Store for feedback and history: sqlite:///path.db or postgresql://user:password@host:5432/db "
         "(needs moodtape[postgres]); empty means MOODTAPE_DATA_DIR/moodtape.db.",
+        kind=Url(
+            schemes=("sqlite", "postgresql", "postgres"),
+            allowed="sqlite:///path/to/moodtape.db or postgresql://user:password@host:5432/dbname",
+        ),
     ),
     Setting(
         "MOODTAPE_HISTORY_DAYS",
@@ -300,6 +331,7 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "Redis for state shared by instances (rate limits, provider cache, YouTube budget, streams, recent lists): "
         "redis://host:6379/0; empty keeps that state in each process (serve --processes N shares recent lists "
         "and calibrations through the database).",
+        kind=Url(schemes=("redis", "rediss", "unix"), allowed="redis://host:6379/0, rediss://… or unix:///path"),
     ),
     Setting(
         "MOODTAPE_PROCESSES",
@@ -440,5 +472,6 @@ def _parse(setting: Setting, text: str) -> object:
     try:
         return setting.kind.parse(text)
     except ValueError as exc:
-        shown = "(set, hidden)" if setting.secret else repr(text if len(text) <= 80 else text[:77] + "...")
+        visible = Url.without_password(text) if isinstance(setting.kind, Url) else text
+        shown = "(set, hidden)" if setting.secret else repr(visible if len(visible) <= 80 else visible[:77] + "...")
         raise SettingsError(f"{setting.name}={shown} is not allowed: use {exc}") from None

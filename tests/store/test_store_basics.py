@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from moodtape.config import Settings
-from moodtape.errors import DataError
+from moodtape.errors import DataError, SettingsError
 from moodtape.store import Feedback, SavedList, Store, database_url, new_id, schema, store_from_settings
 from moodtape.store.queries import _list_row
 
@@ -187,7 +187,7 @@ def test_location_comes_from_the_settings(tmp_path: Path) -> None:
     assert database_url(settings(MOODTAPE_DATA_DIR=str(tmp_path))) == f"sqlite:///{tmp_path / 'moodtape.db'}"
     url = "postgresql://u@db.example:5432/moodtape"
     assert database_url(settings(MOODTAPE_DATABASE_URL=url)) == url
-    with pytest.raises(DataError, match="postgresql://"):
+    with pytest.raises(SettingsError, match="postgresql://"):  # when the settings are read, at start
         store_from_settings(settings(MOODTAPE_DATABASE_URL="mysql://db/moodtape"))
 
 
