@@ -140,6 +140,15 @@ class StoreUnavailableError(MoodtapeError):
     code = "store_unavailable"
 
 
+class StoreSetupError(MoodtapeError):
+    """The database answers but cannot be used as it is: its schema is newer than this moodtape
+    knows (a rollback after an upgrade migrated it), or the user may not create the tables.
+    Waiting does not help; the operator must act, and the message says how."""
+
+    status = 503
+    code = "store_not_set_up"
+
+
 class ServerBusyError(MoodtapeError):
     """The server is at its bound for this kind of work right now; the same request works a little later.
 

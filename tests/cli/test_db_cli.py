@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from cli_helpers import assert_one_line_error
 
 from moodtape.state.in_store import StoreSessionMemory
@@ -71,3 +73,19 @@ def test_a_bad_url_names_the_forms_that_work() -> None:
     result = moodtape("db", "upgrade", MOODTAPE_DATABASE_URL="mysql://h/db")
     assert result.returncode == 1
     assert_one_line_error(result.stderr, "MOODTAPE_DATABASE_URL", "sqlite:///", "postgresql://")
+
+
+def _migrated_by_a_newer_moodtape(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    assert moodtape("db", "upgrade", MOODTAPE_DATABASE_URL=url).returncode == 0
+    with sqlite3.connect(tmp_path / "newer.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099'")
+    return url
+
+
+@pytest.mark.parametrize("command", ["upgrade", "status"])
+def test_a_schema_newer_than_this_moodtape_is_one_line_that_says_what_to_do(tmp_path: Path, command: str) -> None:
+    """A rollback after an upgrade migrated the database: Alembic's traceback before."""
+    result = moodtape("db", command, MOODTAPE_DATABASE_URL=_migrated_by_a_newer_moodtape(tmp_path))
+    assert result.returncode == 1
+    assert_one_line_error(result.stderr, "version 0099", "a newer moodtape migrated it")

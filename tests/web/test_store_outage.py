@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 from flask.testing import FlaskClient
 from webtools import AppFactory
@@ -68,3 +70,18 @@ def test_a_client_without_a_cookie_gets_lists_while_the_database_is_down(make_ap
             assert visitor.get(path).status_code == 200
     with app.test_client() as visitor:
         assert visitor.get("/api/history").status_code == 503, "what needs the store says so"
+
+
+def test_a_database_migrated_by_a_newer_moodtape_is_a_clear_503_not_a_500(make_app: AppFactory, tmp_path: Path) -> None:
+    """A rollback after an upgrade: Alembic refused with a traceback, and every request that needed
+    the store was a 500 while readiness said "failing (CommandError)"."""
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    Store(url).lists("s")  # migrated by this version
+    with sqlite3.connect(tmp_path / "newer.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099'")
+    client, csrf = _client(make_app, url)
+    reply = client.put("/api/history/consent", json={"history": True}, headers=csrf)
+    assert reply.status_code == 503 and reply.get_json()["error"]["code"] == "store_not_set_up"
+    assert "a newer moodtape migrated it" in reply.get_json()["error"]["message"]
+    ready = client.get("/readyz").get_json()
+    assert ready["status"] == "degraded" and "version 0099" in ready["checks"]["database"]

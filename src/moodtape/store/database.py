@@ -26,7 +26,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from moodtape.errors import DataError, StoreUnavailableError
+from moodtape.errors import DataError, StoreSetupError, StoreUnavailableError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ class Database:
     def _upgrade_once(self) -> None:
         from moodtape.store.migrate import upgrade
 
-        with self._translate_errors(), self.engine.begin() as connection:
+        with self._translate_errors(), self._setup_errors(), self.engine.begin() as connection:
             if self.dialect == "postgresql":
                 timeout = f"{MIGRATION_TIMEOUT_S * 1000}"
                 connection.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": timeout})
@@ -219,6 +219,20 @@ class Database:
         except exc.TimeoutError:
             log.warning("store: no free database connection within %s s", CONNECT_TIMEOUT_S)
             raise StoreUnavailableError(_UNAVAILABLE) from None
+
+    @contextmanager
+    def _setup_errors(self) -> Iterator[None]:
+        """A user that may not create the tables: a clear :class:`StoreSetupError`, not a 500."""
+        try:
+            yield
+        except exc.ProgrammingError as error:
+            if "permission denied" not in str(error.orig).lower():
+                raise
+            log.error("store: cannot create or change the tables: %s", error.orig)
+            raise StoreSetupError(
+                "the database user may not create moodtape's tables: grant it CREATE on the schema, or run "
+                "`moodtape db upgrade` once as a user that may"
+            ) from None
 
     def dispose(self) -> None:
         """Close every pooled connection; the next use opens new ones."""

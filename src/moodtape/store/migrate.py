@@ -11,6 +11,8 @@ from typing import Final
 
 from sqlalchemy.engine import Connection
 
+from moodtape.errors import StoreSetupError
+
 MIGRATIONS: Final[Path] = Path(__file__).with_name("migrations")
 
 
@@ -24,9 +26,23 @@ def _config(connection: Connection) -> object:
 
 
 def upgrade(connection: Connection, revision: str = "head") -> None:
-    """Run every migration up to ``revision`` on ``connection`` (inside the caller's transaction)."""
-    from alembic import command
+    """Run every migration up to ``revision`` on ``connection`` (inside the caller's transaction).
 
+    Raises:
+        StoreSetupError: the database is at a schema version this moodtape does not know.
+    """
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    current = current_revision(connection)
+    known = {script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
+    if current is not None and current not in known:
+        # Alembic's own answer is a traceback ("Can't locate revision"); this is what happened.
+        raise StoreSetupError(
+            f"the database's schema is at version {current}, which this moodtape does not know (its newest is "
+            f"{head_revision()}): a newer moodtape migrated it. Run that version again, or restore the "
+            "database from before the upgrade"
+        )
     command.upgrade(_config(connection), revision)  # type: ignore[arg-type]
 
 
