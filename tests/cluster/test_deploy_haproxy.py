@@ -8,6 +8,7 @@ read from the shipped file and put in front of a stand-in backend that answers e
 from __future__ import annotations
 
 import http.server
+import json
 import re
 import socket
 import subprocess
@@ -77,3 +78,65 @@ def test_every_spelling_of_metrics_is_refused_at_the_balancer(balancer: int, pat
 @pytest.mark.parametrize("path", ["/", "/healthz", "/api/metrics-help", "/static/metrics.js"])
 def test_other_paths_pass(balancer: int, path: str) -> None:
     assert _status(balancer, path) == 200
+
+
+ERRORFILE = re.compile(r"^\s*errorfile (\d{3}) /usr/local/etc/haproxy/(\S+)$", re.MULTILINE)
+
+
+def _shipped_errorfiles() -> list[tuple[str, Path]]:
+    shipped = (ROOT / "deploy" / "haproxy.cfg").read_text(encoding="utf-8")
+    return [(status, ROOT / "deploy" / name) for status, name in ERRORFILE.findall(shipped)]
+
+
+def test_every_answer_haproxy_makes_itself_is_json_in_the_apis_error_shape() -> None:
+    """HAProxy's own 502 (an instance that died mid-answer) or 413 was an HTML page before."""
+    found = dict(_shipped_errorfiles())
+    assert set(found) == {"400", "408", "413", "502", "503", "504"}
+    compose = (ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8")
+    for status, path in found.items():
+        head, _, body = path.read_text(encoding="utf-8").partition("\n\n")
+        assert head.splitlines()[0].startswith(f"HTTP/1.1 {status} ") and "Content-Type: application/json" in head
+        error = json.loads(body)["error"]
+        assert set(error) == {"code", "message"} and error["message"]
+        assert f"./{path.name}:/usr/local/etc/haproxy/{path.name}:ro" in compose, "mounted by compose.yaml"
+
+
+def test_a_backend_that_drops_the_connection_gives_the_json_502(tmp_path: Path) -> None:
+    binary = haproxy_path()
+    if binary is None:
+        pytest.skip("haproxy is not installed (apt-get install haproxy)")
+    dropping = socket.create_server(("127.0.0.1", 0))
+
+    def drop_every_connection() -> None:
+        while True:
+            try:
+                connection, _ = dropping.accept()
+            except OSError:
+                return
+            connection.recv(4096)
+            connection.close()  # no answer at all: an instance killed while answering
+
+    threading.Thread(target=drop_every_connection, daemon=True).start()
+    port = free_port()
+    errorfiles = "".join(f"    errorfile {status} {path}\n" for status, path in _shipped_errorfiles())
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"
+        f"{errorfiles}frontend web\n    bind 127.0.0.1:{port}\n    default_backend app\n"
+        f"backend app\n    server one 127.0.0.1:{dropping.getsockname()[1]}\n"
+    )
+    process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port, process=process)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            connection.sendall(b"GET /api/config HTTP/1.1\r\nHost: moodtape.example.org\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := connection.recv(4096):
+                answer += chunk
+        head, _, body = answer.decode("latin-1").partition("\r\n\r\n")
+        assert head.startswith("HTTP/1.1 502") and "application/json" in head
+        assert json.loads(body)["error"]["code"] == "bad_gateway"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        dropping.close()
