@@ -120,3 +120,34 @@ def test_a_jpeg_built_to_be_slow_is_refused_before_its_header_is_read(
     assert headers_read == []
     assert client.post("/api/analyze", data=plain, content_type="image/jpeg").status_code == 200
     assert headers_read == [len(plain)]
+
+
+def _multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "b0undary") -> bytes:
+    body = b""
+    for name, filename, content in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + content + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode()
+
+
+@pytest.mark.parametrize(
+    ("parts", "message"),
+    [
+        ([("image", None, b"\xff\xd8\xff")], "holds text, not a file"),  # a field without a filename
+        ([("image", "a.jpg", b""), ("image", "b.jpg", b"\xff\xd8\xff")], "2 files named 'image'"),
+        ([("photo", "a.jpg", b"\xff\xd8\xff")], "form field named 'image'"),
+    ],
+    ids=["text-field", "two-files", "other-name"],
+)
+def test_a_form_that_gets_the_picture_wrong_is_told_how(
+    client: FlaskClient, parts: list[tuple[str, str | None, bytes]], message: str
+) -> None:
+    """Each of these got "send the picture in a form field named 'image'" or "holds no image"."""
+    reply = client.post("/api/analyze", data=_multipart(parts), content_type="multipart/form-data; boundary=b0undary")
+    assert reply.status_code == 400 and message in reply.get_json()["error"]["message"]
+
+
+def test_a_form_cut_short_is_told_so(client: FlaskClient, astronaut_jpeg_bytes: bytes) -> None:
+    whole = _multipart([("image", "a.jpg", astronaut_jpeg_bytes)])
+    reply = client.post("/api/analyze", data=whole[:2000], content_type="multipart/form-data; boundary=b0undary")
+    assert reply.status_code == 400 and "cut short" in reply.get_json()["error"]["message"]

@@ -20,6 +20,7 @@ from typing import IO, Final
 import numpy as np
 import numpy.typing as npt
 from flask import Request, current_app
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from moodtape.errors import CorruptImageError, DataError, ImageError, UnsupportedImageError
@@ -75,7 +76,7 @@ def read_image_bytes(request: Request) -> bytes:
     """
     if request.mimetype == "multipart/form-data":
         try:
-            upload = request.files.get("image")
+            uploads = request.files.getlist("image")
         except RequestEntityTooLarge:
             # Werkzeug says "too large" for too many parts as well; only the size is "too large".
             limit = current_app.config["MAX_CONTENT_LENGTH"]
@@ -85,16 +86,27 @@ def read_image_bytes(request: Request) -> bytes:
                     "a field named 'image'"
                 ) from None
             raise
-        if upload is None:
-            raise DataError("send the picture in a form field named 'image' (or as the raw request body)")
-        data = upload.stream.read()
+        data = _one_upload(request, uploads)
     else:
         data = request.get_data(cache=False)
     if not data:
-        raise DataError("the request holds no image: send a JPEG, PNG or WebP picture")
+        raise DataError("the request holds no image: send a JPEG, PNG, WebP or GIF picture")
     if sniff_image_type(data) is None:
         raise UnsupportedImageError("that file is not a JPEG, PNG, WebP or GIF picture")
     return data
+
+
+def _one_upload(request: Request, uploads: list[FileStorage]) -> bytes:
+    """The bytes of the form's one ``image`` file; a clear 400 for each way a form gets it wrong."""
+    if len(uploads) > 1:
+        raise DataError(f"the form has {len(uploads)} files named 'image': send one picture")
+    if uploads:
+        return uploads[0].stream.read()
+    if "image" in request.form:
+        raise DataError("the form field 'image' holds text, not a file: send the picture as a file")
+    if not request.form and not request.files and request.content_length:
+        raise DataError("the form could not be read: it is cut short or its boundary does not match")
+    raise DataError("send the picture in a form field named 'image' (or as the raw request body)")
 
 
 @contextmanager
