@@ -105,10 +105,16 @@ def test_body_over_the_upload_limit_is_413_json(make_app: AppFactory, astronaut_
     assert _error(form) == (413, "too_large")
 
 
-def test_picture_over_the_pixel_limit_is_413(make_app: AppFactory, astronaut_jpeg_bytes: bytes) -> None:
+def test_picture_over_the_pixel_limit_is_413(
+    make_app: AppFactory, astronaut_bgr: npt.NDArray[np.uint8], astronaut_jpeg_bytes: bytes
+) -> None:
     client = make_app(MOODTAPE_MAX_PIXELS="100000").test_client()  # the photo has 262,144
-    reply = client.post("/api/analyze", data=astronaut_jpeg_bytes, content_type="image/jpeg")
+    png = encode(astronaut_bgr, ".png")
+    reply = client.post("/api/analyze", data=png, content_type="image/png")
     assert _error(reply) == (413, "image_too_large")
+    # A JPEG is read at half its size instead (test_large_pictures.py has the details).
+    shrunk = client.post("/api/analyze", data=astronaut_jpeg_bytes, content_type="image/jpeg")
+    assert shrunk.status_code == 200 and shrunk.get_json()["image"] == {"width": 256, "height": 256}
 
 
 def test_model_that_cannot_load_gives_503(make_app: AppFactory, astronaut_jpeg_bytes: bytes, tmp_path: Path) -> None:
