@@ -203,3 +203,18 @@ def test_a_calibration_removed_in_another_tab_stops_here(page: Any) -> None:
     )
     expect(page.locator("#calibration-state")).to_have_text("Not calibrated")
     assert _status(page)["examples"] == {}
+
+
+def test_a_step_stopped_by_a_removal_elsewhere_leaves_focus_on_the_start_button(page: Any) -> None:
+    """Before: "Smile" pressed from the keyboard, then the calibration removed in another tab: the
+    step buttons were hidden with focus on one of them, and focus fell to <body>."""
+    _calibrate_by_keyboard(page)
+    smile = page.get_by_role("button", name="Smile")
+    smile.focus()
+    page.keyboard.press("Enter")
+    _delete(page, "/api/calibration", event=False)  # during the step's "get ready" second
+    expect(page.locator("#calibration [role=status]")).to_have_text(
+        "Calibration stopped: it was removed meanwhile.", timeout=TIMEOUT_MS
+    )
+    expect(smile).to_be_hidden()
+    expect(page.get_by_role("button", name="Calibrate to my face")).to_be_focused()

@@ -255,3 +255,53 @@ def test_an_offer_does_not_move_the_list_under_the_pointer(page: Any) -> None:
     after = like.bounding_box()
     assert abs(after["y"] - before["y"]) < 1, f"the list moved {after['y'] - before['y']:.0f} px under the pointer"
     page.get_by_role("button", name="Stop camera").click()
+
+
+def test_mood_news_made_while_the_history_dialog_is_open_is_said_after_it_closes(page: Any) -> None:
+    """Before: the mood and its offer were written into the live region while History (a modal
+    dialog) was open, when the rest of the page is inert and out of a screen reader's reach, and
+    nothing was said once it closed: the news was never heard."""
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#mood-announce")).to_have_text("Your face looks happy.", timeout=15_000)
+    page.evaluate(RECORD_MOOD_ANNOUNCEMENTS)
+    page.locator("#history-open").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#history-dialog")).to_be_visible()
+    fake_analyzer(page, [(0.0, "sad", -0.7, -0.4)])
+    expect(page.locator("#new-list")).to_be_visible(timeout=15_000)
+    page.wait_for_timeout(int(GAP_S * 1000) + 1000)  # the news would have been said by now
+    said_while_open = [text for _, text in page.evaluate("window.__moodSaid") if text]
+    assert not said_while_open, said_while_open
+    page.keyboard.press("Escape")
+    expect(page.locator("#history-open")).to_be_focused()
+    expect(page.locator("#mood-announce")).to_have_text(
+        "Your face looks sad. A new list for it is ready: press Show it."
+    )
+
+
+# Texts the camera's stats line takes while it runs: figures of every width, and the pause.
+STATS_TEXTS = [
+    "0.5 frames/s · 9 ms",
+    "15.0 frames/s · 99 ms",
+    "12.5 frames/s · 999 ms",
+    "15.0 frames/s · 9999 ms",
+    "Paused: no frames sent.",
+]
+
+
+def test_the_camera_stats_line_keeps_its_place(page: Any) -> None:
+    """Before: right-aligned with room for 11em, the line moved 7 px sideways whenever the latency
+    gained a digit (80–94 layout shifts a minute on the desktop page)."""
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#camera-overlay .face-box")).to_have_count(1)
+    page.get_by_role("switch", name="Pause live updates").click()  # the frames no longer write it
+    expect(page.locator("#camera-stats")).to_have_text("Paused: no frames sent.")
+    stats = page.locator("#camera-stats")
+    places: dict[str, tuple[int, int, int]] = {}
+    for text in STATS_TEXTS:
+        stats.evaluate("(el, text) => { el.textContent = text; }", text)
+        box = stats.bounding_box()
+        places[text] = (round(box["x"]), round(box["y"]), round(box["width"]))
+    assert len(set(places.values())) == 1, places

@@ -86,3 +86,59 @@ def test_tab_never_leaves_focus_under_the_preview_bar(page: Any) -> None:
     expect(page.locator("#mini-player")).to_be_visible()
     page.locator("#strategy-group button").first.focus()
     _assert_none_hidden(_tab_through(page))
+
+
+# Records how much of the focused control the offer covers at the moment it appears (a microtask
+# after it is shown, before any later task: a glide would not have moved anything yet).
+RECORD_COVER_AT_OFFER = (
+    """(floating) => {
+  window.__coverAtOffer = null;
+  const offer = document.getElementById("new-list");
+  const focused = """
+    + FOCUSED
+    + """;
+  new MutationObserver(() => {
+    if (!offer.hidden && window.__coverAtOffer === null) window.__coverAtOffer = focused(floating);
+  }).observe(offer, { attributes: true, attributeFilter: ["hidden"] });
+}"""
+)
+NEAR_THE_FOOT = """() => {
+  const r = document.activeElement.getBoundingClientRect();
+  return r.bottom > innerHeight - 90 && r.top < innerHeight;
+}"""
+
+
+@pytest.mark.parametrize(
+    ("size", "motion"), [((390, 844), "no-preference"), ((320, 568), "reduce")], ids=["phone", "phone-320-reduced"]
+)
+def test_focus_left_where_the_offer_floats_in_is_scrolled_clear_of_it(
+    browser: Any, server: Server, size: tuple[int, int], motion: str
+) -> None:
+    """Before: focus left on a list control near the foot of the screen (reading, not tabbing) was
+    covered by the offer when it appeared (34.6 of the Play button's 44 px at 390×844): scroll
+    padding clears a control only when focus moves to it."""
+    width, height = size
+    context, page, watch = open_page(browser, server, width=width, height=height)
+    try:
+        page.emulate_media(reduced_motion=motion)
+        fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+        page.get_by_role("button", name="Start camera").click()
+        expect(page.locator("#results-mood")).to_contain_text("happy")
+        page.locator("#camera-stop").focus()
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            if page.evaluate(NEAR_THE_FOOT):
+                break
+        else:
+            pytest.fail("no control came to rest near the foot of the screen")
+        page.evaluate(RECORD_COVER_AT_OFFER, list(FLOATING))
+        fake_analyzer(page, [(0.0, "sad", -0.7, -0.4)])  # the face changes: the offer floats in
+        expect(page.locator("#new-list")).to_be_visible(timeout=20_000)
+        if motion == "reduce":
+            # No glide with reduced motion: clear at once.
+            at_offer = page.evaluate("window.__coverAtOffer")
+            assert at_offer["covered"] <= SLACK_PX, at_offer
+        page.wait_for_function(f"() => ({FOCUSED})({list(FLOATING)}).covered <= {SLACK_PX}")
+        watch.check(page)
+    finally:
+        context.close()

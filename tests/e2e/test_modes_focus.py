@@ -3,6 +3,7 @@ sensible (never on <body>), with one Tab stop per list item and a visible, contr
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -93,6 +94,78 @@ def test_arrowing_along_the_tabs_while_the_camera_runs_does_not_switch_it_off(st
     expect(page.locator("#mood-announce")).to_have_text("Camera off.")
 
 
+# The browser hands the camera over 3 s late (a permission prompt the person has not answered yet);
+# every stream it hands over is kept, and /api/analyze requests are counted from the start.
+SLOW_CAMERA = """
+window.__streams = [];
+window.__analyzeStarts = 0;
+const __slowGum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = async (c) => {
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const s = await __slowGum(c);
+  window.__streams.push(s);
+  return s;
+};
+const __countingFetch = window.fetch;
+window.fetch = (...args) => {
+  if (String(args[0]).includes("/api/analyze")) window.__analyzeStarts++;
+  return __countingFetch(...args);
+};
+"""
+
+
+@pytest.mark.parametrize("how", ["use-a-photo", "arrow-then-enter"])
+def test_leaving_camera_mode_while_the_browser_asks_for_the_camera_cancels_the_start(
+    browser: Any, server: Server, how: str
+) -> None:
+    """Before: the camera came on 3 s later anyway, in the hidden camera panel, its track live and
+    frames sent (34–37 in 6 s), "Camera on" beside the list and a list made "from the camera"."""
+    context, page, watch = open_page(browser, server, init_script=SLOW_CAMERA)
+    try:
+        page.locator("#camera-start").focus()
+        page.keyboard.press("Enter")
+        if how == "use-a-photo":
+            page.keyboard.press("Tab")
+            expect(page.locator("#camera-intro [data-goto=photo]")).to_be_focused()
+            page.keyboard.press("Enter")
+        else:
+            page.locator("#tab-camera").focus()
+            page.keyboard.press("ArrowRight")
+            # Being started counts as running: the arrow only moves focus along the tabs.
+            expect(page.locator("#tab-photo")).to_be_focused()
+            expect(page.locator("#tab-camera")).to_have_attribute("aria-selected", "true")
+            page.keyboard.press("Enter")
+        expect(page.locator("#tab-photo")).to_have_attribute("aria-selected", "true")
+        expect(page.locator("#tab-photo")).to_be_focused()
+        assert page.evaluate("window.__streams.length") == 0, "the test left camera mode too late"
+        # The browser hands the camera over after all: its track must end at once, nothing sent.
+        page.wait_for_function("() => window.__streams.length === 1", timeout=10_000)
+        page.wait_for_timeout(1500)
+        assert set(page.evaluate(TRACK_STATES)) == {"ended"}
+        assert page.evaluate("window.__analyzeStarts") == 0, "frames were sent after leaving camera mode"
+        expect(page.locator("#camera-stage")).to_be_hidden()
+        expect(page.locator("#results-camera")).to_be_hidden()
+        expect(page.locator("#faces-summary")).to_have_text("No photo yet.")
+        expect(page.locator("#result-list > li")).to_have_count(0)
+        watch.check(page)
+    finally:
+        context.close()
+
+
+def test_starting_the_camera_again_does_not_leave_camera_off_said(page: Any) -> None:
+    """Before: "Camera off.", said on leaving camera mode, stayed in the mood's status region while
+    the camera was on again (nobody in view, so nothing else replaced it)."""
+    fake_analyzer(page, [(0.0, None, 0.0, 0.0)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#results-camera")).to_be_visible()
+    page.get_by_role("tab", name="Photo").click()
+    expect(page.locator("#mood-announce")).to_have_text("Camera off.")
+    page.get_by_role("tab", name="Camera").click()
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#results-camera")).to_be_visible()
+    expect(page.locator("#mood-announce")).to_have_text("")
+
+
 def _camera_follows_again_after_a_hand_pick(page: Any) -> None:
     """Pick happy by hand, start the camera (which sees sad), follow the face again and show its list.
 
@@ -165,6 +238,61 @@ def test_a_hidden_page_lets_go_of_the_camera_and_takes_it_back(streams_page: Any
     page.wait_for_function(f"() => {TRACK_STATES}.every((state) => state === 'ended')")
 
 
+# The browser gives the camera once; asked again (the page back in sight) another program has it.
+CAMERA_ONCE = """
+window.__gumCalls = 0;
+const __onceGum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = async (c) => {
+  if (++window.__gumCalls > 1) throw new DOMException("Could not start video source", "NotReadableError");
+  return __onceGum(c);
+};
+"""
+
+
+def test_focus_goes_to_the_explanation_when_the_camera_cannot_be_had_again(browser: Any, server: Server) -> None:
+    """Before: with focus on the list's "Stop" (outside the camera panel, hidden with the camera),
+    focus fell to <body>; only focus inside the camera panel went to the explanation."""
+    context, page, watch = open_page(browser, server, init_script=CAMERA_ONCE)
+    try:
+        fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+        page.get_by_role("button", name="Start camera").click()
+        stop = page.locator("#results-camera-stop")
+        expect(stop).to_be_visible()
+        stop.focus()
+        page.evaluate(SET_HIDDEN, True)
+        page.evaluate(SET_HIDDEN, False)
+        expect(page.locator("#camera-problem-text")).to_contain_text("in use by another program")
+        expect(page.locator("#camera-problem-text")).to_be_focused()
+        watch.check(page)
+    finally:
+        context.close()
+
+
+# Pastes the astronaut as a file, from wherever focus is (as Ctrl+V does).
+PASTE_PHOTO = """(b64) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([bytes], "astronaut.jpg", { type: "image/jpeg" }));
+  const paste = new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true });
+  document.activeElement.dispatchEvent(paste);
+}"""
+
+
+@pytest.mark.parametrize("control", ["#pause-live", "#results-camera-stop"])
+def test_a_photo_pasted_from_a_camera_control_puts_focus_on_the_photo_tab(page: Any, control: str) -> None:
+    """Before: the paste switched to photo mode and hid the focused camera control: focus fell to
+    <body>, and was still there once the photo's list had loaded."""
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator(control)).to_be_visible()
+    page.locator(control).focus()
+    page.evaluate(PASTE_PHOTO, base64.b64encode(jpeg_bytes(astronaut_rgb())).decode("ascii"))
+    expect(page.locator("#tab-photo")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#tab-photo")).to_be_focused()
+    expect(page.locator("#results-mood")).to_contain_text("from your photo")
+    expect(page.locator("#tab-photo")).to_be_focused()
+
+
 def test_hand_picked_mood_never_shows_the_photos_reading(page: Any) -> None:
     page.get_by_role("tab", name="Photo").click()
     page.set_input_files(
@@ -201,6 +329,55 @@ def test_focus_goes_to_the_explanation_when_the_camera_is_denied(browser: Any, s
         page.keyboard.press("Enter")
         expect(page.locator("#camera-problem-text")).to_be_focused()
         expect(page.locator("#camera-problem-text")).to_contain_text("blocked")
+        watch.check(page)
+    finally:
+        context.close()
+
+
+def test_the_camera_problem_alert_is_the_message_alone(browser: Any, server: Server) -> None:
+    """Before: role="alert" sat on the box with the three ways out, so the alert read their names
+    too ("Use a photo Pick a mood by hand Try the camera again"), and focus then read the message."""
+    refuse = 'navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("no", "NotAllowedError"));'
+    context, page, watch = open_page(browser, server, init_script=refuse)
+    try:
+        page.get_by_role("button", name="Start camera").click()
+        alert = page.get_by_role("alert")
+        expect(alert).to_have_count(1)
+        expect(alert).to_have_text(re.compile(r"^Camera access was blocked\..*pick your mood by hand\.$"))
+        expect(page.locator("#camera-problem").get_by_role("button", name="Try the camera again")).to_be_visible()
+        watch.check(page)
+    finally:
+        context.close()
+
+
+# /api/lists answers 3 s late once window.__slowLists is set: time to Tab into the list on screen.
+SLOW_LISTS = """
+window.__slowLists = false;
+const __listsFetch = window.fetch;
+window.fetch = async (...args) => {
+  const reply = await __listsFetch(...args);
+  if (window.__slowLists && String(args[0]).includes("/api/lists")) await new Promise((r) => setTimeout(r, 3000));
+  return reply;
+};
+"""
+
+
+def test_focus_moved_into_the_old_list_while_a_new_one_loads_lands_in_the_new_one(browser: Any, server: Server) -> None:
+    """Before: where focus was counted when the load began (on "Videos"); focus on the old list's
+    second item then fell to <body> when the new list replaced it."""
+    context, page, watch = open_page(browser, server, init_script=SLOW_LISTS)
+    try:
+        _pick(page, "happy")
+        page.evaluate("window.__slowLists = true")
+        page.get_by_role("button", name="Videos").focus()
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")  # "Not my mood"
+        page.keyboard.press("Tab")  # the first item of the list on screen
+        page.keyboard.press("ArrowDown")
+        assert page.evaluate(FOCUSED_ITEM) == 1
+        assert page.evaluate("document.querySelector('#results').getAttribute('aria-busy')") == "true"
+        expect(page.locator("#results-status")).to_contain_text("videos")
+        page.wait_for_function(f"() => {FOCUSED_ITEM} === 1")
         watch.check(page)
     finally:
         context.close()

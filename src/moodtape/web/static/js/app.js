@@ -8,9 +8,10 @@ import { setupHistory } from "./history.js";
 import { ListView } from "./listview.js";
 import { LiveCamera } from "./live.js";
 import { DEFAULT_POINTS, MoodPlane } from "./moodplane.js";
-import { trackFootHeights } from "./footroom.js";
+import { trackFootHeights, uncoverFocus } from "./footroom.js";
 import { describeFaces, drawBars } from "./overlay.js";
 import { setupPhoto } from "./photo.js";
+import { say } from "./say.js";
 import { distance, MIN_DISTANCE, MoodSettler } from "./settle.js";
 import { Timeline } from "./timeline.js";
 import { EMOTION_WORDS, emotionWord, moodLine, moodNumbers } from "./words.js";
@@ -34,7 +35,12 @@ const state = {
   readoutAt: -Infinity,
   /** When the camera last lost the face (null: a face is in view). */
   noFaceSince: null,
+  /** Mood news made while a modal dialog was open, said when it closes: {text, label?} or null. */
+  heldMoodNews: null,
 };
+
+/** Measures what floats at the foot of the screen again (footroom.js); set up by start(). */
+let measureFoot = () => {};
 
 // ---- small UI helpers -------------------------------------------------------------------------
 
@@ -105,10 +111,13 @@ function showReadout() {
 // ---- modes -------------------------------------------------------------------------------------
 
 function selectTab(name, { focus = false } = {}) {
-  // Camera mode owns the camera: leaving it ends the tracks and the frames, and says so.
-  if (name !== "camera" && camera.running) {
+  // Camera mode owns the camera: leaving it ends the tracks and the frames, and says so. A start
+  // still waiting for the browser's permission is cancelled too: the camera must not come on in a
+  // hidden panel once the person has moved on.
+  if (name !== "camera" && camera.active) {
+    const wasOn = camera.running;
     camera.stop();
-    $("mood-announce").textContent = "Camera off.";
+    if (wasOn) sayMood("Camera off.");
   }
   state.mode = name;
   for (const tab of TABS) {
@@ -132,9 +141,9 @@ function setupTabs() {
     if (from < 0 || !(event.key in moves)) return;
     event.preventDefault();
     const target = TABS[(moves[event.key] + TABS.length) % TABS.length];
-    // While the camera runs, arrows only move focus (manual activation; Enter or Space selects):
-    // arrowing along the tabs to hear their names must not switch the camera off.
-    if (camera.running) $(`tab-${target}`).focus();
+    // While the camera runs or starts, arrows only move focus (manual activation; Enter or Space
+    // selects): arrowing along the tabs to hear their names must not switch the camera off.
+    if (camera.active) $(`tab-${target}`).focus();
     else selectTab(target, { focus: true });
   });
   for (const button of document.querySelectorAll("[data-goto]")) {
@@ -253,6 +262,10 @@ function onSettled(mood) {
   state.offerStale = false;
   $("new-list-text").textContent = offerWords(mood.emotion);
   $("new-list").hidden = false;
+  // On a phone the offer floats at the foot of the screen: a control that has focus there, left
+  // where it is while the person reads, would be hidden under it (WCAG 2.4.11).
+  measureFoot();
+  uncoverFocus($("new-list"));
   // The offer is news for a screen reader too: the mood's words now end with it (announceWords).
   announcer.addNews(mood.emotion);
 }
@@ -306,6 +319,29 @@ function announceWords(label) {
   return `Your face looks ${emotionWord(label)}.${offer}`;
 }
 
+/** Say `text` in the mood's live region; `label` is the mood it is about, if any. While a modal
+ * dialog (History) is open the rest of the page is inert, out of a screen reader's reach: a line
+ * written then would never be heard, so the latest one waits for the dialog to close. */
+function sayMood(text, label = undefined) {
+  if (document.querySelector(":modal")) {
+    state.heldMoodNews = { text, label };
+    return;
+  }
+  state.heldMoodNews = null;
+  say($("mood-announce"), text);
+}
+
+/** A dialog closed: say the mood news held meanwhile, in words as of now (the offer it names may
+ * have gone since), after focus has moved back to the page. */
+function sayHeldMoodNews() {
+  const held = state.heldMoodNews;
+  if (!held) return;
+  setTimeout(() => {
+    if (state.heldMoodNews !== held) return; // newer news, or the camera stopped meanwhile
+    sayMood(held.label === undefined ? held.text : announceWords(held.label));
+  });
+}
+
 /** Put focus on `target` unless the person has moved it meanwhile: only when it is on <body> or on
  * something no longer shown (the button that started it all, hidden since; or kept in place but
  * invisible, as the offer's reserved box is). */
@@ -318,8 +354,10 @@ function focusIfLost(target) {
 async function startCamera() {
   // The reader may still load for a second or two after the camera shows (on-device mode): focus
   // goes to "Stop camera" as soon as it is on screen (onStage), and is not taken back later.
-  if (await camera.start()) focusIfLost($("camera-stop"));
-  else focusIfLost($("camera-problem-text"));
+  const started = await camera.start();
+  if (started) focusIfLost($("camera-stop"));
+  else if (started === false) focusIfLost($("camera-problem-text"));
+  // null: camera mode was left while the browser asked; focus is wherever the person took it.
 }
 
 function stopCamera() {
@@ -356,7 +394,7 @@ function emotionButtons() {
 }
 
 const settler = new MoodSettler();
-const announcer = new Announcer((text) => ($("mood-announce").textContent = text), announceWords);
+const announcer = new Announcer(sayMood, announceWords);
 const plane = new MoodPlane(
   $("plane"),
   state.points,
@@ -396,8 +434,11 @@ const camera = new LiveCamera(
     },
     onRecover: () => banner(""),
     onStage: () => focusIfLost($("camera-stop")),
+    // The camera's own controls, the list's "Stop" and the offer are gone: focus goes to the reason.
+    onLost: () => focusIfLost($("camera-problem-text")),
     onStarted: () => {
       announcer.reset();
+      sayMood(""); // a "Camera off." from before must not stay while the camera is on
       $("results-camera").hidden = false;
       // While the camera runs, the offer's place is kept (invisible) with words as long as the
       // longest offer: when one appears, the list below does not jump under the pointer.
@@ -415,7 +456,7 @@ const camera = new LiveCamera(
       $("follow-camera").hidden = true;
       $("results-camera").hidden = true;
       $("new-list").classList.remove("reserved");
-      $("mood-announce").textContent = "";
+      sayMood("");
       showReadout();
       showMoodNow();
     },
@@ -452,7 +493,9 @@ function setupCamera() {
 }
 
 async function start() {
-  trackFootHeights({ mini: $("mini-player"), offer: $("new-list") });
+  measureFoot = trackFootHeights({ mini: $("mini-player"), offer: $("new-list") });
+  // "close" does not bubble: heard while it passes the document, for whichever dialog closed.
+  document.addEventListener("close", sayHeldMoodNews, true);
   setupTabs();
   setupCamera();
   list.setup();
@@ -490,7 +533,12 @@ async function start() {
       showReadout();
       reportError(err);
     },
-    onPasted: () => selectTab("photo"),
+    // Pasted with focus on a camera control: leaving camera mode hides it, so focus goes to the
+    // Photo tab, now selected, rather than to <body>.
+    onPasted: () => {
+      selectTab("photo");
+      focusIfLost($("tab-photo"));
+    },
   });
 
   setupHistory({
@@ -506,6 +554,14 @@ async function start() {
     consentRow: $("history-consent-row"),
     consent: $("history-consent"),
     onError: reportError,
+    onDeleted: () => {
+      const shown = list.clear();
+      hideOffer();
+      resetCameraRetry();
+      showListMood(); // no mood yet: a running camera makes the first list again by itself
+      showMoodNow();
+      return shown;
+    },
     onOpen: async (listId) => {
       const focus = await list.reopen(listId);
       if (focus) {

@@ -139,6 +139,7 @@ export class Calibration {
   }
 
   show(status) {
+    const focused = document.activeElement;
     // Removals only ever add up: an answer that crossed a newer one must not lower the count.
     if (Number.isInteger(status.removed)) this.removed = Math.max(this.removed, status.removed);
     this.calibrated = Boolean(status.calibrated);
@@ -147,6 +148,10 @@ export class Calibration {
     this.remove.hidden = !Object.keys(status.examples || {}).length;
     this.steps.hidden = !status.calibrated;
     this.start.textContent = status.calibrated ? "Calibrate again" : "Calibrate to my face";
+    // The calibration is gone (removed here, in another tab, or with the history): Remove and the
+    // steps are hidden, and focus on one of them goes to the start button, not to <body>.
+    const hidden = [this.remove, ...this.stepButtons].includes(focused) && !focused.getClientRects().length;
+    if (hidden) this.start.focus();
   }
 
   /** Grab a frame and send it as an example of `emotion`; `since` is the removal count when the
@@ -241,9 +246,7 @@ export class Calibration {
     this.setBusy(true);
     try {
       const { removed } = await call("DELETE", "/api/calibration");
-      const hadFocus = document.activeElement === this.remove;
-      this.show({ calibrated: false, examples: {}, removed });
-      if (hadFocus) this.start.focus(); // the Remove button is gone now
+      this.show({ calibrated: false, examples: {}, removed }); // focus on Remove goes to the start
       this.prompt.textContent = "Calibration removed.";
     } catch (err) {
       this.prompt.textContent = err.message;

@@ -12,7 +12,7 @@ export const GAP_MS = 5000;
 
 export class Announcer {
   /**
-   * @param say (text) → void  writes into the live region
+   * @param say (text, label) → void  writes into the live region
    * @param words (label|null) → text  what to say for a settled label (null = no face)
    */
   constructor(say, words, { stableMs = STABLE_MS, stableNoneMs = STABLE_NONE_MS, gapMs = GAP_MS } = {}) {
@@ -72,7 +72,7 @@ export class Announcer {
     this.spokenAt = now;
     this.news = undefined;
     const text = this.words(seen);
-    this.say(text);
+    this.say(text, seen);
     return text;
   }
 }

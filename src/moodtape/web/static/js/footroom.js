@@ -6,6 +6,8 @@
 /**
  * Keep `--{name}-h` on the root element equal to each element's height while shown (0 when hidden).
  * @param {Record<string, HTMLElement>} floating  variable name → element
+ * @returns a function that measures them now: the observer reports only before the next paint,
+ *   too late for a scroll made at once (see {@link uncoverFocus})
  */
 export function trackFootHeights(floating) {
   const root = document.documentElement;
@@ -18,5 +20,30 @@ export function trackFootHeights(floating) {
   const observer = new ResizeObserver(measure);
   for (const el of Object.values(floating)) observer.observe(el);
   measure();
-  return observer;
+  return measure;
+}
+
+/** The part of `el`'s box (px, top to bottom) under `box`. */
+function coveredBy(el, box) {
+  const r = el.getBoundingClientRect();
+  const b = box.getBoundingClientRect();
+  const across = Math.min(r.right, b.right) - Math.max(r.left, b.left);
+  const down = Math.min(r.bottom, b.bottom) - Math.max(r.top, b.top);
+  return across > 0 && down > 0 ? down : 0;
+}
+
+/**
+ * `box` has just appeared, floating over the page: if it covers the control that has focus, scroll
+ * that control up clear of it. Scroll padding keeps a control clear when focus moves to it, but
+ * focus that stays put while something floats in is left underneath (WCAG 2.4.11). Only a covered
+ * control scrolls, and without a glide under reduced motion. The foot heights must be measured
+ * already: the scroll padding that clears `box` is made of them.
+ */
+export function uncoverFocus(box) {
+  const el = document.activeElement;
+  if (!el || el === document.body || box.hidden || box.contains(el)) return;
+  if (getComputedStyle(box).position !== "fixed" || coveredBy(el, box) === 0) return;
+  // "auto" follows the style sheet, which turns smooth scrolling off for reduced motion.
+  const reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  el.scrollIntoView({ block: "nearest", behavior: reduce ? "auto" : "smooth" });
 }

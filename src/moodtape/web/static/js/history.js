@@ -55,6 +55,7 @@ export function setupHistory({
   consent,
   onError,
   onOpen,
+  onDeleted = () => false,
 }) {
   // Where focus goes when the dialog closes: back to History, or into a reopened list.
   let afterClose = () => openButton.focus();
@@ -128,7 +129,10 @@ export function setupHistory({
       const data = await deleteHistory();
       confirmRow.hidden = true;
       render([]);
-      status.textContent = `Deleted ${data.deleted} ${data.deleted === 1 ? "list" : "lists"}. Your history is empty.`;
+      // The list on the page is one of those deleted: the page lets it go (onDeleted says whether
+      // there was one). Said here: outside the dialog, the page is out of a screen reader's reach.
+      const listGone = onDeleted() ? " The list on the page went with it." : "";
+      status.textContent = `Deleted ${data.deleted} ${data.deleted === 1 ? "list" : "lists"}. Your history is empty.${listGone}`;
       // The calibration went with it: its view (calibrate.js, which imports nothing from the page)
       // hears it here and stops saying "Calibrated".
       document.dispatchEvent(new CustomEvent("moodtape:history-deleted"));

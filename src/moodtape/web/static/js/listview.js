@@ -6,6 +6,7 @@ import * as api from "./api.js";
 import { focusItem, setStop, setupListKeys } from "./listnav.js";
 import { PreviewPlayer } from "./player.js";
 import { describeSources, renderItem, renderResults } from "./results.js";
+import { say } from "./say.js";
 import { STRATEGY_WORDS, emotionWord, moodLine, moodNumbers } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
@@ -15,6 +16,11 @@ function setPressed(group, attr, value) {
   for (const button of group.querySelectorAll("button")) {
     button.setAttribute("aria-pressed", String(button.dataset[attr] === value));
   }
+}
+
+/** Write the list's status line (a live region; see say.js). */
+function status(text, options) {
+  say($("results-status"), text, options);
 }
 
 /** The index of the list item holding `el`, or -1. */
@@ -73,6 +79,8 @@ export class ListView {
     });
     this.explainStrategy(null);
     this.setupNotMine();
+    // What the card says before any list, and again once the list is deleted (clear).
+    this.emptyWords = $("results-empty").textContent;
   }
 
   /** Press a strategy or kind button and load its list (when it fails, see {@link load}). */
@@ -145,12 +153,12 @@ export class ListView {
       setPressed($("kind-group"), "kind", this.kind);
       setPressed($("strategy-group"), "strategy", this.strategy);
       this.draw(data, this.params());
-      $("results-status").textContent = `A list from your history: ${data.items.length} ${data.kind}.`;
+      status(`A list from your history: ${data.items.length} ${data.kind}.`);
       return () => {
         if (!focusItem($("result-list"), 0)) $("results").focus();
       };
     } catch (err) {
-      $("results-status").textContent = `Could not open that list: ${err.message}`;
+      status(`Could not open that list: ${err.message}`);
       this.hooks.onError(err);
       return null;
     }
@@ -167,12 +175,13 @@ export class ListView {
     const controller = new AbortController();
     this.controller = controller;
     const params = this.params();
-    // Focus inside the list survives the swap: it goes to the same place in the new list.
-    const inside = itemIndex(document.activeElement);
-    $("results-status").textContent = "Finding music for this mood…";
+    status("Finding music for this mood…", { again: false });
     $("results").setAttribute("aria-busy", "true");
     try {
       const data = await api.showList(params, { signal: controller.signal });
+      // Focus inside the list survives the swap: it goes to the same place in the new list. Where
+      // it is now, not when the load began: the person may have tabbed into the old list meanwhile.
+      const inside = itemIndex(document.activeElement);
       this.draw(data, params);
       const index = focusIndex ?? (inside >= 0 ? inside : null);
       if (index !== null && !focusItem($("result-list"), index)) $("results").focus();
@@ -185,7 +194,7 @@ export class ListView {
       this.failure = err;
       this.backToDrawn();
       // The banner already says that the server is gone (an alert): this line says what it meant.
-      $("results-status").textContent = err.unreachable ? "The list did not change: the server did not answer." : err.message;
+      status(err.unreachable ? "The list did not change: the server did not answer." : err.message);
       this.hooks.onError(err);
       return false;
     } finally {
@@ -205,7 +214,7 @@ export class ListView {
     if (!data.items.length) empty.textContent = "Nothing in the catalog fits this mood and choice.";
     $("list-keys").hidden = !data.items.length;
     const what = data.kind === "videos" ? "videos" : "tracks";
-    $("results-status").textContent = `${data.items.length} ${what}, strategy ${data.strategy}.`;
+    status(`${data.items.length} ${what}, strategy ${data.strategy}.`);
     const numbers = document.createElement("span");
     numbers.className = "numbers";
     numbers.textContent = ` (${moodNumbers(data.mood)})`;
@@ -228,6 +237,34 @@ export class ListView {
     this.hooks.setPath(data.path);
   }
 
+  /**
+   * The list on screen was deleted on the server (History → Delete everything): its feedback and
+   * export would only fail, so it goes, and the card is as it was before the first list. The
+   * strategy and kind stay as chosen.
+   * @returns whether a list was on screen
+   */
+  clear() {
+    if (this.controller) this.controller.abort(); // a list asked for before the deletion
+    const shown = this.data !== null;
+    this.applied = null;
+    this.source = null;
+    this.data = null;
+    this.drawn = null;
+    this.failure = null;
+    $("result-list").replaceChildren();
+    $("results-empty").textContent = this.emptyWords;
+    $("results-empty").hidden = false;
+    $("results-mood").replaceChildren();
+    for (const id of ["list-keys", "results-foot", "not-mine", "not-mine-form", "offline-badge", "offline-note"]) {
+      $(id).hidden = true;
+    }
+    $("not-mine-open").setAttribute("aria-expanded", "false");
+    this.explainStrategy(null);
+    this.hooks.setPath(null);
+    if (shown) status("Your history was deleted, and this list with it.");
+    return shown;
+  }
+
   /** Export links name the list on screen, so the file holds exactly what is shown. */
   exportLinks(params) {
     const id = this.data && this.data.list_id;
@@ -248,11 +285,12 @@ export class ListView {
           : { action, key: item.key, artist: item.artist, genre: item.genre || null },
       );
       const words = { like: "Liked", skip: "Skipped", dislike: "Disliked" }[action];
-      $("results-status").textContent = `${words} “${item.title}”. Thanks — moodtape will take it into account.`;
+      status(`${words} “${item.title}”. Thanks — moodtape will take it into account.`);
       if (action === "dislike" && answer.replaced && answer.list) this.replaceRow(index, item, answer.list);
       return true;
     } catch (err) {
-      $("results-status").textContent = `Feedback not saved: ${err.message}`;
+      // Said again when it repeats: a second press that failed the same way is news too.
+      status(`Feedback not saved: ${err.message}`);
       this.hooks.onError(err);
       return false;
     }
@@ -271,7 +309,7 @@ export class ListView {
     const fresh = renderItem(list.items[index], index, this.handlers(), disliked);
     rows.children[index].replaceWith(fresh);
     const newcomer = list.items[index];
-    $("results-status").textContent = `Disliked “${disliked.title}”; “${newcomer.title}” took its place.`;
+    status(`Disliked “${disliked.title}”; “${newcomer.title}” took its place.`);
     fresh.querySelector(".undo-btn").focus();
   }
 
@@ -281,10 +319,10 @@ export class ListView {
     try {
       const list = await api.undoDislike(this.data.list_id);
       this.draw(list, this.params());
-      $("results-status").textContent = `Undone: “${list.items[index].title}” is back.`;
+      status(`Undone: “${list.items[index].title}” is back.`);
       focusItem($("result-list"), index);
     } catch (err) {
-      $("results-status").textContent = `Not undone: ${err.message}`;
+      status(`Not undone: ${err.message}`);
       this.hooks.onError(err);
     }
   }
@@ -327,10 +365,9 @@ export class ListView {
           preloaded: answer.recommendations || null,
           focusList: true,
         });
-        $("results-status").textContent =
-          `Thanks. Using “${emotionWord(corrected)}” instead of “${emotionWord(detected)}”.`;
+        status(`Thanks. Using “${emotionWord(corrected)}” instead of “${emotionWord(detected)}”.`);
       } catch (err) {
-        $("results-status").textContent = `Not saved: ${err.message}`;
+        status(`Not saved: ${err.message}`);
         this.hooks.onError(err);
       }
     });

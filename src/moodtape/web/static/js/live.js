@@ -27,8 +27,10 @@ async function playQuietly(video) {
 export class LiveCamera {
   /**
    * @param els {intro, problem, problemText, stage, video, overlay, note, stats, pause}
-   * @param callbacks {onFrame(result), onError(err, waitMs), onRecover(), onStage(), onStarted(), onStopped()}
+   * @param callbacks {onFrame(result), onError(err, waitMs), onRecover(), onStage(), onStarted(), onStopped(),
+   *   onLost()}
    *   onStage: the preview and its controls are on screen (the reader may still be loading)
+   *   onLost: the camera could not be had again when the page came back; the problem is shown
    */
   constructor(els, callbacks) {
     this.els = els;
@@ -41,6 +43,8 @@ export class LiveCamera {
     this.drawnAt = -Infinity;
     // A start() that is still waiting for permission when stop() runs must not turn the camera on.
     this.generation = 0;
+    /** The browser is still asking for the camera (a permission prompt): stop() cancels the start. */
+    this.asking = false;
     /** The page is out of sight: the camera is let go (its light goes off) until it comes back. */
     this.suspended = false;
     document.addEventListener("visibilitychange", () => (document.hidden ? this.suspend() : this.resume()));
@@ -48,6 +52,11 @@ export class LiveCamera {
 
   get running() {
     return Boolean(this.media);
+  }
+
+  /** Running, or being started: either way camera mode holds the camera (or is about to). */
+  get active() {
+    return this.running || this.asking;
   }
 
   showProblem(text) {
@@ -64,24 +73,32 @@ export class LiveCamera {
     this.showProblem(`${why} You can still use a photo, or pick your mood by hand.`);
   }
 
-  /** @returns true when the camera runs, false when it could not start (the problem is shown). */
+  /**
+   * @returns true when the camera runs, false when it could not start (the problem is shown), null
+   *   when stop() (camera mode left) or a newer start() took over meanwhile
+   */
   async start() {
     const { intro, problem, stage, video } = this.els;
     const mine = ++this.generation;
+    this.asking = true;
     // On-device mode (ondevice/): the reader loads while the browser asks for the camera.
     const local = localAnalyzer();
     let media;
     try {
       media = await openCamera();
     } catch (err) {
-      if (mine !== this.generation) return false;
+      if (mine !== this.generation) return null;
+      this.asking = false;
       this.showCameraProblem(err);
       return false;
     }
     if (mine !== this.generation) {
+      // Stopped while the browser was still asking (camera mode left): the stream it hands over
+      // late is not wanted, and its light goes off at once.
       closeCamera(media);
-      return false;
+      return null;
     }
+    this.asking = false;
     this.media = media;
     video.addEventListener("loadedmetadata", () => fitMedia(video.parentElement, video.videoWidth, video.videoHeight), {
       once: true,
@@ -93,7 +110,7 @@ export class LiveCamera {
     this.callbacks.onStage();
     await playQuietly(video);
     const reader = await local;
-    if (mine !== this.generation) return false;
+    if (mine !== this.generation) return null;
     if (reader) {
       reader.resetStream();
       await reader.refreshProfile(true);
@@ -146,10 +163,11 @@ export class LiveCamera {
       media = await openCamera();
     } catch (err) {
       if (mine !== this.generation) return;
-      const hadFocus = this.els.stage.contains(document.activeElement);
       this.stop();
       this.showCameraProblem(err);
-      if (hadFocus) this.els.problemText.focus();
+      // Focus may have been on a control that went with the camera, in the stage or not (the
+      // list's "Stop", the offer): the page decides where it goes.
+      this.callbacks.onLost();
       return;
     }
     // Stopped meanwhile, or hidden again: the new stream goes straight back.
@@ -175,6 +193,7 @@ export class LiveCamera {
   /** End the tracks and the frame loop; safe to call when nothing runs. */
   stop() {
     this.suspended = false;
+    this.asking = false;
     this.generation += 1;
     const wasRunning = this.running;
     if (this.loop) this.loop.stop();
