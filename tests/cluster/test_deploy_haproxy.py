@@ -14,6 +14,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,21 +38,19 @@ class _Anything(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def balancer(tmp_path: Path) -> Iterator[int]:
+@contextmanager
+def _haproxy(tmp_path: Path, backend_port: int, *, defaults: str = "", frontend: str = "") -> Iterator[int]:
+    """A real HAProxy on a free port in front of 127.0.0.1:``backend_port``, with the shipped lines
+    given (indented) in its defaults and frontend; yields its port."""
     binary = haproxy_path()
     if binary is None:
         pytest.skip("haproxy is not installed (apt-get install haproxy)")
-    rule = RULE.search((ROOT / "deploy" / "haproxy.cfg").read_text(encoding="utf-8"))
-    assert rule is not None, "deploy/haproxy.cfg has no rule that denies /metrics"
-    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Anything)
-    threading.Thread(target=backend.serve_forever, daemon=True).start()
     port = free_port()
     config = tmp_path / "haproxy.cfg"
     config.write_text(
         "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"
-        f"frontend web\n    bind 127.0.0.1:{port}\n{rule.group(0)}\n    default_backend app\n"
-        f"backend app\n    server one 127.0.0.1:{backend.server_address[1]}\n"
+        f"{defaults}frontend web\n    bind 127.0.0.1:{port}\n{frontend}    default_backend app\n"
+        f"backend app\n    server one 127.0.0.1:{backend_port}\n"
     )
     process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -60,6 +59,18 @@ def balancer(tmp_path: Path) -> Iterator[int]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def balancer(tmp_path: Path) -> Iterator[int]:
+    rule = RULE.search((ROOT / "deploy" / "haproxy.cfg").read_text(encoding="utf-8"))
+    assert rule is not None, "deploy/haproxy.cfg has no rule that denies /metrics"
+    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Anything)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    try:
+        with _haproxy(tmp_path, backend.server_address[1], frontend=f"{rule.group(0)}\n") as port:
+            yield port
+    finally:
         backend.shutdown()
 
 
@@ -102,9 +113,6 @@ def test_every_answer_haproxy_makes_itself_is_json_in_the_apis_error_shape() -> 
 
 
 def test_a_backend_that_drops_the_connection_gives_the_json_502(tmp_path: Path) -> None:
-    binary = haproxy_path()
-    if binary is None:
-        pytest.skip("haproxy is not installed (apt-get install haproxy)")
     dropping = socket.create_server(("127.0.0.1", 0))
 
     def drop_every_connection() -> None:
@@ -117,18 +125,12 @@ def test_a_backend_that_drops_the_connection_gives_the_json_502(tmp_path: Path) 
             connection.close()  # no answer at all: an instance killed while answering
 
     threading.Thread(target=drop_every_connection, daemon=True).start()
-    port = free_port()
     errorfiles = "".join(f"    errorfile {status} {path}\n" for status, path in _shipped_errorfiles())
-    config = tmp_path / "haproxy.cfg"
-    config.write_text(
-        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n"
-        f"{errorfiles}frontend web\n    bind 127.0.0.1:{port}\n    default_backend app\n"
-        f"backend app\n    server one 127.0.0.1:{dropping.getsockname()[1]}\n"
-    )
-    process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_for_port(port, process=process)
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        with (
+            _haproxy(tmp_path, dropping.getsockname()[1], defaults=errorfiles) as port,
+            socket.create_connection(("127.0.0.1", port), timeout=5) as connection,
+        ):
             connection.sendall(b"GET /api/config HTTP/1.1\r\nHost: moodtape.example.org\r\nConnection: close\r\n\r\n")
             answer = b""
             while chunk := connection.recv(4096):
@@ -137,6 +139,4 @@ def test_a_backend_that_drops_the_connection_gives_the_json_502(tmp_path: Path) 
         assert head.startswith("HTTP/1.1 502") and "application/json" in head
         assert json.loads(body)["error"]["code"] == "bad_gateway"
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         dropping.close()

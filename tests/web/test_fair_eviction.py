@@ -7,10 +7,12 @@ entry when full, so one address making 2,100 new sessions erased every visitor's
 
 from __future__ import annotations
 
+import random
 from collections.abc import Hashable
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from webtools import csrf_headers
 
 from moodtape.session_state import LocalSessionMemory
@@ -33,6 +35,11 @@ class Writer:
     def __call__(self) -> Hashable:
         return self.now
 
+    def put(self, cache: BoundedLRU[str, int], owner: Hashable, key: str, value: int) -> None:
+        """``cache.put(key, value)`` as written by ``owner``."""
+        self.now = owner
+        cache.put(key, value)
+
 
 def test_a_flood_from_one_owner_evicts_only_its_own_entries() -> None:
     writer = Writer()
@@ -50,22 +57,17 @@ def test_among_owners_holding_as_much_the_least_recently_used_goes() -> None:
     writer = Writer()
     cache: BoundedLRU[str, int] = BoundedLRU(2, owner=writer)
     for owner in ("a", "b", "c"):
-        writer.now = owner
-        cache.put(owner, 0)
+        writer.put(cache, owner, owner, 0)
     assert cache.get("a") is None and cache.get("b") == 0 and cache.get("c") == 0
 
 
 def test_the_weight_bound_takes_from_the_heaviest_owner_the_count_bound_from_the_most_numerous() -> None:
     writer = Writer()
     cache: BoundedLRU[str, int] = BoundedLRU(5, weigh=lambda value: value, max_weight=100, owner=writer)
-    writer.now = "big"
-    cache.put("big-1", 40)
-    writer.now = "small"
-    cache.put("small-1", 1)
-    writer.now = "big"
-    cache.put("big-2", 40)  # 81
-    writer.now = "other"
-    cache.put("other-1", 30)  # 111 > 100: the heaviest owner ("big") gives up its oldest
+    writer.put(cache, "big", "big-1", 40)
+    writer.put(cache, "small", "small-1", 1)
+    writer.put(cache, "big", "big-2", 40)  # 81
+    writer.put(cache, "other", "other-1", 30)  # 111 > 100: the heaviest owner ("big") gives up its oldest
     assert cache.get("big-1") is None and cache.get("small-1") == 1 and cache.get("other-1") == 30
     writer.now = "many"
     for n in range(10):  # light but numerous: the count bound takes from "many" itself
@@ -76,10 +78,8 @@ def test_the_weight_bound_takes_from_the_heaviest_owner_the_count_bound_from_the
 def test_the_entry_just_stored_stays_even_when_its_owner_is_the_heaviest() -> None:
     writer = Writer()
     cache: BoundedLRU[str, int] = BoundedLRU(10, weigh=lambda value: value, max_weight=10, owner=writer)
-    writer.now = "a"
-    cache.put("small", 5)
-    writer.now = "b"
-    cache.put("huge", 50)
+    writer.put(cache, "a", "small", 5)
+    writer.put(cache, "b", "huge", 50)
     assert cache.get("huge") == 50 and cache.get("small") is None
 
 
@@ -102,17 +102,22 @@ def _as(app: Flask, address: str) -> object:
     return app.test_request_context(environ_base={"REMOTE_ADDR": address})
 
 
+def _browser_at(app: Flask, address: str) -> FlaskClient:
+    """A new visitor (its own cookie jar) whose requests come from ``address``."""
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = address
+    return browser
+
+
 def test_a_flood_of_new_sessions_does_not_erase_a_visitors_calibration(app: Flask, astronaut_jpeg_bytes: bytes) -> None:
     """Through the API: the victim calibrates, one address then calibrates 12 new sessions."""
     with app.app_context():
         services().profiles = MemoryProfileStore(max_profiles=4)
-    victim = app.test_client()
+    victim = _browser_at(app, VICTIM)
     frame = {"data": astronaut_jpeg_bytes, "content_type": "image/jpeg"}
-    victim.environ_base["REMOTE_ADDR"] = VICTIM
     assert victim.post("/api/calibration", headers=csrf_headers(victim), **frame).status_code == 200
     for _ in range(12):
-        flood = app.test_client()
-        flood.environ_base["REMOTE_ADDR"] = FLOOD
+        flood = _browser_at(app, FLOOD)
         assert flood.post("/api/calibration", headers=csrf_headers(flood), **frame).status_code == 200
     assert victim.get("/api/calibration").get_json()["calibrated"] is True
 
@@ -121,12 +126,10 @@ def test_a_visitors_lists_survive_a_flood_of_big_lists(app: Flask) -> None:
     """Through the API: room for about six 12-item lists; one address then makes forty."""
     with app.app_context():
         services().memory = LocalSessionMemory(max_bytes=6 * 30_000, owner=client_owner)
-    victim = app.test_client()
-    victim.environ_base["REMOTE_ADDR"] = VICTIM
+    victim = _browser_at(app, VICTIM)
     made = victim.post("/api/lists?emotion=sad&n=12", headers=csrf_headers(victim)).get_json()
     for n in range(40):
-        flood = app.test_client()
-        flood.environ_base["REMOTE_ADDR"] = FLOOD
+        flood = _browser_at(app, FLOOD)
         assert flood.post(f"/api/lists?emotion=sad&n=12&seed={n}", headers=csrf_headers(flood)).status_code == 201
     assert victim.get(f"/api/lists/{made['list_id']}").status_code == 200
 
@@ -146,3 +149,32 @@ def test_a_burst_of_new_streams_does_not_reset_a_visitors_stream(app: Flask) -> 
             registry.get(f"flood-{n}", "cam-1")
     with _as(app, VICTIM):  # type: ignore[attr-defined]
         assert registry.get("victim-session", "cam-1") is mine
+
+
+def test_the_bookkeeping_matches_the_entries_whatever_happens() -> None:
+    """Random puts, reads, updates, pops and expiry by many owners, with both bounds."""
+    rng = random.Random(7)
+    now = [0.0]
+    writer = Writer()
+    cache: BoundedLRU[str, int] = BoundedLRU(
+        12, max_idle=50, clock=lambda: now[0], weigh=lambda value: value, max_weight=200, owner=writer
+    )
+    for _ in range(3000):
+        writer.now = rng.choice("abcdef")
+        key = f"k{rng.randrange(40)}"
+        action = rng.random()
+        if action < 0.5:
+            cache.put(key, rng.randrange(1, 60))
+            assert cache.get(key) is not None, "the entry just stored stays"
+        elif action < 0.65:
+            cache.get(key)
+        elif action < 0.8:
+            cache.update(key, lambda old: (old or 0) % 50 + 1)
+        elif action < 0.9:
+            cache.pop(key)
+        else:
+            now[0] += rng.uniform(0, 20)
+        entries = cache._entries  # the invariants, checked from the inside
+        assert len(entries) <= 12 and (cache.weight <= 200 or len(entries) == 1)
+        assert {o: [len(keys), sum(entries[k][2] for k in keys)] for o, keys in cache._owned.items()} == cache._held
+        assert sorted(k for keys in cache._owned.values() for k in keys) == sorted(entries)

@@ -4,7 +4,8 @@ The web app keeps three kinds of short-lived state per process: rate-limit bucke
 address, smoothing state per webcam stream, and each session's latest list (for export). Each must
 stay bounded however many clients come and go, so each lives in a :class:`BoundedLRU`: entries are
 kept in order of last use, the least recently used one goes when the map is full, and entries
-unused for ``max_idle`` seconds are dropped. Every operation is O(1) amortized. An entry whose
+unused for ``max_idle`` seconds are dropped. Every operation is O(1) amortized, except that a
+write to a full map with owners (below) looks over the owners once. An entry whose
 size varies a lot (a session's lists) can also be weighed, and the map kept under a total weight:
 a count alone bounds nothing when one entry can be a thousand times another.
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -72,6 +73,12 @@ class BoundedLRU(Generic[K, V]):
         self._weight = 0
         #: What each owner holds: [number of entries, their total weight].
         self._held: dict[Hashable, list[int]] = {}
+        #: Each owner's keys, least recently used first (its oldest entry in O(1)).
+        self._owned: dict[Hashable, OrderedDict[K, None]] = {}
+        #: Owners by how many entries they hold, and the most any holds: the count bound's victim
+        #: is found without looking over every owner (counts change by one, so this stays O(1)).
+        self._by_count: dict[int, dict[Hashable, None]] = {}
+        self._top_count = 0
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
@@ -85,6 +92,7 @@ class BoundedLRU(Generic[K, V]):
             if self._renew_on_read:
                 self._entries[key] = (found[0], now, found[2], found[3])
                 self._entries.move_to_end(key)
+                self._owned[found[3]].move_to_end(key)
             return found[0]
 
     def get_or_create(self, key: K, create: Callable[[], V]) -> V:
@@ -142,8 +150,10 @@ class BoundedLRU(Generic[K, V]):
         self._entries[key] = (value, now, weight, owner)
         self._weight += weight
         held = self._held.setdefault(owner, [0, 0])
+        self._recount(owner, held[0], held[0] + 1)
         held[0] += 1
         held[1] += weight
+        self._owned.setdefault(owner, OrderedDict())[key] = None
         while True:
             if len(self._entries) > self.max_size:
                 self._drop(self._victim(spare=key, by_weight=False))
@@ -155,22 +165,46 @@ class BoundedLRU(Generic[K, V]):
     def _victim(self, spare: K, *, by_weight: bool) -> K:
         """The least recently used entry of the owner holding the most (entries, or weight for the
         weight bound), never ``spare``, the entry just stored."""
-        spare_owner = self._entries[spare][3]
-        share = 1 if by_weight else 0
-        most = max(held[share] for owner, held in self._held.items() if owner != spare_owner or held[0] > 1)
-        for key, (_, _, _, owner) in self._entries.items():
-            if key != spare and self._held[owner][share] == most:
-                return key
-        raise AssertionError("the owner holding the most holds an entry")  # pragma: no cover
+        top: Collection[Hashable]
+        if by_weight:  # weights vary freely: look over the owners (only ever past the weight bound)
+            spare_owner = self._entries[spare][3]
+            weights = {o: held[1] for o, held in self._held.items() if o != spare_owner or held[0] > 1}
+            most = max(weights.values())
+            top = {owner for owner, weight in weights.items() if weight == most}
+        else:
+            top = self._by_count[self._top_count]  # kept up to date: no owner is looked over
+        if len(top) == 1:  # a flood: its owner's oldest entry, without walking everyone else's
+            (owner,) = top
+            found = next((key for key in self._owned[owner] if key != spare), None)
+            if found is not None:
+                return found
+        # Owners holding as much: plain LRU among them (the oldest entry is usually theirs).
+        found = next((key for key, entry in self._entries.items() if key != spare and entry[3] in top), None)
+        return found if found is not None else next(key for key in self._entries if key != spare)
+
+    def _recount(self, owner: Hashable, old: int, new: int) -> None:
+        """Move ``owner`` from the owners holding ``old`` entries to those holding ``new``."""
+        if old:
+            bucket = self._by_count[old]
+            del bucket[owner]
+            if not bucket:
+                del self._by_count[old]
+        if new:
+            self._by_count.setdefault(new, {})[owner] = None
+        self._top_count = max(self._top_count, new)
+        while self._top_count and self._top_count not in self._by_count:
+            self._top_count -= 1
 
     def _drop(self, key: K) -> V:
         value, _, weight, owner = self._entries.pop(key)
         self._weight -= weight
         held = self._held[owner]
+        self._recount(owner, held[0], held[0] - 1)
         held[0] -= 1
         held[1] -= weight
+        del self._owned[owner][key]
         if held[0] == 0:
-            del self._held[owner]
+            del self._held[owner], self._owned[owner]
         return value
 
     def _expire(self, now: float) -> None:
