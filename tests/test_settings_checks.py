@@ -50,10 +50,19 @@ def test_every_default_is_allowed() -> None:
     assert settings.get_bool("MOODTAPE_PREVIEWS") is True and settings.get_bool("MOODTAPE_OFFLINE") is False
 
 
-def test_a_mistyped_url_is_shown_without_its_password() -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("MOODTAPE_DATABASE_URL", "postgress://me:hunter2@db/m", "postgress://***@db/m"),
+        ("MOODTAPE_REDIS_URL", ":hunter2@127.0.0.1:6379/0", "***@127.0.0.1:6379/0"),  # no scheme at all
+        ("MOODTAPE_REDIS_URL", "default:hunter2@redis:6379", "***@redis:6379"),
+        ("MOODTAPE_REDIS_URL", "http://:hun/ter2@redis:6379", "http://***@redis:6379"),
+    ],
+)
+def test_a_mistyped_url_is_shown_without_its_password(name: str, value: str, shown: str) -> None:
     with pytest.raises(SettingsError) as caught:
-        Settings.load(overrides={"MOODTAPE_DATABASE_URL": "postgress://me:hunter2@db/m"}, environ={}, dotenv=None)
-    assert "hunter2" not in str(caught.value) and "postgress://me:***@db/m" in str(caught.value)
+        Settings.load(overrides={name: value}, environ={}, dotenv=None)
+    assert "hunter2" not in str(caught.value) and "ter2" not in str(caught.value) and shown in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -131,8 +131,15 @@ class Url(Kind):
 
     @staticmethod
     def without_password(text: str) -> str:
-        """``text`` with any password in it replaced, for messages."""
-        return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", text)
+        """``text`` with everything that may be a user or password (all before the last ``@``)
+        replaced, for messages, with or without a ``scheme://`` in front; a password may hold any
+        character, ``/`` and ``@`` included, so nothing short of the last ``@`` is trusted."""
+        scheme, separator, rest = text.partition("://")
+        if not separator:
+            scheme, rest = "", text
+        if "@" not in rest:
+            return text
+        return f"{scheme}{separator}***@{rest.rpartition('@')[2]}"
 
 
 @dataclass(frozen=True)

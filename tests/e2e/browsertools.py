@@ -427,3 +427,16 @@ def fake_analyzer(page: Any, moods: list[tuple[float, str | None, float, float]]
         route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
 
     page.route("**/api/analyze?stream=*", answer)
+
+
+def delete_everything_by_keyboard(page: Any) -> None:
+    """History → Delete my history → Delete everything, by keyboard; leaves the dialog open."""
+    from playwright.sync_api import expect
+
+    page.locator("#history-open").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#history-list > li").first).to_be_visible()
+    page.locator("#history-delete").focus()
+    page.keyboard.press("Enter")
+    page.locator("#history-delete-yes").focus()
+    page.keyboard.press("Enter")

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 import pytest
-from browsertools import TIMEOUT_MS, screenshot
+from browsertools import TIMEOUT_MS, delete_everything_by_keyboard, screenshot
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -139,13 +139,7 @@ def test_deleting_the_history_says_the_calibration_is_gone(page: Any) -> None:
     it, but the badge went on saying "Calibrated (neutral)"."""
     _calibrate_by_keyboard(page)
     expect(page.locator("#result-list > li").first).to_be_visible(timeout=TIMEOUT_MS)
-    page.locator("#history-open").focus()
-    page.keyboard.press("Enter")
-    expect(page.locator("#history-list > li").first).to_be_visible()
-    page.locator("#history-delete").focus()
-    page.keyboard.press("Enter")
-    page.locator("#history-delete-yes").focus()
-    page.keyboard.press("Enter")
+    delete_everything_by_keyboard(page)
     expect(page.locator("#history-status")).to_contain_text("Deleted")
     page.keyboard.press("Escape")
     assert _status(page)["calibrated"] is False

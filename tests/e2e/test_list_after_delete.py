@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pytest
-from browsertools import COUNT_ANNOUNCEMENTS
+from browsertools import COUNT_ANNOUNCEMENTS, delete_everything_by_keyboard
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -27,13 +27,7 @@ def _pick(page: Any, word: str) -> None:
 
 def test_deleting_everything_takes_the_list_on_screen_with_it(page: Any) -> None:
     _pick(page, "happy")
-    page.locator("#history-open").focus()
-    page.keyboard.press("Enter")
-    expect(page.locator("#history-list > li").first).to_be_visible()
-    page.locator("#history-delete").focus()
-    page.keyboard.press("Enter")
-    page.locator("#history-delete-yes").focus()
-    page.keyboard.press("Enter")
+    delete_everything_by_keyboard(page)
     # Said in the dialog: while it is open, the rest of the page is out of a screen reader's reach.
     expect(page.locator("#history-status")).to_contain_text("The list on the page went with it.")
     page.keyboard.press("Escape")

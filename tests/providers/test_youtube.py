@@ -300,6 +300,24 @@ def test_a_search_is_given_back_only_when_it_never_reached_youtube(
     assert len(api.requests) == 1  # paused after the first failure
 
 
+def test_a_search_answered_once_stays_counted_though_its_retry_cannot_connect(make_api, clock, sleeps) -> None:
+    """YouTube answered the first attempt (503) and the retry found no connection: the call had
+    reached YouTube, so it stays counted (it was given back)."""
+    answers = iter([httpx.Response(503, json={"error": {"code": 503, "message": "backend"}})])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = next(answers, None)
+        if answer is None:
+            raise httpx.ConnectError("refused", request=request)
+        return answer
+
+    api = make_api(handler)
+    provider = YouTubeProvider(API_KEY, http=api.client(), clock=clock, sleep=sleeps)
+    with pytest.raises(ProviderUnreachableError):
+        provider.videos(Query(targets=((0.5, 0.2),), keywords=("music",), limit=5))
+    assert provider.searches_left() == 89
+
+
 def test_file_budget_store_counts_per_day_and_survives_a_new_instance(tmp_path) -> None:
     path = tmp_path / "sub" / "budget.json"
     store = FileBudgetStore(path)

@@ -148,3 +148,15 @@ def test_a_closed_day_is_seen_by_every_instance_until_the_next_day(client: redis
     assert other.closed(day) and not other.closed("1999-01-01")
     one.reserve("2099-01-01", 5)  # the next day's first search forgets this day, closed or not
     assert not other.closed(day) and other.used("2099-01-01") == 1
+
+
+def test_an_instance_still_on_the_old_day_at_midnight_leaves_the_new_days_count(client: redis.Redis) -> None:
+    """Around midnight one instance (a clock a little behind) still counts the old day: deleting
+    every other day's field wiped the new day's count, and the budget was spent twice."""
+    client.delete(BUDGET_KEY)
+    ahead, behind = RedisBudgetStore(client), RedisBudgetStore(client)
+    assert ahead.reserve("2026-12-04", 5)
+    assert behind.reserve("2026-12-03", 5) and behind.reserve("2026-12-03", 5)
+    assert ahead.used("2026-12-04") == 1 and behind.used("2026-12-03") == 2
+    ahead.close_day("2026-12-04")
+    assert ahead.closed("2026-12-04") and behind.used("2026-12-03") == 0, "the earlier day goes"

@@ -245,12 +245,22 @@ def test_a_planted_signed_cookie_does_not_hand_the_visit_to_its_planter(app: Fla
     planter's session, which the planter then read."""
     browser = app.test_client(use_cookies=False)
     planter, visitor = _cookie_of(browser.get("/api/config")), _cookie_of(browser.get("/api/config"))
-    header = {"Cookie": f"moodtape_session={planter}; moodtape_session={visitor}"}
-    reply = browser.get("/api/config", headers=header)
-    assert _cookie_of(reply) not in (planter, visitor), "neither is trusted: a fresh session"
+    both = {"Cookie": f"moodtape_session={planter}; moodtape_session={visitor}"}
+    reply = browser.get("/api/config", headers=both)
+    assert "Set-Cookie" not in reply.headers, "the visitor's own cookie is left as it is"
+    token = reply.get_json()["csrf_token"]
     for own in (planter, visitor):
-        token = browser.get("/api/config", headers={"Cookie": f"moodtape_session={own}"}).get_json()["csrf_token"]
-        assert reply.get_json()["csrf_token"] != token
+        alone = browser.get("/api/config", headers={"Cookie": f"moodtape_session={own}"}).get_json()["csrf_token"]
+        assert token != alone, "neither session is the one used"
+    # The planted cookie stays in the browser: the visit must still work, request after request
+    # (a fresh session each time made every change a CSRF 403, for as long as the plant stayed).
+    for seed in range(3):
+        made = browser.post(f"/api/lists?emotion=sad&n=3&seed={seed}", headers={**both, "X-CSRF-Token": token})
+        assert made.status_code == 201 and "Set-Cookie" not in made.headers
+        token = browser.get("/api/config", headers=both).get_json()["csrf_token"]
+    listed = browser.get("/api/history", headers=both).get_json()["items"]
+    assert len(listed) == 3
+    assert browser.get("/api/history", headers={"Cookie": f"moodtape_session={planter}"}).get_json()["items"] == []
 
 
 def test_the_same_session_sent_twice_is_still_that_session(app: Flask) -> None:

@@ -12,6 +12,7 @@ import pytest
 from webtools import AppFactory, HeldAnalyzer, encode, running_server
 
 from moodtape.errors import ServerBusyError
+from moodtape.vision.images import decode_image
 from moodtape.vision.pipeline import Analyzer
 from moodtape.web.large_pictures import LARGE_PICTURE_PIXELS, LargePictureGate, declared_pixels
 
@@ -135,3 +136,17 @@ def test_a_jpeg_over_the_pixel_limit_is_read_at_a_fraction_of_its_size(make_app:
     rgb = cv2.imdecode(np.frombuffer(large_jpeg, np.uint8), cv2.IMREAD_COLOR)
     png = client.post("/api/analyze", data=encode(rgb, ".png"), content_type="image/png")
     assert png.status_code == 413, "other formats cannot be decoded smaller and stay refused"
+
+
+@pytest.mark.parametrize(
+    ("size", "limit", "read"),
+    [((400, 300), 100_000, (200, 150)), ((401, 301), 100_000, (201, 151)), ((802, 600), 20_000, (101, 75))],
+)
+def test_a_jpeg_of_any_size_is_read_at_the_scale_that_fits(
+    size: tuple[int, int], limit: int, read: tuple[int, int]
+) -> None:
+    """Sides that the scale does not divide (a photo cropped to 8001 × 6001) were decoded at too
+    small a reduction, or none, and refused after all."""
+    picture = encode(np.full((size[1], size[0], 3), 128, np.uint8))
+    gray = decode_image(picture, gray=True, max_pixels=limit, shrink_jpeg=True)
+    assert (gray.shape[1], gray.shape[0]) == read and gray.size <= limit

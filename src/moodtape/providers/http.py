@@ -233,7 +233,13 @@ def request_json(
     """
     waited = 0.0
     for attempt in range(1, retry.attempts + 1):
-        response = _send(client, method, url, service, params, data, headers, auth, timeout)
+        try:
+            response = _send(client, method, url, service, params, data, headers, auth, timeout)
+        except ProviderUnreachableError as unreachable:
+            if attempt == 1 or unreachable.maybe_sent:
+                raise
+            # An earlier attempt was answered (with a 5xx or 429): the call reached the service.
+            raise ProviderUnreachableError(str(unreachable), maybe_sent=True) from None
         if response.is_success:
             return _decode(response, service)
         if on_error is not None and (error := on_error(response)) is not None:

@@ -5,8 +5,10 @@ check and the count are atomic across instances (no overshoot when several race 
 searches). The counts live in one hash, ``moodtape:youtube-budget`` (a field per UTC day, and
 ``<day>:closed`` once YouTube said the quota is spent), that has **no expiry**: under the
 documented ``volatile-lru`` policy a full Redis evicts only keys with an expiry, and a day's count
-evicted at noon would let the budget be spent twice. Each change deletes the fields of other days,
-so the hash never holds more than today's (and a new day starts at 0).
+evicted at noon would let the budget be spent twice. Each change deletes the fields of earlier
+days, so the hash holds at most today's (and, around midnight, tomorrow's), and a new day starts
+at 0. (Counts kept by earlier versions, one key per day, are not read: on the day of the upgrade
+the budget starts again at 0, once.)
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ if TYPE_CHECKING:
 #: The hash holding the counts; one key, never expiring (see the module docstring).
 BUDGET_KEY: Final[str] = f"{PREFIX}youtube-budget"
 
-#: Delete every field of another day than ARGV[1] (run first by every changing script).
+#: Delete every field of a day before ARGV[1] (run first by every changing script). Days written
+#: YYYY-MM-DD sort as text, and "<day>:closed" sorts between its day and the next, so an instance
+#: whose clock is a little behind at midnight never deletes the new day's count.
 _FORGET_OTHER_DAYS: Final[str] = """
 for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if string.sub(field, 1, string.len(ARGV[1])) ~= ARGV[1] then redis.call('HDEL', KEYS[1], field) end
+  if field < ARGV[1] then redis.call('HDEL', KEYS[1], field) end
 end
 """
 

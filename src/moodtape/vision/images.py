@@ -139,8 +139,10 @@ def _shrink_jpeg_to_fit(image: Image.Image, max_pixels: int, *, gray: bool) -> N
     if image.format != "JPEG" or width * height <= max_pixels:
         return
     for scale in (2, 4, 8):
+        # Pillow picks the largest reduction that keeps at least the size asked for, so asking for
+        # width // scale (not rounded up) gets that scale whatever the sides are (8001 × 6001 too).
         if math.ceil(width / scale) * math.ceil(height / scale) <= max_pixels:
-            image.draft("L" if gray else "RGB", (math.ceil(width / scale), math.ceil(height / scale)))
+            image.draft("L" if gray else "RGB", (max(1, width // scale), max(1, height // scale)))
             return
 
 

@@ -5,8 +5,11 @@ from this very host, over HTTPS, for the whole site, so a sibling subdomain or a
 cannot plant one (a planted cookie that this server signed would otherwise put the visitor in the
 planter's session, where the planter can read what the visitor does). Over plain HTTP (a local
 install) the prefix is not allowed; there, several validly signed cookies naming *different*
-sessions mean one was planted, and since nothing tells which, neither is trusted: a new session
-starts, which the planter cannot read.
+sessions mean one was planted, and since nothing tells which, neither is trusted: the visit goes
+on in a session of their own, whose id is an HMAC of both under the secret key. The planter
+cannot compute it (it knows neither the key nor the visitor's id), and it is the same on every
+request while the planted cookie stays, so the page keeps working (a fresh id on each request
+would refuse every change with a CSRF error).
 
 The cookie carries the id and an HMAC of it under the app's secret key, so only ids this server
 made are accepted. The id ties history, feedback and "not my mood" corrections together and to nothing else: no
@@ -21,6 +24,7 @@ keeps its history while the new key rolls out machine by machine.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -31,6 +35,7 @@ from typing import Final
 from flask import Flask, Response, current_app, g, request
 
 from moodtape.errors import MoodtapeError
+from moodtape.web.lru import BoundedLRU
 from moodtape.web.security import CSRF_HEADER, csrf_token, csrf_valid, same_origin
 
 COOKIE_NAME: Final[str] = "moodtape_session"
@@ -42,6 +47,9 @@ COOKIE_MAX_AGE: Final[int] = 180 * 24 * 3600
 _COOKIE: Final = re.compile(r"(?P<id>[A-Za-z0-9_-]{24})\.(?P<signature>[0-9a-f]{32})")
 
 _log = logging.getLogger(__name__)
+
+#: Merged sessions already logged: a warning once each, not on every request of the visit.
+_planted_seen: BoundedLRU[str, bool] = BoundedLRU(1024)
 
 
 class CsrfError(MoodtapeError):
@@ -112,18 +120,31 @@ def _load_session() -> None:
 
 
 def _one_session(sent: list[str]) -> tuple[str, int] | None:
-    """The session the validly signed cookies among ``sent`` agree on, or None.
+    """The session the validly signed cookies among ``sent`` name, or None when there is none.
 
     Unsigned or forged ones are skipped: a junk cookie planted for a parent domain or a sub-path
-    (browsers send those first) must not cut the visitor off from their own session. Two signed
-    ones naming different sessions mean one was planted; neither is trusted.
+    (browsers send those first) must not cut the visitor off from their own session. Signed ones
+    naming different sessions mean one was planted: the visit goes on in a session derived from
+    all of them (the module docstring), and no cookie is sent (index 0: signed with the current key).
     """
     signed = [found for found in map(_signed_with, sent) if found is not None]
-    if len({session for session, _ in signed}) != 1:
-        if len(signed) > 1:
-            _log.warning("several signed session cookies name different sessions; a new session starts")
+    sessions = sorted({session for session, _ in signed})
+    if not sessions:
         return None
-    return min(signed, key=lambda found: found[1])  # the newest key's signature, if both are there
+    if len(sessions) == 1:
+        return min(signed, key=lambda found: found[1])  # the newest key's signature, if both are there
+    merged = _merged_session(sessions)
+    if _planted_seen.get(merged) is None:
+        _planted_seen.put(merged, True)
+        _log.warning("signed session cookies name %d different sessions (one was planted?)", len(sessions))
+    return merged, 0
+
+
+def _merged_session(sessions: list[str]) -> str:
+    """A session id only this server can derive from ``sessions`` (sorted), in the cookie id's alphabet."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(key, ("merged:" + ",".join(sessions)).encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest)[:24].decode()
 
 
 def _save_session(response: Response) -> Response:
