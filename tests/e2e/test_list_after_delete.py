@@ -64,3 +64,19 @@ def test_a_failure_that_repeats_is_said_again(page: Any) -> None:
     failed = "() => window.__announced.filter((text) => text.startsWith('Feedback not saved')).length"
     page.wait_for_function(f"{failed} === 2")
     expect(like).to_be_focused()
+
+
+def test_deleting_everything_while_the_first_list_loads_leaves_no_busy_line(page: Any) -> None:
+    """After a reload, the page's first list was still loading when everything was deleted: the
+    load was cut off, and "Finding music for this mood…" stayed in the status line (the results
+    busy) with nothing loading (a review of the fix above)."""
+    _pick(page, "sad")  # a list in the history, so that there is something to delete
+    page.reload()
+    page.route("**/api/lists?*", lambda route: None)  # this page's first list never comes back
+    page.get_by_role("tab", name="Pick by hand").click()
+    page.locator("#emotion-buttons").get_by_role("button", name="happy", exact=True).click()
+    expect(page.locator("#results-status")).to_have_text("Finding music for this mood…")
+    delete_everything_by_keyboard(page)
+    page.keyboard.press("Escape")
+    expect(page.locator("#results-status")).to_have_text("")
+    expect(page.locator("#results")).not_to_have_attribute("aria-busy", "true")

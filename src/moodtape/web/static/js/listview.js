@@ -244,7 +244,13 @@ export class ListView {
    * @returns whether a list was on screen
    */
   clear() {
-    if (this.controller) this.controller.abort(); // a list asked for before the deletion
+    const loading = Boolean(this.controller);
+    if (loading) {
+      // A list asked for before the deletion: its "Finding music…" and busy state go with it.
+      this.controller.abort();
+      this.controller = null;
+      $("results").removeAttribute("aria-busy");
+    }
     const shown = this.data !== null;
     this.applied = null;
     this.source = null;
@@ -262,6 +268,7 @@ export class ListView {
     this.explainStrategy(null);
     this.hooks.setPath(null);
     if (shown) status("Your history was deleted, and this list with it.");
+    else if (loading) status("");
     return shown;
   }
 
