@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
-from vision_scenes import ASTRONAUT_FACE
+from vision_scenes import ASTRONAUT_FACE, HEAD
 
 from moodtape.errors import ModelError
 from moodtape.types import Box
@@ -183,10 +183,10 @@ def test_an_unsure_face_in_the_first_copy_does_not_stop_the_second_search(
     assert min(box.w, box.h) >= 0.8 * 2000
 
 
-@pytest.mark.parametrize(("shape", "searches"), [((480, 640), 1), ((720, 1280), 1), ((1080, 1920), 2)])
-def test_frames_without_a_face_are_searched_twice_only_when_the_second_copy_is_much_smaller(
-    shape: tuple[int, int], searches: int
-) -> None:
+@pytest.mark.parametrize(("shape", "searches"), [((480, 640), 1), ((720, 1280), 2), ((1080, 1920), 3)])
+def test_how_often_a_picture_without_a_face_is_searched(shape: tuple[int, int], searches: int) -> None:
+    """A second, small copy only when it is much smaller than the first (1080p); a last search for
+    small faces only above the page's webcam frames (640 px): those pay one search."""
     detector = YuNetDetector()
     seen = record_search_sizes(detector)
     assert detector.detect(np.full(shape, 128, np.uint8)) == []
@@ -249,3 +249,36 @@ def test_photo_face_settings_are_checked() -> None:
         YuNetSettings(min_detect_side=5000)
     with pytest.raises(ValueError, match="whole_photo_side"):
         YuNetSettings(whole_photo_side=20)
+
+
+def _group_photo(astronaut_gray: npt.NDArray[np.uint8], width: int, height: int, face: int) -> npt.NDArray[np.uint8]:
+    """Six copies of the astronaut's head in a 3 × 2 grid, each face ``face`` pixels wide."""
+    scale = face / ASTRONAUT_FACE.w
+    head = astronaut_gray[HEAD]
+    side = round(head.shape[0] * scale)
+    small = cv2.resize(head, (side, side), interpolation=cv2.INTER_AREA)
+    canvas = np.full((height, width), 120, np.uint8)
+    for row in range(2):
+        for column in range(3):
+            top = round((row + 0.5) * height / 2 - side / 2)
+            left = round((column + 0.5) * width / 3 - side / 2)
+            canvas[top : top + side, left : left + side] = small
+    return canvas
+
+
+def test_a_group_photo_at_web_size_has_its_small_faces_found(
+    yunet: YuNetDetector, astronaut_gray: npt.NDArray[np.uint8]
+) -> None:
+    """Six faces of about 65 px in a 900 × 600 photo were all under the 80-px minimum: none found."""
+    group = _group_photo(astronaut_gray, 900, 600, 65)
+    assert YuNetDetector(YuNetSettings(small_faces_above=10**6)).detect(group) == [], "the search before"
+    faces = yunet.detect(group)
+    assert len(faces) == 6 and all(50 <= box.w <= 90 for box in faces)
+
+
+def test_a_webcam_sized_frame_is_not_searched_again_for_small_faces(
+    yunet: YuNetDetector, astronaut_gray: npt.NDArray[np.uint8]
+) -> None:
+    """The page sends frames of at most 640 px: a frame with no face costs one search, not two."""
+    assert yunet.detect(_group_photo(astronaut_gray, 640, 480, 50)) == []
+    assert len(yunet.detect(_group_photo(astronaut_gray, 960, 720, 50))) == 6

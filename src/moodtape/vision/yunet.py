@@ -133,6 +133,12 @@ class YuNetSettings:
             shorter side would be under two thirds of the first, that copy is searched too: a face
             that fills a large photo is too big for YuNet in the first. A 640 × 480 webcam frame is
             never searched twice.
+        small_face: when a photo larger than a webcam frame (its longer side over
+            ``small_faces_above``) shows no face at all, it is searched once more for sure faces
+            down to this many pixels: the faces of a group photo at web size (six faces of about
+            65 px in a 900 × 600 photo) are under ``min_face``. The page's webcam frames (at most
+            640 px on their longer side) are never searched again, so its streams pay nothing.
+        small_faces_above: see ``small_face``.
     """
 
     min_face: int = 80
@@ -146,6 +152,8 @@ class YuNetSettings:
     photo_face_share: float = 0.4
     photo_face_threshold: float = 0.5
     whole_photo_side: int = 240
+    small_face: int = 40
+    small_faces_above: int = 640
 
     def __post_init__(self) -> None:
         if self.min_face < 10 or self.min_face_detect < 10:
@@ -160,6 +168,8 @@ class YuNetSettings:
             raise ValueError("min_detect_side must lie between min_face_detect and max_detect_side")
         if self.whole_photo_side < self.min_face_detect:
             raise ValueError("whole_photo_side must be at least min_face_detect")
+        if self.small_face < 10:
+            raise ValueError("small_face must be at least 10 pixels")
 
     def smallest_face(self, shape: tuple[int, ...]) -> int:
         """The smallest face sought in an image of ``shape``: ``min_face``, or less in a small photo."""
@@ -174,6 +184,13 @@ class YuNetSettings:
         if self.photos:
             scale = max(scale, self.min_detect_side / max(1, min(height, width)))
         return min(scale, self.max_detect_side / max(1, height, width))
+
+    def small_face_scale(self, shape: tuple[int, ...]) -> float | None:
+        """The scale of the last search, for small faces in a photo with none, or ``None``."""
+        if not self.photos or max(shape[:2]) <= self.small_faces_above or self.small_face >= self.smallest_face(shape):
+            return None
+        height, width = shape[:2]
+        return min(self.min_face_detect / self.small_face, self.max_detect_side / max(1, height, width))
 
     def second_scale(self, shape: tuple[int, ...]) -> float | None:
         """The scale of the second, small copy of a large photo, or ``None`` when there is none."""
@@ -243,12 +260,18 @@ class YuNetDetector:
 
         The sure faces of at least the smallest size, from the first copy or else from the second
         copy of a large photo; when neither has one, the faces that fill the photo from
-        ``photo_face_threshold`` (see :class:`YuNetSettings`).
+        ``photo_face_threshold``; when there is none of those either, the sure small faces of a
+        photo larger than a webcam frame (see :class:`YuNetSettings`).
         """
+        return self._found(gray)[0]
+
+    def _found(self, gray: npt.NDArray[np.uint8]) -> tuple[list[Landmarks], int]:
+        """:meth:`landmarks`, and the smallest face size the search that found them looked for."""
         if gray.ndim != 2:
             raise ValueError(f"landmarks() needs a gray (h, w) image, got shape {gray.shape}")
         if gray.size == 0:
-            return []
+            return [], self.settings.min_face
+        smallest = self.settings.smallest_face(gray.shape)
         found = self._search(gray, self.settings.detect_scale(gray.shape))
         sure = self._sure(found, gray.shape)
         second = self.settings.second_scale(gray.shape)
@@ -257,7 +280,13 @@ class YuNetDetector:
             # photo: 2 % found); in the small copy it is a face of ordinary size.
             more = self._search(gray, second)
             sure, found = self._sure(more, gray.shape), found + more
-        return sure or self._filling(found, gray.shape)
+        faces = sure or self._filling(found, gray.shape)
+        small = self.settings.small_face_scale(gray.shape)
+        if faces or small is None:
+            return faces, smallest
+        # Nothing of the usual size: a group photo's faces may all be smaller.
+        little = self._search(gray, small)
+        return _at_least(little, self.settings.score_threshold, self.settings.small_face), self.settings.small_face
 
     def _search(self, gray: npt.NDArray[np.uint8], scale: float) -> list[Landmarks]:
         """Every face YuNet finds in a copy of ``gray`` resized by ``scale``, in ``gray``'s pixels."""
@@ -285,8 +314,8 @@ class YuNetDetector:
 
     def detect_landmarks(self, gray: npt.NDArray[np.uint8]) -> list[tuple[Box, Landmarks]]:
         """FER-framed boxes with their landmarks, largest first, overlaps merged, small faces dropped."""
-        smallest = self.settings.smallest_face(gray.shape)
-        faces = [(face.fer_box(gray.shape), face) for face in self.landmarks(gray)]
+        found, smallest = self._found(gray)
+        faces = [(face.fer_box(gray.shape), face) for face in found]
         faces = [(box, face) for box, face in faces if max(box.w, box.h) >= smallest]
         kept = suppress_overlaps([box for box, _ in faces], self.settings.overlap, [f.score for _, f in faces])
         by_box = {box: face for box, face in faces}
