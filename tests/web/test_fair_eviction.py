@@ -176,5 +176,10 @@ def test_the_bookkeeping_matches_the_entries_whatever_happens() -> None:
             now[0] += rng.uniform(0, 20)
         entries = cache._entries  # the invariants, checked from the inside
         assert len(entries) <= 12 and (cache.weight <= 200 or len(entries) == 1)
-        assert {o: [len(keys), sum(entries[k][2] for k in keys)] for o, keys in cache._owned.items()} == cache._held
+        assert {o: sum(entries[k][2] for k in keys) for o, keys in cache._owned.items()} == cache._owner_weight
         assert sorted(k for keys in cache._owned.values() for k in keys) == sorted(entries)
+        buckets: dict[int, set[Hashable]] = {}
+        for o, keys in cache._owned.items():
+            buckets.setdefault(len(keys), set()).add(o)
+        assert {n: set(owners) for n, owners in cache._by_count.items()} == buckets
+        assert cache._top_count == max(buckets, default=0)

@@ -5,7 +5,7 @@ address, smoothing state per webcam stream, and each session's latest list (for 
 stay bounded however many clients come and go, so each lives in a :class:`BoundedLRU`: entries are
 kept in order of last use, the least recently used one goes when the map is full, and entries
 unused for ``max_idle`` seconds are dropped. Every operation is O(1) amortized, except that a
-write to a full map with owners (below) looks over the owners once. An entry whose
+write past the weight bound with owners (below) looks over the owners once. An entry whose
 size varies a lot (a session's lists) can also be weighed, and the map kept under a total weight:
 a count alone bounds nothing when one entry can be a thousand times another.
 
@@ -71,10 +71,11 @@ class BoundedLRU(Generic[K, V]):
         self._owner = owner
         self._entries: OrderedDict[K, tuple[V, float, int, Hashable]] = OrderedDict()
         self._weight = 0
-        #: What each owner holds: [number of entries, their total weight].
-        self._held: dict[Hashable, list[int]] = {}
-        #: Each owner's keys, least recently used first (its oldest entry in O(1)).
+        #: Each owner's keys, least recently used first (its oldest entry in O(1); their number is
+        #: what the owner holds for the count bound).
         self._owned: dict[Hashable, OrderedDict[K, None]] = {}
+        #: Each owner's total weight, for the weight bound.
+        self._owner_weight: dict[Hashable, int] = {}
         #: Owners by how many entries they hold, and the most any holds: the count bound's victim
         #: is found without looking over every owner (counts change by one, so this stays O(1)).
         self._by_count: dict[int, dict[Hashable, None]] = {}
@@ -149,11 +150,10 @@ class BoundedLRU(Generic[K, V]):
             self._drop(key)
         self._entries[key] = (value, now, weight, owner)
         self._weight += weight
-        held = self._held.setdefault(owner, [0, 0])
-        self._recount(owner, held[0], held[0] + 1)
-        held[0] += 1
-        held[1] += weight
-        self._owned.setdefault(owner, OrderedDict())[key] = None
+        keys = self._owned.setdefault(owner, OrderedDict())
+        keys[key] = None
+        self._recount(owner, len(keys) - 1, len(keys))
+        self._owner_weight[owner] = self._owner_weight.get(owner, 0) + weight
         while True:
             if len(self._entries) > self.max_size:
                 self._drop(self._victim(spare=key, by_weight=False))
@@ -168,7 +168,9 @@ class BoundedLRU(Generic[K, V]):
         top: Collection[Hashable]
         if by_weight:  # weights vary freely: look over the owners (only ever past the weight bound)
             spare_owner = self._entries[spare][3]
-            weights = {o: held[1] for o, held in self._held.items() if o != spare_owner or held[0] > 1}
+            weights = {
+                o: weight for o, weight in self._owner_weight.items() if o != spare_owner or len(self._owned[o]) > 1
+            }
             most = max(weights.values())
             top = {owner for owner, weight in weights.items() if weight == most}
         else:
@@ -198,13 +200,12 @@ class BoundedLRU(Generic[K, V]):
     def _drop(self, key: K) -> V:
         value, _, weight, owner = self._entries.pop(key)
         self._weight -= weight
-        held = self._held[owner]
-        self._recount(owner, held[0], held[0] - 1)
-        held[0] -= 1
-        held[1] -= weight
-        del self._owned[owner][key]
-        if held[0] == 0:
-            del self._held[owner], self._owned[owner]
+        keys = self._owned[owner]
+        del keys[key]
+        self._recount(owner, len(keys) + 1, len(keys))
+        self._owner_weight[owner] -= weight
+        if not keys:
+            del self._owned[owner], self._owner_weight[owner]
         return value
 
     def _expire(self, now: float) -> None:
