@@ -51,10 +51,6 @@ class ListRequest:
         return f"{mood.valence:.6f}|{mood.arousal:.6f}|{mood.emotion}|{self.strategy}|{self.kind}|{self.n}|{self.seed}"
 
 
-#: The query parameters of a list request; given empty (``kind=``), each is refused, not taken as absent.
-LIST_PARAMETERS: Final = ("emotion", "probabilities", "valence", "arousal", "strategy", "kind", "n", "seed")
-
-
 def check_query(args: MultiDict[str, str]) -> None:
     """Refuse a query that names a parameter twice, leaves one empty, or holds a NUL character.
 
@@ -73,10 +69,11 @@ def check_query(args: MultiDict[str, str]) -> None:
 
 
 def parse_list_request(args: Mapping[str, str]) -> ListRequest:
-    """A :class:`ListRequest` from query arguments; raises :class:`DataError` on bad input."""
-    for name in LIST_PARAMETERS:
-        if args.get(name) == "":
-            raise DataError(f"{name} is empty: give it a value, or leave it out")
+    """A :class:`ListRequest` from query arguments; raises :class:`DataError` on bad input.
+
+    An empty parameter (``kind=``) never gets here: :func:`check_query` refuses it for every API
+    path, so it is not taken as absent.
+    """
     strategy = args.get("strategy") or None
     if strategy is not None and strategy not in STRATEGIES:
         raise DataError(f"unknown strategy {shown(strategy)}; choose one of: {', '.join(STRATEGIES)}")
