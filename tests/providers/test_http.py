@@ -218,6 +218,7 @@ def test_json_dict_rejects_other_shapes() -> None:
 
 def test_redact_and_quote() -> None:
     assert redact("key=abc and abc", ["abc", ""]) == "key=*** and ***"
+    assert redact("id=abcdef", ["abc", "abcdef"]) == "id=***"  # no "def" left of the longer secret
     assert quote_api_message("  two\n lines  ") == "two lines"
     assert quote_api_message(None) == ""
     long = quote_api_message("x" * 500)

@@ -64,6 +64,21 @@ def test_the_fallback_keys_never_reach_a_log_line(make_app: AppFactory, caplog: 
     assert "[redacted] and [redacted]" in caplog.records[-1].getMessage()
 
 
+def test_a_key_that_begins_another_apps_key_leaves_no_tail_of_it(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every app in a process logs through one logger. A key that is the start of another app's
+    longer key must not blank out only that start, leaving the rest of the longer key in the line;
+    and making apps must not pile up one filter each on that logger."""
+    short, long = "p" * 20, "p" * 40
+    make_app(MOODTAPE_SECRET_KEY=short)
+    app = make_app(MOODTAPE_SECRET_KEY=long)
+    with caplog.at_level(logging.INFO, logger=app.logger.name):
+        app.logger.info("key %s.", long)
+    assert caplog.records[-1].getMessage() == "key [redacted]."
+    assert sum(type(f).__name__ == "RedactSecrets" for f in app.logger.filters) == 1
+
+
 def test_fallbacks_are_read_as_a_comma_separated_list() -> None:
     settings = Settings({"MOODTAPE_SECRET_KEY_FALLBACKS": f" {OLD}, ,{STRANGER} "})
     assert settings.get_list("MOODTAPE_SECRET_KEY_FALLBACKS") == (OLD, STRANGER)

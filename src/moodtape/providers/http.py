@@ -45,8 +45,9 @@ _MAX_QUOTED = 200  # characters of a provider's own error message we quote back
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every non-empty secret replaced by ``***``."""
-    for secret in secrets:
+    """``text`` with every non-empty secret replaced by ``***``, the longest first (a secret that
+    begins another must not leave the other's tail behind)."""
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret:
             text = text.replace(secret, "***")
     return text

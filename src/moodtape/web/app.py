@@ -45,7 +45,7 @@ from moodtape.web.params import check_query
 from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.ratelimit import install_rate_limit
 from moodtape.web.secret_key import stored_secret_key
-from moodtape.web.security import HSTS, SECURITY_HEADERS, RedactSecrets
+from moodtape.web.security import HSTS, SECURITY_HEADERS, redact_secrets_in
 from moodtape.web.session import install_session
 from moodtape.web.streams import STREAM_DETECT_EVERY, RedisStreamRegistry, StreamRegistry, Streams
 from moodtape.web.uploads import MAX_FORM_PARTS, InMemoryRequest
@@ -240,7 +240,7 @@ def create_app(
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep labels in FER2013 order
     app.extensions["moodtape"] = Services(settings, analyzer, recommender)
-    app.logger.addFilter(RedactSecrets(settings.secret_values()))
+    redact_secrets_in(app.logger, settings.secret_values())
     hops = settings.get_int("MOODTAPE_PROXY_HOPS")
     if hops > 0:
         # X-Forwarded-Host and -Port are not trusted: the documented proxies pass the browser's Host

@@ -79,12 +79,22 @@ def same_origin(origin: str | None, host_url: str) -> bool:
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces every configured secret in a log record's message and traceback by ``[redacted]``."""
+    """Replaces every configured secret in a log record's message and traceback by ``[redacted]``.
+
+    Longer secrets are replaced first: were a short key a prefix of a longer one, replacing the short
+    one first would leave the longer one's tail in the line.
+    """
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
+        self._secrets: tuple[str, ...] = ()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Redacts ``secrets`` too (another app in this process logs through the same logger)."""
         # Very short values would blank out ordinary words; real keys are long.
-        self._secrets = tuple(s for s in secrets if len(s) >= 4)
+        wanted = set(self._secrets) | {s for s in secrets if len(s) >= 4}
+        self._secrets = tuple(sorted(wanted, key=len, reverse=True))
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
@@ -98,3 +108,16 @@ class RedactSecrets(logging.Filter):
                 record.exc_text = record.exc_text.replace(secret, "[redacted]")
         record.msg, record.args = message, None
         return True
+
+
+def redact_secrets_in(logger: logging.Logger, secrets: Iterable[str]) -> None:
+    """Blanks ``secrets`` out of ``logger``'s lines with one filter per logger.
+
+    Flask's ``app.logger`` is one logger per process however many apps are made (tests make hundreds),
+    so a filter added per app would pile up, each line passing through all of them.
+    """
+    for existing in logger.filters:
+        if isinstance(existing, RedactSecrets):
+            existing.add(secrets)
+            return
+    logger.addFilter(RedactSecrets(secrets))
