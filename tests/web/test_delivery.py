@@ -6,6 +6,7 @@ import gzip
 import re
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from webtools import AppFactory
@@ -73,6 +74,33 @@ def test_text_is_gzipped_when_accepted(client: FlaskClient) -> None:
     assert len(css.get_data()) < len(raw) / 3
     plain = client.get(f"/static/v/{digest}/style.css", headers={"Accept-Encoding": "identity"})
     assert "Content-Encoding" not in plain.headers and plain.get_data() == raw
+
+
+def test_a_gzipped_file_revalidates_with_its_own_etag(client: FlaskClient) -> None:
+    """The browser keeps the gzipped copy and sends its ETag back: that must earn a 304, not the
+    whole file again on every reload."""
+    digest = re.search(r"/static/v/([0-9a-f]{12})/", _page(client)).group(1)  # type: ignore[union-attr]
+    path = f"/static/v/{digest}/style.css"
+    first = client.get(path, headers={"Accept-Encoding": "gzip"})
+    tag = first.headers["ETag"]
+    again = client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": tag})
+    assert again.status_code == 304 and again.get_data() == b"" and again.headers["ETag"] == tag
+    changed = client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": '"other"'})
+    assert changed.status_code == 200 and gzip.decompress(changed.get_data()) == (STATIC / "style.css").read_bytes()
+
+
+@pytest.mark.parametrize("asked", ["items=0-5", "bytes=abc", "bytes 0-5"])
+def test_a_range_not_in_bytes_or_malformed_is_ignored(client: FlaskClient, asked: str) -> None:
+    raw = (STATIC / "style.css").read_bytes()
+    whole = client.get("/static/style.css", headers={"Range": asked, "Accept-Encoding": "identity"})
+    assert whole.status_code == 200 and whole.get_data() == raw
+
+
+def test_a_range_in_bytes_is_still_served_or_refused(client: FlaskClient) -> None:
+    raw = (STATIC / "style.css").read_bytes()
+    part = client.get("/static/style.css", headers={"Range": "bytes=0-5"})
+    assert part.status_code == 206 and part.get_data() == raw[:6]
+    assert client.get("/static/style.css", headers={"Range": f"bytes={len(raw) + 10}-"}).status_code == 416
 
 
 def test_small_and_binary_responses_are_left_alone(client: FlaskClient) -> None:

@@ -133,9 +133,25 @@ def gzip_response(response: Response) -> Response:
     response.headers["Content-Encoding"] = "gzip"
     etag, weak = response.get_etag()
     if etag:
-        # The bytes differ from the file's, so the validator must too.
+        # The bytes differ from the file's, so the validator must too; and a browser revalidating
+        # the gzipped copy sends this one back, which send_file (seeing only the file's) never matched.
         response.set_etag(f"{etag}-gzip", weak=bool(weak))
+        response.make_conditional(request)
     return response
+
+
+def ignore_unknown_ranges() -> None:
+    """Drop a ``Range`` header that does not ask for bytes (a ``before_request`` hook).
+
+    RFC 9110 (section 14.2) says a server must ignore a range unit it does not know and may ignore
+    a malformed one; Werkzeug answers both with 416, which tells a client that asked for
+    ``items=0-5`` that the file is unavailable. A well-formed ``bytes=`` range still gets its 206
+    or, past the end, its 416.
+    """
+    asked = request.environ.get("HTTP_RANGE")
+    if asked is not None and (request.range is None or request.range.units != "bytes"):
+        del request.environ["HTTP_RANGE"]
+        request.__dict__.pop("range", None)  # the cached parse, so send_file reads no range
 
 
 def install_delivery(app: Flask) -> None:
@@ -150,4 +166,5 @@ def install_delivery(app: Flask) -> None:
 
     app.context_processor(helpers)
     app.register_blueprint(blueprint)
+    app.before_request(ignore_unknown_ranges)
     app.after_request(gzip_response)
