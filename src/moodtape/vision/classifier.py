@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import ModelError
+from moodtape.vision.exposure import stretch_contrast
 from moodtape.vision.images import as_pixels
 from moodtape.vision.presets import Preset, get_preset
 
@@ -158,6 +159,8 @@ class EmotionClassifier:
             cv2.resize(image, (spec.width, spec.height), interpolation=_interpolation(image, spec)) for image in images
         ]
         batch = np.stack(resized).astype(np.float32)
+        if preset.stretch:
+            batch = stretch_contrast(batch)
         if batch.ndim == 3:
             batch = batch[..., None]
         batch = batch * np.float32(preset.scale) + np.float32(preset.offset)
@@ -233,7 +236,7 @@ def classifier_from_onnx(
     if labels is None and META_LABELS in metadata:
         labels = tuple(json.loads(metadata[META_LABELS]))
     if labels is not None:
-        chosen = Preset(chosen.name, chosen.scale, chosen.offset, chosen.color, tuple(labels), chosen.description)
+        chosen = replace(chosen, labels=tuple(labels))
     return EmotionClassifier(
         session,
         chosen,

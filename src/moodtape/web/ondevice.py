@@ -29,6 +29,7 @@ from moodtape.emotions import EMOTIONS
 from moodtape.errors import NotFoundError
 from moodtape.recommender.mood import EMOTION_POINTS, UNCERTAIN_FACE_WEIGHT
 from moodtape.vision import yunet
+from moodtape.vision.exposure import MIN_SPAN, PERCENTILES
 from moodtape.vision.models import bundled_model_bytes
 from moodtape.vision.stream import DEFAULT_TIME_CONSTANT, MATCH_IOU
 from moodtape.web.app import services
@@ -91,6 +92,10 @@ def config() -> Response:
             "input": {"height": spec.height, "width": spec.width, "layout": spec.layout},
             "scale": preset.scale,
             "offset": preset.offset,
+            # vision/exposure.py: the percentiles that become black and white, or null for no stretch.
+            "stretch": {"low": PERCENTILES[0], "high": PERCENTILES[1], "min_span": MIN_SPAN}
+            if preset.stretch
+            else None,
             "order": [preset.labels.index(label) for label in EMOTIONS],
             "output": classifier.output,
             "temperature": classifier.temperature,

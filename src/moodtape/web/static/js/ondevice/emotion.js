@@ -2,17 +2,19 @@
 // outputs → probabilities in FER2013 order (temperature softmax, label reorder), plus the
 // session's calibration profile (vision/calibration.py) and the group mood (recommender/mood.py).
 
-import { cropSquare, resizeForModel } from "./imaging.js";
+import { cropSquare, resizeForModel, stretchContrast } from "./imaging.js";
 
-/** Float32 batch (n, 1, H, W) or (n, H, W, 1) from gray crops; pixel·scale + offset. */
+/** Float32 batch (n, 1, H, W) or (n, H, W, 1) from gray crops; pixel·scale + offset, after the
+ *  contrast stretch when the model's preset asks for it. */
 export function preprocess(crops, cfg) {
   const { height, width } = cfg.input;
   const size = height * width;
   const batch = new Float32Array(crops.length * size);
   crops.forEach((crop, n) => {
     const small = resizeForModel(crop, width, height);
+    const levels = cfg.stretch ? stretchContrast(small.data, cfg.stretch) : small.data;
     // One channel: NCHW and NHWC share the same memory order.
-    for (let i = 0; i < size; i += 1) batch[n * size + i] = Math.fround(small.data[i] * cfg.scale + cfg.offset);
+    for (let i = 0; i < size; i += 1) batch[n * size + i] = Math.fround(levels[i] * cfg.scale + cfg.offset);
   });
   return batch;
 }

@@ -105,3 +105,37 @@ function linearTaps(from, to) {
   }
   return taps;
 }
+
+// ---- exposure (vision/exposure.py) -------------------------------------------------------------
+
+/** The face's `low` and `high` percentiles become 0 and 255 (numpy's linear percentile); a face
+ *  spanning fewer than `min_span` levels is left as it is. Returns the levels as numbers. */
+export function stretchContrast(levels, { low, high, min_span: minSpan }) {
+  const counts = new Uint32Array(256);
+  for (const v of levels) counts[v] += 1;
+  const first = percentile(counts, levels.length, low);
+  const last = percentile(counts, levels.length, high);
+  const span = last - first;
+  if (!(span >= minSpan)) return Array.from(levels);
+  const gain = 255 / span;
+  return Array.from(levels, (v) => Math.min(255, Math.max(0, (v - first) * gain)));
+}
+
+/** np.percentile(values, q) for 0–255 integer values given as a histogram of `n` values. */
+function percentile(counts, n, q) {
+  const position = (q / 100) * (n - 1);
+  const below = Math.floor(position);
+  const a = orderStatistic(counts, below);
+  const b = orderStatistic(counts, Math.min(n - 1, below + 1));
+  return a + (b - a) * (position - below);
+}
+
+/** The k-th smallest value (0-based) of the histogram. */
+function orderStatistic(counts, k) {
+  let seen = 0;
+  for (let level = 0; level < counts.length; level += 1) {
+    seen += counts[level];
+    if (seen > k) return level;
+  }
+  return counts.length - 1;
+}
