@@ -261,6 +261,7 @@ def test_two_instances_keeping_one_visit_at_once_store_it_once(postgres: str) ->
     stores = [Store(postgres), Store(postgres)]  # two processes, two pools
     for round_number in range(8):
         session = f"visit-{round_number}"
+        stores[0].set_consent(session, True)
         lists = [a_list() for _ in range(3)]
         likes = [Feedback(f"k{i}", "artist", "like", list_id=lists[0].id, position=i) for i in range(2)]
         barrier = threading.Barrier(2)

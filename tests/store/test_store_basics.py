@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from moodtape.config import Settings
-from moodtape.errors import DataError, SettingsError
+from moodtape.errors import DataError, SettingsError, StoreUnavailableError
 from moodtape.store import Feedback, SavedList, Store, database_url, new_id, schema, store_from_settings
 from moodtape.store.queries import _list_row
 
@@ -135,6 +135,48 @@ def test_rows_past_the_retention_period_disappear(make_store: Callable[..., Stor
     assert store.row_count() == 1
 
 
+def test_a_backlog_is_pruned_in_short_batches(
+    make_store: Callable[..., Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Millions of expired rows deleted in one transaction ran into the statement timeout again and
+    again; in batches each transaction stays short, and a budgeted sweep stops and goes on later."""
+    from moodtape.store import queries
+
+    monkeypatch.setattr(queries, "PRUNE_BATCH", 3)
+    now = [1_000_000.0]
+    store = make_store(retention_days=1, clock=lambda: now[0], max_feedback=100)
+    store.set_consent("s", True)
+    for i in range(10):
+        store.add_feedback("s", Feedback(f"k{i}", "a", "like"))
+    now[0] += 2 * 86400
+    batches: list[int] = []
+    write = store.database.write
+    monkeypatch.setattr(store.database, "write", lambda work: batches.append(1) or write(work))
+    assert store.prune(budget_s=0) == 3 and store.row_count() == 8  # one full batch, then out of time
+    assert len(batches) == 2  # lists (none due), feedback (3)
+    assert store.prune() == 8 and store.row_count() == 0
+    assert len(batches) == 2 + 6  # lists, feedback 3 + 3 + 1, corrections, sessions
+
+
+def test_a_failed_sweep_after_a_write_leaves_the_write_answered(
+    make_store: Callable[..., Store], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sweep runs after the request's own transaction committed: its failure answered a stored
+    like with a 503, and the client's retry stored it twice."""
+
+    def stuck(*, budget_s: float | None = None) -> int:
+        raise StoreUnavailableError("statement timeout")
+
+    store = make_store()
+    store.set_consent("s", True)
+    monkeypatch.setattr(store, "prune", stuck)
+    store._next_prune = 0.0
+    with caplog.at_level("WARNING", logger="moodtape.store.queries"):
+        store.add_feedback("s", Feedback("k", "a", "like"))
+    assert [f.item_key for f in store.feedback("s")] == ["k"]
+    assert "retention sweep failed" in caplog.text
+
+
 def test_a_failed_transaction_writes_nothing(make_store: Callable[..., Store]) -> None:
     store = make_store()
     first = store.save_list("s", saved("a"))
@@ -203,6 +245,8 @@ def test_keeping_a_visit_is_one_transaction_that_skips_what_is_kept(make_store: 
     store = make_store()
     lists = [saved(f"t{i}") for i in range(3)]
     likes = [Feedback(f"k{i}", "a", "like") for i in range(2)]
+    store.set_consent("s", True)
+    store.set_consent("t", True)
     store.save_list("s", lists[0])
     store.keep_visit("s", lists, likes, {"angry": "neutral"})
     store.keep_visit("s", lists, likes, {"angry": "neutral"})  # again: nothing doubles
@@ -217,5 +261,18 @@ def test_keeping_a_visit_is_one_transaction_that_skips_what_is_kept(make_store: 
 
 def test_the_cap_holds_when_lists_share_a_time(make_store: Callable[..., Store]) -> None:
     store = make_store(max_lists=2)
+    store.set_consent("s", True)
     store.keep_visit("s", [saved(f"t{i}") for i in range(5)], [], {})  # no times yet: all "now"
     assert len(store.lists("s")) == 2
+
+
+def test_a_visit_deleted_after_history_was_turned_on_is_not_kept(make_store: Callable[..., Store]) -> None:
+    """Turning history on records the choice, then keeps the visit. A "Delete everything" from
+    another tab or instance landing between the two removed the choice, and the visit was then
+    stored anyway: kept rows of a session with no choice recorded, shown as history for 30 days."""
+    store = make_store()
+    store.set_consent("s", True)
+    store.delete_session("s")
+    store.keep_visit("s", [saved("t0")], [Feedback("k0", "a", "like")], {"angry": "neutral"})
+    assert store.consent("s") is None
+    assert store.lists("s") == [] and store.feedback("s") == [] and store.correction("s", "angry") is None

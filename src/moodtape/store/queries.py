@@ -14,6 +14,8 @@ Bounds, so the store cannot grow without limit:
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +25,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from moodtape.errors import StoreUnavailableError
 from moodtape.store import schema
 from moodtape.store.database import Database
 from moodtape.store.records import Feedback, SavedList, check_session_id, new_id
@@ -32,6 +35,13 @@ DEFAULT_MAX_LISTS: Final[int] = 50
 DEFAULT_MAX_FEEDBACK: Final[int] = 500
 #: Seconds between two retention sweeps in one process.
 PRUNE_EVERY_S: Final[float] = 60.0
+#: Rows one retention transaction deletes at most: a backlog of millions is worked off in short
+#: transactions, none of them near the statement timeout.
+PRUNE_BATCH: Final[int] = 2000
+#: Seconds of deleting a request's sweep may spend; the next sweep goes on where it stopped.
+PRUNE_BUDGET_S: Final[float] = 0.5
+
+log = logging.getLogger(__name__)
 _DAY: Final[float] = 86400.0
 
 
@@ -94,8 +104,16 @@ class Store:
         result = self.database.write(work)
         if self._clock() >= self._next_prune:
             self._next_prune = self._clock() + PRUNE_EVERY_S
-            self.prune()
+            self._sweep()
         return result
+
+    def _sweep(self) -> None:
+        """The retention sweep that follows a write, which has committed by now: a sweep that fails
+        must not turn the write's answer into an error, or the client retries a write that is stored."""
+        try:
+            self.prune(budget_s=PRUNE_BUDGET_S)
+        except (StoreUnavailableError, sa.exc.SQLAlchemyError) as error:
+            log.warning("store: the retention sweep failed (%s); the next one tries again", type(error).__name__)
 
     # --- the history choice ---
 
@@ -212,12 +230,16 @@ class Store:
 
         Rows already stored (the same ids) are left as they are, also when another request keeps
         the same visit at the same moment (two tabs, a double click): its rows are skipped, not a
-        collision on the primary key. The per-session caps still hold.
+        collision on the primary key. The per-session caps still hold. Nothing is kept unless the
+        session keeps history when this transaction runs: a "Delete everything" between turning
+        history on and keeping the visit left the whole visit stored with no choice recorded.
         """
         check_session_id(session_id)
         now = self._now()
 
         def work(connection: Connection) -> None:
+            if not _keeps_history(connection, session_id):
+                return
             t, f, m = schema.lists, schema.feedback, schema.mood_corrections
             for saved in lists:
                 connection.execute(_insert_new(connection, t, _list_row(session_id, saved, saved.created_at or now)))
@@ -329,19 +351,29 @@ class Store:
         deleted: dict[str, int] = self.database.write(work)
         return deleted
 
-    def prune(self) -> int:
-        """Delete every row past the retention period, in one transaction; returns how many went."""
+    def prune(self, *, budget_s: float | None = None) -> int:
+        """Delete rows past the retention period; returns how many went.
+
+        Each transaction deletes at most :data:`PRUNE_BATCH` rows of one table, so a large backlog
+        (after downtime, or a shorter retention) never holds locks for long or runs into the
+        statement timeout. ``budget_s``: stop starting batches after this many seconds (what is left
+        goes at the next sweep); ``None`` deletes everything due.
+        """
         oldest = self._oldest_kept()
-
-        def work(connection: Connection) -> int:
-            deleted = 0
-            for table in schema.SESSION_TABLES:
-                column = table.c.updated_at if table is schema.sessions else table.c.created_at
-                deleted += connection.execute(sa.delete(table).where(column < oldest)).rowcount
-            return deleted
-
-        pruned: int = self.database.write(work)
-        return pruned
+        deadline = None if budget_s is None else time.monotonic() + budget_s
+        deleted = 0
+        for table in schema.SESSION_TABLES:
+            column = table.c.updated_at if table is schema.sessions else table.c.created_at
+            while True:
+                batch: int = self.database.write(
+                    functools.partial(_delete_batch, table=table, column=column, before=oldest)
+                )
+                deleted += batch
+                if batch < PRUNE_BATCH:
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    return deleted
+        return deleted
 
     def ping(self) -> None:
         """Raise :class:`~moodtape.errors.StoreUnavailableError` unless the database answers (for readiness checks)."""
@@ -384,6 +416,13 @@ def _feedback_row(session_id: str, feedback: Feedback, created_at: float) -> dic
         "list_id": feedback.list_id,
         "position": feedback.position,
     }
+
+
+def _delete_batch(connection: Connection, table: sa.Table, column: sa.Column[Any], before: float) -> int:
+    """Delete up to :data:`PRUNE_BATCH` rows of ``table`` whose ``column`` is before ``before``."""
+    due = sa.select(table.c.id).where(column < before).limit(PRUNE_BATCH).scalar_subquery()
+    deleted: int = connection.execute(sa.delete(table).where(table.c.id.in_(due))).rowcount
+    return deleted
 
 
 def _keeps_history(connection: Connection, session_id: str) -> bool:
