@@ -103,11 +103,12 @@ def test_the_budget_never_expires_and_keeps_only_the_current_day(client: redis.R
     could be evicted at noon, and the day's budget spent twice."""
     store = RedisBudgetStore(client)
     client.delete(BUDGET_KEY)
-    store.reserve("2026-12-02", 90)
-    store.close_day("2026-12-02")
     day = utc_day(time.time())
+    long_ago = utc_day(time.time() - 5 * 86400)
+    store.reserve(long_ago, 90)
+    store.close_day(long_ago)
     assert store.reserve(day, 90) and store.reserve(day, 90)
-    assert store.used(day) == 2 and store.used("2026-12-02") == 0 and not store.closed("2026-12-02")
+    assert store.used(day) == 2 and store.used(long_ago) == 0 and not store.closed(long_ago)
     assert client.ttl(BUDGET_KEY) == -1 and set(client.hkeys(BUDGET_KEY)) == {day.encode()}
     store.exhaust(day, 90)
     assert store.used(day) == 90
@@ -159,4 +160,20 @@ def test_an_instance_still_on_the_old_day_at_midnight_leaves_the_new_days_count(
     assert behind.reserve("2026-12-03", 5) and behind.reserve("2026-12-03", 5)
     assert ahead.used("2026-12-04") == 1 and behind.used("2026-12-03") == 2
     ahead.close_day("2026-12-04")
-    assert ahead.closed("2026-12-04") and behind.used("2026-12-03") == 0, "the earlier day goes"
+    assert ahead.closed("2026-12-04") and behind.used("2026-12-03") == 2
+    ahead.reserve("2026-12-05", 5)
+    assert behind.used("2026-12-03") == 0, "the day before yesterday goes"
+
+
+def test_an_instance_already_on_the_new_day_leaves_the_old_days_count(client: redis.Redis) -> None:
+    """Around midnight one instance (a clock a little ahead) counts the new day: deleting every
+    earlier day's field wiped the old day's spent count while the others still spent it, so they
+    got the whole allowance again (50 of 50 more searches on a spent day)."""
+    client.delete(BUDGET_KEY)
+    ahead, behind = RedisBudgetStore(client), RedisBudgetStore(client)
+    assert all(behind.reserve("2026-12-03", 5) for _ in range(5))
+    behind.close_day("2026-12-03")
+    for _ in range(5):
+        assert ahead.reserve("2026-12-04", 5)
+        assert not behind.reserve("2026-12-03", 5)
+    assert behind.closed("2026-12-03") and behind.used("2026-12-03") == 5

@@ -5,14 +5,17 @@ check and the count are atomic across instances (no overshoot when several race 
 searches). The counts live in one hash, ``moodtape:youtube-budget`` (a field per UTC day, and
 ``<day>:closed`` once YouTube said the quota is spent), that has **no expiry**: under the
 documented ``volatile-lru`` policy a full Redis evicts only keys with an expiry, and a day's count
-evicted at noon would let the budget be spent twice. Each change deletes the fields of earlier
-days, so the hash holds at most today's (and, around midnight, tomorrow's), and a new day starts
-at 0. (Counts kept by earlier versions, one key per day, are not read: on the day of the upgrade
+evicted at noon would let the budget be spent twice. Each change deletes the fields of days before
+the caller's yesterday, so the hash holds at most three days, and a new day starts at 0. Keeping
+yesterday matters at midnight: an instance whose clock runs ahead is already counting the new day
+while the others still spend the old one, and deleting the old day's count there let them spend
+it all again. (Counts kept by earlier versions, one key per day, are not read: on the day of the upgrade
 the budget starts again at 0, once.)
 """
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Final
 
 from moodtape.state.connection import PREFIX, redis_errors
@@ -23,12 +26,13 @@ if TYPE_CHECKING:
 #: The hash holding the counts; one key, never expiring (see the module docstring).
 BUDGET_KEY: Final[str] = f"{PREFIX}youtube-budget"
 
-#: Delete every field of a day before ARGV[1] (run first by every changing script). Days written
-#: YYYY-MM-DD sort as text, and "<day>:closed" sorts between its day and the next, so an instance
-#: whose clock is a little behind at midnight never deletes the new day's count.
+#: Delete every field of a day before ARGV[3], the caller's yesterday (run first by every changing
+#: script). Days written YYYY-MM-DD sort as text, and "<day>:closed" sorts between its day and the
+#: next, so neither an instance whose clock is a little behind at midnight nor one a little ahead
+#: deletes the day another instance is counting.
 _FORGET_OTHER_DAYS: Final[str] = """
 for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if field < ARGV[1] then redis.call('HDEL', KEYS[1], field) end
+  if field < ARGV[3] then redis.call('HDEL', KEYS[1], field) end
 end
 """
 
@@ -83,7 +87,7 @@ class RedisBudgetStore:
 
     def reserve(self, day: str, limit: int) -> bool:
         with redis_errors(self._client):
-            return bool(self._client.eval(_RESERVE, 1, BUDGET_KEY, day, limit))
+            return bool(self._client.eval(_RESERVE, 1, BUDGET_KEY, day, limit, _day_before(day)))
 
     def release(self, day: str) -> None:
         with redis_errors(self._client):
@@ -91,12 +95,17 @@ class RedisBudgetStore:
 
     def exhaust(self, day: str, limit: int) -> None:
         with redis_errors(self._client):
-            self._client.eval(_EXHAUST, 1, BUDGET_KEY, day, limit)
+            self._client.eval(_EXHAUST, 1, BUDGET_KEY, day, limit, _day_before(day))
 
     def close_day(self, day: str) -> None:
         with redis_errors(self._client):
-            self._client.eval(_CLOSE, 1, BUDGET_KEY, day)
+            self._client.eval(_CLOSE, 1, BUDGET_KEY, day, "", _day_before(day))
 
     def closed(self, day: str) -> bool:
         with redis_errors(self._client):
             return bool(self._client.hexists(BUDGET_KEY, f"{day}:closed"))
+
+
+def _day_before(day: str) -> str:
+    """The UTC day before ``day`` (``YYYY-MM-DD``), in the same form."""
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
