@@ -89,11 +89,17 @@ def test_a_gzipped_file_revalidates_with_its_own_etag(client: FlaskClient) -> No
     assert changed.status_code == 200 and gzip.decompress(changed.get_data()) == (STATIC / "style.css").read_bytes()
 
 
-@pytest.mark.parametrize("asked", ["items=0-5", "bytes=abc", "bytes 0-5"])
+@pytest.mark.parametrize("asked", ["items=0-5", "bytes=abc", "bytes 0-5", "bytes=0-1,2-3"])
 def test_a_range_not_in_bytes_or_malformed_is_ignored(client: FlaskClient, asked: str) -> None:
     raw = (STATIC / "style.css").read_bytes()
     whole = client.get("/static/style.css", headers={"Range": asked, "Accept-Encoding": "identity"})
     assert whole.status_code == 200 and whole.get_data() == raw
+
+
+def test_a_precondition_that_fails_is_the_json_error_not_the_file(client: FlaskClient) -> None:
+    failed = client.get("/static/style.css", headers={"If-Match": '"not-this-one"'})
+    assert failed.status_code == 412 and failed.mimetype == "application/json"
+    assert failed.get_json()["error"]["code"] == "precondition_failed"
 
 
 def test_a_range_in_bytes_is_still_served_or_refused(client: FlaskClient) -> None:

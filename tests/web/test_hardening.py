@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -304,3 +305,23 @@ def test_forwarded_host_and_port_are_not_trusted(make_app: AppFactory) -> None:
     )
     forged = {**token, **spoofed, "Origin": "http://evil.example:1234"}
     assert client.delete("/api/calibration", headers=forged, base_url=site).status_code == 403
+
+
+def test_a_method_the_path_does_not_take_is_a_405_whatever_its_parameters(client: FlaskClient) -> None:
+    """Routing answers first: a TRACE with an empty parameter was told about the parameter (400)."""
+    for path in ("/api/recommendations?probabilities=", "/api/lists?emotion=", "/api/export?x=1&x=2"):
+        refused = client.open(path, method="TRACE")
+        assert refused.status_code == 405 and refused.get_json()["error"]["code"] == "method_not_allowed", path
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "GZIP"])
+def test_a_compressed_request_body_is_refused_as_such(client: FlaskClient, coding: str) -> None:
+    """Nothing decodes request bodies, so a gzipped picture was "not a picture" and gzipped JSON
+    "not UTF-8 JSON": the client was sent looking in the wrong place. RFC 9110 asks for a 415."""
+    body = gzip.compress(b'{"history": true}')
+    headers = {**csrf_headers(client), "Content-Encoding": coding, "Content-Type": "application/json"}
+    refused = client.put("/api/history/consent", data=body, headers=headers)
+    assert refused.status_code == 415 and refused.get_json()["error"]["code"] == "unsupported_media_type"
+    assert "Content-Encoding" in refused.get_json()["error"]["message"]
+    plain = {**csrf_headers(client), "Content-Encoding": "identity"}
+    assert client.put("/api/history/consent", json={"history": True}, headers=plain).status_code == 200

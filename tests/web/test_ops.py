@@ -58,6 +58,11 @@ def test_a_database_down_leaves_the_instance_in_rotation_but_says_so(
         "checks": {"model": "ok", "database": "the history store is not answering"},
     }
     assert client.get("/readyz?strict=true").status_code == 503
+    assert client.get("/readyz?strict=1").status_code == 503
+    # requests sends True as "True": a monitor must not get the lenient 200 without noticing.
+    for unclear in ("True", "banana"):
+        refused = client.get(f"/readyz?strict={unclear}")
+        assert refused.status_code == 400 and "strict must be true or false" in refused.get_json()["error"]["message"]
 
 
 @pytest.mark.parametrize(

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moodtape.config import Settings
-from moodtape.errors import ModelError
+from moodtape.errors import ModelError, shown
 from moodtape.metrics import DETECTOR_SECONDS, MODEL_SECONDS
 from moodtape.playlists import Playlists
 from moodtape.recommender.engine import Recommender
@@ -252,6 +253,7 @@ def create_app(
     ops.install_ops(app)  # first, so the request id and timing cover every other hook
     install_rate_limit(app, settings.get_float("MOODTAPE_RATE_LIMIT"), settings.get("MOODTAPE_REDIS_URL").strip())
     app.before_request(_check_api_query)
+    app.before_request(_refuse_encoded_bodies)
     install_session(app)
     app.after_request(_add_security_headers)
     install_delivery(app)
@@ -293,9 +295,24 @@ def _observed(function: Callable[..., Any], seconds: Histogram) -> Callable[...,
 
 
 def _check_api_query() -> None:
-    """Every API parameter once, non-empty (``params.check_query``), before a session is even read."""
-    if request.path.startswith("/api/"):
+    """Every API parameter once, non-empty (``params.check_query``), before a session is even read.
+
+    A request that routing already refused (no such path, or a method the path does not take) gets
+    that answer, 404 or 405, rather than a complaint about its parameters.
+    """
+    if request.path.startswith("/api/") and request.routing_exception is None:
         check_query(request.args)
+
+
+def _refuse_encoded_bodies() -> None:
+    """A request body sent compressed (``Content-Encoding: gzip``) is refused with 415, as RFC 9110
+    (section 8.4) asks of a server that does not decode it: read as it is, a gzipped picture was
+    "not a picture" and gzipped JSON "not UTF-8", which sent the client looking in the wrong place."""
+    coding = request.headers.get("Content-Encoding", "").strip().lower()
+    if coding and coding != "identity":
+        raise UnsupportedMediaType(
+            f"request bodies sent with Content-Encoding {shown(coding, 32)} are not accepted; send it uncompressed"
+        )
 
 
 def _add_security_headers(response: Response) -> Response:

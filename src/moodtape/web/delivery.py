@@ -24,6 +24,8 @@ from typing import Any, Final
 
 from flask import Blueprint, Flask, Response, current_app, request, send_from_directory
 
+from moodtape.web.errors import error_response
+
 #: A year: the longest lifetime browsers honour; the URL changes whenever a byte does.
 IMMUTABLE: Final[str] = "public, max-age=31536000, immutable"
 COMPRESSIBLE: Final[frozenset[str]] = frozenset(
@@ -149,9 +151,27 @@ def ignore_unknown_ranges() -> None:
     or, past the end, its 416.
     """
     asked = request.environ.get("HTTP_RANGE")
-    if asked is not None and (request.range is None or request.range.units != "bytes"):
+    if asked is not None and (
+        request.range is None or request.range.units != "bytes" or len(request.range.ranges) != 1
+    ):
+        # Several ranges would need a multipart answer, which send_file does not make; Werkzeug
+        # called them unsatisfiable (416). Ignoring them is allowed and sends the whole file.
         del request.environ["HTTP_RANGE"]
         request.__dict__.pop("range", None)  # the cached parse, so send_file reads no range
+
+
+def answer_failed_preconditions(response: Response) -> Response:
+    """A 412 (``If-Match`` or ``If-Unmodified-Since`` not met) as the JSON error, not the file's bytes
+    under an error status (an ``after_request`` hook)."""
+    if response.status_code != 412:
+        return response
+    answer = error_response(
+        412, "precondition_failed", "the file is not the one the request's If-Match or If-Unmodified-Since names"
+    )
+    for name in ("ETag", "Last-Modified", "Cache-Control", "Vary"):
+        if name in response.headers:
+            answer.headers[name] = response.headers[name]
+    return answer
 
 
 def install_delivery(app: Flask) -> None:
@@ -168,3 +188,4 @@ def install_delivery(app: Flask) -> None:
     app.register_blueprint(blueprint)
     app.before_request(ignore_unknown_ranges)
     app.after_request(gzip_response)
+    app.after_request(answer_failed_preconditions)

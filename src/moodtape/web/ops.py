@@ -34,6 +34,7 @@ from flask import Blueprint, Flask, Response, abort, g, jsonify, request
 from moodtape.errors import MoodtapeError
 from moodtape.metrics import REQUEST_SECONDS, REQUESTS
 from moodtape.web.app import services
+from moodtape.web.params import flag
 
 blueprint = Blueprint("ops", __name__)
 log = logging.getLogger("moodtape.web")
@@ -93,7 +94,9 @@ def readyz() -> tuple[Response, int]:
             checks["secret_key"] = _check(lambda: _same_key_everywhere(state.redis))
             if model_ready:
                 checks["emotion_model"] = _check(lambda: _same_model_everywhere(state.redis))
-    strict = request.args.get("strict") in ("true", "1")
+    # A monitor that sends strict=True (Python's requests writes True so) must not get lenient
+    # answers unnoticed: anything but true/1/false/0 is a 400.
+    strict = flag(request.args, "strict") or False
     if not model_ready or (strict and any(value != "ok" for value in checks.values())):
         return jsonify(status="not_ready", checks=checks), 503
     degraded = any(value != "ok" for value in checks.values())
