@@ -36,10 +36,25 @@ def stretch_contrast(faces: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     if len(faces) == 0:
         return faces
     flat = faces.reshape(len(faces), -1)
-    low, high = np.percentile(flat, PERCENTILES, axis=1)
+    low, high = _percentiles(flat)
     span = high - low
     wide = span >= MIN_SPAN
     gain = np.where(wide, 255.0 / np.maximum(span, MIN_SPAN), 1.0)
     start = np.where(wide, low, 0.0)
     stretched = np.clip((flat - start[:, None]) * gain[:, None], 0.0, 255.0)
     return stretched.astype(np.float32).reshape(faces.shape)
+
+
+def _percentiles(rows: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each row's ``PERCENTILES`` as ``np.percentile`` computes them (linear between order
+    statistics), from one sort: ``np.percentile`` itself cost 0.5 ms for four faces, a tenth of a
+    webcam frame's whole budget."""
+    ordered = np.sort(rows, axis=1).astype(np.float64)
+    last = rows.shape[1] - 1
+    found = []
+    for percent in PERCENTILES:
+        position = percent / 100 * last
+        below = int(np.floor(position))
+        above = min(below + 1, last)
+        found.append(ordered[:, below] + (ordered[:, above] - ordered[:, below]) * (position - below))
+    return found[0], found[1]
