@@ -254,6 +254,22 @@ def test_an_instance_with_another_secret_key_is_named_by_readiness(make_app: App
     assert "k" * 32 not in connect(redis_url).zrange("moodtape:secret-key-fingerprints", 0, -1).__repr__()
 
 
+def test_an_instance_whose_clock_runs_behind_is_still_seen_by_the_others(
+    make_app: AppFactory, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fingerprints were scored by each instance's own clock: one five minutes behind noted its key
+    "five minutes ago", the others aged it out at once and said ready, and only it said degraded."""
+    connect(redis_url).delete("moodtape:secret-key-fingerprints")
+    same = make_app(MOODTAPE_REDIS_URL=redis_url, MOODTAPE_SECRET_KEY="k" * 32).test_client()
+    behind = make_app(MOODTAPE_REDIS_URL=redis_url, MOODTAPE_SECRET_KEY="x" * 32).test_client()
+    assert same.get("/readyz").get_json()["status"] == "ready"
+    real_time = time.time
+    with monkeypatch.context() as skewed:
+        skewed.setattr(time, "time", lambda: real_time() - 300)
+        assert behind.get("/readyz").get_json()["status"] == "degraded"
+    assert same.get("/readyz").get_json()["status"] == "degraded"
+
+
 def test_readiness_follows_a_key_rotation_machine_by_machine(make_app: AppFactory, redis_url: str) -> None:
     """New key first on one instance, with the old one as a fallback: that instance reads every
     visit (ready); the one still on the old key alone would lose visits begun on the new (degraded)."""

@@ -5,6 +5,10 @@ that crosses instances starts afresh, web/secret_key.py) and the emotion model (
 made on one is started afresh on the other, and they take turns wiping it). Each instance notes a
 fingerprint of its own in a sorted set, scored by the time; fingerprints not noted again for
 :data:`NOTED_FOR_S` belong to instances that are gone (or a rollout that has finished).
+
+The time is Redis's own (``TIME``), not the instance's: scored by each instance's clock, one whose
+clock ran minutes behind had its fingerprint aged out at once by the others, so only it saw the
+mismatch, and one running ahead kept a stopped instance's fingerprint alive for minutes.
 """
 
 from __future__ import annotations
@@ -20,19 +24,27 @@ NOTED_FOR_S: Final[float] = 120.0
 MODELS_KEY: Final[str] = "moodtape:emotion-models"
 
 
-def note_and_list(client: redis.Redis, set_key: str, fingerprint: str, now: float) -> set[str]:
+#: Note ARGV[1] at Redis's time, forget what was noted more than ARGV[2] seconds ago, keep the set
+#: for ARGV[3] seconds, and return what is left.
+_NOTE_AND_LIST: Final[str] = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+"""
+
+
+def note_and_list(client: redis.Redis, set_key: str, fingerprint: str) -> set[str]:
     """Note ``fingerprint`` in ``set_key`` and return every fingerprint noted there lately.
 
-    One round trip (a transaction); the set itself expires when no instance notes anything.
+    One round trip (a script, so atomic); the set itself expires when no instance notes anything.
     """
-    pipe = client.pipeline(transaction=True)
-    pipe.zadd(set_key, {fingerprint: now})
-    pipe.zremrangebyscore(set_key, "-inf", now - NOTED_FOR_S)
-    pipe.expire(set_key, int(NOTED_FOR_S) * 2)
-    pipe.zrange(set_key, 0, -1)
-    return {item.decode() if isinstance(item, bytes) else str(item) for item in pipe.execute()[-1]}
+    listed = client.eval(_NOTE_AND_LIST, 1, set_key, fingerprint, NOTED_FOR_S, int(NOTED_FOR_S) * 2)
+    return {item.decode() if isinstance(item, bytes) else str(item) for item in listed}
 
 
-def other_models(client: redis.Redis, model_id: str, now: float) -> int:
+def other_models(client: redis.Redis, model_id: str) -> int:
     """How many other emotion models the instances sharing ``client`` run (0: all run this one)."""
-    return len(note_and_list(client, MODELS_KEY, model_id[:16], now) - {model_id[:16]})
+    return len(note_and_list(client, MODELS_KEY, model_id[:16]) - {model_id[:16]})

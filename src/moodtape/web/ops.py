@@ -113,7 +113,7 @@ def _same_model_everywhere(client: Any) -> None:
     from moodtape.state.instances import other_models
 
     with redis_errors(client):
-        count = other_models(client, services().analyzer().classifier.model_id, time.time())
+        count = other_models(client, services().analyzer().classifier.model_id)
     if count:
         raise MoodtapeError(
             f"{count} other emotion model(s) in use among the instances: a visitor's calibration made with "
@@ -133,7 +133,7 @@ def _same_key_everywhere(client: Any) -> None:
     from moodtape.web.session import accepted_keys
 
     with redis_errors(client):
-        count = keys_not_accepted(client, accepted_keys(), time.time())
+        count = keys_not_accepted(client, accepted_keys())
     global _keys_logged
     if count and count != _keys_logged:  # once per change, not at every balancer poll
         log.error(

@@ -71,7 +71,7 @@ def fingerprint(key: str) -> str:
     return hmac.new(key.encode(), b"moodtape secret-key fingerprint", hashlib.sha256).hexdigest()[:16]
 
 
-def keys_in_use(client: redis.Redis, key: str, now: float) -> set[str]:
+def keys_in_use(client: redis.Redis, key: str) -> set[str]:
     """Note this instance's key and return the fingerprints of the keys instances noted in the last two minutes.
 
     One round trip (a transaction). Old fingerprints age out, so a completed rotation stops
@@ -79,15 +79,15 @@ def keys_in_use(client: redis.Redis, key: str, now: float) -> set[str]:
     """
     from moodtape.state.instances import note_and_list
 
-    return note_and_list(client, FINGERPRINTS_KEY, fingerprint(key), now)
+    return note_and_list(client, FINGERPRINTS_KEY, fingerprint(key))
 
 
-def keys_not_accepted(client: redis.Redis, accepted: list[str], now: float) -> int:
+def keys_not_accepted(client: redis.Redis, accepted: list[str]) -> int:
     """How many keys other instances sign with that this one accepts neither as its key nor as a fallback.
 
     ``accepted`` is this instance's key first, then its fallbacks. Mid-rotation, an instance that
     already has the new key with the old one as a fallback counts 0 (it reads every visit), while
     one still on the old key alone counts 1 (visits begun on the new key are lost on it).
     """
-    in_use = keys_in_use(client, accepted[0], now)
+    in_use = keys_in_use(client, accepted[0])
     return len(in_use - {fingerprint(key) for key in accepted})
