@@ -14,11 +14,16 @@ unchanged.
 Threads: waitress writes answers from worker threads while the event loop reads, and an OpenSSL
 connection must not be used from two threads at once, so one lock guards the TLS object and the
 encrypted bytes waiting to go out.
+
+A client gone mid-answer (a reset, a broken pipe) is a disconnect, as waitress's own ``send`` and
+``recv`` treat it: the connection is closed and nothing is logged. Any other socket error is raised
+to waitress, which logs it (``Socket error``) as on plain HTTP.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import ssl
 import threading
@@ -35,6 +40,11 @@ LOG = logging.getLogger(__name__)
 _READ_CHUNK: Final[int] = 256 * 1024
 #: The most plain bytes encrypted per send: bounds the encrypted bytes waiting per connection.
 _WRITE_CHUNK: Final[int] = 64 * 1024
+#: Socket errors that mean the client went away: waitress's own list (``wasyncore._DISCONNECTED``),
+#: which its plain-socket ``send`` and ``recv`` turn into a quiet close.
+_DISCONNECTED: Final[frozenset[int]] = frozenset(
+    {errno.ECONNRESET, errno.ENOTCONN, errno.ESHUTDOWN, errno.ECONNABORTED, errno.EPIPE, errno.EBADF}
+)
 
 
 def tls_context(certfile: Path, keyfile: Path) -> ssl.SSLContext:
@@ -90,6 +100,8 @@ class TlsChannel(JsonErrorChannel):
         self._tls_lock = threading.RLock()  # re-entered when a failed send closes the channel
         self._pending = b""  # encrypted bytes the socket has not taken yet
         self._handshaken = False
+        self._peer_gone = False  # the socket refused bytes with a disconnect error: close, quietly
+        self._closing = False  # handle_close has said goodbye in TLS: nothing more is encrypted
         super().__init__(server, sock, addr, adj, map)
 
     # --- reading (event loop thread) ---
@@ -101,7 +113,9 @@ class TlsChannel(JsonErrorChannel):
             return
         try:
             data = self.recv(self.adj.recv_bytes)
-        except OSError:
+        except OSError:  # not a disconnect (recv closes on those): waitress logs it too
+            if self.adj.log_socket_errors:
+                self.logger.exception("Socket error")
             self.handle_close()
             return
         if data:
@@ -120,9 +134,8 @@ class TlsChannel(JsonErrorChannel):
             except ssl.SSLError as exc:  # not TLS, a failed handshake, a bad record: drop the connection
                 LOG.debug("TLS error from %s: %s", self.addr, exc)
                 plain = None
-            try:
-                self._flush_pending()  # handshake answers, session tickets, alerts
-            except OSError:
+            self._flush_pending()  # handshake answers, session tickets, alerts
+            if self._peer_gone:
                 plain = None
         if plain is None:  # closed here, outside the TLS lock (closing takes waitress's own lock)
             self.handle_close()
@@ -157,42 +170,62 @@ class TlsChannel(JsonErrorChannel):
     def send(self, data: bytes, do_close: bool = True) -> int:
         """Encrypt ``data`` for the socket; 0 while earlier encrypted bytes still wait (back-pressure).
 
+        A client gone is waitress's disconnect: 0, and the connection closed when ``do_close`` (a
+        worker thread's write passes False; the event loop then closes it on its next turn).
+
         Raises:
-            OSError: the connection is broken; waitress then closes it (from the event loop).
+            OSError: a socket or TLS error other than a disconnect; waitress logs it and closes.
         """
         with self._tls_lock:
-            self._flush_pending()
-            if self._pending or not self._handshaken or not self.connected:
-                return 0
-            piece = data[:_WRITE_CHUNK]  # waitress sends the rest on its next try
-            try:
-                self._tls.write(piece)
-            except ssl.SSLError as exc:
-                LOG.debug("TLS error writing to %s: %s", self.addr, exc)
-                raise OSError(str(exc)) from None
-            self._flush_pending()
-        return len(piece)
+            sent = 0 if self._closing else self._encrypt_and_send(data)
+            gone = self._peer_gone and not self._closing
+        if gone:
+            if do_close:
+                self.handle_close()  # outside the TLS lock, as waitress's send closes
+            return 0
+        return sent
+
+    def _encrypt_and_send(self, data: bytes) -> int:
+        """The body of :meth:`send`, under the TLS lock: how many plain bytes were taken."""
+        self._flush_pending()
+        if self._pending or self._peer_gone or not self._handshaken or not self.connected:
+            return 0
+        piece = data[:_WRITE_CHUNK]  # waitress sends the rest on its next try
+        try:
+            self._tls.write(piece)
+        except ssl.SSLError as exc:
+            LOG.debug("TLS error writing to %s: %s", self.addr, exc)
+            raise OSError(str(exc)) from None
+        self._flush_pending()
+        return 0 if self._peer_gone else len(piece)
 
     def _flush_pending(self) -> None:
         """Move encrypted bytes to the socket as far as it takes them; keep the rest (caller holds the lock).
 
         Never closes the channel itself: closing takes waitress's output lock, which a worker thread
-        may hold while it waits for this TLS lock. A broken connection raises ``OSError`` instead.
+        may hold while it waits for this TLS lock. A client gone sets :attr:`_peer_gone` for the
+        caller to close; any other socket error is raised.
         """
         self._pending += self._outgoing.read()
+        if self._peer_gone:
+            self._pending = b""  # nobody left to read them
         if not self._pending or self.socket is None:
             return
         try:
             sent = self.socket.send(self._pending)
         except (BlockingIOError, InterruptedError):
             sent = 0
-        except OSError:
+        except OSError as exc:
             self._pending = b""
-            raise
+            if exc.errno not in _DISCONNECTED:
+                raise
+            self._peer_gone = True
+            return
         self._pending = self._pending[sent:]
 
     def writable(self) -> bool:
-        return not self.lingering and bool(super().writable() or self._pending)
+        # A client gone is closed on the loop's next turn (handle_write), even with nothing to send.
+        return not self.lingering and bool(super().writable() or self._pending or self._peer_gone)
 
     def busy(self) -> bool:
         return super().busy() or (bool(self._pending) and not self.lingering)
@@ -201,8 +234,12 @@ class TlsChannel(JsonErrorChannel):
         with self._tls_lock:
             try:
                 self._flush_pending()
-            except OSError:
-                self._pending, self.will_close = b"", True
+            except OSError:  # not a disconnect: logged, as waitress logs a failed send
+                if self.adj.log_socket_errors:
+                    self.logger.exception("Socket error")
+                self.will_close = True
+            if self._peer_gone:
+                self.will_close = True
             waiting = bool(self._pending)
         if waiting and self.close_when_flushed and not self.will_close:
             return  # the answer's last encrypted bytes go out before the close
@@ -211,6 +248,7 @@ class TlsChannel(JsonErrorChannel):
     def handle_close(self) -> None:
         """Say goodbye in TLS (close_notify) when the socket takes it at once, then close (or linger)."""
         with self._tls_lock:
+            self._closing = True  # a worker thread's write after this is a disconnect, not a TLS error
             if self._handshaken and self.socket is not None and self.connected and not self.lingering:
                 # The client's reply never comes before we close; ours is in the buffer.
                 with contextlib.suppress(ssl.SSLError, ValueError):
