@@ -29,6 +29,16 @@ SPEC: dict[str, Any] = yaml.safe_load(
 _URI = "urn:moodtape:openapi"
 
 
+def resolve(node: dict[str, Any]) -> dict[str, Any]:
+    """``node`` with its ``$ref`` (a pointer into the spec, ``#/components/...``) followed, repeatedly."""
+    while "$ref" in node:
+        target: Any = SPEC
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
 def _all_of_branches(node: Any, found: set[int], document: dict[str, Any]) -> None:
     """Collect (by ``id``) every schema that is a branch of an ``allOf``, following ``$ref`` branches."""
     if isinstance(node, dict):

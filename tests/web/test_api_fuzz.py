@@ -17,19 +17,10 @@ import pytest
 from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
-from spectools import SPEC, schema_errors
+from spectools import SPEC, resolve, schema_errors
 
 #: Errors any route may answer, whatever the operation documents: CSRF, unknown ids, method, size, rate.
 ANY_ROUTE = {"400", "403", "404", "405", "413", "415", "429"}
-
-
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = SPEC
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 OPERATIONS = [
@@ -57,7 +48,7 @@ _JSON = st.recursive(
 
 
 def _value(schema: dict[str, Any], valid_only: bool = False) -> st.SearchStrategy[str]:
-    schema = _resolve(schema)
+    schema = resolve(schema)
     choices: list[st.SearchStrategy[str]] = []
     if "enum" in schema:
         choices.append(st.sampled_from([str(v) for v in schema["enum"]]))
@@ -85,7 +76,7 @@ def requests(draw: st.DrawFn, operation: tuple[str, str, dict[str, Any]]) -> dic
     method, path, op = operation
     query = {}
     valid_only = draw(st.booleans())  # half the requests use only documented values, to reach success answers
-    for parameter in (_resolve(p) for p in op.get("parameters", [])):
+    for parameter in (resolve(p) for p in op.get("parameters", [])):
         if parameter.get("in") == "query" and draw(st.booleans()):
             query[parameter["name"]] = draw(_value(parameter.get("schema", {}), valid_only))
     if draw(st.integers(0, 4)) == 0:

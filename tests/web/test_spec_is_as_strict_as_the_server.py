@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
-from spectools import SPEC
+from spectools import SPEC, resolve
 
 _URI = "urn:moodtape:openapi-requests"
 #: The spec as it is (open: unknown fields are allowed in requests, as the server ignores them).
@@ -28,15 +28,6 @@ _REGISTRY: Registry[Any] = Registry().with_resource(_URI, DRAFT202012.create_res
 def _valid(pointer: str, value: object) -> bool:
     """Whether ``value`` fits the schema at ``pointer`` (a JSON pointer into the spec)."""
     return bool(Draft202012Validator({"$ref": f"{_URI}#{pointer}"}, registry=_REGISTRY).is_valid(value))
-
-
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = SPEC
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 FEEDBACK = "/components/schemas/Feedback"
@@ -80,7 +71,7 @@ def test_feedback_bodies_are_valid_exactly_when_the_server_takes_them(
 
 def test_the_not_blank_pattern_is_pythons_white_space_exactly() -> None:
     """The server strips with ``str.strip``; the pattern must name the same characters as space."""
-    schema = _resolve(SPEC["components"]["schemas"]["Feedback"])
+    schema = resolve(SPEC["components"]["schemas"]["Feedback"])
     for name in ("key", "artist"):
         pattern = schema["properties"][name]["pattern"]
         validator = Draft202012Validator({"type": "string", "pattern": pattern})
@@ -96,9 +87,9 @@ def _api_query_parameters() -> list[tuple[str, str, str, dict[str, Any]]]:
     found = []
     for path, item in SPEC["paths"].items():
         for method, operation in item.items():
-            for parameter in map(_resolve, operation.get("parameters", [])):
+            for parameter in map(resolve, operation.get("parameters", [])):
                 if parameter["in"] == "query" and path.startswith("/api/"):
-                    found.append((method, path, parameter["name"], _resolve(parameter["schema"])))
+                    found.append((method, path, parameter["name"], resolve(parameter["schema"])))
     return found
 
 
@@ -121,7 +112,7 @@ def test_no_api_query_parameter_may_be_empty(
 
 
 def test_probabilities_given_empty_is_refused_as_the_spec_says(client: FlaskClient) -> None:
-    schema = _resolve(SPEC["components"]["parameters"]["probabilities"])["schema"]
+    schema = resolve(SPEC["components"]["parameters"]["probabilities"])["schema"]
     assert not Draft202012Validator(schema).is_valid("")
     assert Draft202012Validator(schema).is_valid('{"sad": 1}')
     assert client.get("/api/recommendations?probabilities=").status_code == 400
@@ -134,7 +125,7 @@ def test_deleting_history_with_confirm_false_is_invalid_and_refused(
 ) -> None:
     operation = "/paths/~1api~1history/delete"
     parameter = next(
-        _resolve(p) for p in SPEC["paths"]["/api/history"]["delete"]["parameters"] if _resolve(p)["name"] == "confirm"
+        resolve(p) for p in SPEC["paths"]["/api/history"]["delete"]["parameters"] if resolve(p)["name"] == "confirm"
     )
     assert not Draft202012Validator(parameter["schema"]).is_valid(False)
     assert Draft202012Validator(parameter["schema"]).is_valid(True)
