@@ -7,6 +7,10 @@ a tiny file can declare a gigapixel image (a "decompression bomb"). The side and
 are bounded too: a 1 × 39,000,000 PNG is under a pixel limit yet costs gigabytes in the decoder's
 row buffers. Pillow's own bomb guard (``Image.MAX_IMAGE_PIXELS``) stays as it is, for every other
 user of Pillow in the process; ours is stricter and fires first.
+
+Before that, before Pillow reads even the header, :func:`check_decode_cost` walks the file's
+structure (a JPEG's markers, a PNG's chunks, a GIF's blocks): a small file of a million empty
+chunks costs seconds of Pillow's time whatever its pixels.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import warnings
 from pathlib import Path
 from typing import Final
 
@@ -23,6 +28,7 @@ import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
 from moodtape.errors import CorruptImageError, ImageError, ImageTooLargeError, UnsupportedImageError
+from moodtape.vision import png_gif_structure as png_gif
 from moodtape.vision.jpeg_structure import MAX_SCANS, MAX_SEGMENTS, is_jpeg, jpeg_structure
 
 #: 40 megapixels: larger than any phone or DSLR photo people upload, small enough to decode safely.
@@ -33,6 +39,12 @@ MAX_SIDE: Final = 20_000
 MAX_ASPECT: Final = 16.0
 #: Images with no side longer than this are cheap whatever their shape (a 300 × 1 strip is fine).
 THIN_CHECK_FROM: Final = 4096
+
+# Pillow warns once per odd EXIF tag ("Tag data larger than file. Skipping tag 513"…), straight to
+# stderr, each text a new one: one crafted upload wrote 127,000 lines, and every distinct warning was
+# kept in memory for good. The tag is skipped either way, and the picture decoded. A filter set once
+# here, because ``warnings.catch_warnings`` swaps the process's filters and is not thread-safe.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL(\.|$)")
 
 Pixels = npt.NDArray[np.uint8]
 ImageSource = str | Path | bytes | bytearray | memoryview | npt.NDArray[np.generic]
@@ -89,7 +101,7 @@ def decode_image(
     """Decode encoded image bytes (JPEG, PNG, WebP, GIF, BMP, TIFF…); see :func:`load_image`.
 
     ``cost_checked``: the caller ran :func:`check_decode_cost` on these bytes already (the web
-    upload does, before anything reads the header), so the JPEG is not walked a second time.
+    upload does, before anything reads the header), so the file is not walked a second time.
     ``shrink_jpeg``: a JPEG over ``max_pixels`` is decoded at a half, a quarter or an eighth of its
     size instead of refused (:func:`_shrink_jpeg_to_fit`); the pixels returned are then that
     smaller picture's, so only callers that report sizes in the decoded picture's pixels (the web
@@ -147,14 +159,25 @@ def _shrink_jpeg_to_fit(image: Image.Image, max_pixels: int, *, gray: bool) -> N
 
 
 def check_decode_cost(data: bytes, name: str = "image") -> None:
-    """Refuse a JPEG whose decoding, even of its header, would cost far more than its pixels
-    justify (see :mod:`moodtape.vision.jpeg_structure`); other formats pass.
+    """Refuse a JPEG, PNG or GIF whose decoding, even of its header, would cost far more than its
+    pixels justify (see :mod:`moodtape.vision.jpeg_structure` and
+    :mod:`moodtape.vision.png_gif_structure`); other formats pass.
 
     Call it before anything opens the bytes with Pillow: reading the header of a JPEG with a
-    million empty comments costs seconds already.
+    million empty comments, or of a PNG with a million empty chunks, costs seconds already.
+
+    Raises:
+        ImageError: the message says what the file holds too much of (a 422 on the web).
     """
-    if not is_jpeg(data):
-        return
+    if png_gif.is_png(data):
+        _check_png_cost(png_gif.png_structure(data), name)
+    elif png_gif.is_gif(data):
+        _check_gif_cost(png_gif.gif_structure(data), name)
+    elif is_jpeg(data):
+        _check_jpeg_cost(data, name)
+
+
+def _check_jpeg_cost(data: bytes, name: str) -> None:
     structure = jpeg_structure(data)
     if structure.scans > MAX_SCANS:
         raise ImageError(
@@ -165,6 +188,43 @@ def check_decode_cost(data: bytes, name: str = "image") -> None:
         raise ImageError(
             f"{name}: this JPEG has over {MAX_SEGMENTS} marker segments (a photo has a few dozen); "
             "save it again as an ordinary JPEG or PNG"
+        )
+
+
+def _check_png_cost(structure: png_gif.PngStructure, name: str) -> None:
+    if structure.chunks > png_gif.MAX_PNG_CHUNKS:
+        raise ImageError(
+            f"{name}: this PNG has over {png_gif.MAX_PNG_CHUNKS:,} chunks besides its pixels (a photo has about 10) "
+            "and would take seconds to read; save it again as an ordinary PNG or JPEG"
+        )
+    if structure.data_chunks > png_gif.MAX_PNG_DATA_CHUNKS:
+        raise ImageError(
+            f"{name}: this PNG splits its pixels into over {png_gif.MAX_PNG_DATA_CHUNKS:,} chunks and would take "
+            "seconds to read; save it again as an ordinary PNG or JPEG"
+        )
+    if structure.exif_bytes > png_gif.MAX_EXIF_BYTES:
+        raise ImageError(
+            f"{name}: this PNG carries over {png_gif.MAX_EXIF_BYTES // 1024} KB of EXIF data (a camera writes at "
+            "most 64 KB); save it again without its metadata"
+        )
+    if structure.text_bytes > png_gif.MAX_TEXT_BYTES:
+        raise ImageError(
+            f"{name}: this PNG carries over {png_gif.MAX_TEXT_BYTES // (1024 * 1024)} MB of text metadata; "
+            "save it again without its metadata"
+        )
+
+
+def _check_gif_cost(structure: png_gif.GifStructure, name: str) -> None:
+    if structure.blocks > png_gif.MAX_GIF_BLOCKS:
+        raise ImageError(
+            f"{name}: this GIF has over {png_gif.MAX_GIF_BLOCKS:,} extension blocks before its first picture "
+            "(a GIF has a handful) and would take seconds to read; save it again as an ordinary GIF, PNG or JPEG"
+        )
+    if structure.sub_blocks > png_gif.MAX_GIF_SUB_BLOCKS:
+        raise ImageError(
+            f"{name}: this GIF splits the extensions before its first picture into over "
+            f"{png_gif.MAX_GIF_SUB_BLOCKS:,} blocks and would take seconds to read; save it again as an ordinary "
+            "GIF, PNG or JPEG"
         )
 
 
