@@ -177,6 +177,26 @@ def test_a_failed_sweep_after_a_write_leaves_the_write_answered(
     assert "retention sweep failed" in caplog.text
 
 
+def test_lists_and_feedback_keep_the_order_they_were_written_in_whatever_the_clocks(
+    make_store: Callable[..., Store],
+) -> None:
+    """Two instances, one clock 5 minutes behind: its lists were stamped older than lists made
+    before them, so history showed them last, and at the cap a new list was trimmed at once."""
+    now = [1_000_000.0]
+    ahead = make_store(max_lists=2, clock=lambda: now[0])
+    behind = Store(ahead.database.url.render_as_string(hide_password=False), max_lists=2, clock=lambda: now[0] - 300)
+    ahead.set_consent("s", True)
+    first = ahead.save_list("s", saved("first"))
+    second = behind.save_list("s", saved("second"))
+    third = behind.save_list("s", saved("third"))
+    assert [x.id for x in ahead.lists("s")] == [third.id, second.id]  # newest first; "first" went at the cap
+    assert second.created_at > first.created_at
+    behind.add_feedback("s", Feedback("k1", "a", "like"))
+    ahead.add_feedback("s", Feedback("k2", "a", "like"))
+    behind.add_feedback("s", Feedback("k3", "a", "like"))
+    assert [f.item_key for f in ahead.feedback("s")] == ["k1", "k2", "k3"]
+
+
 def test_a_failed_transaction_writes_nothing(make_store: Callable[..., Store]) -> None:
     store = make_store()
     first = store.save_list("s", saved("a"))

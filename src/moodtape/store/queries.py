@@ -154,14 +154,16 @@ class Store:
         table = schema.lists
         now = self._now()
 
-        def work(connection: Connection) -> None:
+        def work(connection: Connection) -> float:
             if if_kept and not _keeps_history(connection, session_id):
-                return
-            connection.execute(_insert_new(connection, table, _list_row(session_id, saved, now)))
+                return now
+            at = _after_newest(connection, table, session_id, now)
+            connection.execute(_insert_new(connection, table, _list_row(session_id, saved, at)))
             _keep_newest(connection, table, session_id, self.max_lists)
+            return at
 
-        self._write(work)
-        return SavedList(saved.id, saved.kind, saved.strategy, saved.document, now)
+        at: float = self._write(work)
+        return SavedList(saved.id, saved.kind, saved.strategy, saved.document, at)
 
     def update_list(self, session_id: str, saved: SavedList, *, if_kept: bool = False) -> bool:
         """Replace a stored list's items (a disliked row replaced, or undone) with a newer revision.
@@ -265,11 +267,12 @@ class Store:
         """Store one feedback (``if_kept``: only while the session keeps history, as for lists)."""
         check_session_id(session_id)
         table = schema.feedback
-        row = _feedback_row(session_id, feedback, self._now())
+        now = self._now()
 
         def work(connection: Connection) -> None:
             if if_kept and not _keeps_history(connection, session_id):
                 return
+            row = _feedback_row(session_id, feedback, _after_newest(connection, table, session_id, now))
             connection.execute(_insert_new(connection, table, row))
             _keep_newest(connection, table, session_id, self.max_feedback)
 
@@ -467,6 +470,20 @@ def _list_columns() -> sa.Select[Any]:
 def _saved(row: sa.Row[Any] | tuple[Any, ...]) -> SavedList:
     list_id, kind, strategy, document, created_at = tuple(row)
     return SavedList(str(list_id), str(kind), str(strategy), dict(document), float(created_at))
+
+
+def _after_newest(connection: Connection, table: sa.Table, session_id: str, now: float) -> float:
+    """``now``, or just after the session's newest row in ``table`` if that is later.
+
+    Each instance stamps rows with its own clock. One running minutes behind stamped its lists
+    older than those made before them elsewhere: history showed them out of order, and with the
+    session at its cap a new list was trimmed at once (answered 201, never kept). A session's rows
+    therefore follow the order they were written in, whatever the clocks say.
+    """
+    newest = connection.execute(
+        sa.select(sa.func.max(table.c.created_at)).where(table.c.session_id == session_id)
+    ).scalar()
+    return now if newest is None else max(now, float(newest) + 1e-3)
 
 
 def _keep_newest(connection: Connection, table: sa.Table, session_id: str, keep: int) -> None:
