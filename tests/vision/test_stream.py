@@ -118,7 +118,9 @@ def test_stream_analyzer_tracks_the_face_with_scheduled_detection(
     analyzer = Analyzer(make_detector(detector), bundled_analyzer.classifier)
     full_searches = []
     locate = analyzer.locate
-    monkeypatch.setattr(analyzer, "locate", lambda gray: full_searches.append(gray.shape) or locate(gray))
+    monkeypatch.setattr(
+        analyzer, "locate", lambda gray, **options: full_searches.append(gray.shape) or locate(gray, **options)
+    )
     stream = StreamAnalyzer(analyzer, detect_every=3)
     results = [stream.process(frame, i / 10) for i, frame in enumerate(_shifted_frames(astronaut_gray, 7, 6))]
     assert len(full_searches) == 3  # frames 0, 3 and 6; the others search near the known face

@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pytest
 from vision_scenes import ASTRONAUT_FACE, HEAD
 
+import moodtape
 from moodtape.errors import ModelError
 from moodtape.types import Box
 from moodtape.vision.stream import iou
@@ -65,7 +66,7 @@ def test_blank_and_tiny_images_have_no_faces(yunet: YuNetDetector) -> None:
 
 
 def test_faces_smaller_than_min_face_are_dropped(astronaut_gray: npt.NDArray[np.uint8]) -> None:
-    assert YuNetDetector(YuNetSettings(min_face=150, min_face_detect=60)).detect(astronaut_gray) == []
+    assert YuNetDetector(YuNetSettings(min_face=150, min_face_detect=60)).detect(astronaut_gray, frame=True) == []
 
 
 def test_shifted_moves_box_and_points(yunet: YuNetDetector, astronaut_gray: npt.NDArray[np.uint8]) -> None:
@@ -155,7 +156,7 @@ def test_a_small_photo_is_searched_on_an_enlarged_copy(astronaut_gray: npt.NDArr
     detector = YuNetDetector()
     seen = record_search_sizes(detector)
     detector.detect(face_photo(astronaut_gray, 64))
-    detector.detect(np.zeros((480, 640), np.uint8))
+    detector.detect(np.zeros((480, 640), np.uint8), frame=True)
     assert seen == [(160, 160), (320, 240)]  # a webcam frame keeps its half-size copy
 
 
@@ -183,13 +184,17 @@ def test_an_unsure_face_in_the_first_copy_does_not_stop_the_second_search(
     assert min(box.w, box.h) >= 0.8 * 2000
 
 
-@pytest.mark.parametrize(("shape", "searches"), [((480, 640), 1), ((720, 1280), 2), ((1080, 1920), 3)])
-def test_how_often_a_picture_without_a_face_is_searched(shape: tuple[int, int], searches: int) -> None:
+@pytest.mark.parametrize(
+    ("shape", "frame", "searches"),
+    [((480, 640), True, 1), ((480, 640), False, 2), ((720, 1280), True, 2), ((1080, 1920), True, 3)],
+)
+def test_how_often_a_picture_without_a_face_is_searched(shape: tuple[int, int], frame: bool, searches: int) -> None:
     """A second, small copy only when it is much smaller than the first (1080p); a last search for
-    small faces only above the page's webcam frames (640 px): those pay one search."""
+    small faces in every photo, but in a stream's frames only above the page's webcam frames
+    (640 px): those pay one search."""
     detector = YuNetDetector()
     seen = record_search_sizes(detector)
-    assert detector.detect(np.full(shape, 128, np.uint8)) == []
+    assert detector.detect(np.full(shape, 128, np.uint8), frame=frame) == []
     assert len(seen) == searches
 
 
@@ -271,7 +276,7 @@ def test_a_group_photo_at_web_size_has_its_small_faces_found(
 ) -> None:
     """Six faces of about 65 px in a 900 × 600 photo were all under the 80-px minimum: none found."""
     group = _group_photo(astronaut_gray, 900, 600, 65)
-    assert YuNetDetector(YuNetSettings(small_faces_above=10**6)).detect(group) == [], "the search before"
+    assert YuNetDetector(YuNetSettings(small_face=80)).detect(group) == [], "the search before"
     faces = yunet.detect(group)
     assert len(faces) == 6 and all(50 <= box.w <= 90 for box in faces)
 
@@ -280,5 +285,15 @@ def test_a_webcam_sized_frame_is_not_searched_again_for_small_faces(
     yunet: YuNetDetector, astronaut_gray: npt.NDArray[np.uint8]
 ) -> None:
     """The page sends frames of at most 640 px: a frame with no face costs one search, not two."""
-    assert yunet.detect(_group_photo(astronaut_gray, 640, 480, 50)) == []
-    assert len(yunet.detect(_group_photo(astronaut_gray, 960, 720, 50))) == 6
+    assert yunet.detect(_group_photo(astronaut_gray, 640, 480, 50), frame=True) == []
+    assert len(yunet.detect(_group_photo(astronaut_gray, 960, 720, 50), frame=True)) == 6
+
+
+def test_a_small_group_photo_has_its_small_faces_found(
+    yunet: YuNetDetector, astronaut_gray: npt.NDArray[np.uint8]
+) -> None:
+    """A photo at web size or smaller (a messenger's 640 × 480) was never searched again: its six
+    faces of 50 px were all missed. Only a stream's frames are spared the second search."""
+    faces = yunet.detect(_group_photo(astronaut_gray, 640, 480, 50))
+    assert len(faces) == 6 and all(35 <= box.w <= 70 for box in faces)
+    assert len(moodtape.analyze(cv2.cvtColor(_group_photo(astronaut_gray, 480, 320, 42), cv2.COLOR_GRAY2BGR))) == 6

@@ -94,10 +94,15 @@ class Analyzer:
         """Classify the faces at ``boxes`` (one batched model call), cropped upright."""
         return self.classify(gray, [(box, None) for box in boxes], profile=profile)
 
-    def locate(self, gray: npt.NDArray[np.uint8]) -> list[Located]:
-        """The faces' boxes, largest first, each with its landmarks when alignment will use them."""
-        if isinstance(self.detector, YuNetDetector) and self.align:
-            return list(self.detector.detect_landmarks(gray))
+    def locate(self, gray: npt.NDArray[np.uint8], *, frame: bool = False) -> list[Located]:
+        """The faces' boxes, largest first, each with its landmarks when alignment will use them.
+
+        ``frame``: ``gray`` is a stream's frame, not a photo; YuNet then spares a webcam-sized frame
+        with no face the second search for small faces (``YuNetSettings.small_faces_above``).
+        """
+        if isinstance(self.detector, YuNetDetector):
+            found = self.detector.detect_landmarks(gray, frame=frame)
+            return list(found) if self.align else [(box, None) for box, _ in found]
         return [(box, None) for box in self.detector.detect(gray)]
 
     def crops(self, gray: npt.NDArray[np.uint8], located: Sequence[Located]) -> list[npt.NDArray[np.uint8]]:

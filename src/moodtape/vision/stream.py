@@ -185,7 +185,7 @@ class StreamAnalyzer:
         with self._lock:
             full = self._frame % self.detect_every == 0 or not self.smoother.boxes
             self._frame += 1
-        located = self.analyzer.locate(gray) if full else self._redetect(gray, self.smoother.boxes)
+        located = self.analyzer.locate(gray, frame=True) if full else self._redetect(gray, self.smoother.boxes)
         return self.smoother.update(self.analyzer.classify(gray, located, profile=self.profile), timestamp)
 
     def state(self) -> dict[str, Any]:

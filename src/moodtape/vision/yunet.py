@@ -133,12 +133,12 @@ class YuNetSettings:
             shorter side would be under two thirds of the first, that copy is searched too: a face
             that fills a large photo is too big for YuNet in the first. A 640 × 480 webcam frame is
             never searched twice.
-        small_face: when a photo larger than a webcam frame (its longer side over
-            ``small_faces_above``) shows no face at all, it is searched once more for sure faces
+        small_face: when a photo shows no face at all, it is searched once more for sure faces
             down to this many pixels: the faces of a group photo at web size (six faces of about
-            65 px in a 900 × 600 photo) are under ``min_face``. The page's webcam frames (at most
-            640 px on their longer side) are never searched again, so its streams pay nothing.
-        small_faces_above: see ``small_face``.
+            65 px in a 900 × 600 photo, two of 40 px in a 400 × 200 one) are under ``min_face``.
+        small_faces_above: a stream's frame (``frame=True``) is searched again only when its longer
+            side is over this: the page's webcam frames (at most 640 px) never are, so an empty
+            room costs one search a frame, not two.
     """
 
     min_face: int = 80
@@ -185,9 +185,11 @@ class YuNetSettings:
             scale = max(scale, self.min_detect_side / max(1, min(height, width)))
         return min(scale, self.max_detect_side / max(1, height, width))
 
-    def small_face_scale(self, shape: tuple[int, ...]) -> float | None:
+    def small_face_scale(self, shape: tuple[int, ...], *, frame: bool = False) -> float | None:
         """The scale of the last search, for small faces in a photo with none, or ``None``."""
-        if not self.photos or max(shape[:2]) <= self.small_faces_above or self.small_face >= self.smallest_face(shape):
+        if frame and max(shape[:2]) <= self.small_faces_above:
+            return None
+        if not self.photos or self.small_face >= self.smallest_face(shape):
             return None
         height, width = shape[:2]
         return min(self.min_face_detect / self.small_face, self.max_detect_side / max(1, height, width))
@@ -255,17 +257,17 @@ class YuNetDetector:
         net.setInputSize((width, height))
         return net
 
-    def landmarks(self, gray: npt.NDArray[np.uint8]) -> list[Landmarks]:
+    def landmarks(self, gray: npt.NDArray[np.uint8], *, frame: bool = False) -> list[Landmarks]:
         """The faces YuNet finds in a ``(h, w)`` uint8 image, with landmarks in input pixels.
 
         The sure faces of at least the smallest size, from the first copy or else from the second
         copy of a large photo; when neither has one, the faces that fill the photo from
-        ``photo_face_threshold``; when there is none of those either, the sure small faces of a
-        photo larger than a webcam frame (see :class:`YuNetSettings`).
+        ``photo_face_threshold``; when there is none of those either, the sure small faces (of a
+        photo, or of a ``frame`` larger than a webcam's; see :class:`YuNetSettings`).
         """
-        return self._found(gray)[0]
+        return self._found(gray, frame=frame)[0]
 
-    def _found(self, gray: npt.NDArray[np.uint8]) -> tuple[list[Landmarks], int]:
+    def _found(self, gray: npt.NDArray[np.uint8], *, frame: bool = False) -> tuple[list[Landmarks], int]:
         """:meth:`landmarks`, and the smallest face size the search that found them looked for."""
         if gray.ndim != 2:
             raise ValueError(f"landmarks() needs a gray (h, w) image, got shape {gray.shape}")
@@ -281,7 +283,7 @@ class YuNetDetector:
             more = self._search(gray, second)
             sure, found = self._sure(more, gray.shape), found + more
         faces = sure or self._filling(found, gray.shape)
-        small = self.settings.small_face_scale(gray.shape)
+        small = self.settings.small_face_scale(gray.shape, frame=frame)
         if faces or small is None:
             return faces, smallest
         # Nothing of the usual size: a group photo's faces may all be smaller.
@@ -312,15 +314,18 @@ class YuNetDetector:
             return []
         return _at_least(found, self.settings.photo_face_threshold, self.settings.photo_face_share * min(shape[:2]))
 
-    def detect_landmarks(self, gray: npt.NDArray[np.uint8]) -> list[tuple[Box, Landmarks]]:
-        """FER-framed boxes with their landmarks, largest first, overlaps merged, small faces dropped."""
-        found, smallest = self._found(gray)
+    def detect_landmarks(self, gray: npt.NDArray[np.uint8], *, frame: bool = False) -> list[tuple[Box, Landmarks]]:
+        """FER-framed boxes with their landmarks, largest first, overlaps merged, small faces dropped.
+
+        ``frame``: ``gray`` is a stream's frame, not a photo (see ``YuNetSettings.small_faces_above``).
+        """
+        found, smallest = self._found(gray, frame=frame)
         faces = [(face.fer_box(gray.shape), face) for face in found]
         faces = [(box, face) for box, face in faces if max(box.w, box.h) >= smallest]
         kept = suppress_overlaps([box for box, _ in faces], self.settings.overlap, [f.score for _, f in faces])
         by_box = {box: face for box, face in faces}
         return [(box, by_box[box]) for box in kept]
 
-    def detect(self, gray: npt.NDArray[np.uint8]) -> list[Box]:
+    def detect(self, gray: npt.NDArray[np.uint8], *, frame: bool = False) -> list[Box]:
         """FER-framed face boxes, largest first (the interface of :class:`~moodtape.vision.faces.FaceDetector`)."""
-        return [box for box, _ in self.detect_landmarks(gray)]
+        return [box for box, _ in self.detect_landmarks(gray, frame=frame)]
