@@ -374,3 +374,35 @@ def test_delete_everything_takes_the_rows_of_a_write_it_overlapped(postgres: str
     deleting.join(timeout=10)
     assert not deleting.is_alive()
     assert store.lists("visit") == [] and store.row_count() == 0
+
+
+def test_two_corrections_of_one_emotion_at_once_leave_one(postgres: str) -> None:
+    """Two tabs say "not my mood" for the same emotion at the same moment: each deleted the old
+    correction and inserted its own, neither seeing the other's uncommitted row, and two stayed in
+    force (2 of 30 rounds in a cluster probe). Here the first is held between its delete and its
+    insert while the second runs; the second must wait for it and replace it."""
+    store = Store(postgres)
+    store.set_consent("tabs", True)
+    store.set_correction("tabs", "angry", "neutral", if_kept=True)
+    first_deleted, first = threading.Event(), threading.current_thread()
+
+    def hold_after_delete(connection: sa.Connection, cursor: object, statement: str, *args: object) -> None:
+        if threading.current_thread() is first and statement.startswith("DELETE FROM mood_corrections"):
+            first_deleted.set()
+            time.sleep(0.5)  # the second tab runs now
+
+    second = threading.Thread(
+        target=lambda: first_deleted.wait(5) and store.set_correction("tabs", "angry", "sad", if_kept=True)
+    )
+    sa.event.listen(store.database.engine, "after_cursor_execute", hold_after_delete)
+    try:
+        second.start()
+        store.set_correction("tabs", "angry", "happy", if_kept=True)
+        second.join(10)
+    finally:
+        sa.event.remove(store.database.engine, "after_cursor_execute", hold_after_delete)
+    table = schema.mood_corrections
+    rows = store.database.read(
+        lambda c: c.execute(sa.select(table.c.corrected).where(table.c.session_id == "tabs")).all()
+    )
+    assert [row[0] for row in rows] == ["sad"] and store.correction("tabs", "angry") == "sad"

@@ -240,7 +240,7 @@ class Store:
         now = self._now()
 
         def work(connection: Connection) -> None:
-            if not _keeps_history(connection, session_id):
+            if not _keeps_history(connection, session_id, alone=True):  # it replaces corrections too
                 return
             t, f, m = schema.lists, schema.feedback, schema.mood_corrections
             for saved in lists:
@@ -309,7 +309,9 @@ class Store:
         row = {"id": new_id(), "session_id": session_id, "created_at": self._now()}
 
         def work(connection: Connection) -> None:
-            if if_kept and not _keeps_history(connection, session_id):
+            # Alone: two tabs correcting one emotion at once each deleted nothing the other had
+            # not committed yet, and both inserted (two corrections in force, either one read).
+            if if_kept and not _keeps_history(connection, session_id, alone=True):
                 return
             connection.execute(sa.delete(table).where(table.c.session_id == session_id, table.c.detected == detected))
             connection.execute(sa.insert(table).values(**row, detected=detected, corrected=corrected))
@@ -428,7 +430,7 @@ def _delete_batch(connection: Connection, table: sa.Table, column: sa.Column[Any
     return deleted
 
 
-def _keeps_history(connection: Connection, session_id: str) -> bool:
+def _keeps_history(connection: Connection, session_id: str, *, alone: bool = False) -> bool:
     """Whether the session keeps history, read inside the writing transaction with a share lock.
 
     A check in a transaction of its own let a "Delete everything" (or history turned off) on
@@ -436,10 +438,13 @@ def _keeps_history(connection: Connection, session_id: str) -> bool:
     just deleted. On PostgreSQL ``FOR SHARE`` holds the session's row: a delete waits for this
     transaction and takes its rows too, or this one waits for the delete and finds no row. SQLite
     runs one writing transaction at a time, which gives the same order.
+
+    ``alone``: take the row ``FOR UPDATE`` instead, so that two such writes of one session run one
+    after the other (a replace by delete-then-insert, which two at once would both insert).
     """
     table = schema.sessions
     row = connection.execute(
-        sa.select(table.c.history).where(table.c.id == session_id).with_for_update(read=True)
+        sa.select(table.c.history).where(table.c.id == session_id).with_for_update(read=not alone)
     ).first()
     return row is not None and bool(row[0])
 
