@@ -8,6 +8,7 @@ until ``/healthz`` answers, sends SIGTERM and times the exit. Issue 10 saw 1 of 
     .venv/bin/python -m benchmarks.serve_stop --runs 40
     .venv/bin/python -m benchmarks.serve_stop --runs 20 --busy 1   # one CPU-bound process competing
     .venv/bin/python -m benchmarks.serve_stop --runs 10 --scheme https --signal INT
+    .venv/bin/python -m benchmarks.serve_stop --runs 10 --scheme http --processes 4   # gunicorn's workers
 
 ``--busy N`` runs N busy-looping processes meanwhile, to see stops on a machine with other work
 (the slow stops of issue 10 were seen while tests ran).
@@ -53,11 +54,16 @@ def _free_port() -> int:
         return int(finder.getsockname()[1])
 
 
-def one_stop(folder: Path, scheme: str, signum: int, tls: tuple[Path, Path] | None) -> Stop:
-    """Start ``moodtape serve``, wait for ``/healthz``, send ``signum``; time the exit (killed after 30 s)."""
+def one_stop(folder: Path, scheme: str, signum: int, tls: tuple[Path, Path] | None, processes: int = 1) -> Stop:
+    """Start ``moodtape serve``, wait for ``/healthz``, send ``signum``; time the exit (killed after 30 s).
+
+    With several ``processes``, each worker loads the model after the fork: the stop is timed once
+    ``/readyz`` has answered ready and a few more seconds have passed, so that every worker is warm.
+    """
     port = _free_port()
     env = {**os.environ, "MOODTAPE_DATA_DIR": str(folder), "MOODTAPE_OFFLINE": "true"}
     command = [sys.executable, "-c", "from moodtape.cli import main; main()", "serve", "--port", str(port)]
+    command += ["--processes", str(processes)]
     if tls is not None:
         command += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
     process = subprocess.Popen(command, env=env, cwd=folder, stderr=subprocess.PIPE, text=True)
@@ -71,6 +77,10 @@ def one_stop(folder: Path, scheme: str, signum: int, tls: tuple[Path, Path] | No
                 break
         except httpx.TransportError:
             time.sleep(0.05)
+    if processes > 1:
+        while httpx.get(f"{scheme}://127.0.0.1:{port}/readyz", timeout=10, verify=False).status_code != 200:
+            time.sleep(0.2)
+        time.sleep(3)
     started = time.monotonic()
     process.send_signal(signum)
     try:
@@ -99,6 +109,7 @@ def main() -> None:
     parser.add_argument("--scheme", choices=["http", "https", "both"], default="both")
     parser.add_argument("--signal", choices=["TERM", "INT"], default="TERM")
     parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes running meanwhile")
+    parser.add_argument("--processes", type=int, default=1, help="moodtape serve --processes")
     args = parser.parse_args()
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     try:
@@ -121,7 +132,7 @@ def _measure(args: argparse.Namespace) -> None:
             for run in range(args.runs):
                 folder = Path(root) / f"{scheme}-{run}"
                 folder.mkdir()
-                stops.append(one_stop(folder, scheme, signum, tls if scheme == "https" else None))
+                stops.append(one_stop(folder, scheme, signum, tls if scheme == "https" else None, args.processes))
             print(row(scheme, f"SIG{args.signal}", stops), flush=True)
 
 

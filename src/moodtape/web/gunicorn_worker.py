@@ -18,6 +18,7 @@ running or answering finish within ``graceful_timeout`` (``MOODTAPE_SHUTDOWN_SEC
 
 from __future__ import annotations
 
+import gc
 import os
 import ssl
 from typing import Any
@@ -62,7 +63,10 @@ class BufferedWorker(Worker):  # type: ignore[misc]
         finally:
             still_running = server.stop(grace=EXIT_MARGIN)
         # Then gunicorn exits the worker: not through the teardown while the model still loads (an
-        # error above propagates instead, with its traceback, whatever that teardown does).
+        # error above propagates instead, with its traceback, whatever that teardown does). As in
+        # the one-process server (cli/serve.py), the final garbage collection's walk over the model's
+        # and OpenCV's objects is skipped: it kept each worker seconds after "Worker exiting".
+        gc.freeze()
         exit_if_native_threads_run(still_running)
 
     def _drain(self, server: BufferedServer) -> None:
