@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 import pytest
-from browsertools import TIMEOUT_MS, delete_everything_by_keyboard, screenshot
+from browsertools import TIMEOUT_MS, delete_everything_by_keyboard, open_page, screenshot
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -212,3 +212,47 @@ def test_a_step_stopped_by_a_removal_elsewhere_leaves_focus_on_the_start_button(
     )
     expect(smile).to_be_hidden()
     expect(page.get_by_role("button", name="Calibrate to my face")).to_be_focused()
+
+
+# Every layout shift that no key press or click caused just before (hadRecentInput: within 500 ms).
+RECORD_SHIFTS = """() => {
+  window.__shifts = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (e.hadRecentInput) continue;
+      const moved = (e.sources || []).map((s) => {
+        const el = s.node && (s.node.nodeType === 1 ? s.node : s.node.parentElement);
+        return `${el ? el.id || el.className || el.tagName : "?"} dy=${Math.round(s.currentRect.y - s.previousRect.y)}`;
+      });
+      window.__shifts.push([Math.round(e.startTime), e.value, moved]);
+    }
+  }).observe({ type: "layout-shift" });
+}"""
+
+
+@pytest.mark.parametrize("size", [(390, 844), (1280, 900)])
+def test_calibrating_does_not_move_the_page(browser: Any, server: Any, size: tuple[int, int]) -> None:
+    """Before: the countdown's line came 1.2 s after the key press and went again, the prompt grew
+    from one line to two, and the steps' row appeared once calibrated: CLS 0.20 at 390×844 while
+    calibrating by keyboard, none of it caused by the key press."""
+    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
+    page.get_by_role("button", name="Start camera").click()
+    page.wait_for_function("() => document.querySelector('#video').videoWidth > 0", timeout=TIMEOUT_MS)
+    expect(page.locator("#result-list > li").first).to_be_visible(timeout=TIMEOUT_MS)
+    page.locator("#calibration-fold > summary").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(600)  # the fold opening is the key press's doing
+    page.evaluate(RECORD_SHIFTS)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # Calibrate to my face
+    expect(page.locator("#calibration [role=status]")).to_contain_text("Done", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(800)
+    smile = page.get_by_role("button", name="Smile")
+    smile.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#calibration [role=status]")).to_contain_text("Added", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(800)
+    shifts = page.evaluate("window.__shifts")
+    assert sum(value for _, value, _ in shifts) < 0.005, shifts
+    watch.check(page)
+    context.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -222,6 +223,29 @@ def test_a_mood_the_list_is_deciding_about_waits_for_the_decision(page: Any) -> 
     assert said == ["sad@2500", "null@7500"]
 
 
+def test_the_same_news_is_said_again_only_after_another_mood(page: Any) -> None:
+    """calm.js: before, news added again for the label just said with it (the offer coming back as
+    the face flickered) was said again, every time."""
+    said = page.evaluate(
+        """async () => {
+          const entry = document.querySelector('script[type="module"]').src;
+          const { Announcer } = await import(entry.replace("app.js", "calm.js"));
+          const out = [];
+          const a = new Announcer((text) => out.push(`${text}@${t}`), (label) => label);
+          let t = 0;
+          a.addNews("sad");
+          for (; t <= 6000; t += 100) a.update("sad", t);     // said with its news at 2000
+          a.addNews("sad");                                     // the same offer, back again
+          for (; t <= 12000; t += 100) a.update("sad", t);    // nothing new: silence
+          for (; t <= 15000; t += 100) a.update("happy", t);  // another mood, said at 14100
+          a.addNews("sad");
+          for (; t <= 21000; t += 100) a.update("sad", t);    // news again after it: said at 19100 (5 s gap)
+          return out;
+        }"""
+    )
+    assert said == ["sad@2000", "happy@14100", "sad@19100"], said
+
+
 def test_an_offer_in_use_is_not_pulled_from_under_the_keyboard(page: Any) -> None:
     """The face goes back to the list's mood while focus is on "Show it": the offer stays (saying the
     mood was a moment ago) until focus leaves it, instead of vanishing and dropping focus to <body>."""
@@ -305,3 +329,113 @@ def test_the_camera_stats_line_keeps_its_place(page: Any) -> None:
         box = stats.bounding_box()
         places[text] = (round(box["x"]), round(box["y"]), round(box["width"]))
     assert len(set(places.values())) == 1, places
+
+
+# The offer box: every show/hide, and every change of its words.
+RECORD_OFFER_CHANGES = """() => {
+  window.__offer = [];
+  const box = document.querySelector("#new-list");
+  const text = document.querySelector("#new-list-text");
+  let last = null;
+  const note = () => {
+    const now = box.hidden ? "hidden" : text.textContent;
+    if (now !== last) window.__offer.push([performance.now(), now]);
+    last = now;
+  };
+  new MutationObserver(note).observe(box, { attributes: true, attributeFilter: ["hidden"] });
+  new MutationObserver(note).observe(text, { childList: true, characterData: true, subtree: true });
+}"""
+
+
+def test_a_flickering_mood_offers_its_list_once_and_says_it_once(page: Any) -> None:
+    """Before: a face flickering happy↔sad every 3 s said "Your face looks sad. A new list for it is
+    ready: press Show it." again and again, and the offer came and went (and its words changed
+    under a resting pointer) at the flicker's rhythm."""
+    flicker = [(0.0, "happy", 0.8, 0.35)]
+    for i in range(12):
+        happy = i % 2 == 1
+        flicker.append((4.0 + 3.0 * i, "happy" if happy else "sad", 0.8 if happy else -0.7, 0.35 if happy else -0.4))
+    fake_analyzer(page, flicker)
+    page.evaluate(RECORD_MOOD_ANNOUNCEMENTS)
+    page.evaluate(RECORD_OFFER_CHANGES)
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+    offer = page.locator("#new-list")
+    expect(offer).to_be_visible(timeout=15_000)
+    box = offer.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # a resting pointer
+    page.evaluate("() => { window.__offer = []; }")
+    page.wait_for_timeout(20_000)  # seven flips of the face
+    said = [text for _, text in page.evaluate("window.__moodSaid") if text]
+    changes = [what for _, what in page.evaluate("window.__offer")]
+    print(f"said: {said}\noffer: {changes}")
+    assert "sad" in said[-1] or any("happy" in line for line in said), "the face did not flicker: proves nothing"
+    repeated = [a for a, b in itertools.pairwise(said) if a == b]
+    assert not repeated, f"said twice in a row: {repeated}"
+    news = [line for line in said if "A new list for it is ready" in line]
+    # Said with the offer again only after another mood was said in between.
+    assert len(news) <= 1 + sum(1 for line in said if "happy" in line), said
+    # The offer appeared once and stayed as it was, under the pointer, while the face flickered.
+    assert not changes, changes
+    expect(offer).to_contain_text("has looked sad for a few seconds")
+    page.get_by_role("button", name="Stop camera").click()
+
+
+def test_the_timeline_keeps_its_name_while_the_mood_holds(page: Any) -> None:
+    """The timeline is an image named by its summary (aria-labelledby). Before: the summary counted
+    the seconds ("Over the last 4 s", "5 s", …), so the image's name changed about once a second."""
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+    page.get_by_role("button", name="Start camera").click()
+    summary = page.locator("#timeline-summary")
+    expect(summary).to_contain_text("Over the last")
+    page.evaluate(
+        """() => {
+          window.__names = [];
+          const el = document.querySelector("#timeline-summary");
+          new MutationObserver(() => window.__names.push(el.textContent))
+            .observe(el, { childList: true, characterData: true, subtree: true });
+        }"""
+    )
+    page.wait_for_timeout(8000)
+    names = page.evaluate("window.__names")
+    # At most one change in 8 s: "the last few seconds" becoming "the last 10 s".
+    assert len(names) <= 1, names
+    expect(summary).to_contain_text(re.compile(r"\(pleasant 0\.8, energetic 0\.[34]\)"))  # one decimal
+    page.get_by_role("button", name="Stop camera").click()
+
+
+def test_an_unchanged_mood_writes_nothing_and_bars_animate_without_layout(page: Any) -> None:
+    """Before: every camera frame rebuilt the mood line and rewrote the summary, the bars and the
+    live dot with the same values, and the bars animated their width (a layout every frame)."""
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (4.0, "sad", -0.7, -0.4)])
+    page.evaluate(COUNT_ANALYZE_STARTS)
+    page.evaluate(
+        """() => {
+          window.__transitions = [];
+          document.addEventListener("transitionrun", (e) => {
+            if (e.target.closest("#bars, #plane")) window.__transitions.push(e.propertyName);
+          });
+        }"""
+    )
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#mood-now")).to_contain_text("Live mood: happy")
+    page.wait_for_function("() => window.__analyzeStarts >= 4")
+    page.evaluate(
+        """() => {
+          window.__writes = 0;
+          window.__framesThen = window.__analyzeStarts;
+          const watched = ["#mood-now", "#faces-summary", "#bars", "#plane .live-dot"];
+          const observer = new MutationObserver((records) => { window.__writes += records.length; });
+          for (const selector of watched) {
+            observer.observe(document.querySelector(selector),
+              { childList: true, characterData: true, subtree: true, attributes: true });
+          }
+        }"""
+    )
+    page.wait_for_function("() => window.__analyzeStarts >= window.__framesThen + 6")
+    writes = page.evaluate("window.__writes")
+    assert writes == 0, f"{writes} DOM writes for six frames of the same mood"
+    expect(page.locator("#mood-now")).to_contain_text("Live mood: sad", timeout=10_000)
+    transitions = page.evaluate("window.__transitions")
+    assert "width" not in transitions and "transform" in transitions, transitions
+    page.get_by_role("button", name="Stop camera").click()

@@ -293,6 +293,26 @@ def test_a_photo_pasted_from_a_camera_control_puts_focus_on_the_photo_tab(page: 
     expect(page.locator("#tab-photo")).to_be_focused()
 
 
+def test_a_photo_pasted_while_the_history_dialog_is_open_changes_nothing_behind_it(page: Any) -> None:
+    """Before: Ctrl+V with History (a modal dialog) open stopped the camera, switched to photo mode
+    and swapped the list, all behind the dialog, where nobody could see or hear it."""
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+    page.get_by_role("button", name="Start camera").click()
+    expect(page.locator("#results-mood")).to_contain_text("happy")
+    page.locator("#history-open").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#history-dialog")).to_be_visible()
+    page.locator("#history-close").focus()
+    page.evaluate(PASTE_PHOTO, base64.b64encode(jpeg_bytes(astronaut_rgb())).decode("ascii"))
+    page.wait_for_timeout(1000)
+    expect(page.locator("#tab-camera")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#camera-stage")).to_be_visible()
+    expect(page.locator("#photo-message")).not_to_contain_text("Analysing")
+    expect(page.locator("#history-close")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#results-mood")).not_to_contain_text("from your photo")
+
+
 def test_hand_picked_mood_never_shows_the_photos_reading(page: Any) -> None:
     page.get_by_role("tab", name="Photo").click()
     page.set_input_files(

@@ -32,12 +32,23 @@ const state = {
   offered: null,
   /** The face went back to the list's mood while the offer was in use: it goes once left. */
   offerStale: false,
+  /** When the offer appeared, changed its words, or was borne out by the face settling on its mood
+   * again: from then it stays as it is for OFFER_KEEP_MS at least. */
+  offerSince: -Infinity,
+  /** What the face asked of the offer meanwhile, done once OFFER_KEEP_MS is over: a mood to offer
+   * instead, null to withdraw it; undefined: nothing. */
+  offerNext: undefined,
   readoutAt: -Infinity,
   /** When the camera last lost the face (null: a face is in view). */
   noFaceSince: null,
   /** Mood news made while a modal dialog was open, said when it closes: {text, label?} or null. */
   heldMoodNews: null,
 };
+
+/** An offer, once shown, keeps its place and its words this long unless the person acts on it. A face
+ * flickering between two moods made it come and go, and change its words under a resting pointer,
+ * 20 times a minute; the face settling on the offer's mood again restarts the time. */
+const OFFER_KEEP_MS = 15000;
 
 /** Measures what floats at the foot of the screen again (footroom.js); set up by start(). */
 let measureFoot = () => {};
@@ -67,19 +78,28 @@ function reportError(err) {
   if (err && err.unreachable) outage(err);
 }
 
-/** Write "happy — pleasant and energetic" with the numbers after it, smaller. */
+/** Write "happy — pleasant and energetic" with the numbers after it, smaller. Called once a frame:
+ * the same words are not built again (each rebuild cost a style and layout pass for nothing). */
 function writeMood(el, lead, mood, tail = "") {
+  const line = `${lead}${moodLine(mood)}${tail}`;
+  const figures = ` (${moodNumbers(mood)})`;
+  if (el.textContent === line + figures && el.querySelector(".numbers")) return;
   const numbers = document.createElement("span");
   numbers.className = "numbers";
-  numbers.textContent = ` (${moodNumbers(mood)})`;
-  el.replaceChildren(`${lead}${moodLine(mood)}${tail}`, numbers);
+  numbers.textContent = figures;
+  el.replaceChildren(line, numbers);
+}
+
+/** Set `el`'s text, unless it says that already (for what is written once a frame). */
+function writeText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
 }
 
 function showMoodNow() {
   const el = $("mood-now");
   if (camera.running && state.liveMood && !camera.paused) writeMood(el, "Live mood: ", state.liveMood);
   else if (list.applied) writeMood(el, "Mood of the list: ", list.applied);
-  else el.textContent = "No mood yet.";
+  else writeText(el, "No mood yet.");
 }
 
 // ---- the readout: what the face in this mode shows ----------------------------------------------
@@ -171,6 +191,7 @@ function offerWords(emotion, stale = false) {
 function hideOffer() {
   state.offered = null;
   state.offerStale = false;
+  state.offerNext = undefined;
   announcer.forgetNews();
   $("new-list").hidden = true;
 }
@@ -184,14 +205,40 @@ function offerInUse() {
 
 /** The face went back to the list's mood: the offer goes, but only once nobody is using it. Until
  * then it says honestly that the mood was a moment ago, and "Show it" still works. */
-function withdrawOffer() {
+function withdrawOffer(now) {
   if (!offerInUse()) {
     hideOffer();
     return;
   }
   if (state.offerStale || !state.offered) return;
   state.offerStale = true;
+  state.offerSince = now;
   $("new-list-text").textContent = offerWords(state.offered.emotion, true);
+}
+
+/** Show "New list ready" for `mood`, or change the offer shown to it. */
+function offer(mood, now) {
+  state.offered = mood;
+  state.offerStale = false;
+  state.offerSince = now;
+  state.offerNext = undefined;
+  $("new-list-text").textContent = offerWords(mood.emotion);
+  $("new-list").hidden = false;
+  // On a phone the offer floats at the foot of the screen: a control that has focus there, left
+  // where it is while the person reads, would be hidden under it (WCAG 2.4.11).
+  measureFoot();
+  uncoverFocus($("new-list"));
+  // The offer is news for a screen reader too: the mood's words now end with it (announceWords).
+  announcer.addNews(mood.emotion);
+}
+
+/** Once the offer has stood long enough, do what the face asked of it meanwhile (every frame). */
+function keepOffer(now) {
+  if (!state.offered || state.offerNext === undefined || now - state.offerSince < OFFER_KEEP_MS) return;
+  const next = state.offerNext;
+  state.offerNext = undefined;
+  if (next) offer(next, now);
+  else withdrawOffer(now);
 }
 
 /** After a list the camera asked for by itself could not be loaded, the camera waits before asking
@@ -217,8 +264,10 @@ async function applyMood(mood, source, { preloaded = null, focusList = false } =
   // "Show it" pressed from the keyboard: the offer (and focus on it) stays until the new list is
   // drawn and takes focus, so that focus never falls to <body> while the list loads.
   const focusOnOffer = $("new-list").contains(document.activeElement);
-  if (focusOnOffer) state.offered = null;
-  else hideOffer();
+  if (focusOnOffer) {
+    state.offered = null;
+    state.offerNext = undefined;
+  } else hideOffer();
   showListMood(mood, source);
   // Not loaded: the list's mood went back to the one on screen (onReverted: showListMood).
   const shown = await list.show(mood, source, { preloaded, focusList });
@@ -248,26 +297,26 @@ function showFollowSwitch(source = list.source) {
   $("follow-camera").hidden = !(camera.running && source && source !== "camera");
 }
 
-/** A settled camera mood: the first list appears by itself; later ones wait for "Show it". */
-function onSettled(mood) {
+/** A settled camera mood: the first list appears by itself; later ones wait for "Show it". An offer
+ * on screen is not changed at once (keepOffer): the face may only be flickering between moods. */
+function onSettled(mood, now) {
   if (!list.applied) {
     applyMood(mood, "camera");
     return;
   }
-  if (mood.emotion === list.applied.emotion || distance(mood, list.applied) < MIN_DISTANCE) {
-    withdrawOffer();
+  const backToList = mood.emotion === list.applied.emotion || distance(mood, list.applied) < MIN_DISTANCE;
+  if (!state.offered) {
+    if (!backToList) offer(mood, now);
     return;
   }
-  state.offered = mood;
-  state.offerStale = false;
-  $("new-list-text").textContent = offerWords(mood.emotion);
-  $("new-list").hidden = false;
-  // On a phone the offer floats at the foot of the screen: a control that has focus there, left
-  // where it is while the person reads, would be hidden under it (WCAG 2.4.11).
-  measureFoot();
-  uncoverFocus($("new-list"));
-  // The offer is news for a screen reader too: the mood's words now end with it (announceWords).
-  announcer.addNews(mood.emotion);
+  if (mood.emotion === state.offered.emotion && !state.offerStale) {
+    // The face bears the offer out again: it stays as it is, and nothing asked meanwhile changes it.
+    state.offerSince = now;
+    state.offerNext = undefined;
+    return;
+  }
+  state.offerNext = backToList ? null : mood;
+  keepOffer(now);
 }
 
 // ---- camera frames -----------------------------------------------------------------------------
@@ -283,7 +332,7 @@ function onCameraFrame(result, now) {
     state.readoutAt = now;
     timeline.add(mood, now);
     const faces = showFaces(result);
-    $("faces-summary").textContent = faces.length ? describeFaces(faces).replace(/ \d+ %/g, "") : "No face in view.";
+    writeText($("faces-summary"), faces.length ? describeFaces(faces).replace(/ \d+ %/g, "") : "No face in view.");
     plane.setLive(mood);
     showMoodNow();
   }
@@ -299,7 +348,8 @@ function followFace(mood, now) {
   else if (state.noFaceSince === null) state.noFaceSince = now;
   if (!mood && now - state.noFaceSince < STABLE_NONE_MS) return settler.since !== null;
   const settled = settler.update(mood, now);
-  if (settled) onSettled(settled);
+  if (settled) onSettled(settled, now);
+  keepOffer(now);
   return settler.since !== null;
 }
 

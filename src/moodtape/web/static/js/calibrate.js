@@ -77,6 +77,12 @@ function element(tag, { className, text, attrs } = {}) {
   return el;
 }
 
+/** Whether `el` is on screen: neither out of the layout (hidden) nor invisible (Remove, the steps). */
+function isShown(el) {
+  if (!el.getClientRects().length) return false;
+  return el.checkVisibility ? el.checkVisibility({ visibilityProperty: true }) : getComputedStyle(el).visibility !== "hidden";
+}
+
 function describe(status) {
   if (!status.calibrated) return "Not calibrated";
   const others = Object.keys(status.examples).filter((label) => label !== "neutral");
@@ -94,9 +100,9 @@ export class Calibration {
      * sent before a removal (here or in another tab) is dropped, not kept after it. */
     this.removed = 0;
     this.badge = element("span", { className: "badge", text: "Not calibrated", attrs: { id: "calibration-state" } });
-    this.start = element("button", { className: "btn small", text: "Calibrate to my face", attrs: { type: "button" } });
+    this.start = element("button", { className: "btn small start", text: "Calibrate to my face", attrs: { type: "button" } });
     this.remove = element("button", { className: "btn ghost small", text: "Remove calibration", attrs: { type: "button" } });
-    this.prompt = element("p", { className: "fineprint", attrs: { role: "status", "aria-live": "polite" } });
+    this.prompt = element("p", { className: "fineprint prompt", attrs: { role: "status", "aria-live": "polite" } });
     // The countdown is for the eyes: in the live region it would read the instruction out once a frame.
     this.countdown = element("p", { className: "fineprint countdown", attrs: { "aria-hidden": "true" } });
     this.steps = element("p", { className: "fineprint" });
@@ -111,8 +117,8 @@ export class Calibration {
       className: "fineprint",
       text: "Faces differ: a resting face can look sad or stern to the model. Calibrating teaches moodtape yours. Only what the model read is kept, with this session, never a picture.",
     });
-    const bar = element("p");
-    bar.append(this.badge, " ", this.start, " ", this.remove);
+    const bar = element("p", { className: "state-row" });
+    bar.append(this.badge, this.start, this.remove);
     mount.replaceChildren(bar, intro, this.steps, this.prompt, this.countdown);
     this.start.addEventListener("click", () =>
       this.capture("neutral", NEUTRAL_FRAMES, "Look at the camera with a relaxed, neutral face…"),
@@ -145,13 +151,17 @@ export class Calibration {
     this.calibrated = Boolean(status.calibrated);
     this.badge.textContent = describe(status);
     this.badge.dataset.calibrated = String(Boolean(status.calibrated));
-    this.remove.hidden = !Object.keys(status.examples || {}).length;
-    this.steps.hidden = !status.calibrated;
+    // Like the steps, Remove keeps its place while there is nothing to remove.
+    this.remove.style.visibility = Object.keys(status.examples || {}).length ? "" : "hidden";
+    // Invisible, not gone, until calibrated: the row keeps its place, so that it appearing once the
+    // neutral face is taken does not push the page down (146 px on a phone). Invisible also takes
+    // its buttons out of the Tab order and the accessibility tree, as `hidden` did.
+    this.steps.style.visibility = status.calibrated ? "" : "hidden";
     this.start.textContent = status.calibrated ? "Calibrate again" : "Calibrate to my face";
     // The calibration is gone (removed here, in another tab, or with the history): Remove and the
     // steps are hidden, and focus on one of them goes to the start button, not to <body>.
-    const hidden = [this.remove, ...this.stepButtons].includes(focused) && !focused.getClientRects().length;
-    if (hidden) this.start.focus();
+    const gone = [this.remove, ...this.stepButtons].includes(focused) && !isShown(focused);
+    if (gone) this.start.focus();
   }
 
   /** Grab a frame and send it as an example of `emotion`; `since` is the removal count when the

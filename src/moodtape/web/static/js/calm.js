@@ -32,10 +32,14 @@ export class Announcer {
     this.spoken = undefined;
     this.spokenAt = -Infinity;
     this.news = undefined;
+    /** The label last said with its news: the same news added again (the offer came back as the
+     * face flickered) is not news until another mood has been said. */
+    this.spokenNews = undefined;
   }
 
   /** The words for `label` now carry news (a new list is ready for it): say them again, even if the
-   * label was just said, as soon as the gap allows. */
+   * label was just said, as soon as the gap allows; but not if they were last said with this news
+   * already (a flickering face brings the same offer back again and again). */
   addNews(label) {
     this.news = label;
   }
@@ -64,12 +68,13 @@ export class Announcer {
       this.since = seen === null ? this.noneSince : now;
     }
     const stable = now - this.since >= (seen === null ? this.stableNoneMs : this.stableMs);
-    const fresh = seen !== this.spoken || seen === this.news;
+    const fresh = seen !== this.spoken || (seen === this.news && seen !== this.spokenNews);
     if (!stable || !fresh || (hold && seen !== null) || now - this.spokenAt < this.gapMs) return null;
     // Nothing said yet and no face: silence is the right first word.
     if (seen === null && this.spoken === undefined) return null;
     this.spoken = seen;
     this.spokenAt = now;
+    this.spokenNews = seen === this.news ? seen : undefined;
     this.news = undefined;
     const text = this.words(seen);
     this.say(text, seen);

@@ -31,12 +31,15 @@ async function showConsent(row, consent, onError) {
   }
 }
 
-/** "Show this list": reopens a past list on the page, exactly as it was (dislikes replaced). */
-function reopenButton(entry, onReopen) {
+/** "Show this list": reopens a past list on the page, exactly as it was (dislikes replaced).
+ * `headId` is the entry's heading: every entry has this button, and its description (the entry's
+ * time and mood) tells a screen reader's list of buttons which is which, the name staying short. */
+function reopenButton(entry, onReopen, headId) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "btn small reopen";
   button.textContent = "Show this list";
+  button.setAttribute("aria-describedby", headId);
   button.addEventListener("click", () => onReopen(entry.list_id));
   return button;
 }
@@ -83,15 +86,16 @@ export function setupHistory({
 
   const render = (items) => {
     list.replaceChildren(
-      ...items.map((entry) => {
+      ...items.map((entry, index) => {
         const { head, titles } = describe(entry);
         const li = document.createElement("li");
         const strong = document.createElement("strong");
+        strong.id = `history-entry-${index}`;
         strong.textContent = head;
         const p = document.createElement("p");
         p.textContent = titles;
         li.append(strong, p);
-        if (onOpen && entry.list_id) li.append(reopenButton(entry, reopen));
+        if (onOpen && entry.list_id) li.append(reopenButton(entry, reopen, strong.id));
         return li;
       }),
     );

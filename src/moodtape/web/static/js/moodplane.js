@@ -95,8 +95,10 @@ export class MoodPlane {
   place(el, mood) {
     el.classList.toggle("hidden", !mood);
     if (mood) {
-      el.setAttribute("cx", toX(mood.valence).toFixed(1));
-      el.setAttribute("cy", toY(mood.arousal).toFixed(1));
+      // The live dot is placed once a camera frame: an unchanged place is not written again.
+      const [cx, cy] = [toX(mood.valence).toFixed(1), toY(mood.arousal).toFixed(1)];
+      if (el.getAttribute("cx") !== cx) el.setAttribute("cx", cx);
+      if (el.getAttribute("cy") !== cy) el.setAttribute("cy", cy);
     }
   }
 

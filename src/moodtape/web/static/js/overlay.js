@@ -84,9 +84,15 @@ export function drawBars(list, emotions, face) {
   }
   for (const item of list.children) {
     const p = face ? face.probabilities[item.dataset.emotion] || 0 : 0;
-    // Below half a percent the bar stays empty, so "0 %" never shows a stray dot.
-    item.querySelector(".bar-fill").style.width = p < 0.005 ? "0" : `${(100 * p).toFixed(1)}%`;
-    item.querySelector(".bar-value").textContent = face ? percent(p) : "–";
+    // Below half a percent the bar stays empty, so "0 %" never shows a stray dot. The fill is scaled
+    // (style.css), not sized: a width animated every frame meant a layout every frame. Written only
+    // when it changes, as the figure is: this runs once a camera frame.
+    const fill = item.querySelector(".bar-fill");
+    const scale = p < 0.005 ? "0" : p.toFixed(3);
+    if (fill.style.getPropertyValue("--p") !== scale) fill.style.setProperty("--p", scale);
+    const value = item.querySelector(".bar-value");
+    const figure = face ? percent(p) : "–";
+    if (value.textContent !== figure) value.textContent = figure;
     item.classList.toggle("top", Boolean(face) && !face.uncertain && face.emotion === item.dataset.emotion);
   }
   list.classList.toggle("uncertain", Boolean(face && face.uncertain));

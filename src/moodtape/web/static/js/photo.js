@@ -92,6 +92,9 @@ export function setupPhoto({ input, chooser, dropzone, stage, img, overlay, mess
     handle(firstFile(event.dataTransfer));
   });
   document.addEventListener("paste", (event) => {
+    // Behind a modal dialog (History) the page is inert: a paste there must not stop the camera and
+    // swap the list the person cannot see. The dialog keeps the paste, which does nothing in it.
+    if (document.querySelector(":modal")) return;
     const file = firstFile(event.clipboardData);
     if (!file) return;
     event.preventDefault();

@@ -18,6 +18,17 @@ const BOTTOM = 22;
 const x = (t, now) => LEFT + (1 - (now - t) / WINDOW_MS) * (W - LEFT - RIGHT);
 const y = (value) => TOP + ((1 - value) / 2) * (H - TOP - BOTTOM);
 
+/** How long the summary speaks of, coarsely: tens of seconds, then half minutes up to the window. */
+function spanWords(ms) {
+  const seconds = Math.min(WINDOW_MS, ms) / 1000;
+  if (seconds < 10) return "few seconds";
+  if (seconds < 60) return `${10 * Math.floor(seconds / 10)} s`;
+  return `${Math.floor(seconds / 30) / 2} min`;
+}
+
+/** 0.4, never "-0.0". */
+const oneDecimal = (value) => (Math.abs(value) < 0.05 ? 0 : value).toFixed(1);
+
 export class Timeline {
   constructor(svg, summary) {
     this.svg = svg;
@@ -71,10 +82,21 @@ export class Timeline {
     const moods = this.samples.filter((s) => s.mood).map((s) => s.mood);
     if (moods.length && this.summary) {
       const mean = (key) => moods.reduce((sum, m) => sum + m[key], 0) / moods.length;
-      this.summary.textContent =
-        `Over the last ${Math.round(Math.min(WINDOW_MS, now - this.samples[0].t) / 1000)} s, on average: ` +
-        `${feelWords(mean("valence"), mean("arousal"))} ` +
-        `(pleasant ${mean("valence").toFixed(2)}, energetic ${mean("arousal").toFixed(2)}).`;
+      // The summary is the chart's name (aria-labelledby): in coarse words ("the last 20 s", one
+      // decimal), written only when they change, so that the name does not change once a second.
+      // The numbers shown stay until the average has moved a whole tenth from them: an average
+      // sitting on 0.35 flipped between "0.3" and "0.4" from one sample to the next.
+      const shown = this.shownMeans;
+      const [valence, arousal] = [mean("valence"), mean("arousal")];
+      const moved = !shown || Math.abs(valence - shown.valence) >= 0.1 || Math.abs(arousal - shown.arousal) >= 0.1;
+      const means = moved ? { valence, arousal } : shown;
+      const text =
+        `Over the last ${spanWords(now - this.samples[0].t)}, on average: ` +
+        `${feelWords(means.valence, means.arousal)} ` +
+        `(pleasant ${oneDecimal(means.valence)}, energetic ${oneDecimal(means.arousal)}).`;
+      if (this.summary.textContent === text) return;
+      this.summary.textContent = text;
+      this.shownMeans = means;
     }
   }
 }
