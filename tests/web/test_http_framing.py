@@ -193,3 +193,12 @@ def test_a_client_still_sending_when_refused_can_finish_and_read_the_answer(port
             answer += chunk
     statuses, headers, _ = _parse(answer)[:3]
     assert statuses == [400] and headers["connection"] == "close"
+
+
+@pytest.mark.parametrize("head", [b"GET /healthz HTTP/1.1\nHost: x\n\n", b"GET /healthz HTTP/1.1\r\nHost: x\n\n"])
+def test_header_lines_ended_by_a_bare_lf_get_a_400_at_once(port: Target, head: bytes) -> None:
+    """waitress looked only for CR LF CR LF: the request never ended, and the client waited a
+    minute for the idle timeout with no answer at all."""
+    statuses, headers, body = _answer(port, head, timeout=3.0)
+    assert statuses == [400] and headers["content-type"] == "application/json"
+    assert "not valid HTTP/1.1" in json.loads(body)["error"]["message"]

@@ -121,6 +121,13 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         if self._discard or self._until_blank:
             return self._drop(data)
         header_ends_here = self.body_rcv is None and find_double_newline(self.header_plus + data) >= 0
+        if self.body_rcv is None and not header_ends_here and b"\n\n" in self.header_plus + data:
+            # Lines ended by a bare LF: waitress looks only for CR LF CR LF, so the request never
+            # ended and the client waited a minute for the idle timeout. RFC 9112 (section 2.2) lets
+            # a server refuse them; say so at once.
+            self.error = BadRequest("header lines must end with CR LF")
+            self.completed = True
+            return len(data)
         consumed: int = super().received(data)
         self._bound_chunk_framing()
         if isinstance(self.error, RequestHeaderFieldsTooLarge):
