@@ -246,6 +246,27 @@ def test_the_same_news_is_said_again_only_after_another_mood(page: Any) -> None:
     assert said == ["sad@2000", "happy@14100", "sad@19100"], said
 
 
+def test_an_offer_that_went_away_and_comes_back_is_said_again(page: Any) -> None:
+    """A review: once an offer for "sad" had been said, a later, new offer for "sad" (the first one
+    taken with "Show it", then a list picked by hand) was never said, though it was on screen."""
+    said = page.evaluate(
+        """async () => {
+          const entry = document.querySelector('script[type="module"]').src;
+          const { Announcer } = await import(entry.replace("app.js", "calm.js"));
+          const out = [];
+          const a = new Announcer((text) => out.push(`${text}@${t}`), (label) => label);
+          let t = 0;
+          a.addNews("sad");
+          for (; t <= 6000; t += 100) a.update("sad", t);     // said with its news at 2000
+          a.forgetNews();                                       // the offer is taken
+          a.addNews("sad");                                     // a new offer for sad, later
+          for (; t <= 12000; t += 100) a.update("sad", t);    // said again once the 5 s gap allows
+          return out;
+        }"""
+    )
+    assert said == ["sad@2000", "sad@7000"], said
+
+
 def test_an_offer_in_use_is_not_pulled_from_under_the_keyboard(page: Any) -> None:
     """The face goes back to the list's mood while focus is on "Show it": the offer stays (saying the
     mood was a moment ago) until focus leaves it, instead of vanishing and dropping focus to <body>."""

@@ -47,6 +47,9 @@ export class Announcer {
   /** The news went (the offer was taken or withdrawn) before it was said: say nothing for it. */
   forgetNews() {
     this.news = undefined;
+    // The offer is gone (taken, withdrawn or replaced by a list): a later offer for the same mood
+    // is new, and a screen reader must hear it as a sighted person sees it.
+    this.spokenNews = undefined;
   }
 
   /**
