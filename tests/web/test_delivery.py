@@ -97,9 +97,20 @@ def test_a_range_not_in_bytes_or_malformed_is_ignored(client: FlaskClient, asked
 
 
 def test_a_precondition_that_fails_is_the_json_error_not_the_file(client: FlaskClient) -> None:
-    failed = client.get("/static/style.css", headers={"If-Match": '"not-this-one"'})
-    assert failed.status_code == 412 and failed.mimetype == "application/json"
-    assert failed.get_json()["error"]["code"] == "precondition_failed"
+    for encoding in ("identity", "gzip"):
+        failed = client.get("/static/style.css", headers={"If-Match": '"not-this-one"', "Accept-Encoding": encoding})
+        assert failed.status_code == 412 and failed.mimetype == "application/json", encoding
+        assert failed.get_json()["error"]["code"] == "precondition_failed"
+        assert "Content-Encoding" not in failed.headers
+
+
+def test_if_match_with_the_files_etag_is_met_for_a_browser_that_takes_gzip(client: FlaskClient) -> None:
+    """A review found the gzipped copy's own ETag checked against If-Match too: a browser (which
+    always accepts gzip) could never meet it, and got a 412 carrying the compressed file."""
+    tag = client.get("/static/style.css", headers={"Accept-Encoding": "identity"}).headers["ETag"]
+    met = client.get("/static/style.css", headers={"If-Match": tag, "Accept-Encoding": "gzip"})
+    assert met.status_code == 200 and met.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(met.get_data()) == (STATIC / "style.css").read_bytes()
 
 
 def test_a_range_in_bytes_is_still_served_or_refused(client: FlaskClient) -> None:

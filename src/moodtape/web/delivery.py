@@ -118,7 +118,13 @@ def versioned_static(digest: str, filename: str) -> Response:
 
 
 def gzip_response(response: Response) -> Response:
-    """Gzip a finished text response when the client accepts it (an ``after_request`` hook)."""
+    """Gzip a finished text response when the client accepts it (an ``after_request`` hook).
+
+    The gzipped copy has an ETag of its own (the bytes differ from the file's). A browser revalidating
+    that copy sends it back in ``If-None-Match``; send_file, which knows only the file's ETag, never
+    matched it, so every reload got the whole file. It is matched here, before the file is read
+    and compressed for nothing.
+    """
     response.vary.add("Accept-Encoding")
     if (
         response.status_code != 200
@@ -127,19 +133,29 @@ def gzip_response(response: Response) -> Response:
         or not request.accept_encodings.quality("gzip")
     ):
         return response
+    etag, weak = response.get_etag()
+    if etag and request.if_none_match.contains_weak(f"{etag}-gzip"):
+        return _not_modified(response, f"{etag}-gzip", weak=bool(weak))
     response.direct_passthrough = False  # send_file's file wrapper: read it here
     data = response.get_data()
     if len(data) < MIN_COMPRESS_BYTES:
         return response
     response.set_data(gzip.compress(data, compresslevel=6))
     response.headers["Content-Encoding"] = "gzip"
-    etag, weak = response.get_etag()
     if etag:
-        # The bytes differ from the file's, so the validator must too; and a browser revalidating
-        # the gzipped copy sends this one back, which send_file (seeing only the file's) never matched.
         response.set_etag(f"{etag}-gzip", weak=bool(weak))
-        response.make_conditional(request)
     return response
+
+
+def _not_modified(response: Response, etag: str, *, weak: bool) -> Response:
+    """A 304 for ``response``'s gzipped copy, with the headers a cache refreshes from it."""
+    answer = Response(status=304)
+    answer.set_etag(etag, weak=weak)
+    for name in ("Cache-Control", "Expires", "Vary"):
+        if name in response.headers:
+            answer.headers[name] = response.headers[name]
+    response.close()  # the file send_file opened
+    return answer
 
 
 def ignore_unknown_ranges() -> None:
@@ -161,13 +177,11 @@ def ignore_unknown_ranges() -> None:
 
 
 def answer_failed_preconditions(response: Response) -> Response:
-    """A 412 (``If-Match`` or ``If-Unmodified-Since`` not met) as the JSON error, not the file's bytes
-    under an error status (an ``after_request`` hook)."""
+    """A 412 (``If-Match`` not met) as the JSON error, not the file's bytes under an error status (an
+    ``after_request`` hook)."""
     if response.status_code != 412:
         return response
-    answer = error_response(
-        412, "precondition_failed", "the file is not the one the request's If-Match or If-Unmodified-Since names"
-    )
+    answer = error_response(412, "precondition_failed", "the file is not the one the request's If-Match names")
     for name in ("ETag", "Last-Modified", "Cache-Control", "Vary"):
         if name in response.headers:
             answer.headers[name] = response.headers[name]
@@ -187,5 +201,6 @@ def install_delivery(app: Flask) -> None:
     app.context_processor(helpers)
     app.register_blueprint(blueprint)
     app.before_request(ignore_unknown_ranges)
-    app.after_request(gzip_response)
+    # Flask runs these last-registered first: the 412 is answered after compression has had its say.
     app.after_request(answer_failed_preconditions)
+    app.after_request(gzip_response)
