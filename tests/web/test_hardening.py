@@ -325,3 +325,7 @@ def test_a_compressed_request_body_is_refused_as_such(client: FlaskClient, codin
     assert "Content-Encoding" in refused.get_json()["error"]["message"]
     plain = {**csrf_headers(client), "Content-Encoding": "identity"}
     assert client.put("/api/history/consent", json={"history": True}, headers=plain).status_code == 200
+    # Nothing encoded without a body; and routing's own answers come first.
+    assert client.get("/api/config", headers={"Content-Encoding": coding}).status_code == 200
+    assert client.post("/api/nope", data=body, headers=headers).status_code == 404
+    assert client.open("/api/history/consent", method="TRACE", data=body, headers=headers).status_code == 405

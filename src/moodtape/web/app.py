@@ -307,9 +307,11 @@ def _check_api_query() -> None:
 def _refuse_encoded_bodies() -> None:
     """A request body sent compressed (``Content-Encoding: gzip``) is refused with 415, as RFC 9110
     (section 8.4) asks of a server that does not decode it: read as it is, a gzipped picture was
-    "not a picture" and gzipped JSON "not UTF-8", which sent the client looking in the wrong place."""
+    "not a picture" and gzipped JSON "not UTF-8", which sent the client looking in the wrong place.
+    A request without a body has nothing encoded, and one that routing refused gets its 404 or 405."""
     coding = request.headers.get("Content-Encoding", "").strip().lower()
-    if coding and coding != "identity":
+    has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
+    if coding and coding != "identity" and has_body and request.routing_exception is None:
         raise UnsupportedMediaType(
             f"request bodies sent with Content-Encoding {shown(coding, 32)} are not accepted; send it uncompressed"
         )
