@@ -179,53 +179,78 @@ def check_decode_cost(data: bytes, name: str = "image") -> None:
 
 def _check_jpeg_cost(data: bytes, name: str) -> None:
     structure = jpeg_structure(data)
-    if structure.scans > MAX_SCANS:
-        raise ImageError(
-            f"{name}: this JPEG has over {MAX_SCANS} scans (a photo has about 10) and would take minutes "
-            "to decode; save it again as an ordinary JPEG or PNG"
-        )
-    if structure.segments > MAX_SEGMENTS:
-        raise ImageError(
-            f"{name}: this JPEG has over {MAX_SEGMENTS} marker segments (a photo has a few dozen); "
-            "save it again as an ordinary JPEG or PNG"
-        )
+    _refuse_over(
+        name,
+        (
+            structure.scans,
+            MAX_SCANS,
+            f"this JPEG has over {MAX_SCANS} scans (a photo has about 10) and would take minutes to decode; "
+            "save it again as an ordinary JPEG or PNG",
+        ),
+        (
+            structure.segments,
+            MAX_SEGMENTS,
+            f"this JPEG has over {MAX_SEGMENTS} marker segments (a photo has a few dozen); "
+            "save it again as an ordinary JPEG or PNG",
+        ),
+    )
 
 
 def _check_png_cost(structure: png_gif.PngStructure, name: str) -> None:
-    if structure.chunks > png_gif.MAX_PNG_CHUNKS:
-        raise ImageError(
-            f"{name}: this PNG has over {png_gif.MAX_PNG_CHUNKS:,} chunks besides its pixels (a photo has about 10) "
-            "and would take seconds to read; save it again as an ordinary PNG or JPEG"
-        )
-    if structure.data_chunks > png_gif.MAX_PNG_DATA_CHUNKS:
-        raise ImageError(
-            f"{name}: this PNG splits its pixels into over {png_gif.MAX_PNG_DATA_CHUNKS:,} chunks and would take "
-            "seconds to read; save it again as an ordinary PNG or JPEG"
-        )
-    if structure.exif_bytes > png_gif.MAX_EXIF_BYTES:
-        raise ImageError(
-            f"{name}: this PNG carries over {png_gif.MAX_EXIF_BYTES // 1024} KB of EXIF data (a camera writes at "
-            "most 64 KB); save it again without its metadata"
-        )
-    if structure.text_bytes > png_gif.MAX_TEXT_BYTES:
-        raise ImageError(
-            f"{name}: this PNG carries over {png_gif.MAX_TEXT_BYTES // (1024 * 1024)} MB of text metadata; "
-            "save it again without its metadata"
-        )
+    again = "save it again as an ordinary PNG or JPEG"
+    _refuse_over(
+        name,
+        (
+            structure.chunks,
+            png_gif.MAX_PNG_CHUNKS,
+            f"this PNG has over {png_gif.MAX_PNG_CHUNKS:,} chunks besides its pixels (a photo has about 10) "
+            f"and would take seconds to read; {again}",
+        ),
+        (
+            structure.data_chunks,
+            png_gif.MAX_PNG_DATA_CHUNKS,
+            f"this PNG splits its pixels into over {png_gif.MAX_PNG_DATA_CHUNKS:,} chunks and would take "
+            f"seconds to read; {again}",
+        ),
+        (
+            structure.exif_bytes,
+            png_gif.MAX_EXIF_BYTES,
+            f"this PNG carries over {png_gif.MAX_EXIF_BYTES // 1024} KB of EXIF data (a camera writes at "
+            "most 64 KB); save it again without its metadata",
+        ),
+        (
+            structure.text_bytes,
+            png_gif.MAX_TEXT_BYTES,
+            f"this PNG carries over {png_gif.MAX_TEXT_BYTES // (1024 * 1024)} MB of text metadata; "
+            "save it again without its metadata",
+        ),
+    )
 
 
 def _check_gif_cost(structure: png_gif.GifStructure, name: str) -> None:
-    if structure.blocks > png_gif.MAX_GIF_BLOCKS:
-        raise ImageError(
-            f"{name}: this GIF has over {png_gif.MAX_GIF_BLOCKS:,} extension blocks before its first picture "
-            "(a GIF has a handful) and would take seconds to read; save it again as an ordinary GIF, PNG or JPEG"
-        )
-    if structure.sub_blocks > png_gif.MAX_GIF_SUB_BLOCKS:
-        raise ImageError(
-            f"{name}: this GIF splits the extensions before its first picture into over "
-            f"{png_gif.MAX_GIF_SUB_BLOCKS:,} blocks and would take seconds to read; save it again as an ordinary "
-            "GIF, PNG or JPEG"
-        )
+    again = "save it again as an ordinary GIF, PNG or JPEG"
+    _refuse_over(
+        name,
+        (
+            structure.blocks,
+            png_gif.MAX_GIF_BLOCKS,
+            f"this GIF has over {png_gif.MAX_GIF_BLOCKS:,} extension blocks before its first picture "
+            f"(a GIF has a handful) and would take seconds to read; {again}",
+        ),
+        (
+            structure.sub_blocks,
+            png_gif.MAX_GIF_SUB_BLOCKS,
+            "this GIF splits the extensions before its first picture into over "
+            f"{png_gif.MAX_GIF_SUB_BLOCKS:,} blocks and would take seconds to read; {again}",
+        ),
+    )
+
+
+def _refuse_over(name: str, *bounds: tuple[int, int, str]) -> None:
+    """Raise :class:`ImageError` ``"name: message"`` for the first ``(count, bound, message)`` over its bound."""
+    for count, bound, message in bounds:
+        if count > bound:
+            raise ImageError(f"{name}: {message}")
 
 
 #: EXIF orientation → the turn that makes the photo upright (the EXIF 2.3 table, as Pillow's).
