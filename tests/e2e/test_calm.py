@@ -205,20 +205,30 @@ def test_announcer_rules_with_a_made_up_clock(page: Any) -> None:
     assert said == ["happy", "sad", "none"]
 
 
+def _said_at(page: Any, steps: str) -> list[str]:
+    """What calm.js's Announcer says, as ``words@ms``, for ``steps``: JavaScript run with ``a`` (the
+    Announcer, saying a label as itself) and ``t`` (the time in ms, from 0) in scope."""
+    script = (
+        "async () => {"
+        " const entry = document.querySelector('script[type=\"module\"]').src;"
+        ' const { Announcer } = await import(entry.replace("app.js", "calm.js"));'
+        " const out = [];"
+        " const a = new Announcer((text) => out.push(`${text}@${t}`), (label) => label);"
+        " let t = 0;" + steps + " return out; }"
+    )
+    said: list[str] = page.evaluate(script)
+    return said
+
+
 def test_a_mood_the_list_is_deciding_about_waits_for_the_decision(page: Any) -> None:
-    said = page.evaluate(
-        """async () => {
-          const entry = document.querySelector('script[type="module"]').src;
-          const { Announcer } = await import(entry.replace("app.js", "calm.js"));
-          const out = [];
-          const a = new Announcer((text) => out.push(`${text}@${t}`), (label) => label);
-          let t = 0;
+    said = _said_at(
+        page,
+        """
           for (; t <= 2400; t += 100) a.update("sad", t, { hold: true });   // settled at 2000, held
           a.addNews("sad");                                                  // the offer, at 2500
           for (; t <= 3000; t += 100) a.update("sad", t);
           for (; t <= 9000; t += 100) a.update(null, t, { hold: true });     // "no face" is never held
-          return out;
-        }"""
+        """,
     )
     assert said == ["sad@2500", "null@7500"]
 
@@ -226,13 +236,9 @@ def test_a_mood_the_list_is_deciding_about_waits_for_the_decision(page: Any) -> 
 def test_the_same_news_is_said_again_only_after_another_mood(page: Any) -> None:
     """calm.js: before, news added again for the label just said with it (the offer coming back as
     the face flickered) was said again, every time."""
-    said = page.evaluate(
-        """async () => {
-          const entry = document.querySelector('script[type="module"]').src;
-          const { Announcer } = await import(entry.replace("app.js", "calm.js"));
-          const out = [];
-          const a = new Announcer((text) => out.push(`${text}@${t}`), (label) => label);
-          let t = 0;
+    said = _said_at(
+        page,
+        """
           a.addNews("sad");
           for (; t <= 6000; t += 100) a.update("sad", t);     // said with its news at 2000
           a.addNews("sad");                                     // the same offer, back again
@@ -240,8 +246,7 @@ def test_the_same_news_is_said_again_only_after_another_mood(page: Any) -> None:
           for (; t <= 15000; t += 100) a.update("happy", t);  // another mood, said at 14100
           a.addNews("sad");
           for (; t <= 21000; t += 100) a.update("sad", t);    // news again after it: said at 19100 (5 s gap)
-          return out;
-        }"""
+        """,
     )
     assert said == ["sad@2000", "happy@14100", "sad@19100"], said
 
@@ -249,20 +254,15 @@ def test_the_same_news_is_said_again_only_after_another_mood(page: Any) -> None:
 def test_an_offer_that_went_away_and_comes_back_is_said_again(page: Any) -> None:
     """A review: once an offer for "sad" had been said, a later, new offer for "sad" (the first one
     taken with "Show it", then a list picked by hand) was never said, though it was on screen."""
-    said = page.evaluate(
-        """async () => {
-          const entry = document.querySelector('script[type="module"]').src;
-          const { Announcer } = await import(entry.replace("app.js", "calm.js"));
-          const out = [];
-          const a = new Announcer((text) => out.push(`${text}@${t}`), (label) => label);
-          let t = 0;
+    said = _said_at(
+        page,
+        """
           a.addNews("sad");
           for (; t <= 6000; t += 100) a.update("sad", t);     // said with its news at 2000
           a.forgetNews();                                       // the offer is taken
           a.addNews("sad");                                     // a new offer for sad, later
           for (; t <= 12000; t += 100) a.update("sad", t);    // said again once the 5 s gap allows
-          return out;
-        }"""
+        """,
     )
     assert said == ["sad@2000", "sad@7000"], said
 
