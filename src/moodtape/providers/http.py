@@ -44,12 +44,12 @@ V = TypeVar("V")
 _MAX_QUOTED = 200  # characters of a provider's own error message we quote back
 
 
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every non-empty secret replaced by ``***``, the longest first (a secret that
+def redact(text: str, secrets: Iterable[str], mark: str = "***") -> str:
+    """``text`` with every non-empty secret replaced by ``mark``, the longest first (a secret that
     begins another must not leave the other's tail behind)."""
     for secret in sorted(secrets, key=len, reverse=True):
         if secret:
-            text = text.replace(secret, "***")
+            text = text.replace(secret, mark)
     return text
 
 

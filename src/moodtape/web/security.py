@@ -18,6 +18,8 @@ import logging
 from collections.abc import Iterable
 from typing import Final
 
+from moodtape.providers.http import redact
+
 CONTENT_SECURITY_POLICY: Final[str] = "; ".join(
     (
         "default-src 'self'",
@@ -47,6 +49,8 @@ SECURITY_HEADERS: Final[dict[str, str]] = {
 
 #: Sent only on HTTPS answers (directly or behind a trusted proxy that says so).
 HSTS: Final[str] = "max-age=63072000"
+#: What a secret becomes in a log line.
+REDACTED: Final[str] = "[redacted]"
 
 CSRF_HEADER: Final[str] = "X-CSRF-Token"
 
@@ -79,34 +83,27 @@ def same_origin(origin: str | None, host_url: str) -> bool:
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces every configured secret in a log record's message and traceback by ``[redacted]``.
-
-    Longer secrets are replaced first: were a short key a prefix of a longer one, replacing the short
-    one first would leave the longer one's tail in the line.
-    """
+    """Replaces every configured secret in a log record's message and traceback by ``[redacted]``
+    (with :func:`~moodtape.providers.http.redact`, which replaces the longest first)."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self._secrets: tuple[str, ...] = ()
+        self._secrets: frozenset[str] = frozenset()
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
         """Redacts ``secrets`` too (another app in this process logs through the same logger)."""
         # Very short values would blank out ordinary words; real keys are long.
-        wanted = set(self._secrets) | {s for s in secrets if len(s) >= 4}
-        self._secrets = tuple(sorted(wanted, key=len, reverse=True))
+        self._secrets |= {s for s in secrets if len(s) >= 4}
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
             return True
-        message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        for secret in self._secrets:
-            message = message.replace(secret, "[redacted]")
-            if record.exc_text:
-                record.exc_text = record.exc_text.replace(secret, "[redacted]")
-        record.msg, record.args = message, None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self._secrets, REDACTED)
+        record.msg, record.args = redact(record.getMessage(), self._secrets, REDACTED), None
         return True
 
 
