@@ -151,9 +151,7 @@ def _not_modified(response: Response, etag: str, *, weak: bool) -> Response:
     """A 304 for ``response``'s gzipped copy, with the headers a cache refreshes from it."""
     answer = Response(status=304)
     answer.set_etag(etag, weak=weak)
-    for name in ("Cache-Control", "Expires", "Vary"):
-        if name in response.headers:
-            answer.headers[name] = response.headers[name]
+    _copy_headers(response, answer, ("Cache-Control", "Expires", "Vary"))
     response.close()  # the file send_file opened
     return answer
 
@@ -182,10 +180,15 @@ def answer_failed_preconditions(response: Response) -> Response:
     if response.status_code != 412:
         return response
     answer = error_response(412, "precondition_failed", "the file is not the one the request's If-Match names")
-    for name in ("ETag", "Last-Modified", "Cache-Control", "Vary"):
-        if name in response.headers:
-            answer.headers[name] = response.headers[name]
+    _copy_headers(response, answer, ("ETag", "Last-Modified", "Cache-Control", "Vary"))
     return answer
+
+
+def _copy_headers(source: Response, target: Response, names: tuple[str, ...]) -> None:
+    """The headers ``names`` of ``source`` that it has, set on ``target`` (which replaces it)."""
+    for name in names:
+        if name in source.headers:
+            target.headers[name] = source.headers[name]
 
 
 def install_delivery(app: Flask) -> None:
