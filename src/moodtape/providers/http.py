@@ -285,15 +285,10 @@ def _send(
     # `from None` below: the httpx exception carries the request, whose URL or headers may hold a key.
     try:
         return client.request(method, url, **kwargs)
-    except httpx.TimeoutException as exc:
-        raise ProviderUnreachableError(
-            f"{service} did not answer in time (slow network or offline?).",
-            maybe_sent=not isinstance(exc, _NEVER_SENT),
-        ) from None
-    except httpx.TransportError as exc:
-        raise ProviderUnreachableError(
-            f"{service} is unreachable (offline?).", maybe_sent=not isinstance(exc, _NEVER_SENT)
-        ) from None
+    except httpx.TransportError as exc:  # timeouts included
+        timed_out = isinstance(exc, httpx.TimeoutException)
+        message = "did not answer in time (slow network or offline?)" if timed_out else "is unreachable (offline?)"
+        raise ProviderUnreachableError(f"{service} {message}.", maybe_sent=not isinstance(exc, _NEVER_SENT)) from None
 
 
 def _decode(response: httpx.Response, service: str) -> Any:
