@@ -6,12 +6,14 @@ Fixtures live in ``conftest.py``; these are plain functions the tests import.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -427,6 +429,25 @@ def fake_analyzer(page: Any, moods: list[tuple[float, str | None, float, float]]
         route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
 
     page.route("**/api/analyze?stream=*", answer)
+
+
+def watch_text(page: Any, selector: str) -> Callable[[], list[str]]:
+    """Start recording the text of the element at ``selector`` each time it changes (what a screen
+    reader would hear of a live region); returns what reads the texts recorded so far."""
+    name = f"__texts{next(_watches)}"
+    page.evaluate(
+        """([selector, name]) => {
+          window[name] = [];
+          const el = document.querySelector(selector);
+          new MutationObserver(() => window[name].push(el.textContent))
+            .observe(el, { childList: true, characterData: true, subtree: true });
+        }""",
+        [selector, name],
+    )
+    return lambda: list(page.evaluate(f"window.{name}"))
+
+
+_watches = itertools.count()
 
 
 def delete_everything_by_keyboard(page: Any) -> None:

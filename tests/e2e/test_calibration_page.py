@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 import pytest
-from browsertools import TIMEOUT_MS, delete_everything_by_keyboard, open_page, screenshot
+from browsertools import TIMEOUT_MS, delete_everything_by_keyboard, open_page, screenshot, watch_text
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -84,17 +84,10 @@ def test_calibration_by_keyboard_is_announced_once_not_once_a_frame(page: Any) -
     page.keyboard.press("Tab")
     start = page.get_by_role("button", name="Calibrate to my face")
     expect(start).to_be_focused()
-    page.evaluate(
-        """() => {
-          window.__said = [];
-          const el = document.querySelector("#calibration [role=status]");
-          new MutationObserver(() => window.__said.push(el.textContent))
-            .observe(el, { childList: true, characterData: true, subtree: true });
-        }"""
-    )
+    status = watch_text(page, "#calibration [role=status]")
     page.keyboard.press("Enter")
     expect(page.locator("#calibration [role=status]")).to_contain_text("Done", timeout=TIMEOUT_MS)
-    said = [text for text in page.evaluate("window.__said") if text]
+    said = [text for text in status() if text]
     assert said == ["Look at the camera with a relaxed, neutral face…", said[-1]] and "Done" in said[-1], said
     expect(page.get_by_role("button", name="Calibrate again")).to_be_focused()
 

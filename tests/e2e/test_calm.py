@@ -16,6 +16,7 @@ from browsertools import (
     COUNT_ANALYZE_STARTS,
     COUNT_ANNOUNCEMENTS,
     fake_analyzer,
+    watch_text,
     write_changing_face_video,
 )
 
@@ -409,16 +410,9 @@ def test_the_timeline_keeps_its_name_while_the_mood_holds(page: Any) -> None:
     page.get_by_role("button", name="Start camera").click()
     summary = page.locator("#timeline-summary")
     expect(summary).to_contain_text("Over the last")
-    page.evaluate(
-        """() => {
-          window.__names = [];
-          const el = document.querySelector("#timeline-summary");
-          new MutationObserver(() => window.__names.push(el.textContent))
-            .observe(el, { childList: true, characterData: true, subtree: true });
-        }"""
-    )
+    renamed = watch_text(page, "#timeline-summary")
     page.wait_for_timeout(8000)
-    names = page.evaluate("window.__names")
+    names = renamed()
     # At most one change in 8 s: "the last few seconds" becoming "the last 10 s".
     assert len(names) <= 1, names
     expect(summary).to_contain_text(re.compile(r"\(pleasant 0\.8, energetic 0\.[34]\)"))  # one decimal
