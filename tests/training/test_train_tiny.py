@@ -100,6 +100,56 @@ def test_changed_settings_refuse_to_resume(trained: tuple[Path, list[EpochResult
     assert "another --out folder" in str(caught.value)
 
 
+def test_a_run_saved_before_the_stretch_setting_resumes_without_it(
+    trained: tuple[Path, list[EpochResult]], dataset: Path, tmp_path: Path
+) -> None:
+    out, _ = trained
+    state = torch.load(out / "last.pt", weights_only=False)
+    del state["config"]["stretch"]
+    old = tmp_path / "old"
+    old.mkdir()
+    torch.save({**state, "config": {**state["config"], "out": str(old)}}, old / "last.pt")
+    with pytest.raises(DatasetError, match=r"other settings \(stretch\)"):
+        Trainer(tiny_config(dataset, old), log=lambda _: None)
+    resumed = Trainer(tiny_config(dataset, old, stretch=False), log=lambda _: None)
+    assert resumed.epoch == 3
+
+
+@pytest.mark.parametrize("augment", ["standard", "robust"])
+def test_the_network_trains_and_is_chosen_on_faces_read_as_the_classifier_reads_them(
+    dataset: Path, tmp_path: Path, augment: str
+) -> None:
+    from moodtape.training.datasets import load_dataset
+    from moodtape.training.inputs import network_input
+
+    trainer = Trainer(tiny_config(dataset, tmp_path / "run", augment=augment), log=lambda _: None)
+    validation = load_dataset(dataset / "publictest")
+    np.testing.assert_allclose(trainer.val_x.numpy(), network_input(validation.images), atol=1e-6)
+    clean, degraded = trainer._augmented(trainer.train_x[:64], torch.Generator().manual_seed(0))
+    for faces in (clean, degraded):
+        flat = faces.reshape(len(faces), -1).numpy()
+        # Each augmented face spans black to white, however augmentation lit it.
+        assert np.percentile(flat, 1, axis=1).max() < 0.02 and np.percentile(flat, 99, axis=1).min() > 0.98
+    plain = Trainer(tiny_config(dataset, tmp_path / "plain", augment=augment, stretch=False), log=lambda _: None)
+    np.testing.assert_allclose(plain.val_x.numpy(), network_input(validation.images, stretch=False))
+
+
+def test_export_reports_what_the_shipped_classifier_measures(
+    trained: tuple[Path, list[EpochResult]], dataset: Path
+) -> None:
+    from moodtape.training.datasets import load_dataset
+
+    out, _ = trained
+    model_path = export_run(out, data=str(dataset))
+    report = json.loads((out / "calibration.json").read_text())
+    validation = load_dataset(dataset / "publictest")
+    probabilities = load_classifier(model_path, threads=1).predict(list(validation.images))
+    assert report["accuracy"] == pytest.approx(float((probabilities.argmax(1) == validation.labels).mean()))
+    # The temperature was fitted on the faces the classifier reads: its calibrated NLL is the report's.
+    chosen = probabilities[np.arange(len(validation.labels)), validation.labels]
+    assert report["nll_after"] == pytest.approx(float(-np.log(chosen).mean()), rel=1e-3)
+
+
 def test_missing_split_folder_is_a_dataset_error(dataset: Path, tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="validation/"):
         Trainer(tiny_config(dataset, tmp_path / "out", val_split="validation"), log=lambda _: None)

@@ -62,6 +62,13 @@ from moodtape.training.views import parse_passes
     help="The teacher reads each training face once (and its mirror) before training instead of every "
     "augmented batch: no teacher cost per epoch, so a slow teacher with more passes is affordable.",
 )
+@click.option(
+    "--stretch/--no-stretch",
+    default=True,
+    show_default=True,
+    help="Stretch each face's contrast before the network reads it, as the shipped classifier does; "
+    "--no-stretch resumes runs saved before this setting existed.",
+)
 @click.option("--warmup", default=2.0, show_default=True, help="Epochs of linear learning-rate warm-up.")
 @click.option(
     "--export/--no-export",
@@ -87,6 +94,7 @@ def train(
     distill_weight: float,
     distill_temperature: float,
     distill_once: bool,
+    stretch: bool,
     warmup: float,
     export: bool,
 ) -> None:
@@ -117,6 +125,7 @@ def train(
         distill_weight=distill_weight,
         distill_temperature=distill_temperature,
         distill_once=distill_once,
+        stretch=stretch,
         warmup_epochs=warmup,
     )
     Trainer(config, log=info).run()

@@ -36,6 +36,7 @@ from moodtape.training.calibration import (
 )
 from moodtape.training.datasets import FaceDataset, load_dataset
 from moodtape.training.embedding import add_embedding_output
+from moodtape.training.inputs import network_input
 from moodtape.training.network import INPUT_SIZE, EmotionNet
 from moodtape.training.quantize import calibration_sample, quantize_int8
 from moodtape.training.report import plot_reliability, plot_training_curves
@@ -202,7 +203,8 @@ def export_runs(
     epochs = [epoch for _, epoch in loaded]
     started = time.perf_counter()
     train, validation = _splits(Path(data))
-    images = (validation.images.astype(np.float32) / 255.0)[:, None]
+    # The "moodtape" preset stretches every face at inference: check, calibrate and judge on those.
+    images = network_input(validation.images)
     float_model = to_onnx(module)
     parity = check_parity(module, float_model, images[:256])
     float_logits = onnx_logits(float_model, images)

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import onnx
 
+from moodtape.training.inputs import network_input
+
 CALIBRATION_FACES = 512
 
 
@@ -32,9 +34,10 @@ class _Batches:
 
 
 def calibration_sample(images: np.ndarray[Any, Any], seed: int = 0) -> np.ndarray[Any, Any]:
-    """``CALIBRATION_FACES`` faces drawn with ``seed``: ``(n, 48, 48)`` uint8 → ``(n, 1, 48, 48)`` float."""
+    """``CALIBRATION_FACES`` faces drawn with ``seed``, as the classifier feeds them to the model:
+    ``(n, 48, 48)`` uint8 → ``(n, 1, 48, 48)`` float, stretched (:mod:`moodtape.training.inputs`)."""
     pick = np.random.default_rng(seed).permutation(len(images))[:CALIBRATION_FACES]
-    return (images[pick].astype(np.float32) / 255.0)[:, None]
+    return network_input(images[pick])
 
 
 def quantize_int8(model: onnx.ModelProto, faces: np.ndarray[Any, Any]) -> onnx.ModelProto:

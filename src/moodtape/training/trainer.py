@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import torch
 from torch.nn import functional
 from tqdm import tqdm
@@ -27,6 +26,7 @@ from moodtape.errors import DataError, DatasetError
 from moodtape.training.augment import augment
 from moodtape.training.datasets import FaceDataset, load_dataset
 from moodtape.training.distill import Teacher, answers_once, distillation_loss
+from moodtape.training.inputs import stretch_batch, to_tensor
 from moodtape.training.network import EmotionNet
 from moodtape.training.robust_augment import add_conditions, robust_geometry
 
@@ -59,6 +59,15 @@ class TrainConfig:
     distill_once: bool = field(
         default=False, metadata={"help": "the teacher reads each face once before training, not every batch"}
     )
+    stretch: bool = field(
+        default=True,
+        metadata={"help": "stretch each face's contrast as the shipped classifier does (vision/exposure.py)"},
+    )
+
+
+#: Settings whose default changed after runs had been saved without them: a checkpoint that lacks one
+#: was trained with the value here, and resumes with it.
+BEFORE_SETTING: dict[str, Any] = {"stretch": False}
 
 
 @dataclass
@@ -84,11 +93,6 @@ def load_splits(config: TrainConfig) -> tuple[FaceDataset, FaceDataset]:
         if not (root / split).is_dir():
             raise DatasetError(f"{root}: expected a {split}/ folder (Kaggle layout) or a fer2013.csv")
     return load_dataset(root / config.train_split), load_dataset(root / config.val_split)
-
-
-def to_tensor(images: npt.NDArray[np.uint8]) -> torch.Tensor:
-    """``(n, 48, 48)`` uint8 → ``(n, 1, 48, 48)`` float32 in [0, 1], the network's input."""
-    return torch.from_numpy(images).float().div_(255.0).unsqueeze(1)
 
 
 def pick_device(choice: str) -> torch.device:
@@ -147,8 +151,9 @@ class Trainer:
         if config.limit:
             keep = np.random.default_rng(config.seed).permutation(len(train))[: config.limit]
             train = FaceDataset(train.images[keep], train.labels[keep], tuple(train.sources[i] for i in keep))
-        self.train_x, self.train_y = to_tensor(train.images), torch.from_numpy(train.labels)
-        self.val_x, self.val_y = to_tensor(val.images), torch.from_numpy(val.labels)
+        # Training faces are stretched after augmentation (``_augmented``), validation faces once here.
+        self.train_x, self.train_y = to_tensor(train.images, stretch=False), torch.from_numpy(train.labels)
+        self.val_x, self.val_y = to_tensor(val.images, config.stretch), torch.from_numpy(val.labels)
         torch.manual_seed(config.seed)
         self.model = self._initial_network().to(self.device)
         self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -172,7 +177,7 @@ class Trainer:
             if config.augment == "robust":
                 raise DataError("--distill-once reads faces without conditions; use it with --augment standard")
             self.log(f"reading {len(self.train_y)} training faces with the teacher once")
-            self.teacher_answers = answers_once(self.teacher, self.train_x)
+            self.teacher_answers = answers_once(self.teacher, self._as_read(self.train_x))
         self.steps_per_epoch = math.ceil(len(self.train_y) / config.batch_size)
         self.epoch = 0
         self.best_accuracy = -1.0
@@ -191,15 +196,15 @@ class Trainer:
         if int(index) >= len(networks):
             raise DatasetError(f"{path} holds {len(networks)} networks; --init index {index} is out of range")
         sample = torch.randperm(len(self.train_y), generator=torch.Generator().manual_seed(self.config.seed))[:2048]
-        return restore_batch_norms(networks[int(index)], self.train_x[sample])
+        return restore_batch_norms(networks[int(index)], self._as_read(self.train_x[sample]))
 
     def _resume(self) -> None:
         checkpoint_path = self.out / "last.pt"
         if not checkpoint_path.exists():
             return
         state = torch.load(checkpoint_path, map_location=self.device, weights_only=False)
-        # Checkpoints from before a setting existed carry its default.
-        saved = {**asdict(TrainConfig(data="", out="")), **state["config"]}
+        # Checkpoints from before a setting existed carry its default, or the value they were trained with.
+        saved = {**asdict(TrainConfig(data="", out="")), **BEFORE_SETTING, **state["config"]}
         if saved != asdict(self.config):
             changed = sorted(k for k, v in asdict(self.config).items() if saved.get(k) != v)
             raise DatasetError(
@@ -268,9 +273,13 @@ class Trainer:
         """The augmented faces before and after webcam/photo conditions (the same tensor without them)."""
         if self.config.augment == "robust":
             clean = robust_geometry(faces, generator)
-            return clean, add_conditions(clean, generator)
-        clean = augment(faces, generator)
+            return self._as_read(clean), self._as_read(add_conditions(clean, generator))
+        clean = self._as_read(augment(faces, generator))
         return clean, clean
+
+    def _as_read(self, faces: torch.Tensor) -> torch.Tensor:
+        """``faces`` as the shipped classifier hands them to the network: stretched, unless the run says not."""
+        return stretch_batch(faces) if self.config.stretch else faces
 
     def _loss(
         self, logits: torch.Tensor, target: torch.Tensor, clean: torch.Tensor, index: torch.Tensor
