@@ -16,6 +16,11 @@ import numpy as np
 import torch
 
 from moodtape.vision.exposure import stretch_contrast
+from moodtape.vision.presets import PRESETS
+
+#: The shipped model's pixel scaling, with the classifier's float32 arithmetic: an input that differs
+#: in the last bit can land on the other side of an int8 rounding step.
+_SCALE, _OFFSET = np.float32(PRESETS["moodtape"].scale), np.float32(PRESETS["moodtape"].offset)
 
 
 def network_input(images: np.ndarray[Any, Any], stretch: bool = True) -> np.ndarray[Any, Any]:
@@ -23,7 +28,7 @@ def network_input(images: np.ndarray[Any, Any], stretch: bool = True) -> np.ndar
     faces = images.astype(np.float32)
     if stretch:
         faces = stretch_contrast(faces)
-    return (faces / np.float32(255.0))[:, None]
+    return (faces * _SCALE + _OFFSET)[:, None]
 
 
 def to_tensor(images: np.ndarray[Any, Any], stretch: bool = True) -> torch.Tensor:
@@ -37,5 +42,5 @@ def stretch_batch(batch: torch.Tensor) -> torch.Tensor:
     Augmentation darkens, flattens and brightens faces on purpose; stretching after it shows the
     network what the classifier will hand it for such a face, not the raw darkened one.
     """
-    faces = stretch_contrast(batch[:, 0].float().numpy() * np.float32(255.0)) / np.float32(255.0)
+    faces = stretch_contrast(batch[:, 0].float().numpy() * np.float32(255.0)) * _SCALE + _OFFSET
     return torch.from_numpy(np.ascontiguousarray(faces, dtype=np.float32)).unsqueeze(1)

@@ -201,8 +201,14 @@ def read_metadata(model_bytes: bytes) -> dict[str, str]:
 
 
 def create_session(model_bytes: bytes, threads: int) -> Any:
-    """An ONNX Runtime CPU session with ``threads`` intra-op threads (one or two per worker)."""
+    """An ONNX Runtime CPU session with ``threads`` intra-op threads (one or two per worker).
+
+    Int8 weights are stored as uint8 first where this CPU's int8 kernels would saturate
+    (:mod:`moodtape.vision.int8_weights`): every CPU then computes the numbers the model holds.
+    """
     import onnxruntime as ort
+
+    from moodtape.vision.int8_weights import exact_on_this_cpu
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -212,7 +218,7 @@ def create_session(model_bytes: bytes, threads: int) -> Any:
     # OpenCV's face detector needs next: on 2 cores that doubled the time per frame.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(exact_on_this_cpu(model_bytes), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT raises its own untyped errors for bad graphs
         raise ModelError(f"ONNX Runtime cannot load the model: {exc}") from None
 

@@ -1,0 +1,98 @@
+"""The bundled int8 model computes the numbers it holds on every CPU (vision/int8_weights.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import onnx
+import pytest
+from onnx import numpy_helper
+from onnx_models import mean_model
+
+from moodtape.vision import conditions, int8_weights, models
+from moodtape.vision.classifier import create_session
+
+BUNDLED = Path(models.__file__).parent / models.BUNDLED_MODEL
+
+
+@pytest.fixture(scope="module")
+def faces(astronaut_bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """The astronaut's head under every robustness condition, as the model's input ``(15, 1, 48, 48)``."""
+    gray = cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY)[30:230, 150:350]
+    face = np.asarray(cv2.resize(gray, (48, 48), interpolation=cv2.INTER_AREA))
+    stack = np.stack([item.transform(face) for item in conditions.CONDITIONS])
+    return (stack.astype(np.float32) / 255.0)[:, None]
+
+
+def logits(session: Any, faces: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    return np.asarray(session.run(["logits"], {session.get_inputs()[0].name: faces})[0])
+
+
+def as_written(model_bytes: bytes) -> Any:
+    """A session that runs the graph as written, dequantized weights in float: the model's own numbers.
+
+    ORT's basic optimisations fold constants (each weight's dequantization) but fuse no int8 kernel.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+
+
+def dequantized_weights(model_bytes: bytes) -> dict[str, npt.NDArray[np.float64]]:
+    """Each weight ``DequantizeLinear`` reads from an initializer, as the real numbers it stands for."""
+    model = onnx.load_from_string(model_bytes)
+    found = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    values = {}
+    for node in model.graph.node:
+        if node.op_type == "DequantizeLinear" and node.input[0] in found and len(node.input) == 3:
+            q, scale, zero = (found[name].astype(np.float64) for name in node.input)
+            axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+            shape = [1] * q.ndim
+            if scale.size > 1:
+                shape[axis] = -1
+            values[node.output[0]] = (q - zero.reshape(shape)) * scale.reshape(shape)
+    return values
+
+
+def test_the_bundled_model_reads_faces_with_its_own_numbers_on_this_cpu(faces: npt.NDArray[np.float32]) -> None:
+    model_bytes = BUNDLED.read_bytes()
+    expected = logits(as_written(model_bytes), faces)
+    got = logits(create_session(model_bytes, threads=1), faces)
+    # int8 activations are rounded either way; a saturating kernel moved logits by up to 1.4 here.
+    np.testing.assert_allclose(got, expected, atol=0.1)
+    assert (got.argmax(1) == expected.argmax(1)).all()
+
+
+def test_uint8_weights_hold_the_same_numbers(faces: npt.NDArray[np.float32]) -> None:
+    model_bytes = BUNDLED.read_bytes()
+    rewritten = int8_weights.with_uint8_weights(model_bytes)
+    before, after = dequantized_weights(model_bytes), dequantized_weights(rewritten)
+    assert len(before) >= 20 and before.keys() == after.keys()
+    for name, value in before.items():
+        np.testing.assert_array_equal(after[name], value, err_msg=name)
+    kinds = {t.data_type for t in onnx.load_from_string(rewritten).graph.initializer}
+    assert onnx.TensorProto.INT8 not in kinds
+    # ORT's uint8 × uint8 kernels do not saturate on any CPU: the model's own numbers again.
+    expected = logits(as_written(model_bytes), faces)
+    np.testing.assert_allclose(logits(create_session(rewritten, threads=1), faces), expected, atol=0.1)
+
+
+def test_a_float_model_is_left_as_it_is() -> None:
+    model_bytes = mean_model(["n", 1, 48, 48], [1.0] * 7)
+    assert int8_weights.with_uint8_weights(model_bytes) is model_bytes
+
+
+def test_only_x86_without_vnni_gets_the_rewrite(monkeypatch: pytest.MonkeyPatch) -> None:
+    model_bytes = BUNDLED.read_bytes()
+    for machine, vnni, rewritten in (("arm64", False, False), ("x86_64", True, False), ("AMD64", False, True)):
+        int8_weights.u8s8_saturates.cache_clear()
+        monkeypatch.setattr(int8_weights.platform, "machine", lambda machine=machine: machine)
+        monkeypatch.setattr(int8_weights, "_has_vnni", lambda vnni=vnni: vnni)
+        assert (int8_weights.exact_on_this_cpu(model_bytes) != model_bytes) is rewritten, machine
+    int8_weights.u8s8_saturates.cache_clear()
