@@ -9,6 +9,9 @@ Every live call goes through :func:`request_json`, so every provider gets the sa
 - transport failures, timeouts and malformed JSON turned into :class:`ProviderError` subclasses
   whose message a person can read.
 
+Cached calls go through :func:`fetch_once`, so that visitors asking for the same thing at the same
+moment send one call between them, not one each (the others wait for its answer).
+
 Secrets (API keys, client secrets, tokens) never appear in messages or logs: callers pass them in
 ``secrets`` and anything quoted from a reply is scrubbed; URLs are never logged or quoted.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import math
+import random
 import threading
 import time
 from collections import OrderedDict
@@ -38,6 +42,8 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 #: Maps a non-2xx reply to the error to raise, or None to let :func:`request_json` decide.
 ErrorHook = Callable[[httpx.Response], ProviderError | None]
+#: Gives back a claim taken with :meth:`Cache.claim`; never raises.
+Release = Callable[[], None]
 
 V = TypeVar("V")
 
@@ -63,6 +69,14 @@ class Cache(Protocol[V]):
 
     def set(self, key: Hashable, value: V, ttl: float | None = None) -> None: ...
 
+    def claim(self, key: Hashable, seconds: float) -> Release | None:
+        """The right to fill ``key`` for at most ``seconds``, or None while someone else holds it.
+
+        Returns the function that gives the right back early; a holder that never calls it (its
+        process died) blocks nobody past ``seconds``. See :func:`fetch_once`.
+        """
+        ...
+
 
 class TTLCache(Generic[V]):
     """A small per-process cache: entries expire after ``ttl`` seconds, the oldest go past ``maxsize``.
@@ -79,7 +93,29 @@ class TTLCache(Generic[V]):
         self.maxsize = maxsize
         self._clock = clock
         self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
+        #: key → (when the claim ends, on time.monotonic; its holder's token). Real time, not
+        #: ``clock``: a test's frozen clock must not make a claim last for ever.
+        self._claims: dict[Hashable, tuple[float, object]] = {}
         self._lock = threading.Lock()
+
+    def claim(self, key: Hashable, seconds: float) -> Release | None:
+        """The right to fill ``key`` for ``seconds`` in this process, or None while another thread holds it."""
+        token = object()
+        with self._lock:
+            now = time.monotonic()
+            held = self._claims.get(key)
+            if held is not None and held[0] > now:
+                return None
+            for other in [k for k, (ends, _) in self._claims.items() if ends <= now]:
+                del self._claims[other]  # lapsed claims, so the map never grows
+            self._claims[key] = (now + seconds, token)
+
+        def release() -> None:
+            with self._lock:
+                if self._claims.get(key, (0.0, None))[1] is token:  # not a later holder's claim
+                    del self._claims[key]
+
+        return release
 
     def get(self, key: Hashable) -> V | None:
         """The value stored under ``key``, or None when absent or expired."""
@@ -116,6 +152,60 @@ class TTLCache(Generic[V]):
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+
+#: Seconds between a waiting caller's tries to take the claim (each try is ±50 % of it, so that
+#: callers who began waiting together do not all try at the same instant).
+CLAIM_POLL: Final[float] = 0.05
+
+
+def fetch_once(
+    cache: Cache[V],
+    key: Hashable,
+    fetch: Callable[[], V],
+    *,
+    ttl: float | None = None,
+    hold: float,
+    poll: float = CLAIM_POLL,
+) -> V:
+    """``key``'s cached value, or else ``fetch()``'s, stored for ``ttl`` seconds (None: the cache's own).
+
+    Single flight: on a miss, the caller that takes :meth:`Cache.claim` on ``key`` fetches and
+    stores; the others wait for that and then read the value from the cache, so visitors asking
+    the same thing at the same moment send one call between them (with Redis: across instances).
+
+    - A claim lasts at most ``hold`` seconds (give the longest a fetch may take): a holder whose
+      process dies blocks the others only until then, and the first to try after takes it over.
+    - A holder that fails gives the claim back at once; the next waiter then fetches itself
+      (a spent budget or an open breaker answers it at once, as they would have without waiting).
+    - A waiter that has not had the claim after ``hold`` seconds of its own (the holder is alive
+      but slower than ``hold``) fetches without it, as every caller did before single flight.
+    - With a lifetime of 0 (``MOODTAPE_CACHE_TTL=0``) nothing is stored, so nothing is waited for.
+
+    Waiting uses real time (``time.monotonic``, ``time.sleep``), never a provider's injected clock.
+    """
+    value = cache.get(key)
+    if value is not None:
+        return value
+    if (cache.ttl if ttl is None else ttl) <= 0 or hold <= 0:  # waiters would find nothing, only wait
+        return fetch()
+    deadline = time.monotonic() + hold
+    release = cache.claim(key, hold)
+    waited = release is None
+    while release is None and time.monotonic() < deadline:
+        time.sleep(poll * random.uniform(0.5, 1.5))  # jitter
+        release = cache.claim(key, hold)
+    try:
+        if waited:  # (not re-read when claimed at once: one lookup per request, in the metrics too)
+            value = cache.get(key)  # filled by the holder we waited for
+            if value is not None:
+                return value
+        value = fetch()
+        cache.set(key, value, ttl)
+        return value
+    finally:
+        if release is not None:
+            release()
 
 
 class CircuitBreaker:
@@ -332,6 +422,13 @@ class ServiceClient:
         self.breaker = CircuitBreaker(cooldown, clock)
         self._sleep = sleep
         self._secrets = secrets
+
+    @property
+    def longest_request(self) -> float:
+        """Seconds one :meth:`request` may take at most: every attempt answered just before its
+        timeout, and the longest sleeping allowed between them. How long a :func:`fetch_once`
+        claim is held, so that a slow but living holder keeps it until it has its answer."""
+        return self.retry.attempts * self.timeout + self.retry.max_wait
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
         """:func:`request_json` with this service's settings; keyword arguments pass through."""

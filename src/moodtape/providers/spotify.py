@@ -8,7 +8,8 @@ development-mode app gets ``limit`` ≤ 10 per search page and needs an owner wi
   10 at a time with ``offset``, at most ``max_pages`` requests per :meth:`SpotifyProvider.tracks`;
 - each track is given the target point its search was made for, with ``estimated=True``;
 - every search page (tracks and playlists together) is cached, so :meth:`SpotifyProvider.playlists`
-  after :meth:`SpotifyProvider.tracks` for the same query sends nothing.
+  after :meth:`SpotifyProvider.tracks` for the same query sends nothing, and visitors missing the
+  same page at the same moment share one search (:func:`~moodtape.providers.http.fetch_once`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from moodtape.providers.http import (
     ServiceClient,
     Sleep,
     TTLCache,
+    fetch_once,
     json_dict,
     quote_api_message,
 )
@@ -181,11 +183,17 @@ class SpotifyProvider:
         return list(plans.values())
 
     def _search_page(self, q: str, offset: int) -> dict[str, Any]:
-        """One page (``limit`` = :data:`PAGE_LIMIT`) of tracks and playlists for ``q``, cached."""
+        """One page (``limit`` = :data:`PAGE_LIMIT`) of tracks and playlists for ``q``, cached.
+
+        Single flight (:func:`fetch_once`): callers missing the same page at once send one search
+        between them, not one each against Spotify's rate limit.
+        """
         key = (q, offset, self.market)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
+        hold = self._client.longest_request  # a fetch that also renews the token may outlast it: harmless
+        return fetch_once(self._cache, key, lambda: self._fetch_page(q, offset), hold=hold)
+
+    def _fetch_page(self, q: str, offset: int) -> dict[str, Any]:
+        """One search call for the page, renewing a stale token once."""
         params: dict[str, str | int] = {
             "q": q,
             "type": "track,playlist",
@@ -203,9 +211,7 @@ class SpotifyProvider:
                 raise ProviderAuthError(
                     f"Spotify keeps refusing moodtape's access token: {_CREDENTIALS_HINT}."
                 ) from None
-        page = json_dict(body, _SERVICE)
-        self._cache.set(key, page)
-        return page
+        return json_dict(body, _SERVICE)
 
     def _get(self, url: str, params: Mapping[str, str | int]) -> Any:
         token = self._access_token()

@@ -3,7 +3,8 @@
 search.list is scarce (its own allowance of 100 calls a day since 2026-06-01), so this provider:
 
 - caches every search for ``search_ttl`` (24 h by default) and asks for 50 results each time,
-  whatever the query's limit, so one call serves many lists;
+  whatever the query's limit, so one call serves many lists; visitors missing the same entry at
+  the same moment share one call (:func:`~moodtape.providers.http.fetch_once`);
 - counts its search calls per UTC day in a :class:`~moodtape.providers.budget.BudgetStore` and,
   once ``daily_search_budget`` is spent, raises :class:`QuotaExceededError` without calling;
 - uses the 1-unit ``videos.list?chart=mostPopular&videoCategoryId=10`` for upbeat music, where
@@ -24,7 +25,17 @@ import httpx
 from moodtape.errors import ProviderAuthError, ProviderUnreachableError, QuotaExceededError
 from moodtape.providers.base import Query
 from moodtape.providers.budget import BudgetStore, MemoryBudgetStore, utc_day
-from moodtape.providers.http import DEFAULT_RETRY, Cache, Clock, RetryPolicy, ServiceClient, Sleep, TTLCache, json_dict
+from moodtape.providers.http import (
+    DEFAULT_RETRY,
+    Cache,
+    Clock,
+    RetryPolicy,
+    ServiceClient,
+    Sleep,
+    TTLCache,
+    fetch_once,
+    json_dict,
+)
 from moodtape.providers.moodwords import interleave, mean_point, regions
 from moodtape.providers.youtube_replies import (
     PROJECT_QUOTA_MESSAGE,
@@ -202,11 +213,18 @@ class YouTubeProvider:
     # --- calls ---
 
     def _items(self, fetch: _Fetch) -> list[Any]:
-        """The raw items of one fetch: from the cache, or one call within quota and budget."""
+        """The raw items of one fetch: from the cache, or one call within quota and budget.
+
+        Single flight (:func:`fetch_once`): of the callers missing the same entry at once (threads,
+        and with Redis every instance), one calls and the others wait for its answer instead of
+        each spending a search.
+        """
         key = (fetch.kind, fetch.q, fetch.category == "music", self.region, self.safe_search)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
+        ttl = self._cache.ttl if fetch.kind == "chart" else self._search_ttl
+        return fetch_once(self._cache, key, lambda: self._call(fetch), ttl=ttl, hold=self._client.longest_request)
+
+    def _call(self, fetch: _Fetch) -> list[Any]:
+        """One call within quota and budget: the raw items."""
         day = utc_day(self._clock())
         if self._budget.closed(day):
             raise ProjectQuotaError(PROJECT_QUOTA_MESSAGE)
@@ -216,10 +234,7 @@ class YouTubeProvider:
                 f"{self.daily_search_budget} searches a day); using the built-in catalog until tomorrow."
             )
         try:
-            if fetch.kind == "chart":
-                body, ttl = self._chart(), self._cache.ttl
-            else:
-                body, ttl = self._search(fetch, day), self._search_ttl
+            body = self._chart() if fetch.kind == "chart" else self._search(fetch, day)
         except ProjectQuotaError:
             self._budget.close_day(day)  # every instance sharing the store stops calling until tomorrow
             raise
@@ -227,9 +242,7 @@ class YouTubeProvider:
             self._budget.exhaust(day, self.daily_search_budget)
             raise
         items = json_dict(body, _SERVICE).get("items")
-        result = items if isinstance(items, list) else []
-        self._cache.set(key, result, ttl)
-        return result
+        return items if isinstance(items, list) else []
 
     def _search(self, fetch: _Fetch, day: str) -> Any:
         """One search.list call, already reserved in the day's budget; released if YouTube never saw it."""

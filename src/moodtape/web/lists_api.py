@@ -183,7 +183,8 @@ def history() -> Response:
 
 @blueprint.delete("/history")
 def delete_history() -> Response:
-    """Forget this session (lists, feedback, corrections, calibration, the history choice); needs ``confirm``."""
+    """Forget this session (lists, feedback, corrections, calibration, webcam streams' smoothing, the
+    history choice); needs ``confirm``."""
     require_csrf()
     confirmed = _confirmation()
     sessions = services().sessions()
@@ -194,6 +195,7 @@ def delete_history() -> Response:
             "feedback and corrections"
         )
     remove_calibration(services().profiles, session_id())
+    services().streams.forget(session_id())
     return jsonify(deleted=sessions.forget(session_id()))
 
 

@@ -131,6 +131,15 @@ class BoundedLRU(Generic[K, V]):
                 return None
             return self._drop(key)
 
+    def pop_where(self, match: Callable[[K], bool]) -> int:
+        """Remove every entry whose key ``match``es; how many went. Looks over every entry."""
+        with self._lock:
+            self._expire(self._clock())
+            keys = [key for key in self._entries if match(key)]
+            for key in keys:
+                self._drop(key)
+            return len(keys)
+
     def __len__(self) -> int:
         with self._lock:
             self._expire(self._clock())

@@ -10,7 +10,8 @@ dies after a second unseen), so it is dropped after a minute of silence. Two reg
   share (their own may disagree by more than the smoothing's time constant).
 
 Stream ids are chosen by the page and scoped by the anonymous session, so one visitor cannot feed
-frames into another's stream.
+frames into another's stream. Deleting history (``DELETE /api/history``) drops the session's
+streams at once (:meth:`Streams.forget`), in Redis and in this process.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ class Streams(Protocol):
         """Smoothed faces of this frame of the session's stream ``stream_id``, calibrated by ``profile``."""
         ...
 
+    def forget(self, session_id: str) -> None:
+        """Drop every stream of the session now (its person deleted their history), not a minute later."""
+        ...
+
 
 class StreamRegistry:
     """The live streams of this process, least recently used first out.
@@ -94,6 +99,9 @@ class StreamRegistry:
         stream = self.get(session_id, stream_id)
         stream.profile = profile
         return stream.process(gray, time.monotonic())
+
+    def forget(self, session_id: str) -> None:
+        self._streams.pop_where(lambda key: key[0] == session_id)
 
     def __len__(self) -> int:
         return len(self._streams)
@@ -146,6 +154,16 @@ class RedisStreamRegistry:
             self._client.set(key, state, px=self._idle_ms)
         return faces
 
+    def forget(self, session_id: str) -> None:
+        """Delete the session's stream keys, found with ``SCAN`` (deleting history is rare; frames
+        then pay for no index). Session ids are letters, digits, ``-`` and ``_``; any other
+        character is escaped so the pattern matches this one session only."""
+        pattern = f"{PREFIX}stream:{_glob_escape(session_id)}:*"
+        with redis_errors(self._client):
+            keys = list(self._client.scan_iter(match=pattern, count=1000))
+            if keys:
+                self._client.delete(*keys)
+
     def _read(self, key: str) -> tuple[bytes | None, float]:
         """The stream's stored state and the frame's time, in one round trip."""
         with redis_errors(self._client):
@@ -155,3 +173,8 @@ class RedisStreamRegistry:
             pipe: Any = self._client.pipeline(transaction=False)
             raw, (seconds, microseconds) = pipe.get(key).time().execute()
         return raw, seconds + microseconds / 1e6
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` with Redis's glob characters escaped, to match itself only in ``SCAN MATCH``."""
+    return re.sub(r"([*?\[\]\\^])", r"\\\1", text)
