@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -46,7 +47,7 @@ def serve(
     """Serve the moodtape page and API; open the printed address in a browser."""
     if _processes(processes) > 1:
         # Before anything imports prometheus-client: it picks its multi-process mode on import.
-        metrics_dir = Path(tempfile.mkdtemp(prefix="moodtape-metrics-"))
+        metrics_dir = fresh_metrics_dir()
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         from moodtape.errors import MoodtapeError
         from moodtape.web.multiprocess import serve_from_cli
@@ -63,6 +64,33 @@ def serve(
     stops = StopRequests()
     stops.install()
     _serve_until_asked(_start_up(host, port, threads, certfile, keyfile, stops), stops)
+
+
+#: Workers' metrics folders are named after the serving process: ``moodtape-metrics-<pid>-<random>``.
+METRICS_PREFIX = "moodtape-metrics-"
+
+
+def fresh_metrics_dir() -> Path:
+    """A new temporary folder for the workers' metrics files, after removing this user's folders that
+    servers stopped without a chance to clean up (SIGKILL, a power cut) left behind.
+
+    A folder is left alone while the process named in it runs: that is another server's, in use.
+    """
+    for old in Path(tempfile.gettempdir()).glob(f"{METRICS_PREFIX}*"):
+        pid = old.name.removeprefix(METRICS_PREFIX).partition("-")[0]
+        if pid.isdigit() and old.is_dir() and old.stat().st_uid == os.getuid() and not _running(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-"))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 class _Started(NamedTuple):
