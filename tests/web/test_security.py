@@ -46,9 +46,9 @@ def test_security_headers_on_every_response(client: FlaskClient, method: str, pa
 
 
 def test_session_cookie_is_httponly_and_lax(client: FlaskClient) -> None:
-    cookie = client.get("/healthz").headers["Set-Cookie"]
+    cookie = client.get("/api/config").headers["Set-Cookie"]  # /healthz sends none (test_log_floods.py)
     assert cookie.startswith("moodtape_session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    assert "Set-Cookie" not in client.get("/healthz").headers  # sent once, then reused
+    assert "Set-Cookie" not in client.get("/api/config").headers  # sent once, then reused
 
 
 def test_404_and_405_are_json(client: FlaskClient) -> None:

@@ -82,8 +82,8 @@ def test_serve_https_with_cert_and_key(tmp_path: Path, tls_files: tuple[Path, Pa
     port = free_port()
     process = _start(tmp_path, "--port", str(port), "--certfile", str(cert), "--keyfile", str(key))
     try:
-        reply = _wait_for(f"https://127.0.0.1:{port}/healthz", process, verify=False)
-        assert reply.status_code == 200
+        assert _wait_for(f"https://127.0.0.1:{port}/healthz", process, verify=False).status_code == 200
+        reply = httpx.get(f"https://127.0.0.1:{port}/api/config", verify=False, timeout=10)  # /healthz sends none
         assert "Secure" in reply.headers["set-cookie"]
     finally:
         stderr = _stop(process, signal.SIGINT)

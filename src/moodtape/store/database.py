@@ -9,6 +9,18 @@ with Alembic on first use, and runs every unit of work as one transaction with t
   :class:`~moodtape.errors.StoreUnavailableError` (HTTP 503 with a JSON error in the web app, one
   line in the CLI), never a traceback. The pool checks each connection before lending it
   (``pool_pre_ping``), so when the database comes back the next request simply works.
+
+Two more bounds for a server:
+
+- **A failed setup is remembered.** A schema this moodtape cannot use (a newer moodtape migrated
+  it; a user that may not create the tables) is tried again at most every :data:`SETUP_RETRY_S`
+  seconds; meanwhile every use raises the same :class:`~moodtape.errors.StoreSetupError` at once,
+  without a connection, a lock or a line of Alembic in the log.
+- **Threads waiting on the database** (:class:`StoreWaits`, set by the web app): a database that
+  is frozen (its host still acknowledges packets, so no timeout of libpq or the kernel fires) holds
+  each query forever. Only so many threads may use it at once; the next waits
+  :data:`STORE_WAIT_S` for a turn and is then answered with a 503, so the other request threads
+  stay free for pages, photo analysis and ``/healthz``.
 """
 
 from __future__ import annotations
@@ -44,11 +56,21 @@ STATEMENT_TIMEOUT_S: Final[int] = 5
 TCP_GIVE_UP_S: Final[int] = 10
 #: A migration may rewrite tables: it gets longer than a request's statements.
 MIGRATION_TIMEOUT_S: Final[int] = 300
+#: Seconds before a setup that failed (:class:`~moodtape.errors.StoreSetupError`) is tried again;
+#: until then every use fails at once with the same error.
+SETUP_RETRY_S: Final[float] = 30.0
+#: Seconds a thread waits for a turn on the database when :class:`StoreWaits`' threads all use it:
+#: as long as it waited for a pooled connection before the bound existed, so a busy but healthy
+#: database (SQLite's one writer at a time) turns no more requests away than it did then.
+STORE_WAIT_S: Final[float] = 5.0
+#: Seconds between two log lines saying that threads were turned away by :class:`StoreWaits`.
+_BUSY_LOG_EVERY_S: Final[float] = 10.0
 #: SQLSTATEs that mean "run the transaction again": serialization_failure, deadlock_detected.
 _RETRY_SQLSTATES: Final[frozenset[str]] = frozenset({"40001", "40P01"})
 #: Advisory lock key so that two instances starting together migrate one after the other.
 _MIGRATION_LOCK: Final[int] = 0x6D6F6F64  # "mood"
 _UNAVAILABLE = "the history store is not answering right now; try again in a moment"
+_SLOW = "the history store is slow to answer right now ({n} requests here are waiting for it); try again in a moment"
 
 
 def engine_url(url: str) -> sa.URL:
@@ -87,6 +109,10 @@ class Database:
         self._ready = False
         self._setup_lock = threading.Lock()
         self._migrate_lock = threading.Lock()
+        #: The last failed setup and when it may be tried again (monotonic seconds), or None.
+        self._setup_failed: tuple[StoreSetupError, float] | None = None
+        #: The bound on threads using the database at once (the web app sets one), or None: no bound.
+        self.waits: StoreWaits | None = None
         # One shared in-memory SQLite connection must not run two transactions at once.
         self._memory_lock: threading.Lock | None = threading.Lock() if self.in_memory else None
 
@@ -150,15 +176,34 @@ class Database:
         self._ready = True
 
     def ensure_ready(self) -> None:
-        """Migrate once per process, on first use; a database that is down is tried again next time."""
+        """Migrate once per process, on first use; a database that is down is tried again next time.
+
+        A setup that failed (:class:`~moodtape.errors.StoreSetupError`: the schema is newer than
+        this moodtape, or the user may not create the tables) is not tried again for
+        :data:`SETUP_RETRY_S` seconds: the same error is raised at once meanwhile.
+        """
         self._retried(self._ready_once)
 
     def _ready_once(self) -> None:
         if self._ready:
             return
+        self._raise_if_setup_failed()
         with self._migrate_lock:
-            if not self._ready:
+            if self._ready:
+                return
+            self._raise_if_setup_failed()  # another thread's attempt may have just failed
+            try:
                 self._upgrade_once()
+            except StoreSetupError as error:
+                self._setup_failed = (error, time.monotonic() + SETUP_RETRY_S)
+                raise
+            self._setup_failed = None
+
+    def _raise_if_setup_failed(self) -> None:
+        failed = self._setup_failed
+        if failed is not None and time.monotonic() < failed[1]:
+            error = failed[0]
+            raise type(error)(*error.args)  # a fresh one: re-raising the same object grows its traceback
 
     def read(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a read-only transaction (retried like :meth:`write`)."""
@@ -170,9 +215,10 @@ class Database:
 
     def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
         def once() -> T:
-            self._ready_once()  # inside the retries: a first use may race another process's migration
-            with self._translate_errors(), self._serialised(), self._begin(write) as connection:
-                return work(connection)
+            with self._turn():
+                self._ready_once()  # inside the retries: a first use may race another process's migration
+                with self._translate_errors(), self._serialised(), self._begin(write) as connection:
+                    return work(connection)
 
         return self._retried(once)
 
@@ -195,6 +241,15 @@ class Database:
         options: dict[str, Any] = {"moodtape_write": write}
         with self.engine.connect().execution_options(**options) as connection, connection.begin():
             yield connection
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """Hold one of :attr:`waits`' turns for the block (no bound when it is None)."""
+        if self.waits is None:
+            yield
+            return
+        with self.waits.turn():
+            yield
 
     @contextmanager
     def _serialised(self) -> Iterator[None]:
@@ -238,6 +293,88 @@ class Database:
         """Close every pooled connection; the next use opens new ones."""
         if self._engine is not None:
             self._engine.dispose()
+
+
+class StoreWaits:
+    """At most ``slots`` threads of this process use the database at once; the next one waits up to
+    ``wait_s`` for a turn and then gets :class:`~moodtape.errors.StoreUnavailableError` (a 503).
+
+    A database that is frozen while its host still acknowledges packets (a server stuck on I/O, a
+    stuck PgBouncer, a paused VM) answers no query and trips no timeout: no server is left to cancel
+    the statement and the kernel sees every packet acknowledged. Four requests for the history then
+    held all four request threads of an instance until the database came back, and ``/healthz``,
+    pages and photo analysis waited behind them. With this bound at most ``slots`` threads are held
+    (the web app gives half its request threads); the rest answer, and those needing the store get
+    a 503 within ``wait_s``. Several :class:`Database` objects (the store, the short-lived state) may
+    share one bound. A thread that holds a turn uses the database again (nested) without another.
+
+    Args:
+        slots: threads that may use the database at once (at least 1).
+        wait_s: seconds a thread waits for a turn before the 503 (default :data:`STORE_WAIT_S`).
+    """
+
+    def __init__(self, slots: int, wait_s: float | None = None) -> None:
+        self.wait_s = STORE_WAIT_S if wait_s is None else wait_s
+        self._slots = 0
+        self._busy = 0
+        self._changed = threading.Condition()
+        self._mine = threading.local()
+        self._next_log = 0.0
+        self.resize(slots)
+
+    @property
+    def slots(self) -> int:
+        return self._slots
+
+    @property
+    def busy(self) -> int:
+        """Threads using the database now."""
+        return self._busy
+
+    def resize(self, slots: int) -> None:
+        """Allow ``slots`` threads at once from now on (the server knows its thread count late)."""
+        if slots < 1:
+            raise ValueError("slots must be at least 1")
+        with self._changed:
+            self._slots = slots
+            self._changed.notify_all()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Run the block holding a turn.
+
+        Raises:
+            StoreUnavailableError: no turn came free within :attr:`wait_s`.
+        """
+        if getattr(self._mine, "held", False):
+            yield
+            return
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._busy < self._slots, timeout=self.wait_s):
+                self._log_refusal()
+                error = StoreUnavailableError(_SLOW.format(n=self._busy))
+                error.retry_after = 1
+                raise error
+            self._busy += 1
+        self._mine.held = True
+        try:
+            yield
+        finally:
+            self._mine.held = False
+            with self._changed:
+                self._busy -= 1
+                self._changed.notify()
+
+    def _log_refusal(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_log:  # once in a while, not once per refused request
+            self._next_log = now + _BUSY_LOG_EVERY_S
+            log.warning(
+                "store: all %d turns on the database stayed taken for %s s (is it answering?); requests "
+                "that need it get a 503 until a turn comes free",
+                self._slots,
+                self.wait_s,
+            )
 
 
 def postgres_connect_args() -> dict[str, Any]:

@@ -16,6 +16,14 @@ from moodtape.errors import StoreSetupError
 MIGRATIONS: Final[Path] = Path(__file__).with_name("migrations")
 
 
+class SchemaTooNewError(StoreSetupError):
+    """The database's schema is at a version this moodtape does not know: a newer one migrated it.
+
+    Unlike an outage, this belongs to this instance (a rolling upgrade, a rollback): instances of the
+    newer version use the same database without trouble, so ``/readyz`` says not ready here.
+    """
+
+
 def _config(connection: Connection) -> object:
     from alembic.config import Config
 
@@ -29,7 +37,7 @@ def upgrade(connection: Connection, revision: str = "head") -> None:
     """Run every migration up to ``revision`` on ``connection`` (inside the caller's transaction).
 
     Raises:
-        StoreSetupError: the database is at a schema version this moodtape does not know.
+        SchemaTooNewError: the database is at a schema version this moodtape does not know.
     """
     from alembic import command
     from alembic.script import ScriptDirectory
@@ -38,7 +46,7 @@ def upgrade(connection: Connection, revision: str = "head") -> None:
     known = {script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
     if current is not None and current not in known:
         # Alembic's own answer is a traceback ("Can't locate revision"); this is what happened.
-        raise StoreSetupError(
+        raise SchemaTooNewError(
             f"the database's schema is at version {current}, which this moodtape does not know (its newest is "
             f"{head_revision()}): a newer moodtape migrated it. Run that version again, or restore the "
             "database from before the upgrade"

@@ -25,7 +25,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moodtape.config import Settings
-from moodtape.errors import ModelError, shown
+from moodtape.errors import DataError, ModelError, shown
 from moodtape.metrics import DETECTOR_SECONDS, MODEL_SECONDS
 from moodtape.playlists import Playlists
 from moodtape.recommender.engine import Recommender
@@ -35,12 +35,13 @@ from moodtape.state.connection import client_for
 from moodtape.state.profiles import RedisProfileStore
 from moodtape.state.sessions import RedisSessionMemory
 from moodtape.store import data_dir
-from moodtape.store.database import Database
+from moodtape.store.database import Database, StoreWaits
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.vision.yunet import YuNetDetector
 from moodtape.web.delivery import install_delivery
 from moodtape.web.errors import register_error_handlers
+from moodtape.web.hosts import install_host_checks
 from moodtape.web.large_pictures import LargePictureGate
 from moodtape.web.owners import client_owner
 from moodtape.web.params import check_query
@@ -97,6 +98,19 @@ class Services:
         self.large_pictures = LargePictureGate(settings.get_int("MOODTAPE_LARGE_PICTURES"))
         #: The database holding the two above after :meth:`share_state_in_store`; None otherwise.
         self.state_database: Database | None = None
+        #: Request threads that may wait on the database at once: half of them, so that a frozen
+        #: database cannot hold every thread (store/database.py); the server sets its real count.
+        self.store_waits = StoreWaits(store_turns(settings.get_int("MOODTAPE_WORKERS")))
+        self._bound_store(recommender)
+
+    def set_request_threads(self, threads: int) -> None:
+        """Size the bound on threads waiting on the database for a server of ``threads`` request threads."""
+        self.store_waits.resize(store_turns(threads))
+
+    def _bound_store(self, recommender: Recommender | None) -> None:
+        store = recommender.store if recommender is not None else None
+        if store is not None and store.database.waits is None:
+            store.database.waits = self.store_waits
 
     def share_state_in_store(self) -> None:
         """Keep session lists and calibrations in the store, for processes that share no memory.
@@ -108,6 +122,7 @@ class Services:
         from moodtape.store import database_url
 
         database = self.state_database = Database(database_url(self.settings))
+        database.waits = self.store_waits
         self.memory = StoreSessionMemory(database)
         self.profiles = StoreProfileStore(database, self.analyzer)
 
@@ -169,6 +184,7 @@ class Services:
                     from moodtape.recommender.api import build_recommender
 
                     self._recommender = build_recommender(self.settings)
+                    self._bound_store(self._recommender)
         return self._recommender
 
     def sessions(self) -> SessionService:
@@ -189,6 +205,11 @@ class Services:
             store.database.ensure_ready()  # schema migrations run at start, not on a first request
         if self.state_database is not None:
             self.state_database.ensure_ready()
+
+
+def store_turns(threads: int) -> int:
+    """How many of ``threads`` request threads may use the database at once: half, at least one."""
+    return max(1, threads // 2)
 
 
 def services() -> Services:
@@ -253,6 +274,7 @@ def create_app(
 
     ops.install_ops(app)  # first, so the request id and timing cover every other hook
     install_rate_limit(app, settings.get_float("MOODTAPE_RATE_LIMIT"), settings.get("MOODTAPE_REDIS_URL").strip())
+    install_host_checks(app)  # web/hosts.py: 400 for a bad Host, redirects that name no host
     app.before_request(_check_api_query)
     app.before_request(_refuse_encoded_bodies)
     install_session(app)
@@ -298,14 +320,27 @@ def _observed(function: Callable[..., Any], seconds: Histogram) -> Callable[...,
     return observed
 
 
+#: The parameters ``/readyz`` takes: a monitor's misspelt ``stict=true`` must not go unnoticed.
+READYZ_PARAMETERS = frozenset({"strict"})
+
+
 def _check_api_query() -> None:
     """Every API parameter once, non-empty (``params.check_query``), before a session is even read.
 
+    ``/readyz`` too, and it takes ``strict`` only: ``strict=1&strict=0`` answered by the first value,
+    and an unknown parameter ignored, let a monitor believe it asked for what it did not.
     A request that routing already refused (no such path, or a method the path does not take) gets
     that answer, 404 or 405, rather than a complaint about its parameters.
     """
-    if request.path.startswith("/api/") and request.routing_exception is None:
+    if request.routing_exception is not None:
+        return
+    if request.path.startswith("/api/"):
         check_query(request.args)
+    elif request.path == "/readyz":
+        check_query(request.args)
+        unknown = sorted(set(request.args) - READYZ_PARAMETERS)
+        if unknown:
+            raise DataError(f"/readyz takes strict only, not {shown(unknown[0], 32)}")
 
 
 def _refuse_encoded_bodies() -> None:

@@ -3,17 +3,150 @@
 ``MOODTAPE_LOG_FORMAT=json`` suits log collectors: every line has ``time``, ``level``, ``logger``,
 ``message`` and, inside a request, ``request_id`` (the one sent back in ``X-Request-ID``), so a
 client's complaint can be matched to the server's lines across instances.
+
+Lines a client can cause at will are summed up instead of written one by one
+(:class:`OncePerInterval`): waitress's "Task queue depth is N" (one per request that waits for a
+thread: 10,000 pipelined ``/healthz`` wrote 9,991 lines, three page loads 21), Flask-Limiter's
+line per refused request, and the planted-cookie warning (``web/session.py``). The first goes out
+as it is; then one line a minute says how many more there were (and the deepest queue).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
 LOG_FORMATS: Final = ("text", "json")
 TEXT_FORMAT: Final = "moodtape: %(levelname)s: %(message)s"
+#: Seconds between two summaries of a kind of line that :class:`OncePerInterval` holds back.
+SUMMARY_SECONDS: Final[float] = 60.0
+#: Set on a summary's record, so that the filter that wrote it lets it through.
+_SUMMARY: Final = "moodtape_summary"
+
+
+class OncePerInterval(logging.Filter):
+    """Lets the first record of a kind through, then at most one summary line every ``seconds``.
+
+    Put on the logger that writes the kind (``logger.addFilter``). While records keep coming, they
+    are counted (with the largest ``value`` of them) and a timer writes one record a ``seconds``
+    through the same logger, at the same level, from ``summary`` (a %-format with ``count``,
+    ``seconds`` and ``peak``). An interval with nothing held back writes nothing and ends the
+    run: the next record goes out at once again.
+
+    Args:
+        summary: the summary line, e.g. ``"%(count)d more in the last %(seconds)g s"``.
+        seconds: the interval.
+        matches: which records are of the kind (None: all the logger writes).
+        value: a number of each record whose largest is ``peak`` (None: ``peak`` is None).
+    """
+
+    def __init__(
+        self,
+        summary: str,
+        *,
+        seconds: float = SUMMARY_SECONDS,
+        matches: Callable[[logging.LogRecord], bool] | None = None,
+        value: Callable[[logging.LogRecord], int] | None = None,
+    ) -> None:
+        super().__init__()
+        self.summary = summary
+        self.seconds = seconds
+        self._matches = matches
+        self._value = value
+        self._lock = threading.Lock()
+        self._opened: float | None = None  # when the current run's interval began; None: no run
+        self._count = 0
+        self._peak: int | None = None
+        self._last: logging.LogRecord | None = None
+        self._timer: threading.Timer | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, _SUMMARY, False) or (self._matches is not None and not self._matches(record)):
+            return True
+        peak = self._value(record) if self._value is not None else None
+        with self._lock:
+            now = time.monotonic()
+            # A timer that never fired (the process forked after a run began) must not hold every line back.
+            if self._opened is None or now - self._opened > 2 * self.seconds:
+                self._opened, self._count, self._peak, self._last = now, 0, None, None
+                self._start_timer()
+                if isinstance(record.msg, str):
+                    record.msg += f" (more like this are counted and summed up every {self.seconds:g} s)"
+                return True
+            self._count += 1
+            self._last = record
+            if peak is not None:
+                self._peak = peak if self._peak is None else max(self._peak, peak)
+            return False
+
+    def flush(self) -> None:
+        """Write the summary of what was held back so far (the timer calls this every ``seconds``)."""
+        with self._lock:
+            count, peak, last = self._count, self._peak, self._last
+            self._count, self._peak, self._last = 0, None, None
+            if self._timer is not None:
+                self._timer.cancel()  # harmless from the timer itself
+                self._timer = None
+            if count:
+                self._opened = time.monotonic()  # the summary is this interval's line
+                self._start_timer()
+            else:
+                self._opened = None
+        if count and last is not None:
+            values = {"count": count, "seconds": self.seconds, "peak": peak}
+            logging.getLogger(last.name).log(last.levelno, self.summary, values, extra={_SUMMARY: True})
+
+    def close(self) -> None:
+        """Stop the timer, dropping what was held back (for a filter taken off its logger)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer, self._opened, self._count = None, None, 0
+
+    def _start_timer(self) -> None:
+        self._timer = threading.Timer(self.seconds, self.flush)
+        self._timer.name = "moodtape-log-summary"
+        self._timer.daemon = True
+        self._timer.start()
+
+
+def _limiter_refusal(record: logging.LogRecord) -> bool:
+    return isinstance(record.msg, str) and record.msg.startswith("ratelimit ") and "exceeded" in record.msg
+
+
+def _queue_depth(record: logging.LogRecord) -> int:
+    args = record.args
+    return int(args[0]) if isinstance(args, tuple) and args and isinstance(args[0], int) else 0
+
+
+#: The flood-prone lines of other libraries: logger name, and its filter.
+_FLOODS: Final[dict[str, Callable[[], OncePerInterval]]] = {
+    # waitress, once per request that finds no idle thread (waitress/task.py).
+    "waitress.queue": lambda: OncePerInterval(
+        "Task queue depth was up to %(peak)d in the last %(seconds)g s (%(count)d more such lines left out)",
+        value=_queue_depth,
+    ),
+    # Flask-Limiter, once per refused request, at INFO; its other lines (storage errors) stay as they are.
+    "flask-limiter": lambda: OncePerInterval(
+        "the rate limit refused %(count)d more requests in the last %(seconds)g s (not logged one by one)",
+        matches=_limiter_refusal,
+    ),
+}
+
+
+def quiet_floods() -> None:
+    """Sum up the lines of waitress and Flask-Limiter that a client can cause at will (see above)."""
+    for name, make in _FLOODS.items():
+        logger = logging.getLogger(name)
+        for old in [found for found in logger.filters if isinstance(found, OncePerInterval)]:
+            old.close()
+            logger.removeFilter(old)
+        logger.addFilter(make())
 
 
 class RequestIdFilter(logging.Filter):
@@ -47,6 +180,8 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     """Send log records to stderr as ``text`` or ``json`` (replaces the root logger's handlers).
 
+    Lines a client can cause at will are summed up once a minute (:func:`quiet_floods`).
+
     Raises:
         ValueError: an unknown format.
     """
@@ -59,3 +194,4 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    quiet_floods()

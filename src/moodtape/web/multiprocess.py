@@ -185,6 +185,10 @@ def serve_processes(
         ) from None
     from moodtape.web.tls_channel import https_context
 
+    services = app.extensions.get("moodtape")
+    if services is not None:  # each worker's bound on threads waiting on the database (forked with it)
+        services.set_request_threads(max(1, threads))
+
     class _Arbiter(Arbiter):  # type: ignore[misc]
         def handle_int(self) -> None:
             """Ctrl+C stops gracefully, like SIGTERM (gunicorn's default is an immediate stop)."""

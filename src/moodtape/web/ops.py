@@ -1,12 +1,21 @@
 """Operations endpoints and hooks: ``/readyz``, ``/metrics``, request metrics and the request id.
 
 - ``/healthz`` (in ``views.py``) says the process is alive; ``/readyz`` says whether it can serve
-  now. 503 only while the model loads: that is this instance's own state. The store and Redis
-  (when set) are shared by every instance, so when one of them is down every instance sees it:
-  failing readiness then would take the whole site off the balancer, pages and photo analysis
-  included, which need neither. Instead the answer is 200 ``degraded`` naming what is down (the
-  requests that need it get their own 503s); ``?strict=true`` makes any failed check a 503, for
-  monitors that alert on it.
+  now. 503 only for this instance's own state: while the model loads, and while the database's
+  schema is newer than this instance's code (a rolling upgrade or a rollback; instances of the
+  newer version work, so the balancer should send the requests there). The store and Redis (when
+  set) are shared by every instance, so when one of them is down every instance sees it: failing
+  readiness then would take the whole site off the balancer, pages and photo analysis included,
+  which need neither. Instead the answer is 200 ``degraded`` naming what is down (the requests
+  that need it get their own 503s); ``?strict=true`` makes any failed check a 503, for monitors
+  that alert on it.
+- ``/readyz`` answers within :data:`CHECK_WITHIN_S` (1 s) whatever the database or Redis does,
+  well inside a balancer's check timeout (3 to 5 s): a database host that is gone costs libpq
+  its 5 s connect timeout, and a frozen one never answers, and either made every instance fail
+  its check at once, the whole-site outage the rule above avoids. The checks run in threads of
+  their own, at most one per kind at a time (a stuck check is waited on by the next poll, never
+  started again beside it); one that has not answered in time is reported as such ("the history
+  store did not answer within 1 s"), a degraded 200 like any other shared outage.
 - ``/metrics`` is Prometheus' text format. Who may read it is ``MOODTAPE_METRICS``: ``off``;
   ``local`` (the default), clients on a loopback address only, so a server on a public address
   does not show its metrics to the world; ``open``, anyone. With ``MOODTAPE_METRICS_TOKEN`` set, a
@@ -26,10 +35,13 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Final
 
-from flask import Blueprint, Flask, Response, abort, g, jsonify, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, request
 
 from moodtape.errors import MoodtapeError
 from moodtape.metrics import REQUEST_SECONDS, REQUESTS
@@ -42,6 +54,10 @@ log = logging.getLogger("moodtape.web")
 METRICS_MODES: Final = ("off", "local", "open")
 REQUEST_ID_HEADER: Final = "X-Request-ID"
 _REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+#: Seconds ``/readyz`` waits for its database and Redis checks: well inside a balancer's check
+#: timeout (3 s in tests/cluster_topology.py, 5 s in deploy/haproxy.cfg).
+CHECK_WITHIN_S: Final[float] = 1.0
+_READINESS: Final = "moodtape.readiness"
 
 
 def install_ops(app: Flask) -> None:
@@ -51,6 +67,7 @@ def install_ops(app: Flask) -> None:
         raise ValueError(f"MOODTAPE_METRICS must be one of {', '.join(METRICS_MODES)}, got {mode!r}")
     app.before_request(_start_request)
     app.after_request(_finish_request)
+    app.extensions[_READINESS] = {"database": _SingleFlight("database"), "redis": _SingleFlight("redis")}
     app.register_blueprint(blueprint)
 
 
@@ -79,28 +96,114 @@ def _finish_request(response: Response) -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """503 while the model loads; 200 ``ready``, or ``degraded`` when a shared part is down (see above)."""
+    """503 while the model loads or the schema is too new; 200 ``ready``, or ``degraded`` when a shared part is down."""
     state = services()
     # Read once: the model may finish loading during the checks below, and the answer must not
     # say 200 with "loading" in it.
     model_ready = state.model_ready
-    checks: dict[str, Any] = {"model": "ok" if model_ready else "loading"}
-    checks["database"] = _check(_ping_store)
-    if state.redis is not None:
-        from moodtape.state.connection import ping
-
-        checks["redis"] = _check(lambda: ping(state.redis))
-        if checks["redis"] == "ok":
-            checks["secret_key"] = _check(lambda: _same_key_everywhere(state.redis))
-            if model_ready:
-                checks["emotion_model"] = _check(lambda: _same_model_everywhere(state.redis))
     # A monitor that sends strict=True (Python's requests writes True so) must not get lenient
     # answers unnoticed: anything but true/1/false/0 is a 400.
     strict = flag(request.args, "strict") or False
-    if not model_ready or (strict and any(value != "ok" for value in checks.values())):
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    kinds: dict[str, _SingleFlight] = app.extensions[_READINESS]
+    deadline = time.monotonic() + CHECK_WITHIN_S
+    flights = [kinds["database"].start(app, _database_checks)]
+    client = state.redis
+    if client is not None:
+        flights.append(kinds["redis"].start(app, lambda flight: _redis_checks(flight, client, model_ready)))
+    checks: dict[str, Any] = {"model": "ok" if model_ready else "loading"}
+    this_instance = False  # a failure of this instance's own, not shared by every one
+    for flight in flights:
+        if flight.done.wait(max(0.0, deadline - time.monotonic())):
+            checks.update(flight.checks)
+            this_instance |= flight.this_instance
+        else:
+            checks[flight.kind] = flight.late()
+    if not model_ready or this_instance or (strict and any(value != "ok" for value in checks.values())):
         return jsonify(status="not_ready", checks=checks), 503
     degraded = any(value != "ok" for value in checks.values())
     return jsonify(status="degraded" if degraded else "ready", checks=checks), 200
+
+
+#: What each kind of check asks, as the answer names it when it is late.
+_PARTS: Final = {"database": "the history store", "redis": "Redis"}
+
+
+@dataclass
+class _Flight:
+    """One run of a kind of readiness check; :attr:`checks` holds its answers once :attr:`done` is set."""
+
+    kind: str
+    done: threading.Event = field(default_factory=threading.Event)
+    checks: dict[str, str] = field(default_factory=dict)
+    #: A check failed for a reason of this instance's own: ``/readyz`` says 503 ``not_ready``.
+    this_instance: bool = False
+    _late_logged: bool = False
+
+    def late(self) -> str:
+        """The answer for a run that did not finish in time (logged once per run, not per poll)."""
+        message = f"{_PARTS[self.kind]} did not answer within {CHECK_WITHIN_S:g} s"
+        if not self._late_logged:
+            self._late_logged = True
+            log.warning("readiness: %s", message)
+        return message
+
+
+class _SingleFlight:
+    """Runs one kind of readiness check in a thread of its own, never two at once.
+
+    A poll that finds the previous run still going waits on that run instead of starting another:
+    a database that never answers holds one thread, not one more per balancer poll.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._lock = threading.Lock()
+        self._current: _Flight | None = None
+
+    def start(self, app: Flask, work: Callable[[_Flight], None]) -> _Flight:
+        """The run in progress, or a new run of ``work`` (in ``app``'s context) when there is none."""
+        with self._lock:
+            if self._current is not None and not self._current.done.is_set():
+                return self._current
+            flight = self._current = _Flight(self.kind)
+
+        def run() -> None:
+            try:
+                with app.app_context():
+                    work(flight)
+            except Exception as exc:  # a readiness probe reports any failure; it must never raise
+                flight.checks.setdefault(self.kind, f"failing ({type(exc).__name__})")
+            finally:
+                flight.done.set()
+
+        threading.Thread(target=run, name=f"moodtape-readyz-{self.kind}", daemon=True).start()
+        return flight
+
+
+def _database_checks(flight: _Flight) -> None:
+    from moodtape.store.migrate import SchemaTooNewError
+
+    def probe() -> None:
+        try:
+            _ping_store()
+        except SchemaTooNewError:
+            # Instances of the newer version use this database: only this one cannot.
+            flight.this_instance = True
+            raise
+
+    flight.checks["database"] = _check(probe)
+
+
+def _redis_checks(flight: _Flight, client: Any, model_ready: bool) -> None:
+    from moodtape.state.connection import ping
+
+    checks = flight.checks
+    checks["redis"] = _check(lambda: ping(client))
+    if checks["redis"] == "ok":
+        checks["secret_key"] = _check(lambda: _same_key_everywhere(client))
+        if model_ready:
+            checks["emotion_model"] = _check(lambda: _same_model_everywhere(client))
 
 
 def _same_model_everywhere(client: Any) -> None:
@@ -198,7 +301,11 @@ def _may_read_metrics(mode: str, token: str) -> bool:
             return True
     if mode == "open":
         return True
+    from moodtape.web.hosts import loopback_host
+
+    # A loopback client asking for a loopback name: a DNS-rebinding page comes from loopback too,
+    # but names its own host (web/hosts.py).
     try:
-        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback and loopback_host(request.host)
     except ValueError:
         return False

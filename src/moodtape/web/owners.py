@@ -23,7 +23,15 @@ def client_owner() -> Hashable:
     """The current request's client, as an address or an IPv6 /64; None outside a request."""
     if not has_request_context():
         return None
-    address = request.remote_addr or "unknown"
+    return client_of(request.remote_addr or "unknown")
+
+
+def client_of(address: str) -> str:
+    """The client ``address`` belongs to: an IPv4 address itself, an IPv6 one's /64 (``2001:db8::/64``).
+
+    The rate limit (web/ratelimit.py) counts by this too. Anything that is not an address is
+    returned as it is.
+    """
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
@@ -31,5 +39,6 @@ def client_owner() -> Hashable:
     if isinstance(parsed, ipaddress.IPv6Address):
         if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is the IPv4 client 192.0.2.1
             return str(parsed.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{parsed}/{IPV6_CLIENT_PREFIX}", strict=False))
+        # From the packed bytes: a scoped address (fe80::1%eth0) counts by its /64 too.
+        return str(ipaddress.IPv6Network((parsed.packed, IPV6_CLIENT_PREFIX), strict=False))
     return str(parsed)

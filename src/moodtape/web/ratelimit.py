@@ -9,8 +9,10 @@ until it is back: the limit stays on, just per instance, rather than refusing ev
 The client address is ``request.remote_addr``: the socket's peer, or, with
 ``MOODTAPE_PROXY_HOPS`` > 0, the address the trusted proxies put in ``X-Forwarded-For`` (werkzeug's
 ``ProxyFix`` takes exactly that many hops, so a client cannot spoof its way past the limit by
-sending its own header). Health, readiness and metrics are never limited: balancers and
-Prometheus poll them from one address. Nor are the page's static files (see ``EXEMPT_PREFIX``).
+sending its own header). An IPv6 address counts by its /64, as everywhere else in moodtape
+(``web/owners.py``): a client usually holds a whole /64 and can send from any address in it, and
+40 addresses of one /64 got 40 answers under a limit of 5. Health, readiness and metrics are never
+limited: balancers and Prometheus poll them from one address. Nor are the page's static files (see ``EXEMPT_PREFIX``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from flask_limiter import Limiter, RequestLimit
 
 from moodtape.metrics import RATE_LIMITED
 from moodtape.web.errors import error_response
+from moodtape.web.owners import client_of
 
 EXEMPT_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metrics"})
 #: The page's own files: one visit loads about 30 of them at once (modules are preloaded together),
@@ -76,7 +79,8 @@ def _exempt() -> bool:
 
 
 def _client_address() -> str:
-    return request.remote_addr or "unknown"
+    """The limit's key: the client's address, an IPv6 one as its /64."""
+    return client_of(request.remote_addr or "unknown")
 
 
 def _refuse(limit: RequestLimit) -> Response:

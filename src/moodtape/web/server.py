@@ -33,6 +33,9 @@ def make_server(
     """
     from moodtape.web.tls_channel import https_context
 
+    services = app.extensions.get("moodtape")
+    if services is not None:  # the bound on threads waiting on the database follows the real count
+        services.set_request_threads(threads)
     return BufferedServer(app, host, port, threads=threads, tls=https_context(certfile, keyfile))
 
 

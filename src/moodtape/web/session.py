@@ -20,6 +20,11 @@ carry it on cross-site POSTs.
 During a key rotation (``MOODTAPE_SECRET_KEY_FALLBACKS``) a cookie or CSRF token signed with an
 earlier key is still accepted, and the cookie is signed again with the current key, so a visit
 keeps its history while the new key rolls out machine by machine.
+
+``/healthz``, ``/readyz`` and ``/metrics`` read no session and send no cookie: balancers and
+Prometheus poll them without the rate limit, and nothing there belongs to a visit. The planted-cookie
+warning is written once, then summed up once a minute (signed cookies are free, so a client could
+otherwise write one warning per request).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from typing import Final
 from flask import Flask, Response, current_app, g, request
 
 from moodtape.errors import MoodtapeError
+from moodtape.web.logs import OncePerInterval
 from moodtape.web.lru import BoundedLRU
 from moodtape.web.security import CSRF_HEADER, csrf_token, csrf_valid, same_origin
 
@@ -46,7 +52,19 @@ COOKIE_MAX_AGE: Final[int] = 180 * 24 * 3600
 #: The cookie is ``<id>.<signature>``: 24 URL-safe characters of randomness, then an HMAC of them.
 _COOKIE: Final = re.compile(r"(?P<id>[A-Za-z0-9_-]{24})\.(?P<signature>[0-9a-f]{32})")
 
+#: Paths that never read a session nor send its cookie: health, readiness and metrics.
+SESSIONLESS_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metrics"})
+_PLANTED: Final = "signed session cookies name %d different sessions (one was planted?)"
+
 _log = logging.getLogger(__name__)
+#: The planted-cookie warning, at most once a minute with a count: one pair of freely obtained
+#: signed cookies per request wrote 1,770 warnings in 3.6 s.
+PLANTED_WARNINGS: Final = OncePerInterval(
+    "%(count)d more requests carried signed session cookies naming different sessions "
+    "in the last %(seconds)g s (one was planted?)",
+    matches=lambda record: record.msg == _PLANTED,
+)
+_log.addFilter(PLANTED_WARNINGS)
 
 #: Merged sessions already logged: a warning once each, not on every request of the visit.
 _planted_seen: BoundedLRU[str, bool] = BoundedLRU(1024)
@@ -110,6 +128,8 @@ def cookie_name() -> str:
 
 
 def _load_session() -> None:
+    if request.path in SESSIONLESS_PATHS:
+        return  # no g.session_id: nothing reads it there, and no cookie is sent
     # Only ids this server made (and signed) are taken: a client cannot choose its own id, nor
     # plant a guessable one in someone else's browser.
     signed = _one_session(request.cookies.getlist(cookie_name()))
@@ -136,7 +156,7 @@ def _one_session(sent: list[str]) -> tuple[str, int] | None:
     merged = _merged_session(sessions)
     if _planted_seen.get(merged) is None:
         _planted_seen.put(merged, True)
-        _log.warning("signed session cookies name %d different sessions (one was planted?)", len(sessions))
+        _log.warning(_PLANTED, len(sessions))
     return merged, 0
 
 

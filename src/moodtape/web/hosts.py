@@ -1,0 +1,87 @@
+"""The ``Host`` header: checked as RFC 9112 asks, never reflected in a redirect, loopback for loopback pages.
+
+- **400 for a bad Host.** An HTTP/1.1 request without ``Host``, with two (waitress joins them as
+  ``a, b``) or with one that is no host name or address with an optional port (``Host: a b``)
+  gets a JSON 400, as RFC 9112 §3.2 asks. An empty ``Host`` is allowed (the RFC's form for a
+  target without an authority), and HTTP/1.0 needs none.
+- **Redirects name no host.** Routing sends ``/api//config`` to ``/api/config`` (Werkzeug merges
+  slashes) with a 308; its ``Location`` used to be absolute, built from the request's ``Host``, so
+  ``Host: evil.example`` came back as ``Location: http://evil.example/api/config``, with an HTML
+  body. Now the ``Location`` is the path alone (``/api/config``, query kept), which a client
+  resolves against the address it asked, and the body is the API's JSON shape.
+- **Loopback pages need a loopback Host** (:func:`loopback_host`). ``/metrics`` in its default
+  ``local`` mode answers clients on loopback only; a DNS-rebinding page (``rebind.attacker.example``
+  made to resolve to 127.0.0.1) runs in the visitor's browser on this machine, so its requests
+  come from loopback, but carry the attacker's name as ``Host``. Asking for ``localhost``,
+  ``127.0.0.1`` or ``[::1]`` (any port) keeps it out; so does a proxy on this machine that passes
+  the public name on.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Final
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, request
+from werkzeug.routing import RequestRedirect
+
+from moodtape.web.errors import HTTP_CODES, error_response
+
+#: A host name or IPv4 address (letters, digits, ``-._~``) or a bracketed IPv6 address, then an
+#: optional port. Stricter than RFC 3986's reg-name (no ``%``, no sub-delimiters such as ``,``),
+#: which no DNS name uses: two Host headers joined as ``a, b`` do not pass.
+_HOST: Final = re.compile(r"(?:\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9._~-]{1,253})(?::[0-9]{0,5})?")
+
+
+def install_host_checks(app: Flask) -> None:
+    """Refuse bad ``Host`` headers and answer routing's redirects without naming a host."""
+    app.before_request(_check_host)
+
+
+def loopback_host(host: str) -> bool:
+    """True when ``host`` (a ``Host`` header, port and all) names this machine's loopback.
+
+    ``localhost``, ``127.0.0.1`` (all of 127.0.0.0/8), ``[::1]``, with or without a port.
+    """
+    name = host.strip().lower()
+    if name.startswith("["):  # [::1]:5000
+        name, closed, _ = name[1:].partition("]")
+        if not closed:
+            return False
+    elif ":" in name:  # localhost:5000
+        name = name.rpartition(":")[0]
+    name = name.removesuffix(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_host() -> Response | None:
+    host = request.environ.get("HTTP_HOST")
+    if host is None:
+        if request.environ.get("SERVER_PROTOCOL") == "HTTP/1.1":
+            return error_response(400, HTTP_CODES[400], "an HTTP/1.1 request needs a Host header")
+    elif host and not _HOST.fullmatch(host):
+        return error_response(
+            400, HTTP_CODES[400], "the Host header must be one host name or address, with an optional port"
+        )
+    if isinstance(request.routing_exception, RequestRedirect):
+        return _redirect_by_path(request.routing_exception)
+    return None
+
+
+def _redirect_by_path(redirect: RequestRedirect) -> Response:
+    """Routing's redirect (merged slashes, a missing trailing slash) with a Location that names no host."""
+    target = urlsplit(redirect.new_url)
+    location = target.path + (f"?{target.query}" if target.query else "")
+    if not location.startswith("/") or location.startswith(("//", "/\\")):
+        # Never a scheme-relative Location (``//elsewhere``): that would send the client away.
+        return error_response(404, HTTP_CODES[404], "nothing here: see /api/openapi.yaml for the API")
+    response = error_response(redirect.code, "moved", f"moved to {target.path}")
+    response.headers["Location"] = location
+    return response
