@@ -24,6 +24,8 @@ pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
 expect = sync_api.expect
 
+EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
 #: The page may say something at most once in this many seconds (calm.js GAP_MS), plus the list's
 #: own status lines when a list loads.
 GAP_S = 5.0
@@ -147,10 +149,31 @@ def test_a_refused_first_list_is_asked_for_again_calmly_and_comes_once_the_serve
     expect(page.locator("#result-list > li").first).to_be_visible(timeout=45_000)
 
 
+def _moving_face(page: Any) -> None:
+    """A happy face whose box moves a pixel with every frame: each redraw moves the box (boxes are
+    moved in place, so an unchanged one writes nothing to be seen)."""
+    frames = itertools.count()
+    probabilities = {e: (0.9 if e == "happy" else 0.1 / 6) for e in EMOTIONS}
+
+    def moved(route: Any) -> None:
+        face = {
+            "box": [200 + next(frames) % 40, 120, 220, 220],
+            "emotion": "happy",
+            "confidence": 0.9,
+            "uncertain": False,
+            "probabilities": probabilities,
+        }
+        mood = {"valence": 0.8, "arousal": 0.35, "emotion": "happy", "source": "face"}
+        body = {"faces": [face], "image": {"width": 640, "height": 480}, "mood": mood, "stream": "s", "elapsed_ms": 1.0}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route("**/api/analyze?stream=*", moved)
+
+
 @pytest.mark.parametrize("motion", ["no-preference", "reduce"])
 def test_reduced_motion_slows_boxes_and_bars(page: Any, motion: str) -> None:
     page.emulate_media(reduced_motion=motion)
-    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+    _moving_face(page)
     page.get_by_role("button", name="Start camera").click()
     expect(page.locator("#camera-overlay .face-box")).to_have_count(1)
     page.evaluate(
@@ -158,7 +181,9 @@ def test_reduced_motion_slows_boxes_and_bars(page: Any, motion: str) -> None:
           window.__since = performance.now();
           window.__redrawn = [];
           const overlay = document.querySelector("#camera-overlay");
-          new MutationObserver(() => window.__redrawn.push(performance.now())).observe(overlay, { childList: true });
+          // One callback per redraw (its records come together): a box moved, added or removed.
+          new MutationObserver(() => window.__redrawn.push(performance.now()))
+            .observe(overlay, { childList: true, subtree: true, attributes: true, characterData: true });
           window.__bars = 0;
           const bars = document.querySelector("#bars");
           new MutationObserver(() => window.__bars++).observe(bars, { subtree: true, attributes: true });

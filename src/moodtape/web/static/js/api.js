@@ -42,13 +42,49 @@ function retryAfterSeconds(response) {
   return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000);
 }
 
-async function request(url, options = {}) {
+/** How long the page waits for an answer before it gives up on a request (docs/page.md): a server
+ * that stops answering without closing the connection must not leave the page looking live, or a
+ * list "Finding music…", for ever. A camera frame is stale after a few seconds anyway; a photo may
+ * be several MiB going up a slow link. */
+export const DEADLINE_MS = { frame: 10000, photo: 30000, other: 20000 };
+
+/** The failure of a request that ran past its deadline: an outage like a refused connection
+ * (status 0, so `unreachable`), in words a person can read, never "TimeoutError" or "AbortError". */
+function timedOut(ms) {
+  const seconds = Math.round(ms / 1000);
+  return new ApiError("timeout", `The moodtape server did not answer in ${seconds} s. Is moodtape serve still running?`, 0);
+}
+
+/** What a failed fetch or body read means: the caller's own abort stays an AbortError (callers
+ * ignore it), the deadline becomes a timeout, anything else the server being unreachable. */
+function failure(err, signal, ms) {
+  if (signal && signal.aborted) return err && err.name === "AbortError" ? err : new DOMException("aborted", "AbortError");
+  if (err && err.name === "TimeoutError") return timedOut(ms);
+  if (err && err.name === "AbortError") return err;
+  return new ApiError("unreachable", "Can't reach the moodtape server. Is moodtape serve still running?", 0);
+}
+
+/** A signal that aborts when either does (AbortSignal.any where the browser has it). */
+function eitherSignal(signal, deadline) {
+  if (!signal) return deadline;
+  if (AbortSignal.any) return AbortSignal.any([signal, deadline]);
+  const both = new AbortController();
+  for (const one of [signal, deadline]) {
+    if (one.aborted) both.abort(one.reason);
+    else one.addEventListener("abort", () => both.abort(one.reason), { once: true });
+  }
+  return both.signal;
+}
+
+/** fetch with the page's defaults and a deadline (`deadlineMs`, else DEADLINE_MS.other); the
+ * deadline covers reading the answer too ({@link json}). */
+async function request(url, { deadlineMs = DEADLINE_MS.other, signal, ...options } = {}) {
+  const deadline = AbortSignal.timeout(deadlineMs);
   let response;
   try {
-    response = await fetch(url, { credentials: "same-origin", ...options });
+    response = await fetch(url, { credentials: "same-origin", ...options, signal: eitherSignal(signal, deadline) });
   } catch (err) {
-    if (err && err.name === "AbortError") throw err;
-    throw new ApiError("unreachable", "Can't reach the moodtape server. Is `moodtape serve` still running?", 0);
+    throw failure(err, signal, deadlineMs);
   }
   if (response.ok) return response;
   let code = "http_" + response.status;
@@ -60,14 +96,22 @@ async function request(url, options = {}) {
       message = body.error.message || message;
     }
   } catch {
-    // Not JSON (e.g. a proxy's error page): keep the generic message.
+    // Not JSON (e.g. a proxy's error page), or cut off by the deadline: keep the generic message.
   }
   throw new ApiError(code, message, response.status, retryAfterSeconds(response));
 }
 
-async function json(url, options) {
+async function json(url, options = {}) {
   const response = await request(url, options);
-  return response.json();
+  try {
+    return await response.json();
+  } catch (err) {
+    // The headers came in time but the body did not (or the caller gave up meanwhile).
+    if (err && (err.name === "TimeoutError" || err.name === "AbortError")) {
+      throw failure(err, options.signal, options.deadlineMs ?? DEADLINE_MS.other);
+    }
+    throw err;
+  }
 }
 
 // The server's upload limit, learnt from /api/config; a bigger file is refused here, before it is sent.
@@ -93,7 +137,8 @@ export function analyze(blob, { stream = null, signal } = {}) {
   }
   const url = stream ? `/api/analyze?stream=${encodeURIComponent(stream)}` : "/api/analyze";
   const headers = { "Content-Type": blob.type || "application/octet-stream" };
-  return json(url, { method: "POST", body: blob, headers, signal });
+  const deadlineMs = stream ? DEADLINE_MS.frame : DEADLINE_MS.photo;
+  return json(url, { method: "POST", body: blob, headers, signal, deadlineMs });
 }
 
 /** How many items a list has. */

@@ -59,9 +59,22 @@ function banner(text) {
   const el = $("banner");
   // An alert is read out whenever its text changes: the same news is not written twice.
   if (el.textContent === (text || "") && el.hidden === !text) return;
+  // The outage is over (an answer came): said too, briefly and politely, or a screen reader that
+  // heard the alert would never learn that the page works again. In a line of its own: the mood news
+  // the same answer may bring would overwrite it in the mood's line before it was heard.
+  const recovered = !text && Boolean(el.dataset.outage);
   el.textContent = text || "";
   el.hidden = !text;
   delete el.dataset.outage;
+  sayConnection(recovered ? "Connected again." : "");
+}
+
+/** Say `text` in the connection's status line; behind a modal dialog (History: the page is inert)
+ * it waits for the dialog to close, like the mood's news. */
+let heldConnection = "";
+function sayConnection(text) {
+  heldConnection = text && document.querySelector(":modal") ? text : "";
+  if (!heldConnection) say($("connection-status"), text);
 }
 
 /** The server is gone: say so once. Later failures in the same outage (another request, the camera
@@ -480,7 +493,7 @@ const camera = new LiveCamera(
       if (err.unreachable) {
         outage(err, { retrying: true });
         cameraStalled();
-      } else $("camera-stats").textContent = `${err.message} Waiting ${Math.ceil(waitMs / 1000)} s.`;
+      } else camera.writeStats(`${err.message} Waiting ${Math.ceil(waitMs / 1000)} s.`);
     },
     onRecover: () => banner(""),
     onStage: () => focusIfLost($("camera-stop")),
@@ -546,6 +559,14 @@ async function start() {
   measureFoot = trackFootHeights({ mini: $("mini-player"), offer: $("new-list") });
   // "close" does not bubble: heard while it passes the document, for whichever dialog closed.
   document.addEventListener("close", sayHeldMoodNews, true);
+  document.addEventListener(
+    "close",
+    () => {
+      const held = heldConnection;
+      if (held) setTimeout(() => heldConnection === held && sayConnection(held));
+    },
+    true,
+  );
   setupTabs();
   setupCamera();
   list.setup();
@@ -612,8 +633,8 @@ async function start() {
       showMoodNow();
       return shown;
     },
-    onOpen: async (listId) => {
-      const focus = await list.reopen(listId);
+    onOpen: async (listId, options) => {
+      const focus = await list.reopen(listId, options);
       if (focus) {
         plane.setApplied(list.applied);
         markEmotion(null, null);

@@ -14,6 +14,11 @@ import { emotionWord } from "./words.js";
 
 const NEUTRAL_FRAMES = 5; // over about 3 s
 const EXPRESSION_FRAMES = 3;
+/** A step counts as done with more than half of its frames showing a face (3 of 5, 2 of 3): one
+ * frame is one blink or one turn of the head, not a resting face. */
+const enough = (frames) => Math.floor(frames / 2) + 1;
+/** Longest wait for the server's answer to one call (the page's other requests: docs/page.md). */
+const DEADLINE_MS = 20000;
 const FRAME_GAP_MS = 600;
 const GET_READY_MS = 1200;
 const MAX_SIDE = 640;
@@ -28,7 +33,20 @@ const EXPRESSIONS = [
 /** The event history.js sends on the document once the server has deleted this session's data. */
 const HISTORY_DELETED = "moodtape:history-deleted";
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Wait `ms`, or less when `signal` aborts (a stopped calibration does not wait out its gap). */
+const sleep = (ms, signal) =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    if (signal)
+      signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
+  });
 
 function csrfToken() {
   const meta = document.querySelector('meta[name="csrf-token"]');
@@ -42,14 +60,26 @@ function sentence(text) {
 }
 
 /** fetch → JSON; a failure becomes an Error whose `code` is the server's error code. */
-async function call(method, url, { body, contentType } = {}) {
+async function call(method, url, { body, contentType, signal } = {}) {
   const headers = method === "GET" ? {} : { "X-CSRF-Token": csrfToken() };
   if (contentType) headers["Content-Type"] = contentType;
+  const deadline = AbortSignal.timeout(DEADLINE_MS);
+  // Aborted by the step's stop or by the deadline (AbortSignal.any where the browser has it).
+  let both = deadline;
+  if (signal && AbortSignal.any) both = AbortSignal.any([signal, deadline]);
+  else if (signal) {
+    const either = new AbortController();
+    for (const one of [signal, deadline]) one.addEventListener("abort", () => either.abort(one.reason), { once: true });
+    if (signal.aborted) either.abort(signal.reason);
+    both = either.signal;
+  }
   let response;
   try {
-    response = await fetch(url, { method, body, headers, credentials: "same-origin" });
-  } catch {
-    throw Object.assign(new Error("Can't reach the moodtape server."), { code: "unreachable" });
+    response = await fetch(url, { method, body, headers, credentials: "same-origin", signal: both });
+  } catch (err) {
+    if (signal && signal.aborted) throw Object.assign(new Error("Stopped."), { code: "stopped" });
+    const words = deadline.aborted ? `The moodtape server did not answer in ${DEADLINE_MS / 1000} s.` : "Can't reach the moodtape server.";
+    throw Object.assign(new Error(words), { code: "unreachable", cause: err });
   }
   const data = await response.json().catch(() => null);
   if (response.ok) return data;
@@ -77,6 +107,13 @@ function element(tag, { className, text, attrs } = {}) {
   return el;
 }
 
+/** Whether the camera is on: its stream live, its picture there (after "Stop camera" the video still
+ * reports a 1×1 picture, a blank frame). */
+function cameraOn(video) {
+  const stream = video && video.srcObject;
+  return Boolean(stream && stream.active && video.videoWidth > 1 && !document.hidden);
+}
+
 /** Whether `el` is on screen: neither out of the layout (hidden) nor invisible (Remove, the steps). */
 function isShown(el) {
   if (!el.getClientRects().length) return false;
@@ -96,6 +133,10 @@ export class Calibration {
     this.busy = false;
     /** Why a calibration under way stopped ("" while it runs). */
     this.stopped = "";
+    /** Aborts the step under way: its wait and the frame in flight (see halt). */
+    this.halted = null;
+    /** The step under way stopped because the camera went (not because of a removal). */
+    this.cameraWent = false;
     /** How often the server says this calibration was removed: every frame sends it, so that one
      * sent before a removal (here or in another tab) is dropped, not kept after it. */
     this.removed = 0;
@@ -120,6 +161,10 @@ export class Calibration {
     const bar = element("p", { className: "state-row" });
     bar.append(this.badge, this.start, this.remove);
     mount.replaceChildren(bar, intro, this.steps, this.prompt, this.countdown);
+    // The prompt goes with the camera's stage: a step stopped because the camera went is said here
+    // instead, where a screen reader can hear it (in the page, out of the stage).
+    this.elsewhere = element("p", { className: "visually-hidden", attrs: { role: "status" } });
+    (mount.closest("main") || document.body).append(this.elsewhere);
     this.start.addEventListener("click", () =>
       this.capture("neutral", NEUTRAL_FRAMES, "Look at the camera with a relaxed, neutral face…"),
     );
@@ -144,6 +189,21 @@ export class Calibration {
     return this.refresh();
   }
 
+  /** The camera went (stopped, another mode, the page out of sight): a step under way stops at once,
+   * its frame in flight too; the next frame would be a blank one. */
+  halt(why) {
+    if (!this.busy || this.stopped || !this.halted) return;
+    this.stopped = why;
+    this.cameraWent = true;
+    this.halted.abort();
+  }
+
+  /** Say `text` in the prompt and, when the prompt is out of sight with the camera, in the page. */
+  tell(text) {
+    this.prompt.textContent = text;
+    if (!isShown(this.prompt)) this.elsewhere.textContent = text;
+  }
+
   show(status) {
     const focused = document.activeElement;
     // Removals only ever add up: an answer that crossed a newer one must not lower the count.
@@ -166,10 +226,12 @@ export class Calibration {
 
   /** Grab a frame and send it as an example of `emotion`; `since` is the removal count when the
    * capture began, so that a removal at any later moment (even while this frame is grabbed) drops it. */
-  async sendFrame(emotion, since) {
+  async sendFrame(emotion, since, signal) {
     const blob = await grabFrame(this.video, this.canvas);
+    // The camera went while the frame was grabbed: it is blank, and must not be sent.
+    if (signal && signal.aborted) throw Object.assign(new Error("Stopped."), { code: "stopped" });
     const url = `/api/calibration?emotion=${encodeURIComponent(emotion)}&removed=${since}`;
-    this.show(await call("POST", url, { body: blob, contentType: "image/jpeg" }));
+    this.show(await call("POST", url, { body: blob, contentType: "image/jpeg", signal }));
   }
 
   setBusy(busy) {
@@ -181,46 +243,69 @@ export class Calibration {
 
   async capture(emotion, frames, instruction) {
     if (this.busy) return;
-    if (!this.video || !this.video.videoWidth) {
+    if (!cameraOn(this.video)) {
       this.prompt.textContent = "Start the camera first.";
       return;
     }
     this.setBusy(true);
     this.stopped = "";
+    this.cameraWent = false;
+    this.elsewhere.textContent = "";
+    const halted = new AbortController();
+    this.halted = halted;
+    const needed = enough(frames);
     let accepted = 0;
     let lastError = null;
     try {
       if (emotion === "neutral") await this.forgetQuietly(); // "again" starts from scratch
       const since = this.removed;
       this.prompt.textContent = instruction;
-      await sleep(GET_READY_MS);
+      await sleep(GET_READY_MS, halted.signal);
       for (let i = 0; i < frames && !this.stopped; i++) {
+        if (!cameraOn(this.video)) {
+          this.stopped = "Calibration stopped: the camera was turned off.";
+          this.cameraWent = true;
+          break;
+        }
         this.countdown.textContent = `${frames - i}…`;
         try {
-          await this.sendFrame(emotion, since);
+          await this.sendFrame(emotion, since, halted.signal);
           accepted++;
         } catch (err) {
+          if (err.code === "stopped") break;
           lastError = err;
           // The server dropped a frame sent before a removal: the removal wins, stop here.
           if (err.code === "calibration_removed") this.stopped ||= "Calibration stopped: it was removed meanwhile.";
           if (err.code !== "no_face") break;
         }
-        await sleep(FRAME_GAP_MS);
+        await sleep(FRAME_GAP_MS, halted.signal);
       }
+      // A resting face from one or two frames is no calibration: the step does not count, and a
+      // neutral step (which began by forgetting) leaves none behind, nor a frame that was on its way
+      // when the camera went (the server drops a frame sent before a removal). Stopped by a removal,
+      // there is nothing left to forget.
+      const done = accepted >= needed;
+      const removedMeanwhile = this.stopped && !this.cameraWent;
+      if (!done && emotion === "neutral" && !removedMeanwhile && (accepted || this.cameraWent)) await this.forgetQuietly();
+      const seen = `${accepted} of ${frames} frames showed a face`;
       if (this.stopped) {
-        // Removed meanwhile ("Delete everything", or another tab): no frame may start a new one.
-        this.prompt.textContent = this.stopped;
+        // Removed meanwhile ("Delete everything", another tab), or the camera went: said where it
+        // is heard. No frame may start a new calibration.
+        this.tell(this.stopped);
         await this.refresh();
-      } else if (accepted) {
+      } else if (done) {
         this.prompt.textContent = emotion === "neutral" ? "Done: moodtape now reads your face against your own resting face." : `Added your ${emotionWord(emotion)} face.`;
+      } else if (accepted) {
+        this.prompt.textContent = `Not enough: ${seen}, and ${needed} are needed. Face the camera in good light and try again.`;
       } else if (lastError && lastError.code === "no_face") {
         this.prompt.textContent = "No face seen. Face the camera in good light and try again.";
       } else {
         this.prompt.textContent = lastError ? lastError.message : "Nothing was added.";
       }
-      // Nothing was added, but "again" forgot first, or the server may have lost it meanwhile.
-      if (!accepted) await this.refresh();
+      // Not done: "again" forgot first, or the server may have lost it meanwhile.
+      if (!done && !this.stopped) await this.refresh();
     } finally {
+      this.halted = null;
       this.countdown.textContent = "";
       this.setBusy(false);
     }
@@ -228,7 +313,7 @@ export class Calibration {
 
   /** A "Not my mood: I feel …" while calibrated: the face in view shows how this person looks then. */
   async learnCorrection(emotion) {
-    if (!this.calibrated || this.busy || !this.video || !this.video.videoWidth) return;
+    if (!this.calibrated || this.busy || !cameraOn(this.video)) return;
     this.setBusy(true);
     try {
       await this.sendFrame(emotion, this.removed);
@@ -279,4 +364,15 @@ if (mount) {
   });
   // "Delete everything" in the history forgets the calibration too; history.js says when it has.
   document.addEventListener(HISTORY_DELETED, () => calibration.stopAndRefresh());
+  // The camera goes: "Stop camera", another mode, or the camera lost (its picture is emptied then),
+  // or the page out of sight (the camera is let go until it is back).
+  const video = document.getElementById("video");
+  if (video) {
+    video.addEventListener("emptied", () => {
+      if (!document.hidden) calibration.halt("Calibration stopped: the camera was turned off.");
+    });
+  }
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) calibration.halt("Calibration stopped: the page went out of sight.");
+  });
 }

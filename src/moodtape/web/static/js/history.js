@@ -2,6 +2,7 @@
 
 import { emotionWord } from "./words.js";
 import { deleteHistory, getHistory, getHistoryConsent, setHistoryConsent } from "./api.js";
+import { say } from "./say.js";
 
 function describe(entry) {
   const when = new Date(entry.at);
@@ -60,14 +61,36 @@ export function setupHistory({
   onOpen,
   onDeleted = () => false,
 }) {
-  // Where focus goes when the dialog closes: back to History, or into a reopened list.
-  let afterClose = () => openButton.focus();
+  // Where focus goes when the dialog closes: into a reopened list (set only by the "Show this list"
+  // that closed it), else back to History (APG dialog pattern), whichever way it closed.
+  let afterClose = null;
+  // The "Show this list" waiting for its list. Closing the dialog (Escape, Close) or choosing another
+  // list drops it: the list behind the page must not change once the person has moved on.
+  let opening = null;
   const reopen = async (listId) => {
-    const focusTarget = await onOpen(listId);
-    if (!focusTarget) return;
-    afterClose = focusTarget;
-    dialog.close();
+    if (opening) opening.abort();
+    const controller = new AbortController();
+    opening = controller;
+    say(status, "Opening that list…", { again: false });
+    try {
+      const focusTarget = await onOpen(listId, { signal: controller.signal });
+      if (controller.signal.aborted || !focusTarget || !dialog.open) return;
+      afterClose = focusTarget;
+      dialog.close();
+    } catch (err) {
+      if (controller.signal.aborted) return;
+      // Said here, in the dialog: while it is open the rest of the page is inert, out of a screen
+      // reader's reach. The dialog stays open and focus stays on the button, to try again or go.
+      say(status, `Could not open that list: ${err.message}`);
+    } finally {
+      if (opening === controller) opening = null;
+    }
   };
+
+  // Alerts of the page behind (the server gone, a camera problem) written while the dialog was open
+  // are not heard (inert): said once it closes (written again; see sayAlertsAgain).
+  const alertsBehind = () => [...document.querySelectorAll('[role="alert"]')].filter((el) => !dialog.contains(el));
+  let alertWords = new Map();
 
   consent.addEventListener("click", async () => {
     const wanted = consent.getAttribute("aria-checked") !== "true";
@@ -103,6 +126,8 @@ export function setupHistory({
   };
 
   openButton.addEventListener("click", async () => {
+    afterClose = null;
+    alertWords = new Map(alertsBehind().map((el) => [el, el.textContent]));
     dialog.showModal();
     confirmRow.hidden = true;
     status.textContent = "Loading…";
@@ -149,9 +174,29 @@ export function setupHistory({
   });
 
   closeButton.addEventListener("click", () => dialog.close());
-  // Back to the button that opened it, whichever way the dialog closed (Close, Escape).
   dialog.addEventListener("close", () => {
-    afterClose();
-    afterClose = () => openButton.focus();
+    if (opening) opening.abort();
+    opening = null;
+    const next = afterClose;
+    afterClose = null;
+    if (next) next();
+    else openButton.focus();
+    sayAlertsAgain(alertsBehind(), alertWords);
   });
+}
+
+/** How long an alert stays cleared before its words are written back (as in say.js). */
+const ALERT_GAP_MS = 150;
+
+/** Write again each of `alerts` shown whose words differ from `before` (their words when the dialog
+ * opened): cleared, then written back a moment later, unless something wrote to it meanwhile. */
+function sayAlertsAgain(alerts, before) {
+  for (const el of alerts) {
+    const text = el.textContent;
+    if (!text.trim() || text === before.get(el) || !el.checkVisibility()) continue;
+    el.textContent = "";
+    setTimeout(() => {
+      if (el.textContent === "" && el.checkVisibility()) el.textContent = text;
+    }, ALERT_GAP_MS);
+  }
 }

@@ -3,7 +3,7 @@
 // focus lands when the list changes, so focus never falls to <body>.
 
 import * as api from "./api.js";
-import { focusItem, setStop, setupListKeys } from "./listnav.js";
+import { focusItem, setStop, setupListKeys, stopOf } from "./listnav.js";
 import { PreviewPlayer } from "./player.js";
 import { describeSources, renderItem, renderResults } from "./results.js";
 import { say } from "./say.js";
@@ -27,6 +27,41 @@ function status(text, options) {
 function itemIndex(el) {
   const item = el && el.closest ? el.closest("#result-list > li") : null;
   return item ? [...item.parentElement.children].indexOf(item) : -1;
+}
+
+/** Classes every control of an item has; the others say which control it is (fb-like, preview-btn…). */
+const COMMON = new Set(["btn", "small", "ghost", "ctl"]);
+
+function kindOf(control) {
+  return [...control.classList].filter((c) => !COMMON.has(c)).join(" ");
+}
+
+function controlsOf(item) {
+  return [...item.querySelectorAll(".ctl")].filter((el) => !el.closest("[hidden]"));
+}
+
+/** Where `el` is in the list: its item's index, and which of the item's controls it is (by kind, and
+ * by position for an item without that kind); null when outside the list. */
+export function placeOf(el) {
+  const index = itemIndex(el);
+  if (index < 0) return null;
+  const all = controlsOf(el.closest("#result-list > li"));
+  return { index, kind: el.matches(".ctl") ? kindOf(el) : null, at: all.indexOf(el) };
+}
+
+/** Focus the same place (see {@link placeOf}) in the list now on screen: the same kind of control
+ * in the item at that index (clamped), else the control at the same position, else the item's stop.
+ * @returns whether something got focus */
+export function focusPlace(list, place) {
+  if (!place || !list.children.length) return false;
+  const item = list.children[Math.max(0, Math.min(list.children.length - 1, place.index))];
+  const all = controlsOf(item);
+  const same = place.kind ? all.find((el) => kindOf(el) === place.kind) : null;
+  const target = same || (place.at >= 0 ? all[Math.min(all.length - 1, place.at)] : null) || stopOf(item);
+  if (!target) return false;
+  setStop(item, target);
+  target.focus();
+  return true;
 }
 
 export class ListView {
@@ -61,14 +96,18 @@ export class ListView {
 
   setup() {
     setupListKeys($("result-list"));
-    this.preview = new PreviewPlayer({
-      bar: $("mini-player"),
-      title: $("mini-title"),
-      audio: $("mini-audio"),
-      status: $("mini-status"),
-      link: $("mini-link"),
-      close: $("mini-close"),
-    });
+    this.preview = new PreviewPlayer(
+      {
+        bar: $("mini-player"),
+        title: $("mini-title"),
+        audio: $("mini-audio"),
+        status: $("mini-status"),
+        link: $("mini-link"),
+        close: $("mini-close"),
+      },
+      // Closed after the list changed (its Preview button gone): the same place in the new list.
+      { remember: placeOf, restore: (place) => focusPlace($("result-list"), place) },
+    );
     $("strategy-group").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-strategy]");
       if (button) this.choose("strategy", button.dataset.strategy);
@@ -139,29 +178,36 @@ export class ListView {
   }
 
   /**
-   * Show a past list exactly as it was, and make its mood the list's mood.
-   * @returns a function that puts focus on its first item, or null when it could not be opened
+   * Show a past list exactly as it was, and make its mood the list's mood. The list is asked for
+   * from the History dialog: a failure is thrown for the dialog to say (the page behind it is inert),
+   * and what the list is is said once the dialog has closed (by the function returned).
+   * @param signal aborted when the person no longer wants it (the dialog closed): nothing changes
+   * @returns a function that puts focus on its first item and says which list it is, or null when
+   *   dropped (signal)
    */
-  async reopen(listId) {
+  async reopen(listId, { signal = null } = {}) {
+    let data;
     try {
-      const data = await api.getList(listId);
-      if (this.controller) this.controller.abort();
-      this.applied = { ...data.mood };
-      this.source = "history";
-      this.kind = data.kind || this.kind;
-      this.strategy = "";
-      setPressed($("kind-group"), "kind", this.kind);
-      setPressed($("strategy-group"), "strategy", this.strategy);
-      this.draw(data, this.params());
-      status(`A list from your history: ${data.items.length} ${data.kind}.`);
-      return () => {
-        if (!focusItem($("result-list"), 0)) $("results").focus();
-      };
+      data = await api.getList(listId);
     } catch (err) {
-      status(`Could not open that list: ${err.message}`);
+      if (signal && signal.aborted) return null;
       this.hooks.onError(err);
-      return null;
+      throw err;
     }
+    if (signal && signal.aborted) return null;
+    if (this.controller) this.controller.abort();
+    this.applied = { ...data.mood };
+    this.source = "history";
+    this.kind = data.kind || this.kind;
+    this.strategy = "";
+    setPressed($("kind-group"), "kind", this.kind);
+    setPressed($("strategy-group"), "strategy", this.strategy);
+    this.draw(data, this.params());
+    const line = `A list from your history: ${data.items.length} ${data.kind}.`;
+    return () => {
+      if (!focusItem($("result-list"), 0)) $("results").focus();
+      status(line);
+    };
   }
 
   /**
@@ -179,12 +225,14 @@ export class ListView {
     $("results").setAttribute("aria-busy", "true");
     try {
       const data = await api.showList(params, { signal: controller.signal });
-      // Focus inside the list survives the swap: it goes to the same place in the new list. Where
-      // it is now, not when the load began: the person may have tabbed into the old list meanwhile.
-      const inside = itemIndex(document.activeElement);
+      // Focus inside the list survives the swap: it goes to the same place in the new list (the
+      // same control of the same item: Like stays Like). Where it is now, not when the load began:
+      // the person may have tabbed into the old list meanwhile.
+      const inside = placeOf(document.activeElement);
       this.draw(data, params);
-      const index = focusIndex ?? (inside >= 0 ? inside : null);
-      if (index !== null && !focusItem($("result-list"), index)) $("results").focus();
+      if (focusIndex !== null) {
+        if (!focusItem($("result-list"), focusIndex)) $("results").focus();
+      } else if (inside && !focusPlace($("result-list"), inside)) $("results").focus();
       this.failure = null;
       this.hooks.onShown();
       return true;

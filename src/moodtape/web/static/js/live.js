@@ -7,6 +7,22 @@ import { redrawInterval } from "./calm.js";
 import { CameraError, FrameLoop, closeCamera, openCamera } from "./camera.js";
 import { drawFaces, fitMedia } from "./overlay.js";
 import { localAnalyzer } from "./ondevice/mode.js";
+import { say } from "./say.js";
+
+/** The "frames/s · ms" line changes at most this often: at 15 frames a second it changed 15 times a
+ * second inside the accessibility tree, where a screen reader's browse view is rebuilt each time. */
+const STATS_INTERVAL_MS = 1000;
+
+/** What a second failure of the same kind says first, so that "Try the camera again" is heard to
+ * have been tried (the same words written again would say nothing). */
+const STILL = {
+  denied: "Still blocked.",
+  absent: "Still no camera.",
+  busy: "Still in use.",
+  unsupported: "Still not possible here.",
+  lost: "Still no camera.",
+  failed: "Still not working.",
+};
 
 function randomStreamId() {
   const bytes = new Uint8Array(12);
@@ -30,7 +46,8 @@ export class LiveCamera {
    * @param callbacks {onFrame(result), onError(err, waitMs), onRecover(), onStage(), onStarted(), onStopped(),
    *   onLost()}
    *   onStage: the preview and its controls are on screen (the reader may still be loading)
-   *   onLost: the camera could not be had again when the page came back; the problem is shown
+   *   onLost: the camera ended while in use, or could not be had again when the page came back; the
+   *     problem is shown
    */
   constructor(els, callbacks) {
     this.els = els;
@@ -41,6 +58,10 @@ export class LiveCamera {
     this.loop = null;
     this.paused = false;
     this.drawnAt = -Infinity;
+    /** When the frames last wrote the stats line (other news there makes the next frame write). */
+    this.statsAt = -Infinity;
+    /** The reason of the camera problem on screen (CameraError.reason), or null. */
+    this.problemReason = null;
     // A start() that is still waiting for permission when stop() runs must not turn the camera on.
     this.generation = 0;
     /** The browser is still asking for the camera (a permission prompt): stop() cancels the start. */
@@ -61,16 +82,53 @@ export class LiveCamera {
 
   showProblem(text) {
     const { intro, problem, problemText, stage } = this.els;
-    problemText.textContent = text;
+    // An alert: the same words again (a retry that failed the same way) are cleared and written back,
+    // so that they are heard again (say.js).
+    say(problemText, text);
     problem.hidden = false;
     intro.hidden = true;
     stage.hidden = true;
   }
 
-  /** The camera could not be had (denied, missing, busy): say why, and what else works. */
+  /** The camera could not be had (denied, missing, busy, gone): say why, and what else works. A
+   * retry that fails the same way says so first ("Still blocked."). */
   showCameraProblem(err) {
+    const reason = err instanceof CameraError ? err.reason : "failed";
+    const again = !this.els.problem.hidden && this.problemReason === reason;
+    this.problemReason = reason;
     const why = err instanceof CameraError ? err.message : String(err);
-    this.showProblem(`${why} You can still use a photo, or pick your mood by hand.`);
+    this.showProblem(`${again ? STILL[reason] + " " : ""}${why} You can still use a photo, or pick your mood by hand.`);
+  }
+
+  /** The camera went away while in use (its track ended: unplugged, switched off, permission taken
+   * back) or could not be had again: camera mode ends, the problem is shown and said, and the page
+   * puts focus on it (onLost). */
+  lose(err) {
+    this.stop();
+    this.showCameraProblem(err);
+    // Focus may have been on a control that went with the camera, in the stage or not (the list's
+    // "Stop", the offer): the page decides where it goes.
+    this.callbacks.onLost();
+  }
+
+  /** Hear the end of `media`'s tracks: a track that ends by itself (the browser's doing, not ours:
+   * track.stop() fires no "ended") means the camera is gone. Frames of a gone camera are black. */
+  watchTracks(media) {
+    for (const track of media.getVideoTracks()) {
+      track.addEventListener(
+        "ended",
+        () => {
+          if (media !== this.media || this.suspended) return; // let go of by the page itself
+          this.lose(
+            new CameraError(
+              "lost",
+              "The camera stopped: it was unplugged, switched off, or its permission was taken back. Check it, then try again.",
+            ),
+          );
+        },
+        { once: true },
+      );
+    }
   }
 
   /**
@@ -100,6 +158,8 @@ export class LiveCamera {
     }
     this.asking = false;
     this.media = media;
+    this.problemReason = null;
+    this.watchTracks(media);
     video.addEventListener("loadedmetadata", () => fitMedia(video.parentElement, video.videoWidth, video.videoHeight), {
       once: true,
     });
@@ -131,15 +191,15 @@ export class LiveCamera {
   /** Pause: no frames are sent and nothing on screen moves; the camera stays on for a quick resume. */
   setPaused(paused) {
     this.paused = paused;
-    const { pause, stats, note } = this.els;
+    const { pause, note } = this.els;
     pause.setAttribute("aria-checked", String(paused));
     if (!this.loop) return;
     if (paused) {
       this.loop.stop();
       note.hidden = true;
-      stats.textContent = "Paused: no frames sent.";
+      this.writeStats("Paused: no frames sent.");
     } else {
-      stats.textContent = "";
+      this.writeStats("");
       this.loop.start();
     }
   }
@@ -163,11 +223,7 @@ export class LiveCamera {
       media = await openCamera();
     } catch (err) {
       if (mine !== this.generation) return;
-      this.stop();
-      this.showCameraProblem(err);
-      // Focus may have been on a control that went with the camera, in the stage or not (the
-      // list's "Stop", the offer): the page decides where it goes.
-      this.callbacks.onLost();
+      this.lose(err);
       return;
     }
     // Stopped meanwhile, or hidden again: the new stream goes straight back.
@@ -176,6 +232,7 @@ export class LiveCamera {
       return;
     }
     this.media = media;
+    this.watchTracks(media);
     const { video } = this.els;
     video.srcObject = media;
     await playQuietly(video);
@@ -184,10 +241,18 @@ export class LiveCamera {
 
   /** No answers come (the server is gone): nothing on the picture may look live meanwhile. */
   showStalled(text) {
-    const { overlay, note, stats } = this.els;
+    const { overlay, note } = this.els;
     overlay.replaceChildren();
     note.hidden = true;
-    stats.textContent = text;
+    this.writeStats(text);
+  }
+
+  /** News for the stats line other than the frame rate (paused, stalled, a refusal): written at once,
+   * and the next frame's rate replaces it at once too. */
+  writeStats(text) {
+    const { stats } = this.els;
+    if (stats.textContent !== text) stats.textContent = text;
+    this.statsAt = -Infinity;
   }
 
   /** End the tracks and the frame loop; safe to call when nothing runs. */
@@ -200,11 +265,11 @@ export class LiveCamera {
     this.loop = null;
     closeCamera(this.media);
     this.media = null;
-    const { intro, stage, video, overlay, note, stats } = this.els;
+    const { intro, stage, video, overlay, note } = this.els;
     video.srcObject = null;
     overlay.replaceChildren();
     note.hidden = true;
-    stats.textContent = "";
+    this.writeStats("");
     stage.hidden = true;
     intro.hidden = false;
     this.paused = false;
@@ -217,12 +282,20 @@ export class LiveCamera {
     const { overlay, note, stats } = this.els;
     const now = performance.now();
     // With prefers-reduced-motion, boxes move once a second instead of with every frame.
+    // Nothing is written that says so already: the boxes are moved, not made again (a new box each
+    // frame cut its glide short), and the note is written once.
     if (now - this.drawnAt >= redrawInterval()) {
       this.drawnAt = now;
       drawFaces(overlay, result.faces, result.image, true);
-      note.hidden = result.faces.length > 0;
-      note.textContent = "No face in view. Face the camera, in good light.";
-      stats.textContent = `${fps.toFixed(1)} frames/s · ${Math.round(latencyMs)} ms`;
+      const noFace = result.faces.length === 0;
+      if (note.hidden === noFace) note.hidden = !noFace;
+      const words = "No face in view. Face the camera, in good light.";
+      if (note.textContent !== words) note.textContent = words;
+    }
+    if (now - this.statsAt >= STATS_INTERVAL_MS) {
+      this.statsAt = now;
+      const line = `${fps.toFixed(1)} frames/s · ${Math.round(latencyMs)} ms`;
+      if (stats.textContent !== line) stats.textContent = line;
     }
     this.callbacks.onFrame(result, now);
   }

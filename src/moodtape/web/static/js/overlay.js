@@ -21,32 +21,51 @@ export function faceLabel(face) {
   return face.uncertain ? "not sure" : `${emotionWord(face.emotion)} ${percent(face.confidence)}`;
 }
 
+/** What each box was last given, in the words it was given (the browser rewrites "33.3333…%" in
+ * its own way, so the style read back is no fit to compare with). */
+const placed = new WeakMap();
+
+/** Set a box's inline style only where it changes: the live camera redraws every frame. */
+function place(box, geometry) {
+  const before = placed.get(box) || {};
+  for (const [name, value] of Object.entries(geometry)) {
+    if (before[name] !== value) box.style.setProperty(name, value);
+  }
+  placed.set(box, geometry);
+}
+
 /**
- * Replace the boxes in `layer` with one per face.
+ * Show one box per face in `layer`. The boxes already there are moved and relabelled in place, not
+ * made again: with the camera this runs every frame, and a new box each time cut short the glide
+ * from one place to the next (its CSS transition) and rewrote the overlay 15 times a second.
  * @param {HTMLElement} layer  absolutely positioned over the media, same size
  * @param {Array} faces  from /api/analyze
  * @param {{width: number, height: number}} image  size of the analysed image (box coordinates)
  * @param {boolean} mirrored  the media is shown mirrored (selfie view), so flip x
  */
 export function drawFaces(layer, faces, image, mirrored = false) {
-  const boxes = faces.map((face) => {
+  const main = mainFace(faces);
+  while (layer.children.length > faces.length) layer.lastElementChild.remove();
+  faces.forEach((face, index) => {
+    let box = layer.children[index];
+    if (!box) {
+      box = document.createElement("div");
+      const label = document.createElement("span");
+      label.className = "face-label";
+      box.append(label);
+      layer.append(box);
+    }
     const [x, y, w, h] = face.box;
     const left = mirrored ? image.width - x - w : x;
-    const box = document.createElement("div");
-    box.className = "face-box";
-    box.classList.add(face.uncertain ? "uncertain" : `emo-${face.emotion}`);
-    if (face === mainFace(faces) && faces.length > 1) box.classList.add("main");
-    box.style.left = `${(100 * left) / image.width}%`;
-    box.style.top = `${(100 * y) / image.height}%`;
-    box.style.width = `${(100 * w) / image.width}%`;
-    box.style.height = `${(100 * h) / image.height}%`;
-    const label = document.createElement("span");
-    label.className = "face-label";
-    label.textContent = faceLabel(face);
-    box.append(label);
-    return box;
+    let className = `face-box ${face.uncertain ? "uncertain" : `emo-${face.emotion}`}`;
+    if (face === main && faces.length > 1) className += " main";
+    if (box.className !== className) box.className = className;
+    const share = (value, whole) => `${((100 * value) / whole).toFixed(3)}%`;
+    place(box, { left: share(left, image.width), top: share(y, image.height), width: share(w, image.width), height: share(h, image.height) });
+    const label = box.firstElementChild;
+    const text = faceLabel(face);
+    if (label.textContent !== text) label.textContent = text;
   });
-  layer.replaceChildren(...boxes);
 }
 
 /** One sentence for screen readers and tests: how many faces and what each shows. */

@@ -64,10 +64,16 @@ export async function embedPlayer(item, button, status) {
 
 /** The one 30-second preview player (an <audio> in a small bar that stays at the bottom). */
 export class PreviewPlayer {
-  /** @param els {bar, title, audio, status, link, close} */
-  constructor(els) {
+  /**
+   * @param els {bar, title, audio, status, link, close}
+   * @param where {remember(button) → place, restore(place) → bool}: where the button that opened the
+   *   preview is, and focus put back on the same place once that button is gone (the list changed)
+   */
+  constructor(els, { remember = () => null, restore = () => false } = {}) {
     this.els = els;
+    this.where = { remember, restore };
     this.returnFocus = null;
+    this.returnPlace = null;
     els.audio.addEventListener("error", () => {
       if (!els.audio.getAttribute("src")) return;
       els.status.textContent = "The preview can't load: this device seems to be offline, or the preview is blocked.";
@@ -79,6 +85,7 @@ export class PreviewPlayer {
   play(item, from) {
     const { bar, title, audio, status, link } = this.els;
     this.returnFocus = from;
+    this.returnPlace = this.where.remember(from);
     title.textContent = `${item.title} — ${item.artist}`;
     status.textContent = "";
     link.hidden = !item.url;
@@ -101,6 +108,6 @@ export class PreviewPlayer {
     audio.load();
     bar.hidden = true;
     if (this.returnFocus && this.returnFocus.isConnected) this.returnFocus.focus();
-    else document.getElementById("results").focus();
+    else if (!this.where.restore(this.returnPlace)) document.getElementById("results").focus();
   }
 }
