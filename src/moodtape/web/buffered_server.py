@@ -21,7 +21,18 @@ What this module adds to waitress:
   different ``Content-Length`` headers) answer with the API's JSON error shape and security headers.
 - **Framing bounds**: a chunk-size line over :data:`MAX_CHUNK_LINE` or a trailer over
   :data:`MAX_HEADER_BYTES` is a 400 at once (waitress bounds neither); a request with both
-  ``Content-Length`` and ``Transfer-Encoding`` is refused and its connection closed (RFC 9112 §6.1).
+  ``Content-Length`` and ``Transfer-Encoding`` is refused and its connection closed (RFC 9112 §6.1),
+  and so is ``chunked`` applied twice. Chunk lines and trailer lines must end in CR LF and a chunk
+  size may not be empty (RFC 9112 §7.1): waitress waited for a CR LF that never came, and the
+  client got nothing for a minute; now a 400 at once.
+- **HTTP versions**: a request line without a version is a 400, a version other than 1.x a 505
+  (waitress answered ``HTTP/9.9`` as if it were 1.0). Obsolete line folding in headers is still
+  accepted, as waitress does (RFC 9112 §5.2 allows a server to unfold it).
+- **Pipelining**: a connection has at most :data:`PIPELINE_DEPTH` requests queued, and the next
+  one it already sent is parsed only once less than :data:`PIPELINE_OUTPUT` of answers waits for
+  it to read: four clients that pipelined large GETs and read nothing held every worker thread.
+  An answer the client stops taking is closed after a while, queued requests or not
+  (:mod:`moodtape.web.eviction`).
 - **Readable 413s**: a client that declares a too-large ``Content-Length`` without
   ``Expect: 100-continue`` (Python's urllib, browsers) keeps sending its body; closing then would
   make it see "broken pipe" instead of the answer. Up to :data:`DRAIN_LIMIT` bytes are read and
@@ -41,12 +52,19 @@ from typing import Any, Final
 from flask import Flask
 from waitress import trigger, wasyncore
 from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser, ParsingError
+from waitress.parser import HTTPRequestParser, ParsingError, get_header_lines
+from waitress.receiver import ChunkedReceiver
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
-from waitress.utilities import BadRequest, RequestEntityTooLarge, RequestHeaderFieldsTooLarge, find_double_newline
+from waitress.utilities import (
+    BadRequest,
+    Error,
+    RequestEntityTooLarge,
+    RequestHeaderFieldsTooLarge,
+    find_double_newline,
+)
 
-from moodtape.web.eviction import evict_when_full
+from moodtape.web.eviction import PER_CLIENT, evict_when_full
 from moodtape.web.refusals import refusal
 
 #: Request line plus headers: 64 KiB is 8× what browsers send; the 30 MB header line is refused.
@@ -74,6 +92,79 @@ DRAIN_LIMIT: Final[int] = 256 * 1024 * 1024
 #: comes is read and dropped, for at most this long and this much: a "lingering close".
 LINGER_SECONDS: Final[float] = 2.0
 LINGER_BYTES: Final[int] = 1024 * 1024
+#: Requests of one connection queued at once: the one being answered and one more. Further requests
+#: it pipelined wait, unparsed, until the answers before them have gone out (browsers never pipeline).
+PIPELINE_DEPTH: Final[int] = 2
+#: Bytes of answers a client may leave unread before its next pipelined request is parsed.
+PIPELINE_OUTPUT: Final[int] = 1024 * 1024
+
+
+class _VersionNotSupportedError(Error):  # type: ignore[misc]
+    code = 505
+    reason = "HTTP Version Not Supported"
+
+
+class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
+    """waitress's chunked body reader, refusing at once the lines RFC 9112 §7.1 does not allow.
+
+    waitress looks only for CR LF: a chunk-size line, or a trailer, ended by a bare LF never ended,
+    and empty lines where a chunk size belongs were skipped forever; the client waited for the idle
+    timeout. Here each piece of input is checked before waitress's reader takes it, one line at a
+    time, so that every line is seen.
+    """
+
+    error: Any  # waitress's: None, or the refusal
+
+    def received(self, s: bytes) -> int:
+        taken = 0
+        while s and not (self.completed or self.error):
+            piece, why = self._next_piece(s)
+            if why:
+                self.error = BadRequest(why)
+                self.all_chunks_received = True
+                return taken + len(s)
+            n: int = super().received(piece)
+            taken += n
+            if n < len(piece):  # the trailer ended inside this piece: the rest is the next request
+                break
+            s = s[n:]
+        return taken
+
+    def _next_piece(self, s: bytes) -> tuple[bytes, str]:
+        """How much of ``s`` waitress's reader may take next, or why the body is refused."""
+        if self.chunk_remainder > 0:
+            return s[: self.chunk_remainder], ""
+        if self.validate_chunk_end:
+            end = (self.chunk_end + s)[:2]
+            if end.startswith(b"\n"):
+                return b"", "a chunk's data must end with CR LF"
+            return s[: 2 - len(self.chunk_end)], ""
+        if not self.all_chunks_received:
+            line = self.control_line + s
+            stop = line.find(b"\n")
+            if stop < 0:
+                return (b"", "a bare CR in a chunk-size line") if b"\r" in line[:-1] else (s, "")
+            if stop == 0 or line[stop - 1 : stop] != b"\r":
+                return b"", "a chunk-size line must end with CR LF"
+            if stop == 1:
+                return b"", "an empty line where a chunk size belongs"
+            if b"\r" in line[: stop - 1]:
+                return b"", "a bare CR in a chunk-size line"
+            return s[: stop + 1 - len(self.control_line)], ""
+        trailer = self.trailer + s
+        end = 0 if trailer.startswith(b"\r\n") else trailer.find(b"\r\n\r\n")
+        if any(i == 0 or trailer[i - 1 : i] != b"\r" for i in _positions(trailer[: None if end < 0 else end], b"\n")):
+            return b"", "trailer lines must end with CR LF"
+        return s, ""
+
+
+def _positions(data: bytes, byte: bytes) -> list[int]:
+    """Where ``byte`` occurs in ``data``."""
+    found, at = [], data.find(byte)
+    while at >= 0:
+        found.append(at)
+        at = data.find(byte, at + 1)
+    return found
 
 
 class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
@@ -113,6 +204,8 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     """
 
     error: Any  # waitress's: None, or the refusal to answer with
+    body_rcv: Any  # waitress's: None, or the body's receiver
+    _version_refused = False
     _discard = 0
     _until_blank = False
     _tail = b""
@@ -129,6 +222,8 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             self.completed = True
             return len(data)
         consumed: int = super().received(data)
+        if self._version_refused and isinstance(self.error, BadRequest):
+            self.error = _VersionNotSupportedError("only HTTP/1.0 and HTTP/1.1 are served")
         self._bound_chunk_framing()
         if isinstance(self.error, RequestHeaderFieldsTooLarge):
             if not header_ends_here:  # else the refusal is due now: waiting would hang the client
@@ -159,6 +254,21 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
 
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)
+        if not self.version:  # "GET /": HTTP/0.9's form, which has no headers to go with them
+            raise ParsingError("the request line has no HTTP version")
+        if not self.version.startswith("1."):
+            self._version_refused = True  # a 505, set in received()
+            raise ParsingError("HTTP version not supported")
+        if self.chunked:
+            codings = [
+                coding.strip(b" \t").lower()
+                for line in get_header_lines(header_plus.partition(b"\r\n")[2])
+                if line.partition(b":")[0].lower() == b"transfer-encoding"
+                for coding in line.partition(b":")[2].split(b",")
+            ]
+            if codings.count(b"chunked") > 1:  # RFC 9112 §6.1: chunked is applied once, last
+                raise ParsingError("chunked applied more than once")
+            self.body_rcv = _StrictChunkedReceiver(self.body_rcv.buf)
         if self.chunked and "CONTENT_LENGTH" in self.headers:
             raise ParsingError("Content-Length and Transfer-Encoding in one request")
         if "TRANSFER_ENCODING" in self.headers:
@@ -188,8 +298,19 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
     error_task_class = _JsonErrorTask
     #: Set by a refusal: the close after it lingers (:data:`LINGER_SECONDS`).
     linger_on_close = False
+    #: Set by :mod:`~moodtape.web.eviction` with ``will_close``: close on the loop's next pass, even
+    #: when the client reads nothing (waitress closes a channel only once its socket is writable).
+    close_at_once = False
+    #: Bytes of answers the socket has taken (:mod:`~moodtape.web.eviction` watches them move).
+    bytes_sent = 0
+    #: :class:`~moodtape.web.eviction.OutputWatch` while an answer waits; the client it counts as.
+    output_watch: Any = None
+    client: Any = None
+    request: Any  # waitress's: the request being read, or None
+    sent_continue: bool  # waitress's
     _linger_until: float | None = None
     _lingered = 0
+    _held = b""  # requests the client pipelined, read but not yet parsed (PIPELINE_DEPTH)
 
     @property
     def lingering(self) -> bool:
@@ -213,16 +334,90 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
         """Close the connection without lingering."""
         HTTPChannel.handle_close(self)
 
+    @property
+    def closed(self) -> bool:
+        """Closed already (waitress's loop may still ask it whether to poll, in the pass that closed it)."""
+        return self._fileno is None
+
+    def unsent(self) -> int:
+        """Bytes of answers the client has not taken yet."""
+        return int(self.total_outbufs_len)
+
     def readable(self) -> bool:
+        if self.closed:
+            return False
         if self.lingering:
             if self.will_close or time.monotonic() >= (self._linger_until or 0.0):
                 self.close_now()  # its time is up, or the server closes it (a stop, a timeout)
                 return False
             return True
+        if self.will_close and self.close_at_once:
+            self.close_now()  # evicted (web/eviction.py): a client that reads nothing never lets it write
+            self.server.pull_trigger()  # the next turn at once, not after the loop's 1 s wait: room to accept
+            return False
+        if self._held and self._may_queue():
+            held, self._held = self._held, b""
+            self.received(held)
+        if self._held:
+            return False  # the pipelined requests already read come first
         return bool(super().readable())
 
     def writable(self) -> bool:
-        return False if self.lingering else bool(super().writable())
+        return False if self.lingering or self.closed else bool(super().writable())
+
+    def send(self, data: bytes, do_close: bool = True) -> int:
+        sent: int = super().send(data, do_close=do_close)
+        self.bytes_sent += sent
+        return sent
+
+    def _may_queue(self) -> bool:
+        """Whether the next request the client pipelined may be parsed and queued now."""
+        return (
+            self.request is None and len(self.requests) < PIPELINE_DEPTH and self.total_outbufs_len <= PIPELINE_OUTPUT
+        )
+
+    def received(self, data: bytes) -> bool:
+        """waitress's, except that at most :data:`PIPELINE_DEPTH` requests are queued at once.
+
+        waitress parses every request in what it read (8 KiB holds a hundred small GETs) and queues
+        them all; a worker answering them waits for room in the output once 16 MiB is unsent, for as
+        long as the client does not read. The requests past the depth wait here, unparsed, until
+        :meth:`readable` finds the answers before them gone.
+        """
+        if not data:
+            return False
+        with self.requests_lock:
+            if self.will_close or self.close_when_flushed:
+                return False
+            data, self._held = self._held + data, b""
+            while data:
+                if self.request is None:
+                    if not self._may_queue():
+                        self._held = data
+                        break
+                    self.request = self.parser_class(self.adj)
+                n = self.request.received(data)
+                # if there are requests queued, we can not send the continue header yet since the
+                # responses need to be kept in order
+                if (
+                    self.request.expect_continue
+                    and self.request.headers_finished
+                    and not self.requests
+                    and not self.sent_continue
+                ):
+                    self.send_continue()
+                if self.request.completed:
+                    self.sent_continue = False
+                    if not self.request.empty:
+                        self.requests.append(self.request)
+                        if len(self.requests) == 1:
+                            # the queue was empty: no worker is on this channel, so start one
+                            self.server.add_task(self)
+                    self.request = None
+                if n >= len(data):
+                    break
+                data = data[n:]
+        return True
 
     def handle_read(self) -> None:
         if self.lingering:
@@ -262,7 +457,7 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
         """
         if self.lingering:
             return False
-        return self.request is not None or bool(self.requests) or bool(self.total_outbufs_len)
+        return self.request is not None or bool(self.requests or self.total_outbufs_len or self._held)
 
 
 class BufferedServer:
@@ -335,7 +530,18 @@ class BufferedServer:
         for listener in self._listeners:
             listener.channel_class = channel_class
             # A flood of idle sockets or stalled uploads must not keep others out (web/eviction.py).
-            evict_when_full(listener, body_budget=UNFINISHED_UPLOADS * max_body)
+            # Behind trusted proxies every connection comes from one of them: no cap per address.
+            per_client = None if self._proxy_hops() else PER_CLIENT
+            evict_when_full(listener, body_budget=UNFINISHED_UPLOADS * max_body, per_client=per_client)
+
+    def _proxy_hops(self) -> int:
+        """``MOODTAPE_PROXY_HOPS`` of the app's settings (0 for an app built without them)."""
+        services = self._app.extensions.get("moodtape")
+        settings = getattr(services, "settings", None)
+        try:
+            return int(settings.get_int("MOODTAPE_PROXY_HOPS")) if settings is not None else 0
+        except (KeyError, ValueError):
+            return 0
 
     @property
     def bound_port(self) -> int:

@@ -15,13 +15,31 @@ limit is marked to close, chosen in this order:
 2. then connections whose answer is ready but whose client has read none of it for
    :data:`STALLED_READ_S`, the longest stalled first — 200 clients that asked for the 3.6 MB model
    and never read kept everyone else out for a minute; a real client reads, however slowly;
-3. then connections still sending an unfinished request, the longest open first — a client that
+3. then connections reading their answer slower than :data:`MIN_RATE` bytes a second (measured
+   once the answer has waited :data:`RATE_GRACE_S`, over at least :data:`RATE_SPAN_S` more), the
+   slowest first — 200 clients reading the 11 MB ONNX Runtime file 512 bytes every 3 s kept
+   everyone out for as long as they liked; a slow phone still reads kilobytes a second;
+4. then connections still sending an unfinished request, the longest open first — a client that
    trickles its request for minutes is the attack; a real upload finishes in seconds;
-4. last, connections opened less than :data:`GRACE_S` ago that have not spoken yet, the oldest
+5. last, connections opened less than :data:`GRACE_S` ago that have not spoken yet, the oldest
    first: the newest connection is usually a real client about to send its request.
 
-Connections whose request a worker is answering, or whose answer is still being read, are never
-chosen. Below the limit nothing changes.
+Connections whose request a worker is answering, or whose answer is still being read fast enough,
+are never chosen. Below the limit nothing changes.
+
+Always, whatever the number of connections:
+
+- **An answer that does not move is closed.** A connection whose unsent answer has not moved for
+  :data:`OUTPUT_STALL_S` is closed, even with requests queued behind it (waitress's own idle timeout
+  skips those). A client that pipelined large GETs and never read held a worker thread each
+  forever (the worker waits for room in the connection's output), and four of them stopped every
+  request; closing the connection wakes the worker (waitress's ``ClientDisconnected``).
+- **One client address holds at most** :data:`PER_CLIENT` **connections** (an IPv6 client counts by
+  its /64, as in :mod:`moodtape.web.owners`). A new connection past that closes the address's own
+  least useful one (in the order above, newcomers excepted), or, when all of them are busy, is
+  closed at once. A browser opens about 6 connections a page. Loopback clients are exempt (a proxy
+  on the same machine), and so is everyone when ``MOODTAPE_PROXY_HOPS`` trusts a proxy (every
+  connection then comes from it): the proxy must limit addresses itself (docs/deployment.md).
 
 The same goes for memory. Request bodies are held in memory until complete (photos are never
 spooled to disk), so 60 connections that each sent 10 MB of an upload and then stalled held 610 MB.
@@ -31,8 +49,13 @@ longest-open unfinished requests are closed until the rest fit.
 
 from __future__ import annotations
 
+import ipaddress
 import time
+from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any, Final
+
+from moodtape.web.owners import IPV6_CLIENT_PREFIX
 
 #: Share of the connection limit freed at once when it is reached (so the next clients fit too).
 EVICT_FRACTION: Final[float] = 0.1
@@ -40,24 +63,159 @@ EVICT_FRACTION: Final[float] = 0.1
 GRACE_S: Final[float] = 2.0
 #: Seconds a client may read nothing of its answer before, at the limit, it may be closed.
 STALLED_READ_S: Final[float] = 10.0
+#: Seconds an unsent answer may stay where it is (not one byte taken by the client) before the
+#: connection is closed, requests queued or not. Long enough for a phone that loses its signal in a
+#: lift; short enough that threads held by clients that never read come back quickly.
+OUTPUT_STALL_S: Final[float] = 20.0
+#: Bytes a second below which, at the limit, a client reading its answer may be closed (Kestrel's
+#: minimum response data rate).
+MIN_RATE: Final[float] = 240.0
+#: Seconds an answer waits before its rate is measured: the kernel's buffers take the first
+#: hundreds of kilobytes at once, whatever the client reads.
+RATE_GRACE_S: Final[float] = 10.0
+#: Seconds, after the grace, before a rate counts: the client's window opens in bursts of kilobytes.
+RATE_SPAN_S: Final[float] = 10.0
+#: Connections one client address (an IPv6 /64) may hold at once.
+PER_CLIENT: Final[int] = 32
+#: Loopback clients are not counted against :data:`PER_CLIENT` (tests switch this off).
+EXEMPT_LOOPBACK: Final[bool] = True
+#: Seconds between two looks at how every connection's answer is moving.
+SWEEP_S: Final[float] = 1.0
 
 
-def evict_when_full(server: Any, body_budget: int) -> None:
+@dataclass
+class OutputWatch:
+    """How one connection's unsent answer has been leaving, since it began to wait."""
+
+    waiting_since: float
+    moved_at: float  # the last look that found more bytes sent (or when the wait began)
+    sent_seen: int  # the channel's ``bytes_sent`` at that look
+    measured_from: tuple[float, int] | None = None  # (time, bytes sent) once past the grace
+
+    def rate(self, now: float, sent: int) -> float | None:
+        """Bytes a second taken by the client since the grace; None before :data:`RATE_SPAN_S` of it."""
+        if self.measured_from is None:
+            return None
+        start, sent_then = self.measured_from
+        if now - start < RATE_SPAN_S:
+            return None
+        return (sent - sent_then) / (now - start)
+
+
+def evict_when_full(server: Any, body_budget: int, per_client: int | None = PER_CLIENT) -> None:
     """Make ``server`` (a waitress server from ``create_server``) reclaim connections at its limit,
-    and close unfinished requests that together hold more than ``body_budget`` bytes."""
+    close unfinished requests that together hold more than ``body_budget`` bytes, close answers
+    that stopped moving, and hold each client address to ``per_client`` connections (None: no cap)."""
     decide = server.readable
+    accept = server.handle_accept
+    next_sweep = 0.0
 
     def readable() -> bool:
         # waitress asks this once per pass of its loop, before deciding whether to accept.
+        nonlocal next_sweep
+        now = time.time()
         channels = list(server.active_channels.values())
         victims = over_budget(channels, body_budget)
+        if now >= next_sweep:
+            next_sweep = now + SWEEP_S
+            victims += watch_output(channels, now)
         if server.accepting and len(server._map) >= server.adj.connection_limit:
-            victims += choose_victims(channels, server.adj.connection_limit, time.time())
+            victims += choose_victims(channels, server.adj.connection_limit, now)
         for channel in victims:
-            channel.will_close = True  # the loop closes it on its next pass, as waitress's own timeout does
+            close_soon(channel)
+        if victims:
+            server.pull_trigger()  # they close on the next turn: let it come at once
         return bool(decide())
 
+    def handle_accept() -> None:
+        known = set(server.active_channels)
+        accept()
+        if per_client is None:
+            return
+        for fd, channel in list(server.active_channels.items()):
+            if fd not in known:
+                admit(channel, list(server.active_channels.values()), per_client, time.time())
+
     server.readable = readable
+    server.handle_accept = handle_accept
+
+
+def close_soon(channel: Any) -> None:
+    """Mark ``channel`` to close on the loop's next pass, even when its socket takes no more bytes.
+
+    waitress closes a channel marked ``will_close`` when it next writes, and a client that reads
+    nothing never lets it write: marked victims stayed open, and counted as "already closing".
+    """
+    channel.will_close = True
+    channel.close_at_once = True
+
+
+def client_of(addr: Any) -> Hashable:
+    """The client a peer address counts as (an address, or an IPv6 /64); None when not counted."""
+    if not isinstance(addr, tuple) or not addr:
+        return None  # a Unix socket: no address to tell clients apart
+    try:
+        parsed = ipaddress.ip_address(str(addr[0]).split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    if EXEMPT_LOOPBACK and parsed.is_loopback:
+        return None
+    if isinstance(parsed, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(parsed)
+
+
+def admit(new: Any, channels: list[Any], cap: int, now: float) -> None:
+    """Keep ``new``'s client within ``cap`` connections: close its least useful other one, or ``new``."""
+    client = client_of(new.addr)
+    new.client = client
+    if client is None:
+        return
+    others = [c for c in channels if c is not new and not c.will_close and getattr(c, "client", None) == client]
+    if len(others) < cap:
+        return
+    ranked = _ranked(others, now)
+    if ranked:
+        close_soon(ranked[0])
+    else:
+        (getattr(new, "close_now", None) or new.handle_close)()  # not polled yet: closed at once
+
+
+def unsent(channel: Any) -> int:
+    """Bytes of answers ``channel`` holds that the client has not taken yet."""
+    measure = getattr(channel, "unsent", None)
+    return int(measure()) if callable(measure) else int(channel.total_outbufs_len)
+
+
+def watch_output(channels: list[Any], now: float) -> list[Any]:
+    """Note how each connection's answer moves; the connections whose answer has not moved for
+    :data:`OUTPUT_STALL_S` (to close, requests queued or not)."""
+    stuck = []
+    for channel in channels:
+        if channel.will_close:
+            continue
+        sent = getattr(channel, "bytes_sent", 0)
+        watch: OutputWatch | None = getattr(channel, "output_watch", None)
+        if not unsent(channel):
+            channel.output_watch = None
+        elif watch is None:
+            channel.output_watch = OutputWatch(waiting_since=now, moved_at=now, sent_seen=sent)
+        else:
+            if sent != watch.sent_seen:
+                watch.moved_at, watch.sent_seen = now, sent
+            if watch.measured_from is None and now - watch.waiting_since >= RATE_GRACE_S:
+                watch.measured_from = (now, sent)
+            if now - watch.moved_at >= OUTPUT_STALL_S:
+                stuck.append(channel)
+    return stuck
+
+
+def reading_rate(channel: Any, now: float) -> float | None:
+    """How fast ``channel``'s client takes its answer (bytes a second); None when not measured yet."""
+    watch: OutputWatch | None = getattr(channel, "output_watch", None)
+    return None if watch is None else watch.rate(now, getattr(channel, "bytes_sent", 0))
 
 
 def buffered_bytes(channel: Any) -> int:
@@ -85,12 +243,8 @@ def over_budget(channels: list[Any], budget: int) -> list[Any]:
     return victims
 
 
-def choose_victims(channels: list[Any], limit: int, now: float) -> list[Any]:
-    """The connections to close, in the order above: at most :data:`EVICT_FRACTION` of ``limit``."""
-    wanted = max(1, int(limit * EVICT_FRACTION))
-    closing = sum(1 for channel in channels if channel.will_close)
-    if closing >= wanted:
-        return []  # already making room: wait for those to close
+def _ranked(channels: list[Any], now: float, newcomers: bool = False) -> list[Any]:
+    """``channels`` that may be closed, in the order of the module's docstring."""
     open_ = [c for c in channels if not (c.will_close or c.requests)]
     # Refused and lingering (web/buffered_server.py): the answer is out, only the client's leftovers come.
     lingering = [c for c in open_ if getattr(c, "lingering", False)]
@@ -98,9 +252,24 @@ def choose_victims(channels: list[Any], limit: int, now: float) -> list[Any]:
     # waitress moves last_activity whenever the client takes some of the answer.
     unread = [c for c in open_ if c.total_outbufs_len and c.last_activity <= now - STALLED_READ_S]
     stalled = sorted(unread, key=lambda c: c.last_activity)
+    unread_ids = {id(c) for c in unread}
+    rates = {id(c): reading_rate(c, now) for c in open_ if c.total_outbufs_len and id(c) not in unread_ids}
+    slow = sorted(
+        (c for c in open_ if (rate := rates.get(id(c))) is not None and rate < MIN_RATE),
+        key=lambda c: rates[id(c)] or 0.0,
+    )
     candidates = [c for c in open_ if not c.total_outbufs_len]
     silent = [c for c in candidates if c.request is None]
     idle = sorted((c for c in silent if c.last_activity <= now - GRACE_S), key=lambda c: c.last_activity)
     unfinished = sorted((c for c in candidates if c.request is not None), key=lambda c: c.creation_time)
-    newcomers = sorted((c for c in silent if c.last_activity > now - GRACE_S), key=lambda c: c.creation_time)
-    return (lingering + idle + stalled + unfinished + newcomers)[: wanted - closing]
+    fresh = sorted((c for c in silent if c.last_activity > now - GRACE_S), key=lambda c: c.creation_time)
+    return lingering + idle + stalled + slow + unfinished + (fresh if newcomers else [])
+
+
+def choose_victims(channels: list[Any], limit: int, now: float) -> list[Any]:
+    """The connections to close, in the order above: at most :data:`EVICT_FRACTION` of ``limit``."""
+    wanted = max(1, int(limit * EVICT_FRACTION))
+    closing = sum(1 for channel in channels if channel.will_close)
+    if closing >= wanted:
+        return []  # already making room: wait for those to close
+    return _ranked(channels, now, newcomers=True)[: wanted - closing]

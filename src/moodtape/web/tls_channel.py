@@ -183,6 +183,7 @@ class TlsChannel(JsonErrorChannel):
             if do_close:
                 self.handle_close()  # outside the TLS lock, as waitress's send closes
             return 0
+        self.bytes_sent += sent
         return sent
 
     def _encrypt_and_send(self, data: bytes) -> int:
@@ -225,7 +226,12 @@ class TlsChannel(JsonErrorChannel):
 
     def writable(self) -> bool:
         # A client gone is closed on the loop's next turn (handle_write), even with nothing to send.
-        return not self.lingering and bool(super().writable() or self._pending or self._peer_gone)
+        if self.lingering or self.closed:
+            return False
+        return bool(super().writable() or self._pending or self._peer_gone)
+
+    def unsent(self) -> int:
+        return super().unsent() + len(self._pending)
 
     def busy(self) -> bool:
         return super().busy() or (bool(self._pending) and not self.lingering)
