@@ -96,3 +96,48 @@ def test_only_x86_without_vnni_gets_the_rewrite(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setattr(int8_weights, "_has_vnni", lambda vnni=vnni: vnni)
         assert (int8_weights.exact_on_this_cpu(model_bytes) != model_bytes) is rewritten, machine
     int8_weights.u8s8_saturates.cache_clear()
+
+
+def dequantizing(readers: list[tuple[str, ...]]) -> bytes:
+    """A graph whose outputs are ``DequantizeLinear`` nodes of shared int8 initializers: ``w`` (four
+    values), zero points ``z1``/``z2``, scale ``s``; each reader names its inputs."""
+    from onnx import TensorProto, helper
+
+    tensors = [
+        numpy_helper.from_array(np.array([-128, -3, 0, 127], dtype=np.int8), "w"),
+        numpy_helper.from_array(np.array(2, dtype=np.int8), "z1"),
+        numpy_helper.from_array(np.array(-5, dtype=np.int8), "z2"),
+        numpy_helper.from_array(np.array(0.5, dtype=np.float32), "s"),
+    ]
+    nodes = [helper.make_node("DequantizeLinear", list(inputs), [f"out{i}"]) for i, inputs in enumerate(readers)]
+    outputs = [helper.make_tensor_value_info(f"out{i}", TensorProto.FLOAT, [4]) for i in range(len(readers))]
+    graph = helper.make_graph(nodes, "dequantizing", [], outputs, initializer=tensors)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+def outputs(model_bytes: bytes) -> list[npt.NDArray[np.float32]]:
+    import onnxruntime as ort
+
+    return list(ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"]).run(None, {}))
+
+
+def test_a_weight_shared_by_two_zero_points_moves_with_both() -> None:
+    model_bytes = dequantizing([("w", "s", "z1"), ("w", "s", "z2")])
+    rewritten = int8_weights.with_uint8_weights(model_bytes)
+    assert rewritten != model_bytes
+    for before, after in zip(outputs(model_bytes), outputs(rewritten), strict=True):
+        np.testing.assert_array_equal(after, before)
+
+
+@pytest.mark.parametrize(
+    "readers",
+    [
+        [("w", "s", "z1"), ("w", "s")],  # a reader without a zero point reads w as it is
+        [("w", "s", "z1"), ("z1", "s", "z2")],  # z1 is also a value dequantized with another zero point
+    ],
+)
+def test_a_tensor_another_node_reads_differently_is_left_as_it_is(readers: list[tuple[str, ...]]) -> None:
+    model_bytes = dequantizing(readers)
+    rewritten = int8_weights.with_uint8_weights(model_bytes)
+    for before, after in zip(outputs(model_bytes), outputs(rewritten), strict=True):
+        np.testing.assert_array_equal(after, before)

@@ -122,6 +122,39 @@ def test_pipelined_requests_are_all_answered_in_order_to_a_client_that_reads() -
     assert answer.endswith(b"ok") and answer.count(b"x" * 1000) >= 3 * BIG // 1000 - 3
 
 
+def test_a_short_answer_waiting_behind_a_slow_pipelined_request_is_not_a_stall(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A guard (a review feared it): a short answer ahead of a pipelined request slower than the
+    stall time must reach the client, and the connection must not be closed as stalled."""
+    monkeypatch.setattr(eviction, "OUTPUT_STALL_S", 1.0, raising=False)
+    monkeypatch.setattr(eviction, "SWEEP_S", 0.2, raising=False)
+    app = small_app()
+
+    def slow() -> str:
+        time.sleep(2.5)
+        return "slow"
+
+    app.add_url_rule("/slow", "slow", slow)
+    server = BufferedServer(app, "127.0.0.1", 0, threads=2)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        with connect(server.bound_port) as sock:
+            sock.sendall(
+                b"GET /small HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            answer = b""
+            while chunk := sock.recv(1 << 16):
+                answer += chunk
+    finally:
+        server.stop()
+        thread.join(timeout=10)
+    assert answer.count(b"HTTP/1.1 200 OK\r\n") == 2 and answer.endswith(b"slow"), answer[-200:]
+
+
 def test_an_answer_is_stuck_once_it_has_not_moved_for_the_stall_time() -> None:
     stall = eviction.OUTPUT_STALL_S
     unread = SimpleNamespace(will_close=False, bytes_sent=0, total_outbufs_len=BIG, output_watch=None)
@@ -242,3 +275,44 @@ def test_behind_trusted_proxies_there_is_no_cap_per_address(make_app: Any) -> No
     assert BufferedServer(make_app(MOODTAPE_PROXY_HOPS="1"), threads=1)._proxy_hops() == 1
     assert BufferedServer(make_app(), threads=1)._proxy_hops() == 0
     assert BufferedServer(small_app(), threads=1)._proxy_hops() == 0
+
+
+def test_a_tls_client_reading_steadily_is_not_taken_for_stalled(
+    monkeypatch: pytest.MonkeyPatch, tls_files: tuple[Any, Any]
+) -> None:
+    """A reviewer: over TLS only newly encrypted pieces (64 KiB each) counted as progress, not the
+    encrypted bytes the socket took meanwhile, so a client reading below about 3 KiB/s looked
+    stalled and was closed, with no pressure on the server at all. Here: 1.5 s counts as a stall
+    and the client takes 512 bytes every 20 ms (25 KiB/s; a 64 KiB piece lasts 2.6 s)."""
+    from benchmarks.slow_clients_single import client_tls
+    from moodtape.web.tls_channel import tls_context
+
+    from moodtape.web.tls_channel import TlsChannel
+
+    monkeypatch.setattr(eviction, "OUTPUT_STALL_S", 1.5, raising=False)
+    monkeypatch.setattr(eviction, "SWEEP_S", 0.2, raising=False)
+    made = TlsChannel.__init__
+
+    def small_send_buffer(self: Any, server: Any, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        made(self, server, sock, *args, **kwargs)
+        # Then a small kernel send buffer: encrypted bytes wait in the channel, as over a slow link.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+
+    monkeypatch.setattr(TlsChannel, "__init__", small_send_buffer)
+    server = BufferedServer(small_app(), "127.0.0.1", 0, threads=2, tls=tls_context(*tls_files))
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        raw = connect(server.bound_port, small_window=True)
+        with client_tls().wrap_socket(raw, server_hostname="localhost") as sock:
+            sock.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            received, started = 0, time.monotonic()
+            while time.monotonic() - started < 8:
+                chunk = sock.recv(512)
+                assert chunk, f"closed by the server after {received} bytes, reading steadily"
+                received += len(chunk)
+                time.sleep(0.02)
+    finally:
+        server.stop()
+        thread.join(timeout=10)

@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -205,17 +205,22 @@ class Database:
             error = failed[0]
             raise type(error)(*error.args)  # a fresh one: re-raising the same object grows its traceback
 
-    def read(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in a read-only transaction (retried like :meth:`write`)."""
-        return self._run(work, write=False)
+    def read(self, work: Callable[[Connection], T], *, bounded: bool = True) -> T:
+        """Run ``work`` in a read-only transaction (retried like :meth:`write`).
+
+        ``bounded=False`` skips :attr:`waits`: for the readiness check, which runs in a thread of its
+        own, one at a time; with a turn, a frozen database would keep one of the request threads'
+        turns for as long as it stayed frozen.
+        """
+        return self._run(work, write=False, bounded=bounded)
 
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction: all of it is written or none of it; retried on a lost race."""
         return self._run(work, write=True)
 
-    def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
+    def _run(self, work: Callable[[Connection], T], *, write: bool, bounded: bool = True) -> T:
         def once() -> T:
-            with self._turn():
+            with self._turn() if bounded else nullcontext():
                 self._ready_once()  # inside the retries: a first use may race another process's migration
                 with self._translate_errors(), self._serialised(), self._begin(write) as connection:
                     return work(connection)

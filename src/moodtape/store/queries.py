@@ -382,7 +382,8 @@ class Store:
 
     def ping(self) -> None:
         """Raise :class:`~moodtape.errors.StoreUnavailableError` unless the database answers (for readiness checks)."""
-        self.database.read(lambda c: c.execute(sa.text("SELECT 1")).scalar_one())
+        # Outside the request threads' bound (StoreWaits): readiness runs it in its own thread.
+        self.database.read(lambda c: c.execute(sa.text("SELECT 1")).scalar_one(), bounded=False)
 
     def row_count(self) -> int:
         """Rows in every session table together (for tests and ``moodtape db status``)."""

@@ -81,23 +81,33 @@ def with_uint8_weights(model_bytes: bytes) -> bytes:
     for node in graph.node:
         for name in node.input:
             readers.setdefault(name, []).append(node)
-    changed: set[str] = set()
-    for node in graph.node:
-        if node.op_type != "DequantizeLinear" or len(node.input) < 3:
-            continue
-        weight, zero_point = (initializers.get(name) for name in (node.input[0], node.input[2]))
-        if weight is None or zero_point is None:
-            continue
-        names = (node.input[0], node.input[2])
-        if any(initializers[name].data_type != onnx.TensorProto.INT8 for name in names if name not in changed):
-            continue
-        if any(reader.op_type != "DequantizeLinear" for name in names for reader in readers[name]):
-            continue
-        for name in names:
-            if name in changed:
-                continue
-            tensor = initializers[name]
-            shifted = (numpy_helper.to_array(tensor).astype(np.int16) + 128).astype(np.uint8)
-            tensor.CopyFrom(numpy_helper.from_array(shifted, name))
-            changed.add(name)
+
+    def weight_reader(node: onnx.NodeProto) -> bool:
+        """A ``DequantizeLinear`` of a stored int8 tensor with its stored zero point: safe to shift."""
+        return (
+            node.op_type == "DequantizeLinear"
+            and len(node.input) == 3
+            and all(initializers.get(name) is not None for name in (node.input[0], node.input[2]))
+            and all(initializers[name].data_type == onnx.TensorProto.INT8 for name in (node.input[0], node.input[2]))
+        )
+
+    # Decide before changing anything: a tensor moves only if every node reading it is such a
+    # reader and each of those readers' other tensor moves too (shifting one side of a pair alone
+    # would change that node's numbers), so drop tensors until that holds.
+    moving = {name for node in graph.node if weight_reader(node) for name in (node.input[0], node.input[2])}
+    while True:
+        staying = {
+            name
+            for name in moving
+            for reader in readers[name]
+            if not weight_reader(reader) or not {reader.input[0], reader.input[2]} <= moving
+        }
+        if not staying:
+            break
+        moving -= staying
+    for name in moving:
+        tensor = initializers[name]
+        shifted = (numpy_helper.to_array(tensor).astype(np.int16) + 128).astype(np.uint8)
+        tensor.CopyFrom(numpy_helper.from_array(shifted, name))
+    changed = moving
     return model.SerializeToString() if changed else model_bytes

@@ -301,7 +301,8 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
     #: Set by :mod:`~moodtape.web.eviction` with ``will_close``: close on the loop's next pass, even
     #: when the client reads nothing (waitress closes a channel only once its socket is writable).
     close_at_once = False
-    #: Bytes of answers the socket has taken (:mod:`~moodtape.web.eviction` watches them move).
+    #: Bytes of answers the socket has taken (:mod:`~moodtape.web.eviction` watches them move); over
+    #: TLS, encrypted bytes (web/tls_channel.py).
     bytes_sent = 0
     #: :class:`~moodtape.web.eviction.OutputWatch` while an answer waits; the client it counts as.
     output_watch: Any = None

@@ -183,7 +183,6 @@ class TlsChannel(JsonErrorChannel):
             if do_close:
                 self.handle_close()  # outside the TLS lock, as waitress's send closes
             return 0
-        self.bytes_sent += sent
         return sent
 
     def _encrypt_and_send(self, data: bytes) -> int:
@@ -223,6 +222,9 @@ class TlsChannel(JsonErrorChannel):
             self._peer_gone = True
             return
         self._pending = self._pending[sent:]
+        # What the client takes, in encrypted bytes as the socket took them: a piece of 64 KiB is
+        # encrypted at once but may take a slow reader many seconds, which must count as moving.
+        self.bytes_sent += sent
 
     def writable(self) -> bool:
         # A client gone is closed on the loop's next turn (handle_write), even with nothing to send.

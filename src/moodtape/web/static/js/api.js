@@ -1,6 +1,8 @@
 // Talking to the moodtape server: one place that knows URLs, the CSRF header and the error shape.
 // Every failure becomes an ApiError, so callers show `error.message` without parsing anything.
 
+import { deadlineSignal, eitherSignal } from "./signals.js";
+
 export class ApiError extends Error {
   /**
    * @param {string} code  snake_case code from the server, or "unreachable" when fetch itself failed
@@ -44,9 +46,12 @@ function retryAfterSeconds(response) {
 
 /** How long the page waits for an answer before it gives up on a request (docs/page.md): a server
  * that stops answering without closing the connection must not leave the page looking live, or a
- * list "Finding music…", for ever. A camera frame is stale after a few seconds anyway; a photo may
- * be several MiB going up a slow link. */
-export const DEADLINE_MS = { frame: 10000, photo: 30000, other: 20000 };
+ * list "Finding music…", for ever. A camera frame is stale after a few seconds anyway. A list may
+ * wait for Spotify and YouTube, each allowed 17.5 s with its retries, so it gets longer. A photo
+ * gets its base time plus one second for every 64 KiB it sends (a 10 MiB photo over a 512 kbit/s
+ * uplink still arrives). */
+export const DEADLINE_MS = { frame: 10000, photo: 30000, list: 60000, other: 20000 };
+const PHOTO_BYTES_PER_SECOND = 65536;
 
 /** The failure of a request that ran past its deadline: an outage like a refused connection
  * (status 0, so `unreachable`), in words a person can read, never "TimeoutError" or "AbortError". */
@@ -56,35 +61,22 @@ function timedOut(ms) {
 }
 
 /** What a failed fetch or body read means: the caller's own abort stays an AbortError (callers
- * ignore it), the deadline becomes a timeout, anything else the server being unreachable. */
-function failure(err, signal, ms) {
+ * ignore it), the deadline a timeout, anything else the server being unreachable. The signals say
+ * which, not the error's name: a browser without AbortSignal.timeout reports both as AbortError. */
+function failure(err, signal, deadline, ms) {
   if (signal && signal.aborted) return err && err.name === "AbortError" ? err : new DOMException("aborted", "AbortError");
-  if (err && err.name === "TimeoutError") return timedOut(ms);
+  if (deadline.aborted) return timedOut(ms);
   if (err && err.name === "AbortError") return err;
   return new ApiError("unreachable", "Can't reach the moodtape server. Is moodtape serve still running?", 0);
 }
 
-/** A signal that aborts when either does (AbortSignal.any where the browser has it). */
-function eitherSignal(signal, deadline) {
-  if (!signal) return deadline;
-  if (AbortSignal.any) return AbortSignal.any([signal, deadline]);
-  const both = new AbortController();
-  for (const one of [signal, deadline]) {
-    if (one.aborted) both.abort(one.reason);
-    else one.addEventListener("abort", () => both.abort(one.reason), { once: true });
-  }
-  return both.signal;
-}
-
-/** fetch with the page's defaults and a deadline (`deadlineMs`, else DEADLINE_MS.other); the
- * deadline covers reading the answer too ({@link json}). */
-async function request(url, { deadlineMs = DEADLINE_MS.other, signal, ...options } = {}) {
-  const deadline = AbortSignal.timeout(deadlineMs);
+/** fetch with the page's defaults and `deadline` (a signal from deadlineSignal(deadlineMs)). */
+async function request(url, { deadlineMs, deadline, signal, ...options }) {
   let response;
   try {
     response = await fetch(url, { credentials: "same-origin", ...options, signal: eitherSignal(signal, deadline) });
   } catch (err) {
-    throw failure(err, signal, deadlineMs);
+    throw failure(err, signal, deadline, deadlineMs);
   }
   if (response.ok) return response;
   let code = "http_" + response.status;
@@ -101,14 +93,16 @@ async function request(url, { deadlineMs = DEADLINE_MS.other, signal, ...options
   throw new ApiError(code, message, response.status, retryAfterSeconds(response));
 }
 
-async function json(url, options = {}) {
-  const response = await request(url, options);
+/** The JSON answer of `url`; the deadline (`deadlineMs`, else DEADLINE_MS.other) covers reading it too. */
+async function json(url, { deadlineMs = DEADLINE_MS.other, ...options } = {}) {
+  const deadline = deadlineSignal(deadlineMs);
+  const response = await request(url, { ...options, deadlineMs, deadline });
   try {
     return await response.json();
   } catch (err) {
     // The headers came in time but the body did not (or the caller gave up meanwhile).
-    if (err && (err.name === "TimeoutError" || err.name === "AbortError")) {
-      throw failure(err, options.signal, options.deadlineMs ?? DEADLINE_MS.other);
+    if (deadline.aborted || (options.signal && options.signal.aborted)) {
+      throw failure(err, options.signal, deadline, deadlineMs);
     }
     throw err;
   }
@@ -137,7 +131,9 @@ export function analyze(blob, { stream = null, signal } = {}) {
   }
   const url = stream ? `/api/analyze?stream=${encodeURIComponent(stream)}` : "/api/analyze";
   const headers = { "Content-Type": blob.type || "application/octet-stream" };
-  const deadlineMs = stream ? DEADLINE_MS.frame : DEADLINE_MS.photo;
+  const deadlineMs = stream
+    ? DEADLINE_MS.frame
+    : DEADLINE_MS.photo + Math.ceil((blob.size / PHOTO_BYTES_PER_SECOND) * 1000);
   return json(url, { method: "POST", body: blob, headers, signal, deadlineMs });
 }
 
@@ -160,7 +156,7 @@ export function listParams({ mood, strategy, kind, n = LIST_LENGTH }) {
 }
 
 export function recommendations(params, { signal } = {}) {
-  return json(`/api/recommendations?${params}`, { signal });
+  return json(`/api/recommendations?${params}`, { signal, deadlineMs: DEADLINE_MS.list });
 }
 
 /**
@@ -171,7 +167,7 @@ export function recommendations(params, { signal } = {}) {
 export function showList(params, { fresh = false, signal } = {}) {
   const query = new URLSearchParams(params);
   if (fresh) query.set("fresh", "1");
-  return json(`/api/lists?${query}`, { ...withCsrf("POST"), signal });
+  return json(`/api/lists?${query}`, { ...withCsrf("POST"), signal, deadlineMs: DEADLINE_MS.list });
 }
 
 /** A list this session was shown (from this visit or kept history), as it now is. */

@@ -7,9 +7,10 @@
 // example of the emotion the person names.
 //
 // It imports nothing from the page's other modules on purpose, only the page's words for emotions
-// (words.js, which imports nothing): the page can change around it, and the only hooks it needs are
+// and its deadline signals (words.js and signals.js, which import nothing): the page can change around it, and the only hooks it needs are
 // the mount element plus the <script> tag in index.html, and events heard at the document.
 
+import { deadlineSignal, eitherSignal } from "./signals.js";
 import { emotionWord } from "./words.js";
 
 const NEUTRAL_FRAMES = 5; // over about 3 s
@@ -36,6 +37,7 @@ const HISTORY_DELETED = "moodtape:history-deleted";
 /** Wait `ms`, or less when `signal` aborts (a stopped calibration does not wait out its gap). */
 const sleep = (ms, signal) =>
   new Promise((resolve) => {
+    if (signal && signal.aborted) return resolve(); // stopped already: its abort event has passed
     const timer = setTimeout(resolve, ms);
     if (signal)
       signal.addEventListener(
@@ -63,16 +65,8 @@ function sentence(text) {
 async function call(method, url, { body, contentType, signal } = {}) {
   const headers = method === "GET" ? {} : { "X-CSRF-Token": csrfToken() };
   if (contentType) headers["Content-Type"] = contentType;
-  const deadline = AbortSignal.timeout(DEADLINE_MS);
-  // Aborted by the step's stop or by the deadline (AbortSignal.any where the browser has it).
-  let both = deadline;
-  if (signal && AbortSignal.any) both = AbortSignal.any([signal, deadline]);
-  else if (signal) {
-    const either = new AbortController();
-    for (const one of [signal, deadline]) one.addEventListener("abort", () => either.abort(one.reason), { once: true });
-    if (signal.aborted) either.abort(signal.reason);
-    both = either.signal;
-  }
+  const deadline = deadlineSignal(DEADLINE_MS);
+  const both = eitherSignal(signal, deadline); // the step's stop, or the deadline
   let response;
   try {
     response = await fetch(url, { method, body, headers, credentials: "same-origin", signal: both });
