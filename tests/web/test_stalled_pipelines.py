@@ -143,8 +143,7 @@ def test_a_short_answer_waiting_behind_a_slow_pipelined_request_is_not_a_stall(
     try:
         with connect(server.bound_port) as sock:
             sock.sendall(
-                b"GET /small HTTP/1.1\r\nHost: x\r\n\r\n"
-                b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                b"GET /small HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
             )
             answer = b""
             while chunk := sock.recv(1 << 16):
@@ -285,9 +284,8 @@ def test_a_tls_client_reading_steadily_is_not_taken_for_stalled(
     stalled and was closed, with no pressure on the server at all. Here: 1.5 s counts as a stall
     and the client takes 512 bytes every 20 ms (25 KiB/s; a 64 KiB piece lasts 2.6 s)."""
     from benchmarks.slow_clients_single import client_tls
-    from moodtape.web.tls_channel import tls_context
 
-    from moodtape.web.tls_channel import TlsChannel
+    from moodtape.web.tls_channel import TlsChannel, tls_context
 
     monkeypatch.setattr(eviction, "OUTPUT_STALL_S", 1.5, raising=False)
     monkeypatch.setattr(eviction, "SWEEP_S", 0.2, raising=False)
