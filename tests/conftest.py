@@ -40,6 +40,18 @@ def astronaut_bgr() -> npt.NDArray[np.uint8]:
 
 
 @pytest.fixture(scope="session")
+def astronaut_conditions(astronaut_bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """The astronaut's head under every robustness condition, as the model's input ``(15, 1, 48, 48)``
+    in [0, 1] (vision/conditions.py): faces that reach every corner of the int8 model's arithmetic."""
+    from moodtape.vision import conditions
+
+    gray = cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY)[30:230, 150:350]
+    face = np.asarray(cv2.resize(gray, (48, 48), interpolation=cv2.INTER_AREA))
+    stack = np.stack([item.transform(face) for item in conditions.CONDITIONS])
+    return (stack.astype(np.float32) / 255.0)[:, None]
+
+
+@pytest.fixture(scope="session")
 def astronaut_jpeg_bytes(astronaut_bgr: npt.NDArray[np.uint8]) -> bytes:
     ok, encoded = cv2.imencode(".jpg", astronaut_bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
     assert ok

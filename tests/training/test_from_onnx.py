@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -15,18 +14,14 @@ torch = pytest.importorskip("torch")
 from moodtape.errors import DatasetError, ModelError  # noqa: E402
 from moodtape.training.from_onnx import networks_from_onnx, restore_batch_norms, verify  # noqa: E402
 from moodtape.training.trainer import TrainConfig, Trainer  # noqa: E402
-from moodtape.vision import conditions, models  # noqa: E402
+from moodtape.vision import models  # noqa: E402
 
 BUNDLED = Path(models.__file__).parent / models.BUNDLED_MODEL
 
 
 @pytest.fixture(scope="module")
-def faces(astronaut_bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-    """The astronaut's head under every suite condition: ``(15, 1, 48, 48)`` float in [0, 1]."""
-    gray = cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY)[30:230, 150:350]
-    face = np.asarray(cv2.resize(gray, (48, 48), interpolation=cv2.INTER_AREA))
-    stack = np.stack([item.transform(face) for item in conditions.CONDITIONS])
-    return (stack.astype(np.float32) / 255.0)[:, None]
+def faces(astronaut_conditions: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    return astronaut_conditions
 
 
 def test_recovered_networks_reproduce_the_bundled_model(faces: npt.NDArray[np.float32]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 import onnx
@@ -13,19 +12,15 @@ import pytest
 from onnx import numpy_helper
 from onnx_models import mean_model
 
-from moodtape.vision import conditions, int8_weights, models
+from moodtape.vision import int8_weights, models
 from moodtape.vision.classifier import create_session
 
 BUNDLED = Path(models.__file__).parent / models.BUNDLED_MODEL
 
 
 @pytest.fixture(scope="module")
-def faces(astronaut_bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-    """The astronaut's head under every robustness condition, as the model's input ``(15, 1, 48, 48)``."""
-    gray = cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY)[30:230, 150:350]
-    face = np.asarray(cv2.resize(gray, (48, 48), interpolation=cv2.INTER_AREA))
-    stack = np.stack([item.transform(face) for item in conditions.CONDITIONS])
-    return (stack.astype(np.float32) / 255.0)[:, None]
+def faces(astronaut_conditions: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    return astronaut_conditions
 
 
 def logits(session: Any, faces: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -8,43 +8,21 @@ once: before, the chunked cases got nothing until the idle timeout (60 s).
 from __future__ import annotations
 
 import json
-import socket
-import ssl
-import threading
 from collections.abc import Iterator
-from pathlib import Path
-from typing import NamedTuple
 
 import pytest
-from benchmarks.slow_clients_single import client_tls
 from flask import Flask
+from raw_http import Target, serving_raw
 from waitress.adjustments import Adjustments
 from waitress.buffers import OverflowableBuffer
 
-from moodtape.web.buffered_server import BufferedServer, _DrainingParser
-from moodtape.web.tls_channel import tls_context
-
-
-class Target(NamedTuple):
-    port: int
-    tls: ssl.SSLContext | None
-
-    def connect(self, timeout: float) -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
-        return self.tls.wrap_socket(sock, server_hostname="localhost") if self.tls else sock
+from moodtape.web.buffered_server import _DrainingParser
 
 
 @pytest.fixture(params=["http", "https"])
 def port(request: pytest.FixtureRequest, app: Flask) -> Iterator[Target]:
-    files: tuple[Path, Path] | None = request.getfixturevalue("tls_files") if request.param == "https" else None
-    server = BufferedServer(app, "127.0.0.1", 0, threads=2, tls=tls_context(*files) if files else None)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    try:
-        yield Target(server.bound_port, client_tls() if files else None)
-    finally:
-        server.stop()
+    with serving_raw(app, request.getfixturevalue("tls_files") if request.param == "https" else None) as target:
+        yield target
 
 
 def _status(port: Target, request: bytes, timeout: float = 5.0) -> tuple[int, bytes]:

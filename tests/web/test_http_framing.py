@@ -7,44 +7,18 @@ is an error; none may leave the client waiting.
 from __future__ import annotations
 
 import json
-import socket
-import ssl
-import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import NamedTuple
 
 import pytest
-from benchmarks.slow_clients_single import client_tls
 from flask import Flask
-
-from moodtape.web.buffered_server import BufferedServer
-from moodtape.web.tls_channel import tls_context
-
-
-class Target(NamedTuple):
-    """Where the server listens, and the client TLS context when it serves HTTPS."""
-
-    port: int
-    tls: ssl.SSLContext | None
-
-    def connect(self, timeout: float) -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
-        return self.tls.wrap_socket(sock, server_hostname="localhost") if self.tls else sock
+from raw_http import Target, serving_raw
 
 
 @pytest.fixture(params=["http", "https"])
 def port(request: pytest.FixtureRequest, app: Flask) -> Iterator[Target]:
-    files: tuple[Path, Path] | None = request.getfixturevalue("tls_files") if request.param == "https" else None
-    server = BufferedServer(app, "127.0.0.1", 0, threads=2, tls=tls_context(*files) if files else None)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    try:
-        yield Target(server.bound_port, client_tls() if files else None)
-    finally:
-        server.stop()
+    with serving_raw(app, request.getfixturevalue("tls_files") if request.param == "https" else None) as target:
+        yield target
 
 
 def _answer(port: Target, request: bytes, timeout: float = 5.0) -> tuple[list[int], dict[str, str], bytes]:
