@@ -55,7 +55,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from moodtape.web.owners import IPV6_CLIENT_PREFIX
+from moodtape.web import owners
 
 #: Share of the connection limit freed at once when it is reached (so the next clients fit too).
 EVICT_FRACTION: Final[float] = 0.1
@@ -151,20 +151,17 @@ def close_soon(channel: Any) -> None:
 
 
 def client_of(addr: Any) -> Hashable:
-    """The client a peer address counts as (an address, or an IPv6 /64); None when not counted."""
+    """The client a peer address counts as (:func:`moodtape.web.owners.client_of`: an address, or an
+    IPv6 /64); None when not counted (a loopback client, or no address)."""
     if not isinstance(addr, tuple) or not addr:
         return None  # a Unix socket: no address to tell clients apart
     try:
-        parsed = ipaddress.ip_address(str(addr[0]).split("%", 1)[0])
+        parsed = ipaddress.ip_address(str(addr[0]))
     except ValueError:
         return None
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        parsed = parsed.ipv4_mapped
-    if EXEMPT_LOOPBACK and parsed.is_loopback:
+    if EXEMPT_LOOPBACK and (getattr(parsed, "ipv4_mapped", None) or parsed).is_loopback:
         return None
-    if isinstance(parsed, ipaddress.IPv6Address):
-        return str(ipaddress.ip_network(f"{parsed}/{IPV6_CLIENT_PREFIX}", strict=False))
-    return str(parsed)
+    return owners.client_of(str(addr[0]))
 
 
 def admit(new: Any, channels: list[Any], cap: int, now: float) -> None:
