@@ -13,6 +13,7 @@ import { describeFaces, drawBars } from "./overlay.js";
 import { setupPhoto } from "./photo.js";
 import { say } from "./say.js";
 import { distance, MIN_DISTANCE, MoodSettler } from "./settle.js";
+import { writeText } from "./text.js";
 import { Timeline } from "./timeline.js";
 import { EMOTION_WORDS, emotionWord, moodLine, moodNumbers } from "./words.js";
 
@@ -101,11 +102,6 @@ function writeMood(el, lead, mood, tail = "") {
   numbers.className = "numbers";
   numbers.textContent = figures;
   el.replaceChildren(line, numbers);
-}
-
-/** Set `el`'s text, unless it says that already (for what is written once a frame). */
-function writeText(el, text) {
-  if (el.textContent !== text) el.textContent = text;
 }
 
 function showMoodNow() {

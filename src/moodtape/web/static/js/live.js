@@ -6,6 +6,7 @@
 import { redrawInterval } from "./calm.js";
 import { CameraError, FrameLoop, closeCamera, openCamera } from "./camera.js";
 import { drawFaces, fitMedia } from "./overlay.js";
+import { writeText } from "./text.js";
 import { localAnalyzer } from "./ondevice/mode.js";
 import { say } from "./say.js";
 
@@ -251,7 +252,7 @@ export class LiveCamera {
    * and the next frame's rate replaces it at once too. */
   writeStats(text) {
     const { stats } = this.els;
-    if (stats.textContent !== text) stats.textContent = text;
+    writeText(stats, text);
     this.statsAt = -Infinity;
   }
 
@@ -290,12 +291,12 @@ export class LiveCamera {
       const noFace = result.faces.length === 0;
       if (note.hidden === noFace) note.hidden = !noFace;
       const words = "No face in view. Face the camera, in good light.";
-      if (note.textContent !== words) note.textContent = words;
+      writeText(note, words);
     }
     if (now - this.statsAt >= STATS_INTERVAL_MS) {
       this.statsAt = now;
       const line = `${fps.toFixed(1)} frames/s · ${Math.round(latencyMs)} ms`;
-      if (stats.textContent !== line) stats.textContent = line;
+      writeText(stats, line);
     }
     this.callbacks.onFrame(result, now);
   }

@@ -1,6 +1,7 @@
 // Face boxes drawn over a photo or the live video. Boxes are placed in percent of the analysed
 // image, so they follow the media element when the layout resizes: no measuring, no redraw.
 
+import { writeText } from "./text.js";
 import { emotionWord } from "./words.js";
 
 /** The largest face: the one whose probabilities we show as bars. */
@@ -64,7 +65,7 @@ export function drawFaces(layer, faces, image, mirrored = false) {
     place(box, { left: share(left, image.width), top: share(y, image.height), width: share(w, image.width), height: share(h, image.height) });
     const label = box.firstElementChild;
     const text = faceLabel(face);
-    if (label.textContent !== text) label.textContent = text;
+    writeText(label, text);
   });
 }
 
@@ -111,7 +112,7 @@ export function drawBars(list, emotions, face) {
     if (fill.style.getPropertyValue("--p") !== scale) fill.style.setProperty("--p", scale);
     const value = item.querySelector(".bar-value");
     const figure = face ? percent(p) : "–";
-    if (value.textContent !== figure) value.textContent = figure;
+    writeText(value, figure);
     item.classList.toggle("top", Boolean(face) && !face.uncertain && face.emotion === item.dataset.emotion);
   }
   list.classList.toggle("uncertain", Boolean(face && face.uncertain));
