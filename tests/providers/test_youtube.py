@@ -12,7 +12,7 @@ import pytest
 
 from moodtape.errors import ProviderAuthError, ProviderError, ProviderUnreachableError, QuotaExceededError
 from moodtape.providers.base import Provider, Query
-from moodtape.providers.budget import FileBudgetStore, MemoryBudgetStore, utc_day
+from moodtape.providers.budget import FileBudgetStore, MemoryBudgetStore, quota_day
 from moodtape.providers.youtube import MOOD_VIDEOS, YouTubeProvider, default_mood_category
 from moodtape.providers.youtube_replies import video_from_youtube
 
@@ -246,7 +246,7 @@ def test_chart_is_cached_for_the_shorter_ttl(youtube, clock) -> None:
     assert len(search_requests(api)) == 1  # the comedy search is still cached
 
 
-def test_spent_budget_raises_without_calling_and_resets_next_utc_day(make_api, clock, sleeps) -> None:
+def test_spent_budget_raises_without_calling_and_resets_next_quota_day(make_api, clock, sleeps) -> None:
     api = make_api(FakeYouTube())
     store = MemoryBudgetStore()
     provider = YouTubeProvider(
@@ -258,7 +258,9 @@ def test_spent_budget_raises_without_calling_and_resets_next_utc_day(make_api, c
         provider.videos(Query(targets=((0.1, 0.5),), limit=5))
     assert "2 searches a day" in str(info.value)
     assert len(api.requests) == 2
-    clock.advance(12 * 3600)  # 2026-11-27 00:00 UTC
+    clock.advance(12 * 3600)  # 2026-11-27 00:00 UTC: still 16:00 on YouTube's quota day (Pacific time)
+    assert provider.searches_left() == 0
+    clock.advance(8 * 3600)  # 2026-11-27 00:00 Pacific time, when YouTube's counters reset
     assert provider.searches_left() == 2
     assert provider.videos(Query(targets=((0.1, 0.5),), limit=5))
 
@@ -395,13 +397,23 @@ def test_a_spent_project_quota_met_by_one_worker_stops_every_worker(make_api, cl
     with pytest.raises(QuotaExceededError, match="YouTube's daily quota is used up"):
         workers[1].videos(PARTY)  # not even its 1-unit chart is tried
     assert len(api.requests) == 1
-    clock.advance(12 * 3600)  # the next UTC day
+    clock.advance(12 * 3600)  # the next UTC day, but YouTube's quota day goes on until Pacific midnight
+    with pytest.raises(QuotaExceededError, match="YouTube's daily quota is used up"):
+        workers[1].videos(PARTY)
+    assert len(api.requests) == 1
+    clock.advance(8 * 3600)  # midnight Pacific time: YouTube's new quota day
     assert workers[1].videos(PARTY)
 
 
-def test_utc_day() -> None:
-    assert utc_day(1_795_694_400.0) == "2026-11-26"
-    assert utc_day(1_795_694_400.0 + 12 * 3600) == "2026-11-27"
+def test_quota_day_is_the_pacific_calendar_day() -> None:
+    noon_utc = 1_795_694_400.0  # 2026-11-26 12:00 UTC = 04:00 PST
+    assert quota_day(noon_utc) == "2026-11-26"
+    assert quota_day(noon_utc + 12 * 3600) == "2026-11-26"  # 00:00 UTC = 16:00 PST, the same quota day
+    assert quota_day(noon_utc + 20 * 3600 - 1) == "2026-11-26"  # 23:59:59 PST
+    assert quota_day(noon_utc + 20 * 3600) == "2026-11-27"  # 00:00 PST
+    summer = 1_783_036_800.0  # 2026-07-03 00:00 UTC = 17:00 PDT on the 2nd (daylight saving time)
+    assert quota_day(summer) == "2026-07-02"
+    assert quota_day(summer + 7 * 3600) == "2026-07-03"
 
 
 # --- errors ---
@@ -419,7 +431,7 @@ def test_403_quota_exceeded_stops_every_call_until_tomorrow(youtube, clock) -> N
     with pytest.raises(QuotaExceededError):
         provider.videos(PARTY)  # even the 1-unit chart is not tried
     assert len(api.requests) == 1
-    clock.advance(12 * 3600)
+    clock.advance(20 * 3600)  # midnight Pacific time, where YouTube's quota day ends
     assert provider.videos(PARTY)
 
 

@@ -13,7 +13,7 @@ import redis
 
 from moodtape.errors import QuotaExceededError
 from moodtape.providers.base import Query
-from moodtape.providers.budget import utc_day
+from moodtape.providers.budget import quota_day
 from moodtape.providers.youtube import YouTubeProvider
 from moodtape.state.budget import BUDGET_KEY, RedisBudgetStore
 from moodtape.state.cache import RedisCache
@@ -78,7 +78,7 @@ class SearchCounter:
 
 def test_the_youtube_budget_holds_across_instances(client: redis.Redis, redis_url: str) -> None:
     fake = SearchCounter()
-    now = time.time()  # one UTC day for the whole test, even one that runs across midnight
+    now = time.time()  # one quota day for the whole test, even one that runs across midnight
     instances = [
         YouTubeProvider(
             API_KEY,
@@ -103,8 +103,8 @@ def test_the_budget_never_expires_and_keeps_only_the_current_day(client: redis.R
     could be evicted at noon, and the day's budget spent twice."""
     store = RedisBudgetStore(client)
     client.delete(BUDGET_KEY)
-    day = utc_day(time.time())
-    long_ago = utc_day(time.time() - 5 * 86400)
+    day = quota_day(time.time())
+    long_ago = quota_day(time.time() - 5 * 86400)
     store.reserve(long_ago, 90)
     store.close_day(long_ago)
     assert store.reserve(day, 90) and store.reserve(day, 90)
@@ -130,7 +130,7 @@ def test_a_redis_that_is_down_gives_a_503_error_that_names_no_password() -> None
 
 def test_budget_reservations_are_atomic_across_connections(client: redis.Redis, redis_url: str) -> None:
     """Sixteen connections race for five searches: exactly five get one, whatever the interleaving."""
-    day = utc_day(time.time())  # a day gone by would expire its key at once
+    day = quota_day(time.time())  # a day gone by would expire its key at once
     client.delete(BUDGET_KEY)
     stores = [RedisBudgetStore(connect(redis_url)) for _ in range(16)]
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -141,7 +141,7 @@ def test_budget_reservations_are_atomic_across_connections(client: redis.Redis, 
 
 
 def test_a_closed_day_is_seen_by_every_instance_until_the_next_day(client: redis.Redis, redis_url: str) -> None:
-    day = utc_day(time.time())
+    day = quota_day(time.time())
     client.delete(BUDGET_KEY)
     one, other = RedisBudgetStore(client), RedisBudgetStore(connect(redis_url))
     assert not other.closed(day)

@@ -16,7 +16,7 @@ import pytest
 import redis
 from webtools import AppFactory, csrf_headers, same_session
 
-from moodtape.providers.budget import utc_day
+from moodtape.providers.budget import quota_day
 from moodtape.session_state import SessionState
 from moodtape.state.budget import RedisBudgetStore
 from moodtape.state.connection import connect
@@ -303,7 +303,7 @@ def test_a_full_redis_under_the_shipped_policy_keeps_the_rate_limit_and_the_budg
         admin = connect(server.url)
         admin.config_set("maxmemory", "4mb")
         admin.config_set("maxmemory-policy", _shipped_eviction_policy())
-        budget, day = RedisBudgetStore(admin), utc_day(time.time())
+        budget, day = RedisBudgetStore(admin), quota_day(time.time())
         assert budget.reserve(day, 100) and budget.reserve(day, 100)
         junk = iter(range(10**6))
 

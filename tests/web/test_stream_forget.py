@@ -7,7 +7,7 @@ read, while the privacy page says they are kept in memory for a few seconds.
 
 from __future__ import annotations
 
-import pytest
+import numpy as np
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
@@ -65,19 +65,37 @@ def test_deleting_history_drops_the_sessions_streams_in_redis(
     assert set(shared.scan_iter(match="moodtape:stream:*")) == left  # the stranger's stream is the one kept
 
 
+class _Counting:
+    """A stand-in analyzer: its state is a frame count (no picture is read)."""
+
+    profile: object = None
+    frames = 0
+
+    def restore(self, state: dict[str, int]) -> None:
+        self.frames = state["frames"]
+
+    def process(self, gray: object, now: float) -> list[object]:
+        self.frames += 1
+        return []
+
+    def state(self) -> dict[str, int]:
+        return {"frames": self.frames}
+
+
 def test_forgetting_a_session_leaves_sessions_whose_id_it_begins(redis_url: str) -> None:
     """``s1``'s streams are ``moodtape:stream:s1:*``; ``s10``'s and ``s1x``'s must stay."""
     client: redis.Redis = connect(redis_url)
-    for key in ("moodtape:stream:s1:cam", "moodtape:stream:s1:b", "moodtape:stream:s10:cam", "moodtape:stream:s1x:a"):
-        client.set(key, b"{}", px=60_000)
+    registry = RedisStreamRegistry(client, _Counting, clock=lambda: 1.0)  # type: ignore[arg-type]
+    gray = np.zeros((2, 2), dtype=np.uint8)
+    for session, stream in (("s1", "cam"), ("s1", "b"), ("s10", "cam"), ("s1x", "a")):
+        registry.process(session, stream, gray)
     client.set("moodtape:session:s1", b"{}", px=60_000)  # not a stream: another part's to delete
-    registry = RedisStreamRegistry(client, lambda: pytest.fail("no frame is processed"))
     registry.forget("s1")
-    assert {key.decode() for key in client.scan_iter(match="moodtape:*")} == {
+    assert {key.decode() for key in client.scan_iter(match="moodtape:stream:*")} == {
         "moodtape:stream:s10:cam",
         "moodtape:stream:s1x:a",
-        "moodtape:session:s1",
     }
+    assert client.get("moodtape:session:s1") == b"{}"
     registry.forget("s*")  # a pattern in an id matches only that id (ids have none, but still)
     assert len(list(client.scan_iter(match="moodtape:stream:*"))) == 2
 

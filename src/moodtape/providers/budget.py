@@ -1,4 +1,9 @@
-"""Counting YouTube search calls per UTC day, so moodtape stays inside the small search allowance.
+"""Counting YouTube search calls per quota day, so moodtape stays inside the small search allowance.
+
+YouTube's quota day runs from midnight to midnight Pacific time, which is where its counters reset
+(Google's quota documentation): counting per UTC day instead spent up to twice the day's searches
+(the budget again from 00:00 UTC, seven or eight hours before YouTube's reset) and, after a
+``quotaExceeded``, blocked YouTube until the next UTC midnight, most of YouTube's next day.
 
 YouTube's search.list has its own allowance (100 calls a day since 2026-06-01, see docs/providers.md).
 :class:`MemoryBudgetStore` counts within one process; :class:`FileBudgetStore` keeps the count in a
@@ -10,7 +15,7 @@ and instances racing for the last searches of the day cannot overshoot the budge
 is *released* again when the call never reached YouTube (a failed connection costs nothing).
 
 The store also remembers a day on which YouTube said the whole project's units are spent
-(``close_day``): from then on every instance stops calling, charts too, until the next UTC day,
+(``close_day``): from then on every instance stops calling, charts too, until the next quota day,
 instead of each process finding out with a failing call of its own.
 """
 
@@ -22,14 +27,19 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
+from zoneinfo import ZoneInfo
+
+#: Where YouTube's quota day begins and ends (its counters reset at midnight Pacific time). The
+#: ``tzdata`` dependency supplies the zone where the system has no time-zone database.
+QUOTA_ZONE: Final = ZoneInfo("America/Los_Angeles")
 
 
-def utc_day(timestamp: float) -> str:
-    """The UTC calendar day of a Unix timestamp, as ``YYYY-MM-DD``."""
-    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d")
+def quota_day(timestamp: float) -> str:
+    """YouTube's quota day of a Unix timestamp (the Pacific-time calendar day), as ``YYYY-MM-DD``."""
+    return datetime.fromtimestamp(timestamp, tz=QUOTA_ZONE).strftime("%Y-%m-%d")
 
 
 class BudgetStore(Protocol):
@@ -62,7 +72,7 @@ class BudgetStore(Protocol):
 
 @dataclass
 class _Day:
-    """One UTC day's standing: searches counted, and whether the project's units are spent."""
+    """One quota day's standing: searches counted, and whether the project's units are spent."""
 
     day: str = ""
     used: int = 0
@@ -83,7 +93,7 @@ class _Day:
 
 
 class _DayStandingStore:
-    """``reserve``, ``exhaust`` and ``close_day`` written once, over ``_today``: one UTC day's
+    """``reserve``, ``exhaust`` and ``close_day`` written once, over ``_today``: one quota day's
     standing read and written back under the store's lock (a read-modify-write)."""
 
     def _today(self, day: str) -> contextlib.AbstractContextManager[_Day]:

@@ -5,17 +5,25 @@ that fails returns the tracks unchanged and says why in ``last_failure`` (per th
 threads share one enricher), which the engine adds to the list's fallback reasons. After a failure it stops
 calling its service for ``cooldown`` seconds (a circuit breaker), so a machine without network
 pays one short timeout every few minutes, not one per request. Only missing fields are filled.
+
+Several instances sharing Redis share the answers too, and look a song up once between them
+(:func:`moodtape.providers.http.fetch_once`: visitors getting the same list at the same moment
+send one call per song, not one each). A Redis that is not answering makes previews uncached for
+that list, never a failed list. iTunes' calls a minute are counted for the whole cluster when a
+shared window is given (:class:`moodtape.state.windows.RedisCallWindow`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -24,20 +32,27 @@ from moodtape.identity import same_song
 from moodtape.providers.http import (
     Cache,
     Clock,
+    Release,
     RetryPolicy,
     ServiceClient,
     Sleep,
     TTLCache,
+    fetch_once,
     json_dict,
     quote_api_message,
 )
+from moodtape.state.connection import SharedStateError
 from moodtape.types import Track
+
+log = logging.getLogger(__name__)
 
 DEEZER_TRACK_URL = "https://api.deezer.com/track/{id}"
 DEEZER_SEARCH_URL = "https://api.deezer.com/search"
 ITUNES_SEARCH_URL = "https://itunes.apple.com/search"
 #: Keyless services get one quick retry at most: previews are a nicety, not worth a wait.
 PREVIEW_RETRY = RetryPolicy(attempts=2, backoff=0.25, max_wait=1.0)
+#: Seconds iTunes' calls are counted in this process after the shared window did not answer.
+WINDOW_RETRY_S = 10.0
 _DEEZER_NOT_FOUND = 800  # Deezer's "DataException: no data"
 _DEEZER_QUOTA = 4  # Deezer's "QuotaException: Quota limit exceeded"
 
@@ -120,23 +135,30 @@ class _PreviewEnricher:
         breaker = self._client.breaker
         if not breaker.allow():
             return result, f"{breaker.reason} Not trying again for {round(breaker.seconds_left())} s.", 0
+        cache = _Guarded(self._cache, self._client.service)  # a Redis outage: uncached, not failed
         lookups = skipped = 0
+
+        def look_up(track: Track) -> PreviewInfo:
+            nonlocal lookups
+            if lookups >= self.max_lookups or not self._may_call():
+                raise _SkippedError
+            lookups += 1
+            return self._lookup(track)
+
         for index, track in enumerate(result):
             if not self._wanted(track):
                 continue
-            key = self._key(track)
-            info = self._cache.get(key)
-            if info is None:
-                if lookups >= self.max_lookups or not self._may_call():
-                    skipped += 1
-                    continue
-                lookups += 1
-                try:
-                    info = self._lookup(track)
-                except ProviderError as error:
-                    breaker.trip(str(error))
-                    return result, str(error), skipped
-                self._cache.set(key, info)
+            try:
+                # One lookup per song among every thread and instance missing it at the same moment.
+                info = fetch_once(
+                    cache, self._key(track), functools.partial(look_up, track), hold=self._client.longest_request
+                )
+            except _SkippedError:
+                skipped += 1
+                continue
+            except ProviderError as error:
+                breaker.trip(str(error))
+                return result, str(error), skipped
             result[index] = _merge(track, info)
         return result, None, skipped
 
@@ -156,6 +178,66 @@ class _PreviewEnricher:
 
     def _lookup(self, track: Track) -> PreviewInfo:
         raise NotImplementedError
+
+
+class _SkippedError(Exception):
+    """A song left unfilled: the list's lookups, or the service's calls a minute, are used up."""
+
+
+class _Guarded:
+    """A preview cache whose outage (Redis not answering) reads as "nothing cached, nobody
+    filling": the enricher then calls the service itself for the rest of the list, uncached, and
+    pays for Redis's timeout once, not once per song."""
+
+    def __init__(self, cache: Cache[PreviewInfo], service: str) -> None:
+        self._cache = cache
+        self._service = service
+        self.ttl = cache.ttl
+        self._down = False
+
+    def _failed(self, error: SharedStateError) -> None:
+        if not self._down:
+            log.warning(
+                "%s previews: their shared cache is not answering; looking up uncached (%s)", self._service, error
+            )
+        self._down = True
+
+    def get(self, key: Hashable) -> PreviewInfo | None:
+        if self._down:
+            return None
+        try:
+            return self._cache.get(key)
+        except SharedStateError as error:
+            self._failed(error)
+            return None
+
+    def set(self, key: Hashable, value: PreviewInfo, ttl: float | None = None) -> None:
+        if self._down:
+            return
+        try:
+            self._cache.set(key, value, ttl)
+        except SharedStateError as error:
+            self._failed(error)
+
+    def claim(self, key: Hashable, seconds: float) -> Release | None:
+        if not self._down:
+            try:
+                return self._cache.claim(key, seconds)
+            except SharedStateError as error:
+                self._failed(error)
+        return _nothing
+
+
+def _nothing() -> None:
+    """The release of a claim that was never taken (the cache is down: every caller fills)."""
+
+
+class CallWindow(Protocol):
+    """Calls a minute counted beyond this process (:class:`moodtape.state.windows.RedisCallWindow`)."""
+
+    def take(self, limit: int, seconds: float) -> bool:
+        """Count one call, or False when ``limit`` were made in the last ``seconds``."""
+        ...
 
 
 def _preview_client(
@@ -255,6 +337,9 @@ class ITunesPreviews(_PreviewEnricher):
 
     Apple allows about 20 calls a minute: beyond ``per_minute`` in the last 60 s the remaining
     tracks are left as they are (no waiting) and ``last_error`` says so. Answers are cached a day.
+    With ``window`` (Redis, ``MOODTAPE_REDIS_URL``) the calls are counted once for every instance,
+    so N instances behind one address do not ask N times as often; while it is not answering, each
+    process counts its own.
     """
 
     name = "itunes"
@@ -273,6 +358,7 @@ class ITunesPreviews(_PreviewEnricher):
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         cache: Cache[PreviewInfo] | None = None,
+        window: CallWindow | None = None,
     ) -> None:
         client = _preview_client(http, "iTunes Search", timeout, cooldown, clock, sleep)
         super().__init__(client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock, cache=cache)
@@ -281,12 +367,22 @@ class ITunesPreviews(_PreviewEnricher):
         self.search_limit = search_limit
         self._clock = clock
         self._calls: deque[float] = deque()
+        self._window = window
+        self._window_down_until = 0.0
 
     def _key(self, track: Track) -> Hashable:
         return (track.key, self.country)
 
     def _may_call(self) -> bool:
-        """A sliding window: at most ``per_minute`` calls in any 60 s, across every thread."""
+        """A sliding window: at most ``per_minute`` calls in any 60 s, across every thread (and
+        every instance, with a shared ``window`` that answers)."""
+        if self._window is not None and time.monotonic() >= self._window_down_until:
+            try:
+                return self._window.take(self.per_minute, 60.0)
+            except SharedStateError as error:
+                # Not asked again for a while: a frozen Redis costs its timeout once, not once a song.
+                self._window_down_until = time.monotonic() + WINDOW_RETRY_S
+                log.info("iTunes Search: the shared window is not answering, counting in this process (%s)", error)
         with self._window_lock:
             now = self._clock()
             while self._calls and now - self._calls[0] >= 60.0:

@@ -30,6 +30,7 @@ from moodtape.providers.spotify import SpotifyProvider
 from moodtape.providers.youtube import YouTubeProvider
 from moodtape.state.cache import RedisCache
 from moodtape.state.connection import client_for
+from moodtape.state.windows import RedisCallWindow
 
 #: Keyless previews wait at most this long per call, whatever MOODTAPE_HTTP_TIMEOUT says.
 PREVIEW_TIMEOUT = 3.0
@@ -104,7 +105,13 @@ def enrichers(settings: Settings, http: httpx.Client | None = None) -> list[Enri
     # The same lifetimes as the enrichers' own defaults: Deezer's preview links expire, iTunes' do not soon.
     return [
         DeezerPreviews(client, timeout=timeout, cache=_preview_cache(redis, "deezer", 600.0)),
-        ITunesPreviews(client, country=country, timeout=timeout, cache=_preview_cache(redis, "itunes", 86400.0)),
+        ITunesPreviews(
+            client,
+            country=country,
+            timeout=timeout,
+            cache=_preview_cache(redis, "itunes", 86400.0),
+            window=RedisCallWindow(redis, "itunes"),  # Apple's calls a minute, for every instance at once
+        ),
     ]
 
 

@@ -5,7 +5,8 @@ search.list is scarce (its own allowance of 100 calls a day since 2026-06-01), s
 - caches every search for ``search_ttl`` (24 h by default) and asks for 50 results each time,
   whatever the query's limit, so one call serves many lists; visitors missing the same entry at
   the same moment share one call (:func:`~moodtape.providers.http.fetch_once`);
-- counts its search calls per UTC day in a :class:`~moodtape.providers.budget.BudgetStore` and,
+- counts its search calls per quota day (Pacific time, as YouTube's) in a
+  :class:`~moodtape.providers.budget.BudgetStore` and,
   once ``daily_search_budget`` is spent, raises :class:`QuotaExceededError` without calling;
 - uses the 1-unit ``videos.list?chart=mostPopular&videoCategoryId=10`` for upbeat music, where
   a chart serves as well as a search.
@@ -24,7 +25,7 @@ import httpx
 
 from moodtape.errors import ProviderAuthError, ProviderUnreachableError, QuotaExceededError
 from moodtape.providers.base import Query
-from moodtape.providers.budget import BudgetStore, MemoryBudgetStore, utc_day
+from moodtape.providers.budget import BudgetStore, MemoryBudgetStore, quota_day
 from moodtape.providers.http import (
     DEFAULT_RETRY,
     Cache,
@@ -95,7 +96,8 @@ class YouTubeProvider:
         api_key: a YouTube Data API v3 key; kept private, never shown.
         region: ``regionCode`` for searches and charts.
         safe_search: ``none``, ``moderate`` or ``strict``.
-        daily_search_budget: search.list calls allowed per UTC day.
+        daily_search_budget: search.list calls allowed per quota day (midnight to midnight Pacific
+            time, as YouTube counts).
         http, clock, sleep: injectable for tests.
         budget_store: where the day's count lives (default: this process's memory).
         cache: where answers are cached (default: this process's memory, for ``cache_ttl``).
@@ -147,8 +149,8 @@ class YouTubeProvider:
         return f"YouTubeProvider(region={self.region!r}, safe_search={self.safe_search!r}, api_key='set')"
 
     def searches_left(self) -> int:
-        """search.list calls still allowed today (UTC)."""
-        return max(0, self.daily_search_budget - self._budget.used(utc_day(self._clock())))
+        """search.list calls still allowed today (YouTube's quota day, Pacific time)."""
+        return max(0, self.daily_search_budget - self._budget.used(quota_day(self._clock())))
 
     # --- the Provider protocol ---
 
@@ -225,7 +227,7 @@ class YouTubeProvider:
 
     def _call(self, fetch: _Fetch) -> list[Any]:
         """One call within quota and budget: the raw items."""
-        day = utc_day(self._clock())
+        day = quota_day(self._clock())
         if self._budget.closed(day):
             raise ProjectQuotaError(PROJECT_QUOTA_MESSAGE)
         if fetch.kind == "search" and not self._budget.reserve(day, self.daily_search_budget):

@@ -2,7 +2,7 @@
 
 A drop-in :class:`moodtape.providers.budget.BudgetStore`. Every change is one Lua script, so the
 check and the count are atomic across instances (no overshoot when several race for the day's last
-searches). The counts live in one hash, ``moodtape:youtube-budget`` (a field per UTC day, and
+searches). The counts live in one hash, ``moodtape:youtube-budget`` (a field per quota day, and
 ``<day>:closed`` once YouTube said the quota is spent), that has **no expiry**: under the
 documented ``volatile-lru`` policy a full Redis evicts only keys with an expiry, and a day's count
 evicted at noon would let the budget be spent twice. Each change deletes the fields of days before
@@ -75,7 +75,7 @@ return 1
 
 
 class RedisBudgetStore:
-    """Counts search calls per UTC day in the hash :data:`BUDGET_KEY` (see the module docstring)."""
+    """Counts search calls per quota day in the hash :data:`BUDGET_KEY` (see the module docstring)."""
 
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
@@ -107,5 +107,5 @@ class RedisBudgetStore:
 
 
 def _day_before(day: str) -> str:
-    """The UTC day before ``day`` (``YYYY-MM-DD``), in the same form."""
+    """The day before ``day`` (``YYYY-MM-DD``), in the same form."""
     return (date.fromisoformat(day) - timedelta(days=1)).isoformat()

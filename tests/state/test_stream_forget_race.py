@@ -1,0 +1,121 @@
+"""Webcam stream state in Redis against "Delete my history": a frame in flight, and the cost of finding the keys.
+
+Before: a frame read its stream's smoothed state, the person's deletion (another thread or
+instance) deleted it, then the frame saved the state it had read plus itself, so the smoothed
+expression probabilities of before the deletion were back in the shared Redis for another minute.
+And the deletion found the session's stream keys with ``SCAN`` over the whole keyspace: about
+1.2 s of round trips per million keys (sessions, rate limits, caches), 4 s at three million.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+import redis
+
+from moodtape.state.connection import connect
+from moodtape.types import Face
+from moodtape.web.streams import RedisStreamRegistry
+
+GRAY = np.zeros((4, 4), dtype=np.uint8)
+
+
+class FakeStream:
+    """Counts frames into its state; ``gate``, when set, holds :meth:`process` until it is opened."""
+
+    def __init__(self, gate: threading.Event | None = None, entered: threading.Event | None = None) -> None:
+        self.profile: object = None
+        self.frames = 0
+        self.restored: dict[str, Any] | None = None
+        self._gate = gate
+        self._entered = entered
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.restored = state
+        self.frames = int(state["frames"])
+
+    def process(self, gray: object, now: float) -> list[Face]:
+        if self._entered is not None:
+            self._entered.set()
+        if self._gate is not None:
+            assert self._gate.wait(10)
+        self.frames += 1
+        return []
+
+    def state(self) -> dict[str, Any]:
+        return {"frames": self.frames}
+
+
+@pytest.fixture
+def client(redis_url: str) -> redis.Redis:
+    return connect(redis_url)
+
+
+def _frames_stored(client: redis.Redis, session: str, stream: str = "cam") -> int | None:
+    import json
+
+    raw = client.get(f"moodtape:stream:{session}:{stream}")
+    return None if raw is None else int(json.loads(raw)["frames"])
+
+
+def test_a_frame_in_flight_during_a_deletion_does_not_bring_the_state_back(client: redis.Redis) -> None:
+    plain = RedisStreamRegistry(client, FakeStream, clock=lambda: 1.0)  # type: ignore[arg-type]
+    for _ in range(3):
+        plain.process("s1", "cam", GRAY)
+    assert _frames_stored(client, "s1") == 3
+
+    gate, entered = threading.Event(), threading.Event()
+    slow = RedisStreamRegistry(client, lambda: FakeStream(gate, entered), clock=lambda: 1.0)  # type: ignore[arg-type]
+    in_flight = threading.Thread(target=slow.process, args=("s1", "cam", GRAY))
+    in_flight.start()
+    try:
+        assert entered.wait(10), "the frame never reached the analyzer"
+        # The frame has read the three frames' state; the person deletes (on "another instance").
+        RedisStreamRegistry(client, FakeStream).forget("s1")  # type: ignore[arg-type]
+        assert _frames_stored(client, "s1") is None
+    finally:
+        gate.set()
+        in_flight.join(10)
+    assert _frames_stored(client, "s1") is None, "the frame in flight saved the state of before the deletion"
+
+    # The next frame is a new stream, counted from nothing, and it is kept.
+    plain.process("s1", "cam", GRAY)
+    assert _frames_stored(client, "s1") == 1
+    plain.process("s1", "cam", GRAY)
+    assert _frames_stored(client, "s1") == 2
+
+
+def test_forgetting_does_not_walk_the_keyspace(client: redis.Redis) -> None:
+    registry = RedisStreamRegistry(client, FakeStream, clock=lambda: 1.0)  # type: ignore[arg-type]
+    for stream in ("cam", "cam-2"):
+        registry.process("s1", stream, GRAY)
+    registry.process("s10", "cam", GRAY)  # a session whose id begins like s1's
+    registry.process("stranger", "cam", GRAY)
+    pipe: Any = client.pipeline(transaction=False)
+    for n in range(20_000):  # everyone else's sessions, limits and caches
+        pipe.set(f"moodtape:session:other-{n}", b"{}", px=60_000)
+    pipe.execute()
+    client.config_resetstat()
+
+    registry.forget("s1")
+
+    stats = client.info("commandstats")
+    assert "cmdstat_scan" not in stats, f"forget walked the keyspace: {stats.get('cmdstat_scan')}"
+    assert "cmdstat_keys" not in stats
+    assert _frames_stored(client, "s1") is None and _frames_stored(client, "s1", "cam-2") is None
+    assert _frames_stored(client, "s10") == 1 and _frames_stored(client, "stranger") == 1
+
+
+def test_the_index_of_a_sessions_streams_expires_with_them(client: redis.Redis) -> None:
+    registry = RedisStreamRegistry(client, FakeStream, idle_seconds=30, clock=lambda: 1.0)  # type: ignore[arg-type]
+    registry.process("s1", "cam", GRAY)
+    stored = {key.decode() for key in client.scan_iter(match="moodtape:*")}
+    assert "moodtape:stream:s1:cam" in stored
+    for key in stored:
+        assert 0 < client.pttl(key) <= 30_000, f"{key} never expires"
+    registry.forget("s1")
+    for key in client.scan_iter(match="moodtape:*"):  # what a deletion leaves expires too
+        assert 0 < client.pttl(key) <= 30_000, f"{key!r} never expires"
