@@ -22,9 +22,11 @@ What this module adds to waitress:
 - **Framing bounds**: a chunk-size line over :data:`MAX_CHUNK_LINE` or a trailer over
   :data:`MAX_HEADER_BYTES` is a 400 at once (waitress bounds neither); a request with both
   ``Content-Length`` and ``Transfer-Encoding`` is refused and its connection closed (RFC 9112 §6.1),
-  and so is ``chunked`` applied twice. Chunk lines and trailer lines must end in CR LF and a chunk
-  size may not be empty (RFC 9112 §7.1): waitress waited for a CR LF that never came, and the
-  client got nothing for a minute; now a 400 at once.
+  and so is ``chunked`` applied twice, or a ``Transfer-Encoding`` that lists no coding at all
+  (``Transfer-Encoding:``, which waitress dropped and framed by ``Content-Length``). A chunk whose
+  declared size alone goes over the body limit is a 413 at once. Chunk lines and trailer lines
+  must end in CR LF and a chunk size may not be empty (RFC 9112 §7.1): waitress waited for a CR
+  LF that never came, and the client got nothing for a minute; now a 400 at once.
 - **HTTP versions**: a request line without a version is a 400, a version other than 1.x a 505
   (waitress answered ``HTTP/9.9`` as if it were 1.0). Obsolete line folding in headers is still
   accepted, as waitress does (RFC 9112 §5.2 allows a server to unfold it).
@@ -240,16 +242,24 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         return consumed
 
     def _bound_chunk_framing(self) -> None:
-        """Refuse a chunked body whose size line or trailer outgrows its bound.
+        """Refuse a chunked body whose size line or trailer outgrows its bound, or whose next chunk
+        alone would take it over the body limit.
 
-        Both are held unbounded by waitress, outside what :mod:`~moodtape.web.eviction` counts as a
-        body's bytes, and rescanned whole on every read: CPU that grows with the square of the size.
+        Both lines are held unbounded by waitress, outside what :mod:`~moodtape.web.eviction` counts
+        as a body's bytes, and rescanned whole on every read: CPU that grows with the square of the
+        size. A chunk declared larger than the body limit (``FFFFFFFFFFFF``) was refused by waitress
+        only once that many bytes had come: a client that stopped after the size line waited for the
+        idle timeout, one that went on sent the whole limit for nothing. The 413 now comes at once,
+        as for a too-large ``Content-Length``.
         """
         receiver = self.body_rcv
         if not self.chunked or receiver is None or self.completed:
             return
         if len(receiver.control_line) > MAX_CHUNK_LINE or len(receiver.trailer) > MAX_HEADER_BYTES:
             self.error = BadRequest("a chunk-size line or the trailer is too long")
+            self.completed = True
+        elif self.body_bytes_received + receiver.chunk_remainder >= self.adj.max_request_body_size:
+            self.error = RequestEntityTooLarge("a chunk is larger than the body limit")
             self.completed = True
 
     def parse_header(self, header_plus: bytes) -> None:
@@ -269,6 +279,14 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             if codings.count(b"chunked") > 1:  # RFC 9112 §6.1: chunked is applied once, last
                 raise ParsingError("chunked applied more than once")
             self.body_rcv = _StrictChunkedReceiver(self.body_rcv.buf)
+        elif self.version == "1.1" and any(
+            line.partition(b":")[0].strip(b" \t").lower() == b"transfer-encoding"
+            for line in get_header_lines(header_plus.partition(b"\r\n")[2])
+        ):
+            # An empty list of codings (``Transfer-Encoding:`` or ``Transfer-Encoding: ,``), which
+            # waitress drops and then frames the body by Content-Length. RFC 9112 §6.1: a request
+            # whose Transfer-Encoding does not end in chunked has no reliable length (400, closed).
+            raise ParsingError("Transfer-Encoding without chunked last")
         if self.chunked and "CONTENT_LENGTH" in self.headers:
             raise ParsingError("Content-Length and Transfer-Encoding in one request")
         if "TRANSFER_ENCODING" in self.headers:

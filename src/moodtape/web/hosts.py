@@ -9,6 +9,11 @@
   ``Host: evil.example`` came back as ``Location: http://evil.example/api/config``, with an HTML
   body. Now the ``Location`` is the path alone (``/api/config``, query kept), which a client
   resolves against the address it asked, and the body is the API's JSON shape.
+- **Leading slashes too.** Werkzeug strips the slashes a path begins with before it routes, so
+  ``//privacy``, ``//api/config`` and ``//metrics`` were answered 200 as their one-slash paths,
+  while ``/api//config`` got the 308: a proxy rule or a cache keyed on the path (``path_beg /api/``,
+  ``location = /metrics``) saw another path than moodtape served. Such a path that routes now gets
+  the same 308 to its one-slash form (never a ``//`` ``Location``, which would leave the host).
 - **Loopback pages need a loopback Host** (:func:`loopback_host`). ``/metrics`` in its default
   ``local`` mode answers clients on loopback only; a DNS-rebinding page (``rebind.attacker.example``
   made to resolve to 127.0.0.1) runs in the visitor's browser on this machine, so its requests
@@ -22,7 +27,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, request
 from werkzeug.routing import RequestRedirect
@@ -72,7 +77,27 @@ def _check_host() -> Response | None:
         )
     if isinstance(request.routing_exception, RequestRedirect):
         return _redirect_by_path(request.routing_exception)
+    if _asked_with_leading_slashes() and request.url_rule is not None:
+        return _redirect_leading_slashes()
     return None
+
+
+def _asked_with_leading_slashes() -> bool:
+    """True when the request target began with ``//`` (waitress strips those from ``PATH_INFO``;
+    the target as sent is ``REQUEST_URI``, gunicorn's ``RAW_URI``)."""
+    environ = request.environ
+    target = environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO") or ""
+    return str(target).startswith("//")
+
+
+def _redirect_leading_slashes() -> Response:
+    """The 308 routing gives ``/api//config``, for a path that begins with several slashes."""
+    path = request.script_root + request.path  # Werkzeug's path: the leading slashes made one
+    location = quote(path, safe="/:@!$&'()*+,;=-._~")
+    query = request.query_string.decode("latin-1")
+    response = error_response(308, "moved", f"moved to {path}")
+    response.headers["Location"] = location + (f"?{query}" if query else "")
+    return response
 
 
 def _redirect_by_path(redirect: RequestRedirect) -> Response:
