@@ -45,6 +45,12 @@ The same goes for memory. Request bodies are held in memory until complete (phot
 spooled to disk), so 60 connections that each sent 10 MB of an upload and then stalled held 610 MB.
 Unfinished requests may together hold at most a budget of bytes (``body_budget``); over it, the
 longest-open unfinished requests are closed until the rest fit.
+
+Two clocks: waitress stamps ``last_activity`` and ``creation_time`` with the wall clock, so they are
+compared with ``now`` (``time.time()``); how answers move (:class:`OutputWatch`: the 20 s stall, the
+reading rate) is timed by ``tick`` (``time.monotonic()``), which no clock adjustment moves. Timed by
+the wall clock, an NTP step or a suspended VM's resume of 20 s or more closed every connection whose
+answer had not moved since the last look, a second before.
 """
 
 from __future__ import annotations
@@ -113,14 +119,14 @@ def evict_when_full(server: Any, body_budget: int, per_client: int | None = PER_
     def readable() -> bool:
         # waitress asks this once per pass of its loop, before deciding whether to accept.
         nonlocal next_sweep
-        now = time.time()
+        now, tick = time.time(), time.monotonic()
         channels = list(server.active_channels.values())
         victims = over_budget(channels, body_budget)
-        if now >= next_sweep:
-            next_sweep = now + SWEEP_S
-            victims += watch_output(channels, now)
+        if tick >= next_sweep:
+            next_sweep = tick + SWEEP_S
+            victims += watch_output(channels, tick)
         if server.accepting and len(server._map) >= server.adj.connection_limit:
-            victims += choose_victims(channels, server.adj.connection_limit, now)
+            victims += choose_victims(channels, server.adj.connection_limit, now, tick)
         for channel in victims:
             close_soon(channel)
         if victims:
@@ -134,7 +140,7 @@ def evict_when_full(server: Any, body_budget: int, per_client: int | None = PER_
             return
         for fd, channel in list(server.active_channels.items()):
             if fd not in known:
-                admit(channel, list(server.active_channels.values()), per_client, time.time())
+                admit(channel, list(server.active_channels.values()), per_client, time.time(), time.monotonic())
 
     server.readable = readable
     server.handle_accept = handle_accept
@@ -164,8 +170,11 @@ def client_of(addr: Any) -> Hashable:
     return owners.client_of(str(addr[0]))
 
 
-def admit(new: Any, channels: list[Any], cap: int, now: float) -> None:
-    """Keep ``new``'s client within ``cap`` connections: close its least useful other one, or ``new``."""
+def admit(new: Any, channels: list[Any], cap: int, now: float, tick: float | None = None) -> None:
+    """Keep ``new``'s client within ``cap`` connections: close its least useful other one, or ``new``.
+
+    ``now`` is wall-clock time, ``tick`` monotonic (``now`` when not given; see the module docstring).
+    """
     client = client_of(new.addr)
     new.client = client
     if client is None:
@@ -173,7 +182,7 @@ def admit(new: Any, channels: list[Any], cap: int, now: float) -> None:
     others = [c for c in channels if c is not new and not c.will_close and getattr(c, "client", None) == client]
     if len(others) < cap:
         return
-    ranked = _ranked(others, now)
+    ranked = _ranked(others, now, tick=tick)
     if ranked:
         close_soon(ranked[0])
     else:
@@ -188,7 +197,7 @@ def unsent(channel: Any) -> int:
 
 def watch_output(channels: list[Any], now: float) -> list[Any]:
     """Note how each connection's answer moves; the connections whose answer has not moved for
-    :data:`OUTPUT_STALL_S` (to close, requests queued or not)."""
+    :data:`OUTPUT_STALL_S` (to close, requests queued or not). ``now`` is monotonic time."""
     stuck = []
     for channel in channels:
         if channel.will_close:
@@ -210,7 +219,9 @@ def watch_output(channels: list[Any], now: float) -> list[Any]:
 
 
 def reading_rate(channel: Any, now: float) -> float | None:
-    """How fast ``channel``'s client takes its answer (bytes a second); None when not measured yet."""
+    """How fast ``channel``'s client takes its answer (bytes a second); None when not measured yet.
+
+    ``now`` is on :func:`watch_output`'s clock (monotonic)."""
     watch: OutputWatch | None = getattr(channel, "output_watch", None)
     return None if watch is None else watch.rate(now, getattr(channel, "bytes_sent", 0))
 
@@ -240,8 +251,10 @@ def over_budget(channels: list[Any], budget: int) -> list[Any]:
     return victims
 
 
-def _ranked(channels: list[Any], now: float, newcomers: bool = False) -> list[Any]:
-    """``channels`` that may be closed, in the order of the module's docstring."""
+def _ranked(channels: list[Any], now: float, newcomers: bool = False, tick: float | None = None) -> list[Any]:
+    """``channels`` that may be closed, in the order of the module's docstring (``now``: wall clock,
+    for waitress's stamps; ``tick``: monotonic, for the reading rates; ``now`` when not given)."""
+    tick = now if tick is None else tick
     open_ = [c for c in channels if not (c.will_close or c.requests)]
     # Refused and lingering (web/buffered_server.py): the answer is out, only the client's leftovers come.
     lingering = [c for c in open_ if getattr(c, "lingering", False)]
@@ -250,7 +263,7 @@ def _ranked(channels: list[Any], now: float, newcomers: bool = False) -> list[An
     unread = [c for c in open_ if c.total_outbufs_len and c.last_activity <= now - STALLED_READ_S]
     stalled = sorted(unread, key=lambda c: c.last_activity)
     unread_ids = {id(c) for c in unread}
-    rates = {id(c): reading_rate(c, now) for c in open_ if c.total_outbufs_len and id(c) not in unread_ids}
+    rates = {id(c): reading_rate(c, tick) for c in open_ if c.total_outbufs_len and id(c) not in unread_ids}
     slow = sorted(
         (c for c in open_ if (rate := rates.get(id(c))) is not None and rate < MIN_RATE),
         key=lambda c: rates[id(c)] or 0.0,
@@ -263,10 +276,11 @@ def _ranked(channels: list[Any], now: float, newcomers: bool = False) -> list[An
     return lingering + idle + stalled + slow + unfinished + (fresh if newcomers else [])
 
 
-def choose_victims(channels: list[Any], limit: int, now: float) -> list[Any]:
-    """The connections to close, in the order above: at most :data:`EVICT_FRACTION` of ``limit``."""
+def choose_victims(channels: list[Any], limit: int, now: float, tick: float | None = None) -> list[Any]:
+    """The connections to close, in the order above: at most :data:`EVICT_FRACTION` of ``limit``
+    (``now``: wall clock; ``tick``: monotonic, ``now`` when not given)."""
     wanted = max(1, int(limit * EVICT_FRACTION))
     closing = sum(1 for channel in channels if channel.will_close)
     if closing >= wanted:
         return []  # already making room: wait for those to close
-    return _ranked(channels, now, newcomers=True)[: wanted - closing]
+    return _ranked(channels, now, newcomers=True, tick=tick)[: wanted - closing]
