@@ -9,6 +9,7 @@ import { ListView } from "./listview.js";
 import { LiveCamera } from "./live.js";
 import { DEFAULT_POINTS, MoodPlane } from "./moodplane.js";
 import { trackFootHeights, uncoverFocus } from "./footroom.js";
+import { guardPresses } from "./keyguard.js";
 import { describeFaces, drawBars } from "./overlay.js";
 import { setupPhoto } from "./photo.js";
 import { say } from "./say.js";
@@ -362,6 +363,16 @@ function followFace(mood, now) {
   return settler.since !== null;
 }
 
+/** A frame the server refused (the camera retries by itself): short words of our own that fit the
+ * stats line's one line. The server's own sentence and the wait ("The server is busy; try again
+ * shortly. Waiting 8 s.") wrapped it onto two or three lines and pushed the page below down, and
+ * back up at the next good frame: a flaky server moved the page every second or two. */
+function refusalWords(err) {
+  if (!err || !err.status) return "Frame not read; retrying."; // the on-device reader's own failure
+  if (err.status === 429 || err.status === 503) return "Server busy; retrying.";
+  return err.status >= 500 ? "Server error; retrying." : "Frame refused; retrying.";
+}
+
 /** The server stopped answering the camera's frames: drop the live reading until it answers. */
 function cameraStalled() {
   camera.showStalled("No answer from the server.");
@@ -478,7 +489,8 @@ const camera = new LiveCamera(
     video: $("video"),
     overlay: $("camera-overlay"),
     note: $("camera-note"),
-    stats: $("camera-stats"),
+    rate: $("camera-rate"),
+    news: $("camera-news"),
     pause: $("pause-live"),
   },
   {
@@ -489,7 +501,7 @@ const camera = new LiveCamera(
       if (err.unreachable) {
         outage(err, { retrying: true });
         cameraStalled();
-      } else camera.writeStats(`${err.message} Waiting ${Math.ceil(waitMs / 1000)} s.`);
+      } else camera.writeStats(refusalWords(err));
     },
     onRecover: () => banner(""),
     onStage: () => focusIfLost($("camera-stop")),
@@ -523,6 +535,9 @@ const camera = new LiveCamera(
 );
 
 function setupCamera() {
+  // Start and Stop hand focus to each other: a held Enter must not turn the camera on and off again
+  // with every repeat (keyguard.js).
+  for (const id of ["camera-start", "camera-retry", "camera-stop", "results-camera-stop", "follow-camera"]) guardPresses($(id));
   $("camera-start").addEventListener("click", startCamera);
   $("camera-retry").addEventListener("click", startCamera);
   $("camera-stop").addEventListener("click", stopCamera);

@@ -10,8 +10,8 @@ import { writeText } from "./text.js";
 import { localAnalyzer } from "./ondevice/mode.js";
 import { say } from "./say.js";
 
-/** The "frames/s · ms" line changes at most this often: at 15 frames a second it changed 15 times a
- * second inside the accessibility tree, where a screen reader's browse view is rebuilt each time. */
+/** The "frames/s · ms" figures change at most this often: at 15 frames a second they changed 15
+ * times a second (they are now out of the accessibility tree too: `#camera-rate` is aria-hidden). */
 const STATS_INTERVAL_MS = 1000;
 
 /** What a second failure of the same kind says first, so that "Try the camera again" is heard to
@@ -43,7 +43,8 @@ async function playQuietly(video) {
 
 export class LiveCamera {
   /**
-   * @param els {intro, problem, problemText, stage, video, overlay, note, stats, pause}
+   * @param els {intro, problem, problemText, stage, video, overlay, note, rate, news, pause}
+   *   rate: the frame rate's figures (aria-hidden); news: words about the frames instead
    * @param callbacks {onFrame(result), onError(err, waitMs), onRecover(), onStage(), onStarted(), onStopped(),
    *   onLost()}
    *   onStage: the preview and its controls are on screen (the reader may still be loading)
@@ -249,10 +250,14 @@ export class LiveCamera {
   }
 
   /** News for the stats line other than the frame rate (paused, stalled, a refusal): written at once,
-   * and the next frame's rate replaces it at once too. */
+   * in words a screen reader can find, and the next frame's rate replaces it at once too. The rate's
+   * figures are for the eyes only (aria-hidden): they change every second and mean little to a
+   * listener; the news is in the accessibility tree but not a live region (the switch, the banner or
+   * nothing needs saying: a refusal the camera retries by itself). */
   writeStats(text) {
-    const { stats } = this.els;
-    writeText(stats, text);
+    const { rate, news } = this.els;
+    if (text) writeText(rate, "");
+    writeText(news, text);
     this.statsAt = -Infinity;
   }
 
@@ -280,7 +285,7 @@ export class LiveCamera {
 
   frame(result, { latencyMs, fps }) {
     if (this.paused) return;
-    const { overlay, note, stats } = this.els;
+    const { overlay, note, rate, news } = this.els;
     const now = performance.now();
     // With prefers-reduced-motion, boxes move once a second instead of with every frame.
     // Nothing is written that says so already: the boxes are moved, not made again (a new box each
@@ -296,7 +301,8 @@ export class LiveCamera {
     if (now - this.statsAt >= STATS_INTERVAL_MS) {
       this.statsAt = now;
       const line = `${fps.toFixed(1)} frames/s · ${Math.round(latencyMs)} ms`;
-      writeText(stats, line);
+      writeText(news, "");
+      writeText(rate, line);
     }
     this.callbacks.onFrame(result, now);
   }
