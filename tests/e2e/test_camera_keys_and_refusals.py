@@ -136,3 +136,37 @@ def test_a_flaky_server_does_not_move_the_page(browser: Any, server: Server, siz
         watch.check(page)
     finally:
         context.close()
+
+
+def test_a_reading_refused_for_seconds_is_no_longer_shown_as_live(page: Any) -> None:
+    """Before: while the server refused every frame (429/503), "Live mood: happy" and the face's
+    box stayed on screen as if live for as long as the refusals lasted (24 s in a probe)."""
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
+    refusing = {"since": None}
+    busy = json.dumps({"error": {"code": "busy", "message": "the server is busy; try again shortly"}})
+
+    def refuse(route: Any) -> None:
+        if refusing["since"] is not None:
+            route.fulfill(status=503, headers={"Retry-After": "1"}, content_type="application/json", body=busy)
+        else:
+            route.fallback()
+
+    page.route("**/api/analyze?stream=*", refuse)
+    page.get_by_role("button", name="Start camera").click()
+    mood_now = page.locator("#mood-now")
+    expect(mood_now).to_contain_text("Live mood")
+    expect(page.locator("#camera-overlay .face-box").first).to_be_visible()
+    refusing["since"] = time.monotonic()
+    expect(page.locator("#camera-stats")).to_have_text("Server busy; retrying.")
+    # A refusal or two is not news: the reading stays (no flicker between refusals and good frames).
+    assert time.monotonic() - refusing["since"] < 4
+    expect(mood_now).to_contain_text("Live mood")
+    # Refused for longer, the reading goes, and the stats line keeps saying why.
+    expect(mood_now).not_to_contain_text("Live mood", timeout=15_000)
+    assert time.monotonic() - refusing["since"] >= 4.5
+    expect(page.locator("#faces-summary")).to_have_text("Waiting for the server…")
+    expect(page.locator("#camera-overlay .face-box")).to_have_count(0)
+    expect(page.locator("#camera-stats")).to_have_text("Server busy; retrying.")
+    # The server reads frames again: the live reading comes back.
+    refusing["since"] = None
+    expect(mood_now).to_contain_text("Live mood", timeout=15_000)

@@ -41,6 +41,8 @@ const state = {
    * instead, null to withdraw it; undefined: nothing. */
   offerNext: undefined,
   readoutAt: -Infinity,
+  /** When the server began refusing the camera's frames (performance.now()); null: the last was read. */
+  refusedSince: null,
   /** When the camera last lost the face (null: a face is in view). */
   noFaceSince: null,
   /** Mood news made while a modal dialog was open, said when it closes: {text, label?} or null. */
@@ -51,6 +53,10 @@ const state = {
  * flickering between two moods made it come and go, and change its words under a resting pointer,
  * 20 times a minute; the face settling on the offer's mood again restarts the time. */
 const OFFER_KEEP_MS = 15000;
+/** While the server refuses frames (429, 503…), the last reading stays on screen this long, then goes:
+ * a refusal or two between good frames must not make the reading flicker, but a face read 24 s ago
+ * was still shown as "Live mood: happy" for as long as the refusals lasted. */
+const STALE_READING_MS = 5000;
 
 /** Measures what floats at the foot of the screen again (footroom.js); set up by start(). */
 let measureFoot = () => {};
@@ -334,6 +340,7 @@ function onSettled(mood, now) {
 function onCameraFrame(result, now) {
   const mood = result.mood;
   state.liveMood = mood;
+  state.refusedSince = null;
   // The list goes first: when this frame settles a new mood, its offer is news in the same words.
   const deciding = followFace(mood, now);
   announcer.update(mood ? mood.emotion : null, now, { hold: deciding });
@@ -373,9 +380,10 @@ function refusalWords(err) {
   return err.status >= 500 ? "Server error; retrying." : "Frame refused; retrying.";
 }
 
-/** The server stopped answering the camera's frames: drop the live reading until it answers. */
-function cameraStalled() {
-  camera.showStalled("No answer from the server.");
+/** The server stopped answering the camera's frames, or has refused them for STALE_READING_MS: drop
+ * the live reading until it reads one again; `words` go in the stats line. */
+function cameraStalled(words = "No answer from the server.") {
+  camera.showStalled(words);
   state.liveMood = null;
   plane.setLive(null);
   showFaces(null);
@@ -501,7 +509,11 @@ const camera = new LiveCamera(
       if (err.unreachable) {
         outage(err, { retrying: true });
         cameraStalled();
-      } else camera.writeStats(refusalWords(err));
+      } else {
+        state.refusedSince ??= performance.now();
+        if (state.liveMood && performance.now() - state.refusedSince > STALE_READING_MS) cameraStalled(refusalWords(err));
+        else camera.writeStats(refusalWords(err));
+      }
     },
     onRecover: () => banner(""),
     onStage: () => focusIfLost($("camera-stop")),
@@ -520,6 +532,7 @@ const camera = new LiveCamera(
     },
     onStopped: () => {
       state.liveMood = null;
+      state.refusedSince = null;
       resetCameraRetry();
       announcer.reset();
       plane.setLive(null);
