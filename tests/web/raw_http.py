@@ -39,3 +39,23 @@ def serving_raw(app: Flask, tls_files: tuple[Path, Path] | None) -> Iterator[Tar
         yield Target(server.bound_port, client_tls() if tls_files else None)
     finally:
         server.stop()
+
+
+def first_answer(target: Target, request: bytes, timeout: float) -> tuple[int, bytes, bytes]:
+    """Send ``request`` on a new connection: the status, head and body of the first answer.
+
+    Raises:
+        TimeoutError: no complete answer came in ``timeout`` seconds (or the server closed first).
+    """
+    with target.connect(timeout) as sock:
+        sock.sendall(request)
+        data = b""
+        while True:
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = [int(line[15:]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")]
+            if length and len(body) >= length[0]:
+                return int(head.split(b" ", 2)[1]), head, body[: length[0]]
+            more = sock.recv(65536)
+            if not more:
+                raise TimeoutError(f"closed without a complete answer: {data[:200]!r}")
+            data += more

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from raw_http import Target, serving_raw
+from raw_http import Target, first_answer, serving_raw
 from waitress.adjustments import Adjustments
 from waitress.buffers import OverflowableBuffer
 
@@ -27,18 +27,8 @@ def port(request: pytest.FixtureRequest, app: Flask) -> Iterator[Target]:
 
 def _status(port: Target, request: bytes, timeout: float = 5.0) -> tuple[int, bytes]:
     """The answer's status and body (raises TimeoutError when none comes in time)."""
-    with port.connect(timeout) as sock:
-        sock.sendall(request)
-        data = b""
-        while True:
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = [int(line[15:]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")]
-            if length and len(body) >= length[0]:
-                return int(head.split(b" ", 2)[1]), body[: length[0]]
-            more = sock.recv(65536)
-            if not more:
-                raise TimeoutError(f"closed without a complete answer: {data[:200]!r}")
-            data += more
+    status, _, body = first_answer(port, request, timeout)
+    return status, body
 
 
 HEAD = b"POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from raw_http import Target, serving_raw
+from raw_http import Target, first_answer, serving_raw
 from waitress.adjustments import Adjustments
 
 from moodtape.web.buffered_server import BODY_HEADROOM, _DrainingParser
@@ -31,18 +31,7 @@ def port(request: pytest.FixtureRequest, app: Flask) -> Iterator[Target]:
 
 def _answer(port: Target, request: bytes, timeout: float = 3.0) -> tuple[int, bytes, bytes]:
     """Status, head and body of the first answer; raises TimeoutError when none comes in time."""
-    with port.connect(timeout) as sock:
-        sock.sendall(request)
-        data = b""
-        while True:
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = [int(line[15:]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")]
-            if length and len(body) >= length[0]:
-                return int(head.split(b" ", 2)[1]), head, body[: length[0]]
-            more = sock.recv(65536)
-            if not more:
-                raise TimeoutError(f"closed without a complete answer: {data[:200]!r}")
-            data += more
+    return first_answer(port, request, timeout)
 
 
 @pytest.mark.parametrize("value", [b"", b" ", b",", b",,"], ids=["empty", "space", "comma", "commas"])
