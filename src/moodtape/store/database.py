@@ -18,14 +18,22 @@ Two more bounds for a server:
   without a connection, a lock or a line of Alembic in the log.
 - **Threads waiting on the database** (:class:`StoreWaits`, set by the web app): a database that
   is frozen (its host still acknowledges packets, so no timeout of libpq or the kernel fires) holds
-  each query forever. Only so many threads may use it at once; the next waits
-  :data:`STORE_WAIT_S` for a turn and is then answered with a 503, so the other request threads
-  stay free for pages, photo analysis and ``/healthz``.
+  each query until :class:`ConnectionWatchdog` gives up on it. Only so many threads may use it at
+  once; the next waits :data:`STORE_WAIT_S` for a turn and is then answered with a 503, so the other
+  request threads stay free for pages, photo analysis and ``/healthz``.
+- **A connection that went silent** (PostgreSQL): :class:`ConnectionWatchdog` shuts the socket of a
+  connection whose statement, ping or commit waits longer than :data:`GIVE_UP_S` (a pooled
+  connection's ping: :data:`PING_GIVE_UP_S`). A failover that leaves the old connections half-open
+  (a relay or virtual address that moved, a frozen server) otherwise held every request thread
+  that took one of them, and with it every turn of :class:`StoreWaits`, until the process was
+  restarted.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -56,6 +64,14 @@ STATEMENT_TIMEOUT_S: Final[int] = 5
 TCP_GIVE_UP_S: Final[int] = 10
 #: A migration may rewrite tables: it gets longer than a request's statements.
 MIGRATION_TIMEOUT_S: Final[int] = 300
+#: PostgreSQL: seconds one step on a connection (a statement, with the work between statements, or
+#: the commit) may wait for the server before :class:`ConnectionWatchdog` closes the connection
+#: under it. The server cancels a statement after :data:`STATEMENT_TIMEOUT_S`; this is for a server
+#: that cannot answer at all while its end of the connection still acknowledges (half-open TCP).
+GIVE_UP_S: Final[float] = STATEMENT_TIMEOUT_S + 5.0
+#: PostgreSQL: seconds the pool's check of an idle connection (``SELECT 1`` before lending it) may
+#: take before the connection is closed and the pool's older connections are replaced.
+PING_GIVE_UP_S: Final[float] = 3.0
 #: Seconds before a setup that failed (:class:`~moodtape.errors.StoreSetupError`) is tried again;
 #: until then every use fails at once with the same error.
 SETUP_RETRY_S: Final[float] = 30.0
@@ -145,7 +161,7 @@ class Database:
             raise DataError(
                 "MOODTAPE_DATABASE_URL names PostgreSQL: install the driver with pip install 'moodtape[postgres]'"
             ) from None
-        return sa.create_engine(
+        engine = sa.create_engine(
             self.url,
             pool_size=5,
             max_overflow=10,
@@ -154,6 +170,8 @@ class Database:
             pool_recycle=1800,
             connect_args=postgres_connect_args(),
         )
+        watch_connections(engine)
+        return engine
 
     def upgrade(self) -> None:
         """Bring the schema to the newest version (Alembic ``upgrade head``); safe to repeat.
@@ -166,7 +184,13 @@ class Database:
     def _upgrade_once(self) -> None:
         from moodtape.store.migrate import upgrade
 
-        with self._translate_errors(), self._setup_errors(), self.engine.begin() as connection:
+        longer = {"moodtape_give_up_s": MIGRATION_TIMEOUT_S + GIVE_UP_S}
+        with (
+            self._translate_errors(),
+            self._setup_errors(),
+            self.engine.connect().execution_options(**longer) as connection,
+            connection.begin(),
+        ):
             if self.dialect == "postgresql":
                 timeout = f"{MIGRATION_TIMEOUT_S * 1000}"
                 connection.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": timeout})
@@ -401,6 +425,125 @@ def postgres_connect_args() -> dict[str, Any]:
         "keepalives_interval": 2,
         "keepalives_count": 3,
     }
+
+
+class ConnectionWatchdog:
+    """Closes a PostgreSQL connection under a thread that has waited on it too long.
+
+    libpq bounds a connect (``connect_timeout``) and a server that stops acknowledging
+    (``tcp_user_timeout``), and the server bounds its own statements (``statement_timeout``), but
+    nothing bounds a wait on a connection whose other end still acknowledges every packet and never
+    answers: a server frozen under ``SIGSTOP``, a stuck PgBouncer, or a failover behind a relay or a
+    moved address that leaves the old connections half-open. A probe failing PostgreSQL over behind
+    a relay (the old connections kept open and silent, new ones reaching the new server) had every
+    request that took a pooled connection wait for good in the pool's ``SELECT 1``: with those threads
+    holding every turn of :class:`StoreWaits`, the instance answered each history request 503 until
+    it was restarted.
+
+    A connection is *armed* while it is lent out (from the pool's checkout to its checkin) and
+    again before each statement, with a deadline; a thread here shuts the socket of one that passes
+    its deadline, so the waiting call fails at once as a broken connection (a 503 for the request,
+    the connection thrown away) and the pool opens new ones, which reach the database wherever it is
+    now. One per process (made again after a fork).
+    """
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._changed = threading.Condition()
+        self._armed: dict[int, tuple[float, float, Any]] = {}
+        #: Connections closed so far in this process (for tests and logs).
+        self.closed = 0
+
+    def arm(self, dbapi_connection: Any, seconds: float) -> None:
+        """From now on, close ``dbapi_connection`` unless :meth:`disarm` comes within ``seconds``."""
+        self._started()
+        with self._changed:
+            self._armed[id(dbapi_connection)] = (time.monotonic() + seconds, seconds, dbapi_connection)
+            self._changed.notify()
+
+    def disarm(self, dbapi_connection: Any) -> None:
+        if self._pid != os.getpid():
+            return
+        with self._changed:
+            self._armed.pop(id(dbapi_connection), None)
+
+    def _started(self) -> None:
+        if self._pid == os.getpid():
+            return
+        # First use in this process, or a fork's child: the parent's thread and lock are not here.
+        self._changed = threading.Condition()
+        self._armed = {}
+        self._pid = os.getpid()
+        threading.Thread(target=self._watch, args=(self._pid,), name="moodtape-db-watchdog", daemon=True).start()
+
+    def _watch(self, pid: int) -> None:
+        changed = self._changed
+        while self._pid == pid:
+            with changed:
+                now = time.monotonic()
+                late = [(key, seconds, conn) for key, (at, seconds, conn) in self._armed.items() if at <= now]
+                for key, _, _ in late:
+                    del self._armed[key]
+                if not late:
+                    soonest = min((at for at, _, _ in self._armed.values()), default=now + 60.0)
+                    changed.wait(max(0.05, soonest - now))
+                    continue
+            for _, seconds, connection in late:
+                self._close(connection, seconds)
+
+    def _close(self, dbapi_connection: Any, seconds: float) -> None:
+        try:
+            if dbapi_connection.closed:
+                return
+            fd = dbapi_connection.pgconn.socket
+            # Shut down, not closed: libpq still owns the descriptor; its wait wakes and reads the end.
+            with socket.socket(fileno=os.dup(fd)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+        except Exception as exc:  # the connection went away meanwhile: nothing to close
+            log.debug("store: watchdog could not close a connection: %s", exc)
+            return
+        self.closed += 1
+        log.warning(
+            "store: a database connection waited over %s s for the server (half-open or frozen?); closed it",
+            f"{seconds:g}",
+        )
+
+
+#: The process's watchdog of PostgreSQL connections.
+WATCHDOG: Final = ConnectionWatchdog()
+
+
+def watch_connections(engine: Engine) -> None:
+    """Put every connection of ``engine`` (PostgreSQL) under :data:`WATCHDOG` while it is in use."""
+
+    def lent(dbapi_connection: Any, _record: object, _proxy: object) -> None:
+        WATCHDOG.arm(dbapi_connection, GIVE_UP_S)
+
+    def returned(dbapi_connection: Any, *_args: object) -> None:
+        if dbapi_connection is not None:
+            WATCHDOG.disarm(dbapi_connection)
+
+    def statement(connection: Connection, cursor: Any, *_args: object) -> None:
+        seconds = connection.get_execution_options().get("moodtape_give_up_s", GIVE_UP_S)
+        WATCHDOG.arm(cursor.connection, float(seconds))
+
+    event.listen(engine, "checkout", lent)
+    for name in ("checkin", "invalidate", "soft_invalidate", "close", "detach"):
+        event.listen(engine, name, returned)
+    event.listen(engine, "before_cursor_execute", statement)
+
+    dialect = engine.dialect
+    ping = dialect.do_ping
+
+    def do_ping(dbapi_connection: Any) -> bool:
+        # The pool's check of an idle connection, before it is lent (and armed by "checkout").
+        WATCHDOG.arm(dbapi_connection, PING_GIVE_UP_S)
+        try:
+            return ping(dbapi_connection)
+        finally:
+            WATCHDOG.disarm(dbapi_connection)
+
+    dialect.do_ping = do_ping  # type: ignore[method-assign]
 
 
 class _RetryError(Exception):
