@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
@@ -37,10 +38,20 @@ MAX_SESSION_BYTES: Final[int] = 256 * 1024 * 1024
 #: 3.7 KB a list plus 1.64 KB an item; rounded up.
 LIST_BYTES: Final[int] = 4_000
 ITEM_BYTES: Final[int] = 1_700
+#: A feedback event besides its strings (the object, its numbers); the strings are counted as they
+#: are, since a client's item key, artist and genre may be 500 characters each (tracemalloc: 200
+#: events of 500 emoji each took 1.3 MB, when they were counted as 400 bytes an event, 81 KB).
+FEEDBACK_BYTES: Final[int] = 200
 #: Per session: lists, undo steps per list, feedback events.
 MAX_LISTS: Final[int] = 20
 MAX_UNDO: Final[int] = 10
 MAX_FEEDBACK: Final[int] = 200
+
+
+def _feedback_bytes(feedback: Feedback) -> int:
+    """What one feedback event takes in memory, its strings measured (see :data:`FEEDBACK_BYTES`)."""
+    texts = (feedback.item_key, feedback.artist, feedback.genre, feedback.list_id, feedback.id)
+    return FEEDBACK_BYTES + sum(sys.getsizeof(text) for text in texts if text is not None)
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,7 @@ class SessionState:
         items = sum(len(saved.document.get("items", ())) for saved in self.lists)
         steps = sum(len(undone) for undone in self.undo.values())
         parts = len(self.lists) * LIST_BYTES + (items + steps) * ITEM_BYTES
-        return 1_000 + parts + 400 * len(self.feedback) + 200 * len(self.corrections)
+        return 1_000 + parts + sum(map(_feedback_bytes, self.feedback)) + 200 * len(self.corrections)
 
     def with_list(self, saved: SavedList, *, current: bool) -> SessionState:
         """The state with ``saved`` added (or replaced), newest last, at most :data:`MAX_LISTS`."""
