@@ -102,7 +102,7 @@ def _shipped_errorfiles() -> list[tuple[str, Path]]:
 def test_every_answer_haproxy_makes_itself_is_json_in_the_apis_error_shape() -> None:
     """HAProxy's own 502 (an instance that died mid-answer) or 413 was an HTML page before."""
     found = dict(_shipped_errorfiles())
-    assert set(found) == {"400", "408", "413", "502", "503", "504"}
+    assert set(found) == {"400", "403", "404", "408", "413", "422", "500", "501", "502", "503", "504"}
     compose = (ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8")
     for status, path in found.items():
         head, _, body = path.read_text(encoding="utf-8").partition("\n\n")
@@ -140,3 +140,34 @@ def test_a_backend_that_drops_the_connection_gives_the_json_502(tmp_path: Path) 
         assert json.loads(body)["error"]["code"] == "bad_gateway"
     finally:
         dropping.close()
+
+
+@pytest.fixture
+def shipped_balancer(tmp_path: Path) -> Iterator[int]:
+    """The /metrics rule and every shipped error file, in front of a backend that answers anything."""
+    rule = RULE.search((ROOT / "deploy" / "haproxy.cfg").read_text(encoding="utf-8"))
+    assert rule is not None
+    errorfiles = "".join(f"    errorfile {status} {path}\n" for status, path in _shipped_errorfiles())
+    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Anything)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    try:
+        with _haproxy(tmp_path, backend.server_address[1], defaults=errorfiles, frontend=f"{rule.group(0)}\n") as port:
+            yield port
+    finally:
+        backend.shutdown()
+
+
+def test_the_balancers_own_404_is_json(shipped_balancer: int) -> None:
+    """Before: HAProxy's HTML 404 page for the /metrics rule, where API clients read JSON.
+
+    (HAProxy before 3.2 answers requests it cannot parse, its 400 and 422, with its built-in HTML
+    whatever the errorfile: haproxy/haproxy#3032. The files are shipped for the versions that use them.)
+    """
+    with socket.create_connection(("127.0.0.1", shipped_balancer), timeout=5) as connection:
+        connection.sendall(b"GET //metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := connection.recv(4096):
+            answer += chunk
+    head, _, body = answer.decode("latin-1").replace("\r\n", "\n").partition("\n\n")
+    assert head.startswith("HTTP/1.1 404 ") and "application/json" in head, head
+    assert json.loads(body)["error"]["code"] == "not_found"
