@@ -141,8 +141,9 @@ def test_a_refused_first_list_is_asked_for_again_calmly_and_comes_once_the_serve
     page.get_by_role("button", name="Start camera").click()
     page.wait_for_timeout(20_000)
     spoken = page.evaluate("window.__announced")
-    # Before: 16 requests and 32 status lines in 20 s. Now: at 1 s, after 5 s, after 10 s more.
-    assert 2 <= len(asked) <= 3, [round(t - asked[0], 1) for t in asked]
+    # Before: 16 requests and 32 status lines in 20 s. Now: at 1 s, then each time the server's
+    # Retry-After (5 s) is over and the face has settled again (1 s): never sooner than it asked.
+    assert 2 <= len(asked) <= 4, [round(t - asked[0], 1) for t in asked]
     assert all(b - a >= 5.0 for a, b in itertools.pairwise(asked)), asked
     assert len(spoken) <= 2 * len(asked) + 2, spoken
     page.unroute("**/api/lists?*")

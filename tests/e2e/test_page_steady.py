@@ -117,7 +117,7 @@ def test_a_list_that_cannot_load_leaves_the_buttons_truthful_and_is_said_once(pa
     page.evaluate(RECORD_BANNER)
     page.route("**/api/**", lambda route: route.abort())  # the server is gone
     expect(page.locator("#banner")).to_be_visible(timeout=10_000)
-    expect(page.locator("#camera-stats")).to_have_text("No answer from the server.")
+    expect(page.locator("#camera-stats")).to_have_text("No answer; retrying.")
     expect(page.locator("#camera-overlay")).to_be_empty()
     calm = page.locator("#strategy-group [data-strategy=calm]")
     calm.focus()

@@ -48,7 +48,7 @@ def test_camera_frames_that_get_no_answer_stop_looking_live(page: Any) -> None:
     expect(banner).to_have_text(
         "The moodtape server did not answer in 10 s. Is moodtape serve still running? Trying again every few seconds."
     )
-    expect(page.locator("#camera-stats")).to_have_text("No answer from the server.")
+    expect(page.locator("#camera-stats")).to_have_text("No answer; retrying.")
     expect(page.locator("#mood-now")).not_to_contain_text("Live mood")
     expect(page.locator("#camera-overlay .face-box")).to_have_count(0)
 

@@ -266,8 +266,10 @@ const cameraRetry = { failures: 0, until: 0 };
 function cameraListFailed(err) {
   cameraRetry.failures += 1;
   const backoff = Math.min(60, 5 * 2 ** (cameraRetry.failures - 1));
-  const asked = err && err.retryAfter ? err.retryAfter : 0;
-  cameraRetry.until = performance.now() + 1000 * Math.max(asked, backoff);
+  // The server's Retry-After is the wait when it gives one (it knows; a longer guess of ours kept the
+  // list back for nothing), never under a second.
+  const asked = err && err.retryAfter != null ? Math.max(1, err.retryAfter) : null;
+  cameraRetry.until = performance.now() + 1000 * (asked ?? backoff);
 }
 
 function resetCameraRetry() {
@@ -371,18 +373,19 @@ function followFace(mood, now) {
 }
 
 /** A frame the server refused (the camera retries by itself): short words of our own that fit the
- * stats line's one line. The server's own sentence and the wait ("The server is busy; try again
+ * stats line's one line, and its box (12.5em, 170 px on a desktop): a longer line widened the box,
+ * which is aligned right, and moved it sideways (or onto a line of its own) while it showed. The server's own sentence and the wait ("The server is busy; try again
  * shortly. Waiting 8 s.") wrapped it onto two or three lines and pushed the page below down, and
  * back up at the next good frame: a flaky server moved the page every second or two. */
 function refusalWords(err) {
-  if (!err || !err.status) return "Frame not read; retrying."; // the on-device reader's own failure
+  if (!err || !err.status) return "Reader failed; retrying."; // the on-device reader's own failure
   if (err.status === 429 || err.status === 503) return "Server busy; retrying.";
   return err.status >= 500 ? "Server error; retrying." : "Frame refused; retrying.";
 }
 
 /** The server stopped answering the camera's frames, or has refused them for STALE_READING_MS: drop
  * the live reading until it reads one again; `words` go in the stats line. */
-function cameraStalled(words = "No answer from the server.") {
+function cameraStalled(words = "No answer; retrying.") {
   camera.showStalled(words);
   state.liveMood = null;
   plane.setLive(null);
@@ -391,18 +394,24 @@ function cameraStalled(words = "No answer from the server.") {
   showMoodNow();
 }
 
-function announceWords(label) {
-  if (label === null) return "No face in view.";
-  const offer = state.offered && state.offered.emotion === label ? " A new list for it is ready: press Show it." : "";
-  return `Your face looks ${emotionWord(label)}.${offer}`;
+/** The face's words, and the offer's when it is for this mood, or is news not said yet (`news`, the
+ * offer's mood) whatever the face shows now: the offer stays 15 s, the face may have moved on. */
+function announceWords(label, news = undefined) {
+  const offered = state.offered;
+  let offer = "";
+  if (offered && offered.emotion === label) offer = " A new list for it is ready: press Show it.";
+  else if (offered && news !== undefined && offered.emotion === news) {
+    offer = ` A new list for ${emotionWord(news)} is ready: press Show it.`;
+  }
+  return `${label === null ? "No face in view." : `Your face looks ${emotionWord(label)}.`}${offer}`;
 }
 
 /** Say `text` in the mood's live region; `label` is the mood it is about, if any. While a modal
  * dialog (History) is open the rest of the page is inert, out of a screen reader's reach: a line
  * written then would never be heard, so the latest one waits for the dialog to close. */
-function sayMood(text, label = undefined) {
+function sayMood(text, label = undefined, news = undefined) {
   if (document.querySelector(":modal")) {
-    state.heldMoodNews = { text, label };
+    state.heldMoodNews = { text, label, news };
     return;
   }
   state.heldMoodNews = null;
@@ -416,7 +425,7 @@ function sayHeldMoodNews() {
   if (!held) return;
   setTimeout(() => {
     if (state.heldMoodNews !== held) return; // newer news, or the camera stopped meanwhile
-    sayMood(held.label === undefined ? held.text : announceWords(held.label));
+    sayMood(held.label === undefined ? held.text : announceWords(held.label, held.news));
   });
 }
 

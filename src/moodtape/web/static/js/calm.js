@@ -12,8 +12,9 @@ export const GAP_MS = 5000;
 
 export class Announcer {
   /**
-   * @param say (text, label) → void  writes into the live region
-   * @param words (label|null) → text  what to say for a settled label (null = no face)
+   * @param say (text, label, news) → void  writes into the live region
+   * @param words (label|null, news) → text  what to say for a settled label (null = no face), and
+   *   the news with it (a label; undefined: none), which may be about another label
    */
   constructor(say, words, { stableMs = STABLE_MS, stableNoneMs = STABLE_NONE_MS, gapMs = GAP_MS } = {}) {
     this.say = say;
@@ -71,16 +72,20 @@ export class Announcer {
       this.since = seen === null ? this.noneSince : now;
     }
     const stable = now - this.since >= (seen === null ? this.stableNoneMs : this.stableMs);
-    const fresh = seen !== this.spoken || (seen === this.news && seen !== this.spokenNews);
+    // News not said yet counts whichever mood the face shows now: an offer for "sad" that came while
+    // the 5-s gap held its words back, the face gone on to "surprised" meanwhile, was on screen for
+    // 15 s and never said (its news went with the next mood's words, unsaid).
+    const news = this.news !== undefined && this.news !== this.spokenNews ? this.news : undefined;
+    const fresh = seen !== this.spoken || news !== undefined;
     if (!stable || !fresh || (hold && seen !== null) || now - this.spokenAt < this.gapMs) return null;
     // Nothing said yet and no face: silence is the right first word.
     if (seen === null && this.spoken === undefined) return null;
     this.spoken = seen;
     this.spokenAt = now;
-    this.spokenNews = seen === this.news ? seen : undefined;
+    this.spokenNews = news;
     this.news = undefined;
-    const text = this.words(seen);
-    this.say(text, seen);
+    const text = this.words(seen, news);
+    this.say(text, seen, news);
     return text;
   }
 }

@@ -144,7 +144,11 @@ export class FrameLoop {
       if (!this.running || (err && err.name === "AbortError")) return;
       this.failed = true;
       this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, this.backoffMs * 2));
-      const wait = err.retryAfter != null ? Math.max(this.backoffMs, err.retryAfter * 1000) : this.backoffMs;
+      // The server's Retry-After, when it gives one, is the wait: it knows when it can read frames
+      // again (a rate limit's window resets then). Our own doubling is a guess for when it says
+      // nothing; it made a "Retry-After: 1" wait up to 10 s, the picture stale for 9 s for nothing.
+      // Never sooner than MIN_BACKOFF_MS, and one frame in flight at a time, so never a hammer.
+      const wait = err.retryAfter != null ? Math.max(MIN_BACKOFF_MS, err.retryAfter * 1000) : this.backoffMs;
       this.onError(err, wait);
       this.schedule(wait);
     }

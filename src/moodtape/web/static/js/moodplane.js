@@ -23,6 +23,9 @@ const SIZE = 320;
 const PAD = 30;
 const SPAN = SIZE - 2 * PAD;
 const STEP = 0.05;
+/** The cursor's words wait this long after the last key: a run of presses is said once, where it
+ * ended (each press moves the cursor at once; only the words are put together). */
+const SAY_AFTER_MS = 250;
 
 export const toX = (v) => PAD + ((v + 1) / 2) * SPAN;
 export const toY = (a) => PAD + ((1 - a) / 2) * SPAN;
@@ -50,11 +53,25 @@ export class MoodPlane {
     this.onPick = onPick;
     this.announce = announce;
     this.cursor = { valence: 0, arousal: 0 };
+    /** A list's mood that came while the plane had focus: the cursor goes there once focus leaves. */
+    this.pending = null;
+    this.sayTimer = null;
+    /** Whether the hint ("Press Enter to choose.") was said since the plane took focus. */
+    this.hinted = false;
     this.build();
     svg.addEventListener("click", (event) => this.click(event));
     svg.addEventListener("keydown", (event) => this.key(event));
-    svg.addEventListener("focus", () => this.showCursor(true));
-    svg.addEventListener("blur", () => this.showCursor(false));
+    svg.addEventListener("focus", () => {
+      this.hinted = false;
+      this.showCursor(true);
+    });
+    svg.addEventListener("blur", () => {
+      // Words about a place the person has left are not news any more.
+      clearTimeout(this.sayTimer);
+      this.showCursor(false);
+      if (this.pending) this.moveCursor(this.pending.valence, this.pending.arousal, false);
+      this.pending = null;
+    });
   }
 
   build() {
@@ -107,10 +124,14 @@ export class MoodPlane {
     this.place(this.liveDot, mood);
   }
 
-  /** The mood the current list was made for. */
+  /** The mood the current list was made for. The cursor starts from it, but not while the plane has
+   * focus: a list that arrives then (the camera's first, a failed load put back) must not move the
+   * cursor under the person's keys; it goes there when focus leaves. */
   setApplied(mood) {
     this.place(this.appliedDot, mood);
-    if (mood) this.moveCursor(mood.valence, mood.arousal, false);
+    if (!mood) return;
+    if (document.activeElement === this.svg) this.pending = { valence: mood.valence, arousal: mood.arousal };
+    else this.moveCursor(mood.valence, mood.arousal, false);
   }
 
   /** The playlist's path: [[valence, energy], ...] in 0..1, mapped onto the plane. */
@@ -137,10 +158,21 @@ export class MoodPlane {
     this.cursor = { valence: clamp(valence), arousal: clamp(arousal) };
     const { valence: v, arousal: a } = this.cursor;
     this.cursorMark.setAttribute("transform", `translate(${toX(v).toFixed(1)} ${toY(a).toFixed(1)})`);
-    if (speak) {
+    if (speak) this.sayCursor();
+  }
+
+  /** Say where the cursor is once the keys rest (SAY_AFTER_MS): a run of presses used to be said
+   * press by press, each with "Press Enter to choose.", a polite queue of sentences the person had
+   * already moved past. The hint comes once per visit; the plane's name says it too. */
+  sayCursor() {
+    clearTimeout(this.sayTimer);
+    this.sayTimer = setTimeout(() => {
+      const { valence: v, arousal: a } = this.cursor;
       const near = nearestEmotion(this.points, v, a);
-      this.announce(`${feelWords(v, a)}, near ${emotionWord(near)}. Press Enter to choose.`);
-    }
+      const hint = this.hinted ? "" : " Press Enter to choose.";
+      this.hinted = true;
+      this.announce(`${feelWords(v, a)}, near ${emotionWord(near)}.${hint}`);
+    }, SAY_AFTER_MS);
   }
 
   pick() {
@@ -164,8 +196,12 @@ export class MoodPlane {
       ArrowRight: [v + step, a],
       ArrowUp: [v, a + step],
       ArrowDown: [v, a - step],
+      // A big step, as on a slider (they scrolled the page away from the plane that had focus).
+      PageUp: [v, a + 4 * STEP],
+      PageDown: [v, a - 4 * STEP],
       Home: [0, 0],
     };
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
     if (event.key in moves) {
       event.preventDefault();
       this.showCursor(true);
