@@ -45,6 +45,26 @@ def test_a_part_with_too_much_header_is_a_400(client: FlaskClient, astronaut_jpe
     assert time.perf_counter() - started < 2.0
 
 
+@pytest.mark.parametrize(
+    "opening",
+    [b"x--B\r\n", b"--B\r\n\r\n"],
+    ids=["delimiter-mid-line", "blank-line-after-delimiter"],
+)
+def test_parts_found_as_werkzeug_finds_them_are_bounded(
+    client: FlaskClient, astronaut_jpeg_bytes: bytes, opening: bytes
+) -> None:
+    """Werkzeug takes a first delimiter that does not begin a line, and reads a blank line straight
+    after a delimiter as the start of the headers, not their end. Before: both hid 300,000 header
+    lines from the check, and Werkzeug parsed them (200)."""
+    body = (
+        opening + b"X-J: a\r\n" * 300_000 + b'Content-Disposition: form-data; name="image"; filename="a.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\n" + astronaut_jpeg_bytes + b"\r\n--B--\r\n"
+    )
+    reply = client.post("/api/analyze", data=body, content_type=FORM)
+    assert reply.status_code == 400, reply.get_json()
+    assert "KiB of headers" in reply.get_json()["error"]["message"]
+
+
 def test_headers_with_bare_lf_are_bounded_too(client: FlaskClient, astronaut_jpeg_bytes: bytes) -> None:
     body = _form(astronaut_jpeg_bytes, b"X-J: a\n" * 50_000, break_=b"\n")
     reply = client.post("/api/analyze", data=body, content_type=FORM)

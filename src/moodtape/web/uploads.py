@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Final
@@ -23,6 +22,7 @@ import numpy.typing as npt
 from flask import Request, current_app
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.sansio.multipart import BLANK_LINE_RE, MultipartDecoder
 
 from moodtape.errors import CorruptImageError, DataError, ImageError, UnsupportedImageError
 from moodtape.vision.images import check_decode_cost, decode_image
@@ -46,8 +46,6 @@ MAX_PART_HEADER_BYTES: Final[int] = 8 * 1024
 #: What a client is told about a picture the decoder could not read, whatever the decoder said.
 DAMAGED: Final[str] = "the picture is damaged and cannot be read"
 _log = logging.getLogger(__name__)
-#: The blank line that ends a part's headers, in each form Werkzeug's parser takes.
-_BLANK_LINE: Final = re.compile(rb"\r\n\r\n|\r\r|\n\n")
 ACCEPTED_TYPES: Final[tuple[str, ...]] = ("image/jpeg", "image/png", "image/webp", "image/gif")
 
 
@@ -108,25 +106,32 @@ def read_image_bytes(request: Request) -> bytes:
 def _check_part_headers(request: Request) -> None:
     """Refuse a form whose part headers are over :data:`MAX_PART_HEADER_BYTES`, before Werkzeug parses them.
 
-    Only the first parts are looked at (one more than :data:`MAX_FORM_PARTS`: past that Werkzeug
-    refuses the form anyway), each found by a regular expression, so the check is linear in the
-    body. The body is read once and cached: Werkzeug then parses that copy.
+    Parts are found with the patterns of Werkzeug's own parser (its ``MultipartDecoder``), so every
+    part Werkzeug would read is checked: a first delimiter that does not begin a line, or a blank
+    line straight after a delimiter, once hid a part's headers from a pattern of our own. Only the
+    first parts are looked at (one more than :data:`MAX_FORM_PARTS`: past that Werkzeug refuses the
+    form anyway); each search is bounded, so the check is linear in the body. The body is read once
+    and cached: Werkzeug then parses that copy.
     """
     boundary = request.mimetype_params.get("boundary")
     if not boundary:
         return  # Werkzeug finds no part; _one_upload says what is wrong
     data = request.get_data(cache=True)
-    # A delimiter starts a line (RFC 2046 §5.1.1), as Werkzeug's parser takes any line break.
-    delimiters = re.compile(rb"(?:\A|\r\n|\n|\r)--" + re.escape(boundary.encode("latin-1", "replace")))
-    for count, found in enumerate(delimiters.finditer(data)):
-        if count > MAX_FORM_PARTS or data.startswith(b"--", found.end()):
-            return  # enough looked at, or the closing delimiter
-        window = data[found.end() : found.end() + MAX_PART_HEADER_BYTES + 4]
-        if _BLANK_LINE.search(window) is None and len(window) > MAX_PART_HEADER_BYTES:
-            raise DataError(
-                f"a part of the form has over {MAX_PART_HEADER_BYTES // 1024} KiB of headers; send the picture "
-                "in a field named 'image' with its usual headers"
-            )
+    decoder = MultipartDecoder(boundary.encode("latin-1", "replace"))
+    delimiter = decoder.preamble_re.search(data)
+    for _ in range(MAX_FORM_PARTS + 1):
+        if delimiter is None or delimiter.group(1).startswith(b"--"):
+            return  # no more parts, or the closing delimiter
+        headers_start = delimiter.end()  # the delimiter's line break included, as Werkzeug takes it
+        blank = BLANK_LINE_RE.search(data, headers_start, headers_start + MAX_PART_HEADER_BYTES + 4)
+        if blank is None:
+            if len(data) - headers_start > MAX_PART_HEADER_BYTES:
+                raise DataError(
+                    f"a part of the form has over {MAX_PART_HEADER_BYTES // 1024} KiB of headers; send the "
+                    "picture in a field named 'image' with its usual headers"
+                )
+            return  # a short, unfinished part: Werkzeug says what is wrong
+        delimiter = decoder.boundary_re.search(data, blank.end())
 
 
 def _one_upload(request: Request, uploads: list[FileStorage]) -> bytes:
