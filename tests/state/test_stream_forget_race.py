@@ -10,6 +10,7 @@ And the deletion found the session's stream keys with ``SCAN`` over the whole ke
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import redis
 
 from moodtape.state.connection import connect
 from moodtape.types import Face
+from moodtape.web import streams
 from moodtape.web.streams import RedisStreamRegistry
 
 GRAY = np.zeros((4, 4), dtype=np.uint8)
@@ -119,3 +121,34 @@ def test_the_index_of_a_sessions_streams_expires_with_them(client: redis.Redis) 
     registry.forget("s1")
     for key in client.scan_iter(match="moodtape:*"):  # what a deletion leaves expires too
         assert 0 < client.pttl(key) <= 30_000, f"{key!r} never expires"
+
+
+def test_a_session_holds_a_bounded_number_of_streams_and_its_index_does_not_grow(client: redis.Redis) -> None:
+    """Before: a client sending each frame with a new stream id kept a state per id for a minute and
+    grew the session's index by one field per frame for as long as any of its streams lived."""
+    registry = RedisStreamRegistry(client, FakeStream, idle_seconds=60, clock=lambda: 1.0)  # type: ignore[arg-type]
+    cap = streams.MAX_SESSION_STREAMS
+    for n in range(10 * cap):
+        registry.process("s1", f"id-{n}", GRAY)
+    states = [key for key in client.scan_iter(match="moodtape:stream:s1:*")]
+    assert len(states) <= cap
+    assert client.hlen("moodtape:streams:s1") <= cap + 1  # the streams and the epoch
+    newest = f"id-{10 * cap - 1}"
+    assert _frames_stored(client, "s1", newest) == 1, "the stream being used is kept"
+    registry.forget("s1")
+    assert not list(client.scan_iter(match="moodtape:stream:s1:*"))
+
+
+def test_streams_whose_time_is_up_leave_the_index_first(client: redis.Redis) -> None:
+    registry = RedisStreamRegistry(client, FakeStream, idle_seconds=0.5, clock=lambda: 1.0)  # type: ignore[arg-type]
+    for n in range(streams.MAX_SESSION_STREAMS):
+        registry.process("s1", f"old-{n}", GRAY)
+    for _ in range(8):  # "cam" keeps the session's index alive while the others' time runs out
+        registry.process("s1", "cam", GRAY)
+        time.sleep(0.1)
+    assert not list(client.scan_iter(match="moodtape:stream:s1:old-*"))
+    for name in ("cam-2", "cam-3"):
+        registry.process("s1", name, GRAY)
+    names = {field.decode() for field in client.hkeys("moodtape:streams:s1")}
+    assert names == {"cam", "cam-2", "cam-3"}, names
+    assert _frames_stored(client, "s1", "cam") == 8

@@ -120,6 +120,9 @@ class RedisStreamRegistry:
     - A frame reads the epoch with the state and saves only while it is unchanged (one script), so
       a frame in flight during a deletion, on any instance, cannot save the state it read from
       before the deletion: it is answered, and its stream starts afresh at the next frame.
+    - A session holds at most :data:`MAX_SESSION_STREAMS` streams: each field's value is when its
+      stream expires, and past the bound the same script drops the expired names, then the streams
+      that would expire first.
 
     Two frames of one stream answered at the same moment by two instances both start from the
     same state and the later save wins: the page sends a stream's frames one at a time, so this
@@ -163,7 +166,18 @@ class RedisStreamRegistry:
         faces = stream.process(gray, now)
         state = json.dumps(stream.state(), separators=(",", ":"))
         with redis_errors(self._client):
-            self._client.eval(_SAVE, 2, key, index, epoch or b"", state, self._idle_ms, stream_id)
+            self._client.eval(
+                _SAVE,
+                2,
+                key,
+                index,
+                epoch or b"",
+                state,
+                self._idle_ms,
+                stream_id,
+                _stream_key(session_id, ""),
+                MAX_SESSION_STREAMS,
+            )
         return faces
 
     def forget(self, session_id: str) -> None:
@@ -200,15 +214,45 @@ class RedisStreamRegistry:
 #: The field of a session's stream index holding its epoch (stream ids never start with ``#``).
 _EPOCH: Final[bytes] = b"#epoch"
 
+#: Streams one session may hold in Redis at once: the page runs one per tab. Past it, streams
+#: whose time is up leave the index, then the stream that would expire first goes (its state too).
+#: Before, a client sending every frame with a new stream id grew the session's index by one field
+#: per frame for as long as any of its streams lived, and kept a state per id for a minute.
+MAX_SESSION_STREAMS: Final[int] = 16
+
 #: Save the state ARGV[2] of stream ARGV[4] under KEYS[1] for ARGV[3] ms, and name it in the
-#: session's index KEYS[2], unless the session's epoch is no longer ARGV[1] (a deletion since the
-#: frame read the state): then save nothing. 1 when saved, 0 when not.
+#: session's index KEYS[2] with the time it expires (Redis's clock, ms), unless the session's epoch
+#: is no longer ARGV[1] (a deletion since the frame read the state): then save nothing. Past
+#: ARGV[6] streams the index is pruned (see :data:`MAX_SESSION_STREAMS`); ARGV[5] is the prefix of
+#: the session's stream keys. 1 when saved, 0 when not.
 _SAVE: Final[str] = """
+if redis.replicate_commands then redis.replicate_commands() end
 local epoch = redis.call('HGET', KEYS[2], '#epoch') or ''
 if epoch ~= ARGV[1] then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-redis.call('HSET', KEYS[2], ARGV[4], 1)
+redis.call('HSET', KEYS[2], ARGV[4], now + tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local cap = tonumber(ARGV[6])
+if redis.call('HLEN', KEYS[2]) <= cap + 1 then return 1 end
+local fields = redis.call('HGETALL', KEYS[2])
+local live = {}
+for i = 1, #fields, 2 do
+  local name, until_ms = fields[i], tonumber(fields[i + 1])
+  if name ~= '#epoch' and name ~= ARGV[4] then
+    if until_ms == nil or until_ms <= now then
+      redis.call('HDEL', KEYS[2], name)
+    else
+      live[#live + 1] = {until_ms, name}
+    end
+  end
+end
+table.sort(live, function(a, b) return a[1] < b[1] end)
+for i = 1, #live - (cap - 1) do
+  redis.call('HDEL', KEYS[2], live[i][2])
+  redis.call('DEL', ARGV[5] .. live[i][2])
+end
 return 1
 """
 
