@@ -449,10 +449,20 @@ class ConnectionWatchdog:
 
     def __init__(self) -> None:
         self._pid = -1
+        #: Guards the start (threads arming at once must start one watcher, on one Condition).
+        self._starting = threading.Lock()
         self._changed = threading.Condition()
         self._armed: dict[int, tuple[float, float, Any]] = {}
         #: Connections closed so far in this process (for tests and logs).
         self.closed = 0
+        # A fork's child has copies of the locks, possibly held by a parent thread: fresh ones.
+        os.register_at_fork(after_in_child=self._forget_parent)
+
+    def _forget_parent(self) -> None:
+        self._starting = threading.Lock()
+        self._changed = threading.Condition()
+        self._armed = {}
+        self._pid = -1
 
     def arm(self, dbapi_connection: Any, seconds: float) -> None:
         """From now on, close ``dbapi_connection`` unless :meth:`disarm` comes within ``seconds``."""
@@ -468,28 +478,30 @@ class ConnectionWatchdog:
             self._armed.pop(id(dbapi_connection), None)
 
     def _started(self) -> None:
+        """Start this process's watcher once (the first arm here, or the first in a fork's child)."""
         if self._pid == os.getpid():
             return
-        # First use in this process, or a fork's child: the parent's thread and lock are not here.
-        self._changed = threading.Condition()
-        self._armed = {}
-        self._pid = os.getpid()
-        threading.Thread(target=self._watch, args=(self._pid,), name="moodtape-db-watchdog", daemon=True).start()
+        with self._starting:
+            if self._pid == os.getpid():
+                return  # another thread started it meanwhile
+            self._pid = os.getpid()
+            threading.Thread(
+                target=self._watch, args=(self._pid, self._changed), name="moodtape-db-watchdog", daemon=True
+            ).start()
 
-    def _watch(self, pid: int) -> None:
-        changed = self._changed
+    def _watch(self, pid: int, changed: threading.Condition) -> None:
         while self._pid == pid:
             with changed:
                 now = time.monotonic()
                 late = [(key, seconds, conn) for key, (at, seconds, conn) in self._armed.items() if at <= now]
-                for key, _, _ in late:
+                for key, seconds, connection in late:
                     del self._armed[key]
+                    # Shut under the lock: a disarm (the statement ending, the connection going back
+                    # to the pool) waits for it, so a connection lent again is never shut by mistake.
+                    self._close(connection, seconds)
                 if not late:
                     soonest = min((at for at, _, _ in self._armed.values()), default=now + 60.0)
                     changed.wait(max(0.05, soonest - now))
-                    continue
-            for _, seconds, connection in late:
-                self._close(connection, seconds)
 
     def _close(self, dbapi_connection: Any, seconds: float) -> None:
         try:
