@@ -266,10 +266,12 @@ const cameraRetry = { failures: 0, until: 0 };
 function cameraListFailed(err) {
   cameraRetry.failures += 1;
   const backoff = Math.min(60, 5 * 2 ** (cameraRetry.failures - 1));
-  // The server's Retry-After is the wait when it gives one (it knows; a longer guess of ours kept the
-  // list back for nothing), never under a second.
+  // A rate limit's Retry-After (429) is the wait: the window resets then, and a longer guess of ours
+  // kept the list back for nothing (never under a second). An overloaded or broken server's (5xx)
+  // is a lower bound: the doubling still applies, or every page would ask again every second.
   const asked = err && err.retryAfter != null ? Math.max(1, err.retryAfter) : null;
-  cameraRetry.until = performance.now() + 1000 * (asked ?? backoff);
+  const wait = asked !== null && err.status === 429 ? asked : Math.max(asked ?? 0, backoff);
+  cameraRetry.until = performance.now() + 1000 * wait;
 }
 
 function resetCameraRetry() {

@@ -144,11 +144,13 @@ export class FrameLoop {
       if (!this.running || (err && err.name === "AbortError")) return;
       this.failed = true;
       this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, this.backoffMs * 2));
-      // The server's Retry-After, when it gives one, is the wait: it knows when it can read frames
-      // again (a rate limit's window resets then). Our own doubling is a guess for when it says
-      // nothing; it made a "Retry-After: 1" wait up to 10 s, the picture stale for 9 s for nothing.
-      // Never sooner than MIN_BACKOFF_MS, and one frame in flight at a time, so never a hammer.
-      const wait = err.retryAfter != null ? Math.max(MIN_BACKOFF_MS, err.retryAfter * 1000) : this.backoffMs;
+      // A rate limit's Retry-After (429) is the wait: its window resets then, and our doubling made a
+      // "Retry-After: 1" wait up to 10 s, the picture stale for 9 s for nothing. An overloaded or
+      // broken server's (503, the balancer's 502/504) is a lower bound: the doubling goes on, or every
+      // camera would send a frame every second or two into the outage. One frame in flight at a time.
+      const asked = err.retryAfter != null ? err.retryAfter * 1000 : null;
+      const wait =
+        asked !== null && err.status === 429 ? Math.max(MIN_BACKOFF_MS, asked) : Math.max(asked ?? 0, this.backoffMs);
       this.onError(err, wait);
       this.schedule(wait);
     }
