@@ -11,6 +11,7 @@ profile's ``notes`` say so, naming the image.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,7 @@ def read_example(
     try:
         pixels = gray if gray is not None else _load(analyzer, image)
     except ImageError as exc:
-        raise type(exc)(f"{name}: {exc}") from None
+        raise type(exc)(_named(name, str(exc))) from None
     boxes = analyzer.detector.detect(pixels)
     if not boxes:
         raise NoFaceError(f"no face found in {name}: use a well-lit photo that shows your face from the front")
@@ -116,14 +117,43 @@ def calibrate_with(analyzer: Analyzer, examples: Mapping[str, Sequence[ImageSour
     check_examples(lists)
     read: dict[str, list[Example]] = {}
     notes: list[str] = []
+    seen: dict[bytes, tuple[str, str]] = {}  # a picture's pixels → the emotion and name it came as
     for label, images in lists.items():
         for number, image in enumerate(images, 1):
             name = describe(image, label, number)
-            example = read_example(analyzer, image, name)
+            try:
+                pixels = _load(analyzer, image)
+            except ImageError as exc:
+                raise type(exc)(_named(name, str(exc))) from None
+            _check_not_given_twice(seen, pixels, label, name)
+            example = read_example(analyzer, image, name, gray=pixels)
             if example.faces > 1:
                 notes.append(f"{name}: {example.faces} faces found; used the largest")
             read.setdefault(label, []).append(example)
     return profile_from_examples(analyzer, read, notes)
+
+
+def _named(name: str, message: str) -> str:
+    """``message`` about the image ``name``, naming it once: a path's errors name it already."""
+    if message.startswith(f"{name}:"):
+        return message
+    return f"{name}: {message.removeprefix('image data: ')}"
+
+
+def _check_not_given_twice(
+    seen: dict[bytes, tuple[str, str]], pixels: npt.NDArray[np.uint8], label: str, name: str
+) -> None:
+    """Refuse one picture given as two emotions (``neutral=me.jpg happy=me.jpg``): the profile would
+    learn the same face as both, shifting its baseline by a face that is not at rest and learning
+    no difference between the two."""
+    key = hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).digest() + repr(pixels.shape).encode()
+    earlier = seen.setdefault(key, (label, name))
+    if earlier[0] != label:
+        same = name if earlier[1] == name else f"{earlier[1]} and {name}"
+        raise DataError(
+            f"{same}: the same picture is given as {earlier[0]} and as {label}; "
+            "give each emotion its own photo, showing that expression"
+        )
 
 
 def _as_list(images: object, label: object) -> list[ImageSource]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -50,6 +51,9 @@ NEUTRAL_TARGET: Final = 0.6
 MAX_SHIFT: Final = 1.0
 #: Nats added per unit of centred cosine similarity to a prototype.
 PROTOTYPE_WEIGHT: Final = 4.0
+#: The largest prototype weight a profile may hold (moodtape writes at most PROTOTYPE_WEIGHT); far
+#: larger ones overflow the scores.
+MAX_WEIGHT: Final = 1000.0
 #: Version of the JSON format; bumped when the maths changes meaning.
 FORMAT_VERSION: Final = 1
 _NEUTRAL: Final = EMOTIONS.index("neutral")
@@ -105,6 +109,13 @@ class Profile:
         sizes = {len(vector) for vector in self.prototypes.values()}
         if self.prototypes and (len(sizes) != 1 or sizes != {len(self.center)}):
             raise ProfileError("a profile's prototypes and center must have one common length")
+        # JSON as Python writes it may hold NaN and Infinity: such a profile loaded, then every face
+        # read through it failed with "probabilities must be finite" (a ValueError, not a DataError).
+        if not (math.isfinite(self.weight) and 0 <= self.weight <= MAX_WEIGHT):
+            raise ProfileError(f"a profile's weight must be a number from 0 to {MAX_WEIGHT:g}, got {self.weight!r}")
+        vectors = [self.center, *self.prototypes.values()]
+        if not all(np.all(np.isfinite(np.asarray(vector, dtype=np.float64))) for vector in vectors):
+            raise ProfileError("a profile's prototypes and center must hold finite numbers")
 
     @property
     def emotions(self) -> tuple[str, ...]:
@@ -151,11 +162,11 @@ class Profile:
             return cls(
                 model_id=str(data["model_id"]),
                 baseline=tuple(float(v) for v in data["baseline"]),
-                examples={str(k): int(v) for k, v in dict(data["examples"]).items()},
+                examples={str(k): _count(v) for k, v in dict(data["examples"]).items()},
                 prototypes=prototypes,
                 center=center,
                 weight=float(data.get("weight", PROTOTYPE_WEIGHT)),
-                notes=tuple(str(note) for note in data.get("notes", ())),
+                notes=tuple(str(note) for note in _list(data.get("notes", []), "notes")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProfileError(f"the calibration profile is damaged ({exc}); make a new one") from None
@@ -266,6 +277,22 @@ def _centred(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 def _unit(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     norms = np.linalg.norm(rows, axis=-1, keepdims=True)
     return np.asarray(rows / np.maximum(norms, 1e-12), dtype=np.float64)
+
+
+def _count(value: object) -> int:
+    """An example count from JSON: a whole number of at least 1 (``1.9`` is not one, nor ``true``)."""
+    count = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, float) and value.is_integer():
+        count = int(value)
+    if count is None or count < 1:
+        raise ValueError(f"an example count must be a whole number of at least 1, got {value!r}")
+    return count
+
+
+def _list(value: object, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"{what} must be a list")
+    return value
 
 
 def _pack(vector: tuple[float, ...]) -> dict[str, Any]:

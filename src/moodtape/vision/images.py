@@ -40,6 +40,8 @@ MAX_SIDE: Final = 20_000
 MAX_ASPECT: Final = 16.0
 #: Images with no side longer than this are cheap whatever their shape (a 300 × 1 strip is fine).
 THIN_CHECK_FROM: Final = 4096
+#: A float array whose largest value is at most this is a 0–1 picture (values over 1 become white).
+FLOAT_UNIT_UP_TO: Final = 1.5
 
 # Pillow warns once per odd EXIF tag ("Tag data larger than file. Skipping tag 513"…), straight to
 # stderr, each text a new one: one crafted upload wrote 127,000 lines, and every distinct warning was
@@ -63,7 +65,8 @@ def load_image(
     Args:
         source: an image file path, encoded image bytes, or an array. 3-channel arrays are BGR
             (OpenCV's order) unless ``color_order="rgb"``; 4-channel arrays are BGRA/RGBA;
-            16-bit and float (0–1) arrays are scaled to 8 bits.
+            16-bit and float arrays are scaled to 8 bits (floats are 0–1 when none is over
+            :data:`FLOAT_UNIT_UP_TO`, else 0–255).
         gray: return one gray channel (what detection and classification use).
         max_pixels: refuse larger images with :class:`ImageTooLargeError`.
 
@@ -417,7 +420,10 @@ def _to_uint8(array: npt.NDArray[np.generic]) -> Pixels:
         values = np.asarray(array, dtype=np.float64)
         if not np.all(np.isfinite(values)):
             raise ImageError("image array contains NaN or infinite values")
-        scale = 255.0 if values.max(initial=0.0) <= 1.0 else 1.0
+        # A float picture in [0, 1] that went through resampling or a brightness change often peaks a
+        # little over 1 (bicubic overshoot, a gain): read on the 0–255 scale it was black, with no face.
+        # A picture truly on that scale whose brightest pixel is under 1.5 is black either way.
+        scale = 255.0 if values.max(initial=0.0) <= FLOAT_UNIT_UP_TO else 1.0
         return np.clip(values * scale, 0, 255).round().astype(np.uint8)
     if array.dtype == np.bool_:
         return as_pixels(np.asarray(array, dtype=np.uint8) * 255)

@@ -75,9 +75,19 @@ class FaceSmoother:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def update(self, faces: list[Face], timestamp: float) -> list[Face]:
-        """Smoothed copies of ``faces`` (same order) with a stable ``track_id`` each."""
+        """Smoothed copies of ``faces`` (same order) with a stable ``track_id`` each.
+
+        A track is dropped when ``timestamp`` is more than ``max_age`` from when it was last seen, in
+        either direction: a clock that jumps back (a restarted camera, a video seeked back) starts
+        afresh, as one that jumps forward does. A small step back moves nothing (no time elapsed).
+
+        Raises:
+            ValueError: ``timestamp`` is not a finite number of seconds.
+        """
+        if not math.isfinite(timestamp):
+            raise ValueError(f"a frame's timestamp must be a finite number of seconds, got {timestamp!r}")
         with self._lock:
-            self._tracks = [t for t in self._tracks if timestamp - t.last_seen <= self.max_age]
+            self._tracks = [t for t in self._tracks if abs(timestamp - t.last_seen) <= self.max_age]
             assigned = self._match(faces)
             return [self._blend(face, assigned.get(i), timestamp) for i, face in enumerate(faces)]
 
@@ -217,15 +227,21 @@ class StreamAnalyzer:
             right, bottom = min(width, box.x + box.w * 3 // 2), min(height, box.y + box.h * 3 // 2)
             window = np.ascontiguousarray(gray[top:bottom, left:right])
             local = _local_detector(self.analyzer.detector, box)
-            hits = (
-                Analyzer(local, self.analyzer.classifier, align=self.analyzer.align).locate(window)
-                if window.size
-                else []
-            )
-            if hits:
-                hit, face = hits[0]
-                moved = Box(hit.x + left, hit.y + top, hit.w, hit.h)
-                found.append((moved, None if face is None else face.shifted(left, top)))
+            if not window.size:
+                continue
+            if isinstance(local, YuNetDetector):
+                hits = local.detect_landmarks(window)
+                if hits:
+                    # The box from the landmarks in the frame, not in the window: a face that moved
+                    # past the window's edge is found there, but its box was cut at that edge (a
+                    # narrow box, a crop off the face's centre) though the frame shows all of it.
+                    face = hits[0][1].shifted(left, top)
+                    found.append((face.fer_box(gray.shape), face if self.analyzer.align else None))
+                continue
+            boxes = local.detect(window)
+            if boxes:
+                hit = boxes[0]
+                found.append((Box(hit.x + left, hit.y + top, hit.w, hit.h), None))
         # Windows of neighbouring tracks can find the same face twice: keep one box per face.
         kept = suppress_overlaps([box for box, _ in found], self.analyzer.detector.settings.overlap)
         return [next(item for item in found if item[0] == box) for box in kept]
