@@ -39,7 +39,7 @@ def test_victims_are_the_long_silent_then_stalled_readers_then_the_longest_unfin
         channel("connected-a-second-ago", created=99, active=99),
         channel("trickler-old", created=5, active=98, partial=True),
     ]
-    chosen = [c.name for c in choose_victims(channels, limit=80, now=100)]  # 10 % of 80: up to 8
+    chosen = [c.name for c in choose_victims(channels, limit=80, now=100, tick=100)]  # 10 % of 80: up to 8
     assert chosen == [
         "never-spoke",
         "keepalive-quiet-lately",
@@ -49,7 +49,10 @@ def test_victims_are_the_long_silent_then_stalled_readers_then_the_longest_unfin
         "connected-a-second-ago",
         "just-connected",
     ]
-    assert [c.name for c in choose_victims(channels, limit=20, now=100)] == ["never-spoke", "keepalive-quiet-lately"]
+    assert [c.name for c in choose_victims(channels, limit=20, now=100, tick=100)] == [
+        "never-spoke",
+        "keepalive-quiet-lately",
+    ]
 
 
 def test_a_refused_connection_lingering_goes_before_all_others() -> None:
@@ -59,14 +62,17 @@ def test_a_refused_connection_lingering_goes_before_all_others() -> None:
         channel("never-spoke", created=10, active=10),
         channel("refused-lingering", created=99, active=99.8, partial=True, lingering=True),
     ]
-    assert [c.name for c in choose_victims(channels, limit=80, now=100)] == ["refused-lingering", "never-spoke"]
+    assert [c.name for c in choose_victims(channels, limit=80, now=100, tick=100)] == [
+        "refused-lingering",
+        "never-spoke",
+    ]
 
 
 def test_no_more_victims_while_enough_are_closing() -> None:
     closing = [channel(f"c{n}", created=0, active=0, will_close=True) for n in range(3)]
     idle = [channel(f"i{n}", created=n, active=n) for n in range(10)]
-    assert choose_victims(closing + idle, limit=30, now=100) == []  # 10 % of 30 = 3 already closing
-    assert [c.name for c in choose_victims(closing[:1] + idle, limit=30, now=100)] == ["i0", "i1"]
+    assert choose_victims(closing + idle, limit=30, now=100, tick=100) == []  # 10 % of 30 = 3 already closing
+    assert [c.name for c in choose_victims(closing[:1] + idle, limit=30, now=100, tick=100)] == ["i0", "i1"]
 
 
 @pytest.fixture

@@ -199,7 +199,7 @@ def test_at_the_limit_readers_below_the_minimum_rate_go_after_stalled_ones_and_b
     )
     unfinished.total_outbufs_len = 0
     channels = [unfinished, _watched(10_000, now), _watched(200, now), stalled, _watched(20, now)]
-    chosen = [c.name for c in eviction.choose_victims(channels, limit=100, now=now)]
+    chosen = [c.name for c in eviction.choose_victims(channels, limit=100, now=now, tick=now)]
     assert chosen == ["stalled", "reading-at-20", "reading-at-200", "unfinished"]
 
 
