@@ -34,11 +34,16 @@ def _answer(port: Target, request: bytes, timeout: float = 3.0) -> tuple[int, by
     return first_answer(port, request, timeout)
 
 
+@pytest.mark.parametrize("version", [b"1.1", b"1.0"])
 @pytest.mark.parametrize("value", [b"", b" ", b",", b",,"], ids=["empty", "space", "comma", "commas"])
-def test_a_transfer_encoding_without_codings_is_refused_and_closes(port: Target, value: bytes) -> None:
+def test_a_transfer_encoding_without_codings_is_refused_and_closes(port: Target, value: bytes, version: bytes) -> None:
     """Before: 200 from the app, the body framed by Content-Length, the connection kept open."""
     request = (
-        b"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:" + value + b"\r\nContent-Length: 45\r\n\r\n"
+        b"GET /healthz HTTP/"
+        + version
+        + b"\r\nHost: x\r\nConnection: keep-alive\r\nTransfer-Encoding:"
+        + value
+        + b"\r\nContent-Length: 45\r\n\r\n"
         b"GET /api/config HTTP/1.1\r\nHost: smuggled\r\n\r\n"
     )
     status, head, body = _answer(port, request)
