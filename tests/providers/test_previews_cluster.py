@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from moodtape.config import Settings
-from moodtape.providers.previews import DeezerPreviews, ITunesPreviews, PreviewInfo
+from moodtape.providers.previews import WINDOW_RETRY_S, DeezerPreviews, ITunesPreviews, PreviewInfo
 from moodtape.providers.registry import enrichers
 from moodtape.state.cache import RedisCache
 from moodtape.state.connection import connect
@@ -138,3 +138,24 @@ def test_itunes_counts_in_its_process_while_the_shared_window_is_away() -> None:
     previews.enrich([Track(f"Song {n}", f"Band {n}", 0.5, 0.5) for n in range(6)])
     assert len(calls) == 4  # the process's own window still holds
     assert window.asked == 1  # asked once, not once a song
+
+
+def test_the_shared_window_is_asked_again_after_its_retry_time() -> None:
+    """The 10-s pause before asking a shared window that did not answer runs on the enricher's clock."""
+    now = [1000.0]
+    window = FrozenWindow()
+    previews = ITunesPreviews(
+        httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, json={"results": []}))),
+        per_minute=100,
+        max_lookups=10,
+        window=window,
+        clock=lambda: now[0],
+    )
+    previews.enrich([Track("Song", "Band", 0.5, 0.5)])
+    assert window.asked == 1
+    now[0] += WINDOW_RETRY_S - 1
+    previews.enrich([Track("Song 2", "Band", 0.5, 0.5)])
+    assert window.asked == 1
+    now[0] += 2
+    previews.enrich([Track("Song 3", "Band", 0.5, 0.5)])
+    assert window.asked == 2

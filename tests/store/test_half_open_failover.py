@@ -150,7 +150,7 @@ def test_pooled_connections_left_half_open_are_replaced(relayed_url: str, relay:
 def test_a_statement_on_a_connection_that_goes_silent_fails_in_time(
     relayed_url: str, relay: SilencingRelay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("moodtape.store.database.GIVE_UP_S", 2.0, raising=False)
+    monkeypatch.setattr("moodtape.store.database.GIVE_UP_S", 2.0)
     database = Database(relayed_url)
     database.ensure_ready()
     threading.Timer(0.3, relay.silence).start()

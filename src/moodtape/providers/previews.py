@@ -376,12 +376,12 @@ class ITunesPreviews(_PreviewEnricher):
     def _may_call(self) -> bool:
         """A sliding window: at most ``per_minute`` calls in any 60 s, across every thread (and
         every instance, with a shared ``window`` that answers)."""
-        if self._window is not None and time.monotonic() >= self._window_down_until:
+        if self._window is not None and self._clock() >= self._window_down_until:
             try:
                 return self._window.take(self.per_minute, 60.0)
             except SharedStateError as error:
                 # Not asked again for a while: a frozen Redis costs its timeout once, not once a song.
-                self._window_down_until = time.monotonic() + WINDOW_RETRY_S
+                self._window_down_until = self._clock() + WINDOW_RETRY_S
                 log.info("iTunes Search: the shared window is not answering, counting in this process (%s)", error)
         with self._window_lock:
             now = self._clock()
