@@ -11,6 +11,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from services import free_port
@@ -35,6 +37,18 @@ def wait_for_port(port: int, timeout: float = 15.0, process: subprocess.Popen[by
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+@contextmanager
+def listening(command: list[str], port: int) -> Iterator[int]:
+    """Run ``command`` (a server in the foreground) until the block ends, once it listens on ``port``."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port, process=process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 class RedisServer:

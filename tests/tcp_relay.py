@@ -5,7 +5,9 @@ on: a server stuck on I/O, a stuck PgBouncer, a paused VM whose host still answe
 of libpq or of the kernel fires then (``tcp_user_timeout`` needs unacknowledged data). New
 connections are accepted and wait too, so a connect is bounded only by libpq's ``connect_timeout``:
 with :meth:`TcpRelay.cut` first (existing connections reset), that is a database host that is gone.
-Thawed, the held bytes go through and the clients carry on.
+Thawed, the held bytes go through and the clients carry on. :meth:`TcpRelay.silence` is a failover
+that leaves the old connections half-open: they are kept open and their bytes dropped for good,
+while new connections pass (to the server, which is "the new primary" here).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class TcpRelay:
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
+        self._silenced: list[threading.Event] = []
         threading.Thread(target=self._accept, name="tcp-relay-accept", daemon=True).start()
 
     def __enter__(self) -> TcpRelay:
@@ -49,6 +52,13 @@ class TcpRelay:
     def thaw(self) -> None:
         """Pass everything on again, what was held first."""
         self._flowing.set()
+
+    def silence(self) -> None:
+        """Keep every relayed connection open but pass nothing on, for good; new connections pass."""
+        with self._lock:
+            silenced, self._silenced = self._silenced, []
+        for flag in silenced:
+            flag.set()
 
     def cut(self) -> None:
         """Reset every relayed connection (the clients see the break at once); new ones wait while frozen."""
@@ -85,24 +95,30 @@ class TcpRelay:
             client.close()
             return
         server.settimeout(None)
+        silenced = threading.Event()
         with self._lock:
             self._sockets.append(server)
-        self._pump(client, server)
+            self._silenced.append(silenced)
+        self._pump(client, server, silenced)
 
-    def _pump(self, client: socket.socket, server: socket.socket) -> None:
+    def _pump(self, client: socket.socket, server: socket.socket, silenced: threading.Event) -> None:
         peers = {client: server, server: client}
         try:
-            while not self._closed.is_set():
+            while not self._closed.is_set() and peers:
                 readable, _, _ = select.select(list(peers), [], [], 0.2)
                 for sock in readable:
                     data = sock.recv(65536)
                     self._flowing.wait()  # frozen: the bytes are held here, acknowledged by the kernel
+                    if silenced.is_set():
+                        if not data:
+                            del peers[sock]  # that side left; the other stays open, unanswered
+                        continue  # taken by this end, never passed on, never closed
                     if not data:
                         return
                     peers[sock].sendall(data)
         except (OSError, ValueError):
             pass
         finally:
-            for sock in peers:
+            for sock in (client, server):
                 with contextlib.suppress(OSError):
                     sock.close()

@@ -11,7 +11,6 @@ import http.server
 import json
 import re
 import socket
-import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from cluster_topology import haproxy_path
-from redis_server import wait_for_port
+from redis_server import listening
 from services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,13 +51,8 @@ def _haproxy(tmp_path: Path, backend_port: int, *, defaults: str = "", frontend:
         f"{defaults}frontend web\n    bind 127.0.0.1:{port}\n{frontend}    default_backend app\n"
         f"backend app\n    server one 127.0.0.1:{backend_port}\n"
     )
-    process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_for_port(port, process=process)
+    with listening([binary, "-db", "-f", str(config)], port):
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

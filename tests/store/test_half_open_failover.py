@@ -12,9 +12,6 @@ that waits too long and the pool opens new ones.
 
 from __future__ import annotations
 
-import contextlib
-import select
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,80 +24,20 @@ from moodtape.errors import StoreUnavailableError
 from moodtape.store import Store
 from moodtape.store.database import Database
 from services import PostgresServer
+from tcp_relay import TcpRelay
 
 pytestmark = pytest.mark.slow
 
 
-class SilencingRelay:
-    """127.0.0.1:``port`` → the server; :meth:`silence` makes every existing connection half-open for good."""
-
-    def __init__(self, upstream_port: int) -> None:
-        self.upstream = ("127.0.0.1", upstream_port)
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        self._lock = threading.Lock()
-        self._silent: list[threading.Event] = []
-        self._sockets: list[socket.socket] = []
-        self._closed = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def silence(self) -> None:
-        """Existing connections stay open, their bytes are taken and dropped; new ones pass."""
-        with self._lock:
-            for flag in self._silent:
-                flag.set()
-
-    def close(self) -> None:
-        self._closed.set()
-        self._listener.close()
-        with self._lock:
-            for sock in self._sockets:
-                with contextlib.suppress(OSError):
-                    sock.close()
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
-
-    def _relay(self, client: socket.socket) -> None:
-        try:
-            server = socket.create_connection(self.upstream, timeout=5)
-        except OSError:
-            client.close()
-            return
-        server.settimeout(None)
-        silent = threading.Event()
-        with self._lock:
-            self._silent.append(silent)
-            self._sockets += [client, server]
-        peers = {client: server, server: client}
-        try:
-            while not self._closed.is_set():
-                readable, _, _ = select.select(list(peers), [], [], 0.1)
-                for sock in readable:
-                    data = sock.recv(65536)
-                    if silent.is_set():
-                        continue  # acknowledged by this end, never passed on, never closed
-                    if not data:
-                        return
-                    peers[sock].sendall(data)
-        except (OSError, ValueError):
-            pass
-
-
 @pytest.fixture
-def relay(postgres_server: PostgresServer) -> Iterator[SilencingRelay]:
-    relay = SilencingRelay(postgres_server.port)
+def relay(postgres_server: PostgresServer) -> Iterator[TcpRelay]:
+    relay = TcpRelay(postgres_server.port)
     yield relay
     relay.close()
 
 
 @pytest.fixture
-def relayed_url(postgres_server: PostgresServer, relay: SilencingRelay) -> str:
+def relayed_url(postgres_server: PostgresServer, relay: TcpRelay) -> str:
     url = postgres_server.create_database()
     return url.replace(f":{postgres_server.port}/", f":{relay.port}/")
 
@@ -133,7 +70,7 @@ def _fill_pool(database: Database, connections: int) -> None:
         connection.close()
 
 
-def test_pooled_connections_left_half_open_are_replaced(relayed_url: str, relay: SilencingRelay) -> None:
+def test_pooled_connections_left_half_open_are_replaced(relayed_url: str, relay: TcpRelay) -> None:
     database = Database(relayed_url)
     database.ensure_ready()
     _fill_pool(database, 3)
@@ -148,7 +85,7 @@ def test_pooled_connections_left_half_open_are_replaced(relayed_url: str, relay:
 
 
 def test_a_statement_on_a_connection_that_goes_silent_fails_in_time(
-    relayed_url: str, relay: SilencingRelay, monkeypatch: pytest.MonkeyPatch
+    relayed_url: str, relay: TcpRelay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("moodtape.store.database.GIVE_UP_S", 2.0)
     database = Database(relayed_url)
@@ -162,7 +99,7 @@ def test_a_statement_on_a_connection_that_goes_silent_fails_in_time(
     database.dispose()
 
 
-def test_the_history_store_recovers_without_a_restart(relayed_url: str, relay: SilencingRelay) -> None:
+def test_the_history_store_recovers_without_a_restart(relayed_url: str, relay: TcpRelay) -> None:
     """What the web app runs: a session's history read and written through the store's pool."""
     store = Store(relayed_url)
     store.set_consent("s1", True)

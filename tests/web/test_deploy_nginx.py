@@ -15,7 +15,6 @@ import re
 import shutil
 import socket
 import ssl
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 from webtools import AppFactory, running_server
 
-from redis_server import wait_for_port
+from redis_server import listening
 from services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,15 +67,8 @@ def _documented_nginx(tmp_path: Path, tls: tuple[Path, Path], upstream: int) -> 
         f"daemon off;\nworker_processes 1;\npid {tmp_path / 'nginx.pid'};\nerror_log {tmp_path / 'error.log'};\n"
         f"events {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n{temp_paths}{block}}}\n"
     )
-    process = subprocess.Popen(
-        [_nginx(), "-p", str(tmp_path), "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        wait_for_port(port, process=process)
+    with listening([_nginx(), "-p", str(tmp_path), "-c", str(config)], port):
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 class _Answer:
