@@ -9,7 +9,8 @@
   ``Host: evil.example`` came back as ``Location: http://evil.example/api/config``, with an HTML
   body. Now the ``Location`` is the path alone (``/api/config``, query kept), which a client
   resolves against the address it asked, and the body is the API's JSON shape.
-- **Leading slashes too.** Werkzeug strips the slashes a path begins with before it routes, so
+- **Leading slashes too.** waitress (in ``PATH_INFO``) and Werkzeug (in ``request.path``) both
+  make the slashes a path begins with one before it routes, so
   ``//privacy``, ``//api/config`` and ``//metrics`` were answered 200 as their one-slash paths,
   while ``/api//config`` got the 308: a proxy rule or a cache keyed on the path (``path_beg /api/``,
   ``location = /metrics``) saw another path than moodtape served. Such a path that routes now gets
@@ -83,7 +84,7 @@ def _check_host() -> Response | None:
 
 
 def _asked_with_leading_slashes() -> bool:
-    """True when the request target began with ``//`` (waitress strips those from ``PATH_INFO``;
+    """True when the request target began with ``//`` (``PATH_INFO`` has them made one already;
     the target as sent is ``REQUEST_URI``, gunicorn's ``RAW_URI``)."""
     environ = request.environ
     target = environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO") or ""

@@ -376,9 +376,10 @@ function followFace(mood, now) {
 
 /** A frame the server refused (the camera retries by itself): short words of our own that fit the
  * stats line's one line, and its box (12.5em, 170 px on a desktop): a longer line widened the box,
- * which is aligned right, and moved it sideways (or onto a line of its own) while it showed. The server's own sentence and the wait ("The server is busy; try again
- * shortly. Waiting 8 s.") wrapped it onto two or three lines and pushed the page below down, and
- * back up at the next good frame: a flaky server moved the page every second or two. */
+ * which is aligned right, and moved it sideways (or onto a line of its own) while it showed. The
+ * server's own sentence and the wait ("The server is busy; try again shortly. Waiting 8 s.")
+ * wrapped it onto two or three lines and pushed the page below down, and back up at the next good
+ * frame: a flaky server moved the page every second or two. */
 function refusalWords(err) {
   if (!err || !err.status) return "Reader failed; retrying."; // the on-device reader's own failure
   if (err.status === 429 || err.status === 503) return "Server busy; retrying.";
