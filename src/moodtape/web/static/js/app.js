@@ -58,6 +58,9 @@ const OFFER_KEEP_MS = 15000;
  * was still shown as "Live mood: happy" for as long as the refusals lasted. */
 const STALE_READING_MS = 5000;
 
+/** The photo panel (photo.js): {handle, abandon}; set up by start(). */
+let photo = null;
+
 /** Measures what floats at the foot of the screen again (footroom.js); set up by start(). */
 let measureFoot = () => {};
 
@@ -155,6 +158,9 @@ function selectTab(name, { focus = false } = {}) {
     camera.stop();
     if (wasOn) sayMood("Camera off.");
   }
+  // Photo mode owns its photo in the same way: one still being read is dropped, or its list would
+  // replace the camera's (or the mood picked by hand) seconds after the person moved on.
+  if (name !== "photo" && photo && photo.abandon()) state.photoResult = null;
   state.mode = name;
   for (const tab of TABS) {
     const button = $(`tab-${tab}`);
@@ -620,7 +626,7 @@ async function start() {
   emotionButtons();
   showReadout();
 
-  setupPhoto({
+  photo = setupPhoto({
     input: $("photo-input"),
     chooser: $("photo-choose"),
     dropzone: $("panel-photo"),

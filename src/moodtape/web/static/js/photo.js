@@ -21,10 +21,10 @@ const BUSY_RETRIES = 5;
  * few large pictures at a time), with the wait shown in `message`. `abandoned()` stops the retries
  * when the person has picked another photo meanwhile.
  */
-async function analyzeWhenFree(file, abandoned, message) {
+async function analyzeWhenFree(file, abandoned, message, signal) {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await analyze(file);
+      return await analyze(file, { signal });
     } catch (err) {
       if (err.code !== "busy" || attempt >= BUSY_RETRIES || abandoned()) throw err;
       const seconds = Math.max(1, Math.ceil(err.retryAfter ?? 2));
@@ -43,18 +43,25 @@ async function analyzeWhenFree(file, abandoned, message) {
 export function setupPhoto({ input, chooser, dropzone, stage, img, overlay, message, onAnalysed, onFailed, onPasted }) {
   let objectUrl = null;
   let generation = 0;
+  /** The photo being read: {name, controller}; null when none is. */
+  let pending = null;
 
   async function handle(file) {
     if (!file) return;
     const mine = ++generation;
+    if (pending) pending.controller.abort();
+    const name = file.name || "the pasted image";
+    pending = { name, controller: new AbortController() };
+    const { signal } = pending.controller;
     if (objectUrl) URL.revokeObjectURL(objectUrl);
     objectUrl = URL.createObjectURL(file);
     overlay.replaceChildren();
-    message.textContent = `Analysing ${file.name || "the pasted image"}…`;
+    message.textContent = `Analysing ${name}…`;
     message.classList.remove("error");
     try {
-      const result = await analyzeWhenFree(file, () => mine !== generation, message);
+      const result = await analyzeWhenFree(file, () => mine !== generation, message, signal);
       if (mine !== generation) return;
+      pending = null;
       img.src = objectUrl;
       stage.hidden = false;
       fitMedia(img.parentElement, result.image.width, result.image.height);
@@ -66,6 +73,7 @@ export function setupPhoto({ input, chooser, dropzone, stage, img, overlay, mess
       onAnalysed(result);
     } catch (err) {
       if (mine !== generation) return;
+      pending = null;
       stage.hidden = true;
       message.classList.add("error");
       message.textContent = err.message;
@@ -101,5 +109,23 @@ export function setupPhoto({ input, chooser, dropzone, stage, img, overlay, mess
     onPasted();
     handle(file);
   });
-  return { handle };
+  /**
+   * Photo mode was left: a photo still being read (a slow upload, or waiting out a busy server's
+   * Retry-After) is dropped, so that its list does not replace the one of the mode the person went
+   * to (the camera's, a mood picked by hand) seconds later. Its words wait in the panel.
+   * @returns whether one was dropped
+   */
+  function abandon() {
+    if (!pending) return false;
+    generation++;
+    pending.controller.abort();
+    stage.hidden = true;
+    overlay.replaceChildren();
+    message.classList.add("error");
+    message.textContent = `${pending.name} was not analysed: you left photo mode first. Choose it again to use it.`;
+    pending = null;
+    return true;
+  }
+
+  return { handle, abandon };
 }
