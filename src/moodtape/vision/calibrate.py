@@ -56,10 +56,7 @@ def read_example(
         NoFaceError: no face in the image (the message names it).
         ImageError: the image cannot be read.
     """
-    try:
-        pixels = gray if gray is not None else _load(analyzer, image)
-    except ImageError as exc:
-        raise type(exc)(_named(name, str(exc))) from None
+    pixels = gray if gray is not None else _load_named(analyzer, image, name)
     boxes = analyzer.detector.detect(pixels)
     if not boxes:
         raise NoFaceError(f"no face found in {name}: use a well-lit photo that shows your face from the front")
@@ -121,16 +118,21 @@ def calibrate_with(analyzer: Analyzer, examples: Mapping[str, Sequence[ImageSour
     for label, images in lists.items():
         for number, image in enumerate(images, 1):
             name = describe(image, label, number)
-            try:
-                pixels = _load(analyzer, image)
-            except ImageError as exc:
-                raise type(exc)(_named(name, str(exc))) from None
+            pixels = _load_named(analyzer, image, name)
             _check_not_given_twice(seen, pixels, label, name)
             example = read_example(analyzer, image, name, gray=pixels)
             if example.faces > 1:
                 notes.append(f"{name}: {example.faces} faces found; used the largest")
             read.setdefault(label, []).append(example)
     return profile_from_examples(analyzer, read, notes)
+
+
+def _load_named(analyzer: Analyzer, image: ImageSource, name: str) -> npt.NDArray[np.uint8]:
+    """``image``'s gray pixels; an :class:`ImageError` names the image (once)."""
+    try:
+        return _load(analyzer, image)
+    except ImageError as exc:
+        raise type(exc)(_named(name, str(exc))) from None
 
 
 def _named(name: str, message: str) -> str:
