@@ -49,8 +49,7 @@ defaults
     # A busy instance answers /readyz late (it queues behind frames): not a reason to drop it.
     timeout check 3s
     option forwardfor
-    option redispatch
-    retries 2
+{retries}
     errorfile 503 {errorfile}
 frontend web
     bind 127.0.0.1:{port}
@@ -65,6 +64,11 @@ backend moodtape
     http-response set-header X-Served-By %[srv_name]
 {servers}
 """
+
+#: The balancer's retries: on by default, as in deploy/haproxy.cfg; off, a request sent to an instance
+#: that refuses it is lost (tests/cluster/test_draining_balanced.py).
+RETRIES = "    option redispatch\n    retries 2"
+NO_RETRIES = "    retries 0"
 
 #: What HAProxy answers when no instance is ready: JSON, like moodtape's own errors.
 UNAVAILABLE = (
@@ -156,6 +160,8 @@ class Topology:
     database_url: str = ""
     #: The PostgreSQL server, or None when the instances share a SQLite file.
     postgres: PostgresServer | None = None
+    #: HAProxy retries (and redispatches) a request whose connection failed.
+    retries: bool = True
     _clients: list[httpx.Client] = field(default_factory=list)
 
     @property
@@ -177,6 +183,7 @@ class Topology:
         config.write_text(
             HAPROXY_CONFIG.format(
                 errorfile=errorfile,
+                retries=RETRIES if self.retries else NO_RETRIES,
                 port=self.port,
                 servers="\n".join(f"    server {i.name} 127.0.0.1:{i.port} check" for i in self.instances),
             )
@@ -222,10 +229,16 @@ class Topology:
 
 @contextlib.contextmanager
 def topology(
-    folder: Path, *, processes: tuple[int, ...] = (1, 2), database_url: str = "", **settings: str
+    folder: Path,
+    *,
+    processes: tuple[int, ...] = (1, 2),
+    database_url: str = "",
+    balancer_retries: bool = True,
+    **settings: str,
 ) -> Iterator[Topology]:
     """Start Redis, one instance per entry of ``processes`` (its process count) and HAProxy in
-    ``folder``; ``settings`` override the instances' settings. Everything is stopped on exit."""
+    ``folder``; ``settings`` override the instances' settings. Everything is stopped on exit.
+    ``balancer_retries=False`` makes HAProxy give up on a request whose connection fails."""
     redis = RedisServer(folder / "redis")
     redis.start()
     postgres = None
@@ -259,7 +272,9 @@ def topology(
             **settings,
         }
         instances.append(Instance(name, port, home, count, env))
-    running = Topology(folder, redis, instances, balancer_port, database_url=database_url, postgres=postgres)
+    running = Topology(
+        folder, redis, instances, balancer_port, database_url=database_url, postgres=postgres, retries=balancer_retries
+    )
     try:
         for instance in instances:
             instance.start()

@@ -353,6 +353,14 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         kind=Integer(low=0, high=3600),
     ),
     Setting(
+        "MOODTAPE_DRAIN_SECONDS",
+        "0",
+        "On SIGTERM, seconds to keep serving with /readyz answering 503 so a balancer stops sending new "
+        "requests before the port closes (0: no drain; behind a balancer: its check interval × fall count, "
+        "plus a second).",
+        kind=Integer(low=0, high=3600),
+    ),
+    Setting(
         "MOODTAPE_METRICS",
         "local",
         "Prometheus /metrics: off, local (clients on loopback only) or open (anyone who can reach the server).",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -17,6 +19,7 @@ from moodtape.cli._common import fail, info
 if TYPE_CHECKING:
     from moodtape.web.app import Services
     from moodtape.web.buffered_server import BufferedServer
+    from moodtape.web.draining import DrainWindow
     from moodtape.web.stopping import StopRequests
 
 
@@ -100,6 +103,7 @@ class _Started(NamedTuple):
     services: Services
     url: str  # the address to print
     shutdown_seconds: int  # MOODTAPE_SHUTDOWN_SECONDS
+    drain: DrainWindow  # MOODTAPE_DRAIN_SECONDS, with the app's drain mark
 
 
 def _start_up(
@@ -113,6 +117,7 @@ def _start_up(
     """Build the app and bind its port; a signal meanwhile ends the command here, as "aborted"."""
     from moodtape.config import Settings
     from moodtape.web.app import create_app
+    from moodtape.web.draining import DrainWindow, drain_mark
     from moodtape.web.logs import configure_logging
     from moodtape.web.server import is_loopback, make_server, server_url
 
@@ -138,7 +143,8 @@ def _start_up(
             "or HTTPS, so use --certfile/--keyfile or a reverse proxy with TLS (see docs/deployment.md)"
         )
     url = server_url(host, port, tls=certfile is not None)
-    return _Started(server, app.extensions["moodtape"], url, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS"))
+    drain = DrainWindow(drain_mark(app), settings.get_int("MOODTAPE_DRAIN_SECONDS"))
+    return _Started(server, app.extensions["moodtape"], url, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS"), drain)
 
 
 def _abort_if_asked(stops: StopRequests, server: BufferedServer | None = None) -> None:
@@ -160,6 +166,8 @@ def _serve_until_asked(started: _Started, stops: StopRequests) -> None:
     try:
         click.echo(f"moodtape is running at {started.url} — press Ctrl+C to stop", err=True)
         server.serve(until=lambda: stops.asked)
+        if stops.first == signal.SIGTERM and started.drain.begin():
+            _serve_while_draining(server, started.drain, stops)
         if stops.asked:
             info("moodtape: stopping")
             _finish_in_flight(server, started.shutdown_seconds, stops)
@@ -174,6 +182,22 @@ def _serve_until_asked(started: _Started, stops: StopRequests) -> None:
         # unless a thread is still in native code: see web/stopping.py).
         gc.freeze()
     exit_if_native_threads_run(still_running)
+
+
+def _serve_while_draining(server: BufferedServer, drain: DrainWindow, stops: StopRequests) -> None:
+    """Serve as usual (``/readyz`` now says 503) until the drain window is over or another signal comes.
+
+    The port stays open meanwhile: a balancer sends new requests until its checks have failed
+    often enough, and those must still be answered (web/draining.py).
+    """
+    info(f"moodtape: {drain.announcement()}")
+    timer = threading.Timer(drain.left(), server.wake)  # the loop waits on sockets up to 1 s a turn
+    timer.daemon = True
+    timer.start()
+    try:
+        server.serve(until=lambda: stops.count > 1 or drain.over())
+    finally:
+        timer.cancel()
 
 
 def _processes(given: int | None) -> int:

@@ -14,6 +14,8 @@ the fork), replaces one that dies or stops calling :meth:`~gunicorn.workers.base
 tells every worker to stop gracefully. A worker then closes its listening sockets too (new
 connections are refused), closes its idle keep-alive connections, lets the requests it is reading,
 running or answering finish within ``graceful_timeout`` (``MOODTAPE_SHUTDOWN_SECONDS``), and exits.
+On SIGQUIT (the master's quick stop: a second signal during the drain of ``web/draining.py``) it
+ends the same way but without waiting for the requests in flight.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class BufferedWorker(Worker):  # type: ignore[misc]
     tls: ssl.SSLContext | None = None
     wsgi: Flask  # set by gunicorn's load_wsgi: the app the master created
     _server: BufferedServer | None = None
+    #: SIGQUIT came: stop without waiting for the requests in flight.
+    _quick = False
 
     def run(self) -> None:
         """Serve until the master asks this worker to stop (or goes away), then stop gracefully."""
@@ -59,7 +63,8 @@ class BufferedWorker(Worker):  # type: ignore[misc]
                 if self.ppid != os.getppid():
                     self.log.info("Parent changed, shutting down: %s", self)
                     break
-            self._drain(server)
+            if not self._quick:
+                self._drain(server)
         finally:
             still_running = server.stop(grace=EXIT_MARGIN)
         # Then gunicorn exits the worker: not through the teardown while the model still loads (an
@@ -71,13 +76,27 @@ class BufferedWorker(Worker):  # type: ignore[misc]
 
     def _drain(self, server: BufferedServer) -> None:
         """Refuse new connections and wait, within the graceful bound, for the requests in flight."""
-        server.drain(max(EXIT_MARGIN, float(self.cfg.graceful_timeout) - EXIT_MARGIN), on_turn=self.notify)
+        server.drain(
+            max(EXIT_MARGIN, float(self.cfg.graceful_timeout) - EXIT_MARGIN),
+            on_turn=self.notify,
+            until=lambda: self._quick,  # a SIGQUIT in the middle of the wait ends it
+        )
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         """SIGTERM (and SIGINT, see ``multiprocess``): stop after this turn of the loop, which ends now."""
         super().handle_exit(sig, frame)
         if self._server is not None:
             self._server.wake()
+
+    def handle_quit(self, sig: int, frame: Any) -> None:
+        """SIGQUIT: stop after this turn too, skipping the wait for requests in flight.
+
+        gunicorn's own handler raises ``SystemExit`` from inside the event loop, wherever it is, and
+        skipped the exit that a model still loading needs (``web/stopping.py``).
+        """
+        self._quick = True
+        self.cfg.worker_int(self)
+        self.handle_exit(sig, frame)
 
 
 def worker_class(tls: ssl.SSLContext | None) -> type[BufferedWorker]:

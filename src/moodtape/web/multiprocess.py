@@ -11,8 +11,13 @@ serve`` per port behind the balancer (docs/deployment.md).
 - **ONNX Runtime threads** default to ``cores // N`` per worker (at least 1) unless
   ``MOODTAPE_THREADS`` is set, so the workers do not fight over cores.
 - **Shutdown.** SIGTERM and SIGINT (Ctrl+C) both stop gracefully: the master stops accepting,
-  tells each worker to finish its requests in flight within ``MOODTAPE_SHUTDOWN_SECONDS``, kills
-  what is left after that, and exits 0. gunicorn installs its handlers explicitly, so a SIGINT
+  tells each worker to finish its requests in flight within ``MOODTAPE_SHUTDOWN_SECONDS``
+  (gunicorn's ``graceful_timeout``), kills what is left after that, and exits 0. With
+  ``MOODTAPE_DRAIN_SECONDS``, a SIGTERM first drains (``web/draining.py``): the master sets the
+  drain mark the workers share, so their ``/readyz`` says 503 while they serve on, and begins
+  gunicorn's stop once the window is over; the graceful timeout then counts from there, as
+  before. A second SIGTERM or SIGINT during the window is gunicorn's quick stop (SIGQUIT to the
+  workers, which close at once). gunicorn installs its handlers explicitly, so a SIGINT
   that the parent shell ignored (``nohup``, ``&``) still stops it; workers treat SIGINT like SIGTERM
   (a terminal sends Ctrl+C to the whole process group) instead of gunicorn's immediate exit.
 - **Metrics** of all workers are added up through ``PROMETHEUS_MULTIPROC_DIR``, a fresh temporary
@@ -183,16 +188,38 @@ def serve_processes(
         raise MultiprocessUnavailableError(
             "--processes needs gunicorn: pip install 'gunicorn>=22' (it comes with moodtape on POSIX)"
         ) from None
+    from moodtape.web.draining import DrainWindow, drain_mark
     from moodtape.web.tls_channel import https_context
 
     services = app.extensions.get("moodtape")
     if services is not None:  # each worker's bound on threads waiting on the database (forked with it)
         services.set_request_threads(max(1, threads))
+    drain = DrainWindow(drain_mark(app), settings.get_int("MOODTAPE_DRAIN_SECONDS"))
 
     class _Arbiter(Arbiter):  # type: ignore[misc]
-        def handle_int(self) -> None:
-            """Ctrl+C stops gracefully, like SIGTERM (gunicorn's default is an immediate stop)."""
+        def handle_term(self) -> None:
+            """SIGTERM: the drain first, when there is one; gunicorn's graceful stop after it."""
+            if drain.begin():
+                self.log.info("%s", drain.announcement())
+                return
+            self._quick_stop_if_draining()
             raise StopIteration
+
+        def handle_int(self) -> None:
+            """Ctrl+C stops gracefully, like SIGTERM (gunicorn's default is an immediate stop), but never drains."""
+            self._quick_stop_if_draining()
+            raise StopIteration
+
+        def _quick_stop_if_draining(self) -> None:
+            if drain.began:  # a second signal during the drain: stop at once
+                self.log.info("stopping now")
+                self.stop(graceful=False)
+
+        def manage_workers(self) -> None:
+            """Also ends the drain: every gunicorn version calls this after each wait (1 s at most) of its loop."""
+            super().manage_workers()
+            if drain.over():
+                raise StopIteration  # the loop's own way into halt(): gunicorn's graceful stop
 
     options: dict[str, Any] = {
         "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],

@@ -8,7 +8,9 @@
   readiness then would take the whole site off the balancer, pages and photo analysis included,
   which need neither. Instead the answer is 200 ``degraded`` naming what is down (the requests
   that need it get their own 503s); ``?strict=true`` makes any failed check a 503, for monitors
-  that alert on it.
+  that alert on it. And 503 ``draining`` from the first SIGTERM for ``MOODTAPE_DRAIN_SECONDS``, while
+  every other request is still served, so the balancer stops sending new requests before the port
+  closes (``web/draining.py``).
 - ``/readyz`` answers within :data:`CHECK_WITHIN_S` (1 s) whatever the database or Redis does,
   well inside a balancer's check timeout (3 to 5 s): a database host that is gone costs libpq
   its 5 s connect timeout, and a frozen one never answers, and either made every instance fail
@@ -46,6 +48,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, re
 from moodtape.errors import MoodtapeError
 from moodtape.metrics import REQUEST_SECONDS, REQUESTS
 from moodtape.web.app import services
+from moodtape.web.draining import drain_mark, install_drain_mark
 from moodtape.web.params import flag
 
 blueprint = Blueprint("ops", __name__)
@@ -68,6 +71,7 @@ def install_ops(app: Flask) -> None:
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.extensions[_READINESS] = {"database": _SingleFlight("database"), "redis": _SingleFlight("redis")}
+    install_drain_mark(app)  # here, in the app's creation: before gunicorn forks, so its workers share it
     app.register_blueprint(blueprint)
 
 
@@ -96,7 +100,8 @@ def _finish_request(response: Response) -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """503 while the model loads or the schema is too new; 200 ``ready``, or ``degraded`` when a shared part is down."""
+    """503 while the model loads, the schema is too new, or the instance drains before a stop; 200 ``ready``,
+    or ``degraded`` when a shared part is down."""
     state = services()
     # Read once: the model may finish loading during the checks below, and the answer must not
     # say 200 with "loading" in it.
@@ -105,6 +110,9 @@ def readyz() -> tuple[Response, int]:
     # answers unnoticed: anything but true/1/false/0 is a 400.
     strict = flag(request.args, "strict") or False
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    mark = drain_mark(app)
+    if mark is not None and mark.is_set:  # no checks: whatever they say, this instance is leaving
+        return jsonify(status="draining", checks={"instance": "stopping (SIGTERM): send new requests elsewhere"}), 503
     kinds: dict[str, _SingleFlight] = app.extensions[_READINESS]
     deadline = time.monotonic() + CHECK_WITHIN_S
     flights = [kinds["database"].start(app, _database_checks)]

@@ -39,6 +39,9 @@ class StopRequests:
 
     def __init__(self) -> None:
         self.count = 0
+        #: The signal that came first: SIGTERM (a service manager) drains before stopping, SIGINT
+        #: (Ctrl+C at a terminal) does not (web/draining.py).
+        self.first: signal.Signals | None = None
         self._wake: Callable[[], None] | None = None
 
     def install(self) -> None:
@@ -57,6 +60,8 @@ class StopRequests:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
+        if self.first is None:
+            self.first = signal.Signals(signum)
         if self._wake is not None:
             self._wake()
         elif self.count > 1:
