@@ -348,6 +348,14 @@ def test_wide_pixel_values_are_clipped_not_wrapped() -> None:
     assert load_image(encode_pil(Image.fromarray(floats, mode="F"), "TIFF"), gray=True).tolist() == [[0, 0, 100, 255]]
 
 
+def test_a_float_tiff_on_the_0_1_scale_is_read_as_float_arrays_are() -> None:
+    """A 32-bit float TIFF (a scanner's or an HDR tool's export) holds 0–1: read as 0–255 it was
+    black, and the face in it was never found."""
+    floats = np.array([[0.0, 0.25, 1.0, 1.02]], dtype=np.float32)
+    assert load_image(encode_pil(Image.fromarray(floats, mode="F"), "TIFF"), gray=True).tolist() == [[0, 64, 255, 255]]
+    assert load_image(floats, gray=True).tolist() == [[0, 64, 255, 255]]  # the same rule as for arrays
+
+
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
 def test_a_photo_with_malformed_exif_is_still_read_and_turned(fmt: str) -> None:
     """A width tag written as text made Pillow's exif_transpose raise struct.error: a 500 before."""
@@ -360,3 +368,13 @@ def test_a_photo_with_malformed_exif_is_still_read_and_turned(fmt: str) -> None:
     buffer = io.BytesIO()
     wide.save(buffer, format=fmt, exif=b"Exif\x00\x00" + tiff if fmt == "JPEG" else tiff)
     assert load_image(buffer.getvalue(), gray=True).shape == (50, 40)
+
+
+@pytest.mark.parametrize("brand", [b"heic", b"mif1", b"avif"])
+def test_an_iphone_heic_photo_is_named_with_what_to_do(brand: bytes) -> None:
+    """An iPhone's HEIC photo was refused as "not an image": the person could not tell what was wrong."""
+    heic = b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x00\x00mif1heic" + bytes(500)
+    with pytest.raises(UnsupportedImageError, match=r"HEIC/HEIF or AVIF.*send it as JPEG"):
+        decode_image(heic)
+    with pytest.raises(UnsupportedImageError, match="not an image"):
+        decode_image(b"\x00\x00\x00\x18ftypisom" + bytes(500))  # an MP4 video is not a HEIC photo

@@ -14,7 +14,9 @@ from vision_scenes import ASTRONAUT_FACE, HEAD
 import moodtape
 from moodtape.errors import ModelError
 from moodtape.types import Box
+from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import iou
+from moodtape.vision.tiles import tile_windows
 from moodtape.vision.yunet import CENTRE_BELOW_EYES, Landmarks, YuNetDetector, YuNetSettings
 
 
@@ -297,3 +299,76 @@ def test_a_small_group_photo_has_its_small_faces_found(
     faces = yunet.detect(_group_photo(astronaut_gray, 640, 480, 50))
     assert len(faces) == 6 and all(35 <= box.w <= 70 for box in faces)
     assert len(moodtape.analyze(cv2.cvtColor(_group_photo(astronaut_gray, 480, 320, 42), cv2.COLOR_GRAY2BGR))) == 6
+
+
+def _phone_photo(
+    astronaut_gray: npt.NDArray[np.uint8], face: int, at: tuple[int, int]
+) -> tuple[npt.NDArray[np.uint8], Box]:
+    """A 4000 × 3000 picture of gray with sensor noise and the astronaut's head pasted at ``at`` with
+    a face ``face`` pixels wide; also where her face is."""
+    rng = np.random.default_rng(18)
+    canvas = np.clip(rng.normal(128, 6, (3000, 4000)), 0, 255).astype(np.uint8)
+    scale = face / ASTRONAUT_FACE.w
+    head = astronaut_gray[HEAD]
+    side = round(head.shape[0] * scale)
+    x, y = at
+    canvas[y : y + side, x : x + side] = cv2.resize(head, (side, side), interpolation=cv2.INTER_AREA)
+    face_x, face_y = x + (ASTRONAUT_FACE.x - HEAD[1].start) * scale, y + (ASTRONAUT_FACE.y - HEAD[0].start) * scale
+    return canvas, Box(round(face_x), round(face_y), face, face)
+
+
+# Inside one tile; where four tiles meet (face at x 1419–1464, y 1470–1515): the left two tiles end
+# at x 1440 and cut it, the right two (from x 1280) hold it whole, both rows overlapping over y 1420–1580.
+@pytest.mark.parametrize("at", [(2600, 1900), (1390, 1450)])
+def test_a_small_face_in_a_phone_photo_is_found_and_read(
+    bundled_analyzer: Analyzer, astronaut_gray: npt.NDArray[np.uint8], at: tuple[int, int]
+) -> None:
+    """The search for small faces ran on a copy capped at 1,920 px, where a 45-px face is a 22-px
+    smudge: 40–60-px faces in a 12-megapixel photo were never found."""
+    photo, where = _phone_photo(astronaut_gray, 45, at)
+    faces = bundled_analyzer.analyze_gray(photo)
+    assert len(faces) == 1 and iou(faces[0].box, where) > 0.5
+    assert faces[0].emotion == "happy"
+
+
+def test_a_large_picture_without_a_face_has_none(yunet: YuNetDetector) -> None:
+    noisy = np.clip(np.random.default_rng(18).normal(128, 6, (3000, 4000)), 0, 255).astype(np.uint8)
+    assert yunet.detect(noisy) == []
+    # Blotches of blurred noise, 36 MP: in a tile, three that filled it passed for faces of 1,000 px.
+    coarse = np.random.default_rng(0).integers(0, 255, (76, 114)).astype(np.uint8)
+    assert yunet.detect(cv2.resize(coarse, (7350, 4900), interpolation=cv2.INTER_LINEAR)) == []
+
+
+def test_the_tiled_search_is_bounded_whatever_the_upload() -> None:
+    """Tiles of at most ``max_detect_side`` a side (memory: one capped copy at a time), about
+    ``max_tiled_pixels`` in all however large the picture; a 36-MP picture is tiled at 0.58."""
+    settings = YuNetSettings()
+    for shape in [(3000, 4000), (4900, 7350), (2000, 12000)]:
+        detector = YuNetDetector()
+        seen = record_search_sizes(detector)
+        assert detector.detect(np.full(shape, 128, np.uint8)) == []
+        # After the capped copy, and the small copy for a face filling the photo where it has one.
+        first = 1 + (settings.second_scale(shape) is not None)
+        scale = settings.tiled_scale(shape)
+        assert scale is not None
+        side, overlap = math.floor(settings.max_detect_side / scale), math.ceil(settings.tile_overlap / scale)
+        assert len(seen) == first + len(tile_windows(shape, side, overlap))
+        tiles = seen[first:]
+        assert len(tiles) > 1 and all(max(size) <= settings.max_detect_side for size in tiles)
+        assert sum(w * h for w, h in tiles) <= 1.25 * settings.max_tiled_pixels
+    assert settings.tiled_scale((4900, 7350)) == pytest.approx(0.577, abs=0.001)
+
+
+@pytest.mark.parametrize(("shape", "frame"), [((1080, 1920), False), ((3000, 4000), True), ((480, 640), False)])
+def test_pictures_one_copy_covers_are_not_tiled(shape: tuple[int, int], frame: bool) -> None:
+    """Photos up to 1,920 px and a stream's frames of any size keep one search for small faces."""
+    assert YuNetSettings().tiled_scale(shape, frame=frame) is None
+
+
+@pytest.mark.parametrize("overlap", [0, 39])
+def test_a_tile_overlap_under_a_small_face_is_refused(overlap: int) -> None:
+    """Tiles keep only faces up to their overlap: ``tile_overlap=0`` was accepted and then dropped
+    every face the tiles found. A small face is ``min_face_detect`` (40) px in the searched copy."""
+    with pytest.raises(ValueError, match="tile_overlap"):
+        YuNetSettings(tile_overlap=overlap)
+    assert YuNetSettings(tile_overlap=40).tile_overlap == 40

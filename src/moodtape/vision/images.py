@@ -65,8 +65,8 @@ def load_image(
     Args:
         source: an image file path, encoded image bytes, or an array. 3-channel arrays are BGR
             (OpenCV's order) unless ``color_order="rgb"``; 4-channel arrays are BGRA/RGBA;
-            16-bit and float arrays are scaled to 8 bits (floats are 0–1 when none is over
-            :data:`FLOAT_UNIT_UP_TO`, else 0–255).
+            16-bit and float arrays (and float TIFFs) are scaled to 8 bits (floats are 0–1 when
+            none is over :data:`FLOAT_UNIT_UP_TO`, else 0–255).
         gray: return one gray channel (what detection and classification use).
         max_pixels: refuse larger images with :class:`ImageTooLargeError`.
 
@@ -126,7 +126,7 @@ def decode_image(
             "(set MOODTAPE_MAX_PIXELS to change it)"
         ) from None
     except UnidentifiedImageError:
-        raise UnsupportedImageError(f"{name}: not an image (or a format moodtape cannot read)") from None
+        raise UnsupportedImageError(_unidentified_message(data, name)) from None
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's way of saying "header cut short"
         raise CorruptImageError(f"{name}: truncated or corrupt image ({exc})") from None
     with image:
@@ -145,6 +145,30 @@ def decode_image(
             return _pil_to_array(_upright(image), gray=gray)
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
             raise CorruptImageError(f"{name}: truncated or corrupt image ({exc})") from None
+
+
+#: ISO-BMFF brands of HEIC/HEIF and AVIF pictures (``ftyp`` box at byte 4): an iPhone's photos.
+#: An MP4 video's brands (``isom``, ``mp41``, ``mp42``...) are not among them.
+_HEIF_BRANDS: Final = frozenset(
+    {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+)
+#: What to do with such a photo, in the words a person needs (the decoder and the web say the same).
+HEIF_ADVICE: Final = (
+    "a HEIC/HEIF or AVIF photo, which moodtape cannot read; send it as JPEG or PNG "
+    "(on an iPhone: Settings → Camera → Formats → Most Compatible, or share it as JPEG)"
+)
+
+
+def is_heif(data: bytes) -> bool:
+    """Whether ``data`` starts like a HEIC/HEIF or AVIF picture (its ISO-BMFF ``ftyp`` box's brand)."""
+    return data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS
+
+
+def _unidentified_message(data: bytes, name: str) -> str:
+    """Why Pillow could not read ``data``, naming HEIC/AVIF: an iPhone's photo was "not an image"."""
+    if is_heif(data):
+        return f"{name}: {HEIF_ADVICE}"
+    return f"{name}: not an image (or a format moodtape cannot read)"
 
 
 def _decode_still_webp(data: bytes, image: Image.Image, *, gray: bool) -> Pixels | None:
@@ -358,7 +382,10 @@ def check_size(size: tuple[int, int], max_pixels: int, name: str = "image") -> N
 def _pil_to_array(image: Image.Image, *, gray: bool) -> Pixels:
     if image.mode in {"I;16", "I;16B", "I;16L", "I", "F"}:
         wide = np.asarray(image)
-        top = 65535.0 if wide.max(initial=0) > 255 else 255.0
+        peak = wide.max(initial=0)
+        top = 65535.0 if peak > 255 else 255.0
+        if image.mode == "F" and peak <= FLOAT_UNIT_UP_TO:
+            top = 1.0  # a float TIFF on the 0–1 scale, as float arrays are read: at 255 it was black
         return _from_array(_wide_to_uint8(wide, top), gray=gray, rgb=False, max_pixels=0)
     if gray:
         return np.asarray(image if image.mode == "L" else image.convert("L"), dtype=np.uint8)

@@ -18,7 +18,10 @@ rules of their own, measured on FER2013's tight crops run through the whole pipe
 * YuNet is less sure of a face whose chin or brow the border cuts, so when no face is sure
   (``score_threshold``), a face that fills the photo counts from ``photo_face_threshold``;
 * a face that fills a large photo is too big for YuNet in the first copy, so when that copy shows
-  no sure face, a much smaller copy (``whole_photo_side``) is searched too.
+  no sure face, a much smaller copy (``whole_photo_side``) is searched too;
+* a photo with no face is searched once more for small faces; a photo too large for one copy at
+  that scale is searched in overlapping tiles (:mod:`moodtape.vision.tiles`), each no larger than
+  the capped copy, over at most ``max_tiled_pixels``.
 
 The stream's re-detection windows around known faces are not photos and turn these rules off
 (``photos=False``).
@@ -39,6 +42,7 @@ import numpy.typing as npt
 from moodtape.errors import ModelError
 from moodtape.types import Box
 from moodtape.vision.faces import suppress_overlaps
+from moodtape.vision.tiles import tile_windows
 
 YUNET_FILE = "face_detection_yunet_2026may.onnx"
 #: FER2013 framing from landmarks: the crop's centre lies this share of the eye-to-mouth distance
@@ -120,6 +124,7 @@ class YuNetSettings:
             cost about 700 MB and seconds per upload. Past this size the copy shrinks further, so the
             smallest face found grows with the photo (from about 130 px in a 6,400-px-wide one),
             still a small part of such a photo; a 12-megapixel phone photo is barely affected.
+            The last search for small faces tiles such a photo instead (``max_tiled_pixels``).
         photos: apply the rules for photos that are one face (the module docstring); off for the
             stream's re-detection windows.
         min_detect_side: the detection copy's shorter side is at least this many pixels (unless
@@ -139,6 +144,19 @@ class YuNetSettings:
         small_faces_above: a stream's frame (``frame=True``) is searched again only when its longer
             side is over this: the page's webcam frames (at most 640 px) never are, so an empty
             room costs one search a frame, not two.
+        max_tiled_pixels: a photo whose search for small faces ``max_detect_side`` would shrink is
+            searched instead in tiles of at most ``max_detect_side`` pixels (so 40-px faces in a
+            4000 × 3000 phone photo are seen at full size, not as 19-px smudges), at a scale that
+            shows the tiles at most this many pixels in all (plus their overlaps). That bounds the
+            extra work whatever is uploaded: a 36-megapixel picture is tiled at 0.58 of its size
+            (smallest face found about 70 px) and costs what a 12-megapixel one does; memory is
+            one tile's search at a time (a 1920-px square at most: a little more than a 3:2
+            photo's capped copy). Photos only: a stream's large
+            frames keep the capped copy.
+        tile_overlap: neighbouring tiles overlap by this many pixels of the searched copy, so a face
+            up to this size lies whole in one tile (larger ones the capped copy already finds). At
+            least ``min_face_detect``, the size of a ``small_face`` in that copy: the tiles keep only
+            faces up to the overlap, so a smaller one would drop the faces they are searched for.
     """
 
     min_face: int = 80
@@ -154,6 +172,8 @@ class YuNetSettings:
     whole_photo_side: int = 240
     small_face: int = 40
     small_faces_above: int = 640
+    max_tiled_pixels: int = 12_000_000
+    tile_overlap: int = 160
 
     def __post_init__(self) -> None:
         if self.min_face < 10 or self.min_face_detect < 10:
@@ -170,6 +190,12 @@ class YuNetSettings:
             raise ValueError("whole_photo_side must be at least min_face_detect")
         if self.small_face < 10:
             raise ValueError("small_face must be at least 10 pixels")
+        # A tile keeps only faces no larger than its overlap: under a small face's size in the searched
+        # copy (at most min_face_detect) it would drop every face it was searched for.
+        if not self.min_face_detect <= self.tile_overlap < self.max_detect_side // 2 or self.max_tiled_pixels < 1:
+            raise ValueError(
+                "tile_overlap must lie in [min_face_detect, max_detect_side / 2) and max_tiled_pixels be positive"
+            )
 
     def smallest_face(self, shape: tuple[int, ...]) -> int:
         """The smallest face sought in an image of ``shape``: ``min_face``, or less in a small photo."""
@@ -193,6 +219,17 @@ class YuNetSettings:
             return None
         height, width = shape[:2]
         return min(self.min_face_detect / self.small_face, self.max_detect_side / max(1, height, width))
+
+    def tiled_scale(self, shape: tuple[int, ...], *, frame: bool = False) -> float | None:
+        """The scale of a tiled search for small faces, or ``None`` when one copy does (a photo whose
+        small-face copy ``max_detect_side`` does not shrink, or a stream's frame)."""
+        capped = self.small_face_scale(shape, frame=frame)
+        if frame or capped is None:
+            return None
+        height, width = shape[:2]
+        wanted = self.min_face_detect / self.small_face
+        scale = min(wanted, math.sqrt(self.max_tiled_pixels / max(1, height * width)))
+        return scale if scale > capped else None
 
     def second_scale(self, shape: tuple[int, ...]) -> float | None:
         """The scale of the second, small copy of a large photo, or ``None`` when there is none."""
@@ -286,8 +323,10 @@ class YuNetDetector:
         small = self.settings.small_face_scale(gray.shape, frame=frame)
         if faces or small is None:
             return faces, smallest
-        # Nothing of the usual size: a group photo's faces may all be smaller.
-        little = self._search(gray, small)
+        # Nothing of the usual size: a group photo's faces may all be smaller. A photo too large for
+        # one copy at that scale is tiled; what the first copies found still counts.
+        tiled = self.settings.tiled_scale(gray.shape, frame=frame)
+        little = self._search(gray, small) if tiled is None else found + self._search_tiles(gray, tiled)
         return _at_least(little, self.settings.score_threshold, self.settings.small_face), self.settings.small_face
 
     def _search(self, gray: npt.NDArray[np.uint8], scale: float) -> list[Landmarks]:
@@ -305,6 +344,25 @@ class YuNetDetector:
             points = tuple((float(values[4 + 2 * i]), float(values[5 + 2 * i])) for i in range(5))
             found.append(Landmarks(Box(x, y, w, h), points, float(row[14])))
         return found
+
+    def _search_tiles(self, gray: npt.NDArray[np.uint8], scale: float) -> list[Landmarks]:
+        """:meth:`_search` at ``scale`` one tile at a time, for faces no larger than the tiles' overlap.
+
+        Each tile's copy is at most ``max_detect_side`` pixels a side, one tile at a time, so memory is
+        bounded by one such search whatever the photo's size: a square tile's copy (up to 1920 × 1920)
+        can hold more than the capped copy of a 3:2 photo (1920 × 1280), and a 36-megapixel faceless
+        picture peaks about 23 MB higher than with the capped copy alone. Larger faces are the capped
+        copy's to judge, and it has: in a tile, a blotch that fills the tile can pass for a face (three
+        of about 1,000 px at score 0.73 in a 36-megapixel picture of blurred noise), which the whole
+        picture shows for what it is.
+        """
+        side = math.floor(self.settings.max_detect_side / scale)
+        overlap = math.ceil(self.settings.tile_overlap / scale)
+        found: list[Landmarks] = []
+        for tile in tile_windows(gray.shape, side, overlap):
+            piece = gray[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w]
+            found.extend(face.shifted(tile.x, tile.y) for face in self._search(piece, scale))
+        return [face for face in found if face.fer_centre_and_side()[2] <= overlap]
 
     def _sure(self, found: list[Landmarks], shape: tuple[int, ...]) -> list[Landmarks]:
         return _at_least(found, self.settings.score_threshold, self.settings.smallest_face(shape))

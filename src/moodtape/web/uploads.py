@@ -25,7 +25,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.multipart import BLANK_LINE_RE, MultipartDecoder
 
 from moodtape.errors import CorruptImageError, DataError, ImageError, UnsupportedImageError
-from moodtape.vision.images import check_decode_cost, decode_image
+from moodtape.vision.images import HEIF_ADVICE, check_decode_cost, decode_image, is_heif
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
 from moodtape.web.owners import client_owner
 
@@ -77,7 +77,8 @@ def read_image_bytes(request: Request) -> bytes:
 
     Raises:
         DataError: no image in the request (400).
-        UnsupportedImageError: the bytes are not JPEG, PNG, WebP or GIF (415).
+        UnsupportedImageError: the bytes are not JPEG, PNG, WebP or GIF (415); a HEIC/AVIF photo
+            is named as such, with what to send instead.
         werkzeug.exceptions.RequestEntityTooLarge: the body is over ``MAX_CONTENT_LENGTH`` (413).
     """
     if request.mimetype == "multipart/form-data":
@@ -99,6 +100,8 @@ def read_image_bytes(request: Request) -> bytes:
     if not data:
         raise DataError("the request holds no image: send a JPEG, PNG, WebP or GIF picture")
     if sniff_image_type(data) is None:
+        if is_heif(data):  # an iPhone's photo: say what it is and what to send instead
+            raise UnsupportedImageError(f"that file is {HEIF_ADVICE}")
         raise UnsupportedImageError("that file is not a JPEG, PNG, WebP or GIF picture")
     return data
 
