@@ -136,7 +136,7 @@ function showReadout() {
   const summary = $("faces-summary");
   if (state.mode === "photo" && state.photoResult) {
     showFaces(state.photoResult);
-    summary.textContent = describeFaces(state.photoResult.faces);
+    summary.textContent = describeFaces(state.photoResult.faces, state.photoResult.image);
     return;
   }
   showFaces(null);
@@ -274,8 +274,11 @@ function cameraListFailed(err) {
   const backoff = Math.min(60, 5 * 2 ** (cameraRetry.failures - 1));
   // A rate limit's Retry-After (429) is the wait: the window resets then, and a longer guess of ours
   // kept the list back for nothing (never under a second). An overloaded or broken server's (5xx)
-  // is a lower bound: the doubling still applies, or every page would ask again every second.
-  const asked = err && err.retryAfter != null ? Math.max(1, err.retryAfter) : null;
+  // is a lower bound: the doubling still applies, or every page would ask again every second. The
+  // daily history budget's Retry-After (hours, to midnight UTC) is never the camera's: a list over
+  // that budget is shown, only not kept, so it should not come here, and if it did, hours is wrong.
+  const budget = err && err.code === "history_budget_spent";
+  const asked = err && err.retryAfter != null && !budget ? Math.max(1, err.retryAfter) : null;
   const wait = asked !== null && err.status === 429 ? asked : Math.max(asked ?? 0, backoff);
   cameraRetry.until = performance.now() + 1000 * wait;
 }
@@ -359,7 +362,7 @@ function onCameraFrame(result, now) {
     state.readoutAt = now;
     timeline.add(mood, now);
     const faces = showFaces(result);
-    writeText($("faces-summary"), faces.length ? describeFaces(faces).replace(/ \d+ %/g, "") : "No face in view.");
+    writeText($("faces-summary"), faces.length ? describeFaces(faces, result.image, true).replace(/ \d+ %/g, "") : "No face in view.");
     plane.setLive(mood);
     showMoodNow();
   }

@@ -84,6 +84,8 @@ export class ListView {
     this.drawn = null;
     /** Why the latest load failed (an ApiError), or null once a load succeeds. */
     this.failure = null;
+    /** The `kept_note` the status line last said (a list over the day's history budget), or null. */
+    this.keptNoteSaid = null;
   }
 
   handlers() {
@@ -104,9 +106,17 @@ export class ListView {
         status: $("mini-status"),
         link: $("mini-link"),
         close: $("mini-close"),
+        previous: $("mini-previous"),
+        next: $("mini-next"),
+        previousWhat: $("mini-previous-what"),
+        nextWhat: $("mini-next-what"),
       },
       // Closed after the list changed (its Preview button gone): the same place in the new list.
-      { remember: placeOf, restore: (place) => focusPlace($("result-list"), place) },
+      {
+        remember: placeOf,
+        restore: (place) => focusPlace($("result-list"), place),
+        near: (place, step) => this.previewNear(place, step),
+      },
     );
     $("strategy-group").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-strategy]");
@@ -262,7 +272,12 @@ export class ListView {
     if (!data.items.length) empty.textContent = "Nothing in the catalog fits this mood and choice.";
     $("list-keys").hidden = !data.items.length;
     const what = data.kind === "videos" ? "videos" : "tracks";
-    status(`${data.items.length} ${what}, strategy ${data.strategy}.`);
+    // A list made over the address's daily history budget is shown as usual, only not kept: the
+    // status line says so once (and again once a kept list came between), not with every camera list.
+    const keptNote = data.kept === false ? data.kept_note || "" : "";
+    const line = `${data.items.length} ${what}, strategy ${data.strategy}.`;
+    status(keptNote && keptNote !== this.keptNoteSaid ? `${line} ${keptNote}` : line);
+    this.keptNoteSaid = data.kept === false ? keptNote : null;
     const numbers = document.createElement("span");
     numbers.className = "numbers";
     numbers.textContent = ` (${moodNumbers(data.mood)})`;
@@ -272,8 +287,9 @@ export class ListView {
     $("offline-badge").hidden = !data.offline;
     $("offline-note").hidden = !data.offline;
     $("sources").textContent = describeSources(data);
+    const notes = [...(data.fallback_reasons || []), ...(data.notes || []), ...(keptNote ? [keptNote] : [])];
     $("fallbacks").replaceChildren(
-      ...[...(data.fallback_reasons || []), ...(data.notes || [])].map((reason) => {
+      ...notes.map((reason) => {
         const li = document.createElement("li");
         li.textContent = reason;
         return li;
@@ -283,6 +299,7 @@ export class ListView {
     $("results-foot").hidden = false;
     $("not-mine").hidden = false;
     this.hooks.setPath(data.path);
+    this.preview.refresh(); // what its Previous and Next play now
   }
 
   /**
@@ -315,9 +332,28 @@ export class ListView {
     $("not-mine-open").setAttribute("aria-expanded", "false");
     this.explainStrategy(null);
     this.hooks.setPath(null);
+    this.preview.refresh();
     if (shown) status("Your history was deleted, and this list with it.");
     else if (loading) status("");
     return shown;
+  }
+
+  /**
+   * The item with a preview `step` (±1) items away from `place` (see {@link placeOf}) in the list on
+   * screen, with its Preview button; null when there is none that way. After the list changed under
+   * the preview bar, `place` is the index the playing preview had in the old list: past the end of a
+   * shorter list, Next has nothing (it once gave the last item, which Previous gave too: Next went
+   * backwards) and Previous starts from the last item.
+   */
+  previewNear(place, step) {
+    const rows = $("result-list").children;
+    if (!place || !this.data) return null;
+    const start = step < 0 ? Math.min(place.index + step, rows.length - 1) : place.index + step;
+    for (let i = start; i >= 0 && i < rows.length; i += step) {
+      const button = rows[i].querySelector(".preview-btn");
+      if (button && this.data.items[i]) return { item: this.data.items[i], button };
+    }
+    return null;
   }
 
   /** Export links name the list on screen, so the file holds exactly what is shown. */
@@ -341,7 +377,10 @@ export class ListView {
       );
       const words = { like: "Liked", skip: "Skipped", dislike: "Disliked" }[action];
       status(`${words} “${item.title}”. Thanks — moodtape will take it into account.`);
-      if (action === "dislike" && answer.replaced && answer.list) this.replaceRow(index, item, answer.list);
+      // A newer list came while the answer was on its way (a slow network): its row is the old
+      // list's, and must not go into the new one, nor take focus there.
+      const replaced = action === "dislike" && answer.replaced && answer.list;
+      if (replaced && this.onScreen(listId)) this.replaceRow(index, item, answer.list);
       return true;
     } catch (err) {
       // Said again when it repeats: a second press that failed the same way is news too.
@@ -349,6 +388,11 @@ export class ListView {
       this.hooks.onError(err);
       return false;
     }
+  }
+
+  /** Whether the list named `listId` is still the one on screen (answers about it may come late). */
+  onScreen(listId) {
+    return Boolean(listId) && Boolean(this.data) && this.data.list_id === listId;
   }
 
   /** Put the server's replacement for the disliked row `index` in place, with an Undo button. */
@@ -363,6 +407,7 @@ export class ListView {
     }
     const fresh = renderItem(list.items[index], index, this.handlers(), disliked);
     rows.children[index].replaceWith(fresh);
+    this.preview.refresh();
     const newcomer = list.items[index];
     status(`Disliked “${disliked.title}”; “${newcomer.title}” took its place.`);
     fresh.querySelector(".undo-btn").focus();
@@ -371,8 +416,11 @@ export class ListView {
   /** Undo the latest dislike: the list comes back as it was, focus on the restored row. */
   async undo(button) {
     const index = itemIndex(button);
+    const listId = this.data.list_id;
     try {
-      const list = await api.undoDislike(this.data.list_id);
+      const list = await api.undoDislike(listId);
+      // Undone on the server, but a newer list is on screen now: the old one is not drawn over it.
+      if (!this.onScreen(listId)) return;
       this.draw(list, this.params());
       status(`Undone: “${list.items[index].title}” is back.`);
       focusItem($("result-list"), index);

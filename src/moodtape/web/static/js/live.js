@@ -31,6 +31,14 @@ function randomStreamId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** Size the picture's box from the camera's track settings (known as soon as the stream is, unlike
+ * the video's size); the video's own size corrects it when it comes (a phone held upright). */
+function sizeFromTrack(wrap, media) {
+  const [track] = media.getVideoTracks();
+  const settings = track && track.getSettings ? track.getSettings() : {};
+  fitMedia(wrap, settings.width, settings.height);
+}
+
 /** Start the (muted) video; autoplay of a muted video is allowed, and if it fails anyway the frame
  * loop simply waits for frames. */
 async function playQuietly(video) {
@@ -71,6 +79,10 @@ export class LiveCamera {
     /** The page is out of sight: the camera is let go (its light goes off) until it comes back. */
     this.suspended = false;
     document.addEventListener("visibilitychange", () => (document.hidden ? this.suspend() : this.resume()));
+    // A phone turned mid-stream turns the frames (640×480 to 480×640): the box follows the frames'
+    // new size. Sized only on loadedmetadata, it kept the old proportions and squeezed the picture.
+    const { video } = els;
+    video.addEventListener("resize", () => fitMedia(video.parentElement, video.videoWidth, video.videoHeight));
   }
 
   get running() {
@@ -162,6 +174,10 @@ export class LiveCamera {
     this.media = media;
     this.problemReason = null;
     this.watchTracks(media);
+    // The picture's box takes its size from the track at once, before the stage shows: sized only
+    // once the video's first frame had come, it grew from the video's default 150 px after focus
+    // was on "Stop camera", and the button (the whole stage bar) moved 267 px down under it.
+    sizeFromTrack(video.parentElement, media);
     video.addEventListener("loadedmetadata", () => fitMedia(video.parentElement, video.videoWidth, video.videoHeight), {
       once: true,
     });

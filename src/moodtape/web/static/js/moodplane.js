@@ -199,7 +199,11 @@ export class MoodPlane {
       // A big step, as on a slider (they scrolled the page away from the plane that had focus).
       PageUp: [v, a + 4 * STEP],
       PageDown: [v, a - 4 * STEP],
-      Home: [0, 0],
+      // Their horizontal pair, as on a two-dimensional slider (react-aria's ColorArea, whose keys a
+      // 2-D slider's users meet elsewhere): Home toward unpleasant, End toward pleasant. Home went to
+      // the middle before, and End did nothing (the page scrolled to its foot, the plane out of sight).
+      Home: [v - 4 * STEP, a],
+      End: [v + 4 * STEP, a],
     };
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     if (event.key in moves) {

@@ -69,11 +69,50 @@ export function drawFaces(layer, faces, image, mirrored = false) {
   });
 }
 
-/** One sentence for screen readers and tests: how many faces and what each shows. */
-export function describeFaces(faces) {
+/** Where the middle of a face's box is on screen, in the analysed image's units: a mirrored view
+ * (the camera's selfie view) shows the image's right on the left. The middle, not the left edge: a
+ * small face in front of a big one's left half was called "right" by its edge. */
+function screenMiddle(face, image, mirrored) {
+  const [x, , w] = face.box;
+  const middle = x + w / 2;
+  return mirrored ? image.width - middle : middle;
+}
+
+/** Whether two faces, `a` left of `b` by their middles, stand clearly side by side: their middles
+ * at least half the narrower box apart. Closer, they are one above the other (or one in front of
+ * the other), and "left" and "right" would claim an order the picture does not show. */
+function sideBySide(a, b, image, mirrored) {
+  const apart = screenMiddle(b, image, mirrored) - screenMiddle(a, image, mirrored);
+  return apart >= Math.min(a.box[2], b.box[2]) / 2;
+}
+
+/** The words for each place, left to right as seen, for as many faces as have a short word each.
+ * With more faces the order alone is said ("left to right: …"): "second from the left" is longer
+ * than what it tells. */
+const PLACES = { 2: ["Left", "right"], 3: ["Left", "middle", "right"] };
+
+/**
+ * One sentence for screen readers and tests: how many faces and what each shows, left to right as
+ * the screen shows them. Two or three faces side by side are said each with its place ("2 faces.
+ * Left: happy 90 %; right: not sure."), four or more in order ("4 faces, left to right: …"); when
+ * two neighbours stand one above the other no order is claimed ("2 faces: happy 90 %, sad 61 %.").
+ * The server's order (its detection order) was said before, with no place: a listener could not
+ * tell which face was which.
+ * @param {Array} faces  from /api/analyze
+ * @param {{width: number}} image  the analysed image's size (box coordinates); without it, the
+ *   server's order and no places
+ * @param {boolean} mirrored  shown mirrored, as the camera is (see drawFaces)
+ */
+export function describeFaces(faces, image = null, mirrored = false) {
   if (!faces.length) return "No face found.";
-  const parts = faces.map(faceLabel);
-  return `${faces.length} ${faces.length === 1 ? "face" : "faces"}: ${parts.join(", ")}.`;
+  const count = `${faces.length} ${faces.length === 1 ? "face" : "faces"}`;
+  const seen = image ? [...faces].sort((a, b) => screenMiddle(a, image, mirrored) - screenMiddle(b, image, mirrored)) : faces;
+  const ordered = image && seen.length > 1 && seen.every((face, i) => i === 0 || sideBySide(seen[i - 1], face, image, mirrored));
+  const labels = seen.map(faceLabel);
+  if (!ordered) return `${count}: ${labels.join(", ")}.`;
+  const places = PLACES[seen.length];
+  if (!places) return `${count}, left to right: ${labels.join(", ")}.`;
+  return `${count}. ${labels.map((label, i) => `${places[i]}: ${label}`).join("; ")}.`;
 }
 
 /**

@@ -68,7 +68,7 @@ export function setupPhoto({ input, chooser, dropzone, stage, img, overlay, mess
       drawFaces(overlay, result.faces, result.image, false);
       message.classList.toggle("error", !result.faces.length);
       message.textContent = result.faces.length
-        ? describeFaces(result.faces)
+        ? describeFaces(result.faces, result.image)
         : "No face found in this photo. Try one where a face looks toward the camera, or pick a mood by hand.";
       onAnalysed(result);
     } catch (err) {

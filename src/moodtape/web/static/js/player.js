@@ -62,32 +62,54 @@ export async function embedPlayer(item, button, status) {
   return frame;
 }
 
-/** The one 30-second preview player (an <audio> in a small bar that stays at the bottom). */
+/** The one 30-second preview player (an <audio> in a small bar that stays at the bottom), with
+ * "Previous preview" and "Next preview" to step through the list on screen without leaving the bar.
+ *
+ * A preview that ends stays ended: the next one plays only on a press. Nothing on the page makes
+ * sound by itself (the players load and the previews play on a press), and a track starting on its
+ * own would talk over a screen reader; the bar says what Next would play instead. */
 export class PreviewPlayer {
   /**
-   * @param els {bar, title, audio, status, link, close}
-   * @param where {remember(button) → place, restore(place) → bool}: where the button that opened the
-   *   preview is, and focus put back on the same place once that button is gone (the list changed)
+   * @param els {bar, title, audio, status, link, close, previous, next, previousWhat, nextWhat}
+   *   previousWhat, nextWhat: (visually hidden) descriptions of the two steps: the track they play
+   * @param where {remember(button) → place, restore(place) → bool, near(place, step) → {item, button}
+   *   | null}: where the button that opened the preview is; focus put back on the same place once
+   *   that button is gone (the list changed); the item with a preview `step` (±1) items away from
+   *   `place` in the list on screen, and its Preview button
    */
-  constructor(els, { remember = () => null, restore = () => false } = {}) {
+  constructor(els, { remember = () => null, restore = () => false, near = () => null } = {}) {
     this.els = els;
-    this.where = { remember, restore };
+    this.where = { remember, restore, near };
     this.returnFocus = null;
     this.returnPlace = null;
     els.audio.addEventListener("error", () => {
       if (!els.audio.getAttribute("src")) return;
-      els.status.textContent = "The preview can't load: this device seems to be offline, or the preview is blocked.";
+      this.tell("The preview can't load: this device seems to be offline, or the preview is blocked.", true);
     });
-    els.audio.addEventListener("playing", () => (els.status.textContent = ""));
+    els.audio.addEventListener("playing", () => this.tell(""));
+    els.audio.addEventListener("ended", () => this.ended());
     els.close.addEventListener("click", () => this.close());
+    els.previous.addEventListener("click", () => this.step(-1));
+    els.next.addEventListener("click", () => this.step(1));
   }
 
-  play(item, from) {
-    const { bar, title, audio, status, link } = this.els;
+  /** Write the bar's status line (a live region); `error` words are shown as a problem. */
+  tell(text, error = false) {
+    const { status } = this.els;
+    status.textContent = text;
+    status.classList.toggle("error", error);
+  }
+
+  /**
+   * Play `item`'s preview. `from` is its Preview button in the list. Focus goes to the audio's
+   * controls when opened from the list; Previous and Next keep it on themselves (`focus` false).
+   */
+  play(item, from, { focus = true } = {}) {
+    const { bar, title, audio, link } = this.els;
     this.returnFocus = from;
     this.returnPlace = this.where.remember(from);
     title.textContent = `${item.title} — ${item.artist}`;
-    status.textContent = "";
+    this.tell("");
     link.hidden = !item.url;
     if (item.url) {
       link.href = item.url;
@@ -98,7 +120,39 @@ export class PreviewPlayer {
     audio.play().catch(() => {
       // The error event says why; a rejected play() alone (autoplay policy) needs the controls.
     });
-    audio.focus();
+    this.refresh();
+    if (focus) audio.focus();
+  }
+
+  /** Previous (-1) or Next (+1): the neighbouring preview of the list on screen, from the place of
+   * the one playing (the same index when the list changed under the bar). */
+  step(direction) {
+    const button = direction < 0 ? this.els.previous : this.els.next;
+    if (button.getAttribute("aria-disabled") === "true") return;
+    const next = this.where.near(this.returnPlace, direction);
+    if (next) this.play(next.item, next.button, { focus: false });
+  }
+
+  /** Say what Previous and Next would play, and mark one with nothing to play as unavailable
+   * (aria-disabled, not disabled: a disabled button drops keyboard focus to <body>). Called on every
+   * preview and whenever the list under the bar changes. */
+  refresh() {
+    if (this.els.bar.hidden) return;
+    const sides = [
+      [this.els.previous, this.els.previousWhat, -1, "none: this is the list's first preview"],
+      [this.els.next, this.els.nextWhat, 1, "none: this is the list's last preview"],
+    ];
+    for (const [button, what, direction, none] of sides) {
+      const near = this.where.near(this.returnPlace, direction);
+      button.setAttribute("aria-disabled", String(!near));
+      what.textContent = near ? `${near.item.title} by ${near.item.artist}` : none;
+    }
+  }
+
+  /** The 30 seconds are over: nothing else starts; the bar says what Next would play. */
+  ended() {
+    const next = this.where.near(this.returnPlace, 1);
+    this.tell(next ? `Preview ended. Next preview: ${next.item.title}.` : "Preview ended: it was the list's last one.");
   }
 
   close() {
