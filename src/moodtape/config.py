@@ -266,6 +266,13 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "Most lists kept per session; the oldest go first.",
         kind=Integer(low=1, high=100_000),
     ),
+    Setting(
+        "MOODTAPE_HISTORY_MB_PER_ADDRESS",
+        "64",
+        "MiB of history (lists, feedback, history choices) one client address may save per day (UTC), whatever "
+        "sessions it uses; more gets 429 history_budget_spent until the next day (0: no bound).",
+        kind=Number(low=0, high=1_000_000),
+    ),
     Setting("MOODTAPE_OFFLINE", "false", "true: never call live providers (the built-in catalog only).", kind=Flag()),
     Setting(
         "MOODTAPE_CACHE_TTL", "3600", "Seconds a live provider's answer is cached.", kind=Number(low=0, high=31_536_000)

@@ -184,3 +184,23 @@ class NothingToUndoError(MoodtapeError):
 
     status = 409
     code = "nothing_to_undo"
+
+
+class HistoryBudgetError(MoodtapeError):
+    """One client address has written as much history today as the server allows one address a day
+    (``MOODTAPE_HISTORY_MB_PER_ADDRESS``): nothing was kept; history is kept again tomorrow (UTC).
+
+    Lists are not refused for it (they are answered with ``kept: false``, see ``sessions.py``);
+    feedback and turning history on still are, with a 429 (small writes no person makes a day of).
+
+    Args:
+        message: what happened and what the person can do meanwhile.
+        retry_after: seconds until the day's allowance starts again (sent as ``Retry-After``).
+    """
+
+    status = 429
+    code = "history_budget_spent"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
-from moodtape.errors import DataError, StoreUnavailableError
+from moodtape.errors import DataError, HistoryBudgetError, StoreUnavailableError
 from moodtape.recommender.engine import Recommender, check_request
 from moodtape.recommender.mood import mood_from_emotion
 from moodtape.recommender.ranking import Item, Preferences, artist_of, genre_of
@@ -37,6 +37,8 @@ from moodtape.recommender.strategies import resolve_strategy
 from moodtape.recommender.taste import MAX_EVENTS, Taste, features_from_json
 from moodtape.session_state import LocalSessionMemory, SessionMemory
 from moodtape.store import ACTIONS, Feedback, SavedList, Store, check_session_id, new_id
+from moodtape.store.records import Visit
+from moodtape.store.write_budget import NOT_KEPT_FIELD, NOT_KEPT_NOTE
 from moodtape.types import Mood
 
 #: (artist, genre) affinity change per feedback action.
@@ -100,10 +102,14 @@ class SessionService:
         store = self._require_store()
         check_session_id(session_id)
         was_on = store.consent(session_id) is True
-        store.set_consent(session_id, keep_history)
+        visit = None
         if keep_history and not was_on:
             state = self.memory.get(session_id)
-            store.keep_visit(session_id, state.lists, state.feedback, state.corrections)
+            visit = Visit(tuple(map(_as_kept, state.lists)), state.feedback, state.corrections)
+        # One transaction: a visit the client's daily budget refuses leaves the choice as it was.
+        store.set_consent(session_id, keep_history, visit=visit)
+        if visit is not None:  # lists made over an earlier day's budget are kept now: they say so
+            self.memory.update(session_id, lambda state: replace(state, lists=tuple(map(_as_kept, state.lists))))
 
     def forget(self, session_id: str) -> int:
         """Delete everything about the session, kept or short-lived; returns how many lists went."""
@@ -154,14 +160,31 @@ class SessionService:
         # the client's retry makes the list again and it reaches the history (the other order
         # left it current in the visit but never kept).
         kept = self.store is not None and self.keeps_history(session_id)
-        if kept and self.store is not None:
-            saved = self.store.save_list(session_id, saved, if_kept=True)  # decided again as it writes
-        self.memory.update(session_id, lambda state: state.with_list(saved, current=True))
+        if kept:
+            saved = self._keep_list(session_id, saved)
+        shown = saved
+        self.memory.update(session_id, lambda state: state.with_list(shown, current=True))
         if not kept and self.store is not None and self.keeps_history(session_id):
             # History was turned on (on another instance) after the check above, and that keeps the
             # visit's lists as it finds them, perhaps before this one was in: keep it here too.
-            saved = self.store.save_list(session_id, saved, if_kept=True)
+            saved = self._keep_list(session_id, saved)
+            if saved is not shown and NOT_KEPT_FIELD in saved.document:
+                self.memory.update(session_id, lambda state: state.with_list(saved, current=True))
         return result, saved
+
+    def _keep_list(self, session_id: str, saved: SavedList) -> SavedList:
+        """``saved`` kept in history (with its time) while the session keeps it; over the client's
+        daily budget, marked not kept (:data:`NOT_KEPT_FIELD`) instead of refused.
+
+        Everyone behind one school or office address shares that budget: a 429 left all of them
+        without lists for the rest of the day once one script had spent it. The list is answered
+        and kept for the visit as any list is; only history misses it, and the answer says so.
+        """
+        store = self._require_store()
+        try:
+            return store.save_list(session_id, saved, if_kept=True)  # decided again as it writes
+        except HistoryBudgetError:
+            return replace(saved, document={**saved.document, NOT_KEPT_FIELD: NOT_KEPT_NOTE})
 
     def find_list(self, session_id: str, list_id: str) -> SavedList | None:
         """A list this session was shown: from this visit, or from its kept history."""
@@ -202,9 +225,10 @@ class SessionService:
             # Asked again when it was off: turned on meanwhile, it kept the visit as it found it (see record).
             if self.store is not None and (keep or self.keeps_history(session_id)):
                 self.store.add_feedback(session_id, feedback, if_kept=True)
-        except StoreUnavailableError:
-            # All or nothing: a 503 must not leave the feedback in the visit, or the client's
-            # retry would count it twice and an undo would forget only one of the two.
+        except (StoreUnavailableError, HistoryBudgetError):
+            # All or nothing: a 503 (or a 429, the client's daily budget spent) must not leave the
+            # feedback in the visit, or the client's retry would count it twice and an undo would
+            # forget only one of the two.
             self.memory.update(session_id, lambda state: state.without_feedback(feedback.id))
             raise
         return feedback
@@ -324,6 +348,13 @@ def rated_items(lists: Sequence[SavedList]) -> dict[str, dict[str, Any]]:
         for item in (*saved.document.get("replaced", ()), *saved.document.get("items", ())):
             found[str(item.get("key"))] = dict(item)
     return found
+
+
+def _as_kept(saved: SavedList) -> SavedList:
+    """``saved`` without the mark of a list the daily budget kept out of history (to be kept now)."""
+    if NOT_KEPT_FIELD not in saved.document:
+        return saved
+    return replace(saved, document={k: v for k, v in saved.document.items() if k != NOT_KEPT_FIELD})
 
 
 def _taste(feedback: list[Feedback], shown: dict[str, dict[str, Any]]) -> Taste:

@@ -155,7 +155,7 @@ def test_a_backlog_is_pruned_in_short_batches(
     assert store.prune(budget_s=0) == 3 and store.row_count() == 8  # one full batch, then out of time
     assert len(batches) == 2  # lists (none due), feedback (3)
     assert store.prune() == 8 and store.row_count() == 0
-    assert len(batches) == 2 + 6  # lists, feedback 3 + 3 + 1, corrections, sessions
+    assert len(batches) == 2 + 7  # lists, feedback 3 + 3 + 1, corrections, sessions, budget counts
 
 
 def test_a_failed_sweep_after_a_write_leaves_the_write_answered(

@@ -48,7 +48,7 @@ def database_url(settings: Settings) -> str:
 
 
 def store_from_settings(settings: Settings | None = None) -> Store:
-    """The store the settings name, with their retention period and per-session cap."""
+    """The store the settings name, with their retention period, per-session cap and per-client budget."""
     settings = settings or Settings.load()
     from moodtape.store.database import engine_url
 
@@ -58,4 +58,5 @@ def store_from_settings(settings: Settings | None = None) -> Store:
         url,
         retention_days=settings.get_float("MOODTAPE_HISTORY_DAYS"),
         max_lists=settings.get_int("MOODTAPE_HISTORY_MAX_LISTS"),
+        client_budget_bytes=round(settings.get_float("MOODTAPE_HISTORY_MB_PER_ADDRESS") * 1024 * 1024),
     )

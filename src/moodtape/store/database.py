@@ -89,6 +89,17 @@ _UNAVAILABLE = "the history store is not answering right now; try again in a mom
 _SLOW = "the history store is slow to answer right now ({n} requests here are waiting for it); try again in a moment"
 
 
+def dialect_insert(connection: Connection) -> Any:
+    """``insert`` with ``ON CONFLICT`` for the connection's database (SQLite and PostgreSQL both have it)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
 def engine_url(url: str) -> sa.URL:
     """The SQLAlchemy URL for a ``MOODTAPE_DATABASE_URL`` value (``postgresql://`` uses psycopg 3).
 

@@ -10,6 +10,9 @@ Bounds, so the store cannot grow without limit:
   :meth:`Store.prune`, which writes run at most once a minute per process.
 - **A cap per session.** At most ``max_lists`` lists and ``max_feedback`` feedback rows per
   session; the oldest go first.
+- **A budget per client.** At most ``client_budget_bytes`` of history written a day by one client
+  address, whatever the sessions it uses (:mod:`moodtape.store.write_budget`); ``writer`` names the
+  client of the current write (the web app sets it; None outside a request counts nothing).
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from moodtape.errors import StoreUnavailableError
-from moodtape.store import schema
-from moodtape.store.database import Database
-from moodtape.store.records import Feedback, SavedList, check_session_id, new_id
+from moodtape.store import schema, write_budget
+from moodtape.store.database import Database, dialect_insert
+from moodtape.store.records import Feedback, SavedList, Visit, check_session_id, new_id
+from moodtape.store.write_budget import CHOICE_BYTES, DEFAULT_BYTES_PER_DAY, Writer, feedback_cost, list_cost
 
 DEFAULT_RETENTION_DAYS: Final[float] = 30.0
 DEFAULT_MAX_LISTS: Final[int] = 50
@@ -61,6 +65,8 @@ class Store:
         retention_days: how long anything about a session is kept.
         max_lists: the most lists kept per session (the oldest go first).
         max_feedback: the most feedback rows kept per session.
+        client_budget_bytes: the most bytes of history one client may write a day (0: no bound).
+        writer: who the current write is for (a client's digest, or None: nothing counted).
         clock: seconds since the epoch; tests pass a fake.
     """
 
@@ -71,6 +77,8 @@ class Store:
         retention_days: float = DEFAULT_RETENTION_DAYS,
         max_lists: int = DEFAULT_MAX_LISTS,
         max_feedback: int = DEFAULT_MAX_FEEDBACK,
+        client_budget_bytes: int = DEFAULT_BYTES_PER_DAY,
+        writer: Writer = write_budget.nobody,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if retention_days <= 0 or max_lists < 1 or max_feedback < 1:
@@ -79,6 +87,8 @@ class Store:
         self.retention_days = retention_days
         self.max_lists = max_lists
         self.max_feedback = max_feedback
+        self.client_budget_bytes = client_budget_bytes
+        self.writer = writer
         self._clock = clock
         self._last_time = 0.0
         self._time_lock = threading.Lock()
@@ -107,6 +117,15 @@ class Store:
             self._sweep()
         return result
 
+    def _spender(self) -> Callable[[Connection, int], None]:
+        """Counts bytes against the current writer's daily budget inside a write (read once, before it)."""
+        client, allowance = self.writer(), self.client_budget_bytes
+
+        def spend(connection: Connection, cost: int) -> None:
+            write_budget.spend(connection, client, cost, allowance, self._clock())
+
+        return spend
+
     def _sweep(self) -> None:
         """The retention sweep that follows a write, which has committed by now: a sweep that fails
         must not turn the write's answer into an error, or the client retries a write that is stored."""
@@ -126,19 +145,30 @@ class Store:
         )
         return None if row is None else bool(row[0])
 
-    def set_consent(self, session_id: str, keep_history: bool) -> None:
+    def set_consent(self, session_id: str, keep_history: bool, *, visit: Visit | None = None) -> None:
+        """Record the choice; with ``visit`` (history turned on), keep it too, in the same transaction,
+        so that a visit refused by the client's budget leaves the choice as it was. Turning history
+        on counts against that budget; turning it off counts nothing and is never refused."""
         check_session_id(session_id)
         table = schema.sessions
         now = self._now()
+        spend = self._spender()
 
         def work(connection: Connection) -> None:
-            # An upsert, so two requests choosing at once cannot collide on the primary key.
-            insert = _dialect_insert(connection)(table).values(id=session_id, history=keep_history, updated_at=now)
+            # An upsert, so two requests choosing at once cannot collide on the primary key. It
+            # takes the session's row before the budget's, as every history write does (a list
+            # save holds it FOR SHARE, then counts): the other order deadlocked on PostgreSQL.
+            insert = dialect_insert(connection)(table).values(id=session_id, history=keep_history, updated_at=now)
             connection.execute(
                 insert.on_conflict_do_update(
                     index_elements=[table.c.id], set_={"history": keep_history, "updated_at": now}
                 )
             )
+            if not keep_history:
+                return  # "off" keeps nothing, so it counts nothing: the budget's refusal says to turn it off
+            spend(connection, CHOICE_BYTES)
+            if visit is not None:
+                spend(connection, self._keep_rows(connection, session_id, visit, now))
 
         self._write(work)
 
@@ -153,10 +183,12 @@ class Store:
         check_session_id(session_id)
         table = schema.lists
         now = self._now()
+        spend = self._spender()
 
         def work(connection: Connection) -> float:
             if if_kept and not _keeps_history(connection, session_id):
                 return now
+            spend(connection, list_cost(saved))
             at = _after_newest(connection, table, session_id, now)
             connection.execute(_insert_new(connection, table, _list_row(session_id, saved, at)))
             _keep_newest(connection, table, session_id, self.max_lists)
@@ -238,28 +270,38 @@ class Store:
         """
         check_session_id(session_id)
         now = self._now()
+        spend = self._spender()
 
         def work(connection: Connection) -> None:
             if not _keeps_history(connection, session_id, alone=True):  # it replaces corrections too
                 return
-            t, f, m = schema.lists, schema.feedback, schema.mood_corrections
-            for saved in lists:
-                connection.execute(_insert_new(connection, t, _list_row(session_id, saved, saved.created_at or now)))
-            for event in feedback:
-                # Short-lived feedback has no time yet: keep the visit's order with increasing times.
-                at = event.created_at or self._now()
-                connection.execute(_insert_new(connection, f, _feedback_row(session_id, event, at)))
-            for detected, corrected in corrections.items():
-                connection.execute(sa.delete(m).where(m.c.session_id == session_id, m.c.detected == detected))
-                connection.execute(
-                    sa.insert(m).values(
-                        id=new_id(), session_id=session_id, created_at=now, detected=detected, corrected=corrected
-                    )
-                )
-            _keep_newest(connection, t, session_id, self.max_lists)
-            _keep_newest(connection, f, session_id, self.max_feedback)
+            spend(connection, self._keep_rows(connection, session_id, Visit(lists, feedback, corrections), now))
 
         self._write(work)
+
+    def _keep_rows(self, connection: Connection, session_id: str, visit: Visit, now: float) -> int:
+        """Insert the visit's rows not stored yet (the per-session caps still hold); their cost in bytes."""
+        t, f, m = schema.lists, schema.feedback, schema.mood_corrections
+        cost = 0
+        for saved in visit.lists:
+            row = _list_row(session_id, saved, saved.created_at or now)
+            if connection.execute(_insert_new(connection, t, row).returning(t.c.id)).first() is not None:
+                cost += list_cost(saved)
+        for event in visit.feedback:
+            # Short-lived feedback has no time yet: keep the visit's order with increasing times.
+            row = _feedback_row(session_id, event, event.created_at or self._now())
+            if connection.execute(_insert_new(connection, f, row).returning(f.c.id)).first() is not None:
+                cost += feedback_cost(event)
+        for detected, corrected in visit.corrections.items():  # counted with the choice (CHOICE_BYTES)
+            connection.execute(sa.delete(m).where(m.c.session_id == session_id, m.c.detected == detected))
+            connection.execute(
+                sa.insert(m).values(
+                    id=new_id(), session_id=session_id, created_at=now, detected=detected, corrected=corrected
+                )
+            )
+        _keep_newest(connection, t, session_id, self.max_lists)
+        _keep_newest(connection, f, session_id, self.max_feedback)
+        return cost
 
     # --- feedback ---
 
@@ -268,10 +310,12 @@ class Store:
         check_session_id(session_id)
         table = schema.feedback
         now = self._now()
+        spend = self._spender()
 
         def work(connection: Connection) -> None:
             if if_kept and not _keeps_history(connection, session_id):
                 return
+            spend(connection, feedback_cost(feedback))
             row = _feedback_row(session_id, feedback, _after_newest(connection, table, session_id, now))
             connection.execute(_insert_new(connection, table, row))
             _keep_newest(connection, table, session_id, self.max_feedback)
@@ -357,7 +401,8 @@ class Store:
         return deleted
 
     def prune(self, *, budget_s: float | None = None) -> int:
-        """Delete rows past the retention period; returns how many went.
+        """Delete rows past the retention period, and the per-client budget counts of days before
+        yesterday (UTC; kept about two days, whatever the retention); returns how many rows went.
 
         Each transaction deletes at most :data:`PRUNE_BATCH` rows of one table, so a large backlog
         (after downtime, or a shorter retention) never holds locks for long or runs into the
@@ -378,7 +423,14 @@ class Store:
                     break
                 if deadline is not None and time.monotonic() >= deadline:
                     return deleted
-        return deleted
+        # Budget counts: only today's is read; yesterday's stays for an instance whose clock is behind.
+        before = write_budget.today(self._clock()) - 1
+        while True:
+            forget = functools.partial(write_budget.forget_days_before, day=before, batch=PRUNE_BATCH)
+            batch = self.database.write(forget)
+            deleted += batch
+            if batch < PRUNE_BATCH or (deadline is not None and time.monotonic() >= deadline):
+                return deleted
 
     def ping(self) -> None:
         """Raise :class:`~moodtape.errors.StoreUnavailableError` unless the database answers (for readiness checks)."""
@@ -454,18 +506,7 @@ def _insert_new(connection: Connection, table: sa.Table, row: Mapping[str, Any])
     """Insert ``row`` unless a row with its id is already there: a list or feedback is stored once
     however many requests store it at the same moment (a check before a plain INSERT cannot see
     another transaction's uncommitted row, so on PostgreSQL the second one failed)."""
-    return _dialect_insert(connection)(table).values(**row).on_conflict_do_nothing(index_elements=[table.c.id])
-
-
-def _dialect_insert(connection: Connection) -> Any:
-    """``INSERT … ON CONFLICT`` for the connection's database (SQLite and PostgreSQL both have it)."""
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        return postgresql_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert
+    return dialect_insert(connection)(table).values(**row).on_conflict_do_nothing(index_elements=[table.c.id])
 
 
 def _list_columns() -> sa.Select[Any]:

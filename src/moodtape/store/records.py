@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from moodtape.errors import DataError
 from moodtape.types import Mood
@@ -130,3 +130,11 @@ class Feedback:
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
             raise DataError(f"unknown feedback {self.action!r}; choose one of: {', '.join(ACTIONS)}")
+
+
+class Visit(NamedTuple):
+    """What history keeps of a visit when the person turns it on: its lists, feedback and corrections."""
+
+    lists: Sequence[SavedList]
+    feedback: Sequence[Feedback]
+    corrections: Mapping[str, str]

@@ -78,5 +78,16 @@ short_lived: Final = sa.Table(
     sa.Column("document", sa.Text, nullable=False),
 )
 
+#: History written per client address and day (store/write_budget.py), so that one address making
+#: session after session cannot fill the store: ``client`` is a keyed digest of the address (never
+#: the address), ``day`` the UTC day (days since the epoch), ``spent`` the bytes counted that day.
+write_budget: Final = sa.Table(
+    "write_budget",
+    metadata,
+    sa.Column("client", sa.String(64), primary_key=True),
+    sa.Column("day", sa.Integer, primary_key=True, index=True),
+    sa.Column("spent", sa.BigInteger, nullable=False),
+)
+
 #: Tables that hold a session's data, in the order deletion visits them.
 SESSION_TABLES: Final = (lists, feedback, mood_corrections, sessions)

@@ -27,13 +27,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from moodtape.errors import StoreUnavailableError
-from moodtape.store.database import Database
+from moodtape.store.database import Database, dialect_insert
 from moodtape.store.records import check_session_id
 from moodtape.store.schema import short_lived
 
@@ -118,7 +118,7 @@ class ShortLived:
             new = change(str(row.document) if alive and row is not None else None)
             values = {"document": new, "expires_at": now + self.idle_seconds}
             if row is None:
-                insert = _insert(connection)(short_lived).values(
+                insert = dialect_insert(connection)(short_lived).values(
                     kind=self.kind, session_id=session_id, revision=1, **values
                 )
                 # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT.
@@ -244,14 +244,3 @@ def counts_by_kind(database: Database) -> dict[str, int]:
     query = sa.select(short_lived.c.kind, sa.func.count()).group_by(short_lived.c.kind).order_by(short_lived.c.kind)
     rows = database.read(lambda c: c.execute(query).all())
     return {str(kind): int(count) for kind, count in rows}
-
-
-def _insert(connection: Connection) -> Any:
-    """``INSERT … ON CONFLICT`` for the connection's database (SQLite and PostgreSQL both have it)."""
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-
-        return insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert

@@ -43,7 +43,7 @@ from moodtape.web.delivery import install_delivery
 from moodtape.web.errors import register_error_handlers
 from moodtape.web.hosts import install_host_checks
 from moodtape.web.large_pictures import LargePictureGate
-from moodtape.web.owners import client_owner
+from moodtape.web.owners import client_owner, client_pseudonym
 from moodtape.web.params import check_query
 from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.ratelimit import install_rate_limit
@@ -111,6 +111,9 @@ class Services:
         store = recommender.store if recommender is not None else None
         if store is not None and store.database.waits is None:
             store.database.waits = self.store_waits
+        if store is not None:
+            # History is counted per client address and day (store/write_budget.py): the request's.
+            store.writer = client_pseudonym
 
     def share_state_in_store(self) -> None:
         """Keep session lists and calibrations in the store, for processes that share no memory.

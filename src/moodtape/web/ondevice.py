@@ -26,7 +26,7 @@ from typing import Any, Final
 from flask import Blueprint, Response, current_app, jsonify
 
 from moodtape.emotions import EMOTIONS
-from moodtape.errors import NotFoundError
+from moodtape.errors import NotFoundError, shown
 from moodtape.recommender.mood import EMOTION_POINTS, UNCERTAIN_FACE_WEIGHT
 from moodtape.vision import yunet
 from moodtape.vision.exposure import MIN_SPAN, PERCENTILES
@@ -55,7 +55,8 @@ def _model_bytes(name: str) -> bytes:
         return bundled_model_bytes()
     if name == "yunet":
         return yunet.yunet_path().read_bytes()
-    raise NotFoundError(f"no on-device model named {name!r}; use emotion or yunet")
+    # shown(): the name is the client's (up to the request line's length), so it is cut, not echoed whole.
+    raise NotFoundError(f"no on-device model named {shown(name)}; use emotion or yunet")
 
 
 @functools.cache

@@ -10,10 +10,12 @@ it, so IPv6 addresses count by their /64.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 from collections.abc import Hashable
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 
 #: The IPv6 prefix one client is assumed to control (a typical home or mobile allocation).
 IPV6_CLIENT_PREFIX = 64
@@ -24,6 +26,22 @@ def client_owner() -> Hashable:
     if not has_request_context():
         return None
     return client_of(request.remote_addr or "unknown")
+
+
+def client_pseudonym() -> str | None:
+    """The current request's client (as :func:`client_owner`) as a keyed digest; None outside a request.
+
+    For what outlives the request: the store counts each client's history writes by it
+    (store/write_budget.py) for a day or two, and must not hold addresses. A plain hash of an IPv4
+    address is read back by hashing all 2³² of them; keyed with the app's secret key it is not.
+    Every instance shares that key (sessions need it), so they count one client in one place.
+    """
+    if not has_request_context():
+        return None
+    key = current_app.secret_key or b""
+    secret = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    client = client_of(request.remote_addr or "unknown")
+    return hmac.new(secret, b"write-budget\x00" + client.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
 def client_of(address: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from moodtape.recommender.result import Recommendation
 from moodtape.store import SavedList
+from moodtape.store.write_budget import NOT_KEPT_FIELD
 from moodtape.types import Face, Mood
 
 #: Every item field the contract names; those an item lacks are null.
@@ -56,8 +57,14 @@ def recommendation_json(result: Recommendation) -> dict[str, Any]:
 
 
 def list_json(saved: SavedList, undo: int = 0) -> dict[str, Any]:
-    """A saved list as the page shows it: the same fields plus its ``list_id`` and undo steps."""
-    return {**_list_json(saved.document, saved.id), "undo": undo}
+    """A saved list as the page shows it: the same fields plus its ``list_id`` and undo steps.
+
+    A list made while its address's daily history budget was spent is shown as any other, for
+    this visit; ``kept`` (false) and ``kept_note`` say that history did not keep it, and why.
+    """
+    shown = {**_list_json(saved.document, saved.id), "undo": undo}
+    note = saved.document.get(NOT_KEPT_FIELD)
+    return shown if note is None else {**shown, "kept": False, "kept_note": str(note)}
 
 
 def _list_json(document: Mapping[str, Any], list_id: str | None) -> dict[str, Any]:

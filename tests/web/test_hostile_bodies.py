@@ -1,0 +1,13 @@
+"""What a hostile client sends to endpoints that take its values (session 18's probe)."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+
+def test_an_unknown_on_device_model_name_is_not_echoed_whole(client: FlaskClient) -> None:
+    """The 404 quoted the client's name in full: a 3,000-character name came back 3,000 long."""
+    reply = client.get(f"/ondevice/{'a' * 3000}.onnx")
+    assert reply.status_code == 404
+    message = reply.get_json()["error"]["message"]
+    assert "3,000 characters" in message and len(message) < 200
