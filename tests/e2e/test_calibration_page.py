@@ -157,6 +157,9 @@ def _delete(page: Any, url: str, *, event: bool) -> None:
           const token = document.querySelector('meta[name="csrf-token"]').content;
           const reply = await fetch(url, { method: "DELETE", headers: { "X-CSRF-Token": token } });
           if (!reply.ok) throw new Error(`delete answered ${reply.status}`);
+          const { csrf_token: renewed } = await reply.json();
+          // "Delete everything" goes on in a new session: the page takes its token (history.js).
+          if (renewed) document.querySelector('meta[name="csrf-token"]').content = renewed;
           if (event) document.dispatchEvent(new CustomEvent("moodtape:history-deleted"));
         }""",
         [url, event],

@@ -260,7 +260,10 @@ def test_a_frame_read_while_the_calibration_is_removed_is_not_kept(
     )
     late.start()
     assert reading.wait(30)
-    assert page.delete(removal, headers=token).status_code == 200
+    removed = page.delete(removal, headers=token)
+    assert removed.status_code == 200
+    # "Delete everything" goes on in a new session, with the token its answer gives.
+    token["X-CSRF-Token"] = removed.get_json().get("csrf_token", token["X-CSRF-Token"])
     go_on.set()
     late.join(timeout=60)
     assert answers[0].status_code == 409 and answers[0].get_json()["error"]["code"] == "calibration_removed"

@@ -183,3 +183,22 @@ def test_the_bookkeeping_matches_the_entries_whatever_happens() -> None:
             buckets.setdefault(len(keys), set()).add(o)
         assert {n: set(owners) for n, owners in cache._by_count.items()} == buckets
         assert cache._top_count == max(buckets, default=0)
+
+
+def test_a_flood_of_removals_does_not_erase_a_visitors_removal(app: Flask, astronaut_jpeg_bytes: bytes) -> None:
+    """Before: the removal counts had no owner, so one address removing in 12 new sessions (room
+    for 4) erased the victim's count, and the victim's frame sent before their removal started
+    their calibration again after it."""
+    with app.app_context():
+        services().profiles = MemoryProfileStore(max_removals=4)
+    victim = _browser_at(app, VICTIM)
+    token = csrf_headers(victim)
+    frame = {"data": astronaut_jpeg_bytes, "content_type": "image/jpeg"}
+    assert victim.post("/api/calibration?removed=0", headers=token, **frame).status_code == 200
+    assert victim.delete("/api/calibration", headers=token).get_json() == {"deleted": True, "removed": 1}
+    for _ in range(12):
+        flood = _browser_at(app, FLOOD)
+        assert flood.delete("/api/calibration", headers=csrf_headers(flood)).status_code == 200
+    late = victim.post("/api/calibration?removed=0", headers=token, **frame)  # sent before the removal
+    assert late.status_code == 409, "the removal was forgotten: the calibration started again"
+    assert victim.get("/api/calibration").get_json()["removed"] == 1

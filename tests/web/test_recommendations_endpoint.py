@@ -7,6 +7,7 @@ import io
 import json
 import xml.etree.ElementTree as ET
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from flask.testing import FlaskClient
@@ -130,7 +131,7 @@ def test_history_records_lists_and_deletes_them(client: FlaskClient, csrf: dict[
     assert history[1]["mood"] == {"emotion": "sad"} and history[1]["at"].endswith("+00:00")
     assert client.delete("/api/history", headers=csrf).status_code == 400, "deleting needs a confirmation"
     reply = client.delete("/api/history?confirm=true", headers=csrf)
-    assert reply.status_code == 200 and reply.get_json() == {"deleted": 2}
+    assert reply.status_code == 200 and reply.get_json() == {"deleted": 2, "csrf_token": ANY}
     assert client.get("/api/history").get_json() == {"items": [], "history": None}
 
 

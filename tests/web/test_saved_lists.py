@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from flask import Flask
@@ -196,7 +197,7 @@ def test_deleting_needs_confirmation_and_removes_everything(
     assert refused.status_code == 400 and "confirm" in refused.get_json()["error"]["message"]
     assert store_of(app).row_count() > 0
     reply = client.delete("/api/history", json={"confirm": True}, headers=csrf)
-    assert reply.get_json() == {"deleted": 1} and store_of(app).row_count() == 0
+    assert reply.get_json() == {"deleted": 1, "csrf_token": ANY} and store_of(app).row_count() == 0
     assert client.get(f"/api/lists/{shown['list_id']}").status_code == 404
 
 

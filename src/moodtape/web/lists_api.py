@@ -27,8 +27,8 @@ from moodtape.store import ACTIONS, SavedList
 from moodtape.web.app import services
 from moodtape.web.bounded_json import loads_bounded
 from moodtape.web.params import ListRequest, flag, parse_list_request
-from moodtape.web.profiles import remove_calibration
-from moodtape.web.session import require_csrf, session_id
+from moodtape.web.profiles import carry_removals, remove_calibration
+from moodtape.web.session import current_csrf_token, new_session_id, renew_session, require_csrf, session_id
 from moodtape.web.shapes import history_json, list_json, mood_json, recommendation_json
 
 blueprint = Blueprint("lists", __name__, url_prefix="/api")
@@ -184,7 +184,7 @@ def history() -> Response:
 @blueprint.delete("/history")
 def delete_history() -> Response:
     """Forget this session (lists, feedback, corrections, calibration, webcam streams' smoothing, the
-    history choice); needs ``confirm``."""
+    history choice) and go on in a new one, whose CSRF token the answer carries; needs ``confirm``."""
     require_csrf()
     confirmed = _confirmation()
     sessions = services().sessions()
@@ -194,9 +194,17 @@ def delete_history() -> Response:
             f'deleting cannot be undone: send confirm=true (or {{"confirm": true}}) to delete {count} list(s), '
             "feedback and corrections"
         )
-    remove_calibration(services().profiles, session_id())
-    services().streams.forget(session_id())
-    return jsonify(deleted=sessions.forget(session_id()))
+    old = session_id()
+    removed = remove_calibration(services().profiles, old)[1]
+    services().streams.forget(old)
+    deleted = sessions.forget(old)
+    # A new session from here on: the old cookie, wherever a copy of it is, names an empty one.
+    # It starts at the old one's removal count, so a calibration's late frames are dropped there too;
+    # the answer carries the new cookie only once that count is kept (a 503 keeps the old session).
+    fresh = new_session_id()
+    carry_removals(services().profiles, fresh, removed)
+    renew_session(fresh)
+    return jsonify(deleted=deleted, csrf_token=current_csrf_token())
 
 
 def _confirmation() -> bool:

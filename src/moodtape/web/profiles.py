@@ -182,7 +182,10 @@ class MemoryProfileStore:
 
     A removed calibration (a removal count, no examples) is kept apart, in a bound of its own: a
     removal must never take a calibration's place, or a flood of "Remove calibration" from new
-    sessions would push every visitor's calibration out.
+    sessions would push every visitor's calibration out. That bound is fair by address too: one
+    address removing in new sessions (two requests each, or one "Delete everything" each, which
+    answers with the next session's token) filled all 65,536 counts in minutes, and a visitor's
+    frame sent before their removal then started their calibration again.
     """
 
     def __init__(
@@ -193,7 +196,7 @@ class MemoryProfileStore:
     ) -> None:
         # Fair at the bound (web/owners.py): a flood of new sessions evicts its own calibrations.
         self._entries: BoundedLRU[str, Calibration] = BoundedLRU(max_profiles, idle_seconds, owner=client_owner)
-        self._removed: BoundedLRU[str, int] = BoundedLRU(max_removals, idle_seconds)
+        self._removed: BoundedLRU[str, int] = BoundedLRU(max_removals, idle_seconds, owner=client_owner)
         self._lock = threading.Lock()  # one read-change-write across both maps
 
     def get(self, session_id: str) -> Calibration | None:
@@ -247,10 +250,25 @@ def remove_calibration(store: ProfileStore, session_id: str) -> tuple[bool, int]
     return had[0], now
 
 
+def carry_removals(store: ProfileStore, session_id: str, removed: int) -> None:
+    """Start ``session_id`` (just made, see ``web/session.py``'s ``renew_session``) at ``removed`` removals.
+
+    "Delete everything" moves the visit to a new session while frames of a calibration under way
+    may still be on their way: those sent after the answer carry the new cookie and the removal
+    count they were taken under, which this count (a number, nothing of the old calibration)
+    makes them drop, as it would have in the old session.
+    """
+    store.update(session_id, lambda current: Calibration("", removed=max(removed, removals_of(current))))
+
+
+def removals_of(calibration: Calibration | None) -> int:
+    """``calibration``'s removal count; 0 when there is none."""
+    return 0 if calibration is None else calibration.removed
+
+
 def removals(store: ProfileStore, session_id: str) -> int:
     """How often the session's calibration was removed so far (for a client that did not say)."""
-    current = store.get(session_id)
-    return 0 if current is None else current.removed
+    return removals_of(store.get(session_id))
 
 
 def add_unless_removed(

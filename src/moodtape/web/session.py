@@ -17,6 +17,10 @@ account, no name. It is made on the first request that lacks one and sent back a
 SameSite=Lax cookie, so the page's JavaScript never handles it and other sites' forms do not
 carry it on cross-site POSTs.
 
+"Delete everything" (``DELETE /api/history``) ends the session: its answer sends the cookie of a
+new, empty one and that session's CSRF token (:func:`renew_session`). A copy of the old cookie
+(left on a shared computer, written in a log) then names an empty session, never the new one.
+
 During a key rotation (``MOODTAPE_SECRET_KEY_FALLBACKS``) a cookie or CSRF token signed with an
 earlier key is still accepted, and the cookie is signed again with the current key, so a visit
 keeps its history while the new key rolls out machine by machine.
@@ -93,6 +97,23 @@ def current_csrf_token() -> str:
     return csrf_token(current_app.config["SECRET_KEY"], session_id())
 
 
+def new_session_id() -> str:
+    """A fresh random session id (144 bits)."""
+    return secrets.token_urlsafe(18)
+
+
+def renew_session(new_id: str) -> None:
+    """Move this request to the session ``new_id``, whose cookie (and so CSRF token) this answer sends.
+
+    Used once everything of the old session is deleted: whoever learned the old cookie (a shared
+    computer, a log line, an earlier copy) must not be tied to what the person does next. The old
+    id stays validly signed, but names an empty session from then on.
+    """
+    g.session_id = new_id
+    g.new_session = True  # nothing of it is in the shared state but a removal count: reads may skip it
+    g.send_cookie = True
+
+
 def accepted_keys() -> list[str]:
     """The current secret key first, then the earlier ones still accepted during a rotation."""
     return [str(current_app.config["SECRET_KEY"]), *current_app.config.get("SECRET_KEY_FALLBACKS", ())]
@@ -104,7 +125,8 @@ def require_csrf() -> None:
         raise CsrfError("this request came from another site; reload moodtape and try again")
     sent = request.headers.get(CSRF_HEADER)
     if not any(csrf_valid(key, session_id(), sent) for key in accepted_keys()):
-        raise CsrfError(f"missing or wrong {CSRF_HEADER} header; reload the page to get a fresh token")
+        # Out of date too when everything was deleted in another tab (a new session, a new token).
+        raise CsrfError(f"missing or out-of-date {CSRF_HEADER} header; reload the page to get a fresh token")
 
 
 def _signature(session: str, key: str) -> str:

@@ -35,6 +35,13 @@ function csrfToken() {
   return meta ? meta.content : "";
 }
 
+/** Send `token` from now on: "Delete everything" moves the visit to a new session, whose token its
+ * answer carries (docs/page.md). calibrate.js reads the same <meta> at each call, so it follows. */
+export function useCsrfToken(token) {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  if (meta && typeof token === "string" && token) meta.content = token;
+}
+
 function retryAfterSeconds(response) {
   const value = response.headers.get("Retry-After");
   if (!value) return null;
@@ -201,7 +208,8 @@ export function getHistory() {
   return json("/api/history");
 }
 
-/** Delete lists, feedback and corrections; the server asks for an explicit confirmation. */
+/** Delete lists, feedback and corrections; the server asks for an explicit confirmation. The answer
+ * carries the CSRF token of the new session the visit goes on in (pass it to useCsrfToken). */
 export function deleteHistory() {
   return json("/api/history?confirm=true", withCsrf("DELETE"));
 }

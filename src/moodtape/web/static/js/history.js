@@ -1,8 +1,14 @@
 // The history dialog: what lists this browser session was given, and a button to delete them.
 
 import { emotionWord } from "./words.js";
-import { deleteHistory, getHistory, getHistoryConsent, setHistoryConsent } from "./api.js";
+import { deleteHistory, getHistory, getHistoryConsent, setHistoryConsent, useCsrfToken } from "./api.js";
 import { say } from "./say.js";
+
+/** The page's other tabs in this browser. They share its cookie, so once "Delete everything" moves
+ * the visit to a new session they need its CSRF token too (else their next change is refused), and
+ * their list on screen went with the old session. A browser without BroadcastChannel: the other
+ * tab's next change is refused with "reload the page" (docs/page.md). */
+const otherTabs = typeof BroadcastChannel === "function" ? new BroadcastChannel("moodtape-session") : null;
 
 function describe(entry) {
   const when = new Date(entry.at);
@@ -156,6 +162,9 @@ export function setupHistory({
   confirmButton.addEventListener("click", async () => {
     try {
       const data = await deleteHistory();
+      // The visit goes on in a new session: its token first, so the next change works at once.
+      useCsrfToken(data.csrf_token);
+      if (otherTabs && data.csrf_token) otherTabs.postMessage({ renewed: data.csrf_token });
       confirmRow.hidden = true;
       render([]);
       // The list on the page is one of those deleted: the page lets it go (onDeleted says whether
@@ -172,6 +181,23 @@ export function setupHistory({
       onError(err);
     }
   });
+
+  // Everything was deleted in another tab: this one goes on in the new session too, and lets go
+  // of what went with the old one (its list, its calibration, the history in the open dialog).
+  if (otherTabs) {
+    otherTabs.addEventListener("message", (event) => {
+      const token = event.data && event.data.renewed;
+      if (typeof token !== "string") return;
+      useCsrfToken(token);
+      if (dialog.open) {
+        confirmRow.hidden = true;
+        render([]);
+        status.textContent = "Everything was deleted in another tab. Your history is empty.";
+      }
+      onDeleted();
+      document.dispatchEvent(new CustomEvent("moodtape:history-deleted"));
+    });
+  }
 
   closeButton.addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => {
