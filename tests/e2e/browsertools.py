@@ -461,3 +461,18 @@ def delete_everything_by_keyboard(page: Any) -> None:
     page.keyboard.press("Enter")
     page.locator("#history-delete-yes").focus()
     page.keyboard.press("Enter")
+
+
+def pick_by_hand(page: Any, word: str) -> None:
+    """Pick ``word`` in "Pick by hand" and wait until its list is on screen (``POST /api/lists``)."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Pick by hand").click()
+    page.locator("#emotion-buttons").get_by_role("button", name=word, exact=True).click()
+    expect(page.locator("#results-mood")).to_contain_text(word)
+    expect(page.locator("#result-list > li").first).to_be_visible()
+
+
+#: Marks the list items on screen, so that a test can wait for the list that replaces them (NEW_LIST).
+MARK_OLD = "() => document.querySelectorAll('#result-list > li').forEach((li) => (li.dataset.old = '1'))"
+NEW_LIST = "() => document.querySelector('#result-list > li') && !document.querySelector('#result-list > li[data-old]')"

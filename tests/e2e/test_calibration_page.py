@@ -252,3 +252,28 @@ def test_calibrating_does_not_move_the_page(browser: Any, server: Any, size: tup
     assert sum(value for _, value, _ in shifts) < 0.005, shifts
     watch.check(page)
     context.close()
+
+
+def test_escape_cancels_a_calibration_under_way_and_says_so_once(page: Any) -> None:
+    """Keyboard only, frames flowing: Escape stops the step under way (before, a step could only be
+    waited out: it ran on to "Done"), leaves no half calibration, and keeps focus where it was."""
+    page.locator("#camera-start").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#video').videoWidth > 0", timeout=TIMEOUT_MS)
+    page.locator("#calibration-fold > summary").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    start = page.get_by_role("button", name="Calibrate to my face")
+    expect(start).to_be_focused()
+    status = watch_text(page, "#calibration [role=status]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#calibration [role=status]")).to_contain_text("neutral face")
+    page.keyboard.press("Escape")
+    expect(page.locator("#calibration [role=status]")).to_have_text("Calibration cancelled.", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(1500)  # longer than the gap between two frames: none may follow
+    said = [text for text in status() if text]
+    assert said == ["Look at the camera with a relaxed, neutral face…", "Calibration cancelled."], said
+    expect(page.locator("#calibration-state")).to_have_text("Not calibrated")
+    assert _status(page)["calibrated"] is False
+    expect(start).to_be_focused()
+    expect(start).to_have_attribute("aria-disabled", "false")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from browsertools import pick_by_hand
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -31,16 +32,9 @@ def _buttons(page: Any) -> list[tuple[str, str]]:
     ]
 
 
-def _pick(page: Any, word: str) -> None:
-    page.get_by_role("tab", name="Pick by hand").click()
-    page.locator("#emotion-buttons").get_by_role("button", name=word, exact=True).click()
-    expect(page.locator("#results-mood")).to_contain_text(word)
-    expect(page.locator("#result-list > li").first).to_be_visible()
-
-
 def test_repeated_buttons_are_told_apart_by_their_descriptions(page: Any) -> None:
     for word in ("happy", "sad", "angry"):
-        _pick(page, word)
+        pick_by_hand(page, word)
     titles = page.locator("#result-list .title").all_text_contents()
     buttons = _buttons(page)
     for name in ("Like", "Skip", "Dislike"):

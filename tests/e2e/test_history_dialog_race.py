@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import pytest
+from browsertools import pick_by_hand
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -41,13 +42,6 @@ COUNT_PARSED = """() => {
 }"""
 
 
-def _pick(page: Any, word: str) -> None:
-    page.get_by_role("tab", name="Pick by hand").click()
-    page.locator("#emotion-buttons").get_by_role("button", name=word, exact=True).click()
-    expect(page.locator("#results-mood")).to_contain_text(word)
-    expect(page.locator("#result-list > li").first).to_be_visible()
-
-
 def _open_history(page: Any) -> None:
     page.locator("#history-open").focus()
     page.keyboard.press("Enter")
@@ -63,8 +57,8 @@ def _refuse_lists(page: Any, status: int = 503) -> None:
 
 
 def test_escape_while_a_list_loads_drops_it_and_focus_returns_to_history(page: Any) -> None:
-    _pick(page, "sad")
-    _pick(page, "happy")
+    pick_by_hand(page, "sad")
+    pick_by_hand(page, "happy")
     titles = page.locator("#result-list .title").all_text_contents()
     page.evaluate(COUNT_PARSED)
     held: list[Any] = []
@@ -94,7 +88,7 @@ def test_escape_while_a_list_loads_drops_it_and_focus_returns_to_history(page: A
 
 
 def test_a_list_that_cannot_be_opened_is_said_in_the_dialog(page: Any) -> None:
-    _pick(page, "sad")
+    pick_by_hand(page, "sad")
     _open_history(page)
     _refuse_lists(page)
     reopen = page.locator("#history-list .reopen").first
@@ -109,8 +103,8 @@ def test_a_list_that_cannot_be_opened_is_said_in_the_dialog(page: Any) -> None:
 
 
 def test_which_list_was_opened_is_said_once_the_dialog_has_closed(page: Any) -> None:
-    _pick(page, "sad")
-    _pick(page, "happy")
+    pick_by_hand(page, "sad")
+    pick_by_hand(page, "happy")
     page.evaluate(WATCH_WRITES, "#results-status")
     _open_history(page)
     page.locator("#history-list .reopen").nth(1).focus()
@@ -126,7 +120,7 @@ def test_which_list_was_opened_is_said_once_the_dialog_has_closed(page: Any) -> 
 
 
 def test_the_outage_alert_written_while_the_dialog_was_open_is_said_when_it_closes(page: Any) -> None:
-    _pick(page, "sad")
+    pick_by_hand(page, "sad")
     _open_history(page)
     page.route("**/api/lists/*", lambda route: route.abort("internetdisconnected"))
     page.evaluate(WATCH_WRITES, "#banner")

@@ -12,21 +12,15 @@ import json
 from typing import Any
 
 import pytest
-from browsertools import COUNT_ANNOUNCEMENTS, delete_everything_by_keyboard
+from browsertools import COUNT_ANNOUNCEMENTS, delete_everything_by_keyboard, pick_by_hand
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
 expect = sync_api.expect
 
 
-def _pick(page: Any, word: str) -> None:
-    page.get_by_role("tab", name="Pick by hand").click()
-    page.locator("#emotion-buttons").get_by_role("button", name=word, exact=True).click()
-    expect(page.locator("#result-list > li").first).to_be_visible()
-
-
 def test_deleting_everything_takes_the_list_on_screen_with_it(page: Any) -> None:
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     delete_everything_by_keyboard(page)
     # Said in the dialog: while it is open, the rest of the page is out of a screen reader's reach.
     expect(page.locator("#history-status")).to_contain_text("The list on the page went with it.")
@@ -48,7 +42,7 @@ def test_deleting_everything_takes_the_list_on_screen_with_it(page: Any) -> None
 
 
 def test_a_failure_that_repeats_is_said_again(page: Any) -> None:
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     refusal = {"error": {"code": "store_unavailable", "message": "the history store is not answering"}}
     page.route(
         "**/api/feedback",
@@ -70,7 +64,7 @@ def test_deleting_everything_while_the_first_list_loads_leaves_no_busy_line(page
     """After a reload, the page's first list was still loading when everything was deleted: the
     load was cut off, and "Finding music for this mood…" stayed in the status line (the results
     busy) with nothing loading (a review of the fix above)."""
-    _pick(page, "sad")  # a list in the history, so that there is something to delete
+    pick_by_hand(page, "sad")  # a list in the history, so that there is something to delete
     page.reload()
     page.route("**/api/lists?*", lambda route: None)  # this page's first list never comes back
     page.get_by_role("tab", name="Pick by hand").click()

@@ -10,27 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import serve_previews
+from browsertools import MARK_OLD, NEW_LIST, pick_by_hand, serve_previews
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
 expect = sync_api.expect
 
 FOCUSED_ITEM = "[...document.querySelectorAll('#result-list > li')].indexOf(document.activeElement.closest('li'))"
-# Marks the items on screen, so that a test can wait for the list that replaces them.
-MARK_OLD = "() => document.querySelectorAll('#result-list > li').forEach((li) => (li.dataset.old = '1'))"
-NEW_LIST = "() => document.querySelector('#result-list > li') && !document.querySelector('#result-list > li[data-old]')"
-
-
-def _pick(page: Any, word: str) -> None:
-    page.get_by_role("tab", name="Pick by hand").click()
-    page.locator("#emotion-buttons").get_by_role("button", name=word, exact=True).click()
-    expect(page.locator("#result-list > li").first).to_be_visible()
 
 
 @pytest.mark.parametrize("control", ["fb-like", "fb-skip"])
 def test_focus_on_a_control_stays_on_that_control_when_a_new_list_loads(page: Any, control: str) -> None:
-    _pick(page, "sad")
+    pick_by_hand(page, "sad")
     held: list[Any] = []
     page.route("**/api/lists?*", lambda route: held.append(route))
     page.evaluate(MARK_OLD)
@@ -58,7 +49,7 @@ def test_focus_on_a_control_stays_on_that_control_when_a_new_list_loads(page: An
 
 def test_closing_the_preview_after_the_list_changed_returns_to_the_same_item(page: Any) -> None:
     serve_previews(page)
-    _pick(page, "sad")
+    pick_by_hand(page, "sad")
     page.locator("#result-list > li").nth(1).locator(".preview-btn").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#mini-audio")).to_be_focused()

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+from browsertools import pick_by_hand
 
 pytestmark = pytest.mark.e2e
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -25,19 +26,13 @@ def _not_kept(route: Any) -> None:
     route.fulfill(response=answer, body=json.dumps(body), status=201)
 
 
-def _pick(page: Any, emotion: str) -> None:
-    page.get_by_role("tab", name="Pick by hand").click()
-    page.locator("#emotion-buttons").get_by_role("button", name=emotion, exact=True).click()
-    expect(page.locator("#results-mood")).to_contain_text(emotion)
-
-
 def test_a_list_not_kept_is_shown_with_its_note_said_once(page: Any) -> None:
     page.route("**/api/lists?*", _not_kept)
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     expect(page.locator("#result-list > li").first).to_be_visible()
     expect(page.locator("#results-status")).to_contain_text(NOTE)
     expect(page.locator("#fallbacks")).to_contain_text(NOTE)
-    _pick(page, "sad")
+    pick_by_hand(page, "sad")
     expect(page.locator("#results-status")).to_contain_text("strategy")
     expect(page.locator("#results-status")).not_to_contain_text(NOTE)
     expect(page.locator("#fallbacks")).to_contain_text(NOTE)

@@ -18,6 +18,7 @@ from browsertools import (
     fake_analyzer,
     jpeg_bytes,
     open_page,
+    pick_by_hand,
 )
 
 pytestmark = pytest.mark.e2e
@@ -34,12 +35,6 @@ def streams_page(browser: Any, server: Server) -> Iterator[Any]:
     yield page
     watch.check(page)
     context.close()
-
-
-def _pick(page: Any, word: str) -> None:
-    page.get_by_role("tab", name="Pick by hand").click()
-    page.locator("#emotion-buttons").get_by_role("button", name=word, exact=True).click()
-    expect(page.locator("#result-list > li").first).to_be_visible()
 
 
 def test_leaving_camera_mode_ends_the_tracks_and_the_frames(streams_page: Any) -> None:
@@ -173,7 +168,7 @@ def _camera_follows_again_after_a_hand_pick(page: Any) -> None:
     made another way, and that following it gives the camera's list.
     """
     fake_analyzer(page, [(0.0, "sad", -0.7, -0.4)])
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     page.get_by_role("tab", name="Camera").click()
     page.get_by_role("button", name="Start camera").click()
     follow = page.get_by_role("button", name="Follow my face again")
@@ -319,7 +314,7 @@ def test_hand_picked_mood_never_shows_the_photos_reading(page: Any) -> None:
         "#photo-input", files=[{"name": "a.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(astronaut_rgb())}]
     )
     expect(page.locator("#faces-summary")).to_contain_text("1 face")
-    _pick(page, "sad")
+    pick_by_hand(page, "sad")
     expect(page.locator("#faces-summary")).not_to_contain_text("face:")
     expect(page.locator("#results-mood")).to_contain_text("sad")
     expect(page.locator("#mood-now")).to_contain_text("sad")
@@ -387,7 +382,7 @@ def test_focus_moved_into_the_old_list_while_a_new_one_loads_lands_in_the_new_on
     second item then fell to <body> when the new list replaced it."""
     context, page, watch = open_page(browser, server, init_script=SLOW_LISTS)
     try:
-        _pick(page, "happy")
+        pick_by_hand(page, "happy")
         page.evaluate("window.__slowLists = true")
         page.get_by_role("button", name="Videos").focus()
         page.keyboard.press("Enter")
@@ -404,7 +399,7 @@ def test_focus_moved_into_the_old_list_while_a_new_one_loads_lands_in_the_new_on
 
 
 def test_feedback_keeps_focus_and_dislike_returns_to_the_same_row(page: Any) -> None:
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     items = page.locator("#result-list > li")
     like = items.nth(0).locator(".fb-like")
     like.focus()
@@ -433,7 +428,7 @@ def test_feedback_keeps_focus_and_dislike_returns_to_the_same_row(page: Any) -> 
 
 
 def test_switching_kind_and_back_restores_the_list(page: Any) -> None:
-    _pick(page, "sad")
+    pick_by_hand(page, "sad")
     tracks = page.locator("#result-list .title").all_text_contents()
     page.get_by_role("button", name="Videos").click()
     expect(page.locator("#results-status")).to_contain_text("videos")
@@ -444,7 +439,7 @@ def test_switching_kind_and_back_restores_the_list(page: Any) -> None:
 
 
 def test_not_my_mood_moves_focus_to_the_new_list(page: Any) -> None:
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     page.get_by_role("button", name="Not my mood").click()
     expect(page.locator("#not-mine-select")).to_be_focused()
     page.locator("#not-mine-select").select_option("sad")
@@ -458,7 +453,7 @@ def test_not_my_mood_moves_focus_to_the_new_list(page: Any) -> None:
 
 
 def test_one_tab_stop_per_item_and_arrow_keys_inside(page: Any) -> None:
-    _pick(page, "neutral")
+    pick_by_hand(page, "neutral")
     items = page.locator("#result-list > li")
     count = items.count()
     assert count >= 5
@@ -497,7 +492,7 @@ def test_one_tab_stop_per_item_and_arrow_keys_inside(page: Any) -> None:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_tab_stop_shows_a_ring_with_3_to_1_contrast(page: Any, scheme: str) -> None:
     page.emulate_media(color_scheme=scheme)
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     page.locator("body").focus()
     seen = []
     for _ in range(60):

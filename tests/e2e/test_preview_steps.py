@@ -14,20 +14,11 @@ import wave
 from typing import Any
 
 import pytest
-from browsertools import PREVIEW_URL, serve_previews
+from browsertools import MARK_OLD, NEW_LIST, PREVIEW_URL, pick_by_hand, serve_previews
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
 expect = sync_api.expect
-
-MARK_OLD = "() => document.querySelectorAll('#result-list > li').forEach((li) => (li.dataset.old = '1'))"
-NEW_LIST = "() => document.querySelector('#result-list > li') && !document.querySelector('#result-list > li[data-old]')"
-
-
-def _pick(page: Any, word: str) -> None:
-    page.get_by_role("tab", name="Pick by hand").click()
-    page.locator("#emotion-buttons").get_by_role("button", name=word, exact=True).click()
-    expect(page.locator("#result-list > li").first).to_be_visible()
 
 
 def _title(page: Any, index: int) -> str:
@@ -48,7 +39,7 @@ def _silence_wav(seconds: float = 0.4) -> bytes:
 
 def test_next_and_previous_step_through_the_list_and_keep_focus(page: Any) -> None:
     serve_previews(page)
-    _pick(page, "sad")
+    pick_by_hand(page, "sad")
     page.locator("#result-list > li").nth(1).locator(".preview-btn").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#mini-audio")).to_be_focused()
@@ -102,7 +93,7 @@ def test_a_preview_that_ends_stays_ended_and_says_what_next_would_play(page: Any
         "https://*.dzcdn.net/**",
         lambda route: route.fulfill(status=200, content_type="audio/wav", body=sound),
     )
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     page.locator("#result-list > li").first.locator(".preview-btn").click()
     status = page.locator("#mini-status")
     expect(status).to_have_text(f"Preview ended. Next preview: {_title(page, 1)}.")
@@ -129,7 +120,7 @@ def test_after_the_list_got_shorter_next_does_not_go_backwards(page: Any) -> Non
 
     serve_previews(page)
     page.route("**/api/lists?*", lists)  # the later route answers first
-    _pick(page, "sad")
+    pick_by_hand(page, "sad")
     assert page.locator("#result-list > li").count() > 10
     page.locator("#result-list > li").nth(10).locator(".preview-btn").click()
     bar = page.get_by_role("region", name="Preview player")

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from browsertools import Server, open_page, serve_previews
+from browsertools import Server, open_page, pick_by_hand, serve_previews
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -21,12 +21,6 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
   .map((el) => [el.id || el.textContent.trim().slice(0, 30), el.getBoundingClientRect()])
   .filter(([, r]) => r.height < 44 || r.width < 44)
   .map(([name, r]) => `${name}: ${Math.round(r.width)}×${Math.round(r.height)}`)"""
-
-
-def _pick(page: Any, word: str) -> None:
-    page.get_by_role("tab", name="Pick by hand").click()
-    page.locator("#emotion-buttons").get_by_role("button", name=word, exact=True).click()
-    expect(page.locator("#result-list > li").first).to_be_visible()
 
 
 def test_emotions_are_named_as_people_name_them_and_the_choice_is_pressed(page: Any) -> None:
@@ -49,7 +43,7 @@ def test_emotions_are_named_as_people_name_them_and_the_choice_is_pressed(page: 
 
 
 def test_strategy_explanations_are_on_screen(page: Any) -> None:
-    _pick(page, "sad")
+    pick_by_hand(page, "sad")
     explain = page.locator("#strategy-explain")
     expect(explain).to_be_visible()
     expect(explain).to_have_text(re.compile(r"^Auto chose (Match|Uplift|Calm|Energize): .+\.$"))
@@ -88,7 +82,7 @@ def test_history_is_off_until_switched_on(page: Any) -> None:
     assert page.evaluate("() => fetch('/api/history/consent').then((r) => r.json())")["history"] is True
     page.get_by_role("button", name="Close").click()
     expect(page.get_by_role("button", name="History")).to_be_focused()
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     page.get_by_role("button", name="History").click()
     expect(page.locator("#history-list > li").first).not_to_contain_text("this visit only")
 
@@ -98,7 +92,7 @@ def test_phone_shows_the_list_on_the_first_screen_with_big_targets(browser: Any,
     context, page, watch = open_page(browser, server, width=390, height=844)
     try:
         if mode == "manual":
-            _pick(page, "happy")
+            pick_by_hand(page, "happy")
         else:
             page.get_by_role("button", name="Start camera").click()
             expect(page.locator("#result-list > li").first).to_be_visible()
@@ -119,7 +113,7 @@ def test_phone_shows_the_list_on_the_first_screen_with_big_targets(browser: Any,
 def test_play_offline_says_so_and_keeps_the_link(page: Any) -> None:
     # This machine has no network: make that certain for the player hosts.
     page.route("https://widget.deezer.com/**", lambda route: route.abort("internetdisconnected"))
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     item = page.locator("#result-list > li").nth(page.evaluate(FIRST_PLAYABLE))
     play = item.locator(".play-btn")
     play.focus()
@@ -138,7 +132,7 @@ def test_play_online_embeds_the_player(page: Any) -> None:
         "https://widget.deezer.com/**",
         lambda route: route.fulfill(body="<!doctype html><title>player</title>", content_type="text/html"),
     )
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     item = page.locator("#result-list > li").nth(page.evaluate(FIRST_PLAYABLE))
     item.locator(".play-btn").click()
     expect(item.locator("iframe.player")).to_have_attribute("src", re.compile(r"^https://widget\.deezer\.com/"))
@@ -147,7 +141,7 @@ def test_play_online_embeds_the_player(page: Any) -> None:
 
 def test_previews_play_in_one_small_persistent_player(page: Any) -> None:
     serve_previews(page)
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     first = page.locator("#result-list > li").first
     title = first.locator(".title").text_content()
     preview = first.get_by_role("button", name=re.compile("30-second preview"))

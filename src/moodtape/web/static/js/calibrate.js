@@ -163,6 +163,13 @@ export class Calibration {
       this.capture("neutral", NEUTRAL_FRAMES, "Look at the camera with a relaxed, neutral face…"),
     );
     this.remove.addEventListener("click", () => this.forget());
+    // Escape stops a step under way, from any of the calibration's controls (keyboard focus stays
+    // on the one pressed): before, a step once started could only be waited out (4–5 s).
+    mount.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || !this.busy || !this.halted) return;
+      event.preventDefault();
+      this.cancel();
+    });
     this.show({ calibrated: false, examples: {} });
     this.refresh();
   }
@@ -190,6 +197,12 @@ export class Calibration {
     this.stopped = why;
     this.cameraWent = true;
     this.halted.abort();
+  }
+
+  /** The person stopped the step under way (Escape): as when the camera goes, nothing half-taken
+   * stays (a neutral step leaves no calibration), and the prompt says so once. */
+  cancel() {
+    this.halt("Calibration cancelled.");
   }
 
   /** Say `text` in the prompt and, when the prompt is out of sight with the camera, in the page. */

@@ -86,6 +86,9 @@ export class ListView {
     this.failure = null;
     /** The `kept_note` the status line last said (a list over the day's history budget), or null. */
     this.keptNoteSaid = null;
+    /** How many lists have been asked for (load, reopen): an answer that carries a list (a
+     * correction's) tells by it whether a newer one was asked for while it was on its way. */
+    this.asked = 0;
   }
 
   handlers() {
@@ -180,6 +183,8 @@ export class ListView {
     this.applied = mood;
     this.source = source;
     if (preloaded) {
+      // A list still on its way was asked for before this one came: it must not replace it.
+      if (this.controller) this.controller.abort();
       this.draw(preloaded, this.params());
       if (focusList) focusItem($("result-list"), 0);
       return true;
@@ -206,6 +211,7 @@ export class ListView {
     }
     if (signal && signal.aborted) return null;
     if (this.controller) this.controller.abort();
+    this.asked += 1;
     this.applied = { ...data.mood };
     this.source = "history";
     this.kind = data.kind || this.kind;
@@ -228,6 +234,7 @@ export class ListView {
   async load({ focusIndex = null } = {}) {
     if (!this.applied) return null;
     if (this.controller) this.controller.abort();
+    this.asked += 1;
     const controller = new AbortController();
     this.controller = controller;
     const params = this.params();
@@ -451,6 +458,7 @@ export class ListView {
       event.preventDefault();
       const corrected = $("not-mine-select").value;
       const detected = this.applied ? this.applied.emotion : null;
+      const asked = this.asked;
       try {
         const answer = await api.sendFeedback({
           action: "not_my_mood",
@@ -463,11 +471,14 @@ export class ListView {
         const [v, a] = this.hooks.pointsFor(corrected);
         const mood = answer.mood || { valence: v, arousal: a, emotion: corrected };
         close();
-        // The server answers with the list for the corrected mood: no second request needed.
-        await this.hooks.applyMood({ ...mood, emotion: corrected, emotionOnly: true }, "manual", {
-          preloaded: answer.recommendations || null,
-          focusList: true,
-        });
+        // The server answers with the list for the corrected mood: no second request needed. Unless
+        // a list was asked for while the answer was on its way (a strategy or kind pressed on a slow
+        // network): the corrected mood's list is then made with those choices, and focus stays
+        // where the person has gone since.
+        const newer = this.asked !== asked;
+        const chosen = { ...mood, emotion: corrected, emotionOnly: true };
+        const options = newer ? {} : { preloaded: answer.recommendations || null, focusList: true };
+        await this.hooks.applyMood(chosen, "manual", options);
         status(`Thanks. Using “${emotionWord(corrected)}” instead of “${emotionWord(detected)}”.`);
       } catch (err) {
         status(`Not saved: ${err.message}`);

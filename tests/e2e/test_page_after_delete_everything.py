@@ -12,19 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from browsertools import TIMEOUT_MS, PageWatch, delete_everything_by_keyboard
+from browsertools import TIMEOUT_MS, PageWatch, delete_everything_by_keyboard, pick_by_hand
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
 expect = sync_api.expect
-
-
-def _pick(page: Any, word: str) -> None:
-    """A list for ``word`` by hand (``POST /api/lists``, with the page's CSRF token)."""
-    page.get_by_role("tab", name="Pick by hand").click()
-    page.locator("#emotion-buttons").get_by_role("button", name=word, exact=True).click()
-    expect(page.locator("#results-mood")).to_contain_text(word)
-    expect(page.locator("#result-list > li").first).to_be_visible()
 
 
 def _like_first(page: Any) -> None:
@@ -43,7 +35,7 @@ def _history_ids(page: Any) -> list[str]:
 
 
 def test_after_deleting_everything_the_page_goes_on_in_a_new_session(page: Any, server: Any) -> None:
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     old_cookie = _session_cookie(page.context)
     delete_everything_by_keyboard(page)
     expect(page.locator("#history-status")).to_contain_text("Deleted 1 list")
@@ -51,7 +43,7 @@ def test_after_deleting_everything_the_page_goes_on_in_a_new_session(page: Any, 
     assert _session_cookie(page.context) != old_cookie, "Delete everything must end the session"
 
     # No reload: a list, feedback and a calibration all go through with the new token.
-    _pick(page, "sad")
+    pick_by_hand(page, "sad")
     _like_first(page)
     page.get_by_role("tab", name="Camera").click()
     page.get_by_role("button", name="Start camera").click()
@@ -71,20 +63,20 @@ def test_after_deleting_everything_the_page_goes_on_in_a_new_session(page: Any, 
 
 def test_another_tab_takes_the_new_session_too(page: Any, server: Any) -> None:
     """Two tabs share the cookie: the one where nothing was pressed must not be refused next."""
-    _pick(page, "happy")
+    pick_by_hand(page, "happy")
     other = page.context.new_page()  # the same browser: the same cookie
     watch = PageWatch()
     other.on("pageerror", lambda exc: watch.errors.append(f"pageerror: {exc}"))
     other.goto(server.url)
     other.wait_for_function("() => document.body.dataset.ready === 'true'")
-    _pick(other, "neutral")
+    pick_by_hand(other, "neutral")
 
     delete_everything_by_keyboard(page)
     expect(page.locator("#history-status")).to_contain_text("Deleted 2 lists")
 
     # The other tab let its list go (it went with the old session), and goes on without a reload.
     expect(other.locator("#result-list > li")).to_have_count(0)
-    _pick(other, "sad")
+    pick_by_hand(other, "sad")
     _like_first(other)
     assert len(_history_ids(other)) == 1
     watch.check(other)
