@@ -6,12 +6,17 @@ never kept), finds the face, and hands the model's probabilities and embeddings 
 
 An example photo must show a face. When it shows several, the **largest** is used (in front of
 one's own camera that is the person calibrating; a face in the background is smaller) and the
-profile's ``notes`` say so, naming the image.
+profile's ``notes`` say so, naming the image. Only when it is clearly the largest, though
+(:data:`CLEARLY_LARGER`): two faces of about the same size (two people side by side, or the person
+calibrating leaning back while someone else leans in) give no way to tell whose face it is, and the
+example is refused (:class:`SeveralFacesError`) rather than learnt from whichever box came out a
+few pixels larger.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moodtape.errors import DataError, ImageError
+from moodtape.types import Box
 from moodtape.vision.calibration import FloatArray, Profile, Settings, check_examples, fit_profile
 from moodtape.vision.images import ImageSource
 from moodtape.vision.pipeline import Analyzer, get_analyzer
@@ -29,6 +35,19 @@ class NoFaceError(ImageError):
     """A calibration example in which no face was found."""
 
     code = "no_face"
+
+
+class SeveralFacesError(ImageError):
+    """A calibration example with two or more faces of about the same size: whose face it is, is unclear."""
+
+    code = "several_faces"
+
+
+#: The largest face of an example is taken as the person calibrating only when its box's side is at
+#: least this many times the next face's. A still face's box side changes by 7 % on average, and up
+#: to 15 %, from one webcam frame to the next (Yale faces in 640×480 frames, docs/benchmarks.md
+#: "Live streams with real faces"): two faces closer in size than that may come out largest in turn.
+CLEARLY_LARGER = 1.2
 
 
 @dataclass(frozen=True)
@@ -54,15 +73,31 @@ def read_example(
 
     Raises:
         NoFaceError: no face in the image (the message names it).
+        SeveralFacesError: its largest face is not clearly larger than the next (:data:`CLEARLY_LARGER`).
         ImageError: the image cannot be read.
     """
     pixels = gray if gray is not None else _load_named(analyzer, image, name)
     boxes = analyzer.detector.detect(pixels)
     if not boxes:
         raise NoFaceError(f"no face found in {name}: use a well-lit photo that shows your face from the front")
-    largest = max(boxes, key=lambda box: box.w * box.h)
+    largest = _clearly_largest(boxes, name)
     probabilities, embeddings = analyzer.classifier.predict_with_embedding([analyzer.framing.crop(pixels, largest)])
     return Example(probabilities[0], None if embeddings is None else embeddings[0], len(boxes))
+
+
+def _clearly_largest(boxes: Sequence[Box], name: str) -> Box:
+    """The largest of ``boxes``, when no other comes near its size (see :data:`CLEARLY_LARGER`)."""
+    ranked = sorted(boxes, key=lambda box: box.w * box.h, reverse=True)
+    if len(ranked) > 1 and _side(ranked[0]) < CLEARLY_LARGER * _side(ranked[1]):
+        raise SeveralFacesError(
+            f"{len(ranked)} faces of about the same size in {name}, so it is unclear whose face to learn: "
+            "calibrate with only your face in view, or with yours clearly nearest the camera"
+        )
+    return ranked[0]
+
+
+def _side(box: Box) -> float:
+    return math.sqrt(box.w * box.h)
 
 
 def profile_from_examples(
