@@ -277,3 +277,44 @@ def test_escape_cancels_a_calibration_under_way_and_says_so_once(page: Any) -> N
     assert _status(page)["calibrated"] is False
     expect(start).to_be_focused()
     expect(start).to_have_attribute("aria-disabled", "false")
+
+
+SEVERAL_FACES = json.dumps(
+    {"error": {"code": "several_faces", "message": "2 faces of about the same size in the frame: whose is unclear"}}
+)
+
+
+def _crowd_frames(page: Any, crowded: set[int]) -> None:
+    """Answer the calibration frames numbered in ``crowded`` (from 1) with 422 ``several_faces``:
+    someone about as near as the person passed behind them then; the rest reach the server."""
+    sent = [0]
+
+    def handle(route: Any) -> None:
+        sent[0] += 1
+        if sent[0] in crowded:
+            route.fulfill(status=422, content_type="application/json", body=SEVERAL_FACES)
+        else:
+            route.continue_()
+
+    page.route("**/api/calibration?emotion=*", handle)
+
+
+def test_a_frame_with_a_second_face_as_near_is_skipped_not_the_end_of_the_step(page: Any) -> None:
+    """Before: one frame refused with ``several_faces`` (someone passing behind) ended the step; a
+    "Calibrate again" then left no calibration at all and blamed the light."""
+    _calibrate_by_keyboard(page)
+    _crowd_frames(page, {2})
+    page.get_by_role("button", name="Calibrate again").press("Enter")
+    expect(page.locator("#calibration [role=status]")).to_contain_text("Done", timeout=TIMEOUT_MS)
+    status = _status(page)
+    assert status["calibrated"] is True and status["examples"]["neutral"] == 4
+
+
+def test_a_step_short_of_frames_because_of_a_second_face_says_so(page: Any) -> None:
+    _calibrate_by_keyboard(page)
+    _crowd_frames(page, {1, 3, 5})
+    page.get_by_role("button", name="Calibrate again").press("Enter")
+    prompt = page.locator("#calibration [role=status]")
+    expect(prompt).to_contain_text("2 of 5 frames showed your face alone", timeout=TIMEOUT_MS)
+    expect(prompt).to_contain_text("Another face was about as near as yours")
+    assert _status(page)["calibrated"] is False

@@ -88,10 +88,12 @@ def read_example(
 def _clearly_largest(boxes: Sequence[Box], name: str) -> Box:
     """The largest of ``boxes``, when no other comes near its size (see :data:`CLEARLY_LARGER`)."""
     ranked = sorted(boxes, key=lambda box: box.w * box.h, reverse=True)
-    if len(ranked) > 1 and _side(ranked[0]) < CLEARLY_LARGER * _side(ranked[1]):
+    alike = [box for box in ranked if CLEARLY_LARGER * _side(box) > _side(ranked[0])]
+    if len(alike) > 1:
         raise SeveralFacesError(
-            f"{len(ranked)} faces of about the same size in {name}, so it is unclear whose face to learn: "
-            "calibrate with only your face in view, or with yours clearly nearest the camera"
+            f"{len(alike)} faces of about the same size in {name}, so it is unclear whose face to learn: "
+            "calibrate with only your face in view (or a photo cropped to it), or with yours clearly nearest "
+            "the camera"
         )
     return ranked[0]
 
@@ -134,7 +136,8 @@ def calibrate(
 
     Raises:
         moodtape.errors.DataError: an unknown emotion, an empty list, or no neutral photo.
-        moodtape.errors.ImageError: an image cannot be read or shows no face (the message names it).
+        moodtape.errors.ImageError: an image cannot be read, shows no face, or shows faces of about the
+            same size with none clearly the person's (the message names it).
     """
     if not isinstance(examples, Mapping):
         raise DataError("examples must map emotion names to lists of images, e.g. {'neutral': ['me.jpg']}")

@@ -13,6 +13,10 @@
 import { deadlineSignal, eitherSignal } from "./signals.js";
 import { emotionWord } from "./words.js";
 
+/** Refusals of one frame that skip it rather than end the step: no face in it, or another face
+ * about as near as the person's (someone passing behind; the server cannot tell whose face it is). */
+const SKIPPED_FRAMES = new Set(["no_face", "several_faces"]);
+
 const NEUTRAL_FRAMES = 5; // over about 3 s
 const EXPRESSION_FRAMES = 3;
 /** A step counts as done with more than half of its frames showing a face (3 of 5, 2 of 3): one
@@ -262,6 +266,7 @@ export class Calibration {
     this.halted = halted;
     const needed = enough(frames);
     let accepted = 0;
+    let crowded = 0; // frames refused because another face was about as near as the person's
     let lastError = null;
     try {
       if (emotion === "neutral") await this.forgetQuietly(); // "again" starts from scratch
@@ -283,7 +288,10 @@ export class Calibration {
           lastError = err;
           // The server dropped a frame sent before a removal: the removal wins, stop here.
           if (err.code === "calibration_removed") this.stopped ||= "Calibration stopped: it was removed meanwhile.";
-          if (err.code !== "no_face") break;
+          if (err.code === "several_faces") crowded++;
+          // A frame without a face, or with someone as near as the person (passing behind), is
+          // skipped: the step goes on with the next one.
+          if (!SKIPPED_FRAMES.has(err.code)) break;
         }
         await sleep(FRAME_GAP_MS, halted.signal);
       }
@@ -302,6 +310,8 @@ export class Calibration {
         await this.refresh();
       } else if (done) {
         this.prompt.textContent = emotion === "neutral" ? "Done: moodtape now reads your face against your own resting face." : `Added your ${emotionWord(emotion)} face.`;
+      } else if (accepted && crowded) {
+        this.prompt.textContent = `Not enough: ${accepted} of ${frames} frames showed your face alone, and ${needed} are needed. Another face was about as near as yours: try again with only your face in view.`;
       } else if (accepted) {
         this.prompt.textContent = `Not enough: ${seen}, and ${needed} are needed. Face the camera in good light and try again.`;
       } else if (lastError && lastError.code === "no_face") {
@@ -326,8 +336,9 @@ export class Calibration {
       await this.sendFrame(emotion, this.removed);
       this.prompt.textContent = `Your correction taught the calibration how you look when you feel ${emotionWord(emotion)}.`;
     } catch (err) {
-      // No face in view at that moment: the correction still applies to the list, just not here.
-      if (err.code !== "no_face") this.prompt.textContent = err.message;
+      // No face (or no face clearly the person's) in view at that moment: the correction still
+      // applies to the list, just not here.
+      if (!SKIPPED_FRAMES.has(err.code)) this.prompt.textContent = err.message;
     } finally {
       this.setBusy(false);
     }
