@@ -4,10 +4,17 @@ Before: ``DELETE /api/history?confirm=true`` emptied the session but kept its id
 a copy of the cookie (a shared computer, a log line, an earlier copy) saw the lists, history and
 calibration the person made afterwards. Checked with every place a session's state can live: this
 process's memory, the store's short-lived table (SQLite, PostgreSQL) and Redis.
+
+Then a request of the old session in flight during the deletion (a list being saved, the history
+choice being set) finished after the forget and wrote under the old id, so replaying the old cookie
+showed that list or that choice; and during a key rotation the in-flight answer re-signed the old
+id, sending the browser back to the old session (the page's new token got 403 until a reload).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,10 +22,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from webtools import AppFactory, csrf_headers
 
+from moodtape.errors import StoreSetupError
+from moodtape.sessions import SessionService
 from moodtape.store import Store
 from moodtape.web.multiprocess import share_state
 from moodtape.web.session import COOKIE_NAME
 
+OLD_KEY, NEW_KEY = "o" * 40, "n" * 40
 BACKENDS = ("memory", "sqlite-shared", "redis", "postgresql-shared")
 
 
@@ -130,3 +140,123 @@ def test_a_frame_taken_before_the_deletion_is_dropped_in_the_new_session(app: Fl
         "expressions": False,
         "removed": 1,
     }
+
+
+# --- requests of the old session still in flight during the deletion ---
+
+
+class Held:
+    """Holds the first call of a ``SessionService`` method until released, as a slow write would be."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        original: Callable[..., Any] = getattr(SessionService, method)
+
+        def held(service: SessionService, *args: Any, **kwargs: Any) -> Any:
+            if not self.entered.is_set():
+                self.entered.set()
+                assert self.release.wait(30), "never released"
+            return original(service, *args, **kwargs)
+
+        monkeypatch.setattr(SessionService, method, held)
+
+
+@pytest.fixture
+def in_flight() -> Iterator[list[threading.Thread]]:
+    threads: list[threading.Thread] = []
+    yield threads
+    for thread in threads:
+        thread.join(30)
+
+
+def _start(threads: list[threading.Thread], call: Callable[[], Any], answers: list[Any]) -> None:
+    thread = threading.Thread(target=lambda: answers.append(call()), daemon=True)
+    threads.append(thread)
+    thread.start()
+
+
+WRITES = {
+    "a list being saved": ("record", lambda client, csrf: client.post("/api/lists?emotion=sad&n=4", headers=csrf)),
+    "history being turned on": (
+        "set_consent",
+        lambda client, csrf: client.put("/api/history/consent", json={"history": True}, headers=csrf),
+    ),
+}
+
+
+@pytest.mark.parametrize("write", list(WRITES))
+def test_a_write_in_flight_during_the_deletion_is_not_seen_by_the_old_cookie(
+    app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+    in_flight: list[threading.Thread],
+    write: str,
+) -> None:
+    browser = app.test_client()
+    csrf = csrf_headers(browser)
+    assert browser.post("/api/lists?emotion=happy&n=4", headers=csrf).status_code == 201
+    old_cookie = _cookie(browser)
+    old_id = old_cookie.split(".")[0]
+
+    method, send = WRITES[write]
+    held = Held(monkeypatch, method)
+    answers: list[Any] = []
+    _start(in_flight, lambda: send(_with_cookie(app, old_cookie), csrf), answers)  # another tab
+    assert held.entered.wait(30)
+    _delete_everything(browser, csrf)
+    held.release.set()
+    in_flight[0].join(30)
+    assert answers and answers[0].status_code in (200, 201)
+
+    replayed = _with_cookie(app, old_cookie)
+    seen = replayed.get("/api/history")
+    assert seen.get_json() == {"items": [], "history": None}
+    renewed = replayed.get_cookie(COOKIE_NAME)
+    assert renewed is not None and renewed.value.split(".")[0] != old_id, "the old cookie starts a new session"
+    # Nothing the late write did stays under the old id either.
+    sessions = app.extensions["moodtape"].sessions()
+    assert sessions.memory.get(old_id).lists == ()
+    assert sessions.store.lists(old_id) == [] and sessions.store.consent(old_id) is None
+
+
+def test_an_old_cookie_answer_in_flight_during_a_key_rotation_does_not_bring_the_old_session_back(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, in_flight: list[threading.Thread]
+) -> None:
+    signed_with_old_key = make_app(MOODTAPE_SECRET_KEY=OLD_KEY).test_client()
+    old_token = csrf_headers(signed_with_old_key)
+    old_cookie = _cookie(signed_with_old_key)
+    app = make_app(MOODTAPE_SECRET_KEY=NEW_KEY, MOODTAPE_SECRET_KEY_FALLBACKS=OLD_KEY)
+    browser = _with_cookie(app, old_cookie)
+
+    held = Held(monkeypatch, "record")
+    answers: list[Any] = []
+    _start(in_flight, lambda: _with_cookie(app, old_cookie).post("/api/lists?emotion=sad", headers=old_token), answers)
+    assert held.entered.wait(30)
+    renewed = _delete_everything(browser, old_token)
+    new_cookie = _cookie(browser)
+    held.release.set()
+    in_flight[0].join(30)
+
+    late = answers[0]
+    assert late.status_code == 201
+    assert COOKIE_NAME not in late.headers.get("Set-Cookie", ""), "the ended session's cookie must not come back"
+    # The page goes on in the new session with the token the deletion gave it.
+    assert _cookie(browser) == new_cookie
+    assert browser.post("/api/lists?emotion=happy", headers={"X-CSRF-Token": renewed["csrf_token"]}).status_code == 201
+
+
+def test_a_page_with_a_cookie_loads_when_the_retired_ids_cannot_be_read(app: Flask) -> None:
+    """A store whose setup failed (or any unreadable state) must not turn a page load into a 503:
+    before, only "unavailable" errors were let through and a cookie's page load got 503."""
+    client = app.test_client()
+    assert client.get("/").status_code == 200  # a session cookie now
+
+    class Unreadable:
+        def retire(self, session_id: str) -> None:
+            raise StoreSetupError("the database user may not create moodtape's tables")
+
+        def is_retired(self, session_id: str) -> bool:
+            raise StoreSetupError("the database user may not create moodtape's tables")
+
+    app.extensions["moodtape"].retired = Unreadable()
+    assert client.get("/").status_code == 200

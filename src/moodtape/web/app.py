@@ -33,6 +33,7 @@ from moodtape.session_state import LocalSessionMemory, SessionMemory
 from moodtape.sessions import SessionService
 from moodtape.state.connection import client_for
 from moodtape.state.profiles import RedisProfileStore
+from moodtape.state.retired import RedisRetiredSessions
 from moodtape.state.sessions import RedisSessionMemory
 from moodtape.store import data_dir
 from moodtape.store.database import Database, StoreWaits
@@ -47,6 +48,7 @@ from moodtape.web.owners import client_owner, client_pseudonym
 from moodtape.web.params import check_query
 from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.ratelimit import install_rate_limit
+from moodtape.web.retired import MemoryRetiredSessions, RetiredSessions, retired_seconds
 from moodtape.web.secret_key import stored_secret_key
 from moodtape.web.security import HSTS, SECURITY_HEADERS, redact_secrets_in
 from moodtape.web.session import install_session
@@ -94,6 +96,11 @@ class Services:
         self.profiles: ProfileStore = (
             RedisProfileStore(self.redis, self.analyzer) if self.redis else MemoryProfileStore()
         )
+        #: Sessions ended by "Delete everything" (web/retired.py): in Redis when shared.
+        self.retired_keep_s = keep = retired_seconds(settings.get_float("MOODTAPE_HISTORY_DAYS"))
+        self.retired: RetiredSessions = (
+            RedisRetiredSessions(self.redis, keep) if self.redis else MemoryRetiredSessions(keep)
+        )
         #: Large pictures worked on at once in this process (web/large_pictures.py).
         self.large_pictures = LargePictureGate(settings.get_int("MOODTAPE_LARGE_PICTURES"))
         #: The database holding the two above after :meth:`share_state_in_store`; None otherwise.
@@ -116,18 +123,20 @@ class Services:
             store.writer = client_pseudonym
 
     def share_state_in_store(self) -> None:
-        """Keep session lists and calibrations in the store, for processes that share no memory.
+        """Keep session lists, calibrations and retired ids in the store, for processes that share no memory.
 
         ``moodtape serve --processes N`` calls this (before forking) when there is no Redis; the
         store's database opens no connection until a worker uses it, so none crosses a fork.
         """
         from moodtape.state.in_store import StoreProfileStore, StoreSessionMemory
+        from moodtape.state.retired import StoreRetiredSessions
         from moodtape.store import database_url
 
         database = self.state_database = Database(database_url(self.settings))
         database.waits = self.store_waits
         self.memory = StoreSessionMemory(database)
         self.profiles = StoreProfileStore(database, self.analyzer)
+        self.retired = StoreRetiredSessions(database, self.retired_keep_s)
 
     def _new_stream(self) -> StreamAnalyzer:
         return StreamAnalyzer(self.analyzer(), detect_every=STREAM_DETECT_EVERY)

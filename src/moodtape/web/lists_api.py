@@ -9,14 +9,15 @@ Documented in ``web/openapi.yaml``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, Final
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from moodtape.emotions import EMOTIONS
-from moodtape.errors import DataError, shown
+from moodtape.errors import DataError, MoodtapeError, shown
 from moodtape.playlists import Ask
 from moodtape.recommender.engine import KINDS, MAX_ITEMS
 from moodtape.recommender.export import Playlist, to_csv, to_m3u8, to_xspf
@@ -28,10 +29,20 @@ from moodtape.web.app import services
 from moodtape.web.bounded_json import loads_bounded
 from moodtape.web.params import ListRequest, flag, parse_list_request
 from moodtape.web.profiles import carry_removals, remove_calibration
-from moodtape.web.session import current_csrf_token, new_session_id, renew_session, require_csrf, session_id
+from moodtape.web.session import (
+    current_csrf_token,
+    is_new_session,
+    is_retired,
+    new_session_id,
+    renew_session,
+    require_csrf,
+    session_id,
+    used_cookie_session,
+)
 from moodtape.web.shapes import history_json, list_json, mood_json, recommendation_json
 
 blueprint = Blueprint("lists", __name__, url_prefix="/api")
+log = logging.getLogger("moodtape.web")
 
 #: format → (renderer, file extension, media type).
 EXPORTS: Final = {
@@ -62,7 +73,7 @@ def recommendations() -> Response:
 def _current_list(wanted: ListRequest) -> SavedList | None:
     """The session's current list for the request; a request without a session cookie has none,
     so it reads no shared state (a Redis outage then does not reach new visitors)."""
-    if g.get("new_session", True):
+    if is_new_session():
         return None
     return services().playlists().current(session_id(), _ask(wanted))
 
@@ -73,7 +84,7 @@ def _unsaved_list(wanted: ListRequest) -> Recommendation:
     A request without a session cookie has taught nothing yet, so it does not read the store at all.
     """
     sessions = services().sessions()
-    known = not g.get("new_session", True)
+    known = not is_new_session()
     return sessions.recommender.recommend(
         sessions.corrected(wanted.mood, session_id()) if known else wanted.mood,
         strategy=wanted.strategy,
@@ -195,9 +206,9 @@ def delete_history() -> Response:
             "feedback and corrections"
         )
     old = session_id()
-    removed = remove_calibration(services().profiles, old)[1]
-    services().streams.forget(old)
-    deleted = sessions.forget(old)
+    # Retired first: a request of the old session still in flight checks this after its write.
+    services().retired.retire(old)
+    deleted, removed = _forget(old)
     # A new session from here on: the old cookie, wherever a copy of it is, names an empty one.
     # It starts at the old one's removal count, so a calibration's late frames are dropped there too;
     # the answer carries the new cookie only once that count is kept (a 503 keeps the old session).
@@ -205,6 +216,31 @@ def delete_history() -> Response:
     carry_removals(services().profiles, fresh, removed)
     renew_session(fresh)
     return jsonify(deleted=deleted, csrf_token=current_csrf_token())
+
+
+def _forget(session: str) -> tuple[int, int]:
+    """Forget everything of ``session``: how many lists went, and its calibration's removal count now."""
+    removed = remove_calibration(services().profiles, session)[1]
+    services().streams.forget(session)
+    return services().sessions().forget(session), removed
+
+
+@blueprint.after_app_request
+def _forget_late_writes(response: Response) -> Response:
+    """A state-changing request whose session was deleted while it ran forgets that session again.
+
+    Its write (a list, the history choice, feedback, a frame) may have landed after the deletion's
+    forget, under the old id; the id was retired before that forget, so this check, made after the
+    write, sees it whichever finished last (web/retired.py).
+    """
+    session = used_cookie_session()
+    if request.method in ("GET", "HEAD", "OPTIONS") or session is None or not is_retired(session):
+        return response
+    try:
+        _forget(session)
+    except MoodtapeError as exc:  # the store or Redis went away meanwhile: the marker still hides it
+        log.warning("could not forget a deleted session's late write: %s", exc)
+    return response
 
 
 def _confirmation() -> bool:

@@ -18,8 +18,12 @@ SameSite=Lax cookie, so the page's JavaScript never handles it and other sites' 
 carry it on cross-site POSTs.
 
 "Delete everything" (``DELETE /api/history``) ends the session: its answer sends the cookie of a
-new, empty one and that session's CSRF token (:func:`renew_session`). A copy of the old cookie
-(left on a shared computer, written in a log) then names an empty session, never the new one.
+new, empty one and that session's CSRF token (:func:`renew_session`). The old id is *retired*
+(``web/retired.py``): a copy of its cookie (left on a shared computer, written in a log) is taken
+as no cookie at all, and starts a session of its own, never the new one; an answer never sends a
+retired id's cookie, not even one still in flight during a key rotation. The check is made when the
+request first uses its session (static files pay nothing); while the shared state that keeps the
+marks is away, it lets the session through, since nothing of it can be read from there anyway.
 
 During a key rotation (``MOODTAPE_SECRET_KEY_FALLBACKS``) a cookie or CSRF token signed with an
 earlier key is still accepted, and the cookie is signed again with the current key, so a visit
@@ -89,7 +93,46 @@ def install_session(app: Flask) -> None:
 
 def session_id() -> str:
     """This request's anonymous session id."""
+    _settle()
     return str(g.session_id)
+
+
+def is_new_session() -> bool:
+    """Whether this request's session is new (no cookie, or a retired one): nothing of it is kept yet."""
+    _settle()
+    return bool(g.get("new_session", True))
+
+
+def used_cookie_session() -> str | None:
+    """The session this request's cookie named, when the request used it and it was not retired then."""
+    found = g.get("cookie_session")
+    return str(found) if found is not None and found == g.get("session_id") else None
+
+
+def is_retired(session: str) -> bool:
+    """Whether "Delete everything" ended ``session`` (``web/retired.py``); False while that is unknown.
+
+    Unknown means the shared state is away: requests that need the session's state fail with their
+    own 503 then, and a page or a photo (which need none) still work.
+    """
+    retired = getattr(current_app.extensions.get("moodtape"), "retired", None)
+    if retired is None:
+        return False
+    try:
+        return bool(retired.is_retired(session))
+    except MoodtapeError as exc:  # unavailable, or a store whose setup failed: the page must still load
+        _log.debug("could not tell whether a session was retired: %s", exc)
+        return False
+
+
+def _settle() -> None:
+    """On the first use of a session named by a cookie: a retired one gives way to a fresh session."""
+    if not g.pop("unsettled", False):
+        return
+    if is_retired(g.session_id):
+        renew_session(new_session_id())
+    else:
+        g.cookie_session = g.session_id
 
 
 def current_csrf_token() -> str:
@@ -156,9 +199,10 @@ def _load_session() -> None:
     # plant a guessable one in someone else's browser.
     signed = _one_session(request.cookies.getlist(cookie_name()))
     g.new_session = signed is None
-    g.session_id = signed[0] if signed is not None else secrets.token_urlsafe(18)
+    g.session_id = signed[0] if signed is not None else new_session_id()
     # Signed with an earlier key: the same session, its cookie signed again with the current key.
     g.send_cookie = signed is None or signed[1] > 0
+    g.unsettled = signed is not None  # checked against retired sessions on first use (_settle)
 
 
 def _one_session(sent: list[str]) -> tuple[str, int] | None:
@@ -192,7 +236,12 @@ def _merged_session(sessions: list[str]) -> str:
 def _save_session(response: Response) -> Response:
     # Never on an answer any cache may keep (versioned static files, the on-device model): a shared
     # cache that stored it with the cookie would hand one session to every visitor.
-    if g.get("send_cookie") and "session_id" in g and not response.cache_control.public:
+    if "session_id" not in g or response.cache_control.public:
+        return response
+    if g.get("send_cookie"):
+        _settle()  # a cookie re-signed during a key rotation, on a request that did not use it
+    # Retired while this request ran (a deletion in another tab): its cookie must not come back.
+    if g.get("send_cookie") and not (used_cookie_session() and is_retired(g.session_id)):
         response.set_cookie(
             cookie_name(),
             f"{g.session_id}.{_signature(g.session_id, str(current_app.config['SECRET_KEY']))}",
