@@ -14,6 +14,7 @@ import { describeFaces, drawBars } from "./overlay.js";
 import { setupPhoto } from "./photo.js";
 import { say } from "./say.js";
 import { distance, MIN_DISTANCE, MoodSettler } from "./settle.js";
+import { SteadyWord } from "./steadyword.js";
 import { writeText } from "./text.js";
 import { Timeline } from "./timeline.js";
 import { EMOTION_WORDS, emotionWord, moodLine, moodNumbers } from "./words.js";
@@ -352,7 +353,9 @@ function onSettled(mood, now) {
 
 function onCameraFrame(result, now) {
   const mood = result.mood;
-  state.liveMood = mood;
+  // The words on screen wait for a label that clearly leads (steadyword.js); the rest follows the frame.
+  const steady = steadyWord.frame(result, now);
+  state.liveMood = steady.mood;
   state.refusedSince = null;
   // The list goes first: when this frame settles a new mood, its offer is news in the same words.
   const deciding = followFace(mood, now);
@@ -362,7 +365,7 @@ function onCameraFrame(result, now) {
     state.readoutAt = now;
     timeline.add(mood, now);
     const faces = showFaces(result);
-    writeText($("faces-summary"), faces.length ? describeFaces(faces, result.image, true).replace(/ \d+ %/g, "") : "No face in view.");
+    writeText($("faces-summary"), faces.length ? describeFaces(steady.faces, result.image, true).replace(/ \d+ %/g, "") : "No face in view.");
     plane.setLive(mood);
     showMoodNow();
   }
@@ -494,6 +497,7 @@ function emotionButtons() {
 
 const settler = new MoodSettler();
 const announcer = new Announcer(sayMood, announceWords);
+const steadyWord = new SteadyWord();
 const plane = new MoodPlane(
   $("plane"),
   state.points,
@@ -556,6 +560,7 @@ const camera = new LiveCamera(
       state.refusedSince = null;
       resetCameraRetry();
       announcer.reset();
+      steadyWord.reset();
       plane.setLive(null);
       hideOffer();
       $("follow-camera").hidden = true;
