@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import pytest
+from storetools import Clock
 
 from moodtape.session_state import SessionState
 from moodtape.state.in_store import StoreProfileStore, StoreSessionMemory
@@ -18,22 +18,6 @@ from moodtape.store.database import Database
 from moodtape.store.records import Feedback
 from moodtape.store.short_lived import ShortLived
 from moodtape.web.profiles import Calibration, Tally, remove_calibration
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'moodtape.db'}"
-    postgres: str = request.getfixturevalue("postgres")  # skips with a reason without PostgreSQL
-    return postgres
 
 
 def _count_up(old: str | None) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from storetools import Clock
 
 from moodtape.errors import HistoryBudgetError
 from moodtape.store import Feedback, SavedList, Store, new_id, schema
@@ -26,23 +27,6 @@ def a_list(items: int = 12) -> SavedList:
     return SavedList(new_id(), "tracks", "match", {"mood": {"emotion": "happy"}, "items": rows})
 
 
-class Clock:
-    def __init__(self, now: float = NOON) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh SQLite file or a fresh PostgreSQL database (skipped when PostgreSQL is missing)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    postgres: str = request.getfixturevalue("postgres")
-    return postgres
-
-
 def kept_bytes(store: Store) -> int:
     """Bytes of list JSON the store holds, all sessions together."""
     lists = [saved for sid in sessions_of(store) for saved in store.lists(sid, limit=10_000)]
@@ -55,7 +39,7 @@ def sessions_of(store: Store) -> list[str]:
 
 
 def test_fresh_sessions_from_one_client_stop_at_its_budget_and_others_go_on(url: str) -> None:
-    clock = Clock()
+    clock = Clock(NOON)
     cost = list_cost(a_list())
     allowance = CHOICE_BYTES * 6 + cost * 10
     store = Store(url, client_budget_bytes=allowance, writer=lambda: "client-a", clock=clock)
@@ -88,7 +72,7 @@ def test_fresh_sessions_from_one_client_stop_at_its_budget_and_others_go_on(url:
 def test_a_refused_write_keeps_nothing_and_counts_nothing(url: str) -> None:
     small, big = a_list(2), a_list(60)
     allowance = CHOICE_BYTES + list_cost(small) * 2 + 10
-    store = Store(url, client_budget_bytes=allowance, writer=lambda: "one-address", clock=Clock())
+    store = Store(url, client_budget_bytes=allowance, writer=lambda: "one-address", clock=Clock(NOON))
     store.set_consent("s", True)
     first = store.save_list("s", small)
     with pytest.raises(HistoryBudgetError):
@@ -99,7 +83,9 @@ def test_a_refused_write_keeps_nothing_and_counts_nothing(url: str) -> None:
 
 def test_feedback_counts_too(url: str) -> None:
     like = Feedback("k" * 500, "a" * 500, "like", "g" * 500)
-    store = Store(url, client_budget_bytes=CHOICE_BYTES + feedback_cost(like) * 3, writer=lambda: "x", clock=Clock())
+    store = Store(
+        url, client_budget_bytes=CHOICE_BYTES + feedback_cost(like) * 3, writer=lambda: "x", clock=Clock(NOON)
+    )
     store.set_consent("s", True)
     for _ in range(3):
         store.add_feedback("s", Feedback(like.item_key, like.artist, "like", like.genre))
@@ -110,7 +96,9 @@ def test_feedback_counts_too(url: str) -> None:
 
 def test_a_visit_the_budget_refuses_leaves_the_history_choice_as_it_was(url: str) -> None:
     lists = [a_list() for _ in range(5)]
-    store = Store(url, client_budget_bytes=CHOICE_BYTES + list_cost(lists[0]) * 2, writer=lambda: "x", clock=Clock())
+    store = Store(
+        url, client_budget_bytes=CHOICE_BYTES + list_cost(lists[0]) * 2, writer=lambda: "x", clock=Clock(NOON)
+    )
     with pytest.raises(HistoryBudgetError):
         store.set_consent("s", True, visit=Visit(lists, [], {"sad": "calm"}))
     assert store.consent("s") is None and store.lists("s") == [] and store.corrections("s") == {}
@@ -121,7 +109,7 @@ def test_a_visit_the_budget_refuses_leaves_the_history_choice_as_it_was(url: str
 def test_rows_a_visit_already_kept_are_not_counted_again(url: str) -> None:
     lists = [a_list() for _ in range(3)]
     allowance = CHOICE_BYTES * 7 + sum(map(list_cost, lists))  # 7 choices, the lists once
-    store = Store(url, client_budget_bytes=allowance, writer=lambda: "x", clock=Clock())
+    store = Store(url, client_budget_bytes=allowance, writer=lambda: "x", clock=Clock(NOON))
     store.set_consent("s", True, visit=Visit(lists, [], {}))
     for _ in range(3):  # off and on again: the same lists are found stored, not written twice
         store.set_consent("s", False)
@@ -131,7 +119,7 @@ def test_rows_a_visit_already_kept_are_not_counted_again(url: str) -> None:
 
 def test_without_a_client_nothing_is_counted(url: str) -> None:
     """The CLI and the Python API write for the person running them: no address, no budget."""
-    store = Store(url, client_budget_bytes=1, clock=Clock())
+    store = Store(url, client_budget_bytes=1, clock=Clock(NOON))
     store.set_consent("cli", True)
     store.save_list("cli", a_list())
     count = sa.select(sa.func.count()).select_from(schema.write_budget)
@@ -140,7 +128,7 @@ def test_without_a_client_nothing_is_counted(url: str) -> None:
 
 def test_instances_sharing_the_database_count_one_budget_with_no_overshoot(url: str) -> None:
     """Two stores (two instances' pools) and 8 threads race for one client's last bytes."""
-    clock = Clock()
+    clock = Clock(NOON)
     cost = list_cost(a_list())
     allowance = cost * 12
     instances = [Store(url, client_budget_bytes=allowance, writer=lambda: "nat", clock=clock) for _ in range(2)]
@@ -173,7 +161,7 @@ def test_instances_sharing_the_database_count_one_budget_with_no_overshoot(url: 
 
 
 def test_counts_of_past_days_are_swept_with_retention(url: str) -> None:
-    clock = Clock()
+    clock = Clock(NOON)
     store = Store(url, writer=lambda: "x", clock=clock)
     store.save_list("s", a_list())
     clock.now += DAY_S  # yesterday's count stays (an instance whose clock is behind still uses it)
@@ -196,7 +184,7 @@ def test_the_setting_reaches_the_store(tmp_path: Path) -> None:
 
 def test_turning_history_off_is_never_refused_and_costs_nothing(url: str) -> None:
     """The refusal tells the person to turn history off: that must work once the budget is spent."""
-    store = Store(url, client_budget_bytes=CHOICE_BYTES + list_cost(a_list()), writer=lambda: "x", clock=Clock())
+    store = Store(url, client_budget_bytes=CHOICE_BYTES + list_cost(a_list()), writer=lambda: "x", clock=Clock(NOON))
     store.set_consent("s", True)
     store.save_list("s", a_list())
     with pytest.raises(HistoryBudgetError):
@@ -229,7 +217,7 @@ class Tables:
 def test_every_write_takes_the_session_row_before_the_budget_row(url: str) -> None:
     """PostgreSQL deadlocked (and retried) when "history on/off" held the budget row and waited for
     the session row while a list save held the session row (FOR SHARE) and waited for the budget."""
-    store = Store(url, writer=lambda: "x", clock=Clock())
+    store = Store(url, writer=lambda: "x", clock=Clock(NOON))
     store.set_consent("warm", False)  # migrate before listening
     tables = Tables(store)
     store.set_consent("s", True, visit=Visit([a_list()], [], {"sad": "calm"}))
