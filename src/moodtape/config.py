@@ -270,7 +270,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "MOODTAPE_HISTORY_MB_PER_ADDRESS",
         "64",
         "MiB of history (lists, feedback, history choices) one client address may save per day (UTC), whatever "
-        "sessions it uses; more gets 429 history_budget_spent until the next day (0: no bound).",
+        "sessions it uses; past it, lists are shown but not kept, and feedback and turning history on get 429 "
+        "history_budget_spent, until the next day (0: no bound).",
         kind=Number(low=0, high=1_000_000),
     ),
     Setting("MOODTAPE_OFFLINE", "false", "true: never call live providers (the built-in catalog only).", kind=Flag()),

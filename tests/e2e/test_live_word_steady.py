@@ -38,12 +38,15 @@ def _reading(first: str, p_first: float, second: str, p_second: float) -> Frame:
 
 
 def _borderline(count: int, seed: int = 5) -> list[Frame]:
-    """Neutral and sad taking the lead in turns, 1 to 5 frames each, at 0.46 against 0.44 ± 0.01."""
+    """Neutral and sad taking the lead in turns, 1 to 3 frames each, at 0.46 against 0.44 ± 0.01.
+
+    Three frames last under the 1.5 s a lead needs even at 2 frames a second (a loaded machine):
+    the word must then never change, whatever the page's pace."""
     rng = random.Random(seed)
     frames: list[Frame] = []
     leader, other = "neutral", "sad"
     while len(frames) < count:
-        for _ in range(rng.randint(1, 5)):
+        for _ in range(rng.randint(1, 3)):
             frames.append(_reading(leader, 0.46 + rng.uniform(-0.01, 0.01), other, 0.44 + rng.uniform(-0.01, 0.01)))
         leader, other = other, leader
     return frames[:count]
@@ -116,17 +119,10 @@ def _changes(words: list[str]) -> int:
 
 def test_a_face_read_near_50_50_does_not_flip_the_word(page: Any) -> None:
     frames = _borderline(240)
-    started = page.evaluate("performance.now()")
     shown, summary = _run(page, frames)
-    seconds = (page.evaluate("performance.now()") - started) / 1000
     words = [word for _, word in shown]
     frame_labels = _changes([label for label, _ in frames])
     summary_words = [text for text in summary if text.startswith("1 face")]
-    print(
-        f"\n{len(shown)} frames in {seconds:.1f} s; the frames' label changed {frame_labels} times, "
-        f"the word {_changes(words)} ({60 * _changes(words) / seconds:.1f}/min), "
-        f"the summary {_changes(summary_words)}"
-    )
     assert len(shown) >= 200, "the page drew too few of the frames to judge"
     assert frame_labels > 60
     # A few a minute at most: none is expected, as no lead is clear or lasts 1.5 s.
@@ -143,7 +139,6 @@ def test_a_real_change_still_shows(page: Any) -> None:
     shown, summary = _run(page, frames)
     first_happy = next(frame for frame, word in shown if word == "happy")
     first_sad = next((frame for frame, word in shown if word == "sad"), None)
-    print(f"\nhappy shown {first_happy - 30} frames after its first; sad {first_sad and first_sad - 60} frames after")
     assert all(word == "neutral" for frame, word in shown if frame < 30)
     assert first_happy - 30 <= 1
     assert first_sad is not None and first_sad - 60 >= 1

@@ -22,7 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from webtools import AppFactory, csrf_headers
 
-from moodtape.errors import StoreSetupError
+from moodtape.errors import StoreSetupError, StoreUnavailableError
 from moodtape.sessions import SessionService
 from moodtape.store import Store
 from moodtape.web.multiprocess import share_state
@@ -211,6 +211,10 @@ def test_a_write_in_flight_during_the_deletion_is_not_seen_by_the_old_cookie(
     replayed = _with_cookie(app, old_cookie)
     seen = replayed.get("/api/history")
     assert seen.get_json() == {"items": [], "history": None}
+    # An API answer hands out no replacement cookie (it could overwrite the deletion's own); a page does.
+    kept = replayed.get_cookie(COOKIE_NAME)
+    assert kept is not None and kept.value == old_cookie
+    assert replayed.get("/").status_code == 200
     renewed = replayed.get_cookie(COOKIE_NAME)
     assert renewed is not None and renewed.value.split(".")[0] != old_id, "the old cookie starts a new session"
     # Nothing the late write did stays under the old id either.
@@ -260,3 +264,42 @@ def test_a_page_with_a_cookie_loads_when_the_retired_ids_cannot_be_read(app: Fla
 
     app.extensions["moodtape"].retired = Unreadable()
     assert client.get("/").status_code == 200
+
+
+def test_a_deletion_that_fails_can_be_tried_again_with_the_same_session(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the old id stayed retired after a 503, so the retry got a fresh session, its token was
+    refused (403) and the old history stayed kept, out of the person's reach."""
+    browser = app.test_client()
+    csrf = csrf_headers(browser)
+    assert browser.put("/api/history/consent", json={"history": True}, headers=csrf).status_code == 200
+    assert browser.post("/api/lists?emotion=happy&n=4", headers=csrf).status_code == 201
+    forget = SessionService.forget
+
+    def fails_once(self: SessionService, session: str) -> int:
+        monkeypatch.setattr(SessionService, "forget", forget)
+        raise StoreUnavailableError("the history store did not answer")
+
+    monkeypatch.setattr(SessionService, "forget", fails_once)
+    assert browser.delete("/api/history?confirm=true", headers=csrf).status_code == 503
+    again = browser.delete("/api/history?confirm=true", headers=csrf)
+    assert again.status_code == 200 and again.get_json()["deleted"] == 1
+
+
+def test_a_camera_frame_reads_the_retired_ids_once(app: Flask, frame_640: bytes) -> None:
+    """Only the lists' requests write what lasts; a frame checks its cookie once, not again after."""
+    browser = app.test_client()
+    csrf = csrf_headers(browser)
+    assert browser.post("/api/lists?emotion=happy&n=4", headers=csrf).status_code == 201  # a known session
+    retired = app.extensions["moodtape"].retired
+    reads: list[str] = []
+    original = retired.is_retired
+
+    def counted(session: str) -> bool:
+        reads.append(session)
+        return bool(original(session))
+
+    retired.is_retired = counted
+    answer = browser.post("/api/analyze", data=frame_640, content_type="image/jpeg", headers=csrf)
+    assert answer.status_code == 200 and len(reads) == 1

@@ -60,6 +60,10 @@ class RedisRetiredSessions:
             expires = self._client.zscore(self._key, session_id)
         return expires is not None and float(expires) > self._now_ms()
 
+    def restore(self, session_id: str) -> None:
+        with redis_errors(self._client):
+            self._client.zrem(self._key, session_id)
+
 
 class StoreRetiredSessions:
     """:class:`~moodtape.web.retired.RetiredSessions` in the store's ``short_lived`` table.
@@ -80,3 +84,6 @@ class StoreRetiredSessions:
 
     def is_retired(self, session_id: str) -> bool:
         return self.documents.get(session_id) is not None
+
+    def restore(self, session_id: str) -> None:
+        self.documents.delete(session_id)

@@ -207,11 +207,18 @@ def delete_history() -> Response:
         )
     old = session_id()
     # Retired first: a request of the old session still in flight checks this after its write.
-    services().retired.retire(old)
-    deleted, removed = _forget(old)
+    retired = services().retired
+    retired.retire(old)
+    try:
+        deleted, removed = _forget(old)
+    except MoodtapeError:
+        # Nothing may stay retired that was not deleted: the person's retry (same cookie, same
+        # token) must reach the old session again, or its history would stay out of their reach.
+        retired.restore(old)
+        raise
     # A new session from here on: the old cookie, wherever a copy of it is, names an empty one.
     # It starts at the old one's removal count, so a calibration's late frames are dropped there too;
-    # the answer carries the new cookie only once that count is kept (a 503 keeps the old session).
+    # the answer carries the new cookie only once that count is kept.
     fresh = new_session_id()
     carry_removals(services().profiles, fresh, removed)
     renew_session(fresh)
@@ -225,13 +232,15 @@ def _forget(session: str) -> tuple[int, int]:
     return services().sessions().forget(session), removed
 
 
-@blueprint.after_app_request
+@blueprint.after_request
 def _forget_late_writes(response: Response) -> Response:
     """A state-changing request whose session was deleted while it ran forgets that session again.
 
-    Its write (a list, the history choice, feedback, a frame) may have landed after the deletion's
+    Its write (a list, the history choice, feedback, an undo) may have landed after the deletion's
     forget, under the old id; the id was retired before that forget, so this check, made after the
-    write, sees it whichever finished last (web/retired.py).
+    write, sees it whichever finished last (web/retired.py). Only this blueprint's requests write
+    what lasts: a camera frame's smoothing or a calibration frame of a deleted session is dropped
+    by the stream's epoch and the carried removal count, so frames pay no second read.
     """
     session = used_cookie_session()
     if request.method in ("GET", "HEAD", "OPTIONS") or session is None or not is_retired(session):

@@ -57,6 +57,10 @@ class RetiredSessions(Protocol):
         """Whether ``session_id`` was ended (and its marker not yet expired)."""
         ...
 
+    def restore(self, session_id: str) -> None:
+        """Take the marker back: the deletion that set it failed, and the session lives on."""
+        ...
+
 
 class MemoryRetiredSessions:
     """:class:`RetiredSessions` in this process: bounded, fair by client address, expiring."""
@@ -73,3 +77,6 @@ class MemoryRetiredSessions:
 
     def is_retired(self, session_id: str) -> bool:
         return self._ids.get(session_id) is not None
+
+    def restore(self, session_id: str) -> None:
+        self._ids.pop(session_id)

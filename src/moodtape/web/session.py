@@ -131,6 +131,10 @@ def _settle() -> None:
         return
     if is_retired(g.session_id):
         renew_session(new_session_id())
+        # Only a page hands out the replacement's cookie (with its CSRF token). An API answer of a
+        # request sent before the deletion (a camera frame in flight) would otherwise replace the
+        # cookie the deletion's own answer set, and the page's next change would get a 403.
+        g.send_cookie = not request.path.startswith("/api/")
     else:
         g.cookie_session = g.session_id
 

@@ -314,6 +314,8 @@ export class Calibration {
         this.prompt.textContent = `Not enough: ${accepted} of ${frames} frames showed your face alone, and ${needed} are needed. Another face was about as near as yours: try again with only your face in view.`;
       } else if (accepted) {
         this.prompt.textContent = `Not enough: ${seen}, and ${needed} are needed. Face the camera in good light and try again.`;
+      } else if (crowded) {
+        this.prompt.textContent = "No frame showed your face alone: another face was about as near as yours. Try again with only your face in view.";
       } else if (lastError && lastError.code === "no_face") {
         this.prompt.textContent = "No face seen. Face the camera in good light and try again.";
       } else {
