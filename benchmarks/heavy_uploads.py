@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +28,9 @@ import httpx
 import numpy as np
 from skimage import data as skimage_data
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the server starter
+
+from services import free_port, start_serve, wait_ready
 
 
 def large_photo() -> bytes:
@@ -42,25 +41,6 @@ def large_photo() -> bytes:
     ok, encoded = cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, 85])
     assert ok
     return encoded.tobytes()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_ready(base: str) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("the server never became ready")
 
 
 def one_round(base: str, photo: bytes, uploads: int) -> tuple[list[tuple[int, float]], list[float]]:
@@ -84,13 +64,13 @@ def one_round(base: str, photo: bytes, uploads: int) -> tuple[list[tuple[int, fl
 
 
 def measure(slots: int, rounds: int, photo: bytes, uploads: int) -> None:
-    port = _free_port()
-    env = {**os.environ, "MOODTAPE_DATA_DIR": tempfile.mkdtemp(), "MOODTAPE_LARGE_PICTURES": str(slots)}
-    command = [str(ROOT / ".venv" / "bin" / "moodtape"), "serve", "--port", str(port), "--threads", "4"]
-    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    port = free_port()
+    folder = Path(tempfile.mkdtemp())
+    settings = {"MOODTAPE_LARGE_PICTURES": str(slots)}
+    server = start_serve(folder, port, "--threads", "4", settings=settings, log=folder / "serve.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base)
+        wait_ready(base, server, 120, log=folder / "serve.log")
         one_round(base, photo, 1)  # warm-up: the model and detector load on first use
         for number in range(1, rounds + 1):
             answered, waits = one_round(base, photo, uploads)

@@ -9,6 +9,9 @@ both skip with a reason when the programs are missing.
 
 Reusable: import :class:`PostgresServer` / :func:`postgres_bin` from here, or use the fixtures in
 ``tests/conftest.py``.
+
+``moodtape serve`` itself, as a real process (signals, gunicorn, a benchmark's load): :func:`start_serve`
+then :func:`wait_ready`.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final
+
+import httpx
 
 POSTGRES_VERSIONS: Final[tuple[str, ...]] = ("15", "16", "17", "14")
 _USER: Final[str] = "moodtape"
@@ -54,6 +60,57 @@ def wait_until(condition: Callable[[], bool], seconds: float, every: float = 0.1
             return True
         time.sleep(every)
     return False
+
+
+def start_serve(
+    folder: Path,
+    port: int,
+    *options: str,
+    settings: Mapping[str, str] | None = None,
+    log: Path | None = None,
+    preexec_fn: Callable[[], object] | None = None,
+) -> subprocess.Popen[str]:
+    """Start ``moodtape serve --port PORT *options`` on 127.0.0.1 and return at once (see :func:`wait_ready`).
+
+    It runs with this interpreter (the venv's moodtape, whatever PATH says), in ``folder``, which is
+    its data folder too, offline (no test reaches the network; ``settings`` may say otherwise), with
+    ``settings`` added to this process's environment. Its output goes to ``log`` (appended, stdout
+    and stderr), or when there is none its stderr is piped as text for ``communicate()``: only for
+    a test that reads it at the end (a pipe nobody reads stalls a server that writes much).
+    """
+    environ = {**os.environ, "MOODTAPE_DATA_DIR": str(folder), "MOODTAPE_OFFLINE": "true", **(settings or {})}
+    command = [sys.executable, "-c", "from moodtape.cli import main; main()", "serve", "--port", str(port), *options]
+    if log is None:
+        return subprocess.Popen(
+            command, env=environ, cwd=folder, stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn
+        )
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            command, env=environ, cwd=folder, stdout=sink, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn
+        )
+
+
+def wait_ready(url: str, process: subprocess.Popen[str], seconds: float, log: Path | None = None) -> None:
+    """Ask ``url``'s ``/readyz`` until it answers 200 (the model loads first, so this takes seconds).
+
+    Raises:
+        AssertionError: the server exited first (with its ``log``, or its piped stderr), or was not
+            ready within ``seconds`` (with the end of its ``log``, when it has one: a running
+            server's pipe cannot be read without waiting for its end).
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            said = log.read_text(errors="replace") if log else process.communicate()[1]
+            raise AssertionError(f"the server exited ({process.returncode}) before it was ready:\n{said}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    said = log.read_text(errors="replace")[-3000:] if log else ""
+    raise AssertionError(f"never ready within {seconds:g} s:\n{said}")
 
 
 def postgres_bin() -> Path | None:

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from moodtape.errors import ImageError
-from moodtape.vision.images import MAX_SIDE, decode_image
+from moodtape.vision.image_limits import MAX_SIDE
+from moodtape.vision.images import decode_image
 
 
 def _seed_image(fmt: str) -> bytes:

@@ -22,7 +22,8 @@ from PIL import Image
 
 from crafted_images import chunk, gif, png
 from moodtape.errors import ImageError
-from moodtape.vision.images import check_decode_cost, decode_image, load_image
+from moodtape.vision.decode_cost import check_decode_cost
+from moodtape.vision.images import decode_image, load_image
 from moodtape.vision.png_gif_structure import (
     MAX_EXIF_BYTES,
     MAX_GIF_BLOCKS,

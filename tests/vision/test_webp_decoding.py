@@ -18,6 +18,8 @@ from PIL import Image
 from moodtape.errors import CorruptImageError
 from moodtape.vision import images
 from moodtape.vision.images import decode_image
+from moodtape.vision.orientation import upright
+from moodtape.vision.pixel_arrays import pil_to_pixels
 
 
 def asymmetric_picture() -> npt.NDArray[np.uint8]:
@@ -42,7 +44,7 @@ def pillow_decode(data: bytes, *, gray: bool) -> npt.NDArray[np.uint8]:
     """What decoding gave before OpenCV read still WebPs: Pillow, turned by its own transpose."""
     with Image.open(io.BytesIO(data)) as picture:
         picture.load()
-        return images._pil_to_array(images._upright(picture), gray=gray)
+        return pil_to_pixels(upright(picture), gray=gray)
 
 
 @pytest.mark.parametrize("orientation", [None, 1, 2, 3, 4, 5, 6, 7, 8])

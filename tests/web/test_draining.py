@@ -6,7 +6,6 @@ checks it (and does not retry) sent the next seconds' new connections to a close
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 from flask import Flask
 
 from moodtape.web.draining import DrainMark, DrainWindow, drain_mark
-from services import free_port
+from services import free_port, start_serve, wait_ready
 
 #: The drain window of the real-process tests, seconds.
 DRAIN = 4.0
@@ -50,38 +49,25 @@ def test_a_window_of_zero_seconds_is_no_drain() -> None:
     assert not window.begin(), "a second SIGTERM must not start the window again"
 
 
-def _start(folder: Path, port: int, processes: int, drain: float) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "MOODTAPE_DATA_DIR": str(folder),
-        "MOODTAPE_OFFLINE": "true",
-        "MOODTAPE_THREADS": "1",
-        "MOODTAPE_DRAIN_SECONDS": f"{drain:g}",
-    }
-    command = [sys.executable, "-c", "from moodtape.cli import main; main()", "serve"]
-    command += ["--port", str(port), "--processes", str(processes)]
-    with open(folder / "serve.log", "ab") as log:  # a file, not a pipe nobody reads during the test
-        return subprocess.Popen(command, env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+def _start(folder: Path, port: int, processes: int, drain: float) -> subprocess.Popen[str]:
+    """``moodtape serve`` with a drain window of ``drain`` seconds, ready; its output in ``serve.log``."""
+    settings = {"MOODTAPE_THREADS": "1", "MOODTAPE_DRAIN_SECONDS": f"{drain:g}"}
+    # A file, not a pipe nobody reads during the test.
+    process = start_serve(folder, port, "--processes", str(processes), settings=settings, log=folder / "serve.log")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", process, 90, log=folder / "serve.log")
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return process
 
 
 def _log(folder: Path) -> str:
     return (folder / "serve.log").read_text(errors="replace")
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], folder: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, _log(folder)
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"never ready:\n{_log(folder)[-3000:]}")
-
-
-def _wait_exit(process: subprocess.Popen[bytes], seconds: float) -> None:
+def _wait_exit(process: subprocess.Popen[str], seconds: float) -> None:
     try:
         process.wait(seconds)
     except subprocess.TimeoutExpired:
@@ -107,7 +93,6 @@ def test_sigterm_first_says_draining_serves_the_window_then_stops(tmp_path: Path
     url = f"http://127.0.0.1:{free_port()}"
     process = _start(tmp_path, int(url.rsplit(":", 1)[1]), processes, DRAIN)
     try:
-        _wait_ready(url, process, tmp_path)
         process.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
         rounds: list[tuple[float, float, tuple[int, str], int, int]] = []
@@ -148,7 +133,6 @@ def test_a_second_signal_during_the_drain_stops_at_once(tmp_path: Path, processe
     url = f"http://127.0.0.1:{port}"
     process = _start(tmp_path, port, processes, 60)
     try:
-        _wait_ready(url, process, tmp_path)
         process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
         while _get(f"{url}/readyz") != (503, "draining"):
@@ -167,11 +151,8 @@ def test_a_second_signal_during_the_drain_stops_at_once(tmp_path: Path, processe
 @pytest.mark.slow
 def test_ctrl_c_does_not_drain(tmp_path: Path) -> None:
     """A person at a terminal gets the prompt stop of before, whatever MOODTAPE_DRAIN_SECONDS says."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = _start(tmp_path, port, 1, 60)
+    process = _start(tmp_path, free_port(), 1, 60)
     try:
-        _wait_ready(url, process, tmp_path)
         process.send_signal(signal.SIGINT)
         _wait_exit(process, 15)
     finally:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from test_multiprocess import _finish, _start, _wait_ready
+from test_multiprocess import _finish, _start
 
 from moodtape.web.buffered_server import BufferedServer
 from services import free_port
@@ -52,9 +52,8 @@ def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     if sys.platform == "win32":
         pytest.skip("gunicorn runs only on POSIX")
     port = free_port()
-    process = _start(tmp_path_factory.mktemp("gunicorn"), port)
+    process = _start(tmp_path_factory.mktemp("gunicorn"), port)  # ready when it returns
     try:
-        _wait_ready(port, process)
         yield port
     finally:
         process.terminate()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from moodtape.web.multiprocess import ort_threads
-from services import free_port
+from services import free_port, start_serve, wait_ready
 
 pytestmark = [
     pytest.mark.slow,
@@ -24,40 +23,22 @@ pytestmark = [
 
 
 def _start(tmp_path: Path, port: int, *, ignore_sigint: bool = False, **env: str) -> subprocess.Popen[str]:
-    environ = {
-        **os.environ,
-        "MOODTAPE_DATA_DIR": str(tmp_path),
-        "MOODTAPE_OFFLINE": "true",
-        "MOODTAPE_THREADS": "1",
-        **env,
-    }
-    command = [sys.executable, "-c", "from moodtape.cli import main; main()", "serve"]
-    command += ["--port", str(port), "--processes", "2"]
+    """``moodtape serve --processes 2``, ready; its stderr piped, for :func:`_finish` to read."""
 
     def ignore() -> None:  # what `nohup` or a shell's `&` does to a child
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    return subprocess.Popen(
-        command,
-        env=environ,
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=ignore if ignore_sigint else None,
+    settings = {"MOODTAPE_THREADS": "1", **env}
+    process = start_serve(
+        tmp_path, port, "--processes", "2", settings=settings, preexec_fn=ignore if ignore_sigint else None
     )
-
-
-def _wait_ready(port: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1]
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("never ready")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", process, 60)
+    except BaseException:
+        process.kill()
+        process.wait()  # not communicate(): wait_ready may have read the pipe, and its error says what went wrong
+        raise
+    return process
 
 
 def _finish(process: subprocess.Popen[str], timeout: float = 20) -> tuple[float, str]:
@@ -76,7 +57,6 @@ def test_processes_answer_share_metrics_and_stop_on_ctrl_c(tmp_path: Path) -> No
     port = free_port()
     process = _start(tmp_path, port)
     try:
-        _wait_ready(port, process)
         for _ in range(10):
             assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
@@ -91,7 +71,6 @@ def test_processes_answer_share_metrics_and_stop_on_ctrl_c(tmp_path: Path) -> No
 def test_an_inherited_ignored_sigint_still_stops_it(tmp_path: Path) -> None:
     port = free_port()
     process = _start(tmp_path, port, ignore_sigint=True)
-    _wait_ready(port, process)
     process.send_signal(signal.SIGINT)
     seconds, stderr = _finish(process)
     assert process.returncode == 0, stderr
@@ -131,7 +110,6 @@ def _read_all(conn: socket.socket) -> bytes:
 def test_sigterm_lets_a_request_in_flight_finish(tmp_path: Path, astronaut_jpeg_bytes: bytes) -> None:
     port = free_port()
     process = _start(tmp_path, port, MOODTAPE_SHUTDOWN_SECONDS="10")
-    _wait_ready(port, process)
     conn = _slow_upload(port, astronaut_jpeg_bytes, 1000)  # a worker has the request
     process.send_signal(signal.SIGTERM)
     time.sleep(1.0)
@@ -149,7 +127,6 @@ def test_sigterm_lets_a_request_in_flight_finish(tmp_path: Path, astronaut_jpeg_
 def test_a_stuck_request_delays_the_stop_only_up_to_the_bound(tmp_path: Path, astronaut_jpeg_bytes: bytes) -> None:
     port = free_port()
     process = _start(tmp_path, port, MOODTAPE_SHUTDOWN_SECONDS="2")
-    _wait_ready(port, process)
     conn = _slow_upload(port, astronaut_jpeg_bytes, 1000)  # a worker has the request, and never gets the rest
     process.send_signal(signal.SIGTERM)
     seconds, stderr = _finish(process)
@@ -169,7 +146,6 @@ def test_lists_undo_export_and_calibration_work_whichever_process_answers(tmp_pa
     process = _start(tmp_path, port)
     failures: list[str] = []
     try:
-        _wait_ready(port, process)
         # "Connection: close": every request is a new connection, which gunicorn gives to either process.
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Connection": "close"}, timeout=30) as web:
             csrf = {"X-CSRF-Token": web.get("/api/config").json()["csrf_token"]}

@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 from flask import Flask
-from test_multiprocess import _finish, _start, _wait_ready
+from test_multiprocess import _finish, _start
 
 from moodtape.config import Settings
 from moodtape.errors import DataError
 from moodtape.web.multiprocess import serve_processes
-from services import free_port, wait_until
+from services import free_port, wait_ready, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -40,9 +40,8 @@ def _children(pid: int) -> set[int]:
 
 def test_a_killed_worker_is_replaced_and_the_port_still_answers(tmp_path: Path) -> None:
     port = free_port()
-    process = _start(tmp_path, port)
+    process = _start(tmp_path, port)  # ready when it returns
     try:
-        _wait_ready(port, process)
         assert wait_until(lambda: len(_children(process.pid)) == 2, 30)
         first = _children(process.pid)
         victim = min(first)
@@ -80,14 +79,13 @@ def test_https_files_are_checked_before_any_worker_starts(app: Flask, make_setti
 def test_workers_replaced_on_sighup_serve_and_count_metrics(tmp_path: Path) -> None:
     """Before: a worker leaving (here SIGHUP's graceful replacement) removed the metrics folder: every request a 500."""
     port = free_port()
-    process = _start(tmp_path, port)
+    process = _start(tmp_path, port)  # ready when it returns
     try:
-        _wait_ready(port, process)
         assert wait_until(lambda: len(_children(process.pid)) == 2, 30)
         first = _children(process.pid)
         process.send_signal(signal.SIGHUP)
         assert wait_until(lambda: _children(process.pid).isdisjoint(first) and len(_children(process.pid)) == 2, 30)
-        _wait_ready(port, process)
+        wait_ready(f"http://127.0.0.1:{port}", process, 60)
         with httpx.Client(headers={"Connection": "close"}, timeout=10) as client:
             answers = [client.get(f"http://127.0.0.1:{port}/healthz").status_code for _ in range(10)]
             metrics = client.get(f"http://127.0.0.1:{port}/metrics")

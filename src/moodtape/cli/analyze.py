@@ -15,8 +15,8 @@ from moodtape.types import Face
 
 if TYPE_CHECKING:
     from moodtape.vision.calibration import Profile
-    from moodtape.vision.images import Pixels
     from moodtape.vision.pipeline import Analyzer
+    from moodtape.vision.pixel_arrays import Pixels
 
 
 @click.command()

@@ -7,7 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moodtape.types import Face
-from moodtape.vision.images import as_pixels
+from moodtape.vision.pixel_arrays import as_pixels
 
 _GREEN = (90, 200, 60)
 _GREY = (160, 160, 160)

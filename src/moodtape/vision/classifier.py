@@ -28,7 +28,7 @@ import numpy.typing as npt
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import ModelError
 from moodtape.vision.exposure import stretch_contrast
-from moodtape.vision.images import as_pixels
+from moodtape.vision.pixel_arrays import as_pixels
 from moodtape.vision.presets import Preset, get_preset
 
 #: Metadata keys moodtape writes into its ONNX files.

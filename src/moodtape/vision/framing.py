@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moodtape.types import Box
-from moodtape.vision.images import as_pixels
+from moodtape.vision.pixel_arrays import as_pixels
 
 
 @dataclass(frozen=True)

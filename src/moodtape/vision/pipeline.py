@@ -22,7 +22,8 @@ from moodtape.vision.align import aligned_crop
 from moodtape.vision.classifier import EmotionClassifier, load_classifier
 from moodtape.vision.faces import DetectorSettings, FaceDetector
 from moodtape.vision.framing import Framing
-from moodtape.vision.images import DEFAULT_MAX_PIXELS, ImageSource, load_image
+from moodtape.vision.image_limits import DEFAULT_MAX_PIXELS
+from moodtape.vision.images import ImageSource, load_image
 from moodtape.vision.yunet import Landmarks, YuNetDetector
 
 #: Either face detector: both return boxes largest first from ``detect(gray)``.

@@ -25,7 +25,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.multipart import BLANK_LINE_RE, MultipartDecoder
 
 from moodtape.errors import CorruptImageError, DataError, ImageError, UnsupportedImageError
-from moodtape.vision.images import HEIF_ADVICE, check_decode_cost, decode_image, is_heif
+from moodtape.vision.decode_cost import check_decode_cost
+from moodtape.vision.images import HEIF_ADVICE, decode_image, is_heif
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
 from moodtape.web.owners import client_owner
 
