@@ -1,7 +1,7 @@
 """Still WebPs are decoded by OpenCV (a quarter of Pillow's memory), with Pillow's exact result.
 
 Pillow decodes every WebP through libwebp's animation decoder, two RGBA canvases beside the
-picture; ``vision/images.py`` hands still WebPs to OpenCV and turns them upright itself. These
+picture; ``vision/images.py`` hands WebPs (an animation: its first frame) to OpenCV and turns them upright itself. These
 tests hold that path to Pillow's: the same pixels for every EXIF orientation, gray and colour,
 and Pillow still reads what OpenCV does not (animations, damaged files).
 """

@@ -74,6 +74,14 @@ MAX_HEADER_BYTES: Final[int] = 64 * 1024
 #: A chunk's size line with its extensions (``1000;name=value``): waitress sets no bound, and
 #: rescans the whole unfinished line on every read (10 MB of extension took 34 s of CPU).
 MAX_CHUNK_LINE: Final[int] = 4 * 1024
+#: The fewest chunks one chunked body may always have. Each chunk costs the event loop a few
+#: microseconds whatever its size, so one-byte chunks made a 10 MB body cost seconds of the loop
+#: every connection shares. Clients send far larger chunks (curl 64 KiB).
+MAX_CHUNKS: Final[int] = 16 * 1024
+#: Bytes per chunk, on average, that a body of the largest allowed size must reach: the bound on
+#: chunks grows with ``MOODTAPE_MAX_UPLOAD_BYTES`` (``body limit // 640``, at least
+#: :data:`MAX_CHUNKS`), so raising the upload limit never refuses a client whose chunks were fine.
+MIN_AVERAGE_CHUNK: Final[int] = 640
 #: Multipart framing around an upload of the largest allowed size.
 BODY_HEADROOM: Final[int] = 64 * 1024
 #: Open connections at once; beyond this new ones wait in the listen backlog.
@@ -107,57 +115,80 @@ class _VersionNotSupportedError(Error):  # type: ignore[misc]
 
 
 class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
-    """waitress's chunked body reader, refusing at once the lines RFC 9112 §7.1 does not allow.
+    """waitress's chunked body reader, refusing at once the lines RFC 9112 §7.1 does not allow, and
+    a body split into more than :data:`MAX_CHUNKS` chunks.
 
     waitress looks only for CR LF: a chunk-size line, or a trailer, ended by a bare LF never ended,
     and empty lines where a chunk size belongs were skipped forever; the client waited for the idle
     timeout. Here each piece of input is checked before waitress's reader takes it, one line at a
     time, so that every line is seen.
+
+    A chunk costs the event loop, which every connection shares, a few microseconds whatever its
+    size, and the body limit counts the bytes sent: one-byte chunks (``1\\r\\nA\\r\\n``) made a 10 MB
+    body cost about 10 s of the loop, and one request of a million slowed ``/healthz`` from 1 ms to
+    37 ms while it lasted. Hence :data:`MAX_CHUNKS`; and each read is walked by position, since
+    cutting off what was left of it after every piece copied the read once per chunk in it.
     """
 
     error: Any  # waitress's: None, or the refusal
+    #: Chunk-size lines read so far (the last, empty chunk's included).
+    chunks = 0
+    #: Chunk-size lines allowed (:func:`chunk_bound` of the server's body limit).
+    max_chunks = MAX_CHUNKS
 
     def received(self, s: bytes) -> int:
-        taken = 0
-        while s and not (self.completed or self.error):
-            piece, why = self._next_piece(s)
+        at = 0
+        while at < len(s) and not (self.completed or self.error):
+            piece, why = self._next_piece(s, at)
             if why:
                 self.error = BadRequest(why)
                 self.all_chunks_received = True
-                return taken + len(s)
+                return len(s)
             n: int = super().received(piece)
-            taken += n
+            at += n
             if n < len(piece):  # the trailer ended inside this piece: the rest is the next request
                 break
-            s = s[n:]
-        return taken
+        return at
 
-    def _next_piece(self, s: bytes) -> tuple[bytes, str]:
-        """How much of ``s`` waitress's reader may take next, or why the body is refused."""
+    def _next_piece(self, s: bytes, at: int) -> tuple[bytes, str]:
+        """How much of ``s`` from ``at`` waitress's reader may take next, or why the body is refused."""
         if self.chunk_remainder > 0:
-            return s[: self.chunk_remainder], ""
+            return s[at : at + self.chunk_remainder], ""
         if self.validate_chunk_end:
-            end = (self.chunk_end + s)[:2]
+            end = (self.chunk_end + s[at : at + 2])[:2]
             if end.startswith(b"\n"):
                 return b"", "a chunk's data must end with CR LF"
-            return s[: 2 - len(self.chunk_end)], ""
+            return s[at : at + 2 - len(self.chunk_end)], ""
         if not self.all_chunks_received:
-            line = self.control_line + s
-            stop = line.find(b"\n")
-            if stop < 0:
-                return (b"", "a bare CR in a chunk-size line") if b"\r" in line[:-1] else (s, "")
-            if stop == 0 or line[stop - 1 : stop] != b"\r":
-                return b"", "a chunk-size line must end with CR LF"
-            if stop == 1:
-                return b"", "an empty line where a chunk size belongs"
-            if b"\r" in line[: stop - 1]:
-                return b"", "a bare CR in a chunk-size line"
-            return s[: stop + 1 - len(self.control_line)], ""
-        trailer = self.trailer + s
+            return self._size_line(s, at)
+        trailer = self.trailer + s[at:]
         end = 0 if trailer.startswith(b"\r\n") else trailer.find(b"\r\n\r\n")
         if any(i == 0 or trailer[i - 1 : i] != b"\r" for i in _positions(trailer[: None if end < 0 else end], b"\n")):
             return b"", "trailer lines must end with CR LF"
-        return s, ""
+        return s[at:], ""
+
+    def _size_line(self, s: bytes, at: int) -> tuple[bytes, str]:
+        """The piece of ``s`` from ``at`` that holds (the rest of) a chunk-size line, or why it is refused."""
+        stop = s.find(b"\n", at)
+        if stop < 0:
+            line = self.control_line + s[at:]
+            return (b"", "a bare CR in a chunk-size line") if b"\r" in line[:-1] else (s[at:], "")
+        line = self.control_line + s[at : stop + 1]
+        if len(line) == 1 or line[-2:-1] != b"\r":
+            return b"", "a chunk-size line must end with CR LF"
+        if len(line) == 2:
+            return b"", "an empty line where a chunk size belongs"
+        if b"\r" in line[:-2]:
+            return b"", "a bare CR in a chunk-size line"
+        self.chunks += 1
+        if self.chunks > self.max_chunks:
+            return b"", f"the body is split into over {self.max_chunks} chunks"
+        return s[at : stop + 1], ""
+
+
+def chunk_bound(max_body_bytes: int) -> int:
+    """Chunks allowed in one body when bodies may be ``max_body_bytes`` long (see :data:`MIN_AVERAGE_CHUNK`)."""
+    return max(MAX_CHUNKS, max_body_bytes // MIN_AVERAGE_CHUNK)
 
 
 def _positions(data: bytes, byte: bytes) -> list[int]:
@@ -279,6 +310,7 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             if codings.count(b"chunked") > 1:  # RFC 9112 §6.1: chunked is applied once, last
                 raise ParsingError("chunked applied more than once")
             self.body_rcv = _StrictChunkedReceiver(self.body_rcv.buf)
+            self.body_rcv.max_chunks = chunk_bound(self.adj.max_request_body_size)
         elif self.version == "1.1" and any(
             line.partition(b":")[0].strip(b" \t").lower() == b"transfer-encoding"
             for line in get_header_lines(header_plus.partition(b"\r\n")[2])

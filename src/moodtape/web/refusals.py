@@ -17,7 +17,7 @@ from moodtape.web.security import SECURITY_HEADERS
 
 MESSAGES: Final[dict[int, str]] = {
     400: "the request is not valid HTTP/1.1 (its request line, a header, or the body's framing such as "
-    "Content-Length or chunks)",
+    "Content-Length or chunks; a chunked body may not be split into very many tiny chunks)",
     413: TOO_LARGE_MESSAGE,
     414: "the address is too long",
     417: "the only expectation understood is Expect: 100-continue",
