@@ -138,6 +138,10 @@ class StoreUnavailableError(MoodtapeError):
 
     status = 503
     code = "store_unavailable"
+    #: Sent as ``Retry-After``: a restarted database, or a turn on a busy one, comes back within
+    #: seconds, and clients (the page, HTTP libraries) then wait at least this long before asking
+    #: again. Without it, an outage's 503 said nothing of when to retry.
+    retry_after: int | None = 1
 
 
 class StoreSetupError(MoodtapeError):

@@ -5,7 +5,8 @@ and timeout errors into :class:`SharedStateError` (HTTP 503 with a JSON body): a
 shared state while Redis restarts fails clearly and at once, and the next one after Redis is back
 succeeds, because the pool reconnects by itself. A Redis that answers but refuses (a read-only
 replica after a failover, ``maxmemory`` reached, writes stopped after a failed snapshot) is the
-same kind of outage for the person asking, and gets the same 503 rather than a 500.
+same kind of outage for the person asking, and gets the same 503 rather than a 500. Each of these
+503s carries ``Retry-After: 1``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 #: Seconds a Redis call may take; Redis answers in well under a millisecond when healthy, so a
 #: short bound keeps requests from queueing behind a Redis that is down or partitioned.
 SOCKET_TIMEOUT: Final[float] = 1.0
+#: Seconds a client is asked to wait (``Retry-After``) before sending again a request that met an
+#: outage: without it, the 503s said nothing of when to retry.
+RETRY_AFTER_S: Final[int] = 1
 #: Every key moodtape writes starts with this, so one Redis can be shared with other programs.
 PREFIX: Final[str] = "moodtape:"
 
@@ -36,6 +40,8 @@ class SharedStateError(MoodtapeError):
 
     status = 503
     code = "shared_state_unavailable"
+    #: Sent as ``Retry-After``: Redis restarts in a second or two and the pool reconnects by itself.
+    retry_after = RETRY_AFTER_S
 
 
 def describe(url: str) -> str:

@@ -6,8 +6,8 @@ with Alembic on first use, and runs every unit of work as one transaction with t
 - **Retries.** A transaction that loses a race (PostgreSQL's serialisation failure or deadlock,
   SQLite's "database is locked") is run again, a few times, from the start.
 - **Clear failure.** A database that cannot be reached or stops answering becomes
-  :class:`~moodtape.errors.StoreUnavailableError` (HTTP 503 with a JSON error in the web app, one
-  line in the CLI), never a traceback. The pool checks each connection before lending it
+  :class:`~moodtape.errors.StoreUnavailableError` (HTTP 503 with a JSON error and ``Retry-After:
+  1`` in the web app, one line in the CLI), never a traceback. The pool checks each connection before lending it
   (``pool_pre_ping``), so when the database comes back the next request simply works.
 
 Two more bounds for a server:
@@ -392,9 +392,7 @@ class StoreWaits:
         with self._changed:
             if not self._changed.wait_for(lambda: self._busy < self._slots, timeout=self.wait_s):
                 self._log_refusal()
-                error = StoreUnavailableError(_SLOW.format(n=self._busy))
-                error.retry_after = 1
-                raise error
+                raise StoreUnavailableError(_SLOW.format(n=self._busy))
             self._busy += 1
         self._mine.held = True
         try:
