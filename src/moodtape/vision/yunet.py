@@ -19,9 +19,10 @@ rules of their own, measured on FER2013's tight crops run through the whole pipe
   (``score_threshold``), a face that fills the photo counts from ``photo_face_threshold``;
 * a face that fills a large photo is too big for YuNet in the first copy, so when that copy shows
   no sure face, a much smaller copy (``whole_photo_side``) is searched too;
-* a photo with no face is searched once more for small faces; a photo too large for one copy at
-  that scale is searched in overlapping tiles (:mod:`moodtape.vision.tiles`), each no larger than
-  the capped copy, over at most ``max_tiled_pixels``.
+* a photo with no sure face is searched once more for small faces; a photo too large for one copy
+  at that scale is searched in overlapping tiles (:mod:`moodtape.vision.tiles`), each no larger
+  than the capped copy, over at most ``max_tiled_pixels``; in such a tiled photo an unsure face
+  that fills it does not spare the search, and is kept beside the sure small faces.
 
 The stream's re-detection windows around known faces are not photos and turn these rules off
 (``photos=False``).
@@ -138,9 +139,12 @@ class YuNetSettings:
             shorter side would be under two thirds of the first, that copy is searched too: a face
             that fills a large photo is too big for YuNet in the first. A 640 × 480 webcam frame is
             never searched twice.
-        small_face: when a photo shows no face at all, it is searched once more for sure faces
+        small_face: when a photo shows no sure face, it is searched once more for sure faces
             down to this many pixels: the faces of a group photo at web size (six faces of about
             65 px in a 900 × 600 photo, two of 40 px in a 400 × 200 one) are under ``min_face``.
+            In a photo large enough to be tiled, an unsure face that fills it does not spare this
+            search (blotches in a photo of printed text did, hiding its real small faces) and is
+            kept beside the small faces found; a smaller photo keeps the old rule.
         small_faces_above: a stream's frame (``frame=True``) is searched again only when its longer
             side is over this: the page's webcam frames (at most 640 px) never are, so an empty
             room costs one search a frame, not two.
@@ -157,6 +161,12 @@ class YuNetSettings:
             up to this size lies whole in one tile (larger ones the capped copy already finds). At
             least ``min_face_detect``, the size of a ``small_face`` in that copy: the tiles keep only
             faces up to the overlap, so a smaller one would drop the faces they are searched for.
+        tiled_score_threshold: YuNet's confidence that makes a face found in the tiles sure. The
+            tiles show YuNet up to 12 megapixels at full size, many more places to be fooled than
+            one capped copy: in ten 4,000 × 3,000 pictures with no face, the tiles' surest false
+            faces scored 0.74 and 0.70 (in a page of print), while real faces of 40–60 px pasted
+            into the same pictures (Yale's photos, the astronaut) scored 0.85–0.93
+            (docs/benchmarks.md, "Small faces in large photos").
     """
 
     min_face: int = 80
@@ -174,6 +184,7 @@ class YuNetSettings:
     small_faces_above: int = 640
     max_tiled_pixels: int = 12_000_000
     tile_overlap: int = 160
+    tiled_score_threshold: float = 0.75
 
     def __post_init__(self) -> None:
         if self.min_face < 10 or self.min_face_detect < 10:
@@ -196,6 +207,8 @@ class YuNetSettings:
             raise ValueError(
                 "tile_overlap must lie in [min_face_detect, max_detect_side / 2) and max_tiled_pixels be positive"
             )
+        if not self.score_threshold <= self.tiled_score_threshold < 1:
+            raise ValueError("tiled_score_threshold must lie in [score_threshold, 1)")
 
     def smallest_face(self, shape: tuple[int, ...]) -> int:
         """The smallest face sought in an image of ``shape``: ``min_face``, or less in a small photo."""
@@ -300,7 +313,8 @@ class YuNetDetector:
         The sure faces of at least the smallest size, from the first copy or else from the second
         copy of a large photo; when neither has one, the faces that fill the photo from
         ``photo_face_threshold``; when there is none of those either, the sure small faces (of a
-        photo, or of a ``frame`` larger than a webcam's; see :class:`YuNetSettings`).
+        photo, or of a ``frame`` larger than a webcam's; see :class:`YuNetSettings`). A photo that
+        is tiled for small faces is searched for them even beside a face that fills it.
         """
         return self._found(gray, frame=frame)[0]
 
@@ -319,15 +333,32 @@ class YuNetDetector:
             # photo: 2 % found); in the small copy it is a face of ordinary size.
             more = self._search(gray, second)
             sure, found = self._sure(more, gray.shape), found + more
-        faces = sure or self._filling(found, gray.shape)
         small = self.settings.small_face_scale(gray.shape, frame=frame)
-        if faces or small is None:
-            return faces, smallest
-        # Nothing of the usual size: a group photo's faces may all be smaller. A photo too large for
-        # one copy at that scale is tiled; what the first copies found still counts.
+        if sure or small is None:
+            return sure or self._filling(found, gray.shape), smallest
+        filling = self._filling(found, gray.shape)
         tiled = self.settings.tiled_scale(gray.shape, frame=frame)
-        little = self._search(gray, small) if tiled is None else found + self._search_tiles(gray, tiled)
-        return _at_least(little, self.settings.score_threshold, self.settings.small_face), self.settings.small_face
+        if tiled is None:  # a photo one copy shows whole at the small faces' scale
+            if filling:
+                return filling, smallest
+            return _at_least(self._search(gray, small), self.settings.score_threshold, self.settings.small_face), (
+                self.settings.small_face
+            )
+        return self._beside_tiled_faces(filling, found + self._search_tiles(gray, tiled), smallest)
+
+    def _beside_tiled_faces(
+        self, filling: list[Landmarks], found: list[Landmarks], smallest: int
+    ) -> tuple[list[Landmarks], int]:
+        """A tiled photo's faces: the unsure faces that fill it and the sure small faces.
+
+        Nothing sure of the usual size, so a group photo's faces may all be smaller. An unsure face
+        that fills the photo does not spare the search: in a 12-megapixel photo of printed text,
+        blotches of 1,300-2,000 px at 0.54-0.64 passed for such a face and hid the sure 40-60-px
+        faces around and even within them (docs/benchmarks.md). It is kept beside them, though,
+        since it may be the subject whose face the frame cuts, with a bystander behind.
+        """
+        little = _at_least(found, self.settings.score_threshold, self.settings.small_face)
+        return (filling + little, self.settings.small_face) if little else (filling, smallest)
 
     def _search(self, gray: npt.NDArray[np.uint8], scale: float) -> list[Landmarks]:
         """Every face YuNet finds in a copy of ``gray`` resized by ``scale``, in ``gray``'s pixels."""
@@ -346,7 +377,8 @@ class YuNetDetector:
         return found
 
     def _search_tiles(self, gray: npt.NDArray[np.uint8], scale: float) -> list[Landmarks]:
-        """:meth:`_search` at ``scale`` one tile at a time, for faces no larger than the tiles' overlap.
+        """:meth:`_search` at ``scale`` one tile at a time, for faces no larger than the tiles' overlap
+        and at least ``tiled_score_threshold`` sure.
 
         Each tile's copy is at most ``max_detect_side`` pixels a side, one tile at a time, so memory is
         bounded by one such search whatever the photo's size: a square tile's copy (up to 1920 × 1920)
@@ -362,7 +394,11 @@ class YuNetDetector:
         for tile in tile_windows(gray.shape, side, overlap):
             piece = gray[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w]
             found.extend(face.shifted(tile.x, tile.y) for face in self._search(piece, scale))
-        return [face for face in found if face.fer_centre_and_side()[2] <= overlap]
+        return [
+            face
+            for face in found
+            if face.fer_centre_and_side()[2] <= overlap and face.score >= self.settings.tiled_score_threshold
+        ]
 
     def _sure(self, found: list[Landmarks], shape: tuple[int, ...]) -> list[Landmarks]:
         return _at_least(found, self.settings.score_threshold, self.settings.smallest_face(shape))
