@@ -8,6 +8,8 @@ with :meth:`TcpRelay.cut` first (existing connections reset), that is a database
 Thawed, the held bytes go through and the clients carry on. :meth:`TcpRelay.silence` is a failover
 that leaves the old connections half-open: they are kept open and their bytes dropped for good,
 while new connections pass (to the server, which is "the new primary" here).
+:meth:`TcpRelay.slow` adds latency instead: every answer of the server reaches its client that
+many seconds late (a Redis on an overloaded host, a congested link), each connection on its own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import select
 import socket
 import struct
 import threading
+import time
 from types import TracebackType
 
 
@@ -37,6 +40,7 @@ class TcpRelay:
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._silenced: list[threading.Event] = []
+        self._latency = 0.0
         threading.Thread(target=self._accept, name="tcp-relay-accept", daemon=True).start()
 
     def __enter__(self) -> TcpRelay:
@@ -52,6 +56,10 @@ class TcpRelay:
     def thaw(self) -> None:
         """Pass everything on again, what was held first."""
         self._flowing.set()
+
+    def slow(self, seconds: float) -> None:
+        """Hold each chunk the server sends ``seconds`` before passing it on (0: at once, as before)."""
+        self._latency = seconds
 
     def silence(self) -> None:
         """Keep every relayed connection open but pass nothing on, for good; new connections pass."""
@@ -115,6 +123,8 @@ class TcpRelay:
                         continue  # taken by this end, never passed on, never closed
                     if not data:
                         return
+                    if sock is server and self._latency > 0:
+                        time.sleep(self._latency)  # this connection's answers only; the others flow
                     peers[sock].sendall(data)
         except (OSError, ValueError):
             pass

@@ -6,7 +6,8 @@ shared state while Redis restarts fails clearly and at once, and the next one af
 succeeds, because the pool reconnects by itself. A Redis that answers but refuses (a read-only
 replica after a failover, ``maxmemory`` reached, writes stopped after a failed snapshot) is the
 same kind of outage for the person asking, and gets the same 503 rather than a 500. Each of these
-503s carries ``Retry-After: 1``.
+503s carries ``Retry-After: 1``. After a call to Redis timed out or crawled, the calls of the
+next second get that 503 at once, without waiting on Redis (:mod:`moodtape.state.breaker`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from moodtape.errors import MoodtapeError
+from moodtape.state.breaker import OPEN_S, BreakerOpen, breaker_for
 
 if TYPE_CHECKING:
     import redis
@@ -71,11 +73,21 @@ def connect(url: str) -> redis.Redis:
 
 @contextlib.contextmanager
 def redis_errors(client: redis.Redis) -> Iterator[None]:
-    """Turn Redis connection trouble inside the block into :class:`SharedStateError`."""
+    """Turn Redis connection trouble inside the block into :class:`SharedStateError`.
+
+    The block runs through ``client``'s circuit breaker: while it is open, the block does not run
+    and the error is raised at once.
+    """
     import redis
 
     try:
-        yield
+        with breaker_for(client).call():
+            yield
+    except BreakerOpen:
+        raise SharedStateError(
+            f"the shared state ({_where(client)}) timed out or was slow to answer a moment ago, and is not asked "
+            f"again for up to {OPEN_S:g} s; retry in a few seconds, and check MOODTAPE_REDIS_URL if it lasts"
+        ) from None
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise SharedStateError(
             f"the shared state ({_where(client)}) is not answering ({type(exc).__name__}); "

@@ -4,7 +4,11 @@
 window (rates below 1/s become "1 per N seconds", so the first request always goes through). With
 ``MOODTAPE_REDIS_URL`` every instance counts in the same Redis keys, so a client gets the limit
 once, not once per instance. Should Redis go away, Flask-Limiter counts in each process's memory
-until it is back: the limit stays on, just per instance, rather than refusing everyone.
+until it is back: the limit stays on, just per instance, rather than refusing everyone. Redis is
+"away" for the limit once a call takes :data:`REDIS_TIMEOUT_S`: every request but health checks
+and static files is counted, so a Redis answering each call in 0.9 s (under the 1 s the rest of
+moodtape allows) made every page wait that long, and with four request threads the instance
+served 0.3 pages and 0.5 ``/healthz`` a second.
 
 The client address is ``request.remote_addr``: the socket's peer, or, with
 ``MOODTAPE_PROXY_HOPS`` > 0, the address the trusted proxies put in ``X-Forwarded-For`` (werkzeug's
@@ -28,6 +32,10 @@ from moodtape.metrics import RATE_LIMITED
 from moodtape.web.errors import error_response
 from moodtape.web.owners import client_of
 
+#: Seconds one rate-limit call to Redis may take before the limit counts in this process instead
+#: (Flask-Limiter asks Redis again after 1, 2, 4… 32 s): a healthy Redis answers in well under a
+#: millisecond, and the count is worth less than the request's time.
+REDIS_TIMEOUT_S: Final[float] = 0.5
 EXEMPT_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metrics"})
 #: The page's own files: one visit loads about 30 of them at once (modules are preloaded together),
 #: and they are small, versioned and cached for a year, so counting them would refuse a page load,
@@ -55,9 +63,9 @@ def install_rate_limit(app: Flask, rate: float, redis_url: str = "") -> Limiter 
     """Limit every client address of ``app`` to ``rate`` requests a second; ``rate <= 0``: no limit."""
     if rate <= 0:
         return None
-    options: dict[str, str | int] = {}
+    options: dict[str, float] = {}
     if redis_url:
-        options = {"socket_timeout": 1, "socket_connect_timeout": 1}
+        options = {"socket_timeout": REDIS_TIMEOUT_S, "socket_connect_timeout": REDIS_TIMEOUT_S}
     return Limiter(
         _client_address,
         app=app,
@@ -65,7 +73,7 @@ def install_rate_limit(app: Flask, rate: float, redis_url: str = "") -> Limiter 
         application_limits_exempt_when=_exempt,
         strategy="sliding-window-counter",
         storage_uri=redis_url or "memory://",
-        storage_options=options,
+        storage_options=options,  # type: ignore[arg-type]  # redis-py takes float seconds; the hint says int
         key_prefix="moodtape",
         headers_enabled=False,
         swallow_errors=True,
