@@ -18,8 +18,9 @@ Protocols:
 * **one photo per expression (leave-one-out)** — calibrate with ``normal`` and the person's
   expression photos *except the one being tested*: a test expression never has an example of its
   own in the profile (Yale holds only one photo of it). This measures a harder task than a user
-  who calibrates each expression and later shows it again, so it is a lower bound for that case;
-  resting-face test photos do see a profile with all three expressions.
+  who calibrates each expression and later shows it again, so it is a lower bound for that case
+  (:mod:`benchmarks.calibration_proxy` measures an optimistic proxy for it); resting-face test
+  photos do see a profile with all three expressions.
 * **someone else's profile** — every person's full profile applied to every *other* person's test
   photos: a profile must not wreck the predictions for a face it was not made for.
 * with ``--fer``: each person's full profile applied to FER2013 PublicTest (3,589 other people),
