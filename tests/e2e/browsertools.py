@@ -355,10 +355,9 @@ const __gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
 navigator.mediaDevices.getUserMedia = async (c) => { const s = await __gum(c); window.__streams.push(s); return s; };
 """
 
-# The focused element's outline and the contrast of its colour against the background behind it.
-FOCUS_RING = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return null;
+#: WCAG's colour maths, for the page's scripts below: ``parse`` a computed CSS colour into its RGB
+#: and alpha, ``lum`` its relative luminance.
+COLOUR_MATHS = """
   const parse = (c) => {
     const m = c.match(/[\\d.]+/g).map(Number);
     return { rgb: m.slice(0, 3), a: m.length > 3 ? m[3] : 1 };
@@ -367,7 +366,15 @@ FOCUS_RING = """() => {
     const [r, g, b] = rgb.map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
     return 0.2126 * r + 0.7152 * g + 0.0722 * b;
   };
-  let node = el.parentElement;
+"""
+
+# The focused element's outline and the contrast of its colour against the background behind it.
+FOCUS_RING = (
+    """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;"""
+    + COLOUR_MATHS
+    + """  let node = el.parentElement;
   let bg = null;
   while (node && !bg) {
     const c = parse(getComputedStyle(node).backgroundColor);
@@ -384,6 +391,7 @@ FOCUS_RING = """() => {
     contrast: (hi + 0.05) / (lo + 0.05),
   };
 }"""
+)
 
 
 def docs_screenshot(page: Any, name: str, *, full_page: bool = False) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import Server, open_page, pick_by_hand
+from browsertools import COLOUR_MATHS, Server, open_page, pick_by_hand
 
 pytestmark = pytest.mark.e2e
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -42,16 +42,10 @@ TEXTS = [
 
 # Contrast of an element's text colour, or of its border, against the first opaque background
 # behind it (WCAG's formula).
-CONTRASTS = """([selectors, what]) => {
-  const parse = (c) => {
-    const m = c.match(/[\\d.]+/g).map(Number);
-    return { rgb: m.slice(0, 3), a: m.length > 3 ? m[3] : 1 };
-  };
-  const lum = (rgb) => {
-    const [r, g, b] = rgb.map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  };
-  const behind = (el) => {
+CONTRASTS = (
+    "([selectors, what]) => {"
+    + COLOUR_MATHS
+    + """  const behind = (el) => {
     for (let node = what === "border" ? el.parentElement : el; node; node = node.parentElement) {
       const c = parse(getComputedStyle(node).backgroundColor);
       if (c.a > 0.5) return c.rgb;
@@ -69,6 +63,7 @@ CONTRASTS = """([selectors, what]) => {
   }
   return out;
 }"""
+)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
