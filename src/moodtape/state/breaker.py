@@ -90,7 +90,11 @@ class RedisBreaker:
     def is_open(self) -> bool:
         """Whether a call now would be turned away (open, or half-open with a probe in flight)."""
         with self._lock:
-            return self._open_until > 0 and (self._clock() < self._open_until or self._probing)
+            return self._turns_away()
+
+    def _turns_away(self) -> bool:
+        """Open, or half-open with its probe out (the lock held)."""
+        return self._open_until > 0 and (self._clock() < self._open_until or self._probing)
 
     @contextmanager
     def call(self) -> Iterator[None]:
@@ -113,10 +117,10 @@ class RedisBreaker:
     def _admit(self) -> bool:
         """True when this call is the half-open breaker's probe; raise :class:`BreakerOpen` to turn it away."""
         with self._lock:
+            if self._turns_away():
+                raise BreakerOpen
             if not self._open_until:
                 return False
-            if self._clock() < self._open_until or self._probing:
-                raise BreakerOpen
             self._probing = True
             return True
 
