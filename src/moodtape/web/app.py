@@ -245,6 +245,22 @@ def _warn_if_machines_disagree_on_the_key(settings: Settings) -> None:
         )
 
 
+class MoodtapeFlask(Flask):
+    """Flask with one change: the automatic answer to ``OPTIONS``.
+
+    Flask answers ``OPTIONS`` with ``200`` and an empty ``text/html`` body; an empty answer is a
+    ``204`` (RFC 9110 §9.3.7 asks only for ``Allow``), and it carries no session cookie (see
+    :func:`moodtape.web.session.install_session`): nothing was asked of a session.
+    """
+
+    def make_default_options_response(self) -> Response:
+        """``204 No Content`` with the ``Allow`` header Flask works out for the path."""
+        response = super().make_default_options_response()
+        response.status_code = 204
+        response.headers.pop("Content-Type", None)
+        return response
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -260,7 +276,7 @@ def create_app(
         recommender: None builds the default engine (catalog, live providers when keys are set).
     """
     settings = settings or Settings.load()
-    app = Flask(__name__)
+    app = MoodtapeFlask(__name__)
     app.request_class = InMemoryRequest
     max_upload = settings.get_int("MOODTAPE_MAX_UPLOAD_BYTES")
     _warn_if_machines_disagree_on_the_key(settings)

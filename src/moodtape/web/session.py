@@ -30,7 +30,9 @@ earlier key is still accepted, and the cookie is signed again with the current k
 keeps its history while the new key rolls out machine by machine.
 
 ``/healthz``, ``/readyz`` and ``/metrics`` read no session and send no cookie: balancers and
-Prometheus poll them without the rate limit, and nothing there belongs to a visit. The planted-cookie
+Prometheus poll them without the rate limit, and nothing there belongs to a visit. Nor does a
+cookieless ``OPTIONS``, 404 or 405 start a session: a scanner probing paths would collect one cookie
+per probe. The planted-cookie
 warning is written once, then summed up once a minute (signed cookies are free, so a client could
 otherwise write one warning per request).
 """
@@ -230,6 +232,11 @@ def _one_session(sent: list[str]) -> tuple[str, int] | None:
     return merged, 0
 
 
+def _asked_nothing_of_a_new_session(response: Response) -> bool:
+    """A cookieless ``OPTIONS``, 404 or 405: no session to begin (a scanner's probes got one each)."""
+    return bool(g.get("new_session")) and (request.method == "OPTIONS" or response.status_code in (404, 405))
+
+
 def _merged_session(sessions: list[str]) -> str:
     """A session id only this server can derive from ``sessions`` (sorted), in the cookie id's alphabet."""
     key = str(current_app.config["SECRET_KEY"]).encode()
@@ -240,7 +247,7 @@ def _merged_session(sessions: list[str]) -> str:
 def _save_session(response: Response) -> Response:
     # Never on an answer any cache may keep (versioned static files, the on-device model): a shared
     # cache that stored it with the cookie would hand one session to every visitor.
-    if "session_id" not in g or response.cache_control.public:
+    if "session_id" not in g or response.cache_control.public or _asked_nothing_of_a_new_session(response):
         return response
     if g.get("send_cookie"):
         _settle()  # a cookie re-signed during a key rotation, on a request that did not use it
