@@ -222,3 +222,22 @@ def test_missing_catalog_file_is_one_line(
     monkeypatch.setenv("MOODTAPE_DATA_DIR", str(tmp_path / "data"))
     code, out, err = run(monkeypatch, capsys, "happy", "--catalog", str(tmp_path / "nope.csv"), "--json")
     assert code == 1 and out == "" and "no such catalog file" in err
+
+
+class _UnreachablePreviews:
+    name = "deezer"
+
+    def enrich(self, tracks: list[Track]) -> list[Track]:
+        from moodtape.errors import ProviderUnreachableError
+
+        raise ProviderUnreachableError("Deezer is unreachable (offline?).")
+
+
+def test_a_preview_failure_is_one_plain_note(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: "Deezer is unreachable (offline?).; using the built-in catalog", as if the music had not come."""
+    api.set_default_recommender(Recommender([], _Catalog(), enrichers=[_UnreachablePreviews()]))
+    code, out, err = run(monkeypatch, capsys, "sad", "--n", "3", "--seed", "1")
+    assert code == 0 and out.count("[catalog]") == 3
+    assert err.splitlines() == ["moodtape: note: No previews or artwork: Deezer is unreachable (offline?)."]

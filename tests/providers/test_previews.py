@@ -330,4 +330,4 @@ def test_a_preview_failure_reaches_the_lists_fallback_reasons(make_api, clock, s
     catalog = Catalog.from_items([song(f"S{i}", f"A{i}", deezer_id=str(i)) for i in range(12)], [])
     deezer = DeezerPreviews(make_api(offline).client(), clock=clock, sleep=sleeps)
     result = Recommender([], catalog, enrichers=[deezer]).recommend(mood_from_emotion("sad"), n=5, seed=1)
-    assert "Deezer is unreachable (offline?)." in result.fallback_reasons
+    assert "No previews or artwork: Deezer is unreachable (offline?)." in result.fallback_reasons

@@ -99,7 +99,7 @@ def test_enrichers_fill_in_and_their_failures_are_reasons(catalog: FakeProvider)
     engine = Recommender([], catalog, enrichers=[_BrokenEnricher(), _ArtworkEnricher()])
     result = engine.recommend(mood_from_emotion("happy"), n=4, seed=0)
     assert all(entry.item.artwork_url for entry in result.items)
-    assert result.fallback_reasons == ("Deezer could not be reached (offline?)",)
+    assert result.fallback_reasons == ("No previews or artwork: Deezer could not be reached (offline?)",)
 
 
 def test_calm_prefers_quiet_acoustic_and_energize_loud_fast_at_equal_energy() -> None:

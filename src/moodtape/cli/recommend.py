@@ -64,9 +64,8 @@ def recommend(
     # --catalog FILE: only that file, no live providers; otherwise the process-wide engine.
     engine = api.build_recommender(catalog_file=catalog_file) if catalog_file else api.default_recommender()
     result = api.recommend(mood, strategy=strategy, kind=kind, n=n, seed=seed, recommender=engine)
-    for reason in result.fallback_reasons:
-        info(f"moodtape: note: {reason}; using the built-in catalog")
-    for note in result.notes:
+    # Each reason is a sentence of its own; the first line of the list says where the items came from.
+    for note in (*result.fallback_reasons, *result.notes):
         info(f"moodtape: note: {note}")
     if export_path is not None:
         export(result, export_path)

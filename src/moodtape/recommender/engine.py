@@ -29,6 +29,9 @@ from moodtape.types import Mood, Track
 KINDS: Final[tuple[str, ...]] = ("tracks", "videos")
 #: The longest list one call may ask for: enough for an evening, small enough to rank in milliseconds.
 MAX_ITEMS: Final[int] = 100
+#: Before an enricher's failure in ``fallback_reasons``: the tracks still came, only without what it
+#: adds ("Deezer is unreachable" alone read as if the music had not come).
+ENRICHMENT_FAILED: Final[str] = "No previews or artwork: "
 
 
 def check_request(kind: str, n: int) -> None:
@@ -138,11 +141,11 @@ class Recommender:
             try:
                 enriched = enricher.enrich(tracks)
             except ProviderError as error:  # an Enricher may also give up outright
-                fallbacks.append(str(error))
+                fallbacks.append(f"{ENRICHMENT_FAILED}{error}")
                 continue
             failure = getattr(enricher, "last_failure", None)  # ours keep what they filled and say why
             if failure:
-                fallbacks.append(str(failure))
+                fallbacks.append(f"{ENRICHMENT_FAILED}{failure}")
             if len(enriched) == len(tracks) and all(a.key == b.key for a, b in zip(enriched, tracks, strict=True)):
                 tracks = enriched
         replacement = iter(tracks)
