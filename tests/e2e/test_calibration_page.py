@@ -322,3 +322,26 @@ def test_a_step_short_of_frames_because_of_a_second_face_says_so(page: Any) -> N
     expect(prompt).to_contain_text("2 of 5 frames showed your face alone", timeout=TIMEOUT_MS)
     expect(prompt).to_contain_text("Another face was about as near as yours")
     assert _status(page)["calibrated"] is False
+
+
+def test_a_smile_during_the_neutral_step_is_kept_but_said(page: Any) -> None:
+    """The fake camera's astronaut smiles: the server keeps her frames as neutral (a person may rest
+    that way) and says each one looked happy; the page asks for a relaxed face (before: "Done:
+    moodtape now reads your face against your own resting face", as if all were well)."""
+    _calibrate_by_keyboard(page)
+    expect(page.locator("#calibration [role=status]")).to_have_text(
+        'Done, but your face looked happy rather than relaxed. For a better fit, choose "Calibrate again" '
+        "and rest your face."
+    )
+
+
+def test_a_resting_face_is_simply_done(page: Any) -> None:
+    def resting(route: Any) -> None:
+        answer = route.fetch()
+        route.fulfill(response=answer, json={**answer.json(), "not_resting": None})
+
+    page.route("**/api/calibration?emotion=*", resting)
+    _calibrate_by_keyboard(page)
+    expect(page.locator("#calibration [role=status]")).to_have_text(
+        "Done: moodtape now reads your face against your own resting face."
+    )

@@ -112,7 +112,8 @@ def test_several_faces_use_the_largest_and_say_so(
 ) -> None:
     scene, _ = two_face_scene
     profile = moodtape.calibrate({"neutral": [scene]})
-    assert profile.notes == ("neutral image #1: 2 faces found; used the largest",)
+    assert profile.notes[0] == "neutral image #1: 2 faces found; used the largest"
+    assert "looks happy" in profile.notes[1]  # the astronaut smiles, here as everywhere
     example = read_example(bundled_analyzer, scene, "scene")
     assert example.faces == 2
 
@@ -154,3 +155,11 @@ def test_a_model_without_embedding_gets_the_baseline_only(astronaut_gray: Image,
     assert not profile.uses_embedding and profile.model_id == classifier.model_id
     faces = analyzer.analyze(astronaut_gray, profile=profile)
     assert faces[0].probabilities["neutral"] > analyzer.analyze(astronaut_gray)[0].probabilities["neutral"]
+
+
+def test_a_smile_given_as_neutral_is_kept_and_said(astronaut_bgr: Image, smiling_as_neutral: Profile) -> None:
+    (note,) = smiling_as_neutral.notes
+    assert note.startswith("neutral image #1 looks happy (") and "rather than relaxed" in note
+    assert smiling_as_neutral.examples == {"neutral": 1}  # still taken: a person may rest that way
+    # given as a smile, the same photo is not remarked on
+    assert moodtape.calibrate({"neutral": [cv2.flip(astronaut_bgr, 1)], "happy": [astronaut_bgr]}).notes[1:] == ()

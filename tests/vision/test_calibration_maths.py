@@ -22,6 +22,7 @@ from moodtape.vision.calibration import (
     Settings,
     check_examples,
     fit_profile,
+    not_resting,
 )
 
 MODEL = "a" * 64
@@ -216,3 +217,21 @@ def test_a_profile_from_another_model_is_refused() -> None:
     profile.check_model(MODEL)
     with pytest.raises(ProfileError, match=r"different emotion model.*calibrate again"):
         profile.check_model("b" * 64)
+
+
+# --- a "neutral" example that is not a resting face --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("weights", "shown"),
+    [
+        ({"happy": 60.0}, "happy"),  # a smile (the row is normalised: 60 / 65 ≈ 0.92)
+        ({"surprise": 9.0, "neutral": 3.0}, "surprise"),  # an open mouth: 0.6 after normalising
+        ({"happy": 4.0, "neutral": 4.0}, None),  # a half smile: 0.44, not sure enough to say so
+        ({"sad": 60.0}, None),  # a resting face read as sad: what the baseline is for
+        ({"angry": 60.0}, None),
+        ({"neutral": 60.0}, None),
+    ],
+)
+def test_a_smile_or_open_mouth_given_as_neutral_is_named(weights: dict[str, float], shown: str | None) -> None:
+    assert not_resting(distribution(**weights)[0]) == shown

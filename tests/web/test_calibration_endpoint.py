@@ -51,6 +51,7 @@ def test_a_neutral_frame_calibrates_the_session(client: FlaskClient, csrf: dict[
         "expressions": False,
         "removed": 0,
         "notes": [],
+        "not_resting": "happy",  # the astronaut smiles: kept, and the page is told
     }
     after, calibrated = neutral_probability(client, frame_640)
     assert calibrated and after > before
@@ -338,3 +339,10 @@ def test_a_new_calibration_starts_from_a_count_the_client_can_send_back(
     assert started["removed"] == 2**31
     removed = client.delete("/api/calibration", headers=csrf).get_json()["removed"]
     assert client.post(f"/api/calibration?removed={removed}", data=frame_640, headers=jpeg).status_code == 200
+
+
+def test_only_a_neutral_frame_is_checked_for_a_smile(
+    client: FlaskClient, csrf: dict[str, str], frame_640: bytes
+) -> None:
+    post_frame(client, csrf, frame_640)
+    assert post_frame(client, csrf, frame_640, emotion="happy")["not_resting"] is None

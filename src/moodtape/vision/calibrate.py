@@ -24,9 +24,17 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from moodtape.emotions import EMOTIONS
 from moodtape.errors import DataError, ImageError
 from moodtape.types import Box
-from moodtape.vision.calibration import FloatArray, Profile, Settings, check_examples, fit_profile
+from moodtape.vision.calibration import (
+    FloatArray,
+    Profile,
+    Settings,
+    check_examples,
+    fit_profile,
+    not_resting,
+)
 from moodtape.vision.images import ImageSource
 from moodtape.vision.pipeline import Analyzer, get_analyzer
 
@@ -57,6 +65,16 @@ class Example:
     probabilities: FloatArray  # (7,)
     embedding: FloatArray | None  # (d,) or None for a model without an embedding output
     faces: int  # how many faces the image held (the largest was used)
+
+
+def not_resting_note(name: str, expression: str, probabilities: FloatArray) -> str:
+    """What to tell a person whose "neutral" example ``name`` reads as ``expression`` (happy or surprise)."""
+    word = "surprised" if expression == "surprise" else expression
+    certainty = float(probabilities[EMOTIONS.index(expression)])
+    return (
+        f"{name} looks {word} ({certainty:.0%}) rather than relaxed; it was still taken as your neutral face, "
+        "but a relaxed, resting face calibrates better"
+    )
 
 
 def describe(image: ImageSource, emotion: str, number: int) -> str:
@@ -161,6 +179,8 @@ def calibrate_with(analyzer: Analyzer, examples: Mapping[str, Sequence[ImageSour
             example = read_example(analyzer, image, name, gray=pixels)
             if example.faces > 1:
                 notes.append(f"{name}: {example.faces} faces found; used the largest")
+            if label == "neutral" and (expression := not_resting(example.probabilities)):
+                notes.append(not_resting_note(name, expression, example.probabilities))
             read.setdefault(label, []).append(example)
     return profile_from_examples(analyzer, read, notes)
 

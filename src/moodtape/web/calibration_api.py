@@ -16,7 +16,7 @@ from moodtape.emotions import EMOTIONS
 from moodtape.errors import DataError, shown
 from moodtape.state.connection import SharedStateError
 from moodtape.vision.calibrate import read_example
-from moodtape.vision.calibration import Profile
+from moodtape.vision.calibration import Profile, not_resting
 from moodtape.web.app import services
 from moodtape.web.params import count
 from moodtape.web.profiles import add_unless_removed, removals, remove_calibration
@@ -69,7 +69,9 @@ def add_example() -> Response:
         example = read_example(analyzer, gray, "the frame", gray=gray)
     updated = add_unless_removed(profiles, session_id(), analyzer, emotion, example, removed_before)
     notes = [f"{example.faces} faces in the frame; used the largest"] if example.faces > 1 else []
-    return jsonify(**updated.status(), notes=notes)
+    # A smile during "look neutral" is kept (a person may rest that way) but said, so the page can ask again.
+    expression = not_resting(example.probabilities) if emotion == "neutral" else None
+    return jsonify(**updated.status(), notes=notes, not_resting=expression)
 
 
 @blueprint.get("/calibration")

@@ -242,7 +242,9 @@ export class Calibration {
     // The camera went while the frame was grabbed: it is blank, and must not be sent.
     if (signal && signal.aborted) throw Object.assign(new Error("Stopped."), { code: "stopped" });
     const url = `/api/calibration?emotion=${encodeURIComponent(emotion)}&removed=${since}`;
-    this.show(await call("POST", url, { body: blob, contentType: "image/jpeg", signal }));
+    const answer = await call("POST", url, { body: blob, contentType: "image/jpeg", signal });
+    this.show(answer);
+    return answer;
   }
 
   setBusy(busy) {
@@ -267,6 +269,7 @@ export class Calibration {
     const needed = enough(frames);
     let accepted = 0;
     let crowded = 0; // frames refused because another face was about as near as the person's
+    const expressions = []; // what each kept "neutral" frame showed instead of a resting face, if anything
     let lastError = null;
     try {
       if (emotion === "neutral") await this.forgetQuietly(); // "again" starts from scratch
@@ -281,7 +284,8 @@ export class Calibration {
         }
         this.countdown.textContent = `${frames - i}…`;
         try {
-          await this.sendFrame(emotion, since, halted.signal);
+          const answer = await this.sendFrame(emotion, since, halted.signal);
+          if (answer.not_resting) expressions.push(answer.not_resting);
           accepted++;
         } catch (err) {
           if (err.code === "stopped") break;
@@ -308,6 +312,9 @@ export class Calibration {
         // is heard. No frame may start a new calibration.
         this.tell(this.stopped);
         await this.refresh();
+      } else if (done && expressions.length * 2 > accepted) {
+        // Kept (a person may rest that way), but a smile learnt as "neutral" makes real smiles read less happy.
+        this.prompt.textContent = `Done, but your face looked ${emotionWord(expressions[0])} rather than relaxed. For a better fit, choose "Calibrate again" and rest your face.`;
       } else if (done) {
         this.prompt.textContent = emotion === "neutral" ? "Done: moodtape now reads your face against your own resting face." : `Added your ${emotionWord(emotion)} face.`;
       } else if (accepted && crowded) {
