@@ -79,6 +79,30 @@ def read_people(folder: Path, analyzer: Analyzer) -> tuple[dict[str, Person], li
     return people, missed
 
 
+def yale_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments of both Yale benchmarks (this one and :mod:`benchmarks.calibration_proxy`)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("yale", type=Path, help="the yale-faces folder (with images/)")
+    parser.add_argument("--fer", type=Path, default=None, help="the fer2013 folder, for the PublicTest check")
+    parser.add_argument("--model", default=None, help="an .onnx model (default: the bundled one)")
+    parser.add_argument("--json", dest="json_out", type=Path, default=None, help="write the results here")
+    return parser
+
+
+def open_yale(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> tuple[Analyzer, dict[str, Person], list[str]]:
+    """The model ``--model`` names, and every person's photos read through it once (a usage error
+    when the yale folder has no images/)."""
+    if not (args.yale / "images").is_dir():
+        parser.error(f"{args.yale}/images not found: pass the yale-faces folder from ../shared/datasets")
+    from moodtape.vision.classifier import load_classifier
+
+    analyzer = Analyzer(classifier=load_classifier(args.model))
+    people, missed = read_people(args.yale, analyzer)
+    return analyzer, people, missed
+
+
 def label_of(condition: str) -> str:
     return LABELS.get(condition, "neutral")
 
@@ -159,6 +183,18 @@ def someone_else(people: dict[str, Person], model_id: str, settings: Settings) -
     return {"mean_accuracy": float(np.mean(per_profile)), "worst_accuracy": float(np.min(per_profile))}
 
 
+def prototype_margin(profile: Profile, embedding: np.ndarray[Any, Any], own: str) -> float:
+    """How much nearer (cosine, centred as the profile centres) ``embedding`` lies to the prototype
+    of ``own`` than to the nearest other one: above 0 when its own prototype is the nearest."""
+    labels = list(profile.prototypes)
+    matrix = np.asarray([profile.prototypes[label] for label in labels])
+    face = embedding.astype(np.float64)
+    face = face / np.linalg.norm(face) - np.asarray(profile.center)
+    similarity = matrix @ (face / np.linalg.norm(face))
+    index = labels.index(own)
+    return float(similarity[index] - np.delete(similarity, index).max())
+
+
 def nearest_prototype(people: dict[str, Person], model_id: str, settings: Settings) -> dict[str, Any]:
     """The one check of the prototypes Yale allows: is a held-out resting photo nearest the neutral one?
 
@@ -170,45 +206,58 @@ def nearest_prototype(people: dict[str, Person], model_id: str, settings: Settin
         if "normal" not in person or person["normal"].embedding is None:
             continue
         profile = profile_for(person, ["normal", *EXPRESSIONS], model_id, settings)
-        labels = list(profile.prototypes)
-        matrix = np.asarray([profile.prototypes[label] for label in labels])
         for condition in (*FRONTAL_RESTING, *SIDE_LIT):
-            if condition not in person or person[condition].embedding is None:
+            embedding = person[condition].embedding if condition in person else None
+            if embedding is None:
                 continue
-            face = person[condition].embedding.astype(np.float64)
-            face = face / np.linalg.norm(face) - np.asarray(profile.center)
-            similarity = matrix @ (face / np.linalg.norm(face))
-            own = labels.index("neutral")
-            margin = float(similarity[own] - np.delete(similarity, own).max())
+            margin = prototype_margin(profile, embedding, "neutral")
             hits.append(margin > 0)
             margins.append(margin)
     return {"photos": len(hits), "nearest_is_neutral": float(np.mean(hits)), "median_margin": float(np.median(margins))}
 
 
-def fer_check(
-    fer: Path, analyzer: Analyzer, people: dict[str, Person], model_id: str, settings: Settings
-) -> dict[str, Any]:
-    """Each person's full profile applied to FER2013 PublicTest (already cropped 48×48 faces)."""
+#: FER2013 faces scored by the generic model: its probabilities, its embeddings (None when the
+#: model has none) and the true labels.
+FerFaces = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None, np.ndarray[Any, Any]]
+
+
+def fer_publictest(fer: Path, analyzer: Analyzer, stride: int = 1) -> FerFaces:
+    """Every ``stride``-th FER2013 PublicTest face (already cropped 48×48), through the generic model."""
     from moodtape.training.datasets import load_dataset
 
     data = load_dataset(fer / "publictest")
-    crops = list(data.images)
+    crops = list(data.images)[::stride]
     probabilities, embeddings = [], []
     for start in range(0, len(crops), 256):
         p, e = analyzer.classifier.predict_with_embedding(crops[start : start + 256])
         probabilities.append(p)
-        embeddings.append(e)
-    generic = np.concatenate(probabilities)
-    features = np.concatenate(embeddings) if embeddings[0] is not None else None
+        if e is not None:
+            embeddings.append(e)
+    features = np.concatenate(embeddings) if len(embeddings) == len(probabilities) else None
+    return np.concatenate(probabilities), features, np.asarray(data.labels)[::stride]
+
+
+def fer_harm(faces: FerFaces, people: dict[str, Person], model_id: str, settings: Settings) -> dict[str, float]:
+    """Each person's full profile applied to the FER2013 faces: mean and worst accuracy."""
+    generic, features, labels = faces
     accuracies = []
     for person in people.values():
         if "normal" in person:
             profile = profile_for(person, ["normal", *EXPRESSIONS], model_id, settings)
-            accuracies.append(float((profile.apply(generic, features).argmax(1) == data.labels).mean()))
+            accuracies.append(float((profile.apply(generic, features).argmax(1) == labels).mean()))
+    return {"mean": float(np.mean(accuracies)), "worst": float(np.min(accuracies))}
+
+
+def fer_check(
+    fer: Path, analyzer: Analyzer, people: dict[str, Person], model_id: str, settings: Settings
+) -> dict[str, Any]:
+    """Each person's full profile applied to all of FER2013 PublicTest (3,589 faces)."""
+    faces = fer_publictest(fer, analyzer)
+    harm = fer_harm(faces, people, model_id, settings)
     return {
-        "uncalibrated": float((generic.argmax(1) == data.labels).mean()),
-        "with_a_yale_profile_mean": float(np.mean(accuracies)),
-        "with_a_yale_profile_worst": float(np.min(accuracies)),
+        "uncalibrated": float((faces[0].argmax(1) == faces[2]).mean()),
+        "with_a_yale_profile_mean": harm["mean"],
+        "with_a_yale_profile_worst": harm["worst"],
     }
 
 
@@ -288,20 +337,11 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("yale", type=Path, help="the yale-faces folder (with images/)")
-    parser.add_argument("--fer", type=Path, default=None, help="the fer2013 folder, for the PublicTest check")
-    parser.add_argument("--model", default=None, help="an .onnx model (default: the bundled one)")
-    parser.add_argument("--json", dest="json_out", type=Path, default=None, help="write the results here")
+    parser = yale_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--plot", type=Path, default=None, help="draw the results into this PNG")
     args = parser.parse_args(argv)
-    if not (args.yale / "images").is_dir():
-        parser.error(f"{args.yale}/images not found: pass the yale-faces folder from ../shared/datasets")
-    from moodtape.vision.classifier import load_classifier
-
-    analyzer = Analyzer(classifier=load_classifier(args.model))
+    analyzer, people, missed = open_yale(parser, args)
     model_id = analyzer.classifier.model_id
-    people, missed = read_people(args.yale, analyzer)
     settings = Settings()
     result: dict[str, Any] = {
         "settings": dataclasses.asdict(settings),

@@ -28,7 +28,6 @@ photos, and on FER2013 PublicTest (every :data:`FER_STRIDE`-th face).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -42,13 +41,18 @@ import numpy.typing as npt
 
 from benchmarks.bench_calibration import (
     EXPRESSIONS,
+    FerFaces,
     Person,
     Score,
+    fer_harm,
+    fer_publictest,
     label_of,
+    open_yale,
     predict,
     profile_for,
-    read_people,
+    prototype_margin,
     someone_else,
+    yale_parser,
 )
 from moodtape.vision.calibrate import Example, read_example
 from moodtape.vision.calibration import MAX_SHIFT, PROTOTYPE_WEIGHT, Settings
@@ -146,46 +150,10 @@ def proxy_scores(
     return summary
 
 
-def fer_faces(
-    fer: Path, analyzer: Analyzer
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None, np.ndarray[Any, Any]]:
-    """Every :data:`FER_STRIDE`-th PublicTest face: generic probabilities, embeddings, labels."""
-    from moodtape.training.datasets import load_dataset
-
-    data = load_dataset(fer / "publictest")
-    crops = list(data.images)[::FER_STRIDE]
-    probabilities, embeddings = [], []
-    for start in range(0, len(crops), 256):
-        p, e = analyzer.classifier.predict_with_embedding(crops[start : start + 256])
-        probabilities.append(p)
-        if e is not None:
-            embeddings.append(e)
-    features = np.concatenate(embeddings) if len(embeddings) == len(probabilities) else None
-    return np.concatenate(probabilities), features, np.asarray(data.labels)[::FER_STRIDE]
-
-
-def fer_harm(
-    faces: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None, np.ndarray[Any, Any]],
-    people: dict[str, Person],
-    model_id: str,
-    settings: Settings,
-) -> dict[str, float]:
-    """Each person's full profile applied to the FER2013 faces: mean and worst accuracy."""
-    generic, features, labels = faces
-    accuracies = [
-        float(
-            (profile_for(person, CALIBRATION, model_id, settings).apply(generic, features).argmax(1) == labels).mean()
-        )
-        for person in people.values()
-        if "normal" in person
-    ]
-    return {"mean": float(np.mean(accuracies)), "worst": float(np.min(accuracies))}
-
-
 def grid(
     people: dict[str, Person],
     views: dict[str, list[Example]],
-    faces: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any] | None, np.ndarray[Any, Any]] | None,
+    faces: FerFaces | None,
     model_id: str,
 ) -> list[dict[str, Any]]:
     """Proxy gain and harm for every prototype weight × baseline clip."""
@@ -243,18 +211,12 @@ def nearest_prototype(people: dict[str, Person], views: dict[str, list[Example]]
         if "normal" not in person:
             continue
         profile = profile_for(person, CALIBRATION, model_id, Settings())
-        labels = list(profile.prototypes)
-        matrix = np.asarray([profile.prototypes[label] for label in labels])
         tests = [(f"{label_of(c)} (re-made copies)", e) for c in CALIBRATION for e in views.get(f"{subject}.{c}", [])]
         tests += [("neutral (other real resting photos)", person[c]) for c in OTHER_RESTING if c in person]
         for group, example in tests:
-            if example.embedding is None:
-                continue
-            face = example.embedding.astype(np.float64)
-            face = face / np.linalg.norm(face) - np.asarray(profile.center)
-            similarity = matrix @ (face / np.linalg.norm(face))
-            own = labels.index(group.split(" ")[0])
-            found.setdefault(group, []).append(float(similarity[own] - np.delete(similarity, own).max()))
+            if example.embedding is not None:
+                margin = prototype_margin(profile, example.embedding, group.split(" ")[0])
+                found.setdefault(group, []).append(margin)
     return {
         group: {
             "faces": len(margins),
@@ -266,21 +228,12 @@ def nearest_prototype(people: dict[str, Person], views: dict[str, list[Example]]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("yale", type=Path, help="the yale-faces folder (with images/)")
-    parser.add_argument("--fer", type=Path, default=None, help="the fer2013 folder, for the PublicTest harm check")
-    parser.add_argument("--model", default=None, help="an .onnx model (default: the bundled one)")
-    parser.add_argument("--json", dest="json_out", type=Path, default=None, help="write the results here")
+    parser = yale_parser(__doc__.split("\n\n")[0])
     args = parser.parse_args(argv)
-    if not (args.yale / "images").is_dir():
-        parser.error(f"{args.yale}/images not found: pass the yale-faces folder from ../shared/datasets")
-    from moodtape.vision.classifier import load_classifier
-
-    analyzer = Analyzer(classifier=load_classifier(args.model))
+    analyzer, people, missed = open_yale(parser, args)
     model_id = analyzer.classifier.model_id
-    people, missed = read_people(args.yale, analyzer)
     views, missed_views = read_views(args.yale, analyzer, people)
-    faces = fer_faces(args.fer, analyzer) if args.fer is not None else None
+    faces = fer_publictest(args.fer, analyzer, FER_STRIDE) if args.fer is not None else None
     result: dict[str, Any] = {
         "what": "PROXY: expressions tested on re-made copies of the calibration photo (mirror, crop, gamma, "
         "tilt, JPEG), neutral on the person's other real resting photos; not a second real photo",

@@ -90,24 +90,32 @@ def start_serve(
         )
 
 
-def wait_ready(url: str, process: subprocess.Popen[str], seconds: float, log: Path | None = None) -> None:
-    """Ask ``url``'s ``/readyz`` until it answers 200 (the model loads first, so this takes seconds).
+def wait_ready(
+    url: str, process: subprocess.Popen[str], seconds: float, log: Path | None = None, *, in_a_row: int = 1
+) -> None:
+    """Ask ``url``'s ``/readyz`` until it answers 200 ``in_a_row`` times running (the model loads
+    first, so this takes seconds).
+
+    Each question is a new connection, which any of the server's processes may take: several 200s
+    in a row say that every process has loaded the model, not just the first. An ``https`` URL's
+    certificate is not checked (a test's own, self-signed): this asks only whether it is ready.
 
     Raises:
         AssertionError: the server exited first (with its ``log``, or its piped stderr), or was not
             ready within ``seconds`` (with the end of its ``log``, when it has one: a running
             server's pipe cannot be read without waiting for its end).
     """
-    deadline = time.monotonic() + seconds
+    deadline, ready = time.monotonic() + seconds, 0
     while time.monotonic() < deadline:
         if process.poll() is not None:
             said = log.read_text(errors="replace") if log else process.communicate()[1]
             raise AssertionError(f"the server exited ({process.returncode}) before it was ready:\n{said}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
+            ready = ready + 1 if httpx.get(f"{url}/readyz", timeout=2, verify=False).status_code == 200 else 0
         except httpx.TransportError:
-            pass
+            ready = 0
+        if ready >= in_a_row:
+            return
         time.sleep(0.1)
     said = log.read_text(errors="replace")[-3000:] if log else ""
     raise AssertionError(f"never ready within {seconds:g} s:\n{said}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 import time
-from collections.abc import Iterator
 
 import cv2
 import httpx
@@ -18,18 +17,9 @@ import numpy.typing as npt
 import pytest
 import redis
 
-from cluster_topology import RATE_LIMIT, Topology, missing_reason, topology
+from cluster_topology import RATE_LIMIT, Topology
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    reason = missing_reason()
-    if reason:
-        pytest.skip(reason)
-    with topology(tmp_path_factory.mktemp("cluster")) as running:
-        yield running
 
 
 def _jpeg(gray: npt.NDArray[np.uint8]) -> bytes:

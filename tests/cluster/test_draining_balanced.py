@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from cluster_topology import Instance, Topology, missing_reason, topology
+from cluster_topology import Instance, Topology
 
 pytestmark = pytest.mark.slow
 
@@ -24,13 +23,9 @@ DRAIN_SECONDS = 3
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    reason = missing_reason()
-    if reason:
-        pytest.skip(reason)
-    folder: Path = tmp_path_factory.mktemp("draining")
-    with topology(folder, balancer_retries=False, MOODTAPE_DRAIN_SECONDS=str(DRAIN_SECONDS)) as running:
-        yield running
+def topology_options() -> dict[str, Any]:
+    """No retries at the balancer (a request sent to a closed port is lost), and a drain window."""
+    return {"balancer_retries": False, "MOODTAPE_DRAIN_SECONDS": str(DRAIN_SECONDS)}
 
 
 class _Stream:

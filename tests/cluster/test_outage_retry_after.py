@@ -9,23 +9,14 @@ said it. A topology of its own (``tests/cluster_topology.py``), since these test
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from cluster_topology import Topology, missing_reason, topology
+from cluster_topology import Topology
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    reason = missing_reason()
-    if reason:
-        pytest.skip(reason)
-    with topology(tmp_path_factory.mktemp("outage")) as running:
-        yield running
 
 
 def _session(cluster: Topology, source: str, *, history: bool) -> tuple[httpx.Client, dict[str, str]]:

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from test_serve_command import _start, _stop, _wait_for
+from test_serve_command import _stop
 from webtools import AppFactory
 
 from moodtape.web.logs import configure_logging
-from services import free_port
+from services import free_port, start_serve, wait_ready
 
 
 def _flush(logger_name: str) -> None:
@@ -128,9 +128,9 @@ def test_health_readiness_and_metrics_read_no_session(
 def test_serve_writes_one_queue_line_for_a_pipelined_flood(tmp_path: Path) -> None:
     """The probe's attack on a real ``moodtape serve``: many pipelined requests, one thread."""
     port = free_port()
-    process = _start(tmp_path, "--port", str(port), "--threads", "1")
+    process = start_serve(tmp_path, port, "--threads", "1")
     try:
-        _wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        wait_ready(f"http://127.0.0.1:{port}", process, 60)
 
         def pipeline() -> None:
             with socket.create_connection(("127.0.0.1", port), timeout=20) as connection:

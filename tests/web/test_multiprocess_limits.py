@@ -13,15 +13,12 @@ below and run again against this one (through the ``live`` and ``port`` fixtures
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
 
-import httpx
 import pytest
 from benchmarks.slow_clients_single import SlowClients, client_tls, probe
 from test_http_framing import Target
@@ -43,7 +40,7 @@ from test_server_limits import (
 from test_server_limits import test_conflicting_content_lengths_are_refused as test_conflicting_content_lengths
 from test_server_limits import test_urllib_reads_the_413_for_a_too_large_body as test_urllib_reads_the_413
 
-from services import free_port
+from services import free_port, start_serve, wait_ready
 
 pytestmark = [
     pytest.mark.slow,
@@ -63,42 +60,20 @@ class Served(NamedTuple):
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("prefork")
     port = free_port()
-    command = [sys.executable, "-c", "from moodtape.cli import main; main()", "serve", "--port", str(port)]
-    command += ["--processes", "2", "--threads", "2"]
+    options = ["--processes", "2", "--threads", "2"]
     if request.param == "https":
         certfile, keyfile = request.getfixturevalue("tls_files")
-        command += ["--certfile", str(certfile), "--keyfile", str(keyfile)]
-    environ = {
-        **os.environ,
-        "MOODTAPE_DATA_DIR": str(folder),
-        "MOODTAPE_OFFLINE": "true",
-        "MOODTAPE_THREADS": "1",
-        "MOODTAPE_RATE_LIMIT": "0",
-        "MOODTAPE_SHUTDOWN_SECONDS": "2",
-    }
-    process = subprocess.Popen(command, env=environ, cwd=folder, stderr=subprocess.PIPE, text=True)
+        options += ["--certfile", str(certfile), "--keyfile", str(keyfile)]
+    settings = {"MOODTAPE_THREADS": "1", "MOODTAPE_RATE_LIMIT": "0", "MOODTAPE_SHUTDOWN_SECONDS": "2"}
+    process = start_serve(folder, port, *options, settings=settings)
     url = f"{request.param}://127.0.0.1:{port}"
     try:
-        _wait_ready(url, process)
+        wait_ready(url, process, 90, in_a_row=6)  # six: both workers have loaded the model
         yield Served(url, port, request.param == "https")
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = _finish(process)
         assert process.returncode == 0, stderr
-
-
-def _wait_ready(url: str, process: subprocess.Popen[str]) -> None:
-    """Both workers have loaded the model: /readyz answers 200 several times in a row."""
-    deadline, ready = time.monotonic() + 90, 0
-    while time.monotonic() < deadline and ready < 6:
-        assert process.poll() is None, process.communicate()[1]
-        try:
-            reply = httpx.get(f"{url}/readyz", timeout=2, verify=False, headers={"Connection": "close"})
-            ready = ready + 1 if reply.status_code == 200 else 0
-        except httpx.TransportError:
-            ready = 0
-        time.sleep(0.1)
-    assert ready >= 6, "never ready"
 
 
 def test_slow_clients_do_not_stop_others_being_answered(served: Served, frame_640: bytes) -> None:

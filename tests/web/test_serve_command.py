@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from services import free_port
-
-
-def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "MOODTAPE_DATA_DIR": str(tmp_path), "MOODTAPE_OFFLINE": "true"}
-    command = [sys.executable, "-c", "from moodtape.cli import main; main()", "serve", *args]
-    return subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+from services import free_port, start_serve
 
 
 def _stop(process: subprocess.Popen[str], sig: signal.Signals) -> str:
@@ -34,6 +26,8 @@ def _stop(process: subprocess.Popen[str], sig: signal.Signals) -> str:
 
 
 def _wait_for(url: str, process: subprocess.Popen[str], **kwargs: object) -> httpx.Response:
+    """``url``'s first answer, whatever it is: not :func:`services.wait_ready`, since these tests
+    check that the server answers as soon as it has bound its port, before its model has loaded."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()[1]
@@ -46,7 +40,7 @@ def _wait_for(url: str, process: subprocess.Popen[str], **kwargs: object) -> htt
 
 def test_serve_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
-    process = _start(tmp_path, "--port", str(port))
+    process = start_serve(tmp_path, port)
     try:
         assert _wait_for(f"http://127.0.0.1:{port}/healthz", process).json()["status"] == "ok"
     finally:
@@ -58,7 +52,7 @@ def test_serve_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
 def test_serve_warns_about_plain_http_off_loopback(tmp_path: Path) -> None:
     port = free_port()
-    process = _start(tmp_path, "--host", "0.0.0.0", "--port", str(port))
+    process = start_serve(tmp_path, port, "--host", "0.0.0.0")
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz", process)
     finally:
@@ -71,7 +65,7 @@ def test_busy_port_is_a_one_line_error(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        process = _start(tmp_path, "--port", str(port))
+        process = start_serve(tmp_path, port)
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 1
     assert stderr.strip().splitlines()[-1].startswith("moodtape: error: cannot listen on 127.0.0.1:")
@@ -80,7 +74,7 @@ def test_busy_port_is_a_one_line_error(tmp_path: Path) -> None:
 def test_serve_https_with_cert_and_key(tmp_path: Path, tls_files: tuple[Path, Path]) -> None:
     cert, key = tls_files
     port = free_port()
-    process = _start(tmp_path, "--port", str(port), "--certfile", str(cert), "--keyfile", str(key))
+    process = start_serve(tmp_path, port, "--certfile", str(cert), "--keyfile", str(key))
     try:
         assert _wait_for(f"https://127.0.0.1:{port}/healthz", process, verify=False).status_code == 200
         reply = httpx.get(f"https://127.0.0.1:{port}/api/config", verify=False, timeout=10)  # /healthz sends none
@@ -93,16 +87,11 @@ def test_serve_https_with_cert_and_key(tmp_path: Path, tls_files: tuple[Path, Pa
 def test_serve_stops_on_sigint_even_when_started_with_it_ignored(tmp_path: Path) -> None:
     """A server started from a script with `&` inherits SIGINT as ignored; before, Ctrl+C did nothing."""
     port = free_port()
-    env = {**os.environ, "MOODTAPE_DATA_DIR": str(tmp_path), "MOODTAPE_OFFLINE": "true"}
-    command = [sys.executable, "-c", "from moodtape.cli import main; main()", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        command,
-        env=env,
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # what `&` does
-    )
+
+    def ignore_sigint() -> None:  # what `&` does to a child
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    process = start_serve(tmp_path, port, preexec_fn=ignore_sigint)
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz", process)
     finally:
@@ -125,7 +114,7 @@ def test_a_request_in_flight_at_sigterm_is_still_answered(tmp_path: Path, frame_
     """Half an upload is in when SIGTERM comes: the server stops taking connections but reads the
     rest and answers it (MOODTAPE_SHUTDOWN_SECONDS). Before, the connection was closed at once."""
     port = free_port()
-    process = _start(tmp_path, "--port", str(port))
+    process = start_serve(tmp_path, port)
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz", process)
         head = (
@@ -156,7 +145,7 @@ def test_a_signal_while_the_model_still_loads_exits_cleanly(tmp_path: Path, dela
     C++ runtime abort the process at exit ("terminate called without an active exception", -6): two
     times in three with a signal 0.1 s after the line, on the 2-core machine (this test, on that code:
     failed in 2 of 4 runs; a race, so it cannot catch it every time)."""
-    process = _start(tmp_path, "--port", str(free_port()))
+    process = start_serve(tmp_path, free_port())
     try:
         _wait_for_line(process, "moodtape is running at")
         time.sleep(delay)
