@@ -141,3 +141,13 @@ def test_recommend_is_pure_it_writes_nothing(engine: Recommender) -> None:
     engine.recommend(mood_from_emotion("sad"), n=10, seed=0)
     engine.recommend(mood_from_emotion("angry"), kind="videos", n=5, seed=0)
     assert engine.store.row_count() == 0
+
+
+def test_the_joined_reason_reads_as_sentences(catalog: FakeProvider) -> None:
+    """Before: "…reached (offline?); No previews…" joined with "; ", after a sentence's own full stop too."""
+    engine = Recommender([], catalog, enrichers=[_BrokenEnricher(), _BrokenEnricher()])
+    result = engine.recommend(mood_from_emotion("happy"), n=4, seed=0)
+    assert result.fallback_reason == (
+        "No previews or artwork: Deezer could not be reached (offline?). "
+        "No previews or artwork: Deezer could not be reached (offline?)."
+    )

@@ -176,3 +176,20 @@ def test_header_lines_ended_by_a_bare_lf_get_a_400_at_once(port: Target, head: b
     statuses, headers, body = _answer(port, head, timeout=3.0)
     assert statuses == [400] and headers["content-type"] == "application/json"
     assert "not valid HTTP/1.1" in json.loads(body)["error"]["message"]
+
+
+def test_options_keeps_the_connection_open(port: Target) -> None:
+    """An empty OPTIONS answer says its length, so the next request can follow on the same
+    connection (a 204 would have had none, and waitress closes the connection after such an answer)."""
+    with port.connect(timeout=5) as sock:
+        sock.sendall(
+            b"OPTIONS /api/analyze HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    options, *rest = answer.split(b"HTTP/1.1 ")[1:]
+    assert options.startswith(b"200") and b"content-length: 0\r\n" in options.lower()
+    assert b"connection: close" not in options.lower()
+    assert len(rest) == 1 and rest[0].startswith(b"200") and b'"ok"' in rest[0]

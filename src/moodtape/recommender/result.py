@@ -104,7 +104,8 @@ class Recommendation:
         kind: ``"tracks"`` or ``"videos"``.
         targets: the target path, one ``(valence, energy)`` point in [0, 1]² per slot asked for.
         sources: the providers whose items made it into the list, in order of first appearance.
-        fallback_reasons: one readable line per live provider that failed (the catalog took over).
+        fallback_reasons: one readable sentence per live provider that failed (the catalog took
+            over), and per preview service that failed ("No previews or artwork: …").
         notes: other things a person should know (a short list, repeats after the catalog ran dry).
         list_id: the saved list's id, once a session service stored it (None for a list not kept).
     """
@@ -121,8 +122,12 @@ class Recommendation:
 
     @property
     def fallback_reason(self) -> str | None:
-        """All fallback reasons in one line, or None when every live provider answered."""
-        return "; ".join(self.fallback_reasons) or None
+        """All fallback reasons in one line, or None when every service answered.
+
+        Each reason is a sentence of its own (most end with a full stop), so they are joined with
+        a space; ``"; "`` made "… (offline?).; …".
+        """
+        return " ".join(_as_sentence(reason) for reason in self.fallback_reasons) or None
 
     def to_list(self) -> list[dict[str, Any]]:
         """The items as JSON objects, in playlist order (each with ``list_id`` when the list was saved)."""
@@ -146,3 +151,8 @@ class Recommendation:
             "fallback_reason": self.fallback_reason,
             "notes": list(self.notes),
         }
+
+
+def _as_sentence(text: str) -> str:
+    """``text`` ending with a full stop (or its own question or exclamation mark)."""
+    return text if text.endswith((".", "!", "?")) else f"{text}."

@@ -248,15 +248,16 @@ def _warn_if_machines_disagree_on_the_key(settings: Settings) -> None:
 class MoodtapeFlask(Flask):
     """Flask with one change: the automatic answer to ``OPTIONS``.
 
-    Flask answers ``OPTIONS`` with ``200`` and an empty ``text/html`` body; an empty answer is a
-    ``204`` (RFC 9110 §9.3.7 asks only for ``Allow``), and it carries no session cookie (see
-    :func:`moodtape.web.session.install_session`): nothing was asked of a session.
+    Flask answers ``OPTIONS`` with an empty body typed ``text/html``; here it is an empty answer
+    with ``Allow`` and no type, and it carries no session cookie (see
+    :func:`moodtape.web.session.install_session`): nothing was asked of a session. It stays a 200
+    with ``Content-Length: 0`` rather than a 204: waitress closes the connection after any answer
+    without a length, and Werkzeug drops the length of a 204.
     """
 
     def make_default_options_response(self) -> Response:
-        """``204 No Content`` with the ``Allow`` header Flask works out for the path."""
+        """``200`` with the ``Allow`` header Flask works out for the path, and nothing else."""
         response = super().make_default_options_response()
-        response.status_code = 204
         response.headers.pop("Content-Type", None)
         return response
 

@@ -314,7 +314,8 @@ export class Calibration {
         await this.refresh();
       } else if (done && expressions.length * 2 > accepted) {
         // Kept (a person may rest that way), but a smile learnt as "neutral" makes real smiles read less happy.
-        this.prompt.textContent = `Done, but your face looked ${emotionWord(expressions[0])} rather than relaxed. For a better fit, choose "Calibrate again" and rest your face.`;
+        const looked = [...new Set(expressions)].map(emotionWord).join(" or ");
+        this.prompt.textContent = `Done, but your face looked ${looked} rather than relaxed. For a better fit, choose "Calibrate again" and rest your face.`;
       } else if (done) {
         this.prompt.textContent = emotion === "neutral" ? "Done: moodtape now reads your face against your own resting face." : `Added your ${emotionWord(emotion)} face.`;
       } else if (accepted && crowded) {
