@@ -10,14 +10,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Runtime dependencies only.
+# Runtime dependencies, and HEIC support (the heic extra): an iPhone photo uploaded to the app on
+# your own machine is read. The extra bundles GPL code, hence not a core dependency (README).
 $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[heic]"
 	touch $@
 
-# Everything the tests need: runtime, the train extra (PyTorch CPU) and the dev tools.
+# Everything the tests need: runtime, the train extra (PyTorch CPU), the dev tools, and the heic
+# extra, so the HEIC tests run here and in CI (they skip, saying why, where it is missing).
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[train,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[train,dev,heic]"
 	touch $@ $(VENV)/.run-installed
 
 # axe-core for the accessibility checks in tests/e2e, from the npm registry (package-lock.json pins

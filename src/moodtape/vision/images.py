@@ -1,14 +1,16 @@
 """Turn whatever a caller hands us (a path, encoded bytes, an array) into pixels, safely.
 
 Decoding goes through Pillow, which reads the unusual-but-valid images people have (16-bit and
-palette PNGs, WebP, animated GIFs: first frame) and honours EXIF orientation, so a phone photo
-is upright; only a WebP's pixels come from OpenCV, which needs far less memory for them.
+palette PNGs, WebP, animated GIFs: first frame, AVIF, and HEIC with the ``heic`` extra) and honours
+EXIF orientation, so a phone photo is upright; only a WebP's pixels come from OpenCV, which needs
+far less memory for them.
 
 Two checks come first, each in a module of its own: before Pillow reads even the header,
 :mod:`moodtape.vision.decode_cost` refuses a file whose structure would be slow to walk (a million
 empty chunks); before any pixel is decoded, :mod:`moodtape.vision.image_limits` refuses a declared
-size too large, too long or too thin (a decompression bomb). Arrays, and the 16-bit and float
-images decoders give, become uint8 in :mod:`moodtape.vision.pixel_arrays`.
+size too large, too long or too thin (a decompression bomb); an AVIF's or HEIC's size is read from
+its boxes by :mod:`moodtape.vision.heif`, whose decoders do not say it in words we can act on.
+Arrays, and the 16-bit and float images decoders give, become uint8 in :mod:`moodtape.vision.pixel_arrays`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import math
 import re
 import warnings
 from pathlib import Path
-from typing import Final
 
 import cv2
 import numpy as np
@@ -27,6 +28,9 @@ from PIL import Image, UnidentifiedImageError
 
 from moodtape.errors import CorruptImageError, ImageError, ImageTooLargeError, UnsupportedImageError
 from moodtape.vision.decode_cost import check_decode_cost
+from moodtape.vision.heif import HEIF_ADVICE as HEIF_ADVICE  # re-exported: its home before AVIF/HEIC were read
+from moodtape.vision.heif import check_heif_header
+from moodtape.vision.heif_structure import heif_kind
 from moodtape.vision.image_limits import DEFAULT_MAX_PIXELS, check_size
 from moodtape.vision.orientation import exif_orientation, turn_upright, upright
 from moodtape.vision.pixel_arrays import Pixels, array_to_pixels, as_pixels, pil_to_pixels
@@ -89,7 +93,7 @@ def decode_image(
     cost_checked: bool = False,
     shrink_jpeg: bool = False,
 ) -> Pixels:
-    """Decode encoded image bytes (JPEG, PNG, WebP, GIF, BMP, TIFF…); see :func:`load_image`.
+    """Decode encoded image bytes (JPEG, PNG, WebP, GIF, AVIF, HEIC, BMP, TIFF…); see :func:`load_image`.
 
     ``cost_checked``: the caller ran :func:`check_decode_cost` on these bytes already (the web
     upload does, before anything reads the header), so the file is not walked a second time.
@@ -102,6 +106,7 @@ def decode_image(
         raise ImageError(f"{name}: empty file")
     if not cost_checked:
         check_decode_cost(data, name)
+    heif = check_heif_header(data, max_pixels, name)  # AVIF/HEIC: a decoder here, and a size within bounds
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
@@ -113,9 +118,13 @@ def decode_image(
             "(set MOODTAPE_MAX_PIXELS to change it)"
         ) from None
     except UnidentifiedImageError:
-        raise UnsupportedImageError(_unidentified_message(data, name)) from None
+        if heif is not None:  # check_heif_header found a decoder for it: the file itself is at fault
+            raise CorruptImageError(f"{name}: truncated or corrupt {heif.upper()} picture") from None
+        raise UnsupportedImageError(f"{name}: not an image (or a format moodtape cannot read)") from None
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's way of saying "header cut short"
         raise CorruptImageError(f"{name}: truncated or corrupt image ({exc})") from None
+    except Exception as exc:
+        raise _codec_failure(exc, heif, name) from None
     with image:
         if shrink_jpeg:
             _shrink_jpeg_to_fit(image, max_pixels, gray=gray)
@@ -132,30 +141,27 @@ def decode_image(
             return pil_to_pixels(upright(image), gray=gray)
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
             raise CorruptImageError(f"{name}: truncated or corrupt image ({exc})") from None
+        except Exception as exc:
+            raise _codec_failure(exc, heif, name) from None
 
 
-#: ISO-BMFF brands of HEIC/HEIF and AVIF pictures (``ftyp`` box at byte 4): an iPhone's photos.
-#: An MP4 video's brands (``isom``, ``mp41``, ``mp42``...) are not among them.
-_HEIF_BRANDS: Final = frozenset(
-    {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
-)
-#: What to do with such a photo, in the words a person needs (the decoder and the web say the same).
-HEIF_ADVICE: Final = (
-    "a HEIC/HEIF or AVIF photo, which moodtape cannot read; send it as JPEG or PNG "
-    "(on an iPhone: Settings → Camera → Formats → Most Compatible, or share it as JPEG)"
-)
+def _codec_failure(exc: Exception, heif: str | None, name: str) -> Exception:
+    """What to raise for an error of another kind than Pillow's own, from opening or decoding.
+
+    libavif and libheif (through Pillow's AVIF plugin and pillow-heif) report a damaged file with
+    ``RuntimeError`` ("Missing or empty image item", "Security limit exceeded") and even
+    ``ZeroDivisionError`` (an image sequence whose timescale is 0): for their pictures that is the
+    file's fault, a 422, not a bug of ours (each was a 500 on the web, found by fuzzing in review).
+    From any other format such an error is a bug, and stays what it is; so does running out of memory.
+    """
+    if heif is None or isinstance(exc, MemoryError):
+        return exc
+    return CorruptImageError(f"{name}: truncated or corrupt {heif.upper()} picture ({type(exc).__name__}: {exc})")
 
 
 def is_heif(data: bytes) -> bool:
-    """Whether ``data`` starts like a HEIC/HEIF or AVIF picture (its ISO-BMFF ``ftyp`` box's brand)."""
-    return data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS
-
-
-def _unidentified_message(data: bytes, name: str) -> str:
-    """Why Pillow could not read ``data``, naming HEIC/AVIF: an iPhone's photo was "not an image"."""
-    if is_heif(data):
-        return f"{name}: {HEIF_ADVICE}"
-    return f"{name}: not an image (or a format moodtape cannot read)"
+    """Whether ``data`` starts like a HEIC/HEIF or AVIF picture (its ISO-BMFF ``ftyp`` box's brands)."""
+    return heif_kind(data) is not None
 
 
 def _decode_webp(data: bytes, image: Image.Image, *, gray: bool) -> Pixels | None:

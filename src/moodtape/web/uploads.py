@@ -26,7 +26,9 @@ from werkzeug.sansio.multipart import BLANK_LINE_RE, MultipartDecoder
 
 from moodtape.errors import CorruptImageError, DataError, ImageError, UnsupportedImageError
 from moodtape.vision.decode_cost import check_decode_cost
-from moodtape.vision.images import HEIF_ADVICE, decode_image, is_heif
+from moodtape.vision.heif import can_read, check_heif_header, heic_installed, unreadable_message
+from moodtape.vision.heif_structure import heif_kind
+from moodtape.vision.images import decode_image
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
 from moodtape.web.owners import client_owner
 
@@ -48,6 +50,13 @@ MAX_PART_HEADER_BYTES: Final[int] = 8 * 1024
 DAMAGED: Final[str] = "the picture is damaged and cannot be read"
 _log = logging.getLogger(__name__)
 ACCEPTED_TYPES: Final[tuple[str, ...]] = ("image/jpeg", "image/png", "image/webp", "image/gif")
+#: Named to a client that sent something else.
+_FORMATS: Final = "a JPEG, PNG, WebP, GIF or HEIC picture"
+#: Why an AVIF upload is refused: its decoder cannot be held to the declared size (vision/heif.py).
+AVIF_REFUSED: Final = (
+    "an AVIF picture, which this server does not take: its decoder can be made to use far more memory "
+    "than the picture declares; send it as JPEG or PNG"
+)
 
 
 class InMemoryRequest(Request):
@@ -64,9 +73,13 @@ class InMemoryRequest(Request):
 
 
 def sniff_image_type(data: bytes) -> str | None:
-    """``"jpeg"``, ``"png"``, ``"webp"`` or ``"gif"`` from the leading bytes; None for anything else."""
+    """``"jpeg"``, ``"png"``, ``"webp"``, ``"gif"``, ``"avif"`` or ``"heic"`` from the leading bytes;
+    None for anything else."""
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
+    heif = heif_kind(data)
+    if heif is not None:
+        return heif
     for magic, name in _MAGIC:
         if data.startswith(magic):
             return name
@@ -78,8 +91,9 @@ def read_image_bytes(request: Request) -> bytes:
 
     Raises:
         DataError: no image in the request (400).
-        UnsupportedImageError: the bytes are not JPEG, PNG, WebP or GIF (415); a HEIC/AVIF photo
-            is named as such, with what to send instead.
+        UnsupportedImageError: the bytes are not JPEG, PNG, WebP, GIF or HEIC (415); an AVIF
+            picture is refused with why (:data:`AVIF_REFUSED`); a HEIC
+            photo without pillow-heif installed is named as such, with the fix and what to send instead.
         werkzeug.exceptions.RequestEntityTooLarge: the body is over ``MAX_CONTENT_LENGTH`` (413).
     """
     if request.mimetype == "multipart/form-data":
@@ -99,12 +113,25 @@ def read_image_bytes(request: Request) -> bytes:
     else:
         data = request.get_data(cache=False)
     if not data:
-        raise DataError("the request holds no image: send a JPEG, PNG, WebP or GIF picture")
+        raise DataError(f"the request holds no image: send {_FORMATS}")
     if sniff_image_type(data) is None:
-        if is_heif(data):  # an iPhone's photo: say what it is and what to send instead
-            raise UnsupportedImageError(f"that file is {HEIF_ADVICE}")
-        raise UnsupportedImageError("that file is not a JPEG, PNG, WebP or GIF picture")
+        raise UnsupportedImageError(f"that file is not {_FORMATS}")
+    heif = heif_kind(data)
+    if heif == "avif":
+        raise UnsupportedImageError(f"that file is {AVIF_REFUSED}")
+    if heif is not None and not can_read(heif):  # an iPhone's photo: the fix, and what to send instead
+        raise UnsupportedImageError(f"that file is {unreadable_message(heif)}")
     return data
+
+
+def accepted_upload_types() -> tuple[str, ...]:
+    """The types the page's file input offers: HEIC only where this server reads it (never AVIF).
+
+    A phone's browser converts a HEIC photo to JPEG when the input does not list HEIC, so listing
+    it on a server without pillow-heif would turn a working upload into a refused one.
+    """
+    heic: tuple[str, ...] = ("image/heic", "image/heif", ".heic", ".heif") if heic_installed() else ()
+    return ACCEPTED_TYPES + heic
 
 
 def _check_part_headers(request: Request) -> None:
@@ -163,6 +190,7 @@ def gray_upload(request: Request, max_pixels: int, gate: LargePictureGate) -> It
     """
     data = read_image_bytes(request)
     check_decode_cost(data)  # before the header is read for the gate: that read alone can be slow
+    check_heif_header(data, max_pixels, "the picture")  # a HEIC's sizes, before libheif reads its header
     with gate.admit(declared_pixels(data), client_owner()):
         try:
             gray = decode_image(data, gray=True, max_pixels=max_pixels, cost_checked=True, shrink_jpeg=True)

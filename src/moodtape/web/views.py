@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template
 
 from moodtape.web.app import services
 from moodtape.web.session import current_csrf_token
+from moodtape.web.uploads import accepted_upload_types
 
 blueprint = Blueprint("views", __name__)
 
@@ -15,7 +16,7 @@ blueprint = Blueprint("views", __name__)
 @blueprint.get("/")
 def index() -> str:
     """The single page; it reads the CSRF token from ``<meta name="csrf-token">``."""
-    return render_template("index.html", csrf_token=current_csrf_token())
+    return render_template("index.html", csrf_token=current_csrf_token(), photo_types=accepted_upload_types())
 
 
 @blueprint.get("/privacy")

@@ -62,6 +62,10 @@ export function setupPhoto({ input, chooser, dropzone, stage, img, overlay, mess
       const result = await analyzeWhenFree(file, () => mine !== generation, message, signal);
       if (mine !== generation) return;
       pending = null;
+      // A picture the server reads but this browser cannot show (a HEIC outside Safari): an empty
+      // frame with the faces boxed and a word why, not a broken-image icon under the boxes.
+      img.parentElement.classList.remove("no-preview");
+      img.onerror = () => img.parentElement.classList.add("no-preview");
       img.src = objectUrl;
       stage.hidden = false;
       fitMedia(img.parentElement, result.image.width, result.image.height);

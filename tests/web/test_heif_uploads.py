@@ -1,0 +1,144 @@
+"""HEIC uploads (session 20): read as a JPEG is, refused on a huge header with a 413, a damaged one
+with a 422, and without pillow-heif a 415 that names the fix. AVIF uploads get a 415 saying why:
+libavif decodes the size inside the file, not the size it declares."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from flask.testing import FlaskClient
+
+from heif_pictures import (
+    encode,
+    forget_heif_opener,
+    hide_pillow_heif,
+    needs_avif,
+    needs_pillow_heif,
+    with_declared_size,
+)
+
+FORMATS = [pytest.param("HEIF", marks=needs_pillow_heif, id="heic")]
+
+
+@pytest.fixture(scope="module")
+def astronaut_rgb() -> npt.NDArray[np.uint8]:
+    from skimage import data
+
+    return np.asarray(data.astronaut(), dtype=np.uint8)
+
+
+@pytest.fixture(autouse=True)
+def _heic_read_by_moodtape_alone(monkeypatch: pytest.MonkeyPatch, astronaut_rgb: npt.NDArray[np.uint8]) -> None:
+    """Each test starts with no HEIF opener in Pillow (imageio, loading the astronaut, adds one)."""
+    forget_heif_opener(monkeypatch)
+
+
+def _error(reply: Any) -> tuple[int, str]:
+    return reply.status_code, reply.get_json()["error"]["code"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_upload_finds_the_face_and_emotion_the_jpeg_gives(
+    client: FlaskClient, fmt: str, astronaut_rgb: npt.NDArray[np.uint8], astronaut_jpeg_bytes: bytes
+) -> None:
+    """It was refused with a 415 ('send it as JPEG or PNG')."""
+    photo = encode(astronaut_rgb, fmt)
+    jpeg = client.post("/api/analyze", data=astronaut_jpeg_bytes, content_type="image/jpeg").get_json()
+    reply = client.post(
+        "/api/analyze", data={"image": (io.BytesIO(photo), "IMG_0001.HEIC")}, content_type="multipart/form-data"
+    )
+    assert reply.status_code == 200, reply.get_json()
+    body = reply.get_json()
+    assert body["image"] == {"width": 512, "height": 512}
+    assert [face["emotion"] for face in body["faces"]] == [face["emotion"] for face in jpeg["faces"]] == ["happy"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_huge_declared_size_is_a_413(client: FlaskClient, fmt: str, astronaut_rgb: npt.NDArray[np.uint8]) -> None:
+    bomb = with_declared_size(encode(astronaut_rgb[:64, :64], fmt), 60_000, 60_000)
+    reply = client.post("/api/analyze", data=bomb, content_type="application/octet-stream")
+    assert _error(reply) == (413, "image_too_large")
+    assert "60000×60000" in reply.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_truncated_upload_is_a_422_not_a_500(
+    client: FlaskClient, fmt: str, astronaut_rgb: npt.NDArray[np.uint8]
+) -> None:
+    whole = encode(astronaut_rgb, fmt)
+    for cut in (len(whole) // 2, 300):
+        reply = client.post("/api/analyze", data=whole[:cut], content_type="application/octet-stream")
+        assert reply.status_code == 422
+        assert reply.get_json()["error"]["message"] == "the picture is damaged and cannot be read"
+
+
+@pytest.mark.parametrize("brand", [b"heic", b"mif1"])
+def test_without_pillow_heif_a_heic_is_a_415_naming_the_fix(
+    client: FlaskClient, brand: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hide_pillow_heif(monkeypatch)
+    heic = b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x00\x00mif1heic" + bytes(500)
+    reply = client.post("/api/analyze", data=heic, content_type="image/heic")
+    assert _error(reply) == (415, "unsupported_image")
+    message = reply.get_json()["error"]["message"]
+    assert "pip install 'moodtape[heic]'" in message and "JPEG or PNG" in message and "Most Compatible" in message
+
+
+def _accept(client: FlaskClient) -> list[str]:
+    page = client.get("/").get_data(as_text=True)
+    found = re.search(r'id="photo-input"[^>]*accept="([^"]*)"', page)
+    assert found, "the page has no photo input with an accept list"
+    return found[1].split(",")
+
+
+@needs_pillow_heif
+def test_the_page_offers_heic_not_avif(client: FlaskClient) -> None:
+    accept = set(_accept(client))
+    assert {"image/jpeg", "image/heic", ".heic"} <= accept and "image/avif" not in accept
+
+
+def test_without_pillow_heif_the_page_does_not_offer_heic(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offering HEIC there would stop a phone's browser from sending the photo as JPEG, a 415 then."""
+    hide_pillow_heif(monkeypatch)
+    accept = _accept(client)
+    assert "image/jpeg" in accept and not any("heic" in kind or "heif" in kind for kind in accept)
+
+
+@needs_avif
+def test_an_avif_upload_is_refused_saying_why(client: FlaskClient, astronaut_rgb: npt.NDArray[np.uint8]) -> None:
+    """A 1.2 KB AVIF declaring 100 × 100 decoded 8,000 × 8,000 (138 MB) past every limit (review)."""
+    lying = with_declared_size(encode(astronaut_rgb[:256, :256], "AVIF"), 16, 16)
+    for photo in (encode(astronaut_rgb, "AVIF"), lying):
+        reply = client.post("/api/analyze", data=photo, content_type="image/avif")
+        assert _error(reply) == (415, "unsupported_image")
+        assert "AVIF" in reply.get_json()["error"]["message"] and "JPEG or PNG" in reply.get_json()["error"]["message"]
+
+
+@needs_pillow_heif
+def test_a_heic_declaring_less_than_it_holds_is_a_422(
+    client: FlaskClient, astronaut_rgb: npt.NDArray[np.uint8]
+) -> None:
+    lying = with_declared_size(encode(astronaut_rgb[:256, :256], "HEIF"), 16, 16)
+    reply = client.post("/api/analyze", data=lying, content_type="image/heic")
+    assert (
+        reply.status_code == 422 and reply.get_json()["error"]["message"] == "the picture is damaged and cannot be read"
+    )
+
+
+@needs_pillow_heif
+def test_a_thousand_nested_boxes_are_a_clear_answer_not_a_500(
+    client: FlaskClient, astronaut_rgb: npt.NDArray[np.uint8]
+) -> None:
+    """Before: the box walker recursed into each, past Python's recursion limit: a 500 and a traceback."""
+    photo = encode(astronaut_rgb[:64, :64], "HEIF")
+    ftyp = photo[: int.from_bytes(photo[:4], "big")]
+    nested = b""
+    for _ in range(1200):
+        nested = (8 + len(nested)).to_bytes(4, "big") + b"iprp" + nested
+    reply = client.post("/api/analyze", data=ftyp + nested, content_type="image/heic")
+    assert reply.status_code == 422 and reply.get_json()["error"]["code"]
