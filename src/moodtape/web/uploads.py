@@ -52,6 +52,11 @@ _log = logging.getLogger(__name__)
 ACCEPTED_TYPES: Final[tuple[str, ...]] = ("image/jpeg", "image/png", "image/webp", "image/gif")
 #: Named to a client that sent something else.
 _FORMATS: Final = "a JPEG, PNG, WebP, GIF or HEIC picture"
+#: For a body of JSON, a data: URL or base64 text: a common way to send a picture elsewhere, not here.
+TEXT_NOT_A_PICTURE: Final = (
+    "the request holds text (JSON, a data: URL or base64), not a picture: send the picture's own bytes "
+    "as the body (Content-Type: image/jpeg, image/png…) or as a file in a form field named 'image'"
+)
 #: Why an AVIF upload is refused: its decoder cannot be held to the declared size (vision/heif.py).
 AVIF_REFUSED: Final = (
     "an AVIF picture, which this server does not take: its decoder can be made to use far more memory "
@@ -115,6 +120,8 @@ def read_image_bytes(request: Request) -> bytes:
     if not data:
         raise DataError(f"the request holds no image: send {_FORMATS}")
     if sniff_image_type(data) is None:
+        if _looks_like_text(request, data):
+            raise UnsupportedImageError(TEXT_NOT_A_PICTURE)
         raise UnsupportedImageError(f"that file is not {_FORMATS}")
     heif = heif_kind(data)
     if heif == "avif":
@@ -122,6 +129,14 @@ def read_image_bytes(request: Request) -> bytes:
     if heif is not None and not can_read(heif):  # an iPhone's photo: the fix, and what to send instead
         raise UnsupportedImageError(f"that file is {unreadable_message(heif)}")
     return data
+
+
+def _looks_like_text(request: Request, data: bytes) -> bool:
+    """Whether the body is text a client meant as a picture: typed JSON or text, or starting like
+    JSON, a data: URL or base64 of a JPEG or PNG (``/9j/``, ``iVBOR``)."""
+    typed = request.mimetype in ("application/json", "text/plain") or request.mimetype.endswith("+json")
+    head = data[:16].lstrip()
+    return typed or head.startswith((b"{", b"[", b'"', b"data:", b"/9j/", b"iVBOR"))
 
 
 def accepted_upload_types() -> tuple[str, ...]:
