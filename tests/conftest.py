@@ -40,6 +40,21 @@ def astronaut_bgr() -> npt.NDArray[np.uint8]:
 
 
 @pytest.fixture(scope="session")
+def astronaut_rgb(astronaut_bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """The astronaut in RGB order, as Pillow and the HEIC/AVIF writers take it."""
+    return np.ascontiguousarray(astronaut_bgr[..., ::-1])
+
+
+@pytest.fixture
+def heic_read_by_moodtape_alone(monkeypatch: pytest.MonkeyPatch, astronaut_rgb: npt.NDArray[np.uint8]) -> None:
+    """No HEIF opener in Pillow for this test (imageio, loading the astronaut, adds one), so that reading
+    a HEIC depends on moodtape registering pillow-heif's (tests/heif_pictures.py)."""
+    from heif_pictures import forget_heif_opener
+
+    forget_heif_opener(monkeypatch)
+
+
+@pytest.fixture(scope="session")
 def astronaut_conditions(astronaut_bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     """The astronaut's head under every robustness condition, as the model's input ``(15, 1, 48, 48)``
     in [0, 1] (vision/conditions.py): faces that reach every corner of the int8 model's arithmetic."""

@@ -14,7 +14,6 @@ from PIL import Image
 import moodtape
 from heif_pictures import (
     encode,
-    forget_heif_opener,
     needs_avif,
     needs_pillow_heif,
     with_declared_size,
@@ -31,17 +30,7 @@ FORMATS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def astronaut_rgb() -> npt.NDArray[np.uint8]:
-    from skimage import data
-
-    return np.asarray(data.astronaut(), dtype=np.uint8)
-
-
-@pytest.fixture(autouse=True)
-def _heic_read_by_moodtape_alone(monkeypatch: pytest.MonkeyPatch, astronaut_rgb: npt.NDArray[np.uint8]) -> None:
-    """Each test starts with no HEIF opener in Pillow (imageio, loading the astronaut, adds one)."""
-    forget_heif_opener(monkeypatch)
+pytestmark = pytest.mark.usefixtures("heic_read_by_moodtape_alone")
 
 
 @pytest.mark.parametrize(("fmt", "suffix"), FORMATS)

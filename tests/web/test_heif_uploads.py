@@ -15,7 +15,6 @@ from flask.testing import FlaskClient
 
 from heif_pictures import (
     encode,
-    forget_heif_opener,
     hide_pillow_heif,
     needs_avif,
     needs_pillow_heif,
@@ -25,17 +24,7 @@ from heif_pictures import (
 FORMATS = [pytest.param("HEIF", marks=needs_pillow_heif, id="heic")]
 
 
-@pytest.fixture(scope="module")
-def astronaut_rgb() -> npt.NDArray[np.uint8]:
-    from skimage import data
-
-    return np.asarray(data.astronaut(), dtype=np.uint8)
-
-
-@pytest.fixture(autouse=True)
-def _heic_read_by_moodtape_alone(monkeypatch: pytest.MonkeyPatch, astronaut_rgb: npt.NDArray[np.uint8]) -> None:
-    """Each test starts with no HEIF opener in Pillow (imageio, loading the astronaut, adds one)."""
-    forget_heif_opener(monkeypatch)
+pytestmark = pytest.mark.usefixtures("heic_read_by_moodtape_alone")
 
 
 def _error(reply: Any) -> tuple[int, str]:
@@ -75,18 +64,6 @@ def test_a_truncated_upload_is_a_422_not_a_500(
         reply = client.post("/api/analyze", data=whole[:cut], content_type="application/octet-stream")
         assert reply.status_code == 422
         assert reply.get_json()["error"]["message"] == "the picture is damaged and cannot be read"
-
-
-@pytest.mark.parametrize("brand", [b"heic", b"mif1"])
-def test_without_pillow_heif_a_heic_is_a_415_naming_the_fix(
-    client: FlaskClient, brand: bytes, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    hide_pillow_heif(monkeypatch)
-    heic = b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x00\x00mif1heic" + bytes(500)
-    reply = client.post("/api/analyze", data=heic, content_type="image/heic")
-    assert _error(reply) == (415, "unsupported_image")
-    message = reply.get_json()["error"]["message"]
-    assert "pip install 'moodtape[heic]'" in message and "JPEG or PNG" in message and "Most Compatible" in message
 
 
 def _accept(client: FlaskClient) -> list[str]:
