@@ -20,6 +20,8 @@ from heif_pictures import (
     needs_pillow_heif,
     with_declared_size,
 )
+from moodtape.vision.heif_structure import heif_kind
+from moodtape.web import uploads
 
 FORMATS = [pytest.param("HEIF", marks=needs_pillow_heif, id="heic")]
 
@@ -119,3 +121,24 @@ def test_a_thousand_nested_boxes_are_a_clear_answer_not_a_500(
         nested = (8 + len(nested)).to_bytes(4, "big") + b"iprp" + nested
     reply = client.post("/api/analyze", data=ftyp + nested, content_type="image/heic")
     assert reply.status_code == 422 and reply.get_json()["error"]["code"]
+
+
+def test_an_avif_brand_late_in_a_long_ftyp_box_is_still_an_avif() -> None:
+    """libavif reads the whole ftyp box; the sniff read 256 bytes of it, and an AVIF whose `avif`
+    brand came after 70 others passed for a HEIC (review)."""
+    brands = b"mif1" * 70 + b"avif"
+    ftyp = (16 + len(brands)).to_bytes(4, "big") + b"ftypmif1" + bytes(4) + brands
+    assert heif_kind(ftyp + bytes(64)) == "avif"
+
+
+@needs_avif
+def test_an_upload_never_reaches_libavif_even_when_taken_for_another_format(
+    client: FlaskClient, astronaut_rgb: npt.NDArray[np.uint8], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the sniff decides, the web's decoders exclude AVIF's: an AVIF passed off as a HEIC was
+    decoded by libavif once Pillow's AVIF plugin came before pillow-heif's in its list (review)."""
+    monkeypatch.setattr(uploads, "heif_kind", lambda data: "heic")  # a sniffing gap, as the review found one
+    client.post("/api/analyze", data=b"RIFF\x00\x00\x00\x00WEBP", content_type="image/webp")  # Image.init()
+    photo = encode(astronaut_rgb, "AVIF")
+    reply = client.post("/api/analyze", data=photo, content_type="image/heic")
+    assert reply.status_code in (415, 422), reply.get_json()  # never read: no face, no 200

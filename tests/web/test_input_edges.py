@@ -110,7 +110,9 @@ def test_a_jpeg_built_to_be_slow_is_refused_before_its_header_is_read(
     """Reading the header of a JPEG with a million empty comments cost 2.6 s in the large-picture
     gate's pixel count, before the decoder's own check could refuse it."""
     headers_read: list[int] = []
-    monkeypatch.setattr("moodtape.web.uploads.declared_pixels", lambda data: headers_read.append(len(data)) or 0)
+    monkeypatch.setattr(
+        "moodtape.web.uploads.declared_pixels", lambda data, formats=None: headers_read.append(len(data)) or 0
+    )
     buffer = io.BytesIO()
     Image.new("L", (64, 64), 128).save(buffer, format="JPEG")
     plain = buffer.getvalue()

@@ -32,7 +32,7 @@ def headers_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Sizes of the uploads whose header the large-picture gate read (with Pillow)."""
     read: list[int] = []
 
-    def declared_pixels(data: bytes) -> int:
+    def declared_pixels(data: bytes, formats: tuple[str, ...] | None = None) -> int:
         read.append(len(data))
         return 0
 

@@ -25,6 +25,9 @@ AVIF_BRANDS: Final = frozenset({b"avif", b"avis"})
 HEIC_BRANDS: Final = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"})
 #: Brands of the HEIF container alone: the compatible brands then say which codec.
 _CONTAINER_BRANDS: Final = frozenset({b"mif1", b"msf1", b"miaf"})
+#: How much of the ``ftyp`` box is read for compatible brands: libavif reads all of it, and an AVIF
+#: whose ``avif`` brand came after byte 256 passed for a HEIC (review). A real one is under 40 bytes.
+MAX_FTYP_BYTES: Final = 64 * 1024
 #: Boxes looked at in one file: a phone's HEIC has about a hundred (most of them its tiles'
 #: properties); past this the file is refused rather than walked (or handed to libheif) further.
 MAX_BOXES: Final = 4096
@@ -66,7 +69,7 @@ def heif_kind(data: bytes) -> HeifKind | None:
     if major not in _CONTAINER_BRANDS:
         return None
     size = int.from_bytes(data[0:4], "big")
-    compatible = data[16 : min(max(size, 16), 256)]
+    compatible = data[16 : min(max(size, 16), MAX_FTYP_BYTES)]
     brands = {compatible[i : i + 4] for i in range(0, len(compatible) - 3, 4)}
     return "avif" if brands & AVIF_BRANDS else "heic"
 

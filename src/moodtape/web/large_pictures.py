@@ -36,13 +36,14 @@ LARGE_PICTURE_PIXELS: Final[int] = 4_000_000
 RETRY_AFTER_S: Final[int] = 2
 
 
-def declared_pixels(data: bytes) -> int:
+def declared_pixels(data: bytes, formats: tuple[str, ...] | None = None) -> int:
     """Width × height from the image's header, without decoding pixels; 0 when it cannot be read.
 
     0 lets an unreadable file through to the decoder, whose error message says what is wrong.
+    ``formats``: the Pillow formats that may read the header (None: every one).
     """
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=formats) as image:
             width, height = image.size
     except Exception:  # any failure here is reported by the real decode, in its own words
         return 0

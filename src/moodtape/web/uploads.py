@@ -50,6 +50,9 @@ MAX_PART_HEADER_BYTES: Final[int] = 8 * 1024
 DAMAGED: Final[str] = "the picture is damaged and cannot be read"
 _log = logging.getLogger(__name__)
 ACCEPTED_TYPES: Final[tuple[str, ...]] = ("image/jpeg", "image/png", "image/webp", "image/gif")
+#: The Pillow decoders an upload may reach: never AVIF's (see :data:`AVIF_REFUSED`), even for a file
+#: that passes for another format (an AVIF with a HEIF container brand was decoded by libavif).
+UPLOAD_FORMATS: Final[tuple[str, ...]] = ("JPEG", "PNG", "WEBP", "GIF", "HEIF")
 #: Named to a client that sent something else.
 _FORMATS: Final = "a JPEG, PNG, WebP, GIF or HEIC picture"
 #: For a body of JSON, a data: URL or base64 text: a common way to send a picture elsewhere, not here.
@@ -206,9 +209,11 @@ def gray_upload(request: Request, max_pixels: int, gate: LargePictureGate) -> It
     data = read_image_bytes(request)
     check_decode_cost(data)  # before the header is read for the gate: that read alone can be slow
     check_heif_header(data, max_pixels, "the picture")  # a HEIC's sizes, before libheif reads its header
-    with gate.admit(declared_pixels(data), client_owner()):
+    with gate.admit(declared_pixels(data, UPLOAD_FORMATS), client_owner()):
         try:
-            gray = decode_image(data, gray=True, max_pixels=max_pixels, cost_checked=True, shrink_jpeg=True)
+            gray = decode_image(
+                data, gray=True, max_pixels=max_pixels, cost_checked=True, shrink_jpeg=True, formats=UPLOAD_FORMATS
+            )
         except (UnsupportedImageError, CorruptImageError) as exc:
             # The leading bytes said "image", so the rest is damaged rather than of the wrong type;
             # the decoder's own words go to the log, the client gets one plain sentence.
