@@ -299,8 +299,14 @@ async function applyMood(mood, source, { preloaded = null, focusList = false } =
     state.offerNext = undefined;
   } else hideOffer();
   showListMood(mood, source);
+  $("mood-now").style.minHeight = "";
+  // The mood line says the new mood with the plane, at the press: outside camera mode it is as long
+  // as its words (style.css), and written when a slow list came it moved the plane under a keyboard
+  // user's cursor 24 px down, with no key pressed.
+  const showing = list.show(mood, source, { preloaded, focusList });
+  showMoodNow();
   // Not loaded: the list's mood went back to the one on screen (onReverted: showListMood).
-  const shown = await list.show(mood, source, { preloaded, focusList });
+  const shown = await showing;
   if (shown === false && source === "camera" && !focusList) cameraListFailed(list.failure);
   else if (shown) resetCameraRetry();
   if (focusOnOffer && !state.offered) {
@@ -309,7 +315,14 @@ async function applyMood(mood, source, { preloaded = null, focusList = false } =
     if (shown || (shown === null && !offerInUse())) hideOffer();
     else state.offered = mood;
   }
+  // Not loaded: the line goes back to the list on screen's mood, maybe fewer lines; it keeps its
+  // height until the next pick, or the plane under it would move up with no key pressed.
+  if (shown === false) holdHeight($("mood-now"));
   showMoodNow();
+}
+
+function holdHeight(el) {
+  el.style.minHeight = `${el.getBoundingClientRect().height}px`;
 }
 
 /** The plane, the pressed emotion and the camera's follow switch show the list's mood: the one

@@ -11,6 +11,10 @@ import { STRATEGY_WORDS, emotionWord, moodLine, moodNumbers } from "./words.js";
 
 const $ = (id) => document.getElementById(id);
 const SOURCE_WORDS = { camera: "the camera", photo: "your photo", manual: "your choice", history: "your history" };
+/** "Finding music for this mood…" is for a list that keeps the person waiting: written at once, it
+ * was followed 50–80 ms later by the list's own line (the offline catalog's usual time), two lines in
+ * the status region for one list, the first cut off; the camera's first list said both unasked. */
+const BUSY_LINE_DELAY_MS = 1000;
 
 function setPressed(group, attr, value) {
   for (const button of group.querySelectorAll("button")) {
@@ -238,7 +242,11 @@ export class ListView {
     const controller = new AbortController();
     this.controller = controller;
     const params = this.params();
-    status("Finding music for this mood…", { again: false });
+    // The last line stays until this list's own: cleared here, a repeat of the same line ("12
+    // tracks, strategy match.") went "" then the line within a frame, and was not read again.
+    const busyLine = setTimeout(() => {
+      if (this.controller === controller) status("Finding music for this mood…", { again: false });
+    }, BUSY_LINE_DELAY_MS);
     $("results").setAttribute("aria-busy", "true");
     try {
       const data = await api.showList(params, { signal: controller.signal });
@@ -263,6 +271,7 @@ export class ListView {
       this.hooks.onError(err);
       return false;
     } finally {
+      clearTimeout(busyLine);
       if (this.controller === controller) {
         this.controller = null;
         $("results").removeAttribute("aria-busy");
