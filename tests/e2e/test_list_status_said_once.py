@@ -9,7 +9,6 @@ keeps the person waiting.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -20,6 +19,9 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 expect = sync_api.expect
 
 STATUS_LINES = "() => window.__announced.filter((text) => /Finding music|tracks, strategy/.test(text))"
+#: How long the first list took, request to answer, in seconds (Resource Timing).
+LIST_SECONDS = """() => performance.getEntriesByType("resource")
+  .filter((entry) => entry.name.includes("/api/lists?"))[0].duration / 1000"""
 
 
 def test_the_cameras_first_list_is_said_in_one_line(browser: Any, server: Server) -> None:
@@ -32,7 +34,11 @@ def test_the_cameras_first_list_is_said_in_one_line(browser: Any, server: Server
         expect(page.locator("#results-status")).to_contain_text("tracks, strategy")
         page.wait_for_timeout(1200)  # past the progress line's delay: nothing more comes
         lines = page.evaluate(STATUS_LINES)
-        assert len(lines) == 1 and lines[0].startswith("12 tracks, strategy"), lines
+        assert lines[-1].startswith("12 tracks, strategy"), lines
+        # On a loaded machine the list may truly keep the person waiting over a second: then, and
+        # only then, the progress line comes first.
+        waited = page.evaluate(LIST_SECONDS)
+        assert len(lines) == (2 if waited > 0.95 else 1), (lines, waited)
         watch.check(page)
     finally:
         context.close()
@@ -41,16 +47,14 @@ def test_the_cameras_first_list_is_said_in_one_line(browser: Any, server: Server
 def test_a_list_that_keeps_the_person_waiting_still_says_so(browser: Any, server: Server) -> None:
     context, page, watch = open_page(browser, server)
     try:
-
-        def late(route: Any) -> None:
-            time.sleep(2.5)
-            route.continue_()
-
-        page.route("**/api/lists?*", late)
+        held: list[Any] = []
+        page.route("**/api/lists?*", lambda route: held.append(route))
         page.get_by_role("tab", name="Pick by hand").click()
         page.evaluate(COUNT_ANNOUNCEMENTS)
         page.locator("#emotion-buttons").get_by_role("button", name="happy", exact=True).click()
         expect(page.locator("#results")).to_have_attribute("aria-busy", "true")
+        page.wait_for_timeout(2500)  # the list keeps the person waiting
+        held.pop().continue_()
         expect(page.locator("#result-list > li").first).to_be_attached()
         expect(page.locator("#results")).not_to_have_attribute("aria-busy", "true")
         lines = page.evaluate(STATUS_LINES)
