@@ -28,9 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from moodtape.errors import CorruptImageError, ImageError, ImageTooLargeError, UnsupportedImageError
 from moodtape.vision.decode_cost import check_decode_cost
-from moodtape.vision.heif import HEIF_ADVICE as HEIF_ADVICE  # re-exported: its home before AVIF/HEIC were read
 from moodtape.vision.heif import check_heif_header
-from moodtape.vision.heif_structure import heif_kind
 from moodtape.vision.image_limits import DEFAULT_MAX_PIXELS, check_size
 from moodtape.vision.orientation import exif_orientation, turn_upright, upright
 from moodtape.vision.pixel_arrays import Pixels, array_to_pixels, as_pixels, pil_to_pixels
@@ -162,11 +160,6 @@ def _codec_failure(exc: Exception, heif: str | None, name: str) -> Exception:
     if heif is None:
         return exc
     return CorruptImageError(f"{name}: truncated or corrupt {heif.upper()} picture ({type(exc).__name__}: {exc})")
-
-
-def is_heif(data: bytes) -> bool:
-    """Whether ``data`` starts like a HEIC/HEIF or AVIF picture (its ISO-BMFF ``ftyp`` box's brands)."""
-    return heif_kind(data) is not None
 
 
 def _decode_webp(data: bytes, image: Image.Image, *, gray: bool) -> Pixels | None:
