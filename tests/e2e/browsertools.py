@@ -481,6 +481,30 @@ def pick_by_hand(page: Any, word: str) -> None:
     expect(page.locator("#result-list > li").first).to_be_visible()
 
 
+def hold_requests(page: Any, pattern: str = "**/api/lists?*") -> list[Any]:
+    """Hold every request matching ``pattern`` (by default the list's, ``/api/lists?…``) from now on:
+    the test answers each when it chooses (``held.pop().continue_()``, or ``.fulfill(...)``), instead
+    of sleeping in a route handler, which stalls Playwright's dispatcher."""
+    held: list[Any] = []
+    page.route(pattern, lambda route: held.append(route))
+    return held
+
+
+#: Every layout shift not caused by input, with what moved (the browser's own measure, as in CLS),
+#: into ``window.__shifts``: ``[]`` when nothing moved unasked.
+RECORD_SHIFTS = """() => {
+  window.__shifts = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.hadRecentInput) continue;
+      const moved = entry.sources.map((s) => `${s.node ? s.node.id || s.node.className : "?"} `
+        + `${Math.round(s.previousRect.y)}→${Math.round(s.currentRect.y)}`);
+      window.__shifts.push({ value: entry.value, moved });
+    }
+  }).observe({ type: "layout-shift" });
+}"""
+
+
 #: Marks the list items on screen, so that a test can wait for the list that replaces them (NEW_LIST).
 MARK_OLD = "() => document.querySelectorAll('#result-list > li').forEach((li) => (li.dataset.old = '1'))"
 NEW_LIST = "() => document.querySelector('#result-list > li') && !document.querySelector('#result-list > li[data-old]')"

@@ -16,24 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import Server, fake_analyzer, open_page
+from browsertools import RECORD_SHIFTS, Server, fake_analyzer, open_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
 expect = sync_api.expect
-
-# Every layout shift not caused by input, with what moved (the browser's own measure, as in CLS).
-RECORD_SHIFTS = """() => {
-  window.__shifts = [];
-  new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      if (entry.hadRecentInput) continue;
-      const moved = entry.sources.map((s) => `${s.node ? s.node.id || s.node.className : "?"} `
-        + `${Math.round(s.previousRect.y)}→${Math.round(s.currentRect.y)}`);
-      window.__shifts.push({ value: entry.value, moved });
-    }
-  }).observe({ type: "layout-shift" });
-}"""
 
 #: No face at first (the camera warming up), then a new mood every second.
 RESTLESS = [

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 import pytest
-from browsertools import pick_by_hand
+from browsertools import hold_requests, pick_by_hand
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -61,8 +61,7 @@ def test_escape_while_a_list_loads_drops_it_and_focus_returns_to_history(page: A
     pick_by_hand(page, "happy")
     titles = page.locator("#result-list .title").all_text_contents()
     page.evaluate(COUNT_PARSED)
-    held: list[Any] = []
-    page.route("**/api/lists/*", lambda route: held.append(route))
+    held = hold_requests(page, "**/api/lists/*")
     _open_history(page)
     with page.expect_request("**/api/lists/*"):
         page.locator("#history-list .reopen").nth(1).focus()  # the older list: sad

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import pytest
-from browsertools import Server, fake_analyzer, open_page, watch_text
+from browsertools import Server, fake_analyzer, hold_requests, open_page, watch_text
 from playwright.sync_api import expect
 
 HAPPY = [(0.0, "happy", 0.8, 0.35)]
@@ -45,8 +45,7 @@ def test_a_list_arriving_does_not_move_the_plane_cursor_under_the_keys(page: Any
     the cursor on the list's mood, and the next arrow key went on from there: ← after four ← was at
     happy's place less a step, not at −0.25."""
     fake_analyzer(page, HAPPY)
-    held: list[Any] = []
-    page.route("**/api/lists?*", lambda route: held.append(route))  # answered below, on our word
+    held = hold_requests(page)  # answered below, on our word
     page.get_by_role("button", name="Start camera").click()
     plane = page.locator("#plane")
     cursor = page.locator("#plane .cursor")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import MARK_OLD, NEW_LIST, pick_by_hand, serve_previews
+from browsertools import MARK_OLD, NEW_LIST, hold_requests, pick_by_hand, serve_previews
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -22,8 +22,7 @@ FOCUSED_ITEM = "[...document.querySelectorAll('#result-list > li')].indexOf(docu
 @pytest.mark.parametrize("control", ["fb-like", "fb-skip"])
 def test_focus_on_a_control_stays_on_that_control_when_a_new_list_loads(page: Any, control: str) -> None:
     pick_by_hand(page, "sad")
-    held: list[Any] = []
-    page.route("**/api/lists?*", lambda route: held.append(route))
+    held = hold_requests(page)
     page.evaluate(MARK_OLD)
     with page.expect_request("**/api/lists?*"):
         page.locator("#strategy-group [data-strategy=uplift]").focus()

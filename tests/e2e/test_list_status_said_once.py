@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import COUNT_ANNOUNCEMENTS, Server, fake_analyzer, open_page
+from browsertools import COUNT_ANNOUNCEMENTS, Server, fake_analyzer, hold_requests, open_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -47,8 +47,7 @@ def test_the_cameras_first_list_is_said_in_one_line(browser: Any, server: Server
 def test_a_list_that_keeps_the_person_waiting_still_says_so(browser: Any, server: Server) -> None:
     context, page, watch = open_page(browser, server)
     try:
-        held: list[Any] = []
-        page.route("**/api/lists?*", lambda route: held.append(route))
+        held = hold_requests(page)
         page.get_by_role("tab", name="Pick by hand").click()
         page.evaluate(COUNT_ANNOUNCEMENTS)
         page.locator("#emotion-buttons").get_by_role("button", name="happy", exact=True).click()

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browsertools import Server, fake_analyzer, open_page, serve_previews
+from browsertools import Server, fake_analyzer, hold_requests, open_page, serve_previews
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -93,8 +93,7 @@ def test_show_it_keeps_focus_until_the_new_list_is_drawn(page: Any) -> None:
     expect(page.locator("#results-mood")).to_contain_text("happy")
     show = page.get_by_role("button", name="Show it")
     expect(show).to_be_visible(timeout=15_000)
-    held: list[Any] = []
-    page.route("**/api/lists?*", lambda route: held.append(route))  # answered below, on our word
+    held = hold_requests(page, "**/api/lists?*")  # answered below, on our word
     show.focus()
     page.evaluate(SAMPLE_FOCUS)
     page.keyboard.press("Enter")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import Server, fake_analyzer, open_page
+from browsertools import RECORD_SHIFTS, Server, fake_analyzer, hold_requests, open_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -83,22 +83,12 @@ def test_the_mood_line_keeps_empty_lines_only_in_camera_mode(browser: Any, serve
         context.close()
 
 
-# Every layout shift not caused by input (as in test_camera_start_holds_still.py).
-RECORD_SHIFTS = """() => {
-  window.__shifts = [];
-  new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shifts.push(entry.value);
-  }).observe({ type: "layout-shift" });
-}"""
-
-
 def test_a_slow_list_picked_on_the_plane_does_not_move_the_plane(browser: Any, server: Server) -> None:
     """The mood line now grows with its words by hand: it is written at the press, with the plane's
     mark, not when the list comes (a list 1.5 s late moved the plane 24 px down under the cursor)."""
     context, page, watch = open_page(browser, server)
     try:
-        held: list[Any] = []
-        page.route("**/api/lists?*", lambda route: held.append(route))  # answered by the test, 1.5 s later
+        held = hold_requests(page)  # answered by the test, 1.5 s later
         page.get_by_role("tab", name="Pick by hand").click()
         page.evaluate(RECORD_SHIFTS)
         page.locator("#plane").focus()
@@ -118,8 +108,7 @@ def test_a_slow_pick_that_fails_does_not_move_the_plane(browser: Any, server: Se
     1.5 s later it went back to "No mood yet." (one line), moving the plane up 24 px (review)."""
     context, page, watch = open_page(browser, server)
     try:
-        held: list[Any] = []
-        page.route("**/api/lists?*", lambda route: held.append(route))
+        held = hold_requests(page)
         page.get_by_role("tab", name="Pick by hand").click()
         page.evaluate(RECORD_SHIFTS)
         page.locator("#emotion-buttons").get_by_role("button", name="happy", exact=True).click()

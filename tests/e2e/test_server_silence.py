@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import COUNT_ANNOUNCEMENTS, fake_analyzer
+from browsertools import COUNT_ANNOUNCEMENTS, fake_analyzer, hold_requests
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -27,13 +27,6 @@ SHORT_LIST_DEADLINE = """async () => {
 }"""
 
 
-def _hold(page: Any, pattern: str) -> list[Any]:
-    """Never answer requests to ``pattern`` (a server that hangs); returns the held routes."""
-    held: list[Any] = []
-    page.route(pattern, lambda route: held.append(route))
-    return held
-
-
 def test_camera_frames_that_get_no_answer_stop_looking_live(page: Any) -> None:
     """Before: "Live mood: happy", the boxes and "15.0 frames/s" stayed for as long as the server
     hung, with no banner."""
@@ -41,7 +34,7 @@ def test_camera_frames_that_get_no_answer_stop_looking_live(page: Any) -> None:
     page.get_by_role("button", name="Start camera").click()
     expect(page.locator("#camera-overlay .face-box")).to_have_count(1)
     expect(page.locator("#mood-now")).to_contain_text("Live mood")
-    _hold(page, "**/api/analyze?stream=*")
+    hold_requests(page, "**/api/analyze?stream=*")
 
     banner = page.locator("#banner")
     expect(banner).to_be_visible(timeout=FRAME_DEADLINE_WAIT_MS)
@@ -57,7 +50,7 @@ def test_a_list_that_gets_no_answer_ends_its_busy_state(page: Any) -> None:
     """Before: "Finding music for this mood…" and aria-busy stayed for ever, with no banner."""
     page.get_by_role("tab", name="Pick by hand").click()
     page.evaluate(SHORT_LIST_DEADLINE)
-    _hold(page, "**/api/lists?*")
+    hold_requests(page, "**/api/lists?*")
     page.locator("#emotion-buttons").get_by_role("button", name="happy", exact=True).click()
     results = page.locator("#results")
     expect(results).to_have_attribute("aria-busy", "true")
@@ -103,7 +96,7 @@ def test_deadlines_hold_in_a_browser_without_abort_signal_timeout(page: Any) -> 
     assert page.evaluate("typeof AbortSignal.timeout") == "undefined"
     page.get_by_role("tab", name="Pick by hand").click()
     page.evaluate(SHORT_LIST_DEADLINE)
-    _hold(page, "**/api/lists?*")
+    hold_requests(page, "**/api/lists?*")
     page.locator("#emotion-buttons").get_by_role("button", name="happy", exact=True).click()
     expect(page.locator("#banner")).to_have_text(
         "The moodtape server did not answer in 4 s. Is moodtape serve still running?", timeout=LIST_DEADLINE_WAIT_MS

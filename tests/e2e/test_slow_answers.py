@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import MARK_OLD, NEW_LIST, pick_by_hand
+from browsertools import MARK_OLD, NEW_LIST, hold_requests, pick_by_hand
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -35,8 +35,7 @@ def _newer_list_meanwhile(page: Any) -> list[str]:
 
 def test_a_late_dislike_leaves_the_newer_list_and_focus_alone(page: Any) -> None:
     pick_by_hand(page, "sad")
-    held: list[Any] = []
-    page.route("**/api/feedback", lambda route: held.append(route))
+    held = hold_requests(page, "**/api/feedback")
     dislike = page.locator("#result-list > li").nth(2).locator(".fb-dislike")
     dislike.focus()
     with page.expect_request("**/api/feedback"):
@@ -69,8 +68,7 @@ def test_a_late_undo_does_not_draw_the_old_list_over_the_newer_one(page: Any) ->
     page.keyboard.press("Enter")
     undo = items.nth(2).locator(".undo-btn")
     expect(undo).to_be_focused()
-    held: list[Any] = []
-    page.route("**/api/lists/*/undo", lambda route: held.append(route))
+    held = hold_requests(page, "**/api/lists/*/undo")
     with page.expect_request("**/api/lists/*/undo"):
         page.keyboard.press("Enter")
     titles = _newer_list_meanwhile(page)
@@ -92,8 +90,7 @@ def test_a_late_correction_is_made_with_the_choice_pressed_meanwhile_and_leaves_
     expect(page.locator("#not-mine-select")).to_be_focused()
     page.locator("#not-mine-select").select_option("happy")
     page.keyboard.press("Tab")
-    held: list[Any] = []
-    page.route("**/api/feedback", lambda route: held.append(route))
+    held = hold_requests(page, "**/api/feedback")
     with page.expect_request("**/api/feedback"):
         page.keyboard.press("Enter")
     _newer_list_meanwhile(page)
