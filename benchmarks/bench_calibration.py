@@ -26,8 +26,11 @@ Protocols:
 * with ``--fer``: each person's full profile applied to FER2013 PublicTest (3,589 other people),
   to check that no profile collapses predictions.
 
-A small grid over the three hyper-parameters (neutral target, baseline clip, prototype weight)
-shows how sensitive the gains are; the shipped values are :class:`moodtape.vision.calibration.Settings`'s.
+A small grid over the hyper-parameters (the baseline's target, its clip, the prototype weight)
+shows how sensitive the gains are; the shipped values are :class:`moodtape.vision.calibration.Settings`'s
+with the model's neutral reference as the target (:func:`shipped_settings`). The even targets
+(neutral at 0.4–0.8, the rest spread evenly) are what a model without a reference gets, and what
+every model got before 2026-12-05.
 """
 
 from __future__ import annotations
@@ -272,17 +275,43 @@ def table(people: dict[str, Person], model_id: str, settings: Settings) -> dict[
     }
 
 
-def sensitivity(people: dict[str, Person], model_id: str) -> list[dict[str, Any]]:
+def shipped_settings(analyzer: Analyzer) -> Settings:
+    """What ``moodtape.calibrate`` uses with this model: the defaults, aimed at the model's reference."""
+    return Settings(neutral_reference=analyzer.classifier.neutral_reference)
+
+
+def target_name(settings: Settings) -> str | float:
+    """How a row names its baseline target: the model's reference, or the even target's neutral share."""
+    return "reference" if settings.neutral_reference is not None else settings.neutral_target
+
+
+def grid_settings(reference: tuple[float, ...] | None) -> list[Settings]:
+    """Every even target × clip × weight, and the model's reference × clip × weight."""
+    settings = [
+        Settings(neutral_target=target, max_shift=clip, prototype_weight=weight)
+        for target, clip, weight in itertools.product(*GRID.values())
+    ]
+    if reference is not None:
+        settings += [
+            Settings(max_shift=clip, prototype_weight=weight, neutral_reference=reference)
+            for clip, weight in itertools.product(GRID["max_shift"], GRID["prototype_weight"])
+        ]
+    return settings
+
+
+def sensitivity(people: dict[str, Person], model_id: str, reference: tuple[float, ...] | None) -> list[dict[str, Any]]:
     """Frontal accuracy per protocol over the hyper-parameter grid."""
     rows = []
-    for values in itertools.product(*GRID.values()):
-        settings = Settings(**dict(zip(GRID, values, strict=True)))
+    for settings in grid_settings(reference):
         result = table(people, model_id, settings)
         rows.append(
             {
-                **dataclasses.asdict(settings),
+                "target": target_name(settings),
+                "max_shift": settings.max_shift,
+                "prototype_weight": settings.prototype_weight,
                 "neutral": result["neutral"]["frontal"]["accuracy"],
                 "per_expression_loo": result["per_expression_loo"]["frontal"]["accuracy"],
+                "side_lit_neutral": result["neutral"]["side_lit_resting"]["accuracy"],
             }
         )
     return rows
@@ -316,11 +345,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     left.set_title("Yale, 15 people: accuracy per protocol")
     chosen = result["settings"]
     for clip in sorted({row["max_shift"] for row in result["sensitivity"]}):
-        rows = [
-            r
-            for r in result["sensitivity"]
-            if r["max_shift"] == clip and r["neutral_target"] == chosen["neutral_target"]
-        ]
+        rows = [r for r in result["sensitivity"] if r["max_shift"] == clip and r["target"] == chosen["target"]]
         rows.sort(key=lambda r: r["prototype_weight"])
         weights = [r["prototype_weight"] for r in rows]
         right.plot(weights, [r["per_expression_loo"] * 100 for r in rows], marker="o", label=f"LOO, clip {clip:g} nats")
@@ -328,7 +353,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     right.axvline(chosen["prototype_weight"], color="grey", linewidth=0.8)
     right.set_xlabel("prototype weight (nats, before scaling by coverage)")
     right.set_ylabel("frontal accuracy (%); one face = 1.1 points")
-    right.set_title(f"sensitivity (neutral target {chosen['neutral_target']}; dotted: one neutral photo)")
+    right.set_title(f"sensitivity (target: {chosen['target']}; dotted: one neutral photo)")
     right.legend(fontsize=8)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -342,9 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     analyzer, people, missed = open_yale(parser, args)
     model_id = analyzer.classifier.model_id
-    settings = Settings()
+    settings = shipped_settings(analyzer)
     result: dict[str, Any] = {
-        "settings": dataclasses.asdict(settings),
+        "settings": {**dataclasses.asdict(settings), "target": target_name(settings)},
         "embedding": analyzer.classifier.has_embedding,
         "people": len(people),
         "photos_without_a_face": missed,
@@ -354,18 +379,31 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.fer is not None:
         result["fer2013_publictest"] = fer_check(args.fer, analyzer, people, model_id, settings)
-    result["sensitivity"] = sensitivity(people, model_id)
-    for protocol, rows in result["protocols"].items():
+    even = dataclasses.replace(settings, neutral_reference=None)
+    result["even_target"] = {
+        "settings": dataclasses.asdict(even),
+        "protocols": table(people, model_id, even),
+        "someone_elses_profile": someone_else(people, model_id, even),
+    }
+    if args.fer is not None:
+        result["even_target"]["fer2013_publictest"] = fer_check(args.fer, analyzer, people, model_id, even)
+    result["sensitivity"] = sensitivity(people, model_id, settings.neutral_reference)
+    for protocol, rows in [
+        *result["protocols"].items(),
+        *((f"{name} (even target)", rows) for name, rows in result["even_target"]["protocols"].items()),
+    ]:
         frontal = rows["frontal"]
         print(
-            f"{protocol:<20} frontal {frontal['accuracy']:.1%} ({frontal['faces']} faces, NLL {frontal['nll']:.3f})  "
+            f"{protocol:<34} frontal {frontal['accuracy']:.1%} ({frontal['faces']} faces, NLL {frontal['nll']:.3f})  "
             f"side-lit resting {rows['side_lit_resting']['accuracy']:.1%}  per class "
             + " ".join(f"{k} {v:.0%}" for k, v in frontal["per_class"].items())
         )
     print("someone else's profile:", json.dumps(result["someone_elses_profile"]))
     print("held-out resting photos, nearest prototype:", json.dumps(result["held_out_resting_photos"]))
+    print("  with the even target:", json.dumps(result["even_target"]["someone_elses_profile"]))
     if "fer2013_publictest" in result:
         print("FER2013 PublicTest:", json.dumps(result["fer2013_publictest"]))
+        print("  with the even target:", json.dumps(result["even_target"]["fer2013_publictest"]))
     if args.json_out is not None:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(result, indent=2) + "\n")

@@ -51,7 +51,9 @@ from benchmarks.bench_calibration import (
     predict,
     profile_for,
     prototype_margin,
+    shipped_settings,
     someone_else,
+    target_name,
     yale_parser,
 )
 from moodtape.vision.calibrate import Example, read_example
@@ -155,14 +157,17 @@ def grid(
     views: dict[str, list[Example]],
     faces: FerFaces | None,
     model_id: str,
+    shipped: Settings,
 ) -> list[dict[str, Any]]:
-    """Proxy gain and harm for every prototype weight × baseline clip."""
+    """Proxy gain and harm for every prototype weight × baseline clip (the shipped baseline target)."""
     rows = []
     for clip in CLIPS:
         for weight in WEIGHTS:
-            settings = Settings(max_shift=clip, prototype_weight=weight)
+            settings = dataclasses.replace(shipped, max_shift=clip, prototype_weight=weight)
             row: dict[str, Any] = {
-                **dataclasses.asdict(settings),
+                "target": target_name(settings),
+                "max_shift": settings.max_shift,
+                "prototype_weight": settings.prototype_weight,
                 "neutral_only": proxy_scores(people, views, model_id, settings, "neutral"),
                 "full": proxy_scores(people, views, model_id, settings, "full"),
                 "someone_elses_profile": someone_else(people, model_id, settings),
@@ -200,7 +205,9 @@ def uncalibrated_views(people: dict[str, Person], views: dict[str, list[Example]
     return {"originals": originals.summary()["accuracy"], "views": stand_ins.summary()["accuracy"]}
 
 
-def nearest_prototype(people: dict[str, Person], views: dict[str, list[Example]], model_id: str) -> dict[str, Any]:
+def nearest_prototype(
+    people: dict[str, Person], views: dict[str, list[Example]], model_id: str, shipped: Settings
+) -> dict[str, Any]:
     """How often a test face's nearest prototype (full profile) is its own class, and by what margin.
 
     The measure of how optimistic the stand-ins are: a re-made copy of the calibration photo should
@@ -210,7 +217,7 @@ def nearest_prototype(people: dict[str, Person], views: dict[str, list[Example]]
     for subject, person in people.items():
         if "normal" not in person:
             continue
-        profile = profile_for(person, CALIBRATION, model_id, Settings())
+        profile = profile_for(person, CALIBRATION, model_id, shipped)
         tests = [(f"{label_of(c)} (re-made copies)", e) for c in CALIBRATION for e in views.get(f"{subject}.{c}", [])]
         tests += [("neutral (other real resting photos)", person[c]) for c in OTHER_RESTING if c in person]
         for group, example in tests:
@@ -232,18 +239,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     analyzer, people, missed = open_yale(parser, args)
     model_id = analyzer.classifier.model_id
+    shipped = shipped_settings(analyzer)
     views, missed_views = read_views(args.yale, analyzer, people)
     faces = fer_publictest(args.fer, analyzer, FER_STRIDE) if args.fer is not None else None
     result: dict[str, Any] = {
         "what": "PROXY: expressions tested on re-made copies of the calibration photo (mirror, crop, gamma, "
         "tilt, JPEG), neutral on the person's other real resting photos; not a second real photo",
-        "shipped": {"prototype_weight": PROTOTYPE_WEIGHT, "max_shift": MAX_SHIFT},
+        "shipped": {"prototype_weight": PROTOTYPE_WEIGHT, "max_shift": MAX_SHIFT, "target": target_name(shipped)},
         "views": [dataclasses.asdict(view) for view in VIEWS],
         "people": len(people),
         "photos_without_a_face": missed + missed_views,
         "uncalibrated_accuracy_on_calibration_photos": uncalibrated_views(people, views),
         "uncalibrated": proxy_scores(people, views, model_id, Settings(), "uncalibrated"),
-        "nearest_prototype": nearest_prototype(people, views, model_id),
+        "nearest_prototype": nearest_prototype(people, views, model_id, shipped),
     }
     if faces is not None:
         result["fer2013_publictest_uncalibrated"] = float((faces[0].argmax(1) == faces[2]).mean())
@@ -251,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"uncalibrated: {json.dumps(result['uncalibrated_accuracy_on_calibration_photos'])}", file=sys.stderr)
     print(f"nearest prototype: {json.dumps(result['nearest_prototype'])}", file=sys.stderr)
     print(f"uncalibrated proxy: {result['uncalibrated']['accuracy']:.1%} {result['uncalibrated']['per_class']}")
-    result["grid"] = grid(people, views, faces, model_id)
+    result["grid"] = grid(people, views, faces, model_id, shipped)
     if args.json_out is not None:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(result, indent=2) + "\n")

@@ -169,6 +169,9 @@ def test_export_matches_pytorch_and_loads(trained: tuple[Path, list[EpochResult]
     assert metadata["moodtape.networks"] == "1" and report["passes"] == ["0:face", "0:mirror"]
     classifier = load_classifier(model_path, threads=1)
     assert classifier.preset.name == "moodtape"
+    # The model carries how it reads a resting face, for personal calibration.
+    assert report["neutral_reference"] is not None
+    assert classifier.neutral_reference == pytest.approx(report["neutral_reference"])
     probabilities = classifier.predict([np.full((48, 48), 90, dtype=np.uint8), np.zeros((60, 60), dtype=np.uint8)])
     assert probabilities.shape == (2, 7)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)

@@ -8,8 +8,10 @@ model card). Any other set of passes, zoomed views included, can be named
 (:mod:`moodtape.training.views`). Either way the shipped path is the measured one; weights and
 activations are then quantized to int8 (the zoom's resampling stays float). The temperature and the
 uncertainty threshold go into the ONNX file's metadata, so the model file alone says how to read
-its outputs. A second output, ``embedding`` (each pass's penultimate features side by side), is
-added for personal calibration (:mod:`moodtape.training.embedding`); ``logits`` are unchanged by it.
+its outputs; so does its neutral reference, how it reads a resting face, which personal calibration
+aims at (:mod:`moodtape.vision.neutral_reference`). A second output, ``embedding`` (each pass's
+penultimate features side by side), is added for personal calibration
+(:mod:`moodtape.training.embedding`); ``logits`` are unchanged by it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import torch
 from torch import nn
 
 from moodtape.emotions import EMOTIONS
-from moodtape.errors import ModelError
+from moodtape.errors import DataError, ModelError
 from moodtape.training.calibration import (
     expected_calibration_error,
     fit_temperature,
@@ -50,6 +52,7 @@ from moodtape.vision.classifier import (
     create_session,
     softmax,
 )
+from moodtape.vision.neutral_reference import META_NEUTRAL_REFERENCE, measure_reference
 
 #: A face whose calibrated top probability is below this is reported as ``uncertain``.
 UNCERTAIN_BELOW = 0.4
@@ -172,6 +175,15 @@ def _splits(root: Path) -> tuple[FaceDataset, FaceDataset]:
     return load_dataset(root / "train"), load_dataset(root / "publictest")
 
 
+def _neutral_reference(probabilities: np.ndarray[Any, Any], labels: np.ndarray[Any, Any]) -> tuple[float, ...] | None:
+    """How the model reads a resting face (personal calibration aims at it), or ``None`` when no
+    validation face is both labelled and read as neutral (a tiny test set, a network barely trained)."""
+    try:
+        return measure_reference(probabilities, labels)
+    except DataError:
+        return None
+
+
 def set_metadata(model: onnx.ModelProto, values: dict[str, str]) -> None:
     """Replace the model's ``metadata_props`` with ``values``."""
     del model.metadata_props[:]
@@ -214,6 +226,7 @@ def export_runs(
     temperature = fit_temperature(logits, validation.labels)
     before, after = softmax(logits), softmax(logits, temperature)
     certain = after.max(1) >= UNCERTAIN_BELOW
+    reference = _neutral_reference(after, validation.labels)
     correct = after.argmax(1) == validation.labels
     report = {
         "runs": [str(run) for run in runs],
@@ -230,6 +243,7 @@ def export_runs(
         "nll_after": negative_log_likelihood(logits, validation.labels, temperature),
         "ece_before": expected_calibration_error(before, validation.labels),
         "ece_after": expected_calibration_error(after, validation.labels),
+        "neutral_reference": None if reference is None else list(reference),
         "uncertain_below": UNCERTAIN_BELOW,
         "uncertain_share": float(1.0 - certain.mean()),
         # None, not NaN (which is not JSON), when every prediction is uncertain.
@@ -238,21 +252,21 @@ def export_runs(
         "reliability_after": [bin_.__dict__ for bin_ in reliability(after, validation.labels)],
         "export_seconds": time.perf_counter() - started,
     }
-    set_metadata(
-        model,
-        {
-            META_PRESET: "moodtape",
-            META_TEMPERATURE: f"{temperature:.6f}",
-            META_UNCERTAIN: f"{UNCERTAIN_BELOW}",
-            META_LABELS: json.dumps(list(EMOTIONS)),
-            META_OUTPUT: "logits",
-            # An ensemble's passes say which network reads which view.
-            "moodtape.flip_averaged": str(module.flip_averaged).lower(),
-            "moodtape.passes": describe(module.passes),
-            "moodtape.networks": str(len(runs)),
-            "moodtape.trained_epochs": ",".join(str(epoch) for epoch in epochs),
-        },
-    )
+    metadata = {
+        META_PRESET: "moodtape",
+        META_TEMPERATURE: f"{temperature:.6f}",
+        META_UNCERTAIN: f"{UNCERTAIN_BELOW}",
+        META_LABELS: json.dumps(list(EMOTIONS)),
+        META_OUTPUT: "logits",
+        # An ensemble's passes say which network reads which view.
+        "moodtape.flip_averaged": str(module.flip_averaged).lower(),
+        "moodtape.passes": describe(module.passes),
+        "moodtape.networks": str(len(runs)),
+        "moodtape.trained_epochs": ",".join(str(epoch) for epoch in epochs),
+    }
+    if reference is not None:
+        metadata[META_NEUTRAL_REFERENCE] = json.dumps(list(reference))
+    set_metadata(model, metadata)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "emotion.onnx"
     onnx.save(model, path)

@@ -131,7 +131,8 @@ def profile_from_examples(
         embeddings = {
             label: np.stack([e.embedding for e in items if e.embedding is not None]) for label, items in read.items()
         }
-    return fit_profile(analyzer.classifier.model_id, probabilities, embeddings, Settings(), tuple(notes))
+    settings = Settings(neutral_reference=analyzer.classifier.neutral_reference)
+    return fit_profile(analyzer.classifier.model_id, probabilities, embeddings, settings, tuple(notes))
 
 
 def calibrate(

@@ -6,11 +6,12 @@ then takes a softmax, so the result is again a probability vector summing to 1:
 
 1. **Neutral baseline.** Some resting faces look sad or angry to the model. The person's neutral
    examples give their mean log-probabilities ``n``; the profile adds ``b = t − n`` (both centred),
-   where ``t`` is the log-probability vector of a face read as neutral with probability
-   :data:`NEUTRAL_TARGET` and the rest spread evenly. The person's own resting face then reads
-   as a clearly neutral face does, and every other face of theirs is read relative to it. Each
-   entry of ``b`` is clipped to ±:data:`MAX_SHIFT` nats, so one odd photo (a smile taken as
-   "neutral") cannot silence a class.
+   where ``t`` is how the model reads a typical resting face: its *neutral reference*, measured on
+   FER2013's neutral faces (:mod:`moodtape.vision.neutral_reference`). The person's own resting
+   face then reads as a resting face in general does, and every other face of theirs is read
+   relative to it. A model without a reference gets an even target instead: neutral at
+   :data:`NEUTRAL_TARGET`, the rest spread evenly. Each entry of ``b`` is clipped to
+   ±:data:`MAX_SHIFT` nats, so one odd photo (a smile taken as "neutral") cannot silence a class.
 2. **Prototypes** (with at least one expression besides neutral). Each calibrated emotion gets a
    prototype: the mean of its examples' embeddings (the model's penultimate features, unit
    length), centred on the mean of the person's prototypes so that what all their photos share
@@ -45,7 +46,8 @@ from moodtape.errors import DataError
 
 FloatArray = npt.NDArray[np.float32]
 
-#: How surely the person's own neutral face should read as neutral after calibration.
+#: For a model without a neutral reference: how surely the person's own neutral face should read as
+#: neutral after calibration (the other six classes share the rest evenly).
 NEUTRAL_TARGET: Final = 0.6
 #: Largest baseline shift per class, in nats (a factor of e ≈ 2.7 on the odds).
 MAX_SHIFT: Final = 1.0
@@ -75,11 +77,16 @@ class ProfileError(DataError):
 
 @dataclass(frozen=True)
 class Settings:
-    """The calibration's hyper-parameters (see the module docstring); benchmarks vary them."""
+    """The calibration's hyper-parameters (see the module docstring); benchmarks vary them.
+
+    ``neutral_reference`` is the model's reading of a typical resting face (the classifier's
+    ``neutral_reference``); when it is ``None`` the baseline aims at the even ``neutral_target``.
+    """
 
     neutral_target: float = NEUTRAL_TARGET
     max_shift: float = MAX_SHIFT
     prototype_weight: float = PROTOTYPE_WEIGHT
+    neutral_reference: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -210,9 +217,7 @@ def fit_profile(
     """
     check_examples({label: list(rows) for label, rows in probabilities.items()})
     neutral = np.log(np.clip(probabilities["neutral"].astype(np.float64), _EPSILON, 1.0)).mean(axis=0)
-    baseline = np.clip(
-        _centred(_neutral_target(settings.neutral_target)) - _centred(neutral), -settings.max_shift, settings.max_shift
-    )
+    baseline = np.clip(_centred(_target(settings)) - _centred(neutral), -settings.max_shift, settings.max_shift)
     prototypes: dict[str, tuple[float, ...]] = {}
     center: tuple[float, ...] = ()
     if embeddings is not None and len(embeddings) >= 2:
@@ -282,9 +287,12 @@ def check_examples(examples: Mapping[str, list[Any]]) -> None:
         raise DataError("calibration needs at least one neutral photo (neutral=me.jpg): a relaxed, resting face")
 
 
-def _neutral_target(probability: float) -> npt.NDArray[np.float64]:
-    target = np.full(len(EMOTIONS), (1.0 - probability) / (len(EMOTIONS) - 1))
-    target[_NEUTRAL] = probability
+def _target(settings: Settings) -> npt.NDArray[np.float64]:
+    """What the person's resting face should read as: the model's reference, else the even target."""
+    if settings.neutral_reference is not None:
+        return np.asarray(settings.neutral_reference, dtype=np.float64)
+    target = np.full(len(EMOTIONS), (1.0 - settings.neutral_target) / (len(EMOTIONS) - 1))
+    target[_NEUTRAL] = settings.neutral_target
     return np.asarray(np.log(target), dtype=np.float64)
 
 

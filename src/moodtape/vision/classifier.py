@@ -28,6 +28,7 @@ import numpy.typing as npt
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import ModelError
 from moodtape.vision.exposure import stretch_contrast
+from moodtape.vision.neutral_reference import reference_for
 from moodtape.vision.pixel_arrays import as_pixels
 from moodtape.vision.presets import Preset, get_preset
 
@@ -91,6 +92,8 @@ class EmotionClassifier:
         preset: pixel scaling, colour and the model's label order.
         temperature: logits are divided by it before the softmax (ignored for probability outputs).
         uncertain_below: a face whose top probability is below this is marked uncertain.
+        neutral_reference: how the model reads a typical resting face, the target of personal
+            calibration's baseline (:mod:`moodtape.vision.neutral_reference`); ``None`` if unknown.
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class EmotionClassifier:
         name: str = "model",
         output: str | None = None,
         model_id: str = "",
+        neutral_reference: tuple[float, ...] | None = None,
     ) -> None:
         self.session = session
         self.preset = preset
@@ -113,6 +117,7 @@ class EmotionClassifier:
         self.output = output
         #: SHA-256 of the model file: calibration profiles are tied to it.
         self.model_id = model_id
+        self.neutral_reference = neutral_reference
         #: Whether the model also outputs its penultimate features (see :meth:`predict_with_embedding`).
         self.has_embedding = any(out.name == EMBEDDING_OUTPUT for out in session.get_outputs())
         model_input = session.get_inputs()[0]
@@ -243,6 +248,7 @@ def classifier_from_onnx(
         labels = tuple(json.loads(metadata[META_LABELS]))
     if labels is not None:
         chosen = replace(chosen, labels=tuple(labels))
+    model_id = hashlib.sha256(model_bytes).hexdigest()
     return EmotionClassifier(
         session,
         chosen,
@@ -250,7 +256,8 @@ def classifier_from_onnx(
         uncertain_below=float(metadata.get(META_UNCERTAIN, 0.0)),
         name=name,
         output=metadata.get(META_OUTPUT),
-        model_id=hashlib.sha256(model_bytes).hexdigest(),
+        model_id=model_id,
+        neutral_reference=reference_for(model_id, metadata),
     )
 
 
