@@ -73,4 +73,4 @@ def test_deleting_everything_while_the_first_list_loads_leaves_no_busy_line(page
     delete_everything_by_keyboard(page)
     page.keyboard.press("Escape")
     expect(page.locator("#results-status")).to_have_text("")
-    expect(page.locator("#results")).not_to_have_attribute("aria-busy", "true")
+    expect(page.locator("#result-list")).not_to_have_attribute("aria-busy", "true")

@@ -51,11 +51,11 @@ def test_a_list_that_keeps_the_person_waiting_still_says_so(browser: Any, server
         page.get_by_role("tab", name="Pick by hand").click()
         page.evaluate(COUNT_ANNOUNCEMENTS)
         page.locator("#emotion-buttons").get_by_role("button", name="happy", exact=True).click()
-        expect(page.locator("#results")).to_have_attribute("aria-busy", "true")
+        expect(page.locator("#result-list")).to_have_attribute("aria-busy", "true")
         page.wait_for_timeout(2500)  # the list keeps the person waiting
         held.pop().continue_()
         expect(page.locator("#result-list > li").first).to_be_attached()
-        expect(page.locator("#results")).not_to_have_attribute("aria-busy", "true")
+        expect(page.locator("#result-list")).not_to_have_attribute("aria-busy", "true")
         lines = page.evaluate(STATUS_LINES)
         assert lines[0] == "Finding music for this mood…" and len(lines) == 2, lines
         assert lines[1].startswith("12 tracks, strategy"), lines

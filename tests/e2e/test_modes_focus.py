@@ -390,7 +390,7 @@ def test_focus_moved_into_the_old_list_while_a_new_one_loads_lands_in_the_new_on
         page.keyboard.press("Tab")  # the first item of the list on screen
         page.keyboard.press("ArrowDown")
         assert page.evaluate(FOCUSED_ITEM) == 1
-        assert page.evaluate("document.querySelector('#results').getAttribute('aria-busy')") == "true"
+        assert page.evaluate("document.querySelector('#result-list').getAttribute('aria-busy')") == "true"
         expect(page.locator("#results-status")).to_contain_text("videos")
         page.wait_for_function(f"() => {FOCUSED_ITEM} === 1")
         watch.check(page)

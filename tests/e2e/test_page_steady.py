@@ -182,7 +182,7 @@ def test_a_choice_overtaken_by_another_is_not_restored_when_that_one_fails(page:
 
     page.route("**/api/lists?*", answer)
     page.locator("#strategy-group [data-strategy=calm]").click()
-    page.wait_for_function("() => document.querySelector('#results').getAttribute('aria-busy') === 'true'")
+    page.wait_for_function("() => document.querySelector('#result-list').getAttribute('aria-busy') === 'true'")
     page.locator("#strategy-group [data-strategy=energize]").click()
     expect(page.locator("#results-status")).to_have_text("The list did not change: the server did not answer.")
     for name, pressed in (("", "true"), ("calm", "false"), ("energize", "false")):
@@ -248,7 +248,7 @@ def test_a_strategy_that_fails_while_a_new_mood_loads_puts_the_page_back_on_the_
 
     page.route("**/api/lists?*", answer)
     sad.click()
-    page.wait_for_function("() => document.querySelector('#results').getAttribute('aria-busy') === 'true'")
+    page.wait_for_function("() => document.querySelector('#result-list').getAttribute('aria-busy') === 'true'")
     page.locator("#strategy-group [data-strategy=calm]").click()
     expect(page.locator("#results-status")).to_have_text("The list did not change: the server did not answer.")
     expect(happy).to_have_attribute("aria-pressed", "true")

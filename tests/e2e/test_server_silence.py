@@ -52,9 +52,9 @@ def test_a_list_that_gets_no_answer_ends_its_busy_state(page: Any) -> None:
     page.evaluate(SHORT_LIST_DEADLINE)
     hold_requests(page, "**/api/lists?*")
     page.locator("#emotion-buttons").get_by_role("button", name="happy", exact=True).click()
-    results = page.locator("#results")
-    expect(results).to_have_attribute("aria-busy", "true")
-    expect(results).not_to_have_attribute("aria-busy", "true", timeout=LIST_DEADLINE_WAIT_MS)
+    busy_list = page.locator("#result-list")
+    expect(busy_list).to_have_attribute("aria-busy", "true")
+    expect(busy_list).not_to_have_attribute("aria-busy", "true", timeout=LIST_DEADLINE_WAIT_MS)
     expect(page.locator("#results-status")).to_have_text("The list did not change: the server did not answer.")
     expect(page.locator("#banner")).to_have_text(
         "The moodtape server did not answer in 4 s. Is moodtape serve still running?"

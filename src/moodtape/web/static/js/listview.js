@@ -27,6 +27,16 @@ function status(text, options) {
   say($("results-status"), text, options);
 }
 
+/** Mark the list busy while it is being replaced, so that a screen reader does not read it half
+ * built. The list alone, not its card: the card holds the status line, and a screen reader may hold
+ * back what changes inside a busy element until it is no longer busy (WAI-ARIA; NVDA and JAWS do):
+ * "Finding music…" went unsaid while it mattered, and the list's own line, written while the card
+ * was still busy, came late or merged with it. */
+function markListBusy(busy) {
+  if (busy) $("result-list").setAttribute("aria-busy", "true");
+  else $("result-list").removeAttribute("aria-busy");
+}
+
 /** The index of the list item holding `el`, or -1. */
 function itemIndex(el) {
   const item = el && el.closest ? el.closest("#result-list > li") : null;
@@ -247,7 +257,7 @@ export class ListView {
     const busyLine = setTimeout(() => {
       if (this.controller === controller) status("Finding music for this mood…", { again: false });
     }, BUSY_LINE_DELAY_MS);
-    $("results").setAttribute("aria-busy", "true");
+    markListBusy(true);
     try {
       const data = await api.showList(params, { signal: controller.signal });
       // Focus inside the list survives the swap: it goes to the same place in the new list (the
@@ -274,7 +284,7 @@ export class ListView {
       clearTimeout(busyLine);
       if (this.controller === controller) {
         this.controller = null;
-        $("results").removeAttribute("aria-busy");
+        markListBusy(false);
       }
     }
   }
@@ -330,7 +340,7 @@ export class ListView {
       // A list asked for before the deletion: its "Finding music…" and busy state go with it.
       this.controller.abort();
       this.controller = null;
-      $("results").removeAttribute("aria-busy");
+      markListBusy(false);
     }
     const shown = this.data !== null;
     this.applied = null;

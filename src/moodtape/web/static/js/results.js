@@ -101,7 +101,8 @@ function feedbackButtons(item, onFeedback, titleId) {
     b.dataset.action = action;
     b.setAttribute("aria-pressed", "false");
     b.addEventListener("click", async () => {
-      // aria-disabled, not disabled: a disabled button drops keyboard focus to <body>.
+      // aria-disabled, not disabled: a disabled button drops keyboard focus to <body>. The busy group
+      // holds the three buttons only: a live region inside it could be held back by a screen reader.
       if (group.getAttribute("aria-busy") === "true") return;
       group.setAttribute("aria-busy", "true");
       const ok = await onFeedback(action, item, b);
