@@ -22,11 +22,13 @@ torch = pytest.importorskip("torch")
 
 from moodtape.emotions import EMOTIONS  # noqa: E402
 from moodtape.errors import DataError, DatasetError  # noqa: E402
+from moodtape.training.datasets import load_dataset  # noqa: E402
 from moodtape.training.distill import Teacher  # noqa: E402
 from moodtape.training.export import PARITY_TOLERANCE, ViewEnsemble, export_run, export_runs, onnx_logits  # noqa: E402
 from moodtape.training.trainer import EpochResult, TrainConfig, Trainer, lr_at, predict_logits  # noqa: E402
 from moodtape.training.views import parse_passes, zoom_matrix  # noqa: E402
 from moodtape.vision.classifier import load_classifier, read_metadata  # noqa: E402
+from moodtape.vision.neutral_reference import measure_reference  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -169,9 +171,11 @@ def test_export_matches_pytorch_and_loads(trained: tuple[Path, list[EpochResult]
     assert metadata["moodtape.networks"] == "1" and report["passes"] == ["0:face", "0:mirror"]
     classifier = load_classifier(model_path, threads=1)
     assert classifier.preset.name == "moodtape"
-    # The model carries how it reads a resting face, for personal calibration.
-    assert report["neutral_reference"] is not None
-    assert classifier.neutral_reference == pytest.approx(report["neutral_reference"])
+    # The model carries how it reads a resting face, for personal calibration: measured again here
+    # from the exported classifier's own reading of the validation faces.
+    validation = load_dataset(dataset / "publictest")
+    again = measure_reference(classifier.predict(list(validation.images)), np.asarray(validation.labels))
+    assert classifier.neutral_reference == pytest.approx(again, abs=1e-4)
     probabilities = classifier.predict([np.full((48, 48), 90, dtype=np.uint8), np.zeros((60, 60), dtype=np.uint8)])
     assert probabilities.shape == (2, 7)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
@@ -363,3 +367,17 @@ def test_distilling_once_needs_a_teacher_and_clean_faces(
     robust = tiny_config(dataset, tmp_path / "b", distill=str(teacher_path), distill_once=True, augment="robust")
     with pytest.raises(DataError, match="--augment standard"):
         Trainer(robust, log=lambda _: None)
+
+
+def test_a_model_no_face_of_which_reads_neutral_gets_no_reference_and_the_cli_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from moodtape.cli.train import exported
+    from moodtape.training.export import _neutral_reference
+
+    labels = np.array([EMOTIONS.index("neutral")] * 3)
+    sad_readings = np.tile(np.array([[0.1, 0.05, 0.1, 0.05, 0.5, 0.05, 0.15]]), (3, 1))
+    assert _neutral_reference(sad_readings, labels) is None
+    (tmp_path / "calibration.json").write_text(json.dumps({"neutral_reference": None}))
+    exported(tmp_path / "emotion.onnx")
+    assert "carries no neutral reference" in capsys.readouterr().err

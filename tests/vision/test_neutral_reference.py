@@ -61,8 +61,8 @@ def test_metadata_comes_before_the_bundled_table() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [json.dumps(REFERENCE[:6]), json.dumps([*REFERENCE[:6], "x"]), json.dumps([*REFERENCE[:6], 0.5]), "{}"],
-    ids=["six numbers", "a word", "a positive log-probability", "an object"],
+    [json.dumps(REFERENCE[:6]), json.dumps([*REFERENCE[:6], "x"]), json.dumps([*REFERENCE[:6], 0.5]), "{}", "[1,"],
+    ids=["six numbers", "a word", "a positive log-probability", "an object", "not JSON"],
 )
 def test_a_malformed_reference_in_a_model_is_refused_with_a_model_error(bad: str) -> None:
     with pytest.raises(ModelError, match="neutral reference"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -133,7 +134,7 @@ def train(
         from moodtape.training.export import export_run
 
         model_path = export_run(out, data=str(data))
-        info(f"exported {model_path}")
+        exported(model_path)
 
 
 @click.command("export")
@@ -168,4 +169,15 @@ def export(data: Path, runs: tuple[Path, ...], out: Path | None, flip: bool, pas
         return
     chosen = parse_passes(passes, networks=len(runs)) if passes is not None else None
     model_path = export_runs(list(runs), data=str(data), out=out or runs[0], flip=flip, passes=chosen)
+    exported(model_path)
+
+
+def exported(model_path: Path) -> None:
+    """Say where the model went, and whether it lacks a neutral reference (see calibration.json)."""
     info(f"exported {model_path}")
+    report = json.loads((model_path.parent / "calibration.json").read_text())
+    if report.get("neutral_reference") is None:
+        info(
+            "note: no PublicTest face is both labelled and read as neutral, so the model carries no neutral "
+            "reference; personal calibration with it aims at the even target (neutral 0.6) instead"
+        )

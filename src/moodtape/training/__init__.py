@@ -1,5 +1,6 @@
 """Training our own emotion model on FER2013.
 
-``datasets``, ``calibration`` and ``views`` need only NumPy and OpenCV (``moodtape evaluate`` uses them);
+``datasets``, ``calibration``, ``views`` and ``reference_table`` (the bundled model's neutral reference)
+need only NumPy, OpenCV and ONNX Runtime (``moodtape evaluate`` uses them);
 ``network``, ``augment``, ``trainer`` and ``export`` need PyTorch, from the ``train`` extra.
 """

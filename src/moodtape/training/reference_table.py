@@ -47,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.date.today().isoformat(),
     }
     print(json.dumps({classifier.model_id: entry}, indent=2))
-    readable = (f"{label} {np.exp(value):.3f}" for label, value in zip(EMOTIONS, reference, strict=True))
-    print("as probabilities:", " ".join(readable))
+    # What a resting face reads as after calibration: the reference's softmax (its exponentials alone
+    # are a geometric mean and sum to less than 1).
+    shown = np.exp(reference) / np.exp(reference).sum()
+    readable = (f"{label} {value:.3f}" for label, value in zip(EMOTIONS, shown, strict=True))
+    print("a resting face reads as:", " ".join(readable))
     if args.write:
         table = json.loads(TABLE.read_text(encoding="utf-8")) if TABLE.is_file() else {}
         table[classifier.model_id] = entry

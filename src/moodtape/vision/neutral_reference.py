@@ -29,7 +29,8 @@ import numpy.typing as npt
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import DataError, ModelError
 
-#: The ONNX metadata key that holds a model's reference: a JSON list of 7 log-probabilities.
+#: The ONNX metadata key that holds a model's reference: a JSON list of 7 log-probabilities, in
+#: FER2013 order (the order the classifier gives probabilities in, whatever the model's own).
 META_NEUTRAL_REFERENCE: Final = "moodtape.neutral_reference"
 #: References for models shipped without one in their metadata, keyed by the file's SHA-256.
 REFERENCES_FILE: Final = "neutral_references.json"
@@ -56,7 +57,12 @@ def measure_reference(probabilities: npt.NDArray[Any], labels: npt.NDArray[Any])
 def reference_for(model_id: str, metadata: Mapping[str, str]) -> Reference | None:
     """The model's reference: from its metadata, else from the bundled table, else ``None``."""
     if META_NEUTRAL_REFERENCE in metadata:
-        return parse_reference(json.loads(metadata[META_NEUTRAL_REFERENCE]), f"metadata {META_NEUTRAL_REFERENCE}")
+        where = f"metadata {META_NEUTRAL_REFERENCE}"
+        try:
+            values = json.loads(metadata[META_NEUTRAL_REFERENCE])
+        except json.JSONDecodeError:
+            raise ModelError(f"the neutral reference in {where} is not JSON") from None
+        return parse_reference(values, where)
     entry = bundled_references().get(model_id)
     if entry is None:
         return None

@@ -1,4 +1,6 @@
-"""The emotion model shipped inside the package (``emotion.onnx``) and its model card (``MODEL_CARD.md``)."""
+"""The emotion model shipped inside the package (``emotion.onnx``), its model card (``MODEL_CARD.md``) and
+its neutral reference for personal calibration (``neutral_references.json``, keyed by the file's SHA-256:
+:mod:`moodtape.vision.neutral_reference`)."""
 
 from __future__ import annotations
 
