@@ -183,6 +183,15 @@ class ConflictError(MoodtapeError):
     code = "conflict"
 
 
+class StaleRowError(MoodtapeError):
+    """Feedback named the item it meant (``item``), and the row no longer holds it: the sender's
+    list is older than the server's (a second tab, a replayed request). Sending it again cannot
+    help, unlike :class:`ConflictError`; the sender should read the list again."""
+
+    status = 409
+    code = "stale_row"
+
+
 class NothingToUndoError(MoodtapeError):
     """Undo asked of a list with no dislike left to take back: the request is fine, the list's state is not."""
 

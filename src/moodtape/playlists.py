@@ -7,6 +7,9 @@
 - :meth:`Playlists.dislike` replaces one row, not the whole list, and remembers how to undo it;
   :meth:`Playlists.undo` puts the row back and forgets the dislike.
 - :meth:`Playlists.get` reopens any list the session was shown (export, history).
+- :meth:`Playlists.row_feedback` may be told which item the sender saw on the row (its key): a
+  retried or replayed dislike then changes nothing the second time, instead of disliking the
+  song that replaced it, and a repeated like counts once.
 
 Items are the serialiser's dictionaries: this module never looks inside an item beyond its
 ``key``, ``artist`` and ``genre``/``category`` (what feedback needs).
@@ -18,9 +21,9 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
-from moodtape.errors import ConflictError, DataError, NotFoundError, NothingToUndoError
+from moodtape.errors import ConflictError, DataError, NotFoundError, NothingToUndoError, StaleRowError
 from moodtape.recommender.engine import MAX_ITEMS, check_request
 from moodtape.recommender.reasons import reason_for_row
 from moodtape.recommender.strategies import resolve_strategy
@@ -73,6 +76,15 @@ def same_request(saved: SavedList, ask: Ask) -> bool:
         and mood.emotion == ask.mood.emotion
         and math.dist((mood.valence, mood.arousal), (ask.mood.valence, ask.mood.arousal)) <= MOOD_STEP
     )
+
+
+class RowFeedback(NamedTuple):
+    """What feedback on a row did: the list as it now is, whether the row was replaced (a dislike),
+    and whether nothing changed because the same feedback was given already (a retry)."""
+
+    saved: SavedList
+    replaced: bool
+    already: bool = False
 
 
 class Playlists:
@@ -130,15 +142,32 @@ class Playlists:
     # --- feedback on one row ---
 
     def feedback(self, session_id: str, list_id: str, position: int, action: str) -> tuple[SavedList, bool]:
+        """:meth:`row_feedback` without ``item_key``: the list as it now is, and whether a row was replaced."""
+        answer = self.row_feedback(session_id, list_id, position, action)
+        return answer.saved, answer.replaced
+
+    def row_feedback(
+        self, session_id: str, list_id: str, position: int, action: str, item_key: str | None = None
+    ) -> RowFeedback:
         """Like, skip or dislike row ``position`` (0-based) of a list; a dislike replaces that row.
 
-        Returns the list as it now is and whether a row was replaced.
+        ``item_key`` names the item the sender saw on the row. Without it the row's item now is
+        meant, whichever it is. With it: a row that no longer holds that item because the item was
+        disliked and replaced on this list is a retry of that dislike, answered ``already`` with
+        nothing changed; a row that no longer holds it for another reason is a stale list
+        (:class:`StaleRowError`, nothing changed); and the same feedback on the same row and item
+        counts once (but two plays are two plays).
+
+        Raises:
+            StaleRowError: ``item_key`` given and the row holds another item.
         """
         saved = self.get(session_id, list_id)
         items = saved.items
         if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position < len(items):
             raise DataError(f"position must be a whole number from 0 to {len(items) - 1} (the row on the list)")
         item = items[position]
+        if item_key is not None and item.get("key") != item_key:
+            return self._kept(session_id, _retried_or_stale(saved, item_key, action))
         genre = item.get("genre") or item.get("category")
         feedback = Feedback(
             str(item.get("key")),
@@ -148,16 +177,26 @@ class Playlists:
             list_id=list_id,
             position=position,
         )
-        self.sessions.add_feedback(session_id, feedback)
+        if item_key is None or action == "play":
+            # Two full plays of a song are two plays, not a retry: only judgements are given once.
+            self.sessions.add_feedback(session_id, feedback)
+        elif not self.sessions.add_feedback_once(session_id, feedback):
+            # Given already: a dislike that found no other song, or one still being applied (if
+            # that first copy then fails, this dislike was not counted: see docs/store.md).
+            return RowFeedback(saved, replaced=False, already=True)
         if action != "dislike":
-            return saved, False
+            return RowFeedback(saved, replaced=False)
+        step = UndoStep(position, item, feedback.id)
         try:
-            return self._replace_row(session_id, saved, UndoStep(position, item, feedback.id))
+            answer = self._replace_row(session_id, saved, step, strict=item_key is not None)
         except Exception:
             # A dislike whose row could not be replaced (409 "send it again", a store that stopped
             # answering) must not stay counted: the retry records it anew, and undo could not reach it.
             self.sessions.remove_feedback(session_id, feedback.id)
             raise
+        # Once the row is replaced the dislike stands, with its undo step, even when the kept copy
+        # cannot follow (an error is answered): the retry, answered already, writes that copy then.
+        return self._kept(session_id, answer) if answer.replaced else answer
 
     def undo(self, session_id: str, list_id: str) -> SavedList:
         """Undo the list's latest dislike: its row comes back and the dislike is forgotten.
@@ -188,13 +227,17 @@ class Playlists:
         self.sessions.remove_feedback(session_id, step.feedback_id)
         return restored
 
-    def _replace_row(self, session_id: str, saved: SavedList, step: UndoStep) -> tuple[SavedList, bool]:
+    def _replace_row(self, session_id: str, saved: SavedList, step: UndoStep, *, strict: bool) -> RowFeedback:
         """Replace the disliked row, without losing a change another request made meanwhile.
 
         Ranking takes far too long to run inside the session state's atomic update (and a shared
         memory may run an update twice), so this is optimistic: rank against the list as read,
         then apply the new row only if the list is still at that revision; if another request
-        changed it first (a second dislike on the same list), read it again and rank again.
+        changed it first (a second dislike on the same list), read it again and rank again. The
+        row's item is checked against each revision it is applied to, so the check and the
+        replacement are one atomic step: a row that changed meanwhile is never replaced.
+        ``strict``: the sender named the item, and a row that changed to something else while
+        the item was not disliked is a stale list (:class:`StaleRowError`).
         """
         base = self._adopt(session_id, saved)
         for _ in range(MAX_ATTEMPTS):
@@ -202,15 +245,16 @@ class Playlists:
                 # The row was replaced already: the same dislike sent twice. Count it once, so
                 # that undoing the first brings the song back for good.
                 self.sessions.remove_feedback(session_id, step.feedback_id)
-                return base, False
+                if strict:
+                    return _retried_or_stale(base, str(step.item.get("key")), "dislike")
+                return RowFeedback(base, replaced=False, already=True)
             replacement = self._replacement(session_id, base, step.position)
             if replacement is None:
-                return base, False
+                return RowFeedback(base, replaced=False)
             replaced = [*base.document.get("replaced", ()), _rated(step.item)][-MAX_REPLACED:]
             changed = replace_document(base.with_item(step.position, replacement), replaced=replaced)
             if self._apply_if_unchanged(session_id, base, changed, step):
-                self._keep_in_history(session_id, changed)
-                return changed, True
+                return RowFeedback(changed, replaced=True)  # the caller writes the kept copy
             base = self.get(session_id, saved.id)
         raise ConflictError("this list kept changing while the dislike was applied; send it again")
 
@@ -238,6 +282,13 @@ class Playlists:
 
         self.sessions.memory.update(session_id, change)
         return bool(applied)
+
+    def _kept(self, session_id: str, answer: RowFeedback) -> RowFeedback:
+        """``answer``, its list written to history first: after a replacement, and again for a retried
+        dislike answered ``already``, whose first copy may have replaced the row but failed to write it
+        (the store stopped answering). A revision history holds already is not written twice."""
+        self._keep_in_history(session_id, answer.saved)
+        return answer
 
     def _keep_in_history(self, session_id: str, changed: SavedList) -> None:
         """The kept copy follows a change only while history is on: turning it off stops recording,
@@ -276,6 +327,23 @@ class Playlists:
                 line = reason_for_row(str(chosen.get("reason") or ""), others, position, len(items))
                 return {**chosen, "reason": line, "position": position, "list_id": saved.id}
         return None
+
+
+def _retried_or_stale(saved: SavedList, item_key: str, action: str) -> RowFeedback:
+    """The answer to feedback naming an item that its row no longer holds.
+
+    A dislike of an item this list replaced is the retry of a dislike that landed (its answer was
+    lost, or a second tab sends it again): nothing more to do. Anything else was sent from an
+    older copy of the list, and acting on the row would act on a song its sender never saw. The
+    list remembers only its newest :data:`MAX_REPLACED` disliked songs: the retry of an older
+    dislike is answered as stale, which is safe (nothing changes).
+    """
+    if action == "dislike" and item_key in {str(entry.get("key")) for entry in saved.document.get("replaced", ())}:
+        return RowFeedback(saved, replaced=False, already=True)
+    raise StaleRowError(
+        "this list was changed elsewhere (in another tab or window) and that song is no longer in its "
+        "place, so nothing was rated: load the list again to see it as it is now"
+    )
 
 
 def _rated(item: Mapping[str, Any]) -> dict[str, Any]:

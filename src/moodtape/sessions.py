@@ -35,7 +35,7 @@ from moodtape.recommender.ranking import Item, Preferences, artist_of, genre_of
 from moodtape.recommender.result import Recommendation
 from moodtape.recommender.strategies import resolve_strategy
 from moodtape.recommender.taste import MAX_EVENTS, Taste, features_from_json
-from moodtape.session_state import LocalSessionMemory, SessionMemory
+from moodtape.session_state import LocalSessionMemory, SessionMemory, SessionState
 from moodtape.store import ACTIONS, Feedback, SavedList, Store, check_session_id, new_id
 from moodtape.store.records import Visit
 from moodtape.store.write_budget import NOT_KEPT_FIELD, NOT_KEPT_NOTE
@@ -217,10 +217,35 @@ class SessionService:
         return self.add_feedback(session_id, feedback)
 
     def add_feedback(self, session_id: str, feedback: Feedback) -> Feedback:
+        self._record_feedback(session_id, feedback, once=False)
+        return feedback
+
+    def add_feedback_once(self, session_id: str, feedback: Feedback) -> bool:
+        """Record ``feedback`` unless the visit holds the same event already (same list, row, item and
+        action); True when it was recorded.
+
+        A client that names the item retries safely: its repeated like counts once. The check and
+        the append are one atomic update of the session state, so two copies arriving at once (two
+        processes, a retry racing the first) still count once.
+        """
+        return self._record_feedback(session_id, feedback, once=True)
+
+    def _record_feedback(self, session_id: str, feedback: Feedback, *, once: bool) -> bool:
         self._require_store()
         check_session_id(session_id)
         keep = self.keeps_history(session_id)  # before any change: a database that is down changes nothing
-        self.memory.update(session_id, lambda state: state.with_feedback(feedback))
+        recorded: list[bool] = []
+
+        def change(state: SessionState) -> SessionState:
+            recorded.clear()  # a shared memory may run this more than once
+            if once and any(_same_event(seen, feedback) for seen in state.feedback):
+                return state
+            recorded.append(True)
+            return state.with_feedback(feedback)
+
+        self.memory.update(session_id, change)
+        if not recorded:
+            return False
         try:
             # Asked again when it was off: turned on meanwhile, it kept the visit as it found it (see record).
             if self.store is not None and (keep or self.keeps_history(session_id)):
@@ -231,7 +256,7 @@ class SessionService:
             # forget only one of the two.
             self.memory.update(session_id, lambda state: state.without_feedback(feedback.id))
             raise
-        return feedback
+        return True
 
     def remove_feedback(self, session_id: str, feedback_id: str) -> None:
         self.memory.update(session_id, lambda state: state.without_feedback(feedback_id))
@@ -331,6 +356,16 @@ class SessionService:
         if self.store is None:
             raise DataError("feedback needs a store: create the Recommender with store=Store(...)")
         return self.store
+
+
+def _same_event(seen: Feedback, new: Feedback) -> bool:
+    """Whether ``new`` repeats ``seen``: the same action on the same item in the same row of a list."""
+    return (seen.list_id, seen.position, seen.item_key, seen.action) == (
+        new.list_id,
+        new.position,
+        new.item_key,
+        new.action,
+    )
 
 
 __all__ = ["ACTIONS", "ACTION_WEIGHTS", "SessionService", "default_memory", "list_document"]

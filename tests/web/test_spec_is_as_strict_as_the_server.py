@@ -47,6 +47,10 @@ FEEDBACK_CASES: list[tuple[dict[str, Any], bool]] = [
     ({"action": "play", "list": ROW}, False),
     ({"action": "play", "list": ROW, "position": 0}, True),
     ({"action": "play", "list": ROW, "position": 0, "key": " "}, False),  # given, so checked
+    ({"action": "like", "list": ROW, "position": 0, "item": "\u2003"}, False),  # the row's item: not blank
+    ({"action": "like", "list": ROW, "position": 0, "item": None}, False),
+    ({"action": "like", "key": "k", "artist": "a", "item": "k"}, True),  # no list: checked, then ignored
+    ({"action": "like", "key": "k", "artist": "a", "item": "k" * 501}, False),
     ({"action": "not_my_mood"}, False),
     ({"action": "not_my_mood", "detected": "sad"}, False),
     ({"action": "not_my_mood", "detected": "sad", "corrected": "happy"}, True),
@@ -72,7 +76,7 @@ def test_feedback_bodies_are_valid_exactly_when_the_server_takes_them(
 def test_the_not_blank_pattern_is_pythons_white_space_exactly() -> None:
     """The server strips with ``str.strip``; the pattern must name the same characters as space."""
     schema = resolve(SPEC["components"]["schemas"]["Feedback"])
-    for name in ("key", "artist"):
+    for name in ("key", "artist", "item"):
         pattern = schema["properties"][name]["pattern"]
         validator = Draft202012Validator({"type": "string", "pattern": pattern})
         wrong = [

@@ -147,7 +147,12 @@ def export() -> Response:
 
 @blueprint.post("/feedback")
 def feedback() -> Response:
-    """Like, skip or dislike a row of a list (a dislike replaces that row), or "not my mood"."""
+    """Like, skip or dislike a row of a list (a dislike replaces that row), or "not my mood".
+
+    ``item`` (optional) names the item the sender saw on the row, as ``key`` in the list: a retry
+    then never acts on the song that replaced it (``already``: true, nothing changed), and a list
+    older than the server's is a 409 ``stale_row``. Without it the row is named by position alone.
+    """
     require_csrf()
     body = _json_body()
     action = _text(body, "action")
@@ -158,11 +163,13 @@ def feedback() -> Response:
         raise DataError(f"unknown action {action!r}; choose one of: {', '.join((*ACTIONS, 'not_my_mood'))}")
     if body.get("list") is not None:
         playlists = services().playlists()
-        changed, replaced = playlists.feedback(
-            session_id(), _list_id(body.get("list")), _position(body.get("position")), action
+        item: str | None = body.get("item")  # checked with the other fields: absent, or non-blank text
+        answer = playlists.row_feedback(
+            session_id(), _list_id(body.get("list")), _position(body.get("position")), action, item
         )
-        undo_steps = playlists.undo_steps(session_id(), changed.id)
-        return jsonify(ok=True, replaced=replaced, list=list_json(changed, undo_steps))
+        undo_steps = playlists.undo_steps(session_id(), answer.saved.id)
+        shown = list_json(answer.saved, undo_steps)
+        return jsonify(ok=True, replaced=answer.replaced, already=answer.already, list=shown)
     # Without a list: the item named by its key, artist and genre (the API of moodtape 0.1).
     genre = _optional_text(body, "genre") or _optional_text(body, "category")
     services().sessions().feedback_by_key(session_id(), _text(body, "key"), _text(body, "artist"), action, genre)
@@ -400,6 +407,7 @@ _FEEDBACK_FIELDS: Final[dict[str, Callable[[dict[str, Any], str], object]]] = {
     "list": lambda body, name: _list_id(body[name]),
     "position": lambda body, name: _position(body[name]),
     "key": _text,
+    "item": _text,  # with list: the key of the item the sender saw on the row
     "artist": _text,
     "genre": _optional_text,
     "category": _optional_text,

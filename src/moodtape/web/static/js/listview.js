@@ -390,7 +390,8 @@ export class ListView {
 
   /**
    * Like, Skip or Dislike one item. Focus stays on the pressed button; a Dislike replaces only that
-   * row (saved lists) and focus moves to the new row's Undo button.
+   * row (saved lists) and focus moves to the new row's Undo button. The request names the item as
+   * well as the row, so a retried or replayed Dislike never dislikes the song that replaced it.
    */
   async feedback(action, item, button) {
     const index = itemIndex(button);
@@ -398,22 +399,49 @@ export class ListView {
     try {
       const answer = await api.sendFeedback(
         listId
-          ? { action, list: listId, position: index }
+          ? { action, list: listId, position: index, item: item.key }
           : { action, key: item.key, artist: item.artist, genre: item.genre || null },
       );
       const words = { like: "Liked", skip: "Skipped", dislike: "Disliked" }[action];
       status(`${words} “${item.title}”. Thanks — moodtape will take it into account.`);
       // A newer list came while the answer was on its way (a slow network): its row is the old
       // list's, and must not go into the new one, nor take focus there.
-      const replaced = action === "dislike" && answer.replaced && answer.list;
+      // `already`: this dislike had landed before (another tab, a lost answer): show its replacement.
+      const now = answer.list?.items[index];
+      const landed = answer.already && now && now.key !== item.key;
+      const replaced = action === "dislike" && (answer.replaced || landed) && answer.list;
       if (replaced && this.onScreen(listId)) this.replaceRow(index, item, answer.list);
       return true;
     } catch (err) {
+      if (err.code === "stale_row" && listId && (await this.showChanged(listId))) return false;
       // Said again when it repeats: a second press that failed the same way is news too.
       status(`Feedback not saved: ${err.message}`);
       this.hooks.onError(err);
       return false;
     }
+  }
+
+  /**
+   * The row no longer holds the song the person rated: the list was changed in another tab or
+   * window (409 stale_row), and nothing was rated. Without this every press on that row repeated
+   * the refusal until the page was reloaded: the list as it now is replaces it, and focus stays
+   * where it is (the same button of the same row), as when a list loads.
+   * @returns whether the list was drawn again (false: the page says the refusal itself)
+   */
+  async showChanged(listId) {
+    let list;
+    try {
+      list = await api.getList(listId);
+    } catch (err) {
+      this.hooks.onError(err);
+      return false;
+    }
+    if (!this.onScreen(listId)) return false;
+    const inside = placeOf(document.activeElement);
+    this.draw(list, this.params());
+    if (inside && !focusPlace($("result-list"), inside)) $("results").focus();
+    status("This list had changed elsewhere (in another tab or window), so nothing was rated: here it is as it is now.");
+    return true;
   }
 
   /** Whether the list named `listId` is still the one on screen (answers about it may come late). */

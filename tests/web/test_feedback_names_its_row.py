@@ -1,0 +1,245 @@
+"""Feedback that names its item (``item``) acts on that song or on nothing, with every state backend.
+
+Before (known since session 18): ``POST /api/feedback`` named the row by position alone, and a
+dislike replaces the row. A client retrying after a timeout (the first request had landed, its
+answer was lost), a replayed request or a second tab with an older list disliked the song that had
+taken the row's place. Now the request may say which item it meant: a retried dislike changes
+nothing the second time (``already``), a list older than the server's gets a 409 ``stale_row``, and
+a repeated like counts once. Checked with each place a session's state can live: this process's
+memory, the store's short-lived table (SQLite, PostgreSQL) and Redis; the race between a retry and
+the first request needs two processes, so it runs on the shared ones.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from webtools import AppFactory, csrf_headers, same_session
+
+from moodtape.errors import StoreUnavailableError
+from moodtape.store import Store
+from moodtape.web.multiprocess import share_state
+from moodtape.web.session import COOKIE_NAME
+
+SHARED = ("sqlite-shared", "redis", "postgresql-shared")
+WorkerFactory = Callable[[], Flask]
+
+
+def _worker_factory(request: pytest.FixtureRequest, make_app: AppFactory, backend: str) -> WorkerFactory:
+    """Apps (one per process) keeping session state in ``backend``; skips when its server is missing."""
+    if backend == "memory":
+        return make_app
+    if backend == "redis":
+        url = request.getfixturevalue("redis_url")
+        return lambda: make_app(MOODTAPE_REDIS_URL=url)
+    database = request.getfixturevalue("postgres") if backend == "postgresql-shared" else None
+
+    def make() -> Flask:
+        app = make_app(store=Store(database)) if database else make_app()  # SQLite: one file for all
+        share_state(app, app.extensions["moodtape"].settings, processes=2)  # short-lived state in the store
+        return app
+
+    return make
+
+
+@pytest.fixture(params=("memory", *SHARED))
+def app(request: pytest.FixtureRequest, make_app: AppFactory) -> Flask:
+    return _worker_factory(request, make_app, request.param)()
+
+
+@pytest.fixture(params=SHARED)
+def workers(request: pytest.FixtureRequest, make_app: AppFactory) -> WorkerFactory:
+    return _worker_factory(request, make_app, request.param)
+
+
+def _session(client: FlaskClient) -> str:
+    cookie = client.get_cookie(COOKIE_NAME)
+    assert cookie is not None
+    return cookie.value.partition(".")[0]  # the cookie is "<id>.<signature>"
+
+
+def _events(app: Flask, client: FlaskClient) -> list[tuple[str, str]]:
+    """The visit's feedback as (action, item key), oldest first."""
+    state = app.extensions["moodtape"].sessions().memory.get(_session(client))
+    return [(event.action, event.item_key) for event in state.feedback]
+
+
+def _keys(body: dict[str, Any]) -> list[str]:
+    return [item["key"] for item in body["items"]]
+
+
+def _send(client: FlaskClient, csrf: dict[str, str], body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+    reply = client.post("/api/feedback", json=body, headers=csrf)
+    assert reply.status_code == status, reply.get_json()
+    answer: dict[str, Any] = reply.get_json()
+    return answer
+
+
+def _shown(client: FlaskClient, csrf: dict[str, str]) -> dict[str, Any]:
+    made = client.post("/api/lists?emotion=neutral&n=6&seed=2", headers=csrf)
+    assert made.status_code == 201, made.get_json()
+    body: dict[str, Any] = made.get_json()
+    return body
+
+
+def test_a_retried_dislike_changes_nothing_the_second_time(app: Flask) -> None:
+    browser = app.test_client()
+    csrf = csrf_headers(browser)
+    shown = _shown(browser, csrf)
+    disliked = shown["items"][2]["key"]
+    body = {"action": "dislike", "list": shown["list_id"], "position": 2, "item": disliked}
+    first = _send(browser, csrf, body)
+    assert first["replaced"] is True and first["list"]["undo"] == 1
+    assert first["list"]["items"][2]["key"] != disliked
+
+    retry = _send(browser, csrf, body)  # the first answer was lost: the client sends it again
+    assert _keys(retry["list"]) == _keys(first["list"]), "the retry replaced the replacement"
+    assert _events(app, browser) == [("dislike", disliked)], "the replacement is not disliked"
+    assert retry["replaced"] is False and retry["already"] is True and retry["list"]["undo"] == 1
+    assert first["already"] is False
+    assert _keys(browser.get(f"/api/lists/{shown['list_id']}").get_json()) == _keys(first["list"])
+
+    # Undo still undoes the one real dislike, and there is no second one to undo.
+    undone = browser.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf)
+    assert undone.status_code == 200 and _keys(undone.get_json()) == _keys(shown)
+    assert _events(app, browser) == []
+    again = browser.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf)
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "nothing_to_undo"
+
+
+def test_feedback_from_an_older_list_is_409_and_changes_nothing(app: Flask) -> None:
+    browser = app.test_client()
+    csrf = csrf_headers(browser)
+    shown = _shown(browser, csrf)
+    list_id = shown["list_id"]
+    # Another tab dislikes row 2 and undoes it: for a moment row 2 held another song.
+    other_tab = _send(browser, csrf, {"action": "dislike", "list": list_id, "position": 2})
+    passing = other_tab["list"]["items"][2]["key"]
+    browser.post(f"/api/lists/{list_id}/undo", headers=csrf)
+
+    # This tab still shows that song on row 2, and dislikes it; the row holds the first song again.
+    stale = {"action": "dislike", "list": list_id, "position": 2, "item": passing}
+    refused = _send(browser, csrf, stale, status=409)
+    message = refused["error"]["message"]
+    assert (
+        refused["error"]["code"] == "stale_row" and "load the list again" in message and "nothing was rated" in message
+    )
+    assert "/api/" not in message and "row 2" not in message, "words for a person: no route, no 0-based row"
+    like = {"action": "like", "list": list_id, "position": 3, "item": shown["items"][4]["key"]}
+    assert _send(browser, csrf, like, status=409)["error"]["code"] == "stale_row"
+    after = browser.get(f"/api/lists/{list_id}").get_json()
+    assert _keys(after) == _keys(shown) and after["undo"] == 0
+    assert _events(app, browser) == []
+
+
+def test_a_repeated_like_counts_once_and_without_item_as_before(app: Flask) -> None:
+    browser = app.test_client()
+    csrf = csrf_headers(browser)
+    assert browser.put("/api/history/consent", json={"history": True}, headers=csrf).status_code == 200
+    shown = _shown(browser, csrf)
+    liked, skipped = shown["items"][1]["key"], shown["items"][4]["key"]
+    like = {"action": "like", "list": shown["list_id"], "position": 1, "item": liked}
+    skip = {"action": "skip", "list": shown["list_id"], "position": 4, "item": skipped}
+    answers = [_send(browser, csrf, body) for body in (like, like, skip, skip)]
+    assert _events(app, browser) == [("like", liked), ("skip", skipped)]
+    assert [answer.get("already") for answer in answers] == [False, True, False, True]
+    assert all(answer["replaced"] is False and _keys(answer["list"]) == _keys(shown) for answer in answers)
+    kept = app.extensions["moodtape"].sessions().store.feedback(_session(browser))
+    assert [(event.action, event.item_key) for event in kept] == [("like", liked), ("skip", skipped)]
+    # Without item the row is named by position alone, as before: each like counts.
+    _send(browser, csrf, {"action": "like", "list": shown["list_id"], "position": 1})
+    assert _events(app, browser).count(("like", liked)) == 2
+
+
+def test_two_full_plays_of_a_row_count_twice(app: Flask) -> None:
+    """A play is an event, not a judgement: playing a song to the end twice is two plays."""
+    browser = app.test_client()
+    csrf = csrf_headers(browser)
+    shown = _shown(browser, csrf)
+    played = shown["items"][3]["key"]
+    play = {"action": "play", "list": shown["list_id"], "position": 3, "item": played}
+    answers = [_send(browser, csrf, play) for _ in range(2)]
+    assert [answer["already"] for answer in answers] == [False, False]
+    assert _events(app, browser) == [("play", played), ("play", played)]
+
+
+def test_a_store_failure_after_the_row_is_replaced_keeps_the_dislike(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database stops answering just as the kept copy of the new row is written: the row is
+    replaced already (with its Undo), so the dislike stands, and the retry writes the kept copy.
+
+    Before, the dislike was taken back while its row stayed replaced: the retry was told
+    ``already`` but the song was no longer disliked (it could come back in the next list).
+    """
+    browser = app.test_client()
+    csrf = csrf_headers(browser)
+    assert browser.put("/api/history/consent", json={"history": True}, headers=csrf).status_code == 200
+    shown = _shown(browser, csrf)
+    sessions = app.extensions["moodtape"].sessions()
+    store = sessions.store
+    real_update = store.update_list
+    outage = ["once"]
+
+    def update_list(*args: Any, **kwargs: Any) -> bool:
+        if outage:
+            outage.pop()
+            raise StoreUnavailableError("the history store is not answering right now; try again in a moment")
+        return bool(real_update(*args, **kwargs))
+
+    monkeypatch.setattr(store, "update_list", update_list)
+    disliked = shown["items"][2]["key"]
+    body = {"action": "dislike", "list": shown["list_id"], "position": 2, "item": disliked}
+    failed = browser.post("/api/feedback", json=body, headers=csrf)
+    assert failed.status_code == 503, failed.get_json()
+    assert store.get_list(_session(browser), shown["list_id"]).items[2]["key"] == disliked  # not kept yet
+
+    retry = _send(browser, csrf, body)
+    assert retry["already"] is True and retry["list"]["undo"] == 1
+    replacement = retry["list"]["items"][2]["key"]
+    assert replacement != disliked
+    assert _events(app, browser) == [("dislike", disliked)], "the dislike was taken back"
+    assert disliked in sessions.preferences(_session(browser)).disliked
+    assert store.get_list(_session(browser), shown["list_id"]).items[2]["key"] == replacement, "history not healed"
+    undone = browser.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf)
+    assert undone.status_code == 200 and _keys(undone.get_json()) == _keys(shown)
+    assert _events(app, browser) == []
+
+
+def test_a_retry_racing_the_first_dislike_on_another_process_changes_nothing(workers: WorkerFactory) -> None:
+    """The retry reaches another process while the first request is still ranking the replacement."""
+    first_app, second_app = workers(), workers()
+    browser = first_app.test_client()
+    csrf = csrf_headers(browser)
+    shown = _shown(browser, csrf)
+    body = {"action": "dislike", "list": shown["list_id"], "position": 2, "item": shown["items"][2]["key"]}
+    engine = first_app.extensions["moodtape"].recommender()
+    ranking, release = threading.Event(), threading.Event()
+    real = engine.recommend
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        ranking.set()
+        assert release.wait(timeout=30)
+        return real(*args, **kwargs)
+
+    engine.recommend = held
+    answers: list[dict[str, Any]] = []
+    first = threading.Thread(target=lambda: answers.append(_send(browser, csrf, body)))
+    first.start()
+    try:
+        assert ranking.wait(timeout=30)
+        retry = _send(same_session(second_app, browser), csrf, body)
+    finally:
+        release.set()
+        first.join(timeout=60)
+    [answer] = answers
+    assert answer["replaced"] is True and answer["list"]["undo"] == 1
+    final = browser.get(f"/api/lists/{shown['list_id']}").get_json()
+    assert _keys(final) == _keys(answer["list"]) and final["undo"] == 1
+    assert _events(first_app, browser) == [("dislike", shown["items"][2]["key"])]
+    assert retry.get("already") is True and retry["replaced"] is False and _keys(retry["list"]) == _keys(shown)
