@@ -223,8 +223,10 @@ class Playlists:
         if not undone:
             raise NothingToUndoError("nothing to undo on this list: it has no dislike left to take back")
         restored, step = undone[0]
-        self._keep_in_history(session_id, restored)
+        # The row is back in the visit: forget the dislike before writing the kept copy, so a store
+        # that fails just then (an error is answered) cannot leave the song back but still disliked.
         self.sessions.remove_feedback(session_id, step.feedback_id)
+        self._keep_in_history(session_id, restored)
         return restored
 
     def _replace_row(self, session_id: str, saved: SavedList, step: UndoStep, *, strict: bool) -> RowFeedback:

@@ -211,6 +211,28 @@ def test_a_store_failure_after_the_row_is_replaced_keeps_the_dislike(
     assert _events(app, browser) == []
 
 
+def test_a_store_failure_while_undoing_still_forgets_the_dislike(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Undo puts the row back in the visit first; when the kept copy then cannot be written, the
+    dislike must be forgotten all the same, or the song is back on the list but still disliked (it
+    would never come back in a new list, and Undo has nothing left to take back)."""
+    browser = app.test_client()
+    csrf = csrf_headers(browser)
+    assert browser.put("/api/history/consent", json={"history": True}, headers=csrf).status_code == 200
+    shown = _shown(browser, csrf)
+    disliked = shown["items"][1]["key"]
+    _send(browser, csrf, {"action": "dislike", "list": shown["list_id"], "position": 1, "item": disliked})
+    store = app.extensions["moodtape"].sessions().store
+
+    def update_list(*args: Any, **kwargs: Any) -> bool:
+        raise StoreUnavailableError("the history store is not answering right now; try again in a moment")
+
+    monkeypatch.setattr(store, "update_list", update_list)
+    failed = browser.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf)
+    assert failed.status_code == 503, failed.get_json()
+    assert _events(app, browser) == [], "the song is back on the list but still counted as disliked"
+    assert disliked not in app.extensions["moodtape"].sessions().preferences(_session(browser)).disliked
+
+
 def test_a_retry_racing_the_first_dislike_on_another_process_changes_nothing(workers: WorkerFactory) -> None:
     """The retry reaches another process while the first request is still ranking the replacement."""
     first_app, second_app = workers(), workers()
