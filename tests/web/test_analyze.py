@@ -77,7 +77,12 @@ def _error(reply: Any) -> tuple[int, str]:
     ("kwargs", "expected"),
     [
         ({"data": b"", "content_type": "image/jpeg"}, (400, "bad_request")),
-        ({"data": {"other": (io.BytesIO(b"x"), "a.jpg")}, "content_type": "multipart/form-data"}, (400, "bad_request")),
+        # a lone file is read whatever its field's name: this one is no picture
+        (
+            {"data": {"other": (io.BytesIO(b"x"), "a.jpg")}, "content_type": "multipart/form-data"},
+            (415, "unsupported_image"),
+        ),
+        ({"data": {"other": "text"}, "content_type": "multipart/form-data"}, (400, "bad_request")),
         ({"data": b"GIF? no, plain text pretending", "content_type": "image/gif"}, (415, "unsupported_image")),
         ({"data": b"%PDF-1.7 a document", "content_type": "image/jpeg"}, (415, "unsupported_image")),
     ],

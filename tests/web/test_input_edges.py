@@ -137,9 +137,10 @@ def _multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "b0un
     [
         ([("image", None, b"\xff\xd8\xff")], "holds text, not a file"),  # a field without a filename
         ([("image", "a.jpg", b""), ("image", "b.jpg", b"\xff\xd8\xff")], "2 files named 'image'"),
-        ([("photo", "a.jpg", b"\xff\xd8\xff")], "form field named 'image'"),
+        ([("photo", "a.jpg", b"\xff\xd8\xff"), ("file", "b.jpg", b"\xff\xd8\xff")], "none named 'image'"),
+        ([("photo", None, b"\xff\xd8\xff")], "form field named 'image'"),
     ],
-    ids=["text-field", "two-files", "other-name"],
+    ids=["text-field", "two-files", "two-files-other-names", "text-other-name"],
 )
 def test_a_form_that_gets_the_picture_wrong_is_told_how(
     client: FlaskClient, parts: list[tuple[str, str | None, bytes]], message: str
@@ -147,6 +148,17 @@ def test_a_form_that_gets_the_picture_wrong_is_told_how(
     """Each of these got "send the picture in a form field named 'image'" or "holds no image"."""
     reply = client.post("/api/analyze", data=_multipart(parts), content_type="multipart/form-data; boundary=b0undary")
     assert reply.status_code == 400 and message in reply.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("field", ["file", "photo", "upload"])
+def test_a_lone_file_in_a_field_of_another_name_is_read(
+    client: FlaskClient, astronaut_jpeg_bytes: bytes, field: str
+) -> None:
+    """``curl -F file=@me.jpg``, as clients written for other services send it: one file, no doubt."""
+    body = _multipart([(field, "me.jpg", astronaut_jpeg_bytes), ("note", None, b"hello")])
+    reply = client.post("/api/analyze", data=body, content_type="multipart/form-data; boundary=b0undary")
+    assert reply.status_code == 200, reply.get_json()
+    assert [face["emotion"] for face in reply.get_json()["faces"]] == ["happy"]
 
 
 def test_a_form_cut_short_is_told_so(client: FlaskClient, astronaut_jpeg_bytes: bytes) -> None:

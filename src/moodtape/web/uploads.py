@@ -184,13 +184,24 @@ def _check_part_headers(request: Request) -> None:
 
 
 def _one_upload(request: Request, uploads: list[FileStorage]) -> bytes:
-    """The bytes of the form's one ``image`` file; a clear 400 for each way a form gets it wrong."""
+    """The bytes of the form's one ``image`` file; a clear 400 for each way a form gets it wrong.
+
+    A form without an ``image`` field but with exactly one file is read too, whatever the field is
+    called: clients written elsewhere name it ``file``, ``photo`` or ``upload`` (``curl -F
+    file=@me.jpg``), and there is no doubt which picture they mean.
+    """
     if len(uploads) > 1:
         raise DataError(f"the form has {len(uploads)} files named 'image': send one picture")
     if uploads:
         return uploads[0].stream.read()
     if "image" in request.form:
         raise DataError("the form field 'image' holds text, not a file: send the picture as a file")
+    files = list(request.files.items(multi=True))
+    if len(files) == 1:
+        return files[0][1].stream.read()
+    if files:
+        names = ", ".join(sorted({repr(name) for name, _ in files}))
+        raise DataError(f"the form has {len(files)} files ({names}) and none named 'image': send one picture")
     if not request.form and not request.files and request.content_length:
         raise DataError("the form could not be read: it is cut short or its boundary does not match")
     raise DataError("send the picture in a form field named 'image' (or as the raw request body)")
