@@ -1,15 +1,19 @@
-"""A picture sent as text (JSON with base64, a data: URL, bare base64), as clients of other APIs do:
-a 415 that says what to send instead, not "not a JPEG, PNG… picture" about a file the client never sent."""
+"""A picture sent as text (JSON with base64, a data: URL, bare base64), as clients of other APIs and
+pages posting a canvas's ``toDataURL()`` do: read like the picture's own bytes. Text that carries no
+picture gets a 415 that says what to send."""
 
 from __future__ import annotations
 
 import base64
 import io
 import json
+import struct
+import zlib
 
 import pytest
 from flask.testing import FlaskClient
 
+from crafted_images import SIGNATURE, chunk
 from moodtape.web.uploads import TEXT_NOT_A_PICTURE
 
 
@@ -18,33 +22,88 @@ def encoded(astronaut_jpeg_bytes: bytes) -> str:
     return base64.b64encode(astronaut_jpeg_bytes).decode("ascii")
 
 
+def _emotions(reply: object) -> list[str]:
+    body = reply.get_json()  # type: ignore[attr-defined]
+    assert reply.status_code == 200, body  # type: ignore[attr-defined]
+    return [face["emotion"] for face in body["faces"]]
+
+
 @pytest.mark.parametrize(
     ("shape", "content_type"),
     [
         ("json", "application/json"),
+        ("json_data_url", "application/json"),
+        ("json_photo_field", "application/json"),
+        ("json_string", "application/json"),
         ("data_url", "text/plain"),
         ("data_url", "application/octet-stream"),
         ("bare", "application/octet-stream"),
         ("bare", None),
+        ("mime_lines", "text/plain"),
+        ("url_safe_unpadded", "text/plain"),
     ],
 )
-def test_a_picture_as_text_is_told_what_to_send(
-    client: FlaskClient, encoded: str, shape: str, content_type: str | None
-) -> None:
+def test_a_picture_as_text_is_read(client: FlaskClient, encoded: str, shape: str, content_type: str | None) -> None:
+    data_url = f"data:image/jpeg;base64,{encoded}"
     body = {
         "json": json.dumps({"image": encoded}),
-        "data_url": f"data:image/jpeg;base64,{encoded}",
+        "json_data_url": json.dumps({"image": data_url, "note": "from a canvas"}),
+        "json_photo_field": json.dumps({"photo": encoded}),
+        "json_string": json.dumps(data_url),
+        "data_url": data_url,
         "bare": encoded,
+        "mime_lines": "\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76)),
+        "url_safe_unpadded": encoded.replace("+", "-").replace("/", "_").rstrip("="),
     }[shape]
-    reply = client.post("/api/analyze", data=body, content_type=content_type)
+    assert _emotions(client.post("/api/analyze", data=body, content_type=content_type)) == ["happy"]
+
+
+def test_a_data_url_in_a_form_is_read(client: FlaskClient, encoded: str) -> None:
+    data_url = f"data:image/jpeg;base64,{encoded}"
+    as_file = {"image": (io.BytesIO(data_url.encode()), "photo.txt")}
+    assert _emotions(client.post("/api/analyze", data=as_file, content_type="multipart/form-data")) == ["happy"]
+    as_text = {"image": data_url}  # FormData.append("image", canvas.toDataURL())
+    assert _emotions(client.post("/api/analyze", data=as_text, content_type="multipart/form-data")) == ["happy"]
+    url_encoded = client.post("/api/analyze", data={"image": data_url})  # application/x-www-form-urlencoded
+    assert _emotions(url_encoded) == ["happy"]
+
+
+def test_a_stream_frame_as_json_is_read(client: FlaskClient, encoded: str) -> None:
+    reply = client.post("/api/analyze?stream=s1", json={"image": f"data:image/jpeg;base64,{encoded}"})
+    assert _emotions(reply) == ["happy"] and reply.get_json()["stream"] == "s1"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [json.dumps({"note": "no picture"}), json.dumps({"image": "not base64 at all!"}), "data:image/jpeg;base64,@@@@"],
+    ids=["json-without-picture", "json-not-base64", "broken-data-url"],
+)
+def test_text_without_a_picture_is_told_what_to_send(client: FlaskClient, body: str) -> None:
+    reply = client.post("/api/analyze", data=body, content_type="application/json")
     assert reply.status_code == 415
     assert reply.get_json()["error"] == {"code": "unsupported_image", "message": TEXT_NOT_A_PICTURE}
 
 
-def test_a_data_url_in_the_form_field_is_told_too(client: FlaskClient, encoded: str) -> None:
-    form = {"image": (io.BytesIO(f"data:image/jpeg;base64,{encoded}".encode()), "photo.txt")}
-    reply = client.post("/api/analyze", data=form, content_type="multipart/form-data")
-    assert reply.status_code == 415 and reply.get_json()["error"]["message"] == TEXT_NOT_A_PICTURE
+def test_base64_of_another_file_names_the_formats(client: FlaskClient) -> None:
+    document = base64.b64encode(b"%PDF-1.7 a document").decode()
+    reply = client.post("/api/analyze", json={"image": document})
+    assert reply.status_code == 415
+    assert reply.get_json()["error"]["message"].startswith("the text holds base64 of a file that is not a JPEG")
+
+
+def test_broken_json_is_a_400(client: FlaskClient) -> None:
+    reply = client.post("/api/analyze", data='{"image": "abc', content_type="application/json")
+    assert reply.status_code == 400 and "not valid JSON" in reply.get_json()["error"]["message"]
+
+
+def test_a_large_picture_as_text_meets_the_same_limit(client: FlaskClient) -> None:
+    """A PNG that declares 100,000 × 100,000 pixels: refused by its header, as when sent as bytes."""
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0))
+    png = SIGNATURE + header + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND")
+    as_bytes = client.post("/api/analyze", data=png, content_type="image/png")
+    as_text = client.post("/api/analyze", json={"image": base64.b64encode(png).decode()})
+    assert as_bytes.status_code == 413
+    assert (as_text.status_code, as_text.get_json()) == (413, as_bytes.get_json())
 
 
 def test_other_bytes_keep_the_formats_message(client: FlaskClient) -> None:

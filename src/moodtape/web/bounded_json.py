@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, Final
+
+import numpy as np
 
 from moodtape.errors import DataError
 
@@ -21,6 +24,9 @@ from moodtape.errors import DataError
 MAX_DEPTH: Final[int] = 8
 #: Digits in an integer: enough for any count or seed, far from float overflow.
 MAX_INT_DIGITS: Final[int] = 19
+#: A JSON string, escapes included (unrolled, so that long strings cost one pass).
+_STRINGS: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS: Final = re.compile(r"[^\[\]{}]+")
 
 
 def loads_bounded(text: str | bytes, *, max_chars: int, what: str) -> Any:
@@ -95,25 +101,16 @@ def _constant(text: str) -> float:
 
 
 def _depth(text: str) -> int:
-    """Deepest bracket nesting outside strings, found without recursion."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
+    """Deepest bracket nesting outside strings, found without recursion and without a Python loop
+    over the characters: a 10 MB body (a picture as base64 in JSON) took 0.6 s that way, and 10 MB
+    of ``{`` 2.5 s. Strings are cut out with one regular expression, and the brackets left are
+    summed by NumPy. An unterminated string leaves its brackets in, which json.loads refuses anyway."""
+    structure = _STRINGS.sub("", text)
+    brackets = np.frombuffer(_NOT_BRACKETS.sub("", structure).encode("ascii"), dtype=np.uint8)
+    if brackets.size == 0:
+        return 0
+    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1)
+    return int(max(np.cumsum(steps).max(), 0))
 
 
 def _check_strings(value: Any, what: str) -> None:

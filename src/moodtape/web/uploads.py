@@ -31,6 +31,7 @@ from moodtape.vision.heif_structure import heif_kind
 from moodtape.vision.images import decode_image
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
 from moodtape.web.owners import client_owner
+from moodtape.web.text_pictures import picture_in_text
 
 #: Leading bytes of each accepted format → the format's name.
 _MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
@@ -55,10 +56,11 @@ ACCEPTED_TYPES: Final[tuple[str, ...]] = ("image/jpeg", "image/png", "image/webp
 UPLOAD_FORMATS: Final[tuple[str, ...]] = ("JPEG", "PNG", "WEBP", "GIF", "HEIF")
 #: Named to a client that sent something else.
 _FORMATS: Final = "a JPEG, PNG, WebP, GIF or HEIC picture"
-#: For a body of JSON, a data: URL or base64 text: a common way to send a picture elsewhere, not here.
+#: For a body of text (JSON, a data: URL, base64) that carries no picture.
 TEXT_NOT_A_PICTURE: Final = (
-    "the request holds text (JSON, a data: URL or base64), not a picture: send the picture's own bytes "
-    "as the body (Content-Type: image/jpeg, image/png…) or as a file in a form field named 'image'"
+    'the request holds text with no picture in it: send JSON {"image": "<the picture in base64, or a '
+    "data: URL>\"}, the picture's own bytes as the body (Content-Type: image/jpeg, image/png…) or a file "
+    "in a form field named 'image'"
 )
 #: Why an AVIF upload is refused: its decoder cannot be held to the declared size (vision/heif.py).
 AVIF_REFUSED: Final = (
@@ -104,7 +106,9 @@ def read_image_bytes(request: Request) -> bytes:
             photo without pillow-heif installed is named as such, with the fix and what to send instead.
         werkzeug.exceptions.RequestEntityTooLarge: the body is over ``MAX_CONTENT_LENGTH`` (413).
     """
-    if request.mimetype == "multipart/form-data":
+    if request.mimetype == "application/x-www-form-urlencoded":
+        data = _form_text_picture(request)
+    elif request.mimetype == "multipart/form-data":
         _check_part_headers(request)
         try:
             uploads = request.files.getlist("image")
@@ -123,15 +127,46 @@ def read_image_bytes(request: Request) -> bytes:
     if not data:
         raise DataError(f"the request holds no image: send {_FORMATS}")
     if sniff_image_type(data) is None:
-        if _looks_like_text(request, data):
-            raise UnsupportedImageError(TEXT_NOT_A_PICTURE)
-        raise UnsupportedImageError(f"that file is not {_FORMATS}")
+        if not _looks_like_text(request, data):
+            raise UnsupportedImageError(f"that file is not {_FORMATS}")
+        data = _picture_from_text(data)
     heif = heif_kind(data)
     if heif == "avif":
         raise UnsupportedImageError(f"that file is {AVIF_REFUSED}")
     if heif is not None and not can_read(heif):  # an iPhone's photo: the fix, and what to send instead
         raise UnsupportedImageError(f"that file is {unreadable_message(heif)}")
     return data
+
+
+def _picture_from_text(data: bytes) -> bytes:
+    """The picture a text body carries (JSON, a data: URL, base64: :mod:`moodtape.web.text_pictures`).
+
+    Raises:
+        UnsupportedImageError: the text carries no picture, or bytes that are not one (415).
+    """
+    picture = picture_in_text(data, max_chars=len(data))
+    if picture is None:
+        raise UnsupportedImageError(TEXT_NOT_A_PICTURE)
+    if sniff_image_type(picture) is None:
+        raise UnsupportedImageError(f"the text holds base64 of a file that is not {_FORMATS}")
+    return picture
+
+
+def _form_text_picture(request: Request) -> bytes:
+    """The picture in a URL-encoded form's ``image`` field (a data: URL or base64)."""
+    field = request.form.get("image")
+    if not field:
+        raise DataError("send the picture in a field named 'image' (a data: URL or base64 in this form)")
+    return _text_field_picture(field)
+
+
+def _text_field_picture(text: str) -> bytes:
+    """The picture a form field holds as text: a data: URL or base64 (a page's ``FormData`` with a
+    canvas's ``toDataURL()``). A text field cannot carry a picture's own bytes."""
+    picture = picture_in_text(text.encode("utf-8"), max_chars=len(text))
+    if picture is None:
+        raise DataError("the form field 'image' holds text, not a file: send the picture as a file (or as a data: URL)")
+    return picture
 
 
 def _looks_like_text(request: Request, data: bytes) -> bool:
@@ -195,7 +230,7 @@ def _one_upload(request: Request, uploads: list[FileStorage]) -> bytes:
     if uploads:
         return uploads[0].stream.read()
     if "image" in request.form:
-        raise DataError("the form field 'image' holds text, not a file: send the picture as a file")
+        return _text_field_picture(request.form["image"])
     files = list(request.files.items(multi=True))
     if len(files) == 1:
         return files[0][1].stream.read()
