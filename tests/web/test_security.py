@@ -71,6 +71,20 @@ def test_state_changes_need_the_csrf_token(client: FlaskClient, method: str, pat
     assert client.open(path, method=method, json=body, headers=good).status_code == 200
 
 
+def test_the_refusal_tells_an_api_client_how_to_get_a_token(app: Flask) -> None:
+    """A script (curl, another service) that has never loaded the page: following the 403's words
+    (the token from GET /api/config, with the cookie that answer sets) makes the call work."""
+    with app.test_client() as script:
+        refused = script.post("/api/lists?emotion=happy")
+        message = refused.get_json()["error"]["message"]
+        assert refused.status_code == 403 and "GET /api/config" in message and "cookie" in message
+        token = script.get("/api/config").get_json()["csrf_token"]
+        assert script.post("/api/lists?emotion=happy", headers={"X-CSRF-Token": token}).status_code in (
+            200,
+            201,
+        )
+
+
 def test_a_token_belongs_to_its_session(app: Flask) -> None:
     with app.test_client() as alice, app.test_client() as mallory:
         alice_token = alice.get("/api/config").get_json()["csrf_token"]

@@ -175,7 +175,11 @@ def require_csrf() -> None:
     sent = request.headers.get(CSRF_HEADER)
     if not any(csrf_valid(key, session_id(), sent) for key in accepted_keys()):
         # Out of date too when everything was deleted in another tab (a new session, a new token).
-        raise CsrfError(f"missing or out-of-date {CSRF_HEADER} header; reload the page to get a fresh token")
+        raise CsrfError(
+            f"missing or out-of-date {CSRF_HEADER} header; reload the page to get a fresh token (an API client: "
+            f"take csrf_token from GET /api/config and send it in {CSRF_HEADER}, with the session cookie that "
+            "answer sets)"
+        )
 
 
 def _signature(session: str, key: str) -> str:
