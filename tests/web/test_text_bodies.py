@@ -68,6 +68,17 @@ def test_a_data_url_in_a_form_is_read(client: FlaskClient, encoded: str) -> None
     assert _emotions(url_encoded) == ["happy"]
 
 
+def test_curl_data_binary_sends_the_picture_as_a_form_type(client: FlaskClient, astronaut_jpeg_bytes: bytes) -> None:
+    """``curl --data-binary @me.jpg URL`` labels the picture's own bytes as a URL-encoded form."""
+    reply = client.post("/api/analyze", data=astronaut_jpeg_bytes, content_type="application/x-www-form-urlencoded")
+    assert _emotions(reply) == ["happy"]
+
+
+def test_a_url_encoded_form_without_a_picture_is_told_what_to_send(client: FlaskClient) -> None:
+    reply = client.post("/api/analyze", data={"photo_note": "none"})
+    assert reply.status_code == 400 and "field 'image'" in reply.get_json()["error"]["message"]
+
+
 def test_a_stream_frame_as_json_is_read(client: FlaskClient, encoded: str) -> None:
     reply = client.post("/api/analyze?stream=s1", json={"image": f"data:image/jpeg;base64,{encoded}"})
     assert _emotions(reply) == ["happy"] and reply.get_json()["stream"] == "s1"

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Final
+from urllib.parse import parse_qsl
 
 import numpy as np
 import numpy.typing as npt
@@ -106,9 +107,7 @@ def read_image_bytes(request: Request) -> bytes:
             photo without pillow-heif installed is named as such, with the fix and what to send instead.
         werkzeug.exceptions.RequestEntityTooLarge: the body is over ``MAX_CONTENT_LENGTH`` (413).
     """
-    if request.mimetype == "application/x-www-form-urlencoded":
-        data = _form_text_picture(request)
-    elif request.mimetype == "multipart/form-data":
+    if request.mimetype == "multipart/form-data":
         _check_part_headers(request)
         try:
             uploads = request.files.getlist("image")
@@ -124,6 +123,10 @@ def read_image_bytes(request: Request) -> bytes:
         data = _one_upload(request, uploads)
     else:
         data = request.get_data(cache=False)
+        if request.mimetype == "application/x-www-form-urlencoded" and sniff_image_type(data) is None:
+            # curl --data-binary @me.jpg sends the picture itself with this type: only a body that
+            # is no picture is read as a form (image=data:image/jpeg;base64,...).
+            data = _form_text_picture(data)
     if not data:
         raise DataError(f"the request holds no image: send {_FORMATS}")
     if sniff_image_type(data) is None:
@@ -152,12 +155,15 @@ def _picture_from_text(data: bytes) -> bytes:
     return picture
 
 
-def _form_text_picture(request: Request) -> bytes:
+def _form_text_picture(body: bytes) -> bytes:
     """The picture in a URL-encoded form's ``image`` field (a data: URL or base64)."""
-    field = request.form.get("image")
-    if not field:
-        raise DataError("send the picture in a field named 'image' (a data: URL or base64 in this form)")
-    return _text_field_picture(field)
+    try:
+        fields = dict(parse_qsl(body.decode("ascii", "replace"), max_num_fields=MAX_FORM_PARTS))
+    except ValueError:
+        raise DataError(f"the form has too many fields (at most {MAX_FORM_PARTS}); send the picture alone") from None
+    if not fields.get("image"):
+        raise DataError(f"send {_FORMATS} as the body, or a form whose field 'image' holds it as a data: URL or base64")
+    return _text_field_picture(fields["image"])
 
 
 def _text_field_picture(text: str) -> bytes:
