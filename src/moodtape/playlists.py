@@ -205,6 +205,13 @@ class Playlists:
         once undo two dislikes, never the same one twice.
         """
         self.get(session_id, list_id)  # 404 for a list the session was never shown
+        steps = self.sessions.memory.get(session_id).undo.get(list_id, ())
+        if steps:
+            # The kept copy of the dislike goes first: a database that fails here leaves everything
+            # as it was, where failing after the row came back left the song back but still disliked.
+            # (Should another undo take this step first, the dislike is still in the visit until that
+            # undo forgets it: the visit's feedback and the kept feedback are read together.)
+            self.sessions.forget_kept_feedback(session_id, steps[-1].feedback_id)
         undone: list[tuple[SavedList, UndoStep]] = []
 
         def change(state: SessionState) -> SessionState:

@@ -260,6 +260,10 @@ class SessionService:
 
     def remove_feedback(self, session_id: str, feedback_id: str) -> None:
         self.memory.update(session_id, lambda state: state.without_feedback(feedback_id))
+        self.forget_kept_feedback(session_id, feedback_id)
+
+    def forget_kept_feedback(self, session_id: str, feedback_id: str) -> None:
+        """Remove the history's copy of one feedback event (none kept: nothing to do); safe to repeat."""
         if self.store is not None:
             self.store.remove_feedback(session_id, feedback_id)
 

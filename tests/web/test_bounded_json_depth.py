@@ -36,3 +36,12 @@ def test_a_body_of_brackets_is_refused_as_too_deep() -> None:
     text = "{" * 1_000_000
     with pytest.raises(DataError, match="nested too deeply"):
         loads_bounded(text, max_chars=len(text), what="the body")
+
+
+@pytest.mark.parametrize(
+    "text", ['"' + '\\"' * 30_000, '["' + '\\"' * 30_000 + "\\"], ids=["escaped-quotes", "ending-in-a-backslash"]
+)
+def test_an_unterminated_string_of_escapes_is_refused_as_not_json(text: str) -> None:
+    """Everything after an unterminated string's quote is inside it (as the old character loop read it)."""
+    with pytest.raises(DataError, match="not valid JSON"):
+        loads_bounded(text, max_chars=len(text), what="the body")

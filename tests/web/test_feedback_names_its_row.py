@@ -233,6 +233,35 @@ def test_a_store_failure_while_undoing_still_forgets_the_dislike(app: Flask, mon
     assert disliked not in app.extensions["moodtape"].sessions().preferences(_session(browser)).disliked
 
 
+def test_an_undo_while_the_database_refuses_every_write_changes_nothing(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store down for removals as well as list writes: the undo fails as a whole (503), the song
+    stays disliked and replaced, and the same undo once the store is back does it all."""
+    browser = app.test_client()
+    csrf = csrf_headers(browser)
+    assert browser.put("/api/history/consent", json={"history": True}, headers=csrf).status_code == 200
+    shown = _shown(browser, csrf)
+    disliked = shown["items"][1]["key"]
+    _send(browser, csrf, {"action": "dislike", "list": shown["list_id"], "position": 1, "item": disliked})
+    store = app.extensions["moodtape"].sessions().store
+
+    def down(*args: Any, **kwargs: Any) -> bool:
+        raise StoreUnavailableError("the history store is not answering right now; try again in a moment")
+
+    with monkeypatch.context() as outage:
+        outage.setattr(store, "update_list", down)
+        outage.setattr(store, "remove_feedback", down)
+        failed = browser.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf)
+        assert failed.status_code == 503, failed.get_json()
+    assert _events(app, browser) == [("dislike", disliked)]
+    assert browser.get(f"/api/lists/{shown['list_id']}").get_json()["items"][1]["key"] != disliked
+    undone = browser.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf)
+    assert undone.status_code == 200 and _keys(undone.get_json()) == _keys(shown)
+    assert _events(app, browser) == []
+    assert disliked not in app.extensions["moodtape"].sessions().preferences(_session(browser)).disliked
+
+
 def test_a_retry_racing_the_first_dislike_on_another_process_changes_nothing(workers: WorkerFactory) -> None:
     """The retry reaches another process while the first request is still ranking the replacement."""
     first_app, second_app = workers(), workers()

@@ -10,10 +10,14 @@ import json
 import struct
 import zlib
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 from flask.testing import FlaskClient
+from PIL import Image
 
 from crafted_images import SIGNATURE, chunk
+from heif_pictures import encode, needs_avif, needs_pillow_heif
 from moodtape.web.uploads import TEXT_NOT_A_PICTURE
 
 
@@ -121,3 +125,56 @@ def test_other_bytes_keep_the_formats_message(client: FlaskClient) -> None:
     reply = client.post("/api/analyze", data=b"GIF87 is not quite a GIF", content_type="application/octet-stream")
     assert reply.status_code == 415
     assert reply.get_json()["error"]["message"].startswith("that file is not a JPEG, PNG, WebP, GIF")
+
+
+@needs_avif
+def test_an_avif_as_base64_is_refused_as_an_avif_upload_is(
+    client: FlaskClient, astronaut_rgb: npt.NDArray[np.uint8]
+) -> None:
+    encoded = base64.b64encode(encode(astronaut_rgb[:256, :256], "AVIF")).decode()
+    for reply in (
+        client.post("/api/analyze", json={"image": encoded}),
+        client.post("/api/analyze", data={"image": f"data:image/avif;base64,{encoded}"}),
+    ):
+        assert reply.status_code == 415 and "AVIF" in reply.get_json()["error"]["message"]
+
+
+@needs_pillow_heif
+def test_a_heic_as_base64_is_read(client: FlaskClient, astronaut_rgb: npt.NDArray[np.uint8]) -> None:
+    encoded = base64.b64encode(encode(astronaut_rgb, "HEIF")).decode()
+    assert _emotions(client.post("/api/analyze", json={"image": f"data:image/heic;base64,{encoded}"})) == ["happy"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{" * 1_000_000, b'{"a": [' + b'"",' * 100 + b'""]}', b'{"image": "QUJD", "n": [' + b"0," * 5000 + b"0]}"],
+    ids=["brackets", "many-strings", "much-structure"],
+)
+def test_json_that_is_no_small_object_of_strings_is_refused_before_parsing(client: FlaskClient, body: bytes) -> None:
+    reply = client.post("/api/analyze", data=body, content_type="application/json")
+    assert reply.status_code == 400 and "object of at most" in reply.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "GIF", "WEBP"])
+def test_bare_base64_of_each_format_is_read_whatever_its_type(
+    client: FlaskClient, astronaut_rgb: npt.NDArray[np.uint8], fmt: str
+) -> None:
+    picture = io.BytesIO()
+    Image.fromarray(astronaut_rgb).save(picture, fmt)
+    encoded = base64.b64encode(picture.getvalue())
+    assert _emotions(client.post("/api/analyze", data=encoded, content_type="application/octet-stream")) == ["happy"]
+
+
+def test_an_unescaped_plus_in_a_url_encoded_form_is_read(client: FlaskClient, encoded: str) -> None:
+    """Base64's "+" arrives as a space when a client forgets to escape it (curl -d "image=...")."""
+    assert "+" in encoded
+    body = f"image=data:image/jpeg;base64,{encoded}"
+    reply = client.post("/api/analyze", data=body, content_type="application/x-www-form-urlencoded")
+    assert _emotions(reply) == ["happy"]
+
+
+def test_base64_of_another_file_in_a_form_names_the_formats(client: FlaskClient) -> None:
+    document = base64.b64encode(b"%PDF-1.7 a document").decode()
+    reply = client.post("/api/analyze", data={"image": f"data:application/pdf;base64,{document}"})
+    assert reply.status_code == 415
+    assert reply.get_json()["error"]["message"].startswith("the text holds base64 of a file that is not a JPEG")

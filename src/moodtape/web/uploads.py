@@ -32,7 +32,7 @@ from moodtape.vision.heif_structure import heif_kind
 from moodtape.vision.images import decode_image
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
 from moodtape.web.owners import client_owner
-from moodtape.web.text_pictures import picture_in_text
+from moodtape.web.text_pictures import JSON_FIELDS, picture_in_text
 
 #: Leading bytes of each accepted format → the format's name.
 _MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
@@ -68,6 +68,10 @@ AVIF_REFUSED: Final = (
     "an AVIF picture, which this server does not take: its decoder can be made to use far more memory "
     "than the picture declares; send it as JPEG or PNG"
 )
+
+
+#: How a text body that carries a picture begins (see :func:`_looks_like_text`).
+_TEXT_HEADS: Final = (b"{", b"[", b'"', b"data:", b"/9j/", b"_9j_", b"iVBOR", b"R0lGOD", b"UklGR", b"AAAA")
 
 
 class InMemoryRequest(Request):
@@ -161,9 +165,11 @@ def _form_text_picture(body: bytes) -> bytes:
         fields = dict(parse_qsl(body.decode("ascii", "replace"), max_num_fields=MAX_FORM_PARTS))
     except ValueError:
         raise DataError(f"the form has too many fields (at most {MAX_FORM_PARTS}); send the picture alone") from None
-    if not fields.get("image"):
+    field = next((fields[name] for name in JSON_FIELDS if fields.get(name)), None)
+    if field is None:
         raise DataError(f"send {_FORMATS} as the body, or a form whose field 'image' holds it as a data: URL or base64")
-    return _text_field_picture(fields["image"])
+    # An unescaped "+" of base64 arrives as a space in a URL-encoded form; base64 has no spaces.
+    return _text_field_picture(field.replace(" ", "+"))
 
 
 def _text_field_picture(text: str) -> bytes:
@@ -172,15 +178,18 @@ def _text_field_picture(text: str) -> bytes:
     picture = picture_in_text(text.encode("utf-8"), max_chars=len(text))
     if picture is None:
         raise DataError("the form field 'image' holds text, not a file: send the picture as a file (or as a data: URL)")
+    if sniff_image_type(picture) is None:
+        raise UnsupportedImageError(f"the text holds base64 of a file that is not {_FORMATS}")
     return picture
 
 
 def _looks_like_text(request: Request, data: bytes) -> bool:
     """Whether the body is text a client meant as a picture: typed JSON or text, or starting like
-    JSON, a data: URL or base64 of a JPEG or PNG (``/9j/``, ``iVBOR``)."""
+    JSON, a data: URL or the base64 of a picture (of a JPEG ``/9j/`` or ``_9j_``, PNG ``iVBOR``, GIF
+    ``R0lGOD``, WebP ``UklGR``, HEIC ``AAAA``, the size of its first box)."""
     typed = request.mimetype in ("application/json", "text/plain") or request.mimetype.endswith("+json")
     head = data[:16].lstrip()
-    return typed or head.startswith((b"{", b"[", b'"', b"data:", b"/9j/", b"iVBOR"))
+    return typed or head.startswith(_TEXT_HEADS)
 
 
 def accepted_upload_types() -> tuple[str, ...]:
