@@ -211,22 +211,29 @@ def test_a_store_failure_after_the_row_is_replaced_keeps_the_dislike(
     assert _events(app, browser) == []
 
 
-def test_a_store_failure_while_undoing_still_forgets_the_dislike(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Undo puts the row back in the visit first; when the kept copy then cannot be written, the
-    dislike must be forgotten all the same, or the song is back on the list but still disliked (it
-    would never come back in a new list, and Undo has nothing left to take back)."""
+def _a_kept_dislike(app: Flask) -> tuple[FlaskClient, dict[str, str], dict[str, Any], str]:
+    """A visitor who keeps history and disliked row 1 of a list: client, CSRF headers, list, song."""
     browser = app.test_client()
     csrf = csrf_headers(browser)
     assert browser.put("/api/history/consent", json={"history": True}, headers=csrf).status_code == 200
     shown = _shown(browser, csrf)
     disliked = shown["items"][1]["key"]
     _send(browser, csrf, {"action": "dislike", "list": shown["list_id"], "position": 1, "item": disliked})
+    return browser, csrf, shown, disliked
+
+
+def _store_down(*args: Any, **kwargs: Any) -> bool:
+    raise StoreUnavailableError("the history store is not answering right now; try again in a moment")
+
+
+def test_a_store_failure_while_undoing_still_forgets_the_dislike(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Undo puts the row back in the visit first; when the kept copy then cannot be written, the
+    dislike must be forgotten all the same, or the song is back on the list but still disliked (it
+    would never come back in a new list, and Undo has nothing left to take back)."""
+    browser, csrf, shown, disliked = _a_kept_dislike(app)
     store = app.extensions["moodtape"].sessions().store
 
-    def update_list(*args: Any, **kwargs: Any) -> bool:
-        raise StoreUnavailableError("the history store is not answering right now; try again in a moment")
-
-    monkeypatch.setattr(store, "update_list", update_list)
+    monkeypatch.setattr(store, "update_list", _store_down)
     failed = browser.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf)
     assert failed.status_code == 503, failed.get_json()
     assert _events(app, browser) == [], "the song is back on the list but still counted as disliked"
@@ -238,20 +245,12 @@ def test_an_undo_while_the_database_refuses_every_write_changes_nothing(
 ) -> None:
     """The store down for removals as well as list writes: the undo fails as a whole (503), the song
     stays disliked and replaced, and the same undo once the store is back does it all."""
-    browser = app.test_client()
-    csrf = csrf_headers(browser)
-    assert browser.put("/api/history/consent", json={"history": True}, headers=csrf).status_code == 200
-    shown = _shown(browser, csrf)
-    disliked = shown["items"][1]["key"]
-    _send(browser, csrf, {"action": "dislike", "list": shown["list_id"], "position": 1, "item": disliked})
+    browser, csrf, shown, disliked = _a_kept_dislike(app)
     store = app.extensions["moodtape"].sessions().store
 
-    def down(*args: Any, **kwargs: Any) -> bool:
-        raise StoreUnavailableError("the history store is not answering right now; try again in a moment")
-
     with monkeypatch.context() as outage:
-        outage.setattr(store, "update_list", down)
-        outage.setattr(store, "remove_feedback", down)
+        outage.setattr(store, "update_list", _store_down)
+        outage.setattr(store, "remove_feedback", _store_down)
         failed = browser.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf)
         assert failed.status_code == 503, failed.get_json()
     assert _events(app, browser) == [("dislike", disliked)]
