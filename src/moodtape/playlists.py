@@ -201,24 +201,41 @@ class Playlists:
     def undo(self, session_id: str, list_id: str) -> SavedList:
         """Undo the list's latest dislike: its row comes back and the dislike is forgotten.
 
-        Read, restore and pop happen in one atomic update of the session state, so two undos at
-        once undo two dislikes, never the same one twice.
+        The kept copy of the dislike is removed first: a database that fails there leaves everything
+        as it was (failing after the row came back left the song back but still disliked). Then read,
+        restore and pop happen in one atomic update of the session state, and only for the step whose
+        kept copy was removed: two undos at once undo two dislikes, never the same one twice, and a
+        dislike landing in between is not undone in its place (its step is now the latest: the
+        removed copy is put back and the undo tries again on the new latest step).
         """
         self.get(session_id, list_id)  # 404 for a list the session was never shown
-        steps = self.sessions.memory.get(session_id).undo.get(list_id, ())
-        if steps:
-            # The kept copy of the dislike goes first: a database that fails here leaves everything
-            # as it was, where failing after the row came back left the song back but still disliked.
-            # (Should another undo take this step first, the dislike is still in the visit until that
-            # undo forgets it: the visit's feedback and the kept feedback are read together.)
-            self.sessions.forget_kept_feedback(session_id, steps[-1].feedback_id)
+        for _ in range(MAX_ATTEMPTS):
+            steps = self.sessions.memory.get(session_id).undo.get(list_id, ())
+            if not steps:
+                break
+            chosen = steps[-1].feedback_id
+            self.sessions.forget_kept_feedback(session_id, chosen)
+            undone = self._undo_step(session_id, list_id, chosen)
+            if undone is not None:
+                restored, step = undone
+                self.sessions.remove_feedback(session_id, step.feedback_id)
+                self._keep_in_history(session_id, restored)
+                return restored
+            self.sessions.keep_feedback_again(session_id, chosen)
+        else:
+            raise ConflictError("this list kept changing while the undo was applied; send it again")
+        raise NothingToUndoError("nothing to undo on this list: it has no dislike left to take back")
+
+    def _undo_step(self, session_id: str, list_id: str, feedback_id: str) -> tuple[SavedList, UndoStep] | None:
+        """Put back the row of the list's latest dislike if that dislike is ``feedback_id``; the list
+        restored and the step, or ``None`` when the latest step is another one (or there is none)."""
         undone: list[tuple[SavedList, UndoStep]] = []
 
         def change(state: SessionState) -> SessionState:
             undone.clear()  # a shared memory may run this more than once
             current = state.find(list_id)
             steps = state.undo.get(list_id, ())
-            if current is None or not steps:
+            if current is None or not steps or steps[-1].feedback_id != feedback_id:
                 return state
             step = steps[-1]
             replaced = [x for x in current.document.get("replaced", ()) if x.get("key") != step.item.get("key")]
@@ -227,14 +244,7 @@ class Playlists:
             return _with_changed(state, restored).with_undo(list_id, steps[:-1])
 
         self.sessions.memory.update(session_id, change)
-        if not undone:
-            raise NothingToUndoError("nothing to undo on this list: it has no dislike left to take back")
-        restored, step = undone[0]
-        # The row is back in the visit: forget the dislike before writing the kept copy, so a store
-        # that fails just then (an error is answered) cannot leave the song back but still disliked.
-        self.sessions.remove_feedback(session_id, step.feedback_id)
-        self._keep_in_history(session_id, restored)
-        return restored
+        return undone[0] if undone else None
 
     def _replace_row(self, session_id: str, saved: SavedList, step: UndoStep, *, strict: bool) -> RowFeedback:
         """Replace the disliked row, without losing a change another request made meanwhile.

@@ -267,6 +267,13 @@ class SessionService:
         if self.store is not None:
             self.store.remove_feedback(session_id, feedback_id)
 
+    def keep_feedback_again(self, session_id: str, feedback_id: str) -> None:
+        """Write the history's copy of a feedback event the visit still holds, after
+        :meth:`forget_kept_feedback` removed it for an undo that did not happen."""
+        event = next((f for f in self.memory.get(session_id).feedback if f.id == feedback_id), None)
+        if event is not None and self.store is not None and self.keeps_history(session_id):
+            self.store.add_feedback(session_id, event, if_kept=True)
+
     def taste(self, session_id: str | None) -> Taste:
         """The session's :class:`Taste`, learned from its feedback (see :meth:`preferences`)."""
         taste = self.preferences(session_id).taste

@@ -261,6 +261,33 @@ def test_an_undo_while_the_database_refuses_every_write_changes_nothing(
     assert disliked not in app.extensions["moodtape"].sessions().preferences(_session(browser)).disliked
 
 
+def test_an_undo_racing_a_new_dislike_undoes_the_newest_and_keeps_the_other(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another tab dislikes row 2 just after this undo chose row 1's dislike: the undo must not pop
+    row 2's step in its place, and row 1's dislike must stay kept in history (review: it was lost)."""
+    browser, csrf, shown, first = _a_kept_dislike(app)
+    second = shown["items"][2]["key"]
+    sessions = app.extensions["moodtape"].sessions()
+    forget = type(sessions).forget_kept_feedback
+    raced: list[bool] = []
+
+    def racing(self: Any, session_id: str, feedback_id: str) -> None:
+        if not raced:
+            raced.append(True)
+            _send(browser, csrf, {"action": "dislike", "list": shown["list_id"], "position": 2, "item": second})
+        forget(self, session_id, feedback_id)
+
+    with monkeypatch.context() as race:
+        race.setattr(type(sessions), "forget_kept_feedback", racing)
+        undone = browser.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf)
+    assert undone.status_code == 200, undone.get_json()
+    assert undone.get_json()["items"][2]["key"] == second, "the newest dislike is the one undone"
+    assert _events(app, browser) == [("dislike", first)]
+    kept = [(event.action, event.item_key) for event in sessions.store.feedback(_session(browser))]
+    assert kept == [("dislike", first)], "the dislike still in the visit lost its kept copy"
+
+
 def test_a_retry_racing_the_first_dislike_on_another_process_changes_nothing(workers: WorkerFactory) -> None:
     """The retry reaches another process while the first request is still ranking the replacement."""
     first_app, second_app = workers(), workers()

@@ -178,3 +178,20 @@ def test_base64_of_another_file_in_a_form_names_the_formats(client: FlaskClient)
     reply = client.post("/api/analyze", data={"image": f"data:application/pdf;base64,{document}"})
     assert reply.status_code == 415
     assert reply.get_json()["error"]["message"].startswith("the text holds base64 of a file that is not a JPEG")
+
+
+def test_a_form_of_needless_escapes_is_refused(client: FlaskClient) -> None:
+    """10 MB of "%41" took 800 MB and seconds in a general form parser (review)."""
+    body = b"image=" + b"%41" * 1_000_000
+    reply = client.post("/api/analyze", data=body, content_type="application/x-www-form-urlencoded")
+    assert reply.status_code == 400 and "escapes" in reply.get_json()["error"]["message"]
+
+
+def test_a_binary_file_of_another_format_sent_as_a_form_type_is_named_as_no_picture(
+    client: FlaskClient, astronaut_rgb: npt.NDArray[np.uint8]
+) -> None:
+    """curl --data-binary @photo.bmp: a BMP is not taken on the web, and it is no form either."""
+    bmp = io.BytesIO()
+    Image.fromarray(astronaut_rgb).save(bmp, "BMP")
+    reply = client.post("/api/analyze", data=bmp.getvalue(), content_type="application/x-www-form-urlencoded")
+    assert reply.status_code == 415 and reply.get_json()["error"]["message"].startswith("that file is not a JPEG")
