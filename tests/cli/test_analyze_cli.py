@@ -150,3 +150,23 @@ def test_either_detector_finds_the_astronaut(astronaut_jpeg: Path, detector: str
 def test_an_unknown_detector_is_refused_with_the_choices(astronaut_jpeg: Path) -> None:
     result = CliRunner().invoke(cli, ["analyze", str(astronaut_jpeg), "--detector", "mtcnn"])
     assert result.exit_code == 2 and "'yunet', 'haar'" in result.output
+
+
+def test_a_folder_stands_for_the_pictures_in_it(astronaut_jpeg_bytes: bytes, tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    (photos / "older").mkdir(parents=True)
+    for name in ("b.JPG", "a.jpeg", "older/c.jpg"):
+        (photos / name).write_bytes(astronaut_jpeg_bytes)
+    (photos / "notes.txt").write_text("not a picture")
+    (photos / ".hidden.jpg").write_bytes(b"")
+    result = CliRunner().invoke(cli, ["analyze", "--json", str(photos)])
+    assert result.exit_code == 0, result.output
+    read = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [Path(entry["image"]).name for entry in read] == ["a.jpeg", "b.JPG"]
+    assert all(entry["faces"][0]["emotion"] == "happy" for entry in read)
+
+
+def test_a_folder_without_pictures_is_named(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["analyze", str(tmp_path)])
+    assert result.exit_code == 1
+    assert_one_line_error(result.stderr, str(tmp_path), "folder")

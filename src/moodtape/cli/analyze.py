@@ -50,7 +50,8 @@ def analyze(
 ) -> None:
     """Find the faces in each IMAGE and predict their emotions.
 
-    An image without a face is not an error. Exit code 1 when any image could not be read.
+    An IMAGE may be a folder: the pictures directly in it are read, in name order. An image without
+    a face is not an error. Exit code 1 when any image could not be read.
     """
     from moodtape.config import Settings
     from moodtape.vision.pipeline import Analyzer, make_detector
@@ -65,6 +66,7 @@ def analyze(
         make_detector(detector), classifier=classifier, max_pixels=settings.get_int("MOODTAPE_MAX_PIXELS")
     )
     failed = 0
+    images = expand_folders(images)
     for image in images:
         try:
             faces = _analyze_one(analyzer, image, out, several=len(images) > 1, profile=profile)
@@ -80,6 +82,30 @@ def analyze(
             click.echo(format_faces(str(image), faces))
     if failed:
         raise SystemExit(1)
+
+
+#: The files of a folder that ``analyze`` reads, by suffix (any case); others are passed over.
+PICTURE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+)
+
+
+def expand_folders(paths: tuple[Path, ...]) -> tuple[Path, ...]:
+    """Each folder among ``paths`` replaced by the pictures directly in it, in name order.
+
+    ``moodtape analyze photos/`` then reads a folder of photos as ``photos/*`` would, without the
+    shell; sub-folders and other files are passed over, and hidden files (``.DS_Store``) too. A
+    folder without a picture stays as it is, so it is named in the usual error.
+    """
+    expanded: list[Path] = []
+    for path in paths:
+        pictures = sorted(
+            child
+            for child in (path.iterdir() if path.is_dir() else ())
+            if child.is_file() and not child.name.startswith(".") and child.suffix.lower() in PICTURE_SUFFIXES
+        )
+        expanded.extend(pictures or [path])
+    return tuple(expanded)
 
 
 def _analyze_one(
