@@ -215,27 +215,37 @@ class Playlists:
                 break
             chosen = steps[-1].feedback_id
             self.sessions.forget_kept_feedback(session_id, chosen)
-            undone = self._undo_step(session_id, list_id, chosen)
+            undone, waiting = self._undo_step(session_id, list_id, chosen)
             if undone is not None:
                 restored, step = undone
                 self.sessions.remove_feedback(session_id, step.feedback_id)
                 self._keep_in_history(session_id, restored)
                 return restored
-            self.sessions.keep_feedback_again(session_id, chosen)
+            if waiting:
+                # A newer dislike came on top: the chosen one stands, with its kept copy. (Taken by
+                # another undo instead, a double press, it is gone for good: nothing to put back.)
+                self.sessions.keep_feedback_again(session_id, chosen)
         else:
             raise ConflictError("this list kept changing while the undo was applied; send it again")
         raise NothingToUndoError("nothing to undo on this list: it has no dislike left to take back")
 
-    def _undo_step(self, session_id: str, list_id: str, feedback_id: str) -> tuple[SavedList, UndoStep] | None:
-        """Put back the row of the list's latest dislike if that dislike is ``feedback_id``; the list
-        restored and the step, or ``None`` when the latest step is another one (or there is none)."""
+    def _undo_step(
+        self, session_id: str, list_id: str, feedback_id: str
+    ) -> tuple[tuple[SavedList, UndoStep] | None, bool]:
+        """Put back the row of the list's latest dislike if that dislike is ``feedback_id``: the list
+        restored and the step, else ``None``, and whether ``feedback_id`` is still waiting among the
+        list's steps (under a newer one) rather than undone by someone else."""
         undone: list[tuple[SavedList, UndoStep]] = []
+        waiting: list[bool] = []
 
         def change(state: SessionState) -> SessionState:
             undone.clear()  # a shared memory may run this more than once
+            waiting.clear()
             current = state.find(list_id)
             steps = state.undo.get(list_id, ())
             if current is None or not steps or steps[-1].feedback_id != feedback_id:
+                if any(step.feedback_id == feedback_id for step in steps):
+                    waiting.append(True)
                 return state
             step = steps[-1]
             replaced = [x for x in current.document.get("replaced", ()) if x.get("key") != step.item.get("key")]
@@ -244,7 +254,7 @@ class Playlists:
             return _with_changed(state, restored).with_undo(list_id, steps[:-1])
 
         self.sessions.memory.update(session_id, change)
-        return undone[0] if undone else None
+        return (undone[0] if undone else None), bool(waiting)
 
     def _replace_row(self, session_id: str, saved: SavedList, step: UndoStep, *, strict: bool) -> RowFeedback:
         """Replace the disliked row, without losing a change another request made meanwhile.

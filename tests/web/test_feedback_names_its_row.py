@@ -288,6 +288,33 @@ def test_an_undo_racing_a_new_dislike_undoes_the_newest_and_keeps_the_other(
     assert kept == [("dislike", first)], "the dislike still in the visit lost its kept copy"
 
 
+def test_two_undos_at_once_undo_two_dislikes_and_keep_no_copy_of_either(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A double press: the second undo chose the same dislike as the first, which then undid it
+    whole. The second must go on to the next dislike, not put the first one's kept copy back."""
+    browser, csrf, shown, _ = _a_kept_dislike(app)
+    second = shown["items"][2]["key"]
+    _send(browser, csrf, {"action": "dislike", "list": shown["list_id"], "position": 2, "item": second})
+    sessions = app.extensions["moodtape"].sessions()
+    forget = type(sessions).forget_kept_feedback
+    pressed: list[int] = []
+
+    def double_press(self: Any, session_id: str, feedback_id: str) -> None:
+        forget(self, session_id, feedback_id)
+        if not pressed:
+            pressed.append(0)  # the inner undo's own call lands here too
+            pressed[0] = browser.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf).status_code
+
+    with monkeypatch.context() as press:
+        press.setattr(type(sessions), "forget_kept_feedback", double_press)
+        other = browser.post(f"/api/lists/{shown['list_id']}/undo", headers=csrf)
+    assert pressed == [200] and other.status_code == 200, other.get_json()
+    assert _keys(other.get_json()) == _keys(shown)
+    assert _events(app, browser) == []
+    assert sessions.store.feedback(_session(browser)) == []
+
+
 def test_a_retry_racing_the_first_dislike_on_another_process_changes_nothing(workers: WorkerFactory) -> None:
     """The retry reaches another process while the first request is still ranking the replacement."""
     first_app, second_app = workers(), workers()

@@ -195,3 +195,17 @@ def test_a_binary_file_of_another_format_sent_as_a_form_type_is_named_as_no_pict
     Image.fromarray(astronaut_rgb).save(bmp, "BMP")
     reply = client.post("/api/analyze", data=bmp.getvalue(), content_type="application/x-www-form-urlencoded")
     assert reply.status_code == 415 and reply.get_json()["error"]["message"].startswith("that file is not a JPEG")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [["data=hello", "image={}"], ["file=me.jpg", "image={}"], ["image=", "photo={}"], ["name=Jos\u00e9", "image={}"]],
+    ids=["data-field-first", "file-name-first", "empty-image-then-photo", "raw-utf8-elsewhere"],
+)
+def test_the_picture_field_of_a_form_is_found_among_others(
+    client: FlaskClient, encoded: str, fields: list[str]
+) -> None:
+    escaped = "data%3Aimage%2Fjpeg%3Bbase64%2C" + encoded.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+    body = "&".join(fields).format(escaped).encode("utf-8")
+    reply = client.post("/api/analyze", data=body, content_type="application/x-www-form-urlencoded")
+    assert _emotions(reply) == ["happy"]

@@ -82,7 +82,7 @@ _FORM_ESCAPES: Final = {
     b"%0D": b"\r",
 }
 #: The first field of a URL-encoded body named as a picture may be (one scan of the body).
-_PICTURE_FIELD: Final = re.compile(rb"(?<![^&])(?:" + b"|".join(name.encode() for name in JSON_FIELDS) + rb")=([^&]*)")
+_PICTURE_FIELD: Final = re.compile(rb"(?<![^&])(" + b"|".join(name.encode() for name in JSON_FIELDS) + rb")=([^&]*)")
 #: How a text body that carries a picture begins (see :func:`_looks_like_text`).
 _TEXT_HEADS: Final = (b"{", b"[", b'"', b"data:", b"/9j/", b"_9j_", b"iVBOR", b"R0lGOD", b"UklGR", b"AAAA")
 
@@ -180,11 +180,10 @@ def _form_text_picture(body: bytes) -> bytes:
     those are undone with ``bytes.replace`` and a field with any other escape is refused; a body
     that is not text at all (a BMP or PDF sent by ``curl --data-binary``) is named as no picture.
     """
-    if not body.isascii():
+    field = _picture_field(body)
+    if field is None and not body.isascii():
         raise UnsupportedImageError(f"that file is not {_FORMATS}")
-    found = _PICTURE_FIELD.search(body)
-    field = None if found is None else found.group(1)
-    if field is None:
+    if field is None or not field.isascii():
         raise DataError(f"send {_FORMATS} as the body, or a form whose field 'image' holds it as a data: URL or base64")
     # A "+" stays a "+": an escaped one is base64's, and an unescaped one (curl -d "image=...") is
     # too, for base64 holds no spaces a form encoder could have written as "+".
@@ -194,6 +193,17 @@ def _form_text_picture(body: bytes) -> bytes:
     if b"%" in value:
         raise DataError("the form's image field holds escapes that a picture's base64 or data: URL never needs")
     return _text_field_picture(value.decode("ascii"))
+
+
+def _picture_field(body: bytes) -> bytes | None:
+    """The non-empty value of the form's field ``image`` (else ``photo``, ``file``, ``picture``,
+    ``data``, in that order), still escaped; only the first fields are looked at, as a form parser
+    would refuse more (:data:`MAX_FORM_PARTS`)."""
+    found: dict[bytes, bytes] = {}
+    for _, match in zip(range(MAX_FORM_PARTS), _PICTURE_FIELD.finditer(body), strict=False):
+        if match.group(2):
+            found.setdefault(match.group(1), match.group(2))
+    return next((found[name.encode()] for name in JSON_FIELDS if name.encode() in found), None)
 
 
 def _text_field_picture(text: str) -> bytes:
