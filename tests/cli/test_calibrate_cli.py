@@ -70,6 +70,21 @@ def test_parse_examples_groups_repeated_emotions() -> None:
         parse_examples(("me.jpg",))
 
 
+def test_a_folder_of_photos_counts_each_photo(tmp_path: Path, astronaut_bgr: npt.NDArray[np.uint8]) -> None:
+    rest = tmp_path / "rest"
+    rest.mkdir()
+    for name, scale in (("1.png", 0.6), ("2.png", 0.7), ("notes.txt", None)):
+        if scale is None:
+            (rest / name).write_text("not a photo")
+        else:
+            cv2.imwrite(str(rest / name), (astronaut_bgr * scale).astype(np.uint8))
+    assert parse_examples((f"neutral={rest}",)) == {"neutral": [str(rest / "1.png"), str(rest / "2.png")]}
+    out = tmp_path / "me.json"
+    result = CliRunner().invoke(cli, ["calibrate", f"neutral={rest}", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["examples"] == {"neutral": 2}
+
+
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [

@@ -9,6 +9,7 @@ import click
 
 from moodtape.cli._common import echo_json, info
 from moodtape.cli._models import load_model, model_options
+from moodtape.cli._pictures import expand_folders
 from moodtape.cli.calibrate import load_profile, profile_option
 from moodtape.errors import ImageError, MoodtapeError
 from moodtape.types import Face
@@ -82,30 +83,6 @@ def analyze(
             click.echo(format_faces(str(image), faces))
     if failed:
         raise SystemExit(1)
-
-
-#: The files of a folder that ``analyze`` reads, by suffix (any case); others are passed over.
-PICTURE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
-)
-
-
-def expand_folders(paths: tuple[Path, ...]) -> tuple[Path, ...]:
-    """Each folder among ``paths`` replaced by the pictures directly in it, in name order.
-
-    ``moodtape analyze photos/`` then reads a folder of photos as ``photos/*`` would, without the
-    shell; sub-folders and other files are passed over, and hidden files (``.DS_Store``) too. A
-    folder without a picture stays as it is, so it is named in the usual error.
-    """
-    expanded: list[Path] = []
-    for path in paths:
-        pictures = sorted(
-            child
-            for child in (path.iterdir() if path.is_dir() else ())
-            if child.is_file() and not child.name.startswith(".") and child.suffix.lower() in PICTURE_SUFFIXES
-        )
-        expanded.extend(pictures or [path])
-    return tuple(expanded)
 
 
 def _analyze_one(

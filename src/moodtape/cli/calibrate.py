@@ -10,6 +10,7 @@ import click
 
 from moodtape.cli._common import info
 from moodtape.cli._models import model_options, parse_labels
+from moodtape.cli._pictures import expand_folders
 from moodtape.errors import DataError
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ def calibrate(
 
     Give at least one photo of your relaxed, resting face as neutral=PHOTO; add any of
     angry, disgust, fear, happy, sad, surprise the same way (an emotion may be named more than
-    once). Then pass the profile to `moodtape analyze --profile` or `moodtape recommend --profile`.
+    once, and PHOTO may be a folder of such photos). Then pass the profile to
+    `moodtape analyze --profile` or `moodtape recommend --profile`.
     """
     from moodtape.vision.calibrate import calibrate as learn
     from moodtape.vision.calibrate import calibrate_with
@@ -59,13 +61,15 @@ def calibrate(
 
 
 def parse_examples(examples: tuple[str, ...]) -> dict[str, list[str]]:
-    """``("neutral=a.jpg", "happy=b.jpg", "neutral=c.jpg")`` → ``{"neutral": ["a.jpg", "c.jpg"], …}``."""
+    """``("neutral=a.jpg", "happy=b.jpg", "neutral=c.jpg")`` → ``{"neutral": ["a.jpg", "c.jpg"], …}``;
+    a folder (``neutral=rest/``) stands for the pictures directly in it."""
     grouped: dict[str, list[str]] = {}
     for example in examples:
         label, sep, path = example.partition("=")
         if not sep or not label.strip() or not path.strip():
             raise DataError(f"{example!r} is not EMOTION=IMAGE; write it like neutral=me.jpg")
-        grouped.setdefault(label.strip().lower(), []).append(path.strip())
+        pictures = expand_folders((Path(path.strip()),))
+        grouped.setdefault(label.strip().lower(), []).extend(str(picture) for picture in pictures)
     return grouped
 
 
