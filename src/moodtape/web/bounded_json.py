@@ -27,7 +27,8 @@ MAX_INT_DIGITS: Final[int] = 19
 #: A JSON string, escapes included, or an unterminated one to the end of the text (as the old
 #: character loop read it). Possessive, and never failing once begun: a text of escaped quotes
 #: (``"\\"\\"…``) cost a rescan from every quote with a pattern that could fail (20 KB took 2 s).
-_STRINGS: Final = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.DOTALL)
+JSON_STRING_PATTERN: Final = r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)'
+_STRINGS: Final = re.compile(JSON_STRING_PATTERN, re.DOTALL)
 _NOT_BRACKETS: Final = re.compile(r"[^\[\]{}]+")
 _OPENING: Final = np.frombuffer(b"[{", dtype=np.uint8)
 

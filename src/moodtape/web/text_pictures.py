@@ -15,7 +15,7 @@ import re
 from typing import Final
 
 from moodtape.errors import DataError
-from moodtape.web.bounded_json import loads_bounded
+from moodtape.web.bounded_json import JSON_STRING_PATTERN, loads_bounded
 
 #: ``data:image/jpeg;base64,`` and the like: any media type and parameters, then base64.
 _DATA_URL: Final = re.compile(rb"data:[^,]{0,200};base64,", re.IGNORECASE)
@@ -24,7 +24,7 @@ _DATA_URL: Final = re.compile(rb"data:[^,]{0,200};base64,", re.IGNORECASE)
 _TO_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
 _WHITE_SPACE: Final = b" \t\r\n\v\f"
 #: A JSON string (possessive, never failing once begun: see ``bounded_json``), in bytes.
-_JSON_STRING: Final = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.DOTALL)
+_JSON_STRING: Final = re.compile(JSON_STRING_PATTERN.encode("ascii"), re.DOTALL)
 #: A JSON body with a picture is a small object of strings: at most this many strings, and this
 #: many bytes outside them. Checked before parsing, so a 10 MB body of brackets or of empty strings
 #: is refused for what it is (parsing and walking it took half a gigabyte and seconds).

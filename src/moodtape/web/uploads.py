@@ -25,7 +25,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.multipart import BLANK_LINE_RE, MultipartDecoder
 
-from moodtape.errors import CorruptImageError, DataError, ImageError, UnsupportedImageError
+from moodtape.errors import CorruptImageError, DataError, ImageError, MoodtapeError, UnsupportedImageError
 from moodtape.vision.decode_cost import check_decode_cost
 from moodtape.vision.heif import can_read, check_heif_header, heic_installed, unreadable_message
 from moodtape.vision.heif_structure import heif_kind
@@ -62,6 +62,10 @@ TEXT_NOT_A_PICTURE: Final = (
     'the request holds text with no picture in it: send JSON {"image": "<the picture in base64, or a '
     "data: URL>\"}, the picture's own bytes as the body (Content-Type: image/jpeg, image/png…) or a file "
     "in a form field named 'image'"
+)
+#: For a form field of text that carries no picture.
+TEXT_FIELD_NOT_A_PICTURE: Final = (
+    "the form field 'image' holds text, not a file: send the picture as a file (or as a data: URL)"
 )
 #: Why an AVIF upload is refused: its decoder cannot be held to the declared size (vision/heif.py).
 AVIF_REFUSED: Final = (
@@ -149,7 +153,7 @@ def read_image_bytes(request: Request) -> bytes:
     if sniff_image_type(data) is None:
         if not _looks_like_text(request, data):
             raise UnsupportedImageError(f"that file is not {_FORMATS}")
-        data = _picture_from_text(data)
+        data = _picture_from_text(data, missing=UnsupportedImageError(TEXT_NOT_A_PICTURE))
     heif = heif_kind(data)
     if heif == "avif":
         raise UnsupportedImageError(f"that file is {AVIF_REFUSED}")
@@ -158,15 +162,17 @@ def read_image_bytes(request: Request) -> bytes:
     return data
 
 
-def _picture_from_text(data: bytes) -> bytes:
-    """The picture a text body carries (JSON, a data: URL, base64: :mod:`moodtape.web.text_pictures`).
+def _picture_from_text(text: bytes, *, missing: MoodtapeError) -> bytes:
+    """The picture that text carries (JSON, a data: URL, base64: :mod:`moodtape.web.text_pictures`),
+    from a body or a form field.
 
     Raises:
-        UnsupportedImageError: the text carries no picture, or bytes that are not one (415).
+        MoodtapeError: ``missing``, when the text carries no picture.
+        UnsupportedImageError: the text carries bytes that are not a picture (415).
     """
-    picture = picture_in_text(data, max_chars=len(data))
+    picture = picture_in_text(text, max_chars=len(text))
     if picture is None:
-        raise UnsupportedImageError(TEXT_NOT_A_PICTURE)
+        raise missing
     if sniff_image_type(picture) is None:
         raise UnsupportedImageError(f"the text holds base64 of a file that is not {_FORMATS}")
     return picture
@@ -192,7 +198,7 @@ def _form_text_picture(body: bytes) -> bytes:
         value = value.replace(escape, character).replace(escape.lower(), character)
     if b"%" in value:
         raise DataError("the form's image field holds escapes that a picture's base64 or data: URL never needs")
-    return _text_field_picture(value.decode("ascii"))
+    return _text_field_picture(value)
 
 
 def _picture_field(body: bytes) -> bytes | None:
@@ -206,15 +212,10 @@ def _picture_field(body: bytes) -> bytes | None:
     return next((found[name.encode()] for name in JSON_FIELDS if name.encode() in found), None)
 
 
-def _text_field_picture(text: str) -> bytes:
+def _text_field_picture(text: bytes) -> bytes:
     """The picture a form field holds as text: a data: URL or base64 (a page's ``FormData`` with a
     canvas's ``toDataURL()``). A text field cannot carry a picture's own bytes."""
-    picture = picture_in_text(text.encode("utf-8"), max_chars=len(text))
-    if picture is None:
-        raise DataError("the form field 'image' holds text, not a file: send the picture as a file (or as a data: URL)")
-    if sniff_image_type(picture) is None:
-        raise UnsupportedImageError(f"the text holds base64 of a file that is not {_FORMATS}")
-    return picture
+    return _picture_from_text(text, missing=DataError(TEXT_FIELD_NOT_A_PICTURE))
 
 
 def _looks_like_text(request: Request, data: bytes) -> bool:
@@ -279,7 +280,7 @@ def _one_upload(request: Request, uploads: list[FileStorage]) -> bytes:
     if uploads:
         return uploads[0].stream.read()
     if "image" in request.form:
-        return _text_field_picture(request.form["image"])
+        return _text_field_picture(request.form["image"].encode("utf-8"))
     files = list(request.files.items(multi=True))
     if len(files) == 1:
         return files[0][1].stream.read()
