@@ -22,7 +22,7 @@ from moodtape.emotions import EMOTIONS
 from moodtape.training.datasets import load_dataset
 from moodtape.vision.classifier import load_classifier
 from moodtape.vision.evaluate import predict_dataset
-from moodtape.vision.neutral_reference import REFERENCES_FILE, measure_reference
+from moodtape.vision.neutral_reference import REFERENCES_FILE, measure_reference, resting_faces
 
 TABLE = Path(__file__).resolve().parents[1] / "vision" / "models" / REFERENCES_FILE
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     probabilities = predict_dataset(classifier, data)
     reference = measure_reference(probabilities, np.asarray(data.labels))
     neutral = np.asarray(data.labels) == EMOTIONS.index("neutral")
-    chosen = int((neutral & (probabilities.argmax(axis=1) == EMOTIONS.index("neutral"))).sum())
+    chosen = int(resting_faces(probabilities, np.asarray(data.labels)).sum())
     entry = {
         "log_probabilities": list(reference),
         "faces": chosen,

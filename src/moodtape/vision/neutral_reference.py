@@ -47,11 +47,16 @@ def measure_reference(probabilities: npt.NDArray[Any], labels: npt.NDArray[Any])
     either mislabelled or one the model gets wrong, and neither is what a resting face looks like
     to it.
     """
-    chosen = (np.asarray(labels) == _NEUTRAL) & (np.asarray(probabilities).argmax(axis=1) == _NEUTRAL)
+    chosen = resting_faces(probabilities, labels)
     if not chosen.any():
         raise DataError("no face is both labelled neutral and read as neutral: no reference to measure")
     logs = np.log(np.clip(np.asarray(probabilities, dtype=np.float64)[chosen], _EPSILON, 1.0))
     return tuple(round(float(value), 5) for value in logs.mean(axis=0))
+
+
+def resting_faces(probabilities: npt.NDArray[Any], labels: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Which faces the reference is measured on: labelled neutral and read as neutral."""
+    return np.asarray((np.asarray(labels) == _NEUTRAL) & (np.asarray(probabilities).argmax(axis=1) == _NEUTRAL))
 
 
 def reference_for(model_id: str, metadata: Mapping[str, str]) -> Reference | None:
