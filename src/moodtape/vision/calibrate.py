@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import DataError, ImageError
@@ -35,7 +36,7 @@ from moodtape.vision.calibration import (
     fit_profile,
     not_resting,
 )
-from moodtape.vision.images import ImageSource
+from moodtape.vision.images import BinaryReadable, ImageSource, source_name
 from moodtape.vision.pipeline import Analyzer, get_analyzer
 
 
@@ -78,10 +79,8 @@ def not_resting_note(name: str, expression: str, probabilities: FloatArray) -> s
 
 
 def describe(image: ImageSource, emotion: str, number: int) -> str:
-    """How an error names an example: its path, or "the 2nd happy image" for bytes and arrays."""
-    if isinstance(image, str | Path):
-        return str(image)
-    return f"{emotion} image #{number}"
+    """How an error names an example: its path or open file's name, or "happy image #2" for bytes and arrays."""
+    return source_name(image) or f"{emotion} image #{number}"
 
 
 def read_example(
@@ -220,7 +219,7 @@ def _check_not_given_twice(
 def _as_list(images: object, label: object) -> list[ImageSource]:
     # A lone path or array is a common slip for a one-element list: accept it rather than
     # iterating over a string's characters or an array's rows.
-    if isinstance(images, str | Path | bytes | bytearray | memoryview | np.ndarray):
+    if isinstance(images, str | Path | bytes | bytearray | memoryview | np.ndarray | Image.Image | BinaryReadable):
         return [images]
     if not isinstance(images, Sequence):
         raise DataError(f"examples[{label!r}] must be a list of images")

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
 import warnings
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -39,7 +41,17 @@ from moodtape.vision.pixel_arrays import Pixels, array_to_pixels, as_pixels, pil
 # here, because ``warnings.catch_warnings`` swaps the process's filters and is not thread-safe.
 warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL(\.|$)")
 
-ImageSource = str | Path | bytes | bytearray | memoryview | npt.NDArray[np.generic]
+
+@runtime_checkable
+class BinaryReadable(Protocol):
+    """A file opened in binary mode, or anything that reads like one (``io.BytesIO``, an upload)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+ImageSource = str | Path | bytes | bytearray | memoryview | npt.NDArray[np.generic] | Image.Image | BinaryReadable
+#: What a caller can hand :func:`load_image`, in words, for the error that refuses anything else.
+_SOURCES_IN_WORDS = "a path, encoded bytes, a binary file object, a Pillow image or a NumPy array"
 
 
 def load_image(
@@ -52,7 +64,8 @@ def load_image(
     """Read ``source`` into a uint8 array: ``(h, w)`` gray when ``gray``, else ``(h, w, 3)`` BGR.
 
     Args:
-        source: an image file path, encoded image bytes, or an array. 3-channel arrays are BGR
+        source: an image file path, encoded image bytes, a file object opened in binary mode, a
+            Pillow image (turned upright by its EXIF orientation, as a file is), or an array. 3-channel arrays are BGR
             (OpenCV's order) unless ``color_order="rgb"``; 4-channel arrays are BGRA/RGBA;
             16-bit and float arrays (and float TIFFs) are scaled to 8 bits (floats are 0–1 when
             none is over :data:`~moodtape.vision.pixel_arrays.FLOAT_UNIT_UP_TO`, else 0–255).
@@ -70,6 +83,13 @@ def load_image(
         return array_to_pixels(source, gray=gray, rgb=color_order == "rgb", max_pixels=max_pixels)
     if isinstance(source, bytes | bytearray | memoryview):
         return decode_image(bytes(source), gray=gray, max_pixels=max_pixels, name="image data")
+    if isinstance(source, Image.Image):
+        return _from_pillow(source, gray=gray, max_pixels=max_pixels)
+    if isinstance(source, BinaryReadable):
+        name = source_name(source) or "image data"
+        return decode_image(_read_binary(source, name), gray=gray, max_pixels=max_pixels, name=name)
+    if not isinstance(source, str | os.PathLike):
+        raise ImageError(f"cannot read an image from {type(source).__name__}; give {_SOURCES_IN_WORDS}")
     path = Path(source)
     if not path.exists():
         raise ImageError(f"{path}: file not found")
@@ -80,6 +100,42 @@ def load_image(
     except OSError as exc:
         raise ImageError(f"{path}: cannot read ({exc.strerror})") from None
     return decode_image(data, gray=gray, max_pixels=max_pixels, name=str(path))
+
+
+def source_name(source: object) -> str | None:
+    """How messages name ``source``: its path, or an open file's name; None for bytes, arrays and images."""
+    if isinstance(source, str | os.PathLike):
+        return str(source)
+    name = getattr(source, "name", None)
+    if isinstance(source, BinaryReadable) and isinstance(name, str) and name:
+        return name
+    return None
+
+
+def _read_binary(source: BinaryReadable, name: str) -> bytes:
+    """All the bytes left in an open file; a file opened in text mode gets an error saying so."""
+    try:
+        data = source.read()
+    except (OSError, ValueError) as exc:  # ValueError: "I/O operation on closed file"
+        raise ImageError(f"{name}: cannot read ({exc})") from None
+    if isinstance(data, bytearray | memoryview):
+        data = bytes(data)
+    if not isinstance(data, bytes):
+        raise ImageError(f"{name}: the file gives {type(data).__name__}, not bytes; open it in binary mode ('rb')")
+    return data
+
+
+def _from_pillow(image: Image.Image, *, gray: bool, max_pixels: int) -> Pixels:
+    """A caller's Pillow image as pixels, within the same size bound and turned upright as a file is.
+
+    A lazily opened image (``Image.open``) is decoded here; its frame is the one the caller chose.
+    """
+    check_size(image.size, max_pixels)
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise CorruptImageError(f"image: truncated or corrupt image ({exc})") from None
+    return pil_to_pixels(upright(image), gray=gray)
 
 
 def decode_image(

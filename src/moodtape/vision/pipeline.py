@@ -77,7 +77,7 @@ class Analyzer:
         self.align = align
 
     def analyze(self, image: ImageSource, *, color_order: str = "bgr", profile: Profile | None = None) -> list[Face]:
-        """Faces in ``image`` (path, bytes or array), largest first; ``[]`` when there are none.
+        """Faces in ``image`` (see :func:`analyze`), largest first; ``[]`` when there are none.
 
         With a calibration ``profile`` (made with this analyzer's model), every face is read
         through it.
@@ -160,8 +160,9 @@ def analyze(
     """Detect the faces in ``image`` and predict each one's emotion.
 
     Args:
-        image: a file path, encoded image bytes (JPEG, PNG, WebP, GIF…), or an array
-            (3-channel arrays are BGR unless ``color_order="rgb"``; gray and 4-channel work too).
+        image: a file path, encoded image bytes (JPEG, PNG, WebP, GIF…), a file object opened in
+            binary mode, a Pillow image, or an array (3-channel arrays are BGR unless
+            ``color_order="rgb"``; gray and 4-channel work too).
         model: an ``.onnx`` or Keras ``.h5`` emotion model; ``None`` uses moodtape's own.
         preset: pixel scaling for a foreign ``model`` (``fer-library``, ``fer-tutorial``…).
         profile: a personal calibration from :func:`moodtape.calibrate`, applied to every face.
