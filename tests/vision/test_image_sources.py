@@ -1,9 +1,10 @@
-"""What a Python caller may hand ``analyze`` and ``calibrate`` besides paths, bytes and arrays.
+"""What a Python caller may hand ``analyze``, ``calibrate`` and ``StreamAnalyzer``, and the errors for the rest.
 
 An open file (``open(p, "rb")``, ``io.BytesIO``, an upload's stream) and a Pillow image are what
 people using Pillow or a web framework have in hand; both failed with a bare ``TypeError`` from
 ``pathlib`` ("expected str, bytes or os.PathLike object"). Anything else gets an ``ImageError`` that
-lists what is accepted.
+lists what is accepted. A webcam frame as OpenCV gives it (BGR) failed deep in the detector
+("landmarks() needs a gray (h, w) image"); a profile given as a path failed with an AttributeError.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from PIL import Image
 
 import moodtape
 from moodtape.errors import CorruptImageError, ImageError, ImageTooLargeError
+from moodtape.vision.calibration import Profile, ProfileError
 from moodtape.vision.images import load_image
+from moodtape.vision.pipeline import Analyzer
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -107,3 +110,38 @@ def test_analyze_and_calibrate_take_files_and_pillow_images(astronaut_jpeg: Path
         profile = moodtape.calibrate({"neutral": file})  # type: ignore[dict-item]  # a lone file is a list of one, as a lone path is
     assert profile.examples == {"neutral": 1}
     assert profile.notes[0].startswith(f"{astronaut_jpeg} looks happy")  # named by the file's name
+
+
+def test_a_stream_takes_webcam_frames_as_opencv_gives_them(bundled_analyzer: Analyzer, astronaut_bgr: Pixels) -> None:
+    gray = load_image(astronaut_bgr, gray=True)
+    from_bgr = moodtape.StreamAnalyzer(bundled_analyzer).process(astronaut_bgr, 0.0)
+    from_gray = moodtape.StreamAnalyzer(bundled_analyzer).process(gray, 0.0)
+    assert [face.box for face in from_bgr] == [face.box for face in from_gray]
+    assert from_bgr[0].probabilities == pytest.approx(from_gray[0].probabilities)
+
+
+@pytest.mark.parametrize("timestamp", [float("nan"), float("inf"), "0.5", None])
+def test_a_stream_refuses_a_timestamp_that_is_not_a_finite_number(
+    bundled_analyzer: Analyzer, astronaut_bgr: Pixels, timestamp: object
+) -> None:
+    stream = moodtape.StreamAnalyzer(bundled_analyzer)
+    stream.process(astronaut_bgr, 0.0)
+    with pytest.raises(ValueError, match="timestamp must be a finite number of seconds, got"):
+        stream.process(astronaut_bgr, timestamp)  # type: ignore[arg-type]
+    (face,) = stream.process(astronaut_bgr, 0.1)  # the refused frame left the track as it was
+    assert face.emotion == "happy" and all(np.isfinite(list(face.probabilities.values())))
+
+
+@pytest.mark.parametrize("given", ["me.json", {"moodtape_profile": 1}], ids=["path", "dict"])
+def test_a_profile_that_is_not_a_profile_is_a_profile_error_saying_how_to_read_one(
+    astronaut_bgr: Pixels, bundled_analyzer: Analyzer, given: object
+) -> None:
+    with pytest.raises(ProfileError, match=r"profile must be a moodtape\.Profile.*Profile\.from_json"):
+        moodtape.analyze(astronaut_bgr, profile=given)  # type: ignore[arg-type]
+    with pytest.raises(ProfileError, match=r"moodtape\.Profile"):
+        moodtape.StreamAnalyzer(bundled_analyzer, profile=given)  # type: ignore[arg-type]
+
+
+def test_profile_from_json_given_a_dict_points_to_from_dict() -> None:
+    with pytest.raises(ProfileError, match=r"use Profile\.from_dict"):
+        Profile.from_json({"moodtape_profile": 1})  # type: ignore[arg-type]

@@ -188,6 +188,9 @@ class Profile:
     @classmethod
     def from_json(cls, text: str | bytes) -> Profile:
         """Read a profile written by :meth:`to_json`."""
+        if not isinstance(text, str | bytes | bytearray):
+            hint = " (for a parsed dict, use Profile.from_dict)" if isinstance(text, Mapping) else ""
+            raise ProfileError(f"a profile's JSON text must be str or bytes, got {type(text).__name__}{hint}")
         try:
             data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -201,6 +204,22 @@ class Profile:
                 "this calibration profile was made with a different emotion model "
                 f"({self.model_id[:12]}…, now {model_id[:12]}…); calibrate again with this model"
             )
+
+
+def usable_profile(profile: object, model_id: str) -> Profile:
+    """``profile`` when it is a :class:`Profile` made with the model ``model_id``.
+
+    Raises:
+        ProfileError: anything else (a path or a parsed dict is a common slip), or a profile made
+            with another model; the message says what to do.
+    """
+    if not isinstance(profile, Profile):
+        raise ProfileError(
+            f"profile must be a moodtape.Profile, got {type(profile).__name__}; read a saved one with "
+            "moodtape.Profile.from_json(Path('me.json').read_text())"
+        )
+    profile.check_model(model_id)
+    return profile
 
 
 def fit_profile(

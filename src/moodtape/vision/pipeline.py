@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +18,7 @@ from moodtape.emotions import EMOTIONS
 from moodtape.errors import ModelError
 from moodtape.types import Box, Face
 from moodtape.vision.align import aligned_crop
+from moodtape.vision.calibration import Profile, usable_profile
 from moodtape.vision.classifier import EmotionClassifier, load_classifier
 from moodtape.vision.faces import DetectorSettings, FaceDetector
 from moodtape.vision.framing import Framing
@@ -43,10 +43,6 @@ def make_detector(name: str = DEFAULT_DETECTOR) -> Detector:
     if name == "yunet":
         return YuNetDetector()
     raise ModelError(f"unknown face detector {name!r}: set MOODTAPE_DETECTOR (or --detector) to yunet or haar")
-
-
-if TYPE_CHECKING:
-    from moodtape.vision.calibration import Profile
 
 
 class Analyzer:
@@ -120,7 +116,7 @@ class Analyzer:
         if profile is None:
             probabilities = self.classifier.predict(crops)
         else:
-            profile.check_model(self.classifier.model_id)
+            usable_profile(profile, self.classifier.model_id)
             generic, embeddings = self.classifier.predict_with_embedding(crops)
             probabilities = profile.apply(generic, embeddings)
         uncertain = self.classifier.is_uncertain(probabilities)

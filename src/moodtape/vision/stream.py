@@ -20,21 +20,21 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import numbers
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from moodtape.emotions import EMOTIONS
 from moodtape.types import Box, Face
+from moodtape.vision.calibration import Profile, usable_profile
 from moodtape.vision.faces import DetectorSettings, FaceDetector, suppress_overlaps
+from moodtape.vision.images import ImageSource, load_image
 from moodtape.vision.pipeline import Analyzer, Detector, Located
 from moodtape.vision.yunet import YuNetDetector, YuNetSettings
-
-if TYPE_CHECKING:
-    from moodtape.vision.calibration import Profile
 
 DEFAULT_TIME_CONSTANT = 0.6
 MATCH_IOU = 0.3
@@ -84,8 +84,7 @@ class FaceSmoother:
         Raises:
             ValueError: ``timestamp`` is not a finite number of seconds.
         """
-        if not math.isfinite(timestamp):
-            raise ValueError(f"a frame's timestamp must be a finite number of seconds, got {timestamp!r}")
+        check_timestamp(timestamp)
         with self._lock:
             self._tracks = [t for t in self._tracks if abs(timestamp - t.last_seen) <= self.max_age]
             assigned = self._match(faces)
@@ -182,7 +181,7 @@ class StreamAnalyzer:
         if detect_every < 1:
             raise ValueError("detect_every must be at least 1")
         if profile is not None:
-            profile.check_model(analyzer.classifier.model_id)
+            usable_profile(profile, analyzer.classifier.model_id)
         self.analyzer = analyzer
         self.profile = profile
         self.detect_every = detect_every
@@ -190,8 +189,22 @@ class StreamAnalyzer:
         self._frame = 0
         self._lock = threading.Lock()
 
-    def process(self, gray: npt.NDArray[np.uint8], timestamp: float) -> list[Face]:
-        """Smoothed faces in this frame, largest first."""
+    def process(self, frame: ImageSource, timestamp: float, *, color_order: str = "bgr") -> list[Face]:
+        """Smoothed faces in this frame, largest first.
+
+        Args:
+            frame: the frame as OpenCV's ``VideoCapture.read()`` gives it (BGR), a gray ``(h, w)``
+                uint8 array (used as it is: the web app's frames), or anything :func:`moodtape.analyze`
+                takes (``color_order`` as there).
+            timestamp: when the frame was taken, in seconds on any steady clock
+                (``time.monotonic()``); smoothing weighs frames by the time between them.
+
+        Raises:
+            ValueError: ``timestamp`` is not a finite number of seconds (checked before any work).
+            moodtape.errors.ImageError: a frame that cannot be read.
+        """
+        check_timestamp(timestamp)
+        gray = _gray_frame(frame, color_order, self.analyzer.max_pixels)
         with self._lock:
             full = self._frame % self.detect_every == 0 or not self.smoother.boxes
             self._frame += 1
@@ -269,3 +282,17 @@ def _cached_detector(settings: DetectorSettings) -> FaceDetector:
 @functools.lru_cache(maxsize=32)
 def _cached_yunet(settings: YuNetSettings) -> YuNetDetector:
     return YuNetDetector(settings)
+
+
+def check_timestamp(timestamp: float) -> None:
+    """Raise ``ValueError`` unless ``timestamp`` is a finite number: a NaN blended into a track would
+    make every later reading of it NaN."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Real) or not math.isfinite(timestamp):
+        raise ValueError(f"a frame's timestamp must be a finite number of seconds, got {timestamp!r}")
+
+
+def _gray_frame(frame: ImageSource, color_order: str, max_pixels: int) -> npt.NDArray[np.uint8]:
+    """``frame`` as the gray pixels detection reads: a gray uint8 array as it is, anything else loaded."""
+    if isinstance(frame, np.ndarray) and frame.ndim == 2 and frame.dtype == np.uint8:
+        return np.asarray(frame, dtype=np.uint8)
+    return load_image(frame, gray=True, color_order=color_order, max_pixels=max_pixels)
