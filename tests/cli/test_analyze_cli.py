@@ -170,3 +170,16 @@ def test_a_folder_without_pictures_is_named(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["analyze", str(tmp_path)])
     assert result.exit_code == 1
     assert_one_line_error(result.stderr, str(tmp_path), "folder")
+
+
+def test_a_dash_reads_the_picture_from_standard_input(astronaut_jpeg_bytes: bytes) -> None:
+    result = CliRunner().invoke(cli, ["analyze", "--json", "-"], input=astronaut_jpeg_bytes)
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    assert json.loads(line)["faces"][0]["emotion"] == "happy"
+
+
+def test_standard_input_that_is_not_a_picture_is_named_stdin() -> None:
+    result = CliRunner().invoke(cli, ["analyze", "-"], input=b"not a picture")
+    assert result.exit_code == 1
+    assert "<stdin>: not an image" in result.stderr

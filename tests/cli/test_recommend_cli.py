@@ -241,3 +241,23 @@ def test_a_preview_failure_is_one_plain_note(
     code, out, err = run(monkeypatch, capsys, "sad", "--n", "3", "--seed", "1")
     assert code == 0 and out.count("[catalog]") == 3
     assert err.splitlines() == ["moodtape: note: No previews or artwork: Deezer is unreachable (offline?)."]
+
+
+def test_a_dash_reads_the_photo_from_standard_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    import moodtape.vision.pipeline as pipeline
+
+    read: list[bytes] = []
+
+    def analyze(image: object, **_: object) -> list[object]:
+        read.append(image.read())  # type: ignore[attr-defined]
+        return []
+
+    monkeypatch.setattr(pipeline, "get_analyzer", lambda *_: SimpleNamespace(analyze=analyze))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"the photo's bytes")))
+    code, _, err = run(monkeypatch, capsys, "--image", "-")
+    assert read == [b"the photo's bytes"]
+    assert code == 1 and "no face found in -" in err

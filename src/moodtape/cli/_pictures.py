@@ -1,8 +1,19 @@
-"""Folders given where the command line takes pictures: ``analyze photos/``, ``calibrate neutral=rest/``."""
+"""What the command line takes where a picture is expected, besides a file: a folder
+(``analyze photos/``, ``calibrate neutral=rest/``) and ``-`` for standard input
+(``cat me.jpg | moodtape analyze -``)."""
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from moodtape.vision.images import ImageSource
+
+#: The name that stands for standard input where a picture is expected, as in most Unix tools.
+STDIN = "-"
 
 #: The files of a folder that ``analyze`` and ``calibrate`` read, by suffix (any case); others are passed over.
 PICTURE_SUFFIXES = frozenset(
@@ -26,3 +37,18 @@ def expand_folders(paths: tuple[Path, ...]) -> tuple[Path, ...]:
         )
         expanded.extend(pictures or [path])
     return tuple(expanded)
+
+
+class _StandardInput(io.BytesIO):
+    """The bytes read from standard input, under the name errors give it whatever stream it was."""
+
+    @property
+    def name(self) -> str:
+        return "<stdin>"
+
+
+def picture_source(path: Path) -> ImageSource:
+    """What to read for ``path``: standard input's bytes for ``-``, else the file."""
+    if str(path) == STDIN:
+        return _StandardInput(sys.stdin.buffer.read())
+    return path

@@ -9,7 +9,7 @@ import click
 
 from moodtape.cli._common import echo_json, info
 from moodtape.cli._models import load_model, model_options
-from moodtape.cli._pictures import expand_folders
+from moodtape.cli._pictures import expand_folders, picture_source
 from moodtape.cli.calibrate import load_profile, profile_option
 from moodtape.errors import ImageError, MoodtapeError
 from moodtape.types import Face
@@ -51,7 +51,8 @@ def analyze(
 ) -> None:
     """Find the faces in each IMAGE and predict their emotions.
 
-    An IMAGE may be a folder: the pictures directly in it are read, in name order. An image without
+    An IMAGE may be a folder: the pictures directly in it are read, in name order; `-` reads one
+    picture from standard input. An image without
     a face is not an error. Exit code 1 when any image could not be read.
     """
     from moodtape.config import Settings
@@ -91,7 +92,7 @@ def _analyze_one(
     from moodtape.vision.images import load_image
 
     # Colour is decoded only when an annotated copy is wanted; detection needs gray alone.
-    pixels = load_image(image, gray=out is None, max_pixels=analyzer.max_pixels)
+    pixels = load_image(picture_source(image), gray=out is None, max_pixels=analyzer.max_pixels)
     faces = analyzer.analyze(pixels, profile=profile)
     if out is not None:
         _write_annotated(pixels, faces, out / f"{image.stem}-annotated.jpg" if several else out)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from moodtape.cli._common import echo_json, info
+from moodtape.cli._pictures import picture_source
 from moodtape.cli.calibrate import load_profile, profile_option
 from moodtape.errors import DataError
 from moodtape.types import Mood
@@ -14,7 +15,9 @@ from moodtape.types import Mood
 
 @click.command()
 @click.argument("emotion", required=False)
-@click.option("--image", type=click.Path(path_type=Path), help="Read the mood from the faces in this photo.")
+@click.option(
+    "--image", type=click.Path(path_type=Path), help="Read the mood from the faces in this photo (-: standard input)."
+)
 @profile_option
 @click.option("--valence", type=float, help="Set the mood by hand: valence in [-1, 1] (needs --arousal).")
 @click.option("--arousal", type=float, help="Set the mood by hand: arousal in [-1, 1] (needs --valence).")
@@ -117,7 +120,7 @@ def _mood_from_image(image: Path, profile_path: Path | None = None) -> Mood:
         settings.get_int("MOODTAPE_THREADS"),
         settings.get_int("MOODTAPE_MAX_PIXELS"),
     )
-    faces = analyzer.analyze(image, profile=load_profile(profile_path))
+    faces = analyzer.analyze(picture_source(image), profile=load_profile(profile_path))
     if not faces:
         raise DataError(f"no face found in {image}; name an emotion or give --valence and --arousal instead")
     mood = group_mood(faces)
