@@ -87,6 +87,14 @@ class RowFeedback(NamedTuple):
     already: bool = False
 
 
+class Undone(NamedTuple):
+    """What an undo did: the list as it now is, and whether nothing changed because the dislike it
+    named was undone already (a retry)."""
+
+    saved: SavedList
+    already: bool = False
+
+
 class Playlists:
     """Saved-list operations for a session, over :class:`SessionService`."""
 
@@ -198,8 +206,14 @@ class Playlists:
         # cannot follow (an error is answered): the retry, answered already, writes that copy then.
         return self._kept(session_id, answer) if answer.replaced else answer
 
-    def undo(self, session_id: str, list_id: str) -> SavedList:
+    def undo(self, session_id: str, list_id: str, item_key: str | None = None) -> Undone:
         """Undo the list's latest dislike: its row comes back and the dislike is forgotten.
+
+        ``item_key`` names the disliked item the sender wants back (its key). Without it the latest
+        dislike is undone, whichever it is, so a retry after a lost answer undid a second one. With
+        it: an item that is back on the list already is a retry, answered ``already`` with nothing
+        changed (its kept copy written again, in case the first copy's write failed); an item that is
+        not the latest dislike, nor back, is a stale list (:class:`StaleRowError`, nothing changed).
 
         The kept copy of the dislike is removed first: a database that fails there leaves everything
         as it was (failing after the row came back left the song back but still disliked). Then read,
@@ -211,6 +225,8 @@ class Playlists:
         self.get(session_id, list_id)  # 404 for a list the session was never shown
         for _ in range(MAX_ATTEMPTS):
             steps = self.sessions.memory.get(session_id).undo.get(list_id, ())
+            if item_key is not None and (not steps or steps[-1].item.get("key") != item_key):
+                return self._undone_before(session_id, list_id, item_key, steps)
             if not steps:
                 break
             chosen = steps[-1].feedback_id
@@ -220,7 +236,7 @@ class Playlists:
                 restored, step = undone
                 self.sessions.remove_feedback(session_id, step.feedback_id)
                 self._keep_in_history(session_id, restored)
-                return restored
+                return Undone(restored)
             if waiting:
                 # A newer dislike came on top: the chosen one stands, with its kept copy. (Taken by
                 # another undo instead, a double press, it is gone for good: nothing to put back.)
@@ -228,6 +244,19 @@ class Playlists:
         else:
             raise ConflictError("this list kept changing while the undo was applied; send it again")
         raise NothingToUndoError("nothing to undo on this list: it has no dislike left to take back")
+
+    def _undone_before(self, session_id: str, list_id: str, item_key: str, steps: tuple[UndoStep, ...]) -> Undone:
+        """The answer to an undo naming ``item_key`` when that item is not the list's latest dislike:
+        ``already`` when it is back on the list (undone before), else :class:`StaleRowError`."""
+        current = self.get(session_id, list_id)
+        waiting = any(step.item.get("key") == item_key for step in steps)
+        if not waiting and any(item.get("key") == item_key for item in current.items):
+            self._keep_in_history(session_id, current)
+            return Undone(current, already=True)
+        raise StaleRowError(
+            "this list changed since it was read: the song named is not its latest dislike, so nothing "
+            f"was undone; read the list again (GET /api/lists/{list_id})"
+        )
 
     def _undo_step(
         self, session_id: str, list_id: str, feedback_id: str

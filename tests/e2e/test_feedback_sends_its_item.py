@@ -98,3 +98,41 @@ def test_a_dislike_that_landed_in_another_tab_shows_its_replacement(page: Any) -
         f"Disliked “{shown['items'][2]['title']}”; “{newcomer['title']}” took its place."
     )
     expect(page.locator("#result-list > li").nth(2).locator(".undo-btn")).to_be_focused()
+
+
+def _undo(response: Any) -> bool:
+    return bool(response.url.endswith("/undo"))
+
+
+def test_undo_names_the_song_it_brings_back_and_its_replay_undoes_nothing_more(page: Any) -> None:
+    shown = _shown(page)
+    _post(page, "/api/feedback", {"action": "dislike", "list": shown["list_id"], "position": 0})  # another tab
+    dislike = page.locator("#result-list > li").nth(2).get_by_role("button", name="Dislike", exact=True)
+    with page.expect_response(_feedback):
+        dislike.click()
+    undo = page.locator("#result-list > li").nth(2).locator(".undo-btn")
+    with page.expect_response(_undo) as answered:
+        undo.click()
+    assert answered.value.request.post_data_json == {"item": shown["items"][2]["key"]}
+    expect(page.locator("#result-list .title").nth(2)).to_have_text(shown["items"][2]["title"])
+
+    status, again = _post(page, answered.value.url, {"item": shown["items"][2]["key"]})  # sent once more
+    assert status == 200 and again["already"] is True
+    assert again["undo"] == 1, "the replay undid the other tab's dislike"
+
+
+def test_an_undo_after_the_list_changed_in_another_tab_undoes_nothing_and_shows_the_list(page: Any) -> None:
+    shown = _shown(page)
+    dislike = page.locator("#result-list > li").nth(2).get_by_role("button", name="Dislike", exact=True)
+    with page.expect_response(_feedback):
+        dislike.click()
+    status, elsewhere = _post(page, "/api/feedback", {"action": "dislike", "list": shown["list_id"], "position": 4})
+    assert status == 200 and elsewhere["replaced"] is True  # another tab disliked a later row: the latest now
+
+    with page.expect_response(_undo) as answered:
+        page.locator("#result-list > li").nth(2).locator(".undo-btn").click()
+    assert answered.value.status == 409 and answered.value.json()["error"]["code"] == "stale_row"
+    expect(page.locator("#results-status")).to_have_text(
+        "This list had changed elsewhere (in another tab or window), so nothing was undone: here it is as it is now."
+    )
+    expect(page.locator("#result-list .title").nth(4)).to_have_text(elsewhere["list"]["items"][4]["title"])

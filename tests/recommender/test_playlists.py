@@ -84,7 +84,7 @@ def test_two_dislikes_at_once_keep_both_replacements(
     kept = store.get_list("race", shown.id)
     assert kept is not None and keys(kept) == after
     playlists.undo("race", shown.id)
-    assert keys(playlists.undo("race", shown.id)) == before
+    assert keys(playlists.undo("race", shown.id).saved) == before
     assert sessions.preferences("race").disliked == frozenset()
 
 
@@ -105,7 +105,7 @@ def test_the_same_dislike_sent_twice_at_once_replaces_the_row_once(
     assert keys(final)[2] != keys(shown)[2] and len(set(keys(final))) == 6
     # The dislike counts once: undoing it brings the song back for good.
     assert [f.action for f in sessions.memory.get("twice").feedback] == ["dislike"]
-    assert keys(playlists.undo("twice", shown.id)) == keys(shown)
+    assert keys(playlists.undo("twice", shown.id).saved) == keys(shown)
     assert sessions.preferences("twice").disliked == frozenset()
 
 
@@ -124,7 +124,7 @@ def test_a_dislike_answered_409_is_not_counted(
     assert keys(playlists.get("busy", shown.id)) == keys(shown)
     monkeypatch.undo()
     playlists.feedback("busy", shown.id, 1, "dislike")  # the retry
-    assert keys(playlists.undo("busy", shown.id)) == keys(shown)
+    assert keys(playlists.undo("busy", shown.id).saved) == keys(shown)
     assert sessions.preferences("busy").disliked == frozenset() and store.feedback("busy") == []
 
 
@@ -138,7 +138,7 @@ def test_two_undos_at_once_undo_two_dislikes(sessions: SessionService) -> None:
 
     def undo() -> None:
         barrier.wait()
-        done.append(playlists.undo("undo", shown.id))
+        done.append(playlists.undo("undo", shown.id).saved)
 
     threads = [threading.Thread(target=undo) for _ in range(2)]
     for thread in threads:

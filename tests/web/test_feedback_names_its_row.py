@@ -347,3 +347,71 @@ def test_a_retry_racing_the_first_dislike_on_another_process_changes_nothing(wor
     assert _keys(final) == _keys(answer["list"]) and final["undo"] == 1
     assert _events(first_app, browser) == [("dislike", shown["items"][2]["key"])]
     assert retry.get("already") is True and retry["replaced"] is False and _keys(retry["list"]) == _keys(shown)
+
+
+# --- an undo that names the song it brings back ------------------------------------------------------
+
+
+def _undo(client: FlaskClient, csrf: dict[str, str], list_id: str, item: str, status: int = 200) -> dict[str, Any]:
+    reply = client.post(f"/api/lists/{list_id}/undo", json={"item": item}, headers=csrf)
+    assert reply.status_code == status, reply.get_json()
+    answer: dict[str, Any] = reply.get_json()
+    return answer
+
+
+def _two_dislikes(app: Flask) -> tuple[FlaskClient, dict[str, str], dict[str, Any], list[str]]:
+    """A visitor who disliked rows 1 and then 3 of a list: client, CSRF headers, list, the two songs."""
+    browser = app.test_client()
+    csrf = csrf_headers(browser)
+    shown = _shown(browser, csrf)
+    songs = [shown["items"][row]["key"] for row in (1, 3)]
+    for row, song in zip((1, 3), songs, strict=True):
+        _send(browser, csrf, {"action": "dislike", "list": shown["list_id"], "position": row, "item": song})
+    return browser, csrf, shown, songs
+
+
+def test_a_retried_undo_naming_its_song_undoes_nothing_more(app: Flask) -> None:
+    """Before: an undo named no song, so a client retrying after a lost answer undid the next dislike too."""
+    browser, csrf, shown, (first, latest) = _two_dislikes(app)
+    list_id = shown["list_id"]
+    undone = _undo(browser, csrf, list_id, latest)
+    assert undone["items"][3]["key"] == latest and undone["undo"] == 1 and "already" not in undone
+    assert undone == browser.get(f"/api/lists/{list_id}").get_json(), "the answer is the list as GET gives it"
+
+    retry = _undo(browser, csrf, list_id, latest)  # the first answer was lost: the client sends it again
+    assert retry["already"] is True and retry["undo"] == 1
+    assert _keys(retry) == _keys(undone), "the retry undid the other dislike"
+    assert _events(app, browser) == [("dislike", first)]
+
+
+def test_an_undo_naming_a_song_that_is_not_the_latest_dislike_changes_nothing(app: Flask) -> None:
+    browser, csrf, shown, (first, _latest) = _two_dislikes(app)
+    list_id = shown["list_id"]
+    before = browser.get(f"/api/lists/{list_id}").get_json()
+    for named in (first, "catalog:never-on-this-list"):  # an older dislike (another tab's view), or none
+        refused = _undo(browser, csrf, list_id, named, status=409)
+        assert refused["error"]["code"] == "stale_row" and "nothing was undone" in refused["error"]["message"]
+    assert browser.get(f"/api/lists/{list_id}").get_json() == before
+    assert len(_events(app, browser)) == 2
+    bad = browser.post(f"/api/lists/{list_id}/undo", json={"item": 7}, headers=csrf)
+    assert bad.status_code == 400 and "item must be non-empty text" in bad.get_json()["error"]["message"]
+
+
+def test_a_retried_undo_writes_the_kept_copy_a_failed_write_left_behind(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The visit's row came back but the history write failed (a 503): the kept list still showed the
+    replacement until the list's next change. The retry, answered already, writes it."""
+    browser, csrf, shown, disliked = _a_kept_dislike(app)
+    store = app.extensions["moodtape"].sessions().store
+    with monkeypatch.context() as outage:
+        outage.setattr(store, "update_list", _store_down)
+        failed = browser.post(f"/api/lists/{shown['list_id']}/undo", json={"item": disliked}, headers=csrf)
+        assert failed.status_code == 503, failed.get_json()
+    kept = store.get_list(_session(browser), shown["list_id"])
+    assert kept is not None and kept.items[1]["key"] != disliked
+
+    retry = _undo(browser, csrf, shown["list_id"], disliked)
+    assert retry["already"] is True and _keys(retry) == _keys(shown)
+    healed = store.get_list(_session(browser), shown["list_id"])
+    assert healed is not None and [item["key"] for item in healed.items] == _keys(shown)

@@ -116,11 +116,20 @@ def get_list(list_id: str) -> Response:
 
 @blueprint.post("/lists/<list_id>/undo")
 def undo(list_id: str) -> Response:
-    """Undo the latest dislike on the list: the row comes back and the dislike is forgotten."""
+    """Undo the latest dislike on the list: the row comes back and the dislike is forgotten.
+
+    ``item`` (optional, in a JSON body) names the disliked item to bring back, as ``key`` in the
+    list: a retry then never undoes a second dislike (``already``: true, nothing changed), and an
+    item that is not the list's latest dislike is a 409 ``stale_row``. Without it (no body) the
+    latest dislike is undone, whichever it is.
+    """
     require_csrf()
+    item = _undo_item()
     playlists = services().playlists()
-    saved = playlists.undo(session_id(), _list_id(list_id))
-    return jsonify(list_json(saved, playlists.undo_steps(session_id(), saved.id)))
+    answer = playlists.undo(session_id(), _list_id(list_id), item)
+    shown = list_json(answer.saved, playlists.undo_steps(session_id(), answer.saved.id))
+    # Only when true, as the list's own `kept`: otherwise the answer is the list as GET gives it.
+    return jsonify({**shown, "already": True} if answer.already else shown)
 
 
 @blueprint.get("/export")
@@ -320,6 +329,14 @@ def _json_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise DataError("send a JSON object with Content-Type: application/json")
     return body
+
+
+def _undo_item() -> str | None:
+    """The ``item`` an undo names in its JSON body; None when it sent no body, or none named."""
+    if not request.get_data(cache=True):
+        return None
+    body = _json_body()
+    return _text(body, "item") if "item" in body else None
 
 
 def _check_feedback_fields(body: dict[str, Any]) -> None:

@@ -182,9 +182,10 @@ export function getList(listId) {
   return json(`/api/lists/${encodeURIComponent(listId)}`);
 }
 
-/** Undo the latest dislike on a list: its row comes back. */
-export function undoDislike(listId) {
-  return json(`/api/lists/${encodeURIComponent(listId)}/undo`, withCsrf("POST"));
+/** Undo the latest dislike on a list: its row comes back. `item`: the disliked song's key (a retry is then safe). */
+export function undoDislike(listId, item) {
+  const body = item ? { item } : undefined;
+  return json(`/api/lists/${encodeURIComponent(listId)}/undo`, withCsrf("POST", body));
 }
 
 /** Export exactly the list on screen (by id) or, for a list the server did not keep, by its request. */

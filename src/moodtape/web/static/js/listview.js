@@ -426,9 +426,11 @@ export class ListView {
    * window (409 stale_row), and nothing was rated. Without this every press on that row repeated
    * the refusal until the page was reloaded: the list as it now is replaces it, and focus stays
    * where it is (the same button of the same row), as when a list loads.
+   * @param {string} listId
+   * @param {string} [what] what was not done, for the status line
    * @returns whether the list was drawn again (false: the page says the refusal itself)
    */
-  async showChanged(listId) {
+  async showChanged(listId, what = "nothing was rated") {
     let list;
     try {
       list = await api.getList(listId);
@@ -440,7 +442,7 @@ export class ListView {
     const inside = placeOf(document.activeElement);
     this.draw(list, this.params());
     if (inside && !focusPlace($("result-list"), inside)) $("results").focus();
-    status("This list had changed elsewhere (in another tab or window), so nothing was rated: here it is as it is now.");
+    status(`This list had changed elsewhere (in another tab or window), so ${what}: here it is as it is now.`);
     return true;
   }
 
@@ -460,6 +462,8 @@ export class ListView {
       setStop(row, null);
     }
     const fresh = renderItem(list.items[index], index, this.handlers(), disliked);
+    // Undo names the song it brings back: a retry, or a second tab, then never undoes another dislike.
+    fresh.querySelector(".undo-btn").dataset.item = disliked.key;
     rows.children[index].replaceWith(fresh);
     this.preview.refresh();
     const newcomer = list.items[index];
@@ -472,13 +476,14 @@ export class ListView {
     const index = itemIndex(button);
     const listId = this.data.list_id;
     try {
-      const list = await api.undoDislike(listId);
+      const list = await api.undoDislike(listId, button.dataset.item);
       // Undone on the server, but a newer list is on screen now: the old one is not drawn over it.
       if (!this.onScreen(listId)) return;
       this.draw(list, this.params());
       status(`Undone: “${list.items[index].title}” is back.`);
       focusItem($("result-list"), index);
     } catch (err) {
+      if (err.code === "stale_row" && (await this.showChanged(listId, "nothing was undone"))) return;
       status(`Not undone: ${err.message}`);
       this.hooks.onError(err);
     }
