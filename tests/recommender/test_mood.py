@@ -79,6 +79,30 @@ def test_bad_probabilities_are_data_errors(probs: object, message: str) -> None:
         mood_from_probabilities(probs)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("probs", "words"),
+    [
+        ({"happy": True}, "must be a number, got the boolean true"),
+        ({"happy": None}, "must be a number, got nothing (null)"),
+        ({"happy": {"a": 1}}, "must be a number, got an object"),
+        ({"happy": [1]}, "must be a number, got a list"),
+        ({"happy": 1e300}, "must sum to 1, got 1e+300"),
+        ({"happy": 10**400}, "non-negative, got a whole number far too large"),
+    ],
+)
+def test_bad_probabilities_are_named_in_words_a_json_client_sent(probs: object, words: str) -> None:
+    """Before: "got True", "got None", "got {'a': 1}" (Python's words for JSON's true, null and {"a": 1}),
+    a sum of 1e300 as 300 digits, and an OverflowError (not a DataError) for a huge whole number."""
+    with pytest.raises(DataError) as caught:
+        mood_from_probabilities(probs)  # type: ignore[arg-type]
+    assert str(caught.value).endswith(words)
+
+
+def test_a_point_far_too_large_is_a_data_error_not_an_overflow() -> None:
+    with pytest.raises(DataError, match=r"valence must be a number in \[-1, 1\], got a whole number far too large"):
+        mood_from_point(10**400, 0.0)
+
+
 def test_emotion_names_are_case_insensitive_and_checked() -> None:
     assert mood_from_emotion(" Sad ").emotion == "sad"
     with pytest.raises(DataError, match=r"unknown emotion 'bored'.*angry, disgust"):

@@ -67,9 +67,9 @@ def mood_from_point(valence: float, arousal: float) -> Mood:
     """A mood set by hand as a point; both values must be finite and in [-1, 1]."""
     for label, value in (("valence", valence), ("arousal", arousal)):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise DataError(f"{label} must be a number in [-1, 1], got {value!r}")
-        if not math.isfinite(value) or not -1.0 <= value <= 1.0:
-            raise DataError(f"{label} must be a number in [-1, 1], got {value!r}")
+            raise DataError(f"{label} must be a number in [-1, 1], got {described(value)}")
+        if not -1.0 <= value <= 1.0:  # NaN fails every comparison; no float() that a huge int overflows
+            raise DataError(f"{label} must be a number in [-1, 1], got {described(value)}")
     return Mood(float(valence), float(arousal), emotion=nearest_emotion(valence, arousal), source="point")
 
 
@@ -94,17 +94,40 @@ def validate_probabilities(probs: Mapping[str, float] | Sequence[float]) -> dict
         result = {label: _probability(label, value) for label, value in zip(EMOTIONS, values, strict=True)}
     total = sum(result.values())
     if abs(total - 1.0) > PROBABILITY_TOLERANCE:
-        raise DataError(f"probabilities must sum to 1, got {total:.4f}")
+        raise DataError(f"probabilities must sum to 1, got {described(total)}")
     return result
 
 
 def _probability(label: object, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DataError(f"probability of {label!r} must be a number, got {value!r}")
-    number = float(value)
+        raise DataError(f"probability of {shown(label)} must be a number, got {described(value)}")
+    number = float(value) if isinstance(value, float) or abs(value) < 2**1000 else math.inf
     if math.isnan(number) or math.isinf(number) or number < 0:
-        raise DataError(f"probability of {label!r} must be finite and non-negative, got {value!r}")
+        raise DataError(f"probability of {shown(label)} must be finite and non-negative, got {described(value)}")
     return number
+
+
+def described(value: object) -> str:
+    """``value`` for an error message, in words that suit a JSON client and a Python caller alike.
+
+    ``repr`` said ``True``, ``None`` and ``{'a': 1}`` to clients that had sent ``true``, ``null`` and
+    ``{"a": 1}``, and a sum of ``1e300`` came back as 300 digits.
+    """
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, float) or (isinstance(value, int) and abs(value) < 10**15):
+        return f"{value:.6g}" if isinstance(value, float) else str(value)
+    if isinstance(value, int):
+        return "a whole number far too large"
+    if isinstance(value, str):
+        return f"the text {shown(value)}"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, Sequence):
+        return "a list"
+    return f"a {type(value).__name__}"
 
 
 def mood_from_probabilities(probs: Mapping[str, float] | Sequence[float], *, source: str = "face") -> Mood:
