@@ -176,7 +176,7 @@ def test_a_dash_reads_the_picture_from_standard_input(astronaut_jpeg_bytes: byte
     result = CliRunner().invoke(cli, ["analyze", "--json", "-"], input=astronaut_jpeg_bytes)
     assert result.exit_code == 0, result.output
     (line,) = result.stdout.splitlines()
-    assert json.loads(line)["faces"][0]["emotion"] == "happy"
+    assert json.loads(line)["image"] == "<stdin>" and json.loads(line)["faces"][0]["emotion"] == "happy"
 
 
 def test_standard_input_that_is_not_a_picture_is_named_stdin() -> None:

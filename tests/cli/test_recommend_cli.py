@@ -260,4 +260,4 @@ def test_a_dash_reads_the_photo_from_standard_input(
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"the photo's bytes")))
     code, _, err = run(monkeypatch, capsys, "--image", "-")
     assert read == [b"the photo's bytes"]
-    assert code == 1 and "no face found in -" in err
+    assert code == 1 and "no face found in <stdin>" in err

@@ -136,3 +136,8 @@ def test_an_undo_after_the_list_changed_in_another_tab_undoes_nothing_and_shows_
         "This list had changed elsewhere (in another tab or window), so nothing was undone: here it is as it is now."
     )
     expect(page.locator("#result-list .title").nth(4)).to_have_text(elsewhere["list"]["items"][4]["title"])
+    # The Undo pressed is gone with the redrawn row (only the latest dislike offers one): focus stays in
+    # that row, on the control at the same place, not at the page's start.
+    rows = "document.querySelector('#result-list').children"
+    in_row = f"() => document.activeElement.closest('#result-list > li') === {rows}[2]"
+    assert page.evaluate(in_row), page.evaluate("() => document.activeElement.outerHTML.slice(0, 120)")

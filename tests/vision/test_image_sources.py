@@ -44,9 +44,29 @@ def test_a_bytes_buffer_is_read_from_where_it_stands(astronaut_jpeg_bytes: bytes
     np.testing.assert_array_equal(load_image(buffer, gray=True), load_image(astronaut_jpeg_bytes, gray=True))
 
 
-def test_a_file_opened_in_text_mode_says_to_open_it_in_binary_mode(astronaut_jpeg: Path) -> None:
-    with astronaut_jpeg.open("r", encoding="latin-1") as file, pytest.raises(ImageError, match=r"binary mode \('rb'\)"):
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_a_file_opened_in_text_mode_says_to_open_it_in_binary_mode(astronaut_jpeg: Path, encoding: str) -> None:
+    # UTF-8 (the usual default) fails to decode a JPEG's bytes; Latin-1 decodes them into text.
+    with astronaut_jpeg.open("r", encoding=encoding) as file, pytest.raises(ImageError, match=r"binary mode \('rb'\)"):
         load_image(file)  # type: ignore[arg-type]
+
+
+def test_a_stream_that_gives_no_bytes_is_told_to_pass_bytes() -> None:
+    class NonBlocking:
+        name = "camera.jpg"
+
+        def read(self, size: int = -1, /) -> bytes:
+            return None  # type: ignore[return-value]  # what a non-blocking stream gives with nothing ready
+
+    with pytest.raises(ImageError, match=r"camera\.jpg: reading it gave NoneType, not bytes; pass the picture's bytes"):
+        load_image(NonBlocking())
+
+
+def test_a_pillow_image_whose_file_was_closed_is_an_image_error(astronaut_jpeg: Path) -> None:
+    with Image.open(astronaut_jpeg) as opened:
+        pass  # never loaded: Pillow decodes lazily, from the file now closed
+    with pytest.raises(ImageError, match=r"call image\.load\(\) while its file is open"):
+        load_image(opened)
 
 
 def test_a_closed_file_is_an_image_error_naming_it(astronaut_jpeg: Path) -> None:
@@ -130,6 +150,16 @@ def test_a_stream_refuses_a_timestamp_that_is_not_a_finite_number(
         stream.process(astronaut_bgr, timestamp)  # type: ignore[arg-type]
     (face,) = stream.process(astronaut_bgr, 0.1)  # the refused frame left the track as it was
     assert face.emotion == "happy" and all(np.isfinite(list(face.probabilities.values())))
+
+
+def test_a_bad_timestamp_is_refused_before_the_frame_is_analysed(
+    bundled_analyzer: Analyzer, astronaut_bgr: Pixels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    searched: list[object] = []
+    monkeypatch.setattr(bundled_analyzer, "locate", lambda *args, **kwargs: searched.append(args) or [])
+    with pytest.raises(ValueError, match="timestamp"):
+        moodtape.StreamAnalyzer(bundled_analyzer).process(astronaut_bgr, "0.5")  # type: ignore[arg-type]
+    assert searched == [], "the frame was searched for faces before its timestamp was checked"
 
 
 @pytest.mark.parametrize("given", ["me.json", {"moodtape_profile": 1}], ids=["path", "dict"])

@@ -39,12 +39,17 @@ def expand_folders(paths: tuple[Path, ...]) -> tuple[Path, ...]:
     return tuple(expanded)
 
 
+def picture_name(path: Path) -> str:
+    """How output and messages name the picture at ``path``: ``<stdin>`` for ``-``, as Python does."""
+    return "<stdin>" if str(path) == STDIN else str(path)
+
+
 class _StandardInput(io.BytesIO):
     """The bytes read from standard input, under the name errors give it whatever stream it was."""
 
     @property
     def name(self) -> str:
-        return "<stdin>"
+        return picture_name(Path(STDIN))
 
 
 def picture_source(path: Path) -> ImageSource:

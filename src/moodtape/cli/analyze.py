@@ -9,7 +9,7 @@ import click
 
 from moodtape.cli._common import echo_json, info
 from moodtape.cli._models import load_model, model_options
-from moodtape.cli._pictures import expand_folders, picture_source
+from moodtape.cli._pictures import expand_folders, picture_name, picture_source
 from moodtape.cli.calibrate import load_profile, profile_option
 from moodtape.errors import ImageError, MoodtapeError
 from moodtape.types import Face
@@ -75,13 +75,13 @@ def analyze(
         except ImageError as exc:
             failed += 1
             if as_json:
-                echo_json({"image": str(image), "error": str(exc)})
+                echo_json({"image": picture_name(image), "error": str(exc)})
             info(f"moodtape: error: {exc}")
             continue
         if as_json:
-            echo_json({"image": str(image), "faces": [face.to_dict() for face in faces]})
+            echo_json({"image": picture_name(image), "faces": [face.to_dict() for face in faces]})
         else:
-            click.echo(format_faces(str(image), faces))
+            click.echo(format_faces(picture_name(image), faces))
     if failed:
         raise SystemExit(1)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from moodtape.cli._common import echo_json, info
-from moodtape.cli._pictures import picture_source
+from moodtape.cli._pictures import picture_name, picture_source
 from moodtape.cli.calibrate import load_profile, profile_option
 from moodtape.errors import DataError
 from moodtape.types import Mood
@@ -121,10 +121,11 @@ def _mood_from_image(image: Path, profile_path: Path | None = None) -> Mood:
         settings.get_int("MOODTAPE_MAX_PIXELS"),
     )
     faces = analyzer.analyze(picture_source(image), profile=load_profile(profile_path))
+    name = picture_name(image)
     if not faces:
-        raise DataError(f"no face found in {image}; name an emotion or give --valence and --arousal instead")
+        raise DataError(f"no face found in {name}; name an emotion or give --valence and --arousal instead")
     mood = group_mood(faces)
-    info(f"{len(faces)} face(s) in {image}: {mood.emotion} (valence {mood.valence:+.2f}, arousal {mood.arousal:+.2f})")
+    info(f"{len(faces)} face(s) in {name}: {mood.emotion} (valence {mood.valence:+.2f}, arousal {mood.arousal:+.2f})")
     return mood
 
 

@@ -116,12 +116,16 @@ def _read_binary(source: BinaryReadable, name: str) -> bytes:
     """All the bytes left in an open file; a file opened in text mode gets an error saying so."""
     try:
         data = source.read()
+    except UnicodeDecodeError:  # a picture read through a text-mode file: its bytes are not text
+        raise ImageError(f"{name}: opened in text mode; open it in binary mode ('rb')") from None
     except (OSError, ValueError) as exc:  # ValueError: "I/O operation on closed file"
         raise ImageError(f"{name}: cannot read ({exc})") from None
     if isinstance(data, bytearray | memoryview):
         data = bytes(data)
-    if not isinstance(data, bytes):
-        raise ImageError(f"{name}: the file gives {type(data).__name__}, not bytes; open it in binary mode ('rb')")
+    if isinstance(data, str):
+        raise ImageError(f"{name}: opened in text mode; open it in binary mode ('rb')")
+    if not isinstance(data, bytes):  # None from a non-blocking stream, a coroutine from an async upload
+        raise ImageError(f"{name}: reading it gave {type(data).__name__}, not bytes; pass the picture's bytes instead")
     return data
 
 
@@ -129,12 +133,21 @@ def _from_pillow(image: Image.Image, *, gray: bool, max_pixels: int) -> Pixels:
     """A caller's Pillow image as pixels, within the same size bound and turned upright as a file is.
 
     A lazily opened image (``Image.open``) is decoded here; its frame is the one the caller chose.
+    Pillow decodes such an image from its file, once, and not safely from two threads at a time:
+    share a Pillow image between threads only after ``image.load()``.
     """
     check_size(image.size, max_pixels)
     try:
         image.load()
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
         raise CorruptImageError(f"image: truncated or corrupt image ({exc})") from None
+    except AssertionError:  # Pillow asserts its file is open: closed, or being read by another thread
+        raise ImageError(
+            "image: a Pillow image whose file is closed (or that another thread is decoding) cannot be read; "
+            "call image.load() while its file is open"
+        ) from None
+    except (RuntimeError, ZeroDivisionError) as exc:  # a codec's own failure, as decode_image maps it
+        raise CorruptImageError(f"image: the picture's decoder failed ({exc})") from None
     return pil_to_pixels(upright(image), gray=gray)
 
 

@@ -333,6 +333,8 @@ def _json_body() -> dict[str, Any]:
 
 def _undo_item() -> str | None:
     """The ``item`` an undo names in its JSON body; None when it sent no body, or none named."""
+    if (request.content_length or 0) > _MAX_BODY:  # refused before the body is read
+        raise DataError(f"the JSON body is too large (at most {_MAX_BODY // 1024} KiB)")
     if not request.get_data(cache=True):
         return None
     body = _json_body()
