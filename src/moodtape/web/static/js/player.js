@@ -1,6 +1,8 @@
 // Playing: an embedded player that says so when it cannot load, and one small preview player
 // that stays put at the bottom of the page while the list changes under it.
 
+import { say } from "./say.js";
+
 /** How long the reachability check of a player's host may take before we call it unreachable. */
 const PROBE_MS = 6000;
 
@@ -40,24 +42,73 @@ function playerFrame(item, host) {
   return frame;
 }
 
+/** The latest player news that came while a modal dialog was open ({status, text}), or null. */
+let heldNews = null;
+/** Whether the listener that says held news when a dialog closes is in place (added once, lazily). */
+let listeningForClose = false;
+
+/**
+ * Write a player's news in the item's line (`status`, for the eyes) and say it in the page's own
+ * line (`#player-news`, outside the list). The list is aria-busy while a new one loads, and a screen
+ * reader may hold back what changes inside a busy element (WAI-ARIA; NVDA and JAWS do): a Play
+ * pressed meanwhile had "Loading the Deezer player…" written where it could go unheard.
+ */
+function sayPlayerNews(status, text, error = false) {
+  status.textContent = text;
+  status.classList.toggle("error", error);
+  speakOrHold(status, text);
+}
+
+/**
+ * Say `text` in `#player-news`. While a modal dialog (History) is open the rest of the page is
+ * inert, out of a screen reader's reach: a line written then would never be heard, so the latest
+ * one waits for the dialog to close, as the mood's and the connection's news do (app.js).
+ */
+function speakOrHold(status, text) {
+  if (document.querySelector(":modal")) {
+    heldNews = { status, text };
+    if (!listeningForClose) {
+      // "close" does not bubble: heard while it passes the document, for whichever dialog closed.
+      document.addEventListener("close", sayHeldNews, true);
+      listeningForClose = true;
+    }
+    return;
+  }
+  heldNews = null;
+  say(document.getElementById("player-news"), text);
+}
+
+/** A dialog closed: say the held line a task later, once focus is back on the page, unless newer
+ * news came meanwhile or its item has left the page (a list shown from History replaced it). */
+function sayHeldNews() {
+  const held = heldNews;
+  if (!held) return;
+  setTimeout(() => {
+    if (heldNews !== held) return;
+    heldNews = null;
+    if (held.status.isConnected) speakOrHold(held.status, held.text);
+  });
+}
+
 /**
  * Replace `button` by the item's embedded player, or by a sentence saying why it cannot load.
- * `status` is a short live message next to it; the "Open on …" link in the same area stays.
+ * `status` is a short message next to it; the "Open on …" link in the same area stays. Nothing is
+ * said for an item that a new list replaced while its host was being checked.
  */
 export async function embedPlayer(item, button, status) {
   const host = hostLabel(item.embed_url);
   button.setAttribute("aria-disabled", "true");
-  status.textContent = `Loading the ${host} player…`;
-  if (!(await reachable(item.embed_url))) {
+  sayPlayerNews(status, `Loading the ${host} player…`);
+  const ok = await reachable(item.embed_url);
+  if (!button.isConnected) return null;
+  if (!ok) {
     button.removeAttribute("aria-disabled");
-    status.textContent = `The ${host} player can't load: this device seems to be offline, or ${host} is blocked here.`;
-    status.classList.add("error");
+    sayPlayerNews(status, `The ${host} player can't load: this device seems to be offline, or ${host} is blocked here.`, true);
     return null;
   }
   const frame = playerFrame(item, host);
   button.replaceWith(frame);
-  status.textContent = `${host} player loaded.`;
-  status.classList.remove("error");
+  sayPlayerNews(status, `${host} player loaded.`);
   frame.focus();
   return frame;
 }

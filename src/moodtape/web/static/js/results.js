@@ -49,8 +49,8 @@ function button(className, text, label) {
 /** The ways to play one item: Play (embed on demand), a 30-s preview, and always the link. */
 function playArea(item, onPreview) {
   const area = el("div", "play");
+  // For the eyes: player.js says the same words outside the list, which may be aria-busy.
   const status = el("p", "play-status");
-  status.setAttribute("role", "status");
   if (item.embed_url) {
     const host = hostLabel(item.embed_url);
     const play = button("play-btn", "Play", `Play ${item.title} by ${item.artist} (loads the ${host} player)`);
