@@ -89,3 +89,27 @@ def test_a_schema_newer_than_this_moodtape_is_one_line_that_says_what_to_do(tmp_
     result = moodtape("db", command, MOODTAPE_DATABASE_URL=_migrated_by_a_newer_moodtape(tmp_path))
     assert result.returncode == 1
     assert_one_line_error(result.stderr, "version 0099", "a newer moodtape migrated it")
+
+
+def test_status_reports_a_schema_moved_back_and_leaves_it_there(tmp_path: Path) -> None:
+    """A database restored from a backup to roll an upgrade back: status migrated it forward first
+    (its first read set the database up), then reported the newest version, the rollback undone."""
+    path = tmp_path / "restored.db"
+    url = f"sqlite:///{path}"
+    assert moodtape("db", "upgrade", MOODTAPE_DATABASE_URL=url).returncode == 0
+    older = sorted(p.stem.split("_")[0] for p in _migration_scripts())[-2]
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = ?", (older,))
+    status = moodtape("db", "status", "--json", MOODTAPE_DATABASE_URL=url)
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert report["schema"] == older and report["newest_schema"] == head_revision() and report["rows"] is None
+    assert "`moodtape db upgrade` migrates it" in status.stderr
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [(older,)]
+
+
+def _migration_scripts() -> list[Path]:
+    import moodtape.store.migrations.versions as versions
+
+    return [p for p in Path(versions.__path__[0]).glob("0*.py")]

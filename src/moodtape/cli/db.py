@@ -28,28 +28,36 @@ def upgrade() -> None:
 def status(as_json: bool) -> None:
     """Where the store is, its schema version, and how many rows it holds."""
     from moodtape.store import store_from_settings
-    from moodtape.store.migrate import current_revision, head_revision
+    from moodtape.store.migrate import SchemaTooNewError, current_revision, head_revision, mismatch
     from moodtape.store.short_lived import counts_by_kind
 
     store = store_from_settings()
-    version = store.database.read(current_revision)
+    # Read as it is: a first read() would migrate it, and a schema restored from a backup to roll back
+    # an upgrade was then reported at the newest version, the rollback undone.
+    version = store.database.inspect(current_revision)
+    if isinstance(refusal := mismatch(version), SchemaTooNewError):
+        raise refusal  # one line that says what to do: a newer moodtape migrated it
+    current = version == head_revision()
     report = {
         "database": _where(store),
         "schema": version,
         "newest_schema": head_revision(),
-        "rows": store.row_count(),
+        # Counted only at the newest schema: counting sets the database up, which migrates it.
+        "rows": store.row_count() if current else None,
         # Session lists and calibrations shared by `serve --processes N` without Redis.
-        "short_lived_rows": counts_by_kind(store.database),
+        "short_lived_rows": counts_by_kind(store.database) if current else None,
         "retention_days": store.retention_days,
         "max_lists_per_session": store.max_lists,
     }
     if as_json:
         echo_json(report)
-        return
-    for name, value in report.items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{kind} {count}" for kind, count in value.items()) or "none"
-        click.echo(f"{name.replace('_', ' ')}: {value}")
+    else:
+        for name, value in report.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{kind} {count}" for kind, count in value.items()) or "none"
+            click.echo(f"{name.replace('_', ' ')}: {'not counted' if value is None else value}")
+    if not current:
+        info(f"moodtape: note: the schema is not at version {head_revision()}; `moodtape db upgrade` migrates it")
 
 
 def _where(store: object) -> str:

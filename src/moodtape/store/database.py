@@ -16,6 +16,13 @@ Two more bounds for a server:
   it; a user that may not create the tables) is tried again at most every :data:`SETUP_RETRY_S`
   seconds; meanwhile every use raises the same :class:`~moodtape.errors.StoreSetupError` at once,
   without a connection, a lock or a line of Alembic in the log.
+- **A schema changed under a running process is noticed, never migrated.** Every
+  :data:`SCHEMA_RECHECK_S` one use reads the schema's version again (a plain read, which waits for
+  no writer); until the next read says otherwise, every use raises what it found: a version this
+  moodtape does not know (a newer instance migrated the database) is
+  :class:`~moodtape.store.migrate.SchemaTooNewError`, an older one (restored from a backup to roll
+  an upgrade back) :class:`~moodtape.store.migrate.SchemaMovedBackError`; both make readiness 503.
+  Only a first use migrates: migrating again under traffic would undo the rollback.
 - **Threads waiting on the database** (:class:`StoreWaits`, set by the web app): a database that
   is frozen (its host still acknowledges packets, so no timeout of libpq or the kernel fires) holds
   each query until :class:`ConnectionWatchdog` gives up on it. Only so many threads may use it at
@@ -85,6 +92,11 @@ _BUSY_LOG_EVERY_S: Final[float] = 10.0
 _RETRY_SQLSTATES: Final[frozenset[str]] = frozenset({"40001", "40P01"})
 #: Advisory lock key so that two instances starting together migrate one after the other.
 _MIGRATION_LOCK: Final[int] = 0x6D6F6F64  # "mood"
+#: Seconds between two reads of the schema's version once it is set up: a newer instance may have
+#: migrated it since (a rolling upgrade), or an operator restored an older one (a rollback), and this
+#: process must then stop using it. Readiness polls come every few seconds, so a balancer takes such
+#: an instance out within a few more.
+SCHEMA_RECHECK_S: Final[float] = 5.0
 _UNAVAILABLE = "the history store is not answering right now; try again in a moment"
 _SLOW = "the history store is slow to answer right now ({n} requests here are waiting for it); try again in a moment"
 
@@ -134,6 +146,12 @@ class Database:
         self.url = engine_url(url)
         self._engine: Engine | None = None
         self._ready = False
+        #: When the schema's version is to be read again (monotonic seconds), once it is set up; the
+        #: thread that moves it on reads it, the others go on meanwhile.
+        self._recheck_at = 0.0
+        self._recheck_lock = threading.Lock()
+        #: Why the schema, set up earlier, may not be used now (the last read's answer), or None.
+        self._schema_moved: StoreSetupError | None = None
         self._setup_lock = threading.Lock()
         self._migrate_lock = threading.Lock()
         #: The last failed setup and when it may be tried again (monotonic seconds), or None.
@@ -208,7 +226,9 @@ class Database:
                 connection.execute(sa.text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": timeout})
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             upgrade(connection)
+        self._schema_moved = None
         self._ready = True
+        self._recheck_at = time.monotonic() + SCHEMA_RECHECK_S
 
     def ensure_ready(self) -> None:
         """Migrate once per process, on first use; a database that is down is tried again next time.
@@ -221,10 +241,11 @@ class Database:
 
     def _ready_once(self) -> None:
         if self._ready:
+            self._raise_if_schema_moved()
             return
         self._raise_if_setup_failed()
         with self._migrate_lock:
-            if self._ready:
+            if self._ready:  # set up by another thread meanwhile
                 return
             self._raise_if_setup_failed()  # another thread's attempt may have just failed
             try:
@@ -233,6 +254,46 @@ class Database:
                 self._setup_failed = (error, time.monotonic() + SETUP_RETRY_S)
                 raise
             self._setup_failed = None
+
+    def _raise_if_schema_moved(self) -> None:
+        """Raise what the last read of the schema's version found wrong, reading it again first when
+        :data:`SCHEMA_RECHECK_S` has passed. Never migrates: only a first use does (see
+        :class:`~moodtape.store.migrate.SchemaMovedBackError`)."""
+        if self.in_memory:
+            return  # this process's alone: nobody else migrates or restores it
+        if self._claim_schema_read():
+            self._read_schema()
+        moved = self._schema_moved
+        if moved is not None:
+            raise type(moved)(*moved.args)  # a fresh one: re-raising the same object grows its traceback
+
+    def _claim_schema_read(self) -> bool:
+        """Whether this thread reads the version now; it moves the next read on first, so requests
+        arriving together make one read, and a database that does not answer is asked once a period."""
+        with self._recheck_lock:
+            now = time.monotonic()
+            if now < self._recheck_at:
+                return False
+            self._recheck_at = now + SCHEMA_RECHECK_S
+            return True
+
+    def _read_schema(self) -> None:
+        """Read the version in a read transaction: on SQLite a write's BEGIN IMMEDIATE would wait for
+        any other writer, and readiness with it. Without the migration lock: a frozen database then
+        holds this thread for its own wait, not the others in turn."""
+        from moodtape.store.migrate import current_revision, mismatch
+
+        try:
+            with self._translate_errors(), self._begin(write=False) as connection:
+                moved: StoreSetupError | None = mismatch(current_revision(connection))
+        except StoreSetupError as error:  # the version table is damaged
+            moved = error
+        if str(moved) != str(self._schema_moved):  # logged once per change, not once per read
+            if moved is None:
+                log.info("store: the database's schema is at this moodtape's version again; using it")
+            else:
+                log.warning("store: %s", moved)
+        self._schema_moved = moved
 
     def _raise_if_setup_failed(self) -> None:
         failed = self._setup_failed
@@ -248,6 +309,16 @@ class Database:
         turns for as long as it stayed frozen.
         """
         return self._run(work, write=False, bounded=bounded)
+
+    def inspect(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a read-only transaction on the database as it is, without setting it up:
+        for ``moodtape db status``, which must report a schema it finds (one restored from a backup,
+        say) rather than migrate it first."""
+        return self._retried(lambda: self._inspect_once(work))
+
+    def _inspect_once(self, work: Callable[[Connection], T]) -> T:
+        with self._translate_errors(), self._serialised(), self._begin(False) as connection:
+            return work(connection)
 
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction: all of it is written or none of it; retried on a lost race."""

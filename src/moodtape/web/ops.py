@@ -2,8 +2,8 @@
 
 - ``/healthz`` (in ``views.py``) says the process is alive; ``/readyz`` says whether it can serve
   now. 503 only for this instance's own state: while the model loads, and while the database's
-  schema is newer than this instance's code (a rolling upgrade or a rollback; instances of the
-  newer version work, so the balancer should send the requests there). The store and Redis (when
+  schema is not this instance's version (newer: a rolling upgrade, whose newer instances work, so
+  the balancer should send the requests there; older: moved back under it by a restore). The store and Redis (when
   set) are shared by every instance, so when one of them is down every instance sees it: failing
   readiness then would take the whole site off the balancer, pages and photo analysis included,
   which need neither. Instead the answer is 200 ``degraded`` naming what is down (the requests
@@ -100,8 +100,8 @@ def _finish_request(response: Response) -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """503 while the model loads, the schema is too new, or the instance drains before a stop; 200 ``ready``,
-    or ``degraded`` when a shared part is down."""
+    """503 while the model loads, the schema is not this instance's version (newer, or moved back), or
+    the instance drains before a stop; 200 ``ready``, or ``degraded`` when a shared part is down."""
     state = services()
     # Read once: the model may finish loading during the checks below, and the answer must not
     # say 200 with "loading" in it.
@@ -190,13 +190,13 @@ class _SingleFlight:
 
 
 def _database_checks(flight: _Flight) -> None:
-    from moodtape.store.migrate import SchemaTooNewError
+    from moodtape.store.migrate import SchemaMismatchError
 
     def probe() -> None:
         try:
             _ping_store()
-        except SchemaTooNewError:
-            # Instances of the newer version use this database: only this one cannot.
+        except SchemaMismatchError:
+            # Instances of the version the schema is at use this database: only this one cannot.
             flight.this_instance = True
             raise
 
