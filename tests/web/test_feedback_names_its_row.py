@@ -40,7 +40,9 @@ def _worker_factory(request: pytest.FixtureRequest, make_app: AppFactory, backen
     database = request.getfixturevalue("postgres") if backend == "postgresql-shared" else None
 
     def make() -> Flask:
-        app = make_app(store=Store(database)) if database else make_app()  # SQLite: one file for all
+        # PostgreSQL: the history and, through MOODTAPE_DATABASE_URL, the short-lived state (share_state
+        # reads the settings); SQLite: one file for all.
+        app = make_app(store=Store(database), MOODTAPE_DATABASE_URL=database) if database else make_app()
         share_state(app, app.extensions["moodtape"].settings, processes=2)  # short-lived state in the store
         return app
 

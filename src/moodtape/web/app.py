@@ -35,6 +35,7 @@ from moodtape.state.connection import client_for
 from moodtape.state.profiles import RedisProfileStore
 from moodtape.state.retired import RedisRetiredSessions
 from moodtape.state.sessions import RedisSessionMemory
+from moodtape.state.turns import RedisTurnMarks
 from moodtape.store import data_dir
 from moodtape.store.database import Database, StoreWaits
 from moodtape.vision.pipeline import Analyzer
@@ -52,6 +53,7 @@ from moodtape.web.retired import MemoryRetiredSessions, RetiredSessions, retired
 from moodtape.web.secret_key import stored_secret_key
 from moodtape.web.security import HSTS, SECURITY_HEADERS, redact_secrets_in
 from moodtape.web.session import install_session
+from moodtape.web.session_turns import LocalTurnMarks, TurnMarks
 from moodtape.web.streams import STREAM_DETECT_EVERY, RedisStreamRegistry, StreamRegistry, Streams
 from moodtape.web.uploads import MAX_FORM_PARTS, InMemoryRequest
 
@@ -101,6 +103,8 @@ class Services:
         self.retired: RetiredSessions = (
             RedisRetiredSessions(self.redis, keep) if self.redis else MemoryRetiredSessions(keep)
         )
+        #: Whose turn it is to make a session's list (web/session_turns.py): in Redis when shared.
+        self.turn_marks: TurnMarks = RedisTurnMarks(self.redis) if self.redis else LocalTurnMarks()
         #: Large pictures worked on at once in this process (web/large_pictures.py).
         self.large_pictures = LargePictureGate(settings.get_int("MOODTAPE_LARGE_PICTURES"))
         #: The database holding the two above after :meth:`share_state_in_store`; None otherwise.
@@ -123,13 +127,14 @@ class Services:
             store.writer = client_pseudonym
 
     def share_state_in_store(self) -> None:
-        """Keep session lists, calibrations and retired ids in the store, for processes that share no memory.
+        """Keep session lists, calibrations, retired ids and turn marks in the store, for processes sharing no memory.
 
         ``moodtape serve --processes N`` calls this (before forking) when there is no Redis; the
         store's database opens no connection until a worker uses it, so none crosses a fork.
         """
         from moodtape.state.in_store import StoreProfileStore, StoreSessionMemory
         from moodtape.state.retired import StoreRetiredSessions
+        from moodtape.state.turns import StoreTurnMarks
         from moodtape.store import database_url
 
         database = self.state_database = Database(database_url(self.settings))
@@ -137,6 +142,7 @@ class Services:
         self.memory = StoreSessionMemory(database)
         self.profiles = StoreProfileStore(database, self.analyzer)
         self.retired = StoreRetiredSessions(database, self.retired_keep_s)
+        self.turn_marks = StoreTurnMarks(database)
 
     def _new_stream(self) -> StreamAnalyzer:
         return StreamAnalyzer(self.analyzer(), detect_every=STREAM_DETECT_EVERY)

@@ -174,6 +174,20 @@ def ignore_unknown_ranges() -> None:
         request.__dict__.pop("range", None)  # the cached parse, so send_file reads no range
 
 
+def drop_star_if_match() -> None:
+    """Drop ``If-Match: *`` from every request (a ``before_request`` hook), as if it were not sent.
+
+    RFC 9110 (section 13.1.1) makes ``*`` true whenever the resource has a current representation;
+    Werkzeug compares it as if it were an entity tag and answered a static file that was there with
+    412. The answers that read ``If-Match`` at all (static files through ``send_file``, the
+    on-device model files) exist whenever they are answered, so ``*`` always holds there; a
+    missing file is a 404 either way, and no other route looks at the header.
+    """
+    if request.if_match.star_tag:
+        del request.environ["HTTP_IF_MATCH"]
+        request.__dict__.pop("if_match", None)  # the cached parse
+
+
 def answer_failed_preconditions(response: Response) -> Response:
     """A 412 (``If-Match`` not met) as the JSON error, not the file's bytes under an error status (an
     ``after_request`` hook)."""
@@ -204,6 +218,7 @@ def install_delivery(app: Flask) -> None:
     app.context_processor(helpers)
     app.register_blueprint(blueprint)
     app.before_request(ignore_unknown_ranges)
+    app.before_request(drop_star_if_match)
     # Flask runs these last-registered first: the 412 is answered after compression has had its say.
     app.after_request(answer_failed_preconditions)
     app.after_request(gzip_response)

@@ -8,10 +8,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 from flask import Flask, Response, current_app, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from moodtape.errors import MoodtapeError
 
@@ -32,6 +33,7 @@ HTTP_CODES: Final[dict[int, str]] = {
     431: "headers_too_large",
     500: "internal_error",
     501: "not_implemented",
+    505: "http_version_not_supported",
 }
 
 TOO_LARGE_MESSAGE: Final = "the upload is too large (see limits.max_upload_bytes in /api/config)"
@@ -69,11 +71,19 @@ def _http_error(error: HTTPException) -> Response:
         return error.response
     status = error.code or 500
     message = _MESSAGES.get(status) or (error.description or error.name).strip()
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        message = _method_message(error.valid_methods)
     response = error_response(status, HTTP_CODES.get(status, "http_error"), message)
     for name, value in error.get_headers():
         if name.lower() not in {"content-type", "content-length"}:
             response.headers[name] = value
     return response
+
+
+def _method_message(allowed: Iterable[str]) -> str:
+    """What a 405 says: the methods the path takes (as its ``Allow`` header), so a client knows what to send."""
+    methods = ", ".join(sorted(set(allowed) - {"HEAD", "OPTIONS"})) or "OPTIONS"
+    return f"this path does not take that method; it takes {methods} (see the Allow header)"
 
 
 def _unexpected_error(error: Exception) -> Response:

@@ -39,6 +39,7 @@ from moodtape.web.session import (
     session_id,
     used_cookie_session,
 )
+from moodtape.web.session_turns import session_turn
 from moodtape.web.shapes import history_json, list_json, mood_json, recommendation_json
 
 blueprint = Blueprint("lists", __name__, url_prefix="/api")
@@ -101,7 +102,8 @@ def make_list() -> Response:
     require_csrf()
     wanted = parse_list_request(request.args)
     fresh = flag(request.args, "fresh") or False
-    saved, made = services().playlists().show(session_id(), _ask(wanted), fresh=fresh)
+    with session_turn(services().turn_marks, session_id()):  # a copy sent meanwhile waits, then finds this list
+        saved, made = services().playlists().show(session_id(), _ask(wanted), fresh=fresh)
     response = jsonify(list_json(saved, services().playlists().undo_steps(session_id(), saved.id)))
     response.status_code = 201 if made else 200
     return response

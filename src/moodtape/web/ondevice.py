@@ -23,7 +23,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Final
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import NotFoundError, shown
@@ -34,6 +34,7 @@ from moodtape.vision.models import bundled_model_bytes
 from moodtape.vision.stream import DEFAULT_TIME_CONSTANT, MATCH_IOU
 from moodtape.web.app import services
 from moodtape.web.calibration_api import session_profile
+from moodtape.web.delivery import IMMUTABLE
 
 blueprint = Blueprint("ondevice", __name__)
 
@@ -138,8 +139,17 @@ def profile() -> Response:
 
 @blueprint.get("/ondevice/<name>.onnx")
 def model(name: str) -> Response:
-    """A model file; the ``v`` query (its digest) changes with its bytes, so it may be cached for a year."""
-    data = _model_bytes(name)
-    response = Response(data, mimetype="application/octet-stream")
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    """A model file; the ``v`` query (its digest) changes with its bytes, so it may be cached for a year.
+
+    Only under its current digest: without ``v``, or with another one, the bytes are today's and
+    are revalidated (``no-cache``), as static files under an old digest are (web/delivery.py); a
+    year-long copy kept under such an address outlived the model it held. The ETag (the file's
+    SHA-256) is what revalidates: a cache sending it back in ``If-None-Match`` gets a 304, not the
+    file's megabytes again.
+    """
+    digest = _model_sha256(name)
+    response = Response(_model_bytes(name), mimetype="application/octet-stream")
+    response.set_etag(digest)
+    response.headers["Cache-Control"] = IMMUTABLE if request.args.get("v") == digest[:12] else "no-cache"
+    response.make_conditional(request)  # a 304 for a cache that sends the ETag back (it changes response)
     return response

@@ -24,6 +24,7 @@ MESSAGES: Final[dict[int, str]] = {
     431: "the request's headers are too large",
     500: INTERNAL_ERROR_MESSAGE,
     501: "that Transfer-Encoding is not supported; send the body as it is or chunked",
+    505: "this server speaks HTTP/1.1 and HTTP/1.0 only: send the request as HTTP/1.1",
 }
 
 
