@@ -9,6 +9,7 @@ colours the selected tab, the pressed strategy, the switch's knob and the mood b
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -164,6 +165,87 @@ def test_forced_colours_keep_every_state_visible(browser: Any, server: Server) -
             assert chosen not in (other, page_colour) and not chosen.startswith("rgba"), looks
         assert looks["knob"] != "none", looks
         assert looks["bar"][0] is not None and looks["bar"][0] != page_colour, looks
+        watch.check(page)
+    finally:
+        context.close()
+
+
+def test_the_offer_s_words_can_all_be_seen_at_400_percent_of_a_1280x720_window(browser: Any, server: Server) -> None:
+    """Before: the offer, 40 % of a 180 px screen and scrolling inside, centred its words, and the
+    12 px above its top could not be scrolled to: the first line was cut in half."""
+    context, page, watch = open_page(browser, server, width=320, height=180)
+    try:
+        _start_camera(page, [(0.0, "happy", 0.8, 0.35), (5.0, "sad", -0.7, -0.4)])
+        expect(page.locator("#new-list")).to_be_visible(timeout=20_000)
+        words_top, box_top = page.evaluate(
+            """() => {
+              const offer = document.getElementById("new-list");
+              offer.scrollTop = 0;
+              const inner = offer.getBoundingClientRect().top + offer.clientTop;
+              return [offer.querySelector("p").getBoundingClientRect().top, inner];
+            }"""
+        )
+        assert words_top >= box_top - 1, f"the offer's first line starts {box_top - words_top:.0f} px above its box"
+        watch.check(page)
+    finally:
+        context.close()
+
+
+def test_larger_text_spacing_at_320_px_keeps_the_name_clear_of_history(browser: Any, server: Server) -> None:
+    """Before: "moodtape" ran 31 px under the History button."""
+    context, page, watch = open_page(browser, server, width=320, height=568)
+    try:
+        page.evaluate(TEXT_SPACING)
+        name = page.locator(".brand h1").bounding_box()
+        history = page.locator("#history-open").bounding_box()
+        apart = (
+            name["x"] + name["width"] <= history["x"]
+            or history["y"] >= name["y"] + name["height"]
+            or name["y"] >= history["y"] + history["height"]
+        )
+        assert apart, f"the name {name} runs under History {history}"
+        watch.check(page)
+    finally:
+        context.close()
+
+
+def _contrast(one: tuple[int, ...], other: tuple[int, ...]) -> float:
+    """WCAG contrast ratio of two sRGB pixels."""
+
+    def lum(rgb: tuple[int, ...]) -> float:
+        linear = [v / 255 / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in rgb[:3]]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((lum(one), lum(other)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_face_box_stands_out_from_the_picture_all_round(browser: Any, server: Server, scheme: str) -> None:
+    """WCAG 1.4.11: somewhere across the box's edge (its colour and the lines beside it) there is 3:1
+    against the picture just outside it, at every point of its foot. Before: the sad box, blue with a
+    35 % grey halo, was 1.6:1 on the astronaut's orange suit."""
+    from PIL import Image
+
+    context, page, watch = open_page(browser, server)
+    try:
+        page.emulate_media(color_scheme=scheme)
+        _start_camera(page, [(0.0, "sad", -0.7, -0.4)])
+        box = page.locator("#camera-overlay .face-box")
+        expect(box).to_be_visible()
+        r = box.bounding_box()
+        shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+        # Down across the foot of the box, from 7 px inside its edge to 2 px outside (its lines), against
+        # the picture 5 px below.
+        bottom = round(r["y"] + r["height"])
+        faint = []
+        for x in range(round(r["x"]) + 12, round(r["x"] + r["width"]) - 12, 4):
+            outside = shot.getpixel((x, bottom + 5))
+            edge = [shot.getpixel((x, y)) for y in range(bottom - 7, bottom + 3)]
+            best = max(_contrast(pixel, outside) for pixel in edge)
+            if best < 3:
+                faint.append((x, round(best, 2)))
+        assert not faint, f"the box's foot is under 3:1 against the picture at {faint}"
         watch.check(page)
     finally:
         context.close()
