@@ -151,6 +151,17 @@ def _from_pillow(image: Image.Image, *, gray: bool, max_pixels: int) -> Pixels:
     return pil_to_pixels(upright(image), gray=gray)
 
 
+def _with_openers(formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``formats`` Pillow has an opener for now.
+
+    Pillow tries the formats in turn, and one it has no opener for is a ``KeyError``, not "try the
+    next": HEIF has none until the first HEIC registers pillow-heif's (``vision/heif.py``), so every
+    upload whose leading bytes said GIF, WebP or JPEG and whose header was damaged was a 500.
+    """
+    Image.init()
+    return tuple(name for name in formats if name.upper() in Image.OPEN)
+
+
 def decode_image(
     data: bytes,
     *,
@@ -179,7 +190,7 @@ def decode_image(
         check_decode_cost(data, name)
     heif = check_heif_header(data, max_pixels, name)  # AVIF/HEIC: a decoder here, and a size within bounds
     try:
-        image = Image.open(io.BytesIO(data), formats=formats)
+        image = Image.open(io.BytesIO(data), formats=None if formats is None else _with_openers(formats))
     except Image.DecompressionBombError as exc:
         # Pillow's own guard fired first (far over its 179-megapixel bound); say it in our words.
         declared = re.search(r"\((\d+) pixels\)", str(exc))

@@ -9,23 +9,29 @@ session through its profile once a neutral example is in.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
 
 from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.datastructures import MultiDict
 
 from moodtape.emotions import EMOTIONS
-from moodtape.errors import DataError, shown
+from moodtape.errors import DataError, StoreUnavailableError, shown
 from moodtape.state.connection import SharedStateError
 from moodtape.vision.calibrate import read_example
 from moodtape.vision.calibration import Profile, not_resting
 from moodtape.web.app import services
-from moodtape.web.params import count
+from moodtape.web.params import check_query, count
 from moodtape.web.profiles import add_unless_removed, removals, remove_calibration
 from moodtape.web.session import require_csrf, session_id
-from moodtape.web.uploads import gray_upload
+from moodtape.web.uploads import gray_picture, read_upload
 
 blueprint = Blueprint("calibration", __name__, url_prefix="/api")
 log = logging.getLogger("moodtape.web")
 
+#: The parameters of a frame, in the query or (clients written elsewhere) in the body.
+_PARAMETERS: Final = ("emotion", "removed")
 _EMPTY = {"calibrated": False, "examples": {}, "expressions": False, "removed": 0}
 
 
@@ -35,12 +41,14 @@ def session_profile(*, best_effort: bool = False) -> Profile | None:
     A session that came without a cookie has none, and is not looked up. With ``best_effort``
     (analysing a photo), a shared state that is down means "no profile" rather than a 503: the
     answer says ``calibrated: false``, which is true of it, and a photo needs nothing else shared.
+    That state is Redis, or the store for ``serve --processes N`` without Redis (whose outage was
+    a 503 for every photo of a visitor with a cookie).
     """
     if g.get("new_session", False):
         return None
     try:
         calibration = services().profiles.get(session_id())
-    except SharedStateError as exc:
+    except (SharedStateError, StoreUnavailableError) as exc:
         if not best_effort:
             raise
         log.warning("analysed without the session's calibration: %s", exc)
@@ -54,24 +62,70 @@ def session_profile(*, best_effort: bool = False) -> Profile | None:
 
 @blueprint.post("/calibration")
 def add_example() -> Response:
-    """One frame as an example of ``?emotion=`` (default neutral); answers the calibration's status."""
+    """One frame as an example of ``?emotion=`` (default neutral; or the body's field, see
+    :func:`_agreed`); answers the calibration's status."""
     require_csrf()
-    emotion = (request.args.get("emotion") or "neutral").strip().lower()
-    if emotion not in EMOTIONS:
-        raise DataError(f"unknown emotion {shown(emotion)}; use one of: {', '.join(EMOTIONS)}")
+    query = _read_parameters(request.args)  # a wrong query is refused before any decoding work
     profiles, analyzer = services().profiles, services().analyzer()
-    # The removal count the client saw when it sent the frame (the page says), else the one now:
-    # a removal after it drops the frame.
-    known = count(request.args, "removed")
-    removed_before = known if known is not None else removals(profiles, session_id())
+    # The removal count the client saw when it sent the frame (the page gives it), else the count
+    # as the frame arrives, read before the body: a removal while the frame travels or is analysed drops it.
+    removed_on_arrival = query.removed if query.removed is not None else removals(profiles, session_id())
+    upload = read_upload(request, _PARAMETERS)
+    frame = _agreed(query, _read_parameters(_checked(upload.fields)))
+    emotion = frame.emotion or "neutral"
+    removed_before = frame.removed if frame.removed is not None else removed_on_arrival
     max_pixels = services().settings.get_int("MOODTAPE_MAX_PIXELS")
-    with gray_upload(request, max_pixels, services().large_pictures) as gray:
+    with gray_picture(upload.picture, max_pixels, services().large_pictures) as gray:
         example = read_example(analyzer, gray, "the frame", gray=gray)
     updated = add_unless_removed(profiles, session_id(), analyzer, emotion, example, removed_before)
     notes = [f"{example.faces} faces in the frame; used the largest"] if example.faces > 1 else []
     # A smile during "look neutral" is kept (a person may rest that way) but said, so the page can ask again.
     expression = not_resting(example.probabilities) if emotion == "neutral" else None
     return jsonify(**updated.status(), notes=notes, not_resting=expression)
+
+
+@dataclass(frozen=True)
+class _Parameters:
+    """A frame's ``emotion`` (lower case) and ``removed`` as one place gave them; None: not given there."""
+
+    emotion: str | None
+    removed: int | None
+
+
+def _read_parameters(given: Mapping[str, str]) -> _Parameters:
+    """``emotion`` and ``removed`` from the query or the body; a :class:`DataError` for a wrong one."""
+    emotion = given.get("emotion")
+    if emotion is not None:
+        emotion = emotion.strip().lower()
+        if emotion not in EMOTIONS:
+            raise DataError(f"unknown emotion {shown(emotion)}; use one of: {', '.join(EMOTIONS)}")
+    return _Parameters(emotion, count(given, "removed"))
+
+
+def _checked(in_body: dict[str, str]) -> dict[str, str]:
+    """The body's fields, refused when empty or holding a NUL as the query's would be."""
+    check_query(MultiDict(in_body))
+    return in_body
+
+
+def _agreed(query: _Parameters, body: _Parameters) -> _Parameters:
+    """The query's parameters, with those a client sent in the body beside the frame.
+
+    Clients written elsewhere send ``{"image": "…", "emotion": "happy"}`` or a form field: ignored,
+    their smile was learnt as the resting face, and a frame sent before a removal was kept. Said
+    both ways, the values are compared as read (``HAPPY`` is ``happy``, ``00`` is ``0``); two
+    different ones are a 400: which one the client meant cannot be told.
+    """
+    for name in _PARAMETERS:
+        in_query, in_body = getattr(query, name), getattr(body, name)
+        if in_query is not None and in_body is not None and in_query != in_body:
+            raise DataError(
+                f"{name} is {shown(in_query, 32)} in the query and {shown(in_body, 32)} in the body: give it once"
+            )
+    return _Parameters(
+        query.emotion if query.emotion is not None else body.emotion,
+        query.removed if query.removed is not None else body.removed,
+    )
 
 
 @blueprint.get("/calibration")

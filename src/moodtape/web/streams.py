@@ -235,7 +235,8 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[4], now + tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 local cap = tonumber(ARGV[6])
-if redis.call('HLEN', KEYS[2]) <= cap + 1 then return 1 end
+local named = redis.call('HLEN', KEYS[2]) - redis.call('HEXISTS', KEYS[2], '#epoch')
+if named <= cap then return 1 end
 local fields = redis.call('HGETALL', KEYS[2])
 local live = {}
 for i = 1, #fields, 2 do

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Final
+from typing import Any, Final, NamedTuple
 
 from moodtape.errors import DataError
 from moodtape.web.bounded_json import JSON_STRING_PATTERN, loads_bounded
@@ -35,28 +35,54 @@ MAX_JSON_STRUCTURE: Final = 4096
 JSON_FIELDS: Final = ("image", "photo", "file", "picture", "data")
 
 
-def picture_in_text(text: bytes, *, max_chars: int) -> bytes | None:
-    """The picture's bytes carried by ``text``, or ``None`` when it carries none.
+class TextPicture(NamedTuple):
+    """What a text body carries: the picture's bytes (``None``: none), and the fields asked for."""
+
+    picture: bytes | None
+    #: The fields named by the caller that a JSON object holds beside the picture, as query values.
+    fields: dict[str, str]
+
+
+def picture_in_text(text: bytes, *, max_chars: int, names: tuple[str, ...] = ()) -> TextPicture:
+    """The picture's bytes carried by ``text``, and the fields ``names`` beside it.
 
     ``text`` may be a JSON object (the picture in one of :data:`JSON_FIELDS`), a JSON string, a
     ``data:`` URL or bare base64 (standard or URL-safe alphabet, padding optional, line breaks
-    allowed). Whether the bytes are a picture is for the caller to check.
+    allowed). Whether the bytes are a picture is for the caller to check. Clients of other services
+    send parameters beside the picture (``{"image": "…", "emotion": "happy"}``): they are taken from
+    the object parsed for the picture, so neither a second parse nor a kept copy of the body is needed.
 
     Raises:
         DataError: JSON that is not a small object of strings, not valid, or breaks the bounds of
-            :func:`loads_bounded`.
+            :func:`loads_bounded`; a named field that holds neither a string nor a whole number.
     """
     stripped = text.strip()
+    fields: dict[str, str] = {}
     if stripped[:1] in (b"{", b'"'):
         _check_small_structure(stripped)
         value = loads_bounded(stripped, max_chars=max_chars, what="the JSON body")
         if isinstance(value, dict):
+            fields = _named_fields(value, names)
             value = next((value[name] for name in JSON_FIELDS if isinstance(value.get(name), str)), None)
         if not isinstance(value, str):
-            return None
+            return TextPicture(None, fields)
         stripped = value.encode("utf-8").strip()
     url = _DATA_URL.match(stripped)
-    return _decoded(stripped[url.end() :] if url else stripped)
+    return TextPicture(_decoded(stripped[url.end() :] if url else stripped), fields)
+
+
+def _named_fields(value: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
+    """The fields ``names`` of a JSON object, as query values: a string as it is, a whole number as
+    its digits, ``null`` as absent; a :class:`DataError` for anything else (an object, a list, a
+    fraction, true/false)."""
+    fields: dict[str, str] = {}
+    for name in names:
+        field = value.get(name)
+        if isinstance(field, str) or (isinstance(field, int) and not isinstance(field, bool)):
+            fields[name] = str(field)
+        elif field is not None:
+            raise DataError(f"the JSON field {name!r} must be a string or a whole number")
+    return fields
 
 
 def _check_small_structure(text: bytes) -> None:

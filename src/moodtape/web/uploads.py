@@ -16,7 +16,9 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO, Final
+from urllib.parse import unquote_plus
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +50,8 @@ MAX_FORM_PARTS: Final[int] = 16
 #: header lines in one 10 MB part for 2.8 s of a request thread (four such uploads: 12 s, every
 #: thread held, ``/healthz`` unanswered for 11 s).
 MAX_PART_HEADER_BYTES: Final[int] = 8 * 1024
+#: Bytes of a form's file part read as a text field's value (``emotion=happy`` sent as a file).
+MAX_FILE_FIELD_BYTES: Final[int] = 256
 #: What a client is told about a picture the decoder could not read, whatever the decoder said.
 DAMAGED: Final[str] = "the picture is damaged and cannot be read"
 _log = logging.getLogger(__name__)
@@ -85,8 +89,6 @@ _FORM_ESCAPES: Final = {
     b"%0A": b"\n",
     b"%0D": b"\r",
 }
-#: The first field of a URL-encoded body named as a picture may be (one scan of the body).
-_PICTURE_FIELD: Final = re.compile(rb"(?<![^&])(" + b"|".join(name.encode() for name in JSON_FIELDS) + rb")=([^&]*)")
 #: How a text body that carries a picture begins (see :func:`_looks_like_text`).
 _TEXT_HEADS: Final = (b"{", b"[", b'"', b"data:", b"/9j/", b"_9j_", b"iVBOR", b"R0lGOD", b"UklGR", b"AAAA")
 
@@ -118,16 +120,38 @@ def sniff_image_type(data: bytes) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A request's picture, and the text fields its endpoint asked for that came beside it."""
+
+    picture: bytes
+    #: Each field asked for that the body gave, as a query value (a form's given once, see
+    #: :func:`read_upload`); a picture sent as its own bytes carries none.
+    fields: dict[str, str]
+
+
 def read_image_bytes(request: Request) -> bytes:
-    """The uploaded image: the multipart field ``image``, or else the raw body.
+    """The uploaded image: the multipart field ``image``, or else the raw body (see :func:`read_upload`)."""
+    return read_upload(request).picture
+
+
+def read_upload(request: Request, names: tuple[str, ...] = ()) -> Upload:
+    """The uploaded image, and the fields ``names`` sent beside it.
+
+    Clients written elsewhere send an endpoint's parameters in the body rather than the query: a
+    JSON object's fields, a form's fields (multipart or URL-encoded). They are read in the pass that
+    finds the picture, while the body is still at hand: the body is never kept past this call (a
+    9.4 MB JSON body kept for a second look cost every upload one more copy of it).
 
     Raises:
-        DataError: no image in the request (400).
+        DataError: no image in the request (400); a field of ``names`` given twice in a form, or a
+            JSON field that is not a string or number.
         UnsupportedImageError: the bytes are not JPEG, PNG, WebP, GIF or HEIC (415); an AVIF
             picture is refused with why (:data:`AVIF_REFUSED`); a HEIC
             photo without pillow-heif installed is named as such, with the fix and what to send instead.
         werkzeug.exceptions.RequestEntityTooLarge: the body is over ``MAX_CONTENT_LENGTH`` (413).
     """
+    given: dict[str, list[str]] = {}
     if request.mimetype == "multipart/form-data":
         _check_part_headers(request)
         try:
@@ -141,52 +165,88 @@ def read_image_bytes(request: Request) -> bytes:
                     "a field named 'image'"
                 ) from None
             raise
-        data = _one_upload(request, uploads)
+        data = _one_upload(request, uploads, names)
+        given = _multipart_fields(request, names)
     else:
         data = request.get_data(cache=False)
         if request.mimetype == "application/x-www-form-urlencoded" and sniff_image_type(data) is None:
             # curl --data-binary @me.jpg sends the picture itself with this type: only a body that
             # is no picture is read as a form (image=data:image/jpeg;base64,...).
-            data = _form_text_picture(data)
+            data, given = _form_text_picture(data, names)
+    fields = _given_once(given)
     if not data:
         raise DataError(f"the request holds no image: send {_FORMATS}")
     if sniff_image_type(data) is None:
         if not _looks_like_text(request, data):
             raise UnsupportedImageError(f"that file is not {_FORMATS}")
-        data = _picture_from_text(data, missing=UnsupportedImageError(TEXT_NOT_A_PICTURE))
+        # A form's file of text: the fields are the form's, not those of JSON in the file.
+        in_text = () if request.mimetype == "multipart/form-data" else names
+        data, text_fields = _picture_from_text(data, missing=UnsupportedImageError(TEXT_NOT_A_PICTURE), names=in_text)
+        fields |= text_fields
     heif = heif_kind(data)
     if heif == "avif":
         raise UnsupportedImageError(f"that file is {AVIF_REFUSED}")
     if heif is not None and not can_read(heif):  # an iPhone's photo: the fix, and what to send instead
         raise UnsupportedImageError(f"that file is {unreadable_message(heif)}")
-    return data
+    return Upload(data, fields)
 
 
-def _picture_from_text(text: bytes, *, missing: MoodtapeError) -> bytes:
+def _given_once(given: dict[str, list[str]]) -> dict[str, str]:
+    """A form's fields as query values; a :class:`DataError` for one given more than once."""
+    for name, values in given.items():
+        if len(values) > 1:
+            raise DataError(f"the form gives {name} {len(values)} times: give it once")
+    return {name: values[0] for name, values in given.items() if values}
+
+
+def _multipart_fields(request: Request, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """The values of a multipart form's fields ``names``, from Werkzeug's parse that found the picture.
+
+    A part sent as a file is read as the field too: ``requests.post(files={"emotion": "happy"})``
+    sends one so, and ignoring it stored the frame as neutral.
+    """
+    given: dict[str, list[str]] = {}
+    for name in names:
+        given[name] = request.form.getlist(name) + [_file_field(name, part) for part in request.files.getlist(name)]
+    return given
+
+
+def _file_field(name: str, part: FileStorage) -> str:
+    """The text of the file part ``name``, read as a field's value (a :class:`DataError` when too long for one)."""
+    value = part.stream.read(MAX_FILE_FIELD_BYTES + 1)
+    if len(value) > MAX_FILE_FIELD_BYTES:
+        raise DataError(f"the form's {name} is a file of over {MAX_FILE_FIELD_BYTES} bytes: send it as a text field")
+    return value.decode("utf-8", "replace")
+
+
+def _picture_from_text(
+    text: bytes, *, missing: MoodtapeError, names: tuple[str, ...] = ()
+) -> tuple[bytes, dict[str, str]]:
     """The picture that text carries (JSON, a data: URL, base64: :mod:`moodtape.web.text_pictures`),
-    from a body or a form field.
+    from a body or a form field, and the JSON fields ``names`` beside it.
 
     Raises:
         MoodtapeError: ``missing``, when the text carries no picture.
         UnsupportedImageError: the text carries bytes that are not a picture (415).
     """
-    picture = picture_in_text(text, max_chars=len(text))
+    picture, fields = picture_in_text(text, max_chars=len(text), names=names)
     if picture is None:
         raise missing
     if sniff_image_type(picture) is None:
         raise UnsupportedImageError(f"the text holds base64 of a file that is not {_FORMATS}")
-    return picture
+    return picture, fields
 
 
-def _form_text_picture(body: bytes) -> bytes:
-    """The picture in a URL-encoded form's ``image`` field (a data: URL or base64).
+def _form_text_picture(body: bytes, names: tuple[str, ...]) -> tuple[bytes, dict[str, list[str]]]:
+    """The picture in a URL-encoded form's ``image`` field (a data: URL or base64), and the values
+    of its fields ``names``.
 
     Read by hand rather than by a general form parser: a body of 10 MB of ``%41`` took 800 MB and
     5 s in ``parse_qsl``. A picture's base64 needs only a few escapes (:data:`_FORM_ESCAPES`), so
     those are undone with ``bytes.replace`` and a field with any other escape is refused; a body
     that is not text at all (a BMP or PDF sent by ``curl --data-binary``) is named as no picture.
     """
-    field = _picture_field(body)
+    field, given = _form_fields(body, names)
     if field is None and not body.isascii():
         raise UnsupportedImageError(f"that file is not {_FORMATS}")
     if field is None or not field.isascii():
@@ -198,24 +258,48 @@ def _form_text_picture(body: bytes) -> bytes:
         value = value.replace(escape, character).replace(escape.lower(), character)
     if b"%" in value:
         raise DataError("the form's image field holds escapes that a picture's base64 or data: URL never needs")
-    return _text_field_picture(value)
+    return _text_field_picture(value), given
 
 
-def _picture_field(body: bytes) -> bytes | None:
-    """The non-empty value of the form's field ``image`` (else ``photo``, ``file``, ``picture``,
-    ``data``, in that order), still escaped; only the first fields are looked at, as a form parser
-    would refuse more (:data:`MAX_FORM_PARTS`)."""
-    found: dict[bytes, bytes] = {}
-    for _, match in zip(range(MAX_FORM_PARTS), _PICTURE_FIELD.finditer(body), strict=False):
-        if match.group(2):
-            found.setdefault(match.group(1), match.group(2))
-    return next((found[name.encode()] for name in JSON_FIELDS if name.encode() in found), None)
+def _form_fields(body: bytes, names: tuple[str, ...]) -> tuple[bytes | None, dict[str, list[str]]]:
+    """One scan of a URL-encoded form: the non-empty value of its field ``image`` (else ``photo``,
+    ``file``, ``picture``, ``data``, in that order), still escaped, and the values of its fields
+    ``names``, unescaped.
+
+    A name is read as a form parser reads it, escapes undone (``emo%74ion`` is ``emotion``). Only
+    the first fields so named are looked at, as a form parser would refuse more (:data:`MAX_FORM_PARTS`).
+    """
+    pictures: dict[str, bytes] = {}
+    given: dict[str, list[str]] = {name: [] for name in names}
+    for _, match in zip(range(MAX_FORM_PARTS), _fields_named(body, names), strict=False):
+        name = unquote_plus(match.group(1).decode("utf-8", "replace"))
+        if name in given:
+            given[name].append(unquote_plus(match.group(2).decode("utf-8", "replace")))
+        elif name in JSON_FIELDS and match.group(2):
+            pictures.setdefault(name, match.group(2))
+    return next((pictures[name] for name in JSON_FIELDS if name in pictures), None), given
+
+
+def _fields_named(body: bytes, names: tuple[str, ...]) -> Iterator[re.Match[bytes]]:
+    """The fields of a URL-encoded form named as a picture may be, or one of ``names``, or with an
+    escape in their name (read by :func:`_form_fields`): group 1 the name, group 2 the value.
+
+    The first field, then each after an ``&``: a pattern that begins with a plain ``&`` is searched
+    for as fast as a plain string (10 MB without ``&``: 55 ms, where a look-behind for field starts
+    took 102 ms), and the possessive repeats never retry, whatever the body holds.
+    """
+    literal = b"|".join(re.escape(name.encode("ascii")) for name in (*JSON_FIELDS, *names))
+    field = rb"(" + literal + rb"|[^&=%]*+%[^&=]*+)=([^&]*+)"
+    first = re.match(field, body)
+    if first is not None:
+        yield first
+    yield from re.finditer(b"&" + field, body)
 
 
 def _text_field_picture(text: bytes) -> bytes:
     """The picture a form field holds as text: a data: URL or base64 (a page's ``FormData`` with a
     canvas's ``toDataURL()``). A text field cannot carry a picture's own bytes."""
-    return _picture_from_text(text, missing=DataError(TEXT_FIELD_NOT_A_PICTURE))
+    return _picture_from_text(text, missing=DataError(TEXT_FIELD_NOT_A_PICTURE))[0]
 
 
 def _looks_like_text(request: Request, data: bytes) -> bool:
@@ -268,12 +352,13 @@ def _check_part_headers(request: Request) -> None:
         delimiter = decoder.boundary_re.search(data, blank.end())
 
 
-def _one_upload(request: Request, uploads: list[FileStorage]) -> bytes:
+def _one_upload(request: Request, uploads: list[FileStorage], names: tuple[str, ...]) -> bytes:
     """The bytes of the form's one ``image`` file; a clear 400 for each way a form gets it wrong.
 
     A form without an ``image`` field but with exactly one file is read too, whatever the field is
     called: clients written elsewhere name it ``file``, ``photo`` or ``upload`` (``curl -F
-    file=@me.jpg``), and there is no doubt which picture they mean.
+    file=@me.jpg``), and there is no doubt which picture they mean. A file part named as one of the
+    fields ``names`` is that field's value, never the picture.
     """
     if len(uploads) > 1:
         raise DataError(f"the form has {len(uploads)} files named 'image': send one picture")
@@ -281,12 +366,12 @@ def _one_upload(request: Request, uploads: list[FileStorage]) -> bytes:
         return uploads[0].stream.read()
     if "image" in request.form:
         return _text_field_picture(request.form["image"].encode("utf-8"))
-    files = list(request.files.items(multi=True))
+    files = [(name, part) for name, part in request.files.items(multi=True) if name not in names]
     if len(files) == 1:
         return files[0][1].stream.read()
     if files:
-        names = ", ".join(sorted({repr(name) for name, _ in files}))
-        raise DataError(f"the form has {len(files)} files ({names}) and none named 'image': send one picture")
+        listed = ", ".join(sorted({repr(name) for name, _ in files}))
+        raise DataError(f"the form has {len(files)} files ({listed}) and none named 'image': send one picture")
     if not request.form and not request.files and request.content_length:
         raise DataError("the form could not be read: it is cut short or its boundary does not match")
     raise DataError("send the picture in a form field named 'image' (or as the raw request body)")
@@ -302,7 +387,13 @@ def gray_upload(request: Request, max_pixels: int, gate: LargePictureGate) -> It
     Raises:
         ServerBusyError: a large picture while every slot is taken (503, with ``Retry-After``).
     """
-    data = read_image_bytes(request)
+    with gray_picture(read_image_bytes(request), max_pixels, gate) as gray:
+        yield gray
+
+
+@contextmanager
+def gray_picture(data: bytes, max_pixels: int, gate: LargePictureGate) -> Iterator[npt.NDArray[np.uint8]]:
+    """An upload's picture (``data``, from :func:`read_upload`) as a gray image: see :func:`gray_upload`."""
     check_decode_cost(data)  # before the header is read for the gate: that read alone can be slow
     check_heif_header(data, max_pixels, "the picture")  # a HEIC's sizes, before libheif reads its header
     with gate.admit(declared_pixels(data, UPLOAD_FORMATS), client_owner()):
