@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from services import free_port
 
 
@@ -75,3 +77,18 @@ class RedisServer:
             self.process.kill()
             self.process.wait(10)
         self.process = None
+
+
+@contextmanager
+def redis_of_its_own(folder: Path) -> Iterator[RedisServer]:
+    """A Redis a test may stop and start again (not the session's shared one), stopped after the block;
+    the test is skipped when ``redis-server`` is not installed."""
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    server = RedisServer(folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

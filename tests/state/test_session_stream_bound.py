@@ -7,37 +7,16 @@ streams' states, one over the bound, after every odd number of new stream ids pa
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 import redis
+from test_stream_forget_race import FakeStream
 
 from moodtape.state.connection import connect
-from moodtape.types import Face
 from moodtape.web import streams
 from moodtape.web.streams import RedisStreamRegistry
 
 GRAY = np.zeros((4, 4), dtype=np.uint8)
-
-
-class CountingStream:
-    """A stand-in for ``StreamAnalyzer`` whose state is how many frames it has seen."""
-
-    profile: object = None
-
-    def __init__(self) -> None:
-        self.frames = 0
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.frames = int(state["frames"])
-
-    def process(self, gray: object, now: float) -> list[Face]:
-        self.frames += 1
-        return []
-
-    def state(self) -> dict[str, Any]:
-        return {"frames": self.frames}
 
 
 @pytest.fixture
@@ -47,7 +26,7 @@ def client(redis_url: str) -> redis.Redis:
 
 @pytest.mark.parametrize("forgotten_before", [False, True], ids=["never-forgotten", "after-a-deletion"])
 def test_a_session_never_holds_more_streams_than_the_bound(client: redis.Redis, forgotten_before: bool) -> None:
-    registry = RedisStreamRegistry(client, CountingStream, idle_seconds=60, clock=lambda: 1.0)  # type: ignore[arg-type]
+    registry = RedisStreamRegistry(client, FakeStream, idle_seconds=60, clock=lambda: 1.0)  # type: ignore[arg-type]
     if forgotten_before:
         registry.forget("s1")  # writes the session's epoch field
     cap = streams.MAX_SESSION_STREAMS

@@ -9,22 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from spectools import SPEC, resolve, response_contents, schema_errors
 from webtools import AppFactory, csrf_headers
 
-from redis_server import RedisServer, missing_reason
+from redis_server import redis_of_its_own
 
 
 def test_every_calibration_503_is_documented_with_its_code(
     make_app: AppFactory, frame_640: bytes, tmp_path: Path
 ) -> None:
-    reason = missing_reason()  # a Redis of its own, to stop: not the shared one
-    if reason:
-        pytest.skip(reason)
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    try:
+    with redis_of_its_own(tmp_path / "redis") as server:  # to stop: not the shared one
         client = make_app(MOODTAPE_REDIS_URL=server.url).test_client()
         csrf = csrf_headers(client)
         server.stop()
@@ -46,5 +40,3 @@ def test_every_calibration_503_is_documented_with_its_code(
         assert frame.status_code == 503
         described = resolve(SPEC["paths"]["/api/analyze"]["post"]["responses"]["503"])["description"]
         assert "shared_state_unavailable" in described
-    finally:
-        server.stop()

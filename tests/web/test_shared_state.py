@@ -25,7 +25,7 @@ from moodtape.store.records import Feedback
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
 from moodtape.web.streams import RedisStreamRegistry
-from redis_server import RedisServer, missing_reason
+from redis_server import RedisServer, redis_of_its_own
 
 
 @pytest.fixture
@@ -124,12 +124,7 @@ def test_a_list_made_on_one_instance_is_exported_and_changed_on_another(make_app
 
 
 def test_a_redis_outage_gives_clear_503s_then_recovery(make_app: AppFactory, frame_640: bytes, tmp_path: Path) -> None:
-    reason = missing_reason()  # a Redis of its own, to stop and start again: not the shared one
-    if reason:
-        pytest.skip(reason)
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    try:
+    with redis_of_its_own(tmp_path / "redis") as server:  # to stop and start again: not the shared one
         client = make_app(MOODTAPE_REDIS_URL=server.url).test_client()
         assert client.get("/readyz").status_code == 200
         assert client.post("/api/analyze?stream=cam", data=frame_640, content_type="image/jpeg").status_code == 200
@@ -156,8 +151,6 @@ def test_a_redis_outage_gives_clear_503s_then_recovery(make_app: AppFactory, fra
         server.start()
         assert client.get("/readyz").status_code == 200
         assert client.post("/api/analyze?stream=cam", data=frame_640, content_type="image/jpeg").status_code == 200
-    finally:
-        server.stop()
 
 
 def test_a_calibration_made_on_one_instance_is_applied_by_another(
@@ -297,9 +290,7 @@ def test_a_full_redis_under_the_shipped_policy_keeps_the_rate_limit_and_the_budg
     """Under ``volatile-ttl`` a full Redis evicted the keys closest to expiry first: the rate
     limiter's windows, so 95–127 of 150 requests a second got through a limit of 20 (a probe). Here:
     a full Redis of idle session documents, the limiter's window made, then writes that evict."""
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    try:
+    with redis_of_its_own(tmp_path / "redis") as server:  # filled until it evicts: not the shared one
         admin = connect(server.url)
         admin.config_set("maxmemory", "4mb")
         admin.config_set("maxmemory-policy", _shipped_eviction_policy())
@@ -319,8 +310,6 @@ def test_a_full_redis_under_the_shipped_policy_keeps_the_rate_limit_and_the_budg
         assert int(admin.info("stats")["evicted_keys"]) > 1_500, "Redis was full and evicting"
         assert client.get("/api/config").status_code == 429, "the limiter's window was kept"
         assert budget.used(day) == 2, "the day's YouTube count is never evicted"
-    finally:
-        server.stop()
 
 
 def _with_another_model(analyzer: Analyzer) -> Analyzer:
