@@ -33,6 +33,16 @@ def _check(page: Any, state: str, *, full_page: bool = False) -> None:
     assert found == [], f"{state}: {found}"
 
 
+def _wait_for_transitions(page: Any, timeout_ms: int = 5000) -> None:
+    """Return once no CSS transition or animation runs (polled: the page's CSP allows no string eval)."""
+    ended = "() => document.getAnimations().every((a) => a.playState !== 'running')"
+    for _ in range(timeout_ms // 20):
+        if page.evaluate(ended):
+            return
+        page.wait_for_timeout(20)
+    raise AssertionError(f"transitions still running after {timeout_ms} ms")
+
+
 def _stub_players(page: Any) -> None:
     for host in ("https://widget.deezer.com/**", "https://open.spotify.com/**", "https://www.youtube-nocookie.com/**"):
         page.route(
@@ -115,6 +125,9 @@ def test_phone_states(browser: Any, server: Server, scheme: str) -> None:
     context, page, watch = open_page(browser, server, width=390, height=844)
     try:
         page.emulate_media(color_scheme=scheme)
+        # The buttons' colours glide for 0.15 s into the new scheme: axe measured a button mid-way
+        # (a contrast failure on a loaded machine only). Checked once every transition has ended.
+        _wait_for_transitions(page)
         _check(page, f"phone-first-visit-{scheme}")
         page.get_by_role("button", name="Start camera").click()
         expect(page.locator("#result-list > li").first).to_be_visible()
