@@ -265,7 +265,7 @@ class Database:
             self._read_schema()
         moved = self._schema_moved
         if moved is not None:
-            raise type(moved)(*moved.args)  # a fresh one: re-raising the same object grows its traceback
+            raise _fresh(moved)
 
     def _claim_schema_read(self) -> bool:
         """Whether this thread reads the version now; it moves the next read on first, so requests
@@ -298,8 +298,7 @@ class Database:
     def _raise_if_setup_failed(self) -> None:
         failed = self._setup_failed
         if failed is not None and time.monotonic() < failed[1]:
-            error = failed[0]
-            raise type(error)(*error.args)  # a fresh one: re-raising the same object grows its traceback
+            raise _fresh(failed[0])
 
     def read(self, work: Callable[[Connection], T], *, bounded: bool = True) -> T:
         """Run ``work`` in a read-only transaction (retried like :meth:`write`).
@@ -314,20 +313,17 @@ class Database:
         """Run ``work`` in a read-only transaction on the database as it is, without setting it up:
         for ``moodtape db status``, which must report a schema it finds (one restored from a backup,
         say) rather than migrate it first."""
-        return self._retried(lambda: self._inspect_once(work))
-
-    def _inspect_once(self, work: Callable[[Connection], T]) -> T:
-        with self._translate_errors(), self._serialised(), self._begin(False) as connection:
-            return work(connection)
+        return self._run(work, write=False, set_up=False)
 
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction: all of it is written or none of it; retried on a lost race."""
         return self._run(work, write=True)
 
-    def _run(self, work: Callable[[Connection], T], *, write: bool, bounded: bool = True) -> T:
+    def _run(self, work: Callable[[Connection], T], *, write: bool, bounded: bool = True, set_up: bool = True) -> T:
         def once() -> T:
             with self._turn() if bounded else nullcontext():
-                self._ready_once()  # inside the retries: a first use may race another process's migration
+                if set_up:
+                    self._ready_once()  # inside the retries: a first use may race another process's migration
                 with self._translate_errors(), self._serialised(), self._begin(write) as connection:
                     return work(connection)
 
@@ -679,3 +675,8 @@ def _sqlite_engine(url: sa.URL, in_memory: bool) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _fresh(error: StoreSetupError) -> StoreSetupError:
+    """A new error like ``error``, to raise again: re-raising the same object grows its traceback."""
+    return type(error)(*error.args)

@@ -317,11 +317,16 @@ def _consent_json() -> Response:
 # --- parsing ---
 
 
-def _json_body() -> dict[str, Any]:
-    """The JSON object sent, bounded in size and depth; anything else is a 400 (415: not sent as JSON)."""
+def _json_body(*, optional: bool = False) -> dict[str, Any]:
+    """The JSON object sent, bounded in size and depth; anything else is a 400 (415: not sent as JSON).
+
+    ``optional``: no body at all is an empty object (an undo may send one or not).
+    """
     if (request.content_length or 0) > _MAX_BODY:
         raise DataError(f"the JSON body is too large (at most {_MAX_BODY // 1024} KiB)")
     raw = request.get_data(cache=True)
+    if optional and not raw:
+        return {}
     if len(raw) > _MAX_BODY:
         raise DataError(f"the JSON body is too large (at most {_MAX_BODY // 1024} KiB)")
     if raw and not request.is_json:  # application/json or a +json type, as the API documents
@@ -335,11 +340,7 @@ def _json_body() -> dict[str, Any]:
 
 def _undo_item() -> str | None:
     """The ``item`` an undo names in its JSON body; None when it sent no body, or none named."""
-    if (request.content_length or 0) > _MAX_BODY:  # refused before the body is read
-        raise DataError(f"the JSON body is too large (at most {_MAX_BODY // 1024} KiB)")
-    if not request.get_data(cache=True):
-        return None
-    body = _json_body()
+    body = _json_body(optional=True)
     return _text(body, "item") if "item" in body else None
 
 
