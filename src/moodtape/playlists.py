@@ -5,7 +5,9 @@
   with the same emotion), so switching Music → Videos → Music brings the same list back; a new
   list is made when the mood, strategy or kind really changes, or when ``fresh`` asks for one.
 - :meth:`Playlists.dislike` replaces one row, not the whole list, and remembers how to undo it;
-  :meth:`Playlists.undo` puts the row back and forgets the dislike.
+  :meth:`Playlists.undo` puts the row back and forgets the dislike. An undo may name the dislike it
+  takes back (its id, :meth:`Playlists.undo_trail`): a retry then never undoes a later dislike,
+  even one of the same song.
 - :meth:`Playlists.get` reopens any list the session was shown (export, history).
 - :meth:`Playlists.row_feedback` may be told which item the sender saw on the row (its key): a
   retried or replayed dislike then changes nothing the second time, instead of disliking the
@@ -38,6 +40,9 @@ MOOD_STEP: Final[float] = 0.25
 MAX_ATTEMPTS: Final[int] = 5
 #: Disliked items a list remembers (``document["replaced"]``), so feedback on them keeps their features.
 MAX_REPLACED: Final[int] = 30
+#: Dislikes a list remembers as undone (``document["undone"]``, their ids), so that a retried undo
+#: naming one is told apart from one naming a dislike that can no longer be undone.
+MAX_UNDONE: Final[int] = 30
 #: The fields it keeps of each: the identity, the title ("because you liked …") and the taste features.
 REMEMBERED: Final[tuple[str, ...]] = (
     "key",
@@ -85,6 +90,9 @@ class RowFeedback(NamedTuple):
     saved: SavedList
     replaced: bool
     already: bool = False
+    #: The dislike's own id when it replaced the row (``dislike_id`` in the API): read from the
+    #: operation, not from the undo trail afterwards, where another tab's dislike may be latest by then.
+    dislike_id: str | None = None
 
 
 class Undone(NamedTuple):
@@ -145,7 +153,12 @@ class Playlists:
         return found
 
     def undo_steps(self, session_id: str, list_id: str) -> int:
-        return len(self.sessions.memory.get(session_id).undo.get(list_id, ()))
+        return len(self.undo_trail(session_id, list_id))
+
+    def undo_trail(self, session_id: str, list_id: str) -> tuple[UndoStep, ...]:
+        """The list's dislikes that can be undone, oldest first; an undo takes back the last, whose
+        ``feedback_id`` it may name (``dislike_id`` in the API)."""
+        return self.sessions.memory.get(session_id).undo.get(list_id, ())
 
     # --- feedback on one row ---
 
@@ -206,14 +219,24 @@ class Playlists:
         # cannot follow (an error is answered): the retry, answered already, writes that copy then.
         return self._kept(session_id, answer) if answer.replaced else answer
 
-    def undo(self, session_id: str, list_id: str, item_key: str | None = None) -> Undone:
+    def undo(self, session_id: str, list_id: str, item_key: str | None = None, dislike_id: str | None = None) -> Undone:
         """Undo the list's latest dislike: its row comes back and the dislike is forgotten.
 
-        ``item_key`` names the disliked item the sender wants back (its key). Without it the latest
-        dislike is undone, whichever it is, so a retry after a lost answer undid a second one. With
-        it: an item that is back on the list already is a retry, answered ``already`` with nothing
-        changed (its kept copy written again, in case the first copy's write failed); an item that is
-        not the latest dislike, nor back, is a stale list (:class:`StaleRowError`, nothing changed).
+        ``dislike_id`` names the dislike to take back (the latest step's ``feedback_id``, as the list
+        showed it). The latest dislike is undone only when it is that one; one among older steps is a
+        stale list (:class:`StaleRowError`); one the list remembers undoing was undone before (a
+        retry), answered ``already`` with nothing changed, even when the same song was disliked again
+        since (knowing it by the song alone, that retry undid the second dislike). Any other id (a
+        dislike that fell off the list's last :data:`~moodtape.session_state.MAX_UNDO`, or one the
+        list never had) changes nothing: a :class:`StaleRowError`, or with ``item_key`` the answer
+        the item alone gets.
+
+        ``item_key`` names the disliked item the sender wants back (its key). Without either, the
+        latest dislike is undone, whichever it is, so a retry after a lost answer undid a second one.
+        With the item alone: an item that is back on the list already is a retry, answered
+        ``already`` with nothing changed (its kept copy written again, in case the first copy's write
+        failed); an item that is not the latest dislike, nor back, is a stale list. With both, the
+        latest dislike must be of that item too.
 
         The kept copy of the dislike is removed first: a database that fails there leaves everything
         as it was (failing after the row came back left the song back but still disliked). Then read,
@@ -224,8 +247,12 @@ class Playlists:
         """
         self.get(session_id, list_id)  # 404 for a list the session was never shown
         for _ in range(MAX_ATTEMPTS):
-            steps = self.sessions.memory.get(session_id).undo.get(list_id, ())
+            steps = self.undo_trail(session_id, list_id)
+            if dislike_id is not None and (not steps or steps[-1].feedback_id != dislike_id):
+                return self._named_dislike_not_latest(session_id, list_id, dislike_id, steps, item_key)
             if item_key is not None and (not steps or steps[-1].item.get("key") != item_key):
+                if dislike_id is not None:
+                    raise _stale_undo(list_id)  # the named dislike is the latest, but of another song
                 return self._undone_before(session_id, list_id, item_key, steps)
             if not steps:
                 break
@@ -253,9 +280,27 @@ class Playlists:
         if not waiting and any(item.get("key") == item_key for item in current.items):
             self._keep_in_history(session_id, current)
             return Undone(current, already=True)
+        raise _stale_undo(list_id)
+
+    def _named_dislike_not_latest(
+        self, session_id: str, list_id: str, dislike_id: str, steps: tuple[UndoStep, ...], item_key: str | None
+    ) -> Undone:
+        """The answer to an undo naming a dislike that is not the list's latest: :class:`StaleRowError`
+        when it waits under newer ones; ``already`` when the list remembers undoing it (the kept copy
+        written again, in case the first copy's write failed). Any other id was not undone here, so
+        ``already`` would be false: the item's own answer when one is named, else a 409 saying that
+        this dislike can no longer be undone (the trail keeps only the latest few)."""
+        if any(step.feedback_id == dislike_id for step in steps):
+            raise _stale_undo(list_id)
+        current = self.get(session_id, list_id)
+        if dislike_id in current.document.get("undone", ()):
+            self._keep_in_history(session_id, current)
+            return Undone(current, already=True)
+        if item_key is not None:  # undone before this list remembered undone ids, or long ago
+            return self._undone_before(session_id, list_id, item_key, steps)
         raise StaleRowError(
-            "this list changed since it was read: the song named is not its latest dislike, so nothing "
-            f"was undone; read the list again (GET /api/lists/{list_id})"
+            "that dislike can no longer be undone (a list keeps only its latest dislikes to undo), so "
+            f"nothing was undone; read the list again (GET /api/lists/{list_id})"
         )
 
     def _undo_step(
@@ -278,7 +323,10 @@ class Playlists:
                 return state
             step = steps[-1]
             replaced = [x for x in current.document.get("replaced", ()) if x.get("key") != step.item.get("key")]
-            restored = replace_document(current.with_item(step.position, step.item), replaced=replaced)
+            undone_ids = [*current.document.get("undone", ()), step.feedback_id][-MAX_UNDONE:]
+            restored = replace_document(
+                current.with_item(step.position, step.item), replaced=replaced, undone=undone_ids
+            )
             undone.append((restored, step))
             return _with_changed(state, restored).with_undo(list_id, steps[:-1])
 
@@ -312,7 +360,7 @@ class Playlists:
             replaced = [*base.document.get("replaced", ()), _rated(step.item)][-MAX_REPLACED:]
             changed = replace_document(base.with_item(step.position, replacement), replaced=replaced)
             if self._apply_if_unchanged(session_id, base, changed, step):
-                return RowFeedback(changed, replaced=True)  # the caller writes the kept copy
+                return RowFeedback(changed, replaced=True, dislike_id=step.feedback_id)  # the caller keeps it
             base = self.get(session_id, saved.id)
         raise ConflictError("this list kept changing while the dislike was applied; send it again")
 
@@ -401,6 +449,13 @@ def _retried_or_stale(saved: SavedList, item_key: str, action: str) -> RowFeedba
     raise StaleRowError(
         "this list was changed elsewhere (in another tab or window) and that song is no longer in its "
         "place, so nothing was rated: load the list again to see it as it is now"
+    )
+
+
+def _stale_undo(list_id: str) -> StaleRowError:
+    return StaleRowError(
+        "this list changed since it was read: the song named is not its latest dislike, so nothing "
+        f"was undone; read the list again (GET /api/lists/{list_id})"
     )
 
 

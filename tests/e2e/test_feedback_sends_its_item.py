@@ -108,12 +108,13 @@ def test_undo_names_the_song_it_brings_back_and_its_replay_undoes_nothing_more(p
     shown = _shown(page)
     _post(page, "/api/feedback", {"action": "dislike", "list": shown["list_id"], "position": 0})  # another tab
     dislike = page.locator("#result-list > li").nth(2).get_by_role("button", name="Dislike", exact=True)
-    with page.expect_response(_feedback):
+    with page.expect_response(_feedback) as disliked:
         dislike.click()
     undo = page.locator("#result-list > li").nth(2).locator(".undo-btn")
     with page.expect_response(_undo) as answered:
         undo.click()
-    assert answered.value.request.post_data_json == {"item": shown["items"][2]["key"]}
+    named = {"item": shown["items"][2]["key"], "dislike_id": disliked.value.json()["list"]["dislike_id"]}
+    assert answered.value.request.post_data_json == named
     expect(page.locator("#result-list .title").nth(2)).to_have_text(shown["items"][2]["title"])
 
     status, again = _post(page, answered.value.url, {"item": shown["items"][2]["key"]})  # sent once more

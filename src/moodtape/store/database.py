@@ -22,7 +22,18 @@ Two more bounds for a server:
   moodtape does not know (a newer instance migrated the database) is
   :class:`~moodtape.store.migrate.SchemaTooNewError`, an older one (restored from a backup to roll
   an upgrade back) :class:`~moodtape.store.migrate.SchemaMovedBackError`; both make readiness 503.
-  Only a first use migrates: migrating again under traffic would undo the rollback.
+  Only a first use migrates: migrating again under traffic would undo the rollback. A version that
+  cannot be read at all (a damaged ``alembic_version``, an error of Alembic's or SQLAlchemy's that
+  is no outage) is a :class:`~moodtape.errors.StoreSetupError` too, not a 500; each change is logged
+  once per process, however many :class:`Database` objects of the process use that database.
+- **A SQLite file replaced under a running process is noticed** (:class:`StoreFileReplacedError`):
+  every use compares the file at the path with the one this process opened first (a ``stat``, a
+  few microseconds) and, when it was moved away, replaced, removed or made unreachable, uses
+  neither: the open connections would write to a file nobody reads any more, and a new one would
+  read the old file's ``-wal`` into the new file (a probe lost a whole restore that way). What was
+  opened is the process's, not one :class:`Database`'s: a second object on the path whose first
+  use comes after the swap is refused too, instead of setting the new file up beside the old
+  ``-wal``.
 - **Threads waiting on the database** (:class:`StoreWaits`, set by the web app): a database that
   is frozen (its host still acknowledges packets, so no timeout of libpq or the kernel fires) holds
   each query until :class:`ConnectionWatchdog` gives up on it. Only so many threads may use it at
@@ -43,6 +54,7 @@ import os
 import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -53,7 +65,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from moodtape.errors import DataError, StoreSetupError, StoreUnavailableError
+from moodtape.errors import DataError, MoodtapeError, StoreSetupError, StoreUnavailableError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -98,6 +110,12 @@ _MIGRATION_LOCK: Final[int] = 0x6D6F6F64  # "mood"
 #: an instance out within a few more.
 SCHEMA_RECHECK_S: Final[float] = 5.0
 _UNAVAILABLE = "the history store is not answering right now; try again in a moment"
+_FILE_REPLACED = (
+    "the SQLite database file was {how} while this instance ran, so this instance stopped using it: its open "
+    "connections still reach the old file, and a new one would read the old file's -wal into the new one. "
+    "Stop every moodtape process using it, delete the -wal and -shm files beside it (they belong to the old "
+    "file), then start again (docs/store.md: replacing a SQLite file)"
+)
 _SLOW = "the history store is slow to answer right now ({n} requests here are waiting for it); try again in a moment"
 
 
@@ -131,8 +149,46 @@ def engine_url(url: str) -> sa.URL:
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database:
             raise DataError("MOODTAPE_DATABASE_URL needs a file: sqlite:///path/to/moodtape.db")
-        return parsed.set(drivername="sqlite+pysqlite")
+        return _absolute_sqlite(parsed.set(drivername="sqlite+pysqlite"))
     return parsed.set(drivername="postgresql+psycopg")
+
+
+def sqlite_file(url: sa.URL) -> str | None:
+    """The file a SQLite URL opens, as an absolute path (a ``file:`` URI's too, as SQLite reads it);
+    None for PostgreSQL and for a database in memory."""
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if not _is_uri(url):
+        return os.path.abspath(database)
+    split = urllib.parse.urlsplit(database)
+    path = urllib.parse.unquote(split.path)
+    memory = url.query.get("mode") == "memory" or "mode=memory" in split.query
+    if memory or path in ("", ":memory:") or split.netloc not in ("", "localhost"):
+        return None  # SQLite refuses another host's file: nothing here to look at
+    return os.path.abspath(path)
+
+
+def _is_uri(url: sa.URL) -> bool:
+    """Whether SQLite reads the database as a ``file:`` URI (``?uri=true``)."""
+    uri = str(url.query.get("uri", "")).lower()
+    return uri in ("true", "1", "yes", "on") and (url.database or "").startswith("file:")
+
+
+def _absolute_sqlite(url: sa.URL) -> sa.URL:
+    """``url`` naming its file by its absolute path, fixed once: every connection then opens the
+    same file, and the process compares the file it opened with that one, whatever the working
+    folder becomes later (a relative path reported the file "removed" after a ``chdir``)."""
+    path = sqlite_file(url)
+    if path is None:
+        return url
+    if not _is_uri(url):
+        return url.set(database=path)
+    split = urllib.parse.urlsplit(url.database or "")
+    if split.path.startswith("/"):
+        return url
+    rest = f"?{split.query}" if split.query else ""
+    return url.set(database=f"file:{urllib.parse.quote(path)}{rest}")
 
 
 class Database:
@@ -158,6 +214,9 @@ class Database:
         self._setup_failed: tuple[StoreSetupError, float] | None = None
         #: The bound on threads using the database at once (the web app sets one), or None: no bound.
         self.waits: StoreWaits | None = None
+        #: The SQLite file's absolute path (its identity, once set up, in :data:`_OPENED_FILES`); None
+        #: for PostgreSQL and in-memory SQLite.
+        self.sqlite_path = sqlite_file(self.url)
         # One shared in-memory SQLite connection must not run two transactions at once.
         self._memory_lock: threading.Lock | None = threading.Lock() if self.in_memory else None
 
@@ -208,6 +267,7 @@ class Database:
         Retried like a transaction: processes that start together on one SQLite file race for
         its write lock, and the loser must wait its turn, not fail to start.
         """
+        self._raise_if_file_replaced()
         self._retried(self._upgrade_once)
 
     def _upgrade_once(self) -> None:
@@ -215,8 +275,8 @@ class Database:
 
         longer = {"moodtape_give_up_s": MIGRATION_TIMEOUT_S + GIVE_UP_S}
         with (
-            self._translate_errors(),
             self._setup_errors(),
+            self._translate_errors(),
             self.engine.connect().execution_options(**longer) as connection,
             connection.begin(),
         ):
@@ -226,6 +286,7 @@ class Database:
                 connection.execute(sa.text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": timeout})
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             upgrade(connection)
+        self._remember_opened_file()
         self._schema_moved = None
         self._ready = True
         self._recheck_at = time.monotonic() + SCHEMA_RECHECK_S
@@ -240,6 +301,9 @@ class Database:
         self._retried(self._ready_once)
 
     def _ready_once(self) -> None:
+        # Before a first use too: a second Database on the path, set up after the file was replaced,
+        # would otherwise take the new file for its own and read the old file's -wal into it.
+        self._raise_if_file_replaced()
         if self._ready:
             self._raise_if_schema_moved()
             return
@@ -254,6 +318,29 @@ class Database:
                 self._setup_failed = (error, time.monotonic() + SETUP_RETRY_S)
                 raise
             self._setup_failed = None
+
+    def _remember_opened_file(self) -> None:
+        """Record the file this process set up, unless one of its Database objects did first."""
+        if self.sqlite_path is None:
+            return
+        found = _file_identity(self.sqlite_path)
+        if isinstance(found, tuple):
+            with _OPENED_LOCK:
+                _OPENED_FILES.setdefault(self.sqlite_path, found)
+
+    def _raise_if_file_replaced(self) -> None:
+        """Raise :class:`StoreFileReplacedError` while the SQLite file at the path is not the one this
+        process set up (moved, replaced, removed or unreachable since); no connection is used or
+        opened then. Nothing to compare before the process's first setup of the path."""
+        opened = _OPENED_FILES.get(self.sqlite_path) if self.sqlite_path is not None else None
+        if opened is None:
+            return
+        assert self.sqlite_path is not None
+        found = _file_identity(self.sqlite_path)
+        replaced = None if found == opened else _file_replaced(found)
+        _note(f"{self.sqlite_path}#file", replaced, f" ({self.sqlite_path})")
+        if replaced is not None:
+            raise replaced
 
     def _raise_if_schema_moved(self) -> None:
         """Raise what the last read of the schema's version found wrong, reading it again first when
@@ -288,11 +375,11 @@ class Database:
                 moved: StoreSetupError | None = mismatch(current_revision(connection))
         except StoreSetupError as error:  # the version table is damaged
             moved = error
-        if str(moved) != str(self._schema_moved):  # logged once per change, not once per read
-            if moved is None:
-                log.info("store: the database's schema is at this moodtape's version again; using it")
-            else:
-                log.warning("store: %s", moved)
+        except (MoodtapeError, _RetryError):
+            raise  # an outage, a lost race: answered as such, the last answer kept
+        except Exception as error:  # not an outage (a malformed row, Alembic, SQLAlchemy): no 500 either
+            _note(str(self.url), moved := _unreadable_version(error), cause=error)
+        _note(str(self.url), moved)
         self._schema_moved = moved
 
     def _raise_if_setup_failed(self) -> None:
@@ -384,17 +471,23 @@ class Database:
 
     @contextmanager
     def _setup_errors(self) -> Iterator[None]:
-        """A user that may not create the tables: a clear :class:`StoreSetupError`, not a 500."""
+        """A user that may not create the tables, or a migration failing for a reason that is no
+        outage (Alembic's own errors, a table in the way): a clear :class:`StoreSetupError`, which
+        :meth:`ensure_ready` remembers, not a 500 and a new attempt on every request."""
         try:
             yield
         except exc.ProgrammingError as error:
             if "permission denied" not in str(error.orig).lower():
-                raise
+                raise _setup_failed(error) from None
             log.error("store: cannot create or change the tables: %s", error.orig)
             raise StoreSetupError(
                 "the database user may not create moodtape's tables: grant it CREATE on the schema, or run "
                 "`moodtape db upgrade` once as a user that may"
             ) from None
+        except (MoodtapeError, _RetryError):
+            raise
+        except Exception as error:
+            raise _setup_failed(error) from None
 
     def dispose(self) -> None:
         """Close every pooled connection; the next use opens new ones."""
@@ -638,6 +731,91 @@ class _RetryError(Exception):
     """Internal: the transaction lost a race and may be run again."""
 
 
+class StoreFileReplacedError(StoreSetupError):
+    """The SQLite file this process set up was moved away, replaced or removed while it ran.
+
+    This instance's own trouble (a process started now would open the file at the path), so
+    ``/readyz`` says not ready; it lasts until every process is restarted, or the file put back.
+    """
+
+
+def _file_replaced(found: tuple[int, int] | OSError) -> StoreFileReplacedError:
+    if isinstance(found, FileNotFoundError):
+        how = "removed"
+    elif isinstance(found, OSError):  # a folder on the path replaced by a file, or made unreadable
+        how = f"made unreachable ({type(found).__name__}: {found.strerror or found})"
+    else:
+        how = "replaced (or moved away)"
+    return StoreFileReplacedError(_FILE_REPLACED.format(how=how))
+
+
+def _file_identity(path: str) -> tuple[int, int] | OSError:
+    """The file's (device, inode) now, or why it cannot be looked at: any :class:`OSError` means the
+    file this process opened cannot be reached at the path any more, as a removed one cannot."""
+    try:
+        found = os.stat(path)
+    except OSError as error:
+        return error
+    return found.st_dev, found.st_ino
+
+
+#: The SQLite files this process set up: absolute path → (device, inode) at its first setup by any
+#: :class:`Database` of the process. Per path, not per object: ``serve --processes N`` without Redis
+#: gives each worker two objects on one URL, set up seconds apart, and the second must not take a
+#: file swapped in meanwhile for its own (nor the two then disagree on it). A fork's child keeps it:
+#: the parent's engines, and the files they opened, are its too.
+_OPENED_FILES: dict[str, tuple[int, int]] = {}
+_OPENED_LOCK = threading.Lock()
+
+
+def _unreadable_version(error: Exception) -> StoreSetupError:
+    return StoreSetupError(
+        f"the database's schema version could not be read ({type(error).__name__}; this instance's log has "
+        "the details): check its alembic_version table (one row, the version its tables are at) with "
+        "`moodtape db status`"
+    )
+
+
+def _setup_failed(error: Exception) -> StoreSetupError:
+    log.error("store: setting the schema up failed", exc_info=error)
+    return StoreSetupError(
+        f"setting the database's schema up failed ({type(error).__name__}; this instance's log has the "
+        "details): `moodtape db status` shows its version, `moodtape db upgrade` tries again"
+    )
+
+
+#: What this process last logged about each database (its URL; ``#file`` for its SQLite file): the
+#: message, or None for "in order". Shared by every :class:`Database` of the process, so the store and
+#: the short-lived state on one URL (``serve --processes N``) log a change once, not once each.
+_NOTED: dict[str, str | None] = {}
+_NOTED_LOCK = threading.Lock()
+
+
+def _note(key: str, trouble: StoreSetupError | None, detail: str = "", cause: Exception | None = None) -> None:
+    """Log ``trouble`` (a warning, with the traceback of its ``cause``) or its end (info) when it
+    differs from what this process last said."""
+    said = None if trouble is None else str(trouble)
+    with _NOTED_LOCK:
+        if _NOTED.get(key) == said:
+            return
+        _NOTED[key] = said
+    if trouble is None:
+        log.info("store: the database is usable again%s; using it", detail)
+    else:
+        log.warning("store: %s%s", trouble, detail, exc_info=cause)
+
+
+def _forget_notes() -> None:
+    """A fork's child logs for itself (and gets fresh locks, in case a parent thread held one)."""
+    global _NOTED_LOCK, _OPENED_LOCK
+    _NOTED.clear()
+    _NOTED_LOCK = threading.Lock()
+    _OPENED_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_notes)
+
+
 def _is_retryable(error: exc.DBAPIError) -> bool:
     sqlstate = getattr(error.orig, "sqlstate", None)
     if sqlstate in _RETRY_SQLSTATES:
@@ -652,8 +830,9 @@ def _sqlite_engine(url: sa.URL, in_memory: bool) -> Engine:
         # One connection shared by every thread: separate ones would each see an empty database.
         engine = sa.create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
-        assert url.database is not None
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        file = sqlite_file(url)
+        if file is not None:  # (a file: URI's own path: its text made a folder named "file:" here)
+            Path(file).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": CONNECT_TIMEOUT_S})
 
     @event.listens_for(engine, "connect")

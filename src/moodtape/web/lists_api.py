@@ -67,7 +67,7 @@ def recommendations() -> Response:
     wanted = parse_list_request(request.args)
     current = _current_list(wanted)
     if current is not None:
-        return jsonify(list_json(current, services().playlists().undo_steps(session_id(), current.id)))
+        return jsonify(_saved_json(current))
     return jsonify(recommendation_json(_unsaved_list(wanted)))
 
 
@@ -104,7 +104,7 @@ def make_list() -> Response:
     fresh = flag(request.args, "fresh") or False
     with session_turn(services().turn_marks, session_id()):  # a copy sent meanwhile waits, then finds this list
         saved, made = services().playlists().show(session_id(), _ask(wanted), fresh=fresh)
-    response = jsonify(list_json(saved, services().playlists().undo_steps(session_id(), saved.id)))
+    response = jsonify(_saved_json(saved))
     response.status_code = 201 if made else 200
     return response
 
@@ -112,24 +112,24 @@ def make_list() -> Response:
 @blueprint.get("/lists/<list_id>")
 def get_list(list_id: str) -> Response:
     """Reopen a list this session was shown (this visit, or kept history)."""
-    saved = services().playlists().get(session_id(), _list_id(list_id))
-    return jsonify(list_json(saved, services().playlists().undo_steps(session_id(), saved.id)))
+    return jsonify(_saved_json(services().playlists().get(session_id(), _list_id(list_id))))
 
 
 @blueprint.post("/lists/<list_id>/undo")
 def undo(list_id: str) -> Response:
     """Undo the latest dislike on the list: the row comes back and the dislike is forgotten.
 
-    ``item`` (optional, in a JSON body) names the disliked item to bring back, as ``key`` in the
-    list: a retry then never undoes a second dislike (``already``: true, nothing changed), and an
-    item that is not the list's latest dislike is a 409 ``stale_row``. Without it (no body) the
-    latest dislike is undone, whichever it is.
+    ``dislike_id`` (optional, in a JSON body) names the dislike to take back, as the list gave it: a
+    retry then never undoes a later dislike, even of the same song (``already``: true, nothing
+    changed), and one that is not the list's latest is a 409 ``stale_row``. ``item`` (optional) names
+    the disliked item to bring back, as ``key`` in the list, with the same answers, judged by the song
+    alone (a retry after the same song was disliked again undoes that dislike). Without either (no
+    body) the latest dislike is undone, whichever it is.
     """
     require_csrf()
-    item = _undo_item()
-    playlists = services().playlists()
-    answer = playlists.undo(session_id(), _list_id(list_id), item)
-    shown = list_json(answer.saved, playlists.undo_steps(session_id(), answer.saved.id))
+    item, dislike = _undo_names()
+    answer = services().playlists().undo(session_id(), _list_id(list_id), item, dislike)
+    shown = _saved_json(answer.saved)
     # Only when true, as the list's own `kept`: otherwise the answer is the list as GET gives it.
     return jsonify({**shown, "already": True} if answer.already else shown)
 
@@ -178,8 +178,7 @@ def feedback() -> Response:
         answer = playlists.row_feedback(
             session_id(), _list_id(body.get("list")), _position(body.get("position")), action, item
         )
-        undo_steps = playlists.undo_steps(session_id(), answer.saved.id)
-        shown = list_json(answer.saved, undo_steps)
+        shown = _saved_json(answer.saved, answer.dislike_id)
         return jsonify(ok=True, replaced=answer.replaced, already=answer.already, list=shown)
     # Without a list: the item named by its key, artist and genre (the API of moodtape 0.1).
     genre = _optional_text(body, "genre") or _optional_text(body, "category")
@@ -338,10 +337,30 @@ def _json_body(*, optional: bool = False) -> dict[str, Any]:
     return body
 
 
-def _undo_item() -> str | None:
-    """The ``item`` an undo names in its JSON body; None when it sent no body, or none named."""
+def _saved_json(saved: SavedList, dislike_id: str | None = None) -> dict[str, Any]:
+    """A saved list as the page shows it, with ``dislike_id``: the dislike an undo would take back
+    now (absent when ``undo`` is 0), for the undo to name. After a dislike, that dislike's own id
+    (``dislike_id``): the trail read now may end with another tab's dislike, made meanwhile, whose
+    row this answer's list does not show."""
+    steps = services().playlists().undo_trail(session_id(), saved.id)
+    shown = list_json(saved, len(steps))
+    latest = dislike_id or (steps[-1].feedback_id if steps else None)
+    return shown if latest is None else {**shown, "dislike_id": latest}
+
+
+def _undo_names() -> tuple[str | None, str | None]:
+    """The ``item`` and ``dislike_id`` an undo names in its JSON body; None for each not named."""
     body = _json_body(optional=True)
-    return _text(body, "item") if "item" in body else None
+    item = _text(body, "item") if "item" in body else None
+    if "dislike_id" not in body:
+        return item, None
+    if not isinstance(body["dislike_id"], str) or not _is_hex_id(body["dislike_id"]):
+        raise DataError("dislike_id must be a dislike's id: 32 hexadecimal digits, as dislike_id in a list")
+    return item, body["dislike_id"]
+
+
+def _is_hex_id(value: str) -> bool:
+    return len(value) == 32 and set(value) <= _LIST_ID_CHARS
 
 
 def _check_feedback_fields(body: dict[str, Any]) -> None:
@@ -419,7 +438,7 @@ def _position(value: object) -> int:
 
 
 def _list_id(value: object) -> str:
-    if not isinstance(value, str) or len(value) != 32 or not set(value) <= _LIST_ID_CHARS:
+    if not isinstance(value, str) or not _is_hex_id(value):
         raise DataError("list must be a list id: 32 hexadecimal digits, as list_id in a list")
     return value
 

@@ -3,7 +3,8 @@
 - ``/healthz`` (in ``views.py``) says the process is alive; ``/readyz`` says whether it can serve
   now. 503 only for this instance's own state: while the model loads, and while the database's
   schema is not this instance's version (newer: a rolling upgrade, whose newer instances work, so
-  the balancer should send the requests there; older: moved back under it by a restore). The store and Redis (when
+  the balancer should send the requests there; older: moved back under it by a restore), and while
+  the SQLite file it opened was replaced under it (store/database.py). The store and Redis (when
   set) are shared by every instance, so when one of them is down every instance sees it: failing
   readiness then would take the whole site off the balancer, pages and photo analysis included,
   which need neither. Instead the answer is 200 ``degraded`` naming what is down (the requests
@@ -190,13 +191,15 @@ class _SingleFlight:
 
 
 def _database_checks(flight: _Flight) -> None:
+    from moodtape.store.database import StoreFileReplacedError
     from moodtape.store.migrate import SchemaMismatchError
 
     def probe() -> None:
         try:
             _ping_store()
-        except SchemaMismatchError:
-            # Instances of the version the schema is at use this database: only this one cannot.
+        except (SchemaMismatchError, StoreFileReplacedError):
+            # Instances of the version the schema is at use this database, and a process started
+            # now opens the SQLite file at its path: only this one cannot.
             flight.this_instance = True
             raise
 

@@ -182,9 +182,13 @@ export function getList(listId) {
   return json(`/api/lists/${encodeURIComponent(listId)}`);
 }
 
-/** Undo the latest dislike on a list: its row comes back. `item`: the disliked song's key (a retry is then safe). */
-export function undoDislike(listId, item) {
-  const body = item ? { item } : undefined;
+/**
+ * Undo the latest dislike on a list: its row comes back. `item`: the disliked song's key; `dislikeId`:
+ * the list's `dislike_id` after that dislike (a retry is then safe, even after the song is disliked again).
+ */
+export function undoDislike(listId, item, dislikeId) {
+  const named = { ...(item ? { item } : {}), ...(dislikeId ? { dislike_id: dislikeId } : {}) };
+  const body = Object.keys(named).length ? named : undefined;
   return json(`/api/lists/${encodeURIComponent(listId)}/undo`, withCsrf("POST", body));
 }
 

@@ -462,8 +462,10 @@ export class ListView {
       setStop(row, null);
     }
     const fresh = renderItem(list.items[index], index, this.handlers(), disliked);
-    // Undo names the song it brings back: a retry, or a second tab, then never undoes another dislike.
+    // Undo names the song it brings back and the dislike it takes back: a retry, or a second tab,
+    // then never undoes another dislike, even one of the same song.
     fresh.querySelector(".undo-btn").dataset.item = disliked.key;
+    fresh.querySelector(".undo-btn").dataset.dislike = list.dislike_id || "";
     rows.children[index].replaceWith(fresh);
     this.preview.refresh();
     const newcomer = list.items[index];
@@ -476,7 +478,7 @@ export class ListView {
     const index = itemIndex(button);
     const listId = this.data.list_id;
     try {
-      const list = await api.undoDislike(listId, button.dataset.item);
+      const list = await api.undoDislike(listId, button.dataset.item, button.dataset.dislike);
       // Undone on the server, but a newer list is on screen now: the old one is not drawn over it.
       if (!this.onScreen(listId)) return;
       this.draw(list, this.params());
