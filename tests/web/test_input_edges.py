@@ -135,10 +135,10 @@ def _multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "b0un
 @pytest.mark.parametrize(
     ("parts", "message"),
     [
-        ([("image", None, b"\xff\xd8\xff")], "holds text, not a file"),  # a field without a filename
+        ([("image", None, b"hello")], "the form field 'image' holds text, not a file"),  # no filename, no picture
         ([("image", "a.jpg", b""), ("image", "b.jpg", b"\xff\xd8\xff")], "2 files named 'image'"),
         ([("photo", "a.jpg", b"\xff\xd8\xff"), ("file", "b.jpg", b"\xff\xd8\xff")], "none named 'image'"),
-        ([("photo", None, b"\xff\xd8\xff")], "form field named 'image'"),
+        ([("note", None, b"hello")], "the form holds only text fields ('note')"),
     ],
     ids=["text-field", "two-files", "two-files-other-names", "text-other-name"],
 )

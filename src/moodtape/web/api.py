@@ -2,7 +2,8 @@
 
 Documented in ``web/openapi.yaml`` (served at ``/api/openapi.yaml``). Analysis changes no state;
 lists, feedback and history live in ``lists_api``. Unknown query parameters and JSON fields are
-ignored (one rule for the whole API, see ``bounded_json``).
+ignored (one rule for the whole API, see ``bounded_json``); a known parameter sent in the body
+beside the picture is read as if it were in the query (as ``/api/calibration`` reads its own).
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ import time
 from importlib import resources
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.datastructures import MultiDict
 
 from moodtape.emotions import EMOTIONS
+from moodtape.errors import DataError, shown
 from moodtape.metrics import FRAMES
 from moodtape.recommender.mood import EMOTION_POINTS, group_mood
 from moodtape.recommender.strategies import DEFAULT_STRATEGY, STRATEGIES
 from moodtape.web.app import services
 from moodtape.web.calibration_api import session_profile
+from moodtape.web.params import check_query
 from moodtape.web.session import current_csrf_token, session_id
 from moodtape.web.shapes import faces_json, mood_json
 from moodtape.web.streams import check_stream_id
-from moodtape.web.uploads import gray_upload
+from moodtape.web.uploads import gray_picture, read_upload
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -49,11 +53,13 @@ def config() -> Response:
 def analyze() -> Response:
     """Faces, emotions and the (smoothed, with ``stream``) mood of one picture, in memory only."""
     started = time.perf_counter()
-    stream = request.args.get("stream") or None
-    if stream is not None:
-        check_stream_id(stream)  # before any decoding work
+    in_query = request.args.get("stream") or None
+    if in_query is not None:
+        check_stream_id(in_query)  # before the body is even read
+    upload = read_upload(request, ("stream",))
+    stream = _one_stream(in_query, upload.fields.get("stream"))
     max_pixels = services().settings.get_int("MOODTAPE_MAX_PIXELS")
-    with gray_upload(request, max_pixels, services().large_pictures) as gray:
+    with gray_picture(upload.picture, max_pixels, services().large_pictures) as gray:
         analyzer = services().analyzer()
         # The visitor's calibration, if any (web/calibration_api.py); a photo does without it when
         # the shared state is down, a stream needs that state anyway.
@@ -72,6 +78,26 @@ def analyze() -> Response:
         calibrated=profile is not None,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
     )
+
+
+def _one_stream(in_query: str | None, in_body: str | None) -> str | None:
+    """The stream a frame belongs to: the query's ``stream``, or the body's field of that name.
+
+    Clients written elsewhere send ``{"image": "…", "stream": "cam1"}`` or a form field: ignored,
+    each of their frames was analysed alone, unsmoothed, while the answer said ``stream: null``.
+    The body's value is checked as the query's is (not empty, no NUL, an id of the documented
+    form) before any decoding work; given both ways, two different ids are a 400, as which stream
+    the client meant cannot be told.
+    """
+    if in_body is None:
+        return in_query
+    check_query(MultiDict({"stream": in_body}))
+    check_stream_id(in_body)
+    if in_query is not None and in_query != in_body:
+        raise DataError(
+            f"stream is {shown(in_query, 32)} in the query and {shown(in_body, 32)} in the body: give it once"
+        )
+    return in_body
 
 
 @blueprint.get("/openapi.yaml")

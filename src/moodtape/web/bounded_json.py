@@ -7,6 +7,12 @@ the rest of the code only ever sees small, finite values.
 
 The rule for fields nobody asked for is one for the whole API: unknown JSON fields and query
 parameters are ignored (a newer page may send more than this server knows).
+
+JSON sent as bytes is read as UTF-8, as RFC 8259 asks of JSON exchanged between systems; UTF-16
+and UTF-32 (which RFC 7159 allowed, and some clients still send) are told from the bytes
+themselves, as Python's own ``json.loads`` tells them, and so is a leading byte order mark, which
+RFC 8259 lets a parser ignore. A ``charset`` in the ``Content-Type`` is not looked at: RFC 8259
+defines none for JSON, and the bytes cannot lie about which of the three they are.
 """
 
 from __future__ import annotations
@@ -41,10 +47,7 @@ def loads_bounded(text: str | bytes, *, max_chars: int, what: str) -> Any:
             given twice in one object, or not JSON.
     """
     if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            raise DataError(f"{what} must be UTF-8 JSON") from None
+        text = json_text(text, what)
     if len(text) > max_chars:
         raise DataError(f"{what} is too long: at most {max_chars} characters")
     if _depth(text) > MAX_DEPTH:
@@ -63,6 +66,20 @@ def loads_bounded(text: str | bytes, *, max_chars: int, what: str) -> Any:
         raise DataError(f"{what} is not valid JSON") from None
     _check_strings(value, what)
     return value
+
+
+def json_text(data: bytes, what: str) -> str:
+    """The text of JSON sent as ``data``: UTF-8, UTF-16 or UTF-32, with or without a byte order mark
+    (see the module's notes); a :class:`DataError` that says to send UTF-8 for anything else.
+
+    Before, UTF-16 JSON (``Content-Type: application/json; charset=utf-16``, as .NET and PowerShell
+    clients can send it) was "not UTF-8", and UTF-8 with a byte order mark "not valid JSON".
+    """
+    encoding = json.detect_encoding(data)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        raise DataError(f"{what} is not UTF-8 (nor UTF-16 or UTF-32): send JSON as UTF-8") from None
 
 
 class _NumberError(ValueError):

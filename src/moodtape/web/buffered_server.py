@@ -27,9 +27,12 @@ What this module adds to waitress:
   declared size alone goes over the body limit is a 413 at once. Chunk lines and trailer lines
   must end in CR LF and a chunk size may not be empty (RFC 9112 §7.1): waitress waited for a CR
   LF that never came, and the client got nothing for a minute; now a 400 at once.
+- **TLS on the HTTP port**: a TLS handshake (``curl https://`` to an HTTP server) is refused at
+  once, so the client reports its TLS error rather than waiting for the idle timeout.
 - **HTTP versions**: a request line without a version is a 400, a version other than 1.x a 505
   (waitress answered ``HTTP/9.9`` as if it were 1.0). Obsolete line folding in headers is still
-  accepted, as waitress does (RFC 9112 §5.2 allows a server to unfold it).
+  accepted, as waitress does (RFC 9112 §5.2 allows a server to unfold it). ``close`` anywhere in a
+  ``Connection`` list (``TE, close``) closes the connection after the answer, as ``close`` alone does.
 - **Pipelining**: a connection has at most :data:`PIPELINE_DEPTH` requests queued, and the next
   one it already sent is parsed only once less than :data:`PIPELINE_OUTPUT` of answers waits for
   it to read: four clients that pipelined large GETs and read nothing held every worker thread.
@@ -57,7 +60,7 @@ from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError, get_header_lines
 from waitress.receiver import ChunkedReceiver
 from waitress.server import BaseWSGIServer, create_server
-from waitress.task import ErrorTask
+from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import (
     BadRequest,
     Error,
@@ -107,6 +110,8 @@ LINGER_BYTES: Final[int] = 1024 * 1024
 PIPELINE_DEPTH: Final[int] = 2
 #: Bytes of answers a client may leave unread before its next pipelined request is parsed.
 PIPELINE_OUTPUT: Final[int] = 1024 * 1024
+#: How a TLS connection begins: a handshake record (type 22) of TLS 1.x or SSL 3 (version 3.x).
+TLS_HANDSHAKE: Final[bytes] = b"\x16\x03"
 
 
 class _VersionNotSupportedError(Error):  # type: ignore[misc]
@@ -223,6 +228,28 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
         return header
 
 
+class _ConnectionListTask(WSGITask):  # type: ignore[misc]
+    """waitress's task for the app's answers, closing after one when ``close`` is anywhere in the
+    request's ``Connection`` list.
+
+    waitress closes only for a header that is exactly ``close``; RFC 9110 (section 7.6.1) makes the
+    header a list, and clients send ``Connection: TE, close`` (libwww-perl) or ``keep-alive, close``.
+    Their connection stayed open for the idle timeout (a minute), and a client reading the answer
+    to the end of the stream waited that long for it.
+    """
+
+    def build_response_header(self) -> bytes:
+        if self.version == "1.1" and asks_to_close(self.request.headers.get("CONNECTION", "")):
+            self.set_close_on_finish()
+        header: bytes = super().build_response_header()
+        return header
+
+
+def asks_to_close(connection: str) -> bool:
+    """Whether a ``Connection`` header's list of options holds ``close`` (in any case)."""
+    return "close" in {option.strip(" \t").lower() for option in connection.split(",")}
+
+
 class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     """Reads and drops what is left of a refused request (up to :data:`DRAIN_LIMIT`) before answering.
 
@@ -243,9 +270,29 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     _until_blank = False
     _tail = b""
 
+    def _starts_a_tls_handshake(self, data: bytes) -> bool:
+        """Whether the request so far, with ``data``, begins as a TLS handshake (:data:`TLS_HANDSHAKE`).
+
+        Looked at only while fewer bytes than that are buffered (once more are, the first read already
+        told): joining the buffered headers with each read made one more copy of them per read.
+        """
+        wanted = len(TLS_HANDSHAKE)
+        if self.body_rcv is not None or len(self.header_plus) >= wanted:
+            return False
+        head: bytes = self.header_plus + data[:wanted]
+        return head.startswith(TLS_HANDSHAKE)
+
     def received(self, data: bytes) -> int:
         if self._discard or self._until_blank:
             return self._drop(data)
+        if self._starts_a_tls_handshake(data):
+            # ``curl https://`` to the plain HTTP port: its handshake holds no line break, so the
+            # request never ended and the client waited for the idle timeout (a minute) to say
+            # "timed out". A request line cannot begin with this control byte: refuse at once, and
+            # the client reports its TLS error ("wrong version number") as soon as it reads it.
+            self.error = BadRequest("a TLS handshake on a plain HTTP port")
+            self.completed = True
+            return len(data)
         header_ends_here = self.body_rcv is None and find_double_newline(self.header_plus + data) >= 0
         if self.body_rcv is None and not header_ends_here and b"\n\n" in self.header_plus + data:
             # Lines ended by a bare LF: waitress looks only for CR LF CR LF, so the request never
@@ -345,6 +392,7 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
     """A connection whose refusals are JSON and whose too-large bodies are drained (HTTPS subclasses it)."""
 
     parser_class = _DrainingParser
+    task_class = _ConnectionListTask
     error_task_class = _JsonErrorTask
     #: Set by a refusal: the close after it lingers (:data:`LINGER_SECONDS`).
     linger_on_close = False

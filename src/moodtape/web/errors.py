@@ -13,6 +13,7 @@ from typing import Final
 
 from flask import Flask, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing.exceptions import WebsocketMismatch
 
 from moodtape.errors import MoodtapeError
 
@@ -43,6 +44,12 @@ _MESSAGES: Final[dict[int, str]] = {
     404: "nothing here: see /api/openapi.yaml for the API",
     413: TOO_LARGE_MESSAGE,
 }
+#: Werkzeug refuses a WebSocket handshake (``Connection: Upgrade`` with ``Upgrade: websocket``) to a
+#: path that is plain HTTP with its generic "the browser (or proxy) sent a request that this server
+#: could not understand", which says nothing of why.
+WEBSOCKET_MESSAGE: Final = (
+    "this server does not take WebSocket connections: send the request as plain HTTP, without Upgrade: websocket"
+)
 
 
 def error_response(status: int, code: str, message: str) -> Response:
@@ -73,6 +80,8 @@ def _http_error(error: HTTPException) -> Response:
     message = _MESSAGES.get(status) or (error.description or error.name).strip()
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         message = _method_message(error.valid_methods)
+    elif isinstance(error, WebsocketMismatch):
+        message = WEBSOCKET_MESSAGE
     response = error_response(status, HTTP_CODES.get(status, "http_error"), message)
     for name, value in error.get_headers():
         if name.lower() not in {"content-type", "content-length"}:

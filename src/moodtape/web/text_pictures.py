@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from typing import Any, Final, NamedTuple
 
@@ -56,7 +57,7 @@ def picture_in_text(text: bytes, *, max_chars: int, names: tuple[str, ...] = ())
         DataError: JSON that is not a small object of strings, not valid, or breaks the bounds of
             :func:`loads_bounded`; a named field that holds neither a string nor a whole number.
     """
-    stripped = text.strip()
+    stripped = as_utf8(text).strip()
     fields: dict[str, str] = {}
     if stripped[:1] in (b"{", b'"'):
         _check_small_structure(stripped)
@@ -69,6 +70,19 @@ def picture_in_text(text: bytes, *, max_chars: int, names: tuple[str, ...] = ())
         stripped = value.encode("utf-8").strip()
     url = _DATA_URL.match(stripped)
     return TextPicture(_decoded(stripped[url.end() :] if url else stripped), fields)
+
+
+def as_utf8(text: bytes) -> bytes:
+    """``text`` in UTF-8: as it is, unless it begins with a byte order mark or is UTF-16 or UTF-32
+    (told as :func:`~moodtape.web.bounded_json.json_text` tells them); text of those that does not
+    decode is left as it is (it carries no picture, which the caller says)."""
+    encoding = json.detect_encoding(text[:4])
+    if encoding == "utf-8":
+        return text
+    try:
+        return text.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError:
+        return text
 
 
 def _named_fields(value: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:

@@ -11,7 +11,9 @@ The type is decided by the first bytes (the "magic number"), never by the file n
 
 from __future__ import annotations
 
+import codecs
 import io
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -24,17 +26,18 @@ import numpy as np
 import numpy.typing as npt
 from flask import Request, current_app
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.sansio.multipart import BLANK_LINE_RE, MultipartDecoder
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.sansio.multipart import BLANK_LINE_RE, Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
-from moodtape.errors import CorruptImageError, DataError, ImageError, MoodtapeError, UnsupportedImageError
+from moodtape.errors import CorruptImageError, DataError, ImageError, MoodtapeError, UnsupportedImageError, shown
 from moodtape.vision.decode_cost import check_decode_cost
 from moodtape.vision.heif import can_read, check_heif_header, heic_installed, unreadable_message
 from moodtape.vision.heif_structure import heif_kind
 from moodtape.vision.images import decode_image
+from moodtape.web.bounded_json import json_text
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
 from moodtape.web.owners import client_owner
-from moodtape.web.text_pictures import JSON_FIELDS, picture_in_text
+from moodtape.web.text_pictures import JSON_FIELDS, as_utf8, picture_in_text
 
 #: Leading bytes of each accepted format → the format's name.
 _MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
@@ -45,6 +48,11 @@ _MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
 )
 #: Form parts accepted in one upload: the page sends one; Werkzeug's default is 1,000.
 MAX_FORM_PARTS: Final[int] = 16
+#: Bytes of the body given to the multipart decoder at once when a part is read again (Werkzeug's own size).
+RAW_FIELD_CHUNK: Final[int] = 64 * 1024
+#: How many field names, and how much of each, a form without a picture names in its message.
+FIELDS_SAID: Final[int] = 8
+FIELD_NAME_SHOWN: Final[int] = 32
 #: Bytes of one form part's header lines: a browser sends about 150 (Content-Disposition and
 #: Content-Type). Werkzeug bounds neither their size nor their number, and parsed 1.2 million
 #: header lines in one 10 MB part for 2.8 s of a request thread (four such uploads: 12 s, every
@@ -67,9 +75,9 @@ TEXT_NOT_A_PICTURE: Final = (
     "data: URL>\"}, the picture's own bytes as the body (Content-Type: image/jpeg, image/png…) or a file "
     "in a form field named 'image'"
 )
-#: For a form field of text that carries no picture.
+#: For a form field of text that carries no picture (``{name}``: the field's name, quoted).
 TEXT_FIELD_NOT_A_PICTURE: Final = (
-    "the form field 'image' holds text, not a file: send the picture as a file (or as a data: URL)"
+    "the form field {name} holds text, not a file: send the picture as a file (or as a data: URL)"
 )
 #: Why an AVIF upload is refused: its decoder cannot be held to the declared size (vision/heif.py).
 AVIF_REFUSED: Final = (
@@ -89,8 +97,24 @@ _FORM_ESCAPES: Final = {
     b"%0A": b"\n",
     b"%0D": b"\r",
 }
-#: How a text body that carries a picture begins (see :func:`_looks_like_text`).
-_TEXT_HEADS: Final = (b"{", b"[", b'"', b"data:", b"/9j/", b"_9j_", b"iVBOR", b"R0lGOD", b"UklGR", b"AAAA")
+#: How a text body that carries a picture begins (see :func:`_looks_like_text`): byte order marks
+#: (UTF-8's, and UTF-16's, which UTF-32's begin with too) before text in those encodings.
+_TEXT_HEADS: Final = (
+    b"{",
+    b"[",
+    b'"',
+    b"data:",
+    b"/9j/",
+    b"_9j_",
+    b"iVBOR",
+    b"R0lGOD",
+    b"UklGR",
+    b"AAAA",
+    codecs.BOM_UTF8,
+    codecs.BOM_UTF16_LE,
+    codecs.BOM_UTF16_BE,
+    codecs.BOM_UTF32_BE,
+)
 
 
 class InMemoryRequest(Request):
@@ -150,6 +174,8 @@ def read_upload(request: Request, names: tuple[str, ...] = ()) -> Upload:
             picture is refused with why (:data:`AVIF_REFUSED`); a HEIC
             photo without pillow-heif installed is named as such, with the fix and what to send instead.
         werkzeug.exceptions.RequestEntityTooLarge: the body is over ``MAX_CONTENT_LENGTH`` (413).
+        werkzeug.exceptions.UnsupportedMediaType: a multipart body other than a form
+            (``multipart/mixed``, ``multipart/related``) that is no picture itself (415).
     """
     given: dict[str, list[str]] = {}
     if request.mimetype == "multipart/form-data":
@@ -169,9 +195,19 @@ def read_upload(request: Request, names: tuple[str, ...] = ()) -> Upload:
         given = _multipart_fields(request, names)
     else:
         data = request.get_data(cache=False)
-        if request.mimetype == "application/x-www-form-urlencoded" and sniff_image_type(data) is None:
-            # curl --data-binary @me.jpg sends the picture itself with this type: only a body that
-            # is no picture is read as a form (image=data:image/jpeg;base64,...).
+        if request.mimetype.startswith("multipart/") and sniff_image_type(data) is None:
+            raise UnsupportedMediaType(
+                f"a {shown(request.mimetype, 40)} body is not read: send the picture in a multipart/form-data "
+                "form (a file field named 'image'), or as the body itself"
+            )
+        if (
+            request.mimetype == "application/x-www-form-urlencoded"
+            and sniff_image_type(data) is None
+            and not _starts_like_text(data)
+        ):
+            # curl --data-binary @me.jpg sends the picture itself with this type, and curl -d
+            # @body.json its JSON: only a body that is neither is read as a form
+            # (image=data:image/jpeg;base64,...).
             data, given = _form_text_picture(data, names)
     fields = _given_once(given)
     if not data:
@@ -179,6 +215,8 @@ def read_upload(request: Request, names: tuple[str, ...] = ()) -> Upload:
     if sniff_image_type(data) is None:
         if not _looks_like_text(request, data):
             raise UnsupportedImageError(f"that file is not {_FORMATS}")
+        if request.is_json:
+            data = _json_in_utf8(data)
         # A form's file of text: the fields are the form's, not those of JSON in the file.
         in_text = () if request.mimetype == "multipart/form-data" else names
         data, text_fields = _picture_from_text(data, missing=UnsupportedImageError(TEXT_NOT_A_PICTURE), names=in_text)
@@ -189,6 +227,19 @@ def read_upload(request: Request, names: tuple[str, ...] = ()) -> Upload:
     if heif is not None and not can_read(heif):  # an iPhone's photo: the fix, and what to send instead
         raise UnsupportedImageError(f"that file is {unreadable_message(heif)}")
     return Upload(data, fields)
+
+
+def _json_in_utf8(data: bytes) -> bytes:
+    """A JSON body in UTF-8: as it is when it is UTF-8 (read as such later), decoded from UTF-16 or
+    UTF-32 (or with its byte order mark dropped) otherwise.
+
+    Such JSON that does not decode (an odd length, a code point past U+10FFFF) is the 400 every other
+    JSON endpoint gives (:func:`~moodtape.web.bounded_json.json_text`): here it was a 415 "text with
+    no picture in it", which sent the client looking for a picture it had sent.
+    """
+    if json.detect_encoding(data[:4]) == "utf-8":
+        return data
+    return json_text(data, "the JSON body").encode("utf-8")
 
 
 def _given_once(given: dict[str, list[str]]) -> dict[str, str]:
@@ -297,9 +348,9 @@ def _fields_named(body: bytes, names: tuple[str, ...]) -> Iterator[re.Match[byte
 
 
 def _text_field_picture(text: bytes) -> bytes:
-    """The picture a form field holds as text: a data: URL or base64 (a page's ``FormData`` with a
-    canvas's ``toDataURL()``). A text field cannot carry a picture's own bytes."""
-    return _picture_from_text(text, missing=DataError(TEXT_FIELD_NOT_A_PICTURE))[0]
+    """The picture a URL-encoded form field holds as text: a data: URL or base64 (a page's form
+    with a canvas's ``toDataURL()``). Such a field cannot carry a picture's own bytes."""
+    return _picture_from_text(text, missing=DataError(TEXT_FIELD_NOT_A_PICTURE.format(name=repr("image"))))[0]
 
 
 def _looks_like_text(request: Request, data: bytes) -> bool:
@@ -307,8 +358,13 @@ def _looks_like_text(request: Request, data: bytes) -> bool:
     JSON, a data: URL or the base64 of a picture (of a JPEG ``/9j/`` or ``_9j_``, PNG ``iVBOR``, GIF
     ``R0lGOD``, WebP ``UklGR``, HEIC ``AAAA``, the size of its first box)."""
     typed = request.mimetype in ("application/json", "text/plain") or request.mimetype.endswith("+json")
-    head = data[:16].lstrip()
-    return typed or head.startswith(_TEXT_HEADS)
+    return typed or _starts_like_text(data)
+
+
+def _starts_like_text(data: bytes) -> bool:
+    """Whether ``data`` begins as JSON, a data: URL or a picture's base64 do (:data:`_TEXT_HEADS`):
+    never as a URL-encoded form's first field name does."""
+    return data[:16].lstrip().startswith(_TEXT_HEADS)
 
 
 def accepted_upload_types() -> tuple[str, ...]:
@@ -349,7 +405,27 @@ def _check_part_headers(request: Request) -> None:
                     "picture in a field named 'image' with its usual headers"
                 )
             return  # a short, unfinished part: Werkzeug says what is wrong
-        delimiter = decoder.boundary_re.search(data, blank.end())
+        delimiter = _next_delimiter(decoder, data, blank.end())
+
+
+def _next_delimiter(decoder: MultipartDecoder, data: bytes, start: int) -> re.Match[bytes] | None:
+    """The first match of the decoder's ``boundary_re`` in ``data`` from ``start``, as its ``search`` finds it.
+
+    The pattern is tried only where ``--boundary`` stands (found by ``bytes.find``), just before it:
+    searched over the whole body it was tried at every line break, and a 10 MiB part of CR LFs alone
+    took 0.3 s for this check. A match begins with its line break, one or two bytes before the
+    ``--``, so the first place that matches is the one ``search`` finds.
+    """
+    needle = b"--" + decoder.boundary
+    place = data.find(needle, start + 1)
+    while place >= 0:
+        for line_break_start in (place - 2, place - 1):
+            if line_break_start >= start:
+                match = decoder.boundary_re.match(data, line_break_start)
+                if match is not None:
+                    return match
+        place = data.find(needle, place + 1)
+    return None
 
 
 def _one_upload(request: Request, uploads: list[FileStorage], names: tuple[str, ...]) -> bytes:
@@ -358,23 +434,151 @@ def _one_upload(request: Request, uploads: list[FileStorage], names: tuple[str, 
     A form without an ``image`` field but with exactly one file is read too, whatever the field is
     called: clients written elsewhere name it ``file``, ``photo`` or ``upload`` (``curl -F
     file=@me.jpg``), and there is no doubt which picture they mean. A file part named as one of the
-    fields ``names`` is that field's value, never the picture.
+    fields ``names`` is that field's value, never the picture. A picture sent as a part without a
+    file name (``curl -F 'file=<me.jpg'``) is a text field to Werkzeug: :func:`_field_picture`.
     """
     if len(uploads) > 1:
         raise DataError(f"the form has {len(uploads)} files named 'image': send one picture")
     if uploads:
         return uploads[0].stream.read()
     if "image" in request.form:
-        return _text_field_picture(request.form["image"].encode("utf-8"))
+        return _field_picture(request, "image")
     files = [(name, part) for name, part in request.files.items(multi=True) if name not in names]
     if len(files) == 1:
         return files[0][1].stream.read()
     if files:
         listed = ", ".join(sorted({repr(name) for name, _ in files}))
         raise DataError(f"the form has {len(files)} files ({listed}) and none named 'image': send one picture")
+    named = next((name for name in JSON_FIELDS if name in request.form), None)
+    if named is not None:
+        return _field_picture(request, named)
+    lone = _lone_field_picture(request, names)
+    if lone is not None:
+        return lone
     if not request.form and not request.files and request.content_length:
         raise DataError("the form could not be read: it is cut short or its boundary does not match")
-    raise DataError("send the picture in a form field named 'image' (or as the raw request body)")
+    raise DataError(
+        f"send the picture in a form field named 'image' (or as the raw request body){_fields_said(request)}"
+    )
+
+
+def _lone_field_picture(request: Request, names: tuple[str, ...]) -> bytes | None:
+    """The bytes of a form's only text field (not one of ``names``) when they are a picture
+    (``curl -F 'upload=<me.jpg'``); None otherwise: text under a name of its own is not read as base64."""
+    others = {name for name in request.form if name not in names}
+    if len(others) != 1:
+        return None
+    raw = _field_bytes(request, others.pop())
+    return raw if sniff_image_type(raw) is not None else None
+
+
+def _fields_said(request: Request) -> str:
+    """The text fields a form without a picture holds, for its message ("" when it has none).
+
+    At most :data:`FIELDS_SAID` names, each cut to :data:`FIELD_NAME_SHOWN` characters: a form of
+    eight 3,000-character names came back as a 24 KB message.
+    """
+    fields = sorted(set(request.form))
+    if not fields:
+        return ""
+    said = ", ".join(shown(name, FIELD_NAME_SHOWN) for name in fields[:FIELDS_SAID])
+    more = f" and {len(fields) - FIELDS_SAID} more" if len(fields) > FIELDS_SAID else ""
+    return f"; the form holds only text fields ({said}{more})"
+
+
+def _field_picture(request: Request, name: str) -> bytes:
+    """The picture in the form's text field ``name``: the part's own bytes when they are a picture,
+    else a data: URL or base64 in its text.
+
+    A part without ``filename=`` is a text field to Werkzeug, which decodes it (as UTF-8 unless the
+    part names another charset) with every invalid byte replaced, so a picture sent that way
+    (``curl -F 'image=<me.jpg'``, a part with only ``name=``) could not be read from it: "holds
+    text, not a file" came back for a picture. Its bytes are found again in the body (kept by
+    :func:`_check_part_headers`) only when the text could have lost some (:func:`_field_bytes`).
+
+    Raises:
+        UnsupportedImageError: the part holds bytes that are neither text nor a picture (415).
+        DataError: text that carries no picture (400).
+    """
+    raw = _field_bytes(request, name)
+    if sniff_image_type(raw) is not None:
+        return raw
+    text = as_utf8(raw)  # text in UTF-16 or UTF-32 (a part that says charset=utf-16), as UTF-8
+    if b"\x00" in text or not _is_utf8(text):  # bytes that no text holds
+        raise UnsupportedImageError(f"the form field {name!r} holds a file that is not {_FORMATS}")
+    return _picture_from_text(text, missing=DataError(TEXT_FIELD_NOT_A_PICTURE.format(name=repr(name))))[0]
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _field_bytes(request: Request, name: str) -> bytes:
+    """The bytes of the form's text field ``name``: its text, unless that text could have lost some.
+
+    Werkzeug decodes a text part with every invalid byte replaced by U+FFFD, so only text holding
+    one (a picture's bytes: a JPEG's first byte is no UTF-8) is read again from the body, and so is
+    text holding a NUL (UTF-16 sent without its charset, bytes no text holds). Anything else is read
+    from its text, in UTF-8: a canvas's ``toDataURL()`` in a ``FormData``, the usual way, was parsed
+    a second time for nothing (0.05 s → 0.17 s for 10 MiB).
+    """
+    text = request.form[name]
+    if "\ufffd" in text or "\x00" in text:
+        raw = _raw_field(request, name)
+        if raw is not None:
+            return raw
+    return text.encode("utf-8")
+
+
+def _raw_field(request: Request, name: str) -> bytes | None:
+    """The bytes of the multipart body's first text part (no ``filename=``) named ``name``, as sent;
+    None when Werkzeug's own decoder finds none in the body (a form that is not multipart).
+
+    The body is given to the decoder :data:`RAW_FIELD_CHUNK` bytes at a time, as Werkzeug's own form
+    parser gives it: given whole, the decoder copied it whole and searched all of it for a boundary
+    at each line break (a 10 MiB part of CR LFs alone took 0.3 to 0.5 s).
+    """
+    boundary = request.mimetype_params.get("boundary")
+    if not boundary:
+        return None
+    decoder = MultipartDecoder(boundary.encode("latin-1", "replace"), max_parts=MAX_FORM_PARTS)
+    body = memoryview(request.get_data(cache=True))
+    found = _FieldBytes(name)
+    try:
+        for start in range(0, len(body), RAW_FIELD_CHUNK):
+            decoder.receive_data(body[start : start + RAW_FIELD_CHUNK])  # type: ignore[arg-type]
+            if (part := found.take_events(decoder)) is not None:
+                return part
+        decoder.receive_data(None)
+        return found.take_events(decoder)
+    except (ValueError, RequestEntityTooLarge):
+        return None  # Werkzeug read the form already: what it made of it stands
+
+
+class _FieldBytes:
+    """The data of the first text part named ``name``, gathered from a decoder's events."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        #: The part's data so far; None while the decoder is in another part.
+        self.chunks: list[bytes] | None = None
+
+    def take_events(self, decoder: MultipartDecoder) -> bytes | None:
+        """Take the events ``decoder`` can give now: the part's bytes once it was read to its end."""
+        event = decoder.next_event()
+        while not isinstance(event, (Epilogue, NeedData)):
+            if isinstance(event, (Field, File)):
+                self.chunks = [] if isinstance(event, Field) and event.name == self.name else None
+            elif isinstance(event, Data) and self.chunks is not None:
+                self.chunks.append(event.data)
+                if not event.more_data:
+                    return b"".join(self.chunks)
+            event = decoder.next_event()
+        return None
 
 
 @contextmanager
