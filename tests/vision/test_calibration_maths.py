@@ -205,6 +205,10 @@ def test_json_is_small_and_holds_no_image() -> None:
         ('{"moodtape_profile": 1, "model_id": "x"}', "damaged"),
         ('{"moodtape_profile": 1, "model_id": "x", "examples": {"happy": 1}, "baseline": [0,0,0,0,0,0,0]}', "neutral"),
         ('{"moodtape_profile": 1, "model_id": "x", "examples": {"neutral": 1}, "baseline": [0, 1]}', "7 finite"),
+        (
+            '{"moodtape_profile": 1, "model_id": "x", "examples": {"neutral": 1}, "baseline": [1e308,0,0,0,0,0,0]}',
+            "within",
+        ),
     ],
 )
 def test_bad_json_is_refused_with_a_profile_error(text: str, message: str) -> None:

@@ -309,7 +309,7 @@ def test_bundled_model_loads_with_its_metadata() -> None:
 
 
 def test_unknown_preset_lists_the_choices() -> None:
-    with pytest.raises(ValueError, match="choose one of: moodtape, fer-library, fer-tutorial"):
+    with pytest.raises(ModelError, match="choose one of: moodtape, fer-library, fer-tutorial"):
         get_preset("vgg")
 
 

@@ -159,7 +159,7 @@ def calibrate(
     """
     if not isinstance(examples, Mapping):
         raise DataError("examples must map emotion names to lists of images, e.g. {'neutral': ['me.jpg']}")
-    lists = {str(label).strip().lower(): _as_list(images, label) for label, images in examples.items()}
+    lists = _by_emotion(examples)
     check_examples(lists)
     return calibrate_with(get_analyzer(str(model) if model else None, preset), lists)
 
@@ -214,6 +214,18 @@ def _check_not_given_twice(
             f"{same}: the same picture is given as {earlier[0]} and as {label}; "
             "give each emotion its own photo, showing that expression"
         )
+
+
+def _by_emotion(examples: Mapping[str, object]) -> dict[str, list[ImageSource]]:
+    """Each emotion's images, under its name lower-cased; keys that name one emotion are joined.
+
+    ``{"neutral": [a], "Neutral": [b]}`` kept ``b`` only: one of two neutral photos was dropped
+    without a word, and the profile learnt from fewer than it said it was given.
+    """
+    lists: dict[str, list[ImageSource]] = {}
+    for label, images in examples.items():
+        lists.setdefault(str(label).strip().lower(), []).extend(_as_list(images, label))
+    return lists
 
 
 def _as_list(images: object, label: object) -> list[ImageSource]:

@@ -51,6 +51,10 @@ FloatArray = npt.NDArray[np.float32]
 NEUTRAL_TARGET: Final = 0.6
 #: Largest baseline shift per class, in nats (a factor of e ≈ 2.7 on the odds).
 MAX_SHIFT: Final = 1.0
+#: The largest baseline shift a profile may hold, in nats. moodtape writes at most 2 × MAX_SHIFT
+#: (a clip of ±MAX_SHIFT, then centred); a tampered profile with shifts of 1e308 loaded, and read every
+#: face as an even 14 % of each emotion without a word.
+MAX_BASELINE: Final = 50.0
 #: Nats added per unit of centred cosine similarity to a prototype.
 PROTOTYPE_WEIGHT: Final = 4.0
 #: The largest prototype weight a profile may hold (moodtape writes at most PROTOTYPE_WEIGHT); far
@@ -115,6 +119,8 @@ class Profile:
     def __post_init__(self) -> None:
         if len(self.baseline) != len(EMOTIONS) or not np.all(np.isfinite(self.baseline)):
             raise ProfileError("a profile's baseline must hold 7 finite numbers")
+        if max(abs(shift) for shift in self.baseline) > MAX_BASELINE:
+            raise ProfileError(f"a profile's baseline shifts must be within ±{MAX_BASELINE:g} nats")
         unknown = set(self.examples) - set(EMOTIONS) or set(self.prototypes) - set(EMOTIONS)
         if unknown:
             raise ProfileError(f"unknown emotion(s) in profile: {', '.join(sorted(unknown))}")
@@ -193,7 +199,7 @@ class Profile:
             raise ProfileError(f"a profile's JSON text must be str or bytes, got {type(text).__name__}{hint}")
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # also a number of over 4,300 digits, and nesting too deep
             raise ProfileError("the calibration profile is not valid JSON; make a new one") from None
         return cls.from_dict(data)
 

@@ -68,7 +68,9 @@ def load_image(
             Pillow image (turned upright by its EXIF orientation, as a file is), or an array. 3-channel arrays are BGR
             (OpenCV's order) unless ``color_order="rgb"``; 4-channel arrays are BGRA/RGBA;
             16-bit and float arrays (and float TIFFs) are scaled to 8 bits (floats are 0–1 when
-            none is over :data:`~moodtape.vision.pixel_arrays.FLOAT_UNIT_UP_TO`, else 0–255).
+            none is over :data:`~moodtape.vision.pixel_arrays.FLOAT_UNIT_UP_TO`, else 0–255; a
+            uint16 array with no value over 255 holds 8-bit values). A path may be ``str``,
+            :class:`~pathlib.Path` or any ``os.PathLike``; ``bytes`` are the encoded image, not a path.
         gray: return one gray channel (what detection and classification use).
         max_pixels: refuse larger images with :class:`ImageTooLargeError`.
 
@@ -82,7 +84,7 @@ def load_image(
     if isinstance(source, np.ndarray):
         return array_to_pixels(source, gray=gray, rgb=color_order == "rgb", max_pixels=max_pixels)
     if isinstance(source, bytes | bytearray | memoryview):
-        return decode_image(bytes(source), gray=gray, max_pixels=max_pixels, name="image data")
+        return _decode_bytes(bytes(source), gray=gray, max_pixels=max_pixels)
     if isinstance(source, Image.Image):
         return _from_pillow(source, gray=gray, max_pixels=max_pixels)
     if isinstance(source, BinaryReadable):
@@ -90,9 +92,9 @@ def load_image(
         return decode_image(_read_binary(source, name), gray=gray, max_pixels=max_pixels, name=name)
     if not isinstance(source, str | os.PathLike):
         raise ImageError(f"cannot read an image from {type(source).__name__}; give {_SOURCES_IN_WORDS}")
-    path = Path(source)
+    path = _as_path(source)
     if not path.exists():
-        raise ImageError(f"{path}: file not found")
+        raise ImageError(_missing(path))
     if path.is_dir():
         raise ImageError(f"{path}: is a folder, not an image")
     try:
@@ -100,6 +102,22 @@ def load_image(
     except OSError as exc:
         raise ImageError(f"{path}: cannot read ({exc.strerror})") from None
     return decode_image(data, gray=gray, max_pixels=max_pixels, name=str(path))
+
+
+def _as_path(source: str | os.PathLike[str] | os.PathLike[bytes]) -> Path:
+    """``source`` as a Path: an ``os.PathLike`` that gives bytes (``os.DirEntry`` from ``os.scandir(b".")``)
+    too, which ``Path()`` refuses with a bare ``TypeError``; an empty path is no file (``Path("")`` is ".")."""
+    path = os.fspath(source)
+    if not path:
+        raise ImageError("empty path: name an image file")
+    return Path(os.fsdecode(path))
+
+
+def _missing(path: Path) -> str:
+    """Why ``path`` (which does not exist, as far as ``exists()`` says) cannot be read."""
+    if path.is_symlink():  # a loop (ELOOP) or a link whose target is gone: "not found" hid the link
+        return f"{path}: a symbolic link that leads to no file (a loop, or its target is gone)"
+    return f"{path}: file not found"
 
 
 def source_name(source: object) -> str | None:
@@ -110,6 +128,30 @@ def source_name(source: object) -> str | None:
     if isinstance(source, BinaryReadable) and isinstance(name, str) and name:
         return name
     return None
+
+
+def _decode_bytes(data: bytes, *, gray: bool, max_pixels: int) -> Pixels:
+    """Encoded image bytes decoded; bytes that are no image but name a file (``b"me.jpg"``, a path
+    from ``os.listdir(b".")``) get an error that says to pass the path as ``str``, not "not an image"."""
+    try:
+        return decode_image(data, gray=gray, max_pixels=max_pixels, name="image data")
+    except UnsupportedImageError:
+        if _names_a_file(data):
+            raise UnsupportedImageError(
+                f"{os.fsdecode(data)!r} was given as bytes, which moodtape reads as the image's own "
+                "encoded data; pass a path as str or pathlib.Path (os.fsdecode(path))"
+            ) from None
+        raise
+
+
+def _names_a_file(data: bytes) -> bool:
+    """Whether ``data`` is short, has no NUL and is the name of an existing file."""
+    if len(data) > 4096 or b"\0" in data:
+        return False
+    try:
+        return os.path.isfile(data)
+    except (OSError, ValueError):
+        return False
 
 
 def _read_binary(source: BinaryReadable, name: str) -> bytes:
@@ -139,16 +181,24 @@ def _from_pillow(image: Image.Image, *, gray: bool, max_pixels: int) -> Pixels:
     check_size(image.size, max_pixels)
     try:
         image.load()
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+    except ValueError as exc:
+        if "closed image" in str(exc):  # Pillow's "Operation on closed image": the image is fine, its file gone
+            raise ImageError(f"image: {_CLOSED_PILLOW_IMAGE}") from None
+        raise CorruptImageError(f"image: truncated or corrupt image ({exc})") from None
+    except (OSError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         raise CorruptImageError(f"image: truncated or corrupt image ({exc})") from None
     except AssertionError:  # Pillow asserts its file is open: closed, or being read by another thread
-        raise ImageError(
-            "image: a Pillow image whose file is closed (or that another thread is decoding) cannot be read; "
-            "call image.load() while its file is open"
-        ) from None
+        raise ImageError(f"image: {_CLOSED_PILLOW_IMAGE}") from None
     except (RuntimeError, ZeroDivisionError) as exc:  # a codec's own failure, as decode_image maps it
         raise CorruptImageError(f"image: the picture's decoder failed ({exc})") from None
     return pil_to_pixels(upright(image), gray=gray)
+
+
+#: Why a closed Pillow image (or one another thread decodes) cannot be read, and what to do instead.
+_CLOSED_PILLOW_IMAGE = (
+    "a Pillow image whose file is closed (or that another thread is decoding) cannot be read; "
+    "call image.load() while its file is open"
+)
 
 
 def _with_openers(formats: tuple[str, ...]) -> tuple[str, ...]:

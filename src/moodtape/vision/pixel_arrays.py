@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from moodtape.errors import ImageError, ImageTooLargeError
+from moodtape.errors import ImageError, ImageTooLargeError, UnsupportedImageError
 
 #: A float array whose largest value is at most this is a 0–1 picture (values over 1 become white).
 FLOAT_UNIT_UP_TO: Final = 1.5
@@ -52,10 +52,12 @@ def array_to_pixels(array: npt.NDArray[np.generic], *, gray: bool, rgb: bool, ma
 
 
 def _to_uint8(array: npt.NDArray[np.generic]) -> Pixels:
+    if not array.dtype.isnative:  # big-endian data (a FITS file's, a '>u2' buffer): compared as uint16 it was not
+        array = array.astype(array.dtype.newbyteorder("="))
     if array.dtype == np.uint8:
         return np.asarray(array)
     if array.dtype == np.uint16:
-        return (array.astype(np.uint32) // 257).astype(np.uint8)
+        return _uint16_to_uint8(array)
     if np.issubdtype(array.dtype, np.floating):
         values = np.asarray(array, dtype=np.float64)
         if not np.all(np.isfinite(values)):
@@ -72,6 +74,19 @@ def _to_uint8(array: npt.NDArray[np.generic]) -> Pixels:
     raise ImageError(f"unsupported array type {array.dtype}")
 
 
+def _uint16_to_uint8(array: npt.NDArray[np.generic]) -> Pixels:
+    """A uint16 array on the 16-bit scale, or holding 8-bit values (none over 255) as they are.
+
+    ``img.astype(np.uint16)`` (headroom for arithmetic) keeps 0–255 values: divided by 257 they
+    were a black picture in which no face was found. On the 16-bit scale such a picture is black
+    anyway (0.4 % of full brightness at most), so reading it as 8-bit loses nothing; a 16-bit image
+    that Pillow decodes is read by the same rule (:func:`pil_to_pixels`).
+    """
+    if int(array.max(initial=0)) <= 255:
+        return as_pixels(array)
+    return as_pixels(array.astype(np.uint32) // 257)
+
+
 def pil_to_pixels(image: Image.Image, *, gray: bool) -> Pixels:
     """A loaded Pillow image as uint8 pixels: 16-bit, 32-bit and float modes scaled to 8 bits."""
     if image.mode in {"I;16", "I;16B", "I;16L", "I", "F"}:
@@ -81,10 +96,29 @@ def pil_to_pixels(image: Image.Image, *, gray: bool) -> Pixels:
         if image.mode == "F" and peak <= FLOAT_UNIT_UP_TO:
             top = 1.0  # a float TIFF on the 0–1 scale, as float arrays are read: at 255 it was black
         return array_to_pixels(_wide_to_uint8(wide, top), gray=gray, rgb=False, max_pixels=0)
+    if image.mode in _CONVERTED_FIRST:
+        image = image.convert(_CONVERTED_FIRST[image.mode])
     if gray:
-        return np.asarray(image if image.mode == "L" else image.convert("L"), dtype=np.uint8)
-    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
+        return np.asarray(image if image.mode == "L" else _convert(image, "L"), dtype=np.uint8)
+    rgb = np.asarray(image if image.mode == "RGB" else _convert(image, "RGB"), dtype=np.uint8)
     return as_pixels(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+#: Modes Pillow cannot convert to gray directly, and the mode it can convert them to: a CIELAB TIFF
+#: (a scanner's, Photoshop's) opens as "LAB", and premultiplied alpha is "La" or "RGBa". Their
+#: ``convert("L")`` raised a ValueError, which a file's reader called "truncated or corrupt" and
+#: the Python API let out bare.
+_CONVERTED_FIRST: Final = {"LAB": "RGB", "La": "LA", "RGBa": "RGBA"}
+
+
+def _convert(image: Image.Image, mode: str) -> Image.Image:
+    """``image.convert(mode)``; a mode Pillow cannot convert is an :class:`UnsupportedImageError`."""
+    try:
+        return image.convert(mode)
+    except ValueError as exc:  # "conversion from X to RGB not supported"
+        raise UnsupportedImageError(
+            f"a picture in Pillow's mode {image.mode!r} cannot be read ({exc}); convert it to RGB first"
+        ) from None
 
 
 def _wide_to_uint8(wide: npt.NDArray[np.generic], top: float) -> Pixels:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from moodtape.emotions import EMOTIONS
+from moodtape.errors import ModelError
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,12 @@ PRESETS: Final[dict[str, Preset]] = {
 
 
 def get_preset(name: str) -> Preset:
-    """Look up a preset by name, with an error that lists the choices."""
+    """Look up a preset by name, with an error that lists the choices.
+
+    A :class:`ModelError` (what ``moodtape.analyze(preset=...)`` documents for a model it cannot
+    use), not a bare ``ValueError``: the name comes from the caller or from a model file's metadata.
+    """
     try:
         return PRESETS[name]
     except KeyError:
-        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
+        raise ModelError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}") from None

@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import math
 import numbers
+import operator
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,7 +85,7 @@ class FaceSmoother:
         Raises:
             ValueError: ``timestamp`` is not a finite number of seconds.
         """
-        check_timestamp(timestamp)
+        timestamp = check_timestamp(timestamp)
         with self._lock:
             self._tracks = [t for t in self._tracks if abs(timestamp - t.last_seen) <= self.max_age]
             assigned = self._match(faces)
@@ -118,10 +119,13 @@ class FaceSmoother:
                 for tid, box, probs, seen in state["tracks"]
             ]
             next_id = int(state["next_id"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"not a smoother state: {exc}") from None
         if any(t.probabilities.shape != (len(EMOTIONS),) for t in tracks):
             raise ValueError("not a smoother state: wrong number of probabilities")
+        # A NaN here was taken, and every later frame of the stream then failed in Face().
+        if not all(_usable_track(t) for t in tracks):
+            raise ValueError("not a smoother state: probabilities and times must be finite, probabilities not negative")
         with self._lock:
             self._tracks, self._next_id = tracks, next_id
 
@@ -159,6 +163,14 @@ class FaceSmoother:
         )
 
 
+def _usable_track(track: _Track) -> bool:
+    """Whether a restored track's numbers can be blended: finite, probabilities not negative and not all 0."""
+    probabilities = track.probabilities
+    return bool(
+        np.all(np.isfinite(probabilities)) and np.all(probabilities >= 0) and probabilities.sum() > 0
+    ) and math.isfinite(track.last_seen)
+
+
 class StreamAnalyzer:
     """Analyzes successive frames of one stream: tracking, smoothing and scheduled detection.
 
@@ -178,8 +190,8 @@ class StreamAnalyzer:
         time_constant: float = DEFAULT_TIME_CONSTANT,
         profile: Profile | None = None,
     ) -> None:
-        if detect_every < 1:
-            raise ValueError("detect_every must be at least 1")
+        _check_detect_every(detect_every)
+        _check_time_constant(time_constant)
         if profile is not None:
             usable_profile(profile, analyzer.classifier.model_id)
         self.analyzer = analyzer
@@ -187,6 +199,7 @@ class StreamAnalyzer:
         self.detect_every = detect_every
         self.smoother = FaceSmoother(time_constant, uncertain_below=analyzer.classifier.uncertain_below)
         self._frame = 0
+        self._shape: tuple[int, ...] | None = None  # the last frame's size, in this process
         self._lock = threading.Lock()
 
     def process(self, frame: ImageSource, timestamp: float, *, color_order: str = "bgr") -> list[Face]:
@@ -203,11 +216,16 @@ class StreamAnalyzer:
             ValueError: ``timestamp`` is not a finite number of seconds (checked before any work).
             moodtape.errors.ImageError: a frame that cannot be read.
         """
-        check_timestamp(timestamp)
+        timestamp = check_timestamp(timestamp)
         gray = _gray_frame(frame, color_order, self.analyzer.max_pixels)
         with self._lock:
-            full = self._frame % self.detect_every == 0 or not self.smoother.boxes
+            # A frame of another size (the camera's resolution changed, another camera): the known
+            # boxes are in the old frame's pixels, and looking only there missed the face until the
+            # next scheduled detection.
+            resized = self._shape is not None and self._shape != gray.shape
+            full = self._frame % self.detect_every == 0 or resized or not self.smoother.boxes
             self._frame += 1
+            self._shape = gray.shape
         located = self.analyzer.locate(gray, frame=True) if full else self._redetect(gray, self.smoother.boxes)
         return self.smoother.update(self.analyzer.classify(gray, located, profile=self.profile), timestamp)
 
@@ -284,11 +302,44 @@ def _cached_yunet(settings: YuNetSettings) -> YuNetDetector:
     return YuNetDetector(settings)
 
 
-def check_timestamp(timestamp: float) -> None:
-    """Raise ``ValueError`` unless ``timestamp`` is a finite number: a NaN blended into a track would
-    make every later reading of it NaN."""
-    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Real) or not math.isfinite(timestamp):
-        raise ValueError(f"a frame's timestamp must be a finite number of seconds, got {timestamp!r}")
+def check_timestamp(timestamp: float) -> float:
+    """``timestamp`` as a float; ``ValueError`` unless it is a finite number: a NaN blended into a
+    track would make every later reading of it NaN.
+
+    An int too large for a float (``10**400``) was an ``OverflowError``; a NumPy float32 stayed one,
+    so a step from a far-off earlier frame overflowed with a RuntimeWarning.
+    """
+    if not isinstance(timestamp, bool) and isinstance(timestamp, numbers.Real):
+        try:
+            seconds = float(timestamp)
+        except OverflowError:
+            seconds = math.inf
+        if math.isfinite(seconds):
+            return seconds
+    raise ValueError(f"a frame's timestamp must be a finite number of seconds, got {timestamp!r}")
+
+
+def _check_detect_every(detect_every: object) -> None:
+    """Raise ``ValueError`` unless ``detect_every`` is a whole number of frames, 1 or more: 1.5 was
+    taken (detection on no fixed schedule), "2" was a bare TypeError."""
+    try:
+        whole = None if isinstance(detect_every, bool) else operator.index(detect_every)  # type: ignore[arg-type]
+    except TypeError:
+        whole = None
+    if whole is None or whole < 1:
+        raise ValueError(f"detect_every must be a whole number of frames, at least 1, got {detect_every!r}")
+
+
+def _check_time_constant(time_constant: float) -> None:
+    """Raise ``ValueError`` unless ``time_constant`` is a finite number of seconds, 0 or more.
+
+    A negative or NaN one turned smoothing off without a word (as 0 does), an infinite one froze
+    every track at its first reading, and a string failed later in a comparison (a bare TypeError).
+    """
+    if isinstance(time_constant, bool) or not isinstance(time_constant, numbers.Real):
+        raise ValueError(f"time_constant must be a number of seconds, got {time_constant!r}")
+    if not (math.isfinite(time_constant) and time_constant >= 0):
+        raise ValueError(f"time_constant must be a finite number of seconds, 0 or more, got {time_constant!r}")
 
 
 def _gray_frame(frame: ImageSource, color_order: str, max_pixels: int) -> npt.NDArray[np.uint8]:
