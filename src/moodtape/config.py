@@ -309,7 +309,9 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting(
         "MOODTAPE_SECRET_KEY",
         "",
-        "Flask secret key for sessions; empty means one generated once and kept in MOODTAPE_DATA_DIR/secret_key.",
+        "Flask secret key for sessions; empty means one generated once and kept in MOODTAPE_DATA_DIR/secret_key. "
+        "Several machines must all have the same one (each would generate its own, and visits crossing them "
+        "start afresh).",
         secret=True,
     ),
     Setting(
@@ -336,7 +338,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting(
         "MOODTAPE_PROXY_HOPS",
         "0",
-        "Reverse proxies in front of moodtape whose X-Forwarded-* headers are trusted (0: none, answer directly).",
+        "Reverse proxies in front of moodtape whose X-Forwarded-* headers are trusted (0: none, answer directly). "
+        "Above 0, only the proxy may reach moodtape's port: a client connecting directly picks its own address.",
         kind=Integer(low=0, high=10),
     ),
     # --- several instances and operations (docs/deployment.md) ---
@@ -345,7 +348,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "",
         "Redis for state shared by instances (rate limits, provider cache, YouTube budget, streams, recent lists): "
         "redis://host:6379/0; empty keeps that state in each process (serve --processes N shares recent lists "
-        "and calibrations through the database).",
+        "and calibrations through the database). Keep Redis within about 50 ms a round trip: a block of calls "
+        "slower than 0.25 s counts as slow, and three in a row turn requests that need it away (503).",
         kind=Url(schemes=("redis", "rediss", "unix"), allowed="redis://host:6379/0, rediss://… or unix:///path"),
     ),
     Setting(

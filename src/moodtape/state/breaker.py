@@ -8,9 +8,9 @@ list 8.1 s (9 calls), and every thread sat in Redis, so ``/healthz`` answered 0.
 took 1.8 s, pages that need nothing of Redis included.
 
 So a call that *cost a wait* opens the breaker: one that timed out, or :data:`SLOW_CALLS_TO_OPEN`
-in a row that took longer than :data:`SLOW_CALL_S` (a healthy Redis answers in well under a
-millisecond). For the next :data:`OPEN_S` every call that starts fails at once, without a socket,
-as the same 503
+in a row that waited longer than :data:`SLOW_CALL_S`, back to back (each beginning within
+:data:`SLOW_GAP_S` of the last one's end; a healthy Redis answers in well under a millisecond). For the
+next :data:`OPEN_S` every call that starts fails at once, without a socket, as the same 503
 ``shared_state_unavailable`` with ``Retry-After: 1`` it would have got after its wait. Then the
 breaker is *half-open*: the next call is let through as a probe, alone (the others still fail at
 once until it is done); a probe in time closes the breaker, one that times out or crawls opens it
@@ -19,11 +19,28 @@ second, and requests that need no Redis (pages, photo analysis, ``/healthz``) ke
 thread. A refused connection (Redis restarting, its host up) costs no wait: it fails the call as
 before but leaves the breaker closed, so the first call after the restart succeeds, as it did.
 
+**What counts as waiting.** A "call" is the whole block of Redis commands the caller runs (a
+session update is about 3 round trips, a first GET on a new connection about 4), and its wait is its
+wall time less the time its thread spent ready to run but without a CPU (the thread's run-queue
+delay, ``/proc/thread-self/schedstat``): photo analysis on every core stretched healthy calls to
+0.4-0.75 s, and most of that was run-queue delay. Only that is taken out. Still counted: a wait for
+Python's GIL (the thread sleeps on a lock, not in the run queue), the block's own CPU time, a
+garbage collection, and a Redis starved of CPU on the same host; a review saw healthy calls count
+up to 0.85 s of waiting under CPU and GIL pressure at a load of 12. Hence three slow calls in a
+row, not one or two: such pauses come alone or in twos, while a Redis 0.3 s late on every round
+trip gives three in under a second. The bound is per block, not per round trip, so a Redis more
+than about 50 ms away a round trip counts as slow (three round trips at 90 ms are 0.27 s) and
+should not be used with this breaker. Before, the bound was 0.75 s of wall time, so a Redis
+answering each call in 0.5-0.75 s never opened the breaker and every request paid it once per call
+(measured: a camera frame 3.0 s at the median, ``/healthz`` answered 1.2 times a second and the
+page 0.8). Where the run-queue delay cannot be read (not Linux, or a kernel without scheduler
+statistics), the bound stays :data:`SLOW_CALL_UNMEASURED_S` of wall time.
+
 What it costs: for :data:`OPEN_S` after a stalled Redis comes back, requests that need it still get the 503
-(clients told ``Retry-After: 1`` come back after that anyway). One slow call alone (a Redis forking
-for a snapshot of a large data set; a request thread that lost the CPU to photo analysis for a
-moment, since the time measured is the whole block of Redis calls) does not open it, and calls
-that were slow together (one pause of this process stretches every call in flight) count as one.
+(clients told ``Retry-After: 1`` come back after that anyway). One or two slow calls (a Redis forking
+for a snapshot of a large data set; a garbage collection or a long C call holding Python's lock
+for a moment) do not open it, and calls that were slow together (one pause of this process
+stretches every call in flight) count as one.
 A call in flight when the breaker opened that then answers in time closes it again: a fresh
 answer is the best evidence that Redis is back.
 
@@ -51,14 +68,26 @@ log = logging.getLogger(__name__)
 #: so a client that waits as told meets a half-open breaker, and one probe a second is the most a
 #: Redis that is away costs a process.
 OPEN_S: Final[float] = 1.0
-#: A call slower than this counts toward opening the breaker: a healthy Redis answers in well under
-#: a millisecond, and a Redis that needs most of a second per call makes a list take seconds. Not
-#: lower: the time measured is the whole block, our own process's pauses included (a review saw
-#: healthy calls of 0.4-0.75 s with CPU-bound threads in the serving process).
-SLOW_CALL_S: Final[float] = 0.75
+#: A call (a block of Redis commands) that waited longer than this (its time less its thread's
+#: run-queue delay) counts toward opening the breaker: a healthy Redis answers in well under a
+#: millisecond, its own hiccups (a fork for a snapshot) last tens of milliseconds, and a frame makes
+#: five calls, a list nine, so a Redis at a quarter of a second a call already makes them take
+#: seconds. Per block, not per round trip: a Redis over about 50 ms away a round trip reads as slow.
+SLOW_CALL_S: Final[float] = 0.25
+#: The bound where the run-queue delay cannot be read: the whole block's wall time is all there is,
+#: and a review saw healthy calls of 0.4-0.75 s with CPU-bound threads in the serving process.
+SLOW_CALL_UNMEASURED_S: Final[float] = 0.75
+#: Where a thread's scheduler statistics are (Linux): run time, run-queue delay, slices, in ns.
+_SCHEDSTAT: Final[str] = "/proc/thread-self/schedstat"
 #: Slow calls in a row (with no call in time between them, each started after the last slow one
-#: ended) that open the breaker; a call that timed out opens it alone.
-SLOW_CALLS_TO_OPEN: Final[int] = 2
+#: ended) that open the breaker; a call that timed out opens it alone. Three, not two: a review saw
+#: two in a row on a healthy Redis under CPU and GIL pressure (GIL waits are not taken out).
+SLOW_CALLS_TO_OPEN: Final[int] = 3
+#: Each of those slow calls begins within this many seconds of the last one's end: a Redis slow on
+#: every call gives them back to back whatever a block's length (three single GETs 0.3 s late open
+#: the breaker in 0.9 s), while pauses of this process spread over a quiet minute say nothing. A gap,
+#: not a window over all three: a session update 0.4 s late takes 1.2 s, three of them 3.6 s.
+SLOW_GAP_S: Final[float] = 1.0
 
 
 class BreakerOpen(Exception):  # noqa: N818 (a state, not a fault: "the breaker is open")
@@ -70,21 +99,38 @@ class RedisBreaker:
 
     Args:
         open_s: seconds it stays open after a failed or slow call.
-        slow_s: a call taking longer counts as failed.
+        slow_s: a call that waited longer counts as failed (by default :data:`SLOW_CALL_S`, or
+            :data:`SLOW_CALL_UNMEASURED_S` where ``ready_s`` cannot be read).
         clock: monotonic seconds (tests pass their own).
+        ready_s: seconds the calling thread has spent ready to run but without a CPU, or None where
+            that cannot be read (tests pass their own).
+        slow_calls: slow calls in a row that open it (:data:`SLOW_CALLS_TO_OPEN`).
+        gap_s: seconds between one slow call's end and the next one's start that end a run of them
+            (:data:`SLOW_GAP_S`).
     """
 
     def __init__(
-        self, open_s: float = OPEN_S, slow_s: float = SLOW_CALL_S, clock: Callable[[], float] = time.monotonic
+        self,
+        open_s: float = OPEN_S,
+        slow_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        ready_s: Callable[[], float | None] | None = None,
+        slow_calls: int = SLOW_CALLS_TO_OPEN,
+        gap_s: float = SLOW_GAP_S,
     ) -> None:
+        self._ready_s = ready_s or run_queue_seconds
+        if slow_s is None:
+            slow_s = SLOW_CALL_S if self._ready_s() is not None else SLOW_CALL_UNMEASURED_S
         self.open_s = open_s
         self.slow_s = slow_s
         self._clock = clock
         self._lock = threading.Lock()
         self._open_until = 0.0  # 0: closed
         self._probing = False
+        self.slow_calls = slow_calls
+        self.gap_s = gap_s
         self._slow_in_a_row = 0
-        self._last_slow_end = float("-inf")
+        self._last_counted_end = float("-inf")  # when the last slow call counted in a row ended
 
     @property
     def is_open(self) -> bool:
@@ -104,7 +150,7 @@ class RedisBreaker:
             BreakerOpen: the call was not made.
         """
         probe = self._admit()
-        started = self._clock()
+        started, ready_before = self._clock(), self._ready_s()
         timed_out = False
         try:
             yield
@@ -112,7 +158,29 @@ class RedisBreaker:
             timed_out = _timed_out(exc)  # a refusal, a refused connection, the caller's own error: no wait
             raise
         finally:
-            self._record(started, timed_out, probe)
+            self._record(started, self._waited(started, ready_before), timed_out, probe)
+
+    def _waited(self, started: float, ready_before: float | None) -> float:
+        """Seconds the call since ``started`` waited, less the time its thread stood in the run queue."""
+        took = self._clock() - started
+        if took <= self.slow_s or ready_before is None:
+            return took  # in time (no second read needed), or nothing to take out
+        ready_after = self._ready_s()
+        return took if ready_after is None else took - max(0.0, ready_after - ready_before)
+
+    def _count_slow(self, started: float, ended: float) -> None:
+        """Count a slow call from ``started`` to ``ended`` in the run of slow calls (the lock held).
+
+        Calls slow together count once: one pause of this process (the GIL, the CPU) stretches every
+        call in flight and says nothing of Redis, so a call that began before the last counted one
+        ended is not counted. One that began long after it starts a new run.
+        """
+        if started < self._last_counted_end:
+            return
+        if started - self._last_counted_end > self.gap_s:
+            self._slow_in_a_row = 0
+        self._slow_in_a_row += 1
+        self._last_counted_end = ended
 
     def _admit(self) -> bool:
         """True when this call is the half-open breaker's probe; raise :class:`BreakerOpen` to turn it away."""
@@ -124,34 +192,59 @@ class RedisBreaker:
             self._probing = True
             return True
 
-    def _record(self, started: float, timed_out: bool, probe: bool) -> None:
-        """Learn from a call that started at ``started`` and ends now."""
+    def _record(self, started: float, waited: float, timed_out: bool, probe: bool) -> None:
+        """Learn from a call that started at ``started``, ends now and waited ``waited`` seconds."""
         with self._lock:
             ended = self._clock()
             if probe:
                 self._probing = False
             was_open = self._open_until > 0
-            if not timed_out and ended - started <= self.slow_s:
+            if not timed_out and waited <= self.slow_s:
                 self._slow_in_a_row = 0
                 self._open_until = 0.0  # an answer in time: Redis is back, whatever else is in flight
                 if was_open:
                     log.info("shared state: Redis answers again; requests use it again")
                 return
-            # Calls that were slow together count once: one pause of this process (the GIL, the
-            # CPU) stretches every call in flight, and says nothing of Redis.
-            if started >= self._last_slow_end:
-                self._slow_in_a_row += 1
-            self._last_slow_end = max(self._last_slow_end, ended)
-            if not timed_out and not probe and self._slow_in_a_row < SLOW_CALLS_TO_OPEN:
-                return  # one slow call: noted, not yet a reason to turn calls away
+            self._count_slow(started, ended)
+            if not timed_out and not probe and self._slow_in_a_row < self.slow_calls:
+                return  # a slow call or two: noted, not yet a reason to turn calls away
             self._open_until = self._clock() + self.open_s
         if not was_open:
             log.warning(
-                "shared state: Redis timed out or took over %s s to answer; requests that need it get a 503 "
+                "shared state: Redis timed out or waited over %s s to answer; requests that need it get a 503 "
                 "at once, and it is asked again every %s s until it answers in time",
                 self.slow_s,
                 self.open_s,
             )
+
+
+def run_queue_seconds() -> float | None:
+    """Seconds the calling thread has stood in the run queue (ready, no CPU free), or None off Linux.
+
+    About 7 microseconds a read; read once before each Redis call, and after it only when it was slow.
+    """
+    try:
+        descriptor = os.open(_SCHEDSTAT, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return _run_queue_from(os.read(descriptor, 128))
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+
+
+def _run_queue_from(schedstat: bytes) -> float | None:
+    """The run-queue delay in ``schedstat`` (nanoseconds on CPU, in the run queue, slices), in seconds.
+
+    None when the kernel keeps no scheduler statistics: it then writes ``0 0 0``, and a thread
+    reading its own file has surely run, so no time on a CPU means nothing is counted.
+    """
+    fields = schedstat.split()
+    if len(fields) < 2 or not (fields[0].isdigit() and fields[1].isdigit()) or int(fields[0]) == 0:
+        return None
+    return int(fields[1]) / 1e9
 
 
 def _timed_out(exc: Exception) -> bool:
