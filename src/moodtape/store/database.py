@@ -219,6 +219,8 @@ class Database:
         self.sqlite_path = sqlite_file(self.url)
         # One shared in-memory SQLite connection must not run two transactions at once.
         self._memory_lock: threading.Lock | None = threading.Lock() if self.in_memory else None
+        #: The outage under way, for the line that says it is over.
+        self._outage = _Outage()
 
     @property
     def dialect(self) -> str:
@@ -412,7 +414,9 @@ class Database:
                 if set_up:
                     self._ready_once()  # inside the retries: a first use may race another process's migration
                 with self._translate_errors(), self._serialised(), self._begin(write) as connection:
-                    return work(connection)
+                    result = work(connection)
+            self._outage.ended()
+            return result
 
         return self._retried(once)
 
@@ -462,10 +466,12 @@ class Database:
             if _is_retryable(error):
                 raise _RetryError(str(error.orig)) from error
             if error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError):
+                self._outage.failed()
                 log.warning("store: database unavailable: %s", error.orig)
                 raise StoreUnavailableError(_UNAVAILABLE) from None
             raise
         except exc.TimeoutError:
+            self._outage.failed()
             log.warning("store: no free database connection within %s s", CONNECT_TIMEOUT_S)
             raise StoreUnavailableError(_UNAVAILABLE) from None
 
@@ -493,6 +499,38 @@ class Database:
         """Close every pooled connection; the next use opens new ones."""
         if self._engine is not None:
             self._engine.dispose()
+
+
+class _Outage:
+    """Counts the uses that found the database unavailable, and says once when one succeeds again.
+
+    The failures themselves are logged one per request; ``web/logs.py`` sums them up, and this
+    line ("store: database available again ...") writes its summary at once, then ends it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._since: float | None = None
+        self._failures = 0
+
+    def failed(self) -> None:
+        with self._lock:
+            if self._since is None:
+                self._since = time.monotonic()
+            self._failures += 1
+
+    def ended(self) -> None:
+        if self._since is None:  # the usual case, without taking the lock
+            return
+        with self._lock:
+            since, failures = self._since, self._failures
+            self._since, self._failures = None, 0
+        if since is not None:
+            log.warning(  # at the failures' level: wherever they show, their end shows too
+                "store: database available again after %.1f s (%d uses failed meanwhile)",
+                time.monotonic() - since,
+                failures,
+            )
 
 
 class StoreWaits:

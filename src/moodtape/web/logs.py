@@ -7,8 +7,10 @@ client's complaint can be matched to the server's lines across instances.
 Lines a client can cause at will are summed up instead of written one by one
 (:class:`OncePerInterval`): waitress's "Task queue depth is N" (one per request that waits for a
 thread: 10,000 pipelined ``/healthz`` wrote 9,991 lines, three page loads 21), Flask-Limiter's
-line per refused request, and the planted-cookie warning (``web/session.py``). The first goes out
-as it is; then one line a minute says how many more there were (and the deepest queue).
+line per refused request, the planted-cookie warning (``web/session.py``), and the store's
+"database unavailable" (one per request during an outage: 357 in a few seconds on a full disk).
+The first goes out as it is; then one line a minute says how many more there were (and the
+deepest queue); the store's are counted per cause, and summed up at once when it is back.
 """
 
 from __future__ import annotations
@@ -115,6 +117,85 @@ class OncePerInterval(logging.Filter):
         self._timer.start()
 
 
+class OncePerCause(logging.Filter):
+    """:class:`OncePerInterval` for each cause of a kind of line, and an end to all of them.
+
+    For a failure that every request meets while it lasts (the store's "database unavailable:
+    <cause>"): one line per cause goes out at once, then a summary per cause every ``seconds``. A
+    record that ``ends`` matches (the line saying the failure is over) first writes what is held
+    back and forgets every cause, so the summary comes before it and the next failure is written
+    at once again.
+
+    Args:
+        summary: as :class:`OncePerInterval`'s, where ``%(cause)s`` is the cause.
+        cause: the cause of a record of the kind.
+        ends: which records end the failure.
+        seconds: the interval.
+        matches: which records are of the kind (None: all the logger writes, but ``ends``').
+        causes: at most this many causes are told apart; the rest are counted as one.
+    """
+
+    #: The cause that the causes past ``causes`` are counted as.
+    OTHER: Final = "other causes"
+
+    def __init__(
+        self,
+        summary: str,
+        *,
+        cause: Callable[[logging.LogRecord], str],
+        ends: Callable[[logging.LogRecord], bool],
+        seconds: float = SUMMARY_SECONDS,
+        matches: Callable[[logging.LogRecord], bool] | None = None,
+        causes: int = 8,
+    ) -> None:
+        super().__init__()
+        self.summary = summary
+        self.seconds = seconds
+        self._cause = cause
+        self._ends = ends
+        self._matches = matches
+        self._causes = causes
+        self._lock = threading.Lock()
+        self._runs: dict[str, OncePerInterval] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, _SUMMARY, False):
+            return True
+        if self._ends(record):
+            self.flush()
+            return True
+        if self._matches is not None and not self._matches(record):
+            return True
+        return self._run(self._cause(record)).filter(record)
+
+    def flush(self) -> None:
+        """Write the summaries of what was held back, and forget every cause."""
+        with self._lock:
+            runs, self._runs = list(self._runs.values()), {}
+        for run in runs:
+            run.flush()
+            run.close()
+
+    def close(self) -> None:
+        """Stop every timer, dropping what was held back."""
+        with self._lock:
+            runs, self._runs = list(self._runs.values()), {}
+        for run in runs:
+            run.close()
+
+    def _run(self, cause: str) -> OncePerInterval:
+        with self._lock:
+            if cause not in self._runs and len(self._runs) >= self._causes:
+                cause = self.OTHER
+            run = self._runs.get(cause)
+            if run is None:
+                literal_cause = cause.replace("%", "%%")  # the summary is a %-format; the cause is text
+                run = self._runs[cause] = OncePerInterval(
+                    self.summary.replace("%(cause)s", literal_cause), seconds=self.seconds
+                )
+            return run
+
+
 def _limiter_refusal(record: logging.LogRecord) -> bool:
     return isinstance(record.msg, str) and record.msg.startswith("ratelimit ") and "exceeded" in record.msg
 
@@ -124,8 +205,22 @@ def _queue_depth(record: logging.LogRecord) -> int:
     return int(args[0]) if isinstance(args, tuple) and args and isinstance(args[0], int) else 0
 
 
-#: The flood-prone lines of other libraries: logger name, and its filter.
-_FLOODS: Final[dict[str, Callable[[], OncePerInterval]]] = {
+def _store_outage(record: logging.LogRecord) -> bool:
+    return isinstance(record.msg, str) and record.msg.startswith(("store: database unavailable", "store: no free"))
+
+
+def _store_outage_cause(record: logging.LogRecord) -> str:
+    """The driver's words for an unavailable database (their first line), or what the line says."""
+    message = record.getMessage().removeprefix("store: ").removeprefix("database unavailable: ").strip()
+    return (message.splitlines() or ["(no detail)"])[0][:200]
+
+
+def _store_back(record: logging.LogRecord) -> bool:
+    return isinstance(record.msg, str) and record.msg.startswith("store: database available again")
+
+
+#: The flood-prone lines of other libraries and of the store: logger name, and its filter.
+_FLOODS: Final[dict[str, Callable[[], logging.Filter]]] = {
     # waitress, once per request that finds no idle thread (waitress/task.py).
     "waitress.queue": lambda: OncePerInterval(
         "Task queue depth was up to %(peak)d in the last %(seconds)g s (%(count)d more such lines left out)",
@@ -136,14 +231,22 @@ _FLOODS: Final[dict[str, Callable[[], OncePerInterval]]] = {
         "the rate limit refused %(count)d more requests in the last %(seconds)g s (not logged one by one)",
         matches=_limiter_refusal,
     ),
+    # The store, once per request while the database is down (a restart, a full disk): 357 lines
+    # in a few seconds. One per cause, summed up, and summed up at once when it is back.
+    "moodtape.store.database": lambda: OncePerCause(
+        "store: database unavailable: %(cause)s, and %(count)d more times in the last %(seconds)g s",
+        cause=_store_outage_cause,
+        ends=_store_back,
+        matches=_store_outage,
+    ),
 }
 
 
 def quiet_floods() -> None:
-    """Sum up the lines of waitress and Flask-Limiter that a client can cause at will (see above)."""
+    """Sum up the lines of waitress, Flask-Limiter and the store that a client can cause at will (see above)."""
     for name, make in _FLOODS.items():
         logger = logging.getLogger(name)
-        for old in [found for found in logger.filters if isinstance(found, OncePerInterval)]:
+        for old in [found for found in logger.filters if isinstance(found, OncePerInterval | OncePerCause)]:
             old.close()
             logger.removeFilter(old)
         logger.addFilter(make())

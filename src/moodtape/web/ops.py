@@ -249,19 +249,32 @@ def _same_key_everywhere(client: Any) -> None:
     with redis_errors(client):
         count = keys_not_accepted(client, accepted_keys())
     global _keys_logged
+    disagree = _keys_disagree(count, generated=not services().settings.get("MOODTAPE_SECRET_KEY"))
     if count and count != _keys_logged:  # once per change, not at every balancer poll
-        log.error(
-            "instances sharing Redis sign sessions with %d MOODTAPE_SECRET_KEY(s) this one does not accept: "
-            "give every one the same key (or the new key, with the old in MOODTAPE_SECRET_KEY_FALLBACKS)",
-            count,
-        )
+        log.error("instances sharing Redis sign sessions with keys that disagree: %s", disagree)
     _keys_logged = count
     if count:
-        raise MoodtapeError(
-            f"{count} other MOODTAPE_SECRET_KEY(s) in use among the instances, not accepted here: visits "
-            "that cross them start afresh and their changes are refused; give every instance the same key, "
-            "or during a rotation the old one in MOODTAPE_SECRET_KEY_FALLBACKS"
+        raise MoodtapeError(disagree)
+
+
+def _keys_disagree(count: int, *, generated: bool) -> str:
+    """What readiness says when ``count`` keys in use elsewhere are not accepted here.
+
+    ``generated``: this instance has no MOODTAPE_SECRET_KEY and signs with the key it generated
+    into its data folder; telling its operator of "other MOODTAPE_SECRET_KEY(s)" sent them looking
+    for a setting they never made.
+    """
+    lost = "visits that cross them start afresh and their changes are refused"
+    if generated:
+        return (
+            f"MOODTAPE_SECRET_KEY is unset on this instance, so it signs sessions with a key it generated "
+            f"itself, and {count} other key(s) are in use among the instances: {lost}; set the same "
+            "MOODTAPE_SECRET_KEY on every instance (openssl rand -hex 32)"
         )
+    return (
+        f"{count} other MOODTAPE_SECRET_KEY(s) in use among the instances, not accepted here: {lost}; give "
+        "every instance the same key, or during a rotation the old one in MOODTAPE_SECRET_KEY_FALLBACKS"
+    )
 
 
 def _ping_store() -> None:
