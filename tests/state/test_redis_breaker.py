@@ -12,39 +12,17 @@ The breaker's clock is the test's, so nothing here depends on how fast the machi
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 import redis
 
+from manual_clock import Clock
 from moodtape.state import breaker as breakers
 from moodtape.state.breaker import OPEN_S, RedisBreaker
-from moodtape.state.connection import SharedStateError, connect, redis_errors
+from moodtape.state.connection import SharedStateError, redis_errors
 from moodtape.state.sessions import RedisSessionMemory
-from redis_server import RedisServer
 from services import wait_until
 from tcp_relay import TcpRelay
-
-
-class Clock:
-    """Monotonic seconds that move only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def relay(redis_server: RedisServer, redis_url: str) -> Iterator[TcpRelay]:
-    with TcpRelay(redis_server.port) as relay:
-        yield relay
-
-
-@pytest.fixture
-def client(relay: TcpRelay) -> redis.Redis:
-    return connect(f"redis://127.0.0.1:{relay.port}/0")
 
 
 @pytest.fixture

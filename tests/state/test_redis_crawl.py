@@ -20,41 +20,19 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
+from manual_clock import Clock
 from moodtape.state import breaker as breakers
 from moodtape.state.breaker import SLOW_CALL_S, SLOW_CALL_UNMEASURED_S, RedisBreaker, run_queue_seconds
 from moodtape.state.connection import SharedStateError, connect, redis_errors
 from moodtape.state.sessions import RedisSessionMemory
-from redis_server import RedisServer
 from tcp_relay import TcpRelay
 
 linux_only = pytest.mark.skipif(run_queue_seconds() is None, reason="a thread's run-queue delay is read on Linux only")
-
-
-class Clock:
-    """Monotonic seconds that move only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def relay(redis_server: RedisServer, redis_url: str) -> Iterator[TcpRelay]:
-    with TcpRelay(redis_server.port) as relay:
-        yield relay
-
-
-@pytest.fixture
-def client(relay: TcpRelay) -> redis.Redis:
-    return connect(f"redis://127.0.0.1:{relay.port}/0")
 
 
 @linux_only
