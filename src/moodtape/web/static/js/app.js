@@ -162,6 +162,7 @@ function selectTab(name, { focus = false } = {}) {
   // Photo mode owns its photo in the same way: one still being read is dropped, or its list would
   // replace the camera's (or the mood picked by hand) seconds after the person moved on.
   if (name !== "photo" && photo && photo.abandon()) state.photoResult = null;
+  releasePlacesOfTheCamera();
   state.mode = name;
   for (const tab of TABS) {
     const button = $(`tab-${tab}`);
@@ -300,6 +301,9 @@ async function applyMood(mood, source, { preloaded = null, focusList = false } =
   } else hideOffer();
   showListMood(mood, source);
   $("mood-now").style.minHeight = "";
+  // A mood picked by hand (or from a photo) after a lost camera, as its explanation suggests, even
+  // with no press or key the page saw (a screen reader's click): the camera's empty space goes.
+  if (source !== "camera") releasePlacesOfTheCamera();
   // The mood line says the new mood with the plane, at the press: outside camera mode it is as long
   // as its words (style.css), and written when a slow list came it moved the plane under a keyboard
   // user's cursor 24 px down, with no key pressed.
@@ -323,6 +327,36 @@ async function applyMood(mood, source, { preloaded = null, focusList = false } =
 
 function holdHeight(el) {
   el.style.minHeight = `${el.getBoundingClientRect().height}px`;
+}
+
+/** The presses and keys that let go of the places a lost camera held (the first of them does). */
+const FIRST_INPUT = ["pointerdown", "keydown"];
+
+/** The camera goes by itself (unplugged, switched off, its permission taken back): nobody pressed
+ * anything, so nothing may move. Its card keeps its height and the offer its reserved place until
+ * the person does something: the first press or key anywhere (a move within half a second of one is
+ * not a layout shift), a mood picked by hand, another mode, the camera tried again. Before, the
+ * picture's box gave way to the shorter explanation and the mood card moved 376 px up, the list
+ * 82 px (CLS 0.18 at 1280×900); then the card kept 396 px of empty space until a mode change or a
+ * camera that came back, the mood plane below the fold. */
+function holdCameraCard() {
+  holdHeight($("panel-camera").closest(".card"));
+  for (const type of FIRST_INPUT) document.addEventListener(type, releaseOnFirstInput, true);
+}
+
+/** The person's first press or key after a lost camera lets its places go, but not "Try the camera
+ * again": let go at the press, the card would shrink, then grow again as the picture comes back;
+ * startCamera lets go once the try has ended, either way. */
+function releaseOnFirstInput(event) {
+  if (event.target instanceof Node && $("camera-retry").contains(event.target)) return;
+  releasePlacesOfTheCamera();
+}
+
+/** The person chose what comes after a lost camera: the places held for it are let go. */
+function releasePlacesOfTheCamera() {
+  for (const type of FIRST_INPUT) document.removeEventListener(type, releaseOnFirstInput, true);
+  $("panel-camera").closest(".card").style.minHeight = "";
+  if (!camera.running) $("new-list").classList.remove("reserved");
 }
 
 /** The plane, the pressed emotion and the camera's follow switch show the list's mood: the one
@@ -470,6 +504,10 @@ async function startCamera() {
   // The reader may still load for a second or two after the camera shows (on-device mode): focus
   // goes to "Stop camera" as soon as it is on screen (onStage), and is not taken back later.
   const started = await camera.start();
+  // Once the picture is back in the place kept for it (not at the press: the card would shrink,
+  // then grow again), or once the try has failed: before, a failed "Try the camera again" kept the
+  // lost camera's empty space. null: camera mode was left meanwhile, and selectTab let go.
+  if (started !== null) releasePlacesOfTheCamera();
   if (started) focusIfLost($("camera-stop"));
   else if (started === false) focusIfLost($("camera-problem-text"));
   // null: camera mode was left while the browser asked; focus is wherever the person took it.
@@ -556,7 +594,12 @@ const camera = new LiveCamera(
     onRecover: () => banner(""),
     onStage: () => focusIfLost($("camera-stop")),
     // The camera's own controls, the list's "Stop" and the offer are gone: focus goes to the reason.
-    onLost: () => focusIfLost($("camera-problem-text")),
+    onLosing: holdCameraCard, // measured while the picture is still there
+    onLost: () => {
+      // onStopped let the offer's place go: it is kept too until the person chooses what next.
+      $("new-list").classList.add("reserved");
+      focusIfLost($("camera-problem-text"));
+    },
     onStarted: () => {
       announcer.reset();
       sayMood(""); // a "Camera off." from before must not stay while the camera is on

@@ -37,6 +37,8 @@ const EXPRESSIONS = [
 
 /** The event history.js sends on the document once the server has deleted this session's data. */
 const HISTORY_DELETED = "moodtape:history-deleted";
+/** Said by photo.js when the server's word on a photo's calibration is not the badge's. */
+const CALIBRATION_DIFFERS = "moodtape:calibration-differs";
 
 /** Wait `ms`, or less when `signal` aborts (a stopped calibration does not wait out its gap). */
 const sleep = (ms, signal) =>
@@ -138,6 +140,8 @@ export class Calibration {
     /** How often the server says this calibration was removed: every frame sends it, so that one
      * sent before a removal (here or in another tab) is dropped, not kept after it. */
     this.removed = 0;
+    /** A question sent by recheck() is still unanswered. */
+    this.rechecking = false;
     this.badge = element("span", { className: "badge", text: "Not calibrated", attrs: { id: "calibration-state" } });
     this.start = element("button", { className: "btn small start", text: "Calibrate to my face", attrs: { type: "button" } });
     this.remove = element("button", { className: "btn ghost small", text: "Remove calibration", attrs: { type: "button" } });
@@ -185,6 +189,18 @@ export class Calibration {
       this.show(await call("GET", "/api/calibration"));
     } catch {
       // The server is away: the badge keeps its last word, and the prompt says what failed.
+    }
+  }
+
+  /** Ask again what the server holds, unless an asking sent this way is still under way: photos
+   * read one after another while the calibration's store is down send one question, not one each. */
+  async recheck() {
+    if (this.rechecking) return;
+    this.rechecking = true;
+    try {
+      await this.refresh();
+    } finally {
+      this.rechecking = false;
     }
   }
 
@@ -392,6 +408,10 @@ if (mount) {
   });
   // "Delete everything" in the history forgets the calibration too; history.js says when it has.
   document.addEventListener(HISTORY_DELETED, () => calibration.stopAndRefresh());
+  // The server read a photo without the calibration the badge shows, or with one it does not show
+  // (photo.js): it may be gone (a model that no longer fits it) or made in another tab, so the
+  // badge asks again; a store that is down keeps its word.
+  document.addEventListener(CALIBRATION_DIFFERS, () => calibration.recheck());
   // The camera goes: "Stop camera", another mode, or the camera lost (its picture is emptied then),
   // or the page out of sight (the camera is let go until it is back).
   const video = document.getElementById("video");

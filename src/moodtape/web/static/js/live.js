@@ -54,8 +54,9 @@ export class LiveCamera {
    * @param els {intro, problem, problemText, stage, video, overlay, note, rate, news, pause}
    *   rate: the frame rate's figures (aria-hidden); news: words about the frames instead
    * @param callbacks {onFrame(result), onError(err, waitMs), onRecover(), onStage(), onStarted(), onStopped(),
-   *   onLost()}
+   *   onLosing(), onLost()}
    *   onStage: the preview and its controls are on screen (the reader may still be loading)
+   *   onLosing: the camera is about to go by itself (its stage still on screen)
    *   onLost: the camera ended while in use, or could not be had again when the page came back; the
    *     problem is shown
    */
@@ -118,6 +119,8 @@ export class LiveCamera {
    * back) or could not be had again: camera mode ends, the problem is shown and said, and the page
    * puts focus on it (onLost). */
   lose(err) {
+    // Before anything goes: the page keeps the places the camera held (onLosing).
+    this.callbacks.onLosing();
     this.stop();
     this.showCameraProblem(err);
     // Focus may have been on a control that went with the camera, in the stage or not (the list's

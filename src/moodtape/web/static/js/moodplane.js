@@ -20,7 +20,26 @@ export const DEFAULT_POINTS = {
 };
 
 const SIZE = 320;
+/** Room around the plane's square, the same on every side so that the square stays in the middle.
+ * Left of and below it are two lines: the axis's hints, and its title beyond them (on one line with
+ * them, "how pleasant" ran into "← unpleasant", and "how energetic" into "energetic →", under WCAG
+ * 1.4.12 text spacing, 10.5 px at 1280 px wide). Both fit in it: a viewBox widened for the titles
+ * instead drew every word of the plane 5 % smaller, and the square off-centre. */
 const PAD = 30;
+/** How far outside the square the hints' and titles' baselines sit, below it and left of it (the
+ * side's words are turned, their tops away from the square). Measured: a title's 12-px letters take
+ * 11.4 units above the baseline and 3 below, a hint's 9.1 and 2.3; the rows keep 1 unit apart. */
+const HINT_BELOW = 10;
+const TITLE_BELOW = 25;
+const HINT_LEFT = 3;
+const TITLE_LEFT = 16;
+/** How far an anchor word starts from its dot. */
+const WORD_OFF = 7;
+/** Anchor words whose boxes come closer than this (in viewBox units) are moved apart. */
+const LABEL_GAP = 1;
+/** Words are measured as this much wider than they are now: text spacing (WCAG 1.4.12's 0.12em
+ * between letters) applied after the plane was drawn widens them without a redraw. */
+const SPACED_WIDTH = 1.35;
 const SPAN = SIZE - 2 * PAD;
 const STEP = 0.05;
 /** The cursor's words wait this long after the last key: a run of presses is said once, where it
@@ -38,6 +57,65 @@ export function nearestEmotion(points, valence, arousal) {
     if (d < bestD) [best, bestD] = [name, d];
   }
   return best;
+}
+
+/** The box `label` may take: as measured, widened for text spacing on the side it grows to. */
+function roomOf(label) {
+  const box = label.getBBox();
+  const extra = box.width * (SPACED_WIDTH - 1);
+  const left = label.classList.contains("end") ? box.x - extra : box.x;
+  return { left, right: left + box.width + extra, top: box.y, bottom: box.y + box.height };
+}
+
+/** How far `room` reaches out of the place anchor words may take, left and right together (0:
+ * inside): the plane's square, and the empty margin right of it (the one on the left holds the
+ * "calm / energetic" words). */
+function overflowOf(room) {
+  return Math.max(0, PAD - room.left) + Math.max(0, room.right - SIZE);
+}
+
+/** Put `label` (an anchor word) on one side of its dot at `dotX`: its start (`end` false) or its end
+ * next to the dot. */
+function setSide(label, dotX, end) {
+  label.setAttribute("x", String(dotX + (end ? -WORD_OFF : WORD_OFF)));
+  label.classList.toggle("end", end);
+}
+
+/**
+ * Keep an anchor word inside the plane, room for text spacing included: a word too long for its
+ * usual side of the dot (right of it on the left half, left of it on the right half) goes to the
+ * other side. Before, a longer word ran out of the plane ("surprised" in another language, 44 units
+ * past the square's right side, 14 past the plane's). Unrendered (no box yet): left as is.
+ */
+function keepInside(label, dotX) {
+  const before = overflowOf(roomOf(label));
+  if (before === 0) return;
+  const end = label.classList.contains("end");
+  setSide(label, dotX, !end);
+  if (overflowOf(roomOf(label)) >= before) setSide(label, dotX, end);
+}
+
+/**
+ * Move anchor words apart, top to bottom: a word whose box meets one above it goes down below it.
+ * With the usual points "angry" and "afraid" sat 13 units apart, their boxes 1.5 units into each
+ * other (descenders on ascenders), more under text spacing. Unrendered (no box yet): left as is.
+ */
+function spreadLabels(labels) {
+  const placed = [];
+  const rooms = labels.map((label) => ({ label, room: roomOf(label) })).sort((a, b) => a.room.top - b.room.top);
+  for (const { label, room } of rooms) {
+    if (room.bottom <= room.top) return;
+    for (const other of placed) {
+      const across = room.left < other.right && other.left < room.right;
+      const down = other.bottom + LABEL_GAP - room.top;
+      if (across && down > 0 && room.top >= other.top) {
+        label.setAttribute("y", String(Number(label.getAttribute("y")) + down));
+        room.top += down;
+        room.bottom += down;
+      }
+    }
+    placed.push(room);
+  }
 }
 
 export class MoodPlane {
@@ -82,22 +160,27 @@ export class MoodPlane {
     svgEl("circle", { cx: toX(0), cy: toY(0), r: SPAN / 2, class: "plane-circle" }, svg);
     svgEl("line", { x1: PAD, y1: toY(0), x2: PAD + SPAN, y2: toY(0), class: "plane-axis" }, svg);
     svgEl("line", { x1: toX(0), y1: PAD, x2: toX(0), y2: PAD + SPAN, class: "plane-axis" }, svg);
-    // Axis words sit outside the plane, so they never hide an anchor or the path.
-    const below = SIZE - 8;
+    // Axis words sit outside the plane, so they never hide an anchor or the path; each title on a
+    // line of its own, further out than its two hints, so that wider words cannot run into them.
+    const below = PAD + SPAN + HINT_BELOW;
     svgText("← unpleasant", { x: PAD, y: below, class: "plane-hint" }, svg);
-    svgText("how pleasant", { x: SIZE / 2, y: below, class: "plane-title middle" }, svg);
     svgText("pleasant →", { x: PAD + SPAN, y: below, class: "plane-hint end" }, svg);
-    const side = svgEl("g", { transform: `translate(16 ${SIZE / 2}) rotate(-90)` }, svg);
+    svgText("how pleasant", { x: SIZE / 2, y: PAD + SPAN + TITLE_BELOW, class: "plane-title middle" }, svg);
+    const side = svgEl("g", { transform: `translate(${PAD - HINT_LEFT} ${SIZE / 2}) rotate(-90)` }, svg);
     svgText("← calm", { x: -SPAN / 2, y: 0, class: "plane-hint" }, side);
-    svgText("how energetic", { x: 0, y: 0, class: "plane-title middle" }, side);
     svgText("energetic →", { x: SPAN / 2, y: 0, class: "plane-hint end" }, side);
+    svgText("how energetic", { x: 0, y: HINT_LEFT - TITLE_LEFT, class: "plane-title middle" }, side);
 
+    const labels = [];
     for (const [name, [v, a]] of Object.entries(this.points)) {
       const g = svgEl("g", { class: `anchor emo-${name}` }, svg);
       svgEl("circle", { cx: toX(v), cy: toY(a), r: 4 }, g);
-      const right = v < 0.5;
-      svgText(emotionWord(name), { x: toX(v) + (right ? 7 : -7), y: toY(a) + 4, class: right ? "" : "end" }, g);
+      const label = svgText(emotionWord(name), { y: toY(a) + 4 }, g);
+      setSide(label, toX(v), v >= 0.5);
+      keepInside(label, toX(v));
+      labels.push(label);
     }
+    spreadLabels(labels);
     this.pathLayer = svgEl("g", { class: "plane-path" }, svg);
     this.appliedDot = svgEl("circle", { r: 8, class: "applied-dot hidden" }, svg);
     // The live ring is drawn last and wider, so it stays visible around the list's dot.

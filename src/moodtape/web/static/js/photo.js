@@ -13,6 +13,30 @@ function firstFile(transfer) {
   return null;
 }
 
+/** Said when the server's word on the calibration for a photo is not the badge's (calibrate.js
+ * listens: its badge asks the server again). */
+const CALIBRATION_DIFFERS = "moodtape:calibration-differs";
+
+/**
+ * What the server says of the calibration for this photo (its answer's `calibrated`): with it, or,
+ * when the page shows one (the camera panel's badge), without it. A photo is read without the
+ * calibration while the store that keeps it is down, or once it no longer fits the server's model;
+ * the page said nothing and its badge still said "Calibrated". Nothing is said to someone who never
+ * calibrated. Where the server and the badge differ either way (the calibration gone, or made in
+ * another tab since the badge last asked), the badge asks the server again.
+ */
+function calibrationWords(result) {
+  const badge = document.getElementById("calibration-state");
+  const badgeSays = badge ? badge.dataset.calibrated === "true" : null;
+  if (typeof result.calibrated === "boolean" && badgeSays !== null && result.calibrated !== badgeSays) {
+    document.dispatchEvent(new CustomEvent(CALIBRATION_DIFFERS));
+  }
+  if (result.calibrated === true) return " Read with your calibration.";
+  // Why is not known here (a store down for a moment, or a calibration made with another model):
+  // the words say only what happened; the badge, asked again, says whether it still counts.
+  return result.calibrated === false && badgeSays ? " Read without your calibration." : "";
+}
+
 /** Times a large photo is sent again while the server is busy with other large ones. */
 const BUSY_RETRIES = 5;
 
@@ -72,7 +96,7 @@ export function setupPhoto({ input, chooser, dropzone, stage, img, overlay, mess
       drawFaces(overlay, result.faces, result.image, false);
       message.classList.toggle("error", !result.faces.length);
       message.textContent = result.faces.length
-        ? describeFaces(result.faces, result.image)
+        ? describeFaces(result.faces, result.image) + calibrationWords(result)
         : "No face found in this photo. Try one where a face looks toward the camera, or pick a mood by hand.";
       onAnalysed(result);
     } catch (err) {

@@ -140,6 +140,15 @@ export class PreviewPlayer {
     els.audio.addEventListener("playing", () => this.tell(""));
     els.audio.addEventListener("ended", () => this.ended());
     els.close.addEventListener("click", () => this.close());
+    // Escape closes the bar from its buttons and the audio element (not from inside the browser's
+    // own audio controls: Chromium keeps Escape there, and no page listener sees it), focus back on
+    // the Preview button that opened it, as Escape does for "Not my mood" and History; before, it
+    // did nothing.
+    els.bar.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || event.defaultPrevented || els.bar.hidden) return;
+      event.preventDefault();
+      this.close();
+    });
     els.previous.addEventListener("click", () => this.step(-1));
     els.next.addEventListener("click", () => this.step(1));
   }

@@ -1,0 +1,109 @@
+"""The mood plane's words neither overlap nor leave the plane, with WCAG 1.4.12's text spacing too.
+
+Before: with the spacing, "how pleasant" ran 10.5 px into "← unpleasant" and "how energetic" into
+"energetic →" (1280 px wide); "angry" and "afraid" overlapped by 1.9 px even without it. The room
+for the axis titles comes out of the square, not on top of the viewBox (a wider one drew every word
+5 % smaller and the square off-centre), and an anchor word too long for its side of the dot goes to
+the other side rather than out of the plane.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browsertools import Server, open_page
+from test_reflow_and_forced_colors import TEXT_SPACING
+
+pytestmark = pytest.mark.e2e
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+
+#: Each pair of the plane's words whose boxes overlap, and each word out of the plane's box.
+CLASHES = """() => {
+  const plane = document.getElementById("plane").getBoundingClientRect();
+  const words = [...document.querySelectorAll("#plane text")].filter((t) => t.getClientRects().length)
+    .map((t) => [t.textContent, t.getBoundingClientRect()]);
+  const found = [];
+  words.forEach(([word, r], i) => {
+    if (r.left < plane.left - 0.5 || r.right > plane.right + 0.5 || r.top < plane.top - 0.5
+        || r.bottom > plane.bottom + 0.5) found.push(`${word} leaves the plane`);
+    for (const [other, q] of words.slice(i + 1)) {
+      const across = Math.min(r.right, q.right) - Math.max(r.left, q.left);
+      const down = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
+      if (across > 0.5 && down > 0.5) found.push(`${word} × ${other}: ${across.toFixed(1)} × ${down.toFixed(1)} px`);
+    }
+  });
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("spaced", [False, True], ids=["plain", "text-spacing"])
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844), (320, 568)], ids=["desktop", "phone", "phone-320"])
+def test_the_plane_s_words_stand_apart(browser: Any, server: Server, size: tuple[int, int], spaced: bool) -> None:
+    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
+    try:
+        if spaced:
+            page.evaluate(TEXT_SPACING)
+        assert page.evaluate(CLASHES) == []
+        watch.check(page)
+    finally:
+        context.close()
+
+
+#: The plane's scale (CSS px per viewBox unit) times its viewBox width, and the centres of the
+#: square and of the drawing, across.
+GEOMETRY = """() => {
+  const svg = document.getElementById("plane");
+  const drawn = svg.getBoundingClientRect();
+  const square = svg.querySelector(".plane-bg").getBoundingClientRect();
+  return { viewBoxWidth: svg.viewBox.baseVal.width, drawn: drawn.left + drawn.width / 2,
+           square: square.left + square.width / 2 };
+}"""
+
+#: Whether "surprised"'s word ends left of its dot.
+LEFT_OF_ITS_DOT = """() => {
+  const anchor = document.querySelector("#plane .emo-surprise");
+  return anchor.querySelector("text").getBoundingClientRect().right
+    < anchor.querySelector("circle").getBoundingClientRect().left;
+}"""
+
+WORDS_JS = Path(__file__).parents[2] / "src/moodtape/web/static/js/words.js"
+
+
+@pytest.mark.parametrize("size", [(1280, 900), (320, 568)], ids=["desktop", "phone-320"])
+def test_the_plane_s_words_are_as_large_as_before_and_its_square_centred(
+    browser: Any, server: Server, size: tuple[int, int]
+) -> None:
+    """The words' CSS sizes are in viewBox units of a 320-unit plane: a wider viewBox (338) drew them
+    5 % smaller (anchor words 9.6 px instead of 10.1 at 320 px wide), the square 9 units right."""
+    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
+    try:
+        geometry = page.evaluate(GEOMETRY)
+        assert geometry["viewBoxWidth"] <= 320
+        assert abs(geometry["square"] - geometry["drawn"]) < 0.5, geometry
+        watch.check(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("spaced", [False, True], ids=["plain", "text-spacing"])
+def test_a_longer_word_stays_inside_the_plane(browser: Any, server: Server, spaced: bool) -> None:
+    """A longer name for "surprised" (another language, another wording) sits left of its dot, as
+    "happy" does: right of it, the word ran 14 units out of the plane (44 past its square)."""
+    words = WORDS_JS.read_text(encoding="utf-8")
+    assert 'surprise: "surprised"' in words
+    longer = words.replace('surprise: "surprised"', 'surprise: "überrascht worden"')
+    context, page, watch = open_page(browser, server, width=320, height=568)
+    try:
+        page.route("**/js/words.js*", lambda route: route.fulfill(body=longer, content_type="text/javascript"))
+        page.reload()
+        page.wait_for_selector("body[data-ready='true']")
+        if spaced:
+            page.evaluate(TEXT_SPACING)
+        assert page.locator("#plane .emo-surprise text").text_content() == "überrascht worden"
+        assert page.evaluate(CLASHES) == []
+        assert page.evaluate(LEFT_OF_ITS_DOT)
+        watch.check(page)
+    finally:
+        context.close()
