@@ -372,6 +372,7 @@ class Database:
         holds this thread for its own wait, not the others in turn."""
         from moodtape.store.migrate import current_revision, mismatch
 
+        cause: Exception | None = None
         try:
             with self._translate_errors(), self._begin(write=False) as connection:
                 moved: StoreSetupError | None = mismatch(current_revision(connection))
@@ -380,8 +381,8 @@ class Database:
         except (MoodtapeError, _RetryError):
             raise  # an outage, a lost race: answered as such, the last answer kept
         except Exception as error:  # not an outage (a malformed row, Alembic, SQLAlchemy): no 500 either
-            _note(str(self.url), moved := _unreadable_version(error), cause=error)
-        _note(str(self.url), moved)
+            moved, cause = _unreadable_version(error), error
+        _note(str(self.url), moved, cause=cause)
         self._schema_moved = moved
 
     def _raise_if_setup_failed(self) -> None:
