@@ -45,7 +45,6 @@ def _location(head: list[bytes]) -> bytes | None:
         (b"//healthz", b"/healthz"),
         (b"//metrics", b"/metrics"),
         (b"//static/style.css", b"/static/style.css"),
-        (b"//%2Fprivacy", b"/privacy"),
     ],
 )
 def test_leading_slashes_are_redirected_to_the_one_slash_path(port: Target, target: bytes, moved_to: bytes) -> None:
@@ -61,7 +60,8 @@ def test_a_post_with_leading_slashes_keeps_its_method_through_a_308(port: Target
     assert head[0].startswith(b"HTTP/1.1 308") and _location(head) == b"/api/analyze", head
 
 
-@pytest.mark.parametrize("target", [b"//evil.example/privacy", b"//evil.example", b"//nothing-here"])
+# ``//%2Fprivacy``: an encoded slash is no slash (web/hosts.py), so no path of this server.
+@pytest.mark.parametrize("target", [b"//evil.example/privacy", b"//evil.example", b"//nothing-here", b"//%2Fprivacy"])
 def test_leading_slashes_that_route_nowhere_stay_a_404_and_never_name_a_host(port: Target, target: bytes) -> None:
     head = _head(port, b"GET", target)
     assert head[0].startswith(b"HTTP/1.1 404"), head

@@ -30,7 +30,9 @@ What this module adds to waitress:
 - **TLS on the HTTP port**: a TLS handshake (``curl https://`` to an HTTP server) is refused at
   once, so the client reports its TLS error rather than waiting for the idle timeout.
 - **HTTP versions**: a request line without a version is a 400, a version other than 1.x a 505
-  (waitress answered ``HTTP/9.9`` as if it were 1.0). Obsolete line folding in headers is still
+  (waitress answered ``HTTP/9.9`` as if it were 1.0), and a later 1.x (``HTTP/1.2``) is read and
+  answered as 1.1. An absolute-form target's authority is the request's ``Host``
+  (:mod:`moodtape.web.request_line`). Obsolete line folding in headers is still
   accepted, as waitress does (RFC 9112 §5.2 allows a server to unfold it). ``close`` anywhere in a
   ``Connection`` list (``TE, close``) closes the connection after the answer, as ``close`` alone does.
 - **Pipelining**: a connection has at most :data:`PIPELINE_DEPTH` requests queued, and the next
@@ -70,7 +72,9 @@ from waitress.utilities import (
 )
 
 from moodtape.web.eviction import PER_CLIENT, evict_when_full
+from moodtape.web.hosts import one_host
 from moodtape.web.refusals import refusal
+from moodtape.web.request_line import as_highest_minor, target_authority_problem
 
 #: Request line plus headers: 64 KiB is 8× what browsers send; the 30 MB header line is refused.
 MAX_HEADER_BYTES: Final[int] = 64 * 1024
@@ -117,6 +121,12 @@ TLS_HANDSHAKE: Final[bytes] = b"\x16\x03"
 class _VersionNotSupportedError(Error):  # type: ignore[misc]
     code = 505
     reason = "HTTP Version Not Supported"
+
+
+class _TargetRefusedError(BadRequest):  # type: ignore[misc]
+    """A 400 for an absolute-form target naming no usable host; its ``body`` (our own text, from
+    :func:`~moodtape.web.request_line.target_authority_problem`, holding nothing the client sent)
+    is the message the client gets, rather than the general "not valid HTTP/1.1"."""
 
 
 class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
@@ -211,7 +221,8 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
     def execute(self) -> None:
         error = self.request.error
         status = int(error.code)
-        headers, body = refusal(status, error.reason)
+        said = error.body if isinstance(error, _TargetRefusedError) else None
+        headers, body = refusal(status, error.reason, said)
         self.status = f"{status} {error.reason}"
         self.response_headers.extend(headers)
         self.set_close_on_finish()
@@ -266,6 +277,8 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     error: Any  # waitress's: None, or the refusal to answer with
     body_rcv: Any  # waitress's: None, or the body's receiver
     _version_refused = False
+    #: Why an absolute-form target was refused (request_line.target_authority_problem); "" if not.
+    _target_refused = ""
     _discard = 0
     _until_blank = False
     _tail = b""
@@ -304,6 +317,8 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         consumed: int = super().received(data)
         if self._version_refused and isinstance(self.error, BadRequest):
             self.error = _VersionNotSupportedError("only HTTP/1.0 and HTTP/1.1 are served")
+        elif self._target_refused and isinstance(self.error, BadRequest):
+            self.error = _TargetRefusedError(self._target_refused)
         self._bound_chunk_framing()
         if isinstance(self.error, RequestHeaderFieldsTooLarge):
             if not header_ends_here:  # else the refusal is due now: waiting would hang the client
@@ -341,12 +356,13 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             self.completed = True
 
     def parse_header(self, header_plus: bytes) -> None:
-        super().parse_header(header_plus)
+        super().parse_header(as_highest_minor(header_plus))  # HTTP/1.2 is read as 1.1 (web/request_line.py)
         if not self.version:  # "GET /": HTTP/0.9's form, which has no headers to go with them
             raise ParsingError("the request line has no HTTP version")
         if not self.version.startswith("1."):
             self._version_refused = True  # a 505, set in received()
             raise ParsingError("HTTP version not supported")
+        self._take_target_authority()
         if self.chunked:
             codings = [
                 coding.strip(b" \t").lower()
@@ -372,6 +388,23 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             # waitress reads HTTP/1.0 bodies by Content-Length and leaves this header in place, but a
             # proxy in front may have framed the body by it: RFC 9112 §6.1 calls the framing faulty.
             raise ParsingError("Transfer-Encoding in an HTTP/1.0 request")
+
+    def _take_target_authority(self) -> None:
+        """An absolute-form target's authority as the ``Host`` (RFC 9112 §3.2.2, web/request_line.py).
+
+        An HTTP/1.1 request that sent no ``Host`` at all is left without one, and one that sent a
+        bad ``Host`` (two of them, joined as ``a, b``, or ``a b``) keeps it: RFC 9112 §3.2 asks a
+        400 of both whatever the target (web/hosts.py), as for an origin-form target.
+        """
+        problem = target_authority_problem(self.proxy_scheme, self.proxy_netloc)
+        if problem:
+            self._target_refused = problem  # a 400 saying so, set in received()
+            raise ParsingError(problem)
+        if not self.proxy_netloc:
+            return
+        sent = self.headers.get("HOST")
+        if (sent is None and self.version == "1.0") or (sent is not None and one_host(sent)):
+            self.headers["HOST"] = self.proxy_netloc
 
     def _drop(self, data: bytes) -> int:
         taken = min(len(data), self._discard)

@@ -15,6 +15,10 @@
   while ``/api//config`` got the 308: a proxy rule or a cache keyed on the path (``path_beg /api/``,
   ``location = /metrics``) saw another path than moodtape served. Such a path that routes now gets
   the same 308 to its one-slash form (never a ``//`` ``Location``, which would leave the host).
+- **An encoded slash is no slash.** waitress decodes ``%2F`` into ``PATH_INFO`` before routing,
+  so ``/api%2Fconfig`` was answered as ``/api/config``: the same split between what a proxy rule
+  sees and what moodtape serves. A path sent with ``%2F`` (either case) is a 404 now, as Apache
+  and most frameworks answer it; other escapes (``%20``, ``%C3%A9``) still decode as before.
 - **Loopback pages need a loopback Host** (:func:`loopback_host`). ``/metrics`` in its default
   ``local`` mode answers clients on loopback only; a DNS-rebinding page (``rebind.attacker.example``
   made to resolve to 127.0.0.1) runs in the visitor's browser on this machine, so its requests
@@ -46,6 +50,12 @@ def install_host_checks(app: Flask) -> None:
     app.before_request(_check_host)
 
 
+def one_host(host: str) -> bool:
+    """True when a ``Host`` header's value is one host name or address with an optional port, or
+    empty (RFC 9112 §3.2): what :func:`install_host_checks` lets through."""
+    return not host or _HOST.fullmatch(host) is not None
+
+
 def loopback_host(host: str) -> bool:
     """True when ``host`` (a ``Host`` header, port and all) names this machine's loopback.
 
@@ -72,10 +82,12 @@ def _check_host() -> Response | None:
     if host is None:
         if request.environ.get("SERVER_PROTOCOL") == "HTTP/1.1":
             return error_response(400, HTTP_CODES[400], "an HTTP/1.1 request needs a Host header")
-    elif host and not _HOST.fullmatch(host):
+    elif not one_host(host):
         return error_response(
             400, HTTP_CODES[400], "the Host header must be one host name or address, with an optional port"
         )
+    if _asked_with_encoded_slash():
+        return error_response(404, HTTP_CODES[404], "nothing here: a path may not hold an encoded slash (%2F)")
     if isinstance(request.routing_exception, RequestRedirect):
         return _redirect_by_path(request.routing_exception)
     if _asked_with_leading_slashes() and request.url_rule is not None:
@@ -83,12 +95,27 @@ def _check_host() -> Response | None:
     return None
 
 
-def _asked_with_leading_slashes() -> bool:
-    """True when the request target began with ``//`` (``PATH_INFO`` has them made one already;
-    the target as sent is ``REQUEST_URI``, gunicorn's ``RAW_URI``)."""
+def _target_as_sent() -> str:
+    """The path and query of the request target as the client sent it: ``REQUEST_URI`` (waitress,
+    Werkzeug's test client), gunicorn's ``RAW_URI``, else ``PATH_INFO`` (already decoded, with its
+    slashes made one). An absolute-form target (``http://host//api/config``) gives its path on."""
     environ = request.environ
-    target = environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO") or ""
-    return str(target).startswith("//")
+    target = str(environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO") or "")
+    if target.startswith("/"):
+        return target  # origin-form (urlsplit would read "//api/config" as a host "api")
+    parts = urlsplit(target)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _asked_with_leading_slashes() -> bool:
+    """True when the request target began with ``//`` (``PATH_INFO`` has them made one already)."""
+    return _target_as_sent().startswith("//")
+
+
+def _asked_with_encoded_slash() -> bool:
+    """True when the path of the target as sent holds ``%2F`` or ``%2f`` (its query may: it is no path)."""
+    path = _target_as_sent().partition("?")[0].partition("#")[0]
+    return "%2f" in path.lower()
 
 
 def _redirect_leading_slashes() -> Response:

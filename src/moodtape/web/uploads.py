@@ -37,15 +37,9 @@ from moodtape.vision.images import decode_image
 from moodtape.web.bounded_json import json_text
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
 from moodtape.web.owners import client_owner
+from moodtape.web.picture_parts import form_parser_class, sniff_image_type
 from moodtape.web.text_pictures import JSON_FIELDS, as_utf8, picture_in_text
 
-#: Leading bytes of each accepted format → the format's name.
-_MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
-    (b"\xff\xd8\xff", "jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"GIF87a", "gif"),
-    (b"GIF89a", "gif"),
-)
 #: Form parts accepted in one upload: the page sends one; Werkzeug's default is 1,000.
 MAX_FORM_PARTS: Final[int] = 16
 #: Bytes of the body given to the multipart decoder at once when a part is read again (Werkzeug's own size).
@@ -118,7 +112,10 @@ _TEXT_HEADS: Final = (
 
 
 class InMemoryRequest(Request):
-    """A Flask request whose multipart file parts stay in memory (never a temporary file)."""
+    """A Flask request whose multipart file parts stay in memory (never a temporary file), and whose
+    pictures sent as text parts stay bytes (:mod:`moodtape.web.picture_parts`)."""
+
+    form_data_parser_class = form_parser_class()
 
     def _get_file_stream(
         self,
@@ -128,20 +125,6 @@ class InMemoryRequest(Request):
         content_length: int | None = None,
     ) -> IO[bytes]:
         return io.BytesIO()
-
-
-def sniff_image_type(data: bytes) -> str | None:
-    """``"jpeg"``, ``"png"``, ``"webp"``, ``"gif"``, ``"avif"`` or ``"heic"`` from the leading bytes;
-    None for anything else."""
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    heif = heif_kind(data)
-    if heif is not None:
-        return heif
-    for magic, name in _MAGIC:
-        if data.startswith(magic):
-            return name
-    return None
 
 
 @dataclass(frozen=True)
@@ -263,9 +246,19 @@ def _multipart_fields(request: Request, names: tuple[str, ...]) -> dict[str, lis
 
 
 def _file_field(name: str, part: FileStorage) -> str:
-    """The text of the file part ``name``, read as a field's value (a :class:`DataError` when too long for one)."""
+    """The text of the file part ``name``, read as a field's value (a :class:`DataError` when too long for one).
+
+    A part without a file name here is a text field that held a picture's bytes
+    (:mod:`moodtape.web.picture_parts`): its refusal says so, not "send it as a text field", which
+    the client did.
+    """
     value = part.stream.read(MAX_FILE_FIELD_BYTES + 1)
     if len(value) > MAX_FILE_FIELD_BYTES:
+        if part.filename is None:
+            raise DataError(
+                f"the form's text field {name} holds a picture's bytes, not text: send its value as text, "
+                "and the picture in the field 'image'"
+            )
         raise DataError(f"the form's {name} is a file of over {MAX_FILE_FIELD_BYTES} bytes: send it as a text field")
     return value.decode("utf-8", "replace")
 
@@ -434,25 +427,35 @@ def _one_upload(request: Request, uploads: list[FileStorage], names: tuple[str, 
     A form without an ``image`` field but with exactly one file is read too, whatever the field is
     called: clients written elsewhere name it ``file``, ``photo`` or ``upload`` (``curl -F
     file=@me.jpg``), and there is no doubt which picture they mean. A file part named as one of the
-    fields ``names`` is that field's value, never the picture. A picture sent as a part without a
-    file name (``curl -F 'file=<me.jpg'``) is a text field to Werkzeug: :func:`_field_picture`.
+    fields ``names`` is that field's value, never the picture.
+
+    Only parts sent with a file name count as files here. A picture sent as a text part (``curl -F
+    'file=<me.jpg'``, no file name) is kept as bytes by :mod:`moodtape.web.picture_parts`, but it is
+    read as the text field it was sent as (:func:`_text_fields`): ``file=@me.jpg`` beside a
+    ``thumb=<me.jpg`` is one file and a field, as it always was, not "2 files".
     """
+    uploads = [part for part in uploads if part.filename is not None]
     if len(uploads) > 1:
         raise DataError(f"the form has {len(uploads)} files named 'image': send one picture")
     if uploads:
         return uploads[0].stream.read()
-    if "image" in request.form:
+    text_fields = _text_fields(request)
+    if "image" in text_fields:
         return _field_picture(request, "image")
-    files = [(name, part) for name, part in request.files.items(multi=True) if name not in names]
+    files = [
+        (name, part)
+        for name, part in request.files.items(multi=True)
+        if name not in names and part.filename is not None
+    ]
     if len(files) == 1:
         return files[0][1].stream.read()
     if files:
         listed = ", ".join(sorted({repr(name) for name, _ in files}))
         raise DataError(f"the form has {len(files)} files ({listed}) and none named 'image': send one picture")
-    named = next((name for name in JSON_FIELDS if name in request.form), None)
+    named = next((name for name in JSON_FIELDS if name in text_fields), None)
     if named is not None:
         return _field_picture(request, named)
-    lone = _lone_field_picture(request, names)
+    lone = _lone_field_picture(request, text_fields, names)
     if lone is not None:
         return lone
     if not request.form and not request.files and request.content_length:
@@ -462,13 +465,29 @@ def _one_upload(request: Request, uploads: list[FileStorage], names: tuple[str, 
     )
 
 
-def _lone_field_picture(request: Request, names: tuple[str, ...]) -> bytes | None:
+def _text_fields(request: Request) -> set[str]:
+    """The names of the form's text parts (no ``filename=``): Werkzeug's text fields, and those
+    :mod:`moodtape.web.picture_parts` kept as bytes because they hold a picture."""
+    kept = {name for name, part in request.files.items(multi=True) if part.filename is None}
+    return set(request.form) | kept
+
+
+def _text_part_picture(request: Request, name: str) -> bytes | None:
+    """The bytes of the first text part ``name`` kept as bytes (a picture's); None when there is none."""
+    part = next((part for part in request.files.getlist(name) if part.filename is None), None)
+    return None if part is None else part.stream.read()
+
+
+def _lone_field_picture(request: Request, text_fields: set[str], names: tuple[str, ...]) -> bytes | None:
     """The bytes of a form's only text field (not one of ``names``) when they are a picture
     (``curl -F 'upload=<me.jpg'``); None otherwise: text under a name of its own is not read as base64."""
-    others = {name for name in request.form if name not in names}
+    others = {name for name in text_fields if name not in names}
     if len(others) != 1:
         return None
-    raw = _field_bytes(request, others.pop())
+    name = others.pop()
+    raw = _text_part_picture(request, name)
+    if raw is None:
+        raw = _field_bytes(request, name)
     return raw if sniff_image_type(raw) is not None else None
 
 
@@ -500,6 +519,9 @@ def _field_picture(request: Request, name: str) -> bytes:
         UnsupportedImageError: the part holds bytes that are neither text nor a picture (415).
         DataError: text that carries no picture (400).
     """
+    raw = _text_part_picture(request, name)
+    if raw is not None:
+        return raw  # a picture's bytes, kept as sent (web/picture_parts.py)
     raw = _field_bytes(request, name)
     if sniff_image_type(raw) is not None:
         return raw

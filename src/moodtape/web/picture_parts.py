@@ -1,0 +1,200 @@
+"""A multipart form parser that keeps a picture sent without a file name as bytes, not text.
+
+``curl -F 'image=<me.jpg'`` (and any part with ``name=`` but no ``filename=``) sends a picture as a
+text field. Werkzeug's parser gathers such a part in a list, joins it, and decodes it as UTF-8 with
+every invalid byte replaced by U+FFFD: a 10 MiB JPEG became a 20 MiB string of mostly U+FFFD, and
+the upload code then parsed the body a second time to get the bytes back. Reading one such upload
+peaked at 90 MiB of Python memory, where the same picture sent with a file name took 31 MiB.
+
+Here a text part whose bytes are no text in its charset (they fail to decode) and begin as a
+picture's do (:func:`sniff_image_type`: JPEG, PNG, GIF, WebP, HEIF) is kept as a file part without
+a file name, its bytes as sent; every other part is read as Werkzeug reads it. Both tests are
+needed: some pictures' magic is plain ASCII (``GIF89a``, ``RIFF....WEBP``, HEIF's ``ftyp``), so a
+caption such as ``GIF89a is my fave`` begins as a picture does, but it decodes, and stays text. A
+real picture's bytes hold some that no UTF-8 or ASCII text does (a JPEG's first byte already), so
+the failed decode costs nothing. The same picture now peaks at about the file's 31 MiB.
+"""
+
+from __future__ import annotations
+
+import codecs
+import inspect
+import io
+import logging
+from collections.abc import Iterator
+from typing import IO, Any, Final
+
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser, MultiPartParser
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
+from moodtape.vision.heif_structure import heif_kind
+
+#: Leading bytes of each accepted format → the format's name.
+_MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+)
+#: Bytes of a text part that sniffs as a picture decoded alone first (see :func:`_decodes`).
+_PREFIX_CHECKED: Final[int] = 4096
+#: Werkzeug's methods this module overrides or calls, with their parameters in Werkzeug 3.1 (the
+#: release pyproject.toml pins). ``_parse_multipart`` is private: another release may change it.
+_WERKZEUG_HOOKS: Final[tuple[tuple[type, str, tuple[str, ...]], ...]] = (
+    (FormDataParser, "_parse_multipart", ("self", "stream", "mimetype", "content_length", "options")),
+    (MultiPartParser, "start_file_streaming", ("self", "event", "total_content_length")),
+    (MultiPartParser, "get_part_charset", ("self", "headers")),
+)
+
+_log = logging.getLogger(__name__)
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """``"jpeg"``, ``"png"``, ``"webp"``, ``"gif"``, ``"avif"`` or ``"heic"`` from the leading bytes
+    (12 suffice); None for anything else.
+
+    Decided by the bytes (the "magic number"), never by a file name or a ``Content-Type``, which
+    the client controls.
+    """
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    heif = heif_kind(data)
+    if heif is not None:
+        return heif
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    return None
+
+
+def werkzeug_hooks_match() -> bool:
+    """Whether this Werkzeug has the methods :class:`PictureFormDataParser` overrides and calls,
+    with the parameters it gives them."""
+    for owner, name, parameters in _WERKZEUG_HOOKS:
+        method = getattr(owner, name, None)
+        if method is None or tuple(inspect.signature(method).parameters) != parameters:
+            return False
+    return True
+
+
+def form_parser_class() -> type[FormDataParser]:
+    """:class:`PictureFormDataParser`, or Werkzeug's own parser when this Werkzeug's hooks differ.
+
+    A release whose ``_parse_multipart`` took other arguments would fail every form upload with a
+    500; Werkzeug's own parser reads every form correctly, only a picture sent as a text part costs
+    more memory again (see the module's docstring), and the upload code reads both.
+    """
+    if werkzeug_hooks_match():
+        return PictureFormDataParser
+    _log.warning("this Werkzeug's form parser hooks differ from 3.1's: forms are read by Werkzeug's own parser")
+    return FormDataParser
+
+
+class PictureFormDataParser(FormDataParser):
+    """Werkzeug's form parser, with multipart bodies read by :class:`PicturePartsParser`."""
+
+    def _parse_multipart(
+        self, stream: IO[bytes], mimetype: str, content_length: int | None, options: dict[str, str]
+    ) -> tuple[IO[bytes], MultiDict[str, str], MultiDict[str, FileStorage]]:
+        boundary = options.get("boundary", "").encode("ascii")
+        if not boundary:
+            raise ValueError("Missing boundary")  # as Werkzeug's: the form is read as empty
+        parser = PicturePartsParser(
+            stream_factory=self.stream_factory,
+            max_form_memory_size=self.max_form_memory_size,
+            max_form_parts=self.max_form_parts,
+            cls=self.cls,
+        )
+        form, files = parser.parse(stream, boundary, content_length)
+        return stream, form, files
+
+
+class PicturePartsParser(MultiPartParser):
+    """Reads a multipart body part by part from the decoder's events; see the module's docstring."""
+
+    def parse(
+        self, stream: IO[bytes], boundary: bytes, content_length: int | None
+    ) -> tuple[MultiDict[str, str], MultiDict[str, FileStorage]]:
+        decoder = MultipartDecoder(
+            boundary, max_form_memory_size=self.max_form_memory_size, max_parts=self.max_form_parts
+        )
+        fields: list[tuple[str, str]] = []
+        files: list[tuple[str, FileStorage]] = []
+        part: _Part | None = None
+        for data in _reads(stream, self.buffer_size):
+            decoder.receive_data(data)
+            event = decoder.next_event()
+            while not isinstance(event, (Epilogue, NeedData)):
+                if isinstance(event, File):
+                    part = _Part(event, self.start_file_streaming(event, content_length))
+                elif isinstance(event, Field):
+                    part = _Part(event, None)
+                elif isinstance(event, Data) and part is not None:
+                    part.add(event.data, self.max_form_memory_size)
+                    if not event.more_data:
+                        part.finish(fields, files, self.get_part_charset(part.event.headers))
+                event = decoder.next_event()
+        return self.cls(fields), self.cls(files)
+
+
+class _Part:
+    """One part's data while it is read: a file's into its stream, a text field's into a list."""
+
+    def __init__(self, event: Field | File, stream: IO[bytes] | None) -> None:
+        self.event = event
+        self.stream = stream  # None for a text field
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def add(self, data: bytes, limit: int | None) -> None:
+        """Take the next piece of the part (a text field over ``limit`` bytes is a 413, as Werkzeug's)."""
+        if self.stream is not None:
+            self.stream.write(data)
+            return
+        self.size += len(data)
+        if limit is not None and self.size > limit:
+            raise RequestEntityTooLarge()
+        self.chunks.append(data)
+
+    def finish(self, fields: list[tuple[str, str]], files: list[tuple[str, FileStorage]], charset: str) -> None:
+        """Add the finished part to ``fields`` or ``files``: a text field whose bytes are no text in
+        ``charset`` but a picture's to ``files`` (see the module's docstring)."""
+        name = self.event.name
+        if self.stream is not None:
+            self.stream.seek(0)
+            files.append((name, FileStorage(self.stream, _filename(self.event), name, headers=self.event.headers)))
+            return
+        data, self.chunks = b"".join(self.chunks), []
+        if sniff_image_type(data[:12]) is not None and not _decodes(data, charset):
+            files.append((name, FileStorage(io.BytesIO(data), None, name, headers=self.event.headers)))
+        else:
+            fields.append((name, data.decode(charset, "replace")))
+
+
+def _decodes(data: bytes, charset: str) -> bool:
+    """Whether ``data`` is text in ``charset`` (decodes with no invalid byte).
+
+    Its first :data:`_PREFIX_CHECKED` bytes are tried alone first: a picture fails there, where a
+    whole decode that fails at its first byte still set aside a string of the data's length (9 MiB
+    more at the peak for a 10 MiB picture).
+    """
+    try:
+        codecs.getincrementaldecoder(charset)().decode(data[:_PREFIX_CHECKED], final=False)
+        data.decode(charset)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _filename(event: Any) -> str | None:
+    """A file part's name as sent (None for a text field kept as a file)."""
+    return getattr(event, "filename", None)
+
+
+def _reads(stream: IO[bytes], size: int) -> Iterator[bytes | None]:
+    """``stream`` in reads of ``size`` bytes, then None (the decoder's sign that the body ended)."""
+    while data := stream.read(size):
+        yield data
+    yield None
