@@ -7,6 +7,7 @@ written to logs, pages or responses: :meth:`Settings.public` leaves them out.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -162,6 +163,21 @@ class KeyList(Kind):
                 "comma in it cannot be listed)"
             )
         return tuple(items)
+
+
+@dataclass(frozen=True)
+class Networks(Kind):
+    """Addresses or networks (CIDR) separated by commas, e.g. ``10.0.0.0/8, 127.0.0.1`` (empty: none)."""
+
+    allowed: str = "IP addresses or networks such as 10.0.0.0/8 or 2001:db8::/32, separated by commas"
+
+    def parse(self, text: str) -> object:
+        try:
+            if len(text) > 4096:
+                raise ValueError(text)
+            return tuple(ipaddress.ip_network(item, strict=False) for item in _items(text))
+        except ValueError:
+            raise ValueError(self.allowed) from None
 
 
 @dataclass(frozen=True)
@@ -342,15 +358,30 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "Above 0, only the proxy may reach moodtape's port: a client connecting directly picks its own address.",
         kind=Integer(low=0, high=10),
     ),
+    Setting(
+        "MOODTAPE_TRUSTED_PROXIES",
+        "",
+        "With MOODTAPE_PROXY_HOPS above 0: the proxies' addresses or networks (10.0.0.0/8, 127.0.0.1, …); only a "
+        "request whose connection comes from one of them has its X-Forwarded-* headers used. Empty: any peer's are.",
+        kind=Networks(),
+    ),
     # --- several instances and operations (docs/deployment.md) ---
     Setting(
         "MOODTAPE_REDIS_URL",
         "",
         "Redis for state shared by instances (rate limits, provider cache, YouTube budget, streams, recent lists): "
         "redis://host:6379/0; empty keeps that state in each process (serve --processes N shares recent lists "
-        "and calibrations through the database). Keep Redis within about 50 ms a round trip: a block of calls "
-        "slower than 0.25 s counts as slow, and three in a row turn requests that need it away (503).",
+        "and calibrations through the database). A Redis over about 50 ms a round trip away needs "
+        "MOODTAPE_REDIS_SLOW_MS raised.",
         kind=Url(schemes=("redis", "rediss", "unix"), allowed="redis://host:6379/0, rediss://… or unix:///path"),
+    ),
+    Setting(
+        "MOODTAPE_REDIS_SLOW_MS",
+        "250",
+        "Milliseconds a block of Redis calls (up to 4 round trips) may wait before it counts as slow: three slow "
+        "in a row turn requests that need Redis away (503) for a second; also each rate-limit call's timeout. "
+        "For a Redis R ms a round trip away, about 4 × R + 250 (a cross-zone Redis at 90 ms: 610).",
+        kind=Integer(low=50, high=1000),
     ),
     Setting(
         "MOODTAPE_PROCESSES",
@@ -470,6 +501,12 @@ class Settings:
     def get_list(self, name: str) -> tuple[str, ...]:
         """The comma-separated items of ``name``, trimmed, empty ones left out."""
         return tuple(_items(self._values[name]))
+
+    def get_networks(self, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The networks ``name`` lists (see :class:`Networks`)."""
+        value = self._typed(name, Networks())
+        assert isinstance(value, tuple)
+        return value
 
     def secret_values(self) -> tuple[str, ...]:
         """Every secret's value, and each item of a comma-separated one, for redacting them from logs."""

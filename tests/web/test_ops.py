@@ -123,6 +123,22 @@ def test_metrics_count_frames_requests_model_time_and_refusals(make_app: AppFact
     assert grew("moodtape_detector_seconds_count") == 2  # one search each, counted once
 
 
+def test_an_analyzer_sharing_another_apps_detector_counts_each_search_once(
+    make_app: AppFactory, real_analyzer: Analyzer, frame_640: bytes
+) -> None:
+    """A second app whose analyzer is built around the first one's detector and model (another
+    framing, another model's labels) wrapped them again: every later search counted twice in any app
+    of the process. Found as /metrics failing only after tests/web/test_shared_state.py."""
+    make_app()
+    sharing = Analyzer(real_analyzer.detector, real_analyzer.classifier, real_analyzer.framing)
+    client = make_app(analyzer=sharing).test_client()
+    before = client.get("/metrics").text
+    reply = client.post("/api/analyze", data=frame_640, headers={"Content-Type": "image/jpeg"})
+    assert reply.status_code == 200
+    after = client.get("/metrics").text
+    assert _metric(after, "moodtape_detector_seconds_count") - _metric(before, "moodtape_detector_seconds_count") == 1
+
+
 def test_every_answer_carries_a_request_id(app: Flask) -> None:
     client = app.test_client()
     given = client.get("/healthz", headers={"X-Request-ID": "lb-1234abcd"})

@@ -64,7 +64,6 @@ class HeldAnalyzer(Analyzer):
 
     def __init__(self, real: Analyzer, holds: Callable[[npt.NDArray[np.uint8]], bool]) -> None:
         super().__init__(real.detector, real.classifier, real.framing, real.max_pixels, real.align)
-        self._metrics_timed = True  # the shared detector and model are timed already: don't wrap them twice
         self.holds = holds
         self.started = threading.Event()
         self.release = threading.Event()

@@ -28,9 +28,11 @@ Python's GIL (the thread sleeps on a lock, not in the run queue), the block's ow
 garbage collection, and a Redis starved of CPU on the same host; a review saw healthy calls count
 up to 0.85 s of waiting under CPU and GIL pressure at a load of 12. Hence three slow calls in a
 row, not one or two: such pauses come alone or in twos, while a Redis 0.3 s late on every round
-trip gives three in under a second. The bound is per block, not per round trip, so a Redis more
-than about 50 ms away a round trip counts as slow (three round trips at 90 ms are 0.27 s) and
-should not be used with this breaker. Before, the bound was 0.75 s of wall time, so a Redis
+trip gives three in under a second. The bound is per block, not per round trip, so with the default bound a Redis
+more than about 50 ms away a round trip counts as slow (three round trips at 90 ms are 0.27 s):
+``MOODTAPE_REDIS_SLOW_MS`` sets the bound (:meth:`RedisBreaker.bound_for`) for a Redis in another
+zone, and the log line that says the breaker opened says so when even Redis's fastest answer so far
+(about one round trip) times four is over the bound. Before, the bound was 0.75 s of wall time, so a Redis
 answering each call in 0.5-0.75 s never opened the breaker and every request paid it once per call
 (measured: a camera frame 3.0 s at the median, ``/healthz`` answered 1.2 times a second and the
 page 0.8). Where the run-queue delay cannot be read (not Linux, or a kernel without scheduler
@@ -45,12 +47,13 @@ A call in flight when the breaker opened that then answers in time closes it aga
 answer is the best evidence that Redis is back.
 
 One breaker per connection pool (:func:`breaker_for`): one per Redis server and process, shared by
-every request thread; a forked worker starts with a closed one.
+every request thread; a forked worker starts with a closed one, with the bound its parent was given.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -77,6 +80,9 @@ SLOW_CALL_S: Final[float] = 0.25
 #: The bound where the run-queue delay cannot be read: the whole block's wall time is all there is,
 #: and a review saw healthy calls of 0.4-0.75 s with CPU-bound threads in the serving process.
 SLOW_CALL_UNMEASURED_S: Final[float] = 0.75
+#: A block of this many round trips is about the longest moodtape runs (a first GET on a new
+#: connection): one whose fastest answer times this is over the bound is too far away for it.
+ROUND_TRIPS_PER_BLOCK: Final[int] = 4
 #: Where a thread's scheduler statistics are (Linux): run time, run-queue delay, slices, in ns.
 _SCHEDSTAT: Final[str] = "/proc/thread-self/schedstat"
 #: Slow calls in a row (with no call in time between them, each started after the last slow one
@@ -119,10 +125,8 @@ class RedisBreaker:
         gap_s: float = SLOW_GAP_S,
     ) -> None:
         self._ready_s = ready_s or run_queue_seconds
-        if slow_s is None:
-            slow_s = SLOW_CALL_S if self._ready_s() is not None else SLOW_CALL_UNMEASURED_S
         self.open_s = open_s
-        self.slow_s = slow_s
+        self.slow_s = slow_s if slow_s is not None else self.bound_for(SLOW_CALL_S)
         self._clock = clock
         self._lock = threading.Lock()
         self._open_until = 0.0  # 0: closed
@@ -131,6 +135,17 @@ class RedisBreaker:
         self.gap_s = gap_s
         self._slow_in_a_row = 0
         self._last_counted_end = float("-inf")  # when the last slow call counted in a row ended
+        self.fastest_s = float("inf")  # the shortest wait of an answered call: about one round trip
+
+    def set_bound(self, measured_s: float) -> None:
+        """Count a call slow past ``measured_s`` of waiting (see :meth:`bound_for`) from now on."""
+        self.slow_s = self.bound_for(measured_s)
+
+    def bound_for(self, measured_s: float) -> float:
+        """The slow bound for ``measured_s`` of waiting (``MOODTAPE_REDIS_SLOW_MS``): that, where the
+        run-queue delay is taken out, else the same with the half second that
+        :data:`SLOW_CALL_UNMEASURED_S` allows for it on top."""
+        return measured_s if self._ready_s() is not None else measured_s + SLOW_CALL_UNMEASURED_S - SLOW_CALL_S
 
     @property
     def is_open(self) -> bool:
@@ -143,22 +158,30 @@ class RedisBreaker:
         return self._open_until > 0 and (self._clock() < self._open_until or self._probing)
 
     @contextmanager
-    def call(self) -> Iterator[None]:
+    def call(self, timeout_opens: bool = True) -> Iterator[None]:
         """Run one Redis call (the block) unless the breaker is open, and learn from how it went.
+
+        Args:
+            timeout_opens: whether the block's timing out opens the breaker at once. A caller whose
+                own socket timeout is as short as the slow bound (the rate limit's) passes False:
+                its timeout is then one slow call, and only three in a row open the breaker for
+                every caller, as three slow calls of anyone's would.
 
         Raises:
             BreakerOpen: the call was not made.
         """
         probe = self._admit()
         started, ready_before = self._clock(), self._ready_s()
-        timed_out = False
+        timed_out, answered = False, False
         try:
             yield
+            answered = True
         except Exception as exc:
             timed_out = _timed_out(exc)  # a refusal, a refused connection, the caller's own error: no wait
             raise
         finally:
-            self._record(started, self._waited(started, ready_before), timed_out, probe)
+            waited = self._waited(started, ready_before)
+            self._record(started, waited, timed_out, probe, timeout_opens, answered)
 
     def _waited(self, started: float, ready_before: float | None) -> float:
         """Seconds the call since ``started`` waited, less the time its thread stood in the run queue."""
@@ -192,13 +215,18 @@ class RedisBreaker:
             self._probing = True
             return True
 
-    def _record(self, started: float, waited: float, timed_out: bool, probe: bool) -> None:
-        """Learn from a call that started at ``started``, ends now and waited ``waited`` seconds."""
+    def _record(
+        self, started: float, waited: float, timed_out: bool, probe: bool, timeout_opens: bool, answered: bool
+    ) -> None:
+        """Learn from a call that started at ``started``, ends now and waited ``waited`` seconds
+        (``answered``: without an error, so it went to Redis and back at least once)."""
         with self._lock:
             ended = self._clock()
             if probe:
                 self._probing = False
             was_open = self._open_until > 0
+            if answered:
+                self.fastest_s = min(self.fastest_s, waited)
             if not timed_out and waited <= self.slow_s:
                 self._slow_in_a_row = 0
                 self._open_until = 0.0  # an answer in time: Redis is back, whatever else is in flight
@@ -206,16 +234,28 @@ class RedisBreaker:
                     log.info("shared state: Redis answers again; requests use it again")
                 return
             self._count_slow(started, ended)
-            if not timed_out and not probe and self._slow_in_a_row < self.slow_calls:
+            opens_now = (timed_out and timeout_opens) or probe
+            if not opens_now and self._slow_in_a_row < self.slow_calls:
                 return  # a slow call or two: noted, not yet a reason to turn calls away
             self._open_until = self._clock() + self.open_s
         if not was_open:
             log.warning(
                 "shared state: Redis timed out or waited over %s s to answer; requests that need it get a 503 "
-                "at once, and it is asked again every %s s until it answers in time",
+                "at once, and it is asked again every %s s until it answers in time%s",
                 self.slow_s,
                 self.open_s,
+                self._too_far_hint(),
             )
+
+    def _too_far_hint(self) -> str:
+        """A word for the log when even Redis's fastest answer says it is too far for the bound: a
+        Redis in another zone is not away, the bound is too tight for it."""
+        if math.isinf(self.fastest_s) or self.fastest_s * ROUND_TRIPS_PER_BLOCK <= self.slow_s:
+            return ""  # never answered in time (nothing known), or near enough
+        return (
+            f" (its fastest answer took {self.fastest_s * 1000:.0f} ms, one round trip or more: a Redis that far "
+            "away needs MOODTAPE_REDIS_SLOW_MS raised to about 4 round trips + 250 ms; see docs/deployment.md)"
+        )
 
 
 def run_queue_seconds() -> float | None:
@@ -254,12 +294,16 @@ def _timed_out(exc: Exception) -> bool:
 
 
 _breakers: weakref.WeakKeyDictionary[object, RedisBreaker] = weakref.WeakKeyDictionary()
+#: The bound each pool was given (``MOODTAPE_REDIS_SLOW_MS``, by :func:`set_bound_for`): kept across
+#: a fork, unlike the breakers, so that a forked worker's fresh breaker has it too. Cleared with the
+#: breakers, the setting was lost in every ``serve --processes N`` or gunicorn worker (0.25 s there).
+_bounds: weakref.WeakKeyDictionary[object, float] = weakref.WeakKeyDictionary()
 _breakers_lock = threading.Lock()
 
 
 def _forget_in_child() -> None:
-    """A forked worker starts with closed breakers (its parent's outage is not its own) and a free
-    lock (another thread of the parent may have held it at the fork)."""
+    """A forked worker starts with closed breakers (its parent's outage is not its own), the bounds
+    it was configured with, and a free lock (another thread of the parent may have held it)."""
     global _breakers_lock
     _breakers.clear()
     _breakers_lock = threading.Lock()
@@ -275,4 +319,16 @@ def breaker_for(client: redis.Redis) -> RedisBreaker:
         found = _breakers.get(pool)
         if found is None:
             found = _breakers[pool] = RedisBreaker()
+            bound = _bounds.get(pool)
+            if bound is not None:
+                found.slow_s = bound  # as resolved where it was set: a fresh child's first schedstat may read 0
         return found
+
+
+def set_bound_for(client: redis.Redis, measured_s: float) -> None:
+    """Count ``client``'s calls slow past ``measured_s`` of waiting, in this process and in the
+    workers it forks from now on (see :meth:`RedisBreaker.bound_for`)."""
+    breaker = breaker_for(client)
+    with _breakers_lock:
+        breaker.set_bound(measured_s)
+        _bounds[client.connection_pool] = breaker.slow_s

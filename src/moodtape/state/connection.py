@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from moodtape.errors import MoodtapeError
-from moodtape.state.breaker import OPEN_S, BreakerOpen, breaker_for
+from moodtape.state.breaker import OPEN_S, BreakerOpen, breaker_for, set_bound_for
 
 if TYPE_CHECKING:
     import redis
@@ -141,7 +141,15 @@ def shared_client(url: str) -> redis.Redis:
     return connect(url)
 
 
-def client_for(url: str) -> redis.Redis | None:
-    """The shared client for ``MOODTAPE_REDIS_URL``'s value, or None when it is empty."""
+def client_for(url: str, slow_s: float | None = None) -> redis.Redis | None:
+    """The shared client for ``MOODTAPE_REDIS_URL``'s value, or None when it is empty.
+
+    ``slow_s`` (``MOODTAPE_REDIS_SLOW_MS``, given where the app starts) becomes its breaker's bound.
+    """
     url = url.strip()
-    return shared_client(url) if url else None
+    if not url:
+        return None
+    client = shared_client(url)
+    if slow_s is not None:
+        set_bound_for(client, slow_s)
+    return client

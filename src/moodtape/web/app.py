@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moodtape.config import Settings
 from moodtape.errors import DataError, ModelError, shown
@@ -48,6 +47,7 @@ from moodtape.web.large_pictures import LargePictureGate
 from moodtape.web.owners import client_owner, client_pseudonym
 from moodtape.web.params import check_query
 from moodtape.web.profiles import MemoryProfileStore, ProfileStore
+from moodtape.web.proxies import TrustedProxyFix
 from moodtape.web.ratelimit import install_rate_limit
 from moodtape.web.retired import MemoryRetiredSessions, RetiredSessions, retired_seconds
 from moodtape.web.secret_key import stored_secret_key
@@ -87,7 +87,9 @@ class Services:
         self._analyzer_lock = threading.Lock()
         self._recommender_lock = threading.Lock()
         #: Redis for shared state, or None: everything stays in this process.
-        self.redis: redis.Redis | None = client_for(settings.get("MOODTAPE_REDIS_URL"))
+        self.redis: redis.Redis | None = client_for(
+            settings.get("MOODTAPE_REDIS_URL"), slow_s=settings.get_int("MOODTAPE_REDIS_SLOW_MS") / 1000
+        )
         factory = self._new_stream
         self.streams: Streams = RedisStreamRegistry(self.redis, factory) if self.redis else StreamRegistry(factory)
         # Each session's short-lived lists (export, undo, restore): in Redis when shared.
@@ -300,15 +302,24 @@ def create_app(
     app.extensions["moodtape"] = Services(settings, analyzer, recommender)
     redact_secrets_in(app.logger, settings.secret_values())
     hops = settings.get_int("MOODTAPE_PROXY_HOPS")
-    if hops > 0:
-        # X-Forwarded-Host and -Port are not trusted: the documented proxies pass the browser's Host
-        # on and set neither, so a client's own would come through (docs/deployment.md).
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0)  # type: ignore[method-assign]
+    proxies = settings.get_networks("MOODTAPE_TRUSTED_PROXIES")
+    if hops > 0:  # web/proxies.py: X-Forwarded-For and -Proto of the trusted proxies' connections only
+        app.wsgi_app = TrustedProxyFix(app.wsgi_app, hops, proxies)  # type: ignore[method-assign]
+    elif proxies:
+        _log.warning(
+            "MOODTAPE_TRUSTED_PROXIES is set but MOODTAPE_PROXY_HOPS is 0: no X-Forwarded-* header is used, "
+            "every client counts by its connection's address; set MOODTAPE_PROXY_HOPS to the proxies in front"
+        )
 
     from moodtape.web import api, calibration_api, lists_api, ondevice, ops, views
 
     ops.install_ops(app)  # first, so the request id and timing cover every other hook
-    install_rate_limit(app, settings.get_float("MOODTAPE_RATE_LIMIT"), settings.get("MOODTAPE_REDIS_URL").strip())
+    install_rate_limit(
+        app,
+        settings.get_float("MOODTAPE_RATE_LIMIT"),
+        settings.get("MOODTAPE_REDIS_URL").strip(),
+        settings.get_int("MOODTAPE_REDIS_SLOW_MS") / 1000,
+    )
     install_host_checks(app)  # web/hosts.py: 400 for a bad Host, redirects that name no host
     app.before_request(_check_api_query)
     app.before_request(_refuse_encoded_bodies)
@@ -326,24 +337,28 @@ def create_app(
 
 
 def _timed(analyzer: Analyzer) -> Analyzer:
-    """``analyzer`` with its full-frame detector and its model timed into the metrics (once per analyzer:
-    several apps of one process, as in tests, may share an analyzer)."""
-    if getattr(analyzer, "_metrics_timed", False):
-        return analyzer
+    """``analyzer`` with its full-frame detector and its model timed into the metrics.
+
+    Each part is wrapped at most once, whichever analyzer brings it: several apps of one process (as in
+    tests) and analyzers built around another's detector or model share them, and a second wrapper
+    would count every search twice.
+    """
     # YuNet's every search goes through detect_landmarks (detect too): timing that one counts each
     # search once, with or without alignment.
     entry = "detect_landmarks" if isinstance(analyzer.detector, YuNetDetector) else "detect"
     setattr(analyzer.detector, entry, _observed(getattr(analyzer.detector, entry), DETECTOR_SECONDS))
     analyzer.classifier.predict = _observed(analyzer.classifier.predict, MODEL_SECONDS)  # type: ignore[method-assign]
-    analyzer._metrics_timed = True  # type: ignore[attr-defined]
     return analyzer
 
 
 def _observed(function: Callable[..., Any], seconds: Histogram) -> Callable[..., Any]:
-    """``function``, with the seconds of every call observed in ``seconds``, also when it raises.
+    """``function``, with the seconds of every call observed in ``seconds``, also when it raises;
+    ``function`` itself when it is already observed there.
 
     (prometheus-client's own ``Histogram.time()`` decorator refuses bound methods.)
     """
+    if getattr(function, "observed_in", None) is seconds:
+        return function
 
     def observed(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -352,6 +367,7 @@ def _observed(function: Callable[..., Any], seconds: Histogram) -> Callable[...,
         finally:
             seconds.observe(time.perf_counter() - started)
 
+    observed.observed_in = seconds  # type: ignore[attr-defined]
     return observed
 
 

@@ -49,6 +49,7 @@ What this module adds to waitress:
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
 import ssl
 import threading
@@ -73,6 +74,7 @@ from waitress.utilities import (
 
 from moodtape.web.eviction import PER_CLIENT, evict_when_full
 from moodtape.web.hosts import one_host
+from moodtape.web.proxies import Network, from_one_of, trusted_networks
 from moodtape.web.refusals import refusal
 from moodtape.web.request_line import as_highest_minor, target_authority_problem
 
@@ -662,9 +664,31 @@ class BufferedServer:
         for listener in self._listeners:
             listener.channel_class = channel_class
             # A flood of idle sockets or stalled uploads must not keep others out (web/eviction.py).
-            # Behind trusted proxies every connection comes from one of them: no cap per address.
-            per_client = None if self._proxy_hops() else PER_CLIENT
-            evict_when_full(listener, body_budget=UNFINISHED_UPLOADS * max_body, per_client=per_client)
+            per_client, exempt = self._per_client_cap()
+            evict_when_full(listener, body_budget=UNFINISHED_UPLOADS * max_body, per_client=per_client, exempt=exempt)
+
+    def _per_client_cap(self) -> tuple[int | None, Callable[[str], bool] | None]:
+        """The connections one address may hold, and which peers are exempt. Behind proxies every
+        connection comes from one of them: with ``MOODTAPE_TRUSTED_PROXIES`` only those listed are
+        exempt (a client reaching the port directly keeps its cap), without it nobody is capped."""
+        hops, proxies = self._proxy_settings()
+        if not hops:
+            return PER_CLIENT, None
+        if not proxies:
+            return None, None
+        return PER_CLIENT, functools.partial(from_one_of, proxies=proxies)
+
+    def _proxy_settings(self) -> tuple[int, tuple[Network, ...]]:
+        """``MOODTAPE_PROXY_HOPS`` and ``MOODTAPE_TRUSTED_PROXIES`` of the app's settings (0 and none
+        for an app built without them)."""
+        hops = self._proxy_hops()
+        settings = getattr(self._app.extensions.get("moodtape"), "settings", None)
+        if not hops or settings is None:
+            return hops, ()
+        try:
+            return hops, trusted_networks(settings.get_networks("MOODTAPE_TRUSTED_PROXIES"))
+        except (KeyError, ValueError):
+            return hops, ()
 
     def _proxy_hops(self) -> int:
         """``MOODTAPE_PROXY_HOPS`` of the app's settings (0 for an app built without them)."""

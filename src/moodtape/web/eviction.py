@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -108,10 +108,13 @@ class OutputWatch:
         return (sent - sent_then) / (now - start)
 
 
-def evict_when_full(server: Any, body_budget: int, per_client: int | None = PER_CLIENT) -> None:
+def evict_when_full(
+    server: Any, body_budget: int, per_client: int | None = PER_CLIENT, exempt: Callable[[str], bool] | None = None
+) -> None:
     """Make ``server`` (a waitress server from ``create_server``) reclaim connections at its limit,
     close unfinished requests that together hold more than ``body_budget`` bytes, close answers
-    that stopped moving, and hold each client address to ``per_client`` connections (None: no cap)."""
+    that stopped moving, and hold each client address to ``per_client`` connections (None: no cap),
+    those from a peer address ``exempt`` names (a trusted proxy's) excepted."""
     decide = server.readable
     accept = server.handle_accept
     next_sweep = 0.0
@@ -139,11 +142,16 @@ def evict_when_full(server: Any, body_budget: int, per_client: int | None = PER_
         if per_client is None:
             return
         for fd, channel in list(server.active_channels.items()):
-            if fd not in known:
+            if fd not in known and not (exempt is not None and exempt(_peer(channel.addr))):
                 admit(channel, list(server.active_channels.values()), per_client, time.time(), tick=time.monotonic())
 
     server.readable = readable
     server.handle_accept = handle_accept
+
+
+def _peer(addr: Any) -> str:
+    """A channel's peer address as text ("" for a Unix socket's)."""
+    return str(addr[0]) if isinstance(addr, tuple) and addr else ""
 
 
 def close_soon(channel: Any) -> None:

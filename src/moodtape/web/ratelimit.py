@@ -3,22 +3,33 @@
 ``MOODTAPE_RATE_LIMIT`` requests a second per client address, counted over a sliding one-second
 window (rates below 1/s become "1 per N seconds", so the first request always goes through). With
 ``MOODTAPE_REDIS_URL`` every instance counts in the same Redis keys, so a client gets the limit
-once, not once per instance. Should Redis go away, Flask-Limiter counts in each process's memory
-until it is back: the limit stays on, just per instance, rather than refusing everyone. Redis is
-"away" for the limit once a call takes :data:`REDIS_TIMEOUT_S`: every request but health checks
-and static files is counted, so a Redis answering each call in 0.9 s (under the 1 s the rest of
-moodtape allows) made every page wait that long, and with four request threads the instance
-served 0.3 pages and 0.5 ``/healthz`` a second. At 0.5 s, a Redis answering in 0.3 s still held
-every page 0.3 s (2.2 pages and 7 ``/healthz`` a second); it is now 0.25 s. That is a socket
-timeout: it bounds each wait for one answer (one round trip), and a request thread kept from its CPU
-meanwhile does not trip it once the answer is in. The same figure as the breaker's bound
-(``state/breaker.py``) but not the same measure: the breaker's is a whole block of calls, less
-run-queue delay, and takes three slow blocks in a row, where one timeout here is enough.
+once, not once per instance. Should Redis go away, each process counts in its own memory until it
+is back: the limit stays on, just per instance, rather than refusing everyone
+(:class:`SharedOrLocalStorage`).
+
+Whether Redis is away is the process's Redis circuit breaker's word (``state/breaker.py``), the
+same one every other Redis call asks: while it is open no request waits on Redis for the limit,
+and once a probe (the limit's own or another request's) finds Redis answering in time, the limit
+is shared again within that second. Before, Flask-Limiter kept its own count of failures and asked
+Redis again only after 1, 2, 4… 32 s: measured with a Redis stopped (SIGSTOP) for 40 s, then
+resumed, every process kept counting alone for up to 32 s after Redis was back, while requests that
+needed Redis used it again within a second.
+
+Each limit call waits at most the breaker's bound for one round trip (``MOODTAPE_REDIS_SLOW_MS``,
+0.25 s by default) as its socket timeout: every request but health checks and static files is
+counted, so a Redis answering each call in 0.9 s (under the 1 s the rest of moodtape allows) made
+every page wait that long, and with four request threads the instance served 0.3 pages and 0.5
+``/healthz`` a second. At 0.5 s, a Redis answering in 0.3 s still held every page 0.3 s (2.2 pages
+and 7 ``/healthz`` a second). A request thread kept from its CPU meanwhile does not trip it once the
+answer is in. A limit call that times out is counted in this process instead, and tells the breaker
+of one slow call (three in a row open it, as anyone's slow calls do), not of an outage: a Redis
+that paused a quarter of a second once does not turn every request that needs it away.
 
 The client address is ``request.remote_addr``: the socket's peer, or, with
 ``MOODTAPE_PROXY_HOPS`` > 0, the address the trusted proxies put in ``X-Forwarded-For`` (werkzeug's
 ``ProxyFix`` takes exactly that many hops, so a client cannot spoof its way past the limit by
-sending its own header). An IPv6 address counts by its /64, as everywhere else in moodtape
+sending its own header; with ``MOODTAPE_TRUSTED_PROXIES``, only for connections from those proxies:
+``web/proxies.py``). An IPv6 address counts by its /64, as everywhere else in moodtape
 (``web/owners.py``): a client usually holds a whole /64 and can send from any address in it, and
 40 addresses of one /64 got 40 answers under a limit of 5. Health, readiness and metrics are never
 limited: balancers and Prometheus poll them from one address. Nor are the page's static files (see ``EXEMPT_PREFIX``).
@@ -26,21 +37,30 @@ limited: balancers and Prometheus poll them from one address. Nor are the page's
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from typing import Final
+from collections.abc import Callable
+from typing import Final, TypeVar
 
 from flask import Flask, Response, request
 from flask_limiter import Limiter, RequestLimit
+from limits.storage import MemoryStorage, RedisStorage, SlidingWindowCounterSupport, Storage
 
 from moodtape.metrics import RATE_LIMITED
+from moodtape.state.breaker import SLOW_CALL_S, BreakerOpen, breaker_for
+from moodtape.state.connection import client_for
 from moodtape.web.errors import error_response
 from moodtape.web.owners import client_of
 
-#: Seconds one rate-limit call to Redis may take before the limit counts in this process instead
-#: (Flask-Limiter asks Redis again after 1, 2, 4… 32 s): a healthy Redis answers in well under a
-#: millisecond, and the count is worth less than the request's time.
-REDIS_TIMEOUT_S: Final[float] = 0.25
+log = logging.getLogger(__name__)
+
+#: Seconds one rate-limit call to Redis may take by default before the request is counted in this
+#: process instead: a healthy Redis answers in well under a millisecond, and the count is worth less
+#: than the request's time. ``MOODTAPE_REDIS_SLOW_MS`` changes it with the breaker's bound.
+REDIS_TIMEOUT_S: Final[float] = SLOW_CALL_S
+#: Put before a Redis URL's scheme, it names :class:`SharedOrLocalStorage` to Flask-Limiter.
+SCHEME_PREFIX: Final[str] = "moodtape+"
 EXEMPT_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metrics"})
 #: The page's own files: one visit loads about 30 of them at once (modules are preloaded together),
 #: and they are small, versioned and cached for a year, so counting them would refuse a page load,
@@ -64,27 +84,150 @@ def retry_after_header(wait: float) -> str:
     return str(max(1, math.ceil(wait)))
 
 
-def install_rate_limit(app: Flask, rate: float, redis_url: str = "") -> Limiter | None:
-    """Limit every client address of ``app`` to ``rate`` requests a second; ``rate <= 0``: no limit."""
+def install_rate_limit(
+    app: Flask, rate: float, redis_url: str = "", redis_timeout_s: float = REDIS_TIMEOUT_S
+) -> Limiter | None:
+    """Limit every client address of ``app`` to ``rate`` requests a second; ``rate <= 0``: no limit.
+
+    With ``redis_url`` the count is shared through Redis, each call waiting at most
+    ``redis_timeout_s`` (``MOODTAPE_REDIS_SLOW_MS``).
+    """
     if rate <= 0:
         return None
     options: dict[str, float] = {}
     if redis_url:
-        options = {"socket_timeout": REDIS_TIMEOUT_S, "socket_connect_timeout": REDIS_TIMEOUT_S}
+        options = {"socket_timeout": redis_timeout_s, "socket_connect_timeout": redis_timeout_s}
     return Limiter(
         _client_address,
         app=app,
         application_limits=[limit_text(rate)],
         application_limits_exempt_when=_exempt,
         strategy="sliding-window-counter",
-        storage_uri=redis_url or "memory://",
+        storage_uri=SCHEME_PREFIX + redis_url if redis_url else "memory://",
         storage_options=options,  # type: ignore[arg-type]  # redis-py takes float seconds; the hint says int
         key_prefix="moodtape",
         headers_enabled=False,
         swallow_errors=True,
-        in_memory_fallback_enabled=bool(redis_url),
         on_breach=_refuse,
     )
+
+
+_Counted = TypeVar("_Counted")
+
+
+class SharedOrLocalStorage(Storage, SlidingWindowCounterSupport):
+    """The limit's counts in Redis while the Redis breaker lets calls through, else in this process.
+
+    Flask-Limiter's own fallback judged Redis by itself (and came back to it only after up to 32 s);
+    this storage never fails: a call turned away by the breaker, or one that fails, is counted in
+    memory instead, and the next call asks the breaker again.
+    """
+
+    STORAGE_SCHEME = [SCHEME_PREFIX + scheme for scheme in ("redis", "rediss", "unix")]  # noqa: RUF012 (limits' own annotation)
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options: float | str | bool) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions)
+        url = uri.removeprefix(SCHEME_PREFIX)
+        # A pool of its own, with the limit's short timeouts (the options are redis-py's socket timeouts).
+        self._shared = RedisStorage(url, **options)  # type: ignore[arg-type]
+        self._local = MemoryStorage()
+        client = client_for(url)
+        assert client is not None
+        self._client = client  # whose breaker (looked up per call: a forked worker gets a fresh one) is asked
+        self._counting_locally = False
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        import redis
+
+        return redis.RedisError
+
+    def _counted(
+        self, count: Callable[[Storage], _Counted], reads_only: bool = False, wrote: Callable[[_Counted], bool] = bool
+    ) -> _Counted:
+        """``count`` done in Redis when the breaker allows and Redis answers, else in this process.
+
+        Once a count went to memory, reads stay there until a write goes through in Redis again
+        (``wrote`` says whether one did: an acquire that Redis refused wrote nothing). A Redis out of
+        memory still answers reads and refuses over-limit acquires without writing, and going back to
+        it on either logged the fall to memory again on the next allowed request.
+        """
+        import redis
+
+        if reads_only and self._counting_locally:
+            return count(self._local)
+        try:
+            with breaker_for(self._client).call(timeout_opens=False):
+                counted = count(self._shared)
+        except (BreakerOpen, redis.RedisError) as exc:
+            self._note_local(exc)
+            return count(self._local)
+        if self._counting_locally and not reads_only and wrote(counted):
+            self._back_in_redis()
+        return counted
+
+    def _note_local(self, cause: Exception) -> None:
+        if not self._counting_locally:
+            self._counting_locally = True
+            why = "its breaker is open" if isinstance(cause, BreakerOpen) else type(cause).__name__
+            log.warning("rate limit: Redis unavailable (%s); counting in this process until it answers again", why)
+
+    def _back_in_redis(self) -> None:
+        """Count in Redis again, and forget the counts of the outage: kept, they refused a client
+        that had been counted alone here once the next outage began."""
+        self._counting_locally = False
+        self._local.reset()
+        log.info("rate limit: counted in Redis again, for every instance together")
+
+    def acquire_sliding_window_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        return self._counted(lambda storage: storage.acquire_sliding_window_entry(key, limit, expiry, amount))  # type: ignore[attr-defined, no-any-return]
+
+    def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
+        return self._counted(lambda storage: storage.get_sliding_window(key, expiry), reads_only=True)  # type: ignore[attr-defined, no-any-return]
+
+    def clear_sliding_window(self, key: str, expiry: int) -> None:
+        self._counted(lambda storage: storage.clear_sliding_window(key, expiry), wrote=_proves_nothing)  # type: ignore[attr-defined]
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self._counted(lambda storage: storage.incr(key, expiry, amount))
+
+    def get(self, key: str) -> int:
+        return self._counted(lambda storage: storage.get(key), reads_only=True)
+
+    def get_expiry(self, key: str) -> float:
+        return self._counted(lambda storage: storage.get_expiry(key), reads_only=True)
+
+    def check(self) -> bool:
+        """Whether Redis answers a PING (False, counting in this process, when it does not).
+
+        ``RedisStorage.check`` answers any failure with False rather than an error: taken as an
+        answer, it said "counted in Redis again" and told the breaker that Redis had answered in
+        time, a timeout included. The PING is sent here, so that its error reaches the breaker.
+        """
+        import redis
+
+        def answers(storage: Storage) -> bool:
+            if storage is self._local:
+                return False
+            if not self._shared.get_connection().ping():
+                raise redis.ConnectionError("Redis did not answer the rate limit's PING")
+            return True
+
+        return self._counted(answers, wrote=_proves_nothing)
+
+    def reset(self) -> int | None:
+        self._local.reset()
+        return self._counted(lambda storage: storage.reset(), wrote=_proves_nothing)
+
+    def clear(self, key: str) -> None:
+        self._local.clear(key)
+        self._counted(lambda storage: storage.clear(key), wrote=_proves_nothing)
+
+
+def _proves_nothing(_: object) -> bool:
+    """For :meth:`SharedOrLocalStorage._counted`: a PING or a delete goes through on a Redis out of
+    memory too, so neither says that counts can be written there again."""
+    return False
 
 
 def _exempt() -> bool:
