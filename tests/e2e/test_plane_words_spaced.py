@@ -107,3 +107,55 @@ def test_a_longer_word_stays_inside_the_plane(browser: Any, server: Server, spac
         watch.check(page)
     finally:
         context.close()
+
+
+#: The browser's text size doubled (as its font-size setting does: rem and em grow, px do not).
+DOUBLE_TEXT = """() => {
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync("html { font-size: 200% !important; }");
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+}"""
+
+#: The anchor words' height as drawn, as a share of the plane's width (at twice the text size the
+#: page's margins grow and a phone's plane shrinks), and the words whose nearest dot is not their own.
+ANCHOR_WORDS = """() => {
+  const anchors = [...document.querySelectorAll("#plane .anchor")].map((g) => {
+    const dot = g.querySelector("circle").getBoundingClientRect();
+    return { word: g.querySelector("text"), x: dot.left + dot.width / 2, y: dot.top + dot.height / 2 };
+  });
+  const away = (r, a) => Math.hypot(Math.max(r.left - a.x, 0, a.x - r.right), Math.max(r.top - a.y, 0, a.y - r.bottom));
+  const strays = anchors.filter((a) => {
+    const r = a.word.getBoundingClientRect();
+    return anchors.some((b) => b !== a && away(r, b) < away(r, a));
+  }).map((a) => a.word.textContent);
+  const height = Math.min(...anchors.map((a) => a.word.getBoundingClientRect().height));
+  return { share: height / document.getElementById("plane").getBoundingClientRect().width, strays };
+}"""
+
+
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844), (320, 568)], ids=["desktop", "phone", "phone-320"])
+def test_the_plane_s_words_grow_with_the_text_size_and_stay_by_their_dots(
+    browser: Any, server: Server, size: tuple[int, int]
+) -> None:
+    """Twice the text size, set while the page is open: the plane's words were sized in px and kept
+    their share of the plane while every other word of the page doubled (19 px at 1280 px wide; 13
+    px at 390, where the plane shrank from 340 to 292 px with the page's larger margins). Now they
+    grow as far as the plane has room for them beside their own dots, 1.38 times (25 px at 1280, 18
+    at 390: the upper left's "angry", "afraid" and "disgusted" crowd each other first), and none
+    overlaps another, leaves the plane, or stands nearer another emotion's dot than its own."""
+    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
+    try:
+        usual = page.evaluate(ANCHOR_WORDS)
+        assert usual["strays"] == []
+        page.evaluate(DOUBLE_TEXT)
+        page.wait_for_function(f"() => ({ANCHOR_WORDS})().share >= 1.2 * {usual['share']}")
+        doubled = page.evaluate(ANCHOR_WORDS)
+        assert doubled["strays"] == [], doubled
+        assert page.evaluate(CLASHES) == []
+        page.evaluate(TEXT_SPACING)  # and the spacing of WCAG 1.4.12 on top
+        page.wait_for_timeout(200)
+        assert page.evaluate(CLASHES) == []
+        assert page.evaluate(ANCHOR_WORDS)["strays"] == []
+        watch.check(page)
+    finally:
+        context.close()

@@ -335,27 +335,60 @@ const FIRST_INPUT = ["pointerdown", "keydown"];
 /** The camera goes by itself (unplugged, switched off, its permission taken back): nobody pressed
  * anything, so nothing may move. Its card keeps its height and the offer its reserved place until
  * the person does something: the first press or key anywhere (a move within half a second of one is
- * not a layout shift), a mood picked by hand, another mode, the camera tried again. Before, the
+ * not a layout shift), a mood picked by hand, another mode, the camera back, a window of another
+ * width (a failed try keeps holding: keepHoldingAfterFailedTry). Before, the
  * picture's box gave way to the shorter explanation and the mood card moved 376 px up, the list
  * 82 px (CLS 0.18 at 1280×900); then the card kept 396 px of empty space until a mode change or a
- * camera that came back, the mood plane below the fold. */
+ * camera that came back, the mood plane below the fold.
+ * The height is kept exactly, not only as a floor: on a phone the explanation and its three buttons
+ * are taller than the small preview they replace, and the card grew and pushed the list 72 px down
+ * (390×844). Until the first input, what does not fit scrolls inside the card (style.css: .held). */
 function holdCameraCard() {
-  holdHeight($("panel-camera").closest(".card"));
+  const card = $("panel-camera").closest(".card");
+  holdHeight(card);
+  card.style.maxHeight = card.style.minHeight;
+  card.classList.add("held");
+  listenForFirstInput();
+}
+
+/** The width the camera's card was held at (holdCameraCard): a new one lets go (releaseOnNewWidth). */
+let heldAtWidth = 0;
+
+/** Arm what lets a lost camera's places go: the first press or key, or a window of another width. */
+function listenForFirstInput() {
   for (const type of FIRST_INPUT) document.addEventListener(type, releaseOnFirstInput, true);
+  heldAtWidth = window.innerWidth;
+  window.addEventListener("resize", releaseOnNewWidth);
+}
+
+/** A phone turned, or a window made narrower or wider, while the card is held: the height kept
+ * was the old width's, and the whole page flows again anyway. Before, the card stayed 252 px tall
+ * while its words needed 405 (a phone turned from 844×390 to 390×844: the buttons cut off), or
+ * 727 px for 405 px of words (a desktop narrowed to 390 px). Only the width: a phone's toolbar
+ * that comes and goes as the page scrolls changes the height alone. */
+function releaseOnNewWidth() {
+  if (window.innerWidth !== heldAtWidth) releasePlacesOfTheCamera();
 }
 
 /** The person's first press or key after a lost camera lets its places go, but not "Try the camera
- * again": let go at the press, the card would shrink, then grow again as the picture comes back;
- * startCamera lets go once the try has ended, either way. */
+ * again" pressed (a click, Enter or Space on it): let go at the press, the card would shrink, then
+ * grow again as the picture comes back; startCamera lets go once the camera is back. Any other key
+ * on it lets go: after a failed try, focus stays there, and Tab from it let nothing go. */
 function releaseOnFirstInput(event) {
-  if (event.target instanceof Node && $("camera-retry").contains(event.target)) return;
+  const onRetry = event.target instanceof Node && $("camera-retry").contains(event.target);
+  if (onRetry && (event.type === "pointerdown" || event.key === "Enter" || event.key === " ")) return;
   releasePlacesOfTheCamera();
 }
 
 /** The person chose what comes after a lost camera: the places held for it are let go. */
 function releasePlacesOfTheCamera() {
   for (const type of FIRST_INPUT) document.removeEventListener(type, releaseOnFirstInput, true);
-  $("panel-camera").closest(".card").style.minHeight = "";
+  window.removeEventListener("resize", releaseOnNewWidth);
+  const card = $("panel-camera").closest(".card");
+  card.style.minHeight = "";
+  card.style.maxHeight = "";
+  card.classList.remove("held");
+  $("camera-problem-text").style.minHeight = "";
   if (!camera.running) $("new-list").classList.remove("reserved");
 }
 
@@ -503,14 +536,30 @@ function focusIfLost(target) {
 async function startCamera() {
   // The reader may still load for a second or two after the camera shows (on-device mode): focus
   // goes to "Stop camera" as soon as it is on screen (onStage), and is not taken back later.
+  const wordsBefore = $("camera-problem-text").getBoundingClientRect().height;
   const started = await camera.start();
   // Once the picture is back in the place kept for it (not at the press: the card would shrink,
-  // then grow again), or once the try has failed: before, a failed "Try the camera again" kept the
-  // lost camera's empty space. null: camera mode was left meanwhile, and selectTab let go.
-  if (started !== null) releasePlacesOfTheCamera();
+  // then grow again). null: camera mode was left meanwhile, and selectTab let go.
+  if (started) releasePlacesOfTheCamera();
+  else if (started === false) keepHoldingAfterFailedTry(wordsBefore);
   if (started) focusIfLost($("camera-stop"));
   else if (started === false) focusIfLost($("camera-problem-text"));
   // null: camera mode was left while the browser asked; focus is wherever the person took it.
+}
+
+/** "Try the camera again" failed: a card still held keeps its height until the person's next press
+ * or key, and its explanation the height it had (`wordsBefore`, px), the buttons under it where
+ * they were. Let go when the try ended, as before, it moved the page long after the press (a
+ * browser's permission prompt, a camera slow to say it is busy): a layout shift no input explains
+ * (0.015 at 390×844, the list 24 px down; 0.19 at 1280×900), and the shorter "in use" words moved
+ * the buttons 24 px up. A card not held (let go earlier) has nothing to keep. */
+function keepHoldingAfterFailedTry(wordsBefore) {
+  if (!$("panel-camera").closest(".card").classList.contains("held")) {
+    releasePlacesOfTheCamera();
+    return;
+  }
+  $("camera-problem-text").style.minHeight = `${wordsBefore}px`;
+  listenForFirstInput();
 }
 
 function stopCamera() {
@@ -681,8 +730,7 @@ async function start() {
     if (Array.isArray(config.emotions) && config.emotions.length) state.emotions = config.emotions;
     if (config.emotion_points) {
       state.points = config.emotion_points;
-      plane.points = state.points;
-      plane.build();
+      plane.setPoints(state.points);
     }
   } catch (err) {
     reportError(err);
