@@ -145,19 +145,26 @@ def latency(analyzer: Analyzer, photos: dict[str, Gray], fps: float) -> dict[str
     return result
 
 
-def bystander(analyzer: Analyzer, front: Gray, other: Gray, scale: float, fps: float) -> float:
-    """Share of the bystander's frames whose live mood is not the front person's own."""
-    alone = [
-        live_label(faces) for faces in run(analyzer, (paste(blank(), front, (280, 250), 1.3) for _ in range(40)), fps)
-    ]
+def main_label(faces: list[Face]) -> str | None:
+    """The live mood's label, as the web app reads it: the first face's, the main person's."""
+    return group_mood(faces[:1]).emotion if faces else None
+
+
+def bystander(analyzer: Analyzer, front: Gray, other: Gray, scale: float, fps: float) -> dict[str, float]:
+    """Share of the bystander's frames whose mood (of all faces; of the main person) is not the
+    front person's own."""
+    alone = run(analyzer, (paste(blank(), front, (280, 250), 1.3) for _ in range(40)), fps)
     frames = []
     for i in range(40):
         frame = paste(blank(), front, (280, 250), 1.3)
         if 10 <= i < 30:
             frame = paste(frame, other, (560, 170), scale * 1.3)
         frames.append(frame)
-    with_other = [live_label(faces) for faces in run(analyzer, iter(frames), fps)]
-    return float(np.mean([a != b for a, b in zip(alone[10:30], with_other[10:30], strict=True)]))
+    with_other = run(analyzer, iter(frames), fps)
+    return {
+        name: float(np.mean([label(a) != label(b) for a, b in zip(alone[10:30], with_other[10:30], strict=True)]))
+        for name, label in (("all_faces", live_label), ("main_person", main_label))
+    }
 
 
 def leave(analyzer: Analyzer, photo: Gray, gap_seconds: float, fps: float) -> bool:
@@ -234,7 +241,11 @@ def main() -> None:
     for key in ("ramp0_live", "ramp0_unsmoothed", "ramp10_live", "ramp10_unsmoothed"):
         settled = [m[key] for m in changes if m[key] is not None]
         report["latency_frames"][key] = {**summary(settled), "never": len(changes) - len(settled)}
-    report["bystander_changes_live_mood"] = {s: summary(measures[f"bystander_{s}"]) for s in (0.8, 1.0)}
+    report["bystander_changes_live_mood"] = {
+        f"{s}_{mood}": summary([m[mood] for m in measures[f"bystander_{s}"]])
+        for s in (0.8, 1.0)
+        for mood in ("all_faces", "main_person")
+    }
     report["same_track_after_gap"] = {g: sum(measures[f"leave_{g}"]) for g in (0.3, 0.8, 1.5)}
     report["edge_found"] = summary(measures["edge"])
     report["still_box_side_change"] = summary(measures["still"])

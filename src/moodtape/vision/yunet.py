@@ -50,6 +50,8 @@ YUNET_FILE = "face_detection_yunet_2026may.onnx"
 #: below the eyes' midpoint, and its side is this many eye-to-mouth distances.
 CENTRE_BELOW_EYES = 0.31
 SIDE_PER_EYE_MOUTH = 2.7
+#: The smallest face kept from a tiled photo's tiles by default (``YuNetSettings.tiled_small_face``).
+TILED_SMALL_FACE = 28
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,15 @@ class YuNetSettings:
             faces scored 0.74 and 0.70 (in a page of print), while real faces of 40–60 px pasted
             into the same pictures (Yale's photos, the astronaut) scored 0.85–0.93
             (docs/benchmarks.md, "Small faces in large photos").
+        tiled_small_face: the smallest face kept from the tiles, in photo pixels, in
+            [10, ``small_face``]; ``None`` (the default): 28, or ``small_face`` when that is less
+            (so that a smaller ``small_face`` alone stays a valid setting). The tiles show a
+            12-megapixel photo at full size, where YuNet is as sure of a 30–35-px face as of a
+            40-px one; keeping only faces of ``small_face`` and more
+            dropped them, and 40-px faces whose framed square came out at 35–39 px with them
+            (Yale's photos pasted into 4,000 × 3,000 pictures: 30 px 0 → 65 % found, 35 px
+            15 → 80 %, 40 px 57.5 → 80 %, false faces unchanged; docs/benchmarks.md). The search
+            itself is unchanged: same tiles, same scale.
     """
 
     min_face: int = 80
@@ -185,6 +196,7 @@ class YuNetSettings:
     max_tiled_pixels: int = 12_000_000
     tile_overlap: int = 160
     tiled_score_threshold: float = 0.75
+    tiled_small_face: int | None = None
 
     def __post_init__(self) -> None:
         if self.min_face < 10 or self.min_face_detect < 10:
@@ -209,6 +221,15 @@ class YuNetSettings:
             )
         if not self.score_threshold <= self.tiled_score_threshold < 1:
             raise ValueError("tiled_score_threshold must lie in [score_threshold, 1)")
+        if self.tiled_small_face is not None and not 10 <= self.tiled_small_face <= self.small_face:
+            raise ValueError("tiled_small_face must lie in [10, small_face]")
+
+    @property
+    def smallest_tiled_face(self) -> int:
+        """``tiled_small_face``, or its default: 28 px, or ``small_face`` when that is less."""
+        if self.tiled_small_face is not None:
+            return self.tiled_small_face
+        return min(TILED_SMALL_FACE, self.small_face)
 
     def smallest_face(self, shape: tuple[int, ...]) -> int:
         """The smallest face sought in an image of ``shape``: ``min_face``, or less in a small photo."""
@@ -351,14 +372,15 @@ class YuNetDetector:
     ) -> tuple[list[Landmarks], int]:
         """A tiled photo's faces: the unsure faces that fill it and the sure small faces.
 
-        Nothing sure of the usual size, so a group photo's faces may all be smaller. An unsure face
+        Nothing sure of the usual size, so a group photo's faces may all be smaller, down to
+        ``tiled_small_face`` (the tiles see them at full size, up to 12 megapixels). An unsure face
         that fills the photo does not spare the search: in a 12-megapixel photo of printed text,
         blotches of 1,300-2,000 px at 0.54-0.64 passed for such a face and hid the sure 40-60-px
         faces around and even within them (docs/benchmarks.md). It is kept beside them, though,
         since it may be the subject whose face the frame cuts, with a bystander behind.
         """
-        little = _at_least(found, self.settings.score_threshold, self.settings.small_face)
-        return (filling + little, self.settings.small_face) if little else (filling, smallest)
+        little = _at_least(found, self.settings.score_threshold, self.settings.smallest_tiled_face)
+        return (filling + little, self.settings.smallest_tiled_face) if little else (filling, smallest)
 
     def _search(self, gray: npt.NDArray[np.uint8], scale: float) -> list[Landmarks]:
         """Every face YuNet finds in a copy of ``gray`` resized by ``scale``, in ``gray``'s pixels."""

@@ -6,9 +6,9 @@ the server path already has, so both paths compute the same thing:
 
 - ``GET /api/ondevice`` — the default path (``MOODTAPE_FRAMES``) and every number the browser must
   use: the model's input size, pixel scaling, label order, temperature and "uncertain" threshold,
-  the crop framing, YuNet's settings and FER-framing constants, the stream smoothing constants,
-  the mood anchors and weights, and whether the runtime files are installed (when not, the page
-  keeps the server path);
+  the crop framing, YuNet's settings and FER-framing constants, the stream smoothing and
+  main-person constants, the mood anchors and weights, and whether the runtime files are installed
+  (when not, the page keeps the server path);
 - ``GET /api/ondevice/profile`` — this session's calibration profile as JSON (its baseline and
   prototypes, a few KB, no image data), or null. The browser applies it to its own probabilities
   and embeddings; the alternative, sending those to the server for every frame, would leak a face
@@ -28,7 +28,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from moodtape.emotions import EMOTIONS
 from moodtape.errors import NotFoundError, shown
 from moodtape.recommender.mood import EMOTION_POINTS, UNCERTAIN_FACE_WEIGHT
-from moodtape.vision import yunet
+from moodtape.vision import main_person, yunet
 from moodtape.vision.exposure import MIN_SPAN, PERCENTILES
 from moodtape.vision.models import bundled_model_bytes
 from moodtape.vision.stream import DEFAULT_TIME_CONSTANT, MATCH_IOU
@@ -121,6 +121,13 @@ def config() -> Response:
             "side_per_eye_mouth": yunet.SIDE_PER_EYE_MOUTH,
         },
         "smoothing": {"time_constant": DEFAULT_TIME_CONSTANT, "max_age": MAX_AGE, "match_iou": MATCH_IOU},
+        "main_person": {
+            "off_centre_weight": main_person.OFF_CENTRE_WEIGHT,
+            "clearly_more": main_person.CLEARLY_MORE,
+            "takeover_seconds": main_person.TAKEOVER_SECONDS,
+            "prominence_time_constant": main_person.PROMINENCE_TIME_CONSTANT,
+            "lapse_seconds": main_person.LAPSE_SECONDS,
+        },
         "mood": {
             "labels": list(EMOTIONS),
             "points": {label: list(EMOTION_POINTS[label]) for label in EMOTIONS},

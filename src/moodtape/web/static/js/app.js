@@ -126,8 +126,10 @@ function showMoodNow() {
 
 function showFaces(result) {
   const faces = result ? result.faces : [];
-  let face = null;
-  for (const f of faces) if (!face || f.box[2] * f.box[3] > face.box[2] * face.box[3]) face = f;
+  // The bars show the face the mood was read from: a stream's first (the person at the camera, who
+  // may be smaller than a bystander leaning in), else the largest.
+  let face = result && result.mood && result.mood.source === "face" && faces.length ? faces[0] : null;
+  if (!face) for (const f of faces) if (!face || f.box[2] * f.box[3] > face.box[2] * face.box[3]) face = f;
   drawBars($("bars"), state.emotions, face);
   return faces;
 }

@@ -29,8 +29,8 @@ export class SteadyWord {
 
   /**
    * Feed one frame's label (null: no face) at `now` ms.
-   * @param probabilities  {emotion: 0..1} the label came from, or null when unknown (several
-   *   faces: the mood averages them on the server), which leaves only the time rule
+   * @param probabilities  {emotion: 0..1} the label came from, or null when unknown (a photo's
+   *   several faces: the mood averages them on the server), which leaves only the time rule
    * @returns the label to show now (null without a face)
    */
   update(label, probabilities, now) {
@@ -54,16 +54,17 @@ export class SteadyWord {
 
   /**
    * One camera answer with the steady word in place of the frame's own label: in its mood, and in
-   * its face when there is one (several faces keep their own labels; each is read on its own).
+   * the face the mood was read from (a stream's mood is its first face's, the person at the camera,
+   * `source: "face"`, bystanders or not; the other faces keep their own labels).
    * @returns {{mood, faces}} the answer's objects, copied only where the word differs
    */
   frame(result, now) {
     const { mood } = result;
     const faces = result.faces || [];
-    const single = faces.length === 1 ? faces[0] : null;
-    const word = this.update(mood ? mood.emotion : null, single ? single.probabilities : null, now);
+    const own = mood && mood.source === "face" && faces.length ? faces[0] : null;
+    const word = this.update(mood ? mood.emotion : null, own ? own.probabilities : null, now);
     if (!mood || word === mood.emotion) return { mood, faces };
-    const steadyFaces = single && !single.uncertain && single.emotion === mood.emotion ? [{ ...single, emotion: word }] : faces;
+    const steadyFaces = own && !own.uncertain && own.emotion === mood.emotion ? [{ ...own, emotion: word }, ...faces.slice(1)] : faces;
     return { mood: { ...mood, emotion: word }, faces: steadyFaces };
   }
 }

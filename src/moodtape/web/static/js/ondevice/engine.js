@@ -4,6 +4,7 @@
 
 import { cropFaces, applyProfile, groupMood, postprocess, preprocess, readProfile } from "./emotion.js";
 import { grayFromRGBA } from "./imaging.js";
+import { MainPerson } from "./mainperson.js";
 import { FaceSmoother } from "./smoother.js";
 import { detectFaces } from "./yunet.js";
 
@@ -55,10 +56,14 @@ export class OnDeviceAnalyzer {
     this.resetStream();
   }
 
-  /** Forget face tracks (a new camera session starts fresh, as a new stream id does on the server). */
+  /** Forget face tracks and the main person (a new camera session starts fresh, as a new stream id
+   *  does on the server). */
   resetStream() {
     const { smoothing, classifier, mood } = this.config;
     this.smoother = new FaceSmoother(smoothing, classifier.uncertain_below, mood.labels);
+    // A config from a server before the main person (a deploy under way, a cached answer) has no
+    // main_person: every face is then weighed as before, rather than the camera failing.
+    this.mainPerson = this.config.main_person ? new MainPerson(this.config.main_person) : null;
   }
 
   /** Re-read this session's calibration profile (small JSON; no image data goes out). */
@@ -112,20 +117,23 @@ export class OnDeviceAnalyzer {
     });
   }
 
-  /** One frame of a live stream: detect, classify, smooth; the same JSON shape as /api/analyze. */
+  /** One frame of a live stream: detect, classify, smooth, main person first; the same JSON shape
+   *  as /api/analyze with a stream, whose mood is the first face's alone (a bystander's is not in it). */
   async analyzeFrame(source, width, height) {
     const started = performance.now();
     this.refreshProfile();
     const gray = this.grayOf(source, width, height);
     const faces = await this.classify(gray, await this.detect(gray));
-    const smoothed = this.smoother.update(faces, started / 1000);
+    const t = started / 1000;
+    const smoothed = this.smoother.update(faces, t);
+    const ordered = this.mainPerson ? this.mainPerson.order(smoothed, gray.width, gray.height, this.smoother.liveIds(), t) : smoothed;
     const labels = this.config.mood.labels;
     const uncertainBelow = this.config.classifier.uncertain_below;
-    const shown = smoothed.map((face) => faceJson(face, labels, Math.max(...face.probs) < uncertainBelow));
+    const shown = ordered.map((face) => faceJson(face, labels, Math.max(...face.probs) < uncertainBelow));
     return {
       faces: shown,
       image: { width: gray.width, height: gray.height },
-      mood: groupMood(shown, this.config.mood),
+      mood: groupMood(this.mainPerson ? shown.slice(0, 1) : shown, this.config.mood),
       stream: null,
       calibrated: this.profile !== null,
       elapsed_ms: Math.round((performance.now() - started) * 10) / 10,

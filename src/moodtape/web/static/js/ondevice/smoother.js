@@ -28,6 +28,11 @@ export class FaceSmoother {
     return faces.map((face, i) => this.blend(face, assigned.get(i), t));
   }
 
+  /** The ids of the tracks still alive (seen within maxAge of the last frame). */
+  liveIds() {
+    return new Set(this.tracks.map((track) => track.id));
+  }
+
   blend(face, track, t) {
     if (!track) {
       track = { id: this.nextId++, box: face.box, probs: face.probs.slice(), lastSeen: t };
