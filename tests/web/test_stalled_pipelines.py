@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from webtools import closed_by_server
 
 from moodtape.web import buffered_server, eviction
 from moodtape.web.buffered_server import BufferedServer
@@ -69,19 +70,6 @@ def never_reads(port: int, stack: ExitStack, pipelined: int, source: str = "127.
     sock = stack.enter_context(connect(port, source, small_window=True))
     sock.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n" * pipelined)
     return sock
-
-
-def closed_by_server(sock: socket.socket, wait: float) -> bool:
-    """Whether the server closed ``sock`` within ``wait`` seconds (what it already sent is read and dropped)."""
-    sock.settimeout(wait)
-    try:
-        while sock.recv(1 << 20):
-            pass
-    except TimeoutError:
-        return False
-    except ConnectionError:
-        pass
-    return True
 
 
 # --- 1. pipelines that are never read ---

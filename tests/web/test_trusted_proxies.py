@@ -10,18 +10,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 
 import pytest
-from flask import Flask
-from webtools import AppFactory
+from webtools import AppFactory, closed_by_server, running_server
 
 from moodtape.errors import SettingsError
 from moodtape.web import buffered_server, eviction
-from moodtape.web.buffered_server import BufferedServer
 from moodtape.web.proxies import TrustedProxyFix
 
 BALANCER = {"REMOTE_ADDR": "10.1.2.3"}
@@ -99,19 +95,6 @@ def test_a_list_of_proxies_without_hops_is_said_to_do_nothing(
     assert "MOODTAPE_PROXY_HOPS is 0" not in caplog.text
 
 
-@contextmanager
-def _serving(app: Flask) -> Iterator[int]:
-    server = BufferedServer(app, "127.0.0.1", 0, threads=2)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    try:
-        yield server.bound_port
-    finally:
-        server.stop()
-        thread.join(timeout=10)
-
-
 def _idle_connections(port: int, source: str, count: int, stack: ExitStack) -> list[socket.socket]:
     made = []
     for _ in range(count):
@@ -120,18 +103,6 @@ def _idle_connections(port: int, source: str, count: int, stack: ExitStack) -> l
         sock.connect(("127.0.0.1", port))
         made.append(sock)
     return made
-
-
-def _closed_by_server(sock: socket.socket, wait: float) -> bool:
-    sock.settimeout(wait)
-    try:
-        while sock.recv(1 << 16):
-            pass
-    except TimeoutError:
-        return False
-    except ConnectionError:
-        pass
-    return True
 
 
 def test_behind_listed_proxies_only_a_stray_client_keeps_its_cap_of_connections(
@@ -144,11 +115,12 @@ def test_behind_listed_proxies_only_a_stray_client_keeps_its_cap_of_connections(
     monkeypatch.setattr(eviction, "EXEMPT_LOOPBACK", False, raising=False)
     monkeypatch.setattr(eviction, "GRACE_S", 0.2)
     app = make_app(MOODTAPE_PROXY_HOPS="1", MOODTAPE_TRUSTED_PROXIES="127.0.0.3")
-    with _serving(app) as port, ExitStack() as stack:
+    with running_server(app) as url, ExitStack() as stack:
+        port = int(url.rsplit(":", 1)[1])
         stray = _idle_connections(port, "127.0.0.2", 3, stack)
         proxy = _idle_connections(port, "127.0.0.3", 3, stack)
         time.sleep(0.5)  # past the (shortened) grace: idle
         _idle_connections(port, "127.0.0.2", 1, stack)
         _idle_connections(port, "127.0.0.3", 1, stack)
-        assert _closed_by_server(stray[0], wait=5), "the stray address's idle connection made room"
-        assert not _closed_by_server(proxy[0], wait=1), "the proxy holds as many as it needs"
+        assert closed_by_server(stray[0], wait=5), "the stray address's idle connection made room"
+        assert not closed_by_server(proxy[0], wait=1), "the proxy holds as many as it needs"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,6 +55,19 @@ def running_server(app: Flask, threads: int = 2) -> Iterator[str]:
     finally:
         server.stop()
         thread.join(timeout=10)
+
+
+def closed_by_server(sock: socket.socket, wait: float) -> bool:
+    """Whether the server closed ``sock`` within ``wait`` seconds (what it already sent is read and dropped)."""
+    sock.settimeout(wait)
+    try:
+        while sock.recv(1 << 20):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionError:
+        pass
+    return True
 
 
 class HeldAnalyzer(Analyzer):
