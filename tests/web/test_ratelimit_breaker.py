@@ -99,12 +99,7 @@ def test_a_redis_out_of_memory_leaves_the_limit_on_in_each_process_and_says_so_o
     Redis on each read and logged the fall to memory again on each request."""
     with redis_of_its_own(tmp_path / "redis") as server:
         visitor = make_app(MOODTAPE_RATE_LIMIT="3", MOODTAPE_REDIS_URL=server.url).test_client()
-        full = redis.Redis.from_url(server.url)
-        full.config_set("maxmemory", "1mb")
-        full.config_set("maxmemory-policy", "noeviction")
-        with pytest.raises(redis.ResponseError, match="maxmemory"):
-            for n in range(10_000):
-                full.set(f"filler:{n}", b"x" * 1000)
+        _fill(server)
         with caplog.at_level(logging.WARNING, logger="moodtape.web.ratelimit"):
             statuses = [visitor.get("/api/openapi.yaml").status_code for _ in range(6)]
         assert statuses == [200] * 3 + [429] * 3  # never a 500, and the limit holds in this process
