@@ -32,9 +32,16 @@ What this module adds to waitress:
 - **HTTP versions**: a request line without a version is a 400, a version other than 1.x a 505
   (waitress answered ``HTTP/9.9`` as if it were 1.0), and a later 1.x (``HTTP/1.2``) is read and
   answered as 1.1. An absolute-form target's authority is the request's ``Host``
-  (:mod:`moodtape.web.request_line`). Obsolete line folding in headers is still
-  accepted, as waitress does (RFC 9112 §5.2 allows a server to unfold it). ``close`` anywhere in a
-  ``Connection`` list (``TE, close``) closes the connection after the answer, as ``close`` alone does.
+  (:mod:`moodtape.web.request_line`). ``close`` anywhere in a ``Connection`` list (``TE, close``)
+  closes the connection after the answer, as ``close`` alone does.
+- **Request shapes waitress let through**: obsolete line folding (a header line beginning with a
+  space or tab) is a 400, as RFC 9112 §5.2 allows (waitress joined it to the line before, which a
+  proxy in front may read otherwise); so is a control character in the request line, the target
+  ``*`` with any method but ``OPTIONS`` (which :mod:`moodtape.web.server_wide` answers), and an
+  absolute-form target whose bracketed host is no address (waitress let urllib's ValueError close
+  the connection without an answer). ``CONNECT`` is a 501: this server is no proxy.
+- **Reasons**: each refusal says what was wrong, in fixed words of ours
+  (:mod:`moodtape.web.framing_reasons`), never echoing what the client sent.
 - **Pipelining**: a connection has at most :data:`PIPELINE_DEPTH` requests queued, and the next
   one it already sent is parsed only once less than :data:`PIPELINE_OUTPUT` of answers waits for
   it to read: four clients that pipelined large GETs and read nothing held every worker thread.
@@ -50,12 +57,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from flask import Flask
 from waitress import trigger, wasyncore
@@ -73,10 +82,12 @@ from waitress.utilities import (
 )
 
 from moodtape.web.eviction import PER_CLIENT, evict_when_full
+from moodtape.web.framing_reasons import client_reason, explained
 from moodtape.web.hosts import one_host
 from moodtape.web.proxies import Network, from_one_of, trusted_networks
 from moodtape.web.refusals import refusal
 from moodtape.web.request_line import as_highest_minor, target_authority_problem
+from moodtape.web.server_wide import SERVER_WIDE, answering_server_wide_options
 
 #: Request line plus headers: 64 KiB is 8× what browsers send; the 30 MB header line is refused.
 MAX_HEADER_BYTES: Final[int] = 64 * 1024
@@ -116,6 +127,18 @@ LINGER_BYTES: Final[int] = 1024 * 1024
 PIPELINE_DEPTH: Final[int] = 2
 #: Bytes of answers a client may leave unread before its next pipelined request is parsed.
 PIPELINE_OUTPUT: Final[int] = 1024 * 1024
+#: A control character (C0 or DEL), which no request line may hold (RFC 9112 section 3); CR and LF
+#: are left to waitress's check, whose refusal names them.
+CONTROL_BYTE: Final[re.Pattern[bytes]] = re.compile(rb"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
+#: The most digits a ``Content-Length`` may have: 10^18 bytes is beyond any body limit. A longer one
+#: is a 413 before waitress reads it: past 4,300 digits its int() raised ValueError (Python's limit).
+MAX_CONTENT_LENGTH_DIGITS: Final[int] = 18
+#: A ``Content-Length`` header line whose value is digits, more of them than the above.
+TOO_LONG_CONTENT_LENGTH: Final[re.Pattern[bytes]] = re.compile(
+    rb"\r\ncontent-length:[ \t]*[0-9]{%d,}[ \t]*\r\n" % (MAX_CONTENT_LENGTH_DIGITS + 1), re.IGNORECASE
+)
+#: A request line that ends in HTTP/1.1 or a later 1.x (read as 1.1, web/request_line.py).
+HTTP_1_1_OR_LATER: Final[re.Pattern[bytes]] = re.compile(rb" HTTP/1\.[1-9]\Z")
 #: How a TLS connection begins: a handshake record (type 22) of TLS 1.x or SSL 3 (version 3.x).
 TLS_HANDSHAKE: Final[bytes] = b"\x16\x03"
 
@@ -125,10 +148,23 @@ class _VersionNotSupportedError(Error):  # type: ignore[misc]
     reason = "HTTP Version Not Supported"
 
 
-class _TargetRefusedError(BadRequest):  # type: ignore[misc]
-    """A 400 for an absolute-form target naming no usable host; its ``body`` (our own text, from
-    :func:`~moodtape.web.request_line.target_authority_problem`, holding nothing the client sent)
-    is the message the client gets, rather than the general "not valid HTTP/1.1"."""
+class _ExplainedError(BadRequest):  # type: ignore[misc]
+    """A 400 whose ``body`` (our own text, from :func:`~moodtape.web.framing_reasons.explained`,
+    holding nothing the client sent) is the message the client gets, rather than the general
+    "not valid HTTP/1.1"."""
+
+
+class _NotProvidedError(Error):  # type: ignore[misc]
+    """A 501 for a method this server does not provide at all (``CONNECT``: it is not a proxy); its
+    ``body`` is the message, as for :class:`_ExplainedError`."""
+
+    code = 501
+    reason = "Not Implemented"
+
+
+def _refused(why: str) -> _ExplainedError:
+    """The 400 saying ``why`` (a fixed text of ours)."""
+    return _ExplainedError(explained(why))
 
 
 class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
@@ -158,7 +194,7 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
         while at < len(s) and not (self.completed or self.error):
             piece, why = self._next_piece(s, at)
             if why:
-                self.error = BadRequest(why)
+                self.error = _refused(why)
                 self.all_chunks_received = True
                 return len(s)
             n: int = super().received(piece)
@@ -208,6 +244,17 @@ def chunk_bound(max_body_bytes: int) -> int:
     return max(MAX_CHUNKS, max_body_bytes // MIN_AVERAGE_CHUNK)
 
 
+def folds_a_line(header_plus: bytes) -> bool:
+    """Whether a header line in ``header_plus`` (request line, headers) begins with a space or tab.
+
+    That is obsolete line folding (RFC 9112 §5.2), or whitespace before the first header, which
+    §2.2 has a server refuse. waitress joined a folded line to the one before it: a proxy in front
+    that reads it otherwise (as a header of its own, or ignores it) sees other headers than moodtape
+    does, a request smuggling shape. §5.2 lets a server refuse it with a 400; no client sends it today.
+    """
+    return b"\r\n " in header_plus or b"\r\n\t" in header_plus
+
+
 def _positions(data: bytes, byte: bytes) -> list[int]:
     """Where ``byte`` occurs in ``data``."""
     found, at = [], data.find(byte)
@@ -223,7 +270,7 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
     def execute(self) -> None:
         error = self.request.error
         status = int(error.code)
-        said = error.body if isinstance(error, _TargetRefusedError) else None
+        said = _message_for(error)
         headers, body = refusal(status, error.reason, said)
         self.status = f"{status} {error.reason}"
         self.response_headers.extend(headers)
@@ -258,6 +305,29 @@ class _ConnectionListTask(WSGITask):  # type: ignore[misc]
         return header
 
 
+def _unparsable(target: str) -> Error:
+    """The refusal of a request whose parsing raised ValueError: urllib's ``urlsplit`` refusing the
+    ``target`` (``http://[::1/``, ``http://[zz]/``: a bracketed host that is no IPv6 address, the only
+    ValueErrors it raises on bytes) says so; any other cause the general 400."""
+    try:
+        urlsplit(target.encode("latin-1"))
+    except UnicodeError:
+        pass
+    except ValueError:
+        return _refused("the request target is not a valid URI (a host in [ ] must be an IPv6 address)")
+    return BadRequest("unparsable request")
+
+
+def _message_for(error: Error) -> str | None:
+    """What the refusal ``error`` says to the client: our own reason, waitress's made ours
+    (web/framing_reasons.py), or None for the status's general message."""
+    if isinstance(error, _ExplainedError | _NotProvidedError):
+        return str(error.body)
+    if isinstance(error, BadRequest) and isinstance(error.body, str):
+        return client_reason(error.body)
+    return None
+
+
 def asks_to_close(connection: str) -> bool:
     """Whether a ``Connection`` header's list of options holds ``close`` (in any case)."""
     return "close" in {option.strip(" \t").lower() for option in connection.split(",")}
@@ -278,9 +348,10 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
 
     error: Any  # waitress's: None, or the refusal to answer with
     body_rcv: Any  # waitress's: None, or the body's receiver
-    _version_refused = False
-    #: Why an absolute-form target was refused (request_line.target_authority_problem); "" if not.
-    _target_refused = ""
+    #: The refusal to answer with instead of the one waitress makes of our ParsingError (which
+    #: would say only "Bad Request"); None when waitress's own is meant.
+    _refusal: Error | None = None
+    path: str  # waitress's: the target's path, unquoted
     _discard = 0
     _until_blank = False
     _tail = b""
@@ -305,7 +376,7 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             # request never ended and the client waited for the idle timeout (a minute) to say
             # "timed out". A request line cannot begin with this control byte: refuse at once, and
             # the client reports its TLS error ("wrong version number") as soon as it reads it.
-            self.error = BadRequest("a TLS handshake on a plain HTTP port")
+            self.error = _refused("a TLS handshake on a plain HTTP port")
             self.completed = True
             return len(data)
         header_ends_here = self.body_rcv is None and find_double_newline(self.header_plus + data) >= 0
@@ -313,14 +384,12 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             # Lines ended by a bare LF: waitress looks only for CR LF CR LF, so the request never
             # ended and the client waited a minute for the idle timeout. RFC 9112 (section 2.2) lets
             # a server refuse them; say so at once.
-            self.error = BadRequest("header lines must end with CR LF")
+            self.error = _refused("header lines must end with CR LF, not a bare LF")
             self.completed = True
             return len(data)
         consumed: int = super().received(data)
-        if self._version_refused and isinstance(self.error, BadRequest):
-            self.error = _VersionNotSupportedError("only HTTP/1.0 and HTTP/1.1 are served")
-        elif self._target_refused and isinstance(self.error, BadRequest):
-            self.error = _TargetRefusedError(self._target_refused)
+        if self._refusal is not None and self.error is not None:
+            self.error = self._refusal
         self._bound_chunk_framing()
         if isinstance(self.error, RequestHeaderFieldsTooLarge):
             if not header_ends_here:  # else the refusal is due now: waiting would hang the client
@@ -358,12 +427,40 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             self.completed = True
 
     def parse_header(self, header_plus: bytes) -> None:
-        super().parse_header(as_highest_minor(header_plus))  # HTTP/1.2 is read as 1.1 (web/request_line.py)
+        request_line = header_plus.partition(b"\r\n")[0]
+        if HTTP_1_1_OR_LATER.search(request_line.rstrip()):
+            # What waitress sets only once it has read the request line: a refusal before that was
+            # an ``HTTP/1.0 400`` status line to an HTTP/1.1 client.
+            self.version = "1.1"
+        if folds_a_line(header_plus):
+            raise self._refuse(
+                _refused(
+                    "a header line begins with a space or tab (obsolete line folding, RFC 9112 section 5.2): "
+                    "send each header on one line"
+                )
+            )
+        if CONTROL_BYTE.search(request_line):
+            # waitress takes any byte but a space in a target: ``GET /\x00`` and ``GET /\x1b[2J`` were
+            # routed (404s, logged with the raw bytes). RFC 9112 section 3.2: a target has no controls.
+            raise self._refuse(
+                _refused(
+                    "the request line holds a control character (NUL, tab, ...): separate its parts by one "
+                    "space, and percent-encode such a byte in the target (%00)"
+                )
+            )
+        if TOO_LONG_CONTENT_LENGTH.search(header_plus):
+            raise self._refuse(RequestEntityTooLarge(f"Content-Length over {MAX_CONTENT_LENGTH_DIGITS} digits"))
+        try:
+            super().parse_header(as_highest_minor(header_plus))  # HTTP/1.2 is read as 1.1 (web/request_line.py)
+        except ValueError as error:
+            # waitress catches only UnicodeError: any other ValueError closed the connection without
+            # an answer, and the log got an "uncaptured python exception" with its traceback.
+            raise self._refuse(_unparsable(getattr(self, "request_uri", ""))) from error
         if not self.version:  # "GET /": HTTP/0.9's form, which has no headers to go with them
-            raise ParsingError("the request line has no HTTP version")
+            raise self._refuse(_refused("the request line has no HTTP version: end it with HTTP/1.1"))
         if not self.version.startswith("1."):
-            self._version_refused = True  # a 505, set in received()
-            raise ParsingError("HTTP version not supported")
+            raise self._refuse(_VersionNotSupportedError("only HTTP/1.0 and HTTP/1.1 are served"))
+        self._refuse_other_targets()
         self._take_target_authority()
         if self.chunked:
             codings = [
@@ -373,7 +470,7 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
                 for coding in line.partition(b":")[2].split(b",")
             ]
             if codings.count(b"chunked") > 1:  # RFC 9112 §6.1: chunked is applied once, last
-                raise ParsingError("chunked applied more than once")
+                raise self._refuse(_refused("Transfer-Encoding applies chunked more than once"))
             self.body_rcv = _StrictChunkedReceiver(self.body_rcv.buf)
             self.body_rcv.max_chunks = chunk_bound(self.adj.max_request_body_size)
         elif self.version == "1.1" and any(
@@ -383,13 +480,43 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             # An empty list of codings (``Transfer-Encoding:`` or ``Transfer-Encoding: ,``), which
             # waitress drops and then frames the body by Content-Length. RFC 9112 §6.1: a request
             # whose Transfer-Encoding does not end in chunked has no reliable length (400, closed).
-            raise ParsingError("Transfer-Encoding without chunked last")
+            raise self._refuse(_refused("Transfer-Encoding lists no coding: send chunked, or leave the header out"))
         if self.chunked and "CONTENT_LENGTH" in self.headers:
-            raise ParsingError("Content-Length and Transfer-Encoding in one request")
+            raise self._refuse(_refused("a request may have Content-Length or Transfer-Encoding, not both"))
         if "TRANSFER_ENCODING" in self.headers:
             # waitress reads HTTP/1.0 bodies by Content-Length and leaves this header in place, but a
             # proxy in front may have framed the body by it: RFC 9112 §6.1 calls the framing faulty.
-            raise ParsingError("Transfer-Encoding in an HTTP/1.0 request")
+            raise self._refuse(_refused("Transfer-Encoding is not part of HTTP/1.0: send HTTP/1.1"))
+
+    def _refuse(self, refusal: Error) -> ParsingError:
+        """The ParsingError that stops waitress's parsing, ``refusal`` being the answer it becomes
+        (set in :meth:`received`; waitress would make any ParsingError a plain 400)."""
+        self._refusal = refusal
+        return ParsingError(str(refusal.body))
+
+    def _refuse_other_targets(self) -> None:
+        """Refuse ``CONNECT`` (501: this server is no proxy, and the bytes after it would be a tunnel's)
+        and the target ``*`` with any method but ``OPTIONS`` (400, RFC 9112 §3.2.4); before, CONNECT
+        was a 400 about its target's scheme and ``GET *`` a 404.
+
+        Only the target ``*`` exactly is server-wide: ``*?x`` or ``%2A`` (which waitress decodes to the
+        same path ``*``) is no form of target at all (RFC 9112 §3.2), a 400 whatever the method; before,
+        ``OPTIONS *?x`` and ``OPTIONS %2A`` were answered as ``OPTIONS *``, ``GET *?x`` was a 404.
+
+        An absolute-form target without a path is ``/`` (RFC 9110 §4.2.3), or ``*`` for an ``OPTIONS``
+        without a query (RFC 9112 §3.2.4): Flask redirected the empty path to ``/``, losing the query.
+        """
+        if self.command == "CONNECT":
+            raise self._refuse(_NotProvidedError("CONNECT is not supported: this server is not a proxy"))
+        if self.request_uri == SERVER_WIDE:
+            if self.command != "OPTIONS":
+                raise self._refuse(_refused("the request target * is for OPTIONS only; ask for a path such as /"))
+        elif self.request_uri.startswith(SERVER_WIDE) or self.path == SERVER_WIDE:
+            raise self._refuse(
+                _refused("the request target * stands alone (no query, not percent-encoded); ask for a path such as /")
+            )
+        if self.proxy_netloc and not self.path:
+            self.path = SERVER_WIDE if self.command == "OPTIONS" and not self.query else "/"
 
     def _take_target_authority(self) -> None:
         """An absolute-form target's authority as the ``Host`` (RFC 9112 §3.2.2, web/request_line.py).
@@ -400,8 +527,7 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         """
         problem = target_authority_problem(self.proxy_scheme, self.proxy_netloc)
         if problem:
-            self._target_refused = problem  # a 400 saying so, set in received()
-            raise ParsingError(problem)
+            raise self._refuse(_refused(problem))
         if not self.proxy_netloc:
             return
         sent = self.headers.get("HOST")
@@ -639,7 +765,7 @@ class BufferedServer:
         )
         self._map = {}
         self._server = create_server(
-            self._app,
+            answering_server_wide_options(self._app),  # OPTIONS * (web/server_wide.py)
             map=self._map,
             **where,
             threads=max(1, self._threads),

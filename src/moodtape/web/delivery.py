@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from flask import Blueprint, Flask, Response, current_app, request, send_from_directory
+from werkzeug.http import parse_range_header
+from werkzeug.wrappers import Request as WerkzeugRequest
 
 from moodtape.web.errors import error_response
 
@@ -147,6 +149,63 @@ def gzip_response(response: Response) -> Response:
     return response
 
 
+class PreconditionsFirstResponse(Response):
+    """The app's response class: its ``make_conditional`` (which ``send_file`` and the model files
+    call) answers a byte range only after the request's preconditions, and as RFC 9110 means it.
+
+    Werkzeug's alone answered the range first: a cache revalidating a current copy with a range
+    (``If-None-Match`` with its ETag, or ``If-Modified-Since`` with the file unchanged) got a 206 of
+    the bytes again, and one asking a range past the end a 416, where RFC 9110 (section 13.2.2) has
+    the 304 come first. It also called a suffix longer than the file (``bytes=-99999999``)
+    unsatisfiable (416), where section 14.1.3 has it select the whole file, and took a weak
+    ``If-Range`` (``W/"..."``) as matching, where section 13.1.5 has it never match (the whole file).
+    """
+
+    def make_conditional(
+        self,
+        request_or_environ: dict[str, Any] | WerkzeugRequest,
+        accept_ranges: bool | str = False,
+        complete_length: int | None = None,
+    ) -> PreconditionsFirstResponse:
+        environ = request_or_environ.environ if isinstance(request_or_environ, WerkzeugRequest) else request_or_environ
+        if not accept_ranges or "HTTP_RANGE" not in environ:
+            super().make_conditional(environ, accept_ranges, complete_length)
+            return self
+        super().make_conditional(environ)  # the preconditions alone: a 304 or 412 comes before any range
+        if self.status_code != 200:
+            return self
+        if self._revalidates_the_gzipped_copy():
+            self.accept_ranges = "bytes"
+            return self  # a 200, which gzip_response answers with its gzipped copy's 304
+        super().make_conditional(_range_as_meant(environ, complete_length), accept_ranges, complete_length)
+        return self
+
+    def _revalidates_the_gzipped_copy(self) -> bool:
+        """Whether the request's ``If-None-Match`` names the gzipped copy that :func:`gzip_response`
+        would make of this response: left a 200, that hook answers it with a 304."""
+        etag, _ = self.get_etag()
+        return bool(
+            etag
+            and self.mimetype in COMPRESSIBLE
+            and request.accept_encodings.quality("gzip")
+            and request.if_none_match.contains_weak(f"{etag}-gzip")
+        )
+
+
+def _range_as_meant(environ: dict[str, Any], complete_length: int | None) -> dict[str, Any]:
+    """``environ`` with its ``Range`` as RFC 9110 reads it, for Werkzeug to answer: none after a weak
+    ``If-Range`` (section 13.1.5: a weak tag never matches, so the whole file), and ``bytes=0-`` for
+    a suffix longer than the file (section 14.1.3: the whole file, as a 206)."""
+    if environ.get("HTTP_IF_RANGE", "").lstrip().startswith("W/"):
+        return {name: value for name, value in environ.items() if name != "HTTP_RANGE"}
+    asked = parse_range_header(environ["HTTP_RANGE"])
+    if asked is not None and complete_length and len(asked.ranges) == 1:
+        start, stop = asked.ranges[0]
+        if stop is None and start < -complete_length:
+            return {**environ, "HTTP_RANGE": "bytes=0-"}
+    return environ
+
+
 def _not_modified(response: Response, etag: str, *, weak: bool) -> Response:
     """A 304 for ``response``'s gzipped copy, with the headers a cache refreshes from it."""
     answer = Response(status=304)
@@ -215,6 +274,7 @@ def install_delivery(app: Flask) -> None:
         modules = [m for m in version.modules() if m != "js/app.js"]
         return {"static_url": static_url, "js_modules": modules}
 
+    app.response_class = PreconditionsFirstResponse  # send_file answers ranges through it
     app.context_processor(helpers)
     app.register_blueprint(blueprint)
     app.before_request(ignore_unknown_ranges)

@@ -34,7 +34,7 @@ from moodtape.vision.models import bundled_model_bytes
 from moodtape.vision.stream import DEFAULT_TIME_CONSTANT, MATCH_IOU
 from moodtape.web.app import services
 from moodtape.web.calibration_api import session_profile
-from moodtape.web.delivery import IMMUTABLE
+from moodtape.web.delivery import IMMUTABLE, PreconditionsFirstResponse
 
 blueprint = Blueprint("ondevice", __name__)
 
@@ -153,10 +153,19 @@ def model(name: str) -> Response:
     year-long copy kept under such an address outlived the model it held. The ETag (the file's
     SHA-256) is what revalidates: a cache sending it back in ``If-None-Match`` gets a 304, not the
     file's megabytes again.
+
+    A byte range (``Range: bytes=0-1023``) is a 206 of those bytes, as for static files: a download
+    that broke off resumes where it stopped (``If-Range`` with the ETag keeps it from splicing two
+    versions; another ETag, or a weak one, gets the whole file). A range that begins past the end is
+    a 416; a suffix longer than the file (``bytes=-99999999``) is the whole file as a 206. A 304 for
+    a current ``If-None-Match`` comes before any range (web/delivery.py, PreconditionsFirstResponse).
+    Before, ``Range`` was ignored and every resumed download began again at byte 0.
     """
     digest = _model_sha256(name)
-    response = Response(_model_bytes(name), mimetype="application/octet-stream")
+    data = _model_bytes(name)
+    response = PreconditionsFirstResponse(data, mimetype="application/octet-stream")
     response.set_etag(digest)
     response.headers["Cache-Control"] = IMMUTABLE if request.args.get("v") == digest[:12] else "no-cache"
-    response.make_conditional(request)  # a 304 for a cache that sends the ETag back (it changes response)
+    # A 304 for a cache that sends the ETag back (it changes response), else a 206/416 for a range.
+    response.make_conditional(request, accept_ranges=True, complete_length=len(data))
     return response
