@@ -119,6 +119,8 @@ def test_a_kernel_without_scheduler_statistics_keeps_the_wall_time_bound(
     schedstat = tmp_path / "schedstat"
     schedstat.write_bytes(b"0 0 0\n")
     monkeypatch.setattr(breakers, "_SCHEDSTAT", str(schedstat))
+    monkeypatch.setattr(breakers, "_PROCESS_SCHEDSTAT", str(schedstat))  # every thread's reads so
+    monkeypatch.setattr(breakers, "_keeps_stats", None)  # what this process found out is forgotten
     assert run_queue_seconds() is None
     assert RedisBreaker().slow_s == SLOW_CALL_UNMEASURED_S
     schedstat.write_bytes(b"52000000 7000000 41\n")  # 52 ms on a CPU, 7 ms in the run queue

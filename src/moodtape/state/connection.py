@@ -5,7 +5,8 @@ and timeout errors into :class:`SharedStateError` (HTTP 503 with a JSON body): a
 shared state while Redis restarts fails clearly and at once, and the next one after Redis is back
 succeeds, because the pool reconnects by itself. A Redis that answers but refuses (a read-only
 replica after a failover, ``maxmemory`` reached, writes stopped after a failed snapshot) is the
-same kind of outage for the person asking, and gets the same 503 rather than a 500. Each of these
+same kind of outage for the person asking, and gets the same 503 rather than a 500 (a full one as
+:class:`SharedStateFullError`, so that readiness names it as Redis being full). Each of these
 503s carries ``Retry-After: 1``. After a call to Redis timed out or crawled, the calls of the
 next second get that 503 at once, without waiting on Redis (:mod:`moodtape.state.breaker`).
 """
@@ -44,6 +45,10 @@ class SharedStateError(MoodtapeError):
     code = "shared_state_unavailable"
     #: Sent as ``Retry-After``: Redis restarts in a second or two and the pool reconnects by itself.
     retry_after = RETRY_AFTER_S
+
+
+class SharedStateFullError(SharedStateError):
+    """Redis answers but refuses writes: it reached its ``maxmemory`` with nothing it may evict."""
 
 
 def describe(url: str) -> str:
@@ -99,11 +104,34 @@ def redis_errors(client: redis.Redis) -> Iterator[None]:
         client.connection_pool.disconnect()
         raise _replica_error(client) from None
     except redis.ResponseError as exc:
+        if _is_full(exc):
+            log.warning("shared state: Redis is full (maxmemory reached) and refuses writes")
+            raise SharedStateFullError(
+                f"the shared state ({_where(client)}) is full (its maxmemory is reached) and refuses writes; "
+                "retry later, and give it more memory or --maxmemory-policy volatile-lru (docs/deployment.md)"
+            ) from None
         log.warning("shared state: Redis refused a command: %s", exc)
         raise SharedStateError(
             f"the shared state ({_where(client)}) refused the request ({type(exc).__name__}); "
             "the Redis server's log says why (out of memory, a failed snapshot…)"
         ) from None
+
+
+#: What Redis says when it refuses a write at its ``maxmemory``: the start of its ``OOM`` error, which
+#: before Redis 7.0 comes back inside a plain "Error running script" error when a script's write met it.
+_FULL_REFUSAL: Final[str] = "OOM command not allowed"
+
+
+def _is_full(exc: Exception) -> bool:
+    """Whether ``exc`` is Redis refusing a write at its ``maxmemory``.
+
+    redis-py raises ``OutOfMemoryError`` only for an error that begins with ``OOM``; a script's write
+    (EVAL: the fingerprints readiness notes, ``state/instances.py``; the analysis windows) that met it
+    on Redis before 7.0 came back as a plain ``ResponseError``, told as "refused the request".
+    """
+    import redis
+
+    return isinstance(exc, redis.exceptions.OutOfMemoryError) or _FULL_REFUSAL in str(exc)
 
 
 def _where(client: redis.Redis) -> str:

@@ -10,7 +10,6 @@ a frame or a pixel).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
@@ -34,9 +33,7 @@ class StoreSessionMemory:
         self, database: Database, idle_seconds: float = IDLE_SECONDS, clock: Callable[[], float] | None = None
     ) -> None:
         # The bound one process's memory keeps (the JSON is smaller than the objects it stands for).
-        self.documents = ShortLived(
-            database, "session", idle_seconds, clock=clock or time.time, max_bytes=MAX_SESSION_BYTES
-        )
+        self.documents = ShortLived(database, "session", idle_seconds, clock=clock, max_bytes=MAX_SESSION_BYTES)
 
     def get(self, session_id: str) -> SessionState:
         return SessionState.from_stored(self.documents.get(session_id))
@@ -74,9 +71,7 @@ class StoreProfileStore:
         idle_seconds: float = PROFILE_IDLE_SECONDS,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self.documents = ShortLived(
-            database, "profile", idle_seconds, clock=clock or time.time, max_bytes=MAX_STORED_PROFILE_BYTES
-        )
+        self.documents = ShortLived(database, "profile", idle_seconds, clock=clock, max_bytes=MAX_STORED_PROFILE_BYTES)
         self._analyzer = analyzer
 
     def get(self, session_id: str) -> Calibration | None:

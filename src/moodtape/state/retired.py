@@ -75,9 +75,7 @@ class StoreRetiredSessions:
     """
 
     def __init__(self, database: Database, keep_seconds: float, clock: Callable[[], float] | None = None) -> None:
-        self.documents = ShortLived(
-            database, "retired", keep_seconds, clock=clock or time.time, max_bytes=MAX_RETIRED * len(_MARK)
-        )
+        self.documents = ShortLived(database, "retired", keep_seconds, clock=clock, max_bytes=MAX_RETIRED * len(_MARK))
 
     def retire(self, session_id: str) -> None:
         self.documents.put(session_id, _MARK)

@@ -18,7 +18,9 @@
   its check at once, the whole-site outage the rule above avoids. The checks run in threads of
   their own, at most one per kind at a time (a stuck check is waited on by the next poll, never
   started again beside it); one that has not answered in time is reported as such ("the history
-  store did not answer within 1 s"), a degraded 200 like any other shared outage.
+  store did not answer within 1 s"), a degraded 200 like any other shared outage. So is a Redis
+  that is full (``maxmemory`` reached, writes refused): named under ``checks.redis``, not under the
+  secret key check whose write it refused first.
 - ``/metrics`` is Prometheus' text format. Who may read it is ``MOODTAPE_METRICS``: ``off``;
   ``local`` (the default), clients on a loopback address only, so a server on a public address
   does not show its metrics to the world; ``open``, anyone. With ``MOODTAPE_METRICS_TOKEN`` set, a
@@ -32,6 +34,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
@@ -207,14 +210,42 @@ def _database_checks(flight: _Flight) -> None:
 
 
 def _redis_checks(flight: _Flight, client: Any, model_ready: bool) -> None:
-    from moodtape.state.connection import ping
+    from moodtape.state.connection import SharedStateFullError, ping
 
     checks = flight.checks
     checks["redis"] = _check(lambda: ping(client))
-    if checks["redis"] == "ok":
-        checks["secret_key"] = _check(lambda: _same_key_everywhere(client))
-        if model_ready:
-            checks["emotion_model"] = _check(lambda: _same_model_everywhere(client))
+    if checks["redis"] != "ok":
+        return
+    fingerprints = {"secret_key": _same_key_everywhere, "emotion_model": _same_model_everywhere}
+    for name, probe in fingerprints.items():
+        if name == "emotion_model" and not model_ready:
+            continue
+        try:
+            checks[name] = _check(functools.partial(probe, client), passing=SharedStateFullError)
+        except SharedStateFullError:
+            # Noting this instance's fingerprint is each check's only write: refused, it said the
+            # check failed, where the fault is Redis's and every instance shares it. That check is
+            # left out (it could not be made), the ones made before it stay, and none runs after.
+            checks["redis"] = _full(client)
+            return
+
+
+def _full(client: Any) -> str:
+    """What readiness says of a Redis at its ``maxmemory`` that refuses writes (with its figures when
+    it gives them): a degraded 200, like any outage of a part every instance shares."""
+    import redis
+
+    try:
+        memory = client.info("memory")
+        figures = (
+            f" ({memory['used_memory_human']} used of {memory['maxmemory_human']}, policy {memory['maxmemory_policy']})"
+        )
+    except (redis.RedisError, KeyError):
+        figures = ""
+    return (
+        f"full: Redis reached its maxmemory{figures} and refuses writes, so requests that change a session, "
+        "a calibration or a list get 503; give it more memory or --maxmemory-policy volatile-lru (docs/deployment.md)"
+    )
 
 
 def _same_model_everywhere(client: Any) -> None:
@@ -283,9 +314,12 @@ def _ping_store() -> None:
         store.ping()
 
 
-def _check(probe: Any) -> str:
+def _check(probe: Any, passing: type[Exception] | tuple[type[Exception], ...] = ()) -> str:
+    """Say "ok", or what ``probe`` raised; the errors in ``passing`` are the caller's to handle."""
     try:
         probe()
+    except passing:
+        raise
     except MoodtapeError as exc:
         return str(exc)
     except Exception as exc:  # a readiness probe reports any failure; it must never raise
