@@ -54,6 +54,7 @@ from moodtape.web.secret_key import stored_secret_key
 from moodtape.web.security import HSTS, SECURITY_HEADERS, redact_secrets_in
 from moodtape.web.session import install_session
 from moodtape.web.session_turns import LocalTurnMarks, TurnMarks
+from moodtape.web.static_names import install_static_name_check
 from moodtape.web.streams import STREAM_DETECT_EVERY, RedisStreamRegistry, StreamRegistry, Streams
 from moodtape.web.uploads import MAX_FORM_PARTS, InMemoryRequest
 
@@ -321,6 +322,7 @@ def create_app(
         settings.get_int("MOODTAPE_REDIS_SLOW_MS") / 1000,
     )
     install_host_checks(app)  # web/hosts.py: 400 for a bad Host, redirects that name no host
+    install_static_name_check(app)  # web/static_names.py: 404 for /static/style.css/ and the like
     app.before_request(_check_api_query)
     app.before_request(_refuse_encoded_bodies)
     install_session(app)

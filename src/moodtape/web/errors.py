@@ -8,10 +8,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Final
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing.exceptions import WebsocketMismatch
 
@@ -52,11 +53,20 @@ WEBSOCKET_MESSAGE: Final = (
 )
 
 
+#: Characters that mean markup to HTML, written as JSON escapes in error bodies (the same JSON).
+_MARKUP_ESCAPES: Final[dict[int, str]] = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
+
+
 def error_response(status: int, code: str, message: str) -> Response:
-    """The JSON error body with ``status``."""
-    response = jsonify(error={"code": code, "message": message})
-    response.status_code = status
-    return response
+    """The JSON error body with ``status``.
+
+    A message may quote what the client sent (``unknown emotion '<script>…'``). The body is JSON with
+    ``nosniff``, so no browser runs it, but a client that shows the message as HTML, or a proxy or
+    log viewer that sniffs, would: ``<``, ``>`` and ``&`` go out as ``\\u003c``, ``\\u003e``,
+    ``\\u0026``, which every JSON parser reads back as the same characters.
+    """
+    text = json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":"))
+    return Response(text.translate(_MARKUP_ESCAPES) + "\n", status=status, mimetype="application/json")
 
 
 def register_error_handlers(app: Flask) -> None:

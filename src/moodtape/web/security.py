@@ -6,7 +6,9 @@
 - **CSRF.** The token is an HMAC of the anonymous session id under the app's secret key, so any
   process that shares the key can check it without shared state. State-changing requests send it
   in ``X-CSRF-Token``; a browser on another site can neither read it nor set that header. A
-  mismatching ``Origin`` is refused as well (the second check).
+  request that says it came from elsewhere is refused as well (the second check,
+  :func:`foreign_request`): a foreign ``Origin``, a foreign ``Referer`` without ``Origin``, or
+  ``Sec-Fetch-Site`` other than ``same-origin``.
 - **Redaction.** A logging filter that blanks the configured secrets out of every log line.
 """
 
@@ -15,8 +17,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from typing import Final
+from urllib.parse import urlsplit
+
+from werkzeug.datastructures import Headers
 
 from moodtape.providers.http import redact
 
@@ -73,13 +79,89 @@ def csrf_valid(secret_key: str, session_id: str, token: str | None) -> bool:
 
 
 def same_origin(origin: str | None, host_url: str) -> bool:
-    """True when the request's ``Origin`` is absent or equals this server's origin.
+    """True when the request's ``Origin`` is absent or names this server's origin.
 
-    ``host_url`` is Flask's ``request.host_url`` (``scheme://host[:port]/``).
+    ``host_url`` is Flask's ``request.host_url`` (``scheme://host[:port]/``). Both are compared
+    as origins (RFC 6454): scheme and host in lower case, the scheme's default port dropped, so
+    ``http://LOCALHOST:80`` is ``http://localhost`` as Werkzeug's ``Host`` handling already makes it.
     """
     if not origin:
         return True
-    return origin.rstrip("/") == host_url.rstrip("/")
+    return _normal_origin(origin) == _normal_origin(host_url)
+
+
+_DEFAULT_PORTS: Final[dict[str, int]] = {"http": 80, "https": 443}
+
+
+def _normal_origin(url: str) -> str | None:
+    """``scheme://host[:port]`` of an absolute ``url`` in normal form; None when it is no such URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if not scheme or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+#: What ``Sec-Fetch-Site`` says of a request the page itself sent (``none``: the person typed or
+#: bookmarked it); ``same-site`` is a sibling subdomain, which is another origin all the same.
+_OWN_FETCH_SITES: Final[frozenset[str]] = frozenset({"same-origin", "none"})
+
+
+def foreign_request(headers: Headers | Mapping[str, str], host_url: str) -> str | None:
+    """Why a state-changing request came from another site, or None when nothing says it did.
+
+    ``Origin`` first; without it (an old browser, a privacy extension), the origin of ``Referer``;
+    and ``Sec-Fetch-Site``, which the browser sets itself and a page cannot forge. A request that
+    carries none of them (``curl``, an API client) is judged by its CSRF token alone. Before, only
+    ``Origin`` was looked at: a valid token sent with ``Referer: https://evil.example/`` or
+    ``Sec-Fetch-Site: cross-site`` and no ``Origin`` changed state (200).
+    """
+    origin = headers.get("Origin")
+    if origin is not None and not same_origin(origin, host_url):
+        return "its Origin is another site"
+    if not origin:
+        referer_says = _referer_says(headers.get("Referer"), host_url)
+        if referer_says:
+            return referer_says
+    fetch_sites = [part.strip() for part in headers.get("Sec-Fetch-Site", "").lower().split(",")]
+    foreign_sites = [site for site in fetch_sites if site and site not in _OWN_FETCH_SITES]
+    if foreign_sites:
+        return f"the browser marked it Sec-Fetch-Site: {foreign_sites[0][:16]}"
+    return None
+
+
+def _referer_says(referer: str | None, host_url: str) -> str | None:
+    """Why ``Referer`` shows another site, or None.
+
+    A partial URI (``/privacy``) is relative to this very request, so this site (RFC 9110 §10.1.3),
+    and ``about:blank`` is what a browser sends for a typed or bookmarked address: both say nothing
+    of another site, like no Referer at all.
+    """
+    value = (referer or "").strip()
+    if value.startswith("//"):  # a network-path reference names a host all the same
+        value = f"{urlsplit(host_url).scheme}:{value}"
+    if not value or value.lower().startswith("about:") or not _ABSOLUTE_URL.match(value):
+        return None
+    own = _normal_origin(host_url)
+    named = _normal_origin(value)
+    if named is None:
+        return "its Referer is not an address on this site"
+    if named != own:
+        return "its Referer is another site"
+    return None
+
+
+#: A URI with a scheme (RFC 3986 §3.1); anything else in ``Referer`` is a partial URI.
+_ABSOLUTE_URL: Final[re.Pattern[str]] = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 class RedactSecrets(logging.Filter):

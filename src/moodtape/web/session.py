@@ -52,7 +52,7 @@ from flask import Flask, Response, current_app, g, request
 from moodtape.errors import MoodtapeError
 from moodtape.web.logs import OncePerInterval
 from moodtape.web.lru import BoundedLRU
-from moodtape.web.security import CSRF_HEADER, csrf_token, csrf_valid, same_origin
+from moodtape.web.security import CSRF_HEADER, csrf_token, csrf_valid, foreign_request
 
 COOKIE_NAME: Final[str] = "moodtape_session"
 #: The name over HTTPS: the ``__Host-`` prefix makes browsers refuse it from anywhere but this host.
@@ -65,6 +65,21 @@ _COOKIE: Final = re.compile(r"(?P<id>[A-Za-z0-9_-]{24})\.(?P<signature>[0-9a-f]{
 #: Paths that never read a session nor send its cookie: health, readiness and metrics.
 SESSIONLESS_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metrics"})
 _PLANTED: Final = "signed session cookies name %d different sessions (one was planted?)"
+
+#: A change sent with a session cookie that is not one this server signed: the token may be right
+#: for the session the client meant, so saying only "out-of-date token" sent it looking there.
+REFUSED_COOKIE_MESSAGE: Final = (
+    "the session cookie sent is not one this server signed (altered, cut short, or signed with another "
+    "secret key), so it was ignored and the request is in a new, empty session whose token differs; "
+    "nothing was changed: reload the page (an API client: GET /api/config for a new cookie and csrf_token)"
+)
+#: A change sent with the cookie of a session "Delete everything" ended (a copy left elsewhere, a
+#: replay): its token is that old session's, and the request runs in a new, empty one.
+RETIRED_COOKIE_MESSAGE: Final = (
+    'the session cookie sent names a session that "Delete everything" ended, so the request is in a '
+    "new, empty session whose token differs; nothing was changed: reload the page (an API client: "
+    "GET /api/config for a new cookie and csrf_token)"
+)
 
 _log = logging.getLogger(__name__)
 #: The planted-cookie warning, at most once a minute with a count: one pair of freely obtained
@@ -133,6 +148,7 @@ def _settle() -> None:
         return
     if is_retired(g.session_id):
         renew_session(new_session_id())
+        g.retired_cookie = True  # require_csrf says why the token no longer fits
         # Only a page hands out the replacement's cookie (with its CSRF token). An API answer of a
         # request sent before the deletion (a camera frame in flight) would otherwise replace the
         # cookie the deletion's own answer set, and the page's next change would get a 403.
@@ -170,10 +186,15 @@ def accepted_keys() -> list[str]:
 
 def require_csrf() -> None:
     """Raise :class:`CsrfError` unless the request carries this session's token from our own origin."""
-    if not same_origin(request.headers.get("Origin"), request.host_url):
-        raise CsrfError("this request came from another site; reload moodtape and try again")
+    foreign = foreign_request(request.headers, request.host_url)
+    if foreign is not None:
+        raise CsrfError(f"this request came from another site ({foreign}); reload moodtape and try again")
     sent = request.headers.get(CSRF_HEADER)
     if not any(csrf_valid(key, session_id(), sent) for key in accepted_keys()):
+        if g.get("refused_cookie"):
+            raise CsrfError(REFUSED_COOKIE_MESSAGE)
+        if g.get("retired_cookie"):
+            raise CsrfError(RETIRED_COOKIE_MESSAGE)
         # Out of date too when everything was deleted in another tab (a new session, a new token).
         raise CsrfError(
             f"missing or out-of-date {CSRF_HEADER} header; reload the page to get a fresh token (an API client: "
@@ -207,8 +228,10 @@ def _load_session() -> None:
         return  # no g.session_id: nothing reads it there, and no cookie is sent
     # Only ids this server made (and signed) are taken: a client cannot choose its own id, nor
     # plant a guessable one in someone else's browser.
-    signed = _one_session(request.cookies.getlist(cookie_name()))
+    sent = request.cookies.getlist(cookie_name())
+    signed = _one_session(sent)
     g.new_session = signed is None
+    g.refused_cookie = bool(sent) and signed is None  # require_csrf says so rather than blame the token
     g.session_id = signed[0] if signed is not None else new_session_id()
     # Signed with an earlier key: the same session, its cookie signed again with the current key.
     g.send_cookie = signed is None or signed[1] > 0
