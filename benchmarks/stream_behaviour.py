@@ -15,8 +15,10 @@ face tracks' ids. Scenes, per subject:
   of the change until the live mood shows the label the model gives the happy photo and keeps it
   (subjects whose happy photo the model does not read apart from their neutral one are left out).
 - ``bystander``: the subject in front (1.3×) and, for 2 s, another subject (happy) further back at
-  the side, at 0.8× and at 1.0× of the front face's scale. Share of frames whose live mood differs
-  from the front person's own reading.
+  the side, at 0.8× and at 1.0× of the front face's scale, behind the front person (their photo never
+  covers the front face). Share of frames whose live mood differs from the front person's own
+  reading; and the same for 6 of those frames (two spells of 0.3 s) in which the front face is
+  covered, so that no search finds it (``main_person_covered``).
 - ``leave``: the face gone for 0.3, 0.8 or 1.5 s and back 40 px aside. Whether its track id is kept.
 - ``still``: the same frame 9 times. The largest change of the face box's side from one frame to
   the next (the stream alternates full detection and searches near the last box), which
@@ -38,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moodtape.recommender.mood import group_mood
-from moodtape.types import Face
+from moodtape.types import Box, Face
 from moodtape.vision.classifier import load_classifier
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
@@ -150,20 +152,58 @@ def main_label(faces: list[Face]) -> str | None:
     return group_mood(faces[:1]).emotion if faces else None
 
 
+def behind(frame: Gray, other: Gray, centre: tuple[float, float], scale: float, keep: Box | None) -> Gray:
+    """``other`` pasted at ``centre`` behind the person in ``frame``: the pixels of ``keep`` (the
+    front face's box, widened by a quarter of its side) stay the front face's, so the bystander is
+    beside or behind them, never over their face."""
+    front = frame.copy()
+    frame = paste(frame, other, centre, scale)
+    if keep is not None:
+        margin = keep.w // 4
+        x0, y0 = max(0, keep.x - margin), max(0, keep.y - margin)
+        x1, y1 = keep.x + keep.w + margin, keep.y + keep.h + margin
+        frame[y0:y1, x0:x1] = front[y0:y1, x0:x1]
+    return frame
+
+
+def covered(frame: Gray, keep: Box | None) -> Gray:
+    """``frame`` with the front face's box filled with the background: a hand over the face, or a
+    turn away, that no search finds."""
+    if keep is not None:
+        frame[keep.y : keep.y + keep.h, keep.x : keep.x + keep.w] = BACKGROUND
+    return frame
+
+
+#: Frames (of the bystander's 10–29) in which the front face is covered: two spells of 0.3 s.
+COVERED = frozenset({15, 16, 17, 24, 25, 26})
+
+
 def bystander(analyzer: Analyzer, front: Gray, other: Gray, scale: float, fps: float) -> dict[str, float]:
     """Share of the bystander's frames whose mood (of all faces; of the main person) is not the
-    front person's own."""
-    alone = run(analyzer, (paste(blank(), front, (280, 250), 1.3) for _ in range(40)), fps)
-    frames = []
+    front person's own; and of the frames among them in which the front face is covered.
+
+    The bystander (from frame 10 to 29) stands further back at the side, behind the front person:
+    their photo never covers the front face (:func:`behind`)."""
+    alone_frame = paste(blank(), front, (280, 250), 1.3)
+    found = analyzer.analyze_gray(alone_frame)
+    keep = found[0].box if found else None
+    alone = run(analyzer, (alone_frame.copy() for _ in range(40)), fps)
+    frames, hidden = [], []
     for i in range(40):
-        frame = paste(blank(), front, (280, 250), 1.3)
+        frame = alone_frame.copy()
         if 10 <= i < 30:
-            frame = paste(frame, other, (560, 170), scale * 1.3)
+            frame = behind(frame, other, (560, 170), scale * 1.3, keep)
         frames.append(frame)
-    with_other = run(analyzer, iter(frames), fps)
+        hidden.append(covered(frame.copy(), keep) if i in COVERED else frame)
+    with_other, with_hidden = run(analyzer, iter(frames), fps), run(analyzer, iter(hidden), fps)
+
+    def share(results: list[list[Face]], label: Any, indices: Any) -> float:
+        return float(np.mean([label(alone[i]) != label(results[i]) for i in indices]))
+
     return {
-        name: float(np.mean([label(a) != label(b) for a, b in zip(alone[10:30], with_other[10:30], strict=True)]))
-        for name, label in (("all_faces", live_label), ("main_person", main_label))
+        "all_faces": share(with_other, live_label, range(10, 30)),
+        "main_person": share(with_other, main_label, range(10, 30)),
+        "main_person_covered": share(with_hidden, main_label, sorted(COVERED)),
     }
 
 
@@ -244,7 +284,7 @@ def main() -> None:
     report["bystander_changes_live_mood"] = {
         f"{s}_{mood}": summary([m[mood] for m in measures[f"bystander_{s}"]])
         for s in (0.8, 1.0)
-        for mood in ("all_faces", "main_person")
+        for mood in ("all_faces", "main_person", "main_person_covered")
     }
     report["same_track_after_gap"] = {g: sum(measures[f"leave_{g}"]) for g in (0.3, 0.8, 1.5)}
     report["edge_found"] = summary(measures["edge"])

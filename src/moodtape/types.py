@@ -54,12 +54,15 @@ class Face:
         probabilities: every FER2013 label → probability (calibrated), summing to 1.
         uncertain: True when the model is too unsure to name one emotion (see the model card).
         track_id: for streams, a number that stays with the same person across frames.
+        held: for streams, the face was not found in this frame: it is the main person's track's
+            last box and smoothed reading, held while the track lives (``held_first``).
     """
 
     box: Box
     probabilities: Mapping[str, float]
     uncertain: bool = False
     track_id: int | None = None
+    held: bool = False
 
     def __post_init__(self) -> None:
         check_probabilities(self.probabilities)
@@ -87,6 +90,9 @@ class Face:
         }
         if self.track_id is not None:
             result["track_id"] = self.track_id
+        if self.held:
+            # Only when held: a detected face's JSON stays as clients have always read it.
+            result["held"] = True
         return result
 
 

@@ -23,12 +23,16 @@ frame below, a newcomer 1.25× as prominent took a median 9.2 s to take over (p9
 1 s is rare when each frame is a draw); now 1.25× takes a median 1.5 s (p90 1.7 s), 1.2× 2.9 s,
 and a bystander 1.1× as prominent still never takes over (10 frames a second, boxes drawn ±7.5 %).
 
-:class:`MainPerson` puts that face first in the frame's list; the others keep their order.
+:class:`MainPerson` puts that face first in the frame's list; the others keep their order. A frame
+that misses the main person while their track lives, but finds others tracked since before, is
+led by their track's last reading (:func:`held_first`): the bystander's face never gives the live mood.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -174,6 +178,27 @@ class MainPerson:
             raise ValueError("not a main-person state: its times and prominences must be finite")
         self.track_id, self.challenger, self.challenger_since, self.below_since = track_id, challenger, *times
         self.smoothed = smoothed
+
+
+def held_first(
+    ordered: list[Face], main_track: int | None, held: Callable[[int, list[Face]], Face | None]
+) -> list[Face]:
+    """``ordered`` (from :meth:`MainPerson.order`), led by the main person's held face when this
+    frame missed them but found others.
+
+    A frame in which even a full search misses the person at the camera (a hand over the face, a
+    turn away) while their track lives would otherwise come with another face first, and that face
+    would give the live mood for the frame: a bystander's. ``held(track, faces)`` gives the track's
+    last box and smoothed reading (``FaceSmoother.held_face``), which leads until the track expires,
+    or ``None`` when one of ``faces`` may be the person themselves on a new track. A frame with no
+    face stays empty: the person may have left. The held face comes marked ``held`` (its JSON says
+    so, and the page draws it apart and leaves it out of the count of faces).
+    """
+    if not ordered or main_track is None or any(face.track_id == main_track for face in ordered):
+        return ordered
+    face = held(main_track, ordered)
+    # Marked held: its box is where the person was, not where this frame found anyone.
+    return ordered if face is None else [dataclasses.replace(face, held=True), *ordered]
 
 
 def _track(face: Face) -> int:

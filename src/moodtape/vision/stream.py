@@ -34,7 +34,7 @@ from moodtape.types import Box, Face
 from moodtape.vision.calibration import Profile, usable_profile
 from moodtape.vision.faces import DetectorSettings, FaceDetector, suppress_overlaps
 from moodtape.vision.images import ImageSource, load_image
-from moodtape.vision.main_person import MainPerson
+from moodtape.vision.main_person import MainPerson, held_first
 from moodtape.vision.pipeline import Analyzer, Detector, Located
 from moodtape.vision.yunet import YuNetDetector, YuNetSettings
 
@@ -57,6 +57,7 @@ class _Track:
     box: Box
     probabilities: npt.NDArray[np.float64]
     last_seen: float
+    first_seen: float = 0.0
 
 
 @dataclass
@@ -104,6 +105,21 @@ class FaceSmoother:
         with self._lock:
             return {t.track_id for t in self._tracks}
 
+    def held_face(self, track_id: int, beside: list[Face]) -> Face | None:
+        """The live track ``track_id`` as a face (its last box and smoothed probabilities) for a
+        frame that missed that person and found ``beside``; ``None`` without such a track, or when
+        a face in ``beside`` is on a track first seen after it was last seen: that may be the
+        person, moved farther than box matching follows (a quick move at a few frames a second),
+        and holding would show them twice."""
+        with self._lock:
+            track = next((t for t in self._tracks if t.track_id == track_id), None)
+            if track is None:
+                return None
+            first_seen = {t.track_id: t.first_seen for t in self._tracks}
+            if any(first_seen.get(_track_of(face), math.inf) > track.last_seen for face in beside):
+                return None
+            return _track_face(track, self.uncertain_below)
+
     def box_of(self, track_id: int | None) -> Box | None:
         """The last box of the live track ``track_id``, or ``None`` when there is no such track."""
         with self._lock:
@@ -117,6 +133,8 @@ class FaceSmoother:
                 "tracks": [
                     [t.track_id, list(t.box), [float(p) for p in t.probabilities], t.last_seen] for t in self._tracks
                 ],
+                # Apart from "tracks", whose rows a process of an earlier version unpacks as four.
+                "first_seen": [[t.track_id, t.first_seen] for t in self._tracks],
             }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -131,8 +149,12 @@ class FaceSmoother:
                 for tid, box, probs, seen in state["tracks"]
             ]
             next_id = int(state["next_id"])
+            # A state from before first_seen: each track counts as first seen when last seen.
+            first_seen = {int(tid): float(seen) for tid, seen in state.get("first_seen") or []}
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"not a smoother state: {exc}") from None
+        for track in tracks:
+            track.first_seen = first_seen.get(track.track_id, track.last_seen)
         if any(t.probabilities.shape != (len(EMOTIONS),) for t in tracks):
             raise ValueError("not a smoother state: wrong number of probabilities")
         # A NaN here was taken, and every later frame of the stream then failed in Face().
@@ -158,7 +180,7 @@ class FaceSmoother:
     def _blend(self, face: Face, track: _Track | None, timestamp: float) -> Face:
         new = np.array([face.probabilities[label] for label in EMOTIONS], dtype=np.float64)
         if track is None:
-            track = _Track(self._next_id, face.box, new, timestamp)
+            track = _Track(self._next_id, face.box, new, timestamp, timestamp)
             self._next_id += 1
             self._tracks.append(track)
         else:
@@ -166,21 +188,32 @@ class FaceSmoother:
             weight = 1.0 - math.exp(-elapsed / self.time_constant) if self.time_constant > 0 else 1.0
             track.probabilities = track.probabilities + weight * (new - track.probabilities)
             track.box, track.last_seen = face.box, timestamp
-        smoothed = track.probabilities / track.probabilities.sum()
-        return Face(
-            box=face.box,
-            probabilities={label: float(v) for label, v in zip(EMOTIONS, smoothed, strict=True)},
-            uncertain=bool(smoothed.max() < self.uncertain_below),
-            track_id=track.track_id,
-        )
+        return _track_face(track, self.uncertain_below)
+
+
+def _track_of(face: Face) -> int:
+    return -1 if face.track_id is None else face.track_id
+
+
+def _track_face(track: _Track, uncertain_below: float) -> Face:
+    """``track``'s last box with its smoothed probabilities (normalised) and its id."""
+    smoothed = track.probabilities / track.probabilities.sum()
+    return Face(
+        box=track.box,
+        probabilities={label: float(v) for label, v in zip(EMOTIONS, smoothed, strict=True)},
+        uncertain=bool(smoothed.max() < uncertain_below),
+        track_id=track.track_id,
+    )
 
 
 def _usable_track(track: _Track) -> bool:
     """Whether a restored track's numbers can be blended: finite, probabilities not negative and not all 0."""
     probabilities = track.probabilities
-    return bool(
-        np.all(np.isfinite(probabilities)) and np.all(probabilities >= 0) and probabilities.sum() > 0
-    ) and math.isfinite(track.last_seen)
+    return (
+        bool(np.all(np.isfinite(probabilities)) and np.all(probabilities >= 0) and probabilities.sum() > 0)
+        and math.isfinite(track.last_seen)
+        and math.isfinite(track.first_seen)
+    )
 
 
 class StreamAnalyzer:
@@ -216,14 +249,19 @@ class StreamAnalyzer:
         self.smoother = FaceSmoother(time_constant, uncertain_below=analyzer.classifier.uncertain_below)
         self._frame = 0
         self._shape: tuple[int, ...] | None = None  # the last frame's size, in this process
+        # The size of the last frame that found the main person, in this process (see _held_first).
+        self._main_shape: tuple[int, ...] | None = None
         self.main_person = MainPerson()
         self._lock = threading.Lock()
 
     def process(self, frame: ImageSource, timestamp: float, *, color_order: str = "bgr") -> list[Face]:
-        """Smoothed faces in this frame: the main person's first, when found in it, then largest first.
+        """Smoothed faces in this frame: the main person's first, then largest first.
 
         Read the live mood from the first face: a mood of all faces weighted by their size gave a
-        bystander at the side at 0.8× the user's size the live mood on 32 % of their frames.
+        bystander at the side at 0.8× the user's size the live mood on 32 % of their frames. When
+        even a full search misses the main person while their track lives and only faces tracked
+        before they were last seen are found, their track's last box and smoothed reading come first (see
+        :func:`~moodtape.vision.main_person.held_first`), so the bystander's face does not.
 
         Args:
             frame: the frame as OpenCV's ``VideoCapture.read()`` gives it (BGR), a gray ``(h, w)``
@@ -251,7 +289,23 @@ class StreamAnalyzer:
             located = self.analyzer.locate(gray, frame=True)
         faces = self.smoother.update(self.analyzer.classify(gray, located, profile=self.profile), timestamp)
         with self._lock:
-            return self.main_person.order(faces, gray.shape, self.smoother.track_ids, timestamp)
+            ordered = self.main_person.order(faces, gray.shape, self.smoother.track_ids, timestamp)
+            return self._held_first(ordered, gray.shape)
+
+    def _held_first(self, ordered: list[Face], shape: tuple[int, ...]) -> list[Face]:
+        """``ordered`` led by the main person's held face (:func:`held_first`), unless they were last
+        found in frames of another size (call with ``self._lock`` held).
+
+        The held box is in the pixels of the frame they were last found in: after the camera's
+        resolution changed, or another camera, it would be drawn where no one is, and their track
+        is no evidence that they are still at this camera.
+        """
+        main = self.main_person.track_id
+        if any(face.track_id == main for face in ordered):
+            self._main_shape = shape
+        if main is None or self._main_shape not in (None, shape):
+            return ordered
+        return held_first(ordered, main, self.smoother.held_face)
 
     def state(self) -> dict[str, Any]:
         """The stream's state as JSON-able values: frame count, the smoother's tracks, the main person."""

@@ -85,7 +85,8 @@ def analyze() -> Response:
 def picture_mood(faces: list[Face], stream: str | None) -> Mood | None:
     """A photo's mood: all its faces, weighted by size; a stream's: its main person's face alone.
 
-    A stream's frames come with the main person first (``moodtape.vision.main_person``). The mood of
+    A stream's frames come with the main person first (``moodtape.vision.main_person``), held from
+    their track through a frame that misses them but finds a bystander (``held_first``). The mood of
     all faces let a happy bystander at the side at 0.8× the user's size change the live mood on
     32 % of the frames they were in; the main person's face alone, on none. Their face counts in
     full even when uncertain (the ÷4 of an uncertain face only weighs it against others): the mood

@@ -60,13 +60,25 @@ export function drawFaces(layer, faces, image, mirrored = false) {
     const left = mirrored ? image.width - x - w : x;
     let className = `face-box ${face.uncertain ? "uncertain" : `emo-${face.emotion}`}`;
     if (face === main && faces.length > 1) className += " main";
+    if (face.held) className += " held";
     if (box.className !== className) box.className = className;
+    showHeld(box, Boolean(face.held));
     const share = (value, whole) => `${((100 * value) / whole).toFixed(3)}%`;
     place(box, { left: share(left, image.width), top: share(y, image.height), width: share(w, image.width), height: share(h, image.height) });
     const label = box.firstElementChild;
     const text = faceLabel(face);
     writeText(label, text);
   });
+}
+
+/** A held face (the main person not found in this frame; their track's last box, see the API's
+ * Face.held) is drawn dashed and faint: it marks where they were, not a face the camera sees now.
+ * Set inline, as `place` sets the geometry, so that the box's look needs no stylesheet rule. */
+function showHeld(box, held) {
+  const style = held ? { "border-style": "dashed", opacity: "0.55" } : { "border-style": "", opacity: "" };
+  for (const [name, value] of Object.entries(style)) {
+    if (box.style.getPropertyValue(name) !== value) box.style.setProperty(name, value);
+  }
 }
 
 /** Where the middle of a face's box is on screen, in the analysed image's units: a mirrored view
@@ -97,13 +109,16 @@ const PLACES = { 2: ["Left", "right"], 3: ["Left", "middle", "right"] };
  * Left: happy 90 %; right: not sure."), four or more in order ("4 faces, left to right: …"); when
  * two neighbours stand one above the other no order is claimed ("2 faces: happy 90 %, sad 61 %.").
  * The server's order (its detection order) was said before, with no place: a listener could not
- * tell which face was which.
+ * tell which face was which. A held face (`held`: a stream's main person missed in this frame) is
+ * left out: "2 faces" was said with one person in view.
  * @param {Array} faces  from /api/analyze
  * @param {{width: number}} image  the analysed image's size (box coordinates); without it, the
  *   server's order and no places
  * @param {boolean} mirrored  shown mirrored, as the camera is (see drawFaces)
  */
 export function describeFaces(faces, image = null, mirrored = false) {
+  // A held face is not one the picture shows now (see showHeld): it is neither counted nor said.
+  faces = faces.filter((face) => !face.held);
   if (!faces.length) return "No face found.";
   const count = `${faces.length} ${faces.length === 1 ? "face" : "faces"}`;
   const seen = image ? [...faces].sort((a, b) => screenMiddle(a, image, mirrored) - screenMiddle(b, image, mirrored)) : faces;
@@ -159,11 +174,13 @@ export function drawBars(list, emotions, face) {
 
 /**
  * Size the media box to the image's aspect ratio, no taller than 60 % of the viewport, so that
- * the overlay (inset 0 in the same box) lines up with the picture exactly.
+ * the overlay (inset 0 in the same box) lines up with the picture exactly. Nor taller than
+ * `--picture-room` where the box has one (the room app.js made for a camera at its press): a
+ * picture of another shape than expected is narrower, centred, rather than moving what is below.
  */
 export function fitMedia(wrap, width, height) {
   if (!width || !height) return;
   const ratio = width / height;
   wrap.style.aspectRatio = `${width} / ${height}`;
-  wrap.style.width = `min(100%, calc(60vh * ${ratio.toFixed(4)}))`;
+  wrap.style.width = `min(100%, calc(min(60vh, var(--picture-room, 60vh)) * ${ratio.toFixed(4)}))`;
 }

@@ -4,7 +4,7 @@
 
 import { cropFaces, applyProfile, groupMood, postprocess, preprocess, readProfile } from "./emotion.js";
 import { grayFromRGBA } from "./imaging.js";
-import { MainPerson } from "./mainperson.js";
+import { MainPerson, heldFirst } from "./mainperson.js";
 import { FaceSmoother } from "./smoother.js";
 import { detectFaces } from "./yunet.js";
 
@@ -64,6 +64,7 @@ export class OnDeviceAnalyzer {
     // A config from a server before the main person (a deploy under way, a cached answer) has no
     // main_person: every face is then weighed as before, rather than the camera failing.
     this.mainPerson = this.config.main_person ? new MainPerson(this.config.main_person) : null;
+    this.mainSize = null; // the size of the last frame that found the main person
   }
 
   /** Re-read this session's calibration profile (small JSON; no image data goes out). */
@@ -117,6 +118,20 @@ export class OnDeviceAnalyzer {
     });
   }
 
+  /** The smoothed faces with the main person first: found in this frame, or held from their track
+   *  when the frame missed them but found others tracked since before (as StreamAnalyzer.process),
+   *  and only in frames of the size that last found them. */
+  orderByMainPerson(smoothed, gray, t) {
+    const ordered = this.mainPerson.order(smoothed, gray.width, gray.height, this.smoother.liveIds(), t);
+    const main = this.mainPerson.trackId;
+    const size = `${gray.width}x${gray.height}`;
+    if (ordered.some((face) => face.trackId === main)) this.mainSize = size;
+    // Last found in frames of another size (another camera, a new resolution): the held box is in
+    // those frames' pixels and would be drawn where no one is (as StreamAnalyzer._held_first).
+    if (this.mainSize !== null && this.mainSize !== size) return ordered;
+    return heldFirst(ordered, main, (id, beside) => this.smoother.heldFace(id, beside));
+  }
+
   /** One frame of a live stream: detect, classify, smooth, main person first; the same JSON shape
    *  as /api/analyze with a stream, whose mood is the first face's alone (a bystander's is not in it). */
   async analyzeFrame(source, width, height) {
@@ -126,7 +141,7 @@ export class OnDeviceAnalyzer {
     const faces = await this.classify(gray, await this.detect(gray));
     const t = started / 1000;
     const smoothed = this.smoother.update(faces, t);
-    const ordered = this.mainPerson ? this.mainPerson.order(smoothed, gray.width, gray.height, this.smoother.liveIds(), t) : smoothed;
+    const ordered = this.mainPerson ? this.orderByMainPerson(smoothed, gray, t) : smoothed;
     const labels = this.config.mood.labels;
     const uncertainBelow = this.config.classifier.uncertain_below;
     const shown = ordered.map((face) => faceJson(face, labels, Math.max(...face.probs) < uncertainBelow));
@@ -152,5 +167,7 @@ function faceJson(face, labels, uncertain) {
     uncertain,
     probabilities: Object.fromEntries(labels.map((label, k) => [label, round4(face.probs[k])])),
     track_id: face.trackId,
+    // Only on a held face (not found in this frame; its track's last box): as Face.to_dict.
+    ...(face.held ? { held: true } : {}),
   };
 }

@@ -15,6 +15,16 @@ export function prominence(face, width, height, offCentreWeight) {
   return Math.max(w, h) * (1 - offCentreWeight * Math.min(1, offCentre / halfDiagonal));
 }
 
+/** `ordered` (from MainPerson.order) led by the main person's held face when this frame missed them
+ *  but found others, as vision/main_person.py held_first: `held(trackId, faces)` gives their
+ *  track's last box and smoothed reading, or null when one of `faces` may be them on a new track.
+ *  A bystander's face never gives the live mood. The held face comes marked `held`. */
+export function heldFirst(ordered, mainTrackId, held) {
+  if (!ordered.length || mainTrackId === null || ordered.some((face) => face.trackId === mainTrackId)) return ordered;
+  const face = held(mainTrackId, ordered);
+  return face ? [{ ...face, held: true }, ...ordered] : ordered;
+}
+
 export class MainPerson {
   constructor({
     off_centre_weight: offCentreWeight,

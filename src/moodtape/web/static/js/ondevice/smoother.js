@@ -33,9 +33,21 @@ export class FaceSmoother {
     return new Set(this.tracks.map((track) => track.id));
   }
 
+  /** The live track `id` as a face ({box, probs, trackId}: its last box, smoothed reading) for a
+   *  frame that missed that person and found `beside`; null without such a track, or when a face in
+   *  `beside` is on a track first seen after it was last seen (maybe the person, moved fast), as
+   *  vision/stream.py FaceSmoother.held_face. */
+  heldFace(id, beside) {
+    const track = this.tracks.find((candidate) => candidate.id === id);
+    if (!track) return null;
+    const firstSeen = new Map(this.tracks.map((other) => [other.id, other.firstSeen]));
+    if (beside.some((face) => (firstSeen.get(face.trackId) ?? Infinity) > track.lastSeen)) return null;
+    return this.asFace(track);
+  }
+
   blend(face, track, t) {
     if (!track) {
-      track = { id: this.nextId++, box: face.box, probs: face.probs.slice(), lastSeen: t };
+      track = { id: this.nextId++, box: face.box, probs: face.probs.slice(), lastSeen: t, firstSeen: t };
       this.tracks.push(track);
     } else {
       const elapsed = Math.max(0, t - track.lastSeen);
@@ -44,7 +56,11 @@ export class FaceSmoother {
       track.box = face.box;
       track.lastSeen = t;
     }
+    return this.asFace(track);
+  }
+
+  asFace(track) {
     const total = track.probs.reduce((a, b) => a + b, 0);
-    return { box: face.box, probs: track.probs.map((p) => p / total), trackId: track.id };
+    return { box: track.box, probs: track.probs.map((p) => p / total), trackId: track.id };
   }
 }
