@@ -10,7 +10,8 @@ import { LiveCamera } from "./live.js";
 import { DEFAULT_POINTS, MoodPlane } from "./moodplane.js";
 import { trackFootHeights, uncoverFocus } from "./footroom.js";
 import { guardPresses } from "./keyguard.js";
-import { describeFaces, drawBars } from "./overlay.js";
+import { keepRoom, wording } from "./keeproom.js";
+import { describeFaces, drawBars, fitMedia } from "./overlay.js";
 import { setupPhoto } from "./photo.js";
 import { say } from "./say.js";
 import { distance, MIN_DISTANCE, MoodSettler } from "./settle.js";
@@ -206,6 +207,28 @@ function markEmotion(mood, source) {
   }
 }
 
+/** The words of the frame figures' line (live.js writeStats and its rate), longest first. */
+const STATS_WORDINGS = [
+  "15.0 frames/s · 9999 ms",
+  "Paused: no frames sent.",
+  "No answer; retrying.",
+  "Server busy; retrying.",
+  "Server error; retrying.",
+  "Frame refused; retrying.",
+];
+
+/** What the camera rewrites with no key pressed keeps the room of its longest words at any width
+ * and text size (keeproom.js): the frame figures, the offer's words. */
+function keepRoomForCameraWords() {
+  roomFor.stats = keepRoom($("camera-stats"), STATS_WORDINGS.map(wording));
+  const offers = Object.keys(EMOTION_WORDS).flatMap((e) => [offerWords(e), offerWords(e, true)]);
+  roomFor.offer = keepRoom($("new-list-text"), offers.map(wording));
+}
+
+/** Measure again now what keepRoom keeps room for, where it has just been shown: its resize
+ * observer reports only after the first paint, a frame too late. */
+const roomFor = { stats: () => {}, offer: () => {} };
+
 /** The offer's words. The stale ones ("a moment ago") are about as long, so the box keeps its size. */
 function offerWords(emotion, stale = false) {
   const word = emotionWord(emotion);
@@ -250,6 +273,7 @@ function offer(mood, now) {
   state.offerNext = undefined;
   $("new-list-text").textContent = offerWords(mood.emotion);
   $("new-list").hidden = false;
+  roomFor.offer(); // before the first paint: measured later, the floating offer grew 48 px upward
   // On a phone the offer floats at the foot of the screen: a control that has focus there, left
   // where it is while the person reads, would be hidden under it (WCAG 2.4.11).
   measureFoot();
@@ -334,6 +358,116 @@ function holdHeight(el) {
 /** The presses and keys that let go of the places a lost camera held (the first of them does). */
 const FIRST_INPUT = ["pointerdown", "keydown"];
 
+/** When the person last pressed a key or a pointer: the browser takes what moves within half a
+ * second of it as their doing (not a layout shift); what moves later, nobody asked for. */
+let lastInputAt = -Infinity;
+for (const type of FIRST_INPUT) document.addEventListener(type, () => (lastInputAt = performance.now()), true);
+
+/** Past this (ms) after the last press or key, what the camera's answer changes would move the
+ * page unasked: a smaller change is let go at once, a later one at the person's next input. */
+const LATE_ANSWER_MS = 400;
+
+/** The camera picture's width / height expected at the next start: the last one seen, else 4:3
+ * (what most webcams give when asked for nothing in particular). */
+let expectedRatio = 4 / 3;
+
+/** Whether startCamera made room at the press (makeRoomForStage) that its answer has to settle. */
+let roomMadeAtPress = false;
+
+/** The window's width when that room was made: the room is that width's (settleRoomMadeAtPress). */
+let roomMadeAtWidth = 0;
+
+/** Starts still waiting for the camera's answer: a second press while the browser asks makes one
+ * start give way to the next (its answer null), and only the last one's answer settles the room. */
+let startsPending = 0;
+
+/** "Start camera" or "Try the camera again" pressed: the card takes the height the running stage
+ * will have (its picture at the expected ratio) and the offer its place, now, inside the browser's
+ * half second after the press, so that the picture can come whenever it comes (a permission
+ * prompt taken slowly: no press or key the page sees) into ready room. Before, it swapped the intro
+ * or the explanation for the picture with no input to explain it: the mood card went 376 px down
+ * and the list 82 px at 1280×900 (layout shift 0.09), the list 48 px up at 390×844. The card only
+ * ever grows here; a taller intro keeps its height until the next input (settleRoomMadeAtPress). */
+function makeRoomForStage() {
+  // Pressed again while the browser asks: the room made at the first press is the stage's already
+  // (before, measured again on top of it: 112 px more a press, kept even after Stop).
+  if (roomMadeAtPress) return;
+  const card = $("panel-camera").closest(".card");
+  if (card.classList.contains("held")) return; // a lost camera's card: held at its stage's height
+  let measured;
+  try {
+    measured = measureStageDelta();
+  } catch (error) {
+    console.warn("moodtape: could not measure the camera's room", error);
+    return; // the camera starts all the same, as before the room was made at the press
+  }
+  const { delta, pictureHeight } = measured;
+  roomMadeAtPress = true;
+  roomMadeAtWidth = window.innerWidth;
+  card.style.minHeight = `${card.getBoundingClientRect().height + Math.max(0, delta)}px`;
+  $("video").parentElement.style.setProperty("--picture-room", `${pictureHeight}px`);
+  $("new-list-text").textContent = offerWords("disgust");
+  $("new-list").classList.add("reserved");
+}
+
+/** How much taller (px) the camera's panel is with its stage on show, the picture at the expected
+ * ratio, than it is now, and that picture's height: copies of the panel as it is and as it will be
+ * are laid out hidden beside it and read in one forced layout, nothing on screen touched. The copies
+ * keep their ids for the style sheet's rules (phones lay the stage out as a bar); they are gone
+ * before any other script runs. */
+function measureStageDelta() {
+  const panel = $("panel-camera");
+  const width = panel.getBoundingClientRect().width;
+  const now = hiddenCopy(panel, width);
+  const later = hiddenCopy(panel, width);
+  later.querySelector(".intro").hidden = true;
+  later.querySelector(".problem").hidden = true;
+  later.querySelector(".stage").hidden = false;
+  const wrap = later.querySelector(".media-wrap");
+  wrap.style.removeProperty("--picture-room");
+  fitMedia(wrap, expectedRatio * 1000, 1000);
+  panel.after(now, later);
+  const delta = later.getBoundingClientRect().height - now.getBoundingClientRect().height;
+  const pictureHeight = wrap.getBoundingClientRect().height;
+  now.remove();
+  later.remove();
+  return { delta, pictureHeight };
+}
+
+function hiddenCopy(el, width) {
+  const copy = el.cloneNode(true);
+  copy.setAttribute("aria-hidden", "true");
+  copy.inert = true;
+  copy.style.cssText = `position:absolute;visibility:hidden;left:0;top:0;width:${width}px`;
+  return copy;
+}
+
+/** The camera answered the press (`started`: true, false, or null when camera mode was left and
+ * selectTab let go). Soon after the press, whatever it changes is the person's doing: let go at
+ * once. Later, the room made at the press stays until the next input: a failed try keeps the card
+ * at its height, its explanation scrolling inside it if longer (keepHoldingAfterFailedTry), the
+ * offer's place kept; a picture shorter than the intro it replaced keeps the intro's height. */
+function settleRoomMadeAtPress(started) {
+  if (started === null && startsPending > 0) return; // a newer start took over: its answer settles
+  const made = roomMadeAtPress;
+  roomMadeAtPress = false;
+  if (!made || started === null) return;
+  const soon = performance.now() - lastInputAt < LATE_ANSWER_MS;
+  const card = $("panel-camera").closest(".card");
+  // A window of another width meanwhile: the room was the old width's, and the page flows anew.
+  const resized = window.innerWidth !== roomMadeAtWidth;
+  if ((soon || resized) && !card.classList.contains("held")) releasePlacesOfTheCamera();
+  else if (started) listenForFirstInput();
+  else if (!card.classList.contains("held")) holdCameraCard();
+}
+
+/** The picture's ratio, remembered for the next start's room (makeRoomForStage). */
+function rememberPictureRatio() {
+  const [track] = camera.media ? camera.media.getVideoTracks() : [];
+  const settings = track && track.getSettings ? track.getSettings() : {};
+  if (settings.width && settings.height) expectedRatio = settings.width / settings.height;
+}
+
 /** The camera goes by itself (unplugged, switched off, its permission taken back): nobody pressed
  * anything, so nothing may move. Its card keeps its height and the offer its reserved place until
  * the person does something: the first press or key anywhere (a move within half a second of one is
@@ -391,7 +525,11 @@ function releasePlacesOfTheCamera() {
   card.style.maxHeight = "";
   card.classList.remove("held");
   $("camera-problem-text").style.minHeight = "";
-  if (!camera.running) $("new-list").classList.remove("reserved");
+  // The picture's size is the page's own again (a room made at one width capped it for good: a
+  // window widened from 700 to 1600 px kept a 120×90 picture in the desktop layout).
+  $("video").parentElement.style.removeProperty("--picture-room");
+  // The camera back: the offer's place is kept while it runs (onStarted); gone: let go.
+  $("new-list").classList.toggle("reserved", camera.running);
 }
 
 /** The plane, the pressed emotion and the camera's follow switch show the list's mood: the one
@@ -539,11 +677,21 @@ async function startCamera() {
   // The reader may still load for a second or two after the camera shows (on-device mode): focus
   // goes to "Stop camera" as soon as it is on screen (onStage), and is not taken back later.
   const wordsBefore = $("camera-problem-text").getBoundingClientRect().height;
-  const started = await camera.start();
-  // Once the picture is back in the place kept for it (not at the press: the card would shrink,
-  // then grow again). null: camera mode was left meanwhile, and selectTab let go.
-  if (started) releasePlacesOfTheCamera();
-  else if (started === false) keepHoldingAfterFailedTry(wordsBefore);
+  const wasHeld = $("panel-camera").closest(".card").classList.contains("held");
+  makeRoomForStage();
+  startsPending += 1;
+  let started;
+  try {
+    started = await camera.start();
+  } finally {
+    startsPending -= 1;
+  }
+  // A lost camera's card is let go once the picture is back in the place kept for it (not at the
+  // press: the card would shrink, then grow again). null: camera mode was left meanwhile, and
+  // selectTab let go.
+  if (started && wasHeld) releasePlacesOfTheCamera();
+  else settleRoomMadeAtPress(started);
+  if (started === false) keepHoldingAfterFailedTry(wordsBefore);
   if (started) focusIfLost($("camera-stop"));
   else if (started === false) focusIfLost($("camera-problem-text"));
   // null: camera mode was left while the browser asked; focus is wherever the person took it.
@@ -643,7 +791,10 @@ const camera = new LiveCamera(
       }
     },
     onRecover: () => banner(""),
-    onStage: () => focusIfLost($("camera-stop")),
+    onStage: () => {
+      roomFor.stats();
+      focusIfLost($("camera-stop"));
+    },
     // The camera's own controls, the list's "Stop" and the offer are gone: focus goes to the reason.
     onLosing: holdCameraCard, // measured while the picture is still there
     onLost: () => {
@@ -658,7 +809,8 @@ const camera = new LiveCamera(
       // While the camera runs, the offer's place is kept (invisible) with words as long as the
       // longest offer: when one appears, the list below does not jump under the pointer.
       $("new-list-text").textContent = offerWords("disgust");
-      $("new-list").classList.add("reserved");
+      $("new-list").classList.add("reserved"); // taken at the press already (makeRoomForStage)
+      rememberPictureRatio();
       showFollowSwitch(); // a list made before the camera started does not follow it by itself
       showReadout();
     },
@@ -714,6 +866,7 @@ function setupCamera() {
 
 async function start() {
   measureFoot = trackFootHeights({ mini: $("mini-player"), offer: $("new-list") });
+  keepRoomForCameraWords();
   // "close" does not bubble: heard while it passes the document, for whichever dialog closed.
   document.addEventListener("close", sayHeldMoodNews, true);
   document.addEventListener(
