@@ -72,6 +72,18 @@ class RedisServer:
             self.process = subprocess.Popen(command, cwd=self.folder, stdout=log, stderr=subprocess.STDOUT)
         wait_for_port(self.port, process=self.process)
 
+    def fill_to_maxmemory(self) -> None:
+        """Bring this Redis to its ``maxmemory`` with nothing it may evict (``noeviction``): reads,
+        deletes and PINGs still answer, writes are refused with an out-of-memory error."""
+        import redis  # here, so that tests without Redis import this module without the client
+
+        full = redis.Redis.from_url(self.url)
+        full.config_set("maxmemory", "1mb")
+        full.config_set("maxmemory-policy", "noeviction")
+        with pytest.raises(redis.ResponseError, match="maxmemory"):
+            for n in range(10_000):
+                full.set(f"filler:{n}", b"x" * 1000)
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()

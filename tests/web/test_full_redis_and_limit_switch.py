@@ -32,7 +32,7 @@ from moodtape.state import connection
 from moodtape.state.connection import SharedStateError, SharedStateFullError, client_for, redis_errors
 from moodtape.web import ops, ratelimit
 from moodtape.web.ratelimit import SCHEME_PREFIX, SharedOrLocalStorage
-from redis_server import RedisServer, redis_of_its_own
+from redis_server import redis_of_its_own
 
 
 @pytest.fixture
@@ -41,21 +41,11 @@ def still_clocks(still_limiter_clock: None, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(ratelimit, "time", limits.storage.memory.time)
 
 
-def _fill(server: RedisServer) -> None:
-    """Bring ``server`` to its ``maxmemory`` with nothing it may evict: writes are refused."""
-    full = redis.Redis.from_url(server.url)
-    full.config_set("maxmemory", "1mb")
-    full.config_set("maxmemory-policy", "noeviction")
-    with pytest.raises(redis.ResponseError, match="maxmemory"):
-        for n in range(10_000):
-            full.set(f"filler:{n}", b"x" * 1000)
-
-
 def test_readiness_names_a_full_redis_under_redis_and_stays_degraded(make_app: AppFactory, tmp_path: Path) -> None:
     with redis_of_its_own(tmp_path / "redis") as server:
         client = make_app(MOODTAPE_REDIS_URL=server.url).test_client()
         assert client.get("/readyz").get_json()["status"] == "ready"
-        _fill(server)
+        server.fill_to_maxmemory()
         ready = client.get("/readyz")
         checks = ready.get_json()["checks"]
         assert ready.status_code == 200 and ready.get_json()["status"] == "degraded"
@@ -69,7 +59,7 @@ def test_readiness_names_a_full_redis_under_redis_and_stays_degraded(make_app: A
 
 def test_a_request_meeting_a_full_redis_is_told_so(tmp_path: Path) -> None:
     with redis_of_its_own(tmp_path / "redis") as server:
-        _fill(server)
+        server.fill_to_maxmemory()
         shared = client_for(server.url)
         assert shared is not None
         with pytest.raises(SharedStateFullError, match="is full") as refused, redis_errors(shared):

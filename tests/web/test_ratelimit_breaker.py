@@ -99,21 +99,11 @@ def test_a_redis_out_of_memory_leaves_the_limit_on_in_each_process_and_says_so_o
     Redis on each read and logged the fall to memory again on each request."""
     with redis_of_its_own(tmp_path / "redis") as server:
         visitor = make_app(MOODTAPE_RATE_LIMIT="3", MOODTAPE_REDIS_URL=server.url).test_client()
-        _fill(server)
+        server.fill_to_maxmemory()
         with caplog.at_level(logging.WARNING, logger="moodtape.web.ratelimit"):
             statuses = [visitor.get("/api/openapi.yaml").status_code for _ in range(6)]
         assert statuses == [200] * 3 + [429] * 3  # never a 500, and the limit holds in this process
         assert caplog.text.count("counting in this process") == 1
-
-
-def _fill(server: RedisServer) -> None:
-    """Bring ``server`` to its ``maxmemory``: reads, deletes and PINGs still answer, writes do not."""
-    full = redis.Redis.from_url(server.url)
-    full.config_set("maxmemory", "1mb")
-    full.config_set("maxmemory-policy", "noeviction")
-    with pytest.raises(redis.ResponseError, match="maxmemory"):
-        for n in range(10_000):
-            full.set(f"filler:{n}", b"x" * 1000)
 
 
 def _storage(url: str) -> SharedOrLocalStorage:
@@ -130,7 +120,7 @@ def test_an_acquire_a_full_redis_refuses_does_not_bring_the_count_back_to_it(
     with redis_of_its_own(tmp_path / "redis") as server:
         storage = _storage(server.url)
         assert [storage.acquire_sliding_window_entry("busy", 2, 60) for _ in range(3)] == [True, True, False]
-        _fill(server)
+        server.fill_to_maxmemory()
         with caplog.at_level(logging.INFO, logger="moodtape.web.ratelimit"):
             for _ in range(3):
                 assert storage.acquire_sliding_window_entry("new", 100, 60)  # out of memory: counted here
@@ -146,7 +136,7 @@ def test_counts_made_in_this_process_during_an_outage_are_forgotten_once_redis_t
     """Kept, they refused a client at the start of the next outage for what it did in the last one."""
     with redis_of_its_own(tmp_path / "redis") as server:
         storage = _storage(server.url)
-        _fill(server)
+        server.fill_to_maxmemory()
         assert [storage.acquire_sliding_window_entry("visitor", 2, 60) for _ in range(3)] == [True, True, False]
         redis.Redis.from_url(server.url).config_set("maxmemory", "0")  # room again
         assert storage.acquire_sliding_window_entry("someone-else", 2, 60)  # a write in Redis: shared again
@@ -158,7 +148,7 @@ def test_counts_made_in_this_process_during_an_outage_are_forgotten_once_redis_t
 def test_a_reset_clears_the_counts_of_this_process_too(tmp_path: Path) -> None:
     with redis_of_its_own(tmp_path / "redis") as server:
         storage = _storage(server.url)
-        _fill(server)
+        server.fill_to_maxmemory()
         assert [storage.acquire_sliding_window_entry("visitor", 2, 60) for _ in range(3)] == [True, True, False]
         storage.reset()  # Redis answers it (a delete goes through on a full Redis)
         assert storage.acquire_sliding_window_entry("visitor", 2, 60)
@@ -183,7 +173,7 @@ def test_a_full_redis_answering_the_check_does_not_bring_the_count_back_to_it(
     """A PING writes nothing: a full Redis answers it, and still refuses the next count."""
     with redis_of_its_own(tmp_path / "redis") as server:
         storage = _storage(server.url)
-        _fill(server)
+        server.fill_to_maxmemory()
         with caplog.at_level(logging.INFO, logger="moodtape.web.ratelimit"):
             assert storage.acquire_sliding_window_entry("visitor", 5, 60)  # out of memory: counted here
             assert storage.check()
