@@ -52,6 +52,7 @@ from moodtape.web.ratelimit import install_rate_limit
 from moodtape.web.retired import MemoryRetiredSessions, RetiredSessions, retired_seconds
 from moodtape.web.secret_key import stored_secret_key
 from moodtape.web.security import HSTS, SECURITY_HEADERS, redact_secrets_in
+from moodtape.web.server_wide import install_server_wide_endpoint, install_server_wide_options
 from moodtape.web.session import install_session
 from moodtape.web.session_turns import LocalTurnMarks, TurnMarks
 from moodtape.web.static_names import install_static_name_check
@@ -315,6 +316,7 @@ def create_app(
     from moodtape.web import api, calibration_api, lists_api, ondevice, ops, views
 
     ops.install_ops(app)  # first, so the request id and timing cover every other hook
+    install_server_wide_endpoint(app)  # web/server_wide.py: OPTIONS * named, so the rate limit counts it
     install_rate_limit(
         app,
         settings.get_float("MOODTAPE_RATE_LIMIT"),
@@ -322,6 +324,7 @@ def create_app(
         settings.get_int("MOODTAPE_REDIS_SLOW_MS") / 1000,
     )
     install_host_checks(app)  # web/hosts.py: 400 for a bad Host, redirects that name no host
+    install_server_wide_options(app)  # web/server_wide.py: OPTIONS *, after the checks above
     install_static_name_check(app)  # web/static_names.py: 404 for /static/style.css/ and the like
     app.before_request(_check_api_query)
     app.before_request(_refuse_encoded_bodies)

@@ -12,11 +12,12 @@ and ``docs/deployment.md``.
 
 What this module adds to waitress:
 
-- **Limits**: headers at most :data:`MAX_HEADER_BYTES`; bodies at most the app's upload limit plus
-  :data:`BODY_HEADROOM` (multipart framing), held in memory (never spooled to a temporary file:
-  photos are never written anywhere); at most :data:`CONNECTION_LIMIT` connections, and at that
-  limit the idlest ones are closed to make room (:mod:`moodtape.web.eviction`); a connection
-  that sends nothing for :data:`CHANNEL_TIMEOUT` seconds is closed.
+- **Limits**: headers at most :data:`MAX_HEADER_BYTES` and :data:`MAX_HEADER_FIELDS` fields;
+  bodies at most the app's upload limit plus :data:`BODY_HEADROOM` (multipart framing), held in
+  memory (never spooled to a temporary file: photos are never written anywhere); at most
+  :data:`CONNECTION_LIMIT` connections, and at that limit the idlest ones are closed to make room
+  (:mod:`moodtape.web.eviction`); a connection that sends nothing for :data:`CHANNEL_TIMEOUT`
+  seconds is closed.
 - **JSON errors**: waitress's own refusals (413, 431, 400 for malformed framing such as two
   different ``Content-Length`` headers) answer with the API's JSON error shape and security headers.
 - **Framing bounds**: a chunk-size line over :data:`MAX_CHUNK_LINE` or a trailer over
@@ -26,14 +27,19 @@ What this module adds to waitress:
   (``Transfer-Encoding:``, which waitress dropped and framed by ``Content-Length``). A chunk whose
   declared size alone goes over the body limit is a 413 at once. Chunk lines and trailer lines
   must end in CR LF and a chunk size may not be empty (RFC 9112 §7.1): waitress waited for a CR
-  LF that never came, and the client got nothing for a minute; now a 400 at once.
+  LF that never came, and the client got nothing for a minute; now a 400 at once. Whitespace
+  before a chunk extension's ``;`` and around its ``=`` is allowed (§7.1.1), which waitress refused.
+- **Too long**: over :data:`MAX_HEADER_BYTES`, a request line of :data:`LONG_REQUEST_LINE` or more
+  is a 414 (the address is at fault), else a 431; either way only that much is ever held.
 - **TLS on the HTTP port**: a TLS handshake (``curl https://`` to an HTTP server) is refused at
   once, so the client reports its TLS error rather than waiting for the idle timeout.
-- **HTTP versions**: a request line without a version is a 400, a version other than 1.x a 505
+- **HTTP versions**: a request line without a version is a 400 (as soon as the line ends: an
+  HTTP/0.9 ``GET /`` never sends the headers waitress waited for), a version other than 1.x a 505
   (waitress answered ``HTTP/9.9`` as if it were 1.0), and a later 1.x (``HTTP/1.2``) is read and
   answered as 1.1. An absolute-form target's authority is the request's ``Host``
   (:mod:`moodtape.web.request_line`). ``close`` anywhere in a ``Connection`` list (``TE, close``)
-  closes the connection after the answer, as ``close`` alone does.
+  closes the connection after the answer, as ``close`` alone does. An HTTP/1.1 ``Expect`` other
+  than ``100-continue`` is a 417 (RFC 9110 §10.1.1).
 - **Request shapes waitress let through**: obsolete line folding (a header line beginning with a
   space or tab) is a 400, as RFC 9112 §5.2 allows (waitress joined it to the line before, which a
   proxy in front may read otherwise); so is a control character in the request line, the target
@@ -71,6 +77,7 @@ from waitress import trigger, wasyncore
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError, get_header_lines
 from waitress.receiver import ChunkedReceiver
+from waitress.rfc7230 import QUOTED_STRING, TOKEN
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import (
@@ -87,10 +94,15 @@ from moodtape.web.hosts import one_host
 from moodtape.web.proxies import Network, from_one_of, trusted_networks
 from moodtape.web.refusals import refusal
 from moodtape.web.request_line import as_highest_minor, target_authority_problem
-from moodtape.web.server_wide import SERVER_WIDE, answering_server_wide_options
+from moodtape.web.server_wide import SERVER_WIDE
 
 #: Request line plus headers: 64 KiB is 8× what browsers send; the 30 MB header line is refused.
 MAX_HEADER_BYTES: Final[int] = 64 * 1024
+#: Header fields in one request (Apache's and Tomcat's default). Each costs waitress about 7 µs on
+#: the event loop every connection shares, and as many of one name were joined in quadratic time:
+#: 64 KiB of ``a:b`` lines (13,000 fields) took 120-280 ms, and four clients sending such requests
+#: in a loop made ``/healthz`` take 230 ms (median) instead of 4. Browsers send about 20.
+MAX_HEADER_FIELDS: Final[int] = 100
 #: A chunk's size line with its extensions (``1000;name=value``): waitress sets no bound, and
 #: rescans the whole unfinished line on every read (10 MB of extension took 34 s of CPU).
 MAX_CHUNK_LINE: Final[int] = 4 * 1024
@@ -141,11 +153,40 @@ TOO_LONG_CONTENT_LENGTH: Final[re.Pattern[bytes]] = re.compile(
 HTTP_1_1_OR_LATER: Final[re.Pattern[bytes]] = re.compile(rb" HTTP/1\.[1-9]\Z")
 #: How a TLS connection begins: a handshake record (type 22) of TLS 1.x or SSL 3 (version 3.x).
 TLS_HANDSHAKE: Final[bytes] = b"\x16\x03"
+#: A request line at least this long, in a request over :data:`MAX_HEADER_BYTES`, makes the refusal
+#: a 414 (the target is what is too long) rather than a 431 (the header fields are).
+LONG_REQUEST_LINE: Final[int] = MAX_HEADER_BYTES // 2
+#: A whole chunk-size line as RFC 9112 §7.1.1 writes it, extensions with their optional whitespace
+#: (BWS) around ``;`` and ``=`` included: ``5 ;name = "value"``. Group 1 is the size.
+CHUNK_SIZE_LINE: Final[re.Pattern[bytes]] = re.compile(
+    (rf"([0-9A-Fa-f]+)(?:[ \t]*;[ \t]*{TOKEN}(?:[ \t]*=[ \t]*(?:{TOKEN}|{QUOTED_STRING}))?)*\r\n").encode("latin-1")
+)
 
 
 class _VersionNotSupportedError(Error):  # type: ignore[misc]
     code = 505
     reason = "HTTP Version Not Supported"
+
+
+class _UriTooLongError(RequestHeaderFieldsTooLarge):  # type: ignore[misc]
+    """The 431 whose excess is the request line: the request target is too long (RFC 9110 §15.5.15).
+
+    A subclass so that what follows a 431 (the rest of the headers read and dropped, no memory kept)
+    follows it too."""
+
+    code = 414
+    reason = "URI Too Long"
+
+
+class _TooManyFieldsError(RequestHeaderFieldsTooLarge):  # type: ignore[misc]
+    """The 431 for more than :data:`MAX_HEADER_FIELDS` header fields; its ``body`` is the message."""
+
+
+class _ExpectationFailedError(Error):  # type: ignore[misc]
+    """A 417 for an ``Expect`` other than ``100-continue`` (RFC 9110 §10.1.1), its ``body`` the message."""
+
+    code = 417
+    reason = "Expectation Failed"
 
 
 class _ExplainedError(BadRequest):  # type: ignore[misc]
@@ -184,6 +225,9 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
     """
 
     error: Any  # waitress's: None, or the refusal
+    control_line: bytes  # waitress's: the chunk-size line read so far
+    #: The piece :meth:`_next_piece` gave ends a chunk-size line (:meth:`_size_alone` reads it whole).
+    _ends_a_size_line = False
     #: Chunk-size lines read so far (the last, empty chunk's included).
     chunks = 0
     #: Chunk-size lines allowed (:func:`chunk_bound` of the server's body limit).
@@ -197,14 +241,33 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
                 self.error = _refused(why)
                 self.all_chunks_received = True
                 return len(s)
+            taken = len(piece)
+            if self._ends_a_size_line:
+                piece = self._size_alone(piece)
             n: int = super().received(piece)
-            at += n
             if n < len(piece):  # the trailer ended inside this piece: the rest is the next request
+                at += n
                 break
+            at += taken
         return at
+
+    def _size_alone(self, piece: bytes) -> bytes:
+        """A whole chunk-size line (the ``piece`` that ends it, after what waitress holds of it) as
+        the size and CR LF alone, when it is valid with its extensions; else ``piece`` as it is.
+
+        waitress allows no whitespace before ``;`` or around ``=``, which RFC 9112 §7.1.1 allows
+        (BWS): ``5 ;name=value`` was a 400 about the chunk size. No extension means anything to this
+        server, so a valid line's are dropped here; an invalid line goes to waitress to be refused.
+        """
+        line = CHUNK_SIZE_LINE.fullmatch(self.control_line + piece)
+        if line is None:
+            return piece
+        self.control_line = b""
+        return line.group(1) + b"\r\n"
 
     def _next_piece(self, s: bytes, at: int) -> tuple[bytes, str]:
         """How much of ``s`` from ``at`` waitress's reader may take next, or why the body is refused."""
+        self._ends_a_size_line = False
         if self.chunk_remainder > 0:
             return s[at : at + self.chunk_remainder], ""
         if self.validate_chunk_end:
@@ -236,12 +299,47 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
         self.chunks += 1
         if self.chunks > self.max_chunks:
             return b"", f"the body is split into over {self.max_chunks} chunks"
+        self._ends_a_size_line = True
         return s[at : stop + 1], ""
+
+
+def _long_request_line(before: bytes, data: bytes) -> bool:
+    """Whether the request line of the request whose header bytes were ``before`` and then ``data``
+    is at least :data:`LONG_REQUEST_LINE` long (or has not ended yet): its refusal is then a 414.
+
+    An 8 MB address was a 431 "headers too large", where the client's fault is the address. Only
+    the first :data:`LONG_REQUEST_LINE` bytes (after any blank lines) are looked at, once."""
+    head = (before[: 2 * LONG_REQUEST_LINE] + data[: 2 * LONG_REQUEST_LINE]).lstrip(b"\r\n")
+    return b"\n" not in head[:LONG_REQUEST_LINE]
 
 
 def chunk_bound(max_body_bytes: int) -> int:
     """Chunks allowed in one body when bodies may be ``max_body_bytes`` long (see :data:`MIN_AVERAGE_CHUNK`)."""
     return max(MAX_CHUNKS, max_body_bytes // MIN_AVERAGE_CHUNK)
+
+
+def field_count(header_plus: bytes) -> int:
+    """How many header fields ``header_plus`` holds (the request line, the headers, the blank line
+    that ends them), counted in one pass in C: its lines less the request line and the blank line.
+
+    Lines are what waitress splits them at, CR LF: a bare LF inside a value was counted as a line of
+    its own, so 60 fields holding one each were a 431 "more than 100 header fields" where the fault
+    is the bare LF (a 400). A folded line still counts as one; folding is refused before the count.
+    """
+    return max(0, header_plus.count(b"\r\n") - 2)
+
+
+def bare_cr_or_lf(header_plus: bytes) -> str:
+    """waitress's refusal text for a CR or an LF in ``header_plus`` that is not part of a CR LF, or
+    "" when there is none: waitress splits the lines at CR LF, and refuses a request line (less its
+    trailing whitespace) or a header line still holding either. Counted in C, a few passes."""
+    request_line, _, lines = header_plus.partition(b"\r\n")
+    if b"\r" in request_line.rstrip() or b"\n" in request_line.rstrip():
+        return "Bare CR or LF found in HTTP message"
+    line_ends = lines.count(b"\r\n")
+    if lines.count(b"\r") != line_ends or lines.count(b"\n") != line_ends:
+        return "Bare CR or LF found in header line"
+    return ""
 
 
 def folds_a_line(header_plus: bytes) -> bool:
@@ -321,11 +419,16 @@ def _unparsable(target: str) -> Error:
 def _message_for(error: Error) -> str | None:
     """What the refusal ``error`` says to the client: our own reason, waitress's made ours
     (web/framing_reasons.py), or None for the status's general message."""
-    if isinstance(error, _ExplainedError | _NotProvidedError):
+    if isinstance(error, _ExplainedError | _NotProvidedError | _TooManyFieldsError):
         return str(error.body)
     if isinstance(error, BadRequest) and isinstance(error.body, str):
         return client_reason(error.body)
     return None
+
+
+def expects_nothing_unknown(expect: str) -> bool:
+    """Whether an ``Expect`` header's list holds no expectation but ``100-continue`` (in any case)."""
+    return {member.strip(" \t").lower() for member in expect.split(",")} <= {"", "100-continue"}
 
 
 def asks_to_close(connection: str) -> bool:
@@ -355,6 +458,8 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     _discard = 0
     _until_blank = False
     _tail = b""
+    #: The request line has ended (and was looked at for a missing version).
+    _line_seen = False
 
     def _starts_a_tls_handshake(self, data: bytes) -> bool:
         """Whether the request so far, with ``data``, begins as a TLS handshake (:data:`TLS_HANDSHAKE`).
@@ -379,6 +484,11 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             self.error = _refused("a TLS handshake on a plain HTTP port")
             self.completed = True
             return len(data)
+        why = self._incomplete_request_line(data)
+        if why:
+            self.error = _refused(why)
+            self.completed = True
+            return len(data)
         header_ends_here = self.body_rcv is None and find_double_newline(self.header_plus + data) >= 0
         if self.body_rcv is None and not header_ends_here and b"\n\n" in self.header_plus + data:
             # Lines ended by a bare LF: waitress looks only for CR LF CR LF, so the request never
@@ -387,9 +497,12 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             self.error = _refused("header lines must end with CR LF, not a bare LF")
             self.completed = True
             return len(data)
+        before = self.header_plus
         consumed: int = super().received(data)
         if self._refusal is not None and self.error is not None:
             self.error = self._refusal
+        if type(self.error) is RequestHeaderFieldsTooLarge and _long_request_line(before, data):
+            self.error = _UriTooLongError("the request line is too long")
         self._bound_chunk_framing()
         if isinstance(self.error, RequestHeaderFieldsTooLarge):
             if not header_ends_here:  # else the refusal is due now: waiting would hang the client
@@ -404,6 +517,29 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         ):
             self._discard, self.completed = self.content_length, False
         return consumed
+
+    def _incomplete_request_line(self, data: bytes) -> str:
+        """Why the request line that ``data`` ends is refused at once ("" when it is not, or when it
+        does not end here).
+
+        A line of one or two words (``GET /``, HTTP/0.9's request) is no HTTP/1.x request line.
+        waitress waited for the blank line that ends the headers, which an HTTP/0.9 client never
+        sends: it got nothing until the idle timeout (a minute). Now a 400 as soon as the line ends.
+        """
+        if self._line_seen or self.body_rcv is not None:
+            return ""
+        # Blank lines may come before a request; a body or pipelined requests after it are not looked at.
+        head = (self.header_plus + data[:MAX_HEADER_BYTES]).lstrip(b"\r\n")
+        end = head.find(b"\n")
+        if end < 0:
+            return ""
+        self._line_seen = True
+        words = head[:end].split()
+        if len(words) == 2:
+            return "the request line has no HTTP version: end it with HTTP/1.1"
+        if len(words) < 2:
+            return "the request line must be 'METHOD /path HTTP/1.1', one space between each part"
+        return ""
 
     def _bound_chunk_framing(self) -> None:
         """Refuse a chunked body whose size line or trailer outgrows its bound, or whose next chunk
@@ -439,6 +575,13 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
                     "send each header on one line"
                 )
             )
+        if field_count(header_plus) > MAX_HEADER_FIELDS:  # counted before waitress reads any of them
+            bare = bare_cr_or_lf(header_plus)
+            if bare:
+                # waitress's own refusal (its text made ours by _message_for), as with fewer fields:
+                # the line breaks are what is wrong, not the count.
+                raise ParsingError(bare)
+            raise self._refuse(_TooManyFieldsError(f"the request has more than {MAX_HEADER_FIELDS} header fields"))
         if CONTROL_BYTE.search(request_line):
             # waitress takes any byte but a space in a target: ``GET /\x00`` and ``GET /\x1b[2J`` were
             # routed (404s, logged with the raw bytes). RFC 9112 section 3.2: a target has no controls.
@@ -462,6 +605,10 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             raise self._refuse(_VersionNotSupportedError("only HTTP/1.0 and HTTP/1.1 are served"))
         self._refuse_other_targets()
         self._take_target_authority()
+        if self.version == "1.1" and not expects_nothing_unknown(self.headers.get("EXPECT", "")):
+            # RFC 9110 §10.1.1 lets a server refuse an expectation it does not know with a 417 (as
+            # gunicorn's own workers do); waitress ran the request as if none was asked. HTTP/1.0 has no Expect.
+            raise self._refuse(_ExpectationFailedError("an Expect other than 100-continue"))
         if self.chunked:
             codings = [
                 coding.strip(b" \t").lower()
@@ -765,7 +912,7 @@ class BufferedServer:
         )
         self._map = {}
         self._server = create_server(
-            answering_server_wide_options(self._app),  # OPTIONS * (web/server_wide.py)
+            self._app,
             map=self._map,
             **where,
             threads=max(1, self._threads),

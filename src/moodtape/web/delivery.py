@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
+import re
 import threading
 import time
 from pathlib import Path
@@ -49,6 +50,8 @@ COMPRESSIBLE: Final[frozenset[str]] = frozenset(
 MIN_COMPRESS_BYTES: Final[int] = 1024
 #: Seconds between two looks at the static folder for changed files.
 RECHECK_SECONDS: Final[float] = 1.0
+#: ``Range: bytes=-0``: the last zero bytes, which RFC 9110 (section 14.1.1) calls unsatisfiable.
+ZERO_SUFFIX: Final[re.Pattern[str]] = re.compile(r"[ \t]*bytes[ \t]*=[ \t]*-0+[ \t]*", re.IGNORECASE)
 
 blueprint = Blueprint("delivery", __name__)
 
@@ -194,10 +197,14 @@ class PreconditionsFirstResponse(Response):
 
 def _range_as_meant(environ: dict[str, Any], complete_length: int | None) -> dict[str, Any]:
     """``environ`` with its ``Range`` as RFC 9110 reads it, for Werkzeug to answer: none after a weak
-    ``If-Range`` (section 13.1.5: a weak tag never matches, so the whole file), and ``bytes=0-`` for
-    a suffix longer than the file (section 14.1.3: the whole file, as a 206)."""
+    ``If-Range`` (section 13.1.5: a weak tag never matches, so the whole file), ``bytes=0-`` for
+    a suffix longer than the file (section 14.1.3: the whole file, as a 206), and a range that begins
+    at the end for ``bytes=-0`` (section 14.1.1: a suffix of zero bytes is unsatisfiable, a 416 with
+    ``Content-Range: bytes */<length>``; Werkzeug could not parse it, and the whole file went out)."""
     if environ.get("HTTP_IF_RANGE", "").lstrip().startswith("W/"):
         return {name: value for name, value in environ.items() if name != "HTTP_RANGE"}
+    if complete_length and ZERO_SUFFIX.fullmatch(environ["HTTP_RANGE"]):
+        return {**environ, "HTTP_RANGE": f"bytes={complete_length}-"}  # begins past the end: a 416
     asked = parse_range_header(environ["HTTP_RANGE"])
     if asked is not None and complete_length and len(asked.ranges) == 1:
         start, stop = asked.ranges[0]
@@ -224,6 +231,8 @@ def ignore_unknown_ranges() -> None:
     or, past the end, its 416.
     """
     asked = request.environ.get("HTTP_RANGE")
+    if asked is not None and ZERO_SUFFIX.fullmatch(asked):
+        return  # well-formed, but no parser takes it: the answer's 416 (_range_as_meant)
     if asked is not None and (
         request.range is None or request.range.units != "bytes" or len(request.range.ranges) != 1
     ):

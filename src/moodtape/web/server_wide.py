@@ -1,31 +1,35 @@
-"""``OPTIONS *``: a question about the server as a whole, answered by the server, not a route.
+"""``OPTIONS *``: a question about the server as a whole, answered by the app like any request.
 
 RFC 9112 §3.2.4 has ``OPTIONS *`` ask what the server can do rather than what one resource can
 (clients and proxies send it to probe a server, e.g. ``curl -X OPTIONS --request-target '*'``).
 waitress hands ``*`` to the app as the path, and Flask answered 404 "nothing here", as if the
-server did not exist. Now it is a 200 with no body and an ``Allow`` header listing every method
-some route takes (RFC 9110 §9.3.7), with the usual security headers (HSTS over this server's own
-TLS).
+server did not exist. It is a 200 with no body and an ``Allow`` header listing every method some
+route takes (RFC 9110 §9.3.7).
 
-Answered before the app, it has none of what the app's hooks add: no ``X-Request-ID``, no line in
-the request log or the metrics, and no HSTS when HTTPS ends at a proxy in front.
+It is answered by a ``before_request`` hook, after the request id, the rate limit and the ``Host``
+check (an HTTP/1.1 ``OPTIONS *`` without a good ``Host`` is their 400, as for any target): so it
+has the ``X-Request-ID``, the rate limit's 429, the request metrics (under the endpoint
+:data:`ENDPOINT`) and the security headers of every other answer, HSTS behind a trusted TLS proxy
+included. Before (session 26) it was answered by the server ahead of the app, without any of these:
+a probe a monitoring system sent every few seconds left no trace in the metrics or the request ids.
+
+The endpoint is named by a hook of its own (:func:`install_server_wide_endpoint`) that runs before
+the rate limit's: Flask-Limiter passes over a request without an endpoint, and the routing finds
+none for ``*``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import Final
 
-from flask import Flask
-
-from moodtape.web.hosts import one_host
-from moodtape.web.security import HSTS, SECURITY_HEADERS
+from flask import Flask, Response, request
+from werkzeug.routing import Rule
 
 #: What waitress gives as the path of the target ``*`` (and of an absolute-form target with no
 #: path in an ``OPTIONS``, which RFC 9112 §3.2.4 makes the same question).
 SERVER_WIDE: Final[str] = "*"
-
-StartResponse = Callable[..., Any]
+#: The endpoint the answer is counted under in the request metrics (``/metrics``).
+ENDPOINT: Final[str] = "server_options"
 
 
 def server_methods(app: Flask) -> str:
@@ -36,38 +40,44 @@ def server_methods(app: Flask) -> str:
     return ", ".join(sorted(methods))
 
 
-def asks_about_the_server(environ: dict[str, Any]) -> bool:
-    """Whether the request is ``OPTIONS *`` with a usable ``Host``: an HTTP/1.1 one without ``Host``,
-    or with a bad one, goes on to the app, whose 400 says so (web/hosts.py), as for any target."""
-    if environ.get("REQUEST_METHOD") != "OPTIONS" or environ.get("PATH_INFO") != SERVER_WIDE:
-        return False
-    host = environ.get("HTTP_HOST")
-    if host is None:
-        return environ.get("SERVER_PROTOCOL") == "HTTP/1.0"
-    return one_host(host)
+def asks_about_the_server() -> bool:
+    """Whether this request is ``OPTIONS *`` (the server refuses ``*`` with other methods, and every
+    other target that merely begins with it: web/buffered_server.py)."""
+    return request.method == "OPTIONS" and request.environ.get("PATH_INFO") == SERVER_WIDE
 
 
-def _security_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
-    """The security headers the app's answers have (web/app.py), HSTS over HTTPS included.
+def install_server_wide_endpoint(app: Flask) -> None:
+    """Give ``OPTIONS *`` in ``app`` the endpoint :data:`ENDPOINT`; register it before the rate limit.
 
-    HTTPS is this server's own TLS only: this answer comes before the app, so before its trusted
-    proxies' ``X-Forwarded-Proto`` is read (web/proxies.py); behind such a proxy, the proxy's HSTS
-    is what the browser gets."""
-    headers = list(SECURITY_HEADERS.items())
-    if environ.get("wsgi.url_scheme") == "https":
-        headers.append(("Strict-Transport-Security", HSTS))
-    return headers
+    The routing finds no rule for ``*``, and Flask-Limiter counts no request without an endpoint
+    (as it lets the unmatched paths of scanners through to their 404). Named only by the hook that
+    answers, after the limit's own hook had passed it over, ``OPTIONS *`` was never limited: under
+    ``MOODTAPE_RATE_LIMIT=2``, 60 of them in a row all got their 200 (``OPTIONS /api/config``: 58
+    of them 429). With an endpoint of its own it is also counted in the metrics under that name,
+    not among the "unmatched" paths; no view runs, since :func:`install_server_wide_options`
+    answers first.
+    """
+
+    def name_the_server_wide_endpoint() -> None:
+        if asks_about_the_server():
+            request.url_rule = Rule("/*", endpoint=ENDPOINT)
+
+    app.before_request(name_the_server_wide_endpoint)
 
 
-def answering_server_wide_options(app: Flask) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
-    """``app`` as a WSGI application that answers ``OPTIONS *`` itself (see the module docstring)."""
-    allow = server_methods(app)
+def install_server_wide_options(app: Flask) -> None:
+    """Answer ``OPTIONS *`` in ``app`` (see the module docstring); register it after the hooks that
+    every request must pass (the request id, the rate limit, the ``Host`` check), and
+    :func:`install_server_wide_endpoint` before the rate limit."""
+    allow: list[str] = []  # worked out at the first such request: blueprints register after this
 
-    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if asks_about_the_server(environ):
-            start_response("200 OK", [("Allow", allow), ("Content-Length", "0"), *_security_headers(environ)])
-            return [b""]
-        answer: Iterable[bytes] = app(environ, start_response)
-        return answer
+    def answer_server_wide_options() -> Response | None:
+        if not asks_about_the_server():
+            return None
+        if not allow:
+            allow.append(server_methods(app))
+        response = Response(status=200, headers={"Allow": allow[0]})
+        response.headers.pop("Content-Type", None)  # no body, so no type (as the app's own OPTIONS)
+        return response
 
-    return application
+    app.before_request(answer_server_wide_options)
