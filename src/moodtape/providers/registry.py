@@ -70,10 +70,13 @@ def live_providers(settings: Settings, http: httpx.Client | None = None) -> list
             raise ValueError(f"YOUTUBE_SAFE_SEARCH must be none, moderate or strict, got {safe_search!r}")
         from moodtape.store import data_dir
 
+        quota_clock = None  # one machine's workers share its clock
         if redis:
             from moodtape.state.budget import RedisBudgetStore
 
-            budget: BudgetStore = RedisBudgetStore(redis)
+            shared = RedisBudgetStore(redis)
+            budget: BudgetStore = shared
+            quota_clock = shared.clock  # every instance names the quota day by Redis's clock
         else:
             budget = FileBudgetStore(data_dir(settings) / BUDGET_FILE)
         providers.append(
@@ -84,6 +87,7 @@ def live_providers(settings: Settings, http: httpx.Client | None = None) -> list
                 daily_search_budget=settings.get_int("YOUTUBE_DAILY_SEARCH_BUDGET"),
                 http=_client(http, timeout),
                 budget_store=budget,
+                quota_clock=quota_clock,
                 cache_ttl=ttl,
                 timeout=timeout,
                 cache=RedisCache[list[Any]](redis, "youtube", ttl) if redis else None,

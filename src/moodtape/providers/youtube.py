@@ -100,6 +100,8 @@ class YouTubeProvider:
             time, as YouTube counts).
         http, clock, sleep: injectable for tests.
         budget_store: where the day's count lives (default: this process's memory).
+        quota_clock: the clock that names the quota day (default: ``clock``); the clock of the
+            store shared by every instance (Redis's), so that they all change day at once.
         cache: where answers are cached (default: this process's memory, for ``cache_ttl``).
         cache_ttl: seconds a chart is cached; search_ttl: seconds a search is cached.
     """
@@ -117,6 +119,7 @@ class YouTubeProvider:
         clock: Clock = time.time,
         sleep: Sleep = time.sleep,
         budget_store: BudgetStore | None = None,
+        quota_clock: Clock | None = None,
         cache_ttl: float = 3600.0,
         search_ttl: float = 86400.0,
         timeout: float = 5.0,
@@ -141,6 +144,7 @@ class YouTubeProvider:
             secrets=lambda: (self._api_key,),
         )
         self._clock = clock
+        self._quota_clock = quota_clock if quota_clock is not None else clock
         self._budget = budget_store if budget_store is not None else MemoryBudgetStore()
         self._cache = cache if cache is not None else TTLCache[list[Any]](cache_ttl, 256, clock, "youtube")
         self._search_ttl = search_ttl
@@ -150,7 +154,7 @@ class YouTubeProvider:
 
     def searches_left(self) -> int:
         """search.list calls still allowed today (YouTube's quota day, Pacific time)."""
-        return max(0, self.daily_search_budget - self._budget.used(quota_day(self._clock())))
+        return max(0, self.daily_search_budget - self._budget.used(quota_day(self._quota_clock())))
 
     # --- the Provider protocol ---
 
@@ -227,7 +231,7 @@ class YouTubeProvider:
 
     def _call(self, fetch: _Fetch) -> list[Any]:
         """One call within quota and budget: the raw items."""
-        day = quota_day(self._clock())
+        day = quota_day(self._quota_clock())
         if self._budget.closed(day):
             raise ProjectQuotaError(PROJECT_QUOTA_MESSAGE)
         if fetch.kind == "search" and not self._budget.reserve(day, self.daily_search_budget):

@@ -9,8 +9,12 @@ evicted at noon would let the budget be spent twice. Each change deletes the fie
 the caller's yesterday, so the hash holds at most three days, and a new day starts at 0. Keeping
 yesterday matters at midnight: an instance whose clock runs ahead is already counting the new day
 while the others still spend the old one, and deleting the old day's count there let them spend
-it all again. (Counts kept by earlier versions, one key per day, are not read: on the day of the upgrade
-the budget starts again at 0, once.)
+it all again.
+
+The day itself is named by Redis's clock (``TIME``, through :attr:`RedisBudgetStore.clock`), not
+each instance's: an instance whose clock ran 2 h ahead began the next quota day 2 h before
+YouTube's reset, with the whole allowance again. (Counts kept by earlier versions, one key per
+day, are not read: on the day of the upgrade the budget starts again at 0, once.)
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Final
 
 from moodtape.state.connection import PREFIX, redis_errors
+from moodtape.state.redis_clock import redis_clock
 
 if TYPE_CHECKING:
     import redis
@@ -79,6 +84,8 @@ class RedisBudgetStore:
 
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
+        #: Seconds since the epoch by Redis's clock, which names the quota day for every instance.
+        self.clock = redis_clock(client)
 
     def used(self, day: str) -> int:
         with redis_errors(self._client):

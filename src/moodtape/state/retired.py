@@ -8,11 +8,11 @@ id alone, with its expiry; nothing of what the session did.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from moodtape.state.connection import PREFIX, redis_errors
+from moodtape.state.redis_clock import redis_clock
 from moodtape.store.database import Database
 from moodtape.store.short_lived import ShortLived
 
@@ -36,10 +36,11 @@ class RedisRetiredSessions:
     Redis a day at the rate limit, measured at 133 bytes a key).
     """
 
-    def __init__(self, client: redis.Redis, keep_seconds: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, client: redis.Redis, keep_seconds: float, clock: Callable[[], float] | None = None) -> None:
         self._client = client
         self._keep_ms = max(1, round(keep_seconds * 1000))
-        self._clock = clock
+        # Redis's clock, not this instance's (state/redis_clock.py): one 2 h ahead ended markers 2 h early.
+        self._clock = clock if clock is not None else redis_clock(client)
         self._key = f"{PREFIX}retired"
 
     def _now_ms(self) -> int:

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 
 from moodtape.errors import StoreUnavailableError
 from moodtape.store import schema, write_budget
+from moodtape.store.clock import database_clock
 from moodtape.store.database import Database, dialect_insert
 from moodtape.store.records import Feedback, SavedList, Visit, check_session_id, new_id
 from moodtape.store.write_budget import CHOICE_BYTES, DEFAULT_BYTES_PER_DAY, Writer, feedback_cost, list_cost
@@ -67,7 +68,9 @@ class Store:
         max_feedback: the most feedback rows kept per session.
         client_budget_bytes: the most bytes of history one client may write a day (0: no bound).
         writer: who the current write is for (a client's digest, or None: nothing counted).
-        clock: seconds since the epoch; tests pass a fake.
+        clock: seconds since the epoch; tests pass a fake. None (the default): the database's clock
+            on PostgreSQL, which every machine sharing it agrees on, this machine's with SQLite
+            (:func:`~moodtape.store.clock.database_clock`).
     """
 
     def __init__(
@@ -79,7 +82,7 @@ class Store:
         max_feedback: int = DEFAULT_MAX_FEEDBACK,
         client_budget_bytes: int = DEFAULT_BYTES_PER_DAY,
         writer: Writer = write_budget.nobody,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if retention_days <= 0 or max_lists < 1 or max_feedback < 1:
             raise ValueError("retention_days, max_lists and max_feedback must be positive")
@@ -89,7 +92,7 @@ class Store:
         self.max_feedback = max_feedback
         self.client_budget_bytes = client_budget_bytes
         self.writer = writer
-        self._clock = clock
+        self._clock = clock if clock is not None else database_clock(self.database)
         self._last_time = 0.0
         self._time_lock = threading.Lock()
         self._next_prune = 0.0
@@ -102,9 +105,14 @@ class Store:
         self.database.dispose()
 
     def _now(self) -> float:
-        """Seconds since the epoch, strictly increasing within this process so "newest" is well defined."""
+        """Seconds since the epoch, strictly increasing within this process so "newest" is well defined.
+
+        The clock is read outside the lock: a reading may ask the database, and writers queued
+        behind one that hung waited for it with no bound (20 s on a database that did not answer).
+        """
+        clock = self._clock()
         with self._time_lock:
-            self._last_time = max(self._clock(), self._last_time + 1e-6)
+            self._last_time = max(clock, self._last_time + 1e-6)
             return self._last_time
 
     def _oldest_kept(self) -> float:
@@ -118,11 +126,12 @@ class Store:
         return result
 
     def _spender(self) -> Callable[[Connection, int], None]:
-        """Counts bytes against the current writer's daily budget inside a write (read once, before it)."""
-        client, allowance = self.writer(), self.client_budget_bytes
+        """Counts bytes against the current writer's daily budget inside a write (read once, before it:
+        the clock too, which may ask the database, and not from inside the write's transaction)."""
+        client, allowance, now = self.writer(), self.client_budget_bytes, self._clock()
 
         def spend(connection: Connection, cost: int) -> None:
-            write_budget.spend(connection, client, cost, allowance, self._clock())
+            write_budget.spend(connection, client, cost, allowance, now)
 
         return spend
 
@@ -283,13 +292,14 @@ class Store:
         """Insert the visit's rows not stored yet (the per-session caps still hold); their cost in bytes."""
         t, f, m = schema.lists, schema.feedback, schema.mood_corrections
         cost = 0
-        for saved in visit.lists:
-            row = _list_row(session_id, saved, saved.created_at or now)
+        for saved, at in zip(visit.lists, _kept_times(visit.lists, now), strict=True):
+            row = _list_row(session_id, saved, at)
             if connection.execute(_insert_new(connection, t, row).returning(t.c.id)).first() is not None:
                 cost += list_cost(saved)
-        for event in visit.feedback:
-            # Short-lived feedback has no time yet: keep the visit's order with increasing times.
-            row = _feedback_row(session_id, event, event.created_at or self._now())
+        for index, event in enumerate(visit.feedback):
+            # Short-lived feedback has no time yet: keep the visit's order with increasing times
+            # (not read from the clock here: it may ask the database, inside this transaction).
+            row = _feedback_row(session_id, event, event.created_at or now + index * 1e-6)
             if connection.execute(_insert_new(connection, f, row).returning(f.c.id)).first() is not None:
                 cost += feedback_cost(event)
         for detected, corrected in visit.corrections.items():  # counted with the choice (CHOICE_BYTES)
@@ -481,6 +491,18 @@ def _delete_batch(connection: Connection, table: sa.Table, column: sa.Column[Any
     due = sa.select(table.c.id).where(column < before).limit(PRUNE_BATCH).scalar_subquery()
     deleted: int = connection.execute(sa.delete(table).where(table.c.id.in_(due))).rowcount
     return deleted
+
+
+def _kept_times(lists: Sequence[SavedList], now: float) -> list[float]:
+    """The times a visit's lists are stored with: ``now`` (the store's clock), a microsecond apart
+    in the visit's order, the last made at ``now``. Not their own times: the machine that made each
+    stamped it by its own clock, and one 2 h behind stored them 2 h in the past, deleted at once by
+    a 1 h retention. Retention counts from when history is turned on, as for lists made after."""
+    order = sorted(range(len(lists)), key=lambda index: lists[index].created_at or 0.0)
+    times = [now] * len(lists)
+    for rank, index in enumerate(order):
+        times[index] = now - (len(lists) - 1 - rank) * 1e-6
+    return times
 
 
 def _keeps_history(connection: Connection, session_id: str, *, alone: bool = False) -> bool:

@@ -308,10 +308,14 @@ class StreamAnalyzer:
         return held_first(ordered, main, self.smoother.held_face)
 
     def state(self) -> dict[str, Any]:
-        """The stream's state as JSON-able values: frame count, the smoother's tracks, the main person."""
+        """The stream's state as JSON-able values: frame count, the smoother's tracks, the main person,
+        and the sizes of the last frame and of the last one that found the main person (without
+        them, the next frame on another instance held the main person's box into a frame of
+        another size; sizes only, no pixels)."""
         with self._lock:
             frame, main = self._frame, self.main_person.state()
-        return {"frame": frame, **self.smoother.state(), "main": main}
+            shape, main_shape = _size_of(self._shape), _size_of(self._main_shape)
+        return {"frame": frame, **self.smoother.state(), "main": main, "shape": shape, "main_shape": main_shape}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue the stream whose :meth:`state` this is.
@@ -321,7 +325,9 @@ class StreamAnalyzer:
         """
         try:
             frame = int(state["frame"])
-        except (KeyError, TypeError, ValueError) as exc:
+            # A state saved by an instance of the version before has no sizes: as a fresh stream.
+            shape, main_shape = _shape_of(state.get("shape")), _shape_of(state.get("main_shape"))
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"not a stream state: {exc}") from None
         main = MainPerson()
         # A state saved before streams had a main person (another instance mid-deploy) has none.
@@ -330,6 +336,7 @@ class StreamAnalyzer:
         self.smoother.restore(state)
         with self._lock:
             self._frame, self.main_person = frame, main
+            self._shape, self._main_shape = shape, main_shape
 
     def _misses_main_person(self, located: list[Located]) -> bool:
         """Whether the search near the known faces found none where the main person's live track is.
@@ -372,6 +379,22 @@ class StreamAnalyzer:
         # Windows of neighbouring tracks can find the same face twice: keep one box per face.
         kept = suppress_overlaps([box for box, _ in found], self.analyzer.detector.settings.overlap)
         return [next(item for item in found if item[0] == box) for box in kept]
+
+
+def _size_of(shape: tuple[int, ...] | None) -> list[int] | None:
+    """A frame's size as JSON: ``[height, width]`` (a gray frame's shape), or None."""
+    return None if shape is None else [int(side) for side in shape]
+
+
+def _shape_of(size: object) -> tuple[int, ...] | None:
+    """:func:`_size_of` read back; ValueError unless None or two positive whole numbers."""
+    if size is None:
+        return None
+    if not isinstance(size, list | tuple) or len(size) != 2:
+        raise ValueError(f"a frame size must be [height, width], got {size!r:.40}")
+    if not all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in size):
+        raise ValueError(f"a frame size must be two positive whole numbers, got {size!r:.40}")
+    return (int(size[0]), int(size[1]))
 
 
 def _local_detector(detector: Detector, box: Box) -> Detector:
