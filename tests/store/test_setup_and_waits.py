@@ -196,24 +196,24 @@ def test_a_schema_moved_back_is_not_migrated_forward_under_traffic(
     path = tmp_path / "shared.db"
     running = Store(f"sqlite:///{path}")  # the newer instance, set up and serving
     running.ping()
-    assert migrate.head_revision() == "0004", "the restore below is 0004's downgrade"
-    with sqlite3.connect(path) as connection:  # the operator restores the backup from before 0004
-        connection.execute("DROP TABLE write_budget")
-        connection.execute("UPDATE alembic_version SET version_num = '0003'")
+    assert migrate.head_revision() == "0005", "the restore below is 0005's downgrade"
+    with sqlite3.connect(path) as connection:  # the operator restores the backup from before 0005
+        connection.execute("DROP TABLE deployment_facts")
+        connection.execute("UPDATE alembic_version SET version_num = '0004'")
     time.sleep(0.4)
     caplog.set_level(logging.WARNING, logger="moodtape.store.database")
     for _ in range(3):  # three reads of the version, one warning
-        with pytest.raises(SchemaMovedBackError, match=r"moved back to version 0003 .* needs version 0004;") as refused:
+        with pytest.raises(SchemaMovedBackError, match=r"moved back to version 0004 .* needs version 0005;") as refused:
             running.ping()
         assert isinstance(refused.value, StoreSetupError) and refused.value.code == "store_not_set_up"
         with pytest.raises(SchemaMovedBackError):
             running.lists("s")
         time.sleep(0.4)
     with sqlite3.connect(path) as connection:
-        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert "write_budget" not in tables, "left as the operator restored it"
-    assert len([r for r in caplog.records if "moved back to version 0003" in r.getMessage()]) == 1
+    assert "deployment_facts" not in tables, "left as the operator restored it"
+    assert len([r for r in caplog.records if "moved back to version 0004" in r.getMessage()]) == 1
     Store(f"sqlite:///{path}").ping()  # the operator migrates it forward again (a restart does the same)
     time.sleep(0.4)
     running.ping()

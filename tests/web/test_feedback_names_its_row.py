@@ -62,7 +62,7 @@ def workers(request: pytest.FixtureRequest, make_app: AppFactory) -> WorkerFacto
 def _session(client: FlaskClient) -> str:
     cookie = client.get_cookie(COOKIE_NAME)
     assert cookie is not None
-    return cookie.value.partition(".")[0]  # the cookie is "<id>.<signature>"
+    return cookie.value.partition(".")[0]  # the cookie is "<id>.<issued>.<signature>"
 
 
 def _events(app: Flask, client: FlaskClient) -> list[tuple[str, str]]:

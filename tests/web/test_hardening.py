@@ -73,7 +73,7 @@ def test_feedback_with_a_lone_surrogate_is_a_400(client: FlaskClient, csrf: dict
 def test_a_huge_feedback_body_is_refused(client: FlaskClient, csrf: dict[str, str]) -> None:
     body = json.dumps({"action": "like", "key": "k", "artist": "a", "padding": "x" * 100_000})
     reply = client.post("/api/feedback", data=body, headers=csrf, content_type="application/json")
-    assert _error(reply, 400)["message"].startswith("the JSON body is too")
+    assert _error(reply, 413)["message"].startswith("the JSON body is too")
 
 
 def test_a_nul_character_in_feedback_is_a_400(client: FlaskClient, csrf: dict[str, str]) -> None:

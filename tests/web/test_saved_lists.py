@@ -156,7 +156,7 @@ def csrf_client() -> Any:
 def _session(client: FlaskClient) -> str:
     cookie = client.get_cookie("moodtape_session")
     assert cookie is not None
-    return cookie.value.partition(".")[0]  # the cookie is "<id>.<signature>"
+    return cookie.value.partition(".")[0]  # the cookie is "<id>.<issued>.<signature>"
 
 
 def test_get_endpoints_and_cookieless_clients_leave_the_store_and_memory_alone(make_app: AppFactory) -> None:

@@ -89,5 +89,14 @@ write_budget: Final = sa.Table(
     sa.Column("spent", sa.BigInteger, nullable=False),
 )
 
+#: Moments every instance of this deployment must agree on, each recorded once (store/deployment_facts.py):
+#: ``fact`` names it, ``since`` is when it was first recorded (Unix seconds).
+deployment_facts: Final = sa.Table(
+    "deployment_facts",
+    metadata,
+    sa.Column("fact", sa.String(64), primary_key=True),
+    sa.Column("since", sa.Float, nullable=False),
+)
+
 #: Tables that hold a session's data, in the order deletion visits them.
 SESSION_TABLES: Final = (lists, feedback, mood_corrections, sessions)

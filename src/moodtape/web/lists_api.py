@@ -57,6 +57,14 @@ _MAX_BODY: Final[int] = 64 * 1024
 _LIST_ID_CHARS: Final[frozenset[str]] = frozenset("0123456789abcdef")
 
 
+class JsonBodyTooLargeError(MoodtapeError):
+    """A feedback, undo, consent or deletion body over :data:`_MAX_BODY`: 413, as for any body too
+    large to take (RFC 9110 §15.5.14), so that a client tells it from a malformed body (400)."""
+
+    status = 413
+    code = "too_large"
+
+
 def _ask(wanted: ListRequest) -> Ask:
     return Ask(wanted.mood, wanted.strategy, wanted.kind, wanted.n, wanted.seed)
 
@@ -317,17 +325,19 @@ def _consent_json() -> Response:
 
 
 def _json_body(*, optional: bool = False) -> dict[str, Any]:
-    """The JSON object sent, bounded in size and depth; anything else is a 400 (415: not sent as JSON).
+    """The JSON object sent, bounded in size and depth; anything else is a 400 (413: too large, 415:
+    not sent as JSON).
 
     ``optional``: no body at all is an empty object (an undo may send one or not).
     """
+    too_large = JsonBodyTooLargeError(f"the JSON body is too large (at most {_MAX_BODY // 1024} KiB)")
     if (request.content_length or 0) > _MAX_BODY:
-        raise DataError(f"the JSON body is too large (at most {_MAX_BODY // 1024} KiB)")
+        raise too_large
     raw = request.get_data(cache=True)
     if optional and not raw:
         return {}
     if len(raw) > _MAX_BODY:
-        raise DataError(f"the JSON body is too large (at most {_MAX_BODY // 1024} KiB)")
+        raise too_large
     if raw and not request.is_json:  # application/json or a +json type, as the API documents
         raise UnsupportedMediaType("send the body as JSON, with Content-Type: application/json")
     # Bounded: depth, number sizes, no NaN, no lone surrogates (which SQLite cannot store).

@@ -11,8 +11,23 @@ cannot compute it (it knows neither the key nor the visitor's id), and it is the
 request while the planted cookie stays, so the page keeps working (a fresh id on each request
 would refuse every change with a CSRF error).
 
-The cookie carries the id and an HMAC of it under the app's secret key, so only ids this server
-made are accepted. The id ties history, feedback and "not my mood" corrections together and to nothing else: no
+The cookie carries the id, the time it was issued, and an HMAC of both under the app's secret key,
+so only ids this server made are accepted, and only for :data:`COOKIE_MAX_AGE` after they were
+issued: the browser drops the cookie then (its ``Max-Age``), and a copy kept elsewhere (a log, a
+backup, a stolen cookie jar) is refused by the server from then on too, with the same 403 and
+fresh session as any other refused cookie. The age is read on this server's clock, with
+:data:`CLOCK_SKEW_SECONDS` of slack for instances behind one balancer whose clocks differ a little.
+A cookie dated ahead of this clock is no threat (the date is signed: only an instance of this
+deployment wrote it), only a sign that another instance's clock runs ahead: up to
+:data:`MAX_FUTURE_SECONDS` ahead it is kept, and past the skew it is sent back dated by this clock
+(refusing it logged the visitor out each time the balancer crossed from the instance ahead), with
+a warning at most once a minute. Cookies of the earlier format (``<id>.<signature>``, no issue
+time) are still taken for :data:`COOKIE_MAX_AGE` after this deployment first issued the new
+format (a moment recorded once in the store, ``store/deployment_facts.py``), when the last of them
+has expired in any browser, and each is sent back in the new format on its next answer, with the
+issue time of that answer.
+
+The id ties history, feedback and "not my mood" corrections together and to nothing else: no
 account, no name. It is made on the first request that lacks one and sent back as an HttpOnly,
 SameSite=Lax cookie, so the page's JavaScript never handles it and other sites' forms do not
 carry it on cross-site POSTs.
@@ -43,13 +58,17 @@ import base64
 import hashlib
 import hmac
 import logging
+import math
 import re
 import secrets
+import time
+from dataclasses import dataclass
 from typing import Final
 
 from flask import Flask, Response, current_app, g, request
 
 from moodtape.errors import MoodtapeError
+from moodtape.store import deployment_facts
 from moodtape.web.logs import OncePerInterval
 from moodtape.web.lru import BoundedLRU
 from moodtape.web.security import CSRF_HEADER, csrf_token, csrf_valid, foreign_request
@@ -59,12 +78,31 @@ COOKIE_NAME: Final[str] = "moodtape_session"
 SECURE_COOKIE_NAME: Final[str] = "__Host-moodtape_session"
 #: 180 days: long enough that history survives closing the browser, short enough to expire.
 COOKIE_MAX_AGE: Final[int] = 180 * 24 * 3600
-#: The cookie is ``<id>.<signature>``: 24 URL-safe characters of randomness, then an HMAC of them.
-_COOKIE: Final = re.compile(r"(?P<id>[A-Za-z0-9_-]{24})\.(?P<signature>[0-9a-f]{32})")
+#: Instances behind one balancer keep their clocks close, not equal: a cookie is still taken this long
+#: past its age (issued by a clock behind this one's), and one dated more than this ahead of this clock
+#: is sent back dated by it (and logged: the clocks disagree).
+CLOCK_SKEW_SECONDS: Final[int] = 5 * 60
+#: A cookie dated up to this far ahead of this server's clock is kept (and re-dated by it): the date
+#: is signed, so only an instance whose clock runs ahead of this one's (or this one's behind) can have
+#: written it. Further ahead it is refused: no instance's clock should be a day off.
+MAX_FUTURE_SECONDS: Final[int] = 24 * 3600
+#: The cookie is ``<id>.<issued>.<signature>``: 24 URL-safe characters of randomness, the Unix time
+#: it was issued, then an HMAC of both (so the issue time cannot be moved without the key). The time
+#: is written one way only (no leading zero), so one cookie has one spelling.
+_COOKIE: Final = re.compile(r"(?P<id>[A-Za-z0-9_-]{24})\.(?P<issued>[1-9][0-9]{0,11})\.(?P<signature>[0-9a-f]{32})")
+#: The format before session 26, ``<id>.<signature>``: no issue time, so its age cannot be told.
+_LEGACY_COOKIE: Final = re.compile(r"(?P<id>[A-Za-z0-9_-]{24})\.(?P<signature>[0-9a-f]{32})")
+#: Without a store (an engine built without one, through the Python API) nothing records when this
+#: deployment first issued the new format: the process's start stands in for that moment.
+PROCESS_STARTED: Final[float] = time.time()
 
 #: Paths that never read a session nor send its cookie: health, readiness and metrics.
 SESSIONLESS_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metrics"})
 _PLANTED: Final = "signed session cookies name %d different sessions (one was planted?)"
+_AHEAD: Final = (
+    "a session cookie is dated %d s ahead of this server's clock: the clock of the instance that issued it "
+    "runs ahead of this one's, or this one's behind (the cookie is %s); keep the instances' clocks in step (NTP)"
+)
 
 #: A change sent with a session cookie that is not one this server signed: the token may be right
 #: for the session the client meant, so saying only "out-of-date token" sent it looking there.
@@ -80,6 +118,20 @@ RETIRED_COOKIE_MESSAGE: Final = (
     "new, empty session whose token differs; nothing was changed: reload the page (an API client: "
     "GET /api/config for a new cookie and csrf_token)"
 )
+#: A change sent with a validly signed cookie that is past its age (a copy kept after the browser
+#: dropped it).
+EXPIRED_COOKIE_MESSAGE: Final = (
+    "the session cookie sent has expired (issued more than 180 days ago), so it was ignored and the request "
+    "is in a new, empty session whose token differs; nothing was changed: reload the page (an API client: "
+    "GET /api/config for a new cookie and csrf_token)"
+)
+#: A change sent with a validly signed cookie dated more than :data:`MAX_FUTURE_SECONDS` ahead of this
+#: server's clock: a server's clock is a day or more off, which the visitor cannot mend.
+FAR_AHEAD_COOKIE_MESSAGE: Final = (
+    "the session cookie sent is dated more than a day ahead of this server's clock (a server's clock is "
+    "wrong), so it was ignored and the request is in a new, empty session whose token differs; nothing was "
+    "changed: reload the page (an API client: GET /api/config for a new cookie and csrf_token)"
+)
 
 _log = logging.getLogger(__name__)
 #: The planted-cookie warning, at most once a minute with a count: one pair of freely obtained
@@ -90,6 +142,22 @@ PLANTED_WARNINGS: Final = OncePerInterval(
     matches=lambda record: record.msg == _PLANTED,
 )
 _log.addFilter(PLANTED_WARNINGS)
+#: The warning that a cookie came dated ahead of this clock, at most once a minute with a count: the
+#: only visible sign that instances' clocks disagree, and every request of such a visit carries one.
+AHEAD_WARNINGS: Final = OncePerInterval(
+    "%(count)d more session cookies came dated more than 5 min ahead of this server's clock in the last "
+    "%(seconds)g s (at most %(peak)d s ahead): the instances' clocks disagree",
+    matches=lambda record: record.msg == _AHEAD,
+    value=lambda record: _seconds_ahead(record.args),
+)
+_log.addFilter(AHEAD_WARNINGS)
+
+
+def _seconds_ahead(args: object) -> int:
+    """How far ahead the cookie of an ``_AHEAD`` warning was dated (its first argument)."""
+    first = args[0] if isinstance(args, tuple) and args else 0
+    return int(first) if isinstance(first, int | float) else 0
+
 
 #: Merged sessions already logged: a warning once each, not on every request of the visit.
 _planted_seen: BoundedLRU[str, bool] = BoundedLRU(1024)
@@ -175,6 +243,7 @@ def renew_session(new_id: str) -> None:
     id stays validly signed, but names an empty session from then on.
     """
     g.session_id = new_id
+    g.pop("cookie_issued", None)  # the new session's cookie is issued now
     g.new_session = True  # nothing of it is in the shared state but a removal count: reads may skip it
     g.send_cookie = True
 
@@ -191,6 +260,10 @@ def require_csrf() -> None:
         raise CsrfError(f"this request came from another site ({foreign}); reload moodtape and try again")
     sent = request.headers.get(CSRF_HEADER)
     if not any(csrf_valid(key, session_id(), sent) for key in accepted_keys()):
+        if g.get("cookie_far_ahead"):
+            raise CsrfError(FAR_AHEAD_COOKIE_MESSAGE)
+        if g.get("expired_cookie"):
+            raise CsrfError(EXPIRED_COOKIE_MESSAGE)
         if g.get("refused_cookie"):
             raise CsrfError(REFUSED_COOKIE_MESSAGE)
         if g.get("retired_cookie"):
@@ -203,19 +276,76 @@ def require_csrf() -> None:
         )
 
 
-def _signature(session: str, key: str) -> str:
-    return hmac.new(key.encode(), f"session:{session}".encode(), hashlib.sha256).hexdigest()[:32]
+@dataclass(frozen=True)
+class _Signed:
+    """A validly signed session cookie: whose session, which accepted key signed it, and when."""
+
+    session: str
+    key_index: int
+    #: Unix seconds; None for a legacy cookie (no issue time in it).
+    issued: int | None
 
 
-def _signed_with(cookie: str) -> tuple[str, int] | None:
-    """The session id in ``cookie`` and the index of the accepted key that signed it, or None."""
-    match = _COOKIE.fullmatch(cookie)
+def _now() -> float:
+    """This server's wall clock (Unix seconds): a cookie's issue time must mean the same on every instance."""
+    return time.time()
+
+
+def _signature(session: str, key: str, issued: int | None = None) -> str:
+    """The HMAC of a cookie; legacy cookies (``issued`` None) sign the id alone, under another message."""
+    message = f"session:{session}" if issued is None else f"session:{session}:{issued}"
+    return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def signed_cookie(session: str, issued: int, key: str) -> str:
+    """The cookie value for ``session`` issued at ``issued`` (Unix seconds), signed with ``key``."""
+    return f"{session}.{issued}.{_signature(session, key, issued)}"
+
+
+def _signed_with(cookie: str) -> _Signed | None:
+    """What ``cookie`` says, when one of the accepted keys signed it (either format), else None."""
+    match = _COOKIE.fullmatch(cookie) or _LEGACY_COOKIE.fullmatch(cookie)
     if match is None:
         return None
+    issued = int(match["issued"]) if "issued" in match.re.groupindex else None
     for index, key in enumerate(accepted_keys()):
-        if hmac.compare_digest(match["signature"], _signature(match["id"], key)):
-            return match["id"], index
+        if hmac.compare_digest(match["signature"], _signature(match["id"], key, issued)):
+            return _Signed(match["id"], index, issued)
     return None
+
+
+def _fresh(signed: _Signed, now: float) -> bool:
+    """Whether a signed cookie is within its age on this clock (with the allowed skew), and not
+    dated further ahead than any instance's clock should be."""
+    if signed.issued is None:
+        return now < legacy_cookies_until()
+    age = now - signed.issued
+    return -MAX_FUTURE_SECONDS <= age <= COOKIE_MAX_AGE + CLOCK_SKEW_SECONDS
+
+
+def legacy_cookies_until() -> float:
+    """Until when cookies without an issue time are taken: :data:`COOKIE_MAX_AGE` after this deployment
+    first issued the new format, when every browser that held one has dropped it (its ``Max-Age``).
+
+    The moment is the store's (``store/deployment_facts.py``), the same on every instance; infinite
+    while the store cannot say (an outage must not log returning visitors out).
+    """
+    since = _new_format_since()
+    return since + COOKIE_MAX_AGE if since is not None else math.inf
+
+
+def _new_format_since() -> float | None:
+    """When this deployment first issued cookies with an issue time, or None while that is unknown."""
+    services = current_app.extensions.get("moodtape")
+    try:
+        engine = services.recommender() if services is not None else None
+    except MoodtapeError as exc:  # the engine could not be built: nothing to read the store through
+        _log.debug("could not reach the store to date the cookie format: %s", exc)
+        return None
+    store = getattr(engine, "store", None)
+    if store is None:
+        return PROCESS_STARTED
+    return deployment_facts.recorded_since(store.database, deployment_facts.COOKIE_ISSUE_TIMES)
 
 
 def cookie_name() -> str:
@@ -226,37 +356,67 @@ def cookie_name() -> str:
 def _load_session() -> None:
     if request.path in SESSIONLESS_PATHS:
         return  # no g.session_id: nothing reads it there, and no cookie is sent
-    # Only ids this server made (and signed) are taken: a client cannot choose its own id, nor
-    # plant a guessable one in someone else's browser.
+    # Only ids this server made (and signed), within their age, are taken: a client cannot choose
+    # its own id, nor plant a guessable one in someone else's browser, nor keep a copy forever.
     sent = request.cookies.getlist(cookie_name())
-    signed = _one_session(sent)
+    signed_ones = [found for found in map(_signed_with, sent) if found is not None]
+    now = _now()
+    fresh = [found for found in signed_ones if _fresh(found, now)]
+    signed = _one_session(fresh, now)
     g.new_session = signed is None
     g.refused_cookie = bool(sent) and signed is None  # require_csrf says so rather than blame the token
-    g.session_id = signed[0] if signed is not None else new_session_id()
-    # Signed with an earlier key: the same session, its cookie signed again with the current key.
-    g.send_cookie = signed is None or signed[1] > 0
+    g.expired_cookie = signed is None and len(signed_ones) > len(fresh)  # ... and that it was too old
+    g.cookie_far_ahead = g.expired_cookie and any(_far_ahead(found, now) for found in signed_ones)
+    g.session_id = signed.session if signed is not None else new_session_id()
+    if signed is not None and signed.issued is not None:
+        g.cookie_issued = signed.issued  # a cookie signed again keeps its age
+    # Signed with an earlier key, in the legacy format, or dated ahead of this clock: the same
+    # session, its cookie sent again signed with the current key and dated by this clock.
+    ahead = signed is not None and _ahead(signed, now)
+    g.send_cookie = signed is None or signed.key_index > 0 or signed.issued is None or ahead
     g.unsettled = signed is not None  # checked against retired sessions on first use (_settle)
 
 
-def _one_session(sent: list[str]) -> tuple[str, int] | None:
-    """The session the validly signed cookies among ``sent`` name, or None when there is none.
+def _ahead(signed: _Signed, now: float) -> bool:
+    """Whether ``signed`` is dated ahead of this clock by more than the skew (logged, once a minute at most).
 
-    Unsigned or forged ones are skipped: a junk cookie planted for a parent domain or a sub-path
-    (browsers send those first) must not cut the visitor off from their own session. Signed ones
-    naming different sessions mean one was planted: the visit goes on in a session derived from
-    all of them (the module docstring), and no cookie is sent (index 0: signed with the current key).
+    Its cookie is sent again, dated by this clock (:func:`_save_session` takes the earlier of its
+    date and now), so the visit goes on here with a date this instance can read.
     """
-    signed = [found for found in map(_signed_with, sent) if found is not None]
-    sessions = sorted({session for session, _ in signed})
+    if signed.issued is None or signed.issued <= now + CLOCK_SKEW_SECONDS:
+        return False
+    _log.warning(_AHEAD, round(signed.issued - now), "kept and sent back dated by this clock")
+    return True
+
+
+def _far_ahead(signed: _Signed, now: float) -> bool:
+    """Whether ``signed`` was refused for a date more than :data:`MAX_FUTURE_SECONDS` ahead (logged too)."""
+    if signed.issued is None or signed.issued - now <= MAX_FUTURE_SECONDS:
+        return False
+    _log.warning(_AHEAD, round(signed.issued - now), "refused: no instance's clock should be a day ahead")
+    return True
+
+
+def _one_session(signed: list[_Signed], now: float) -> _Signed | None:
+    """The session the fresh, validly signed cookies ``signed`` name, or None when there is none.
+
+    Unsigned, forged or expired ones were skipped: a junk cookie planted for a parent domain or a
+    sub-path (browsers send those first) must not cut the visitor off from their own session.
+    Signed ones naming different sessions mean one was planted: the visit goes on in a session
+    derived from all of them (the module docstring), and no cookie is sent (signed with the current
+    key, issued now).
+    """
+    sessions = sorted({found.session for found in signed})
     if not sessions:
         return None
     if len(sessions) == 1:
-        return min(signed, key=lambda found: found[1])  # the newest key's signature, if both are there
+        # The newest key's signature, and the new format, if several are there.
+        return min(signed, key=lambda found: (found.key_index, found.issued is None))
     merged = _merged_session(sessions)
     if _planted_seen.get(merged) is None:
         _planted_seen.put(merged, True)
         _log.warning(_PLANTED, len(sessions))
-    return merged, 0
+    return _Signed(merged, 0, int(now))
 
 
 def _asked_nothing_of_a_new_session(response: Response) -> bool:
@@ -280,10 +440,13 @@ def _save_session(response: Response) -> Response:
         _settle()  # a cookie re-signed during a key rotation, on a request that did not use it
     # Retired while this request ran (a deletion in another tab): its cookie must not come back.
     if g.get("send_cookie") and not (used_cookie_session() and is_retired(g.session_id)):
+        now = int(_now())
+        issued = min(int(g.get("cookie_issued", now)), now)
         response.set_cookie(
             cookie_name(),
-            f"{g.session_id}.{_signature(g.session_id, str(current_app.config['SECRET_KEY']))}",
-            max_age=COOKIE_MAX_AGE,
+            signed_cookie(g.session_id, issued, str(current_app.config["SECRET_KEY"])),
+            # Signed again during a key rotation: the browser drops it when the server would refuse it.
+            max_age=max(COOKIE_MAX_AGE - (now - issued), 0),
             httponly=True,
             samesite="Lax",
             secure=request.is_secure,
