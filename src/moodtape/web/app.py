@@ -316,7 +316,7 @@ def create_app(
     from moodtape.web import api, calibration_api, lists_api, ondevice, ops, views
 
     ops.install_ops(app)  # first, so the request id and timing cover every other hook
-    install_server_wide_endpoint(app)  # web/server_wide.py: OPTIONS * named, so the rate limit counts it
+    install_server_wide_endpoint(app)  # web/server_wide.py: OPTIONS * named, for the limit and the metrics
     install_rate_limit(
         app,
         settings.get_float("MOODTAPE_RATE_LIMIT"),

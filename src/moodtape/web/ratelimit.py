@@ -35,6 +35,13 @@ sending its own header; with ``MOODTAPE_TRUSTED_PROXIES``, only for connections 
 (``web/owners.py``): a client usually holds a whole /64 and can send from any address in it, and
 40 addresses of one /64 got 40 answers under a limit of 5. Health, readiness and metrics are never
 limited: balancers and Prometheus poll them from one address. Nor are the page's static files (see ``EXEMPT_PREFIX``).
+
+A request that matches no route counts too (:func:`_request_identity`): a path with no route (a
+scanner's ``/wp-login.php``, ``/.env``), a method the path does not take (405), a redirect the
+routing answers. Flask-Limiter passes over any request without an endpoint, and until session 26
+every such request was answered: under ``MOODTAPE_RATE_LIMIT=2``, 60 ``GET /nope`` in a row were
+60 404s, 60 ``DELETE /api/config`` 60 405s (``GET /api/config``: 2 answers, 58 429s). The exemptions
+above are by path, so they hold for any method (``POST /healthz`` is still its 405, never a 429).
 """
 
 from __future__ import annotations
@@ -70,6 +77,10 @@ EXEMPT_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metric
 #: and they are small, versioned and cached for a year, so counting them would refuse a page load,
 #: not an abuser. API calls and the model downloads stay limited.
 EXEMPT_PREFIX: Final[str] = "/static/"
+#: What the limit calls a request that matched no route (it has no endpoint). Only the limit sees
+#: it: the limit is one budget per client whatever the endpoint, and the request metrics count such
+#: requests under an ``unmatched`` endpoint of their own, never by path.
+UNMATCHED: Final[str] = "unmatched"
 #: The most client keys :class:`RecentHits` keeps per window (about 150 bytes each: 15 MB at most
 #: for the two windows); a client first seen beyond them starts from zero at the switch, as all did.
 RECENT_HITS_KEPT: Final[int] = 50_000
@@ -113,6 +124,7 @@ def install_rate_limit(
         storage_uri=SCHEME_PREFIX + redis_url if redis_url else "memory://",
         storage_options=options,  # type: ignore[arg-type]  # redis-py takes float seconds; the hint says int
         key_prefix="moodtape",
+        request_identifier=_request_identity,
         headers_enabled=False,
         swallow_errors=True,
         on_breach=_refuse,
@@ -330,6 +342,17 @@ def _proves_nothing(_: object) -> bool:
 
 def _exempt() -> bool:
     return request.path in EXEMPT_PATHS or request.path.startswith(EXEMPT_PREFIX)
+
+
+def _request_identity() -> str:
+    """The request's endpoint for Flask-Limiter, or :data:`UNMATCHED` when routing found none.
+
+    Flask-Limiter counts no request whose identity is empty, and its default identity is the
+    endpoint, which a request that matched no route lacks: a scanner probing thousands of missing
+    paths a second was never refused. The limit is one budget per client (an application limit,
+    shared by every endpoint), so the identity only has to be non-empty; it names no path.
+    """
+    return request.endpoint or UNMATCHED
 
 
 def _client_address() -> str:

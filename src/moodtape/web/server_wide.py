@@ -14,8 +14,8 @@ included. Before (session 26) it was answered by the server ahead of the app, wi
 a probe a monitoring system sent every few seconds left no trace in the metrics or the request ids.
 
 The endpoint is named by a hook of its own (:func:`install_server_wide_endpoint`) that runs before
-the rate limit's: Flask-Limiter passes over a request without an endpoint, and the routing finds
-none for ``*``.
+the rate limit's: the routing finds none for ``*``. (The rate limit now counts requests without an
+endpoint too, as ``unmatched``: web/ratelimit.py; the name keeps ``OPTIONS *`` apart in the metrics.)
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ def asks_about_the_server() -> bool:
 def install_server_wide_endpoint(app: Flask) -> None:
     """Give ``OPTIONS *`` in ``app`` the endpoint :data:`ENDPOINT`; register it before the rate limit.
 
-    The routing finds no rule for ``*``, and Flask-Limiter counts no request without an endpoint
-    (as it lets the unmatched paths of scanners through to their 404). Named only by the hook that
+    The routing finds no rule for ``*``, and Flask-Limiter counted no request without an endpoint
+    (it let the unmatched paths of scanners through to their 404 too, until web/ratelimit.py named
+    them ``unmatched`` for the limit). Named only by the hook that
     answers, after the limit's own hook had passed it over, ``OPTIONS *`` was never limited: under
     ``MOODTAPE_RATE_LIMIT=2``, 60 of them in a row all got their 200 (``OPTIONS /api/config``: 58
     of them 429). With an endpoint of its own it is also counted in the metrics under that name,
