@@ -24,7 +24,6 @@ from moodtape.vision.faces import DetectorSettings, FaceDetector
 from moodtape.vision.framing import Framing
 from moodtape.vision.image_limits import DEFAULT_MAX_PIXELS
 from moodtape.vision.images import ImageSource, load_image
-from moodtape.vision.rolled import rolled_faces
 from moodtape.vision.yunet import Landmarks, YuNetDetector
 
 #: Either face detector: both return boxes largest first from ``detect(gray)``.
@@ -97,15 +96,14 @@ class Analyzer:
 
         ``frame``: ``gray`` is a stream's frame, not a photo; YuNet then spares a webcam-sized frame
         with no face the second search for small faces (``YuNetSettings.small_faces_above``). A photo
-        with no face is searched again turned by ±30° (:mod:`moodtape.vision.rolled`), whose faces
-        keep their landmarks to be cropped level whatever ``align`` says.
+        with no face is searched again turned by ±30°, 90° and 270° (:mod:`moodtape.vision.rolled`),
+        whose faces keep their landmarks to be cropped level whatever ``align`` says.
         """
         if isinstance(self.detector, YuNetDetector):
-            found = self.detector.detect_landmarks(gray, frame=frame)
-            if not found and not frame:
-                # A head rolled past ~30° (vision/rolled.py): found in a turned copy, cropped level.
-                return list(rolled_faces(self.detector, gray))
-            return list(found) if self.align else [(box, None) for box, _ in found]
+            # A head rolled past ~30° or a sideways photo (vision/rolled.py): found in a turned copy,
+            # within the same detector call (and so within its timing), cropped level.
+            found = self.detector.detect_landmarks(gray, frame=frame, turned=not frame)
+            return [(box, face if self.align or face.turned else None) for box, face in found]
         return [(box, None) for box in self.detector.detect(gray)]
 
     def crops(self, gray: npt.NDArray[np.uint8], located: Sequence[Located]) -> list[npt.NDArray[np.uint8]]:

@@ -1,4 +1,4 @@
-"""Heavily rolled heads in photos: look again in copies turned by ±30° when nothing was found.
+"""Turned photos: look again in turned copies when nothing was found.
 
 YuNet finds upright faces and faces rolled by up to about 30°; past that it misses many. A Yale
 photo turned by 45° (a selfie taken with the head on one side, a phone held askew) was found 73–77 %
@@ -10,24 +10,41 @@ the classifier's crop is levelled along the eyes (:func:`moodtape.vision.align.a
 whatever ``Analyzer.align`` says: the face is known to be rolled, and an upright crop of it is
 what the classifier reads worst.
 
+A photo turned by a quarter turn with nothing that says so (a screenshot of a sideways video call,
+a phone photo whose EXIF was stripped) holds a head 90° off upright: 60° off in either ±30° copy,
+where YuNet found Yale's such photos 11–13 % of the time. So the same search also looks in the
+photo turned exactly (no interpolation) by 90°, 270° and 180° (:data:`EXACT_TURNS`), where such a
+head is upright, and of all the copies the one whose surest face is surest wins. Yale's photos
+turned by 90° · 270° (``benchmarks.quarter_turns``): found 12.7 · 11.2 % → 100 %, read right
+1.5 % → 75.4 · 76.1 % (upright: 85.8 %); turned by 180°: found 85.8 → 100 %, right 9.0 → 20.9 %.
+What is still misread is what YuNet finds as it is, with landmarks that claim an upright face (the
+11–13 % of sideways photos, 86 % of upside-down ones), at scores (0.55–0.82) that overlap those of
+faces filling a photo: a rule that also searched turned a photo whose faces all scored under
+``ROLLED_SCORE`` read those right (sideways 85.8 %, upside down 71.6 %, rolled 45° 68–73 % rather
+than 51–56 %), but it took turned "faces" over Yale's close-ups (cropped to 0.8 of the face: right
+82.8 → 75.4 %, 6 of the 7 taken from the 180° copy misread) and cost every unsure face the turned
+search, so it was not kept. On 80 faceless pictures (20
+textures, scenes, text and noise in four turns) no false face came of the exact turns.
+
 Each turned copy, canvas and all, is at most ``COPY_SIDE`` pixels on its longer side, searched
 only for faces of the usual sizes (as a stream's frame: no small-face or tiled search), and only
-sure faces count (``ROLLED_SCORE``). A photo with no face costs four YuNet passes more on copies
-of at most 960 px (two a copy: the usual faces and a face filling it): 43 ms on a faceless
-640 × 480 photo (whose own search takes 36 ms), 53 ms on a 4000 × 3000 one (1.5 s of its own).
+sure faces count (``ROLLED_SCORE``). A photo with no face costs up to two YuNet passes more a copy
+(the usual faces and a face filling it): CPU time of the whole turned search on a faceless
+640 × 480 photo 41 ms with the ±30° copies alone, 63 ms with the exact turns (its own search:
+35 ms); 96 → 133 ms on a 4000 × 3000 one (its own: 1.8 s). The exact turns turn one shrunk copy.
 
-A head turned by 90° (a sideways photo without EXIF) is 60° off upright in either copy, and
-YuNet's landmarks there still claim level eyes, so its eye line cannot tell it from a head rolled
-45–60°; its score can: the surest such face among the Yale photos turned by 90° or 270° scored
-0.806, the heads rolled 45° mostly over 0.9. At 0.82 the sideways photos are found as often as
-without the turned search (12.7 % and 11.2 %), and a head rolled 60° is found 86–87 % of the time
-(31–32 % before), read right 45 % (4.5 % before).
+A head turned by 90° is 60° off upright in either ±30° copy, and YuNet's landmarks there still
+claim level eyes, so its eye line cannot tell it from a head rolled 45–60°; its score can: the
+surest such face among the Yale photos turned by 90° or 270° scored 0.806, the heads rolled 45°
+mostly over 0.9, and in the copy turned by a quarter turn the same head scores about 0.93. At 0.82
+a head rolled 60° is found 86–87 % of the time (31–32 % before), read right 45 % (4.5 % before).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Iterator
 from typing import Final
 
 import cv2
@@ -39,6 +56,9 @@ from moodtape.vision.yunet import Landmarks, YuNetDetector, YuNetSettings
 
 #: The turns tried, in degrees (counter-clockwise as OpenCV's): a head rolled 45° is 15° off upright in one.
 ROLLS: Final[tuple[float, ...]] = (30.0, -30.0)
+#: The exact turns tried too, in degrees counter-clockwise: a sideways or upside-down photo's head
+#: is upright in one of them.
+EXACT_TURNS: Final[tuple[int, ...]] = (90, 270, 180)
 #: A face in a turned copy counts from this YuNet score (a sure upright face: 0.7). At 0.8 sideways
 #: heads (turned 90°, 60° off in the copy) passed with level eyes claimed: 1 of Yale's 268 (15 with
 #: the small-face search a first version ran in the copies), most of them misread.
@@ -51,20 +71,30 @@ Gray = npt.NDArray[np.uint8]
 
 
 def rolled_faces(detector: YuNetDetector, gray: Gray) -> list[tuple[Box, Landmarks]]:
-    """Faces found in ``gray`` turned by each of :data:`ROLLS`, in ``gray``'s pixels, largest first.
+    """Faces found in ``gray`` turned by each of :data:`ROLLS` and :data:`EXACT_TURNS`, in
+    ``gray``'s pixels, largest first, each marked with the turn it was found in.
 
-    The turn whose most confident face is surest wins; ``[]`` when neither finds a sure face.
+    The turn whose most confident face is surest wins; ``[]`` when none finds a sure face.
     """
     search = _copy_detector(detector.settings)
-    # frame=True: no search for small faces, which in a copy cost more than the copy's own search.
-    best: list[tuple[Box, Landmarks]] = []
-    for degrees in ROLLS:
-        turned, back = _turned(gray, degrees)
+    best: list[Landmarks] = []
+    for degrees, turned, back in _copies(gray):
+        # frame=True: no search for small faces, which in a copy cost more than the copy's own search.
         found = [face for _, face in search.detect_landmarks(turned, frame=True) if face.score >= ROLLED_SCORE]
-        if found and (not best or max(f.score for f in found) > max(f.score for _, f in best)):
-            mapped = [_turned_back(face, back) for face in found]
-            best = [(face.fer_box(gray.shape), face) for face in mapped]
-    return sorted(best, key=lambda item: item[0].w * item[0].h, reverse=True)
+        if found and (not best or max(f.score for f in found) > max(f.score for f in best)):
+            best = [_turned_back(face, back, degrees) for face in found]
+    located = [(face.fer_box(gray.shape), face) for face in best]
+    return sorted(located, key=lambda item: item[0].w * item[0].h, reverse=True)
+
+
+def _copies(gray: Gray) -> Iterator[tuple[float, Gray, npt.NDArray[np.float64]]]:
+    """Each turn, its copy of ``gray`` and the matrix back, made one at a time (a 12-MP photo's
+    copies are not all held at once); the exact turns turn one shrunk copy, shrunk once."""
+    for degrees in ROLLS:
+        yield (degrees, *_turned(gray, degrees))
+    small = _shrunk(gray)
+    for quarter_turn in EXACT_TURNS:
+        yield (quarter_turn, *_exactly_turned(small, gray.shape, quarter_turn))
 
 
 @functools.lru_cache(maxsize=4)
@@ -91,12 +121,37 @@ def _turned(gray: Gray, degrees: float) -> tuple[Gray, npt.NDArray[np.float64]]:
     return np.ascontiguousarray(turned, dtype=np.uint8), np.asarray(cv2.invertAffineTransform(matrix), np.float64)
 
 
-def _turned_back(face: Landmarks, back: npt.NDArray[np.float64]) -> Landmarks:
-    """``face`` (found in a turned copy) in the photo's pixels: its points turned back, its box the
-    upright box around its turned-back corners."""
+def _shrunk(gray: Gray) -> Gray:
+    """``gray`` shrunk to at most :data:`COPY_SIDE` on its longer side (itself when it fits)."""
+    scale = COPY_SIDE / max(gray.shape)
+    return gray if scale >= 1 else np.asarray(cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
+
+
+def _exactly_turned(small: Gray, shape: tuple[int, ...], degrees: int) -> tuple[Gray, npt.NDArray[np.float64]]:
+    """``small`` (a photo of ``shape`` shrunk by :func:`_shrunk`) turned exactly by 90°, 180° or
+    270° counter-clockwise (``np.rot90``: no interpolation), and the matrix that takes the copy's
+    points back to the photo's, as :func:`_turned`'s."""
+    turned = np.ascontiguousarray(np.rot90(small, degrees // 90), dtype=np.uint8)
+    # Pixel centres: the copy's (u, v) is the small photo's (W - 1 - v, u) at 90°,
+    # (W - 1 - u, H - 1 - v) at 180° and (v, H - 1 - u) at 270°.
+    small_h, small_w = small.shape
+    last_x, last_y = small_w - 1.0, small_h - 1.0
+    matrix = {
+        90: np.array([[0.0, -1.0, last_x], [1.0, 0.0, 0.0]]),
+        180: np.array([[-1.0, 0.0, last_x], [0.0, -1.0, last_y]]),
+        270: np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, last_y]]),
+    }[degrees]
+    height, width = shape[:2]
+    return turned, matrix * np.array([[width / small_w], [height / small_h]])
+
+
+def _turned_back(face: Landmarks, back: npt.NDArray[np.float64], degrees: float) -> Landmarks:
+    """``face`` (found in a copy turned by ``degrees``) in the photo's pixels: its points turned
+    back, its box the upright box around its turned-back corners."""
     points = tuple((float(back[0] @ (x, y, 1.0)), float(back[1] @ (x, y, 1.0))) for x, y in face.points)
     box = face.box
     corners = np.array([[x, y, 1.0] for x in (box.x, box.x + box.w) for y in (box.y, box.y + box.h)]) @ back.T
     left, top = np.floor(corners.min(axis=0)).astype(int)
     right, bottom = np.ceil(corners.max(axis=0)).astype(int)
-    return Landmarks(Box(int(left), int(top), max(1, int(right - left)), max(1, int(bottom - top))), points, face.score)
+    box = Box(int(left), int(top), max(1, int(right - left)), max(1, int(bottom - top)))
+    return Landmarks(box, points, face.score, turned=degrees)

@@ -58,12 +58,15 @@ TILED_SMALL_FACE = 28
 class Landmarks:
     """One YuNet face: its own box, five points ``(x, y)`` in input pixels, and its score.
 
-    Points: right eye, left eye (the person's), nose tip, right and left mouth corners.
+    Points: right eye, left eye (the person's), nose tip, right and left mouth corners. ``turned``:
+    the degrees of the turned copy it was found in (:mod:`moodtape.vision.rolled`), 0 when it was
+    found in the picture as it is.
     """
 
     box: Box
     points: tuple[tuple[float, float], ...]
     score: float
+    turned: float = 0.0
 
     def shifted(self, dx: int, dy: int) -> Landmarks:
         """The same face in a frame whose origin is ``(-dx, -dy)`` of this one's (window → frame)."""
@@ -430,11 +433,25 @@ class YuNetDetector:
             return []
         return _at_least(found, self.settings.photo_face_threshold, self.settings.photo_face_share * min(shape[:2]))
 
-    def detect_landmarks(self, gray: npt.NDArray[np.uint8], *, frame: bool = False) -> list[tuple[Box, Landmarks]]:
+    def detect_landmarks(
+        self, gray: npt.NDArray[np.uint8], *, frame: bool = False, turned: bool = False
+    ) -> list[tuple[Box, Landmarks]]:
         """FER-framed boxes with their landmarks, largest first, overlaps merged, small faces dropped.
 
         ``frame``: ``gray`` is a stream's frame, not a photo (see ``YuNetSettings.small_faces_above``).
+        ``turned``: when no face is found, look in turned copies (:func:`moodtape.vision.rolled.rolled_faces`).
+        That search is part of this call so that whoever times a picture's detection (the
+        ``moodtape_detector_seconds`` metric) times it too: it costs more than the upright search.
         """
+        found = self._detect_upright(gray, frame=frame)
+        if found or not turned:
+            return found
+        from moodtape.vision.rolled import rolled_faces  # rolled.py builds on this module
+
+        return rolled_faces(self, gray)
+
+    def _detect_upright(self, gray: npt.NDArray[np.uint8], *, frame: bool) -> list[tuple[Box, Landmarks]]:
+        """:meth:`detect_landmarks` in the picture as it is."""
         found, smallest = self._found(gray, frame=frame)
         faces = [(face.fer_box(gray.shape), face) for face in found]
         faces = [(box, face) for box, face in faces if max(box.w, box.h) >= smallest]

@@ -18,7 +18,7 @@ export function pyRound(x) {
 }
 
 /** Framing.crop: a square around `box` ({x, y, w, h}), grown by `scale`, moved down by `shift`
- *  box heights; pixels outside the image repeat the nearest edge (BORDER_REPLICATE). */
+ *  box heights; pixels outside the image mirror it about its edge (framing.mirrored). */
 export function cropSquare(gray, box, { scale = 1, shift = 0 } = {}) {
   const side = Math.max(1, pyRound(Math.max(box.w, box.h) * scale));
   const cx = box.x + box.w / 2;
@@ -28,10 +28,18 @@ export function cropSquare(gray, box, { scale = 1, shift = 0 } = {}) {
   const out = new Uint8Array(side * side);
   const { width, height, data } = gray;
   for (let y = 0; y < side; y += 1) {
-    const sy = Math.min(height - 1, Math.max(0, top + y)) * width;
-    for (let x = 0; x < side; x += 1) out[y * side + x] = data[sy + Math.min(width - 1, Math.max(0, left + x))];
+    const sy = mirrored(top + y, height) * width;
+    for (let x = 0; x < side; x += 1) out[y * side + x] = data[sy + mirrored(left + x, width)];
   }
   return { width: side, height: side, data: out };
+}
+
+/** framing.mirrored: index `i` into `length` pixels, mirrored about the ends (BORDER_REFLECT_101). */
+export function mirrored(i, length) {
+  if (length === 1) return 0;
+  const period = 2 * (length - 1);
+  const folded = ((i % period) + period) % period;
+  return folded < length ? folded : period - folded;
 }
 
 /** OpenCV's rule in classifier.py: INTER_AREA when shrinking, INTER_LINEAR when enlarging. */
