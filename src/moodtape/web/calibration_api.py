@@ -23,8 +23,14 @@ from moodtape.vision.calibrate import read_example
 from moodtape.vision.calibration import Profile, not_resting
 from moodtape.web.app import services
 from moodtape.web.params import check_query, count
-from moodtape.web.profiles import add_unless_removed, removals, remove_calibration
-from moodtape.web.session import require_csrf, session_id
+from moodtape.web.profiles import (
+    CalibrationRemovedError,
+    ProfileStore,
+    add_unless_removed,
+    removals,
+    remove_calibration,
+)
+from moodtape.web.session import is_retired, require_csrf, session_id, used_cookie_session
 from moodtape.web.uploads import gray_picture, read_upload
 
 blueprint = Blueprint("calibration", __name__, url_prefix="/api")
@@ -78,10 +84,31 @@ def add_example() -> Response:
     with gray_picture(upload.picture, max_pixels, services().large_pictures) as gray:
         example = read_example(analyzer, gray, "the frame", gray=gray)
     updated = add_unless_removed(profiles, session_id(), analyzer, emotion, example, removed_before)
+    _drop_if_deleted_meanwhile(profiles)
     notes = [f"{example.faces} faces in the frame; used the largest"] if example.faces > 1 else []
     # A smile during "look neutral" is kept (a person may rest that way) but said, so the page can ask again.
     expression = not_resting(example.probabilities) if emotion == "neutral" else None
     return jsonify(**updated.status(), notes=notes, not_resting=expression)
+
+
+def _drop_if_deleted_meanwhile(profiles: ProfileStore) -> None:
+    """Remove the example again, and answer 409, when "Delete everything" ended the session while
+    this frame was read (on any instance).
+
+    The removal count cannot tell then: a frame that resolved its session just before the deletion
+    retired it, but read the count just after the deletion removed the calibration, compares the
+    new count and is kept under the ended id (1 of 300 frames sent within ±4 ms of a deletion on
+    the other instance). The deletion retires the id before it removes, so this check, made after
+    the write, sees it whichever finished last: one read of the shared state per calibration frame.
+    """
+    session = used_cookie_session()
+    if session is None or not is_retired(session):
+        return
+    remove_calibration(profiles, session)
+    raise CalibrationRemovedError(
+        "everything of this session was deleted while the frame was read, so it was not kept; "
+        "calibrate again in the new session"
+    )
 
 
 @dataclass(frozen=True)

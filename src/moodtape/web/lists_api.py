@@ -263,9 +263,9 @@ def _forget_late_writes(response: Response) -> Response:
 
     Its write (a list, the history choice, feedback, an undo) may have landed after the deletion's
     forget, under the old id; the id was retired before that forget, so this check, made after the
-    write, sees it whichever finished last (web/retired.py). Only this blueprint's requests write
-    what lasts: a camera frame's smoothing or a calibration frame of a deleted session is dropped
-    by the stream's epoch and the carried removal count, so frames pay no second read.
+    write, sees it whichever finished last (web/retired.py). A camera frame's smoothing of a deleted
+    session is dropped by the stream's epoch, so frames pay no second read; a calibration frame
+    makes this same check itself (web/calibration_api.py).
     """
     session = used_cookie_session()
     if request.method in ("GET", "HEAD", "OPTIONS") or session is None or not is_retired(session):
