@@ -10,15 +10,13 @@ Each instance is a process of its own whose ``time.time`` is off by ``skew``.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import redis
 
 from moodtape.providers.budget import QUOTA_ZONE, quota_day
 from moodtape.state.budget import RedisBudgetStore
+from skewed_machine import last_line
 
 BUDGET = 50
 
@@ -42,16 +40,7 @@ _INSTANCE = textwrap.dedent(
 
 
 def _searches_left(skew: float, url: str) -> int:
-    done = subprocess.run(
-        [sys.executable, "-c", _INSTANCE, str(skew), url, str(BUDGET)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return int(done.stdout.strip().splitlines()[-1])
+    return int(last_line(_INSTANCE, skew, url, BUDGET))
 
 
 def _seconds_to_next_quota_day(now: float) -> float:

@@ -8,14 +8,12 @@ the markers are timed by Redis's ``TIME``. Each instance is a process whose ``ti
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import redis
 
 from moodtape.state.retired import RedisRetiredSessions
+from skewed_machine import last_line
 
 KEEP_S = 3600.0
 AHEAD_S = 7200.0
@@ -34,16 +32,7 @@ _INSTANCE = textwrap.dedent(
 
 
 def _retired_on_an_instance_ahead(url: str, session_id: str) -> bool:
-    done = subprocess.run(
-        [sys.executable, "-c", _INSTANCE, str(AHEAD_S), url, session_id, str(KEEP_S)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1] == "True"
+    return last_line(_INSTANCE, AHEAD_S, url, session_id, KEEP_S) == "True"
 
 
 def test_a_marker_lasts_as_long_on_an_instance_whose_clock_is_ahead(redis_url: str) -> None:

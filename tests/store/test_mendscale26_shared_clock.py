@@ -10,9 +10,6 @@ reading given this machine's clock, and a failed setup raised from a write that 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -25,6 +22,7 @@ from moodtape.store import SavedList, Store
 from moodtape.store.clock import RETRY_S, SharedClock, database_clock
 from moodtape.store.database import Database, StoreWaits
 from moodtape.store.records import Visit
+from skewed_machine import last_line
 
 AHEAD_S = 7200.0
 
@@ -186,15 +184,7 @@ _TURN_ON = textwrap.dedent(
 
 @pytest.mark.parametrize("skew", [-AHEAD_S, AHEAD_S], ids=["behind", "ahead"])
 def test_a_machine_off_by_hours_turning_history_on_keeps_the_visit(postgres: str, skew: float) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _TURN_ON, str(skew), postgres, str(1 / 24)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    last_line(_TURN_ON, skew, postgres, 1 / 24)
     store = Store(postgres, retention_days=1 / 24)
     store.prune()
     kept = store.lists("s1")

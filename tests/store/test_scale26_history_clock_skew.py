@@ -11,9 +11,6 @@ a fresh allowance up to 2 h early. Now, on PostgreSQL, the store reads the datab
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -21,6 +18,7 @@ import sqlalchemy as sa
 
 from moodtape.store import SavedList, Store
 from moodtape.store.write_budget import DAY_S, list_cost
+from skewed_machine import last_line
 
 #: One machine: its clock ``argv[1]`` seconds off; runs ``argv[2]`` on the store at ``argv[3]``.
 _MACHINE = textwrap.dedent(
@@ -48,16 +46,7 @@ AHEAD_S = 7200.0
 
 
 def _machine(skew: float, op: str, url: str, allowance: int = 0, list_id: str = "") -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", _MACHINE, str(skew), op, url, str(RETENTION_DAYS), str(allowance), list_id],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    said: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    said: dict[str, object] = json.loads(last_line(_MACHINE, skew, op, url, RETENTION_DAYS, allowance, list_id))
     return said
 
 

@@ -13,9 +13,6 @@ statement began, which the index on ``expires_at`` can be searched by (``clock_t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +26,7 @@ from moodtape.store import short_lived as short_lived_module
 from moodtape.store.database import Database
 from moodtape.store.schema import short_lived
 from moodtape.store.short_lived import ShortLived
+from skewed_machine import last_line
 
 #: Run as a machine whose clock is ``AHEAD_S`` ahead: reads the session, sweeps, and says what it saw.
 _MACHINE_AHEAD = textwrap.dedent(
@@ -48,16 +46,7 @@ AHEAD_S = 7200.0
 
 
 def _on_a_machine_ahead(url: str) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", _MACHINE_AHEAD, url, str(AHEAD_S)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    said: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    said: dict[str, object] = json.loads(last_line(_MACHINE_AHEAD, url, AHEAD_S))
     return said
 
 
