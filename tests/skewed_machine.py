@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 
+import sqlalchemy as sa
+
 
 def last_line(script: str, *args: object) -> str:
     """The last line ``script`` printed ("" if none), run with ``args`` (as strings) in a new Python
@@ -26,3 +28,13 @@ def last_line(script: str, *args: object) -> str:
     assert done.returncode == 0, done.stderr
     printed = done.stdout.strip().splitlines()
     return printed[-1] if printed else ""
+
+
+def database_now(url: str) -> float:
+    """PostgreSQL's clock at ``url`` (seconds since the epoch): the one the machines should agree on."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            return float(connection.execute(sa.text("SELECT extract(epoch FROM clock_timestamp())")).scalar_one())
+    finally:
+        engine.dispose()

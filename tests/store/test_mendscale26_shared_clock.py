@@ -22,18 +22,9 @@ from moodtape.store import SavedList, Store
 from moodtape.store.clock import RETRY_S, SharedClock, database_clock
 from moodtape.store.database import Database, StoreWaits
 from moodtape.store.records import Visit
-from skewed_machine import last_line
+from skewed_machine import database_now, last_line
 
 AHEAD_S = 7200.0
-
-
-def _database_now(url: str) -> float:
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as connection:
-            return float(connection.execute(sa.text("SELECT extract(epoch FROM clock_timestamp())")).scalar_one())
-    finally:
-        engine.dispose()
 
 
 def test_a_reading_that_hangs_past_the_retry_pause_is_not_due_again_when_it_fails() -> None:
@@ -189,7 +180,7 @@ def test_a_machine_off_by_hours_turning_history_on_keeps_the_visit(postgres: str
     store.prune()
     kept = store.lists("s1")
     assert [saved.id for saved in kept] == ["a" * 32], "the list made a moment ago is gone"
-    assert abs(kept[0].created_at - _database_now(postgres)) < 60
+    assert abs(kept[0].created_at - database_now(postgres)) < 60
 
 
 def test_a_reading_is_timed_around_its_statement_not_its_wait_for_a_turn(postgres: str) -> None:

@@ -14,11 +14,9 @@ import json
 import textwrap
 import time
 
-import sqlalchemy as sa
-
 from moodtape.store import SavedList, Store
 from moodtape.store.write_budget import DAY_S, list_cost
-from skewed_machine import last_line
+from skewed_machine import database_now, last_line
 
 #: One machine: its clock ``argv[1]`` seconds off; runs ``argv[2]`` on the store at ``argv[3]``.
 _MACHINE = textwrap.dedent(
@@ -50,18 +48,9 @@ def _machine(skew: float, op: str, url: str, allowance: int = 0, list_id: str = 
     return said
 
 
-def _database_now(url: str) -> float:
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as connection:
-            return float(connection.execute(sa.text("SELECT extract(epoch FROM clock_timestamp())")).scalar_one())
-    finally:
-        engine.dispose()
-
-
 def test_a_machine_ahead_stamps_lists_by_the_database_clock(postgres: str) -> None:
     said = _machine(AHEAD_S, "save", postgres, list_id="a" * 32)
-    assert abs(float(str(said["created_at"])) - _database_now(postgres)) < 60
+    assert abs(float(str(said["created_at"])) - database_now(postgres)) < 60
 
 
 def test_a_machine_ahead_neither_hides_nor_deletes_lists_inside_their_retention(postgres: str) -> None:
@@ -78,7 +67,7 @@ def test_a_machine_past_midnight_opens_no_new_allowance_early(postgres: str) -> 
     allowance = cost + cost // 2  # one list a day
     assert "created_at" in _machine(0.0, "save", postgres, allowance, "c" * 32)
     assert _machine(0.0, "save", postgres, allowance, "d" * 32) == {"refused": True}
-    now = _database_now(postgres)
+    now = database_now(postgres)
     past_midnight = (now // DAY_S + 1) * DAY_S + 60 - now
     assert _machine(past_midnight, "save", postgres, allowance, "e" * 32) == {"refused": True}
 
