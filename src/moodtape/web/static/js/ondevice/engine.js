@@ -36,7 +36,9 @@ export class OnDeviceAnalyzer {
     const ort = await import(`${RUNTIME_URL}ort.wasm.min.mjs`);
     // Threads need cross-origin isolation (COOP/COEP), which the music and video embeds would break.
     ort.env.wasm.numThreads = 1;
-    ort.env.wasm.proxy = false;
+    // Both models run in the runtime's own worker: on the page's thread a frame's inference held
+    // the person's keys for up to 0.1-0.4 s (a worker from our origin: the CSP's 'self' allows it).
+    ort.env.wasm.proxy = true;
     ort.env.wasm.wasmPaths = RUNTIME_URL;
     const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
     const [emotion, yunet] = await Promise.all([
@@ -138,7 +140,10 @@ export class OnDeviceAnalyzer {
     const started = performance.now();
     this.refreshProfile();
     const gray = this.grayOf(source, width, height);
-    const faces = await this.classify(gray, await this.detect(gray));
+    await yieldToKeys();
+    const boxes = await this.detect(gray);
+    await yieldToKeys();
+    const faces = await this.classify(gray, boxes);
     const t = started / 1000;
     const smoothed = this.smoother.update(faces, t);
     const ordered = this.mainPerson ? this.orderByMainPerson(smoothed, gray, t) : smoothed;
@@ -155,6 +160,14 @@ export class OnDeviceAnalyzer {
       on_device: true,
     };
   }
+}
+
+/** Let the page answer a key or click between a frame's stages: the models run in the runtime's
+ *  worker, but reading the frame and preparing each model's input are the page's own work, and on
+ *  a busy machine one frame's stages in a row held a key for 60-140 ms. */
+function yieldToKeys() {
+  if (globalThis.scheduler && typeof globalThis.scheduler.yield === "function") return globalThis.scheduler.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 function faceJson(face, labels, uncertain) {
