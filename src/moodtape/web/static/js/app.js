@@ -406,8 +406,16 @@ function makeRoomForStage() {
   roomMadeAtWidth = window.innerWidth;
   card.style.minHeight = `${card.getBoundingClientRect().height + Math.max(0, delta)}px`;
   $("video").parentElement.style.setProperty("--picture-room", `${pictureHeight}px`);
+  reserveCameraPlaces();
+}
+
+/** While the camera runs (or is asked for), the offer's place is kept (invisible) with words as long
+ * as the longest offer, and in the two columns the list's "Camera on · Stop" chip's: when they show
+ * (the chip once the reader is ready, the offer when the mood changes), nothing below moves. */
+function reserveCameraPlaces() {
   $("new-list-text").textContent = offerWords("disgust");
   $("new-list").classList.add("reserved");
+  $("results-camera").classList.add("reserved");
 }
 
 /** How much taller (px) the camera's panel is with its stage on show, the picture at the expected
@@ -528,8 +536,10 @@ function releasePlacesOfTheCamera() {
   // The picture's size is the page's own again (a room made at one width capped it for good: a
   // window widened from 700 to 1600 px kept a 120×90 picture in the desktop layout).
   $("video").parentElement.style.removeProperty("--picture-room");
-  // The camera back: the offer's place is kept while it runs (onStarted); gone: let go.
+  // The camera back: the offer's and the list's "Stop" places are kept while it runs (onStarted);
+  // gone: let go.
   $("new-list").classList.toggle("reserved", camera.running);
+  $("results-camera").classList.toggle("reserved", camera.running);
 }
 
 /** The plane, the pressed emotion and the camera's follow switch show the list's mood: the one
@@ -673,18 +683,69 @@ function focusIfLost(target) {
   if (!active || active === document.body || !active.getClientRects().length || !shown) target.focus();
 }
 
+/** A camera that answers within this (ms) of the press needs no room made for it: what it changes
+ * is the press's doing (the browser allows half a second). A refusal (a permission denied before)
+ * comes in a few dozen ms: with the room made at the press itself, the grown card was painted for
+ * ~44 ms before the explanation took its place, a flash of a blank card. */
+const QUICK_ANSWER_MS = 150;
+
+/** The camera permission as the browser last said ("granted", "prompt", "denied"; "unknown" where it
+ * cannot say): it decides, at the press, whether the camera's room is made there and then. */
+let cameraPermission = "unknown";
+
+/** Read the camera permission once at load and keep it current (a person may grant or block it in
+ * the browser's settings at any time). A browser without the Permissions API, or one that does not
+ * know the "camera" name, leaves it "unknown". */
+async function watchCameraPermission() {
+  try {
+    const status = await navigator.permissions.query({ name: "camera" });
+    cameraPermission = status.state;
+    status.onchange = () => {
+      cameraPermission = status.state;
+    };
+  } catch {
+    cameraPermission = "unknown";
+  }
+}
+
+/** When the camera's room is made for a press of "Start camera" / "Try the camera again":
+ * - "prompt": at the press itself. The browser asks the person, whose answer takes seconds; a room
+ *   left to a timer comes late when the page is busy just after the press (900 ms blocked: the room
+ *   at +921 ms, outside the input's half second, a 0.03 layout shift).
+ * - "denied": never. The refusal comes at once, and its explanation takes the card's place.
+ * - "granted" or unknown: QUICK_ANSWER_MS after the press if the browser is still asking. A quick
+ *   answer (or a quick error: no camera, camera busy) is likely, and would otherwise flash a
+ *   grown, blank card.
+ * Returns the timer to clear once the browser has answered, if one was set. */
+function makeRoomForPress() {
+  if (cameraPermission === "prompt") {
+    makeRoomForStage();
+    return undefined;
+  }
+  if (cameraPermission === "denied") return undefined;
+  return setTimeout(makeRoomIfStillAsking, QUICK_ANSWER_MS);
+}
+
+/** The browser is still asking for the camera QUICK_ANSWER_MS after the press: its answer may come
+ * whenever, so the room is made now (makeRoomForStage), still inside the press's half second. Not
+ * when camera mode was left meanwhile (stop() ends the asking). */
+function makeRoomIfStillAsking() {
+  if (camera.asking) makeRoomForStage();
+}
+
 async function startCamera() {
   // The reader may still load for a second or two after the camera shows (on-device mode): focus
   // goes to "Stop camera" as soon as it is on screen (onStage), and is not taken back later.
   const wordsBefore = $("camera-problem-text").getBoundingClientRect().height;
   const wasHeld = $("panel-camera").closest(".card").classList.contains("held");
-  makeRoomForStage();
+  const roomLater = makeRoomForPress();
   startsPending += 1;
   let started;
   try {
     started = await camera.start();
   } finally {
     startsPending -= 1;
+    clearTimeout(roomLater);
   }
   // A lost camera's card is let go once the picture is back in the place kept for it (not at the
   // press: the card would shrink, then grow again). null: camera mode was left meanwhile, and
@@ -792,6 +853,9 @@ const camera = new LiveCamera(
     },
     onRecover: () => banner(""),
     onStage: () => {
+      // A camera that answered before the room was made (QUICK_ANSWER_MS): its places are taken
+      // now, with the picture, inside the press's half second; the reader may take seconds more.
+      reserveCameraPlaces();
       roomFor.stats();
       focusIfLost($("camera-stop"));
     },
@@ -800,16 +864,14 @@ const camera = new LiveCamera(
     onLost: () => {
       // onStopped let the offer's place go: it is kept too until the person chooses what next.
       $("new-list").classList.add("reserved");
+      $("results-camera").classList.add("reserved");
       focusIfLost($("camera-problem-text"));
     },
     onStarted: () => {
       announcer.reset();
       sayMood(""); // a "Camera off." from before must not stay while the camera is on
       $("results-camera").hidden = false;
-      // While the camera runs, the offer's place is kept (invisible) with words as long as the
-      // longest offer: when one appears, the list below does not jump under the pointer.
-      $("new-list-text").textContent = offerWords("disgust");
-      $("new-list").classList.add("reserved"); // taken at the press already (makeRoomForStage)
+      reserveCameraPlaces(); // taken at the press or with the picture already (onStage)
       rememberPictureRatio();
       showFollowSwitch(); // a list made before the camera started does not follow it by itself
       showReadout();
@@ -824,6 +886,7 @@ const camera = new LiveCamera(
       hideOffer();
       $("follow-camera").hidden = true;
       $("results-camera").hidden = true;
+      $("results-camera").classList.remove("reserved");
       $("new-list").classList.remove("reserved");
       sayMood("");
       showReadout();
@@ -877,6 +940,7 @@ async function start() {
     },
     true,
   );
+  watchCameraPermission(); // not awaited: the page does not wait on it
   setupTabs();
   setupCamera();
   list.setup();
