@@ -101,7 +101,7 @@ def test_options_star_in_http_1_1_still_needs_a_host(port: Target) -> None:
     assert status == 400 and "Host" in _message(body)
 
 
-@pytest.mark.parametrize("method", [b"GET", b"HEAD", b"POST", b"DELETE"])
+@pytest.mark.parametrize("method", [b"GET", b"POST", b"DELETE"])  # HEAD's refusal has no body: test_http27_*
 def test_the_star_target_is_for_options_only(port: Target, method: bytes) -> None:
     status, headers, body = _answer(port, method + b" * HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
     assert status == 400 and headers["connection"] == "close"

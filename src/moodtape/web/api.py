@@ -23,7 +23,7 @@ from moodtape.types import Face, Mood
 from moodtape.web.app import services
 from moodtape.web.calibration_api import session_profile
 from moodtape.web.params import check_query
-from moodtape.web.session import current_csrf_token, session_id
+from moodtape.web.session import current_csrf_token, refuse_other_sites, session_id
 from moodtape.web.shapes import faces_json, mood_json
 from moodtape.web.streams import check_stream_id
 from moodtape.web.uploads import gray_picture, read_upload
@@ -54,6 +54,7 @@ def config() -> Response:
 def analyze() -> Response:
     """Faces, emotions and the mood of one picture (with ``stream``: smoothed, the main person's), in memory only."""
     started = time.perf_counter()
+    refuse_other_sites()  # no token is asked for here, but a page elsewhere may not post frames
     in_query = request.args.get("stream") or None
     if in_query is not None:
         check_stream_id(in_query)  # before the body is even read

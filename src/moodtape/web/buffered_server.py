@@ -46,6 +46,13 @@ What this module adds to waitress:
   ``*`` with any method but ``OPTIONS`` (which :mod:`moodtape.web.server_wide` answers), and an
   absolute-form target whose bracketed host is no address (waitress let urllib's ValueError close
   the connection without an answer). ``CONNECT`` is a 501: this server is no proxy.
+- **Blank lines before a request** are skipped in one step, at most :data:`MAX_BLANK_BYTES` of them
+  (waitress made each ``CR LF CR LF`` an empty request, at a cost growing with the square of the read).
+- **Refusals' status lines** say ``HTTP/1.1`` (``HTTP/1.0`` to a request line that said so, whatever
+  is refused after it), and a refused ``HEAD`` gets the headers alone.
+- **Header values**: the whitespace after each colon is dropped before waitress reads the headers
+  (its pattern took seconds over a long run of it), and repeated ``Cookie`` lines are joined with
+  ``"; "``, as cookies are, where waitress joined them with ``", "``.
 - **Reasons**: each refusal says what was wrong, in fixed words of ours
   (:mod:`moodtape.web.framing_reasons`), never echoing what the client sent.
 - **Pipelining**: a connection has at most :data:`PIPELINE_DEPTH` requests queued, and the next
@@ -142,13 +149,27 @@ PIPELINE_OUTPUT: Final[int] = 1024 * 1024
 #: A control character (C0 or DEL), which no request line may hold (RFC 9112 section 3); CR and LF
 #: are left to waitress's check, whose refusal names them.
 CONTROL_BYTE: Final[re.Pattern[bytes]] = re.compile(rb"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
-#: The most digits a ``Content-Length`` may have: 10^18 bytes is beyond any body limit. A longer one
-#: is a 413 before waitress reads it: past 4,300 digits its int() raised ValueError (Python's limit).
+#: The most significant digits a ``Content-Length`` may have: 10^18 bytes is beyond any body limit. A
+#: longer one is a 413 before waitress reads it: past 4,300 digits its int() raised ValueError
+#: (Python's limit). Leading zeros do not count: ``0005`` is the number 5 (RFC 9110 §8.6, ``1*DIGIT``).
 MAX_CONTENT_LENGTH_DIGITS: Final[int] = 18
-#: A ``Content-Length`` header line whose value is digits, more of them than the above.
+#: A ``Content-Length`` header line whose value is digits, more significant ones than the above.
 TOO_LONG_CONTENT_LENGTH: Final[re.Pattern[bytes]] = re.compile(
-    rb"\r\ncontent-length:[ \t]*[0-9]{%d,}[ \t]*\r\n" % (MAX_CONTENT_LENGTH_DIGITS + 1), re.IGNORECASE
+    rb"\r\ncontent-length:[ \t]*0*[1-9][0-9]{%d,}[ \t]*\r\n" % MAX_CONTENT_LENGTH_DIGITS, re.IGNORECASE
 )
+#: The leading zeros of a ``Content-Length`` value (group 1 is what comes before them), dropped before
+#: waitress reads the number: thousands of zeros before a ``5`` made its int() raise (a 400).
+CONTENT_LENGTH_ZEROS: Final[re.Pattern[bytes]] = re.compile(rb"(\r\ncontent-length:[ \t]*)0+(?=[0-9])", re.IGNORECASE)
+#: The whitespace after a header line's colon (group 1 is the line up to the colon): dropped before
+#: waitress reads the headers. Its header regex takes time growing with the square of such a run when
+#: a visible byte follows: ``X-A:`` with 30,000 spaces before an ``x`` held the one loop every client
+#: is read in for 16.5 s (60,000: 48 s). RFC 9112 §5.1: that whitespace is no part of the value.
+SPACE_AFTER_COLON: Final[re.Pattern[bytes]] = re.compile(rb"(\r\n[^\r\n:]*:)[ \t]+")
+#: Blank lines (whitespace) a client may send before a request line: RFC 9112 §2.2 has a server
+#: ignore at least one (some clients send a CR LF after a body); no client sends hundreds.
+MAX_BLANK_BYTES: Final[int] = 1024
+#: Bytes of a request's start kept to know its method when it is refused (blank lines may come first).
+REQUEST_START: Final[int] = 64
 #: A request line that ends in HTTP/1.1 or a later 1.x (read as 1.1, web/request_line.py).
 HTTP_1_1_OR_LATER: Final[re.Pattern[bytes]] = re.compile(rb" HTTP/1\.[1-9]\Z")
 #: How a TLS connection begins: a handshake record (type 22) of TLS 1.x or SSL 3 (version 3.x).
@@ -279,13 +300,21 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
             return self._size_line(s, at)
         trailer = self.trailer + s[at:]
         end = 0 if trailer.startswith(b"\r\n") else trailer.find(b"\r\n\r\n")
+        if (len(trailer) if end < 0 else end) > MAX_HEADER_BYTES:  # however it arrives, as for a size line
+            return b"", f"the trailer is longer than {MAX_HEADER_BYTES} bytes"
         if any(i == 0 or trailer[i - 1 : i] != b"\r" for i in _positions(trailer[: None if end < 0 else end], b"\n")):
             return b"", "trailer lines must end with CR LF"
         return s[at:], ""
 
     def _size_line(self, s: bytes, at: int) -> tuple[bytes, str]:
-        """The piece of ``s`` from ``at`` that holds (the rest of) a chunk-size line, or why it is refused."""
+        """The piece of ``s`` from ``at`` that holds (the rest of) a chunk-size line, or why it is refused.
+
+        The line's length is bounded here, however it arrives: :meth:`_DrainingParser._bound_chunk_framing`
+        sees only what waitress still holds after a read, so a 5 KiB line that came in one read passed.
+        """
         stop = s.find(b"\n", at)
+        if len(self.control_line) + (len(s) if stop < 0 else stop + 1) - at > MAX_CHUNK_LINE:
+            return b"", f"a chunk-size line is longer than {MAX_CHUNK_LINE} bytes"
         if stop < 0:
             line = self.control_line + s[at:]
             return (b"", "a bare CR in a chunk-size line") if b"\r" in line[:-1] else (s[at:], "")
@@ -363,7 +392,14 @@ def _positions(data: bytes, byte: bytes) -> list[int]:
 
 
 class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
-    """waitress's refusal, in the API's JSON error shape with the security headers."""
+    """waitress's refusal, in the API's JSON error shape with the security headers, in the version
+    :meth:`_DrainingParser.answer_version` says, and without its body when the request was a HEAD
+    (waitress sent the JSON after the headers of a HEAD's refusal, where the client reads none)."""
+
+    def __init__(self, channel: Any, request: Any) -> None:
+        super().__init__(channel, request)
+        if isinstance(request, _DrainingParser):
+            self.version = request.answer_version()
 
     def execute(self) -> None:
         error = self.request.error
@@ -375,6 +411,9 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
         self.set_close_on_finish()
         self.channel.linger_on_close = True
         self.content_length = len(body)
+        if isinstance(self.request, _DrainingParser) and self.request.asked_for_head():
+            self.write(b"")  # the headers alone; Content-Length says what a GET's body would be
+            return
         self.write(body)
 
     def build_response_header(self) -> bytes:
@@ -460,6 +499,30 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     _tail = b""
     #: The request line has ended (and was looked at for a missing version).
     _line_seen = False
+    #: Bytes of blank lines skipped before the request line (:meth:`_skip_blank_lines`).
+    _blank = 0
+    #: The first bytes the client sent for this request (:data:`REQUEST_START` of them at most).
+    _start = b""
+    #: The request line, read whole (:meth:`_incomplete_request_line`), says HTTP/1.0: a refusal then
+    #: answers in HTTP/1.0, whatever it refuses (a bare LF, headers over the limit, ...).
+    _said_http_1_0 = False
+    #: The last bytes of a request line too long to read, while the rest of it is dropped.
+    _line_tail = b""
+
+    def answer_version(self) -> str:
+        """The HTTP version a refusal of this request answers in: ``1.0`` when a request line that
+        said HTTP/1.0 was read, else ``1.1``, the highest this server speaks (RFC 9110 §2.5).
+
+        waitress answers in the version it parsed, and parses a made-up ``GET / HTTP/1.0`` line for
+        headers over the limit: a 414 or 431 to an HTTP/1.1 client, and the 505 to an HTTP/2
+        preface, began ``HTTP/1.0`` where every other answer began ``HTTP/1.1``.
+        """
+        return "1.0" if self._said_http_1_0 else "1.1"
+
+    def asked_for_head(self) -> bool:
+        """Whether the request's method is ``HEAD``, from the bytes sent (waitress's ``command`` may be
+        unset, or its made-up ``GET``): the answer to a HEAD has no body (RFC 9110 §9.3.2)."""
+        return self._start.lstrip(b"\r\n").startswith(b"HEAD ")
 
     def _starts_a_tls_handshake(self, data: bytes) -> bool:
         """Whether the request so far, with ``data``, begins as a TLS handshake (:data:`TLS_HANDSHAKE`).
@@ -476,6 +539,10 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     def received(self, data: bytes) -> int:
         if self._discard or self._until_blank:
             return self._drop(data)
+        if not self.header_plus and self.body_rcv is None and data[:1].isspace():
+            return self._skip_blank_lines(data)
+        if len(self._start) < REQUEST_START and self.body_rcv is None:
+            self._start = (self._start + data[:REQUEST_START])[:REQUEST_START]
         if self._starts_a_tls_handshake(data):
             # ``curl https://`` to the plain HTTP port: its handshake holds no line break, so the
             # request never ended and the client waited for the idle timeout (a minute) to say
@@ -508,6 +575,8 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             if not header_ends_here:  # else the refusal is due now: waiting would hang the client
                 self._until_blank, self._discard, self.completed = True, DRAIN_LIMIT, False
                 self._tail = (self.header_plus + data)[-3:]
+                self._line_tail = (self.header_plus + data)[-len(b" HTTP/1.0\r") :]
+                self._line_seen = self._line_seen or b"\n" in self.header_plus or b"\n" in data  # ended unread
         elif (
             isinstance(self.error, RequestEntityTooLarge)
             and not self.chunked
@@ -517,6 +586,28 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         ):
             self._discard, self.completed = self.content_length, False
         return consumed
+
+    def begun(self) -> bool:
+        """Whether anything but blank lines has come for this request (a connection that sent only
+        those waits for a request, as one that sent nothing does)."""
+        return bool(self.header_plus or self.body_rcv is not None or self.completed or self._start)
+
+    def _skip_blank_lines(self, data: bytes) -> int:
+        """Take the blank lines (whitespace) before a request in one step, up to :data:`MAX_BLANK_BYTES`.
+
+        waitress made each CR LF CR LF an empty request of its own and copied what was left of the
+        read after each one: a client streaming blank lines cost the loop time that grows with the
+        square of the read, and four of them made ``/healthz`` take 1.1 s (median) instead of 2 ms.
+        RFC 9112 §2.2 asks a server to ignore at least one blank line before a request; more than
+        :data:`MAX_BLANK_BYTES` of them are a 400 (nothing was asked).
+        """
+        skipped = len(data) - len(data.lstrip())
+        self._blank += skipped
+        if self._blank > MAX_BLANK_BYTES:
+            self.error = _refused(f"over {MAX_BLANK_BYTES} bytes of blank lines where a request line belongs")
+            self.completed = True
+            return len(data)
+        return skipped
 
     def _incomplete_request_line(self, data: bytes) -> str:
         """Why the request line that ``data`` ends is refused at once ("" when it is not, or when it
@@ -534,6 +625,7 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         if end < 0:
             return ""
         self._line_seen = True
+        self._said_http_1_0 = head[:end].rstrip().endswith(b" HTTP/1.0")  # whatever is refused later
         words = head[:end].split()
         if len(words) == 2:
             return "the request line has no HTTP version: end it with HTTP/1.1"
@@ -593,12 +685,14 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             )
         if TOO_LONG_CONTENT_LENGTH.search(header_plus):
             raise self._refuse(RequestEntityTooLarge(f"Content-Length over {MAX_CONTENT_LENGTH_DIGITS} digits"))
+        header_plus = CONTENT_LENGTH_ZEROS.sub(rb"\1", SPACE_AFTER_COLON.sub(rb"\1", header_plus))
         try:
             super().parse_header(as_highest_minor(header_plus))  # HTTP/1.2 is read as 1.1 (web/request_line.py)
         except ValueError as error:
             # waitress catches only UnicodeError: any other ValueError closed the connection without
             # an answer, and the log got an "uncaptured python exception" with its traceback.
             raise self._refuse(_unparsable(getattr(self, "request_uri", ""))) from error
+        self._join_cookie_lines(header_plus)
         if not self.version:  # "GET /": HTTP/0.9's form, which has no headers to go with them
             raise self._refuse(_refused("the request line has no HTTP version: end it with HTTP/1.1"))
         if not self.version.startswith("1."):
@@ -641,6 +735,23 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         self._refusal = refusal
         return ParsingError(str(refusal.body))
 
+    def _join_cookie_lines(self, header_plus: bytes) -> None:
+        """Join two or more ``Cookie`` lines with ``"; "``, as one line holds cookies (RFC 9110 §5.3,
+        RFC 6265 §5.4), where waitress joined them with ``", "`` as for any repeated header.
+
+        Werkzeug reads ``a=1, moodtape_session=…`` as one cookie ``a``: a client sending a line per
+        cookie (a script, a proxy passing HTTP/2's cookie crumbs on) lost its session on every
+        request. Here, where the lines' bounds are known, a ``,`` inside one cookie's value (which
+        browsers allow) stays inside that value: it never starts a cookie of its own.
+        """
+        values = [
+            line.partition(b":")[2].strip(b" \t")
+            for line in get_header_lines(header_plus.partition(b"\r\n")[2])
+            if line.partition(b":")[0].lower() == b"cookie"
+        ]
+        if len(values) > 1:
+            self.headers["COOKIE"] = b"; ".join(values).decode("latin-1")
+
     def _refuse_other_targets(self) -> None:
         """Refuse ``CONNECT`` (501: this server is no proxy, and the bytes after it would be a tunnel's)
         and the target ``*`` with any method but ``OPTIONS`` (400, RFC 9112 §3.2.4); before, CONNECT
@@ -681,9 +792,23 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         if (sent is None and self.version == "1.0") or (sent is not None and one_host(sent)):
             self.headers["HOST"] = self.proxy_netloc
 
+    def _see_a_long_line_end(self, data: bytes) -> None:
+        """Note the version a request line too long to be read (a 414) ends with, as the rest of it is
+        dropped: waitress's made-up ``HTTP/1.0`` line answered every such client in 1.0, and ours in
+        1.1 whatever the client said."""
+        if self._line_seen:
+            return
+        stop = data.find(b"\n")
+        if stop < 0:
+            self._line_tail = (self._line_tail + data)[-len(b" HTTP/1.0\r") :]
+            return
+        self._line_seen = True
+        self._said_http_1_0 = (self._line_tail + data[:stop]).rstrip().endswith(b" HTTP/1.0")
+
     def _drop(self, data: bytes) -> int:
         taken = min(len(data), self._discard)
         if self._until_blank:
+            self._see_a_long_line_end(data[:taken])
             seen = self._tail + data[:taken]
             end = seen.find(b"\r\n\r\n")
             if end >= 0:
@@ -864,7 +989,8 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
         """
         if self.lingering:
             return False
-        return self.request is not None or bool(self.requests or self.total_outbufs_len or self._held)
+        reading = self.request is not None and self.request.begun()
+        return reading or bool(self.requests or self.total_outbufs_len or self._held)
 
 
 class BufferedServer:

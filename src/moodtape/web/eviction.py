@@ -259,6 +259,17 @@ def over_budget(channels: list[Any], budget: int) -> list[Any]:
     return victims
 
 
+def _sent_a_request(channel: Any) -> bool:
+    """Whether ``channel`` holds (part of) a request: blank lines alone are none (web/buffered_server.py
+    skips them, and their parser's ``begun`` says so), so such a connection ranks as a silent one, not
+    as an unfinished request that outlives every idle connection."""
+    request = channel.request
+    if request is None:
+        return False
+    begun = getattr(request, "begun", None)
+    return True if begun is None else bool(begun())
+
+
 def _ranked(channels: list[Any], now: float, *, tick: float, newcomers: bool = False) -> list[Any]:
     """``channels`` that may be closed, in the order of the module's docstring (``now``: wall clock,
     for waitress's stamps; ``tick``: monotonic, for the reading rates)."""
@@ -276,9 +287,9 @@ def _ranked(channels: list[Any], now: float, *, tick: float, newcomers: bool = F
         key=lambda c: rates[id(c)] or 0.0,
     )
     candidates = [c for c in open_ if not c.total_outbufs_len]
-    silent = [c for c in candidates if c.request is None]
+    silent = [c for c in candidates if not _sent_a_request(c)]
     idle = sorted((c for c in silent if c.last_activity <= now - GRACE_S), key=lambda c: c.last_activity)
-    unfinished = sorted((c for c in candidates if c.request is not None), key=lambda c: c.creation_time)
+    unfinished = sorted((c for c in candidates if _sent_a_request(c)), key=lambda c: c.creation_time)
     fresh = sorted((c for c in silent if c.last_activity > now - GRACE_S), key=lambda c: c.creation_time)
     return lingering + idle + stalled + slow + unfinished + (fresh if newcomers else [])
 

@@ -34,7 +34,11 @@ sending its own header; with ``MOODTAPE_TRUSTED_PROXIES``, only for connections 
 ``web/proxies.py``). An IPv6 address counts by its /64, as everywhere else in moodtape
 (``web/owners.py``): a client usually holds a whole /64 and can send from any address in it, and
 40 addresses of one /64 got 40 answers under a limit of 5. Health, readiness and metrics are never
-limited: balancers and Prometheus poll them from one address. Nor are the page's static files (see ``EXEMPT_PREFIX``).
+limited: balancers and Prometheus poll them from one address. Nor are the page's static files,
+but only the files that are there (:func:`_an_existing_static_file`): until session 27 the
+exemption was every path under ``/static/``, so a client asking for ``/static/nope-1.js``,
+``/static/nope-2.js``… was answered 404 without end (under ``MOODTAPE_RATE_LIMIT=2``, 60 of them
+in a row were 60 404s) while every other missing path was refused after the second.
 
 A request that matches no route counts too (:func:`_request_identity`): a path with no route (a
 scanner's ``/wp-login.php``, ``/.env``), a method the path does not take (405), a redirect the
@@ -48,21 +52,24 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter, RequestLimit
 from limits.storage import MemoryStorage, RedisStorage, SlidingWindowCounterSupport, Storage
+from werkzeug.security import safe_join
 
 from moodtape.metrics import RATE_LIMITED
 from moodtape.state.breaker import SLOW_CALL_S, BreakerOpen, breaker_for
 from moodtape.state.connection import client_for
 from moodtape.web.errors import error_response
 from moodtape.web.owners import client_of
+from moodtape.web.static_names import STATIC_ENDPOINTS, plain_file_path
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +80,18 @@ REDIS_TIMEOUT_S: Final[float] = SLOW_CALL_S
 #: Put before a Redis URL's scheme, it names :class:`SharedOrLocalStorage` to Flask-Limiter.
 SCHEME_PREFIX: Final[str] = "moodtape+"
 EXEMPT_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metrics"})
-#: The page's own files: one visit loads about 30 of them at once (modules are preloaded together),
-#: and they are small, versioned and cached for a year, so counting them would refuse a page load,
-#: not an abuser. API calls and the model downloads stay limited.
+#: The page's own files: one visit loads about 35 of them at once (modules are preloaded together),
+#: and they are versioned and cached for a year (not all small: ONNX Runtime's ``vendor/ort/*.wasm``
+#: is 11 MB), so counting them would refuse a page load, not an abuser. Only files that exist are
+#: exempt (a miss counts like any 404); API calls and the model downloads stay limited.
 EXEMPT_PREFIX: Final[str] = "/static/"
 #: What the limit calls a request that matched no route (it has no endpoint). Only the limit sees
 #: it: the limit is one budget per client whatever the endpoint, and the request metrics count such
 #: requests under an ``unmatched`` endpoint of their own, never by path.
 UNMATCHED: Final[str] = "unmatched"
+#: What the limit calls a request for a static file that is not there, so that Flask-Limiter counts it:
+#: it never counts an endpoint named ``static`` (Flask's own static route), missing file or not.
+STATIC_MISS: Final[str] = "static_miss"
 #: The most client keys :class:`RecentHits` keeps per window (about 150 bytes each: 15 MB at most
 #: for the two windows); a client first seen beyond them starts from zero at the switch, as all did.
 RECENT_HITS_KEPT: Final[int] = 50_000
@@ -341,7 +352,26 @@ def _proves_nothing(_: object) -> bool:
 
 
 def _exempt() -> bool:
-    return request.path in EXEMPT_PATHS or request.path.startswith(EXEMPT_PREFIX)
+    return request.path in EXEMPT_PATHS or _an_existing_static_file()
+
+
+def _an_existing_static_file() -> bool:
+    """Whether the request asks for a file that is in the static folder, by its plain name.
+
+    The page only ever asks for files that are there, so exempting just those keeps a page load
+    whole; a missing name (``/static/nope-1.js``) or an odd spelling of a real one (which
+    ``web/static_names.py`` answers 404) is counted like any other path with nothing behind it.
+    One or two ``stat`` calls a static request (the limit may ask twice): far less than the file's
+    own sending.
+    """
+    if not request.path.startswith(EXEMPT_PREFIX) or request.endpoint not in STATIC_ENDPOINTS:
+        return False
+    filename = (request.view_args or {}).get("filename")
+    folder = current_app.static_folder
+    if not isinstance(filename, str) or folder is None or not plain_file_path(filename):
+        return False
+    found = safe_join(folder, filename)
+    return found is not None and os.path.isfile(found)
 
 
 def _request_identity() -> str:
@@ -352,7 +382,10 @@ def _request_identity() -> str:
     paths a second was never refused. The limit is one budget per client (an application limit,
     shared by every endpoint), so the identity only has to be non-empty; it names no path.
     """
-    return request.endpoint or UNMATCHED
+    endpoint = request.endpoint
+    if endpoint in STATIC_ENDPOINTS and not _an_existing_static_file():
+        return STATIC_MISS  # Flask-Limiter passes over an endpoint named ``static`` whatever it holds
+    return endpoint or UNMATCHED
 
 
 def _client_address() -> str:

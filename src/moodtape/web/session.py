@@ -64,6 +64,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
 
@@ -98,6 +99,13 @@ PROCESS_STARTED: Final[float] = time.time()
 
 #: Paths that never read a session nor send its cookie: health, readiness and metrics.
 SESSIONLESS_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metrics"})
+#: A request refused as another site's whose Origin differs from this server's view only in the
+#: scheme: a TLS proxy not trusted or not counted, so every frame the page posts is refused.
+_SCHEME_ONLY: Final = (
+    "a request from this very host was refused as another site's: its Origin differs only in the scheme "
+    "from the %s this server sees. Behind a TLS proxy, set MOODTAPE_TRUSTED_PROXIES to its address and "
+    "MOODTAPE_PROXY_HOPS to the number of proxies (docs/deployment.md)"
+)
 _PLANTED: Final = "signed session cookies name %d different sessions (one was planted?)"
 _AHEAD: Final = (
     "a session cookie is dated %d s ahead of this server's clock: the clock of the instance that issued it "
@@ -151,6 +159,13 @@ AHEAD_WARNINGS: Final = OncePerInterval(
     value=lambda record: _seconds_ahead(record.args),
 )
 _log.addFilter(AHEAD_WARNINGS)
+#: The proxy-settings warning, at most once a minute with a count: every frame the page posts brings one.
+SCHEME_ONLY_WARNINGS: Final = OncePerInterval(
+    "%(count)d more requests from this very host were refused in the last %(seconds)g s: the scheme differs "
+    "(see MOODTAPE_TRUSTED_PROXIES and MOODTAPE_PROXY_HOPS)",
+    matches=lambda record: record.msg == _SCHEME_ONLY,
+)
+_log.addFilter(SCHEME_ONLY_WARNINGS)
 
 
 def _seconds_ahead(args: object) -> int:
@@ -253,10 +268,54 @@ def accepted_keys() -> list[str]:
     return [str(current_app.config["SECRET_KEY"]), *current_app.config.get("SECRET_KEY_FALLBACKS", ())]
 
 
+def refuse_other_sites() -> None:
+    """Raise :class:`CsrfError` when the browser says the request came from another site.
+
+    For a route that takes no token, as API clients call it without a page (``/api/analyze``): a
+    program sends none of ``Origin``, ``Referer`` or ``Sec-Fetch-Site`` and is not affected. A page
+    elsewhere can make a visitor's browser post a form there (a simple request needs no CORS
+    preflight): until session 27 such a post was analysed (200), and with ``stream`` fed a frame
+    into the visitor's stream whenever their cookie went along (a sibling subdomain's page).
+    """
+    foreign = foreign_request(request.headers, request.host_url)
+    if foreign is None:
+        return
+    if _scheme_alone_differs():
+        raise CsrfError(
+            "this page's address is not the one this server sees (https and http differ): reload moodtape "
+            "from its own address; if it was, the server's proxy settings are wrong (its log says which)"
+        )
+    raise CsrfError(f"this request came from another site ({foreign}): reload moodtape from its own address")
+
+
+def _scheme_alone_differs() -> bool:
+    """Whether this request, refused as another site's, is this very host's by another scheme (then
+    logged, once a minute at most with a count, naming the proxy settings that would fix it)."""
+    if not _only_the_scheme_differs(request.headers.get("Origin"), request.host_url):
+        return False
+    _log.warning(_SCHEME_ONLY, request.scheme)
+    return True
+
+
+def _only_the_scheme_differs(origin: str | None, host_url: str) -> bool:
+    """Whether ``origin`` names this very host and port, by another scheme than the request's.
+
+    What a TLS proxy this server does not trust (or count) looks like: the browser's ``Origin`` says
+    ``https://``, the server sees ``http://`` and takes the page's own request for another site's.
+    """
+    try:
+        theirs, ours = urlsplit((origin or "").strip()), urlsplit(host_url)
+        same_place = (theirs.hostname, theirs.port) == (ours.hostname, ours.port)
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        return False
+    return bool(theirs.hostname) and same_place and theirs.scheme.lower() != ours.scheme.lower()
+
+
 def require_csrf() -> None:
     """Raise :class:`CsrfError` unless the request carries this session's token from our own origin."""
     foreign = foreign_request(request.headers, request.host_url)
     if foreign is not None:
+        _scheme_alone_differs()  # logged for the operator; the page's advice stays the same
         raise CsrfError(f"this request came from another site ({foreign}); reload moodtape and try again")
     sent = request.headers.get(CSRF_HEADER)
     if not any(csrf_valid(key, session_id(), sent) for key in accepted_keys()):
@@ -358,7 +417,7 @@ def _load_session() -> None:
         return  # no g.session_id: nothing reads it there, and no cookie is sent
     # Only ids this server made (and signed), within their age, are taken: a client cannot choose
     # its own id, nor plant a guessable one in someone else's browser, nor keep a copy forever.
-    sent = request.cookies.getlist(cookie_name())
+    sent = request.cookies.getlist(cookie_name())  # two Cookie lines: joined by buffered_server
     signed_ones = [found for found in map(_signed_with, sent) if found is not None]
     now = _now()
     fresh = [found for found in signed_ones if _fresh(found, now)]
