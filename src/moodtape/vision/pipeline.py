@@ -97,7 +97,9 @@ class Analyzer:
         ``frame``: ``gray`` is a stream's frame, not a photo; YuNet then spares a webcam-sized frame
         with no face the second search for small faces (``YuNetSettings.small_faces_above``). A photo
         with no face is searched again turned by ±30°, 90° and 270° (:mod:`moodtape.vision.rolled`),
-        whose faces keep their landmarks to be cropped level whatever ``align`` says.
+        and a photo's unsure faces are checked for being sideways or upside down
+        (:mod:`moodtape.vision.upside_down`); such faces keep their landmarks to be cropped level
+        whatever ``align`` says.
         """
         if isinstance(self.detector, YuNetDetector):
             # A head rolled past ~30° or a sideways photo (vision/rolled.py): found in a turned copy,

@@ -17,9 +17,12 @@ photo turned exactly (no interpolation) by 90°, 270° and 180° (:data:`EXACT_T
 head is upright, and of all the copies the one whose surest face is surest wins. Yale's photos
 turned by 90° · 270° (``benchmarks.quarter_turns``): found 12.7 · 11.2 % → 100 %, read right
 1.5 % → 75.4 · 76.1 % (upright: 85.8 %); turned by 180°: found 85.8 → 100 %, right 9.0 → 20.9 %.
-What is still misread is what YuNet finds as it is, with landmarks that claim an upright face (the
-11–13 % of sideways photos, 86 % of upside-down ones), at scores (0.55–0.82) that overlap those of
-faces filling a photo: a rule that also searched turned a photo whose faces all scored under
+What YuNet finds as it is, with landmarks that claim an upright face (the 11–13 % of sideways
+photos, 86 % of upside-down ones), is not for this search: since session 27 each such unsure face
+is checked in a small window of its own turned by a quarter and a half turn
+(:mod:`moodtape.vision.upside_down`; turned by 180°: right 20.1 → 84.3 %). Before that, at scores
+(0.55–0.82) that overlap those of faces filling a photo, a rule that also searched turned a photo
+whose faces all scored under
 ``ROLLED_SCORE`` read those right (sideways 85.8 %, upside down 71.6 %, rolled 45° 68–73 % rather
 than 51–56 %), but it took turned "faces" over Yale's close-ups (cropped to 0.8 of the face: right
 82.8 → 75.4 %, 6 of the 7 taken from the 180° copy misread) and cost every unsure face the turned

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ import numpy.typing as npt
 
 from moodtape.errors import ModelError
 from moodtape.types import Box
+from moodtape.vision.dark_photos import brightened, dark_all_over
 from moodtape.vision.faces import suppress_overlaps
 from moodtape.vision.tiles import tile_windows
 
@@ -401,6 +403,10 @@ class YuNetDetector:
             found.append(Landmarks(Box(x, y, w, h), points, float(row[14])))
         return found
 
+    def raw_faces(self, gray: npt.NDArray[np.uint8]) -> list[Landmarks]:
+        """Every face YuNet finds in ``gray`` as it is (no copy, no rule), from its lowest threshold."""
+        return self._search(gray, 1.0)
+
     def _search_tiles(self, gray: npt.NDArray[np.uint8], scale: float) -> list[Landmarks]:
         """:meth:`_search` at ``scale`` one tile at a time, for faces no larger than the tiles' overlap
         and at least ``tiled_score_threshold`` sure.
@@ -439,21 +445,54 @@ class YuNetDetector:
         """FER-framed boxes with their landmarks, largest first, overlaps merged, small faces dropped.
 
         ``frame``: ``gray`` is a stream's frame, not a photo (see ``YuNetSettings.small_faces_above``).
-        ``turned``: when no face is found, look in turned copies (:func:`moodtape.vision.rolled.rolled_faces`).
+        ``turned`` (photos): when no face is found in a very dark photo, look in a brightened copy
+        at the capped scale (:mod:`moodtape.vision.dark_photos`); when no face is found still, look
+        in turned copies (of the brightened copy, for a dark photo: :func:`moodtape.vision.rolled.rolled_faces`);
+        when faces are found, check the unsure ones for being sideways or upside down
+        (:func:`moodtape.vision.upside_down.righted`).
         That search is part of this call so that whoever times a picture's detection (the
         ``moodtape_detector_seconds`` metric) times it too: it costs more than the upright search.
         """
         found = self._detect_upright(gray, frame=frame)
-        if found or not turned:
+        if not turned:
             return found
+        searched = gray
+        if not found and dark_all_over(gray):
+            # A very dark photo: YuNet misses many of its faces, a locally brightened copy shows them
+            # (vision/dark_photos.py). Same pixels, so the boxes and landmarks hold for ``gray``; the
+            # turned searches below look in the copy too.
+            searched = brightened(gray)
+            found = self._detect_capped(searched)
+        if found:
+            # An upside-down face YuNet found as it is, with upright landmarks (vision/upside_down.py).
+            from moodtape.vision.upside_down import righted  # upside_down.py builds on this module
+
+            return righted(self, searched, found)
         from moodtape.vision.rolled import rolled_faces  # rolled.py builds on this module
 
-        return rolled_faces(self, gray)
+        return rolled_faces(self, searched)
 
     def _detect_upright(self, gray: npt.NDArray[np.uint8], *, frame: bool) -> list[tuple[Box, Landmarks]]:
         """:meth:`detect_landmarks` in the picture as it is."""
         found, smallest = self._found(gray, frame=frame)
-        faces = [(face.fer_box(gray.shape), face) for face in found]
+        return self.largest_first(gray.shape, found, smallest)
+
+    def _detect_capped(self, gray: npt.NDArray[np.uint8]) -> list[tuple[Box, Landmarks]]:
+        """:meth:`_detect_upright` in the first (capped) copy only: no second copy, small faces or tiles.
+
+        For a dark photo's brightened copy (vision/dark_photos.py): its faces are of the usual size,
+        and the full search of a 12-megapixel faceless copy doubled what the dark photo cost.
+        """
+        found = self._search(gray, self.settings.detect_scale(gray.shape))
+        faces = self._sure(found, gray.shape) or self._filling(found, gray.shape)
+        return self.largest_first(gray.shape, faces, self.settings.smallest_face(gray.shape))
+
+    def largest_first(
+        self, shape: tuple[int, ...], found: Sequence[Landmarks], smallest: int = 0
+    ) -> list[tuple[Box, Landmarks]]:
+        """``found`` as FER-framed boxes of at least ``smallest`` pixels, overlaps merged (the surer
+        face wins), largest first."""
+        faces = [(face.fer_box(shape), face) for face in found]
         faces = [(box, face) for box, face in faces if max(box.w, box.h) >= smallest]
         kept = suppress_overlaps([box for box, _ in faces], self.settings.overlap, [f.score for _, f in faces])
         by_box = {box: face for box, face in faces}

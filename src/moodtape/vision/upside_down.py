@@ -1,0 +1,156 @@
+"""Upside-down and sideways faces that YuNet finds as they are, with the landmarks of an upright face.
+
+A phone photo turned by 180° (or 90°) with no EXIF to say so holds turned heads. YuNet finds many of
+them as they are (86 % of Yale's photos turned by 180°, 11–13 % of those turned by 90° or 270°), at
+scores of 0.50–0.89, with landmarks that claim an upright face: the eyes "above" the mouth, on what
+is really the chin. Because a face was found, the quarter-turn search of
+:mod:`moodtape.vision.rolled` (which runs only for photos with no face) never looked, and the
+classifier read a turned crop: Yale turned by 180° was read right 20.1 % of the time.
+
+The landmarks' places in YuNet's box, the face's score and the classifier's confidence all overlap
+between upright and upside-down faces. The face's own surroundings tell: a window around it, searched
+as it is and turned. For an upright face the turned window never scored higher (Yale's photos as
+they are, rolled ±20° and cropped close: 536 faces); for an upside-down one the window turned by 180°
+scores 0.92–0.95 and the window as it is 0–0.88 (higher turned in 114 of 115). So a face is taken
+as turned when the surest face of the window turned by :data:`TURNS` is sure
+(:data:`~moodtape.vision.rolled.ROLLED_SCORE`) and beats the window as it is by :data:`MARGIN`; it
+is then replaced by that face, turned back into the photo's pixels and marked with its turn, so that
+the classifier's crop is levelled along its real eyes (:func:`moodtape.vision.align.aligned_crop`).
+Yale's photos turned by 180° are read right 84.3 % (upright 85.8 %), by 90° · 270° 85.8 · 85.1 %
+(75.4 · 76.1 % with the quarter-turn search alone); 1 of 1,616 FER2013 faces in upright and rolled
+scenes was turned falsely (``benchmarks.upside_down``; docs/benchmarks.md).
+
+Only faces YuNet scored under :data:`CHECK_BELOW` are checked (turned faces found as they are scored
+at most 0.89; most upright faces of a clean photo score over 0.9, so most photos pay nothing), and a
+photo's :data:`MOST_CHECKED` largest at most. Each check is four YuNet passes on a
+:data:`WINDOW`-pixel square: about 8–11 ms CPU a face. A stream's frames are never checked (the
+pipeline asks for the turned searches on photos only).
+
+A turned face's box is not the box it replaces: the faces come back re-sorted, largest first, and
+two found faces that turn out to be one turned face are merged as YuNet's overlaps are (before,
+5 of 29 two-face Yale photos turned by 180° came back out of size order).
+
+What it cannot mend: only the faces the photo's own search kept are checked, and that search keeps
+faces scored 0.5–0.7 (upside-down faces score 0.50–0.89) only when none scores 0.7 or more and they
+fill the photo: in a group turned by 180°, those faces are never checked. Three Yale faces side by
+side: 120 of 120 found upright, 76 turned by 180° (all 76 taken turned). A crowd's unsure faces past
+the six largest stay as found.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Final
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from moodtape.types import Box
+from moodtape.vision.rolled import ROLLED_SCORE
+from moodtape.vision.yunet import Landmarks, YuNetDetector, YuNetSettings
+
+#: Faces YuNet scores at least this sure are not checked: upside-down faces found as they are scored
+#: at most 0.888 (Yale turned by 180°) or 0.914 (the same, cropped close).
+CHECK_BELOW: Final[float] = 0.9
+#: The turns of the window tried, in degrees counter-clockwise (``np.rot90``).
+TURNS: tuple[int, ...] = (180, 90, 270)
+#: The turned window's face must beat the window as it is by this much.
+MARGIN: Final[float] = 0.05
+#: The window's side in pixels; it shows the face's FER-framed square :data:`CONTEXT` times over.
+WINDOW: Final[int] = 160
+CONTEXT: Final[float] = 2.0
+#: At most this many faces of a photo (the largest) are checked.
+MOST_CHECKED: Final[int] = 6
+#: A face in the window counts when its box's centre lies within this share of the window's side
+#: of the window's centre: the face being checked, not a neighbour.
+CENTRED: Final[float] = 0.25
+
+Gray = npt.NDArray[np.uint8]
+
+
+def righted(detector: YuNetDetector, gray: Gray, found: list[tuple[Box, Landmarks]]) -> list[tuple[Box, Landmarks]]:
+    """``found`` (faces YuNet found in ``gray`` as it is, largest first) with each sideways or
+    upside-down face replaced by the same face found turned, in ``gray``'s pixels, marked with its
+    turn (``turned`` 90, 180 or 270).
+
+    Only the :data:`MOST_CHECKED` largest unsure faces are checked. A turned face's box is not the
+    box it replaces, so the faces come back re-sorted largest first, and two found faces that turn
+    out to be the same turned face are merged as YuNet's own overlaps are (the surer one kept).
+    """
+    checked = 0
+    faces: list[Landmarks] = []
+    for _, face in found:
+        if face.score < CHECK_BELOW and checked < MOST_CHECKED:
+            checked += 1
+            faces.append(_turned_face(detector, gray, face) or face)
+        else:
+            faces.append(face)
+    return detector.largest_first(gray.shape, faces)
+
+
+def _turned_face(detector: YuNetDetector, gray: Gray, face: Landmarks) -> Landmarks | None:
+    """The face around ``face`` as found in its window turned by 180°, in ``gray``'s pixels, when that
+    is surer than the window as it is (see the module docstring); ``None`` otherwise."""
+    window, scale, origin = _window(gray, face)
+    searcher = _window_detector(detector.settings)
+    upright = _centred_face(searcher, window)
+    best: tuple[int, Landmarks] | None = None
+    for degrees in TURNS:
+        turned = _centred_face(searcher, np.ascontiguousarray(np.rot90(window, degrees // 90)))
+        if turned is not None and (best is None or turned.score > best[1].score):
+            best = (degrees, turned)
+    if best is None or best[1].score < ROLLED_SCORE:
+        return None
+    if upright is not None and best[1].score < upright.score + MARGIN:
+        return None
+    return _back_from_turned_window(best[1], best[0], scale, origin)
+
+
+@functools.lru_cache(maxsize=4)
+def _window_detector(settings: YuNetSettings) -> YuNetDetector:
+    """A detector of its own for the windows: OpenCV's YuNet reallocates when its input size changes,
+    so the windows, all :data:`WINDOW` pixels, keep theirs apart from the photos' searches."""
+    return YuNetDetector(settings)
+
+
+def _window(gray: Gray, face: Landmarks) -> tuple[Gray, float, tuple[float, float]]:
+    """The :data:`WINDOW`-pixel square around ``face`` (edges replicated past the photo), the scale
+    from photo to window and the photo point at the window's origin."""
+    cx, cy, side = face.fer_centre_and_side()
+    scale = WINDOW / max(1.0, side * CONTEXT)
+    origin = (cx - WINDOW / 2 / scale, cy - WINDOW / 2 / scale)
+    matrix = np.array([[scale, 0.0, -origin[0] * scale], [0.0, scale, -origin[1] * scale]])
+    # warpAffine has no area averaging (asked for INTER_AREA, it samples linearly): a large face's
+    # window is sampled, as it was for every number in the module docstring.
+    window = cv2.warpAffine(gray, matrix, (WINDOW, WINDOW), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(window, dtype=np.uint8), scale, origin
+
+
+def _centred_face(detector: YuNetDetector, window: Gray) -> Landmarks | None:
+    """The surest face YuNet finds near the centre of ``window`` (searched as it is), or ``None``."""
+    reach = CENTRED * WINDOW
+    centred = [
+        face
+        for face in detector.raw_faces(window)
+        if abs(face.box.x + face.box.w / 2 - WINDOW / 2) <= reach
+        and abs(face.box.y + face.box.h / 2 - WINDOW / 2) <= reach
+    ]
+    return max(centred, key=lambda face: face.score, default=None)
+
+
+def _back_from_turned_window(face: Landmarks, degrees: int, scale: float, origin: tuple[float, float]) -> Landmarks:
+    """``face``, found in the window turned by ``degrees`` counter-clockwise (``np.rot90``), in the
+    photo's pixels (pixel centres: the turned window's ``(u, v)`` is the window's ``(W - 1 - v, u)``
+    at 90°, ``(W - 1 - u, W - 1 - v)`` at 180° and ``(v, W - 1 - u)`` at 270°)."""
+    last = WINDOW - 1.0
+
+    def back(u: float, v: float) -> tuple[float, float]:
+        x, y = {90: (last - v, u), 180: (last - u, last - v), 270: (v, last - u)}[degrees]
+        return origin[0] + x / scale, origin[1] + y / scale
+
+    points = tuple(back(x, y) for x, y in face.points)
+    (x0, y0), (x1, y1) = back(face.box.x, face.box.y), back(face.box.x + face.box.w, face.box.y + face.box.h)
+    left, top = int(np.floor(min(x0, x1))), int(np.floor(min(y0, y1)))
+    box = Box(left, top, max(1, int(np.ceil(max(x0, x1))) - left), max(1, int(np.ceil(max(y0, y1))) - top))
+    return Landmarks(box, points, face.score, turned=float(degrees))
