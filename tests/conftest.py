@@ -124,6 +124,16 @@ def redis_url(redis_server: RedisServer) -> str:
     return redis_server.url
 
 
+@pytest.fixture(autouse=True)
+def _stop_key_heartbeats() -> Iterator[None]:
+    """A test's app instances go without a SIGTERM: their secret-key heartbeats must not go on
+    noting keys in the next test's Redis (web/secret_key.py)."""
+    yield
+    from moodtape.web.secret_key import stop_heartbeats
+
+    stop_heartbeats()
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL 15 server for the whole run (skips when PostgreSQL is not installed)."""

@@ -28,7 +28,9 @@ def client(redis_url: str) -> redis.Redis:
 def test_a_session_never_holds_more_streams_than_the_bound(client: redis.Redis, forgotten_before: bool) -> None:
     registry = RedisStreamRegistry(client, FakeStream, idle_seconds=60, clock=lambda: 1.0)  # type: ignore[arg-type]
     if forgotten_before:
-        registry.forget("s1")  # writes the session's epoch field
+        # An epoch field beside the streams: written by a deletion of an earlier version (a random
+        # epoch, which takes saves; this version's deletion marks the id deleted and takes none).
+        client.hset("moodtape:streams:s1", "#epoch", "0123456789abcdef")
     cap = streams.MAX_SESSION_STREAMS
     for n in range(cap + 4):
         registry.process("s1", f"id-{n}", GRAY)

@@ -83,11 +83,30 @@ def test_a_frame_in_flight_during_a_deletion_does_not_bring_the_state_back(clien
         in_flight.join(10)
     assert _frames_stored(client, "s1") is None, "the frame in flight saved the state of before the deletion"
 
-    # The next frame is a new stream, counted from nothing, and it is kept.
-    plain.process("s1", "cam", GRAY)
-    assert _frames_stored(client, "s1") == 1
-    plain.process("s1", "cam", GRAY)
-    assert _frames_stored(client, "s1") == 2
+    # The person goes on under a new session id: its stream is counted from nothing, and kept.
+    plain.process("s2", "cam", GRAY)
+    assert _frames_stored(client, "s2") == 1
+    plain.process("s2", "cam", GRAY)
+    assert _frames_stored(client, "s2") == 2
+
+
+def test_a_frame_that_reads_the_epoch_after_a_deletion_saves_nothing_under_the_deleted_id(
+    client: redis.Redis,
+) -> None:
+    """Before: a frame that had resolved its session before "Delete everything" and read the epoch
+    after it read the deletion's new epoch, so its save passed, and the smoothing of a deleted
+    session stayed in the shared Redis for another minute under the retired id."""
+    registry = RedisStreamRegistry(client, FakeStream, clock=lambda: 1.0)  # type: ignore[arg-type]
+    for _ in range(3):
+        registry.process("s1", "cam", GRAY)
+    registry.forget("s1")  # the deletion, between the frame's session lookup and its read
+
+    registry.process("s1", "cam", GRAY)
+    registry.process("s1", "cam-2", GRAY)
+
+    assert _frames_stored(client, "s1") is None, "a deleted session's frame saved its smoothing"
+    assert _frames_stored(client, "s1", "cam-2") is None
+    assert client.hkeys("moodtape:streams:s1") == [b"#epoch"], "the deleted session's index named a stream"
 
 
 def test_forgetting_does_not_walk_the_keyspace(client: redis.Redis) -> None:
@@ -152,3 +171,35 @@ def test_streams_whose_time_is_up_leave_the_index_first(client: redis.Redis) -> 
     names = {field.decode() for field in client.hkeys("moodtape:streams:s1")}
     assert names == {"cam", "cam-2", "cam-3"}, names
     assert _frames_stored(client, "s1", "cam") == 8
+
+
+def test_the_in_process_registry_keeps_nothing_under_a_deleted_session_id() -> None:
+    """The default without Redis: a frame that resolved its session before "Delete everything" and
+    arrived after it made the deleted session's stream again, kept for another minute."""
+    registry = streams.StreamRegistry(FakeStream, max_streams=8, idle_seconds=60.0)  # type: ignore[arg-type]
+    registry.process("s1", "cam", GRAY)
+    registry.forget("s1")
+
+    registry.process("s1", "cam", GRAY)
+    registry.process("s1", "cam-2", GRAY)
+
+    assert len(registry) == 0, "a deleted session's stream was made again"
+    registry.process("s2", "cam", GRAY)  # the person goes on under a new id: kept as before
+    registry.process("s2", "cam", GRAY)
+    assert len(registry) == 1 and registry.get("s2", "cam").frames == 2  # type: ignore[attr-defined]
+
+
+def test_the_in_process_registry_forgets_deleted_ids_in_time_and_beyond_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(streams, "MAX_RETIRED_SESSIONS", 2)
+    registry = streams.StreamRegistry(FakeStream, max_streams=8, idle_seconds=0.2)  # type: ignore[arg-type]
+    for session in ("a", "b", "c"):
+        registry.forget(session)
+    registry.process("a", "cam", GRAY)  # pushed out by the bound
+    assert registry.get("a", "cam").frames == 1  # type: ignore[attr-defined]
+    registry.process("b", "cam", GRAY)  # still remembered
+    assert registry.get("b", "cam").frames == 0  # type: ignore[attr-defined]
+    time.sleep(0.25)
+    registry.process("c", "cam", GRAY)  # its time is up
+    assert registry.get("c", "cam").frames == 1  # type: ignore[attr-defined]

@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 from webtools import AppFactory
 
-from moodtape.state.connection import connect
-
 
 def test_instances_that_generated_their_keys_are_told_to_set_one(
     make_app: AppFactory,
@@ -25,14 +23,13 @@ def test_instances_that_generated_their_keys_are_told_to_set_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("moodtape.web.ops._keys_logged", 0)  # logged once per change in a process
-    connect(redis_url).delete("moodtape:secret-key-fingerprints")  # keys other tests noted
     clients = [
         make_app(MOODTAPE_REDIS_URL=redis_url, MOODTAPE_DATA_DIR=str(tmp_path / f"machine-{n}")).test_client()
         for n in range(2)
     ]
     clients[0].get("/readyz")  # notes the first machine's key
     with caplog.at_level(logging.ERROR, logger="moodtape.web.ops"):
-        for client in reversed(clients):
+        for client in reversed(clients):  # one against one: neither can tell whose key is right
             ready = client.get("/readyz")
             body = ready.get_json()
             assert ready.status_code == 200 and body["status"] == "degraded"

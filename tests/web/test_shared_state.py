@@ -24,6 +24,7 @@ from moodtape.state.sessions import RedisSessionMemory
 from moodtape.store.records import Feedback
 from moodtape.vision.pipeline import Analyzer
 from moodtape.vision.stream import StreamAnalyzer
+from moodtape.web.secret_key import HOLDERS_KEY
 from moodtape.web.streams import RedisStreamRegistry
 from redis_server import RedisServer, redis_of_its_own
 
@@ -234,17 +235,20 @@ def test_frames_are_timed_by_redis_so_machine_clocks_need_not_agree(
 
 def test_an_instance_with_another_secret_key_is_named_by_readiness(make_app: AppFactory, redis_url: str) -> None:
     """One machine started with another MOODTAPE_SECRET_KEY refuses every change of visits that
-    cross it (403) and re-issues their cookies: readiness must say so, on every instance."""
+    cross it (403) and re-issues their cookies: readiness must say so, on every instance, and take
+    that machine out of rotation when most instances disagree with it (tests/web/test_scale27_key_reference.py)."""
     same = [make_app(MOODTAPE_REDIS_URL=redis_url, MOODTAPE_SECRET_KEY="k" * 32).test_client() for _ in range(2)]
     for client in same:
         ready = client.get("/readyz").get_json()
         assert ready["status"] == "ready" and ready["checks"]["secret_key"] == "ok"
     other = make_app(MOODTAPE_REDIS_URL=redis_url, MOODTAPE_SECRET_KEY="x" * 32).test_client()
-    for client in (other, *same):
+    out = other.get("/readyz")
+    assert out.status_code == 503 and "2 of the 3 live instances" in out.get_json()["checks"]["secret_key"]
+    for client in same:
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.get_json()["status"] == "degraded"
         assert "1 other MOODTAPE_SECRET_KEY(s)" in ready.get_json()["checks"]["secret_key"]
-    assert "k" * 32 not in connect(redis_url).zrange("moodtape:secret-key-fingerprints", 0, -1).__repr__()
+    assert "k" * 32 not in repr(connect(redis_url).hgetall(HOLDERS_KEY))
 
 
 def test_an_instance_whose_clock_runs_behind_is_still_seen_by_the_others(
@@ -252,7 +256,6 @@ def test_an_instance_whose_clock_runs_behind_is_still_seen_by_the_others(
 ) -> None:
     """Fingerprints were scored by each instance's own clock: one five minutes behind noted its key
     "five minutes ago", the others aged it out at once and said ready, and only it said degraded."""
-    connect(redis_url).delete("moodtape:secret-key-fingerprints")
     same = make_app(MOODTAPE_REDIS_URL=redis_url, MOODTAPE_SECRET_KEY="k" * 32).test_client()
     behind = make_app(MOODTAPE_REDIS_URL=redis_url, MOODTAPE_SECRET_KEY="x" * 32).test_client()
     assert same.get("/readyz").get_json()["status"] == "ready"

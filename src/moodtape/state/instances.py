@@ -1,8 +1,9 @@
-"""What the instances sharing one Redis are running, as each noted it at its last readiness poll.
+"""What the instances sharing one Redis are running: each notes it at its readiness polls (and,
+for the secret key, at a heartbeat of its own, :func:`hold`).
 
 Some things must be the same on every instance behind a balancer: the secret key (else a visit
 that crosses instances starts afresh, web/secret_key.py) and the emotion model (else a calibration
-made on one is started afresh on the other, and they take turns wiping it). Each instance notes a
+made on one does not apply on the other). Each instance notes a
 fingerprint of its own in a sorted set, scored by the time; fingerprints not noted again for
 :data:`NOTED_FOR_S` belong to instances that are gone (or a rollout that has finished).
 
@@ -48,3 +49,51 @@ def note_and_list(client: redis.Redis, set_key: str, fingerprint: str) -> set[st
 def other_models(client: redis.Redis, model_id: str) -> int:
     """How many other emotion models the instances sharing ``client`` run (0: all run this one)."""
     return len(note_and_list(client, MODELS_KEY, model_id[:16]) - {model_id[:16]})
+
+
+#: An instance's holder is forgotten when its heartbeat has not noted it for this long.
+HELD_FOR_S: Final[float] = 20.0
+#: How often an instance's heartbeat notes its holder (web/secret_key.py).
+HEARTBEAT_S: Final[float] = 5.0
+
+#: Note instance ARGV[1] as holding ARGV[2] in the hash KEYS[1], beside its beat in the sorted set
+#: KEYS[2] at Redis's time; forget the instances not noted for ARGV[3] seconds (or whose beat is
+#: missing), keep both for ARGV[4] seconds, and return what every live instance holds.
+_HOLD: Final[str] = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now, ARGV[1])
+local oldest = now - tonumber(ARGV[3])
+for _, name in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local beat = redis.call('ZSCORE', KEYS[2], name)
+  if not beat or tonumber(beat) < oldest then
+    redis.call('HDEL', KEYS[1], name)
+    redis.call('ZREM', KEYS[2], name)
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', oldest)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return redis.call('HVALS', KEYS[1])
+"""
+
+
+def hold(client: redis.Redis, holders_key: str, beats_key: str, instance_id: str, value: str) -> list[str]:
+    """Note that instance ``instance_id`` holds ``value``; return what each live instance holds (this one too).
+
+    Instances, not values, are counted: three instances on one key are three. An instance is live
+    while it was noted in the last :data:`HELD_FOR_S` (its heartbeat notes it every
+    :data:`HEARTBEAT_S`), by Redis's clock. One round trip (a script, so atomic); after Redis lost
+    its data, the next beat of each instance notes it again.
+    """
+    listed = client.eval(_HOLD, 2, holders_key, beats_key, instance_id, value, HELD_FOR_S, int(HELD_FOR_S) * 2)
+    return [item.decode() if isinstance(item, bytes) else str(item) for item in listed]
+
+
+def release(client: redis.Redis, holders_key: str, beats_key: str, instance_id: str) -> None:
+    """Forget instance ``instance_id`` now (it drains before a stop), not :data:`HELD_FOR_S` later."""
+    pipe = client.pipeline(transaction=True)
+    pipe.hdel(holders_key, instance_id)
+    pipe.zrem(beats_key, instance_id)
+    pipe.execute()

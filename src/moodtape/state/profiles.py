@@ -1,9 +1,13 @@
 """Each session's personal calibration in Redis, so every instance applies it.
 
 A :class:`moodtape.web.profiles.ProfileStore` under ``moodtape:profile:<session>``: the JSON of
-:meth:`Calibration.to_dict` (running sums the model read, never a pixel; about 15 KB at most),
-forgotten after :data:`~moodtape.web.profiles.PROFILE_IDLE_SECONDS` unused. Reading refits the
-profile from those sums with this instance's analyzer, which also checks it against the model.
+:meth:`Calibration.to_dict` (running sums the model read, never a pixel; 20.6 KB for one model
+with 512 features, 61.6 KB with two other models' examples kept beside during a rollout, which are
+dropped once no instance runs their model), forgotten after
+:data:`~moodtape.web.profiles.PROFILE_IDLE_SECONDS` unused. Reading refits the profile from those
+sums with this instance's analyzer, which also checks it against the model. Each update drops the
+examples of other models no instance noted lately (``moodtape:emotion-models``,
+state/instances.py): a finished rollout's old model stops costing every frame its read.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from moodtape.state.connection import PREFIX, redis_errors
+from moodtape.state.instances import MODELS_KEY
 from moodtape.web.profiles import PROFILE_IDLE_SECONDS, Calibration
 
 if TYPE_CHECKING:
@@ -54,7 +59,8 @@ class RedisProfileStore:
 
         def attempt(pipe: Any) -> None:  # WATCH key, read, MULTI, write: run again if another instance wrote
             raw = pipe.get(key)
-            new = change(None if raw is None else Calibration.from_text(raw, analyzer))
+            live = {name.decode() if isinstance(name, bytes) else str(name) for name in pipe.zrange(MODELS_KEY, 0, -1)}
+            new = change(None if raw is None else Calibration.from_text(raw, analyzer)).keeping_others_of(live)
             pipe.multi()
             pipe.set(key, new.to_text(), px=self._idle_ms)
             result[:] = [new]

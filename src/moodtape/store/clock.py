@@ -10,7 +10,8 @@ next day's row, a fresh allowance early. YouTube's quota day counted in Redis ha
 ``TIME``) at most every :data:`RESYNC_S` seconds and moves it on by this machine's monotonic clock
 in between: every machine agrees within a round trip and the monotonic clock's drift (parts per
 million: well under a millisecond a minute), one request a minute per process pays the round trip of
-a reading (one thread reads, the others go on with the last reading), and a step of this machine's
+a reading (one thread reads, the others go on with the last reading; the database's rides in that
+request's own transaction, :class:`DatabaseClock`), and a step of this machine's
 wall clock (NTP, an operator) changes nothing. When the server cannot be asked, the last reading goes
 on and the next try is :data:`RESYNC_S` after the failed one ended (:data:`RETRY_S` while there has
 been no reading yet); before the first reading, callers
@@ -21,6 +22,7 @@ time it slept until its next reading, as the monotonic clock stops meanwhile on 
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -29,6 +31,7 @@ from collections.abc import Callable
 from typing import Final, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from moodtape.errors import MoodtapeError
 from moodtape.store.database import Database
@@ -112,10 +115,18 @@ class SharedClock:
                 self._changed.wait_for(lambda: self._base is not None or self._reading_since is None, left)
             return self._base
 
-    def _sync(self) -> None:
+    def last_reading(self) -> float:
+        """The time by the last reading, without asking the server for a due one (only while there has
+        been no reading yet): for a caller whose own transaction takes that reading (:class:`DatabaseClock`)."""
+        base = self._base
+        if base is None:
+            return self()
+        return base.epoch + (self._monotonic() - base.at)
+
+    def _sync(self, read: Callable[[], Reading | None] | None = None) -> None:
         reading: Reading | None = None
         try:
-            reading = self._read()
+            reading = (read or self._read)()
         finally:
             with self._changed:
                 self._reading_since = None
@@ -136,24 +147,51 @@ class SharedClock:
         return Reading(float(answer), (before + self._monotonic()) / 2)
 
 
+#: PostgreSQL's clock in seconds since the epoch (``clock_timestamp()``: the moment of the statement,
+#: not of its transaction's start).
+_EPOCH_NOW: Final = sa.select(sa.extract("epoch", sa.func.clock_timestamp()))
+
+
+class DatabaseClock(SharedClock):
+    """PostgreSQL's clock, whose due reading rides in a transaction of the caller's (:meth:`read_within`).
+
+    Read on a connection of its own, the reading that fell due once a minute cost its write a connect
+    of its own: with the database host gone, that write waited libpq's connect timeout twice (4.0 s
+    with a 2 s timeout, 10 s with the default 5 s). As a statement in the write's transaction it
+    costs one round trip a minute on a connection already open, and nothing more when there is none.
+    Only the first reading of a process is still taken apart, before anything is timed by it.
+    """
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(functools.partial(_read_apart, database))
+
+    def read_within(self, connection: Connection) -> None:
+        """Take the reading on ``connection`` when one is due (and one was taken before).
+
+        An error of the statement is the transaction's own and is raised as such: the connection is
+        broken, and so is the work around it.
+        """
+        if self._base is None or not self._claim_reading():
+            return
+        self._sync(lambda: timed(self._monotonic, connection.execute(_EPOCH_NOW).scalar_one))
+
+
+def _read_apart(database: Database) -> Reading | None:
+    """A reading in a read transaction of its own; None (logged) when the database cannot be asked."""
+    try:
+        # Timed around the statement alone: around the whole read, a turn held 3 s by another
+        # request put the clock 1.5 s ahead.
+        return database.read(lambda connection: timed(time.monotonic, connection.execute(_EPOCH_NOW).scalar_one))
+    except (MoodtapeError, sa.exc.SQLAlchemyError) as error:
+        # Any of the store's errors (down, busy, a failed setup): the last reading goes on, and the
+        # write this reading follows (after its commit, for the retention sweep) answers as it did.
+        log.warning("store: could not read the database's clock (%s); keeping the last reading", type(error).__name__)
+        return None
+
+
 def database_clock(database: Database) -> Callable[[], float]:
-    """The clock the machines sharing ``database`` agree on: PostgreSQL's, or with SQLite (a file
-    on one machine) this machine's own."""
+    """The clock the machines sharing ``database`` agree on: PostgreSQL's (a :class:`DatabaseClock`),
+    or with SQLite (a file on one machine) this machine's own."""
     if database.dialect != "postgresql":
         return time.time
-    query = sa.select(sa.extract("epoch", sa.func.clock_timestamp()))
-
-    def read_epoch() -> Reading | None:
-        try:
-            # Timed around the statement alone: around the whole read, a turn held 3 s by another
-            # request put the clock 1.5 s ahead.
-            return database.read(lambda connection: timed(time.monotonic, connection.execute(query).scalar_one))
-        except (MoodtapeError, sa.exc.SQLAlchemyError) as error:
-            # Any of the store's errors (down, busy, a failed setup): the last reading goes on, and the
-            # write this reading follows (after its commit, for the retention sweep) answers as it did.
-            log.warning(
-                "store: could not read the database's clock (%s); keeping the last reading", type(error).__name__
-            )
-            return None
-
-    return SharedClock(read_epoch)
+    return DatabaseClock(database)

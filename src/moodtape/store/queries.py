@@ -30,8 +30,8 @@ from sqlalchemy.engine import Connection
 
 from moodtape.errors import StoreUnavailableError
 from moodtape.store import schema, write_budget
-from moodtape.store.clock import database_clock
-from moodtape.store.database import Database, dialect_insert
+from moodtape.store.clock import DatabaseClock, SharedClock, database_clock
+from moodtape.store.database import Database, T, dialect_insert
 from moodtape.store.records import Feedback, SavedList, Visit, check_session_id, new_id
 from moodtape.store.write_budget import CHOICE_BYTES, DEFAULT_BYTES_PER_DAY, Writer, feedback_cost, list_cost
 
@@ -104,31 +104,60 @@ class Store:
         """Close pooled connections; the store reopens them if used again."""
         self.database.dispose()
 
+    def _time(self) -> float:
+        """Seconds since the epoch by the store's clock, without taking a due reading (only a first one):
+        :meth:`_with_clock` takes it, before the transaction or, the database's, as its first statement."""
+        clock = self._clock
+        return clock.last_reading() if isinstance(clock, SharedClock) else clock()
+
+    def _with_clock(self, work: Callable[[Connection], T]) -> Callable[[Connection], T]:
+        """``work``, after a due reading of the database's clock in the same transaction.
+
+        A write reads its time (:meth:`_now`) inside ``work``, after that reading: read before it,
+        the write that took a due reading was stamped by the previous one (an hour off after a
+        suspended virtual machine slept an hour). The process's first reading is still taken here,
+        apart, before the transaction (not with a second connection from inside it).
+        """
+        clock = self._clock
+        if not isinstance(clock, DatabaseClock):
+            clock()  # a due reading of another shared clock, before the transaction: never inside it
+            return work
+        self._time()  # the first reading of this process, when there has been none
+
+        def reading_the_clock_first(connection: Connection) -> T:
+            clock.read_within(connection)
+            return work(connection)
+
+        return reading_the_clock_first
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        return self.database.read(self._with_clock(work))
+
     def _now(self) -> float:
         """Seconds since the epoch, strictly increasing within this process so "newest" is well defined.
 
-        The clock is read outside the lock: a reading may ask the database, and writers queued
+        The clock is read outside the lock: the first reading asks the database, and writers queued
         behind one that hung waited for it with no bound (20 s on a database that did not answer).
         """
-        clock = self._clock()
+        clock = self._time()
         with self._time_lock:
             self._last_time = max(clock, self._last_time + 1e-6)
             return self._last_time
 
     def _oldest_kept(self) -> float:
-        return self._clock() - self.retention_days * _DAY
+        return self._time() - self.retention_days * _DAY
 
     def _write(self, work: Callable[[Connection], Any]) -> Any:
-        result = self.database.write(work)
-        if self._clock() >= self._next_prune:
-            self._next_prune = self._clock() + PRUNE_EVERY_S
+        result = self.database.write(self._with_clock(work))
+        if self._time() >= self._next_prune:
+            self._next_prune = self._time() + PRUNE_EVERY_S
             self._sweep()
         return result
 
     def _spender(self) -> Callable[[Connection, int], None]:
-        """Counts bytes against the current writer's daily budget inside a write (read once, before it:
-        the clock too, which may ask the database, and not from inside the write's transaction)."""
-        client, allowance, now = self.writer(), self.client_budget_bytes, self._clock()
+        """Counts bytes against the current writer's daily budget inside a write (made in it, after the
+        transaction's due clock reading; the clock by its last reading, never asking the database)."""
+        client, allowance, now = self.writer(), self.client_budget_bytes, self._time()
 
         def spend(connection: Connection, cost: int) -> None:
             write_budget.spend(connection, client, cost, allowance, now)
@@ -149,9 +178,7 @@ class Store:
         """Whether the session chose to keep history: True, False, or None when it has not chosen."""
         check_session_id(session_id)
         table = schema.sessions
-        row = self.database.read(
-            lambda c: c.execute(sa.select(table.c.history).where(table.c.id == session_id)).first()
-        )
+        row = self._read(lambda c: c.execute(sa.select(table.c.history).where(table.c.id == session_id)).first())
         return None if row is None else bool(row[0])
 
     def set_consent(self, session_id: str, keep_history: bool, *, visit: Visit | None = None) -> None:
@@ -160,10 +187,9 @@ class Store:
         on counts against that budget; turning it off counts nothing and is never refused."""
         check_session_id(session_id)
         table = schema.sessions
-        now = self._now()
-        spend = self._spender()
 
         def work(connection: Connection) -> None:
+            now, spend = self._now(), self._spender()  # after the transaction's clock reading
             # An upsert, so two requests choosing at once cannot collide on the primary key. It
             # takes the session's row before the budget's, as every history write does (a list
             # save holds it FOR SHARE, then counts): the other order deadlocked on PostgreSQL.
@@ -191,10 +217,9 @@ class Store:
         """
         check_session_id(session_id)
         table = schema.lists
-        now = self._now()
-        spend = self._spender()
 
         def work(connection: Connection) -> float:
+            now, spend = self._now(), self._spender()  # after the transaction's clock reading
             if if_kept and not _keeps_history(connection, session_id):
                 return now
             spend(connection, list_cost(saved))
@@ -240,7 +265,7 @@ class Store:
         query = _list_columns().where(
             table.c.session_id == session_id, table.c.id == list_id, table.c.created_at >= self._oldest_kept()
         )
-        row = self.database.read(lambda c: c.execute(query).first())
+        row = self._read(lambda c: c.execute(query).first())
         return None if row is None else _saved(row)
 
     def lists(self, session_id: str, limit: int = DEFAULT_MAX_LISTS) -> list[SavedList]:
@@ -253,7 +278,7 @@ class Store:
             .order_by(table.c.created_at.desc())
             .limit(limit)
         )
-        return [_saved(row) for row in self.database.read(lambda c: c.execute(query).all())]
+        return [_saved(row) for row in self._read(lambda c: c.execute(query).all())]
 
     def seen_keys(self, session_id: str) -> frozenset[str]:
         """Keys of every item on the session's stored lists."""
@@ -278,10 +303,9 @@ class Store:
         history on and keeping the visit left the whole visit stored with no choice recorded.
         """
         check_session_id(session_id)
-        now = self._now()
-        spend = self._spender()
 
         def work(connection: Connection) -> None:
+            now, spend = self._now(), self._spender()  # after the transaction's clock reading
             if not _keeps_history(connection, session_id, alone=True):  # it replaces corrections too
                 return
             spend(connection, self._keep_rows(connection, session_id, Visit(lists, feedback, corrections), now))
@@ -319,10 +343,9 @@ class Store:
         """Store one feedback (``if_kept``: only while the session keeps history, as for lists)."""
         check_session_id(session_id)
         table = schema.feedback
-        now = self._now()
-        spend = self._spender()
 
         def work(connection: Connection) -> None:
+            now, spend = self._now(), self._spender()  # after the transaction's clock reading
             if if_kept and not _keeps_history(connection, session_id):
                 return
             spend(connection, feedback_cost(feedback))
@@ -351,7 +374,7 @@ class Store:
             .where(t.c.session_id == session_id, t.c.created_at >= self._oldest_kept())
             .order_by(t.c.created_at.asc())
         )
-        return [Feedback(*row) for row in self.database.read(lambda c: c.execute(query).all())]
+        return [Feedback(*row) for row in self._read(lambda c: c.execute(query).all())]
 
     # --- "not my mood" ---
 
@@ -360,9 +383,9 @@ class Store:
         (``if_kept``: only while the session keeps history, as for lists)."""
         check_session_id(session_id)
         table = schema.mood_corrections
-        row = {"id": new_id(), "session_id": session_id, "created_at": self._now()}
 
         def work(connection: Connection) -> None:
+            row = {"id": new_id(), "session_id": session_id, "created_at": self._now()}
             # Alone: two tabs correcting one emotion at once each deleted nothing the other had
             # not committed yet, and both inserted (two corrections in force, either one read).
             if if_kept and not _keeps_history(connection, session_id, alone=True):
@@ -381,7 +404,7 @@ class Store:
             .where(t.c.session_id == session_id, t.c.created_at >= self._oldest_kept())
             .order_by(t.c.created_at.asc())
         )
-        return {str(d): str(c) for d, c in self.database.read(lambda c: c.execute(query).all())}
+        return {str(d): str(c) for d, c in self._read(lambda c: c.execute(query).all())}
 
     def correction(self, session_id: str, detected: str) -> str | None:
         """The latest correction for ``detected`` in the session, or None."""
@@ -434,7 +457,7 @@ class Store:
                 if deadline is not None and time.monotonic() >= deadline:
                     return deleted
         # Budget counts: only today's is read; yesterday's stays for an instance whose clock is behind.
-        before = write_budget.today(self._clock()) - 1
+        before = write_budget.today(self._time()) - 1
         while True:
             forget = functools.partial(write_budget.forget_days_before, day=before, batch=PRUNE_BATCH)
             batch = self.database.write(forget)

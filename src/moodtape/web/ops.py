@@ -4,7 +4,9 @@
   now. 503 only for this instance's own state: while the model loads, and while the database's
   schema is not this instance's version (newer: a rolling upgrade, whose newer instances work, so
   the balancer should send the requests there; older: moved back under it by a restore), and while
-  the SQLite file it opened was replaced under it (store/database.py). The store and Redis (when
+  the SQLite file it opened was replaced under it (store/database.py), and while one key it does
+  not accept is held by a strict majority of the live instances (web/secret_key.py; kept for 30 s
+  while Redis cannot be asked, or does not answer in time). The store and Redis (when
   set) are shared by every instance, so when one of them is down every instance sees it: failing
   readiness then would take the whole site off the balancer, pages and photo analysis included,
   which need neither. Instead the answer is 200 ``degraded`` naming what is down (the requests
@@ -38,6 +40,7 @@ import functools
 import hmac
 import ipaddress
 import logging
+import math
 import os
 import re
 import secrets
@@ -65,6 +68,7 @@ _REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 #: timeout (3 s in tests/cluster_topology.py, 5 s in deploy/haproxy.cfg).
 CHECK_WITHIN_S: Final[float] = 1.0
 _READINESS: Final = "moodtape.readiness"
+_KEY_VERDICT: Final = "moodtape.key-verdict"
 
 
 def install_ops(app: Flask) -> None:
@@ -75,6 +79,8 @@ def install_ops(app: Flask) -> None:
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.extensions[_READINESS] = {"database": _SingleFlight("database"), "redis": _SingleFlight("redis")}
+    app.extensions[_KEY_VERDICT] = _KeyVerdict()
+    app.extensions[_INSTANCE] = secrets.token_hex(8)  # before any fork: one id for all workers
     install_drain_mark(app)  # here, in the app's creation: before gunicorn forks, so its workers share it
     app.register_blueprint(blueprint)
 
@@ -131,6 +137,7 @@ def readyz() -> tuple[Response, int]:
             this_instance |= flight.this_instance
         else:
             checks[flight.kind] = flight.late()
+            this_instance |= flight.kind == "redis" and _keep_late_key_verdict(checks)
     if not model_ready or this_instance or (strict and any(value != "ok" for value in checks.values())):
         return jsonify(status="not_ready", checks=checks), 503
     degraded = any(value != "ok" for value in checks.values())
@@ -213,21 +220,62 @@ def _redis_checks(flight: _Flight, client: Any, model_ready: bool) -> None:
     from moodtape.state.connection import SharedStateFullError, ping
 
     checks = flight.checks
-    checks["redis"] = _check(lambda: ping(client))
-    if checks["redis"] != "ok":
-        return
-    fingerprints = {"secret_key": _same_key_everywhere, "emotion_model": _same_model_everywhere}
-    for name, probe in fingerprints.items():
-        if name == "emotion_model" and not model_ready:
-            continue
-        try:
-            checks[name] = _check(functools.partial(probe, client), passing=SharedStateFullError)
-        except SharedStateFullError:
-            # Noting this instance's fingerprint is each check's only write: refused, it said the
-            # check failed, where the fault is Redis's and every instance shares it. That check is
-            # left out (it could not be made), the ones made before it stay, and none runs after.
-            checks["redis"] = _full(client)
+    verdict = _key_verdict()
+    try:
+        checks["redis"] = _check(lambda: ping(client))
+        if checks["redis"] != "ok":
             return
+        fingerprints = {"secret_key": _same_key_everywhere, "emotion_model": _same_model_everywhere}
+        for name, probe in fingerprints.items():
+            if name == "emotion_model" and not model_ready:
+                continue
+            try:
+                checks[name] = _check(functools.partial(probe, client), passing=(SharedStateFullError, _OutOfStepError))
+            except _OutOfStepError as fault:  # this instance's own setting: out of rotation until it is fixed
+                checks[name] = str(fault)
+                flight.this_instance = True
+            except SharedStateFullError:
+                # Noting this instance's fingerprint is each check's only write: refused, it said the
+                # check failed, where the fault is Redis's and every instance shares it. That check is
+                # left out (it could not be made), the ones made before it stay, and none runs after.
+                checks["redis"] = _full(client)
+                return
+            if name == "secret_key" and checks["redis"] == "ok" and not checks[name].startswith("failing"):
+                verdict.made(checks[name], flight.this_instance)
+    finally:
+        _keep_key_verdict(flight, verdict)
+
+
+def _key_verdict() -> _KeyVerdict:
+    """This app's last secret-key answer (a fresh one when called outside the app, as tests do)."""
+    from flask import has_app_context
+
+    kept = current_app.extensions.get(_KEY_VERDICT) if has_app_context() else None
+    return kept if isinstance(kept, _KeyVerdict) else _KeyVerdict()
+
+
+def _keep_key_verdict(flight: _Flight, verdict: _KeyVerdict) -> None:
+    """When the secret-key check could not be made (Redis down, full or failing), an out-of-step
+    answer of the last :data:`KEEP_VERDICT_S` stands: a Redis outage must not put back into rotation
+    the instance that signs with the wrong key."""
+    checks = flight.checks
+    if checks.get("redis") == "ok" and "secret_key" in checks and not str(checks["secret_key"]).startswith("failing"):
+        return
+    kept = verdict.kept()
+    if kept is not None:
+        checks["secret_key"] = kept
+        flight.this_instance = True
+
+
+def _keep_late_key_verdict(checks: dict[str, Any]) -> bool:
+    """When the Redis checks missed the deadline (a Redis that hangs rather than refuses), an
+    out-of-step answer of the last :data:`KEEP_VERDICT_S` stands too: else the first late check put
+    the instance that signs with the wrong key back into rotation. True when it stands."""
+    kept = _key_verdict().kept()
+    if kept is None:
+        return False
+    checks["secret_key"] = kept
+    return True
 
 
 def _full(client: Any) -> str:
@@ -251,8 +299,9 @@ def _full(client: Any) -> str:
 def _same_model_everywhere(client: Any) -> None:
     """Raise when other instances sharing this Redis run another emotion model.
 
-    A calibration belongs to the model that made it: a visitor's frames crossing two models took
-    turns starting it afresh, and one instance said "calibrated" while the other applied nothing.
+    A calibration belongs to the model that made it: each model's examples are kept apart (a
+    visitor's frames crossing two models took turns starting it afresh), so a visitor calibrated on
+    one model is not calibrated on the other until they calibrate there too.
     """
     from moodtape.state.connection import redis_errors
     from moodtape.state.instances import other_models
@@ -262,30 +311,111 @@ def _same_model_everywhere(client: Any) -> None:
     if count:
         raise MoodtapeError(
             f"{count} other emotion model(s) in use among the instances: a visitor's calibration made with "
-            "one is started afresh on the other; run the same MOODTAPE_MODEL everywhere (during a rollout "
+            "one does not apply on the other; run the same MOODTAPE_MODEL everywhere (during a rollout "
             "this clears two minutes after the last instance on the old model stops)"
         )
 
 
-#: How many unaccepted keys this process last saw (so that a disagreement is logged once, not per poll).
-_keys_logged = 0
+class _OutOfStepError(MoodtapeError):
+    """This instance signs with a key most of the others do not accept: a fault of its own (503)."""
+
+
+#: How many unaccepted keys this process last saw, and whether it was out of step (so that a
+#: disagreement is logged once per change, not at every balancer poll).
+_keys_logged: object = 0
+_INSTANCE: Final = "moodtape.instance"
+_HEARTBEAT: Final = "moodtape.key-heartbeat"
+_heartbeat_lock = threading.Lock()
+
+
+def instance_id(app: Flask) -> str:
+    """This instance's id: made with the app, before gunicorn forks, so its workers count as one."""
+    return str(app.extensions[_INSTANCE])
 
 
 def _same_key_everywhere(client: Any) -> None:
-    """Raise when other instances sharing this Redis sign sessions with a key this one does not accept."""
+    """Raise when other instances sharing this Redis sign sessions with a key this one does not accept:
+    :class:`_OutOfStepError` when one such key is held by a strict majority of the live instances
+    (web/secret_key.py)."""
     from moodtape.state.connection import redis_errors
-    from moodtape.web.secret_key import keys_not_accepted
+    from moodtape.web.secret_key import check_keys
     from moodtape.web.session import accepted_keys
 
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    keys = accepted_keys()
     with redis_errors(client):
-        count = keys_not_accepted(client, accepted_keys())
+        found = check_keys(client, instance_id(app), keys)
+    _key_heartbeat(app, client, keys[0]).ensure_running()
     global _keys_logged
-    disagree = _keys_disagree(count, generated=not services().settings.get("MOODTAPE_SECRET_KEY"))
-    if count and count != _keys_logged:  # once per change, not at every balancer poll
-        log.error("instances sharing Redis sign sessions with keys that disagree: %s", disagree)
-    _keys_logged = count
+    generated = not services().settings.get("MOODTAPE_SECRET_KEY")
+    count = found.other_keys
+    said = (
+        _out_of_step(found.strangers, found.live, generated)
+        if found.out_of_step
+        else _keys_disagree(count, generated=generated)
+    )
+    seen = (found.out_of_step, count)
+    if count and seen != _keys_logged:  # once per change, not at every balancer poll
+        log.error("instances sharing Redis sign sessions with keys that disagree: %s", said)
+    _keys_logged = seen
+    if found.out_of_step:
+        raise _OutOfStepError(said)
     if count:
-        raise MoodtapeError(disagree)
+        raise MoodtapeError(said)
+
+
+def _key_heartbeat(app: Flask, client: Any, key: str) -> Any:
+    """This app's :class:`~moodtape.web.secret_key.KeyHeartbeat`, made at its first readiness check."""
+    from moodtape.web.secret_key import KeyHeartbeat
+
+    with _heartbeat_lock:
+        heartbeat = app.extensions.get(_HEARTBEAT)
+        if heartbeat is None:
+            mark = drain_mark(app)
+            heartbeat = app.extensions[_HEARTBEAT] = KeyHeartbeat(
+                client, instance_id(app), key, lambda: mark is not None and mark.is_set
+            )
+    return heartbeat
+
+
+def _out_of_step(strangers: int, live: int, generated: bool) -> str:
+    """What readiness says (503) on an instance most of whose peers sign with keys it does not accept.
+    Names the settings, never a key."""
+    setting = (
+        "MOODTAPE_SECRET_KEY is unset on this instance, so it signs sessions with a key it generated itself"
+        if generated
+        else "this instance's MOODTAPE_SECRET_KEY is not the one most instances use"
+    )
+    return (
+        f"{setting}: {strangers} of the {live} live instances sign with one key it accepts neither as its key nor in "
+        "MOODTAPE_SECRET_KEY_FALLBACKS, so visits reaching it would start afresh and their changes be refused; it "
+        "stays out of rotation until it is given the same MOODTAPE_SECRET_KEY as the others "
+        "(docs/deployment.md, Rotating the secret key)"
+    )
+
+
+#: How long an instance found out of step stays so while Redis cannot be asked: the balancer must
+#: not put it back into rotation at the first failed check, nor keep it out for good.
+KEEP_VERDICT_S: Final[float] = 30.0
+
+
+@dataclass
+class _KeyVerdict:
+    """The secret-key check's last answer in this process, and when it was made (monotonic)."""
+
+    out_of_step: str | None = None
+    at: float = -math.inf
+
+    def made(self, answer: str, out_of_step: bool) -> None:
+        self.out_of_step = answer if out_of_step else None
+        self.at = time.monotonic()
+
+    def kept(self) -> str | None:
+        """The out-of-step answer while it is recent enough to stand in for a check that could not be made."""
+        age = time.monotonic() - self.at
+        if self.out_of_step is None or age > KEEP_VERDICT_S:
+            return None
+        return f"{self.out_of_step} (found {age:.0f} s ago; Redis cannot be asked now)"
 
 
 def _keys_disagree(count: int, *, generated: bool) -> str:

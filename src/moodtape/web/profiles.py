@@ -2,8 +2,8 @@
 
 A visitor calibrates from live frames: each frame is analysed in memory and only what the
 calibration needs is kept — running sums of the model's log-probabilities and embeddings per
-emotion (at most about 15 KB, never a pixel) — in a :class:`Calibration` tied to the anonymous
-session. The profile is refitted after every frame.
+emotion (20.6 KB per model as stored, with 512 features; never a pixel) — in a
+:class:`Calibration` tied to the anonymous session. The profile is refitted after every frame.
 
 :class:`ProfileStore` is the interface; :class:`MemoryProfileStore` keeps calibrations in this
 process, bounded in number and forgotten after :data:`PROFILE_IDLE_SECONDS` unused. With several
@@ -15,6 +15,7 @@ update too, so that it is ordered with the examples being added, on whichever in
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import logging
@@ -36,11 +37,13 @@ from moodtape.web.owners import client_owner
 
 log = logging.getLogger("moodtape.state")
 
-#: Sessions whose calibration one process keeps: at most about 15 KB each (7 emotions × 512
-#: float32 features), so 2,048 sessions stay under 32 MB however many frames they send.
+#: Sessions whose calibration one process keeps: 14 KB of sums for its model in memory (7 emotions ×
+#: 512 float32 features, plus the fitted profile) and 20.6 KB for each of at most two other models'
+#: kept beside during a rollout, so 2,048 sessions stay under about 120 MB however many frames they send.
 MAX_PROFILES: Final[int] = 2048
 #: The most bytes of calibration documents the store keeps for processes without Redis: they are
-#: 15 KB at most and removal counts a few bytes, so 64 MB is thousands of both.
+#: 20.6 KB for one model, 61.6 KB with two other models' examples beside (measured, 512 features),
+#: and removal counts a few bytes, so 64 MB is over a thousand of the largest.
 MAX_STORED_PROFILE_BYTES: Final[int] = 64 * 1024 * 1024
 #: Removal counts one process keeps, apart from the calibrations (a few hundred bytes each).
 MAX_REMOVAL_COUNTS: Final[int] = 65_536
@@ -86,21 +89,52 @@ class Calibration:
     removed the calibration (or deleted everything): a removed calibration is kept as this count
     alone, no sums, so that an example read from a frame sent before the removal, and arriving
     after it, can tell and is dropped instead of starting the calibration again.
+
+    A calibration belongs to the model that read its examples. ``others`` keeps the examples of the
+    last :data:`MAX_OTHER_MODELS` other models (as :meth:`to_dict` writes tallies, not refitted):
+    during a rollout a visitor's frames reach instances on either model, and each example on one
+    replaced the other's calibration, so neither kept one (after 10 steps taking turns, the old
+    model's instance said not calibrated, the new one counted 1 example of its 5). A removal
+    removes every model's examples.
     """
 
     model_id: str
     tallies: Mapping[str, Tally] = field(default_factory=dict)
     profile: Profile | None = None
     removed: int = 0
+    others: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def add(self, analyzer: Analyzer, emotion: str, example: Example) -> Calibration:
         """A copy with ``example`` counted and the profile refitted."""
         tallies = {**self.tallies, emotion: self.tallies.get(emotion, _EMPTY_TALLY).plus(example)}
-        return Calibration(self.model_id, tallies, _fit(analyzer, tallies), self.removed)
+        return Calibration(self.model_id, tallies, _fit(analyzer, tallies), self.removed, self.others)
 
     def without_examples(self) -> Calibration:
-        """What is kept after a removal: no examples, no profile, the removal counted."""
+        """What is kept after a removal: no examples (of any model), no profile, the removal counted."""
         return Calibration(self.model_id, {}, None, self.removed + 1)
+
+    def for_model(self, model_id: str) -> Calibration:
+        """This calibration as ``model_id`` sees it: itself when it is that model's, else an empty
+        one for ``model_id`` keeping these examples among :attr:`others` (the newest kept)."""
+        if model_id == self.model_id:
+            return self
+        others = {name: kept for name, kept in self.others.items() if name != model_id}
+        if self.model_id and self.tallies:
+            others[self.model_id] = _tallies_to_dict(self.tallies)
+        kept = dict(list(others.items())[-MAX_OTHER_MODELS:])
+        return Calibration(model_id, {}, None, self.removed, kept)
+
+    def keeping_others_of(self, live_models: set[str]) -> Calibration:
+        """A copy without the other models' examples whose model no instance runs any more.
+
+        ``live_models``: the models (shortened to 16 characters, as instances note them) the
+        instances run; empty when none was noted, and then nothing is dropped. After a rollout the
+        old model's examples, 20.6 KB a document, were otherwise read at every frame for a day.
+        """
+        if not live_models or not self.others:
+            return self
+        kept = {name: sums for name, sums in self.others.items() if name[:16] in live_models}
+        return self if len(kept) == len(self.others) else dataclasses.replace(self, others=kept)
 
     def status(self) -> dict[str, Any]:
         """The JSON the API answers with."""
@@ -113,31 +147,30 @@ class Calibration:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form for a shared store (sums of numbers the model read, no pixels)."""
-        return {
+        written: dict[str, Any] = {
             "model_id": self.model_id,
             "removed": self.removed,
-            "tallies": {
-                label: {
-                    "count": tally.count,
-                    "log_probabilities": [float(v) for v in tally.log_probabilities],
-                    "embedding": None if tally.embedding is None else [float(v) for v in tally.embedding],
-                }
-                for label, tally in self.tallies.items()
-            },
+            "tallies": _tallies_to_dict(self.tallies),
         }
+        if self.others:
+            written["others"] = dict(self.others)
+        return written
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], analyzer: Analyzer) -> Calibration:
-        """Read :meth:`to_dict`'s form back, refitting the profile with ``analyzer``."""
-        tallies = {
-            str(label): Tally(
-                int(item["count"]),
-                np.asarray(item["log_probabilities"], dtype=np.float64),
-                None if item["embedding"] is None else np.asarray(item["embedding"], dtype=np.float32),
-            )
-            for label, item in data["tallies"].items()
-        }
-        return cls(str(data["model_id"]), tallies, _fit(analyzer, tallies), int(data.get("removed", 0)))
+        """Read :meth:`to_dict`'s form back, refitting the profile with ``analyzer``: the examples of
+        ``analyzer``'s model when the document keeps them (among ``others`` too), else as stored."""
+        model_id, tallies = str(data["model_id"]), data["tallies"]
+        others = {str(name): kept for name, kept in dict(data.get("others") or {}).items()}
+        # Only a document keeping other models' examples asks which model this is (a store holding
+        # a document of one model, as before session 27, reads it without a classifier at hand).
+        mine = analyzer.classifier.model_id if others else model_id
+        if model_id != mine and mine in others:  # this model's examples, kept beside another's
+            if model_id and tallies:
+                others[model_id] = tallies
+            model_id, tallies = mine, others.pop(mine)
+        read = _tallies_from_dict(tallies)
+        return cls(model_id, read, _fit(analyzer, read), int(data.get("removed", 0)), others)
 
     def to_text(self) -> str:
         """:meth:`to_dict` as compact JSON, the form the shared stores keep."""
@@ -151,6 +184,47 @@ class Calibration:
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring a stored calibration that cannot be read (%s)", exc)
             return None
+
+
+#: Other models whose examples a calibration keeps beside its own: a rollout runs two at once.
+MAX_OTHER_MODELS: Final[int] = 2
+
+
+def _tallies_to_dict(tallies: Mapping[str, Tally]) -> dict[str, Any]:
+    """The sums as JSON: each embedding sum as base64 of its float32 bytes (little-endian): a model's
+    document is 20.6 KB with 512 features, where lists of decimal numbers made it 76.7 KB."""
+    return {
+        label: {
+            "count": tally.count,
+            "log_probabilities": [float(v) for v in tally.log_probabilities],
+            "embedding_f32": None if tally.embedding is None else _packed(tally.embedding),
+        }
+        for label, tally in tallies.items()
+    }
+
+
+def _packed(values: npt.NDArray[np.float32]) -> str:
+    return base64.b64encode(np.ascontiguousarray(values, dtype="<f4").tobytes()).decode("ascii")
+
+
+def _embedding_from(item: Mapping[str, Any]) -> npt.NDArray[np.float32] | None:
+    """An embedding sum as :func:`_tallies_to_dict` writes it, or as a list (documents written before)."""
+    if "embedding_f32" in item:
+        packed = item["embedding_f32"]
+        if packed is None:
+            return None
+        return np.frombuffer(base64.b64decode(packed, validate=True), dtype="<f4").astype(np.float32)
+    listed = item["embedding"]
+    return None if listed is None else np.asarray(listed, dtype=np.float32)
+
+
+def _tallies_from_dict(data: Mapping[str, Any]) -> dict[str, Tally]:
+    return {
+        str(label): Tally(
+            int(item["count"]), np.asarray(item["log_probabilities"], dtype=np.float64), _embedding_from(item)
+        )
+        for label, item in data.items()
+    }
 
 
 def _fit(analyzer: Analyzer, tallies: Mapping[str, Tally]) -> Profile | None:
@@ -290,10 +364,12 @@ def add_unless_removed(
                 "the calibration was removed after this frame was sent, so it was not kept; "
                 "start calibrating again to make a new one"
             )
-        if current is None or current.model_id != model_id:
+        if current is None:
             # A new one goes on from the client's count (bounded: it must stay a count the client
             # can send back, and an exact number in JavaScript).
             current = Calibration(model_id, removed=min(removed_before, MAX_REMOVALS))
+        else:  # another model's examples are kept beside this one's (a rollout)
+            current = current.for_model(model_id)
         return current.add(analyzer, emotion, example)
 
     return store.update(session_id, with_example)  # atomic: overlapping examples all count

@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -87,13 +88,25 @@ class StreamRegistry:
         idle_seconds: float = STREAM_IDLE_SECONDS,
     ) -> None:
         self._factory = factory
+        self._idle_seconds = idle_seconds
         self._streams: BoundedLRU[tuple[str, str], StreamAnalyzer] = BoundedLRU(
             max_streams, idle_seconds, owner=client_owner
         )
+        #: Session ids deleted lately, with when each stops counting (monotonic), oldest first.
+        self._retired: OrderedDict[str, float] = OrderedDict()
+        self._retired_lock = threading.Lock()
 
     def get(self, session_id: str, stream_id: str) -> StreamAnalyzer:
-        """The stream's analyzer, made on first use."""
-        return self._streams.get_or_create((session_id, check_stream_id(stream_id)), self._factory)
+        """The stream's analyzer, made on first use; a fresh one, kept nowhere, for a deleted session's id.
+
+        A frame that resolved its session before "Delete everything" and reached here after it
+        otherwise made the deleted session's stream again, kept for another minute under the
+        retired id (as :class:`RedisStreamRegistry`'s ``deleted`` epoch prevents in Redis).
+        """
+        check_stream_id(stream_id)
+        if self._is_retired(session_id):
+            return self._factory()
+        return self._streams.get_or_create((session_id, stream_id), self._factory)
 
     def process(
         self, session_id: str, stream_id: str, gray: npt.NDArray[np.uint8], profile: Profile | None = None
@@ -103,10 +116,27 @@ class StreamRegistry:
         return stream.process(gray, time.monotonic())
 
     def forget(self, session_id: str) -> None:
+        with self._retired_lock:
+            self._retired.pop(session_id, None)
+            self._retired[session_id] = time.monotonic() + self._idle_seconds
+            while len(self._retired) > MAX_RETIRED_SESSIONS:
+                self._retired.popitem(last=False)
         self._streams.pop_where(lambda key: key[0] == session_id)
+
+    def _is_retired(self, session_id: str) -> bool:
+        with self._retired_lock:
+            now = time.monotonic()
+            while self._retired and next(iter(self._retired.values())) <= now:
+                self._retired.popitem(last=False)  # oldest first: each entry lasts the same time
+            return session_id in self._retired
 
     def __len__(self) -> int:
         return len(self._streams)
+
+
+#: Deleted session ids a :class:`StreamRegistry` remembers (for a stream's idle time each): a frame
+#: in flight during a deletion arrives within seconds, and each id costs about 100 bytes.
+MAX_RETIRED_SESSIONS: Final[int] = 4096
 
 
 class RedisStreamRegistry:
@@ -120,6 +150,10 @@ class RedisStreamRegistry:
     - A frame reads the epoch with the state and saves only while it is unchanged (one script), so
       a frame in flight during a deletion, on any instance, cannot save the state it read from
       before the deletion: it is answered, and its stream starts afresh at the next frame.
+    - The epoch a deletion sets (:data:`DELETED`) takes no saves at all: a deleted session's id is
+      retired (the person goes on under a new one), and a frame that had resolved the old id before
+      the deletion but read the epoch after it otherwise saved its smoothing under that id for
+      another minute.
     - A session holds at most :data:`MAX_SESSION_STREAMS` streams: each field's value is when its
       stream expires, and past the bound the same script drops the expired names, then the streams
       that would expire first.
@@ -184,7 +218,6 @@ class RedisStreamRegistry:
         """Delete the session's streams named in its index, and give the session a new epoch, in one
         transaction (a frame of any instance that read the old epoch then saves nothing)."""
         index = _index_key(session_id)
-        epoch = secrets.token_hex(8)
 
         def delete(pipe: Any) -> None:
             named = [field for field in pipe.hkeys(index) if not field.startswith(_EPOCH)]
@@ -193,7 +226,7 @@ class RedisStreamRegistry:
             if keys:
                 pipe.delete(*keys)
             pipe.delete(index)
-            pipe.hset(index, _EPOCH, epoch)
+            pipe.hset(index, _EPOCH, DELETED)
             pipe.pexpire(index, self._idle_ms)
 
         with redis_errors(self._client):
@@ -213,6 +246,9 @@ class RedisStreamRegistry:
 
 #: The field of a session's stream index holding its epoch (stream ids never start with ``#``).
 _EPOCH: Final[bytes] = b"#epoch"
+#: The epoch of a deleted session, for as long as its index lives (a stream's idle time): no frame
+#: saves then, whichever epoch it read (:data:`_SAVE`).
+DELETED: Final[str] = "deleted"
 
 #: Streams one session may hold in Redis at once: the page runs one per tab. Past it, streams
 #: whose time is up leave the index, then the stream that would expire first goes (its state too).
@@ -222,13 +258,14 @@ MAX_SESSION_STREAMS: Final[int] = 16
 
 #: Save the state ARGV[2] of stream ARGV[4] under KEYS[1] for ARGV[3] ms, and name it in the
 #: session's index KEYS[2] with the time it expires (Redis's clock, ms), unless the session's epoch
-#: is no longer ARGV[1] (a deletion since the frame read the state): then save nothing. Past
+#: is no longer ARGV[1] (a deletion since the frame read the state) or is :data:`DELETED` (a frame
+#: that read the epoch after the deletion, with a session id resolved before it): then save nothing. Past
 #: ARGV[6] streams the index is pruned (see :data:`MAX_SESSION_STREAMS`); ARGV[5] is the prefix of
 #: the session's stream keys. 1 when saved, 0 when not.
 _SAVE: Final[str] = """
 if redis.replicate_commands then redis.replicate_commands() end
 local epoch = redis.call('HGET', KEYS[2], '#epoch') or ''
-if epoch ~= ARGV[1] then return 0 end
+if epoch ~= ARGV[1] or epoch == 'deleted' then return 0 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
