@@ -507,15 +507,18 @@ def test_uncertain_faces_get_a_grey_not_sure_box_mirrored_for_the_selfie_view(pa
           const bars = document.createElement("ul");
           drawBars(bars, Object.keys(probabilities), faces[0]);
           return {
-            boxes: [...layer.children].map((b) => [b.className, b.textContent, b.style.left, b.style.top]),
+            boxes: [...layer.children].map((b) =>
+              [b.className, b.textContent, b.style.width, b.style.height, b.style.transform]),
             barsUncertain: bars.classList.contains("uncertain"),
             top: [...bars.querySelectorAll(".top")].length,
           };
         }"""
     )
     assert drawn["boxes"] == [
-        ["face-box uncertain main", "not sure", "60%", "20%"],
-        ["face-box emo-happy", "happy 90 %", "20%", "10%"],
+        # Mirrored: the first box's left edge is at 60 % of the layer, its top at 20 %; placed by a
+        # translation in shares of the layer (a size container: cqw, cqh).
+        ["face-box uncertain main", "not sure", "30%", "40%", "translate(60cqw, 20cqh)"],
+        ["face-box emo-happy", "happy 90 %", "20%", "20%", "translate(20cqw, 10cqh)"],
     ]
     assert drawn["barsUncertain"] is True
     assert drawn["top"] == 0

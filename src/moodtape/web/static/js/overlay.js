@@ -63,12 +63,28 @@ export function drawFaces(layer, faces, image, mirrored = false) {
     if (face.held) className += " held";
     if (box.className !== className) box.className = className;
     showHeld(box, Boolean(face.held));
-    const share = (value, whole) => `${((100 * value) / whole).toFixed(3)}%`;
-    place(box, { left: share(left, image.width), top: share(y, image.height), width: share(w, image.width), height: share(h, image.height) });
+    place(box, boxGeometry(left, y, w, h, image));
     const label = box.firstElementChild;
     const text = faceLabel(face);
     writeText(label, text);
   });
+}
+
+/** Where a box goes: its size in percent of the layer's, its place as a translation in units of the
+ * layer's own size (cqw and cqh: the layer, .overlay, is a size container; the box stands at its top
+ * left corner). A translation, not left and top: a box moved with every camera frame by left and
+ * top was a layout shift each time (13 in 20 s with three faces, once their glide was gone:
+ * style.css says why it went); a translation moves the box without laying out anything around it.
+ * Not a translation in percent of the box itself: a box is never drawn narrower than its borders
+ * (6 px, 8 px for the main face), so a small face (a 40-px face in a 4032-px group photo shown
+ * 556 px wide, a face cut by the frame's edge) was placed tens to thousands of px off. */
+export function boxGeometry(left, top, width, height, image) {
+  const share = (value, whole, unit) => `${((100 * value) / whole).toFixed(3)}${unit}`;
+  return {
+    width: share(width, image.width, "%"),
+    height: share(height, image.height, "%"),
+    transform: `translate(${share(left, image.width, "cqw")}, ${share(top, image.height, "cqh")})`,
+  };
 }
 
 /** A held face (the main person not found in this frame; their track's last box, see the API's

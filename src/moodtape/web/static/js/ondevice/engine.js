@@ -58,6 +58,11 @@ export class OnDeviceAnalyzer {
     this.resetStream();
   }
 
+  /** Release both models in the runtime (a reader that came too late is not used); the runtime's worker stays. */
+  release() {
+    return Promise.all([this.emotion.release(), this.yunet.release()]).catch(() => {});
+  }
+
   /** Forget face tracks and the main person (a new camera session starts fresh, as a new stream id
    *  does on the server). */
   resetStream() {
