@@ -508,3 +508,24 @@ RECORD_SHIFTS = """() => {
 #: Marks the list items on screen, so that a test can wait for the list that replaces them (NEW_LIST).
 MARK_OLD = "() => document.querySelectorAll('#result-list > li').forEach((li) => (li.dataset.old = '1'))"
 NEW_LIST = "() => document.querySelector('#result-list > li') && !document.querySelector('#result-list > li[data-old]')"
+
+
+ARROW_PRESSES = 40
+TAB_PRESSES = 20
+
+
+def press_keys_on_the_plane(page: Any) -> list[float]:
+    """Arrow keys on the mood plane, then Tab back and forth, at about a person's pace: each
+    keydown's wait before its handler ran (ms), as the page's own ``window.__keyWaits`` (an Event
+    Timing observer the test installs) reported them."""
+    page.evaluate("() => { window.__keyWaits.length = 0; }")
+    page.locator("#plane").focus()
+    for i in range(ARROW_PRESSES):
+        page.keyboard.press(("ArrowLeft", "ArrowUp", "ArrowRight", "ArrowDown")[i % 4])
+        page.wait_for_timeout(37)
+    for i in range(TAB_PRESSES):
+        page.keyboard.press("Shift+Tab" if i % 2 else "Tab")
+        page.wait_for_timeout(41)
+    page.wait_for_timeout(500)  # the last entries are reported
+    waits: list[float] = page.evaluate("() => window.__keyWaits")
+    return waits

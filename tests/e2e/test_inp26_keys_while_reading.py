@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsertools import TIMEOUT_MS, Server, open_page
+from browsertools import ARROW_PRESSES, TIMEOUT_MS, Server, open_page, press_keys_on_the_plane
 
 from moodtape.web.ondevice import runtime_installed
 
@@ -32,8 +32,6 @@ LONG_WAITS_ALLOWED = 8
 #: How much slower than this machine the page's thread runs (Chromium's CPU throttling).
 CPU_SLOWDOWN = 4
 #: Keydowns sent; each waits a little so the presses fall at every point of a frame's reading.
-ARROW_PRESSES = 40
-TAB_PRESSES = 20
 
 #: Installed before the page's own scripts: the Event Timing and longtask entries it sees.
 OBSERVE = """
@@ -76,16 +74,8 @@ def reading_page(browser: Any, server: Server) -> Iterator[Any]:
 def press_keys_while_reading(page: Any) -> tuple[list[float], list[float]]:
     """Arrow keys on the mood plane and Tab back and forth; the keydowns' waits and the long tasks
     meanwhile (ms)."""
-    page.evaluate("() => { window.__keyWaits.length = 0; window.__longTasks.length = 0; }")
-    page.locator("#plane").focus()
-    for i in range(ARROW_PRESSES):
-        page.keyboard.press(("ArrowLeft", "ArrowUp", "ArrowRight", "ArrowDown")[i % 4])
-        page.wait_for_timeout(37)
-    for i in range(TAB_PRESSES):
-        page.keyboard.press("Shift+Tab" if i % 2 else "Tab")
-        page.wait_for_timeout(41)
-    page.wait_for_timeout(500)  # the last entries are reported
-    waits: list[float] = page.evaluate("() => window.__keyWaits")
+    page.evaluate("() => { window.__longTasks.length = 0; }")
+    waits = press_keys_on_the_plane(page)
     long_tasks: list[float] = page.evaluate("() => window.__longTasks")
     return waits, long_tasks
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from browsertools import RECORD_SHIFTS, Server, open_page
+from browsertools import RECORD_SHIFTS, Server, open_page, press_keys_on_the_plane
 
 EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 #: Three people in view whose boxes move a little with every frame and whose moods change every 2 s.
@@ -32,8 +32,6 @@ LONG_WAIT_MS = 50
 #: Keys of the run allowed to wait that long (as in test_inp26_keys_while_reading.py: on this loaded
 #: two-core machine the page's thread is now and then not scheduled for 50-100 ms whatever it runs).
 LONG_WAITS_ALLOWED = 8
-ARROW_PRESSES = 40
-TAB_PRESSES = 20
 
 #: Installed before the page's own scripts: how long each keydown waited before its handler ran.
 OBSERVE_KEYS = """
@@ -128,16 +126,7 @@ def test_keys_do_not_wait_behind_the_frames_drawing(camera_page: Any) -> None:
     processingStart - startTime (the wait before a key's handler runs), not the work after the
     handler nor the paint, where the glides' layouts and repaints cost the keys their time."""
     page = camera_page
-    page.evaluate("() => { window.__keyWaits.length = 0; }")
-    page.locator("#plane").focus()
-    for i in range(ARROW_PRESSES):
-        page.keyboard.press(("ArrowLeft", "ArrowUp", "ArrowRight", "ArrowDown")[i % 4])
-        page.wait_for_timeout(37)
-    for i in range(TAB_PRESSES):
-        page.keyboard.press("Shift+Tab" if i % 2 else "Tab")
-        page.wait_for_timeout(41)
-    page.wait_for_timeout(500)  # the last entries are reported
-    waits: list[float] = page.evaluate("() => window.__keyWaits")
+    waits = press_keys_on_the_plane(page)
     assert "frames/s" in page.inner_text("#camera-stats"), "the camera should still be reading"
     long_waits = sorted(round(wait) for wait in waits if wait >= LONG_WAIT_MS)
     assert len(long_waits) <= LONG_WAITS_ALLOWED, f"keys waited {long_waits} ms behind the frames' drawing"

@@ -12,8 +12,9 @@ from typing import NamedTuple
 
 from benchmarks.slow_clients_single import client_tls
 from flask import Flask
+from waitress.adjustments import Adjustments
 
-from moodtape.web.buffered_server import BufferedServer
+from moodtape.web.buffered_server import MAX_HEADER_BYTES, BufferedServer, _DrainingParser
 from moodtape.web.tls_channel import tls_context
 
 
@@ -59,3 +60,24 @@ def first_answer(target: Target, request: bytes, timeout: float) -> tuple[int, b
             if not more:
                 raise TimeoutError(f"closed without a complete answer: {data[:200]!r}")
             data += more
+
+
+def everything_sent(target: Target, request: bytes, timeout: float = 10.0) -> bytes:
+    """All the server sends on a new connection for ``request``, until it closes."""
+    with target.connect(timeout) as sock:
+        sock.sendall(request)
+        data = b""
+        while more := sock.recv(65536):
+            data += more
+        return data
+
+
+def parsed_by_server(request: bytes, piece: int = 0) -> _DrainingParser:
+    """``request`` read by the server's own parser, whole or ``piece`` bytes at a time: what it
+    made of the request line and headers without a socket between."""
+    parser = _DrainingParser(Adjustments(max_request_header_size=MAX_HEADER_BYTES, max_request_body_size=10**6))
+    pieces = [request[at : at + piece] for at in range(0, len(request), piece)] if piece else [request]
+    for each in pieces:
+        while each and not parser.completed:
+            each = each[parser.received(each) :]
+    return parser

@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
-from raw_http import Target, first_answer, serving_raw
+from raw_http import Target, first_answer, parsed_by_server, serving_raw
 from waitress.adjustments import Adjustments
 from webtools import AppFactory
 
@@ -51,16 +51,6 @@ def _code(body: bytes) -> str:
     return code
 
 
-def _parsed(request: bytes, piece: int = 0) -> _DrainingParser:
-    """``request`` read by the server's parser, whole or ``piece`` bytes at a time."""
-    parser = _DrainingParser(Adjustments(max_request_header_size=MAX_HEADER_BYTES, max_request_body_size=10**6))
-    pieces = [request[at : at + piece] for at in range(0, len(request), piece)] if piece else [request]
-    for each in pieces:
-        while each and not parser.completed:
-            each = each[parser.received(each) :]
-    return parser
-
-
 CHUNKED_POST = (
     b"POST /api/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n"
 )
@@ -74,7 +64,7 @@ CHUNKED_POST = (
 @pytest.mark.parametrize("piece", [0, 1], ids=["whole", "byte-by-byte"])
 def test_a_chunk_extension_with_whitespace_is_read(size_line: bytes, piece: int) -> None:
     """RFC 9112 §7.1.1 puts BWS before ``;`` and around ``=``; waitress refused it ("invalid chunk size")."""
-    parser = _parsed(CHUNKED_POST + size_line + b"\r\nhello\r\n6 ;x\r\n world\r\n0 ;last\r\n\r\n", piece)
+    parser = parsed_by_server(CHUNKED_POST + size_line + b"\r\nhello\r\n6 ;x\r\n world\r\n0 ;last\r\n\r\n", piece)
     assert parser.completed and parser.error is None
     assert parser.get_body_stream().read() == b"hello world"
 
@@ -85,7 +75,7 @@ def test_a_chunk_extension_with_whitespace_is_read(size_line: bytes, piece: int)
     ids=["space-only", "space-semicolon", "semicolon", "empty-value", "space-in-value", "two-words", "lead", "quote"],
 )
 def test_a_malformed_chunk_line_is_still_refused(size_line: bytes) -> None:
-    parser = _parsed(CHUNKED_POST + size_line + b"\r\nhello\r\n0\r\n\r\n")
+    parser = parsed_by_server(CHUNKED_POST + size_line + b"\r\nhello\r\n0\r\n\r\n")
     assert parser.completed and parser.error is not None and parser.error.code == 400
 
 
@@ -287,7 +277,7 @@ def test_a_malformed_header_line_is_its_own_400_not_a_431_for_the_count(port: Ta
 
 
 def test_a_request_line_with_a_bare_cr_and_many_fields_is_its_own_400() -> None:
-    parser = _parsed(b"GET /healthz\rx HTTP/1.1\r\nHost: x\r\n" + b"X-A: 1\r\n" * 150 + b"\r\n")
+    parser = parsed_by_server(b"GET /healthz\rx HTTP/1.1\r\nHost: x\r\n" + b"X-A: 1\r\n" * 150 + b"\r\n")
     assert parser.completed and parser.error is not None and parser.error.code == 400
     assert parser.error.body == "Bare CR or LF found in HTTP message"
 
@@ -295,11 +285,11 @@ def test_a_request_line_with_a_bare_cr_and_many_fields_is_its_own_400() -> None:
 @pytest.mark.parametrize("line", [b"a:b\r\n", b"X-Same: 1\r\n"], ids=["tiny", "one-name"])
 def test_64_kib_of_header_fields_are_refused_before_they_are_read(line: bytes) -> None:
     request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + line * ((MAX_HEADER_BYTES - 1000) // len(line)) + b"\r\n"
-    parser = _parsed(request)
+    parser = parsed_by_server(request)
     assert parser.completed and parser.error is not None and parser.error.code == 431
     assert parser.headers == {}  # refused on the count alone: none of them was parsed
 
 
 def test_a_request_line_sent_byte_by_byte_is_not_taken_for_one_without_a_version() -> None:
-    parser = _parsed(b"\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", piece=1)
+    parser = parsed_by_server(b"\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", piece=1)
     assert parser.completed and parser.error is None and parser.version == "1.1"

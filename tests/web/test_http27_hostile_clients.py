@@ -18,15 +18,13 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from raw_http import Target, serving_raw
-from waitress.adjustments import Adjustments
+from raw_http import Target, everything_sent, parsed_by_server, serving_raw
 
 from moodtape.web.buffered_server import (
     MAX_BLANK_BYTES,
     MAX_CHUNK_LINE,
     MAX_HEADER_BYTES,
     BufferedServer,
-    _DrainingParser,
 )
 
 HOST = b"Host: x\r\n"
@@ -39,26 +37,6 @@ CHUNKED_POST = (
 def port(app: Flask) -> Iterator[Target]:
     with serving_raw(app, None) as target:
         yield target
-
-
-def _everything(port: Target, request: bytes, timeout: float = 5.0) -> bytes:
-    """All the server sends on a new connection for ``request``, until it closes."""
-    with port.connect(timeout) as sock:
-        sock.sendall(request)
-        data = b""
-        while more := sock.recv(65536):
-            data += more
-        return data
-
-
-def _parsed(request: bytes, piece: int = 0) -> _DrainingParser:
-    """``request`` read by the server's parser, whole or ``piece`` bytes at a time."""
-    parser = _DrainingParser(Adjustments(max_request_header_size=MAX_HEADER_BYTES, max_request_body_size=10**6))
-    pieces = [request[at : at + piece] for at in range(0, len(request), piece)] if piece else [request]
-    for each in pieces:
-        while each and not parser.completed:
-            each = each[parser.received(each) :]
-    return parser
 
 
 @pytest.mark.parametrize(
@@ -74,7 +52,7 @@ def _parsed(request: bytes, piece: int = 0) -> _DrainingParser:
 def test_refusals_answer_in_http_1_1_and_close(port: Target, request_bytes: bytes, status: bytes) -> None:
     """waitress read a made-up ``GET / HTTP/1.0`` line for headers over the limit, and fell back to 1.0 for
     HTTP/2: the status line said ``HTTP/1.0``; RFC 9110 §2.5 asks for the highest version the server speaks."""
-    answer = _everything(port, request_bytes)
+    answer = everything_sent(port, request_bytes)
     head = answer.partition(b"\r\n\r\n")[0].split(b"\r\n")
     assert head[0].startswith(b"HTTP/1.1 " + status + b" "), head[0]
     assert b"Connection: close" in head
@@ -82,7 +60,7 @@ def test_refusals_answer_in_http_1_1_and_close(port: Target, request_bytes: byte
 
 def test_a_refusal_of_an_http_1_0_request_still_answers_in_1_0(port: Target) -> None:
     """An HTTP/1.0 client gets HTTP/1.0 from the app; its refusals stay the same."""
-    answer = _everything(port, b"GET / HTTP/1.0\r\nX-A: a\r\n b\r\n\r\n")
+    answer = everything_sent(port, b"GET / HTTP/1.0\r\nX-A: a\r\n b\r\n\r\n")
     assert answer.startswith(b"HTTP/1.0 400 ")
 
 
@@ -99,7 +77,7 @@ def test_a_refusal_of_an_http_1_0_request_still_answers_in_1_0(port: Target) -> 
 def test_a_refused_head_has_no_body(port: Target, request_bytes: bytes) -> None:
     """RFC 9110 §9.3.2: the answer to HEAD has headers only; waitress wrote the JSON after them, which a
     client reads as the start of the next answer (curl: "Excess found")."""
-    head, _, body = _everything(port, request_bytes).partition(b"\r\n\r\n")
+    head, _, body = everything_sent(port, request_bytes).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 4")
     assert body == b""
     assert int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0]) > 0  # what a GET would get
@@ -109,21 +87,23 @@ def test_a_refused_head_has_no_body(port: Target, request_bytes: bytes) -> None:
 def test_a_content_length_with_leading_zeros_is_its_number(zeros: int) -> None:
     """``1*DIGIT`` (RFC 9110 §8.6): ``0…05`` is 5. Over 18 digits counted with the zeros it was a 413, and past
     4,300 digits waitress's int() would raise (a 400)."""
-    parser = _parsed(b"POST /x HTTP/1.1\r\n" + HOST + b"Content-Length: " + b"0" * zeros + b"5\r\n\r\nhelloGET")
+    parser = parsed_by_server(
+        b"POST /x HTTP/1.1\r\n" + HOST + b"Content-Length: " + b"0" * zeros + b"5\r\n\r\nhelloGET"
+    )
     assert parser.completed and parser.error is None
     assert parser.content_length == 5 and parser.get_body_stream().read() == b"hello"
     assert parser.headers["CONTENT_LENGTH"] == "5"  # what the app reads, not the padded value
 
 
 def test_a_content_length_of_over_18_significant_digits_is_still_a_413() -> None:
-    parser = _parsed(b"POST /x HTTP/1.1\r\n" + HOST + b"Content-Length: 00" + b"9" * 19 + b"\r\n\r\n")
+    parser = parsed_by_server(b"POST /x HTTP/1.1\r\n" + HOST + b"Content-Length: 00" + b"9" * 19 + b"\r\n\r\n")
     assert parser.error is not None and parser.error.code == 413
 
 
 def test_a_body_framed_by_a_zero_padded_length_leaves_the_next_request_whole(port: Target) -> None:
     """The body is the 5 bytes the length says: the request pipelined after it is read as sent."""
     padded = b"POST /healthz HTTP/1.1\r\n" + HOST + b"Content-Length: 0000000000000000000005\r\n\r\nhello"
-    answers = _everything(port, padded + b"GET /healthz HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n")
+    answers = everything_sent(port, padded + b"GET /healthz HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n")
     assert answers.startswith(b"HTTP/1.1 405 ")  # /healthz takes GET: the app saw the POST
     assert b"}\nHTTP/1.1 200 OK\r\n" in answers  # right after the 405's JSON
 
@@ -132,27 +112,27 @@ def test_a_body_framed_by_a_zero_padded_length_leaves_the_next_request_whole(por
 def test_a_long_chunk_size_line_is_refused_however_it_arrives(piece: int) -> None:
     """Before, only the part of the line waitress still held after a read was measured: 5 KiB in one read passed."""
     line = b"2;x=" + b"a" * MAX_CHUNK_LINE + b"\r\n"
-    parser = _parsed(CHUNKED_POST + line + b"ab\r\n0\r\n\r\n", piece)
+    parser = parsed_by_server(CHUNKED_POST + line + b"ab\r\n0\r\n\r\n", piece)
     assert parser.completed and parser.error is not None and parser.error.code == 400
     assert "chunk-size line is longer" in parser.error.body
 
 
 @pytest.mark.parametrize("piece", [0, 1000], ids=["one-read", "in-pieces"])
 def test_a_long_trailer_is_refused_however_it_arrives(piece: int) -> None:
-    parser = _parsed(CHUNKED_POST + b"2\r\nab\r\n0\r\nX-T: " + b"a" * MAX_HEADER_BYTES + b"\r\n\r\n", piece)
+    parser = parsed_by_server(CHUNKED_POST + b"2\r\nab\r\n0\r\nX-T: " + b"a" * MAX_HEADER_BYTES + b"\r\n\r\n", piece)
     assert parser.completed and parser.error is not None and parser.error.code == 400
 
 
 def test_chunk_lines_and_trailers_within_the_bounds_are_read() -> None:
     line = b"2;x=" + b"a" * (MAX_CHUNK_LINE - 10) + b"\r\n"
-    parser = _parsed(CHUNKED_POST + line + b"ab\r\n0\r\nX-T: b\r\n\r\n")
+    parser = parsed_by_server(CHUNKED_POST + line + b"ab\r\n0\r\nX-T: b\r\n\r\n")
     assert parser.completed and parser.error is None and parser.get_body_stream().read() == b"ab"
 
 
 @pytest.mark.parametrize("blank", [b"\r\n", b"\r\n\r\n\r\n", b"\r\n" * (MAX_BLANK_BYTES // 2)])
 def test_blank_lines_before_a_request_are_skipped(port: Target, blank: bytes) -> None:
     """RFC 9112 §2.2: a server ignores blank lines before a request line."""
-    answer = _everything(port, blank + b"GET /healthz HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n")
+    answer = everything_sent(port, blank + b"GET /healthz HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200 ")
 
 

@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from raw_http import Target, first_answer, serving_raw
-from waitress.adjustments import Adjustments
+from raw_http import everything_sent, first_answer, parsed_by_server, serving_raw
 from webtools import AppFactory
 
 from moodtape.web import eviction, session
@@ -27,27 +26,10 @@ from moodtape.web.buffered_server import (
     MAX_HEADER_BYTES,
     BufferedServer,
     JsonErrorChannel,
-    _DrainingParser,
 )
 
 HOST = b"Host: x\r\n"
 SPACES = 30_000
-
-
-def _parsed(request: bytes) -> _DrainingParser:
-    parser = _DrainingParser(Adjustments(max_request_header_size=MAX_HEADER_BYTES, max_request_body_size=10**6))
-    while request and not parser.completed:
-        request = request[parser.received(request) :]
-    return parser
-
-
-def _everything(target: Target, request: bytes, timeout: float = 10.0) -> bytes:
-    with target.connect(timeout) as sock:
-        sock.sendall(request)
-        data = b""
-        while more := sock.recv(65536):
-            data += more
-        return data
 
 
 @pytest.mark.parametrize(
@@ -61,13 +43,13 @@ def _everything(target: Target, request: bytes, timeout: float = 10.0) -> bytes:
 def test_a_long_run_of_whitespace_before_a_header_value_is_read_at_once(request_bytes: bytes) -> None:
     """waitress's HEADER_FIELD_RE took 16.5 s over this (48 s with 60,000 spaces)."""
     started = time.monotonic()
-    parser = _parsed(request_bytes)
+    parser = parsed_by_server(request_bytes)
     assert time.monotonic() - started < 2.0
     assert parser.error is None and parser.headers["X_A"] == "x"
 
 
 def test_a_folded_line_that_looks_like_a_header_is_still_refused() -> None:
-    parser = _parsed(b"GET / HTTP/1.1\r\n" + HOST + b"X-A: a\r\n   X-B:   b\r\n\r\n")
+    parser = parsed_by_server(b"GET / HTTP/1.1\r\n" + HOST + b"X-A: a\r\n   X-B:   b\r\n\r\n")
     assert parser.error is not None and parser.error.code == 400
     assert "folding" in parser.error.body
 
@@ -86,9 +68,9 @@ def test_other_clients_are_answered_while_such_a_request_is_read(app: Flask) -> 
 
 
 def test_cookie_lines_are_joined_as_cookies_and_a_single_line_is_left_alone() -> None:
-    two = _parsed(b"GET / HTTP/1.1\r\n" + HOST + b"Cookie: a=1, b\r\nCookie:  c=2\r\n\r\n")
+    two = parsed_by_server(b"GET / HTTP/1.1\r\n" + HOST + b"Cookie: a=1, b\r\nCookie:  c=2\r\n\r\n")
     assert two.headers["COOKIE"] == "a=1, b; c=2"
-    one = _parsed(b"GET / HTTP/1.1\r\n" + HOST + b"Cookie: a=1, c=2\r\n\r\n")
+    one = parsed_by_server(b"GET / HTTP/1.1\r\n" + HOST + b"Cookie: a=1, c=2\r\n\r\n")
     assert one.headers["COOKIE"] == "a=1, c=2"
 
 
@@ -140,12 +122,12 @@ def test_over_the_wire_a_comma_in_one_line_is_no_cookie_but_a_second_line_is(mak
 )
 def test_a_refusal_of_a_request_line_that_said_http_1_0_answers_in_1_0(app: Flask, request_bytes: bytes) -> None:
     with serving_raw(app, None) as target:
-        assert _everything(target, request_bytes).startswith(b"HTTP/1.0 4")
+        assert everything_sent(target, request_bytes).startswith(b"HTTP/1.0 4")
 
 
 def test_a_refusal_of_an_http_1_1_request_with_bare_lfs_says_1_1(app: Flask) -> None:
     with serving_raw(app, None) as target:
-        assert _everything(target, b"GET /healthz HTTP/1.1\nHost: x\n\n").startswith(b"HTTP/1.1 400 ")
+        assert everything_sent(target, b"GET /healthz HTTP/1.1\nHost: x\n\n").startswith(b"HTTP/1.1 400 ")
 
 
 @pytest.mark.parametrize(
@@ -155,7 +137,7 @@ def test_blank_lines_up_to_the_bound_are_skipped_and_one_byte_more_is_refused(
     app: Flask, blank: bytes, served: bool
 ) -> None:
     with serving_raw(app, None) as target:
-        answer = _everything(target, blank + b"GET /healthz HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n")
+        answer = everything_sent(target, blank + b"GET /healthz HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200 " if served else b"HTTP/1.1 400 ")
 
 
@@ -165,13 +147,13 @@ def test_a_head_after_blank_lines_gets_headers_only(app: Flask) -> None:
             b"\r\n" * 40 + b"HEAD /healthz HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n",
             b"\r\n" * 40 + b"HEAD /healthz HTTP/1.1\r\n" + HOST + b"X-A: a\r\n b\r\n\r\n",
         ):
-            head, _, body = _everything(target, request).partition(b"\r\n\r\n")
+            head, _, body = everything_sent(target, request).partition(b"\r\n\r\n")
             assert head.startswith((b"HTTP/1.1 200 ", b"HTTP/1.1 400 ")) and body == b"", head[:30]
 
 
 @pytest.mark.parametrize(("value", "number"), [(b"0005", "5"), (b"000", "0")])
 def test_a_zero_padded_content_length_reaches_the_app_as_its_number(value: bytes, number: str) -> None:
-    parser = _parsed(b"POST /x HTTP/1.1\r\n" + HOST + b"Content-Length: " + value + b"\r\n\r\nhello")
+    parser = parsed_by_server(b"POST /x HTTP/1.1\r\n" + HOST + b"Content-Length: " + value + b"\r\n\r\nhello")
     assert parser.error is None and parser.headers["CONTENT_LENGTH"] == number
 
 
@@ -179,7 +161,7 @@ def test_blank_lines_between_pipelined_requests_are_skipped_in_one_read_or_many(
     first = b"GET /healthz HTTP/1.1\r\n" + HOST + b"\r\n"
     last = b"GET /healthz HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n"
     with serving_raw(app, None) as target:
-        assert _everything(target, first + b"\r\n\r\n\r\n" + last).count(b"HTTP/1.1 200 ") == 2
+        assert everything_sent(target, first + b"\r\n\r\n\r\n" + last).count(b"HTTP/1.1 200 ") == 2
         with target.connect(10.0) as sock:
             for piece in (first + b"\r", b"\n\r\n", b"\r\n" + last[:5], last[5:]):
                 sock.sendall(piece)
