@@ -85,7 +85,7 @@ def rolled_faces(detector: YuNetDetector, gray: Gray) -> list[tuple[Box, Landmar
         # frame=True: no search for small faces, which in a copy cost more than the copy's own search.
         found = [face for _, face in search.detect_landmarks(turned, frame=True) if face.score >= ROLLED_SCORE]
         if found and (not best or max(f.score for f in found) > max(f.score for f in best)):
-            best = [_turned_back(face, back, degrees) for face in found]
+            best = [turned_back(face, back, degrees) for face in found]
     located = [(face.fer_box(gray.shape), face) for face in best]
     return sorted(located, key=lambda item: item[0].w * item[0].h, reverse=True)
 
@@ -135,20 +135,25 @@ def _exactly_turned(small: Gray, shape: tuple[int, ...], degrees: int) -> tuple[
     270° counter-clockwise (``np.rot90``: no interpolation), and the matrix that takes the copy's
     points back to the photo's, as :func:`_turned`'s."""
     turned = np.ascontiguousarray(np.rot90(small, degrees // 90), dtype=np.uint8)
-    # Pixel centres: the copy's (u, v) is the small photo's (W - 1 - v, u) at 90°,
-    # (W - 1 - u, H - 1 - v) at 180° and (v, H - 1 - u) at 270°.
     small_h, small_w = small.shape
-    last_x, last_y = small_w - 1.0, small_h - 1.0
-    matrix = {
+    height, width = shape[:2]
+    return turned, quarter_turn_back(small_w, small_h, degrees) * np.array([[width / small_w], [height / small_h]])
+
+
+def quarter_turn_back(width: int, height: int, degrees: int) -> npt.NDArray[np.float64]:
+    """The 2 × 3 matrix that takes the points of a ``width`` × ``height`` picture turned exactly by
+    90°, 180° or 270° counter-clockwise (``np.rot90``) back to the picture's own."""
+    # Pixel centres: the copy's (u, v) is the picture's (W - 1 - v, u) at 90°,
+    # (W - 1 - u, H - 1 - v) at 180° and (v, H - 1 - u) at 270°.
+    last_x, last_y = width - 1.0, height - 1.0
+    return {
         90: np.array([[0.0, -1.0, last_x], [1.0, 0.0, 0.0]]),
         180: np.array([[-1.0, 0.0, last_x], [0.0, -1.0, last_y]]),
         270: np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, last_y]]),
     }[degrees]
-    height, width = shape[:2]
-    return turned, matrix * np.array([[width / small_w], [height / small_h]])
 
 
-def _turned_back(face: Landmarks, back: npt.NDArray[np.float64], degrees: float) -> Landmarks:
+def turned_back(face: Landmarks, back: npt.NDArray[np.float64], degrees: float) -> Landmarks:
     """``face`` (found in a copy turned by ``degrees``) in the photo's pixels: its points turned
     back, its box the upright box around its turned-back corners."""
     points = tuple((float(back[0] @ (x, y, 1.0)), float(back[1] @ (x, y, 1.0))) for x, y in face.points)

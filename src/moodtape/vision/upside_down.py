@@ -47,7 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moodtape.types import Box
-from moodtape.vision.rolled import ROLLED_SCORE
+from moodtape.vision.rolled import ROLLED_SCORE, quarter_turn_back, turned_back
 from moodtape.vision.yunet import Landmarks, YuNetDetector, YuNetSettings
 
 #: Faces YuNet scores at least this sure are not checked: upside-down faces found as they are scored
@@ -141,16 +141,8 @@ def _centred_face(detector: YuNetDetector, window: Gray) -> Landmarks | None:
 
 def _back_from_turned_window(face: Landmarks, degrees: int, scale: float, origin: tuple[float, float]) -> Landmarks:
     """``face``, found in the window turned by ``degrees`` counter-clockwise (``np.rot90``), in the
-    photo's pixels (pixel centres: the turned window's ``(u, v)`` is the window's ``(W - 1 - v, u)``
-    at 90°, ``(W - 1 - u, W - 1 - v)`` at 180° and ``(v, W - 1 - u)`` at 270°)."""
-    last = WINDOW - 1.0
-
-    def back(u: float, v: float) -> tuple[float, float]:
-        x, y = {90: (last - v, u), 180: (last - u, last - v), 270: (v, last - u)}[degrees]
-        return origin[0] + x / scale, origin[1] + y / scale
-
-    points = tuple(back(x, y) for x, y in face.points)
-    (x0, y0), (x1, y1) = back(face.box.x, face.box.y), back(face.box.x + face.box.w, face.box.y + face.box.h)
-    left, top = int(np.floor(min(x0, x1))), int(np.floor(min(y0, y1)))
-    box = Box(left, top, max(1, int(np.ceil(max(x0, x1))) - left), max(1, int(np.ceil(max(y0, y1))) - top))
-    return Landmarks(box, points, face.score, turned=float(degrees))
+    photo's pixels: turned back into the window (:func:`~moodtape.vision.rolled.quarter_turn_back`),
+    then from the window to the photo (``origin`` plus window pixels over ``scale``)."""
+    into_window = quarter_turn_back(WINDOW, WINDOW, degrees)
+    back = np.hstack([into_window[:, :2] / scale, into_window[:, 2:] / scale + np.array([[origin[0]], [origin[1]]])])
+    return turned_back(face, back, float(degrees))
