@@ -137,7 +137,7 @@ def readyz() -> tuple[Response, int]:
             this_instance |= flight.this_instance
         else:
             checks[flight.kind] = flight.late()
-            this_instance |= flight.kind == "redis" and _keep_late_key_verdict(checks)
+            this_instance |= flight.kind == "redis" and _kept_verdict_stands(checks, _key_verdict())
     if not model_ready or this_instance or (strict and any(value != "ok" for value in checks.values())):
         return jsonify(status="not_ready", checks=checks), 503
     degraded = any(value != "ok" for value in checks.values())
@@ -261,17 +261,14 @@ def _keep_key_verdict(flight: _Flight, verdict: _KeyVerdict) -> None:
     checks = flight.checks
     if checks.get("redis") == "ok" and "secret_key" in checks and not str(checks["secret_key"]).startswith("failing"):
         return
+    flight.this_instance |= _kept_verdict_stands(checks, verdict)
+
+
+def _kept_verdict_stands(checks: dict[str, Any], verdict: _KeyVerdict) -> bool:
+    """Put ``verdict``'s out-of-step answer of the last :data:`KEEP_VERDICT_S`, if any, in ``checks``
+    for a secret-key check that could not be made (or missed the deadline: a Redis that hangs rather
+    than refuses, whose first late check else put the instance back into rotation). True when it stands."""
     kept = verdict.kept()
-    if kept is not None:
-        checks["secret_key"] = kept
-        flight.this_instance = True
-
-
-def _keep_late_key_verdict(checks: dict[str, Any]) -> bool:
-    """When the Redis checks missed the deadline (a Redis that hangs rather than refuses), an
-    out-of-step answer of the last :data:`KEEP_VERDICT_S` stands too: else the first late check put
-    the instance that signs with the wrong key back into rotation. True when it stands."""
-    kept = _key_verdict().kept()
     if kept is None:
         return False
     checks["secret_key"] = kept
