@@ -20,8 +20,9 @@ What this module adds to waitress:
   seconds is closed.
 - **JSON errors**: waitress's own refusals (413, 431, 400 for malformed framing such as two
   different ``Content-Length`` headers) answer with the API's JSON error shape and security headers.
-- **Framing bounds**: a chunk-size line over :data:`MAX_CHUNK_LINE` or a trailer over
-  :data:`MAX_HEADER_BYTES` is a 400 at once (waitress bounds neither); a request with both
+- **Framing bounds**: a chunk-size line over :data:`MAX_CHUNK_LINE`, a trailer over
+  :data:`MAX_HEADER_BYTES`, or chunk extensions over :data:`MAX_CHUNK_EXTENSIONS` in one body is a
+  400 at once (waitress bounds none of them); a request with both
   ``Content-Length`` and ``Transfer-Encoding`` is refused and its connection closed (RFC 9112 §6.1),
   and so is ``chunked`` applied twice, or a ``Transfer-Encoding`` that lists no coding at all
   (``Transfer-Encoding:``, which waitress dropped and framed by ``Content-Length``). A chunk whose
@@ -48,6 +49,9 @@ What this module adds to waitress:
   the connection without an answer). ``CONNECT`` is a 501: this server is no proxy.
 - **Blank lines before a request** are skipped in one step, at most :data:`MAX_BLANK_BYTES` of them
   (waitress made each ``CR LF CR LF`` an empty request, at a cost growing with the square of the read).
+  Any other whitespace there (a CR alone, VT, FF, a space) is a 400 once the request line ends: it
+  is no empty line (RFC 9112 §2.2), and waitress skipped it.
+- **Origin-form targets begin with** ``/``: ``GET metrics HTTP/1.1`` is a 400 (it was ``/metrics``).
 - **Refusals' status lines** say ``HTTP/1.1`` (``HTTP/1.0`` to a request line that said so, whatever
   is refused after it), and a refused ``HEAD`` gets the headers alone.
 - **Header values**: the whitespace after each colon is dropped before waitress reads the headers
@@ -113,6 +117,16 @@ MAX_HEADER_FIELDS: Final[int] = 100
 #: A chunk's size line with its extensions (``1000;name=value``): waitress sets no bound, and
 #: rescans the whole unfinished line on every read (10 MB of extension took 34 s of CPU).
 MAX_CHUNK_LINE: Final[int] = 4 * 1024
+#: Bytes of chunk extensions (what follows the size on a chunk-size line) in one body, all chunks
+#: together. Each line is checked against RFC 9112 §7.1.1's grammar (quotes must close: a proxy that
+#: reads a quoted CR LF otherwise frames the body otherwise), which costs about 100 ns a byte for
+#: extensions such as ``;a;a;a…``, a hundred times what a plain body's byte costs: 10 MB of them took
+#: 0.87 s of the loop every connection shares, where a plain 10 MB body takes 33 ms. Clients send
+#: none, or a signature per chunk (AWS's ``;chunk-signature=`` and 64 hex digits: 13 KB in 10 MB
+#: sent in 64 KiB chunks).
+MAX_CHUNK_EXTENSIONS: Final[int] = 64 * 1024
+#: The digits a chunk size is written in (what is left of a size line after them is its extensions).
+HEX_DIGITS: Final[bytes] = b"0123456789abcdefABCDEF"
 #: The fewest chunks one chunked body may always have. Each chunk costs the event loop a few
 #: microseconds whatever its size, so one-byte chunks made a 10 MB body cost seconds of the loop
 #: every connection shares. Clients send far larger chunks (curl 64 KiB).
@@ -165,11 +179,16 @@ CONTENT_LENGTH_ZEROS: Final[re.Pattern[bytes]] = re.compile(rb"(\r\ncontent-leng
 #: a visible byte follows: ``X-A:`` with 30,000 spaces before an ``x`` held the one loop every client
 #: is read in for 16.5 s (60,000: 48 s). RFC 9112 §5.1: that whitespace is no part of the value.
 SPACE_AFTER_COLON: Final[re.Pattern[bytes]] = re.compile(rb"(\r\n[^\r\n:]*:)[ \t]+")
-#: Blank lines (whitespace) a client may send before a request line: RFC 9112 §2.2 has a server
-#: ignore at least one (some clients send a CR LF after a body); no client sends hundreds.
+#: Bytes of blank lines (CR LF, or LF alone) a client may send before a request line: RFC 9112 §2.2
+#: has a server ignore at least one (some clients send a CR LF after a body); no client sends hundreds.
 MAX_BLANK_BYTES: Final[int] = 1024
-#: Bytes of a request's start kept to know its method when it is refused (blank lines may come first).
+#: A CR that no LF follows (at a search's end: none does).
+BARE_CR: Final[re.Pattern[bytes]] = re.compile(rb"\r(?!\n)")
+#: Bytes of a request's start kept to know its method when it is refused, from its first byte that is
+#: no whitespace (blank lines, or stray whitespace refused once the request line ends, may come first).
 REQUEST_START: Final[int] = 64
+#: A byte that is no whitespace (none of what ``bytes.isspace`` calls whitespace).
+NOT_WHITESPACE: Final[re.Pattern[bytes]] = re.compile(rb"[^ \t\n\r\x0b\x0c]")
 #: A request line that ends in HTTP/1.1 or a later 1.x (read as 1.1, web/request_line.py).
 HTTP_1_1_OR_LATER: Final[re.Pattern[bytes]] = re.compile(rb" HTTP/1\.[1-9]\Z")
 #: How a TLS connection begins: a handshake record (type 22) of TLS 1.x or SSL 3 (version 3.x).
@@ -253,6 +272,8 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
     chunks = 0
     #: Chunk-size lines allowed (:func:`chunk_bound` of the server's body limit).
     max_chunks = MAX_CHUNKS
+    #: Bytes of chunk extensions read so far, the lines' whitespace included (:data:`MAX_CHUNK_EXTENSIONS`).
+    extension_bytes = 0
 
     def received(self, s: bytes) -> int:
         at = 0
@@ -328,6 +349,9 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
         self.chunks += 1
         if self.chunks > self.max_chunks:
             return b"", f"the body is split into over {self.max_chunks} chunks"
+        self.extension_bytes += len(line) - 2 - (len(line) - len(line.lstrip(HEX_DIGITS)))
+        if self.extension_bytes > MAX_CHUNK_EXTENSIONS:
+            return b"", f"the chunk extensions of one body are over {MAX_CHUNK_EXTENSIONS} bytes"
         self._ends_a_size_line = True
         return s[at : stop + 1], ""
 
@@ -489,6 +513,8 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     """
 
     error: Any  # waitress's: None, or the refusal to answer with
+    completed: bool  # waitress's: the request (headers and body) has been read, or refused
+    empty: bool  # waitress's: what came was blank lines only, no request
     body_rcv: Any  # waitress's: None, or the body's receiver
     #: The refusal to answer with instead of the one waitress makes of our ParsingError (which
     #: would say only "Bad Request"); None when waitress's own is meant.
@@ -501,6 +527,11 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     _line_seen = False
     #: Bytes of blank lines skipped before the request line (:meth:`_skip_blank_lines`).
     _blank = 0
+    #: The last read ended in a CR before the request line: the next must begin with its LF.
+    _pending_cr = False
+    #: Why what came before the request line is refused (a bare CR, other whitespace), "" when nothing
+    #: is: said once the request line ends, to answer in its version (:meth:`_skip_blank_lines`).
+    _lead_problem = ""
     #: The first bytes the client sent for this request (:data:`REQUEST_START` of them at most).
     _start = b""
     #: The request line, read whole (:meth:`_incomplete_request_line`), says HTTP/1.0: a refusal then
@@ -522,7 +553,7 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     def asked_for_head(self) -> bool:
         """Whether the request's method is ``HEAD``, from the bytes sent (waitress's ``command`` may be
         unset, or its made-up ``GET``): the answer to a HEAD has no body (RFC 9110 §9.3.2)."""
-        return self._start.lstrip(b"\r\n").startswith(b"HEAD ")
+        return self._start.startswith(b"HEAD ")
 
     def _starts_a_tls_handshake(self, data: bytes) -> bool:
         """Whether the request so far, with ``data``, begins as a TLS handshake (:data:`TLS_HANDSHAKE`).
@@ -539,10 +570,12 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     def received(self, data: bytes) -> int:
         if self._discard or self._until_blank:
             return self._drop(data)
-        if not self.header_plus and self.body_rcv is None and data[:1].isspace():
-            return self._skip_blank_lines(data)
+        if self._before_request_line() and (data[:1].isspace() or self._pending_cr):
+            skipped = self._skip_blank_lines(data)
+            if skipped or self.completed:
+                return skipped
         if len(self._start) < REQUEST_START and self.body_rcv is None:
-            self._start = (self._start + data[:REQUEST_START])[:REQUEST_START]
+            self._keep_start(data)
         if self._starts_a_tls_handshake(data):
             # ``curl https://`` to the plain HTTP port: its handshake holds no line break, so the
             # request never ended and the client waited for the idle timeout (a minute) to say
@@ -566,6 +599,10 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             return len(data)
         before = self.header_plus
         consumed: int = super().received(data)
+        if self.empty and self._lead_problem:
+            # A CR alone, then CR LF CR LF over later reads: waitress strips all of it as an empty
+            # request, and the request after it would be served as if nothing had come before.
+            self.empty, self.error = False, _refused(self._lead_problem)
         if self._refusal is not None and self.error is not None:
             self.error = self._refusal
         if type(self.error) is RequestHeaderFieldsTooLarge and _long_request_line(before, data):
@@ -587,21 +624,60 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             self._discard, self.completed = self.content_length, False
         return consumed
 
+    def _keep_start(self, data: bytes) -> None:
+        """Add ``data`` to the request's first bytes (:attr:`_start`), which begin at its first byte
+        that is no whitespace.
+
+        Stray whitespace before a request line (a VT, a space: not blank lines) is read on, to be
+        refused once the line ends. Kept as it came, 64 such bytes filled :data:`REQUEST_START` and
+        left no room for the method: a refused ``HEAD`` got the 160-byte body of the 400.
+        """
+        at = 0
+        if not self._start:
+            visible = NOT_WHITESPACE.search(data)
+            if visible is None:
+                return
+            at = visible.start()
+        self._start = (self._start + data[at : at + REQUEST_START])[:REQUEST_START]
+
     def begun(self) -> bool:
         """Whether anything but blank lines has come for this request (a connection that sent only
         those waits for a request, as one that sent nothing does)."""
         return bool(self.header_plus or self.body_rcv is not None or self.completed or self._start)
 
+    def _before_request_line(self) -> bool:
+        """Whether nothing of the request line has come yet (only blank lines, if anything)."""
+        return not self.header_plus and self.body_rcv is None and not self._lead_problem
+
     def _skip_blank_lines(self, data: bytes) -> int:
-        """Take the blank lines (whitespace) before a request in one step, up to :data:`MAX_BLANK_BYTES`.
+        """Take the blank lines before a request in one step, up to :data:`MAX_BLANK_BYTES`; how
+        many bytes of ``data`` they are.
 
         waitress made each CR LF CR LF an empty request of its own and copied what was left of the
         read after each one: a client streaming blank lines cost the loop time that grows with the
         square of the read, and four of them made ``/healthz`` take 1.1 s (median) instead of 2 ms.
         RFC 9112 §2.2 asks a server to ignore at least one blank line before a request; more than
         :data:`MAX_BLANK_BYTES` of them are a 400 (nothing was asked).
+
+        A blank line is CR LF, or LF alone (§2.2 lets a server take LF as a line's end). Any other
+        whitespace there (a CR alone, a space, a tab, VT, FF) begins no line at all: §2.2 says a bare
+        CR is invalid, and a request line begins with its method (§3); HAProxy refuses them all,
+        nginx all but the lone CR. They were skipped, so a proxy in front that framed ``\\rGET /a``
+        otherwise saw another request than this server. Such a byte is noted (:attr:`_lead_problem`)
+        and refused with a 400 once the request line ends, in the version that line says, as other
+        refusals are.
         """
-        skipped = len(data) - len(data.lstrip())
+        lead = (b"\r" if self._pending_cr else b"") + data
+        blank = len(lead) - len(lead.lstrip(b"\r\n"))
+        stray = BARE_CR.search(lead, 0, blank)
+        bare_cr = stray.start() if stray else -1
+        self._pending_cr = bare_cr == len(lead) - 1  # a CR ending the read: its LF may come next
+        if bare_cr >= 0 and not self._pending_cr:
+            blank = bare_cr
+            self._lead_problem = "a CR without its LF before the request line"
+        elif blank < len(lead) and lead[blank : blank + 1].isspace():
+            self._lead_problem = "whitespace before the request line (only empty lines, CR LF, may come first)"
+        skipped = max(0, blank - (len(lead) - len(data)))
         self._blank += skipped
         if self._blank > MAX_BLANK_BYTES:
             self.error = _refused(f"over {MAX_BLANK_BYTES} bytes of blank lines where a request line belongs")
@@ -626,6 +702,8 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             return ""
         self._line_seen = True
         self._said_http_1_0 = head[:end].rstrip().endswith(b" HTTP/1.0")  # whatever is refused later
+        if self._lead_problem:
+            return self._lead_problem
         words = head[:end].split()
         if len(words) == 2:
             return "the request line has no HTTP version: end it with HTTP/1.1"
@@ -775,6 +853,16 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             )
         if self.proxy_netloc and not self.path:
             self.path = SERVER_WIDE if self.command == "OPTIONS" and not self.query else "/"
+        if not (
+            self.proxy_scheme
+            or self.proxy_netloc
+            or self.request_uri.startswith("/")
+            or self.request_uri == SERVER_WIDE
+        ):
+            # RFC 9112 §3.2: a target that is no URI with a scheme, nor ``*``, begins with ``/``.
+            # ``GET metrics HTTP/1.1`` was served as ``/metrics``: a proxy rule in front that matches
+            # paths by their ``/`` (``^/+metrics``) let it through, where nginx and haproxy refuse it.
+            raise self._refuse(_refused("the request target must begin with / (or be an http or https URI)"))
 
     def _take_target_authority(self) -> None:
         """An absolute-form target's authority as the ``Host`` (RFC 9112 §3.2.2, web/request_line.py).
