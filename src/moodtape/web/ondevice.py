@@ -165,7 +165,8 @@ def model(name: str) -> Response:
     data = _model_bytes(name)
     response = PreconditionsFirstResponse(data, mimetype="application/octet-stream")
     response.set_etag(digest)
-    response.headers["Cache-Control"] = IMMUTABLE if request.args.get("v") == digest[:12] else "no-cache"
+    # Exactly one v, the current one: ``?v=<current>&v=<other>`` names two versions, and was kept for a year.
+    response.headers["Cache-Control"] = IMMUTABLE if request.args.getlist("v") == [digest[:12]] else "no-cache"
     # A 304 for a cache that sends the ETag back (it changes response), else a 206/416 for a range.
     response.make_conditional(request, accept_ranges=True, complete_length=len(data))
     return response

@@ -13,6 +13,15 @@ needed: some pictures' magic is plain ASCII (``GIF89a``, ``RIFF....WEBP``, HEIF'
 caption such as ``GIF89a is my fave`` begins as a picture does, but it decodes, and stays text. A
 real picture's bytes hold some that no UTF-8 or ASCII text does (a JPEG's first byte already), so
 the failed decode costs nothing. The same picture now peaks at about the file's 31 MiB.
+
+A form that cannot be read for a reason the client can fix is a 400 that names it, where Werkzeug
+reads it as an empty form: a ``multipart/form-data`` type with no ``boundary`` (what a client that
+sets the header by hand sends), one whose ``boundary`` parameter is not valid (``boundary = xyz``)
+or not ASCII, and a part with no ``Content-Disposition``. Until session 28 each was "the form could
+not be read: it is cut short or its boundary does not match", true of none of them. A part with no
+``name`` (``curl -F '=x'``) is kept under the name ``""``, where Werkzeug kept it under ``None``: a
+picture beside it is read as ever, and a form whose only picture-less part is such a one is told
+that its part has no name (``moodtape.web.uploads``).
 """
 
 from __future__ import annotations
@@ -21,14 +30,17 @@ import codecs
 import inspect
 import io
 import logging
+import re
 from collections.abc import Iterator
 from typing import IO, Any, Final
 
+from flask import has_request_context, request
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
+from moodtape.errors import DataError
 from moodtape.vision.heif_structure import heif_kind
 
 #: Leading bytes of each accepted format → the format's name.
@@ -47,6 +59,32 @@ _WERKZEUG_HOOKS: Final[tuple[tuple[type, str, tuple[str, ...]], ...]] = (
     (MultiPartParser, "start_file_streaming", ("self", "event", "total_content_length")),
     (MultiPartParser, "get_part_charset", ("self", "headers")),
 )
+
+#: Werkzeug's decoder's words for a part without the header that names it.
+_NO_DISPOSITION: Final = "Missing Content-Disposition header"
+NO_BOUNDARY_MESSAGE: Final = (
+    "the Content-Type multipart/form-data has no boundary, so the form's parts cannot be found: let the "
+    "HTTP client write that header (curl -F, a browser's FormData) rather than setting it by hand"
+)
+NO_DISPOSITION_MESSAGE: Final = (
+    "a part of the form has no Content-Disposition header: send the picture in a part with "
+    'Content-Disposition: form-data; name="image"'
+)
+NO_NAME_MESSAGE: Final = (
+    'a part of the form has no name: send the picture in a part with Content-Disposition: form-data; name="image"'
+)
+BAD_BOUNDARY_MESSAGE: Final = (
+    "the Content-Type multipart/form-data has a boundary parameter that is not valid: write it as "
+    "boundary=<value>, with no spaces around '=', or let the HTTP client write that header"
+)
+NON_ASCII_BOUNDARY_MESSAGE: Final = (
+    "the Content-Type multipart/form-data has a boundary that is not ASCII: a boundary is at most 70 ASCII "
+    "letters, digits and punctuation (RFC 2046)"
+)
+#: A ``boundary`` parameter in a Content-Type that Werkzeug could not read as one (``boundary = xyz``).
+_A_BOUNDARY_PARAMETER: Final = re.compile(r";\s*boundary\s*(?:=|;|$)", re.IGNORECASE)
+#: ``boundary=`` with nothing after it: no boundary, said as such.
+_AN_EMPTY_BOUNDARY: Final = re.compile(r";\s*boundary=\s*(?:;|$)", re.IGNORECASE)
 
 _log = logging.getLogger(__name__)
 
@@ -98,9 +136,7 @@ class PictureFormDataParser(FormDataParser):
     def _parse_multipart(
         self, stream: IO[bytes], mimetype: str, content_length: int | None, options: dict[str, str]
     ) -> tuple[IO[bytes], MultiDict[str, str], MultiDict[str, FileStorage]]:
-        boundary = options.get("boundary", "").encode("ascii")
-        if not boundary:
-            raise ValueError("Missing boundary")  # as Werkzeug's: the form is read as empty
+        boundary = _boundary(options)
         parser = PicturePartsParser(
             stream_factory=self.stream_factory,
             max_form_memory_size=self.max_form_memory_size,
@@ -109,6 +145,35 @@ class PictureFormDataParser(FormDataParser):
         )
         form, files = parser.parse(stream, boundary, content_length)
         return stream, form, files
+
+
+def _boundary(options: dict[str, str]) -> bytes:
+    """The form's boundary; a :class:`DataError` that says what is wrong with it when it cannot be one.
+
+    Werkzeug's ``ValueError`` (and the ``UnicodeEncodeError`` of a boundary such as ``"é"``) read
+    the form as empty, which came back as "cut short".
+    """
+    given = options.get("boundary")
+    if given is None and _a_boundary_werkzeug_could_not_read(_content_type()):
+        raise DataError(BAD_BOUNDARY_MESSAGE)
+    try:
+        boundary = (given or "").encode("ascii")
+    except UnicodeEncodeError:
+        raise DataError(NON_ASCII_BOUNDARY_MESSAGE) from None
+    if not boundary:
+        raise DataError(NO_BOUNDARY_MESSAGE)
+    return boundary
+
+
+def _a_boundary_werkzeug_could_not_read(content_type: str) -> bool:
+    """Whether ``content_type`` has a ``boundary`` parameter other than an empty ``boundary=``."""
+    return bool(_A_BOUNDARY_PARAMETER.search(content_type)) and not _AN_EMPTY_BOUNDARY.search(content_type)
+
+
+def _content_type() -> str:
+    """The request's ``Content-Type`` as sent ("" outside a request): Werkzeug hands the form parser
+    only the parameters it could read, so ``boundary = xyz`` arrives as none at all."""
+    return request.headers.get("Content-Type", "") if has_request_context() else ""
 
 
 class PicturePartsParser(MultiPartParser):
@@ -125,7 +190,7 @@ class PicturePartsParser(MultiPartParser):
         part: _Part | None = None
         for data in _reads(stream, self.buffer_size):
             decoder.receive_data(data)
-            event = decoder.next_event()
+            event = _next_event(decoder)
             while not isinstance(event, (Epilogue, NeedData)):
                 if isinstance(event, File):
                     part = _Part(event, self.start_file_streaming(event, content_length))
@@ -135,8 +200,22 @@ class PicturePartsParser(MultiPartParser):
                     part.add(event.data, self.max_form_memory_size)
                     if not event.more_data:
                         part.finish(fields, files, self.get_part_charset(part.event.headers))
-                event = decoder.next_event()
+                event = _next_event(decoder)
         return self.cls(fields), self.cls(files)
+
+
+def _next_event(decoder: MultipartDecoder) -> Any:
+    """The decoder's next event; a part without ``Content-Disposition`` is a :class:`DataError`.
+
+    Werkzeug's decoder says so with a ``ValueError``, which its form parser swallows into an empty
+    form; every other ``ValueError`` (a form cut short) is left to that.
+    """
+    try:
+        return decoder.next_event()
+    except ValueError as exc:
+        if str(exc) == _NO_DISPOSITION:
+            raise DataError(NO_DISPOSITION_MESSAGE) from None
+        raise
 
 
 class _Part:
@@ -161,7 +240,7 @@ class _Part:
     def finish(self, fields: list[tuple[str, str]], files: list[tuple[str, FileStorage]], charset: str) -> None:
         """Add the finished part to ``fields`` or ``files``: a text field whose bytes are no text in
         ``charset`` but a picture's to ``files`` (see the module's docstring)."""
-        name = self.event.name
+        name = self.event.name or ""  # a part with no name: Werkzeug's None, no name a form can hold
         if self.stream is not None:
             self.stream.seek(0)
             files.append((name, FileStorage(self.stream, _filename(self.event), name, headers=self.event.headers)))

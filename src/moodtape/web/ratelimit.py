@@ -38,7 +38,10 @@ limited: balancers and Prometheus poll them from one address. Nor are the page's
 but only the files that are there (:func:`_an_existing_static_file`): until session 27 the
 exemption was every path under ``/static/``, so a client asking for ``/static/nope-1.js``,
 ``/static/nope-2.js``… was answered 404 without end (under ``MOODTAPE_RATE_LIMIT=2``, 60 of them
-in a row were 60 404s) while every other missing path was refused after the second.
+in a row were 60 404s) while every other missing path was refused after the second. The source
+map of a script or stylesheet that is there (``…/app.js.map``) is a 404 that is not counted either,
+nor is Chrome's ``/.well-known/appspecific/com.chrome.devtools.json``: a browser with its developer
+tools open asks for them (:func:`_a_source_map_of_a_static_file`, :data:`DEVELOPER_TOOL_PATHS`).
 
 A request that matches no route counts too (:func:`_request_identity`): a path with no route (a
 scanner's ``/wp-login.php``, ``/.env``), a method the path does not take (405), a redirect the
@@ -85,6 +88,15 @@ EXEMPT_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metric
 #: is 11 MB), so counting them would refuse a page load, not an abuser. Only files that exist are
 #: exempt (a miss counts like any 404); API calls and the model downloads stay limited.
 EXEMPT_PREFIX: Final[str] = "/static/"
+#: Paths a browser's developer tools ask for by themselves, answered 404 and not counted: Chrome
+#: 135 and later ask for this one on each page load while DevTools are open, which spent one of the
+#: developer's counted requests a load (under ``MOODTAPE_RATE_LIMIT=2``, the page's first API call
+#: after it was a 429). One fixed
+#: path, so a client looping over it gets 404s no scanner learns anything from, as ``/healthz``'s 200s.
+DEVELOPER_TOOL_PATHS: Final[frozenset[str]] = frozenset({"/.well-known/appspecific/com.chrome.devtools.json"})
+#: A source map's name is its file's with this added; only scripts and stylesheets have one.
+SOURCE_MAP_SUFFIX: Final[str] = ".map"
+SOURCE_MAPPED_SUFFIXES: Final[tuple[str, ...]] = (".js", ".mjs", ".css")
 #: What the limit calls a request that matched no route (it has no endpoint). Only the limit sees
 #: it: the limit is one budget per client whatever the endpoint, and the request metrics count such
 #: requests under an ``unmatched`` endpoint of their own, never by path.
@@ -352,7 +364,12 @@ def _proves_nothing(_: object) -> bool:
 
 
 def _exempt() -> bool:
-    return request.path in EXEMPT_PATHS or _an_existing_static_file()
+    return (
+        request.path in EXEMPT_PATHS
+        or request.path in DEVELOPER_TOOL_PATHS
+        or _an_existing_static_file()
+        or _a_source_map_of_a_static_file()
+    )
 
 
 def _an_existing_static_file() -> bool:
@@ -364,13 +381,38 @@ def _an_existing_static_file() -> bool:
     One or two ``stat`` calls a static request (the limit may ask twice): far less than the file's
     own sending.
     """
+    filename = _static_filename()
+    return filename is not None and _in_static_folder(filename)
+
+
+def _a_source_map_of_a_static_file() -> bool:
+    """Whether the request asks for the source map of a script or stylesheet that is there.
+
+    A browser with its developer tools open asks for a file's source map when the file names one
+    (a ``//# sourceMappingURL=`` comment or a ``SourceMap`` header): here only ONNX Runtime's
+    ``vendor/ort/ort.wasm.min.mjs`` does, once per page load in on-device mode, and others a
+    developer's own build or an extension may ask for. None is shipped, so each is a 404, and until
+    session 28 each spent the client's budget like a scanner's miss. Only the map of a file that is
+    there is exempt, so ``/static/nope-1.js.map`` still counts.
+    """
+    filename = _static_filename()
+    if filename is None:
+        return False
+    source, dot_map = os.path.splitext(filename)
+    return dot_map == SOURCE_MAP_SUFFIX and source.endswith(SOURCE_MAPPED_SUFFIXES) and _in_static_folder(source)
+
+
+def _static_filename() -> str | None:
+    """The plain file name a static request asks for (``js/app.js``), or ``None`` for any other request."""
     if not request.path.startswith(EXEMPT_PREFIX) or request.endpoint not in STATIC_ENDPOINTS:
-        return False
+        return None
     filename = (request.view_args or {}).get("filename")
+    return filename if isinstance(filename, str) and plain_file_path(filename) else None
+
+
+def _in_static_folder(filename: str) -> bool:
     folder = current_app.static_folder
-    if not isinstance(filename, str) or folder is None or not plain_file_path(filename):
-        return False
-    found = safe_join(folder, filename)
+    found = safe_join(folder, filename) if folder is not None else None
     return found is not None and os.path.isfile(found)
 
 

@@ -64,7 +64,7 @@ def picture_in_text(text: bytes, *, max_chars: int, names: tuple[str, ...] = ())
         value = loads_bounded(stripped, max_chars=max_chars, what="the JSON body")
         if isinstance(value, dict):
             fields = _named_fields(value, names)
-            value = next((value[name] for name in JSON_FIELDS if isinstance(value.get(name), str)), None)
+            value = _picture_field(value)
         if not isinstance(value, str):
             return TextPicture(None, fields)
         stripped = value.encode("utf-8").strip()
@@ -83,6 +83,46 @@ def as_utf8(text: bytes) -> bytes:
         return text.decode(encoding).encode("utf-8")
     except UnicodeDecodeError:
         return text
+
+
+def _picture_field(value: dict[str, Any]) -> str | None:
+    """The first of :data:`JSON_FIELDS` that holds a non-empty string; ``None`` when none is given.
+
+    A picture field given, but only with something else in it (``{"image": 5}``, ``null``, a list,
+    ``""``, white space alone), is the client's mistake in a field this API names: a 400 that names
+    the field and its kind. Until session 28 it was the 415 for text with no picture in it, which
+    named neither.
+
+    Raises:
+        DataError: every picture field given holds something other than a non-empty string.
+    """
+    given = [name for name in JSON_FIELDS if name in value]
+    for name in given:
+        field = value[name]
+        if isinstance(field, str) and field.strip():
+            return field
+    if not given:
+        return None
+    name = given[0]
+    raise DataError(
+        f"the JSON field {name!r} holds {_json_kind(value[name])}: send the picture in it as a string, "
+        "in base64 or as a data: URL"
+    )
+
+
+def _json_kind(value: object) -> str:
+    """What a parsed JSON value is, in words: ``a number``, ``null``, ``an empty string``…"""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "only white space" if value else "an empty string"
 
 
 def _named_fields(value: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:

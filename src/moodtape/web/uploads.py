@@ -37,7 +37,7 @@ from moodtape.vision.images import decode_image
 from moodtape.web.bounded_json import json_text
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
 from moodtape.web.owners import client_owner
-from moodtape.web.picture_parts import form_parser_class, sniff_image_type
+from moodtape.web.picture_parts import NO_NAME_MESSAGE, form_parser_class, sniff_image_type
 from moodtape.web.text_pictures import JSON_FIELDS, as_utf8, picture_in_text
 
 #: Form parts accepted in one upload: the page sends one; Werkzeug's default is 1,000.
@@ -460,9 +460,18 @@ def _one_upload(request: Request, uploads: list[FileStorage], names: tuple[str, 
         return lone
     if not request.form and not request.files and request.content_length:
         raise DataError("the form could not be read: it is cut short or its boundary does not match")
+    if _has_a_nameless_part(request):
+        raise DataError(NO_NAME_MESSAGE)
     raise DataError(
         f"send the picture in a form field named 'image' (or as the raw request body){_fields_said(request)}"
     )
+
+
+def _has_a_nameless_part(request: Request) -> bool:
+    """Whether the form has a part sent with no ``name`` (``curl -F '=x'``): with no picture found,
+    the likeliest reason is that it was meant to be the picture. Kept under ``""`` by
+    :mod:`moodtape.web.picture_parts`, under ``None`` by Werkzeug's own parser."""
+    return any(not name for name in (*request.form, *request.files))
 
 
 def _text_fields(request: Request) -> set[str]:
