@@ -73,15 +73,20 @@ COPY_SIDE: Final[int] = 960
 Gray = npt.NDArray[np.uint8]
 
 
-def rolled_faces(detector: YuNetDetector, gray: Gray) -> list[tuple[Box, Landmarks]]:
-    """Faces found in ``gray`` turned by each of :data:`ROLLS` and :data:`EXACT_TURNS`, in
-    ``gray``'s pixels, largest first, each marked with the turn it was found in.
+def rolled_faces(detector: YuNetDetector, gray: Gray, *, exact_turns: bool = True) -> list[tuple[Box, Landmarks]]:
+    """Faces found in ``gray`` turned by each of :data:`ROLLS` and (``exact_turns``) :data:`EXACT_TURNS`,
+    in ``gray``'s pixels, largest first, each marked with the turn it was found in.
 
-    The turn whose most confident face is surest wins; ``[]`` when none finds a sure face.
+    The turn whose most confident face is surest wins; ``[]`` when none finds a sure face. A dark
+    photo's brightened copy is searched without the exact turns: its turns were searched already
+    (:func:`moodtape.vision.dark_photos.turned_dark_faces`, from 0.7 in the same ≤ :data:`COPY_SIDE`
+    copy), and where it found nothing the exact turns at :data:`ROLLED_SCORE` found nothing either
+    (134 such photos: 34 of 1,072 Yale photos made very dark, as they are and turned; 100 of 364
+    faceless pictures).
     """
     search = _copy_detector(detector.settings)
     best: list[Landmarks] = []
-    for degrees, turned, back in _copies(gray):
+    for degrees, turned, back in _copies(gray, exact_turns=exact_turns):
         # frame=True: no search for small faces, which in a copy cost more than the copy's own search.
         found = [face for _, face in search.detect_landmarks(turned, frame=True) if face.score >= ROLLED_SCORE]
         if found and (not best or max(f.score for f in found) > max(f.score for f in best)):
@@ -90,14 +95,16 @@ def rolled_faces(detector: YuNetDetector, gray: Gray) -> list[tuple[Box, Landmar
     return sorted(located, key=lambda item: item[0].w * item[0].h, reverse=True)
 
 
-def _copies(gray: Gray) -> Iterator[tuple[float, Gray, npt.NDArray[np.float64]]]:
+def _copies(gray: Gray, *, exact_turns: bool) -> Iterator[tuple[float, Gray, npt.NDArray[np.float64]]]:
     """Each turn, its copy of ``gray`` and the matrix back, made one at a time (a 12-MP photo's
     copies are not all held at once); the exact turns turn one shrunk copy, shrunk once."""
     for degrees in ROLLS:
         yield (degrees, *_turned(gray, degrees))
-    small = _shrunk(gray)
+    if not exact_turns:
+        return
+    small = shrunk(gray)
     for quarter_turn in EXACT_TURNS:
-        yield (quarter_turn, *_exactly_turned(small, gray.shape, quarter_turn))
+        yield (quarter_turn, *exactly_turned(small, gray.shape, quarter_turn))
 
 
 @functools.lru_cache(maxsize=4)
@@ -124,14 +131,14 @@ def _turned(gray: Gray, degrees: float) -> tuple[Gray, npt.NDArray[np.float64]]:
     return np.ascontiguousarray(turned, dtype=np.uint8), np.asarray(cv2.invertAffineTransform(matrix), np.float64)
 
 
-def _shrunk(gray: Gray) -> Gray:
+def shrunk(gray: Gray) -> Gray:
     """``gray`` shrunk to at most :data:`COPY_SIDE` on its longer side (itself when it fits)."""
     scale = COPY_SIDE / max(gray.shape)
     return gray if scale >= 1 else np.asarray(cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
 
 
-def _exactly_turned(small: Gray, shape: tuple[int, ...], degrees: int) -> tuple[Gray, npt.NDArray[np.float64]]:
-    """``small`` (a photo of ``shape`` shrunk by :func:`_shrunk`) turned exactly by 90°, 180° or
+def exactly_turned(small: Gray, shape: tuple[int, ...], degrees: int) -> tuple[Gray, npt.NDArray[np.float64]]:
+    """``small`` (a photo of ``shape`` shrunk by :func:`shrunk`) turned exactly by 90°, 180° or
     270° counter-clockwise (``np.rot90``: no interpolation), and the matrix that takes the copy's
     points back to the photo's, as :func:`_turned`'s."""
     turned = np.ascontiguousarray(np.rot90(small, degrees // 90), dtype=np.uint8)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,11 +43,14 @@ import numpy.typing as npt
 
 from moodtape.errors import ModelError
 from moodtape.types import Box
-from moodtape.vision.dark_photos import brightened, dark_all_over
-from moodtape.vision.faces import suppress_overlaps
+from moodtape.vision.dark_photos import brightened, dark_all_over, turned_dark_faces
+from moodtape.vision.faces import overlap_ratio, suppress_overlaps
+from moodtape.vision.noisy_photos import NOISY_FROM, noise_level, smoothed, smoothed_copy
 from moodtape.vision.tiles import tile_windows
 
 YUNET_FILE = "face_detection_yunet_2026may.onnx"
+#: What is done to a search's copy before YuNet sees it (a noisy photo's copy is smoothed).
+Prepare = Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.uint8]]
 #: FER2013 framing from landmarks: the crop's centre lies this share of the eye-to-mouth distance
 #: below the eyes' midpoint, and its side is this many eye-to-mouth distances.
 CENTRE_BELOW_EYES = 0.31
@@ -344,33 +347,51 @@ class YuNetDetector:
         """
         return self._found(gray, frame=frame)[0]
 
-    def _found(self, gray: npt.NDArray[np.uint8], *, frame: bool = False) -> tuple[list[Landmarks], int]:
-        """:meth:`landmarks`, and the smallest face size the search that found them looked for."""
+    def _found(
+        self, gray: npt.NDArray[np.uint8], *, frame: bool = False
+    ) -> tuple[list[Landmarks], int, list[Landmarks]]:
+        """:meth:`landmarks`, the smallest face size the search that found them looked for, and every
+        face (from the lowest threshold) its copies showed, kept or not."""
+        return self._chosen(gray, self._first_copies(gray), frame=frame)
+
+    def _first_copies(self, gray: npt.NDArray[np.uint8]) -> list[Landmarks]:
+        """Every face (from the lowest threshold) in the first copy, and in the second, small copy of a
+        large photo when the first shows no sure face."""
         if gray.ndim != 2:
             raise ValueError(f"landmarks() needs a gray (h, w) image, got shape {gray.shape}")
         if gray.size == 0:
-            return [], self.settings.min_face
-        smallest = self.settings.smallest_face(gray.shape)
+            return []
         found = self._search(gray, self.settings.detect_scale(gray.shape))
-        sure = self._sure(found, gray.shape)
         second = self.settings.second_scale(gray.shape)
-        if not sure and second is not None:
+        if not self._sure(found, gray.shape) and second is not None:
             # A face filling a large photo can be too big for YuNet in the first copy (a 2,000-px face
             # photo: 2 % found); in the small copy it is a face of ordinary size.
-            more = self._search(gray, second)
-            sure, found = self._sure(more, gray.shape), found + more
+            found = found + self._search(gray, second)
+        return found
+
+    def _chosen(
+        self, gray: npt.NDArray[np.uint8], found: list[Landmarks], *, frame: bool
+    ) -> tuple[list[Landmarks], int, list[Landmarks]]:
+        """The faces :meth:`landmarks` keeps of the first copies' ``found``, searching for small faces
+        when none is sure; the smallest face size the search that found them looked for; and every
+        face the searches showed."""
+        if gray.size == 0:
+            return [], self.settings.min_face, []
+        smallest = self.settings.smallest_face(gray.shape)
+        sure = self._sure(found, gray.shape)
         small = self.settings.small_face_scale(gray.shape, frame=frame)
         if sure or small is None:
-            return sure or self._filling(found, gray.shape), smallest
+            return sure or self._filling(found, gray.shape), smallest, found
         filling = self._filling(found, gray.shape)
         tiled = self.settings.tiled_scale(gray.shape, frame=frame)
         if tiled is None:  # a photo one copy shows whole at the small faces' scale
             if filling:
-                return filling, smallest
-            return _at_least(self._search(gray, small), self.settings.score_threshold, self.settings.small_face), (
-                self.settings.small_face
-            )
-        return self._beside_tiled_faces(filling, found + self._search_tiles(gray, tiled), smallest)
+                return filling, smallest, found
+            shown = self._search(gray, small)
+            small_faces = _at_least(shown, self.settings.score_threshold, self.settings.small_face)
+            return small_faces, self.settings.small_face, found + shown
+        shown = found + self._search_tiles(gray, tiled)
+        return (*self._beside_tiled_faces(filling, shown, smallest), shown)
 
     def _beside_tiled_faces(
         self, filling: list[Landmarks], found: list[Landmarks], smallest: int
@@ -387,13 +408,16 @@ class YuNetDetector:
         little = _at_least(found, self.settings.score_threshold, self.settings.smallest_tiled_face)
         return (filling + little, self.settings.smallest_tiled_face) if little else (filling, smallest)
 
-    def _search(self, gray: npt.NDArray[np.uint8], scale: float) -> list[Landmarks]:
-        """Every face YuNet finds in a copy of ``gray`` resized by ``scale``, in ``gray``'s pixels."""
+    def _search(self, gray: npt.NDArray[np.uint8], scale: float, prepared: Prepare | None = None) -> list[Landmarks]:
+        """Every face YuNet finds in a copy of ``gray`` resized by ``scale`` (and then ``prepared``, when
+        given: a noisy photo's copy is smoothed at the copy's size, not the photo's), in ``gray``'s pixels."""
         height, width = gray.shape
         small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
         if min(small_w, small_h) < 10 or max(small_w, small_h) < self.settings.smallest_face(gray.shape) * scale:
             return []  # no face of the smallest size fits
         small = gray if scale == 1.0 else cv2.resize(gray, (small_w, small_h), interpolation=cv2.INTER_LINEAR)
+        if prepared is not None:
+            small = prepared(np.asarray(small, np.uint8))
         _, rows = self._net(small_w, small_h).detect(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
         found = []
         for row in _plausible(np.zeros((0, 15), np.float32) if rows is None else rows, small_w, small_h):
@@ -446,46 +470,101 @@ class YuNetDetector:
 
         ``frame``: ``gray`` is a stream's frame, not a photo (see ``YuNetSettings.small_faces_above``).
         ``turned`` (photos): when no face is found in a very dark photo, look in a brightened copy
-        at the capped scale (:mod:`moodtape.vision.dark_photos`); when no face is found still, look
-        in turned copies (of the brightened copy, for a dark photo: :func:`moodtape.vision.rolled.rolled_faces`);
-        when faces are found, check the unsure ones for being sideways or upside down
-        (:func:`moodtape.vision.upside_down.righted`).
+        at the capped scale, upright and then turned by quarter and half turns
+        (:mod:`moodtape.vision.dark_photos`); when none is found in a noisy photo, look in a smoothed
+        copy at the capped scale (:mod:`moodtape.vision.noisy_photos`); when no face is found still,
+        look in turned copies (of the brightened copy, for a dark photo, and by ±30° only, its exact
+        turns being searched: :func:`moodtape.vision.rolled.rolled_faces`); when faces are found,
+        check the unsure ones for being sideways or upside down, and in a photo found turned the
+        unsure faces its search dropped beside a sure one too (:func:`moodtape.vision.upside_down.righted`).
         That search is part of this call so that whoever times a picture's detection (the
         ``moodtape_detector_seconds`` metric) times it too: it costs more than the upright search.
         """
-        found = self._detect_upright(gray, frame=frame)
         if not turned:
-            return found
+            return self._detect_upright(gray, frame=frame)
+        found, unsure = self._detect_upright_and_unsure(gray, frame=frame)
         searched = gray
         if not found and dark_all_over(gray):
             # A very dark photo: YuNet misses many of its faces, a locally brightened copy shows them
             # (vision/dark_photos.py). Same pixels, so the boxes and landmarks hold for ``gray``; the
             # turned searches below look in the copy too.
             searched = brightened(gray)
-            found = self._detect_capped(searched)
+            found, unsure = self.detect_capped(searched)
+            if not found:  # a dark photo turned: its faces score as dark upright faces do, under 0.82
+                return turned_dark_faces(self, searched) or self._rolled(searched, exact_turns=False)
+        elif not found and noise_level(gray) >= NOISY_FROM:
+            # A noisy photo (dim light, a phone's sensor): YuNet misses faces the noise breaks up, a
+            # smoothed copy shows them (vision/noisy_photos.py). Same pixels, same boxes. Not a dark
+            # photo's brightened copy: CLAHE lifts its noise, and a smoothed one showed a false face.
+            # Smoothed after the capped copy is made: a 12-MP photo's blur costs its copy's, not its own.
+            found, unsure = self.detect_capped(gray, prepared=smoothed_copy)
+            if found:  # the turned windows of vision/upside_down.py look in a smoothed photo too
+                searched = smoothed(gray, self.settings.detect_scale(gray.shape))
         if found:
-            # An upside-down face YuNet found as it is, with upright landmarks (vision/upside_down.py).
+            # An upside-down face YuNet found as it is, with upright landmarks (vision/upside_down.py);
+            # the unsure faces the search dropped beside a sure one may be upside-down faces of a group.
             from moodtape.vision.upside_down import righted  # upside_down.py builds on this module
 
-            return righted(self, searched, found)
+            return righted(self, searched, found, unsure)
+        return self._rolled(searched, exact_turns=True)
+
+    def _rolled(self, gray: npt.NDArray[np.uint8], *, exact_turns: bool) -> list[tuple[Box, Landmarks]]:
+        """:func:`moodtape.vision.rolled.rolled_faces`; without its exact turns for a dark photo's
+        brightened copy, which :func:`~moodtape.vision.dark_photos.turned_dark_faces` has searched
+        turned exactly already, from a lower score (see its docstring)."""
         from moodtape.vision.rolled import rolled_faces  # rolled.py builds on this module
 
-        return rolled_faces(self, searched)
+        return rolled_faces(self, gray, exact_turns=exact_turns)
 
     def _detect_upright(self, gray: npt.NDArray[np.uint8], *, frame: bool) -> list[tuple[Box, Landmarks]]:
         """:meth:`detect_landmarks` in the picture as it is."""
-        found, smallest = self._found(gray, frame=frame)
-        return self.largest_first(gray.shape, found, smallest)
+        return self._detect_upright_and_unsure(gray, frame=frame)[0]
 
-    def _detect_capped(self, gray: npt.NDArray[np.uint8]) -> list[tuple[Box, Landmarks]]:
-        """:meth:`_detect_upright` in the first (capped) copy only: no second copy, small faces or tiles.
+    def _detect_upright_and_unsure(
+        self, gray: npt.NDArray[np.uint8], *, frame: bool
+    ) -> tuple[list[tuple[Box, Landmarks]], list[Landmarks]]:
+        """:meth:`_detect_upright`, and the unsure faces its first copies showed but it did not keep
+        (see :meth:`_unsure_left_out`)."""
+        found, smallest, seen = self._found(gray, frame=frame)
+        kept = self.largest_first(gray.shape, found, smallest)
+        return kept, self._unsure_left_out(seen, kept, gray.shape, smallest)
+
+    def detect_capped(
+        self, gray: npt.NDArray[np.uint8], prepared: Prepare | None = None
+    ) -> tuple[list[tuple[Box, Landmarks]], list[Landmarks]]:
+        """:meth:`_detect_upright_and_unsure` in the first (capped) copy only, ``prepared`` when given
+        (:meth:`_search`): no second copy, small faces or tiles.
 
         For a dark photo's brightened copy (vision/dark_photos.py): its faces are of the usual size,
         and the full search of a 12-megapixel faceless copy doubled what the dark photo cost.
         """
-        found = self._search(gray, self.settings.detect_scale(gray.shape))
+        found = self._search(gray, self.settings.detect_scale(gray.shape), prepared)
         faces = self._sure(found, gray.shape) or self._filling(found, gray.shape)
-        return self.largest_first(gray.shape, faces, self.settings.smallest_face(gray.shape))
+        smallest = self.settings.smallest_face(gray.shape)
+        kept = self.largest_first(gray.shape, faces, smallest)
+        return kept, self._unsure_left_out(found, kept, gray.shape, smallest)
+
+    def _unsure_left_out(
+        self, seen: Sequence[Landmarks], kept: Sequence[tuple[Box, Landmarks]], shape: tuple[int, ...], smallest: int
+    ) -> list[Landmarks]:
+        """The faces of ``seen`` scored from ``photo_face_threshold`` but under ``score_threshold``, of
+        at least ``smallest`` pixels (the search's that kept ``kept``), that overlap no kept face:
+        surest first.
+
+        A photo's search drops them once a sure face is found; an upside-down face scores 0.50-0.89,
+        so in a group photo turned by 180° they are the faces it lost (vision/upside_down.py checks
+        them and keeps only those a turned window confirms).
+        """
+        settings = self.settings
+        boxes = [box for box, _ in kept]
+        left_out = [
+            face
+            for face in seen
+            if settings.photo_face_threshold <= face.score < settings.score_threshold
+            and face.fer_centre_and_side()[2] >= smallest
+            and all(overlap_ratio(face.fer_box(shape), box) <= settings.overlap for box in boxes)
+        ]
+        return sorted(left_out, key=lambda face: face.score, reverse=True)
 
     def largest_first(
         self, shape: tuple[int, ...], found: Sequence[Landmarks], smallest: int = 0
