@@ -12,6 +12,7 @@ import { trackFootHeights, uncoverFocus } from "./footroom.js";
 import { guardPresses } from "./keyguard.js";
 import { keepRoom, wording } from "./keeproom.js";
 import { describeFaces, drawBars, fitMedia } from "./overlay.js";
+import { mirrorStates } from "./pageflags.js";
 import { setupPhoto } from "./photo.js";
 import { say } from "./say.js";
 import { distance, MIN_DISTANCE, MoodSettler } from "./settle.js";
@@ -63,7 +64,8 @@ const STALE_READING_MS = 5000;
 /** The photo panel (photo.js): {handle, abandon}; set up by start(). */
 let photo = null;
 
-/** Measures what floats at the foot of the screen again (footroom.js); set up by start(). */
+/** Measures what floats at the foot of the screen again (footroom.js), with the page's state classes
+ * (pageflags.js); set up by start(). */
 let measureFoot = () => {};
 
 // ---- small UI helpers -------------------------------------------------------------------------
@@ -928,7 +930,23 @@ function setupCamera() {
 }
 
 async function start() {
-  measureFoot = trackFootHeights({ mini: $("mini-player"), offer: $("new-list") });
+  const syncStates = mirrorStates([
+    ["offer-shown", $("new-list"), ".offer.reserved:not([hidden])"],
+    ["player-shown", $("mini-player"), ":not([hidden])"],
+    ["camera-shown", $("camera-stage"), ":not([hidden])"],
+    ["camera-tab", $("tab-camera"), '[aria-selected="true"]'],
+  ]);
+  // Each height is written where style.css reads it: the bar's also on the offer, which stands above it.
+  const pageEnds = [document.documentElement, document.body];
+  const measureHeights = trackFootHeights([
+    ["mini", $("mini-player"), [...pageEnds, $("new-list")]],
+    ["offer", $("new-list"), pageEnds],
+  ]);
+  // The scroll padding that uncoverFocus scrolls by needs the offer's class now, not a microtask later.
+  measureFoot = () => {
+    syncStates();
+    measureHeights();
+  };
   keepRoomForCameraWords();
   // "close" does not bubble: heard while it passes the document, for whichever dialog closed.
   document.addEventListener("close", sayHeldMoodNews, true);

@@ -4,21 +4,24 @@
 // height is kept in a CSS variable that the style sheet stacks and pads by.
 
 /**
- * Keep `--{name}-h` on the root element equal to each element's height while shown (0 when hidden).
- * @param {Record<string, HTMLElement>} floating  variable name → element
+ * Keep `--{name}-h` equal to each floating element's height while shown (0 when hidden), written
+ * only on the elements whose rules read it (style.css): the root (scroll padding), <body> (its
+ * padding), and the offer for the bar's height (it stands above the bar). The variables do not
+ * inherit (`@property` in the style sheet): set on the root and inherited, a new height restyled
+ * every element of the page each time the offer came or went; now only its readers.
+ * @param {Array<[string, HTMLElement, HTMLElement[]]>} floating  [variable name, element, readers]
  * @returns a function that measures them now: the observer reports only before the next paint,
  *   too late for a scroll made at once (see {@link uncoverFocus})
  */
 export function trackFootHeights(floating) {
-  const root = document.documentElement;
   const measure = () => {
-    for (const [name, el] of Object.entries(floating)) {
-      const height = el.hidden ? 0 : el.getBoundingClientRect().height;
-      root.style.setProperty(`--${name}-h`, `${Math.ceil(height)}px`);
+    for (const [name, el, readers] of floating) {
+      const height = `${Math.ceil(el.hidden ? 0 : el.getBoundingClientRect().height)}px`;
+      for (const reader of readers) reader.style.setProperty(`--${name}-h`, height);
     }
   };
   const observer = new ResizeObserver(measure);
-  for (const el of Object.values(floating)) observer.observe(el);
+  for (const [, el] of floating) observer.observe(el);
   measure();
   return measure;
 }

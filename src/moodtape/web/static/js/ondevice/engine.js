@@ -14,11 +14,76 @@ const MAX_SIDE = 640;
 const PROFILE_REFRESH_S = 10;
 /** The vendored runtime, beside the versioned js/ folder this module is served from. */
 const RUNTIME_URL = new URL("../../vendor/ort/", import.meta.url).href;
+/** The runtime's WebAssembly, which its worker fetches for itself (see {@link checkRuntimeServed}). */
+const RUNTIME_WASM = "ort-wasm-simd-threaded.wasm";
 
 async function getJson(url) {
   const response = await fetch(url, { credentials: "same-origin" });
   if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   return response.json();
+}
+
+/** The first bytes of every WebAssembly module: "\0asm". */
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+/** Answers that say the file is not there; any other failure is left to the runtime to meet. */
+const NOT_THERE = new Set([404, 410]);
+
+function runtimeMissing(why) {
+  const missing = new Error(`${RUNTIME_WASM} ${why}`);
+  missing.runtimeMissing = true;
+  return missing;
+}
+
+/**
+ * Up to `count` bytes from the start of `reply`'s body, then the rest is cancelled (a server that
+ * ignores the Range header sends the whole 11 MB otherwise); null when the body cannot be read.
+ */
+async function firstBytes(reply, count) {
+  if (!reply.body) return null;
+  const reader = reply.body.getReader();
+  const bytes = new Uint8Array(count);
+  let have = 0;
+  try {
+    while (have < count) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const take = Math.min(value.length, count - have);
+      bytes.set(value.subarray(0, take), have);
+      have += take;
+    }
+    return bytes.subarray(0, have);
+  } catch {
+    return null;
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * Throw a plain error when the runtime's WebAssembly is not served: answered 404 or 410, or
+ * answered with something that is not WebAssembly (a proxy's HTML page, with 200). The runtime's
+ * worker fetches the file itself and, on a bad answer, aborts with an error thrown inside that
+ * worker, which no code of ours can catch: the console showed it as uncaught ("Aborted(CompileError:
+ * WebAssembly.instantiate(): expected magic word …)"). The check reads the file's first 4 bytes (a
+ * Range request; a server that ignores it is cut off after them). Any other answer (405 or 403 from
+ * a proxy that refuses ranges, a network error) proves nothing: the runtime is left to try.
+ */
+async function checkRuntimeServed() {
+  let reply;
+  try {
+    const firstFour = { headers: { Range: "bytes=0-3" }, credentials: "same-origin" };
+    reply = await fetch(`${RUNTIME_URL}${RUNTIME_WASM}`, firstFour);
+  } catch {
+    return;
+  }
+  if (NOT_THERE.has(reply.status)) throw runtimeMissing(`answered ${reply.status}`);
+  if (reply.status !== 200 && reply.status !== 206) {
+    reply.body?.cancel().catch(() => {});
+    return;
+  }
+  const head = await firstBytes(reply, WASM_MAGIC.length);
+  if (head === null) return;
+  if (!WASM_MAGIC.every((byte, i) => head[i] === byte)) throw runtimeMissing("is not WebAssembly");
 }
 
 /** The server's settings for this mode (GET /api/ondevice). */
@@ -33,6 +98,7 @@ export class OnDeviceAnalyzer {
     const started = performance.now();
     config = config || (await onDeviceConfig());
     if (!config.available) throw new Error("the ONNX Runtime Web files are not installed on this server");
+    await checkRuntimeServed();
     const ort = await import(`${RUNTIME_URL}ort.wasm.min.mjs`);
     // Threads need cross-origin isolation (COOP/COEP), which the music and video embeds would break.
     ort.env.wasm.numThreads = 1;

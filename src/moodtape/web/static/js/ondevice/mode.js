@@ -73,7 +73,8 @@ export function localAnalyzer() {
 function plainReason(config, err) {
   if (err) console.warn("moodtape: the on-device reader could not start:", err);
   if (typeof WebAssembly !== "object") return "this browser cannot run the on-device reader";
-  if (config && !config.available) return "the on-device reader is not installed on this server";
+  const notInstalled = (config && !config.available) || (err && err.runtimeMissing);
+  if (notInstalled) return "the on-device reader is not installed on this server";
   return "the on-device reader could not start in this browser";
 }
 
