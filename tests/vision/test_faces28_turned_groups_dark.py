@@ -55,11 +55,8 @@ def test_a_group_turned_upside_down_keeps_more_than_its_surest_face(
     assert all(face.emotion == "happy" for face in bundled_analyzer.analyze_gray(upside_down(group)))
 
 
-def test_unsure_faces_that_are_not_turned_stay_left_out(
-    bundled_analyzer: Analyzer, astronaut_gray: Gray, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The dropped unsure faces are only ever added from a turned window: the group upright, and the
-    whole astronaut photo, give the faces they gave, and each dropped face is checked once."""
+def scores_of_turned_window_checks(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """A list that fills with the score of each face the upside-down check looks at in a turned window."""
     from moodtape.vision import upside_down as module
 
     checked: list[float] = []
@@ -70,6 +67,15 @@ def test_unsure_faces_that_are_not_turned_stay_left_out(
         return real(detector, gray, face)  # type: ignore[arg-type]
 
     monkeypatch.setattr(module, "_turned_face", counting)
+    return checked
+
+
+def test_unsure_faces_that_are_not_turned_stay_left_out(
+    bundled_analyzer: Analyzer, astronaut_gray: Gray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dropped unsure faces are only ever added from a turned window: the group upright, and the
+    whole astronaut photo, give the faces they gave, and each dropped face is checked once."""
+    checked = scores_of_turned_window_checks(monkeypatch)
     (face,) = bundled_analyzer.analyze_gray(astronaut_gray)
     assert iou(face.box, ASTRONAUT_FACE) > 0.6
     assert len(bundled_analyzer.locate(heads_side_by_side(astronaut_gray))) == 3
@@ -99,14 +105,7 @@ def test_an_upright_photo_with_unsure_faces_left_out_pays_no_window_check(
     assert len(kept) == 1 and kept[0][1].score >= module.CHECK_BELOW
     assert len(left_out) == 1 and 0.5 <= left_out[0].score < 0.7  # the precondition: an unsure face left out
 
-    checked: list[float] = []
-    real = module._turned_face
-
-    def counting(detector: YuNetDetector, gray: Gray, face: object) -> object:
-        checked.append(getattr(face, "score", 0.0))
-        return real(detector, gray, face)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(module, "_turned_face", counting)
+    checked = scores_of_turned_window_checks(monkeypatch)
     located = bundled_analyzer.locate(photo)
     assert len(located) == 1 and iou(located[0][0], kept[0][0]) > 0.9  # the sure face, as it is
     assert checked == []  # checking the left-out face regardless would cost one window (four YuNet passes)
