@@ -115,3 +115,147 @@ def test_numbers_and_flags_are_never_free_text() -> None:
         looks_typed = setting.default.replace(".", "").isdigit() or setting.default in {"true", "false"}
         if looks_typed:
             assert type(setting.kind).__name__ != "Kind", setting.name
+
+
+#: URLs whose client reads a piece of the password as the host: before, MOODTAPE_DATABASE_URL's
+#: were taken and the log named a piece as the host; MOODTAPE_REDIS_URL's stopped `serve` with no
+#: line of the settings' kind, or with redis-py's traceback quoting a piece, or went to another port.
+#: The password pieces each must never show.
+UNENCODED_PASSWORDS = [
+    ("MOODTAPE_DATABASE_URL", "postgresql://mt:Pw@x1@127.0.0.1:5432/mtdb", ("Pw", "x1")),
+    ("MOODTAPE_DATABASE_URL", "postgresql://mt:Pw/x1@Q7@127.0.0.1/mtdb", ("Pw", "x1", "Q7")),
+    ("MOODTAPE_DATABASE_URL", "postgres://mt:Pw?x@1@db.example/mtdb", ("Pw", "?x")),
+    ("MOODTAPE_DATABASE_URL", "postgresql+psycopg://mt:Pw#x1@Q7@db.example/mtdb", ("Pw", "x1", "Q7")),
+    ("MOODTAPE_REDIS_URL", "redis://:Real@Pw:1/x%@127.0.0.1:6379/0", ("Real", "Pw", "x%")),
+    ("MOODTAPE_REDIS_URL", "rediss://:ab?cd@127.0.0.1:6379/0", ("ab?", "cd")),
+    ("MOODTAPE_REDIS_URL", "redis://:ab#cd@127.0.0.1/0", ("ab#", "cd")),
+    ("MOODTAPE_REDIS_URL", "redis://:Pw?x=1@127.0.0.1:6379/0", ("Pw", "x=1")),
+    ("MOODTAPE_REDIS_URL", "redis://u:Pw?x&y@127.0.0.1:6379/0", ("Pw", "x&y")),
+    ("MOODTAPE_REDIS_URL", "redis://:Pw/x?1@127.0.0.1:6379/0", ("Pw", "x?1")),
+    ("MOODTAPE_REDIS_URL", "redis://:12?x=1@127.0.0.1:6379/0", ("12?", "x=1")),
+    ("MOODTAPE_REDIS_URL", "unix://:Pw/Ss@/tmp/r.sock", ("Pw", "Ss")),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "pieces"), UNENCODED_PASSWORDS)
+def test_a_url_password_with_a_character_that_ends_it_is_refused_at_start_without_showing_it(
+    name: str, value: str, pieces: tuple[str, ...]
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.load(overrides={name: value}, environ={}, dotenv=None)
+    message = str(caught.value)
+    assert message.startswith(f"{name}='") and "\n" not in message and "percent-encode" in message
+    assert "%40 for @" in message and "%2F for /" in message and "%23 for #" in message
+    assert not any(piece in message for piece in pieces), message
+    host = value.rpartition("@")[2]
+    assert f"***@{host}" in message  # where it points is still shown
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MOODTAPE_DATABASE_URL", "postgresql://mt:Pw%40x1%2F%3F%23@127.0.0.1:5432/mtdb"),
+        ("MOODTAPE_DATABASE_URL", "postgresql://mt@db.example/mtdb?sslrootcert=/etc/a@b/ca.pem"),
+        ("MOODTAPE_DATABASE_URL", "sqlite:////srv/me@host/moodtape.db"),  # a path, no password in it
+        ("MOODTAPE_REDIS_URL", "redis://:WrOng@pa:ss@127.0.0.1:6379/0"),  # an @ as is: redis-py reads it right
+        ("MOODTAPE_REDIS_URL", "rediss://127.0.0.1:6379/0?ssl_ca_certs=/etc/a@b/ca.pem"),
+        ("MOODTAPE_REDIS_URL", "unix:///run/redis@main.sock"),
+        ("MOODTAPE_REDIS_URL", "unix://moodtape:pw@/run/redis.sock"),
+        ("MOODTAPE_REDIS_URL", "rediss://127.0.0.1:6379?ssl_ca_certs=/etc/a@b/ca.pem"),
+        # SQLAlchemy reads a PostgreSQL password up to its last "@": these were refused, yet they worked.
+        ("MOODTAPE_DATABASE_URL", "postgresql://u:pa/ss@h/db"),
+        ("MOODTAPE_DATABASE_URL", "postgresql://u:pa?ss@h:5432/db"),
+        ("MOODTAPE_DATABASE_URL", "postgresql+psycopg://mt:Pw#x1@db.example/mtdb"),
+        ("MOODTAPE_DATABASE_URL", "postgresql://mt:ab/cd?ef#gh@127.0.0.1:5432/mtdb"),
+        ("MOODTAPE_DATABASE_URL", "postgresql://us@er:pw@h/db"),  # an @ in the user name: read right
+        ("MOODTAPE_DATABASE_URL", "postgresql://u:pw@h/d@b"),  # and in the database name
+    ],
+)
+def test_a_url_its_client_reads_right_is_taken(name: str, value: str) -> None:
+    assert Settings.load(overrides={name: value}, environ={}, dotenv=None).get(name) == value
+
+
+@pytest.mark.parametrize(("name", "value", "pieces"), UNENCODED_PASSWORDS)
+def test_a_url_given_without_the_settings_gets_the_same_line(name: str, value: str, pieces: tuple[str, ...]) -> None:
+    """The store and Redis, given such a URL by the Python API, refuse it with the line the settings give."""
+    from moodtape.state.connection import connect
+    from moodtape.store.database import engine_url
+
+    with pytest.raises(SettingsError) as at_start:
+        Settings.load(overrides={name: value}, environ={}, dotenv=None)
+    with pytest.raises(SettingsError) as given:
+        (engine_url if name == "MOODTAPE_DATABASE_URL" else connect)(value)
+    assert str(given.value) == str(at_start.value)
+
+
+#: URLs whose client (urlsplit, SQLAlchemy's make_url, redis-py) fails in words that quote a piece
+#: of the password: (setting, URL, the pieces never to be shown).
+CLIENT_WORDS_QUOTE_THE_PASSWORD = [
+    ("MOODTAPE_DATABASE_URL", "postgresql://u:p@ss:w0rd@h/db", ("w0rd", "ss:w0rd")),
+    ("MOODTAPE_DATABASE_URL", "postgresql://u:p@ss:99@h/db", ("99@h", "ss:99")),
+    ("MOODTAPE_REDIS_URL", "redis://:[s3cret]@h:6379/0", ("s3cret",)),
+    ("MOODTAPE_REDIS_URL", "redis://:s3cret]@h:6379/0", ("s3cret",)),
+    ("MOODTAPE_REDIS_URL", "unix://:[s3cret]@/tmp/redis.sock", ("s3cret",)),
+]
+
+
+def _every_way_in(name: str, value: str) -> list[str]:
+    """The lines a URL is refused with: at start, and given straight to the store or Redis client."""
+    from moodtape.state.connection import connect
+    from moodtape.store.database import engine_url
+
+    lines = []
+    for read in (
+        lambda: Settings.load(overrides={name: value}, environ={}, dotenv=None),
+        lambda: engine_url(value) if name == "MOODTAPE_DATABASE_URL" else connect(value),
+    ):
+        with pytest.raises(SettingsError) as caught:
+            read()
+        lines.append(str(caught.value))
+    return lines
+
+
+@pytest.mark.parametrize(("name", "value", "pieces"), CLIENT_WORDS_QUOTE_THE_PASSWORD)
+def test_a_clients_own_words_never_reach_a_settings_message(name: str, value: str, pieces: tuple[str, ...]) -> None:
+    for line in _every_way_in(name, value):
+        assert line.startswith(f"{name}=") and "is not allowed: use" in line
+        assert not any(piece in line for piece in pieces), line
+        assert "invalid literal" not in line and "IPv4 or IPv6" not in line, line
+
+
+def test_several_postgres_hosts_are_told_how_to_list_them() -> None:
+    for line in _every_way_in("MOODTAPE_DATABASE_URL", "postgresql://u:p@h1:5432,h2:5432/db"):
+        assert "?host=h1:5432&host=h2:5432" in line and "invalid literal" not in line, line
+
+
+def test_a_bracket_in_a_postgres_password_sqlalchemy_reads_is_taken() -> None:
+    from moodtape.store.database import engine_url
+
+    value = "postgresql://u:[s3cret]@h/db"
+    assert (
+        Settings.load(overrides={"MOODTAPE_DATABASE_URL": value}, environ={}, dotenv=None).get("MOODTAPE_DATABASE_URL")
+        == value
+    )
+    assert engine_url(value).password == "[s3cret]"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "redis://h:6379/0?password=a@b",
+        "redis://h:6379/0?client_name=a@b",
+        "redis://h:6379/0?ssl_ca_certs=a@b.pem",
+        "redis://:pw@h:6379/0?client_name=a@b",
+    ],
+)
+def test_an_at_in_a_redis_text_option_is_taken(value: str) -> None:
+    assert (
+        Settings.load(overrides={"MOODTAPE_REDIS_URL": value}, environ={}, dotenv=None).get("MOODTAPE_REDIS_URL")
+        == value
+    )
+
+
+@pytest.mark.parametrize("value", ["redis://:12?x=1@host", "redis://user:12?x@h", "redis://:12?password=x@host"])
+def test_a_password_ended_by_its_question_mark_is_still_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="%3F for \\?"):
+        Settings.load(overrides={"MOODTAPE_REDIS_URL": value}, environ={}, dotenv=None)

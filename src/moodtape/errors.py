@@ -39,8 +39,12 @@ class SettingsError(MoodtapeError):
     """A setting holds a value moodtape cannot use; the message names the variable, the value and what is allowed.
 
     Raised once, when the settings are read: the CLI prints it as one line and the server refuses to start.
+    One met while answering a request (an app built through the Python API from a store or Redis URL
+    the settings never checked) is a 503, as the server cannot serve until its operator changes the
+    setting, not a 500, the status of a bug; waiting does not mend it, so no ``Retry-After``.
     """
 
+    status = 503
     code = "bad_setting"
 
 

@@ -33,7 +33,7 @@ def relay(redis_server: RedisServer, redis_url: str) -> Iterator[TcpRelay]:
 
 
 def _limit_keys(redis_url: str) -> list[bytes]:
-    return redis.Redis.from_url(redis_url).keys("LIMITS*")  # type: ignore[return-value]
+    return redis.Redis.from_url(redis_url).keys("moodtape:limits:*")  # type: ignore[return-value]
 
 
 def test_while_the_breaker_is_open_no_request_waits_on_redis_for_the_limit(

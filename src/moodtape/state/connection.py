@@ -7,7 +7,12 @@ succeeds, because the pool reconnects by itself. A Redis that answers but refuse
 replica after a failover, ``maxmemory`` reached, writes stopped after a failed snapshot) is the
 same kind of outage for the person asking, and gets the same 503 rather than a 500 (a full one as
 :class:`SharedStateFullError`, so that readiness names it as Redis being full). Each of these
-503s carries ``Retry-After: 1``. After a call to Redis timed out or crawled, the calls of the
+503s carries ``Retry-After: 1``. A Redis that turns moodtape away for a reason of its settings (a
+wrong or missing password, an ACL user without a command moodtape needs, a database number it does
+not have, a TLS certificate not trusted) gets the 503 too, with a message that names the setting to
+change rather than "retry in a few seconds", never with the password. These and a full Redis are
+logged at most once a minute each, not once per request.
+After a call to Redis timed out or crawled, the calls of the
 next second get that 503 at once, without waiting on Redis (:mod:`moodtape.state.breaker`).
 """
 
@@ -16,10 +21,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
+import ssl
+import time
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
+from moodtape.config import Url, refuse_unencoded_password, unreadable_url, url_scheme
 from moodtape.errors import MoodtapeError
 from moodtape.state.breaker import OPEN_S, BreakerOpen, breaker_for, set_bound_for
 
@@ -46,6 +56,12 @@ class SharedStateError(MoodtapeError):
     #: Sent as ``Retry-After``: Redis restarts in a second or two and the pool reconnects by itself.
     retry_after = RETRY_AFTER_S
 
+    def __init__(self, message: str, for_operators: str | None = None) -> None:
+        super().__init__(message)
+        #: The message with Redis's own words in it (they may name the ACL user), for the log and
+        #: ``/readyz``; the 503 a visitor gets says only ``message``.
+        self.for_operators = for_operators or message
+
 
 class SharedStateFullError(SharedStateError):
     """Redis answers but refuses writes: it reached its ``maxmemory`` with nothing it may evict."""
@@ -62,18 +78,25 @@ def connect(url: str) -> redis.Redis:
 
     Raises:
         ValueError: the URL is not a Redis URL.
+        SettingsError: its password has a character that ends the host part unencoded (checked by the
+            settings), or redis-py cannot read the URL.
     """
     import redis
 
-    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-        raise ValueError(f"MOODTAPE_REDIS_URL must start with redis://, rediss:// or unix://, got {describe(url)!r}")
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=SOCKET_TIMEOUT,
-        socket_connect_timeout=SOCKET_TIMEOUT,
-        health_check_interval=30,
-        decode_responses=False,
-    )
+    if url_scheme(url) not in ("redis", "rediss", "unix"):  # not urlsplit: it may quote the password
+        shown = Url.without_password(url)
+        raise ValueError(f"MOODTAPE_REDIS_URL must start with redis://, rediss:// or unix://, got {shown!r}")
+    refuse_unencoded_password("MOODTAPE_REDIS_URL", url)  # checked at start too, by the settings
+    try:
+        return redis.Redis.from_url(
+            url,
+            socket_timeout=SOCKET_TIMEOUT,
+            socket_connect_timeout=SOCKET_TIMEOUT,
+            health_check_interval=30,
+            decode_responses=False,
+        )
+    except ValueError:  # redis-py's words may quote a piece of the password ("… as 'Pw'"): never shown
+        raise unreadable_url("MOODTAPE_REDIS_URL", url) from None
 
 
 @contextlib.contextmanager
@@ -89,32 +112,66 @@ def redis_errors(client: redis.Redis) -> Iterator[None]:
         with breaker_for(client).call():
             yield
     except BreakerOpen:
-        raise SharedStateError(
-            f"the shared state ({_where(client)}) timed out or was slow to answer a moment ago, and is not asked "
-            f"again for up to {OPEN_S:g} s; retry in a few seconds, and check MOODTAPE_REDIS_URL if it lasts"
-        ) from None
+        raise _breaker_open_error(client) from None
+    except redis.AuthenticationError:  # a ConnectionError to redis-py: caught before it
+        raise _misconfigured(client, "refused moodtape's login", _LOGIN_REFUSED) from None
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise SharedStateError(
+        tls = _tls_trouble(exc)
+        if tls:
+            raise _misconfigured(client, f"could not be reached over TLS ({tls[0]})", tls[1]) from None
+        raise _momentary(
+            client,
             f"the shared state ({_where(client)}) is not answering ({type(exc).__name__}); "
-            "retry in a few seconds, and check MOODTAPE_REDIS_URL if it lasts"
+            "retry in a few seconds, and check MOODTAPE_REDIS_URL if it lasts",
         ) from None
     except redis.ReadOnlyError:
         # After a failover the pooled connections may still reach the old primary, now a replica:
         # drop them, so that the next request connects afresh (to the new primary behind the name).
         client.connection_pool.disconnect()
+        _settings_trouble.pop(client.connection_pool, None)
         raise _replica_error(client) from None
     except redis.ResponseError as exc:
+        if _is_not_permitted(exc):
+            fix = _NOT_PERMITTED_IN_SCRIPT if _SCRIPT_NOT_PERMITTED in str(exc) else _NOT_PERMITTED
+            raise _misconfigured(client, "refused a command", fix, redis_said=_said(exc)) from None
+        if _NO_SUCH_DATABASE in str(exc):
+            raise _misconfigured(client, "has no such database", _NO_DATABASE) from None
         if _is_full(exc):
-            log.warning("shared state: Redis is full (maxmemory reached) and refuses writes")
+            _log_now_and_then("Redis is full (maxmemory reached) and refuses writes")
+            _settings_trouble.pop(client.connection_pool, None)
             raise SharedStateFullError(
                 f"the shared state ({_where(client)}) is full (its maxmemory is reached) and refuses writes; "
                 "retry later, and give it more memory or --maxmemory-policy volatile-lru (docs/deployment.md)"
             ) from None
-        log.warning("shared state: Redis refused a command: %s", exc)
-        raise SharedStateError(
+        _log_now_and_then(f"Redis refused a command: {_said(exc)}")
+        raise _momentary(
+            client,
             f"the shared state ({_where(client)}) refused the request ({type(exc).__name__}); "
-            "the Redis server's log says why (out of memory, a failed snapshot…)"
+            "the Redis server's log says why (out of memory, a failed snapshot…)",
         ) from None
+    else:
+        _settings_trouble.pop(client.connection_pool, None)  # answered: whatever was wrong is mended
+
+
+def _breaker_open_error(client: redis.Redis) -> SharedStateError:
+    """The 503 while the breaker is open: the setting to change when that is what opened it.
+
+    A rediss:// URL at a plain port times out in the TLS handshake, which opens the breaker; without
+    the remembered cause every call after the first was told "retry in a few seconds" instead.
+    """
+    remembered = _settings_trouble.get(client.connection_pool)
+    if remembered is not None:  # a new error each time: threads raising one at once share no traceback
+        return SharedStateError(*remembered)
+    return SharedStateError(
+        f"the shared state ({_where(client)}) timed out or was slow to answer a moment ago, and is not asked "
+        f"again for up to {OPEN_S:g} s; retry in a few seconds, and check MOODTAPE_REDIS_URL if it lasts"
+    )
+
+
+def _momentary(client: redis.Redis, message: str) -> SharedStateError:
+    """A 503 for trouble of the moment: any settings refusal remembered for the breaker is over."""
+    _settings_trouble.pop(client.connection_pool, None)
+    return SharedStateError(message)
 
 
 #: What Redis says when it refuses a write at its ``maxmemory``: the start of its ``OOM`` error, which
@@ -137,6 +194,132 @@ def _is_full(exc: Exception) -> bool:
 def _where(client: redis.Redis) -> str:
     kwargs = client.connection_pool.connection_kwargs
     return f"Redis at {kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+
+
+#: What to change when Redis turns moodtape away for a reason of its settings, not of the moment.
+#: Each was told as "not answering (AuthenticationError); retry in a few seconds" or "refused the
+#: request (ResponseError); the Redis server's log says why", which no retry and no log line mends.
+_LOGIN_REFUSED: Final[str] = (
+    "the user or password in MOODTAPE_REDIS_URL (redis://user:password@host:port/db) is wrong, "
+    "or missing where Redis requires one (requirepass, or an ACL user)"
+)
+_TLS_REFUSED: Final[str] = (
+    "a rediss:// URL checks the server's certificate against the system's CAs: name your own CA with "
+    "?ssl_ca_certs=/path/ca.pem in MOODTAPE_REDIS_URL, and use rediss:// only for a TLS port"
+)
+_TLS_NAME_MISMATCH: Final[str] = (
+    "put the host name the server's certificate is for (its subjectAltName) in MOODTAPE_REDIS_URL, "
+    "not another name or address of the same server"
+)
+_NOT_PERMITTED: Final[str] = (
+    "the ACL user in MOODTAPE_REDIS_URL lacks a command or key moodtape needs (Redis's ACL LOG names "
+    "which); give it the ACL rule in docs/deployment.md"
+)
+_NOT_PERMITTED_IN_SCRIPT: Final[str] = (
+    "the ACL user in MOODTAPE_REDIS_URL lacks a command a script of moodtape's runs (ACL LOG on the "
+    "Redis server names which); give it the ACL rule in docs/deployment.md"
+)
+_NO_DATABASE: Final[str] = "the /db number in MOODTAPE_REDIS_URL must be below the server's `databases` (16 by default)"
+#: Redis's answer to a SELECT of a database number it does not have.
+_NO_SUCH_DATABASE: Final[str] = "DB index is out of range"
+#: Seconds between two log lines that say the same: one line is enough to act on, and every request
+#: meeting a full Redis or a setting Redis refuses wrote one (measured: a line per request, so 100
+#: lines a second under 100 requests a second).
+LOG_EVERY_S: Final[float] = 60.0
+_last_logged: dict[str, float] = {}
+#: How many different messages :func:`_log_now_and_then` remembers.
+_LOGGED_KEPT: Final[int] = 64
+
+
+def _log_now_and_then(message: str) -> None:
+    """Log ``message`` as a warning unless the same was logged in the last :data:`LOG_EVERY_S`.
+
+    Lock-free: two threads racing may both log it once. Redis's own wording of a refusal is part of
+    some messages, so the memory of them is emptied when it grows past :data:`_LOGGED_KEPT`.
+    """
+    now = time.monotonic()
+    if now - _last_logged.get(message, -math.inf) >= LOG_EVERY_S:
+        if len(_last_logged) >= _LOGGED_KEPT:
+            _last_logged.clear()
+        _last_logged[message] = now
+        log.warning("shared state: %s", message)
+
+
+#: The last settings refusal met through each connection pool that opened its breaker (its message,
+#: and the message for operators), kept until Redis answers (any caller's call: see
+#: :func:`forget_settings_trouble`) or fails otherwise: the breaker-open 503 repeats it
+#: (:func:`_breaker_open_error`). A refusal answered at once (a wrong password, an ACL user without a
+#: command) opens no breaker, so it is not kept: a breaker opened after it by slow calls was told
+#: as that refusal, blaming the ACL while Redis was only slow.
+_settings_trouble: weakref.WeakKeyDictionary[object, tuple[str, str]] = weakref.WeakKeyDictionary()
+
+
+def forget_settings_trouble(client: redis.Redis) -> None:
+    """Forget the settings refusal remembered for ``client``'s pool: a caller that shares its breaker
+    but not :func:`redis_errors` (the rate limit) got an answer, so the refusal is no longer why the
+    breaker is or will be open."""
+    _settings_trouble.pop(client.connection_pool, None)
+
+
+def _misconfigured(client: redis.Redis, what: str, fix: str, redis_said: str = "") -> SharedStateError:
+    """The 503 for a Redis that turns moodtape away until a setting changes, logged now and then.
+
+    Nothing of the URL but host and port goes into the message or the log: never its password.
+    ``redis_said`` (Redis's own words, which may name the ACL user) goes to the log and to
+    ``/readyz`` (:attr:`SharedStateError.for_operators`), not into the 503 a visitor reads.
+    """
+    told = f"the shared state ({_where(client)}) {what}"
+    detailed = f"{told} ({redis_said})" if redis_said else told
+    _log_now_and_then(f"{detailed}: {fix}")
+    if breaker_for(client).is_open:  # this call opened it (a TLS handshake that timed out): say so while open
+        _settings_trouble[client.connection_pool] = (f"{told}: {fix}", f"{detailed}: {fix}")
+    else:  # answered at once: a breaker opened later is opened by something else (a slow Redis)
+        _settings_trouble.pop(client.connection_pool, None)
+    return SharedStateError(f"{told}: {fix}", for_operators=f"{detailed}: {fix}")
+
+
+#: How Redis words an ACL refusal met inside a script (EVAL): a plain error, not ``NOPERM``.
+_SCRIPT_NOT_PERMITTED: Final[str] = "The user executing the script can't"
+
+
+def _is_not_permitted(exc: Exception) -> bool:
+    """Whether ``exc`` is Redis's ACL refusing moodtape's user a command or a key, directly or in a script."""
+    import redis
+
+    return isinstance(exc, redis.exceptions.NoPermissionError) or _SCRIPT_NOT_PERMITTED in str(exc)
+
+
+def _said(exc: Exception) -> str:
+    """Redis's own words for a refusal, on one line and short (it names a command or a key pattern)."""
+    return " ".join(str(exc).split())[:160]
+
+
+#: OpenSSL's codes for a certificate that is trusted but made out for another name or address.
+_NAME_MISMATCH_CODES: Final[frozenset[int]] = frozenset({62, 64})  # X509_V_ERR_HOSTNAME_/IP_ADDRESS_MISMATCH
+
+
+def _tls_trouble(exc: Exception) -> tuple[str, str] | None:
+    """What went wrong in a TLS handshake behind a connection error and what to change, or None when
+    TLS is not the cause.
+
+    A certificate that does not verify, or a rediss:// URL pointed at a plain port (the handshake
+    waits for an answer that never comes), fails the same way on every retry. A certificate made out
+    for another name is no matter of trust: naming a CA (the usual advice) does not mend it.
+    """
+    seen: BaseException | None = exc
+    for _ in range(8):  # a chain of causes is short; a cycle in one must not hang the request
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            if seen.verify_code in _NAME_MISMATCH_CODES:
+                return f"certificate for another name: {seen.verify_message}", _TLS_NAME_MISMATCH
+            return f"certificate not trusted: {seen.verify_message}", _TLS_REFUSED
+        if isinstance(seen, ssl.SSLError):
+            return f"TLS error: {seen.reason or seen}", _TLS_REFUSED
+        if isinstance(seen, TimeoutError) and "handshake" in str(seen):
+            return "no TLS handshake: is that port a TLS port?", _TLS_REFUSED
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _replica_error(client: redis.Redis) -> SharedStateError:

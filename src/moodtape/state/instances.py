@@ -2,8 +2,9 @@
 for the secret key, at a heartbeat of its own, :func:`hold`).
 
 Some things must be the same on every instance behind a balancer: the secret key (else a visit
-that crosses instances starts afresh, web/secret_key.py) and the emotion model (else a calibration
-made on one does not apply on the other). Each instance notes a
+that crosses instances starts afresh, web/secret_key.py), the emotion model (else a calibration
+made on one does not apply on the other) and the history limits (else the instance with the shortest
+retention or the lowest cap deletes or trims everyone's history). Each instance notes a
 fingerprint of its own in a sorted set, scored by the time; fingerprints not noted again for
 :data:`NOTED_FOR_S` belong to instances that are gone (or a rollout that has finished).
 
@@ -49,6 +50,16 @@ def note_and_list(client: redis.Redis, set_key: str, fingerprint: str) -> set[st
 def other_models(client: redis.Redis, model_id: str) -> int:
     """How many other emotion models the instances sharing ``client`` run (0: all run this one)."""
     return len(note_and_list(client, MODELS_KEY, model_id[:16]) - {model_id[:16]})
+
+
+#: The set where instances note the history limits they apply, as words ("30 days, 50 lists"): not
+#: secret, and the message that names a disagreement can then say which values are in use.
+HISTORY_LIMITS_KEY: Final[str] = "moodtape:history-limits"
+
+
+def other_history_limits(client: redis.Redis, limits: str) -> set[str]:
+    """The history limits other instances sharing ``client`` apply, where they differ from ``limits``."""
+    return note_and_list(client, HISTORY_LIMITS_KEY, limits) - {limits}
 
 
 #: An instance's holder is forgotten when its heartbeat has not noted it for this long.

@@ -50,7 +50,9 @@ Two more bounds for a server:
 from __future__ import annotations
 
 import logging
+import math
 import os
+import re
 import socket
 import threading
 import time
@@ -65,6 +67,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from moodtape.config import refuse_unencoded_password, unreadable_url
 from moodtape.errors import DataError, MoodtapeError, StoreSetupError, StoreUnavailableError
 
 T = TypeVar("T")
@@ -135,17 +138,25 @@ def engine_url(url: str) -> sa.URL:
 
     Raises:
         DataError: not a ``sqlite:///`` or ``postgresql://`` URL.
+        SettingsError: a PostgreSQL URL whose password has a character that ends it unencoded.
     """
+    unreadable = False
     try:
         parsed = sa.make_url(url)
         if parsed.drivername == "postgres":  # the scheme libpq and Heroku-style URLs use
             parsed = parsed.set(drivername="postgresql")
     except exc.ArgumentError:
         parsed = None
+    except ValueError:  # int() of the port, in words that may quote a piece of the password
+        parsed, unreadable = None, True
+    if unreadable:  # raised outside the except, so its words are not even the context
+        refuse_unencoded_password("MOODTAPE_DATABASE_URL", url)
+        raise unreadable_url("MOODTAPE_DATABASE_URL", url)
     if parsed is None or parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise DataError(
             "MOODTAPE_DATABASE_URL must look like sqlite:///path/to/moodtape.db or postgresql://user@host/dbname"
         )
+    refuse_unencoded_password("MOODTAPE_DATABASE_URL", url)  # checked at start too, by the settings
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database:
             raise DataError("MOODTAPE_DATABASE_URL needs a file: sqlite:///path/to/moodtape.db")
@@ -468,8 +479,8 @@ class Database:
                 raise _RetryError(str(error.orig)) from error
             if error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError):
                 self._outage.failed()
-                log.warning("store: database unavailable: %s", error.orig)
-                raise StoreUnavailableError(_UNAVAILABLE) from None
+                _log_unavailable(error)
+                raise StoreUnavailableError(_unavailable_because(error)) from None
             raise
         except exc.TimeoutError:
             self._outage.failed()
@@ -853,6 +864,89 @@ def _forget_notes() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_notes)
+
+
+#: What PostgreSQL (through libpq) says when it turns a connection away for a reason of the settings,
+#: and what the 503 then says to change. A retry does not mend these, and "not answering right now;
+#: try again in a moment" sent the person who set the URL to look for an outage; the cause was only in
+#: the log. libpq's text is matched (regular expressions), as it gives no SQLSTATE for a refused
+#: connection; so only a server whose messages are in English (lc_messages) is named, others get the
+#: generic message. The server's refusals come as ``FATAL:``; libpq's own (``fe_sendauth: no password
+#: supplied``, a URL without a password where the server asks for one) without it.
+_REFUSALS: Final[tuple[tuple[str, str], ...]] = (
+    (
+        r'FATAL: .*(password authentication failed|no pg_hba\.conf entry|role "[^"]*" does not exist)'
+        r"|fe_sendauth: no password supplied",
+        "the database refused moodtape's login: check the user and password in MOODTAPE_DATABASE_URL "
+        "(postgresql://user:password@host:port/database) and the server's pg_hba.conf",
+    ),
+    (
+        r'FATAL: .*role "[^"]*" is not permitted to log in',
+        "the role in MOODTAPE_DATABASE_URL may not log in (NOLOGIN): as a superuser, ALTER ROLE <user> LOGIN",
+    ),
+    (
+        r"FATAL: .*permission denied for database",
+        "the user in MOODTAPE_DATABASE_URL may not connect to that database: as its owner, "
+        "GRANT CONNECT ON DATABASE <database> TO <user>",
+    ),
+    (
+        r'FATAL: .*database "[^"]*" does not exist',
+        "the database named in MOODTAPE_DATABASE_URL does not exist on that server: create it "
+        "(createdb --owner USER NAME), or fix the name after the last / of the URL",
+    ),
+    (
+        r"FATAL: .*too many connections for role",
+        "the user in MOODTAPE_DATABASE_URL is at its own connection limit; try again in a moment, and raise "
+        "it (ALTER ROLE <user> CONNECTION LIMIT <n>, -1 for none) for as many connections as the instances open",
+    ),
+    (
+        r"FATAL: .*too many connections for database",
+        "the database in MOODTAPE_DATABASE_URL is at its own connection limit; try again in a moment, and "
+        "raise it (ALTER DATABASE <database> CONNECTION LIMIT <n>, -1 for none)",
+    ),
+    (
+        r"FATAL: .*(too many clients|remaining connection slots are reserved)",
+        "the database has no free connection (its max_connections is reached); try again in a moment, "
+        "and raise max_connections or put PgBouncer in front (docs/deployment.md, Sizing)",
+    ),
+)
+
+
+def _refusal_named(said: str) -> str | None:
+    """What to change for libpq's ``said``, or None when it is no refusal of the settings (an outage)."""
+    one_line = " ".join(said.split())
+    for signs, message in _REFUSALS:
+        if re.search(signs, one_line):
+            return message
+    return None
+
+
+def _unavailable_because(error: exc.DBAPIError) -> str:
+    """The 503's message for a database that cannot be used: what to change when PostgreSQL said why."""
+    return _refusal_named(str(error.orig)) or _UNAVAILABLE
+
+
+#: Seconds between two log lines for the same refusal of the settings: one is enough to act on, and
+#: a wrong password wrote "store: database unavailable" at every request (20 requests: 20 lines).
+REFUSAL_LOG_EVERY_S: Final[float] = 60.0
+#: How many different refusals :func:`_log_unavailable` remembers before it forgets them all.
+_REFUSALS_KEPT: Final[int] = 64
+_refusals_logged: dict[str, float] = {}
+
+
+def _log_unavailable(error: exc.DBAPIError) -> None:
+    """Warn that the database cannot be used: at every failure for an outage (its end matters), at
+    most once a :data:`REFUSAL_LOG_EVERY_S` for a refusal of the settings, keyed by libpq's words, so a
+    different refusal is logged at once. Lock-free: two threads racing may both log it once."""
+    said = str(error.orig)
+    if _refusal_named(said) is not None:
+        now = time.monotonic()
+        if now - _refusals_logged.get(said, -math.inf) < REFUSAL_LOG_EVERY_S:
+            return
+        if len(_refusals_logged) >= _REFUSALS_KEPT:
+            _refusals_logged.clear()
+        _refusals_logged[said] = now
+    log.warning("store: database unavailable: %s", said)
 
 
 def _is_retryable(error: exc.DBAPIError) -> bool:

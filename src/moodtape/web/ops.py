@@ -131,9 +131,12 @@ def readyz() -> tuple[Response, int]:
         flights.append(kinds["redis"].start(app, lambda flight: _redis_checks(flight, client, model_ready)))
     checks: dict[str, Any] = {"model": "ok" if model_ready else "loading"}
     this_instance = False  # a failure of this instance's own, not shared by every one
+    operator = _may_read_metrics(state.settings.get("MOODTAPE_METRICS"), state.settings.get("MOODTAPE_METRICS_TOKEN"))
     for flight in flights:
         if flight.done.wait(max(0.0, deadline - time.monotonic())):
             checks.update(flight.checks)
+            if operator:  # the words that may name Redis's ACL user, for whoever may read /metrics
+                checks.update(flight.for_operators)
             this_instance |= flight.this_instance
         else:
             checks[flight.kind] = flight.late()
@@ -155,9 +158,19 @@ class _Flight:
     kind: str
     done: threading.Event = field(default_factory=threading.Event)
     checks: dict[str, str] = field(default_factory=dict)
+    #: Answers of :attr:`checks` that say more to operators (Redis's own words, which may name the
+    #: ACL user): shown by ``/readyz`` only to a request that may read ``/metrics``.
+    for_operators: dict[str, str] = field(default_factory=dict)
     #: A check failed for a reason of this instance's own: ``/readyz`` says 503 ``not_ready``.
     this_instance: bool = False
     _late_logged: bool = False
+
+    def note(self, name: str, answer: tuple[str, str]) -> None:
+        """Keep a check's answer (the public one, and the one for operators where it says more)."""
+        public, detailed = answer
+        self.checks[name] = public
+        if detailed != public:
+            self.for_operators[name] = detailed
 
     def late(self) -> str:
         """The answer for a run that did not finish in time (logged once per run, not per poll)."""
@@ -222,15 +235,21 @@ def _redis_checks(flight: _Flight, client: Any, model_ready: bool) -> None:
     checks = flight.checks
     verdict = _key_verdict()
     try:
-        checks["redis"] = _check(lambda: ping(client))
+        flight.note("redis", _outcome(lambda: ping(client)))
         if checks["redis"] != "ok":
             return
-        fingerprints = {"secret_key": _same_key_everywhere, "emotion_model": _same_model_everywhere}
+        fingerprints = {
+            "secret_key": _same_key_everywhere,
+            "emotion_model": _same_model_everywhere,
+            "history_limits": _same_history_limits_everywhere,
+        }
         for name, probe in fingerprints.items():
             if name == "emotion_model" and not model_ready:
                 continue
             try:
-                checks[name] = _check(functools.partial(probe, client), passing=(SharedStateFullError, _OutOfStepError))
+                flight.note(
+                    name, _outcome(functools.partial(probe, client), passing=(SharedStateFullError, _OutOfStepError))
+                )
             except _OutOfStepError as fault:  # this instance's own setting: out of rotation until it is fixed
                 checks[name] = str(fault)
                 flight.this_instance = True
@@ -310,6 +329,32 @@ def _same_model_everywhere(client: Any) -> None:
             f"{count} other emotion model(s) in use among the instances: a visitor's calibration made with "
             "one does not apply on the other; run the same MOODTAPE_MODEL everywhere (during a rollout "
             "this clears two minutes after the last instance on the old model stops)"
+        )
+
+
+def _same_history_limits_everywhere(client: Any) -> None:
+    """Raise when other instances sharing this Redis keep history for another time or up to another count.
+
+    Both act on every session, whichever instance it visits: the one with the shortest
+    ``MOODTAPE_HISTORY_DAYS`` deletes everyone's older history at its next sweep, the one with the
+    lowest ``MOODTAPE_HISTORY_MAX_LISTS`` trims each session it writes for. Nothing said so before:
+    every instance answered ``ready`` while the history went. Shared by all, so a degraded 200.
+    """
+    from moodtape.state.connection import redis_errors
+    from moodtape.state.instances import other_history_limits
+
+    settings = services().settings
+    mine = (
+        f"{settings.get_float('MOODTAPE_HISTORY_DAYS'):g} days, {settings.get_int('MOODTAPE_HISTORY_MAX_LISTS')} lists"
+    )
+    with redis_errors(client):
+        others = other_history_limits(client, mine)
+    if others:
+        raise MoodtapeError(
+            f"the instances keep history differently (this one {mine}; others {'; '.join(sorted(others))}): "
+            "the shortest MOODTAPE_HISTORY_DAYS deletes everyone's older history and the lowest "
+            "MOODTAPE_HISTORY_MAX_LISTS trims every session it writes for; set both the same everywhere "
+            "(this clears two minutes after the last instance with other values stops)"
         )
 
 
@@ -443,16 +488,22 @@ def _ping_store() -> None:
 
 def _check(probe: Any, passing: type[Exception] | tuple[type[Exception], ...] = ()) -> str:
     """Say "ok", or what ``probe`` raised; the errors in ``passing`` are the caller's to handle."""
+    return _outcome(probe, passing)[0]
+
+
+def _outcome(probe: Any, passing: type[Exception] | tuple[type[Exception], ...] = ()) -> tuple[str, str]:
+    """What :func:`_check` says, and what it says to operators: the shared state's errors keep
+    Redis's own words (which may name the ACL user) for them, as ``/readyz`` is public."""
     try:
         probe()
     except passing:
         raise
     except MoodtapeError as exc:
-        return str(exc)
+        return str(exc), str(getattr(exc, "for_operators", exc))
     except Exception as exc:  # a readiness probe reports any failure; it must never raise
         log.warning("readiness check failed: %s", exc)
-        return f"failing ({type(exc).__name__})"
-    return "ok"
+        return f"failing ({type(exc).__name__})", f"failing ({type(exc).__name__})"
+    return "ok", "ok"
 
 
 @blueprint.get("/metrics")

@@ -69,7 +69,7 @@ from werkzeug.security import safe_join
 
 from moodtape.metrics import RATE_LIMITED
 from moodtape.state.breaker import SLOW_CALL_S, BreakerOpen, breaker_for
-from moodtape.state.connection import client_for
+from moodtape.state.connection import client_for, forget_settings_trouble
 from moodtape.web.errors import error_response
 from moodtape.web.owners import client_of
 from moodtape.web.static_names import STATIC_ENDPOINTS, plain_file_path
@@ -82,6 +82,9 @@ log = logging.getLogger(__name__)
 REDIS_TIMEOUT_S: Final[float] = SLOW_CALL_S
 #: Put before a Redis URL's scheme, it names :class:`SharedOrLocalStorage` to Flask-Limiter.
 SCHEME_PREFIX: Final[str] = "moodtape+"
+#: The limit's Redis keys start with this, like every other key of moodtape's (limits' own default,
+#: ``LIMITS``, fell outside a Redis ACL user's ``~moodtape:*`` and a ``moodtape:*`` key scan).
+REDIS_KEY_PREFIX: Final[str] = "moodtape:limits"
 EXEMPT_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metrics"})
 #: The page's own files: one visit loads about 35 of them at once (modules are preloaded together),
 #: and they are versioned and cached for a year (not all small: ONNX Runtime's ``vendor/ort/*.wasm``
@@ -237,7 +240,7 @@ class SharedOrLocalStorage(Storage, SlidingWindowCounterSupport):
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
         url = uri.removeprefix(SCHEME_PREFIX)
         # A pool of its own, with the limit's short timeouts (the options are redis-py's socket timeouts).
-        self._shared = RedisStorage(url, **options)  # type: ignore[arg-type]
+        self._shared = RedisStorage(url, key_prefix=REDIS_KEY_PREFIX, **options)  # type: ignore[arg-type]
         self._local = MemoryStorage()
         self._recent = RecentHits()  # this process's hits in Redis, for the switch to counting here
         client = client_for(url)
@@ -278,6 +281,7 @@ class SharedOrLocalStorage(Storage, SlidingWindowCounterSupport):
         except (BreakerOpen, redis.RedisError) as exc:
             self._note_local(exc)
             return count(self._local)
+        forget_settings_trouble(self._client)  # answered: a breaker it opens now is opened by slowness
         if self._counting_locally and not reads_only and wrote(counted):
             self._back_in_redis()
         if remember is not None and wrote(counted):
