@@ -29,9 +29,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-from moodtape.config import Url, refuse_unencoded_password, unreadable_url, url_scheme
+from moodtape.config import Url, refuse_unencoded_password, unreadable_url
 from moodtape.errors import MoodtapeError
 from moodtape.state.breaker import OPEN_S, BreakerOpen, breaker_for, set_bound_for
+from moodtape.url_passwords import url_scheme
 
 if TYPE_CHECKING:
     import redis
