@@ -16,7 +16,8 @@ import psycopg.sql
 import pytest
 
 from moodtape.errors import SettingsError, StoreUnavailableError
-from moodtape.store import Store, database
+from moodtape.store import Store
+from moodtape.web.logs import quiet_floods
 from services import PostgresServer, free_port, missing_reason
 
 PASSWORD = "Pg-Secret-6631"
@@ -112,11 +113,22 @@ def test_a_role_or_database_at_its_own_connection_limit_is_named(
     assert told in said and "CONNECTION LIMIT" in said and "max_connections" not in said, said
 
 
+@pytest.fixture
+def served_log_filters() -> Iterator[None]:
+    """The log filters ``moodtape serve`` installs (``web/logs.py``), taken off afterwards."""
+    quiet_floods()
+    yield
+    logger = logging.getLogger("moodtape.store.database")
+    for found in [f for f in logger.filters if hasattr(f, "flush")]:
+        found.close()
+        logger.removeFilter(found)
+
+
 def test_a_refusal_is_logged_once_a_minute_and_another_at_once(
-    guarded: PostgresServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    guarded: PostgresServer, caplog: pytest.LogCaptureFixture, served_log_filters: None
 ) -> None:
-    """Before: "store: database unavailable" at every request with a wrong password (20: 20 lines)."""
-    monkeypatch.setattr(database, "_refusals_logged", {})
+    """The store writes "store: database unavailable" at every request with a wrong password (20: 20
+    lines); the server's log filter, summing up the store's lines per cause, lets one through."""
     caplog.set_level(logging.WARNING, logger="moodtape.store.database")
     store = Store(f"postgresql://mt:Wrong-Pw-2290@127.0.0.1:{guarded.port}/mtdb")
     for _ in range(20):

@@ -50,7 +50,6 @@ Two more bounds for a server:
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import socket
@@ -479,7 +478,7 @@ class Database:
                 raise _RetryError(str(error.orig)) from error
             if error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError):
                 self._outage.failed()
-                _log_unavailable(error)
+                log.warning("store: database unavailable: %s", error.orig)  # summed up per cause by web/logs.py
                 raise StoreUnavailableError(_unavailable_because(error)) from None
             raise
         except exc.TimeoutError:
@@ -924,29 +923,6 @@ def _refusal_named(said: str) -> str | None:
 def _unavailable_because(error: exc.DBAPIError) -> str:
     """The 503's message for a database that cannot be used: what to change when PostgreSQL said why."""
     return _refusal_named(str(error.orig)) or _UNAVAILABLE
-
-
-#: Seconds between two log lines for the same refusal of the settings: one is enough to act on, and
-#: a wrong password wrote "store: database unavailable" at every request (20 requests: 20 lines).
-REFUSAL_LOG_EVERY_S: Final[float] = 60.0
-#: How many different refusals :func:`_log_unavailable` remembers before it forgets them all.
-_REFUSALS_KEPT: Final[int] = 64
-_refusals_logged: dict[str, float] = {}
-
-
-def _log_unavailable(error: exc.DBAPIError) -> None:
-    """Warn that the database cannot be used: at every failure for an outage (its end matters), at
-    most once a :data:`REFUSAL_LOG_EVERY_S` for a refusal of the settings, keyed by libpq's words, so a
-    different refusal is logged at once. Lock-free: two threads racing may both log it once."""
-    said = str(error.orig)
-    if _refusal_named(said) is not None:
-        now = time.monotonic()
-        if now - _refusals_logged.get(said, -math.inf) < REFUSAL_LOG_EVERY_S:
-            return
-        if len(_refusals_logged) >= _REFUSALS_KEPT:
-            _refusals_logged.clear()
-        _refusals_logged[said] = now
-    log.warning("store: database unavailable: %s", said)
 
 
 def _is_retryable(error: exc.DBAPIError) -> bool:
