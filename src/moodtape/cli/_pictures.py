@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import click
+
+from moodtape.errors import ImageError
+
 if TYPE_CHECKING:
     from moodtape.vision.images import ImageSource
 
@@ -52,8 +56,41 @@ class _StandardInput(io.BytesIO):
         return picture_name(Path(STDIN))
 
 
+def no_pictures_in(folder: Path) -> str:
+    """Why a folder given where pictures are expected was not read: none of its files is one.
+
+    ``analyze`` and ``calibrate`` take folders (:func:`expand_folders`), so "is a folder, not an
+    image" told a person who gave one on purpose the opposite of the help text.
+    """
+    suffixes = ", ".join(sorted(PICTURE_SUFFIXES))
+    return (
+        f"{folder}: a folder with no picture directly in it; moodtape reads the files ending in "
+        f"{suffixes} there, not sub-folders"
+    )
+
+
 def picture_source(path: Path) -> ImageSource:
     """What to read for ``path``: standard input's bytes for ``-``, else the file."""
     if str(path) == STDIN:
         return _StandardInput(sys.stdin.buffer.read())
     return path
+
+
+def refuse_empty_folder(path: Path) -> None:
+    """Refuse ``path`` if it is a folder: :func:`expand_folders` leaves one only when it holds no picture.
+
+    Raises:
+        ImageError: naming the folder and the files moodtape would have read in it.
+    """
+    if path.is_dir():
+        raise ImageError(no_pictures_in(path))
+
+
+def refuse_stdin_twice(paths: tuple[Path, ...]) -> None:
+    """Refuse ``-`` named more than once: standard input is read once, so the second was "empty file".
+
+    Raises:
+        click.UsageError: before any picture is read.
+    """
+    if sum(str(path) == STDIN for path in paths) > 1:
+        raise click.UsageError(f"'{STDIN}' (standard input) can stand for one picture only; name it once")

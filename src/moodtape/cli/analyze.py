@@ -9,7 +9,13 @@ import click
 
 from moodtape.cli._common import echo_json, info
 from moodtape.cli._models import load_model, model_options
-from moodtape.cli._pictures import expand_folders, picture_name, picture_source
+from moodtape.cli._pictures import (
+    expand_folders,
+    picture_name,
+    picture_source,
+    refuse_empty_folder,
+    refuse_stdin_twice,
+)
 from moodtape.cli.calibrate import load_profile, profile_option
 from moodtape.errors import ImageError, MoodtapeError
 from moodtape.types import Face
@@ -21,7 +27,9 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+# readable=False: Click's own check refused the whole batch for one unreadable file (a usage error,
+# no picture analyzed); load_image names that file and the others are read.
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image on stdout.")
 @click.option(
     "--out",
@@ -58,6 +66,7 @@ def analyze(
     from moodtape.config import Settings
     from moodtape.vision.pipeline import Analyzer, make_detector
 
+    refuse_stdin_twice(images)
     settings = Settings.load()
     # The "image too large" message points at MOODTAPE_MAX_PIXELS, so the CLI must honour it.
     classifier = load_model(settings, model_path, preset, labels)
@@ -91,6 +100,7 @@ def _analyze_one(
 ) -> list[Face]:
     from moodtape.vision.images import load_image
 
+    refuse_empty_folder(image)
     # Colour is decoded only when an annotated copy is wanted; detection needs gray alone.
     pixels = load_image(picture_source(image), gray=out is None, max_pixels=analyzer.max_pixels)
     faces = analyzer.analyze(pixels, profile=profile)

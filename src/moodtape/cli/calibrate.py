@@ -10,7 +10,7 @@ import click
 
 from moodtape.cli._common import info
 from moodtape.cli._models import model_options, parse_labels
-from moodtape.cli._pictures import expand_folders
+from moodtape.cli._pictures import expand_folders, refuse_empty_folder
 from moodtape.errors import DataError
 
 if TYPE_CHECKING:
@@ -69,6 +69,8 @@ def parse_examples(examples: tuple[str, ...]) -> dict[str, list[str]]:
         if not sep or not label.strip() or not path.strip():
             raise DataError(f"{example!r} is not EMOTION=IMAGE; write it like neutral=me.jpg")
         pictures = expand_folders((Path(path.strip()),))
+        for picture in pictures:
+            refuse_empty_folder(picture)  # before the model loads, not after the photos before it
         grouped.setdefault(label.strip().lower(), []).extend(str(picture) for picture in pictures)
     return grouped
 

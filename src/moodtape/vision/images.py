@@ -32,6 +32,7 @@ from moodtape.errors import CorruptImageError, ImageError, ImageTooLargeError, U
 from moodtape.vision.decode_cost import check_decode_cost
 from moodtape.vision.heif import check_heif_header
 from moodtape.vision.image_limits import DEFAULT_MAX_PIXELS, check_size
+from moodtape.vision.not_pictures import not_a_picture
 from moodtape.vision.orientation import exif_orientation, turn_upright, upright
 from moodtape.vision.pixel_arrays import Pixels, array_to_pixels, as_pixels, pil_to_pixels
 
@@ -252,7 +253,7 @@ def decode_image(
     except UnidentifiedImageError:
         if heif is not None:  # check_heif_header found a decoder for it: the file itself is at fault
             raise CorruptImageError(f"{name}: truncated or corrupt {heif.upper()} picture") from None
-        raise UnsupportedImageError(f"{name}: not an image (or a format moodtape cannot read)") from None
+        raise UnsupportedImageError(not_a_picture(data, name)) from None
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's way of saying "header cut short"
         raise CorruptImageError(f"{name}: truncated or corrupt image ({exc})") from None
     except (RuntimeError, ZeroDivisionError) as exc:
