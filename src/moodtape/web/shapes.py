@@ -52,8 +52,12 @@ def mood_json(mood: Mood) -> dict[str, Any]:
 
 
 def recommendation_json(result: Recommendation) -> dict[str, Any]:
-    """``GET /api/recommendations``: items, mood, strategy, path, sources and fallbacks (not saved)."""
-    return _list_json(result.to_dict(), None)
+    """``GET /api/recommendations``: items, mood, strategy, path, sources and fallbacks (not saved).
+
+    The reasons go as the result holds them: its one-line ``fallback_reason`` cannot be split back,
+    since a provider's sentence may itself hold ``"; "`` ("… (HTTP 503); try again in a few minutes.").
+    """
+    return _list_json({**result.to_dict(), "fallback_reasons": list(result.fallback_reasons)}, None)
 
 
 def list_json(saved: SavedList, undo: int = 0) -> dict[str, Any]:
@@ -86,6 +90,7 @@ def _list_json(document: Mapping[str, Any], list_id: str | None) -> dict[str, An
 
 
 def _fallbacks(document: Mapping[str, Any]) -> list[str]:
+    """The failed services' reasons; lists saved before ``fallback_reasons`` hold one joined line."""
     if "fallback_reasons" in document:
         return list(document["fallback_reasons"])
     joined = document.get("fallback_reason")
