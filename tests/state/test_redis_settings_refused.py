@@ -14,7 +14,7 @@ import logging
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ from moodtape.state.breaker import BreakerOpen, breaker_for
 from moodtape.state.connection import SharedStateError, SharedStateFullError, connect, ping, redis_errors
 from moodtape.web.app import create_app
 from moodtape.web.errors import _moodtape_error
+from moodtape.web.logs import quiet_floods
 from redis_server import listening, missing_reason, redis_of_its_own
 from services import free_port
 
@@ -35,11 +36,34 @@ PASSWORD = "Zq9-not-for-logs-7781"
 
 
 @pytest.fixture(autouse=True)
-def _needs_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+def _needs_redis() -> None:
     reason = missing_reason()
     if reason:
         pytest.skip(reason)
-    monkeypatch.setattr(connection, "_last_logged", {})  # what earlier tests logged is not "just logged"
+
+
+@pytest.fixture
+def served_log_filters() -> Iterator[Callable[[], None]]:
+    """The log filters ``moodtape serve`` installs (``web/logs.py``), taken off afterwards; yields what
+    their timers do once a minute for this logger (write the summaries)."""
+    quiet_floods()
+    served = [found for found in logging.getLogger("moodtape.state.connection").filters if hasattr(found, "flush")]
+
+    def flush() -> None:
+        for found in served:
+            found.flush()  # type: ignore[attr-defined]
+
+    yield flush
+    for name in (
+        "moodtape.state.connection",
+        "moodtape.store.database",
+        "moodtape.store.database.writes",
+        "waitress.queue",
+        "flask-limiter",
+    ):
+        for found in [f for f in logging.getLogger(name).filters if hasattr(f, "flush")]:
+            found.close()
+            logging.getLogger(name).removeFilter(found)
 
 
 @pytest.fixture
@@ -81,14 +105,33 @@ def test_the_right_password_with_a_database_number_works(guarded: int) -> None:
 
 
 def test_the_log_line_for_one_problem_comes_once_not_at_every_request(
-    guarded: int, caplog: pytest.LogCaptureFixture
+    guarded: int, caplog: pytest.LogCaptureFixture, served_log_filters: Callable[[], None]
 ) -> None:
     caplog.set_level(logging.WARNING, logger="moodtape.state.connection")
-    url = f"redis://:{PASSWORD}x@127.0.0.1:{guarded}/3"  # a message of its own: no earlier test logged it
+    url = f"redis://:{PASSWORD}x@127.0.0.1:{guarded}/3"
     for _ in range(5):
         _refusal(url)
     assert sum("refused moodtape's login" in record.getMessage() for record in caplog.records) == 1
     assert all(PASSWORD not in record.getMessage() for record in caplog.records)
+
+
+def test_the_served_filter_counts_every_refusal_and_another_goes_out_at_once(
+    guarded: int, caplog: pytest.LogCaptureFixture, served_log_filters: Callable[[], None]
+) -> None:
+    """Before: a second once-a-minute throttle in ``state/connection.py`` dropped the lines before the
+    server's filter saw them, so its summary never came (20 refusals: 1 line, and no count of 19)."""
+    caplog.set_level(logging.WARNING, logger="moodtape.state.connection")
+    for _ in range(20):
+        _refusal(f"redis://:Bad-Pw-5150@127.0.0.1:{guarded}/0")
+    _refusal(f"redis://:{PASSWORD}@127.0.0.1:{guarded}/99")  # a database the server lacks
+    lines = [record.getMessage() for record in caplog.records]
+    assert sum("refused moodtape's login" in line for line in lines) == 1, lines
+    assert sum("has no such database" in line for line in lines) == 1, lines  # another cause: at once
+    served_log_filters()  # what the timer does once a minute
+    summaries = [record.getMessage() for record in caplog.records][len(lines) :]
+    assert len(summaries) == 1 and "refused moodtape's login" in summaries[0], summaries
+    assert "and 19 more times in the last 60 s" in summaries[0], summaries
+    assert all("Bad-Pw-5150" not in line and PASSWORD not in line for line in lines + summaries)
 
 
 def test_an_acl_user_without_a_command_is_told_which_to_operators_only(
@@ -200,6 +243,30 @@ def test_an_untrusted_tls_certificate_is_named_and_a_ca_in_the_url_is_trusted(
     assert trusting.get("moodtape:probe") == b"1"
 
 
+def test_a_plain_url_at_a_tls_port_hints_at_rediss(tls_redis: int, guarded: int) -> None:
+    """Before: "not answering (ConnectionError)", as for a Redis that is down, though the TLS port
+    resets the connection at its first command every time."""
+    said = _refusal(f"redis://127.0.0.1:{tls_redis}/0")
+    assert "not answering" in said and "if that port expects TLS, use rediss://" in said, said
+    down = _refusal(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens: refused, not cut
+    assert "not answering" in down and "rediss://" not in down, down
+
+
+def test_a_redis_stopped_after_answering_gives_no_tls_hint(tmp_path: Path) -> None:
+    """Before: the hint fired for the most common outage. redis-py retries, so the pooled
+    connection's "Connection closed by server" was the context of the final "Connection refused",
+    and a plain Redis that was simply stopped read "if that port expects TLS, use rediss://"."""
+    with redis_of_its_own(tmp_path / "redis") as server:
+        client = connect(server.url)
+        with redis_errors(client):
+            client.ping()  # a pooled connection, open
+        server.stop()
+        with pytest.raises(SharedStateError) as down, redis_errors(client):
+            client.ping()
+    said = str(down.value)
+    assert "not answering" in said and "rediss://" not in said, said
+
+
 def test_a_command_refused_inside_a_script_is_named_as_the_acl_too(guarded: int) -> None:
     admin = redis.Redis(port=guarded, password=PASSWORD)
     admin.execute_command("ACL", "SETUSER", "scripted", "on", ">scriptedpw", "~*", "-@all", "+@connection", "+eval")
@@ -212,9 +279,10 @@ def test_a_command_refused_inside_a_script_is_named_as_the_acl_too(guarded: int)
 
 
 def test_a_full_redis_is_logged_once_not_at_every_refused_write(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, served_log_filters: Callable[[], None]
 ) -> None:
-    """Before: one warning line per refused write, so a line per request while Redis was full."""
+    """The state writes a warning per refused write (a line per request while Redis is full); the
+    server's log filter lets one through."""
     caplog.set_level(logging.WARNING, logger="moodtape.state.connection")
     with redis_of_its_own(tmp_path / "redis") as server:
         server.fill_to_maxmemory()

@@ -11,7 +11,8 @@ same kind of outage for the person asking, and gets the same 503 rather than a 5
 wrong or missing password, an ACL user without a command moodtape needs, a database number it does
 not have, a TLS certificate not trusted) gets the 503 too, with a message that names the setting to
 change rather than "retry in a few seconds", never with the password. These and a full Redis are
-logged at most once a minute each, not once per request.
+logged at every request that meets them, marked so that the log filter ``moodtape serve`` installs
+(``web/logs.py``) writes each once and then sums it up once a minute, with a count.
 After a call to Redis timed out or crawled, the calls of the
 next second get that 503 at once, without waiting on Redis (:mod:`moodtape.state.breaker`).
 """
@@ -21,9 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import math
 import ssl
-import time
 import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
@@ -123,7 +122,7 @@ def redis_errors(client: redis.Redis) -> Iterator[None]:
         raise _momentary(
             client,
             f"the shared state ({_where(client)}) is not answering ({type(exc).__name__}); "
-            "retry in a few seconds, and check MOODTAPE_REDIS_URL if it lasts",
+            f"retry in a few seconds, and check MOODTAPE_REDIS_URL if it lasts{_tls_port_hint(client, exc)}",
         ) from None
     except redis.ReadOnlyError:
         # After a failover the pooled connections may still reach the old primary, now a replica:
@@ -138,13 +137,13 @@ def redis_errors(client: redis.Redis) -> Iterator[None]:
         if _NO_SUCH_DATABASE in str(exc):
             raise _misconfigured(client, "has no such database", _NO_DATABASE) from None
         if _is_full(exc):
-            _log_now_and_then("Redis is full (maxmemory reached) and refuses writes")
+            _log_refusal("Redis is full (maxmemory reached) and refuses writes")
             _settings_trouble.pop(client.connection_pool, None)
             raise SharedStateFullError(
                 f"the shared state ({_where(client)}) is full (its maxmemory is reached) and refuses writes; "
                 "retry later, and give it more memory or --maxmemory-policy volatile-lru (docs/deployment.md)"
             ) from None
-        _log_now_and_then(f"Redis refused a command: {_said(exc)}")
+        _log_refusal(f"Redis refused a command: {_said(exc)}")
         raise _momentary(
             client,
             f"the shared state ({_where(client)}) refused the request ({type(exc).__name__}); "
@@ -223,27 +222,15 @@ _NOT_PERMITTED_IN_SCRIPT: Final[str] = (
 _NO_DATABASE: Final[str] = "the /db number in MOODTAPE_REDIS_URL must be below the server's `databases` (16 by default)"
 #: Redis's answer to a SELECT of a database number it does not have.
 _NO_SUCH_DATABASE: Final[str] = "DB index is out of range"
-#: Seconds between two log lines that say the same: one line is enough to act on, and every request
-#: meeting a full Redis or a setting Redis refuses wrote one (measured: a line per request, so 100
-#: lines a second under 100 requests a second).
-LOG_EVERY_S: Final[float] = 60.0
-_last_logged: dict[str, float] = {}
-#: How many different messages :func:`_log_now_and_then` remembers.
-_LOGGED_KEPT: Final[int] = 64
+#: Set (``extra=``) on the lines that say Redis turned moodtape away (full, a setting, a refused
+#: command): every request meeting one writes one, and the log filter ``moodtape serve`` installs
+#: (``web/logs.py``) writes the first of each and sums up the rest, counting them all.
+REFUSAL_MARK: Final[str] = "moodtape_redis_refusal"
 
 
-def _log_now_and_then(message: str) -> None:
-    """Log ``message`` as a warning unless the same was logged in the last :data:`LOG_EVERY_S`.
-
-    Lock-free: two threads racing may both log it once. Redis's own wording of a refusal is part of
-    some messages, so the memory of them is emptied when it grows past :data:`_LOGGED_KEPT`.
-    """
-    now = time.monotonic()
-    if now - _last_logged.get(message, -math.inf) >= LOG_EVERY_S:
-        if len(_last_logged) >= _LOGGED_KEPT:
-            _last_logged.clear()
-        _last_logged[message] = now
-        log.warning("shared state: %s", message)
+def _log_refusal(message: str) -> None:
+    """Warn that Redis turned moodtape away, marked so that the server's log filter sums such lines up."""
+    log.warning("shared state: %s", message, extra={REFUSAL_MARK: True})
 
 
 #: The last settings refusal met through each connection pool that opened its breaker (its message,
@@ -263,7 +250,7 @@ def forget_settings_trouble(client: redis.Redis) -> None:
 
 
 def _misconfigured(client: redis.Redis, what: str, fix: str, redis_said: str = "") -> SharedStateError:
-    """The 503 for a Redis that turns moodtape away until a setting changes, logged now and then.
+    """The 503 for a Redis that turns moodtape away until a setting changes, logged (see :func:`_log_refusal`).
 
     Nothing of the URL but host and port goes into the message or the log: never its password.
     ``redis_said`` (Redis's own words, which may name the ACL user) goes to the log and to
@@ -271,7 +258,7 @@ def _misconfigured(client: redis.Redis, what: str, fix: str, redis_said: str = "
     """
     told = f"the shared state ({_where(client)}) {what}"
     detailed = f"{told} ({redis_said})" if redis_said else told
-    _log_now_and_then(f"{detailed}: {fix}")
+    _log_refusal(f"{detailed}: {fix}")
     if breaker_for(client).is_open:  # this call opened it (a TLS handshake that timed out): say so while open
         _settings_trouble[client.connection_pool] = (f"{told}: {fix}", f"{detailed}: {fix}")
     else:  # answered at once: a breaker opened later is opened by something else (a slow Redis)
@@ -321,6 +308,33 @@ def _tls_trouble(exc: Exception) -> tuple[str, str] | None:
             return "no TLS handshake: is that port a TLS port?", _TLS_REFUSED
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+#: redis-py's words for a connection the server closed without answering.
+_CLOSED_BY_SERVER: Final[str] = "Connection closed by server"
+
+
+def _tls_port_hint(client: redis.Redis, exc: Exception) -> str:
+    """A hint for a redis:// URL whose connection was cut without an answer, or "".
+
+    A TLS-only Redis port resets a connection that speaks plain Redis to it (measured: Redis 7 with
+    ``--tls-port``, "Connection reset by peer" at the first command), which read "not answering
+    (ConnectionError)" like a Redis that is down. A plain Redis never cuts a fresh connection
+    unanswered, so the hint is worth its words; it stays a hint, as a network can reset too.
+
+    Only the error raised and its direct ``__cause__`` are judged, never what was being handled
+    when it came (``__context__``): redis-py retries, so a Redis that is simply stopped after
+    answering once raised "Connection refused" while handling "Connection closed by server" (the
+    pooled connection's), and the hint told operators of the most common outage to use rediss://.
+    """
+    import redis
+
+    if client.connection_pool.connection_class is not redis.Connection:  # rediss:// or unix://: not this
+        return ""
+    for seen in (exc, exc.__cause__):
+        if isinstance(seen, ConnectionResetError) or (seen is not None and _CLOSED_BY_SERVER in str(seen)):
+            return "; the connection was closed before Redis answered: if that port expects TLS, use rediss://"
+    return ""
 
 
 def _replica_error(client: redis.Redis) -> SharedStateError:

@@ -63,7 +63,7 @@ from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.pool import StaticPool
 
 from moodtape.config import refuse_unencoded_password, unreadable_url
@@ -71,6 +71,9 @@ from moodtape.errors import DataError, MoodtapeError, StoreSetupError, StoreUnav
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+#: The lines saying PostgreSQL refuses writes, on a logger of their own: ``web/logs.py`` sums them
+#: up per cause, and only "takes writes again" ends their run, not a read that succeeds.
+writes_log = logging.getLogger(f"{__name__}.writes")
 
 #: Attempts for a transaction that loses a race, and the pause before the first retry (doubles).
 ATTEMPTS: Final[int] = 4
@@ -112,6 +115,17 @@ _MIGRATION_LOCK: Final[int] = 0x6D6F6F64  # "mood"
 #: an instance out within a few more.
 SCHEMA_RECHECK_S: Final[float] = 5.0
 _UNAVAILABLE = "the history store is not answering right now; try again in a moment"
+#: SQLSTATE read_only_sql_transaction: PostgreSQL refuses a write on a standby (a failover left
+#: MOODTAPE_DATABASE_URL on the old primary) or with ``default_transaction_read_only = on``.
+_READ_ONLY_SQLSTATE: Final[str] = "25006"
+READ_ONLY: Final[str] = (
+    "the history store is read-only and refuses writes (a standby, or default_transaction_read_only is on); "
+    "retry later, and point MOODTAPE_DATABASE_URL at the primary (with several hosts, add "
+    "?target_session_attrs=read-write)"
+)
+#: Seconds between two renewals of connections that found the database read-only (see
+#: :func:`renew_read_only_connections`).
+RENEW_READ_ONLY_EVERY_S: Final[float] = 1.0
 _FILE_REPLACED = (
     "the SQLite database file was {how} while this instance ran, so this instance stopped using it: its open "
     "connections still reach the old file, and a new one would read the old file's -wal into the new one. "
@@ -231,6 +245,16 @@ class Database:
         self._memory_lock: threading.Lock | None = threading.Lock() if self.in_memory else None
         #: The outage under way, for the line that says it is over.
         self._outage = _Outage()
+        #: When a refused write next renews the pool's connections.
+        self._renewals = _AtMostEvery(RENEW_READ_ONLY_EVERY_S)
+        #: When readiness finding writes refused next renews them: a limiter of its own, or polling
+        #: it every second took every turn and refused writes never renewed the pool.
+        self._readiness_renewals = _AtMostEvery(RENEW_READ_ONLY_EVERY_S)
+        #: Renews every pooled connection at the next lending: asked by readiness finding writes
+        #: refused, and once when writes are taken again (for the connections opened meanwhile).
+        self._pool_renewal = _PoolRenewal()
+        #: Writes refused by a read-only database: a read that succeeds does not end this one.
+        self._refusing_writes = _Outage(writes_log, "store: database takes writes again after %.1f s (%d refused)")
 
     @property
     def dialect(self) -> str:
@@ -271,6 +295,8 @@ class Database:
             connect_args=postgres_connect_args(),
         )
         watch_connections(engine)
+        renew_read_only_connections(engine, self._renewals)
+        self._pool_renewal.listen(engine)
         return engine
 
     def upgrade(self) -> None:
@@ -415,9 +441,12 @@ class Database:
         say) rather than migrate it first."""
         return self._run(work, write=False, set_up=False)
 
-    def write(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one transaction: all of it is written or none of it; retried on a lost race."""
-        return self._run(work, write=True)
+    def write(self, work: Callable[[Connection], T], *, bounded: bool = True) -> T:
+        """Run ``work`` in one transaction: all of it is written or none of it; retried on a lost race.
+
+        ``bounded=False`` skips :attr:`waits`, as for :meth:`read` (a readiness check's one small write).
+        """
+        return self._run(work, write=True, bounded=bounded)
 
     def _run(self, work: Callable[[Connection], T], *, write: bool, bounded: bool = True, set_up: bool = True) -> T:
         def once() -> T:
@@ -427,6 +456,8 @@ class Database:
                 with self._translate_errors(), self._serialised(), self._begin(write) as connection:
                     result = work(connection)
             self._outage.ended()
+            if write:
+                self._writes_taken_again()
             return result
 
         return self._retried(once)
@@ -476,6 +507,8 @@ class Database:
         except exc.DBAPIError as error:
             if _is_retryable(error):
                 raise _RetryError(str(error.orig)) from error
+            if _refused_as_read_only(error.orig):
+                raise self.read_only(str(error.orig)) from None
             if error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError):
                 self._outage.failed()
                 log.warning("store: database unavailable: %s", error.orig)  # summed up per cause by web/logs.py
@@ -485,6 +518,56 @@ class Database:
             self._outage.failed()
             log.warning("store: no free database connection within %s s", CONNECT_TIMEOUT_S)
             raise StoreUnavailableError(_UNAVAILABLE) from None
+
+    def read_only(self, said: str) -> StoreUnavailableError:
+        """The 503 for a database that refuses writes, logged under a cause of its own.
+
+        Before, such a write was a 500 ("something went wrong on the server") with a traceback in
+        the log, and ``/readyz`` said ready. Logged as an outage, every successful read in between
+        said "database available again" and ended the log filter's run: 100 refused writes, each
+        followed by a read, wrote 200 lines. A read proves nothing about writes, so only a write
+        that succeeds (or a readiness check that finds writes allowed) ends this one.
+        The refused connections are renewed by :func:`renew_read_only_connections`.
+        """
+        self._refusing_writes.failed()
+        writes_log.warning("store: database refuses writes: %s", said)  # summed up per cause by web/logs.py
+        return StoreUnavailableError(READ_ONLY)
+
+    def refuses_writes(self, connection: Connection) -> bool:
+        """Whether PostgreSQL would refuse this instance's writes (a standby, or read-only by
+        default): readiness said "ok" while every write failed. SQLite: whether it answers at all.
+
+        Renews nothing itself: it runs inside the transaction, and the caller renews the pool
+        after it ends (:meth:`renew_refused_connections`).
+        """
+        if connection.dialect.name != "postgresql":
+            return not connection.execute(sa.text("SELECT 1")).scalar_one()
+        said = "SELECT pg_is_in_recovery() OR current_setting('default_transaction_read_only') = 'on'"
+        return bool(connection.execute(sa.text(said)).scalar_one())
+
+    def renew_refused_connections(self) -> None:
+        """Renew every pooled connection at its next lending, at most once a second: readiness
+        found writes refused, after its transaction ended.
+
+        Every pooled connection keeps the read-only default it was opened with, and a multi-host
+        URL reaches the primary only on a new one. Before, readiness renewed only its own
+        connection, so it said "ready" (and logged "takes writes again") while the request
+        threads' connections still refused writes: ``/readyz`` flapped between ready and
+        degraded 4 times in 1.5 s. It renewed that one mid-transaction too, which disarmed the
+        connection's watchdog while its COMMIT still ran.
+        """
+        if self._readiness_renewals.due():
+            self._pool_renewal.ask()
+
+    def writes_allowed(self) -> None:
+        """Say once that writes are taken again, if they were refused (a readiness check found so)."""
+        self._writes_taken_again()
+
+    def _writes_taken_again(self) -> None:
+        """End the refusals' run, and renew the connections opened while it lasted: one connection
+        taking writes says nothing of the pool's others, which keep the read-only default."""
+        if self._refusing_writes.ended():
+            self._pool_renewal.ask()
 
     @contextmanager
     def _setup_errors(self) -> Iterator[None]:
@@ -512,6 +595,76 @@ class Database:
             self._engine.dispose()
 
 
+class _AtMostEvery:
+    """Says "due" at most once every ``seconds`` (lock-free: two threads racing may both hear it)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._next = 0.0
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + self.seconds
+        return True
+
+
+class _PoolRenewal:
+    """Renews every connection of a pool at the next lending, once asked to.
+
+    The next connection lent is closed and replaced, and the pool's others, idle or in use, are
+    replaced at their next lending, as after a refused write (SQLAlchemy's handling of a lost
+    connection, through its public :class:`~sqlalchemy.exc.InvalidatePoolError`). Asked from
+    outside a transaction, nothing in use is closed under a statement.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._asked = False
+
+    def ask(self) -> None:
+        with self._lock:
+            self._asked = True
+
+    def _taken(self) -> bool:
+        """Whether renewal was asked for, once: the next lending alone renews the pool."""
+        with self._lock:
+            asked, self._asked = self._asked, False
+        return asked
+
+    def listen(self, engine: Engine) -> None:
+        def lent(*_args: object) -> None:
+            if self._taken():
+                raise exc.InvalidatePoolError("the database refused writes: renewing the pool's connections")
+
+        event.listen(engine, "checkout", lent)
+
+
+def _refused_as_read_only(error: object) -> bool:
+    """Whether the driver's error is PostgreSQL refusing a write as read-only."""
+    return getattr(error, "sqlstate", None) == _READ_ONLY_SQLSTATE
+
+
+def renew_read_only_connections(engine: Engine, renewals: _AtMostEvery) -> None:
+    """Renew ``engine``'s connections after PostgreSQL refused a write as read-only, in place.
+
+    Pooled connections keep the read-only default they were opened with, and a multi-host URL
+    reaches the primary only on a new connection: they must be renewed to see writes allowed again.
+    Disposing the engine at each refusal did so with a new pool every time, while the connections
+    other threads held went back to the old pools and stayed open until garbage collected: 4
+    writers and 4 readers for 4 s filled PostgreSQL's 100 connections, and reads failed. Now the
+    refused connection is closed and the pool's others are renewed when next lent, in the same
+    pool (SQLAlchemy's handling of a lost connection), at most once every ``renewals.seconds``.
+    """
+
+    def refused(context: ExceptionContext) -> None:
+        if _refused_as_read_only(context.original_exception) and renewals.due():
+            context.is_disconnect = True
+
+    event.listen(engine, "handle_error", refused)
+
+
 class _Outage:
     """Counts the uses that found the database unavailable, and says once when one succeeds again.
 
@@ -519,10 +672,16 @@ class _Outage:
     line ("store: database available again ...") writes its summary at once, then ends it.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger | None = None,
+        back: str = "store: database available again after %.1f s (%d uses failed meanwhile)",
+    ) -> None:
         self._lock = threading.Lock()
         self._since: float | None = None
         self._failures = 0
+        self._log = logger or log
+        self._back = back
 
     def failed(self) -> None:
         with self._lock:
@@ -530,18 +689,18 @@ class _Outage:
                 self._since = time.monotonic()
             self._failures += 1
 
-    def ended(self) -> None:
+    def ended(self) -> bool:
+        """Say that it is over, once; whether this call ended one."""
         if self._since is None:  # the usual case, without taking the lock
-            return
+            return False
         with self._lock:
             since, failures = self._since, self._failures
             self._since, self._failures = None, 0
-        if since is not None:
-            log.warning(  # at the failures' level: wherever they show, their end shows too
-                "store: database available again after %.1f s (%d uses failed meanwhile)",
-                time.monotonic() - since,
-                failures,
-            )
+        if since is None:
+            return False
+        # At the failures' level: wherever they show, their end shows too.
+        self._log.warning(self._back, time.monotonic() - since, failures)
+        return True
 
 
 class StoreWaits:
@@ -758,7 +917,8 @@ def watch_connections(engine: Engine) -> None:
         WATCHDOG.arm(cursor.connection, float(seconds))
 
     event.listen(engine, "checkout", lent)
-    for name in ("checkin", "invalidate", "soft_invalidate", "close", "detach"):
+    # Not "soft_invalidate": a connection so marked is still in use, and closed when it comes back.
+    for name in ("checkin", "invalidate", "close", "detach"):
         event.listen(engine, name, returned)
     event.listen(engine, "before_cursor_execute", statement)
 

@@ -468,7 +468,10 @@ class Store:
     def ping(self) -> None:
         """Raise :class:`~moodtape.errors.StoreUnavailableError` unless the database answers (for readiness checks)."""
         # Outside the request threads' bound (StoreWaits): readiness runs it in its own thread.
-        self.database.read(lambda c: c.execute(sa.text("SELECT 1")).scalar_one(), bounded=False)
+        if self.database.read(self.database.refuses_writes, bounded=False):
+            self.database.renew_refused_connections()  # after the transaction, not under its COMMIT
+            raise self.database.read_only("the database is in recovery or default_transaction_read_only is on")
+        self.database.writes_allowed()
 
     def row_count(self) -> int:
         """Rows in every session table together (for tests and ``moodtape db status``)."""

@@ -173,6 +173,37 @@ class ShortLived:
         """Keep ``document`` for the session, replacing any."""
         self.update(session_id, lambda _old: document)
 
+    def note(self, session_id: str, document: str) -> None:
+        """Keep ``document`` for the session, replacing any, in one plain upsert: no sweep of dead
+        rows and no turn of the request threads (:class:`~moodtape.store.database.StoreWaits`).
+
+        For the readiness check's note of its settings (``web/ops.py``), which must answer within a
+        second: :meth:`put` swept up to :data:`SWEEP_BATCH` dead rows of any kind first. A kind of
+        a few rows, whose dead ones the sessions' writes sweep.
+        """
+        check_session_id(session_id)
+
+        def upsert(connection: Connection) -> None:
+            expires_at = self._now(connection) + self.idle_seconds
+            insert = dialect_insert(connection)(short_lived).values(
+                kind=self.kind, session_id=session_id, revision=1, document=document, expires_at=expires_at
+            )
+            replace = {"document": document, "expires_at": expires_at, "revision": short_lived.c.revision + 1}
+            connection.execute(insert.on_conflict_do_update(index_elements=list(short_lived.primary_key), set_=replace))
+
+        self.database.write(upsert, bounded=False)
+
+    def live(self) -> list[str]:
+        """Every live document of this kind, for a kind of few rows (the instances' notes of their
+        settings, ``web/ops.py``), not for sessions."""
+
+        def read(connection: Connection) -> list[str]:
+            alive = sa.and_(short_lived.c.kind == self.kind, short_lived.c.expires_at > self._now_sql(connection))
+            return [str(row[0]) for row in connection.execute(sa.select(short_lived.c.document).where(alive))]
+
+        found: list[str] = self.database.read(read, bounded=False)
+        return found
+
     def touch(self, session_id: str, older_than: float = 0.0) -> None:
         """Keep a live document another ``idle_seconds`` (a dead one stays dead).
 

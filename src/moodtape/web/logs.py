@@ -8,9 +8,12 @@ Lines a client can cause at will are summed up instead of written one by one
 (:class:`OncePerInterval`): waitress's "Task queue depth is N" (one per request that waits for a
 thread: 10,000 pipelined ``/healthz`` wrote 9,991 lines, three page loads 21), Flask-Limiter's
 line per refused request, the planted-cookie warning (``web/session.py``), and the store's
-"database unavailable" (one per request during an outage: 357 in a few seconds on a full disk).
+"database unavailable" (one per request during an outage: 357 in a few seconds on a full disk), its
+"database refuses writes" (a read-only PostgreSQL), and Redis turning moodtape away (full, or a
+setting it refuses: a line per request).
 The first goes out as it is; then one line a minute says how many more there were (and the
-deepest queue); the store's are counted per cause, and summed up at once when it is back.
+deepest queue); the store's are counted per cause, and summed up at once when it is back (for
+refused writes: when a write succeeds, not a read).
 """
 
 from __future__ import annotations
@@ -85,6 +88,12 @@ class OncePerInterval(logging.Filter):
             if peak is not None:
                 self._peak = peak if self._peak is None else max(self._peak, peak)
             return False
+
+    @property
+    def idle(self) -> bool:
+        """No run under way: the next record goes out at once."""
+        with self._lock:
+            return self._opened is None or time.monotonic() - self._opened > 2 * self.seconds
 
     def flush(self) -> None:
         """Write the summary of what was held back so far (the timer calls this every ``seconds``)."""
@@ -183,8 +192,22 @@ class OncePerCause(logging.Filter):
         for run in runs:
             run.close()
 
+    def _forget_idle(self) -> None:
+        """Forget the causes whose run is over (called with the lock held, when ``causes`` are known).
+
+        An idle cause's next line goes out at once whether it is remembered or not, so forgetting it
+        changes nothing for it. Kept, the causes of a process's whole life filled the ``causes``
+        places where nothing ends them (Redis's refusals): after 8 causes met once each, days
+        apart, a new one (a wrong password) was only ever counted under "other causes".
+        """
+        for cause, run in list(self._runs.items()):
+            if run.idle:
+                del self._runs[cause]
+
     def _run(self, cause: str) -> OncePerInterval:
         with self._lock:
+            if cause not in self._runs and len(self._runs) >= self._causes:
+                self._forget_idle()
             if cause not in self._runs and len(self._runs) >= self._causes:
                 cause = self.OTHER
             run = self._runs.get(cause)
@@ -219,6 +242,33 @@ def _store_back(record: logging.LogRecord) -> bool:
     return isinstance(record.msg, str) and record.msg.startswith("store: database available again")
 
 
+def _store_refuses_writes(record: logging.LogRecord) -> bool:
+    return isinstance(record.msg, str) and record.msg.startswith("store: database refuses writes")
+
+
+def _store_refusal_cause(record: logging.LogRecord) -> str:
+    """The driver's words for a refused write (their first line)."""
+    message = record.getMessage().removeprefix("store: database refuses writes: ").strip()
+    return (message.splitlines() or ["(no detail)"])[0][:200]
+
+
+def _store_takes_writes(record: logging.LogRecord) -> bool:
+    return isinstance(record.msg, str) and record.msg.startswith("store: database takes writes again")
+
+
+def _redis_refusal(record: logging.LogRecord) -> bool:
+    """The lines ``state/connection.py`` marks as Redis turning moodtape away (its REFUSAL_MARK)."""
+    return bool(getattr(record, "moodtape_redis_refusal", False))
+
+
+def _redis_refusal_cause(record: logging.LogRecord) -> str:
+    return record.getMessage().removeprefix("shared state: ").strip()[:200]
+
+
+def _never(record: logging.LogRecord) -> bool:
+    return False
+
+
 #: The flood-prone lines of other libraries and of the store: logger name, and its filter.
 _FLOODS: Final[dict[str, Callable[[], logging.Filter]]] = {
     # waitress, once per request that finds no idle thread (waitress/task.py).
@@ -239,11 +289,28 @@ _FLOODS: Final[dict[str, Callable[[], logging.Filter]]] = {
         ends=_store_back,
         matches=_store_outage,
     ),
+    # A read-only PostgreSQL refusing every write (a standby): reads go on, and only a write that
+    # succeeds ends it (store/database.py logs it on a logger of its own for that).
+    "moodtape.store.database.writes": lambda: OncePerCause(
+        "store: database refuses writes: %(cause)s, and %(count)d more times in the last %(seconds)g s",
+        cause=_store_refusal_cause,
+        ends=_store_takes_writes,
+        matches=_store_refuses_writes,
+    ),
+    # Redis turning moodtape away (full, a wrong password, an ACL refusal): a line per request that
+    # meets it, as long as it lasts. One per cause, summed up; nothing ends it but the timer, and
+    # a cause idle for an interval makes room for a new one.
+    "moodtape.state.connection": lambda: OncePerCause(
+        "shared state: %(cause)s, and %(count)d more times in the last %(seconds)g s",
+        cause=_redis_refusal_cause,
+        ends=_never,
+        matches=_redis_refusal,
+    ),
 }
 
 
 def quiet_floods() -> None:
-    """Sum up the lines of waitress, Flask-Limiter and the store that a client can cause at will (see above)."""
+    """Sum up the lines of waitress, Flask-Limiter, the store and Redis that a client can cause at will (see above)."""
     for name, make in _FLOODS.items():
         logger = logging.getLogger(name)
         for old in [found for found in logger.filters if isinstance(found, OncePerInterval | OncePerCause)]:

@@ -37,6 +37,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import ipaddress
 import logging
@@ -46,6 +47,7 @@ import re
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -227,6 +229,8 @@ def _database_checks(flight: _Flight) -> None:
             raise
 
     flight.checks["database"] = _check(probe)
+    if flight.checks["database"] == "ok" and services().redis is None and _shared_postgresql() is not None:
+        flight.checks["history_limits"] = _check(_same_history_limits_in_the_store)
 
 
 def _redis_checks(flight: _Flight, client: Any, model_ready: bool) -> None:
@@ -343,12 +347,21 @@ def _same_history_limits_everywhere(client: Any) -> None:
     from moodtape.state.connection import redis_errors
     from moodtape.state.instances import other_history_limits
 
-    settings = services().settings
-    mine = (
-        f"{settings.get_float('MOODTAPE_HISTORY_DAYS'):g} days, {settings.get_int('MOODTAPE_HISTORY_MAX_LISTS')} lists"
-    )
+    mine = _history_limits()
     with redis_errors(client):
         others = other_history_limits(client, mine)
+    _refuse_other_history_limits(mine, others)
+
+
+def _history_limits() -> str:
+    """This instance's history limits as words ("30 days, 50 lists"): what instances compare."""
+    settings = services().settings
+    return (
+        f"{settings.get_float('MOODTAPE_HISTORY_DAYS'):g} days, {settings.get_int('MOODTAPE_HISTORY_MAX_LISTS')} lists"
+    )
+
+
+def _refuse_other_history_limits(mine: str, others: set[str]) -> None:
     if others:
         raise MoodtapeError(
             f"the instances keep history differently (this one {mine}; others {'; '.join(sorted(others))}): "
@@ -356,6 +369,77 @@ def _same_history_limits_everywhere(client: Any) -> None:
             "MOODTAPE_HISTORY_MAX_LISTS trims every session it writes for; set both the same everywhere "
             "(this clears two minutes after the last instance with other values stops)"
         )
+
+
+#: Seconds between two notes of this process's history limits in the store (without Redis): a
+#: readiness poll comes every half second or so, and a write at each would queue behind SQLite's
+#: one writer. A note lives :data:`moodtape.state.instances.NOTED_FOR_S`, far longer; so after a
+#: rolling change of the limits, the old ones are seen up to that plus this (about 140 s).
+NOTE_IN_STORE_EVERY_S: Final[float] = 20.0
+
+
+@dataclass
+class _StoreNote:
+    """What this process's last note of its history limits in one database found."""
+
+    at: float
+    #: The others' limits, or the public answer of a note that failed (kept until the next note).
+    found: set[str] | str
+    #: The cause of the last failure logged, so that each cause is logged once, not at every note.
+    logged: str = ""
+
+
+#: Per database: this process's last note of its limits there.
+_noted_in_store: weakref.WeakKeyDictionary[object, _StoreNote] = weakref.WeakKeyDictionary()
+
+
+def _shared_postgresql() -> Any:
+    """The store when it is PostgreSQL (what several machines share), else None: a SQLite file is
+    one machine's, whose ``serve --processes N`` share one environment, and a note at every poll
+    would queue behind its one writer."""
+    store = services().recommender().store
+    return store if store is not None and store.database.engine.dialect.name == "postgresql" else None
+
+
+def _same_history_limits_in_the_store() -> None:
+    """:func:`_same_history_limits_everywhere` without Redis: through the store every instance shares.
+
+    Several machines on one PostgreSQL with no Redis compared nothing, and each answered ``ready``
+    while the shortest retention deleted everyone's history.
+    Each instance notes its limits in the store's ``short_lived`` table (kind ``history-limits``, one
+    row per distinct value, alive :data:`NOTED_FOR_S` by the database's clock) and reads the others,
+    every :data:`NOTE_IN_STORE_EVERY_S`, with one plain upsert outside the request threads' turns.
+    """
+    store = _shared_postgresql()
+    if store is None:
+        return
+    mine = _history_limits()
+    last = _noted_in_store.get(store.database)
+    if last is None or time.monotonic() - last.at >= NOTE_IN_STORE_EVERY_S:
+        last = _noted_in_store[store.database] = _note_in_store(store.database, mine, last)
+    if isinstance(last.found, str):
+        raise MoodtapeError(last.found)
+    _refuse_other_history_limits(mine, last.found)
+
+
+def _note_in_store(database: Any, mine: str, last: _StoreNote | None) -> _StoreNote:
+    """Note ``mine`` and read the others' limits; a failure other than a 503 (a ``short_lived`` table
+    dropped, say) is kept as the answer until the next note and logged once per cause: before, every
+    poll logged "readiness check failed" with the whole SQL statement."""
+    from moodtape.state.instances import NOTED_FOR_S
+    from moodtape.store.short_lived import ShortLived
+
+    notes = ShortLived(database, "history-limits", NOTED_FOR_S)
+    try:
+        notes.note(hashlib.sha256(mine.encode()).hexdigest()[:32], mine)
+        return _StoreNote(time.monotonic(), set(notes.live()) - {mine})
+    except MoodtapeError:
+        raise  # the store's 503s: answered as they are, and tried again at the next poll
+    except Exception as exc:
+        cause = (str(getattr(exc, "orig", exc)).splitlines() or [type(exc).__name__])[0][:200]
+        if last is None or last.logged != cause:
+            log.warning("readiness: cannot compare history limits in the store: %s", cause)
+        return _StoreNote(time.monotonic(), f"failing ({type(exc).__name__})", logged=cause)
 
 
 class _OutOfStepError(MoodtapeError):
