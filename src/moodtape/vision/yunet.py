@@ -22,7 +22,9 @@ rules of their own, measured on FER2013's tight crops run through the whole pipe
 * a photo with no sure face is searched once more for small faces; a photo too large for one copy
   at that scale is searched in overlapping tiles (:mod:`moodtape.vision.tiles`), each no larger
   than the capped copy, over at most ``max_tiled_pixels``; in such a tiled photo an unsure face
-  that fills it does not spare the search, and is kept beside the sure small faces.
+  that fills it does not spare the search, and is kept beside the sure small faces;
+* beside a photo's sure faces, the first copy's sure faces down to ``small_face`` are kept too (a
+  group photo's far faces), without the search for small faces.
 
 The stream's re-detection windows around known faces are not photos and turn these rules off
 (``photos=False``).
@@ -43,7 +45,13 @@ import numpy.typing as npt
 
 from moodtape.errors import ModelError
 from moodtape.types import Box
-from moodtape.vision.dark_photos import brightened, dark_all_over, turned_dark_faces
+from moodtape.vision.dark_photos import (
+    BACKLIT_SURE_FROM,
+    backlit,
+    brightened,
+    dark_all_over,
+    turned_dark_faces,
+)
 from moodtape.vision.faces import overlap_ratio, suppress_overlaps
 from moodtape.vision.noisy_photos import NOISY_FROM, noise_level, smoothed, smoothed_copy
 from moodtape.vision.tiles import tile_windows
@@ -380,6 +388,10 @@ class YuNetDetector:
         smallest = self.settings.smallest_face(gray.shape)
         sure = self._sure(found, gray.shape)
         small = self.settings.small_face_scale(gray.shape, frame=frame)
+        if sure and small is not None and not frame:
+            beside = self._small_beside_sure(found, smallest)
+            if beside:
+                return sure + beside, self.settings.small_face, found
         if sure or small is None:
             return sure or self._filling(found, gray.shape), smallest, found
         filling = self._filling(found, gray.shape)
@@ -392,6 +404,20 @@ class YuNetDetector:
             return small_faces, self.settings.small_face, found + shown
         shown = found + self._search_tiles(gray, tiled)
         return (*self._beside_tiled_faces(filling, shown, smallest), shown)
+
+    def _small_beside_sure(self, found: list[Landmarks], smallest: int) -> list[Landmarks]:
+        """The sure faces of ``found`` under ``smallest`` but of at least ``small_face`` pixels, kept
+        beside a photo's sure faces of the usual size.
+
+        The search for small faces runs only when nothing is sure, so a group photo with people at
+        different distances lost its far faces though the first copy had shown them, sure: Yale's
+        photos at about 50 px behind three nearer people in a 1,600 × 1,200 photo (at 0.78-0.91)
+        were found 0 of 134 times, only for being under ``min_face``
+        (``benchmarks.user_photo_shapes``, ``group-depths``). No search more: the first copy's own
+        faces, from the score that makes any face sure. A stream's frames keep ``min_face``.
+        """
+        under = [face for face in found if face.fer_centre_and_side()[2] < smallest]
+        return _at_least(under, self.settings.score_threshold, self.settings.small_face)
 
     def _beside_tiled_faces(
         self, filling: list[Landmarks], found: list[Landmarks], smallest: int
@@ -471,7 +497,9 @@ class YuNetDetector:
         ``frame``: ``gray`` is a stream's frame, not a photo (see ``YuNetSettings.small_faces_above``).
         ``turned`` (photos): when no face is found in a very dark photo, look in a brightened copy
         at the capped scale, upright and then turned by quarter and half turns
-        (:mod:`moodtape.vision.dark_photos`); when none is found in a noisy photo, look in a smoothed
+        (:mod:`moodtape.vision.dark_photos`), and in a backlit photo (a person in silhouette before a
+        window) in the same copy upright, for surer faces only (:func:`~moodtape.vision.dark_photos.backlit`);
+        when none is found in a noisy photo, look in a smoothed
         copy at the capped scale (:mod:`moodtape.vision.noisy_photos`); when no face is found still,
         look in turned copies (of the brightened copy, for a dark photo, and by ±30° only, its exact
         turns being searched: :func:`moodtape.vision.rolled.rolled_faces`); when faces are found,
@@ -492,7 +520,15 @@ class YuNetDetector:
             found, unsure = self.detect_capped(searched)
             if not found:  # a dark photo turned: its faces score as dark upright faces do, under 0.82
                 return turned_dark_faces(self, searched) or self._rolled(searched, exact_turns=False)
-        elif not found and noise_level(gray) >= NOISY_FROM:
+        elif not found and backlit(gray):
+            # A person in silhouette before a window or the sky: not dark all over, but the person
+            # is; the brightened copy shows them, and only its sure faces count (vision/dark_photos.py).
+            lit = brightened(gray)
+            lit_found, lit_unsure = self.detect_capped(lit, filling=False)
+            lit_found = [(box, face) for box, face in lit_found if face.score >= BACKLIT_SURE_FROM]
+            if lit_found:  # turned windows around its faces look in the copy too (vision/upside_down.py)
+                found, unsure, searched = lit_found, lit_unsure, lit
+        if not found and noise_level(gray) >= NOISY_FROM:  # (a dark photo has returned or found one)
             # A noisy photo (dim light, a phone's sensor): YuNet misses faces the noise breaks up, a
             # smoothed copy shows them (vision/noisy_photos.py). Same pixels, same boxes. Not a dark
             # photo's brightened copy: CLAHE lifts its noise, and a smoothed one showed a false face.
@@ -530,16 +566,18 @@ class YuNetDetector:
         return kept, self._unsure_left_out(seen, kept, gray.shape, smallest)
 
     def detect_capped(
-        self, gray: npt.NDArray[np.uint8], prepared: Prepare | None = None
+        self, gray: npt.NDArray[np.uint8], prepared: Prepare | None = None, *, filling: bool = True
     ) -> tuple[list[tuple[Box, Landmarks]], list[Landmarks]]:
         """:meth:`_detect_upright_and_unsure` in the first (capped) copy only, ``prepared`` when given
-        (:meth:`_search`): no second copy, small faces or tiles.
+        (:meth:`_search`): no second copy, small faces or tiles; without ``filling``, no unsure face
+        that fills the photo either (a backlit photo's brightened copy: see
+        :func:`~moodtape.vision.dark_photos.backlit`).
 
         For a dark photo's brightened copy (vision/dark_photos.py): its faces are of the usual size,
         and the full search of a 12-megapixel faceless copy doubled what the dark photo cost.
         """
         found = self._search(gray, self.settings.detect_scale(gray.shape), prepared)
-        faces = self._sure(found, gray.shape) or self._filling(found, gray.shape)
+        faces = self._sure(found, gray.shape) or (self._filling(found, gray.shape) if filling else [])
         smallest = self.settings.smallest_face(gray.shape)
         kept = self.largest_first(gray.shape, faces, smallest)
         return kept, self._unsure_left_out(found, kept, gray.shape, smallest)
