@@ -88,7 +88,7 @@ from waitress import trigger, wasyncore
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError, get_header_lines
 from waitress.receiver import ChunkedReceiver
-from waitress.rfc7230 import QUOTED_STRING, TOKEN
+from waitress.rfc7230 import QUOTED_STRING, TCHAR, TOKEN
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import (
@@ -135,7 +135,8 @@ MAX_CHUNKS: Final[int] = 16 * 1024
 #: chunks grows with ``MOODTAPE_MAX_UPLOAD_BYTES`` (``body limit // 640``, at least
 #: :data:`MAX_CHUNKS`), so raising the upload limit never refuses a client whose chunks were fine.
 MIN_AVERAGE_CHUNK: Final[int] = 640
-#: Multipart framing around an upload of the largest allowed size.
+#: Bytes a body may hold beyond the upload limit, for a form's framing around a picture of the
+#: largest allowed size: a body of the limit plus this is read, one byte more is a 413.
 BODY_HEADROOM: Final[int] = 64 * 1024
 #: Open connections at once; beyond this new ones wait in the listen backlog.
 CONNECTION_LIMIT: Final[int] = 200
@@ -201,6 +202,19 @@ LONG_REQUEST_LINE: Final[int] = MAX_HEADER_BYTES // 2
 CHUNK_SIZE_LINE: Final[re.Pattern[bytes]] = re.compile(
     (rf"([0-9A-Fa-f]+)(?:[ \t]*;[ \t]*{TOKEN}(?:[ \t]*=[ \t]*(?:{TOKEN}|{QUOTED_STRING}))?)*\r\n").encode("latin-1")
 )
+#: Bytes a field's value may hold (RFC 9110 §5.5: tab, space, visible ASCII and obs-text), as regex text.
+_FIELD_VALUE_BYTE: Final[str] = r"[\t\x20-\x7e\x80-\xff]"
+#: Whole trailer field lines from the start of a line, as RFC 9112 §5.1 writes a field line: a name
+#: (a token), a colon with no whitespace before it, the value, CR LF. One call takes all of a read's
+#: whole lines in C.
+TRAILER_FIELD_LINES: Final[re.Pattern[bytes]] = re.compile(rf"(?:{TOKEN}:{_FIELD_VALUE_BYTE}*\r\n)*".encode("latin-1"))
+#: One byte of a field's name; the rest of a trailer field's name, and of its value, when a read ends
+#: inside them.
+_NAME_BYTE: Final[re.Pattern[bytes]] = re.compile(TCHAR.encode("latin-1"))
+_TRAILER_NAME_BYTES: Final[re.Pattern[bytes]] = re.compile(rf"{TCHAR}*".encode("latin-1"))
+_TRAILER_VALUE_BYTES: Final[re.Pattern[bytes]] = re.compile(rf"{_FIELD_VALUE_BYTE}*".encode("latin-1"))
+#: Why a trailer line is refused that is no header field.
+_NOT_A_TRAILER_FIELD: Final[str] = "a trailer line is no header field (a name, then a colon, then its value)"
 
 
 class _VersionNotSupportedError(Error):  # type: ignore[misc]
@@ -274,6 +288,9 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
     max_chunks = MAX_CHUNKS
     #: Bytes of chunk extensions read so far, the lines' whitespace included (:data:`MAX_CHUNK_EXTENSIONS`).
     extension_bytes = 0
+    #: Where the trailer read so far stops (:func:`_scan_trailer`): at a line's start, in a field's
+    #: name or value, or after a CR.
+    _trailer_state = "line"
 
     def received(self, s: bytes) -> int:
         at = 0
@@ -319,12 +336,26 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
             return s[at : at + 2 - len(self.chunk_end)], ""
         if not self.all_chunks_received:
             return self._size_line(s, at)
-        trailer = self.trailer + s[at:]
-        end = 0 if trailer.startswith(b"\r\n") else trailer.find(b"\r\n\r\n")
-        if (len(trailer) if end < 0 else end) > MAX_HEADER_BYTES:  # however it arrives, as for a size line
+        return self._trailer_piece(s, at)
+
+    def _trailer_piece(self, s: bytes, at: int) -> tuple[bytes, str]:
+        """The rest of ``s`` from ``at``, a piece of the trailer (and whatever follows it), or why it is refused.
+
+        waitress only looks for the trailer's end: ``0\\r\\nno colon here\\r\\n\\r\\n``, or a line
+        holding a bare CR or a NUL, ended a body, lines no header may be (RFC 9112 §7.1.2, §5.1) and
+        that HAProxy refuses with a 400. Only the bytes of this read are looked at, from where the
+        last read left off (:attr:`_trailer_state`): looking again at what waitress held made a 64 KiB
+        trailer sent a byte at a time cost seconds of the loop every connection shares. The length is
+        bounded however the bytes arrive, as for a size line.
+        """
+        held = len(self.trailer)
+        stop = min(len(s), at + max(0, MAX_HEADER_BYTES - held) + 4)
+        state, end, why = _scan_trailer(self._trailer_state, s, at, stop)
+        if why:
+            return b"", why
+        if (held + len(s) - at if end < 0 else held + end - at - 4) > MAX_HEADER_BYTES:
             return b"", f"the trailer is longer than {MAX_HEADER_BYTES} bytes"
-        if any(i == 0 or trailer[i - 1 : i] != b"\r" for i in _positions(trailer[: None if end < 0 else end], b"\n")):
-            return b"", "trailer lines must end with CR LF"
+        self._trailer_state = state
         return s[at:], ""
 
     def _size_line(self, s: bytes, at: int) -> tuple[bytes, str]:
@@ -406,13 +437,58 @@ def folds_a_line(header_plus: bytes) -> bool:
     return b"\r\n " in header_plus or b"\r\n\t" in header_plus
 
 
-def _positions(data: bytes, byte: bytes) -> list[int]:
-    """Where ``byte`` occurs in ``data``."""
-    found, at = [], data.find(byte)
-    while at >= 0:
-        found.append(at)
-        at = data.find(byte, at + 1)
-    return found
+def _scan_trailer(state: str, data: bytes, at: int, stop: int) -> tuple[str, int, str]:
+    """Read ``data[at:stop]``, the next bytes of a trailer, from ``state`` (where the bytes before
+    them stopped): the state they end in, where the trailer ends in ``data`` (after the CR LF of
+    its empty line; -1 when not yet), and why the bytes are refused ("" when they are not).
+
+    The states: ``line`` (a line's start), ``name`` (inside a field's name), ``value`` (after its
+    colon), ``cr`` (after a field line's CR), ``blank-cr`` (after the CR of the empty line that
+    ends the trailer). Each byte is looked at once, whole lines in one regex match.
+    """
+    while at < stop:
+        if state == "line":
+            at = _matched_to(TRAILER_FIELD_LINES, data, at, stop)
+            if at == stop:
+                break
+            byte = data[at : at + 1]
+            if byte == b"\r":
+                state, at = "blank-cr", at + 1
+            elif _NAME_BYTE.fullmatch(byte):
+                state = "name"
+            else:
+                return state, -1, _trailer_byte_refused(byte, in_value=False)
+        elif state in ("name", "value"):
+            at = _matched_to(_TRAILER_NAME_BYTES if state == "name" else _TRAILER_VALUE_BYTES, data, at, stop)
+            if at == stop:
+                break
+            byte = data[at : at + 1]
+            if byte != (b":" if state == "name" else b"\r"):
+                return state, -1, _trailer_byte_refused(byte, in_value=state == "value")
+            state, at = ("value" if state == "name" else "cr"), at + 1
+        else:  # after a CR, only an LF
+            if data[at : at + 1] != b"\n":
+                return state, -1, "a bare CR in a trailer line (lines end with CR LF)"
+            if state == "blank-cr":
+                return "line", at + 1, ""
+            state, at = "line", at + 1
+    return state, -1, ""
+
+
+def _matched_to(pattern: re.Pattern[bytes], data: bytes, at: int, stop: int) -> int:
+    """Where ``pattern`` (one that matches the empty string) stops matching ``data[at:stop]``."""
+    found = pattern.match(data, at, stop)
+    return at if found is None else found.end()
+
+
+def _trailer_byte_refused(byte: bytes, in_value: bool) -> str:
+    """Why a trailer is refused at ``byte``, which its field line may not hold where it stands (in
+    the field's value or before it). Fixed texts: nothing the client sent is echoed."""
+    if byte == b"\n":
+        return "trailer lines must end with CR LF"
+    if in_value:
+        return "a trailer field's value holds a control character such as NUL (tab, space and visible bytes only)"
+    return _NOT_A_TRAILER_FIELD
 
 
 class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
@@ -776,6 +852,7 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         if not self.version.startswith("1."):
             raise self._refuse(_VersionNotSupportedError("only HTTP/1.0 and HTTP/1.1 are served"))
         self._refuse_other_targets()
+        self._refuse_a_fragment()
         self._take_target_authority()
         if self.version == "1.1" and not expects_nothing_unknown(self.headers.get("EXPECT", "")):
             # RFC 9110 §10.1.1 lets a server refuse an expectation it does not know with a 417 (as
@@ -863,6 +940,21 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             # ``GET metrics HTTP/1.1`` was served as ``/metrics``: a proxy rule in front that matches
             # paths by their ``/`` (``^/+metrics``) let it through, where nginx and haproxy refuse it.
             raise self._refuse(_refused("the request target must begin with / (or be an http or https URI)"))
+
+    def _refuse_a_fragment(self) -> None:
+        """Refuse a target holding ``#``: a fragment is the client's own (RFC 3986 §3.5; RFC 9110 §7.1
+        sends the target URI less its fragment), no form of request target has one (RFC 9112 §3.2),
+        and clients drop it before sending.
+
+        waitress dropped it and served ``GET /healthz#x`` as ``/healthz``. HAProxy 2.6 answers such a
+        request with a 400; nginx 1.22 routes it by the path alone but passes the target on as sent
+        (its ``$request_uri`` keeps the ``#``), so a rule on the whole target and moodtape read two
+        targets. An encoded ``%23`` is a plain byte of the path and stays allowed.
+        """
+        if "#" in self.request_uri:
+            raise self._refuse(
+                _refused("the request target holds a # (a fragment is never sent): leave it out, or send %23")
+            )
 
     def _take_target_authority(self) -> None:
         """An absolute-form target's authority as the ``Host`` (RFC 9112 §3.2.2, web/request_line.py).
@@ -1132,7 +1224,9 @@ class BufferedServer:
             threads=max(1, self._threads),
             ident="moodtape",
             max_request_header_size=MAX_HEADER_BYTES,
-            max_request_body_size=max_body,
+            # waitress refuses a body of this size or more (``>=``): one over max_body. With max_body
+            # itself, a form of the limit plus 64 KiB was a 413, 65,535 bytes of headroom.
+            max_request_body_size=max_body + 1,
             # Above max_body so a body is never spooled to a temporary file: photos stay in memory.
             inbuf_overflow=max_body + 1,
             connection_limit=CONNECTION_LIMIT,

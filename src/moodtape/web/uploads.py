@@ -24,7 +24,7 @@ from urllib.parse import unquote_plus
 
 import numpy as np
 import numpy.typing as npt
-from flask import Request, current_app
+from flask import Request
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.sansio.multipart import BLANK_LINE_RE, Data, Epilogue, Field, File, MultipartDecoder, NeedData
@@ -35,6 +35,7 @@ from moodtape.vision.heif import can_read, check_heif_header, heic_installed, un
 from moodtape.vision.heif_structure import heif_kind
 from moodtape.vision.images import decode_image
 from moodtape.web.bounded_json import json_text
+from moodtape.web.buffered_server import BODY_HEADROOM
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
 from moodtape.web.owners import client_owner
 from moodtape.web.picture_parts import NO_NAME_MESSAGE, form_parser_class, sniff_image_type
@@ -111,6 +112,11 @@ _TEXT_HEADS: Final = (
 )
 
 
+#: Bytes a form's body may hold beyond the upload limit: its delimiters and part headers (the
+#: server's own headroom for them, which bounds what reaches the app).
+FORM_FRAMING: Final[int] = BODY_HEADROOM
+
+
 class InMemoryRequest(Request):
     """A Flask request whose multipart file parts stay in memory (never a temporary file), and whose
     pictures sent as text parts stay bytes (:mod:`moodtape.web.picture_parts`)."""
@@ -162,19 +168,22 @@ def read_upload(request: Request, names: tuple[str, ...] = ()) -> Upload:
     """
     given: dict[str, list[str]] = {}
     if request.mimetype == "multipart/form-data":
-        _check_part_headers(request)
+        limit = _allow_form_framing(request)
+        parts = _check_part_headers(request)
         try:
             uploads = request.files.getlist("image")
         except RequestEntityTooLarge:
-            # Werkzeug says "too large" for too many parts as well; only the size is "too large".
-            limit = current_app.config["MAX_CONTENT_LENGTH"]
-            if request.content_length is not None and request.content_length <= limit:
+            # Werkzeug says "too large" for too many parts as well (the body's size was checked
+            # when it was read, and a text part over MAX_FORM_MEMORY_SIZE is "too large" indeed).
+            if parts > MAX_FORM_PARTS:
                 raise DataError(
                     f"the form has too many fields (at most {MAX_FORM_PARTS}); send the picture alone in "
                     "a field named 'image'"
                 ) from None
             raise
         data = _one_upload(request, uploads, names)
+        if limit is not None and len(data) > limit:
+            raise RequestEntityTooLarge()
         given = _multipart_fields(request, names)
     else:
         data = request.get_data(cache=False)
@@ -210,6 +219,21 @@ def read_upload(request: Request, names: tuple[str, ...] = ()) -> Upload:
     if heif is not None and not can_read(heif):  # an iPhone's photo: the fix, and what to send instead
         raise UnsupportedImageError(f"that file is {unreadable_message(heif)}")
     return Upload(data, fields)
+
+
+def _allow_form_framing(request: Request) -> int | None:
+    """Let a form's body be :data:`FORM_FRAMING` bytes over the upload limit, which then bounds its
+    picture alone; the limit (None: none) is returned for that check.
+
+    ``limits.max_upload_bytes`` (``/api/config``) is the largest picture: one that size sent as the
+    body itself is read, but sent in a form (``curl -F image=@photo.jpg``) it was a 413, since the
+    part's delimiters and headers (about 190 bytes from curl 7.88) counted toward the limit as well. The server in
+    front lets as much framing through (web/buffered_server.py).
+    """
+    limit = request.max_content_length
+    if limit is not None:
+        request.max_content_length = limit + FORM_FRAMING
+    return limit
 
 
 def _json_in_utf8(data: bytes) -> bytes:
@@ -370,8 +394,9 @@ def accepted_upload_types() -> tuple[str, ...]:
     return ACCEPTED_TYPES + heic
 
 
-def _check_part_headers(request: Request) -> None:
-    """Refuse a form whose part headers are over :data:`MAX_PART_HEADER_BYTES`, before Werkzeug parses them.
+def _check_part_headers(request: Request) -> int:
+    """Refuse a form whose part headers are over :data:`MAX_PART_HEADER_BYTES`, before Werkzeug parses
+    them; the number of parts found is returned (at most one more than :data:`MAX_FORM_PARTS`).
 
     Parts are found with the patterns of Werkzeug's own parser (its ``MultipartDecoder``), so every
     part Werkzeug would read is checked: a first delimiter that does not begin a line, or a blank
@@ -379,16 +404,21 @@ def _check_part_headers(request: Request) -> None:
     first parts are looked at (one more than :data:`MAX_FORM_PARTS`: past that Werkzeug refuses the
     form anyway); each search is bounded, so the check is linear in the body. The body is read once
     and cached: Werkzeug then parses that copy.
+
+    The count tells which of Werkzeug's two refusals came: too many parts, and a text part over
+    ``MAX_FORM_MEMORY_SIZE``, are both a ``RequestEntityTooLarge``. Told apart by the body's length,
+    a form a little over the upload limit (within :data:`FORM_FRAMING`) with 17 small fields was a
+    413 "too large" instead of a 400 "too many fields".
     """
     boundary = request.mimetype_params.get("boundary")
     if not boundary:
-        return  # Werkzeug finds no part; _one_upload says what is wrong
+        return 0  # Werkzeug finds no part; _one_upload says what is wrong
     data = request.get_data(cache=True)
     decoder = MultipartDecoder(boundary.encode("latin-1", "replace"))
     delimiter = decoder.preamble_re.search(data)
-    for _ in range(MAX_FORM_PARTS + 1):
+    for found in range(MAX_FORM_PARTS + 1):
         if delimiter is None or delimiter.group(1).startswith(b"--"):
-            return  # no more parts, or the closing delimiter
+            return found  # no more parts, or the closing delimiter
         headers_start = delimiter.end()  # the delimiter's line break included, as Werkzeug takes it
         blank = BLANK_LINE_RE.search(data, headers_start, headers_start + MAX_PART_HEADER_BYTES + 4)
         if blank is None:
@@ -397,8 +427,9 @@ def _check_part_headers(request: Request) -> None:
                     f"a part of the form has over {MAX_PART_HEADER_BYTES // 1024} KiB of headers; send the "
                     "picture in a field named 'image' with its usual headers"
                 )
-            return  # a short, unfinished part: Werkzeug says what is wrong
+            return found  # a short, unfinished part: Werkzeug says what is wrong
         delimiter = _next_delimiter(decoder, data, blank.end())
+    return MAX_FORM_PARTS + 1
 
 
 def _next_delimiter(decoder: MultipartDecoder, data: bytes, start: int) -> re.Match[bytes] | None:
