@@ -7,7 +7,9 @@ Every live call goes through :func:`request_json`, so every provider gets the sa
   sleeping more than :attr:`RetryPolicy.max_wait` seconds in total for one request (a person is
   waiting for the page);
 - transport failures, timeouts and malformed JSON turned into :class:`ProviderError` subclasses
-  whose message a person can read.
+  whose message a person can read;
+- a deadline on each attempt as a whole (a reply trickling in a byte at a time ends there) and a cap
+  on a reply's size once unpacked (a small gzip body that would unpack to gigabytes stops at the cap).
 
 Cached calls go through :func:`fetch_once`, so that visitors asking for the same thing at the same
 moment send one call between them, not one each (the others wait for its answer).
@@ -18,14 +20,18 @@ Secrets (API keys, client secrets, tokens) never appear in messages or logs: cal
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import math
 import random
+import sys
 import threading
 import time
+import types
+import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
 
@@ -48,6 +54,19 @@ Release = Callable[[], None]
 V = TypeVar("V")
 
 _MAX_QUOTED = 200  # characters of a provider's own error message we quote back
+
+#: The most bytes one reply may hold once unpacked. A search page of Spotify or YouTube is tens of
+#: kilobytes; a 400 KB gzip body that unpacks to 400 MB took that much memory per request before.
+MAX_REPLY_BYTES: Final = 4 * 1024 * 1024
+#: Seconds no call goes out after a final 5xx: a struggling service is not sent every visitor's retries.
+TROUBLE_PAUSE: Final = 30
+#: Seconds no call goes out after a 429 that named no ``Retry-After``.
+RATE_LIMIT_PAUSE: Final = 60
+#: The longest pause a ``Retry-After`` may impose (an hour), so a wrong header cannot stop a service for days.
+MAX_PAUSE: Final = 3600
+#: Seconds no call goes out after the service refused the credentials: they stay wrong until an
+#: operator acts, and each call would only fail again (and, on YouTube, count against the budget).
+AUTH_PAUSE: Final = 300
 
 
 def redact(text: str, secrets: Iterable[str], mark: str = "***") -> str:
@@ -218,17 +237,25 @@ class CircuitBreaker:
         self._clock = clock
         self._open_until = 0.0
         self.reason: str | None = None
+        self.kind: type[ProviderError] = ProviderUnreachableError
 
     def allow(self) -> bool:
         """True when calls may go out (the breaker is closed or its cooldown is over)."""
         return self._clock() >= self._open_until
 
-    def trip(self, reason: str) -> None:
+    def trip(
+        self, reason: str, seconds: float | None = None, kind: type[ProviderError] = ProviderUnreachableError
+    ) -> None:
+        """Stop calls for ``seconds`` (default: the cooldown), raising ``kind(reason)`` meanwhile: a
+        paused rate limit stays a rate limit (429, skipped by the fetches that skip those), not an
+        outage."""
         self.reason = reason
-        self._open_until = self._clock() + self.cooldown
+        self.kind = kind
+        self._open_until = self._clock() + (self.cooldown if seconds is None else seconds)
 
     def reset(self) -> None:
         self.reason = None
+        self.kind = ProviderUnreachableError
         self._open_until = 0.0
 
     def seconds_left(self) -> float:
@@ -280,19 +307,37 @@ def quote_api_message(message: object, secrets: Iterable[str] = ()) -> str:
 
 
 def _wait_phrase(seconds: float | None) -> str:
+    """When to try again, in a unit a person reads at a glance ("in about 24 h", not "86400 s")."""
     if seconds is None:
         return "in a minute"
+    seconds = min(seconds, MAX_PAUSE)  # no pause is longer, so no wait said is either
+    if seconds >= 3600:
+        return f"in about {round(seconds / 3600)} h"
+    if seconds >= 90:
+        return f"in about {round(seconds / 60)} min"
     return f"in about {max(1, math.ceil(seconds))} s"
+
+
+def paused(error: ProviderError, seconds: float) -> ProviderError:
+    """``error`` marked so that :class:`ServiceClient` sends no call for ``seconds`` after it."""
+    error.retry_after = max(1, math.ceil(min(seconds, MAX_PAUSE)))
+    return error
 
 
 def _final_status_error(service: str, response: httpx.Response, retry_after: float | None) -> ProviderError:
     status = response.status_code
     if status == 429:
-        return QuotaExceededError(
-            f"{service} is limiting how often moodtape may ask; try again {_wait_phrase(retry_after)}."
+        wait = RATE_LIMIT_PAUSE if retry_after is None else retry_after
+        return paused(
+            QuotaExceededError(
+                f"{service} is limiting how often moodtape may ask; try again {_wait_phrase(retry_after)}."
+            ),
+            wait,
         )
     if status >= 500:
-        return ProviderError(f"{service} is having trouble (HTTP {status}); try again in a few minutes.")
+        return paused(
+            ProviderError(f"{service} is having trouble (HTTP {status}); try again in a few minutes."), TROUBLE_PAUSE
+        )
     return ProviderError(f"{service} refused the request (HTTP {status}).")
 
 
@@ -369,16 +414,178 @@ def _send(
     auth: tuple[str, str] | None,
     timeout: float | None,
 ) -> httpx.Response:
-    kwargs: dict[str, Any] = {"params": params, "data": data, "headers": headers, "auth": auth}
+    kwargs: dict[str, Any] = {"params": params, "data": data, "headers": {**ACCEPTED_ENCODINGS, **(headers or {})}}
     if timeout is not None:
         kwargs["timeout"] = timeout
     # `from None` below: the httpx exception carries the request, whose URL or headers may hold a key.
+    deadline = time.monotonic() + (timeout if timeout is not None else _client_timeout(client))
+    watchdog = _Watchdog(deadline)
     try:
-        return client.request(method, url, **kwargs)
+        with watchdog:
+            request = client.build_request(method, url, **kwargs)
+            request.extensions["trace"] = watchdog.trace
+            response = client.send(request, stream=True, auth=auth)
+            try:
+                watchdog.watch(response.extensions.get("network_stream"))
+                body = _read_capped(response, service, deadline)
+            finally:
+                response.close()
+        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _UNPACKED_HEADERS]
+        return httpx.Response(response.status_code, headers=kept, content=body, request=request)
     except httpx.TransportError as exc:  # timeouts included
-        timed_out = isinstance(exc, httpx.TimeoutException)
+        timed_out = isinstance(exc, httpx.TimeoutException) or watchdog.fired
         message = "did not answer in time (slow network or offline?)" if timed_out else "is unreachable (offline?)"
         raise ProviderUnreachableError(f"{service} {message}.", maybe_sent=not isinstance(exc, _NEVER_SENT)) from None
+
+
+#: The only encodings :func:`_unpacked` reads, sent on every request: httpx's default also offers br
+#: and zstd whenever the brotli or zstandard packages happen to be installed, and such replies failed.
+ACCEPTED_ENCODINGS: Final = {"Accept-Encoding": "gzip, deflate"}
+
+
+class _Watchdog:
+    """Ends one exchange at its deadline, headers included, by shutting its socket down.
+
+    httpx's timeouts bound each read, not the exchange: status and headers trickling in a byte
+    every 0.1 s under a 1 s timeout took 11 s, and the body check in :func:`_read_capped` runs only
+    between chunks. The socket comes from httpcore's trace: the new connection's, or, on a
+    kept-alive one, the connection sending the request (found on the call stack, as httpcore
+    names no stream in that event), and again from the response once its headers are in.
+    """
+
+    def __init__(self, deadline: float) -> None:
+        self.fired = False
+        self._done = False
+        self._socket: Any = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        with self._lock:  # a timer firing now must not shut a connection gone back to the pool
+            self._socket = None
+            self._done = True
+
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpcore's trace hook: note the socket of a connection as soon as it is made."""
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            self.watch(info.get("return_value"))
+        elif event.endswith("send_request_headers.started"):
+            self.watch(_sending_stream())
+
+    def watch(self, stream: Any) -> None:
+        """Shut ``stream``'s socket down at the deadline (at once when it has passed)."""
+        get_info = getattr(stream, "get_extra_info", None)
+        sock = get_info("socket") if get_info is not None else None
+        if sock is None:
+            return
+        with self._lock:
+            if self._done:
+                return
+            self._socket = sock
+            fired = self.fired
+        if fired:
+            _shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            sock = self._socket
+        if sock is not None:
+            _shut(sock)
+
+
+def _sending_stream() -> Any:
+    """The network stream of the httpcore connection up the call stack that is sending a request,
+    or None (a kept-alive connection is reused without a trace event that names its stream)."""
+    frame: types.FrameType | None = sys._getframe(1)
+    for _ in range(8):
+        if frame is None:
+            return None
+        stream = getattr(frame.f_locals.get("self"), "_network_stream", None)
+        if stream is not None:
+            return stream
+        frame = frame.f_back
+    return None
+
+
+def _shut(sock: Any) -> None:
+    """Wake a read blocked on ``sock`` (shutdown does; close alone does not, on Linux)."""
+    with contextlib.suppress(OSError):  # already closed: nothing is waiting on it
+        sock.shutdown(2)  # socket.SHUT_RDWR
+
+
+#: Headers that describe the body as sent, not the unpacked body :func:`_send` hands on.
+_UNPACKED_HEADERS: Final = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _client_timeout(client: httpx.Client) -> float:
+    """The client's read timeout, the deadline of an attempt when the caller names none."""
+    return client.timeout.read if client.timeout.read is not None else 30.0
+
+
+def _read_capped(response: httpx.Response, service: str, deadline: float) -> bytes:
+    """The reply's body, unpacked, read before ``deadline`` (time.monotonic) and within
+    :data:`MAX_REPLY_BYTES`.
+
+    httpx's own timeout bounds each read, not the whole body: a reply trickling in a byte a second
+    held a worker for as long as the server liked. It unpacks gzip without a limit, too, so the
+    body is unpacked here, never more than the cap at a time.
+    """
+    size = 0
+    chunks: list[bytes] = []
+    for chunk in _unpacked(response, service):
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise ProviderError(
+                f"{service} sent a reply larger than moodtape accepts ({MAX_REPLY_BYTES // (1024 * 1024)} MB); "
+                "try again later."
+            )
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the reply did not end before the deadline")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _unpacked(response: httpx.Response, service: str) -> Iterator[bytes]:
+    """The body's bytes as they arrive, gzip or deflate unpacked in steps of at most the cap."""
+    if response.is_stream_consumed:  # already read by the transport (a test's MockTransport)
+        yield response.content
+        return
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        yield from response.iter_raw()
+        return
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise ProviderError(f"{service} sent a reply moodtape could not read ({encoding[:20]}); try again later.")
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # 32: a gzip or zlib header, whichever comes
+    started = False
+    try:
+        for raw in response.iter_raw():
+            pending = raw
+            while pending:
+                try:
+                    out = inflater.decompress(pending, MAX_REPLY_BYTES + 1)
+                except zlib.error:
+                    if started or encoding != "deflate":
+                        raise
+                    # Some servers send "deflate" raw, without the zlib header RFC 9110 asks for.
+                    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                    out = inflater.decompress(pending, MAX_REPLY_BYTES + 1)
+                started = True
+                yield out
+                pending = inflater.unconsumed_tail
+    except zlib.error:
+        raise ProviderError(
+            f"{service} sent a reply moodtape could not read (broken {encoding}); try again later."
+        ) from None
 
 
 def _decode(response: httpx.Response, service: str) -> Any:
@@ -399,8 +606,12 @@ class ServiceClient:
     """One service's way of calling :func:`request_json`: its name, timeout, retries and secrets.
 
     After a connection failure or timeout the service is not called again for ``cooldown``
-    seconds: the same readable error is raised at once, so an offline machine answers fast.
-    Any message that somehow quotes a secret is scrubbed before it leaves.
+    seconds: the same readable error is raised at once, so an offline machine answers fast. An
+    error marked with :func:`paused` (a 429, a 5xx after every retry, refused credentials) stops
+    calls the same way for its ``retry_after`` seconds, so a service that said "not now" or "not
+    with this key" is not asked again by every visitor.
+    Any message that somehow quotes a secret is scrubbed before it leaves. Each failure is logged
+    once (a warning, the scrubbed message), again only when the reason changes or after a success.
     """
 
     def __init__(
@@ -422,21 +633,22 @@ class ServiceClient:
         self.breaker = CircuitBreaker(cooldown, clock)
         self._sleep = sleep
         self._secrets = secrets
+        self._last_logged: str | None = None
 
     @property
     def longest_request(self) -> float:
-        """Seconds one :meth:`request` may take at most: every attempt answered just before its
-        timeout, and the longest sleeping allowed between them. How long a :func:`fetch_once`
+        """Seconds one :meth:`request` may take at most: every attempt ended at its timeout (the
+        whole exchange, headers and body, see :class:`_Watchdog`), and the longest sleeping allowed
+        between them. How long a :func:`fetch_once`
         claim is held, so that a slow but living holder keeps it until it has its answer."""
         return self.retry.attempts * self.timeout + self.retry.max_wait
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
         """:func:`request_json` with this service's settings; keyword arguments pass through."""
-        if not self.breaker.allow():
-            raise ProviderUnreachableError(self.breaker.reason or f"{self.service} is unreachable (offline?).")
+        self.raise_if_paused()
         PROVIDER_CALLS.labels(service=self.service).inc()
         try:
-            return request_json(
+            answer = request_json(
                 self.http,
                 method,
                 url,
@@ -449,10 +661,41 @@ class ServiceClient:
         except ProviderUnreachableError as error:
             PROVIDER_ERRORS.labels(service=self.service).inc()
             self.breaker.trip(str(error))
+            self._log_once(str(error))
             raise
         except ProviderError as error:
             PROVIDER_ERRORS.labels(service=self.service).inc()
-            safe = redact(str(error), self._secrets())
-            if safe != str(error):
-                raise type(error)(safe) from None
-            raise
+            if error.retry_after == 0:  # worth trying again at once (a stale token), not a failure
+                raise
+            raise self.fail(error) from None
+        self._last_logged = None
+        return answer
+
+    def raise_if_paused(self) -> None:
+        """Raise the error that paused this service, of its own kind and with the seconds left as
+        ``retry_after``, while the pause lasts (a paused 429 stays a 429, not an outage)."""
+        if self.breaker.allow():
+            return
+        reason = self.breaker.reason or f"{self.service} is unreachable (offline?)."
+        error = self.breaker.kind(reason)
+        error.retry_after = max(1, math.ceil(self.breaker.seconds_left()))
+        raise error
+
+    def fail(self, error: ProviderError) -> ProviderError:
+        """``error`` scrubbed of secrets, its pause (see :func:`paused`) started and logged once:
+        for failures a provider decides on itself, outside :meth:`request`, too."""
+        safe = redact(str(error), self._secrets())
+        if error.retry_after:  # marked with paused(): no call until it has passed
+            self.breaker.trip(safe, error.retry_after, type(error))
+        self._log_once(safe)
+        if safe == str(error):
+            return error
+        scrubbed = type(error)(safe)
+        scrubbed.retry_after = error.retry_after
+        return scrubbed
+
+    def _log_once(self, message: str) -> None:
+        """Log a failure's (scrubbed) message, unless it is the one logged last."""
+        if message != self._last_logged:
+            self._last_logged = message
+            log.warning("%s: %s", self.service, message)

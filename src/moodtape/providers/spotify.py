@@ -26,6 +26,7 @@ import httpx
 from moodtape.errors import ProviderAuthError, ProviderError
 from moodtape.providers.base import Query
 from moodtape.providers.http import (
+    AUTH_PAUSE,
     DEFAULT_RETRY,
     Cache,
     Clock,
@@ -35,6 +36,7 @@ from moodtape.providers.http import (
     TTLCache,
     fetch_once,
     json_dict,
+    paused,
     quote_api_message,
 )
 from moodtape.providers.moodwords import interleave, mean_point, regions
@@ -55,6 +57,8 @@ __all__ = ["PAGE_LIMIT", "SpotifyPlaylist", "SpotifyProvider"]
 
 class _StaleTokenError(ProviderAuthError):
     """A 401 on a search: the token expired early or was revoked; fetched again once."""
+
+    retry_after = 0  # worth trying again at once: no pause, no log line (see ServiceClient)
 
 
 @dataclass(frozen=True)
@@ -208,9 +212,10 @@ class SpotifyProvider:
             try:
                 body = self._get(SEARCH_URL, params)
             except _StaleTokenError:
-                raise ProviderAuthError(
-                    f"Spotify keeps refusing moodtape's access token: {_CREDENTIALS_HINT}."
-                ) from None
+                # Both 401s carried no pause (a stale token is worth one more try); two in a row mean
+                # the app itself is refused, so it is paused and logged like refused credentials.
+                refused = ProviderAuthError(f"Spotify keeps refusing moodtape's access token: {_CREDENTIALS_HINT}.")
+                raise self._client.fail(paused(refused, AUTH_PAUSE)) from None
         return json_dict(body, _SERVICE)
 
     def _get(self, url: str, params: Mapping[str, str | int]) -> Any:
@@ -270,12 +275,17 @@ def _token_error(response: httpx.Response) -> ProviderError | None:
     if response.status_code in (400, 401):
         message = _error_message(response)
         if response.status_code == 401 or "client" in message.lower():
-            return ProviderAuthError(
-                f"Spotify rejected the app's credentials ({message or 'invalid client'}): {_CREDENTIALS_HINT}."
+            return paused(
+                ProviderAuthError(
+                    f"Spotify rejected the app's credentials ({message or 'invalid client'}): {_CREDENTIALS_HINT}."
+                ),
+                AUTH_PAUSE,
             )
         return ProviderError(f"Spotify refused to issue a token (HTTP 400: {message or 'bad request'}).")
     if response.status_code == 403:
-        return ProviderAuthError(f"Spotify refused to issue a token (HTTP 403): {_CREDENTIALS_HINT}.")
+        return paused(
+            ProviderAuthError(f"Spotify refused to issue a token (HTTP 403): {_CREDENTIALS_HINT}."), AUTH_PAUSE
+        )
     return None
 
 
@@ -286,12 +296,19 @@ def _search_error(response: httpx.Response) -> ProviderError | None:
     if status == 403:
         message = _error_message(response)
         if not message or "premium" in message.lower():
-            return ProviderAuthError(
-                "Spotify requires the app owner to have Premium: the account that owns this Spotify app "
-                "needs an active Premium subscription (Spotify's rule for development-mode apps since February 2026)."
+            return paused(
+                ProviderAuthError(
+                    "Spotify requires the app owner to have Premium: the account that owns this Spotify app "
+                    "needs an active Premium subscription "
+                    "(Spotify's rule for development-mode apps since February 2026)."
+                ),
+                AUTH_PAUSE,
             )
-        return ProviderAuthError(
-            f"Spotify refused access (HTTP 403: {message}); check the app in Spotify's developer dashboard."
+        return paused(
+            ProviderAuthError(
+                f"Spotify refused access (HTTP 403: {message}); check the app in Spotify's developer dashboard."
+            ),
+            AUTH_PAUSE,
         )
     if status == 400:
         return ProviderError(f"Spotify rejected the search (HTTP 400: {_error_message(response) or 'bad request'}).")

@@ -40,6 +40,7 @@ from moodtape.providers.http import (
 from moodtape.providers.moodwords import interleave, mean_point, regions
 from moodtape.providers.youtube_replies import (
     PROJECT_QUOTA_MESSAGE,
+    KeyRefusedError,
     ProjectQuotaError,
     SearchQuotaError,
     video_from_youtube,
@@ -234,6 +235,7 @@ class YouTubeProvider:
         day = quota_day(self._quota_clock())
         if self._budget.closed(day):
             raise ProjectQuotaError(PROJECT_QUOTA_MESSAGE)
+        self._client.raise_if_paused()  # before reserving: a paused call reaches no one and costs nothing
         if fetch.kind == "search" and not self._budget.reserve(day, self.daily_search_budget):
             raise SearchQuotaError(
                 f"YouTube's daily search allowance is used up (moodtape's budget: "
@@ -278,7 +280,13 @@ class YouTubeProvider:
             if not error.maybe_sent:
                 self._budget.release(day)
             raise
-        return body  # answered, even with an error: the reserved call stays counted
+        except KeyRefusedError:
+            # Refused at the door (invalid key, API not enabled, key restrictions): YouTube counts
+            # nothing against a key it refuses, and keeping these counted spent the day's budget on
+            # a wrong key, so YouTube stayed shut until midnight Pacific after the key was mended.
+            self._budget.release(day)
+            raise
+        return body  # answered, even with another error: the reserved call stays counted
 
     def _chart(self) -> Any:
         """The region's most popular music videos: 1 quota unit, no search allowance."""

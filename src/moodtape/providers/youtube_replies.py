@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from moodtape.errors import ProviderAuthError, ProviderError, QuotaExceededError
-from moodtape.providers.http import quote_api_message
+from moodtape.providers.http import AUTH_PAUSE, RATE_LIMIT_PAUSE, paused, quote_api_message
 from moodtape.providers.moodwords import clamp_point
 from moodtape.types import Video
 
@@ -26,6 +26,12 @@ SEARCH_QUOTA_MESSAGE = "YouTube's daily search allowance is used up; using the b
 
 class ProjectQuotaError(QuotaExceededError):
     """403 ``quotaExceeded``: the Google Cloud project's daily units are spent; every call fails."""
+
+
+class KeyRefusedError(ProviderAuthError):
+    """The key was refused at the door (invalid, API not enabled, blocked by its restrictions):
+    Google counts nothing against such a call, so the search reserved for it is given back. A bare
+    403 is not one of these: it may have been counted."""
 
 
 class SearchQuotaError(QuotaExceededError):
@@ -108,21 +114,30 @@ def youtube_error(response: httpx.Response, *, search: bool) -> ProviderError | 
         # docs/providers.md: the search allowance may come back as a bare 429; a day's allowance is not worth retrying.
         return SearchQuotaError(SEARCH_QUOTA_MESSAGE) if search else None
     if "keyInvalid" in reasons or "API_KEY_INVALID" in reasons or "api key not valid" in message.lower():
-        return ProviderAuthError("The YouTube API key is not valid: check YOUTUBE_API_KEY.")
+        return paused(KeyRefusedError("The YouTube API key is not valid: check YOUTUBE_API_KEY."), AUTH_PAUSE)
     if reasons & {"accessNotConfigured", "SERVICE_DISABLED"}:
-        return ProviderAuthError(
-            "The YouTube Data API v3 is not enabled for this key's Google Cloud project: enable it in the "
-            "Google Cloud console (APIs & Services → Library → YouTube Data API v3), then try again."
+        return paused(
+            KeyRefusedError(
+                "The YouTube Data API v3 is not enabled for this key's Google Cloud project: enable it in the "
+                "Google Cloud console (APIs & Services → Library → YouTube Data API v3), then try again."
+            ),
+            AUTH_PAUSE,
         )
     if any("Blocked" in r or "BLOCKED" in r for r in reasons):
-        return ProviderAuthError(
-            "YouTube refused this API key: its restrictions (websites, IP addresses or APIs) block moodtape; "
-            "check the key in the Google Cloud console."
+        return paused(
+            KeyRefusedError(
+                "YouTube refused this API key: its restrictions (websites, IP addresses or APIs) block moodtape; "
+                "check the key in the Google Cloud console."
+            ),
+            AUTH_PAUSE,
         )
     if reasons & {"rateLimitExceeded", "userRateLimitExceeded"}:
-        return QuotaExceededError("YouTube is limiting how often moodtape may ask; try again in a minute.")
+        return paused(
+            QuotaExceededError("YouTube is limiting how often moodtape may ask; try again in a minute."),
+            RATE_LIMIT_PAUSE,
+        )
     if status == 403:
-        return ProviderAuthError(f"YouTube refused access (HTTP 403: {message or 'forbidden'}).")
+        return paused(ProviderAuthError(f"YouTube refused access (HTTP 403: {message or 'forbidden'})."), AUTH_PAUSE)
     if 400 <= status < 500:
         return ProviderError(f"YouTube rejected the request (HTTP {status}: {message or 'bad request'}).")
     return None
