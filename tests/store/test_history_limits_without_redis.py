@@ -9,18 +9,14 @@ notes its limits in the store (the ``short_lived`` table) and reads the others' 
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 
-from moodtape.config import Settings
 from moodtape.store.schema import short_lived
-from moodtape.vision.pipeline import get_analyzer
 from moodtape.web import ops
-from moodtape.web.app import create_app
+from readiness_instances import history_check, offline_instance
 
 
 @pytest.fixture(autouse=True)
@@ -28,41 +24,18 @@ def _note_at_every_poll(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ops, "NOTE_IN_STORE_EVERY_S", 0.0, raising=False)  # no 20 s wait for a new note
 
 
-def _instance(folder: Path, database_url: str, **history: str) -> FlaskClient:
-    values = {
-        "MOODTAPE_DATA_DIR": str(folder),
-        "MOODTAPE_OFFLINE": "true",
-        "MOODTAPE_DATABASE_URL": database_url,
-        "MOODTAPE_SECRET_KEY": "k" * 32,
-        **history,
-    }
-    app = create_app(Settings.load(overrides=values, environ={}, dotenv=None), analyzer=get_analyzer(None, None, 1))
-    app.config["TESTING"] = True
-    return app.test_client()
-
-
-def _history_check(client: FlaskClient, *, expected: bool = True) -> tuple[str, str]:
-    """Readiness's status and history check, once the model has loaded and the store is set up
-    (and the check has answered, when it is ``expected``)."""
-    deadline = time.monotonic() + 20
-    while True:
-        ready = client.get("/readyz").get_json()
-        checks = ready["checks"]
-        settled = checks["model"] == checks["database"] == "ok" and ("history_limits" in checks or not expected)
-        if settled or time.monotonic() > deadline:
-            return ready["status"], ready["checks"].get("history_limits", "(no check)")
-        time.sleep(0.2)
-
-
 def test_instances_on_one_postgresql_without_redis_name_other_history_limits(tmp_path: Path, postgres: str) -> None:
     url = postgres
-    month = _instance(tmp_path / "a", url)
-    assert _history_check(month) == ("ready", "ok")  # alone so far
-    assert _history_check(_instance(tmp_path / "b", url, MOODTAPE_HISTORY_DAYS="30.0")) == ("ready", "ok")
-    week = _instance(tmp_path / "c", url, MOODTAPE_HISTORY_DAYS="7")
-    status, said = _history_check(week)
+    month = offline_instance(tmp_path / "a", MOODTAPE_DATABASE_URL=url)
+    assert history_check(month) == ("ready", "ok")  # alone so far
+    assert history_check(offline_instance(tmp_path / "b", MOODTAPE_DATABASE_URL=url, MOODTAPE_HISTORY_DAYS="30.0")) == (
+        "ready",
+        "ok",
+    )
+    week = offline_instance(tmp_path / "c", MOODTAPE_DATABASE_URL=url, MOODTAPE_HISTORY_DAYS="7")
+    status, said = history_check(week)
     assert status == "degraded" and "this one 7 days, 50 lists; others 30 days, 50 lists" in said, said
-    status, said = _history_check(month)
+    status, said = history_check(month)
     assert status == "degraded" and "others 7 days, 50 lists" in said, said  # seen from both sides
     assert week.get("/readyz?strict=true").status_code == 503
 
@@ -70,16 +43,18 @@ def test_instances_on_one_postgresql_without_redis_name_other_history_limits(tmp
 def test_a_sqlite_file_is_not_compared_and_readiness_writes_nothing(tmp_path: Path) -> None:
     """One machine's file, whose processes share one environment: no check, no write at each poll."""
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    _history_check(_instance(tmp_path / "a", url), expected=False)
-    status, said = _history_check(_instance(tmp_path / "b", url, MOODTAPE_HISTORY_DAYS="7"), expected=False)
+    history_check(offline_instance(tmp_path / "a", MOODTAPE_DATABASE_URL=url), expected=False)
+    status, said = history_check(
+        offline_instance(tmp_path / "b", MOODTAPE_DATABASE_URL=url, MOODTAPE_HISTORY_DAYS="7"), expected=False
+    )
     assert (status, said) == ("ready", "(no check)")
 
 
 def test_readiness_notes_its_limits_without_sweeping_other_rows(tmp_path: Path, postgres: str) -> None:
     """Before: each poll's note was a new ``ShortLived`` whose first write swept up to 500 dead rows
     of any kind, within readiness's one second, and took one of the request threads' turns."""
-    instance = _instance(tmp_path / "a", postgres)
-    assert _history_check(instance) == ("ready", "ok")
+    instance = offline_instance(tmp_path / "a", MOODTAPE_DATABASE_URL=postgres)
+    assert history_check(instance) == ("ready", "ok")
     dead = [
         {"kind": "session", "session_id": f"dead{n}", "revision": 1, "expires_at": 0.0, "document": "{}"}
         for n in range(50)
@@ -87,7 +62,7 @@ def test_readiness_notes_its_limits_without_sweeping_other_rows(tmp_path: Path, 
     with sa.create_engine(postgres).begin() as connection:
         connection.execute(sa.insert(short_lived), dead)
     for _ in range(3):
-        assert _history_check(instance) == ("ready", "ok")
+        assert history_check(instance) == ("ready", "ok")
     with sa.create_engine(postgres).connect() as connection:
         left = connection.execute(sa.select(sa.func.count()).where(short_lived.c.kind == "session")).scalar_one()
     assert left == len(dead)
@@ -97,12 +72,12 @@ def test_a_missing_short_lived_table_is_logged_once_not_at_every_poll(
     tmp_path: Path, postgres: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Before: every poll logged "readiness check failed" with the whole SQL statement."""
-    instance = _instance(tmp_path / "a", postgres)
-    assert _history_check(instance) == ("ready", "ok")
+    instance = offline_instance(tmp_path / "a", MOODTAPE_DATABASE_URL=postgres)
+    assert history_check(instance) == ("ready", "ok")
     with sa.create_engine(postgres).begin() as connection:
         connection.execute(sa.text("DROP TABLE short_lived"))
     caplog.set_level(logging.WARNING)
-    answers = {_history_check(instance)[1] for _ in range(5)}
+    answers = {history_check(instance)[1] for _ in range(5)}
     assert answers == {"failing (ProgrammingError)"}, answers
     lines = [record.getMessage() for record in caplog.records if "short_lived" in record.getMessage()]
     assert len(lines) == 1 and "SELECT" not in lines[0] and "INSERT" not in lines[0], lines

@@ -179,16 +179,21 @@ def test_readiness_finding_writes_allowed_ends_the_refusals(
     with pytest.raises(StoreUnavailableError):
         store.ping()
     _set_read_only(postgres_server, postgres, on=False)
+    _ping_until_writes_are_taken(store)  # the pinged connection is renewed at its next use (once a second)
+    said = [record.getMessage() for record in caplog.records]
+    assert said[-1].startswith("store: database takes writes again after"), said
+
+
+def _ping_until_writes_are_taken(store: Store) -> None:
+    """Poll readiness's ping until it finds writes allowed (within 5 s)."""
     deadline = time.monotonic() + 5
-    while True:  # the pinged connection is renewed at its next use (at most once a second)
+    while True:
         try:
             store.ping()
-            break
+            return
         except StoreUnavailableError:
             assert time.monotonic() < deadline
             time.sleep(0.2)
-    said = [record.getMessage() for record in caplog.records]
-    assert said[-1].startswith("store: database takes writes again after"), said
 
 
 def _fill_pool(store: Store, connections: int) -> None:
@@ -211,14 +216,7 @@ def test_readiness_says_ready_only_once_every_pooled_connection_takes_writes(
     with pytest.raises(StoreUnavailableError):
         store.ping()
     _set_read_only(postgres_server, postgres, on=False)  # no connection is closed on the server
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            store.ping()
-            break
-        except StoreUnavailableError:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+    _ping_until_writes_are_taken(store)
     held = [store.database.engine.connect() for _ in range(5)]
     try:
         said = [c.exec_driver_sql("SHOW default_transaction_read_only").scalar_one() for c in held]
