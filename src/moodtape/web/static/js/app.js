@@ -642,11 +642,15 @@ function cameraStalled(words = "No answer; retrying.") {
 }
 
 /** The face's words, and the offer's when it is for this mood, or is news not said yet (`news`, the
- * offer's mood) whatever the face shows now: the offer stays 15 s, the face may have moved on. */
-function announceWords(label, news = undefined) {
+ * offer's mood) whatever the face shows now: the offer stays 15 s, the face may have moved on.
+ * `saidNews` is the offer's mood the line before said (calm.js's spokenNews): not said twice in a row. */
+function announceWords(label, news = undefined, saidNews = undefined) {
   const offered = state.offered;
+  // No settled face (a restless one): the offer alone, if it still stands.
+  if (label === undefined) return offered && offered.emotion === news ? `A new list for ${emotionWord(news)} is ready: press Show it.` : "";
   let offer = "";
-  if (offered && offered.emotion === label) offer = " A new list for it is ready: press Show it.";
+  // An offer just said (alone, the face restless) is not said again when the face settles on its mood.
+  if (offered && offered.emotion === label && saidNews !== label) offer = " A new list for it is ready: press Show it.";
   else if (offered && news !== undefined && offered.emotion === news) {
     offer = ` A new list for ${emotionWord(news)} is ready: press Show it.`;
   }
@@ -656,9 +660,9 @@ function announceWords(label, news = undefined) {
 /** Say `text` in the mood's live region; `label` is the mood it is about, if any. While a modal
  * dialog (History) is open the rest of the page is inert, out of a screen reader's reach: a line
  * written then would never be heard, so the latest one waits for the dialog to close. */
-function sayMood(text, label = undefined, news = undefined) {
+function sayMood(text, label = undefined, news = undefined, saidNews = undefined) {
   if (document.querySelector(":modal")) {
-    state.heldMoodNews = { text, label, news };
+    state.heldMoodNews = { text, label, news, saidNews };
     return;
   }
   state.heldMoodNews = null;
@@ -672,7 +676,12 @@ function sayHeldMoodNews() {
   if (!held) return;
   setTimeout(() => {
     if (state.heldMoodNews !== held) return; // newer news, or the camera stopped meanwhile
-    sayMood(held.label === undefined ? held.text : announceWords(held.label, held.news));
+    // Said now or never: an offer gone meanwhile must not be said at a later close, when an offer
+    // for the same mood may be back and about to be said by the announcer itself (twice, 1 s apart).
+    state.heldMoodNews = null;
+    const asWritten = held.label === undefined && held.news === undefined; // no mood's words: as is
+    const words = asWritten ? held.text : announceWords(held.label, held.news, held.saidNews);
+    if (asWritten || words) sayMood(words); // an offer said alone that went meanwhile: nothing
   });
 }
 

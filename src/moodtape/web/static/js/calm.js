@@ -12,9 +12,11 @@ export const GAP_MS = 5000;
 
 export class Announcer {
   /**
-   * @param say (text, label, news) → void  writes into the live region
-   * @param words (label|null, news) → text  what to say for a settled label (null = no face), and
-   *   the news with it (a label; undefined: none), which may be about another label
+   * @param say (text, label, news, saidNews) → void  writes into the live region
+   * @param words (label|null|undefined, news, saidNews) → text  what to say for a settled label
+   *   (null = no face; undefined: no settled label, the news alone), and the news with it (a label;
+   *   undefined: none), which may be about another label; saidNews: the news the line before said
+   *   (a label, or undefined), which is not to be said again
    */
   constructor(say, words, { stableMs = STABLE_MS, stableNoneMs = STABLE_NONE_MS, gapMs = GAP_MS } = {}) {
     this.say = say;
@@ -33,6 +35,7 @@ export class Announcer {
     this.spoken = undefined;
     this.spokenAt = -Infinity;
     this.news = undefined;
+    this.forgetWait();
     /** The label last said with its news: the same news added again (the offer came back as the
      * face flickered) is not news until another mood has been said. */
     this.spokenNews = undefined;
@@ -43,11 +46,21 @@ export class Announcer {
    * already (a flickering face brings the same offer back again and again). */
   addNews(label) {
     this.news = label;
+    this.forgetWait();
+  }
+
+  /** Start the wait of news afresh (update() says news alone only after a face went by unsettled). */
+  forgetWait() {
+    /** When the news was first fed a frame (ms), or null. */
+    this.newsSince = null;
+    /** A face that came once the news could be said went by without settling. */
+    this.restless = false;
   }
 
   /** The news went (the offer was taken or withdrawn) before it was said: say nothing for it. */
   forgetNews() {
     this.news = undefined;
+    this.forgetWait();
     // The offer is gone (taken, withdrawn or replaced by a list): a later offer for the same mood
     // is new, and a screen reader must hear it as a sighted person sees it.
     this.spokenNews = undefined;
@@ -66,7 +79,12 @@ export class Announcer {
     const shortGap = label === null && now - this.noneSince < this.stableNoneMs;
     const seen = shortGap ? this.candidate : label;
     if (seen === undefined) return null;
+    if (this.news !== undefined && this.newsSince === null) this.newsSince = now;
     if (seen !== this.candidate) {
+      // The face that ends here came once the news could be said, and never settled: the face is
+      // restless, and the news is not kept back any longer for a face that would carry it.
+      const readyAt = Math.max(this.newsSince ?? Infinity, this.spokenAt + this.gapMs);
+      if (this.news !== undefined && this.candidate !== undefined && this.since >= readyAt) this.restless = true;
       this.candidate = seen;
       // A gap that has lasted long enough counts from its start.
       this.since = seen === null ? this.noneSince : now;
@@ -77,15 +95,37 @@ export class Announcer {
     // 15 s and never said (its news went with the next mood's words, unsaid).
     const news = this.news !== undefined && this.news !== this.spokenNews ? this.news : undefined;
     const fresh = seen !== this.spoken || news !== undefined;
-    if (!stable || !fresh || (hold && seen !== null) || now - this.spokenAt < this.gapMs) return null;
+    if (now - this.spokenAt < this.gapMs) return null;
+    const faceSettled = stable && !(hold && seen !== null);
+    // The offer is settled news even while the face is not: a face that changes every 2 s never
+    // holds a label for STABLE_MS, and its offers (a new one every 15 s) were on screen, never said.
+    // It waits for a face that settles, to go with its words, until one goes by without settling.
+    if (news !== undefined && !faceSettled && this.restless) return this.sayNewsAlone(news, now);
+    if (!faceSettled || !fresh) return null;
     // Nothing said yet and no face: silence is the right first word.
     if (seen === null && this.spoken === undefined) return null;
+    // The offer said on the line before (alone, while the face was restless) is not news for the
+    // face that now settles on its mood: `words` leaves it out (it was said twice, 5 s apart).
+    const saidNews = this.spokenNews;
     this.spoken = seen;
     this.spokenAt = now;
     this.spokenNews = news;
     this.news = undefined;
-    const text = this.words(seen, news);
-    this.say(text, seen, news);
+    this.forgetWait();
+    const text = this.words(seen, news, saidNews);
+    this.say(text, seen, news, saidNews);
+    return text;
+  }
+
+  /** Say the news (a new list is ready for `news`) without a face's word: no face's label is
+   * settled, and the label last said stays what it was (a face that settles later is still said). */
+  sayNewsAlone(news, now) {
+    this.spokenAt = now;
+    this.spokenNews = news;
+    this.news = undefined;
+    this.forgetWait();
+    const text = this.words(undefined, news);
+    this.say(text, undefined, news);
     return text;
   }
 }

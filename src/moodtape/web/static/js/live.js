@@ -98,7 +98,11 @@ export class LiveCamera {
   showProblem(text) {
     const { intro, problem, problemText, stage } = this.els;
     // An alert: the same words again (a retry that failed the same way) are cleared and written back,
-    // so that they are heard again (say.js).
+    // so that they are heard again (say.js). Words left in a box out of sight (a camera lost before
+    // and found again) are not on screen: they go at once, so that the new ones are written now. Else
+    // the box showed blank for 150 ms with focus on it, then grew: its buttons moved 72 px down
+    // with no key pressed (a layout shift of 0.004 at 1280 × 900).
+    if (problem.hidden) problemText.textContent = "";
     say(problemText, text);
     problem.hidden = false;
     intro.hidden = true;
