@@ -6,7 +6,7 @@ CLI can print it as one line and the web API can return it as JSON unchanged.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import ClassVar, Final
 
 #: Longest piece of a client's value quoted back in an error message.
 SHOWN_CHARACTERS: Final = 40
@@ -107,6 +107,12 @@ class ProviderError(MoodtapeError):
 
     status = 503
     code = "provider_unavailable"
+    #: False when the request surely never left (a pause in force, no connection made), so no
+    #: quota was spent on it; True when it may have reached the provider.
+    maybe_sent: bool = True
+    #: Whether this failure pauses the service and is logged (see ``ServiceClient``); False for
+    #: one worth trying again at once, such as a stale token.
+    pauses: ClassVar[bool] = True
 
 
 class ProviderUnreachableError(ProviderError):

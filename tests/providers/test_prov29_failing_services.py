@@ -122,7 +122,7 @@ def test_a_reply_trickling_past_the_timeout_ends_at_the_timeout(faulty_server: s
 @pytest.mark.parametrize("kept_alive", [False, True])
 @pytest.mark.parametrize("path", ["/slowheaders", "/stall"])
 def test_the_whole_exchange_ends_at_the_timeout_headers_included(faulty_server: str, path: str, kept_alive) -> None:
-    """Before: headers trickling a byte every 0.1 s under a 1 s timeout took 11.2 s (httpx's timeout
+    """Before: headers trickling a byte every 0.1 s under a 1 s timeout took 7.1 s (httpx's timeout
     bounds each read, and the deadline was checked only between body chunks); body bytes every
     0.9 s took 1.8 s. ``kept_alive``: on a connection an earlier answer left open (no new
     connection, so no connect event to learn its socket from)."""
@@ -328,9 +328,28 @@ def test_a_pause_is_raised_as_the_error_that_caused_it() -> None:
     assert raised.value.retry_after == 60
 
 
+def test_a_pause_started_after_the_search_was_reserved_gives_the_search_back(make_api, clock, sleeps) -> None:
+    """Before: another visitor's 429 starting a pause between this search's reserve and its call
+    raised from the pause with no request sent, yet the search stayed counted (5 -> 4)."""
+    provider, api = _youtube(make_api, clock, sleeps, httpx.Response(200, json={"items": []}))
+    reserve = provider._budget.reserve
+
+    def reserve_then_another_visitor_is_rate_limited(day: str, budget: int) -> bool:
+        reserved = reserve(day, budget)
+        provider._client.breaker.trip("YouTube is limiting how often moodtape may ask.", 60, QuotaExceededError)
+        return reserved
+
+    provider._budget.reserve = reserve_then_another_visitor_is_rate_limited  # type: ignore[method-assign]
+    before = provider.searches_left()
+    with pytest.raises(QuotaExceededError):
+        provider.videos(QUERY)
+    assert api.requests == []
+    assert provider.searches_left() == before
+
+
 def test_a_bare_youtube_403_keeps_its_search_counted(make_api, clock, sleeps) -> None:
     """Only the refusals Google documents as uncounted give the search back; a bare 403 may have
-    been counted (before: it was given back too, so the budget could be overspent)."""
+    been counted, and giving it back could overspend the budget."""
     provider, api = _youtube(make_api, clock, sleeps, _refusal(403, "forbidden", "The request is not authorized."))
     for _ in range(3):
         with pytest.raises(ProviderAuthError, match="YouTube refused access"):

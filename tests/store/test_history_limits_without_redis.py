@@ -21,7 +21,7 @@ from readiness_instances import history_check, offline_instance
 
 @pytest.fixture(autouse=True)
 def _note_at_every_poll(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ops, "NOTE_IN_STORE_EVERY_S", 0.0, raising=False)  # no 20 s wait for a new note
+    monkeypatch.setattr(ops, "NOTE_IN_STORE_EVERY_S", 0.0)  # no 20 s wait for a new note
 
 
 def test_instances_on_one_postgresql_without_redis_name_other_history_limits(tmp_path: Path, postgres: str) -> None:

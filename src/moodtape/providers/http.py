@@ -307,7 +307,8 @@ def quote_api_message(message: object, secrets: Iterable[str] = ()) -> str:
 
 
 def _wait_phrase(seconds: float | None) -> str:
-    """When to try again, in a unit a person reads at a glance ("in about 24 h", not "86400 s")."""
+    """When to try again, in a unit a person reads at a glance ("in about 1 h", not "3600 s");
+    capped at :data:`MAX_PAUSE`, as no pause is longer."""
     if seconds is None:
         return "in a minute"
     seconds = min(seconds, MAX_PAUSE)  # no pause is longer, so no wait said is either
@@ -429,6 +430,7 @@ def _send(
                 watchdog.watch(response.extensions.get("network_stream"))
                 body = _read_capped(response, service, deadline)
             finally:
+                watchdog.disarm()  # before close() hands the connection back to the pool
                 response.close()
         kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _UNPACKED_HEADERS]
         return httpx.Response(response.status_code, headers=kept, content=body, request=request)
@@ -466,8 +468,14 @@ class _Watchdog:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.disarm()
+
+    def disarm(self) -> None:
+        """Stop watching; called before the connection goes back to the pool. Under the lock that
+        :meth:`_fire` shuts the socket under, so once this returns no shutdown can reach a
+        connection another request may be using."""
         self._timer.cancel()
-        with self._lock:  # a timer firing now must not shut a connection gone back to the pool
+        with self._lock:
             self._socket = None
             self._done = True
 
@@ -488,18 +496,16 @@ class _Watchdog:
             if self._done:
                 return
             self._socket = sock
-            fired = self.fired
-        if fired:
-            _shut(sock)
+            if self.fired:
+                _shut(sock)
 
     def _fire(self) -> None:
-        with self._lock:
+        with self._lock:  # held while shutting: disarm() waits, so the pool never gets a shut socket
             if self._done:
                 return
             self.fired = True
-            sock = self._socket
-        if sock is not None:
-            _shut(sock)
+            if self._socket is not None:
+                _shut(self._socket)
 
 
 def _sending_stream() -> Any:
@@ -665,7 +671,7 @@ class ServiceClient:
             raise
         except ProviderError as error:
             PROVIDER_ERRORS.labels(service=self.service).inc()
-            if error.retry_after == 0:  # worth trying again at once (a stale token), not a failure
+            if not error.pauses:  # worth trying again at once (a stale token), not a failure
                 raise
             raise self.fail(error) from None
         self._last_logged = None
@@ -673,12 +679,15 @@ class ServiceClient:
 
     def raise_if_paused(self) -> None:
         """Raise the error that paused this service, of its own kind and with the seconds left as
-        ``retry_after``, while the pause lasts (a paused 429 stays a 429, not an outage)."""
+        ``retry_after``, while the pause lasts (a paused 429 stays a 429, not an outage). It is
+        marked ``maybe_sent=False``: no request left, so a caller may give back a quota it reserved
+        (a pause another visitor starts between the reserve and the call reaches no one either)."""
         if self.breaker.allow():
             return
         reason = self.breaker.reason or f"{self.service} is unreachable (offline?)."
         error = self.breaker.kind(reason)
         error.retry_after = max(1, math.ceil(self.breaker.seconds_left()))
+        error.maybe_sent = False
         raise error
 
     def fail(self, error: ProviderError) -> ProviderError:

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -58,7 +58,7 @@ __all__ = ["PAGE_LIMIT", "SpotifyPlaylist", "SpotifyProvider"]
 class _StaleTokenError(ProviderAuthError):
     """A 401 on a search: the token expired early or was revoked; fetched again once."""
 
-    retry_after = 0  # worth trying again at once: no pause, no log line (see ServiceClient)
+    pauses: ClassVar[bool] = False  # worth trying again at once: no pause, no log line
 
 
 @dataclass(frozen=True)

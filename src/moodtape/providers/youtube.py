@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import httpx
 
-from moodtape.errors import ProviderAuthError, ProviderUnreachableError, QuotaExceededError
+from moodtape.errors import ProviderAuthError, ProviderError, QuotaExceededError
 from moodtape.providers.base import Query
 from moodtape.providers.budget import BudgetStore, MemoryBudgetStore, quota_day
 from moodtape.providers.http import (
@@ -273,18 +273,19 @@ class YouTubeProvider:
                 headers={"X-Goog-Api-Key": self._api_key},
                 on_error=lambda response: youtube_error(response, search=True),
             )
-        except ProviderUnreachableError as error:
-            # Given back only when it surely never reached YouTube: a search that timed out while
-            # YouTube was slow may still have been counted there, and giving those back let a slow
-            # YouTube take 9 searches from a budget of 5.
-            if not error.maybe_sent:
-                self._budget.release(day)
-            raise
         except KeyRefusedError:
             # Refused at the door (invalid key, API not enabled, key restrictions): YouTube counts
             # nothing against a key it refuses, and keeping these counted spent the day's budget on
             # a wrong key, so YouTube stayed shut until midnight Pacific after the key was mended.
             self._budget.release(day)
+            raise
+        except ProviderError as error:
+            # Given back only when it surely never reached YouTube (no connection made, or a pause
+            # another visitor started after this search was reserved): a search that timed out
+            # while YouTube was slow may still have been counted there, and giving those back let
+            # a slow YouTube take 9 searches from a budget of 5.
+            if not error.maybe_sent:
+                self._budget.release(day)
             raise
         return body  # answered, even with another error: the reserved call stays counted
 

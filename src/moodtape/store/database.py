@@ -508,7 +508,7 @@ class Database:
             if _is_retryable(error):
                 raise _RetryError(str(error.orig)) from error
             if _refused_as_read_only(error.orig):
-                raise self.read_only(str(error.orig)) from None
+                raise self.refused_writes_error(str(error.orig)) from None
             if error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError):
                 self._outage.failed()
                 log.warning("store: database unavailable: %s", error.orig)  # summed up per cause by web/logs.py
@@ -519,7 +519,7 @@ class Database:
             log.warning("store: no free database connection within %s s", CONNECT_TIMEOUT_S)
             raise StoreUnavailableError(_UNAVAILABLE) from None
 
-    def read_only(self, said: str) -> StoreUnavailableError:
+    def refused_writes_error(self, said: str) -> StoreUnavailableError:
         """The 503 for a database that refuses writes, logged under a cause of its own.
 
         Before, such a write was a 500 ("something went wrong on the server") with a traceback in
@@ -535,13 +535,15 @@ class Database:
 
     def refuses_writes(self, connection: Connection) -> bool:
         """Whether PostgreSQL would refuse this instance's writes (a standby, or read-only by
-        default): readiness said "ok" while every write failed. SQLite: whether it answers at all.
+        default): readiness said "ok" while every write failed. SQLite never is: it is only asked to
+        answer, and raises when it cannot.
 
         Renews nothing itself: it runs inside the transaction, and the caller renews the pool
         after it ends (:meth:`renew_refused_connections`).
         """
         if connection.dialect.name != "postgresql":
-            return not connection.execute(sa.text("SELECT 1")).scalar_one()
+            connection.execute(sa.text("SELECT 1"))
+            return False
         said = "SELECT pg_is_in_recovery() OR current_setting('default_transaction_read_only') = 'on'"
         return bool(connection.execute(sa.text(said)).scalar_one())
 
@@ -559,7 +561,7 @@ class Database:
         if self._readiness_renewals.due():
             self._pool_renewal.ask()
 
-    def writes_allowed(self) -> None:
+    def note_writes_allowed(self) -> None:
         """Say once that writes are taken again, if they were refused (a readiness check found so)."""
         self._writes_taken_again()
 

@@ -466,12 +466,16 @@ class Store:
                 return deleted
 
     def ping(self) -> None:
-        """Raise :class:`~moodtape.errors.StoreUnavailableError` unless the database answers (for readiness checks)."""
+        """Raise :class:`~moodtape.errors.StoreUnavailableError` unless the database answers and takes
+        writes (for readiness checks); a read-only PostgreSQL also has the pool renewed, so that
+        readiness says ready only once the pool's connections take writes."""
         # Outside the request threads' bound (StoreWaits): readiness runs it in its own thread.
         if self.database.read(self.database.refuses_writes, bounded=False):
             self.database.renew_refused_connections()  # after the transaction, not under its COMMIT
-            raise self.database.read_only("the database is in recovery or default_transaction_read_only is on")
-        self.database.writes_allowed()
+            raise self.database.refused_writes_error(
+                "the database is in recovery or default_transaction_read_only is on"
+            )
+        self.database.note_writes_allowed()
 
     def row_count(self) -> int:
         """Rows in every session table together (for tests and ``moodtape db status``)."""

@@ -162,7 +162,9 @@ class YuNetSettings:
             65 px in a 900 × 600 photo, two of 40 px in a 400 × 200 one) are under ``min_face``.
             In a photo large enough to be tiled, an unsure face that fills it does not spare this
             search (blotches in a photo of printed text did, hiding its real small faces) and is
-            kept beside the small faces found; a smaller photo keeps the old rule.
+            kept beside the small faces found; a smaller photo keeps the old rule. A photo that
+            already shows sure faces keeps the sure ones of this size and up that its first search
+            found (a far face beside nearer ones), without another search; frames never do.
         small_faces_above: a stream's frame (``frame=True``) is searched again only when its longer
             side is over this: the page's webcam frames (at most 640 px) never are, so an empty
             room costs one search a frame, not two.

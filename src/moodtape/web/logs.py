@@ -26,6 +26,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
+from moodtape.state.connection import REFUSAL_MARK
+
 LOG_FORMATS: Final = ("text", "json")
 TEXT_FORMAT: Final = "moodtape: %(levelname)s: %(message)s"
 #: Seconds between two summaries of a kind of line that :class:`OncePerInterval` holds back.
@@ -258,7 +260,7 @@ def _store_takes_writes(record: logging.LogRecord) -> bool:
 
 def _redis_refusal(record: logging.LogRecord) -> bool:
     """The lines ``state/connection.py`` marks as Redis turning moodtape away (its REFUSAL_MARK)."""
-    return bool(getattr(record, "moodtape_redis_refusal", False))
+    return bool(getattr(record, REFUSAL_MARK, False))
 
 
 def _redis_refusal_cause(record: logging.LogRecord) -> str:

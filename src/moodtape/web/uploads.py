@@ -3,7 +3,7 @@
 Privacy promise: frames and photos are never written anywhere. Werkzeug spools multipart file
 parts over 500 KB into a temporary file by default; :class:`InMemoryRequest` keeps every part in
 a ``BytesIO`` instead. That is safe for memory because the app's ``MAX_CONTENT_LENGTH`` bounds the
-whole body before any of it is read.
+whole body before any of it is read (a form's, that plus :data:`FORM_FRAMING`, for that request alone).
 
 The type is decided by the first bytes (the "magic number"), never by the file name or the
 ``Content-Type`` header, which the client controls.
