@@ -269,7 +269,8 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
     waitress looks only for CR LF: a chunk-size line, or a trailer, ended by a bare LF never ended,
     and empty lines where a chunk size belongs were skipped forever; the client waited for the idle
     timeout. Here each piece of input is checked before waitress's reader takes it, one line at a
-    time, so that every line is seen.
+    time, so that every line is seen; the trailer never reaches waitress's reader at all
+    (:meth:`_take_trailer` reads it).
 
     A chunk costs the event loop, which every connection shares, a few microseconds whatever its
     size, and the body limit counts the bytes sent: one-byte chunks (``1\\r\\nA\\r\\n``) made a 10 MB
@@ -279,6 +280,8 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
     """
 
     error: Any  # waitress's: None, or the refusal
+    completed: bool  # waitress's: the body and its trailer are read
+    all_chunks_received: bool  # waitress's: the last (empty) chunk is read, or the body refused
     control_line: bytes  # waitress's: the chunk-size line read so far
     #: The piece :meth:`_next_piece` gave ends a chunk-size line (:meth:`_size_alone` reads it whole).
     _ends_a_size_line = False
@@ -291,10 +294,14 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
     #: Where the trailer read so far stops (:func:`_scan_trailer`): at a line's start, in a field's
     #: name or value, or after a CR.
     _trailer_state = "line"
+    #: Bytes of the trailer read so far (at most :data:`MAX_HEADER_BYTES`, its empty line included).
+    _trailer_bytes = 0
 
     def received(self, s: bytes) -> int:
         at = 0
         while at < len(s) and not (self.completed or self.error):
+            if self.all_chunks_received:
+                return self._take_trailer(s, at)
             piece, why = self._next_piece(s, at)
             if why:
                 self.error = _refused(why)
@@ -303,10 +310,7 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
             taken = len(piece)
             if self._ends_a_size_line:
                 piece = self._size_alone(piece)
-            n: int = super().received(piece)
-            if n < len(piece):  # the trailer ended inside this piece: the rest is the next request
-                at += n
-                break
+            super().received(piece)
             at += taken
         return at
 
@@ -334,29 +338,33 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
             if end.startswith(b"\n"):
                 return b"", "a chunk's data must end with CR LF"
             return s[at : at + 2 - len(self.chunk_end)], ""
-        if not self.all_chunks_received:
-            return self._size_line(s, at)
-        return self._trailer_piece(s, at)
+        return self._size_line(s, at)
 
-    def _trailer_piece(self, s: bytes, at: int) -> tuple[bytes, str]:
-        """The rest of ``s`` from ``at``, a piece of the trailer (and whatever follows it), or why it is refused.
+    def _take_trailer(self, s: bytes, at: int) -> int:
+        """Read the trailer (and the empty line ending it) from ``s[at:]``; return where it was read to.
 
         waitress only looks for the trailer's end: ``0\\r\\nno colon here\\r\\n\\r\\n``, or a line
         holding a bare CR or a NUL, ended a body, lines no header may be (RFC 9112 §7.1.2, §5.1) and
-        that HAProxy refuses with a 400. Only the bytes of this read are looked at, from where the
-        last read left off (:attr:`_trailer_state`): looking again at what waitress held made a 64 KiB
-        trailer sent a byte at a time cost seconds of the loop every connection shares. The length is
-        bounded however the bytes arrive, as for a size line.
+        that HAProxy refuses with a 400. Each byte is looked at once, as it comes
+        (:attr:`_trailer_state` holds where the last read stopped), and none is kept: the app never
+        sees trailer fields. waitress's own reader joined every read to all it held and searched the
+        whole again, so a 64 KiB trailer sent a byte at a time cost 1.4 s of CPU on the loop every
+        connection shares. The section (field lines and the empty line) may be at most
+        :data:`MAX_HEADER_BYTES` long, counted exactly however the reads split it.
         """
-        held = len(self.trailer)
-        stop = min(len(s), at + max(0, MAX_HEADER_BYTES - held) + 4)
+        stop = min(len(s), at + MAX_HEADER_BYTES - self._trailer_bytes)
         state, end, why = _scan_trailer(self._trailer_state, s, at, stop)
+        if not why and end < 0 and stop < len(s):
+            why = f"the trailer is longer than {MAX_HEADER_BYTES} bytes"
         if why:
-            return b"", why
-        if (held + len(s) - at if end < 0 else held + end - at - 4) > MAX_HEADER_BYTES:
-            return b"", f"the trailer is longer than {MAX_HEADER_BYTES} bytes"
+            self.error = _refused(why)
+            return len(s)
         self._trailer_state = state
-        return s[at:], ""
+        if end < 0:
+            self._trailer_bytes += len(s) - at
+            return len(s)
+        self.completed = True
+        return end
 
     def _size_line(self, s: bytes, at: int) -> tuple[bytes, str]:
         """The piece of ``s`` from ``at`` that holds (the rest of) a chunk-size line, or why it is refused.
@@ -788,21 +796,22 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         return ""
 
     def _bound_chunk_framing(self) -> None:
-        """Refuse a chunked body whose size line or trailer outgrows its bound, or whose next chunk
-        alone would take it over the body limit.
+        """Refuse a chunked body whose size line outgrows its bound, or whose next chunk alone would
+        take it over the body limit.
 
-        Both lines are held unbounded by waitress, outside what :mod:`~moodtape.web.eviction` counts
-        as a body's bytes, and rescanned whole on every read: CPU that grows with the square of the
-        size. A chunk declared larger than the body limit (``FFFFFFFFFFFF``) was refused by waitress
-        only once that many bytes had come: a client that stopped after the size line waited for the
-        idle timeout, one that went on sent the whole limit for nothing. The 413 now comes at once,
-        as for a too-large ``Content-Length``.
+        The line is held unbounded by waitress, outside what :mod:`~moodtape.web.eviction` counts as
+        a body's bytes, and rescanned whole on every read: CPU that grows with the square of the
+        size (the trailer is never held: :meth:`_StrictChunkedReceiver._take_trailer`). A chunk
+        declared larger than the body limit (``FFFFFFFFFFFF``) was refused by waitress only once
+        that many bytes had come: a client that stopped after the size line waited for the idle
+        timeout, one that went on sent the whole limit for nothing. The 413 now comes at once, as
+        for a too-large ``Content-Length``.
         """
         receiver = self.body_rcv
         if not self.chunked or receiver is None or self.completed:
             return
-        if len(receiver.control_line) > MAX_CHUNK_LINE or len(receiver.trailer) > MAX_HEADER_BYTES:
-            self.error = BadRequest("a chunk-size line or the trailer is too long")
+        if len(receiver.control_line) > MAX_CHUNK_LINE:
+            self.error = BadRequest("a chunk-size line is too long")
             self.completed = True
         elif self.body_bytes_received + receiver.chunk_remainder >= self.adj.max_request_body_size:
             self.error = RequestEntityTooLarge("a chunk is larger than the body limit")

@@ -34,6 +34,7 @@ from moodtape.vision.decode_cost import check_decode_cost
 from moodtape.vision.heif import can_read, check_heif_header, heic_installed, unreadable_message
 from moodtape.vision.heif_structure import heif_kind
 from moodtape.vision.images import decode_image
+from moodtape.vision.not_pictures import upload_refusal
 from moodtape.web.bounded_json import json_text
 from moodtape.web.buffered_server import BODY_HEADROOM
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
@@ -206,7 +207,7 @@ def read_upload(request: Request, names: tuple[str, ...] = ()) -> Upload:
         raise DataError(f"the request holds no image: send {_FORMATS}")
     if sniff_image_type(data) is None:
         if not _looks_like_text(request, data):
-            raise UnsupportedImageError(f"that file is not {_FORMATS}")
+            raise UnsupportedImageError(upload_refusal(data, "that file", _FORMATS))
         if request.is_json:
             data = _json_in_utf8(data)
         # A form's file of text: the fields are the form's, not those of JSON in the file.
@@ -316,7 +317,7 @@ def _form_text_picture(body: bytes, names: tuple[str, ...]) -> tuple[bytes, dict
     """
     field, given = _form_fields(body, names)
     if field is None and not body.isascii():
-        raise UnsupportedImageError(f"that file is not {_FORMATS}")
+        raise UnsupportedImageError(upload_refusal(body, "that file", _FORMATS))
     if field is None or not field.isascii():
         raise DataError(f"send {_FORMATS} as the body, or a form whose field 'image' holds it as a data: URL or base64")
     # A "+" stays a "+": an escaped one is base64's, and an unescaped one (curl -d "image=...") is
@@ -567,7 +568,7 @@ def _field_picture(request: Request, name: str) -> bytes:
         return raw
     text = as_utf8(raw)  # text in UTF-16 or UTF-32 (a part that says charset=utf-16), as UTF-8
     if b"\x00" in text or not _is_utf8(text):  # bytes that no text holds
-        raise UnsupportedImageError(f"the form field {name!r} holds a file that is not {_FORMATS}")
+        raise UnsupportedImageError(upload_refusal(raw, f"the form field {name!r} holds a file that", _FORMATS))
     return _picture_from_text(text, missing=DataError(TEXT_FIELD_NOT_A_PICTURE.format(name=repr(name))))[0]
 
 
