@@ -52,6 +52,26 @@ class SeveralFacesError(ImageError):
     code = "several_faces"
 
 
+class UnusableExamplesError(ImageError):
+    """Two or more calibration examples cannot be used; :attr:`problems` names each one and why.
+
+    Every example is read before this is raised, so a person with three bad photos learns of all
+    three at once rather than one per run. No profile is made from the good ones: a profile that
+    silently lacks the expressions its maker gave would read their face otherwise than they asked.
+    """
+
+    code = "unusable_examples"
+
+    def __init__(self, problems: Sequence[str], names: Sequence[str], total: int) -> None:
+        self.problems = tuple(problems)  # each names its image and says why
+        self.names = tuple(names)  # the images, in the order they were read
+        self.total = total
+        super().__init__(
+            f"{len(self.problems)} of {total} calibration images cannot be used, so no profile was made: "
+            + "; ".join(self.problems)
+        )
+
+
 #: The largest face of an example is taken as the person calibrating only when its box's side is at
 #: least this many times the next face's. A still face's box side changes by 7 % on average, and up
 #: to 15 %, from one webcam frame to the next (Yale faces in 640×480 frames, docs/benchmarks.md
@@ -162,7 +182,10 @@ def calibrate(
     Raises:
         moodtape.errors.DataError: an unknown emotion, an empty list, or no neutral photo.
         moodtape.errors.ImageError: an image cannot be read, shows no face, or shows faces of about the
-            same size with none clearly the person's (the message names it).
+            same size with none clearly the person's (the message names it). Every image is read
+            first: with two or more such images, :class:`UnusableExamplesError` names each one and
+            why, and no profile is made from the others. That error is an ``ImageError`` even when
+            its problems include a picture given twice, which alone is a ``DataError``.
     """
     if not isinstance(examples, Mapping):
         raise DataError("examples must map emotion names to lists of images, e.g. {'neutral': ['me.jpg']}")
@@ -177,19 +200,33 @@ def calibrate_with(analyzer: Analyzer, examples: Mapping[str, Sequence[ImageSour
     check_examples(lists)
     read: dict[str, list[Example]] = {}
     notes: list[str] = []
+    problems: list[tuple[str, ImageError | DataError]] = []  # an image's name, and why it cannot be used
     seen: dict[bytes, tuple[str, str]] = {}  # a picture's pixels → the emotion and name it came as
     for label, images in lists.items():
         for number, image in enumerate(images, 1):
             name = describe(image, label, number)
-            pixels = _load_named(analyzer, image, name)
-            _check_not_given_twice(seen, pixels, label, name)
-            example = read_example(analyzer, image, name, gray=pixels)
+            try:
+                pixels = _load_named(analyzer, image, name)
+                _check_not_given_twice(seen, pixels, label, name)
+                example = read_example(analyzer, image, name, gray=pixels)
+            except (ImageError, DataError) as exc:  # read the rest, so that every bad one is named at once
+                problems.append((name, exc))
+                continue
             if example.faces > 1:
                 notes.append(f"{name}: {example.faces} faces found; used the largest")
             if label == "neutral" and (expression := not_resting(example.probabilities)):
                 notes.append(not_resting_note(name, expression, example.probabilities))
             read.setdefault(label, []).append(example)
+    _raise_problems(problems, total=sum(len(images) for images in lists.values()))
     return profile_from_examples(analyzer, read, notes)
+
+
+def _raise_problems(problems: Sequence[tuple[str, ImageError | DataError]], total: int) -> None:
+    """Raise the one problem as it is (its type says what went wrong), or all of them together."""
+    if len(problems) == 1:
+        raise problems[0][1]
+    if problems:
+        raise UnusableExamplesError([str(exc) for _, exc in problems], [name for name, _ in problems], total)
 
 
 def _load_named(analyzer: Analyzer, image: ImageSource, name: str) -> npt.NDArray[np.uint8]:

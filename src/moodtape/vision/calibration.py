@@ -60,6 +60,11 @@ PROTOTYPE_WEIGHT: Final = 4.0
 #: The largest prototype weight a profile may hold (moodtape writes at most PROTOTYPE_WEIGHT); far
 #: larger ones overflow the scores.
 MAX_WEIGHT: Final = 1000.0
+#: The longest prototype a profile may hold. moodtape writes unit-length ones (int8 rounding moves
+#: their length by about 0.03 %, and by under 9 % even for 512 features with one spike); the bound
+#: on the prototype term (2 × weight) holds only for those. A profile edited to scale its prototypes
+#: by 10 read the astronaut "happy 99.97 %" instead of 87 %, and by 100 "100 %": sure where it was not.
+MAX_PROTOTYPE_LENGTH: Final = 1.1
 #: A "neutral" example the generic model reads as happy or surprised at least this surely is most
 #: likely a smile or an open mouth, not a resting face (on Yale: 0 of 104 resting photos, 14 of 15
 #: smiles and 12 of 15 surprised faces; 5.9 % of FER2013's crowd-labelled neutral faces).
@@ -136,6 +141,13 @@ class Profile:
         vectors = [self.center, *self.prototypes.values()]
         if not all(np.all(np.isfinite(np.asarray(vector, dtype=np.float64))) for vector in vectors):
             raise ProfileError("a profile's prototypes and center must hold finite numbers")
+        with np.errstate(over="ignore"):  # a length past float range is inf, and refused as such
+            longest = max((float(np.linalg.norm(vector)) for vector in self.prototypes.values()), default=0.0)
+        if longest > MAX_PROTOTYPE_LENGTH:
+            raise ProfileError(
+                f"a profile's prototypes must be of length 1 (moodtape writes them so), got {longest:.3g}; "
+                "make a new one"
+            )
 
     @property
     def emotions(self) -> tuple[str, ...]:
