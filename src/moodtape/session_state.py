@@ -10,6 +10,18 @@ process (the default, one process). The shared implementations (Redis in
 :mod:`moodtape.state.sessions`, the store in :mod:`moodtape.state.in_store` for ``serve
 --processes N`` without Redis) keep one JSON document per session (:meth:`SessionState.to_json` /
 :meth:`SessionState.from_json`), so any process or instance can answer any request of a session.
+
+During a rolling upgrade, instances of two versions read and write the same documents. So a
+document is read for what this version knows of it: a field it does not know in an entry (a
+feedback event, an undo step, a list) is left out of that entry, a part it does not know is kept
+as it is and written back with the next change (:attr:`SessionState.extra`), and a part that is
+missing is empty. Before, a field added by a newer version made the whole document unreadable
+here: the visit's lists, feedback and corrections were started afresh on the older instance, and
+its next change wrote the empty state over the newer instance's. A newer version, in turn, must
+read an entry without its new field as the field's default. After a rollback, the top-level parts a
+newer version added live on untrimmed: this version's bounds (:data:`MAX_LISTS`, :data:`MAX_UNDO`,
+:data:`MAX_FEEDBACK`) and its history limits know nothing of them, and they are written back as
+they are until the state is forgotten (:data:`IDLE_SECONDS` after the session's last use).
 """
 
 from __future__ import annotations
@@ -19,8 +31,8 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Final, Protocol
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Final, Protocol, TypeVar
 
 from moodtape.store.records import Feedback, SavedList
 
@@ -72,6 +84,9 @@ class SessionState:
     undo: Mapping[str, tuple[UndoStep, ...]] = field(default_factory=dict)
     feedback: tuple[Feedback, ...] = ()
     corrections: Mapping[str, str] = field(default_factory=dict)
+    #: Parts of the stored document this version does not know (a newer one wrote them): kept and
+    #: written back as they are, so that a change made here does not erase them.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def find(self, list_id: str) -> SavedList | None:
         return next((saved for saved in self.lists if saved.id == list_id), None)
@@ -116,6 +131,7 @@ class SessionState:
     def to_json(self) -> str:
         return json.dumps(
             {
+                **self.extra,
                 "lists": [
                     {"id": x.id, "kind": x.kind, "strategy": x.strategy, "document": x.document, "at": x.created_at}
                     for x in self.lists
@@ -147,14 +163,29 @@ class SessionState:
 
     @classmethod
     def from_json(cls, text: str) -> SessionState:
+        """What :meth:`to_json` wrote, read for what this version knows of it (the module docstring)."""
         data = json.loads(text)
         return cls(
-            lists=tuple(SavedList(x["id"], x["kind"], x["strategy"], x["document"], x["at"]) for x in data["lists"]),
-            current=data["current"],
-            undo={k: tuple(UndoStep(**s) for s in steps) for k, steps in data["undo"].items()},
-            feedback=tuple(Feedback(**f) for f in data["feedback"]),
-            corrections=data["corrections"],
+            lists=tuple(
+                SavedList(x["id"], x["kind"], x["strategy"], x["document"], x["at"]) for x in data.get("lists", ())
+            ),
+            current=dict(data.get("current", {})),
+            undo={k: tuple(_known_fields(UndoStep, s) for s in steps) for k, steps in data.get("undo", {}).items()},
+            feedback=tuple(_known_fields(Feedback, f) for f in data.get("feedback", ())),
+            corrections=dict(data.get("corrections", {})),
+            extra={key: value for key, value in data.items() if key not in _PARTS},
         )
+
+
+_Entry = TypeVar("_Entry", UndoStep, Feedback)
+#: The parts of a stored document this version reads; any other is kept in :attr:`SessionState.extra`.
+_PARTS: Final = frozenset({"lists", "current", "undo", "feedback", "corrections"})
+
+
+def _known_fields(kind: type[_Entry], entry: Mapping[str, Any]) -> _Entry:
+    """A ``kind`` made of ``entry``'s fields that ``kind`` has (a newer version's others left out)."""
+    names = {found.name for found in fields(kind)}
+    return kind(**{key: value for key, value in entry.items() if key in names})
 
 
 class SessionMemory(Protocol):

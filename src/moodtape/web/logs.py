@@ -9,8 +9,9 @@ Lines a client can cause at will are summed up instead of written one by one
 thread: 10,000 pipelined ``/healthz`` wrote 9,991 lines, three page loads 21), Flask-Limiter's
 line per refused request, the planted-cookie warning (``web/session.py``), and the store's
 "database unavailable" (one per request during an outage: 357 in a few seconds on a full disk), its
-"database refuses writes" (a read-only PostgreSQL), and Redis turning moodtape away (full, or a
-setting it refuses: a line per request).
+"database refuses writes" (a read-only PostgreSQL), Redis turning moodtape away (full, or a
+setting it refuses: a line per request), and a readiness note of the history limits that the store
+refuses (a table or a grant missing: a line per note).
 The first goes out as it is; then one line a minute says how many more there were (and the
 deepest queue); the store's are counted per cause, and summed up at once when it is back (for
 refused writes: when a write succeeds, not a read).
@@ -267,6 +268,27 @@ def _redis_refusal_cause(record: logging.LogRecord) -> str:
     return record.getMessage().removeprefix("shared state: ").strip()[:200]
 
 
+#: The line ``web/ops.py`` logs when a readiness note of the history limits in the store fails, and
+#: the one it logs when a note works again after that. Defined here, where the filter below matches
+#: them, and imported there: one text, so a reword cannot leave the filter matching nothing (this
+#: module cannot import ``web/ops.py``, which imports the app, at load time).
+STORE_NOTE_FAILED: Final = "readiness: cannot compare history limits in the store: %s"
+STORE_NOTE_WORKS: Final = "readiness: history limits compared in the store again"
+
+
+def _store_note_failed(record: logging.LogRecord) -> bool:
+    """A readiness note of the history limits in the store that failed (``web/ops.py``)."""
+    return record.msg == STORE_NOTE_FAILED
+
+
+def _store_note_cause(record: logging.LogRecord) -> str:
+    return record.getMessage().removeprefix(STORE_NOTE_FAILED.removesuffix("%s")).strip()[:200]
+
+
+def _store_note_works(record: logging.LogRecord) -> bool:
+    return record.msg == STORE_NOTE_WORKS
+
+
 def _never(record: logging.LogRecord) -> bool:
     return False
 
@@ -307,6 +329,14 @@ _FLOODS: Final[dict[str, Callable[[], logging.Filter]]] = {
         cause=_redis_refusal_cause,
         ends=_never,
         matches=_redis_refusal,
+    ),
+    # The readiness note of the history limits in the store (web/ops.py), every 20 s while a table
+    # is gone or a grant is missing: one line per cause, summed up, ended by a note that works.
+    "moodtape.web": lambda: OncePerCause(
+        STORE_NOTE_FAILED.replace("%s", "%(cause)s") + ", and %(count)d more times in the last %(seconds)g s",
+        cause=_store_note_cause,
+        ends=_store_note_works,
+        matches=_store_note_failed,
     ),
 }
 

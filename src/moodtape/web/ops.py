@@ -58,6 +58,7 @@ from moodtape.errors import MoodtapeError
 from moodtape.metrics import REQUEST_SECONDS, REQUESTS
 from moodtape.web.app import services
 from moodtape.web.draining import drain_mark, install_drain_mark
+from moodtape.web.logs import STORE_NOTE_FAILED, STORE_NOTE_WORKS
 from moodtape.web.params import flag
 
 blueprint = Blueprint("ops", __name__)
@@ -385,8 +386,6 @@ class _StoreNote:
     at: float
     #: The others' limits, or the public answer of a note that failed (kept until the next note).
     found: set[str] | str
-    #: The cause of the last failure logged, so that each cause is logged once, not at every note.
-    logged: str = ""
 
 
 #: Per database: this process's last note of its limits there.
@@ -424,22 +423,26 @@ def _same_history_limits_in_the_store() -> None:
 
 def _note_in_store(database: Any, mine: str, last: _StoreNote | None) -> _StoreNote:
     """Note ``mine`` and read the others' limits; a failure other than a 503 (a ``short_lived`` table
-    dropped, say) is kept as the answer until the next note and logged once per cause: before, every
-    poll logged "readiness check failed" with the whole SQL statement."""
+    dropped, say) is kept as the answer until the next note and logged at each note, which the
+    served log filters (web/logs.py) let out once per cause and then sum up: before, every poll
+    logged "readiness check failed" with the whole SQL statement. A note that works again after
+    one failed says so, which ends the summing up."""
     from moodtape.state.instances import NOTED_FOR_S
     from moodtape.store.short_lived import ShortLived
 
     notes = ShortLived(database, "history-limits", NOTED_FOR_S)
     try:
         notes.note(hashlib.sha256(mine.encode()).hexdigest()[:32], mine)
-        return _StoreNote(time.monotonic(), set(notes.live()) - {mine})
+        found = _StoreNote(time.monotonic(), set(notes.live()) - {mine})
     except MoodtapeError:
         raise  # the store's 503s: answered as they are, and tried again at the next poll
     except Exception as exc:
         cause = (str(getattr(exc, "orig", exc)).splitlines() or [type(exc).__name__])[0][:200]
-        if last is None or last.logged != cause:
-            log.warning("readiness: cannot compare history limits in the store: %s", cause)
-        return _StoreNote(time.monotonic(), f"failing ({type(exc).__name__})", logged=cause)
+        log.warning(STORE_NOTE_FAILED, cause)
+        return _StoreNote(time.monotonic(), f"failing ({type(exc).__name__})")
+    if last is not None and isinstance(last.found, str):
+        log.warning(STORE_NOTE_WORKS)
+    return found
 
 
 class _OutOfStepError(MoodtapeError):
