@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -66,9 +69,11 @@ def recommend(
         _check_export_path(export_path)
     # --catalog FILE: only that file, no live providers; otherwise the process-wide engine.
     engine = api.build_recommender(catalog_file=catalog_file) if catalog_file else api.default_recommender()
-    result = api.recommend(mood, strategy=strategy, kind=kind, n=n, seed=seed, recommender=engine)
+    with _provider_warnings() as logged:
+        result = api.recommend(mood, strategy=strategy, kind=kind, n=n, seed=seed, recommender=engine)
     # Each reason is a sentence of its own; the first line of the list says where the items came from.
-    for note in (*result.fallback_reasons, *result.notes):
+    shown = (*result.fallback_reasons, *result.notes)
+    for note in (*shown, *_operator_details(logged, shown)):
         info(f"moodtape: note: {note}")
     if export_path is not None:
         export(result, export_path)
@@ -83,6 +88,43 @@ def recommend(
     for number, entry in enumerate(result.items, start=1):
         click.echo(f"{number:3d}. {entry.artist} – {entry.item.title}  [{entry.source}]")
         click.echo(f"     {entry.reason}")
+
+
+@contextmanager
+def _provider_warnings() -> Iterator[list[str]]:
+    """The warnings the live services log meanwhile (already scrubbed of keys), collected.
+
+    ``main`` silences the library's log, and the list's reasons are worded for a site's visitors
+    ("YouTube is not available here…"); whoever runs the CLI is also the one who can mend the
+    setting, so the operator's detail ("…check YOUTUBE_API_KEY.") is shown to them too.
+    """
+    logged: list[str] = []
+    handler = _Collector(logged)
+    logger = logging.getLogger("moodtape.providers")
+    logger.addHandler(handler)
+    try:
+        yield logged
+    finally:
+        logger.removeHandler(handler)
+
+
+class _Collector(logging.Handler):
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self._messages = messages
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._messages.append(record.getMessage())
+
+
+def _operator_details(logged: list[str], shown: tuple[str, ...]) -> list[str]:
+    """The logged lines ("YouTube: <detail>") that say more than a note already shown, once each."""
+    details: list[str] = []
+    for line in logged:
+        said = line.split(": ", 1)[-1]  # without the service's name in front
+        if line not in details and not any(said in note for note in shown):
+            details.append(line)
+    return details
 
 
 def _mood(

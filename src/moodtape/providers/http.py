@@ -52,6 +52,7 @@ ErrorHook = Callable[[httpx.Response], ProviderError | None]
 Release = Callable[[], None]
 
 V = TypeVar("V")
+E = TypeVar("E", bound=BaseException)
 
 _MAX_QUOTED = 200  # characters of a provider's own error message we quote back
 
@@ -325,6 +326,32 @@ def paused(error: ProviderError, seconds: float) -> ProviderError:
     return error
 
 
+def for_operator(error: E, detail: str) -> E:
+    """``error``, whose message is worded for visitors, carrying ``detail`` for the operator.
+
+    A visitor reads the message in the list's reasons and can do nothing about a setting; the
+    operator reads :func:`operator_detail` in the log line :meth:`ServiceClient.fail` writes. The
+    detail is a PEP 678 note: not part of ``str(error)``, but shown in any traceback.
+    """
+    error.add_note(detail)
+    return error
+
+
+def operator_detail(error: BaseException) -> str:
+    """What the operator's log says of ``error``: the notes of :func:`for_operator`, else its message."""
+    notes = getattr(error, "__notes__", None)
+    return " ".join(notes) if notes else str(error)
+
+
+def not_available_here(service: str) -> str:
+    """The visitor's sentence for a failure only the operator can mend (a refused key, a bad setting).
+
+    "Here", not "on this server": the same sentence is read on the page and in ``moodtape recommend``
+    on a laptop, where the CLI also prints the operator's detail (see :mod:`moodtape.cli.recommend`).
+    """
+    return f"{service} is not available here for now; the built-in catalog stands in."
+
+
 def _final_status_error(service: str, response: httpx.Response, retry_after: float | None) -> ProviderError:
     status = response.status_code
     if status == 429:
@@ -550,18 +577,26 @@ def _read_capped(response: httpx.Response, service: str, deadline: float) -> byt
     for chunk in _unpacked(response, service):
         size += len(chunk)
         if size > MAX_REPLY_BYTES:
-            raise ProviderError(
-                f"{service} sent a reply larger than moodtape accepts ({MAX_REPLY_BYTES // (1024 * 1024)} MB); "
-                "try again later."
-            )
+            raise _too_large(service)
         if time.monotonic() > deadline:
             raise httpx.ReadTimeout("the reply did not end before the deadline")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
+def _too_large(service: str) -> ProviderError:
+    return ProviderError(
+        f"{service} sent a reply larger than moodtape accepts ({MAX_REPLY_BYTES // (1024 * 1024)} MB); try again later."
+    )
+
+
 def _unpacked(response: httpx.Response, service: str) -> Iterator[bytes]:
-    """The body's bytes as they arrive, gzip or deflate unpacked in steps of at most the cap."""
+    """The body's bytes as they arrive, gzip or deflate unpacked in steps of at most the cap.
+
+    At least one chunk (maybe empty) comes per piece read from the network, so the reader's
+    deadline is checked as the bytes arrive. The packed bytes are capped too: a body of many tiny
+    gzip members unpacks to almost nothing, and 40 MB of empty members took 11 s to read.
+    """
     if response.is_stream_consumed:  # already read by the transport (a test's MockTransport)
         yield response.content
         return
@@ -571,27 +606,98 @@ def _unpacked(response: httpx.Response, service: str) -> Iterator[bytes]:
         return
     if encoding not in ("gzip", "x-gzip", "deflate"):
         raise ProviderError(f"{service} sent a reply moodtape could not read ({encoding[:20]}); try again later.")
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # 32: a gzip or zlib header, whichever comes
-    started = False
+    inflater = _Inflater(encoding)
+    packed = 0
     try:
         for raw in response.iter_raw():
-            pending = raw
-            while pending:
-                try:
-                    out = inflater.decompress(pending, MAX_REPLY_BYTES + 1)
-                except zlib.error:
-                    if started or encoding != "deflate":
-                        raise
-                    # Some servers send "deflate" raw, without the zlib header RFC 9110 asks for.
-                    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-                    out = inflater.decompress(pending, MAX_REPLY_BYTES + 1)
-                started = True
+            packed += len(raw)
+            if packed > MAX_REPLY_BYTES:
+                raise _too_large(service)
+            unpacked = False
+            for out in inflater.feed(raw):
+                unpacked = True
                 yield out
-                pending = inflater.unconsumed_tail
+            if not unpacked:
+                yield b""
+        inflater.finish()
     except zlib.error:
         raise ProviderError(
             f"{service} sent a reply moodtape could not read (broken {encoding}); try again later."
         ) from None
+
+
+#: The first two bytes of every gzip member (RFC 1952 §2.3.1).
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+
+
+class _Inflater:
+    """Unpacks a gzip or deflate body fed piece by piece, never more than the cap in one step.
+
+    A gzip body may be several members one after another (RFC 1952 §2.2, what ``cat a.gz b.gz``
+    makes, and what servers that compress as they stream send); each member is unpacked in turn, as
+    gzip(1) and browsers do. Only the first was read before, so a JSON reply split over two members
+    failed as "not JSON". Bytes after the last member that do not begin another (padding) are
+    ignored, as gzip(1) ignores them; so are bytes after a deflate stream's end.
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self._encoding = encoding
+        self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # 32: a gzip or zlib header, whichever comes
+        self._started = False  # some of the body was read without error (no raw-deflate fallback then)
+        self._members = 0  # gzip members ended so far
+        self._lead = b""  # the current stream's first two bytes (a gzip member begins with _GZIP_MAGIC)
+        self._ignoring = False  # trailing bytes after the last stream: dropped
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The bytes ``data`` unpacks to, in non-empty steps of at most :data:`MAX_REPLY_BYTES` + 1.
+
+        Raises:
+            zlib.error: the body is not the gzip or deflate it says it is.
+        """
+        pending = data
+        while pending and not self._ignoring:
+            self._lead = (self._lead + pending[:2])[:2]
+            try:
+                out = self._inflater.decompress(pending, MAX_REPLY_BYTES + 1)
+            except zlib.error:
+                if self._members and self._lead != _GZIP_MAGIC:  # after the last member: padding
+                    self._ignoring = True
+                    return
+                if self._started or self._encoding != "deflate":
+                    raise
+                # Some servers send "deflate" raw, without the zlib header RFC 9110 asks for.
+                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = self._inflater.decompress(pending, MAX_REPLY_BYTES + 1)
+            self._started = True
+            if out:  # an empty member unpacks to nothing: no step for it
+                yield out
+            pending = self._inflater.unconsumed_tail
+            if self._inflater.eof:
+                pending = self._inflater.unused_data
+                self._next_member()
+
+    def finish(self) -> None:
+        """Check that the body did not stop inside a stream (a reply cut short).
+
+        Before, a truncated reply was caught only when its JSON happened to be cut short too.
+
+        Raises:
+            zlib.error: a gzip member or the deflate stream began but did not end.
+        """
+        if self._ignoring or not self._lead or self._inflater.eof:
+            return
+        if self._members and self._lead != _GZIP_MAGIC:  # after the last member: padding
+            return
+        raise zlib.error("the body ended inside a compressed stream")
+
+    def _next_member(self) -> None:
+        """Get ready for the gzip member after the one that just ended (deflate has no such thing)."""
+        if self._encoding == "deflate":
+            self._ignoring = True
+            return
+        self._members += 1
+        self._lead = b""
+        self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)  # 16: gzip only, a member's header
 
 
 def _decode(response: httpx.Response, service: str) -> Any:
@@ -617,7 +723,8 @@ class ServiceClient:
     calls the same way for its ``retry_after`` seconds, so a service that said "not now" or "not
     with this key" is not asked again by every visitor.
     Any message that somehow quotes a secret is scrubbed before it leaves. Each failure is logged
-    once (a warning, the scrubbed message), again only when the reason changes or after a success.
+    once (a warning, scrubbed: the operator's detail where :func:`for_operator` gave one, else the
+    message), again only when the reason changes or after a success.
     """
 
     def __init__(
@@ -664,15 +771,12 @@ class ServiceClient:
                 sleep=self._sleep,
                 **kwargs,
             )
-        except ProviderUnreachableError as error:
-            PROVIDER_ERRORS.labels(service=self.service).inc()
-            self.breaker.trip(str(error))
-            self._log_once(str(error))
-            raise
         except ProviderError as error:
             PROVIDER_ERRORS.labels(service=self.service).inc()
             if not error.pauses:  # worth trying again at once (a stale token), not a failure
                 raise
+            if isinstance(error, ProviderUnreachableError) and not error.retry_after:
+                paused(error, self.breaker.cooldown)  # offline: every call would pay the timeout again
             raise self.fail(error) from None
         self._last_logged = None
         return answer
@@ -693,14 +797,20 @@ class ServiceClient:
     def fail(self, error: ProviderError) -> ProviderError:
         """``error`` scrubbed of secrets, its pause (see :func:`paused`) started and logged once:
         for failures a provider decides on itself, outside :meth:`request`, too."""
-        safe = redact(str(error), self._secrets())
+        secrets = tuple(self._secrets())
+        safe = redact(str(error), secrets)
         if error.retry_after:  # marked with paused(): no call until it has passed
             self.breaker.trip(safe, error.retry_after, type(error))
-        self._log_once(safe)
-        if safe == str(error):
+        self._log_once(redact(operator_detail(error), secrets))  # the operator's wording, where there is one
+        notes = getattr(error, "__notes__", [])
+        safe_notes = [redact(note, secrets) for note in notes]
+        if safe == str(error) and safe_notes == notes:
             return error
         scrubbed = type(error)(safe)
         scrubbed.retry_after = error.retry_after
+        scrubbed.maybe_sent = error.maybe_sent  # a quota reserved for it is given back only if it never left
+        for note in safe_notes:
+            scrubbed.add_note(note)
         return scrubbed
 
     def _log_once(self, message: str) -> None:

@@ -35,7 +35,9 @@ from moodtape.providers.http import (
     Sleep,
     TTLCache,
     fetch_once,
+    for_operator,
     json_dict,
+    not_available_here,
     paused,
     quote_api_message,
 )
@@ -214,9 +216,9 @@ class SpotifyProvider:
             except _StaleTokenError:
                 # Both 401s carried no pause (a stale token is worth one more try); two in a row mean
                 # the app itself is refused, so it is paused and logged like refused credentials.
-                refused = ProviderAuthError(f"Spotify keeps refusing moodtape's access token: {_CREDENTIALS_HINT}.")
+                refused = _refused(f"Spotify keeps refusing moodtape's access token: {_CREDENTIALS_HINT}.")
                 raise self._client.fail(paused(refused, AUTH_PAUSE)) from None
-        return json_dict(body, _SERVICE)
+        return _one_page(json_dict(body, _SERVICE))
 
     def _get(self, url: str, params: Mapping[str, str | int]) -> Any:
         token = self._access_token()
@@ -271,21 +273,35 @@ def _error_message(response: httpx.Response) -> str:
     return quote_api_message(body.get("error_description") or error)
 
 
+def _one_page(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with at most :data:`PAGE_LIMIT` tracks and playlists, the most a page holds: a reply
+    listing thousands (under the size cap) was cached whole and read again on every visit."""
+    for kind in ("tracks", "playlists"):
+        section = body.get(kind)
+        if isinstance(section, dict) and isinstance(section.get("items"), list):
+            body[kind] = {**section, "items": section["items"][:PAGE_LIMIT]}
+    return body
+
+
+def _refused(detail: str) -> ProviderAuthError:
+    """Spotify refused the app itself: only the operator can mend it, so visitors read that Spotify
+    is not available here and the log says what to check (``detail``)."""
+    return for_operator(ProviderAuthError(not_available_here(_SERVICE)), detail)
+
+
 def _token_error(response: httpx.Response) -> ProviderError | None:
     if response.status_code in (400, 401):
         message = _error_message(response)
         if response.status_code == 401 or "client" in message.lower():
             return paused(
-                ProviderAuthError(
+                _refused(
                     f"Spotify rejected the app's credentials ({message or 'invalid client'}): {_CREDENTIALS_HINT}."
                 ),
                 AUTH_PAUSE,
             )
         return ProviderError(f"Spotify refused to issue a token (HTTP 400: {message or 'bad request'}).")
     if response.status_code == 403:
-        return paused(
-            ProviderAuthError(f"Spotify refused to issue a token (HTTP 403): {_CREDENTIALS_HINT}."), AUTH_PAUSE
-        )
+        return paused(_refused(f"Spotify refused to issue a token (HTTP 403): {_CREDENTIALS_HINT}."), AUTH_PAUSE)
     return None
 
 
@@ -297,7 +313,7 @@ def _search_error(response: httpx.Response) -> ProviderError | None:
         message = _error_message(response)
         if not message or "premium" in message.lower():
             return paused(
-                ProviderAuthError(
+                _refused(
                     "Spotify requires the app owner to have Premium: the account that owns this Spotify app "
                     "needs an active Premium subscription "
                     "(Spotify's rule for development-mode apps since February 2026)."
@@ -305,9 +321,7 @@ def _search_error(response: httpx.Response) -> ProviderError | None:
                 AUTH_PAUSE,
             )
         return paused(
-            ProviderAuthError(
-                f"Spotify refused access (HTTP 403: {message}); check the app in Spotify's developer dashboard."
-            ),
+            _refused(f"Spotify refused access (HTTP 403: {message}); check the app in Spotify's developer dashboard."),
             AUTH_PAUSE,
         )
     if status == 400:

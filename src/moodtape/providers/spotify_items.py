@@ -7,11 +7,16 @@ name, an artist) is skipped rather than failing the whole list.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from moodtape.providers.moodwords import clamp_point
 from moodtape.types import Track
+
+#: Where every Spotify link of an item points.
+_OPEN_SPOTIFY = "https://open.spotify.com/"
+_SPOTIFY_ID = re.compile(r"[0-9A-Za-z]{1,64}")
 
 #: Artwork width we prefer: large enough for a card, small enough to load fast.
 ARTWORK_WIDTH = 300
@@ -52,16 +57,29 @@ def pick_image(images: object, width: int = ARTWORK_WIDTH) -> str | None:
 
 
 def _spotify_url(item: dict[str, Any], kind: str, spotify_id: str) -> str:
+    """``external_urls.spotify`` when it is a link into Spotify's web player, else one built from the ID.
+
+    The page and API clients use it as a link's ``href``: a reply naming another host or scheme
+    (``javascript:…``, ``https://elsewhere.example/…``) put that link under a "Spotify" item.
+    """
     urls = item.get("external_urls")
     url = _text(urls.get("spotify")) if isinstance(urls, dict) else None
-    return url or f"https://open.spotify.com/{kind}/{spotify_id}"
+    if url is not None and url.startswith(_OPEN_SPOTIFY):
+        return url
+    return f"{_OPEN_SPOTIFY}{kind}/{spotify_id}"
+
+
+def _spotify_id(value: object) -> str | None:
+    """A Spotify ID (base62), or None: it goes into embed and link paths as it is."""
+    text = _text(value)
+    return text if text is not None and _SPOTIFY_ID.fullmatch(text) else None
 
 
 def track_from_spotify(item: object, point: tuple[float, float]) -> Track | None:
     """A :class:`Track` from a search item, given the target ``point`` it was searched for; None if unusable."""
     if not isinstance(item, dict):
         return None
-    spotify_id, title = _text(item.get("id")), _text(item.get("name"))
+    spotify_id, title = _spotify_id(item.get("id")), _text(item.get("name"))
     artists = item.get("artists")
     names = [_text(a.get("name")) for a in artists if isinstance(a, dict)] if isinstance(artists, list) else []
     artist = ", ".join(n for n in names if n)
@@ -92,7 +110,7 @@ def playlist_from_spotify(item: object, point: tuple[float, float]) -> SpotifyPl
     """A :class:`SpotifyPlaylist` from a search item; None for ``null`` entries and unusable items."""
     if not isinstance(item, dict):
         return None
-    spotify_id, name = _text(item.get("id")), _text(item.get("name"))
+    spotify_id, name = _spotify_id(item.get("id")), _text(item.get("name"))
     if spotify_id is None or name is None:
         return None
     owner = item.get("owner")

@@ -42,7 +42,9 @@ from moodtape.providers.youtube_replies import (
     PROJECT_QUOTA_MESSAGE,
     KeyRefusedError,
     ProjectQuotaError,
+    RegionRefusedError,
     SearchQuotaError,
+    region_refused,
     video_from_youtube,
     youtube_error,
 )
@@ -52,6 +54,10 @@ SEARCH_URL = "https://www.googleapis.com/youtube/v3/search"
 VIDEOS_URL = "https://www.googleapis.com/youtube/v3/videos"
 MUSIC_CATEGORY_ID = "10"
 MAX_RESULTS = 50
+#: Seconds a refused ``YOUTUBE_REGION`` is remembered, in the process and in the shared cache (a
+#: restart with another region asks again at once: the region is part of the key). After it,
+#: YouTube is asked again, in case the refusal was YouTube's passing mistake.
+REGION_REFUSAL_TTL = 86400.0
 _SERVICE = "YouTube"
 
 #: Mood-video categories → the search that finds them. A query keyword naming one asks for it.
@@ -149,6 +155,8 @@ class YouTubeProvider:
         self._budget = budget_store if budget_store is not None else MemoryBudgetStore()
         self._cache = cache if cache is not None else TTLCache[list[Any]](cache_ttl, 256, clock, "youtube")
         self._search_ttl = search_ttl
+        #: When this process stops taking ``region`` for refused (clock time; 0: not refused).
+        self._region_refused_until = 0.0
 
     def __repr__(self) -> str:
         return f"YouTubeProvider(region={self.region!r}, safe_search={self.safe_search!r}, api_key='set')"
@@ -232,6 +240,7 @@ class YouTubeProvider:
 
     def _call(self, fetch: _Fetch) -> list[Any]:
         """One call within quota and budget: the raw items."""
+        self._raise_if_region_refused()
         day = quota_day(self._quota_clock())
         if self._budget.closed(day):
             raise ProjectQuotaError(PROJECT_QUOTA_MESSAGE)
@@ -249,8 +258,39 @@ class YouTubeProvider:
         except SearchQuotaError:
             self._budget.exhaust(day, self.daily_search_budget)
             raise
+        except RegionRefusedError:
+            self._remember_region_refused()
+            raise
         items = json_dict(body, _SERVICE).get("items")
-        return items if isinstance(items, list) else []
+        # Never more than asked for: 60,000 items (3.8 MB, under the size cap) were all cached and
+        # read again on every visit (1.3 s each), where YouTube sends at most MAX_RESULTS.
+        return items[:MAX_RESULTS] if isinstance(items, list) else []
+
+    def _remember_region_refused(self) -> None:
+        """Keep YouTube's refusal of the region, for every process sharing the cache (Redis: every
+        instance) for a day, or until the setting names another region.
+
+        Before, a bad ``YOUTUBE_REGION`` ("XX") cost one search per request all day long, and
+        visitors read YouTube's words about a parameter; now it costs the one search that found out.
+        """
+        self._region_refused_until = self._clock() + REGION_REFUSAL_TTL
+        self._cache.set(self._region_key(), [True], ttl=REGION_REFUSAL_TTL)
+
+    def _raise_if_region_refused(self) -> None:
+        """Raise the region's refusal again, without calling or reserving a search, when this
+        process (for :data:`REGION_REFUSAL_TTL`) or another sharing the cache was refused it."""
+        if self._clock() >= self._region_refused_until:
+            if not self._cache.get(self._region_key()):
+                return
+            # Another process's refusal: not kept here (the shared entry ends on its own), and
+            # logged once in this process (ServiceClient logs a repeated message once).
+            self._client.fail(region_refused(self.region))
+        error = region_refused(self.region)
+        error.maybe_sent = False
+        raise error
+
+    def _region_key(self) -> tuple[str, str]:
+        return ("region-refused", self.region)
 
     def _search(self, fetch: _Fetch, day: str) -> Any:
         """One search.list call, already reserved in the day's budget; released if YouTube never saw it."""

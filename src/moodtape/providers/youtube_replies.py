@@ -13,7 +13,15 @@ from typing import Any
 import httpx
 
 from moodtape.errors import ProviderAuthError, ProviderError, QuotaExceededError
-from moodtape.providers.http import AUTH_PAUSE, RATE_LIMIT_PAUSE, paused, quote_api_message
+from moodtape.providers.http import (
+    AUTH_PAUSE,
+    MAX_PAUSE,
+    RATE_LIMIT_PAUSE,
+    for_operator,
+    not_available_here,
+    paused,
+    quote_api_message,
+)
 from moodtape.providers.moodwords import clamp_point
 from moodtape.types import Video
 
@@ -34,6 +42,12 @@ class KeyRefusedError(ProviderAuthError):
     403 is not one of these: it may have been counted."""
 
 
+class RegionRefusedError(ProviderError):
+    """400 ``invalidRegionCode``: YouTube does not know ``YOUTUBE_REGION``. Every call with it fails
+    until the operator changes the setting, so :class:`~moodtape.providers.youtube.YouTubeProvider`
+    sends none with that region for a day after the first."""
+
+
 class SearchQuotaError(QuotaExceededError):
     """The daily search.list allowance is spent (429 from YouTube, or moodtape's own budget)."""
 
@@ -52,15 +66,15 @@ def video_from_youtube(item: object, point: tuple[float, float], category: str) 
     status = item.get("status")
     if not isinstance(video_id, str) or not _VIDEO_ID.fullmatch(video_id) or not isinstance(snippet, dict):
         return None
-    if isinstance(status, dict) and status.get("embeddable") is False:
+    if not _playable(status, snippet):
         return None
-    title = html.unescape(str(snippet.get("title") or "")).strip()
+    title = _unescaped(snippet.get("title"))
     if not title:
         return None
     valence, energy = clamp_point(point)
     return Video(
         title=title,
-        channel=html.unescape(str(snippet.get("channelTitle") or "")).strip(),
+        channel=_unescaped(snippet.get("channelTitle")),
         valence=valence,
         energy=energy,
         category=category,
@@ -69,6 +83,37 @@ def video_from_youtube(item: object, point: tuple[float, float], category: str) 
         thumbnail_url=_thumbnail(snippet.get("thumbnails")),
         url=f"https://www.youtube.com/watch?v={video_id}",
         estimated=True,
+    )
+
+
+def _unescaped(value: object) -> str:
+    """A title as a person reads it: YouTube sends them HTML-escaped. Only a string is a title (a
+    reply with ``{"title": {…}}`` showed the dict's Python text as the video's title)."""
+    return html.unescape(value).strip() if isinstance(value, str) else ""
+
+
+#: ``status.uploadStatus`` values of a video that cannot be played (``uploaded``: still processing,
+#: and ``processed`` both play).
+_GONE_UPLOADS = frozenset({"deleted", "failed", "rejected"})
+
+
+def _playable(status: object, snippet: dict[str, Any]) -> bool:
+    """Whether the embedded player can play the video now, from what the reply already holds.
+
+    videos.list (the chart) gives ``status``: a video that is not embeddable, private, or deleted,
+    rejected or failed in processing shows "Video unavailable" in the player. search.list gives no
+    ``status`` (``videoEmbeddable=true`` and public-only results stand in for it) but does say
+    ``liveBroadcastContent: upcoming``, a premiere or stream that has not begun and plays nothing.
+    Checking these costs no call; asking videos.list about every search result would.
+    """
+    if snippet.get("liveBroadcastContent") == "upcoming":
+        return False
+    if not isinstance(status, dict):
+        return True
+    return (
+        status.get("embeddable") is not False
+        and status.get("privacyStatus") != "private"
+        and status.get("uploadStatus") not in _GONE_UPLOADS
     )
 
 
@@ -100,6 +145,28 @@ def _google_error(response: httpx.Response) -> tuple[str, set[str]]:
     return quote_api_message(error.get("message")), reasons
 
 
+def region_refused(region: str) -> RegionRefusedError:
+    """The error for a region YouTube does not know: a visitor's sentence, the operator's detail."""
+    return for_operator(
+        RegionRefusedError(not_available_here("YouTube")),
+        f"YouTube does not know the region {region!r} (YOUTUBE_REGION): set a two-letter code YouTube "
+        "lists (GET /youtube/v3/i18nRegions), such as US or GB. YouTube is not asked again with this region for a day.",
+    )
+
+
+def _refused_key(detail: str) -> KeyRefusedError:
+    """The error for a key refused at the door: a visitor's sentence, the operator's detail."""
+    return for_operator(KeyRefusedError(not_available_here("YouTube")), detail)
+
+
+def _asked_region(response: httpx.Response) -> str:
+    """The ``regionCode`` the refused request sent ("" when the reply carries no request)."""
+    try:
+        return quote_api_message(response.request.url.params.get("regionCode", ""))
+    except RuntimeError:  # a reply built without its request
+        return ""
+
+
 def youtube_error(response: httpx.Response, *, search: bool) -> ProviderError | None:
     """The error for a non-2xx YouTube reply, or None to let the retry logic handle it (5xx, brief 429s)."""
     status = response.status_code
@@ -110,14 +177,18 @@ def youtube_error(response: httpx.Response, *, search: bool) -> ProviderError | 
             if status == 429 and search
             else ProjectQuotaError(PROJECT_QUOTA_MESSAGE)
         )
+    if status == 400 and "invalidRegionCode" in reasons:
+        # Only YouTube's own reason: a 400 that merely mentions a region code in its message is
+        # another bad request, and taking it for a refused region stopped every call for a day.
+        return paused(region_refused(_asked_region(response)), MAX_PAUSE)
     if status == 429:
         # docs/providers.md: the search allowance may come back as a bare 429; a day's allowance is not worth retrying.
         return SearchQuotaError(SEARCH_QUOTA_MESSAGE) if search else None
     if "keyInvalid" in reasons or "API_KEY_INVALID" in reasons or "api key not valid" in message.lower():
-        return paused(KeyRefusedError("The YouTube API key is not valid: check YOUTUBE_API_KEY."), AUTH_PAUSE)
+        return paused(_refused_key("The YouTube API key is not valid: check YOUTUBE_API_KEY."), AUTH_PAUSE)
     if reasons & {"accessNotConfigured", "SERVICE_DISABLED"}:
         return paused(
-            KeyRefusedError(
+            _refused_key(
                 "The YouTube Data API v3 is not enabled for this key's Google Cloud project: enable it in the "
                 "Google Cloud console (APIs & Services → Library → YouTube Data API v3), then try again."
             ),
@@ -125,7 +196,7 @@ def youtube_error(response: httpx.Response, *, search: bool) -> ProviderError | 
         )
     if any("Blocked" in r or "BLOCKED" in r for r in reasons):
         return paused(
-            KeyRefusedError(
+            _refused_key(
                 "YouTube refused this API key: its restrictions (websites, IP addresses or APIs) block moodtape; "
                 "check the key in the Google Cloud console."
             ),
