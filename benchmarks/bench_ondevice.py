@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+# browsertools (tests/e2e) imports services (tests): both folders, as pytest's rootdir conftest has them.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 
 from browsertools import camera_flags, chromium_path, start_server, stop_server, write_face_video

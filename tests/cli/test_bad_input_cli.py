@@ -143,7 +143,14 @@ _GARBAGE = st.one_of(
 )
 
 
-@settings(max_examples=40, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# At least 40 fixed examples in `make test`; MOODTAPE_FUZZ=long's profile (tests/conftest.py) makes it
+# a long random run.
+@settings(
+    max_examples=max(40, settings.default.max_examples),
+    derandomize=settings.default.derandomize,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     data=st.data(),
     command=st.sampled_from(sorted(_OPTIONS)),

@@ -108,6 +108,14 @@ def test_table_output_is_readable(monkeypatch: pytest.MonkeyPatch, capsys: pytes
     assert "  1. Artist" in out and " — " in out
 
 
+def test_one_item_is_counted_in_the_singular(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(monkeypatch, capsys, "sad", "--n", "1", "--seed", "1")
+    assert code == 0
+    assert "· 1 track from " in out.splitlines()[0], out  # it said "1 tracks"
+
+
 def test_export_writes_a_playlist(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -83,11 +83,17 @@ def recommend(
         return
     click.echo(
         f"{result.strategy} for your {result.mood.emotion or 'chosen'} mood (valence {result.mood.valence:+.2f}, "
-        f"arousal {result.mood.arousal:+.2f}) · {len(result.items)} {kind} from {', '.join(result.sources)}"
+        f"arousal {result.mood.arousal:+.2f}) · {len(result.items)} {_singular(kind, len(result.items))} "
+        f"from {', '.join(result.sources)}"
     )
     for number, entry in enumerate(result.items, start=1):
         click.echo(f"{number:3d}. {entry.artist} – {entry.item.title}  [{entry.source}]")
         click.echo(f"     {entry.reason}")
+
+
+def _singular(kind: str, count: int) -> str:
+    """``tracks`` / ``videos`` for a count of one: "1 track", not "1 tracks"."""
+    return kind.removesuffix("s") if count == 1 else kind
 
 
 @contextmanager

@@ -7,6 +7,7 @@ current`` reports :func:`current_revision`. Each migration lives in ``store/migr
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 from typing import Final
 
@@ -14,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from moodtape.errors import StoreSetupError
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS: Final[Path] = Path(__file__).with_name("migrations")
 #: Where Alembic records the schema's version (its default name).
@@ -66,6 +69,9 @@ def upgrade(connection: Connection, revision: str = "head") -> None:
     if current is not None and current not in known_revisions():
         raise _too_new(current)  # Alembic's own answer is a traceback ("Can't locate revision")
     command.upgrade(_config(connection), revision)  # type: ignore[arg-type]
+    after = current_revision(connection)
+    if after != current:  # Alembic's own lines (a dozen, at INFO) are kept out of the log: web/logs.py
+        log.info("store schema upgraded from %s to %s", current or "an empty database", after)
 
 
 def current_revision(connection: Connection) -> str | None:

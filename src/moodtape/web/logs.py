@@ -396,4 +396,7 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic writes a dozen INFO lines at every start ("setup plugin …", "Context impl SQLiteImpl.",
+    # one per migration with its whole docstring); store/migrate.py says in one line what changed.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
     quiet_floods()
