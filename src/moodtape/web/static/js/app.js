@@ -162,6 +162,7 @@ function selectTab(name, { focus = false } = {}) {
   if (name !== "camera" && camera.active) {
     const wasOn = camera.running;
     camera.stop();
+    endWaiting(); // a start cancelled: its button's look and its words go, not only at its answer
     if (wasOn) sayMood("Camera off.");
   }
   // Photo mode owns its photo in the same way: one still being read is dropped, or its list would
@@ -666,6 +667,7 @@ function sayMood(text, label = undefined, news = undefined, saidNews = undefined
     return;
   }
   state.heldMoodNews = null;
+  waitingOnLine = text === WAITING_WORDS;
   say($("mood-announce"), text);
 }
 
@@ -744,7 +746,48 @@ function makeRoomIfStillAsking() {
   if (camera.asking) makeRoomForStage();
 }
 
-async function startCamera() {
+/** What the page says while the browser is still asking for the camera (a permission prompt, a
+ * camera slow to wake): said WAITING_WORDS_MS after the press, and at once to a press made meanwhile. */
+const WAITING_WORDS = "Waiting for the camera…";
+/** A camera that answers sooner (most do, in a few hundred ms) needs no words: it is there. */
+const WAITING_WORDS_MS = 1000;
+/** The waiting words are the mood line's last words (written, or still to be written back by say()
+ * after a repeat's gap): set by sayMood, so that endWaiting knows without reading the line back. */
+let waitingOnLine = false;
+/** The timer of the latest start's waiting words: one at a time, so that a start cancelled (camera
+ * mode left) cannot speak for a newer one. */
+let waitingTimer = 0;
+
+/** Say that the camera is still being asked for, if it is; the pressed button shows it too. */
+function sayWaiting() {
+  if (camera.asking) sayMood(WAITING_WORDS);
+}
+
+/** The browser answered, or camera mode was left (the start cancelled): the waiting look and words
+ * go, wherever they are. Those held for a dialog are dropped; those on the line are cleared, with a
+ * rewrite still to come (a press just before the answer repeated them); newer words stay. */
+function endWaiting() {
+  if (camera.asking) return; // a newer start is still waiting
+  clearTimeout(waitingTimer);
+  for (const id of ["camera-start", "camera-retry"]) $(id).classList.remove("asking");
+  if (state.heldMoodNews && state.heldMoodNews.text === WAITING_WORDS) state.heldMoodNews = null;
+  if (!waitingOnLine) return;
+  waitingOnLine = false;
+  say($("mood-announce"), "");
+}
+
+async function startCamera(event) {
+  // One ask at a time: a second press while the browser asks ("nothing happened") asked it again,
+  // and the first answer's stream was opened only to be closed (the camera's light on and off, the
+  // picture later). The press is answered with words instead.
+  if (camera.asking) {
+    sayWaiting();
+    return;
+  }
+  event.currentTarget.classList.add("asking");
+  clearTimeout(waitingTimer);
+  // Not again when a second press has said it already.
+  waitingTimer = setTimeout(() => waitingOnLine || sayWaiting(), WAITING_WORDS_MS);
   // The reader may still load for a second or two after the camera shows (on-device mode): focus
   // goes to "Stop camera" as soon as it is on screen (onStage), and is not taken back later.
   const wordsBefore = $("camera-problem-text").getBoundingClientRect().height;
@@ -757,6 +800,7 @@ async function startCamera() {
   } finally {
     startsPending -= 1;
     clearTimeout(roomLater);
+    endWaiting();
   }
   // A lost camera's card is let go once the picture is back in the place kept for it (not at the
   // press: the card would shrink, then grow again). null: camera mode was left meanwhile, and

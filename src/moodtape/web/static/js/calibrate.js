@@ -244,7 +244,7 @@ export class Calibration {
     // neutral face is taken does not push the page down (146 px on a phone). Invisible also takes
     // its buttons out of the Tab order and the accessibility tree, as `hidden` did.
     this.steps.style.visibility = status.calibrated ? "" : "hidden";
-    this.start.textContent = status.calibrated ? "Calibrate again" : "Calibrate to my face";
+    this.nameStart();
     // The calibration is gone (removed here, in another tab, or with the history): Remove and the
     // steps are hidden, and focus on one of them goes to the start button, not to <body>.
     const gone = [this.remove, ...this.stepButtons].includes(focused) && !isShown(focused);
@@ -263,11 +263,21 @@ export class Calibration {
     return answer;
   }
 
+  /** "Calibrate again" once calibrated. Not while a step runs: the button pressed keeps focus and
+   * its name until the step ends (the name changed 1.4 s into the first step, under focus and
+   * before the step was done, which a screen reader does not say; a step short of frames then
+   * changed it back). It changes as the prompt says how the step went. */
+  nameStart() {
+    if (this.busy) return;
+    this.start.textContent = this.calibrated ? "Calibrate again" : "Calibrate to my face";
+  }
+
   setBusy(busy) {
     this.busy = busy;
     // aria-disabled, not disabled: a disabled button drops keyboard focus to <body> (issue 13).
     // capture() and forget() already ignore clicks while busy.
     for (const button of [this.start, this.remove, ...this.stepButtons]) button.setAttribute("aria-disabled", String(busy));
+    this.nameStart();
   }
 
   async capture(emotion, frames, instruction) {
