@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -132,6 +133,36 @@ def _stop_key_heartbeats() -> Iterator[None]:
     from moodtape.web.secret_key import stop_heartbeats
 
     stop_heartbeats()
+
+
+def _own_handlers(logger: logging.Logger) -> list[logging.Handler]:
+    """The logger's handlers other than pytest's own (its log capture comes and goes each phase)."""
+    return [handler for handler in logger.handlers if not type(handler).__module__.startswith("_pytest")]
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """Undo what a test did to logging as `moodtape serve` sets it up (web/logs.py).
+
+    `serve` configures logging before it checks its other options, so a test of `serve --threads 0`
+    (or of the start-up) left a root handler writing to that test's captured stderr, closed since:
+    every later test that logged printed "--- Logging error ---" into its own stderr. The summing
+    filters it puts on the flood-prone loggers would likewise hold back a later test's first line.
+    """
+    from moodtape.web.logs import flood_loggers
+
+    root, alembic = logging.getLogger(), logging.getLogger("alembic")
+    handlers, level, alembic_level = _own_handlers(root), root.level, alembic.level
+    filters = {logger: list(logger.filters) for logger in flood_loggers()}
+    yield
+    pytests = [handler for handler in root.handlers if handler not in _own_handlers(root)]
+    root.handlers[:] = [*pytests, *handlers]
+    root.setLevel(level)
+    alembic.setLevel(alembic_level)
+    for logger, kept in filters.items():
+        for added in [found for found in logger.filters if found not in kept]:
+            getattr(added, "close", lambda: None)()
+            logger.removeFilter(added)
 
 
 @pytest.fixture(scope="session")

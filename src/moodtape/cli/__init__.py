@@ -67,5 +67,7 @@ def main() -> None:
     """Console-script entry point."""
     # Library warnings (e.g. "database unavailable: <driver detail>") stay out of the one-line
     # errors; `moodtape serve` configures logging and still shows them.
-    logging.getLogger("moodtape").addHandler(logging.NullHandler())
+    library = logging.getLogger("moodtape")
+    if not any(isinstance(handler, logging.NullHandler) for handler in library.handlers):
+        library.addHandler(logging.NullHandler())  # once, however often main() runs in one process
     run_command(cli, check_settings=True)

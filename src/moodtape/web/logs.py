@@ -341,6 +341,11 @@ _FLOODS: Final[dict[str, Callable[[], logging.Filter]]] = {
 }
 
 
+def flood_loggers() -> list[logging.Logger]:
+    """The loggers :func:`quiet_floods` puts a summing filter on."""
+    return [logging.getLogger(name) for name in _FLOODS]
+
+
 def quiet_floods() -> None:
     """Sum up the lines of waitress, Flask-Limiter, the store and Redis that a client can cause at will (see above)."""
     for name, make in _FLOODS.items():
