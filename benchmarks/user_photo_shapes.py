@@ -33,6 +33,9 @@ Since session 29 (the functions below say how each is made):
   1,600 × 1,200 photo, three others nearer (faces of about 150, 105 and 75 px; 536 faces in all);
   ``video-call``: the subject in the middle tile of a 3 × 3 video-call screenshot, four others and
   four tiles with initials only (670 faces in all).
+
+Since session 30: ``silhouette-180``: ``silhouette`` turned by 180° (a phone held upside down against
+the light).
 """
 
 from __future__ import annotations
@@ -186,6 +189,7 @@ CONDITIONS: dict[str, Callable[[Gray], Gray]] = {
     "very-dark-180": lambda g: np.ascontiguousarray(very_dark(g, 1)[::-1, ::-1]),
     "noisy-clipped-centre": clipped_centre_noise,
     "silhouette": silhouette,
+    "silhouette-180": lambda g: np.ascontiguousarray(silhouette(g)[::-1, ::-1]),
     "led-purple": lambda g: colour_cast(g, (1.0, 0.12, 0.75)),
     "led-blue": lambda g: colour_cast(g, (1.0, 0.35, 0.1)),
     "through-window": through_window,

@@ -35,6 +35,10 @@ sure faces count (``ROLLED_SCORE``). A photo with no face costs up to two YuNet 
 (the usual faces and a face filling it): CPU time of the whole turned search on a faceless
 640 × 480 photo 41 ms with the ±30° copies alone, 63 ms with the exact turns (its own search:
 35 ms); 96 → 133 ms on a 4000 × 3000 one (its own: 1.8 s). The exact turns turn one shrunk copy.
+When an exact turn wins, the photo itself is turned, and that copy is searched once more with an
+upright photo's rules (:func:`turned_photo_faces`, since session 30), so that a turned group keeps
+the heads too small for the copies' search: three astronaut heads side by side (0.5-1×) turned by
+90°, 180° or 270°, one found before, three now.
 
 A head turned by 90° is 60° off upright in either ±30° copy, and YuNet's landmarks there still
 claim level eyes, so its eye line cannot tell it from a head rolled 45–60°; its score can: the
@@ -47,7 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 import cv2
@@ -55,6 +59,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moodtape.types import Box
+from moodtape.vision.faces import overlap_ratio
 from moodtape.vision.yunet import Landmarks, YuNetDetector, YuNetSettings
 
 #: The turns tried, in degrees (counter-clockwise as OpenCV's): a head rolled 45° is 15° off upright in one.
@@ -77,7 +82,10 @@ def rolled_faces(detector: YuNetDetector, gray: Gray, *, exact_turns: bool = Tru
     """Faces found in ``gray`` turned by each of :data:`ROLLS` and (``exact_turns``) :data:`EXACT_TURNS`,
     in ``gray``'s pixels, largest first, each marked with the turn it was found in.
 
-    The turn whose most confident face is surest wins; ``[]`` when none finds a sure face. A dark
+    The turn whose most confident face is surest wins; ``[]`` when none finds a sure face. When an
+    exact turn wins, the photo's own faces in that turn are added (:func:`turned_photo_faces`) and
+    all go through ``largest_first``, which merges overlapping faces as YuNet's own are (the surer
+    kept), where a ±30° turn's faces are only sorted largest first, as before. A dark
     photo's brightened copy is searched without the exact turns: its turns were searched already
     (:func:`moodtape.vision.dark_photos.turned_dark_faces`, from 0.7 in the same ≤ :data:`COPY_SIDE`
     copy), and where it found nothing the exact turns at :data:`ROLLED_SCORE` found nothing either
@@ -86,13 +94,56 @@ def rolled_faces(detector: YuNetDetector, gray: Gray, *, exact_turns: bool = Tru
     """
     search = _copy_detector(detector.settings)
     best: list[Landmarks] = []
+    best_turn = 0.0
     for degrees, turned, back in _copies(gray, exact_turns=exact_turns):
         # frame=True: no search for small faces, which in a copy cost more than the copy's own search.
         found = [face for _, face in search.detect_landmarks(turned, frame=True) if face.score >= ROLLED_SCORE]
         if found and (not best or max(f.score for f in found) > max(f.score for f in best)):
-            best = [turned_back(face, back, degrees) for face in found]
+            best, best_turn = [turned_back(face, back, degrees) for face in found], degrees
+    if best_turn in EXACT_TURNS:  # the photo itself is turned: search it as an upright photo is
+        # largest_first, not a plain sort: a face found again by the whole photo's search is merged.
+        return detector.largest_first(gray.shape, best + turned_photo_faces(detector, gray, int(best_turn), best))
     located = [(face.fer_box(gray.shape), face) for face in best]
     return sorted(located, key=lambda item: item[0].w * item[0].h, reverse=True)
+
+
+#: How a picture is searched upright (its faces, largest first): the rules a photo's copy was searched by.
+Search = Callable[[Gray], list[tuple[Box, Landmarks]]]
+
+
+def turned_photo_faces(
+    detector: YuNetDetector,
+    gray: Gray,
+    degrees: int,
+    beside: Sequence[Landmarks],
+    search: Search | None = None,
+) -> list[Landmarks]:
+    """The faces of ``gray`` turned exactly by ``degrees`` (the photo's turn, which a face of it has
+    shown), found as in an upright photo, in ``gray``'s pixels and marked with the turn: those that
+    overlap none of the faces found already, ``beside``.
+
+    ``search``: the rules ``gray`` was searched by upright, when not a photo's (``detector``'s
+    ``detect_landmarks``): a dark or backlit photo's brightened copy counts its faces as it did
+    upright (:mod:`moodtape.vision.dark_photos`). A photo's rules there (from 0.7, small faces,
+    tiles, a face filling the photo) are the ones that added false faces to a backlit copy.
+
+    In a photo known to be turned every head is. Upside down, many score under the 0.5 from which a
+    photo's search sees any face, so no turned window looked at them (:mod:`moodtape.vision.upside_down`:
+    19 of 120 faces of Yale groups turned by 180°), and the turned copies here keep faces of the usual
+    size only (``frame=True``), so a group's far faces were lost. Turned upright they score as upright
+    faces do, so the copy (:func:`shrunk`, at most :data:`COPY_SIDE`) is searched once with an upright
+    photo's rules: sure faces from 0.7, small ones beside them. An upright photo never pays for it.
+
+    Only new faces are added: a face found already keeps the landmarks it was found with. Where the
+    copy's face replaced it when surer, Yale's close-ups turned by 180° (the face cut by the frame)
+    were read right 78 → 72 of 134: cut by the frame, its landmarks framed the crop worse than a
+    turned window's, where the edges are replicated.
+    """
+    turned, back = exactly_turned(shrunk(gray), gray.shape, degrees)
+    found = [turned_back(face, back, float(degrees)) for _, face in (search or detector.detect_landmarks)(turned)]
+    known = [face.fer_box(gray.shape) for face in beside]
+    limit = detector.settings.overlap
+    return [face for face in found if all(overlap_ratio(face.fer_box(gray.shape), box) <= limit for box in known)]
 
 
 def _copies(gray: Gray, *, exact_turns: bool) -> Iterator[tuple[float, Gray, npt.NDArray[np.float64]]]:

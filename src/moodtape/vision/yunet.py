@@ -32,6 +32,7 @@ The stream's re-detection windows around known faces are not photos and turn the
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -49,6 +50,7 @@ from moodtape.vision.dark_photos import (
     BACKLIT_SURE_FROM,
     backlit,
     brightened,
+    copy_faces,
     dark_all_over,
     turned_dark_faces,
 )
@@ -500,7 +502,8 @@ class YuNetDetector:
         ``turned`` (photos): when no face is found in a very dark photo, look in a brightened copy
         at the capped scale, upright and then turned by quarter and half turns
         (:mod:`moodtape.vision.dark_photos`), and in a backlit photo (a person in silhouette before a
-        window) in the same copy upright, for surer faces only (:func:`~moodtape.vision.dark_photos.backlit`);
+        window) in the same copy upright, and then turned exactly, for surer faces only
+        (:func:`~moodtape.vision.dark_photos.backlit`);
         when none is found in a noisy photo, look in a smoothed
         copy at the capped scale (:mod:`moodtape.vision.noisy_photos`); when no face is found still,
         look in turned copies (of the brightened copy, for a dark photo, and by ±30° only, its exact
@@ -514,12 +517,15 @@ class YuNetDetector:
             return self._detect_upright(gray, frame=frame)
         found, unsure = self._detect_upright_and_unsure(gray, frame=frame)
         searched = gray
+        # A brightened copy's rules, by which righted's search of the whole photo turned counts faces too.
+        copy_rules: Callable[[npt.NDArray[np.uint8]], list[tuple[Box, Landmarks]]] | None = None
         if not found and dark_all_over(gray):
             # A very dark photo: YuNet misses many of its faces, a locally brightened copy shows them
             # (vision/dark_photos.py). Same pixels, so the boxes and landmarks hold for ``gray``; the
             # turned searches below look in the copy too.
             searched = brightened(gray)
             found, unsure = self.detect_capped(searched)
+            copy_rules = functools.partial(copy_faces, self)
             if not found:  # a dark photo turned: its faces score as dark upright faces do, under 0.82
                 return turned_dark_faces(self, searched) or self._rolled(searched, exact_turns=False)
         elif not found and backlit(gray):
@@ -530,6 +536,9 @@ class YuNetDetector:
             lit_found = [(box, face) for box, face in lit_found if face.score >= BACKLIT_SURE_FROM]
             if lit_found:  # turned windows around its faces look in the copy too (vision/upside_down.py)
                 found, unsure, searched = lit_found, lit_unsure, lit
+                copy_rules = functools.partial(copy_faces, self, silhouette=True)
+            elif turned_lit := turned_dark_faces(self, lit, silhouette=True):  # a silhouette turned
+                return turned_lit
         if not found and noise_level(gray) >= NOISY_FROM:  # (a dark photo has returned or found one)
             # A noisy photo (dim light, a phone's sensor): YuNet misses faces the noise breaks up, a
             # smoothed copy shows them (vision/noisy_photos.py). Same pixels, same boxes. Not a dark
@@ -543,7 +552,7 @@ class YuNetDetector:
             # the unsure faces the search dropped beside a sure one may be upside-down faces of a group.
             from moodtape.vision.upside_down import righted  # upside_down.py builds on this module
 
-            return righted(self, searched, found, unsure)
+            return righted(self, searched, found, unsure, copy_rules)
         return self._rolled(searched, exact_turns=True)
 
     def _rolled(self, gray: npt.NDArray[np.uint8], *, exact_turns: bool) -> list[tuple[Box, Landmarks]]:
