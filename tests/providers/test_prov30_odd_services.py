@@ -276,24 +276,18 @@ def test_a_refused_region_is_asked_again_after_a_day(make_api, clock, sleeps) ->
     assert len(api.requests) > 1
 
 
-def test_a_bad_request_that_mentions_a_region_code_is_not_a_refused_region(make_api, clock, sleeps) -> None:
+@pytest.mark.parametrize(
+    "message",
+    [
+        # Before: taken for a refused region (its words name one), so every later call stopped for a day.
+        "The request's region code filter does not apply to this query.",
+        "Invalid value for q.",
+    ],
+    ids=["mentions a region code", "plain"],
+)
+def test_a_bad_request_is_not_taken_for_a_refused_region(make_api, clock, sleeps, message: str) -> None:
     def bad(request: httpx.Request) -> httpx.Response:
-        message = "The request's region code filter does not apply to this query."
         error = {"code": 400, "message": message, "errors": [{"message": message, "reason": "badRequest"}]}
-        return httpx.Response(400, json={"error": error})
-
-    api = make_api(bad)
-    provider = _youtube(api, clock, sleeps, region="GB")
-    for _ in range(2):
-        # Before: taken for a refused region, so every later call stopped for a day.
-        with pytest.raises(ProviderError, match="rejected the request"):
-            provider.videos(CALM)
-    assert len(api.requests) > 1
-
-
-def test_a_plain_bad_request_is_not_taken_for_a_refused_region(make_api, clock, sleeps) -> None:
-    def bad(request: httpx.Request) -> httpx.Response:
-        error = {"code": 400, "message": "Invalid value for q.", "errors": [{"reason": "badRequest"}]}
         return httpx.Response(400, content=json.dumps({"error": error}).encode())
 
     api = make_api(bad)
@@ -320,11 +314,19 @@ def test_a_channel_that_is_not_text_is_left_blank() -> None:
     assert video is not None and video.title == "Song & Dance" and video.channel == ""
 
 
+_OWN_LINK = "https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC"
+
+
 @pytest.mark.parametrize(
-    "link",
-    ["javascript:alert(document.cookie)", "https://elsewhere.example/track/x", "http://open.spotify.com/track/x"],
+    ("link", "shown"),
+    [
+        ("javascript:alert(document.cookie)", _OWN_LINK),
+        ("https://elsewhere.example/track/x", _OWN_LINK),
+        ("http://open.spotify.com/track/x", _OWN_LINK),
+        (f"{_OWN_LINK}?si=abc", f"{_OWN_LINK}?si=abc"),  # Spotify's own link is kept as it is
+    ],
 )
-def test_a_spotify_link_to_another_place_is_replaced_by_spotifys_own(link: str) -> None:
+def test_a_spotify_link_is_kept_only_when_it_is_spotifys_own(link: str, shown: str) -> None:
     item = {
         "id": "4uLU6hMCjMI75M1A2tKUQC",
         "name": "Song",
@@ -332,19 +334,7 @@ def test_a_spotify_link_to_another_place_is_replaced_by_spotifys_own(link: str) 
         "external_urls": {"spotify": link},
     }
     track = track_from_spotify(item, (0.5, 0.5))
-    assert track is not None and track.url == "https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC"
-
-
-def test_spotifys_own_link_is_kept() -> None:
-    link = "https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC?si=abc"
-    item = {
-        "id": "4uLU6hMCjMI75M1A2tKUQC",
-        "name": "Song",
-        "artists": [{"name": "A"}],
-        "external_urls": {"spotify": link},
-    }
-    track = track_from_spotify(item, (0.5, 0.5))
-    assert track is not None and track.url == link
+    assert track is not None and track.url == shown
 
 
 @pytest.mark.parametrize("spotify_id", ["../../evil", "abc?autoplay=1", "a b"])
