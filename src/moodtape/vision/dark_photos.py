@@ -101,15 +101,23 @@ def brightened(gray: Gray) -> Gray:
     return np.asarray(cv2.createCLAHE(CLIP_LIMIT, GRID).apply(gray), np.uint8)
 
 
-def copy_faces(detector: YuNetDetector, bright: Gray, *, silhouette: bool = False) -> list[tuple[Box, Landmarks]]:
-    """The faces of a brightened copy ``bright`` as its rules count them: the capped copy only; sure
-    from 0.7 or a face filling the photo, or for a backlit photo's copy (``silhouette``) sure from
-    :data:`BACKLIT_SURE_FROM` with no face filling the photo. Its turned searches count by the same
-    rules (:func:`turned_dark_faces`, :func:`~moodtape.vision.rolled.turned_photo_faces`): a photo's
-    rules found false faces in the copy (see :func:`backlit`).
+def copy_search(
+    detector: YuNetDetector, bright: Gray, *, silhouette: bool = False
+) -> tuple[list[tuple[Box, Landmarks]], list[Landmarks]]:
+    """The faces of a brightened copy ``bright`` as its rules count them, and the unsure ones: the
+    capped copy only; sure from 0.7 or a face filling the photo, or for a backlit photo's copy
+    (``silhouette``) sure from :data:`BACKLIT_SURE_FROM` with no face filling the photo. Its turned
+    searches count by the same rules (:func:`copy_faces`): a photo's rules found false faces in the
+    copy (see :func:`backlit`).
     """
-    found, _ = detector.detect_capped(bright, filling=not silhouette)
-    return [(box, face) for box, face in found if not silhouette or face.score >= BACKLIT_SURE_FROM]
+    found, unsure = detector.detect_capped(bright, filling=not silhouette)
+    return [(box, face) for box, face in found if not silhouette or face.score >= BACKLIT_SURE_FROM], unsure
+
+
+def copy_faces(detector: YuNetDetector, bright: Gray, *, silhouette: bool = False) -> list[tuple[Box, Landmarks]]:
+    """:func:`copy_search`'s faces alone: how the copy's turned searches count them
+    (:func:`turned_dark_faces`, :func:`~moodtape.vision.rolled.turned_photo_faces`)."""
+    return copy_search(detector, bright, silhouette=silhouette)[0]
 
 
 def turned_dark_faces(

@@ -47,10 +47,10 @@ import numpy.typing as npt
 from moodtape.errors import ModelError
 from moodtape.types import Box
 from moodtape.vision.dark_photos import (
-    BACKLIT_SURE_FROM,
     backlit,
     brightened,
     copy_faces,
+    copy_search,
     dark_all_over,
     turned_dark_faces,
 )
@@ -524,7 +524,7 @@ class YuNetDetector:
             # (vision/dark_photos.py). Same pixels, so the boxes and landmarks hold for ``gray``; the
             # turned searches below look in the copy too.
             searched = brightened(gray)
-            found, unsure = self.detect_capped(searched)
+            found, unsure = copy_search(self, searched)
             copy_rules = functools.partial(copy_faces, self)
             if not found:  # a dark photo turned: its faces score as dark upright faces do, under 0.82
                 return turned_dark_faces(self, searched) or self._rolled(searched, exact_turns=False)
@@ -532,8 +532,7 @@ class YuNetDetector:
             # A person in silhouette before a window or the sky: not dark all over, but the person
             # is; the brightened copy shows them, and only its sure faces count (vision/dark_photos.py).
             lit = brightened(gray)
-            lit_found, lit_unsure = self.detect_capped(lit, filling=False)
-            lit_found = [(box, face) for box, face in lit_found if face.score >= BACKLIT_SURE_FROM]
+            lit_found, lit_unsure = copy_search(self, lit, silhouette=True)
             if lit_found:  # turned windows around its faces look in the copy too (vision/upside_down.py)
                 found, unsure, searched = lit_found, lit_unsure, lit
                 copy_rules = functools.partial(copy_faces, self, silhouette=True)
