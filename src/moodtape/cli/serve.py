@@ -17,6 +17,9 @@ import click
 from moodtape.cli._common import fail, info
 
 if TYPE_CHECKING:
+    from flask import Flask
+
+    from moodtape.config import Settings
     from moodtape.web.app import Services
     from moodtape.web.buffered_server import BufferedServer
     from moodtape.web.draining import DrainWindow
@@ -130,6 +133,7 @@ def _start_up(
     except ValueError as exc:
         fail(str(exc))
     app = create_app(settings)
+    _share_state_across_instances(app, settings)
     _abort_if_asked(stops)
     server = make_server(app, host, port, threads=threads, certfile=certfile, keyfile=keyfile)
     try:
@@ -145,6 +149,19 @@ def _start_up(
     url = server_url(host, port, tls=certfile is not None)
     drain = DrainWindow(drain_mark(app), settings.get_int("MOODTAPE_DRAIN_SECONDS"))
     return _Started(server, app.extensions["moodtape"], url, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS"), drain)
+
+
+def _share_state_across_instances(app: Flask, settings: Settings) -> None:
+    """Keep a visit's lists and calibration in the store when other machines share it (PostgreSQL).
+
+    Two one-process instances on one PostgreSQL behind a balancer, without Redis, each kept them in
+    their own memory: every other request of a visit was a 404 "no such list".
+    """
+    from moodtape.web.multiprocess import share_state
+
+    note = share_state(app, settings, processes=1)
+    if note is not None:
+        info(f"moodtape: {note}")
 
 
 def _abort_if_asked(stops: StopRequests, server: BufferedServer | None = None) -> None:

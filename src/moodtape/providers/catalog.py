@@ -222,6 +222,11 @@ class Catalog:
         """Every video."""
         return self._current_index().videos
 
+    def digest(self) -> str:
+        """A digest of every item, in order (16 hex digits), made again only when the items change:
+        instances behind a balancer compare it (``/readyz``), as a list comes from the answering one's catalog."""
+        return self._current_index().digest
+
     @property
     def track_count(self) -> int:
         return len(self.all_tracks())

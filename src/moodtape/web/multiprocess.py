@@ -126,23 +126,40 @@ def serve_from_cli(
 
 
 def share_state(app: Flask, settings: Settings, processes: int) -> str | None:
-    """Make N processes without Redis share session lists and calibrations through the store.
+    """Make processes and machines without Redis share session lists and calibrations through the store.
 
     gunicorn hands each connection to any process, so a session's lists (export, undo, feedback on
     a row) and its calibration must not live in one process's memory (404 "no such list" on the
     next request otherwise): with ``MOODTAPE_REDIS_URL`` they are in Redis, else they go to the
-    store's ``short_lived`` table (``moodtape.store.short_lived``). Returns the start-up warning
-    for what still stays per process, or None.
+    store's ``short_lived`` table (``moodtape.store.short_lived``). The same holds for one process
+    on PostgreSQL, the database several machines share (:func:`shares_a_database`): two one-process
+    instances on one PostgreSQL behind HAProxy, without Redis, each kept a visit's lists in its own
+    memory, and every other request of the visit was a 404 "no such list". Returns the start-up
+    warning for what still stays per process, or None.
     """
-    if processes <= 1 or settings.get("MOODTAPE_REDIS_URL").strip():
+    if settings.get("MOODTAPE_REDIS_URL").strip():
+        return None
+    if processes <= 1 and not shares_a_database(settings):
         return None
     app.extensions["moodtape"].share_state_in_store()
+    if processes > 1:
+        kept_by, each, allowance = f"the {processes} processes", "process", f"up to {processes}× MOODTAPE_RATE_LIMIT"
+    else:
+        kept_by, each, allowance = "the instances on this database", "instance", "one MOODTAPE_RATE_LIMIT per instance"
     return (
-        f"note: without MOODTAPE_REDIS_URL the {processes} processes share session lists and calibrations "
-        "through the store, but each keeps its own rate-limit counters (so a client may get up to "
-        f"{processes}× MOODTAPE_RATE_LIMIT), provider answer caches and live-stream smoothing; set "
-        "MOODTAPE_REDIS_URL to share those too (docs/deployment.md)"
+        f"note: without MOODTAPE_REDIS_URL {kept_by} share session lists and calibrations "
+        f"through the store, but each {each} keeps its own rate-limit counters (so a client may get {allowance}), "
+        "provider answer caches and live-stream smoothing; set MOODTAPE_REDIS_URL to share those too "
+        "(docs/deployment.md)"
     )
+
+
+def shares_a_database(settings: Settings) -> bool:
+    """Whether the store is a server other machines may use too (PostgreSQL), not a file of this machine."""
+    from moodtape.store import database_url
+    from moodtape.store.database import engine_url
+
+    return engine_url(database_url(settings)).get_backend_name() == "postgresql"
 
 
 def _in_dotenv(name: str) -> bool:
@@ -281,4 +298,4 @@ def _child_exit(_server: Any, worker: Any) -> None:
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
-__all__ = ["MultiprocessUnavailableError", "ort_threads", "serve_processes", "share_state"]
+__all__ = ["MultiprocessUnavailableError", "ort_threads", "serve_processes", "share_state", "shares_a_database"]

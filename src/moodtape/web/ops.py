@@ -50,7 +50,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, request
 
@@ -60,6 +60,9 @@ from moodtape.web.app import services
 from moodtape.web.draining import drain_mark, install_drain_mark
 from moodtape.web.logs import STORE_NOTE_FAILED, STORE_NOTE_WORKS
 from moodtape.web.params import flag
+
+if TYPE_CHECKING:
+    from moodtape.state.instances import Others
 
 blueprint = Blueprint("ops", __name__)
 log = logging.getLogger("moodtape.web")
@@ -243,18 +246,18 @@ def _redis_checks(flight: _Flight, client: Any, model_ready: bool) -> None:
         flight.note("redis", _outcome(lambda: ping(client)))
         if checks["redis"] != "ok":
             return
+        others = _Others(client, model_ready)  # the checks after the key's: one round trip for the three
         fingerprints = {
-            "secret_key": _same_key_everywhere,
-            "emotion_model": _same_model_everywhere,
-            "history_limits": _same_history_limits_everywhere,
+            "secret_key": functools.partial(_same_key_everywhere, client),
+            "emotion_model": functools.partial(_same_model_everywhere, others),
+            "catalog": functools.partial(_same_catalog_everywhere, others),
+            "history_limits": functools.partial(_same_history_limits_everywhere, others),
         }
         for name, probe in fingerprints.items():
             if name == "emotion_model" and not model_ready:
                 continue
             try:
-                flight.note(
-                    name, _outcome(functools.partial(probe, client), passing=(SharedStateFullError, _OutOfStepError))
-                )
+                flight.note(name, _outcome(probe, passing=(SharedStateFullError, _OutOfStepError)))
             except _OutOfStepError as fault:  # this instance's own setting: out of rotation until it is fixed
                 checks[name] = str(fault)
                 flight.this_instance = True
@@ -317,18 +320,53 @@ def _full(client: Any) -> str:
     )
 
 
-def _same_model_everywhere(client: Any) -> None:
+class _Others:
+    """What the other instances sharing Redis run (model, catalog, history limits), asked once per
+    readiness run: the first check to need it notes this instance's three fingerprints in one round
+    trip (:func:`moodtape.state.instances.note_instance`), and the others reuse the answer, or the error.
+
+    One round trip each put a Redis 190 ms away past the 1 s a readiness run has.
+    """
+
+    def __init__(self, client: Any, model_ready: bool) -> None:
+        self._client = client
+        self._model_ready = model_ready
+        self._answer: Others | Exception | None = None
+
+    def found(self) -> Others:
+        """The :class:`~moodtape.state.instances.Others` of this run; raises what the note raised."""
+        if self._answer is None:
+            try:
+                self._answer = self._note()
+            except Exception as exc:  # kept, so each check says it failed, as it would have on its own
+                self._answer = exc
+        if isinstance(self._answer, Exception):
+            raise self._answer
+        return self._answer
+
+    def _note(self) -> Others:
+        from moodtape.state.connection import redis_errors
+        from moodtape.state.instances import note_instance
+
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        with redis_errors(self._client):
+            return note_instance(
+                self._client,
+                instance_id(app),
+                model_id=services().analyzer().classifier.model_id if self._model_ready else None,
+                history_limits=_history_limits(),
+                catalog=_catalog_digest(),
+            )
+
+
+def _same_model_everywhere(others: _Others) -> None:
     """Raise when other instances sharing this Redis run another emotion model.
 
     A calibration belongs to the model that made it: each model's examples are kept apart (a
     visitor's frames crossing two models took turns starting it afresh), so a visitor calibrated on
     one model is not calibrated on the other until they calibrate there too.
     """
-    from moodtape.state.connection import redis_errors
-    from moodtape.state.instances import other_models
-
-    with redis_errors(client):
-        count = other_models(client, services().analyzer().classifier.model_id)
+    count = others.found().models
     if count:
         raise MoodtapeError(
             f"{count} other emotion model(s) in use among the instances: a visitor's calibration made with "
@@ -337,7 +375,33 @@ def _same_model_everywhere(client: Any) -> None:
         )
 
 
-def _same_history_limits_everywhere(client: Any) -> None:
+def _same_catalog_everywhere(others: _Others) -> None:
+    """Raise when other instances sharing this Redis recommend from another catalog.
+
+    A list is made from the catalog of the instance that answers, and a disliked song is replaced
+    from it: behind a balancer, which catalog a visitor's songs came from depended on the instance.
+    A release with another built-in catalog, or a ``moodtape catalog import`` run on one machine
+    only, did this while every instance said ``ready``. Shared by all (neither side is wrong on its
+    own), so a degraded 200, like a model rollout.
+    """
+    count = others.found().catalogs
+    if count:
+        raise MoodtapeError(
+            f"{count} other catalog(s) in use among the instances: a list, or a disliked song's replacement, "
+            "comes from the catalog of the instance that answers; give every instance the same release and "
+            "the same `moodtape catalog import`s (during a rollout this clears two minutes after the last "
+            "instance with the old catalog stops)"
+        )
+
+
+def _catalog_digest() -> str | None:
+    """The digest of the catalog this instance recommends from (kept by the catalog until its items
+    change); None for a provider that cannot list its items."""
+    digest = getattr(getattr(services().recommender(), "catalog", None), "digest", None)
+    return str(digest()) if callable(digest) else None
+
+
+def _same_history_limits_everywhere(others: _Others) -> None:
     """Raise when other instances sharing this Redis keep history for another time or up to another count.
 
     Both act on every session, whichever instance it visits: the one with the shortest
@@ -345,13 +409,7 @@ def _same_history_limits_everywhere(client: Any) -> None:
     lowest ``MOODTAPE_HISTORY_MAX_LISTS`` trims each session it writes for. Nothing said so before:
     every instance answered ``ready`` while the history went. Shared by all, so a degraded 200.
     """
-    from moodtape.state.connection import redis_errors
-    from moodtape.state.instances import other_history_limits
-
-    mine = _history_limits()
-    with redis_errors(client):
-        others = other_history_limits(client, mine)
-    _refuse_other_history_limits(mine, others)
+    _refuse_other_history_limits(_history_limits(), others.found().history_limits)
 
 
 def _history_limits() -> str:
