@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -51,9 +52,22 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
     sys.exit(code)
 
 
+#: A lone surrogate: how Python holds a byte of a file name that is not UTF-8 (``caf\udce9.jpg``).
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def echo_json(value: Any) -> None:
-    """Write one JSON document on its own line to stdout."""
-    click.echo(json.dumps(value, ensure_ascii=False))
+    r"""Write one JSON document on its own line to stdout, valid UTF-8 whatever the file names in it.
+
+    A file name that is not UTF-8 (``caf\xe9.jpg``, from an old Latin-1 archive) went out as its raw
+    byte, so the line was not UTF-8 and JSON readers refused it (``json.loads`` on the bytes), or it
+    crashed the command where stdout is strict. Such a byte (a lone surrogate in a Python string,
+    in a name or in a message that quotes it) is written as U+FFFD; the escape ``\udce9`` would be
+    JSON text too, but readers disagree on it (Rust's serde_json refuses the line, jq and Go read
+    U+FFFD). A picture's raw name goes in a field of its own: :func:`moodtape.cli._pictures.picture_fields`.
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    click.echo(_LONE_SURROGATE.sub("\ufffd", text))
 
 
 def info(message: str) -> None:

@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -24,28 +26,55 @@ PICTURE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 )
 
+#: A picture as the command line names it: the argument as typed (a ``str``, so that a URL keeps its
+#: "//" for the message that refuses it; a Path folds it), or a file found in a folder.
+Named = TypeVar("Named", str, Path)
 
-def expand_folders(paths: tuple[Path, ...]) -> tuple[Path, ...]:
+
+def expand_folders(paths: tuple[Named, ...]) -> tuple[Named | Path, ...]:
     """Each folder among ``paths`` replaced by the pictures directly in it, in name order.
 
     ``moodtape analyze photos/`` then reads a folder of photos as ``photos/*`` would, without the
     shell; sub-folders and other files are passed over, and hidden files (``.DS_Store``) too. A
     folder without a picture stays as it is, so it is named in the usual error.
     """
-    expanded: list[Path] = []
+    expanded: list[Named | Path] = []
     for path in paths:
+        folder = Path(path)
         pictures = sorted(
             child
-            for child in (path.iterdir() if path.is_dir() else ())
+            for child in (folder.iterdir() if folder.is_dir() else ())
             if child.is_file() and not child.name.startswith(".") and child.suffix.lower() in PICTURE_SUFFIXES
         )
         expanded.extend(pictures or [path])
     return tuple(expanded)
 
 
-def picture_name(path: Path) -> str:
-    """How output and messages name the picture at ``path``: ``<stdin>`` for ``-``, as Python does."""
-    return "<stdin>" if str(path) == STDIN else str(path)
+def picture_name(path: str | Path) -> str:
+    """How output and messages name the picture at ``path``: ``<stdin>`` for ``-``, as Python does.
+
+    A name that is not UTF-8 (``caf\\xe9.jpg``, from an old Latin-1 archive) has each odd byte shown as
+    U+FFFD: its raw bytes crashed the plain output (``UnicodeEncodeError``) wherever standard
+    output is strict, as an ``en_US.UTF-8`` locale makes it. :func:`picture_fields` keeps the bytes.
+    """
+    return "<stdin>" if str(path) == STDIN else click.format_filename(path)
+
+
+def picture_fields(path: str | Path) -> dict[str, str]:
+    """The JSON fields that name the picture at ``path``: ``image``, and ``image_bytes`` for a name that is not UTF-8.
+
+    ``image`` is always valid Unicode (:func:`picture_name`), so every JSON reader takes the line;
+    ``image_bytes`` is the name's raw bytes in base64, to open the very file. Writing the odd byte
+    as the ``\\udce9`` escape instead (valid JSON text) gives those bytes back to Python alone:
+    Rust's serde_json refuses the whole line, jq and Go read U+FFFD.
+    """
+    fields = {"image": picture_name(path)}
+    raw = os.fsencode(path)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        fields["image_bytes"] = base64.b64encode(raw).decode("ascii")
+    return fields
 
 
 class _StandardInput(io.BytesIO):
@@ -69,24 +98,24 @@ def no_pictures_in(folder: Path) -> str:
     )
 
 
-def picture_source(path: Path) -> ImageSource:
-    """What to read for ``path``: standard input's bytes for ``-``, else the file."""
+def picture_source(path: str | Path) -> ImageSource:
+    """What to read for ``path``: standard input's bytes for ``-``, else the file (or URL) as named."""
     if str(path) == STDIN:
         return _StandardInput(sys.stdin.buffer.read())
     return path
 
 
-def refuse_empty_folder(path: Path) -> None:
+def refuse_empty_folder(path: str | Path) -> None:
     """Refuse ``path`` if it is a folder: :func:`expand_folders` leaves one only when it holds no picture.
 
     Raises:
         ImageError: naming the folder and the files moodtape would have read in it.
     """
-    if path.is_dir():
-        raise ImageError(no_pictures_in(path))
+    if Path(path).is_dir():
+        raise ImageError(no_pictures_in(Path(path)))
 
 
-def refuse_stdin_twice(paths: tuple[Path, ...]) -> None:
+def refuse_stdin_twice(paths: tuple[str | Path, ...]) -> None:
     """Refuse ``-`` named more than once: standard input is read once, so the second was "empty file".
 
     Raises:

@@ -11,6 +11,7 @@ from moodtape.cli._common import echo_json, info
 from moodtape.cli._models import load_model, model_options
 from moodtape.cli._pictures import (
     expand_folders,
+    picture_fields,
     picture_name,
     picture_source,
     refuse_empty_folder,
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
 
 @click.command()
 # readable=False: Click's own check refused the whole batch for one unreadable file (a usage error,
-# no picture analyzed); load_image names that file and the others are read.
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
+# no picture analyzed); load_image names that file and the others are read. path_type=str: a Path
+# folded a URL's "//", and the message that refuses it named "https:/example.com/me.jpg".
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=str, readable=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image on stdout.")
 @click.option(
     "--out",
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
 @model_options
 @profile_option
 def analyze(
-    images: tuple[Path, ...],
+    images: tuple[str, ...],
     as_json: bool,
     out: Path | None,
     detector: str,
@@ -77,18 +79,18 @@ def analyze(
         make_detector(detector), classifier=classifier, max_pixels=settings.get_int("MOODTAPE_MAX_PIXELS")
     )
     failed = 0
-    images = expand_folders(images)
-    for image in images:
+    pictures = expand_folders(images)
+    for image in pictures:
         try:
-            faces = _analyze_one(analyzer, image, out, several=len(images) > 1, profile=profile)
+            faces = _analyze_one(analyzer, image, out, several=len(pictures) > 1, profile=profile)
         except ImageError as exc:
             failed += 1
             if as_json:
-                echo_json({"image": picture_name(image), "error": str(exc)})
+                echo_json({**picture_fields(image), "error": str(exc)})
             info(f"moodtape: error: {exc}")
             continue
         if as_json:
-            echo_json({"image": picture_name(image), "faces": [face.to_dict() for face in faces]})
+            echo_json({**picture_fields(image), "faces": [face.to_dict() for face in faces]})
         else:
             click.echo(format_faces(picture_name(image), faces))
     if failed:
@@ -96,7 +98,7 @@ def analyze(
 
 
 def _analyze_one(
-    analyzer: Analyzer, image: Path, out: Path | None, several: bool, profile: Profile | None = None
+    analyzer: Analyzer, image: str | Path, out: Path | None, several: bool, profile: Profile | None = None
 ) -> list[Face]:
     from moodtape.vision.images import load_image
 
@@ -105,7 +107,7 @@ def _analyze_one(
     pixels = load_image(picture_source(image), gray=out is None, max_pixels=analyzer.max_pixels)
     faces = analyzer.analyze(pixels, profile=profile)
     if out is not None:
-        _write_annotated(pixels, faces, out / f"{image.stem}-annotated.jpg" if several else out)
+        _write_annotated(pixels, faces, out / f"{Path(image).stem}-annotated.jpg" if several else out)
     return faces
 
 

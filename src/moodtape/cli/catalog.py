@@ -40,7 +40,7 @@ def import_tracks(file: Path, as_json: bool) -> None:
     if as_json:
         echo_json(report.to_dict())
         return
-    click.echo(f"added {report.added} track(s) from {file} to {where}")
+    click.echo(f"added {report.added} track(s) from {click.format_filename(file)} to {where}")
     if report.skipped:
         click.echo(f"skipped {len(report.skipped)} row(s):")
         for problem in report.skipped[:_SHOWN_PROBLEMS]:

@@ -19,7 +19,9 @@ from moodtape.types import Mood
 @click.command()
 @click.argument("emotion", required=False)
 @click.option(
-    "--image", type=click.Path(path_type=Path), help="Read the mood from the faces in this photo (-: standard input)."
+    "--image",
+    type=click.Path(path_type=str),  # as typed: a Path folded a URL's "//" in the message that refuses it
+    help="Read the mood from the faces in this photo (-: standard input).",
 )
 @profile_option
 @click.option("--valence", type=float, help="Set the mood by hand: valence in [-1, 1] (needs --arousal).")
@@ -43,7 +45,7 @@ from moodtape.types import Mood
 )
 def recommend(
     emotion: str | None,
-    image: Path | None,
+    image: str | None,
     profile_path: Path | None,
     valence: float | None,
     arousal: float | None,
@@ -135,7 +137,7 @@ def _operator_details(logged: list[str], shown: tuple[str, ...]) -> list[str]:
 
 def _mood(
     emotion: str | None,
-    image: Path | None,
+    image: str | None,
     valence: float | None,
     arousal: float | None,
     profile_path: Path | None = None,
@@ -155,7 +157,7 @@ def _mood(
     return mood_from_point(valence, arousal)
 
 
-def _mood_from_image(image: Path, profile_path: Path | None = None) -> Mood:
+def _mood_from_image(image: str, profile_path: Path | None = None) -> Mood:
     """The faces' mood, read with the model, preset, threads and pixel limit the settings name."""
     from moodtape.config import Settings
     from moodtape.recommender.mood import group_mood

@@ -159,8 +159,21 @@ def _shrink(gray: npt.NDArray[np.uint8], scale: float) -> npt.NDArray[np.uint8]:
     640×480 frame at the default 0.4) and found the same faces on both benchmark scene sets; below
     1/3 it would skip pixels and alias, so large photos shrunk harder are area-averaged."""
     interpolation = cv2.INTER_LINEAR if scale >= AREA_AVERAGE_BELOW else cv2.INTER_AREA
-    shrunk: npt.NDArray[np.uint8] = np.asarray(cv2.resize(gray, None, fx=scale, fy=scale, interpolation=interpolation))
-    return shrunk
+    return scaled(gray, scale, interpolation)
+
+
+def scaled(gray: npt.NDArray[np.uint8], scale: float, interpolation: int) -> npt.NDArray[np.uint8]:
+    """``gray`` resized by ``scale``, each side kept at least one pixel.
+
+    ``cv2.resize`` by a factor rounds a side of a pixel or two to 0 and raises: a 1×2,000 strip (a
+    border, a barcode) was a bare ``cv2.error`` from ``moodtape.analyze`` and a 500 on the web. Other
+    sizes are resized by the factor itself, as before, so the boxes mapped back stay where they were.
+    """
+    height, width = gray.shape[:2]
+    if round(width * scale) >= 1 and round(height * scale) >= 1:
+        return np.asarray(cv2.resize(gray, None, fx=scale, fy=scale, interpolation=interpolation))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(cv2.resize(gray, size, interpolation=interpolation))
 
 
 def _scale_box(box: tuple[int, int, int, int], factor: float, shape: tuple[int, ...]) -> Box:

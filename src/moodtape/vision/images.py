@@ -22,6 +22,7 @@ import re
 import warnings
 from pathlib import Path
 from typing import Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -71,7 +72,8 @@ def load_image(
             16-bit and float arrays (and float TIFFs) are scaled to 8 bits (floats are 0–1 when
             none is over :data:`~moodtape.vision.pixel_arrays.FLOAT_UNIT_UP_TO`, else 0–255; a
             uint16 array with no value over 255 holds 8-bit values). A path may be ``str``,
-            :class:`~pathlib.Path` or any ``os.PathLike``; ``bytes`` are the encoded image, not a path.
+            :class:`~pathlib.Path` or any ``os.PathLike``, or a ``file:`` URL; ``bytes`` are the encoded
+            image, not a path.
         gray: return one gray channel (what detection and classification use).
         max_pixels: refuse larger images with :class:`ImageTooLargeError`.
 
@@ -94,8 +96,11 @@ def load_image(
     if not isinstance(source, str | os.PathLike):
         raise ImageError(f"cannot read an image from {type(source).__name__}; give {_SOURCES_IN_WORDS}")
     path = _as_path(source)
-    if not path.exists():
-        raise ImageError(_missing(path))
+    given = os.fsdecode(os.fspath(source))
+    if not _exists(path):
+        path = _file_url_path(given) or path
+        if not _exists(path):
+            raise ImageError(_missing(path, given))
     if path.is_dir():
         raise ImageError(f"{path}: is a folder, not an image")
     try:
@@ -114,9 +119,59 @@ def _as_path(source: str | os.PathLike[str] | os.PathLike[bytes]) -> Path:
     return Path(os.fsdecode(path))
 
 
-def _missing(path: Path) -> str:
-    """Why ``path`` (which does not exist, as far as ``exists()`` says) cannot be read."""
-    if path.is_symlink():  # a loop (ELOOP) or a link whose target is gone: "not found" hid the link
+def _exists(path: Path) -> bool:
+    """Whether ``path`` names something; a name the system cannot look up (too long: a ``data:`` URL
+    of a whole picture) names nothing, where ``Path.exists`` let a bare ``OSError`` out."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _file_url_path(given: str) -> Path | None:
+    """The local file a ``file:`` URL names (``file:///tmp/me.jpg``: ``/tmp/me.jpg``); None for anything else.
+
+    A path and a ``file:`` URL name the same file, so moodtape reads both; one on another host
+    (``file://server/…``) is no local file.
+    """
+    parts = urlsplit(given)
+    if parts.scheme.lower() != "file" or parts.netloc.lower() not in {"", "localhost"}:
+        return None
+    from urllib.request import url2pathname  # here: urllib.request imports http.client, ssl, email
+
+    return Path(url2pathname(parts.path))
+
+
+#: A URL (``https://…``, ``s3://…``); as a path, "https:/x.jpg" (a Path folds the "//"). Two
+#: letters at least before the colon, so that a Windows drive ("C:/photos") is not one.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/")
+#: A ``data:`` URL: the picture's bytes written out in the text (``data:image/png;base64,iVBOR…``).
+_DATA_URL = re.compile(r"data:[^,]*,", re.IGNORECASE)
+
+
+def _missing(path: Path, given: str) -> str:
+    """Why ``path`` (which does not exist, as far as ``exists()`` says) cannot be read.
+
+    ``given``: the path as the caller wrote it, before :class:`~pathlib.Path` folded its "//".
+
+    A URL was "https:/example.com/me.jpg: file not found", its "//" folded, as though moodtape had
+    looked for it on the web and not found it there; moodtape downloads nothing. A name such as
+    ``ab:/me.jpg`` may be a URL or a path in a folder ``ab:``, so the message says both.
+    """
+    if _DATA_URL.match(given):
+        shown = given if len(given) <= 40 else f"{given[:40]}…"
+        return (
+            f"{shown}: a data: URL, not a file path; moodtape takes a file path or the picture's bytes "
+            "(decode the base64 after the comma and pass those)"
+        )
+    if _file_url_path(given) is not None:
+        return f"{given}: file not found (it names {path})"
+    if _URL.match(given):
+        return (
+            f"{given}: no such file, and moodtape reads no URL (it downloads nothing): save the picture "
+            "and give its path, or pass its bytes"
+        )
+    if os.path.islink(path):  # a loop (ELOOP) or a link whose target is gone: "not found" hid the link
         return f"{path}: a symbolic link that leads to no file (a loop, or its target is gone)"
     return f"{path}: file not found"
 

@@ -59,7 +59,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moodtape.types import Box
-from moodtape.vision.faces import overlap_ratio
+from moodtape.vision.faces import overlap_ratio, scaled
 from moodtape.vision.yunet import Landmarks, YuNetDetector, YuNetSettings
 
 #: The turns tried, in degrees (counter-clockwise as OpenCV's): a head rolled 45° is 15° off upright in one.
@@ -150,7 +150,7 @@ def _copies(gray: Gray, *, exact_turns: bool) -> Iterator[tuple[float, Gray, npt
     """Each turn, its copy of ``gray`` and the matrix back, made one at a time (a 12-MP photo's
     copies are not all held at once); the exact turns turn one shrunk copy, shrunk once."""
     for degrees in ROLLS:
-        yield (degrees, *_turned(gray, degrees))
+        yield (degrees, *_turned_any_size(gray, degrees))
     if not exact_turns:
         return
     small = shrunk(gray)
@@ -162,6 +162,22 @@ def _copies(gray: Gray, *, exact_turns: bool) -> Iterator[tuple[float, Gray, npt
 def _copy_detector(settings: YuNetSettings) -> YuNetDetector:
     """A detector as ``settings`` for faces of the usual sizes only (no small-face or tiled search)."""
     return YuNetDetector(dataclasses.replace(settings, small_faces_above=1 << 30))
+
+
+#: OpenCV's warps take no picture with a side of this many pixels or more (``SHRT_MAX``).
+WARP_SIDE_LIMIT: Final = 32_767
+
+
+def _turned_any_size(gray: Gray, degrees: float) -> tuple[Gray, npt.NDArray[np.float64]]:
+    """:func:`_turned`, also for an array with a side past what OpenCV can warp: that one is shrunk
+    (:func:`shrunk`) before it is turned, and the matrix back scaled to ``gray``'s pixels. A
+    100,000 × 2 array was a bare ``cv2.error`` from ``moodtape.analyze``; photos are turned as before."""
+    if max(gray.shape) < WARP_SIDE_LIMIT:
+        return _turned(gray, degrees)
+    small = shrunk(gray)
+    turned, back = _turned(small, degrees)
+    height, width = gray.shape
+    return turned, back * np.array([[width / small.shape[1]], [height / small.shape[0]]])
 
 
 def _turned(gray: Gray, degrees: float) -> tuple[Gray, npt.NDArray[np.float64]]:
@@ -185,7 +201,7 @@ def _turned(gray: Gray, degrees: float) -> tuple[Gray, npt.NDArray[np.float64]]:
 def shrunk(gray: Gray) -> Gray:
     """``gray`` shrunk to at most :data:`COPY_SIDE` on its longer side (itself when it fits)."""
     scale = COPY_SIDE / max(gray.shape)
-    return gray if scale >= 1 else np.asarray(cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
+    return gray if scale >= 1 else scaled(gray, scale, cv2.INTER_AREA)
 
 
 def exactly_turned(small: Gray, shape: tuple[int, ...], degrees: int) -> tuple[Gray, npt.NDArray[np.float64]]:
