@@ -16,7 +16,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Final
@@ -54,6 +54,28 @@ FIELD_NAME_SHOWN: Final[int] = 32
 #: header lines in one 10 MB part for 2.8 s of a request thread (four such uploads: 12 s, every
 #: thread held, ``/healthz`` unanswered for 11 s).
 MAX_PART_HEADER_BYTES: Final[int] = 8 * 1024
+#: The longest boundary RFC 2046 allows (section 5.1.1). A longer one was read, and Werkzeug's
+#: pattern for it is tried at every byte before the first part, each try comparing up to its length
+#: (see :data:`MAX_PREAMBLE_BYTES`).
+MAX_BOUNDARY_CHARS: Final = 70
+LONG_BOUNDARY_MESSAGE: Final = (
+    f"the Content-Type multipart/form-data has a boundary of over {MAX_BOUNDARY_CHARS} characters: a boundary "
+    f"is at most {MAX_BOUNDARY_CHARS} ASCII letters, digits and punctuation (RFC 2046), as HTTP clients write it"
+)
+#: Bytes of a form within which its first boundary line, line break included, must end. Browsers,
+#: curl and requests send none before it; RFC 2046 allows a preamble there, and Werkzeug's pattern
+#: for the first boundary (which need not begin a line) is tried at every byte of it, each try
+#: comparing up to the boundary's length: 10 MB of dashes under a boundary of 69 dashes and an
+#: ``a`` held a request thread 8.3 s, and the interpreter with it (``/healthz`` waited 3.2 s);
+#: under a 2,000-character boundary 1 MB took 15 s.
+MAX_PREAMBLE_BYTES: Final[int] = 1024
+#: Bytes of a form that one search for a delimiter after a part goes over (Werkzeug's pattern, in C,
+#: holds the interpreter while it runs; other threads run between two searches).
+DELIMITER_WINDOW_BYTES: Final[int] = 64 * 1024
+LATE_FIRST_BOUNDARY_MESSAGE: Final = (
+    f"the form's first boundary line does not end within its first {MAX_PREAMBLE_BYTES} bytes: begin the "
+    "body with --<boundary>, as HTTP clients write a form, or check that the boundary matches the Content-Type's"
+)
 #: Bytes of a form's file part read as a text field's value (``emotion=happy`` sent as a file).
 MAX_FILE_FIELD_BYTES: Final[int] = 256
 #: What a client is told about a picture the decoder could not read, whatever the decoder said.
@@ -399,9 +421,10 @@ def _check_part_headers(request: Request) -> int:
     """Refuse a form whose part headers are over :data:`MAX_PART_HEADER_BYTES`, before Werkzeug parses
     them; the number of parts found is returned (at most one more than :data:`MAX_FORM_PARTS`).
 
-    Parts are found with the patterns of Werkzeug's own parser (its ``MultipartDecoder``), so every
-    part Werkzeug would read is checked: a first delimiter that does not begin a line, or a blank
-    line straight after a delimiter, once hid a part's headers from a pattern of our own. Only the
+    Parts are found with the patterns of Werkzeug's own parser (its ``MultipartDecoder``), searched
+    from where it searches (:func:`_headers_end`), so every part Werkzeug would read is checked: a
+    first delimiter that does not begin a line, a blank line straight after a delimiter, or a
+    delimiter straight after a part's blank line (an empty part), once hid a part's headers. Only the
     first parts are looked at (one more than :data:`MAX_FORM_PARTS`: past that Werkzeug refuses the
     form anyway); each search is bounded, so the check is linear in the body. The body is read once
     and cached: Werkzeug then parses that copy.
@@ -414,9 +437,11 @@ def _check_part_headers(request: Request) -> int:
     boundary = request.mimetype_params.get("boundary")
     if not boundary:
         return 0  # Werkzeug finds no part; _one_upload says what is wrong
+    if len(boundary) > MAX_BOUNDARY_CHARS:
+        raise DataError(LONG_BOUNDARY_MESSAGE)  # before any search; Werkzeug has no such limit
     data = request.get_data(cache=True)
     decoder = MultipartDecoder(boundary.encode("latin-1", "replace"))
-    delimiter = decoder.preamble_re.search(data)
+    delimiter = _first_delimiter(decoder, data)
     for found in range(MAX_FORM_PARTS + 1):
         if delimiter is None or delimiter.group(1).startswith(b"--"):
             return found  # no more parts, or the closing delimiter
@@ -429,28 +454,106 @@ def _check_part_headers(request: Request) -> int:
                     "picture in a field named 'image' with its usual headers"
                 )
             return found  # a short, unfinished part: Werkzeug says what is wrong
-        delimiter = _next_delimiter(decoder, data, blank.end())
+        delimiter = _next_delimiter(decoder, data, _headers_end(blank))
     return MAX_FORM_PARTS + 1
+
+
+def _headers_end(blank: re.Match[bytes]) -> int:
+    """Where Werkzeug's decoder ends a part's headers: after the first of the two line breaks of the
+    ``blank`` line that closes them (CR LF, LF or CR each), as its ``headers_end``.
+
+    The next delimiter is searched for from there, so the blank line's second line break can begin
+    it: an empty part is its headers, the blank line and the next ``--boundary`` at once. Searched
+    for from the blank line's end, that delimiter was missed and the next part's headers were never
+    checked (8.8 MB of them were parsed, 1.4 s of a request thread), and 17 empty parts were counted
+    as 9 (a 413 "too large" for 1 KB, not a 400 "too many fields").
+    """
+    first_line_break = len(blank.group()) // 2  # the blank line is two equal line breaks
+    return blank.start() + first_line_break
+
+
+def _first_delimiter(decoder: MultipartDecoder, data: bytes) -> re.Match[bytes] | None:
+    """The form's first delimiter, as the decoder's ``preamble_re`` finds it; a :class:`DataError`
+    when a body longer than :data:`MAX_PREAMBLE_BYTES` has none that ends within its first
+    :data:`MAX_PREAMBLE_BYTES` bytes, its line break included.
+
+    The search is bounded because the pattern is tried at every byte (see :data:`MAX_PREAMBLE_BYTES`).
+    A match found in that window starts where the whole body's first one does: one that began
+    earlier and ended past the window would have had to run on past it without a line break, where
+    no other delimiter can stand. It is matched again from that start without the window, for its
+    whole line break: cut at the window, a CR LF whose LF is the window's next byte read as a lone
+    CR, and was let in though its line ended one byte past it.
+    """
+    found = decoder.preamble_re.search(data, 0, MAX_PREAMBLE_BYTES)
+    if found is not None:
+        found = decoder.preamble_re.match(data, found.start())
+    ends_in_window = found is not None and found.end() <= MAX_PREAMBLE_BYTES
+    if not ends_in_window and len(data) > MAX_PREAMBLE_BYTES:
+        raise DataError(LATE_FIRST_BOUNDARY_MESSAGE)
+    return found  # None: a short body with no delimiter, which Werkzeug reads and names as cut short
 
 
 def _next_delimiter(decoder: MultipartDecoder, data: bytes, start: int) -> re.Match[bytes] | None:
     """The first match of the decoder's ``boundary_re`` in ``data`` from ``start``, as its ``search`` finds it.
 
-    The pattern is tried only where ``--boundary`` stands (found by ``bytes.find``), just before it:
-    searched over the whole body it was tried at every line break, and a 10 MiB part of CR LFs alone
-    took 0.3 s for this check. A match begins with its line break, one or two bytes before the
-    ``--``, so the first place that matches is the one ``search`` finds.
+    A delimiter begins with a line break (CR LF, LF or CR) before its ``--boundary``, so the pattern
+    is tried only in windows of :data:`DELIMITER_WINDOW_BYTES` that hold such a place (found by
+    ``bytes.find``), from the first one. Searched from ``start``, it was tried at every line break:
+    a 10 MiB part of CR LFs alone took 0.3 s. Tried at every ``--boundary`` one by one, as until
+    session 31, a part of dashes under a boundary of dashes was 10 million tries in Python, 9 s of a
+    request thread. Searched over the rest of the body in one call, 9 MB of lines of ``--B``, 1,000
+    spaces and an ``x`` held the interpreter 0.7 s (``/healthz`` waited 0.37 s on the server).
+
+    A match found in a window that ends before the window's end is the first one in the body. One
+    that reaches the end, or none at all, leaves a delimiter whose line may run on past the window
+    (in spaces, the one place a delimiter's line can grow): the next window begins where that line
+    does. Only a line that runs on past a whole window is matched at once, whatever its length.
     """
     needle = b"--" + decoder.boundary
-    place = data.find(needle, start + 1)
-    while place >= 0:
-        for line_break_start in (place - 2, place - 1):
-            if line_break_start >= start:
-                match = decoder.boundary_re.match(data, line_break_start)
-                if match is not None:
-                    return match
-        place = data.find(needle, place + 1)
+    at = start
+    while at < len(data):
+        end = at + DELIMITER_WINDOW_BYTES
+        first = _first_place(data, needle, at, end)
+        if first < 0:
+            at = end
+            continue
+        found = decoder.boundary_re.search(data, first, end)
+        if found is not None and found.end() < end:
+            return found  # the window's end took no part in it
+        last = found.start() if found is not None else _last_place(data, needle, first, end)
+        if last > at:
+            at = last  # its line, in the next window
+            continue
+        found = decoder.boundary_re.match(data, last)  # its line is over a window long
+        if found is not None:
+            return found
+        at = last + 1
     return None
+
+
+def _first_place(data: bytes, needle: bytes, start: int, end: int) -> int:
+    """The first place in ``data[start:end]`` where a delimiter can begin: a CR or LF just before
+    ``needle`` (``--boundary``), the CR of a CR LF there; -1 where there is none."""
+    return min(_places(data, needle, start, end, data.find), default=-1)
+
+
+def _last_place(data: bytes, needle: bytes, start: int, end: int) -> int:
+    """The last place in ``data[start:end]`` where a delimiter can begin (see :func:`_first_place`);
+    -1 where there is none."""
+    return max(_places(data, needle, start, end, data.rfind), default=-1)
+
+
+def _places(data: bytes, needle: bytes, start: int, end: int, find: Callable[[bytes, int, int], int]) -> list[int]:
+    """The places in ``data[start:end]`` of a line break before ``needle`` that ``find`` reports: a
+    CR's, an LF's (its CR's for a CR LF), and a CR LF's whose LF is at ``end``."""
+    after_cr = find(b"\r" + needle, start, end + len(needle))
+    after_lf = find(b"\n" + needle, start, end + len(needle))
+    if after_lf > start and data[after_lf - 1 : after_lf] == b"\r":
+        after_lf -= 1  # a CR LF begins at its CR
+    places = [place for place in (after_cr, after_lf) if place >= 0]
+    if end - 1 >= start and data.startswith(b"\r\n" + needle, end - 1):
+        places.append(end - 1)
+    return places
 
 
 def _one_upload(request: Request, uploads: list[FileStorage], names: tuple[str, ...]) -> bytes:
