@@ -6,6 +6,7 @@ import contextlib
 import threading
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -52,6 +53,7 @@ def test_a_neutral_frame_calibrates_the_session(client: FlaskClient, csrf: dict[
         "removed": 0,
         "notes": [],
         "not_resting": "happy",  # the astronaut smiles: kept, and the page is told
+        "neutral_reads_as": "happy",  # and all the neutral frames, read together, too
     }
     after, calibrated = neutral_probability(client, frame_640)
     assert calibrated and after > before
@@ -59,11 +61,25 @@ def test_a_neutral_frame_calibrates_the_session(client: FlaskClient, csrf: dict[
     assert calibrated and streamed == pytest.approx(after, abs=1e-3)
 
 
-def test_expressions_before_neutral_wait_for_it(client: FlaskClient, csrf: dict[str, str], frame_640: bytes) -> None:
+@pytest.fixture(scope="module")
+def resting_frame_640(astronaut_bgr: npt.NDArray[np.uint8]) -> bytes:
+    """``frame_640`` with the astronaut's smile covered: she then reads as resting (a smile given as
+    neutral teaches no expressions, see tests/vision/test_calibration31_smile_as_neutral.py)."""
+    covered = astronaut_bgr.copy()
+    covered[127:166, 183:262] = np.median(astronaut_bgr[61:172, 167:278].reshape(-1, 3), axis=0).astype(np.uint8)
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[40:440, 120:520] = cv2.resize(covered, (400, 400))
+    return encode(frame)
+
+
+def test_expressions_before_neutral_wait_for_it(
+    client: FlaskClient, csrf: dict[str, str], frame_640: bytes, resting_frame_640: bytes
+) -> None:
     assert post_frame(client, csrf, frame_640, "happy")["calibrated"] is False
-    status = post_frame(client, csrf, frame_640, "neutral")
-    assert status["calibrated"] is True and status["expressions"] is True
+    status = post_frame(client, csrf, resting_frame_640, "neutral")
+    assert status["calibrated"] is True and status["expressions"] is True  # learnt once neutral is in
     assert status["examples"] == {"happy": 1, "neutral": 1}
+    assert status["neutral_reads_as"] is None and status["notes"] == []
 
 
 def test_other_sessions_are_not_calibrated(

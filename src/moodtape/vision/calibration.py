@@ -22,6 +22,9 @@ then takes a softmax, so the result is again a probability vector summing to 1:
    probability *among* the calibrated emotions, so a face showing an emotion without examples is
    pulled toward the nearest calibrated one, and the fewer emotions are covered, the more often
    that happens (on Yale, leaving the tested expression out of the profile showed exactly this).
+   A profile whose neutral examples, taken together, read as a smile or an open mouth
+   (:func:`not_resting`) learns no prototypes: its neutral prototype would be that expression, and
+   pull the person's real smiles toward neutral by up to ``2 × weight`` nats.
 
 Both terms are bounded (the baseline by the clip, the prototype term by ``2 × weight`` since
 cosines lie in [−1, 1]), so a bad calibration moves probabilities by a bounded factor: it shrinks
@@ -53,13 +56,21 @@ NEUTRAL_TARGET: Final = 0.6
 MAX_SHIFT: Final = 1.0
 #: The largest baseline shift a profile may hold, in nats. moodtape writes at most 2 × MAX_SHIFT
 #: (a clip of ±MAX_SHIFT, then centred); a tampered profile with shifts of 1e308 loaded, and read every
-#: face as an even 14 % of each emotion without a word.
+#: face as an even 14 % of each emotion without a word. Profiles made in Python with other
+#: :class:`Settings` (benchmarks) may go this far; one read from JSON only as far as moodtape writes
+#: (:data:`MAX_WRITTEN_BASELINE`).
 MAX_BASELINE: Final = 50.0
 #: Nats added per unit of centred cosine similarity to a prototype.
 PROTOTYPE_WEIGHT: Final = 4.0
 #: The largest prototype weight a profile may hold (moodtape writes at most PROTOTYPE_WEIGHT); far
 #: larger ones overflow the scores.
 MAX_WEIGHT: Final = 1000.0
+#: The largest baseline shift and weight a profile read from JSON may hold: what moodtape writes (the
+#: shifts are rounded to 5 decimals). Within MAX_BASELINE and MAX_WEIGHT, a profile edited by hand to
+#: weight 1000 read Yale's test photos 42.7 % right (79.8 % as written) at a mean top probability of
+#: 0.996, and one with +50 nats on angry read every face "angry 100 %": sure where it was not.
+MAX_WRITTEN_BASELINE: Final = 2 * MAX_SHIFT + 1e-4
+MAX_WRITTEN_WEIGHT: Final = PROTOTYPE_WEIGHT
 #: The longest prototype a profile may hold. moodtape writes unit-length ones (int8 rounding moves
 #: their length by about 0.03 %, and by under 9 % even for 512 features with one spike); the bound
 #: on the prototype term (2 × weight) holds only for those. A profile edited to scale its prototypes
@@ -177,7 +188,13 @@ class Profile:
         }
 
     def to_json(self) -> str:
-        """A small JSON text (no image data) that :meth:`from_json` reads back."""
+        """A small JSON text (no image data) that :meth:`from_json` reads back.
+
+        Only for a profile within what moodtape writes (shifts within ±:data:`MAX_WRITTEN_BASELINE`,
+        weight at most :data:`MAX_WRITTEN_WEIGHT`, as :func:`fit_profile` makes with the default
+        :class:`Settings`): one built in Python past that (``Profile(weight=10)``, a benchmark's
+        settings) is written all the same, but :meth:`from_json` refuses the text.
+        """
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
@@ -191,7 +208,7 @@ class Profile:
         try:
             prototypes = {str(k): _unpack(v) for k, v in dict(data.get("prototypes") or {}).items()}
             center = _unpack(data["center"]) if prototypes else ()
-            return cls(
+            profile = cls(
                 model_id=str(data["model_id"]),
                 baseline=tuple(float(v) for v in data["baseline"]),
                 examples={str(k): _count(v) for k, v in dict(data["examples"]).items()},
@@ -202,6 +219,8 @@ class Profile:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProfileError(f"the calibration profile is damaged ({exc}); make a new one") from None
+        _check_as_written(profile)
+        return profile
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Profile:
@@ -222,6 +241,26 @@ class Profile:
                 "this calibration profile was made with a different emotion model "
                 f"({self.model_id[:12]}…, now {model_id[:12]}…); calibrate again with this model"
             )
+
+
+def _check_as_written(profile: Profile) -> None:
+    """Refuse a profile read from JSON whose baseline or weight is beyond what moodtape writes.
+
+    :class:`Profile` itself accepts far larger ones (benchmarks fit profiles with other
+    :class:`Settings`); a file claims to be moodtape's, and one edited past that makes every reading
+    sure of itself (see :data:`MAX_WRITTEN_BASELINE`).
+    """
+    largest = max(abs(shift) for shift in profile.baseline)
+    if largest > MAX_WRITTEN_BASELINE:
+        raise ProfileError(
+            f"a profile's baseline shifts must be within ±{2 * MAX_SHIFT:g} nats (moodtape writes them so), "
+            f"got {largest:.3g}; make a new one"
+        )
+    if profile.weight > MAX_WRITTEN_WEIGHT:
+        raise ProfileError(
+            f"a profile's weight must be at most {MAX_WRITTEN_WEIGHT:g} (moodtape writes it so), "
+            f"got {profile.weight:.3g}; make a new one"
+        )
 
 
 def usable_profile(profile: object, model_id: str) -> Profile:
@@ -249,6 +288,11 @@ def fit_profile(
 ) -> Profile:
     """Learn a profile from each emotion's example probabilities ``(k, 7)`` (and embeddings ``(k, d)``).
 
+    When the neutral examples, read together, show a smile or an open mouth (:func:`not_resting`),
+    the expressions are not learnt and the profile's ``notes`` say why: the baseline alone is bounded
+    by its clip, but a neutral prototype that is a smile read another shot of the person's smile as
+    happy for 7 of Yale's 15 people (14 uncalibrated, 13 with the baseline alone).
+
     Raises:
         DataError: no neutral examples, an unknown emotion, or an emotion with no examples.
     """
@@ -258,14 +302,18 @@ def fit_profile(
     prototypes: dict[str, tuple[float, ...]] = {}
     center: tuple[float, ...] = ()
     if embeddings is not None and len(embeddings) >= 2:
-        means = {
-            label: _unit(_unit(embeddings[label].astype(np.float64)).mean(axis=0))
-            for label in EMOTIONS
-            if label in embeddings
-        }
-        middle = np.mean(list(means.values()), axis=0)
-        prototypes = {label: tuple(float(v) for v in _unit(mean - middle)) for label, mean in means.items()}
-        center = tuple(float(v) for v in middle)
+        not_resting_as = neutral_reads_as(probabilities["neutral"])
+        if not_resting_as is not None:
+            notes = (*notes, expressions_not_learnt_note(not_resting_as))
+        else:
+            means = {
+                label: _unit(_unit(embeddings[label].astype(np.float64)).mean(axis=0))
+                for label in EMOTIONS
+                if label in embeddings
+            }
+            middle = np.mean(list(means.values()), axis=0)
+            prototypes = {label: tuple(float(v) for v in _unit(mean - middle)) for label, mean in means.items()}
+            center = tuple(float(v) for v in middle)
     coverage = (len(prototypes) - 1) / (len(EMOTIONS) - 1) if prototypes else 0.0
     return Profile(
         model_id=model_id,
@@ -304,12 +352,38 @@ def apply_profile(profile: Profile, probabilities: FloatArray, embeddings: Float
 def not_resting(probabilities: FloatArray) -> str | None:
     """The broad expression a "neutral" example shows instead of a resting face, if it clearly shows one.
 
-    The profile still takes such an example as the person's neutral face (the baseline's clip bounds
-    the harm), but the caller should say so: a smile given as "neutral" teaches the profile that this
-    person's smile is their resting face, and their real smiles then read less happy.
+    The profile still takes such an example as the person's neutral face, its baseline bounded by
+    the clip, but the caller should say so: a smile given as "neutral" teaches the baseline that this
+    person's smile is their resting face, and their real smiles then read less happy. When all the
+    neutral examples read together (:func:`neutral_reads_as`) show one, no expressions are learnt
+    either (:func:`fit_profile`): a neutral prototype that is a smile would pull real smiles further.
     """
     index = max(_BROAD, key=lambda column: float(probabilities[column]))
     return EMOTIONS[index] if float(probabilities[index]) >= NOT_RESTING_AT else None
+
+
+def neutral_reads_as(neutral: FloatArray) -> str | None:
+    """What a person's neutral examples ``(k, 7)``, read together, show instead of a resting face.
+
+    The same reading :func:`fit_profile` makes (the mean of their log-probabilities): when it is not
+    None, the profile learns no expressions, and a caller (the web page) can say so and why.
+    """
+    logs = np.log(np.clip(np.asarray(neutral, dtype=np.float64), _EPSILON, 1.0)).mean(axis=0)
+    return not_resting(_softmax(logs))
+
+
+def expressions_not_learnt_note(expression: str) -> str:
+    """Why a profile learnt no expressions: its neutral examples read as ``expression`` (happy or surprise).
+
+    The advice covers both cases: a smile made while asked to rest (calibrate again relaxed), and a
+    face that rests that way (nothing to redo: the baseline alone is used).
+    """
+    word = "surprised" if expression == "surprise" else expression
+    return (
+        f"your neutral examples look {word} rather than relaxed, so the other expressions were not learnt "
+        "(they would have pulled your real smiles toward neutral); calibrate again with a relaxed, resting face, "
+        "or, if this is how your face rests, the neutral baseline alone is used"
+    )
 
 
 def check_examples(examples: Mapping[str, list[Any]]) -> None:
@@ -331,6 +405,12 @@ def _target(settings: Settings) -> npt.NDArray[np.float64]:
     target = np.full(len(EMOTIONS), (1.0 - settings.neutral_target) / (len(EMOTIONS) - 1))
     target[_NEUTRAL] = settings.neutral_target
     return np.asarray(np.log(target), dtype=np.float64)
+
+
+def _softmax(logs: npt.NDArray[np.float64]) -> FloatArray:
+    """Probabilities from (mean) log-probabilities: the person's neutral examples read together."""
+    exp = np.exp(logs - logs.max())
+    return np.asarray(exp / exp.sum(), dtype=np.float32)
 
 
 def _centred(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -20,10 +20,11 @@ from moodtape.emotions import EMOTIONS
 from moodtape.errors import DataError, StoreUnavailableError, shown
 from moodtape.state.connection import SharedStateError
 from moodtape.vision.calibrate import read_example
-from moodtape.vision.calibration import Profile, not_resting
+from moodtape.vision.calibration import Profile, expressions_not_learnt_note, neutral_reads_as, not_resting
 from moodtape.web.app import services
 from moodtape.web.params import check_query, count
 from moodtape.web.profiles import (
+    Calibration,
     CalibrationRemovedError,
     ProfileStore,
     add_unless_removed,
@@ -88,7 +89,22 @@ def add_example() -> Response:
     notes = [f"{example.faces} faces in the frame; used the largest"] if example.faces > 1 else []
     # A smile during "look neutral" is kept (a person may rest that way) but said, so the page can ask again.
     expression = not_resting(example.probabilities) if emotion == "neutral" else None
-    return jsonify(**updated.status(), notes=notes, not_resting=expression)
+    resting_as = _neutral_reads_as(updated)
+    if resting_as is not None and updated.profile is not None:
+        # Only where the fit itself dropped expressions: a model without embeddings never learns them.
+        dropped = expressions_not_learnt_note(resting_as)
+        notes.extend(note for note in updated.profile.notes if note == dropped)
+    return jsonify(**updated.status(), notes=notes, not_resting=expression, neutral_reads_as=resting_as)
+
+
+def _neutral_reads_as(calibration: Calibration) -> str | None:
+    """What the session's neutral examples, read together, show instead of a resting face (None
+    without them): the profile's own reading, so that while it is set no expressions are learnt.
+
+    The page words its warning from it, so that it follows the fit's rule and never one of its own.
+    """
+    tally = calibration.tallies.get("neutral")
+    return None if tally is None else neutral_reads_as(tally.mean_example().probabilities[None])
 
 
 def _drop_if_deleted_meanwhile(profiles: ProfileStore) -> None:

@@ -123,7 +123,21 @@ function isShown(el) {
 function describe(status) {
   if (!status.calibrated) return "Not calibrated";
   const others = Object.keys(status.examples).filter((label) => label !== "neutral");
-  return others.length ? `Calibrated (neutral, ${others.map(emotionWord).join(", ")})` : "Calibrated (neutral)";
+  if (!others.length) return "Calibrated (neutral)";
+  // Expressions counted but not learnt (the resting face looked happy or surprised): naming them
+  // would claim a learning that did not happen.
+  return status.expressions ? `Calibrated (neutral, ${others.map(emotionWord).join(", ")})` : "Calibrated (neutral only)";
+}
+
+/** What to do when the resting face read as a smile or an open mouth (the server's `neutral_reads_as`):
+ * rest and calibrate again, unless the face rests that way. */
+const REST_AND_AGAIN = 'Choose "Calibrate again" with a relaxed face; if this is how your face rests, the neutral baseline alone is used.';
+
+/** Why the expression just sent was counted but not learnt (`answer.expressions` false). */
+function notLearnt(what, answer) {
+  if (!answer.neutral_reads_as) return `${what} was counted, not learnt: this model learns only your resting face.`;
+  // Learnt beside a smiling "resting" face, real expressions would read as neutral.
+  return `${what} was counted, not learnt, because your resting face looked ${emotionWord(answer.neutral_reads_as)}. ${REST_AND_AGAIN}`;
 }
 
 export class Calibration {
@@ -295,7 +309,7 @@ export class Calibration {
     const needed = enough(frames);
     let accepted = 0;
     let crowded = 0; // frames refused because another face was about as near as the person's
-    const expressions = []; // what each kept "neutral" frame showed instead of a resting face, if anything
+    let answer = null; // the server's last word on the calibration
     let lastError = null;
     try {
       if (emotion === "neutral") await this.forgetQuietly(); // "again" starts from scratch
@@ -310,8 +324,7 @@ export class Calibration {
         }
         this.countdown.textContent = `${frames - i}…`;
         try {
-          const answer = await this.sendFrame(emotion, since, halted.signal);
-          if (answer.not_resting) expressions.push(answer.not_resting);
+          answer = await this.sendFrame(emotion, since, halted.signal);
           accepted++;
         } catch (err) {
           if (err.code === "stopped") break;
@@ -338,12 +351,17 @@ export class Calibration {
         // is heard. No frame may start a new calibration.
         this.tell(this.stopped);
         await this.refresh();
-      } else if (done && expressions.length * 2 > accepted) {
-        // Kept (a person may rest that way), but a smile learnt as "neutral" makes real smiles read less happy.
-        const looked = [...new Set(expressions)].map(emotionWord).join(" or ");
-        this.prompt.textContent = `Done, but your face looked ${looked} rather than relaxed. For a better fit, choose "Calibrate again" and rest your face.`;
+      } else if (done && emotion === "neutral" && answer.neutral_reads_as) {
+        // Kept (a person may rest that way), but the server's own reading of all the neutral frames
+        // together (the one that decides) says a smile or an open mouth: no expression will be learnt.
+        const looked = emotionWord(answer.neutral_reads_as);
+        this.prompt.textContent = `Done, but your face looked ${looked}, not relaxed: expressions you add won't be learnt. ${REST_AND_AGAIN}`;
+      } else if (done && emotion === "neutral") {
+        this.prompt.textContent = "Done: moodtape now reads your face against your own resting face.";
+      } else if (done && !answer.expressions) {
+        this.prompt.textContent = notLearnt(`Your ${emotionWord(emotion)} face`, answer);
       } else if (done) {
-        this.prompt.textContent = emotion === "neutral" ? "Done: moodtape now reads your face against your own resting face." : `Added your ${emotionWord(emotion)} face.`;
+        this.prompt.textContent = `Added your ${emotionWord(emotion)} face.`;
       } else if (accepted && crowded) {
         this.prompt.textContent = `Not enough: ${accepted} of ${frames} frames showed your face alone, and ${needed} are needed. Another face was about as near as yours: try again with only your face in view.`;
       } else if (accepted) {
@@ -369,8 +387,11 @@ export class Calibration {
     if (!this.calibrated || this.busy || !cameraOn(this.video)) return;
     this.setBusy(true);
     try {
-      await this.sendFrame(emotion, this.removed);
-      this.prompt.textContent = `Your correction taught the calibration how you look when you feel ${emotionWord(emotion)}.`;
+      const answer = await this.sendFrame(emotion, this.removed);
+      // A neutral example is always learnt (into the baseline), with or without expressions.
+      this.prompt.textContent = answer.expressions || emotion === "neutral"
+        ? `Your correction taught the calibration how you look when you feel ${emotionWord(emotion)}.`
+        : notLearnt("Your correction", answer);
     } catch (err) {
       // No face (or no face clearly the person's) in view at that moment: the correction still
       // applies to the list, just not here.
