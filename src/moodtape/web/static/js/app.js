@@ -758,9 +758,22 @@ let waitingOnLine = false;
  * mode left) cannot speak for a newer one. */
 let waitingTimer = 0;
 
-/** Say that the camera is still being asked for, if it is; the pressed button shows it too. */
+/** Say that the camera is still being asked for, if it is, and show it under "Start camera": the
+ * button's dimming alone told a sighted person little. Shown even while a dialog holds the words.
+ * After "Try the camera again" the intro is out of sight and the dimming is all that shows: a line
+ * kept for the words among the problem's buttons would make the card a line taller on a phone, where
+ * it is kept to the height of its words (docs/page.md). */
 function sayWaiting() {
-  if (camera.asking) sayMood(WAITING_WORDS);
+  if (!camera.asking) return;
+  showWaiting(true);
+  sayMood(WAITING_WORDS);
+}
+
+/** Show or hide the waiting words in the intro, in place of the question above the other ways in.
+ * The words are in the page always, their place kept (style.css .intro-lead): only whether they are
+ * drawn changes, so nothing moves at any text size. */
+function showWaiting(waiting) {
+  $("camera-intro").classList.toggle("waiting", waiting);
 }
 
 /** The browser answered, or camera mode was left (the start cancelled): the waiting look and words
@@ -770,6 +783,7 @@ function endWaiting() {
   if (camera.asking) return; // a newer start is still waiting
   clearTimeout(waitingTimer);
   for (const id of ["camera-start", "camera-retry"]) $(id).classList.remove("asking");
+  showWaiting(false);
   if (state.heldMoodNews && state.heldMoodNews.text === WAITING_WORDS) state.heldMoodNews = null;
   if (!waitingOnLine) return;
   waitingOnLine = false;
@@ -830,6 +844,9 @@ function keepHoldingAfterFailedTry(wordsBefore) {
 
 function stopCamera() {
   camera.stop();
+  // The start may still be waiting on the picture's play() or the reader (on-device mode), seconds
+  // after the picture showed: its waiting look must not come back with the intro.
+  endWaiting();
   $("camera-start").focus();
 }
 
@@ -912,6 +929,9 @@ const camera = new LiveCamera(
       // now, with the picture, inside the press's half second; the reader may take seconds more.
       reserveCameraPlaces();
       roomFor.stats();
+      // The browser has answered: the wait is over now, not when the reader is ready (seconds later,
+      // after "Stop camera" may have brought the intro back with the waiting words still on it).
+      endWaiting();
       focusIfLost($("camera-stop"));
     },
     // The camera's own controls, the list's "Stop" and the offer are gone: focus goes to the reason.

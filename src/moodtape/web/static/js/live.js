@@ -294,13 +294,15 @@ export class LiveCamera {
     this.loop = null;
     closeCamera(this.media);
     this.media = null;
-    const { intro, stage, video, overlay, note } = this.els;
+    const { intro, problem, stage, video, overlay, note } = this.els;
     video.srcObject = null;
     overlay.replaceChildren();
     note.hidden = true;
     this.writeStats("");
     stage.hidden = true;
-    intro.hidden = false;
+    // A retry cancelled (camera mode left while the browser asked) leaves the problem on screen, as
+    // leaving without a retry does: the intro is not shown under it (both showed on coming back).
+    intro.hidden = !problem.hidden;
     this.paused = false;
     this.els.pause.setAttribute("aria-checked", "false");
     if (wasRunning) this.callbacks.onStopped();
