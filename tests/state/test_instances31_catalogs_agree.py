@@ -36,7 +36,11 @@ def _import(folder: Path, *titles: str) -> None:
 
 
 def _catalog_check(client: FlaskClient) -> tuple[str, str]:
-    """Readiness's status and catalog check, once the model, the store and the check have answered."""
+    """Readiness's status and catalog check, once the model, the store and the check have answered.
+
+    The catalog is built first, as ``moodtape serve`` does at start: readiness notes a catalog only
+    once it is built, never waiting for it within the second it has for Redis."""
+    client.application.extensions["moodtape"].recommender()
     deadline = time.monotonic() + 20
     while True:
         ready = client.get("/readyz").get_json()

@@ -22,7 +22,7 @@ from webtools import AppFactory, csrf_headers, same_session
 
 from moodtape.emotions import EMOTIONS
 from moodtape.state.connection import connect
-from moodtape.state.instances import MODELS_KEY, note_and_list
+from moodtape.state.instances import note_instance
 from moodtape.state.profiles import RedisProfileStore
 from moodtape.vision.pipeline import Analyzer
 from moodtape.web.profiles import Calibration, Tally
@@ -104,7 +104,7 @@ def test_examples_of_a_model_no_instance_runs_any_more_are_dropped(real_analyzer
     kept = dataclasses.replace(_sums(gone, 4).for_model(rolling), tallies=_sums(rolling, 5).tallies).for_model(mine)
     assert set(kept.others) == {gone, rolling}
     for model in (mine, rolling):  # the instances' readiness polls note the models they run
-        note_and_list(client, MODELS_KEY, model[:16])
+        note_instance(client, "test", model_id=model, history_limits="", catalog=None)
 
     stored = store.update("s1", lambda _current: kept)
 

@@ -30,27 +30,6 @@ NOTED_FOR_S: Final[float] = 120.0
 MODELS_KEY: Final[str] = "moodtape:emotion-models"
 
 
-#: Note ARGV[1] at Redis's time, forget what was noted more than ARGV[2] seconds ago, keep the set
-#: for ARGV[3] seconds, and return what is left.
-_NOTE_AND_LIST: Final[str] = """
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return redis.call('ZRANGE', KEYS[1], 0, -1)
-"""
-
-
-def note_and_list(client: redis.Redis, set_key: str, fingerprint: str) -> set[str]:
-    """Note ``fingerprint`` in ``set_key`` and return every fingerprint noted there lately.
-
-    One round trip (a script, so atomic); the set itself expires when no instance notes anything.
-    """
-    listed = client.eval(_NOTE_AND_LIST, 1, set_key, fingerprint, NOTED_FOR_S, int(NOTED_FOR_S) * 2)
-    return {item.decode() if isinstance(item, bytes) else str(item) for item in listed}
-
-
 #: The hash where instances note the catalog they recommend from (instance id → a digest of its
 #: items), beside each instance's last note in :data:`CATALOG_BEATS_KEY`. Per instance, unlike the
 #: sets above: a catalog changes while its instance runs (``moodtape catalog import``), and noted as

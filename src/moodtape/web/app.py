@@ -209,6 +209,10 @@ class Services:
                     self._bound_store(self._recommender)
         return self._recommender
 
+    def built_recommender(self) -> Recommender | None:
+        """The shared recommender if it is built already, else None: never waits for it to be built."""
+        return self._recommender
+
     def sessions(self) -> SessionService:
         """The session shell over the shared recommender: validates, ranks, then records."""
         return SessionService.of(self.recommender(), self.memory)

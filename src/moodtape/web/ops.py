@@ -246,7 +246,7 @@ def _redis_checks(flight: _Flight, client: Any, model_ready: bool) -> None:
         flight.note("redis", _outcome(lambda: ping(client)))
         if checks["redis"] != "ok":
             return
-        others = _Others(client, model_ready)  # the checks after the key's: one round trip for the three
+        others = _NotedThisRun(client, model_ready)  # the checks after the key's: one round trip for the three
         fingerprints = {
             "secret_key": functools.partial(_same_key_everywhere, client),
             "emotion_model": functools.partial(_same_model_everywhere, others),
@@ -320,7 +320,7 @@ def _full(client: Any) -> str:
     )
 
 
-class _Others:
+class _NotedThisRun:
     """What the other instances sharing Redis run (model, catalog, history limits), asked once per
     readiness run: the first check to need it notes this instance's three fingerprints in one round
     trip (:func:`moodtape.state.instances.note_instance`), and the others reuse the answer, or the error.
@@ -359,7 +359,7 @@ class _Others:
             )
 
 
-def _same_model_everywhere(others: _Others) -> None:
+def _same_model_everywhere(others: _NotedThisRun) -> None:
     """Raise when other instances sharing this Redis run another emotion model.
 
     A calibration belongs to the model that made it: each model's examples are kept apart (a
@@ -375,7 +375,7 @@ def _same_model_everywhere(others: _Others) -> None:
         )
 
 
-def _same_catalog_everywhere(others: _Others) -> None:
+def _same_catalog_everywhere(others: _NotedThisRun) -> None:
     """Raise when other instances sharing this Redis recommend from another catalog.
 
     A list is made from the catalog of the instance that answers, and a disliked song is replaced
@@ -396,12 +396,14 @@ def _same_catalog_everywhere(others: _Others) -> None:
 
 def _catalog_digest() -> str | None:
     """The digest of the catalog this instance recommends from (kept by the catalog until its items
-    change); None for a provider that cannot list its items."""
-    digest = getattr(getattr(services().recommender(), "catalog", None), "digest", None)
+    change); None for a provider that cannot list its items, and while the recommender is still being
+    built: the readiness run has 1 s for Redis, and waiting for the catalog to load would be taken for
+    a Redis that does not answer."""
+    digest = getattr(getattr(services().built_recommender(), "catalog", None), "digest", None)
     return str(digest()) if callable(digest) else None
 
 
-def _same_history_limits_everywhere(others: _Others) -> None:
+def _same_history_limits_everywhere(others: _NotedThisRun) -> None:
     """Raise when other instances sharing this Redis keep history for another time or up to another count.
 
     Both act on every session, whichever instance it visits: the one with the shortest
