@@ -68,16 +68,21 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
     return calls
 
 
-def test_a_boundary_over_70_characters_is_refused_by_name(client: FlaskClient, astronaut_jpeg_bytes: bytes) -> None:
-    """RFC 2046 allows 70; a boundary as long as the headers allow (64 KiB) was read."""
-    boundary = "b" * 71
+def test_a_boundary_over_200_characters_is_refused_by_name(client: FlaskClient, astronaut_jpeg_bytes: bytes) -> None:
+    """A boundary as long as the headers allow (64 KiB) was read."""
+    boundary = "b" * 201
     reply = client.post("/api/analyze", data=_form(astronaut_jpeg_bytes, boundary), content_type=FORM + boundary)
     assert reply.status_code == 400, reply.get_json()
-    assert "boundary of over 70 characters" in reply.get_json()["error"]["message"]
+    assert "boundary of over 200 characters" in reply.get_json()["error"]["message"]
 
 
-def test_a_boundary_of_70_characters_is_read(client: FlaskClient, astronaut_jpeg_bytes: bytes) -> None:
-    boundary = "-" * 69 + "b"
+@pytest.mark.parametrize("length", [70, 72, 200])
+def test_a_boundary_of_rfc_length_or_a_little_over_is_read(
+    client: FlaskClient, astronaut_jpeg_bytes: bytes, length: int
+) -> None:
+    """RFC 2046 allows 70; Werkzeug's own test client writes up to 72 (a 400 for 0.3 % of its forms
+    when 70 was the limit)."""
+    boundary = "-" * (length - 1) + "b"
     reply = client.post("/api/analyze", data=_form(astronaut_jpeg_bytes, boundary), content_type=FORM + boundary)
     assert reply.status_code == 200, reply.get_json()
     assert len(reply.get_json()["faces"]) == 1
