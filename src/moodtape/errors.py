@@ -110,6 +110,11 @@ class ProviderError(MoodtapeError):
     #: False when the request surely never left (a pause in force, no connection made), so no
     #: quota was spent on it; True when it may have reached the provider.
     maybe_sent: bool = True
+    #: True for a 5xx after every retry: it may be one request's fault (its words tripping a server
+    #: bug), so its pause holds back that request only, until several different ones failed (see
+    #: ``TroubleCounter`` in ``providers/http.py``); False: its ``retry_after`` pauses the whole
+    #: service at once.
+    counts_toward_pause: bool = False
     #: Whether this failure pauses the service and is logged (see ``ServiceClient``); False for
     #: one worth trying again at once, such as a stale token.
     pauses: ClassVar[bool] = True

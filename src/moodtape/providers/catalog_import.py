@@ -14,13 +14,16 @@ Spotify's units are normalised to [0, 1] so every feature shares one scale:
   a tempo of 0 (Spotify's "unknown") is left empty.
 
 A bad row is not fatal: it is reported with its line number in the file (the header is line 1)
-and skipped. This module only parses; :meth:`Catalog.import_csv` writes the good rows in one
-transaction.
+and skipped; so is a title, artist or genre longer than :data:`MAX_TEXT` characters. A cell longer
+than the csv module reads (131,072 characters) ends the reading there: the rows before it are
+kept and the problem says from which line on nothing was read. This module only parses;
+:meth:`Catalog.import_csv` writes the good rows in one transaction.
 """
 
 from __future__ import annotations
 
 import ast
+import codecs
 import csv
 import io
 import math
@@ -52,6 +55,9 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
     "year": ("year", "release_date", "album_release_date", "release_year"),
 }
 REQUIRED = ("title", "artist", "valence", "energy")
+#: The longest title, artist or genre kept, in characters: far above any real one, and short
+#: enough that a stray column of text never becomes a "title" shown in every list and export.
+MAX_TEXT = 1000
 UNIT_FEATURES = ("danceability", "acousticness", "instrumentalness")
 
 _SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
@@ -157,12 +163,18 @@ def _decade(raw: str) -> int | None:
     return int(match.group(1)) // 10 * 10 if match else None
 
 
+def _text(value: str, name: str) -> str:
+    if len(value) > MAX_TEXT:
+        raise _BadRowError(f"{name} is {len(value):,} characters long (at most {MAX_TEXT:,})")
+    return value
+
+
 def _track_row(cells: Mapping[str, str]) -> tuple[object, ...]:
-    title = cells["title"].strip()
-    artist = _artists(cells["artist"])
+    title = _text(cells["title"].strip(), "title")
+    artist = _text(_artists(cells["artist"]), "artist")
     if not title or not artist:
         raise _BadRowError("a track needs a title and an artist")
-    genre = cells.get("genre", "").strip() or None
+    genre = _text(cells.get("genre", "").strip(), "genre") or None
     values: dict[str, object] = {
         "key": item_key(artist, title),
         "title": title,
@@ -209,31 +221,70 @@ def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel
 
 
+#: Byte-order marks of the Unicode encodings that are not UTF-8, UTF-32's first: UTF-32 LE's
+#: starts with UTF-16 LE's.
+_UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _decoded(data: bytes, path: Path) -> str:
+    """The file's text, UTF-8 (a BOM allowed). Anything else is refused saying what it looks like:
+    UTF-32 or UTF-16 (Excel's "Unicode Text") by its BOM, else the line of the first byte that is
+    not UTF-8, so a Latin-1 or Windows-1252 export is told apart from a file broken in one place."""
+    for bom, name in _UNICODE_BOMS:
+        if data.startswith(bom):
+            raise CatalogError(f'{path} is {name} text, not UTF-8: save it as "CSV UTF-8" and import that')
+    data = data.removeprefix(codecs.BOM_UTF8)  # decoded and counted in the same bytes below
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise CatalogError(
+            f"{path} is not UTF-8 text (line {line} is not; Latin-1 or Windows-1252?): export the CSV as UTF-8"
+        ) from None
+
+
 def read_track_csv(path: Path) -> ParsedCsv:
     """Parse ``path`` into good rows and reported problems; never writes anything.
 
     Raises:
-        CatalogError: the file is missing, not UTF-8 text, empty, or lacks a required column.
+        CatalogError: the file is missing, not UTF-8 text, empty, has an unreadable header, or lacks
+            a required column.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = _decoded(path.read_bytes(), path)
     except FileNotFoundError:
         raise CatalogError(f"no such file: {path}") from None
     except IsADirectoryError:
         raise CatalogError(f"{path} is a folder, not a CSV file") from None
-    except UnicodeDecodeError:
-        raise CatalogError(f"{path} is not UTF-8 text; export the CSV as UTF-8") from None
     except OSError as exc:
         raise CatalogError(f"cannot read {path}: {exc.strerror}") from None
 
     reader = csv.reader(io.StringIO(text, newline=""), _dialect(text[:4096]))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:  # a header cell past csv.field_size_limit(): no columns to read by
+        raise CatalogError(f"{path}: the header row (line 1) is unreadable ({exc})") from None
     if header is None:
         raise CatalogError(f"{path} is empty")
     columns = _column_map(header)
     parsed = ParsedCsv()
     last_line = reader.line_num
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell past csv.field_size_limit()
+            # Stop: the reader would go on from inside the cell (a quoted one holds lines that look
+            # like rows), and import text that was never a row.
+            line = last_line + 1
+            parsed.problems.append(RowProblem(line, f"unreadable row ({exc}); rows from line {line} on not read"))
+            break
         line, last_line = last_line + 1, reader.line_num
         if not any(cell.strip() for cell in record):
             continue

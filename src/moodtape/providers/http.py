@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import hashlib
 import logging
 import math
 import random
@@ -59,8 +60,21 @@ _MAX_QUOTED = 200  # characters of a provider's own error message we quote back
 #: The most bytes one reply may hold once unpacked. A search page of Spotify or YouTube is tens of
 #: kilobytes; a 400 KB gzip body that unpacks to 400 MB took that much memory per request before.
 MAX_REPLY_BYTES: Final = 4 * 1024 * 1024
-#: Seconds no call goes out after a final 5xx: a struggling service is not sent every visitor's retries.
+#: Seconds a service is paused once :data:`TROUBLE_STRIKES` requests met a final 5xx (see
+#: :class:`TroubleCounter`), and seconds one such request is not sent again: a struggling service is
+#: not sent every visitor's retries.
 TROUBLE_PAUSE: Final = 30
+#: Different requests that must meet a final 5xx within :data:`TROUBLE_WINDOW` seconds, each answer
+#: between them cancelling one, before the whole service pauses. One was enough before, so a single
+#: query that upset the service (its own words tripping a server bug) paused it for every visitor.
+#: Per process: P processes send up to 3P failing requests (3 attempts each) per pause.
+TROUBLE_STRIKES: Final = 3
+#: Seconds within which :data:`TROUBLE_STRIKES` failing requests pause the service.
+TROUBLE_WINDOW: Final = 30
+#: The most failed requests held back at once, each for :data:`TROUBLE_PAUSE` seconds: a bound on
+#: memory when visitors send thousands of different failing queries. Forgetting the oldest costs
+#: only its retries, should it be sent again before its pause ends.
+TROUBLE_REMEMBERED: Final = 256
 #: Seconds no call goes out after a 429 that named no ``Retry-After``.
 RATE_LIMIT_PAUSE: Final = 60
 #: The longest pause a ``Retry-After`` may impose (an hour), so a wrong header cannot stop a service for days.
@@ -263,6 +277,92 @@ class CircuitBreaker:
         return max(0.0, self._open_until - self._clock())
 
 
+class TroubleCounter:
+    """Decides when requests that met a 5xx after every retry pause their whole service.
+
+    A 5xx may belong to one request only: its words trip a bug on the server while every other
+    query works. So such a failure is held against that request alone, which is not sent again for
+    ``pause`` seconds (a visitor reloading it does not send three more calls each time). The
+    service as a whole pauses once ``strikes`` different requests failed so within ``window``
+    seconds, less one for each answer in between: an answer cancels only the oldest failure still
+    counted, not all of them. So one bad query among good ones pauses no one, while an API that
+    fails more often than it answers (a dead search beside a working token or chart endpoint)
+    still pauses, and is spared every visitor's retries.
+
+    Requests are known by :func:`request_digest`, never kept in clear (a form may carry a secret).
+    Per process, like the :class:`CircuitBreaker` it feeds; thread-safe.
+    """
+
+    def __init__(
+        self,
+        clock: Clock = time.monotonic,
+        *,
+        strikes: int = TROUBLE_STRIKES,
+        window: float = TROUBLE_WINDOW,
+        pause: float = TROUBLE_PAUSE,
+        remembered: int = TROUBLE_REMEMBERED,
+    ) -> None:
+        self.strikes = strikes
+        self.window = window
+        self.pause = pause
+        self._clock = clock
+        self._remembered = remembered
+        #: request digest → (when it may be sent again, the scrubbed message it failed with)
+        self._failed: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        #: request digest → when it failed, oldest first, for the failures no answer cancelled yet
+        self._counted: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def failed_lately(self, digest: str) -> tuple[str, float] | None:
+        """The message the request ``digest`` failed with and the seconds before it may be sent again, or None."""
+        with self._lock:
+            until, reason = self._failed.get(digest, (0.0, ""))
+        left = until - self._clock()
+        return (reason, left) if left > 0 else None
+
+    def strike(self, digest: str, reason: str) -> bool:
+        """Note that the request ``digest`` met a 5xx after its retries; True when the whole service
+        should pause now."""
+        now = self._clock()
+        with self._lock:
+            self._failed[digest] = (now + self.pause, reason)
+            self._failed.move_to_end(digest)
+            for key in [k for k, (until, _) in self._failed.items() if until <= now]:
+                del self._failed[key]
+            while len(self._failed) > self._remembered:
+                self._failed.popitem(last=False)
+            self._counted[digest] = now
+            self._counted.move_to_end(digest)
+            for key in [k for k, when in self._counted.items() if when <= now - self.window]:
+                del self._counted[key]
+            if len(self._counted) < self.strikes:
+                return False
+            self._counted.clear()  # the pause that follows: after it, as many failures again
+            return True
+
+    def answered(self) -> None:
+        """The service answered a request: the oldest failure counted no longer counts.
+
+        Only one: emptying the count on any answer let an API that answers a token fetch or a
+        status check but fails every search go on being sent every search and its retries.
+        """
+        with self._lock:
+            if self._counted:
+                self._counted.popitem(last=False)
+
+
+def request_digest(method: str, url: str, params: object = None, data: object = None) -> str:
+    """What tells one request from another, as a digest: method, URL, query and form only (not the
+    headers, not a JSON body). The same search gives the same digest, and no key or token in it is
+    kept in clear."""
+    parts = (method.upper(), url, _sorted_items(params), _sorted_items(data))
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def _sorted_items(values: object) -> object:
+    return sorted(values.items(), key=repr) if isinstance(values, Mapping) else values
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard :func:`request_json` tries.
@@ -363,9 +463,9 @@ def _final_status_error(service: str, response: httpx.Response, retry_after: flo
             wait,
         )
     if status >= 500:
-        return paused(
-            ProviderError(f"{service} is having trouble (HTTP {status}); try again in a few minutes."), TROUBLE_PAUSE
-        )
+        trouble = ProviderError(f"{service} is having trouble (HTTP {status}); try again in a few minutes.")
+        trouble.counts_toward_pause = True  # maybe this request's fault alone: see TroubleCounter
+        return paused(trouble, TROUBLE_PAUSE)
     return ProviderError(f"{service} refused the request (HTTP {status}).")
 
 
@@ -719,9 +819,12 @@ class ServiceClient:
 
     After a connection failure or timeout the service is not called again for ``cooldown``
     seconds: the same readable error is raised at once, so an offline machine answers fast. An
-    error marked with :func:`paused` (a 429, a 5xx after every retry, refused credentials) stops
-    calls the same way for its ``retry_after`` seconds, so a service that said "not now" or "not
-    with this key" is not asked again by every visitor.
+    error marked with :func:`paused` (a 429, refused credentials) stops calls the same way for its
+    ``retry_after`` seconds, so a service that said "not now" or "not with this key" is not asked
+    again by every visitor. A 5xx after every retry (marked ``counts_toward_pause``) stops only that
+    same request for a while; the service pauses once several different requests met one with
+    fewer answers between them (see :class:`TroubleCounter`), as one visitor's query may be all that
+    upsets it.
     Any message that somehow quotes a secret is scrubbed before it leaves. Each failure is logged
     once (a warning, scrubbed: the operator's detail where :func:`for_operator` gave one, else the
     message), again only when the reason changes or after a success.
@@ -744,6 +847,7 @@ class ServiceClient:
         self.timeout = timeout
         self.retry = retry
         self.breaker = CircuitBreaker(cooldown, clock)
+        self.troubles = TroubleCounter(clock)
         self._sleep = sleep
         self._secrets = secrets
         self._last_logged: str | None = None
@@ -759,6 +863,8 @@ class ServiceClient:
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
         """:func:`request_json` with this service's settings; keyword arguments pass through."""
         self.raise_if_paused()
+        digest = request_digest(method, url, kwargs.get("params"), kwargs.get("data"))
+        self._raise_if_failed_lately(digest)
         PROVIDER_CALLS.labels(service=self.service).inc()
         try:
             answer = request_json(
@@ -777,9 +883,22 @@ class ServiceClient:
                 raise
             if isinstance(error, ProviderUnreachableError) and not error.retry_after:
                 paused(error, self.breaker.cooldown)  # offline: every call would pay the timeout again
-            raise self.fail(error) from None
+            raise self.fail(error, digest) from None
+        self.troubles.answered()
         self._last_logged = None
         return answer
+
+    def _raise_if_failed_lately(self, digest: str) -> None:
+        """Raise the 5xx this very request met lately, without sending it (``maybe_sent=False``, as
+        for a pause), until :data:`TROUBLE_PAUSE` has passed: another request may be sent meanwhile."""
+        failed = self.troubles.failed_lately(digest)
+        if failed is None:
+            return
+        reason, left = failed
+        error = ProviderError(reason)
+        error.retry_after = max(1, math.ceil(left))
+        error.maybe_sent = False
+        raise error
 
     def raise_if_paused(self) -> None:
         """Raise the error that paused this service, of its own kind and with the seconds left as
@@ -794,13 +913,14 @@ class ServiceClient:
         error.maybe_sent = False
         raise error
 
-    def fail(self, error: ProviderError) -> ProviderError:
+    def fail(self, error: ProviderError, digest: str = "") -> ProviderError:
         """``error`` scrubbed of secrets, its pause (see :func:`paused`) started and logged once:
-        for failures a provider decides on itself, outside :meth:`request`, too."""
+        for failures a provider decides on itself, outside :meth:`request`, too. ``digest`` is the
+        :func:`request_digest` of the request that failed ("": none known)."""
         secrets = tuple(self._secrets())
         safe = redact(str(error), secrets)
-        if error.retry_after:  # marked with paused(): no call until it has passed
-            self.breaker.trip(safe, error.retry_after, type(error))
+        if error.retry_after and self._pauses_service(error, digest, safe):
+            self.breaker.trip(safe, error.retry_after, type(error))  # no call until it has passed
         self._log_once(redact(operator_detail(error), secrets))  # the operator's wording, where there is one
         notes = getattr(error, "__notes__", [])
         safe_notes = [redact(note, secrets) for note in notes]
@@ -809,9 +929,19 @@ class ServiceClient:
         scrubbed = type(error)(safe)
         scrubbed.retry_after = error.retry_after
         scrubbed.maybe_sent = error.maybe_sent  # a quota reserved for it is given back only if it never left
+        scrubbed.counts_toward_pause = error.counts_toward_pause  # a provider may fail() it again
         for note in safe_notes:
             scrubbed.add_note(note)
         return scrubbed
+
+    def _pauses_service(self, error: ProviderError, digest: str, reason: str) -> bool:
+        """Whether ``error``'s pause stops the whole service now. One marked ``counts_toward_pause``
+        holds back its own request and counts toward :class:`TroubleCounter`'s strikes; without a
+        digest there is no request to hold back, and every such error would share one key (never
+        reaching the strikes), so it pauses the service at once like any other."""
+        if not (error.counts_toward_pause and digest):
+            return True
+        return self.troubles.strike(digest, reason)
 
     def _log_once(self, message: str) -> None:
         """Log a failure's (scrubbed) message, unless it is the one logged last."""

@@ -58,13 +58,12 @@ def video_from_youtube(item: object, point: tuple[float, float], category: str) 
     search.list gives ``id: {"kind", "videoId"}``, videos.list gives ``id: "…"``. Titles and
     channel names come HTML-escaped (``&#39;``, ``&amp;``) and are unescaped here.
     """
-    if not isinstance(item, dict):
+    video_id = item_video_id(item)
+    if video_id is None or not isinstance(item, dict):
         return None
-    raw_id = item.get("id")
-    video_id = raw_id.get("videoId") if isinstance(raw_id, dict) else raw_id
     snippet = item.get("snippet")
     status = item.get("status")
-    if not isinstance(video_id, str) or not _VIDEO_ID.fullmatch(video_id) or not isinstance(snippet, dict):
+    if not isinstance(snippet, dict):
         return None
     if not _playable(status, snippet):
         return None
@@ -108,13 +107,26 @@ def _playable(status: object, snippet: dict[str, Any]) -> bool:
     """
     if snippet.get("liveBroadcastContent") == "upcoming":
         return False
-    if not isinstance(status, dict):
-        return True
+    return not isinstance(status, dict) or status_playable(status)
+
+
+def status_playable(status: dict[str, Any]) -> bool:
+    """Whether a videos.list ``status`` lets the embedded player play the video: embeddable, not
+    private, and neither deleted nor rejected nor failed in processing."""
     return (
         status.get("embeddable") is not False
         and status.get("privacyStatus") != "private"
         and status.get("uploadStatus") not in _GONE_UPLOADS
     )
+
+
+def item_video_id(item: object) -> str | None:
+    """The video ID of a search.list item (``id.videoId``) or a videos.list item (``id``), if well formed."""
+    if not isinstance(item, dict):
+        return None
+    raw_id = item.get("id")
+    video_id = raw_id.get("videoId") if isinstance(raw_id, dict) else raw_id
+    return video_id if isinstance(video_id, str) and _VIDEO_ID.fullmatch(video_id) else None
 
 
 def _thumbnail(thumbnails: object) -> str | None:
