@@ -40,13 +40,38 @@ CATALOG_BEATS_KEY: Final[str] = "moodtape:catalog-beats"
 #: secret, and the message that names a disagreement can then say which values are in use.
 HISTORY_LIMITS_KEY: Final[str] = "moodtape:history-limits"
 
+#: The Lua that notes, at Redis's time ``now``, that instance ``{name}`` holds ``{value}`` in the
+#: hash ``{holders}``, beside its beat in the sorted set ``{beats}``; forgets the instances not noted
+#: since ``oldest`` (or whose beat is missing) and keeps both keys ``{keep}`` seconds. One snippet for
+#: the catalogs (:data:`_NOTE_INSTANCE`) and the holders of :func:`hold`, so the two cannot drift.
+_NOTE_HOLDER: Final[str] = """
+redis.call('HSET', {holders}, {name}, {value})
+redis.call('ZADD', {beats}, now, {name})
+for _, held_by in ipairs(redis.call('HKEYS', {holders})) do
+  local beat = redis.call('ZSCORE', {beats}, held_by)
+  if not beat or tonumber(beat) < oldest then
+    redis.call('HDEL', {holders}, held_by)
+    redis.call('ZREM', {beats}, held_by)
+  end
+end
+redis.call('ZREMRANGEBYSCORE', {beats}, '-inf', oldest)
+redis.call('EXPIRE', {holders}, {keep})
+redis.call('EXPIRE', {beats}, {keep})
+"""
+
+#: Redis's time, in seconds, as ``now`` (a script's first lines).
+_NOW: Final[str] = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+"""
+
 #: Note at Redis's time the model ARGV[3] in the set KEYS[1] and the history limits ARGV[4] in the
 #: set KEYS[2] (each skipped when empty), and that instance ARGV[5] recommends from catalog ARGV[6]
 #: (skipped when empty) in the hash KEYS[3] beside its note in KEYS[4]; forget what was noted more
 #: than ARGV[1] seconds ago, keep all four for ARGV[2] seconds, and return what each holds.
-_NOTE_INSTANCE: Final[str] = """
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+_NOTE_INSTANCE: Final[str] = (
+    _NOW
+    + """
 local oldest = now - tonumber(ARGV[1])
 local function note(key, value)
   if value == '' then return {} end
@@ -58,23 +83,13 @@ end
 local models = note(KEYS[1], ARGV[3])
 local limits = note(KEYS[2], ARGV[4])
 local catalogs = {}
-if ARGV[6] ~= '' then
-  redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
-  redis.call('ZADD', KEYS[4], now, ARGV[5])
-  for _, name in ipairs(redis.call('HKEYS', KEYS[3])) do
-    local noted = redis.call('ZSCORE', KEYS[4], name)
-    if not noted or tonumber(noted) < oldest then
-      redis.call('HDEL', KEYS[3], name)
-      redis.call('ZREM', KEYS[4], name)
-    end
-  end
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', oldest)
-  redis.call('EXPIRE', KEYS[3], ARGV[2])
-  redis.call('EXPIRE', KEYS[4], ARGV[2])
-  catalogs = redis.call('HVALS', KEYS[3])
+if ARGV[6] ~= '' then"""
+    + _NOTE_HOLDER.format(holders="KEYS[3]", beats="KEYS[4]", name="ARGV[5]", value="ARGV[6]", keep="ARGV[2]")
+    + """catalogs = redis.call('HVALS', KEYS[3])
 end
 return {models, limits, catalogs}
 """
+)
 
 
 @dataclass(frozen=True)
@@ -135,24 +150,14 @@ HEARTBEAT_S: Final[float] = 5.0
 #: Note instance ARGV[1] as holding ARGV[2] in the hash KEYS[1], beside its beat in the sorted set
 #: KEYS[2] at Redis's time; forget the instances not noted for ARGV[3] seconds (or whose beat is
 #: missing), keep both for ARGV[4] seconds, and return what every live instance holds.
-_HOLD: Final[str] = """
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], now, ARGV[1])
-local oldest = now - tonumber(ARGV[3])
-for _, name in ipairs(redis.call('HKEYS', KEYS[1])) do
-  local beat = redis.call('ZSCORE', KEYS[2], name)
-  if not beat or tonumber(beat) < oldest then
-    redis.call('HDEL', KEYS[1], name)
-    redis.call('ZREM', KEYS[2], name)
-  end
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', oldest)
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-return redis.call('HVALS', KEYS[1])
+_HOLD: Final[str] = (
+    _NOW
+    + """
+local oldest = now - tonumber(ARGV[3])"""
+    + _NOTE_HOLDER.format(holders="KEYS[1]", beats="KEYS[2]", name="ARGV[1]", value="ARGV[2]", keep="ARGV[4]")
+    + """return redis.call('HVALS', KEYS[1])
 """
+)
 
 
 def hold(client: redis.Redis, holders_key: str, beats_key: str, instance_id: str, value: str) -> list[str]:

@@ -31,9 +31,20 @@ The client address is ``request.remote_addr``: the socket's peer, or, with
 ``MOODTAPE_PROXY_HOPS`` > 0, the address the trusted proxies put in ``X-Forwarded-For`` (werkzeug's
 ``ProxyFix`` takes exactly that many hops, so a client cannot spoof its way past the limit by
 sending its own header; with ``MOODTAPE_TRUSTED_PROXIES``, only for connections from those proxies:
-``web/proxies.py``). An IPv6 address counts by its /64, as everywhere else in moodtape
-(``web/owners.py``): a client usually holds a whole /64 and can send from any address in it, and
-40 addresses of one /64 got 40 answers under a limit of 5. Health, readiness and metrics are never
+``web/proxies.py``). A client on loopback (a local script, ``curl`` on the host) is limited like any
+other: it is one client, and an exemption would let one local loop flood the instance; only the
+paths below are exempt, for every address. Behind a proxy whose ``X-Forwarded-For`` is not used
+(``MOODTAPE_PROXY_HOPS`` left at 0 or set above the proxies in front, or a peer outside
+``MOODTAPE_TRUSTED_PROXIES``), every visitor has the proxy's address and shares one budget: with a
+limit of 5 a second, 40 visitors forwarded by one proxy got 5 answers between them. The limit is
+not loosened for it (the header is then anyone's to write), but the first such refusal is logged,
+naming the settings, and the following ones summed up once a minute
+(:data:`SHARED_BY_A_PROXY_WARNINGS`): before, the only sign was the visitors' 429s. The log cannot
+tell a proxy's header from one a client wrote itself, and says so: setting the hops for a header
+no proxy wrote, without ``MOODTAPE_TRUSTED_PROXIES``, would let any client pick its address. An
+IPv6 address counts by its /64, as everywhere else in moodtape (``web/owners.py``): a client
+usually holds a whole /64 and can send from any address in it, and 40 addresses of one /64 got 40
+answers under a limit of 5. Health, readiness and metrics are never
 limited: balancers and Prometheus poll them from one address. Nor are the page's static files,
 but only the files that are there (:func:`_an_existing_static_file`): until session 27 the
 exemption was every path under ``/static/``, so a client asking for ``/static/nope-1.js``,
@@ -71,6 +82,7 @@ from moodtape.metrics import RATE_LIMITED
 from moodtape.state.breaker import SLOW_CALL_S, BreakerOpen, breaker_for
 from moodtape.state.connection import client_for, forget_settings_trouble
 from moodtape.web.errors import error_response
+from moodtape.web.logs import OncePerInterval
 from moodtape.web.owners import client_of
 from moodtape.web.static_names import STATIC_ENDPOINTS, plain_file_path
 
@@ -110,6 +122,25 @@ STATIC_MISS: Final[str] = "static_miss"
 #: The most client keys :class:`RecentHits` keeps per window (about 150 bytes each: 15 MB at most
 #: for the two windows); a client first seen beyond them starts from zero at the switch, as all did.
 RECENT_HITS_KEPT: Final[int] = 50_000
+
+#: A refusal of a request that names a forwarded client this server does not use: behind a proxy,
+#: every visitor shares its address, and one budget. The header may as well be the client's own
+#: (nothing tells them apart), so the advice is for the proxy case only, and never without the
+#: trusted proxies: the hops alone would let any client write its own address.
+_SHARED_BY_A_PROXY: Final[str] = (
+    "rate limit: refused a request that carries X-Forwarded-For (from a proxy in front, or written by the "
+    "client itself) but was counted by its connection's address; if a proxy is in front, every visitor "
+    "behind it shares that one limit of MOODTAPE_RATE_LIMIT a second: set MOODTAPE_PROXY_HOPS to the number "
+    "of proxies in front (with MOODTAPE_TRUSTED_PROXIES set to their addresses, or any client can pick its "
+    "own) (docs/deployment.md)"
+)
+#: That warning, at most once a minute with a count: past the limit, every visitor's request brings one.
+SHARED_BY_A_PROXY_WARNINGS: Final = OncePerInterval(
+    "rate limit: %(count)d more requests carrying an X-Forwarded-For that is not used were refused in the "
+    "last %(seconds)g s (if a proxy is in front, see MOODTAPE_PROXY_HOPS, with MOODTAPE_TRUSTED_PROXIES)",
+    matches=lambda record: record.msg == _SHARED_BY_A_PROXY,
+)
+log.addFilter(SHARED_BY_A_PROXY_WARNINGS)
 
 
 def limit_text(rate: float) -> str:
@@ -441,6 +472,25 @@ def _client_address() -> str:
 
 def _refuse(limit: RequestLimit) -> Response:
     RATE_LIMITED.inc()
+    if _forwarded_but_unused():
+        log.warning(_SHARED_BY_A_PROXY)
     response = error_response(429, "rate_limited", "too many requests from this address; slow down and retry")
     response.headers["Retry-After"] = retry_after_header(limit.reset_at - time.time())
     return response
+
+
+def _forwarded_but_unused() -> bool:
+    """Whether the request names a forwarded client that the limit did not count it by.
+
+    werkzeug's ``ProxyFix`` notes the original address in ``werkzeug.proxy_fix.orig`` whenever it
+    runs (``web/proxies.py`` runs it for the trusted proxies' connections only), but changes
+    ``REMOTE_ADDR`` only when the header has at least ``MOODTAPE_PROXY_HOPS`` entries: with the
+    hops set above the proxies in front, the address stays the proxy's, and the header is unused
+    all the same. (A forwarded client with the proxy's own address counts as unused too: a
+    warning at worst, and only on a refusal.)
+    """
+    if "X-Forwarded-For" not in request.headers:
+        return False
+    environ = request.environ
+    original = environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR", environ.get("REMOTE_ADDR"))
+    return bool(original == environ.get("REMOTE_ADDR"))
