@@ -126,7 +126,8 @@ def test_a_missing_token_with_a_good_cookie_still_blames_the_token(client: Flask
         "/api/recommendations?emotion=happy&strategy=%3Cimg%20src=x%20onerror=alert(1)%3E",
         "/api/export?format=%3Csvg%20onload=alert(1)%3E&emotion=happy",
         "/readyz?%3Cscript%3E=1",
-        "/ondevice/%3Cb%3E&amp;.onnx",
+        # "/ondevice/%3Cb%3E&amp;.onnx" was here: since session 32 its 404 quotes no part of the
+        # name, so there is no quoted markup left to find escaped (test_http32_hostile_clients.py).
     ],
 )
 def test_markup_sent_by_a_client_is_never_echoed_raw_in_an_error(client: FlaskClient, url: str) -> None:

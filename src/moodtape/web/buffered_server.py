@@ -105,6 +105,7 @@ from moodtape.web.hosts import one_host
 from moodtape.web.proxies import Network, from_one_of, trusted_networks
 from moodtape.web.refusals import refusal
 from moodtape.web.request_line import as_highest_minor, target_authority_problem
+from moodtape.web.security import foreign_by_headers
 from moodtape.web.server_wide import SERVER_WIDE
 
 #: Request line plus headers: 64 KiB is 8× what browsers send; the 30 MB header line is refused.
@@ -255,6 +256,25 @@ class _NotProvidedError(Error):  # type: ignore[misc]
 
     code = 501
     reason = "Not Implemented"
+
+
+class _ForeignSiteError(Error):  # type: ignore[misc]
+    """The app's 403 ``csrf_failed`` for a request from another site, made by the server before it
+    asks for the body (:meth:`_DrainingParser._refuse_foreign_before_body`); ``body`` is the message."""
+
+    code = 403
+    reason = "Forbidden"
+    api_code = "csrf_failed"
+
+
+#: Methods that change nothing (RFC 9110 §9.2.1): a request from another site may use them.
+SAFE_METHODS: Final[frozenset[str]] = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+#: What a request from another site is told when refused before its body (a fixed text: the
+#: app's own refusal names the header that told, which may hold the client's words).
+FOREIGN_BEFORE_BODY: Final[str] = (
+    "this request came from another site (its Origin, Referer or Sec-Fetch-Site says so): reload moodtape "
+    "from its own address; the body was not asked for"
+)
 
 
 def _refused(why: str) -> _ExplainedError:
@@ -513,7 +533,7 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
         error = self.request.error
         status = int(error.code)
         said = _message_for(error)
-        headers, body = refusal(status, error.reason, said)
+        headers, body = refusal(status, error.reason, said, getattr(error, "api_code", None))
         self.status = f"{status} {error.reason}"
         self.response_headers.extend(headers)
         self.set_close_on_finish()
@@ -566,7 +586,7 @@ def _unparsable(target: str) -> Error:
 def _message_for(error: Error) -> str | None:
     """What the refusal ``error`` says to the client: our own reason, waitress's made ours
     (web/framing_reasons.py), or None for the status's general message."""
-    if isinstance(error, _ExplainedError | _NotProvidedError | _TooManyFieldsError):
+    if isinstance(error, _ExplainedError | _NotProvidedError | _TooManyFieldsError | _ForeignSiteError):
         return str(error.body)
     if isinstance(error, BadRequest) and isinstance(error.body, str):
         return client_reason(error.body)
@@ -892,6 +912,25 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             # waitress reads HTTP/1.0 bodies by Content-Length and leaves this header in place, but a
             # proxy in front may have framed the body by it: RFC 9112 §6.1 calls the framing faulty.
             raise self._refuse(_refused("Transfer-Encoding is not part of HTTP/1.0: send HTTP/1.1"))
+        self._refuse_foreign_before_body()
+
+    def _refuse_foreign_before_body(self) -> None:
+        """Refuse, before ``100 Continue``, a request with a body that the browser marks as another
+        site's (:func:`~moodtape.web.security.foreign_by_headers`): every endpoint that takes a body
+        refuses such a request (403 ``csrf_failed``), and asking for the body first made the client
+        send all of it (10 MB of a photo) to be refused. Only for ``Expect: 100-continue``: a client
+        that sends its body at once would see its send fail, not the answer, if refused before it.
+        The refusal closes the connection, dropping a body the client sends anyway (it lingers).
+        A request without one valid ``Host`` is left to the app, whose 400 for that comes first, and
+        so is a safe method's (a page elsewhere may link to a GET).
+        """
+        wants_body = self.chunked or self.content_length > 0
+        host = self.headers.get("HOST", "")
+        changes_state = self.command not in SAFE_METHODS
+        if not (self.expect_continue and wants_body and changes_state and host and one_host(host)):
+            return
+        if foreign_by_headers(self.headers, self.url_scheme):
+            raise self._refuse(_ForeignSiteError(FOREIGN_BEFORE_BODY))
 
     def _refuse(self, refusal: Error) -> ParsingError:
         """The ParsingError that stops waitress's parsing, ``refusal`` being the answer it becomes

@@ -26,7 +26,7 @@ from typing import Any, Final
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from moodtape.emotions import EMOTIONS
-from moodtape.errors import NotFoundError, shown
+from moodtape.errors import NotFoundError
 from moodtape.recommender.mood import EMOTION_POINTS, UNCERTAIN_FACE_WEIGHT
 from moodtape.vision import main_person, yunet
 from moodtape.vision.exposure import MIN_SPAN, PERCENTILES
@@ -56,8 +56,9 @@ def _model_bytes(name: str) -> bytes:
         return bundled_model_bytes()
     if name == "yunet":
         return yunet.yunet_path().read_bytes()
-    # shown(): the name is the client's (up to the request line's length), so it is cut, not echoed whole.
-    raise NotFoundError(f"no on-device model named {shown(name)}; use emotion or yunet")
+    # The name is the client's: not quoted back at all (a cut, escaped quote of it still carried the
+    # client's text, markup and all, into the answer), as the server's own refusals never echo it.
+    raise NotFoundError("no on-device model of that name: the models are emotion.onnx and yunet.onnx")
 
 
 @functools.cache

@@ -28,13 +28,17 @@ MESSAGES: Final[dict[int, str]] = {
 }
 
 
-def refusal(status: int, reason: str, message: str | None = None) -> tuple[list[tuple[str, str]], bytes]:
+def refusal(
+    status: int, reason: str, message: str | None = None, code: str | None = None
+) -> tuple[list[tuple[str, str]], bytes]:
     """The headers (without ``Content-Length``) and JSON body refusing a request with ``status``.
 
     ``message``, when given, is said instead of the status's usual one: a fixed text of the server's
-    that names the refusal more closely (never one holding what the client sent).
+    that names the refusal more closely (never one holding what the client sent). ``code``, when
+    given, is the API's code for the same refusal made by the app (``csrf_failed``), in place of
+    the status's general one.
     """
-    code = HTTP_CODES.get(status, "http_error")
+    code = code or HTTP_CODES.get(status, "http_error")
     body = json.dumps({"error": {"code": code, "message": message or MESSAGES.get(status, reason)}}).encode()
     headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *SECURITY_HEADERS.items()]
     return headers, body

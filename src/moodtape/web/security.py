@@ -23,6 +23,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from werkzeug.datastructures import Headers
+from werkzeug.sansio.utils import get_host
 
 from moodtape.providers.http import redact
 
@@ -78,12 +79,24 @@ def csrf_valid(secret_key: str, session_id: str, token: str | None) -> bool:
     return hmac.compare_digest(expected, str(token).encode("utf-8", "surrogatepass"))
 
 
+def own_url(scheme: str, host: str) -> str:
+    """This server's own address, ``scheme://host/``, for ``Origin`` and ``Referer`` to be compared
+    with; ``host`` is Werkzeug's ``request.host`` (the ``Host`` header, checked, default port dropped).
+
+    Not Flask's ``request.host_url``: that is an IRI, which turns a punycode host
+    (``xn--bcher-kva.example``) into ``bücher.example``, while a browser's ``Origin`` keeps the
+    punycode, so on such a host every change the page sent was refused as another site's (403).
+    """
+    return f"{scheme}://{host}/"
+
+
 def same_origin(origin: str | None, host_url: str) -> bool:
     """True when the request's ``Origin`` is absent or names this server's origin.
 
-    ``host_url`` is Flask's ``request.host_url`` (``scheme://host[:port]/``). Both are compared
-    as origins (RFC 6454): scheme and host in lower case, the scheme's default port dropped, so
-    ``http://LOCALHOST:80`` is ``http://localhost`` as Werkzeug's ``Host`` handling already makes it.
+    ``host_url`` is this server's own address, :func:`own_url` (``scheme://host[:port]/``). Both
+    are compared as origins (RFC 6454): scheme and host in lower case, the scheme's default port
+    dropped, so ``http://LOCALHOST:80`` is ``http://localhost`` as Werkzeug's ``Host`` handling
+    already makes it.
     """
     if not origin:
         return True
@@ -137,6 +150,56 @@ def foreign_request(headers: Headers | Mapping[str, str], host_url: str) -> str 
     if foreign_sites:
         return f"the browser marked it Sec-Fetch-Site: {foreign_sites[0][:16]}"
     return None
+
+
+#: Headers by which a proxy in front names the address a browser used (waitress's names for them):
+#: with any of them, what this server's own origin is, is the app's to tell (``MOODTAPE_PROXY_HOPS``).
+_FORWARDING: Final[tuple[str, ...]] = (
+    "FORWARDED",
+    "X_FORWARDED_HOST",
+    "X_FORWARDED_PROTO",
+    "X_FORWARDED_PORT",
+    "X_FORWARDED_PREFIX",
+)
+
+
+def foreign_by_headers(headers: Mapping[str, str], scheme: str) -> bool:
+    """Whether the request headers ``headers`` (waitress's names: ``SEC_FETCH_SITE``) alone show a
+    request from another site, for the HTTP server to refuse before it asks for the body.
+
+    Meant to say yes only where the app would refuse the same request as another site's:
+    ``Sec-Fetch-Site`` always, and ``Origin`` or ``Referer`` against the app's own address
+    (:func:`own_url` of the scheme and Werkzeug's reading of ``Host``) only when no proxy header
+    could make that address another one. An ``Origin`` that differs from it in the scheme alone (a
+    TLS proxy this server does not trust) is left to the app too, whose answer and log name the
+    proxy settings to fix. Where this says no, :func:`foreign_request` still decides in the app.
+    """
+    sent = {"Sec-Fetch-Site": headers.get("SEC_FETCH_SITE", "")}
+    host = headers.get("HOST")
+    if host is None or any(name in headers for name in _FORWARDING):
+        return foreign_request(sent, "") is not None  # no Origin nor Referer: the host is not looked at
+    for name, key in (("Origin", "ORIGIN"), ("Referer", "REFERER")):
+        if key in headers:
+            sent[name] = headers[key]
+    # As Werkzeug reads Host for the app (an invalid one, such as "here:", is ""), so both agree.
+    own = own_url(scheme, get_host(scheme, host))
+    if only_the_scheme_differs(sent.get("Origin"), own):
+        return False
+    return foreign_request(sent, own) is not None
+
+
+def only_the_scheme_differs(origin: str | None, host_url: str) -> bool:
+    """Whether ``origin`` names this very host and port, by another scheme than ``host_url``'s.
+
+    What a TLS proxy this server does not trust (or count) looks like: the browser's ``Origin`` says
+    ``https://``, the server sees ``http://`` and takes the page's own request for another site's.
+    """
+    try:
+        theirs, ours = urlsplit((origin or "").strip()), urlsplit(host_url)
+        same_place = (theirs.hostname, theirs.port) == (ours.hostname, ours.port)
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        return False
+    return bool(theirs.hostname) and same_place and theirs.scheme.lower() != ours.scheme.lower()
 
 
 def _referer_says(referer: str | None, host_url: str) -> str | None:

@@ -64,7 +64,6 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
 
@@ -72,7 +71,7 @@ from moodtape.errors import MoodtapeError
 from moodtape.store import deployment_facts
 from moodtape.web.logs import OncePerInterval
 from moodtape.web.lru import BoundedLRU
-from moodtape.web.security import CSRF_HEADER, csrf_token, csrf_valid, foreign_request
+from moodtape.web.security import CSRF_HEADER, csrf_token, csrf_valid, foreign_request, only_the_scheme_differs, own_url
 
 COOKIE_NAME: Final[str] = "moodtape_session"
 #: The name over HTTPS: the ``__Host-`` prefix makes browsers refuse it from anywhere but this host.
@@ -277,7 +276,7 @@ def refuse_other_sites() -> None:
     preflight): until session 27 such a post was analysed (200), and with ``stream`` fed a frame
     into the visitor's stream whenever their cookie went along (a sibling subdomain's page).
     """
-    foreign = foreign_request(request.headers, request.host_url)
+    foreign = foreign_request(request.headers, _own_url())
     if foreign is None:
         return
     if _scheme_alone_differs():
@@ -291,29 +290,24 @@ def refuse_other_sites() -> None:
 def _scheme_alone_differs() -> bool:
     """Whether this request, refused as another site's, is this very host's by another scheme (then
     logged, once a minute at most with a count, naming the proxy settings that would fix it)."""
-    if not _only_the_scheme_differs(request.headers.get("Origin"), request.host_url):
+    if not only_the_scheme_differs(request.headers.get("Origin"), _own_url()):
         return False
     _log.warning(_SCHEME_ONLY, request.scheme)
     return True
 
 
-def _only_the_scheme_differs(origin: str | None, host_url: str) -> bool:
-    """Whether ``origin`` names this very host and port, by another scheme than the request's.
+def _own_url() -> str:
+    """This server's own address as a browser names it in ``Origin`` (:func:`~moodtape.web.security.own_url`).
 
-    What a TLS proxy this server does not trust (or count) looks like: the browser's ``Origin`` says
-    ``https://``, the server sees ``http://`` and takes the page's own request for another site's.
+    ``request.host_url`` turned a punycode host into Unicode, so on ``xn--bcher-kva.example`` every
+    change the page sent was a 403 ``csrf_failed`` (session 32).
     """
-    try:
-        theirs, ours = urlsplit((origin or "").strip()), urlsplit(host_url)
-        same_place = (theirs.hostname, theirs.port) == (ours.hostname, ours.port)
-    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
-        return False
-    return bool(theirs.hostname) and same_place and theirs.scheme.lower() != ours.scheme.lower()
+    return own_url(request.scheme, request.host)
 
 
 def require_csrf() -> None:
     """Raise :class:`CsrfError` unless the request carries this session's token from our own origin."""
-    foreign = foreign_request(request.headers, request.host_url)
+    foreign = foreign_request(request.headers, _own_url())
     if foreign is not None:
         _scheme_alone_differs()  # logged for the operator; the page's advice stays the same
         raise CsrfError(f"this request came from another site ({foreign}); reload moodtape and try again")

@@ -35,7 +35,7 @@ from moodtape.vision.heif import can_read, check_heif_header, heic_installed, un
 from moodtape.vision.heif_structure import heif_kind
 from moodtape.vision.images import decode_image
 from moodtape.vision.not_pictures import upload_refusal
-from moodtape.web.bounded_json import json_text
+from moodtape.web.bounded_json import check_depth, json_text
 from moodtape.web.buffered_server import BODY_HEADROOM
 from moodtape.web.large_pictures import LargePictureGate, declared_pixels
 from moodtape.web.owners import client_owner
@@ -73,6 +73,22 @@ MAX_PREAMBLE_BYTES: Final[int] = 1024
 #: Bytes of a form that one search for a delimiter after a part goes over (Werkzeug's pattern, in C,
 #: holds the interpreter while it runs; other threads run between two searches).
 DELIMITER_WINDOW_BYTES: Final[int] = 64 * 1024
+#: The largest JSON array body whose nesting is measured (:func:`_check_array_depth`): what every
+#: other JSON endpoint reads at most (a bigger body is their 413), so the same body gets the same
+#: 400 "nested too deeply" everywhere, while a bigger array (up to the 10 MB a picture may be) is
+#: refused as text with no picture without being scanned.
+MAX_MEASURED_ARRAY_BYTES: Final[int] = 64 * 1024
+#: The most padding (spaces and tabs: Werkzeug's ``[^\S\n\r]*``) read after a delimiter's
+#: ``--boundary``, before its line break: clients send none (RFC 2046 allows some).
+MAX_DELIMITER_PADDING: Final[int] = 64 * 1024
+_PADDING: Final = re.compile(rb"[^\S\n\r]*")
+#: The most a delimiter's line can span with its padding within bounds: line break, dashes,
+#: boundary (at most MAX_BOUNDARY_CHARS), closing dashes, padding, line break.
+_DELIMITER_LINE_BYTES: Final[int] = 2 + 2 + MAX_BOUNDARY_CHARS + 2 + MAX_DELIMITER_PADDING + 2
+LONG_DELIMITER_MESSAGE: Final = (
+    f"a boundary line in the form is followed by over {MAX_DELIMITER_PADDING // 1024} KiB of spaces or tabs: end "
+    "each boundary line right after the boundary, as HTTP clients write a form"
+)
 LATE_FIRST_BOUNDARY_MESSAGE: Final = (
     f"the form's first boundary line does not end within its first {MAX_PREAMBLE_BYTES} bytes: begin the "
     "body with --<boundary>, as HTTP clients write a form, or check that the boundary matches the Content-Type's"
@@ -233,8 +249,10 @@ def read_upload(request: Request, names: tuple[str, ...] = ()) -> Upload:
             raise UnsupportedImageError(upload_refusal(data, "that file", _FORMATS))
         if request.is_json:
             data = _json_in_utf8(data)
+        in_form = request.mimetype == "multipart/form-data"
+        _check_array_depth(data, "the JSON in the form's file" if in_form else "the JSON body")
         # A form's file of text: the fields are the form's, not those of JSON in the file.
-        in_text = () if request.mimetype == "multipart/form-data" else names
+        in_text = () if in_form else names
         data, text_fields = _picture_from_text(data, missing=UnsupportedImageError(TEXT_NOT_A_PICTURE), names=in_text)
         fields |= text_fields
     heif = heif_kind(data)
@@ -271,6 +289,24 @@ def _json_in_utf8(data: bytes) -> bytes:
     if json.detect_encoding(data[:4]) == "utf-8":
         return data
     return json_text(data, "the JSON body").encode("utf-8")
+
+
+def _check_array_depth(data: bytes, what: str) -> None:
+    """A :class:`DataError` (400) for a body that is a JSON array nested deeper than the bound of
+    every JSON endpoint (:func:`~moodtape.web.bounded_json.check_depth`); ``what`` names the text.
+
+    An array carries no picture, so it is read no further (a shallow one is the 415 for text with
+    no picture); 100 nested ``[`` were that 415 too, where the same body sent to any other JSON
+    endpoint is a 400 "nested too deeply", as the API documents. A JSON object's depth is bounded
+    where it is parsed (:mod:`moodtape.web.text_pictures`). Only an array of at most
+    :data:`MAX_MEASURED_ARRAY_BYTES` is measured: measured whole, 9 MB of ``[`` took 0.7 s (one
+    thread holding the interpreter up to 0.48 s) to be refused, where its size alone refuses it.
+    """
+    if len(data) > MAX_MEASURED_ARRAY_BYTES:
+        return  # the 415 for text with no picture, as other JSON endpoints' 413 is no "too deep" either
+    text = as_utf8(data)
+    if text.lstrip()[:1] == b"[":
+        check_depth(text.decode("utf-8", "replace"), what)
 
 
 def _given_once(given: dict[str, list[str]]) -> dict[str, str]:
@@ -508,7 +544,10 @@ def _next_delimiter(decoder: MultipartDecoder, data: bytes, start: int) -> re.Ma
     A match found in a window that ends before the window's end is the first one in the body. One
     that reaches the end, or none at all, leaves a delimiter whose line may run on past the window
     (in spaces, the one place a delimiter's line can grow): the next window begins where that line
-    does. Only a line that runs on past a whole window is matched at once, whatever its length.
+    does. Such a line whose padding is over :data:`MAX_DELIMITER_PADDING` is refused (:data:`LONG_DELIMITER_MESSAGE`):
+    matched at once, 9 MB of spaces after one ``--boundary`` held a request thread, and the
+    interpreter, 0.3 s in one call (session 32); RFC 2046 forbids the boundary inside a part, and no
+    client pads a delimiter with more than a few spaces.
     """
     needle = b"--" + decoder.boundary
     at = start
@@ -525,11 +564,24 @@ def _next_delimiter(decoder: MultipartDecoder, data: bytes, start: int) -> re.Ma
         if last > at:
             at = last  # its line, in the next window
             continue
-        found = decoder.boundary_re.match(data, last)  # its line is over a window long
+        _refuse_long_padding(data, needle, last)  # its line is over a window long
+        found = decoder.boundary_re.match(data, last, last + _DELIMITER_LINE_BYTES)
         if found is not None:
             return found
         at = last + 1
     return None
+
+
+def _refuse_long_padding(data: bytes, needle: bytes, place: int) -> None:
+    """A :class:`DataError` when the ``needle`` (``--boundary``) after the line break at ``place`` is
+    followed by over :data:`MAX_DELIMITER_PADDING` of padding (spaces and tabs, which Werkzeug's
+    pattern allows at a delimiter's end), found by a search bounded to that many bytes."""
+    after = place + (2 if data.startswith(b"\r\n", place) else 1) + len(needle)
+    if data.startswith(b"--", after):
+        after += 2  # the closing delimiter's own dashes, which its padding follows
+    padding = _PADDING.match(data, after, after + MAX_DELIMITER_PADDING + 1)
+    if padding is not None and padding.end() - after > MAX_DELIMITER_PADDING:
+        raise DataError(LONG_DELIMITER_MESSAGE)
 
 
 def _first_place(data: bytes, needle: bytes, start: int, end: int) -> int:
