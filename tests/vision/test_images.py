@@ -88,9 +88,10 @@ def test_gray_output_of_a_colour_array_uses_luma_weights() -> None:
         (np.array([[0.0, 0.5, 1.0]], dtype=np.float32), [0, 128, 255]),
         (np.array([[0.0, 0.25, 1.0]], dtype=np.float64), [0, 64, 255]),
         (np.array([[False, True, True]]), [0, 255, 255]),
-        (np.array([[-5, 100, 300]], dtype=np.int32), [0, 100, 255]),
+        # A peak of 256–511 is white at 511 (a 10-bit frame, a dark 16-bit picture): see test_faces32_wide_arrays.
+        (np.array([[-5, 100, 300]], dtype=np.int32), [0, 50, 150]),
     ],
-    ids=["uint16", "float32-unit", "float64-unit", "bool", "int32-clipped"],
+    ids=["uint16", "float32-unit", "float64-unit", "bool", "int32-on-0-511"],
 )
 def test_wide_and_odd_dtypes_are_scaled_to_uint8(array: npt.NDArray[np.generic], expected: list[int]) -> None:
     out = load_image(array, gray=True)

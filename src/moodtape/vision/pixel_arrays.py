@@ -17,6 +17,17 @@ from moodtape.errors import ImageError, ImageTooLargeError, UnsupportedImageErro
 
 #: A float array whose largest value is at most this is a 0–1 picture (values over 1 become white).
 FLOAT_UNIT_UP_TO: Final = 1.5
+#: The scales of an integer or float array whose largest value is at most 1023: its white is the
+#: first of these at or above that value. 0–255 are 8-bit values; a peak of 256–1023 is a 10-bit
+#: camera frame (0–1023), a dark 16-bit picture, or 8-bit values pushed past 255 by arithmetic
+#: (``img.astype(np.int32) + 40``). Read from the smallest 2ⁿ−1 at or above the peak, Yale's 134
+#: photos were read right 115 times as 10-bit frames, 113 as a 16-bit picture × 3, 114 as the 8-bit
+#: photo + 40; clipped to 255 they were 89, 97 and 112, and on the 16-bit scale 0, 0 and 0.
+SMALL_SCALE_TOPS: Final = (255, 511, 1023)
+#: The top of the 16-bit scale, for peaks over 1023 (``np.asarray`` of a 16-bit picture in Pillow's
+#: mode "I" is int32 0–65535). Values a little over it (up to ``FLOAT_UNIT_UP_TO`` times it, as for
+#: 0–1 floats) are a 16-bit picture's overshoot and clipped; larger ones are on no scale we can tell.
+_SIXTEEN_BIT_TOP: Final = 65535
 #: Pixels converted at a time from a 16-bit or float image: keeps the float copies small.
 _WIDE_BLOCK: Final = 1 << 20
 
@@ -56,46 +67,60 @@ def _to_uint8(array: npt.NDArray[np.generic]) -> Pixels:
         array = array.astype(array.dtype.newbyteorder("="))
     if array.dtype == np.uint8:
         return np.asarray(array)
-    if array.dtype == np.uint16:
-        return _uint16_to_uint8(array)
-    if np.issubdtype(array.dtype, np.floating):
-        values = np.asarray(array, dtype=np.float64)
-        if not np.all(np.isfinite(values)):
-            raise ImageError("image array contains NaN or infinite values")
-        # A float picture in [0, 1] that went through resampling or a brightness change often peaks a
-        # little over 1 (bicubic overshoot, a gain): read on the 0–255 scale it was black, with no face.
-        # A picture truly on that scale whose brightest pixel is under 1.5 is black either way.
-        scale = 255.0 if values.max(initial=0.0) <= FLOAT_UNIT_UP_TO else 1.0
-        return np.clip(values * scale, 0, 255).round().astype(np.uint8)
     if array.dtype == np.bool_:
         return as_pixels(np.asarray(array, dtype=np.uint8) * 255)
-    if np.issubdtype(array.dtype, np.integer):
-        return as_pixels(np.clip(array, 0, 255))
-    raise ImageError(f"unsupported array type {array.dtype}")
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.all(np.isfinite(array)):
+            raise ImageError("image array contains NaN or infinite values")
+    elif array.dtype.kind not in "iu":  # timedelta64 counts as an integer to NumPy, and has no pixel scale
+        raise ImageError(f"unsupported array type {array.dtype}")
+    return _wide_to_uint8(array, _scale_top(array))
 
 
-def _uint16_to_uint8(array: npt.NDArray[np.generic]) -> Pixels:
-    """A uint16 array on the 16-bit scale, or holding 8-bit values (none over 255) as they are.
+def _scale_top(array: npt.NDArray[np.generic]) -> float:
+    """The value that stands for white in a wide (16-bit, 32-bit, float) array, read from its peak.
 
-    ``img.astype(np.uint16)`` (headroom for arithmetic) keeps 0–255 values: divided by 257 they
-    were a black picture in which no face was found. On the 16-bit scale such a picture is black
-    anyway (0.4 % of full brightness at most), so reading it as 8-bit loses nothing; a 16-bit image
-    that Pillow decodes is read by the same rule (:func:`pil_to_pixels`).
+    A float picture in [0, 1] that went through resampling or a brightness change often peaks a
+    little over 1 (bicubic overshoot, a gain): read on the 0–255 scale it was black, with no face;
+    one truly on that scale whose brightest pixel is under 1.5 is black either way. Peaks up to 1023
+    are read on the smallest of :data:`SMALL_SCALE_TOPS` that holds them (see there for what was
+    measured); higher ones on the 16-bit scale. Before, an int32 or float array of 16-bit values
+    (``np.asarray`` of Pillow's mode "I", ``img16.astype(float)``) was clipped to a white picture with no
+    face and no error. Far larger values are on no scale we can guess, so they are refused. The peak
+    decides for the whole picture: a 10-bit frame with one value over 1023 is read on the 16-bit
+    scale (dark), which is why the README asks for such frames shifted to 16 bits first.
+
+    A 16-bit file is read by the same rule (:func:`pil_to_pixels`), so that ``analyze("dark.png")``
+    and ``analyze(np.asarray(Image.open("dark.png")))`` see one picture. Its format gives its bit
+    depth, not the range its values use: a 10-bit frame saved as a 16-bit PNG (peak 1023) read on the
+    16-bit scale was nearly black (Yale's photos: 68 of 134 faces found, 40 read right).
     """
-    if int(array.max(initial=0)) <= 255:
-        return as_pixels(array)
-    return as_pixels(array.astype(np.uint32) // 257)
+    peak = _finite_peak(array)
+    if np.issubdtype(array.dtype, np.floating) and peak <= FLOAT_UNIT_UP_TO:
+        return 1.0
+    for top in SMALL_SCALE_TOPS:
+        if peak <= top:
+            return float(top)
+    if peak <= _SIXTEEN_BIT_TOP * FLOAT_UNIT_UP_TO:
+        return float(_SIXTEEN_BIT_TOP)
+    raise ImageError(
+        f"an image of {array.dtype} values up to {peak:g} is on no pixel scale moodtape knows; "
+        "give 8-bit (0–255), 10-bit (0–1023), 16-bit (0–65535) or 0–1 float values"
+    )
+
+
+def _finite_peak(array: npt.NDArray[np.generic]) -> float:
+    """The largest value, 0 at least; a float file's NaN and infinities (black and white) are passed over."""
+    if np.issubdtype(array.dtype, np.floating):
+        return float(np.max(array, initial=0, where=np.isfinite(array)))
+    return float(array.max(initial=0))
 
 
 def pil_to_pixels(image: Image.Image, *, gray: bool) -> Pixels:
     """A loaded Pillow image as uint8 pixels: 16-bit, 32-bit and float modes scaled to 8 bits."""
     if image.mode in {"I;16", "I;16B", "I;16L", "I", "F"}:
-        wide = np.asarray(image)
-        peak = wide.max(initial=0)
-        top = 65535.0 if peak > 255 else 255.0
-        if image.mode == "F" and peak <= FLOAT_UNIT_UP_TO:
-            top = 1.0  # a float TIFF on the 0–1 scale, as float arrays are read: at 255 it was black
-        return array_to_pixels(_wide_to_uint8(wide, top), gray=gray, rgb=False, max_pixels=0)
+        wide = np.asarray(image)  # read as the same values in an array are (see _scale_top)
+        return array_to_pixels(_wide_to_uint8(wide, _scale_top(wide)), gray=gray, rgb=False, max_pixels=0)
     if image.mode in _CONVERTED_FIRST:
         image = image.convert(_CONVERTED_FIRST[image.mode])
     if gray:
@@ -127,8 +152,8 @@ def _wide_to_uint8(wide: npt.NDArray[np.generic], top: float) -> Pixels:
     Converting the whole image at once made four float64 copies: a 90 KB 16-bit PNG of 40
     megapixels cost about 950 MB to decode; now it costs the 8-bit result and one small block.
     """
-    out = np.empty(wide.shape[:2], np.uint8)
-    rows = max(1, _WIDE_BLOCK // max(1, wide.shape[1]))
+    out = np.empty(wide.shape, np.uint8)
+    rows = max(1, _WIDE_BLOCK // max(1, wide[:1].size))
     for start in range(0, wide.shape[0], rows):
         block = wide[start : start + rows].astype(np.float32)
         np.nan_to_num(block, copy=False, nan=0.0, posinf=top, neginf=0.0)
