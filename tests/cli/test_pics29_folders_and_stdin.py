@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_helpers import assert_one_line_error, run_moodtape
@@ -64,18 +65,18 @@ def test_an_unreadable_file_is_named_and_the_batch_goes_on(
     """
     locked = tmp_path / "locked.jpg"
     locked.write_bytes(astronaut_jpeg.read_bytes())
-    real_access, real_read_bytes = os.access, Path.read_bytes
+    real_access, real_open = os.access, Path.open
 
     def access(path: object, mode: int, *args: object, **kwargs: object) -> bool:
         return False if os.fspath(path) == str(locked) else real_access(path, mode, *args, **kwargs)  # type: ignore[arg-type]
 
-    def read_bytes(path: Path) -> bytes:
+    def open_file(path: Path, *args: Any, **kwargs: Any) -> Any:
         if path == locked:
             raise PermissionError(13, "Permission denied", str(path))
-        return real_read_bytes(path)
+        return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "access", access)
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(Path, "open", open_file)
     result = CliRunner().invoke(cli, ["analyze", "--json", str(locked), str(astronaut_jpeg)])
     assert result.exit_code == 1, result.output
     first, second = (json.loads(line) for line in result.stdout.splitlines())

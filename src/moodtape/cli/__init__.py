@@ -2,7 +2,9 @@
 
 Each command group lives in its own module and is registered here. Wherever ``--json`` is given,
 stdout holds only JSON; progress and messages go to stderr. A :class:`MoodtapeError` becomes a
-one-line message and exit code 1 (2 for usage errors), never a traceback.
+one-line message and exit code 1 (2 for usage errors), never a traceback; a reader that closes
+stdout early (``| head -1``) ends the command quietly with 141, as SIGPIPE ends a C tool (the exit
+codes are listed in ``moodtape --help``).
 """
 
 from __future__ import annotations
@@ -12,13 +14,22 @@ import sys
 
 import click
 
-from moodtape.cli._common import run_command
+from moodtape.cli._common import MoodtapeGroup, run_command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=MoodtapeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="moodtape")
 def cli() -> None:
-    """moodtape: music and videos that fit how you feel, read from your face."""
+    """moodtape: music and videos that fit how you feel, read from your face.
+
+    \b
+    Exit codes, for every command:
+      0    done
+      1    an error, named on stderr (analyze: any image it could not read)
+      2    a usage error: a wrong option or argument
+      130  interrupted (Ctrl+C)
+      141  standard output closed before the end (| head): stopped quietly
+    """
 
 
 def _register() -> None:

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import select
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 import click
 
 from moodtape.errors import MoodtapeError
 
 EXIT_ERROR = 1
+#: Standard output's reader went away early (``moodtape analyze *.jpg --json | head -1``): 128 + 13
+#: (SIGPIPE), the status a shell reports for a C tool that SIGPIPE ended, such as ``yes | head``.
+#: Python's own recipe (the "Note on SIGPIPE" in the ``signal`` docs) exits 1, but 1 already means
+#: "an image could not be read", and a script must be able to tell "I stopped reading" from that.
+EXIT_READER_GONE = 141
 _HELP = frozenset({"-h", "--help", "--version"})
 
 
@@ -30,6 +39,9 @@ def run_command(command: click.Command, *, check_settings: bool = False) -> None
 
             Settings.load()
         command.main(standalone_mode=False)
+    except ReaderGone:
+        _quiet(sys.stdout)
+        sys.exit(EXIT_READER_GONE)
     except click.exceptions.Abort:
         click.echo("moodtape: aborted", err=True)
         sys.exit(130)
@@ -41,14 +53,112 @@ def run_command(command: click.Command, *, check_settings: bool = False) -> None
     except OSError as exc:  # a file or folder the command could not use (permissions, disk full, …)
         where = f" ({exc.filename})" if exc.filename else ""
         fail(f"{exc.strerror or exc}{where}; check the path and its permissions")
+    except OtherBrokenPipe as exc:
+        fail(f"{exc.error.strerror or exc.error}: a pipe moodtape wrote to has no reader any more")
     except KeyboardInterrupt:
         click.echo("moodtape: interrupted", err=True)
         sys.exit(130)
 
 
+class ReaderGone(Exception):  # noqa: N818 (a state, not a failure: nothing went wrong here)
+    """Standard output's reader closed the pipe (``| head -1``): stop quietly, as Unix tools do.
+
+    Deliberately not an :class:`OSError`: Click catches a broken pipe itself and exits 1 (the code of
+    "an image could not be read"), so it is passed through Click under this name instead.
+    """
+
+
+class OtherBrokenPipe(Exception):  # noqa: N818 (named for what it wraps)
+    """A broken pipe that is not standard output's (stderr's, or one the command opened): an error.
+
+    Passed through Click under this name for the same reason as :class:`ReaderGone`: Click takes
+    every broken pipe for a closed stdout and exits 1 without a word.
+    """
+
+    def __init__(self, error: BrokenPipeError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+@contextmanager
+def _broken_pipe_as_reader_gone() -> Iterator[None]:
+    """A broken pipe becomes :class:`ReaderGone` only when it is standard output's own.
+
+    Any other (a closed stderr, a pipe the command itself opened) is an error like any ``OSError``,
+    and is said as one (:class:`OtherBrokenPipe`): it too had ended the command with 141, quietly, as
+    though stdout were closed.
+    """
+    try:
+        yield
+    except BrokenPipeError as exc:
+        if _stdout_is_widowed():
+            raise ReaderGone from exc
+        raise OtherBrokenPipe(exc) from exc
+
+
+def _stdout_is_widowed() -> bool:
+    """Whether standard output is a pipe (or socket) that nobody reads any more.
+
+    ``poll`` answers without writing a byte: such a pipe reports ``POLLERR`` (Linux) or ``POLLHUP``;
+    a file, a terminal, ``/dev/null`` or a pipe still read report neither. Where there is no
+    ``poll`` (Windows), a broken pipe is taken to be standard output's, as before.
+    """
+    try:
+        fileno = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # None (closed at start) or a stand-in stream
+        return False
+    if not hasattr(select, "poll"):
+        return True
+    poller = select.poll()
+    poller.register(fileno, select.POLLOUT)
+    try:
+        events = poller.poll(0)
+    except OSError:
+        return False
+    return any(event & (select.POLLERR | select.POLLHUP) for _, event in events)
+
+
+class MoodtapeGroup(click.Group):
+    """The ``moodtape`` group: a closed standard output ends any command with :data:`EXIT_READER_GONE`.
+
+    ``make_context`` covers ``moodtape --help`` and ``--version``; ``invoke`` covers every command
+    (and its own ``--help``, parsed there).
+    """
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        with _broken_pipe_as_reader_gone():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _broken_pipe_as_reader_gone():
+            return super().invoke(ctx)
+
+
+def _quiet(stream: TextIO | None) -> None:
+    """Point ``stream`` (standard output or error) at /dev/null, so Python's last flush at exit cannot fail again.
+
+    Without it, output still in stdout's buffer made the interpreter print "Exception ignored …
+    BrokenPipeError" and exit 120. This is the signal docs' recipe.
+    """
+    if stream is None:  # closed when Python started: nothing to flush
+        return
+    try:
+        fileno = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # a stand-in stream (a test runner's): nothing to flush
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fileno)
+    os.close(devnull)
+
+
 def fail(message: str, code: int = EXIT_ERROR) -> None:
-    """Print one line on stderr and exit with ``code``."""
-    click.echo(f"moodtape: error: {message}", err=True)
+    """Print one line on stderr and exit with ``code``; with stderr gone too, exit all the same."""
+    try:
+        click.echo(f"moodtape: error: {message}", err=True)
+    except OSError:  # stderr closed or its reader gone: the exit code is all that can still say it
+        _quiet(sys.stderr)
     sys.exit(code)
 
 

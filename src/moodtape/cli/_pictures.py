@@ -5,11 +5,10 @@
 from __future__ import annotations
 
 import base64
-import io
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 import click
 
@@ -43,11 +42,20 @@ def expand_folders(paths: tuple[Named, ...]) -> tuple[Named | Path, ...]:
         folder = Path(path)
         pictures = sorted(
             child
-            for child in (folder.iterdir() if folder.is_dir() else ())
+            for child in (folder.iterdir() if _is_folder(path) else ())
             if child.is_file() and not child.name.startswith(".") and child.suffix.lower() in PICTURE_SUFFIXES
         )
         expanded.extend(pictures or [path])
     return tuple(expanded)
+
+
+def _is_folder(path: str | Path) -> bool:
+    """Whether ``path`` names a folder; an empty name never does.
+
+    ``Path("")`` is ``"."``: ``moodtape analyze "$PHOTO"`` with ``PHOTO`` unset read every picture in
+    the current folder, where the empty name is no picture (``load_image`` says so).
+    """
+    return os.fspath(path) != "" and Path(path).is_dir()
 
 
 def picture_name(path: str | Path) -> str:
@@ -77,12 +85,20 @@ def picture_fields(path: str | Path) -> dict[str, str]:
     return fields
 
 
-class _StandardInput(io.BytesIO):
-    """The bytes read from standard input, under the name errors give it whatever stream it was."""
+class _StandardInput:
+    """Standard input, under the name errors give it whatever stream it was.
 
-    @property
-    def name(self) -> str:
-        return picture_name(Path(STDIN))
+    Handed to :func:`~moodtape.vision.images.load_image` unread, which reads it only as far as a
+    picture can go: ``moodtape analyze - < /dev/zero`` read without end until memory ran out.
+    """
+
+    name = picture_name(STDIN)
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._stream.read(size)
 
 
 def no_pictures_in(folder: Path) -> str:
@@ -99,9 +115,18 @@ def no_pictures_in(folder: Path) -> str:
 
 
 def picture_source(path: str | Path) -> ImageSource:
-    """What to read for ``path``: standard input's bytes for ``-``, else the file (or URL) as named."""
+    """What to read for ``path``: standard input's bytes for ``-``, else the file (or URL) as named.
+
+    Raises:
+        ImageError: ``-`` with standard input closed (``moodtape analyze - <&-``), where Python has
+            no ``sys.stdin`` at all and the command ended in a traceback.
+    """
     if str(path) == STDIN:
-        return _StandardInput(sys.stdin.buffer.read())
+        if sys.stdin is None:
+            raise ImageError(
+                f"{picture_name(STDIN)}: standard input is closed; pipe the picture in (< photo.jpg) or name its file"
+            )
+        return _StandardInput(sys.stdin.buffer)
     return path
 
 
@@ -111,7 +136,7 @@ def refuse_empty_folder(path: str | Path) -> None:
     Raises:
         ImageError: naming the folder and the files moodtape would have read in it.
     """
-    if Path(path).is_dir():
+    if _is_folder(path):
         raise ImageError(no_pictures_in(Path(path)))
 
 

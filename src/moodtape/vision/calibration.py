@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -210,11 +211,11 @@ class Profile:
             center = _unpack(data["center"]) if prototypes else ()
             profile = cls(
                 model_id=str(data["model_id"]),
-                baseline=tuple(float(v) for v in data["baseline"]),
+                baseline=_numbers(data["baseline"], "baseline"),
                 examples={str(k): _count(v) for k, v in dict(data["examples"]).items()},
                 prototypes=prototypes,
                 center=center,
-                weight=float(data.get("weight", PROTOTYPE_WEIGHT)),
+                weight=_number(data.get("weight", PROTOTYPE_WEIGHT), "weight"),
                 notes=tuple(str(note) for note in _list(data.get("notes", []), "notes")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -432,6 +433,24 @@ def _count(value: object) -> int:
     return count
 
 
+def _number(value: object, what: str) -> float:
+    """A number from JSON as a float: a whole number past float range (``1e400`` written out in digits)
+    let a bare ``OverflowError`` out of :meth:`Profile.from_json`, and ``true`` or ``"1"`` passed for one."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{what} must be a number, got {value!r:.40}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{what} is too large: {len(str(value))} digits") from None
+
+
+def _numbers(value: object, what: str) -> tuple[float, ...]:
+    """A list (or tuple) of numbers from JSON, each as :func:`_number` reads it."""
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{what} must be a list")
+    return tuple(_number(item, f"each {what} entry") for item in value)
+
+
 def _list(value: object, what: str) -> list[Any]:
     if not isinstance(value, list):
         raise ValueError(f"{what} must be a list")
@@ -448,4 +467,5 @@ def _pack(vector: tuple[float, ...]) -> dict[str, Any]:
 
 def _unpack(packed: Mapping[str, Any]) -> tuple[float, ...]:
     raw = np.frombuffer(base64.b64decode(packed["int8"], validate=True), dtype=np.int8)
-    return tuple(float(v) * float(packed["scale"]) for v in raw)
+    scale = _number(packed["scale"], "a scale")
+    return tuple(float(v) * scale for v in raw)

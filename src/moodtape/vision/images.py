@@ -11,6 +11,7 @@ empty chunks); before any pixel is decoded, :mod:`moodtape.vision.image_limits` 
 size too large, too long or too thin (a decompression bomb); an AVIF's or HEIC's size is read from
 its boxes by :mod:`moodtape.vision.heif`, whose decoders do not say it in words we can act on.
 Arrays, and the 16-bit and float images decoders give, become uint8 in :mod:`moodtape.vision.pixel_arrays`.
+A path's or an open file's bytes are read, within a bound, by :mod:`moodtape.vision.image_sources`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -33,6 +32,17 @@ from moodtape.errors import CorruptImageError, ImageError, ImageTooLargeError, U
 from moodtape.vision.decode_cost import check_decode_cost
 from moodtape.vision.heif import check_heif_header
 from moodtape.vision.image_limits import DEFAULT_MAX_PIXELS, check_size
+from moodtape.vision.image_sources import BinaryReadable as BinaryReadable  # re-exported: calibrate imports it here
+from moodtape.vision.image_sources import (
+    as_path,
+    exists,
+    file_url_path,
+    missing,
+    names_a_file,
+    read_binary,
+    read_file,
+)
+from moodtape.vision.image_sources import source_name as source_name  # re-exported: calibrate imports it here
 from moodtape.vision.not_pictures import not_a_picture
 from moodtape.vision.orientation import exif_orientation, turn_upright, upright
 from moodtape.vision.pixel_arrays import Pixels, array_to_pixels, as_pixels, pil_to_pixels
@@ -42,13 +52,6 @@ from moodtape.vision.pixel_arrays import Pixels, array_to_pixels, as_pixels, pil
 # kept in memory for good. The tag is skipped either way, and the picture decoded. A filter set once
 # here, because ``warnings.catch_warnings`` swaps the process's filters and is not thread-safe.
 warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL(\.|$)")
-
-
-@runtime_checkable
-class BinaryReadable(Protocol):
-    """A file opened in binary mode, or anything that reads like one (``io.BytesIO``, an upload)."""
-
-    def read(self, size: int = -1, /) -> bytes: ...
 
 
 ImageSource = str | Path | bytes | bytearray | memoryview | npt.NDArray[np.generic] | Image.Image | BinaryReadable
@@ -69,16 +72,21 @@ def load_image(
         source: an image file path, encoded image bytes, a file object opened in binary mode, a
             Pillow image (turned upright by its EXIF orientation, as a file is), or an array. 3-channel arrays are BGR
             (OpenCV's order) unless ``color_order="rgb"``; 4-channel arrays are BGRA/RGBA;
-            16-bit and float arrays (and float TIFFs) are scaled to 8 bits (floats are 0–1 when
-            none is over :data:`~moodtape.vision.pixel_arrays.FLOAT_UNIT_UP_TO`, else 0–255; a
-            uint16 array with no value over 255 holds 8-bit values). A path may be ``str``,
+            16-bit, 32-bit and float arrays, and 16-bit and float files by the same rule, are
+            scaled to 8 bits by their largest value: floats up to
+            :data:`~moodtape.vision.pixel_arrays.FLOAT_UNIT_UP_TO` are 0–1; values up to 1023 are
+            read from the smallest of :data:`~moodtape.vision.pixel_arrays.SMALL_SCALE_TOPS`
+            (255, 511, 1023) at or above that value; larger ones, up to 1.5 × 65535, are on the
+            16-bit scale; negative values are black. A path may be ``str``,
             :class:`~pathlib.Path` or any ``os.PathLike``, or a ``file:`` URL; ``bytes`` are the encoded
             image, not a path.
         gray: return one gray channel (what detection and classification use).
         max_pixels: refuse larger images with :class:`ImageTooLargeError`.
 
     Raises:
-        ImageError: missing, empty, truncated or corrupt input.
+        ImageError: missing, empty, truncated or corrupt input; an array of an unsupported type
+            (complex, datetime64, timedelta64, object) or holding NaN or infinity; values over
+            1.5 × 65535 in an array or a 16- or 32-bit file.
         UnsupportedImageError: bytes that are not an image format we read.
         ImageTooLargeError: more than ``max_pixels`` pixels.
     """
@@ -92,98 +100,22 @@ def load_image(
         return _from_pillow(source, gray=gray, max_pixels=max_pixels)
     if isinstance(source, BinaryReadable):
         name = source_name(source) or "image data"
-        return decode_image(_read_binary(source, name), gray=gray, max_pixels=max_pixels, name=name)
+        return decode_image(read_binary(source, name, max_pixels), gray=gray, max_pixels=max_pixels, name=name)
     if not isinstance(source, str | os.PathLike):
         raise ImageError(f"cannot read an image from {type(source).__name__}; give {_SOURCES_IN_WORDS}")
-    path = _as_path(source)
+    path = as_path(source)
     given = os.fsdecode(os.fspath(source))
-    if not _exists(path):
-        path = _file_url_path(given) or path
-        if not _exists(path):
-            raise ImageError(_missing(path, given))
+    if not exists(path):
+        path = file_url_path(given) or path
+        if not exists(path):
+            raise ImageError(missing(path, given))
     if path.is_dir():
         raise ImageError(f"{path}: is a folder, not an image")
     try:
-        data = path.read_bytes()
+        data = read_file(path, max_pixels)
     except OSError as exc:
         raise ImageError(f"{path}: cannot read ({exc.strerror})") from None
     return decode_image(data, gray=gray, max_pixels=max_pixels, name=str(path))
-
-
-def _as_path(source: str | os.PathLike[str] | os.PathLike[bytes]) -> Path:
-    """``source`` as a Path: an ``os.PathLike`` that gives bytes (``os.DirEntry`` from ``os.scandir(b".")``)
-    too, which ``Path()`` refuses with a bare ``TypeError``; an empty path is no file (``Path("")`` is ".")."""
-    path = os.fspath(source)
-    if not path:
-        raise ImageError("empty path: name an image file")
-    return Path(os.fsdecode(path))
-
-
-def _exists(path: Path) -> bool:
-    """Whether ``path`` names something; a name the system cannot look up (too long: a ``data:`` URL
-    of a whole picture) names nothing, where ``Path.exists`` let a bare ``OSError`` out."""
-    try:
-        return path.exists()
-    except OSError:
-        return False
-
-
-def _file_url_path(given: str) -> Path | None:
-    """The local file a ``file:`` URL names (``file:///tmp/me.jpg``: ``/tmp/me.jpg``); None for anything else.
-
-    A path and a ``file:`` URL name the same file, so moodtape reads both; one on another host
-    (``file://server/…``) is no local file.
-    """
-    parts = urlsplit(given)
-    if parts.scheme.lower() != "file" or parts.netloc.lower() not in {"", "localhost"}:
-        return None
-    from urllib.request import url2pathname  # here: urllib.request imports http.client, ssl, email
-
-    return Path(url2pathname(parts.path))
-
-
-#: A URL (``https://…``, ``s3://…``); as a path, "https:/x.jpg" (a Path folds the "//"). Two
-#: letters at least before the colon, so that a Windows drive ("C:/photos") is not one.
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/")
-#: A ``data:`` URL: the picture's bytes written out in the text (``data:image/png;base64,iVBOR…``).
-_DATA_URL = re.compile(r"data:[^,]*,", re.IGNORECASE)
-
-
-def _missing(path: Path, given: str) -> str:
-    """Why ``path`` (which does not exist, as far as ``exists()`` says) cannot be read.
-
-    ``given``: the path as the caller wrote it, before :class:`~pathlib.Path` folded its "//".
-
-    A URL was "https:/example.com/me.jpg: file not found", its "//" folded, as though moodtape had
-    looked for it on the web and not found it there; moodtape downloads nothing. A name such as
-    ``ab:/me.jpg`` may be a URL or a path in a folder ``ab:``, so the message says both.
-    """
-    if _DATA_URL.match(given):
-        shown = given if len(given) <= 40 else f"{given[:40]}…"
-        return (
-            f"{shown}: a data: URL, not a file path; moodtape takes a file path or the picture's bytes "
-            "(decode the base64 after the comma and pass those)"
-        )
-    if _file_url_path(given) is not None:
-        return f"{given}: file not found (it names {path})"
-    if _URL.match(given):
-        return (
-            f"{given}: no such file, and moodtape reads no URL (it downloads nothing): save the picture "
-            "and give its path, or pass its bytes"
-        )
-    if os.path.islink(path):  # a loop (ELOOP) or a link whose target is gone: "not found" hid the link
-        return f"{path}: a symbolic link that leads to no file (a loop, or its target is gone)"
-    return f"{path}: file not found"
-
-
-def source_name(source: object) -> str | None:
-    """How messages name ``source``: its path, or an open file's name; None for bytes, arrays and images."""
-    if isinstance(source, str | os.PathLike):
-        return str(source)
-    name = getattr(source, "name", None)
-    if isinstance(source, BinaryReadable) and isinstance(name, str) and name:
-        return name
-    return None
 
 
 def _decode_bytes(data: bytes, *, gray: bool, max_pixels: int) -> Pixels:
@@ -192,39 +124,12 @@ def _decode_bytes(data: bytes, *, gray: bool, max_pixels: int) -> Pixels:
     try:
         return decode_image(data, gray=gray, max_pixels=max_pixels, name="image data")
     except UnsupportedImageError:
-        if _names_a_file(data):
+        if names_a_file(data):
             raise UnsupportedImageError(
                 f"{os.fsdecode(data)!r} was given as bytes, which moodtape reads as the image's own "
                 "encoded data; pass a path as str or pathlib.Path (os.fsdecode(path))"
             ) from None
         raise
-
-
-def _names_a_file(data: bytes) -> bool:
-    """Whether ``data`` is short, has no NUL and is the name of an existing file."""
-    if len(data) > 4096 or b"\0" in data:
-        return False
-    try:
-        return os.path.isfile(data)
-    except (OSError, ValueError):
-        return False
-
-
-def _read_binary(source: BinaryReadable, name: str) -> bytes:
-    """All the bytes left in an open file; a file opened in text mode gets an error saying so."""
-    try:
-        data = source.read()
-    except UnicodeDecodeError:  # a picture read through a text-mode file: its bytes are not text
-        raise ImageError(f"{name}: opened in text mode; open it in binary mode ('rb')") from None
-    except (OSError, ValueError) as exc:  # ValueError: "I/O operation on closed file"
-        raise ImageError(f"{name}: cannot read ({exc})") from None
-    if isinstance(data, bytearray | memoryview):
-        data = bytes(data)
-    if isinstance(data, str):
-        raise ImageError(f"{name}: opened in text mode; open it in binary mode ('rb')")
-    if not isinstance(data, bytes):  # None from a non-blocking stream, a coroutine from an async upload
-        raise ImageError(f"{name}: reading it gave {type(data).__name__}, not bytes; pass the picture's bytes instead")
-    return data
 
 
 def _from_pillow(image: Image.Image, *, gray: bool, max_pixels: int) -> Pixels:
