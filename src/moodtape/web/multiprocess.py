@@ -27,6 +27,10 @@ serve`` per port behind the balancer (docs/deployment.md).
   handshake included, with ``--certfile``) before a thread runs the app, and a client trickling its
   upload costs a socket, never a thread. Limits and JSON refusals are the one-process server's;
   ``benchmarks/slow_clients.py`` and docs/deployment.md have the measurement.
+- **A replacement worker** (one died: OOM, ``kill -9``) takes no connection while its model loads
+  if a sibling is ready, so ``/readyz`` stays 200 for an instance that can serve: the master keeps
+  the board of ready workers (:class:`~moodtape.web.worker_board.WorkerBoard`), handing each
+  worker a slot before its fork and taking it back when the worker exits.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from moodtape.config import Settings
+    from moodtape.web.worker_board import WorkerBoard
 
 
 class MultiprocessUnavailableError(MoodtapeError):
@@ -201,6 +206,7 @@ def serve_processes(
         from gunicorn.arbiter import Arbiter
 
         from moodtape.web.gunicorn_worker import worker_class
+        from moodtape.web.worker_board import WorkerBoard
     except ImportError:
         raise MultiprocessUnavailableError(
             "--processes needs gunicorn: pip install 'gunicorn>=22' (it comes with moodtape on POSIX)"
@@ -212,6 +218,18 @@ def serve_processes(
     if services is not None:  # each worker's bound on threads waiting on the database (forked with it)
         services.set_request_threads(max(1, threads))
     drain = DrainWindow(drain_mark(app), settings.get_int("MOODTAPE_DRAIN_SECONDS"))
+    board = WorkerBoard()  # before any fork: shared with every worker
+    master = os.getpid()
+
+    def claim_slot(_server: Any, worker: Any) -> None:
+        worker.slot = board.claim()
+
+    def worker_gone(server: Any, worker: Any) -> None:
+        _worker_gone(board, server, worker)
+
+    def worker_exit(_server: Any, worker: Any) -> None:
+        if os.getpid() == master:  # the master found the worker gone without reaping it (kill_worker)
+            board.release(worker.slot)
 
     class _Arbiter(Arbiter):  # type: ignore[misc]
         def handle_term(self) -> None:
@@ -243,7 +261,7 @@ def serve_processes(
         "workers": processes,
         # waitress's event loop in each worker: whole requests read before a thread runs the app.
         # The TLS context is made (and checked) once here in the master, and shared by the workers.
-        "worker_class": worker_class(https_context(certfile, keyfile)),
+        "worker_class": worker_class(https_context(certfile, keyfile), board),
         "threads": max(1, threads),
         "graceful_timeout": max(1, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS")),
         "timeout": 60,  # a worker whose event loop is silent this long (stuck) is replaced
@@ -252,9 +270,11 @@ def serve_processes(
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "moodtape",
+        "pre_fork": claim_slot,
         "post_fork": _post_fork,
         "post_worker_init": _post_worker_init,
-        "child_exit": _child_exit,
+        "child_exit": worker_gone,
+        "worker_exit": worker_exit,
         "when_ready": (lambda _server: on_ready()) if on_ready else None,
         # gunicorn 23+: no control socket (one per user by default, so two servers would clash).
         "control_socket_disable": True,
@@ -289,6 +309,18 @@ def _post_fork(_server: Any, worker: Any) -> None:
 def _post_worker_init(worker: Any) -> None:
     # A terminal's Ctrl+C reaches every process of the group: let the master lead a graceful stop.
     signal.signal(signal.SIGINT, worker.handle_exit)
+
+
+def _worker_gone(board: WorkerBoard, server: Any, worker: Any) -> None:
+    """In the master, once a worker has exited: its slot on the board is free, whatever else fails.
+
+    Freed first: were the metrics' clean-up (:func:`_child_exit`) to raise, a slot left marked
+    ready would make every later replacement wait for a sibling that is gone.
+    """
+    try:
+        board.release(worker.slot)
+    finally:
+        _child_exit(server, worker)
 
 
 def _child_exit(_server: Any, worker: Any) -> None:

@@ -96,6 +96,11 @@ def _warm(services: Any, warn: Callable[[str], None] | None) -> None:
             warn(str(exc))
 
 
+def warming() -> bool:
+    """Whether this process's model is still loading (the thread of :func:`start_warming` runs)."""
+    return any(thread.name == WARM_THREAD and thread.is_alive() for thread in threading.enumerate())
+
+
 def exit_if_native_threads_run(still_running: int = 0) -> None:
     """Exit the process now, skipping the interpreter's teardown, if a thread may be in native code.
 
@@ -104,8 +109,7 @@ def exit_if_native_threads_run(still_running: int = 0) -> None:
     is pending (every write to the database is committed by its request). Otherwise returns, and
     the process exits as usual.
     """
-    warming = any(thread.name == WARM_THREAD and thread.is_alive() for thread in threading.enumerate())
-    if not (still_running or warming):
+    if not (still_running or warming()):
         return
     logging.shutdown()
     sys.stdout.flush()
