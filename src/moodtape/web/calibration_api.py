@@ -94,7 +94,15 @@ def add_example() -> Response:
         # Only where the fit itself dropped expressions: a model without embeddings never learns them.
         dropped = expressions_not_learnt_note(resting_as)
         notes.extend(note for note in updated.profile.notes if note == dropped)
-    return jsonify(**updated.status(), notes=notes, not_resting=expression, neutral_reads_as=resting_as)
+    return jsonify(
+        **updated.status(),
+        notes=notes,
+        not_resting=expression,
+        neutral_reads_as=resting_as,
+        # Whether any neutral step could let expressions be learnt: the page words its advice by it
+        # (a smiling resting face is no reason where the model never learns them), not by a note's words.
+        learns_expressions=analyzer.classifier.has_embedding,
+    )
 
 
 def _neutral_reads_as(calibration: Calibration) -> str | None:

@@ -758,22 +758,24 @@ let waitingOnLine = false;
  * mode left) cannot speak for a newer one. */
 let waitingTimer = 0;
 
-/** Say that the camera is still being asked for, if it is, and show it under "Start camera": the
- * button's dimming alone told a sighted person little. Shown even while a dialog holds the words.
- * After "Try the camera again" the intro is out of sight and the dimming is all that shows: a line
- * kept for the words among the problem's buttons would make the card a line taller on a phone, where
- * it is kept to the height of its words (docs/page.md). */
+/** Say that the camera is still being asked for, if it is, and show it: under "Start camera", or on
+ * "Try the camera again" itself (the intro is out of sight then; a line kept for the words among the
+ * problem's buttons would make the card a line taller on a phone, where it is kept to the height of
+ * its words). The button's dimming alone told a sighted person little. Shown even while a dialog
+ * holds the words. */
 function sayWaiting() {
   if (!camera.asking) return;
   showWaiting(true);
   sayMood(WAITING_WORDS);
 }
 
-/** Show or hide the waiting words in the intro, in place of the question above the other ways in.
- * The words are in the page always, their place kept (style.css .intro-lead): only whether they are
- * drawn changes, so nothing moves at any text size. */
+/** Show or hide the waiting words: in the intro, in place of the question above the other ways in,
+ * and on "Try the camera again", in place of its label. The words are in the page always, their
+ * place kept (style.css .intro-lead, .two-labels): only whether they are drawn changes, so nothing
+ * moves at any text size. The retry's name follows its shown words, as a screen reader finds them. */
 function showWaiting(waiting) {
   $("camera-intro").classList.toggle("waiting", waiting);
+  $("camera-retry").classList.toggle("waiting", waiting);
 }
 
 /** The browser answered, or camera mode was left (the start cancelled): the waiting look and words

@@ -133,9 +133,23 @@ function describe(status) {
  * rest and calibrate again, unless the face rests that way. */
 const REST_AND_AGAIN = 'Choose "Calibrate again" with a relaxed face; if this is how your face rests, the neutral baseline alone is used.';
 
+/** The same advice where the model never learns expressions (`answer.learns_expressions` false):
+ * a smiling resting face then costs none, but it is still the baseline every reading is made against. */
+const REST_AGAIN_FOR_THE_BASELINE = 'choose "Calibrate again" with a relaxed face, unless this is how your face rests.';
+
+/** Whether the server's model learns no expressions at all (no embedding output): its answer says
+ * so in `learns_expressions`. Then the resting face is never the reason an expression was not
+ * learnt, smile or not (`neutral_reads_as` is set for any model). An answer without the field
+ * (a server before session 32) is read as before, by `neutral_reads_as` alone. */
+function learnsOnlyTheRestingFace(answer) {
+  return answer.learns_expressions === false;
+}
+
 /** Why the expression just sent was counted but not learnt (`answer.expressions` false). */
 function notLearnt(what, answer) {
-  if (!answer.neutral_reads_as) return `${what} was counted, not learnt: this model learns only your resting face.`;
+  if (learnsOnlyTheRestingFace(answer) || !answer.neutral_reads_as) {
+    return `${what} was counted, not learnt: this model learns only your resting face.`;
+  }
   // Learnt beside a smiling "resting" face, real expressions would read as neutral.
   return `${what} was counted, not learnt, because your resting face looked ${emotionWord(answer.neutral_reads_as)}. ${REST_AND_AGAIN}`;
 }
@@ -355,7 +369,10 @@ export class Calibration {
         // Kept (a person may rest that way), but the server's own reading of all the neutral frames
         // together (the one that decides) says a smile or an open mouth: no expression will be learnt.
         const looked = emotionWord(answer.neutral_reads_as);
-        this.prompt.textContent = `Done, but your face looked ${looked}, not relaxed: expressions you add won't be learnt. ${REST_AND_AGAIN}`;
+        // A model that never learns expressions loses none to the smile: only the baseline advice.
+        this.prompt.textContent = learnsOnlyTheRestingFace(answer)
+          ? `Done, but your face looked ${looked}, not relaxed: ${REST_AGAIN_FOR_THE_BASELINE}`
+          : `Done, but your face looked ${looked}, not relaxed: expressions you add won't be learnt. ${REST_AND_AGAIN}`;
       } else if (done && emotion === "neutral") {
         this.prompt.textContent = "Done: moodtape now reads your face against your own resting face.";
       } else if (done && !answer.expressions) {
