@@ -222,6 +222,29 @@ def test_a_replacement_says_when_it_waits_and_is_ready_when_its_model_is(caplog:
     assert len(messages) == 2 and messages[1].endswith("its model is loaded"), messages
 
 
+def test_a_replacement_asked_to_stop_as_its_model_loads_is_not_left_ready(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the wait ended with the model loaded marked it ready, and ``run`` returned without
+    unmarking it, so a replacement forked then saw a ready sibling that had gone and waited for it."""
+    from moodtape.web import gunicorn_worker
+
+    monkeypatch.setattr(gunicorn_worker, "exit_if_native_threads_run", lambda *_: None)
+    monkeypatch.setattr(gunicorn_worker.gc, "freeze", lambda: None)  # not this test process
+    caplog.set_level(logging.INFO, "test.worker32")
+    with _Loading() as services:
+        worker = _replacement(services)
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        assert wait_until(lambda: len(caplog.records) == 1, 10)  # it waits
+        worker.alive = False  # asked to stop…
+        services.finish()  # …as its model is loaded
+        thread.join(10)
+    assert not thread.is_alive()
+    sibling = next(slot for slot in range(2) if slot != worker.slot)
+    assert not worker.board.another_ready(sibling)
+
+
 def test_a_slot_is_freed_even_when_the_metrics_clean_up_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     from moodtape.web import multiprocess
     from moodtape.web.worker_board import WorkerBoard

@@ -12,7 +12,8 @@ search.list is scarce (its own allowance of 100 calls a day since 2026-06-01), s
   a chart serves as well as a search;
 - asks again, once a cached search is ``status_recheck`` seconds old (6 h in the app), whether its
   videos still play: one ``videos.list?part=status&id=…`` call for all of them (1 quota unit, no
-  search allowance), so a video deleted or made private after the search is no longer offered.
+  search allowance), so a video deleted or made private after the search is no longer offered
+  (:mod:`moodtape.providers.youtube_status`).
 
 The API key travels in the ``X-Goog-Api-Key`` header (Google's documented alternative to
 ``key=``), so it never sits in a URL that a log or proxy might record.
@@ -26,7 +27,7 @@ from typing import Any, Literal
 
 import httpx
 
-from moodtape.errors import ProviderAuthError, ProviderError, ProviderUnreachableError, QuotaExceededError
+from moodtape.errors import ProviderAuthError, ProviderError, QuotaExceededError
 from moodtape.providers.base import Query
 from moodtape.providers.budget import BudgetStore, MemoryBudgetStore, quota_day
 from moodtape.providers.http import (
@@ -49,28 +50,19 @@ from moodtape.providers.youtube_replies import (
     SearchQuotaError,
     item_video_id,
     region_refused,
-    status_playable,
     video_from_youtube,
     youtube_error,
 )
+from moodtape.providers.youtube_status import MAX_RESULTS, STATUS_RECHECK, VIDEOS_URL, StatusCheck, gone_key
+from moodtape.providers.youtube_status import STATUS_RECHECK_RETRY as STATUS_RECHECK_RETRY  # re-exported
 from moodtape.types import Track, Video
 
 SEARCH_URL = "https://www.googleapis.com/youtube/v3/search"
-VIDEOS_URL = "https://www.googleapis.com/youtube/v3/videos"
 MUSIC_CATEGORY_ID = "10"
-MAX_RESULTS = 50
 #: Seconds a refused ``YOUTUBE_REGION`` is remembered, in the process and in the shared cache (a
 #: restart with another region asks again at once: the region is part of the key). After it,
 #: YouTube is asked again, in case the refusal was YouTube's passing mistake.
 REGION_REFUSAL_TTL = 86400.0
-#: Seconds after a search (or its last re-check) before its cached videos are asked about again.
-#: 6 h: each search, cached 24 h, costs at most 3 units more, against 10,000 units a project has.
-STATUS_RECHECK = 6 * 3600.0
-#: Seconds before a re-check that never reached YouTube (unreachable, paused) is tried again; the
-#: cached videos are shown meanwhile. One YouTube answered (an error, or an odd answer) waits a
-#: whole :data:`STATUS_RECHECK` instead: it may have been billed, and asking every 10 minutes
-#: would spend 108 units a day per search.
-STATUS_RECHECK_RETRY = 600.0
 _SERVICE = "YouTube"
 
 #: Mood-video categories → the search that finds them. A query keyword naming one asks for it.
@@ -174,6 +166,7 @@ class YouTubeProvider:
         self._cache = cache if cache is not None else TTLCache[list[Any]](cache_ttl, 512, clock, "youtube")
         self._search_ttl = search_ttl
         self.status_recheck = status_recheck
+        self._status = StatusCheck(self._client, self._cache, self._budget, self._quota_clock, api_key)
         #: When this process stops taking ``region`` for refused (clock time; 0: not refused).
         self._region_refused_until = 0.0
 
@@ -258,87 +251,11 @@ class YouTubeProvider:
         items = fetch_once(self._cache, self._key(fetch), lambda: self._call(fetch), ttl=ttl, hold=hold)
         if fetch.kind == "chart" or self.status_recheck is None or self._search_ttl <= 0:
             return items  # a chart lives an hour and says its status
-        gone = set(self._gone(fetch, items))
+        gone = set(self._status.gone(self._key(fetch), items, every=self.status_recheck))
         return [item for item in items if item_video_id(item) not in gone] if gone else items
 
     def _key(self, fetch: _Fetch) -> tuple[str, str, bool, str, str]:
         return (fetch.kind, fetch.q, fetch.category == "music", self.region, self.safe_search)
-
-    def _gone_key(self, fetch: _Fetch) -> tuple[str, tuple[str, str, bool, str, str]]:
-        """Where the IDs of a cached search's videos that no longer play are kept: set to ``[]``
-        by the search itself, it lasts ``status_recheck`` seconds, so its absence means "ask again"."""
-        return ("gone", self._key(fetch))
-
-    def _gone(self, fetch: _Fetch, items: list[Any]) -> list[Any]:
-        """IDs among a cached search's ``items`` that no longer play (deleted, private, no longer
-        embeddable), asked about once per ``status_recheck`` (single flight, shared by the cache).
-
-        Before, a video deleted after the search was offered from the cache for up to 24 h and the
-        visitor's player said "Video unavailable". A failed re-check loses nothing: the cached
-        videos are shown as they were, and it is tried again after :data:`STATUS_RECHECK_RETRY` if
-        it never reached YouTube, else after a whole ``status_recheck`` (see :func:`_answered`).
-        """
-        key = self._gone_key(fetch)
-        try:
-            return fetch_once(
-                self._cache,
-                key,
-                lambda: self._unplayable(items),
-                ttl=self.status_recheck,
-                hold=self._client.longest_request,
-            )
-        except ProviderError as error:  # logged by the client; a pause it started keeps others from calling
-            self._cache.set(key, [], ttl=self.status_recheck if _answered(error) else STATUS_RECHECK_RETRY)
-            return []
-
-    def _unplayable(self, items: list[Any]) -> list[str]:
-        """One ``videos.list?part=status`` call about up to 50 IDs (1 unit): those it does not
-        return (deleted, or private to their owner) or returns as not playable.
-
-        An odd answer removes nothing: one without an ``items`` list, with an item that has no
-        well-formed video ID or one not asked about, or one that would remove every video asked
-        about (``{"items": []}`` included). A real check that finds all of a search's videos gone
-        is far rarer than a broken answer, and the search is made again within the day anyway.
-        """
-        ids = list(dict.fromkeys(i for item in items if (i := item_video_id(item))))[:MAX_RESULTS]
-        if not ids:
-            return []
-        day = quota_day(self._quota_clock())
-        if self._budget.closed(day):
-            closed = ProjectQuotaError(PROJECT_QUOTA_MESSAGE)
-            closed.maybe_sent = False  # nothing asked: no unit spent
-            raise closed
-        try:
-            body = self._client.request(
-                "GET",
-                VIDEOS_URL,
-                # No maxResults: Google documents it as not supported with id.
-                params={"part": "status", "id": ",".join(ids)},
-                headers={"X-Goog-Api-Key": self._api_key},
-                on_error=lambda response: youtube_error(response, search=False),
-            )
-        except ProjectQuotaError:
-            self._budget.close_day(day)
-            raise
-        answered = json_dict(body, _SERVICE).get("items")
-        if not isinstance(answered, list):
-            raise self._odd_status_answer()
-        answered_ids = {item_video_id(item) for item in answered}
-        if None in answered_ids or not answered_ids <= set(ids):  # an item without a valid ID, or not asked
-            raise self._odd_status_answer()
-        stopped = {
-            item_video_id(item)
-            for item in answered
-            if isinstance(item, dict) and isinstance(item.get("status"), dict) and not status_playable(item["status"])
-        }  # an item without a status says nothing against its video
-        gone = [video_id for video_id in ids if video_id not in answered_ids or video_id in stopped]
-        if len(gone) == len(ids):
-            raise self._odd_status_answer()
-        return gone
-
-    def _odd_status_answer(self) -> ProviderError:
-        """The error (logged once) for a status answer that is not an answer to the question."""
-        return self._client.fail(ProviderError("YouTube answered a status check with something else."))
 
     def _call(self, fetch: _Fetch) -> list[Any]:
         """One call within quota and budget: the raw items."""
@@ -365,7 +282,7 @@ class YouTubeProvider:
             raise
         items = json_dict(body, _SERVICE).get("items")
         if fetch.kind == "search" and self.status_recheck is not None:  # they play now; asked again later
-            self._cache.set(self._gone_key(fetch), [], ttl=self.status_recheck)
+            self._cache.set(gone_key(self._key(fetch)), [], ttl=self.status_recheck)
         # Never more than asked for: 60,000 items (3.8 MB, under the size cap) were all cached and
         # read again on every visit (1.3 s each), where YouTube sends at most MAX_RESULTS.
         return items[:MAX_RESULTS] if isinstance(items, list) else []
@@ -449,11 +366,3 @@ class YouTubeProvider:
             headers={"X-Goog-Api-Key": self._api_key},
             on_error=lambda response: youtube_error(response, search=False),
         )
-
-
-def _answered(error: ProviderError) -> bool:
-    """Whether YouTube answered a failed status check (an error status, or an odd answer), so that
-    it may have cost a unit: asked again every 10 minutes, it would cost one each time. A check
-    that never left (a pause, no connection) or got no answer (unreachable, timed out) is tried
-    again after :data:`STATUS_RECHECK_RETRY`."""
-    return error.maybe_sent and not isinstance(error, ProviderUnreachableError)

@@ -464,7 +464,7 @@ def _check_time_constant(time_constant: float) -> None:
 def _gray_frame(frame: ImageSource, color_order: str, max_pixels: int) -> npt.NDArray[np.uint8]:
     """``frame`` as the gray pixels detection reads (a gray uint8 array as it is, not copied).
 
-    A gray uint8 frame went round :func:`load_image` and its checks, so it alone was taken empty
+    A gray uint8 frame bypassed :func:`load_image` and its checks, so it alone was taken empty
     (``[]`` where a colour one is an ImageError) or past the analyzer's pixel limit (a 48-megapixel
     frame was searched, not refused as :func:`moodtape.analyze` refuses it).
     """

@@ -55,10 +55,13 @@ TURN_SECONDS = 1.0
 EXIT_MARGIN = 0.5
 #: How often a replacement waiting for its model looks again (and beats, so the master keeps it).
 WAIT_TURN_SECONDS = 0.1
+#: Seconds a worker's loop may stay silent (stuck) before the master replaces it: gunicorn's
+#: ``timeout``, set in web/multiprocess.py.
+SILENT_WORKER_SECONDS = 60
 #: The longest a replacement waits for its model before it accepts without it: a load that hangs
-#: without failing must not keep a worker out for good, unseen (the same bound as gunicorn's
-#: ``timeout`` for a silent worker in web/multiprocess.py; a model loads in 2 to 4 s).
-WAIT_LIMIT_SECONDS = 60.0
+#: without failing must not keep a worker out for good, unseen (the same bound as a silent
+#: worker's; a model loads in 2 to 4 s).
+WAIT_LIMIT_SECONDS = float(SILENT_WORKER_SECONDS)
 
 
 class BufferedWorker(Worker):  # type: ignore[misc]
@@ -81,6 +84,7 @@ class BufferedWorker(Worker):  # type: ignore[misc]
     def run(self) -> None:
         """Serve until the master asks this worker to stop (or goes away), then stop gracefully."""
         if not self._wait_for_the_model():
+            self._stopped_serving()  # it may have marked itself ready as the wait ended
             gc.freeze()  # stopped before serving: nothing to drain (see the end of this method)
             exit_if_native_threads_run()
             return

@@ -39,6 +39,7 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -205,7 +206,7 @@ def serve_processes(
         from gunicorn.app.base import BaseApplication
         from gunicorn.arbiter import Arbiter
 
-        from moodtape.web.gunicorn_worker import worker_class
+        from moodtape.web.gunicorn_worker import SILENT_WORKER_SECONDS, worker_class
         from moodtape.web.worker_board import WorkerBoard
     except ImportError:
         raise MultiprocessUnavailableError(
@@ -219,17 +220,6 @@ def serve_processes(
         services.set_request_threads(max(1, threads))
     drain = DrainWindow(drain_mark(app), settings.get_int("MOODTAPE_DRAIN_SECONDS"))
     board = WorkerBoard()  # before any fork: shared with every worker
-    master = os.getpid()
-
-    def claim_slot(_server: Any, worker: Any) -> None:
-        worker.slot = board.claim()
-
-    def worker_gone(server: Any, worker: Any) -> None:
-        _worker_gone(board, server, worker)
-
-    def worker_exit(_server: Any, worker: Any) -> None:
-        if os.getpid() == master:  # the master found the worker gone without reaping it (kill_worker)
-            board.release(worker.slot)
 
     class _Arbiter(Arbiter):  # type: ignore[misc]
         def handle_term(self) -> None:
@@ -264,17 +254,15 @@ def serve_processes(
         "worker_class": worker_class(https_context(certfile, keyfile), board),
         "threads": max(1, threads),
         "graceful_timeout": max(1, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS")),
-        "timeout": 60,  # a worker whose event loop is silent this long (stuck) is replaced
+        "timeout": SILENT_WORKER_SECONDS,  # a worker whose event loop is silent this long (stuck) is replaced
         "preload_app": True,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "moodtape",
-        "pre_fork": claim_slot,
+        **_board_hooks(board, master=os.getpid()),
         "post_fork": _post_fork,
         "post_worker_init": _post_worker_init,
-        "child_exit": worker_gone,
-        "worker_exit": worker_exit,
         "when_ready": (lambda _server: on_ready()) if on_ready else None,
         # gunicorn 23+: no control socket (one per user by default, so two servers would clash).
         "control_socket_disable": True,
@@ -309,6 +297,28 @@ def _post_fork(_server: Any, worker: Any) -> None:
 def _post_worker_init(worker: Any) -> None:
     # A terminal's Ctrl+C reaches every process of the group: let the master lead a graceful stop.
     signal.signal(signal.SIGINT, worker.handle_exit)
+
+
+def _board_hooks(board: WorkerBoard, master: int) -> dict[str, Callable[[Any, Any], None]]:
+    """gunicorn's hooks that keep ``board`` (which workers are ready) true to the workers alive.
+
+    ``pre_fork`` gives each new worker a slot, in the master before the fork; ``child_exit`` frees
+    it once the master has reaped the worker; ``worker_exit`` frees it too when it runs in the
+    ``master`` (gunicorn's ``kill_worker`` found the worker gone without reaping it): in a worker,
+    on its own way out, it leaves the slot to ``child_exit``.
+    """
+
+    def claim_slot(_server: Any, worker: Any) -> None:
+        worker.slot = board.claim()
+
+    def worker_gone(server: Any, worker: Any) -> None:
+        _worker_gone(board, server, worker)
+
+    def worker_exit(_server: Any, worker: Any) -> None:
+        if os.getpid() == master:
+            board.release(worker.slot)
+
+    return {"pre_fork": claim_slot, "child_exit": worker_gone, "worker_exit": worker_exit}
 
 
 def _worker_gone(board: WorkerBoard, server: Any, worker: Any) -> None:

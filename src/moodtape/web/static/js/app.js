@@ -747,7 +747,8 @@ function makeRoomIfStillAsking() {
 }
 
 /** What the page says while the browser is still asking for the camera (a permission prompt, a
- * camera slow to wake): said WAITING_WORDS_MS after the press, and at once to a press made meanwhile. */
+ * camera slow to wake): said WAITING_WORDS_MS after the press, and at once to a press made meanwhile.
+ * templates/index.html repeats these words (#camera-waiting, #camera-retry's .waiting-label): change both. */
 const WAITING_WORDS = "Waiting for the camera…";
 /** A camera that answers sooner (most do, in a few hundred ms) needs no words: it is there. */
 const WAITING_WORDS_MS = 1000;
