@@ -276,6 +276,16 @@ def write_changing_face_video(path: Path, *, width: int = 640, height: int = 480
 
 # ---- accessibility -------------------------------------------------------------------------------
 
+#: An init script (``.format(percent=…)``) that raises the browser's text size as its font-size
+#: setting does: rem grows, and so does the body's 16px that an em (the buttons' labels,
+#: style.css .btn) is counted from, so all text is the given size.
+TEXT_SIZE = """(() => {{
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(`html {{ font-size: {percent}% !important; }}
+    body {{ font-size: calc(16px * {percent} / 100) !important; }}`);
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+}})();"""
+
 AXE_SOURCE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 

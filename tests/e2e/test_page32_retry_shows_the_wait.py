@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import Server, open_page
+from browsertools import TEXT_SIZE, Server, open_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -43,14 +43,6 @@ navigator.mediaDevices.getUserMedia = () => (window.__asks++ === 0
   ? Promise.reject(new DOMException("no", "NotAllowedError"))
   : new Promise((resolve, reject) => setTimeout(() => reject(new DOMException("no", "NotAllowedError")), 3000)));
 """
-#: The browser's text size raised (its font-size setting): rem grows, and so does the body's 16px,
-#: which an em (the buttons' labels, style.css .btn) is counted from: all text is the given size.
-TEXT_SIZE = """(() => {{
-  const sheet = new CSSStyleSheet();
-  sheet.replaceSync(`html {{ font-size: {percent}% !important; }}
-    body {{ font-size: calc(16px * {percent} / 100) !important; }}`);
-  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
-}})();"""
 #: Whether the retry button is marked waiting (app.js showWaiting), read at once.
 RETRY_WAITING = "() => document.querySelector('#camera-retry').classList.contains('waiting')"
 #: Where each button of the problem sits in the page (x, y, width, height), to check nothing moved.

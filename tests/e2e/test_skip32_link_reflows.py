@@ -13,21 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import Server, open_page
+from browsertools import TEXT_SIZE, Server, open_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
 expect = sync_api.expect
 
 WIDTH = 320
-#: The browser's text size raised (its font-size setting): rem grows, and so does the body's 16px
-#: that an em is counted from (as in test_page32_retry_shows_the_wait.py).
-TEXT_SIZE = """(() => {{
-  const sheet = new CSSStyleSheet();
-  sheet.replaceSync(`html {{ font-size: {percent}% !important; }}
-    body {{ font-size: calc(16px * {percent} / 100) !important; }}`);
-  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
-}})();"""
 #: How wide the page is against the window (a wider page scrolls sideways).
 PAGE_WIDTHS = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
 #: The link's box, with its focus ring (outline width plus offset) around it, whether its text
