@@ -114,6 +114,30 @@ function cameraOn(video) {
   return Boolean(stream && stream.active && video.videoWidth > 1 && !document.hidden);
 }
 
+/** How long a press waits for a camera whose stream is live but whose first picture has not come. */
+const FIRST_PICTURE_WAIT_MS = 3000;
+
+/** Wait, at most FIRST_PICTURE_WAIT_MS, for the first picture of a stream already live: a press
+ * right after "Start camera" (the browser said yes, the picture a few hundred ms away) was told
+ * "Start the camera first." while the camera was on. Returns whether the camera is on. */
+async function cameraOnSoon(video) {
+  if (cameraOn(video)) return true;
+  const stream = video && video.srcObject;
+  if (!stream || !stream.active || document.hidden) return false;
+  await new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      video.removeEventListener("loadedmetadata", done);
+      video.removeEventListener("resize", done);
+      resolve();
+    };
+    const timer = setTimeout(done, FIRST_PICTURE_WAIT_MS);
+    video.addEventListener("loadedmetadata", done);
+    video.addEventListener("resize", done);
+  });
+  return cameraOn(video);
+}
+
 /** Whether `el` is on screen: neither out of the layout (hidden) nor invisible (Remove, the steps). */
 function isShown(el) {
   if (!el.getClientRects().length) return false;
@@ -310,7 +334,9 @@ export class Calibration {
 
   async capture(emotion, frames, instruction) {
     if (this.busy) return;
-    if (!cameraOn(this.video)) {
+    const on = await cameraOnSoon(this.video);
+    if (this.busy) return; // a second press made while this one waited for the picture went first
+    if (!on) {
       this.prompt.textContent = "Start the camera first.";
       return;
     }
