@@ -31,7 +31,7 @@ import threading
 import time
 import types
 import zlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
@@ -49,6 +49,9 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 #: Maps a non-2xx reply to the error to raise, or None to let :func:`request_json` decide.
 ErrorHook = Callable[[httpx.Response], ProviderError | None]
+#: Maps a 2xx reply's decoded body to the error it carries (Deezer answers its errors with 200),
+#: or None when it is an answer. See :meth:`ServiceClient.request`.
+AnswerCheck = Callable[[Any], ProviderError | None]
 #: Gives back a claim taken with :meth:`Cache.claim`; never raises.
 Release = Callable[[], None]
 
@@ -64,11 +67,16 @@ MAX_REPLY_BYTES: Final = 4 * 1024 * 1024
 #: :class:`TroubleCounter`), and seconds one such request is not sent again: a struggling service is
 #: not sent every visitor's retries.
 TROUBLE_PAUSE: Final = 30
-#: Different requests that must meet a final 5xx within :data:`TROUBLE_WINDOW` seconds, each answer
-#: between them cancelling one, before the whole service pauses. One was enough before, so a single
-#: query that upset the service (its own words tripping a server bug) paused it for every visitor.
+#: Different requests that must meet a final 5xx within :data:`TROUBLE_WINDOW` seconds before the
+#: whole service pauses, and then only if they are at least :data:`TROUBLE_SHARE` of the requests
+#: that ended in that window. One was enough before session 32, so a single query that upset the
+#: service (its own words tripping a server bug) paused it for every visitor.
 #: Per process: P processes send up to 3P failing requests (3 attempts each) per pause.
 TROUBLE_STRIKES: Final = 3
+#: The share of a window's requests (answered or failed after their retries) that must have failed
+#: for :data:`TROUBLE_STRIKES` failures to pause the service: a half. A service failing as often as
+#: it answers is paused; one failing a third of the time is not, so its other visitors are served.
+TROUBLE_SHARE: Final = 0.5
 #: Seconds within which :data:`TROUBLE_STRIKES` failing requests pause the service.
 TROUBLE_WINDOW: Final = 30
 #: The most failed requests held back at once, each for :data:`TROUBLE_PAUSE` seconds: a bound on
@@ -277,20 +285,64 @@ class CircuitBreaker:
         return max(0.0, self._open_until - self._clock())
 
 
+class _PerSecond:
+    """Events counted per whole second of a sliding window, oldest first: memory bounded by the
+    window's seconds, whatever the traffic (a list of every failure kept 5000 entries, scanned on
+    each new one under the lock, at 200 failures a second).
+
+    The clock may be the wall clock (Spotify and YouTube pass ``time.time``), which can step back.
+    An event at or before the latest second counted is added to that second, so the seconds stay in
+    order and their number bounded (a clock swinging back and forth made a new one each time), and
+    :meth:`forget` drops the seconds after the window too: a step back longer than the window left
+    an hour's answers counted as if they had just come.
+    """
+
+    def __init__(self) -> None:
+        #: [whole second, events in it], oldest first
+        self._counts: deque[list[int]] = deque()
+
+    def add(self, now: float) -> None:
+        second = math.floor(now)
+        if self._counts and second <= self._counts[-1][0]:
+            self._counts[-1][1] += 1
+        else:
+            self._counts.append([second, 1])
+
+    def forget(self, now: float, window: float) -> None:
+        """Drop the seconds outside ``(now - window, now + window]``."""
+        while self._counts and self._counts[0][0] <= now - window:
+            self._counts.popleft()
+        while self._counts and self._counts[-1][0] > now + window:
+            self._counts.pop()
+
+    def total(self) -> int:
+        return sum(count for _, count in self._counts)
+
+    def clear(self) -> None:
+        self._counts.clear()
+
+
 class TroubleCounter:
     """Decides when requests that met a 5xx after every retry pause their whole service.
 
     A 5xx may belong to one request only: its words trip a bug on the server while every other
     query works. So such a failure is held against that request alone, which is not sent again for
     ``pause`` seconds (a visitor reloading it does not send three more calls each time). The
-    service as a whole pauses once ``strikes`` different requests failed so within ``window``
-    seconds, less one for each answer in between: an answer cancels only the oldest failure still
-    counted, not all of them. So one bad query among good ones pauses no one, while an API that
-    fails more often than it answers (a dead search beside a working token or chart endpoint)
-    still pauses, and is spared every visitor's retries.
+    service as a whole pauses once, within the last ``window`` seconds, ``strikes`` different
+    requests failed so *and* the failures are at least ``share`` of the requests that ended
+    (answered or failed). So one bad query among good ones pauses no one, while a service failing
+    at least as often as it answers pauses and is spared every visitor's retries. At low traffic
+    the share is of few requests: one visitor's 3 different failing searches between 2 answers to
+    others pause everyone, as 3 of 5 failed.
 
-    Requests are known by :func:`request_digest`, never kept in clear (a form may carry a secret).
-    Per process, like the :class:`CircuitBreaker` it feeds; thread-safe.
+    Before, each answer cancelled the oldest failure counted, so a service answering exactly as
+    often as it failed (bad, good, bad, good…) never paused: each bad search cost its 3 attempts
+    and a warning for as long as it lasted.
+
+    Answers and failures are counted per second of the window (:class:`_PerSecond`), and only the
+    last ``strikes`` different failed requests are kept to tell them apart. Requests are known by
+    :func:`request_digest`, never kept in clear (a form may carry a secret). Per process, like the
+    :class:`CircuitBreaker` it feeds; thread-safe.
     """
 
     def __init__(
@@ -298,57 +350,78 @@ class TroubleCounter:
         clock: Clock = time.monotonic,
         *,
         strikes: int = TROUBLE_STRIKES,
+        share: float = TROUBLE_SHARE,
         window: float = TROUBLE_WINDOW,
         pause: float = TROUBLE_PAUSE,
         remembered: int = TROUBLE_REMEMBERED,
     ) -> None:
         self.strikes = strikes
+        self.share = share
         self.window = window
         self.pause = pause
         self._clock = clock
         self._remembered = remembered
         #: request digest → (when it may be sent again, the scrubbed message it failed with)
         self._failed: OrderedDict[str, tuple[float, str]] = OrderedDict()
-        #: request digest → when it failed, oldest first, for the failures no answer cancelled yet
-        self._counted: OrderedDict[str, float] = OrderedDict()
+        #: the last ``strikes`` different requests that failed → when, latest last
+        self._recent: OrderedDict[object, float] = OrderedDict()
+        self._failures = _PerSecond()
+        self._answers = _PerSecond()
         self._lock = threading.Lock()
 
     def failed_lately(self, digest: str) -> tuple[str, float] | None:
-        """The message the request ``digest`` failed with and the seconds before it may be sent again, or None."""
+        """The message the request ``digest`` failed with and the seconds before it may be sent
+        again, or None. A wait longer than ``pause`` is the trace of a clock that stepped back
+        since, so it holds nothing back."""
         with self._lock:
             until, reason = self._failed.get(digest, (0.0, ""))
-        left = until - self._clock()
-        return (reason, left) if left > 0 else None
+            left = until - self._clock()
+        return (reason, left) if 0 < left <= self.pause else None
 
-    def strike(self, digest: str, reason: str) -> bool:
+    def strike(self, digest: str, reason: str, *, hold_back: bool = True) -> bool:
         """Note that the request ``digest`` met a 5xx after its retries; True when the whole service
-        should pause now."""
-        now = self._clock()
+        should pause now.
+
+        ``hold_back=False`` for the app's own request (Spotify's token fetch), the same for every
+        visitor: holding it back would stop the whole service on one failure, so it is not, and
+        each of its failures counts as a different request (one per visitor who needed it).
+        """
         with self._lock:
-            self._failed[digest] = (now + self.pause, reason)
-            self._failed.move_to_end(digest)
-            for key in [k for k, (until, _) in self._failed.items() if until <= now]:
-                del self._failed[key]
-            while len(self._failed) > self._remembered:
-                self._failed.popitem(last=False)
-            self._counted[digest] = now
-            self._counted.move_to_end(digest)
-            for key in [k for k, when in self._counted.items() if when <= now - self.window]:
-                del self._counted[key]
-            if len(self._counted) < self.strikes:
+            now = self._clock()
+            if hold_back:
+                self._failed[digest] = (now + self.pause, reason)
+                self._failed.move_to_end(digest)
+                for key in [k for k, (until, _) in self._failed.items() if until <= now]:
+                    del self._failed[key]
+                while len(self._failed) > self._remembered:
+                    self._failed.popitem(last=False)
+            self._recent[digest if hold_back else object()] = now
+            for stale in [k for k, when in self._recent.items() if abs(when - now) >= self.window]:
+                del self._recent[stale]
+            while len(self._recent) > self.strikes:
+                self._recent.popitem(last=False)
+            self._forget(now)
+            self._failures.add(now)
+            failures, answers = self._failures.total(), self._answers.total()
+            if len(self._recent) < self.strikes or failures < self.share * (failures + answers):
                 return False
-            self._counted.clear()  # the pause that follows: after it, as many failures again
+            # The pause that follows: after it, as many failures again.
+            self._recent.clear()
+            self._failures.clear()
+            self._answers.clear()
             return True
 
     def answered(self) -> None:
-        """The service answered a request: the oldest failure counted no longer counts.
-
-        Only one: emptying the count on any answer let an API that answers a token fetch or a
-        status check but fails every search go on being sent every search and its retries.
-        """
+        """The service answered a request: one more request that did not fail, for the window's share."""
         with self._lock:
-            if self._counted:
-                self._counted.popitem(last=False)
+            now = self._clock()
+            self._forget(now)
+            self._answers.add(now)
+
+    def _forget(self, now: float) -> None:
+        """Drop the counts outside the window around ``now`` (the caller holds the lock)."""
+        self._failures.forget(now, self.window)
+        self._answers.forget(now, self.window)
 
 
 def request_digest(method: str, url: str, params: object = None, data: object = None) -> str:
@@ -426,6 +499,14 @@ def paused(error: ProviderError, seconds: float) -> ProviderError:
     return error
 
 
+def one_requests_trouble(error: ProviderError) -> ProviderError:
+    """``error`` marked as maybe one request's fault (a 5xx after its retries, a reply that cannot
+    be read): :class:`ServiceClient` holds back that request for :data:`TROUBLE_PAUSE` seconds and
+    pauses the whole service only as :class:`TroubleCounter` decides, never for this one alone."""
+    error.counts_toward_pause = True
+    return paused(error, TROUBLE_PAUSE)
+
+
 def for_operator(error: E, detail: str) -> E:
     """``error``, whose message is worded for visitors, carrying ``detail`` for the operator.
 
@@ -463,9 +544,10 @@ def _final_status_error(service: str, response: httpx.Response, retry_after: flo
             wait,
         )
     if status >= 500:
-        trouble = ProviderError(f"{service} is having trouble (HTTP {status}); try again in a few minutes.")
-        trouble.counts_toward_pause = True  # maybe this request's fault alone: see TroubleCounter
-        return paused(trouble, TROUBLE_PAUSE)
+        # Maybe this request's fault alone: see TroubleCounter.
+        return one_requests_trouble(
+            ProviderError(f"{service} is having trouble (HTTP {status}); try again in a few minutes.")
+        )
     return ProviderError(f"{service} refused the request (HTTP {status}).")
 
 
@@ -555,7 +637,7 @@ def _send(
             response = client.send(request, stream=True, auth=auth)
             try:
                 watchdog.watch(response.extensions.get("network_stream"))
-                body = _read_capped(response, service, deadline)
+                body = _read_body(response, service, deadline)
             finally:
                 watchdog.disarm()  # before close() hands the connection back to the pool
                 response.close()
@@ -684,9 +766,38 @@ def _read_capped(response: httpx.Response, service: str, deadline: float) -> byt
     return b"".join(chunks)
 
 
+def _read_body(response: httpx.Response, service: str, deadline: float) -> bytes:
+    """The reply's body as :func:`_read_capped` reads it, or, for an error status, nothing when it
+    cannot be read: the status says what happened. A 429 with a broken or oversized body was
+    counted as an unreadable reply (one request's trouble) instead of pausing for the rate limit,
+    and a 5xx's was not retried."""
+    try:
+        return _read_capped(response, service, deadline)
+    except ProviderError:
+        if response.is_success:
+            raise
+        return b""
+
+
 def _too_large(service: str) -> ProviderError:
-    return ProviderError(
-        f"{service} sent a reply larger than moodtape accepts ({MAX_REPLY_BYTES // (1024 * 1024)} MB); try again later."
+    return one_requests_trouble(
+        ProviderError(
+            f"{service} sent a reply larger than moodtape accepts ({MAX_REPLY_BYTES // (1024 * 1024)} MB); "
+            "try again later."
+        )
+    )
+
+
+def _unreadable(service: str, what: str) -> ProviderError:
+    """The error for a reply moodtape cannot read (``what``: why, in a word or two).
+
+    Counted like a 5xx (:func:`one_requests_trouble`): a proxy's or captive portal's HTML page
+    answered with 200, or a truncated body, paused nothing before, so every visitor's request was
+    sent again, each spending one of the day's YouTube searches: 10 visitors spent 10, against the
+    3 that ten 500s cost.
+    """
+    return one_requests_trouble(
+        ProviderError(f"{service} sent a reply moodtape could not read ({what}); try again later.")
     )
 
 
@@ -705,7 +816,7 @@ def _unpacked(response: httpx.Response, service: str) -> Iterator[bytes]:
         yield from response.iter_raw()
         return
     if encoding not in ("gzip", "x-gzip", "deflate"):
-        raise ProviderError(f"{service} sent a reply moodtape could not read ({encoding[:20]}); try again later.")
+        raise _unreadable(service, encoding[:20])
     inflater = _Inflater(encoding)
     packed = 0
     try:
@@ -721,9 +832,7 @@ def _unpacked(response: httpx.Response, service: str) -> Iterator[bytes]:
                 yield b""
         inflater.finish()
     except zlib.error:
-        raise ProviderError(
-            f"{service} sent a reply moodtape could not read (broken {encoding}); try again later."
-        ) from None
+        raise _unreadable(service, f"broken {encoding}") from None
 
 
 #: The first two bytes of every gzip member (RFC 1952 §2.3.1).
@@ -804,7 +913,7 @@ def _decode(response: httpx.Response, service: str) -> Any:
     try:
         return response.json()
     except ValueError:  # json.JSONDecodeError and UnicodeDecodeError are both ValueErrors
-        raise ProviderError(f"{service} sent a reply moodtape could not read (not JSON); try again later.") from None
+        raise _unreadable(service, "not JSON") from None
 
 
 def json_dict(value: object, service: str) -> dict[str, Any]:
@@ -822,9 +931,9 @@ class ServiceClient:
     error marked with :func:`paused` (a 429, refused credentials) stops calls the same way for its
     ``retry_after`` seconds, so a service that said "not now" or "not with this key" is not asked
     again by every visitor. A 5xx after every retry (marked ``counts_toward_pause``) stops only that
-    same request for a while; the service pauses once several different requests met one with
-    fewer answers between them (see :class:`TroubleCounter`), as one visitor's query may be all that
-    upsets it.
+    same request for a while; the service pauses once several different requests met one lately
+    and they are at least half of the requests that ended (see :class:`TroubleCounter`), as one
+    visitor's query may be all that upsets it.
     Any message that somehow quotes a secret is scrubbed before it leaves. Each failure is logged
     once (a warning, scrubbed: the operator's detail where :func:`for_operator` gave one, else the
     message), again only when the reason changes or after a success.
@@ -860,8 +969,18 @@ class ServiceClient:
         claim is held, so that a slow but living holder keeps it until it has its answer."""
         return self.retry.attempts * self.timeout + self.retry.max_wait
 
-    def request(self, method: str, url: str, **kwargs: Any) -> Any:
-        """:func:`request_json` with this service's settings; keyword arguments pass through."""
+    def request(self, method: str, url: str, *, check: AnswerCheck | None = None, **kwargs: Any) -> Any:
+        """:func:`request_json` with this service's settings; other keyword arguments pass through.
+
+        ``check`` sees the decoded body of a 2xx reply and may return the error it carries: that
+        reply then counts as a failure only, never also as an answer (a Deezer error in a 200 body
+        counted as both, so a Deezer failing half its lookups so never paused).
+
+        A request carrying credentials (``auth``: Spotify's token fetch) is the app's own, the same
+        for every visitor, so a 5xx or unreadable reply to it is not held back for that request
+        alone (that held back the whole service for 30 s after one failure): it counts toward the
+        pause like any other request's failure (see :meth:`TroubleCounter.strike`).
+        """
         self.raise_if_paused()
         digest = request_digest(method, url, kwargs.get("params"), kwargs.get("data"))
         self._raise_if_failed_lately(digest)
@@ -877,13 +996,15 @@ class ServiceClient:
                 sleep=self._sleep,
                 **kwargs,
             )
+            if check is not None and (carried := check(answer)) is not None:
+                raise carried
         except ProviderError as error:
             PROVIDER_ERRORS.labels(service=self.service).inc()
             if not error.pauses:  # worth trying again at once (a stale token), not a failure
                 raise
             if isinstance(error, ProviderUnreachableError) and not error.retry_after:
                 paused(error, self.breaker.cooldown)  # offline: every call would pay the timeout again
-            raise self.fail(error, digest) from None
+            raise self.fail(error, digest, hold_back=kwargs.get("auth") is None) from None
         self.troubles.answered()
         self._last_logged = None
         return answer
@@ -898,6 +1019,7 @@ class ServiceClient:
         error = ProviderError(reason)
         error.retry_after = max(1, math.ceil(left))
         error.maybe_sent = False
+        error.counts_toward_pause = True  # still this one request's trouble, not the service's
         raise error
 
     def raise_if_paused(self) -> None:
@@ -913,13 +1035,14 @@ class ServiceClient:
         error.maybe_sent = False
         raise error
 
-    def fail(self, error: ProviderError, digest: str = "") -> ProviderError:
+    def fail(self, error: ProviderError, digest: str = "", *, hold_back: bool = True) -> ProviderError:
         """``error`` scrubbed of secrets, its pause (see :func:`paused`) started and logged once:
         for failures a provider decides on itself, outside :meth:`request`, too. ``digest`` is the
-        :func:`request_digest` of the request that failed ("": none known)."""
+        :func:`request_digest` of the request that failed ("": none known); ``hold_back`` as for
+        :meth:`TroubleCounter.strike`."""
         secrets = tuple(self._secrets())
         safe = redact(str(error), secrets)
-        if error.retry_after and self._pauses_service(error, digest, safe):
+        if error.retry_after and self._pauses_service(error, digest, safe, hold_back):
             self.breaker.trip(safe, error.retry_after, type(error))  # no call until it has passed
         self._log_once(redact(operator_detail(error), secrets))  # the operator's wording, where there is one
         notes = getattr(error, "__notes__", [])
@@ -934,14 +1057,14 @@ class ServiceClient:
             scrubbed.add_note(note)
         return scrubbed
 
-    def _pauses_service(self, error: ProviderError, digest: str, reason: str) -> bool:
+    def _pauses_service(self, error: ProviderError, digest: str, reason: str, hold_back: bool) -> bool:
         """Whether ``error``'s pause stops the whole service now. One marked ``counts_toward_pause``
         holds back its own request and counts toward :class:`TroubleCounter`'s strikes; without a
         digest there is no request to hold back, and every such error would share one key (never
         reaching the strikes), so it pauses the service at once like any other."""
         if not (error.counts_toward_pause and digest):
             return True
-        return self.troubles.strike(digest, reason)
+        return self.troubles.strike(digest, reason, hold_back=hold_back)
 
     def _log_once(self, message: str) -> None:
         """Log a failure's (scrubbed) message, unless it is the one logged last."""

@@ -4,7 +4,10 @@ They run after ranking, on the few tracks actually shown, and never break a list
 that fails returns the tracks unchanged and says why in ``last_failure`` (per thread: request
 threads share one enricher), which the engine adds to the list's fallback reasons. After a failure it stops
 calling its service for ``cooldown`` seconds (a circuit breaker), so a machine without network
-pays one short timeout every few minutes, not one per request. Only missing fields are filled.
+pays one short timeout every few minutes, not one per request. A failure that may be one song's
+alone (a 5xx, an unreadable reply, an error in Deezer's body) pauses no one by itself: that song is
+not looked up again for 30 s, and the service pauses as Spotify and YouTube do (see
+:class:`~moodtape.providers.http.TroubleCounter`). Only missing fields are filled.
 
 Several instances sharing Redis share the answers too, and look a song up once between them
 (:func:`moodtape.providers.http.fetch_once`: visitors getting the same list at the same moment
@@ -39,6 +42,7 @@ from moodtape.providers.http import (
     TTLCache,
     fetch_once,
     json_dict,
+    one_requests_trouble,
     quote_api_message,
 )
 from moodtape.state.connection import SharedStateError
@@ -137,6 +141,7 @@ class _PreviewEnricher:
             return result, f"{breaker.reason} Not trying again for {round(breaker.seconds_left())} s.", 0
         cache = _Guarded(self._cache, self._client.service)  # a Redis outage: uncached, not failed
         lookups = skipped = 0
+        held_back: str | None = None  # why a song was not looked up again (it failed lately)
 
         def look_up(track: Track) -> PreviewInfo:
             nonlocal lookups
@@ -157,10 +162,28 @@ class _PreviewEnricher:
                 skipped += 1
                 continue
             except ProviderError as error:
-                breaker.trip(str(error))
+                if _held_back(error):  # this song failed lately; it costs no call, the others go on
+                    held_back = str(error)
+                    continue
+                self._pause_after(error)
                 return result, str(error), skipped
             result[index] = _merge(track, info)
-        return result, None, skipped
+        return result, held_back, skipped
+
+    def _pause_after(self, error: ProviderError) -> None:
+        """Stop calling the service for ``cooldown`` seconds after ``error``, unless it may be one
+        request's fault (a 5xx after the retry, an unreadable reply, an in-body error): that one is
+        left to the client's :class:`~moodtape.providers.http.TroubleCounter`, which holds back
+        that song's lookup and pauses the service only once several failed, at least half of those
+        ended lately, as for Spotify and YouTube. Before, a single 5xx paused previews for everyone
+        for 5 minutes.
+
+        Nor does an error raised without a call (``maybe_sent=False``) start a pause: it is the
+        pause another thread's failures started meanwhile (a 30 s one became 300 s, and a rate
+        limit an outage), or no connection made, which the client paused for ``cooldown`` already.
+        """
+        if not error.counts_toward_pause and error.maybe_sent:
+            self._client.breaker.trip(str(error))
 
     # --- for subclasses ---
 
@@ -178,6 +201,11 @@ class _PreviewEnricher:
 
     def _lookup(self, track: Track) -> PreviewInfo:
         raise NotImplementedError
+
+
+def _held_back(error: ProviderError) -> bool:
+    """Whether ``error`` is a lookup held back unsent because that same lookup failed lately."""
+    return error.counts_toward_pause and not error.maybe_sent
 
 
 class _SkippedError(Exception):
@@ -306,19 +334,33 @@ class DeezerPreviews(_PreviewEnricher):
         return NOT_FOUND
 
     def _get(self, url: str, params: dict[str, str | int] | None) -> dict[str, Any] | None:
-        """The reply as a dict, None for Deezer's "no data"; other in-body errors raise."""
-        body = json_dict(self._client.request("GET", url, params=params), "Deezer")
-        error = body.get("error")
-        if error is None:
-            return body
-        error = error if isinstance(error, dict) else {}
-        code = error.get("code")
-        if code == _DEEZER_NOT_FOUND:
-            return None
-        if code == _DEEZER_QUOTA:
-            raise QuotaExceededError("Deezer is limiting how often moodtape may ask; previews resume in a few minutes.")
-        detail = quote_api_message(error.get("message") or error.get("type") or "unknown error")
-        raise ProviderError(f"Deezer answered with an error ({detail}); previews resume in a few minutes.")
+        """The reply as a dict, None for Deezer's "no data"; other in-body errors raise (see
+        :func:`_deezer_error`)."""
+        body = json_dict(self._client.request("GET", url, params=params, check=_deezer_error), "Deezer")
+        return None if "error" in body else body  # only "no data" passes the check
+
+
+def _deezer_error(body: object) -> ProviderError | None:
+    """The error in a Deezer reply's 200 body, or None for an answer ("no data" included).
+
+    Checked by the client before it counts the reply as an answer: such a reply is one failure
+    only. Its quota error pauses previews; any other may be this song's lookup alone ("Wrong
+    parameter"), so it counts like a 5xx (:func:`~moodtape.providers.http.one_requests_trouble`).
+    """
+    error = body.get("error") if isinstance(body, dict) else None
+    if error is None:
+        return None
+    error = error if isinstance(error, dict) else {}
+    code = error.get("code")
+    if code == _DEEZER_NOT_FOUND:
+        return None
+    if code == _DEEZER_QUOTA:
+        return QuotaExceededError("Deezer is limiting how often moodtape may ask; previews resume in a few minutes.")
+    detail = quote_api_message(error.get("message") or error.get("type") or "unknown error")
+    # "In a few minutes" is pinned by tests/providers/test_previews.py; for this song it means 30 s.
+    return one_requests_trouble(
+        ProviderError(f"Deezer answered with an error ({detail}); previews resume in a few minutes.")
+    )
 
 
 def _deezer_info(item: dict[str, Any]) -> PreviewInfo:
