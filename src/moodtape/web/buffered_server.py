@@ -64,6 +64,11 @@ What this module adds to waitress:
   it to read: four clients that pipelined large GETs and read nothing held every worker thread.
   An answer the client stops taking is closed after a while, queued requests or not
   (:mod:`moodtape.web.eviction`).
+- **Bodies refused before they are sent**: to a client that waits for ``100 Continue``, a body the
+  app would refuse unread (another site's request; a compressed body; a JSON body over its bound or
+  of another type, :mod:`moodtape.web.refusals`) is refused at once, in the app's words, and never
+  asked for. The app never sees such a request: it is refused ahead of the app's ``Host``, query,
+  rate and CSRF checks, and its answer has no ``X-Request-ID`` or ``Vary`` and is not logged.
 - **Readable 413s**: a client that declares a too-large ``Content-Length`` without
   ``Expect: 100-continue`` (Python's urllib, browsers) keeps sending its body; closing then would
   make it see "broken pipe" instead of the answer. Up to :data:`DRAIN_LIMIT` bytes are read and
@@ -103,7 +108,7 @@ from moodtape.web.eviction import PER_CLIENT, evict_when_full
 from moodtape.web.framing_reasons import client_reason, explained
 from moodtape.web.hosts import one_host
 from moodtape.web.proxies import Network, from_one_of, trusted_networks
-from moodtape.web.refusals import refusal
+from moodtape.web.refusals import BodyRefusal, refusal, unwanted_body
 from moodtape.web.request_line import as_highest_minor, target_authority_problem
 from moodtape.web.security import foreign_by_headers
 from moodtape.web.server_wide import SERVER_WIDE
@@ -256,6 +261,16 @@ class _NotProvidedError(Error):  # type: ignore[misc]
 
     code = 501
     reason = "Not Implemented"
+
+
+class _UnwantedBodyError(Error):  # type: ignore[misc]
+    """The app's own refusal of a body it would not read (its 413 or 415), made by the server before
+    it asks for the body (:meth:`_DrainingParser._refuse_unwanted_body`); ``body`` is the message."""
+
+    def __init__(self, said: BodyRefusal) -> None:
+        super().__init__(said.message)
+        self.code, self.api_code = said.status, said.code
+        self.reason = "Request Entity Too Large" if said.status == 413 else "Unsupported Media Type"
 
 
 class _ForeignSiteError(Error):  # type: ignore[misc]
@@ -586,7 +601,9 @@ def _unparsable(target: str) -> Error:
 def _message_for(error: Error) -> str | None:
     """What the refusal ``error`` says to the client: our own reason, waitress's made ours
     (web/framing_reasons.py), or None for the status's general message."""
-    if isinstance(error, _ExplainedError | _NotProvidedError | _TooManyFieldsError | _ForeignSiteError):
+    if isinstance(
+        error, _ExplainedError | _NotProvidedError | _TooManyFieldsError | _ForeignSiteError | _UnwantedBodyError
+    ):
         return str(error.body)
     if isinstance(error, BadRequest) and isinstance(error.body, str):
         return client_reason(error.body)
@@ -643,6 +660,8 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     _said_http_1_0 = False
     #: The last bytes of a request line too long to read, while the rest of it is dropped.
     _line_tail = b""
+    #: The app the request is for (set by the channel), whose routes tell a body it would not read.
+    application: Any = None
 
     def answer_version(self) -> str:
         """The HTTP version a refusal of this request answers in: ``1.0`` when a request line that
@@ -913,6 +932,7 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             # proxy in front may have framed the body by it: RFC 9112 §6.1 calls the framing faulty.
             raise self._refuse(_refused("Transfer-Encoding is not part of HTTP/1.0: send HTTP/1.1"))
         self._refuse_foreign_before_body()
+        self._refuse_unwanted_body()
 
     def _refuse_foreign_before_body(self) -> None:
         """Refuse, before ``100 Continue``, a request with a body that the browser marks as another
@@ -931,6 +951,30 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             return
         if foreign_by_headers(self.headers, self.url_scheme):
             raise self._refuse(_ForeignSiteError(FOREIGN_BEFORE_BODY))
+
+    def _refuse_unwanted_body(self) -> None:
+        """Refuse, before ``100 Continue``, a body the app would refuse unread
+        (:func:`~moodtape.web.refusals.unwanted_body`: a compressed body, a JSON body over its bound
+        or of another type), with the app's own status, code and words.
+
+        The client was told to go on and sent it all: 5 MB to ``/api/feedback`` for its 413 "at most
+        64 KiB", or a gzipped photo for its 415. As for another site's request, only a client that
+        waits for ``100 Continue`` is refused so, and only when the target is a plain path (no escape,
+        no second leading slash, not absolute: the app answers those otherwise) with one valid
+        ``Host``. This refusal comes before every check of the app's (its ``Host`` and query checks,
+        the rate limit, the CSRF token): a request failing one of those too is told of its body
+        first; it was refused either way. The app never sees it, so, as the 403 for another site's
+        request, its answer has no ``X-Request-ID`` and no ``Vary`` and is neither counted in the
+        request metrics nor logged.
+        """
+        wants_body = self.chunked or self.content_length > 0
+        host = self.headers.get("HOST", "")
+        plain_path = self.request_uri.partition("?")[0] == self.path and not self.path.startswith("//")
+        if not (self.expect_continue and wants_body and plain_path and host and one_host(host)):
+            return
+        said = unwanted_body(self.application, self.command, self.path, self.headers)
+        if said is not None:
+            raise self._refuse(_UnwantedBodyError(said))
 
     def _refuse(self, refusal: Error) -> ParsingError:
         """The ParsingError that stops waitress's parsing, ``refusal`` being the answer it becomes
@@ -1156,6 +1200,7 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
                         self._held = data
                         break
                     self.request = self.parser_class(self.adj)
+                    self.request.application = self.server.application
                 n = self.request.received(data)
                 # if there are requests queued, we can not send the continue header yet since the
                 # responses need to be kept in order

@@ -29,6 +29,7 @@ from moodtape.web.app import services
 from moodtape.web.bounded_json import loads_bounded
 from moodtape.web.params import ListRequest, flag, parse_list_request
 from moodtape.web.profiles import carry_removals, remove_calibration
+from moodtape.web.refusals import NOT_JSON, SMALL_JSON_BYTES, SMALL_JSON_TOO_LARGE
 from moodtape.web.session import (
     current_csrf_token,
     is_new_session,
@@ -52,14 +53,13 @@ EXPORTS: Final = {
     "csv": (to_csv, "csv", "text/csv"),
 }
 _MAX_TEXT: Final[int] = 500
-#: A feedback or consent body is a few hundred bytes; anything much larger is refused unread.
-_MAX_BODY: Final[int] = 64 * 1024
 _LIST_ID_CHARS: Final[frozenset[str]] = frozenset("0123456789abcdef")
 
 
 class JsonBodyTooLargeError(MoodtapeError):
-    """A feedback, undo, consent or deletion body over :data:`_MAX_BODY`: 413, as for any body too
-    large to take (RFC 9110 §15.5.14), so that a client tells it from a malformed body (400)."""
+    """A feedback, undo, consent or deletion body over :data:`~moodtape.web.refusals.SMALL_JSON_BYTES`:
+    413, as for any body too large to take (RFC 9110 §15.5.14), so that a client tells it from a
+    malformed body (400)."""
 
     status = 413
     code = "too_large"
@@ -328,20 +328,22 @@ def _json_body(*, optional: bool = False) -> dict[str, Any]:
     """The JSON object sent, bounded in size and depth; anything else is a 400 (413: too large, 415:
     not sent as JSON).
 
-    ``optional``: no body at all is an empty object (an undo may send one or not).
+    ``optional``: no body at all is an empty object (an undo may send one or not). The bound and the
+    words of the 413 and 415 are web/refusals.py's, whose server refuses the same bodies before
+    they are sent to a client that waits for ``100 Continue``.
     """
-    too_large = JsonBodyTooLargeError(f"the JSON body is too large (at most {_MAX_BODY // 1024} KiB)")
-    if (request.content_length or 0) > _MAX_BODY:
+    too_large = JsonBodyTooLargeError(SMALL_JSON_TOO_LARGE)
+    if (request.content_length or 0) > SMALL_JSON_BYTES:
         raise too_large
     raw = request.get_data(cache=True)
     if optional and not raw:
         return {}
-    if len(raw) > _MAX_BODY:
+    if len(raw) > SMALL_JSON_BYTES:
         raise too_large
     if raw and not request.is_json:  # application/json or a +json type, as the API documents
-        raise UnsupportedMediaType("send the body as JSON, with Content-Type: application/json")
+        raise UnsupportedMediaType(NOT_JSON)
     # Bounded: depth, number sizes, no NaN, no lone surrogates (which SQLite cannot store).
-    body = loads_bounded(raw, max_chars=_MAX_BODY, what="the JSON body") if raw else None
+    body = loads_bounded(raw, max_chars=SMALL_JSON_BYTES, what="the JSON body") if raw else None
     if not isinstance(body, dict):
         raise DataError("send a JSON object with Content-Type: application/json")
     return body

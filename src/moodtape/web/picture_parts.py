@@ -22,6 +22,14 @@ not be read: it is cut short or its boundary does not match", true of none of th
 ``name`` (``curl -F '=x'``) is kept under the name ``""``, where Werkzeug kept it under ``None``: a
 picture beside it is read as ever, and a form whose only picture-less part is such a one is told
 that its part has no name (``moodtape.web.uploads``).
+
+A part's headers that are not UTF-8 (a file name in Latin-1, as a client on a system with that
+file-name encoding sends it raw) are read as Latin-1, byte for byte, as a request's own headers
+are. Werkzeug's decoder raised ``UnicodeDecodeError`` for them, its form parser read the form as
+empty, and the picture beside such a name was refused as "cut short or its boundary does not match"
+(session 33). A name in Windows-1252 is read the same way, so its bytes 0x80-0x9F (``€``, curly
+quotes) become Latin-1's control characters U+0080-U+009F: the name is not as the client wrote it,
+but its picture is read.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from collections.abc import Iterator
 from typing import IO, Any, Final
 
 from flask import has_request_context, request
-from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.datastructures import FileStorage, Headers, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
@@ -58,6 +66,7 @@ _WERKZEUG_HOOKS: Final[tuple[tuple[type, str, tuple[str, ...]], ...]] = (
     (FormDataParser, "_parse_multipart", ("self", "stream", "mimetype", "content_length", "options")),
     (MultiPartParser, "start_file_streaming", ("self", "event", "total_content_length")),
     (MultiPartParser, "get_part_charset", ("self", "headers")),
+    (MultipartDecoder, "_parse_headers", ("self", "data")),
 )
 
 #: Werkzeug's decoder's words for a part without the header that names it.
@@ -182,7 +191,7 @@ class PicturePartsParser(MultiPartParser):
     def parse(
         self, stream: IO[bytes], boundary: bytes, content_length: int | None
     ) -> tuple[MultiDict[str, str], MultiDict[str, FileStorage]]:
-        decoder = MultipartDecoder(
+        decoder = _LatinHeadersDecoder(
             boundary, max_form_memory_size=self.max_form_memory_size, max_parts=self.max_form_parts
         )
         fields: list[tuple[str, str]] = []
@@ -202,6 +211,18 @@ class PicturePartsParser(MultiPartParser):
                         part.finish(fields, files, self.get_part_charset(part.event.headers))
                 event = _next_event(decoder)
         return self.cls(fields), self.cls(files)
+
+
+class _LatinHeadersDecoder(MultipartDecoder):
+    """Werkzeug's multipart decoder, reading a part's headers as Latin-1 when they are not UTF-8
+    (see the module's docstring): no byte is refused, and UTF-8 headers read as before."""
+
+    def _parse_headers(self, data: bytes | bytearray) -> Headers:
+        try:
+            return super()._parse_headers(data)
+        except UnicodeDecodeError:
+            # Werkzeug decodes as UTF-8: give it each byte as the Latin-1 character it stands for.
+            return super()._parse_headers(bytes(data).decode("latin-1").encode("utf-8"))
 
 
 def _next_event(decoder: MultipartDecoder) -> Any:

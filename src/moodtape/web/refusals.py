@@ -5,12 +5,25 @@ too-large bodies and headers, a bad request line or header, and broken framing o
 answers are plain text without the security headers; these are the API's JSON error shape
 (``{"error": {"code", "message"}}``, web/openapi.yaml) with the same headers as every other answer.
 Messages are fixed texts: nothing the client sent is echoed.
+
+Some requests are refused by their headers alone, before the body is asked for
+(:func:`unwanted_body`): the app would refuse them without reading a byte of it, and a client
+that waits for ``100 Continue`` should not send megabytes to learn so. Such a refusal, like the
+server's 403 for another site's request, is made before the app's own checks run (its ``Host``
+check, its query check, the rate limit, the CSRF token): a request failing one of those too hears of
+its body first; it was refused either way. As the app never sees it, the answer has no
+``X-Request-ID`` and no ``Vary``, and it is neither counted in the request metrics nor logged.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Final
+from collections.abc import Mapping
+from typing import Final, NamedTuple
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_options_header
 
 from moodtape.web.errors import HTTP_CODES, INTERNAL_ERROR_MESSAGE, TOO_LARGE_MESSAGE
 from moodtape.web.security import SECURITY_HEADERS
@@ -42,3 +55,67 @@ def refusal(
     body = json.dumps({"error": {"code": code, "message": message or MESSAGES.get(status, reason)}}).encode()
     headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *SECURITY_HEADERS.items()]
     return headers, body
+
+
+#: The endpoints whose body is a small JSON object, read by web/lists_api.py's ``_json_body``: one
+#: over :data:`SMALL_JSON_BYTES` is a 413 there, and a body of another media type a 415, both before
+#: any of it is read. ``tests/web/test_hostile33_continue.py`` checks the app agrees.
+SMALL_JSON_ENDPOINTS: Final[frozenset[str]] = frozenset(
+    {"lists.feedback", "lists.undo", "lists.delete_history", "lists.put_consent"}
+)
+#: The most bytes such a body may hold: a feedback or consent body is a few hundred bytes. The one
+#: bound, which web/lists_api.py enforces and the server's early refusal names.
+SMALL_JSON_BYTES: Final[int] = 64 * 1024
+#: What the app says to those refusals, the server using the same words (the app's Content-Encoding
+#: refusal names the coding; :data:`ENCODED_BODY`, a fixed text, does not).
+SMALL_JSON_TOO_LARGE: Final[str] = f"the JSON body is too large (at most {SMALL_JSON_BYTES // 1024} KiB)"
+NOT_JSON: Final[str] = "send the body as JSON, with Content-Type: application/json"
+ENCODED_BODY: Final[str] = "request bodies sent with a Content-Encoding are not accepted; send the body uncompressed"
+
+
+class BodyRefusal(NamedTuple):
+    """A refusal made before the body is asked for: its status, the API's code and the message."""
+
+    status: int
+    code: str
+    message: str
+
+
+def unwanted_body(app: object, method: str, path: str, headers: Mapping[str, str]) -> BodyRefusal | None:
+    """How the app would refuse a request with a body by its headers alone (waitress's names:
+    ``CONTENT_LENGTH``), without reading the body; None when it may want the body.
+
+    For a route of ``app`` (a Flask app; anything else wants every body) that ``method`` and
+    ``path`` (decoded, with no escapes) match: a ``Content-Encoding`` other than ``identity`` (415,
+    web/app.py decodes none), and on :data:`SMALL_JSON_ENDPOINTS` a ``Content-Length`` over
+    :data:`SMALL_JSON_BYTES` (413) or a media type that is not JSON (415). A path that does not route
+    is left to the app, whose 404, 405 or redirect says more. ``OPTIONS`` matches every route (Flask
+    adds it to each) but is answered with ``Allow`` by Flask, its body unread: only its
+    ``Content-Encoding`` is refused, as the app refuses it for any method.
+
+    The refusal this describes is made before any of the app's checks (see the module's docstring).
+    """
+    if not isinstance(app, Flask):
+        return None
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(path, method)
+    except HTTPException:  # no route (404, 405) or a redirect: the app's answer says which
+        return None
+    coding = headers.get("CONTENT_ENCODING", "").strip().lower()
+    if coding and coding != "identity":
+        return BodyRefusal(415, HTTP_CODES[415], ENCODED_BODY)
+    if method == "OPTIONS" or endpoint not in SMALL_JSON_ENDPOINTS:
+        return None
+    length = headers.get("CONTENT_LENGTH", "")
+    if length.isdigit() and int(length) > SMALL_JSON_BYTES:
+        return BodyRefusal(413, HTTP_CODES[413], SMALL_JSON_TOO_LARGE)
+    if length.isdigit() and int(length) > 0 and not is_json(headers.get("CONTENT_TYPE", "")):
+        return BodyRefusal(415, HTTP_CODES[415], NOT_JSON)
+    return None
+
+
+def is_json(content_type: str) -> bool:
+    """Whether ``content_type`` is JSON as Werkzeug's ``request.is_json`` reads it: ``application/json``
+    or an ``application/…+json`` type, in any case, whatever its parameters."""
+    mimetype = parse_options_header(content_type)[0].lower()
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))

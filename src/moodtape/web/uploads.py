@@ -73,10 +73,10 @@ MAX_PREAMBLE_BYTES: Final[int] = 1024
 #: Bytes of a form that one search for a delimiter after a part goes over (Werkzeug's pattern, in C,
 #: holds the interpreter while it runs; other threads run between two searches).
 DELIMITER_WINDOW_BYTES: Final[int] = 64 * 1024
-#: The largest JSON array body whose nesting is measured (:func:`_check_array_depth`): what every
-#: other JSON endpoint reads at most (a bigger body is their 413), so the same body gets the same
-#: 400 "nested too deeply" everywhere, while a bigger array (up to the 10 MB a picture may be) is
-#: refused as text with no picture without being scanned.
+#: The largest JSON array or object body whose nesting is measured (:func:`_check_json_depth`): what
+#: every other JSON endpoint reads at most (a bigger body is their 413), so the same body gets the
+#: same 400 "nested too deeply" everywhere, while a bigger one (up to the 10 MB a picture may be) is
+#: refused for what it is (an array as text with no picture) without being scanned.
 MAX_MEASURED_ARRAY_BYTES: Final[int] = 64 * 1024
 #: The most padding (spaces and tabs: Werkzeug's ``[^\S\n\r]*``) read after a delimiter's
 #: ``--boundary``, before its line break: clients send none (RFC 2046 allows some).
@@ -250,7 +250,7 @@ def read_upload(request: Request, names: tuple[str, ...] = ()) -> Upload:
         if request.is_json:
             data = _json_in_utf8(data)
         in_form = request.mimetype == "multipart/form-data"
-        _check_array_depth(data, "the JSON in the form's file" if in_form else "the JSON body")
+        _check_json_depth(data, "the JSON in the form's file" if in_form else "the JSON body")
         # A form's file of text: the fields are the form's, not those of JSON in the file.
         in_text = () if in_form else names
         data, text_fields = _picture_from_text(data, missing=UnsupportedImageError(TEXT_NOT_A_PICTURE), names=in_text)
@@ -291,21 +291,24 @@ def _json_in_utf8(data: bytes) -> bytes:
     return json_text(data, "the JSON body").encode("utf-8")
 
 
-def _check_array_depth(data: bytes, what: str) -> None:
-    """A :class:`DataError` (400) for a body that is a JSON array nested deeper than the bound of
-    every JSON endpoint (:func:`~moodtape.web.bounded_json.check_depth`); ``what`` names the text.
+def _check_json_depth(data: bytes, what: str) -> None:
+    """A :class:`DataError` (400) for a body that is a JSON array or object nested deeper than the
+    bound of every JSON endpoint (:func:`~moodtape.web.bounded_json.check_depth`); ``what`` names
+    the text.
 
     An array carries no picture, so it is read no further (a shallow one is the 415 for text with
     no picture); 100 nested ``[`` were that 415 too, where the same body sent to any other JSON
-    endpoint is a 400 "nested too deeply", as the API documents. A JSON object's depth is bounded
-    where it is parsed (:mod:`moodtape.web.text_pictures`). Only an array of at most
-    :data:`MAX_MEASURED_ARRAY_BYTES` is measured: measured whole, 9 MB of ``[`` took 0.7 s (one
-    thread holding the interpreter up to 0.48 s) to be refused, where its size alone refuses it.
+    endpoint is a 400 "nested too deeply", as the API documents (session 32). An object is measured
+    before :mod:`moodtape.web.text_pictures` counts its strings: 100 nested ``{"a":`` were the 400
+    "an object of at most 64 strings", where the other endpoints say "nested too deeply" (session
+    33). Only a body of at most :data:`MAX_MEASURED_ARRAY_BYTES` is measured: measured whole, 9 MB of
+    ``[`` took 0.7 s (one thread holding the interpreter up to 0.48 s) to be refused, where its size
+    alone refuses it.
     """
     if len(data) > MAX_MEASURED_ARRAY_BYTES:
-        return  # the 415 for text with no picture, as other JSON endpoints' 413 is no "too deep" either
+        return  # refused for what it is, as other JSON endpoints' 413 is no "too deep" either
     text = as_utf8(data)
-    if text.lstrip()[:1] == b"[":
+    if text.lstrip()[:1] in (b"[", b"{"):
         check_depth(text.decode("utf-8", "replace"), what)
 
 
