@@ -160,8 +160,10 @@ class YuNetSettings:
             that fills a large photo is too big for YuNet in the first. A 640 × 480 webcam frame is
             never searched twice.
         small_face: when a photo shows no sure face, it is searched once more for sure faces
-            down to this many pixels: the faces of a group photo at web size (six faces of about
-            65 px in a 900 × 600 photo, two of 40 px in a 400 × 200 one) are under ``min_face``.
+            down to this many pixels (and down to ``tiled_small_face`` from
+            ``tiled_score_threshold``; MODEL_CARD.md, "Small faces in small photos"): the faces of
+            a group photo at web size (six faces of about 65 px in a 900 × 600 photo, two of 40 px
+            in a 400 × 200 one) are under ``min_face``.
             In a photo large enough to be tiled, an unsure face that fills it does not spare this
             search (blotches in a photo of printed text did, hiding its real small faces) and is
             kept beside the small faces found; a smaller photo keeps the old rule. A photo that
@@ -189,7 +191,8 @@ class YuNetSettings:
             faces scored 0.74 and 0.70 (in a page of print), while real faces of 40–60 px pasted
             into the same pictures (Yale's photos, the astronaut) scored 0.85–0.93
             (docs/benchmarks.md, "Small faces in large photos").
-        tiled_small_face: the smallest face kept from the tiles, in photo pixels, in
+        tiled_small_face: the smallest face kept from the tiles (and, from ``tiled_score_threshold``,
+            from a smaller photo's one-copy search for small faces), in photo pixels, in
             [10, ``small_face``]; ``None`` (the default): 28, or ``small_face`` when that is less
             (so that a smaller ``small_face`` alone stays a valid setting). The tiles show a
             12-megapixel photo at full size, where YuNet is as sure of a 30–35-px face as of a
@@ -404,10 +407,31 @@ class YuNetDetector:
             if filling:
                 return filling, smallest, found
             shown = self._search(gray, small)
-            small_faces = _at_least(shown, self.settings.score_threshold, self.settings.small_face)
-            return small_faces, self.settings.small_face, found + shown
+            return (*self._small_faces(shown), found + shown)
         shown = found + self._search_tiles(gray, tiled)
         return (*self._beside_tiled_faces(filling, shown, smallest), shown)
+
+    def _small_faces(self, shown: list[Landmarks]) -> tuple[list[Landmarks], int]:
+        """The faces a photo's one-copy search for small faces keeps, and the smallest size it kept.
+
+        The sure faces of ``small_face`` and more, and faces down to ``tiled_small_face`` from
+        ``tiled_score_threshold``: this copy shows the photo at full size, as the tiles of a larger
+        photo do. Stricter than the tiles, which keep a face under ``small_face`` from
+        ``score_threshold`` when the photo's first copy found it: here every such face needs the
+        tiles' score. Only ``small_face`` counted before, so a face of 30-39 px was lost in a photo
+        of up to 1,920 px though the same face in a 12-megapixel photo was found (Yale's photos
+        shrunk to a 36-px face in a 640 × 486 picture: 110 of 134 found, now 134; to a 33-px one:
+        0, now 117; ``benchmarks.small_faces``). The search is the same one, so it costs nothing
+        more, and it showed no false face more in the faceless pictures measured (MODEL_CARD.md,
+        "Small faces in small photos").
+        """
+        usual = _at_least(shown, self.settings.score_threshold, self.settings.small_face)
+        little = [
+            face
+            for face in _at_least(shown, self.settings.tiled_score_threshold, self.settings.smallest_tiled_face)
+            if face.fer_centre_and_side()[2] < self.settings.small_face
+        ]
+        return (usual + little, self.settings.smallest_tiled_face) if little else (usual, self.settings.small_face)
 
     def _small_beside_sure(self, found: list[Landmarks], smallest: int) -> list[Landmarks]:
         """The sure faces of ``found`` under ``smallest`` but of at least ``small_face`` pixels, kept
