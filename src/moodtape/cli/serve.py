@@ -132,6 +132,7 @@ def _start_up(
         configure_logging(settings.get("MOODTAPE_LOG_FORMAT"))  # text (as before) or json
     except ValueError as exc:
         fail(str(exc))
+    _claim_store_file(settings)  # before building the app: a refused instance stops at once
     app = create_app(settings)
     _share_state_across_instances(app, settings)
     _abort_if_asked(stops)
@@ -149,6 +150,20 @@ def _start_up(
     url = server_url(host, port, tls=certfile is not None)
     drain = DrainWindow(drain_mark(app), settings.get_int("MOODTAPE_DRAIN_SECONDS"))
     return _Started(server, app.extensions["moodtape"], url, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS"), drain)
+
+
+def _claim_store_file(settings: Settings) -> None:
+    """Stop here when another instance serves from the same SQLite file and this one cannot share it.
+
+    Two one-process instances on one data folder behind a balancer, without Redis, each kept a
+    visit's lists in memory: a list made on one was a 404 "no such list" on the other.
+    """
+    from moodtape.store.serving_claim import FileServedElsewhereError, claim_store_file
+
+    try:
+        claim_store_file(settings, processes=1)
+    except FileServedElsewhereError as exc:
+        fail(str(exc))
 
 
 def _share_state_across_instances(app: Flask, settings: Settings) -> None:

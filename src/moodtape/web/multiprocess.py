@@ -82,6 +82,7 @@ def serve_from_cli(
     import click
 
     from moodtape.config import Settings
+    from moodtape.store.serving_claim import claim_store_file
     from moodtape.web.logs import configure_logging
 
     _check_platform()
@@ -95,6 +96,7 @@ def serve_from_cli(
     host = host if host is not None else settings.get("MOODTAPE_HOST")
     port = port if port is not None else settings.get_int("MOODTAPE_PORT")
     threads = threads if threads is not None else settings.get_int("MOODTAPE_WORKERS")
+    claim_store_file(settings, processes)  # before building the app: a refused instance stops at once
     app = create_app(settings)
     scheme = "https" if certfile else "http"
     shown = f"[{host}]" if ":" in host else host
