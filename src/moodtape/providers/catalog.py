@@ -9,7 +9,11 @@ process and can never go stale after an upgrade, which a cached file could.
 Searches run on an in-memory index (numpy arrays of the (valence, energy) points plus ready-made
 :class:`Track` and :class:`Video` objects) built on first use and rebuilt when the user database
 changes, even from another process (``PRAGMA data_version``). A query with 20 targets over the
-~3,400 tracks takes well under a millisecond.
+~3,400 tracks takes well under a millisecond. A database of more than :data:`HELD_TRACKS_LIMIT`
+tracks (a whole library export) is not held: each search asks its mood index for the few hundred
+tracks near the targets (:func:`~moodtape.providers.catalog_search.mood_candidates`), so the
+first search of a process with a million imported tracks no longer reads them all (20–33 s
+and 1.8 GB before). The user database is in WAL mode, so a search never waits for an import.
 
 Typical use::
 
@@ -21,18 +25,24 @@ Typical use::
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+
+import numpy as np
+import numpy.typing as npt
 
 from moodtape.config import Settings
 from moodtape.errors import CatalogError
 from moodtape.identity import video_key
 from moodtape.providers.base import Query
 from moodtape.providers.catalog_db import (
+    SCHEMA_NAMES,
     TRACK_COLUMNS,
     VIDEO_COLUMNS,
     builtin_data,
@@ -43,18 +53,27 @@ from moodtape.providers.catalog_db import (
 )
 from moodtape.providers.catalog_import import ParsedCsv, RowProblem, read_track_csv
 from moodtape.providers.catalog_search import (
+    QueriedTracks,
     SearchIndex,
+    fetch_tracks,
+    genre_rows,
+    mood_candidates,
     nearest,
+    nearest_rows,
     normalise_label,
     points_of,
     row_to_track,
     row_to_video,
+    wanted_labels,
 )
 from moodtape.types import Track, Video
 
 #: File name of the user's additions inside the data folder.
 USER_DB_NAME = "catalog.db"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+#: A database with more tracks than this is searched through its mood index, not held in memory:
+#: holding costs about 0.5 KiB and 13 µs per track once per process, a query ~1 ms per target.
+HELD_TRACKS_LIMIT = 50_000
 
 
 def resolve_data_dir(settings: Settings | None = None) -> Path:
@@ -107,6 +126,8 @@ class Catalog:
         self._index: SearchIndex | None = None
         self._user_version: int | None = None
         self._user_path = None
+        #: How the user database was attached, read-only (a digest reads it on a connection of its own).
+        self._user_uri: str | None = None
         self._read_only = False
         self._databases = ["main"]
         #: Rows of a CSV given to :meth:`from_file` that were skipped, with their reasons.
@@ -196,9 +217,16 @@ class Catalog:
         have no genre, so a genre filter narrows the list to curated and imported tracks.
         """
         index = self._current_index()
-        allowed, points = index.allowed_tracks(query.genres)
-        chosen = nearest(points, allowed, query.targets, query.limit)
-        return [index.tracks[i] for i in chosen]
+        if not index.queried:  # outside the lock, as before: searches of a held catalog run side by side
+            allowed, points = index.allowed_tracks(query.genres)
+            return [index.tracks[i] for i in nearest(points, allowed, query.targets, query.limit)]
+        with self._lock:  # the connection is shared
+            index = self._current_index()
+            allowed, points = index.allowed_tracks(query.genres)
+            candidates = [self._queried_candidates(index, part, query) for part in index.queried]
+            everything = np.concatenate([points, *(rows[:, 1:] for rows in candidates)])
+            chosen = nearest(everything, np.arange(len(everything)), query.targets, query.limit)
+            return self._chosen_tracks(index, allowed, candidates, chosen)
 
     def videos(self, query: Query) -> list[Video]:
         """Up to ``query.limit`` videos nearest the targets.
@@ -215,8 +243,16 @@ class Catalog:
     # --- whole-catalog views --------------------------------------------------------------------
 
     def all_tracks(self) -> tuple[Track, ...]:
-        """Every track, built-in first, then the user's (for stats, plots and evaluation)."""
-        return self._current_index().tracks
+        """Every track, built-in first, then the user's (for stats, plots and evaluation).
+
+        This reads a large imported catalog whole, as the first search did before (20–33 s and
+        1.8 GB for a million tracks); searches never call it.
+        """
+        with self._lock:
+            index = self._current_index()
+            if not index.queried:
+                return index.tracks
+            return tuple(self._every_track(index, self._connection))
 
     def all_videos(self) -> tuple[Video, ...]:
         """Every video."""
@@ -225,11 +261,41 @@ class Catalog:
     def digest(self) -> str:
         """A digest of every item, in order (16 hex digits), made again only when the items change:
         instances behind a balancer compare it (``/readyz``), as a list comes from the answering one's catalog."""
-        return self._current_index().digest
+        while True:
+            index = self._current_index()
+            if index.made_digest is not None:
+                return index.made_digest
+            made = self._make_digest(index)
+            with self._lock:
+                if self._current_index() is index:  # no import committed meanwhile: ``made`` is of ``index``
+                    index.made_digest = made
+                    return made
+
+    def _make_digest(self, index: SearchIndex) -> str:
+        """The digest of ``index``'s catalog, read without the lock where it can be.
+
+        Hashing a million imported tracks takes about 20 s (4 s for 300,000); holding the lock
+        meanwhile made every search wait that long, right after a worker started and after each
+        import. A user database is read on a connection of its own: one SELECT in WAL mode is one
+        snapshot, and :meth:`digest` keeps the value only if no import committed meanwhile.
+        """
+        if not index.queried:  # held whole: nothing to read
+            return index.digest(index.tracks)
+        if self._user_uri is None or any(part.database != "user" for part in index.queried):
+            with self._lock:  # a large CSV given to from_file: in memory, on no other connection
+                return index.digest(self._every_track(index, self._connection))
+        reader = sqlite3.connect(":memory:", isolation_level=None, uri=True)
+        try:
+            reader.row_factory = sqlite3.Row
+            reader.execute("ATTACH DATABASE ? AS user", (self._user_uri,))
+            return index.digest(self._every_track(index, reader))
+        finally:
+            reader.close()
 
     @property
     def track_count(self) -> int:
-        return len(self.all_tracks())
+        index = self._current_index()
+        return len(index.tracks) + sum(part.count for part in index.queried)
 
     @property
     def video_count(self) -> int:
@@ -286,20 +352,43 @@ class Catalog:
     # --- internals ------------------------------------------------------------------------------
 
     def _attach(self, path: Path, *, read_only: bool) -> None:
-        uri = path.resolve().as_uri() + ("?mode=ro" if read_only else "")
-        try:
-            self._connection.execute("ATTACH DATABASE ? AS user", (uri,))
-            tables = {row[0] for row in self._connection.execute("SELECT name FROM user.sqlite_master")}
-            if not read_only:
-                create_schema(self._connection, "user")
-            elif "tracks" not in tables:
-                raise CatalogError(f"{path} is a SQLite file but not a moodtape catalog (it has no tracks table)")
-            elif "videos" not in tables:
-                raise CatalogError(f"{path} is not a complete moodtape catalog (it has no videos table)")
-        except sqlite3.DatabaseError as exc:
-            raise CatalogError(f"cannot open catalog database {path}: {exc}") from exc
+        """Attach ``path`` as ``user``; in a folder this process cannot write, read it as it is.
+
+        A WAL-mode database needs its ``-shm`` file beside it, which a read-only folder or mount
+        cannot get: there SQLite answers "unable to open database file". Then it is opened
+        ``mode=ro`` (enough when ``-wal`` and ``-shm`` are there) and, failing that,
+        ``immutable=1``, only when no ``-wal`` holds commits that this would skip.
+        """
+        plain = path.resolve().as_uri()
+        attempts = [plain + ("?mode=ro" if read_only else "")]
+        if not os.access(path.parent, os.W_OK):
+            attempts += [plain + "?mode=ro"] + ([plain + "?mode=ro&immutable=1"] if _no_pending_wal(path) else [])
+        failure: sqlite3.DatabaseError | None = None
+        for uri in dict.fromkeys(attempts):
+            try:
+                self._attach_uri(path, uri, writable="mode=ro" not in uri)
+                break
+            except sqlite3.DatabaseError as exc:
+                failure = exc
+                with contextlib.suppress(sqlite3.Error):
+                    self._connection.execute("DETACH DATABASE user")
+        else:
+            raise CatalogError(f"cannot open catalog database {path}: {failure}") from failure
         self._databases.append("user")
         self._index = None
+
+    def _attach_uri(self, path: Path, uri: str, *, writable: bool) -> None:
+        self._connection.execute("ATTACH DATABASE ? AS user", (uri,))
+        tables = {row[0] for row in self._connection.execute("SELECT name FROM user.sqlite_master")}
+        if writable:
+            _use_wal(self._connection)
+            if not tables >= SCHEMA_NAMES:  # a write: it would wait for an import in another process
+                create_schema(self._connection, "user")
+        elif "tracks" not in tables:
+            raise CatalogError(f"{path} is a SQLite file but not a moodtape catalog (it has no tracks table)")
+        elif "videos" not in tables:
+            raise CatalogError(f"{path} is not a complete moodtape catalog (it has no videos table)")
+        self._user_uri = uri if "mode=ro" in uri else uri + "?mode=ro"
 
     def _insert(self, parsed: ParsedCsv, database: str) -> tuple[RowProblem, ...]:
         """Insert ``parsed.rows`` into ``database`` in one transaction; return the duplicates skipped."""
@@ -324,6 +413,8 @@ class Catalog:
                 self._connection.execute("BEGIN")
                 insert_tracks(self._connection, fresh, database)
                 self._connection.execute("COMMIT")
+                if database == "user":
+                    _shrink_wal(self._connection)
             except BaseException as exc:
                 self._connection.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
@@ -354,14 +445,22 @@ class Catalog:
                 self._user_version = version
             return self._index
 
-    def _select(self, table: str, columns: tuple[str, ...]) -> list[sqlite3.Row]:
+    def _select(self, table: str, columns: tuple[str, ...], databases: list[str]) -> list[sqlite3.Row]:
         names = ", ".join(columns)
-        union = " UNION ALL ".join(f"SELECT {names} FROM {db}.{table}" for db in self._databases)
-        return list(self._connection.execute(union))
+        union = " UNION ALL ".join(f"SELECT {names} FROM {db}.{table}" for db in databases)
+        return list(self._connection.execute(union)) if union else []
 
     def _build_index(self) -> SearchIndex:
-        tracks = tuple(row_to_track(row) for row in self._select("tracks", TRACK_COLUMNS))
-        videos = tuple(row_to_video(row) for row in self._select("videos", VIDEO_COLUMNS))
+        counts = {
+            db: int(self._connection.execute(f"SELECT COUNT(*) FROM {db}.tracks").fetchone()[0])
+            for db in self._databases
+        }
+        held = [db for db in self._databases if counts[db] <= HELD_TRACKS_LIMIT]
+        # Held tracks come first: they are ranked ahead of the queried ones when distances tie, as
+        # the built-in ones (in ``main``, attached first) always were ahead of the user's.
+        queried = tuple(QueriedTracks(db, counts[db]) for db in self._databases if db not in held)
+        tracks = tuple(row_to_track(row) for row in self._select("tracks", TRACK_COLUMNS, held))
+        videos = tuple(row_to_video(row) for row in self._select("videos", VIDEO_COLUMNS, self._databases))
         return SearchIndex(
             tracks=tracks,
             track_points=points_of(tracks),
@@ -369,7 +468,82 @@ class Catalog:
             videos=videos,
             video_points=points_of(videos),
             video_categories=tuple(normalise_label(v.category) for v in videos),
+            queried=queried,
         )
+
+    @staticmethod
+    def _every_track(index: SearchIndex, connection: sqlite3.Connection) -> Iterator[Track]:
+        """The held tracks, then every track of each queried database (on ``connection``), read as they are used."""
+        yield from index.tracks
+        names = ", ".join(TRACK_COLUMNS)
+        for part in index.queried:
+            for row in connection.execute(f"SELECT {names} FROM {part.database}.tracks ORDER BY id"):
+                yield row_to_track(row)
+
+    def _queried_candidates(self, index: SearchIndex, part: QueriedTracks, query: Query) -> npt.NDArray[np.float64]:
+        """(id, valence, energy) rows of ``part`` among each target's nearest that pass the genre filter."""
+        wanted = wanted_labels(query.genres)
+        if not wanted:
+            return mood_candidates(self._connection, part, query.targets, query.limit)
+        rows = index.genre_rows_of(part.database, wanted, lambda: genre_rows(self._connection, part.database, wanted))
+        return nearest_rows(rows, query.targets, query.limit)
+
+    def _chosen_tracks(
+        self,
+        index: SearchIndex,
+        allowed: npt.NDArray[np.intp],
+        candidates: list[npt.NDArray[np.float64]],
+        chosen: list[int],
+    ) -> list[Track]:
+        """Positions in (held allowed tracks, then each part's candidates) → tracks, reading only the chosen rows."""
+        starts = np.cumsum([len(allowed), *(len(rows) for rows in candidates)])  # of each part's rows
+        wanted_ids: list[list[int]] = [[] for _ in candidates]
+        where: list[tuple[int, int]] = []  # (queried part, row id), or (-1, index in index.tracks)
+        for position in chosen:
+            part = int(np.searchsorted(starts, position, side="right")) - 1
+            if part < 0:
+                where.append((-1, int(allowed[position])))
+                continue
+            row_id = int(candidates[part][position - starts[part], 0])
+            wanted_ids[part].append(row_id)
+            where.append((part, row_id))
+        names = ", ".join(TRACK_COLUMNS)
+        fetched = [
+            fetch_tracks(self._connection, queried.database, ids, names)
+            for queried, ids in zip(index.queried, wanted_ids, strict=True)
+        ]
+        return [index.tracks[key] if part < 0 else fetched[part][key] for part, key in where]
+
+
+def _shrink_wal(connection: sqlite3.Connection) -> None:
+    """Copy an import's pages from ``catalog.db-wal`` into the database and empty the ``-wal`` file.
+
+    SQLite empties it only when the last connection closes: with a server running, it stayed as
+    large as the import (28 MB after 200,000 tracks). This waits up to the connection's timeout
+    for searches in progress to finish; if one is still reading then, the file is emptied at the
+    next import instead.
+    """
+    with contextlib.suppress(sqlite3.OperationalError):
+        connection.execute("PRAGMA user.wal_checkpoint(TRUNCATE)").fetchall()
+
+
+def _no_pending_wal(path: Path) -> bool:
+    """Whether ``path`` has no ``-wal`` file holding commits (``immutable=1`` would not read them)."""
+    wal = path.with_name(path.name + "-wal")
+    return not wal.exists() or wal.stat().st_size == 0
+
+
+def _use_wal(connection: sqlite3.Connection) -> None:
+    """Put the user database in WAL mode, so searches in other processes read the catalog as it
+    was while an import writes, instead of failing with "database is locked".
+
+    In the default rollback-journal mode a large import spills its pages into the file part-way and
+    locks every reader out until it commits: searches during the last 20 s or more of a million-track
+    import each waited 5 s and failed. The mode is kept in the file, so this changes it once; if another
+    connection holds a lock right then, the file stays as it was until the next open.
+    """
+    with contextlib.suppress(sqlite3.OperationalError):
+        connection.execute("PRAGMA user.journal_mode=WAL")
 
 
 def _first_problems(problems: tuple[RowProblem, ...], shown: int = 3) -> str:

@@ -85,6 +85,9 @@ CREATE TABLE IF NOT EXISTS {{db}}.videos (
 INSERT OR IGNORE INTO {{db}}.meta (name, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
 """
 
+#: The tables and index :data:`SCHEMA` creates: a database holding them all needs no write to open.
+SCHEMA_NAMES = frozenset({"meta", "tracks", "tracks_mood", "videos"})
+
 
 def item_key(creator: str, title: str) -> str:
     """The catalog's identity for a track: :func:`moodtape.identity.track_key`, the rule every part uses."""

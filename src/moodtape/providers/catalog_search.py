@@ -1,16 +1,23 @@
 """Searching the catalog: nearest items on the (valence, energy) plane, and rows → items.
 
-:class:`SearchIndex` is a snapshot of a catalog's items as numpy arrays plus ready-made
-:class:`Track` / :class:`Video` objects, so a query touches no SQL and allocates little.
+:class:`SearchIndex` is a snapshot of a catalog's small databases (the built-in one, a few
+hundred imports) as numpy arrays plus ready-made :class:`Track` / :class:`Video` objects, so a
+query touches no SQL and allocates little. A large database (a whole library export of a million
+tracks) is not held: :func:`mood_candidates` asks its ``(valence, energy)`` index for a box
+around each target, widened until it surely holds the target's nearest, so a search reads a few
+hundred rows of it whatever its size, and only the tracks chosen become :class:`Track` objects.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
+import math
 import sqlite3
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -18,12 +25,20 @@ import numpy.typing as npt
 
 from moodtape.types import Track, Video
 
+#: How many genre filters of a queried database each process keeps read (the last ones used).
+GENRE_FILTERS_KEPT = 8
+
 _FEATURES = ("danceability", "acousticness", "instrumentalness", "loudness", "tempo")
 
 
 def normalise_label(text: str) -> str:
     """``"Hip-Hop"`` → ``" hip hop "``: padded so a whole-word match is a substring test."""
     return " " + " ".join(text.casefold().replace("-", " ").replace("_", " ").split()) + " "
+
+
+def wanted_labels(genres: tuple[str, ...]) -> tuple[str, ...]:
+    """A genre filter as normalised labels, sorted and without repeats (empty: no filter)."""
+    return tuple(sorted({normalise_label(g) for g in genres if g.strip()}))
 
 
 def _matches(labels: tuple[str, ...], wanted: tuple[str, ...]) -> npt.NDArray[np.bool_]:
@@ -61,6 +76,110 @@ def nearest(
     return [int(allowed[i]) for i in ordered]
 
 
+@dataclass(frozen=True)
+class QueriedTracks:
+    """A database whose tracks are searched through its mood index instead of held in memory."""
+
+    database: str
+    count: int
+
+
+def _box_rows(
+    connection: sqlite3.Connection, database: str, target: tuple[float, float], radius: float
+) -> npt.NDArray[np.float64]:
+    """(id, valence, energy) of the tracks in the square of half-side ``radius`` around ``target``.
+
+    Reads only the ``tracks_mood`` index, which holds valence, energy and the row id.
+    """
+    v, e = target
+    sql = f"SELECT id, valence, energy FROM {database}.tracks WHERE valence BETWEEN ? AND ? AND energy BETWEEN ? AND ?"
+    rows = connection.execute(sql, (v - radius, v + radius, e - radius, e + radius)).fetchall()
+    return np.array(rows, dtype=np.float64).reshape(-1, 3)
+
+
+def _covers_the_plane(target: tuple[float, float], radius: float) -> bool:
+    """Whether the box around ``target`` holds the whole unit square (or never can: a NaN target)."""
+    v, e = target
+    if not (math.isfinite(v) and math.isfinite(e)):
+        return True
+    return v - radius <= 0.0 and v + radius >= 1.0 and e - radius <= 0.0 and e + radius >= 1.0
+
+
+def _distances(rows: npt.NDArray[np.float64], target: tuple[float, float]) -> npt.NDArray[np.float64]:
+    return (rows[:, 1] - target[0]) ** 2 + (rows[:, 2] - target[1]) ** 2
+
+
+def _union_by_id(chosen: list[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64]:
+    rows = np.concatenate(chosen) if chosen else np.empty((0, 3))
+    _, first = np.unique(rows[:, 0], return_index=True)  # sorted by id
+    return rows[first]
+
+
+def mood_candidates(
+    connection: sqlite3.Connection, queried: QueriedTracks, targets: tuple[tuple[float, float], ...], depth: int
+) -> npt.NDArray[np.float64]:
+    """(id, valence, energy) rows of ``queried``, sorted by id, holding each target's ``depth`` nearest.
+
+    Per target, the box starts where ``depth`` tracks spread evenly would fit twice over and
+    doubles until the circle inside it holds ``depth`` tracks (no track outside the box can then
+    be nearer than those) or it covers the whole plane.
+    """
+    if depth <= 0 or queried.count == 0:
+        return np.empty((0, 3))
+    start = math.sqrt(2 * depth / (math.pi * queried.count))
+    chosen = []
+    for target in targets:
+        radius = start
+        while True:
+            rows = _box_rows(connection, queried.database, target, radius)
+            distances = _distances(rows, target)
+            # A hair inside the circle, so float rounding at the box's edge cannot matter.
+            inside = np.count_nonzero(distances <= radius * radius * (1 - 1e-9))
+            if inside >= depth or _covers_the_plane(target, radius):
+                break
+            radius *= 2
+        chosen.append(rows[np.lexsort((rows[:, 0], distances))[:depth]])
+    return _union_by_id(chosen)
+
+
+def nearest_rows(
+    rows: npt.NDArray[np.float64], targets: tuple[tuple[float, float], ...], depth: int
+) -> npt.NDArray[np.float64]:
+    """The (id, valence, energy) ``rows`` among each target's ``depth`` nearest, sorted by id.
+
+    One target at a time, so a filter that allows most of a million tracks needs memory for one
+    row of distances, not one per target.
+    """
+    chosen = []
+    for target in targets:
+        distances = _distances(rows, target)
+        if depth < len(rows):
+            kept = np.argpartition(distances, depth - 1)[:depth]
+            chosen.append(rows[kept])
+        else:
+            chosen.append(rows)
+    return _union_by_id(chosen)
+
+
+def genre_rows(connection: sqlite3.Connection, database: str, wanted: tuple[str, ...]) -> npt.NDArray[np.float64]:
+    """(id, valence, energy) of the tracks of ``database`` whose genre holds one of ``wanted`` (normalised).
+
+    Two passes over the table in SQLite (its distinct genres, then their tracks), none in Python:
+    a catalog has far fewer genres than tracks.
+    """
+    values = connection.execute(f"SELECT DISTINCT genre FROM {database}.tracks WHERE genre IS NOT NULL")
+    genres = [genre for (genre,) in values if any(w in normalise_label(genre) for w in wanted)]
+    sql = f"SELECT id, valence, energy FROM {database}.tracks WHERE genre IN (SELECT value FROM json_each(?))"
+    rows = connection.execute(sql, (json.dumps(genres),)).fetchall()
+    return np.array(rows, dtype=np.float64).reshape(-1, 3)
+
+
+def fetch_tracks(connection: sqlite3.Connection, database: str, ids: Iterable[int], columns: str) -> dict[int, Track]:
+    """The tracks of ``database`` with these row ids, by id (``columns``: the track columns, listed)."""
+    sql = f"SELECT id, {columns} FROM {database}.tracks WHERE id IN (SELECT value FROM json_each(?))"
+    return {row["id"]: row_to_track(row) for row in connection.execute(sql, (json.dumps(list(ids)),))}
+
+
 @dataclass
 class SearchIndex:
     """Everything a search needs, built from the database in one pass."""
@@ -71,16 +190,42 @@ class SearchIndex:
     videos: tuple[Video, ...]
     video_points: npt.NDArray[np.float64]
     video_categories: tuple[str, ...]
+    #: Databases too large to hold, searched through their mood index (after the held tracks).
+    queried: tuple[QueriedTracks, ...] = ()
+    #: (database, genre filter) → (id, valence, energy) of its tracks there, the
+    #: :data:`GENRE_FILTERS_KEPT` filters used last (see :meth:`genre_rows_of`).
+    queried_genres: OrderedDict[tuple[str, tuple[str, ...]], npt.NDArray[np.float64]] = field(
+        default_factory=OrderedDict
+    )
+    #: :meth:`digest`, once :meth:`Catalog.digest` made it.
+    made_digest: str | None = None
     #: Genre filter → (allowed track indices, their points); filled on first use of each filter.
     subsets: dict[tuple[str, ...], tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]] = field(default_factory=dict)
 
     def allowed_tracks(self, genres: tuple[str, ...]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
-        wanted = tuple(sorted({normalise_label(g) for g in genres if g.strip()}))
+        wanted = wanted_labels(genres)
         if wanted not in self.subsets:
             everything = np.arange(len(self.tracks))
             allowed = np.flatnonzero(_matches(self.track_genres, wanted)) if wanted else everything
             self.subsets[wanted] = (allowed, self.track_points[allowed])
         return self.subsets[wanted]
+
+    def genre_rows_of(
+        self, database: str, wanted: tuple[str, ...], read: Callable[[], npt.NDArray[np.float64]]
+    ) -> npt.NDArray[np.float64]:
+        """The rows ``read()`` gives for this filter of a queried database, kept for the next search.
+
+        Each is 24 bytes per matching track (up to 24 MB for a million); a page can ask for any mix
+        of genres, so only the filters used last are kept, not one per combination ever asked.
+        """
+        key = (database, wanted)
+        if key in self.queried_genres:
+            self.queried_genres.move_to_end(key)
+        else:
+            self.queried_genres[key] = read()
+            while len(self.queried_genres) > GENRE_FILTERS_KEPT:
+                self.queried_genres.popitem(last=False)
+        return self.queried_genres[key]
 
     def allowed_videos(self, genres: tuple[str, ...]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
         wanted = tuple(normalise_label(g) for g in genres if g.strip())
@@ -89,14 +234,15 @@ class SearchIndex:
         allowed = np.flatnonzero(mask) if mask.any() else np.arange(len(self.videos))
         return allowed, self.video_points[allowed]
 
-    @cached_property
-    def digest(self) -> str:
+    def digest(self, tracks: Iterable[Track]) -> str:
         """A digest of every track and video, in order: what instances behind a balancer compare.
 
-        Made once per index (about 20 ms for the built-in catalog's 3,600 items, too much for every
-        readiness poll); an index is built again when the catalog's items change, and so is this.
+        ``tracks`` is every track in order (the held ones, then those of the queried databases,
+        read as they are hashed). :meth:`Catalog.digest` keeps it in :attr:`made_digest` (about 20 ms
+        for the built-in catalog's 3,600 items, too much for every readiness poll); an index is
+        built again when the catalog's items change, and so is this.
         """
-        return items_digest((*self.tracks, *self.videos))
+        return items_digest(itertools.chain(tracks, self.videos))
 
 
 def items_digest(items: Iterable[Track | Video]) -> str:

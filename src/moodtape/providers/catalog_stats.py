@@ -61,7 +61,11 @@ def catalog_stats(catalog: Catalog, grid: int = DEFAULT_GRID) -> CatalogStats:
     Raises:
         CatalogError: the catalog holds nothing.
     """
-    tracks, videos = catalog.all_tracks(), catalog.all_videos()
+    return _summary(catalog.all_tracks(), catalog.all_videos(), grid)
+
+
+def _summary(tracks: tuple[Track, ...], videos: tuple[Video, ...], grid: int) -> CatalogStats:
+    """:func:`catalog_stats` of items already read (a large imported catalog is read once, not per use)."""
     if not tracks and not videos:
         raise CatalogError("the catalog is empty: import tracks with `moodtape catalog import FILE.csv`")
     return CatalogStats(
@@ -87,8 +91,8 @@ def plot_coverage(catalog: Catalog, path: Path, grid: int = DEFAULT_GRID) -> Pat
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    stats = catalog_stats(catalog, grid)
     tracks, videos = catalog.all_tracks(), catalog.all_videos()
+    stats = _summary(tracks, videos, grid)
     figure = Figure(figsize=(12, 5.6), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     left, right = figure.subplots(1, 2)
