@@ -1,10 +1,11 @@
 """What the command line takes where a picture is expected, besides a file: a folder
-(``analyze photos/``, ``calibrate neutral=rest/``) and ``-`` for standard input
-(``cat me.jpg | moodtape analyze -``)."""
+(``analyze photos/``, ``calibrate neutral=rest/``), a pattern (``calibrate "neutral=rest*.jpg"``)
+and ``-`` for standard input (``cat me.jpg | moodtape analyze -``)."""
 
 from __future__ import annotations
 
 import base64
+import glob
 import os
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO, TypeVar
 import click
 
 from moodtape.errors import ImageError
+from moodtape.vision.image_sources import home_path, looks_like_url
 
 if TYPE_CHECKING:
     from moodtape.vision.images import ImageSource
@@ -47,6 +49,77 @@ def expand_folders(paths: tuple[Named, ...]) -> tuple[Named | Path, ...]:
         )
         expanded.extend(pictures or [path])
     return tuple(expanded)
+
+
+def expand_patterns(paths: tuple[str, ...]) -> tuple[str, ...]:
+    """Each pattern among ``paths`` (``*``, ``?`` or ``[…]`` in a name no file has) replaced by the
+    files and folders it matches, in name order; a pattern that matches nothing stays as it is.
+
+    A shell expands patterns, but not everywhere: not inside ``neutral=rest*.jpg`` (the word is no
+    file name, so ``calibrate`` got the pattern itself), not in Windows' ``cmd`` or PowerShell, not when
+    quoted, and bash passes one that matches nothing on unchanged. Each was "rest*.jpg: file not
+    found". A name that exists as written (a photo called ``me[1].jpg``) is that file, not a pattern.
+    ``**`` is not recursive (it matches as ``*`` does), as in a shell without ``globstar``.
+    """
+    expanded: list[str] = []
+    for path in paths:
+        expanded.extend(_expand_one(path))
+    return tuple(expanded)
+
+
+def _expand_one(given: str) -> list[str]:
+    """What ``given`` names: itself where a file of that name exists, else the files it matches as a
+    pattern; tried as written, then with a leading ``~`` as the home folder, which is kept when
+    neither names a file, so the error says where it looked.
+
+    :func:`~moodtape.vision.images.load_image` reads a ``~/…`` file so, but folders and patterns are
+    expanded here, before it: ``analyze '~/photos/'`` was "is a folder, not an image",
+    ``'~/photos/*.png'`` "no file matches this pattern", and ``calibrate neutral=~/photos/`` (no
+    shell expands a ``~`` after ``=``) said so only once the model had loaded.
+    """
+    home = home_path(given)
+    tries = [given] if home is None else [given, str(home)]
+    for path in tries:
+        if os.path.lexists(path):
+            return [path]
+        matches = sorted(glob.glob(path)) if _is_pattern(path) else []
+        if matches:
+            return [_not_stdin(match) for match in matches]
+    return tries[-1:]
+
+
+def _not_stdin(match: str) -> str:
+    """A file a pattern matched, named so that it is never ``-``: that name reads standard input.
+
+    ``analyze - "?"`` in a folder holding a file called ``-`` read standard input twice (the second
+    time empty), past the check that refuses ``-`` named twice, which runs before patterns expand.
+    """
+    return os.path.join(os.curdir, match) if match == STDIN else match
+
+
+#: Windows' prefix for a path to be taken as written (``\\?\C:\photos\me.jpg``): its ``?`` is no wildcard.
+_VERBATIM = "\\\\?\\"
+
+
+def _is_pattern(path: str) -> bool:
+    """Whether ``path`` holds a wildcard; ``-`` never does, nor a URL (``https://x/me.jpg?size=2``'s
+    ``?`` is its query, and moodtape's message for a URL says that it downloads nothing), nor a
+    Windows drive or verbatim prefix (:data:`_VERBATIM`): a missing file named so is "file not found",
+    not "no file matches this pattern"."""
+    if path == STDIN or looks_like_url(path):
+        return False
+    return glob.has_magic(os.path.splitdrive(path.removeprefix(_VERBATIM))[1])
+
+
+def refuse_unmatched_pattern(path: str | Path) -> None:
+    """Refuse ``path`` if it is a pattern that matched no file: :func:`expand_patterns` leaves one only then.
+
+    Raises:
+        ImageError: saying that no file matches, where "file not found" read as a missing file of that name.
+    """
+    name = os.fspath(path)
+    if isinstance(name, str) and _is_pattern(name) and not os.path.lexists(name):
+        raise ImageError(f"{picture_name(path)}: no file matches this pattern")
 
 
 def _is_folder(path: str | Path) -> bool:

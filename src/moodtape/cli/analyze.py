@@ -11,11 +11,13 @@ from moodtape.cli._common import echo_json, info
 from moodtape.cli._models import load_model, model_options
 from moodtape.cli._pictures import (
     expand_folders,
+    expand_patterns,
     picture_fields,
     picture_name,
     picture_source,
     refuse_empty_folder,
     refuse_stdin_twice,
+    refuse_unmatched_pattern,
 )
 from moodtape.cli.calibrate import load_profile, profile_option
 from moodtape.errors import ImageError, MoodtapeError
@@ -61,9 +63,10 @@ def analyze(
 ) -> None:
     """Find the faces in each IMAGE and predict their emotions.
 
-    An IMAGE may be a folder: the pictures directly in it are read, in name order; `-` reads one
-    picture from standard input. An image without
-    a face is not an error. Exit code 1 when any image could not be read.
+    An IMAGE may be a folder: the pictures directly in it are read, in name order; a pattern
+    (*, ?, […]; ** is not recursive), as `"photos/*.jpg"` for shells that do not expand it, reads
+    the files it matches; `-` reads one picture from standard input. An image without a face is
+    not an error. Exit code 1 when any image could not be read.
     """
     from moodtape.config import Settings
     from moodtape.vision.pipeline import Analyzer, make_detector
@@ -79,7 +82,7 @@ def analyze(
         make_detector(detector), classifier=classifier, max_pixels=settings.get_int("MOODTAPE_MAX_PIXELS")
     )
     failed = 0
-    pictures = expand_folders(images)
+    pictures = expand_folders(expand_patterns(images))
     for image in pictures:
         try:
             faces = _analyze_one(analyzer, image, out, several=len(pictures) > 1, profile=profile)
@@ -103,6 +106,7 @@ def _analyze_one(
     from moodtape.vision.images import load_image
 
     refuse_empty_folder(image)
+    refuse_unmatched_pattern(image)
     # Colour is decoded only when an annotated copy is wanted; detection needs gray alone.
     pixels = load_image(picture_source(image), gray=out is None, max_pixels=analyzer.max_pixels)
     faces = analyzer.analyze(pixels, profile=profile)

@@ -10,7 +10,13 @@ import click
 
 from moodtape.cli._common import info
 from moodtape.cli._models import model_options, parse_labels
-from moodtape.cli._pictures import PICTURE_SUFFIXES, expand_folders, refuse_empty_folder
+from moodtape.cli._pictures import (
+    PICTURE_SUFFIXES,
+    expand_folders,
+    expand_patterns,
+    refuse_empty_folder,
+    refuse_unmatched_pattern,
+)
 from moodtape.errors import DataError, ImageError
 
 if TYPE_CHECKING:
@@ -40,8 +46,8 @@ def calibrate(
 
     Give at least one photo of your relaxed, resting face as neutral=PHOTO; add any of
     angry, disgust, fear, happy, sad, surprise the same way (an emotion may be named more than
-    once, and PHOTO may be a folder of such photos). Then pass the profile to
-    `moodtape analyze --profile` or `moodtape recommend --profile`.
+    once; PHOTO may be a folder of such photos, or a pattern: *, ?, […]; ** is not recursive).
+    Then pass the profile to `moodtape analyze --profile` or `moodtape recommend --profile`.
 
     Every photo is read before anything is written: when some cannot be used (no face, two faces
     alike, not an image), each is named with why, and no profile is written, not even from the
@@ -119,15 +125,17 @@ def _same_file(first: Path, second: Path) -> bool:
 
 def parse_examples(examples: tuple[str, ...]) -> dict[str, list[str]]:
     """``("neutral=a.jpg", "happy=b.jpg", "neutral=c.jpg")`` → ``{"neutral": ["a.jpg", "c.jpg"], …}``;
-    a folder (``neutral=rest/``) stands for the pictures directly in it."""
+    a folder (``neutral=rest/``) stands for the pictures directly in it, a pattern
+    (``neutral=rest*.jpg``, which no shell expands there) for the files it matches."""
     grouped: dict[str, list[str]] = {}
     for example in examples:
         label, sep, path = example.partition("=")
         if not sep or not label.strip() or not path.strip():
             raise DataError(f"{example!r} is not EMOTION=IMAGE; write it like neutral=me.jpg")
-        pictures = expand_folders((Path(path.strip()),))
+        pictures = expand_folders(tuple(map(Path, expand_patterns((path.strip(),)))))
         for picture in pictures:
             refuse_empty_folder(picture)  # before the model loads, not after the photos before it
+            refuse_unmatched_pattern(picture)
         grouped.setdefault(label.strip().lower(), []).extend(str(picture) for picture in pictures)
     return grouped
 

@@ -29,7 +29,8 @@ from moodtape.types import Mood
 @click.option("--strategy", help="match, uplift, calm or energize (default: chosen from the mood).")
 @click.option("--kind", type=click.Choice(["tracks", "videos"]), default="tracks", show_default=True)
 @click.option("--n", "n", type=int, default=20, show_default=True, help="How many items (1–100).")
-@click.option("--seed", type=int, default=None, help="The same seed gives the same list.")
+# IntRange: a negative seed ended in NumPy's traceback ("expected non-negative integer"), not a usage error.
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="The same seed gives the same list (0 or more).")
 @click.option(
     "--catalog",
     "catalog_file",

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from moodtape.config import Settings
 from moodtape.errors import DataError
 from moodtape.providers.base import Enricher, Provider
@@ -44,6 +46,20 @@ def to_mood(mood: MoodInput) -> Mood:
         "mood must be an emotion name, a mapping of emotion probabilities, a Mood or a list of faces; "
         f"got {type(mood).__name__}"
     )
+
+
+def checked_seed(seed: object) -> int | None:
+    """``seed`` as the int the ranking's random generator takes, or None; anything else is a :class:`DataError`.
+
+    The generator is NumPy's, which refused a ``"7"`` (a seed read from a form or a command line),
+    a ``1.0`` or a negative number with its own ``TypeError`` or "expected non-negative integer",
+    from deep inside the ranking. NumPy integers are whole numbers too; ``True`` is not one.
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise DataError(f"seed must be a whole number of at least 0, or None; got {seed!r}")
+    return int(seed)
 
 
 def build_recommender(settings: Settings | None = None, catalog_file: Path | None = None) -> Recommender:
@@ -106,9 +122,11 @@ def recommend(
         recommender: the engine to use; the process-wide default when None.
 
     Raises:
-        DataError: unknown emotion, strategy or kind; bad probabilities; n out of range.
+        DataError: unknown emotion, strategy or kind; bad probabilities; n out of range; a seed
+            that is not a whole number of at least 0.
         CatalogError: nothing to recommend from.
     """
+    seed = checked_seed(seed)
     engine = recommender or default_recommender()
     if session_id is None:
         return engine.recommend(to_mood(mood), strategy=strategy, kind=kind, n=n, seed=seed)

@@ -80,11 +80,30 @@ def file_url_path(given: str) -> Path | None:
     return Path(url2pathname(parts.path))
 
 
+def home_path(given: str) -> Path | None:
+    """The file ``~/…`` (or ``~user/…``) names in a home folder; None for a path that starts otherwise.
+
+    A shell turns ``~`` into the home folder, but Python does not: ``analyze("~/Pictures/me.jpg")``
+    from a notebook was "file not found" with the photo right there, as ``open()`` would say. A
+    name that exists as written (a folder called ``~`` in the current one) is read first; this is
+    asked only when it does not, so no file that was read before reads differently now.
+    """
+    if not given.startswith("~"):
+        return None
+    expanded = os.path.expanduser(given)
+    return Path(expanded) if expanded != given else None
+
+
 #: A URL (``https://…``, ``s3://…``); as a path, "https:/x.jpg" (a Path folds the "//"). Two
 #: letters at least before the colon, so that a Windows drive ("C:/photos") is not one.
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/")
 #: A ``data:`` URL: the picture's bytes written out in the text (``data:image/png;base64,iVBOR…``).
 _DATA_URL = re.compile(r"data:[^,]*,", re.IGNORECASE)
+
+
+def looks_like_url(given: str) -> bool:
+    """Whether ``given`` is written as a URL (``https://…``, ``file:///…``, ``data:…``), not a file name."""
+    return bool(_URL.match(given) or _DATA_URL.match(given))
 
 
 def missing(path: Path, given: str) -> str:

@@ -37,6 +37,7 @@ from moodtape.vision.image_sources import (
     as_path,
     exists,
     file_url_path,
+    home_path,
     missing,
     names_a_file,
     read_binary,
@@ -78,7 +79,8 @@ def load_image(
             read from the smallest of :data:`~moodtape.vision.pixel_arrays.SMALL_SCALE_TOPS`
             (255, 511, 1023) at or above that value; larger ones, up to 1.5 × 65535, are on the
             16-bit scale; negative values are black. A path may be ``str``,
-            :class:`~pathlib.Path` or any ``os.PathLike``, or a ``file:`` URL; ``bytes`` are the encoded
+            :class:`~pathlib.Path` or any ``os.PathLike``, or a ``file:`` URL; a leading ``~`` is the
+            home folder, as in a shell; ``bytes`` are the encoded
             image, not a path.
         gray: return one gray channel (what detection and classification use).
         max_pixels: refuse larger images with :class:`ImageTooLargeError`.
@@ -106,7 +108,7 @@ def load_image(
     path = as_path(source)
     given = os.fsdecode(os.fspath(source))
     if not exists(path):
-        path = file_url_path(given) or path
+        path = file_url_path(given) or home_path(given) or path
         if not exists(path):
             raise ImageError(missing(path, given))
     if path.is_dir():
