@@ -290,11 +290,12 @@ class _PerSecond:
     window's seconds, whatever the traffic (a list of every failure kept 5000 entries, scanned on
     each new one under the lock, at 200 failures a second).
 
-    The clock may be the wall clock (Spotify and YouTube pass ``time.time``), which can step back.
-    An event at or before the latest second counted is added to that second, so the seconds stay in
-    order and their number bounded (a clock swinging back and forth made a new one each time), and
-    :meth:`forget` drops the seconds after the window too: a step back longer than the window left
-    an hour's answers counted as if they had just come.
+    The clock may be a wall clock (a caller's own, or one a test steps), which can step back;
+    Spotify and YouTube pass ``time.monotonic`` since session 33. An event at or before the latest
+    second counted is added to that second, so the seconds stay in order and their number bounded
+    (a clock swinging back and forth made a new one each time), and :meth:`forget` drops the
+    seconds after the window too: a step back longer than the window left an hour's answers
+    counted as if they had just come.
     """
 
     def __init__(self) -> None:
@@ -473,6 +474,16 @@ def retry_after_seconds(response: httpx.Response, now: float | None = None) -> f
     return max(0.0, seconds)
 
 
+def _wait_asked(response: httpx.Response) -> float | None:
+    """The reply's ``Retry-After`` as a wait, or None when it asks for none: ``0``, ``-5`` or a date
+    already past are read like a missing header (backoff between retries, :data:`RATE_LIMIT_PAUSE`
+    after a final 429). Taken as they were, they sent both retries in the same instant and paused
+    the service for 1 s, where a missing header waits 0.25 s then 0.5 s and pauses 60 s. So ``0``
+    pauses 60 s while ``1`` pauses 1 s: intended, since ``0`` names no wait at all, like no header."""
+    seconds = retry_after_seconds(response)
+    return seconds if seconds is not None and seconds > 0 else None
+
+
 def quote_api_message(message: object, secrets: Iterable[str] = ()) -> str:
     """A provider's error text made safe to show: a string, scrubbed, one line, not too long."""
     text = " ".join(str(message).split()) if message else ""
@@ -565,12 +576,17 @@ def request_json(
     retry: RetryPolicy = DEFAULT_RETRY,
     sleep: Sleep = time.sleep,
     on_error: ErrorHook | None = None,
+    clock: Clock = time.monotonic,
+    deadline: float | None = None,
 ) -> Any:
     """Send one request and return its decoded JSON body.
 
     ``service`` names the provider in messages ("Spotify"). ``on_error`` sees every non-2xx reply
     first and may return the error to raise (an invalid key is not worth retrying); when it
     returns None, 5xx and 429 are retried within ``retry`` and anything else fails at once.
+    With a ``deadline`` (on ``clock``), a retry goes only when its wait and one more attempt, run to
+    its timeout, end by then: a page started with 5.1 s of a 10 s search budget left was retried
+    after 503, 503, holding the visitor 20.35 s.
 
     Raises:
         ProviderUnreachableError: connection failed or timed out.
@@ -590,11 +606,13 @@ def request_json(
             return _decode(response, service)
         if on_error is not None and (error := on_error(response)) is not None:
             raise error
-        retry_after = retry_after_seconds(response)
+        retry_after = _wait_asked(response)
         if response.status_code != 429 and response.status_code < 500:
             raise _final_status_error(service, response, retry_after)
         delay = retry_after if retry_after is not None else retry.backoff * 2 ** (attempt - 1)
         if attempt == retry.attempts or waited + delay > retry.max_wait:
+            raise _final_status_error(service, response, retry_after)
+        if deadline is not None and clock() + delay + _attempt_seconds(client, timeout) > deadline:
             raise _final_status_error(service, response, retry_after)
         log.info("%s answered HTTP %d; retrying in %.2f s", service, response.status_code, delay)
         sleep(delay)
@@ -739,6 +757,11 @@ def _shut(sock: Any) -> None:
 
 #: Headers that describe the body as sent, not the unpacked body :func:`_send` hands on.
 _UNPACKED_HEADERS: Final = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _attempt_seconds(client: httpx.Client, timeout: float | None) -> float:
+    """The longest one attempt may take: ``timeout``, or the client's own when none is named."""
+    return timeout if timeout is not None else _client_timeout(client)
 
 
 def _client_timeout(client: httpx.Client) -> float:
@@ -957,6 +980,7 @@ class ServiceClient:
         self.retry = retry
         self.breaker = CircuitBreaker(cooldown, clock)
         self.troubles = TroubleCounter(clock)
+        self._clock = clock  # what a request's ``deadline`` is read on
         self._sleep = sleep
         self._secrets = secrets
         self._last_logged: str | None = None
@@ -969,8 +993,19 @@ class ServiceClient:
         claim is held, so that a slow but living holder keeps it until it has its answer."""
         return self.retry.attempts * self.timeout + self.retry.max_wait
 
-    def request(self, method: str, url: str, *, check: AnswerCheck | None = None, **kwargs: Any) -> Any:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        check: AnswerCheck | None = None,
+        deadline: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """:func:`request_json` with this service's settings; other keyword arguments pass through.
+
+        ``deadline`` (on this service's clock): no retry starts unless its wait and one more attempt
+        end by then (a Spotify page or YouTube fetch within its search's time budget).
 
         ``check`` sees the decoded body of a 2xx reply and may return the error it carries: that
         reply then counts as a failure only, never also as an answer (a Deezer error in a 200 body
@@ -994,6 +1029,8 @@ class ServiceClient:
                 timeout=self.timeout,
                 retry=self.retry,
                 sleep=self._sleep,
+                clock=self._clock,
+                deadline=deadline,
                 **kwargs,
             )
             if check is not None and (carried := check(answer)) is not None:
