@@ -219,11 +219,18 @@ class PageWatch:
 
 
 def open_page(
-    browser: Any, server: Server, *, width: int = 1280, height: int = 900, init_script: str = ""
+    browser: Any,
+    server: Server,
+    *,
+    width: int = 1280,
+    height: int = 900,
+    init_script: str = "",
+    touch: bool = False,
 ) -> tuple[Any, Any, PageWatch]:
-    """A fresh context (own cookies) and page at ``/``, watched for errors; returns (context, page, watch)."""
+    """A fresh context (own cookies) and page at ``/``, watched for errors; returns (context, page, watch).
+    ``touch``: the screen is a touch screen too (``page.tap`` works)."""
     context = browser.new_context(
-        viewport={"width": width, "height": height}, base_url=server.url, permissions=["camera"]
+        viewport={"width": width, "height": height}, base_url=server.url, permissions=["camera"], has_touch=touch
     )
     context.set_default_timeout(TIMEOUT_MS)
     context.add_init_script(CSP_RECORDER + init_script)
@@ -285,6 +292,11 @@ TEXT_SIZE = """(() => {{
     body {{ font-size: calc(16px * {percent} / 100) !important; }}`);
   document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
 }})();"""
+
+#: The calibration prompt's advice after a neutral step that read as an expression (calibration31/32 tests).
+REST_AGAIN = (
+    'Choose "Calibrate again" with a relaxed face; if this is how your face rests, the neutral baseline alone is used.'
+)
 
 AXE_SOURCE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -491,13 +503,45 @@ def pick_by_hand(page: Any, word: str) -> None:
     expect(page.locator("#result-list > li").first).to_be_visible()
 
 
+#: Never served: a request the page makes only to learn that the browser routes requests (below).
+ROUTE_PROBE = "/__e2e_route_probe"
+
+
 def hold_requests(page: Any, pattern: str = "**/api/lists?*") -> list[Any]:
     """Hold every request matching ``pattern`` (by default the list's, ``/api/lists?…``) from now on:
     the test answers each when it chooses (``held.pop().continue_()``, or ``.fulfill(...)``), instead
-    of sleeping in a route handler, which stalls Playwright's dispatcher."""
+    of sleeping in a route handler, which stalls Playwright's dispatcher.
+
+    Returns only once the browser routes requests (:func:`_until_routed`): the page's first route
+    turns interception on, and a request made just after it could go out unrouted and unseen."""
     held: list[Any] = []
     page.route(pattern, lambda route: held.append(route))
+    _until_routed(page)
     return held
+
+
+def _until_routed(page: Any) -> None:
+    """Wait until a request from the page reaches a route. ``page.route`` returns before Chromium
+    routes the page's requests when its CPU is busy: a press made then sent its request past every
+    route, and Playwright saw no request at all (test_slow_answers waited 20 s for a feedback POST
+    the page had sent; 2 of 4 runs at a 20× CPU throttle before, 0 of 3 after)."""
+    routed: list[bool] = []
+
+    def answer(route: Any) -> None:
+        routed.append(True)
+        route.fulfill(status=204)
+
+    page.route(f"**{ROUTE_PROBE}", answer)
+    try:
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while not routed and time.monotonic() < deadline:
+            page.evaluate("(url) => fetch(url, { cache: 'no-store' }).then(() => null, () => null)", ROUTE_PROBE)
+            # A probe that went out unrouted reached the server (a 404 its rate limiter counts):
+            # fetching again at once sent dozens in a second while Chromium was busy.
+            page.wait_for_timeout(50)
+        assert routed, "the browser never routed a request"
+    finally:
+        page.unroute(f"**{ROUTE_PROBE}", answer)
 
 
 #: Every layout shift not caused by input, with what moved (the browser's own measure, as in CLS),

@@ -14,16 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import TIMEOUT_MS
+from browsertools import REST_AGAIN, TIMEOUT_MS
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
 expect = sync_api.expect
-
-
-REST_AGAIN = (
-    'Choose "Calibrate again" with a relaxed face; if this is how your face rests, the neutral baseline alone is used.'
-)
 
 
 def _as_a_model_without_embeddings(route: Any) -> None:

@@ -232,15 +232,16 @@ def test_announcer_rules_with_a_made_up_clock(page: Any) -> None:
     assert said == ["happy", "sad", "none"]
 
 
-def _said_at(page: Any, steps: str) -> list[str]:
+def _said_at(page: Any, steps: str, words: str = "(label) => label") -> list[str]:
     """What calm.js's Announcer says, as ``words@ms``, for ``steps``: JavaScript run with ``a`` (the
-    Announcer, saying a label as itself) and ``t`` (the time in ms, from 0) in scope."""
+    Announcer, saying a label as itself, or as the JavaScript function ``words`` says) and ``t``
+    (the time in ms, from 0) in scope."""
     script = (
         "async () => {"
         " const entry = document.querySelector('script[type=\"module\"]').src;"
         ' const { Announcer } = await import(entry.replace("app.js", "calm.js"));'
         " const out = [];"
-        " const a = new Announcer((text) => out.push(`${text}@${t}`), (label) => label);"
+        " const a = new Announcer((text) => out.push(`${text}@${t}`), " + words + ");"
         " let t = 0;" + steps + " return out; }"
     )
     said: list[str] = page.evaluate(script)
@@ -292,6 +293,24 @@ def test_an_offer_that_went_away_and_comes_back_is_said_again(page: Any) -> None
         """,
     )
     assert said == ["sad@2000", "sad@7000"], said
+
+
+def test_news_for_the_face_said_last_is_marked_as_the_same_face(page: Any) -> None:
+    """calm.js tells ``words`` when the face is the one said last (``sameFace``), so that its words
+    are not said twice for one change of face: the offer turning to angry 15 s after the face did."""
+    said = _said_at(
+        page,
+        """
+          for (; t <= 3000; t += 100) a.update("angry", t);   // said at 2000, no news
+          a.addNews("angry");                                   // the offer turns to the same face
+          for (; t <= 8000; t += 100) a.update("angry", t);   // said at 7000 (5 s gap): same face
+          for (; t <= 13000; t += 100) a.update("sad", t);    // another face: said at 12000
+          a.addNews("angry");                                   // news for another mood than the face's
+          for (; t <= 18000; t += 100) a.update("sad", t);    // said at 17000, the face unchanged
+        """,
+        words="(label, news, saidNews, sameFace) => `${sameFace ? 'same' : label}:${news}`",
+    )
+    assert said == ["angry:undefined@2000", "same:angry@7000", "sad:undefined@12000", "same:angry@17000"], said
 
 
 def test_an_offer_in_use_is_not_pulled_from_under_the_keyboard(page: Any) -> None:

@@ -35,8 +35,14 @@ const state = {
   liveMood: null,
   /** A settled camera mood waiting for "Show it" (the list never swaps by itself). */
   offered: null,
-  /** The face went back to the list's mood while the offer was in use: it goes once left. */
+  /** The offer is in use (focus or the pointer on it) and kept for a mood the face has left: back to
+   * the list's mood (withdrawOffer) or on to another (keepOffer). Its words say the mood was a moment
+   * ago; once focus and the pointer leave, it goes or the other mood's offer takes its place; the face
+   * settling on its mood again makes it current (onSettled). */
   offerStale: false,
+  /** The kind of pointer that last moved or pressed ("mouse", "touch", "pen"): only a mouse's
+   * :hover counts as the offer in use, a tap leaves :hover behind until the next tap. */
+  pointerType: "mouse",
   /** When the offer appeared, changed its words, or was borne out by the face settling on its mood
    * again: from then it stays as it is for OFFER_KEEP_MS at least. */
   offerSince: -Infinity,
@@ -249,10 +255,12 @@ function hideOffer() {
 }
 
 /** Focus or the pointer is on the offer: hiding it now would drop focus to <body> or move the list
- * under the pointer. */
+ * under the pointer. A finger that tapped the offer's words is not resting on it, though :hover stays
+ * there until the next tap: on a touch screen the offer stood on an old mood until then. */
 function offerInUse() {
   const box = $("new-list");
-  return !box.hidden && (box.contains(document.activeElement) || box.matches(":hover"));
+  const hovered = state.pointerType === "mouse" && box.matches(":hover");
+  return !box.hidden && (box.contains(document.activeElement) || hovered);
 }
 
 /** The face went back to the list's mood: the offer goes, but only once nobody is using it. Until
@@ -262,6 +270,11 @@ function withdrawOffer(now) {
     hideOffer();
     return;
   }
+  markOfferStale(now);
+}
+
+/** The offer stays while in use, its words saying that its mood was a moment ago. */
+function markOfferStale(now) {
   if (state.offerStale || !state.offered) return;
   state.offerStale = true;
   state.offerSince = now;
@@ -285,10 +298,17 @@ function offer(mood, now) {
   announcer.addNews(mood.emotion);
 }
 
-/** Once the offer has stood long enough, do what the face asked of it meanwhile (every frame). */
+/** Once the offer has stood long enough, do what the face asked of it meanwhile (every frame). An
+ * offer for another mood waits while focus or the pointer is on it: "Show it", under a keyboard
+ * user's cursor, turned from the sad list they had heard of to an angry one with no key pressed.
+ * Until then the offer says honestly that its mood was a moment ago (as withdrawOffer does). */
 function keepOffer(now) {
   if (!state.offered || state.offerNext === undefined || now - state.offerSince < OFFER_KEEP_MS) return;
   const next = state.offerNext;
+  if (next && offerInUse()) {
+    markOfferStale(now);
+    return;
+  }
   state.offerNext = undefined;
   if (next) offer(next, now);
   else withdrawOffer(now);
@@ -572,8 +592,14 @@ function onSettled(mood, now) {
     if (!backToList) offer(mood, now);
     return;
   }
-  if (mood.emotion === state.offered.emotion && !state.offerStale) {
+  if (mood.emotion === state.offered.emotion) {
     // The face bears the offer out again: it stays as it is, and nothing asked meanwhile changes it.
+    // An offer kept in use with "a moment ago" is current again: before, its words stayed old while
+    // the face's line said "A new list for it is ready", and on leaving it was offered (and said) anew.
+    if (state.offerStale) {
+      state.offerStale = false;
+      $("new-list-text").textContent = offerWords(state.offered.emotion);
+    }
     state.offerSince = now;
     state.offerNext = undefined;
     return;
@@ -645,10 +671,13 @@ function cameraStalled(words = "No answer; retrying.") {
 /** The face's words, and the offer's when it is for this mood, or is news not said yet (`news`, the
  * offer's mood) whatever the face shows now: the offer stays 15 s, the face may have moved on.
  * `saidNews` is the offer's mood the line before said (calm.js's spokenNews): not said twice in a row. */
-function announceWords(label, news = undefined, saidNews = undefined) {
+function announceWords(label, news = undefined, saidNews = undefined, sameFace = false) {
   const offered = state.offered;
-  // No settled face (a restless one): the offer alone, if it still stands.
-  if (label === undefined) return offered && offered.emotion === news ? `A new list for ${emotionWord(news)} is ready: press Show it.` : "";
+  // No settled face (a restless one), or the face's words said last time: the offer alone, if it
+  // still stands.
+  if (label === undefined || (sameFace && news !== undefined)) {
+    return offered && offered.emotion === news ? `A new list for ${emotionWord(news)} is ready: press Show it.` : "";
+  }
   let offer = "";
   // An offer just said (alone, the face restless) is not said again when the face settles on its mood.
   if (offered && offered.emotion === label && saidNews !== label) offer = " A new list for it is ready: press Show it.";
@@ -661,9 +690,13 @@ function announceWords(label, news = undefined, saidNews = undefined) {
 /** Say `text` in the mood's live region; `label` is the mood it is about, if any. While a modal
  * dialog (History) is open the rest of the page is inert, out of a screen reader's reach: a line
  * written then would never be heard, so the latest one waits for the dialog to close. */
-function sayMood(text, label = undefined, news = undefined, saidNews = undefined) {
+function sayMood(text, label = undefined, news = undefined, saidNews = undefined, sameFace = false) {
   if (document.querySelector(":modal")) {
-    state.heldMoodNews = { text, label, news, saidNews };
+    // Only the newest line is kept, and `sameFace` compares it with the line before, which may be
+    // held too and never heard: the face's words are left out only if no held line changed them.
+    const held = state.heldMoodNews;
+    const unchanged = sameFace && (!held || held.sameFace);
+    state.heldMoodNews = { text, label, news, saidNews, sameFace: unchanged };
     return;
   }
   state.heldMoodNews = null;
@@ -682,7 +715,7 @@ function sayHeldMoodNews() {
     // for the same mood may be back and about to be said by the announcer itself (twice, 1 s apart).
     state.heldMoodNews = null;
     const asWritten = held.label === undefined && held.news === undefined; // no mood's words: as is
-    const words = asWritten ? held.text : announceWords(held.label, held.news, held.saidNews);
+    const words = asWritten ? held.text : announceWords(held.label, held.news, held.saidNews, held.sameFace);
     if (asWritten || words) sayMood(words); // an offer said alone that went meanwhile: nothing
   });
 }
@@ -992,13 +1025,27 @@ function setupCamera() {
     $("follow-camera").hidden = true;
     $("camera-stop").focus();
   });
-  // A withdrawn offer that was in use goes once focus and the pointer have left it.
+  // An offer kept while in use (keepOffer, withdrawOffer) goes once focus and the pointer have left
+  // it: withdrawn, or replaced by the offer for the mood the face went on to meanwhile.
+  const leftOffer = () => {
+    if (!state.offerStale || offerInUse()) return;
+    if (state.offerNext) offer(state.offerNext, performance.now());
+    else hideOffer();
+  };
   for (const name of ["focusout", "mouseleave"]) {
-    $("new-list").addEventListener(name, () => {
-      setTimeout(() => {
-        if (state.offerStale && !offerInUse()) hideOffer();
-      });
-    });
+    $("new-list").addEventListener(name, () => setTimeout(leftOffer));
+  }
+  // Whose :hover offerInUse may count: a touch or a pen after the mouse may have left it on the offer.
+  for (const name of ["pointerover", "pointerdown"]) {
+    document.addEventListener(
+      name,
+      (event) => {
+        const wasMouse = state.pointerType === "mouse";
+        state.pointerType = event.pointerType;
+        if (wasMouse && event.pointerType !== "mouse") setTimeout(leftOffer);
+      },
+      { capture: true, passive: true },
+    );
   }
   $("new-list-show").addEventListener("click", () => {
     if (state.offered) applyMood(state.offered, "camera", { focusList: true });

@@ -12,11 +12,12 @@ export const GAP_MS = 5000;
 
 export class Announcer {
   /**
-   * @param say (text, label, news, saidNews) → void  writes into the live region
-   * @param words (label|null|undefined, news, saidNews) → text  what to say for a settled label
-   *   (null = no face; undefined: no settled label, the news alone), and the news with it (a label;
-   *   undefined: none), which may be about another label; saidNews: the news the line before said
-   *   (a label, or undefined), which is not to be said again
+   * @param say (text, label, news, saidNews, sameFace) → void  writes into the live region
+   * @param words (label|null|undefined, news, saidNews, sameFace) → text  what to say for a settled
+   *   label (null = no face; undefined: no settled label, the news alone), and the news with it (a
+   *   label; undefined: none), which may be about another label; saidNews: the news the line before
+   *   said (a label, or undefined), which is not to be said again; sameFace: the label is the one
+   *   said last, said again only because news came for it (its words need not be repeated)
    */
   constructor(say, words, { stableMs = STABLE_MS, stableNoneMs = STABLE_NONE_MS, gapMs = GAP_MS } = {}) {
     this.say = say;
@@ -107,13 +108,16 @@ export class Announcer {
     // The offer said on the line before (alone, while the face was restless) is not news for the
     // face that now settles on its mood: `words` leaves it out (it was said twice, 5 s apart).
     const saidNews = this.spokenNews;
+    // The face's word said last, fresh only for its news (an offer that came, or changed to another
+    // mood, while the face held still): before, "Your face looks angry." was said twice, 15 s apart.
+    const sameFace = seen === this.spoken;
     this.spoken = seen;
     this.spokenAt = now;
     this.spokenNews = news;
     this.news = undefined;
     this.forgetWait();
-    const text = this.words(seen, news, saidNews);
-    this.say(text, seen, news, saidNews);
+    const text = this.words(seen, news, saidNews, sameFace);
+    this.say(text, seen, news, saidNews, sameFace);
     return text;
   }
 
