@@ -44,10 +44,9 @@ def port(app: Flask) -> Iterator[Target]:
     [
         (b"GET /" + b"a" * (MAX_HEADER_BYTES + 10) + b" HTTP/1.1\r\n" + HOST + b"\r\n", b"414"),
         (b"GET / HTTP/1.1\r\n" + HOST + b"X-Big: " + b"a" * (MAX_HEADER_BYTES + 10) + b"\r\n\r\n", b"431"),
-        (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", b"505"),
         (b"GET / HTTP/1.1\r\n" + HOST + b"X-A: a\r\n b\r\n\r\n", b"400"),
     ],
-    ids=["414", "431", "h2-preface-505", "folded-400"],
+    ids=["414", "431", "folded-400"],
 )
 def test_refusals_answer_in_http_1_1_and_close(port: Target, request_bytes: bytes, status: bytes) -> None:
     """waitress read a made-up ``GET / HTTP/1.0`` line for headers over the limit, and fell back to 1.0 for
