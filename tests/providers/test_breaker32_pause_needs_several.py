@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from tests.providers.flaky_service import URL, server_bug, youtube_client
 
 from moodtape.errors import ProviderAuthError, ProviderError, ProviderUnreachableError, QuotaExceededError
 from moodtape.providers.base import Query
@@ -23,19 +24,11 @@ from moodtape.providers.http import (
 )
 from moodtape.providers.spotify import SpotifyProvider
 
-URL = "https://api.example.test/v1/search"
 ATTEMPTS = RetryPolicy().attempts
 
 
-def _server_bug(request: httpx.Request) -> httpx.Response:
-    """A service with a bug: any query starting with "bad" gets a 500, every other one an answer."""
-    if request.url.params.get("q", "").startswith("bad"):
-        return httpx.Response(500)
-    return httpx.Response(200, json={"ok": True})
-
-
 def _client(api, clock, sleeps) -> ServiceClient:
-    return ServiceClient(api.client(), "YouTube", timeout=5, sleep=sleeps, clock=clock)
+    return youtube_client(api.client(), clock, sleeps)
 
 
 def _ask(client: ServiceClient, api, query: str) -> tuple[int, object]:
@@ -49,7 +42,7 @@ def _ask(client: ServiceClient, api, query: str) -> tuple[int, object]:
 
 
 def test_one_visitors_failing_query_leaves_the_others_served(make_api, clock, sleeps) -> None:
-    api = make_api(_server_bug)
+    api = make_api(server_bug)
     client = _client(api, clock, sleeps)
     sent = []
     for query in ("good", "bad", "good", "good-too"):
@@ -66,7 +59,7 @@ def test_one_visitors_failing_query_leaves_the_others_served(make_api, clock, sl
 
 def test_the_same_failing_request_is_not_sent_again_for_a_while_and_counts_once(make_api, clock, sleeps) -> None:
     """A visitor reloading the query that upsets the service sends no calls and pauses no one."""
-    api = make_api(_server_bug)
+    api = make_api(server_bug)
     client = _client(api, clock, sleeps)
     assert _ask(client, api, "bad")[0] == ATTEMPTS
     for _ in range(TROUBLE_STRIKES + 1):
@@ -81,7 +74,7 @@ def test_the_same_failing_request_is_not_sent_again_for_a_while_and_counts_once(
 
 
 def test_several_different_failures_in_a_row_pause_the_service(make_api, clock, sleeps) -> None:
-    api = make_api(_server_bug)
+    api = make_api(server_bug)
     client = _client(api, clock, sleeps)
     for n in range(TROUBLE_STRIKES):
         assert _ask(client, api, f"bad-{n}")[0] == ATTEMPTS
@@ -97,7 +90,7 @@ def test_several_different_failures_in_a_row_pause_the_service(make_api, clock, 
 def test_a_service_failing_more_often_than_it_answers_pauses(make_api, clock, sleeps) -> None:
     """Two failing searches for each good one: the service pauses at the third failure. Before
     session 32, any answer emptied the count: 10 rounds sent 70 calls and never paused."""
-    api = make_api(_server_bug)
+    api = make_api(server_bug)
     client = _client(api, clock, sleeps)
     sent, goods_refused = [], 0
     for n in range(10):
@@ -113,7 +106,7 @@ def test_a_service_failing_more_often_than_it_answers_pauses(make_api, clock, sl
 
 
 def test_failures_further_apart_than_the_window_do_not_pause(make_api, clock, sleeps) -> None:
-    api = make_api(_server_bug)
+    api = make_api(server_bug)
     client = _client(api, clock, sleeps)
     for n in range(TROUBLE_STRIKES * 2):
         assert _ask(client, api, f"bad-{n}")[0] == ATTEMPTS
@@ -193,7 +186,7 @@ def test_a_5xx_failed_with_no_request_named_pauses_at_once(make_api, clock, slee
     """``fail(error)`` with no digest: nothing to hold back but the service. Before, every such error
     shared the key "", so they never made 3 different requests and never paused anything."""
     error = _met_a_500(make_api, clock, sleeps)
-    api = make_api(_server_bug)
+    api = make_api(server_bug)
     client = _client(api, clock, sleeps)
     client.fail(error)
     calls, refused = _ask(client, api, "good")
@@ -205,7 +198,7 @@ def test_the_copy_fail_makes_to_scrub_a_secret_keeps_the_mark(make_api, clock, s
     """Scrubbing a secret builds a new error; it must still count toward the pause, not pause at once."""
     error = _met_a_500(make_api, clock, sleeps)
     error.add_note("sent with key b32-secret-key")
-    api = make_api(_server_bug)
+    api = make_api(server_bug)
     client = ServiceClient(
         api.client(), "YouTube", timeout=5, sleep=sleeps, clock=clock, secrets=lambda: ("b32-secret-key",)
     )

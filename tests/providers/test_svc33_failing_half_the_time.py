@@ -15,6 +15,7 @@ import gzip
 
 import httpx
 import pytest
+from tests.providers.flaky_service import URL, server_bug, youtube_client
 
 from moodtape.errors import ProviderError
 from moodtape.providers.base import Query
@@ -29,20 +30,12 @@ from moodtape.providers.http import (
 )
 from moodtape.providers.youtube import YouTubeProvider
 
-URL = "https://api.example.test/v1/search"
 ATTEMPTS = RetryPolicy().attempts
 BUDGET = 90
 
 
-def _server_bug(request: httpx.Request) -> httpx.Response:
-    """Any query starting with "bad" gets a 500, every other one an answer."""
-    if request.url.params.get("q", "").startswith("bad"):
-        return httpx.Response(500)
-    return httpx.Response(200, json={"ok": True})
-
-
 def _client(api, clock, sleeps) -> ServiceClient:
-    return ServiceClient(api.client(), "YouTube", timeout=5, sleep=sleeps, clock=clock)
+    return youtube_client(api.client(), clock, sleeps)
 
 
 def _rounds(client: ServiceClient, api, clock, pattern: tuple[str, ...], rounds: int) -> tuple[list[int], int]:
@@ -63,7 +56,7 @@ def _rounds(client: ServiceClient, api, clock, pattern: tuple[str, ...], rounds:
 
 def test_a_service_failing_half_the_time_pauses(make_api, clock, sleeps) -> None:
     """bad, good ×20: paused at the third bad search. Before: never, 80 calls for 40 requests."""
-    api = make_api(_server_bug)
+    api = make_api(server_bug)
     sent, _ = _rounds(_client(api, clock, sleeps), api, clock, ("bad", "good"), 20)
     assert sent[:5] == [ATTEMPTS, 1, ATTEMPTS, 1, ATTEMPTS]  # 3 failed of 5: at least half
     assert sent[5 : 5 + TROUBLE_PAUSE - 1] == [0] * (TROUBLE_PAUSE - 1)  # nothing sent while paused
@@ -72,7 +65,7 @@ def test_a_service_failing_half_the_time_pauses(make_api, clock, sleeps) -> None
 
 def test_a_service_failing_most_of_the_time_pauses_sooner(make_api, clock, sleeps) -> None:
     """bad, bad, good ×10: paused at the third bad search (before: the fifth, 13 calls)."""
-    api = make_api(_server_bug)
+    api = make_api(server_bug)
     sent, _ = _rounds(_client(api, clock, sleeps), api, clock, ("bad", "bad", "good"), 10)
     assert sent[:4] == [ATTEMPTS, ATTEMPTS, 1, ATTEMPTS]
     assert sent[4:] == [0] * 26  # the 26 requests left come within the 30 s pause
@@ -81,7 +74,7 @@ def test_a_service_failing_most_of_the_time_pauses_sooner(make_api, clock, sleep
 
 def test_a_service_failing_a_third_of_the_time_serves_every_good_search(make_api, clock, sleeps) -> None:
     """good, good, bad ×10: the failures stay under half, so nobody is paused."""
-    api = make_api(_server_bug)
+    api = make_api(server_bug)
     sent, answered = _rounds(_client(api, clock, sleeps), api, clock, ("good", "good", "bad"), 10)
     assert answered == 20
     assert sent == [1, 1, ATTEMPTS] * 10
