@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -133,6 +134,16 @@ def _stop_key_heartbeats() -> Iterator[None]:
     from moodtape.web.secret_key import stop_heartbeats
 
     stop_heartbeats()
+
+
+@pytest.fixture(autouse=True)
+def _provider_failures_news_again() -> None:
+    """Each test's services log their failures as a fresh process's would: the log of what was said
+    is the process's (providers/http.py, FailureLog), and a test expecting a line an earlier test
+    logged would otherwise see none."""
+    http = sys.modules.get("moodtape.providers.http")
+    if http is not None:  # not imported yet: nothing logged yet either
+        http.FAILURES_LOGGED.clear()
 
 
 def _own_handlers(logger: logging.Logger) -> list[logging.Handler]:

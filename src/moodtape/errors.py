@@ -89,10 +89,19 @@ class DatasetError(MoodtapeError):
 
 
 class DataError(MoodtapeError):
-    """Input to the recommender is invalid: unknown emotion or strategy, bad probabilities, bad n."""
+    """Input to the recommender or the Python API is invalid: unknown emotion or strategy, bad
+    probabilities, bad n, calibration examples in no usable shape, a bad argument."""
 
     status = 400
     code = "bad_request"
+
+
+class ArgumentError(DataError, ValueError):
+    """A Python API call's argument of the wrong kind or out of range (a stream frame's timestamp
+    given as None, ``color_order="xyz"``); the message says what to pass.
+
+    A ``ValueError`` too: these were bare ValueErrors, which code written before may still catch.
+    """
 
 
 class CatalogError(MoodtapeError):

@@ -946,6 +946,45 @@ def json_dict(value: object, service: str) -> dict[str, Any]:
     return value
 
 
+class FailureLog:
+    """The failure each service last logged, shared by every :class:`ServiceClient` in the process.
+
+    Kept per client, an engine built for each call (``moodtape.recommend(…, recommender=build_recommender())``)
+    logged "Deezer: Deezer is unreachable (offline?)." and the same of iTunes Search on every
+    call offline, and Python prints a library's warnings on stderr when the program set up no
+    logging: two lines on every call. Shared, a service's failure is logged once per process, and
+    again only when its reason changes or after that service answered. Like :mod:`warnings`'
+    registry, it holds what was said (a line per service), never a request's state.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def first(self, service: str, message: str) -> bool:
+        """Whether ``message`` is news for ``service`` (so to be logged); it is the last one from now on."""
+        with self._lock:
+            if self._last.get(service) == message:
+                return False
+            self._last[service] = message
+            return True
+
+    def answered(self, service: str) -> None:
+        """``service`` answered: its next failure is news again, even with the reason logged last."""
+        if service in self._last:  # read without the lock: an answer is the common case, a failure the rare one
+            with self._lock:
+                self._last.pop(service, None)
+
+    def clear(self) -> None:
+        """Forget every service's last failure (tests: each starts as a fresh process would)."""
+        with self._lock:
+            self._last.clear()
+
+
+#: The process's :class:`FailureLog`.
+FAILURES_LOGGED: Final = FailureLog()
+
+
 class ServiceClient:
     """One service's way of calling :func:`request_json`: its name, timeout, retries and secrets.
 
@@ -958,8 +997,9 @@ class ServiceClient:
     and they are at least half of the requests that ended (see :class:`TroubleCounter`), as one
     visitor's query may be all that upsets it.
     Any message that somehow quotes a secret is scrubbed before it leaves. Each failure is logged
-    once (a warning, scrubbed: the operator's detail where :func:`for_operator` gave one, else the
-    message), again only when the reason changes or after a success.
+    once per process (a warning, scrubbed: the operator's detail where :func:`for_operator` gave one,
+    else the message), however many clients of the service there are, again only when the reason
+    changes or after a success (:class:`FailureLog`).
     """
 
     def __init__(
@@ -983,7 +1023,6 @@ class ServiceClient:
         self._clock = clock  # what a request's ``deadline`` is read on
         self._sleep = sleep
         self._secrets = secrets
-        self._last_logged: str | None = None
 
     @property
     def longest_request(self) -> float:
@@ -1043,7 +1082,7 @@ class ServiceClient:
                 paused(error, self.breaker.cooldown)  # offline: every call would pay the timeout again
             raise self.fail(error, digest, hold_back=kwargs.get("auth") is None) from None
         self.troubles.answered()
-        self._last_logged = None
+        FAILURES_LOGGED.answered(self.service)
         return answer
 
     def _raise_if_failed_lately(self, digest: str) -> None:
@@ -1104,7 +1143,6 @@ class ServiceClient:
         return self.troubles.strike(digest, reason, hold_back=hold_back)
 
     def _log_once(self, message: str) -> None:
-        """Log a failure's (scrubbed) message, unless it is the one logged last."""
-        if message != self._last_logged:
-            self._last_logged = message
+        """Log a failure's (scrubbed) message, unless it is the one this service logged last in this process."""
+        if FAILURES_LOGGED.first(self.service, message):
             log.warning("%s: %s", self.service, message)

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,8 +162,12 @@ def profile_from_examples(
     return fit_profile(analyzer.classifier.model_id, probabilities, embeddings, settings, tuple(notes))
 
 
+#: What an emotion's images may be given as: any iterable of them (a list, a tuple, a generator), or one image alone.
+ExampleImages = Mapping[str, Iterable[ImageSource] | ImageSource]
+
+
 def calibrate(
-    examples: Mapping[str, Sequence[ImageSource]],
+    examples: ExampleImages,
     *,
     model: str | Path | None = None,
     preset: str | None = None,
@@ -171,8 +176,10 @@ def calibrate(
 
     Args:
         examples: emotion name → images of the person showing it (anything
-            :func:`moodtape.analyze` accepts). ``"neutral"`` (a relaxed, resting face) is
-            required; any of the other six emotions may be added, and each one added helps.
+            :func:`moodtape.analyze` accepts), in a list or any other iterable (a tuple, a
+            generator: it is read once); one image alone (a path, bytes, an array) counts as a
+            list of one. ``"neutral"`` (a relaxed, resting face) is required; any of the other
+            six emotions may be added, and each one added helps.
         model: the emotion model to calibrate (``None``: moodtape's own); the profile works
             only with that model.
 
@@ -180,7 +187,9 @@ def calibrate(
         A :class:`~moodtape.vision.calibration.Profile` for ``moodtape.analyze(image, profile=…)``.
 
     Raises:
-        moodtape.errors.DataError: an unknown emotion, an empty list, or no neutral photo.
+        moodtape.errors.DataError: an unknown emotion, an empty list, no neutral photo, or an
+            emotion's images given as something that is neither an image nor an iterable of them
+            (a dict, a number, None).
         moodtape.errors.ImageError: an image cannot be read, shows no face, or shows faces of about the
             same size with none clearly the person's (the message names it). Every image is read
             first: with two or more such images, :class:`UnusableExamplesError` names each one and
@@ -194,7 +203,7 @@ def calibrate(
     return calibrate_with(get_analyzer(str(model) if model else None, preset), lists)
 
 
-def calibrate_with(analyzer: Analyzer, examples: Mapping[str, Sequence[ImageSource]]) -> Profile:
+def calibrate_with(analyzer: Analyzer, examples: ExampleImages) -> Profile:
     """:func:`calibrate` with a given analyzer (its detector and model)."""
     lists = {label: _as_list(images, label) for label, images in examples.items()}
     check_examples(lists)
@@ -272,13 +281,30 @@ def _by_emotion(examples: Mapping[str, object]) -> dict[str, list[ImageSource]]:
     return lists
 
 
+#: One image, given where a list of them is expected: a list of one, never iterated (a path's
+#: characters, an array's rows, a binary file's lines, a Pillow image's bands are no images).
+_LONE_IMAGE = (str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, Image.Image, BinaryReadable)
+
+
 def _as_list(images: object, label: object) -> list[ImageSource]:
-    # A lone path or array is a common slip for a one-element list: accept it rather than
-    # iterating over a string's characters or an array's rows.
-    if isinstance(images, str | Path | bytes | bytearray | memoryview | np.ndarray | Image.Image | BinaryReadable):
-        return [images]
-    if not isinstance(images, Sequence):
-        raise DataError(f"examples[{label!r}] must be a list of images")
+    """``images`` as a list, read once: a generator or ``iter(...)`` was refused as "must be a list
+    of images" though it holds images, and is good for one pass only, so it is never read twice.
+
+    A lone image is a common slip for a one-element list and is taken as one. A mapping is refused:
+    iterating it gives its keys, which are names, not the images the caller meant.
+    """
+    if isinstance(images, _LONE_IMAGE):
+        return [images]  # type: ignore[list-item]  # os.PathLike is read as a path, as by analyze
+    if isinstance(images, Mapping):
+        raise DataError(
+            f"examples[{label!r}] must be a list of images, not a {type(images).__name__}; "
+            "give its images as a list, e.g. list(photos.values())"
+        )
+    if not isinstance(images, Iterable):
+        raise DataError(
+            f"examples[{label!r}] must be a list of images (paths, encoded bytes, NumPy arrays or Pillow images), "
+            f"got {type(images).__name__}"
+        )
     return list(images)
 
 

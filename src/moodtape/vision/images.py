@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
-from moodtape.errors import CorruptImageError, ImageError, ImageTooLargeError, UnsupportedImageError
+from moodtape.errors import ArgumentError, CorruptImageError, ImageError, ImageTooLargeError, UnsupportedImageError
 from moodtape.vision.decode_cost import check_decode_cost
 from moodtape.vision.heif import check_heif_header
 from moodtape.vision.image_limits import DEFAULT_MAX_PIXELS, check_size
@@ -91,9 +91,10 @@ def load_image(
             1.5 × 65535 in an array or a 16- or 32-bit file.
         UnsupportedImageError: bytes that are not an image format we read.
         ImageTooLargeError: more than ``max_pixels`` pixels.
+        ArgumentError: ``color_order`` is neither ``"bgr"`` nor ``"rgb"`` (a ``DataError`` and a ``ValueError``).
     """
     if color_order not in {"bgr", "rgb"}:
-        raise ValueError(f"color_order must be 'bgr' or 'rgb', got {color_order!r}")
+        raise ArgumentError(f"color_order must be 'bgr' (OpenCV's order) or 'rgb' (Pillow's), got {color_order!r:.40}")
     if isinstance(source, np.ndarray):
         return array_to_pixels(source, gray=gray, rgb=color_order == "rgb", max_pixels=max_pixels)
     if isinstance(source, bytes | bytearray | memoryview):

@@ -18,6 +18,7 @@ can take turns on one stream through a shared store (``moodtape.web.streams``).
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import math
 import numbers
@@ -30,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moodtape.emotions import EMOTIONS
+from moodtape.errors import ArgumentError
 from moodtape.types import Box, Face
 from moodtape.vision.calibration import Profile, usable_profile
 from moodtape.vision.faces import DetectorSettings, FaceDetector, suppress_overlaps
@@ -85,7 +87,8 @@ class FaceSmoother:
         afresh, as one that jumps forward does. A small step back moves nothing (no time elapsed).
 
         Raises:
-            ValueError: ``timestamp`` is not a finite number of seconds.
+            moodtape.errors.ArgumentError: ``timestamp`` is not a finite number of seconds (a
+                ``DataError`` and a ``ValueError``).
         """
         timestamp = check_timestamp(timestamp)
         with self._lock:
@@ -220,7 +223,7 @@ class StreamAnalyzer:
     """Analyzes successive frames of one stream: tracking, smoothing and scheduled detection.
 
     Args:
-        analyzer: the per-frame analyzer (detector + classifier).
+        analyzer: the per-frame analyzer (detector + classifier): ``moodtape.Analyzer()``.
         detect_every: run full-frame detection every N frames (1: every frame); in between,
             search only near the known faces.
         time_constant: smoothing time constant in seconds.
@@ -230,6 +233,11 @@ class StreamAnalyzer:
     Each frame's faces come with the *main person* first: the face held as the person using the
     app (:mod:`moodtape.vision.main_person`), whose reading is the stream's live mood; a bystander
     does not take that place by being about as large for a moment.
+
+    Raises:
+        moodtape.errors.ArgumentError: an ``analyzer`` that is not an :class:`Analyzer`, or
+            ``detect_every`` or ``time_constant`` out of range (a ``DataError`` and a ``ValueError``).
+        moodtape.vision.calibration.ProfileError: a ``profile`` that is not a usable Profile.
     """
 
     def __init__(
@@ -239,6 +247,7 @@ class StreamAnalyzer:
         time_constant: float = DEFAULT_TIME_CONSTANT,
         profile: Profile | None = None,
     ) -> None:
+        _check_analyzer(analyzer)
         _check_detect_every(detect_every)
         _check_time_constant(time_constant)
         if profile is not None:
@@ -268,10 +277,13 @@ class StreamAnalyzer:
                 uint8 array (used as it is: the web app's frames), or anything :func:`moodtape.analyze`
                 takes (``color_order`` as there).
             timestamp: when the frame was taken, in seconds on any steady clock
-                (``time.monotonic()``); smoothing weighs frames by the time between them.
+                (``time.monotonic()``); smoothing weighs frames by the time between them. Required:
+                None or a ``datetime`` is refused, not taken as "now".
 
         Raises:
-            ValueError: ``timestamp`` is not a finite number of seconds (checked before any work).
+            moodtape.errors.ArgumentError: ``timestamp`` is not a finite number of seconds, or
+                ``color_order`` is neither ``"bgr"`` nor ``"rgb"`` (checked before any work; a
+                ``DataError`` and a ``ValueError``).
             moodtape.errors.ImageError: a frame that cannot be read.
         """
         timestamp = check_timestamp(timestamp)
@@ -422,11 +434,12 @@ def _cached_yunet(settings: YuNetSettings) -> YuNetDetector:
 
 
 def check_timestamp(timestamp: float) -> float:
-    """``timestamp`` as a float; ``ValueError`` unless it is a finite number: a NaN blended into a
-    track would make every later reading of it NaN.
+    """``timestamp`` as a float; :class:`ArgumentError` unless it is a finite number: a NaN blended
+    into a track would make every later reading of it NaN.
 
     An int too large for a float (``10**400``) was an ``OverflowError``; a NumPy float32 stayed one,
-    so a step from a far-off earlier frame overflowed with a RuntimeWarning.
+    so a step from a far-off earlier frame overflowed with a RuntimeWarning. None (no time at hand)
+    was a bare ValueError that did not say what to pass.
     """
     if not isinstance(timestamp, bool) and isinstance(timestamp, numbers.Real):
         try:
@@ -435,30 +448,51 @@ def check_timestamp(timestamp: float) -> float:
             seconds = math.inf
         if math.isfinite(seconds):
             return seconds
-    raise ValueError(f"a frame's timestamp must be a finite number of seconds, got {timestamp!r}")
+    raise ArgumentError(
+        f"a frame's timestamp must be a finite number of seconds, got {timestamp!r:.60}; pass when the frame "
+        f"was taken on a steady clock, e.g. stream.process(frame, time.monotonic()){_datetime_hint(timestamp)}"
+    )
+
+
+def _datetime_hint(timestamp: object) -> str:
+    """How to pass a ``datetime`` (the likeliest clock to reach for besides a number)."""
+    if isinstance(timestamp, datetime.datetime):
+        return ", or a datetime's .timestamp()"
+    return ""
+
+
+def _check_analyzer(analyzer: object) -> None:
+    """Refuse what cannot be an :class:`Analyzer` at once: None failed at ``analyzer.classifier``
+    with a bare AttributeError, and a model's path there is a likely slip. What has an analyzer's
+    parts (a subclass, a stand-in) is taken as one."""
+    if not all(hasattr(analyzer, part) for part in ("classifier", "detector", "locate", "classify")):
+        raise ArgumentError(
+            f"StreamAnalyzer needs an Analyzer, got {type(analyzer).__name__}; pass moodtape.Analyzer(), "
+            "or moodtape.Analyzer(classifier=moodtape.load_classifier('model.onnx')) for another model"
+        )
 
 
 def _check_detect_every(detect_every: object) -> None:
-    """Raise ``ValueError`` unless ``detect_every`` is a whole number of frames, 1 or more: 1.5 was
-    taken (detection on no fixed schedule), "2" was a bare TypeError."""
+    """Raise :class:`ArgumentError` unless ``detect_every`` is a whole number of frames, 1 or more:
+    1.5 was taken (detection on no fixed schedule), "2" was a bare TypeError."""
     try:
         whole = None if isinstance(detect_every, bool) else operator.index(detect_every)  # type: ignore[arg-type]
     except TypeError:
         whole = None
     if whole is None or whole < 1:
-        raise ValueError(f"detect_every must be a whole number of frames, at least 1, got {detect_every!r}")
+        raise ArgumentError(f"detect_every must be a whole number of frames, at least 1, got {detect_every!r:.40}")
 
 
 def _check_time_constant(time_constant: float) -> None:
-    """Raise ``ValueError`` unless ``time_constant`` is a finite number of seconds, 0 or more.
+    """Raise :class:`ArgumentError` unless ``time_constant`` is a finite number of seconds, 0 or more.
 
     A negative or NaN one turned smoothing off without a word (as 0 does), an infinite one froze
     every track at its first reading, and a string failed later in a comparison (a bare TypeError).
     """
     if isinstance(time_constant, bool) or not isinstance(time_constant, numbers.Real):
-        raise ValueError(f"time_constant must be a number of seconds, got {time_constant!r}")
+        raise ArgumentError(f"time_constant must be a number of seconds, got {time_constant!r}")
     if not (math.isfinite(time_constant) and time_constant >= 0):
-        raise ValueError(f"time_constant must be a finite number of seconds, 0 or more, got {time_constant!r}")
+        raise ArgumentError(f"time_constant must be a finite number of seconds, 0 or more, got {time_constant!r}")
 
 
 def _gray_frame(frame: ImageSource, color_order: str, max_pixels: int) -> npt.NDArray[np.uint8]:
