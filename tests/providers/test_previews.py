@@ -106,7 +106,9 @@ def test_deezer_other_error_in_a_200_reply_is_reported(make_api, clock, sleeps) 
     deezer = DeezerPreviews(make_api(lambda r: httpx.Response(200, json=body)).client(), clock=clock, sleep=sleeps)
     track = song("S", "A", deezer_id="1")
     assert deezer.enrich([track]) == [track]
-    assert deezer.last_error == "Deezer answered with an error (Wrong parameter); previews resume in a few minutes."
+    assert deezer.last_error == (
+        "Deezer answered with an error (Wrong parameter); that song's preview is tried again in 30 s."
+    )
 
 
 def test_deezer_search_fills_the_id_of_the_matching_result(make_api, clock, sleeps) -> None:

@@ -66,7 +66,7 @@ def test_one_songs_error_in_a_deezer_body_leaves_the_next_lists_filled(make_api,
     api = make_api(_deezer({"1"}, failure="in-body"))
     deezer = DeezerPreviews(api.client(), clock=clock, sleep=sleeps)
     deezer.enrich([song(1)])
-    assert deezer.last_failure == "Deezer answered with an error (Wrong); previews resume in a few minutes."
+    assert deezer.last_failure == "Deezer answered with an error (Wrong); that song's preview is tried again in 30 s."
     clock.advance(1)
     (filled,) = deezer.enrich([song(2)])
     assert filled.preview_url is not None and _asked(api) == ["1", "2"]

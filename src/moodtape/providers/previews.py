@@ -33,6 +33,7 @@ import httpx
 from moodtape.errors import ProviderError, QuotaExceededError
 from moodtape.identity import same_song
 from moodtape.providers.http import (
+    TROUBLE_PAUSE,
     Cache,
     Clock,
     Release,
@@ -181,8 +182,11 @@ class _PreviewEnricher:
         Nor does an error raised without a call (``maybe_sent=False``) start a pause: it is the
         pause another thread's failures started meanwhile (a 30 s one became 300 s, and a rate
         limit an outage), or no connection made, which the client paused for ``cooldown`` already.
+        Nor one the client paused the service for already (``retry_after``: a 429, for its
+        ``Retry-After`` or 60 s): until session 34 that pause became ``cooldown`` too, so a Deezer
+        429 that said "try again in a minute" (or "in about 20 min") paused Deezer 300 s.
         """
-        if not error.counts_toward_pause and error.maybe_sent:
+        if not error.counts_toward_pause and error.maybe_sent and not error.retry_after:
             self._client.breaker.trip(str(error))
 
     # --- for subclasses ---
@@ -357,9 +361,13 @@ def _deezer_error(body: object) -> ProviderError | None:
     if code == _DEEZER_QUOTA:
         return QuotaExceededError("Deezer is limiting how often moodtape may ask; previews resume in a few minutes.")
     detail = quote_api_message(error.get("message") or error.get("type") or "unknown error")
-    # "In a few minutes" is pinned by tests/providers/test_previews.py; for this song it means 30 s.
+    # Held back for that song alone (the other songs are looked up): "previews resume in a few
+    # minutes" said before session 34 was true of neither. Should several songs fail so, Deezer
+    # pauses for the same TROUBLE_PAUSE, and the list adds "Not trying again for N s".
     return one_requests_trouble(
-        ProviderError(f"Deezer answered with an error ({detail}); previews resume in a few minutes.")
+        ProviderError(
+            f"Deezer answered with an error ({detail}); that song's preview is tried again in {TROUBLE_PAUSE} s."
+        )
     )
 
 

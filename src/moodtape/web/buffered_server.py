@@ -77,6 +77,9 @@ What this module adds to waitress:
   ``Expect: 100-continue`` (Python's urllib, browsers) keeps sending its body; closing then would
   make it see "broken pipe" instead of the answer. Up to :data:`DRAIN_LIMIT` bytes are read and
   dropped (no memory kept) before the 413 goes out.
+- **Small JSON bodies sent chunked**: a chunked body for an endpoint that takes a small JSON object
+  (:mod:`moodtape.web.refusals`) is read only to the app's bound (64 KiB of data): past it, the
+  app's own 413 goes out and no more is read. waitress read and held it to the upload limit first.
 """
 
 from __future__ import annotations
@@ -112,7 +115,14 @@ from moodtape.web.eviction import PER_CLIENT, evict_when_full
 from moodtape.web.framing_reasons import client_reason, explained
 from moodtape.web.hosts import one_host
 from moodtape.web.proxies import Network, from_one_of, trusted_networks
-from moodtape.web.refusals import BodyRefusal, refusal, unwanted_body
+from moodtape.web.refusals import (
+    SMALL_JSON_BYTES,
+    SMALL_JSON_REFUSAL,
+    BodyRefusal,
+    refusal,
+    small_json_route,
+    unwanted_body,
+)
 from moodtape.web.request_line import as_highest_minor, target_authority_problem
 from moodtape.web.security import foreign_by_headers
 from moodtape.web.server_wide import SERVER_WIDE
@@ -705,6 +715,9 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     _said_http_1_0 = False
     #: The last bytes of a request line too long to read, while the rest of it is dropped.
     _line_tail = b""
+    #: The body is chunked, for an endpoint whose body is a small JSON object: past the app's bound it
+    #: is refused as the app would, and no more of it is read (:meth:`_bound_chunk_framing`).
+    small_json_body = False
     #: The app the request is for (set by the channel), whose routes tell a body it would not read.
     application: Any = None
     #: The request was handed on without the body its head announced
@@ -893,6 +906,11 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         that many bytes had come: a client that stopped after the size line waited for the idle
         timeout, one that went on sent the whole limit for nothing. The 413 now comes at once, as
         for a too-large ``Content-Length``.
+
+        A body for an endpoint that takes a small JSON object (:attr:`small_json_body`) is bounded
+        the same way at the app's :data:`~moodtape.web.refusals.SMALL_JSON_BYTES` (its data, not its
+        framing): waitress read and held 5 MB sent chunked to ``/api/feedback`` for the app's 413
+        "at most 64 KiB"; it is that 413 once the data, or a chunk declared, goes past 64 KiB.
         """
         receiver = self.body_rcv
         if not self.chunked or receiver is None or self.completed:
@@ -903,6 +921,22 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         elif self.body_bytes_received + receiver.chunk_remainder >= self.adj.max_request_body_size:
             self.error = RequestEntityTooLarge("a chunk is larger than the body limit")
             self.completed = True
+        elif self.small_json_body and len(receiver) + receiver.chunk_remainder > SMALL_JSON_BYTES:
+            # The app's own 413, once the body, or the chunk begun, is past the bound it reads.
+            self.error = _UnwantedBodyError(SMALL_JSON_REFUSAL)
+            self.completed = True
+
+    def _answered_as_the_app_would(self) -> bool:
+        """Whether the server may refuse this request's body in the app's words: its target is a plain
+        path (no escape, no second leading slash, not absolute) with one valid ``Host``. The app
+        answers the others otherwise (a redirect, its 400 for the ``Host``), so they are left to it."""
+        host = self.headers.get("HOST", "")
+        plain_path = self.request_uri.partition("?")[0] == self.path and not self.path.startswith("//")
+        return plain_path and bool(host) and one_host(host)
+
+    def _small_json_route(self) -> bool:
+        """Whether the request is for an endpoint whose body is a small JSON object (web/refusals.py)."""
+        return small_json_route(self.application, self.command, self.path)
 
     def parse_header(self, header_plus: bytes) -> None:
         request_line = header_plus.partition(b"\r\n")[0]
@@ -981,6 +1015,7 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             # waitress reads HTTP/1.0 bodies by Content-Length and leaves this header in place, but a
             # proxy in front may have framed the body by it: RFC 9112 §6.1 calls the framing faulty.
             raise self._refuse(_refused("Transfer-Encoding is not part of HTTP/1.0: send HTTP/1.1"))
+        self.small_json_body = self.chunked and self._answered_as_the_app_would() and self._small_json_route()
         self._refuse_foreign_before_body()
         self._refuse_unwanted_body()
         self._leave_an_options_body_unasked()
@@ -1019,9 +1054,7 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         request metrics nor logged.
         """
         wants_body = self.chunked or self.content_length > 0
-        host = self.headers.get("HOST", "")
-        plain_path = self.request_uri.partition("?")[0] == self.path and not self.path.startswith("//")
-        if not (self.expect_continue and wants_body and plain_path and host and one_host(host)):
+        if not (self.expect_continue and wants_body and self._answered_as_the_app_would()):
             return
         said = unwanted_body(self.application, self.command, self.path, self.headers)
         if said is not None:

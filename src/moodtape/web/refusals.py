@@ -13,6 +13,10 @@ server's 403 for another site's request, is made before the app's own checks run
 check, its query check, the rate limit, the CSRF token): a request failing one of those too hears of
 its body first; it was refused either way. As the app never sees it, the answer has no
 ``X-Request-ID`` and no ``Vary``, and it is neither counted in the request metrics nor logged.
+
+A chunked body, whose size no header tells, is refused the same way once too much of it has come
+(:func:`small_json_route`): the server stops reading it in the read that takes its data past
+:data:`SMALL_JSON_BYTES`, where it read and held up to the upload limit before (10 MiB by default).
 """
 
 from __future__ import annotations
@@ -74,11 +78,39 @@ ENCODED_BODY: Final[str] = "request bodies sent with a Content-Encoding are not 
 
 
 class BodyRefusal(NamedTuple):
-    """A refusal made before the body is asked for: its status, the API's code and the message."""
+    """A refusal made before the body is asked for (or, chunked, once too much of it has come): its
+    status, the API's code and the message."""
 
     status: int
     code: str
     message: str
+
+
+#: The app's 413 for a small JSON body over :data:`SMALL_JSON_BYTES`, said by the server too.
+SMALL_JSON_REFUSAL: Final[BodyRefusal] = BodyRefusal(413, HTTP_CODES[413], SMALL_JSON_TOO_LARGE)
+
+
+def _endpoint(app: object, method: str, path: str) -> str | None:
+    """The endpoint of ``app`` (a Flask app; anything else has none) that ``method`` and ``path`` route
+    to; None when they do not route (a 404, 405 or redirect, which the app's answer says more of)."""
+    if not isinstance(app, Flask):
+        return None
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(path, method)
+    except HTTPException:
+        return None
+    return str(endpoint)
+
+
+def small_json_route(app: object, method: str, path: str) -> bool:
+    """Whether ``method`` and ``path`` reach one of :data:`SMALL_JSON_ENDPOINTS` of ``app``, whose
+    body the app refuses past :data:`SMALL_JSON_BYTES` (:data:`SMALL_JSON_REFUSAL`).
+
+    The server holds a chunked body for such a route to that bound: it reads no more of one that goes
+    past it, where waitress buffered up to the upload limit (10 MiB) for the app to refuse it after.
+    ``OPTIONS`` is answered by Flask without reading the body: not such a route.
+    """
+    return method != "OPTIONS" and _endpoint(app, method, path) in SMALL_JSON_ENDPOINTS
 
 
 def unwanted_body(app: object, method: str, path: str, headers: Mapping[str, str]) -> BodyRefusal | None:
@@ -95,11 +127,8 @@ def unwanted_body(app: object, method: str, path: str, headers: Mapping[str, str
 
     The refusal this describes is made before any of the app's checks (see the module's docstring).
     """
-    if not isinstance(app, Flask):
-        return None
-    try:
-        endpoint, _ = app.url_map.bind("localhost").match(path, method)
-    except HTTPException:  # no route (404, 405) or a redirect: the app's answer says which
+    endpoint = _endpoint(app, method, path)
+    if endpoint is None:  # no route (404, 405) or a redirect: the app's answer says which
         return None
     coding = headers.get("CONTENT_ENCODING", "").strip().lower()
     if coding and coding != "identity":
@@ -108,7 +137,7 @@ def unwanted_body(app: object, method: str, path: str, headers: Mapping[str, str
         return None
     length = headers.get("CONTENT_LENGTH", "")
     if length.isdigit() and int(length) > SMALL_JSON_BYTES:
-        return BodyRefusal(413, HTTP_CODES[413], SMALL_JSON_TOO_LARGE)
+        return SMALL_JSON_REFUSAL
     if length.isdigit() and int(length) > 0 and not is_json(headers.get("CONTENT_TYPE", "")):
         return BodyRefusal(415, HTTP_CODES[415], NOT_JSON)
     return None

@@ -45,11 +45,13 @@ earlier key is still accepted, and the cookie is signed again with the current k
 keeps its history while the new key rolls out machine by machine.
 
 ``/healthz``, ``/readyz`` and ``/metrics`` read no session and send no cookie: balancers and
-Prometheus poll them without the rate limit, and nothing there belongs to a visit. Nor does a
-cookieless ``OPTIONS``, 404 or 405 start a session: a scanner probing paths would collect one cookie
-per probe. The planted-cookie
-warning is written once, then summed up once a minute (signed cookies are free, so a client could
-otherwise write one warning per request).
+Prometheus poll them without the rate limit, and nothing there belongs to a visit. Nor do files
+served alike to everyone (static files, versioned or not, and the on-device model files), whatever
+their ``Cache-Control``: a cache in front may keep such an answer, and with it one visitor's cookie
+(until session 34 a file under an old digest, revalidated with ``no-cache``, began a session). Nor
+does a cookieless ``OPTIONS``, 404 or 405 start a session: a scanner probing paths would collect one
+cookie per probe. The planted-cookie warning is written once, then summed up once a minute (signed
+cookies are free, so a client could otherwise write one warning per request).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ from moodtape.store import deployment_facts
 from moodtape.web.logs import OncePerInterval
 from moodtape.web.lru import BoundedLRU
 from moodtape.web.security import CSRF_HEADER, csrf_token, csrf_valid, foreign_request, only_the_scheme_differs, own_url
+from moodtape.web.static_names import STATIC_ENDPOINTS
 
 COOKIE_NAME: Final[str] = "moodtape_session"
 #: The name over HTTPS: the ``__Host-`` prefix makes browsers refuse it from anywhere but this host.
@@ -98,6 +101,10 @@ PROCESS_STARTED: Final[float] = time.time()
 
 #: Paths that never read a session nor send its cookie: health, readiness and metrics.
 SESSIONLESS_PATHS: Final[frozenset[str]] = frozenset({"/healthz", "/readyz", "/metrics"})
+#: Endpoints that serve a file, the same bytes to everyone, and never read a session nor send its
+#: cookie: not only under their current digest (``public``), where the cookie was already left off,
+#: but under an old one too, whose ``no-cache`` answer a shared cache may store all the same.
+FILE_ENDPOINTS: Final[frozenset[str]] = STATIC_ENDPOINTS | {"ondevice.model"}
 #: A request refused as another site's whose Origin differs from this server's view only in the
 #: scheme: a TLS proxy not trusted or not counted, so every frame the page posts is refused.
 _SCHEME_ONLY: Final = (
@@ -407,7 +414,7 @@ def cookie_name() -> str:
 
 
 def _load_session() -> None:
-    if request.path in SESSIONLESS_PATHS:
+    if request.path in SESSIONLESS_PATHS or request.endpoint in FILE_ENDPOINTS:
         return  # no g.session_id: nothing reads it there, and no cookie is sent
     # Only ids this server made (and signed), within their age, are taken: a client cannot choose
     # its own id, nor plant a guessable one in someone else's browser, nor keep a copy forever.
