@@ -77,6 +77,12 @@ What this module adds to waitress:
   ``Expect: 100-continue`` (Python's urllib, browsers) keeps sending its body; closing then would
   make it see "broken pipe" instead of the answer. Up to :data:`DRAIN_LIMIT` bytes are read and
   dropped (no memory kept) before the 413 goes out.
+- **Bodies refused by their head, sent at once**: the same bodies the app would refuse unread,
+  sent by their ``Content-Length`` without waiting for ``100 Continue`` (urllib, requests, httpx,
+  browsers' fetch), get the same refusal in the app's words, drained as above: none of the body is
+  held. waitress read and held it all for the app to refuse (5,000,000 bytes of 5 MB sent to
+  ``/api/feedback`` for its 413 "at most 64 KiB"). A chunked one has no length to drain by: see the
+  next point for the small JSON endpoints; elsewhere it is read for the app as before.
 - **Small JSON bodies sent chunked**: a chunked body for an endpoint that takes a small JSON object
   (:mod:`moodtape.web.refusals`) is read only to the app's bound (64 KiB of data): past it, the
   app's own 413 goes out and no more is read. waitress read and held it to the upload limit first.
@@ -321,6 +327,11 @@ SAFE_METHODS: Final[frozenset[str]] = frozenset({"GET", "HEAD", "OPTIONS", "TRAC
 FOREIGN_BEFORE_BODY: Final[str] = (
     "this request came from another site (its Origin, Referer or Sec-Fetch-Site says so): reload moodtape "
     "from its own address; the body was not asked for"
+)
+#: The same, to a client that sent its body without waiting for ``100 Continue``: dropped as it came.
+FOREIGN_BODY_DROPPED: Final[str] = (
+    "this request came from another site (its Origin, Referer or Sec-Fetch-Site says so): reload moodtape "
+    "from its own address; the body was ignored"
 )
 
 
@@ -798,15 +809,26 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
                 self._tail = (self.header_plus + data)[-3:]
                 self._line_tail = (self.header_plus + data)[-len(b" HTTP/1.0\r") :]
                 self._line_seen = self._line_seen or b"\n" in self.header_plus or b"\n" in data  # ended unread
-        elif (
-            isinstance(self.error, RequestEntityTooLarge)
+        elif self._drains_before_answering():
+            self._discard, self.completed = self.content_length, False
+        return consumed
+
+    def _drains_before_answering(self) -> bool:
+        """Whether the body of this refused request is read and dropped before its answer goes out.
+
+        A client that sends its body without waiting for ``100 Continue`` (Python's urllib, requests
+        and httpx, browsers) would see "broken pipe" rather than the answer if the connection closed
+        under it. So a body refused from its head alone, too large for the server or one the app would
+        refuse unread (:meth:`_refuse_unwanted_body`), is read to its declared end, up to
+        :data:`DRAIN_LIMIT`, and nothing of it is kept. A chunked body has no declared end to read to.
+        """
+        return (
+            isinstance(self.error, RequestEntityTooLarge | _UnwantedBodyError | _ForeignSiteError)
             and not self.chunked
             and not self.expect_continue  # those clients wait for our answer before sending
             and 0 < self.content_length <= DRAIN_LIMIT
             and self.body_bytes_received == 0
-        ):
-            self._discard, self.completed = self.content_length, False
-        return consumed
+        )
 
     def _keep_start(self, data: bytes) -> None:
         """Add ``data`` to the request's first bytes (:attr:`_start`), which begin at its first byte
@@ -1031,34 +1053,46 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         so is a safe method's (a page elsewhere may link to a GET).
         """
         wants_body = self.chunked or self.content_length > 0
-        host = self.headers.get("HOST", "")
-        changes_state = self.command not in SAFE_METHODS
-        if not (self.expect_continue and wants_body and changes_state and host and one_host(host)):
-            return
-        if foreign_by_headers(self.headers, self.url_scheme):
+        if self.expect_continue and wants_body and self._from_another_site():
             raise self._refuse(_ForeignSiteError(FOREIGN_BEFORE_BODY))
 
+    def _from_another_site(self) -> bool:
+        """Whether this request would change state and its headers show it came from another site
+        (:func:`~moodtape.web.security.foreign_by_headers`), with one valid ``Host`` to tell by."""
+        host = self.headers.get("HOST", "")
+        changes_state = self.command not in SAFE_METHODS
+        return changes_state and bool(host) and one_host(host) and foreign_by_headers(self.headers, self.url_scheme)
+
     def _refuse_unwanted_body(self) -> None:
-        """Refuse, before ``100 Continue``, a body the app would refuse unread
+        """Refuse, from its head, a body the app would refuse unread
         (:func:`~moodtape.web.refusals.unwanted_body`: a compressed body, a JSON body over its bound
         or of another type), with the app's own status, code and words.
 
-        The client was told to go on and sent it all: 5 MB to ``/api/feedback`` for its 413 "at most
-        64 KiB", or a gzipped photo for its 415. As for another site's request, only a client that
-        waits for ``100 Continue`` is refused so, and only when the target is a plain path (no escape,
-        no second leading slash, not absolute: the app answers those otherwise) with one valid
-        ``Host``. This refusal comes before every check of the app's (its ``Host`` and query checks,
-        the rate limit, the CSRF token): a request failing one of those too is told of its body
-        first; it was refused either way. The app never sees it, so, as the 403 for another site's
-        request, its answer has no ``X-Request-ID`` and no ``Vary`` and is neither counted in the
-        request metrics nor logged.
+        A client that waits for ``100 Continue`` is refused before it sends the body (it was told to
+        go on, and sent it all: 5 MB to ``/api/feedback`` for its 413 "at most 64 KiB", or a gzipped
+        photo for its 415). A client that sends its body at once, by its ``Content-Length``, is refused
+        the same way, its body read and dropped before the answer (:meth:`_drains_before_answering`):
+        waitress read and held it all (5,000,000 bytes of those 5 MB) for the app to refuse. When its
+        headers show another site's request, it hears the 403 that a client waiting for ``100
+        Continue`` hears (:meth:`_refuse_foreign_before_body`). A chunked body sent at once is left
+        to be read: its size is bounded on the small JSON endpoints (:meth:`_bound_chunk_framing`).
+
+        Only when the target is a plain path (no escape, no second leading slash, not absolute: the
+        app answers those otherwise) with one valid ``Host``. This refusal comes before every check
+        of the app's (its ``Host`` and query checks, the rate limit, the CSRF token): a request
+        failing one of those too is told of its body first; it was refused either way. The app never
+        sees it, so, as the 403 for another site's request, its answer has no ``X-Request-ID`` and no
+        ``Vary`` and is neither counted in the request metrics nor logged.
         """
         wants_body = self.chunked or self.content_length > 0
-        if not (self.expect_continue and wants_body and self._answered_as_the_app_would()):
+        if not (wants_body and self._answered_as_the_app_would()) or (self.chunked and not self.expect_continue):
             return
         said = unwanted_body(self.application, self.command, self.path, self.headers)
-        if said is not None:
-            raise self._refuse(_UnwantedBodyError(said))
+        if said is None:
+            return
+        if not self.expect_continue and self._from_another_site():
+            raise self._refuse(_ForeignSiteError(FOREIGN_BODY_DROPPED))
+        raise self._refuse(_UnwantedBodyError(said))
 
     def _leave_an_options_body_unasked(self) -> None:
         """Answer ``OPTIONS *`` that waits for ``100 Continue`` without asking for its body.

@@ -13,6 +13,8 @@ server's 403 for another site's request, is made before the app's own checks run
 check, its query check, the rate limit, the CSRF token): a request failing one of those too hears of
 its body first; it was refused either way. As the app never sees it, the answer has no
 ``X-Request-ID`` and no ``Vary``, and it is neither counted in the request metrics nor logged.
+The same body sent at once, by its ``Content-Length`` (urllib, requests, browsers' fetch do not
+wait), is refused the same way once it has come, read and dropped as it comes rather than held.
 
 A chunked body, whose size no header tells, is refused the same way once too much of it has come
 (:func:`small_json_route`): the server stops reading it in the read that takes its data past
