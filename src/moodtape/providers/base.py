@@ -37,6 +37,39 @@ class Query:
             raise ValueError("limit must be positive")
 
 
+@dataclass(frozen=True)
+class Shortfall:
+    """A live answer cut short: the search's time budget ran out, or a call after its first failed.
+
+    Not an error (what came is used), but the person should know why the list is thinner: the
+    engine turns it into a ``fallback_reason`` and asks the catalog for the path's missed targets.
+
+    Attributes:
+        service: the service's name as people read it (``"Spotify"``).
+        unit: what was counted, plural (``"search pages"``, ``"requests"``).
+        came: how many of them came (answered, or read from the cache).
+        planned: how many the search meant to read (``came`` plus those it went without).
+        budget: the search's time budget in seconds.
+        error: the readable failure that ended it, or None when only time ran out.
+        missed: the target points no answer came for at all (the catalog is asked for those).
+    """
+
+    service: str
+    unit: str
+    came: int
+    planned: int
+    budget: float
+    error: str | None = None
+    missed: tuple[tuple[float, float], ...] = ()
+
+
+def shortfall_of(provider: object) -> Shortfall | None:
+    """What ``provider``'s last call in this thread went without (``last_shortfall``, as Spotify and
+    YouTube keep it), or None: a provider that keeps none is taken at its word."""
+    shortfall = getattr(provider, "last_shortfall", None)
+    return shortfall if isinstance(shortfall, Shortfall) else None
+
+
 @runtime_checkable
 class Provider(Protocol):
     """A source of candidate tracks and videos."""

@@ -34,7 +34,7 @@ import zlib
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -985,6 +985,18 @@ class FailureLog:
 FAILURES_LOGGED: Final = FailureLog()
 
 
+class OutOfTimeError(ProviderError):
+    """A call its search's time budget had no room for: less than one attempt's timeout was left
+    before its ``deadline``, so it was not sent (nothing counted, logged or paused: the service
+    did nothing wrong, it was only slow before). A search meeting it keeps what it already has."""
+
+    pauses: ClassVar[bool] = False
+
+    def __init__(self, service: str) -> None:
+        super().__init__(f"{service} answered too slowly: this search ran out of time before it could ask again.")
+        self.maybe_sent = False  # never left: a YouTube search reserved for it is given back
+
+
 class ServiceClient:
     """One service's way of calling :func:`request_json`: its name, timeout, retries and secrets.
 
@@ -1043,8 +1055,10 @@ class ServiceClient:
     ) -> Any:
         """:func:`request_json` with this service's settings; other keyword arguments pass through.
 
-        ``deadline`` (on this service's clock): no retry starts unless its wait and one more attempt
-        end by then (a Spotify page or YouTube fetch within its search's time budget).
+        ``deadline`` (on this service's clock): the request is not sent at all (:class:`OutOfTimeError`)
+        when less than one attempt's timeout is left before it, and no retry starts unless its wait
+        and one more attempt end by then (a Spotify page or token, a YouTube fetch or status
+        re-check, within its search's time budget).
 
         ``check`` sees the decoded body of a 2xx reply and may return the error it carries: that
         reply then counts as a failure only, never also as an answer (a Deezer error in a 200 body
@@ -1056,6 +1070,11 @@ class ServiceClient:
         pause like any other request's failure (see :meth:`TroubleCounter.strike`).
         """
         self.raise_if_paused()
+        if deadline is not None and self._clock() + self.timeout > deadline:
+            # Checked here, not only by the search: a token renewed after a 401, a page sent again
+            # with it, a status re-check or a call made after waiting on another visitor's claim
+            # all start late, and each went with its full timeout and retries past the budget.
+            raise OutOfTimeError(self.service)
         digest = request_digest(method, url, kwargs.get("params"), kwargs.get("data"))
         self._raise_if_failed_lately(digest)
         PROVIDER_CALLS.labels(service=self.service).inc()

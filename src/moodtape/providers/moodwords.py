@@ -107,3 +107,8 @@ def interleave(lists: Sequence[Sequence[T]], key: Callable[[T], Hashable]) -> li
                 seen.add(key(items[rank]))
                 merged.append(items[rank])
     return merged
+
+
+def targets_in(targets: Sequence[tuple[float, float]], bands: tuple[int, int]) -> tuple[tuple[float, float], ...]:
+    """The targets of ``targets`` that fall in the cell ``bands``: the slots a region's search is for."""
+    return tuple(target for target in targets if region_of(target) == bands)

@@ -18,13 +18,12 @@ import math
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
 
 from moodtape.errors import ProviderAuthError, ProviderError
-from moodtape.providers.base import Query
+from moodtape.providers.base import Query, Shortfall
 from moodtape.providers.http import (
     AUTH_PAUSE,
     DEFAULT_RETRY,
@@ -41,14 +40,13 @@ from moodtape.providers.http import (
     paused,
     quote_api_message,
 )
-from moodtape.providers.moodwords import interleave, mean_point, regions
-from moodtape.providers.spotify_items import SpotifyPlaylist, playlist_from_spotify, track_from_spotify
+from moodtape.providers.moodwords import mean_point, regions, targets_in
+from moodtape.providers.spotify_items import SpotifyPlaylist, playlist_from_spotify
+from moodtape.providers.spotify_pages import PAGE_LIMIT, Progress, Search, ends_first, merged, one_page, read_page
 from moodtape.types import Track, Video
 
 TOKEN_URL = "https://accounts.spotify.com/api/token"
 SEARCH_URL = "https://api.spotify.com/v1/search"
-#: The most a development-mode app may ask for per page since February 2026 (more → 400).
-PAGE_LIMIT = 10
 #: Renew the token this many seconds before Spotify says it expires.
 TOKEN_MARGIN = 60.0
 #: The shortest time a token is kept, whatever its reply's ``expires_in`` (Spotify's is 3600): a
@@ -58,7 +56,8 @@ MIN_TOKEN_LIFETIME = 60.0
 #: Seconds one :meth:`SpotifyProvider.tracks` call may spend on search pages (``search_budget``):
 #: no page starts once less than one attempt's timeout is left of it (cached pages are still read),
 #: and a later page is retried only when the retry still ends within it. Six pages answering in
-#: 4.9 s held a visitor 29.4 s; now 9.8 s. The first page always goes, with every retry.
+#: 4.9 s held a visitor 29.4 s; now 9.8 s. The first page always goes; it and a token fetched for it
+#: share one request's longest time (17.5 s), where a slow token added its own 17.5 s before.
 SEARCH_BUDGET = 10.0
 _SERVICE = "Spotify"
 _CREDENTIALS_HINT = "check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET"
@@ -70,13 +69,6 @@ class _StaleTokenError(ProviderAuthError):
     """A 401 on a search: the token expired early or was revoked; fetched again once."""
 
     pauses: ClassVar[bool] = False  # worth trying again at once: no pause, no log line
-
-
-@dataclass(frozen=True)
-class _Search:
-    q: str
-    point: tuple[float, float]
-    pages: int
 
 
 class SpotifyProvider:
@@ -134,6 +126,14 @@ class SpotifyProvider:
         self._token: str | None = None
         self._token_expires_at = 0.0
         self._token_lock = threading.Lock()
+        self._outcome = threading.local()  # per request thread: its own call's shortfall
+
+    @property
+    def last_shortfall(self) -> Shortfall | None:
+        """What this thread's last :meth:`tracks` call went without (time ran out, or a page after
+        the first failed), or None when it read every page it planned: the engine says so."""
+        shortfall: Shortfall | None = getattr(self._outcome, "shortfall", None)
+        return shortfall
 
     def __repr__(self) -> str:
         return f"SpotifyProvider(market={self.market!r}, credentials='set')"
@@ -146,42 +146,62 @@ class SpotifyProvider:
         Pages go round the searches, the path's ends first (start, end, middle: every search's
         first page, then every second page…), within :attr:`search_budget`: see :meth:`_page`. A
         page after the first that fails ends the search with what the earlier ones found (the
-        client counts and logs the failure as for any request).
+        client counts and logs the failure as for any request). What a search cut short went
+        without is kept in :attr:`last_shortfall` for the engine to say.
         """
-        deadline = self._clock() + self.search_budget
+        self._outcome.shortfall = None
+        started = self._clock()
+        deadline = started + self.search_budget
         plan = self._plan(query)
         found: list[list[Track]] = [[] for _ in plan]
-        open_searches = _ends_first(len(plan))
+        progress = Progress(plan, [0] * len(plan), set())
+        open_searches = ends_first(len(plan))
         first = True
         for page in range(max((search.pages for search in plan), default=0)):
             for index in [i for i in open_searches if page < plan[i].pages]:
                 try:
-                    body = self._page(plan[index].q, page * PAGE_LIMIT, None if first else deadline)
-                except ProviderError:
+                    body = self._page(plan[index].q, page * PAGE_LIMIT, deadline, started if first else None)
+                except ProviderError as error:
                     if first:
                         raise
-                    return _merged(found, query.limit)
+                    self._outcome.shortfall = progress.shortfall(self.search_budget, error)
+                    return merged(found, query.limit)
                 first = False
-                if body is None or not _read_page(body, plan[index].point, found[index]):
+                if body is not None:
+                    progress.pages[index] += 1
+                if body is None or not read_page(body, plan[index].point, found[index]):
                     open_searches.remove(index)
-        return _merged(found, query.limit)
+                    if body is not None:
+                        progress.exhausted.add(index)
+        self._outcome.shortfall = progress.shortfall(self.search_budget, None)
+        return merged(found, query.limit)
 
-    def _page(self, q: str, offset: int, deadline: float | None) -> dict[str, Any] | None:
+    def _page(self, q: str, offset: int, deadline: float, first_from: float | None) -> dict[str, Any] | None:
         """A search page from Spotify when there is time for it, else from the cache alone (None:
-        not cached). No deadline: the call's first page, which always goes, with every retry.
+        not cached). ``first_from``: when the call began, for its first page, which always goes.
 
         A later page starts only while at least one attempt's timeout is left before ``deadline``,
         and is retried only when the wait and one more attempt still end by then: the budget bounds
-        the wait, not only when pages start.
+        the wait, not only when pages start; a token renewed for it after a 401 is held to it too.
+
+        The first page and a token fetched for it share what the first page alone may take (one
+        request's longest time, 17.5 s by default, or the budget if longer): the token's retries
+        go only while one page attempt still fits after them, and the page's retries end by then.
+        So the first page always goes, and a slow token endpoint (503, 503, 200 at 4.9 s) no longer
+        adds its 15.45 s on top of it.
         """
-        if deadline is None:
-            return self._search_page(q, offset)
+        if first_from is not None:
+            timeout = self._client.timeout
+            page_deadline = first_from + max(self.search_budget, self._client.longest_request)
+            token_deadline = max(first_from + timeout, page_deadline - timeout)  # its first attempt goes
+            return self._search_page(q, offset, page_deadline, token_deadline, first=True)
         if self._clock() + self._client.timeout > deadline:
             return self._cache.get((q, offset, self.market))
-        return self._search_page(q, offset, deadline)
+        return self._search_page(q, offset, deadline, deadline)
 
     def videos(self, query: Query) -> list[Video]:
         """Spotify has no videos for us."""
+        self._outcome.shortfall = None  # nothing was asked, so nothing went missing
         return []
 
     def playlists(self, query: Query) -> list[SpotifyPlaylist]:
@@ -205,16 +225,16 @@ class SpotifyProvider:
 
     # --- searches ---
 
-    def _plan(self, query: Query) -> list[_Search]:
+    def _plan(self, query: Query) -> list[Search]:
         """The searches for ``query``: keywords, when given, replace the mood words of each region."""
         if query.keywords:
-            cells = [(tuple(query.keywords), mean_point(query.targets), len(query.targets))]
+            cells = [(tuple(query.keywords), mean_point(query.targets), len(query.targets), query.targets)]
         else:
-            cells = [(r.words, r.point, r.count) for r in regions(query.targets)]
+            cells = [(r.words, r.point, r.count, targets_in(query.targets, r.bands)) for r in regions(query.targets)]
         per_search = max(1, self.max_pages // len(cells))
-        total = sum(count for _, _, count in cells)
-        plans: dict[str, _Search] = {}
-        for index, (words, point, count) in enumerate(cells):
+        total = sum(count for _, _, count, _ in cells)
+        plans: dict[str, Search] = {}
+        for index, (words, point, count, slots) in enumerate(cells):
             q = " ".join(words)
             if query.genres:
                 genre = query.genres[index % len(query.genres)].replace('"', "")
@@ -222,21 +242,40 @@ class SpotifyProvider:
             share = math.ceil(query.limit * count / total)
             pages = min(per_search, math.ceil(share / PAGE_LIMIT))
             if q not in plans:
-                plans[q] = _Search(q=q, point=point, pages=max(1, pages))
+                plans[q] = Search(q=q, point=point, pages=max(1, pages), targets=tuple(slots))
         return list(plans.values())
 
-    def _search_page(self, q: str, offset: int, deadline: float | None = None) -> dict[str, Any]:
+    def _search_page(
+        self,
+        q: str,
+        offset: int,
+        deadline: float | None = None,
+        token_deadline: float | None = None,
+        *,
+        first: bool = False,
+    ) -> dict[str, Any]:
         """One page (``limit`` = :data:`PAGE_LIMIT`) of tracks and playlists for ``q``, cached.
 
         Single flight (:func:`fetch_once`): callers missing the same page at once send one search
-        between them, not one each against Spotify's rate limit.
+        between them, not one each against Spotify's rate limit. Deadlines as for :meth:`_get`.
         """
         key = (q, offset, self.market)
         hold = self._client.longest_request  # a fetch that also renews the token may outlast it: harmless
-        return fetch_once(self._cache, key, lambda: self._fetch_page(q, offset, deadline), hold=hold)
+        return fetch_once(
+            self._cache, key, lambda: self._fetch_page(q, offset, deadline, token_deadline, first=first), hold=hold
+        )
 
-    def _fetch_page(self, q: str, offset: int, deadline: float | None = None) -> dict[str, Any]:
-        """One search call for the page, renewing a stale token once."""
+    def _fetch_page(
+        self,
+        q: str,
+        offset: int,
+        deadline: float | None = None,
+        token_deadline: float | None = None,
+        *,
+        first: bool = False,
+    ) -> dict[str, Any]:
+        """One search call for the page, renewing a stale token once. ``first``: the search's first
+        page, sent (once) whatever is left before ``deadline`` once its token is there."""
         params: dict[str, str | int] = {
             "q": q,
             "type": "track,playlist",
@@ -245,20 +284,33 @@ class SpotifyProvider:
             "offset": offset,
         }
         try:
-            body = self._get(SEARCH_URL, params, deadline)
+            body = self._get(SEARCH_URL, params, deadline, token_deadline, always=first)
         except _StaleTokenError:
             self._forget_token()
             try:
-                body = self._get(SEARCH_URL, params, deadline)
+                body = self._get(SEARCH_URL, params, deadline, token_deadline)
             except _StaleTokenError:
                 # Both 401s carried no pause (a stale token is worth one more try); two in a row mean
                 # the app itself is refused, so it is paused and logged like refused credentials.
                 refused = _refused(f"Spotify keeps refusing moodtape's access token: {_CREDENTIALS_HINT}.")
                 raise self._client.fail(paused(refused, AUTH_PAUSE)) from None
-        return _one_page(json_dict(body, _SERVICE))
+        return one_page(json_dict(body, _SERVICE))
 
-    def _get(self, url: str, params: Mapping[str, str | int], deadline: float | None = None) -> Any:
-        token = self._access_token()
+    def _get(
+        self,
+        url: str,
+        params: Mapping[str, str | int],
+        deadline: float | None = None,
+        token_deadline: float | None = None,
+        *,
+        always: bool = False,
+    ) -> Any:
+        """A call with the access token; ``deadline`` for the call itself, ``token_deadline`` for a
+        token fetched first (see :meth:`ServiceClient.request`); None: not held to any. ``always``:
+        the call is sent even when the token left less than one attempt before ``deadline``."""
+        token = self._access_token(token_deadline)
+        if always and deadline is not None:
+            deadline = max(deadline, self._clock() + self._client.timeout)
         return self._call(
             "GET",
             url,
@@ -273,8 +325,9 @@ class SpotifyProvider:
 
     # --- the Client Credentials token ---
 
-    def _access_token(self) -> str:
-        """The cached token, or a new one when it is missing or about to expire."""
+    def _access_token(self, deadline: float | None = None) -> str:
+        """The cached token, or a new one when it is missing or about to expire, fetched within
+        ``deadline`` (a search's budget; None for :meth:`playlists`, which has none)."""
         with self._token_lock:
             if self._token is not None and self._clock() < self._token_expires_at:
                 return self._token
@@ -285,6 +338,7 @@ class SpotifyProvider:
                     data={"grant_type": "client_credentials"},
                     auth=(self._client_id, self._client_secret),
                     on_error=_token_error,
+                    deadline=deadline,
                 ),
                 _SERVICE,
             )
@@ -299,34 +353,6 @@ class SpotifyProvider:
         with self._token_lock:
             self._token = None
             self._token_expires_at = 0.0
-
-
-def _ends_first(count: int) -> list[int]:
-    """Indexes of ``count`` searches in path order, reordered ends first: ``[0, 2, 1]`` for three.
-    A search cut short after two pages then has where the path starts and where it leads; in path
-    order it lost the end (a sad/calm → happy/energetic list's last third: mean distance 0.57 from
-    its targets, against 0.11 with every page)."""
-    order: list[int] = []
-    low, high = 0, count - 1
-    while low <= high:
-        order.extend([low, high] if low < high else [low])
-        low, high = low + 1, high - 1
-    return order
-
-
-def _read_page(body: Mapping[str, Any], point: tuple[float, float], tracks: list[Track]) -> bool:
-    """Add the tracks of a search page made for ``point`` to ``tracks``; True when Spotify has a next page."""
-    section = body.get("tracks")
-    items = section.get("items") if isinstance(section, dict) else None
-    for item in items if isinstance(items, list) else []:
-        if (track := track_from_spotify(item, point)) is not None:
-            tracks.append(track)
-    return isinstance(section, dict) and bool(section.get("next"))
-
-
-def _merged(found: list[list[Track]], limit: int) -> list[Track]:
-    """The searches' tracks interleaved (each region of the path with what it got), cut to ``limit``."""
-    return interleave(found, key=lambda track: track.spotify_id)[:limit]
 
 
 def _token_lifetime(expires_in: float) -> float:
@@ -348,16 +374,6 @@ def _error_message(response: httpx.Response) -> str:
     if isinstance(error, dict):
         return quote_api_message(error.get("message"))
     return quote_api_message(body.get("error_description") or error)
-
-
-def _one_page(body: dict[str, Any]) -> dict[str, Any]:
-    """``body`` with at most :data:`PAGE_LIMIT` tracks and playlists, the most a page holds: a reply
-    listing thousands (under the size cap) was cached whole and read again on every visit."""
-    for kind in ("tracks", "playlists"):
-        section = body.get(kind)
-        if isinstance(section, dict) and isinstance(section.get("items"), list):
-            body[kind] = {**section, "items": section["items"][:PAGE_LIMIT]}
-    return body
 
 
 def _refused(detail: str) -> ProviderAuthError:

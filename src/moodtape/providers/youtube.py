@@ -21,6 +21,7 @@ The API key travels in the ``X-Goog-Api-Key`` header (Google's documented altern
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,12 +29,13 @@ from typing import Any, Literal
 import httpx
 
 from moodtape.errors import ProviderAuthError, ProviderError, QuotaExceededError
-from moodtape.providers.base import Query
+from moodtape.providers.base import Query, Shortfall
 from moodtape.providers.budget import BudgetStore, MemoryBudgetStore, quota_day
 from moodtape.providers.http import (
     DEFAULT_RETRY,
     Cache,
     Clock,
+    OutOfTimeError,
     RetryPolicy,
     ServiceClient,
     Sleep,
@@ -41,7 +43,7 @@ from moodtape.providers.http import (
     fetch_once,
     json_dict,
 )
-from moodtape.providers.moodwords import interleave, mean_point, regions
+from moodtape.providers.moodwords import interleave, mean_point, regions, targets_in
 from moodtape.providers.youtube_replies import (
     PROJECT_QUOTA_MESSAGE,
     KeyRefusedError,
@@ -89,6 +91,15 @@ class _Fetch:
     q: str
     category: str  # "music" or a key of MOOD_VIDEOS
     point: tuple[float, float]
+    targets: tuple[tuple[float, float], ...] = ()  # the path's slots it is for
+
+
+def _shortfall(plan: list[_Fetch], missing: list[_Fetch], error: ProviderError | None, budget: float) -> Shortfall:
+    """What a :meth:`YouTubeProvider.videos` call went without: the fetches that brought nothing
+    (out of time and not cached, or failed), and the failure that ended one, when not only time."""
+    reason = None if error is None or isinstance(error, OutOfTimeError) else str(error)
+    missed = tuple(dict.fromkeys(target for fetch in missing for target in fetch.targets))
+    return Shortfall(_SERVICE, "requests", len(plan) - len(missing), len(plan), budget, reason, missed)
 
 
 def default_mood_category(targets: tuple[tuple[float, float], ...]) -> str:
@@ -182,6 +193,14 @@ class YouTubeProvider:
         self._status = StatusCheck(self._client, self._cache, self._budget, self._quota_clock, api_key)
         #: When this process stops taking ``region`` for refused (clock time; 0: not refused).
         self._region_refused_until = 0.0
+        self._outcome = threading.local()  # per request thread: its own call's shortfall
+
+    @property
+    def last_shortfall(self) -> Shortfall | None:
+        """What this thread's last :meth:`videos` call went without (time ran out, or a fetch after
+        the first failed), or None when every fetch came: the engine says so."""
+        shortfall: Shortfall | None = getattr(self._outcome, "shortfall", None)
+        return shortfall
 
     def __repr__(self) -> str:
         return f"YouTubeProvider(region={self.region!r}, safe_search={self.safe_search!r}, api_key='set')"
@@ -194,6 +213,7 @@ class YouTubeProvider:
 
     def tracks(self, query: Query) -> list[Track]:
         """YouTube gives videos, not tracks."""
+        self._outcome.shortfall = None  # nothing was asked, so nothing went missing
         return []
 
     def videos(self, query: Query) -> list[Video]:
@@ -204,30 +224,42 @@ class YouTubeProvider:
         errors of the first fetch are raised at once. The fetches after the first keep within
         :attr:`search_budget` (see :meth:`_items_within`).
         """
+        self._outcome.shortfall = None
         deadline = self._clock() + self.search_budget
         found: list[list[Video]] = []
         kept_error: ProviderError | None = None
-        for number, fetch in enumerate(self._plan(query)):
+        plan = self._plan(query)
+        missing: list[_Fetch] = []
+        for number, fetch in enumerate(plan):
             try:
-                items = self._items_within(fetch, None if number == 0 else deadline)
+                items = self._items_within(fetch, deadline, first=number == 0)
             except ProviderError as error:
                 if number == 0 and not isinstance(error, QuotaExceededError):
                     raise
                 kept_error = kept_error or error
+                missing.append(fetch)
+                continue
+            if items is None:
+                missing.append(fetch)
                 continue
             found.append([v for item in items if (v := video_from_youtube(item, fetch.point, fetch.category))])
         merged = interleave(found, key=lambda video: video.youtube_id)
         if not merged and kept_error is not None:
             raise kept_error
+        if missing:
+            self._outcome.shortfall = _shortfall(plan, missing, kept_error, self.search_budget)
         return merged[: query.limit]
 
-    def _items_within(self, fetch: _Fetch, deadline: float | None) -> list[Any]:
+    def _items_within(self, fetch: _Fetch, deadline: float, *, first: bool) -> list[Any] | None:
         """The items of one fetch: called for while at least one attempt's timeout is left before
-        ``deadline`` (retried only when the retry still ends by then), else from the cache alone.
-        No deadline: the first fetch, which always goes, with every retry."""
-        if deadline is not None and self._clock() + self._client.timeout > deadline:
+        ``deadline`` (retried only when the retry still ends by then), else from the cache alone
+        (None: not cached). The first fetch always goes, with every retry; a status re-check of a
+        cached search, which loses nothing when skipped, is held to ``deadline`` even then."""
+        if first:
+            return self._items(fetch, None, deadline)
+        if self._clock() + self._client.timeout > deadline:
             return self._cached_items(fetch)
-        return self._items(fetch, deadline)
+        return self._items(fetch, deadline, deadline)
 
     # --- planning ---
 
@@ -244,29 +276,32 @@ class YouTubeProvider:
         fetches: list[_Fetch] = []
         if "music" in words or not named:
             fetches.extend(self._music_fetches(query, other))
-        lead = mean_point(query.targets[-max(1, len(query.targets) // 3) :])  # where the list leads
+        leading = query.targets[-max(1, len(query.targets) // 3) :]  # where the list leads
+        lead = mean_point(leading)
         for category in named or [default_mood_category(query.targets)]:
-            fetches.append(_Fetch("search", MOOD_VIDEOS[category], category, lead))
+            fetches.append(_Fetch("search", MOOD_VIDEOS[category], category, lead, leading))
         return fetches
 
     def _music_fetches(self, query: Query, keywords: tuple[str, ...]) -> list[_Fetch]:
         genre = " ".join(g.replace('"', "") for g in query.genres[:1])
         if keywords:
             q = " ".join(w for w in (*keywords, genre, "music") if w)
-            return [_Fetch("search", q, "music", mean_point(query.targets))]
+            return [_Fetch("search", q, "music", mean_point(query.targets), query.targets)]
         fetches = []
         for region in regions(query.targets, max_regions=2):
+            slots = targets_in(query.targets, region.bands)
             if region.upbeat and not genre:
-                fetches.append(_Fetch("chart", "", "music", region.point))
+                fetches.append(_Fetch("chart", "", "music", region.point, slots))
             else:
                 q = " ".join(w for w in (*region.words, genre, "music") if w)
-                fetches.append(_Fetch("search", q, "music", region.point))
+                fetches.append(_Fetch("search", q, "music", region.point, slots))
         return fetches
 
     # --- calls ---
 
-    def _items(self, fetch: _Fetch, deadline: float | None = None) -> list[Any]:
-        """The raw items of one fetch: from the cache, or one call within quota and budget.
+    def _items(self, fetch: _Fetch, deadline: float | None = None, check_by: float | None = None) -> list[Any]:
+        """The raw items of one fetch: from the cache, or one call within quota and budget;
+        ``check_by``: the deadline of a status re-check of a cached search (None: none).
 
         Single flight (:func:`fetch_once`): of the callers missing the same entry at once (threads,
         and with Redis every instance), one calls and the others wait for its answer instead of
@@ -277,13 +312,15 @@ class YouTubeProvider:
         items = fetch_once(self._cache, self._key(fetch), lambda: self._call(fetch, deadline), ttl=ttl, hold=hold)
         if fetch.kind == "chart" or self.status_recheck is None or self._search_ttl <= 0:
             return items  # a chart lives an hour and says its status
-        gone = set(self._status.gone(self._key(fetch), items, every=self.status_recheck))
+        gone = set(self._status.gone(self._key(fetch), items, every=self.status_recheck, deadline=check_by))
         return [item for item in items if item_video_id(item) not in gone] if gone else items
 
-    def _cached_items(self, fetch: _Fetch) -> list[Any]:
+    def _cached_items(self, fetch: _Fetch) -> list[Any] | None:
         """The raw items of one fetch from the cache alone, without those a past re-check found
-        gone ([] when not cached): for fetches the search budget leaves no time to call for."""
-        items = self._cache.get(self._key(fetch)) or []
+        gone (None when not cached): for fetches the search budget leaves no time to call for."""
+        items = self._cache.get(self._key(fetch))
+        if items is None:
+            return None
         gone = set(self._cache.get(gone_key(self._key(fetch))) or []) if fetch.kind == "search" else set()
         return [item for item in items if item_video_id(item) not in gone] if gone else items
 

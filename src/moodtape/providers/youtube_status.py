@@ -16,7 +16,7 @@ from typing import Any
 
 from moodtape.errors import ProviderError, ProviderUnreachableError
 from moodtape.providers.budget import BudgetStore, quota_day
-from moodtape.providers.http import Cache, Clock, ServiceClient, fetch_once, json_dict
+from moodtape.providers.http import Cache, Clock, OutOfTimeError, ServiceClient, fetch_once, json_dict
 from moodtape.providers.youtube_replies import (
     PROJECT_QUOTA_MESSAGE,
     ProjectQuotaError,
@@ -61,24 +61,39 @@ class StatusCheck:
     def __repr__(self) -> str:
         return "StatusCheck(api_key='set')"
 
-    def gone(self, search_key: tuple[str, str, bool, str, str], items: list[Any], every: float) -> list[Any]:
+    def gone(
+        self,
+        search_key: tuple[str, str, bool, str, str],
+        items: list[Any],
+        every: float,
+        deadline: float | None = None,
+    ) -> list[Any]:
         """IDs among a cached search's ``items`` that no longer play (deleted, private, no longer
         embeddable), asked about once per ``every`` seconds (single flight, shared by the cache).
 
         A failed re-check loses nothing: the cached videos are shown as they were, and it is tried
         again after :data:`STATUS_RECHECK_RETRY` if it never reached YouTube, else after a whole
-        ``every`` (see :func:`_answered`).
+        ``every`` (see :func:`_answered`). ``deadline``: the search's time budget (see
+        :meth:`ServiceClient.request`); a check it has no time for is not sent and stays due, for
+        the next visit (a slow status endpoint answering 503, 503, 200 in 4.9 s held the first
+        fetch of a search 15.45 s, outside the budget).
         """
         key = gone_key(search_key)
         try:
             return fetch_once(
-                self._cache, key, lambda: self._unplayable(items), ttl=every, hold=self._client.longest_request
+                self._cache,
+                key,
+                lambda: self._unplayable(items, deadline),
+                ttl=every,
+                hold=self._client.longest_request,
             )
+        except OutOfTimeError:
+            return []  # nothing asked, nothing learned: still due
         except ProviderError as error:  # logged by the client; a pause it started keeps others from calling
             self._cache.set(key, [], ttl=every if _answered(error) else STATUS_RECHECK_RETRY)
             return []
 
-    def _unplayable(self, items: list[Any]) -> list[str]:
+    def _unplayable(self, items: list[Any], deadline: float | None = None) -> list[str]:
         """One ``videos.list?part=status`` call about up to 50 IDs (1 unit): those it does not
         return (deleted, or private to their owner) or returns as not playable.
 
@@ -103,6 +118,7 @@ class StatusCheck:
                 params={"part": "status", "id": ",".join(ids)},
                 headers={"X-Goog-Api-Key": self._api_key},
                 on_error=lambda response: youtube_error(response, search=False),
+                deadline=deadline,
             )
         except ProjectQuotaError:
             self._budget.close_day(day)

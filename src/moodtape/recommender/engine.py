@@ -3,7 +3,10 @@
 Candidates come from the live providers first (Spotify, YouTube) when any are configured; a
 provider that fails raises a :class:`~moodtape.errors.ProviderError` whose message is written for
 people, and that message is kept as a ``fallback_reason`` while the built-in catalog takes over.
-The catalog also tops up live answers that are too few to fill the list.
+The catalog also tops up live answers that are too few to fill the list, and those a slow service
+cut short (a search's time budget ran out, or a call after its first failed): it is asked for the
+path's targets no answer came for, its candidates are ranked with the live ones, and a
+``fallback_reason`` says how much came in time and how many items the catalog gave.
 
 :meth:`Recommender.recommend` is pure with respect to moodtape's state: it ranks what the providers
 offer for the mood and the :class:`~moodtape.recommender.ranking.Preferences` it is given, and it
@@ -18,7 +21,8 @@ from dataclasses import replace
 from typing import Final
 
 from moodtape.errors import CatalogError, DataError, ProviderError
-from moodtape.providers.base import Enricher, Provider, Query
+from moodtape.providers.base import Enricher, Provider, Query, Shortfall, shortfall_of
+from moodtape.recommender.cut_short import cut_short_reason
 from moodtape.recommender.ranking import Item, Preferences, rank
 from moodtape.recommender.reasons import explain
 from moodtape.recommender.result import Recommendation, RecommendedItem
@@ -90,8 +94,14 @@ class Recommender:
         targets = target_path(mood, chosen_strategy, n)
         # No keywords: text-search providers turn the targets into their own mood words, region by region.
         query = Query(targets, genres=tuple(genres), limit=candidate_limit(n))
-        candidates, fallbacks = self._live_candidates(query, kind)
+        candidates, fallbacks, shortfalls = self._live_candidates(query, kind)
         preferences = preferences or Preferences()
+        missed = tuple(dict.fromkeys(point for shortfall in shortfalls for point in shortfall.missed))
+        if missed:
+            # A slow service's answer lacks part of the path (a search it had no time for): the
+            # catalog's candidates for those targets only, so they win the slots nothing came for
+            # and leave those the service answered to it.
+            candidates.extend(_fetch(self.catalog, replace(query, targets=missed), kind))
         ranked = rank(candidates, targets, preferences, seed=seed)
         if len(ranked) < n:
             # Live providers failed, found too little, or too few different artists: the catalog fills in.
@@ -107,6 +117,8 @@ class Recommender:
             chosen, chosen_strategy, mood.emotion, [progress(e.position, n, chosen_strategy) for e in chosen]
         )
         entries = tuple(entry.with_reason(line) for entry, line in zip(chosen, lines, strict=True))
+        from_catalog = sum(entry.source == self.catalog.name for entry in entries)
+        fallbacks += [cut_short_reason(s, from_catalog, len(entries), kind) for s in shortfalls]
         return Recommendation(
             items=entries,
             mood=mood,
@@ -120,16 +132,22 @@ class Recommender:
 
     # --- steps ---
 
-    def _live_candidates(self, query: Query, kind: str) -> tuple[list[Item], list[str]]:
-        """Candidates from every live provider that answers, and the reasons of those that fail."""
+    def _live_candidates(self, query: Query, kind: str) -> tuple[list[Item], list[str], list[Shortfall]]:
+        """Candidates from every live provider that answers, the reasons of those that fail, and
+        what those that answered in part went without (a search cut short by its time budget)."""
         candidates: list[Item] = []
         fallbacks: list[str] = []
+        shortfalls: list[Shortfall] = []
         for provider in self.providers:
             try:
-                candidates.extend(_fetch(provider, query, kind))
+                found = _fetch(provider, query, kind)
             except ProviderError as error:
                 fallbacks.append(str(error))
-        return candidates, fallbacks
+                continue
+            candidates.extend(found)
+            if (shortfall := shortfall_of(provider)) is not None:
+                shortfalls.append(shortfall)
+        return candidates, fallbacks, shortfalls
 
     def _enrich(self, items: list[Item]) -> tuple[list[Item], list[str]]:
         """Let keyless services add artwork and previews to the chosen tracks (videos pass through)."""
