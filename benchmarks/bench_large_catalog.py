@@ -9,7 +9,8 @@ the first search (what the first page view of every server process pays), more i
 the app sends (20 targets and 500 candidates, 100 and 2,000), a genre search, ``track_count``,
 and ``digest()`` with a search made meanwhile. Each step runs in its own process so its peak resident
 memory (``ru_maxrss``) is its own. Nothing is written outside ``--folder``; delete it afterwards.
-``--step search`` alone searches again what the last run imported (to compare two versions).
+``--step search`` alone searches again what the last run imported (to compare two versions);
+``--step digest`` alone times what ``/readyz`` costs a fresh process: open, then ``digest()``.
 
 Results, 2026-12-07, one million tracks, the 2-core dev machine busy with other work, ``--step
 search`` run twice with each version back to back (the searches are the app's shapes: ``n`` targets,
@@ -23,6 +24,14 @@ search`` run twice with each version back to back (the searches are the app's sh
 - ``digest()``: before 3.7–5.3 s (after the 22 s); now 18.6–20.2 s, beside searches (one meanwhile:
   before 0.58–0.98 s, now 0.23–0.27 s);
 - peak of the whole step: before 4.3 GB; now 291 MiB.
+
+Session 34, same machine, one million tracks, ``--step digest`` (the digest is now made by the
+import and kept in ``catalog.db``):
+
+- first ``digest()`` of a fresh process: before 14.3–22.5 s (every process); now 65–70 ms; on a
+  database imported by the moodtape before, 14.2 s once (it is then stored), then 64–66 ms;
+- import (three runs of each version): before 28.4–31.4 s; now 42.2–43.5 s (it hashes
+  every track once, in its transaction).
 """
 
 from __future__ import annotations
@@ -119,11 +128,26 @@ def _step_search(folder: Path) -> None:
     print(f"peak {_peak_mib():.0f} MiB")
 
 
+def _step_digest(folder: Path) -> None:
+    """What ``/readyz`` costs a fresh process with instances sharing Redis: open, then ``digest()``."""
+    from moodtape.providers.catalog import Catalog
+
+    started = time.perf_counter()
+    catalog = Catalog(folder)
+    opened = time.perf_counter() - started
+    seconds = _timed(catalog.digest)
+    again = _timed(catalog.digest)
+    print(
+        f"digest: open {opened * 1000:.0f} ms, first digest() {seconds * 1000:.0f} ms, "
+        f"again {again * 1000:.2f} ms ({catalog.digest()}), peak {_peak_mib():.0f} MiB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--folder", type=Path, default=Path("/tmp/catalog33"))
-    parser.add_argument("--step", choices=("import", "search"), help=argparse.SUPPRESS)
+    parser.add_argument("--step", choices=("import", "search", "digest"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     data = args.folder / f"data-{args.rows}"
     csv_path = args.folder / f"tracks-{args.rows}.csv"
@@ -132,6 +156,9 @@ def main() -> None:
         return
     if args.step == "search":
         _step_search(data)
+        return
+    if args.step == "digest":
+        _step_digest(data)
         return
     args.folder.mkdir(parents=True, exist_ok=True)
     if not csv_path.exists():

@@ -14,6 +14,8 @@ tracks (a whole library export) is not held: each search asks its mood index for
 tracks near the targets (:func:`~moodtape.providers.catalog_search.mood_candidates`), so the
 first search of a process with a million imported tracks no longer reads them all (20–33 s
 and 1.8 GB before). The user database is in WAL mode, so a search never waits for an import.
+The catalog's digest (``/readyz``) is made by the import and kept in the user database, with
+triggers that delete it at any later write to its tracks (see :meth:`Catalog.digest`).
 
 Typical use::
 
@@ -50,11 +52,14 @@ from moodtape.providers.catalog_db import (
     insert_tracks,
     insert_videos,
     item_key,
+    store_digest,
+    stored_digest,
 )
 from moodtape.providers.catalog_import import ParsedCsv, RowProblem, read_track_csv
 from moodtape.providers.catalog_search import (
     QueriedTracks,
     SearchIndex,
+    digest_context,
     fetch_tracks,
     genre_rows,
     mood_candidates,
@@ -70,6 +75,8 @@ from moodtape.types import Track, Video
 
 #: File name of the user's additions inside the data folder.
 USER_DB_NAME = "catalog.db"
+#: How long a statement waits for another connection's lock, in ms (``sqlite3.connect``'s default).
+_BUSY_TIMEOUT_MS = 5000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 #: A database with more tracks than this is searched through its mood index, not held in memory:
 #: holding costs about 0.5 KiB and 13 µs per track once per process, a query ~1 ms per target.
@@ -128,12 +135,16 @@ class Catalog:
         self._user_path = None
         #: How the user database was attached, read-only (a digest reads it on a connection of its own).
         self._user_uri: str | None = None
+        #: Whether the user database was attached for writing (a digest made here may be stored in it).
+        self._user_writable = False
         self._read_only = False
         self._databases = ["main"]
         #: Rows of a CSV given to :meth:`from_file` that were skipped, with their reasons.
         self.skipped: tuple[RowProblem, ...] = ()
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so an import is one transaction.
-        self._connection = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None, uri=True)
+        self._connection = sqlite3.connect(
+            ":memory:", timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None, uri=True
+        )
         self._connection.row_factory = sqlite3.Row
         create_schema(self._connection)
         if include_builtin:
@@ -260,19 +271,61 @@ class Catalog:
 
     def digest(self) -> str:
         """A digest of every item, in order (16 hex digits), made again only when the items change:
-        instances behind a balancer compare it (``/readyz``), as a list comes from the answering one's catalog."""
+        instances behind a balancer compare it (``/readyz``), as a list comes from the answering one's catalog.
+
+        A user database keeps its digest (made by :meth:`import_csv`), so a process reads it in
+        milliseconds instead of hashing every track (15–22 s for a million, in every worker, after
+        start and after each import). One imported by an older moodtape has none: it is made here
+        as before, and stored where the database can be written.
+        """
         while True:
             index = self._current_index()
             if index.made_digest is not None:
                 return index.made_digest
-            made = self._make_digest(index)
+            context = digest_context(index, self._databases) if "user" in self._databases else None
+            made = None if context is None else self._stored_digest(context)
+            stored = made is not None
+            if made is None:
+                made = self._make_digest(index)
             with self._lock:
                 if self._current_index() is index:  # no import committed meanwhile: ``made`` is of ``index``
                     index.made_digest = made
+                    if context is not None and not stored:
+                        self._keep_digest(index, context, made)
                     return made
 
+    def _stored_digest(self, context: str) -> str | None:
+        """The digest the user database keeps for ``context``; None without one (or without ``meta``)."""
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            return stored_digest(self._connection, "user", context)
+        return None
+
+    def _keep_digest(self, index: SearchIndex, context: str, digest: str) -> None:
+        """Store ``digest`` (of ``index``, just made) in a writable user database, for the other processes.
+
+        Only if no import committed since ``index`` was read, checked while holding the write lock.
+        Never waits for that lock (an import in another process may hold it for a minute, and the
+        catalog's lock is held here): a busy, read-only or full database just stays without one.
+        """
+        if not self._user_writable or self._read_only:
+            return
+        connection = self._connection
+        connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            if self._current_index() is index:
+                store_digest(connection, "user", context, digest)
+            connection.execute("COMMIT")
+        except sqlite3.Error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+
     def _make_digest(self, index: SearchIndex) -> str:
-        """The digest of ``index``'s catalog, read without the lock where it can be.
+        """The digest of ``index``'s catalog, read without the lock where it can be; only where the
+        user database keeps none for this process (one imported by an older moodtape, a read-only
+        copy of it), or there is none.
 
         Hashing a million imported tracks takes about 20 s (4 s for 300,000); holding the lock
         meanwhile made every search wait that long, right after a worker started and after each
@@ -384,6 +437,7 @@ class Catalog:
             _use_wal(self._connection)
             if not tables >= SCHEMA_NAMES:  # a write: it would wait for an import in another process
                 create_schema(self._connection, "user")
+            self._user_writable = True
         elif "tracks" not in tables:
             raise CatalogError(f"{path} is a SQLite file but not a moodtape catalog (it has no tracks table)")
         elif "videos" not in tables:
@@ -412,6 +466,8 @@ class Catalog:
             try:
                 self._connection.execute("BEGIN")
                 insert_tracks(self._connection, fresh, database)
+                if database == "user":
+                    self._store_import_digest()
                 self._connection.execute("COMMIT")
                 if database == "user":
                     _shrink_wal(self._connection)
@@ -423,6 +479,19 @@ class Catalog:
             finally:
                 self._index = None
         return tuple(duplicates)
+
+    def _store_import_digest(self) -> None:
+        """Make the catalog's digest in the import's transaction, once, and store it with the tracks.
+
+        Every process then reads it (:meth:`digest`) instead of hashing every track again; the
+        triggers :func:`store_digest` adds have deleted any digest stored before, in this same
+        transaction, as each row went in. Kept for what this process holds besides the user's
+        tracks (:func:`digest_context`), which a server of the same release holds too.
+        """
+        index = self._build_index()  # of the catalog as this transaction leaves it
+        context = digest_context(index, self._databases)
+        if stored_digest(self._connection, "user", context) is None:  # nothing added: it may still be right
+            store_digest(self._connection, "user", context, index.digest(self._every_track(index, self._connection)))
 
     def _existing_keys(self) -> tuple[set[str], set[str]]:
         with self._lock:

@@ -88,6 +88,14 @@ INSERT OR IGNORE INTO {{db}}.meta (name, value) VALUES ('schema_version', '{SCHE
 #: The tables and index :data:`SCHEMA` creates: a database holding them all needs no write to open.
 SCHEMA_NAMES = frozenset({"meta", "tracks", "tracks_mood", "videos"})
 
+#: ``meta`` names of stored catalog digests start with this; the rest says what else the digest
+#: depends on (:func:`moodtape.providers.catalog_search.digest_context`).
+DIGEST_PREFIX = "items_digest:"
+#: One per kind of write to ``tracks``, each deleting every stored digest in the writer's transaction.
+DIGEST_TRIGGERS: tuple[str, ...] = tuple(f"tracks_{event}_clears_digest" for event in ("insert", "update", "delete"))
+# A range on the primary key, not LIKE: the triggers run once per row written (about 1 µs each).
+_CLEAR_DIGESTS = f"DELETE FROM {{meta}} WHERE name >= '{DIGEST_PREFIX}' AND name < '{DIGEST_PREFIX[:-1]};'"
+
 
 def item_key(creator: str, title: str) -> str:
     """The catalog's identity for a track: :func:`moodtape.identity.track_key`, the rule every part uses."""
@@ -97,6 +105,52 @@ def item_key(creator: str, title: str) -> str:
 def create_schema(connection: sqlite3.Connection, database: str = "main") -> None:
     """Create the tables in ``database`` (``main`` or an attached name) if they are missing."""
     connection.executescript(SCHEMA.format(db=database))
+
+
+# --- the stored digest ------------------------------------------------------------------------
+
+
+def create_digest_triggers(connection: sqlite3.Connection, database: str) -> None:
+    """Make every write to ``database``'s tracks delete its stored digests, in the same transaction.
+
+    In the database, not in our code, so that no writer can leave a stale digest behind: an older
+    moodtape importing into it (which knows nothing of digests), the ``sqlite3`` shell, a future
+    writer. Called in the transaction that stores a digest, so a stored digest always has them.
+    Statements, not ``executescript``, which would commit the caller's transaction first.
+    """
+    clear = _CLEAR_DIGESTS.format(meta="meta")  # a trigger's statements name its own database's tables bare
+    for name in DIGEST_TRIGGERS:
+        event = name.split("_")[1].upper()
+        connection.execute(f"CREATE TRIGGER IF NOT EXISTS {database}.{name} AFTER {event} ON tracks BEGIN {clear}; END")
+
+
+def _has_digest_triggers(connection: sqlite3.Connection, database: str) -> bool:
+    names = ", ".join(f"'{name}'" for name in DIGEST_TRIGGERS)
+    sql = f"SELECT COUNT(*) FROM {database}.sqlite_master WHERE type = 'trigger' AND tbl_name = 'tracks' AND name IN "
+    sql += f"({names})"
+    return int(connection.execute(sql).fetchone()[0]) == len(DIGEST_TRIGGERS)
+
+
+def stored_digest(connection: sqlite3.Connection, database: str, context: str) -> str | None:
+    """The digest ``database`` keeps for ``context``; None if it keeps none, or lacks a trigger (a
+    digest without them could be stale)."""
+    row = connection.execute(f"SELECT value FROM {database}.meta WHERE name = ?", (DIGEST_PREFIX + context,)).fetchone()
+    return None if row is None or not _has_digest_triggers(connection, database) else str(row[0])
+
+
+def store_digest(connection: sqlite3.Connection, database: str, context: str, digest: str) -> None:
+    """Keep ``digest`` for ``context`` in ``database``, with its triggers.
+
+    The caller owns the transaction: the one that read the tracks hashed, or one holding the write
+    lock with no commit since they were read. Where a trigger is missing (removed by hand), any
+    digest kept is dropped first: a write may have gone by unseen.
+    """
+    if not _has_digest_triggers(connection, database):
+        connection.execute(_CLEAR_DIGESTS.format(meta=f"{database}.meta"))
+        create_digest_triggers(connection, database)
+    connection.execute(
+        f"INSERT OR REPLACE INTO {database}.meta (name, value) VALUES (?, ?)", (DIGEST_PREFIX + context, digest)
+    )
 
 
 # --- the built-in data files -------------------------------------------------------------------
