@@ -27,7 +27,7 @@ QUOTA = Shortfall(
     came=2,
     planned=3,
     budget=10.0,
-    error="YouTube's daily search allowance is used up; using the built-in catalog until tomorrow.",
+    error="it allows no more requests for now",  # providers/http.py shortfall_reason for a quota
 )
 
 
@@ -71,8 +71,8 @@ QUOTA = Shortfall(
             4,
             4,
             "videos",
-            "Only 2 of 3 requests came from YouTube (YouTube's daily search allowance is used up; using the "
-            "built-in catalog until tomorrow), so all 4 videos are from the catalog.",
+            "Only 2 of 3 requests came from YouTube (it allows no more requests for now), so all 4 videos are "
+            "from the catalog.",
         ),
     ],
 )

@@ -464,7 +464,11 @@ class Catalog:
             fresh.append(row)
         with self._lock:
             try:
-                self._connection.execute("BEGIN")
+                # The user database's write lock first: its digest is read and hashed before anything
+                # is written when every row was a duplicate, and a deferred transaction whose reads
+                # saw another connection commit meanwhile is refused its write ("database is locked",
+                # at once, without the busy timeout's wait).
+                self._connection.execute("BEGIN IMMEDIATE" if database == "user" else "BEGIN")
                 insert_tracks(self._connection, fresh, database)
                 if database == "user":
                     self._store_import_digest()

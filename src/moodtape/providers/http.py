@@ -997,6 +997,18 @@ class OutOfTimeError(ProviderError):
         self.maybe_sent = False  # never left: a YouTube search reserved for it is given back
 
 
+def shortfall_reason(error: ProviderError | None) -> str | None:
+    """The failure a list cut short names (:class:`~moodtape.providers.base.Shortfall`): None when only
+    time ran out; a quota or rate limit in words of its own, since the service's message says what
+    happens to whole lists ("using the built-in catalog until tomorrow"), which is not true of a list
+    the service still gave part of; any other failure as the service's message says it."""
+    if error is None or isinstance(error, OutOfTimeError):
+        return None
+    if isinstance(error, QuotaExceededError):
+        return "it allows no more requests for now"
+    return str(error)
+
+
 class ServiceClient:
     """One service's way of calling :func:`request_json`: its name, timeout, retries and secrets.
 

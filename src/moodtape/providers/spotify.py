@@ -288,7 +288,7 @@ class SpotifyProvider:
         except _StaleTokenError:
             self._forget_token()
             try:
-                body = self._get(SEARCH_URL, params, deadline, token_deadline)
+                body = self._get(SEARCH_URL, params, deadline, token_deadline, always=first)
             except _StaleTokenError:
                 # Both 401s carried no pause (a stale token is worth one more try); two in a row mean
                 # the app itself is refused, so it is paused and logged like refused credentials.
@@ -308,7 +308,7 @@ class SpotifyProvider:
         """A call with the access token; ``deadline`` for the call itself, ``token_deadline`` for a
         token fetched first (see :meth:`ServiceClient.request`); None: not held to any. ``always``:
         the call is sent even when the token left less than one attempt before ``deadline``."""
-        token = self._access_token(token_deadline)
+        token = self._access_token(token_deadline, always=always)
         if always and deadline is not None:
             deadline = max(deadline, self._clock() + self._client.timeout)
         return self._call(
@@ -325,12 +325,17 @@ class SpotifyProvider:
 
     # --- the Client Credentials token ---
 
-    def _access_token(self, deadline: float | None = None) -> str:
+    def _access_token(self, deadline: float | None = None, *, always: bool = False) -> str:
         """The cached token, or a new one when it is missing or about to expire, fetched within
-        ``deadline`` (a search's budget; None for :meth:`playlists`, which has none)."""
+        ``deadline`` (a search's budget; None for :meth:`playlists`, which has none). ``always``: for
+        a search's first page, which always goes: the fetch's first attempt goes whatever is left
+        (after a 401 late in the page's time, or a wait here while another thread's fetch failed,
+        the first page was given up with "ran out of time before it could ask again")."""
         with self._token_lock:
             if self._token is not None and self._clock() < self._token_expires_at:
                 return self._token
+            if always and deadline is not None:
+                deadline = max(deadline, self._clock() + self._client.timeout)
             body = json_dict(
                 self._call(
                     "POST",

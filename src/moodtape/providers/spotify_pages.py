@@ -14,7 +14,7 @@ from typing import Any
 
 from moodtape.errors import ProviderError
 from moodtape.providers.base import Shortfall
-from moodtape.providers.http import OutOfTimeError
+from moodtape.providers.http import shortfall_reason
 from moodtape.providers.moodwords import interleave
 from moodtape.providers.spotify_items import track_from_spotify
 from moodtape.types import Track
@@ -52,8 +52,7 @@ class Progress:
         came = sum(self.pages)
         planned = came + sum(self.plan[i].pages - self.pages[i] for i in cut)
         missed = tuple(target for i in cut if self.pages[i] == 0 for target in self.plan[i].targets)
-        reason = None if error is None or isinstance(error, OutOfTimeError) else str(error)
-        return Shortfall("Spotify", "search pages", came, planned, budget, reason, missed)
+        return Shortfall("Spotify", "search pages", came, planned, budget, shortfall_reason(error), missed)
 
 
 def ends_first(count: int) -> list[int]:

@@ -42,6 +42,7 @@ from moodtape.providers.http import (
     TTLCache,
     fetch_once,
     json_dict,
+    shortfall_reason,
 )
 from moodtape.providers.moodwords import interleave, mean_point, regions, targets_in
 from moodtape.providers.youtube_replies import (
@@ -97,9 +98,8 @@ class _Fetch:
 def _shortfall(plan: list[_Fetch], missing: list[_Fetch], error: ProviderError | None, budget: float) -> Shortfall:
     """What a :meth:`YouTubeProvider.videos` call went without: the fetches that brought nothing
     (out of time and not cached, or failed), and the failure that ended one, when not only time."""
-    reason = None if error is None or isinstance(error, OutOfTimeError) else str(error)
     missed = tuple(dict.fromkeys(target for fetch in missing for target in fetch.targets))
-    return Shortfall(_SERVICE, "requests", len(plan) - len(missing), len(plan), budget, reason, missed)
+    return Shortfall(_SERVICE, "requests", len(plan) - len(missing), len(plan), budget, shortfall_reason(error), missed)
 
 
 def default_mood_category(targets: tuple[tuple[float, float], ...]) -> str:
@@ -236,7 +236,8 @@ class YouTubeProvider:
             except ProviderError as error:
                 if number == 0 and not isinstance(error, QuotaExceededError):
                     raise
-                kept_error = kept_error or error
+                if kept_error is None or isinstance(kept_error, OutOfTimeError):
+                    kept_error = error  # a real failure is the one worth naming
                 missing.append(fetch)
                 continue
             if items is None:
@@ -244,8 +245,8 @@ class YouTubeProvider:
                 continue
             found.append([v for item in items if (v := video_from_youtube(item, fetch.point, fetch.category))])
         merged = interleave(found, key=lambda video: video.youtube_id)
-        if not merged and kept_error is not None:
-            raise kept_error
+        if not merged and kept_error is not None and not isinstance(kept_error, OutOfTimeError):
+            raise kept_error  # only time ran out: the shortfall below says so, the catalog fills
         if missing:
             self._outcome.shortfall = _shortfall(plan, missing, kept_error, self.search_budget)
         return merged[: query.limit]
