@@ -1056,6 +1056,16 @@ class ServiceClient:
         claim is held, so that a slow but living holder keeps it until it has its answer."""
         return self.retry.attempts * self.timeout + self.retry.max_wait
 
+    def has_time_for_an_attempt(self, deadline: float) -> bool:
+        """Whether one attempt, run to its timeout, still ends by ``deadline`` (on this service's
+        clock): what a call held to a search's time budget needs before it is sent."""
+        return self._clock() + self.timeout <= deadline
+
+    def first_attempt_allowed(self, deadline: float | None) -> float | None:
+        """``deadline``, moved on as far as one attempt needs: for a call that always goes (a
+        search's first page, and a token fetched for it), held to ``deadline`` for its retries only."""
+        return None if deadline is None else max(deadline, self._clock() + self.timeout)
+
     def request(
         self,
         method: str,
@@ -1082,7 +1092,7 @@ class ServiceClient:
         pause like any other request's failure (see :meth:`TroubleCounter.strike`).
         """
         self.raise_if_paused()
-        if deadline is not None and self._clock() + self.timeout > deadline:
+        if deadline is not None and not self.has_time_for_an_attempt(deadline):
             # Checked here, not only by the search: a token renewed after a 401, a page sent again
             # with it, a status re-check or a call made after waiting on another visitor's claim
             # all start late, and each went with its full timeout and retries past the budget.

@@ -18,6 +18,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
@@ -69,6 +70,20 @@ class _StaleTokenError(ProviderAuthError):
     """A 401 on a search: the token expired early or was revoked; fetched again once."""
 
     pauses: ClassVar[bool] = False  # worth trying again at once: no pause, no log line
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """When a call made for a search must end (on the provider's clock; None: not held to any, as
+    :meth:`SpotifyProvider.playlists`): ``call`` for the call itself, ``token`` for an access token
+    fetched before it. ``always``: the search's first page, whose first attempt goes whatever is left,
+    and so does the first attempt of a token fetched for it (after a 401 late in the page's time, or a
+    wait on the token lock while another thread's fetch failed, the first page was given up with "ran
+    out of time before it could ask again")."""
+
+    call: float | None = None
+    token: float | None = None
+    always: bool = False
 
 
 class SpotifyProvider:
@@ -191,13 +206,12 @@ class SpotifyProvider:
         adds its 15.45 s on top of it.
         """
         if first_from is not None:
-            timeout = self._client.timeout
             page_deadline = first_from + max(self.search_budget, self._client.longest_request)
-            token_deadline = max(first_from + timeout, page_deadline - timeout)  # its first attempt goes
-            return self._search_page(q, offset, page_deadline, token_deadline, first=True)
-        if self._clock() + self._client.timeout > deadline:
+            token_deadline = page_deadline - self._client.timeout  # its first attempt goes (``always``)
+            return self._search_page(q, offset, _Limits(page_deadline, token_deadline, always=True))
+        if not self._client.has_time_for_an_attempt(deadline):
             return self._cache.get((q, offset, self.market))
-        return self._search_page(q, offset, deadline, deadline)
+        return self._search_page(q, offset, _Limits(deadline, deadline))
 
     def videos(self, query: Query) -> list[Video]:
         """Spotify has no videos for us."""
@@ -245,37 +259,18 @@ class SpotifyProvider:
                 plans[q] = Search(q=q, point=point, pages=max(1, pages), targets=tuple(slots))
         return list(plans.values())
 
-    def _search_page(
-        self,
-        q: str,
-        offset: int,
-        deadline: float | None = None,
-        token_deadline: float | None = None,
-        *,
-        first: bool = False,
-    ) -> dict[str, Any]:
+    def _search_page(self, q: str, offset: int, limits: _Limits = _Limits()) -> dict[str, Any]:
         """One page (``limit`` = :data:`PAGE_LIMIT`) of tracks and playlists for ``q``, cached.
 
         Single flight (:func:`fetch_once`): callers missing the same page at once send one search
-        between them, not one each against Spotify's rate limit. Deadlines as for :meth:`_get`.
+        between them, not one each against Spotify's rate limit.
         """
         key = (q, offset, self.market)
         hold = self._client.longest_request  # a fetch that also renews the token may outlast it: harmless
-        return fetch_once(
-            self._cache, key, lambda: self._fetch_page(q, offset, deadline, token_deadline, first=first), hold=hold
-        )
+        return fetch_once(self._cache, key, lambda: self._fetch_page(q, offset, limits), hold=hold)
 
-    def _fetch_page(
-        self,
-        q: str,
-        offset: int,
-        deadline: float | None = None,
-        token_deadline: float | None = None,
-        *,
-        first: bool = False,
-    ) -> dict[str, Any]:
-        """One search call for the page, renewing a stale token once. ``first``: the search's first
-        page, sent (once) whatever is left before ``deadline`` once its token is there."""
+    def _fetch_page(self, q: str, offset: int, limits: _Limits) -> dict[str, Any]:
+        """One search call for the page, renewing a stale token once."""
         params: dict[str, str | int] = {
             "q": q,
             "type": "track,playlist",
@@ -284,11 +279,11 @@ class SpotifyProvider:
             "offset": offset,
         }
         try:
-            body = self._get(SEARCH_URL, params, deadline, token_deadline, always=first)
+            body = self._get(SEARCH_URL, params, limits)
         except _StaleTokenError:
             self._forget_token()
             try:
-                body = self._get(SEARCH_URL, params, deadline, token_deadline, always=first)
+                body = self._get(SEARCH_URL, params, limits)
             except _StaleTokenError:
                 # Both 401s carried no pause (a stale token is worth one more try); two in a row mean
                 # the app itself is refused, so it is paused and logged like refused credentials.
@@ -296,21 +291,10 @@ class SpotifyProvider:
                 raise self._client.fail(paused(refused, AUTH_PAUSE)) from None
         return one_page(json_dict(body, _SERVICE))
 
-    def _get(
-        self,
-        url: str,
-        params: Mapping[str, str | int],
-        deadline: float | None = None,
-        token_deadline: float | None = None,
-        *,
-        always: bool = False,
-    ) -> Any:
-        """A call with the access token; ``deadline`` for the call itself, ``token_deadline`` for a
-        token fetched first (see :meth:`ServiceClient.request`); None: not held to any. ``always``:
-        the call is sent even when the token left less than one attempt before ``deadline``."""
-        token = self._access_token(token_deadline, always=always)
-        if always and deadline is not None:
-            deadline = max(deadline, self._clock() + self._client.timeout)
+    def _get(self, url: str, params: Mapping[str, str | int], limits: _Limits) -> Any:
+        """A call with the access token, within ``limits`` (see :meth:`ServiceClient.request`)."""
+        token = self._access_token(limits)
+        deadline = self._client.first_attempt_allowed(limits.call) if limits.always else limits.call
         return self._call(
             "GET",
             url,
@@ -325,17 +309,14 @@ class SpotifyProvider:
 
     # --- the Client Credentials token ---
 
-    def _access_token(self, deadline: float | None = None, *, always: bool = False) -> str:
+    def _access_token(self, limits: _Limits) -> str:
         """The cached token, or a new one when it is missing or about to expire, fetched within
-        ``deadline`` (a search's budget; None for :meth:`playlists`, which has none). ``always``: for
-        a search's first page, which always goes: the fetch's first attempt goes whatever is left
-        (after a 401 late in the page's time, or a wait here while another thread's fetch failed,
-        the first page was given up with "ran out of time before it could ask again")."""
+        ``limits.token`` (its first attempt always, for a search's first page: read after any wait
+        for the lock)."""
         with self._token_lock:
             if self._token is not None and self._clock() < self._token_expires_at:
                 return self._token
-            if always and deadline is not None:
-                deadline = max(deadline, self._clock() + self._client.timeout)
+            deadline = self._client.first_attempt_allowed(limits.token) if limits.always else limits.token
             body = json_dict(
                 self._call(
                     "POST",

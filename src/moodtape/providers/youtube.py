@@ -258,7 +258,7 @@ class YouTubeProvider:
         cached search, which loses nothing when skipped, is held to ``deadline`` even then."""
         if first:
             return self._items(fetch, None, deadline)
-        if self._clock() + self._client.timeout > deadline:
+        if not self._client.has_time_for_an_attempt(deadline):
             return self._cached_items(fetch)
         return self._items(fetch, deadline, deadline)
 
