@@ -208,6 +208,7 @@ def fetch_once(
     *,
     ttl: float | None = None,
     hold: float,
+    wait: float | None = None,
     poll: float = CLAIM_POLL,
 ) -> V:
     """``key``'s cached value, or else ``fetch()``'s, stored for ``ttl`` seconds (None: the cache's own).
@@ -222,20 +223,26 @@ def fetch_once(
       (a spent budget or an open breaker answers it at once, as they would have without waiting).
     - A waiter that has not had the claim after ``hold`` seconds of its own (the holder is alive
       but slower than ``hold``) fetches without it, as every caller did before single flight.
+    - ``wait``: the most seconds this caller may wait, when less than ``hold`` (what is left of
+      its search's time budget: :meth:`ServiceClient.wait_allowed`). It then goes on as after
+      ``hold``: the cache is read once more and ``fetch()`` is called, which a budget with no time
+      left for an attempt answers at once (:class:`OutOfTimeError`). Held to ``hold`` alone, a
+      visitor whose search had 5.1 s left waited 17.5 s on another visitor's claim.
     - With a lifetime of 0 (``MOODTAPE_CACHE_TTL=0``) nothing is stored, so nothing is waited for.
 
-    Waiting uses real time (``time.monotonic``, ``time.sleep``), never a provider's injected clock.
+    Waiting uses real time (``time.monotonic``, ``time.sleep``), never a provider's injected clock:
+    ``wait`` is a length of time, read off that clock when the wait begins.
     """
     value = cache.get(key)
     if value is not None:
         return value
     if (cache.ttl if ttl is None else ttl) <= 0 or hold <= 0:  # waiters would find nothing, only wait
         return fetch()
-    deadline = time.monotonic() + hold
+    deadline = time.monotonic() + (hold if wait is None else max(0.0, min(hold, wait)))
     release = cache.claim(key, hold)
     waited = release is None
-    while release is None and time.monotonic() < deadline:
-        time.sleep(poll * random.uniform(0.5, 1.5))  # jitter
+    while release is None and (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, poll * random.uniform(0.5, 1.5)))  # jitter; never past the deadline
         release = cache.claim(key, hold)
     try:
         if waited:  # (not re-read when claimed at once: one lookup per request, in the metrics too)
@@ -474,7 +481,7 @@ def retry_after_seconds(response: httpx.Response, now: float | None = None) -> f
     return max(0.0, seconds)
 
 
-def _wait_asked(response: httpx.Response) -> float | None:
+def wait_asked(response: httpx.Response) -> float | None:
     """The reply's ``Retry-After`` as a wait, or None when it asks for none: ``0``, ``-5`` or a date
     already past are read like a missing header (backoff between retries, :data:`RATE_LIMIT_PAUSE`
     after a final 429). Taken as they were, they sent both retries in the same instant and paused
@@ -544,16 +551,21 @@ def not_available_here(service: str) -> str:
     return f"{service} is not available here for now; the built-in catalog stands in."
 
 
+def rate_limited(service: str, retry_after: float | None) -> QuotaExceededError:
+    """The error of a service that said "not so often" (a final 429; iTunes' 403), pausing it for
+    ``retry_after`` seconds (:func:`wait_asked`; :data:`RATE_LIMIT_PAUSE` when None) and saying so."""
+    wait = RATE_LIMIT_PAUSE if retry_after is None else retry_after
+    error = QuotaExceededError(
+        f"{service} is limiting how often moodtape may ask; try again {_wait_phrase(retry_after)}."
+    )
+    paused(error, wait)
+    return error
+
+
 def _final_status_error(service: str, response: httpx.Response, retry_after: float | None) -> ProviderError:
     status = response.status_code
     if status == 429:
-        wait = RATE_LIMIT_PAUSE if retry_after is None else retry_after
-        return paused(
-            QuotaExceededError(
-                f"{service} is limiting how often moodtape may ask; try again {_wait_phrase(retry_after)}."
-            ),
-            wait,
-        )
+        return rate_limited(service, retry_after)
     if status >= 500:
         # Maybe this request's fault alone: see TroubleCounter.
         return one_requests_trouble(
@@ -606,7 +618,7 @@ def request_json(
             return _decode(response, service)
         if on_error is not None and (error := on_error(response)) is not None:
             raise error
-        retry_after = _wait_asked(response)
+        retry_after = wait_asked(response)
         if response.status_code != 429 and response.status_code < 500:
             raise _final_status_error(service, response, retry_after)
         delay = retry_after if retry_after is not None else retry.backoff * 2 ** (attempt - 1)
@@ -1060,6 +1072,13 @@ class ServiceClient:
         """Whether one attempt, run to its timeout, still ends by ``deadline`` (on this service's
         clock): what a call held to a search's time budget needs before it is sent."""
         return self._clock() + self.timeout <= deadline
+
+    def wait_allowed(self, until: float | None) -> float | None:
+        """Seconds a call held to a search's budget ending at ``until`` (on this service's clock) may
+        wait for another visitor's work (its :func:`fetch_once` claim on the same entry, a token it
+        is fetching): what is left of the budget, at least 0. None when no budget is in force: such
+        a caller waits as long as the holder may take, as before budgets."""
+        return None if until is None else max(0.0, until - self._clock())
 
     def first_attempt_allowed(self, deadline: float | None) -> float | None:
         """``deadline``, moved on as far as one attempt needs: for a call that always goes (a

@@ -45,6 +45,8 @@ from moodtape.providers.http import (
     json_dict,
     one_requests_trouble,
     quote_api_message,
+    rate_limited,
+    wait_asked,
 )
 from moodtape.state.connection import SharedStateError
 from moodtape.types import Track
@@ -463,11 +465,21 @@ class ITunesPreviews(_PreviewEnricher):
 
 
 def _itunes_error(response: httpx.Response) -> ProviderError | None:
-    if response.status_code in (403, 429):  # a keyless API has no key to refuse: read both as "too often"
-        return QuotaExceededError(
-            "iTunes Search is limiting how often moodtape may ask; previews resume in a few minutes."
-        )
-    return None
+    """403 and 429 read as "too often" (a keyless API has no key to refuse), and not retried.
+
+    With a ``Retry-After`` (:func:`~moodtape.providers.http.wait_asked`), iTunes pauses that long
+    and says so, as Deezer does (at most 1 h); before session 35 it paused the enricher's 300 s
+    whatever the reply asked ("previews resume in a few minutes" of a ``Retry-After: 10``, and
+    300 s of a ``Retry-After: 1200``). Without one, the enricher's cooldown as before (5 minutes,
+    which "previews resume in a few minutes" says), not Deezer's 60 s: moodtape keeps under Apple's
+    20 calls a minute itself, so a refusal means others share the address or Apple asks for less.
+    """
+    if response.status_code not in (403, 429):
+        return None
+    asked = wait_asked(response)
+    if asked is not None:
+        return rate_limited("iTunes Search", asked)
+    return QuotaExceededError("iTunes Search is limiting how often moodtape may ask; previews resume in a few minutes.")
 
 
 def _pick_itunes(track: Track, results: object) -> PreviewInfo:

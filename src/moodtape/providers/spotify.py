@@ -14,10 +14,11 @@ development-mode app gets ``limit`` ≤ 10 per search page and needs an owner wi
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -30,6 +31,7 @@ from moodtape.providers.http import (
     DEFAULT_RETRY,
     Cache,
     Clock,
+    OutOfTimeError,
     RetryPolicy,
     ServiceClient,
     Sleep,
@@ -75,11 +77,13 @@ class _StaleTokenError(ProviderAuthError):
 @dataclass(frozen=True)
 class _Limits:
     """When a call made for a search must end (on the provider's clock; None: not held to any, as
-    :meth:`SpotifyProvider.playlists`): ``call`` for the call itself, ``token`` for an access token
-    fetched before it. ``always``: the search's first page, whose first attempt goes whatever is left,
-    and so does the first attempt of a token fetched for it (after a 401 late in the page's time, or a
-    wait on the token lock while another thread's fetch failed, the first page was given up with "ran
-    out of time before it could ask again")."""
+    :meth:`SpotifyProvider.playlists`): ``call`` for the call itself, ``token`` for what comes
+    before it: an access token fetched for it, and any wait on another visitor's work (its claim
+    on the same page, the token lock while it fetches a token), which went on up to 17.5 s
+    whatever was left of the search. ``always``: the search's first page, whose first attempt goes
+    whatever is left, and so does the first attempt of a token fetched for it (after a 401 late in
+    the page's time, or a wait on the token lock while another thread's fetch failed, the first
+    page was given up with "ran out of time before it could ask again")."""
 
     call: float | None = None
     token: float | None = None
@@ -263,11 +267,13 @@ class SpotifyProvider:
         """One page (``limit`` = :data:`PAGE_LIMIT`) of tracks and playlists for ``q``, cached.
 
         Single flight (:func:`fetch_once`): callers missing the same page at once send one search
-        between them, not one each against Spotify's rate limit.
+        between them, not one each against Spotify's rate limit. A caller waits for another's call
+        until ``limits.token`` at most, then goes on as its budget allows.
         """
         key = (q, offset, self.market)
         hold = self._client.longest_request  # a fetch that also renews the token may outlast it: harmless
-        return fetch_once(self._cache, key, lambda: self._fetch_page(q, offset, limits), hold=hold)
+        wait = self._client.wait_allowed(limits.token)
+        return fetch_once(self._cache, key, lambda: self._fetch_page(q, offset, limits), hold=hold, wait=wait)
 
     def _fetch_page(self, q: str, offset: int, limits: _Limits) -> dict[str, Any]:
         """One search call for the page, renewing a stale token once."""
@@ -281,7 +287,7 @@ class SpotifyProvider:
         try:
             body = self._get(SEARCH_URL, params, limits)
         except _StaleTokenError:
-            self._forget_token()
+            self._forget_token(limits)
             try:
                 body = self._get(SEARCH_URL, params, limits)
             except _StaleTokenError:
@@ -313,7 +319,7 @@ class SpotifyProvider:
         """The cached token, or a new one when it is missing or about to expire, fetched within
         ``limits.token`` (its first attempt always, for a search's first page: read after any wait
         for the lock)."""
-        with self._token_lock:
+        with self._token_lock_within(limits):
             if self._token is not None and self._clock() < self._token_expires_at:
                 return self._token
             deadline = self._client.first_attempt_allowed(limits.token) if limits.always else limits.token
@@ -335,10 +341,24 @@ class SpotifyProvider:
             self._token_expires_at = self._clock() + _token_lifetime(float(expires_in))
             return token
 
-    def _forget_token(self) -> None:
-        with self._token_lock:
+    def _forget_token(self, limits: _Limits) -> None:
+        with self._token_lock_within(limits):
             self._token = None
             self._token_expires_at = 0.0
+
+    @contextlib.contextmanager
+    def _token_lock_within(self, limits: _Limits) -> Iterator[None]:
+        """The token lock, waited for until ``limits.token`` at most: another thread holding it may be
+        fetching a token slowly (up to 17.5 s), and every page of every search takes the lock, so a
+        visitor with 5.1 s of its search left waited that long. Raises :class:`OutOfTimeError` (the
+        search keeps what it has and says so) when the lock is still held then."""
+        wait = self._client.wait_allowed(limits.token)
+        if not self._token_lock.acquire(timeout=-1 if wait is None else wait):
+            raise OutOfTimeError(_SERVICE)
+        try:
+            yield
+        finally:
+            self._token_lock.release()
 
 
 def _token_lifetime(expires_in: float) -> float:

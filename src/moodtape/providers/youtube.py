@@ -306,11 +306,16 @@ class YouTubeProvider:
 
         Single flight (:func:`fetch_once`): of the callers missing the same entry at once (threads,
         and with Redis every instance), one calls and the others wait for its answer instead of
-        each spending a search.
+        each spending a search: until ``deadline`` at most (a later fetch with 5.1 s of its search
+        left waited up to 17.5 s). The first fetch, not held to the budget, waits as long as the
+        other's call may take: calling instead would spend a second search of the day's allowance.
         """
         ttl = self._cache.ttl if fetch.kind == "chart" else self._search_ttl
         hold = self._client.longest_request
-        items = fetch_once(self._cache, self._key(fetch), lambda: self._call(fetch, deadline), ttl=ttl, hold=hold)
+        wait = self._client.wait_allowed(deadline)
+        items = fetch_once(
+            self._cache, self._key(fetch), lambda: self._call(fetch, deadline), ttl=ttl, hold=hold, wait=wait
+        )
         if fetch.kind == "chart" or self.status_recheck is None or self._search_ttl <= 0:
             return items  # a chart lives an hour and says its status
         gone = set(self._status.gone(self._key(fetch), items, every=self.status_recheck, deadline=check_by))

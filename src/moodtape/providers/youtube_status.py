@@ -86,6 +86,7 @@ class StatusCheck:
                 lambda: self._unplayable(items, deadline),
                 ttl=every,
                 hold=self._client.longest_request,
+                wait=self._client.wait_allowed(deadline),  # another visitor's check: no longer than the budget
             )
         except OutOfTimeError:
             return []  # nothing asked, nothing learned: still due
