@@ -49,6 +49,7 @@ from moodtape.web.params import check_query
 from moodtape.web.profiles import MemoryProfileStore, ProfileStore
 from moodtape.web.proxies import TrustedProxyFix
 from moodtape.web.ratelimit import install_rate_limit
+from moodtape.web.refusals import install_server_refusals
 from moodtape.web.retired import MemoryRetiredSessions, RetiredSessions, retired_seconds
 from moodtape.web.secret_key import stored_secret_key
 from moodtape.web.security import HSTS, SECURITY_HEADERS, redact_secrets_in
@@ -327,6 +328,7 @@ def create_app(
         settings.get("MOODTAPE_REDIS_URL").strip(),
         settings.get_int("MOODTAPE_REDIS_SLOW_MS") / 1000,
     )
+    install_server_refusals(app)  # web/refusals.py: bodies the server refused by their head, after the limit
     install_host_checks(app)  # web/hosts.py: 400 for a bad Host, redirects that name no host
     install_server_wide_options(app)  # web/server_wide.py: OPTIONS *, after the checks above
     install_static_name_check(app)  # web/static_names.py: 404 for /static/style.css/ and the like

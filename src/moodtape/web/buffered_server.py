@@ -69,8 +69,11 @@ What this module adds to waitress:
 - **Bodies refused before they are sent**: to a client that waits for ``100 Continue``, a body the
   app would refuse unread (another site's request; a compressed body; a JSON body over its bound or
   of another type, :mod:`moodtape.web.refusals`) is refused at once, in the app's words, and never
-  asked for. The app never sees such a request: it is refused ahead of the app's ``Host``, query,
-  rate and CSRF checks, and its answer has no ``X-Request-ID`` or ``Vary`` and is not logged.
+  asked for. It is refused ahead of the app's ``Host``, query and CSRF checks, but the app answers
+  it, without the body, after its rate limit: it has an ``X-Request-ID``, a log line and a count in
+  the metrics, and a client past its limit hears the 429 (``_DrainingParser.answer_refusal_in_the_app``;
+  until session 35 the server answered alone, and none of these applied). So does a body too large
+  for the server (the "Readable 413s" below).
   ``OPTIONS *``, which the app answers without reading a body, goes to the app without asking for
   one, and its connection closes after the answer.
 - **Readable 413s**: a client that declares a too-large ``Content-Length`` without
@@ -122,10 +125,13 @@ from moodtape.web.framing_reasons import client_reason, explained
 from moodtape.web.hosts import one_host
 from moodtape.web.proxies import Network, from_one_of, trusted_networks
 from moodtape.web.refusals import (
+    REFUSED_BY_THE_SERVER,
     SMALL_JSON_BYTES,
     SMALL_JSON_REFUSAL,
     BodyRefusal,
+    answers_server_refusals,
     refusal,
+    refusal_said,
     small_json_route,
     unwanted_body,
 )
@@ -636,12 +642,21 @@ class _ConnectionListTask(WSGITask):  # type: ignore[misc]
     to the end of the stream waited that long for it.
     """
 
+    def get_environment(self) -> dict[str, Any]:
+        """waitress's environ, with the refusal the app is to answer for a body refused by its head
+        (:meth:`_DrainingParser.answer_refusal_in_the_app`; the body itself is not there)."""
+        environ: dict[str, Any] = super().get_environment()
+        refused = getattr(self.request, "refused_body", None)
+        if refused is not None:
+            environ[REFUSED_BY_THE_SERVER] = refused
+        return environ
+
     def build_response_header(self) -> bytes:
         if self.version == "1.1" and asks_to_close(self.request.headers.get("CONNECTION", "")):
             self.set_close_on_finish()
-        if getattr(self.request, "body_unasked", False):
-            # The body announced was never asked for: the client may still send it, so the connection
-            # carries no further request; what comes is dropped as the close lingers.
+        if getattr(self.request, "ends_the_connection", False):
+            # The body announced was never asked for, or was refused: the client may still send it, so
+            # the connection carries no further request; what comes is dropped as the close lingers.
             self.set_close_on_finish()
             self.channel.linger_on_close = True
         header: bytes = super().build_response_header()
@@ -734,6 +749,43 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     #: The request was handed on without the body its head announced
     #: (:meth:`_leave_an_options_body_unasked`): its connection ends with its answer.
     body_unasked = False
+    #: The refusal of the body that the app answers (:meth:`answer_refusal_in_the_app`), the request
+    #: handed on without its body; its connection ends with its answer. None for any other request.
+    refused_body: BodyRefusal | None = None
+    #: waitress read the request line and headers (``command``, ``path`` and ``headers`` are set).
+    _head_read = False
+
+    @property
+    def ends_the_connection(self) -> bool:
+        """The request was handed to the app without the body its head announced: nothing after it
+        on the connection is read as a request."""
+        return self.body_unasked or self.refused_body is not None
+
+    def answer_refusal_in_the_app(self) -> None:
+        """Have the app answer this request's refusal by its head, once it is complete.
+
+        A body refused by its head (too large for the server, one the app would refuse unread,
+        another site's: :meth:`_refuse_unwanted_body`, :meth:`_refuse_foreign_before_body`) was
+        answered by the server alone: no ``X-Request-ID``, no log line, no count in the metrics, and
+        not counted by the rate limit, so a client could send such bodies without end and never
+        hear a 429. Now the request goes to the app (a worker thread, like any request) without its
+        body, the refusal under :data:`~moodtape.web.refusals.REFUSED_BY_THE_SERVER`: the app's
+        limit comes first, then the same status, code and words. Nothing changes for the body: it
+        was never asked for, or was dropped as it came (none of it is handed on). Only for an app
+        that answers them (:func:`~moodtape.web.refusals.answers_server_refusals`), and a head read
+        whole with one valid ``Host`` (or none); the server still answers the others itself.
+        """
+        error = self.error
+        if not (
+            self._head_read
+            and isinstance(error, RequestEntityTooLarge | _UnwantedBodyError | _ForeignSiteError)
+            and one_host(self.headers.get("HOST", ""))
+            and answers_server_refusals(self.application)
+        ):
+            return
+        said = _message_for(error)
+        self.refused_body = refusal_said(int(error.code), error.reason, said, getattr(error, "api_code", None))
+        self.error, self.body_rcv = None, None  # the app's task, with an empty body (whatever was held goes)
 
     def answer_version(self) -> str:
         """The HTTP version a refusal of this request answers in: ``1.0`` when a request line that
@@ -998,6 +1050,7 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             # waitress catches only UnicodeError: any other ValueError closed the connection without
             # an answer, and the log got an "uncaptured python exception" with its traceback.
             raise self._refuse(_unparsable(getattr(self, "request_uri", ""))) from error
+        self._head_read = True
         self._join_cookie_lines(header_plus)
         if not self.version:  # "GET /": HTTP/0.9's form, which has no headers to go with them
             raise self._refuse(_refused("the request line has no HTTP version: end it with HTTP/1.1"))
@@ -1043,18 +1096,23 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         self._leave_an_options_body_unasked()
 
     def _refuse_foreign_before_body(self) -> None:
-        """Refuse, before ``100 Continue``, a request with a body that the browser marks as another
-        site's (:func:`~moodtape.web.security.foreign_by_headers`): every endpoint that takes a body
-        refuses such a request (403 ``csrf_failed``), and asking for the body first made the client
-        send all of it (10 MB of a photo) to be refused. Only for ``Expect: 100-continue``: a client
-        that sends its body at once would see its send fail, not the answer, if refused before it.
-        The refusal closes the connection, dropping a body the client sends anyway (it lingers).
+        """Refuse, by its head, a request with a body that the browser marks as another site's
+        (:func:`~moodtape.web.security.foreign_by_headers`): every endpoint that takes a body
+        refuses such a request (403 ``csrf_failed``) without reading it, and asking for the body
+        first made the client send all of it (10 MB of a photo) to be refused. With ``Expect:
+        100-continue`` it is refused before the body is asked for; the refusal closes the connection,
+        dropping a body the client sends anyway (it lingers). Sent at once by its ``Content-Length``,
+        the body is read and dropped as it comes before the answer (:meth:`_drains_before_answering`):
+        until session 35 waitress read and held it whole for the app's 403 (5,000,000 bytes of a
+        5 MB photo posted to ``/api/analyze``), but for a body the app refuses unread anyway. A
+        chunked one sent at once has no length to drain by: read for the app, which refuses it.
         A request without one valid ``Host`` is left to the app, whose 400 for that comes first, and
         so is a safe method's (a page elsewhere may link to a GET).
         """
-        wants_body = self.chunked or self.content_length > 0
-        if self.expect_continue and wants_body and self._from_another_site():
-            raise self._refuse(_ForeignSiteError(FOREIGN_BEFORE_BODY))
+        if self.chunked and not self.expect_continue:
+            return
+        if (self.chunked or self.content_length > 0) and self._from_another_site():
+            raise self._refuse(_ForeignSiteError(FOREIGN_BEFORE_BODY if self.expect_continue else FOREIGN_BODY_DROPPED))
 
     def _from_another_site(self) -> bool:
         """Whether this request would change state and its headers show it came from another site
@@ -1072,17 +1130,17 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         go on, and sent it all: 5 MB to ``/api/feedback`` for its 413 "at most 64 KiB", or a gzipped
         photo for its 415). A client that sends its body at once, by its ``Content-Length``, is refused
         the same way, its body read and dropped before the answer (:meth:`_drains_before_answering`):
-        waitress read and held it all (5,000,000 bytes of those 5 MB) for the app to refuse. When its
-        headers show another site's request, it hears the 403 that a client waiting for ``100
-        Continue`` hears (:meth:`_refuse_foreign_before_body`). A chunked body sent at once is left
-        to be read: its size is bounded on the small JSON endpoints (:meth:`_bound_chunk_framing`).
+        waitress read and held it all (5,000,000 bytes of those 5 MB) for the app to refuse. Another
+        site's request has heard its 403 first (:meth:`_refuse_foreign_before_body`). A chunked body
+        sent at once is left to be read: its size is bounded on the small JSON endpoints
+        (:meth:`_bound_chunk_framing`).
 
         Only when the target is a plain path (no escape, no second leading slash, not absolute: the
         app answers those otherwise) with one valid ``Host``. This refusal comes before every check
-        of the app's (its ``Host`` and query checks, the rate limit, the CSRF token): a request
-        failing one of those too is told of its body first; it was refused either way. The app never
-        sees it, so, as the 403 for another site's request, its answer has no ``X-Request-ID`` and no
-        ``Vary`` and is neither counted in the request metrics nor logged.
+        of the app's but the rate limit (its ``Host`` and query checks, the CSRF token): a request
+        failing one of those too is told of its body first; it was refused either way. The app
+        answers it without the body (:meth:`answer_refusal_in_the_app`): its ``X-Request-ID``, log
+        line, metrics and rate limit.
         """
         wants_body = self.chunked or self.content_length > 0
         if not (wants_body and self._answered_as_the_app_would()) or (self.chunked and not self.expect_continue):
@@ -1090,8 +1148,6 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         said = unwanted_body(self.application, self.command, self.path, self.headers)
         if said is None:
             return
-        if not self.expect_continue and self._from_another_site():
-            raise self._refuse(_ForeignSiteError(FOREIGN_BODY_DROPPED))
         raise self._refuse(_UnwantedBodyError(said))
 
     def _leave_an_options_body_unasked(self) -> None:
@@ -1357,12 +1413,13 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
                     self.send_continue()
                 if self.request.completed:
                     self.sent_continue = False
+                    self.request.answer_refusal_in_the_app()
                     if not self.request.empty:
                         self.requests.append(self.request)
                         if len(self.requests) == 1:
                             # the queue was empty: no worker is on this channel, so start one
                             self.server.add_task(self)
-                    self._reading_ends = self.request.body_unasked
+                    self._reading_ends = self.request.ends_the_connection
                     self.request = None
                 if self._reading_ends:
                     break  # what follows is the body never asked for (or more of it): dropped

@@ -9,12 +9,18 @@ Messages are fixed texts: nothing the client sent is echoed.
 Some requests are refused by their headers alone, before the body is asked for
 (:func:`unwanted_body`): the app would refuse them without reading a byte of it, and a client
 that waits for ``100 Continue`` should not send megabytes to learn so. Such a refusal, like the
-server's 403 for another site's request, is made before the app's own checks run (its ``Host``
-check, its query check, the rate limit, the CSRF token): a request failing one of those too hears of
-its body first; it was refused either way. As the app never sees it, the answer has no
-``X-Request-ID`` and no ``Vary``, and it is neither counted in the request metrics nor logged.
-The same body sent at once, by its ``Content-Length`` (urllib, requests, browsers' fetch do not
-wait), is refused the same way once it has come, read and dropped as it comes rather than held.
+server's 403 for another site's request, is decided before the app's own checks run (its ``Host``
+check, its query check, the CSRF token): a request failing one of those too hears of its body
+first; it was refused either way. The same body sent at once, by its ``Content-Length`` (urllib,
+requests, browsers' fetch do not wait), is refused the same way once it has come, read and dropped
+as it comes rather than held.
+
+The app still answers such a refusal, without the body (:func:`install_server_refusals`): the
+server hands it the request with the refusal under :data:`REFUSED_BY_THE_SERVER` in the WSGI
+environ and an empty body. So the refusal has an ``X-Request-ID``, a line in the log, a count in the
+request metrics, and is counted by the rate limit, whose 429 a client past its limit hears instead.
+Until session 35 the server answered it alone: a client sending 200 such bodies in a row got 200
+refusals that left no trace and were never limited.
 
 A chunked body, whose size no header tells, is refused the same way once too much of it has come
 (:func:`small_json_route`): the server stops reading it in the read that takes its data past
@@ -24,14 +30,15 @@ A chunked body, whose size no header tells, is refused the same way once too muc
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Final, NamedTuple
 
-from flask import Flask
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_options_header
 
-from moodtape.web.errors import HTTP_CODES, INTERNAL_ERROR_MESSAGE, TOO_LARGE_MESSAGE
+from moodtape.web.errors import HTTP_CODES, INTERNAL_ERROR_MESSAGE, TOO_LARGE_MESSAGE, error_response
 from moodtape.web.security import SECURITY_HEADERS
 
 MESSAGES: Final[dict[int, str]] = {
@@ -57,10 +64,15 @@ def refusal(
     given, is the API's code for the same refusal made by the app (``csrf_failed``), in place of
     the status's general one.
     """
-    code = code or HTTP_CODES.get(status, "http_error")
-    body = json.dumps({"error": {"code": code, "message": message or MESSAGES.get(status, reason)}}).encode()
+    said = refusal_said(status, reason, message, code)
+    body = json.dumps({"error": {"code": said.code, "message": said.message}}).encode()
     headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *SECURITY_HEADERS.items()]
     return headers, body
+
+
+def refusal_said(status: int, reason: str, message: str | None = None, code: str | None = None) -> BodyRefusal:
+    """The status, API code and message refusing a request with ``status`` (see :func:`refusal`)."""
+    return BodyRefusal(status, code or HTTP_CODES.get(status, "http_error"), message or MESSAGES.get(status, reason))
 
 
 #: The endpoints whose body is a small JSON object, read by web/lists_api.py's ``_json_body``: one
@@ -150,3 +162,46 @@ def is_json(content_type: str) -> bool:
     or an ``application/…+json`` type, in any case, whatever its parameters."""
     mimetype = parse_options_header(content_type)[0].lower()
     return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+#: The WSGI environ key under which the HTTP server hands the app a request it refused by its head
+#: (a :class:`BodyRefusal`), none of its body handed on (web/buffered_server.py). No header can set
+#: it: waitress names every header ``HTTP_…``.
+REFUSED_BY_THE_SERVER: Final[str] = "moodtape.refused_by_the_server"
+#: The methods a refusal's log line names; any other (a method is any token, up to 32 KiB) is ``other``.
+_LOGGED_METHODS: Final[frozenset[str]] = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+_log = logging.getLogger(__name__)
+
+
+def install_server_refusals(app: Flask) -> None:
+    """Have ``app`` answer the requests the HTTP server refused by their head (:data:`REFUSED_BY_THE_SERVER`).
+
+    Register it after the request id, the metrics' timing and the rate limit, and before every
+    other check: the request then has the ``X-Request-ID``, the metrics (its endpoint, its status),
+    the limit's 429 past the client's budget and the security headers of any answer, and the
+    refusal is still said before the app's ``Host``, query and CSRF checks, as the server decided
+    it. The log line names the status, the method and the endpoint only (never the path, the query
+    or a header: the client's words and secrets stay out); the request id ties it to the answer.
+    """
+    app.extensions[REFUSED_BY_THE_SERVER] = True
+
+    def answer_the_servers_refusal() -> Response | None:
+        said = request.environ.get(REFUSED_BY_THE_SERVER)
+        if not isinstance(said, BodyRefusal):
+            return None
+        _log.info(
+            "refused by its headers, none of its body kept: %d %s, %s %s",
+            said.status,
+            said.code,
+            request.method if request.method in _LOGGED_METHODS else "other",
+            request.endpoint or "unmatched",
+        )
+        return error_response(said.status, said.code, said.message)
+
+    app.before_request(answer_the_servers_refusal)
+
+
+def answers_server_refusals(app: object) -> bool:
+    """Whether ``app`` answers the server's refusals by their head (:func:`install_server_refusals`);
+    the server answers them itself for any other app."""
+    return isinstance(app, Flask) and bool(app.extensions.get(REFUSED_BY_THE_SERVER))
