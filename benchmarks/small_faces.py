@@ -4,7 +4,8 @@
 
 A photo of up to 1,920 px with no face of the usual size is searched once more, in one full-size
 copy, for small faces (``YuNetSettings.small_face``, ``tiled_small_face``; MODEL_CARD.md, "Small
-faces in small photos"). Two sets, each face scored only where it was pasted:
+faces in small photos"); since session 35 one with a sure face of the usual size is searched so
+too. The sets, each face scored only where it was pasted:
 
 - ``astronaut``: scikit-image's astronaut's face at about 26, 30, 34 and 38 px (its head's crop
   2.2 times that), six times in a gray photo of 480 × 320 to 1,920 × 1,080 (20 photos, 120 faces,
@@ -14,6 +15,11 @@ faces in small photos"). Two sets, each face scored only where it was pasted:
   and a fifth (about 33 px), in the lower right quarter of a gray 640 × 486 canvas. ``right of
   found`` is the share of found faces read right; ``wrong, flagged uncertain`` counts the wrong
   reads the pipeline marked ``uncertain``.
+- ``beside``: the astronaut's face at 114 px (its head's crop at 1.05×) in the top left of each
+  of :mod:`benchmarks.quarter_turns`' 20 faceless pictures, resized to 640 × 480 and 1,280 × 960,
+  alone and with a second one of about 30, 34 or 38 px in the bottom right (160 photos, 120 small
+  faces): the small faces found, and false faces (found where neither was pasted). The large face
+  is sure, so before session 35 these photos were never searched for small faces.
 - ``faceless``: false faces in scikit-image's sample photos at three widths
   (:func:`benchmarks.sweep_detector.photo_false_faces`, 69 photos) and in
   :mod:`benchmarks.quarter_turns`' 80 faceless pictures, each in four turns.
@@ -31,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 from skimage import data
 
-from benchmarks.quarter_turns import score_faceless
+from benchmarks.quarter_turns import faceless_pictures, score_faceless
 from benchmarks.sweep_detector import photo_false_faces, sample_photos
 from benchmarks.yale_photos import photos
 from moodtape.types import Box, Face
@@ -45,6 +51,10 @@ FACE_SIDES = (26, 30, 34, 38)
 #: The head's crop (``HEAD``, 220 px) is about this many times the face inside it.
 HEAD_PER_FACE = 2.2
 YALE_SCALES = (1.0, 0.25, 0.2)
+#: The large face's head crop is pasted at this scale (a face of about 114 px) beside the small one.
+LARGE_HEAD = 1.05
+BESIDE_SIDES = (30, 34, 38)
+BESIDE_SIZES = ((640, 480), (1280, 960))
 
 
 def _on(face: Face, region: Box) -> bool:
@@ -88,6 +98,43 @@ def astronaut(analyzer: Analyzer) -> None:
     print(f"astronaut: found {found} of 120, read happy {happy}{sides}")
 
 
+def pasted(picture: Gray, head: Gray, side: int, at: tuple[int, int]) -> tuple[Gray, Box]:
+    """``picture`` with ``head`` resized to ``side`` px pasted at ``at`` (left, top); where it lies."""
+    left, top = at
+    picture[top : top + side, left : left + side] = cv2.resize(head, (side, side), interpolation=cv2.INTER_AREA)
+    return picture, Box(left, top, side, side)
+
+
+def beside(analyzer: Analyzer) -> None:
+    """Print small faces found beside a large one in the faceless pictures, and the false faces."""
+    head = np.asarray(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY), np.uint8)[HEAD]
+    large_side = round(head.shape[0] * LARGE_HEAD)
+    found = {side: 0 for side in BESIDE_SIDES}
+    false = {side: 0 for side in (0, *BESIDE_SIDES)}
+    pictures = 0
+    for _, picture in faceless_pictures():
+        for width, height in BESIDE_SIZES:
+            pictures += 1
+            gray = cv2.resize(picture, (width, height), interpolation=cv2.INTER_AREA)
+            for face_side in (0, *BESIDE_SIDES):
+                photo, large = pasted(gray.copy(), head, large_side, (40, 40))
+                regions = [large]
+                if face_side:
+                    side = round(face_side * HEAD_PER_FACE)
+                    photo, small = pasted(photo, head, side, (width - side - 40, height - side - 40))
+                    regions.append(small)
+                faces = analyzer.analyze_gray(photo)
+                if face_side:
+                    found[face_side] += any(_on(face, regions[1]) for face in faces)
+                false[face_side] += sum(not any(_on(face, region) for region in regions) for face in faces)
+    print(
+        f"beside a 114-px face in {pictures} faceless pictures: small found "
+        + ", ".join(f"{side} px {found[side]}" for side in BESIDE_SIDES)
+        + "; false faces "
+        + ", ".join(f"{'alone' if side == 0 else f'{side} px'} {false[side]}" for side in false)
+    )
+
+
 def yale(analyzer: Analyzer, folder: Path) -> None:
     """Print Yale's photos found and read right at each of :data:`YALE_SCALES`, on a 2× canvas."""
     every = [(label, gray) for _, label, gray in photos(folder)]
@@ -119,6 +166,7 @@ def main() -> None:
     args = parser.parse_args()
     analyzer = Analyzer(classifier=load_classifier(threads=1))
     astronaut(analyzer)
+    beside(analyzer)
     turned = score_faceless(analyzer, repeats=1)
     print(f"faceless: sample photos {photo_false_faces(analyzer.detector, sample_photos())} false faces; ", end="")
     print(f"quarter_turns' {turned['pictures']} pictures in four turns: {turned['false']}")

@@ -16,11 +16,13 @@ few pixels larger.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -162,6 +164,15 @@ def profile_from_examples(
     return fit_profile(analyzer.classifier.model_id, probabilities, embeddings, settings, tuple(notes))
 
 
+#: The most images one emotion may be given. Calibration learns from the average of what the model
+#: reads in them (the mean of their log-probabilities and of their embeddings), whose noise shrinks
+#: as one over the square root of their number: past 100 it hardly moves, while each image costs a
+#: read by the model (the page calibrates from 5 frames of a resting face and 3 of each expression).
+#: Only that many and one more are read, so an endless generator (a camera's frames with no stop)
+#: is refused at once instead of filling memory; more is refused rather than cut to the first 100,
+#: so that a profile never silently learns from fewer images than it was given.
+MAX_IMAGES_PER_EMOTION: Final = 100
+
 #: What an emotion's images may be given as: any iterable of them (a list, a tuple, a generator), or one image alone.
 ExampleImages = Mapping[str, Iterable[ImageSource] | ImageSource]
 
@@ -178,8 +189,10 @@ def calibrate(
         examples: emotion name → images of the person showing it (anything
             :func:`moodtape.analyze` accepts), in a list or any other iterable (a tuple, a
             generator: it is read once); one image alone (a path, bytes, an array) counts as a
-            list of one. ``"neutral"`` (a relaxed, resting face) is required; any of the other
-            six emotions may be added, and each one added helps.
+            list of one. At most :data:`MAX_IMAGES_PER_EMOTION` (100) per emotion: only that many
+            and one more are read, so an endless generator is refused, not read forever (for a
+            camera's frames, ``itertools.islice(frames, 100)``). ``"neutral"`` (a relaxed, resting
+            face) is required; any of the other six emotions may be added, and each one added helps.
         model: the emotion model to calibrate (``None``: moodtape's own); the profile works
             only with that model.
 
@@ -187,9 +200,9 @@ def calibrate(
         A :class:`~moodtape.vision.calibration.Profile` for ``moodtape.analyze(image, profile=…)``.
 
     Raises:
-        moodtape.errors.DataError: an unknown emotion, an empty list, no neutral photo, or an
-            emotion's images given as something that is neither an image nor an iterable of them
-            (a dict, a number, None).
+        moodtape.errors.DataError: an unknown emotion, an empty list, no neutral photo, more than
+            100 images for one emotion, or an emotion's images given as something that is neither
+            an image nor an iterable of them (a dict, a number, None).
         moodtape.errors.ImageError: an image cannot be read, shows no face, or shows faces of about the
             same size with none clearly the person's (the message names it). Every image is read
             first: with two or more such images, :class:`UnusableExamplesError` names each one and
@@ -291,7 +304,9 @@ def _as_list(images: object, label: object) -> list[ImageSource]:
     of images" though it holds images, and is good for one pass only, so it is never read twice.
 
     A lone image is a common slip for a one-element list and is taken as one. A mapping is refused:
-    iterating it gives its keys, which are names, not the images the caller meant.
+    iterating it gives its keys, which are names, not the images the caller meant. At most
+    :data:`MAX_IMAGES_PER_EMOTION` and one more are read: an endless generator
+    (``itertools.repeat(image)``) hung, filling memory, where it is now refused at once.
     """
     if isinstance(images, _LONE_IMAGE):
         return [images]  # type: ignore[list-item]  # os.PathLike is read as a path, as by analyze
@@ -305,7 +320,15 @@ def _as_list(images: object, label: object) -> list[ImageSource]:
             f"examples[{label!r}] must be a list of images (paths, encoded bytes, NumPy arrays or Pillow images), "
             f"got {type(images).__name__}"
         )
-    return list(images)
+    listed = list(itertools.islice(images, MAX_IMAGES_PER_EMOTION + 1))
+    if len(listed) > MAX_IMAGES_PER_EMOTION:
+        raise DataError(
+            f"more than {MAX_IMAGES_PER_EMOTION} images given for {label}: calibration learns from their average, "
+            f"which hardly moves past {MAX_IMAGES_PER_EMOTION}, so give at most {MAX_IMAGES_PER_EMOTION} "
+            f"(the rest were not read; in Python, for a generator or a camera's frames: "
+            f"itertools.islice(frames, {MAX_IMAGES_PER_EMOTION}))"
+        )
+    return listed
 
 
 def _load(analyzer: Analyzer, image: ImageSource) -> npt.NDArray[np.uint8]:

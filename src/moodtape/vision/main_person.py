@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from moodtape.errors import ArgumentError
 from moodtape.types import Face
 
 #: How much less a face at the frame's corner counts than one of the same size at its centre.
@@ -159,23 +160,24 @@ class MainPerson:
         person) starts with none.
 
         Raises:
-            ValueError: ``state`` is not in the shape :meth:`state` gives.
+            moodtape.errors.ArgumentError: ``state`` is not in the shape :meth:`state` gives (a
+                ``DataError`` and a ``ValueError``).
         """
         if state is None:
             self.track_id, self.challenger, self.challenger_since, self.below_since = None, None, 0.0, None
             self.smoothed = {}
             return
         if not isinstance(state, list | tuple) or len(state) != 5 or not isinstance(state[4], list | tuple):
-            raise ValueError(f"not a main-person state: {state!r:.80}")
+            raise ArgumentError(f"not a main-person state: {state!r:.80}")
         try:
             track_id, challenger = _optional_id(state[0]), _optional_id(state[1])
             times = (float(state[2]), None if state[3] is None else float(state[3]))
             smoothed = {_id(track): (float(value), float(seen)) for track, value, seen in state[4]}
         except (TypeError, ValueError, OverflowError) as exc:
-            raise ValueError(f"not a main-person state: {exc}") from None
+            raise ArgumentError(f"not a main-person state: {exc}") from None
         numbers = [times[0], *(t for t in times[1:] if t is not None), *(v for pair in smoothed.values() for v in pair)]
         if not all(math.isfinite(number) for number in numbers):
-            raise ValueError("not a main-person state: its times and prominences must be finite")
+            raise ArgumentError("not a main-person state: its times and prominences must be finite")
         self.track_id, self.challenger, self.challenger_since, self.below_since = track_id, challenger, *times
         self.smoothed = smoothed
 

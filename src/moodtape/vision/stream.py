@@ -38,6 +38,7 @@ from moodtape.vision.faces import DetectorSettings, FaceDetector, suppress_overl
 from moodtape.vision.images import ImageSource, load_image
 from moodtape.vision.main_person import MainPerson, held_first
 from moodtape.vision.pipeline import Analyzer, Detector, Located
+from moodtape.vision.stream_state import SMOOTHER_HOW, STREAM_HOW, SavedTrack, StateReader
 from moodtape.vision.yunet import YuNetDetector, YuNetSettings
 
 DEFAULT_TIME_CONSTANT = 0.6
@@ -144,25 +145,15 @@ class FaceSmoother:
         """Take over the tracks of :meth:`state` (from this or another process).
 
         Raises:
-            ValueError: ``state`` is not in the shape :meth:`state` gives.
+            moodtape.errors.ArgumentError: ``state`` is not in the shape :meth:`state` gives; the
+                message names the part (a ``DataError`` and a ``ValueError``). Nothing is taken.
         """
-        try:
-            tracks = [
-                _Track(int(tid), Box(*(int(v) for v in box)), np.asarray(probs, dtype=np.float64), float(seen))
-                for tid, box, probs, seen in state["tracks"]
-            ]
-            next_id = int(state["next_id"])
-            # A state from before first_seen: each track counts as first seen when last seen.
-            first_seen = {int(tid): float(seen) for tid, seen in state.get("first_seen") or []}
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise ValueError(f"not a smoother state: {exc}") from None
-        for track in tracks:
-            track.first_seen = first_seen.get(track.track_id, track.last_seen)
-        if any(t.probabilities.shape != (len(EMOTIONS),) for t in tracks):
-            raise ValueError("not a smoother state: wrong number of probabilities")
-        # A NaN here was taken, and every later frame of the stream then failed in Face().
-        if not all(_usable_track(t) for t in tracks):
-            raise ValueError("not a smoother state: probabilities and times must be finite, probabilities not negative")
+        reader = StateReader("smoother", SMOOTHER_HOW)
+        self.take(*reader.tracks(reader.mapping(state, ("next_id", "tracks"))))
+
+    def take(self, saved: list[SavedTrack], next_id: int) -> None:
+        """Take over tracks read and checked by :class:`~moodtape.vision.stream_state.StateReader`."""
+        tracks = [_Track(t.track_id, t.box, t.probabilities, t.last_seen, t.first_seen) for t in saved]
         with self._lock:
             self._tracks, self._next_id = tracks, next_id
 
@@ -206,16 +197,6 @@ def _track_face(track: _Track, uncertain_below: float) -> Face:
         probabilities={label: float(v) for label, v in zip(EMOTIONS, smoothed, strict=True)},
         uncertain=bool(smoothed.max() < uncertain_below),
         track_id=track.track_id,
-    )
-
-
-def _usable_track(track: _Track) -> bool:
-    """Whether a restored track's numbers can be blended: finite, probabilities not negative and not all 0."""
-    probabilities = track.probabilities
-    return (
-        bool(np.all(np.isfinite(probabilities)) and np.all(probabilities >= 0) and probabilities.sum() > 0)
-        and math.isfinite(track.last_seen)
-        and math.isfinite(track.first_seen)
     )
 
 
@@ -330,22 +311,32 @@ class StreamAnalyzer:
         return {"frame": frame, **self.smoother.state(), "main": main, "shape": shape, "main_shape": main_shape}
 
     def restore(self, state: dict[str, Any]) -> None:
-        """Continue the stream whose :meth:`state` this is.
+        """Continue the stream whose :meth:`state` this is (from this or another process, saved as
+        JSON or not); one from an earlier version of moodtape restores too, and keys a later one
+        adds are left alone (:mod:`moodtape.vision.stream_state`).
 
         Raises:
-            ValueError: ``state`` is not in the shape :meth:`state` gives.
+            moodtape.errors.ArgumentError: ``state`` is not in the shape :meth:`state` gives (None, a
+                list, JSON text, a track's numbers unusable); the message names the part and what to
+                pass (a ``DataError`` and a ``ValueError``). The stream is left as it was.
         """
-        try:
-            frame = int(state["frame"])
-            # A state saved by an instance of the version before has no sizes: as a fresh stream.
-            shape, main_shape = _shape_of(state.get("shape")), _shape_of(state.get("main_shape"))
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise ValueError(f"not a stream state: {exc}") from None
+        reader = StateReader("stream", STREAM_HOW)
+        checked = reader.mapping(state, ("frame", "next_id", "tracks"))
+        frame = reader.whole(checked["frame"], "'frame'", 0)
+        # A state saved by an instance of the version before has no sizes: as a fresh stream.
+        shape, main_shape = (
+            reader.size(checked.get("shape"), "'shape'"),
+            reader.size(checked.get("main_shape"), "'main_shape'"),
+        )
         main = MainPerson()
-        # A state saved before streams had a main person (another instance mid-deploy) has none.
-        main.restore(state.get("main"))
-        # Last, once the rest is known to be good: a state refused leaves the stream as it was.
-        self.smoother.restore(state)
+        try:
+            # A state saved before streams had a main person (another instance mid-deploy) has none.
+            main.restore(checked.get("main"))
+        except ArgumentError as exc:
+            raise reader.refuse(f"its 'main' is {exc}") from None
+        tracks, next_id = reader.tracks(checked)
+        # Only once all of it is known to be good: a state refused leaves the stream as it was.
+        self.smoother.take(tracks, next_id)
         with self._lock:
             self._frame, self.main_person = frame, main
             self._shape, self._main_shape = shape, main_shape
@@ -396,17 +387,6 @@ class StreamAnalyzer:
 def _size_of(shape: tuple[int, ...] | None) -> list[int] | None:
     """A frame's size as JSON: ``[height, width]`` (a gray frame's shape), or None."""
     return None if shape is None else [int(side) for side in shape]
-
-
-def _shape_of(size: object) -> tuple[int, ...] | None:
-    """:func:`_size_of` read back; ValueError unless None or two positive whole numbers."""
-    if size is None:
-        return None
-    if not isinstance(size, list | tuple) or len(size) != 2:
-        raise ValueError(f"a frame size must be [height, width], got {size!r:.40}")
-    if not all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in size):
-        raise ValueError(f"a frame size must be two positive whole numbers, got {size!r:.40}")
-    return (int(size[0]), int(size[1]))
 
 
 def _local_detector(detector: Detector, box: Box) -> Detector:
