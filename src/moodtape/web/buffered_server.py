@@ -38,11 +38,12 @@ What this module adds to waitress:
   HTTP/0.9 ``GET /`` never sends the headers waitress waited for), a version other than 1.x a 505
   (waitress answered ``HTTP/9.9`` as if it were 1.0), and a later 1.x (``HTTP/1.2``) is read and
   answered as 1.1. HTTP/2's connection preface is told HTTP_1_1_REQUIRED in HTTP/2's own frames
-  (curl then asks again in HTTP/1.1; an HTTP/1.1 505 was unreadable to it). An absolute-form
-  target's authority is the request's ``Host`` (:mod:`moodtape.web.request_line`). ``close``
-  anywhere in a ``Connection`` list (``TE, close``) closes the connection after the answer, as
-  ``close`` alone does. An HTTP/1.1 ``Expect`` other than ``100-continue`` is a 417 (RFC 9110
-  §10.1.1).
+  (curl then asks again in HTTP/1.1; an HTTP/1.1 505 was unreadable to it): the client's frames are
+  read for a while, and RST_STREAM names each stream it opens (:mod:`moodtape.web.http2_farewell`).
+  An absolute-form target's authority is the request's ``Host`` (:mod:`moodtape.web.request_line`).
+  ``close`` anywhere in a ``Connection`` list (``TE, close``) closes the connection after the
+  answer, as ``close`` alone does. An HTTP/1.1 ``Expect`` other than ``100-continue`` is a 417 (RFC
+  9110 §10.1.1).
 - **Request shapes waitress let through**: obsolete line folding (a header line beginning with a
   space or tab) is a 400, as RFC 9112 §5.2 allows (waitress joined it to the line before, which a
   proxy in front may read otherwise); so is a control character in the request line, the target
@@ -84,8 +85,9 @@ What this module adds to waitress:
   sent by their ``Content-Length`` without waiting for ``100 Continue`` (urllib, requests, httpx,
   browsers' fetch), get the same refusal in the app's words, drained as above: none of the body is
   held. waitress read and held it all for the app to refuse (5,000,000 bytes of 5 MB sent to
-  ``/api/feedback`` for its 413 "at most 64 KiB"). A chunked one has no length to drain by: see the
-  next point for the small JSON endpoints; elsewhere it is read for the app as before.
+  ``/api/feedback`` for its 413 "at most 64 KiB"). A chunked one has no length to drain by: a
+  compressed one is read to its last chunk and dropped as it comes, then refused the same way
+  (waitress held it for the app's 415); for the small JSON endpoints see the next point.
 - **Small JSON bodies sent chunked**: a chunked body for an endpoint that takes a small JSON object
   (:mod:`moodtape.web.refusals`) is read only to the app's bound (64 KiB of data): past it, the
   app's own 413 goes out and no more is read. waitress read and held it to the upload limit first.
@@ -123,6 +125,7 @@ from waitress.utilities import (
 from moodtape.web.eviction import PER_CLIENT, evict_when_full
 from moodtape.web.framing_reasons import client_reason, explained
 from moodtape.web.hosts import one_host
+from moodtape.web.http2_farewell import GOODBYE, SERVER_PREFACE, Http2Farewell
 from moodtape.web.proxies import Network, from_one_of, trusted_networks
 from moodtape.web.refusals import (
     REFUSED_BY_THE_SERVER,
@@ -227,13 +230,11 @@ HTTP_1_1_OR_LATER: Final[re.Pattern[bytes]] = re.compile(rb" HTTP/1\.[1-9]\Z")
 #: The request line of the HTTP/2 connection preface (RFC 9113 §3.4), which a client that speaks
 #: HTTP/2 from the first byte (``curl --http2-prior-knowledge``, an h2c proxy) begins with.
 HTTP2_PREFACE_LINE: Final[bytes] = b"PRI * HTTP/2.0"
-#: The answer to that preface, in HTTP/2's own frames: an empty SETTINGS frame (the server's
-#: preface, RFC 9113 §3.4), then RST_STREAM on stream 1, the client's first request, with the error
-#: HTTP_1_1_REQUIRED (0xd, §7). curl then asks again in HTTP/1.1 on a new connection and is answered.
-HTTP2_HTTP_1_1_REQUIRED: Final[bytes] = (
-    b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # length 0, SETTINGS, no flags, stream 0
-    b"\x00\x00\x04\x03\x00\x00\x00\x00\x01\x00\x00\x00\x0d"  # length 4, RST_STREAM, stream 1, 0xd
-)
+#: How long, and for how many bytes, the frames of a client that sent that preface are read to
+#: answer them (web/http2_farewell.py): long enough for a client that waits for the server's SETTINGS
+#: before it opens a stream; then GOAWAY, and the connection closes.
+HTTP2_WAIT: Final[float] = 2.0
+HTTP2_BYTES: Final[int] = 1024 * 1024
 #: How a TLS connection begins: a handshake record (type 22) of TLS 1.x or SSL 3 (version 3.x).
 TLS_HANDSHAKE: Final[bytes] = b"\x16\x03"
 #: A request line at least this long, in a request over :data:`MAX_HEADER_BYTES`, makes the refusal
@@ -265,11 +266,12 @@ class _VersionNotSupportedError(Error):  # type: ignore[misc]
 
 
 class _Http2PrefaceError(_VersionNotSupportedError):
-    """The refusal of an HTTP/2 connection preface, answered in HTTP/2 frames
-    (:data:`HTTP2_HTTP_1_1_REQUIRED`) rather than an HTTP/1.1 status line the client cannot read.
+    """The refusal of an HTTP/2 connection preface, which the connection answers in HTTP/2 frames
+    (:meth:`JsonErrorChannel._begin_http2`) rather than an HTTP/1.1 status line the client cannot read.
 
     The 505 in HTTP/1.1 made ``curl --http2-prior-knowledge`` say "Empty reply from server" (exit
-    52) and stop; told HTTP_1_1_REQUIRED it asks again in HTTP/1.1 and gets its answer."""
+    52) and stop; told HTTP_1_1_REQUIRED it asks again in HTTP/1.1 and gets its answer. Pipelined
+    behind HTTP/1.1 requests still queued on the same connection, it is the 505 in HTTP/1.1."""
 
 
 class _UriTooLongError(RequestHeaderFieldsTooLarge):  # type: ignore[misc]
@@ -479,6 +481,20 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
         return s[at : stop + 1], ""
 
 
+class _DroppedBody:
+    """Where a refused chunked body goes as it is read (:meth:`_DrainingParser._drop_chunked_body`):
+    nowhere. It holds nothing, so it counts for nothing toward the unfinished bodies' budget either."""
+
+    def append(self, data: bytes) -> None:
+        """Drop ``data`` (waitress's chunk reader appends each chunk's bytes here)."""
+
+    def __len__(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        """Nothing to free (waitress closes a request's body buffer when it is done)."""
+
+
 def _long_request_line(before: bytes, data: bytes) -> bool:
     """Whether the request line of the request whose header bytes were ``before`` and then ``data``
     is at least :data:`LONG_REQUEST_LINE` long (or has not ended yet): its refusal is then a 414.
@@ -595,9 +611,6 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
 
     def execute(self) -> None:
         error = self.request.error
-        if isinstance(error, _Http2PrefaceError):
-            self._answer_in_http2(error)
-            return
         status = int(error.code)
         said = _message_for(error)
         headers, body = refusal(status, error.reason, said, getattr(error, "api_code", None))
@@ -611,21 +624,9 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
             return
         self.write(body)
 
-    def _answer_in_http2(self, error: _Http2PrefaceError) -> None:
-        """Refuse an HTTP/2 preface with :data:`HTTP2_HTTP_1_1_REQUIRED` alone (no HTTP/1.1 status
-        line: :meth:`build_response_header` writes none) and close."""
-        self.status = f"{error.code} {error.reason}"  # for waitress's bookkeeping; never sent
-        self.set_close_on_finish()
-        self.channel.linger_on_close = True
-        self.channel.shut_before_linger = False  # the client closes, once it has read the frames
-        self.content_length = len(HTTP2_HTTP_1_1_REQUIRED)
-        self.write(HTTP2_HTTP_1_1_REQUIRED)
-
     def build_response_header(self) -> bytes:
         """waitress's header, less the ``Connection: Keep-Alive`` it adds for an HTTP/1.0 client that
-        asked for it: a refusal always closes, and says so only once. None at all before HTTP/2 frames."""
-        if isinstance(self.request.error, _Http2PrefaceError):
-            return b""
+        asked for it: a refusal always closes, and says so only once."""
         header: bytes = super().build_response_header()
         if self.close_on_finish:
             header = header.replace(b"\r\nConnection: Keep-Alive", b"")
@@ -744,6 +745,8 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
     #: The body is chunked, for an endpoint whose body is a small JSON object: past the app's bound it
     #: is refused as the app would, and no more of it is read (:meth:`_bound_chunk_framing`).
     small_json_body = False
+    #: The refusal a chunked body is read and dropped for, answered once it ends (:meth:`_drop_chunked_body`).
+    _refused_after_body: Error | None = None
     #: The app the request is for (set by the channel), whose routes tell a body it would not read.
     application: Any = None
     #: The request was handed on without the body its head announced
@@ -855,6 +858,8 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         if type(self.error) is RequestHeaderFieldsTooLarge and _long_request_line(before, data):
             self.error = _UriTooLongError("the request line is too long")
         self._bound_chunk_framing()
+        if self._refused_after_body is not None and self.completed:
+            self.error = self._refused_after_body  # however the drain ended: the last chunk, a fault, the limit
         if isinstance(self.error, RequestHeaderFieldsTooLarge):
             if not header_ends_here:  # else the refusal is due now: waiting would hang the client
                 self._until_blank, self._discard, self.completed = True, DRAIN_LIMIT, False
@@ -1131,9 +1136,11 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         photo for its 415). A client that sends its body at once, by its ``Content-Length``, is refused
         the same way, its body read and dropped before the answer (:meth:`_drains_before_answering`):
         waitress read and held it all (5,000,000 bytes of those 5 MB) for the app to refuse. Another
-        site's request has heard its 403 first (:meth:`_refuse_foreign_before_body`). A chunked body
-        sent at once is left to be read: its size is bounded on the small JSON endpoints
-        (:meth:`_bound_chunk_framing`).
+        site's request has heard its 403 first (:meth:`_refuse_foreign_before_body`), unless chunked
+        and sent at once: it hears it here. A chunked body sent at once has no length to drain by: it
+        is read to its last chunk and dropped as it comes (:meth:`_drop_chunked_body`), then refused
+        the same way. Only a compressed one can be refused by its head (a chunked body's size is
+        bounded on the small JSON endpoints as it comes, :meth:`_bound_chunk_framing`).
 
         Only when the target is a plain path (no escape, no second leading slash, not absolute: the
         app answers those otherwise) with one valid ``Host``. This refusal comes before every check
@@ -1143,12 +1150,27 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         line, metrics and rate limit.
         """
         wants_body = self.chunked or self.content_length > 0
-        if not (wants_body and self._answered_as_the_app_would()) or (self.chunked and not self.expect_continue):
+        if not (wants_body and self._answered_as_the_app_would()):
             return
         said = unwanted_body(self.application, self.command, self.path, self.headers)
         if said is None:
             return
-        raise self._refuse(_UnwantedBodyError(said))
+        if not (self.chunked and not self.expect_continue):
+            raise self._refuse(_UnwantedBodyError(said))
+        foreign = self._from_another_site()  # not refused before: its chunked body is dropped too
+        self._drop_chunked_body(_ForeignSiteError(FOREIGN_BODY_DROPPED) if foreign else _UnwantedBodyError(said))
+
+    def _drop_chunked_body(self, refused: Error) -> None:
+        """Read this chunked body to its end keeping none of it, then answer ``refused``
+        (:meth:`received`), as a body refused by its ``Content-Length`` is drained.
+
+        Its chunks are still framed and bounded as any chunked body's (a framing fault, or the body
+        limit, ends the drain early, with the same answer, and the connection closes). waitress read
+        and held a compressed body sent chunked, up to the upload limit, for the app's 415.
+        """
+        self._refused_after_body = refused
+        self.body_rcv.buf = _DroppedBody()
+        self.small_json_body = False  # the refusal is decided: no other bound applies
 
     def _leave_an_options_body_unasked(self) -> None:
         """Answer ``OPTIONS *`` that waits for ``100 Continue`` without asking for its body.
@@ -1293,11 +1315,10 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
     error_task_class = _JsonErrorTask
     #: Set by a refusal: the close after it lingers (:data:`LINGER_SECONDS`).
     linger_on_close = False
-    #: The lingering begins by shutting the sending side, so the client sees the answer end at once.
-    #: Not after HTTP/2's HTTP_1_1_REQUIRED, which the client closes on itself: curl that read the
-    #: end of the stream along with the frames said "Empty reply from server" instead of asking again
-    #: in HTTP/1.1 (8 times in 30 on a loaded machine; every time when the end came at once).
-    shut_before_linger = True
+    #: The reader of a client that spoke HTTP/2, told HTTP_1_1_REQUIRED in frames (:meth:`_begin_http2`)
+    #: until :attr:`_http2_until` (monotonic); None for every other client.
+    _http2: Http2Farewell | None = None
+    _http2_until = 0.0
     #: Set by :mod:`~moodtape.web.eviction` with ``will_close``: close on the loop's next pass, even
     #: when the client reads nothing (waitress closes a channel only once its socket is writable).
     close_at_once = False
@@ -1324,8 +1345,7 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
         """Close, or after a refusal, shut the sending side and linger (:data:`LINGER_SECONDS`) first."""
         if self.linger_on_close and not self.lingering and self.connected and self.socket is not None:
             try:
-                if self.shut_before_linger:
-                    self.socket.shutdown(socket.SHUT_WR)  # the answer goes out, then our end of the stream
+                self.socket.shutdown(socket.SHUT_WR)  # the answer goes out, then our end of the stream
             except OSError:
                 pass  # already gone: close now
             else:
@@ -1359,6 +1379,10 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
             self.close_now()  # evicted (web/eviction.py): a client that reads nothing never lets it write
             self.server.pull_trigger()  # the next turn at once, not after the loop's 1 s wait: room to accept
             return False
+        if self._http2 is not None:
+            if time.monotonic() < self._http2_until:
+                return True  # its frames are read while ours go out
+            self._end_http2()
         if self._held and self._may_queue():
             held, self._held = self._held, b""
             self.received(held)
@@ -1390,6 +1414,9 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
         """
         if not data:
             return False
+        if self._http2 is not None:
+            self._http2_received(data)
+            return True
         with self.requests_lock:
             if self.will_close or self.close_when_flushed or self._reading_ends:
                 return False
@@ -1413,6 +1440,10 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
                     self.send_continue()
                 if self.request.completed:
                     self.sent_continue = False
+                    if isinstance(self.request.error, _Http2PrefaceError) and not self.requests:
+                        self.request = None
+                        self._begin_http2(data[n:])
+                        break
                     self.request.answer_refusal_in_the_app()
                     if not self.request.empty:
                         self.requests.append(self.request)
@@ -1427,6 +1458,54 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
                     break
                 data = data[n:]
         return True
+
+    def _begin_http2(self, rest: bytes) -> None:
+        """Answer a client that began with HTTP/2's connection preface, in HTTP/2's frames: the
+        server's SETTINGS at once, then, for :data:`HTTP2_WAIT` seconds and :data:`HTTP2_BYTES`
+        bytes at most, what its frames ask (web/http2_farewell.py: RST_STREAM HTTP_1_1_REQUIRED on
+        each stream it opens); ``rest`` is what it sent after the preface's first line.
+
+        Answered here, on the loop, not by a worker: what the client sends next is read as frames,
+        never as HTTP/1.1 requests. Before session 35 a worker sent RST_STREAM on stream 1 at once,
+        before the client had opened it: a client that waits for the server's SETTINGS before its
+        HEADERS was told of a stream it had not opened (a connection error, RFC 9113 §5.1).
+        """
+        self._http2, self._http2_until = Http2Farewell(), time.monotonic() + HTTP2_WAIT
+        self._write_now(SERVER_PREFACE)
+        if rest:
+            self._http2_received(rest)
+
+    def _http2_received(self, data: bytes) -> None:
+        """Answer the HTTP/2 client's ``data`` (:meth:`_begin_http2`); past its bounds, say goodbye."""
+        farewell = self._http2
+        if farewell is None:
+            return
+        self._write_now(farewell.received(data))
+        if farewell.over or farewell.read > HTTP2_BYTES:
+            self._end_http2()
+
+    def _end_http2(self) -> None:
+        """GOAWAY HTTP_1_1_REQUIRED (RFC 9113 §6.8), then close, lingering as after any refusal: the
+        client that opened no stream in time learns why the connection ends.
+
+        Only at the end, never along with RST_STREAM: curl 7.88 that read both at once said
+        "Transferred a partial file" (exit 18) instead of asking again in HTTP/1.1, 100 times in 100.
+        By the end curl has asked again on a new connection."""
+        self._http2 = None
+        self._write_now(GOODBYE)
+        self.close_when_flushed = True
+        self.linger_on_close = True
+
+    def _write_now(self, frames: bytes) -> None:
+        """Queue ``frames`` for the client and send what the socket takes now (on the loop thread,
+        as waitress sends ``100 Continue``; no worker writes on this connection meanwhile)."""
+        if not frames or self.closed or not self.connected:
+            return
+        with self.outbuf_lock:
+            self.outbufs[-1].append(frames)
+            self.current_outbuf_count += len(frames)
+            self.total_outbufs_len += len(frames)
+            self._flush_exception(self._flush_some)
 
     def handle_read(self) -> None:
         if self.lingering:

@@ -13,7 +13,8 @@ server's 403 for another site's request, is decided before the app's own checks 
 check, its query check, the CSRF token): a request failing one of those too hears of its body
 first; it was refused either way. The same body sent at once, by its ``Content-Length`` (urllib,
 requests, browsers' fetch do not wait), is refused the same way once it has come, read and dropped
-as it comes rather than held.
+as it comes rather than held; so is a compressed body sent chunked, once its last chunk has
+come.
 
 The app still answers such a refusal, without the body (:func:`install_server_refusals`): the
 server hands it the request with the refusal under :data:`REFUSED_BY_THE_SERVER` in the WSGI
