@@ -34,12 +34,15 @@ import zlib
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Protocol, TypeVar
 
 import httpx
 
 from moodtape.errors import ProviderError, ProviderUnreachableError, QuotaExceededError
 from moodtape.metrics import PROVIDER_CALLS, PROVIDER_ERRORS, count_lookup
+
+if TYPE_CHECKING:
+    from moodtape.state.pauses import SharedPause
 
 log = logging.getLogger("moodtape.providers")
 
@@ -1021,6 +1024,15 @@ def shortfall_reason(error: ProviderError | None) -> str | None:
     return str(error)
 
 
+class SharedPauses(Protocol):
+    """Where a service's pause is kept for every instance (``state/pauses.py``'s ``RedisPauses``):
+    neither method raises, a store that is away shares nothing."""
+
+    def get(self, service: str) -> SharedPause | None: ...
+
+    def put(self, service: str, reason: str, kind: type[ProviderError], seconds: float) -> None: ...
+
+
 class ServiceClient:
     """One service's way of calling :func:`request_json`: its name, timeout, retries and secrets.
 
@@ -1032,6 +1044,9 @@ class ServiceClient:
     same request for a while; the service pauses once several different requests met one lately
     and they are at least half of the requests that ended (see :class:`TroubleCounter`), as one
     visitor's query may be all that upsets it.
+    With ``shared_pauses`` (Redis), a pause after a 429 or refused credentials is written there too,
+    and one another instance wrote is kept here for what is left of it: the service spoke of
+    moodtape's key, which every instance uses.
     Any message that somehow quotes a secret is scrubbed before it leaves. Each failure is logged
     once per process (a warning, scrubbed: the operator's detail where :func:`for_operator` gave one,
     else the message), however many clients of the service there are, again only when the reason
@@ -1049,9 +1064,11 @@ class ServiceClient:
         clock: Clock = time.monotonic,
         cooldown: float = 60.0,
         secrets: Callable[[], Iterable[str]] = tuple,
+        shared_pauses: SharedPauses | None = None,
     ) -> None:
         self.http = http
         self.service = service
+        self.shared_pauses = shared_pauses
         self.timeout = timeout
         self.retry = retry
         self.breaker = CircuitBreaker(cooldown, clock)
@@ -1163,13 +1180,22 @@ class ServiceClient:
         ``retry_after``, while the pause lasts (a paused 429 stays a 429, not an outage). It is
         marked ``maybe_sent=False``: no request left, so a caller may give back a quota it reserved
         (a pause another visitor starts between the reserve and the call reaches no one either)."""
-        if self.breaker.allow():
+        if self.breaker.allow() and not self._paused_elsewhere():
             return
         reason = self.breaker.reason or f"{self.service} is unreachable (offline?)."
         error = self.breaker.kind(reason)
         error.retry_after = max(1, math.ceil(self.breaker.seconds_left()))
         error.maybe_sent = False
         raise error
+
+    def _paused_elsewhere(self) -> bool:
+        """Whether another instance paused this service (a 429, a refused key) and it is not over:
+        this process then keeps the same pause for what is left of it, asking no more meanwhile."""
+        shared = None if self.shared_pauses is None else self.shared_pauses.get(self.service)
+        if shared is None:
+            return False
+        self.breaker.trip(shared.reason, shared.seconds, shared.kind)
+        return True
 
     def fail(self, error: ProviderError, digest: str = "", *, hold_back: bool = True) -> ProviderError:
         """``error`` scrubbed of secrets, its pause (see :func:`paused`) started and logged once:
@@ -1180,6 +1206,8 @@ class ServiceClient:
         safe = redact(str(error), secrets)
         if error.retry_after and self._pauses_service(error, digest, safe, hold_back):
             self.breaker.trip(safe, error.retry_after, type(error))  # no call until it has passed
+            if self.shared_pauses is not None:  # what the service said of moodtape's key holds for every instance
+                self.shared_pauses.put(self.service, safe, type(error), error.retry_after)
         self._log_once(redact(operator_detail(error), secrets))  # the operator's wording, where there is one
         notes = getattr(error, "__notes__", [])
         safe_notes = [redact(note, secrets) for note in notes]

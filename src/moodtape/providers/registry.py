@@ -7,9 +7,10 @@ the caches, tokens, search budget and circuit breakers live in the objects they 
 - Spotify only when both ``SPOTIFY_CLIENT_ID`` and ``SPOTIFY_CLIENT_SECRET`` are set; YouTube only
   when ``YOUTUBE_API_KEY`` is. Its search count is kept in ``MOODTAPE_DATA_DIR`` so that the
   workers of one machine share the day's budget.
-- With ``MOODTAPE_REDIS_URL`` the answer caches and YouTube's daily search count live in Redis,
-  shared by every instance (one budget for all, not one each); without it, in each process (and
-  the search count in a file in ``MOODTAPE_DATA_DIR``).
+- With ``MOODTAPE_REDIS_URL`` the answer caches, YouTube's daily search count and Spotify's pauses
+  (after a 429 or refused credentials) live in Redis, shared by every instance (one budget for all,
+  not one each); without it, in each process (and the search count in a file in
+  ``MOODTAPE_DATA_DIR``).
 - Keyless previews (Deezer, iTunes) when ``MOODTAPE_PREVIEWS`` is true, the default: with a short
   timeout (at most 3 s) and a five-minute pause after a failure, an offline machine pays one short
   wait every five minutes, while an online one gets artwork and previews with no setup.
@@ -30,6 +31,7 @@ from moodtape.providers.spotify import SpotifyProvider
 from moodtape.providers.youtube import YouTubeProvider
 from moodtape.state.cache import RedisCache
 from moodtape.state.connection import client_for
+from moodtape.state.pauses import RedisPauses
 from moodtape.state.windows import RedisCallWindow
 
 #: Keyless previews wait at most this long per call, whatever MOODTAPE_HTTP_TIMEOUT says.
@@ -61,6 +63,7 @@ def live_providers(settings: Settings, http: httpx.Client | None = None) -> list
                 cache_ttl=ttl,
                 timeout=timeout,
                 cache=RedisCache[dict[str, Any]](redis, "spotify", ttl) if redis else None,
+                pauses=RedisPauses(redis) if redis else None,
             )
         )
     api_key = settings.get("YOUTUBE_API_KEY").strip()

@@ -34,6 +34,7 @@ from moodtape.providers.http import (
     OutOfTimeError,
     RetryPolicy,
     ServiceClient,
+    SharedPauses,
     Sleep,
     TTLCache,
     fetch_once,
@@ -104,6 +105,8 @@ class SpotifyProvider:
         max_pages: the most search requests one :meth:`tracks` call may send.
         timeout: seconds per attempt.
         search_budget: seconds one :meth:`tracks` call may spend on pages (:data:`SEARCH_BUDGET`).
+        pauses: where a pause after a 429 or refused credentials is kept for every instance
+            (``state/pauses.py``, with Redis); None: this process keeps its own.
     """
 
     name = "spotify"
@@ -123,6 +126,7 @@ class SpotifyProvider:
         search_budget: float = SEARCH_BUDGET,
         retry: RetryPolicy = DEFAULT_RETRY,
         cache: Cache[dict[str, Any]] | None = None,
+        pauses: SharedPauses | None = None,
     ) -> None:
         if not client_id or not client_secret:
             raise ProviderAuthError(f"Spotify needs a client ID and secret: {_CREDENTIALS_HINT}.")
@@ -137,6 +141,7 @@ class SpotifyProvider:
             sleep=sleep,
             clock=clock,
             secrets=lambda: (self._client_id, self._client_secret, self._token or ""),
+            shared_pauses=pauses,
         )
         self._clock = clock
         self.max_pages = max(1, max_pages)

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moodtape.errors import MoodtapeError
+from moodtape.web.ratelimit_processes import share_limit_between_processes
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -151,14 +152,19 @@ def share_state(app: Flask, settings: Settings, processes: int) -> str | None:
         return None
     app.extensions["moodtape"].share_state_in_store()
     if processes > 1:
-        kept_by, each, allowance = f"the {processes} processes", "process", f"up to {processes}× MOODTAPE_RATE_LIMIT"
-    else:
-        kept_by, each, allowance = "the instances on this database", "instance", "one MOODTAPE_RATE_LIMIT per instance"
+        # Before forking: the workers inherit one table of counts (each counted its own: 3× the limit with 3).
+        share_limit_between_processes(app.extensions.get("limiter"))
+        return (
+            f"note: without MOODTAPE_REDIS_URL the {processes} processes share session lists and calibrations "
+            "through the store and their rate-limit counts in shared memory, but each process keeps its own "
+            "provider answer caches and live-stream smoothing; set MOODTAPE_REDIS_URL to share those too "
+            "(docs/deployment.md)"
+        )
     return (
-        f"note: without MOODTAPE_REDIS_URL {kept_by} share session lists and calibrations "
-        f"through the store, but each {each} keeps its own rate-limit counters (so a client may get {allowance}), "
-        "provider answer caches and live-stream smoothing; set MOODTAPE_REDIS_URL to share those too "
-        "(docs/deployment.md)"
+        "note: without MOODTAPE_REDIS_URL the instances on this database share session lists and calibrations "
+        "through the store, but each instance keeps its own rate-limit counters (so a client may get "
+        "one MOODTAPE_RATE_LIMIT per instance), provider answer caches and live-stream smoothing; "
+        "set MOODTAPE_REDIS_URL to share those too (docs/deployment.md)"
     )
 
 

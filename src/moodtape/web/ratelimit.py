@@ -3,11 +3,12 @@
 ``MOODTAPE_RATE_LIMIT`` requests a second per client address, counted over a sliding one-second
 window (rates below 1/s become "1 per N seconds", so the first request always goes through). With
 ``MOODTAPE_REDIS_URL`` every instance counts in the same Redis keys, so a client gets the limit
-once, not once per instance. Should Redis go away, each process counts in its own memory until it
-is back: the limit stays on, just per instance, rather than refusing everyone
-(:class:`SharedOrLocalStorage`). It goes on from the hits the process counted in Redis over the
-current and the previous window, which it keeps a plain copy of (:class:`RecentHits`), rather than
-from zero.
+once, not once per instance; without it, the workers of ``serve --processes N`` count in one
+table of shared memory (``web/ratelimit_processes.py``). Should Redis go away, each process counts
+in its own memory until it is back: the limit stays on, just per instance, rather than refusing
+everyone (:class:`SharedOrLocalStorage`). It goes on from the hits the process counted in Redis
+over the current and the previous window, which it keeps a plain copy of (:class:`RecentHits`),
+rather than from zero.
 
 Whether Redis is away is the process's Redis circuit breaker's word (``state/breaker.py``), the
 same one every other Redis call asks: while it is open no request waits on Redis for the limit,
@@ -84,6 +85,7 @@ from moodtape.state.connection import client_for, forget_settings_trouble
 from moodtape.web.errors import error_response
 from moodtape.web.logs import OncePerInterval
 from moodtape.web.owners import client_of
+from moodtape.web.ratelimit_processes import LocalStorage
 from moodtape.web.static_names import STATIC_ENDPOINTS, plain_file_path
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,8 @@ log = logging.getLogger(__name__)
 #: process instead: a healthy Redis answers in well under a millisecond, and the count is worth less
 #: than the request's time. ``MOODTAPE_REDIS_SLOW_MS`` changes it with the breaker's bound.
 REDIS_TIMEOUT_S: Final[float] = SLOW_CALL_S
+#: Without Redis: Flask-Limiter's memory, shared by ``serve --processes N``'s workers (``web/ratelimit_processes.py``).
+LOCAL_URI: Final[str] = f"{LocalStorage.STORAGE_SCHEME[0]}://"
 #: Put before a Redis URL's scheme, it names :class:`SharedOrLocalStorage` to Flask-Limiter.
 SCHEME_PREFIX: Final[str] = "moodtape+"
 #: The limit's Redis keys start with this, like every other key of moodtape's (limits' own default,
@@ -178,7 +182,7 @@ def install_rate_limit(
         application_limits=[limit_text(rate)],
         application_limits_exempt_when=_exempt,
         strategy="sliding-window-counter",
-        storage_uri=SCHEME_PREFIX + redis_url if redis_url else "memory://",
+        storage_uri=SCHEME_PREFIX + redis_url if redis_url else LOCAL_URI,
         storage_options=options,  # type: ignore[arg-type]  # redis-py takes float seconds; the hint says int
         key_prefix="moodtape",
         request_identifier=_request_identity,
