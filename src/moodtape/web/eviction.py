@@ -21,8 +21,11 @@ limit is marked to close, chosen in this order:
    everyone out for as long as they liked; a slow phone still reads kilobytes a second;
 4. then connections still sending an unfinished request, the longest open first — a client that
    trickles its request for minutes is the attack; a real upload finishes in seconds;
-5. last, connections opened less than :data:`GRACE_S` ago that have not spoken yet, the oldest
-   first: the newest connection is usually a real client about to send its request.
+5. last, connections opened less than :data:`GRACE_S` ago (and :data:`NEWCOMER_S` or more) that have
+   not spoken yet, the oldest first: the newest connection is usually a real client about to send
+   its request. A keep-alive connection answered less than :data:`GRACE_S` ago is none of these;
+   and no connection whose next request waits in its socket, unread, is closed as a silent one
+   (before, ``ab -k -c 198`` stopped at once at a reset: its next request was on its way).
 
 Connections whose request a worker is answering, or whose answer is still being read fast enough,
 are never chosen. Below the limit nothing changes.
@@ -56,6 +59,8 @@ answer had not moved since the last look, a second before.
 from __future__ import annotations
 
 import ipaddress
+import itertools
+import socket
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -67,6 +72,9 @@ from moodtape.web import owners
 EVICT_FRACTION: Final[float] = 0.1
 #: Seconds a connection may stay silent before it counts as idle rather than about to speak.
 GRACE_S: Final[float] = 2.0
+#: Seconds a newcomer is left to send its first bytes before, at the limit, it may be closed: a client
+#: sends its request as it connects, and one closed before its bytes are read is reset, not refused.
+NEWCOMER_S: Final[float] = 0.25
 #: Seconds a client may read nothing of its answer before, at the limit, it may be closed.
 STALLED_READ_S: Final[float] = 10.0
 #: Seconds an unsent answer may stay where it is (not one byte taken by the client) before the
@@ -190,7 +198,7 @@ def admit(new: Any, channels: list[Any], cap: int, now: float, *, tick: float) -
     others = [c for c in channels if c is not new and not c.will_close and getattr(c, "client", None) == client]
     if len(others) < cap:
         return
-    ranked = _ranked(others, now, tick=tick)
+    ranked = _first(_ranked(others, now, tick=tick), 1)
     if ranked:
         close_soon(ranked[0])
     else:
@@ -270,6 +278,36 @@ def _sent_a_request(channel: Any) -> bool:
     return True if begun is None else bool(begun())
 
 
+def _has_spoken(channel: Any) -> bool:
+    """Whether ``channel`` has read or written anything since it opened: waitress stamps
+    ``last_activity`` as ``creation_time`` when a connection opens and moves it on every read or
+    write, so a connection between two keep-alive requests has moved it and a newcomer has not."""
+    return bool(channel.last_activity > channel.creation_time)
+
+
+def _request_waiting(channel: Any) -> bool:
+    """Whether a silent ``channel`` has bytes in its socket that the loop has not read yet.
+
+    The loop accepts a connection and reads it in two passes, and the limit is looked at in between:
+    ab and wrk send their request with the connect (or the next one as the answer arrives), and a
+    connection closed with bytes unread is reset, so the client loses its request instead of being
+    answered. Asked only of the few about to be closed (one ``recv`` each).
+    """
+    sock = getattr(channel, "socket", None)
+    if sock is None or getattr(channel, "lingering", False) or channel.total_outbufs_len or _sent_a_request(channel):
+        return False  # not silent: the bytes a lingering or unfinished connection has waiting change nothing
+    try:
+        # waitress's sockets do not block: nothing waiting is a BlockingIOError, a closed peer b"".
+        return bool(sock.recv(1, socket.MSG_PEEK))
+    except OSError:
+        return False
+
+
+def _first(ranked: list[Any], count: int) -> list[Any]:
+    """The first ``count`` of ``ranked`` whose request is not already waiting to be read."""
+    return list(itertools.islice((c for c in ranked if not _request_waiting(c)), max(count, 0)))
+
+
 def _ranked(channels: list[Any], now: float, *, tick: float, newcomers: bool = False) -> list[Any]:
     """``channels`` that may be closed, in the order of the module's docstring (``now``: wall clock,
     for waitress's stamps; ``tick``: monotonic, for the reading rates)."""
@@ -290,7 +328,13 @@ def _ranked(channels: list[Any], now: float, *, tick: float, newcomers: bool = F
     silent = [c for c in candidates if not _sent_a_request(c)]
     idle = sorted((c for c in silent if c.last_activity <= now - GRACE_S), key=lambda c: c.last_activity)
     unfinished = sorted((c for c in candidates if _sent_a_request(c)), key=lambda c: c.creation_time)
-    fresh = sorted((c for c in silent if c.last_activity > now - GRACE_S), key=lambda c: c.creation_time)
+    # A newcomer has not spoken at all: a keep-alive connection answered a moment ago is about to send
+    # its next request (ab -k, wrk, a browser), and closing it loses that request or resets the client.
+    fresh = sorted(
+        (c for c in silent if c.last_activity > now - GRACE_S and c.creation_time <= now - NEWCOMER_S),
+        key=lambda c: c.creation_time,
+    )
+    fresh = [c for c in fresh if not _has_spoken(c)]
     return lingering + idle + stalled + slow + unfinished + (fresh if newcomers else [])
 
 
@@ -301,4 +345,4 @@ def choose_victims(channels: list[Any], limit: int, now: float, *, tick: float) 
     closing = sum(1 for channel in channels if channel.will_close)
     if closing >= wanted:
         return []  # already making room: wait for those to close
-    return _ranked(channels, now, newcomers=True, tick=tick)[: wanted - closing]
+    return _first(_ranked(channels, now, newcomers=True, tick=tick), wanted - closing)
