@@ -8,7 +8,7 @@ import { setupHistory } from "./history.js";
 import { ListView } from "./listview.js";
 import { LiveCamera } from "./live.js";
 import { DEFAULT_POINTS, MoodPlane } from "./moodplane.js";
-import { trackFootHeights, uncoverFocus } from "./footroom.js";
+import { markTall, trackFootHeights, uncoverFocus } from "./footroom.js";
 import { guardPresses } from "./keyguard.js";
 import { keepRoom, wording } from "./keeproom.js";
 import { describeFaces, drawBars, fitMedia } from "./overlay.js";
@@ -1059,6 +1059,8 @@ async function start() {
     ["camera-shown", $("camera-stage"), ":not([hidden])"],
     ["camera-tab", $("tab-camera"), '[aria-selected="true"]'],
   ]);
+  // A bar too tall for the screen is capped first: the heights measured next are the capped ones.
+  const capBar = markTall($("mini-player"));
   // Each height is written where style.css reads it: the bar's also on the offer, which stands above it.
   const pageEnds = [document.documentElement, document.body];
   const measureHeights = trackFootHeights([
@@ -1068,6 +1070,7 @@ async function start() {
   // The scroll padding that uncoverFocus scrolls by needs the offer's class now, not a microtask later.
   measureFoot = () => {
     syncStates();
+    capBar();
     measureHeights();
   };
   keepRoomForCameraWords();

@@ -26,6 +26,36 @@ export function trackFootHeights(floating) {
   return measure;
 }
 
+/** A floating element whose words would take more than this share of the window's height scrolls
+ * inside instead (style.css, `.tall`). */
+const TALL_SHARE = 0.55;
+
+/**
+ * Mark `el` (the preview bar) `.tall` while its content is taller than TALL_SHARE of the window, so
+ * that the style sheet caps it and it scrolls inside. Only then: a cap with scrolling at every size
+ * would clip the audio controls' own menu, which pops up out of the bar. At twice the text size on a
+ * 320 × 568 phone the bar was 944 px tall, its top 397 px above the screen's, and Previous, Next and
+ * the audio with it, where no scrolling reached them: focus on them was out of sight. Its content is
+ * measured whether capped or not (scrollHeight), so the mark never flips back and forth.
+ * @returns a function that checks now (measureFoot calls it with the other heights)
+ */
+export function markTall(el) {
+  const check = () => {
+    const capped = el.classList.contains("tall");
+    el.classList.toggle("tall", !el.hidden && el.scrollHeight > TALL_SHARE * window.innerHeight);
+    // Focus went in (the audio, as the bar opened) before the cap: it is brought into the bar's view.
+    if (!capped && el.classList.contains("tall") && el.contains(document.activeElement)) {
+      document.activeElement.scrollIntoView({ block: "nearest" });
+    }
+  };
+  // Capped, the bar keeps its size while its words change: its parts are watched too.
+  const observer = new ResizeObserver(check);
+  for (const part of [el, ...el.children]) observer.observe(part);
+  window.addEventListener("resize", check);
+  check();
+  return check;
+}
+
 /** The part of `el`'s box (px, top to bottom) under `box`. */
 function coveredBy(el, box) {
   const r = el.getBoundingClientRect();
