@@ -59,6 +59,7 @@ def calibrate(
     from moodtape.vision.pipeline import Analyzer
 
     grouped = parse_examples(examples)
+    refuse_too_many_photos(grouped)
     if not out.parent.exists():
         raise DataError(f"cannot write {out}: the folder {out.parent} does not exist")
     refuse_out_over_a_photo(out, [Path(photo) for photos in grouped.values() for photo in photos])
@@ -92,6 +93,26 @@ def _list_problems(error: UnusableExamplesError, out: Path) -> str:
         "why: above), "
         f"so nothing was written to {out}; replace or leave out those photos and run again"
     )
+
+
+def refuse_too_many_photos(grouped: dict[str, list[str]]) -> None:
+    """Refuse more photos for an emotion than calibration reads, in command-line words, before the
+    model loads. The API's own refusal ends with a Python hint (``itertools.islice``) that means
+    nothing to someone who typed ``neutral=folder/``.
+
+    Raises:
+        DataError: an emotion has more than :data:`MAX_IMAGES_PER_EMOTION` photos.
+    """
+    from moodtape.vision.calibrate import MAX_IMAGES_PER_EMOTION
+
+    for label, photos in grouped.items():
+        if len(photos) > MAX_IMAGES_PER_EMOTION:
+            raise DataError(
+                f"{len(photos)} photos given for {label}, more than {MAX_IMAGES_PER_EMOTION}: calibration learns "
+                f"from their average, which hardly moves past {MAX_IMAGES_PER_EMOTION}; give at most "
+                f"{MAX_IMAGES_PER_EMOTION}, from a smaller folder or a pattern that matches fewer "
+                f'(like "{label}=photos/a*.jpg"); no photo was read and nothing written'
+            )
 
 
 def refuse_out_over_a_photo(out: Path, photos: list[Path]) -> None:

@@ -1025,7 +1025,7 @@ def shortfall_reason(error: ProviderError | None) -> str | None:
 
 
 class SharedPauses(Protocol):
-    """Where a service's pause is kept for every instance (``state/pauses.py``'s ``RedisPauses``):
+    """Where a service's pause is kept for every instance with the same credentials (``RedisPauses``):
     neither method raises, a store that is away shares nothing."""
 
     def get(self, service: str) -> SharedPause | None: ...
@@ -1045,8 +1045,8 @@ class ServiceClient:
     and they are at least half of the requests that ended (see :class:`TroubleCounter`), as one
     visitor's query may be all that upsets it.
     With ``shared_pauses`` (Redis), a pause after a 429 or refused credentials is written there too,
-    and one another instance wrote is kept here for what is left of it: the service spoke of
-    moodtape's key, which every instance uses.
+    and one another instance wrote is kept here for what is left of it: the service spoke of the
+    credentials sent, and the store shares it only with instances holding the same ones.
     Any message that somehow quotes a secret is scrubbed before it leaves. Each failure is logged
     once per process (a warning, scrubbed: the operator's detail where :func:`for_operator` gave one,
     else the message), however many clients of the service there are, again only when the reason
@@ -1206,7 +1206,7 @@ class ServiceClient:
         safe = redact(str(error), secrets)
         if error.retry_after and self._pauses_service(error, digest, safe, hold_back):
             self.breaker.trip(safe, error.retry_after, type(error))  # no call until it has passed
-            if self.shared_pauses is not None:  # what the service said of moodtape's key holds for every instance
+            if self.shared_pauses is not None:  # it holds for every instance with these credentials
                 self.shared_pauses.put(self.service, safe, type(error), error.retry_after)
         self._log_once(redact(operator_detail(error), secrets))  # the operator's wording, where there is one
         notes = getattr(error, "__notes__", [])

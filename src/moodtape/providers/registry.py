@@ -9,8 +9,8 @@ the caches, tokens, search budget and circuit breakers live in the objects they 
   workers of one machine share the day's budget.
 - With ``MOODTAPE_REDIS_URL`` the answer caches, YouTube's daily search count and Spotify's pauses
   (after a 429 or refused credentials) live in Redis, shared by every instance (one budget for all,
-  not one each); without it, in each process (and the search count in a file in
-  ``MOODTAPE_DATA_DIR``).
+  not one each; the pauses by the instances with the same Spotify credentials); without it, in
+  each process (and the search count in a file in ``MOODTAPE_DATA_DIR``).
 - Keyless previews (Deezer, iTunes) when ``MOODTAPE_PREVIEWS`` is true, the default: with a short
   timeout (at most 3 s) and a five-minute pause after a failure, an offline machine pays one short
   wait every five minutes, while an online one gets artwork and previews with no setup.
@@ -31,7 +31,7 @@ from moodtape.providers.spotify import SpotifyProvider
 from moodtape.providers.youtube import YouTubeProvider
 from moodtape.state.cache import RedisCache
 from moodtape.state.connection import client_for
-from moodtape.state.pauses import RedisPauses
+from moodtape.state.pauses import RedisPauses, credentials_fingerprint
 from moodtape.state.windows import RedisCallWindow
 
 #: Keyless previews wait at most this long per call, whatever MOODTAPE_HTTP_TIMEOUT says.
@@ -63,7 +63,9 @@ def live_providers(settings: Settings, http: httpx.Client | None = None) -> list
                 cache_ttl=ttl,
                 timeout=timeout,
                 cache=RedisCache[dict[str, Any]](redis, "spotify", ttl) if redis else None,
-                pauses=RedisPauses(redis) if redis else None,
+                # Shared only with the instances holding the same credentials: one instance's
+                # revoked or mistyped secret says nothing of the others' (a rotation, a typo).
+                pauses=RedisPauses(redis, credentials_fingerprint(client_id, secret)) if redis else None,
             )
         )
     api_key = settings.get("YOUTUBE_API_KEY").strip()

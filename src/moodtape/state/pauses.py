@@ -1,20 +1,26 @@
-"""A live service's pause in Redis, so that every instance keeps it, not only the one that met it.
+"""A live service's pause in Redis, so that every instance with the same credentials keeps it.
 
 A service that said "not so often" (a 429) or "not with this key" (refused credentials) said it
-of moodtape's key, which every instance uses: :class:`moodtape.providers.http.ServiceClient`
-pauses itself, and with ``MOODTAPE_REDIS_URL`` also writes the pause here, under
-``moodtape:pause:<service>`` with the pause's length as its expiry. Before calling the service,
-an instance that is not paused itself reads that key and takes over what is left of the pause,
-so the other instances stop calling too (a service asked again during its ``Retry-After`` may
-lengthen it). A connection failure or timeout is not shared: it may be one machine's network.
+of the credentials that were sent: :class:`moodtape.providers.http.ServiceClient` pauses itself,
+and with ``MOODTAPE_REDIS_URL`` also writes the pause here, under
+``moodtape:pause:<service>:<fingerprint>`` with the pause's length as its expiry. The fingerprint
+(:func:`credentials_fingerprint`) names the credentials without holding them, so the instances
+that share a key share its pauses, while an instance holding another one (mid-rotation, while the
+old instances still hold the revoked secret, or one with a typo) neither pauses the others nor is
+paused by them. Before calling the service, an instance that is not paused itself reads that key
+and takes over what is left of the pause, so the other instances stop calling too (a service asked
+again during its ``Retry-After`` may lengthen it). A connection failure or timeout is not shared:
+it may be one machine's network.
 
-Redis names the time left (``PTTL``), so instances whose clocks disagree keep the same pause. A
-Redis that is down or slow loses nothing but the sharing: each instance then keeps its own
-pauses, as without Redis.
+Redis names the time left (``PTTL``), so instances whose clocks disagree keep the same pause; a
+pause written while a longer one is in force leaves the longer one (a 1 h ``Retry-After`` is not
+cut to another instance's 10 s). A Redis that is down or slow loses nothing but the sharing: each
+instance then keeps its own pauses, as without Redis.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -28,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The pauses worth sharing, by the name stored in Redis: what the service said of moodtape's key.
+#: The pauses worth sharing, by the name stored in Redis: what the service said of the credentials.
 #: Stored as a name, not a class path, so nothing in Redis chooses what moodtape raises.
 SHARED_KINDS: Final[dict[str, type[ProviderError]]] = {"quota": QuotaExceededError, "auth": ProviderAuthError}
 
@@ -51,15 +57,35 @@ def shared_kind_name(kind: type[ProviderError]) -> str | None:
     return None
 
 
+#: Sets the pause only when none as long is in force: SET ... PX alone let a later, shorter pause
+#: (another instance's 10 s) replace a longer one (a 1 h Retry-After). PTTL is -2 without the key
+#: and -1 without an expiry, both shorter than any pause. Returns 1 when it wrote the pause.
+_PUT_LONGER: Final = """
+if redis.call('PTTL', KEYS[1]) >= tonumber(ARGV[2]) then
+    return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+
+def credentials_fingerprint(*parts: str) -> str:
+    """A short, one-way name for credentials (``client_id``, ``secret``): instances with the same
+    credentials share pauses, others don't, and neither Redis nor a log ever holds the secret."""
+    return hashlib.blake2b(":".join(parts).encode(), digest_size=8).hexdigest()
+
+
 class RedisPauses:
-    """The pauses of live services, shared by every instance through ``client``."""
+    """The pauses of live services, shared through ``client`` by every instance whose credentials
+    have the same ``fingerprint`` (:func:`credentials_fingerprint`; "" shares with every instance)."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, fingerprint: str = "") -> None:
         self._client = client
+        self._fingerprint = fingerprint
 
-    @staticmethod
-    def _key(service: str) -> str:
-        return f"{PREFIX}pause:{service.lower()}"
+    def _key(self, service: str) -> str:
+        key = f"{PREFIX}pause:{service.lower()}"
+        return f"{key}:{self._fingerprint}" if self._fingerprint else key
 
     def get(self, service: str) -> SharedPause | None:
         """The pause of ``service`` in force now, or None (none, or Redis could not say)."""
@@ -83,7 +109,8 @@ class RedisPauses:
         return SharedPause(reason, kind, left_ms / 1000)
 
     def put(self, service: str, reason: str, kind: type[ProviderError], seconds: float) -> None:
-        """Share a pause of ``seconds``; kinds not in :data:`SHARED_KINDS` stay this process's own."""
+        """Share a pause of ``seconds``, unless a longer one is in force (it stays); kinds not in
+        :data:`SHARED_KINDS` stay this process's own."""
         name = shared_kind_name(kind)
         lifetime_ms = round(seconds * 1000)
         if name is None or lifetime_ms <= 0:
@@ -91,6 +118,6 @@ class RedisPauses:
         data = json.dumps({"kind": name, "reason": reason}, separators=(",", ":"))
         try:
             with redis_errors(self._client):
-                self._client.set(self._key(service), data, px=lifetime_ms)
+                self._client.eval(_PUT_LONGER, 1, self._key(service), data, lifetime_ms)
         except SharedStateError as exc:
             log.info("shared pauses: %s's pause kept by this process only (%s)", service, exc)

@@ -38,6 +38,7 @@ from typing import Any, Final
 
 from moodtape.errors import ArgumentError
 from moodtape.types import Face
+from moodtape.vision.stream_state import MOST_COUNT, shown
 
 #: How much less a face at the frame's corner counts than one of the same size at its centre.
 OFF_CENTRE_WEIGHT: Final[float] = 0.5
@@ -168,7 +169,7 @@ class MainPerson:
             self.smoothed = {}
             return
         if not isinstance(state, list | tuple) or len(state) != 5 or not isinstance(state[4], list | tuple):
-            raise ArgumentError(f"not a main-person state: {state!r:.80}")
+            raise ArgumentError(f"not a main-person state: {shown(state, 80)}")
         try:
             track_id, challenger = _optional_id(state[0]), _optional_id(state[1])
             times = (float(state[2]), None if state[3] is None else float(state[3]))
@@ -209,8 +210,9 @@ def _track(face: Face) -> int:
 
 
 def _id(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"a track id must be a whole number, got {value!r}")
+    # Bounded as the tracks' own ids are: a larger one could not be written back by state().
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MOST_COUNT:
+        raise ValueError(f"a track id must be a whole number, at most {MOST_COUNT}, got {shown(value)}")
     return value
 
 

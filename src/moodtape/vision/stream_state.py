@@ -7,7 +7,10 @@ bare ``ValueError`` quoting Python's own words ("'NoneType' object is not subscr
 or was taken: a track id of 1.7, a box of negative width, a frame count of -3, or a ``next_id`` at
 or under a track's id, after which the next new face shared that track's id. Every part is now
 checked here, and a state refused is an :class:`~moodtape.errors.ArgumentError` (a ``DataError``,
-still a ``ValueError``) naming the part and saying what to pass; nothing is taken from it.
+still a ``ValueError``) naming the part and saying what to pass; nothing is taken from it. Whole
+numbers are bounded (ids and the frame count by :data:`MOST_COUNT`, pixels by :data:`MOST_PIXELS`):
+``next_id = 10**5000`` was taken, and ``json.dumps(state())`` then raised Python's "Exceeds the limit
+(4300 digits)"; a refused value is quoted by :func:`shown`, which cannot fail on such a number.
 
 Not refused, on purpose: keys this version does not know (an instance of a later version adds them
 mid-deploy), and the keys a state from an earlier version lacks (``first_seen``, ``main``, ``shape``,
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +40,38 @@ from moodtape.types import Box
 STREAM_HOW = "pass what StreamAnalyzer.state() returned, or json.loads() of its JSON"
 #: What a caller of ``FaceSmoother.restore`` should pass.
 SMOOTHER_HOW = "pass what FaceSmoother.state() returned, or json.loads() of its JSON"
+#: The most a track id, ``next_id`` or frame count may be: far beyond what a stream counts to (2**53
+#: frames at 1,000 a second last 285,000 years), and exact in any JSON reader, JavaScript's included.
+MOST_COUNT = 2**53
+#: The most a box's corner or side, or a frame's side, may be in pixels (OpenCV's int).
+MOST_PIXELS = 2**31 - 1
+#: How much of a refused value a message quotes.
+SHOWN_WIDTH = 60
+
+
+class _ShortRepr(reprlib.Repr):
+    """``reprlib`` with integers too long to write out (over 4,300 digits Python refuses, with a
+    plain ValueError) said by their size; reprlib's own ``repr_int`` calls ``repr`` and fails."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 200:
+            return f"{'-' if x < 0 else ''}<a {math.floor(x.bit_length() * math.log10(2)) + 1}-digit integer>"
+        return super().repr_int(x, level)
+
+
+_SHORT = _ShortRepr()
+
+
+def shown(value: object, width: int = SHOWN_WIDTH) -> str:
+    """``repr(value)`` cut to ``width`` characters for a message; never fails (``10**5000``, or a
+    list holding it, made ``f"{value!r:.60}"`` raise Python's ValueError instead of the refusal)."""
+    try:
+        return repr(value)[:width]
+    except Exception:  # a huge integer inside; an object whose __repr__ fails
+        try:
+            return _SHORT.repr(value)[:width]
+        except Exception:
+            return f"a {type(value).__name__}"
 
 
 @dataclass(frozen=True)
@@ -79,22 +115,24 @@ class StateReader:
             )
         return state
 
-    def whole(self, value: object, name: str, least: int) -> int:
-        """``value`` when it is a whole number of at least ``least`` (not a bool, not 2.0)."""
+    def whole(self, value: object, name: str, least: int, most: int = MOST_COUNT) -> int:
+        """``value`` when it is a whole number from ``least`` to ``most`` (not a bool, not 2.0)."""
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-            raise self.refuse(f"{name} must be a whole number, {least} or more, got {value!r:.60}")
+            raise self.refuse(f"{name} must be a whole number, {least} or more, got {shown(value)}")
+        if int(value) > most:
+            raise self.refuse(f"{name} must be a whole number, at most {most}, got {shown(value)}")
         return int(value)
 
     def seconds(self, value: object, name: str) -> float:
         """``value`` as seconds when it is a finite number: a NaN or infinite time breaks every later frame."""
         if not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(number := _float(value)):
             return number
-        raise self.refuse(f"{name} must be a finite number of seconds, got {value!r:.60}")
+        raise self.refuse(f"{name} must be a finite number of seconds, got {shown(value)}")
 
     def row(self, value: object, name: str, length: int, parts: str) -> Sequence[Any]:
         """``value`` when it is a list (or tuple) of ``length`` items, said as ``parts``."""
         if not isinstance(value, list | tuple) or len(value) != length:
-            raise self.refuse(f"{name} must be {parts}, got {value!r:.60}")
+            raise self.refuse(f"{name} must be {parts}, got {shown(value)}")
         return value
 
     def box(self, value: object, name: str) -> Box:
@@ -102,12 +140,12 @@ class StateReader:
         a side of at least a pixel."""
         parts = self.row(value, name, 4, "[x, y, width, height]")
         try:
-            x, y = (self.whole(v, name, 0) for v in parts[:2])
-            w, h = (self.whole(v, name, 1) for v in parts[2:])
+            x, y = (self.whole(v, name, 0, MOST_PIXELS) for v in parts[:2])
+            w, h = (self.whole(v, name, 1, MOST_PIXELS) for v in parts[2:])
         except ArgumentError:
             raise self.refuse(
                 f"{name} must be [x, y, width, height] in whole pixels, x and y 0 or more, width and height "
-                f"1 or more, got {value!r:.60}"
+                f"1 or more, each at most {MOST_PIXELS}, got {shown(value)}"
             ) from None
         return Box(x, y, w, h)
 
@@ -124,7 +162,7 @@ class StateReader:
                 return values
         raise self.refuse(
             f"{name} must be {len(EMOTIONS)} finite numbers, one per emotion ({', '.join(EMOTIONS)}), none "
-            f"negative and not all 0, got {value!r:.60}"
+            f"negative and not all 0, got {shown(value)}"
         )
 
     def tracks(self, state: Mapping[str, Any]) -> tuple[list[SavedTrack], int]:
@@ -137,7 +175,9 @@ class StateReader:
         """
         rows = state["tracks"]
         if not isinstance(rows, list | tuple):
-            raise self.refuse(f"'tracks' must be a list of [track id, box, probabilities, last seen], got {rows!r:.60}")
+            raise self.refuse(
+                f"'tracks' must be a list of [track id, box, probabilities, last seen], got {shown(rows)}"
+            )
         first_seen = self._first_seen(state.get("first_seen"))
         tracks: list[SavedTrack] = []
         for index, value in enumerate(rows):
@@ -165,7 +205,7 @@ class StateReader:
         if value is None:
             return {}
         if not isinstance(value, list | tuple):
-            raise self.refuse(f"'first_seen' must be a list of [track id, seconds], got {value!r:.60}")
+            raise self.refuse(f"'first_seen' must be a list of [track id, seconds], got {shown(value)}")
         pairs = [self.row(pair, f"first_seen[{i}]", 2, "[track id, seconds]") for i, pair in enumerate(value)]
         return {
             self.whole(track, f"first_seen[{i}]'s id", 1): self.seconds(seen, f"first_seen[{i}]'s time")
@@ -178,9 +218,11 @@ class StateReader:
             return None
         row = self.row(value, name, 2, "[height, width] or null")
         try:
-            return (self.whole(row[0], name, 1), self.whole(row[1], name, 1))
+            return (self.whole(row[0], name, 1, MOST_PIXELS), self.whole(row[1], name, 1, MOST_PIXELS))
         except ArgumentError:
-            raise self.refuse(f"{name} must be two whole numbers of pixels, 1 or more, got {value!r:.60}") from None
+            raise self.refuse(
+                f"{name} must be two whole numbers of pixels, 1 or more and at most {MOST_PIXELS}, got {shown(value)}"
+            ) from None
 
 
 def _float(value: numbers.Real) -> float:
