@@ -483,16 +483,27 @@ class _StrictChunkedReceiver(ChunkedReceiver):  # type: ignore[misc]
 
 class _DroppedBody:
     """Where a refused chunked body goes as it is read (:meth:`_DrainingParser._drop_chunked_body`):
-    nowhere. It holds nothing, so it counts for nothing toward the unfinished bodies' budget either."""
+    nowhere. It holds nothing, so it counts for nothing toward the unfinished bodies' budget either;
+    it counts the data dropped (:attr:`dropped`), which the small JSON bound still applies to."""
+
+    def __init__(self) -> None:
+        self.dropped = 0
 
     def append(self, data: bytes) -> None:
         """Drop ``data`` (waitress's chunk reader appends each chunk's bytes here)."""
+        self.dropped += len(data)
 
     def __len__(self) -> int:
         return 0
 
     def close(self) -> None:
         """Nothing to free (waitress closes a request's body buffer when it is done)."""
+
+
+def _data_read(receiver: _StrictChunkedReceiver) -> int:
+    """The bytes of body data ``receiver`` has read: those it holds, or those it dropped."""
+    buf = receiver.buf
+    return buf.dropped if isinstance(buf, _DroppedBody) else len(receiver)
 
 
 def _long_request_line(before: bytes, data: bytes) -> bool:
@@ -989,7 +1000,9 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         A body for an endpoint that takes a small JSON object (:attr:`small_json_body`) is bounded
         the same way at the app's :data:`~moodtape.web.refusals.SMALL_JSON_BYTES` (its data, not its
         framing): waitress read and held 5 MB sent chunked to ``/api/feedback`` for the app's 413
-        "at most 64 KiB"; it is that 413 once the data, or a chunk declared, goes past 64 KiB.
+        "at most 64 KiB"; it is that 413 once the data, or a chunk declared, goes past 64 KiB. A
+        body dropped for a refusal decided from its head (:meth:`_drop_chunked_body`) is bounded
+        there too, and that refusal is the answer.
         """
         receiver = self.body_rcv
         if not self.chunked or receiver is None or self.completed:
@@ -1000,8 +1013,9 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         elif self.body_bytes_received + receiver.chunk_remainder >= self.adj.max_request_body_size:
             self.error = RequestEntityTooLarge("a chunk is larger than the body limit")
             self.completed = True
-        elif self.small_json_body and len(receiver) + receiver.chunk_remainder > SMALL_JSON_BYTES:
-            # The app's own 413, once the body, or the chunk begun, is past the bound it reads.
+        elif self.small_json_body and _data_read(receiver) + receiver.chunk_remainder > SMALL_JSON_BYTES:
+            # The app's own 413, once the body, or the chunk begun, is past the bound it reads (a body
+            # being dropped hears the refusal decided from its head instead: received()).
             self.error = _UnwantedBodyError(SMALL_JSON_REFUSAL)
             self.completed = True
 
@@ -1164,13 +1178,18 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         """Read this chunked body to its end keeping none of it, then answer ``refused``
         (:meth:`received`), as a body refused by its ``Content-Length`` is drained.
 
-        Its chunks are still framed and bounded as any chunked body's (a framing fault, or the body
-        limit, ends the drain early, with the same answer, and the connection closes). waitress read
-        and held a compressed body sent chunked, up to the upload limit, for the app's 415.
+        Its chunks are still framed and bounded as any chunked body's (a framing fault, the body
+        limit, or on a small JSON endpoint :data:`~moodtape.web.refusals.SMALL_JSON_BYTES` of data,
+        ends the drain early, with the same answer, and the connection closes). waitress read and
+        held a compressed body sent chunked, up to the upload limit, for the app's 415. On
+        ``/api/feedback`` the drain read 5 MB to its end for the 415 where, until the drain came
+        (earlier in session 35), the bound stopped it past 64 KiB with the 413: it stops there
+        again, and the answer is still the 415, as for the same body sent by its ``Content-Length``
+        (:func:`~moodtape.web.refusals.unwanted_body` names the coding before the size): the
+        refusal was decided from the head, and the bound only ends the reading.
         """
         self._refused_after_body = refused
-        self.body_rcv.buf = _DroppedBody()
-        self.small_json_body = False  # the refusal is decided: no other bound applies
+        self.body_rcv.buf = _DroppedBody()  # small_json_body stays: the drain ends at its bound
 
     def _leave_an_options_body_unasked(self) -> None:
         """Answer ``OPTIONS *`` that waits for ``100 Continue`` without asking for its body.

@@ -10,10 +10,12 @@ thread: 10,000 pipelined ``/healthz`` wrote 9,991 lines, three page loads 21), F
 line per refused request, the planted-cookie warning (``web/session.py``), and the store's
 "database unavailable" (one per request during an outage: 357 in a few seconds on a full disk), its
 "database refuses writes" (a read-only PostgreSQL), Redis turning moodtape away (full, or a
-setting it refuses: a line per request), and a readiness note of the history limits that the store
-refuses (a table or a grant missing: a line per note).
+setting it refuses: a line per request), a readiness note of the history limits that the store
+refuses (a table or a grant missing: a line per note), and the app's line for each request the HTTP
+server refused by its head (``web/refusals.py``: until session 35 one a request, 1,858 lines in 3 s
+from one client posting to ``/healthz``).
 The first goes out as it is; then one line a minute says how many more there were (and the
-deepest queue); the store's are counted per cause, and summed up at once when it is back (for
+deepest queue); the store's, Redis's and the refusals' are counted per cause, and summed up at once when it is back (for
 refused writes: when a write succeeds, not a read).
 """
 
@@ -293,6 +295,20 @@ def _never(record: logging.LogRecord) -> bool:
     return False
 
 
+#: The line ``web/refusals.py`` logs for each request the HTTP server refused by its head (its status,
+#: code, method and endpoint). Defined here, where its filter below is, and imported there.
+REFUSED_BY_ITS_HEAD: Final = "refused by its headers, none of its body kept: %d %s, %s %s"
+
+
+def _refused_by_its_head(record: logging.LogRecord) -> bool:
+    return record.msg == REFUSED_BY_ITS_HEAD
+
+
+def _refusal_cause(record: logging.LogRecord) -> str:
+    """What was refused: status, code, method and endpoint (a few dozen such at most, each a fixed text)."""
+    return record.getMessage().removeprefix(REFUSED_BY_ITS_HEAD.partition(": ")[0] + ": ").strip()[:200]
+
+
 #: The flood-prone lines of other libraries and of the store: logger name, and its filter.
 _FLOODS: Final[dict[str, Callable[[], logging.Filter]]] = {
     # waitress, once per request that finds no idle thread (waitress/task.py).
@@ -338,6 +354,16 @@ _FLOODS: Final[dict[str, Callable[[], logging.Filter]]] = {
         ends=_store_note_works,
         matches=_store_note_failed,
     ),
+    # A request the HTTP server refused by its head, answered by the app (web/refusals.py): a line
+    # each. The rate limit bounds one client's, but not a crowd's (nor any with the limit off). One
+    # line per status, code, method and endpoint, summed up; nothing ends it but the timer. Its own
+    # logger: a filter on "moodtape.web" does not see its children's records.
+    "moodtape.web.refusals": lambda: OncePerCause(
+        "refused by its headers, none of its body kept: %(cause)s, and %(count)d more times in the last %(seconds)g s",
+        cause=_refusal_cause,
+        ends=_never,
+        matches=_refused_by_its_head,
+    ),
 }
 
 
@@ -347,7 +373,8 @@ def flood_loggers() -> list[logging.Logger]:
 
 
 def quiet_floods() -> None:
-    """Sum up the lines of waitress, Flask-Limiter, the store and Redis that a client can cause at will (see above)."""
+    """Sum up the lines of waitress, Flask-Limiter, the store, Redis and the app's refusals by the head
+    that a client can cause at will (see above)."""
     for name, make in _FLOODS.items():
         logger = logging.getLogger(name)
         for old in [found for found in logger.filters if isinstance(found, OncePerInterval | OncePerCause)]:

@@ -60,7 +60,9 @@ scanner's ``/wp-login.php``, ``/.env``), a method the path does not take (405), 
 routing answers. Flask-Limiter passes over any request without an endpoint, and until session 26
 every such request was answered: under ``MOODTAPE_RATE_LIMIT=2``, 60 ``GET /nope`` in a row were
 60 404s, 60 ``DELETE /api/config`` 60 405s (``GET /api/config``: 2 answers, 58 429s). The exemptions
-above are by path, so they hold for any method (``POST /healthz`` is still its 405, never a 429).
+above are by path, so they hold for any method (``POST /healthz`` is still its 405, never a 429),
+but not for a request the HTTP server refused by its head (a ``Content-Length`` over the upload
+limit, a compressed body): that counts on any path (:func:`_exempt`).
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ from moodtape.web.errors import error_response
 from moodtape.web.logs import OncePerInterval
 from moodtape.web.owners import client_of
 from moodtape.web.ratelimit_processes import LocalStorage
+from moodtape.web.refusals import REFUSED_BY_THE_SERVER
 from moodtape.web.static_names import STATIC_ENDPOINTS, plain_file_path
 
 log = logging.getLogger(__name__)
@@ -120,7 +123,8 @@ SOURCE_MAPPED_SUFFIXES: Final[tuple[str, ...]] = (".js", ".mjs", ".css")
 #: it: the limit is one budget per client whatever the endpoint, and the request metrics count such
 #: requests under an ``unmatched`` endpoint of their own, never by path.
 UNMATCHED: Final[str] = "unmatched"
-#: What the limit calls a request for a static file that is not there, so that Flask-Limiter counts it:
+#: What the limit calls a request for a static file that is not there (or one the server refused by its
+#: head), so that Flask-Limiter counts it:
 #: it never counts an endpoint named ``static`` (Flask's own static route), missing file or not.
 STATIC_MISS: Final[str] = "static_miss"
 #: The most client keys :class:`RecentHits` keeps per window (about 150 bytes each: 15 MB at most
@@ -403,6 +407,15 @@ def _proves_nothing(_: object) -> bool:
 
 
 def _exempt() -> bool:
+    """Whether the request is left out of the limit: by its path (above), unless the server refused it.
+
+    A request the HTTP server refused by its head (:data:`~moodtape.web.refusals.REFUSED_BY_THE_SERVER`)
+    always counts, whatever its path: no poller or page load sends a body to ``/healthz`` or a static
+    file, and until session 35 a client sending ``POST /healthz`` with a ``Content-Length`` over the
+    upload limit got its 413 without end (one client, 3 s: 1,858 refusals, never a 429).
+    """
+    if REFUSED_BY_THE_SERVER in request.environ:
+        return False
     return (
         request.path in EXEMPT_PATHS
         or request.path in DEVELOPER_TOOL_PATHS
@@ -458,13 +471,16 @@ def _in_static_folder(filename: str) -> bool:
 def _request_identity() -> str:
     """The request's endpoint for Flask-Limiter, or :data:`UNMATCHED` when routing found none.
 
+    A static request that is counted (a missing file, or one the server refused by its head: see
+    :func:`_exempt`) is :data:`STATIC_MISS`, which Flask-Limiter does not pass over.
+
     Flask-Limiter counts no request whose identity is empty, and its default identity is the
     endpoint, which a request that matched no route lacks: a scanner probing thousands of missing
     paths a second was never refused. The limit is one budget per client (an application limit,
     shared by every endpoint), so the identity only has to be non-empty; it names no path.
     """
     endpoint = request.endpoint
-    if endpoint in STATIC_ENDPOINTS and not _an_existing_static_file():
+    if endpoint in STATIC_ENDPOINTS and (REFUSED_BY_THE_SERVER in request.environ or not _an_existing_static_file()):
         return STATIC_MISS  # Flask-Limiter passes over an endpoint named ``static`` whatever it holds
     return endpoint or UNMATCHED
 

@@ -19,7 +19,9 @@ come.
 The app still answers such a refusal, without the body (:func:`install_server_refusals`): the
 server hands it the request with the refusal under :data:`REFUSED_BY_THE_SERVER` in the WSGI
 environ and an empty body. So the refusal has an ``X-Request-ID``, a line in the log, a count in the
-request metrics, and is counted by the rate limit, whose 429 a client past its limit hears instead.
+request metrics, and is counted by the rate limit (on every path, ``/healthz`` and static files
+too), whose 429 a client past its limit hears instead. The log lines are summed up once a minute
+past the first of each kind (web/logs.py), as other lines a client can cause at will.
 Until session 35 the server answered it alone: a client sending 200 such bodies in a row got 200
 refusals that left no trace and were never limited.
 
@@ -40,6 +42,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_options_header
 
 from moodtape.web.errors import HTTP_CODES, INTERNAL_ERROR_MESSAGE, TOO_LARGE_MESSAGE, error_response
+from moodtape.web.logs import REFUSED_BY_ITS_HEAD
 from moodtape.web.security import SECURITY_HEADERS
 
 MESSAGES: Final[dict[int, str]] = {
@@ -183,6 +186,9 @@ def install_server_refusals(app: Flask) -> None:
     refusal is still said before the app's ``Host``, query and CSRF checks, as the server decided
     it. The log line names the status, the method and the endpoint only (never the path, the query
     or a header: the client's words and secrets stay out); the request id ties it to the answer.
+    Under ``configure_logging`` the first of each kind is written, the rest summed up once a minute
+    (web/logs.py). The limit counts these requests on every path, its exempt ones too
+    (web/ratelimit.py's ``_exempt``).
     """
     app.extensions[REFUSED_BY_THE_SERVER] = True
 
@@ -191,7 +197,7 @@ def install_server_refusals(app: Flask) -> None:
         if not isinstance(said, BodyRefusal):
             return None
         _log.info(
-            "refused by its headers, none of its body kept: %d %s, %s %s",
+            REFUSED_BY_ITS_HEAD,
             said.status,
             said.code,
             request.method if request.method in _LOGGED_METHODS else "other",
