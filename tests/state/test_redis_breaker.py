@@ -43,12 +43,12 @@ def test_after_redis_stops_answering_calls_are_turned_away_without_asking(
     lists = _lists(client)
     lists.get("s1")  # a pooled connection, and a closed breaker
     relay.freeze()
-    with pytest.raises(SharedStateError, match="TimeoutError"):
+    with pytest.raises(SharedStateError, match="did not answer within 1 s"):
         lists.get("s1")  # waits its 1 s: the breaker learns of the outage here
     relay.thaw()
     # Redis answers again, but within the open second the breaker does not ask it: before, this
     # call (and every other call of every request) waited on Redis again.
-    with pytest.raises(SharedStateError, match="timed out or was slow to answer a moment ago") as refused:
+    with pytest.raises(SharedStateError, match="did not answer within 1 s") as refused:
         lists.get("s1")
     assert refused.value.retry_after == 1 and refused.value.status == 503
     clock.now += OPEN_S  # half-open: the next call probes, succeeds, and closes the breaker
@@ -72,7 +72,7 @@ def test_a_redis_slow_to_answer_opens_the_breaker(
     lists.get("s1")  # three in a row: Redis is slow, not stalled for a moment
     assert breaker.is_open
     relay.slow(0)
-    with pytest.raises(SharedStateError, match="a moment ago"):
+    with pytest.raises(SharedStateError, match="answered slower than 50 ms 3 times in a row"):
         lists.get("s1")  # before, every call of every request waited on the slow Redis
 
 
@@ -104,7 +104,7 @@ def test_half_open_lets_one_probe_through_and_turns_the_others_away(
     lists.get("s1")
     relay.freeze()
     try:
-        with pytest.raises(SharedStateError, match="TimeoutError"):
+        with pytest.raises(SharedStateError, match="did not answer within 1 s"):
             lists.get("s1")
         clock.now += OPEN_S
         probe_failed: list[BaseException] = []
@@ -118,10 +118,10 @@ def test_half_open_lets_one_probe_through_and_turns_the_others_away(
         prober = threading.Thread(target=probe, daemon=True)
         prober.start()
         assert wait_until(lambda: breaker._probing, 5), "the probe was not let through"
-        with pytest.raises(SharedStateError, match="a moment ago"):
+        with pytest.raises(SharedStateError, match="did not answer within 1 s"):
             lists.get("s1")  # the probe is out: this one does not wait beside it
         prober.join(5)
-        assert probe_failed and "TimeoutError" in str(probe_failed[0])
+        assert probe_failed and "did not answer within 1 s" in str(probe_failed[0])
         assert breaker.is_open  # the probe failed: open for another second
     finally:
         relay.thaw()

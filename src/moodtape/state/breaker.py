@@ -138,6 +138,9 @@ class RedisBreaker:
         self._slow_in_a_row = 0
         self._last_counted_end = float("-inf")  # when the last slow call counted in a row ended
         self.fastest_s = float("inf")  # the shortest wait of an answered call: about one round trip
+        #: Whether it last opened on a call that timed out at its caller's full timeout (rather than on
+        #: slow answers): the 503s while it is open then say the same as that timeout did.
+        self.opened_by_timeout = False
 
     def set_bound(self, measured_s: float) -> None:
         """Count a call slow past ``measured_s`` of waiting (see :meth:`bound_for`) from now on."""
@@ -240,6 +243,7 @@ class RedisBreaker:
             if not opens_now and self._slow_in_a_row < self.slow_calls:
                 return  # a slow call or two: noted, not yet a reason to turn calls away
             self._open_until = self._clock() + self.open_s
+            self.opened_by_timeout = timed_out and timeout_opens
         if not was_open:
             log.warning(
                 "shared state: Redis timed out or waited over %s s to answer; requests that need it get a 503 "

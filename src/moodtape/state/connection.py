@@ -119,10 +119,12 @@ def redis_errors(client: redis.Redis) -> Iterator[None]:
         tls = _tls_trouble(exc)
         if tls:
             raise _misconfigured(client, f"could not be reached over TLS ({tls[0]})", tls[1]) from None
+        if isinstance(exc, redis.TimeoutError):
+            raise _momentary(client, no_answer_in_time(client)) from None
         raise _momentary(
             client,
             f"the shared state ({_where(client)}) is not answering ({type(exc).__name__}); "
-            f"retry in a few seconds, and check MOODTAPE_REDIS_URL if it lasts{_tls_port_hint(client, exc)}",
+            f"{_RETRY_HINT}{_tls_port_hint(client, exc)}",
         ) from None
     except redis.ReadOnlyError:
         # After a failover the pooled connections may still reach the old primary, now a replica:
@@ -162,10 +164,28 @@ def _breaker_open_error(client: redis.Redis) -> SharedStateError:
     remembered = _settings_trouble.get(client.connection_pool)
     if remembered is not None:  # a new error each time: threads raising one at once share no traceback
         return SharedStateError(*remembered)
+    breaker = breaker_for(client)
+    if breaker.opened_by_timeout:  # the same words as the timeout itself: the same condition
+        return SharedStateError(no_answer_in_time(client))
     return SharedStateError(
-        f"the shared state ({_where(client)}) timed out or was slow to answer a moment ago, and is not asked "
-        f"again for up to {OPEN_S:g} s; retry in a few seconds, and check MOODTAPE_REDIS_URL if it lasts"
+        f"the shared state ({_where(client)}) answered slower than {breaker.slow_s * 1000:.0f} ms "
+        f"{breaker.slow_calls} times in a row, and is not asked again for up to {OPEN_S:g} s; {_RETRY_HINT}"
     )
+
+
+#: How every 503 for trouble of the moment ends: what a visitor may do, and what an operator checks.
+_RETRY_HINT: Final[str] = "retry in a few seconds, and check MOODTAPE_REDIS_URL if it lasts"
+
+
+def no_answer_in_time(client: redis.Redis, within_s: float = SOCKET_TIMEOUT) -> str:
+    """What a Redis that did not answer within ``within_s`` is called, wherever that was seen.
+
+    One condition, one wording: a Redis stopped (SIGSTOP, a frozen host) was told three ways at once,
+    by the call that timed out ("is not answering (TimeoutError)"), by the breaker it opened ("timed
+    out or was slow to answer a moment ago") and by ``/readyz``'s own bound ("Redis did not answer
+    within 1 s"), so instances compared side by side seemed to fail for different reasons.
+    """
+    return f"the shared state ({_where(client)}) did not answer within {within_s:g} s; {_RETRY_HINT}"
 
 
 def _momentary(client: redis.Redis, message: str) -> SharedStateError:

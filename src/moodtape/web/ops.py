@@ -134,7 +134,13 @@ def readyz() -> tuple[Response, int]:
     flights = [kinds["database"].start(app, _database_checks)]
     client = state.redis
     if client is not None:
-        flights.append(kinds["redis"].start(app, lambda flight: _redis_checks(flight, client, model_ready)))
+        from moodtape.state.connection import no_answer_in_time
+
+        redis_flight = kinds["redis"].start(app, lambda flight: _redis_checks(flight, client, model_ready))
+        # Worded as the ping's own timeout and the breaker's 503: which of them an instance meets
+        # first is chance, and instances compared side by side must name one condition alike.
+        redis_flight.late_words = no_answer_in_time(client, CHECK_WITHIN_S)
+        flights.append(redis_flight)
     checks: dict[str, Any] = {"model": "ok" if model_ready else "loading"}
     this_instance = False  # a failure of this instance's own, not shared by every one
     operator = _may_read_metrics(state.settings.get("MOODTAPE_METRICS"), state.settings.get("MOODTAPE_METRICS_TOKEN"))
@@ -169,6 +175,8 @@ class _Flight:
     for_operators: dict[str, str] = field(default_factory=dict)
     #: A check failed for a reason of this instance's own: ``/readyz`` says 503 ``not_ready``.
     this_instance: bool = False
+    #: What :meth:`late` says instead of its own words: Redis's, shared with the call that times out.
+    late_words: str | None = None
     _late_logged: bool = False
 
     def note(self, name: str, answer: tuple[str, str]) -> None:
@@ -180,7 +188,7 @@ class _Flight:
 
     def late(self) -> str:
         """The answer for a run that did not finish in time (logged once per run, not per poll)."""
-        message = f"{_PARTS[self.kind]} did not answer within {CHECK_WITHIN_S:g} s"
+        message = self.late_words or f"{_PARTS[self.kind]} did not answer within {CHECK_WITHIN_S:g} s"
         if not self._late_logged:
             self._late_logged = True
             log.warning("readiness: %s", message)
