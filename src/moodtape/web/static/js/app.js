@@ -1016,7 +1016,7 @@ function setupCamera() {
   $("results-camera-stop").addEventListener("click", stopCamera);
   $("pause-live").addEventListener("click", () => {
     camera.setPaused(!camera.paused);
-    announcer.reset();
+    announcer.restart(); // resumed: a mood said before the pause is not said again unless it changed
     showMoodNow();
   });
   $("follow-camera").addEventListener("click", () => {

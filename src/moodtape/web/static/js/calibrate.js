@@ -224,8 +224,11 @@ export class Calibration {
     );
     this.remove.addEventListener("click", () => this.forget());
     // Escape stops a step under way, from any of the calibration's controls (keyboard focus stays
-    // on the one pressed): before, a step once started could only be waited out (4–5 s).
-    mount.addEventListener("keydown", (event) => {
+    // on the one pressed): before, a step once started could only be waited out (4–5 s). The fold's
+    // summary counts as one of them (Shift+Tab from "Calibrate to my face" lands there): Escape
+    // there did nothing until session 35.
+    const fold = mount.closest("details") || mount;
+    fold.addEventListener("keydown", (event) => {
       if (event.key !== "Escape" || !this.busy || !this.halted) return;
       event.preventDefault();
       this.cancel();

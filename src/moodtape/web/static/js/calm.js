@@ -42,6 +42,17 @@ export class Announcer {
     this.spokenNews = undefined;
   }
 
+  /** The frames stop and start again (live updates paused, then resumed): the face must settle
+   * afresh, but what was said stays said. A screen reader heard "Your face looks happy." before the
+   * pause; the same line again on resuming tells them nothing (a reset said it every time), while a
+   * mood that changed meanwhile is news and is said once it has settled, as any change is. */
+  restart() {
+    this.candidate = undefined;
+    this.since = 0;
+    this.noneSince = null;
+    this.forgetWait();
+  }
+
   /** The words for `label` now carry news (a new list is ready for it): say them again, even if the
    * label was just said, as soon as the gap allows; but not if they were last said with this news
    * already (a flickering face brings the same offer back again and again). */

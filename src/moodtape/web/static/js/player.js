@@ -137,6 +137,7 @@ export class PreviewPlayer {
       if (!els.audio.getAttribute("src")) return;
       this.tell("The preview can't load: this device seems to be offline, or the preview is blocked.", true);
     });
+    this.keepFocusInBar();
     els.audio.addEventListener("playing", () => this.tell(""));
     els.audio.addEventListener("ended", () => this.ended());
     els.close.addEventListener("click", () => this.close());
@@ -151,6 +152,35 @@ export class PreviewPlayer {
     });
     els.previous.addEventListener("click", () => this.step(-1));
     els.next.addEventListener("click", () => this.step(1));
+  }
+
+  /**
+   * Focus inside the audio's own controls when a preview fails to load (offline, blocked) went to
+   * the page body: Chromium hides the controls it had for a playable track and lets their focus go,
+   * a few milliseconds after the "error" event. Focus that leaves the audio for nothing while the
+   * page has it, with no pointer pressed (a click on the page's background moves it there on purpose),
+   * goes back to the audio, else to Close, as soon as the browser has put it on the body.
+   */
+  keepFocusInBar() {
+    const { audio, bar, close } = this.els;
+    let pointing = false;
+    document.addEventListener(
+      "pointerdown",
+      () => {
+        pointing = true;
+        setTimeout(() => (pointing = false));
+      },
+      true,
+    );
+    audio.addEventListener("focusout", (event) => {
+      if (event.relatedTarget || pointing || bar.hidden || !document.hasFocus()) return;
+      setTimeout(() => {
+        const lost = document.activeElement === document.body || document.activeElement === null;
+        if (!lost || bar.hidden) return;
+        audio.focus();
+        if (document.activeElement !== audio) close.focus();
+      });
+    });
   }
 
   /** Write the bar's status line (a live region); `error` words are shown as a problem. */
