@@ -32,9 +32,9 @@ def test_a_connection_answered_a_moment_ago_is_no_newcomer() -> None:
     """Before: ranked last but chosen, as if it had never spoken, and so was a connection opened a
     moment ago; now the one waits its GRACE_S like any idle connection, the other NEWCOMER_S."""
     channels = [
-        channel("keepalive-answered-just-now", created=1, active=99.9),
+        channel("keepalive-answered-just-now", created=1, active=99.9, answered_at=99.9),
         channel("just-connected", created=99.5, active=99.5),
-        channel("keepalive-quiet-lately", created=1, active=90),
+        channel("keepalive-quiet-lately", created=1, active=90, answered_at=90),
         channel("connected-a-moment-ago", created=99.9, active=99.9),  # its request may be on its way
     ]
     chosen = [c.name for c in choose_victims(channels, limit=80, now=100, tick=100)]
@@ -42,12 +42,15 @@ def test_a_connection_answered_a_moment_ago_is_no_newcomer() -> None:
 
 
 def _keep_alive_client(port: int) -> list[str]:
-    """One ab -k connection: ROUNDS GETs one after the other on one socket; the status of each, or
-    what went wrong."""
+    """One ab -k connection: ROUNDS GETs one after the other on one socket, connecting again after an
+    answer that does not say ``Connection: Keep-Alive`` (as ab does); the status of each, or what went
+    wrong."""
     seen: list[str] = []
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+    conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
         reader = conn.makefile("rb")
         for _ in range(ROUNDS):
+            keep_alive = False
             try:
                 conn.sendall(b"GET /healthz HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
                 status = reader.readline()
@@ -55,6 +58,7 @@ def _keep_alive_client(port: int) -> list[str]:
                 while (line := reader.readline()) not in (b"\r\n", b""):
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":", 1)[1])
+                    keep_alive = keep_alive or line.lower().replace(b" ", b"") == b"connection:keep-alive\r\n"
                 reader.read(length)
             except OSError as error:  # a reset: what ab reports before it gives up
                 seen.append(type(error).__name__)
@@ -62,6 +66,13 @@ def _keep_alive_client(port: int) -> list[str]:
             seen.append(status.split(b" ")[1].decode() if status else "closed")
             if not status:
                 break
+            if not keep_alive:  # the server closes after this answer: a new connection for the next
+                reader.close()
+                conn.close()
+                conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+                reader = conn.makefile("rb")
+    finally:
+        conn.close()
     return seen
 
 

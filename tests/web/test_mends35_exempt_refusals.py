@@ -82,4 +82,4 @@ def test_refusal_lines_are_summed_up(
         for found in logging.getLogger("moodtape.web.refusals").filters:
             getattr(found, "flush", lambda: None)()  # what the timer does once a minute
     lines = [r.getMessage() for r in caplog.records if r.name == "moodtape.web.refusals"]
-    assert len(lines) == 2 and "11 more times" in lines[1] and "413 too_large, POST" in lines[1], lines
+    assert len(lines) == 2 and "11 more times" in lines[1] and "413 too_large, unmatched" in lines[1], lines

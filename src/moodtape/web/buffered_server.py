@@ -671,7 +671,16 @@ class _ConnectionListTask(WSGITask):  # type: ignore[misc]
             # the connection carries no further request; what comes is dropped as the close lingers.
             self.set_close_on_finish()
             self.channel.linger_on_close = True
+        # When the answer begins, not when bytes move: blank lines read, or TLS handshake bytes sent
+        # (web/tls_channel.py counts them in bytes_sent), are no answer (web/eviction.py).
+        self.channel.answered_at = time.time()
+        if self.channel.close_after_answer:  # asked to make room at the connection limit (web/eviction.py)
+            self.set_close_on_finish()
         header: bytes = super().build_response_header()
+        if self.close_on_finish:
+            # waitress says "Connection: Keep-Alive" to an HTTP/1.0 client even when it closes after: ab
+            # then sends its next request on a closing connection, and counts a reset.
+            header = header.replace(b"\r\nConnection: Keep-Alive", b"")
         return header
 
 
@@ -1341,6 +1350,10 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
     #: Set by :mod:`~moodtape.web.eviction` with ``will_close``: close on the loop's next pass, even
     #: when the client reads nothing (waitress closes a channel only once its socket is writable).
     close_at_once = False
+    #: When (wall clock, as waitress's ``last_activity``) the last answer's head was built; 0: none yet.
+    answered_at = 0.0
+    #: Set by :mod:`~moodtape.web.eviction` at the connection limit: close after the next answer.
+    close_after_answer = False
     #: Bytes of answers the socket has taken (:mod:`~moodtape.web.eviction` watches them move); over
     #: TLS, encrypted bytes (web/tls_channel.py).
     bytes_sent = 0

@@ -23,9 +23,11 @@ limit is marked to close, chosen in this order:
    trickles its request for minutes is the attack; a real upload finishes in seconds;
 5. last, connections opened less than :data:`GRACE_S` ago (and :data:`NEWCOMER_S` or more) that have
    not spoken yet, the oldest first: the newest connection is usually a real client about to send
-   its request. A keep-alive connection answered less than :data:`GRACE_S` ago is none of these;
-   and no connection whose next request waits in its socket, unread, is closed as a silent one
-   (before, ``ab -k -c 198`` stopped at once at a reset: its next request was on its way).
+   its request. A keep-alive connection whose last answer began less than :data:`GRACE_S` ago is
+   none of these (its next request is on its way): when too few of the above make room, the oldest
+   such are asked to close after their next answer instead. No connection whose next request waits
+   in its socket, unread, is closed as a silent one (before, ``ab -k -c 198`` stopped at once at a
+   reset: its next request was on its way).
 
 Connections whose request a worker is answering, or whose answer is still being read fast enough,
 are never chosen. Below the limit nothing changes.
@@ -278,11 +280,13 @@ def _sent_a_request(channel: Any) -> bool:
     return True if begun is None else bool(begun())
 
 
-def _has_spoken(channel: Any) -> bool:
-    """Whether ``channel`` has read or written anything since it opened: waitress stamps
-    ``last_activity`` as ``creation_time`` when a connection opens and moves it on every read or
-    write, so a connection between two keep-alive requests has moved it and a newcomer has not."""
-    return bool(channel.last_activity > channel.creation_time)
+def _answered_lately(channel: Any, now: float) -> bool:
+    """Whether ``channel`` started an answer less than :data:`GRACE_S` ago (``answered_at``, stamped by
+    web/buffered_server.py as each answer's head is built): a keep-alive client's next request is then
+    on its way. Not ``last_activity``, which every read moves: a client sending a blank line (skipped
+    before a request) or a ``GET /healthz`` every 1.5 s looked like one answered a moment ago for
+    ever, was never closed, and ~7 addresses held the server at its limit (new clients timed out)."""
+    return bool(getattr(channel, "answered_at", 0.0) > now - GRACE_S)
 
 
 def _request_waiting(channel: Any) -> bool:
@@ -298,8 +302,8 @@ def _request_waiting(channel: Any) -> bool:
         return False  # not silent: the bytes a lingering or unfinished connection has waiting change nothing
     try:
         # waitress's sockets do not block: nothing waiting is a BlockingIOError, a closed peer b"".
-        return bool(sock.recv(1, socket.MSG_PEEK))
-    except OSError:
+        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except (OSError, ValueError):  # an ssl.SSLSocket refuses flags (ValueError): not known, so not waiting
         return False
 
 
@@ -328,13 +332,17 @@ def _ranked(channels: list[Any], now: float, *, tick: float, newcomers: bool = F
     silent = [c for c in candidates if not _sent_a_request(c)]
     idle = sorted((c for c in silent if c.last_activity <= now - GRACE_S), key=lambda c: c.last_activity)
     unfinished = sorted((c for c in candidates if _sent_a_request(c)), key=lambda c: c.creation_time)
-    # A newcomer has not spoken at all: a keep-alive connection answered a moment ago is about to send
-    # its next request (ab -k, wrk, a browser), and closing it loses that request or resets the client.
+    # A keep-alive connection answered a moment ago is about to send its next request (ab -k, wrk, a
+    # browser): closing it loses that request or resets the client. It is asked to close after its next
+    # answer instead (:func:`choose_victims`); one that only reads (blank lines) is no longer spared.
     fresh = sorted(
-        (c for c in silent if c.last_activity > now - GRACE_S and c.creation_time <= now - NEWCOMER_S),
+        (
+            c
+            for c in silent
+            if c.last_activity > now - GRACE_S and c.creation_time <= now - NEWCOMER_S and not _answered_lately(c, now)
+        ),
         key=lambda c: c.creation_time,
     )
-    fresh = [c for c in fresh if not _has_spoken(c)]
     return lingering + idle + stalled + slow + unfinished + (fresh if newcomers else [])
 
 
@@ -345,4 +353,27 @@ def choose_victims(channels: list[Any], limit: int, now: float, *, tick: float) 
     closing = sum(1 for channel in channels if channel.will_close)
     if closing >= wanted:
         return []  # already making room: wait for those to close
-    return _first(_ranked(channels, now, newcomers=True, tick=tick), wanted - closing)
+    chosen = _first(_ranked(channels, now, newcomers=True, tick=tick), wanted - closing)
+    close_after_next_answer(channels, wanted - closing - len(chosen), now)
+    return chosen
+
+
+def close_after_next_answer(channels: list[Any], count: int, now: float) -> None:
+    """Ask up to ``count`` keep-alive connections answered a moment ago (the oldest first) to close
+    after their next answer, those already asked counted: room the closes above could not make.
+
+    Spared for ever, they held the server at its limit: a client asking ``GET /healthz`` (exempt from
+    the rate limit) every 1.5 s on each of its connections was never idle. Told ``Connection: close``
+    with its next answer, a client (ab, wrk, a browser) connects again, behind whoever waits.
+    """
+    spared = [
+        c
+        for c in channels
+        if not (c.will_close or c.requests or c.total_outbufs_len or getattr(c, "lingering", False))
+        and not _sent_a_request(c)
+        and _answered_lately(c, now)
+    ]
+    asked = [c for c in spared if getattr(c, "close_after_answer", False)]
+    unasked = sorted((c for c in spared if not getattr(c, "close_after_answer", False)), key=lambda c: c.creation_time)
+    for channel in unasked[: max(count - len(asked), 0)]:
+        channel.close_after_answer = True
