@@ -378,8 +378,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "",
         "Redis for state shared by instances (rate limits, provider cache, YouTube budget, streams, recent lists): "
         "redis://host:6379/0; empty keeps that state in each process (serve --processes N shares recent lists "
-        "and calibrations through the database). A Redis over about 50 ms a round trip away needs "
-        "MOODTAPE_REDIS_SLOW_MS raised.",
+        "and calibrations through the database, and the rate limit in shared memory). A Redis over about 50 ms "
+        "a round trip away needs MOODTAPE_REDIS_SLOW_MS raised.",
         kind=Url(
             schemes=("redis", "rediss", "unix"),
             allowed="redis://host:6379/0, rediss://… or unix:///path",
