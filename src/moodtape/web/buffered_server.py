@@ -638,10 +638,7 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
     def build_response_header(self) -> bytes:
         """waitress's header, less the ``Connection: Keep-Alive`` it adds for an HTTP/1.0 client that
         asked for it: a refusal always closes, and says so only once."""
-        header: bytes = super().build_response_header()
-        if self.close_on_finish:
-            header = header.replace(b"\r\nConnection: Keep-Alive", b"")
-        return header
+        return _closing_said_once(super().build_response_header(), self.close_on_finish)
 
 
 class _ConnectionListTask(WSGITask):  # type: ignore[misc]
@@ -676,12 +673,14 @@ class _ConnectionListTask(WSGITask):  # type: ignore[misc]
         self.channel.answered_at = time.time()
         if self.channel.close_after_answer:  # asked to make room at the connection limit (web/eviction.py)
             self.set_close_on_finish()
-        header: bytes = super().build_response_header()
-        if self.close_on_finish:
-            # waitress says "Connection: Keep-Alive" to an HTTP/1.0 client even when it closes after: ab
-            # then sends its next request on a closing connection, and counts a reset.
-            header = header.replace(b"\r\nConnection: Keep-Alive", b"")
-        return header
+        return _closing_said_once(super().build_response_header(), self.close_on_finish)
+
+
+def _closing_said_once(header: bytes, closing: bool) -> bytes:
+    """``header`` (waitress's), less the ``Connection: Keep-Alive`` it adds for an HTTP/1.0 client that
+    asked for it when the connection closes after this answer (``closing``): waitress says both, and a
+    client told to keep the connection (ab) sends its next request on a closing one and counts a reset."""
+    return header.replace(b"\r\nConnection: Keep-Alive", b"") if closing else header
 
 
 def _unparsable(target: str) -> Error:

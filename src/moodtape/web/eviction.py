@@ -280,6 +280,18 @@ def _sent_a_request(channel: Any) -> bool:
     return True if begun is None else bool(begun())
 
 
+def _silent(channel: Any) -> bool:
+    """Whether ``channel`` waits for its client's next request: not closing or lingering, no request
+    being answered or under way, no answer left to send (the connections that rank as silent)."""
+    return not (
+        channel.will_close
+        or channel.requests
+        or getattr(channel, "lingering", False)
+        or channel.total_outbufs_len
+        or _sent_a_request(channel)
+    )
+
+
 def _answered_lately(channel: Any, now: float) -> bool:
     """Whether ``channel`` started an answer less than :data:`GRACE_S` ago (``answered_at``, stamped by
     web/buffered_server.py as each answer's head is built): a keep-alive client's next request is then
@@ -298,8 +310,8 @@ def _request_waiting(channel: Any) -> bool:
     answered. Asked only of the few about to be closed (one ``recv`` each).
     """
     sock = getattr(channel, "socket", None)
-    if sock is None or getattr(channel, "lingering", False) or channel.total_outbufs_len or _sent_a_request(channel):
-        return False  # not silent: the bytes a lingering or unfinished connection has waiting change nothing
+    if sock is None or not _silent(channel):
+        return False  # the bytes a lingering or unfinished connection has waiting change nothing
     try:
         # waitress's sockets do not block: nothing waiting is a BlockingIOError, a closed peer b"".
         return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
@@ -366,13 +378,7 @@ def close_after_next_answer(channels: list[Any], count: int, now: float) -> None
     the rate limit) every 1.5 s on each of its connections was never idle. Told ``Connection: close``
     with its next answer, a client (ab, wrk, a browser) connects again, behind whoever waits.
     """
-    spared = [
-        c
-        for c in channels
-        if not (c.will_close or c.requests or c.total_outbufs_len or getattr(c, "lingering", False))
-        and not _sent_a_request(c)
-        and _answered_lately(c, now)
-    ]
+    spared = [c for c in channels if _silent(c) and _answered_lately(c, now)]
     asked = [c for c in spared if getattr(c, "close_after_answer", False)]
     unasked = sorted((c for c in spared if not getattr(c, "close_after_answer", False)), key=lambda c: c.creation_time)
     for channel in unasked[: max(count - len(asked), 0)]:
