@@ -212,6 +212,7 @@ def fetch_once(
     ttl: float | None = None,
     hold: float,
     wait: float | None = None,
+    after_wait: Callable[[], V] | None = None,
     poll: float = CLAIM_POLL,
 ) -> V:
     """``key``'s cached value, or else ``fetch()``'s, stored for ``ttl`` seconds (None: the cache's own).
@@ -231,6 +232,10 @@ def fetch_once(
       ``hold``: the cache is read once more and ``fetch()`` is called, which a budget with no time
       left for an attempt answers at once (:class:`OutOfTimeError`). Held to ``hold`` alone, a
       visitor whose search had 5.1 s left waited 17.5 s on another visitor's claim.
+    - ``after_wait``: called instead of ``fetch`` by a caller that waited for another's claim and
+      found nothing stored, for a call that must then keep to what its wait left it (a first
+      Spotify page, which always goes when it has not waited, no longer does: it fetched a token
+      and sent itself 22.3 s into a search after waiting 12.5 s).
     - With a lifetime of 0 (``MOODTAPE_CACHE_TTL=0``) nothing is stored, so nothing is waited for.
 
     Waiting uses real time (``time.monotonic``, ``time.sleep``), never a provider's injected clock:
@@ -252,7 +257,7 @@ def fetch_once(
             value = cache.get(key)  # filled by the holder we waited for
             if value is not None:
                 return value
-        value = fetch()
+        value = after_wait() if waited and after_wait is not None else fetch()
         cache.set(key, value, ttl)
         return value
     finally:

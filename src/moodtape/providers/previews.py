@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,6 +36,7 @@ from moodtape.providers.http import (
     TROUBLE_PAUSE,
     Cache,
     Clock,
+    OutOfTimeError,
     Release,
     RetryPolicy,
     ServiceClient,
@@ -60,6 +61,11 @@ ITUNES_SEARCH_URL = "https://itunes.apple.com/search"
 PREVIEW_RETRY = RetryPolicy(attempts=2, backoff=0.25, max_wait=1.0)
 #: Seconds iTunes' calls are counted in this process after the shared window did not answer.
 WINDOW_RETRY_S = 10.0
+#: Seconds one :meth:`_PreviewEnricher.enrich` call may spend on its service (``search_budget``), as
+#: a Spotify or YouTube search may: no lookup starts once less than one attempt's timeout is left,
+#: and another visitor's lookup of the same song is waited for no longer (that wait went on up to
+#: 7 s a song: 20 songs another visitor was looking up at 2.9 s each held a list 58 s).
+SEARCH_BUDGET = 10.0
 _DEEZER_NOT_FOUND = 800  # Deezer's "DataException: no data"
 _DEEZER_QUOTA = 4  # Deezer's "QuotaException: Quota limit exceeded"
 
@@ -106,10 +112,13 @@ class _PreviewEnricher:
         max_lookups: int,
         clock: Clock,
         cache: Cache[PreviewInfo] | None,
+        search_budget: float = SEARCH_BUDGET,
     ) -> None:
         self._client = client
         self._cache = cache if cache is not None else TTLCache[PreviewInfo](cache_ttl, 2048, clock, client.service)
         self.max_lookups = max_lookups
+        self.search_budget = search_budget
+        self._clock = clock
         # Per thread: request threads share one enricher, and each must read its own call's outcome.
         self._outcome = threading.local()
         # The per-minute window and the breaker are shared by every thread, so they are locked.
@@ -132,46 +141,67 @@ class _PreviewEnricher:
         return f"{type(self).__name__}()"
 
     def enrich(self, tracks: list[Track]) -> list[Track]:
-        """``tracks`` in the same order, with artwork, preview and links filled where found."""
-        result, failure, skipped = self._fill(list(tracks))
+        """``tracks`` in the same order, with artwork, preview and links filled where found, within
+        :attr:`search_budget` (songs already cached are filled whatever is left of it)."""
+        result, failure, skipped, late = self._fill(list(tracks))
         self._outcome.failure = failure
-        self._outcome.error = failure or (self._skipped_message(skipped) if skipped else None)
+        self._outcome.error = failure or self._left_message(skipped, late)
         return result
 
-    def _fill(self, result: list[Track]) -> tuple[list[Track], str | None, int]:
+    def _fill(self, result: list[Track]) -> tuple[list[Track], str | None, int, int]:
+        """The tracks filled, the failure that ended the list, and how many songs were left for
+        later: by the lookups allowed, and by the time budget."""
         breaker = self._client.breaker
         if not breaker.allow():
-            return result, f"{breaker.reason} Not trying again for {round(breaker.seconds_left())} s.", 0
+            return result, f"{breaker.reason} Not trying again for {round(breaker.seconds_left())} s.", 0, 0
         cache = _Guarded(self._cache, self._client.service)  # a Redis outage: uncached, not failed
-        lookups = skipped = 0
+        deadline = self._clock() + self.search_budget
+        lookups = skipped = late = 0
         held_back: str | None = None  # why a song was not looked up again (it failed lately)
 
         def look_up(track: Track) -> PreviewInfo:
             nonlocal lookups
+            if not self._client.has_time_for_an_attempt(deadline):  # after a wait; before the window's count
+                raise OutOfTimeError(self._client.service)
             if lookups >= self.max_lookups or not self._may_call():
                 raise _SkippedError
             lookups += 1
-            return self._lookup(track)
+            return self._lookup(track, deadline)
 
         for index, track in enumerate(result):
             if not self._wanted(track):
                 continue
             try:
-                # One lookup per song among every thread and instance missing it at the same moment.
-                info = fetch_once(
-                    cache, self._key(track), functools.partial(look_up, track), hold=self._client.longest_request
-                )
+                info = self._info(cache, self._key(track), functools.partial(look_up, track), deadline)
             except _SkippedError:
                 skipped += 1
+                continue
+            except OutOfTimeError:
+                late += 1
                 continue
             except ProviderError as error:
                 if _held_back(error):  # this song failed lately; it costs no call, the others go on
                     held_back = str(error)
                     continue
                 self._pause_after(error)
-                return result, str(error), skipped
+                return result, str(error), skipped, late
             result[index] = _merge(track, info)
-        return result, held_back, skipped
+        return result, held_back, skipped, late
+
+    def _info(
+        self, cache: Cache[PreviewInfo], key: Hashable, look_up: Callable[[], PreviewInfo], deadline: float
+    ) -> PreviewInfo:
+        """One song's answer: cached, another visitor's (waited for until ``deadline`` at most: up to
+        7 s a song before), or looked up. Once less than one attempt is left, from the cache only,
+        as Spotify's pages are (:class:`OutOfTimeError` when it has none)."""
+        if not self._client.has_time_for_an_attempt(deadline):
+            info = cache.get(key)
+            if info is None:
+                raise OutOfTimeError(self._client.service)
+            return info
+        # One lookup per song among every thread and instance missing it at the same moment.
+        wait = self._client.wait_allowed(deadline)
+        return fetch_once(cache, key, look_up, hold=self._client.longest_request, wait=wait)
 
     def _pause_after(self, error: ProviderError) -> None:
         """Stop calling the service for ``cooldown`` seconds after ``error``, unless it may be one
@@ -205,7 +235,18 @@ class _PreviewEnricher:
     def _skipped_message(self, skipped: int) -> str:
         return f"{self._client.service}: {skipped} track(s) left for later (at most {self.max_lookups} lookups a list)."
 
-    def _lookup(self, track: Track) -> PreviewInfo:
+    def _left_message(self, skipped: int, late: int) -> str | None:
+        """Why songs were left unfilled, or None when none was: the lookups allowed, or time."""
+        if late:
+            service = self._client.service
+            return (
+                f"{service} answered slowly: {late} track(s) left for later "
+                f"(a list waits at most {self.search_budget:g} s for {service})."
+            )
+        return self._skipped_message(skipped) if skipped else None
+
+    def _lookup(self, track: Track, deadline: float) -> PreviewInfo:
+        """What the service knows of ``track``, asked in calls that end by ``deadline``."""
         raise NotImplementedError
 
 
@@ -311,9 +352,12 @@ class DeezerPreviews(_PreviewEnricher):
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         cache: Cache[PreviewInfo] | None = None,
+        search_budget: float = SEARCH_BUDGET,
     ) -> None:
         client = _preview_client(http, "Deezer", timeout, cooldown, clock, sleep)
-        super().__init__(client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock, cache=cache)
+        super().__init__(
+            client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock, cache=cache, search_budget=search_budget
+        )
         self.search = search
 
     def _wanted(self, track: Track) -> bool:
@@ -323,11 +367,11 @@ class DeezerPreviews(_PreviewEnricher):
     def _key(self, track: Track) -> Hashable:
         return ("id", track.deezer_id) if track.deezer_id else ("song", track.key)
 
-    def _lookup(self, track: Track) -> PreviewInfo:
+    def _lookup(self, track: Track, deadline: float) -> PreviewInfo:
         if track.deezer_id is not None and track.deezer_id.isdigit():
-            body = self._get(DEEZER_TRACK_URL.format(id=track.deezer_id), None)
+            body = self._get(DEEZER_TRACK_URL.format(id=track.deezer_id), None, deadline)
             return NOT_FOUND if body is None else _deezer_info(body)
-        body = self._get(DEEZER_SEARCH_URL, {"q": f"{track.artist} {track.title}"})
+        body = self._get(DEEZER_SEARCH_URL, {"q": f"{track.artist} {track.title}"}, deadline)
         data = body.get("data") if body is not None else None
         for item in data if isinstance(data, list) else []:
             if not isinstance(item, dict):
@@ -339,10 +383,11 @@ class DeezerPreviews(_PreviewEnricher):
                 return _deezer_info(item)
         return NOT_FOUND
 
-    def _get(self, url: str, params: dict[str, str | int] | None) -> dict[str, Any] | None:
+    def _get(self, url: str, params: dict[str, str | int] | None, deadline: float) -> dict[str, Any] | None:
         """The reply as a dict, None for Deezer's "no data"; other in-body errors raise (see
         :func:`_deezer_error`)."""
-        body = json_dict(self._client.request("GET", url, params=params, check=_deezer_error), "Deezer")
+        reply = self._client.request("GET", url, params=params, check=_deezer_error, deadline=deadline)
+        body = json_dict(reply, "Deezer")
         return None if "error" in body else body  # only "no data" passes the check
 
 
@@ -411,13 +456,15 @@ class ITunesPreviews(_PreviewEnricher):
         sleep: Sleep = time.sleep,
         cache: Cache[PreviewInfo] | None = None,
         window: CallWindow | None = None,
+        search_budget: float = SEARCH_BUDGET,
     ) -> None:
         client = _preview_client(http, "iTunes Search", timeout, cooldown, clock, sleep)
-        super().__init__(client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock, cache=cache)
+        super().__init__(
+            client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock, cache=cache, search_budget=search_budget
+        )
         self.country = country
         self.per_minute = per_minute
         self.search_limit = search_limit
-        self._clock = clock
         self._calls: deque[float] = deque()
         self._window = window
         self._window_down_until = 0.0
@@ -450,7 +497,7 @@ class ITunesPreviews(_PreviewEnricher):
             f"{self.per_minute} times a minute and {self.max_lookups} times a list)."
         )
 
-    def _lookup(self, track: Track) -> PreviewInfo:
+    def _lookup(self, track: Track, deadline: float) -> PreviewInfo:
         params: dict[str, str | int] = {
             "term": f"{track.artist} {track.title}",
             "media": "music",
@@ -459,7 +506,8 @@ class ITunesPreviews(_PreviewEnricher):
             "country": self.country,
         }
         body = json_dict(
-            self._client.request("GET", ITUNES_SEARCH_URL, params=params, on_error=_itunes_error), "iTunes Search"
+            self._client.request("GET", ITUNES_SEARCH_URL, params=params, on_error=_itunes_error, deadline=deadline),
+            "iTunes Search",
         )
         return _pick_itunes(track, body.get("results"))
 

@@ -83,12 +83,23 @@ class _Limits:
     on the same page, the token lock while it fetches a token), which went on up to 17.5 s
     whatever was left of the search. ``always``: the search's first page, whose first attempt goes
     whatever is left, and so does the first attempt of a token fetched for it (after a 401 late in
-    the page's time, or a wait on the token lock while another thread's fetch failed, the first
-    page was given up with "ran out of time before it could ask again")."""
+    the page's time, the first page was given up with "ran out of time before it could ask
+    again"), until it waited on another visitor (:meth:`after_wait`)."""
 
     call: float | None = None
     token: float | None = None
     always: bool = False
+
+    def after_wait(self, attempt: float) -> _Limits:
+        """These limits for a call made after waiting on another visitor (its claim on the page, the
+        token lock): no attempt goes past ``call`` any more, not even a first page's, and a token is
+        fetched only while one ``attempt`` of the call still fits after it. A first page that waited
+        its 12.5 s for a claim never given back then fetched a token and sent itself anyway, ending
+        22.3 s into the search; now nothing is sent, and the catalog stands in after 12.5 s."""
+        if self.call is None:
+            return self
+        room = self.call - attempt
+        return _Limits(self.call, room if self.token is None else min(self.token, room), always=False)
 
 
 class SpotifyProvider:
@@ -273,12 +284,21 @@ class SpotifyProvider:
 
         Single flight (:func:`fetch_once`): callers missing the same page at once send one search
         between them, not one each against Spotify's rate limit. A caller waits for another's call
-        until ``limits.token`` at most, then goes on as its budget allows.
+        until ``limits.token`` at most, then goes on only as far as what is left allows
+        (:meth:`_Limits.after_wait`).
         """
         key = (q, offset, self.market)
         hold = self._client.longest_request  # a fetch that also renews the token may outlast it: harmless
         wait = self._client.wait_allowed(limits.token)
-        return fetch_once(self._cache, key, lambda: self._fetch_page(q, offset, limits), hold=hold, wait=wait)
+        late = limits.after_wait(self._client.timeout)
+        return fetch_once(
+            self._cache,
+            key,
+            lambda: self._fetch_page(q, offset, limits),
+            hold=hold,
+            wait=wait,
+            after_wait=lambda: self._fetch_page(q, offset, late),
+        )
 
     def _fetch_page(self, q: str, offset: int, limits: _Limits) -> dict[str, Any]:
         """One search call for the page, renewing a stale token once."""
@@ -292,7 +312,7 @@ class SpotifyProvider:
         try:
             body = self._get(SEARCH_URL, params, limits)
         except _StaleTokenError:
-            self._forget_token(limits)
+            limits = self._forget_token(limits)
             try:
                 body = self._get(SEARCH_URL, params, limits)
             except _StaleTokenError:
@@ -304,7 +324,7 @@ class SpotifyProvider:
 
     def _get(self, url: str, params: Mapping[str, str | int], limits: _Limits) -> Any:
         """A call with the access token, within ``limits`` (see :meth:`ServiceClient.request`)."""
-        token = self._access_token(limits)
+        token, limits = self._access_token(limits)
         deadline = self._client.first_attempt_allowed(limits.call) if limits.always else limits.call
         return self._call(
             "GET",
@@ -320,13 +340,13 @@ class SpotifyProvider:
 
     # --- the Client Credentials token ---
 
-    def _access_token(self, limits: _Limits) -> str:
+    def _access_token(self, limits: _Limits) -> tuple[str, _Limits]:
         """The cached token, or a new one when it is missing or about to expire, fetched within
-        ``limits.token`` (its first attempt always, for a search's first page: read after any wait
-        for the lock)."""
-        with self._token_lock_within(limits):
+        ``limits.token`` (its first attempt always, for a search's first page that did not wait for
+        the lock), and the limits the call keeps to after it (narrowed when it waited for the lock)."""
+        with self._token_lock_within(limits) as limits:
             if self._token is not None and self._clock() < self._token_expires_at:
-                return self._token
+                return self._token, limits
             deadline = self._client.first_attempt_allowed(limits.token) if limits.always else limits.token
             body = json_dict(
                 self._call(
@@ -342,26 +362,34 @@ class SpotifyProvider:
             token, expires_in = body.get("access_token"), body.get("expires_in", 3600)
             if not isinstance(token, str) or not token or not isinstance(expires_in, int | float):
                 raise ProviderError("Spotify sent a token reply in an unexpected shape; try again later.")
+            # Stored before the call it was fetched for goes: kept for later visitors whatever that call meets.
             self._token = token
             self._token_expires_at = self._clock() + _token_lifetime(float(expires_in))
-            return token
+            return token, limits
 
-    def _forget_token(self, limits: _Limits) -> None:
-        with self._token_lock_within(limits):
+    def _forget_token(self, limits: _Limits) -> _Limits:
+        """Drop the token (a 401 said it is stale); the limits the call keeps to after the lock."""
+        with self._token_lock_within(limits) as limits:
             self._token = None
             self._token_expires_at = 0.0
+            return limits
 
     @contextlib.contextmanager
-    def _token_lock_within(self, limits: _Limits) -> Iterator[None]:
+    def _token_lock_within(self, limits: _Limits) -> Iterator[_Limits]:
         """The token lock, waited for until ``limits.token`` at most: another thread holding it may be
         fetching a token slowly (up to 17.5 s), and every page of every search takes the lock, so a
         visitor with 5.1 s of its search left waited that long. Raises :class:`OutOfTimeError` (the
-        search keeps what it has and says so) when the lock is still held then."""
-        wait = self._client.wait_allowed(limits.token)
-        if not self._token_lock.acquire(timeout=-1 if wait is None else wait):
-            raise OutOfTimeError(_SERVICE)
+        search keeps what it has and says so) when the lock is still held then. Gives the limits to
+        keep to under the lock: after a wait, :meth:`_Limits.after_wait`'s."""
+        if self._token_lock.acquire(timeout=0):  # free: no wait, the limits as they are
+            waited = False
+        else:
+            wait = self._client.wait_allowed(limits.token)
+            if not self._token_lock.acquire(timeout=-1 if wait is None else wait):
+                raise OutOfTimeError(_SERVICE)
+            waited = True
         try:
-            yield
+            yield limits.after_wait(self._client.timeout) if waited else limits
         finally:
             self._token_lock.release()
 
