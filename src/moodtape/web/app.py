@@ -266,8 +266,9 @@ class MoodtapeFlask(Flask):
     Flask answers ``OPTIONS`` with an empty body typed ``text/html``; here it is an empty answer
     with ``Allow`` and no type, and it carries no session cookie (see
     :func:`moodtape.web.session.install_session`): nothing was asked of a session. It stays a 200
-    with ``Content-Length: 0`` rather than a 204: waitress closes the connection after any answer
-    without a length, and Werkzeug drops the length of a 204.
+    with ``Content-Length: 0`` rather than a 204, as clients have long been answered (a 204 closed
+    the connection until session 36: waitress closes after any answer without a length, and Werkzeug
+    drops the length of a 204; bodiless answers now keep it, web/buffered_server.py).
     """
 
     def make_default_options_response(self) -> Response:

@@ -42,8 +42,9 @@ What this module adds to waitress:
   read for a while, and RST_STREAM names each stream it opens (:mod:`moodtape.web.http2_farewell`).
   An absolute-form target's authority is the request's ``Host`` (:mod:`moodtape.web.request_line`).
   ``close`` anywhere in a ``Connection`` list (``TE, close``) closes the connection after the
-  answer, as ``close`` alone does. An HTTP/1.1 ``Expect`` other than ``100-continue`` is a 417 (RFC
-  9110 §10.1.1).
+  answer, as ``close`` alone does, and an answer without a body (a 304) no longer closes a
+  connection the client kept (waitress closed after any answer without ``Content-Length``). An
+  HTTP/1.1 ``Expect`` other than ``100-continue`` is a 417 (RFC 9110 §10.1.1).
 - **Request shapes waitress let through**: obsolete line folding (a header line beginning with a
   space or tab) is a 400, as RFC 9112 §5.2 allows (waitress joined it to the line before, which a
   proxy in front may read otherwise); so is a control character in the request line, the target
@@ -673,7 +674,35 @@ class _ConnectionListTask(WSGITask):  # type: ignore[misc]
         self.channel.answered_at = time.time()
         if self.channel.close_after_answer:  # asked to make room at the connection limit (web/eviction.py)
             self.set_close_on_finish()
-        return _closing_said_once(super().build_response_header(), self.close_on_finish)
+        stays_open = self._may_stay_open_without_a_length()
+        header = super().build_response_header()
+        if stays_open and self.close_on_finish:
+            header = self._kept_open(header)
+        return _closing_said_once(header, self.close_on_finish)
+
+    def _may_stay_open_without_a_length(self) -> bool:
+        """Whether the answer has no body and nothing else closes the connection after it: the
+        request kept it (HTTP/1.1, or HTTP/1.0 asking ``keep-alive`` as waitress reads it), and the
+        app's answer has no ``Connection`` header of its own (waitress's ``close`` is then the only one)."""
+        if self.has_body or self.close_on_finish:
+            return False
+        if self.version == "1.0" and self.request.headers.get("CONNECTION", "").lower() != "keep-alive":
+            return False
+        return all(name.lower() != "connection" for name, _ in self.response_headers)
+
+    def _kept_open(self, header: bytes) -> bytes:
+        """``header`` for a connection kept open after an answer without a body (a 304; a 204, 1xx),
+        which waitress closes as it closes any answer without ``Content-Length``.
+
+        RFC 9112 (section 6.3) ends such an answer at its blank line whatever its headers, so nothing
+        is left to frame: every revalidation that a browser, a cache or a proxy's pool made on a
+        kept-alive connection (a 304) closed it, and the next request paid for a new connection (and
+        over HTTPS a new handshake). An HTTP/1.0 client that asked to keep the connection is told so,
+        as after an answer with a length.
+        """
+        self.close_on_finish = False
+        said = b"\r\nConnection: Keep-Alive" if self.version == "1.0" else b""
+        return header.replace(b"\r\nConnection: close", said, 1)
 
 
 def _closing_said_once(header: bytes, closing: bool) -> bytes:

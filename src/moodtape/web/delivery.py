@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from flask import Blueprint, Flask, Response, current_app, request, send_from_directory
-from werkzeug.http import parse_range_header
+from werkzeug.http import parse_date, parse_range_header
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 from moodtape.web.errors import error_response
@@ -171,6 +171,9 @@ class PreconditionsFirstResponse(Response):
         complete_length: int | None = None,
     ) -> PreconditionsFirstResponse:
         environ = request_or_environ.environ if isinstance(request_or_environ, WerkzeugRequest) else request_or_environ
+        if self.status_code == 200 and self._changed_since_asked(environ):
+            self.status_code = 412  # before If-None-Match and Range (RFC 9110 section 13.2.2, step 2)
+            return self
         if not accept_ranges or "HTTP_RANGE" not in environ:
             super().make_conditional(environ, accept_ranges, complete_length)
             return self
@@ -182,6 +185,21 @@ class PreconditionsFirstResponse(Response):
             return self  # a 200, which gzip_response answers with its gzipped copy's 304
         super().make_conditional(_range_as_meant(environ, complete_length), accept_ranges, complete_length)
         return self
+
+    def _changed_since_asked(self, environ: dict[str, Any]) -> bool:
+        """Whether the file changed after the request's ``If-Unmodified-Since`` (RFC 9110 section
+        13.1.4), which Werkzeug does not read: a download resumed with it and a ``Range`` got a 206 of
+        the new file to splice onto the old one's first bytes.
+
+        Ignored, as that section says, beside an ``If-Match``, when the date is not one valid
+        HTTP-date, and for a file without ``Last-Modified`` (the on-device models).
+        """
+        if environ["REQUEST_METHOD"] not in ("GET", "HEAD") or "HTTP_IF_MATCH" in environ:
+            return False
+        asked = environ.get("HTTP_IF_UNMODIFIED_SINCE", "")
+        # Werkzeug reads the first of a list of dates; no HTTP-date holds more than one comma.
+        since = parse_date(asked) if asked.count(",") <= 1 else None
+        return since is not None and self.last_modified is not None and self.last_modified > since
 
     def _revalidates_the_gzipped_copy(self) -> bool:
         """Whether the request's ``If-None-Match`` names the gzipped copy that :func:`gzip_response`
@@ -254,14 +272,22 @@ def drop_star_if_match() -> None:
     if request.if_match.star_tag:
         del request.environ["HTTP_IF_MATCH"]
         request.__dict__.pop("if_match", None)  # the cached parse
+        # Section 13.1.4 ignores If-Unmodified-Since beside any If-Match, this true one included.
+        request.environ.pop("HTTP_IF_UNMODIFIED_SINCE", None)
+        request.__dict__.pop("if_unmodified_since", None)
 
 
 def answer_failed_preconditions(response: Response) -> Response:
-    """A 412 (``If-Match`` not met) as the JSON error, not the file's bytes under an error status (an
-    ``after_request`` hook)."""
+    """A 412 (``If-Match`` or ``If-Unmodified-Since`` not met) as the JSON error, not the file's bytes
+    under an error status (an ``after_request`` hook)."""
     if response.status_code != 412:
         return response
-    answer = error_response(412, "precondition_failed", "the file is not the one the request's If-Match names")
+    said = (
+        "the file is not the one the request's If-Match names"
+        if "If-Match" in request.headers
+        else "the file changed after the date in the request's If-Unmodified-Since"
+    )
+    answer = error_response(412, "precondition_failed", said)
     _copy_headers(response, answer, ("ETag", "Last-Modified", "Cache-Control", "Vary"))
     return answer
 
