@@ -1030,8 +1030,9 @@ def shortfall_reason(error: ProviderError | None) -> str | None:
 
 
 class SharedPauses(Protocol):
-    """Where a service's pause is kept for every instance with the same credentials (``RedisPauses``):
-    neither method raises, a store that is away shares nothing."""
+    """Where a service's pause is kept for every instance with the same credentials (``RedisPauses``)
+    and every worker of ``serve --processes N`` (``PauseTable``): neither method raises, a store
+    that is away shares nothing."""
 
     def get(self, service: str) -> SharedPause | None: ...
 
@@ -1049,9 +1050,10 @@ class ServiceClient:
     same request for a while; the service pauses once several different requests met one lately
     and they are at least half of the requests that ended (see :class:`TroubleCounter`), as one
     visitor's query may be all that upsets it.
-    With ``shared_pauses`` (Redis), a pause after a 429 or refused credentials is written there too,
-    and one another instance wrote is kept here for what is left of it: the service spoke of the
-    credentials sent, and the store shares it only with instances holding the same ones.
+    With ``shared_pauses`` (Redis, the workers' shared memory, or both), a pause after a 429 or
+    refused credentials is written there too, and one another process or instance wrote is kept
+    here for what is left of it: the service spoke of the credentials sent, and the store shares it
+    only with instances holding the same ones.
     Any message that somehow quotes a secret is scrubbed before it leaves. Each failure is logged
     once per process (a warning, scrubbed: the operator's detail where :func:`for_operator` gave one,
     else the message), however many clients of the service there are, again only when the reason
@@ -1185,7 +1187,7 @@ class ServiceClient:
         ``retry_after``, while the pause lasts (a paused 429 stays a 429, not an outage). It is
         marked ``maybe_sent=False``: no request left, so a caller may give back a quota it reserved
         (a pause another visitor starts between the reserve and the call reaches no one either)."""
-        if self.breaker.allow() and not self._paused_elsewhere():
+        if not self.paused_now():
             return
         reason = self.breaker.reason or f"{self.service} is unreachable (offline?)."
         error = self.breaker.kind(reason)
@@ -1193,9 +1195,26 @@ class ServiceClient:
         error.maybe_sent = False
         raise error
 
+    def paused_now(self) -> bool:
+        """Whether no call may go out now: this process paused the service, or another process or
+        instance did (its pause is then kept here too, for what is left of it)."""
+        return not self.breaker.allow() or self._paused_elsewhere()
+
+    def pause(
+        self, reason: str, seconds: float | None = None, kind: type[ProviderError] = ProviderUnreachableError
+    ) -> None:
+        """Send no call for ``seconds`` (default: the cooldown), raising ``kind(reason)`` meanwhile,
+        here and, for the kinds worth sharing (a rate limit, refused credentials), wherever
+        ``shared_pauses`` reaches."""
+        seconds = self.breaker.cooldown if seconds is None else seconds
+        self.breaker.trip(reason, seconds, kind)
+        if self.shared_pauses is not None:  # it holds for every process and instance with these credentials
+            self.shared_pauses.put(self.service, reason, kind, seconds)
+
     def _paused_elsewhere(self) -> bool:
-        """Whether another instance paused this service (a 429, a refused key) and it is not over:
-        this process then keeps the same pause for what is left of it, asking no more meanwhile."""
+        """Whether another process or instance paused this service (a 429, a refused key) and it is
+        not over: this process then keeps the same pause for what is left of it, asking no more
+        meanwhile."""
         shared = None if self.shared_pauses is None else self.shared_pauses.get(self.service)
         if shared is None:
             return False
@@ -1210,9 +1229,7 @@ class ServiceClient:
         secrets = tuple(self._secrets())
         safe = redact(str(error), secrets)
         if error.retry_after and self._pauses_service(error, digest, safe, hold_back):
-            self.breaker.trip(safe, error.retry_after, type(error))  # no call until it has passed
-            if self.shared_pauses is not None:  # it holds for every instance with these credentials
-                self.shared_pauses.put(self.service, safe, type(error), error.retry_after)
+            self.pause(safe, error.retry_after, type(error))  # no call until it has passed
         self._log_once(redact(operator_detail(error), secrets))  # the operator's wording, where there is one
         notes = getattr(error, "__notes__", [])
         safe_notes = [redact(note, secrets) for note in notes]

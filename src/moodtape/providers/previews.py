@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from moodtape.errors import ProviderError, QuotaExceededError
+from moodtape.errors import ProviderError, ProviderUnreachableError, QuotaExceededError
 from moodtape.identity import same_song
 from moodtape.providers.http import (
     TROUBLE_PAUSE,
@@ -40,6 +40,7 @@ from moodtape.providers.http import (
     Release,
     RetryPolicy,
     ServiceClient,
+    SharedPauses,
     Sleep,
     TTLCache,
     fetch_once,
@@ -152,7 +153,7 @@ class _PreviewEnricher:
         """The tracks filled, the failure that ended the list, and how many songs were left for
         later: by the lookups allowed, and by the time budget."""
         breaker = self._client.breaker
-        if not breaker.allow():
+        if self._client.paused_now():  # by this process, or by another worker or instance
             return result, f"{breaker.reason} Not trying again for {round(breaker.seconds_left())} s.", 0, 0
         cache = _Guarded(self._cache, self._client.service)  # a Redis outage: uncached, not failed
         deadline = self._clock() + self.search_budget
@@ -219,7 +220,10 @@ class _PreviewEnricher:
         429 that said "try again in a minute" (or "in about 20 min") paused Deezer 300 s.
         """
         if not error.counts_toward_pause and error.maybe_sent and not error.retry_after:
-            self._client.breaker.trip(str(error))
+            # A rate limit without Retry-After (Deezer's in-body code 4, iTunes' bare 403) stays
+            # one, and is shared like any rate limit; anything else pauses as an outage, here only.
+            kind = QuotaExceededError if isinstance(error, QuotaExceededError) else ProviderUnreachableError
+            self._client.pause(str(error), kind=kind)
 
     # --- for subclasses ---
 
@@ -316,9 +320,16 @@ class CallWindow(Protocol):
 
 
 def _preview_client(
-    http: httpx.Client | None, service: str, timeout: float, cooldown: float, clock: Clock, sleep: Sleep
+    http: httpx.Client | None,
+    service: str,
+    timeout: float,
+    cooldown: float,
+    clock: Clock,
+    sleep: Sleep,
+    pauses: SharedPauses | None,
 ) -> ServiceClient:
-    """A keyless service's client: short timeout, few retries, a pause after failures."""
+    """A keyless service's client: short timeout, few retries, a pause after failures (a rate
+    limit's shared through ``pauses``, as for Spotify: ``state/pauses.py``)."""
     return ServiceClient(
         http if http is not None else httpx.Client(timeout=timeout),
         service,
@@ -327,6 +338,7 @@ def _preview_client(
         sleep=sleep,
         clock=clock,
         cooldown=cooldown,
+        shared_pauses=pauses,
     )
 
 
@@ -353,8 +365,9 @@ class DeezerPreviews(_PreviewEnricher):
         sleep: Sleep = time.sleep,
         cache: Cache[PreviewInfo] | None = None,
         search_budget: float = SEARCH_BUDGET,
+        pauses: SharedPauses | None = None,
     ) -> None:
-        client = _preview_client(http, "Deezer", timeout, cooldown, clock, sleep)
+        client = _preview_client(http, "Deezer", timeout, cooldown, clock, sleep, pauses)
         super().__init__(
             client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock, cache=cache, search_budget=search_budget
         )
@@ -457,8 +470,9 @@ class ITunesPreviews(_PreviewEnricher):
         cache: Cache[PreviewInfo] | None = None,
         window: CallWindow | None = None,
         search_budget: float = SEARCH_BUDGET,
+        pauses: SharedPauses | None = None,
     ) -> None:
-        client = _preview_client(http, "iTunes Search", timeout, cooldown, clock, sleep)
+        client = _preview_client(http, "iTunes Search", timeout, cooldown, clock, sleep, pauses)
         super().__init__(
             client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock, cache=cache, search_budget=search_budget
         )

@@ -117,7 +117,8 @@ class SpotifyProvider:
         timeout: seconds per attempt.
         search_budget: seconds one :meth:`tracks` call may spend on pages (:data:`SEARCH_BUDGET`).
         pauses: where a pause after a 429 or refused credentials is kept for every instance
-            (``state/pauses.py``, with Redis); None: this process keeps its own.
+            (``state/pauses.py``, with Redis) and every worker of ``serve --processes N``
+            (``state/process_pauses.py``); None: this process keeps its own.
     """
 
     name = "spotify"

@@ -38,6 +38,7 @@ from moodtape.providers.http import (
     OutOfTimeError,
     RetryPolicy,
     ServiceClient,
+    SharedPauses,
     Sleep,
     TTLCache,
     fetch_once,
@@ -139,6 +140,8 @@ class YouTubeProvider:
         status_recheck: seconds before a cached search's videos are asked about again (1 unit);
             None: never.
         search_budget: seconds one :meth:`videos` call may spend calling YouTube (:data:`SEARCH_BUDGET`).
+        pauses: where a pause after a rate limit or a refused key is kept for the other worker
+            processes and instances (``state/pauses.py``); None: this process keeps its own.
     """
 
     name = "youtube"
@@ -162,6 +165,7 @@ class YouTubeProvider:
         retry: RetryPolicy = DEFAULT_RETRY,
         cache: Cache[list[Any]] | None = None,
         search_budget: float = SEARCH_BUDGET,
+        pauses: SharedPauses | None = None,
     ) -> None:
         if not api_key:
             raise ProviderAuthError("YouTube needs an API key: set YOUTUBE_API_KEY.")
@@ -181,6 +185,7 @@ class YouTubeProvider:
             sleep=sleep,
             clock=clock,
             secrets=lambda: (self._api_key,),
+            shared_pauses=pauses,
         )
         self._clock = clock
         self._budget = budget_store if budget_store is not None else MemoryBudgetStore()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from moodtape.recommender.mood import group_mood, mood_from_emotion, mood_from_p
 from moodtape.recommender.result import Recommendation
 from moodtape.store import data_dir, store_from_settings
 from moodtape.types import Face, Mood
+
+if TYPE_CHECKING:
+    from moodtape.state.process_pauses import PauseTable
 
 MoodInput = str | Mood | Mapping[str, float] | Sequence[Face]
 
@@ -62,8 +66,11 @@ def checked_seed(seed: object) -> int | None:
     return int(seed)
 
 
-def build_recommender(settings: Settings | None = None, catalog_file: Path | None = None) -> Recommender:
-    """An engine from the settings; with ``catalog_file``, one that recommends only from that file."""
+def build_recommender(
+    settings: Settings | None = None, catalog_file: Path | None = None, *, pauses: PauseTable | None = None
+) -> Recommender:
+    """An engine from the settings; with ``catalog_file``, one that recommends only from that file.
+    ``pauses``: the table the workers of ``serve --processes N`` share their services' pauses in."""
     from moodtape.providers.catalog import Catalog
 
     settings = settings or Settings.load()
@@ -71,17 +78,17 @@ def build_recommender(settings: Settings | None = None, catalog_file: Path | Non
     if catalog_file is not None:
         return Recommender([], Catalog.from_file(catalog_file), store=store)
     catalog = Catalog(data_dir(settings))
-    providers, enrichers = _live_providers(settings)
+    providers, enrichers = _live_providers(settings, pauses)
     return Recommender(providers, catalog, store=store, enrichers=enrichers)
 
 
-def _live_providers(settings: Settings) -> tuple[list[Provider], list[Enricher]]:
+def _live_providers(settings: Settings, pauses: PauseTable | None) -> tuple[list[Provider], list[Enricher]]:
     """Spotify / YouTube / keyless enrichers as the settings allow; none when offline."""
     if settings.get_bool("MOODTAPE_OFFLINE"):
         return [], []
     from moodtape.providers import registry
 
-    return registry.live_providers(settings), registry.enrichers(settings)
+    return registry.live_providers(settings, pauses=pauses), registry.enrichers(settings, pauses=pauses)
 
 
 def default_recommender() -> Recommender:

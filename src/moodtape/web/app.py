@@ -64,6 +64,8 @@ if TYPE_CHECKING:
     import redis
     from prometheus_client import Histogram
 
+    from moodtape.state.process_pauses import PauseTable
+
 AnalyzerSource = Analyzer | Callable[[], Analyzer]
 BUNDLED_MODEL_NAME = "moodtape model"
 MODEL_UNAVAILABLE = (
@@ -114,6 +116,8 @@ class Services:
         self.large_pictures = LargePictureGate(settings.get_int("MOODTAPE_LARGE_PICTURES"))
         #: The database holding the two above after :meth:`share_state_in_store`; None otherwise.
         self.state_database: Database | None = None
+        #: The live services' pauses shared by the workers after :meth:`share_pauses_between_processes`.
+        self.pause_table: PauseTable | None = None
         #: Request threads that may wait on the database at once: half of them, so that a frozen
         #: database cannot hold every thread (store/database.py); the server sets its real count.
         self.store_waits = StoreWaits(store_turns(settings.get_int("MOODTAPE_WORKERS")))
@@ -148,6 +152,14 @@ class Services:
         self.profiles = StoreProfileStore(database, self.analyzer)
         self.retired = StoreRetiredSessions(database, self.retired_keep_s)
         self.turn_marks = StoreTurnMarks(database)
+
+    def share_pauses_between_processes(self) -> None:
+        """Keep the live services' pauses (a 429, refused credentials) where every worker process
+        forked from now on sees them: ``moodtape serve --processes N`` calls this before forking,
+        with Redis or without (``state/process_pauses.py``)."""
+        from moodtape.state.process_pauses import PauseTable
+
+        self.pause_table = PauseTable()
 
     def _new_stream(self) -> StreamAnalyzer:
         return StreamAnalyzer(self.analyzer(), detect_every=STREAM_DETECT_EVERY)
@@ -206,7 +218,7 @@ class Services:
                 if self._recommender is None:
                     from moodtape.recommender.api import build_recommender
 
-                    self._recommender = build_recommender(self.settings)
+                    self._recommender = build_recommender(self.settings, pauses=self.pause_table)
                     self._bound_store(self._recommender)
         return self._recommender
 

@@ -145,7 +145,12 @@ def share_state(app: Flask, settings: Settings, processes: int) -> str | None:
     instances on one PostgreSQL behind HAProxy, without Redis, each kept a visit's lists in its own
     memory, and every other request of the visit was a 404 "no such list". Returns the start-up
     warning for what still stays per process, or None.
+
+    The live services' pauses (a 429, refused credentials) are shared by the ``processes`` in
+    memory, with Redis or without: worker 2 asked Spotify again while worker 1 knew it was paused.
     """
+    if processes > 1:  # before forking, like the rate limit's table below
+        app.extensions["moodtape"].share_pauses_between_processes()
     if settings.get("MOODTAPE_REDIS_URL").strip():
         return None
     if processes <= 1 and not shares_a_database(settings):
@@ -156,7 +161,8 @@ def share_state(app: Flask, settings: Settings, processes: int) -> str | None:
         share_limit_between_processes(app.extensions.get("limiter"))
         return (
             f"note: without MOODTAPE_REDIS_URL the {processes} processes share session lists and calibrations "
-            "through the store and their rate-limit counts in shared memory, but each process keeps its own "
+            "through the store and their rate-limit counts and live services' pauses in shared memory, "
+            "but each process keeps its own "
             "provider answer caches and live-stream smoothing; set MOODTAPE_REDIS_URL to share those too "
             "(docs/deployment.md)"
         )

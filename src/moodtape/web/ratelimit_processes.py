@@ -11,28 +11,24 @@ client gets ``MOODTAPE_RATE_LIMIT`` requests a second from all the workers toget
 
 The table is bounded (:data:`SLOTS` clients at once, a few probes each): a client whose slot is
 taken over by another, after every nearby slot was used within the window, starts its count
-afresh, as a client that Redis evicted would. Each change takes a POSIX record lock on a file
-(``lockf``), which the kernel gives up when its process dies (``kill -9`` included), so a worker
-killed mid-count never blocks the others; a thread lock orders the threads of one process.
+afresh, as a client that Redis evicted would. Each change takes a
+:class:`~moodtape.state.process_lock.ProcessLock`, which a worker killed mid-count (``kill -9``
+included) does not keep.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import math
 import mmap
-import os
 import struct
-import tempfile
-import threading
 import time
-import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Final
 
 from limits.storage import MemoryStorage, SlidingWindowCounterSupport, Storage
+
+from moodtape.state.process_lock import ProcessLock
 
 #: Clients counted at once; the table takes ``SLOTS`` × 40 bytes (1.3 MiB), allocated only by
 #: ``serve --processes N``.
@@ -57,21 +53,8 @@ class SharedWindowCounts:
     def __init__(self, slots: int = SLOTS, clock: Callable[[], float] = time.time) -> None:
         self._slots = slots
         self._memory = mmap.mmap(-1, slots * _SLOT.size)  # anonymous and MAP_SHARED: one table for every fork
-        self._lock_file = tempfile.TemporaryFile()  # noqa: SIM115 (held open for the table's life)
         self._clock = clock
-        self._threads = threading.Lock()
-        # A fork copies the thread lock as it was, maybe taken by a thread the child does not have.
-        table = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: _renew_thread_lock(table()))
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with self._threads:
-            fcntl.lockf(self._lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.lockf(self._lock_file, fcntl.LOCK_UN)
+        self._lock = ProcessLock()
 
     def _slot(self, digest: int) -> int:
         """The slot of ``digest``: its own, else an empty one, else the one least recently counted."""
@@ -107,7 +90,7 @@ class SharedWindowCounts:
         if amount > limit:
             return False
         now = self._clock()
-        with self._locked():
+        with self._lock.held():
             index, window, previous, current = self._read(key, expiry, now)
             weight = 1 - (now / expiry) % 1
             if math.floor(previous * weight + current) + amount > limit:
@@ -118,25 +101,20 @@ class SharedWindowCounts:
     def window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
         """``(previous count, its ttl, current count, its ttl)`` as Flask-Limiter's storages say it."""
         now = self._clock()
-        with self._locked():
+        with self._lock.held():
             _, _, previous, current = self._read(key, expiry, now)
         left = 1 - (now / expiry) % 1
         return previous, (left * expiry if previous else 0.0), current, left * expiry + expiry
 
     def clear(self, key: str, expiry: int) -> None:
         now = self._clock()
-        with self._locked():
+        with self._lock.held():
             index, window, _, _ = self._read(key, expiry, now)
             self._write(index, key, expiry, window, 0, 0)
 
     def reset(self) -> None:
-        with self._locked():
+        with self._lock.held():
             self._memory[:] = bytes(len(self._memory))
-
-
-def _renew_thread_lock(table: SharedWindowCounts | None) -> None:
-    if table is not None:
-        table._threads = threading.Lock()
 
 
 class LocalStorage(Storage, SlidingWindowCounterSupport):
