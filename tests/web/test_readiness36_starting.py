@@ -29,7 +29,7 @@ def _starting_app(make_app: AppFactory, monkeypatch: pytest.MonkeyPatch) -> tupl
     app.extensions["moodtape"]._recommender = None  # as at a start: built on first use
     release = threading.Event()
 
-    def slow_build(_settings: Any) -> Any:
+    def slow_build(*_args: Any, **_kwargs: Any) -> Any:  # (settings, catalog_file, pauses=)
         release.wait(30)
         return built
 
