@@ -252,6 +252,9 @@ export class ListView {
     const controller = new AbortController();
     this.controller = controller;
     const params = this.params();
+    // Where the press that asked for this list left focus ("Show it"): `focusIndex` takes focus to
+    // the list only if it is still there when the list comes.
+    const pressed = document.activeElement;
     // The last line stays until this list's own: cleared here, a repeat of the same line ("12
     // tracks, strategy match.") went "" then the line within a frame, and was not read again.
     const busyLine = setTimeout(() => {
@@ -262,10 +265,14 @@ export class ListView {
       const data = await api.showList(params, { signal: controller.signal });
       // Focus inside the list survives the swap: it goes to the same place in the new list (the
       // same control of the same item: Like stays Like). Where it is now, not when the load began:
-      // the person may have tabbed into the old list meanwhile.
-      const inside = placeOf(document.activeElement);
+      // the person may have tabbed into the old list meanwhile, or elsewhere, where it stays (a
+      // keyboard user who went on from "Show it" to the strategies, or into the old list's second
+      // item, was taken to the new list's first item when it came).
+      const active = document.activeElement;
+      const inside = placeOf(active);
+      const stayed = active === pressed || !active || active === document.body || !active.isConnected;
       this.draw(data, params);
-      if (focusIndex !== null) {
+      if (focusIndex !== null && stayed) {
         if (!focusItem($("result-list"), focusIndex)) $("results").focus();
       } else if (inside && !focusPlace($("result-list"), inside)) $("results").focus();
       this.failure = null;
