@@ -22,6 +22,8 @@ def test_without_torch_the_message_says_what_to_install(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "torch", None)
     for name in ("moodtape.training.trainer", "moodtape.training.augment", "moodtape.training.network"):
         monkeypatch.delitem(sys.modules, name, raising=False)
+    # Installed from the package index (a checkout is told its own command: test_train36_install_hint.py).
+    monkeypatch.setattr("moodtape.cli.train._editable_checkout", lambda: None)
     result = CliRunner().invoke(cli, ["train", str(tmp_path), "--out", str(tmp_path / "run")])
     assert result.exit_code == 1
     (line,) = result.stderr.strip().splitlines()

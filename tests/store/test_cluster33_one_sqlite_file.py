@@ -75,10 +75,8 @@ def test_a_second_one_process_serve_on_the_same_file_stops_and_says_why(tmp_path
 def test_instances_keeping_state_in_memory_may_not_share_a_file(tmp_path: Path) -> None:
     file = str(tmp_path / "moodtape.db")
     claim_file(file, state=MEMORY)
-    with pytest.raises(
-        FileServedElsewhereError, match=r"in its own memory .*while this one would keep them in its own memory"
-    ):
-        claim_file(file, state=MEMORY)
+    with pytest.raises(FileServedElsewhereError, match=r"started earlier .*each keeps .* in its own memory"):
+        claim_file(file, state=MEMORY)  # worded since session 36 (test_readme36_second_serve_says_why.py)
     with pytest.raises(FileServedElsewhereError, match=r"serving from .* in its own memory"):
         claim_file(file, state=SHORT_LIVED)  # --processes N beside it: still split visits
     claim_file(str(tmp_path / "other.db"), state=MEMORY)  # another data folder's file: free

@@ -3,12 +3,46 @@
 from __future__ import annotations
 
 import json
+import shlex
+import sys
+from importlib import metadata
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import click
 
 from moodtape.cli._common import fail, info
 from moodtape.training.views import parse_passes
+
+
+def train_extra_install() -> str:
+    """The command that adds the train extra to the moodtape this Python runs.
+
+    In a source checkout (``make run`` installs it editable) ``pip install 'moodtape[train]'``
+    asked the package index for a moodtape instead of this one, and a bare ``pip`` is often not
+    the virtualenv's: the README says ``pip install -e '.[train]'``, so the checkout gets that, with
+    this interpreter and the checkout's own path, runnable from any folder.
+    """
+    checkout = _editable_checkout()
+    if checkout is None:
+        return "pip install 'moodtape[train]'"
+    return f"{shlex.quote(sys.executable)} -m pip install -e {shlex.quote(checkout + '[train]')}"
+
+
+def _editable_checkout() -> str | None:
+    """The folder moodtape is installed from in editable mode (PEP 610's direct_url.json), else None."""
+    try:
+        text = metadata.distribution("moodtape").read_text("direct_url.json")
+        record = json.loads(text) if text else None
+    except (metadata.PackageNotFoundError, ValueError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    dir_info = record.get("dir_info")
+    if not isinstance(dir_info, dict) or dir_info.get("editable") is not True:
+        return None
+    url = urlsplit(str(record.get("url", "")))
+    return unquote(url.path) if url.scheme == "file" and url.path else None
 
 
 @click.command()
@@ -106,7 +140,7 @@ def train(
     try:
         from moodtape.training.trainer import TrainConfig, Trainer
     except ImportError as exc:
-        fail(f"training needs PyTorch ({exc.name} is missing): pip install 'moodtape[train]'")
+        fail(f"training needs PyTorch ({exc.name} is missing): {train_extra_install()}")
         return
     config = TrainConfig(
         data=str(data),
@@ -165,7 +199,7 @@ def export(data: Path, runs: tuple[Path, ...], out: Path | None, flip: bool, pas
     try:
         from moodtape.training.export import export_runs
     except ImportError as exc:
-        fail(f"exporting needs PyTorch ({exc.name} is missing): pip install 'moodtape[train]'")
+        fail(f"exporting needs PyTorch ({exc.name} is missing): {train_extra_install()}")
         return
     chosen = parse_passes(passes, networks=len(runs)) if passes is not None else None
     model_path = export_runs(list(runs), data=str(data), out=out or runs[0], flip=flip, passes=chosen)

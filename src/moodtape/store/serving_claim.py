@@ -225,6 +225,8 @@ def _place(state: str, *, other_redis: bool = False) -> str:
 
 
 def _clash(database_file: str, *, theirs: str, ours: str) -> str:
+    if theirs == ours == MEMORY:
+        return _second_alone(database_file)
     both_redis = theirs.startswith("redis ") and ours.startswith("redis ")
     return (
         f"another moodtape serve is already serving from {database_file} and keeps visits' lists and "
@@ -232,6 +234,21 @@ def _clash(database_file: str, *, theirs: str, ours: str) -> str:
         "a list made on one instance would be a 404 'no such list' on the other. Give every instance on this "
         "file the same MOODTAPE_REDIS_URL, or on one machine run a single 'moodtape serve --processes N' (it "
         "shares them through the file); or give this one its own MOODTAPE_DATA_DIR (docs/deployment.md)"
+    )
+
+
+def _second_alone(database_file: str) -> str:
+    """The refusal of a second plain ``moodtape serve``: most often one still running from earlier
+    (``make run`` in another terminal), so it says so first. Worded as :func:`_clash`'s "its own
+    memory ..., while this one would keep them in its own memory" it read as no clash at all."""
+    return (
+        f"another moodtape serve is already serving from {database_file}, perhaps one you started earlier "
+        "(make run or moodtape serve in another terminal): open its address, or stop it with Ctrl+C there "
+        "and start again. Two one-process instances without MOODTAPE_REDIS_URL cannot share the file: "
+        "each keeps visits' lists and calibration in its own memory, so a list made on one would be a 404 "
+        "'no such list' on the other. To serve more people, run a single 'moodtape serve --processes N', "
+        "or give every instance the same MOODTAPE_REDIS_URL; or give this one its own MOODTAPE_DATA_DIR "
+        "(docs/deployment.md)"
     )
 
 
