@@ -124,6 +124,10 @@ class ProviderError(MoodtapeError):
     #: ``TroubleCounter`` in ``providers/http.py``); False: its ``retry_after`` pauses the whole
     #: service at once.
     counts_toward_pause: bool = False
+    #: True for a 5xx or 429 not retried only because the retry would have ended past the caller's
+    #: deadline (``request_json`` in ``providers/http.py``): the time a search had left ended it, not
+    #: the service alone. A client built with ``late_retry_is_late`` raises ``OutOfTimeError`` instead.
+    retry_out_of_time: bool = False
     #: Whether this failure pauses the service and is logged (see ``ServiceClient``); False for
     #: one worth trying again at once, such as a stale token.
     pauses: ClassVar[bool] = True

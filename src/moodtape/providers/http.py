@@ -606,7 +606,8 @@ def request_json(
     returns None, 5xx and 429 are retried within ``retry`` and anything else fails at once.
     With a ``deadline`` (on ``clock``), a retry goes only when its wait and one more attempt, run to
     its timeout, end by then: a page started with 5.1 s of a 10 s search budget left was retried
-    after 503, 503, holding the visitor 20.35 s.
+    after 503, 503, holding the visitor 20.35 s. The status error raised when only the deadline
+    stopped a retry is marked ``retry_out_of_time`` (see :class:`ServiceClient`).
 
     Raises:
         ProviderUnreachableError: connection failed or timed out.
@@ -633,7 +634,9 @@ def request_json(
         if attempt == retry.attempts or waited + delay > retry.max_wait:
             raise _final_status_error(service, response, retry_after)
         if deadline is not None and clock() + delay + _attempt_seconds(client, timeout) > deadline:
-            raise _final_status_error(service, response, retry_after)
+            error = _final_status_error(service, response, retry_after)
+            error.retry_out_of_time = True  # the retry would have gone but for the deadline
+            raise error
         log.info("%s answered HTTP %d; retrying in %.2f s", service, response.status_code, delay)
         sleep(delay)
         waited += delay
@@ -1050,6 +1053,10 @@ class ServiceClient:
     same request for a while; the service pauses once several different requests met one lately
     and they are at least half of the requests that ended (see :class:`TroubleCounter`), as one
     visitor's query may be all that upsets it.
+    With ``late_retry_is_late`` (the keyless previews), a 5xx or 429 whose retry only the
+    ``deadline`` of :meth:`request` left no room for is raised as :class:`OutOfTimeError`: not
+    counted toward a pause, paused for or logged. Spotify and YouTube keep the service's error (a
+    later page that met it ends the search naming it).
     With ``shared_pauses`` (Redis, the workers' shared memory, or both), a pause after a 429 or
     refused credentials is written there too, and one another process or instance wrote is kept
     here for what is left of it: the service spoke of the credentials sent, and the store shares it
@@ -1072,8 +1079,10 @@ class ServiceClient:
         cooldown: float = 60.0,
         secrets: Callable[[], Iterable[str]] = tuple,
         shared_pauses: SharedPauses | None = None,
+        late_retry_is_late: bool = False,
     ) -> None:
         self.http = http
+        self.late_retry_is_late = late_retry_is_late
         self.service = service
         self.shared_pauses = shared_pauses
         self.timeout = timeout
@@ -1162,12 +1171,24 @@ class ServiceClient:
             PROVIDER_ERRORS.labels(service=self.service).inc()
             if not error.pauses:  # worth trying again at once (a stale token), not a failure
                 raise
+            if error.retry_out_of_time and self.late_retry_is_late:
+                raise self._late(error) from error
             if isinstance(error, ProviderUnreachableError) and not error.retry_after:
                 paused(error, self.breaker.cooldown)  # offline: every call would pay the timeout again
             raise self.fail(error, digest, hold_back=kwargs.get("auth") is None) from None
         self.troubles.answered()
         FAILURES_LOGGED.answered(self.service)
         return answer
+
+    def _late(self, error: ProviderError) -> OutOfTimeError:
+        """``error``, whose retry only the deadline left no room for, as the time that ran out: for a
+        client whose calls are a nicety (previews), it is neither counted toward a pause nor logged.
+        Before, a 503 or a 429 met near the end of a list's 10 s ended the list as a failure, paused
+        the service (a 429 without ``Retry-After`` for 60 s), and left the songs after it unread
+        from the cache, where the 0.25 s retry would have gone without the deadline."""
+        late = OutOfTimeError(self.service)
+        late.maybe_sent = True  # it went and was answered
+        return late
 
     def _raise_if_failed_lately(self, digest: str) -> None:
         """Raise the 5xx this very request met lately, without sending it (``maybe_sent=False``, as

@@ -240,14 +240,18 @@ class _PreviewEnricher:
         return f"{self._client.service}: {skipped} track(s) left for later (at most {self.max_lookups} lookups a list)."
 
     def _left_message(self, skipped: int, late: int) -> str | None:
-        """Why songs were left unfilled, or None when none was: the lookups allowed, or time."""
+        """Why songs were left unfilled, or None when none was: time, the lookups allowed, or both
+        (only the late songs were named before, when both had left some)."""
+        said = []
         if late:
             service = self._client.service
-            return (
+            said.append(
                 f"{service} answered slowly: {late} track(s) left for later "
                 f"(a list waits at most {self.search_budget:g} s for {service})."
             )
-        return self._skipped_message(skipped) if skipped else None
+        if skipped:
+            said.append(self._skipped_message(skipped))
+        return " ".join(said) or None
 
     def _lookup(self, track: Track, deadline: float) -> PreviewInfo:
         """What the service knows of ``track``, asked in calls that end by ``deadline``."""
@@ -339,6 +343,7 @@ def _preview_client(
         clock=clock,
         cooldown=cooldown,
         shared_pauses=pauses,
+        late_retry_is_late=True,  # a song whose retry the list's time cut off is late, not failed
     )
 
 

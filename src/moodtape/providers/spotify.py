@@ -63,6 +63,12 @@ MIN_TOKEN_LIFETIME = 60.0
 #: 4.9 s held a visitor 29.4 s; now 9.8 s. The first page always goes; it and a token fetched for it
 #: share one request's longest time (17.5 s), where a slow token added its own 17.5 s before.
 SEARCH_BUDGET = 10.0
+#: Seconds a wait on the token lock may last and still cost a call nothing: another thread reading
+#: the cached token holds the lock for microseconds (a few milliseconds when the interpreter switches
+#: threads), where a token fetch takes a round trip. Such a wait is always allowed and is no wait on
+#: another visitor (:meth:`_Limits.after_wait`): counted as one, it took a first page's "first
+#: attempt always goes" from the token renewed after a 401, which gave up 10 s into the search.
+BRIEF_LOCK_WAIT = 0.05
 _SERVICE = "Spotify"
 _CREDENTIALS_HINT = "check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET"
 
@@ -310,12 +316,16 @@ class SpotifyProvider:
             "limit": PAGE_LIMIT,
             "offset": offset,
         }
+        token, limits = self._access_token(limits)
         try:
-            body = self._get(SEARCH_URL, params, limits)
+            body = self._get(SEARCH_URL, params, token, limits)
         except _StaleTokenError:
-            limits = self._forget_token(limits)
+            # Renewed within the limits the first token left, narrowed if it waited on the lock: with
+            # the page's own, the renewal's first attempt went whatever was left (26.6 s into a search
+            # whose first page may take 17.5 s).
+            token, limits = self._access_token(limits, stale=token)
             try:
-                body = self._get(SEARCH_URL, params, limits)
+                body = self._get(SEARCH_URL, params, token, limits)
             except _StaleTokenError:
                 # Both 401s carried no pause (a stale token is worth one more try); two in a row mean
                 # the app itself is refused, so it is paused and logged like refused credentials.
@@ -323,9 +333,8 @@ class SpotifyProvider:
                 raise self._client.fail(paused(refused, AUTH_PAUSE)) from None
         return one_page(json_dict(body, _SERVICE))
 
-    def _get(self, url: str, params: Mapping[str, str | int], limits: _Limits) -> Any:
-        """A call with the access token, within ``limits`` (see :meth:`ServiceClient.request`)."""
-        token, limits = self._access_token(limits)
+    def _get(self, url: str, params: Mapping[str, str | int], token: str, limits: _Limits) -> Any:
+        """A call with the access ``token``, within ``limits`` (see :meth:`ServiceClient.request`)."""
         deadline = self._client.first_attempt_allowed(limits.call) if limits.always else limits.call
         return self._call(
             "GET",
@@ -341,12 +350,17 @@ class SpotifyProvider:
 
     # --- the Client Credentials token ---
 
-    def _access_token(self, limits: _Limits) -> tuple[str, _Limits]:
-        """The cached token, or a new one when it is missing or about to expire, fetched within
-        ``limits.token`` (its first attempt always, for a search's first page that did not wait for
-        the lock), and the limits the call keeps to after it (narrowed when it waited for the lock)."""
+    def _access_token(self, limits: _Limits, *, stale: str | None = None) -> tuple[str, _Limits]:
+        """The cached token, or a new one when it is missing, about to expire or ``stale`` (a 401
+        said so), fetched within ``limits.token`` (its first attempt always, for a search's first
+        page that did not wait for the lock), and the limits the call keeps to after it (narrowed
+        when it waited for the lock).
+
+        A stale token is replaced only while it is still the cached one: another thread may have
+        renewed it meanwhile, and that one is used. Dropped under a lock of its own before (which
+        dropped such a renewed token too), and that lock's briefest wait narrowed the limits."""
         with self._token_lock_within(limits) as limits:
-            if self._token is not None and self._clock() < self._token_expires_at:
+            if self._token is not None and self._token != stale and self._clock() < self._token_expires_at:
                 return self._token, limits
             deadline = self._client.first_attempt_allowed(limits.token) if limits.always else limits.token
             body = json_dict(
@@ -368,27 +382,19 @@ class SpotifyProvider:
             self._token_expires_at = self._clock() + _token_lifetime(float(expires_in))
             return token, limits
 
-    def _forget_token(self, limits: _Limits) -> _Limits:
-        """Drop the token (a 401 said it is stale); the limits the call keeps to after the lock."""
-        with self._token_lock_within(limits) as limits:
-            self._token = None
-            self._token_expires_at = 0.0
-            return limits
-
     @contextlib.contextmanager
     def _token_lock_within(self, limits: _Limits) -> Iterator[_Limits]:
         """The token lock, waited for until ``limits.token`` at most: another thread holding it may be
         fetching a token slowly (up to 17.5 s), and every page of every search takes the lock, so a
         visitor with 5.1 s of its search left waited that long. Raises :class:`OutOfTimeError` (the
         search keeps what it has and says so) when the lock is still held then. Gives the limits to
-        keep to under the lock: after a wait, :meth:`_Limits.after_wait`'s."""
-        if self._token_lock.acquire(timeout=0):  # free: no wait, the limits as they are
-            waited = False
-        else:
-            wait = self._client.wait_allowed(limits.token)
-            if not self._token_lock.acquire(timeout=-1 if wait is None else wait):
-                raise OutOfTimeError(_SERVICE)
-            waited = True
+        keep to under the lock: after a wait that lasted (:data:`BRIEF_LOCK_WAIT` or more, on the
+        provider's clock), :meth:`_Limits.after_wait`'s; a briefer one leaves them as they are."""
+        wait = self._client.wait_allowed(limits.token)
+        started = self._clock()
+        if not self._token_lock.acquire(timeout=-1 if wait is None else max(wait, BRIEF_LOCK_WAIT)):
+            raise OutOfTimeError(_SERVICE)
+        waited = self._clock() - started >= BRIEF_LOCK_WAIT
         try:
             yield limits.after_wait(self._client.timeout) if waited else limits
         finally:

@@ -289,6 +289,7 @@ def answer_failed_preconditions(response: Response) -> Response:
     )
     answer = error_response(412, "precondition_failed", said)
     _copy_headers(response, answer, ("ETag", "Last-Modified", "Cache-Control", "Vary"))
+    response.close()  # the file send_file opened, as for a 304: left to the garbage collector before
     return answer
 
 
