@@ -25,10 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import cv2
 import httpx
-import numpy as np
-import numpy.typing as npt
 import pytest
 
 from cluster_topology import Topology
@@ -44,15 +41,6 @@ CALM_S = 3.0
 def topology_options() -> dict[str, Any]:
     # The rate limit is not under test here: visits of one address each must never meet it.
     return {"processes": (1, 2, 1), "MOODTAPE_DRAIN_SECONDS": "2", "MOODTAPE_RATE_LIMIT": "5000"}
-
-
-@pytest.fixture(scope="module")
-def face(astronaut_bgr: npt.NDArray[np.uint8]) -> bytes:
-    frame = np.full((480, 640, 3), 90, np.uint8)
-    frame[60:420, 140:500] = cv2.resize(astronaut_bgr, (360, 360))
-    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    assert ok
-    return data.tobytes()
 
 
 class Tally:

@@ -20,10 +20,7 @@ import threading
 import time
 from typing import Any
 
-import cv2
 import httpx
-import numpy as np
-import numpy.typing as npt
 import pytest
 
 from cluster_topology import Instance, Topology
@@ -42,15 +39,6 @@ BETWEEN_FRAMES_S = 0.05
 @pytest.fixture(scope="module")
 def topology_options() -> dict[str, Any]:
     return {"processes": (2, 2), "MOODTAPE_DRAIN_SECONDS": "2"}
-
-
-@pytest.fixture(scope="module")
-def face(astronaut_bgr: npt.NDArray[np.uint8]) -> bytes:
-    frame = np.full((480, 640, 3), 90, np.uint8)
-    frame[60:420, 140:500] = cv2.resize(astronaut_bgr, (360, 360))
-    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    assert ok
-    return data.tobytes()
 
 
 def _workers(instance: Instance) -> list[int]:
