@@ -61,13 +61,17 @@ backend moodtape
     option httpchk GET /readyz
     http-check expect status 200
     default-server inter 500ms fall 2 rise 1
+    # As deploy/haproxy.cfg: a 404 is retried (on another instance) only for a release's versioned files.
+    http-request disable-l7-retry unless {{ path_beg /static/v/ /ondevice/ }}
     http-response set-header X-Served-By %[srv_name]
 {servers}
 """
 
 #: The balancer's retries: on by default, as in deploy/haproxy.cfg; off, a request sent to an instance
 #: that refuses it is lost (tests/cluster/test_draining_balanced.py).
-RETRIES = "    option redispatch\n    retries 2"
+#: A 404 too, for the versioned files another release's instance refers back (web/versions_here.py),
+#: redispatched at every retry so that the retry goes to another instance.
+RETRIES = "    option redispatch 1\n    retries 2\n    retry-on conn-failure 404"
 NO_RETRIES = "    retries 0"
 
 #: What HAProxy answers when no instance is ready: JSON, like moodtape's own errors.

@@ -4,8 +4,9 @@
   hashes every file in ``static/``. Because the ES modules import each other by relative paths
   (``./api.js``), the whole module graph lives under the same versioned folder, so one digest
   versions all of it and every file can be cached as ``immutable`` for a year. A new release (any
-  changed byte) gives a new digest, hence new URLs. An old digest still gets today's files, but
-  with ``no-cache``, so a page from before a deploy keeps working.
+  changed byte) gives a new digest, hence new URLs. A digest another live instance serves (a fleet
+  mid-upgrade) is a 404 here, for the balancer to retry there (web/versions_here.py); any other
+  digest still gets today's files, but with ``no-cache``, so a page from before a deploy keeps working.
 - **Preloading.** The template lists every module as ``<link rel="modulepreload">``, so the browser
   fetches them in parallel right after the HTML instead of one import level at a time.
 - **Compression.** Text responses over 1 KiB are gzipped when the client accepts it (standard
@@ -114,11 +115,18 @@ def static_url(filename: str) -> str:
 
 @blueprint.get("/static/v/<digest>/<path:filename>")
 def versioned_static(digest: str, filename: str) -> Response:
-    """A static file under a versioned URL: immutable when the digest is current, else revalidated."""
+    """A static file under a versioned URL: immutable when the digest is current, a 404 when another live
+    instance serves that digest (web/versions_here.py), else today's file, revalidated."""
+    from moodtape.web.versions_here import not_here
+
     folder = current_app.static_folder
     assert folder is not None  # Flask's default; create_app never removes it
+    current = _version().digest()
+    refused = None if digest == current else not_here("static", digest, current)
+    if refused is not None:
+        return refused
     response = send_from_directory(folder, filename)
-    response.headers["Cache-Control"] = IMMUTABLE if digest == _version().digest() else "no-cache"
+    response.headers["Cache-Control"] = IMMUTABLE if digest == current else "no-cache"
     return response
 
 
@@ -307,6 +315,9 @@ def install_delivery(app: Flask) -> None:
     app.extensions["moodtape-static"] = version
 
     def helpers() -> dict[str, Any]:
+        from moodtape.web.versions_here import note_now_and_then
+
+        note_now_and_then()  # the page about to link this release's files: other instances must know
         modules = [m for m in version.modules() if m != "js/app.js"]
         return {"static_url": static_url, "js_modules": modules}
 

@@ -68,9 +68,17 @@ def _model_sha256(name: str) -> str:
     return hashlib.sha256(_model_bytes(name)).hexdigest()
 
 
+def model_version(name: str) -> str:
+    """The ``v`` of model ``name``'s URL: its SHA-256's first 12 hex digits."""
+    return _model_sha256(name)[:12]
+
+
 @blueprint.get("/api/ondevice")
 def config() -> Response:
     """The numbers the browser's pipeline needs to match the server's (see the module docstring)."""
+    from moodtape.web.versions_here import note_now_and_then
+
+    note_now_and_then()  # the models' URLs named below: other instances must know who serves them
     analyzer = services().analyzer()
     classifier, framing = analyzer.classifier, analyzer.framing
     preset, spec = classifier.preset, classifier.spec
@@ -89,7 +97,7 @@ def config() -> Response:
         # The page's default path (MOODTAPE_FRAMES); ``?frames=`` in the page's address overrides it.
         "default": default if default in ("auto", "server") else "device",
         "runtime": f"{RUNTIME_DIR}/",
-        "models": {name: f"/ondevice/{name}.onnx?v={_model_sha256(name)[:12]}" for name in ("emotion", "yunet")},
+        "models": {name: f"/ondevice/{name}.onnx?v={model_version(name)}" for name in ("emotion", "yunet")},
         "classifier": {
             "model_id": classifier.model_id,
             "input": {"height": spec.height, "width": spec.width, "layout": spec.layout},
@@ -161,8 +169,18 @@ def model(name: str) -> Response:
     a 416; a suffix longer than the file (``bytes=-99999999``) is the whole file as a 206. A 304 for
     a current ``If-None-Match`` comes before any range (web/delivery.py, PreconditionsFirstResponse).
     Before, ``Range`` was ignored and every resumed download began again at byte 0.
+
+    A ``v`` that another live instance serves (a fleet mid-upgrade: the page's config named that
+    instance's model) is a 404 here, for the balancer to retry there (web/versions_here.py).
     """
+    from moodtape.web.versions_here import not_here
+
     digest = _model_sha256(name)
+    asked = request.args.getlist("v")
+    if len(asked) == 1 and asked != [digest[:12]]:
+        refused = not_here(name, asked[0], digest[:12])
+        if refused is not None:
+            return refused
     data = _model_bytes(name)
     response = PreconditionsFirstResponse(data, mimetype="application/octet-stream")
     response.set_etag(digest)

@@ -271,6 +271,7 @@ def _redis_checks(flight: _Flight, client: Any, model_ready: bool) -> None:
         flight.note("redis", _outcome(lambda: ping(client)))
         if checks["redis"] != "ok":
             return
+        _note_release(client)
         others = _NotedThisRun(client, model_ready)  # the checks after the key's: one round trip for the three
         fingerprints = {
             "secret_key": functools.partial(_same_key_everywhere, client),
@@ -343,6 +344,15 @@ def _full(client: Any) -> str:
         f"full: Redis reached its maxmemory{figures} and refuses writes, so requests that change a session, "
         "a calibration or a list get 503; give it more memory or --maxmemory-policy volatile-lru (docs/deployment.md)"
     )
+
+
+def _note_release(client: Any) -> None:
+    """Note the release files this instance serves, so that another instance asked for them sends the
+    request back to the balancer instead of answering with its own (web/versions_here.py). Best effort:
+    a failure here is the ping's or the fingerprints' to report, and only means no 404 for a while."""
+    from moodtape.web.versions_here import note_if_answering
+
+    note_if_answering(client, current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 class _NotedThisRun:
