@@ -26,7 +26,13 @@ def _as_a_model_without_embeddings(route: Any) -> None:
     (``neutral_reads_as`` happy for the astronaut's smile), no expressions, and no note from a fit
     that never considered them (one face in the frame: no other note either)."""
     answer = route.fetch()
-    shaped = {**answer.json(), "expressions": False, "notes": [], "learns_expressions": False}
+    shaped = {
+        **answer.json(),
+        "expressions": False,
+        "notes": [],
+        "learns_expressions": False,
+        "model_learns_expressions": False,
+    }
     route.fulfill(response=answer, json=shaped)
 
 

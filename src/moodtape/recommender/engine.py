@@ -113,9 +113,8 @@ class Recommender:
             )
         items, enrich_fallbacks = self._enrich([r.item for r in ranked])
         chosen = [replace(entry, item=item) for entry, item in zip(ranked, items, strict=True)]
-        lines = explain(
-            chosen, chosen_strategy, mood.emotion, [progress(e.position, n, chosen_strategy) for e in chosen]
-        )
+        progresses = [progress(e.position, n, chosen_strategy) for e in chosen]
+        lines = explain(chosen, chosen_strategy, mood.emotion, progresses, targets)
         entries = tuple(entry.with_reason(line) for entry, line in zip(chosen, lines, strict=True))
         from_catalog = sum(entry.source == self.catalog.name for entry in entries)
         fallbacks += [cut_short_reason(s, from_catalog, len(entries), kind) for s in shortfalls]

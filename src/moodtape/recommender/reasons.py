@@ -11,6 +11,13 @@ which people know.
 :func:`explain` writes the lines for a whole list and keeps a promise: no sentence appears more
 than :data:`MAX_REPEATS` times in one list. Purposes rotate through synonyms along the list; a line
 that would still appear a third time names its step ("step 7 of 12"), which is unique.
+
+Two rules keep the purposes true and varied. A purpose that compares with the item before ("a
+little brighter than the last", "brighter still") is said only of an item that is so; and a
+moving strategy whose path does not move the way it promises (uplift from a mood already bright,
+calm from one already calm) says so ("your happy mood is bright already: to keep it there")
+instead of "a first small step up". Within a stage the least-said synonym is chosen, and a line
+already in the list adds how its item differs from the last before it is said again.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from moodtape.recommender.result import RecommendedItem
 from moodtape.types import Track, Video
 
 #: The most times one sentence may appear in a list.
-MAX_REPEATS: Final[int] = 2
+MAX_REPEATS: Final[int] = 1
 #: The suffix that makes a line unique in its list.
 _STEP: Final = re.compile(r" \(step \d+ of \d+\)$")
 #: A change from the previous item (unit plane) a listener notices: "a shade livelier than the last".
@@ -63,7 +70,11 @@ _PURPOSES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         ),
     },
     "uplift": {
-        "hold": ("to meet your {mood} mood where it is", "still with your {mood} mood, before we move"),
+        "hold": (
+            "to meet your {mood} mood where it is",
+            "still with your {mood} mood, before we move",
+            "to start from your {mood} mood",
+        ),
         "start": ("a first small step up from your {mood} mood", "a touch lighter than your {mood} mood"),
         "middle": (
             "to lift your {mood} mood gently",
@@ -84,6 +95,44 @@ _PURPOSES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "middle": ("to build your energy", "livelier than the last", "picking up the pace"),
         "end": ("to get you moving", "to keep the energy up", "to keep you going", "full speed"),
     },
+}
+
+#: strategy → purposes for a path that does not move the way the strategy promises (the mood is
+#: already where it leads): past the first slots, these replace the steps it will not take.
+_ALREADY_THERE: Final[dict[str, tuple[str, ...]]] = {
+    "uplift": (
+        "your {mood} mood is bright already: to keep it there",
+        "to keep your {mood} mood bright",
+        "no lift needed: staying as bright as your {mood} mood",
+        "to stay on the bright side with your {mood} mood",
+        "already up where your {mood} mood is",
+        "keeping to the brighter side",
+    ),
+    "calm": (
+        "your {mood} mood is calm already: to keep it there",
+        "to keep your {mood} mood settled",
+        "no slowing needed: staying as easy as your {mood} mood",
+        "already as calm as your {mood} mood",
+        "keeping things quiet",
+    ),
+    "energize": (
+        "your {mood} mood is lively already: to keep it there",
+        "to keep your {mood} mood's energy up",
+        "no push needed: staying as lively as your {mood} mood",
+        "already as lively as your {mood} mood",
+        "keeping the pace up",
+    ),
+}
+
+#: strategy → the axis of the unit plane it promises to move (0 valence, 1 energy) and which way.
+_PROMISED_MOVE: Final[dict[str, tuple[int, int]]] = {"uplift": (0, 1), "calm": (1, -1), "energize": (1, 1)}
+
+#: Purposes that compare an item with the one before: (axis, direction) the item must have moved.
+_COMPARISONS: Final[dict[str, tuple[int, int]]] = {
+    "a little brighter than the last": (0, 1),
+    "brighter still": (0, 1),
+    "quieter than the last": (1, -1),
+    "livelier than the last": (1, 1),
 }
 
 
@@ -161,6 +210,50 @@ def purpose(strategy: str, emotion: str | None, progress: float, slot: int = 0) 
     return phrases[slot % len(phrases)].format(mood=mood)
 
 
+def _moved(item: Track | Video, previous: Track | Video | None, axis: int, direction: int) -> bool:
+    """Whether ``item`` is noticeably further than ``previous`` along ``axis`` (0 valence, 1 energy)."""
+    if previous is None:
+        return False
+    values = [(thing.valence, effective_energy(thing)) for thing in (item, previous)]
+    return direction * (values[0][axis] - values[1][axis]) >= NOTICEABLE
+
+
+def path_moves(strategy: str, targets: Sequence[tuple[float, float]]) -> bool:
+    """Whether a path goes the way ``strategy`` promises by a step a listener notices: uplift from a
+    happy mood (valence 0.9, its goal at least 0.8) does not, and must not say it lifts."""
+    if strategy not in _PROMISED_MOVE or not targets:
+        return True
+    axis, direction = _PROMISED_MOVE[strategy]
+    return direction * (targets[-1][axis] - targets[0][axis]) >= NOTICEABLE
+
+
+def true_purposes(
+    strategy: str,
+    emotion: str | None,
+    progress: float,
+    item: Track | Video,
+    previous: Track | Video | None,
+    moves: bool = True,
+) -> list[str]:
+    """The stage's purposes (see :func:`purpose`) that hold for ``item``: a comparison only when the
+    item is so, the steps of a path that does not move replaced by :data:`_ALREADY_THERE`."""
+    mood = MOOD_WORDS.get(emotion or "", "current")
+    stage = _stage(strategy, progress)
+    if not moves and stage != "hold" and strategy in _ALREADY_THERE:
+        phrases: Sequence[str] = _ALREADY_THERE[strategy]
+    else:
+        phrases = _PURPOSES.get(strategy, _PURPOSES["uplift"])[stage]
+    held = [phrase for phrase in phrases if phrase not in _COMPARISONS or _moved(item, previous, *_COMPARISONS[phrase])]
+    return [phrase.format(mood=mood) for phrase in held]
+
+
+def _axis(difference: str) -> int | None:
+    """The axis a :func:`compared` phrase is about (0 valence, 1 energy); None for none."""
+    if not difference:
+        return None
+    return 1 if "livelier" in difference or "calmer" in difference else 0
+
+
 def compared(item: Track | Video, previous: Track | Video | None) -> str:
     """How ``item`` differs from the one before it, when a listener would notice; else ``""``."""
     if previous is None:
@@ -183,16 +276,23 @@ def reason(
     slot: int = 0,
     because: str | None = None,
     previous: Track | Video | None = None,
+    said: str | None = None,
+    differ: bool = False,
 ) -> str:
     """One line: ``"Slow, warm acoustic song — to lift your sad mood gently"``.
 
     ``because`` names a liked item whose taste brought this one in; ``liked`` (without a title)
     says the artist was liked; ``previous`` (the item before it) adds how this one differs, where
-    the list holds still (match, or the goal of a moving strategy).
+    the list holds still (match, or the goal of a moving strategy), or anywhere with ``differ``.
+    ``said`` is the purpose :func:`explain` chose (default: :func:`purpose` at ``slot``).
     """
-    difference = compared(item, previous) if _stage(strategy, progress) in ("all", "end") else ""
+    said = said or purpose(strategy, emotion, progress, slot)
+    holds_still = _stage(strategy, progress) in ("all", "end")
+    difference = compared(item, previous) if holds_still or differ else ""
+    if said in _COMPARISONS and _axis(difference) == _COMPARISONS[said][0]:
+        difference = ""  # the purpose says it already ("brighter still"); another axis's change stays
     head = f"{describe(item)}, {difference}" if difference else describe(item)
-    line = f"{head} — {purpose(strategy, emotion, progress, slot)}"
+    line = f"{head} — {said}"
     line = line[0].upper() + line[1:]
     if because:
         return f"{line}, because you liked “{because}”"
@@ -200,9 +300,22 @@ def reason(
 
 
 def explain(
-    entries: Sequence[RecommendedItem], strategy: str, emotion: str | None, progresses: Sequence[float]
+    entries: Sequence[RecommendedItem],
+    strategy: str,
+    emotion: str | None,
+    progresses: Sequence[float],
+    targets: Sequence[tuple[float, float]] = (),
 ) -> list[str]:
-    """The reasons for a whole list, in order; no sentence more than :data:`MAX_REPEATS` times."""
+    """The reasons for a whole list, in order; no sentence more than :data:`MAX_REPEATS` times.
+
+    ``targets`` (the list's path) tells whether the strategy's promised move happens at all
+    (:func:`path_moves`). Each item gets the purpose of its stage said least so far in this list
+    (ties rotate by position), and a line already in the list adds how its item differs from the
+    one before, so that repeats are rare and a line is said twice only where nothing true tells
+    two items apart.
+    """
+    moves = path_moves(strategy, targets)
+    purposes: Counter[str] = Counter()
     used: Counter[str] = Counter()
     lines: list[str] = []
     total = len(entries)
@@ -210,22 +323,36 @@ def explain(
     for entry, progress in zip(entries, progresses, strict=True):
         because = entry.because if entry.because and entry.because != entry.item.artist else None
         liked = entry.because is not None and because is None
-        line = reason(
-            entry.item,
-            strategy,
-            emotion,
-            progress,
-            liked=liked,
-            slot=entry.position,
-            because=because,
-            previous=previous,
-        )
+        phrases = true_purposes(strategy, emotion, progress, entry.item, previous, moves)
+        said = _least_said(phrases, purposes, entry.position)
+        purposes[said] += 1
+        line = ""
+        for differ in (False, True):  # the difference from the last only where the line is said already
+            if not line or used[line]:
+                line = reason(
+                    entry.item,
+                    strategy,
+                    emotion,
+                    progress,
+                    liked=liked,
+                    because=because,
+                    previous=previous,
+                    said=said,
+                    differ=differ,
+                )
         previous = entry.item
         if used[line] >= MAX_REPEATS:
             line = _with_step(line, entry.position, total)
         used[line] += 1
         lines.append(line)
     return lines
+
+
+def _least_said(phrases: Sequence[str], said: Counter[str], position: int) -> str:
+    """The phrase said least so far; among equals, the one ``position`` rotates to."""
+    start = position % len(phrases)
+    rotated = [*phrases[start:], *phrases[:start]]
+    return min(rotated, key=lambda phrase: said[phrase])
 
 
 def reason_for_row(line: str, others: Sequence[str], position: int, total: int) -> str:

@@ -20,11 +20,16 @@ from moodtape.vision.classifier import EmotionClassifier
 
 @dataclass(frozen=True)
 class ClassScore:
-    """Precision, recall and F1 of one class, as fractions, and its number of images."""
+    """Precision, recall and F1 of one class, as fractions, and its number of images.
 
-    precision: float
-    recall: float
-    f1: float
+    None where the score is undefined (0/0), as scikit-learn's ``zero_division`` warns: precision
+    for a class never predicted, recall for one with no images, F1 for one neither predicted nor
+    present. A 0.00 % there read as a class the model always gets wrong.
+    """
+
+    precision: float | None
+    recall: float | None
+    f1: float | None
     support: int
 
 
@@ -46,15 +51,25 @@ class Evaluation:
             "accuracy": round(self.accuracy, 6),
             "per_class": {
                 label: {
-                    "precision": round(score.precision, 6),
-                    "recall": round(score.recall, 6),
-                    "f1": round(score.f1, 6),
+                    "precision": _rounded(score.precision),
+                    "recall": _rounded(score.recall),
+                    "f1": _rounded(score.f1),
                     "support": score.support,
                 }
                 for label, score in self.per_class.items()
             },
             "confusion": self.confusion.tolist(),
         }
+
+
+def _rounded(value: float | None) -> float | None:
+    """A score for ``--json``: 6 decimals, or null where it is undefined."""
+    return None if value is None else round(value, 6)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    """``part / whole``, None (undefined) for 0/0."""
+    return part / whole if whole else None
 
 
 def predict_dataset(
@@ -79,10 +94,11 @@ def score(probabilities: npt.NDArray[np.float32], labels: npt.NDArray[np.int64])
         true_positive = int(confusion[i, i])
         predicted_count = int(confusion[:, i].sum())
         support = int(confusion[i].sum())
-        precision = true_positive / predicted_count if predicted_count else 0.0
-        recall = true_positive / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[label] = ClassScore(precision, recall, f1, support)
+        # F1 = 2 TP / (2 TP + FP + FN), so it is defined (0 without a hit) whenever one side is.
+        f1 = _ratio(2 * true_positive, predicted_count + support)
+        per_class[label] = ClassScore(
+            _ratio(true_positive, predicted_count), _ratio(true_positive, support), f1, support
+        )
     n = len(labels)
     accuracy = float((predicted == labels).mean()) if n else 0.0
     return Evaluation(n, accuracy, per_class, confusion, probabilities, labels)
@@ -98,12 +114,19 @@ def format_report(evaluation: Evaluation) -> str:
     lines = [f"n = {evaluation.n}   accuracy = {evaluation.accuracy:.2%}", ""]
     lines.append(f"{'class':<10}{'precision':>10}{'recall':>9}{'f1':>8}{'support':>9}")
     for label, s in evaluation.per_class.items():
-        lines.append(f"{label:<10}{s.precision:>10.2%}{s.recall:>9.2%}{s.f1:>8.2%}{s.support:>9d}")
+        lines.append(f"{label:<10}{_percent(s.precision):>10}{_percent(s.recall):>9}{_percent(s.f1):>8}{s.support:>9d}")
+    if any(None in (s.precision, s.recall) for s in evaluation.per_class.values()):
+        lines.append("- undefined: a class never predicted has no precision, one with no images no recall")
     lines += ["", "confusion matrix (rows: true, columns: predicted)"]
     lines.append(" " * 10 + "".join(f"{label[:7]:>8}" for label in EMOTIONS))
     for label, row in zip(EMOTIONS, evaluation.confusion, strict=True):
         lines.append(f"{label:<10}" + "".join(f"{v:>8d}" for v in row))
     return "\n".join(lines)
+
+
+def _percent(value: float | None) -> str:
+    """A score in the text report; a dash where it is undefined (nothing to divide by)."""
+    return "-" if value is None else f"{value:.2%}"
 
 
 def plot_confusion(evaluation: Evaluation, path: Path, title: str = "Confusion matrix") -> Path:

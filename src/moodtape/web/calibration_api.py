@@ -99,9 +99,11 @@ def add_example() -> Response:
         notes=notes,
         not_resting=expression,
         neutral_reads_as=resting_as,
-        # Whether any neutral step could let expressions be learnt: the page words its advice by it
-        # (a smiling resting face is no reason where the model never learns them), not by a note's words.
-        learns_expressions=analyzer.classifier.has_embedding,
+        # What the fit does: no expressions while the neutral examples read as a smile or an open
+        # mouth, none ever without an embedding; the page tells these apart by the second field (a
+        # smiling resting face is no reason where the model never learns them), not by a note's words.
+        learns_expressions=analyzer.classifier.has_embedding and resting_as is None,
+        model_learns_expressions=analyzer.classifier.has_embedding,
     )
 
 

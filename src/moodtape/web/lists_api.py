@@ -223,12 +223,9 @@ def delete_history() -> Response:
     history choice) and go on in a new one, whose CSRF token the answer carries; needs ``confirm``."""
     require_csrf()
     confirmed = _confirmation()
-    sessions = services().sessions()
     if not confirmed:
-        count = len(sessions.history(session_id()))
         raise DataError(
-            f'deleting cannot be undone: send confirm=true (or {{"confirm": true}}) to delete {count} list(s), '
-            "feedback and corrections"
+            f'deleting cannot be undone: send confirm=true (or {{"confirm": true}}) to {_what_would_go(session_id())}'
         )
     old = session_id()
     # Retired first: a request of the old session still in flight checks this after its write.
@@ -248,6 +245,32 @@ def delete_history() -> Response:
     carry_removals(services().profiles, fresh, removed)
     renew_session(fresh)
     return jsonify(deleted=deleted, csrf_token=current_csrf_token())
+
+
+def _what_would_go(session: str) -> str:
+    """What deleting everything of ``session`` removes, as the 400 before the confirmation says it:
+    its lists (their feedback and corrections with them), its calibration and its history choice,
+    each only where there is one. It said "delete 0 list(s), feedback and corrections" and never
+    named the calibration that went too."""
+    lists = len(services().sessions().history(session))
+    calibration = services().profiles.get(session)
+    examples = 0 if calibration is None else sum(tally.count for tally in calibration.tallies.values())
+    parts = [f"{_counted(lists, 'list')} (with their feedback and corrections)"] if lists else []
+    if examples:
+        parts.append(f"your face calibration ({_counted(examples, 'example')})")
+    elif calibration is not None and calibration.others:
+        parts.append("your face calibration")  # examples read by another model (during a rollout)
+    if services().sessions().consent(session) is not None:
+        parts.append("your history choice")
+    if not parts:
+        return "end this session (it holds no lists or calibration yet)"
+    said = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    return f"delete {said}, and end this session"
+
+
+def _counted(count: int, noun: str) -> str:
+    """``"1 list"``, ``"3 lists"``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _forget(session: str) -> tuple[int, int]:

@@ -53,6 +53,7 @@ class OncePerInterval(logging.Filter):
         seconds: the interval.
         matches: which records are of the kind (None: all the logger writes).
         value: a number of each record whose largest is ``peak`` (None: ``peak`` is None).
+        drops: records of the kind not worth a line, left out and not counted (None: none).
     """
 
     def __init__(
@@ -62,12 +63,14 @@ class OncePerInterval(logging.Filter):
         seconds: float = SUMMARY_SECONDS,
         matches: Callable[[logging.LogRecord], bool] | None = None,
         value: Callable[[logging.LogRecord], int] | None = None,
+        drops: Callable[[logging.LogRecord], bool] | None = None,
     ) -> None:
         super().__init__()
         self.summary = summary
         self.seconds = seconds
         self._matches = matches
         self._value = value
+        self._drops = drops
         self._lock = threading.Lock()
         self._opened: float | None = None  # when the current run's interval began; None: no run
         self._count = 0
@@ -78,6 +81,8 @@ class OncePerInterval(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, _SUMMARY, False) or (self._matches is not None and not self._matches(record)):
             return True
+        if self._drops is not None and self._drops(record):
+            return False
         peak = self._value(record) if self._value is not None else None
         with self._lock:
             now = time.monotonic()
@@ -233,6 +238,18 @@ def _queue_depth(record: logging.LogRecord) -> int:
     return int(args[0]) if isinstance(args, tuple) and args and isinstance(args[0], int) else 0
 
 
+#: The deepest waitress queue left out of the log: a browser opens at most 6 connections to one
+#: host, so one person's page load (39 requests: the page, its scripts, styles and first API calls)
+#: never has more waiting. With the default 4 threads one page load reached a depth of 3 and
+#: logged "Task queue depth is 1" at every start; two page loads at once reached 8, four 21.
+QUIET_QUEUE_DEPTH: Final[int] = 6
+
+
+def _one_page_load(record: logging.LogRecord) -> bool:
+    """A queue no deeper than one browser's connections: a page load's burst, not overload."""
+    return _queue_depth(record) <= QUIET_QUEUE_DEPTH
+
+
 def _store_outage(record: logging.LogRecord) -> bool:
     return isinstance(record.msg, str) and record.msg.startswith(("store: database unavailable", "store: no free"))
 
@@ -324,10 +341,12 @@ REFUSAL_KINDS: Final = 128
 
 #: The flood-prone lines of other libraries and of the store: logger name, and its filter.
 _FLOODS: Final[dict[str, Callable[[], logging.Filter]]] = {
-    # waitress, once per request that finds no idle thread (waitress/task.py).
+    # waitress, once per request that finds no idle thread (waitress/task.py); a depth one page
+    # load can reach is left out.
     "waitress.queue": lambda: OncePerInterval(
         "Task queue depth was up to %(peak)d in the last %(seconds)g s (%(count)d more such lines left out)",
         value=_queue_depth,
+        drops=_one_page_load,
     ),
     # Flask-Limiter, once per refused request, at INFO; its other lines (storage errors) stay as they are.
     "flask-limiter": lambda: OncePerInterval(

@@ -1,0 +1,52 @@
+"""``learns_expressions`` says what this calibration does, not only what the model could (session 36).
+
+A smiling "neutral" frame answered ``"learns_expressions": true`` beside ``"not_resting": "happy"``
+and ``"neutral_reads_as": "happy"``, while the page and ``moodtape calibrate`` say expressions
+won't be learnt, and the fit indeed learns none (``expressions`` stays false after a happy frame).
+The model's part is ``model_learns_expressions``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+from flask.testing import FlaskClient
+from webtools import csrf_headers, encode
+
+
+def _post(client: FlaskClient, frame: bytes, emotion: str) -> dict[str, object]:
+    reply = client.post(
+        f"/api/calibration?emotion={emotion}", data=frame, content_type="image/jpeg", headers=csrf_headers(client)
+    )
+    assert reply.status_code == 200, reply.get_json()
+    answer = reply.get_json()
+    assert isinstance(answer, dict)
+    return answer
+
+
+@pytest.fixture(scope="module")
+def resting_640(astronaut_bgr: npt.NDArray[np.uint8]) -> bytes:
+    """The astronaut with her smile covered: she reads as resting."""
+    covered = astronaut_bgr.copy()
+    covered[127:166, 183:262] = np.median(astronaut_bgr[61:172, 167:278].reshape(-1, 3), axis=0).astype(np.uint8)
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[40:440, 120:520] = cv2.resize(covered, (400, 400))
+    return encode(frame)
+
+
+def test_a_smiling_neutral_face_is_told_no_expressions_are_learnt(client: FlaskClient, frame_640: bytes) -> None:
+    neutral = _post(client, frame_640, "neutral")
+    assert neutral["not_resting"] == "happy" and neutral["neutral_reads_as"] == "happy"
+    assert neutral["learns_expressions"] is False and neutral["model_learns_expressions"] is True
+    # What the fit does agrees: the happy frame is counted, not learnt.
+    happy = _post(client, frame_640, "happy")
+    assert happy["expressions"] is False and happy["learns_expressions"] is False
+
+
+def test_a_resting_neutral_face_learns_them(client: FlaskClient, frame_640: bytes, resting_640: bytes) -> None:
+    neutral = _post(client, resting_640, "neutral")
+    assert neutral["neutral_reads_as"] is None and neutral["learns_expressions"] is True
+    happy = _post(client, frame_640, "happy")
+    assert happy["expressions"] is True and happy["learns_expressions"] is True
