@@ -6,9 +6,11 @@ HTTP clients go through ``HTTPS_PROXY`` to a proxy here, which takes each ``CONN
 answers TLS with a throw-away certificate for the services' hosts (trusted through
 ``SSL_CERT_FILE``; needs the ``openssl`` command). Spotify issues tokens and answers every search
 with ``429 Retry-After: 120``; Deezer and iTunes Search answer every lookup so too. It then asks
-``/api/recommendations`` ``--requests`` times, each on a new connection (any worker may take it),
-and prints, per service, the calls each worker process sent (the proxy names the process from
-its connection's socket in ``/proc``; Linux only), the first 429 included.
+``/api/recommendations`` ``--requests`` times, each on a new connection (any worker may take it;
+with ``--spread``, on connections held open, one taken by each worker, in turn, so every worker
+answers lists even where one worker takes every new connection), and prints, per service, the
+calls each worker process sent (the proxy names the process from its connection's socket in
+``/proc``; Linux only), the first 429 included.
 
     .venv/bin/python -m benchmarks.shared_pauses --requests 30
     PYTHONPATH=/path/to/another/checkout/src .venv/bin/python -m benchmarks.shared_pauses  # before/after
@@ -155,12 +157,48 @@ def ask(port: int, number: int) -> tuple[int, int | None]:
         connection.close()
 
 
+def held_by_every_worker(port: int, processes: int, batches: int = 40) -> list[http.client.HTTPConnection]:
+    """One open connection taken by each of the ``processes`` workers: connections opened a few at
+    once (the workers race to take them) and each asked ``/healthz`` until every worker holds one;
+    the rest are closed. Raises RuntimeError when ``batches`` rounds did not reach every worker."""
+    held: dict[int, http.client.HTTPConnection] = {}
+    for _ in range(batches):
+        batch = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(2 * processes)]
+        for connection in batch:
+            connection.connect()  # all queued before any is answered
+        for connection in batch:
+            connection.request("GET", "/healthz")
+            connection.getresponse().read()
+            assert connection.sock is not None
+            worker = process_of(port, connection.sock.getsockname()[1])
+            if worker is not None and worker not in held:
+                held[worker] = connection
+            else:
+                connection.close()
+        if len(held) == processes:
+            return list(held.values())
+    for connection in held.values():
+        connection.close()
+    raise RuntimeError(f"only {len(held)} of {processes} workers took a connection in {batches} rounds")
+
+
+def ask_on(connection: http.client.HTTPConnection, port: int, number: int) -> tuple[int, int | None]:
+    """One list asked on ``connection``, kept open: its status and the worker that answered."""
+    connection.request("GET", f"/api/recommendations?emotion=neutral&n=5&seed={number}")
+    status = connection.getresponse()
+    status.read()
+    assert connection.sock is not None
+    return status.status, process_of(port, connection.sock.getsockname()[1])
+
+
 def run(
-    requests: int, processes: int, redis_url: str | None, folder: Path | None = None
+    requests: int, processes: int, redis_url: str | None, folder: Path | None = None, *, spread: bool = False
 ) -> tuple[Counter[tuple[str, int | None]], list[int]]:
     """Start the server on the fake services (its data, certificate and log in ``folder``, default a
     new temporary one), send ``requests`` and return the calls (the lists each worker answered
-    under ``("lists answered", pid)``) and the statuses."""
+    under ``("lists answered", pid)``) and the statuses. ``spread``: the lists go in turn over
+    connections held open, one taken by each worker (:func:`held_by_every_worker`), not each on a
+    new connection that any worker may take."""
     folder = folder if folder is not None else Path(tempfile.mkdtemp(prefix="moodtape-pauses-"))
     cert, key = certificate(folder)
     services = Services(cert, key)
@@ -190,13 +228,17 @@ def run(
         [*command, "--processes", str(processes)], env=environ, cwd=folder, stdout=log, stderr=subprocess.STDOUT
     )
     statuses = []
+    held: list[http.client.HTTPConnection] = []
     try:
         _wait_ready(port, server)
+        held = held_by_every_worker(port, processes) if spread else []
         for number in range(requests):
-            status, worker = ask(port, number)
+            status, worker = ask_on(held[number % len(held)], port, number) if held else ask(port, number)
             statuses.append(status)
             services.calls[("lists answered", worker)] += 1
     finally:
+        for connection in held:
+            connection.close()
         server.send_signal(signal.SIGTERM)
         server.wait(60)
         services.shutdown()
@@ -222,8 +264,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--redis", default=None, help="MOODTAPE_REDIS_URL for the server (flushed first)")
+    parser.add_argument("--spread", action="store_true", help="ask in turn on one connection held by each worker")
     options = parser.parse_args()
-    calls, statuses = run(options.requests, options.processes, options.redis)
+    calls, statuses = run(options.requests, options.processes, options.redis, spread=options.spread)
     print(f"{len(statuses)} requests, statuses {dict(Counter(statuses))}")
     workers = sorted({pid for _, pid in calls}, key=lambda pid: pid or 0)
     print("| service | " + " | ".join(f"worker {pid}" for pid in workers) + " | all |")

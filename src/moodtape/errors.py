@@ -154,6 +154,14 @@ class ProviderAuthError(ProviderError):
     code = "provider_auth"
 
 
+class CallerRefusedError(ProviderAuthError):
+    """The provider refused this caller rather than the credentials as such: a key's restrictions
+    (IP addresses, websites, apps) that let other machines in, or a bare 403 that names no reason
+    and may concern one request. Another machine holding the same key may be welcome, so its pause
+    is kept by the workers of one machine (one address) and never shared through Redis
+    (``state/pauses.py``)."""
+
+
 class QuotaExceededError(ProviderError):
     """The provider's quota or rate limit is used up for now."""
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from moodtape.errors import ProviderAuthError, ProviderError, QuotaExceededError
+from moodtape.errors import CallerRefusedError, ProviderAuthError, ProviderError, QuotaExceededError
 from moodtape.providers.http import (
     AUTH_PAUSE,
     MAX_PAUSE,
@@ -40,6 +40,26 @@ class KeyRefusedError(ProviderAuthError):
     """The key was refused at the door (invalid, API not enabled, blocked by its restrictions):
     Google counts nothing against such a call, so the search reserved for it is given back. A bare
     403 is not one of these: it may have been counted."""
+
+
+class KeyBlockedError(KeyRefusedError, CallerRefusedError):
+    """The key's restrictions refused this caller (its IP address, website, Android or iOS app):
+    refused at the door like any :class:`KeyRefusedError`, but another machine with the same key
+    may be let in, so its pause is never shared through Redis (``state/pauses.py``)."""
+
+
+#: Google's reasons for a key whose restrictions refused the caller, not the key everywhere
+#: (``ipRefererBlocked``: the older ``errors[].reason``). ``API_KEY_SERVICE_BLOCKED`` (the key may
+#: not call this API) is not one: it refuses every caller.
+CALLER_BLOCKED_REASONS = frozenset(
+    {
+        "API_KEY_IP_ADDRESS_BLOCKED",
+        "API_KEY_HTTP_REFERRER_BLOCKED",
+        "API_KEY_ANDROID_APP_BLOCKED",
+        "API_KEY_IOS_APP_BLOCKED",
+        "ipRefererBlocked",
+    }
+)
 
 
 class RegionRefusedError(ProviderError):
@@ -166,9 +186,9 @@ def region_refused(region: str) -> RegionRefusedError:
     )
 
 
-def _refused_key(detail: str) -> KeyRefusedError:
+def _refused_key(detail: str, kind: type[KeyRefusedError] = KeyRefusedError) -> KeyRefusedError:
     """The error for a key refused at the door: a visitor's sentence, the operator's detail."""
-    return for_operator(KeyRefusedError(not_available_here("YouTube")), detail)
+    return for_operator(kind(not_available_here("YouTube")), detail)
 
 
 def _asked_region(response: httpx.Response) -> str:
@@ -206,6 +226,15 @@ def youtube_error(response: httpx.Response, *, search: bool) -> ProviderError | 
             ),
             AUTH_PAUSE,
         )
+    if reasons & CALLER_BLOCKED_REASONS:
+        return paused(
+            _refused_key(
+                "YouTube refused this API key from this machine: its restrictions (IP addresses, websites or "
+                "apps) block moodtape here; check the key in the Google Cloud console.",
+                KeyBlockedError,
+            ),
+            AUTH_PAUSE,
+        )
     if any("Blocked" in r or "BLOCKED" in r for r in reasons):
         return paused(
             _refused_key(
@@ -219,8 +248,8 @@ def youtube_error(response: httpx.Response, *, search: bool) -> ProviderError | 
             QuotaExceededError("YouTube is limiting how often moodtape may ask; try again in a minute."),
             RATE_LIMIT_PAUSE,
         )
-    if status == 403:
-        return paused(ProviderAuthError(f"YouTube refused access (HTTP 403: {message or 'forbidden'})."), AUTH_PAUSE)
+    if status == 403:  # no reason given: it may concern this machine or this one request
+        return paused(CallerRefusedError(f"YouTube refused access (HTTP 403: {message or 'forbidden'})."), AUTH_PAUSE)
     if 400 <= status < 500:
         return ProviderError(f"YouTube rejected the request (HTTP {status}: {message or 'bad request'}).")
     return None

@@ -13,9 +13,14 @@ old instances still hold the revoked secret, or one with a typo) neither pauses 
 paused by them. Before calling the service, an instance that is not paused itself reads that key
 and takes over what is left of the pause, so the other instances stop calling too (a service asked
 again during its ``Retry-After`` may lengthen it). A connection failure or timeout is not shared:
-it may be one machine's network. An answer of "no pause" is kept :data:`NO_PAUSE_KEPT_S` in the
-process, so a busy one does not ask Redis before every call: another instance's pause may be seen
-that much late (a pause this process met is seen at once, by its own breaker).
+it may be one machine's network; nor is a refusal of the caller rather than the key
+(:class:`~moodtape.errors.CallerRefusedError`: a YouTube key's IP address, website or app
+restriction, a bare 403), which the workers of one machine share (``state/process_pauses.py``) but
+Redis never holds: before, one instance outside the key's IP allow-list paused YouTube for every
+instance for 5 minutes, again each time its own pause ended. An answer of "no pause" is kept
+:data:`NO_PAUSE_KEPT_S` in the process, so a busy one does not ask Redis before every call: another
+instance's pause may be seen that much late (a pause this process met is seen at once, by its own
+breaker).
 
 Redis names the time left (``PTTL``), so instances whose clocks disagree keep the same pause; a
 pause written while a longer one is in force leaves the longer one (a 1 h ``Retry-After`` is not
@@ -33,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from moodtape.errors import ProviderAuthError, ProviderError, QuotaExceededError
+from moodtape.errors import CallerRefusedError, ProviderAuthError, ProviderError, QuotaExceededError
 from moodtape.state.connection import PREFIX, SharedStateError, redis_errors
 
 if TYPE_CHECKING:
@@ -43,9 +48,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The pauses worth sharing, by the name stored in Redis: what the service said of the credentials.
-#: Stored as a name, not a class path, so nothing in Redis chooses what moodtape raises.
-SHARED_KINDS: Final[dict[str, type[ProviderError]]] = {"quota": QuotaExceededError, "auth": ProviderAuthError}
+#: The pauses worth sharing, by the name stored: what the service said of the credentials (the
+#: most particular kind first: :func:`shared_kind_name` takes the first that fits). Stored as a
+#: name, not a class path, so nothing in Redis chooses what moodtape raises.
+SHARED_KINDS: Final[dict[str, type[ProviderError]]] = {
+    "quota": QuotaExceededError,
+    "caller": CallerRefusedError,
+    "auth": ProviderAuthError,
+}
+#: Kinds shared only by the processes of one machine (``state/process_pauses.py``), never through
+#: Redis: the service refused this machine (its address, website or app), not the key everywhere.
+MACHINE_KINDS: Final = frozenset({"caller"})
+#: The kinds Redis holds, and the only ones read back from it.
+_REDIS_KINDS: Final = {name: kind for name, kind in SHARED_KINDS.items() if name not in MACHINE_KINDS}
 
 
 @dataclass(frozen=True)
@@ -127,7 +142,7 @@ class RedisPauses:
             return None
         try:
             stored = json.loads(raw)
-            kind = SHARED_KINDS[stored["kind"]]
+            kind = _REDIS_KINDS[stored["kind"]]
             reason = str(stored["reason"])
         except (ValueError, KeyError, TypeError):
             return None  # not ours, or an older shape: no pause is better than a wrong one
@@ -135,10 +150,11 @@ class RedisPauses:
 
     def put(self, service: str, reason: str, kind: type[ProviderError], seconds: float) -> None:
         """Share a pause of ``seconds``, unless a longer one is in force (it stays); kinds not in
-        :data:`SHARED_KINDS` stay this process's own."""
+        :data:`SHARED_KINDS` stay this process's own, and those in :data:`MACHINE_KINDS` this
+        machine's."""
         name = shared_kind_name(kind)
         lifetime_ms = round(seconds * 1000)
-        if name is None or lifetime_ms <= 0:
+        if name is None or name in MACHINE_KINDS or lifetime_ms <= 0:
             return
         self._none_until.pop(service, None)  # this process's own pause: no "none" kept from before
         data = json.dumps({"kind": name, "reason": reason}, separators=(",", ":"))

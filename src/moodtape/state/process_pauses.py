@@ -8,7 +8,9 @@ forks (``web/multiprocess.py``); each worker's providers keep their pauses in it
 own breaker (:class:`~moodtape.providers.http.ServiceClient`), and read it before each call. The
 rules are those of the pauses shared through Redis (``state/pauses.py``): only the kinds in
 :data:`~moodtape.state.pauses.SHARED_KINDS` (a connection failure or a 5xx stays the process's
-own), and a shorter pause never replaces a longer one. Keyed by service only: the workers of one
+own), and a shorter pause never replaces a longer one; a refusal of the caller (a key's IP
+address restriction: :data:`~moodtape.state.pauses.MACHINE_KINDS`) is kept here though Redis never
+holds it, as the workers of one machine share its address. Keyed by service only: the workers of one
 ``serve`` hold the same settings, so the same credentials.
 
 The table is a few slots of anonymous shared memory, each changed under a

@@ -20,9 +20,10 @@
   its check at once, the whole-site outage the rule above avoids. The checks run in threads of
   their own, at most one per kind at a time (a stuck check is waited on by the next poll, never
   started again beside it); one that has not answered in time is reported as such ("the history
-  store did not answer within 1 s"), a degraded 200 like any other shared outage; an instance's
-  first database check, which builds the recommender as it starts, says it is starting instead for
-  :data:`OPENING_GRACE_S` (it said the database did not answer, at every start). So is a Redis
+  store did not answer within 1 s"), a degraded 200 like any other shared outage; while the
+  recommender is not built yet (the instance is starting: its first database check builds it), a
+  late database check says the instance is starting instead, for :data:`OPENING_GRACE_S` (it said
+  the database did not answer, at every start), then how long it has waited ("within 10 s"). So is a Redis
   that is full (``maxmemory`` reached, writes refused): named under ``checks.redis``, not under the
   secret key check whose write it refused first.
 - ``/metrics`` is Prometheus' text format. Who may read it is ``MOODTAPE_METRICS``: ``off``;
@@ -75,11 +76,11 @@ _REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 #: Seconds ``/readyz`` waits for its database and Redis checks: well inside a balancer's check
 #: timeout (3 s in tests/cluster_topology.py, 5 s in deploy/haproxy.cfg).
 CHECK_WITHIN_S: Final[float] = 1.0
-#: Seconds a database check that is still building the recommender (an instance's first check: the
-#: catalog loads and the store opens) is said to be starting, not late: a start takes 1 to 2 s, while a
-#: database that hangs at start is named as such once this has passed.
+#: Seconds a late database check is said to be starting, not late, while the recommender is not built
+#: yet (an instance's first check builds it: the catalog loads and the store opens): a start takes 1 to
+#: 2 s, while a database that hangs at start is named as such once this has passed.
 OPENING_GRACE_S: Final[float] = 10.0
-#: What a late database check says while it builds the recommender: the instance is starting.
+#: What a late database check says while the recommender is not built yet: the instance is starting.
 OPENING_WORDS: Final = "the history store is being opened: this instance is starting"
 _READINESS: Final = "moodtape.readiness"
 _KEY_VERDICT: Final = "moodtape.key-verdict"
@@ -140,9 +141,6 @@ def readyz() -> tuple[Response, int]:
     kinds: dict[str, _SingleFlight] = app.extensions[_READINESS]
     deadline = time.monotonic() + CHECK_WITHIN_S
     flights = [kinds["database"].start(app, _database_checks)]
-    # The first check builds the recommender (catalog, store): slow because the instance starts, not
-    # because the database does not answer (every restart said and logged that it did not).
-    flights[0].opening |= state.built_recommender() is None
     client = state.redis
     if client is not None:
         from moodtape.state.connection import no_answer_in_time
@@ -162,7 +160,10 @@ def readyz() -> tuple[Response, int]:
                 checks.update(flight.for_operators)
             this_instance |= flight.this_instance
         else:
-            checks[flight.kind] = flight.late()
+            # Read now, not when the check began: a recommender built meanwhile leaves a database
+            # that hangs after it named as such (it said the instance was starting, for 10 s).
+            starting = flight.kind == "database" and state.built_recommender() is None
+            checks[flight.kind] = flight.late(starting=starting)
             this_instance |= flight.kind == "redis" and _kept_verdict_stands(checks, _key_verdict())
     if not model_ready or this_instance or (strict and any(value != "ok" for value in checks.values())):
         return jsonify(status="not_ready", checks=checks), 503
@@ -188,10 +189,9 @@ class _Flight:
     this_instance: bool = False
     #: What :meth:`late` says instead of its own words: Redis's, shared with the call that times out.
     late_words: str | None = None
-    #: The run builds the recommender (the instance is starting): late, it says so for a while (:meth:`late`).
-    opening: bool = False
     started: float = field(default_factory=time.monotonic)
-    _late_logged: bool = False
+    #: What :meth:`late` said first (and logged): said again by every later poll of this run.
+    _late_said: str | None = None
 
     def note(self, name: str, answer: tuple[str, str]) -> None:
         """Keep a check's answer (the public one, and the one for operators where it says more)."""
@@ -200,16 +200,20 @@ class _Flight:
         if detailed != public:
             self.for_operators[name] = detailed
 
-    def late(self) -> str:
-        """The answer for a run that did not finish in time (logged once per run, not per poll); a run
-        building the recommender is starting for :data:`OPENING_GRACE_S`, not logged."""
-        if self.opening and time.monotonic() - self.started < OPENING_GRACE_S:
+    def late(self, *, starting: bool = False) -> str:
+        """The answer for a run that did not finish in time, logged once per run and then said alike
+        by every poll of it (operators compare instances by these words). While the instance is
+        ``starting`` (the recommender not built yet) and for :data:`OPENING_GRACE_S`, it says so
+        instead, unlogged. Its words name how long the run had waited when first said: 1 s for a
+        run this poll began, more after the grace (it said "within 1 s" after 10 s)."""
+        waited = time.monotonic() - self.started
+        if starting and waited < OPENING_GRACE_S:
             return OPENING_WORDS
-        message = self.late_words or f"{_PARTS[self.kind]} did not answer within {CHECK_WITHIN_S:g} s"
-        if not self._late_logged:
-            self._late_logged = True
-            log.warning("readiness: %s", message)
-        return message
+        if self._late_said is None:
+            within = max(CHECK_WITHIN_S, math.floor(waited))
+            self._late_said = self.late_words or f"{_PARTS[self.kind]} did not answer within {within:g} s"
+            log.warning("readiness: %s", self._late_said)
+        return self._late_said
 
 
 class _SingleFlight:

@@ -1,0 +1,80 @@
+"""/readyz decides "this instance is starting" when it answers, and says how long it waited.
+
+Measured before (a review of session 36): the first check was marked as opening for its whole life
+when it began before the recommender was built, so a recommender that built at once followed by a
+database that hung on connect read "this instance is starting" for up to 10 s, unlogged; and a
+database still not answering after that grace was said (and logged) not to have answered "within
+1 s", 10 s after it was asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from typing import Any
+
+import pytest
+from flask import Flask
+from webtools import AppFactory
+
+from moodtape.recommender import api as recommender_api
+from moodtape.web import ops
+
+LATE = "the history store did not answer within 1 s"
+STARTING = ops.OPENING_WORDS
+
+
+def _unbuilt(make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, build: Any) -> Flask:
+    """An app whose recommender is built on first use, by ``build``, as at a start."""
+    app = make_app()
+    app.extensions["moodtape"]._recommender = None
+    monkeypatch.setattr(recommender_api, "build_recommender", build)
+    return app
+
+
+def test_a_database_that_hangs_after_a_quick_build_is_named(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    built = make_app().extensions["moodtape"].recommender()
+    release = threading.Event()
+    assert built.store is not None
+    monkeypatch.setattr(built.store, "ping", lambda: release.wait(30))  # connects, then hangs
+    app = _unbuilt(make_app, monkeypatch, lambda *_args, **_kwargs: built)
+    caplog.set_level(logging.WARNING, logger="moodtape.web")
+    try:
+        reply = app.test_client().get("/readyz")
+        assert reply.get_json()["checks"]["database"] == LATE  # before: "this instance is starting"
+        assert caplog.text.count(LATE) == 1  # before: nothing logged for 10 s
+    finally:
+        release.set()
+
+
+def test_after_the_grace_the_words_say_how_long_it_waited_and_stay(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A build that hangs on the database: starting for the grace, then named with the seconds
+    it had waited when first said, and the same words on every later poll of that check."""
+    built = make_app().extensions["moodtape"].recommender()
+    release = threading.Event()
+
+    def hanging_build(*_args: Any, **_kwargs: Any) -> Any:
+        release.wait(30)
+        return built
+
+    app = _unbuilt(make_app, monkeypatch, hanging_build)
+    monkeypatch.setattr(ops, "OPENING_GRACE_S", 1.5)  # 10 s in production
+    caplog.set_level(logging.WARNING, logger="moodtape.web")
+    try:
+        app.test_client().get("/readyz")  # begins the check (1 s: still starting, or named)
+        time.sleep(1.0)  # past the grace, whatever the machine's load
+        said = app.test_client().get("/readyz").get_json()["checks"]["database"]
+        waited = re.fullmatch(r"the history store did not answer within (\d+) s", said)
+        assert waited is not None, said
+        assert int(waited.group(1)) >= 2, said  # before: "within 1 s", though 3 s had passed
+        assert app.test_client().get("/readyz").get_json()["checks"]["database"] == said
+        assert caplog.text.count(said) == 1
+        assert LATE not in caplog.text
+    finally:
+        release.set()
