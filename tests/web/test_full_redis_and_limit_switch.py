@@ -188,6 +188,7 @@ def _readiness_of_redis(
     monkeypatch.setattr(ops, "_same_key_everywhere", key)
     monkeypatch.setattr(ops, "_same_model_everywhere", model)
     monkeypatch.setattr(ops, "_full", lambda _client: "full: Redis reached its maxmemory")
+    monkeypatch.setattr(ops, "_note_release", lambda _client: None)  # needs an app; not under test here
     flight = ops._Flight("redis")
     ops._redis_checks(flight, object(), model_ready=True)
     return flight.checks
