@@ -22,7 +22,7 @@ from moodtape.web import create_app
 BAD_URL = "postgresql://mt:Pw@x1@127.0.0.1:5432/mtdb"
 
 
-def _recommender_on_a_store_the_settings_never_checked(settings: Settings) -> Recommender:
+def _recommender_on_a_store_the_settings_never_checked(settings: Settings, **_options: object) -> Recommender:
     store = Store(BAD_URL)  # what the Python API builds from a URL it was given
     return Recommender([], Catalog.from_items(), store=store)
 
