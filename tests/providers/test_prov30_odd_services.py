@@ -136,7 +136,7 @@ def test_an_unreachable_service_says_when_to_try_again_from_its_first_failure(ca
     # The first failure said nothing of when to retry, though it paused the service for 45 s.
     assert first.value.retry_after == 45
     assert second.value.retry_after == 45 and second.value.maybe_sent is False
-    assert [r.getMessage() for r in caplog.records] == ["Spotify: Spotify is unreachable (offline?)."]
+    assert [r.getMessage() for r in caplog.records] == ["Spotify is unreachable (offline?)."]
 
 
 def test_a_scrubbed_error_keeps_whether_it_may_have_been_sent() -> None:

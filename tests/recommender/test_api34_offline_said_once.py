@@ -1,7 +1,7 @@
 """Offline previews through the Python API: the failure is logged once per process, not once per call.
 
 Each engine (``moodtape.recommend(..., recommender=build_recommender())``) had its own record of
-what it logged, so "Deezer: Deezer is unreachable (offline?)." and the same of iTunes Search were
+what it logged, so "Deezer is unreachable (offline?)." and the same of iTunes Search were
 logged on every call, and with no logging set up Python printed them on stderr each time.
 """
 
@@ -43,8 +43,8 @@ def test_offline_previews_are_logged_once_however_many_engines_ask(
     transport = httpx.MockTransport(_offline)
     results = [moodtape.recommend("happy", n=3, seed=0, recommender=_engine(catalog, transport)) for _ in range(3)]
     assert _provider_warnings(caplog) == [
-        "Deezer: Deezer is unreachable (offline?).",
-        "iTunes Search: iTunes Search is unreachable (offline?).",
+        "Deezer is unreachable (offline?).",
+        "iTunes Search is unreachable (offline?).",
     ]
     # Each list still says why it has no previews: the result is where a program reads it.
     assert all(len(result.fallback_reasons) == 2 for result in results)
@@ -67,7 +67,7 @@ def test_a_failure_after_the_service_answered_is_logged_again(
     for online in (False, False, True, False):  # two calls offline, one that reaches Deezer, offline again
         result = moodtape.recommend("happy", n=1, seed=0, recommender=_deezer_only(catalog, transport))
         assert bool(result.fallback_reasons) is not online
-    assert _provider_warnings(caplog) == ["Deezer: Deezer is unreachable (offline?)."] * 2
+    assert _provider_warnings(caplog) == ["Deezer is unreachable (offline?)."] * 2
 
 
 def _deezer_only(catalog: FakeProvider, transport: httpx.MockTransport) -> Recommender:
@@ -100,6 +100,6 @@ def test_a_program_without_logging_set_up_sees_one_line_per_service_on_stderr(tm
     command = [sys.executable, "-c", code, str(tmp_path)]  # the built-in catalog, no user's
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
     assert result.stderr.splitlines() == [
-        "Deezer: Deezer is unreachable (offline?).",
-        "iTunes Search: iTunes Search is unreachable (offline?).",
+        "Deezer is unreachable (offline?).",
+        "iTunes Search is unreachable (offline?).",
     ]

@@ -127,11 +127,12 @@ class _Collector(logging.Handler):
 
 
 def _operator_details(logged: list[str], shown: tuple[str, ...]) -> list[str]:
-    """The logged lines ("YouTube: <detail>") that say more than a note already shown, once each."""
+    """The logged lines ("YouTube: <detail>", or a detail that names its service itself) that say
+    more than a note already shown, once each."""
     details: list[str] = []
     for line in logged:
-        said = line.split(": ", 1)[-1]  # without the service's name in front
-        if line not in details and not any(said in note for note in shown):
+        said = line.split(": ", 1)[-1]  # without the service's name in front, where there is one
+        if line not in details and not any(said in note or line in note for note in shown):
             details.append(line)
     return details
 

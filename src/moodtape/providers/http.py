@@ -1274,6 +1274,12 @@ class ServiceClient:
         return self.troubles.strike(digest, reason, hold_back=hold_back)
 
     def _log_once(self, message: str) -> None:
-        """Log a failure's (scrubbed) message, unless it is the one this service logged last in this process."""
+        """Log a failure's (scrubbed) message, unless it is the one this service logged last in this process.
+
+        The service's name leads the line, once: most messages already begin with it ("Deezer is
+        unreachable (offline?)."), and a prefix in front of those said it twice ("Deezer: Deezer is …")."""
         if FAILURES_LOGGED.first(self.service, message):
-            log.warning("%s: %s", self.service, message)
+            if message.startswith(self.service):
+                log.warning("%s", message)
+            else:
+                log.warning("%s: %s", self.service, message)
