@@ -152,7 +152,11 @@ class SessionService:
         """
         result = replace(result, list_id=new_id())
         saved = SavedList(
-            result.list_id or "", result.kind, result.strategy, list_document(result, request), time.time()
+            result.list_id or "",
+            result.kind,
+            result.strategy,
+            list_document(result, request),
+            self._list_time(session_id),
         )
         if session_id is None:
             return result, saved
@@ -171,6 +175,18 @@ class SessionService:
             if saved is not shown and NOT_KEPT_FIELD in saved.document:
                 self.memory.update(session_id, lambda state: state.with_list(saved, current=True))
         return result, saved
+
+    def _list_time(self, session_id: str | None) -> float:
+        """When a list is made, by the store's clock (the database's, shared by every instance).
+
+        A list of a visit that keeps no history was dated by the clock of the machine that made it:
+        with one instance 2 min ahead, its lists were shown 2 min in the future and above the newer
+        lists of the others, and kept in that order when history was turned on. A list of no
+        session is never sorted among others: it does not wait for the store's first reading.
+        """
+        if self.store is None or session_id is None:
+            return time.time()
+        return self.store.time()
 
     def _keep_list(self, session_id: str, saved: SavedList) -> SavedList:
         """``saved`` kept in history (with its time) while the session keeps it; over the client's

@@ -110,6 +110,12 @@ class Store:
         clock = self._clock
         return clock.last_reading() if isinstance(clock, SharedClock) else clock()
 
+    def time(self) -> float:
+        """Seconds since the epoch by the store's clock, the one every instance sharing the database
+        agrees on: for the times of a visit's lists, which the history sorts among the stored ones.
+        No due reading is taken here (only a process's first): the next transaction takes it."""
+        return self._time()
+
     def _with_clock(self, work: Callable[[Connection], T]) -> Callable[[Connection], T]:
         """``work``, after a due reading of the database's clock in the same transaction.
 
