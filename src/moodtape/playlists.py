@@ -27,7 +27,7 @@ from typing import Any, Final, NamedTuple
 
 from moodtape.errors import ConflictError, DataError, NotFoundError, NothingToUndoError, StaleRowError
 from moodtape.recommender.engine import MAX_ITEMS, check_request
-from moodtape.recommender.reasons import reason_for_row
+from moodtape.recommender.reasons import reason_for_row, without_comparisons
 from moodtape.recommender.strategies import resolve_strategy
 from moodtape.session_state import SessionState, UndoStep
 from moodtape.sessions import SessionService
@@ -358,7 +358,8 @@ class Playlists:
             if replacement is None:
                 return RowFeedback(base, replaced=False)
             replaced = [*base.document.get("replaced", ()), _rated(step.item)][-MAX_REPLACED:]
-            changed = replace_document(base.with_item(step.position, replacement), replaced=replaced)
+            items = _told_afresh(base, step.position, replacement)
+            changed = replace_document(base.with_items(items), replaced=replaced)
             if self._apply_if_unchanged(session_id, base, changed, step):
                 return RowFeedback(changed, replaced=True, dislike_id=step.feedback_id)  # the caller keeps it
             base = self.get(session_id, saved.id)
@@ -430,9 +431,25 @@ class Playlists:
                 same = ranked[position] if length == len(items) and position < len(ranked) else None
                 chosen = same if same in fresh else fresh[0]
                 others = [str(item.get("reason") or "") for i, item in enumerate(items) if i != position]
-                line = reason_for_row(str(chosen.get("reason") or ""), others, position, len(items))
+                said = without_comparisons(str(chosen.get("reason") or ""), saved.mood.emotion)
+                line = reason_for_row(said, others, position, len(items))
                 return {**chosen, "reason": line, "position": position, "list_id": saved.id}
         return None
+
+
+def _told_afresh(saved: SavedList, position: int, replacement: dict[str, Any]) -> list[dict[str, Any]]:
+    """The list's rows with ``replacement`` at ``position``, and the row after it saying nothing of
+    the one before: its "a shade livelier than the last" was said of the disliked song."""
+    items = saved.items
+    items[position] = replacement
+    following = position + 1
+    if following < len(items):
+        before = str(items[following].get("reason") or "")
+        said = without_comparisons(before, saved.mood.emotion)
+        if said != before:
+            others = [str(item.get("reason") or "") for i, item in enumerate(items) if i != following]
+            items[following] = {**items[following], "reason": reason_for_row(said, others, following, len(items))}
+    return items
 
 
 def _retried_or_stale(saved: SavedList, item_key: str, action: str) -> RowFeedback:

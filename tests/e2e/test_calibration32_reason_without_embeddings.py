@@ -2,11 +2,12 @@
 
 Such a model never learns expressions: each calibration step past the neutral one is counted, not
 learnt. The server's answer still carries ``neutral_reads_as`` (what the neutral examples read as,
-for any model), and now ``learns_expressions``: false for such a model. The page named the smile
-whenever ``neutral_reads_as`` was set: after the neutral step "expressions you add won't be
-learnt", after an expression "Your happy face was counted, not learnt, because your resting face
-looked happy", and asked to calibrate again with a relaxed face, which would have taught that model
-no expression either. The page reads the field, never the wording of a note.
+for any model), and now ``learns_expressions``: false for such a model (and
+``learning_expressions_now``, since session 36, false while the resting face smiles too). The page
+named the smile whenever ``neutral_reads_as`` was set: after the neutral step "expressions you add
+won't be learnt", after an expression "Your happy face was counted, not learnt, because your
+resting face looked happy", and asked to calibrate again with a relaxed face, which would have
+taught that model no expression either. The page reads the field, never the wording of a note.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _as_a_model_without_embeddings(route: Any) -> None:
         "expressions": False,
         "notes": [],
         "learns_expressions": False,
-        "model_learns_expressions": False,
+        "learning_expressions_now": False,
     }
     route.fulfill(response=answer, json=shaped)
 
@@ -71,12 +72,31 @@ def test_the_reason_is_the_model_not_the_smile(page: Any) -> None:
 
 def test_a_model_that_learns_expressions_names_the_smile_without_a_note(page: Any) -> None:
     """The other way: the bundled model learns expressions, so the smiling resting face is the reason,
-    said from ``learns_expressions`` and ``neutral_reads_as`` with the notes left out."""
+    said from ``learns_expressions``, ``learning_expressions_now`` and ``neutral_reads_as`` with the notes
+    left out."""
     page.route("**/api/calibration?emotion=*", _without_notes)
     prompt = _calibrate(page)
     expect(prompt).to_have_text(
         f"Done, but your face looked happy, not relaxed: expressions you add won't be learnt. {REST_AGAIN}"
     )
+    page.get_by_role("button", name="Smile").click()
+    expect(prompt).to_have_text(
+        f"Your happy face was counted, not learnt, because your resting face looked happy. {REST_AGAIN}",
+        timeout=TIMEOUT_MS,
+    )
+
+
+def _as_a_server_before_session_36(route: Any) -> None:
+    """The server's own answer without ``learning_expressions_now`` (new in session 36), as a
+    server of sessions 32 to 35 gave it: ``learns_expressions`` is the model's part there too."""
+    answer = route.fetch()
+    older = {name: value for name, value in answer.json().items() if name != "learning_expressions_now"}
+    route.fulfill(response=answer, json={**older, "notes": []})
+
+
+def test_an_answer_without_the_newer_field_still_names_the_smile(page: Any) -> None:
+    page.route("**/api/calibration?emotion=*", _as_a_server_before_session_36)
+    prompt = _calibrate(page)
     page.get_by_role("button", name="Smile").click()
     expect(prompt).to_have_text(
         f"Your happy face was counted, not learnt, because your resting face looked happy. {REST_AGAIN}",

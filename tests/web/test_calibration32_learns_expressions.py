@@ -3,8 +3,8 @@
 A model without an embedding output never learns expressions: only the neutral baseline is fitted,
 whatever the neutral examples show. The answer's ``neutral_reads_as`` is set for any model, so the
 page could not tell "your resting face smiled" from "this model learns only your resting face" but
-by the wording of a note. ``model_learns_expressions`` says it (``learns_expressions`` until
-session 36, which now says what this calibration does: false while the resting face smiles too).
+by the wording of a note. ``learns_expressions`` says it (``learning_expressions_now``, since session
+36, says what this calibration does as it stands: false while the resting face smiles too).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _smile_as_neutral_then_smile(client: FlaskClient, frame: bytes) -> dict[str,
 
 def test_a_model_with_embeddings_learns_expressions(client: FlaskClient, frame_640: bytes) -> None:
     answer = _smile_as_neutral_then_smile(client, frame_640)
-    assert answer["model_learns_expressions"] is True and answer["learns_expressions"] is False
+    assert answer["learns_expressions"] is True and answer["learning_expressions_now"] is False
     # It could have learnt them: the smiling resting face is why it did not.
     assert answer["expressions"] is False and answer["neutral_reads_as"] == "happy"
 
@@ -50,7 +50,7 @@ def test_a_model_without_embeddings_says_it_learns_none(
 ) -> None:
     client = make_app(analyzer=_without_embeddings(real_analyzer)).test_client()
     answer = _smile_as_neutral_then_smile(client, frame_640)
-    assert answer["model_learns_expressions"] is False and answer["learns_expressions"] is False
+    assert answer["learns_expressions"] is False and answer["learning_expressions_now"] is False
     # The same smile is read (any model), but the fit never considered expressions: no note says it did.
     assert answer["expressions"] is False and answer["neutral_reads_as"] == "happy"
     assert answer["notes"] == []
@@ -63,4 +63,4 @@ def test_the_first_neutral_frame_already_says_it(
     """A property of the model, not of the examples: said before any expression was sent."""
     client = make_app(analyzer=_without_embeddings(real_analyzer)).test_client()
     reply = client.post("/api/calibration", data=frame_640, content_type="image/jpeg", headers=csrf_headers(client))
-    assert reply.get_json()["model_learns_expressions"] is False
+    assert reply.get_json()["learns_expressions"] is False

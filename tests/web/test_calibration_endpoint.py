@@ -54,8 +54,8 @@ def test_a_neutral_frame_calibrates_the_session(client: FlaskClient, csrf: dict[
         "notes": [],
         "not_resting": "happy",  # the astronaut smiles: kept, and the page is told
         "neutral_reads_as": "happy",  # and all the neutral frames, read together, too
-        "learns_expressions": False,  # not while the resting face smiles (session 36: was true)
-        "model_learns_expressions": True,  # the shipped model has embeddings
+        "learns_expressions": True,  # the shipped model has embeddings
+        "learning_expressions_now": False,  # but not while the resting face smiles
     }
     after, calibrated = neutral_probability(client, frame_640)
     assert calibrated and after > before

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Final
 
 import click
 
@@ -126,15 +127,29 @@ class _Collector(logging.Handler):
         self._messages.append(record.getMessage())
 
 
+#: The services whose name ``ServiceClient`` puts in front of a failure that does not begin with it.
+_SERVICES: Final = ("Spotify", "YouTube", "Deezer", "iTunes Search")
+
+
 def _operator_details(logged: list[str], shown: tuple[str, ...]) -> list[str]:
     """The logged lines ("YouTube: <detail>", or a detail that names its service itself) that say
     more than a note already shown, once each."""
     details: list[str] = []
     for line in logged:
-        said = line.split(": ", 1)[-1]  # without the service's name in front, where there is one
+        said = _without_service(line)
         if line not in details and not any(said in note or line in note for note in shown):
             details.append(line)
     return details
+
+
+def _without_service(line: str) -> str:
+    """``line`` without the service's name that the log put in front of it: only a known name, since
+    a message that names its service itself is logged as it is, and may hold ": " of its own
+    ("Spotify rejected the app's credentials (invalid_client): …" is not "…" with a prefix)."""
+    for service in _SERVICES:
+        if line.startswith(f"{service}: "):
+            return line.removeprefix(f"{service}: ")
+    return line
 
 
 def _mood(

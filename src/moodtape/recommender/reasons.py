@@ -135,6 +135,17 @@ _COMPARISONS: Final[dict[str, tuple[int, int]]] = {
     "livelier than the last": (1, 1),
 }
 
+#: What :func:`compared` adds to an item's description.
+_COMPARED: Final = re.compile(r", a shade (?:livelier|calmer|brighter|darker) than the last(?= — )")
+#: Each comparing purpose → the first purpose of its stage that compares nothing.
+_INSTEAD: Final[dict[str, str]] = {
+    phrase: next(other for other in phrases if other not in _COMPARISONS)
+    for stages in _PURPOSES.values()
+    for phrases in stages.values()
+    for phrase in phrases
+    if phrase in _COMPARISONS
+}
+
 
 def _valence_word(valence: float) -> str:
     if valence >= 0.75:
@@ -365,6 +376,23 @@ def reason_for_row(line: str, others: Sequence[str], position: int, total: int) 
     line = _STEP.sub("", line)
     if sum(other == line for other in others) >= MAX_REPEATS:
         line = _with_step(line, position, total)
+    return line
+
+
+def without_comparisons(line: str, emotion: str | None) -> str:
+    """``line`` with nothing said of the item before it ("a shade livelier than the last", "brighter
+    still"): a row replaced after a dislike, and the row after it, now sit beside another item than
+    the one their reasons were written against, and the saved row lacks what
+    :func:`~moodtape.recommender.features.effective_energy` reads to compare them again.
+
+    A purpose that compares gives way to the first of its stage's that does not.
+    """
+    line = _COMPARED.sub("", line)
+    head, dash, said = line.partition(" — ")
+    for phrase, instead in _INSTEAD.items():
+        if said == phrase or said.startswith((f"{phrase},", f"{phrase} (")):
+            mood = MOOD_WORDS.get(emotion or "", "current")
+            return f"{head}{dash}{instead.format(mood=mood)}{said[len(phrase) :]}"
     return line
 
 

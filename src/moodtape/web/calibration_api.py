@@ -99,11 +99,13 @@ def add_example() -> Response:
         notes=notes,
         not_resting=expression,
         neutral_reads_as=resting_as,
-        # What the fit does: no expressions while the neutral examples read as a smile or an open
-        # mouth, none ever without an embedding; the page tells these apart by the second field (a
-        # smiling resting face is no reason where the model never learns them), not by a note's words.
-        learns_expressions=analyzer.classifier.has_embedding and resting_as is None,
-        model_learns_expressions=analyzer.classifier.has_embedding,
+        # Whether the model can learn expressions at all (the field's meaning since session 32, kept
+        # for pages and clients that read it so), and whether this calibration learns them as it
+        # stands: not while the neutral examples read as a smile or an open mouth. The page tells
+        # these apart by the fields (a smiling resting face is no reason where the model never learns
+        # them), not by a note's words.
+        learns_expressions=analyzer.classifier.has_embedding,
+        learning_expressions_now=analyzer.classifier.has_embedding and resting_as is None,
     )
 
 

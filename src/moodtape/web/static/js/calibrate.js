@@ -157,23 +157,30 @@ function describe(status) {
  * rest and calibrate again, unless the face rests that way. */
 const REST_AND_AGAIN = 'Choose "Calibrate again" with a relaxed face; if this is how your face rests, the neutral baseline alone is used.';
 
-/** The same advice where the model never learns expressions (`answer.model_learns_expressions` false):
+/** The same advice where the model never learns expressions (`answer.learns_expressions` false):
  * a smiling resting face then costs none, but it is still the baseline every reading is made against. */
 const REST_AGAIN_FOR_THE_BASELINE = 'choose "Calibrate again" with a relaxed face, unless this is how your face rests.';
 
 /** Whether the server's model learns no expressions at all (no embedding output): its answer says
- * so in `model_learns_expressions` (`learns_expressions` is false while the resting face smiles
- * too; a server of sessions 32 to 35 said the model's part there). Then the resting face is never
- * the reason an expression was not learnt, smile or not (`neutral_reads_as` is set for any model).
- * An answer without either field (a server before session 32) is read as before, by
- * `neutral_reads_as` alone. */
+ * so in `learns_expressions`. Then the resting face is never the reason an expression was not
+ * learnt, smile or not (`neutral_reads_as` is set for any model). An answer without the field
+ * (a server before session 32) is read as before, by `neutral_reads_as` alone. */
 function learnsOnlyTheRestingFace(answer) {
-  return (answer.model_learns_expressions ?? answer.learns_expressions) === false;
+  return answer.learns_expressions === false;
+}
+
+/** Whether the resting face is why this calibration learns no expressions as it stands: the
+ * answer's `learning_expressions_now` is false while the neutral examples read as a smile or an
+ * open mouth (`neutral_reads_as`, which names the look). An answer without the field (a server
+ * before session 36) is read by `neutral_reads_as` alone. */
+function smileHoldsThemBack(answer) {
+  if (learnsOnlyTheRestingFace(answer) || !answer.neutral_reads_as) return false;
+  return answer.learning_expressions_now !== true;
 }
 
 /** Why the expression just sent was counted but not learnt (`answer.expressions` false). */
 function notLearnt(what, answer) {
-  if (learnsOnlyTheRestingFace(answer) || !answer.neutral_reads_as) {
+  if (!smileHoldsThemBack(answer)) {
     return `${what} was counted, not learnt: this model learns only your resting face.`;
   }
   // Learnt beside a smiling "resting" face, real expressions would read as neutral.
