@@ -25,6 +25,11 @@ def _digest(app: Flask) -> str:
     return str(app.extensions["moodtape-static"].digest())
 
 
+def _release(app: Flask) -> str:
+    code = app.extensions["moodtape-static"].code_digest()
+    return f"static:{_digest(app)} code:{code} emotion:{model_version('emotion')} yunet:{model_version('yunet')}"
+
+
 def _another_instance_serves(client: redis.Redis) -> None:
     """An instance of another release, live (noted just now) in the same Redis."""
     hold(client, HOLDERS_KEY, BEATS_KEY, "other-release", f"static:{OTHER_STATIC} emotion:{OTHER_MODEL} yunet:x")
@@ -81,7 +86,7 @@ def test_readiness_notes_the_release_this_instance_serves(make_app: AppFactory, 
     app = make_app(MOODTAPE_REDIS_URL=redis_url)
     app.test_client().get("/readyz")
     held = [value.decode() for value in connect(redis_url).hvals(HOLDERS_KEY)]
-    assert held == [f"static:{_digest(app)} emotion:{model_version('emotion')} yunet:{model_version('yunet')}"]
+    assert held == [_release(app)]
 
 
 def test_a_redis_outage_serves_this_instances_files(make_app: AppFactory) -> None:
@@ -97,4 +102,4 @@ def test_serving_a_page_notes_the_release_without_any_readiness_check(make_app: 
     app = make_app(MOODTAPE_REDIS_URL=redis_url)
     assert app.test_client().get("/").status_code == 200
     held = [value.decode() for value in connect(redis_url).hvals(HOLDERS_KEY)]
-    assert held == [f"static:{_digest(app)} emotion:{model_version('emotion')} yunet:{model_version('yunet')}"]
+    assert held == [_release(app)]

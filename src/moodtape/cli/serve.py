@@ -107,6 +107,7 @@ class _Started(NamedTuple):
     url: str  # the address to print
     shutdown_seconds: int  # MOODTAPE_SHUTDOWN_SECONDS
     drain: DrainWindow  # MOODTAPE_DRAIN_SECONDS, with the app's drain mark
+    app: Flask  # served, whose release note is forgotten at the stop (web/versions_here.py)
 
 
 def _start_up(
@@ -149,7 +150,7 @@ def _start_up(
         )
     url = server_url(host, port, tls=certfile is not None)
     drain = DrainWindow(drain_mark(app), settings.get_int("MOODTAPE_DRAIN_SECONDS"))
-    return _Started(server, app.extensions["moodtape"], url, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS"), drain)
+    return _Started(server, app.extensions["moodtape"], url, settings.get_int("MOODTAPE_SHUTDOWN_SECONDS"), drain, app)
 
 
 def _claim_store_file(settings: Settings) -> None:
@@ -191,6 +192,7 @@ def _abort_if_asked(stops: StopRequests, server: BufferedServer | None = None) -
 def _serve_until_asked(started: _Started, stops: StopRequests) -> None:
     """Serve until a signal; then answer the requests in flight and exit without a long teardown."""
     from moodtape.web.stopping import exit_if_native_threads_run, ignore_stop_signals, start_warming
+    from moodtape.web.versions_here import forget_release
 
     server = started.server
     start_warming(started.services, warn=lambda message: info(f"moodtape: warning: {message}"))
@@ -208,6 +210,7 @@ def _serve_until_asked(started: _Started, stops: StopRequests) -> None:
         # Bounded: stalled uploads are closed at once and a running request gets a few seconds
         # (web/buffered_server.py); the worker threads are daemons, so exiting never waits on one.
         still_running = server.stop()
+        forget_release(started.app)  # the drain is over, or there was none: no other instance must defer to this one
         # Exiting tears down the model, OpenCV and SQLAlchemy, and the final garbage collection
         # walks every object: under CPU contention that took seconds (benchmarks/serve_stop.py).
         # Nothing left needs collecting before exit; freezing skips that walk (atexit still runs,

@@ -4,8 +4,8 @@
   hashes every file in ``static/``. Because the ES modules import each other by relative paths
   (``./api.js``), the whole module graph lives under the same versioned folder, so one digest
   versions all of it and every file can be cached as ``immutable`` for a year. A new release (any
-  changed byte) gives a new digest, hence new URLs. A digest another live instance serves (a fleet
-  mid-upgrade) is a 404 here, for the balancer to retry there (web/versions_here.py); any other
+  changed byte) gives a new digest, hence new URLs. A digest another live instance serves with other
+  code (a fleet mid-upgrade) is a 404 here, for the balancer to retry there (web/versions_here.py); any other
   digest still gets today's files, but with ``no-cache``, so a page from before a deploy keeps working.
 - **Preloading.** The template lists every module as ``<link rel="modulepreload">``, so the browser
   fetches them in parallel right after the HTML instead of one import level at a time.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
+import os
 import re
 import threading
 import time
@@ -26,6 +27,7 @@ from typing import Any, Final
 
 from flask import Blueprint, Flask, Response, current_app, request, send_from_directory
 from werkzeug.http import parse_date, parse_range_header
+from werkzeug.security import safe_join
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 from moodtape.web.errors import error_response
@@ -49,6 +51,8 @@ COMPRESSIBLE: Final[frozenset[str]] = frozenset(
 )
 #: Below this, gzip's header costs more than it saves.
 MIN_COMPRESS_BYTES: Final[int] = 1024
+#: The folder of files copied in by ``make`` (the ONNX runtime), not part of a commit: outside the code digest.
+VENDOR_PREFIX: Final[str] = "vendor/"
 #: Seconds between two looks at the static folder for changed files.
 RECHECK_SECONDS: Final[float] = 1.0
 #: ``Range: bytes=-0``: the last zero bytes, which RFC 9110 (section 14.1.1) calls unsatisfiable.
@@ -70,6 +74,7 @@ class StaticVersion:
         self._lock = threading.Lock()
         self._stamp: tuple[tuple[str, int, int], ...] = ()
         self._digest = ""
+        self._code = ""
         self._checked_at = -math.inf
 
     def _files(self) -> list[Path]:
@@ -91,12 +96,26 @@ class StaticVersion:
         with self._lock:
             self._checked_at = now
             if stamp != self._stamp:
-                hasher = hashlib.sha256()
+                hasher, code = hashlib.sha256(), hashlib.sha256()
                 for path in files:
-                    hasher.update(path.relative_to(self.folder).as_posix().encode())
-                    hasher.update(path.read_bytes())
-                self._stamp, self._digest = stamp, hasher.hexdigest()[:12]
+                    name = path.relative_to(self.folder).as_posix()
+                    data = path.read_bytes()
+                    for each in (hasher,) if name.startswith(VENDOR_PREFIX) else (hasher, code):
+                        each.update(name.encode())
+                        each.update(data)
+                self._stamp, self._digest, self._code = stamp, hasher.hexdigest()[:12], code.hexdigest()[:12]
             return self._digest
+
+    def code_digest(self) -> str:
+        """12 hex digits of SHA-256 over the static files outside ``vendor/``: this release's own code.
+
+        ``vendor/`` (the ONNX runtime) is copied in by ``make``, not committed, so two hosts built from
+        one commit may differ there alone: the URL's digest (:meth:`digest`) differs, and must, for the
+        year-long caching, but the pages' code is the same (web/versions_here.py serves it then).
+        """
+        self.digest()
+        with self._lock:
+            return self._code
 
     def modules(self) -> list[str]:
         """The ES modules, as paths relative to the static folder (``js/api.js``, ...)."""
@@ -113,18 +132,34 @@ def static_url(filename: str) -> str:
     return f"/static/v/{_version().digest()}/{filename}"
 
 
+def _may_be_a_release(digest: str, current: str) -> bool:
+    """Whether ``digest`` has a digest's shape (hex, as long as this one's): any other text is no
+    release's, so Redis is not asked who serves it (web/versions_here.py)."""
+    return len(digest) == len(current) and all(c in "0123456789abcdef" for c in digest)
+
+
+def _is_a_file(folder: str, filename: str) -> bool:
+    """Whether ``filename`` is a file in the static folder: a missing one is a 404 without asking Redis."""
+    path = safe_join(folder, filename)
+    return path is not None and os.path.isfile(path)
+
+
 @blueprint.get("/static/v/<digest>/<path:filename>")
 def versioned_static(digest: str, filename: str) -> Response:
     """A static file under a versioned URL: immutable when the digest is current, a 404 when another live
-    instance serves that digest (web/versions_here.py), else today's file, revalidated."""
+    instance serves that digest with other code (web/versions_here.py), else today's file, revalidated.
+
+    Redis is asked only for a digest of the right shape whose file is here: these paths are not rate
+    limited, and any other text could be no release's."""
     from moodtape.web.versions_here import not_here
 
     folder = current_app.static_folder
     assert folder is not None  # Flask's default; create_app never removes it
     current = _version().digest()
-    refused = None if digest == current else not_here("static", digest, current)
-    if refused is not None:
-        return refused
+    if digest != current and _may_be_a_release(digest, current) and _is_a_file(folder, filename):
+        refused = not_here("static", digest, current)
+        if refused is not None:
+            return refused
     response = send_from_directory(folder, filename)
     response.headers["Cache-Control"] = IMMUTABLE if digest == current else "no-cache"
     return response

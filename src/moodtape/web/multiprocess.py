@@ -228,6 +228,7 @@ def serve_processes(
         ) from None
     from moodtape.web.draining import DrainWindow, drain_mark
     from moodtape.web.tls_channel import https_context
+    from moodtape.web.versions_here import forget_release
 
     services = app.extensions.get("moodtape")
     if services is not None:  # each worker's bound on threads waiting on the database (forked with it)
@@ -299,6 +300,8 @@ def serve_processes(
     except SystemExit as exit_:
         if exit_.code not in (0, None):
             raise
+    finally:
+        forget_release(app)  # the workers are gone: no other instance must defer to this one (web/versions_here.py)
 
 
 def _post_fork(_server: Any, worker: Any) -> None:

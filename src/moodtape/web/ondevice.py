@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from pathlib import Path
 from typing import Any, Final
 
@@ -177,7 +178,7 @@ def model(name: str) -> Response:
 
     digest = _model_sha256(name)
     asked = request.args.getlist("v")
-    if len(asked) == 1 and asked != [digest[:12]]:
+    if len(asked) == 1 and asked != [digest[:12]] and re.fullmatch(r"[0-9a-f]{12}", asked[0]):
         refused = not_here(name, asked[0], digest[:12])
         if refused is not None:
             return refused

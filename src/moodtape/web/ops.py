@@ -63,6 +63,7 @@ from moodtape.web.app import services
 from moodtape.web.draining import drain_mark, install_drain_mark
 from moodtape.web.logs import STORE_NOTE_FAILED, STORE_NOTE_WORKS
 from moodtape.web.params import flag
+from moodtape.web.versions_here import mark_start
 
 if TYPE_CHECKING:
     from moodtape.state.instances import Others
@@ -96,6 +97,7 @@ def install_ops(app: Flask) -> None:
     app.extensions[_READINESS] = {"database": _SingleFlight("database"), "redis": _SingleFlight("redis")}
     app.extensions[_KEY_VERDICT] = _KeyVerdict()
     app.extensions[_INSTANCE] = secrets.token_hex(8)  # before any fork: one id for all workers
+    mark_start(app)  # with the id: a release note from before it is a process gone (web/versions_here.py)
     install_drain_mark(app)  # here, in the app's creation: before gunicorn forks, so its workers share it
     app.register_blueprint(blueprint)
 
