@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from pathlib import Path
 from typing import Final
 
@@ -57,6 +58,13 @@ def _config(connection: Connection) -> object:
     return config
 
 
+#: Alembic's ``context`` and ``op`` are module globals that each upgrade installs and removes: two
+#: upgrades at once in one process (the history store and the short-lived state's database, each set
+#: up on first use by a request thread) removed each other's, and one failed ("setting the schema up
+#: failed", ``KeyError: 'script'``). One upgrade at a time per process; each is short.
+_ALEMBIC_GLOBALS: Final = threading.Lock()
+
+
 def upgrade(connection: Connection, revision: str = "head") -> None:
     """Run every migration up to ``revision`` on ``connection`` (inside the caller's transaction).
 
@@ -68,7 +76,8 @@ def upgrade(connection: Connection, revision: str = "head") -> None:
     current = current_revision(connection)
     if current is not None and current not in known_revisions():
         raise _too_new(current)  # Alembic's own answer is a traceback ("Can't locate revision")
-    command.upgrade(_config(connection), revision)  # type: ignore[arg-type]
+    with _ALEMBIC_GLOBALS:
+        command.upgrade(_config(connection), revision)  # type: ignore[arg-type]
     after = current_revision(connection)
     if after != current:  # Alembic's own lines (a dozen, at INFO) are kept out of the log: web/logs.py
         log.info("store schema upgraded from %s to %s", current or "an empty database", after)
