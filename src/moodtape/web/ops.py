@@ -81,6 +81,10 @@ CHECK_WITHIN_S: Final[float] = 1.0
 #: yet (an instance's first check builds it: the catalog loads and the store opens): a start takes 1 to
 #: 2 s, while a database that hangs at start is named as such once this has passed.
 OPENING_GRACE_S: Final[float] = 10.0
+#: Seconds a store's first ping is given after the recommender it belongs to is built: a build that
+#: ends just before the answer leaves the ping no time (under load, a start's build took the whole
+#: second and the ping that followed was named as not answering, and logged, though it answered).
+PING_AFTER_BUILD_S: Final[float] = 0.5
 #: What a late database check says while the recommender is not built yet: the instance is starting.
 OPENING_WORDS: Final = "the history store is being opened: this instance is starting"
 _READINESS: Final = "moodtape.readiness"
@@ -164,7 +168,7 @@ def readyz() -> tuple[Response, int]:
         else:
             # Read now, not when the check began: a recommender built meanwhile leaves a database
             # that hangs after it named as such (it said the instance was starting, for 10 s).
-            starting = flight.kind == "database" and state.built_recommender() is None
+            starting = flight.kind == "database" and flight.opening(built=state.built_recommender() is not None)
             checks[flight.kind] = flight.late(starting=starting)
             this_instance |= flight.kind == "redis" and _kept_verdict_stands(checks, _key_verdict())
     if not model_ready or this_instance or (strict and any(value != "ok" for value in checks.values())):
@@ -195,6 +199,8 @@ class _Flight:
     #: What :meth:`late` says instead of its own words: Redis's, shared with the call that times out.
     late_words: str | None = None
     started: float = field(default_factory=time.monotonic)
+    #: When this run finished building the recommender (``time.monotonic``), if it built it.
+    built_at: float | None = None
     #: What :meth:`late` said first (and logged): said again by every later poll of this run.
     _late_said: str | None = None
 
@@ -204,6 +210,13 @@ class _Flight:
         self.checks[name] = public
         if detailed != public:
             self.for_operators[name] = detailed
+
+    def opening(self, *, built: bool) -> bool:
+        """Whether this run is still opening the store: the recommender is not ``built`` yet, or this
+        run built it less than :data:`PING_AFTER_BUILD_S` ago, so the store's ping has barely begun."""
+        if not built:
+            return True
+        return self.built_at is not None and time.monotonic() - self.built_at < PING_AFTER_BUILD_S
 
     def late(self, *, starting: bool = False) -> str:
         """The answer for a run that did not finish in time, logged once per run and then said alike
@@ -266,6 +279,9 @@ def _database_checks(flight: _Flight) -> None:
 
     def probe() -> None:
         try:
+            if services().built_recommender() is None:  # a start: this run builds it, then pings
+                services().recommender()
+                flight.built_at = time.monotonic()
             _ping_store()
         except (SchemaMismatchError, StoreFileReplacedError):
             # Instances of the version the schema is at use this database, and a process started
