@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-import tracemalloc
 
 import pytest
+from tests.object_sizes import bytes_held
 
 from moodtape.session_state import (
     ITEM_BYTES,
@@ -158,14 +158,10 @@ def test_the_weight_of_one_entry_larger_than_the_budget_is_kept_alone() -> None:
 def test_feedback_is_counted_at_least_at_what_it_takes_in_memory(text: str) -> None:
     """Before: every feedback event counted 400 bytes, whatever its strings; 200 events of 500 emoji
     took 1.3 MB and counted 81 KB, so the byte bound held sixteen times the memory it said."""
-    tracemalloc.start()
-    try:
-        events = tuple(
-            Feedback(item_key=f"{text}{i}", artist=f"{text}a{i}", action="like", genre=f"{text}g", list_id="a" * 32)
-            for i in range(MAX_FEEDBACK)
-        )
-        taken, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    events = tuple(
+        Feedback(item_key=f"{text}{i}", artist=f"{text}a{i}", action="like", genre=f"{text}g", list_id="a" * 32)
+        for i in range(MAX_FEEDBACK)
+    )
+    taken = bytes_held(events)  # the events' own bytes, whatever other threads allocate meanwhile
     counted = SessionState(feedback=events).approximate_bytes() - SessionState().approximate_bytes()
     assert taken <= counted <= 2 * taken

@@ -16,15 +16,12 @@ Fake transport, fake clock, no sleeping.
 
 from __future__ import annotations
 
-import gc
 import gzip
-import sys
 import threading
-import types
-from collections.abc import Callable
 
 import httpx
 import pytest
+from tests.object_sizes import bytes_held
 from tests.providers.test_svc33_preview_pauses import deezer_track, song
 
 from moodtape.errors import ProviderError, QuotaExceededError
@@ -139,29 +136,6 @@ def test_a_request_is_not_held_back_an_hour_by_a_clock_that_stepped_back(clock) 
     assert troubles.failed_lately("a") is None  # before: held back for 3630 s
 
 
-def _bytes_kept(make: Callable[[], object]) -> int:
-    """Bytes held by what ``make()`` returns: the objects reachable from it, each counted once.
-
-    Measured on the object itself, not with tracemalloc, which counts every thread's allocations
-    in http.py: in CI's whole-suite run (stop 43) 5000 failures measured 51,280 bytes, 11,944 more
-    than the test alone gives under any hash seed, and the test failed; this size is the
-    counter's own."""
-    kept = make()
-    seen: set[int] = set()
-    pending: list[object] = [kept]
-    total = 0
-    while pending:
-        item = pending.pop()
-        if id(item) in seen or isinstance(item, type | types.ModuleType | types.FunctionType):
-            continue
-        if callable(item) and not hasattr(item, "__dict__") and not isinstance(item, dict):
-            continue  # the clock and other bound methods: shared, not the counter's
-        seen.add(id(item))
-        total += sys.getsizeof(item)
-        pending.extend(gc.get_referents(item))
-    return total
-
-
 def _swinging(clock, answers: int) -> TroubleCounter:
     troubles = TroubleCounter(clock)
     for n in range(answers):
@@ -173,7 +147,7 @@ def _swinging(clock, answers: int) -> TroubleCounter:
 def test_a_clock_swinging_back_and_forth_keeps_memory_bounded(clock) -> None:
     """Before, each swing began a new counter: 10 000 answers kept about 1 MB more than 1000 did;
     now a counter or two."""
-    assert _bytes_kept(lambda: _swinging(clock, 10_000)) - _bytes_kept(lambda: _swinging(clock, 1000)) < 10_000
+    assert bytes_held(_swinging(clock, 10_000)) - bytes_held(_swinging(clock, 1000)) < 10_000
 
 
 # --- 4. thousands of failures in the window ---
@@ -193,7 +167,7 @@ def _busy(clock, failures: int) -> TroubleCounter:
 def test_thousands_of_failures_in_the_window_keep_memory_bounded(clock) -> None:
     """Before, every failure in the window was kept (and scanned on each new one): 5000 kept about
     270 KB more than 1000; now one counter a second and the last few failed requests."""
-    assert _bytes_kept(lambda: _busy(clock, 5000)) - _bytes_kept(lambda: _busy(clock, 1000)) < 10_000
+    assert bytes_held(_busy(clock, 5000)) - bytes_held(_busy(clock, 1000)) < 10_000
 
 
 def test_many_failures_still_pause_at_half(clock) -> None:
