@@ -1,10 +1,11 @@
 """/readyz decides "this instance is starting" when it answers, and says how long it waited.
 
-Measured before (a review of session 36): the first check was marked as opening for its whole life
-when it began before the recommender was built, so a recommender that built at once followed by a
-database that hung on connect read "this instance is starting" for up to 10 s, unlogged; and a
-database still not answering after that grace was said (and logged) not to have answered "within
-1 s", 10 s after it was asked.
+Measured before (a review of session 36): a database still not answering after the start's grace
+was said (and logged) not to have answered "within 1 s", 10 s after it was asked. The same review
+had a recommender built at once followed by a ping that hung named at once; but under CI's load
+the first ping after a start's build took 2 to 3 s (session 37's first fresh-clone run), and every restarted
+instance logged that the history store did not answer, though it did: the run that builds the
+recommender is the start, its ping included, for the grace (session 37).
 """
 
 from __future__ import annotations
@@ -34,19 +35,25 @@ def _unbuilt(make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, build: Any) 
     return app
 
 
-def test_a_database_that_hangs_after_a_quick_build_is_named(
+def test_a_database_that_hangs_on_the_ping_after_a_quick_build_is_named_after_the_grace(
     make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The ping that follows the build is the start's last step: a database that hangs there is
+    said to be starting for the grace, as one that hangs during the build is, then named and logged."""
     built = make_app().extensions["moodtape"].recommender()
     release = threading.Event()
     assert built.store is not None
     monkeypatch.setattr(built.store, "ping", lambda: release.wait(30))  # connects, then hangs
     app = _unbuilt(make_app, monkeypatch, lambda *_args, **_kwargs: built)
+    monkeypatch.setattr(ops, "OPENING_GRACE_S", 1.5)  # 10 s in production
     caplog.set_level(logging.WARNING, logger="moodtape.web")
     try:
-        reply = app.test_client().get("/readyz")
-        assert reply.get_json()["checks"]["database"] == LATE  # before: "this instance is starting"
-        assert caplog.text.count(LATE) == 1  # before: nothing logged for 10 s
+        assert app.test_client().get("/readyz").get_json()["checks"]["database"] == STARTING
+        assert "did not answer" not in caplog.text
+        time.sleep(1.0)  # past the grace, whatever the machine's load
+        said = app.test_client().get("/readyz").get_json()["checks"]["database"]
+        assert re.fullmatch(r"the history store did not answer within \d+ s", said), said
+        assert caplog.text.count(said) == 1
     finally:
         release.set()
 
@@ -101,5 +108,31 @@ def test_a_ping_just_after_a_slow_build_is_given_its_time(
         reply = app.test_client().get("/readyz")
         assert reply.get_json()["checks"]["database"] == STARTING  # before: LATE, and logged
         assert LATE not in caplog.text
+    finally:
+        release.set()
+
+
+def test_a_slow_first_ping_well_after_the_build_is_still_the_start(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under CI's load (session 37's first fresh-clone run) the first ping after a start's build took 2 to 3 s,
+    well past the 0.5 s once allowed after the build: each restarted instance logged that the
+    history store did not answer, though it did. A poll made 0.8 s after a build that took 0.1 s
+    reads that the instance is starting, and nothing is logged."""
+    built = make_app().extensions["moodtape"].recommender()
+    release = threading.Event()
+    assert built.store is not None
+    monkeypatch.setattr(built.store, "ping", lambda: release.wait(30))
+
+    def quick_build(*_args: Any, **_kwargs: Any) -> Any:
+        time.sleep(0.1)
+        return built
+
+    app = _unbuilt(make_app, monkeypatch, quick_build)
+    caplog.set_level(logging.WARNING, logger="moodtape.web")
+    try:
+        reply = app.test_client().get("/readyz")  # 1 s: the build ended about 0.9 s before
+        assert reply.get_json()["checks"]["database"] == STARTING  # before: LATE, and logged
+        assert "did not answer" not in caplog.text
     finally:
         release.set()

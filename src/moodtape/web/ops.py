@@ -21,8 +21,9 @@
   their own, at most one per kind at a time (a stuck check is waited on by the next poll, never
   started again beside it); one that has not answered in time is reported as such ("the history
   store did not answer within 1 s"), a degraded 200 like any other shared outage; while the
-  recommender is not built yet (the instance is starting: its first database check builds it), a
-  late database check says the instance is starting instead, for :data:`OPENING_GRACE_S` (it said
+  recommender is not built yet and while the check that builds it pings the store (the instance
+  is starting: its first database check builds it), a late database check says the instance is
+  starting instead, for :data:`OPENING_GRACE_S` (it said
   the database did not answer, at every start), then how long it has waited ("within 10 s"). So is a Redis
   that is full (``maxmemory`` reached, writes refused): named under ``checks.redis``, not under the
   secret key check whose write it refused first.
@@ -81,10 +82,6 @@ CHECK_WITHIN_S: Final[float] = 1.0
 #: yet (an instance's first check builds it: the catalog loads and the store opens): a start takes 1 to
 #: 2 s, while a database that hangs at start is named as such once this has passed.
 OPENING_GRACE_S: Final[float] = 10.0
-#: Seconds a store's first ping is given after the recommender it belongs to is built: a build that
-#: ends just before the answer leaves the ping no time (under load, a start's build took the whole
-#: second and the ping that followed was named as not answering, and logged, though it answered).
-PING_AFTER_BUILD_S: Final[float] = 0.5
 #: What a late database check says while the recommender is not built yet: the instance is starting.
 OPENING_WORDS: Final = "the history store is being opened: this instance is starting"
 _READINESS: Final = "moodtape.readiness"
@@ -199,8 +196,8 @@ class _Flight:
     #: What :meth:`late` says instead of its own words: Redis's, shared with the call that times out.
     late_words: str | None = None
     started: float = field(default_factory=time.monotonic)
-    #: When this run finished building the recommender (``time.monotonic``), if it built it.
-    built_at: float | None = None
+    #: This run built the recommender: it is the instance's start (see :meth:`opening`).
+    built_here: bool = False
     #: What :meth:`late` said first (and logged): said again by every later poll of this run.
     _late_said: str | None = None
 
@@ -212,11 +209,13 @@ class _Flight:
             self.for_operators[name] = detailed
 
     def opening(self, *, built: bool) -> bool:
-        """Whether this run is still opening the store: the recommender is not ``built`` yet, or this
-        run built it less than :data:`PING_AFTER_BUILD_S` ago, so the store's ping has barely begun."""
-        if not built:
-            return True
-        return self.built_at is not None and time.monotonic() - self.built_at < PING_AFTER_BUILD_S
+        """Whether this run is still the instance's start: the recommender is not ``built`` yet, or
+        this run built it, so that its store's first ping is the start's last step. The build has
+        just opened the store: a slow ping then is a new process on a loaded machine, not a
+        database gone (an allowance of 0.5 s for that ping still named, and logged, the pings of
+        starts under CI's load as not answering within 2 or 3 s). :meth:`late` bounds the start by
+        :data:`OPENING_GRACE_S`, after which a database that hangs is named all the same."""
+        return not built or self.built_here
 
     def late(self, *, starting: bool = False) -> str:
         """The answer for a run that did not finish in time, logged once per run and then said alike
@@ -281,7 +280,7 @@ def _database_checks(flight: _Flight) -> None:
         try:
             if services().built_recommender() is None:  # a start: this run builds it, then pings
                 services().recommender()
-                flight.built_at = time.monotonic()
+                flight.built_here = True
             _ping_store()
         except (SchemaMismatchError, StoreFileReplacedError):
             # Instances of the version the schema is at use this database, and a process started
