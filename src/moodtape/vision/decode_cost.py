@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from moodtape.errors import ImageError
 from moodtape.vision import png_gif_structure as png_gif
-from moodtape.vision.jpeg_structure import MAX_SCANS, MAX_SEGMENTS, is_jpeg, jpeg_structure
+from moodtape.vision.jpeg_structure import MAX_SCANS, MAX_SEGMENTS, MAX_STRAY_BYTES, is_jpeg, jpeg_structure
 
 
 def check_decode_cost(data: bytes, name: str = "image") -> None:
@@ -47,6 +47,12 @@ def _check_jpeg_cost(data: bytes, name: str) -> None:
             MAX_SEGMENTS,
             f"this JPEG has over {MAX_SEGMENTS} marker segments (a photo has a few dozen); "
             "save it again as an ordinary JPEG or PNG",
+        ),
+        (
+            structure.stray,
+            MAX_STRAY_BYTES,
+            f"this JPEG has over {MAX_STRAY_BYTES:,} bytes of padding or stray data between its markers "
+            "(a photo has none) and would take seconds to read; save it again as an ordinary JPEG or PNG",
         ),
     )
 

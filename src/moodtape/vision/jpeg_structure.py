@@ -8,6 +8,13 @@ seconds too, because Pillow reads every segment in Python. Cameras and encoders 
 dozen segments and at most a few dozen scans (libjpeg's progressive mode: 10), so the bounds here
 are far above any real photo and far below any costly file.
 
+Bytes between the markers before the first scan are read by Pillow one at a time too, in Python:
+fill bytes (0xFF runs, which the standard allows before any marker), 0xFF 0x00 pairs and other
+stray bytes. A 64-pixel JPEG padded to 9.9 MB with 0xFF before its tables held a request thread
+for 40 s (8.4 s of CPU: this walk stepped over the run a byte at a time as well, and Pillow read the
+header twice). Encoders write none of them, so more than :data:`MAX_STRAY_BYTES` is refused; the
+runs are skipped here with one search in C each.
+
 Only the markers are walked, by their lengths; the entropy-coded data between them is skipped
 with one search in C. A file whose structure cannot be followed is left to the decoder, which
 reports the damage in its own way.
@@ -23,6 +30,8 @@ from typing import Final
 MAX_SCANS: Final = 100
 #: Most marker segments (tables, APPn, comments, scans…); real photos have a few dozen.
 MAX_SEGMENTS: Final = 1_000
+#: Most fill and stray bytes between the markers before the first scan; encoders write none.
+MAX_STRAY_BYTES: Final = 16_384
 
 _SOI: Final = b"\xff\xd8"
 _SOS: Final = 0xDA
@@ -30,14 +39,18 @@ _EOI: Final = 0xD9
 #: The next marker after entropy-coded data: 0xFF, then neither a stuffed zero, a restart
 #: marker (RST0–7), nor another 0xFF (fill).
 _NEXT_MARKER: Final = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
+#: A run of fill bytes: every 0xFF but the last, which begins the marker.
+_FILL: Final = re.compile(rb"\xff+")
 
 
 @dataclass(frozen=True)
 class JpegStructure:
-    """How many marker segments and scans a JPEG has (counted up to the bounds, then stopped)."""
+    """How many marker segments and scans a JPEG has, and how many fill or stray bytes lie between
+    the markers before its first scan (each counted up to its bound, then the walk stops)."""
 
     segments: int
     scans: int
+    stray: int = 0
 
 
 def is_jpeg(data: bytes) -> bool:
@@ -45,15 +58,23 @@ def is_jpeg(data: bytes) -> bool:
 
 
 def jpeg_structure(data: bytes) -> JpegStructure:
-    """Count the segments and scans of ``data`` (a JPEG), stopping as soon as a bound is passed."""
-    position, segments, scans = 2, 0, 0
+    """Count the segments, scans and stray bytes of ``data`` (a JPEG), stopping as soon as a bound is passed."""
+    position, segments, scans, stray = 2, 0, 0, 0
     size = len(data)
-    while position + 4 <= size and segments <= MAX_SEGMENTS and scans <= MAX_SCANS:
-        if data[position] != 0xFF:
-            break  # not where a marker must be: damaged, the decoder will say so
+    while position + 4 <= size and segments <= MAX_SEGMENTS and scans <= MAX_SCANS and stray <= MAX_STRAY_BYTES:
+        if data[position] != 0xFF or data[position + 1] == 0x00:
+            if scans:
+                break  # not where a marker must be: damaged, the decoder will say so (in C)
+            after = _next_ff(data, position + 1)  # Pillow steps over these a byte at a time
+            stray += after - position
+            position = after
+            continue
         marker = data[position + 1]
-        if marker == 0xFF:  # fill byte before a marker
-            position += 1
+        if marker == 0xFF:  # fill bytes before a marker
+            run = _FILL.match(data, position)
+            assert run is not None  # data[position] is 0xFF
+            stray += 0 if scans else run.end() - position - 1
+            position = run.end() - 1
             continue
         if marker == _EOI:
             break
@@ -68,4 +89,10 @@ def jpeg_structure(data: bytes) -> JpegStructure:
             if found is None:
                 break
             position = found.start()
-    return JpegStructure(segments, scans)
+    return JpegStructure(segments, scans, stray)
+
+
+def _next_ff(data: bytes, start: int) -> int:
+    """Where the next 0xFF byte from ``start`` is, or the end of ``data``; searched in C."""
+    found = data.find(b"\xff", start)
+    return len(data) if found < 0 else found
