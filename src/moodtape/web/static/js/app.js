@@ -965,6 +965,12 @@ const camera = new LiveCamera(
       // now, with the picture, inside the press's half second; the reader may take seconds more.
       reserveCameraPlaces();
       roomFor.stats();
+      // The picture is on screen: the room made at the press is settled now, not when the start
+      // ends. The start waits for the picture to play (over a second on a loaded machine), and a
+      // key pressed meanwhile, after the picture showed, was not taken as the person's input: the
+      // card kept its room (727 px at 1280×900) until yet another key. A held card (a lost camera
+      // tried again) is let go when the start ends, as before (startCamera).
+      if (!$("panel-camera").closest(".card").classList.contains("held")) settleRoomMadeAtPress(true);
       // The browser has answered: the wait is over now, not when the reader is ready (seconds later,
       // after "Stop camera" may have brought the intro back with the waiting words still on it).
       endWaiting();
