@@ -610,15 +610,20 @@ function onSettled(mood, now) {
 
 // ---- camera frames -----------------------------------------------------------------------------
 
-function onCameraFrame(result, now) {
+/** @param shown false: no face in this frame, but the last was a moment ago (live.js, FaceGap) */
+function onCameraFrame(result, now, shown = true) {
   const mood = result.mood;
+  state.refusedSince = null;
+  // The list goes first: when this frame settles a new mood, its offer is news in the same words.
+  // Both have their own, longer rule for moments without a face (STABLE_NONE_MS).
+  const deciding = followFace(mood, now);
+  announcer.update(mood ? mood.emotion : null, now, { hold: deciding });
+  // A face missed for a moment: the reading on screen stays as it was (it flipped to "No face in
+  // view" and back 2–3 times a second), and so does the word held for it.
+  if (!shown) return;
   // The words on screen wait for a label that clearly leads (steadyword.js); the rest follows the frame.
   const steady = steadyWord.frame(result, now);
   state.liveMood = steady.mood;
-  state.refusedSince = null;
-  // The list goes first: when this frame settles a new mood, its offer is news in the same words.
-  const deciding = followFace(mood, now);
-  announcer.update(mood ? mood.emotion : null, now, { hold: deciding });
   // Bars, words, the live dot and the timeline follow every frame, or once a second with reduced motion.
   if (now - state.readoutAt >= redrawInterval()) {
     state.readoutAt = now;

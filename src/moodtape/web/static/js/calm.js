@@ -9,6 +9,30 @@ export const STABLE_MS = 2000;
 export const STABLE_NONE_MS = 4000;
 /** At most one announcement in this many milliseconds. */
 export const GAP_MS = 5000;
+/** "No face" shows in words (the mood line, the faces summary, the picture's note) once it has lasted
+ * this long. A face the camera missed for 0.1–0.6 s at a time flipped them between "Live mood: happy"
+ * and "No face in view" 2–3 times a second; a person who walks away is told within 2 s. */
+export const NO_FACE_SHOWN_MS = 1500;
+
+/** Whether a frame without a face is shown as such yet: until NO_FACE_SHOWN_MS after the last face,
+ * the last reading stays in words (the face boxes still follow every frame). */
+export class FaceGap {
+  constructor(holdMs = NO_FACE_SHOWN_MS) {
+    this.holdMs = holdMs;
+    this.reset();
+  }
+
+  /** Forget the last face (the camera started): a first frame without one is shown at once. */
+  reset() {
+    this.seenAt = -Infinity;
+  }
+
+  /** @returns whether the frame at `now` ms, with a face or not, is to be shown in words */
+  shows(hasFace, now) {
+    if (hasFace) this.seenAt = now;
+    return hasFace || now - this.seenAt >= this.holdMs;
+  }
+}
 
 export class Announcer {
   /**

@@ -3,7 +3,7 @@
 // it whenever the person leaves camera mode. What answers mean for the rest of the page (bars,
 // mood, list) is left to the callbacks.
 
-import { redrawInterval } from "./calm.js";
+import { FaceGap, redrawInterval } from "./calm.js";
 import { CameraError, FrameLoop, closeCamera, openCamera } from "./camera.js";
 import { drawFaces, fitMedia } from "./overlay.js";
 import { writeText } from "./text.js";
@@ -53,8 +53,10 @@ export class LiveCamera {
   /**
    * @param els {intro, problem, problemText, stage, video, overlay, note, rate, news, pause}
    *   rate: the frame rate's figures (aria-hidden); news: words about the frames instead
-   * @param callbacks {onFrame(result), onError(err, waitMs), onRecover(), onStage(), onStarted(), onStopped(),
-   *   onLosing(), onLost()}
+   * @param callbacks {onFrame(result, now, shown), onError(err, waitMs), onRecover(), onStage(), onStarted(),
+   *   onStopped(), onLosing(), onLost()}
+   *   onFrame: `shown` is false for a frame without a face while the last face is a moment old
+   *     (FaceGap): the words about the face stay as they were
    *   onStage: the preview and its controls are on screen (the reader may still be loading)
    *   onLosing: the camera is about to go by itself (its stage still on screen)
    *   onLost: the camera ended while in use, or could not be had again when the page came back; the
@@ -75,6 +77,7 @@ export class LiveCamera {
     this.problemReason = null;
     // A start() that is still waiting for permission when stop() runs must not turn the camera on.
     this.generation = 0;
+    this.faceGap = new FaceGap();
     /** The browser is still asking for the camera (a permission prompt): stop() cancels the start. */
     this.asking = false;
     /** The page is out of sight: the camera is let go (its light goes off) until it comes back. */
@@ -180,6 +183,7 @@ export class LiveCamera {
     this.asking = false;
     this.media = media;
     this.problemReason = null;
+    this.faceGap.reset();
     this.watchTracks(media);
     // The picture's box takes its size from the track at once, before the stage shows: sized only
     // once the video's first frame had come, it grew from the video's default 150 px after focus
@@ -312,13 +316,15 @@ export class LiveCamera {
     if (this.paused) return;
     const { overlay, note, rate, news } = this.els;
     const now = performance.now();
+    const shown = this.faceGap.shows(result.faces.length > 0, now);
     // With prefers-reduced-motion, boxes move once a second instead of with every frame.
     // Nothing is written that says so already: the boxes are moved, not made again (a new box each
     // frame cut its glide short), and the note is written once.
     if (now - this.drawnAt >= redrawInterval()) {
       this.drawnAt = now;
       drawFaces(overlay, result.faces, result.image, true);
-      const noFace = result.faces.length === 0;
+      // The boxes follow the picture; the note waits until the face has been gone a moment (FaceGap).
+      const noFace = shown && result.faces.length === 0;
       if (note.hidden === noFace) note.hidden = !noFace;
       const words = "No face in view. Face the camera, in good light.";
       writeText(note, words);
@@ -329,6 +335,6 @@ export class LiveCamera {
       writeText(news, "");
       writeText(rate, line);
     }
-    this.callbacks.onFrame(result, now);
+    this.callbacks.onFrame(result, now, shown);
   }
 }
