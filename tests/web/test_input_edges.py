@@ -104,21 +104,52 @@ def test_a_huge_unknown_value_is_quoted_back_short(client: FlaskClient, path: st
     assert "'xxxxxxxxxx" in message and "(60,000 characters)" in message and hint in message
 
 
+def _header_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the uploads whose header the large-picture gate read (Pillow, in Python)."""
+    headers_read: list[int] = []
+    monkeypatch.setattr(
+        "moodtape.web.uploads.declared_pixels", lambda data, formats=None: headers_read.append(len(data)) or 0
+    )
+    return headers_read
+
+
+def _small_jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (64, 64), 128).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
 def test_a_jpeg_built_to_be_slow_is_refused_before_its_header_is_read(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Reading the header of a JPEG with a million empty comments cost 2.6 s in the large-picture
     gate's pixel count, before the decoder's own check could refuse it."""
-    headers_read: list[int] = []
-    monkeypatch.setattr(
-        "moodtape.web.uploads.declared_pixels", lambda data, formats=None: headers_read.append(len(data)) or 0
-    )
-    buffer = io.BytesIO()
-    Image.new("L", (64, 64), 128).save(buffer, format="JPEG")
-    plain = buffer.getvalue()
+    headers_read = _header_reads(monkeypatch)
+    plain = _small_jpeg()
     costly = plain[:2] + b"\xff\xfe\x00\x02" * 2_000 + plain[2:]
     reply = client.post("/api/analyze", data=costly, content_type="image/jpeg")
     assert reply.status_code == 422 and "marker segments" in reply.get_json()["error"]["message"]
+    assert headers_read == []
+    assert client.post("/api/analyze", data=plain, content_type="image/jpeg").status_code == 200
+    assert headers_read == [len(plain)]
+
+
+@pytest.mark.parametrize("as_form", [False, True], ids=["body", "form"])
+def test_a_padded_jpeg_is_a_422_before_its_header_is_read(
+    client: FlaskClient, csrf: dict[str, str], monkeypatch: pytest.MonkeyPatch, as_form: bool
+) -> None:
+    """Session 37: a 9.9 MB padded 64-pixel JPEG held a request thread for 40 s, then answered 200."""
+    headers_read = _header_reads(monkeypatch)
+    plain = _small_jpeg()
+    padded = plain[:2] + b"\xff" * 1_000_000 + plain[2:]
+    for path in ("/api/analyze", "/api/calibration"):
+        if as_form:
+            reply = client.post(path, data={"image": (io.BytesIO(padded), "a.jpg")}, headers=csrf)
+        else:
+            reply = client.post(path, data=padded, content_type="image/jpeg", headers=csrf)
+        assert reply.status_code == 422, reply.get_json()
+        assert reply.get_json()["error"]["code"] == "bad_image"
+        assert "padding or stray data between its markers" in reply.get_json()["error"]["message"]
     assert headers_read == []
     assert client.post("/api/analyze", data=plain, content_type="image/jpeg").status_code == 200
     assert headers_read == [len(plain)]
