@@ -13,7 +13,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,6 +250,18 @@ def open_page(
     return context, page, watch
 
 
+@contextmanager
+def watched_page(browser: Any, server: Server, **options: Any) -> Iterator[Any]:
+    """:func:`open_page` (``options`` are its keywords) for the ``with`` block; the page must have
+    seen no error by the block's end, and its context is closed however the block ends."""
+    context, page, watch = open_page(browser, server, **options)
+    try:
+        yield page
+        watch.check(page)
+    finally:
+        context.close()
+
+
 def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
     """Save ``artifacts/e2e/<name>.png`` (git-ignored) for a person to look at."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -320,6 +333,30 @@ def serve_previews(page: Any, *, title: str | None = None) -> None:
 
     page.route("**/api/lists?*", with_previews)
     page.route("https://*.dzcdn.net/**", lambda route: route.abort("internetdisconnected"))
+
+
+def open_preview_with_the_camera_on(page: Any) -> None:
+    """Start the camera by keyboard, the face's mood changing (so that the offer floats above the
+    bar), and open the first track's preview by keyboard; its host cannot be reached."""
+    from playwright.sync_api import expect
+
+    serve_previews(page)
+    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (3.0, "sad", -0.7, -0.4)])
+    page.locator("#camera-start").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#new-list")).to_be_visible(timeout=TIMEOUT_MS)
+    page.locator("#result-list .preview-btn").first.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#mini-status")).to_contain_text("can't load")
+    expect(page.locator("#mini-audio")).to_be_focused()
+
+
+def inside(inner: list[int], outer: list[int], slack: int = 1) -> bool:
+    """Whether the box ``inner`` (left, right, top, bottom) lies within ``outer``, ``slack`` px
+    given for the rounding of both."""
+    left, right, top, bottom = inner
+    o_left, o_right, o_top, o_bottom = outer
+    return left >= o_left - slack and right <= o_right + slack and top >= o_top - slack and bottom <= o_bottom + slack
 
 
 def axe_violations(page: Any, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:

@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 from browsertools import (
+    KEEP_STREAMS,
     TIMEOUT_MS,
     Server,
     camera_flags,
     chromium_path,
-    open_page,
     start_server,
     stop_server,
+    watched_page,
     write_face_video,
 )
 
@@ -63,7 +64,13 @@ def browser(face_video: Path) -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, server: Server) -> Iterator[Any]:
     """A fresh desktop-sized page at ``/``; the test fails on JavaScript errors or CSP violations."""
-    context, opened, watch = open_page(browser, server)
-    yield opened
-    watch.check(opened)
-    context.close()
+    with watched_page(browser, server) as opened:
+        yield opened
+
+
+@pytest.fixture
+def streams_page(browser: Any, server: Server) -> Iterator[Any]:
+    """As :func:`page`, the camera's streams kept in ``window.__streams`` (``KEEP_STREAMS``), so that
+    a test can see whether their tracks were ended."""
+    with watched_page(browser, server, init_script=KEEP_STREAMS) as opened:
+        yield opened

@@ -17,9 +17,9 @@ from browsertools import (
     docs_screenshot,
     gradient_rgb,
     jpeg_bytes,
-    open_page,
     png_bytes,
     serve_previews,
+    watched_page,
 )
 
 pytestmark = pytest.mark.e2e
@@ -111,20 +111,15 @@ def test_preview_and_offer_states(page: Any) -> None:
 
 def test_camera_denied_state(browser: Any, server: Server) -> None:
     refuse = 'navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("no", "NotAllowedError"));'
-    context, page, watch = open_page(browser, server, init_script=refuse)
-    try:
+    with watched_page(browser, server, init_script=refuse) as page:
         page.get_by_role("button", name="Start camera").click()
         expect(page.locator("#camera-problem")).to_be_visible()
         _check(page, "camera-denied")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_phone_states(browser: Any, server: Server, scheme: str) -> None:
-    context, page, watch = open_page(browser, server, width=390, height=844)
-    try:
+    with watched_page(browser, server, width=390, height=844) as page:
         page.emulate_media(color_scheme=scheme)
         # The buttons' colours glide for 0.15 s into the new scheme: axe measured a button mid-way
         # (a contrast failure on a loaded machine only). Checked once every transition has ended.
@@ -134,9 +129,6 @@ def test_phone_states(browser: Any, server: Server, scheme: str) -> None:
         expect(page.locator("#result-list > li").first).to_be_visible()
         page.wait_for_timeout(1500)
         _check(page, f"phone-camera-{scheme}")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("path", ["/privacy", "/model-card"])

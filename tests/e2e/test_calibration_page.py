@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from browsertools import TIMEOUT_MS, delete_everything_by_keyboard, open_page, screenshot, watch_text
+from browsertools import TIMEOUT_MS, delete_everything_by_keyboard, screenshot, watch_text, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -242,27 +242,25 @@ def test_calibrating_does_not_move_the_page(browser: Any, server: Any, size: tup
     """Before: the countdown's line came 1.2 s after the key press and went again, the prompt grew
     from one line to two, and the steps' row appeared once calibrated: CLS 0.20 at 390×844 while
     calibrating by keyboard, none of it caused by the key press."""
-    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
-    _start_camera(page)
-    expect(page.locator("#result-list > li").first).to_be_visible(timeout=TIMEOUT_MS)
-    page.locator("#calibration-fold > summary").focus()
-    page.keyboard.press("Enter")
-    page.wait_for_timeout(600)  # the fold opening is the key press's doing
-    page.evaluate(RECORD_SHIFTS)
-    page.keyboard.press("Tab")
-    page.keyboard.press("Enter")  # Calibrate to my face
-    expect(page.locator("#calibration [role=status]")).to_contain_text("Done", timeout=TIMEOUT_MS)
-    page.wait_for_timeout(800)
-    smile = page.get_by_role("button", name="Smile")
-    smile.focus()
-    page.keyboard.press("Enter")
-    # The astronaut's smile is her "neutral" here: the smile is counted, not learnt, and said so.
-    expect(page.locator("#calibration [role=status]")).to_contain_text("counted, not learnt", timeout=TIMEOUT_MS)
-    page.wait_for_timeout(800)
-    shifts = page.evaluate("window.__shifts")
-    assert sum(value for _, value, _ in shifts) < 0.005, shifts
-    watch.check(page)
-    context.close()
+    with watched_page(browser, server, width=size[0], height=size[1]) as page:
+        _start_camera(page)
+        expect(page.locator("#result-list > li").first).to_be_visible(timeout=TIMEOUT_MS)
+        page.locator("#calibration-fold > summary").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(600)  # the fold opening is the key press's doing
+        page.evaluate(RECORD_SHIFTS)
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")  # Calibrate to my face
+        expect(page.locator("#calibration [role=status]")).to_contain_text("Done", timeout=TIMEOUT_MS)
+        page.wait_for_timeout(800)
+        smile = page.get_by_role("button", name="Smile")
+        smile.focus()
+        page.keyboard.press("Enter")
+        # The astronaut's smile is her "neutral" here: the smile is counted, not learnt, and said so.
+        expect(page.locator("#calibration [role=status]")).to_contain_text("counted, not learnt", timeout=TIMEOUT_MS)
+        page.wait_for_timeout(800)
+        shifts = page.evaluate("window.__shifts")
+        assert sum(value for _, value, _ in shifts) < 0.005, shifts
 
 
 def test_escape_cancels_a_calibration_under_way_and_says_so_once(page: Any) -> None:

@@ -18,21 +18,13 @@ import time
 from typing import Any
 
 import pytest
-from browsertools import KEEP_STREAMS, Server, fake_analyzer, open_page
+from browsertools import Server, fake_analyzer, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
 expect = sync_api.expect
 
 LIVE_STREAMS = "() => window.__streams.filter((s) => s.active).length"
-
-
-@pytest.fixture
-def streams_page(browser: Any, server: Server) -> Any:
-    context, page, watch = open_page(browser, server, init_script=KEEP_STREAMS)
-    yield page
-    watch.check(page)
-    context.close()
 
 
 def press_enter(page: Any, *, repeat: bool = False) -> None:
@@ -105,8 +97,7 @@ WATCH_SHIFTS = r"""() => {
 
 @pytest.mark.parametrize("size", [(390, 844), (1280, 900)], ids=["phone", "desktop"])
 def test_a_flaky_server_does_not_move_the_page(browser: Any, server: Server, size: tuple[int, int]) -> None:
-    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
-    try:
+    with watched_page(browser, server, width=size[0], height=size[1]) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
         started = time.monotonic()
         busy = json.dumps({"error": {"code": "busy", "message": "the server is busy; try again shortly"}})
@@ -133,9 +124,6 @@ def test_a_flaky_server_does_not_move_the_page(browser: Any, server: Server, siz
         assert not shifts, f"the page moved {len(shifts)} times: {shifts}"
         # The refusal is in words a person reads, once, not the server's sentence with a countdown.
         assert "Server busy; retrying." in texts, texts
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_reading_refused_for_seconds_is_no_longer_shown_as_live(page: Any) -> None:

@@ -9,17 +9,15 @@ so where it is heard, and counts as done only with more than half of its frames 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from browsertools import (
     COUNT_ANALYZE_STARTS,
     COUNT_ANNOUNCEMENTS,
-    KEEP_STREAMS,
     Server,
     fake_analyzer,
-    open_page,
+    watched_page,
 )
 
 pytestmark = pytest.mark.e2e
@@ -50,14 +48,6 @@ navigator.mediaDevices.getUserMedia = () => {
   return Promise.reject(new DOMException("no", "NotAllowedError"));
 };
 """
-
-
-@pytest.fixture
-def streams_page(browser: Any, server: Server) -> Iterator[Any]:
-    context, page, watch = open_page(browser, server, init_script=KEEP_STREAMS)
-    yield page
-    watch.check(page)
-    context.close()
 
 
 def test_a_camera_that_goes_away_while_in_use_is_said_and_sends_no_more_frames(streams_page: Any) -> None:
@@ -93,8 +83,7 @@ def test_a_camera_that_goes_away_while_in_use_is_said_and_sends_no_more_frames(s
 
 def test_trying_a_blocked_camera_again_is_heard_each_time(browser: Any, server: Server) -> None:
     """Before: each retry wrote the same words again, which a screen reader does not read out."""
-    context, page, watch = open_page(browser, server, init_script=REFUSE_CAMERA)
-    try:
+    with watched_page(browser, server, init_script=REFUSE_CAMERA) as page:
         page.locator("#camera-start").focus()
         page.keyboard.press("Enter")
         problem = page.locator("#camera-problem-text")
@@ -111,9 +100,6 @@ def test_trying_a_blocked_camera_again_is_heard_each_time(browser: Any, server: 
         page.wait_for_function("() => window.__announced.filter((t) => t.startsWith('Still blocked.')).length === 2")
         assert page.evaluate("window.__asks") == 3
         expect(page.locator("#camera-retry")).to_be_focused()
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def _calibrating(page: Any) -> list[str]:

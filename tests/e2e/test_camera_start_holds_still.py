@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import RECORD_SHIFTS, Server, fake_analyzer, open_page
+from browsertools import RECORD_SHIFTS, Server, fake_analyzer, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -56,8 +56,7 @@ SIZES = {
 def test_no_layout_shift_while_the_camera_starts_and_runs(browser: Any, server: Server, size: tuple[int, int]) -> None:
     """Zero, not merely small: the page has no web fonts nor late images, so any shift at all is a
     box that moved under the person's eyes (the old one was 0.0025, far below CLS's 0.1 "good")."""
-    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
-    try:
+    with watched_page(browser, server, width=size[0], height=size[1]) as page:
         fake_analyzer(page, RESTLESS)
         page.evaluate(RECORD_SHIFTS)
         page.get_by_role("button", name="Start camera").click()
@@ -66,14 +65,10 @@ def test_no_layout_shift_while_the_camera_starts_and_runs(browser: Any, server: 
         page.wait_for_timeout(5000)  # moods keep changing: offers come and go
         shifts = page.evaluate("window.__shifts")
         assert sum(s["value"] for s in shifts) == 0, shifts
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_at_400_percent_zoom_the_mood_plane_fits_the_window(browser: Any, server: Server) -> None:
-    context, page, watch = open_page(browser, server, width=320, height=225)
-    try:
+    with watched_page(browser, server, width=320, height=225) as page:
         page.locator("#plane").focus()
         box = page.evaluate(
             """() => { const r = document.getElementById("plane").getBoundingClientRect();
@@ -85,21 +80,14 @@ def test_at_400_percent_zoom_the_mood_plane_fits_the_window(browser: Any, server
         # Still a plane to point at: a click picks the mood where it lands.
         page.locator("#plane").click(position={"x": box["width"] * 0.85, "y": box["height"] * 0.2})
         expect(page.locator("#results-mood")).to_contain_text("Made for")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("tab", ["Pick by hand", "Photo"])
 def test_the_list_card_keeps_room_only_on_the_camera_tab(browser: Any, server: Server, tab: str) -> None:
     """Review: kept window-tall on every tab, the empty card pushed the mood plane, which picking by
     hand needs, 490–580 px further down; only the camera makes lists without a key press."""
-    context, page, watch = open_page(browser, server, width=390, height=844)
-    try:
+    with watched_page(browser, server, width=390, height=844) as page:
         card = page.locator("#results")
         assert card.bounding_box()["height"] >= 844  # Camera tab: room for the list that will come
         page.get_by_role("tab", name=tab).click()
         assert card.bounding_box()["height"] < 0.7 * 844, card.bounding_box()  # its own height, 476 px
-        watch.check(page)
-    finally:
-        context.close()

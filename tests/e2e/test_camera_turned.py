@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browsertools import Server, fake_analyzer, open_page
+from browsertools import Server, fake_analyzer, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -50,10 +50,8 @@ PROPORTIONS = """() => {
 
 @pytest.fixture
 def turning_page(browser: Any, server: Server) -> Iterator[Any]:
-    context, page, watch = open_page(browser, server, init_script=TURNING_CAMERA)
-    yield page
-    watch.check(page)
-    context.close()
+    with watched_page(browser, server, init_script=TURNING_CAMERA) as page:
+        yield page
 
 
 def test_the_picture_follows_the_camera_when_the_phone_turns(turning_page: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import Server, fake_analyzer, open_page, serve_previews
+from browsertools import Server, fake_analyzer, serve_previews, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -64,17 +64,13 @@ def test_tab_never_leaves_focus_under_the_floating_offer_on_a_phone(
     browser: Any, server: Server, size: tuple[int, int]
 ) -> None:
     width, height = size
-    context, page, watch = open_page(browser, server, width=width, height=height)
-    try:
+    with watched_page(browser, server, width=width, height=height) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (6.0, "sad", -0.7, -0.4)])
         page.get_by_role("button", name="Start camera").click()
         expect(page.locator("#results-mood")).to_contain_text("happy")
         expect(page.locator("#new-list")).to_be_visible(timeout=20_000)
         page.locator("#camera-stop").focus()
         _assert_none_hidden(_tab_through(page))
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_tab_never_leaves_focus_under_the_preview_bar(page: Any) -> None:
@@ -118,8 +114,7 @@ def test_focus_left_where_the_offer_floats_in_is_scrolled_clear_of_it(
     covered by the offer when it appeared (34.6 of the Play button's 44 px at 390×844): scroll
     padding clears a control only when focus moves to it."""
     width, height = size
-    context, page, watch = open_page(browser, server, width=width, height=height)
-    try:
+    with watched_page(browser, server, width=width, height=height) as page:
         page.emulate_media(reduced_motion=motion)
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
         page.get_by_role("button", name="Start camera").click()
@@ -139,6 +134,3 @@ def test_focus_left_where_the_offer_floats_in_is_scrolled_clear_of_it(
             at_offer = page.evaluate("window.__coverAtOffer")
             assert at_offer["covered"] <= SLACK_PX, at_offer
         page.wait_for_function(f"() => ({FOCUSED})({list(FLOATING)}).covered <= {SLACK_PX}")
-        watch.check(page)
-    finally:
-        context.close()

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import pytest
-from browsertools import Server, fake_analyzer, hold_requests, open_page, watch_text
+from browsertools import Server, fake_analyzer, hold_requests, watch_text, watched_page
 from playwright.sync_api import expect
 
 HAPPY = [(0.0, "happy", 0.8, 0.35)]
@@ -130,8 +130,7 @@ def test_the_stats_line_keeps_its_place_whatever_it_says(browser: Any, server: S
     """Before: "No answer from the server." (185 px) did not fit the stats box (12.5em, 170 px): the
     box, aligned right, grew 15 px to the left at the start of an outage, and at 1024 px it went onto
     a line of its own, 40 px down, the calibration below with it."""
-    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
-    try:
+    with watched_page(browser, server, width=size[0], height=size[1]) as page:
         fake_analyzer(page, HAPPY)
         mode = {"now": "read"}
 
@@ -165,9 +164,6 @@ def test_the_stats_line_keeps_its_place_whatever_it_says(browser: Any, server: S
         expect(stats).to_have_text("Paused: no frames sent.")
         places["Paused: no frames sent."] = page.evaluate(STATS_BOX)
         assert all(place == reading for place in places.values()), places
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def _frame_refusals(page: Any, status: int, seconds: int = 9) -> list[float]:

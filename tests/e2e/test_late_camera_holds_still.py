@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import RECORD_SHIFTS, TIMEOUT_MS, Server, fake_analyzer, open_page
+from browsertools import RECORD_SHIFTS, TIMEOUT_MS, Server, fake_analyzer, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -71,8 +71,7 @@ def _whole_stage_in_its_card(page: Any) -> None:
 
 @pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
 def test_a_slow_retry_after_a_denial_moves_nothing(browser: Any, server: Server, size: tuple[int, int]) -> None:
-    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
-    try:
+    with watched_page(browser, server, width=size[0], height=size[1]) as page:
         page.evaluate(DENY)
         page.get_by_role("button", name="Start camera").click()
         expect(page.locator("#camera-problem-text")).to_be_focused()
@@ -80,35 +79,24 @@ def test_a_slow_retry_after_a_denial_moves_nothing(browser: Any, server: Server,
         _slow_camera_after(page, "Try the camera again")
         assert page.evaluate(SHIFTED) == 0, page.evaluate("window.__shifts")
         _whole_stage_in_its_card(page)
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_slow_first_start_moves_nothing(browser: Any, server: Server) -> None:
     """The same for "Start camera" answered slowly (the intro gives way to the picture)."""
-    context, page, watch = open_page(browser, server, width=1280, height=900)
-    try:
+    with watched_page(browser, server, width=1280, height=900) as page:
         _slow_camera_after(page, "Start camera")
         assert page.evaluate(SHIFTED) == 0, page.evaluate("window.__shifts")
         _whole_stage_in_its_card(page)
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_picture_of_another_shape_moves_nothing(browser: Any, server: Server) -> None:
     """A 16:9 picture where 4:3 was expected is narrower, its boxes still on it, not taller."""
-    context, page, watch = open_page(browser, server, width=1280, height=900)
-    try:
+    with watched_page(browser, server, width=1280, height=900) as page:
         _slow_camera_after(page, "Start camera", wide=True)
         assert page.evaluate(SHIFTED) == 0, page.evaluate("window.__shifts")
         _whole_stage_in_its_card(page)
         wrap = page.locator("#camera-stage .media-wrap").bounding_box()
         assert abs(wrap["width"] / wrap["height"] - 16 / 9) < 0.02  # the overlay's box is the picture's
-        watch.check(page)
-    finally:
-        context.close()
 
 
 #: The camera card's own min-height and height, and the picture's box height (px).
@@ -124,8 +112,7 @@ def test_a_second_press_while_the_browser_asks_leaves_no_room_behind(browser: An
     """Before: "Start camera" pressed again while the browser asked measured the room again on top
     of the first press's (112 px more), and the first start's giving way cleared what let it go:
     after a key and "Stop camera" the card kept 225 px of empty space."""
-    context, page, watch = open_page(browser, server, width=1280, height=900)
-    try:
+    with watched_page(browser, server, width=1280, height=900) as page:
         fake_analyzer(page, HAPPY)
         page.evaluate(SLOW_CAMERA, False)
         start = page.get_by_role("button", name="Start camera")
@@ -137,16 +124,12 @@ def test_a_second_press_while_the_browser_asks_leaves_no_room_behind(browser: An
         assert page.evaluate(CARD_STATE)["min"] == ""
         page.get_by_role("button", name="Stop camera").click()
         assert page.evaluate(CARD_STATE)["min"] == ""
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_window_widened_after_the_start_gives_the_picture_its_size(browser: Any, server: Server) -> None:
     """Before: the room made at the press capped the picture for good: started at 700 px wide (the
     compact preview, 90 px tall), a window widened to 1600 px kept a 120×90 picture."""
-    context, page, watch = open_page(browser, server, width=700, height=900)
-    try:
+    with watched_page(browser, server, width=700, height=900) as page:
         fake_analyzer(page, HAPPY)
         page.get_by_role("button", name="Start camera").click()
         expect(page.get_by_role("button", name="Stop camera")).to_be_focused(timeout=TIMEOUT_MS)
@@ -154,9 +137,6 @@ def test_a_window_widened_after_the_start_gives_the_picture_its_size(browser: An
         page.wait_for_timeout(500)
         state = page.evaluate(CARD_STATE)
         assert state["room"] == "" and state["picture"] > 300, state
-        watch.check(page)
-    finally:
-        context.close()
 
 
 #: The picture's play() answering 1.5 s after it is asked, as on a loaded machine (the picture
@@ -175,8 +155,7 @@ def test_a_key_between_the_picture_and_its_playing_lets_the_room_go(browser: Any
     settled only when the start ended, after video.play() answered; a key pressed once the picture
     showed (focus on "Stop camera") but before that answer was not taken as the person's input, and
     the card kept its room (727 px) until yet another key. The picture on screen settles it now."""
-    context, page, watch = open_page(browser, server, width=1280, height=900)
-    try:
+    with watched_page(browser, server, width=1280, height=900) as page:
         fake_analyzer(page, HAPPY)
         page.evaluate(SLOW_CAMERA, False)
         page.evaluate(SLOW_PLAY)
@@ -184,6 +163,3 @@ def test_a_key_between_the_picture_and_its_playing_lets_the_room_go(browser: Any
         expect(page.get_by_role("button", name="Stop camera")).to_be_focused(timeout=TIMEOUT_MS)
         page.keyboard.press("Shift")  # the picture shows; its play() answers 1.5 s later
         assert page.evaluate(CARD_STATE)["min"] == ""
-        watch.check(page)
-    finally:
-        context.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import COUNT_ANNOUNCEMENTS, Server, fake_analyzer, hold_requests, open_page
+from browsertools import COUNT_ANNOUNCEMENTS, Server, fake_analyzer, hold_requests, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -25,8 +25,7 @@ LIST_SECONDS = """() => performance.getEntriesByType("resource")
 
 
 def test_the_cameras_first_list_is_said_in_one_line(browser: Any, server: Server) -> None:
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
         page.evaluate(COUNT_ANNOUNCEMENTS)
         page.get_by_role("button", name="Start camera").click()
@@ -39,14 +38,10 @@ def test_the_cameras_first_list_is_said_in_one_line(browser: Any, server: Server
         # only then, the progress line comes first.
         waited = page.evaluate(LIST_SECONDS)
         assert len(lines) == (2 if waited > 0.95 else 1), (lines, waited)
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_list_that_keeps_the_person_waiting_still_says_so(browser: Any, server: Server) -> None:
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         held = hold_requests(page)
         page.get_by_role("tab", name="Pick by hand").click()
         page.evaluate(COUNT_ANNOUNCEMENTS)
@@ -59,6 +54,3 @@ def test_a_list_that_keeps_the_person_waiting_still_says_so(browser: Any, server
         lines = page.evaluate(STATUS_LINES)
         assert lines[0] == "Finding music for this mood…" and len(lines) == 2, lines
         assert lines[1].startswith("12 tracks, strategy"), lines
-        watch.check(page)
-    finally:
-        context.close()

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from browsertools import (
     COUNT_ANALYZE_STARTS,
     FOCUS_RING,
-    KEEP_STREAMS,
     Server,
     astronaut_rgb,
     fake_analyzer,
     jpeg_bytes,
-    open_page,
     pick_by_hand,
+    watched_page,
 )
 
 pytestmark = pytest.mark.e2e
@@ -27,14 +25,6 @@ expect = sync_api.expect
 
 FOCUSED = "document.activeElement === document.body ? 'BODY' : (document.activeElement.id || '')"
 FOCUSED_ITEM = "[...document.querySelectorAll('#result-list > li')].indexOf(document.activeElement.closest('li'))"
-
-
-@pytest.fixture
-def streams_page(browser: Any, server: Server) -> Iterator[Any]:
-    context, page, watch = open_page(browser, server, init_script=KEEP_STREAMS)
-    yield page
-    watch.check(page)
-    context.close()
 
 
 def test_leaving_camera_mode_ends_the_tracks_and_the_frames(streams_page: Any) -> None:
@@ -115,8 +105,7 @@ def test_leaving_camera_mode_while_the_browser_asks_for_the_camera_cancels_the_s
 ) -> None:
     """Before: the camera came on 3 s later anyway, in the hidden camera panel, its track live and
     frames sent (34–37 in 6 s), "Camera on" beside the list and a list made "from the camera"."""
-    context, page, watch = open_page(browser, server, init_script=SLOW_CAMERA)
-    try:
+    with watched_page(browser, server, init_script=SLOW_CAMERA) as page:
         page.locator("#camera-start").focus()
         page.keyboard.press("Enter")
         if how == "use-a-photo":
@@ -142,9 +131,6 @@ def test_leaving_camera_mode_while_the_browser_asks_for_the_camera_cancels_the_s
         expect(page.locator("#results-camera")).to_be_hidden()
         expect(page.locator("#faces-summary")).to_have_text("No photo yet.")
         expect(page.locator("#result-list > li")).to_have_count(0)
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_starting_the_camera_again_does_not_leave_camera_off_said(page: Any) -> None:
@@ -247,8 +233,7 @@ navigator.mediaDevices.getUserMedia = async (c) => {
 def test_focus_goes_to_the_explanation_when_the_camera_cannot_be_had_again(browser: Any, server: Server) -> None:
     """Before: with focus on the list's "Stop" (outside the camera panel, hidden with the camera),
     focus fell to <body>; only focus inside the camera panel went to the explanation."""
-    context, page, watch = open_page(browser, server, init_script=CAMERA_ONCE)
-    try:
+    with watched_page(browser, server, init_script=CAMERA_ONCE) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
         page.get_by_role("button", name="Start camera").click()
         stop = page.locator("#results-camera-stop")
@@ -258,9 +243,6 @@ def test_focus_goes_to_the_explanation_when_the_camera_cannot_be_had_again(brows
         page.evaluate(SET_HIDDEN, False)
         expect(page.locator("#camera-problem-text")).to_contain_text("in use by another program")
         expect(page.locator("#camera-problem-text")).to_be_focused()
-        watch.check(page)
-    finally:
-        context.close()
 
 
 # Pastes the astronaut as a file, from wherever focus is (as Ctrl+V does).
@@ -338,31 +320,23 @@ def test_focus_follows_start_stop_and_the_camera_chip(page: Any) -> None:
 
 def test_focus_goes_to_the_explanation_when_the_camera_is_denied(browser: Any, server: Server) -> None:
     refuse = 'navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("no", "NotAllowedError"));'
-    context, page, watch = open_page(browser, server, init_script=refuse)
-    try:
+    with watched_page(browser, server, init_script=refuse) as page:
         page.locator("#camera-start").focus()
         page.keyboard.press("Enter")
         expect(page.locator("#camera-problem-text")).to_be_focused()
         expect(page.locator("#camera-problem-text")).to_contain_text("blocked")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_the_camera_problem_alert_is_the_message_alone(browser: Any, server: Server) -> None:
     """Before: role="alert" sat on the box with the three ways out, so the alert read their names
     too ("Use a photo Pick a mood by hand Try the camera again"), and focus then read the message."""
     refuse = 'navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("no", "NotAllowedError"));'
-    context, page, watch = open_page(browser, server, init_script=refuse)
-    try:
+    with watched_page(browser, server, init_script=refuse) as page:
         page.get_by_role("button", name="Start camera").click()
         alert = page.get_by_role("alert")
         expect(alert).to_have_count(1)
         expect(alert).to_have_text(re.compile(r"^Camera access was blocked\..*pick your mood by hand\.$"))
         expect(page.locator("#camera-problem").get_by_role("button", name="Try the camera again")).to_be_visible()
-        watch.check(page)
-    finally:
-        context.close()
 
 
 # /api/lists answers 3 s late once window.__slowLists is set: time to Tab into the list on screen.
@@ -380,8 +354,7 @@ window.fetch = async (...args) => {
 def test_focus_moved_into_the_old_list_while_a_new_one_loads_lands_in_the_new_one(browser: Any, server: Server) -> None:
     """Before: where focus was counted when the load began (on "Videos"); focus on the old list's
     second item then fell to <body> when the new list replaced it."""
-    context, page, watch = open_page(browser, server, init_script=SLOW_LISTS)
-    try:
+    with watched_page(browser, server, init_script=SLOW_LISTS) as page:
         pick_by_hand(page, "happy")
         page.evaluate("window.__slowLists = true")
         page.get_by_role("button", name="Videos").focus()
@@ -393,9 +366,6 @@ def test_focus_moved_into_the_old_list_while_a_new_one_loads_lands_in_the_new_on
         assert page.evaluate("document.querySelector('#result-list').getAttribute('aria-busy')") == "true"
         expect(page.locator("#results-status")).to_contain_text("videos")
         page.wait_for_function(f"() => {FOCUSED_ITEM} === 1")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_feedback_keeps_focus_and_dislike_returns_to_the_same_row(page: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import COLOUR_MATHS, Server, open_page, pick_by_hand
+from browsertools import COLOUR_MATHS, Server, pick_by_hand, watched_page
 
 pytestmark = pytest.mark.e2e
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -70,8 +70,7 @@ CONTRASTS = (
 def test_more_contrast_gives_text_seven_to_one_and_edges_three_to_one(
     browser: Any, server: Server, scheme: str
 ) -> None:
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         page.emulate_media(color_scheme=scheme, contrast="more")
         pick_by_hand(page, "happy")  # a list: its artist and reason lines, the mood's numbers
         # Edges while the emotion buttons show (review: measured after the Camera tab, two of them
@@ -87,18 +86,11 @@ def test_more_contrast_gives_text_seven_to_one_and_edges_three_to_one(
         assert not missing, f"not on screen: {missing}"
         low = {selector: ratio for selector, ratio in texts.items() if ratio < 7}
         assert not low, f"text under 7:1 with more contrast ({scheme}): {low}"
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_without_the_setting_the_page_keeps_its_usual_colours(browser: Any, server: Server) -> None:
     """The stronger colours are for those who ask: the usual theme is unchanged."""
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         page.emulate_media(color_scheme="light", contrast="no-preference")
         colour = page.evaluate("getComputedStyle(document.querySelector('.tagline')).color")
         assert colour == "rgb(84, 92, 107)", colour  # --muted, #545c6b
-        watch.check(page)
-    finally:
-        context.close()

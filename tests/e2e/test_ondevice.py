@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from browsertools import TIMEOUT_MS, Server, astronaut_rgb, open_page, png_bytes
+from browsertools import TIMEOUT_MS, Server, astronaut_rgb, png_bytes, watched_page
 from PIL import Image
 
 from moodtape.emotions import EMOTIONS
@@ -40,14 +40,12 @@ needs_runtime = pytest.mark.skipif(
 def device_page(browser: Any, server: Server) -> Iterator[Any]:
     """A page at ``/?frames=device`` (the suite's server defaults to the server path) whose
     /api/analyze requests are counted."""
-    context, opened, watch = open_page(browser, server)
-    opened.analyze_calls = []
-    opened.on("request", lambda r: opened.analyze_calls.append(r.url) if "/api/analyze" in r.url else None)
-    opened.goto(server.url + "?frames=device")
-    opened.wait_for_selector("body[data-ready='true']")
-    yield opened
-    watch.check(opened)
-    context.close()
+    with watched_page(browser, server) as opened:
+        opened.analyze_calls = []
+        opened.on("request", lambda r: opened.analyze_calls.append(r.url) if "/api/analyze" in r.url else None)
+        opened.goto(server.url + "?frames=device")
+        opened.wait_for_selector("body[data-ready='true']")
+        yield opened
 
 
 @pytest.fixture(scope="module")

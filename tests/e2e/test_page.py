@@ -20,9 +20,9 @@ from browsertools import (
     astronaut_rgb,
     gradient_rgb,
     jpeg_bytes,
-    open_page,
     png_bytes,
     screenshot,
+    watched_page,
 )
 
 from moodtape.emotions import EMOTIONS
@@ -343,8 +343,7 @@ def test_camera_denied_or_absent_offers_a_way_out(browser: Any, server: Server, 
     refuse = f"""
     navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("refused", "{error_name}"));
     """
-    context, page, watch = open_page(browser, server, init_script=refuse)
-    try:
+    with watched_page(browser, server, init_script=refuse) as page:
         page.get_by_role("button", name="Start camera").click()
         problem = page.locator("#camera-problem")
         expect(problem).to_be_visible()
@@ -354,9 +353,6 @@ def test_camera_denied_or_absent_offers_a_way_out(browser: Any, server: Server, 
         problem.get_by_role("button", name="Pick a mood by hand").click()
         expect(page.get_by_role("tab", name="Pick by hand")).to_have_attribute("aria-selected", "true")
         expect(page.locator("#emotion-buttons")).to_be_visible()
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_unreachable_server_is_reported(page: Any) -> None:
@@ -419,8 +415,7 @@ def test_camera_without_a_face_in_view_says_so(page: Any) -> None:
 
 
 def test_phone_width_is_usable(browser: Any, server: Server) -> None:
-    context, page, watch = open_page(browser, server, width=375, height=812)
-    try:
+    with watched_page(browser, server, width=375, height=812) as page:
         _stub_players(page)
         screenshot(page, "10-first-visit-phone", full_page=True)
         page.emulate_media(color_scheme="dark", reduced_motion="reduce")
@@ -430,9 +425,6 @@ def test_phone_width_is_usable(browser: Any, server: Server) -> None:
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"the page scrolls sideways by {overflow} px at 375 px"
         screenshot(page, "11-camera-phone-dark", full_page=True)
-        watch.check(page)
-    finally:
-        context.close()
 
 
 # Names a control without an accessible name: no text, no aria-label, no <label for>.

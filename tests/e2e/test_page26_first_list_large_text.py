@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 import pytest
-from browsertools import RECORD_SHIFTS, TIMEOUT_MS, Server, fake_analyzer, open_page, pick_by_hand
+from browsertools import RECORD_SHIFTS, TIMEOUT_MS, Server, fake_analyzer, pick_by_hand, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -47,8 +47,7 @@ CAPTION = """() => {
 
 @pytest.mark.parametrize("percent", [100, 200, 300], ids=["1x", "2x", "3x"])
 def test_the_first_camera_list_moves_nothing_at_any_text_size(browser: Any, server: Server, percent: int) -> None:
-    context, page, watch = open_page(browser, server, width=1280, height=900, init_script=text_size(percent))
-    try:
+    with watched_page(browser, server, width=1280, height=900, init_script=text_size(percent)) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
         page.evaluate(RECORD_SHIFTS)
         page.get_by_role("button", name="Start camera").click()
@@ -60,9 +59,6 @@ def test_the_first_camera_list_moves_nothing_at_any_text_size(browser: Any, serv
         )
         caption = page.evaluate(CAPTION)
         assert caption["caption"] - caption["words"] < caption["lh"] / 2, caption  # no blank line under the words
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_the_caption_reads_apart_from_the_badge_and_describes_the_list(browser: Any, server: Server) -> None:
@@ -70,8 +66,7 @@ def test_the_caption_reads_apart_from_the_badge_and_describes_the_list(browser: 
     them (a space there was a line of its own before the first list, moved by the words): as one
     run of text they ran together, "…(v +0.80, a +0.35)Offline catalog". A hidden ". " now keeps
     them apart, and the list is described by the mood line, as well as by its keys."""
-    context, page, watch = open_page(browser, server, width=1280, height=900)
-    try:
+    with watched_page(browser, server, width=1280, height=900) as page:
         pick_by_hand(page, "happy")
         expect(page.locator("#result-list > li").first).to_be_visible(timeout=TIMEOUT_MS)
         expect(page.locator("#offline-badge")).to_be_visible()
@@ -80,6 +75,3 @@ def test_the_caption_reads_apart_from_the_badge_and_describes_the_list(browser: 
         assert re.search(r"\)\. Offline catalog$", caption), caption
         mood = page.locator("#results-mood").inner_text()
         expect(page.locator("#result-list")).to_have_accessible_description(re.compile(re.escape(mood)))
-        watch.check(page)
-    finally:
-        context.close()

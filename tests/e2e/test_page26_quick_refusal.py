@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import RECORD_SHIFTS, TIMEOUT_MS, Server, fake_analyzer, open_page
+from browsertools import RECORD_SHIFTS, TIMEOUT_MS, Server, fake_analyzer, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -60,8 +60,7 @@ def _heights_while_refused(page: Any, press: str, said: str) -> tuple[int, list[
 
 @pytest.mark.parametrize("size", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
 def test_a_quick_refusal_paints_no_grown_card(browser: Any, server: Server, size: tuple[int, int]) -> None:
-    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
-    try:
+    with watched_page(browser, server, width=size[0], height=size[1]) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
         page.evaluate(REFUSAL_AFTER, QUICK_REFUSAL_MS)
         before, seen, after = _heights_while_refused(page, "Start camera", "Camera access was blocked")
@@ -70,9 +69,6 @@ def test_a_quick_refusal_paints_no_grown_card(browser: Any, server: Server, size
         before, seen, after = _heights_while_refused(page, "Try the camera again", "Still blocked")
         assert all(h <= max(before, after) for h in seen), (before, seen, after)
         assert page.evaluate("window.__shifts.length") == 0, page.evaluate("window.__shifts")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def _camera_permission(state: str) -> str:
@@ -114,8 +110,7 @@ def test_a_prompt_makes_the_room_at_the_press_even_on_a_busy_page(browser: Any, 
     1.5 s later. With the room made by the 150 ms timer, the timer fired after the busy stretch:
     the card grew (0.03) about 930 ms after the press, outside the half second the browser allows
     an input. Now it is made at the press: the card grows some 20 ms after it."""
-    context, page, watch = open_page(browser, server, init_script=_camera_permission("prompt"))
-    try:
+    with watched_page(browser, server, init_script=_camera_permission("prompt")) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
         page.evaluate(SLOW_ANSWER)
         page.evaluate(BUSY_AFTER_PRESS)
@@ -126,20 +121,13 @@ def test_a_prompt_makes_the_room_at_the_press_even_on_a_busy_page(browser: Any, 
         page.wait_for_timeout(1500)
         shifts = page.evaluate("window.__shiftDelays")
         assert all(shift["after"] < 500 for shift in shifts), shifts
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_denied_permission_makes_no_room(browser: Any, server: Server) -> None:
     """Permission "denied", the refusal coming 300 ms after the press (later than the 150 ms timer):
     the card never grows. Before, the timer grew it and the explanation shrank it again."""
-    context, page, watch = open_page(browser, server, init_script=_camera_permission("denied"))
-    try:
+    with watched_page(browser, server, init_script=_camera_permission("denied")) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
         page.evaluate(REFUSAL_AFTER, 300)
         before, seen, after = _heights_while_refused(page, "Start camera", "Camera access was blocked")
         assert all(h <= max(before, after) for h in seen), (before, seen, after)
-        watch.check(page)
-    finally:
-        context.close()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from browsertools import Server, astronaut_rgb, jpeg_bytes, open_page
+from browsertools import Server, astronaut_rgb, jpeg_bytes, watched_page
 
 EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 #: A box drawn narrower than this is drawn this wide (its borders, main face's 4 px each side).
@@ -82,8 +82,7 @@ def misplaced(measured: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_camera_boxes_are_where_the_faces_are_in_the_mirrored_view(browser: Any, server: Server) -> None:
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         page.route(
             "**/api/analyze?stream=*",
             lambda r: r.fulfill(status=200, content_type="application/json", body=answer(CAMERA, CAMERA_FACES)),
@@ -98,14 +97,10 @@ def test_camera_boxes_are_where_the_faces_are_in_the_mirrored_view(browser: Any,
             )
             assert len(measured) == len(CAMERA_FACES)
             assert misplaced(measured) == [], f"at {width} px wide"
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_photo_boxes_are_where_the_faces_are_small_faces_too(browser: Any, server: Server) -> None:
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         page.route(
             "**/api/analyze*",
             lambda r: r.fulfill(status=200, content_type="application/json", body=answer(PHOTO, PHOTO_FACES)),
@@ -118,6 +113,3 @@ def test_photo_boxes_are_where_the_faces_are_small_faces_too(browser: Any, serve
         measured = page.evaluate(MEASURE, ["#photo-overlay", PHOTO["width"], PHOTO["height"], False, PHOTO_FACES])
         assert len(measured) == len(PHOTO_FACES)
         assert misplaced(measured) == []
-        watch.check(page)
-    finally:
-        context.close()

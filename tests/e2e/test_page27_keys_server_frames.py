@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from browsertools import RECORD_SHIFTS, Server, open_page, press_keys_on_the_plane
+from browsertools import RECORD_SHIFTS, Server, press_keys_on_the_plane, watched_page
 
 EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 #: Three people in view whose boxes move a little with every frame and whose moods change every 2 s.
@@ -84,15 +84,13 @@ def moving_faces() -> Callable[[Any], None]:
 @pytest.fixture
 def camera_page(browser: Any, server: Server) -> Iterator[Any]:
     """A page whose camera runs in server mode with three moving faces, past its first frames."""
-    context, opened, watch = open_page(browser, server, init_script=OBSERVE_KEYS)
-    opened.route("**/api/analyze?stream=*", moving_faces())
-    opened.get_by_role("button", name="Start camera").click()
-    opened.wait_for_selector("#camera-stats:has-text('frames/s')")
-    opened.wait_for_selector("#camera-overlay .face-box:nth-child(3)")
-    opened.wait_for_function("() => document.getElementById('mood-now').textContent.startsWith('Live mood')")
-    yield opened
-    watch.check(opened)
-    context.close()
+    with watched_page(browser, server, init_script=OBSERVE_KEYS) as opened:
+        opened.route("**/api/analyze?stream=*", moving_faces())
+        opened.get_by_role("button", name="Start camera").click()
+        opened.wait_for_selector("#camera-stats:has-text('frames/s')")
+        opened.wait_for_selector("#camera-overlay .face-box:nth-child(3)")
+        opened.wait_for_function("() => document.getElementById('mood-now').textContent.startsWith('Live mood')")
+        yield opened
 
 
 def test_no_layout_animation_runs_while_the_camera_reads(camera_page: Any) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsertools import TIMEOUT_MS, Server, camera_flags, open_page
+from browsertools import TIMEOUT_MS, Server, camera_flags, watched_page
 
 from moodtape.web.ondevice import runtime_installed
 
@@ -51,12 +51,10 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def device_page(browser: Any, server: Server) -> Iterator[Any]:
     """A page at ``/?frames=device`` whose runtime's worker cannot start."""
-    context, opened, watch = open_page(browser, server, init_script=NO_WORKERS)
-    opened.goto(server.url + "?frames=device")
-    opened.wait_for_selector("body[data-ready='true']")
-    yield opened
-    watch.check(opened)
-    context.close()
+    with watched_page(browser, server, init_script=NO_WORKERS) as opened:
+        opened.goto(server.url + "?frames=device")
+        opened.wait_for_selector("body[data-ready='true']")
+        yield opened
 
 
 def test_a_reader_that_cannot_start_is_explained_in_plain_words(device_page: Any) -> None:
@@ -129,8 +127,7 @@ def test_a_reader_that_never_loads_hands_the_frames_to_the_server(lan_page: Any)
 def test_a_reader_asked_for_by_name_is_waited_for_and_no_frame_goes_to_the_server(browser: Any, server: Server) -> None:
     """With `?frames=device` a slow reader is not replaced by the server after the wait: the person
     asked for their frames to stay on the device (page27's first version sent them to the server)."""
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         posted: list[str] = []
         page.on("request", lambda request: "/api/analyze" in request.url and posted.append(request.url))
         page.route("**/vendor/ort/*.wasm", lambda route: None)  # never answered
@@ -143,15 +140,11 @@ def test_a_reader_asked_for_by_name_is_waited_for_and_no_frame_goes_to_the_serve
         assert page.get_attribute("#camera-mode", "data-path") == "loading"
         assert posted == []
         page.unroute("**/vendor/ort/*.wasm")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_settings_request_that_hangs_does_not_stop_the_server_reading(browser: Any, server: Server) -> None:
     """Before: GET /api/ondevice never answered left the picture unread in either mode, for good."""
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         page.route("**/api/ondevice", lambda route: None)  # never answered
         page.evaluate(SHORT_WAIT)
         page.get_by_role("button", name="Start camera").click()
@@ -159,16 +152,12 @@ def test_a_settings_request_that_hangs_does_not_stop_the_server_reading(browser:
         # The server path was wanted anyway (the shipped `auto`, on this machine): nothing to explain.
         assert page.inner_text("#camera-mode") == "Frames are read on this moodtape server, in memory."
         page.unroute("**/api/ondevice")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_server_that_refuses_its_settings_is_not_blamed_on_the_browser(browser: Any, server: Server) -> None:
     """Before: /api/ondevice answering 503 read "The on-device reader could not start in this
     browser.", on the default page too, where the server reads the frames anyway."""
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         page.route(
             "**/api/ondevice", lambda route: route.fulfill(status=503, body="{}", content_type="application/json")
         )
@@ -184,6 +173,3 @@ def test_a_server_that_refuses_its_settings_is_not_blamed_on_the_browser(browser
             " can be read on this device."
         )
         page.unroute("**/api/ondevice")
-        watch.check(page)
-    finally:
-        context.close()

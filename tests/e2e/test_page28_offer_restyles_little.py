@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 import pytest
-from browsertools import Server, fake_analyzer, open_page
+from browsertools import Server, fake_analyzer, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -47,8 +47,7 @@ def restyle_counts(trace: bytes) -> list[int]:
 
 
 def test_the_offer_coming_on_a_phone_does_not_restyle_the_page(browser: Any, server: Server) -> None:
-    context, page, watch = open_page(browser, server, width=390, height=844)
-    try:
+    with watched_page(browser, server, width=390, height=844) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (5.0, "sad", -0.7, -0.4)])
         page.get_by_role("button", name="Start camera").click()
         expect(page.locator("#result-list > li").first).to_be_attached(timeout=20_000)
@@ -70,6 +69,3 @@ def test_the_offer_coming_on_a_phone_does_not_restyle_the_page(browser: Any, ser
             "--offer-h": ["html", "body"],
             "--mini-h": ["html", "body", "new-list"],
         }
-        watch.check(page)
-    finally:
-        context.close()

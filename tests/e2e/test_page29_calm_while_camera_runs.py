@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 import pytest
-from browsertools import KEEP_STREAMS, RECORD_SHIFTS, Server, fake_analyzer, open_page, watch_text
+from browsertools import KEEP_STREAMS, RECORD_SHIFTS, Server, fake_analyzer, watch_text, watched_page
 from test_camera_loss import END_TRACKS
 
 pytestmark = pytest.mark.e2e
@@ -78,14 +78,10 @@ def _open_history_by_keyboard(page: Any) -> None:
 def test_the_first_paint_keeps_the_strategy_line_room(browser: Any, server: Server) -> None:
     """At 1280 × 900 nothing moves while the page loads, with no key pressed (before: 0.0026, the
     list's caption and the empty-list words 32 px down once the script wrote "Auto picks…")."""
-    context, page, watch = open_page(browser, server, init_script=RECORD_SHIFTS_FROM_LOAD)
-    try:
+    with watched_page(browser, server, init_script=RECORD_SHIFTS_FROM_LOAD) as page:
         expect(page.locator("#strategy-explain")).not_to_be_empty()
         page.wait_for_timeout(800)  # the shifts of the last frames are reported too
         assert page.evaluate("window.__loadShifts") == []
-        watch.check(page)
-    finally:
-        context.close()
 
 
 #: The drawn shape of each picture the script draws, and its viewBox's: (width/height drawn, of viewBox).
@@ -103,24 +99,19 @@ def test_a_tall_window_loads_with_nothing_moving(browser: Any, server: Server, w
     script's bars, 180 px, and the plane's viewBox, 150 px tall to 420, pushed them down: layout
     shifts of 0.0324 at 1280 × 1400, 0.0231 at 1000 × 1400, 0.0031 at 1920 × 1080). The room kept
     has the shape the script draws (style.css's aspect ratios are the viewBoxes')."""
-    context, page, watch = open_page(browser, server, width=width, height=height, init_script=RECORD_SHIFTS_FROM_LOAD)
-    try:
+    with watched_page(browser, server, width=width, height=height, init_script=RECORD_SHIFTS_FROM_LOAD) as page:
         expect(page.locator("#bars > li")).to_have_count(7)
         expect(page.locator("#strategy-explain")).not_to_be_empty()
         page.wait_for_timeout(800)  # the shifts of the last frames are reported too
         assert page.evaluate("window.__loadShifts") == []
         for name, drawn, view in page.evaluate(SHAPES):
             assert drawn == pytest.approx(view, abs=0.02), (name, drawn, view)
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_camera_lost_again_shows_its_words_at_once(browser: Any, server: Server) -> None:
     """Lost, tried again by keyboard, lost again: the explanation is never blank while it shows,
     focus lands on it, and nothing moves."""
-    context, page, watch = open_page(browser, server, init_script=KEEP_STREAMS)
-    try:
+    with watched_page(browser, server, init_script=KEEP_STREAMS) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
         _start_camera_by_keyboard(page)
         page.evaluate(END_TRACKS)
@@ -139,9 +130,6 @@ def test_a_camera_lost_again_shows_its_words_at_once(browser: Any, server: Serve
         sampled = page.evaluate("window.__problem")
         assert sampled and 0 not in sampled, sampled  # before: 0 for ~10 frames
         assert page.evaluate("window.__shifts") == []
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_an_offer_for_a_face_that_never_settles_is_said_alone(page: Any) -> None:
@@ -202,8 +190,7 @@ def test_an_offer_gone_by_the_time_history_closes_is_never_said_later(browser: A
     an offer for the same mood is back and History is opened and closed again before its line comes:
     it is said once. Before: the old held line was kept and said at that second close, then again
     by the page itself a moment later (twice)."""
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
         _start_camera_by_keyboard(page)
         expect(page.locator("#mood-announce")).to_have_text("Your face looks happy.", timeout=15_000)
@@ -234,17 +221,13 @@ def test_an_offer_gone_by_the_time_history_closes_is_never_said_later(browser: A
         page.wait_for_timeout(6000)  # the page's own line comes within a gap (calm.js GAP_MS, 5 s)
         news = [text for text in said() if "A new list for" in text]
         assert len(news) == 1, said()
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_offers_for_a_restless_face_are_said_and_focus_stays(browser: Any, server: Server) -> None:
     """A face that changes every 2 s, the person on a track of the list by keyboard: each offer is
     said once, in few words, no more than one line in 5 s, and focus stays where the person left it
     (the list is not swapped under it)."""
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         fake_analyzer(page, [(2.0 * i, *RESTLESS[i % len(RESTLESS)]) for i in range(60)])
         _start_camera_by_keyboard(page)
         first = page.locator("#result-list > li").first.locator("button").first
@@ -262,6 +245,3 @@ def test_offers_for_a_restless_face_are_said_and_focus_stays(browser: Any, serve
         assert news[0].split("A new list for ")[1].split(" is ready")[0] in offered, (news, offered)
         assert len(lines) <= 1 + (time.monotonic() - started) / 5, lines
         expect(first).to_be_focused()
-        watch.check(page)
-    finally:
-        context.close()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import Server, fake_analyzer, open_page, watch_text
+from browsertools import Server, fake_analyzer, watch_text, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -74,8 +74,7 @@ def _press_start(page: Any) -> None:
 def test_a_second_press_while_the_browser_asks_asks_once(browser: Any, server: Server) -> None:
     """The second press is answered in words, not with a second ask: one ask, no stream opened only
     to be closed, focus on "Stop camera" once the picture comes, and the waiting words gone then."""
-    context, page, watch = open_page(browser, server, init_script=SLOW_CAMERA)
-    try:
+    with watched_page(browser, server, init_script=SLOW_CAMERA) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
         said = watch_text(page, "#mood-announce")
         _press_start(page)
@@ -88,17 +87,13 @@ def test_a_second_press_while_the_browser_asks_asks_once(browser: Any, server: S
         expect(page.locator("#mood-announce")).not_to_have_text(WAITING)
         assert page.evaluate("[window.__asks, window.__closed]") == [1, 0]
         assert said().count(WAITING) == 1, said()
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_slow_camera_is_said_to_be_waited_for_and_looks_it(browser: Any, server: Server) -> None:
     """One press and a camera 1.5 s away: the button shows the press was taken at once (it keeps its
     name and size), the wait is said once after a second, and the button looks as before once the
     browser answered."""
-    context, page, watch = open_page(browser, server, init_script=SLOW_CAMERA)
-    try:
+    with watched_page(browser, server, init_script=SLOW_CAMERA) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
         start = page.locator("#camera-start")
         before = start.bounding_box()
@@ -111,24 +106,17 @@ def test_a_slow_camera_is_said_to_be_waited_for_and_looks_it(browser: Any, serve
         page.wait_for_function("() => document.querySelector('#video').videoWidth > 0")
         expect(start).to_have_class("btn primary")
         assert said().count(WAITING) == 1, said()
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_slow_refusal_leaves_only_its_explanation(browser: Any, server: Server) -> None:
     """Refused after the wait was said: the waiting words go, the explanation is said and focused."""
-    context, page, watch = open_page(browser, server, init_script=SLOW_REFUSAL)
-    try:
+    with watched_page(browser, server, init_script=SLOW_REFUSAL) as page:
         _press_start(page)
         expect(page.locator("#mood-announce")).to_have_text(WAITING)
         problem = page.locator("#camera-problem-text")
         expect(problem).to_be_focused()
         expect(problem).to_contain_text("blocked")
         expect(page.locator("#mood-announce")).to_have_text("")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_quick_camera_says_no_waiting_words(page: Any) -> None:
@@ -144,8 +132,7 @@ def test_a_press_just_before_the_refusal_leaves_no_waiting_words(browser: Any, s
     """Before: the second press's repeat of the waiting words, due 150 ms after it, was written after
     the refusal had come (the line was empty for the repeat's gap, so it was not cleared): the line
     ended "Waiting for the camera…" under the refusal's explanation."""
-    context, page, watch = open_page(browser, server, init_script=PRESSED_JUST_BEFORE_REFUSAL)
-    try:
+    with watched_page(browser, server, init_script=PRESSED_JUST_BEFORE_REFUSAL) as page:
         said = watch_text(page, "#mood-announce")
         _press_start(page)
         problem = page.locator("#camera-problem-text")
@@ -155,16 +142,12 @@ def test_a_press_just_before_the_refusal_leaves_no_waiting_words(browser: Any, s
         expect(page.locator("#mood-announce")).to_have_text("")
         assert said()[-1] == "", said()
         assert said().count(WAITING) == 1, said()  # the repeat was not written back at all
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_waiting_words_held_for_a_dialog_go_with_the_answer(browser: Any, server: Server) -> None:
     """History opened while the browser asks: the waiting words, due while it is open, wait for it
     to close. Before: refused meanwhile, they were still said once it closed, the wait long over."""
-    context, page, watch = open_page(browser, server, init_script=SLOW_REFUSAL)
-    try:
+    with watched_page(browser, server, init_script=SLOW_REFUSAL) as page:
         said = watch_text(page, "#mood-announce")
         _press_start(page)
         page.locator("#history-open").focus()
@@ -177,16 +160,12 @@ def test_waiting_words_held_for_a_dialog_go_with_the_answer(browser: Any, server
         page.wait_for_timeout(500)  # held news is said just after the close
         assert WAITING not in said(), said()
         expect(page.locator("#mood-announce")).to_have_text("")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_leaving_camera_mode_ends_the_waiting_look_and_words(browser: Any, server: Server) -> None:
     """Before: the browser never answering, "Start camera" stayed dimmed and the line said
     "Waiting for the camera…" after Photo was chosen, and back in camera mode, until the answer."""
-    context, page, watch = open_page(browser, server, init_script=NEVER_ANSWERS)
-    try:
+    with watched_page(browser, server, init_script=NEVER_ANSWERS) as page:
         _press_start(page)
         start = page.locator("#camera-start")
         expect(start).to_have_class("btn primary asking")
@@ -195,17 +174,13 @@ def test_leaving_camera_mode_ends_the_waiting_look_and_words(browser: Any, serve
         expect(page.locator("#mood-announce")).to_have_text("")
         page.locator("#tab-camera").click()
         expect(start).to_have_class("btn primary")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_cancelled_start_does_not_speak_for_the_next(browser: Any, server: Server) -> None:
     """Camera mode left at once after the press, and "Start camera" pressed again 0.6 s later.
     Before: the first press's timer said the waiting words 0.4 s into the second wait (the browser
     asked again, so "still asking"), not after a second."""
-    context, page, watch = open_page(browser, server, init_script=NEVER_ANSWERS)
-    try:
+    with watched_page(browser, server, init_script=NEVER_ANSWERS) as page:
         _press_start(page)
         page.locator("#tab-photo").click()
         page.locator("#tab-camera").click()
@@ -217,6 +192,3 @@ def test_a_cancelled_start_does_not_speak_for_the_next(browser: Any, server: Ser
         assert page.evaluate("window.__asks") == 2
         waited_ms = page.evaluate("window.__waitingAt") - pressed_at
         assert waited_ms >= 900, waited_ms  # the second press's own second, not the first's
-        watch.check(page)
-    finally:
-        context.close()

@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 import pytest
-from browsertools import Server, open_page
+from browsertools import Server, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -87,8 +87,7 @@ def test_the_wait_is_shown_under_the_button_and_moves_nothing(
     question, and the buttons of the intro stay where they were, at desktop and phone widths and
     with the browser's text made larger (where the bold words wrap to more lines than the question)."""
     script = NEVER_ANSWERS + TEXT_SIZE.format(percent=percent)
-    context, page, watch = open_page(browser, server, width=width, height=800, init_script=script)
-    try:
+    with watched_page(browser, server, width=width, height=800, init_script=script) as page:
         before = page.evaluate(BUTTON_BOXES, "#camera-intro")
         _press(page, "#camera-start")
         shown = page.locator("#camera-intro").get_by_text(WAITING)
@@ -96,31 +95,23 @@ def test_the_wait_is_shown_under_the_button_and_moves_nothing(
         expect(page.locator("#camera-intro").get_by_text(QUESTION)).not_to_be_visible()
         assert page.evaluate(BUTTON_BOXES, "#camera-intro") == before
         expect(page.locator("#camera-start")).to_be_focused()
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_the_shown_wait_is_found_in_place_by_a_screen_reader(browser: Any, server: Server) -> None:
     """Not hidden from screen readers: a reader moving by line finds the words where they are shown
     (they are not a live region, so they are not said twice), and nothing while there is no wait."""
-    context, page, watch = open_page(browser, server, init_script=NEVER_ANSWERS)
-    try:
+    with watched_page(browser, server, init_script=NEVER_ANSWERS) as page:
         intro = page.locator("#camera-intro")
         expect(intro.get_by_role("paragraph").filter(has_text=WAITING)).to_have_count(0)
         _press(page, "#camera-start")
         expect(intro.get_by_role("paragraph").filter(has_text=WAITING)).to_have_count(1)
         assert page.locator("#camera-waiting").get_attribute("aria-hidden") is None
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_second_press_shows_the_wait_at_once(browser: Any, server: Server) -> None:
     """The page's clock stopped: a first press draws nothing yet (the words wait a second), a second
     press draws them at once."""
-    context, page, watch = open_page(browser, server, init_script=NEVER_ANSWERS)
-    try:
+    with watched_page(browser, server, init_script=NEVER_ANSWERS) as page:
         page.clock.install()
         page.clock.pause_at(page.evaluate("Date.now()") + 60_000)
         _press(page, "#camera-start")
@@ -128,45 +119,33 @@ def test_a_second_press_shows_the_wait_at_once(browser: Any, server: Server) -> 
         page.keyboard.press("Enter")
         assert page.evaluate(WORDS_DRAWN)
         expect(page.locator("#camera-intro").get_by_text(WAITING)).to_be_visible()
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_the_shown_wait_goes_when_camera_mode_is_left(browser: Any, server: Server) -> None:
     """Photo chosen while the browser asks, then Camera again: the question is back, not the words."""
-    context, page, watch = open_page(browser, server, init_script=NEVER_ANSWERS)
-    try:
+    with watched_page(browser, server, init_script=NEVER_ANSWERS) as page:
         _press(page, "#camera-start")
         expect(page.locator("#camera-intro").get_by_text(WAITING)).to_be_visible()
         page.locator("#tab-photo").click()
         page.locator("#tab-camera").click()
         expect(page.locator("#camera-intro").get_by_text(QUESTION)).to_be_visible()
         expect(page.locator("#camera-intro").get_by_text(WAITING)).not_to_be_visible()
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_the_shown_wait_ends_with_the_answer(browser: Any, server: Server) -> None:
     """The camera answers after 3 s: the words were shown meanwhile and are gone with the answer."""
-    context, page, watch = open_page(browser, server, init_script=SLOW_CAMERA)
-    try:
+    with watched_page(browser, server, init_script=SLOW_CAMERA) as page:
         _press(page, "#camera-start")
         expect(page.locator("#camera-intro").get_by_text(WAITING)).to_be_visible()
         page.wait_for_function("() => document.querySelector('#video').videoWidth > 0")
         expect(page.locator("#camera-stop")).to_be_focused()
         assert not page.evaluate(WORDS_DRAWN)
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_the_shown_wait_ends_with_a_slow_refusal(browser: Any, server: Server) -> None:
     """Refused after 3 s: the words were shown, and are gone with the refusal (not left in the
     hidden intro to show again). A retry refused in the same way leaves none either."""
-    context, page, watch = open_page(browser, server, init_script=SLOW_REFUSAL)
-    try:
+    with watched_page(browser, server, init_script=SLOW_REFUSAL) as page:
         _press(page, "#camera-start")
         expect(page.locator("#camera-intro").get_by_text(WAITING)).to_be_visible()
         expect(page.locator("#camera-retry")).to_be_visible()
@@ -175,17 +154,13 @@ def test_the_shown_wait_ends_with_a_slow_refusal(browser: Any, server: Server) -
         expect(page.locator("#camera-problem-text")).to_contain_text("Still blocked")
         assert page.evaluate("document.querySelector('#camera-intro').classList.contains('waiting')") is False
         assert not page.evaluate(WORDS_DRAWN)
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_stop_pressed_before_the_start_ends_takes_the_wait_away(browser: Any, server: Server) -> None:
     """The camera given after 3 s, the picture's play() never settling: focus goes to "Stop camera"
     with the picture, and pressing it brings back the intro with its question, not the waiting words,
     and "Start camera" no longer dimmed."""
-    context, page, watch = open_page(browser, server, init_script=SLOW_CAMERA + PLAY_NEVER_SETTLES)
-    try:
+    with watched_page(browser, server, init_script=SLOW_CAMERA + PLAY_NEVER_SETTLES) as page:
         _press(page, "#camera-start")
         expect(page.locator("#camera-intro").get_by_text(WAITING)).to_be_visible()
         expect(page.locator("#camera-stop")).to_be_focused()
@@ -194,16 +169,12 @@ def test_stop_pressed_before_the_start_ends_takes_the_wait_away(browser: Any, se
         expect(page.locator("#camera-intro").get_by_text(QUESTION)).to_be_visible()
         expect(page.locator("#camera-intro").get_by_text(WAITING)).not_to_be_visible()
         assert "asking" not in (page.locator("#camera-start").get_attribute("class") or "")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_retry_cancelled_leaves_the_problem_alone_on_screen(browser: Any, server: Server) -> None:
     """Photo chosen while a retry waits, then Camera again: the problem shows, as after leaving with
     no retry, without the intro under it (both showed), and without the waiting words."""
-    context, page, watch = open_page(browser, server, init_script=MISSING_THEN_NEVER_ANSWERS)
-    try:
+    with watched_page(browser, server, init_script=MISSING_THEN_NEVER_ANSWERS) as page:
         _refused_once(page)
         _press(page, "#camera-retry")
         expect(page.locator("#camera-retry")).to_have_class(re.compile(r"\basking\b"))
@@ -212,6 +183,3 @@ def test_a_retry_cancelled_leaves_the_problem_alone_on_screen(browser: Any, serv
         expect(page.locator("#camera-problem")).to_be_visible()
         expect(page.locator("#camera-intro")).to_be_hidden()
         assert not page.evaluate(WORDS_DRAWN)
-        watch.check(page)
-    finally:
-        context.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import TEXT_SIZE, Server, open_page
+from browsertools import TEXT_SIZE, Server, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -73,8 +73,7 @@ def test_the_retry_shows_the_wait_and_moves_nothing(browser: Any, server: Server
     """A second after the press the button shows the words (before: only its dimming), keeps focus,
     and neither it nor the problem's other buttons move, on a phone and with larger text too."""
     script = MISSING_THEN_NEVER_ANSWERS + TEXT_SIZE.format(percent=percent)
-    context, page, watch = open_page(browser, server, width=width, height=800, init_script=script)
-    try:
+    with watched_page(browser, server, width=width, height=800, init_script=script) as page:
         page.locator("#camera-start").focus()
         page.keyboard.press("Enter")
         expect(page.get_by_role("button", name=LABEL)).to_be_visible()
@@ -91,9 +90,6 @@ def test_the_retry_shows_the_wait_and_moves_nothing(browser: Any, server: Server
         # skip link reached 373 px here before).
         assert page.evaluate(PROBLEM_FITS)
         assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize(
@@ -106,8 +102,7 @@ def test_the_words_take_no_more_lines_than_the_label(browser: Any, server: Serve
     (the button 64 px tall for 44), at 0.88em at 125 % on 380 px and 150 % on 450 px, at 0.84em at
     the 250 % and 300 % sizes named here (measured at every 10 px from 320 to 1280)."""
     script = MISSING_THEN_NEVER_ANSWERS + TEXT_SIZE.format(percent=percent)
-    context, page, watch = open_page(browser, server, width=width, height=800, init_script=script)
-    try:
+    with watched_page(browser, server, width=width, height=800, init_script=script) as page:
         page.locator("#camera-start").focus()
         page.keyboard.press("Enter")
         expect(page.get_by_role("button", name=LABEL)).to_be_visible()
@@ -116,62 +111,46 @@ def test_the_words_take_no_more_lines_than_the_label(browser: Any, server: Serve
               (label) => [label.textContent, label.getBoundingClientRect().height]))"""
         )
         assert heights[WAITING] <= heights[LABEL], heights
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_the_retry_shows_the_label_when_not_waiting(browser: Any, server: Server) -> None:
     """Before the press only the label is drawn, and the button's name is the label alone."""
-    context, page, watch = open_page(browser, server, init_script=MISSING_THEN_NEVER_ANSWERS)
-    try:
+    with watched_page(browser, server, init_script=MISSING_THEN_NEVER_ANSWERS) as page:
         page.locator("#camera-start").focus()
         page.keyboard.press("Enter")
         retry = page.locator("#camera-retry")
         expect(retry).to_be_visible()
         expect(retry).to_have_accessible_name(LABEL)
         assert not page.evaluate(WORDS_DRAWN)
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_the_shown_wait_goes_with_the_picture(browser: Any, server: Server) -> None:
     """The camera given 3 s after the retry: the words were shown meanwhile, and the picture comes
     with focus on "Stop camera"."""
-    context, page, watch = open_page(browser, server, init_script=MISSING_THEN_SLOW_CAMERA)
-    try:
+    with watched_page(browser, server, init_script=MISSING_THEN_SLOW_CAMERA) as page:
         _retry_after_a_problem(page)
         expect(page.locator("#camera-retry").get_by_text(WAITING)).to_be_visible()
         page.wait_for_function("() => document.querySelector('#video').videoWidth > 0")
         expect(page.locator("#camera-stop")).to_be_focused()
         # The problem is out of sight now, so nothing in it is drawn: the button's own state must say it.
         assert not page.evaluate(RETRY_WAITING)
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_the_shown_wait_goes_with_a_second_refusal(browser: Any, server: Server) -> None:
     """Refused again after 3 s: the words were shown, and the button says its label again, so the
     next try can be seen for what it is."""
-    context, page, watch = open_page(browser, server, init_script=REFUSED_THEN_SLOWLY)
-    try:
+    with watched_page(browser, server, init_script=REFUSED_THEN_SLOWLY) as page:
         _retry_after_a_problem(page)
         expect(page.locator("#camera-retry").get_by_text(WAITING)).to_be_visible()
         expect(page.locator("#camera-problem-text")).to_contain_text("Still blocked")
         expect(page.locator("#camera-retry")).to_have_accessible_name(LABEL)
         assert not page.evaluate(WORDS_DRAWN)
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_retry_cancelled_takes_the_wait_away(browser: Any, server: Server) -> None:
     """Photo chosen while the retry waits, then Camera again: the problem shows with the button's
     own label, not the waiting words."""
-    context, page, watch = open_page(browser, server, init_script=MISSING_THEN_NEVER_ANSWERS)
-    try:
+    with watched_page(browser, server, init_script=MISSING_THEN_NEVER_ANSWERS) as page:
         _retry_after_a_problem(page)
         expect(page.locator("#camera-retry").get_by_text(WAITING)).to_be_visible()
         page.locator("#tab-photo").click()
@@ -179,6 +158,3 @@ def test_a_retry_cancelled_takes_the_wait_away(browser: Any, server: Server) -> 
         expect(page.locator("#camera-problem")).to_be_visible()
         expect(page.locator("#camera-retry")).to_have_accessible_name(LABEL)
         assert not page.evaluate(WORDS_DRAWN)
-        watch.check(page)
-    finally:
-        context.close()

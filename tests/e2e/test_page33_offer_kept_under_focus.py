@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import COUNT_ANNOUNCEMENTS, fake_analyzer, open_page
+from browsertools import COUNT_ANNOUNCEMENTS, fake_analyzer, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -127,11 +127,7 @@ def test_a_face_changed_while_history_is_open_is_said_when_it_closes(page: Any) 
 
 def test_a_tap_on_the_offer_does_not_keep_it_on_an_old_mood(browser: Any, server: Any) -> None:
     """A touch screen (with a mouse too: a laptop's, where `any-hover: hover` still matches)."""
-    context, page, watch = open_page(browser, server, touch=True)
-    try:
+    with watched_page(browser, server, touch=True) as page:
         _camera_with_a_sad_offer(page)
         page.locator("#new-list-text").tap()
         expect(page.locator("#new-list-text")).to_have_text(ANGRY_NOW, timeout=WAIT_MS)
-        watch.check(page)
-    finally:
-        context.close()

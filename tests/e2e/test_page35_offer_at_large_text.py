@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import TEXT_SIZE, TIMEOUT_MS, Server, fake_analyzer, open_page
+from browsertools import TEXT_SIZE, TIMEOUT_MS, Server, fake_analyzer, inside, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -44,12 +44,6 @@ def _across(inner: list[int], outer: list[int], slack: int = 1) -> bool:
     return inner[0] >= outer[0] - slack and inner[1] <= outer[1] + slack
 
 
-def _inside(inner: list[int], outer: list[int], slack: int = 1) -> bool:
-    """Whether the box ``inner`` (left, right, top, bottom) lies within ``outer``."""
-    top, bottom = inner[2:]
-    return _across(inner, outer, slack) and top >= outer[2] - slack and bottom <= outer[3] + slack
-
-
 @pytest.mark.parametrize(
     ("width", "height", "percent"),
     [(320, 568, 200), (390, 844, 300), (1280, 900, 300)],
@@ -59,8 +53,7 @@ def test_the_offer_and_show_it_stay_on_the_screen_at_large_text(
     browser: Any, server: Server, width: int, height: int, percent: int
 ) -> None:
     init = TEXT_SIZE.format(percent=percent)
-    context, page, watch = open_page(browser, server, width=width, height=height, init_script=init)
-    try:
+    with watched_page(browser, server, width=width, height=height, init_script=init) as page:
         fake_analyzer(page, MOODS)
         page.locator("#camera-start").focus()
         page.keyboard.press("Enter")
@@ -71,7 +64,7 @@ def test_the_offer_and_show_it_stay_on_the_screen_at_large_text(
         assert seen["wordsWide"] <= seen["wordsRoom"] + 1, f"the words run past their box: {seen}"
         assert _across(seen["words"], seen["offer"]), f"the words run past the offer: {seen}"
         if width < 960:  # floating at the foot of the screen: all of it on the screen
-            assert _inside(seen["offer"], screen), f"the offer runs off the screen: {seen}"
+            assert inside(seen["offer"], screen), f"the offer runs off the screen: {seen}"
         assert _across(seen["show"], screen), f'"Show it" runs off the screen: {seen}'
         # By keyboard: Tab to it. "Show it" is in sight, inside the offer's visible box (the offer
         # scrolls inside when its words are long) and inside the window.
@@ -83,8 +76,5 @@ def test_the_offer_and_show_it_stay_on_the_screen_at_large_text(
         expect(page.locator("#new-list-show")).to_be_focused()
         page.wait_for_timeout(300)  # a scroll into view, if any, is over
         seen = page.evaluate(BOXES)
-        assert _inside(seen["show"], seen["offer"]), f'"Show it" is outside the offer\'s visible box: {seen}'
-        assert _inside(seen["show"], screen), f'"Show it" has focus off the screen: {seen}'
-        watch.check(page)
-    finally:
-        context.close()
+        assert inside(seen["show"], seen["offer"]), f'"Show it" is outside the offer\'s visible box: {seen}'
+        assert inside(seen["show"], screen), f'"Show it" has focus off the screen: {seen}'

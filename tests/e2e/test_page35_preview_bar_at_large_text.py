@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import TEXT_SIZE, TIMEOUT_MS, Server, fake_analyzer, open_page, serve_previews
+from browsertools import TEXT_SIZE, Server, inside, open_preview_with_the_camera_on, serve_previews, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -28,12 +28,6 @@ BOXES = """(ids) => Object.fromEntries(ids.map((id) => {
   const r = el.getBoundingClientRect();
   return [id, [r.left, r.right, r.top, r.bottom].map(Math.round)];
 }))"""
-
-
-def _inside(inner: list[int], outer: list[int], slack: int = 1) -> bool:
-    left, right, top, bottom = inner
-    o_left, o_right, o_top, o_bottom = outer
-    return left >= o_left - slack and right <= o_right + slack and top >= o_top - slack and bottom <= o_bottom + slack
 
 
 def _focused_id(page: Any) -> str:
@@ -54,17 +48,8 @@ def test_the_bar_and_the_offer_stay_on_the_screen_with_the_focus_in_sight(
     browser: Any, server: Server, width: int, height: int, percent: int
 ) -> None:
     init = TEXT_SIZE.format(percent=percent)
-    context, page, watch = open_page(browser, server, width=width, height=height, init_script=init)
-    try:
-        serve_previews(page)
-        fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (3.0, "sad", -0.7, -0.4)])
-        page.locator("#camera-start").focus()
-        page.keyboard.press("Enter")
-        expect(page.locator("#new-list")).to_be_visible(timeout=TIMEOUT_MS)  # the offer floats
-        page.locator("#result-list .preview-btn").first.focus()
-        page.keyboard.press("Enter")
-        expect(page.locator("#mini-status")).to_contain_text("can't load")
-        expect(page.locator("#mini-audio")).to_be_focused()
+    with watched_page(browser, server, width=width, height=height, init_script=init) as page:
+        open_preview_with_the_camera_on(page)
         screen = [0, width, 0, height]
         for key in ["", "Shift+Tab"]:  # the audio, which has focus as the bar opens; then Previous
             if key:
@@ -73,20 +58,16 @@ def test_the_bar_and_the_offer_stay_on_the_screen_with_the_focus_in_sight(
             page.wait_for_timeout(300)  # a scroll into view, if any, is over
             seen = _boxes(page)
             focused = seen[_focused_id(page)]
-            assert _inside(seen["mini-player"], screen), f"the bar runs off the screen: {seen}"
-            assert _inside(focused, seen["mini-player"]), f"focus is outside the bar's visible box: {seen}"
-            assert _inside(seen["new-list"], screen), f"the offer runs off the screen: {seen}"
+            assert inside(seen["mini-player"], screen), f"the bar runs off the screen: {seen}"
+            assert inside(focused, seen["mini-player"]), f"focus is outside the bar's visible box: {seen}"
+            assert inside(seen["new-list"], screen), f"the offer runs off the screen: {seen}"
             assert seen["new-list"][3] <= seen["mini-player"][2], f"the offer covers the bar: {seen}"
-        watch.check(page)
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize(("width", "height"), [(320, 568), (390, 844)])
 def test_at_the_usual_text_size_the_bar_is_not_capped(browser: Any, server: Server, width: int, height: int) -> None:
     """A cap (and its scrolling) only where needed: it would clip the audio controls' own menu."""
-    context, page, watch = open_page(browser, server, width=width, height=height)
-    try:
+    with watched_page(browser, server, width=width, height=height) as page:
         serve_previews(page)
         page.get_by_role("tab", name="Pick by hand").click()
         page.locator("#emotion-buttons").get_by_role("button", name="happy", exact=True).click()
@@ -94,6 +75,3 @@ def test_at_the_usual_text_size_the_bar_is_not_capped(browser: Any, server: Serv
         expect(page.locator("#mini-status")).to_contain_text("can't load")
         expect(page.locator("#mini-player")).not_to_have_class("mini-player tall")
         assert page.evaluate("getComputedStyle(document.getElementById('mini-player')).overflowY") == "visible"
-        watch.check(page)
-    finally:
-        context.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import TIMEOUT_MS, Server, fake_analyzer, open_page, serve_previews
+from browsertools import TIMEOUT_MS, Server, fake_analyzer, serve_previews, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -23,8 +23,7 @@ FOCUSED = "(() => { const a = document.activeElement; return a ? a.id || a.tagNa
 
 
 def test_a_preview_failing_under_focus_in_its_controls_keeps_focus_in_the_bar(browser: Any, server: Server) -> None:
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         serve_previews(page)
         # The preview's host answers only when told to: focus can reach the controls before the error.
         held: list[Any] = []
@@ -52,6 +51,3 @@ def test_a_preview_failing_under_focus_in_its_controls_keeps_focus_in_the_bar(br
         assert page.evaluate(FOCUSED) == "mini-audio", "focus fell out of the bar"
         page.keyboard.press("Tab")
         assert page.evaluate(FOCUSED) in {"mini-audio", "mini-next"}, "Tab from there left the bar"
-        watch.check(page)
-    finally:
-        context.close()

@@ -17,7 +17,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import TEXT_SIZE, TIMEOUT_MS, Server, fake_analyzer, open_page, pick_by_hand, serve_previews
+from browsertools import (
+    TEXT_SIZE,
+    Server,
+    inside,
+    open_preview_with_the_camera_on,
+    pick_by_hand,
+    serve_previews,
+    watched_page,
+)
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -50,26 +58,6 @@ FOCUSED = """() => {
 }"""
 
 
-def _inside(inner: list[int], outer: list[int], slack: int = 1) -> bool:
-    left, right, top, bottom = inner
-    o_left, o_right, o_top, o_bottom = outer
-    return left >= o_left - slack and right <= o_right + slack and top >= o_top - slack and bottom <= o_bottom + slack
-
-
-def _open_preview_with_the_camera_on(page: Any) -> None:
-    """Start the camera by keyboard, the face's mood changing (so that the offer floats above the
-    bar), and open the first track's preview by keyboard; its host cannot be reached."""
-    serve_previews(page)
-    fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (3.0, "sad", -0.7, -0.4)])
-    page.locator("#camera-start").focus()
-    page.keyboard.press("Enter")
-    expect(page.locator("#new-list")).to_be_visible(timeout=TIMEOUT_MS)
-    page.locator("#result-list .preview-btn").first.focus()
-    page.keyboard.press("Enter")
-    expect(page.locator("#mini-status")).to_contain_text("can't load")
-    expect(page.locator("#mini-audio")).to_be_focused()
-
-
 @pytest.mark.parametrize(
     ("width", "height", "percent"),
     [(320, 568, 200), (320, 568, 300), (390, 844, 200), (390, 844, 300)],
@@ -79,9 +67,8 @@ def test_nothing_in_the_bar_runs_past_the_screen_and_each_control_is_in_sight(
     browser: Any, server: Server, width: int, height: int, percent: int
 ) -> None:
     init = TEXT_SIZE.format(percent=percent)
-    context, page, watch = open_page(browser, server, width=width, height=height, init_script=init)
-    try:
-        _open_preview_with_the_camera_on(page)
+    with watched_page(browser, server, width=width, height=height, init_script=init) as page:
+        open_preview_with_the_camera_on(page)
         page.wait_for_timeout(300)  # the bar has found its size (footroom.js markTall)
         seen = page.evaluate(PARTS)
         outside = {name: box for name, box in seen["parts"].items() if box[0] < -1 or box[1] > width + 1}
@@ -95,17 +82,14 @@ def test_nothing_in_the_bar_runs_past_the_screen_and_each_control_is_in_sight(
             page.wait_for_timeout(150)  # a scroll into view, if any, is over
             name, box = page.evaluate(FOCUSED)
             bar = page.evaluate(PARTS)["bar"]
-            assert _inside(box, [0, width, 0, height]), f"{name} is off the screen: {box}"
-            assert _inside(box, bar), f"{name} is outside the bar's visible box {bar}: {box}"
+            assert inside(box, [0, width, 0, height]), f"{name} is off the screen: {box}"
+            assert inside(box, bar), f"{name} is outside the bar's visible box {bar}: {box}"
             assert box[1] - box[0] >= TARGET_PX, f"{name} is {box[1] - box[0]} px wide"
             stops[name] = box
             if name == "mini-close":
                 break
             page.keyboard.press("Tab")
         assert list(stops) == ["mini-previous", "mini-audio", "mini-next", "mini-link", "mini-close"], stops
-        watch.check(page)
-    finally:
-        context.close()
 
 
 #: At the usual text size, measured before session 36: the bar's and its controls' left and right
@@ -147,8 +131,7 @@ EDGES = """(ids) => Object.fromEntries(ids.map((id) => {
 def test_at_the_usual_text_size_the_bar_is_laid_out_as_before(
     browser: Any, server: Server, width: int, height: int
 ) -> None:
-    context, page, watch = open_page(browser, server, width=width, height=height)
-    try:
+    with watched_page(browser, server, width=width, height=height) as page:
         serve_previews(page, title="Short song")
         pick_by_hand(page, "happy")
         page.locator("#result-list .preview-btn").first.click()
@@ -156,15 +139,11 @@ def test_at_the_usual_text_size_the_bar_is_laid_out_as_before(
         edges = page.evaluate(EDGES, list(USUAL[width]))
         for name, (left, right) in USUAL[width].items():
             assert edges[name] == pytest.approx([left, right], abs=0.6), f"{name} moved: {edges}"
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_title_of_one_long_word_breaks_inside_the_bar(browser: Any, server: Server) -> None:
     """At the usual text size: the title ran to 331 px on a 320 px screen."""
-    context, page, watch = open_page(browser, server, width=320, height=568)
-    try:
+    with watched_page(browser, server, width=320, height=568) as page:
         serve_previews(page, title="Supercalifragilisticexpialidocious-and-more-words")
         pick_by_hand(page, "happy")
         page.locator("#result-list .preview-btn").first.click()
@@ -172,6 +151,3 @@ def test_a_title_of_one_long_word_breaks_inside_the_bar(browser: Any, server: Se
         seen = page.evaluate(PARTS)
         assert seen["parts"]["mini-title"][1] <= seen["bar"][1], f"the title runs past the bar: {seen}"
         assert seen["bar"][1] <= 320, f"the bar runs past the screen: {seen}"
-        watch.check(page)
-    finally:
-        context.close()

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browsertools import Server, fake_analyzer, hold_requests, open_page, serve_previews
+from browsertools import Server, fake_analyzer, hold_requests, serve_previews, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -36,10 +36,8 @@ SAMPLE_FOCUS = """() => {
 @pytest.fixture(params=[(1280, 900), (390, 844)], ids=["desktop", "phone"])
 def sized_page(request: pytest.FixtureRequest, browser: Any, server: Server) -> Iterator[Any]:
     width, height = request.param
-    context, opened, watch = open_page(browser, server, width=width, height=height)
-    yield opened
-    watch.check(opened)
-    context.close()
+    with watched_page(browser, server, width=width, height=height) as opened:
+        yield opened
 
 
 def _top(page: Any, selector: str) -> float:
@@ -66,8 +64,7 @@ def test_the_first_camera_list_does_not_move_the_controls(sized_page: Any) -> No
 def test_an_offer_on_a_phone_moves_nothing_on_the_page(browser: Any, server: Server) -> None:
     """Before: on a phone, not scrolled, the offer pushed the buttons and the list down 106 px; a tap
     aimed at "Energize" landed on "Show it"."""
-    context, page, watch = open_page(browser, server, width=390, height=844)
-    try:
+    with watched_page(browser, server, width=390, height=844) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (5.0, "sad", -0.7, -0.4)])
         page.get_by_role("button", name="Start camera").click()
         expect(page.locator("#results-mood")).to_contain_text("happy")
@@ -81,9 +78,6 @@ def test_an_offer_on_a_phone_moves_nothing_on_the_page(browser: Any, server: Ser
         assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 844
         page.locator("#new-list-show").click()
         expect(page.locator("#results-mood")).to_contain_text("sad")
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_show_it_keeps_focus_until_the_new_list_is_drawn(page: Any) -> None:
@@ -212,8 +206,7 @@ def test_on_a_phone_the_offer_sits_above_a_tall_preview_bar_and_the_page_end_sta
 ) -> None:
     """Before: the offer floated a fixed 8.4rem up, under a preview bar that a long title and a status
     line had made taller (overlapping "Show it"), and it covered the end of the page."""
-    context, page, watch = open_page(browser, server, width=390, height=844)
-    try:
+    with watched_page(browser, server, width=390, height=844) as page:
         serve_previews(page, title="A very long title that wraps over several lines on a phone " * 2)
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (6.0, "sad", -0.7, -0.4)])
         page.get_by_role("button", name="Start camera").click()
@@ -229,9 +222,6 @@ def test_on_a_phone_the_offer_sits_above_a_tall_preview_bar_and_the_page_end_sta
         page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
         footer = page.locator(".site-footer").bounding_box()
         assert footer is not None and footer["y"] + footer["height"] <= offer["y"], (footer, offer)
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_strategy_that_fails_while_a_new_mood_loads_puts_the_page_back_on_the_list_on_screen(page: Any) -> None:

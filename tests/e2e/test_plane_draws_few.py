@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import Server, open_page
+from browsertools import Server, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -47,17 +47,11 @@ def test_the_plane_is_drawn_a_few_times_at_load(browser: Any, server: Server, ti
     """At the usual size once (not again for the config's identical points); at 2× and 3× text,
     where the person's size does not fit and a smaller one is looked for, at most five times
     (before: 10 and 18)."""
-    context, page, watch = open_page(
-        browser, server, width=390, height=844, init_script=COUNT_DRAWS + _text_size(times)
-    )
-    try:
+    with watched_page(browser, server, width=390, height=844, init_script=COUNT_DRAWS + _text_size(times)) as page:
         page.wait_for_selector("body[data-ready='true']")
         page.wait_for_timeout(300)  # a ResizeObserver's answer, if any, comes after
         draws = page.evaluate("window.__draws")
         assert 1 <= draws <= most
-        watch.check(page)
-    finally:
-        context.close()
 
 
 #: The text size doubled by a style sheet of its own (window.__double), or set back.
@@ -73,8 +67,7 @@ def test_a_text_size_fitted_before_is_drawn_once(browser: Any, server: Server) -
     """What fits depends on the text size and the emotions' words, not on the width (the plane's
     layout and words are in viewBox units): the text size doubled, set back, and doubled again, the
     plane is drawn once for it the second time (before: five times, each time)."""
-    context, page, watch = open_page(browser, server, width=390, height=844, init_script=COUNT_DRAWS)
-    try:
+    with watched_page(browser, server, width=390, height=844, init_script=COUNT_DRAWS) as page:
         page.wait_for_selector("body[data-ready='true']")
         page.evaluate(DOUBLE)
         page.wait_for_function("() => window.__draws >= 3")  # the first time, the fit is looked for
@@ -85,6 +78,3 @@ def test_a_text_size_fitted_before_is_drawn_once(browser: Any, server: Server) -
         page.wait_for_function("() => window.__draws >= 1")
         page.wait_for_timeout(300)
         assert page.evaluate("window.__draws") == 1
-        watch.check(page)
-    finally:
-        context.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsertools import Server, open_page
+from browsertools import Server, watched_page
 from test_reflow_and_forced_colors import TEXT_SPACING
 
 pytestmark = pytest.mark.e2e
@@ -41,14 +41,10 @@ CLASHES = """() => {
 @pytest.mark.parametrize("spaced", [False, True], ids=["plain", "text-spacing"])
 @pytest.mark.parametrize("size", [(1280, 900), (390, 844), (320, 568)], ids=["desktop", "phone", "phone-320"])
 def test_the_plane_s_words_stand_apart(browser: Any, server: Server, size: tuple[int, int], spaced: bool) -> None:
-    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
-    try:
+    with watched_page(browser, server, width=size[0], height=size[1]) as page:
         if spaced:
             page.evaluate(TEXT_SPACING)
         assert page.evaluate(CLASHES) == []
-        watch.check(page)
-    finally:
-        context.close()
 
 
 #: The plane's scale (CSS px per viewBox unit) times its viewBox width, and the centres of the
@@ -77,14 +73,10 @@ def test_the_plane_s_words_are_as_large_as_before_and_its_square_centred(
 ) -> None:
     """The words' CSS sizes are in viewBox units of a 320-unit plane: a wider viewBox (338) drew them
     5 % smaller (anchor words 9.6 px instead of 10.1 at 320 px wide), the square 9 units right."""
-    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
-    try:
+    with watched_page(browser, server, width=size[0], height=size[1]) as page:
         geometry = page.evaluate(GEOMETRY)
         assert geometry["viewBoxWidth"] <= 320
         assert abs(geometry["square"] - geometry["drawn"]) < 0.5, geometry
-        watch.check(page)
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("spaced", [False, True], ids=["plain", "text-spacing"])
@@ -94,8 +86,7 @@ def test_a_longer_word_stays_inside_the_plane(browser: Any, server: Server, spac
     words = WORDS_JS.read_text(encoding="utf-8")
     assert 'surprise: "surprised"' in words
     longer = words.replace('surprise: "surprised"', 'surprise: "überrascht worden"')
-    context, page, watch = open_page(browser, server, width=320, height=568)
-    try:
+    with watched_page(browser, server, width=320, height=568) as page:
         page.route("**/js/words.js*", lambda route: route.fulfill(body=longer, content_type="text/javascript"))
         page.reload()
         page.wait_for_selector("body[data-ready='true']")
@@ -104,9 +95,6 @@ def test_a_longer_word_stays_inside_the_plane(browser: Any, server: Server, spac
         assert page.locator("#plane .emo-surprise text").text_content() == "überrascht worden"
         assert page.evaluate(CLASHES) == []
         assert page.evaluate(LEFT_OF_ITS_DOT)
-        watch.check(page)
-    finally:
-        context.close()
 
 
 #: The browser's text size doubled (as its font-size setting does: rem and em grow, px do not).
@@ -143,8 +131,7 @@ def test_the_plane_s_words_grow_with_the_text_size_and_stay_by_their_dots(
     grow as far as the plane has room for them beside their own dots, 1.38 times (25 px at 1280, 18
     at 390: the upper left's "angry", "afraid" and "disgusted" crowd each other first), and none
     overlaps another, leaves the plane, or stands nearer another emotion's dot than its own."""
-    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
-    try:
+    with watched_page(browser, server, width=size[0], height=size[1]) as page:
         usual = page.evaluate(ANCHOR_WORDS)
         assert usual["strays"] == []
         page.evaluate(DOUBLE_TEXT)
@@ -156,6 +143,3 @@ def test_the_plane_s_words_grow_with_the_text_size_and_stay_by_their_dots(
         page.wait_for_timeout(200)
         assert page.evaluate(CLASHES) == []
         assert page.evaluate(ANCHOR_WORDS)["strays"] == []
-        watch.check(page)
-    finally:
-        context.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import Server, open_page, screenshot, serve_previews
+from browsertools import Server, screenshot, serve_previews, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -57,17 +57,13 @@ def _open_bar(page: Any) -> dict[str, Any]:
 def test_the_preview_bar_on_a_phone_is_no_taller_and_leaves_no_control_alone(
     browser: Any, server: Server, width: int
 ) -> None:
-    context, page, watch = open_page(browser, server, width=width, height=844)
-    try:
+    with watched_page(browser, server, width=width, height=844) as page:
         layout = _open_bar(page)
         screenshot(page, f"preview-bar-{width}")
         assert layout["height"] <= HEIGHT_BEFORE[width] + SLACK_PX, layout
         alone = [row for row in layout["rows"] if len(row) < 2]
         assert not alone, f"a control alone on a row: {layout['rows']}"
         assert ["mini-previous", "mini-audio", "mini-next"] in layout["rows"], layout["rows"]
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_on_a_desktop_the_controls_share_one_row(page: Any) -> None:

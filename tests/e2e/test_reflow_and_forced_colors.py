@@ -13,7 +13,7 @@ import io
 from typing import Any
 
 import pytest
-from browsertools import Server, fake_analyzer, open_page, serve_previews
+from browsertools import Server, fake_analyzer, serve_previews, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -57,8 +57,7 @@ def _start_camera(page: Any, moods: list[tuple[float, str | None, float, float]]
 def test_at_400_percent_zoom_what_floats_leaves_the_page_usable(browser: Any, server: Server) -> None:
     """Before: the preview bar was 299 px on a 225 px screen, its title at −83 px, and focus went to
     its player half off the screen; the offer sat above it, off the top."""
-    context, page, watch = open_page(browser, server, width=ZOOMED[0], height=ZOOMED[1])
-    try:
+    with watched_page(browser, server, width=ZOOMED[0], height=ZOOMED[1]) as page:
         serve_previews(page)
         _start_camera(page, [(0.0, "happy", 0.8, 0.35), (6.0, "sad", -0.7, -0.4)])
         first = page.locator("#result-list > li").first
@@ -74,17 +73,13 @@ def test_at_400_percent_zoom_what_floats_leaves_the_page_usable(browser: Any, se
         assert share <= 0.5, f"floating boxes cover {share:.0%} of the screen"
         page.locator("#new-list-show").focus()
         assert page.evaluate(INSIDE_VIEWPORT, "new-list-show"), "Show it is off the screen"
-        watch.check(page)
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("size", [(390, 844), (320, 568)], ids=["phone", "phone-320"])
 def test_the_small_camera_preview_keeps_its_words_inside(browser: Any, server: Server, size: tuple[int, int]) -> None:
     """Before: "No face in view. Face the camera, in good light." ran out of both sides of the 7.5rem
     preview (41 % visible) and a face's label was cut off at its top (a third visible)."""
-    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
-    try:
+    with watched_page(browser, server, width=size[0], height=size[1]) as page:
         _start_camera(page, [(0.0, "happy", 0.8, 0.35), (3.0, None, 0.0, 0.0)])
         page.wait_for_selector("#camera-overlay .face-box")
         cut = page.evaluate(
@@ -108,16 +103,12 @@ def test_the_small_camera_preview_keeps_its_words_inside(browser: Any, server: S
             }"""
         )
         assert inside, "the no-face note runs out of the preview"
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_larger_text_spacing_at_320_px_neither_overlaps_nor_scrolls_sideways(browser: Any, server: Server) -> None:
     """Before: "Energize" and "Pick by hand" pushed the page to 353 px, and the longer emotion names
     ran into their bars."""
-    context, page, watch = open_page(browser, server, width=320, height=568)
-    try:
+    with watched_page(browser, server, width=320, height=568) as page:
         page.evaluate(TEXT_SPACING)
         _start_camera(page, [(0.0, "happy", 0.8, 0.35)])
         expect(page.locator("#result-list > li").first).to_be_visible(timeout=20_000)
@@ -130,16 +121,12 @@ def test_larger_text_spacing_at_320_px_neither_overlaps_nor_scrolls_sideways(bro
             }).map((bar) => bar.textContent.trim())"""
         )
         assert page.locator(".bar").count() >= 7 and not overlaps, overlaps
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_forced_colours_keep_every_state_visible(browser: Any, server: Server) -> None:
     """Forced colours drop backgrounds and gradients: the selected tab, the pressed strategy, the
     switch's knob and the mood bars must be drawn in system colours instead."""
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         page.emulate_media(forced_colors="active")
         _start_camera(page, [(0.0, "happy", 0.8, 0.35)])
         expect(page.locator("#result-list > li").first).to_be_visible(timeout=20_000)
@@ -165,16 +152,12 @@ def test_forced_colours_keep_every_state_visible(browser: Any, server: Server) -
             assert chosen not in (other, page_colour) and not chosen.startswith("rgba"), looks
         assert looks["knob"] != "none", looks
         assert looks["bar"][0] is not None and looks["bar"][0] != page_colour, looks
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_the_offer_s_words_can_all_be_seen_at_400_percent_of_a_1280x720_window(browser: Any, server: Server) -> None:
     """Before: the offer, 40 % of a 180 px screen and scrolling inside, centred its words, and the
     12 px above its top could not be scrolled to: the first line was cut in half."""
-    context, page, watch = open_page(browser, server, width=320, height=180)
-    try:
+    with watched_page(browser, server, width=320, height=180) as page:
         _start_camera(page, [(0.0, "happy", 0.8, 0.35), (5.0, "sad", -0.7, -0.4)])
         expect(page.locator("#new-list")).to_be_visible(timeout=20_000)
         words_top, box_top = page.evaluate(
@@ -186,15 +169,11 @@ def test_the_offer_s_words_can_all_be_seen_at_400_percent_of_a_1280x720_window(b
             }"""
         )
         assert words_top >= box_top - 1, f"the offer's first line starts {box_top - words_top:.0f} px above its box"
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_larger_text_spacing_at_320_px_keeps_the_name_clear_of_history(browser: Any, server: Server) -> None:
     """Before: "moodtape" ran 31 px under the History button."""
-    context, page, watch = open_page(browser, server, width=320, height=568)
-    try:
+    with watched_page(browser, server, width=320, height=568) as page:
         page.evaluate(TEXT_SPACING)
         name = page.locator(".brand h1").bounding_box()
         history = page.locator("#history-open").bounding_box()
@@ -204,9 +183,6 @@ def test_larger_text_spacing_at_320_px_keeps_the_name_clear_of_history(browser: 
             or name["y"] >= history["y"] + history["height"]
         )
         assert apart, f"the name {name} runs under History {history}"
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def _contrast(one: tuple[int, ...], other: tuple[int, ...]) -> float:
@@ -227,8 +203,7 @@ def test_a_face_box_stands_out_from_the_picture_all_round(browser: Any, server: 
     35 % grey halo, was 1.6:1 on the astronaut's orange suit."""
     from PIL import Image
 
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         page.emulate_media(color_scheme=scheme)
         _start_camera(page, [(0.0, "sad", -0.7, -0.4)])
         box = page.locator("#camera-overlay .face-box")
@@ -246,6 +221,3 @@ def test_a_face_box_stands_out_from_the_picture_all_round(browser: Any, server: 
             if best < 3:
                 faint.append((x, round(best, 2)))
         assert not faint, f"the box's foot is under 3:1 against the picture at {faint}"
-        watch.check(page)
-    finally:
-        context.close()

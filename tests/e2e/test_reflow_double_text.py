@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import Server, open_page
+from browsertools import Server, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -32,13 +32,9 @@ PAST_THE_EDGE = """() => [...document.querySelectorAll("body *")]
 
 @pytest.mark.parametrize("size", [(390, 844), (320, 568)], ids=["390", "320"])
 def test_twice_the_text_size_scrolls_nothing_sideways(browser: Any, server: Server, size: tuple[int, int]) -> None:
-    context, page, watch = open_page(browser, server, width=size[0], height=size[1], init_script=DOUBLE_TEXT)
-    try:
+    with watched_page(browser, server, width=size[0], height=size[1], init_script=DOUBLE_TEXT) as page:
         page.wait_for_selector("body[data-ready='true']")
         assert page.evaluate("document.documentElement.scrollWidth") <= size[0], page.evaluate(PAST_THE_EDGE)
         page.get_by_role("tab", name="Pick by hand").click()  # the tabs, on their two rows, still work
         assert page.get_by_role("tab", name="Pick by hand").get_attribute("aria-selected") == "true"
         assert page.evaluate("document.documentElement.scrollWidth") <= size[0], page.evaluate(PAST_THE_EDGE)
-        watch.check(page)
-    finally:
-        context.close()

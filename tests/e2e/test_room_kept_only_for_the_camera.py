@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import RECORD_SHIFTS, Server, fake_analyzer, hold_requests, open_page
+from browsertools import RECORD_SHIFTS, Server, fake_analyzer, hold_requests, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -46,8 +46,7 @@ EMPTY_LINES = """() => {
 def test_the_empty_list_box_fills_the_room_kept_for_the_first_list(
     browser: Any, server: Server, size: tuple[int, int]
 ) -> None:
-    context, page, watch = open_page(browser, server, width=size[0], height=size[1])
-    try:
+    with watched_page(browser, server, width=size[0], height=size[1]) as page:
         fake_analyzer(page, [(0.0, None, 0.0, 0.0)])  # no face: no list comes, the room stays empty
         before = page.evaluate(BOXES)
         assert before["cardHeight"] >= size[1], before  # the room is kept (test_camera_start_holds_still.py)
@@ -61,14 +60,10 @@ def test_the_empty_list_box_fills_the_room_kept_for_the_first_list(
         by_hand = page.evaluate(BOXES)
         assert by_hand["boxBelowStatus"] == pytest.approx(before["boxBelowStatus"], abs=0.5), (before, by_hand)
         assert by_hand["cardHeight"] < 0.7 * size[1], by_hand  # its own height off the Camera tab
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_the_mood_line_keeps_empty_lines_only_in_camera_mode(browser: Any, server: Server) -> None:
-    context, page, watch = open_page(browser, server, width=390, height=844)
-    try:
+    with watched_page(browser, server, width=390, height=844) as page:
         # The camera's line changes unasked, between one and four lines here: their room is kept.
         assert page.evaluate(EMPTY_LINES) >= 2.5
         page.get_by_role("tab", name="Photo").click()
@@ -78,16 +73,12 @@ def test_the_mood_line_keeps_empty_lines_only_in_camera_mode(browser: Any, serve
         page.locator("#emotion-buttons").get_by_role("button", name="happy", exact=True).click()
         expect(page.locator("#mood-now")).to_contain_text("Mood of the list: happy")
         assert page.evaluate(EMPTY_LINES) < 0.5
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_slow_list_picked_on_the_plane_does_not_move_the_plane(browser: Any, server: Server) -> None:
     """The mood line now grows with its words by hand: it is written at the press, with the plane's
     mark, not when the list comes (a list 1.5 s late moved the plane 24 px down under the cursor)."""
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         held = hold_requests(page)  # answered by the test, 1.5 s later
         page.get_by_role("tab", name="Pick by hand").click()
         page.evaluate(RECORD_SHIFTS)
@@ -98,16 +89,12 @@ def test_a_slow_list_picked_on_the_plane_does_not_move_the_plane(browser: Any, s
         expect(page.locator("#result-list > li").first).to_be_attached()
         page.wait_for_timeout(300)
         assert page.evaluate("window.__shifts") == []
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_a_slow_pick_that_fails_does_not_move_the_plane(browser: Any, server: Server) -> None:
     """The mood line said "Mood of the list: happy …" (two lines) at the press; when the list failed
     1.5 s later it went back to "No mood yet." (one line), moving the plane up 24 px (review)."""
-    context, page, watch = open_page(browser, server)
-    try:
+    with watched_page(browser, server) as page:
         held = hold_requests(page)
         page.get_by_role("tab", name="Pick by hand").click()
         page.evaluate(RECORD_SHIFTS)
@@ -119,6 +106,3 @@ def test_a_slow_pick_that_fails_does_not_move_the_plane(browser: Any, server: Se
         expect(page.locator("#mood-now")).to_have_text("No mood yet.")
         page.wait_for_timeout(300)
         assert page.evaluate("window.__shifts") == []
-        watch.check(page)
-    finally:
-        context.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import TEXT_SIZE, Server, open_page
+from browsertools import TEXT_SIZE, Server, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -50,10 +50,7 @@ def test_the_skip_link_fits_a_phone_hidden_and_focused(
 ) -> None:
     """Hidden, the link neither widens the page nor shows; after one Tab from the top it is the
     focus, the page is no wider, and the link, text and ring, lies wholly inside the window."""
-    context, page, watch = open_page(
-        browser, server, width=WIDTH, height=640, init_script=TEXT_SIZE.format(percent=percent)
-    )
-    try:
+    with watched_page(browser, server, width=WIDTH, height=640, init_script=TEXT_SIZE.format(percent=percent)) as page:
         if forced:
             page.emulate_media(forced_colors="active")
         wide, window = page.evaluate(PAGE_WIDTHS)
@@ -74,6 +71,3 @@ def test_the_skip_link_fits_a_phone_hidden_and_focused(
         assert box["top"] - ring >= 0 and box["bottom"] + ring <= box["innerHeight"], f"past the top or bottom: {box}"
         if forced:  # forced colours drop its background: a border marks where it ends, over the page
             assert box["border"], f"no edge in forced colours: {box}"
-        watch.check(page)
-    finally:
-        context.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browsertools import RECORD_SHIFTS, TIMEOUT_MS, Server, fake_analyzer, open_page
+from browsertools import RECORD_SHIFTS, TIMEOUT_MS, Server, fake_analyzer, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -45,8 +45,7 @@ def test_three_times_the_text_size_scrolls_nothing_sideways(
     browser: Any, server: Server, size: tuple[int, int]
 ) -> None:
     width = size[0]
-    context, page, watch = open_page(browser, server, width=width, height=size[1], init_script=TRIPLE_TEXT)
-    try:
+    with watched_page(browser, server, width=width, height=size[1], init_script=TRIPLE_TEXT) as page:
         _scrolls_nothing_sideways(page, width, "first visit")
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
         page.get_by_role("button", name="Start camera").click()
@@ -63,15 +62,11 @@ def test_three_times_the_text_size_scrolls_nothing_sideways(
         _scrolls_nothing_sideways(page, width, "History")
         close = page.locator("#history-close").bounding_box()
         assert close["x"] >= 0 and close["x"] + close["width"] <= width
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_the_bars_keep_a_usable_bar_at_three_times_the_text_size(browser: Any, server: Server) -> None:
     """The name goes above its bar: the bar beside the value is at least a quarter of the row."""
-    context, page, watch = open_page(browser, server, width=320, height=568, init_script=TRIPLE_TEXT)
-    try:
+    with watched_page(browser, server, width=320, height=568, init_script=TRIPLE_TEXT) as page:
         rows = page.evaluate(
             """() => [...document.querySelectorAll('#bars .bar')].map((bar) => ({
                  row: bar.getBoundingClientRect().width,
@@ -81,16 +76,12 @@ def test_the_bars_keep_a_usable_bar_at_three_times_the_text_size(browser: Any, s
         )
         assert rows and all(r["track"] >= r["row"] / 4 for r in rows), rows
         assert all(r["name"] <= 320 for r in rows), rows
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_three_times_the_text_size_moves_nothing_while_the_camera_runs(browser: Any, server: Server) -> None:
     """The floating offer and the frame figures keep the room of their longest words at this text
     size: before, the offer grew 48 px upward as its words changed (layout shift 0.025 at 320 px)."""
-    context, page, watch = open_page(browser, server, width=320, height=568, init_script=TRIPLE_TEXT)
-    try:
+    with watched_page(browser, server, width=320, height=568, init_script=TRIPLE_TEXT) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35), (3.0, "sad", -0.6, 0.3), (9.0, "angry", -0.5, 0.3)])
         page.evaluate(RECORD_SHIFTS)
         page.get_by_role("button", name="Start camera").click()
@@ -100,6 +91,3 @@ def test_three_times_the_text_size_moves_nothing_while_the_camera_runs(browser: 
             "window.__shifts"
         )
         _scrolls_nothing_sideways(page, 320, "camera on")
-        watch.check(page)
-    finally:
-        context.close()

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from browsertools import Server, open_page, pick_by_hand, serve_previews
+from browsertools import Server, pick_by_hand, serve_previews, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -89,8 +89,7 @@ def test_history_is_off_until_switched_on(page: Any) -> None:
 
 @pytest.mark.parametrize("mode", ["manual", "camera"])
 def test_phone_shows_the_list_on_the_first_screen_with_big_targets(browser: Any, server: Server, mode: str) -> None:
-    context, page, watch = open_page(browser, server, width=390, height=844)
-    try:
+    with watched_page(browser, server, width=390, height=844) as page:
         if mode == "manual":
             pick_by_hand(page, "happy")
         else:
@@ -105,9 +104,6 @@ def test_phone_shows_the_list_on_the_first_screen_with_big_targets(browser: Any,
         assert page.evaluate(SMALL_TARGETS) == []
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0
-        watch.check(page)
-    finally:
-        context.close()
 
 
 def test_play_offline_says_so_and_keeps_the_link(page: Any) -> None:

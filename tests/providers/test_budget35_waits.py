@@ -108,6 +108,14 @@ class FakeLock:
         self.release()
 
 
+def hold_token_lock(provider, clock, seconds: float) -> FakeLock:
+    """Give ``provider`` a token lock that another thread holds for ``seconds`` more on ``clock``."""
+    lock = FakeLock(clock)
+    lock.held_until = clock.now + seconds
+    provider._token_lock = lock
+    return lock
+
+
 class SpotifyWithOthers(Spotify):
     """The session-34 fake Spotify (pages answering in 4.9 s), running ``on_first_page`` once the
     first search page is answered: another visitor beginning a call of its own at that moment."""
@@ -224,9 +232,7 @@ def test_a_later_page_waits_on_the_token_lock_only_until_the_budget_ends(clock) 
 def test_a_first_page_waits_on_the_token_lock_only_while_its_attempt_would_still_fit(clock) -> None:
     fake = SpotifyWithOthers(clock)
     provider = _spotify(clock, fake)
-    lock = FakeLock(clock)
-    lock.held_until = clock.now + FIRST_CALL_LIMIT
-    provider._token_lock = lock
+    lock = hold_token_lock(provider, clock, FIRST_CALL_LIMIT)
     started = clock.now
     with pytest.raises(ProviderError, match="ran out of time"):  # the catalog stands in, and says why
         provider.tracks(THREE_REGIONS)  # was 10 tracks after 22.4 s

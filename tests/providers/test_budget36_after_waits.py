@@ -21,7 +21,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from tests.providers.test_budget34_cut_short import FIRST_CALL_LIMIT, SLOW, THREE_REGIONS, Spotify, _spotify
-from tests.providers.test_budget35_waits import NEXT_TRY, FakeLock, FakeTime, _page_key
+from tests.providers.test_budget35_waits import NEXT_TRY, FakeTime, _page_key, hold_token_lock
 from tests.providers.test_svc33_preview_pauses import deezer_track, song
 
 import moodtape.providers.http as http_module
@@ -64,9 +64,7 @@ def test_a_first_page_that_waited_on_the_token_lock_fetches_no_token_it_has_no_t
     and sent itself, ending at 19.8 s. Now 5 s + 5 s no longer fit in the 7.5 s left."""
     fake = Spotify(clock, token_delay=SLOW)
     provider = _spotify(clock, fake)
-    lock = FakeLock(clock)
-    lock.held_until = clock.now + 10.0
-    provider._token_lock = lock
+    hold_token_lock(provider, clock, 10.0)
     started = clock.now
     with pytest.raises(ProviderError, match="ran out of time"):
         provider.tracks(THREE_REGIONS)

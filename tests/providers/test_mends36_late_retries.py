@@ -21,7 +21,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from tests.providers.test_budget34_cut_short import FIRST_CALL_LIMIT, SLOW, THREE_REGIONS, Spotify, _spotify
-from tests.providers.test_budget35_waits import FakeLock, FakeTime
+from tests.providers.test_budget35_waits import FakeLock, FakeTime, hold_token_lock
 from tests.providers.test_svc33_preview_pauses import deezer_track, song
 
 import moodtape.providers.http as http_module
@@ -162,9 +162,7 @@ def test_a_401_after_a_wait_on_the_token_lock_renews_within_the_first_pages_limi
     (5 s + 5 s after 16.8 s): the catalog stands in, and says why."""
     fake = Spotify(clock, token_delay=SLOW, page_statuses=(401,))
     provider = _spotify(clock, fake)
-    lock = FakeLock(clock)
-    lock.held_until = clock.now + 7.0
-    provider._token_lock = lock
+    hold_token_lock(provider, clock, 7.0)
     started = clock.now
     with pytest.raises(ProviderError, match="ran out of time"):
         provider.tracks(THREE_REGIONS)

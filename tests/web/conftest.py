@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -116,6 +117,15 @@ def client(app: Flask) -> Iterator[FlaskClient]:
 def csrf(client: FlaskClient) -> dict[str, str]:
     """Headers carrying this client's CSRF token (the session cookie comes with the first call)."""
     return csrf_headers(client)
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    """An event that work a test holds (a hanging ping, a slow build) waits on; set when the test
+    ends, passed or failed, so that no thread of it is left waiting into the next test."""
+    event = threading.Event()
+    yield event
+    event.set()
 
 
 @pytest.fixture

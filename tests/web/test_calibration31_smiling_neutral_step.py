@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 from flask.testing import FlaskClient
+from webtools import post_calibration
 
 from moodtape.emotions import EMOTIONS
 from moodtape.vision.calibrate import Example
@@ -68,10 +69,9 @@ def test_the_answer_says_why_the_expressions_were_not_learnt(
 ) -> None:
     """The smiling astronaut as neutral, her smile beside it: before, the answer said only
     ``expressions: false``, and the page said "Added your happy face."."""
-    reply = client.post("/api/calibration?emotion=neutral", data=frame_640, content_type="image/jpeg", headers=csrf)
-    assert reply.get_json()["neutral_reads_as"] == "happy" and reply.get_json()["notes"] == []  # nothing else sent yet
-    reply = client.post("/api/calibration?emotion=happy", data=frame_640, content_type="image/jpeg", headers=csrf)
-    answer = reply.get_json()
+    answer = post_calibration(client, frame_640, "neutral", csrf)
+    assert answer["neutral_reads_as"] == "happy" and answer["notes"] == []  # nothing else sent yet
+    answer = post_calibration(client, frame_640, "happy", csrf)
     assert answer["expressions"] is False and answer["neutral_reads_as"] == "happy"
     (note,) = answer["notes"]
     assert "not learnt" in note and "if this is how your face rests" in note

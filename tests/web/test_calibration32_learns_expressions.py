@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 
 from flask.testing import FlaskClient
-from webtools import AppFactory, csrf_headers
+from webtools import AppFactory, post_calibration
 
 from moodtape.vision.pipeline import Analyzer
 
@@ -28,14 +28,8 @@ def _without_embeddings(analyzer: Analyzer) -> Analyzer:
 
 def _smile_as_neutral_then_smile(client: FlaskClient, frame: bytes) -> dict[str, object]:
     """The smiling astronaut sent as neutral, then as happy: the second answer."""
-    for emotion in ("neutral", "happy"):
-        reply = client.post(
-            f"/api/calibration?emotion={emotion}", data=frame, content_type="image/jpeg", headers=csrf_headers(client)
-        )
-        assert reply.status_code == 200, reply.get_json()
-    answer = reply.get_json()
-    assert isinstance(answer, dict)
-    return answer
+    post_calibration(client, frame, "neutral")
+    return post_calibration(client, frame, "happy")
 
 
 def test_a_model_with_embeddings_learns_expressions(client: FlaskClient, frame_640: bytes) -> None:
@@ -62,5 +56,4 @@ def test_the_first_neutral_frame_already_says_it(
 ) -> None:
     """A property of the model, not of the examples: said before any expression was sent."""
     client = make_app(analyzer=_without_embeddings(real_analyzer)).test_client()
-    reply = client.post("/api/calibration", data=frame_640, content_type="image/jpeg", headers=csrf_headers(client))
-    assert reply.get_json()["learns_expressions"] is False
+    assert post_calibration(client, frame_640)["learns_expressions"] is False

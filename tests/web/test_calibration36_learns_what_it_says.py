@@ -16,17 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from flask.testing import FlaskClient
-from webtools import csrf_headers, encode
-
-
-def _post(client: FlaskClient, frame: bytes, emotion: str) -> dict[str, object]:
-    reply = client.post(
-        f"/api/calibration?emotion={emotion}", data=frame, content_type="image/jpeg", headers=csrf_headers(client)
-    )
-    assert reply.status_code == 200, reply.get_json()
-    answer = reply.get_json()
-    assert isinstance(answer, dict)
-    return answer
+from webtools import encode, post_calibration
 
 
 @pytest.fixture(scope="module")
@@ -40,23 +30,23 @@ def resting_640(astronaut_bgr: npt.NDArray[np.uint8]) -> bytes:
 
 
 def test_a_smiling_neutral_face_is_told_no_expressions_are_learnt(client: FlaskClient, frame_640: bytes) -> None:
-    neutral = _post(client, frame_640, "neutral")
+    neutral = post_calibration(client, frame_640, "neutral")
     assert neutral["not_resting"] == "happy" and neutral["neutral_reads_as"] == "happy"
     assert neutral["learning_expressions_now"] is False
     # What the fit does agrees: the happy frame is counted, not learnt.
-    happy = _post(client, frame_640, "happy")
+    happy = post_calibration(client, frame_640, "happy")
     assert happy["expressions"] is False and happy["learning_expressions_now"] is False
 
 
 def test_the_model_part_keeps_its_field(client: FlaskClient, frame_640: bytes) -> None:
     """``learns_expressions`` is what the model can learn, smile or not: the API stayed 0.1.0."""
-    assert _post(client, frame_640, "neutral")["learns_expressions"] is True
-    assert "model_learns_expressions" not in _post(client, frame_640, "happy")
+    assert post_calibration(client, frame_640, "neutral")["learns_expressions"] is True
+    assert "model_learns_expressions" not in post_calibration(client, frame_640, "happy")
 
 
 def test_a_resting_neutral_face_learns_them(client: FlaskClient, frame_640: bytes, resting_640: bytes) -> None:
-    neutral = _post(client, resting_640, "neutral")
+    neutral = post_calibration(client, resting_640, "neutral")
     assert neutral["neutral_reads_as"] is None and neutral["learning_expressions_now"] is True
-    happy = _post(client, frame_640, "happy")
+    happy = post_calibration(client, frame_640, "happy")
     assert happy["expressions"] is True and happy["learning_expressions_now"] is True
     assert happy["learns_expressions"] is True

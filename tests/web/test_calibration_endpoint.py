@@ -12,20 +12,12 @@ import numpy.typing as npt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import AppFactory, csrf_headers, encode, same_session
+from webtools import AppFactory, csrf_headers, encode, post_calibration, same_session
 
 from moodtape.vision.calibrate import Example, profile_from_examples
 from moodtape.vision.pipeline import Analyzer
 from moodtape.web import calibration_api
 from moodtape.web.profiles import Calibration, MemoryProfileStore, remove_calibration
-
-
-def post_frame(client: FlaskClient, csrf: dict[str, str], frame: bytes, emotion: str = "neutral") -> dict[str, object]:
-    reply = client.post(f"/api/calibration?emotion={emotion}", data=frame, content_type="image/jpeg", headers=csrf)
-    assert reply.status_code == 200, reply.get_json()
-    body = reply.get_json()
-    assert isinstance(body, dict)
-    return body
 
 
 def neutral_probability(client: FlaskClient, frame: bytes, stream: str | None = None) -> tuple[float, bool]:
@@ -46,7 +38,7 @@ def test_status_starts_empty(client: FlaskClient) -> None:
 def test_a_neutral_frame_calibrates_the_session(client: FlaskClient, csrf: dict[str, str], frame_640: bytes) -> None:
     before, calibrated = neutral_probability(client, frame_640)
     assert not calibrated
-    assert post_frame(client, csrf, frame_640) == {
+    assert post_calibration(client, frame_640, "neutral", csrf) == {
         "calibrated": True,
         "examples": {"neutral": 1},
         "expressions": False,
@@ -77,8 +69,8 @@ def resting_frame_640(astronaut_bgr: npt.NDArray[np.uint8]) -> bytes:
 def test_expressions_before_neutral_wait_for_it(
     client: FlaskClient, csrf: dict[str, str], frame_640: bytes, resting_frame_640: bytes
 ) -> None:
-    assert post_frame(client, csrf, frame_640, "happy")["calibrated"] is False
-    status = post_frame(client, csrf, resting_frame_640, "neutral")
+    assert post_calibration(client, frame_640, "happy", csrf)["calibrated"] is False
+    status = post_calibration(client, resting_frame_640, "neutral", csrf)
     assert status["calibrated"] is True and status["expressions"] is True  # learnt once neutral is in
     assert status["examples"] == {"happy": 1, "neutral": 1}
     assert status["neutral_reads_as"] is None and status["notes"] == []
@@ -87,14 +79,14 @@ def test_expressions_before_neutral_wait_for_it(
 def test_other_sessions_are_not_calibrated(
     app: Flask, client: FlaskClient, csrf: dict[str, str], frame_640: bytes
 ) -> None:
-    post_frame(client, csrf, frame_640)
+    post_calibration(client, frame_640, "neutral", csrf)
     with app.test_client() as stranger:
         assert stranger.get("/api/calibration").get_json()["calibrated"] is False
         assert neutral_probability(stranger, frame_640)[1] is False
 
 
 def test_delete_forgets_it(client: FlaskClient, csrf: dict[str, str], frame_640: bytes) -> None:
-    post_frame(client, csrf, frame_640)
+    post_calibration(client, frame_640, "neutral", csrf)
     assert client.delete("/api/calibration", headers=csrf).get_json() == {"deleted": True, "removed": 1}
     assert client.get("/api/calibration").get_json()["calibrated"] is False
     assert neutral_probability(client, frame_640)[1] is False
@@ -104,7 +96,7 @@ def test_delete_forgets_it(client: FlaskClient, csrf: dict[str, str], frame_640:
 def test_forgetting_the_session_forgets_the_calibration(
     client: FlaskClient, csrf: dict[str, str], frame_640: bytes
 ) -> None:
-    post_frame(client, csrf, frame_640)
+    post_calibration(client, frame_640, "neutral", csrf)
     assert client.delete("/api/history?confirm=true", headers=csrf).status_code == 200
     assert client.get("/api/calibration").get_json()["calibrated"] is False
 
@@ -261,7 +253,7 @@ def test_a_frame_read_while_the_calibration_is_removed_is_not_kept(
     page = app.test_client()
     token = {**csrf_headers(page), "Content-Type": "image/jpeg"}
     for _ in range(frames_before):
-        assert page.post("/api/calibration", data=frame_640, headers=token).status_code == 200
+        post_calibration(page, frame_640, headers=token)
     reading, go_on = threading.Event(), threading.Event()
     real_read = calibration_api.read_example
 
@@ -294,8 +286,7 @@ def test_a_frame_read_while_the_calibration_is_removed_is_not_kept(
     }
     monkeypatch.setattr(calibration_api, "read_example", real_read)
     # A frame sent after the removal starts a new calibration, as the person asked.
-    again = page.post("/api/calibration", data=frame_640, headers=token)
-    assert again.status_code == 200 and again.get_json()["examples"] == {"neutral": 1}
+    assert post_calibration(page, frame_640, headers=token)["examples"] == {"neutral": 1}
 
 
 def test_a_frame_says_which_removal_it_was_sent_after(
@@ -322,7 +313,7 @@ def test_a_removal_count_gone_from_a_full_store_does_not_refuse_frames(make_app:
     app.extensions["moodtape"].profiles = MemoryProfileStore(max_removals=1)
     page, other = app.test_client(), app.test_client()
     jpeg = {**csrf_headers(page), "Content-Type": "image/jpeg"}
-    assert page.post("/api/calibration", data=frame_640, headers=jpeg).status_code == 200
+    post_calibration(page, frame_640, headers=jpeg)
     assert page.delete("/api/calibration", headers=jpeg).get_json()["removed"] == 1
     assert other.delete("/api/calibration", headers=csrf_headers(other)).status_code == 200  # pushes it out
     reply = page.post("/api/calibration?removed=1", data=frame_640, headers=jpeg)
@@ -337,7 +328,7 @@ def test_removals_never_push_a_calibration_out(make_app: AppFactory, frame_640: 
     app.extensions["moodtape"].profiles = MemoryProfileStore(max_profiles=2)
     visitor = app.test_client()
     jpeg = {**csrf_headers(visitor), "Content-Type": "image/jpeg"}
-    assert visitor.post("/api/calibration", data=frame_640, headers=jpeg).status_code == 200
+    post_calibration(visitor, frame_640, headers=jpeg)
     for _ in range(5):
         stranger = app.test_client()
         assert stranger.delete("/api/calibration", headers=csrf_headers(stranger)).get_json() == {
@@ -362,5 +353,5 @@ def test_a_new_calibration_starts_from_a_count_the_client_can_send_back(
 def test_only_a_neutral_frame_is_checked_for_a_smile(
     client: FlaskClient, csrf: dict[str, str], frame_640: bytes
 ) -> None:
-    post_frame(client, csrf, frame_640)
-    assert post_frame(client, csrf, frame_640, emotion="happy")["not_resting"] is None
+    post_calibration(client, frame_640, "neutral", csrf)
+    assert post_calibration(client, frame_640, "happy", csrf)["not_resting"] is None

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from webtools import post_calibration
 
 
 def _bodies(frame: bytes, fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -89,5 +90,4 @@ def test_a_wrong_field_in_the_body_is_named(
 def test_a_picture_sent_as_its_own_bytes_still_defaults_to_neutral(
     client: FlaskClient, csrf: dict[str, str], frame_640: bytes
 ) -> None:
-    reply = client.post("/api/calibration", data=frame_640, content_type="image/jpeg", headers=csrf)
-    assert reply.status_code == 200 and reply.get_json()["examples"] == {"neutral": 1}
+    assert post_calibration(client, frame_640, headers=csrf)["examples"] == {"neutral": 1}

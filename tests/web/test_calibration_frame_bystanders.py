@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 from flask.testing import FlaskClient
-from webtools import encode
+from webtools import encode, post_calibration
 
 Image = npt.NDArray[np.uint8]
 
@@ -42,11 +42,5 @@ def test_a_frame_with_two_faces_of_one_size_is_refused_and_learns_nothing(
 def test_a_bystander_clearly_further_back_is_passed_over(
     client: FlaskClient, csrf: dict[str, str], astronaut_bgr: Image
 ) -> None:
-    reply = client.post(
-        "/api/calibration?emotion=neutral",
-        data=two_people(astronaut_bgr, (1.0, 0.8)),
-        content_type="image/jpeg",
-        headers=csrf,
-    )
-    assert reply.status_code == 200
-    assert reply.get_json()["notes"] == ["2 faces in the frame; used the largest"]
+    answer = post_calibration(client, two_people(astronaut_bgr, (1.0, 0.8)), "neutral", csrf)
+    assert answer["notes"] == ["2 faces in the frame; used the largest"]

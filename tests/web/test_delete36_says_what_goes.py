@@ -7,6 +7,7 @@ the calibration that goes too (nor the history choice).
 from __future__ import annotations
 
 from flask.testing import FlaskClient
+from webtools import post_calibration
 
 
 def _said(client: FlaskClient, csrf: dict[str, str]) -> str:
@@ -24,8 +25,7 @@ def test_an_empty_session_is_told_nothing_is_kept(client: FlaskClient, csrf: dic
 
 
 def test_the_calibration_is_named(client: FlaskClient, csrf: dict[str, str], frame_640: bytes) -> None:
-    reply = client.post("/api/calibration", data=frame_640, content_type="image/jpeg", headers=csrf)
-    assert reply.status_code == 200
+    post_calibration(client, frame_640, headers=csrf)
     said = _said(client, csrf)
     assert said.endswith("to delete your face calibration (1 example), and end this session")
 
@@ -35,10 +35,7 @@ def test_lists_calibration_and_choice_are_counted(client: FlaskClient, csrf: dic
     for emotion in ("happy", "sad"):
         assert client.post(f"/api/lists?emotion={emotion}&n=3", headers=csrf).status_code == 201
     for emotion in ("neutral", "happy"):
-        reply = client.post(
-            f"/api/calibration?emotion={emotion}", data=frame_640, content_type="image/jpeg", headers=csrf
-        )
-        assert reply.status_code == 200
+        post_calibration(client, frame_640, emotion, csrf)
     said = _said(client, csrf)
     assert said.endswith(
         "to delete 2 lists (with their feedback and corrections), your face calibration (2 examples)"

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import AppFactory, csrf_headers
+from webtools import AppFactory, csrf_headers, post_calibration
 
 from moodtape.errors import StoreSetupError, StoreUnavailableError
 from moodtape.sessions import SessionService
@@ -66,8 +66,7 @@ def _use(client: FlaskClient, csrf: dict[str, str], frame: bytes, emotion: str) 
     assert client.put("/api/history/consent", json={"history": True}, headers=csrf).status_code == 200
     made = client.post(f"/api/lists?emotion={emotion}&n=5", headers=csrf)
     assert made.status_code == 201, made.get_json()
-    calibrated = client.post("/api/calibration?emotion=neutral", data=frame, content_type="image/jpeg", headers=csrf)
-    assert calibrated.status_code == 200 and calibrated.get_json()["calibrated"] is True
+    assert post_calibration(client, frame, "neutral", csrf)["calibrated"] is True
     return str(made.get_json()["list_id"])
 
 

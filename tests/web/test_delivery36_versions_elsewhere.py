@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 
-import redis
 from flask import Flask
 from webtools import AppFactory
 
@@ -32,16 +31,18 @@ def _release(app: Flask) -> str:
     return f"static:{_digest(app)} code:{code} emotion:{model_version('emotion')} yunet:{model_version('yunet')}"
 
 
-def _another_instance_serves(client: redis.Redis) -> None:
-    """An instance of another release, live (noted just now) in the same Redis."""
-    hold(client, HOLDERS_KEY, BEATS_KEY, "other-release", f"static:{OTHER_STATIC} emotion:{OTHER_MODEL} yunet:x")
+def _beside_another_release(make_app: AppFactory, redis_url: str) -> Flask:
+    """An app whose Redis holds an instance of another release, live (noted just now)."""
+    app = make_app(MOODTAPE_REDIS_URL=redis_url)
+    other = f"static:{OTHER_STATIC} emotion:{OTHER_MODEL} yunet:x"
+    hold(connect(redis_url), HOLDERS_KEY, BEATS_KEY, "other-release", other)
+    return app
 
 
 def test_a_static_digest_another_instance_serves_is_a_404_for_the_balancer(
     make_app: AppFactory, redis_url: str
 ) -> None:
-    app = make_app(MOODTAPE_REDIS_URL=redis_url)
-    _another_instance_serves(connect(redis_url))
+    app = _beside_another_release(make_app, redis_url)
     answer = app.test_client().get(f"/static/v/{OTHER_STATIC}/js/app.js")
     assert answer.status_code == 404
     assert answer.headers["Cache-Control"] == "no-store"
@@ -56,8 +57,7 @@ def test_a_static_digest_another_instance_serves_is_a_404_for_the_balancer(
 def test_an_on_device_model_another_instance_serves_is_a_404_for_the_balancer(
     make_app: AppFactory, redis_url: str
 ) -> None:
-    app = make_app(MOODTAPE_REDIS_URL=redis_url)
-    _another_instance_serves(connect(redis_url))
+    app = _beside_another_release(make_app, redis_url)
     answer = app.test_client().get(f"/ondevice/emotion.onnx?v={OTHER_MODEL}")
     assert answer.status_code == 404
     assert answer.headers["Cache-Control"] == "no-store"
@@ -68,8 +68,7 @@ def test_an_on_device_model_another_instance_serves_is_a_404_for_the_balancer(
 
 def test_a_digest_no_live_instance_serves_still_gets_this_instances_files(make_app: AppFactory, redis_url: str) -> None:
     """An old page left open after every instance moved on: its files, revalidated, not a broken page."""
-    app = make_app(MOODTAPE_REDIS_URL=redis_url)
-    _another_instance_serves(connect(redis_url))
+    app = _beside_another_release(make_app, redis_url)
     for url in ("/static/v/ffffffffffff/js/app.js", "/ondevice/emotion.onnx?v=ffffffffffff"):
         answer = app.test_client().get(url)
         assert answer.status_code == 200, url

@@ -13,7 +13,7 @@ from collections.abc import Hashable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import csrf_headers
+from webtools import csrf_headers, post_calibration
 
 from moodtape.session_state import LocalSessionMemory
 from moodtape.web.app import services
@@ -114,11 +114,9 @@ def test_a_flood_of_new_sessions_does_not_erase_a_visitors_calibration(app: Flas
     with app.app_context():
         services().profiles = MemoryProfileStore(max_profiles=4)
     victim = _browser_at(app, VICTIM)
-    frame = {"data": astronaut_jpeg_bytes, "content_type": "image/jpeg"}
-    assert victim.post("/api/calibration", headers=csrf_headers(victim), **frame).status_code == 200
+    post_calibration(victim, astronaut_jpeg_bytes)
     for _ in range(12):
-        flood = _browser_at(app, FLOOD)
-        assert flood.post("/api/calibration", headers=csrf_headers(flood), **frame).status_code == 200
+        post_calibration(_browser_at(app, FLOOD), astronaut_jpeg_bytes)
     assert victim.get("/api/calibration").get_json()["calibrated"] is True
 
 

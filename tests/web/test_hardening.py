@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import AppFactory, csrf_headers, same_session
+from webtools import AppFactory, csrf_headers, post_calibration, same_session
 
 from moodtape.config import Settings
 from moodtape.errors import ModelError
@@ -105,8 +105,7 @@ def test_a_repeated_empty_or_nul_parameter_deletes_nothing(
     client: FlaskClient, csrf: dict[str, str], query: str, astronaut_jpeg_bytes: bytes
 ) -> None:
     """Werkzeug reads the first of repeated values: ``confirm=true&confirm=false`` deleted everything."""
-    frame = {"data": astronaut_jpeg_bytes, "headers": csrf, "content_type": "image/jpeg"}
-    assert client.post("/api/calibration", **frame).status_code == 200
+    post_calibration(client, astronaut_jpeg_bytes, headers=csrf)
     _error(client.delete(query, headers=csrf), 400)
     assert client.get("/api/calibration").get_json()["calibrated"] is True
 

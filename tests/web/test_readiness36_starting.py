@@ -22,43 +22,36 @@ LATE = "the history store did not answer within 1 s"
 STARTING = "the history store is being opened: this instance is starting"
 
 
-def _starting_app(make_app: AppFactory, monkeypatch: pytest.MonkeyPatch) -> tuple[Flask, threading.Event]:
-    """An app whose recommender is not built yet and whose build waits for the returned event."""
+def _starting_app(make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, release: threading.Event) -> Flask:
+    """An app whose recommender is not built yet and whose build waits for ``release``."""
     app = make_app()
     built = app.extensions["moodtape"].recommender()
     app.extensions["moodtape"]._recommender = None  # as at a start: built on first use
-    release = threading.Event()
 
     def slow_build(*_args: Any, **_kwargs: Any) -> Any:  # (settings, catalog_file, pauses=)
         release.wait(30)
         return built
 
     monkeypatch.setattr(recommender_api, "build_recommender", slow_build)
-    return app, release
+    return app
 
 
 def test_a_starting_instance_says_it_is_starting_not_that_the_database_is_late(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, release: threading.Event
 ) -> None:
-    app, release = _starting_app(make_app, monkeypatch)
+    app = _starting_app(make_app, monkeypatch, release)
     caplog.set_level(logging.WARNING, logger="moodtape.web")
-    try:
-        reply = app.test_client().get("/readyz")
-        assert reply.get_json() == {"status": "degraded", "checks": {"model": "ok", "database": STARTING}}
-        assert LATE not in caplog.text
-    finally:
-        release.set()
+    reply = app.test_client().get("/readyz")
+    assert reply.get_json() == {"status": "degraded", "checks": {"model": "ok", "database": STARTING}}
+    assert LATE not in caplog.text
 
 
 def test_a_database_that_hangs_at_start_is_named_after_the_grace(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, release: threading.Event
 ) -> None:
-    app, release = _starting_app(make_app, monkeypatch)
+    app = _starting_app(make_app, monkeypatch, release)
     monkeypatch.setattr(ops, "OPENING_GRACE_S", 0.0, raising=False)  # a guard: this held before too
     caplog.set_level(logging.WARNING, logger="moodtape.web")
-    try:
-        reply = app.test_client().get("/readyz")
-        assert reply.get_json()["checks"]["database"] == LATE
-        assert caplog.text.count(LATE) == 1
-    finally:
-        release.set()
+    reply = app.test_client().get("/readyz")
+    assert reply.get_json()["checks"]["database"] == LATE
+    assert caplog.text.count(LATE) == 1

@@ -17,8 +17,7 @@ import dataclasses
 import json
 
 import numpy as np
-from flask.testing import FlaskClient
-from webtools import AppFactory, csrf_headers, same_session
+from webtools import AppFactory, csrf_headers, post_calibration, same_session
 
 from moodtape.emotions import EMOTIONS
 from moodtape.state.connection import connect
@@ -34,11 +33,6 @@ def _with_another_model(analyzer: Analyzer) -> Analyzer:
     return Analyzer(detector=analyzer.detector, classifier=classifier)
 
 
-def _step(client: FlaskClient, frame: bytes) -> None:
-    answer = client.post("/api/calibration", data=frame, content_type="image/jpeg", headers=csrf_headers(client))
-    assert answer.status_code == 200, answer.get_json()
-
-
 def test_steps_alternating_between_two_models_keep_both_calibrations(
     make_app: AppFactory, redis_url: str, real_analyzer: Analyzer, frame_640: bytes
 ) -> None:
@@ -47,7 +41,7 @@ def test_steps_alternating_between_two_models_keep_both_calibrations(
     csrf_headers(old)  # the visit's cookie
     new = same_session(make_app(analyzer=_with_another_model(real_analyzer), **settings), old)
     for n in range(10):
-        _step(old if n % 2 == 0 else new, frame_640)
+        post_calibration(old if n % 2 == 0 else new, frame_640)
 
     for client in (old, new):
         status = client.get("/api/calibration").get_json()

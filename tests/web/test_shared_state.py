@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import redis
-from webtools import AppFactory, csrf_headers, same_session
+from webtools import AppFactory, csrf_headers, post_calibration, same_session
 
 from moodtape.providers.budget import quota_day
 from moodtape.session_state import SessionState
@@ -163,8 +163,7 @@ def test_a_calibration_made_on_one_instance_is_applied_by_another(
     second = same_session(make_app(**settings), first)
     jpeg = {"Content-Type": "image/jpeg"}
     assert second.post("/api/analyze", data=frame_640, headers=jpeg).get_json()["calibrated"] is False
-    made = first.post("/api/calibration?emotion=neutral", data=frame_640, headers={**token, **jpeg})
-    assert made.status_code == 200 and made.get_json()["calibrated"] is True
+    assert post_calibration(first, frame_640, "neutral", token)["calibrated"] is True
     assert second.get("/api/calibration").get_json()["calibrated"] is True
     assert second.post("/api/analyze", data=frame_640, headers=jpeg).get_json()["calibrated"] is True
     assert second.post("/api/analyze?stream=cam", data=frame_640, headers=jpeg).get_json()["calibrated"] is True
@@ -333,10 +332,7 @@ def test_instances_running_different_models_are_reported_and_do_not_claim_a_cali
     ready = new.test_client().get("/readyz").get_json()
     assert ready["status"] == "degraded" and "1 other emotion model" in ready["checks"]["emotion_model"]
     assert old.get("/readyz").get_json()["checks"]["emotion_model"] != "ok", "seen from both sides"
-    assert (
-        old.post("/api/calibration", data=frame_640, content_type="image/jpeg", headers=csrf_headers(old)).status_code
-        == 200
-    )
+    post_calibration(old, frame_640)
     assert old.get("/api/calibration").get_json()["calibrated"] is True
     status = same_session(new, old).get("/api/calibration").get_json()
     assert status["calibrated"] is False and status["examples"] == {}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from webtools import AppFactory, csrf_headers, same_session
+from webtools import AppFactory, csrf_headers, post_calibration, same_session
 
 from moodtape.config import Settings
 from moodtape.state.in_store import StoreProfileStore, StoreSessionMemory
@@ -45,8 +45,7 @@ def test_a_calibration_made_on_one_worker_applies_on_the_other(make_app: AppFact
     first, second = _worker(make_app), _worker(make_app)
     browser = first.test_client()
     csrf = csrf_headers(browser)
-    made = browser.post("/api/calibration?emotion=neutral", data=frame_640, content_type="image/jpeg", headers=csrf)
-    assert made.status_code == 200 and made.get_json()["calibrated"] is True
+    assert post_calibration(browser, frame_640, "neutral", csrf)["calibrated"] is True
     there = same_session(second, browser)
     assert there.get("/api/calibration").get_json()["examples"] == {"neutral": 1}
     assert there.delete("/api/calibration", headers=csrf).get_json() == {"deleted": True, "removed": 1}

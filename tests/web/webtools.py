@@ -33,6 +33,23 @@ def csrf_headers(client: FlaskClient) -> dict[str, str]:
     return {"X-CSRF-Token": client.get("/api/config").get_json()["csrf_token"]}
 
 
+def post_calibration(
+    client: FlaskClient, frame: bytes, emotion: str | None = None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Send ``frame`` (a JPEG) as one calibration example and give the answer, checked to be a 200.
+
+    ``emotion`` goes in the query; None sends none (the server takes neutral). ``headers``: the CSRF
+    headers a test already holds; without them they are fetched, which is one more request.
+    """
+    url = "/api/calibration" if emotion is None else f"/api/calibration?emotion={emotion}"
+    sent = headers if headers is not None else csrf_headers(client)
+    reply = client.post(url, data=frame, content_type="image/jpeg", headers=sent)
+    assert reply.status_code == 200, reply.get_json()
+    answer = reply.get_json()
+    assert isinstance(answer, dict)
+    return answer
+
+
 def same_session(app: Flask, other: FlaskClient) -> FlaskClient:
     """A client of ``app`` carrying ``other``'s session cookie: the same browser on another instance or worker."""
     client = app.test_client()

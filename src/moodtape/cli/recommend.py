@@ -6,7 +6,6 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
 
 import click
 
@@ -127,10 +126,6 @@ class _Collector(logging.Handler):
         self._messages.append(record.getMessage())
 
 
-#: The services whose name ``ServiceClient`` puts in front of a failure that does not begin with it.
-_SERVICES: Final = ("Spotify", "YouTube", "Deezer", "iTunes Search")
-
-
 def _operator_details(logged: list[str], shown: tuple[str, ...]) -> list[str]:
     """The logged lines ("YouTube: <detail>", or a detail that names its service itself) that say
     more than a note already shown, once each."""
@@ -146,10 +141,20 @@ def _without_service(line: str) -> str:
     """``line`` without the service's name that the log put in front of it: only a known name, since
     a message that names its service itself is logged as it is, and may hold ": " of its own
     ("Spotify rejected the app's credentials (invalid_client): …" is not "…" with a prefix)."""
-    for service in _SERVICES:
+    for service in _services():
         if line.startswith(f"{service}: "):
             return line.removeprefix(f"{service}: ")
     return line
+
+
+def _services() -> tuple[str, ...]:
+    """The services whose name ``ServiceClient`` puts in front of a failure that does not begin with
+    it, as each provider names itself (imported when asked, as this module's other heavy imports are)."""
+    from moodtape.providers.previews import DeezerPreviews, ITunesPreviews
+    from moodtape.providers.spotify import SpotifyProvider
+    from moodtape.providers.youtube import YouTubeProvider
+
+    return (SpotifyProvider.SERVICE, YouTubeProvider.SERVICE, DeezerPreviews.SERVICE, ITunesPreviews.SERVICE)
 
 
 def _mood(

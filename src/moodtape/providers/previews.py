@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import httpx
 
@@ -356,6 +356,8 @@ class DeezerPreviews(_PreviewEnricher):
     """
 
     name = "deezer"
+    #: The service's name as people read it: in front of its errors and of its failures in the log.
+    SERVICE: Final = "Deezer"
 
     def __init__(
         self,
@@ -372,7 +374,7 @@ class DeezerPreviews(_PreviewEnricher):
         search_budget: float = SEARCH_BUDGET,
         pauses: SharedPauses | None = None,
     ) -> None:
-        client = _preview_client(http, "Deezer", timeout, cooldown, clock, sleep, pauses)
+        client = _preview_client(http, self.SERVICE, timeout, cooldown, clock, sleep, pauses)
         super().__init__(
             client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock, cache=cache, search_budget=search_budget
         )
@@ -405,7 +407,7 @@ class DeezerPreviews(_PreviewEnricher):
         """The reply as a dict, None for Deezer's "no data"; other in-body errors raise (see
         :func:`_deezer_error`)."""
         reply = self._client.request("GET", url, params=params, check=_deezer_error, deadline=deadline)
-        body = json_dict(reply, "Deezer")
+        body = json_dict(reply, self.SERVICE)
         return None if "error" in body else body  # only "no data" passes the check
 
 
@@ -458,6 +460,8 @@ class ITunesPreviews(_PreviewEnricher):
     """
 
     name = "itunes"
+    #: The service's name as people read it: in front of its errors and of its failures in the log.
+    SERVICE: Final = "iTunes Search"
 
     def __init__(
         self,
@@ -477,7 +481,7 @@ class ITunesPreviews(_PreviewEnricher):
         search_budget: float = SEARCH_BUDGET,
         pauses: SharedPauses | None = None,
     ) -> None:
-        client = _preview_client(http, "iTunes Search", timeout, cooldown, clock, sleep, pauses)
+        client = _preview_client(http, self.SERVICE, timeout, cooldown, clock, sleep, pauses)
         super().__init__(
             client, cache_ttl=cache_ttl, max_lookups=max_lookups, clock=clock, cache=cache, search_budget=search_budget
         )
@@ -526,7 +530,7 @@ class ITunesPreviews(_PreviewEnricher):
         }
         body = json_dict(
             self._client.request("GET", ITUNES_SEARCH_URL, params=params, on_error=_itunes_error, deadline=deadline),
-            "iTunes Search",
+            self.SERVICE,
         )
         return _pick_itunes(track, body.get("results"))
 
@@ -545,7 +549,7 @@ def _itunes_error(response: httpx.Response) -> ProviderError | None:
         return None
     asked = wait_asked(response)
     if asked is not None:
-        return rate_limited("iTunes Search", asked)
+        return rate_limited(ITunesPreviews.SERVICE, asked)
     return QuotaExceededError("iTunes Search is limiting how often moodtape may ask; previews resume in a few minutes.")
 
 

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import httpx
 
@@ -128,6 +128,8 @@ class SpotifyProvider:
     """
 
     name = "spotify"
+    #: The service's name as people read it: in front of its errors and of its failures in the log.
+    SERVICE: Final = _SERVICE
 
     def __init__(
         self,

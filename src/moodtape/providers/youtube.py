@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import httpx
 
@@ -145,6 +145,8 @@ class YouTubeProvider:
     """
 
     name = "youtube"
+    #: The service's name as people read it: in front of its errors and of its failures in the log.
+    SERVICE: Final = _SERVICE
 
     def __init__(
         self,
