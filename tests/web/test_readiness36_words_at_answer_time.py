@@ -36,35 +36,36 @@ def _unbuilt(make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, build: Any) 
 
 
 def test_a_database_that_hangs_on_the_ping_after_a_quick_build_is_named_after_the_grace(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    make_app: AppFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    release: threading.Event,
 ) -> None:
     """The ping that follows the build is the start's last step: a database that hangs there is
     said to be starting for the grace, as one that hangs during the build is, then named and logged."""
     built = make_app().extensions["moodtape"].recommender()
-    release = threading.Event()
     assert built.store is not None
     monkeypatch.setattr(built.store, "ping", lambda: release.wait(30))  # connects, then hangs
     app = _unbuilt(make_app, monkeypatch, lambda *_args, **_kwargs: built)
     monkeypatch.setattr(ops, "OPENING_GRACE_S", 1.5)  # 10 s in production
     caplog.set_level(logging.WARNING, logger="moodtape.web")
-    try:
-        assert app.test_client().get("/readyz").get_json()["checks"]["database"] == STARTING
-        assert "did not answer" not in caplog.text
-        time.sleep(1.0)  # past the grace, whatever the machine's load
-        said = app.test_client().get("/readyz").get_json()["checks"]["database"]
-        assert re.fullmatch(r"the history store did not answer within \d+ s", said), said
-        assert caplog.text.count(said) == 1
-    finally:
-        release.set()
+    assert app.test_client().get("/readyz").get_json()["checks"]["database"] == STARTING
+    assert "did not answer" not in caplog.text
+    time.sleep(1.0)  # past the grace, whatever the machine's load
+    said = app.test_client().get("/readyz").get_json()["checks"]["database"]
+    assert re.fullmatch(r"the history store did not answer within \d+ s", said), said
+    assert caplog.text.count(said) == 1
 
 
 def test_after_the_grace_the_words_say_how_long_it_waited_and_stay(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    make_app: AppFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    release: threading.Event,
 ) -> None:
     """A build that hangs on the database: starting for the grace, then named with the seconds
     it had waited when first said, and the same words on every later poll of that check."""
     built = make_app().extensions["moodtape"].recommender()
-    release = threading.Event()
 
     def hanging_build(*_args: Any, **_kwargs: Any) -> Any:
         release.wait(30)
@@ -73,28 +74,27 @@ def test_after_the_grace_the_words_say_how_long_it_waited_and_stay(
     app = _unbuilt(make_app, monkeypatch, hanging_build)
     monkeypatch.setattr(ops, "OPENING_GRACE_S", 1.5)  # 10 s in production
     caplog.set_level(logging.WARNING, logger="moodtape.web")
-    try:
-        app.test_client().get("/readyz")  # begins the check (1 s: still starting, or named)
-        time.sleep(1.0)  # past the grace, whatever the machine's load
-        said = app.test_client().get("/readyz").get_json()["checks"]["database"]
-        waited = re.fullmatch(r"the history store did not answer within (\d+) s", said)
-        assert waited is not None, said
-        assert int(waited.group(1)) >= 2, said  # before: "within 1 s", though 3 s had passed
-        assert app.test_client().get("/readyz").get_json()["checks"]["database"] == said
-        assert caplog.text.count(said) == 1
-        assert LATE not in caplog.text
-    finally:
-        release.set()
+    app.test_client().get("/readyz")  # begins the check (1 s: still starting, or named)
+    time.sleep(1.0)  # past the grace, whatever the machine's load
+    said = app.test_client().get("/readyz").get_json()["checks"]["database"]
+    waited = re.fullmatch(r"the history store did not answer within (\d+) s", said)
+    assert waited is not None, said
+    assert int(waited.group(1)) >= 2, said  # before: "within 1 s", though 3 s had passed
+    assert app.test_client().get("/readyz").get_json()["checks"]["database"] == said
+    assert caplog.text.count(said) == 1
+    assert LATE not in caplog.text
 
 
 def test_a_ping_just_after_a_slow_build_is_given_its_time(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    make_app: AppFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    release: threading.Event,
 ) -> None:
     """A build that ends just before the answer (a start under load) leaves the store's ping no
     time: that ping was named as not answering, and logged, though it answered a moment later
     (a rolling restart's fresh-clone CI run, session 36). It is still the start."""
     built = make_app().extensions["moodtape"].recommender()
-    release = threading.Event()
     assert built.store is not None
     monkeypatch.setattr(built.store, "ping", lambda: release.wait(30))  # answers after the answer
 
@@ -104,23 +104,22 @@ def test_a_ping_just_after_a_slow_build_is_given_its_time(
 
     app = _unbuilt(make_app, monkeypatch, slow_build)
     caplog.set_level(logging.WARNING, logger="moodtape.web")
-    try:
-        reply = app.test_client().get("/readyz")
-        assert reply.get_json()["checks"]["database"] == STARTING  # before: LATE, and logged
-        assert LATE not in caplog.text
-    finally:
-        release.set()
+    reply = app.test_client().get("/readyz")
+    assert reply.get_json()["checks"]["database"] == STARTING  # before: LATE, and logged
+    assert LATE not in caplog.text
 
 
 def test_a_slow_first_ping_well_after_the_build_is_still_the_start(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    make_app: AppFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    release: threading.Event,
 ) -> None:
     """Under CI's load (session 37's first fresh-clone run) the first ping after a start's build took 2 to 3 s,
     well past the 0.5 s once allowed after the build: each restarted instance logged that the
     history store did not answer, though it did. A poll made 0.8 s after a build that took 0.1 s
     reads that the instance is starting, and nothing is logged."""
     built = make_app().extensions["moodtape"].recommender()
-    release = threading.Event()
     assert built.store is not None
     monkeypatch.setattr(built.store, "ping", lambda: release.wait(30))
 
@@ -130,9 +129,6 @@ def test_a_slow_first_ping_well_after_the_build_is_still_the_start(
 
     app = _unbuilt(make_app, monkeypatch, quick_build)
     caplog.set_level(logging.WARNING, logger="moodtape.web")
-    try:
-        reply = app.test_client().get("/readyz")  # 1 s: the build ended about 0.9 s before
-        assert reply.get_json()["checks"]["database"] == STARTING  # before: LATE, and logged
-        assert "did not answer" not in caplog.text
-    finally:
-        release.set()
+    reply = app.test_client().get("/readyz")  # 1 s: the build ended about 0.9 s before
+    assert reply.get_json()["checks"]["database"] == STARTING  # before: LATE, and logged
+    assert "did not answer" not in caplog.text
