@@ -163,8 +163,9 @@ def readyz() -> tuple[Response, int]:
                 checks.update(flight.for_operators)
             this_instance |= flight.this_instance
         else:
-            # Read now, not when the check began: a recommender built meanwhile leaves a database
-            # that hangs after it named as such (it said the instance was starting, for 10 s).
+            # Read now, not when the check began: a recommender built meanwhile by another thread
+            # (a request) leaves a database that hangs in this check named as such (it said the
+            # instance was starting, for 10 s); one this check built keeps it starting (opening).
             starting = flight.kind == "database" and flight.opening(built=state.built_recommender() is not None)
             checks[flight.kind] = flight.late(starting=starting)
             this_instance |= flight.kind == "redis" and _kept_verdict_stands(checks, _key_verdict())
