@@ -112,14 +112,21 @@ class SessionService:
             self.memory.update(session_id, lambda state: replace(state, lists=tuple(map(_as_kept, state.lists))))
 
     def forget(self, session_id: str) -> int:
-        """Delete everything about the session, kept or short-lived; returns how many lists went."""
+        """Delete everything about the session, kept or short-lived; returns how many lists went.
+
+        The kept history goes first, in its one transaction, and the short-lived state only after
+        it: a database that cannot be reached then fails the call with nothing deleted, where the
+        short-lived lists (Redis) used to be gone already while the history stayed. Deleting a
+        session's rows again finds none, so a call that failed after the database's part can
+        simply be made again.
+        """
         check_session_id(session_id)
         shown = {saved.id for saved in self.memory.get(session_id).lists}
+        stored: set[str] = set()
+        if self.store is not None:
+            stored = {saved.id for saved in self.store.lists(session_id, limit=self.store.max_lists)}
+            self.store.delete_session(session_id)
         self.memory.delete(session_id)
-        if self.store is None:
-            return len(shown)
-        stored = {saved.id for saved in self.store.lists(session_id, limit=self.store.max_lists)}
-        self.store.delete_session(session_id)
         return len(shown | stored)
 
     # --- lists ---

@@ -228,7 +228,9 @@ def delete_history() -> Response:
             f'deleting cannot be undone: send confirm=true (or {{"confirm": true}}) to {_what_would_go(session_id())}'
         )
     old = session_id()
-    # Retired first: a request of the old session still in flight checks this after its write.
+    # Retired first: a request of the old session still in flight checks this after its write. It
+    # is also the deletion's first write to the shared state, so a Redis that is away fails here,
+    # before the database or anything else is touched; _forget then deletes from the database first.
     retired = services().retired
     retired.retire(old)
     try:
@@ -274,10 +276,17 @@ def _counted(count: int, noun: str) -> str:
 
 
 def _forget(session: str) -> tuple[int, int]:
-    """Forget everything of ``session``: how many lists went, and its calibration's removal count now."""
+    """Forget everything of ``session``: how many lists went, and its calibration's removal count now.
+
+    The history (the database) goes before the calibration and the webcam smoothing (Redis, the
+    store's short-lived table, or this process): with the database away the call fails before
+    anything is removed, and the person's retry finds it all still there. The calibration went first
+    until session 38, so a 503 left a session without its calibration but with its history.
+    """
+    deleted = services().sessions().forget(session)
     removed = remove_calibration(services().profiles, session)[1]
     services().streams.forget(session)
-    return services().sessions().forget(session), removed
+    return deleted, removed
 
 
 @blueprint.after_request
