@@ -181,3 +181,32 @@ def test_a_failure_after_the_history_went_is_finished_by_the_retry(
     assert browser.get("/api/calibration").get_json()["calibrated"] is True
 
     _deleted_for_good(app, browser, csrf, kept, lists=0)  # they went with the first try
+
+
+def test_a_new_session_that_could_not_start_leaves_the_retry_open(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, frame_640: bytes
+) -> None:
+    """Everything deleted, then the shared state fails as the new session is started (its removal
+    count, ``carry_removals``): 503, and the retry with the same cookie and token ends the session.
+    Before: the old session stayed ended, so the retry was refused (403) and no new session came."""
+    app = make_app()
+    browser = app.test_client()
+    csrf = csrf_headers(browser)
+    kept = _use(browser, csrf, frame_640)
+    profiles = app.extensions["moodtape"].profiles
+    update = profiles.update
+    calls = []
+
+    def away_at_the_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 2:  # the first removes the calibration, the second starts the new session
+            monkeypatch.setattr(profiles, "update", update)
+            raise SharedStateError("the shared state is not answering right now; try again in a moment")
+        return update(*args, **kwargs)
+
+    monkeypatch.setattr(profiles, "update", away_at_the_second)
+    _refused(browser, csrf, "shared_state_unavailable")
+    assert len(calls) == 2, "the failure must come as the new session starts"
+    assert browser.get("/api/calibration").get_json()["calibrated"] is False, "the deletion itself was done"
+
+    _deleted_for_good(app, browser, csrf, kept, lists=0)

@@ -235,16 +235,17 @@ def delete_history() -> Response:
     retired.retire(old)
     try:
         deleted, removed = _forget(old)
+        # A new session from here on: the old cookie, wherever a copy of it is, names an empty one.
+        # It starts at the old one's removal count, so a calibration's late frames are dropped there
+        # too; the answer carries the new cookie only once that count is kept.
+        fresh = new_session_id()
+        carry_removals(services().profiles, fresh, removed)
     except MoodtapeError:
-        # Nothing may stay retired that was not deleted: the person's retry (same cookie, same
-        # token) must reach the old session again, or its history would stay out of their reach.
+        # Nothing may stay retired that the person's retry (same cookie, same token) cannot finish:
+        # not what was not deleted, which would stay out of their reach, nor a session whose
+        # successor never started, whose retry would be refused with no new cookie to go on with.
         retired.restore(old)
         raise
-    # A new session from here on: the old cookie, wherever a copy of it is, names an empty one.
-    # It starts at the old one's removal count, so a calibration's late frames are dropped there too;
-    # the answer carries the new cookie only once that count is kept.
-    fresh = new_session_id()
-    carry_removals(services().profiles, fresh, removed)
     renew_session(fresh)
     return jsonify(deleted=deleted, csrf_token=current_csrf_token())
 
