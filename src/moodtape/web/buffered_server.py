@@ -17,14 +17,17 @@ What this module adds to waitress:
   memory (never spooled to a temporary file: photos are never written anywhere); at most
   :data:`CONNECTION_LIMIT` connections, and at that limit the idlest ones are closed to make room
   (:mod:`moodtape.web.eviction`); a connection that sends nothing for :data:`CHANNEL_TIMEOUT`
-  seconds is closed.
+  seconds is closed. Unfinished bodies together hold at most :data:`UNFINISHED_UPLOADS` largest
+  uploads: over that, the longest-open let go of theirs, and each client hears a 503 with
+  ``Retry-After`` once it has sent the rest, dropped as it came (:meth:`_DrainingParser.shed_body`).
 - **JSON errors**: waitress's own refusals (413, 431, 400 for malformed framing such as two
   different ``Content-Length`` headers) answer with the API's JSON error shape and security headers.
 - **Framing bounds**: a chunk-size line over :data:`MAX_CHUNK_LINE`, a trailer over
   :data:`MAX_HEADER_BYTES`, or chunk extensions over :data:`MAX_CHUNK_EXTENSIONS` in one body is a
   400 at once (waitress bounds none of them); a request with both
   ``Content-Length`` and ``Transfer-Encoding`` is refused and its connection closed (RFC 9112 §6.1),
-  and so is ``chunked`` applied twice, or a ``Transfer-Encoding`` that lists no coding at all
+  and so is ``chunked`` applied twice, or before another coding (``chunked, identity``: RFC 9112
+  §6.3's 400, where waitress said 501), or a ``Transfer-Encoding`` that lists no coding at all
   (``Transfer-Encoding:``, which waitress dropped and framed by ``Content-Length``). A chunk whose
   declared size alone goes over the body limit is a 413 at once. Chunk lines and trailer lines
   must end in CR LF and a chunk size may not be empty (RFC 9112 §7.1): waitress waited for a CR
@@ -110,7 +113,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 from waitress import trigger, wasyncore
 from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser, ParsingError, get_header_lines
+from waitress.parser import HTTPRequestParser, ParsingError, TransferEncodingNotImplemented, get_header_lines
 from waitress.receiver import ChunkedReceiver
 from waitress.rfc7230 import QUOTED_STRING, TCHAR, TOKEN
 from waitress.server import BaseWSGIServer, create_server
@@ -178,6 +181,9 @@ BODY_HEADROOM: Final[int] = 64 * 1024
 CONNECTION_LIMIT: Final[int] = 200
 #: Largest uploads' worth of unfinished request bodies held in memory at once, all connections together.
 UNFINISHED_UPLOADS: Final[int] = 8
+#: Seconds an upload refused for that budget is told to wait before sending again (``Retry-After``):
+#: about the time the uploads held take to arrive and be answered.
+BUSY_RETRY_AFTER_S: Final[int] = 2
 #: Seconds of silence after which a connection is closed (waitress checks every few seconds).
 CHANNEL_TIMEOUT: Final[int] = 60
 #: Seconds a request already running may take to finish when the server stops.
@@ -328,6 +334,22 @@ class _ForeignSiteError(Error):  # type: ignore[misc]
     reason = "Forbidden"
     api_code = "csrf_failed"
 
+
+class _BodiesFullError(Error):  # type: ignore[misc]
+    """The 503 for an upload the server stopped holding (:meth:`_DrainingParser.shed_body`): the
+    unfinished requests' bodies together went over their budget (:data:`UNFINISHED_UPLOADS`), and
+    this one had been open longest; ``body`` is the message, ``retry_after`` the seconds to wait."""
+
+    code = 503
+    reason = "Service Unavailable"
+    api_code = "busy"  # as the app's own 503 for too many large pictures at once (ServerBusyError)
+    retry_after = BUSY_RETRY_AFTER_S
+
+
+#: What an upload refused for that budget is told.
+BODIES_FULL: Final[str] = (
+    "the server is holding as many uploads as it can right now; this one was not kept: send it again in a few seconds"
+)
 
 #: Methods that change nothing (RFC 9110 §9.2.1): a request from another site may use them.
 SAFE_METHODS: Final[frozenset[str]] = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -628,6 +650,9 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
         headers, body = refusal(status, error.reason, said, getattr(error, "api_code", None))
         self.status = f"{status} {error.reason}"
         self.response_headers.extend(headers)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            self.response_headers.append(("Retry-After", str(retry_after)))
         self.set_close_on_finish()
         self.channel.linger_on_close = True
         self.content_length = len(body)
@@ -729,7 +754,13 @@ def _message_for(error: Error) -> str | None:
     """What the refusal ``error`` says to the client: our own reason, waitress's made ours
     (web/framing_reasons.py), or None for the status's general message."""
     if isinstance(
-        error, _ExplainedError | _NotProvidedError | _TooManyFieldsError | _ForeignSiteError | _UnwantedBodyError
+        error,
+        _ExplainedError
+        | _NotProvidedError
+        | _TooManyFieldsError
+        | _ForeignSiteError
+        | _UnwantedBodyError
+        | _BodiesFullError,
     ):
         return str(error.body)
     if isinstance(error, BadRequest) and isinstance(error.body, str):
@@ -740,6 +771,19 @@ def _message_for(error: Error) -> str | None:
 def expects_nothing_unknown(expect: str) -> bool:
     """Whether an ``Expect`` header's list holds no expectation but ``100-continue`` (in any case)."""
     return {member.strip(" \t").lower() for member in expect.split(",")} <= {"", "100-continue"}
+
+
+def transfer_codings(header_plus: bytes) -> list[bytes]:
+    """The codings a request's ``Transfer-Encoding`` lines list, lowercased, in the order applied:
+    every such line, in order, makes one list (RFC 9110 §5.3), and empty members count for nothing
+    (§5.6.1), as waitress reads them."""
+    return [
+        coding
+        for line in get_header_lines(header_plus.partition(b"\r\n")[2])
+        if line.partition(b":")[0].lower() == b"transfer-encoding"
+        for member in line.partition(b":")[2].split(b",")
+        if (coding := member.strip(b" \t").lower())
+    ]
 
 
 def asks_to_close(connection: str) -> bool:
@@ -1102,6 +1146,15 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         header_plus = CONTENT_LENGTH_ZEROS.sub(rb"\1", SPACE_AFTER_COLON.sub(rb"\1", header_plus))
         try:
             super().parse_header(as_highest_minor(header_plus))  # HTTP/1.2 is read as 1.1 (web/request_line.py)
+        except TransferEncodingNotImplemented as error:
+            if b"chunked" in transfer_codings(header_plus)[:-1]:
+                # waitress made a 501 of any list holding a coding but chunked: ``chunked, identity`` was
+                # "not supported; send it chunked". RFC 9112 §6.3: chunked not last leaves the body's
+                # length unknown, a 400 whatever the other codings are, and the connection closes.
+                raise self._refuse(
+                    _refused("Transfer-Encoding must end with chunked: send chunked alone, last in the list")
+                ) from error
+            raise  # a coding this server does not know (gzip alone, or before chunked): waitress's 501
         except ValueError as error:
             # waitress catches only UnicodeError: any other ValueError closed the connection without
             # an answer, and the log got an "uncaptured python exception" with its traceback.
@@ -1122,13 +1175,7 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
             # gunicorn's own workers do); waitress ran the request as if none was asked. HTTP/1.0 has no Expect.
             raise self._refuse(_ExpectationFailedError("an Expect other than 100-continue"))
         if self.chunked:
-            codings = [
-                coding.strip(b" \t").lower()
-                for line in get_header_lines(header_plus.partition(b"\r\n")[2])
-                if line.partition(b":")[0].lower() == b"transfer-encoding"
-                for coding in line.partition(b":")[2].split(b",")
-            ]
-            if codings.count(b"chunked") > 1:  # RFC 9112 §6.1: chunked is applied once, last
+            if transfer_codings(header_plus).count(b"chunked") > 1:  # RFC 9112 §6.1: chunked is applied once, last
                 raise self._refuse(_refused("Transfer-Encoding applies chunked more than once"))
             self.body_rcv = _StrictChunkedReceiver(self.body_rcv.buf)
             self.body_rcv.max_chunks = chunk_bound(self.adj.max_request_body_size)
@@ -1227,6 +1274,29 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         """
         self._refused_after_body = refused
         self.body_rcv.buf = _DroppedBody()  # small_json_body stays: the drain ends at its bound
+
+    def shed_body(self) -> bool:
+        """Stop holding this unfinished request's body, for the budget of all unfinished bodies
+        (:mod:`~moodtape.web.eviction`): what it holds is let go now, the rest is read and dropped as
+        it comes, and once the client has sent it all it hears a 503 with ``Retry-After``
+        (:class:`_BodiesFullError`), and the connection closes, lingering. False, and nothing done,
+        for a request whose headers are still arriving (the eviction closes it, as before).
+
+        Before session 38 such a connection was closed at once, its client still sending: the kernel
+        answered the unread bytes with a reset, and of 16 uploads of 9.7 MB sent at once 8 saw
+        "connection reset" and no answer. Dropping the rest costs the loop a read of each byte, and no
+        memory. A client that stalls hears nothing: the idle timeout closes it, as any silent one.
+        """
+        receiver = self.body_rcv
+        if receiver is None or self.completed or self.error is not None or self._refused_after_body is not None:
+            return False
+        receiver.getbuf().close()
+        self._refused_after_body = _BodiesFullError(BODIES_FULL)
+        receiver.buf = _DroppedBody()  # the receiver still frames the body (its length, its chunks)
+        # waitress keeps the first part of headers that came in two reads: counted as held, it made a
+        # request already let go of look over the budget still, and the next pass closed it.
+        self.header_plus = b""
+        return True
 
     def _leave_an_options_body_unasked(self) -> None:
         """Answer ``OPTIONS *`` that waits for ``100 Continue`` without asking for its body.
@@ -1413,6 +1483,12 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
                 self.will_close = False  # else the loop's next turn would close at once
                 return
         self.close_now()
+
+    def shed_unfinished(self) -> bool:
+        """Let go of the request body being read, to answer it 503 once it has come
+        (:meth:`_DrainingParser.shed_body`); False when it cannot be (its headers are still arriving)."""
+        request = self.request
+        return isinstance(request, _DrainingParser) and request.shed_body()
 
     def close_now(self) -> None:
         """Close the connection without lingering."""

@@ -49,7 +49,10 @@ Always, whatever the number of connections:
 The same goes for memory. Request bodies are held in memory until complete (photos are never
 spooled to disk), so 60 connections that each sent 10 MB of an upload and then stalled held 610 MB.
 Unfinished requests may together hold at most a budget of bytes (``body_budget``); over it, the
-longest-open unfinished requests are closed until the rest fit.
+longest-open unfinished requests let go of their bodies until the rest fit: the rest of each is read
+and dropped as it comes, and its client, once it has sent it all, hears a 503 with ``Retry-After``
+(:func:`shed`). Before session 38 they were closed at once, and a client still sending saw
+"connection reset" instead of an answer; one whose headers are still arriving is closed still.
 
 Two clocks: waitress stamps ``last_activity`` and ``creation_time`` with the wall clock, so they are
 compared with ``now`` (``time.time()``); how answers move (:class:`OutputWatch`: the 20 s stall, the
@@ -134,7 +137,7 @@ def evict_when_full(
         nonlocal next_sweep
         now, tick = time.time(), time.monotonic()
         channels = list(server.active_channels.values())
-        victims = over_budget(channels, body_budget)
+        victims = [channel for channel in over_budget(channels, body_budget) if not shed(channel)]
         if tick >= next_sweep:
             next_sweep = tick + SWEEP_S
             victims += watch_output(channels, tick)
@@ -162,6 +165,13 @@ def evict_when_full(
 def _peer(addr: Any) -> str:
     """A channel's peer address as text ("" for a Unix socket's)."""
     return str(addr[0]) if isinstance(addr, tuple) and addr else ""
+
+
+def shed(channel: Any) -> bool:
+    """Have ``channel`` let go of its unfinished request's body and refuse it once it has come (503,
+    web/buffered_server.py), rather than be closed under a client still sending; False when it cannot."""
+    shed_unfinished = getattr(channel, "shed_unfinished", None)
+    return bool(shed_unfinished()) if callable(shed_unfinished) else False
 
 
 def close_soon(channel: Any) -> None:
