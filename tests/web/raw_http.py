@@ -30,16 +30,25 @@ class Target(NamedTuple):
 
 
 @contextmanager
-def serving_raw(app: Flask, tls_files: tuple[Path, Path] | None) -> Iterator[Target]:
-    """``app`` served by two threads, over TLS with ``tls_files`` (certificate, key) when given."""
-    server = BufferedServer(app, "127.0.0.1", 0, threads=2, tls=tls_context(*tls_files) if tls_files else None)
+def serving_buffered(app: Flask, threads: int = 2, tls: ssl.SSLContext | None = None) -> Iterator[BufferedServer]:
+    """``app`` on the real server on a free loopback port, for as long as the block runs; yields the
+    server itself, so that a test can look at its port and its connections' state."""
+    server = BufferedServer(app, "127.0.0.1", 0, threads=threads, tls=tls)
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     try:
-        yield Target(server.bound_port, client_tls() if tls_files else None)
+        yield server
     finally:
         server.stop()
+        thread.join(timeout=10)
+
+
+@contextmanager
+def serving_raw(app: Flask, tls_files: tuple[Path, Path] | None) -> Iterator[Target]:
+    """``app`` served by two threads, over TLS with ``tls_files`` (certificate, key) when given."""
+    with serving_buffered(app, tls=tls_context(*tls_files) if tls_files else None) as server:
+        yield Target(server.bound_port, client_tls() if tls_files else None)
 
 
 def first_answer(target: Target, request: bytes, timeout: float) -> tuple[int, bytes, bytes]:

@@ -88,6 +88,24 @@ def _deleted_for_good(app: Flask, client: FlaskClient, csrf: dict[str, str], kep
     assert left is None or (not left.tallies and left.profile is None), "only a removal count may stay"
 
 
+def _shared_state_away_at(app: Flask, monkeypatch: pytest.MonkeyPatch, nth: int) -> list[object]:
+    """Make the ``nth`` calibration write (``ProfileStore.update``) fail as an unreachable Redis
+    does, once; returns the writes seen so far (a list that grows as they come)."""
+    profiles = app.extensions["moodtape"].profiles
+    update = profiles.update
+    calls: list[object] = []
+
+    def away_at_nth(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        if len(calls) == nth:
+            monkeypatch.setattr(profiles, "update", update)
+            raise SharedStateError("the shared state is not answering right now; try again in a moment")
+        return update(*args, **kwargs)
+
+    monkeypatch.setattr(profiles, "update", away_at_nth)
+    return calls
+
+
 def test_with_postgresql_stopped_nothing_is_deleted(
     make_app: AppFactory, make_postgres: Callable[[], PostgresServer], redis_url: str, frame_640: bytes
 ) -> None:
@@ -168,14 +186,7 @@ def test_a_failure_after_the_history_went_is_finished_by_the_retry(
     browser = app.test_client()
     csrf = csrf_headers(browser)
     kept = _use(browser, csrf, frame_640)
-    profiles = app.extensions["moodtape"].profiles
-    update = profiles.update
-
-    def away_once(*args: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(profiles, "update", update)
-        raise SharedStateError("the shared state is not answering right now; try again in a moment")
-
-    monkeypatch.setattr(profiles, "update", away_once)
+    _shared_state_away_at(app, monkeypatch, 1)
     _refused(browser, csrf, "shared_state_unavailable")
     assert browser.get("/api/history").get_json()["items"] == [], "the history went first"
     assert browser.get("/api/calibration").get_json()["calibrated"] is True
@@ -193,18 +204,8 @@ def test_a_new_session_that_could_not_start_leaves_the_retry_open(
     browser = app.test_client()
     csrf = csrf_headers(browser)
     kept = _use(browser, csrf, frame_640)
-    profiles = app.extensions["moodtape"].profiles
-    update = profiles.update
-    calls = []
-
-    def away_at_the_second(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        if len(calls) == 2:  # the first removes the calibration, the second starts the new session
-            monkeypatch.setattr(profiles, "update", update)
-            raise SharedStateError("the shared state is not answering right now; try again in a moment")
-        return update(*args, **kwargs)
-
-    monkeypatch.setattr(profiles, "update", away_at_the_second)
+    # The first write removes the calibration, the second starts the new session.
+    calls = _shared_state_away_at(app, monkeypatch, 2)
     _refused(browser, csrf, "shared_state_unavailable")
     assert len(calls) == 2, "the failure must come as the new session starts"
     assert browser.get("/api/calibration").get_json()["calibrated"] is False, "the deletion itself was done"

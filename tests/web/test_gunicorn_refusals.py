@@ -14,14 +14,13 @@ from __future__ import annotations
 import json
 import socket
 import sys
-import threading
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from raw_http import serving_buffered
 from test_multiprocess import _finish, _start
 
-from moodtape.web.buffered_server import BufferedServer
 from services import free_port
 
 REQUESTS = {
@@ -62,14 +61,8 @@ def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 @pytest.fixture
 def one_process_port(app: Flask) -> Iterator[int]:
-    server = BufferedServer(app, "127.0.0.1", 0, threads=2)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    try:
+    with serving_buffered(app) as server:
         yield server.bound_port
-    finally:
-        server.stop()
 
 
 def _answer(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:

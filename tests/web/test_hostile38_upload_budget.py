@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from types import SimpleNamespace
 
 import httpx
 import pytest
-from flask import Flask
+from raw_http import serving_buffered
 from waitress.adjustments import Adjustments
 from webtools import AppFactory
 
@@ -38,20 +36,6 @@ UPLOAD = 200_000  # MOODTAPE_MAX_UPLOAD_BYTES here
 BUDGET = UNFINISHED_UPLOADS * (UPLOAD + BODY_HEADROOM)
 SENT = 190_000  # of each body, before the clients stop for a while
 COUNT = 2 * BUDGET // SENT  # twice what the budget holds
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[BufferedServer]:
-    """``app`` on the real server, on a free loopback port (its state is looked at here)."""
-    server = BufferedServer(app, "127.0.0.1", 0, threads=2)
-    server.prepare()
-    thread = threading.Thread(target=server.serve, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        thread.join(timeout=10)
 
 
 def _connections(server: BufferedServer) -> list[JsonErrorChannel]:
@@ -92,7 +76,7 @@ def test_uploads_over_the_budget_hear_a_503_and_memory_stays_within_it(
 ) -> None:
     """Before: the longest-open ones were closed, still sending; their clients read no answer."""
     first, rest = _bodies(chunked)
-    with serving(make_app(MOODTAPE_MAX_UPLOAD_BYTES=str(UPLOAD))) as server, ExitStack() as held:
+    with serving_buffered(make_app(MOODTAPE_MAX_UPLOAD_BYTES=str(UPLOAD))) as server, ExitStack() as held:
         conns = []
         for _ in range(COUNT):
             conns.append(held.enter_context(socket.create_connection(("127.0.0.1", server.bound_port), timeout=30)))
