@@ -407,6 +407,22 @@ COUNT_ANALYZE_STARTS = """() => {
   };
 }"""
 
+# Makes the page believe it is hidden (another tab, a locked phone) or back in sight.
+SET_HIDDEN = """(hidden) => {
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+  const state = hidden ? "hidden" : "visible";
+  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+# Timestamps (performance.now(), ms) and texts of what the mood's live region (#mood-announce) said.
+RECORD_MOOD_ANNOUNCEMENTS = """() => {
+  window.__moodSaid = [];
+  const el = document.querySelector("#mood-announce");
+  new MutationObserver(() => window.__moodSaid.push([performance.now(), el.textContent]))
+    .observe(el, { childList: true, characterData: true, subtree: true });
+}"""
+
 # Keeps every camera stream the page opens, so a test can check that its tracks ended.
 KEEP_STREAMS = """
 window.__streams = [];

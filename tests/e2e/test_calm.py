@@ -15,6 +15,7 @@ import pytest
 from browsertools import (
     COUNT_ANALYZE_STARTS,
     COUNT_ANNOUNCEMENTS,
+    RECORD_MOOD_ANNOUNCEMENTS,
     fake_analyzer,
     watch_text,
     write_changing_face_video,
@@ -37,13 +38,6 @@ COUNT_BOX_CHANGES = """() => {
   new MutationObserver((records) => {
     for (const r of records) window.__boxChanges += r.addedNodes.length + r.removedNodes.length;
   }).observe(document.querySelector("#camera-overlay"), { childList: true });
-}"""
-# Timestamps of what the settled-mood region said.
-RECORD_MOOD_ANNOUNCEMENTS = """() => {
-  window.__moodSaid = [];
-  const el = document.querySelector("#mood-announce");
-  new MutationObserver(() => window.__moodSaid.push([performance.now(), el.textContent]))
-    .observe(el, { childList: true, characterData: true, subtree: true });
 }"""
 
 

@@ -15,6 +15,7 @@ import pytest
 from browsertools import (
     COUNT_ANALYZE_STARTS,
     COUNT_ANNOUNCEMENTS,
+    SET_HIDDEN,
     Server,
     fake_analyzer,
     watched_page,
@@ -31,14 +32,6 @@ END_TRACKS = """() => {
     track.stop();
     track.dispatchEvent(new Event("ended"));
   }
-}"""
-
-# Makes the page believe it is hidden (another tab, a locked phone) or back in sight.
-SET_HIDDEN = """(hidden) => {
-  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
-  const state = hidden ? "hidden" : "visible";
-  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
-  document.dispatchEvent(new Event("visibilitychange"));
 }"""
 
 REFUSE_CAMERA = """

@@ -11,6 +11,7 @@ import pytest
 from browsertools import (
     COUNT_ANALYZE_STARTS,
     FOCUS_RING,
+    SET_HIDDEN,
     Server,
     astronaut_rgb,
     fake_analyzer,
@@ -178,13 +179,6 @@ def test_a_list_reopened_from_history_while_the_camera_runs_offers_to_follow_the
     expect(page.get_by_role("button", name="Follow my face again")).to_be_visible()
 
 
-# Makes the page believe it is hidden (another tab, a locked phone) or back in sight.
-SET_HIDDEN = """(hidden) => {
-  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
-  const state = hidden ? "hidden" : "visible";
-  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
-  document.dispatchEvent(new Event("visibilitychange"));
-}"""
 TRACK_STATES = "window.__streams.flatMap((s) => s.getTracks().map((t) => t.readyState))"
 
 

@@ -580,6 +580,23 @@ function showFollowSwitch(source = list.source) {
   $("follow-camera").hidden = !(camera.running && source && source !== "camera");
 }
 
+/** The line "Follow my face again" says when pressed (the button itself goes, and focus with it). */
+const FOLLOW_WORDS = "The list follows your face again.";
+
+/** "Follow my face again" pressed: the list follows the face from now on. Focus goes to "Stop camera",
+ * the camera's first control, in the same bar, where starting the camera puts it too (a held Enter's
+ * repeats do not press it: keyguard.js). A focus move alone said nothing of what changed, so the
+ * mood's line says it once, and the face's next line waits its gap after it (calm.js saidOther). */
+function followFaceAgain() {
+  list.source = null;
+  settler.reset(null);
+  $("follow-camera").hidden = true;
+  $("camera-stop").focus();
+  // After the focus move, so that a screen reader says the line after the newly focused button.
+  sayMood(FOLLOW_WORDS);
+  announcer.saidOther(performance.now());
+}
+
 /** A settled camera mood: the first list appears by itself; later ones wait for "Show it". An offer
  * on screen is not changed at once (keepOffer): the face may only be flickering between moods. */
 function onSettled(mood, now) {
@@ -1030,12 +1047,7 @@ function setupCamera() {
     announcer.restart(); // resumed: a mood said before the pause is not said again unless it changed
     showMoodNow();
   });
-  $("follow-camera").addEventListener("click", () => {
-    list.source = null;
-    settler.reset(null);
-    $("follow-camera").hidden = true;
-    $("camera-stop").focus();
-  });
+  $("follow-camera").addEventListener("click", followFaceAgain);
   // An offer kept while in use (keepOffer, withdrawOffer) goes once focus and the pointer have left
   // it: withdrawn, or replaced by the offer for the mood the face went on to meanwhile.
   const leftOffer = () => {

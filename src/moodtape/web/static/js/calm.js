@@ -77,6 +77,14 @@ export class Announcer {
     this.forgetWait();
   }
 
+  /** The page said a line of its own in the same region at `now` ms (a press answered: "The list
+   * follows your face again."): the next mood waits the gap after it, as after a line of its own.
+   * Else a mood settling a moment later replaced it before a screen reader had read it out. What was
+   * said last about the face stays as it was. */
+  saidOther(now) {
+    this.spokenAt = now;
+  }
+
   /** The words for `label` now carry news (a new list is ready for it): say them again, even if the
    * label was just said, as soon as the gap allows; but not if they were last said with this news
    * already (a flickering face brings the same offer back again and again). */

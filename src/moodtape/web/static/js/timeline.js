@@ -8,6 +8,10 @@ import { feelWords } from "./words.js";
 export const WINDOW_MS = 120000;
 const SAMPLE_MS = 250;
 const GAP_MS = 1500;
+/** Samples further apart than this (ms) had no watching between them: the page was hidden, the
+ * camera paused, stopped or unanswered. The summary does not count that time. Samples come every
+ * 70–250 ms, once a second with reduced motion, so a slow frame's wait still counts. */
+const UNSEEN_MS = 3000;
 const W = 360;
 const H = 130;
 const LEFT = 28;
@@ -24,6 +28,25 @@ function spanWords(ms) {
   if (seconds < 10) return "few seconds";
   if (seconds < 60) return `${10 * Math.floor(seconds / 10)} s`;
   return `${Math.floor(seconds / 30) / 2} min`;
+}
+
+/** The time the samples cover (ms), less the stretches nobody watched (longer than UNSEEN_MS). */
+function seenMs(samples) {
+  let seen = 0;
+  for (let i = 1; i < samples.length; i++) {
+    const step = samples[i].t - samples[i - 1].t;
+    if (step <= UNSEEN_MS) seen += step;
+  }
+  return seen;
+}
+
+/** How the summary begins: "Over the last 20 s", or, with unwatched time in it (the page hidden
+ * for 12 s), "Over a few seconds seen in the last 20 s". Before session 38 the span alone was said,
+ * which counted the hidden time as watched. */
+function spanLead(seen, span) {
+  const [seenWords, spanWordsNow] = [spanWords(seen), spanWords(span)];
+  if (seenWords === spanWordsNow) return `Over the last ${spanWordsNow}`;
+  return `Over ${seen < 10000 ? "a few seconds" : seenWords} seen in the last ${spanWordsNow}`;
 }
 
 /** 0.4, never "-0.0". */
@@ -91,7 +114,7 @@ export class Timeline {
       const moved = !shown || Math.abs(valence - shown.valence) >= 0.1 || Math.abs(arousal - shown.arousal) >= 0.1;
       const means = moved ? { valence, arousal } : shown;
       const text =
-        `Over the last ${spanWords(now - this.samples[0].t)}, on average: ` +
+        `${spanLead(seenMs(this.samples), now - this.samples[0].t)}, on average: ` +
         `${feelWords(means.valence, means.arousal)} ` +
         `(pleasant ${oneDecimal(means.valence)}, energetic ${oneDecimal(means.arousal)}).`;
       if (this.summary.textContent === text) return;
