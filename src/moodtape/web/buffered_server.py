@@ -102,6 +102,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import select
 import socket
 import ssl
 import threading
@@ -190,6 +191,9 @@ CHANNEL_TIMEOUT: Final[int] = 60
 STOP_GRACE: Final[float] = 3.0
 #: The longest wait of one loop turn while draining (a connection that finishes is closed after it).
 DRAIN_TURN: Final[float] = 0.1
+#: While draining, a connection answered less than this long ago is kept for the request its
+#: client may be sending already (the answer before the stop said the connection stays open).
+IDLE_QUIET_SECONDS: Final[float] = 0.25
 #: The most of a refused body read and dropped so that the client can read its 413.
 DRAIN_LIMIT: Final[int] = 256 * 1024 * 1024
 #: After a refusal the client may still be sending. Closing with its bytes unread makes the kernel
@@ -697,7 +701,7 @@ class _ConnectionListTask(WSGITask):  # type: ignore[misc]
         # When the answer begins, not when bytes move: blank lines read, or TLS handshake bytes sent
         # (web/tls_channel.py counts them in bytes_sent), are no answer (web/eviction.py).
         self.channel.answered_at = time.time()
-        if self.channel.close_after_answer:  # asked to make room at the connection limit (web/eviction.py)
+        if self.channel.close_after_answer:  # room asked for (web/eviction.py), or a stop
             self.set_close_on_finish()
         stays_open = self._may_stay_open_without_a_length()
         header = super().build_response_header()
@@ -728,6 +732,24 @@ class _ConnectionListTask(WSGITask):  # type: ignore[misc]
         self.close_on_finish = False
         said = b"\r\nConnection: Keep-Alive" if self.version == "1.0" else b""
         return header.replace(b"\r\nConnection: close", said, 1)
+
+
+def _request_may_come(channel: JsonErrorChannel, quiet_since: float) -> bool:
+    """Whether an idle ``channel`` that stays open may be about to get a request: bytes wait unread
+    on it (a next request, or the client's close), or it was active after ``quiet_since``.
+
+    Never for a channel already closing or lingering: it reads nothing more. The loop's next turn
+    reads what waits, and a request begun is then busy, an end of stream closes the channel.
+    """
+    if channel.closed or channel.lingering or channel.will_close or channel.close_when_flushed:
+        return False
+    if float(channel.last_activity) > quiet_since:  # waitress's wall-clock time of its last read or write
+        return True
+    try:
+        readable, _, _ = select.select([channel.socket], [], [], 0)
+    except (OSError, ValueError):  # closed under us: nothing to read
+        return False
+    return bool(readable)
 
 
 def _closing_said_once(header: bytes, closing: bool) -> bytes:
@@ -1450,7 +1472,7 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
     close_at_once = False
     #: When (wall clock, as waitress's ``last_activity``) the last answer's head was built; 0: none yet.
     answered_at = 0.0
-    #: Set by :mod:`~moodtape.web.eviction` at the connection limit: close after the next answer.
+    #: Set by :mod:`~moodtape.web.eviction` at the connection limit, and by a stop: close after the next answer.
     close_after_answer = False
     #: Bytes of answers the socket has taken (:mod:`~moodtape.web.eviction` watches them move); over
     #: TLS, encrypted bytes (web/tls_channel.py).
@@ -1847,12 +1869,40 @@ class BufferedServer:
             # worker threads pull to have their answers sent.
             wasyncore.dispatcher.close(listener)
 
+    def _accept_queued(self) -> None:
+        """Accept the connections waiting in the listening sockets' queue, so their requests are answered.
+
+        The kernel completes a client's handshake before the server accepts: closing the listening
+        socket reset each connection still queued there, after the client (or a balancer, which then
+        does not retry it as a refused connection) had sent its request on it.
+        """
+        for listener in self._listeners:
+            for _ in range(CONNECTION_LIMIT):
+                try:
+                    queued, _, _ = select.select([listener.socket], [], [], 0)
+                except (OSError, ValueError):  # closed already
+                    break
+                if not queued:
+                    break
+                listener.handle_accept()
+
     def close_idle(self) -> int:
-        """Close the connections that wait for a new request; how many are still busy with one."""
+        """Close the connections that wait for a new request; how many are still busy with one.
+
+        A stop's step: every connection is also told to close after its answer (``Connection:
+        close``), and one whose next request has arrived but is not read yet, or whose last answer
+        went out less than :data:`IDLE_QUIET_SECONDS` ago (that answer let the client keep it, and
+        its next request may be on the way), counts as busy, so that a request is read and answered
+        by a later turn. Before session 38 such a connection was closed with the request unread or
+        about to come, and a client of a stopping instance (a balancer reusing its pooled
+        connections too) saw "connection reset" or "disconnected without sending a response".
+        """
         busy = 0
+        quiet_since = time.time() - IDLE_QUIET_SECONDS
         for each in list(self._map.values()):
             if isinstance(each, JsonErrorChannel):
-                if each.busy():
+                each.close_after_answer = True
+                if each.busy() or _request_may_come(each, quiet_since):
                     busy += 1
                 else:
                     each.will_close = True  # closed by the loop's next turn
@@ -1875,6 +1925,7 @@ class BufferedServer:
         with self._owning_the_loop() as server:
             if server is None:  # stopped already: nothing is left to answer
                 return 0
+            self._accept_queued()
             self.stop_accepting()
             deadline = time.monotonic() + seconds
             while (
