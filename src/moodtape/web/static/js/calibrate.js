@@ -178,6 +178,21 @@ function smileHoldsThemBack(answer) {
   return answer.learning_expressions_now !== true;
 }
 
+/** A neutral step done, whose resting face read as `label`: a model that never learns expressions
+ * (`onlyBaseline`) loses none to the smile, and gets only the baseline advice. */
+function restedLike(label, onlyBaseline) {
+  const looked = emotionWord(label);
+  return onlyBaseline
+    ? `Done, but your face looked ${looked}, not relaxed: ${REST_AGAIN_FOR_THE_BASELINE}`
+    : `Done, but your face looked ${looked}, not relaxed: expressions you add won't be learnt. ${REST_AND_AGAIN}`;
+}
+
+/** The longest words a step for `emotion` ends with, bar a server's refusal: those it keeps room for. */
+function longestEnding(emotion) {
+  if (emotion === "neutral") return restedLike("surprise", false);
+  return notLearnt(`Your ${emotionWord(emotion)} face`, { neutral_reads_as: "surprise" });
+}
+
 /** Why the expression just sent was counted but not learnt (`answer.expressions` false). */
 function notLearnt(what, answer) {
   if (!smileHoldsThemBack(answer)) {
@@ -185,6 +200,13 @@ function notLearnt(what, answer) {
   }
   // Learnt beside a smiling "resting" face, real expressions would read as neutral.
   return `${what} was counted, not learnt, because your resting face looked ${emotionWord(answer.neutral_reads_as)}. ${REST_AND_AGAIN}`;
+}
+
+/** What a step stopped short by the server left behind: a neutral step short of frames forgets
+ * them (a resting face from one frame is no calibration); an expression keeps those it sent. */
+function kept(emotion, accepted) {
+  if (emotion === "neutral" || !accepted) return "nothing was kept.";
+  return `the ${accepted === 1 ? "frame" : `${accepted} frames`} before it ${accepted === 1 ? "was" : "were"} kept.`;
 }
 
 export class Calibration {
@@ -336,6 +358,21 @@ export class Calibration {
     this.start.textContent = this.calibrated ? "Calibrate again" : "Calibrate to my face";
   }
 
+  /** From the key press on, keep the prompt as tall as `words` would make it (measured in an unseen
+   * copy as wide): a step's last words came seconds after the press, 4 lines longer than the room
+   * kept at 320 px wide, and pushed the list below down by 84 px, a layout shift no input
+   * explained. The room only grows: giving it back would move the page up as much. */
+  keepRoomFor(words) {
+    if (!isShown(this.prompt)) return;
+    const copy = element("p", { className: this.prompt.className, text: words, attrs: { "aria-hidden": "true" } });
+    Object.assign(copy.style, { position: "absolute", visibility: "hidden", minHeight: "0" });
+    copy.style.width = `${this.prompt.getBoundingClientRect().width}px`;
+    this.prompt.after(copy);
+    const needed = Math.ceil(copy.getBoundingClientRect().height);
+    copy.remove();
+    if (needed > parseFloat(getComputedStyle(this.prompt).minHeight)) this.prompt.style.minHeight = `${needed}px`;
+  }
+
   setBusy(busy) {
     this.busy = busy;
     // aria-disabled, not disabled: a disabled button drops keyboard focus to <body> (issue 13).
@@ -353,6 +390,7 @@ export class Calibration {
       return;
     }
     this.setBusy(true);
+    this.keepRoomFor(longestEnding(emotion)); // now, while the room it takes is the press's doing
     this.stopped = "";
     this.cameraWent = false;
     this.elsewhere.textContent = "";
@@ -363,6 +401,7 @@ export class Calibration {
     let crowded = 0; // frames refused because another face was about as near as the person's
     let answer = null; // the server's last word on the calibration
     let lastError = null;
+    let refusedAt = 0; // the frame (from 1) whose refusal, not a face's absence, ended the step
     try {
       if (emotion === "neutral") await this.forgetQuietly(); // "again" starts from scratch
       const since = this.removed;
@@ -386,7 +425,10 @@ export class Calibration {
           if (err.code === "several_faces") crowded++;
           // A frame without a face, or with someone as near as the person (passing behind), is
           // skipped: the step goes on with the next one.
-          if (!SKIPPED_FRAMES.has(err.code)) break;
+          if (!SKIPPED_FRAMES.has(err.code)) {
+            refusedAt = i + 1;
+            break;
+          }
         }
         await sleep(FRAME_GAP_MS, halted.signal);
       }
@@ -406,17 +448,17 @@ export class Calibration {
       } else if (done && emotion === "neutral" && answer.neutral_reads_as) {
         // Kept (a person may rest that way), but the server's own reading of all the neutral frames
         // together (the one that decides) says a smile or an open mouth: no expression will be learnt.
-        const looked = emotionWord(answer.neutral_reads_as);
-        // A model that never learns expressions loses none to the smile: only the baseline advice.
-        this.prompt.textContent = learnsOnlyTheRestingFace(answer)
-          ? `Done, but your face looked ${looked}, not relaxed: ${REST_AGAIN_FOR_THE_BASELINE}`
-          : `Done, but your face looked ${looked}, not relaxed: expressions you add won't be learnt. ${REST_AND_AGAIN}`;
+        this.prompt.textContent = restedLike(answer.neutral_reads_as, learnsOnlyTheRestingFace(answer));
       } else if (done && emotion === "neutral") {
         this.prompt.textContent = "Done: moodtape now reads your face against your own resting face.";
       } else if (done && !answer.expressions) {
         this.prompt.textContent = notLearnt(`Your ${emotionWord(emotion)} face`, answer);
       } else if (done) {
         this.prompt.textContent = `Added your ${emotionWord(emotion)} face.`;
+      } else if (refusedAt) {
+        // The server refused a frame (busy, away, an error): its words, not the light or the face,
+        // say why; the frames never taken are not counted as frames without a face.
+        this.prompt.textContent = `${lastError.message} The step stopped at frame ${refusedAt} of ${frames}: ${kept(emotion, accepted)}`;
       } else if (accepted && crowded) {
         this.prompt.textContent = `Not enough: ${accepted} of ${frames} frames showed your face alone, and ${needed} are needed. Another face was about as near as yours: try again with only your face in view.`;
       } else if (accepted) {
