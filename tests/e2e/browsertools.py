@@ -533,6 +533,30 @@ def watch_text(page: Any, selector: str) -> Callable[[], list[str]]:
 _watches = itertools.count()
 
 
+def start_camera(page: Any, *, by_keyboard: bool = False) -> None:
+    """Press "Start camera" (clicked, or focused and Enter) and wait until the fake camera's frames play."""
+    if by_keyboard:
+        page.locator("#camera-start").focus()
+        page.keyboard.press("Enter")
+    else:
+        page.get_by_role("button", name="Start camera").click()
+    page.wait_for_function("() => document.querySelector('#video').videoWidth > 0", timeout=TIMEOUT_MS)
+
+
+def open_calibration_by_keyboard(page: Any, *, camera_by_keyboard: bool = False) -> Any:
+    """Camera on, then the folded calibration opened from the keyboard (Enter on its summary, Tab):
+    returns "Calibrate to my face", focused and not yet pressed."""
+    from playwright.sync_api import expect
+
+    start_camera(page, by_keyboard=camera_by_keyboard)
+    page.locator("#calibration-fold > summary").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    start = page.get_by_role("button", name="Calibrate to my face")
+    expect(start).to_be_focused()
+    return start
+
+
 def delete_everything_by_keyboard(page: Any) -> None:
     """History → Delete my history → Delete everything, by keyboard; leaves the dialog open."""
     from playwright.sync_api import expect

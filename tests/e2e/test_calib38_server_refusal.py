@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 import pytest
-from browsertools import TIMEOUT_MS, watch_text, watched_page
+from browsertools import TIMEOUT_MS, open_calibration_by_keyboard, watch_text, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -40,19 +40,6 @@ def _refuse_frame(page: Any, number: int, how: str) -> None:
     page.route("**/api/calibration?emotion=*", handle)
 
 
-def _calibration_by_keyboard(page: Any) -> Any:
-    """Camera on and the fold opened by keyboard; returns "Calibrate to my face", focused."""
-    page.locator("#camera-start").focus()
-    page.keyboard.press("Enter")
-    page.wait_for_function("() => document.querySelector('#video').videoWidth > 1", timeout=TIMEOUT_MS)
-    page.locator("#calibration-fold > summary").focus()
-    page.keyboard.press("Enter")
-    page.keyboard.press("Tab")
-    start = page.get_by_role("button", name="Calibrate to my face")
-    expect(start).to_be_focused()
-    return start
-
-
 @pytest.mark.parametrize(
     ("width", "how", "words"),
     [
@@ -65,7 +52,7 @@ def test_a_step_the_server_stops_says_why_not_the_light(
     browser: Any, server: Any, width: int, how: str, words: str
 ) -> None:
     with watched_page(browser, server, width=width, height=800) as page:
-        start = _calibration_by_keyboard(page)
+        start = open_calibration_by_keyboard(page, camera_by_keyboard=True)
         _refuse_frame(page, 2, how)
         said = watch_text(page, PROMPT)
         page.keyboard.press("Enter")
@@ -87,7 +74,7 @@ def test_a_step_the_server_stops_says_why_not_the_light(
 def test_an_expression_the_server_stops_says_what_it_kept(page: Any) -> None:
     """An expression step keeps the frames it sent before the refusal, and says so (before: "Not
     enough: 1 of 3 frames showed a face, and 2 are needed. Face the camera in good light …")."""
-    _calibration_by_keyboard(page)
+    open_calibration_by_keyboard(page, camera_by_keyboard=True)
     page.keyboard.press("Enter")
     expect(page.locator("#calibration-state")).to_contain_text("Calibrated", timeout=TIMEOUT_MS)
     expect(page.locator("#calibration .start")).to_have_attribute("aria-disabled", "false", timeout=TIMEOUT_MS)

@@ -10,7 +10,15 @@ import json
 from typing import Any
 
 import pytest
-from browsertools import TIMEOUT_MS, delete_everything_by_keyboard, screenshot, watch_text, watched_page
+from browsertools import (
+    TIMEOUT_MS,
+    delete_everything_by_keyboard,
+    open_calibration_by_keyboard,
+    screenshot,
+    start_camera,
+    watch_text,
+    watched_page,
+)
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -22,31 +30,9 @@ def _status(page: Any) -> dict[str, Any]:
     return status
 
 
-def _start_camera(page: Any, *, by_keyboard: bool = False) -> None:
-    """Press "Start camera" (clicked, or focused and Enter) and wait until the fake camera's frames play."""
-    if by_keyboard:
-        page.locator("#camera-start").focus()
-        page.keyboard.press("Enter")
-    else:
-        page.get_by_role("button", name="Start camera").click()
-    page.wait_for_function("() => document.querySelector('#video').videoWidth > 0", timeout=TIMEOUT_MS)
-
-
-def _open_calibration_by_keyboard(page: Any, *, camera_by_keyboard: bool = False) -> Any:
-    """Camera on, then the folded calibration opened from the keyboard (Enter on its summary, Tab):
-    returns "Calibrate to my face", focused and not yet pressed."""
-    _start_camera(page, by_keyboard=camera_by_keyboard)
-    page.locator("#calibration-fold > summary").focus()
-    page.keyboard.press("Enter")
-    page.keyboard.press("Tab")
-    start = page.get_by_role("button", name="Calibrate to my face")
-    expect(start).to_be_focused()
-    return start
-
-
 def test_calibrate_from_the_camera_then_remove(page: Any) -> None:
     badge = page.locator("#calibration-state")
-    _start_camera(page)
+    start_camera(page)
     expect(badge).to_have_text("Not calibrated")
 
     page.locator("#calibration-fold > summary").click()  # folded by default (the page, issue 13)
@@ -99,7 +85,7 @@ def test_calibrating_without_the_camera_says_to_start_it(page: Any) -> None:
 def test_calibration_by_keyboard_is_announced_once_not_once_a_frame(page: Any) -> None:
     """Keyboard only: open the fold, start calibrating; the status says the instruction and the
     result, not the countdown (that would read the whole instruction out again for every frame)."""
-    _open_calibration_by_keyboard(page)
+    open_calibration_by_keyboard(page)
     status = watch_text(page, "#calibration [role=status]")
     page.keyboard.press("Enter")
     expect(page.locator("#calibration [role=status]")).to_contain_text("Done", timeout=TIMEOUT_MS)
@@ -113,7 +99,7 @@ NO_FACE = json.dumps({"error": {"code": "no_face", "message": "no face found in 
 
 def _calibrate_by_keyboard(page: Any) -> None:
     """Camera on, the fold opened and "Calibrate to my face" pressed from the keyboard, until done."""
-    _open_calibration_by_keyboard(page)
+    open_calibration_by_keyboard(page)
     page.keyboard.press("Enter")
     expect(page.locator("#calibration [role=status]")).to_contain_text("Done", timeout=TIMEOUT_MS)
     expect(page.locator("#calibration-state")).to_have_text("Calibrated (neutral)")
@@ -154,7 +140,7 @@ def test_deleting_the_history_says_the_calibration_is_gone(page: Any) -> None:
 
 def _start_calibrating(page: Any) -> None:
     """Camera on, "Calibrate to my face" pressed; returns once the first frame is in, more to come."""
-    _start_camera(page)
+    start_camera(page)
     page.locator("#calibration-fold > summary").click()
     page.get_by_role("button", name="Calibrate to my face").click()
     expect(page.locator("#calibration-state")).to_have_text("Calibrated (neutral)", timeout=TIMEOUT_MS)
@@ -243,7 +229,7 @@ def test_calibrating_does_not_move_the_page(browser: Any, server: Any, size: tup
     from one line to two, and the steps' row appeared once calibrated: CLS 0.20 at 390×844 while
     calibrating by keyboard, none of it caused by the key press."""
     with watched_page(browser, server, width=size[0], height=size[1]) as page:
-        _start_camera(page)
+        start_camera(page)
         expect(page.locator("#result-list > li").first).to_be_visible(timeout=TIMEOUT_MS)
         page.locator("#calibration-fold > summary").focus()
         page.keyboard.press("Enter")
@@ -266,7 +252,7 @@ def test_calibrating_does_not_move_the_page(browser: Any, server: Any, size: tup
 def test_escape_cancels_a_calibration_under_way_and_says_so_once(page: Any) -> None:
     """Keyboard only, frames flowing: Escape stops the step under way (before, a step could only be
     waited out: it ran on to "Done"), leaves no half calibration, and keeps focus where it was."""
-    start = _open_calibration_by_keyboard(page, camera_by_keyboard=True)
+    start = open_calibration_by_keyboard(page, camera_by_keyboard=True)
     status = watch_text(page, "#calibration [role=status]")
     page.keyboard.press("Enter")
     expect(page.locator("#calibration [role=status]")).to_contain_text("neutral face")

@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 import pytest
-from browsertools import KEEP_STREAMS, RECORD_SHIFTS, Server, fake_analyzer, watch_text, watched_page
+from browsertools import KEEP_STREAMS, RECORD_SHIFTS, Server, fake_analyzer, start_camera, watch_text, watched_page
 from test_camera_loss import END_TRACKS
 
 pytestmark = pytest.mark.e2e
@@ -61,12 +61,6 @@ SAMPLE_PROBLEM = """() => {
   };
   sample();
 }"""
-
-
-def _start_camera_by_keyboard(page: Any) -> None:
-    page.locator("#camera-start").focus()
-    page.keyboard.press("Enter")
-    page.wait_for_function("() => document.querySelector('#video').videoWidth > 0")
 
 
 def _open_history_by_keyboard(page: Any) -> None:
@@ -113,7 +107,7 @@ def test_a_camera_lost_again_shows_its_words_at_once(browser: Any, server: Serve
     focus lands on it, and nothing moves."""
     with watched_page(browser, server, init_script=KEEP_STREAMS) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
-        _start_camera_by_keyboard(page)
+        start_camera(page, by_keyboard=True)
         page.evaluate(END_TRACKS)
         expect(page.locator("#camera-problem-text")).to_be_focused()
         page.locator("#camera-retry").focus()
@@ -192,7 +186,7 @@ def test_an_offer_gone_by_the_time_history_closes_is_never_said_later(browser: A
     by the page itself a moment later (twice)."""
     with watched_page(browser, server) as page:
         fake_analyzer(page, [(0.0, "happy", 0.8, 0.35)])
-        _start_camera_by_keyboard(page)
+        start_camera(page, by_keyboard=True)
         expect(page.locator("#mood-announce")).to_have_text("Your face looks happy.", timeout=15_000)
         said = watch_text(page, "#mood-announce")
         _open_history_by_keyboard(page)
@@ -229,7 +223,7 @@ def test_offers_for_a_restless_face_are_said_and_focus_stays(browser: Any, serve
     (the list is not swapped under it)."""
     with watched_page(browser, server) as page:
         fake_analyzer(page, [(2.0 * i, *RESTLESS[i % len(RESTLESS)]) for i in range(60)])
-        _start_camera_by_keyboard(page)
+        start_camera(page, by_keyboard=True)
         first = page.locator("#result-list > li").first.locator("button").first
         expect(first).to_be_visible()
         said = watch_text(page, "#mood-announce")
