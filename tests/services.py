@@ -52,6 +52,26 @@ def free_ports(count: int) -> list[int]:
             probe.close()
 
 
+def answer_head(sock: socket.socket) -> bytes:
+    """The head of the next answer on ``sock`` (its body, framed by ``Content-Length``, read past),
+    or b"" when the server closed or reset the connection first: what a client of a stopping
+    server meets instead of an answer."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        try:
+            more = sock.recv(65536)
+        except ConnectionResetError:
+            return b""
+        if not more:
+            return b""
+        data += more
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line[15:]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:"))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
 def wait_until(condition: Callable[[], bool], seconds: float, every: float = 0.1) -> bool:
     """Ask ``condition`` every ``every`` seconds until it holds (True) or ``seconds`` pass (False)."""
     deadline = time.monotonic() + seconds

@@ -23,28 +23,11 @@ import httpx
 import pytest
 
 from cluster_topology import Instance, Topology
+from services import answer_head
 
 pytestmark = pytest.mark.slow
 
 REQUEST = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
-
-
-def _head(sock: socket.socket) -> bytes:
-    """The head of one answer (its body read), or b"" when the server closed or reset first."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        try:
-            more = sock.recv(65536)
-        except ConnectionResetError:
-            return b""
-        if not more:
-            return b""
-        data += more
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next(int(line[15:]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:"))
-    while len(body) < length:
-        body += sock.recv(65536)
-    return head
 
 
 def _start_again(cluster: Topology, instance: Instance) -> None:
@@ -60,11 +43,11 @@ def test_a_kept_connection_used_as_the_instance_stops_is_answered(cluster: Topol
     with socket.create_connection(("127.0.0.1", instance.port), 10) as sock:  # a balancer's pooled connection
         sock.settimeout(10)
         sock.sendall(REQUEST)
-        assert _head(sock).startswith(b"HTTP/1.1 200")
+        assert answer_head(sock).startswith(b"HTTP/1.1 200")
         instance.process.send_signal(signal.SIGTERM)
         time.sleep(0.1)
         sock.sendall(REQUEST)
-        head = _head(sock)
+        head = answer_head(sock)
     instance.process.wait(30)
     _start_again(cluster, instance)
     assert head.startswith(b"HTTP/1.1 200"), f"instance {name} closed the connection under the request"

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from flask import Flask
 
 from moodtape.web.buffered_server import BufferedServer
+from services import answer_head
 
 REQUEST = b"GET /small HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
@@ -29,20 +30,6 @@ def _small_app() -> Flask:
     app = Flask(__name__)
     app.add_url_rule("/small", "small", lambda: "ok")
     return app
-
-
-def _answer(sock: socket.socket) -> bytes:
-    """The head of one answer of ``/small`` (its body is two bytes); b"" if the server closed first."""
-    data = b""
-    while b"\r\n\r\nok" not in data:
-        try:
-            more = sock.recv(65536)
-        except ConnectionResetError:
-            return b""
-        if not more:
-            return b""
-        data += more
-    return data.partition(b"\r\n\r\n")[0]
 
 
 @contextmanager
@@ -72,12 +59,12 @@ def test_a_request_sent_on_a_kept_connection_as_the_stop_begins_is_answered() ->
     with _stopping_server() as (port, stop, server), socket.create_connection(("127.0.0.1", port), 10) as sock:
         sock.settimeout(10)
         sock.sendall(REQUEST)
-        assert b"HTTP/1.1 200" in _answer(sock)  # kept open: HTTP/1.1 without Connection: close
+        assert b"HTTP/1.1 200" in answer_head(sock)  # kept open: HTTP/1.1 without Connection: close
         stop.set()
         server.wake()
         time.sleep(0.1)  # the stop has begun: the loop ended and the idle connections were looked at
         sock.sendall(REQUEST)
-        head = _answer(sock)
+        head = answer_head(sock)
         assert head.startswith(b"HTTP/1.1 200"), "the connection was closed under the request"
         assert b"Connection: close" in head  # the client is told not to send another on it
         assert sock.recv(1) == b""  # and it is closed after that answer
@@ -93,6 +80,6 @@ def test_a_connection_queued_at_the_listening_socket_is_answered_not_reset() -> 
             server.drain(5)
         finally:
             server.stop()
-        head = _answer(sock)
+        head = answer_head(sock)
     assert head.startswith(b"HTTP/1.1 200"), "the queued connection was reset with its request unread"
     assert b"Connection: close" in head
