@@ -1886,6 +1886,19 @@ class BufferedServer:
                     break
                 listener.handle_accept()
 
+    def _keep_bounds(self) -> None:
+        """Apply the bounds the listening sockets' turn of the loop applies, while they are closed
+        (a stop's drain): the budget of unfinished bodies (web/eviction.py: over it, bodies are let
+        go of and answered 503 ``busy``), answers that stopped moving, waitress's idle timeout.
+
+        A closed listener is never polled, so during a drain none of them held: uploads in flight,
+        and those of the queued connections the stop accepts, were read past the budget unchecked
+        (a review of session 38: twice the budget held, no body let go of). With the listener no
+        longer accepting, its ``readable`` makes no room for new connections and says False.
+        """
+        for listener in self._listeners:
+            listener.readable()
+
     def close_idle(self) -> int:
         """Close the connections that wait for a new request; how many are still busy with one.
 
@@ -1934,6 +1947,7 @@ class BufferedServer:
                 and self._server is server
                 and not (until is not None and until())
             ):
+                self._keep_bounds()
                 self.poll(min(DRAIN_TURN, max(0.0, deadline - time.monotonic())))
                 if on_turn is not None:
                     on_turn()
