@@ -100,6 +100,7 @@ class TlsChannel(JsonErrorChannel):
         self._tls_lock = threading.RLock()  # re-entered when a failed send closes the channel
         self._pending = b""  # encrypted bytes the socket has not taken yet
         self._handshaken = False
+        self._hello_seen = False  # the client's first TLS bytes came: its handshake is under way
         self._peer_gone = False  # the socket refused bytes with a disconnect error: close, quietly
         self._closing = False  # handle_close has said goodbye in TLS: nothing more is encrypted
         super().__init__(server, sock, addr, adj, map)
@@ -128,6 +129,7 @@ class TlsChannel(JsonErrorChannel):
         if not raw:
             return b""
         with self._tls_lock:
+            self._hello_seen = True
             self._incoming.write(raw)
             try:
                 plain = self._decrypt()
@@ -236,7 +238,13 @@ class TlsChannel(JsonErrorChannel):
         return super().unsent() + len(self._pending)
 
     def busy(self) -> bool:
-        return super().busy() or (bool(self._pending) and not self.lingering)
+        """Also while encrypted bytes wait to go out, and while a handshake the client began is under
+        way: its request comes a round trip after its hello. A stop (``close_idle``) closed such a
+        connection once 0.25 s had passed since the accept, as an idle one (its hello gave no plain
+        bytes), and a queued client further away than that got no answer (a review of session 38)."""
+        if self.lingering:
+            return False
+        return super().busy() or bool(self._pending) or (self._hello_seen and not self._handshaken)
 
     def handle_write(self) -> None:
         with self._tls_lock:
