@@ -220,6 +220,8 @@ export class Calibration {
     this.halted = null;
     /** The step under way stopped because the camera went (not because of a removal). */
     this.cameraWent = false;
+    /** The button that started the step under way: where Cancel sends focus, as Escape leaves it. */
+    this.origin = null;
     /** How often the server says this calibration was removed: every frame sends it, so that one
      * sent before a removal (here or in another tab) is dropped, not kept after it. */
     this.removed = 0;
@@ -235,7 +237,7 @@ export class Calibration {
     this.steps.append("Optional, each helps: ");
     this.stepButtons = EXPRESSIONS.map(([label, emotion, instruction]) => {
       const button = element("button", { className: "btn small ghost", text: label, attrs: { type: "button" } });
-      button.addEventListener("click", () => this.capture(emotion, EXPRESSION_FRAMES, instruction));
+      button.addEventListener("click", () => this.capture(emotion, EXPRESSION_FRAMES, instruction, button));
       this.steps.append(button, " ");
       return button;
     });
@@ -245,19 +247,39 @@ export class Calibration {
     });
     const bar = element("p", { className: "state-row" });
     bar.append(this.badge, this.start, this.remove);
-    mount.replaceChildren(bar, intro, this.steps, this.prompt, this.countdown);
+    // Escape alone cancelled a step, and nothing said so: a touch screen, a mouse or a switch could
+    // only wait it out. Cancel shows while a step runs, beside the countdown under the prompt; its
+    // line is kept while the fold is open (invisible between steps), so that it moves nothing. The
+    // words about Escape are its description, not read a second time in the page (aria-hidden).
+    this.cancelButton = element("button", {
+      className: "btn small ghost",
+      text: "Cancel",
+      attrs: { type: "button", "aria-describedby": "calibration-cancel-key" },
+    });
+    const escapeToo = element("span", {
+      className: "fineprint",
+      text: "Escape also cancels.",
+      attrs: { id: "calibration-cancel-key", "aria-hidden": "true" },
+    });
+    this.cancelling = element("span", { className: "cancelling" });
+    this.cancelling.append(this.cancelButton, escapeToo);
+    const running = element("div", { className: "step-row" });
+    running.append(this.countdown, this.cancelling);
+    this.showCancel(false);
+    mount.replaceChildren(bar, intro, this.steps, this.prompt, running);
     // The prompt goes with the camera's stage: a step stopped because the camera went is said here
     // instead, where a screen reader can hear it (in the page, out of the stage).
     this.elsewhere = element("p", { className: "visually-hidden", attrs: { role: "status" } });
     (mount.closest("main") || document.body).append(this.elsewhere);
     this.start.addEventListener("click", () =>
-      this.capture("neutral", NEUTRAL_FRAMES, "Look at the camera with a relaxed, neutral face…"),
+      this.capture("neutral", NEUTRAL_FRAMES, "Look at the camera with a relaxed, neutral face…", this.start),
     );
+    this.cancelButton.addEventListener("click", () => this.cancelPressed());
     this.remove.addEventListener("click", () => this.forget());
     // Escape stops a step under way, from any of the calibration's controls (keyboard focus stays
-    // on the one pressed): before, a step once started could only be waited out (4–5 s). The fold's
-    // summary counts as one of them (Shift+Tab from "Calibrate to my face" lands there): Escape
-    // there did nothing until session 35.
+    // on the one pressed; from Cancel, which goes, to the step's button): before, a step once
+    // started could only be waited out (4–5 s). The fold's summary counts as one of them
+    // (Shift+Tab from "Calibrate to my face" lands there): Escape there did nothing until session 35.
     const fold = mount.closest("details") || mount;
     fold.addEventListener("keydown", (event) => {
       if (event.key !== "Escape" || !this.busy || !this.halted) return;
@@ -311,10 +333,37 @@ export class Calibration {
     this.halt("Calibration cancelled.");
   }
 
-  /** Say `text` in the prompt and, when the prompt is out of sight with the camera, in the page. */
+  /** Cancel pressed (a click, Enter or Space): what Escape does, then Cancel goes, and focus with it
+   * to the button that started the step (where Escape from that button leaves it), not to <body>. */
+  cancelPressed() {
+    if (!this.busy || !this.halted) return;
+    this.cancel();
+    this.showCancel(false);
+  }
+
+  /** Show Cancel (a step runs) or make it invisible, keeping its room; focus on it goes back to the
+   * button that started the step (Remove's rule when the steps go: the start button if that is gone). */
+  showCancel(shown) {
+    this.cancelling.style.visibility = shown ? "" : "hidden";
+    if (shown || !this.cancelling.contains(document.activeElement)) return;
+    const back = this.origin && isShown(this.origin) ? this.origin : this.start;
+    back.focus();
+  }
+
+  /** Say `text` in the prompt or, when the prompt went with the camera's stage, in the page's status
+   * line. The prompt still shows the words when the camera is back, but is no live region until its
+   * next words (liven): shown again holding them, it would be a second live region saying what the
+   * status line said (before session 38 both were live, and the words were written twice). */
   tell(text) {
+    const shown = isShown(this.prompt);
+    this.prompt.setAttribute("aria-live", shown ? "polite" : "off");
     this.prompt.textContent = text;
-    if (!isShown(this.prompt)) this.elsewhere.textContent = text;
+    if (!shown) this.elsewhere.textContent = text;
+  }
+
+  /** The prompt is a live region again, before anything new is written into it (see tell). */
+  liven() {
+    this.prompt.setAttribute("aria-live", "polite");
   }
 
   show(status) {
@@ -381,8 +430,10 @@ export class Calibration {
     this.nameStart();
   }
 
-  async capture(emotion, frames, instruction) {
+  /** Take `frames` frames of `emotion`; `origin`, the button pressed, gets focus back from Cancel. */
+  async capture(emotion, frames, instruction, origin) {
     if (this.busy) return;
+    this.liven();
     const on = await cameraOnSoon(this.video);
     if (this.busy) return; // a second press made while this one waited for the picture went first
     if (!on) {
@@ -396,6 +447,8 @@ export class Calibration {
     this.elsewhere.textContent = "";
     const halted = new AbortController();
     this.halted = halted;
+    this.origin = origin;
+    this.showCancel(true);
     const needed = enough(frames);
     let accepted = 0;
     let crowded = 0; // frames refused because another face was about as near as the person's
@@ -476,12 +529,14 @@ export class Calibration {
       this.halted = null;
       this.countdown.textContent = "";
       this.setBusy(false);
+      this.showCancel(false); // the step ended by itself with focus on Cancel: focus goes back too
     }
   }
 
   /** A "Not my mood: I feel …" while calibrated: the face in view shows how this person looks then. */
   async learnCorrection(emotion) {
     if (!this.calibrated || this.busy || !cameraOn(this.video)) return;
+    this.liven();
     this.setBusy(true);
     try {
       const answer = await this.sendFrame(emotion, this.removed);
@@ -510,6 +565,7 @@ export class Calibration {
 
   async forget() {
     if (this.busy) return;
+    this.liven();
     this.setBusy(true);
     try {
       const { removed } = await call("DELETE", "/api/calibration");
