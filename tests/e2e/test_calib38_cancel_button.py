@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 import pytest
-from browsertools import COUNT_ANNOUNCEMENTS, RECORD_SHIFTS, TIMEOUT_MS, watched_page
+from browsertools import COUNT_ANNOUNCEMENTS, RECORD_SHIFTS, TIMEOUT_MS, start_camera, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -36,12 +36,7 @@ def _cancel(page: Any) -> Any:
 
 def _open_calibration(page: Any, *, by_keyboard: bool) -> Any:
     """Camera on, the fold open (clicked, or by keyboard); returns "Calibrate to my face"."""
-    if by_keyboard:
-        page.locator("#camera-start").focus()
-        page.keyboard.press("Enter")
-    else:
-        page.get_by_role("button", name="Start camera").click()
-    page.wait_for_function("() => document.querySelector('#video').videoWidth > 1", timeout=TIMEOUT_MS)
+    start_camera(page, by_keyboard=by_keyboard)
     summary = page.locator("#calibration-fold > summary")
     if by_keyboard:
         summary.focus()

@@ -14,7 +14,7 @@ from benchmarks.slow_clients_single import client_tls
 from flask import Flask
 from waitress.adjustments import Adjustments
 
-from moodtape.web.buffered_server import MAX_HEADER_BYTES, BufferedServer, _DrainingParser
+from moodtape.web.buffered_server import MAX_HEADER_BYTES, BufferedServer, JsonErrorChannel, _DrainingParser
 from moodtape.web.tls_channel import tls_context
 
 
@@ -42,6 +42,19 @@ def serving_buffered(app: Flask, threads: int = 2, tls: ssl.SSLContext | None = 
     finally:
         server.stop()
         thread.join(timeout=10)
+
+
+def server_connections(server: BufferedServer) -> list[JsonErrorChannel]:
+    """The server's client connections now (its listening sockets left out)."""
+    return [each for each in list(server._map.values()) if isinstance(each, JsonErrorChannel)]
+
+
+def bodies_let_go(server: BufferedServer) -> int:
+    """Connections whose body the server let go of for the upload budget, to answer 503 once it has come."""
+    return sum(
+        getattr(getattr(each.request, "_refused_after_body", None), "code", None) == 503
+        for each in server_connections(server)
+    )
 
 
 @contextmanager

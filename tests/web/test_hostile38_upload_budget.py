@@ -18,15 +18,13 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from raw_http import serving_buffered
+from raw_http import bodies_let_go, server_connections, serving_buffered
 from waitress.adjustments import Adjustments
 from webtools import AppFactory
 
 from moodtape.web.buffered_server import (
     BODY_HEADROOM,
     UNFINISHED_UPLOADS,
-    BufferedServer,
-    JsonErrorChannel,
     _DrainingParser,
 )
 from moodtape.web.eviction import buffered_bytes
@@ -36,18 +34,6 @@ UPLOAD = 200_000  # MOODTAPE_MAX_UPLOAD_BYTES here
 BUDGET = UNFINISHED_UPLOADS * (UPLOAD + BODY_HEADROOM)
 SENT = 190_000  # of each body, before the clients stop for a while
 COUNT = 2 * BUDGET // SENT  # twice what the budget holds
-
-
-def _connections(server: BufferedServer) -> list[JsonErrorChannel]:
-    return [each for each in list(server._map.values()) if isinstance(each, JsonErrorChannel)]
-
-
-def _let_go(server: BufferedServer) -> int:
-    """Connections whose body the server let go of, to answer 503 once it has come."""
-    return sum(
-        getattr(getattr(each.request, "_refused_after_body", None), "code", None) == 503
-        for each in _connections(server)
-    )
 
 
 def _answer(conn: socket.socket) -> tuple[int, bytes, bytes]:
@@ -82,8 +68,8 @@ def test_uploads_over_the_budget_hear_a_503_and_memory_stays_within_it(
             conns.append(held.enter_context(socket.create_connection(("127.0.0.1", server.bound_port), timeout=30)))
             conns[-1].sendall(first)
         # Once every byte sent is read, the bodies would hold twice the budget: about half are let go.
-        assert wait_until(lambda: _let_go(server) >= COUNT - BUDGET // SENT, 30), _let_go(server)
-        assert sum(buffered_bytes(each) for each in _connections(server)) <= BUDGET
+        assert wait_until(lambda: bodies_let_go(server) >= COUNT - BUDGET // SENT, 30), bodies_let_go(server)
+        assert sum(buffered_bytes(each) for each in server_connections(server)) <= BUDGET
         for conn in conns:
             conn.sendall(rest)
         answers = [_answer(conn) for conn in conns]

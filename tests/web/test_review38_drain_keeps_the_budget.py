@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 from flask import Flask, request
+from raw_http import bodies_let_go, server_connections
 
-from moodtape.web.buffered_server import BODY_HEADROOM, UNFINISHED_UPLOADS, BufferedServer, JsonErrorChannel
+from moodtape.web.buffered_server import BODY_HEADROOM, UNFINISHED_UPLOADS, BufferedServer
 from moodtape.web.eviction import buffered_bytes
 from services import wait_until
 
@@ -33,18 +34,6 @@ def _upload_app() -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = UPLOAD
     app.add_url_rule("/upload", "upload", lambda: str(len(request.get_data())), methods=["POST"])
     return app
-
-
-def _connections(server: BufferedServer) -> list[JsonErrorChannel]:
-    return [each for each in list(server._map.values()) if isinstance(each, JsonErrorChannel)]
-
-
-def _let_go(server: BufferedServer) -> int:
-    """Connections whose body the server let go of, to answer 503 once it has come."""
-    return sum(
-        getattr(getattr(each.request, "_refused_after_body", None), "code", None) == 503
-        for each in _connections(server)
-    )
 
 
 def _status(conn: socket.socket) -> int:
@@ -85,14 +74,14 @@ def test_uploads_read_by_a_stop_are_held_to_the_budget() -> None:
         for _ in range(COUNT):
             conns.append(held.enter_context(socket.create_connection(("127.0.0.1", server.bound_port), timeout=30)))
             conns[-1].sendall(HEAD + b"\xff" * BEFORE_THE_STOP)
-        assert wait_until(lambda: len(_connections(server)) == COUNT, 10)
+        assert wait_until(lambda: len(server_connections(server)) == COUNT, 10)
         stop.set()
         server.wake()
         assert wait_until(lambda: not server._listeners[0].accepting, 10), "the stop has begun"
         for conn in conns:
             conn.sendall(b"\xff" * DURING_THE_STOP)
-        assert wait_until(lambda: _let_go(server) > 0, 10), "no body was let go of during the drain"
-        assert sum(buffered_bytes(each) for each in _connections(server)) <= BUDGET
+        assert wait_until(lambda: bodies_let_go(server) > 0, 10), "no body was let go of during the drain"
+        assert sum(buffered_bytes(each) for each in server_connections(server)) <= BUDGET
         for conn in conns:
             conn.sendall(b"\xff" * (UPLOAD - BEFORE_THE_STOP - DURING_THE_STOP))
         statuses = [_status(conn) for conn in conns]
