@@ -70,6 +70,7 @@ def test_waitress_queue_depth_is_written_once_then_summed_up(
     assert len(lines) == 2 and "up to 1000" in lines[1] and "993 more" in lines[1], lines
 
 
+@pytest.mark.usefixtures("still_limiter_clock")  # 40 requests in one window however long they take
 def test_rate_limit_refusals_are_summed_up(
     served_logging: None, make_app: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:

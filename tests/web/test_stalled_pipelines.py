@@ -66,6 +66,18 @@ def get_small(port: int, source: str = "127.0.0.1", timeout: float = 15) -> byte
         return sock.recv(100).split(b"\r\n", 1)[0]
 
 
+def answer_begun(sock: socket.socket) -> bool:
+    """Whether the server read ``sock``'s request and began its answer (waits up to the socket's timeout).
+
+    What a test that needs a busy connection waits for: a fixed pause was a guess at how soon the
+    server's loop reads the request, and a loaded machine can take longer (the connection then looks
+    silent, not busy)."""
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK))
+    except TimeoutError:
+        return False
+
+
 def never_reads(port: int, stack: ExitStack, pipelined: int, source: str = "127.0.0.1") -> socket.socket:
     sock = stack.enter_context(connect(port, source, small_window=True))
     sock.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n" * pipelined)
@@ -230,9 +242,8 @@ def test_one_client_address_holds_at_most_its_share_of_connections(monkeypatch: 
     monkeypatch.setattr(eviction, "EXEMPT_LOOPBACK", False, raising=False)
     monkeypatch.setattr(eviction, "GRACE_S", 0.2)
     with serving(threads=2) as port, ExitStack() as stack:
-        for _ in range(3):
-            never_reads(port, stack, pipelined=1, source="127.0.0.2")
-        time.sleep(0.5)
+        busy = [never_reads(port, stack, pipelined=1, source="127.0.0.2") for _ in range(3)]
+        assert all(answer_begun(each) for each in busy)
         extra = stack.enter_context(connect(port, "127.0.0.2"))
         assert closed_by_server(extra, wait=5), "all three are busy: the fourth is closed at once"
         assert get_small(port, source="127.0.0.3") == b"HTTP/1.1 200 OK"
