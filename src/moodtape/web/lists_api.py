@@ -37,6 +37,7 @@ from moodtape.web.session import (
     new_session_id,
     renew_session,
     require_csrf,
+    retired_cookie_session,
     session_id,
     used_cookie_session,
 )
@@ -220,18 +221,43 @@ def history() -> Response:
 @blueprint.delete("/history")
 def delete_history() -> Response:
     """Forget this session (lists, feedback, corrections, calibration, webcam streams' smoothing, the
-    history choice) and go on in a new one, whose CSRF token the answer carries; needs ``confirm``."""
-    require_csrf()
+    history choice) and go on in a new one, whose CSRF token the answer carries; needs ``confirm``.
+
+    ``deleted`` counts what this request removed. Two copies at once (a double click, two tabs, a
+    retry sent before the answer came) take turns, on every instance (``web/session_turns.py``): the
+    second finds nothing left and says ``deleted: 0``, where both counted the same lists (``1`` and
+    ``1`` for one list) until session 39. A copy that arrives once the first has ended the session
+    carries the ended session's cookie and token: it is answered the same way, with a new session of
+    its own, where it was a 403 that left the client no token to go on with.
+    """
+    old = _session_to_delete()
     confirmed = _confirmation()
     if not confirmed:
         raise DataError(
-            f'deleting cannot be undone: send confirm=true (or {{"confirm": true}}) to {_what_would_go(session_id())}'
+            f'deleting cannot be undone: send confirm=true (or {{"confirm": true}}) to {_what_would_go(old)}'
         )
-    old = session_id()
+    with session_turn(services().turn_marks, old):
+        deleted, fresh = _end_session(old)
+    renew_session(fresh)
+    return jsonify(deleted=deleted, csrf_token=current_csrf_token())
+
+
+def _session_to_delete() -> str:
+    """The session a deletion ends, once its CSRF token is checked: this request's, or the one its
+    cookie named when an earlier copy of this deletion had already ended it (the token proves the
+    copy is that session's client; it can only end what is ended, and gets an empty session)."""
+    ended = retired_cookie_session()
+    require_csrf(ended)
+    return ended if ended is not None else session_id()
+
+
+def _end_session(old: str) -> tuple[int, str]:
+    """Retire ``old``, forget everything of it and start its successor: lists deleted, the new id."""
     # Retired first: a request of the old session still in flight checks this after its write. It
     # is also the deletion's first write to the shared state, so a Redis that is away fails here,
     # before the database or anything else is touched; _forget then deletes from the database first.
     retired = services().retired
+    ended_before = is_retired(old)  # by the copy that had the turn before this one
     retired.retire(old)
     try:
         deleted, removed = _forget(old)
@@ -244,10 +270,11 @@ def delete_history() -> Response:
         # Nothing may stay retired that the person's retry (same cookie, same token) cannot finish:
         # not what was not deleted, which would stay out of their reach, nor a session whose
         # successor never started, whose retry would be refused with no new cookie to go on with.
-        retired.restore(old)
+        # A session an earlier copy ended stays ended: that copy's answer already moved the client on.
+        if not ended_before:
+            retired.restore(old)
         raise
-    renew_session(fresh)
-    return jsonify(deleted=deleted, csrf_token=current_csrf_token())
+    return deleted, fresh
 
 
 def _what_would_go(session: str) -> str:

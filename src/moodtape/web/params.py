@@ -90,7 +90,13 @@ def parse_list_request(args: Mapping[str, str]) -> ListRequest:
 
 
 def flag(args: Mapping[str, str], name: str) -> bool | None:
-    """A true/false query value (``true``/``1``, ``false``/``0``); None when absent."""
+    """A true/false query value (``true``/``1``, ``false``/``0``); None when absent.
+
+    The one reading of every boolean query parameter (``confirm``, ``fresh``, ``strict``). Exact
+    spellings only, as JSON writes them: ``TRUE``, ``yes`` or ``on`` is a 400 that lists the four
+    taken, not a guess (``confirm`` deletes everything). Until session 39 the message named only
+    ``true`` and ``false``, so a client sending ``1`` could not tell from it that ``1`` works.
+    """
     raw = args.get(name)
     if raw is None:
         return None
@@ -98,7 +104,7 @@ def flag(args: Mapping[str, str], name: str) -> bool | None:
         return True
     if raw in ("false", "0"):
         return False
-    raise DataError(f"{name} must be true or false, got {shown(raw, 32)}")
+    raise DataError(f"{name} must be true or false (or 1 or 0), in lower case; got {shown(raw, 32)}")
 
 
 def parse_mood(args: Mapping[str, str]) -> Mood:

@@ -36,7 +36,10 @@ carry it on cross-site POSTs.
 new, empty one and that session's CSRF token (:func:`renew_session`). The old id is *retired*
 (``web/retired.py``): a copy of its cookie (left on a shared computer, written in a log) is taken
 as no cookie at all, and starts a session of its own, never the new one; an answer never sends a
-retired id's cookie, not even one still in flight during a key rotation. The check is made when the
+retired id's cookie, not even one still in flight during a key rotation. One request names the
+retired id still: "Delete everything" sent again with that session's own token (a double click's
+second copy, a retry after a lost answer), answered as a deletion that found nothing left (``deleted:
+0``) with a new session, where it was a 403 that left the client no token. The check is made when the
 request first uses its session (static files pay nothing); while the shared state that keeps the
 marks is away, it lets the session through, since nothing of it can be read from there anyway.
 
@@ -236,6 +239,7 @@ def _settle() -> None:
     if not g.pop("unsettled", False):
         return
     if is_retired(g.session_id):
+        g.retired_session = g.session_id  # a repeat of the deletion that ended it may name it (lists_api.py)
         renew_session(new_session_id())
         g.retired_cookie = True  # require_csrf says why the token no longer fits
         # Only a page hands out the replacement's cookie (with its CSRF token). An API answer of a
@@ -244,6 +248,18 @@ def _settle() -> None:
         g.send_cookie = not request.path.startswith("/api/")
     else:
         g.cookie_session = g.session_id
+
+
+def retired_cookie_session() -> str | None:
+    """The session this request's cookie named when "Delete everything" had already ended it, else None.
+
+    Only a repeat of that deletion uses it (``DELETE /api/history``, ``web/lists_api.py``): the copy of
+    a double click that arrived after the first copy's answer, or a client that sends the request again
+    after losing the answer, carries the ended session's cookie and token.
+    """
+    _settle()
+    found = g.get("retired_session")
+    return str(found) if found is not None else None
 
 
 def current_csrf_token() -> str:
@@ -312,14 +328,16 @@ def _own_url() -> str:
     return own_url(request.scheme, request.host)
 
 
-def require_csrf() -> None:
-    """Raise :class:`CsrfError` unless the request carries this session's token from our own origin."""
+def require_csrf(session: str | None = None) -> None:
+    """Raise :class:`CsrfError` unless the request carries the token of ``session`` (None: this
+    request's session) from our own origin."""
     foreign = foreign_request(request.headers, _own_url())
     if foreign is not None:
         _scheme_alone_differs()  # logged for the operator; the page's advice stays the same
         raise CsrfError(f"this request came from another site ({foreign}); reload moodtape and try again")
     sent = request.headers.get(CSRF_HEADER)
-    if not any(csrf_valid(key, session_id(), sent) for key in accepted_keys()):
+    owner = session_id() if session is None else session
+    if not any(csrf_valid(key, owner, sent) for key in accepted_keys()):
         if g.get("cookie_far_ahead"):
             raise CsrfError(FAR_AHEAD_COOKIE_MESSAGE)
         if g.get("expired_cookie"):
