@@ -9,9 +9,12 @@ until ``/healthz`` answers, sends SIGTERM and times the exit. Issue 10 saw 1 of 
     .venv/bin/python -m benchmarks.serve_stop --runs 20 --busy 1   # one CPU-bound process competing
     .venv/bin/python -m benchmarks.serve_stop --runs 10 --scheme https --signal INT
     .venv/bin/python -m benchmarks.serve_stop --runs 10 --scheme http --processes 4   # gunicorn's workers
+    .venv/bin/python -m benchmarks.serve_stop --runs 5 --trickle   # a client trickling its headers
 
 ``--busy N`` runs N busy-looping processes meanwhile, to see stops on a machine with other work
-(the slow stops of issue 10 were seen while tests ran).
+(the slow stops of issue 10 were seen while tests ran). ``--trickle`` keeps a client sending its
+request's headers a byte every 0.2 s across the signal (it held the stop's drain to its deadline,
+``MOODTAPE_SHUTDOWN_SECONDS``, until session 39).
 
 Prints one Markdown row per scheme: runs, median, 95th percentile and slowest stop, how many took
 over 1 s, how many printed the watchdog's warning, and how many exited with a status other than 0.
@@ -23,10 +26,12 @@ import argparse
 import os
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +59,25 @@ def _free_port() -> int:
         return int(finder.getsockname()[1])
 
 
-def one_stop(folder: Path, scheme: str, signum: int, tls: tuple[Path, Path] | None, processes: int = 1) -> Stop:
+def trickle(port: int, tls: bool, until: threading.Event) -> None:
+    """A client sending a request's headers a byte every 0.2 s, until ``until`` or the server closes."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        sock = context.wrap_socket(sock, server_hostname="localhost")
+    with sock:
+        try:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+            while not until.wait(0.2):
+                sock.sendall(b"a")
+        except OSError:
+            return
+
+
+def one_stop(
+    folder: Path, scheme: str, signum: int, tls: tuple[Path, Path] | None, processes: int = 1, trickling: bool = False
+) -> Stop:
     """Start ``moodtape serve``, wait for ``/healthz``, send ``signum``; time the exit (killed after 30 s).
 
     With several ``processes``, each worker loads the model after the fork: the stop is timed once
@@ -81,6 +104,10 @@ def one_stop(folder: Path, scheme: str, signum: int, tls: tuple[Path, Path] | No
         while httpx.get(f"{scheme}://127.0.0.1:{port}/readyz", timeout=10, verify=False).status_code != 200:
             time.sleep(0.2)
         time.sleep(3)
+    done = threading.Event()
+    if trickling:
+        threading.Thread(target=trickle, args=(port, tls is not None, done), daemon=True).start()
+        time.sleep(0.5)  # its connection accepted and its headers under way
     started = time.monotonic()
     process.send_signal(signum)
     try:
@@ -88,6 +115,8 @@ def one_stop(folder: Path, scheme: str, signum: int, tls: tuple[Path, Path] | No
     except subprocess.TimeoutExpired:
         process.kill()
         _, stderr = process.communicate()
+    finally:
+        done.set()
     return Stop(time.monotonic() - started, process.returncode, WATCHDOG_WARNING in stderr)
 
 
@@ -110,6 +139,7 @@ def main() -> None:
     parser.add_argument("--signal", choices=["TERM", "INT"], default="TERM")
     parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes running meanwhile")
     parser.add_argument("--processes", type=int, default=1, help="moodtape serve --processes")
+    parser.add_argument("--trickle", action="store_true", help="a client trickling its headers across the signal")
     args = parser.parse_args()
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     try:
@@ -132,7 +162,9 @@ def _measure(args: argparse.Namespace) -> None:
             for run in range(args.runs):
                 folder = Path(root) / f"{scheme}-{run}"
                 folder.mkdir()
-                stops.append(one_stop(folder, scheme, signum, tls if scheme == "https" else None, args.processes))
+                stops.append(
+                    one_stop(folder, scheme, signum, tls if scheme == "https" else None, args.processes, args.trickle)
+                )
             print(row(scheme, f"SIG{args.signal}", stops), flush=True)
 
 

@@ -21,7 +21,9 @@ What this module adds to waitress:
   uploads: over that, the longest-open let go of theirs, and each client hears a 503 with
   ``Retry-After`` once it has sent the rest, dropped as it came (:meth:`_DrainingParser.shed_body`).
 - **JSON errors**: waitress's own refusals (413, 431, 400 for malformed framing such as two
-  different ``Content-Length`` headers) answer with the API's JSON error shape and security headers.
+  different ``Content-Length`` headers) answer with the API's JSON error shape and security headers,
+  and, as the app's answers, an ``X-Request-ID``, a count in the metrics and a log line
+  (:func:`~moodtape.web.refusals.note_answered_alone`; none of the three until session 39).
 - **Framing bounds**: a chunk-size line over :data:`MAX_CHUNK_LINE`, a trailer over
   :data:`MAX_HEADER_BYTES`, or chunk extensions over :data:`MAX_CHUNK_EXTENSIONS` in one body is a
   400 at once (waitress bounds none of them); a request with both
@@ -101,6 +103,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import re
 import select
 import socket
@@ -127,10 +130,11 @@ from waitress.utilities import (
     find_double_newline,
 )
 
-from moodtape.web.eviction import PER_CLIENT, evict_when_full
+from moodtape.web.eviction import MIN_RATE, PER_CLIENT, close_soon, evict_when_full
 from moodtape.web.framing_reasons import client_reason, explained
 from moodtape.web.hosts import one_host
 from moodtape.web.http2_farewell import GOODBYE, SERVER_PREFACE, Http2Farewell
+from moodtape.web.logs import LET_GO_FOR_THE_BUDGET
 from moodtape.web.proxies import Network, from_one_of, trusted_networks
 from moodtape.web.refusals import (
     REFUSED_BY_THE_SERVER,
@@ -138,6 +142,7 @@ from moodtape.web.refusals import (
     SMALL_JSON_REFUSAL,
     BodyRefusal,
     answers_server_refusals,
+    note_answered_alone,
     refusal,
     refusal_said,
     small_json_route,
@@ -146,6 +151,8 @@ from moodtape.web.refusals import (
 from moodtape.web.request_line import as_highest_minor, target_authority_problem
 from moodtape.web.security import foreign_by_headers
 from moodtape.web.server_wide import SERVER_WIDE
+
+_log = logging.getLogger(__name__)
 
 #: Request line plus headers: 64 KiB is 8× what browsers send; the 30 MB header line is refused.
 MAX_HEADER_BYTES: Final[int] = 64 * 1024
@@ -194,6 +201,11 @@ DRAIN_TURN: Final[float] = 0.1
 #: While draining, a connection answered less than this long ago is kept for the request its
 #: client may be sending already (the answer before the stop said the connection stays open).
 IDLE_QUIET_SECONDS: Final[float] = 0.25
+#: While draining, a connection the server waits on (a request arriving, or the next one) must send
+#: at least :data:`~moodtape.web.eviction.MIN_RATE` bytes a second over each span this long, or it
+#: is closed: a client sending a byte every 0.2 s held the stop to its deadline (10 s), silent for
+#: too short a time for the 60 s idle timeout. A real upload sends kilobytes a second.
+DRAIN_PACE_S: Final[float] = 1.0
 #: The most of a refused body read and dropped so that the client can read its 413.
 DRAIN_LIMIT: Final[int] = 256 * 1024 * 1024
 #: After a refusal the client may still be sending. Closing with its bytes unread makes the kernel
@@ -353,6 +365,30 @@ class _BodiesFullError(Error):  # type: ignore[misc]
 #: What an upload refused for that budget is told.
 BODIES_FULL: Final[str] = (
     "the server is holding as many uploads as it can right now; this one was not kept: send it again in a few seconds"
+)
+
+
+def _stopping_full(request_id: tuple[str, str] | None) -> bytes:
+    """The whole answer to a connection queued at the port past the connection limit during a stop
+    (:meth:`BufferedServer._accept_queued`): a 503 ``busy`` in the API's JSON shape, with
+    ``Retry-After``, ``Connection: close`` and the ``X-Request-ID`` header ``request_id`` (or none).
+    Written by the server alone, before any request is read: it goes out whatever was asked (a HEAD
+    too gets the body)."""
+    headers, body = refusal(503, "Service Unavailable", STOPPING_FULL_MESSAGE, "busy")
+    lines = [
+        "HTTP/1.1 503 Service Unavailable",
+        *(f"{name}: {value}" for name, value in headers),
+        f"Retry-After: {BUSY_RETRY_AFTER_S}",
+        *([f"{request_id[0]}: {request_id[1]}"] if request_id else []),
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+    ]
+    return "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body
+
+
+#: What it says: the instance is going and holds all it may (a balancer's next try goes elsewhere).
+STOPPING_FULL_MESSAGE: Final[str] = (
+    "the server is stopping and holds as many connections as it can: send the request again in a few seconds"
 )
 
 #: Methods that change nothing (RFC 9110 §9.2.1): a request from another site may use them.
@@ -650,10 +686,15 @@ class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
     def execute(self) -> None:
         error = self.request.error
         status = int(error.code)
-        said = _message_for(error)
-        headers, body = refusal(status, error.reason, said, getattr(error, "api_code", None))
+        said = refusal_said(status, error.reason, _message_for(error), getattr(error, "api_code", None))
+        headers, body = refusal(status, error.reason, said.message, said.code)
         self.status = f"{status} {error.reason}"
         self.response_headers.extend(headers)
+        if answers_server_refusals(self.channel.server.application):
+            # The app's answers all have an id, a count and a line: this one, which the app never
+            # sees, gets them here (before session 39 it had none of them).
+            given = str(self.request.headers.get("X_REQUEST_ID", ""))
+            self.response_headers.append(note_answered_alone(status, said.code, given))
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             self.response_headers.append(("Retry-After", str(retry_after)))
@@ -750,6 +791,40 @@ def _request_may_come(channel: JsonErrorChannel, quiet_since: float) -> bool:
     except (OSError, ValueError):  # closed under us: nothing to read
         return False
     return bool(readable)
+
+
+def _turn_away(sock: socket.socket, tls: bool, noted: bool) -> None:
+    """Answer :func:`_stopping_full` on ``sock``, a connection accepted past the limit during a stop,
+    and close it: what the client sent is read first (at most :data:`LINGER_BYTES`, what has come),
+    so that the close is an end of stream after the answer, not a reset that could wipe it. When
+    ``noted`` (the app answers the server's refusals), it is counted in the metrics and has an id.
+
+    Over TLS no answer can be read without a handshake, which the stop does not make room for: the
+    connection is closed, as every queued one was before session 38.
+    """
+    with contextlib.closing(sock), contextlib.suppress(OSError):
+        sock.setblocking(False)
+        read = 0
+        with contextlib.suppress(BlockingIOError, InterruptedError):
+            while read <= LINGER_BYTES and (data := sock.recv(65536)):
+                read += len(data)
+        if tls:
+            return
+        request_id = note_answered_alone(503, "busy", log=False) if noted else None
+        sock.send(_stopping_full(request_id))  # a few hundred bytes: an empty send buffer takes them whole
+        sock.shutdown(socket.SHUT_WR)
+
+
+def _close_too_slow(waited_on: dict[JsonErrorChannel, int], least: float) -> None:
+    """Close each connection of ``waited_on`` (the bytes it had received as a span of a drain began)
+    that still waits on its client and received fewer than ``least`` bytes since (:data:`DRAIN_PACE_S`).
+
+    Only those waited on for the whole span: a connection answered during it may be about to send
+    its next request. It is closed without an answer, as the drain's deadline would have closed it.
+    """
+    for channel, received in waited_on.items():
+        if channel.waits_on_client() and channel.bytes_received - received < least:
+            close_soon(channel)
 
 
 def _closing_said_once(header: bytes, closing: bool) -> bytes:
@@ -891,17 +966,22 @@ class _DrainingParser(HTTPRequestParser):  # type: ignore[misc]
         was never asked for, or was dropped as it came (none of it is handed on). Only for an app
         that answers them (:func:`~moodtape.web.refusals.answers_server_refusals`), and a head read
         whole with one valid ``Host`` (or none); the server still answers the others itself.
+
+        So does an upload let go of for the budget of unfinished bodies (:meth:`shed_body`), since
+        session 39: its 503 ``busy`` keeps its ``Retry-After``, and its log line says why it was refused.
         """
         error = self.error
         if not (
             self._head_read
-            and isinstance(error, RequestEntityTooLarge | _UnwantedBodyError | _ForeignSiteError)
+            and isinstance(error, RequestEntityTooLarge | _UnwantedBodyError | _ForeignSiteError | _BodiesFullError)
             and one_host(self.headers.get("HOST", ""))
             and answers_server_refusals(self.application)
         ):
             return
-        said = _message_for(error)
-        self.refused_body = refusal_said(int(error.code), error.reason, said, getattr(error, "api_code", None))
+        said = refusal_said(int(error.code), error.reason, _message_for(error), getattr(error, "api_code", None))
+        if isinstance(error, _BodiesFullError):
+            said = said._replace(retry_after=error.retry_after, logged_as=LET_GO_FOR_THE_BUDGET)
+        self.refused_body = said
         self.error, self.body_rcv = None, None  # the app's task, with an empty body (whatever was held goes)
 
     def answer_version(self) -> str:
@@ -1477,6 +1557,9 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
     #: Bytes of answers the socket has taken (:mod:`~moodtape.web.eviction` watches them move); over
     #: TLS, encrypted bytes (web/tls_channel.py).
     bytes_sent = 0
+    #: Bytes the socket has given (over TLS, encrypted bytes): a stop's drain watches them come
+    #: (:data:`DRAIN_PACE_S`).
+    bytes_received = 0
     #: :class:`~moodtape.web.eviction.OutputWatch` while an answer waits; the client it counts as.
     output_watch: Any = None
     client: Any = None
@@ -1555,6 +1638,25 @@ class JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
         sent: int = super().send(data, do_close=do_close)
         self.bytes_sent += sent
         return sent
+
+    def recv(self, buffer_size: int) -> bytes:
+        data: bytes = super().recv(buffer_size)
+        self.bytes_received += len(data)
+        return data
+
+    def waits_on_client(self) -> bool:
+        """Whether only the client can move this connection on: open, no request queued or running,
+        no answer left to send, none of its pipelined requests held back (a request may be arriving)."""
+        return not (
+            self.closed
+            or self.lingering
+            or self.will_close
+            or self.close_when_flushed
+            or self.requests
+            or self.total_outbufs_len
+            or self._held
+            or self._http2 is not None
+        )
 
     def _may_queue(self) -> bool:
         """Whether the next request the client pipelined may be parsed and queued now."""
@@ -1869,22 +1971,38 @@ class BufferedServer:
             # worker threads pull to have their answers sent.
             wasyncore.dispatcher.close(listener)
 
-    def _accept_queued(self) -> None:
-        """Accept the connections waiting in the listening sockets' queue, so their requests are answered.
+    def _accept_queued(self) -> int:
+        """Accept the connections waiting in the listening sockets' queue, so their requests are
+        answered, up to the connection limit; returns how many were turned away past it.
 
         The kernel completes a client's handshake before the server accepts: closing the listening
         socket reset each connection still queued there, after the client (or a balancer, which then
-        does not retry it as a refused connection) had sent its request on it.
+        does not retry it as a refused connection) had sent its request on it. Accepted whatever was
+        open already, a stop at the limit held up to twice the connections the limit allows (until
+        session 39); each one past it now hears a 503 ``busy`` at once (:func:`_turn_away`).
         """
+        turned_away = 0
         for listener in self._listeners:
-            for _ in range(CONNECTION_LIMIT):
+            for _ in range(int(listener.adj.backlog) + 1):  # the most a queue holds
                 try:
                     queued, _, _ = select.select([listener.socket], [], [], 0)
                 except (OSError, ValueError):  # closed already
                     break
                 if not queued:
                     break
-                listener.handle_accept()
+                if len(self._map) < listener.adj.connection_limit:  # waitress's count (its own sockets too)
+                    listener.handle_accept()
+                    continue
+                accepted = listener.accept()  # None when the client left meanwhile
+                if accepted is not None:
+                    _turn_away(accepted[0], self._tls is not None, answers_server_refusals(self._app))
+                    turned_away += 1
+        if turned_away:
+            _log.warning(
+                "stop: %d connections queued at the port past the connection limit were answered 503 busy",
+                turned_away,
+            )
+        return turned_away
 
     def _keep_bounds(self) -> None:
         """Apply the bounds the listening sockets' turn of the loop applies, while they are closed
@@ -1921,6 +2039,15 @@ class BufferedServer:
                     each.will_close = True  # closed by the loop's next turn
         return busy
 
+    def _clients_waited_on(self) -> dict[JsonErrorChannel, int]:
+        """The connections that wait on their client now (:meth:`JsonErrorChannel.waits_on_client`),
+        with the bytes each has received so far: a span of the drain's pace begins."""
+        return {
+            each: each.bytes_received
+            for each in self._map.values()
+            if isinstance(each, JsonErrorChannel) and each.waits_on_client()
+        }
+
     def drain(
         self,
         seconds: float,
@@ -1934,6 +2061,9 @@ class BufferedServer:
         as it waits for nothing, and calls ``on_turn`` after each turn (gunicorn's heartbeat). It
         gives up early when ``until()`` turns true (a second Ctrl+C). :meth:`stop` must follow.
         Returns how many connections were still busy when it ended.
+
+        A connection it waits on must keep a pace (:data:`DRAIN_PACE_S`): until session 39 a client
+        trickling its request a byte every 0.2 s held the drain to its deadline.
         """
         with self._owning_the_loop() as server:
             if server is None:  # stopped already: nothing is left to answer
@@ -1941,6 +2071,7 @@ class BufferedServer:
             self._accept_queued()
             self.stop_accepting()
             deadline = time.monotonic() + seconds
+            paced_at, waited_on = time.monotonic(), self._clients_waited_on()
             while (
                 (busy := self.close_idle())
                 and time.monotonic() < deadline
@@ -1949,6 +2080,9 @@ class BufferedServer:
             ):
                 self._keep_bounds()
                 self.poll(min(DRAIN_TURN, max(0.0, deadline - time.monotonic())))
+                if time.monotonic() - paced_at >= DRAIN_PACE_S:
+                    _close_too_slow(waited_on, MIN_RATE * (time.monotonic() - paced_at))
+                    paced_at, waited_on = time.monotonic(), self._clients_waited_on()
                 if on_turn is not None:
                     on_turn()
             if self._server is server:

@@ -315,28 +315,35 @@ def _never(record: logging.LogRecord) -> bool:
 #: The line ``web/refusals.py`` logs for each request the HTTP server refused by its head (its status,
 #: code, method and endpoint). Defined here, where its filter below is, and imported there.
 REFUSED_BY_ITS_HEAD: Final = "refused by its headers, none of its body kept: %d %s, %s %s"
+#: The line it logs for an upload the server let go of for the budget of unfinished bodies (the
+#: 503 ``busy``, web/buffered_server.py's ``shed_body``): the same arguments, the same filter.
+LET_GO_FOR_THE_BUDGET: Final = "let go of for the upload budget, none of its body kept: %d %s, %s %s"
+#: The line it logs for each refusal the HTTP server answers alone, the app never reading the request
+#: (a 400 for broken framing, 414, 431, 501, 505, ...): its status and code only.
+ANSWERED_ALONE: Final = "refused by the server before the app read it: %d %s"
 
 
 def _refused_by_its_head(record: logging.LogRecord) -> bool:
-    return record.msg == REFUSED_BY_ITS_HEAD
+    return record.msg in (REFUSED_BY_ITS_HEAD, LET_GO_FOR_THE_BUDGET, ANSWERED_ALONE)
 
 
 def _refusal_cause(record: logging.LogRecord) -> str:
-    """What was refused: status, code and endpoint (each a fixed text), not the method. Keyed by the
-    method too, nine kinds met in a minute (POST, PUT, PATCH, DELETE and others to /healthz, then GET
-    to four paths) filled the places told apart, and the first line of a new kind (a gzip body to
-    /api/feedback, 415) was never written, only counted under "other causes"."""
+    """What was refused, and why: the line's words, status, code and endpoint (each a fixed text), not
+    the method. Keyed by the method too, nine kinds met in a minute (POST, PUT, PATCH, DELETE and
+    others to /healthz, then GET to four paths) filled the places told apart, and the first line of a
+    new kind (a gzip body to /api/feedback, 415) was never written, only counted under "other causes"."""
     args = record.args
-    if isinstance(args, tuple) and len(args) == 4:
+    if isinstance(args, tuple) and len(args) == 4 and isinstance(record.msg, str):
         status, code, _method, endpoint = args
-        return f"{status} {code}, {endpoint}"[:200]
-    return record.getMessage().removeprefix(REFUSED_BY_ITS_HEAD.partition(": ")[0] + ": ").strip()[:200]
+        return f"{record.msg.partition(': ')[0]}: {status} {code}, {endpoint}"[:200]
+    return record.getMessage().strip()[:200]
 
 
 #: Causes the refusals' filter tells apart: every status and code a head is refused with (413
-#: too_large, 413 and 415 of a small JSON body, 403 csrf_failed) for each of the app's 27
-#: endpoints and "unmatched" is under 4 x 28 = 112, so no kind's first line is only counted.
-REFUSAL_KINDS: Final = 128
+#: too_large, 413 and 415 of a small JSON body, 403 csrf_failed), and the budget's 503 busy, for
+#: each of the app's 27 endpoints and "unmatched" is 5 x 28 = 140, and the statuses the server
+#: answers alone about 10 more, so no kind's first line is only counted.
+REFUSAL_KINDS: Final = 192
 
 
 #: The flood-prone lines of other libraries and of the store: logger name, and its filter.
@@ -386,12 +393,13 @@ _FLOODS: Final[dict[str, Callable[[], logging.Filter]]] = {
         ends=_store_note_works,
         matches=_store_note_failed,
     ),
-    # A request the HTTP server refused by its head, answered by the app (web/refusals.py): a line
-    # each. The rate limit bounds one client's, but not a crowd's (nor any with the limit off). One
-    # line per status, code and endpoint, summed up; nothing ends it but the timer. Its own logger: a
-    # filter on "moodtape.web" does not see its children's records.
+    # A request the HTTP server refused by its head, or let go of for the upload budget, answered by
+    # the app (web/refusals.py), and a refusal the server answers alone: a line each. The rate limit
+    # bounds one client's refusals by the head, but not a crowd's (nor any with the limit off), and
+    # nothing bounds the others. One line per kind, status, code and endpoint, summed up; nothing
+    # ends it but the timer. Its own logger: a filter on "moodtape.web" does not see its children's.
     "moodtape.web.refusals": lambda: OncePerCause(
-        "refused by its headers, none of its body kept: %(cause)s, and %(count)d more times in the last %(seconds)g s",
+        "%(cause)s, and %(count)d more times in the last %(seconds)g s",
         cause=_refusal_cause,
         ends=_never,
         matches=_refused_by_its_head,
@@ -422,7 +430,10 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         from moodtape.web.ops import request_id
 
-        record.request_id = request_id()
+        found = request_id()
+        if found is not None or not hasattr(record, "request_id"):
+            # Outside a request, an id the record was given (the HTTP server's refusals) stays.
+            record.request_id = found
         return True
 
 

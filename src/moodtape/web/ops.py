@@ -110,10 +110,15 @@ def request_id() -> str | None:
     return str(g.request_id) if has_request_context() and "request_id" in g else None
 
 
+def request_id_for(given: str) -> str:
+    """The id of a request whose ``X-Request-ID`` said ``given``: that one when it is a plausible id
+    (a balancer's), else a new one. The HTTP server's own refusals take theirs here too."""
+    return given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+
+
 def _start_request() -> None:
     g.started = time.perf_counter()
-    given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+    g.request_id = request_id_for(request.headers.get(REQUEST_ID_HEADER, ""))
 
 
 def _finish_request(response: Response) -> Response:

@@ -41,8 +41,9 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_options_header
 
+from moodtape.metrics import REQUESTS
 from moodtape.web.errors import HTTP_CODES, INTERNAL_ERROR_MESSAGE, TOO_LARGE_MESSAGE, error_response
-from moodtape.web.logs import REFUSED_BY_ITS_HEAD
+from moodtape.web.logs import ANSWERED_ALONE, REFUSED_BY_ITS_HEAD
 from moodtape.web.security import SECURITY_HEADERS
 
 MESSAGES: Final[dict[int, str]] = {
@@ -97,11 +98,14 @@ ENCODED_BODY: Final[str] = "request bodies sent with a Content-Encoding are not 
 
 class BodyRefusal(NamedTuple):
     """A refusal made before the body is asked for (or, chunked, once too much of it has come): its
-    status, the API's code and the message."""
+    status, the API's code and the message; the seconds to send as ``Retry-After`` (None: none),
+    and the log line's text (status, code, method and endpoint its arguments)."""
 
     status: int
     code: str
     message: str
+    retry_after: int | None = None
+    logged_as: str = REFUSED_BY_ITS_HEAD
 
 
 #: The app's 413 for a small JSON body over :data:`SMALL_JSON_BYTES`, said by the server too.
@@ -197,13 +201,16 @@ def install_server_refusals(app: Flask) -> None:
         if not isinstance(said, BodyRefusal):
             return None
         _log.info(
-            REFUSED_BY_ITS_HEAD,
+            said.logged_as,
             said.status,
             said.code,
             request.method if request.method in _LOGGED_METHODS else "other",
             request.endpoint or "unmatched",
         )
-        return error_response(said.status, said.code, said.message)
+        response = error_response(said.status, said.code, said.message)
+        if said.retry_after is not None:
+            response.headers["Retry-After"] = str(said.retry_after)
+        return response
 
     app.before_request(answer_the_servers_refusal)
 
@@ -212,3 +219,26 @@ def answers_server_refusals(app: object) -> bool:
     """Whether ``app`` answers the server's refusals by their head (:func:`install_server_refusals`);
     the server answers them itself for any other app."""
     return isinstance(app, Flask) and bool(app.extensions.get(REFUSED_BY_THE_SERVER))
+
+
+#: The endpoint, in ``/metrics``, of the refusals the HTTP server answers alone (no route was looked at).
+ANSWERED_ALONE_ENDPOINT: Final[str] = "server"
+
+
+def note_answered_alone(status: int, code: str, given_id: str = "", *, log: bool = True) -> tuple[str, str]:
+    """Count and log a refusal the HTTP server answers alone (the app never reads the request);
+    return the ``X-Request-ID`` header it goes out with: ``given_id`` (what the client's header said,
+    "" when unread) when it is a plausible id, else a new one.
+
+    Answered by the server alone, these had no id, no count and no line, where every answer of the
+    app has all three (session 39). The line names the status and code only, never what the client
+    sent; under ``configure_logging`` the first of each kind is written, the rest summed up. Without
+    ``log`` no line: the caller writes one for many (a stop's turned-away connections).
+    """
+    from moodtape.web.ops import REQUEST_ID_HEADER, request_id_for  # imports the app: once a refusal comes
+
+    request_id = request_id_for(given_id)
+    REQUESTS.labels(endpoint=ANSWERED_ALONE_ENDPOINT, status=str(status)).inc()
+    if log:
+        _log.info(ANSWERED_ALONE, status, code, extra={"request_id": request_id})
+    return REQUEST_ID_HEADER, request_id
