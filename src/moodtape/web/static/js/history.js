@@ -160,6 +160,13 @@ export function setupHistory({
     deleteButton.focus();
   });
   confirmButton.addEventListener("click", async () => {
+    // One deletion per confirmation: a double click, or Enter pressed twice, sent a second DELETE,
+    // answered "deleted: 0" (the server runs them one after the other), and whichever answer came
+    // last wrote the status, "Deleted 0 lists" included. aria-disabled, not disabled: a disabled
+    // button drops keyboard focus to <body> (as in calibrate.js and player.js).
+    if (confirmButton.getAttribute("aria-disabled") === "true") return;
+    confirmButton.setAttribute("aria-disabled", "true");
+    status.textContent = "Deleting everything…";
     try {
       const data = await deleteHistory();
       // The visit goes on in a new session: its token first, so the next change works at once.
@@ -179,6 +186,8 @@ export function setupHistory({
     } catch (err) {
       status.textContent = err.message;
       onError(err);
+    } finally {
+      confirmButton.removeAttribute("aria-disabled");
     }
   });
 
