@@ -23,8 +23,8 @@ from raw_http import server_connections
 from moodtape.web.buffered_server import BufferedServer
 from services import answer_head, wait_until
 
-#: The drain's length here: long enough that ending at it would be plain.
-DRAIN_S = 4.0
+#: The drain's length here: long enough that ending at it would be plain (a pace's span is 3 s).
+DRAIN_S = 8.0
 UPLOAD = 256 * 1024
 
 
@@ -76,7 +76,7 @@ def _upload(sock: socket.socket, until: threading.Event) -> None:
 
 
 def test_a_trickling_client_is_closed_and_the_stop_ends_before_its_deadline() -> None:
-    """Before: the drain ran to its deadline (4 s here) and returned 1, the trickler still open.
+    """Before: the drain ran to its deadline (8 s here) and returned 1, the trickler still open.
     Now the trickler is closed and the drain ends with nothing busy; the upload in flight beside it,
     at a real client's pace, is answered."""
     done = threading.Event()

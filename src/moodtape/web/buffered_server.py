@@ -204,8 +204,11 @@ IDLE_QUIET_SECONDS: Final[float] = 0.25
 #: While draining, a connection the server waits on (a request arriving, or the next one) must send
 #: at least :data:`~moodtape.web.eviction.MIN_RATE` bytes a second over each span this long, or it
 #: is closed: a client sending a byte every 0.2 s held the stop to its deadline (10 s), silent for
-#: too short a time for the 60 s idle timeout. A real upload sends kilobytes a second.
-DRAIN_PACE_S: Final[float] = 1.0
+#: too short a time for the 60 s idle timeout. A real upload sends kilobytes a second, but may pause:
+#: measured over each second, one at 100 KB/s that paused 1.5 s (a phone between two cells, a lost
+#: packet sent again) was closed unanswered (a review of session 39); over 3 s, a pause under that
+#: passes, and a trickling client is still closed well before the deadline.
+DRAIN_PACE_S: Final[float] = 3.0
 #: The most of a refused body read and dropped so that the client can read its 413.
 DRAIN_LIMIT: Final[int] = 256 * 1024 * 1024
 #: After a refusal the client may still be sending. Closing with its bytes unread makes the kernel
@@ -793,26 +796,69 @@ def _request_may_come(channel: JsonErrorChannel, quiet_since: float) -> bool:
     return bool(readable)
 
 
-def _turn_away(sock: socket.socket, tls: bool, noted: bool) -> None:
+def _turn_away(sock: socket.socket, tls: bool, noted: bool) -> socket.socket | None:
     """Answer :func:`_stopping_full` on ``sock``, a connection accepted past the limit during a stop,
-    and close it: what the client sent is read first (at most :data:`LINGER_BYTES`, what has come),
-    so that the close is an end of stream after the answer, not a reset that could wipe it. When
+    and shut its sending side; returns it for a lingering close (:class:`_TurnedAway`), or None once
+    closed. What the client sent is read first (at most :data:`LINGER_BYTES`, what has come). When
     ``noted`` (the app answers the server's refusals), it is counted in the metrics and has an id.
+
+    Closed at once, as until a review of session 39, a client whose request was still coming (a
+    body sent after the head) got a reset, and its next send failed before it read the 503.
 
     Over TLS no answer can be read without a handshake, which the stop does not make room for: the
     connection is closed, as every queued one was before session 38.
     """
-    with contextlib.closing(sock), contextlib.suppress(OSError):
+    try:
         sock.setblocking(False)
-        read = 0
-        with contextlib.suppress(BlockingIOError, InterruptedError):
-            while read <= LINGER_BYTES and (data := sock.recv(65536)):
-                read += len(data)
-        if tls:
-            return
-        request_id = note_answered_alone(503, "busy", log=False) if noted else None
-        sock.send(_stopping_full(request_id))  # a few hundred bytes: an empty send buffer takes them whole
-        sock.shutdown(socket.SHUT_WR)
+        _read_and_drop(sock, LINGER_BYTES)
+        if not tls:
+            request_id = note_answered_alone(503, "busy", log=False) if noted else None
+            sock.send(_stopping_full(request_id))  # a few hundred bytes: an empty send buffer takes them whole
+            sock.shutdown(socket.SHUT_WR)
+            return sock
+    except OSError:
+        pass
+    sock.close()
+    return None
+
+
+def _read_and_drop(sock: socket.socket, most: int) -> tuple[int, bool]:
+    """Read and drop what has come on the non-blocking ``sock``, at most about ``most`` bytes: how
+    many, and whether the stream ended (or failed)."""
+    read = 0
+    try:
+        while read <= most:
+            data = sock.recv(65536)
+            if not data:
+                return read, True
+            read += len(data)
+    except (BlockingIOError, InterruptedError):
+        return read, False
+    except OSError:
+        return read, True
+    return read, False
+
+
+class _TurnedAway:
+    """A connection a stop answered 503 past the connection limit (:func:`_turn_away`), lingering:
+    what its client still sends is read and dropped until it closes, or for at most
+    :data:`LINGER_SECONDS` and :data:`LINGER_BYTES`, as after the server's other refusals, so that
+    the close is not a reset that fails the client's sends before it reads its answer. It is kept
+    out of waitress's map: it takes no room under the connection limit."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.until = time.monotonic() + LINGER_SECONDS
+        self.dropped = 0
+
+    def linger(self) -> bool:
+        """Drop what has come; whether to keep lingering (False: closed now)."""
+        read, ended = _read_and_drop(self.sock, LINGER_BYTES - self.dropped)
+        self.dropped += read
+        if ended or self.dropped > LINGER_BYTES or time.monotonic() >= self.until:
+            self.sock.close()
+            return False
+        return True
 
 
 def _close_too_slow(waited_on: dict[JsonErrorChannel, int], least: float) -> None:
@@ -1840,6 +1886,8 @@ class BufferedServer:
         self._server: Any = None
         self._map: dict[int, Any] = {}  # waitress's socket map: listeners, its trigger, connections
         self._listeners: list[BaseWSGIServer] = []
+        #: Connections a stop turned away past the limit, lingering until the drain ends (_TurnedAway).
+        self._turned_away: list[_TurnedAway] = []
         # serve() and stop() agree under this lock on who came first: a stop() that runs before a
         # serve() thread got going must end that serve() at once, not let it bind a new server.
         # Reentrant: Ctrl+C may interrupt serve() holding it, and the same thread then calls stop().
@@ -1995,7 +2043,9 @@ class BufferedServer:
                     continue
                 accepted = listener.accept()  # None when the client left meanwhile
                 if accepted is not None:
-                    _turn_away(accepted[0], self._tls is not None, answers_server_refusals(self._app))
+                    kept = _turn_away(accepted[0], self._tls is not None, answers_server_refusals(self._app))
+                    if kept is not None:
+                        self._turned_away.append(_TurnedAway(kept))
                     turned_away += 1
         if turned_away:
             _log.warning(
@@ -2073,13 +2123,14 @@ class BufferedServer:
             deadline = time.monotonic() + seconds
             paced_at, waited_on = time.monotonic(), self._clients_waited_on()
             while (
-                (busy := self.close_idle())
+                ((busy := self.close_idle()) or self._turned_away)
                 and time.monotonic() < deadline
                 and self._server is server
                 and not (until is not None and until())
             ):
                 self._keep_bounds()
                 self.poll(min(DRAIN_TURN, max(0.0, deadline - time.monotonic())))
+                self._turned_away = [each for each in self._turned_away if each.linger()]
                 if time.monotonic() - paced_at >= DRAIN_PACE_S:
                     _close_too_slow(waited_on, MIN_RATE * (time.monotonic() - paced_at))
                     paced_at, waited_on = time.monotonic(), self._clients_waited_on()
@@ -2087,7 +2138,14 @@ class BufferedServer:
                     on_turn()
             if self._server is server:
                 self.poll(0)  # the idle connections marked last are closed
+            self._close_turned_away()
             return busy
+
+    def _close_turned_away(self) -> None:
+        """Close the turned-away connections still lingering (the drain's deadline, or a stop)."""
+        turned_away, self._turned_away = self._turned_away, []
+        for each in turned_away:
+            each.sock.close()
 
     def stop(self, grace: float = STOP_GRACE) -> int:
         """Close every connection (stalled uploads included, at once) and end the worker threads.
@@ -2112,6 +2170,7 @@ class BufferedServer:
         # is open, and one preempted between the two would write to a closed pipe (EBADF, a traceback
         # on Ctrl+C, seen in CI).
         self.stop_accepting()
+        self._close_turned_away()
         wasyncore.close_all({fd: each for fd, each in self._map.items() if not isinstance(each, trigger.trigger)})
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=grace)
         wasyncore.close_all(self._map)  # the triggers
