@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+import wave
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -660,3 +661,14 @@ def press_keys_on_the_plane(page: Any) -> list[float]:
     page.wait_for_timeout(500)  # the last entries are reported
     waits: list[float] = page.evaluate("() => window.__keyWaits")
     return waits
+
+
+def silent_wav(seconds: float) -> bytes:
+    """A silent WAV of ``seconds``: a preview that really plays to its end (a route's answer)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\0\0" * int(8000 * seconds))
+    return buffer.getvalue()

@@ -10,12 +10,10 @@ from the moment the bar opens (a press).
 
 from __future__ import annotations
 
-import io
-import wave
 from typing import Any
 
 import pytest
-from browsertools import RECORD_SHIFTS, Server, fake_analyzer, serve_previews, start_camera, watched_page
+from browsertools import RECORD_SHIFTS, Server, fake_analyzer, serve_previews, silent_wav, start_camera, watched_page
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -29,22 +27,11 @@ PLACES = """() => Object.fromEntries(["mini-previous", "mini-next", "mini-close"
   .map((id) => [id, Math.round(document.getElementById(id).getBoundingClientRect().top)]))"""
 
 
-def _silent_wav(seconds: float) -> bytes:
-    """A silent WAV that really plays to its end."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\0\0" * int(8000 * seconds))
-    return buffer.getvalue()
-
-
 def test_a_preview_ending_moves_neither_the_bar_nor_the_offer(browser: Any, server: Server) -> None:
     with watched_page(browser, server, width=390, height=844) as page:
         # A short title: the ended words fit the bar's one line.
         serve_previews(page, title="Stay")
-        sound = _silent_wav(PREVIEW_S)
+        sound = silent_wav(PREVIEW_S)
         page.route(
             "https://*.dzcdn.net/**", lambda route: route.fulfill(status=200, content_type="audio/wav", body=sound)
         )

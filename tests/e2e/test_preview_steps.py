@@ -7,14 +7,12 @@ audio each time. A preview that ended said nothing.
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import wave
 from typing import Any
 
 import pytest
-from browsertools import MARK_OLD, NEW_LIST, PREVIEW_URL, pick_by_hand, serve_previews
+from browsertools import MARK_OLD, NEW_LIST, PREVIEW_URL, pick_by_hand, serve_previews, silent_wav
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
@@ -24,17 +22,6 @@ expect = sync_api.expect
 def _title(page: Any, index: int) -> str:
     text: str = page.locator("#result-list > li").nth(index).locator(".title").text_content()
     return text
-
-
-def _silence_wav(seconds: float = 0.4) -> bytes:
-    """A short, silent WAV: a preview that really plays to its end."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\0\0" * int(8000 * seconds))
-    return buffer.getvalue()
 
 
 def test_next_and_previous_step_through_the_list_and_keep_focus(page: Any) -> None:
@@ -88,7 +75,7 @@ def test_next_and_previous_step_through_the_list_and_keep_focus(page: Any) -> No
 
 def test_a_preview_that_ends_stays_ended_and_says_what_next_would_play(page: Any) -> None:
     serve_previews(page)
-    sound = _silence_wav()
+    sound = silent_wav(0.4)
     page.route(
         "https://*.dzcdn.net/**",
         lambda route: route.fulfill(status=200, content_type="audio/wav", body=sound),

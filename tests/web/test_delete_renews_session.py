@@ -20,32 +20,19 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from webtools import AppFactory, csrf_headers, post_calibration
+from webtools import STATE_BACKENDS, AppFactory, app_with_state_in, csrf_headers, post_calibration
 
 from moodtape.errors import StoreSetupError, StoreUnavailableError
 from moodtape.sessions import SessionService
-from moodtape.store import Store
-from moodtape.web.multiprocess import share_state
 from moodtape.web.session import COOKIE_NAME
 
 OLD_KEY, NEW_KEY = "o" * 40, "n" * 40
-BACKENDS = ("memory", "sqlite-shared", "redis", "postgresql-shared")
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=STATE_BACKENDS)
 def app(request: pytest.FixtureRequest, make_app: AppFactory) -> Flask:
     """The app with its session state in one of the places it can live (skips when a server is missing)."""
-    if request.param == "memory":
-        return make_app()
-    if request.param == "redis":
-        return make_app(MOODTAPE_REDIS_URL=request.getfixturevalue("redis_url"))
-    built = (
-        make_app(store=Store(request.getfixturevalue("postgres")))
-        if request.param == "postgresql-shared"
-        else make_app()
-    )
-    share_state(built, built.extensions["moodtape"].settings, processes=2)  # short-lived state in the store
-    return built
+    return app_with_state_in(request, make_app)
 
 
 def _cookie(client: FlaskClient) -> str:

@@ -11,14 +11,36 @@ from typing import Any
 import cv2
 import numpy as np
 import numpy.typing as npt
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from moodtape.store import Store
 from moodtape.vision.pipeline import Analyzer
+from moodtape.web.multiprocess import share_state
 from moodtape.web.server import make_server
 from services import free_port
 
 AppFactory = Callable[..., Flask]
+
+#: The places a session's state can live, for tests that run on each (:func:`app_with_state_in`).
+STATE_BACKENDS = ("memory", "sqlite-shared", "redis", "postgresql-shared")
+
+
+def app_with_state_in(request: pytest.FixtureRequest, make_app: AppFactory) -> Flask:
+    """The app with its session state in ``request.param``, one of :data:`STATE_BACKENDS` (skips when
+    a server is missing): a fixture parametrised over them returns this."""
+    if request.param == "memory":
+        return make_app()
+    if request.param == "redis":
+        return make_app(MOODTAPE_REDIS_URL=request.getfixturevalue("redis_url"))
+    built = (
+        make_app(store=Store(request.getfixturevalue("postgres")))
+        if request.param == "postgresql-shared"
+        else make_app()
+    )
+    share_state(built, built.extensions["moodtape"].settings, processes=2)  # short-lived state in the store
+    return built
 
 
 def encode(image: npt.NDArray[np.uint8], ext: str = ".jpg") -> bytes:
