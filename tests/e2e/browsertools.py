@@ -485,7 +485,9 @@ def docs_screenshot(page: Any, name: str, *, full_page: bool = False) -> None:
 def fake_analyzer(page: Any, moods: list[tuple[float, str | None, float, float]]) -> None:
     """Answer /api/analyze with one face whose mood follows ``moods``: (from second, emotion, v, a).
 
-    An emotion of None answers "no face" from that second on.
+    An emotion of None answers "no face" from that second on. The seconds count from this call, not
+    from the first answer; ``moods`` is read at every answer, so a test may append to it to change
+    the face from then on (whenever the page has reached a step, however slowly it got there).
     """
     started = time.monotonic()
 
